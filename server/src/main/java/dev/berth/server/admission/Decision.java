@@ -1,0 +1,33 @@
+package dev.berth.server.admission;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.berth.server.lease.Lease;
+
+/** The answer to one acquire: a granted lease or a refusal. */
+public sealed interface Decision permits Decision.Granted, Decision.Refused {
+
+  /** The acquire was granted this lease. */
+  record Granted(Lease lease) implements Decision {
+    public Granted {
+      requireNonNull(lease, "lease");
+    }
+  }
+
+  /**
+   * The acquire was refused.
+   *
+   * @param reason the rule family that decided
+   * @param retryAfterNanos how long the client should wait before asking again (≥ 0)
+   * @param detail a sentence naming the rule, for people
+   */
+  record Refused(RefusalReason reason, long retryAfterNanos, String detail) implements Decision {
+    public Refused {
+      requireNonNull(reason, "reason");
+      requireNonNull(detail, "detail");
+      if (retryAfterNanos < 0) {
+        throw new IllegalArgumentException("retryAfterNanos < 0");
+      }
+    }
+  }
+}

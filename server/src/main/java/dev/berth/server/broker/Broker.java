@@ -1,0 +1,1023 @@
+package dev.berth.server.broker;
+
+import static dev.berth.server.broker.BrokerException.Code.FAILED_PRECONDITION;
+import static dev.berth.server.broker.BrokerException.Code.UNAVAILABLE;
+
+import com.google.common.annotations.VisibleForTesting;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.admission.AcquireCallback;
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Decision;
+import dev.berth.server.admission.RecentRequests;
+import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.admission.WaitQueue;
+import dev.berth.server.admission.Waiter;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.lease.FencingTokens;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.LeaseTable;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.Session;
+import dev.berth.server.session.SessionChannel;
+import dev.berth.server.session.SessionChannel.CloseReason;
+import dev.berth.server.time.TimeSource;
+import dev.berth.server.time.TimeSource.Cancellable;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The lease broker's state machine: sessions, leases, fair wait queues and fencing tokens, behind
+ * one lock. Every change to lease state happens here, as one of a few commands (open, heartbeat,
+ * acquire, release, revoke, drain, sweep); nothing else mutates it.
+ *
+ * <p>Work that leaves the state machine — answering a waiting caller, pushing a revoke down a
+ * session stream, notifying listeners — is collected while the lock is held and run after it is
+ * released, so no I/O ever happens under the lock.
+ *
+ * <p>This class is thread-safe. It knows nothing of gRPC.
+ */
+public final class Broker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Broker.class);
+  private static final int ENDED_SESSIONS_REMEMBERED = 10_000;
+
+  /** The answer to a hello. */
+  public record Opened(String sessionId, long epoch, boolean resumed, List<String> lostLeases) {}
+
+  /**
+   * The answer to a release or revoke.
+   *
+   * @param changed true when this call ended the lease; false when it had already ended
+   * @param end how the lease ended (by this call or earlier)
+   * @param revokeReason set when {@code end} is REVOKED
+   */
+  public record EndResult(boolean changed, LeaseEnd end, RevokeReason revokeReason) {}
+
+  /** A caller's handle on an acquire that may still be waiting. */
+  public interface PendingAcquire {
+    /** The caller has gone; stop waiting for it. A no-op once answered. */
+    void cancel();
+  }
+
+  private final Object lock = new Object();
+  private final TimeSource time;
+  private final long epoch;
+  private final LeaseIds ids;
+  private final List<BrokerListener> listeners = new CopyOnWriteArrayList<>();
+
+  @GuardedBy("lock")
+  private BrokerConfig config;
+
+  @GuardedBy("lock")
+  private final FencingTokens tokens;
+
+  @GuardedBy("lock")
+  private final Map<String, Session> sessions = new HashMap<>();
+
+  /** Sessions by the earliest time they may expire; re-checked lazily, since heartbeats move it. */
+  @GuardedBy("lock")
+  private final PriorityQueue<SessionDeadline> sessionDeadlines = new PriorityQueue<>();
+
+  /** Why recently ended sessions ended, for clear errors to late callers. */
+  @GuardedBy("lock")
+  private final LinkedHashMap<String, String> endedSessions =
+      new LinkedHashMap<>() {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+          return size() > ENDED_SESSIONS_REMEMBERED;
+        }
+      };
+
+  @GuardedBy("lock")
+  private final LeaseTable leases;
+
+  @GuardedBy("lock")
+  private final Map<ResourceKind, WaitQueue> queues = new EnumMap<>(ResourceKind.class);
+
+  @GuardedBy("lock")
+  private long waiterSeq;
+
+  @GuardedBy("lock")
+  private boolean draining;
+
+  @GuardedBy("lock")
+  private boolean shutDown;
+
+  @GuardedBy("lock")
+  private final BrokerCounters counters = new BrokerCounters();
+
+  private final Cancellable sweeper;
+
+  private record SessionDeadline(long atNanos, String sessionId)
+      implements Comparable<SessionDeadline> {
+    @Override
+    public int compareTo(SessionDeadline o) {
+      return Long.compare(atNanos, o.atNanos);
+    }
+  }
+
+  /**
+   * Starts a broker and its periodic sweep.
+   *
+   * @param epoch this run's durable epoch (≥ 1), from the state directory
+   * @param nextEpoch supplies a further durable epoch if this run's tokens run out
+   */
+  public Broker(
+      BrokerConfig config,
+      TimeSource time,
+      long epoch,
+      FencingTokens.EpochSupplier nextEpoch,
+      LeaseIds ids) {
+    this.config = config;
+    this.time = time;
+    this.epoch = epoch;
+    this.ids = ids;
+    this.tokens = new FencingTokens(epoch, nextEpoch);
+    this.leases = new LeaseTable(config.endedLeasesRemembered());
+    for (ResourceKind kind : ResourceKind.values()) {
+      queues.put(kind, new WaitQueue());
+    }
+    this.sweeper = time.scheduleAtFixedRate(this::sweep, config.sweepInterval().toNanos());
+  }
+
+  public void addListener(BrokerListener listener) {
+    listeners.add(listener);
+  }
+
+  /** This run's epoch, as told to workers in {@code opened}. */
+  public long epoch() {
+    return epoch;
+  }
+
+  public BrokerConfig config() {
+    synchronized (lock) {
+      return config;
+    }
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  /**
+   * Opens a session, or resumes {@code hello.resumeSessionId} when it is still live.
+   *
+   * @throws BrokerException PERMISSION_DENIED when the session to resume belongs to someone else;
+   *     UNAVAILABLE when shutting down
+   */
+  public Opened open(HelloSpec hello, String principal, SessionChannel channel) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        if (shutDown) {
+          throw new BrokerException(UNAVAILABLE, "broker is shutting down");
+        }
+        long now = time.nanoTime();
+        if (!hello.resumeSessionId().isEmpty()) {
+          Session old = sessions.get(hello.resumeSessionId());
+          if (old != null && expireIfDue(old, now, fx)) {
+            old = null;
+          }
+          if (old != null) {
+            return resume(old, hello, principal, channel, now, fx);
+          }
+        }
+        Session session =
+            new Session(
+                ids.next(),
+                hello.workerId(),
+                principal,
+                hello.labels(),
+                hello.memoryLimitMb(),
+                now,
+                config.requestIdsPerSession());
+        session.attach(channel);
+        sessions.put(session.id(), session);
+        sessionDeadlines.add(new SessionDeadline(now + ttlNanos(), session.id()));
+        List<String> lost = new ArrayList<>();
+        for (HelloSpec.HeldLease held : hello.heldLeases()) {
+          lost.add(held.leaseId());
+        }
+        String id = session.id();
+        fx.add(() -> listeners.forEach(l -> l.sessionOpened(id, hello.workerId(), false)));
+        return new Opened(id, epoch, false, lost);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private Opened resume(
+      Session session,
+      HelloSpec hello,
+      String principal,
+      SessionChannel channel,
+      long now,
+      Effects fx) {
+    if (!session.principal().equals(principal)) {
+      throw BrokerException.denied(
+          "hello.resume_session_id: session " + session.id() + " belongs to another principal");
+    }
+    if (!session.workerId().equals(hello.workerId())) {
+      throw BrokerException.denied(
+          "hello.resume_session_id: session "
+              + session.id()
+              + " belongs to worker '"
+              + session.workerId()
+              + "', not '"
+              + hello.workerId()
+              + "'");
+    }
+    SessionChannel previous = session.channel();
+    if (previous != null && previous != channel) {
+      fx.add(() -> previous.close(CloseReason.REPLACED, "session resumed on another stream"));
+    }
+    session.attach(channel);
+    session.touch(now);
+    session.heartbeatSeq(-1);
+    if (hello.memoryLimitMb() > 0) {
+      session.reportMemory(session.memoryUsedMb(), hello.memoryLimitMb());
+    }
+    List<String> lost = new ArrayList<>();
+    for (HelloSpec.HeldLease held : hello.heldLeases()) {
+      Lease lease = leases.get(held.leaseId());
+      if (lease == null
+          || !lease.sessionId().equals(session.id())
+          || lease.fencingToken() != held.fencingToken()) {
+        lost.add(held.leaseId());
+      }
+    }
+    String id = session.id();
+    fx.add(() -> listeners.forEach(l -> l.sessionOpened(id, hello.workerId(), true)));
+    return new Opened(id, epoch, true, lost);
+  }
+
+  /**
+   * Records a heartbeat: the session stays alive for another TTL.
+   *
+   * @param seq must increase on each stream
+   * @throws BrokerException NOT_FOUND when the session has ended; FAILED_PRECONDITION when this
+   *     stream no longer owns the session; INVALID_ARGUMENT when seq does not increase
+   */
+  public void heartbeat(
+      String sessionId, SessionChannel channel, long seq, long memoryUsedMb, long memoryLimitMb) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        long now = time.nanoTime();
+        Session session = attachedSession(sessionId, channel, now, fx);
+        if (seq <= session.lastHeartbeatSeq()) {
+          throw BrokerException.invalid(
+              "heartbeat.seq",
+              "must increase, got " + seq + " after " + session.lastHeartbeatSeq());
+        }
+        session.heartbeatSeq(seq);
+        session.touch(now);
+        session.reportMemory(memoryUsedMb, memoryLimitMb);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /** Records the worker's acknowledgement of a pushed command. */
+  public void ack(String sessionId, SessionChannel channel, long commandId) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        attachedSession(sessionId, channel, time.nanoTime(), fx);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /** Ends a session at its worker's request; every lease it holds is released. */
+  public void goodbye(String sessionId, SessionChannel channel) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        Session session = attachedSession(sessionId, channel, time.nanoTime(), fx);
+        endSession(session, false, time.nanoTime(), fx);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /**
+   * The stream of a session ended without goodbye. The session lives on until its TTL passes, so
+   * the worker may reconnect and resume it.
+   */
+  public void detach(String sessionId, SessionChannel channel) {
+    synchronized (lock) {
+      Session session = sessions.get(sessionId);
+      if (session != null && session.channel() == channel) {
+        session.attach(null);
+      }
+    }
+  }
+
+  @GuardedBy("lock")
+  private Session attachedSession(String sessionId, SessionChannel channel, long now, Effects fx) {
+    Session session = sessions.get(sessionId);
+    if (session == null || expireIfDue(session, now, fx)) {
+      throw sessionGone(sessionId);
+    }
+    if (session.channel() != channel) {
+      throw new BrokerException(
+          FAILED_PRECONDITION, "session " + sessionId + " was resumed on another stream");
+    }
+    return session;
+  }
+
+  /** The live session {@code sessionId} of {@code principal}, expiring it first if it is due. */
+  @GuardedBy("lock")
+  private Session liveSession(String sessionId, String principal, long now, Effects fx) {
+    Session session = sessions.get(sessionId);
+    if (session == null || expireIfDue(session, now, fx)) {
+      throw sessionGone(sessionId);
+    }
+    if (!session.principal().equals(principal)) {
+      throw BrokerException.denied(
+          "session_id: session " + sessionId + " belongs to another principal");
+    }
+    return session;
+  }
+
+  @GuardedBy("lock")
+  private BrokerException sessionGone(String sessionId) {
+    String why = endedSessions.get(sessionId);
+    return BrokerException.notFound(
+        "session_id: no live session "
+            + sessionId
+            + (why != null ? " (" + why + ")" : " (never opened, or ended long ago)"));
+  }
+
+  @GuardedBy("lock")
+  private boolean expireIfDue(Session session, long now, Effects fx) {
+    if (now - session.lastSeenNanos() < ttlNanos()) {
+      return false;
+    }
+    endSession(session, true, now, fx);
+    return true;
+  }
+
+  @GuardedBy("lock")
+  private void endSession(Session session, boolean expired, long now, Effects fx) {
+    sessions.remove(session.id());
+    LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
+    RevokeReason reason = expired ? RevokeReason.SESSION_EXPIRED : null;
+    Set<ResourceKind> freed = new HashSet<>();
+    for (String leaseId : leases.idsOf(session.id())) {
+      Lease lease = leases.end(leaseId, how, reason, now);
+      freed.add(lease.kind());
+      fx.add(() -> listeners.forEach(l -> l.ended(lease, how, reason, Outcome.UNKNOWN)));
+    }
+    String why =
+        expired
+            ? "expired: no heartbeat within session_ttl " + config.sessionTtl()
+            : "closed by goodbye";
+    endedSessions.put(session.id(), why);
+    BrokerException gone =
+        BrokerException.notFound("session_id: session " + session.id() + " " + why);
+    for (WaitQueue queue : queues.values()) {
+      for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
+        Waiter waiter = it.next();
+        if (waiter.spec().sessionId().equals(session.id())) {
+          it.remove();
+          fail(waiter, gone, fx);
+        }
+      }
+    }
+    SessionChannel channel = session.channel();
+    session.attach(null);
+    if (channel != null) {
+      CloseReason closeReason = expired ? CloseReason.EXPIRED : CloseReason.GOODBYE;
+      fx.add(() -> channel.close(closeReason, "session " + session.id() + " " + why));
+    }
+    String id = session.id();
+    String worker = session.workerId();
+    fx.add(() -> listeners.forEach(l -> l.sessionEnded(id, worker, expired)));
+    if (expired) {
+      log.info("session {} of worker {} {}", id, worker, why);
+    }
+    for (ResourceKind kind : freed) {
+      pump(kind, now, fx);
+    }
+  }
+
+  // ---------------------------------------------------------------- acquire
+
+  /**
+   * Asks for one lease. The callback is told exactly once: granted, refused, or failed (when the
+   * session ends while the acquire waits). It may be told before this method returns.
+   *
+   * @throws BrokerException NOT_FOUND / PERMISSION_DENIED for a session that is not the caller's
+   *     live session; FAILED_PRECONDITION when a request id is reused for a different request;
+   *     UNAVAILABLE when shutting down. Nothing changes when it throws.
+   */
+  public PendingAcquire acquire(AcquireSpec spec, String principal, AcquireCallback callback) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        if (shutDown) {
+          throw new BrokerException(UNAVAILABLE, "broker is shutting down");
+        }
+        long now = time.nanoTime();
+        Session session = liveSession(spec.sessionId(), principal, now, fx);
+        RecentRequests.Entry entry = null;
+        if (!spec.requestId().isEmpty()) {
+          RecentRequests.Entry first = session.recentRequests().get(spec.requestId());
+          if (first != null) {
+            return repeat(first, spec, callback, fx);
+          }
+          entry = session.recentRequests().remember(spec.requestId(), spec);
+        }
+        Verdict verdict = evaluate(session, spec, now);
+        if (verdict.refusal == null) {
+          Decision granted = new Decision.Granted(grant(session, spec, now, fx));
+          answered(entry, granted, callback, fx);
+          return () -> {};
+        }
+        if (spec.waitNanos() == 0 || !verdict.blocker.waitable) {
+          answered(entry, verdict.refusal, callback, fx);
+          fx.add(() -> listeners.forEach(l -> l.refused(spec, verdict.refusal)));
+          counters.refused(verdict.refusal.reason());
+          return () -> {};
+        }
+        Waiter waiter = new Waiter(spec, waiterSeq++, now + spec.waitNanos(), callback);
+        queues.get(spec.kind()).add(waiter);
+        waiter.timeout(time.schedule(() -> timedOut(waiter), spec.waitNanos()));
+        if (entry != null) {
+          entry.waiting(waiter);
+        }
+        return () -> cancel(waiter, callback);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private PendingAcquire repeat(
+      RecentRequests.Entry first, AcquireSpec spec, AcquireCallback callback, Effects fx) {
+    if (!first.spec().sameRequestAs(spec)) {
+      throw new BrokerException(
+          FAILED_PRECONDITION,
+          "request_id: '"
+              + spec.requestId()
+              + "' was first used for a different request ("
+              + first.spec().kind()
+              + (first.spec().url().isEmpty() ? "" : " " + first.spec().url())
+              + ")");
+    }
+    if (first.decision() != null) {
+      Decision decision = first.decision();
+      fx.add(() -> callback.decided(decision));
+      return () -> {};
+    }
+    Waiter waiter = first.pending();
+    waiter.attach(callback);
+    return () -> cancel(waiter, callback);
+  }
+
+  @GuardedBy("lock")
+  private void answered(
+      RecentRequests.Entry entry, Decision decision, AcquireCallback callback, Effects fx) {
+    if (entry != null) {
+      entry.answered(decision);
+    }
+    fx.add(() -> callback.decided(decision));
+  }
+
+  private void cancel(Waiter waiter, AcquireCallback callback) {
+    synchronized (lock) {
+      if (waiter.isDone()) {
+        return;
+      }
+      waiter.detach(callback);
+      if (waiter.isDead(time.nanoTime())) {
+        queues.get(waiter.spec().kind()).remove(waiter);
+        waiter.complete();
+        forgetRequest(waiter);
+      }
+    }
+  }
+
+  private void timedOut(Waiter waiter) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        if (waiter.isDone()) {
+          return;
+        }
+        queues.get(waiter.spec().kind()).remove(waiter);
+        AcquireSpec spec = waiter.spec();
+        Decision.Refused refusal =
+            new Decision.Refused(
+                RefusalReason.TIMEOUT,
+                config.exhaustedRetryAfter().toNanos(),
+                "waited "
+                    + Duration.ofNanos(spec.waitNanos())
+                    + " for a "
+                    + spec.kind()
+                    + " slot: "
+                    + poolDetail(spec.kind()));
+        counters.refused(RefusalReason.TIMEOUT);
+        decide(waiter, refusal, fx);
+        fx.add(() -> listeners.forEach(l -> l.refused(spec, refusal)));
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private void decide(Waiter waiter, Decision decision, Effects fx) {
+    List<AcquireCallback> callers = waiter.complete();
+    Session session = sessions.get(waiter.spec().sessionId());
+    if (session != null && !waiter.spec().requestId().isEmpty()) {
+      RecentRequests.Entry entry = session.recentRequests().get(waiter.spec().requestId());
+      if (entry != null && entry.pending() == waiter) {
+        entry.answered(decision);
+      }
+    }
+    for (AcquireCallback caller : callers) {
+      fx.add(() -> caller.decided(decision));
+    }
+  }
+
+  @GuardedBy("lock")
+  private void fail(Waiter waiter, BrokerException error, Effects fx) {
+    for (AcquireCallback caller : waiter.complete()) {
+      fx.add(() -> caller.failed(error));
+    }
+  }
+
+  @GuardedBy("lock")
+  private void forgetRequest(Waiter waiter) {
+    Session session = sessions.get(waiter.spec().sessionId());
+    if (session != null && !waiter.spec().requestId().isEmpty()) {
+      RecentRequests.Entry entry = session.recentRequests().get(waiter.spec().requestId());
+      if (entry != null && entry.pending() == waiter) {
+        session.recentRequests().forget(waiter.spec().requestId(), entry);
+      }
+    }
+  }
+
+  /** What stops a grant now, and whether waiting can help. */
+  private enum Blocker {
+    NONE(false),
+    DRAINING(false),
+    SESSION_LIMIT(true),
+    POOL_FULL(true);
+
+    final boolean waitable;
+
+    Blocker(boolean waitable) {
+      this.waitable = waitable;
+    }
+  }
+
+  private record Verdict(Decision.Refused refusal, Blocker blocker) {
+    static final Verdict GRANT = new Verdict(null, Blocker.NONE);
+  }
+
+  /** Runs the admission checks of DESIGN §3 in order; the first that fails decides. */
+  @GuardedBy("lock")
+  private Verdict evaluate(Session session, AcquireSpec spec, long now) {
+    if (draining || session.draining()) {
+      return new Verdict(
+          new Decision.Refused(
+              RefusalReason.DRAINING,
+              config.drainDeadline().toNanos(),
+              draining ? "broker is draining" : "session " + session.id() + " is draining"),
+          Blocker.DRAINING);
+    }
+    ResourceKind kind = spec.kind();
+    if (kind == ResourceKind.WASM && leases.firstOf(session.id(), kind) != null) {
+      return Verdict.GRANT; // the session's existing instance is returned
+    }
+    int perSession = config.perSessionLimit(kind);
+    if (perSession > 0 && leases.countOf(session.id(), kind) >= perSession) {
+      return new Verdict(
+          new Decision.Refused(
+              RefusalReason.EXHAUSTED,
+              config.exhaustedRetryAfter().toNanos(),
+              "session " + session.id() + " holds " + perSession + "/" + perSession + " " + kind),
+          Blocker.SESSION_LIMIT);
+    }
+    if (leases.inUse(kind) >= config.limit(kind)) {
+      return new Verdict(
+          new Decision.Refused(
+              RefusalReason.EXHAUSTED,
+              config.exhaustedRetryAfter().toNanos(),
+              "pool " + poolDetail(kind)),
+          Blocker.POOL_FULL);
+    }
+    return Verdict.GRANT;
+  }
+
+  @GuardedBy("lock")
+  private String poolDetail(ResourceKind kind) {
+    return kind
+        + " "
+        + leases.inUse(kind)
+        + "/"
+        + config.limit(kind)
+        + " in use, "
+        + queues.get(kind).size()
+        + " queued";
+  }
+
+  @GuardedBy("lock")
+  private Lease grant(Session session, AcquireSpec spec, long now, Effects fx) {
+    ResourceKind kind = spec.kind();
+    if (kind == ResourceKind.WASM) {
+      Lease held = leases.firstOf(session.id(), kind);
+      if (held != null) {
+        return held;
+      }
+    }
+    int memory =
+        spec.memoryEstimateMb() > 0 ? spec.memoryEstimateMb() : config.memoryEstimateMb(kind);
+    String module =
+        kind == ResourceKind.WASM
+            ? (spec.module().isEmpty() ? config.defaultWasmModule() : spec.module())
+            : "";
+    Lease lease =
+        new Lease(
+            ids.next(),
+            kind,
+            tokens.next(),
+            session.id(),
+            spec.host(),
+            module,
+            "",
+            memory,
+            now,
+            now + config.maxHold(kind).toNanos());
+    leases.add(lease);
+    counters.granted();
+    String worker = session.workerId();
+    fx.add(() -> listeners.forEach(l -> l.granted(lease, worker)));
+    return lease;
+  }
+
+  /** Grants queued waiters of {@code kind} while capacity lasts, in queue order. */
+  @GuardedBy("lock")
+  private void pump(ResourceKind kind, long now, Effects fx) {
+    WaitQueue queue = queues.get(kind);
+    for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
+      Waiter waiter = it.next();
+      if (waiter.isDead(now)) {
+        it.remove();
+        continue; // its timeout task answers it, if anyone still listens
+      }
+      Session session = sessions.get(waiter.spec().sessionId());
+      if (session == null) {
+        it.remove();
+        fail(waiter, sessionGone(waiter.spec().sessionId()), fx);
+        continue;
+      }
+      Verdict verdict = evaluate(session, waiter.spec(), now);
+      switch (verdict.blocker) {
+        case NONE -> {
+          it.remove();
+          decide(waiter, new Decision.Granted(grant(session, waiter.spec(), now, fx)), fx);
+        }
+        case DRAINING -> {
+          it.remove();
+          counters.refused(RefusalReason.DRAINING);
+          decide(waiter, verdict.refusal, fx);
+        }
+        case SESSION_LIMIT -> {
+          // This waiter waits for its own session; those behind it may still fit.
+        }
+        case POOL_FULL -> {
+          return;
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- release and revoke
+
+  /**
+   * Gives a lease back. Idempotent: releasing an ended lease reports how it ended.
+   *
+   * @throws BrokerException PERMISSION_DENIED when the lease belongs to another session or the
+   *     session to another principal; NOT_FOUND when the lease is unknown
+   */
+  public EndResult release(String sessionId, String leaseId, String principal, Outcome outcome) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        long now = time.nanoTime();
+        Lease lease = leases.get(leaseId);
+        if (lease != null) {
+          if (!lease.sessionId().equals(sessionId)) {
+            throw BrokerException.denied(
+                "lease_id: lease " + leaseId + " belongs to another session");
+          }
+          Session session = sessions.get(sessionId);
+          if (session != null && !session.principal().equals(principal)) {
+            throw BrokerException.denied(
+                "session_id: session " + sessionId + " belongs to another principal");
+          }
+          endLease(lease, LeaseEnd.RELEASED, null, outcome, now, fx);
+          return new EndResult(true, LeaseEnd.RELEASED, null);
+        }
+        return alreadyEnded(leaseId, sessionId);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private EndResult alreadyEnded(String leaseId, String sessionId) {
+    LeaseTable.Ended ended = leases.ended(leaseId);
+    if (ended == null) {
+      throw BrokerException.notFound(
+          "lease_id: no lease "
+              + leaseId
+              + " (never granted, or ended more than "
+              + config.endedLeaseMemory()
+              + " ago)");
+    }
+    if (sessionId != null && !ended.sessionId().equals(sessionId)) {
+      throw BrokerException.denied("lease_id: lease " + leaseId + " belongs to another session");
+    }
+    return new EndResult(false, ended.end(), ended.revokeReason());
+  }
+
+  /**
+   * Revokes a lease now: its capacity returns at once and its holder is told over its stream.
+   *
+   * @param grace how long the holder may still finish; null for the configured default
+   * @throws BrokerException NOT_FOUND when the lease is unknown
+   */
+  public EndResult revoke(String leaseId, RevokeReason reason, Duration grace) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        long now = time.nanoTime();
+        Lease lease = leases.get(leaseId);
+        if (lease == null) {
+          return alreadyEnded(leaseId, null);
+        }
+        long graceNanos = (grace != null ? grace : config.revokeGrace()).toNanos();
+        revokeLease(lease, reason, graceNanos, now, fx);
+        return new EndResult(true, LeaseEnd.REVOKED, reason);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private void revokeLease(
+      Lease lease, RevokeReason reason, long graceNanos, long now, Effects fx) {
+    LeaseEnd how = reason == RevokeReason.MAX_HOLD ? LeaseEnd.MAX_HOLD : LeaseEnd.REVOKED;
+    endLease(lease, how, reason, Outcome.UNKNOWN, now, fx);
+    Session session = sessions.get(lease.sessionId());
+    if (session != null && session.channel() != null) {
+      SessionChannel channel = session.channel();
+      long commandId = session.nextCommandId();
+      fx.add(() -> channel.revoke(commandId, lease.id(), reason, graceNanos));
+    }
+  }
+
+  @GuardedBy("lock")
+  private void endLease(
+      Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome, long now, Effects fx) {
+    leases.end(lease.id(), how, reason, now);
+    fx.add(() -> listeners.forEach(l -> l.ended(lease, how, reason, outcome)));
+    pump(lease.kind(), now, fx);
+  }
+
+  // ---------------------------------------------------------------- drain and shutdown
+
+  /**
+   * Stops new grants to one session and tells its worker to finish by the deadline.
+   *
+   * @return the number of leases the session still holds
+   */
+  public int drainSession(String sessionId, Duration deadline) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        long now = time.nanoTime();
+        Session session = sessions.get(sessionId);
+        if (session == null || expireIfDue(session, now, fx)) {
+          throw sessionGone(sessionId);
+        }
+        drain(session, deadline, fx);
+        for (ResourceKind kind : ResourceKind.values()) {
+          pump(kind, now, fx); // answers this session's waiters DRAINING
+        }
+        return leases.idsOf(sessionId).size();
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private void drain(Session session, Duration deadline, Effects fx) {
+    session.drain();
+    SessionChannel channel = session.channel();
+    if (channel != null) {
+      long commandId = session.nextCommandId();
+      Instant at = time.wallTime().plus(deadline != null ? deadline : config.drainDeadline());
+      fx.add(() -> channel.drain(commandId, at));
+    }
+  }
+
+  /** Stops (or, with {@code resume}, restarts) new grants broker-wide. */
+  public void drainBroker(boolean resume, Duration deadline) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        draining = !resume;
+        if (!resume) {
+          for (Session session : sessions.values()) {
+            drain(session, deadline, fx);
+          }
+        }
+        long now = time.nanoTime();
+        for (ResourceKind kind : ResourceKind.values()) {
+          pump(kind, now, fx);
+        }
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /**
+   * Begins shutdown: new opens and acquires fail UNAVAILABLE, waiting acquires are refused
+   * DRAINING, and every session stream is closed. Leases are not ended: a restarted broker lets
+   * workers re-declare them.
+   */
+  public void shutdown() {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        if (shutDown) {
+          return;
+        }
+        shutDown = true;
+        draining = true;
+        Decision.Refused refusal =
+            new Decision.Refused(
+                RefusalReason.DRAINING,
+                config.exhaustedRetryAfter().toNanos(),
+                "broker is shutting down");
+        for (WaitQueue queue : queues.values()) {
+          for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
+            Waiter waiter = it.next();
+            it.remove();
+            decide(waiter, refusal, fx);
+          }
+        }
+        for (Session session : sessions.values()) {
+          SessionChannel channel = session.channel();
+          session.attach(null);
+          if (channel != null) {
+            fx.add(() -> channel.close(CloseReason.SHUTDOWN, "broker is shutting down"));
+          }
+        }
+      }
+      sweeper.cancel();
+    } finally {
+      fx.run();
+    }
+  }
+
+  @Override
+  public void close() {
+    shutdown();
+  }
+
+  // ---------------------------------------------------------------- expiry
+
+  /**
+   * Ends what is due: sessions past their TTL (with their leases) and leases past their max hold.
+   * Runs every sweep interval; tests call it after advancing a fake clock.
+   */
+  @VisibleForTesting
+  public void sweep() {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        long now = time.nanoTime();
+        long ttl = ttlNanos();
+        while (!sessionDeadlines.isEmpty() && sessionDeadlines.peek().atNanos() <= now) {
+          SessionDeadline due = sessionDeadlines.poll();
+          Session session = sessions.get(due.sessionId());
+          if (session == null) {
+            continue;
+          }
+          if (!expireIfDue(session, now, fx)) {
+            sessionDeadlines.add(new SessionDeadline(session.lastSeenNanos() + ttl, session.id()));
+          }
+        }
+        for (Lease lease : leases.expiredAt(now)) {
+          revokeLease(lease, RevokeReason.MAX_HOLD, 0, now, fx);
+        }
+        leases.forgetEndedBefore(now - config.endedLeaseMemory().toNanos());
+      }
+    } catch (RuntimeException e) {
+      log.error("sweep failed", e);
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private long ttlNanos() {
+    return config.sessionTtl().toNanos();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** Leases of a kind in use now. */
+  public int inUse(ResourceKind kind) {
+    synchronized (lock) {
+      return leases.inUse(kind);
+    }
+  }
+
+  /** Acquires of a kind waiting now. */
+  public int queued(ResourceKind kind) {
+    synchronized (lock) {
+      return queues.get(kind).size();
+    }
+  }
+
+  /** Live sessions (connected or within their TTL). */
+  public int sessionCount() {
+    synchronized (lock) {
+      return sessions.size();
+    }
+  }
+
+  /** A copy of the live leases. */
+  public List<Lease> leases() {
+    synchronized (lock) {
+      return new ArrayList<>(leases.all());
+    }
+  }
+
+  /** Grants and refusals so far. */
+  public BrokerCounters.Snapshot counters() {
+    synchronized (lock) {
+      return counters.snapshot();
+    }
+  }
+
+  /** Work to do once the lock is released, in order; one failure does not stop the rest. */
+  private static final class Effects {
+    private List<Runnable> actions;
+
+    void add(Runnable action) {
+      if (actions == null) {
+        actions = new ArrayList<>(2);
+      }
+      actions.add(action);
+    }
+
+    void run() {
+      if (actions == null) {
+        return;
+      }
+      for (Runnable action : actions) {
+        try {
+          action.run();
+        } catch (RuntimeException e) {
+          log.warn("broker side effect failed", e);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+package dev.berth.server.broker;
+
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Decision;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.RevokeReason;
+
+/**
+ * Observes what the broker decides, for metrics, statistics and the admin event stream. Called
+ * outside the broker's lock, on the thread that caused the event; implementations must be quick and
+ * must not block or throw.
+ */
+public interface BrokerListener {
+
+  default void granted(Lease lease, String workerId) {}
+
+  default void refused(AcquireSpec spec, Decision.Refused refusal) {}
+
+  /** A lease ended; {@code outcome} is what the holder reported, or UNKNOWN. */
+  default void ended(Lease lease, LeaseEnd how, RevokeReason revokeReason, Outcome outcome) {}
+
+  default void sessionOpened(String sessionId, String workerId, boolean resumed) {}
+
+  /** A session ended by expiry ({@code expired}) or goodbye. */
+  default void sessionEnded(String sessionId, String workerId, boolean expired) {}
+}

@@ -1,0 +1,302 @@
+package dev.berth.server.config;
+
+import dev.berth.server.lease.ResourceKind;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * The broker's policy: session timing, pool limits and lease bounds. Immutable; built by {@link
+ * #newBuilder()}, whose {@code build()} fails fast with a {@link ConfigException} naming the key
+ * and the rule it broke.
+ */
+public final class BrokerConfig {
+  private final Duration heartbeatInterval;
+  private final Duration sessionTtl;
+  private final Duration sweepInterval;
+  private final Map<ResourceKind, Integer> limits;
+  private final Map<ResourceKind, Integer> perSessionLimits;
+  private final Map<ResourceKind, Duration> maxHold;
+  private final Map<ResourceKind, Integer> memoryEstimateMb;
+  private final Duration exhaustedRetryAfter;
+  private final Duration revokeGrace;
+  private final Duration drainDeadline;
+  private final String defaultWasmModule;
+  private final int requestIdsPerSession;
+  private final int endedLeasesRemembered;
+  private final Duration endedLeaseMemory;
+
+  private BrokerConfig(Builder b) {
+    this.heartbeatInterval = b.heartbeatInterval;
+    this.sessionTtl = b.sessionTtl;
+    this.sweepInterval = b.sweepInterval;
+    this.limits = Map.copyOf(b.limits);
+    this.perSessionLimits = Map.copyOf(b.perSessionLimits);
+    this.maxHold = Map.copyOf(b.maxHold);
+    this.memoryEstimateMb = Map.copyOf(b.memoryEstimateMb);
+    this.exhaustedRetryAfter = b.exhaustedRetryAfter;
+    this.revokeGrace = b.revokeGrace;
+    this.drainDeadline = b.drainDeadline;
+    this.defaultWasmModule = b.defaultWasmModule;
+    this.requestIdsPerSession = b.requestIdsPerSession;
+    this.endedLeasesRemembered = b.endedLeasesRemembered;
+    this.endedLeaseMemory = b.endedLeaseMemory;
+  }
+
+  public static Builder newBuilder() {
+    return new Builder();
+  }
+
+  /** A builder holding this config's values, for a changed copy. */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.heartbeatInterval = heartbeatInterval;
+    b.sessionTtl = sessionTtl;
+    b.sweepInterval = sweepInterval;
+    b.limits.putAll(limits);
+    b.perSessionLimits.putAll(perSessionLimits);
+    b.maxHold.putAll(maxHold);
+    b.memoryEstimateMb.putAll(memoryEstimateMb);
+    b.exhaustedRetryAfter = exhaustedRetryAfter;
+    b.revokeGrace = revokeGrace;
+    b.drainDeadline = drainDeadline;
+    b.defaultWasmModule = defaultWasmModule;
+    b.requestIdsPerSession = requestIdsPerSession;
+    b.endedLeasesRemembered = endedLeasesRemembered;
+    b.endedLeaseMemory = endedLeaseMemory;
+    return b;
+  }
+
+  /** How often workers should heartbeat (told to them in {@code opened}). */
+  public Duration heartbeatInterval() {
+    return heartbeatInterval;
+  }
+
+  /** How long a session lives without a heartbeat. */
+  public Duration sessionTtl() {
+    return sessionTtl;
+  }
+
+  /** How often expired sessions and leases are collected. */
+  public Duration sweepInterval() {
+    return sweepInterval;
+  }
+
+  /** The fleet-wide limit of a kind (for WASM: instances in total). */
+  public int limit(ResourceKind kind) {
+    return limits.get(kind);
+  }
+
+  /** The most leases of a kind one session may hold; 0 means no per-session limit. */
+  public int perSessionLimit(ResourceKind kind) {
+    return perSessionLimits.get(kind);
+  }
+
+  /** The longest a lease of a kind may be held. */
+  public Duration maxHold(ResourceKind kind) {
+    return maxHold.get(kind);
+  }
+
+  /** Memory charged for a lease of a kind when the request gives no estimate. */
+  public int memoryEstimateMb(ResourceKind kind) {
+    return memoryEstimateMb.get(kind);
+  }
+
+  /** The retry_after of an EXHAUSTED refusal. */
+  public Duration exhaustedRetryAfter() {
+    return exhaustedRetryAfter;
+  }
+
+  /** How long a holder may finish after a revoke; the capacity returns at once regardless. */
+  public Duration revokeGrace() {
+    return revokeGrace;
+  }
+
+  /** The default time a drained worker has to finish its work. */
+  public Duration drainDeadline() {
+    return drainDeadline;
+  }
+
+  /** The module of a WASM acquire that names none. */
+  public String defaultWasmModule() {
+    return defaultWasmModule;
+  }
+
+  /** How many request ids per session are remembered for idempotency. */
+  public int requestIdsPerSession() {
+    return requestIdsPerSession;
+  }
+
+  /** How many ended leases are remembered, so a late Release can say how each ended. */
+  public int endedLeasesRemembered() {
+    return endedLeasesRemembered;
+  }
+
+  /** How long an ended lease is remembered. */
+  public Duration endedLeaseMemory() {
+    return endedLeaseMemory;
+  }
+
+  /**
+   * Collects settings; {@link #build()} validates them together. Defaults are the embedded
+   * broker's: RENDER 8, PDF 2, WASM 64; heartbeat 2 s, TTL 10 s.
+   */
+  public static final class Builder {
+    private Duration heartbeatInterval = Duration.ofSeconds(2);
+    private Duration sessionTtl = Duration.ofSeconds(10);
+    private Duration sweepInterval = Duration.ofMillis(250);
+    private final Map<ResourceKind, Integer> limits = new EnumMap<>(ResourceKind.class);
+    private final Map<ResourceKind, Integer> perSessionLimits = new EnumMap<>(ResourceKind.class);
+    private final Map<ResourceKind, Duration> maxHold = new EnumMap<>(ResourceKind.class);
+    private final Map<ResourceKind, Integer> memoryEstimateMb = new EnumMap<>(ResourceKind.class);
+    private Duration exhaustedRetryAfter = Duration.ofSeconds(1);
+    private Duration revokeGrace = Duration.ofSeconds(5);
+    private Duration drainDeadline = Duration.ofSeconds(30);
+    private String defaultWasmModule = "extractor";
+    private int requestIdsPerSession = 256;
+    private int endedLeasesRemembered = 100_000;
+    private Duration endedLeaseMemory = Duration.ofMinutes(10);
+
+    private Builder() {
+      limits.put(ResourceKind.RENDER, 8);
+      limits.put(ResourceKind.PDF, 2);
+      limits.put(ResourceKind.WASM, 64);
+      for (ResourceKind kind : ResourceKind.values()) {
+        perSessionLimits.put(kind, 0);
+      }
+      maxHold.put(ResourceKind.RENDER, Duration.ofMinutes(5));
+      maxHold.put(ResourceKind.PDF, Duration.ofMinutes(2));
+      maxHold.put(ResourceKind.WASM, Duration.ofHours(1));
+      memoryEstimateMb.put(ResourceKind.RENDER, 300);
+      memoryEstimateMb.put(ResourceKind.PDF, 150);
+      memoryEstimateMb.put(ResourceKind.WASM, 50);
+    }
+
+    public Builder heartbeatInterval(Duration value) {
+      this.heartbeatInterval = value;
+      return this;
+    }
+
+    public Builder sessionTtl(Duration value) {
+      this.sessionTtl = value;
+      return this;
+    }
+
+    public Builder sweepInterval(Duration value) {
+      this.sweepInterval = value;
+      return this;
+    }
+
+    public Builder limit(ResourceKind kind, int value) {
+      limits.put(kind, value);
+      return this;
+    }
+
+    public Builder perSessionLimit(ResourceKind kind, int value) {
+      perSessionLimits.put(kind, value);
+      return this;
+    }
+
+    public Builder maxHold(ResourceKind kind, Duration value) {
+      maxHold.put(kind, value);
+      return this;
+    }
+
+    public Builder memoryEstimateMb(ResourceKind kind, int value) {
+      memoryEstimateMb.put(kind, value);
+      return this;
+    }
+
+    public Builder exhaustedRetryAfter(Duration value) {
+      this.exhaustedRetryAfter = value;
+      return this;
+    }
+
+    public Builder revokeGrace(Duration value) {
+      this.revokeGrace = value;
+      return this;
+    }
+
+    public Builder drainDeadline(Duration value) {
+      this.drainDeadline = value;
+      return this;
+    }
+
+    public Builder defaultWasmModule(String value) {
+      this.defaultWasmModule = value;
+      return this;
+    }
+
+    public Builder requestIdsPerSession(int value) {
+      this.requestIdsPerSession = value;
+      return this;
+    }
+
+    public Builder endedLeasesRemembered(int value) {
+      this.endedLeasesRemembered = value;
+      return this;
+    }
+
+    public Builder endedLeaseMemory(Duration value) {
+      this.endedLeaseMemory = value;
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @throws ConfigException naming the first key that breaks its rule
+     */
+    public BrokerConfig build() {
+      positive("session.heartbeat_interval", heartbeatInterval);
+      positive("session.ttl", sessionTtl);
+      positive("session.sweep_interval", sweepInterval);
+      if (sessionTtl.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
+        throw new ConfigException(
+            "session.ttl",
+            "must be at least twice session.heartbeat_interval ("
+                + Durations.format(heartbeatInterval)
+                + "), got "
+                + Durations.format(sessionTtl));
+      }
+      if (sweepInterval.compareTo(sessionTtl) > 0) {
+        throw new ConfigException("session.sweep_interval", "must not exceed session.ttl");
+      }
+      for (ResourceKind kind : ResourceKind.values()) {
+        String k = kind.name().toLowerCase(java.util.Locale.ROOT);
+        range("pools." + k + ".limit", limits.get(kind), 0, 1_000_000);
+        range("pools." + k + ".per_session_limit", perSessionLimits.get(kind), 0, 1_000_000);
+        positive("pools." + k + ".max_hold", maxHold.get(kind));
+        range("pools." + k + ".memory_estimate_mb", memoryEstimateMb.get(kind), 0, 1 << 20);
+      }
+      positive("admission.exhausted_retry_after", exhaustedRetryAfter);
+      nonNegative("leases.revoke_grace", revokeGrace);
+      positive("leases.drain_deadline", drainDeadline);
+      if (defaultWasmModule == null || defaultWasmModule.isBlank()) {
+        throw new ConfigException("wasm.default_module", "must not be empty");
+      }
+      range("session.request_ids_remembered", requestIdsPerSession, 1, 100_000);
+      range("leases.ended_remembered", endedLeasesRemembered, 1, 10_000_000);
+      positive("leases.ended_memory", endedLeaseMemory);
+      return new BrokerConfig(this);
+    }
+
+    private static void positive(String key, Duration value) {
+      if (value == null || value.isZero() || value.isNegative()) {
+        throw new ConfigException(key, "must be a positive duration, got " + value);
+      }
+    }
+
+    private static void nonNegative(String key, Duration value) {
+      if (value == null || value.isNegative()) {
+        throw new ConfigException(key, "must not be negative, got " + value);
+      }
+    }
+
+    private static void range(String key, Integer value, int min, int max) {
+      if (value == null || value < min || value > max) {
+        throw new ConfigException(key, "must be " + min + ".." + max + ", got " + value);
+      }
+    }
+  }
+}

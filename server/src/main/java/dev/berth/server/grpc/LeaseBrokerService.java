@@ -1,0 +1,164 @@
+package dev.berth.server.grpc;
+
+import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.GetModuleRequest;
+import dev.berth.proto.v1.GetModuleResponse;
+import dev.berth.proto.v1.LeaseBrokerGrpc;
+import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.ReleaseResponse;
+import dev.berth.proto.v1.SessionEvent;
+import dev.berth.proto.v1.SessionRequest;
+import dev.berth.server.admission.AcquireCallback;
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Decision;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.BrokerException;
+import dev.berth.server.lease.Outcome;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The worker-facing {@code berth.v1.LeaseBroker} service: a thin adapter that validates and maps
+ * requests, calls the {@link Broker}, and maps answers back. Refusals are answered in-band; only
+ * protocol faults become gRPC errors.
+ */
+public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBase {
+  /** Answer a waiting acquire this much before the caller's deadline, so it hears TIMEOUT. */
+  private static final long DEADLINE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
+  private final Broker broker;
+  private final Protos protos;
+  private final SessionStream.Limits streamLimits;
+
+  LeaseBrokerService(Broker broker, Protos protos, SessionStream.Limits streamLimits) {
+    this.broker = broker;
+    this.protos = protos;
+    this.streamLimits = streamLimits;
+  }
+
+  @Override
+  public StreamObserver<SessionRequest> openSession(StreamObserver<SessionEvent> responses) {
+    return new SessionStream(
+        broker,
+        protos,
+        (ServerCallStreamObserver<SessionEvent>) responses,
+        Principals.current(),
+        streamLimits);
+  }
+
+  @Override
+  public void acquire(AcquireRequest request, StreamObserver<AcquireResponse> responses) {
+    ServerCallStreamObserver<AcquireResponse> call =
+        (ServerCallStreamObserver<AcquireResponse>) responses;
+    AtomicReference<Broker.PendingAcquire> pending = new AtomicReference<>();
+    call.setOnCancelHandler(
+        () -> {
+          Broker.PendingAcquire p = pending.get();
+          if (p != null) {
+            p.cancel();
+          }
+        });
+    try {
+      AcquireSpec spec = boundedByDeadline(spec(request));
+      pending.set(broker.acquire(spec, Principals.current(), new Answer(call)));
+      if (call.isCancelled()) {
+        pending.get().cancel();
+      }
+    } catch (RuntimeException e) {
+      call.onError(Errors.toStatus(e));
+    }
+  }
+
+  /** Validates an acquire request; shared with the admin service's Explain. */
+  static AcquireSpec spec(AcquireRequest request) {
+    Duration wait = request.hasWait() ? Protos.duration(request.getWait(), "wait") : null;
+    return AcquireSpec.validate(
+        request.getSessionId(),
+        Protos.kind(request.getKind()),
+        request.getUrl(),
+        request.getModule(),
+        wait,
+        request.getRequestId(),
+        Integer.toUnsignedLong(request.getPriority()),
+        Integer.toUnsignedLong(request.getMemoryEstimateMb()));
+  }
+
+  private static AcquireSpec boundedByDeadline(AcquireSpec spec) {
+    Deadline deadline = Context.current().getDeadline();
+    if (deadline == null || spec.waitNanos() == 0) {
+      return spec;
+    }
+    long left = deadline.timeRemaining(TimeUnit.NANOSECONDS) - DEADLINE_MARGIN_NANOS;
+    return left < spec.waitNanos() ? spec.withWaitNanos(Math.max(0, left)) : spec;
+  }
+
+  /** Sends the one answer of an acquire, from whichever thread decides it. */
+  private final class Answer implements AcquireCallback {
+    private final ServerCallStreamObserver<AcquireResponse> call;
+
+    Answer(ServerCallStreamObserver<AcquireResponse> call) {
+      this.call = call;
+    }
+
+    @Override
+    public void decided(Decision decision) {
+      if (call.isCancelled()) {
+        return;
+      }
+      AcquireResponse.Builder response = AcquireResponse.newBuilder();
+      if (decision instanceof Decision.Granted granted) {
+        response.setGranted(protos.lease(granted.lease()));
+      } else {
+        response.setRefused(Protos.refusal((Decision.Refused) decision));
+      }
+      call.onNext(response.build());
+      call.onCompleted();
+    }
+
+    @Override
+    public void failed(BrokerException error) {
+      if (!call.isCancelled()) {
+        call.onError(Errors.toStatus(error));
+      }
+    }
+  }
+
+  @Override
+  public void release(ReleaseRequest request, StreamObserver<ReleaseResponse> responses) {
+    try {
+      AcquireSpec.requireId("session_id", request.getSessionId(), true);
+      AcquireSpec.requireId("lease_id", request.getLeaseId(), true);
+      Outcome outcome =
+          request.hasOutcome() ? Protos.outcome(request.getOutcome()) : Outcome.UNKNOWN;
+      Broker.EndResult result =
+          broker.release(
+              request.getSessionId(), request.getLeaseId(), Principals.current(), outcome);
+      responses.onNext(
+          ReleaseResponse.newBuilder()
+              .setReleased(result.changed())
+              .setEndedBy(Protos.end(result.end()))
+              .setRevokeReason(Protos.revokeReason(result.revokeReason()))
+              .build());
+      responses.onCompleted();
+    } catch (RuntimeException e) {
+      responses.onError(Errors.toStatus(e));
+    }
+  }
+
+  @Override
+  public void getModule(GetModuleRequest request, StreamObserver<GetModuleResponse> responses) {
+    try {
+      AcquireSpec.requireName("name", request.getName());
+      throw BrokerException.notFound(
+          "name: no WASM module '" + request.getName() + "' (no modules are configured)");
+    } catch (RuntimeException e) {
+      responses.onError(Errors.toStatus(e));
+    }
+  }
+}

@@ -1,0 +1,311 @@
+package dev.berth.server.grpc;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.proto.v1.Cleanup;
+import dev.berth.proto.v1.Drain;
+import dev.berth.proto.v1.Heartbeat;
+import dev.berth.proto.v1.HeartbeatAck;
+import dev.berth.proto.v1.Hello;
+import dev.berth.proto.v1.Opened;
+import dev.berth.proto.v1.PressureLevel;
+import dev.berth.proto.v1.Revoke;
+import dev.berth.proto.v1.SessionEvent;
+import dev.berth.proto.v1.SessionRequest;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.BrokerException;
+import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.SessionChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One {@code OpenSession} stream: reads hello, heartbeats, acks and goodbye from the worker, and is
+ * the {@link SessionChannel} through which the broker pushes to it.
+ *
+ * <p>Outbound events respect flow control: when the transport is not ready they queue, a newer
+ * heartbeat ack replaces an unsent older one, and a worker that stops reading altogether (more than
+ * {@link Limits#maxPendingEvents} queued) has its stream closed RESOURCE_EXHAUSTED rather than
+ * growing the broker's heap. The session itself survives that until its TTL, like any dropped
+ * stream.
+ *
+ * <p>Thread-safe: inbound messages arrive serially from gRPC; pushes may come from any thread.
+ */
+final class SessionStream implements StreamObserver<SessionRequest>, SessionChannel {
+
+  /**
+   * Per-stream bounds.
+   *
+   * @param maxPendingEvents outbound events queued for a reader that is not reading
+   */
+  record Limits(int maxPendingEvents) {
+    static final Limits DEFAULT = new Limits(256);
+  }
+
+  private final Broker broker;
+  private final Protos protos;
+  private final ServerCallStreamObserver<SessionEvent> out;
+  private final String principal;
+  private final Limits limits;
+
+  private final Object sendLock = new Object();
+
+  @GuardedBy("sendLock")
+  private final ArrayDeque<SessionEvent> pending = new ArrayDeque<>();
+
+  @GuardedBy("sendLock")
+  private boolean closed;
+
+  /** Set once hello succeeds; read by any thread. */
+  private volatile String sessionId;
+
+  SessionStream(
+      Broker broker,
+      Protos protos,
+      ServerCallStreamObserver<SessionEvent> out,
+      String principal,
+      Limits limits) {
+    this.broker = broker;
+    this.protos = protos;
+    this.out = out;
+    this.principal = principal;
+    this.limits = limits;
+    out.setOnReadyHandler(this::flush);
+    out.setOnCancelHandler(this::cancelled);
+  }
+
+  // ------------------------------------------------------------ inbound
+
+  @Override
+  public void onNext(SessionRequest request) {
+    try {
+      switch (request.getMsgCase()) {
+        case HELLO -> hello(request.getHello());
+        case HEARTBEAT -> heartbeat(request.getHeartbeat());
+        case ACK -> broker.ack(requireSession("ack"), this, request.getAck().getCommandId());
+        case GOODBYE -> broker.goodbye(requireSession("goodbye"), this);
+        case MSG_NOT_SET -> throw BrokerException.invalid("msg", "empty SessionRequest");
+      }
+    } catch (RuntimeException e) {
+      fail(Errors.toStatus(e));
+    }
+  }
+
+  private void hello(Hello hello) {
+    if (sessionId != null) {
+      throw BrokerException.invalid("hello", "sent twice on one stream");
+    }
+    List<HelloSpec.HeldLease> held = new ArrayList<>(hello.getHeldLeasesCount());
+    for (dev.berth.proto.v1.HeldLease h : hello.getHeldLeasesList()) {
+      held.add(new HelloSpec.HeldLease(h.getLeaseId(), h.getFencingToken()));
+    }
+    HelloSpec spec =
+        HelloSpec.validate(
+            hello.getWorkerId(),
+            hello.getLabelsMap(),
+            hello.getMemoryLimitMb(),
+            hello.getResumeSessionId(),
+            held);
+    Broker.Opened opened = broker.open(spec, principal, this);
+    sessionId = opened.sessionId();
+    Duration heartbeat = broker.config().heartbeatInterval();
+    Duration ttl = broker.config().sessionTtl();
+    send(
+        SessionEvent.newBuilder()
+            .setOpened(
+                Opened.newBuilder()
+                    .setSessionId(opened.sessionId())
+                    .setBrokerEpoch(opened.epoch())
+                    .setHeartbeatInterval(Protos.duration(heartbeat))
+                    .setSessionTtl(Protos.duration(ttl))
+                    .setResumed(opened.resumed())
+                    .addAllLostLeases(opened.lostLeases()))
+            .build());
+  }
+
+  private void heartbeat(Heartbeat heartbeat) {
+    String id = requireSession("heartbeat");
+    if (heartbeat.getSeq() < 0 || heartbeat.getSeq() == Long.MAX_VALUE) {
+      throw BrokerException.invalid("heartbeat.seq", "out of range");
+    }
+    broker.heartbeat(
+        id, this, heartbeat.getSeq(), heartbeat.getMemoryUsedMb(), heartbeat.getMemoryLimitMb());
+    send(
+        SessionEvent.newBuilder()
+            .setHeartbeatAck(
+                HeartbeatAck.newBuilder()
+                    .setSeq(heartbeat.getSeq())
+                    .setPressure(PressureLevel.PRESSURE_LEVEL_NONE))
+            .build());
+  }
+
+  private String requireSession(String what) {
+    String id = sessionId;
+    if (id == null) {
+      throw BrokerException.invalid(what, "the first message of a session stream must be hello");
+    }
+    return id;
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    // The worker went away (cancelled, connection lost). The session outlives the stream.
+    disconnected();
+  }
+
+  @Override
+  public void onCompleted() {
+    // Half-close without goodbye: the worker is done with this stream, not with its session.
+    disconnected();
+    synchronized (sendLock) {
+      if (!closed) {
+        closed = true;
+        pending.clear();
+        out.onCompleted();
+      }
+    }
+  }
+
+  private void cancelled() {
+    synchronized (sendLock) {
+      closed = true;
+      pending.clear();
+    }
+    disconnected();
+  }
+
+  private void disconnected() {
+    String id = sessionId;
+    if (id != null) {
+      broker.detach(id, this);
+    }
+  }
+
+  // ------------------------------------------------------------ outbound (SessionChannel)
+
+  @Override
+  public void revoke(long commandId, String leaseId, RevokeReason reason, long graceNanos) {
+    send(
+        SessionEvent.newBuilder()
+            .setRevoke(
+                Revoke.newBuilder()
+                    .setCommandId(commandId)
+                    .setLeaseId(leaseId)
+                    .setReason(Protos.revokeReason(reason))
+                    .setGrace(Protos.duration(graceNanos)))
+            .build());
+  }
+
+  @Override
+  public void cleanup(long commandId, long targetFreeMb, String reason) {
+    send(
+        SessionEvent.newBuilder()
+            .setCleanup(
+                Cleanup.newBuilder()
+                    .setCommandId(commandId)
+                    .setTargetFreeMb(targetFreeMb)
+                    .setReason(reason))
+            .build());
+  }
+
+  @Override
+  public void drain(long commandId, Instant deadline) {
+    send(
+        SessionEvent.newBuilder()
+            .setDrain(
+                Drain.newBuilder().setCommandId(commandId).setDeadline(Protos.timestamp(deadline)))
+            .build());
+  }
+
+  @Override
+  public void close(CloseReason why, String detail) {
+    switch (why) {
+      case GOODBYE -> finish(null);
+      case EXPIRED -> finish(Status.NOT_FOUND.withDescription(detail));
+      case REPLACED -> finish(Status.ABORTED.withDescription(detail));
+      case SHUTDOWN -> finish(Status.UNAVAILABLE.withDescription(detail));
+    }
+  }
+
+  /** Closes the stream for a protocol fault; the session itself is left to its TTL. */
+  private void fail(StatusRuntimeException error) {
+    disconnected();
+    finish(error.getStatus());
+  }
+
+  /** Ends the response stream once: OK when {@code status} is null, else with that status. */
+  private void finish(Status status) {
+    synchronized (sendLock) {
+      if (closed) {
+        return;
+      }
+      drainPending();
+      closed = true;
+      pending.clear();
+      if (status == null) {
+        out.onCompleted();
+      } else {
+        out.onError(status.asRuntimeException());
+      }
+    }
+  }
+
+  private void send(SessionEvent event) {
+    StatusRuntimeException overflow = null;
+    synchronized (sendLock) {
+      if (closed) {
+        return;
+      }
+      if (pending.isEmpty() && out.isReady()) {
+        out.onNext(event);
+        return;
+      }
+      SessionEvent last = pending.peekLast();
+      if (last != null && last.hasHeartbeatAck() && event.hasHeartbeatAck()) {
+        pending.pollLast(); // only the newest ack matters to a worker that is behind
+      }
+      pending.add(event);
+      if (pending.size() > limits.maxPendingEvents()) {
+        overflow =
+            Status.RESOURCE_EXHAUSTED
+                .withDescription(
+                    "session stream not read: more than "
+                        + limits.maxPendingEvents()
+                        + " events pending; reconnect and resume the session")
+                .asRuntimeException();
+      }
+    }
+    if (overflow != null) {
+      disconnected();
+      synchronized (sendLock) {
+        if (!closed) {
+          closed = true;
+          pending.clear();
+          out.onError(overflow);
+        }
+      }
+    }
+  }
+
+  private void flush() {
+    synchronized (sendLock) {
+      if (!closed) {
+        drainPending();
+      }
+    }
+  }
+
+  @GuardedBy("sendLock")
+  private void drainPending() {
+    while (!pending.isEmpty() && out.isReady()) {
+      out.onNext(pending.poll());
+    }
+  }
+}

@@ -1,0 +1,167 @@
+package dev.berth.server.lease;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/**
+ * The live leases, indexed by id, by session and by kind, plus a bounded memory of how recently
+ * ended leases ended. Capacity accounting is derived from this table alone, so it cannot drift from
+ * the leases that exist: {@link #inUse(ResourceKind)} is the number of live leases of that kind.
+ *
+ * <p>Not thread-safe: the broker guards it with its lock.
+ */
+public final class LeaseTable {
+
+  /**
+   * How an ended lease ended, kept for late or repeated Releases.
+   *
+   * @param revokeReason set when {@code end} is {@link LeaseEnd#REVOKED}
+   */
+  public record Ended(
+      String sessionId, LeaseEnd end, RevokeReason revokeReason, long endedAtNanos) {}
+
+  private final Map<String, Lease> live = new HashMap<>();
+  private final Map<String, Set<String>> bySession = new HashMap<>();
+  private final Map<ResourceKind, Integer> inUse = new EnumMap<>(ResourceKind.class);
+  private final PriorityQueue<Lease> byExpiry =
+      new PriorityQueue<>((a, b) -> Long.compare(a.expiresAtNanos(), b.expiresAtNanos()));
+  private final LinkedHashMap<String, Ended> ended = new LinkedHashMap<>();
+  private final int endedCapacity;
+
+  public LeaseTable(int endedCapacity) {
+    this.endedCapacity = endedCapacity;
+    for (ResourceKind kind : ResourceKind.values()) {
+      inUse.put(kind, 0);
+    }
+  }
+
+  /** Adds a newly granted lease. */
+  public void add(Lease lease) {
+    if (live.putIfAbsent(lease.id(), lease) != null) {
+      throw new IllegalStateException("duplicate lease id " + lease.id());
+    }
+    bySession.computeIfAbsent(lease.sessionId(), s -> new LinkedHashSet<>()).add(lease.id());
+    inUse.merge(lease.kind(), 1, Integer::sum);
+    byExpiry.add(lease);
+  }
+
+  /** The live lease with this id, or null. */
+  public Lease get(String leaseId) {
+    return live.get(leaseId);
+  }
+
+  /** How a lease that is no longer live ended, or null when it is unknown or forgotten. */
+  public Ended ended(String leaseId) {
+    return ended.get(leaseId);
+  }
+
+  /**
+   * Ends a live lease exactly once: it leaves every index and is remembered as ended.
+   *
+   * @return the lease, or null when it was not live (nothing changes then)
+   */
+  public Lease end(String leaseId, LeaseEnd how, RevokeReason revokeReason, long nowNanos) {
+    Lease lease = live.remove(leaseId);
+    if (lease == null) {
+      return null;
+    }
+    Set<String> ids = bySession.get(lease.sessionId());
+    ids.remove(leaseId);
+    if (ids.isEmpty()) {
+      bySession.remove(lease.sessionId());
+    }
+    inUse.merge(lease.kind(), -1, Integer::sum);
+    // Removal from a heap is linear, so ended leases leave byExpiry lazily; compacting once it
+    // holds twice the live leases keeps it bounded at amortised constant cost per end.
+    if (byExpiry.size() > 2 * live.size() + 64) {
+      byExpiry.removeIf(l -> live.get(l.id()) != l);
+    }
+    ended.put(leaseId, new Ended(lease.sessionId(), how, revokeReason, nowNanos));
+    if (ended.size() > endedCapacity) {
+      Iterator<String> eldest = ended.keySet().iterator();
+      eldest.next();
+      eldest.remove();
+    }
+    return lease;
+  }
+
+  /** Live leases of a kind. */
+  public int inUse(ResourceKind kind) {
+    return inUse.get(kind);
+  }
+
+  /** Live leases in total. */
+  public int size() {
+    return live.size();
+  }
+
+  /** The ids of a session's live leases, oldest first; a copy. */
+  public List<String> idsOf(String sessionId) {
+    Set<String> ids = bySession.get(sessionId);
+    return ids == null ? List.of() : new ArrayList<>(ids);
+  }
+
+  /** How many live leases of a kind a session holds. */
+  public int countOf(String sessionId, ResourceKind kind) {
+    Set<String> ids = bySession.get(sessionId);
+    if (ids == null) {
+      return 0;
+    }
+    int n = 0;
+    for (String id : ids) {
+      if (live.get(id).kind() == kind) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** The session's live lease of a kind, or null; used for WASM, of which a session holds one. */
+  public Lease firstOf(String sessionId, ResourceKind kind) {
+    Set<String> ids = bySession.get(sessionId);
+    if (ids != null) {
+      for (String id : ids) {
+        Lease lease = live.get(id);
+        if (lease.kind() == kind) {
+          return lease;
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Live leases whose max hold has passed at {@code nowNanos}; they stay live until ended. */
+  public List<Lease> expiredAt(long nowNanos) {
+    List<Lease> due = new ArrayList<>();
+    while (!byExpiry.isEmpty() && byExpiry.peek().expiresAtNanos() <= nowNanos) {
+      Lease lease = byExpiry.poll();
+      if (live.get(lease.id()) == lease) {
+        due.add(lease);
+      }
+    }
+    return due;
+  }
+
+  /** Forgets ended leases that ended before {@code cutoffNanos}. */
+  public void forgetEndedBefore(long cutoffNanos) {
+    Iterator<Ended> it = ended.values().iterator();
+    while (it.hasNext() && it.next().endedAtNanos() < cutoffNanos) {
+      it.remove();
+    }
+  }
+
+  /** A read-only view of the live leases, for listings. */
+  public Collection<Lease> all() {
+    return Collections.unmodifiableCollection(live.values());
+  }
+}

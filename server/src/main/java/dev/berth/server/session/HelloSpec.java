@@ -1,0 +1,70 @@
+package dev.berth.server.session;
+
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.broker.BrokerException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A validated {@code hello}: who the worker is and, when reconnecting, which session it resumes and
+ * which leases it believes it holds.
+ */
+public record HelloSpec(
+    String workerId,
+    Map<String, String> labels,
+    long memoryLimitMb,
+    String resumeSessionId,
+    List<HeldLease> heldLeases) {
+
+  public static final int MAX_LABELS = 32;
+  public static final int MAX_LABEL_KEY = 63;
+  public static final int MAX_LABEL_VALUE = 256;
+  public static final int MAX_HELD_LEASES = 4096;
+
+  /** A lease the worker declares it still holds. */
+  public record HeldLease(String leaseId, long fencingToken) {}
+
+  public HelloSpec {
+    labels = Map.copyOf(labels);
+    heldLeases = List.copyOf(heldLeases);
+  }
+
+  /**
+   * Validates raw hello fields.
+   *
+   * @throws BrokerException INVALID_ARGUMENT naming the first field that breaks its rule
+   */
+  public static HelloSpec validate(
+      String workerId,
+      Map<String, String> labels,
+      long memoryLimitMb,
+      String resumeSessionId,
+      List<HeldLease> heldLeases) {
+    AcquireSpec.requireId("hello.worker_id", workerId, true);
+    if (labels.size() > MAX_LABELS) {
+      throw BrokerException.invalid("hello.labels", "at most " + MAX_LABELS + " labels");
+    }
+    for (Map.Entry<String, String> label : labels.entrySet()) {
+      if (label.getKey().isEmpty() || label.getKey().length() > MAX_LABEL_KEY) {
+        throw BrokerException.invalid(
+            "hello.labels", "keys must be 1.." + MAX_LABEL_KEY + " characters");
+      }
+      if (label.getValue().length() > MAX_LABEL_VALUE) {
+        throw BrokerException.invalid(
+            "hello.labels['" + label.getKey() + "']",
+            "longer than " + MAX_LABEL_VALUE + " characters");
+      }
+    }
+    if (memoryLimitMb < 0 || memoryLimitMb > (1L << 30)) {
+      throw BrokerException.invalid("hello.memory_limit_mb", "must be 0..2^30");
+    }
+    AcquireSpec.requireId("hello.resume_session_id", resumeSessionId, false);
+    if (heldLeases.size() > MAX_HELD_LEASES) {
+      throw BrokerException.invalid("hello.held_leases", "at most " + MAX_HELD_LEASES + " entries");
+    }
+    for (HeldLease held : heldLeases) {
+      AcquireSpec.requireId("hello.held_leases.lease_id", held.leaseId(), true);
+    }
+    return new HelloSpec(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases);
+  }
+}

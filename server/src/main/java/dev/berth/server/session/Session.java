@@ -1,0 +1,126 @@
+package dev.berth.server.session;
+
+import dev.berth.server.admission.RecentRequests;
+import java.util.Map;
+
+/**
+ * One worker's session: identity, liveness and the stream it is attached to, if any. A session
+ * lives while heartbeats arrive within the TTL, whether or not a stream is attached.
+ *
+ * <p>Not thread-safe: every field is guarded by the broker's lock.
+ */
+public final class Session {
+  private final String id;
+  private final String workerId;
+  private final String principal;
+  private final Map<String, String> labels;
+  private final long openedAtNanos;
+  private final RecentRequests recentRequests;
+
+  private long lastSeenNanos;
+  private SessionChannel channel;
+  private boolean draining;
+  private long memoryUsedMb;
+  private long memoryLimitMb;
+  private long nextCommandId = 1;
+  private long lastHeartbeatSeq = -1;
+
+  public Session(
+      String id,
+      String workerId,
+      String principal,
+      Map<String, String> labels,
+      long memoryLimitMb,
+      long nowNanos,
+      int requestIdsRemembered) {
+    this.id = id;
+    this.workerId = workerId;
+    this.principal = principal;
+    this.labels = Map.copyOf(labels);
+    this.memoryLimitMb = memoryLimitMb;
+    this.openedAtNanos = nowNanos;
+    this.lastSeenNanos = nowNanos;
+    this.recentRequests = new RecentRequests(requestIdsRemembered);
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public String workerId() {
+    return workerId;
+  }
+
+  /** Who opened the session; only they may use it. */
+  public String principal() {
+    return principal;
+  }
+
+  public Map<String, String> labels() {
+    return labels;
+  }
+
+  public long openedAtNanos() {
+    return openedAtNanos;
+  }
+
+  /** When the session last showed life (hello or heartbeat). */
+  public long lastSeenNanos() {
+    return lastSeenNanos;
+  }
+
+  public void touch(long nowNanos) {
+    lastSeenNanos = nowNanos;
+  }
+
+  /** The attached stream, or null while the worker is disconnected. */
+  public SessionChannel channel() {
+    return channel;
+  }
+
+  public void attach(SessionChannel channel) {
+    this.channel = channel;
+  }
+
+  public boolean draining() {
+    return draining;
+  }
+
+  public void drain() {
+    draining = true;
+  }
+
+  public long memoryUsedMb() {
+    return memoryUsedMb;
+  }
+
+  public long memoryLimitMb() {
+    return memoryLimitMb;
+  }
+
+  /** Records the worker's reported memory; a zero limit keeps the last known one. */
+  public void reportMemory(long usedMb, long limitMb) {
+    this.memoryUsedMb = usedMb;
+    if (limitMb > 0) {
+      this.memoryLimitMb = limitMb;
+    }
+  }
+
+  /** A fresh id for a command pushed to this session. */
+  public long nextCommandId() {
+    return nextCommandId++;
+  }
+
+  public long lastHeartbeatSeq() {
+    return lastHeartbeatSeq;
+  }
+
+  public void heartbeatSeq(long seq) {
+    lastHeartbeatSeq = seq;
+  }
+
+  /** Recently used request ids and their answers, for idempotent Acquire. */
+  public RecentRequests recentRequests() {
+    return recentRequests;
+  }
+}

@@ -1,0 +1,84 @@
+package dev.berth.server.broker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.RecordingAcquireCallback;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.RecordingSessionChannel;
+import dev.berth.server.time.FakeTimeSource;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** A broker on a fake clock, with short helpers for the calls tests make over and over. */
+final class BrokerHarness implements AutoCloseable {
+  static final String PRINCIPAL = "anonymous";
+  static final String RENDER_URL = "https://example.com/page";
+
+  final FakeTimeSource time = new FakeTimeSource();
+  final Broker broker;
+
+  BrokerHarness(BrokerConfig config) {
+    broker = new Broker(config, time, 1, () -> 2, LeaseIds.seeded(42));
+  }
+
+  BrokerHarness(BrokerConfig.Builder config) {
+    this(config.build());
+  }
+
+  /** A session with its recording channel. */
+  record Worker(String sessionId, RecordingSessionChannel channel) {}
+
+  Worker open(String workerId) {
+    RecordingSessionChannel channel = new RecordingSessionChannel();
+    Broker.Opened opened =
+        broker.open(HelloSpec.validate(workerId, Map.of(), 0, "", List.of()), PRINCIPAL, channel);
+    assertThat(opened.resumed()).isFalse();
+    return new Worker(opened.sessionId(), channel);
+  }
+
+  static AcquireSpec spec(
+      String sessionId, ResourceKind kind, Duration wait, String requestId, int priority) {
+    String url = kind == ResourceKind.RENDER ? RENDER_URL : "";
+    return AcquireSpec.validate(sessionId, kind, url, "", wait, requestId, priority, 0);
+  }
+
+  RecordingAcquireCallback acquire(Worker worker, ResourceKind kind) {
+    return acquire(worker, kind, null, "", 0);
+  }
+
+  RecordingAcquireCallback acquire(Worker worker, ResourceKind kind, Duration wait) {
+    return acquire(worker, kind, wait, "", 0);
+  }
+
+  RecordingAcquireCallback acquire(
+      Worker worker, ResourceKind kind, Duration wait, String requestId, int priority) {
+    RecordingAcquireCallback callback = new RecordingAcquireCallback();
+    broker.acquire(spec(worker.sessionId(), kind, wait, requestId, priority), PRINCIPAL, callback);
+    return callback;
+  }
+
+  /** Acquires and insists on an immediate grant. */
+  Lease grant(Worker worker, ResourceKind kind) {
+    RecordingAcquireCallback callback = acquire(worker, kind);
+    return callback.granted();
+  }
+
+  Broker.EndResult release(Worker worker, Lease lease) {
+    return broker.release(worker.sessionId(), lease.id(), PRINCIPAL, Outcome.UNKNOWN);
+  }
+
+  boolean isLive(Lease lease) {
+    return broker.leases().stream().anyMatch(l -> l.id().equals(lease.id()));
+  }
+
+  @Override
+  public void close() {
+    broker.close();
+  }
+}
