@@ -66,18 +66,12 @@ public final class Daemon implements AutoCloseable {
     }
     log.info(
         "berth {} listening on {}:{} (epoch {}, state {})",
-        version(),
+        Versions.current(),
         listen.getHostString(),
         server.port(),
         epoch,
         stateDir.toAbsolutePath());
     return new Daemon(epochs, time, broker, server, shutdownGrace);
-  }
-
-  /** The version from the jar manifest, or "dev" when run from classes. */
-  public static String version() {
-    String v = Daemon.class.getPackage().getImplementationVersion();
-    return v != null ? v : "dev";
   }
 
   public int port() {

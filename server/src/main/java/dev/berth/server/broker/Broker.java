@@ -7,6 +7,7 @@ import com.google.common.annotations.VisibleForTesting;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Admission;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RecentRequests;
 import dev.berth.server.admission.RefusalReason;
@@ -125,6 +126,7 @@ public final class Broker implements AutoCloseable {
   private final BrokerCounters counters = new BrokerCounters();
 
   private final Cancellable sweeper;
+  private final long startedAtNanos;
 
   private record SessionDeadline(long atNanos, String sessionId)
       implements Comparable<SessionDeadline> {
@@ -155,6 +157,7 @@ public final class Broker implements AutoCloseable {
     for (ResourceKind kind : ResourceKind.values()) {
       queues.put(kind, new WaitQueue());
     }
+    this.startedAtNanos = time.nanoTime();
     this.sweeper = time.scheduleAtFixedRate(this::sweep, config.sweepInterval().toNanos());
   }
 
@@ -451,16 +454,16 @@ public final class Broker implements AutoCloseable {
           }
           entry = session.recentRequests().remember(spec.requestId(), spec);
         }
-        Verdict verdict = evaluate(session, spec, now);
-        if (verdict.refusal == null) {
+        Admission.Verdict verdict = evaluate(session, spec, null);
+        if (verdict.refusal() == null) {
           Decision granted = new Decision.Granted(grant(session, spec, now, fx));
           answered(entry, granted, callback, fx);
           return () -> {};
         }
-        if (spec.waitNanos() == 0 || !verdict.blocker.waitable) {
-          answered(entry, verdict.refusal, callback, fx);
-          fx.add(() -> listeners.forEach(l -> l.refused(spec, verdict.refusal)));
-          counters.refused(verdict.refusal.reason());
+        if (spec.waitNanos() == 0 || !verdict.blocker().waitable()) {
+          answered(entry, verdict.refusal(), callback, fx);
+          fx.add(() -> listeners.forEach(l -> l.refused(spec, verdict.refusal())));
+          counters.refused(verdict.refusal().reason());
           return () -> {};
         }
         Waiter waiter = new Waiter(spec, waiterSeq++, now + spec.waitNanos(), callback);
@@ -583,69 +586,27 @@ public final class Broker implements AutoCloseable {
     }
   }
 
-  /** What stops a grant now, and whether waiting can help. */
-  private enum Blocker {
-    NONE(false),
-    DRAINING(false),
-    SESSION_LIMIT(true),
-    POOL_FULL(true);
-
-    final boolean waitable;
-
-    Blocker(boolean waitable) {
-      this.waitable = waitable;
-    }
-  }
-
-  private record Verdict(Decision.Refused refusal, Blocker blocker) {
-    static final Verdict GRANT = new Verdict(null, Blocker.NONE);
-  }
-
-  /** Runs the admission checks of DESIGN §3 in order; the first that fails decides. */
+  /** Runs the admission checks for one acquire of {@code session}. */
   @GuardedBy("lock")
-  private Verdict evaluate(Session session, AcquireSpec spec, long now) {
-    if (draining || session.draining()) {
-      return new Verdict(
-          new Decision.Refused(
-              RefusalReason.DRAINING,
-              config.drainDeadline().toNanos(),
-              draining ? "broker is draining" : "session " + session.id() + " is draining"),
-          Blocker.DRAINING);
-    }
+  private Admission.Verdict evaluate(
+      Session session, AcquireSpec spec, List<Admission.Step> steps) {
     ResourceKind kind = spec.kind();
-    if (kind == ResourceKind.WASM && leases.firstOf(session.id(), kind) != null) {
-      return Verdict.GRANT; // the session's existing instance is returned
-    }
-    int perSession = config.perSessionLimit(kind);
-    if (perSession > 0 && leases.countOf(session.id(), kind) >= perSession) {
-      return new Verdict(
-          new Decision.Refused(
-              RefusalReason.EXHAUSTED,
-              config.exhaustedRetryAfter().toNanos(),
-              "session " + session.id() + " holds " + perSession + "/" + perSession + " " + kind),
-          Blocker.SESSION_LIMIT);
-    }
-    if (leases.inUse(kind) >= config.limit(kind)) {
-      return new Verdict(
-          new Decision.Refused(
-              RefusalReason.EXHAUSTED,
-              config.exhaustedRetryAfter().toNanos(),
-              "pool " + poolDetail(kind)),
-          Blocker.POOL_FULL);
-    }
-    return Verdict.GRANT;
+    Admission.Facts facts =
+        new Admission.Facts(
+            draining,
+            session.draining(),
+            session.id(),
+            kind == ResourceKind.WASM && leases.firstOf(session.id(), kind) != null,
+            config.perSessionLimit(kind) > 0 ? leases.countOf(session.id(), kind) : 0,
+            leases.inUse(kind),
+            queues.get(kind).size());
+    return Admission.evaluate(config, spec, facts, steps);
   }
 
   @GuardedBy("lock")
   private String poolDetail(ResourceKind kind) {
-    return kind
-        + " "
-        + leases.inUse(kind)
-        + "/"
-        + config.limit(kind)
-        + " in use, "
-        + queues.get(kind).size()
-        + " queued";
+    return Admission.poolDetail(
+        kind, leases.inUse(kind), config.limit(kind), queues.get(kind).size());
   }
 
   @GuardedBy("lock")
@@ -698,8 +659,8 @@ public final class Broker implements AutoCloseable {
         fail(waiter, sessionGone(waiter.spec().sessionId()), fx);
         continue;
       }
-      Verdict verdict = evaluate(session, waiter.spec(), now);
-      switch (verdict.blocker) {
+      Admission.Verdict verdict = evaluate(session, waiter.spec(), null);
+      switch (verdict.blocker()) {
         case NONE -> {
           it.remove();
           decide(waiter, new Decision.Granted(grant(session, waiter.spec(), now, fx)), fx);
@@ -707,7 +668,7 @@ public final class Broker implements AutoCloseable {
         case DRAINING -> {
           it.remove();
           counters.refused(RefusalReason.DRAINING);
-          decide(waiter, verdict.refusal, fx);
+          decide(waiter, verdict.refusal(), fx);
         }
         case SESSION_LIMIT -> {
           // This waiter waits for its own session; those behind it may still fit.
@@ -993,6 +954,136 @@ public final class Broker implements AutoCloseable {
   public BrokerCounters.Snapshot counters() {
     synchronized (lock) {
       return counters.snapshot();
+    }
+  }
+
+  /** One consistent picture of the broker, for status pages. */
+  public Views.Status status() {
+    synchronized (lock) {
+      List<Views.Pool> pools = new ArrayList<>();
+      for (ResourceKind kind : ResourceKind.values()) {
+        int limit = config.limit(kind);
+        pools.add(
+            new Views.Pool(kind, limit, limit, leases.inUse(kind), queues.get(kind).size(), ""));
+      }
+      int connected = 0;
+      for (Session session : sessions.values()) {
+        if (session.channel() != null) {
+          connected++;
+        }
+      }
+      return new Views.Status(
+          epoch,
+          startedAtNanos,
+          time.nanoTime(),
+          pools,
+          connected,
+          sessions.size() - connected,
+          draining,
+          counters.snapshot());
+    }
+  }
+
+  /**
+   * Live sessions ordered by id, for paging.
+   *
+   * @param workerId only this worker's sessions, when not empty
+   * @param afterId only sessions whose id sorts after this, when not empty
+   */
+  public List<Views.Session> sessions(String workerId, String afterId, int limit) {
+    synchronized (lock) {
+      return sessions.values().stream()
+          .filter(s -> workerId.isEmpty() || s.workerId().equals(workerId))
+          .filter(s -> afterId.isEmpty() || s.id().compareTo(afterId) > 0)
+          .sorted(java.util.Comparator.comparing(Session::id))
+          .limit(limit)
+          .map(
+              s ->
+                  new Views.Session(
+                      s.id(),
+                      s.workerId(),
+                      s.labels(),
+                      s.channel() != null,
+                      s.draining() || draining,
+                      s.openedAtNanos(),
+                      s.lastSeenNanos(),
+                      s.memoryUsedMb(),
+                      s.memoryLimitMb(),
+                      leases.idsOf(s.id()).size()))
+          .toList();
+    }
+  }
+
+  /**
+   * Live leases in grant order (by fencing token), for paging. Empty or null filters match all.
+   *
+   * @param afterToken only leases with a greater fencing token
+   */
+  public List<Views.LeaseInfo> leases(
+      String workerId,
+      ResourceKind kind,
+      String host,
+      String sessionId,
+      long afterToken,
+      int limit) {
+    synchronized (lock) {
+      return leases.all().stream()
+          .filter(l -> kind == null || l.kind() == kind)
+          .filter(l -> host.isEmpty() || l.host().equals(host))
+          .filter(l -> sessionId.isEmpty() || l.sessionId().equals(sessionId))
+          .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
+          .map(l -> new Views.LeaseInfo(l, workerOf(l.sessionId())))
+          .filter(i -> workerId.isEmpty() || i.workerId().equals(workerId))
+          .sorted(
+              (a, b) -> Long.compareUnsigned(a.lease().fencingToken(), b.lease().fencingToken()))
+          .limit(limit)
+          .toList();
+    }
+  }
+
+  @GuardedBy("lock")
+  private String workerOf(String sessionId) {
+    Session session = sessions.get(sessionId);
+    return session != null ? session.workerId() : "";
+  }
+
+  /**
+   * What an acquire would be answered now and which rule decides, without granting anything.
+   *
+   * @throws BrokerException NOT_FOUND when the session is not live
+   */
+  public Views.Explained explain(AcquireSpec spec) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        Session session = sessions.get(spec.sessionId());
+        if (session == null || expireIfDue(session, time.nanoTime(), fx)) {
+          throw sessionGone(spec.sessionId());
+        }
+        List<Admission.Step> steps = new ArrayList<>();
+        return new Views.Explained(evaluate(session, spec, steps), steps);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /**
+   * Replaces the broker's policy live. Leases are kept: a lowered limit only stops new grants until
+   * use falls below it; a raised one grants queued acquires at once.
+   */
+  public void updateConfig(BrokerConfig newConfig) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        config = newConfig;
+        long now = time.nanoTime();
+        for (ResourceKind kind : ResourceKind.values()) {
+          pump(kind, now, fx);
+        }
+      }
+    } finally {
+      fx.run();
     }
   }
 

@@ -1,10 +1,12 @@
 package dev.berth.server.grpc;
 
+import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -21,9 +23,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The broker's gRPC server: the LeaseBroker service, {@code grpc.health.v1} and server reflection
- * (v1 and v1alpha), on any transport. {@link #netty} builds the production listener with the
- * transport limits of DESIGN §8; tests pass an in-process builder.
+ * The broker's gRPC server: the LeaseBroker and BrokerAdmin services, {@code grpc.health.v1} and
+ * server reflection (v1 and v1alpha), on any transport. {@link #netty} builds the production
+ * listener with the transport limits of DESIGN §8; tests pass an in-process builder.
  *
  * <p>Thread-safe.
  */
@@ -40,6 +42,7 @@ public final class BrokerServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
   private final Server server;
   private final ExecutorService executor;
+  private final EventHub events;
 
   /**
    * Adds Berth's services to {@code builder} and builds (but does not start) the server.
@@ -51,12 +54,15 @@ public final class BrokerServer implements AutoCloseable {
     this.broker = broker;
     this.executor = executor;
     Protos protos = new Protos(time);
+    this.events = new EventHub(time, protos);
+    broker.addListener(events);
     if (executor != null) {
       builder.executor(executor);
     }
     this.server =
         builder
             .addService(new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT))
+            .addService(new AdminService(broker, protos, events))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())
@@ -109,6 +115,7 @@ public final class BrokerServer implements AutoCloseable {
     }
     health.setStatus("", ServingStatus.SERVING);
     health.setStatus(LeaseBrokerGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    health.setStatus(BrokerAdminGrpc.SERVICE_NAME, ServingStatus.SERVING);
     return this;
   }
 
@@ -124,6 +131,7 @@ public final class BrokerServer implements AutoCloseable {
   public void shutdown(Duration grace) {
     health.enterTerminalState();
     broker.shutdown();
+    events.closeAll(Status.UNAVAILABLE.withDescription("broker is shutting down"));
     server.shutdown();
     try {
       if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -1,0 +1,365 @@
+package dev.berth.server.grpc;
+
+import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.BrokerAdminGrpc;
+import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.DrainBrokerRequest;
+import dev.berth.proto.v1.DrainBrokerResponse;
+import dev.berth.proto.v1.DrainSessionRequest;
+import dev.berth.proto.v1.DrainSessionResponse;
+import dev.berth.proto.v1.ExplainStep;
+import dev.berth.proto.v1.Explanation;
+import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.LeaseInfo;
+import dev.berth.proto.v1.ListLeasesRequest;
+import dev.berth.proto.v1.ListLeasesResponse;
+import dev.berth.proto.v1.ListSessionsRequest;
+import dev.berth.proto.v1.ListSessionsResponse;
+import dev.berth.proto.v1.PoolLimit;
+import dev.berth.proto.v1.PoolStatus;
+import dev.berth.proto.v1.PressureLevel;
+import dev.berth.proto.v1.PressureStatus;
+import dev.berth.proto.v1.RefusalCount;
+import dev.berth.proto.v1.RevokeLeaseRequest;
+import dev.berth.proto.v1.RevokeLeaseResponse;
+import dev.berth.proto.v1.SessionCounts;
+import dev.berth.proto.v1.SessionInfo;
+import dev.berth.proto.v1.Totals;
+import dev.berth.proto.v1.UpdateLimitsRequest;
+import dev.berth.proto.v1.UpdateLimitsResponse;
+import dev.berth.server.Versions;
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Admission;
+import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.BrokerException;
+import dev.berth.server.broker.Views;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.ConfigException;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.lease.RevokeReason;
+import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * The operator-facing {@code berth.v1.BrokerAdmin} service: a thin adapter over the broker's views
+ * and interventions. Page tokens are opaque to callers (base64 of the last key returned).
+ */
+final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
+  private static final int DEFAULT_PAGE = 100;
+  private static final int MAX_PAGE = 1000;
+
+  private final Broker broker;
+  private final Protos protos;
+  private final EventHub events;
+
+  AdminService(Broker broker, Protos protos, EventHub events) {
+    this.broker = broker;
+    this.protos = protos;
+    this.events = events;
+  }
+
+  @Override
+  public void getStatus(GetStatusRequest request, StreamObserver<BrokerStatus> responses) {
+    answer(responses, this::status);
+  }
+
+  private BrokerStatus status() {
+    Views.Status s = broker.status();
+    BrokerStatus.Builder b =
+        BrokerStatus.newBuilder()
+            .setVersion(Versions.current())
+            .setBrokerEpoch(s.epoch())
+            .setStartedAt(protos.timestamp(s.startedAtNanos()))
+            .setUptime(Protos.duration(s.nowNanos() - s.startedAtNanos()))
+            .setSessions(
+                SessionCounts.newBuilder()
+                    .setLive(s.connectedSessions())
+                    .setDisconnected(s.disconnectedSessions()))
+            .setPressure(
+                PressureStatus.newBuilder()
+                    .setLevel(PressureLevel.PRESSURE_LEVEL_NONE)
+                    .setTrigger("memory pressure is not monitored by this broker version"))
+            .setDraining(s.draining());
+    for (Views.Pool pool : s.pools()) {
+      b.addPools(
+          PoolStatus.newBuilder()
+              .setKind(Protos.kind(pool.kind()))
+              .setLimit(pool.limit())
+              .setEffectiveLimit(pool.effectiveLimit())
+              .setInUse(pool.inUse())
+              .setQueued(pool.queued())
+              .setEffectiveReason(pool.reason()));
+    }
+    Totals.Builder totals = Totals.newBuilder().setGrants(s.counters().grants());
+    for (RefusalReason reason : RefusalReason.values()) {
+      totals.addRefusals(
+          RefusalCount.newBuilder()
+              .setReason(Protos.reason(reason))
+              .setCount(s.counters().refusals(reason)));
+    }
+    return b.setTotals(totals).build();
+  }
+
+  @Override
+  public void listSessions(
+      ListSessionsRequest request, StreamObserver<ListSessionsResponse> responses) {
+    answer(
+        responses,
+        () -> {
+          int size = pageSize(request.getPageSize());
+          String after = decodeToken(request.getPageToken());
+          if (!request.getWorkerId().isEmpty()) {
+            AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
+          }
+          List<Views.Session> page = broker.sessions(request.getWorkerId(), after, size + 1);
+          ListSessionsResponse.Builder b = ListSessionsResponse.newBuilder();
+          for (Views.Session s : page.subList(0, Math.min(size, page.size()))) {
+            b.addSessions(
+                SessionInfo.newBuilder()
+                    .setSessionId(s.id())
+                    .setWorkerId(s.workerId())
+                    .putAllLabels(s.labels())
+                    .setConnected(s.connected())
+                    .setDraining(s.draining())
+                    .setOpenedAt(protos.timestamp(s.openedAtNanos()))
+                    .setLastHeartbeatAt(protos.timestamp(s.lastSeenNanos()))
+                    .setMemoryUsedMb(s.memoryUsedMb())
+                    .setMemoryLimitMb(s.memoryLimitMb())
+                    .setLeases(s.leases()));
+          }
+          if (page.size() > size) {
+            b.setNextPageToken(encodeToken(page.get(size - 1).id()));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void listLeases(ListLeasesRequest request, StreamObserver<ListLeasesResponse> responses) {
+    answer(
+        responses,
+        () -> {
+          int size = pageSize(request.getPageSize());
+          String token = decodeToken(request.getPageToken());
+          long after;
+          try {
+            after = token.isEmpty() ? 0 : Long.parseUnsignedLong(token);
+          } catch (NumberFormatException e) {
+            throw BrokerException.invalid("page_token", "not a token this broker issued");
+          }
+          ResourceKind kind = null;
+          if (request.getKindValue() != 0) {
+            kind = Protos.kind(request.getKind());
+            if (kind == null) {
+              throw BrokerException.invalid("kind", "must be RENDER, PDF, WASM or unspecified");
+            }
+          }
+          AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
+          AcquireSpec.requireId("session_id", request.getSessionId(), false);
+          String host = request.getHost().toLowerCase(java.util.Locale.ROOT);
+          List<Views.LeaseInfo> page =
+              broker.leases(
+                  request.getWorkerId(), kind, host, request.getSessionId(), after, size + 1);
+          ListLeasesResponse.Builder b = ListLeasesResponse.newBuilder();
+          for (Views.LeaseInfo info : page.subList(0, Math.min(size, page.size()))) {
+            b.addLeases(
+                LeaseInfo.newBuilder()
+                    .setLease(protos.lease(info.lease()))
+                    .setWorkerId(info.workerId()));
+          }
+          if (page.size() > size) {
+            b.setNextPageToken(
+                encodeToken(Long.toUnsignedString(page.get(size - 1).lease().fencingToken())));
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void revokeLease(
+      RevokeLeaseRequest request, StreamObserver<RevokeLeaseResponse> responses) {
+    answer(
+        responses,
+        () -> {
+          AcquireSpec.requireId("lease_id", request.getLeaseId(), true);
+          RevokeReason reason = Protos.revokeReason(request.getReason());
+          if (reason == null) {
+            throw BrokerException.invalid(
+                "reason", "required: ADMIN, IDLE, MEMORY_PRESSURE, DRAIN, ...");
+          }
+          Duration grace = request.hasGrace() ? Protos.duration(request.getGrace(), "grace") : null;
+          Broker.EndResult result = broker.revoke(request.getLeaseId(), reason, grace);
+          return RevokeLeaseResponse.newBuilder()
+              .setRevoked(result.changed())
+              .setEndedBy(Protos.end(result.end()))
+              .build();
+        });
+  }
+
+  @Override
+  public void drainSession(
+      DrainSessionRequest request, StreamObserver<DrainSessionResponse> responses) {
+    answer(
+        responses,
+        () -> {
+          AcquireSpec.requireId("session_id", request.getSessionId(), true);
+          Duration deadline = deadline(request.hasDeadline(), request.getDeadline());
+          int held = broker.drainSession(request.getSessionId(), deadline);
+          return DrainSessionResponse.newBuilder().setLeasesHeld(held).build();
+        });
+  }
+
+  @Override
+  public void drainBroker(
+      DrainBrokerRequest request, StreamObserver<DrainBrokerResponse> responses) {
+    answer(
+        responses,
+        () -> {
+          Duration deadline = deadline(request.hasDeadline(), request.getDeadline());
+          broker.drainBroker(request.getResume(), deadline);
+          Views.Status s = broker.status();
+          int held = 0;
+          for (Views.Pool pool : s.pools()) {
+            held += pool.inUse();
+          }
+          return DrainBrokerResponse.newBuilder()
+              .setSessions(s.connectedSessions() + s.disconnectedSessions())
+              .setLeasesHeld(held)
+              .build();
+        });
+  }
+
+  private static Duration deadline(boolean present, com.google.protobuf.Duration value) {
+    if (!present) {
+      return null;
+    }
+    Duration d = Protos.duration(value, "deadline");
+    return d.isZero() ? null : d;
+  }
+
+  @Override
+  public void explain(AcquireRequest request, StreamObserver<Explanation> responses) {
+    answer(
+        responses,
+        () -> {
+          Views.Explained explained = broker.explain(LeaseBrokerService.spec(request));
+          Explanation.Builder b = Explanation.newBuilder();
+          for (Admission.Step step : explained.steps()) {
+            b.addSteps(
+                ExplainStep.newBuilder()
+                    .setRule(step.rule())
+                    .setPassed(step.passed())
+                    .setDetail(step.detail()));
+          }
+          Admission.Verdict verdict = explained.verdict();
+          if (verdict.refusal() == null) {
+            Admission.Step last = explained.steps().get(explained.steps().size() - 1);
+            b.setWouldGrant(true).setDecidedBy(last.rule() + ": " + last.detail());
+          } else {
+            b.setWouldGrant(false)
+                .setRefusal(Protos.refusal(verdict.refusal()))
+                .setDecidedBy(verdict.refusal().detail());
+          }
+          return b.build();
+        });
+  }
+
+  @Override
+  public void updateLimits(
+      UpdateLimitsRequest request, StreamObserver<UpdateLimitsResponse> responses) {
+    answer(
+        responses,
+        () -> {
+          if (request.getHostRatesCount() > 0) {
+            throw new BrokerException(
+                BrokerException.Code.FAILED_PRECONDITION,
+                "host_rates: this broker version has no per-host rate limits to update");
+          }
+          if (request.hasPressure()) {
+            throw new BrokerException(
+                BrokerException.Code.FAILED_PRECONDITION,
+                "pressure: this broker version does not monitor memory pressure");
+          }
+          BrokerConfig.Builder next = broker.config().toBuilder();
+          for (PoolLimit pool : request.getPoolsList()) {
+            ResourceKind kind = Protos.kind(pool.getKind());
+            if (kind == null) {
+              throw BrokerException.invalid("pools.kind", "must be RENDER, PDF or WASM");
+            }
+            next.limit(kind, pool.getLimit());
+          }
+          BrokerConfig config;
+          try {
+            config = next.build();
+          } catch (ConfigException e) {
+            throw BrokerException.invalid(e.key(), e.getMessage().substring(e.key().length() + 2));
+          }
+          broker.updateConfig(config);
+          events.limitsUpdated(describe(request));
+          return UpdateLimitsResponse.newBuilder().setStatus(status()).build();
+        });
+  }
+
+  private static String describe(UpdateLimitsRequest request) {
+    StringBuilder sb = new StringBuilder();
+    for (PoolLimit pool : request.getPoolsList()) {
+      sb.append(sb.length() == 0 ? "" : ", ")
+          .append(Protos.kind(pool.getKind()))
+          .append(" limit ")
+          .append(pool.getLimit());
+    }
+    return sb.length() == 0 ? "no change" : sb.toString();
+  }
+
+  @Override
+  public void watchEvents(
+      dev.berth.proto.v1.WatchEventsRequest request,
+      StreamObserver<dev.berth.proto.v1.BrokerEvent> responses) {
+    try {
+      events.watch(request, responses);
+    } catch (RuntimeException e) {
+      responses.onError(Errors.toStatus(e));
+    }
+  }
+
+  private static int pageSize(int requested) {
+    if (requested < 0 || requested > MAX_PAGE) {
+      throw BrokerException.invalid("page_size", "must be 0.." + MAX_PAGE + ", got " + requested);
+    }
+    return requested == 0 ? DEFAULT_PAGE : requested;
+  }
+
+  private static String encodeToken(String key) {
+    return Base64.getUrlEncoder()
+        .withoutPadding()
+        .encodeToString(key.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String decodeToken(String token) {
+    if (token.isEmpty()) {
+      return "";
+    }
+    try {
+      return new String(Base64.getUrlDecoder().decode(token), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      throw BrokerException.invalid("page_token", "not a token this broker issued");
+    }
+  }
+
+  private static <T> void answer(StreamObserver<T> responses, Supplier<T> body) {
+    T response;
+    try {
+      response = body.get();
+    } catch (RuntimeException e) {
+      responses.onError(Errors.toStatus(e));
+      return;
+    }
+    responses.onNext(response);
+    responses.onCompleted();
+  }
+}
