@@ -1,0 +1,11 @@
+package dev.berth.server.performance;
+
+import dev.berth.server.lease.ResourceKind;
+
+/**
+ * An effective limit that {@link DegradationMonitor#adjust} moved.
+ *
+ * @param score the kind's degradation score that moved it
+ * @param reason why, as {@link DegradationMonitor#reason} tells it
+ */
+public record LimitChange(ResourceKind kind, int from, int to, double score, String reason) {}

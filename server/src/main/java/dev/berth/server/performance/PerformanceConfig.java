@@ -1,0 +1,211 @@
+package dev.berth.server.performance;
+
+import dev.berth.server.config.ConfigException;
+import dev.berth.server.config.Durations;
+import dev.berth.server.lease.ResourceKind;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The performance monitor's policy: the statistics window, the p95 targets the degradation score
+ * measures against, and the AIMD steps that move effective limits. Immutable; built by {@link
+ * #newBuilder()}, whose {@code build()} fails fast with a {@link ConfigException} naming the key
+ * and the rule it broke.
+ */
+public final class PerformanceConfig {
+  private final Duration window;
+  private final Map<ResourceKind, Duration> targetP95;
+  private final double threshold;
+  private final double decreaseFactor;
+  private final int increaseStep;
+  private final int floor;
+  private final int minSamples;
+  private final Duration adjustInterval;
+  private final int maxHostsTracked;
+
+  private PerformanceConfig(Builder b) {
+    this.window = b.window;
+    Map<ResourceKind, Duration> targets = new EnumMap<>(ResourceKind.class);
+    for (ResourceKind kind : ResourceKind.values()) {
+      targets.put(kind, b.targetP95Overrides.getOrDefault(kind, b.targetP95));
+    }
+    this.targetP95 = Map.copyOf(targets);
+    this.threshold = b.threshold;
+    this.decreaseFactor = b.decreaseFactor;
+    this.increaseStep = b.increaseStep;
+    this.floor = b.floor;
+    this.minSamples = b.minSamples;
+    this.adjustInterval = b.adjustInterval;
+    this.maxHostsTracked = b.maxHostsTracked;
+  }
+
+  public static Builder newBuilder() {
+    return new Builder();
+  }
+
+  /** The defaults: 60 s window, p95 target 10 s, threshold 0.5, ×0.75 down, +1 up, floor 1. */
+  public static PerformanceConfig defaults() {
+    return newBuilder().build();
+  }
+
+  /** {@code performance.window}: how far back outcomes count. */
+  public Duration window() {
+    return window;
+  }
+
+  /** {@code performance.target_p95[.kind]}: the p95 duration a healthy kind stays within. */
+  public Duration targetP95(ResourceKind kind) {
+    return targetP95.get(kind);
+  }
+
+  /** {@code performance.threshold}: a score above it lowers the effective limit. */
+  public double threshold() {
+    return threshold;
+  }
+
+  /** {@code performance.decrease_factor}: the multiplicative decrease, in (0, 1). */
+  public double decreaseFactor() {
+    return decreaseFactor;
+  }
+
+  /** {@code performance.increase_step}: slots given back per adjustment while healthy. */
+  public int increaseStep() {
+    return increaseStep;
+  }
+
+  /** {@code performance.floor}: the lowest effective limit degradation may impose. */
+  public int floor() {
+    return floor;
+  }
+
+  /**
+   * {@code performance.min_samples}: fewer outcomes in the window score 0 (too little to judge).
+   */
+  public int minSamples() {
+    return minSamples;
+  }
+
+  /** {@code performance.adjust_interval}: the least time between two limit adjustments. */
+  public Duration adjustInterval() {
+    return adjustInterval;
+  }
+
+  /** {@code performance.max_hosts_tracked}: hosts with statistics; least recently used go first. */
+  public int maxHostsTracked() {
+    return maxHostsTracked;
+  }
+
+  /** Collects settings; {@link #build()} validates them together. */
+  public static final class Builder {
+    private Duration window = Duration.ofSeconds(60);
+    private Duration targetP95 = Duration.ofSeconds(10);
+    private final Map<ResourceKind, Duration> targetP95Overrides =
+        new EnumMap<>(ResourceKind.class);
+    private double threshold = 0.5;
+    private double decreaseFactor = 0.75;
+    private int increaseStep = 1;
+    private int floor = 1;
+    private int minSamples = 20;
+    private Duration adjustInterval = Duration.ofSeconds(5);
+    private int maxHostsTracked = 1000;
+
+    private Builder() {}
+
+    public Builder window(Duration value) {
+      this.window = value;
+      return this;
+    }
+
+    /** The p95 target of every kind without its own. */
+    public Builder targetP95(Duration value) {
+      this.targetP95 = value;
+      return this;
+    }
+
+    /** The p95 target of one kind ({@code performance.target_p95.render} etc.). */
+    public Builder targetP95(ResourceKind kind, Duration value) {
+      targetP95Overrides.put(kind, value);
+      return this;
+    }
+
+    public Builder threshold(double value) {
+      this.threshold = value;
+      return this;
+    }
+
+    public Builder decreaseFactor(double value) {
+      this.decreaseFactor = value;
+      return this;
+    }
+
+    public Builder increaseStep(int value) {
+      this.increaseStep = value;
+      return this;
+    }
+
+    public Builder floor(int value) {
+      this.floor = value;
+      return this;
+    }
+
+    public Builder minSamples(int value) {
+      this.minSamples = value;
+      return this;
+    }
+
+    public Builder adjustInterval(Duration value) {
+      this.adjustInterval = value;
+      return this;
+    }
+
+    public Builder maxHostsTracked(int value) {
+      this.maxHostsTracked = value;
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @throws ConfigException naming the first key that breaks its rule
+     */
+    public PerformanceConfig build() {
+      positive("performance.window", window);
+      // The reservoir keeps ticks as nanos × 256 in a long; a day is far from overflowing it.
+      if (window.compareTo(Duration.ofDays(1)) > 0) {
+        throw new ConfigException(
+            "performance.window", "must be at most 1d, got " + Durations.format(window));
+      }
+      positive("performance.target_p95", targetP95);
+      targetP95Overrides.forEach(
+          (kind, value) ->
+              positive("performance.target_p95." + kind.name().toLowerCase(Locale.ROOT), value));
+      if (!(threshold >= 0 && threshold <= 1)) {
+        throw new ConfigException("performance.threshold", "must be 0..1, got " + threshold);
+      }
+      if (!(decreaseFactor > 0 && decreaseFactor < 1)) {
+        throw new ConfigException(
+            "performance.decrease_factor", "must be in (0, 1), got " + decreaseFactor);
+      }
+      range("performance.increase_step", increaseStep, 1, 1_000_000);
+      range("performance.floor", floor, 1, 1_000_000);
+      range("performance.min_samples", minSamples, 1, 1_000_000);
+      positive("performance.adjust_interval", adjustInterval);
+      range("performance.max_hosts_tracked", maxHostsTracked, 0, 1_000_000);
+      return new PerformanceConfig(this);
+    }
+
+    private static void positive(String key, Duration value) {
+      if (value == null || value.isZero() || value.isNegative()) {
+        throw new ConfigException(key, "must be a positive duration, got " + value);
+      }
+    }
+
+    private static void range(String key, int value, int min, int max) {
+      if (value < min || value > max) {
+        throw new ConfigException(key, "must be " + min + ".." + max + ", got " + value);
+      }
+    }
+  }
+}
