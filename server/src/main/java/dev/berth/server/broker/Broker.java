@@ -25,19 +25,17 @@ import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionChannel;
 import dev.berth.server.session.SessionChannel.CloseReason;
+import dev.berth.server.session.SessionRegistry;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.time.TimeSource.Cancellable;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
@@ -56,7 +54,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Broker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Broker.class);
-  private static final int ENDED_SESSIONS_REMEMBERED = 10_000;
 
   /** The answer to a hello. */
   public record Opened(String sessionId, long epoch, boolean resumed, List<String> lostLeases) {}
@@ -89,23 +86,7 @@ public final class Broker implements AutoCloseable {
   private final FencingTokens tokens;
 
   @GuardedBy("lock")
-  private final Map<String, Session> sessions = new HashMap<>();
-
-  /** Sessions by the earliest time they may expire; re-checked lazily, since heartbeats move it. */
-  @GuardedBy("lock")
-  private final PriorityQueue<SessionDeadline> sessionDeadlines = new PriorityQueue<>();
-
-  /** Why recently ended sessions ended, for clear errors to late callers. */
-  @GuardedBy("lock")
-  private final LinkedHashMap<String, String> endedSessions =
-      new LinkedHashMap<>() {
-        private static final long serialVersionUID = 1L;
-
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
-          return size() > ENDED_SESSIONS_REMEMBERED;
-        }
-      };
+  private final SessionRegistry sessions = new SessionRegistry();
 
   @GuardedBy("lock")
   private final LeaseTable leases;
@@ -127,14 +108,6 @@ public final class Broker implements AutoCloseable {
 
   private final Cancellable sweeper;
   private final long startedAtNanos;
-
-  private record SessionDeadline(long atNanos, String sessionId)
-      implements Comparable<SessionDeadline> {
-    @Override
-    public int compareTo(SessionDeadline o) {
-      return Long.compare(atNanos, o.atNanos);
-    }
-  }
 
   /**
    * Starts a broker and its periodic sweep.
@@ -211,8 +184,7 @@ public final class Broker implements AutoCloseable {
                 now,
                 config.requestIdsPerSession());
         session.attach(channel);
-        sessions.put(session.id(), session);
-        sessionDeadlines.add(new SessionDeadline(now + ttlNanos(), session.id()));
+        sessions.add(session, ttlNanos());
         List<String> lost = new ArrayList<>();
         for (HelloSpec.HeldLease held : hello.heldLeases()) {
           lost.add(held.leaseId());
@@ -367,7 +339,7 @@ public final class Broker implements AutoCloseable {
 
   @GuardedBy("lock")
   private BrokerException sessionGone(String sessionId) {
-    String why = endedSessions.get(sessionId);
+    String why = sessions.whyEnded(sessionId);
     return BrokerException.notFound(
         "session_id: no live session "
             + sessionId
@@ -376,7 +348,7 @@ public final class Broker implements AutoCloseable {
 
   @GuardedBy("lock")
   private boolean expireIfDue(Session session, long now, Effects fx) {
-    if (now - session.lastSeenNanos() < ttlNanos()) {
+    if (!SessionRegistry.isOverdue(session, now, ttlNanos())) {
       return false;
     }
     endSession(session, true, now, fx);
@@ -385,9 +357,8 @@ public final class Broker implements AutoCloseable {
 
   @GuardedBy("lock")
   private void endSession(Session session, boolean expired, long now, Effects fx) {
-    sessions.remove(session.id());
     LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
-    RevokeReason reason = expired ? RevokeReason.SESSION_EXPIRED : null;
+    RevokeReason reason = null; // ended with the session, not revoked
     Set<ResourceKind> freed = new HashSet<>();
     for (String leaseId : leases.idsOf(session.id())) {
       Lease lease = leases.end(leaseId, how, reason, now);
@@ -398,7 +369,7 @@ public final class Broker implements AutoCloseable {
         expired
             ? "expired: no heartbeat within session_ttl " + config.sessionTtl()
             : "closed by goodbye";
-    endedSessions.put(session.id(), why);
+    sessions.remove(session, why);
     BrokerException gone =
         BrokerException.notFound("session_id: session " + session.id() + " " + why);
     for (WaitQueue queue : queues.values()) {
@@ -659,6 +630,9 @@ public final class Broker implements AutoCloseable {
         fail(waiter, sessionGone(waiter.spec().sessionId()), fx);
         continue;
       }
+      if (SessionRegistry.isOverdue(session, now, ttlNanos())) {
+        continue; // about to expire: the sweep ends it and fails its waiters
+      }
       Admission.Verdict verdict = evaluate(session, waiter.spec(), null);
       switch (verdict.blocker()) {
         case NONE -> {
@@ -821,7 +795,7 @@ public final class Broker implements AutoCloseable {
       synchronized (lock) {
         draining = !resume;
         if (!resume) {
-          for (Session session : sessions.values()) {
+          for (Session session : sessions.all()) {
             drain(session, deadline, fx);
           }
         }
@@ -861,7 +835,7 @@ public final class Broker implements AutoCloseable {
             decide(waiter, refusal, fx);
           }
         }
-        for (Session session : sessions.values()) {
+        for (Session session : sessions.all()) {
           SessionChannel channel = session.channel();
           session.attach(null);
           if (channel != null) {
@@ -892,16 +866,8 @@ public final class Broker implements AutoCloseable {
     try {
       synchronized (lock) {
         long now = time.nanoTime();
-        long ttl = ttlNanos();
-        while (!sessionDeadlines.isEmpty() && sessionDeadlines.peek().atNanos() <= now) {
-          SessionDeadline due = sessionDeadlines.poll();
-          Session session = sessions.get(due.sessionId());
-          if (session == null) {
-            continue;
-          }
-          if (!expireIfDue(session, now, fx)) {
-            sessionDeadlines.add(new SessionDeadline(session.lastSeenNanos() + ttl, session.id()));
-          }
+        for (Session session : sessions.overdue(now, ttlNanos())) {
+          endSession(session, true, now, fx);
         }
         for (Lease lease : leases.expiredAt(now)) {
           revokeLease(lease, RevokeReason.MAX_HOLD, 0, now, fx);
@@ -967,7 +933,7 @@ public final class Broker implements AutoCloseable {
             new Views.Pool(kind, limit, limit, leases.inUse(kind), queues.get(kind).size(), ""));
       }
       int connected = 0;
-      for (Session session : sessions.values()) {
+      for (Session session : sessions.all()) {
         if (session.channel() != null) {
           connected++;
         }
@@ -992,7 +958,7 @@ public final class Broker implements AutoCloseable {
    */
   public List<Views.Session> sessions(String workerId, String afterId, int limit) {
     synchronized (lock) {
-      return sessions.values().stream()
+      return sessions.all().stream()
           .filter(s -> workerId.isEmpty() || s.workerId().equals(workerId))
           .filter(s -> afterId.isEmpty() || s.id().compareTo(afterId) > 0)
           .sorted(java.util.Comparator.comparing(Session::id))
@@ -1084,31 +1050,6 @@ public final class Broker implements AutoCloseable {
       }
     } finally {
       fx.run();
-    }
-  }
-
-  /** Work to do once the lock is released, in order; one failure does not stop the rest. */
-  private static final class Effects {
-    private List<Runnable> actions;
-
-    void add(Runnable action) {
-      if (actions == null) {
-        actions = new ArrayList<>(2);
-      }
-      actions.add(action);
-    }
-
-    void run() {
-      if (actions == null) {
-        return;
-      }
-      for (Runnable action : actions) {
-        try {
-          action.run();
-        } catch (RuntimeException e) {
-          log.warn("broker side effect failed", e);
-        }
-      }
     }
   }
 }

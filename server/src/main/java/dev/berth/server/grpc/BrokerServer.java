@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +44,8 @@ public final class BrokerServer implements AutoCloseable {
   private final Server server;
   private final ExecutorService executor;
   private final EventHub events;
+  private final LeaseBrokerService leaseBroker;
+  private final AtomicBoolean stopping = new AtomicBoolean();
 
   /**
    * Adds Berth's services to {@code builder} and builds (but does not start) the server.
@@ -54,6 +57,7 @@ public final class BrokerServer implements AutoCloseable {
     this.broker = broker;
     this.executor = executor;
     Protos protos = new Protos(time);
+    this.leaseBroker = new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT);
     this.events = new EventHub(time, protos);
     broker.addListener(events);
     if (executor != null) {
@@ -61,7 +65,7 @@ public final class BrokerServer implements AutoCloseable {
     }
     this.server =
         builder
-            .addService(new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT))
+            .addService(leaseBroker)
             .addService(new AdminService(broker, protos, events))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
@@ -129,9 +133,14 @@ public final class BrokerServer implements AutoCloseable {
    * in-flight calls finish within {@code grace}, then cancels what is left.
    */
   public void shutdown(Duration grace) {
+    if (!stopping.compareAndSet(false, true)) {
+      return;
+    }
     health.enterTerminalState();
     broker.shutdown();
-    events.closeAll(Status.UNAVAILABLE.withDescription("broker is shutting down"));
+    Status down = Status.UNAVAILABLE.withDescription("broker is shutting down");
+    leaseBroker.closeAll(down); // also streams that never said hello
+    events.closeAll(down);
     server.shutdown();
     try {
       if (!server.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {

@@ -20,6 +20,8 @@ import io.grpc.Deadline;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -36,6 +38,9 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
   private final Protos protos;
   private final SessionStream.Limits streamLimits;
 
+  /** Every open session stream, also those that have not said hello, for shutdown. */
+  private final Set<SessionStream> streams = ConcurrentHashMap.newKeySet();
+
   LeaseBrokerService(Broker broker, Protos protos, SessionStream.Limits streamLimits) {
     this.broker = broker;
     this.protos = protos;
@@ -44,12 +49,23 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
 
   @Override
   public StreamObserver<SessionRequest> openSession(StreamObserver<SessionEvent> responses) {
-    return new SessionStream(
-        broker,
-        protos,
-        (ServerCallStreamObserver<SessionEvent>) responses,
-        Principals.current(),
-        streamLimits);
+    SessionStream stream =
+        new SessionStream(
+            broker,
+            protos,
+            (ServerCallStreamObserver<SessionEvent>) responses,
+            Principals.current(),
+            streamLimits,
+            streams::remove);
+    streams.add(stream);
+    return stream;
+  }
+
+  /** Closes every open session stream with {@code status}, e.g. at shutdown. */
+  void closeAll(io.grpc.Status status) {
+    for (SessionStream stream : streams) {
+      stream.terminate(status);
+    }
   }
 
   @Override

@@ -25,6 +25,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * One {@code OpenSession} stream: reads hello, heartbeats, acks and goodbye from the worker, and is
@@ -54,6 +55,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   private final ServerCallStreamObserver<SessionEvent> out;
   private final String principal;
   private final Limits limits;
+  private final Consumer<SessionStream> onTerminated;
 
   private final Object sendLock = new Object();
 
@@ -71,12 +73,14 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       Protos protos,
       ServerCallStreamObserver<SessionEvent> out,
       String principal,
-      Limits limits) {
+      Limits limits,
+      Consumer<SessionStream> onTerminated) {
     this.broker = broker;
     this.protos = protos;
     this.out = out;
     this.principal = principal;
     this.limits = limits;
+    this.onTerminated = onTerminated;
     out.setOnReadyHandler(this::flush);
     out.setOnCancelHandler(this::cancelled);
   }
@@ -171,6 +175,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
         out.onCompleted();
       }
     }
+    onTerminated.accept(this);
   }
 
   private void cancelled() {
@@ -178,7 +183,13 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       closed = true;
       pending.clear();
     }
+    onTerminated.accept(this);
     disconnected();
+  }
+
+  /** Ends the stream with {@code status} whatever its state, e.g. at shutdown. */
+  void terminate(Status status) {
+    finish(status);
   }
 
   private void disconnected() {
@@ -255,6 +266,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
         out.onError(status.asRuntimeException());
       }
     }
+    onTerminated.accept(this);
   }
 
   private void send(SessionEvent event) {
@@ -291,6 +303,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
           out.onError(overflow);
         }
       }
+      onTerminated.accept(this);
     }
   }
 

@@ -1,0 +1,95 @@
+package dev.berth.server.session;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * The live sessions, the earliest time each may expire, and why recently ended ones ended (for
+ * clear errors to late callers).
+ *
+ * <p>Heartbeats only move a session's last-seen time; the expiry queue is re-checked lazily when an
+ * entry comes due, so a heartbeat costs no queue operation and each session is re-queued about once
+ * per TTL.
+ *
+ * <p>Not thread-safe: the broker guards it with its lock.
+ */
+public final class SessionRegistry {
+  private static final int ENDED_REMEMBERED = 10_000;
+
+  private record Deadline(long atNanos, String sessionId) {}
+
+  private final Map<String, Session> sessions = new HashMap<>();
+  private final PriorityQueue<Deadline> deadlines =
+      new PriorityQueue<>((a, b) -> Long.compare(a.atNanos(), b.atNanos()));
+  private final LinkedHashMap<String, String> ended =
+      new LinkedHashMap<>() {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+          return size() > ENDED_REMEMBERED;
+        }
+      };
+
+  /** The live session with this id, or null. */
+  public Session get(String sessionId) {
+    return sessions.get(sessionId);
+  }
+
+  /** Adds a new session that may expire {@code ttlNanos} after it was last seen. */
+  public void add(Session session, long ttlNanos) {
+    sessions.put(session.id(), session);
+    deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
+  }
+
+  /** Removes a session and remembers why it ended. */
+  public void remove(Session session, String why) {
+    sessions.remove(session.id());
+    ended.put(session.id(), why);
+  }
+
+  /** Why a recently ended session ended, or null when unknown. */
+  public String whyEnded(String sessionId) {
+    return ended.get(sessionId);
+  }
+
+  /**
+   * Sessions not seen for {@code ttlNanos} at {@code nowNanos}, still registered (the caller ends
+   * them). Sessions seen since their entry was queued are re-queued at their new deadline.
+   */
+  public List<Session> overdue(long nowNanos, long ttlNanos) {
+    List<Session> due = new ArrayList<>();
+    while (!deadlines.isEmpty() && deadlines.peek().atNanos() <= nowNanos) {
+      Session session = sessions.get(deadlines.poll().sessionId());
+      if (session == null) {
+        continue;
+      }
+      if (isOverdue(session, nowNanos, ttlNanos)) {
+        due.add(session);
+      } else {
+        deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
+      }
+    }
+    return due;
+  }
+
+  /** True when the session has not been seen for a whole TTL. */
+  public static boolean isOverdue(Session session, long nowNanos, long ttlNanos) {
+    return nowNanos - session.lastSeenNanos() >= ttlNanos;
+  }
+
+  public int size() {
+    return sessions.size();
+  }
+
+  /** A read-only view of the live sessions. */
+  public Collection<Session> all() {
+    return Collections.unmodifiableCollection(sessions.values());
+  }
+}
