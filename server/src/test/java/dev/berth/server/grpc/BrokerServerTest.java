@@ -41,7 +41,6 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** What {@link BrokerServer} serves besides LeaseBroker, and how it shuts down. */
@@ -201,11 +200,6 @@ class BrokerServerTest {
   }
 
   @Test
-  @Disabled(
-      "bug: BrokerServer.shutdown does not close an OpenSession stream that has not sent hello"
-          + " yet: Broker.shutdown closes only the channels attached to sessions, so such a stream"
-          + " stays open and server.awaitTermination waits out the whole grace (3 s here) before"
-          + " shutdownNow cancels it (DESIGN 8: session streams never end by themselves)")
   void shutdown_streamBeforeHello_closedUnavailableWithoutWaitingOutGrace() {
     SessionRecorder stream = b.openStream();
     Duration grace = Duration.ofSeconds(3);
@@ -277,11 +271,6 @@ class BrokerServerTest {
   }
 
   @Test
-  @Disabled(
-      "bug: BrokerServer.shutdown is not idempotent: a second call (e.g. close() after an explicit"
-          + " shutdown) calls HealthStatusManager.enterTerminalState again, and grpc's"
-          + " HealthServiceImpl logs WARNING 'Already terminating' with a RuntimeException stack"
-          + " trace")
   void shutdown_calledTwice_noWarning() {
     Logger grpcHealth = Logger.getLogger("io.grpc.protobuf.services.HealthServiceImpl");
     List<LogRecord> records = new CopyOnWriteArrayList<>();

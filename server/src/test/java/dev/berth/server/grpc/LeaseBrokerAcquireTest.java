@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** {@code LeaseBroker.Acquire} over the in-process transport: grants, refusals, waits, errors. */
@@ -359,13 +358,6 @@ class LeaseBrokerAcquireTest {
   }
 
   @Test
-  @Disabled(
-      "bug: Broker.pump grants to a waiter whose session is past its TTL but not yet swept. When"
-          + " the holder's and the waiter's sessions both fall due before one sweep, the sweep"
-          + " expires the holder first, pump() only checks sessions.get(waiter session) != null"
-          + " (not expireIfDue), and grants the dead session a lease (granted_at = +15.25 s,"
-          + " session last seen +0.1 s, TTL 15 s) that ends SESSION_EXPIRED a moment later; the"
-          + " caller gets 'granted' instead of NOT_FOUND and a fencing token is burned")
   void acquire_waiterSessionExpiresInSameSweepAsHolder_waiterNotGranted() {
     fillPdfPool();
     b.time.advance(Duration.ofMillis(50));
