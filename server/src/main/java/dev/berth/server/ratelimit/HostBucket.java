@@ -1,0 +1,180 @@
+package dev.berth.server.ratelimit;
+
+/**
+ * One host's token bucket and its adaptive state. Tokens are a pure function of the time asked
+ * about ({@link #tokensAt}); only {@link #settle} writes them back, so any number of checks between
+ * two grants give the same answers, to the nanosecond. Not thread-safe; owned by {@link
+ * HostRateLimiter}.
+ */
+final class HostBucket {
+  /** Waits beyond this (about 115 days) are reported as this, so arithmetic cannot overflow. */
+  static final long LONGEST_WAIT_NANOS = 10_000_000_000_000_000L;
+
+  private static final double NANOS_PER_SECOND = 1e9;
+
+  /** A recovered rate within this fraction of the configured one is the configured one. */
+  private static final double RECOVERY_SNAP = 1e-9;
+
+  final String host;
+  HostRule rule;
+
+  /** The current rate: the rule's, or lower after a 429/503 until successes restore it. */
+  double rate;
+
+  /** Tokens at {@link #refillFrom}; below zero only when a caller consumed without a token. */
+  double tokens;
+
+  /** Tokens accrue from this instant; it lies in the future while the host is paused. */
+  long refillFrom;
+
+  /** Whether {@link #pausedUntil} has ever been set (any long is a valid monotonic instant). */
+  boolean pauseSet;
+
+  long pausedUntil;
+
+  /** The last throttling answer (429/503), 0 when none; kept to explain a lowered rate. */
+  int throttleStatus;
+
+  long throttledAt;
+  long pauseNanos;
+  boolean pauseFromSite;
+  boolean pauseCapped;
+
+  /** Last grant, for ordering the status by recent use. */
+  long lastUsed;
+
+  /** Last access of any kind; orders the least-recently-used list and decides idleness. */
+  long lastTouched;
+
+  long refusals;
+
+  HostBucket(String host, HostRule rule, long nowNanos) {
+    this.host = host;
+    this.rule = rule;
+    this.rate = rule.rate();
+    this.tokens = rule.burst();
+    this.refillFrom = nowNanos;
+    this.lastUsed = nowNanos;
+    this.lastTouched = nowNanos;
+  }
+
+  /** Tokens available at {@code now}: refilled at the current rate and capped at the burst. */
+  double tokensAt(long now) {
+    long elapsed = now - refillFrom;
+    if (elapsed <= 0) {
+      return tokens;
+    }
+    return Math.min(rule.burst(), tokens + elapsed * rate / NANOS_PER_SECOND);
+  }
+
+  boolean paused(long now) {
+    return pauseSet && pausedUntil - now > 0;
+  }
+
+  /**
+   * Nanoseconds from {@code now} until a token is available: 0 when one is, otherwise the least
+   * wait after which {@link #tokensAt} reaches 1 (found by estimate, then corrected by evaluating
+   * the very function a later check uses, so waiting exactly this long always finds the token).
+   */
+  long nanosUntilToken(long now) {
+    long from = paused(now) ? pausedUntil : now;
+    if (tokensAt(from) >= 1) {
+      return from - now;
+    }
+    // tokensAt(from) < 1 means the burst cap is not binding, so the line tokens + e * rate holds.
+    double estimate = Math.ceil((1 - tokens) * NANOS_PER_SECOND / rate);
+    if (!(estimate < LONGEST_WAIT_NANOS)) {
+      return LONGEST_WAIT_NANOS;
+    }
+    long t = refillFrom + (long) estimate;
+    if (t - from < 0) {
+      t = from;
+    }
+    while (tokensAt(t) < 1) {
+      t++;
+    }
+    while (t - from > 0 && tokensAt(t - 1) >= 1) {
+      t--;
+    }
+    return t - now;
+  }
+
+  /** Writes the tokens accrued up to {@code now} back, before the rate or the tokens change. */
+  void settle(long now) {
+    if (now - refillFrom > 0) {
+      tokens = tokensAt(now);
+      refillFrom = now;
+    }
+  }
+
+  void consume(long now) {
+    settle(now);
+    tokens -= 1;
+    lastUsed = now;
+  }
+
+  /**
+   * A 429/503: lower the rate once and pause. Throttles reported while the host is still paused
+   * only lengthen the pause: they are usually answers to requests sent before the first one was
+   * seen, and counting each would collapse the rate for one incident.
+   */
+  void throttle(int status, long siteRetryAfterNanos, long now, RateLimitConfig config) {
+    settle(now);
+    boolean again = paused(now);
+    long maxPause = config.maxPause().toNanos();
+    long pause =
+        siteRetryAfterNanos > 0
+            ? Math.min(siteRetryAfterNanos, maxPause)
+            : config.defaultPause().toNanos();
+    if (!again) {
+      double floor = Math.min(config.minRate(), rule.rate());
+      rate = Math.min(rate, Math.max(floor, rate * config.decreaseFactor()));
+    }
+    long until = now + pause;
+    if (!again || until - pausedUntil > 0) {
+      pausedUntil = until;
+      pauseNanos = pause;
+      pauseFromSite = siteRetryAfterNanos > 0;
+      pauseCapped = siteRetryAfterNanos > maxPause;
+    }
+    pauseSet = true;
+    // One request may go when the pause ends, then the lowered rate paces the rest: a burst
+    // saved up before the throttle must not hit a site that just asked us to back off.
+    tokens = Math.min(tokens, 1);
+    refillFrom = pausedUntil;
+    throttleStatus = status;
+    throttledAt = now;
+  }
+
+  /** A success: add {@code step} back to a lowered rate, never above the rule's rate. */
+  void recover(double step, long now) {
+    if (paused(now) || rate >= rule.rate()) {
+      return;
+    }
+    settle(now);
+    double next = rate + step;
+    // Snap the last step: n steps of 0.2 from 1.0 sum to 1.9999999999999998, not 2.0.
+    rate = next >= rule.rate() * (1 - RECOVERY_SNAP) ? rule.rate() : next;
+  }
+
+  /**
+   * Takes a new rule live: the configured rate and burst apply at once; a rate lowered by
+   * throttling stays lowered but never above the new rate.
+   */
+  void apply(HostRule newRule, long now) {
+    settle(now);
+    boolean lowered = rate < rule.rate();
+    rule = newRule;
+    rate = lowered ? Math.min(rate, newRule.rate()) : newRule.rate();
+    tokens = Math.min(tokens, newRule.burst());
+  }
+
+  boolean lowered() {
+    return rate < rule.rate();
+  }
+
+  /** Indistinguishable from a fresh bucket, so forgetting it loses nothing. */
+  boolean isDefault(long now) {
+    return !paused(now) && !lowered() && tokensAt(now) >= rule.burst();
+  }
+}

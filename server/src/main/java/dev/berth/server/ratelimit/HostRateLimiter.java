@@ -1,0 +1,303 @@
+package dev.berth.server.ratelimit;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * Per-host politeness: a token bucket per host, adapted by the outcomes workers report. Checking
+ * ({@link #nanosUntilToken}) and taking a token ({@link #consume}) are separate so the broker can
+ * take the host token only when it grants the lease: a refusal for a full pool or memory pressure
+ * costs the host nothing.
+ *
+ * <p>This class is <b>not</b> thread-safe: the broker calls it under its single lock. It never
+ * reads a clock; every method takes monotonic nanoseconds from the caller.
+ *
+ * <p>Memory stays bounded: a host that has only been checked has no bucket (an unknown host has a
+ * full one by definition); buckets idle for {@code idle_eviction} and back in their default state
+ * are forgotten; and at most {@code max_hosts} are kept, the least recently used going first. A
+ * host forgotten that way, even one that was paused or slowed, starts again with a full burst at
+ * its configured rate — the price of a hard memory bound. Both evictions cost amortised O(1) per
+ * operation: the buckets form a least-recently-used list, so only its head is ever examined.
+ *
+ * <p>Adaptation is AIMD: a 429 or 503 multiplies the host's rate by {@code decrease_factor} (not
+ * below {@code min_rate}) and pauses it for the site's Retry-After (capped at {@code max_pause}) or
+ * {@code default_pause}; each later success adds {@code recovery_step} back, up to exactly the
+ * configured rate. After a pause, one request may go at once and the lowered rate paces the rest.
+ */
+public final class HostRateLimiter {
+  private RateLimitConfig config;
+  private final Buckets buckets;
+
+  public HostRateLimiter(RateLimitConfig config) {
+    this.config = config;
+    this.buckets = new Buckets(config.maxHosts());
+  }
+
+  /** The hosts' buckets, least recently touched first, never more than {@code maxHosts}. */
+  private static final class Buckets extends LinkedHashMap<String, HostBucket> {
+    private static final long serialVersionUID = 1L;
+
+    private int maxHosts;
+
+    Buckets(int maxHosts) {
+      super(16, 0.75f, true);
+      this.maxHosts = maxHosts;
+    }
+
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, HostBucket> eldest) {
+      return size() > maxHosts;
+    }
+  }
+
+  /** The configuration in force. */
+  public RateLimitConfig config() {
+    return config;
+  }
+
+  /**
+   * Nanoseconds until {@code host} has a token: 0 when it has one now; otherwise the exact wait (a
+   * pause included), rounded up to the nanosecond, so a check made that much later returns 0 unless
+   * another grant took the token in between. Consumes nothing and creates no bucket.
+   */
+  public long nanosUntilToken(String host, long nowNanos) {
+    HostBucket b = touch(host, nowNanos);
+    return b == null ? 0 : b.nanosUntilToken(nowNanos);
+  }
+
+  /**
+   * Takes one token from {@code host}; call it only when the lease is granted. A caller that
+   * consumes without a token available puts the host in debt: its next token comes later.
+   */
+  public void consume(String host, long nowNanos) {
+    HostBucket b = touch(host, nowNanos);
+    if (b == null) {
+      evictIdle(nowNanos);
+      b = new HostBucket(host, config.ruleFor(host), nowNanos);
+      buckets.put(host, b);
+    }
+    b.consume(nowNanos);
+  }
+
+  /**
+   * Adapts {@code host}'s rate to a released lease's outcome. HTTP 429 or 503 lowers the rate and
+   * pauses the host; a success (2xx/3xx, or {@code success} with any other status) restores some of
+   * a lowered rate; anything else changes nothing. A host without a bucket is ignored.
+   *
+   * @param httpStatus the site's status, 0 when unknown
+   * @param siteRetryAfterNanos the site's Retry-After, 0 when none
+   */
+  public void onOutcome(
+      String host, int httpStatus, long siteRetryAfterNanos, boolean success, long nowNanos) {
+    HostBucket b = touch(host, nowNanos);
+    if (b == null) {
+      return;
+    }
+    if (httpStatus == 429 || httpStatus == 503) {
+      b.throttle(httpStatus, siteRetryAfterNanos, nowNanos, config);
+    } else if (success || (httpStatus >= 200 && httpStatus < 400)) {
+      b.recover(config.recoveryStepFor(b.rule.rate()), nowNanos);
+    }
+  }
+
+  /** Counts a RATE_LIMITED refusal of {@code host}, for status. */
+  public void refused(String host, long nowNanos) {
+    HostBucket b = touch(host, nowNanos);
+    if (b != null) {
+      b.refusals++;
+    }
+  }
+
+  /**
+   * {@code host}'s state in one line naming the rule that decides, e.g. {@code host example.com:
+   * 2.0/s, next token in 340ms}, {@code host www.example.com (*.example.com): 10.0/s, 3.5 of 20
+   * tokens} or {@code host example.com: paused 4.2s after HTTP 429 (rate 1.0/s of 2.0/s)}.
+   */
+  public String describe(String host, long nowNanos) {
+    HostBucket b = touch(host, nowNanos);
+    HostRule rule = b == null ? config.ruleFor(host) : b.rule;
+    StringBuilder s = new StringBuilder("host ").append(host);
+    if (!rule.isDefault()) {
+      s.append(" (").append(rule.pattern()).append(')');
+    }
+    s.append(": ");
+    if (b == null) {
+      return s.append(RateText.rate(rule.rate()))
+          .append(", ")
+          .append(rule.burst())
+          .append(" of ")
+          .append(rule.burst())
+          .append(" tokens")
+          .toString();
+    }
+    if (b.paused(nowNanos)) {
+      return s.append("paused ")
+          .append(RateText.duration(b.pausedUntil - nowNanos))
+          .append(" after HTTP ")
+          .append(b.throttleStatus)
+          .append(" (rate ")
+          .append(RateText.rate(b.rate))
+          .append(" of ")
+          .append(RateText.rate(rule.rate()))
+          .append(')')
+          .toString();
+    }
+    s.append(RateText.rate(b.rate));
+    if (b.lowered()) {
+      s.append(" of ")
+          .append(RateText.rate(rule.rate()))
+          .append(" after HTTP ")
+          .append(b.throttleStatus);
+    }
+    long wait = b.nanosUntilToken(nowNanos);
+    if (wait > 0) {
+      return s.append(", next token in ").append(RateText.duration(wait)).toString();
+    }
+    return s.append(", ")
+        .append(RateText.number(b.tokensAt(nowNanos)))
+        .append(" of ")
+        .append(rule.burst())
+        .append(" tokens")
+        .toString();
+  }
+
+  /**
+   * The {@code n} hosts most worth an operator's look: most refusals first, then most recently
+   * granted. Scans every bucket (status is rare; the hot path never does).
+   */
+  public List<HostStatus> hottest(int n, long nowNanos) {
+    if (n <= 0) {
+      return List.of();
+    }
+    Comparator<HostBucket> hotter =
+        Comparator.<HostBucket>comparingLong(b -> b.refusals)
+            .thenComparing((x, y) -> Long.signum(x.lastUsed - y.lastUsed));
+    PriorityQueue<HostBucket> top = new PriorityQueue<>(hotter);
+    for (HostBucket b : buckets.values()) {
+      if (top.size() < n) {
+        top.add(b);
+      } else if (hotter.compare(b, top.peek()) > 0) {
+        top.poll();
+        top.add(b);
+      }
+    }
+    List<HostStatus> out = new ArrayList<>(top.size());
+    while (!top.isEmpty()) {
+      HostBucket b = top.poll();
+      out.add(
+          new HostStatus(
+              b.host,
+              b.rule.pattern(),
+              b.rate,
+              b.rule.rate(),
+              b.tokensAt(nowNanos),
+              b.refusals,
+              reason(b, nowNanos)));
+    }
+    Collections.reverse(out);
+    return out;
+  }
+
+  /**
+   * Forgets buckets idle for {@code idle_eviction} that are back in their default state. Idle
+   * buckets still slowed or paused are kept and looked at again one idle period later. Examines
+   * only the head of the least-recently-used list, so it is cheap to call often; {@link #consume}
+   * calls it whenever it adds a host.
+   */
+  public void evictIdle(long nowNanos) {
+    long idle = config.idleEviction().toNanos();
+    List<HostBucket> kept = null;
+    Iterator<HostBucket> it = buckets.values().iterator();
+    while (it.hasNext()) {
+      HostBucket b = it.next();
+      if (nowNanos - b.lastTouched < idle) {
+        break;
+      }
+      it.remove();
+      if (!b.isDefault(nowNanos)) {
+        if (kept == null) {
+          kept = new ArrayList<>();
+        }
+        kept.add(b);
+      }
+    }
+    if (kept != null) {
+      for (HostBucket b : kept) {
+        b.lastTouched = nowNanos;
+        buckets.put(b.host, b);
+      }
+    }
+  }
+
+  /** Hosts with a bucket. */
+  public int size() {
+    return buckets.size();
+  }
+
+  /**
+   * Applies a new configuration live: every bucket takes its (possibly new) rule's rate and burst
+   * at once; a rate lowered by throttling stays lowered, capped at the new rate; pauses continue.
+   * When {@code max_hosts} shrank, the least recently used hosts are forgotten. O(hosts).
+   */
+  public void update(RateLimitConfig newConfig, long nowNanos) {
+    this.config = newConfig;
+    buckets.maxHosts = newConfig.maxHosts();
+    for (HostBucket b : buckets.values()) {
+      b.apply(newConfig.ruleFor(b.host), nowNanos);
+    }
+    Iterator<HostBucket> it = buckets.values().iterator();
+    while (buckets.size() > buckets.maxHosts && it.hasNext()) {
+      it.next();
+      it.remove();
+    }
+  }
+
+  private HostBucket touch(String host, long nowNanos) {
+    HostBucket b = buckets.get(host);
+    if (b != null) {
+      b.lastTouched = nowNanos;
+    }
+    return b;
+  }
+
+  /** Why {@code b}'s rate is not the configured one, or "" when it is and it is not paused. */
+  private String reason(HostBucket b, long now) {
+    boolean paused = b.paused(now);
+    if (!paused && !b.lowered()) {
+      return "";
+    }
+    StringBuilder s =
+        new StringBuilder("HTTP ")
+            .append(b.throttleStatus)
+            .append(' ')
+            .append(RateText.duration(now - b.throttledAt))
+            .append(" ago");
+    if (paused) {
+      s.append(", paused ").append(RateText.duration(b.pausedUntil - now)).append(" more (");
+      if (b.pauseCapped) {
+        s.append("site Retry-After capped at ").append(RateText.duration(b.pauseNanos));
+      } else if (b.pauseFromSite) {
+        s.append("site Retry-After ").append(RateText.duration(b.pauseNanos));
+      } else {
+        s.append("default pause ").append(RateText.duration(b.pauseNanos));
+      }
+      s.append(')');
+    }
+    if (b.lowered()) {
+      s.append("; rate ")
+          .append(RateText.rate(b.rate))
+          .append(" of ")
+          .append(RateText.rate(b.rule.rate()))
+          .append(", recovering +")
+          .append(RateText.rate(config.recoveryStepFor(b.rule.rate())))
+          .append(" per success");
+    }
+    return s.toString();
+  }
+}
