@@ -2,9 +2,11 @@ package dev.berth.server;
 
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Policy;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.lease.FencingTokens;
+import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
@@ -54,7 +56,9 @@ public final class Daemon implements AutoCloseable {
       throw new StateException("epoch " + epoch + " exceeds " + FencingTokens.MAX_EPOCH);
     }
     SystemTimeSource time = new SystemTimeSource();
-    Broker broker = new Broker(config, time, epoch, epochs::advance, LeaseIds.secure());
+    Broker broker =
+        new Broker(
+            Policy.of(config), time, epoch, epochs::advance, LeaseIds.secure(), HeapProbe.jvm());
     BrokerServer server;
     try {
       server = BrokerServer.netty(broker, time, listen).start();

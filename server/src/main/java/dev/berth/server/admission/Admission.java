@@ -5,32 +5,45 @@ import dev.berth.server.lease.ResourceKind;
 import java.util.List;
 
 /**
- * The admission checks of one acquire, in the order of DESIGN §3; the first that fails decides. A
+ * The admission checks of one acquire, in the order of DESIGN §3: draining, memory pressure, the
+ * per-host rate, the per-session limit, the pool's effective limit. The first that fails decides. A
  * pure function of the facts it is given, so Acquire and the admin Explain share it and tests need
- * no broker.
+ * no broker; {@link AdmissionController} gathers the facts.
  */
 public final class Admission {
   private Admission() {}
 
-  /** What stops a grant now, and whether waiting in the queue can help. */
+  /** What stops a grant now, and how waiting in the queue can help. */
   public enum Blocker {
     /** Nothing: grant. */
-    NONE(false),
+    NONE,
     /** The broker or the session is draining; waiting does not help. */
-    DRAINING(false),
+    DRAINING,
+    /**
+     * The fleet (or the broker's heap) is under memory pressure: no RENDER/PDF grant for anyone.
+     */
+    FLEET_MEMORY,
+    /** This worker is under memory pressure; others may still be granted. */
+    WORKER_MEMORY,
+    /** The host has no token until {@code retry_after}; other hosts may still be granted. */
+    RATE_LIMITED,
     /** The session holds its per-session limit; it waits for its own releases. */
-    SESSION_LIMIT(true),
-    /** The fleet-wide pool is full; wait in the queue. */
-    POOL_FULL(true);
+    SESSION_LIMIT,
+    /** The pool is at its effective limit: nobody behind can be granted either. */
+    POOL_FULL;
 
-    private final boolean waitable;
-
-    Blocker(boolean waitable) {
-      this.waitable = waitable;
+    /** Whether an acquire willing to wait {@code waitNanos} should queue rather than be refused. */
+    public boolean waitable(long waitNanos, Decision.Refused refusal) {
+      return switch (this) {
+        case NONE, DRAINING -> false;
+        case RATE_LIMITED -> waitNanos >= refusal.retryAfterNanos();
+        default -> waitNanos > 0;
+      };
     }
 
-    public boolean waitable() {
-      return waitable;
+    /** Whether waiters queued behind one blocked this way cannot be granted either. */
+    public boolean blocksQueue() {
+      return this == FLEET_MEMORY || this == POOL_FULL;
     }
   }
 
@@ -52,6 +65,13 @@ public final class Admission {
    * @param heldOfKind leases of the requested kind the session holds
    * @param inUse leases of the requested kind in use fleet-wide
    * @param queued acquires of the requested kind waiting
+   * @param effectiveLimit the pool's limit now (lowered while degraded)
+   * @param limitReason why the effective limit differs from the configured one, or empty
+   * @param memory the memory check's state
+   * @param rateWaitNanos nanoseconds until the host has a token; 0 when it has one or is not
+   *     rate-limited
+   * @param rateDetail the host rule in words, e.g. {@code host example.com: 2.0/s, next token in
+   *     340ms}; empty when not rate-limited
    */
   public record Facts(
       boolean brokerDraining,
@@ -60,7 +80,30 @@ public final class Admission {
       boolean holdsWasm,
       int heldOfKind,
       int inUse,
-      int queued) {}
+      int queued,
+      int effectiveLimit,
+      String limitReason,
+      Memory memory,
+      long rateWaitNanos,
+      String rateDetail) {}
+
+  /**
+   * The memory facts of one acquire.
+   *
+   * @param fleetBlocked fleet or broker-heap pressure is on
+   * @param workerBlocked the acquiring worker's own pressure is on
+   * @param detail the trigger in words
+   * @param retryAfterNanos when asking again makes sense (the next heartbeat)
+   */
+  public record Memory(
+      boolean fleetBlocked, boolean workerBlocked, String detail, long retryAfterNanos) {
+    public static final Memory NONE = new Memory(false, false, "no memory pressure", 0);
+  }
+
+  /** Whether a kind is held back by memory pressure (WASM continues under pressure). */
+  public static boolean memoryBound(ResourceKind kind) {
+    return kind != ResourceKind.WASM;
+  }
 
   /**
    * Runs the checks.
@@ -91,6 +134,26 @@ public final class Admission {
       return Verdict.GRANT;
     }
 
+    if (memoryBound(kind)) {
+      Memory memory = facts.memory();
+      boolean blocked = memory.fleetBlocked() || memory.workerBlocked();
+      if (step(steps, "memory pressure", !blocked, memory.detail())) {
+        return new Verdict(
+            new Decision.Refused(
+                RefusalReason.MEMORY_PRESSURE, memory.retryAfterNanos(), memory.detail()),
+            memory.fleetBlocked() ? Blocker.FLEET_MEMORY : Blocker.WORKER_MEMORY);
+      }
+    }
+
+    if (!facts.rateDetail().isEmpty()) {
+      if (step(steps, "host rate", facts.rateWaitNanos() == 0, facts.rateDetail())) {
+        return new Verdict(
+            new Decision.Refused(
+                RefusalReason.RATE_LIMITED, facts.rateWaitNanos(), facts.rateDetail()),
+            Blocker.RATE_LIMITED);
+      }
+    }
+
     int perSession = config.perSessionLimit(kind);
     if (perSession > 0) {
       String detail =
@@ -109,9 +172,10 @@ public final class Admission {
       }
     }
 
-    int limit = config.limit(kind);
-    String poolDetail = poolDetail(kind, facts.inUse(), limit, facts.queued());
-    if (step(steps, "pool " + kind, facts.inUse() < limit, poolDetail)) {
+    String poolDetail =
+        poolDetail(kind, facts.inUse(), facts.effectiveLimit(), facts.queued())
+            + (facts.limitReason().isEmpty() ? "" : " (" + facts.limitReason() + ")");
+    if (step(steps, "pool " + kind, facts.inUse() < facts.effectiveLimit(), poolDetail)) {
       return new Verdict(
           new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, "pool " + poolDetail),
           Blocker.POOL_FULL);

@@ -8,6 +8,7 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Admission;
+import dev.berth.server.admission.AdmissionController;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RecentRequests;
 import dev.berth.server.admission.RefusalReason;
@@ -21,6 +22,11 @@ import dev.berth.server.lease.LeaseTable;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.CleanupTarget;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.memory.PressureChange;
+import dev.berth.server.memory.PressureLevel;
+import dev.berth.server.performance.LimitChange;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionChannel;
@@ -73,6 +79,9 @@ public final class Broker implements AutoCloseable {
     void cancel();
   }
 
+  /** How many hosts the status page shows. */
+  private static final int HOT_HOSTS = 10;
+
   private final Object lock = new Object();
   private final TimeSource time;
   private final long epoch;
@@ -81,6 +90,22 @@ public final class Broker implements AutoCloseable {
 
   @GuardedBy("lock")
   private BrokerConfig config;
+
+  @GuardedBy("lock")
+  private Policy policy;
+
+  /** Host rates, memory pressure and degradation-adjusted limits. */
+  @GuardedBy("lock")
+  private final AdmissionController admission;
+
+  /** When each kind's queue is next woken for a host token, and the task that will wake it. */
+  @GuardedBy("lock")
+  private final Map<ResourceKind, Long> wakeAt = new EnumMap<>(ResourceKind.class);
+
+  @GuardedBy("lock")
+  private final Map<ResourceKind, Cancellable> wakeTasks = new EnumMap<>(ResourceKind.class);
+
+  private final HeapProbe heap;
 
   @GuardedBy("lock")
   private final FencingTokens tokens;
@@ -121,7 +146,28 @@ public final class Broker implements AutoCloseable {
       long epoch,
       FencingTokens.EpochSupplier nextEpoch,
       LeaseIds ids) {
+    this(Policy.of(config), time, epoch, nextEpoch, ids, HeapProbe.NONE);
+  }
+
+  /**
+   * Starts a broker with a full policy.
+   *
+   * @param heap the broker's own heap, watched for memory pressure
+   */
+  public Broker(
+      Policy policy,
+      TimeSource time,
+      long epoch,
+      FencingTokens.EpochSupplier nextEpoch,
+      LeaseIds ids,
+      HeapProbe heap) {
+    BrokerConfig config = policy.broker();
+    this.policy = policy;
     this.config = config;
+    this.heap = heap;
+    this.admission =
+        new AdmissionController(
+            policy.rateLimit(), policy.memory(), policy.performance(), time.nanoTime());
     this.time = time;
     this.epoch = epoch;
     this.ids = ids;
@@ -146,6 +192,13 @@ public final class Broker implements AutoCloseable {
   public BrokerConfig config() {
     synchronized (lock) {
       return config;
+    }
+  }
+
+  /** The whole admission policy in force. */
+  public Policy policy() {
+    synchronized (lock) {
+      return policy;
     }
   }
 
@@ -251,7 +304,7 @@ public final class Broker implements AutoCloseable {
    * @throws BrokerException NOT_FOUND when the session has ended; FAILED_PRECONDITION when this
    *     stream no longer owns the session; INVALID_ARGUMENT when seq does not increase
    */
-  public void heartbeat(
+  public PressureLevel heartbeat(
       String sessionId, SessionChannel channel, long seq, long memoryUsedMb, long memoryLimitMb) {
     Effects fx = new Effects();
     try {
@@ -266,6 +319,14 @@ public final class Broker implements AutoCloseable {
         session.heartbeatSeq(seq);
         session.touch(now);
         session.reportMemory(memoryUsedMb, memoryLimitMb);
+        Admission.Memory before = admission.memory(sessionId, 0);
+        admission.heartbeat(sessionId, session.workerId(), memoryUsedMb, memoryLimitMb, now);
+        Admission.Memory after = admission.memory(sessionId, 0);
+        if ((before.fleetBlocked() && !after.fleetBlocked())
+            || (before.workerBlocked() && !after.workerBlocked())) {
+          pumpMemoryBound(now, fx); // pressure lifted: waiting RENDER/PDF acquires may go
+        }
+        return admission.pressureFor(sessionId);
       }
     } finally {
       fx.run();
@@ -370,6 +431,7 @@ public final class Broker implements AutoCloseable {
             ? "expired: no heartbeat within session_ttl " + config.sessionTtl()
             : "closed by goodbye";
     sessions.remove(session, why);
+    admission.forget(session.id());
     BrokerException gone =
         BrokerException.notFound("session_id: session " + session.id() + " " + why);
     for (WaitQueue queue : queues.values()) {
@@ -395,6 +457,15 @@ public final class Broker implements AutoCloseable {
     }
     for (ResourceKind kind : freed) {
       pump(kind, now, fx);
+    }
+  }
+
+  @GuardedBy("lock")
+  private void pumpMemoryBound(long now, Effects fx) {
+    for (ResourceKind kind : ResourceKind.values()) {
+      if (Admission.memoryBound(kind)) {
+        pump(kind, now, fx);
+      }
     }
   }
 
@@ -431,11 +502,13 @@ public final class Broker implements AutoCloseable {
           answered(entry, granted, callback, fx);
           return () -> {};
         }
-        if (spec.waitNanos() == 0 || !verdict.blocker().waitable()) {
+        if (!verdict.blocker().waitable(spec.waitNanos(), verdict.refusal())) {
           answered(entry, verdict.refusal(), callback, fx);
-          fx.add(() -> listeners.forEach(l -> l.refused(spec, verdict.refusal())));
-          counters.refused(verdict.refusal().reason());
+          refused(spec, verdict.refusal(), now, fx);
           return () -> {};
+        }
+        if (verdict.blocker() == Admission.Blocker.RATE_LIMITED) {
+          scheduleWake(spec.kind(), now + verdict.refusal().retryAfterNanos());
         }
         Waiter waiter = new Waiter(spec, waiterSeq++, now + spec.waitNanos(), callback);
         queues.get(spec.kind()).add(waiter);
@@ -444,6 +517,45 @@ public final class Broker implements AutoCloseable {
           entry.waiting(waiter);
         }
         return () -> cancel(waiter, callback);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  @GuardedBy("lock")
+  private void refused(AcquireSpec spec, Decision.Refused refusal, long now, Effects fx) {
+    counters.refused(refusal.reason());
+    admission.refused(spec, refusal, now);
+    fx.add(() -> listeners.forEach(l -> l.refused(spec, refusal)));
+  }
+
+  /** Wakes a kind's queue at {@code atNanos}, when a waiting host gets its token. */
+  @GuardedBy("lock")
+  private void scheduleWake(ResourceKind kind, long atNanos) {
+    Long current = wakeAt.get(kind);
+    if (current != null && current <= atNanos) {
+      return;
+    }
+    Cancellable previous = wakeTasks.remove(kind);
+    if (previous != null) {
+      previous.cancel();
+    }
+    wakeAt.put(kind, atNanos);
+    wakeTasks.put(kind, time.schedule(() -> wake(kind, atNanos), atNanos - time.nanoTime()));
+  }
+
+  private void wake(ResourceKind kind, long atNanos) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        Long current = wakeAt.get(kind);
+        if (current == null || current != atNanos) {
+          return; // superseded by an earlier wake
+        }
+        wakeAt.remove(kind);
+        wakeTasks.remove(kind);
+        pump(kind, time.nanoTime(), fx);
       }
     } finally {
       fx.run();
@@ -515,9 +627,8 @@ public final class Broker implements AutoCloseable {
                     + spec.kind()
                     + " slot: "
                     + poolDetail(spec.kind()));
-        counters.refused(RefusalReason.TIMEOUT);
         decide(waiter, refusal, fx);
-        fx.add(() -> listeners.forEach(l -> l.refused(spec, refusal)));
+        refused(spec, refusal, time.nanoTime(), fx);
       }
     } finally {
       fx.run();
@@ -563,21 +674,27 @@ public final class Broker implements AutoCloseable {
       Session session, AcquireSpec spec, List<Admission.Step> steps) {
     ResourceKind kind = spec.kind();
     Admission.Facts facts =
-        new Admission.Facts(
+        admission.facts(
+            config,
+            spec,
             draining,
             session.draining(),
-            session.id(),
             kind == ResourceKind.WASM && leases.firstOf(session.id(), kind) != null,
             config.perSessionLimit(kind) > 0 ? leases.countOf(session.id(), kind) : 0,
             leases.inUse(kind),
-            queues.get(kind).size());
+            queues.get(kind).size(),
+            config.heartbeatInterval().toNanos(),
+            time.nanoTime());
     return Admission.evaluate(config, spec, facts, steps);
   }
 
   @GuardedBy("lock")
   private String poolDetail(ResourceKind kind) {
     return Admission.poolDetail(
-        kind, leases.inUse(kind), config.limit(kind), queues.get(kind).size());
+        kind,
+        leases.inUse(kind),
+        admission.effectiveLimit(kind, config.limit(kind)),
+        queues.get(kind).size());
   }
 
   @GuardedBy("lock")
@@ -608,16 +725,23 @@ public final class Broker implements AutoCloseable {
             now,
             now + config.maxHold(kind).toNanos());
     leases.add(lease);
+    admission.granted(lease, now);
     counters.granted();
     String worker = session.workerId();
     fx.add(() -> listeners.forEach(l -> l.granted(lease, worker)));
     return lease;
   }
 
-  /** Grants queued waiters of {@code kind} while capacity lasts, in queue order. */
+  /**
+   * Grants queued waiters of {@code kind} in queue order while capacity lasts. A waiter blocked
+   * only for itself (its host has no token yet, its worker is under memory pressure, its session
+   * holds its limit) is passed over, not allowed to block those behind it; a blocker that applies
+   * to everyone (pool full, fleet memory pressure) ends the pass.
+   */
   @GuardedBy("lock")
   private void pump(ResourceKind kind, long now, Effects fx) {
     WaitQueue queue = queues.get(kind);
+    long nextToken = Long.MAX_VALUE;
     for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
       Waiter waiter = it.next();
       if (waiter.isDead(now)) {
@@ -634,23 +758,22 @@ public final class Broker implements AutoCloseable {
         continue; // about to expire: the sweep ends it and fails its waiters
       }
       Admission.Verdict verdict = evaluate(session, waiter.spec(), null);
-      switch (verdict.blocker()) {
-        case NONE -> {
-          it.remove();
-          decide(waiter, new Decision.Granted(grant(session, waiter.spec(), now, fx)), fx);
-        }
-        case DRAINING -> {
-          it.remove();
-          counters.refused(RefusalReason.DRAINING);
-          decide(waiter, verdict.refusal(), fx);
-        }
-        case SESSION_LIMIT -> {
-          // This waiter waits for its own session; those behind it may still fit.
-        }
-        case POOL_FULL -> {
-          return;
-        }
+      Admission.Blocker blocker = verdict.blocker();
+      if (blocker == Admission.Blocker.NONE) {
+        it.remove();
+        decide(waiter, new Decision.Granted(grant(session, waiter.spec(), now, fx)), fx);
+      } else if (blocker == Admission.Blocker.DRAINING) {
+        it.remove();
+        counters.refused(RefusalReason.DRAINING);
+        decide(waiter, verdict.refusal(), fx);
+      } else if (blocker == Admission.Blocker.RATE_LIMITED) {
+        nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
+      } else if (blocker.blocksQueue()) {
+        break;
       }
+    }
+    if (nextToken != Long.MAX_VALUE) {
+      scheduleWake(kind, nextToken);
     }
   }
 
@@ -746,6 +869,9 @@ public final class Broker implements AutoCloseable {
   private void endLease(
       Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome, long now, Effects fx) {
     leases.end(lease.id(), how, reason, now);
+    if (outcome != Outcome.UNKNOWN) {
+      admission.reported(lease, outcome, now);
+    }
     fx.add(() -> listeners.forEach(l -> l.ended(lease, how, reason, outcome)));
     pump(lease.kind(), now, fx);
   }
@@ -872,12 +998,42 @@ public final class Broker implements AutoCloseable {
         for (Lease lease : leases.expiredAt(now)) {
           revokeLease(lease, RevokeReason.MAX_HOLD, 0, now, fx);
         }
+        checkMemory(now, fx);
+        for (LimitChange change : admission.tick(config, now)) {
+          fx.add(() -> listeners.forEach(l -> l.limitChanged(change)));
+          if (change.to() > change.from()) {
+            pump(change.kind(), now, fx);
+          }
+        }
         leases.forgetEndedBefore(now - config.endedLeaseMemory().toNanos());
       }
     } catch (RuntimeException e) {
       log.error("sweep failed", e);
     } finally {
       fx.run();
+    }
+  }
+
+  /**
+   * Re-evaluates memory pressure (the broker's heap included): announces transitions, lets waiting
+   * acquires go when pressure lifts, and asks the heaviest workers to free memory while it lasts.
+   */
+  @GuardedBy("lock")
+  private void checkMemory(long now, Effects fx) {
+    PressureChange change = admission.evaluateMemory(now, heap.usedBytes(), heap.maxBytes());
+    if (change.changed()) {
+      fx.add(() -> listeners.forEach(l -> l.pressureChanged(change)));
+      if (change.turnedOff() || change.workers().stream().anyMatch(w -> w.turnedOff())) {
+        pumpMemoryBound(now, fx);
+      }
+    }
+    for (CleanupTarget target : admission.cleanupTargets(now)) {
+      Session session = sessions.get(target.sessionId());
+      SessionChannel channel = session != null ? session.channel() : null;
+      if (channel != null) {
+        long commandId = session.nextCommandId();
+        fx.add(() -> channel.cleanup(commandId, target.targetFreeMb(), target.reason()));
+      }
     }
   }
 
@@ -926,11 +1082,19 @@ public final class Broker implements AutoCloseable {
   /** One consistent picture of the broker, for status pages. */
   public Views.Status status() {
     synchronized (lock) {
+      long now = time.nanoTime();
       List<Views.Pool> pools = new ArrayList<>();
       for (ResourceKind kind : ResourceKind.values()) {
         int limit = config.limit(kind);
+        int effective = admission.effectiveLimit(kind, limit);
         pools.add(
-            new Views.Pool(kind, limit, limit, leases.inUse(kind), queues.get(kind).size(), ""));
+            new Views.Pool(
+                kind,
+                limit,
+                effective,
+                leases.inUse(kind),
+                queues.get(kind).size(),
+                effective == limit ? "" : admission.limitReason(kind)));
       }
       int connected = 0;
       for (Session session : sessions.all()) {
@@ -941,12 +1105,19 @@ public final class Broker implements AutoCloseable {
       return new Views.Status(
           epoch,
           startedAtNanos,
-          time.nanoTime(),
+          now,
           pools,
           connected,
           sessions.size() - connected,
           draining,
-          counters.snapshot());
+          counters.snapshot(),
+          new Views.Pressure(
+              admission.pressure(),
+              admission.fleetUsedMb(),
+              admission.fleetLimitMb(),
+              admission.pressureTrigger()),
+          admission.degradationScore(ResourceKind.RENDER),
+          admission.hottestHosts(HOT_HOSTS, now));
     }
   }
 
@@ -1039,11 +1210,21 @@ public final class Broker implements AutoCloseable {
    * use falls below it; a raised one grants queued acquires at once.
    */
   public void updateConfig(BrokerConfig newConfig) {
+    updatePolicy(policy().withBroker(newConfig));
+  }
+
+  /**
+   * Replaces the whole admission policy live: pool limits, host rates, memory thresholds and
+   * degradation settings. Leases and sessions are kept; queued acquires are re-examined at once.
+   */
+  public void updatePolicy(Policy newPolicy) {
     Effects fx = new Effects();
     try {
       synchronized (lock) {
-        config = newConfig;
         long now = time.nanoTime();
+        policy = newPolicy;
+        config = newPolicy.broker();
+        admission.update(newPolicy.rateLimit(), newPolicy.memory(), newPolicy.performance(), now);
         for (ResourceKind kind : ResourceKind.values()) {
           pump(kind, now, fx);
         }

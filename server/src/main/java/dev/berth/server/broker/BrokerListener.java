@@ -6,6 +6,8 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.PressureChange;
+import dev.berth.server.performance.LimitChange;
 
 /**
  * Observes what the broker decides, for metrics, statistics and the admin event stream. Called
@@ -25,4 +27,10 @@ public interface BrokerListener {
 
   /** A session ended by expiry ({@code expired}) or goodbye. */
   default void sessionEnded(String sessionId, String workerId, boolean expired) {}
+
+  /** Memory pressure moved, fleet-wide or for some workers. */
+  default void pressureChanged(PressureChange change) {}
+
+  /** Degradation moved a pool's effective limit. */
+  default void limitChanged(LimitChange change) {}
 }

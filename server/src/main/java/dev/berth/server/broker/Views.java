@@ -3,6 +3,8 @@ package dev.berth.server.broker;
 import dev.berth.server.admission.Admission;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.PressureLevel;
+import dev.berth.server.ratelimit.HostStatus;
 import java.util.List;
 import java.util.Map;
 
@@ -23,7 +25,14 @@ public final class Views {
       int connectedSessions,
       int disconnectedSessions,
       boolean draining,
-      BrokerCounters.Snapshot counters) {}
+      BrokerCounters.Snapshot counters,
+      Pressure pressure,
+      double degradationScore,
+      List<HostStatus> hotHosts) {}
+
+  /** Fleet memory pressure and the rule that set it. */
+  public record Pressure(
+      PressureLevel level, long fleetUsedMb, long fleetLimitMb, String trigger) {}
 
   /** One session. */
   public record Session(

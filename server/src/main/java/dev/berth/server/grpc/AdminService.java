@@ -15,9 +15,7 @@ import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
-import dev.berth.proto.v1.PoolLimit;
 import dev.berth.proto.v1.PoolStatus;
-import dev.berth.proto.v1.PressureLevel;
 import dev.berth.proto.v1.PressureStatus;
 import dev.berth.proto.v1.RefusalCount;
 import dev.berth.proto.v1.RevokeLeaseRequest;
@@ -34,10 +32,9 @@ import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.BrokerException;
 import dev.berth.server.broker.Views;
-import dev.berth.server.config.BrokerConfig;
-import dev.berth.server.config.ConfigException;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.ratelimit.HostStatus;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -82,9 +79,21 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
                     .setDisconnected(s.disconnectedSessions()))
             .setPressure(
                 PressureStatus.newBuilder()
-                    .setLevel(PressureLevel.PRESSURE_LEVEL_NONE)
-                    .setTrigger("memory pressure is not monitored by this broker version"))
+                    .setLevel(Protos.pressure(s.pressure().level()))
+                    .setFleetUsedMb(s.pressure().fleetUsedMb())
+                    .setFleetLimitMb(s.pressure().fleetLimitMb())
+                    .setTrigger(s.pressure().trigger()))
+            .setDegradationScore(s.degradationScore())
             .setDraining(s.draining());
+    for (HostStatus host : s.hotHosts()) {
+      b.addHotHosts(
+          dev.berth.proto.v1.HostStatus.newBuilder()
+              .setHost(host.host())
+              .setRatePerSecond(host.ratePerSecond())
+              .setTokens(host.tokens())
+              .setRefusals(host.refusals())
+              .setReason(host.reason()));
+    }
     for (Views.Pool pool : s.pools()) {
       b.addPools(
           PoolStatus.newBuilder()
@@ -275,45 +284,10 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     answer(
         responses,
         () -> {
-          if (request.getHostRatesCount() > 0) {
-            throw new BrokerException(
-                BrokerException.Code.FAILED_PRECONDITION,
-                "host_rates: this broker version has no per-host rate limits to update");
-          }
-          if (request.hasPressure()) {
-            throw new BrokerException(
-                BrokerException.Code.FAILED_PRECONDITION,
-                "pressure: this broker version does not monitor memory pressure");
-          }
-          BrokerConfig.Builder next = broker.config().toBuilder();
-          for (PoolLimit pool : request.getPoolsList()) {
-            ResourceKind kind = Protos.kind(pool.getKind());
-            if (kind == null) {
-              throw BrokerException.invalid("pools.kind", "must be RENDER, PDF or WASM");
-            }
-            next.limit(kind, pool.getLimit());
-          }
-          BrokerConfig config;
-          try {
-            config = next.build();
-          } catch (ConfigException e) {
-            throw BrokerException.invalid(e.key(), e.getMessage().substring(e.key().length() + 2));
-          }
-          broker.updateConfig(config);
-          events.limitsUpdated(describe(request));
+          broker.updatePolicy(LimitUpdates.apply(broker.policy(), request));
+          events.limitsUpdated(LimitUpdates.describe(request));
           return UpdateLimitsResponse.newBuilder().setStatus(status()).build();
         });
-  }
-
-  private static String describe(UpdateLimitsRequest request) {
-    StringBuilder sb = new StringBuilder();
-    for (PoolLimit pool : request.getPoolsList()) {
-      sb.append(sb.length() == 0 ? "" : ", ")
-          .append(Protos.kind(pool.getKind()))
-          .append(" limit ")
-          .append(pool.getLimit());
-    }
-    return sb.length() == 0 ? "no change" : sb.toString();
   }
 
   @Override

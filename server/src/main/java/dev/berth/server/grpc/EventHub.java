@@ -12,6 +12,9 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.PressureChange;
+import dev.berth.server.memory.PressureLevel;
+import dev.berth.server.performance.LimitChange;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -154,6 +157,53 @@ final class EventHub implements BrokerListener {
                     : BrokerEventType.BROKER_EVENT_TYPE_SESSION_CLOSED)
             .setSessionId(sessionId)
             .setWorkerId(workerId));
+  }
+
+  @Override
+  public void pressureChanged(PressureChange change) {
+    if (quiet()) {
+      return;
+    }
+    if (change.from() != change.to()) {
+      publish(
+          BrokerEvent.newBuilder()
+              .setType(
+                  change.to() == PressureLevel.NONE
+                      ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
+                      : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
+              .setPressure(Protos.pressure(change.to()))
+              .setDetail("fleet: " + change.trigger()));
+    }
+    for (PressureChange.Worker worker : change.workers()) {
+      publish(
+          BrokerEvent.newBuilder()
+              .setType(
+                  worker.to() == PressureLevel.NONE
+                      ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
+                      : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
+              .setSessionId(worker.sessionId())
+              .setWorkerId(worker.workerId())
+              .setPressure(Protos.pressure(worker.to()))
+              .setDetail(worker.trigger()));
+    }
+  }
+
+  @Override
+  public void limitChanged(LimitChange change) {
+    if (quiet()) {
+      return;
+    }
+    publish(
+        BrokerEvent.newBuilder()
+            .setType(BrokerEventType.BROKER_EVENT_TYPE_LIMITS_UPDATED)
+            .setDetail(
+                change.kind()
+                    + " effective limit "
+                    + change.from()
+                    + " -> "
+                    + change.to()
+                    + ": "
+                    + change.reason()));
   }
 
   /** An operator changed limits. */

@@ -10,6 +10,7 @@ import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.time.TimeSource;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,6 +53,14 @@ final class Protos {
       case MEMORY_PRESSURE -> dev.berth.proto.v1.RefusalReason.REFUSAL_REASON_MEMORY_PRESSURE;
       case TIMEOUT -> dev.berth.proto.v1.RefusalReason.REFUSAL_REASON_TIMEOUT;
       case DRAINING -> dev.berth.proto.v1.RefusalReason.REFUSAL_REASON_DRAINING;
+    };
+  }
+
+  static dev.berth.proto.v1.PressureLevel pressure(PressureLevel level) {
+    return switch (level) {
+      case NONE -> dev.berth.proto.v1.PressureLevel.PRESSURE_LEVEL_NONE;
+      case ELEVATED -> dev.berth.proto.v1.PressureLevel.PRESSURE_LEVEL_ELEVATED;
+      case CRITICAL -> dev.berth.proto.v1.PressureLevel.PRESSURE_LEVEL_CRITICAL;
     };
   }
 

@@ -7,13 +7,13 @@ import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.HeartbeatAck;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.Opened;
-import dev.berth.proto.v1.PressureLevel;
 import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.BrokerException;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.SessionChannel;
 import io.grpc.Status;
@@ -40,6 +40,8 @@ import java.util.function.Consumer;
  * <p>Thread-safe: inbound messages arrive serially from gRPC; pushes may come from any thread.
  */
 final class SessionStream implements StreamObserver<SessionRequest>, SessionChannel {
+  /** The largest memory figure a worker may report, in MB (2^30 MB = 1 PiB). */
+  private static final long MAX_MEMORY_MB = 1L << 30;
 
   /**
    * Per-stream bounds.
@@ -139,15 +141,28 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     if (heartbeat.getSeq() < 0 || heartbeat.getSeq() == Long.MAX_VALUE) {
       throw BrokerException.invalid("heartbeat.seq", "out of range");
     }
-    broker.heartbeat(
-        id, this, heartbeat.getSeq(), heartbeat.getMemoryUsedMb(), heartbeat.getMemoryLimitMb());
+    requireMemory("heartbeat.memory_used_mb", heartbeat.getMemoryUsedMb());
+    requireMemory("heartbeat.memory_limit_mb", heartbeat.getMemoryLimitMb());
+    PressureLevel pressure =
+        broker.heartbeat(
+            id,
+            this,
+            heartbeat.getSeq(),
+            heartbeat.getMemoryUsedMb(),
+            heartbeat.getMemoryLimitMb());
     send(
         SessionEvent.newBuilder()
             .setHeartbeatAck(
                 HeartbeatAck.newBuilder()
                     .setSeq(heartbeat.getSeq())
-                    .setPressure(PressureLevel.PRESSURE_LEVEL_NONE))
+                    .setPressure(Protos.pressure(pressure)))
             .build());
+  }
+
+  private static void requireMemory(String field, long mb) {
+    if (mb < 0 || mb > MAX_MEMORY_MB) {
+      throw BrokerException.invalid(field, "must be 0.." + MAX_MEMORY_MB + " (1 PiB)");
+    }
   }
 
   private String requireSession(String what) {

@@ -283,6 +283,9 @@ public final class FleetMemory {
    * share is not moved to others. Heap pressure asks nobody: workers cannot free the broker's heap.
    */
   public List<CleanupTarget> cleanupTargets(long nowNanos) {
+    if (fleet.level() == PressureLevel.NONE && pressured.isEmpty()) {
+      return List.of(); // the common case allocates nothing
+    }
     Map<String, CleanupTarget> wanted = new HashMap<>();
     if (fleet.level() != PressureLevel.NONE && config.cleanupSessions() > 0) {
       long total = excessMb(fleetUsedMb(), fleetLimitMb());

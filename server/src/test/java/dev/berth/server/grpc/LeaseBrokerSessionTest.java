@@ -577,7 +577,12 @@ class LeaseBrokerSessionTest {
       stream.request(1);
       String session = stream.next().getOpened().getSessionId();
       for (int i = 0; i < leases; i++) {
-        big.grant(session, RESOURCE_KIND_RENDER);
+        // One host each, so the per-host rate limit does not interfere.
+        AcquireResponse granted =
+            big.acquire(
+                InProcessBroker.request(session, RESOURCE_KIND_RENDER)
+                    .setUrl("https://site" + i + ".example/page"));
+        assertThat(granted.hasGranted()).as("granted: %s", granted).isTrue();
       }
 
       big.time.advance(maxHold); // every lease is revoked; the worker reads none of the pushes

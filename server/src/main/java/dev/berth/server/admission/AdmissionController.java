@@ -1,0 +1,221 @@
+package dev.berth.server.admission;
+
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.CleanupTarget;
+import dev.berth.server.memory.FleetMemory;
+import dev.berth.server.memory.MemoryConfig;
+import dev.berth.server.memory.PressureChange;
+import dev.berth.server.memory.PressureLevel;
+import dev.berth.server.performance.DegradationMonitor;
+import dev.berth.server.performance.LimitChange;
+import dev.berth.server.performance.PerformanceConfig;
+import dev.berth.server.ratelimit.HostRateLimiter;
+import dev.berth.server.ratelimit.HostStatus;
+import dev.berth.server.ratelimit.RateLimitConfig;
+import java.util.List;
+
+/**
+ * The fleet-wide admission rules beyond plain pool counts: per-host token buckets, memory pressure
+ * and degradation-adjusted limits. It gathers the {@link Admission.Facts} for one acquire, takes
+ * the host token and charges memory only when a lease is granted (so a refused or waiting acquire
+ * costs nothing), and feeds release outcomes back into the per-host rates and the degradation
+ * statistics.
+ *
+ * <p>Not thread-safe: the broker calls it under its lock.
+ */
+public final class AdmissionController {
+  private final HostRateLimiter hosts;
+  private final FleetMemory memory;
+  private DegradationMonitor performance;
+
+  public AdmissionController(
+      RateLimitConfig rateLimit,
+      MemoryConfig memory,
+      PerformanceConfig performance,
+      long nowNanos) {
+    this.hosts = new HostRateLimiter(rateLimit);
+    this.memory = new FleetMemory(memory);
+    this.performance = new DegradationMonitor(performance, nowNanos);
+  }
+
+  /** Whether acquires of this kind and host take a host token. */
+  public static boolean rateLimited(ResourceKind kind, String host) {
+    return kind != ResourceKind.WASM && !host.isEmpty();
+  }
+
+  /**
+   * The facts the checks of one acquire read.
+   *
+   * @param heartbeatNanos when a refused worker should ask again about memory
+   */
+  public Admission.Facts facts(
+      BrokerConfig config,
+      AcquireSpec spec,
+      boolean brokerDraining,
+      boolean sessionDraining,
+      boolean holdsWasm,
+      int heldOfKind,
+      int inUse,
+      int queued,
+      long heartbeatNanos,
+      long nowNanos) {
+    ResourceKind kind = spec.kind();
+    int configured = config.limit(kind);
+    int effective = performance.effectiveLimit(kind, configured);
+    String limitReason = effective == configured ? "" : performance.reason(kind);
+    Admission.Memory mem =
+        Admission.memoryBound(kind)
+            ? memory(spec.sessionId(), heartbeatNanos)
+            : Admission.Memory.NONE;
+    long rateWait = 0;
+    String rateDetail = "";
+    if (rateLimited(kind, spec.host())) {
+      rateWait = hosts.nanosUntilToken(spec.host(), nowNanos);
+      rateDetail = hosts.describe(spec.host(), nowNanos);
+    }
+    return new Admission.Facts(
+        brokerDraining,
+        sessionDraining,
+        spec.sessionId(),
+        holdsWasm,
+        heldOfKind,
+        inUse,
+        queued,
+        effective,
+        limitReason,
+        mem,
+        rateWait,
+        rateDetail);
+  }
+
+  /** The memory facts for one session's RENDER/PDF acquires. */
+  public Admission.Memory memory(String sessionId, long retryAfterNanos) {
+    boolean fleet = memory.fleetBlocked();
+    boolean worker = memory.sessionBlocked(sessionId);
+    if (!fleet && !worker) {
+      return Admission.Memory.NONE;
+    }
+    String detail = fleet ? memory.trigger() : memory.trigger(sessionId);
+    return new Admission.Memory(fleet, worker, detail, retryAfterNanos);
+  }
+
+  /** A lease was granted: take its host token and charge its memory. */
+  public void granted(Lease lease, long nowNanos) {
+    if (rateLimited(lease.kind(), lease.host())) {
+      hosts.consume(lease.host(), nowNanos);
+    }
+    memory.charge(lease.sessionId(), lease.memoryMb());
+  }
+
+  /** An acquire was refused; rate-limit refusals count against their host for status. */
+  public void refused(AcquireSpec spec, Decision.Refused refusal, long nowNanos) {
+    if (refusal.reason() == RefusalReason.RATE_LIMITED) {
+      hosts.refused(spec.host(), nowNanos);
+    }
+  }
+
+  /**
+   * A lease ended with an outcome its holder reported: feed the per-host rate (429/503 slow the
+   * host down) and the degradation statistics.
+   */
+  public void reported(Lease lease, Outcome outcome, long nowNanos) {
+    if (rateLimited(lease.kind(), lease.host())) {
+      hosts.onOutcome(
+          lease.host(),
+          outcome.httpStatus(),
+          outcome.retryAfterNanos(),
+          outcome.success(),
+          nowNanos);
+    }
+    performance.record(lease.kind(), lease.host(), outcome, nowNanos);
+  }
+
+  /** A worker's heartbeat reported its memory. */
+  public void heartbeat(
+      String sessionId, String workerId, long usedMb, long limitMb, long nowNanos) {
+    memory.report(sessionId, workerId, usedMb, limitMb, nowNanos);
+  }
+
+  /** A session ended; its memory no longer counts. */
+  public void forget(String sessionId) {
+    memory.forget(sessionId);
+  }
+
+  /** Re-evaluates memory pressure, including the broker's own heap. */
+  public PressureChange evaluateMemory(long nowNanos, long heapUsedBytes, long heapMaxBytes) {
+    return memory.evaluate(nowNanos, heapUsedBytes, heapMaxBytes);
+  }
+
+  /** Sessions that should free memory now, with how much; rate-limited per session. */
+  public List<CleanupTarget> cleanupTargets(long nowNanos) {
+    return memory.cleanupTargets(nowNanos);
+  }
+
+  /** The pressure a worker should be told in its heartbeat ack: its own or the fleet's. */
+  public PressureLevel pressureFor(String sessionId) {
+    PressureLevel fleet = memory.level();
+    PressureLevel own = memory.level(sessionId);
+    return own.compareTo(fleet) > 0 ? own : fleet;
+  }
+
+  /** Periodic upkeep: adapt effective limits to degradation, evict idle host buckets. */
+  public List<LimitChange> tick(BrokerConfig config, long nowNanos) {
+    hosts.evictIdle(nowNanos);
+    return performance.adjust(nowNanos, config::limit);
+  }
+
+  /** Applies a new rate, memory and performance policy; host and memory state are kept. */
+  public void update(
+      RateLimitConfig rateLimit, MemoryConfig memoryConfig, PerformanceConfig perf, long nowNanos) {
+    if (rateLimit != hosts.config()) {
+      hosts.update(rateLimit, nowNanos);
+    }
+    if (memoryConfig != memory.config()) {
+      memory.reconfigure(memoryConfig);
+    }
+    if (perf != performance.config()) {
+      performance = new DegradationMonitor(perf, nowNanos); // statistics restart with the policy
+    }
+  }
+
+  // ---------------------------------------------------------------- views
+
+  public int effectiveLimit(ResourceKind kind, int configured) {
+    return performance.effectiveLimit(kind, configured);
+  }
+
+  public String limitReason(ResourceKind kind) {
+    return performance.reason(kind);
+  }
+
+  public double degradationScore(ResourceKind kind) {
+    return performance.score(kind);
+  }
+
+  public PressureLevel pressure() {
+    return memory.level();
+  }
+
+  public long fleetUsedMb() {
+    return memory.fleetUsedMb();
+  }
+
+  public long fleetLimitMb() {
+    return memory.fleetLimitMb();
+  }
+
+  public String pressureTrigger() {
+    return memory.trigger();
+  }
+
+  public List<HostStatus> hottestHosts(int n, long nowNanos) {
+    return hosts.hottest(n, nowNanos);
+  }
+
+  public int hostsTracked() {
+    return hosts.size();
+  }
+}

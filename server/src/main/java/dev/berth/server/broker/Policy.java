@@ -1,0 +1,50 @@
+package dev.berth.server.broker;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.memory.MemoryConfig;
+import dev.berth.server.performance.PerformanceConfig;
+import dev.berth.server.ratelimit.RateLimitConfig;
+
+/**
+ * Everything that decides admission, each part validated on its own: sessions, pools and leases
+ * ({@link BrokerConfig}), per-host rates ({@link RateLimitConfig}), memory pressure ({@link
+ * MemoryConfig}) and degradation ({@link PerformanceConfig}). Immutable; a live update replaces the
+ * whole policy at once.
+ */
+public record Policy(
+    BrokerConfig broker,
+    RateLimitConfig rateLimit,
+    MemoryConfig memory,
+    PerformanceConfig performance) {
+
+  public Policy {
+    requireNonNull(broker, "broker");
+    requireNonNull(rateLimit, "rateLimit");
+    requireNonNull(memory, "memory");
+    requireNonNull(performance, "performance");
+  }
+
+  /** The defaults of every part but the broker's. */
+  public static Policy of(BrokerConfig broker) {
+    return new Policy(
+        broker, RateLimitConfig.defaults(), MemoryConfig.defaults(), PerformanceConfig.defaults());
+  }
+
+  public Policy withBroker(BrokerConfig value) {
+    return new Policy(value, rateLimit, memory, performance);
+  }
+
+  public Policy withRateLimit(RateLimitConfig value) {
+    return new Policy(broker, value, memory, performance);
+  }
+
+  public Policy withMemory(MemoryConfig value) {
+    return new Policy(broker, rateLimit, value, performance);
+  }
+
+  public Policy withPerformance(PerformanceConfig value) {
+    return new Policy(broker, rateLimit, memory, value);
+  }
+}
