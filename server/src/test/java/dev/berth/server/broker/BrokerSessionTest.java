@@ -1,0 +1,343 @@
+package dev.berth.server.broker;
+
+import static dev.berth.server.broker.BrokerHarness.PRINCIPAL;
+import static dev.berth.server.lease.ResourceKind.PDF;
+import static dev.berth.server.lease.ResourceKind.RENDER;
+import static dev.berth.server.lease.ResourceKind.WASM;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.server.admission.RecordingAcquireCallback;
+import dev.berth.server.broker.BrokerHarness.Worker;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.HelloSpec.HeldLease;
+import dev.berth.server.session.RecordingSessionChannel;
+import dev.berth.server.session.SessionChannel.CloseReason;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Session lifecycle on a fake clock: TTL, heartbeats, goodbye and resume. */
+class BrokerSessionTest {
+  private static final long TTL_MS = 10_000;
+  private static final long SWEEP_MS = 250;
+
+  private static BrokerConfig.Builder config() {
+    return BrokerConfig.newBuilder()
+        .heartbeatInterval(Duration.ofSeconds(2))
+        .sessionTtl(Duration.ofMillis(TTL_MS))
+        .sweepInterval(Duration.ofMillis(SWEEP_MS))
+        .limit(RENDER, 1);
+  }
+
+  private static HelloSpec resumeHello(String workerId, String sessionId, List<HeldLease> held) {
+    return HelloSpec.validate(workerId, Map.of(), 0, sessionId, held);
+  }
+
+  @Test
+  void sweep_sessionSilentJustUnderTtl_keepsItsLeases() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease lease = h.grant(a, RENDER);
+      h.time.advanceMillis(2_000);
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 0, 0);
+
+      h.time.advanceMillis(TTL_MS - 1);
+      h.broker.sweep();
+
+      assertThat(h.isLive(lease)).isTrue();
+      assertThat(h.broker.sessionCount()).isEqualTo(1);
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
+      assertThat(a.channel().closes()).isEmpty();
+    }
+  }
+
+  @Test
+  void sweep_sessionSilentPastTtl_freesLeasesAndGrantsQueuedWaiter() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease lease = h.grant(a, RENDER);
+      h.time.advanceMillis(2_000);
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 0, 0);
+      h.time.advanceMillis(TTL_MS - 1);
+      Worker b = h.open("b");
+      RecordingAcquireCallback waiting = h.acquire(b, RENDER, Duration.ofSeconds(30));
+      assertThat(waiting.isAnswered()).isFalse();
+
+      h.time.advanceMillis(1 + SWEEP_MS);
+
+      assertThat(h.isLive(lease)).isFalse();
+      assertThat(h.broker.sessionCount()).isEqualTo(1);
+      Lease next = waiting.granted();
+      assertThat(next.sessionId()).isEqualTo(b.sessionId());
+      assertThat(next.fencingToken()).isGreaterThan(lease.fencingToken());
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
+      assertThat(a.channel().closes())
+          .singleElement()
+          .extracting(RecordingSessionChannel.Close::why)
+          .isEqualTo(CloseReason.EXPIRED);
+      assertThat(h.release(a, lease))
+          .isEqualTo(
+              new Broker.EndResult(false, LeaseEnd.SESSION_EXPIRED, RevokeReason.SESSION_EXPIRED));
+    }
+  }
+
+  @Test
+  void acquire_sessionExpiresWhileWaiting_failsWaiterNotFound() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker holder = h.open("holder");
+      Lease held = h.grant(holder, RENDER);
+      Worker a = h.open("a");
+      RecordingAcquireCallback waiting = h.acquire(a, RENDER, Duration.ofSeconds(60));
+
+      for (int seq = 1; seq <= 6; seq++) {
+        h.time.advanceMillis(2_000);
+        h.broker.heartbeat(holder.sessionId(), holder.channel(), seq, 0, 0);
+      }
+
+      assertThat(waiting.failure().code()).isEqualTo(BrokerException.Code.NOT_FOUND);
+      assertThat(waiting.failure())
+          .hasMessageContaining(a.sessionId())
+          .hasMessageContaining("expired");
+      assertThat(h.broker.queued(RENDER)).isZero();
+      assertThat(h.isLive(held)).isTrue();
+    }
+  }
+
+  @Test
+  void acquire_sessionPastTtlBeforeSweep_throwsNotFound() {
+    try (BrokerHarness h = new BrokerHarness(config().sweepInterval(Duration.ofMillis(TTL_MS)))) {
+      Worker a = h.open("a");
+      h.time.advanceMillis(TTL_MS - 1);
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 0, 0);
+      h.time.advanceMillis(TTL_MS);
+
+      assertThatThrownBy(() -> h.acquire(a, PDF))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.NOT_FOUND))
+          .hasMessageContaining("session_id");
+      assertThat(h.broker.sessionCount()).isZero();
+    }
+  }
+
+  @Test
+  void heartbeat_seqNotIncreasing_throwsInvalidArgument() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      h.broker.heartbeat(a.sessionId(), a.channel(), 5, 0, 0);
+
+      for (long seq : new long[] {5, 4}) {
+        assertThatThrownBy(() -> h.broker.heartbeat(a.sessionId(), a.channel(), seq, 0, 0))
+            .isInstanceOfSatisfying(
+                BrokerException.class,
+                e -> assertThat(e.code()).isEqualTo(BrokerException.Code.INVALID_ARGUMENT))
+            .hasMessageContaining("heartbeat.seq");
+      }
+      h.broker.heartbeat(a.sessionId(), a.channel(), 6, 0, 0);
+    }
+  }
+
+  @Test
+  void heartbeat_unknownSession_throwsNotFound() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      assertThatThrownBy(
+              () -> h.broker.heartbeat("nosuchsession", new RecordingSessionChannel(), 1, 0, 0))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.NOT_FOUND));
+    }
+  }
+
+  @Test
+  void goodbye_sessionHoldingLeases_releasesEveryLeaseAsSessionClosed() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease render = h.grant(a, RENDER);
+      Lease pdf = h.grant(a, PDF);
+      Lease wasm = h.grant(a, WASM);
+      Worker b = h.open("b");
+      RecordingAcquireCallback waiting = h.acquire(b, RENDER, Duration.ofSeconds(5));
+
+      h.broker.goodbye(a.sessionId(), a.channel());
+
+      assertThat(h.broker.leases()).extracting(Lease::sessionId).containsOnly(b.sessionId());
+      assertThat(h.broker.inUse(PDF)).isZero();
+      assertThat(h.broker.inUse(WASM)).isZero();
+      assertThat(waiting.granted().sessionId()).isEqualTo(b.sessionId());
+      assertThat(h.broker.sessionCount()).isEqualTo(1);
+      assertThat(a.channel().closes())
+          .singleElement()
+          .extracting(RecordingSessionChannel.Close::why)
+          .isEqualTo(CloseReason.GOODBYE);
+      for (Lease lease : List.of(render, pdf, wasm)) {
+        assertThat(h.release(a, lease))
+            .isEqualTo(new Broker.EndResult(false, LeaseEnd.SESSION_CLOSED, null));
+      }
+      assertThatThrownBy(() -> h.acquire(a, PDF))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.NOT_FOUND))
+          .hasMessageContaining("goodbye");
+    }
+  }
+
+  @Test
+  void open_resumeWithinTtl_keepsLeasesAndReportsUnknownOnesLost() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease render = h.grant(a, RENDER);
+      Lease pdf = h.grant(a, PDF);
+      h.broker.heartbeat(a.sessionId(), a.channel(), 7, 0, 0);
+      h.broker.detach(a.sessionId(), a.channel());
+      h.time.advanceMillis(TTL_MS - 1);
+
+      RecordingSessionChannel stream2 = new RecordingSessionChannel();
+      Broker.Opened opened =
+          h.broker.open(
+              resumeHello(
+                  "a",
+                  a.sessionId(),
+                  List.of(
+                      new HeldLease(render.id(), render.fencingToken()),
+                      new HeldLease("feedfacefeedfacefeedfacefeedface", 7),
+                      new HeldLease(pdf.id(), pdf.fencingToken() + 1))),
+              PRINCIPAL,
+              stream2);
+
+      assertThat(opened.resumed()).isTrue();
+      assertThat(opened.sessionId()).isEqualTo(a.sessionId());
+      assertThat(opened.epoch()).isEqualTo(1);
+      assertThat(opened.lostLeases())
+          .containsExactlyInAnyOrder("feedfacefeedfacefeedfacefeedface", pdf.id());
+      assertThat(h.isLive(render)).isTrue();
+      assertThat(h.isLive(pdf)).isTrue();
+      // The resumed stream starts a fresh heartbeat sequence; the old stream is no longer it.
+      h.broker.heartbeat(a.sessionId(), stream2, 0, 0, 0);
+      assertThatThrownBy(() -> h.broker.heartbeat(a.sessionId(), a.channel(), 8, 0, 0))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.FAILED_PRECONDITION));
+      // The resume counts as life: the session outlives its first TTL.
+      h.time.advanceMillis(TTL_MS - 1);
+      assertThat(h.isLive(render)).isTrue();
+    }
+  }
+
+  @Test
+  void open_resumeWhileOldStreamAttached_closesOldStreamReplaced() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      RecordingSessionChannel stream2 = new RecordingSessionChannel();
+
+      h.broker.open(resumeHello("a", a.sessionId(), List.of()), PRINCIPAL, stream2);
+
+      assertThat(a.channel().closes())
+          .singleElement()
+          .extracting(RecordingSessionChannel.Close::why)
+          .isEqualTo(CloseReason.REPLACED);
+      assertThat(stream2.closes()).isEmpty();
+    }
+  }
+
+  @Test
+  void open_resumeAfterTtl_opensNewSessionAndReportsAllLeasesLost() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease render = h.grant(a, RENDER);
+      h.broker.detach(a.sessionId(), a.channel());
+      h.time.advanceMillis(TTL_MS + SWEEP_MS);
+
+      Broker.Opened opened =
+          h.broker.open(
+              resumeHello(
+                  "a", a.sessionId(), List.of(new HeldLease(render.id(), render.fencingToken()))),
+              PRINCIPAL,
+              new RecordingSessionChannel());
+
+      assertThat(opened.resumed()).isFalse();
+      assertThat(opened.sessionId()).isNotEqualTo(a.sessionId());
+      assertThat(opened.lostLeases()).containsExactly(render.id());
+      assertThat(h.isLive(render)).isFalse();
+      assertThat(h.broker.sessionCount()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void open_resumeAfterTtlBeforeSweep_opensNewSession() {
+    try (BrokerHarness h = new BrokerHarness(config().sweepInterval(Duration.ofMillis(TTL_MS)))) {
+      h.time.advanceMillis(1);
+      Worker a = h.open("a");
+      Lease render = h.grant(a, RENDER);
+      h.time.advanceMillis(TTL_MS);
+
+      Broker.Opened opened =
+          h.broker.open(
+              resumeHello("a", a.sessionId(), List.of()), PRINCIPAL, new RecordingSessionChannel());
+
+      assertThat(opened.resumed()).isFalse();
+      assertThat(opened.sessionId()).isNotEqualTo(a.sessionId());
+      assertThat(h.isLive(render)).isFalse();
+      assertThat(h.broker.inUse(RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void open_resumeByAnotherPrincipal_throwsPermissionDenied() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+
+      assertThatThrownBy(
+              () ->
+                  h.broker.open(
+                      resumeHello("a", a.sessionId(), List.of()),
+                      "mallory",
+                      new RecordingSessionChannel()))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.PERMISSION_DENIED))
+          .hasMessageContaining("hello.resume_session_id");
+      assertThat(a.channel().closes()).isEmpty();
+    }
+  }
+
+  @Test
+  void open_resumeByAnotherWorker_throwsPermissionDenied() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+
+      assertThatThrownBy(
+              () ->
+                  h.broker.open(
+                      resumeHello("b", a.sessionId(), List.of()),
+                      PRINCIPAL,
+                      new RecordingSessionChannel()))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.PERMISSION_DENIED));
+    }
+  }
+
+  @Test
+  void acquire_sessionOfAnotherPrincipal_throwsPermissionDenied() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+
+      assertThatThrownBy(
+              () ->
+                  h.broker.acquire(
+                      BrokerHarness.spec(a.sessionId(), PDF, null, "", 0),
+                      "mallory",
+                      new RecordingAcquireCallback()))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.PERMISSION_DENIED));
+      assertThat(h.broker.inUse(PDF)).isZero();
+    }
+  }
+}
