@@ -29,7 +29,30 @@ class AdmissionTest {
 
   private static Admission.Facts facts(
       boolean brokerDraining, boolean sessionDraining, boolean holdsWasm, int held, int inUse) {
-    return new Admission.Facts(brokerDraining, sessionDraining, "s1", holdsWasm, held, inUse, 3);
+    return new Admission.Facts(
+        brokerDraining,
+        sessionDraining,
+        "s1",
+        holdsWasm,
+        held,
+        inUse,
+        3,
+        2,
+        "",
+        Admission.Memory.NONE,
+        0,
+        "host example.com: 2.0/s");
+  }
+
+  private static Admission.Facts withMemory(Admission.Memory memory) {
+    Admission.Facts f = facts(false, false, false, 0, 0);
+    return new Admission.Facts(
+        false, false, "s1", false, 0, 0, 0, 2, "", memory, f.rateWaitNanos(), f.rateDetail());
+  }
+
+  private static Admission.Facts withRateWait(long nanos, String detail) {
+    return new Admission.Facts(
+        false, false, "s1", false, 0, 0, 0, 2, "", Admission.Memory.NONE, nanos, detail);
   }
 
   @Test
@@ -42,7 +65,8 @@ class AdmissionTest {
     assertThat(verdict).isEqualTo(Admission.Verdict.GRANT);
     assertThat(steps)
         .extracting(Admission.Step::rule)
-        .containsExactly("draining", "session limit", "pool RENDER");
+        .containsExactly(
+            "draining", "memory pressure", "host rate", "session limit", "pool RENDER");
     assertThat(steps).allMatch(Admission.Step::passed);
   }
 
@@ -54,7 +78,7 @@ class AdmissionTest {
         Admission.evaluate(CONFIG, spec(RENDER), facts(true, false, false, 5, 5), steps);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.DRAINING);
-    assertThat(verdict.blocker().waitable()).isFalse();
+    assertThat(verdict.blocker().waitable(Long.MAX_VALUE, verdict.refusal())).isFalse();
     assertThat(verdict.refusal().reason()).isEqualTo(RefusalReason.DRAINING);
     assertThat(verdict.refusal().detail()).isEqualTo("broker is draining");
     assertThat(steps).singleElement().extracting(Admission.Step::passed).isEqualTo(false);
@@ -75,7 +99,7 @@ class AdmissionTest {
         Admission.evaluate(CONFIG, spec(RENDER), facts(false, false, false, 1, 1), null);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.SESSION_LIMIT);
-    assertThat(verdict.blocker().waitable()).isTrue();
+    assertThat(verdict.blocker().waitable(1, verdict.refusal())).isTrue();
     assertThat(verdict.refusal().reason()).isEqualTo(RefusalReason.EXHAUSTED);
     assertThat(verdict.refusal().retryAfterNanos()).isEqualTo(Duration.ofMillis(700).toNanos());
     assertThat(verdict.refusal().detail()).contains("s1").contains("1/1");
@@ -87,7 +111,7 @@ class AdmissionTest {
         Admission.evaluate(CONFIG, spec(RENDER), facts(false, false, false, 0, 2), null);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
-    assertThat(verdict.blocker().waitable()).isTrue();
+    assertThat(verdict.blocker().waitable(1, verdict.refusal())).isTrue();
     assertThat(verdict.refusal().detail()).isEqualTo("pool RENDER 2/2 in use, 3 queued");
   }
 
@@ -101,8 +125,10 @@ class AdmissionTest {
 
   @Test
   void evaluate_wasmNotHeldWithPoolFull_refusedPoolFull() {
-    Admission.Verdict verdict =
-        Admission.evaluate(CONFIG, spec(WASM), facts(false, false, false, 0, 1), null);
+    Admission.Facts wasmFull =
+        new Admission.Facts(
+            false, false, "s1", false, 0, 1, 0, 1, "", Admission.Memory.NONE, 0, "");
+    Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(WASM), wasmFull, null);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
   }
@@ -113,6 +139,86 @@ class AdmissionTest {
 
     Admission.evaluate(CONFIG, spec(PDF), facts(false, false, false, 0, 0), steps);
 
-    assertThat(steps).extracting(Admission.Step::rule).containsExactly("draining", "pool PDF");
+    assertThat(steps)
+        .extracting(Admission.Step::rule)
+        .containsExactly("draining", "memory pressure", "host rate", "pool PDF");
+  }
+
+  @Test
+  void evaluate_fleetMemoryPressure_refusedMemoryPressureBlockingTheQueue() {
+    Admission.Memory memory =
+        new Admission.Memory(true, false, "fleet 900/1000 MB = 0.9 >= pressure_on 0.85", 2_000);
+
+    Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(RENDER), withMemory(memory), null);
+
+    assertThat(verdict.refusal().reason()).isEqualTo(RefusalReason.MEMORY_PRESSURE);
+    assertThat(verdict.refusal().detail()).startsWith("fleet 900/1000 MB");
+    assertThat(verdict.refusal().retryAfterNanos()).isEqualTo(2_000);
+    assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.FLEET_MEMORY);
+    assertThat(verdict.blocker().blocksQueue()).isTrue();
+  }
+
+  @Test
+  void evaluate_workerMemoryPressure_refusedButOthersMayPass() {
+    Admission.Memory memory = new Admission.Memory(false, true, "worker w1 ...", 1);
+
+    Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(PDF), withMemory(memory), null);
+
+    assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.WORKER_MEMORY);
+    assertThat(verdict.blocker().blocksQueue()).isFalse();
+  }
+
+  @Test
+  void evaluate_wasmUnderMemoryPressure_granted() {
+    Admission.Memory memory = new Admission.Memory(true, true, "fleet ...", 1);
+    Admission.Facts f = withMemory(memory);
+    Admission.Facts wasm =
+        new Admission.Facts(false, false, "s1", false, 0, 0, 0, 1, "", memory, 0, "");
+
+    assertThat(Admission.evaluate(CONFIG, spec(WASM), wasm, null))
+        .isEqualTo(Admission.Verdict.GRANT);
+    assertThat(f.memory().fleetBlocked()).isTrue();
+  }
+
+  @Test
+  void evaluate_hostHasNoToken_refusedRateLimitedWithExactRetryAfter() {
+    Admission.Verdict verdict =
+        Admission.evaluate(
+            CONFIG,
+            spec(RENDER),
+            withRateWait(340_000_000L, "host example.com: 2.0/s, next token in 340ms"),
+            null);
+
+    assertThat(verdict.refusal().reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+    assertThat(verdict.refusal().retryAfterNanos()).isEqualTo(340_000_000L);
+    assertThat(verdict.refusal().detail())
+        .isEqualTo("host example.com: 2.0/s, next token in 340ms");
+    assertThat(verdict.blocker().waitable(339_999_999L, verdict.refusal())).isFalse();
+    assertThat(verdict.blocker().waitable(340_000_000L, verdict.refusal())).isTrue();
+    assertThat(verdict.blocker().blocksQueue()).isFalse();
+  }
+
+  @Test
+  void evaluate_effectiveLimitLowered_poolDetailSaysWhy() {
+    Admission.Facts lowered =
+        new Admission.Facts(
+            false,
+            false,
+            "s1",
+            false,
+            0,
+            1,
+            0,
+            1,
+            "degraded: score 0.7",
+            Admission.Memory.NONE,
+            0,
+            "");
+
+    Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(PDF), lowered, null);
+
+    assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
+    assertThat(verdict.refusal().detail())
+        .isEqualTo("pool PDF 1/1 in use, 0 queued (degraded: score 0.7)");
   }
 }

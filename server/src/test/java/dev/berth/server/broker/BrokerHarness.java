@@ -8,6 +8,8 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.time.FakeTimeSource;
@@ -24,7 +26,20 @@ final class BrokerHarness implements AutoCloseable {
   final Broker broker;
 
   BrokerHarness(BrokerConfig config) {
-    broker = new Broker(config, time, 1, () -> 2, LeaseIds.seeded(42));
+    broker =
+        new Broker(
+            withoutHostLimits(config), time, 1, () -> 2, LeaseIds.seeded(42), HeapProbe.NONE);
+  }
+
+  /**
+   * The policy these tests run under: the given pools and sessions, and host rates so high they
+   * never bind — these tests are about pools, queues and sessions; the ratelimit package and the
+   * admission tests cover host rates.
+   */
+  static Policy withoutHostLimits(BrokerConfig config) {
+    return Policy.of(config)
+        .withRateLimit(
+            RateLimitConfig.newBuilder().defaultRate(1e9).defaultBurst(1_000_000).build());
   }
 
   BrokerHarness(BrokerConfig.Builder config) {

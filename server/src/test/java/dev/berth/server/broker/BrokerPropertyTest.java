@@ -12,6 +12,7 @@ import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.time.FakeTimeSource;
@@ -220,7 +221,14 @@ class BrokerPropertyTest {
 
   private final class Run implements AutoCloseable {
     final FakeTimeSource time = new FakeTimeSource();
-    final Broker broker = new Broker(CONFIG, time, 1, () -> 2, LeaseIds.seeded(42));
+    final Broker broker =
+        new Broker(
+            BrokerHarness.withoutHostLimits(CONFIG),
+            time,
+            1,
+            () -> 2,
+            LeaseIds.seeded(42),
+            HeapProbe.NONE);
     final List<SessionModel> sessions = new ArrayList<>();
     final List<Lease> knownLeases = new ArrayList<>();
     final Map<String, Long> tokenOf = new HashMap<>();

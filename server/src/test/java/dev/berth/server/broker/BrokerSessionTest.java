@@ -12,7 +12,6 @@ import dev.berth.server.broker.BrokerHarness.Worker;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
-import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.HelloSpec.HeldLease;
 import dev.berth.server.session.RecordingSessionChannel;
@@ -82,8 +81,7 @@ class BrokerSessionTest {
           .extracting(RecordingSessionChannel.Close::why)
           .isEqualTo(CloseReason.EXPIRED);
       assertThat(h.release(a, lease))
-          .isEqualTo(
-              new Broker.EndResult(false, LeaseEnd.SESSION_EXPIRED, RevokeReason.SESSION_EXPIRED));
+          .isEqualTo(new Broker.EndResult(false, LeaseEnd.SESSION_EXPIRED, null));
     }
   }
 
