@@ -33,7 +33,10 @@ public final class HostName {
     int authorityEnd = url.length();
     for (int i = authorityStart; i < url.length(); i++) {
       char c = url.charAt(i);
-      if (c == '/' || c == '?' || c == '#') {
+      // A backslash ends the authority too, as browsers read http(s) URLs; otherwise
+      // "http://evil.com\\@good.com/" would be charged to good.com's rate while evil.com is
+      // fetched.
+      if (c == '/' || c == '?' || c == '#' || c == '\\') {
         authorityEnd = i;
         break;
       }

@@ -54,6 +54,11 @@ public final class Waiter {
     callers.remove(caller);
   }
 
+  /** True while some caller still waits for the answer. */
+  public boolean hasCallers() {
+    return !callers.isEmpty();
+  }
+
   /** True when nobody is waiting for an answer any more, or the deadline passed. */
   public boolean isDead(long nowNanos) {
     return done || callers.isEmpty() || nowNanos >= deadlineNanos;

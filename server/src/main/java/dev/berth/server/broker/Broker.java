@@ -600,7 +600,9 @@ public final class Broker implements AutoCloseable {
         return;
       }
       waiter.detach(callback);
-      if (waiter.isDead(time.nanoTime())) {
+      if (!waiter.hasCallers()) {
+        // Abandoned by everyone. While another caller of the same request id remains, the
+        // waiter stays, and its timeout (or a grant) answers that caller.
         queues.get(waiter.spec().kind()).remove(waiter);
         waiter.complete();
         forgetRequest(waiter);
@@ -764,8 +766,8 @@ public final class Broker implements AutoCloseable {
         decide(waiter, new Decision.Granted(grant(session, waiter.spec(), now, fx)), fx);
       } else if (blocker == Admission.Blocker.DRAINING) {
         it.remove();
-        counters.refused(RefusalReason.DRAINING);
         decide(waiter, verdict.refusal(), fx);
+        refused(waiter.spec(), verdict.refusal(), now, fx);
       } else if (blocker == Admission.Blocker.RATE_LIMITED) {
         nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
       } else if (blocker.blocksQueue()) {
@@ -790,6 +792,10 @@ public final class Broker implements AutoCloseable {
     try {
       synchronized (lock) {
         long now = time.nanoTime();
+        Session holder = sessions.get(sessionId);
+        if (holder != null) {
+          expireIfDue(holder, now, fx); // a release after the TTL reports SESSION_EXPIRED
+        }
         Lease lease = leases.get(leaseId);
         if (lease != null) {
           if (!lease.sessionId().equals(sessionId)) {
@@ -892,10 +898,9 @@ public final class Broker implements AutoCloseable {
         if (session == null || expireIfDue(session, now, fx)) {
           throw sessionGone(sessionId);
         }
-        drain(session, deadline, fx);
-        for (ResourceKind kind : ResourceKind.values()) {
-          pump(kind, now, fx); // answers this session's waiters DRAINING
-        }
+        session.drain();
+        pushDrain(session, deadline, fx);
+        refuseWaiters(sessionId, "session " + sessionId + " is draining", now, fx);
         return leases.idsOf(sessionId).size();
       }
     } finally {
@@ -903,9 +908,29 @@ public final class Broker implements AutoCloseable {
     }
   }
 
+  /**
+   * Answers waiting acquires DRAINING at once — of one session, or every one when {@code sessionId}
+   * is null — wherever they stand in their queues.
+   */
   @GuardedBy("lock")
-  private void drain(Session session, Duration deadline, Effects fx) {
-    session.drain();
+  private void refuseWaiters(String sessionId, String detail, long now, Effects fx) {
+    Decision.Refused refusal =
+        new Decision.Refused(RefusalReason.DRAINING, config.drainDeadline().toNanos(), detail);
+    for (WaitQueue queue : queues.values()) {
+      for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
+        Waiter waiter = it.next();
+        if (sessionId == null || waiter.spec().sessionId().equals(sessionId)) {
+          it.remove();
+          decide(waiter, refusal, fx);
+          refused(waiter.spec(), refusal, now, fx);
+        }
+      }
+    }
+  }
+
+  /** Tells a worker to finish its work by the deadline and acquire nothing new. */
+  @GuardedBy("lock")
+  private void pushDrain(Session session, Duration deadline, Effects fx) {
     SessionChannel channel = session.channel();
     if (channel != null) {
       long commandId = session.nextCommandId();
@@ -919,15 +944,15 @@ public final class Broker implements AutoCloseable {
     Effects fx = new Effects();
     try {
       synchronized (lock) {
+        // A broker drain is one flag, not a mark on every session, so lifting it restores every
+        // session that was not drained on its own.
         draining = !resume;
+        long now = time.nanoTime();
         if (!resume) {
           for (Session session : sessions.all()) {
-            drain(session, deadline, fx);
+            pushDrain(session, deadline, fx);
           }
-        }
-        long now = time.nanoTime();
-        for (ResourceKind kind : ResourceKind.values()) {
-          pump(kind, now, fx);
+          refuseWaiters(null, "broker is draining", now, fx);
         }
       }
     } finally {
@@ -949,18 +974,7 @@ public final class Broker implements AutoCloseable {
         }
         shutDown = true;
         draining = true;
-        Decision.Refused refusal =
-            new Decision.Refused(
-                RefusalReason.DRAINING,
-                config.exhaustedRetryAfter().toNanos(),
-                "broker is shutting down");
-        for (WaitQueue queue : queues.values()) {
-          for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
-            Waiter waiter = it.next();
-            it.remove();
-            decide(waiter, refusal, fx);
-          }
-        }
+        refuseWaiters(null, "broker is shutting down", time.nanoTime(), fx);
         for (Session session : sessions.all()) {
           SessionChannel channel = session.channel();
           session.attach(null);

@@ -5,6 +5,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
@@ -49,7 +50,12 @@ public final class EpochStore implements AutoCloseable {
       FileChannel channel =
           FileChannel.open(
               dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      FileLock lock = channel.tryLock();
+      FileLock lock;
+      try {
+        lock = channel.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null; // this JVM holds it already
+      }
       if (lock == null) {
         channel.close();
         throw new StateException(
@@ -59,7 +65,13 @@ public final class EpochStore implements AutoCloseable {
                 + dir.resolve("lock")
                 + ")");
       }
-      return new EpochStore(dir, channel, lock, read(dir.resolve(EPOCH_FILE)));
+      try {
+        return new EpochStore(dir, channel, lock, read(dir.resolve(EPOCH_FILE)));
+      } catch (IOException | RuntimeException e) {
+        lock.release();
+        channel.close();
+        throw e;
+      }
     } catch (IOException e) {
       throw new StateException("cannot open state directory " + dir + ": " + e.getMessage(), e);
     }

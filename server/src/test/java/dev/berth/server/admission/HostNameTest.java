@@ -80,4 +80,9 @@ class HostNameTest {
         .isInstanceOf(BrokerException.class)
         .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(200));
   }
+
+  @Test
+  void of_backslashBeforeUserInfo_hostIsWhatBrowsersFetch() {
+    assertThat(HostName.of("http://evil.com\\@good.com/", "url")).isEqualTo("evil.com");
+  }
 }

@@ -18,7 +18,6 @@ import dev.berth.server.lease.Lease;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** Admission, the fair wait queue and idempotency, on a fake clock. */
@@ -467,11 +466,6 @@ class BrokerAcquireTest {
     }
   }
 
-  @Disabled(
-      "bug: Broker.cancel completes a waiter that is dead by its deadline (Waiter.isDead) while"
-          + " other callers are still attached, and drops the callers Waiter.complete() returns;"
-          + " the timeout task then finds the waiter done, so the remaining caller is never"
-          + " answered")
   @Test
   void cancel_oneCallerAtDeadlineBeforeTimeoutRuns_otherCallerStillAnswered() {
     try (BrokerHarness h = new BrokerHarness(config())) {

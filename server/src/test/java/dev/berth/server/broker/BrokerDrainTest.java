@@ -19,7 +19,6 @@ import dev.berth.server.session.SessionChannel.CloseReason;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /** Draining one session or the whole broker, and shutdown. */
@@ -91,10 +90,6 @@ class BrokerDrainTest {
     }
   }
 
-  @Disabled(
-      "bug: Broker.drainSession pumps each queue, but pump() returns at the first POOL_FULL"
-          + " waiter, so a drained session's waiter queued behind another session's waiter is"
-          + " not refused DRAINING; it waits on and is answered TIMEOUT instead")
   @Test
   void drainSession_itsWaiterBehindAnotherSessionsWaiter_refusedDraining() {
     try (BrokerHarness h = new BrokerHarness(config())) {
@@ -163,10 +158,6 @@ class BrokerDrainTest {
     }
   }
 
-  @Disabled(
-      "bug: Broker.drainBroker(false) marks every session draining (Session.drain()), and"
-          + " drainBroker(true) only clears the broker flag, so sessions that existed during the"
-          + " drain are refused DRAINING forever after the drain is lifted")
   @Test
   void drainBroker_resumed_existingSessionGrantedAgain() {
     try (BrokerHarness h = new BrokerHarness(config())) {

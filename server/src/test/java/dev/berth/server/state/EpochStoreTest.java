@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,10 +47,6 @@ class EpochStoreTest {
     }
   }
 
-  @Disabled(
-      "bug: EpochStore.open calls FileChannel.tryLock(), which throws"
-          + " OverlappingFileLockException (not StateException) when this JVM already holds the"
-          + " lock, and leaks the opened lock channel")
   @Test
   void open_directoryLockedByOpenStore_throwsStateException() {
     try (EpochStore first = EpochStore.open(dir)) {
@@ -92,10 +87,6 @@ class EpochStoreTest {
         .hasMessageContaining(epoch.toString());
   }
 
-  @Disabled(
-      "bug: EpochStore.open acquires the directory lock before reading the epoch file and does"
-          + " not release it (nor close the lock channel) when the read fails, so after a corrupt"
-          + " epoch file is repaired the directory cannot be opened again in the same process")
   @Test
   void open_afterCorruptEpochFileRepaired_succeeds() throws Exception {
     Path epoch = dir.resolve("epoch");
