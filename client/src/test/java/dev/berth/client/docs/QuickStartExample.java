@@ -1,3 +1,5 @@
+// The example of docs/worker.md, from the first import on. QuickStartTest runs it and checks that
+// the page shows it verbatim: edit both together.
 package dev.berth.client.docs;
 
 import dev.berth.client.AcquireOptions;
@@ -9,10 +11,7 @@ import dev.berth.client.WorkerSession;
 import java.time.Duration;
 import java.util.List;
 
-/**
- * The example of {@code docs/worker.md}, kept compiling and running by {@code QuickStartTest}. Edit
- * both together.
- */
+/** Renders pages under RENDER leases granted by a Berth broker. */
 public final class QuickStartExample {
   private QuickStartExample() {}
 
