@@ -195,8 +195,8 @@ final class SessionConnection {
       acked.completeExceptionally(new IllegalStateException("session is " + state));
       return;
     }
-    long sent = sendHeartbeat(stream);
-    stream.ackWaiters.put(sent, acked);
+    long seq = sendHeartbeat(stream);
+    stream.ackWaiters.put(seq, acked);
   }
 
   /** Test hook: drops the stream as a broken connection would. */
