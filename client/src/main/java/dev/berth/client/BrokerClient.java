@@ -1,0 +1,167 @@
+package dev.berth.client;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.berth.client.internal.ClientConfig;
+import dev.berth.client.internal.GrpcBrokerClient;
+import io.grpc.ManagedChannel;
+import java.time.Duration;
+
+/**
+ * A connection to one Berth broker, from which a worker opens its {@link WorkerSession}. Build one
+ * with {@link #newBuilder()}:
+ *
+ * <pre>{@code
+ * try (BrokerClient client = BrokerClient.newBuilder().target("127.0.0.1:7433").build();
+ *     WorkerSession session = client.openSession("crawler-17")) {
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>This interface is thread-safe. One client per broker and process is enough; it may hold many
+ * sessions. Closing it closes every session it opened.
+ */
+public interface BrokerClient extends AutoCloseable {
+
+  /** A builder with the defaults: plaintext, no credentials, 10 s call deadline. */
+  static Builder newBuilder() {
+    return new Builder();
+  }
+
+  /** Opens a session with the {@linkplain SessionOptions#defaults() default options}. */
+  default WorkerSession openSession(String workerId) {
+    return openSession(workerId, SessionOptions.defaults());
+  }
+
+  /**
+   * Opens a session and returns once the broker has answered, within the call deadline.
+   *
+   * @param workerId a stable name of this worker process, for operators (printable ASCII, at most
+   *     128 characters)
+   * @throws BrokerException when the broker cannot be reached or refuses the session
+   * @throws IllegalArgumentException when {@code workerId} is not a valid name
+   * @throws IllegalStateException when this client is closed
+   */
+  WorkerSession openSession(String workerId, SessionOptions options);
+
+  /**
+   * Closes every session (each says goodbye) and then the connection, waiting at most about twice
+   * the call deadline. Idempotent.
+   */
+  @Override
+  void close();
+
+  /**
+   * Collects the settings of a client; {@link #build()} validates them and connects. Not
+   * thread-safe.
+   */
+  final class Builder {
+    private String target;
+    private String bearerToken;
+    private Duration callDeadline = Duration.ofSeconds(10);
+    private Duration validityMargin;
+    private Duration reconnectInitial = Duration.ofMillis(100);
+    private Duration reconnectMax = Duration.ofSeconds(2);
+    private Ticker ticker = Ticker.system();
+
+    private Builder() {}
+
+    /**
+     * Where the broker listens, {@code host:port} (any gRPC target string works, e.g. {@code
+     * dns:///broker.internal:7433}). Required. The connection is plaintext; TLS comes with the
+     * broker's TLS support.
+     */
+    public Builder target(String value) {
+      this.target = requireNonNull(value, "target");
+      return this;
+    }
+
+    /** A bearer token, sent as {@code authorization: Bearer <token>} on every call. */
+    public Builder bearerToken(String value) {
+      this.bearerToken = requireNonNull(value, "bearerToken");
+      return this;
+    }
+
+    /**
+     * The deadline of each call to the broker (10 s by default). An acquire gets this plus its
+     * queue wait; opening and closing a session wait at most this long for the broker.
+     */
+    public Builder callDeadline(Duration value) {
+      this.callDeadline = requireNonNull(value, "callDeadline");
+      return this;
+    }
+
+    /**
+     * How long before the broker could end a lease the SDK stops calling it valid (see {@link
+     * Lease}). Defaults to {@code min(1 s, session_ttl / 5)}, computed per session.
+     */
+    public Builder validityMargin(Duration value) {
+      this.validityMargin = requireNonNull(value, "validityMargin");
+      return this;
+    }
+
+    /**
+     * The reconnect back-off: the first retry after {@code initial}, doubling up to {@code max},
+     * each with ±20 % jitter. Defaults 100 ms and 2 s.
+     */
+    public Builder reconnectBackoff(Duration initial, Duration max) {
+      this.reconnectInitial = requireNonNull(initial, "initial");
+      this.reconnectMax = requireNonNull(max, "max");
+      return this;
+    }
+
+    /**
+     * The clock for lease validity and {@link WorkerSession#acquireWithRetry} waits; {@link
+     * Ticker#system()} by default. Tests pass a fake.
+     */
+    public Builder ticker(Ticker value) {
+      this.ticker = requireNonNull(value, "ticker");
+      return this;
+    }
+
+    /**
+     * Validates the settings and creates the client. Connecting is lazy: an unreachable broker is
+     * reported by {@link BrokerClient#openSession}.
+     *
+     * @throws IllegalArgumentException naming the first setting that breaks its rule
+     */
+    public BrokerClient build() {
+      if (target == null || target.isBlank()) {
+        throw new IllegalArgumentException("target: required, e.g. 127.0.0.1:7433");
+      }
+      return GrpcBrokerClient.connect(target, config());
+    }
+
+    /** A client over a channel the caller built (e.g. in-process, for tests); it owns it. */
+    BrokerClient build(ManagedChannel channel) {
+      return GrpcBrokerClient.forChannel(requireNonNull(channel, "channel"), config());
+    }
+
+    private ClientConfig config() {
+      positive("callDeadline", callDeadline);
+      positive("reconnectBackoff.initial", reconnectInitial);
+      if (reconnectMax.compareTo(reconnectInitial) < 0) {
+        throw new IllegalArgumentException(
+            "reconnectBackoff.max: must be at least initial ("
+                + reconnectInitial
+                + "), got "
+                + reconnectMax);
+      }
+      if (validityMargin != null && validityMargin.isNegative()) {
+        throw new IllegalArgumentException(
+            "validityMargin: must not be negative, got " + validityMargin);
+      }
+      if (bearerToken != null && (bearerToken.isEmpty() || bearerToken.contains("\n"))) {
+        throw new IllegalArgumentException("bearerToken: must be one non-empty line");
+      }
+      return new ClientConfig(
+          bearerToken, callDeadline, validityMargin, reconnectInitial, reconnectMax, ticker);
+    }
+
+    private static void positive(String name, Duration value) {
+      if (value.isZero() || value.isNegative()) {
+        throw new IllegalArgumentException(name + ": must be positive, got " + value);
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package dev.berth.client.internal;
+
+import dev.berth.client.BrokerClient;
+import dev.berth.client.SessionOptions;
+import dev.berth.client.WorkerSession;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/** The SDK's {@link BrokerClient}: one gRPC channel and the sessions opened on it. Thread-safe. */
+public final class GrpcBrokerClient implements BrokerClient {
+  /**
+   * Keepalive pings find a half-open connection. The broker permits pings every 5 s; pinging less
+   * often keeps it from answering {@code too_many_pings}.
+   */
+  private static final long KEEPALIVE_SECONDS = 20;
+
+  private static final long KEEPALIVE_TIMEOUT_SECONDS = 10;
+
+  private final ManagedChannel managed;
+  private final Channel channel;
+  private final ClientConfig config;
+  private final Set<ManagedSession> sessions = ConcurrentHashMap.newKeySet();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private GrpcBrokerClient(ManagedChannel managed, ClientConfig config) {
+    this.managed = managed;
+    this.config = config;
+    this.channel =
+        config.bearerToken() == null
+            ? managed
+            : ClientInterceptors.intercept(managed, new BearerToken(config.bearerToken()));
+  }
+
+  /** A plaintext client of the broker at {@code target}. */
+  public static BrokerClient connect(String target, ClientConfig config) {
+    ManagedChannel channel =
+        Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+            .userAgent("berth-java-sdk")
+            .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+            .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+            .build();
+    return new GrpcBrokerClient(channel, config);
+  }
+
+  /** A client over {@code channel}, which it owns and shuts down on close. */
+  public static BrokerClient forChannel(ManagedChannel channel, ClientConfig config) {
+    return new GrpcBrokerClient(channel, config);
+  }
+
+  @Override
+  public WorkerSession openSession(String workerId, SessionOptions options) {
+    Ids.check("workerId", workerId);
+    if (options == null) {
+      throw new NullPointerException("options");
+    }
+    if (closed.get()) {
+      throw new IllegalStateException("client is closed");
+    }
+    ManagedSession session =
+        new ManagedSession(channel, config, workerId, options, sessions::remove);
+    sessions.add(session);
+    if (closed.get()) {
+      session.close(); // raced with close()
+      throw new IllegalStateException("client is closed");
+    }
+    session.open();
+    return session;
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    for (ManagedSession session : List.copyOf(sessions)) {
+      session.close();
+    }
+    managed.shutdown();
+    try {
+      if (!managed.awaitTermination(config.callDeadline().toMillis(), TimeUnit.MILLISECONDS)) {
+        managed.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      managed.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,311 @@
+package dev.berth.client.internal;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.berth.client.AcquireOptions;
+import dev.berth.client.AcquireResult;
+import dev.berth.client.BrokerException;
+import dev.berth.client.BrokerException.Condition;
+import dev.berth.client.CleanupRequest;
+import dev.berth.client.DrainRequest;
+import dev.berth.client.Outcome;
+import dev.berth.client.RefusalReason;
+import dev.berth.client.RevokedLease;
+import dev.berth.client.SessionLost;
+import dev.berth.client.SessionOptions;
+import dev.berth.client.Ticker;
+import dev.berth.client.WorkerSession;
+import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.LeaseBrokerGrpc;
+import dev.berth.proto.v1.ReleaseRequest;
+import io.grpc.Channel;
+import io.grpc.StatusRuntimeException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * The SDK's {@link WorkerSession}: acquires and releases are plain calls on the caller's thread;
+ * the session stream lives in a {@link SessionConnection} on the session's own thread.
+ *
+ * <p>The methods marked "test hook" let the SDK's tests drive the stream; they are not API.
+ */
+public final class ManagedSession implements WorkerSession {
+  private static final System.Logger log = System.getLogger(ManagedSession.class.getName());
+  private static final long MIN_RETRY_PAUSE_NANOS = Duration.ofMillis(50).toNanos();
+
+  private final ClientConfig config;
+  private final Ticker ticker;
+  private final String workerId;
+  private final LeaseBrokerGrpc.LeaseBrokerBlockingStub blocking;
+  private final ScheduledThreadPoolExecutor loop;
+  private final Listeners listeners = new Listeners();
+  private final LeaseRegistry leases = new LeaseRegistry(listeners);
+  private final SessionConnection connection;
+  private final Consumer<ManagedSession> onClosed;
+  private final AtomicBoolean closing = new AtomicBoolean();
+
+  ManagedSession(
+      Channel channel,
+      ClientConfig config,
+      String workerId,
+      SessionOptions options,
+      Consumer<ManagedSession> onClosed) {
+    this.config = config;
+    this.ticker = config.ticker();
+    this.workerId = workerId;
+    this.onClosed = onClosed;
+    this.blocking = LeaseBrokerGrpc.newBlockingStub(channel);
+    this.loop = new ScheduledThreadPoolExecutor(1, new DaemonThreads("berth-session"));
+    loop.setRemoveOnCancelPolicy(true);
+    loop.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    this.connection =
+        new SessionConnection(
+            loop, LeaseBrokerGrpc.newStub(channel), config, workerId, options, leases, listeners);
+  }
+
+  /** Opens the stream and waits for the broker's answer; on failure, cleans up and throws. */
+  void open() {
+    CompletableFuture<Void> opened = new CompletableFuture<>();
+    loop.execute(SessionConnection.guarded(() -> connection.start(opened)));
+    try {
+      // The connection gives up on its own after the call deadline; this wait only backs it up.
+      opened.get(config.callDeadline().toMillis() + 1_000, TimeUnit.MILLISECONDS);
+    } catch (ExecutionException e) {
+      close();
+      throw e.getCause() instanceof BrokerException b
+          ? b
+          : new BrokerException(Condition.INTERNAL, "opening the session failed", e.getCause());
+    } catch (TimeoutException e) {
+      close();
+      throw new BrokerException(
+          Condition.DEADLINE_EXCEEDED, "no answer to hello within " + config.callDeadline());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      close();
+      throw new BrokerException(Condition.CANCELLED, "interrupted while opening the session");
+    }
+  }
+
+  @Override
+  public String workerId() {
+    return workerId;
+  }
+
+  @Override
+  public String sessionId() {
+    return connection.generation().sessionId();
+  }
+
+  @Override
+  public long epoch() {
+    return connection.generation().epoch();
+  }
+
+  @Override
+  public boolean isLive() {
+    return connection.state() == SessionConnection.State.LIVE && !closing.get();
+  }
+
+  @Override
+  public boolean isDraining() {
+    return connection.draining();
+  }
+
+  @Override
+  public AcquireResult acquire(AcquireOptions options) {
+    requireNonNull(options, "options");
+    SessionGeneration generation = requireOpen();
+    String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
+    AcquireRequest request = Wire.acquireRequest(generation.sessionId(), options, requestId);
+    long deadlineNanos = config.callDeadlineNanos() + options.maxWait().toNanos();
+    long sent = ticker.nanoTime();
+    AcquireResponse response;
+    try {
+      response = blocking.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS).acquire(request);
+    } catch (StatusRuntimeException e) {
+      throw Errors.fromGrpc(e);
+    }
+    long received = ticker.nanoTime();
+    return switch (response.getResultCase()) {
+      case GRANTED ->
+          new AcquireResult.Granted(
+              leases.register(
+                  new LeaseHandle(
+                      this, generation, response.getGranted(), options.kind(), sent, received)));
+      case REFUSED -> Wire.refused(response.getRefused());
+      case RESULT_NOT_SET ->
+          throw new BrokerException(
+              Condition.INTERNAL, "the broker answered Acquire with neither grant nor refusal");
+    };
+  }
+
+  @Override
+  public AcquireResult acquireWithRetry(AcquireOptions options, Duration deadline) {
+    requireNonNull(options, "options");
+    requireNonNull(deadline, "deadline");
+    long deadlineAt = ticker.nanoTime() + deadline.toNanos();
+    for (int attempt = 1; ; attempt++) {
+      long left = deadlineAt - ticker.nanoTime();
+      AcquireOptions.Builder attemptOptions = options.toBuilder();
+      if (options.maxWait().toNanos() > left) {
+        attemptOptions.maxWait(Duration.ofNanos(Math.max(0, left)));
+      }
+      if (options.requestId().isPresent()) {
+        attemptOptions.requestId(Ids.attempt(options.requestId().get(), attempt));
+      }
+      AcquireResult result = acquire(attemptOptions.build());
+      if (!(result instanceof AcquireResult.Refused refused)
+          || refused.reason() == RefusalReason.DRAINING) {
+        return result;
+      }
+      long pause = Math.max(refused.retryAfter().toNanos(), MIN_RETRY_PAUSE_NANOS);
+      if (deadlineAt - ticker.nanoTime() - pause <= 0) {
+        return refused; // the next try could not start before the deadline
+      }
+      try {
+        ticker.sleep(Duration.ofNanos(pause));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new BrokerException(Condition.CANCELLED, "interrupted while waiting to retry");
+      }
+    }
+  }
+
+  private SessionGeneration requireOpen() {
+    if (closing.get() || connection.state() == SessionConnection.State.CLOSED) {
+      String why = connection.closedReason();
+      throw new IllegalStateException(
+          "session of " + workerId + " is closed" + (why.isEmpty() ? "" : ": " + why));
+    }
+    return connection.generation();
+  }
+
+  @Override
+  public void onRevoked(Consumer<RevokedLease> listener) {
+    listeners.revoked.add(requireNonNull(listener, "listener"));
+  }
+
+  @Override
+  public void onCleanup(Consumer<CleanupRequest> listener) {
+    listeners.cleanup.add(requireNonNull(listener, "listener"));
+  }
+
+  @Override
+  public void onDrain(Consumer<DrainRequest> listener) {
+    listeners.drain.add(requireNonNull(listener, "listener"));
+  }
+
+  @Override
+  public void onSessionLost(Consumer<SessionLost> listener) {
+    listeners.sessionLost.add(requireNonNull(listener, "listener"));
+  }
+
+  @Override
+  public void close() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    try {
+      loop.execute(SessionConnection.guarded(() -> connection.close(done)));
+      done.get(config.callDeadline().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException | ExecutionException e) {
+      log.log(Level.DEBUG, "closing the session of " + workerId, e);
+    } catch (TimeoutException e) {
+      log.log(Level.WARNING, "goodbye of {0} not answered in time; dropping the stream", workerId);
+      loop.execute(SessionConnection.guarded(connection::abort));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      loop.execute(SessionConnection.guarded(connection::abort));
+    }
+    loop.shutdown();
+    listeners.shutdown();
+    onClosed.accept(this);
+  }
+
+  // ---------------------------------------------------------------- for LeaseHandle
+
+  Ticker ticker() {
+    return ticker;
+  }
+
+  Listeners listeners() {
+    return listeners;
+  }
+
+  /**
+   * Releases a lease on the caller's thread. Never throws: a release that cannot reach the broker
+   * is queued and retried with the next heartbeat or reconnect; any other failure is logged.
+   */
+  void release(LeaseHandle lease, Outcome outcome, long heldNanos) {
+    if (connection.state() == SessionConnection.State.CLOSED || lease.generation().isLost()) {
+      return; // the broker already ended it with its session
+    }
+    ReleaseRequest.Builder request =
+        ReleaseRequest.newBuilder().setSessionId(lease.sessionId()).setLeaseId(lease.leaseId());
+    if (outcome != null) {
+      request.setOutcome(Wire.outcome(outcome, heldNanos));
+    }
+    try {
+      blocking
+          .withDeadlineAfter(config.callDeadlineNanos(), TimeUnit.NANOSECONDS)
+          .release(request.build());
+    } catch (StatusRuntimeException e) {
+      BrokerException error = Errors.fromGrpc(e);
+      if (error.isTransient() || error.condition() == Condition.CANCELLED) {
+        log.log(Level.INFO, "release of {0} will be retried: {1}", lease, error.getMessage());
+        leases.queueRelease(request.build());
+      } else {
+        log.log(Level.WARNING, "release of {0} failed: {1}", lease, error.getMessage());
+      }
+    }
+  }
+
+  void forget(LeaseHandle lease) {
+    leases.forget(lease);
+  }
+
+  // ---------------------------------------------------------------- test hooks
+
+  /** Test hook: sends a heartbeat now; completes when the broker acknowledges it. */
+  public CompletableFuture<Void> heartbeatNow() {
+    CompletableFuture<Void> acked = new CompletableFuture<>();
+    loop.execute(SessionConnection.guarded(() -> connection.heartbeatNow(acked)));
+    return acked;
+  }
+
+  /**
+   * Test hook: drops the session stream as a broken connection would; the session reconnects after
+   * its back-off. Completes once the stream is cancelled.
+   */
+  public CompletableFuture<Void> dropStream() {
+    return CompletableFuture.runAsync(connection::dropStream, loop);
+  }
+
+  /** Test hook: reconnects a dropped stream without waiting out the back-off. */
+  public void reconnectNow() {
+    loop.execute(SessionConnection.guarded(connection::reconnectNow));
+  }
+
+  /** Test hook: completes at the broker's next {@code opened}, with whether it resumed. */
+  public CompletableFuture<Boolean> nextOpened() {
+    CompletableFuture<Boolean> opened = new CompletableFuture<>();
+    loop.execute(SessionConnection.guarded(() -> connection.nextOpened(opened)));
+    return opened;
+  }
+
+  /** Test hook: the number of leases held. */
+  public int leaseCount() {
+    return leases.size();
+  }
+}

@@ -1,0 +1,605 @@
+package dev.berth.client.internal;
+
+import dev.berth.client.BrokerException;
+import dev.berth.client.CleanupRequest;
+import dev.berth.client.DrainRequest;
+import dev.berth.client.MemoryProbe;
+import dev.berth.client.RevokedLease;
+import dev.berth.client.SessionLost;
+import dev.berth.client.SessionOptions;
+import dev.berth.client.Ticker;
+import dev.berth.proto.v1.Ack;
+import dev.berth.proto.v1.Goodbye;
+import dev.berth.proto.v1.Heartbeat;
+import dev.berth.proto.v1.HeartbeatAck;
+import dev.berth.proto.v1.Hello;
+import dev.berth.proto.v1.LeaseBrokerGrpc;
+import dev.berth.proto.v1.Opened;
+import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.ReleaseResponse;
+import dev.berth.proto.v1.Revoke;
+import dev.berth.proto.v1.SessionEvent;
+import dev.berth.proto.v1.SessionRequest;
+import io.grpc.Status;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The {@code OpenSession} stream of one worker session, and its life: hello, heartbeats, the
+ * broker's pushes, and reconnecting with back-off to resume the session.
+ *
+ * <p>Confined to the session's own thread (the "loop"): every method here runs on it, and gRPC's
+ * callbacks only hand events to it, so nothing blocks a gRPC thread and no state needs a lock. The
+ * few fields other threads read are volatile.
+ */
+final class SessionConnection {
+  private static final System.Logger log = System.getLogger(SessionConnection.class.getName());
+  private static final long DEFAULT_HEARTBEAT_NANOS = Duration.ofSeconds(2).toNanos();
+  private static final long DEFAULT_TTL_NANOS = Duration.ofSeconds(10).toNanos();
+  private static final int MAX_UNACKED_HEARTBEATS = 64;
+
+  /** Where the session is in its life. */
+  enum State {
+    /** The first hello is sent; {@code openSession} waits for the broker's answer. */
+    CONNECTING,
+    /** The stream is up and the broker has answered hello; heartbeats run. */
+    LIVE,
+    /** The stream dropped; a reconnect is scheduled, or its hello awaits an answer. */
+    RECONNECTING,
+    /** Goodbye is sent; waiting for the broker to end the stream. */
+    CLOSING,
+    /** Nothing more happens: closed by the worker, or given up after a fatal error. */
+    CLOSED
+  }
+
+  private final ScheduledExecutorService loop;
+  private final LeaseBrokerGrpc.LeaseBrokerStub stub;
+  private final ClientConfig config;
+  private final String workerId;
+  private final SessionOptions options;
+  private final LeaseRegistry leases;
+  private final Listeners listeners;
+  private final Ticker ticker;
+  private final Backoff backoff;
+
+  private volatile State state = State.CONNECTING;
+  private volatile SessionGeneration generation;
+  private volatile boolean draining;
+  private volatile String closedReason = "";
+
+  private Stream stream;
+  private long seq;
+  private long lastAckReceivedNanos;
+  private long lastMemoryMb;
+  private ScheduledFuture<?> heartbeats;
+  private ScheduledFuture<?> reconnect;
+  private boolean reconnectAsap;
+  private CompletableFuture<Void> firstOpened;
+  private CompletableFuture<Void> closeDone;
+  private final List<CompletableFuture<Boolean>> openedWaiters = new ArrayList<>();
+
+  SessionConnection(
+      ScheduledExecutorService loop,
+      LeaseBrokerGrpc.LeaseBrokerStub stub,
+      ClientConfig config,
+      String workerId,
+      SessionOptions options,
+      LeaseRegistry leases,
+      Listeners listeners) {
+    this.loop = loop;
+    this.stub = stub;
+    this.config = config;
+    this.workerId = workerId;
+    this.options = options;
+    this.leases = leases;
+    this.listeners = listeners;
+    this.ticker = config.ticker();
+    this.backoff =
+        new Backoff(
+            config.reconnectInitial().toNanos(),
+            config.reconnectMax().toNanos(),
+            () -> ThreadLocalRandom.current().nextDouble());
+  }
+
+  // ---------------------------------------------------------------- read from any thread
+
+  State state() {
+    return state;
+  }
+
+  /** The current broker session; null until the first {@code opened}. */
+  SessionGeneration generation() {
+    return generation;
+  }
+
+  boolean draining() {
+    return draining;
+  }
+
+  /** Why the session is closed, when it is; empty otherwise or when closed by the worker. */
+  String closedReason() {
+    return closedReason;
+  }
+
+  // ---------------------------------------------------------------- commands (on the loop)
+
+  /** Opens the stream; {@code opened} completes at the broker's answer or fails with the error. */
+  void start(CompletableFuture<Void> opened) {
+    this.firstOpened = opened;
+    connect();
+  }
+
+  /** Says goodbye (when connected) and ends the stream; {@code done} completes when it has. */
+  void close(CompletableFuture<Void> done) {
+    if (state == State.CLOSED) {
+      done.complete(null);
+      return;
+    }
+    if (state == State.CLOSING) {
+      closeDone.whenComplete((v, e) -> done.complete(null));
+      return;
+    }
+    cancelTimers();
+    leases.endAll();
+    Stream s = stream;
+    if (s != null && s.opened) {
+      state = State.CLOSING;
+      closeDone = done;
+      s.send(SessionRequest.newBuilder().setGoodbye(Goodbye.getDefaultInstance()).build());
+      s.requests.onCompleted();
+    } else {
+      state = State.CLOSED;
+      if (s != null) {
+        stream = null;
+        s.requests.cancel("session closed by the worker", null);
+      }
+      failFirstOpened(new BrokerException(BrokerException.Condition.CANCELLED, "session closed"));
+      done.complete(null);
+    }
+  }
+
+  /** Gives up waiting for the goodbye to be answered. */
+  void abort() {
+    cancelTimers();
+    Stream s = stream;
+    stream = null;
+    state = State.CLOSED;
+    if (s != null) {
+      s.requests.cancel("session closed by the worker", null);
+    }
+    if (closeDone != null) {
+      closeDone.complete(null);
+    }
+  }
+
+  /** Test hook: sends a heartbeat now; {@code acked} completes when the broker acknowledges it. */
+  void heartbeatNow(CompletableFuture<Void> acked) {
+    if (state != State.LIVE) {
+      acked.completeExceptionally(new IllegalStateException("session is " + state));
+      return;
+    }
+    long seq = sendHeartbeat(stream);
+    stream.ackWaiters.put(seq, acked);
+  }
+
+  /** Test hook: drops the stream as a broken connection would. */
+  void dropStream() {
+    if (stream != null) {
+      stream.requests.cancel("stream dropped on purpose", null);
+    }
+  }
+
+  /** Test hook: reconnects without waiting out the back-off (now, or when the stream ends). */
+  void reconnectNow() {
+    if (state == State.RECONNECTING && stream == null) {
+      cancelTimers();
+      connect();
+    } else {
+      reconnectAsap = true;
+    }
+  }
+
+  /** Test hook: {@code opened} completes with {@code resumed} at the broker's next answer. */
+  void nextOpened(CompletableFuture<Boolean> opened) {
+    openedWaiters.add(opened);
+  }
+
+  // ---------------------------------------------------------------- the stream
+
+  private void connect() {
+    Stream s = new Stream();
+    stream = s;
+    stub.openSession(s);
+    Hello.Builder hello =
+        Hello.newBuilder()
+            .setWorkerId(workerId)
+            .putAllLabels(options.labels())
+            .setMemoryLimitMb(options.memoryLimitMb());
+    SessionGeneration g = generation;
+    if (g != null) {
+      hello.setResumeSessionId(g.sessionId()).addAllHeldLeases(leases.held(g));
+    }
+    s.helloSentNanos = ticker.nanoTime();
+    s.send(SessionRequest.newBuilder().setHello(hello).build());
+    s.helloTimeout =
+        loop.schedule(
+            guarded(() -> helloTimedOut(s)), config.callDeadlineNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private void helloTimedOut(Stream s) {
+    if (s == stream && !s.opened) {
+      s.timedOut = true;
+      s.requests.cancel("no answer to hello within " + config.callDeadline(), null);
+    }
+  }
+
+  private void onEvent(Stream s, SessionEvent event) {
+    if (s != stream || state == State.CLOSING || state == State.CLOSED) {
+      return; // a stale stream, or one being closed
+    }
+    switch (event.getEventCase()) {
+      case OPENED -> opened(s, event.getOpened());
+      case HEARTBEAT_ACK -> heartbeatAck(s, event.getHeartbeatAck());
+      case REVOKE -> {
+        Revoke revoke = event.getRevoke();
+        ack(s, revoke.getCommandId());
+        leases.endByBroker(
+            new RevokedLease(
+                revoke.getLeaseId(),
+                Wire.revokeReason(revoke.getReason()),
+                Wire.duration(revoke.getGrace())));
+      }
+      case CLEANUP -> {
+        ack(s, event.getCleanup().getCommandId());
+        listeners.fire(
+            listeners.cleanup,
+            new CleanupRequest(
+                event.getCleanup().getTargetFreeMb(), event.getCleanup().getReason()));
+      }
+      case DRAIN -> {
+        ack(s, event.getDrain().getCommandId());
+        draining = true;
+        listeners.fire(
+            listeners.drain, new DrainRequest(Wire.instant(event.getDrain().getDeadline())));
+      }
+      case EVENT_NOT_SET -> log.log(Level.WARNING, "empty SessionEvent from the broker; ignored");
+    }
+  }
+
+  private void opened(Stream s, Opened opened) {
+    if (s.opened) {
+      log.log(Level.WARNING, "second opened on one stream; ignored");
+      return;
+    }
+    s.opened = true;
+    s.helloTimeout.cancel(false);
+    backoff.reset();
+    long ttl = positiveOr(Wire.duration(opened.getSessionTtl()).toNanos(), DEFAULT_TTL_NANOS);
+    long margin = config.marginNanos(ttl);
+    SessionGeneration old = generation;
+    if (old != null && opened.getResumed() && old.sessionId().equals(opened.getSessionId())) {
+      old.resumed(opened.getBrokerEpoch(), ttl, margin, s.helloSentNanos);
+      log.log(Level.INFO, "session {0} of {1} resumed", old.sessionId(), workerId);
+      for (String leaseId : opened.getLostLeasesList()) {
+        leases.endByBroker(
+            new RevokedLease(leaseId, dev.berth.client.RevokeReason.NOT_RESUMED, Duration.ZERO));
+      }
+    } else {
+      generation =
+          new SessionGeneration(
+              opened.getSessionId(), opened.getBrokerEpoch(), ttl, margin, s.helloSentNanos);
+      draining = false;
+      if (old != null) {
+        lose(
+            old,
+            opened.getSessionId(),
+            "the broker did not resume session "
+                + old.sessionId()
+                + " (it expired, or the broker restarted)");
+      }
+    }
+    state = State.LIVE;
+    lastAckReceivedNanos = ticker.nanoTime();
+    long interval =
+        positiveOr(Wire.duration(opened.getHeartbeatInterval()).toNanos(), DEFAULT_HEARTBEAT_NANOS);
+    heartbeats =
+        loop.scheduleAtFixedRate(
+            guarded(this::heartbeatTick), interval, interval, TimeUnit.NANOSECONDS);
+    retryReleases();
+    if (firstOpened != null) {
+      firstOpened.complete(null);
+    }
+    for (CompletableFuture<Boolean> waiter : openedWaiters) {
+      waiter.complete(opened.getResumed());
+    }
+    openedWaiters.clear();
+  }
+
+  /** Reports {@code old} lost with every lease it held; the worker carries on in {@code newId}. */
+  private void lose(SessionGeneration old, String newId, String reason) {
+    old.markLost();
+    List<LeaseHandle> ended = leases.endGeneration(old);
+    Set<String> ids = ended.stream().map(LeaseHandle::leaseId).collect(Collectors.toSet());
+    log.log(
+        Level.WARNING,
+        "session {0} of {1} lost with {2} lease(s): {3}",
+        old.sessionId(),
+        workerId,
+        ids.size(),
+        reason);
+    listeners.fire(listeners.sessionLost, new SessionLost(old.sessionId(), newId, ids, reason));
+    for (LeaseHandle lease : ended) {
+      listeners.revoked(lease);
+    }
+  }
+
+  private void heartbeatTick() {
+    if (state != State.LIVE) {
+      return;
+    }
+    SessionGeneration g = generation;
+    if (ticker.nanoTime() - lastAckReceivedNanos > g.ttlNanos()) {
+      // The stream looks open but nothing comes back (a half-open connection): start over.
+      stream.requests.cancel("no heartbeat acknowledged within the session TTL", null);
+      return;
+    }
+    sendHeartbeat(stream);
+    retryReleases();
+  }
+
+  /** Sends the next heartbeat on {@code s}; returns its seq. */
+  private long sendHeartbeat(Stream s) {
+    long n = ++seq;
+    s.unacked.addLast(new long[] {n, ticker.nanoTime()});
+    if (s.unacked.size() > MAX_UNACKED_HEARTBEATS) {
+      s.unacked.pollFirst();
+    }
+    s.send(
+        SessionRequest.newBuilder()
+            .setHeartbeat(
+                Heartbeat.newBuilder()
+                    .setSeq(n)
+                    .setMemoryUsedMb(memoryUsedMb())
+                    .setMemoryLimitMb(options.memoryLimitMb()))
+            .build());
+    return n;
+  }
+
+  private long memoryUsedMb() {
+    MemoryProbe probe = options.memoryProbe();
+    try {
+      lastMemoryMb = Math.max(0, probe.usedMb());
+    } catch (RuntimeException e) {
+      log.log(Level.WARNING, "memory probe failed; reporting the last reading", e);
+    }
+    return lastMemoryMb;
+  }
+
+  private void heartbeatAck(Stream s, HeartbeatAck ack) {
+    lastAckReceivedNanos = ticker.nanoTime();
+    // The broker reads a stream in order, so an ack for seq n covers every heartbeat up to n;
+    // it may skip acks for older ones when the worker reads slowly.
+    long[] newest = null;
+    while (!s.unacked.isEmpty() && s.unacked.peekFirst()[0] <= ack.getSeq()) {
+      newest = s.unacked.pollFirst();
+    }
+    if (newest != null) {
+      generation.acked(newest[1]);
+    }
+    for (Iterator<Map.Entry<Long, CompletableFuture<Void>>> it = s.ackWaiters.entrySet().iterator();
+        it.hasNext(); ) {
+      Map.Entry<Long, CompletableFuture<Void>> waiter = it.next();
+      if (waiter.getKey() <= ack.getSeq()) {
+        waiter.getValue().complete(null);
+        it.remove();
+      }
+    }
+  }
+
+  private void ack(Stream s, long commandId) {
+    s.send(SessionRequest.newBuilder().setAck(Ack.newBuilder().setCommandId(commandId)).build());
+  }
+
+  private void onEnded(Stream s, Status status) {
+    if (s != stream) {
+      return;
+    }
+    stream = null;
+    s.helloTimeout.cancel(false);
+    cancelTimers();
+    for (CompletableFuture<Void> waiter : s.ackWaiters.values()) {
+      waiter.completeExceptionally(Errors.fromStatus(status, null));
+    }
+    if (s.timedOut) {
+      status = Status.DEADLINE_EXCEEDED.withDescription(status.getDescription());
+    }
+    switch (state) {
+      case CLOSING, CLOSED -> {
+        state = State.CLOSED;
+        if (closeDone != null) {
+          closeDone.complete(null);
+        }
+        return;
+      }
+      case CONNECTING -> {
+        state = State.CLOSED;
+        closedReason = describe(status);
+        failFirstOpened(Errors.fromStatus(status, null));
+        return;
+      }
+      case LIVE, RECONNECTING -> {}
+    }
+    if (Errors.isFatalForStream(status.getCode())) {
+      giveUp(status);
+      return;
+    }
+    state = State.RECONNECTING;
+    long delay = backoff.nextDelayNanos();
+    if (reconnectAsap) {
+      reconnectAsap = false;
+      delay = 0;
+    }
+    log.log(
+        Level.INFO,
+        "session stream of {0} ended ({1}); reconnecting in {2} ms",
+        workerId,
+        describe(status),
+        TimeUnit.NANOSECONDS.toMillis(delay));
+    reconnect = loop.schedule(guarded(this::backoffElapsed), delay, TimeUnit.NANOSECONDS);
+  }
+
+  private void backoffElapsed() {
+    if (state == State.RECONNECTING) {
+      connect();
+    }
+  }
+
+  /** Reconnecting cannot fix {@code status} (e.g. the credentials were rejected): stop. */
+  private void giveUp(Status status) {
+    state = State.CLOSED;
+    closedReason = describe(status);
+    SessionGeneration g = generation;
+    lose(g, "", "the session stream failed with " + closedReason + "; not reconnecting");
+  }
+
+  private void retryReleases() {
+    for (ReleaseRequest request : leases.takeReleases()) {
+      stub.withDeadlineAfter(config.callDeadlineNanos(), TimeUnit.NANOSECONDS)
+          .release(
+              request,
+              new StreamObserver<ReleaseResponse>() {
+                @Override
+                public void onNext(ReleaseResponse response) {}
+
+                @Override
+                public void onError(Throwable t) {
+                  BrokerException error = Errors.fromGrpc(t);
+                  if (error.isTransient()) {
+                    leases.queueRelease(request);
+                  } else {
+                    log.log(
+                        Level.WARNING, "release of {0} failed: {1}", request.getLeaseId(), error);
+                  }
+                }
+
+                @Override
+                public void onCompleted() {}
+              });
+    }
+  }
+
+  private void cancelTimers() {
+    if (heartbeats != null) {
+      heartbeats.cancel(false);
+      heartbeats = null;
+    }
+    if (reconnect != null) {
+      reconnect.cancel(false);
+      reconnect = null;
+    }
+  }
+
+  private void failFirstOpened(BrokerException error) {
+    if (firstOpened != null) {
+      firstOpened.completeExceptionally(error);
+    }
+    for (CompletableFuture<Boolean> waiter : openedWaiters) {
+      waiter.completeExceptionally(error);
+    }
+    openedWaiters.clear();
+  }
+
+  private static String describe(Status status) {
+    return status.getCode()
+        + (status.getDescription() != null ? " " + status.getDescription() : "");
+  }
+
+  private static long positiveOr(long value, long fallback) {
+    return value > 0 ? value : fallback;
+  }
+
+  /** Runs {@code task} on the loop; after the session is closed, does nothing. */
+  private void post(Runnable task) {
+    try {
+      loop.execute(guarded(task));
+    } catch (RejectedExecutionException e) {
+      // The session is closed; nothing listens any more.
+    }
+  }
+
+  /**
+   * A task that logs what it throws: an executor would keep it in a future nobody reads, and a
+   * periodic task would silently stop.
+   */
+  static Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException | Error e) {
+        log.log(Level.ERROR, "session task failed", e);
+      }
+    };
+  }
+
+  /** One {@code OpenSession} call. Its callbacks only hand events to the loop. */
+  private final class Stream implements ClientResponseObserver<SessionRequest, SessionEvent> {
+    ClientCallStreamObserver<SessionRequest> requests;
+    long helloSentNanos;
+    boolean opened;
+    boolean timedOut;
+    ScheduledFuture<?> helloTimeout;
+
+    /** Heartbeats sent and not yet acknowledged: {seq, sentNanos}, oldest first. */
+    final ArrayDeque<long[]> unacked = new ArrayDeque<>();
+
+    /** Test hook: futures completed by the ack of a heartbeat seq. */
+    final Map<Long, CompletableFuture<Void>> ackWaiters = new TreeMap<>();
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<SessionRequest> requestStream) {
+      this.requests = requestStream;
+    }
+
+    void send(SessionRequest request) {
+      try {
+        requests.onNext(request);
+      } catch (RuntimeException e) {
+        // The call was already cancelled; its onError moves the session on.
+        log.log(Level.DEBUG, "send on an ended session stream failed", e);
+      }
+    }
+
+    @Override
+    public void onNext(SessionEvent event) {
+      post(() -> onEvent(this, event));
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      Status status = Status.fromThrowable(t);
+      post(() -> onEnded(this, status));
+    }
+
+    @Override
+    public void onCompleted() {
+      post(() -> onEnded(this, Status.UNAVAILABLE.withDescription("the broker ended the stream")));
+    }
+  }
+}

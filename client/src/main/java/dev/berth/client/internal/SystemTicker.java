@@ -1,0 +1,23 @@
+package dev.berth.client.internal;
+
+import dev.berth.client.Ticker;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** The real clock: {@link System#nanoTime()} and {@link Thread#sleep}. */
+public enum SystemTicker implements Ticker {
+  INSTANCE;
+
+  @Override
+  public long nanoTime() {
+    return System.nanoTime();
+  }
+
+  @Override
+  public void sleep(Duration duration) throws InterruptedException {
+    if (duration.isNegative() || duration.isZero()) {
+      return;
+    }
+    TimeUnit.NANOSECONDS.sleep(duration.toNanos());
+  }
+}

@@ -1,0 +1,186 @@
+package dev.berth.client;
+
+import static dev.berth.client.TestBroker.granted;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.client.internal.ManagedSession;
+import dev.berth.server.lease.LeaseEnd;
+import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Leases against a real in-process broker: release on close, validity, revocation. */
+class LeaseTest {
+  private static final String URL = "https://example.com/a";
+  private static final dev.berth.server.lease.ResourceKind SERVER_RENDER =
+      dev.berth.server.lease.ResourceKind.RENDER;
+
+  private TestBroker broker;
+
+  @AfterEach
+  void stopBroker() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  @Test
+  void close_inTryWithResources_releasesWithRecordedOutcomeAndHeldTime() {
+    broker = new TestBroker();
+    FakeTicker ticker = new FakeTicker();
+    String leaseId;
+    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+        WorkerSession session = client.openSession("worker-1")) {
+      try (Lease lease = granted(session.acquire(AcquireOptions.render(URL)))) {
+        leaseId = lease.leaseId();
+        assertThat(lease.kind()).isEqualTo(ResourceKind.RENDER);
+        assertThat(lease.host()).isEqualTo("example.com");
+        assertThat(lease.fencingToken()).isPositive();
+        assertThat(lease.sessionId()).isEqualTo(session.sessionId());
+        assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(1);
+        ticker.advance(Duration.ofMillis(1500));
+        lease.recordOutcome(Outcome.http(429).withSiteRetryAfter(Duration.ofSeconds(30)));
+      }
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+      TestBroker.Ended end = broker.endOf(leaseId);
+      assertThat(end.how()).isEqualTo(LeaseEnd.RELEASED);
+      assertThat(end.outcome().success()).isFalse();
+      assertThat(end.outcome().httpStatus()).isEqualTo(429);
+      assertThat(end.outcome().retryAfterNanos()).isEqualTo(Duration.ofSeconds(30).toNanos());
+      assertThat(end.outcome().durationNanos()).isEqualTo(Duration.ofMillis(1500).toNanos());
+    }
+  }
+
+  @Test
+  void close_twice_releasesOnceAndDoesNotThrow() {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+      lease.close();
+      lease.close();
+      assertThat(lease.isValid()).isFalse();
+      assertThat(broker.ended).hasSize(1);
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void isValid_untilHelloSendTimePlusTtlMinusMargin_thenFalse() {
+    broker = new TestBroker();
+    FakeTicker ticker = new FakeTicker();
+    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+        WorkerSession session = client.openSession("worker-1")) {
+      long opened = ticker.nanoTime(); // the hello was sent at this instant
+      ticker.advance(Duration.ofSeconds(3));
+      Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+
+      // The acquire (sent 3 s later) does not extend the session: the hello's send time counts.
+      Duration margin = Duration.ofSeconds(1); // min(1 s, ttl / 5)
+      long validUntil = opened + TestBroker.TTL.minus(margin).toNanos();
+      ticker.advance(Duration.ofNanos(validUntil - ticker.nanoTime() - 1));
+      assertThat(lease.isValid()).isTrue();
+      assertThat(lease.remainingValidity()).isEqualTo(Duration.ofNanos(1));
+
+      ticker.advance(Duration.ofNanos(1));
+      assertThat(lease.isValid()).isFalse();
+      assertThat(lease.remainingValidity()).isZero();
+    }
+  }
+
+  @Test
+  void isValid_afterAcknowledgedHeartbeat_extendsFromHeartbeatSendTime() throws Exception {
+    broker = new TestBroker();
+    FakeTicker ticker = new FakeTicker();
+    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+      ticker.advance(Duration.ofMinutes(4));
+      long heartbeatSent = ticker.nanoTime();
+      ((ManagedSession) session).heartbeatNow().get(5, TimeUnit.SECONDS);
+
+      ticker.advance(Duration.ofMinutes(7)); // past the hello's window, within the heartbeat's
+      assertThat(lease.isValid()).isTrue();
+      long validUntil = heartbeatSent + TestBroker.TTL.minusSeconds(1).toNanos();
+      assertThat(lease.remainingValidity())
+          .isEqualTo(Duration.ofNanos(validUntil - ticker.nanoTime()));
+
+      ticker.advance(lease.remainingValidity());
+      assertThat(lease.isValid()).isFalse();
+    }
+  }
+
+  @Test
+  void isValid_nearMaxHold_falseAtAcquireSendTimePlusMaxHoldMinusMargin() {
+    broker = new TestBroker(TestBroker.config().maxHold(SERVER_RENDER, Duration.ofMinutes(1)));
+    FakeTicker ticker = new FakeTicker();
+    try (BrokerClient client =
+            broker.client(
+                TestBroker.clientBuilder().ticker(ticker).validityMargin(Duration.ofMillis(200)));
+        WorkerSession session = client.openSession("worker-1")) {
+      ticker.advance(Duration.ofSeconds(5));
+      long sent = ticker.nanoTime();
+      Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+      assertThat(Duration.between(lease.grantedAt(), lease.expiresAt()))
+          .isEqualTo(Duration.ofMinutes(1));
+
+      long validUntil = sent + Duration.ofMinutes(1).minusMillis(200).toNanos();
+      ticker.advance(Duration.ofNanos(validUntil - ticker.nanoTime() - 1));
+      assertThat(lease.isValid()).isTrue();
+      ticker.advance(Duration.ofNanos(1));
+      assertThat(lease.isValid()).isFalse();
+    }
+  }
+
+  @Test
+  void onRevoked_adminRevoke_callsListenersInvalidatesAndCloseDoesNotThrow() throws Exception {
+    broker = new TestBroker();
+    BlockingQueue<RevokedLease> sessionHeard = new ArrayBlockingQueue<>(4);
+    BlockingQueue<RevokedLease> leaseHeard = new ArrayBlockingQueue<>(4);
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      session.onRevoked(sessionHeard::add);
+      String leaseId;
+      try (Lease lease = granted(session.acquire(AcquireOptions.render(URL)))) {
+        leaseId = lease.leaseId();
+        lease.onRevoked(leaseHeard::add);
+        lease.recordOutcome(Outcome.succeeded());
+
+        broker.broker.revoke(
+            leaseId, dev.berth.server.lease.RevokeReason.ADMIN, Duration.ofSeconds(3));
+
+        RevokedLease expected =
+            new RevokedLease(leaseId, RevokeReason.ADMIN, Duration.ofSeconds(3));
+        assertThat(leaseHeard.poll(5, TimeUnit.SECONDS)).isEqualTo(expected);
+        assertThat(sessionHeard.poll(5, TimeUnit.SECONDS)).isEqualTo(expected);
+        assertThat(lease.isValid()).isFalse();
+      } // close() after a revoke: no throw, no release
+      assertThat(broker.ended).hasSize(1);
+      assertThat(broker.endOf(leaseId).how()).isEqualTo(LeaseEnd.REVOKED);
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+      assertThat(sessionHeard).isEmpty();
+      assertThat(leaseHeard).isEmpty();
+    }
+  }
+
+  @Test
+  void onRevoked_registeredAfterRevocation_calledAtOnce() throws Exception {
+    broker = new TestBroker();
+    BlockingQueue<RevokedLease> sessionHeard = new ArrayBlockingQueue<>(4);
+    BlockingQueue<RevokedLease> leaseHeard = new ArrayBlockingQueue<>(4);
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      session.onRevoked(sessionHeard::add);
+      Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+      broker.broker.revoke(lease.leaseId(), dev.berth.server.lease.RevokeReason.ADMIN, null);
+      assertThat(sessionHeard.poll(5, TimeUnit.SECONDS)).isNotNull();
+
+      lease.onRevoked(leaseHeard::add);
+
+      assertThat(leaseHeard.poll(5, TimeUnit.SECONDS).reason()).isEqualTo(RevokeReason.ADMIN);
+    }
+  }
+}

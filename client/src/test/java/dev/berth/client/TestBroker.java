@@ -1,0 +1,102 @@
+package dev.berth.client;
+
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.BrokerListener;
+import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.grpc.BrokerServer;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.RevokeReason;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A real broker on a hand-moved clock, served over the in-process transport, with a record of every
+ * lease it ends. Its default config keeps time out of the way: heartbeats every 5 minutes (so none
+ * fire during a test unless asked for) and a 10-minute session TTL.
+ */
+final class TestBroker implements AutoCloseable {
+  static final Duration TTL = Duration.ofMinutes(10);
+
+  /** One lease the broker ended, and how. */
+  record Ended(Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome) {}
+
+  final ManualTimeSource time = new ManualTimeSource();
+  final Broker broker;
+  final List<Ended> ended = new CopyOnWriteArrayList<>();
+  private final BrokerServer server;
+  private final String name = InProcessServerBuilder.generateName();
+
+  TestBroker() {
+    this(config());
+  }
+
+  TestBroker(BrokerConfig.Builder config) {
+    broker = new Broker(config.build(), time, 1, () -> 2, LeaseIds.seeded(1));
+    broker.addListener(
+        new BrokerListener() {
+          @Override
+          public void ended(Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome) {
+            ended.add(new Ended(lease, how, reason, outcome));
+          }
+        });
+    server =
+        new BrokerServer(broker, time, InProcessServerBuilder.forName(name).directExecutor(), null)
+            .start();
+  }
+
+  /**
+   * The broker's defaults with slow heartbeats, a long TTL, and max holds longer than the TTL (so
+   * that advancing the clock past the TTL expires the session, not its leases first); tests change
+   * what they need.
+   */
+  static BrokerConfig.Builder config() {
+    return BrokerConfig.newBuilder()
+        .heartbeatInterval(Duration.ofMinutes(5))
+        .sessionTtl(TTL)
+        .maxHold(dev.berth.server.lease.ResourceKind.RENDER, Duration.ofHours(1))
+        .maxHold(dev.berth.server.lease.ResourceKind.PDF, Duration.ofHours(1));
+  }
+
+  /** A client builder with a short call deadline and quick reconnects, for this broker. */
+  static BrokerClient.Builder clientBuilder() {
+    return BrokerClient.newBuilder()
+        .callDeadline(Duration.ofSeconds(5))
+        .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50));
+  }
+
+  BrokerClient client() {
+    return client(clientBuilder());
+  }
+
+  BrokerClient client(BrokerClient.Builder builder) {
+    return builder.build(InProcessChannelBuilder.forName(name).directExecutor().build());
+  }
+
+  /** The lease of a result that must be a grant. */
+  static dev.berth.client.Lease granted(AcquireResult result) {
+    if (result instanceof AcquireResult.Granted granted) {
+      return granted.lease();
+    }
+    throw new AssertionError("expected a grant, got " + result);
+  }
+
+  int inUse(dev.berth.server.lease.ResourceKind kind) {
+    return broker.inUse(kind);
+  }
+
+  /** How the broker ended {@code leaseId}; null while it is live. */
+  Ended endOf(String leaseId) {
+    return ended.stream().filter(e -> e.lease().id().equals(leaseId)).findFirst().orElse(null);
+  }
+
+  @Override
+  public void close() {
+    server.shutdown(Duration.ofSeconds(1));
+  }
+}

@@ -1,0 +1,373 @@
+package dev.berth.client;
+
+import static dev.berth.client.TestBroker.granted;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.client.internal.ManagedSession;
+import dev.berth.server.broker.Views;
+import dev.berth.server.lease.LeaseEnd;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Sessions against a real in-process broker: acquire, retry, resume, loss, pushes, close. */
+class WorkerSessionTest {
+  private static final dev.berth.server.lease.ResourceKind SERVER_RENDER =
+      dev.berth.server.lease.ResourceKind.RENDER;
+
+  private TestBroker broker;
+
+  @AfterEach
+  void stopBroker() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  private static AcquireOptions render(String path) {
+    return AcquireOptions.render("https://example.com/" + path);
+  }
+
+  @Test
+  void acquire_poolFull_returnsExhaustedWithRetryAfterAndDetail() {
+    broker =
+        new TestBroker(
+            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1");
+        Lease held = granted(session.acquire(render("a")))) {
+
+      AcquireResult result = session.acquire(render("b"));
+
+      assertThat(held.isValid()).isTrue();
+      assertThat(result.isGranted()).isFalse();
+      assertThat(result)
+          .isEqualTo(
+              new AcquireResult.Refused(
+                  RefusalReason.EXHAUSTED,
+                  Duration.ofSeconds(2),
+                  "pool RENDER 1/1 in use, 0 queued"));
+    }
+  }
+
+  @Test
+  void acquireWithRetry_exhausted_waitsRetryAfterThenGrantedWhenCapacityFrees() {
+    broker =
+        new TestBroker(
+            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
+    FakeTicker ticker = new FakeTicker();
+    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease held = granted(session.acquire(render("a")));
+      ticker.onSleep(held::close); // capacity frees while the caller waits
+
+      AcquireResult result = session.acquireWithRetry(render("b"), Duration.ofSeconds(30));
+
+      assertThat(ticker.sleeps()).containsExactly(Duration.ofSeconds(2));
+      try (Lease lease = granted(result)) {
+        assertThat(lease.isValid()).isTrue();
+        assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(1);
+      }
+    }
+  }
+
+  @Test
+  void acquireWithRetry_retryAfterBeyondDeadline_returnsRefusalWithoutWaiting() {
+    broker =
+        new TestBroker(
+            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
+    FakeTicker ticker = new FakeTicker();
+    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+        WorkerSession session = client.openSession("worker-1");
+        Lease held = granted(session.acquire(render("a")))) {
+
+      AcquireResult result = session.acquireWithRetry(render("b"), Duration.ofSeconds(1));
+
+      assertThat(held.isValid()).isTrue();
+      assertThat(((AcquireResult.Refused) result).reason()).isEqualTo(RefusalReason.EXHAUSTED);
+      assertThat(ticker.sleeps()).isEmpty();
+    }
+  }
+
+  @Test
+  void acquireWithRetry_withRequestId_usesFreshIdPerAttempt() {
+    broker =
+        new TestBroker(
+            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(1)));
+    FakeTicker ticker = new FakeTicker();
+    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease held = granted(session.acquire(render("a")));
+      ticker.onSleep(held::close);
+      AcquireOptions options = render("b").toBuilder().requestId("page-b").build();
+
+      // Had the retry reused "page-b", the broker would have repeated its first answer (refused).
+      try (Lease lease = granted(session.acquireWithRetry(options, Duration.ofSeconds(10)))) {
+        assertThat(lease.isValid()).isTrue();
+      }
+    }
+  }
+
+  @Test
+  void acquireWithRetry_draining_returnsRefusalAtOnce() throws Exception {
+    broker = new TestBroker();
+    FakeTicker ticker = new FakeTicker();
+    CountDownLatch drained = new CountDownLatch(1);
+    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+        WorkerSession session = client.openSession("worker-1")) {
+      session.onDrain(d -> drained.countDown());
+      broker.broker.drainSession(session.sessionId(), Duration.ofSeconds(30));
+
+      AcquireResult result = session.acquireWithRetry(render("a"), Duration.ofMinutes(5));
+
+      assertThat(((AcquireResult.Refused) result).reason()).isEqualTo(RefusalReason.DRAINING);
+      assertThat(ticker.sleeps()).isEmpty();
+      assertThat(drained.await(5, TimeUnit.SECONDS)).isTrue();
+      assertThat(session.isDraining()).isTrue();
+    }
+  }
+
+  @Test
+  void acquire_wasmTwice_returnsTheSameLease() {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease first = granted(session.acquire(AcquireOptions.wasm()));
+      Lease second = granted(session.acquire(AcquireOptions.wasm()));
+
+      assertThat(second).isSameAs(first);
+      assertThat(first.module()).isEqualTo("extractor");
+      second.close();
+      assertThat(broker.inUse(dev.berth.server.lease.ResourceKind.WASM)).isZero();
+    }
+  }
+
+  @Test
+  void resume_afterDroppedStream_keepsSessionAndLeases() throws Exception {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      ManagedSession managed = (ManagedSession) session;
+      String sessionId = session.sessionId();
+      Lease lease = granted(session.acquire(render("a")));
+      CompletableFuture<Boolean> reopened = managed.nextOpened();
+
+      managed.dropStream();
+
+      assertThat(reopened.get(5, TimeUnit.SECONDS)).as("resumed").isTrue();
+      assertThat(session.sessionId()).isEqualTo(sessionId);
+      assertThat(session.isLive()).isTrue();
+      assertThat(lease.isValid()).isTrue();
+      assertThat(broker.broker.leases()).extracting(l -> l.id()).containsExactly(lease.leaseId());
+      lease.close();
+      assertThat(broker.endOf(lease.leaseId()).how()).isEqualTo(LeaseEnd.RELEASED);
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void resume_leaseRevokedWhileDisconnected_reportedNotResumed() throws Exception {
+    broker = new TestBroker();
+    BlockingQueue<RevokedLease> heard = new ArrayBlockingQueue<>(4);
+    // A back-off of an hour keeps the stream down until the test reconnects it.
+    BrokerClient.Builder slowReconnect =
+        TestBroker.clientBuilder().reconnectBackoff(Duration.ofHours(1), Duration.ofHours(1));
+    try (BrokerClient client = broker.client(slowReconnect);
+        WorkerSession session = client.openSession("worker-1")) {
+      ManagedSession managed = (ManagedSession) session;
+      session.onRevoked(heard::add);
+      Lease kept = granted(session.acquire(render("a")));
+      Lease lost = granted(session.acquire(render("b")));
+      managed.dropStream().get(5, TimeUnit.SECONDS);
+      broker.broker.revoke(lost.leaseId(), dev.berth.server.lease.RevokeReason.ADMIN, null);
+      CompletableFuture<Boolean> reopened = managed.nextOpened();
+
+      managed.reconnectNow();
+
+      assertThat(reopened.get(5, TimeUnit.SECONDS)).as("resumed").isTrue();
+      assertThat(heard.poll(5, TimeUnit.SECONDS))
+          .isEqualTo(new RevokedLease(lost.leaseId(), RevokeReason.NOT_RESUMED, Duration.ZERO));
+      assertThat(lost.isValid()).isFalse();
+      assertThat(kept.isValid()).isTrue();
+      assertThat(managed.leaseCount()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void sessionLost_brokerExpiresSession_reportedAndWorkGoesOnInNewSession() throws Exception {
+    broker = new TestBroker();
+    BlockingQueue<SessionLost> lostSessions = new ArrayBlockingQueue<>(4);
+    BlockingQueue<RevokedLease> revoked = new ArrayBlockingQueue<>(4);
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      ManagedSession managed = (ManagedSession) session;
+      session.onSessionLost(lostSessions::add);
+      session.onRevoked(revoked::add);
+      String oldSessionId = session.sessionId();
+      Lease lease = granted(session.acquire(render("a")));
+      CompletableFuture<Boolean> reopened = managed.nextOpened();
+
+      broker.time.advance(TestBroker.TTL.plusSeconds(1));
+      broker.broker.sweep(); // expires the session, revokes its lease, closes its stream
+
+      assertThat(reopened.get(5, TimeUnit.SECONDS)).as("resumed").isFalse();
+      SessionLost lost = lostSessions.poll(5, TimeUnit.SECONDS);
+      assertThat(lost.sessionId()).isEqualTo(oldSessionId);
+      assertThat(lost.newSessionId()).isEqualTo(session.sessionId()).isNotEqualTo(oldSessionId);
+      assertThat(lost.lostLeaseIds()).isEqualTo(Set.of(lease.leaseId()));
+      assertThat(revoked.poll(5, TimeUnit.SECONDS).reason()).isEqualTo(RevokeReason.NOT_RESUMED);
+      assertThat(lease.isValid()).isFalse();
+      lease.close(); // the broker already ended it: no call, no throw
+
+      try (Lease next = granted(session.acquire(render("b")))) {
+        assertThat(next.sessionId()).isEqualTo(session.sessionId());
+        assertThat(next.isValid()).isTrue();
+      }
+    }
+  }
+
+  @Test
+  void heartbeat_reportsProbedMemoryAndLimitToBroker() throws Exception {
+    broker = new TestBroker();
+    SessionOptions options =
+        SessionOptions.newBuilder()
+            .label("zone", "a")
+            .memoryLimitMb(4096)
+            .memoryProbe(() -> 1234)
+            .build();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1", options)) {
+
+      ((ManagedSession) session).heartbeatNow().get(5, TimeUnit.SECONDS);
+
+      Views.Session seen = broker.broker.sessions("worker-1", "", 10).get(0);
+      assertThat(seen.memoryUsedMb()).isEqualTo(1234);
+      assertThat(seen.memoryLimitMb()).isEqualTo(4096);
+      assertThat(seen.labels()).containsEntry("zone", "a");
+    }
+  }
+
+  @Test
+  void heartbeats_runAtTheBrokersInterval() throws Exception {
+    broker = new TestBroker(TestBroker.config().heartbeatInterval(Duration.ofMillis(20)));
+    CountDownLatch probed = new CountDownLatch(3);
+    SessionOptions options =
+        SessionOptions.newBuilder()
+            .memoryProbe(
+                () -> {
+                  probed.countDown();
+                  return 1;
+                })
+            .build();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1", options)) {
+      assertThat(probed.await(5, TimeUnit.SECONDS)).as("three heartbeats").isTrue();
+      assertThat(session.isLive()).isTrue();
+    }
+  }
+
+  @Test
+  void close_session_saysGoodbyeSoBrokerReleasesEverything() {
+    broker = new TestBroker();
+    Lease lease;
+    try (BrokerClient client = broker.client()) {
+      WorkerSession session = client.openSession("worker-1");
+      lease = granted(session.acquire(render("a")));
+
+      session.close();
+
+      assertThat(broker.broker.sessionCount()).isZero();
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+      assertThat(broker.endOf(lease.leaseId()).how()).isEqualTo(LeaseEnd.SESSION_CLOSED);
+      assertThat(session.isLive()).isFalse();
+      assertThat(lease.isValid()).isFalse();
+      lease.close();
+      assertThat(broker.ended).hasSize(1);
+      assertThatThrownBy(() -> session.acquire(render("b")))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("closed");
+    }
+  }
+
+  @Test
+  void close_client_closesItsSessions() {
+    broker = new TestBroker();
+    BrokerClient client = broker.client();
+    WorkerSession first = client.openSession("worker-1");
+    WorkerSession second = client.openSession("worker-2");
+    granted(first.acquire(render("a")));
+
+    client.close();
+
+    assertThat(first.isLive()).isFalse();
+    assertThat(second.isLive()).isFalse();
+    assertThat(broker.broker.sessionCount()).isZero();
+    assertThat(broker.inUse(SERVER_RENDER)).isZero();
+  }
+
+  @Test
+  void acquire_brokerShuttingDown_throwsUnavailable() {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      broker.broker.shutdown();
+
+      assertThatThrownBy(() -> session.acquire(render("a")))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> {
+                assertThat(e.condition()).isEqualTo(BrokerException.Condition.UNAVAILABLE);
+                assertThat(e.isTransient()).isTrue();
+                assertThat(e).hasMessageContaining("shutting down");
+              });
+    }
+  }
+
+  @Test
+  void acquire_invalidModuleName_throwsInvalidArgumentNamingTheField() {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      AcquireOptions options = AcquireOptions.newBuilder(ResourceKind.WASM).module("a/b").build();
+
+      assertThatThrownBy(() -> session.acquire(options))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.condition()).isEqualTo(BrokerException.Condition.INVALID_ARGUMENT))
+          .hasMessageContaining("module");
+    }
+  }
+
+  @Test
+  void openSession_noBroker_throwsUnavailable() {
+    try (BrokerClient client =
+        TestBroker.clientBuilder()
+            .build(
+                io.grpc.inprocess.InProcessChannelBuilder.forName("nobody-listens-here")
+                    .directExecutor()
+                    .build())) {
+      assertThatThrownBy(() -> client.openSession("worker-1"))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.condition()).isEqualTo(BrokerException.Condition.UNAVAILABLE));
+    }
+  }
+
+  @Test
+  void openSession_invalidWorkerId_throwsNamingIt() {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client()) {
+      assertThatThrownBy(() -> client.openSession("has space"))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("workerId:");
+      assertThat(broker.broker.sessionCount()).isZero();
+    }
+  }
+}
