@@ -14,6 +14,7 @@ import java.util.List;
  */
 public final class Waiter {
   private final AcquireSpec spec;
+  private final String principal;
   private final long seq;
   private final long deadlineNanos;
   private final List<AcquireCallback> callers = new ArrayList<>(1);
@@ -21,7 +22,18 @@ public final class Waiter {
   private boolean done;
 
   public Waiter(AcquireSpec spec, long seq, long deadlineNanos, AcquireCallback caller) {
+    this(spec, "", seq, deadlineNanos, caller);
+  }
+
+  /**
+   * A waiter for {@code caller}.
+   *
+   * @param principal who asked, for per-principal caps
+   */
+  public Waiter(
+      AcquireSpec spec, String principal, long seq, long deadlineNanos, AcquireCallback caller) {
     this.spec = spec;
+    this.principal = principal;
     this.seq = seq;
     this.deadlineNanos = deadlineNanos;
     callers.add(caller);
@@ -29,6 +41,11 @@ public final class Waiter {
 
   public AcquireSpec spec() {
     return spec;
+  }
+
+  /** Who asked. */
+  public String principal() {
+    return principal;
   }
 
   /** Arrival order; FIFO within a priority. */

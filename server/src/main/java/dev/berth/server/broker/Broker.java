@@ -1,6 +1,7 @@
 package dev.berth.server.broker;
 
 import static dev.berth.server.broker.BrokerException.Code.FAILED_PRECONDITION;
+import static dev.berth.server.broker.BrokerException.Code.RESOURCE_EXHAUSTED;
 import static dev.berth.server.broker.BrokerException.Code.UNAVAILABLE;
 
 import com.google.common.annotations.VisibleForTesting;
@@ -131,6 +132,9 @@ public final class Broker implements AutoCloseable {
   @GuardedBy("lock")
   private final BrokerCounters counters = new BrokerCounters();
 
+  @GuardedBy("lock")
+  private final PrincipalUsage usage = new PrincipalUsage();
+
   private final Cancellable sweeper;
   private final long startedAtNanos;
 
@@ -227,6 +231,16 @@ public final class Broker implements AutoCloseable {
             return resume(old, hello, principal, channel, now, fx);
           }
         }
+        int sessionCap = policy.caps().sessions();
+        if (sessionCap > 0 && usage.sessions(principal) >= sessionCap) {
+          throw new BrokerException(
+              RESOURCE_EXHAUSTED,
+              "principal '"
+                  + principal
+                  + "' holds "
+                  + sessionCap
+                  + " sessions, its cap (caps.sessions_per_principal)");
+        }
         Session session =
             new Session(
                 ids.next(),
@@ -238,6 +252,7 @@ public final class Broker implements AutoCloseable {
                 config.requestIdsPerSession());
         session.attach(channel);
         sessions.add(session, ttlNanos());
+        usage.sessionOpened(principal);
         List<String> lost = new ArrayList<>();
         for (HelloSpec.HeldLease held : hello.heldLeases()) {
           lost.add(held.leaseId());
@@ -423,6 +438,7 @@ public final class Broker implements AutoCloseable {
     Set<ResourceKind> freed = new HashSet<>();
     for (String leaseId : leases.idsOf(session.id())) {
       Lease lease = leases.end(leaseId, how, reason, now);
+      usage.leaseEnded(session.principal());
       freed.add(lease.kind());
       fx.add(() -> listeners.forEach(l -> l.ended(lease, how, reason, Outcome.UNKNOWN)));
     }
@@ -431,6 +447,7 @@ public final class Broker implements AutoCloseable {
             ? "expired: no heartbeat within session_ttl " + config.sessionTtl()
             : "closed by goodbye";
     sessions.remove(session, why);
+    usage.sessionEnded(session.principal());
     admission.forget(session.id());
     BrokerException gone =
         BrokerException.notFound("session_id: session " + session.id() + " " + why);
@@ -496,6 +513,7 @@ public final class Broker implements AutoCloseable {
           }
           entry = session.recentRequests().remember(spec.requestId(), spec);
         }
+        checkLeaseCap(principal);
         Admission.Verdict verdict = evaluate(session, spec, null);
         if (verdict.refusal() == null) {
           Decision granted = new Decision.Granted(grant(session, spec, now, fx));
@@ -510,7 +528,21 @@ public final class Broker implements AutoCloseable {
         if (verdict.blocker() == Admission.Blocker.RATE_LIMITED) {
           scheduleWake(spec.kind(), now + verdict.refusal().retryAfterNanos());
         }
-        Waiter waiter = new Waiter(spec, waiterSeq++, now + spec.waitNanos(), callback);
+        int queueCap = policy.caps().queued();
+        if (queueCap > 0 && usage.queued(principal) >= queueCap) {
+          if (entry != null) {
+            session.recentRequests().forget(spec.requestId(), entry);
+          }
+          throw new BrokerException(
+              RESOURCE_EXHAUSTED,
+              "principal '"
+                  + principal
+                  + "' has "
+                  + queueCap
+                  + " acquires waiting, its cap (caps.queued_per_principal)");
+        }
+        Waiter waiter = new Waiter(spec, principal, waiterSeq++, now + spec.waitNanos(), callback);
+        usage.enqueued(principal);
         queues.get(spec.kind()).add(waiter);
         waiter.timeout(time.schedule(() -> timedOut(waiter), spec.waitNanos()));
         if (entry != null) {
@@ -562,6 +594,21 @@ public final class Broker implements AutoCloseable {
     }
   }
 
+  /** Leases held plus acquires waiting may not pass the principal's lease cap. */
+  @GuardedBy("lock")
+  private void checkLeaseCap(String principal) {
+    int cap = policy.caps().leases();
+    if (cap > 0 && usage.leases(principal) + usage.queued(principal) >= cap) {
+      throw new BrokerException(
+          RESOURCE_EXHAUSTED,
+          "principal '"
+              + principal
+              + "' holds or awaits "
+              + cap
+              + " leases, its cap (caps.leases_per_principal)");
+    }
+  }
+
   @GuardedBy("lock")
   private PendingAcquire repeat(
       RecentRequests.Entry first, AcquireSpec spec, AcquireCallback callback, Effects fx) {
@@ -604,7 +651,7 @@ public final class Broker implements AutoCloseable {
         // Abandoned by everyone. While another caller of the same request id remains, the
         // waiter stays, and its timeout (or a grant) answers that caller.
         queues.get(waiter.spec().kind()).remove(waiter);
-        waiter.complete();
+        complete(waiter);
         forgetRequest(waiter);
       }
     }
@@ -639,7 +686,7 @@ public final class Broker implements AutoCloseable {
 
   @GuardedBy("lock")
   private void decide(Waiter waiter, Decision decision, Effects fx) {
-    List<AcquireCallback> callers = waiter.complete();
+    List<AcquireCallback> callers = complete(waiter);
     Session session = sessions.get(waiter.spec().sessionId());
     if (session != null && !waiter.spec().requestId().isEmpty()) {
       RecentRequests.Entry entry = session.recentRequests().get(waiter.spec().requestId());
@@ -652,9 +699,19 @@ public final class Broker implements AutoCloseable {
     }
   }
 
+  /** Marks a waiter answered (once) and returns whom to tell; it no longer counts as queued. */
+  @GuardedBy("lock")
+  private List<AcquireCallback> complete(Waiter waiter) {
+    if (waiter.isDone()) {
+      return List.of();
+    }
+    usage.dequeued(waiter.principal());
+    return waiter.complete();
+  }
+
   @GuardedBy("lock")
   private void fail(Waiter waiter, BrokerException error, Effects fx) {
-    for (AcquireCallback caller : waiter.complete()) {
+    for (AcquireCallback caller : complete(waiter)) {
       fx.add(() -> caller.failed(error));
     }
   }
@@ -727,6 +784,7 @@ public final class Broker implements AutoCloseable {
             now,
             now + config.maxHold(kind).toNanos());
     leases.add(lease);
+    usage.leaseGranted(session.principal());
     admission.granted(lease, now);
     counters.granted();
     String worker = session.workerId();
@@ -875,6 +933,10 @@ public final class Broker implements AutoCloseable {
   private void endLease(
       Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome, long now, Effects fx) {
     leases.end(lease.id(), how, reason, now);
+    Session holder = sessions.get(lease.sessionId());
+    if (holder != null) {
+      usage.leaseEnded(holder.principal());
+    }
     if (outcome != Outcome.UNKNOWN) {
       admission.reported(lease, outcome, now);
     }

@@ -10,20 +10,31 @@ import dev.berth.server.ratelimit.RateLimitConfig;
 /**
  * Everything that decides admission, each part validated on its own: sessions, pools and leases
  * ({@link BrokerConfig}), per-host rates ({@link RateLimitConfig}), memory pressure ({@link
- * MemoryConfig}) and degradation ({@link PerformanceConfig}). Immutable; a live update replaces the
- * whole policy at once.
+ * MemoryConfig}), degradation ({@link PerformanceConfig}) and what one principal may hold ({@link
+ * PrincipalCaps}). Immutable; a live update replaces the whole policy at once.
  */
 public record Policy(
     BrokerConfig broker,
     RateLimitConfig rateLimit,
     MemoryConfig memory,
-    PerformanceConfig performance) {
+    PerformanceConfig performance,
+    PrincipalCaps caps) {
 
   public Policy {
     requireNonNull(broker, "broker");
     requireNonNull(rateLimit, "rateLimit");
     requireNonNull(memory, "memory");
     requireNonNull(performance, "performance");
+    requireNonNull(caps, "caps");
+  }
+
+  /** A policy with the default per-principal caps. */
+  public Policy(
+      BrokerConfig broker,
+      RateLimitConfig rateLimit,
+      MemoryConfig memory,
+      PerformanceConfig performance) {
+    this(broker, rateLimit, memory, performance, PrincipalCaps.DEFAULTS);
   }
 
   /** The defaults of every part but the broker's. */
@@ -33,18 +44,22 @@ public record Policy(
   }
 
   public Policy withBroker(BrokerConfig value) {
-    return new Policy(value, rateLimit, memory, performance);
+    return new Policy(value, rateLimit, memory, performance, caps);
   }
 
   public Policy withRateLimit(RateLimitConfig value) {
-    return new Policy(broker, value, memory, performance);
+    return new Policy(broker, value, memory, performance, caps);
   }
 
   public Policy withMemory(MemoryConfig value) {
-    return new Policy(broker, rateLimit, value, performance);
+    return new Policy(broker, rateLimit, value, performance, caps);
   }
 
   public Policy withPerformance(PerformanceConfig value) {
-    return new Policy(broker, rateLimit, memory, value);
+    return new Policy(broker, rateLimit, memory, value, caps);
+  }
+
+  public Policy withCaps(PrincipalCaps value) {
+    return new Policy(broker, rateLimit, memory, performance, value);
   }
 }

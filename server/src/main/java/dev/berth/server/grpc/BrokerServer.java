@@ -3,9 +3,12 @@ package dev.berth.server.grpc;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
@@ -15,6 +18,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -39,6 +43,18 @@ public final class BrokerServer implements AutoCloseable {
   /** Largest inbound metadata (headers), e.g. for bearer tokens. */
   public static final int MAX_INBOUND_METADATA_BYTES = 16 * 1024;
 
+  /**
+   * Concurrent calls one connection may have open: a worker needs one session stream and a few
+   * acquires; a client that opens thousands of streams on one connection is refused more.
+   */
+  public static final int MAX_CONCURRENT_CALLS_PER_CONNECTION = 1000;
+
+  /**
+   * The most often a client may send keepalive pings. It must not exceed the SDK's ping interval
+   * (20 s), or workers would be disconnected with too_many_pings.
+   */
+  public static final int PERMIT_KEEPALIVE_SECONDS = 5;
+
   private final Broker broker;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Server server;
@@ -54,6 +70,21 @@ public final class BrokerServer implements AutoCloseable {
    */
   public BrokerServer(
       Broker broker, TimeSource time, ServerBuilder<?> builder, ExecutorService executor) {
+    this(broker, time, builder, executor, TokenRegistry.of(List.of()));
+  }
+
+  /**
+   * Adds Berth's services to {@code builder}, behind bearer-token authentication when {@code
+   * tokens} has any, and builds (but does not start) the server.
+   *
+   * @param executor runs calls; owned (shut down) by this server when not null
+   */
+  public BrokerServer(
+      Broker broker,
+      TimeSource time,
+      ServerBuilder<?> builder,
+      ExecutorService executor,
+      TokenRegistry tokens) {
     this.broker = broker;
     this.executor = executor;
     Protos protos = new Protos(time);
@@ -65,6 +96,7 @@ public final class BrokerServer implements AutoCloseable {
     }
     this.server =
         builder
+            .intercept(new AuthInterceptor(tokens))
             .addService(leaseBroker)
             .addService(new AdminService(broker, protos, events))
             .addService(health.getHealthService())
@@ -85,17 +117,42 @@ public final class BrokerServer implements AutoCloseable {
    * bounded pool of call threads.
    */
   public static BrokerServer netty(Broker broker, TimeSource time, InetSocketAddress address) {
+    return netty(
+        broker, time, address, InsecureServerCredentials.create(), TokenRegistry.of(List.of()));
+  }
+
+  /**
+   * A Netty listener on {@code address} with the given transport security (TLS, mTLS or plaintext)
+   * and bearer tokens (none: authentication off). A listener that is neither on loopback nor
+   * authenticated logs a loud warning: anyone who can reach it can take capacity.
+   */
+  public static BrokerServer netty(
+      Broker broker,
+      TimeSource time,
+      InetSocketAddress address,
+      ServerCredentials credentials,
+      TokenRegistry tokens) {
+    if (!tokens.enabled() && !isLoopback(address)) {
+      log.warn(
+          "LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach this address can acquire"
+              + " and revoke capacity. Configure auth tokens (and TLS) for a non-loopback listener.",
+          address);
+    }
     NettyServerBuilder builder =
-        NettyServerBuilder.forAddress(address)
+        NettyServerBuilder.forAddress(address, credentials)
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
             .maxInboundMetadataSize(MAX_INBOUND_METADATA_BYTES)
-            .maxConcurrentCallsPerConnection(10_000)
+            .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS_PER_CONNECTION)
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS)
-            .permitKeepAliveTime(5, TimeUnit.SECONDS)
+            .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxConnectionIdle(1, TimeUnit.HOURS);
-    return new BrokerServer(broker, time, builder, callExecutor());
+    return new BrokerServer(broker, time, builder, callExecutor(), tokens);
+  }
+
+  private static boolean isLoopback(InetSocketAddress address) {
+    return address.getAddress() != null && address.getAddress().isLoopbackAddress();
   }
 
   private static ExecutorService callExecutor() {

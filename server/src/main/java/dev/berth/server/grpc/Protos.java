@@ -28,6 +28,11 @@ final class Protos {
     this.time = time;
   }
 
+  /** The broker's clock, for adapters that need to read it. */
+  TimeSource time() {
+    return time;
+  }
+
   /** The domain kind, or null for UNSPECIFIED and values this broker does not know. */
   static ResourceKind kind(dev.berth.proto.v1.ResourceKind kind) {
     return switch (kind) {

@@ -70,6 +70,12 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   /** Set once hello succeeds; read by any thread. */
   private volatile String sessionId;
 
+  // Heartbeat throttling; touched only by the inbound thread (gRPC delivers messages serially).
+  private long minHeartbeatGapNanos;
+  private long lastForwardedNanos;
+  private long lastSeq = -1;
+  private PressureLevel lastPressure = PressureLevel.NONE;
+
   SessionStream(
       Broker broker,
       Protos protos,
@@ -122,6 +128,8 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     Broker.Opened opened = broker.open(spec, principal, this);
     sessionId = opened.sessionId();
     Duration heartbeat = broker.config().heartbeatInterval();
+    minHeartbeatGapNanos = heartbeat.toNanos() / 4;
+    lastForwardedNanos = protos.time().nanoTime() - minHeartbeatGapNanos; // forward the first
     Duration ttl = broker.config().sessionTtl();
     send(
         SessionEvent.newBuilder()
@@ -143,13 +151,27 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     }
     requireMemory("heartbeat.memory_used_mb", heartbeat.getMemoryUsedMb());
     requireMemory("heartbeat.memory_limit_mb", heartbeat.getMemoryLimitMb());
-    PressureLevel pressure =
-        broker.heartbeat(
-            id,
-            this,
-            heartbeat.getSeq(),
-            heartbeat.getMemoryUsedMb(),
-            heartbeat.getMemoryLimitMb());
+    long now = protos.time().nanoTime();
+    PressureLevel pressure;
+    if (now - lastForwardedNanos < minHeartbeatGapNanos) {
+      // Faster than a quarter of the interval: answered, but it costs the broker nothing.
+      if (heartbeat.getSeq() <= lastSeq) {
+        throw BrokerException.invalid(
+            "heartbeat.seq", "must increase, got " + heartbeat.getSeq() + " after " + lastSeq);
+      }
+      pressure = lastPressure;
+    } else {
+      pressure =
+          broker.heartbeat(
+              id,
+              this,
+              heartbeat.getSeq(),
+              heartbeat.getMemoryUsedMb(),
+              heartbeat.getMemoryLimitMb());
+      lastForwardedNanos = now;
+      lastPressure = pressure;
+    }
+    lastSeq = heartbeat.getSeq();
     send(
         SessionEvent.newBuilder()
             .setHeartbeatAck(
