@@ -134,6 +134,10 @@ final class LeaseRegistry {
               HeldLease.newBuilder()
                   .setLeaseId(lease.leaseId())
                   .setFencingToken(lease.fencingToken())
+                  .setKind(Wire.kind(lease.kind()))
+                  .setHost(lease.host())
+                  .setModule(lease.module())
+                  .setMemoryMb(lease.memoryMb())
                   .build());
         }
       }

@@ -1,7 +1,9 @@
 package dev.berth.server.admission;
 
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -72,6 +74,8 @@ public final class Admission {
    *     rate-limited
    * @param rateDetail the host rule in words, e.g. {@code host example.com: 2.0/s, next token in
    *     340ms}; empty when not rate-limited
+   * @param recoveryNanosLeft after a restart, how long leases of the previous run may still be
+   *     re-declared (no new grants until then); 0 otherwise
    */
   public record Facts(
       boolean brokerDraining,
@@ -85,7 +89,8 @@ public final class Admission {
       String limitReason,
       Memory memory,
       long rateWaitNanos,
-      String rateDetail) {}
+      String rateDetail,
+      long recoveryNanosLeft) {}
 
   /**
    * The memory facts of one acquire.
@@ -152,6 +157,19 @@ public final class Admission {
                 RefusalReason.RATE_LIMITED, facts.rateWaitNanos(), facts.rateDetail()),
             Blocker.RATE_LIMITED);
       }
+    }
+
+    long recovery = facts.recoveryNanosLeft();
+    String recoveryDetail =
+        recovery > 0
+            ? "broker restarted: leases of its previous run may be re-declared for another "
+                + Durations.format(Duration.ofMillis((recovery + 999_999) / 1_000_000))
+                + " (one session_ttl); no new grants until then"
+            : "no restart recovery in progress";
+    if (step(steps, "restart recovery", recovery == 0, recoveryDetail)) {
+      return new Verdict(
+          new Decision.Refused(RefusalReason.EXHAUSTED, recovery, recoveryDetail),
+          Blocker.POOL_FULL);
     }
 
     int perSession = config.perSessionLimit(kind);

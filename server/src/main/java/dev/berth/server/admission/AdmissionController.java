@@ -61,6 +61,7 @@ public final class AdmissionController {
       int inUse,
       int queued,
       long heartbeatNanos,
+      long recoveryNanosLeft,
       long nowNanos) {
     ResourceKind kind = spec.kind();
     int configured = config.limit(kind);
@@ -88,7 +89,8 @@ public final class AdmissionController {
         limitReason,
         mem,
         rateWait,
-        rateDetail);
+        rateDetail,
+        recoveryNanosLeft);
   }
 
   /** The memory facts for one session's RENDER/PDF acquires. */
@@ -107,6 +109,14 @@ public final class AdmissionController {
     if (rateLimited(lease.kind(), lease.host())) {
       hosts.consume(lease.host(), nowNanos);
     }
+    memory.charge(lease.sessionId(), lease.memoryMb());
+  }
+
+  /**
+   * A lease of the previous broker run was re-admitted after a restart: its memory counts again;
+   * its host token was taken when it was first granted.
+   */
+  public void readmitted(Lease lease) {
     memory.charge(lease.sessionId(), lease.memoryMb());
   }
 

@@ -139,6 +139,12 @@ public final class Broker implements AutoCloseable {
   private final long startedAtNanos;
 
   /**
+   * Until when leases of the previous broker run may be re-declared (one session TTL after a
+   * restart); no new grants before then, so the fleet never holds more than a pool's limit.
+   */
+  private final long recoveryUntilNanos;
+
+  /**
    * Starts a broker and its periodic sweep.
    *
    * @param epoch this run's durable epoch (≥ 1), from the state directory
@@ -181,7 +187,11 @@ public final class Broker implements AutoCloseable {
       queues.put(kind, new WaitQueue());
     }
     this.startedAtNanos = time.nanoTime();
+    this.recoveryUntilNanos = epoch > 1 ? startedAtNanos + config.sessionTtl().toNanos() : 0;
     this.sweeper = time.scheduleAtFixedRate(this::sweep, config.sweepInterval().toNanos());
+    if (recoveryUntilNanos > 0) {
+      time.schedule(this::recoveryOver, recoveryUntilNanos - startedAtNanos);
+    }
   }
 
   public void addListener(BrokerListener listener) {
@@ -230,6 +240,9 @@ public final class Broker implements AutoCloseable {
           if (old != null) {
             return resume(old, hello, principal, channel, now, fx);
           }
+          if (now < recoveryUntilNanos && sessions.whyEnded(hello.resumeSessionId()) == null) {
+            return readmit(hello, principal, channel, now, fx);
+          }
         }
         int sessionCap = policy.caps().sessions();
         if (sessionCap > 0 && usage.sessions(principal) >= sessionCap) {
@@ -260,6 +273,88 @@ public final class Broker implements AutoCloseable {
         String id = session.id();
         fx.add(() -> listeners.forEach(l -> l.sessionOpened(id, hello.workerId(), false)));
         return new Opened(id, epoch, false, lost);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /**
+   * After a restart, takes back a session of the previous run with the leases its worker declares.
+   * A declared lease is re-admitted when its fencing token comes from an earlier epoch, its kind is
+   * known, it is not known already, and its pool has room; the rest are reported lost. Since no new
+   * grants happen while re-declaration is possible, re-admitted leases never exceed a limit.
+   */
+  @GuardedBy("lock")
+  private Opened readmit(
+      HelloSpec hello, String principal, SessionChannel channel, long now, Effects fx) {
+    Session session =
+        new Session(
+            hello.resumeSessionId(),
+            hello.workerId(),
+            principal,
+            hello.labels(),
+            hello.memoryLimitMb(),
+            now,
+            config.requestIdsPerSession());
+    session.attach(channel);
+    sessions.add(session, ttlNanos());
+    usage.sessionOpened(principal);
+    List<String> lost = new ArrayList<>();
+    for (HelloSpec.HeldLease held : hello.heldLeases()) {
+      ResourceKind kind = held.kind();
+      long heldEpoch = FencingTokens.epochOf(held.fencingToken());
+      boolean admissible =
+          kind != null
+              && heldEpoch >= 1
+              && heldEpoch < epoch
+              && leases.get(held.leaseId()) == null
+              && leases.ended(held.leaseId()) == null
+              && leases.inUse(kind) < config.limit(kind)
+              && !(kind == ResourceKind.WASM && leases.firstOf(session.id(), kind) != null);
+      if (!admissible) {
+        lost.add(held.leaseId());
+        continue;
+      }
+      Lease lease =
+          new Lease(
+              held.leaseId(),
+              kind,
+              held.fencingToken(),
+              session.id(),
+              held.host(),
+              held.module(),
+              "",
+              held.memoryMb() > 0 ? held.memoryMb() : config.memoryEstimateMb(kind),
+              now,
+              now + config.maxHold(kind).toNanos());
+      leases.add(lease);
+      usage.leaseGranted(principal);
+      admission.readmitted(lease);
+      String worker = hello.workerId();
+      fx.add(() -> listeners.forEach(l -> l.granted(lease, worker)));
+    }
+    String id = session.id();
+    log.info(
+        "re-admitted session {} of worker {} after restart: {} of {} declared leases",
+        id,
+        hello.workerId(),
+        hello.heldLeases().size() - lost.size(),
+        hello.heldLeases().size());
+    fx.add(() -> listeners.forEach(l -> l.sessionOpened(id, hello.workerId(), true)));
+    return new Opened(id, epoch, true, lost);
+  }
+
+  /** The restart grace ended: capacity nobody re-declared is free; serve the queues. */
+  private void recoveryOver() {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        long now = time.nanoTime();
+        log.info("restart recovery over: {} leases re-declared", leases.size());
+        for (ResourceKind kind : ResourceKind.values()) {
+          pump(kind, now, fx);
+        }
       }
     } finally {
       fx.run();
@@ -743,6 +838,7 @@ public final class Broker implements AutoCloseable {
             leases.inUse(kind),
             queues.get(kind).size(),
             config.heartbeatInterval().toNanos(),
+            Math.max(0, recoveryUntilNanos - time.nanoTime()),
             time.nanoTime());
     return Admission.evaluate(config, spec, facts, steps);
   }

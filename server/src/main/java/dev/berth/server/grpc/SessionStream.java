@@ -116,7 +116,14 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     }
     List<HelloSpec.HeldLease> held = new ArrayList<>(hello.getHeldLeasesCount());
     for (dev.berth.proto.v1.HeldLease h : hello.getHeldLeasesList()) {
-      held.add(new HelloSpec.HeldLease(h.getLeaseId(), h.getFencingToken()));
+      held.add(
+          new HelloSpec.HeldLease(
+              h.getLeaseId(),
+              h.getFencingToken(),
+              Protos.kind(h.getKind()),
+              h.getHost(),
+              h.getModule(),
+              h.getMemoryMb()));
     }
     HelloSpec spec =
         HelloSpec.validate(

@@ -2,6 +2,7 @@ package dev.berth.server.session;
 
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.BrokerException;
+import dev.berth.server.lease.ResourceKind;
 import java.util.List;
 import java.util.Map;
 
@@ -21,8 +22,24 @@ public record HelloSpec(
   public static final int MAX_LABEL_VALUE = 256;
   public static final int MAX_HELD_LEASES = 4096;
 
-  /** A lease the worker declares it still holds. */
-  public record HeldLease(String leaseId, long fencingToken) {}
+  /**
+   * A lease the worker declares it still holds.
+   *
+   * @param kind null when the worker did not say (it cannot be re-admitted after a restart then)
+   */
+  public record HeldLease(
+      String leaseId,
+      long fencingToken,
+      ResourceKind kind,
+      String host,
+      String module,
+      int memoryMb) {
+
+    /** A declaration with only the id and token, enough to resume within one broker run. */
+    public HeldLease(String leaseId, long fencingToken) {
+      this(leaseId, fencingToken, null, "", "", 0);
+    }
+  }
 
   public HelloSpec {
     labels = Map.copyOf(labels);
@@ -64,6 +81,15 @@ public record HelloSpec(
     }
     for (HeldLease held : heldLeases) {
       AcquireSpec.requireId("hello.held_leases.lease_id", held.leaseId(), true);
+      if (held.host().length() > 253) {
+        throw BrokerException.invalid("hello.held_leases.host", "longer than 253 characters");
+      }
+      if (!held.module().isEmpty()) {
+        AcquireSpec.requireName("hello.held_leases.module", held.module());
+      }
+      if (held.memoryMb() < 0) {
+        throw BrokerException.invalid("hello.held_leases.memory_mb", "must not be negative");
+      }
     }
     return new HelloSpec(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases);
   }

@@ -41,18 +41,19 @@ class AdmissionTest {
         "",
         Admission.Memory.NONE,
         0,
-        "host example.com: 2.0/s");
+        "host example.com: 2.0/s",
+        0);
   }
 
   private static Admission.Facts withMemory(Admission.Memory memory) {
     Admission.Facts f = facts(false, false, false, 0, 0);
     return new Admission.Facts(
-        false, false, "s1", false, 0, 0, 0, 2, "", memory, f.rateWaitNanos(), f.rateDetail());
+        false, false, "s1", false, 0, 0, 0, 2, "", memory, f.rateWaitNanos(), f.rateDetail(), 0);
   }
 
   private static Admission.Facts withRateWait(long nanos, String detail) {
     return new Admission.Facts(
-        false, false, "s1", false, 0, 0, 0, 2, "", Admission.Memory.NONE, nanos, detail);
+        false, false, "s1", false, 0, 0, 0, 2, "", Admission.Memory.NONE, nanos, detail, 0);
   }
 
   @Test
@@ -66,7 +67,12 @@ class AdmissionTest {
     assertThat(steps)
         .extracting(Admission.Step::rule)
         .containsExactly(
-            "draining", "memory pressure", "host rate", "session limit", "pool RENDER");
+            "draining",
+            "memory pressure",
+            "host rate",
+            "restart recovery",
+            "session limit",
+            "pool RENDER");
     assertThat(steps).allMatch(Admission.Step::passed);
   }
 
@@ -127,7 +133,7 @@ class AdmissionTest {
   void evaluate_wasmNotHeldWithPoolFull_refusedPoolFull() {
     Admission.Facts wasmFull =
         new Admission.Facts(
-            false, false, "s1", false, 0, 1, 0, 1, "", Admission.Memory.NONE, 0, "");
+            false, false, "s1", false, 0, 1, 0, 1, "", Admission.Memory.NONE, 0, "", 0);
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(WASM), wasmFull, null);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
@@ -141,7 +147,8 @@ class AdmissionTest {
 
     assertThat(steps)
         .extracting(Admission.Step::rule)
-        .containsExactly("draining", "memory pressure", "host rate", "pool PDF");
+        .containsExactly(
+            "draining", "memory pressure", "host rate", "restart recovery", "pool PDF");
   }
 
   @Test
@@ -173,7 +180,7 @@ class AdmissionTest {
     Admission.Memory memory = new Admission.Memory(true, true, "fleet ...", 1);
     Admission.Facts f = withMemory(memory);
     Admission.Facts wasm =
-        new Admission.Facts(false, false, "s1", false, 0, 0, 0, 1, "", memory, 0, "");
+        new Admission.Facts(false, false, "s1", false, 0, 0, 0, 1, "", memory, 0, "", 0);
 
     assertThat(Admission.evaluate(CONFIG, spec(WASM), wasm, null))
         .isEqualTo(Admission.Verdict.GRANT);
@@ -213,7 +220,8 @@ class AdmissionTest {
             "degraded: score 0.7",
             Admission.Memory.NONE,
             0,
-            "");
+            "",
+            0);
 
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(PDF), lowered, null);
 

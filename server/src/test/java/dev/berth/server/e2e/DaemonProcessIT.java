@@ -99,11 +99,20 @@ class DaemonProcessIT {
       assertThat(exit).as("exit code after SIGTERM").isIn(0, 143);
     }
 
-    try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("daemon-2.log"), FAST)) {
+    // A longer TTL after the restart, so the recovery window surely spans the first acquire.
+    String[] restarted = FAST.clone();
+    restarted[1] = "6s";
+    try (DaemonProcess daemon =
+        DaemonProcess.start(state, dir.resolve("daemon-2.log"), restarted)) {
       ManagedChannel channel = daemon.channel();
       try (LiveSession me = new LiveSession(channel, "after-restart")) {
         assertThat(me.opened.get().getBrokerEpoch()).isEqualTo(2);
-        AcquireResponse granted = me.acquireRender("https://b.example/", 0);
+        // A restarted broker grants nothing new for one session TTL, while workers of the previous
+        // run may still re-declare what they hold; then capacity nobody declared is free.
+        AcquireResponse early = me.acquireRender("https://b.example/", 0);
+        assertThat(early.getRefused().getDetail()).contains("restarted");
+        AcquireResponse granted = me.acquireRender("https://b.example/", 10_000);
+        assertThat(granted.hasGranted()).as("granted: %s", granted).isTrue();
         long token = granted.getGranted().getFencingToken();
         assertThat(token).isGreaterThan(highestToken);
         assertThat(FencingTokens.epochOf(token)).isEqualTo(2);
