@@ -320,7 +320,9 @@ public final class Broker implements AutoCloseable {
         session.touch(now);
         session.reportMemory(memoryUsedMb, memoryLimitMb);
         Admission.Memory before = admission.memory(sessionId, 0);
-        admission.heartbeat(sessionId, session.workerId(), memoryUsedMb, memoryLimitMb, now);
+        // The session's limit, not the heartbeat's: a worker may declare it only in its hello.
+        admission.heartbeat(
+            sessionId, session.workerId(), memoryUsedMb, session.memoryLimitMb(), now);
         Admission.Memory after = admission.memory(sessionId, 0);
         if ((before.fleetBlocked() && !after.fleetBlocked())
             || (before.workerBlocked() && !after.workerBlocked())) {
