@@ -433,7 +433,16 @@ public final class Broker implements AutoCloseable {
             ? "expired: no heartbeat within session_ttl " + config.sessionTtl()
             : "closed by goodbye";
     sessions.remove(session, why);
+    PressureLevel pressureBefore = admission.pressure();
     admission.forget(session.id());
+    if (pressureBefore != PressureLevel.NONE && admission.pressure() == PressureLevel.NONE) {
+      // Its usage left the fleet's and lifted fleet pressure: waiting RENDER/PDF acquires may go.
+      for (ResourceKind kind : ResourceKind.values()) {
+        if (Admission.memoryBound(kind)) {
+          freed.add(kind);
+        }
+      }
+    }
     BrokerException gone =
         BrokerException.notFound("session_id: session " + session.id() + " " + why);
     for (WaitQueue queue : queues.values()) {
