@@ -15,6 +15,7 @@ import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.admission.WaitQueue;
 import dev.berth.server.admission.Waiter;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Durations;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
@@ -630,16 +631,23 @@ public final class Broker implements AutoCloseable {
         }
         queues.get(waiter.spec().kind()).remove(waiter);
         AcquireSpec spec = waiter.spec();
+        // Name the rule that still blocks (a host's rate, memory pressure, the pool), so the
+        // detail and retry_after of a TIMEOUT say what the caller waited for in vain.
+        Session session = sessions.get(spec.sessionId());
+        Decision.Refused blocking =
+            session != null ? evaluate(session, spec, null).refusal() : null;
         Decision.Refused refusal =
             new Decision.Refused(
                 RefusalReason.TIMEOUT,
-                config.exhaustedRetryAfter().toNanos(),
+                blocking != null
+                    ? blocking.retryAfterNanos()
+                    : config.exhaustedRetryAfter().toNanos(),
                 "waited "
-                    + Duration.ofNanos(spec.waitNanos())
+                    + Durations.format(Duration.ofNanos(spec.waitNanos()))
                     + " for a "
                     + spec.kind()
                     + " slot: "
-                    + poolDetail(spec.kind()));
+                    + (blocking != null ? blocking.detail() : poolDetail(spec.kind())));
         decide(waiter, refusal, fx);
         refused(spec, refusal, time.nanoTime(), fx);
       }
