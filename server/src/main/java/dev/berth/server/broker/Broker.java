@@ -431,7 +431,7 @@ public final class Broker implements AutoCloseable {
     }
     String why =
         expired
-            ? "expired: no heartbeat within session_ttl " + config.sessionTtl()
+            ? "expired: no heartbeat within session_ttl " + Durations.format(config.sessionTtl())
             : "closed by goodbye";
     sessions.remove(session, why);
     PressureLevel pressureBefore = admission.pressure();
@@ -844,7 +844,7 @@ public final class Broker implements AutoCloseable {
           "lease_id: no lease "
               + leaseId
               + " (never granted, or ended more than "
-              + config.endedLeaseMemory()
+              + Durations.format(config.endedLeaseMemory())
               + " ago)");
     }
     if (sessionId != null && !ended.sessionId().equals(sessionId)) {
