@@ -325,9 +325,9 @@ class AdmissionServiceTest {
                 PressureLevel.PRESSURE_LEVEL_ELEVATED),
             tuple(
                 BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF, PressureLevel.PRESSURE_LEVEL_NONE));
-    assertThat(watcher.fleet().get(0).getDetail()).contains(FLEET_TRIGGER);
+    assertThat(watcher.fleet().get(0).getDetail()).isEqualTo(FLEET_TRIGGER);
     assertThat(watcher.fleet().get(1).getDetail())
-        .contains("fleet 1000/4000 MB = 0.25 <= pressure_off 0.75");
+        .isEqualTo("fleet 1000/4000 MB = 0.25 <= pressure_off 0.75");
     // Worker A's own pressure (measured against the fleet limit: it reports none) moved too.
     assertThat(watcher.events)
         .filteredOn(e -> e.getSessionId().equals(workerA.sessionId()))
