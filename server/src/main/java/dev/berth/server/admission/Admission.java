@@ -34,11 +34,16 @@ public final class Admission {
     /** The pool is at its effective limit: nobody behind can be granted either. */
     POOL_FULL;
 
-    /** Whether an acquire willing to wait {@code waitNanos} should queue rather than be refused. */
+    /**
+     * Whether an acquire willing to wait {@code waitNanos} should queue rather than be refused. A
+     * rate-limited acquire queues only when its host's token arrives <em>before</em> the wait runs
+     * out: a waiter is dead from its deadline on, so one whose wait equals {@code retry_after}
+     * could only time out at the instant its token arrives, and is better told at once.
+     */
     public boolean waitable(long waitNanos, Decision.Refused refusal) {
       return switch (this) {
         case NONE, DRAINING -> false;
-        case RATE_LIMITED -> waitNanos >= refusal.retryAfterNanos();
+        case RATE_LIMITED -> waitNanos > refusal.retryAfterNanos();
         default -> waitNanos > 0;
       };
     }

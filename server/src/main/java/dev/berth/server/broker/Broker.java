@@ -16,6 +16,7 @@ import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.admission.WaitQueue;
 import dev.berth.server.admission.Waiter;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Durations;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
@@ -430,7 +431,9 @@ public final class Broker implements AutoCloseable {
         session.touch(now);
         session.reportMemory(memoryUsedMb, memoryLimitMb);
         Admission.Memory before = admission.memory(sessionId, 0);
-        admission.heartbeat(sessionId, session.workerId(), memoryUsedMb, memoryLimitMb, now);
+        // The session's limit, not the heartbeat's: a worker may declare it only in its hello.
+        admission.heartbeat(
+            sessionId, session.workerId(), memoryUsedMb, session.memoryLimitMb(), now);
         Admission.Memory after = admission.memory(sessionId, 0);
         if ((before.fleetBlocked() && !after.fleetBlocked())
             || (before.workerBlocked() && !after.workerBlocked())) {
@@ -539,11 +542,20 @@ public final class Broker implements AutoCloseable {
     }
     String why =
         expired
-            ? "expired: no heartbeat within session_ttl " + config.sessionTtl()
+            ? "expired: no heartbeat within session_ttl " + Durations.format(config.sessionTtl())
             : "closed by goodbye";
     sessions.remove(session, why);
     usage.sessionEnded(session.principal());
+    PressureLevel pressureBefore = admission.pressure();
     admission.forget(session.id());
+    if (pressureBefore != PressureLevel.NONE && admission.pressure() == PressureLevel.NONE) {
+      // Its usage left the fleet's and lifted fleet pressure: waiting RENDER/PDF acquires may go.
+      for (ResourceKind kind : ResourceKind.values()) {
+        if (Admission.memoryBound(kind)) {
+          freed.add(kind);
+        }
+      }
+    }
     BrokerException gone =
         BrokerException.notFound("session_id: session " + session.id() + " " + why);
     for (WaitQueue queue : queues.values()) {
@@ -761,16 +773,23 @@ public final class Broker implements AutoCloseable {
         }
         queues.get(waiter.spec().kind()).remove(waiter);
         AcquireSpec spec = waiter.spec();
+        // Name the rule that still blocks (a host's rate, memory pressure, the pool), so the
+        // detail and retry_after of a TIMEOUT say what the caller waited for in vain.
+        Session session = sessions.get(spec.sessionId());
+        Decision.Refused blocking =
+            session != null ? evaluate(session, spec, null).refusal() : null;
         Decision.Refused refusal =
             new Decision.Refused(
                 RefusalReason.TIMEOUT,
-                config.exhaustedRetryAfter().toNanos(),
+                blocking != null
+                    ? blocking.retryAfterNanos()
+                    : config.exhaustedRetryAfter().toNanos(),
                 "waited "
-                    + Duration.ofNanos(spec.waitNanos())
+                    + Durations.format(Duration.ofNanos(spec.waitNanos()))
                     + " for a "
                     + spec.kind()
                     + " slot: "
-                    + poolDetail(spec.kind()));
+                    + (blocking != null ? blocking.detail() : poolDetail(spec.kind())));
         decide(waiter, refusal, fx);
         refused(spec, refusal, time.nanoTime(), fx);
       }
@@ -979,7 +998,7 @@ public final class Broker implements AutoCloseable {
           "lease_id: no lease "
               + leaseId
               + " (never granted, or ended more than "
-              + config.endedLeaseMemory()
+              + Durations.format(config.endedLeaseMemory())
               + " ago)");
     }
     if (sessionId != null && !ended.sessionId().equals(sessionId)) {

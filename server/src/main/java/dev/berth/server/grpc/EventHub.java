@@ -172,7 +172,8 @@ final class EventHub implements BrokerListener {
                       ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
                       : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
               .setPressure(Protos.pressure(change.to()))
-              .setDetail("fleet: " + change.trigger()));
+              // The trigger names its source: "fleet 3500/4000 MB ..." or "broker heap ...".
+              .setDetail(change.trigger()));
     }
     for (PressureChange.Worker worker : change.workers()) {
       publish(

@@ -75,6 +75,8 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   private long lastForwardedNanos;
   private long lastSeq = -1;
   private PressureLevel lastPressure = PressureLevel.NONE;
+  private long lastUsedMb = -1;
+  private long lastLimitMb = -1;
 
   SessionStream(
       Broker broker,
@@ -160,8 +162,11 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     requireMemory("heartbeat.memory_limit_mb", heartbeat.getMemoryLimitMb());
     long now = protos.time().nanoTime();
     PressureLevel pressure;
-    if (now - lastForwardedNanos < minHeartbeatGapNanos) {
-      // Faster than a quarter of the interval: answered, but it costs the broker nothing.
+    boolean sameMemory =
+        heartbeat.getMemoryUsedMb() == lastUsedMb && heartbeat.getMemoryLimitMb() == lastLimitMb;
+    if (sameMemory && now - lastForwardedNanos < minHeartbeatGapNanos) {
+      // Faster than a quarter of the interval with nothing new to say: answered, but it costs
+      // the broker nothing. A changed memory report always goes through.
       if (heartbeat.getSeq() <= lastSeq) {
         throw BrokerException.invalid(
             "heartbeat.seq", "must increase, got " + heartbeat.getSeq() + " after " + lastSeq);
@@ -177,6 +182,8 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
               heartbeat.getMemoryLimitMb());
       lastForwardedNanos = now;
       lastPressure = pressure;
+      lastUsedMb = heartbeat.getMemoryUsedMb();
+      lastLimitMb = heartbeat.getMemoryLimitMb();
     }
     lastSeq = heartbeat.getSeq();
     send(

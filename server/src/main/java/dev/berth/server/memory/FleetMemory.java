@@ -149,7 +149,8 @@ public final class FleetMemory {
 
   /**
    * Updates the broker's heap level and reports what changed since the previous evaluation. The
-   * broker calls it after each heartbeat and on its periodic sweep, and publishes the changes.
+   * broker calls it on its periodic sweep (not per heartbeat: reading the heap is not free), and
+   * publishes the changes and sends cleanup pushes from there.
    *
    * @param brokerHeapUsedBytes the broker's heap in use
    * @param brokerHeapMaxBytes the broker's maximum heap; 0 or less when unknown (no heap pressure)

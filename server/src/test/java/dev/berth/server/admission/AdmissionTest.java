@@ -200,8 +200,9 @@ class AdmissionTest {
     assertThat(verdict.refusal().retryAfterNanos()).isEqualTo(340_000_000L);
     assertThat(verdict.refusal().detail())
         .isEqualTo("host example.com: 2.0/s, next token in 340ms");
-    assertThat(verdict.blocker().waitable(339_999_999L, verdict.refusal())).isFalse();
-    assertThat(verdict.blocker().waitable(340_000_000L, verdict.refusal())).isTrue();
+    // The token must arrive before the wait runs out: a waiter is dead from its deadline on.
+    assertThat(verdict.blocker().waitable(340_000_000L, verdict.refusal())).isFalse();
+    assertThat(verdict.blocker().waitable(340_000_001L, verdict.refusal())).isTrue();
     assertThat(verdict.blocker().blocksQueue()).isFalse();
   }
 

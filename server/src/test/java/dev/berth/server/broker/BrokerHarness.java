@@ -46,6 +46,11 @@ final class BrokerHarness implements AutoCloseable {
     this(config.build());
   }
 
+  /** A broker under a whole policy (real host rates, memory, degradation) and a heap probe. */
+  BrokerHarness(Policy policy, HeapProbe heap) {
+    broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(42), heap);
+  }
+
   /** A session with its recording channel. */
   record Worker(String sessionId, RecordingSessionChannel channel) {}
 
@@ -69,6 +74,13 @@ final class BrokerHarness implements AutoCloseable {
 
   RecordingAcquireCallback acquire(Worker worker, ResourceKind kind, Duration wait) {
     return acquire(worker, kind, wait, "", 0);
+  }
+
+  /** Acquires as the session {@code spec} names. */
+  RecordingAcquireCallback acquire(AcquireSpec spec) {
+    RecordingAcquireCallback callback = new RecordingAcquireCallback();
+    broker.acquire(spec, PRINCIPAL, callback);
+    return callback;
   }
 
   RecordingAcquireCallback acquire(

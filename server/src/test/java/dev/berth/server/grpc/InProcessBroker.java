@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.ReleaseRequest;
@@ -12,7 +13,9 @@ import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Policy;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.time.FakeTimeSource;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -46,6 +49,8 @@ final class InProcessBroker implements AutoCloseable {
   final LeaseBrokerGrpc.LeaseBrokerBlockingStub blocking;
   final LeaseBrokerGrpc.LeaseBrokerFutureStub future;
   final LeaseBrokerGrpc.LeaseBrokerStub async;
+  final BrokerAdminGrpc.BrokerAdminBlockingStub admin;
+  final BrokerAdminGrpc.BrokerAdminStub adminAsync;
 
   /** The test policy: embedded defaults with a heartbeat and TTL that differ from them. */
   static BrokerConfig.Builder config() {
@@ -60,7 +65,12 @@ final class InProcessBroker implements AutoCloseable {
   }
 
   InProcessBroker(BrokerConfig config) {
-    broker = new Broker(config, time, 1, () -> 2, LeaseIds.seeded(7));
+    this(Policy.of(config));
+  }
+
+  /** A broker under a whole policy: host rates, memory pressure and degradation included. */
+  InProcessBroker(Policy policy) {
+    broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
     String name = InProcessServerBuilder.generateName();
     server =
         new BrokerServer(broker, time, InProcessServerBuilder.forName(name).directExecutor(), null)
@@ -69,6 +79,8 @@ final class InProcessBroker implements AutoCloseable {
     blocking = LeaseBrokerGrpc.newBlockingStub(channel);
     future = LeaseBrokerGrpc.newFutureStub(channel);
     async = LeaseBrokerGrpc.newStub(channel);
+    admin = BrokerAdminGrpc.newBlockingStub(channel);
+    adminAsync = BrokerAdminGrpc.newStub(channel);
   }
 
   /** Opens a session stream and says hello as {@code workerId}. */

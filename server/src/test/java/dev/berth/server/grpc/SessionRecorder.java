@@ -3,8 +3,10 @@ package dev.berth.server.grpc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.berth.proto.v1.Ack;
 import dev.berth.proto.v1.Goodbye;
 import dev.berth.proto.v1.Heartbeat;
+import dev.berth.proto.v1.HeartbeatAck;
 import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
@@ -107,6 +109,27 @@ final class SessionRecorder implements ClientResponseObserver<SessionRequest, Se
     SessionEvent event = next();
     assertThat(event.hasHeartbeatAck()).as("heartbeat_ack: %s", event).isTrue();
     assertThat(event.getHeartbeatAck().getSeq()).isEqualTo(seq);
+  }
+
+  /** Heartbeats with a memory report and returns the matching ack. */
+  HeartbeatAck heartbeat(long seq, long memoryUsedMb, long memoryLimitMb) {
+    send(
+        SessionRequest.newBuilder()
+            .setHeartbeat(
+                Heartbeat.newBuilder()
+                    .setSeq(seq)
+                    .setMemoryUsedMb(memoryUsedMb)
+                    .setMemoryLimitMb(memoryLimitMb))
+            .build());
+    SessionEvent event = next();
+    assertThat(event.hasHeartbeatAck()).as("heartbeat_ack: %s", event).isTrue();
+    assertThat(event.getHeartbeatAck().getSeq()).isEqualTo(seq);
+    return event.getHeartbeatAck();
+  }
+
+  /** Acknowledges a pushed command. */
+  void ack(long commandId) {
+    send(SessionRequest.newBuilder().setAck(Ack.newBuilder().setCommandId(commandId)).build());
   }
 
   void goodbye() {

@@ -1,0 +1,78 @@
+package dev.berth.server.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.server.broker.Views;
+import io.grpc.Status;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Heartbeats faster than a quarter of the interval are answered from the stream without reaching
+ * the broker, so a chatty worker costs no more than a well-behaved one; a changed memory report
+ * always goes through.
+ */
+class HeartbeatThrottleTest {
+  private final InProcessBroker b = new InProcessBroker();
+
+  @AfterEach
+  void close() {
+    b.close();
+  }
+
+  private long lastSeen(String sessionId) {
+    Views.Session view = b.broker.sessions("", "", 10).get(0);
+    assertThat(view.id()).isEqualTo(sessionId);
+    return view.lastSeenNanos();
+  }
+
+  @Test
+  void heartbeat_fasterThanQuarterInterval_ackedWithoutTouchingTheBroker() {
+    SessionRecorder stream = b.openSession("chatty");
+    stream.heartbeat(1);
+    long seen = lastSeen(stream.sessionId());
+
+    b.time.advance(InProcessBroker.HEARTBEAT_INTERVAL.dividedBy(8));
+    for (long seq = 2; seq < 50; seq++) {
+      stream.heartbeat(seq); // every one is acknowledged
+    }
+
+    assertThat(lastSeen(stream.sessionId())).isEqualTo(seen);
+  }
+
+  @Test
+  void heartbeat_afterQuarterInterval_reachesTheBroker() {
+    SessionRecorder stream = b.openSession("steady");
+    stream.heartbeat(1);
+    long seen = lastSeen(stream.sessionId());
+
+    b.time.advance(InProcessBroker.HEARTBEAT_INTERVAL.dividedBy(4));
+    stream.heartbeat(2);
+
+    assertThat(lastSeen(stream.sessionId()) - seen)
+        .isEqualTo(InProcessBroker.HEARTBEAT_INTERVAL.dividedBy(4).toNanos());
+  }
+
+  @Test
+  void heartbeat_fastButMemoryChanged_reachesTheBroker() {
+    SessionRecorder stream = b.openSession("reporting");
+    stream.heartbeat(1, 100, 1000);
+
+    b.time.advance(Duration.ofMillis(1));
+    stream.heartbeat(2, 900, 1000);
+
+    assertThat(b.broker.sessions("", "", 10).get(0).memoryUsedMb()).isEqualTo(900);
+  }
+
+  @Test
+  void heartbeat_fastWithRepeatedSeq_stillInvalidArgument() {
+    SessionRecorder stream = b.openSession("confused");
+    stream.heartbeat(5);
+
+    stream.sendHeartbeat(5);
+
+    assertThat(stream.status().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(stream.status().getDescription()).contains("heartbeat.seq");
+  }
+}
