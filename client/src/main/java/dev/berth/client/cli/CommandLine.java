@@ -85,7 +85,9 @@ final class CommandLine {
         }
         boolean repeatable = command != null && command.repeatable().contains(name);
         List<String> list = values.computeIfAbsent(name, k -> new ArrayList<>());
-        if (!list.isEmpty() && !repeatable) {
+        if (Usage.GLOBAL_VALUED.contains(name)) {
+          list.clear(); // the last one wins, so an alias can be overridden
+        } else if (!list.isEmpty() && !repeatable) {
           throw new UsageException(where, name + " given twice");
         }
         list.add(value);

@@ -123,6 +123,13 @@ class CommandLineTest {
   }
 
   @Test
+  void parse_globalOptionTwice_lastWins() {
+    CommandLine line = parse("--broker", "a:1", "status", "--broker", "b:2");
+
+    assertThat(line.value("--broker", "")).isEqualTo("b:2");
+  }
+
+  @Test
   void parse_revokeWithoutLease_usageError() {
     assertThat(usage("revoke").getMessage()).contains("needs an argument");
   }

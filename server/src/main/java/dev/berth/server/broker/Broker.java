@@ -15,6 +15,7 @@ import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.admission.WaitQueue;
 import dev.berth.server.admission.Waiter;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Durations;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
@@ -825,7 +826,7 @@ public final class Broker implements AutoCloseable {
           "lease_id: no lease "
               + leaseId
               + " (never granted, or ended more than "
-              + config.endedLeaseMemory()
+              + Durations.format(config.endedLeaseMemory())
               + " ago)");
     }
     if (sessionId != null && !ended.sessionId().equals(sessionId)) {

@@ -624,7 +624,10 @@ class AdminServiceTest {
   void revokeLease_unknownLease_notFound() {
     Status status = failure(Status.Code.NOT_FOUND, () -> revoke("0123456789abcdef"));
 
-    assertThat(status.getDescription()).startsWith("lease_id:").contains("0123456789abcdef");
+    assertThat(status.getDescription())
+        .startsWith("lease_id:")
+        .contains("0123456789abcdef")
+        .contains("ended more than 10m ago");
   }
 
   @Test
