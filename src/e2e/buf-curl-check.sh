@@ -69,13 +69,13 @@ curl_grpc() {
 pid=$!
 
 port=""
-for _ in $(seq 1 600); do # 60 s, also covering a first build of the jar
+for _ in $(seq 1 3000); do # 300 s: bin/berth builds the jar first when it is missing or stale
   kill -0 "$pid" 2>/dev/null || fail "the daemon exited during start-up"
   port="$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$log" | head -n 1)"
   [ -n "$port" ] && break
   sleep 0.1
 done
-[ -n "$port" ] || fail "the daemon did not report its port within 60s"
+[ -n "$port" ] || fail "the daemon did not report its port within 300s"
 url="http://127.0.0.1:$port"
 say "daemon pid $pid listening at $url"
 
