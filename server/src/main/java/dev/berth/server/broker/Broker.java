@@ -1023,16 +1023,17 @@ public final class Broker implements AutoCloseable {
           return alreadyEnded(leaseId, null);
         }
         long graceNanos = (grace != null ? grace : config.revokeGrace()).toNanos();
-        revokeLease(lease, reason, graceNanos, now, fx);
-        return new EndResult(true, LeaseEnd.REVOKED, reason);
+        LeaseEnd how = revokeLease(lease, reason, graceNanos, now, fx);
+        return new EndResult(true, how, reason);
       }
     } finally {
       fx.run();
     }
   }
 
+  /** Ends a lease on the broker's initiative and tells its holder; returns how it ended. */
   @GuardedBy("lock")
-  private void revokeLease(
+  private LeaseEnd revokeLease(
       Lease lease, RevokeReason reason, long graceNanos, long now, Effects fx) {
     LeaseEnd how = reason == RevokeReason.MAX_HOLD ? LeaseEnd.MAX_HOLD : LeaseEnd.REVOKED;
     endLease(lease, how, reason, Outcome.UNKNOWN, now, fx);
@@ -1042,6 +1043,7 @@ public final class Broker implements AutoCloseable {
       long commandId = session.nextCommandId();
       fx.add(() -> channel.revoke(commandId, lease.id(), reason, graceNanos));
     }
+    return how;
   }
 
   @GuardedBy("lock")

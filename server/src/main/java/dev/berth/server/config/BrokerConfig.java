@@ -11,6 +11,9 @@ import java.util.Map;
  * and the rule it broke.
  */
 public final class BrokerConfig {
+  /** The largest fleet-wide limit a pool may be given. */
+  public static final int MAX_POOL_LIMIT = 1_000_000;
+
   private final Duration heartbeatInterval;
   private final Duration sessionTtl;
   private final Duration sweepInterval;
@@ -264,7 +267,7 @@ public final class BrokerConfig {
       }
       for (ResourceKind kind : ResourceKind.values()) {
         String k = kind.name().toLowerCase(java.util.Locale.ROOT);
-        range("pools." + k + ".limit", limits.get(kind), 0, 1_000_000);
+        range("pools." + k + ".limit", limits.get(kind), 0, MAX_POOL_LIMIT);
         range("pools." + k + ".per_session_limit", perSessionLimits.get(kind), 0, 1_000_000);
         positive("pools." + k + ".max_hold", maxHold.get(kind));
         range("pools." + k + ".memory_estimate_mb", memoryEstimateMb.get(kind), 0, 1 << 20);

@@ -301,11 +301,13 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     }
   }
 
+  /** The page size asked for; {@code requested} is a uint32 on the wire. */
   private static int pageSize(int requested) {
-    if (requested < 0 || requested > MAX_PAGE) {
-      throw BrokerException.invalid("page_size", "must be 0.." + MAX_PAGE + ", got " + requested);
+    long size = Integer.toUnsignedLong(requested);
+    if (size > MAX_PAGE) {
+      throw BrokerException.invalid("page_size", "must be 0.." + MAX_PAGE + ", got " + size);
     }
-    return requested == 0 ? DEFAULT_PAGE : requested;
+    return size == 0 ? DEFAULT_PAGE : (int) size;
   }
 
   private static String encodeToken(String key) {

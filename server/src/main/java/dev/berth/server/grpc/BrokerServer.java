@@ -180,6 +180,11 @@ public final class BrokerServer implements AutoCloseable {
     return this;
   }
 
+  /** The hub behind {@code WatchEvents}, for tests that check it lets go of its watchers. */
+  EventHub events() {
+    return events;
+  }
+
   /** The port listened on (for a Netty listener started on port 0). */
   public int port() {
     return server.getPort();

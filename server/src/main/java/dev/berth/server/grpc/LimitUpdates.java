@@ -12,6 +12,7 @@ import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Turns an {@code UpdateLimits} request into a new, fully validated {@link Policy}. Nothing is
@@ -31,7 +32,13 @@ final class LimitUpdates {
           if (kind == null) {
             throw BrokerException.invalid("pools.kind", "must be RENDER, PDF or WASM");
           }
-          broker.limit(kind, pool.getLimit());
+          long limit = Integer.toUnsignedLong(pool.getLimit()); // uint32 on the wire
+          if (limit > BrokerConfig.MAX_POOL_LIMIT) {
+            String key = "pools." + kind.name().toLowerCase(Locale.ROOT) + ".limit";
+            throw BrokerException.invalid(
+                key, "must be 0.." + BrokerConfig.MAX_POOL_LIMIT + ", got " + limit);
+          }
+          broker.limit(kind, (int) limit);
         }
         next = next.withBroker(broker.build());
       }

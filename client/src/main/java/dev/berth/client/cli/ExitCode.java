@@ -1,0 +1,21 @@
+package dev.berth.client.cli;
+
+/** The exit codes of {@code berth}, which scripts may rely on. */
+final class ExitCode {
+  private ExitCode() {}
+
+  /** The command did what was asked. */
+  static final int OK = 0;
+
+  /** The broker answered with an error (NOT_FOUND, INVALID_ARGUMENT, ...); printed to stderr. */
+  static final int BROKER_ERROR = 1;
+
+  /** The command line was wrong; nothing was sent. */
+  static final int USAGE = 2;
+
+  /** The broker could not be reached, is shutting down, or did not answer in time. */
+  static final int UNREACHABLE = 3;
+
+  /** {@code explain}: an acquire now would be refused. */
+  static final int WOULD_REFUSE = 4;
+}

@@ -1,0 +1,124 @@
+package dev.berth.client.cli;
+
+import com.google.protobuf.ProtocolMessageEnum;
+import com.google.protobuf.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/** Wire values in the words operators type and read: {@code RENDER} for RESOURCE_KIND_RENDER. */
+final class Text {
+  private Text() {}
+
+  /** The enum value without its type's prefix, e.g. {@code EXHAUSTED}; "-" when unspecified. */
+  static String name(ProtocolMessageEnum value) {
+    if (!(value instanceof Enum<?> e) || e.name().equals("UNRECOGNIZED")) {
+      return "?";
+    }
+    String prefix = prefix(value.getDescriptorForType().getValues().get(0).getName());
+    String name = e.name();
+    String shortName = name.startsWith(prefix) ? name.substring(prefix.length()) : name;
+    return shortName.equals("UNSPECIFIED") ? "-" : shortName;
+  }
+
+  private static String prefix(String unspecified) {
+    return unspecified.substring(0, unspecified.length() - "UNSPECIFIED".length());
+  }
+
+  /**
+   * The value of enum {@code type} that {@code word} names, with or without its prefix, in any
+   * case, '-' standing for '_'.
+   *
+   * @throws IllegalArgumentException listing the values accepted
+   */
+  static <E extends Enum<E> & ProtocolMessageEnum> E parse(Class<E> type, String word) {
+    E[] all = type.getEnumConstants();
+    String prefix = prefix(all[0].name());
+    String wanted = word.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+    for (E value : all) {
+      String name = value.name();
+      if (name.equals("UNRECOGNIZED") || name.endsWith("_UNSPECIFIED")) {
+        continue;
+      }
+      if (name.equals(wanted) || name.equals(prefix + wanted)) {
+        return value;
+      }
+    }
+    throw new IllegalArgumentException(
+        "must be one of " + String.join(", ", words(type)) + "; got '" + word + "'");
+  }
+
+  /** The words {@link #parse} accepts for {@code type}, lower case. */
+  static <E extends Enum<E> & ProtocolMessageEnum> List<String> words(Class<E> type) {
+    List<String> out = new ArrayList<>();
+    for (E value : type.getEnumConstants()) {
+      if (!value.name().equals("UNRECOGNIZED") && !value.name().endsWith("_UNSPECIFIED")) {
+        out.add(name(value).toLowerCase(Locale.ROOT));
+      }
+    }
+    return out;
+  }
+
+  static Duration duration(com.google.protobuf.Duration d) {
+    return Duration.ofSeconds(d.getSeconds(), d.getNanos());
+  }
+
+  static com.google.protobuf.Duration proto(Duration d) {
+    return com.google.protobuf.Duration.newBuilder()
+        .setSeconds(d.getSeconds())
+        .setNanos(d.getNano())
+        .build();
+  }
+
+  static Instant instant(Timestamp t) {
+    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+  }
+
+  /** An instant to the second, UTC, e.g. {@code 2026-01-01T10:00:00Z}; "-" when unset. */
+  static String time(Timestamp t) {
+    if (t.getSeconds() == 0 && t.getNanos() == 0) {
+      return "-";
+    }
+    return instant(t).truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
+  /** An instant to the millisecond, UTC, always the same width, for event lines. */
+  static String preciseTime(Timestamp t) {
+    return MILLIS.format(instant(t));
+  }
+
+  private static final DateTimeFormatter MILLIS =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+
+  /** How long before {@code now} an instant was, e.g. {@code 4.2s ago}. */
+  static String ago(Timestamp t, Instant now) {
+    if (t.getSeconds() == 0 && t.getNanos() == 0) {
+      return "-";
+    }
+    Duration d = Duration.between(instant(t), now);
+    return d.isNegative() ? "just now" : Durations.format(d) + " ago";
+  }
+
+  /** How long from {@code now} until an instant, e.g. {@code in 4m05s}. */
+  static String until(Timestamp t, Instant now) {
+    Duration d = Duration.between(now, instant(t));
+    return d.isNegative() ? "overdue" : "in " + Durations.format(d);
+  }
+
+  /** A ratio such as 0.85 with two decimals. */
+  static String ratio(double value) {
+    return String.format(Locale.ROOT, "%.2f", value);
+  }
+
+  /** A rate in requests per second, without trailing zeros. */
+  static String rate(double value) {
+    String s = String.format(Locale.ROOT, "%.2f", value);
+    s = s.replaceAll("0+$", "");
+    return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
+  }
+}

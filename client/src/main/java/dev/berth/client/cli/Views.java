@@ -1,0 +1,253 @@
+package dev.berth.client.cli;
+
+import dev.berth.proto.v1.BrokerEvent;
+import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.ExplainStep;
+import dev.berth.proto.v1.Explanation;
+import dev.berth.proto.v1.HostStatus;
+import dev.berth.proto.v1.Lease;
+import dev.berth.proto.v1.LeaseInfo;
+import dev.berth.proto.v1.PoolStatus;
+import dev.berth.proto.v1.PressureStatus;
+import dev.berth.proto.v1.RefusalCount;
+import dev.berth.proto.v1.SessionInfo;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The human forms of admin answers: aligned tables and short lines. Pure functions of the message
+ * and the time given, so tests can pin the output.
+ */
+final class Views {
+  private Views() {}
+
+  /** The status screen. */
+  static void status(BrokerStatus s, String broker, PrintStream out) {
+    out.println("broker       " + broker);
+    out.println("version      " + s.getVersion() + "   epoch " + s.getBrokerEpoch());
+    out.println(
+        "uptime       "
+            + Durations.format(Text.duration(s.getUptime()))
+            + " (since "
+            + Text.time(s.getStartedAt())
+            + ")");
+    out.println(
+        "draining     "
+            + (s.getDraining()
+                ? "YES (new grants refused; lift with: berth drain --resume)"
+                : "no"));
+    out.println();
+    pools(s.getPoolsList(), out);
+    out.println();
+    out.println(
+        "sessions     "
+            + s.getSessions().getLive()
+            + " live, "
+            + s.getSessions().getDisconnected()
+            + " disconnected");
+    out.println("pressure     " + pressure(s.getPressure()));
+    out.println("degradation  " + Text.ratio(s.getDegradationScore()) + " (0 healthy .. 1 broken)");
+    out.println();
+    if (s.getHotHostsCount() == 0) {
+      out.println("hot hosts    none");
+    } else {
+      Table hosts = new Table("HOST", "RATE/S>", "TOKENS>", "REFUSALS>", "REASON");
+      for (HostStatus h : s.getHotHostsList()) {
+        hosts.row(
+            h.getHost(),
+            Text.rate(h.getRatePerSecond()),
+            Text.rate(h.getTokens()),
+            h.getRefusals(),
+            h.getReason());
+      }
+      hosts.print(out);
+    }
+    out.println();
+    out.println("totals       " + s.getTotals().getGrants() + " grants; refusals " + refusals(s));
+  }
+
+  /** The pools table. */
+  static void pools(List<PoolStatus> pools, PrintStream out) {
+    Table table = new Table("KIND", "LIMIT>", "EFFECTIVE>", "IN_USE>", "QUEUED>", "REASON");
+    for (PoolStatus p : pools) {
+      table.row(
+          Text.name(p.getKind()),
+          p.getLimit(),
+          p.getEffectiveLimit(),
+          p.getInUse(),
+          p.getQueued(),
+          p.getEffectiveReason());
+    }
+    table.print(out);
+  }
+
+  private static String pressure(PressureStatus p) {
+    StringBuilder b = new StringBuilder(Text.name(p.getLevel()));
+    if (p.getFleetLimitMb() > 0) {
+      b.append("   fleet ")
+          .append(p.getFleetUsedMb())
+          .append(" / ")
+          .append(p.getFleetLimitMb())
+          .append(" MB");
+    } else {
+      b.append("   fleet ").append(p.getFleetUsedMb()).append(" MB used, no limit known");
+    }
+    if (!p.getTrigger().isEmpty()) {
+      b.append("   (").append(p.getTrigger()).append(")");
+    }
+    return b.toString();
+  }
+
+  private static String refusals(BrokerStatus s) {
+    List<String> parts = new ArrayList<>();
+    long total = 0;
+    for (RefusalCount r : s.getTotals().getRefusalsList()) {
+      parts.add(Text.name(r.getReason()) + " " + r.getCount());
+      total += r.getCount();
+    }
+    return total + (parts.isEmpty() ? "" : " (" + String.join(", ", parts) + ")");
+  }
+
+  /** The sessions table. */
+  static void sessions(List<SessionInfo> sessions, Instant now, PrintStream out) {
+    if (sessions.isEmpty()) {
+      out.println("no sessions");
+      return;
+    }
+    Table table =
+        new Table(
+            "SESSION", "WORKER", "STATE", "LEASES>", "MEMORY_MB>", "HEARTBEAT", "OPENED", "LABELS");
+    for (SessionInfo s : sessions) {
+      String state = s.getConnected() ? "connected" : "disconnected";
+      if (s.getDraining()) {
+        state += ",draining";
+      }
+      String memory =
+          s.getMemoryLimitMb() > 0
+              ? s.getMemoryUsedMb() + "/" + s.getMemoryLimitMb()
+              : s.getMemoryUsedMb() > 0 ? String.valueOf(s.getMemoryUsedMb()) : "-";
+      table.row(
+          s.getSessionId(),
+          s.getWorkerId(),
+          state,
+          s.getLeases(),
+          memory,
+          Text.ago(s.getLastHeartbeatAt(), now),
+          Text.time(s.getOpenedAt()),
+          labels(s.getLabelsMap()));
+    }
+    table.print(out);
+    out.println(sessions.size() + (sessions.size() == 1 ? " session" : " sessions"));
+  }
+
+  private static String labels(Map<String, String> labels) {
+    List<String> parts = new ArrayList<>();
+    new TreeMap<>(labels).forEach((k, v) -> parts.add(k + "=" + v));
+    return parts.isEmpty() ? "-" : String.join(",", parts);
+  }
+
+  /** The leases table. */
+  static void leases(List<LeaseInfo> leases, Instant now, PrintStream out) {
+    if (leases.isEmpty()) {
+      out.println("no leases");
+      return;
+    }
+    Table table =
+        new Table(
+            "LEASE",
+            "KIND",
+            "TARGET",
+            "WORKER",
+            "SESSION",
+            "TOKEN>",
+            "MEMORY_MB>",
+            "GRANTED",
+            "EXPIRES");
+    for (LeaseInfo info : leases) {
+      Lease l = info.getLease();
+      String target = !l.getHost().isEmpty() ? l.getHost() : l.getModule();
+      table.row(
+          l.getLeaseId(),
+          Text.name(l.getKind()),
+          target.isEmpty() ? "-" : target,
+          info.getWorkerId(),
+          l.getSessionId(),
+          Long.toUnsignedString(l.getFencingToken()),
+          l.getMemoryMb(),
+          Text.ago(l.getGrantedAt(), now),
+          Text.until(l.getExpiresAt(), now));
+    }
+    table.print(out);
+    out.println(leases.size() + (leases.size() == 1 ? " lease" : " leases"));
+  }
+
+  /** An explanation: the verdict, the deciding rule and every step. */
+  static void explanation(Explanation e, PrintStream out) {
+    if (e.getWouldGrant()) {
+      out.println("would grant  yes");
+    } else {
+      out.println(
+          "would grant  no: refused "
+              + Text.name(e.getRefusal().getReason())
+              + ", retry after "
+              + Durations.format(Text.duration(e.getRefusal().getRetryAfter())));
+    }
+    out.println("decided by   " + e.getDecidedBy());
+    out.println();
+    Table table = new Table("STEP", "VERDICT", "DETAIL");
+    for (ExplainStep step : e.getStepsList()) {
+      table.row(step.getRule(), step.getPassed() ? "pass" : "FAIL", step.getDetail());
+    }
+    table.print(out);
+  }
+
+  /** One event on one line: time, type, then what it concerns as key=value pairs. */
+  static String event(BrokerEvent e) {
+    StringBuilder b = new StringBuilder();
+    b.append(Text.preciseTime(e.getAt())).append("  ");
+    b.append(String.format("%-15s", Text.name(e.getType())));
+    if (!e.getSessionId().isEmpty()) {
+      b.append(" session=").append(e.getSessionId());
+    }
+    if (!e.getWorkerId().isEmpty()) {
+      b.append(" worker=").append(e.getWorkerId());
+    }
+    if (e.hasLease()) {
+      Lease l = e.getLease();
+      b.append(" lease=").append(l.getLeaseId()).append(" kind=").append(Text.name(l.getKind()));
+      if (!l.getHost().isEmpty()) {
+        b.append(" host=").append(l.getHost());
+      }
+      if (!l.getModule().isEmpty()) {
+        b.append(" module=").append(l.getModule());
+      }
+      b.append(" token=").append(Long.toUnsignedString(l.getFencingToken()));
+    }
+    if (e.getEndedByValue() != 0) {
+      b.append(" ended_by=").append(Text.name(e.getEndedBy()));
+    }
+    if (e.getRevokeReasonValue() != 0) {
+      b.append(" reason=").append(Text.name(e.getRevokeReason()));
+    }
+    if (e.hasRefusal()) {
+      b.append(" refusal=")
+          .append(Text.name(e.getRefusal().getReason()))
+          .append(" retry_after=")
+          .append(Durations.format(Text.duration(e.getRefusal().getRetryAfter())));
+    }
+    if (e.getPressureValue() != 0) {
+      b.append(" pressure=").append(Text.name(e.getPressure()));
+    }
+    if (!e.getDetail().isEmpty()) {
+      b.append(" detail=\"").append(e.getDetail()).append('"');
+    }
+    if (e.hasRefusal() && !e.getRefusal().getDetail().isEmpty()) {
+      b.append(" why=\"").append(e.getRefusal().getDetail()).append('"');
+    }
+    return b.toString();
+  }
+}
