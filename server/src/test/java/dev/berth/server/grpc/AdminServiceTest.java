@@ -840,7 +840,8 @@ class AdminServiceTest {
     assertThat(explanation.hasRefusal()).isFalse();
     assertThat(explanation.getStepsList())
         .extracting(ExplainStep::getRule)
-        .containsExactly("draining", "memory pressure", "host rate", "pool RENDER");
+        .containsExactly(
+            "draining", "memory pressure", "host rate", "restart recovery", "pool RENDER");
     assertThat(explanation.getStepsList()).allMatch(ExplainStep::getPassed);
     assertThat(explanation.getDecidedBy()).startsWith("pool RENDER");
     assertThat(status().getTotals().getGrants()).isZero();
