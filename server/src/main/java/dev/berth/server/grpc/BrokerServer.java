@@ -3,6 +3,7 @@ package dev.berth.server.grpc;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -54,10 +55,25 @@ public final class BrokerServer implements AutoCloseable {
    */
   public BrokerServer(
       Broker broker, TimeSource time, ServerBuilder<?> builder, ExecutorService executor) {
+    this(broker, time, builder, executor, AcquireTimings.NONE);
+  }
+
+  /**
+   * As above, telling {@code timings} how long each acquire took to answer.
+   *
+   * @param executor runs calls; owned (shut down) by this server when not null
+   */
+  public BrokerServer(
+      Broker broker,
+      TimeSource time,
+      ServerBuilder<?> builder,
+      ExecutorService executor,
+      AcquireTimings timings) {
     this.broker = broker;
     this.executor = executor;
     Protos protos = new Protos(time);
-    this.leaseBroker = new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT);
+    this.leaseBroker =
+        new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT, time, timings);
     this.events = new EventHub(time, protos);
     broker.addListener(events);
     if (executor != null) {
@@ -85,6 +101,12 @@ public final class BrokerServer implements AutoCloseable {
    * bounded pool of call threads.
    */
   public static BrokerServer netty(Broker broker, TimeSource time, InetSocketAddress address) {
+    return netty(broker, time, address, AcquireTimings.NONE);
+  }
+
+  /** As above, telling {@code timings} how long each acquire took to answer. */
+  public static BrokerServer netty(
+      Broker broker, TimeSource time, InetSocketAddress address, AcquireTimings timings) {
     NettyServerBuilder builder =
         NettyServerBuilder.forAddress(address)
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
@@ -95,7 +117,7 @@ public final class BrokerServer implements AutoCloseable {
             .permitKeepAliveTime(5, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxConnectionIdle(1, TimeUnit.HOURS);
-    return new BrokerServer(broker, time, builder, callExecutor());
+    return new BrokerServer(broker, time, builder, callExecutor(), timings);
   }
 
   private static ExecutorService callExecutor() {
