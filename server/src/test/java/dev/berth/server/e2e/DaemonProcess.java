@@ -51,6 +51,9 @@ final class DaemonProcess implements AutoCloseable {
     command.add("127.0.0.1:" + port);
     command.add("--state-dir");
     command.add(stateDir.toString());
+    // A free port of its own, so daemons started side by side never fight over 9464.
+    command.add("--metrics.listen");
+    command.add("127.0.0.1:0");
     command.addAll(List.of(options));
     Process process =
         new ProcessBuilder(command)
