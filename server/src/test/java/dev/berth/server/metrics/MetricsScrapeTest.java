@@ -24,11 +24,15 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -169,6 +173,22 @@ class MetricsScrapeTest {
         new RecordingSessionChannel());
 
     assertThat(scrape().value("berth_sessions", "state", "connected")).isEqualTo(1.0);
+  }
+
+  @Test
+  void everyExportedFamily_isDocumented() throws Exception {
+    Path dir = Path.of("").toAbsolutePath();
+    while (!Files.exists(dir.resolve("docs/configuration.md"))) {
+      dir = dir.getParent();
+    }
+    Set<String> documented =
+        Files.readString(dir.resolve("docs/configuration.md"))
+            .lines()
+            .filter(l -> l.startsWith("| `berth_"))
+            .map(l -> l.substring(3, l.indexOf('`', 3)))
+            .collect(Collectors.toSet());
+
+    assertThat(documented).containsExactlyInAnyOrderElementsOf(scrape().types.keySet());
   }
 
   @Test
