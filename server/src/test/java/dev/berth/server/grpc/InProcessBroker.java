@@ -13,6 +13,7 @@ import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.FakeTimeSource;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -60,10 +61,15 @@ final class InProcessBroker implements AutoCloseable {
   }
 
   InProcessBroker(BrokerConfig config) {
+    this(config, AcquireTimings.NONE);
+  }
+
+  InProcessBroker(BrokerConfig config, AcquireTimings timings) {
     broker = new Broker(config, time, 1, () -> 2, LeaseIds.seeded(7));
     String name = InProcessServerBuilder.generateName();
     server =
-        new BrokerServer(broker, time, InProcessServerBuilder.forName(name).directExecutor(), null)
+        new BrokerServer(
+                broker, time, InProcessServerBuilder.forName(name).directExecutor(), null, timings)
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     blocking = LeaseBrokerGrpc.newBlockingStub(channel);
