@@ -128,6 +128,14 @@ final class DaemonProcess implements AutoCloseable {
     return process.isAlive();
   }
 
+  /** Sends SIGHUP, as {@code systemctl reload} does. */
+  void reload() throws Exception {
+    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new IllegalStateException("kill -HUP " + process.pid() + " failed");
+    }
+  }
+
   String logText() {
     try {
       return Files.readString(log);

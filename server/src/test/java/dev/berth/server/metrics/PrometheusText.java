@@ -10,12 +10,12 @@ import java.util.TreeMap;
  * escaped label values. Samples are keyed by name and labels sorted by label name, e.g. {@code
  * berth_refusals_total{kind="pdf",reason="timeout"}}.
  */
-final class PrometheusText {
-  final Map<String, Double> samples = new LinkedHashMap<>();
-  final Map<String, String> types = new LinkedHashMap<>();
-  final Map<String, String> help = new LinkedHashMap<>();
+public final class PrometheusText {
+  public final Map<String, Double> samples = new LinkedHashMap<>();
+  public final Map<String, String> types = new LinkedHashMap<>();
+  public final Map<String, String> help = new LinkedHashMap<>();
 
-  static PrometheusText parse(String text) {
+  public static PrometheusText parse(String text) {
     PrometheusText out = new PrometheusText();
     int lineNo = 0;
     for (String line : text.split("\n")) {
@@ -96,7 +96,7 @@ final class PrometheusText {
   }
 
   /** The value of a sample; labels as name, value, name, value. */
-  Double value(String name, String... labelPairs) {
+  public Double value(String name, String... labelPairs) {
     Map<String, String> labels = new TreeMap<>();
     for (int i = 0; i < labelPairs.length; i += 2) {
       labels.put(labelPairs[i], labelPairs[i + 1]);
