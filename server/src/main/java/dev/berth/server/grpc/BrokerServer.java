@@ -82,7 +82,7 @@ public final class BrokerServer implements AutoCloseable {
     this.server =
         builder
             .addService(leaseBroker)
-            .addService(new AdminService(broker, protos, events))
+            .addService(new AdminService(broker, protos, events, timings))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())

@@ -5,6 +5,7 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.SlidingTimeWindowArrayReservoir;
+import com.codahale.metrics.Snapshot;
 import com.codahale.metrics.Timer;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AcquireSpec;
@@ -288,6 +289,14 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings {
     if (queued) {
       queueWait.get(kind).update(latencyNanos, TimeUnit.NANOSECONDS);
     }
+  }
+
+  @Override
+  public Latency latency(ResourceKind kind) {
+    Snapshot all = latency.get(kind).getSnapshot();
+    Snapshot queued = queueWait.get(kind).getSnapshot();
+    return new Latency(
+        (long) all.getMedian(), (long) all.get99thPercentile(), (long) queued.get99thPercentile());
   }
 
   @Override
