@@ -453,11 +453,6 @@ public final class ConfigKeys {
     return names;
   }
 
-  /** The short aliases of the daemon's first flags, alias to key. */
-  public static Map<String, String> flagAliases() {
-    return Collections.unmodifiableMap(FLAG_ALIASES);
-  }
-
   private static void add(ConfigKey key) {
     if (BY_NAME.put(key.name(), key) != null || BY_ENV.put(key.envName(), key) != null) {
       throw new IllegalStateException("config key defined twice: " + key.name());

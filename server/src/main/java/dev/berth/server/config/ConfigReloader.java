@@ -57,6 +57,8 @@ public final class ConfigReloader {
     }
   }
 
+  private static final Origin RUNNING = new Origin(Origin.Kind.RUNNING, "");
+
   private final ConfigSources sources;
   private final Target target;
 
@@ -96,7 +98,7 @@ public final class ConfigReloader {
       String after = next.text(key);
       Object runningValue = running.value(key);
       if (before.equals(after)) {
-        merged.put(key, new ConfigLoader.Setting(runningValue, Origin.DEFAULT));
+        merged.put(key, new ConfigLoader.Setting(runningValue, RUNNING));
       } else if (!key.live()) {
         needsRestart.add(key.name());
         log.warn(
@@ -104,7 +106,7 @@ public final class ConfigReloader {
             key.name(),
             after,
             running.text(key));
-        merged.put(key, new ConfigLoader.Setting(runningValue, Origin.DEFAULT));
+        merged.put(key, new ConfigLoader.Setting(runningValue, RUNNING));
       } else {
         if (!running.text(key).equals(after)) {
           changed.add(key.name() + " " + running.text(key) + " -> " + after);

@@ -41,11 +41,6 @@ final class HostRefusals {
     counter.inc();
   }
 
-  /** Hosts with a series of their own. */
-  int tracked() {
-    return byHost.size();
-  }
-
   private synchronized Counter admit(String host) {
     Counter counter = byHost.get(host);
     if (counter != null) {

@@ -35,10 +35,6 @@ final class MetricFamilies {
     return byExportedName.containsKey(exportedName(dropwizardName));
   }
 
-  void remove(String dropwizardName) {
-    byExportedName.remove(exportedName(dropwizardName));
-  }
-
   /** The series of the metric DropwizardExports exported as {@code prometheusName}, or null. */
   Series lookup(String prometheusName) {
     return byExportedName.get(prometheusName);
