@@ -1,24 +1,31 @@
 package dev.berth.server;
 
+import com.codahale.metrics.MetricRegistry;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.broker.Policy;
-import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.BerthConfig;
+import dev.berth.server.config.ConfigReloader;
+import dev.berth.server.config.ConfigSources;
+import dev.berth.server.config.DaemonSettings;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.metrics.BrokerMetrics;
+import dev.berth.server.metrics.MetricsExporter;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running broker process: state directory, clock, broker and listener, started and stopped
- * together. {@code bin/berth serve} runs one through {@link dev.berth.server.cli.Main}.
+ * The running broker process: state directory, clock, broker, metrics and listener, started and
+ * stopped together, and reloaded from its configuration sources on request. {@code bin/berth serve}
+ * runs one through {@link dev.berth.server.cli.Main}.
  */
 public final class Daemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
@@ -27,29 +34,61 @@ public final class Daemon implements AutoCloseable {
   private final SystemTimeSource time;
   private final Broker broker;
   private final BrokerServer server;
-  private final Duration shutdownGrace;
+  private final BrokerMetrics metrics;
+  private final MetricsExporter exporter;
+  private final ConfigReloader reloader;
+  private volatile Duration shutdownGrace;
 
   private Daemon(
       EpochStore epochs,
       SystemTimeSource time,
       Broker broker,
       BrokerServer server,
-      Duration shutdownGrace) {
+      BrokerMetrics metrics,
+      MetricsExporter exporter,
+      BerthConfig config,
+      ConfigSources sources,
+      Consumer<DaemonSettings> onReload) {
     this.epochs = epochs;
     this.time = time;
     this.broker = broker;
     this.server = server;
-    this.shutdownGrace = shutdownGrace;
+    this.metrics = metrics;
+    this.exporter = exporter;
+    this.shutdownGrace = config.daemon().shutdownGrace();
+    this.reloader =
+        new ConfigReloader(
+            sources,
+            config,
+            new ConfigReloader.Target() {
+              @Override
+              public Policy policy() {
+                return broker.policy();
+              }
+
+              @Override
+              public void apply(Policy policy, DaemonSettings daemon) {
+                broker.updatePolicy(policy);
+                shutdownGrace = daemon.shutdownGrace();
+                onReload.accept(daemon);
+              }
+            });
   }
 
   /**
-   * Opens the state directory, advances the epoch durably, and starts listening.
+   * Opens the state directory, advances the epoch durably, starts the metrics endpoint and starts
+   * listening.
    *
+   * @param config the loaded configuration
+   * @param sources where it was loaded from, read again by {@link #reload()}
+   * @param onReload told the daemon settings a reload put in force (e.g. to change the log level)
    * @throws StateException when the state directory cannot be used
+   * @throws java.io.UncheckedIOException when a listen address cannot be bound
    */
   public static Daemon start(
-      BrokerConfig config, Path stateDir, InetSocketAddress listen, Duration shutdownGrace) {
-    EpochStore epochs = EpochStore.open(stateDir);
+      BerthConfig config, ConfigSources sources, Consumer<DaemonSettings> onReload) {
+    DaemonSettings settings = config.daemon();
+    EpochStore epochs = EpochStore.open(settings.stateDir());
     long epoch = epochs.advance();
     if (epoch > FencingTokens.MAX_EPOCH) {
       epochs.close();
@@ -58,32 +97,74 @@ public final class Daemon implements AutoCloseable {
     SystemTimeSource time = new SystemTimeSource();
     Broker broker =
         new Broker(
-            Policy.of(config), time, epoch, epochs::advance, LeaseIds.secure(), HeapProbe.jvm());
+            config.policy(), time, epoch, epochs::advance, LeaseIds.secure(), HeapProbe.jvm());
+    MetricRegistry registry = new MetricRegistry();
+    BrokerMetrics metrics =
+        new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
+    broker.addListener(metrics);
+    MetricsExporter exporter = null;
     BrokerServer server;
     try {
-      server = BrokerServer.netty(broker, time, listen).start();
+      exporter =
+          MetricsExporter.start(registry, metrics, settings.metricsListen(), settings.metricsJmx());
+      InetSocketAddress listen = resolved(settings.listen());
+      server =
+          BrokerServer.netty(
+                  broker, time, listen, BrokerServer.Options.DEFAULT.withTimings(metrics))
+              .start();
     } catch (RuntimeException e) {
+      if (exporter != null) {
+        exporter.close();
+      }
       broker.shutdown();
       time.close();
       epochs.close();
       throw e;
     }
     log.info(
-        "berth {} listening on {}:{} (epoch {}, state {})",
+        "berth {} listening on {}:{} (epoch {}, state {}, config {})",
         Versions.current(),
-        listen.getHostString(),
+        settings.listen().getHostString(),
         server.port(),
         epoch,
-        stateDir.toAbsolutePath());
-    return new Daemon(epochs, time, broker, server, shutdownGrace);
+        settings.stateDir().toAbsolutePath(),
+        config.file() == null ? "defaults, env and flags" : config.file());
+    if (exporter.port() >= 0) {
+      log.info(
+          "metrics at http://{}:{}/metrics",
+          settings.metricsListen().get().getHostString(),
+          exporter.port());
+    }
+    return new Daemon(epochs, time, broker, server, metrics, exporter, config, sources, onReload);
+  }
+
+  private static InetSocketAddress resolved(InetSocketAddress address) {
+    return address.isUnresolved()
+        ? new InetSocketAddress(address.getHostString(), address.getPort())
+        : address;
   }
 
   public int port() {
     return server.port();
   }
 
+  /** The Prometheus endpoint's port, or -1 when it is off. */
+  public int metricsPort() {
+    return exporter.port();
+  }
+
   public Broker broker() {
     return broker;
+  }
+
+  /**
+   * Reads the configuration sources again and applies what changed; what SIGHUP runs. A bad
+   * configuration is refused with one log line and changes nothing.
+   */
+  public ConfigReloader.Result reload() {
+    ConfigReloader.Result result = reloader.reload();
+    metrics.reloaded(result.applied());
+    return result;
   }
 
   public void awaitTermination() throws InterruptedException {
@@ -95,6 +176,7 @@ public final class Daemon implements AutoCloseable {
   public void close() {
     log.info("shutting down: NOT_SERVING, closing session streams");
     server.shutdown(shutdownGrace);
+    exporter.close();
     time.close();
     epochs.close();
     log.info("stopped");

@@ -1,52 +1,64 @@
 package dev.berth.server.cli;
 
 import dev.berth.server.Daemon;
+import dev.berth.server.config.BerthConfig;
 import dev.berth.server.config.ConfigException;
+import dev.berth.server.config.ConfigSources;
 import dev.berth.server.state.StateException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import org.slf4j.bridge.SLF4JBridgeHandler;
+import java.util.function.Supplier;
 
 /**
- * The daemon's command line: {@code berth serve [options]}. Exit codes: 0 after a clean shutdown, 2
- * for a usage or configuration error, 1 when the broker cannot start.
+ * The daemon's command line: {@code berth serve [options]}. Exit codes: 0 after a clean shutdown
+ * (or after {@code --help} / {@code --print-config}), 2 for a usage or configuration error, 1 when
+ * the broker cannot start.
  */
 public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
-    System.exit(run(Arrays.asList(args), System.out, System.err));
+    System.exit(run(Arrays.asList(args), System::getenv, System.out, System.err));
   }
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
+  static int run(
+      List<String> args, Supplier<Map<String, String>> env, PrintStream out, PrintStream err) {
     if (args.isEmpty() || !args.get(0).equals("serve")) {
       err.println("usage: berth serve [options]   (berth serve --help lists them)");
       return 2;
     }
     ServeOptions options;
+    ConfigSources sources;
+    BerthConfig config;
     try {
       options = ServeOptions.parse(args.subList(1, args.size()));
+      if (options.help) {
+        out.print(ServeOptions.USAGE);
+        return 0;
+      }
+      sources = ConfigSources.of(options.configFile, env, options.flags);
+      config = sources.load();
     } catch (ConfigException e) {
       err.println("berth: " + e.getMessage());
       return 2;
     }
-    if (options.help) {
-      out.print(ServeOptions.USAGE);
+    if (options.printConfig) {
+      out.print(config.toYaml());
       return 0;
     }
-    SLF4JBridgeHandler.removeHandlersForRootLogger();
-    SLF4JBridgeHandler.install();
+    Logging.configure(config.daemon().logFormat(), config.daemon().logLevel());
     Daemon daemon;
     try {
-      daemon =
-          Daemon.start(options.config, options.stateDir, options.listen, options.shutdownGrace);
+      daemon = Daemon.start(config, sources, settings -> Logging.setLevel(settings.logLevel()));
     } catch (StateException | UncheckedIOException e) {
       err.println("berth: " + e.getMessage());
       return 1;
     }
+    ReloadSignal.install(daemon::reload);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

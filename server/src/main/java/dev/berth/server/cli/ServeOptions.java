@@ -1,23 +1,29 @@
 package dev.berth.server.cli;
 
-import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
-import dev.berth.server.lease.ResourceKind;
-import java.net.InetSocketAddress;
+import dev.berth.server.config.Flag;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
- * The options of {@code berth serve}. Every option is {@code --name value} or {@code --name=value};
- * unknown options are errors.
+ * The command line of {@code berth serve}: {@code --config FILE}, {@code --print-config}, {@code
+ * --help}, and configuration flags ({@code --key value} or {@code --key=value}) that the config
+ * loader checks against the known keys.
  */
 final class ServeOptions {
   static final String USAGE =
       """
-      usage: berth serve [options]
+      usage: berth serve [--config FILE] [--print-config] [--KEY VALUE ...]
+
+        --config FILE               YAML config file (or BERTH_CONFIG); see docs/configuration.md
+        --print-config              print the effective configuration with each value's source
+                                    and exit
+        --KEY VALUE, --KEY=VALUE    set any config key, e.g. --pools.render.limit 16,
+                                    --rate_limit.default_rate 5, --metrics.listen off
+
+      Precedence: flags > environment (BERTH_SESSION_TTL=...) > config file > defaults.
+      Short forms of common keys:
 
         --listen HOST:PORT          address to listen on (default 127.0.0.1:7433)
         --state-dir DIR             durable state: epoch and lock (default ./berth-state)
@@ -31,31 +37,36 @@ final class ServeOptions {
         --pdf-max-hold DUR          longest PDF lease (default 2m)
         --wasm-max-hold DUR         longest WASM lease (default 1h)
         --shutdown-grace DUR        on SIGTERM, how long in-flight calls may finish (default 10s)
+        --metrics-listen HOST:PORT  Prometheus /metrics endpoint, or off (default 127.0.0.1:9464)
+        --log-format text|json      log line format (default text)
 
-      Durations are written 500ms, 10s, 5m or 1h.
+      Durations are written 500ms, 10s, 5m or 1h. SIGHUP reloads the config file.
       """;
 
-  InetSocketAddress listen = new InetSocketAddress("127.0.0.1", 7433);
-  Path stateDir = Path.of("berth-state");
-  Duration shutdownGrace = Duration.ofSeconds(10);
-  BrokerConfig config;
+  Path configFile;
+  boolean printConfig;
   boolean help;
+  final List<Flag> flags = new ArrayList<>();
 
   /**
-   * Parses {@code args} (without the {@code serve} word).
+   * Parses {@code args} (without the {@code serve} word). Which flags name real keys is checked
+   * when the configuration is loaded.
    *
    * @throws ConfigException naming the option at fault
    */
   static ServeOptions parse(List<String> args) {
     ServeOptions o = new ServeOptions();
-    BrokerConfig.Builder config = BrokerConfig.newBuilder();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       if (arg.equals("-h") || arg.equals("--help")) {
         o.help = true;
         return o;
       }
-      if (!arg.startsWith("--")) {
+      if (arg.equals("--print-config")) {
+        o.printConfig = true;
+        continue;
+      }
+      if (!arg.startsWith("--") || arg.length() == 2) {
         throw new ConfigException(arg, "unexpected argument; options start with --");
       }
       String name;
@@ -71,60 +82,15 @@ final class ServeOptions {
         }
         value = args.get(++i);
       }
-      switch (name) {
-        case "--listen" -> o.listen = address(name, value);
-        case "--state-dir" -> o.stateDir = Path.of(value);
-        case "--heartbeat-interval" -> config.heartbeatInterval(Durations.parse(name, value));
-        case "--session-ttl" -> config.sessionTtl(Durations.parse(name, value));
-        case "--sweep-interval" -> config.sweepInterval(Durations.parse(name, value));
-        case "--shutdown-grace" -> o.shutdownGrace = Durations.parse(name, value);
-        default -> {
-          if (!kindOption(config, name, value)) {
-            throw new ConfigException(name, "unknown option; see berth serve --help");
-          }
+      if (name.equals("--config")) {
+        if (value.isBlank()) {
+          throw new ConfigException(name, "needs a file path");
         }
+        o.configFile = Path.of(value);
+      } else {
+        o.flags.add(new Flag(name, value));
       }
     }
-    o.config = config.build();
     return o;
-  }
-
-  private static boolean kindOption(BrokerConfig.Builder config, String name, String value) {
-    for (ResourceKind kind : ResourceKind.values()) {
-      String prefix = "--" + kind.name().toLowerCase(Locale.ROOT) + "-";
-      if (name.equals(prefix + "limit")) {
-        config.limit(kind, integer(name, value));
-        return true;
-      }
-      if (name.equals(prefix + "max-hold")) {
-        config.maxHold(kind, Durations.parse(name, value));
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static int integer(String name, String value) {
-    try {
-      return Integer.parseInt(value.trim());
-    } catch (NumberFormatException e) {
-      throw new ConfigException(name, "must be a whole number, got '" + value + "'");
-    }
-  }
-
-  static InetSocketAddress address(String name, String value) {
-    int colon = value.lastIndexOf(':');
-    if (colon <= 0 || colon == value.length() - 1) {
-      throw new ConfigException(name, "must be HOST:PORT, got '" + value + "'");
-    }
-    String host = value.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
-    int port = integer(name, value.substring(colon + 1));
-    if (port < 0 || port > 65535) {
-      throw new ConfigException(name, "port must be 0..65535, got " + port);
-    }
-    return new InetSocketAddress(host, port);
   }
 }

@@ -34,6 +34,7 @@ import dev.berth.server.broker.BrokerException;
 import dev.berth.server.broker.Views;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.ratelimit.HostStatus;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
@@ -53,11 +54,13 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
   private final Broker broker;
   private final Protos protos;
   private final EventHub events;
+  private final AcquireTimings timings;
 
-  AdminService(Broker broker, Protos protos, EventHub events) {
+  AdminService(Broker broker, Protos protos, EventHub events, AcquireTimings timings) {
     this.broker = broker;
     this.protos = protos;
     this.events = events;
+    this.timings = timings;
   }
 
   @Override
@@ -95,6 +98,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
               .setReason(host.reason()));
     }
     for (Views.Pool pool : s.pools()) {
+      AcquireTimings.Latency latency = timings.latency(pool.kind());
       b.addPools(
           PoolStatus.newBuilder()
               .setKind(Protos.kind(pool.kind()))
@@ -102,7 +106,10 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
               .setEffectiveLimit(pool.effectiveLimit())
               .setInUse(pool.inUse())
               .setQueued(pool.queued())
-              .setEffectiveReason(pool.reason()));
+              .setEffectiveReason(pool.reason())
+              .setAcquireLatencyP50(Protos.duration(latency.p50Nanos()))
+              .setAcquireLatencyP99(Protos.duration(latency.p99Nanos()))
+              .setQueueWaitP99(Protos.duration(latency.queueWaitP99Nanos())));
     }
     Totals.Builder totals = Totals.newBuilder().setGrants(s.counters().grants());
     for (RefusalReason reason : RefusalReason.values()) {

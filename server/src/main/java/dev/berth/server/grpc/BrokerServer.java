@@ -3,6 +3,7 @@ package dev.berth.server.grpc;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
 import io.grpc.InsecureServerCredentials;
@@ -70,12 +71,35 @@ public final class BrokerServer implements AutoCloseable {
    */
   public BrokerServer(
       Broker broker, TimeSource time, ServerBuilder<?> builder, ExecutorService executor) {
-    this(broker, time, builder, executor, TokenRegistry.of(List.of()));
+    this(broker, time, builder, executor, Options.DEFAULT);
+  }
+
+  /**
+   * What a server may add to the plain one: bearer-token authentication (none: off), transport
+   * security for a Netty listener (plaintext by default), and a sink for acquire timings.
+   */
+  public record Options(
+      TokenRegistry tokens, ServerCredentials credentials, AcquireTimings timings) {
+    public static final Options DEFAULT =
+        new Options(
+            TokenRegistry.of(List.of()), InsecureServerCredentials.create(), AcquireTimings.NONE);
+
+    public Options withTokens(TokenRegistry value) {
+      return new Options(value, credentials, timings);
+    }
+
+    public Options withCredentials(ServerCredentials value) {
+      return new Options(tokens, value, timings);
+    }
+
+    public Options withTimings(AcquireTimings value) {
+      return new Options(tokens, credentials, value);
+    }
   }
 
   /**
    * Adds Berth's services to {@code builder}, behind bearer-token authentication when {@code
-   * tokens} has any, and builds (but does not start) the server.
+   * options} has tokens, and builds (but does not start) the server.
    *
    * @param executor runs calls; owned (shut down) by this server when not null
    */
@@ -84,11 +108,14 @@ public final class BrokerServer implements AutoCloseable {
       TimeSource time,
       ServerBuilder<?> builder,
       ExecutorService executor,
-      TokenRegistry tokens) {
+      Options options) {
+    AcquireTimings timings = options.timings();
+    TokenRegistry tokens = options.tokens();
     this.broker = broker;
     this.executor = executor;
     Protos protos = new Protos(time);
-    this.leaseBroker = new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT);
+    this.leaseBroker =
+        new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT, time, timings);
     this.events = new EventHub(time, protos);
     broker.addListener(events);
     if (executor != null) {
@@ -98,7 +125,7 @@ public final class BrokerServer implements AutoCloseable {
         builder
             .intercept(new AuthInterceptor(tokens))
             .addService(leaseBroker)
-            .addService(new AdminService(broker, protos, events))
+            .addService(new AdminService(broker, protos, events, timings))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())
@@ -117,27 +144,24 @@ public final class BrokerServer implements AutoCloseable {
    * bounded pool of call threads.
    */
   public static BrokerServer netty(Broker broker, TimeSource time, InetSocketAddress address) {
-    return netty(
-        broker, time, address, InsecureServerCredentials.create(), TokenRegistry.of(List.of()));
+    return netty(broker, time, address, Options.DEFAULT);
   }
 
   /**
-   * A Netty listener on {@code address} with the given transport security (TLS, mTLS or plaintext)
-   * and bearer tokens (none: authentication off). A listener that is neither on loopback nor
-   * authenticated logs a loud warning: anyone who can reach it can take capacity.
+   * A Netty listener on {@code address} with the given options: transport security (TLS, mTLS or
+   * plaintext), bearer tokens (none: authentication off) and acquire timings. A listener that is
+   * neither on loopback nor authenticated logs a loud warning: anyone who can reach it can take
+   * capacity.
    */
   public static BrokerServer netty(
-      Broker broker,
-      TimeSource time,
-      InetSocketAddress address,
-      ServerCredentials credentials,
-      TokenRegistry tokens) {
-    if (!tokens.enabled() && !isLoopback(address)) {
+      Broker broker, TimeSource time, InetSocketAddress address, Options options) {
+    if (!options.tokens().enabled() && !isLoopback(address)) {
       log.warn(
           "LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach this address can acquire"
               + " and revoke capacity. Configure auth tokens (and TLS) for a non-loopback listener.",
           address);
     }
+    ServerCredentials credentials = options.credentials();
     NettyServerBuilder builder =
         NettyServerBuilder.forAddress(address, credentials)
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
@@ -148,7 +172,7 @@ public final class BrokerServer implements AutoCloseable {
             .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxConnectionIdle(1, TimeUnit.HOURS);
-    return new BrokerServer(broker, time, builder, callExecutor(), tokens);
+    return new BrokerServer(broker, time, builder, callExecutor(), options);
   }
 
   private static boolean isLoopback(InetSocketAddress address) {

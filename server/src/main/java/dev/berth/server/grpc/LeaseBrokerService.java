@@ -15,6 +15,9 @@ import dev.berth.server.admission.Decision;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.BrokerException;
 import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.metrics.AcquireTimings;
+import dev.berth.server.time.TimeSource;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -37,14 +40,23 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
   private final Broker broker;
   private final Protos protos;
   private final SessionStream.Limits streamLimits;
+  private final TimeSource time;
+  private final AcquireTimings timings;
 
   /** Every open session stream, also those that have not said hello, for shutdown. */
   private final Set<SessionStream> streams = ConcurrentHashMap.newKeySet();
 
-  LeaseBrokerService(Broker broker, Protos protos, SessionStream.Limits streamLimits) {
+  LeaseBrokerService(
+      Broker broker,
+      Protos protos,
+      SessionStream.Limits streamLimits,
+      TimeSource time,
+      AcquireTimings timings) {
     this.broker = broker;
     this.protos = protos;
     this.streamLimits = streamLimits;
+    this.time = time;
+    this.timings = timings;
   }
 
   @Override
@@ -70,6 +82,7 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
 
   @Override
   public void acquire(AcquireRequest request, StreamObserver<AcquireResponse> responses) {
+    long startNanos = time.nanoTime();
     ServerCallStreamObserver<AcquireResponse> call =
         (ServerCallStreamObserver<AcquireResponse>) responses;
     AtomicReference<Broker.PendingAcquire> pending = new AtomicReference<>();
@@ -82,7 +95,9 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
         });
     try {
       AcquireSpec spec = boundedByDeadline(spec(request));
-      pending.set(broker.acquire(spec, Principals.current(), new Answer(call)));
+      Answer answer = new Answer(call, spec.kind(), startNanos);
+      pending.set(broker.acquire(spec, Principals.current(), answer));
+      answer.returned = true;
       if (call.isCancelled()) {
         pending.get().cancel();
       }
@@ -114,16 +129,28 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
     return left < spec.waitNanos() ? spec.withWaitNanos(Math.max(0, left)) : spec;
   }
 
-  /** Sends the one answer of an acquire, from whichever thread decides it. */
+  /**
+   * Sends the one answer of an acquire, from whichever thread decides it, and times it. An answer
+   * given on the calling thread before {@code Broker.acquire} returned was decided at once; any
+   * other answer came after a wait in the queue.
+   */
   private final class Answer implements AcquireCallback {
     private final ServerCallStreamObserver<AcquireResponse> call;
+    private final ResourceKind kind;
+    private final long startNanos;
+    private final Thread caller = Thread.currentThread();
+    volatile boolean returned;
 
-    Answer(ServerCallStreamObserver<AcquireResponse> call) {
+    Answer(ServerCallStreamObserver<AcquireResponse> call, ResourceKind kind, long startNanos) {
       this.call = call;
+      this.kind = kind;
+      this.startNanos = startNanos;
     }
 
     @Override
     public void decided(Decision decision) {
+      boolean queued = returned || Thread.currentThread() != caller;
+      timings.answered(kind, time.nanoTime() - startNanos, queued);
       if (call.isCancelled()) {
         return;
       }

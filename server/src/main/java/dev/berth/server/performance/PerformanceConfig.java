@@ -16,6 +16,7 @@ import java.util.Map;
  */
 public final class PerformanceConfig {
   private final Duration window;
+  private final Duration defaultTargetP95;
   private final Map<ResourceKind, Duration> targetP95;
   private final double threshold;
   private final double decreaseFactor;
@@ -27,6 +28,7 @@ public final class PerformanceConfig {
 
   private PerformanceConfig(Builder b) {
     this.window = b.window;
+    this.defaultTargetP95 = b.targetP95;
     Map<ResourceKind, Duration> targets = new EnumMap<>(ResourceKind.class);
     for (ResourceKind kind : ResourceKind.values()) {
       targets.put(kind, b.targetP95Overrides.getOrDefault(kind, b.targetP95));
@@ -53,6 +55,11 @@ public final class PerformanceConfig {
   /** {@code performance.window}: how far back outcomes count. */
   public Duration window() {
     return window;
+  }
+
+  /** {@code performance.target_p95}: the p95 target of kinds without their own. */
+  public Duration targetP95() {
+    return defaultTargetP95;
   }
 
   /** {@code performance.target_p95[.kind]}: the p95 duration a healthy kind stays within. */

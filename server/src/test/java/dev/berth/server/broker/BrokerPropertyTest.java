@@ -641,6 +641,10 @@ class BrokerPropertyTest {
     void checkInvariants(Cmd after) {
       String step = "after " + after;
       List<Lease> live = broker.leases();
+      // Between its TTL and the next sweep a session is overdue: the queue passes over its
+      // waiters (the sweep fails them), so they may wait while the pool has room.
+      boolean someoneOverdue =
+          sessions.stream().anyMatch(s -> !s.saidGoodbye && !alive(s) && !surelyEnded(s));
       for (ResourceKind kind : ResourceKind.values()) {
         long count = live.stream().filter(l -> l.kind() == kind).count();
         assertThat(broker.inUse(kind)).as(step + ": inUse(" + kind + ")").isEqualTo((int) count);
@@ -648,7 +652,7 @@ class BrokerPropertyTest {
             .as(step + ": " + kind + " over its limit")
             .isLessThanOrEqualTo(CONFIG.limit(kind));
         // Work-conserving: nobody waits while the pool has room (no per-session limits here).
-        if (broker.queued(kind) > 0) {
+        if (broker.queued(kind) > 0 && !someoneOverdue) {
           assertThat(count)
               .as(step + ": " + kind + " has room but acquires wait")
               .isEqualTo(CONFIG.limit(kind));

@@ -51,6 +51,9 @@ final class DaemonProcess implements AutoCloseable {
     command.add("127.0.0.1:" + port);
     command.add("--state-dir");
     command.add(stateDir.toString());
+    // A free port of its own, so daemons started side by side never fight over 9464.
+    command.add("--metrics.listen");
+    command.add("127.0.0.1:0");
     command.addAll(List.of(options));
     Process process =
         new ProcessBuilder(command)
@@ -123,6 +126,14 @@ final class DaemonProcess implements AutoCloseable {
 
   boolean isAlive() {
     return process.isAlive();
+  }
+
+  /** Sends SIGHUP, as {@code systemctl reload} does. */
+  void reload() throws Exception {
+    Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(process.pid())).start();
+    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+      throw new IllegalStateException("kill -HUP " + process.pid() + " failed");
+    }
   }
 
   String logText() {

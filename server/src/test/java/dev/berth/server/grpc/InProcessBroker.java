@@ -16,6 +16,7 @@ import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.broker.Policy;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.FakeTimeSource;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -68,12 +69,25 @@ final class InProcessBroker implements AutoCloseable {
     this(Policy.of(config));
   }
 
+  InProcessBroker(BrokerConfig config, AcquireTimings timings) {
+    this(Policy.of(config), timings);
+  }
+
   /** A broker under a whole policy: host rates, memory pressure and degradation included. */
   InProcessBroker(Policy policy) {
+    this(policy, AcquireTimings.NONE);
+  }
+
+  InProcessBroker(Policy policy, AcquireTimings timings) {
     broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
     String name = InProcessServerBuilder.generateName();
     server =
-        new BrokerServer(broker, time, InProcessServerBuilder.forName(name).directExecutor(), null)
+        new BrokerServer(
+                broker,
+                time,
+                InProcessServerBuilder.forName(name).directExecutor(),
+                null,
+                BrokerServer.Options.DEFAULT.withTimings(timings))
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     blocking = LeaseBrokerGrpc.newBlockingStub(channel);

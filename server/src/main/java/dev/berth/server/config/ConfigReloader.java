@@ -1,0 +1,161 @@
+package dev.berth.server.config;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.broker.Policy;
+import dev.berth.server.config.ConfigKey.Part;
+import dev.berth.server.memory.MemoryConfig;
+import dev.berth.server.performance.PerformanceConfig;
+import dev.berth.server.ratelimit.RateLimitConfig;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Re-reads the configuration sources and applies what changed to the running broker: what SIGHUP
+ * does, callable without a signal.
+ *
+ * <p>A reload applies the keys whose value in the sources changed since the last load; every other
+ * key keeps its running value, so limits an operator changed with {@code UpdateLimits} survive a
+ * reload that does not touch them. A changed key that cannot change live (e.g. {@code listen}) is
+ * reported as needing a restart and keeps its running value. A part of the policy whose values did
+ * not change keeps its running object, so e.g. the degradation statistics are not reset. When the
+ * new configuration is invalid nothing is applied and the running configuration stays.
+ *
+ * <p>Thread-safe: reloads are serialised.
+ */
+public final class ConfigReloader {
+  private static final Logger log = LoggerFactory.getLogger(ConfigReloader.class);
+
+  /** What a reload applies to. */
+  public interface Target {
+    /** The policy in force now (it may differ from the last load through UpdateLimits). */
+    Policy policy();
+
+    /** Puts a new policy and daemon settings in force; must keep leases and sessions. */
+    void apply(Policy policy, DaemonSettings daemon);
+  }
+
+  /**
+   * The result of one reload.
+   *
+   * @param applied whether a new configuration was put in force
+   * @param changed the keys applied, as {@code key old -> new}
+   * @param needsRestart changed keys that were not applied because they need a restart
+   * @param error why the reload was refused, or empty
+   */
+  public record Result(
+      boolean applied, List<String> changed, List<String> needsRestart, String error) {
+    public Result {
+      changed = List.copyOf(changed);
+      needsRestart = List.copyOf(needsRestart);
+      requireNonNull(error, "error");
+    }
+  }
+
+  private static final Origin RUNNING = new Origin(Origin.Kind.RUNNING, "");
+
+  private final ConfigSources sources;
+  private final Target target;
+
+  /** The configuration the sources gave at the last successful load. */
+  @GuardedBy("this")
+  private BerthConfig loaded;
+
+  /** The daemon settings in force. */
+  @GuardedBy("this")
+  private DaemonSettings daemon;
+
+  public ConfigReloader(ConfigSources sources, BerthConfig initial, Target target) {
+    this.sources = sources;
+    this.target = target;
+    this.loaded = initial;
+    this.daemon = initial.daemon();
+  }
+
+  /** Reads the sources again and applies the changes; never throws for a bad configuration. */
+  public synchronized Result reload() {
+    String from = sources.file() == null ? "environment and flags" : sources.file().toString();
+    BerthConfig next;
+    try {
+      next = sources.load();
+    } catch (ConfigException e) {
+      log.error("config reload refused, keeping the running config: {}", e.getMessage());
+      return new Result(false, List.of(), List.of(), e.getMessage());
+    }
+    Policy runningPolicy = target.policy();
+    BerthConfig running = new BerthConfig(runningPolicy, daemon, Map.of(), loaded.file());
+
+    Map<ConfigKey, ConfigLoader.Setting> merged = new LinkedHashMap<>();
+    List<String> changed = new ArrayList<>();
+    List<String> needsRestart = new ArrayList<>();
+    for (ConfigKey key : ConfigKeys.all()) {
+      String before = loaded.text(key);
+      String after = next.text(key);
+      Object runningValue = running.value(key);
+      if (before.equals(after)) {
+        merged.put(key, new ConfigLoader.Setting(runningValue, RUNNING));
+      } else if (!key.live()) {
+        needsRestart.add(key.name());
+        log.warn(
+            "config reload: {} changed to {} but needs a restart; keeping {}",
+            key.name(),
+            after,
+            running.text(key));
+        merged.put(key, new ConfigLoader.Setting(runningValue, RUNNING));
+      } else {
+        if (!running.text(key).equals(after)) {
+          changed.add(key.name() + " " + running.text(key) + " -> " + after);
+        }
+        merged.put(key, new ConfigLoader.Setting(next.value(key), next.origin(key)));
+      }
+    }
+
+    BerthConfig built;
+    try {
+      built = ConfigLoader.build(merged, sources.file());
+    } catch (ConfigException e) {
+      log.error("config reload refused, keeping the running config: {}", e.getMessage());
+      return new Result(false, List.of(), needsRestart, e.getMessage());
+    }
+    Policy policy = reuseUnchanged(running, built);
+    target.apply(policy, built.daemon());
+    daemon = built.daemon();
+    loaded = next;
+    if (changed.isEmpty()) {
+      log.info("config reloaded from {}: nothing to change", from);
+    } else {
+      log.info("config reloaded from {}: {}", from, String.join(", ", changed));
+    }
+    return new Result(true, changed, needsRestart, "");
+  }
+
+  /**
+   * The built policy, with every part whose values equal the running part's replaced by the running
+   * object itself, so unchanged parts are not re-initialised.
+   */
+  private static Policy reuseUnchanged(BerthConfig running, BerthConfig built) {
+    Policy r = running.policy();
+    Policy b = built.policy();
+    BrokerConfig broker = same(Part.BROKER, running, built) ? r.broker() : b.broker();
+    RateLimitConfig rateLimit =
+        same(Part.RATE_LIMIT, running, built) ? r.rateLimit() : b.rateLimit();
+    MemoryConfig memory = same(Part.MEMORY, running, built) ? r.memory() : b.memory();
+    PerformanceConfig performance =
+        same(Part.PERFORMANCE, running, built) ? r.performance() : b.performance();
+    return new Policy(broker, rateLimit, memory, performance);
+  }
+
+  private static boolean same(Part part, BerthConfig a, BerthConfig b) {
+    for (ConfigKey key : ConfigKeys.all()) {
+      if (key.part() == part && !a.text(key).equals(b.text(key))) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,138 @@
+package dev.berth.server.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * The settings of the daemon around the broker: where it listens, where its state lives, how it
+ * shuts down, how it exports metrics and how it logs. Immutable; {@link #newBuilder()} starts from
+ * the defaults.
+ *
+ * @param listen the gRPC listen address ({@code listen}); unresolved, as configured
+ * @param stateDir the durable state directory ({@code state_dir})
+ * @param shutdownGrace how long in-flight calls may finish on SIGTERM ({@code shutdown_grace})
+ * @param metricsListen the Prometheus HTTP address, empty when off ({@code metrics.listen})
+ * @param metricsJmx whether metrics are registered as JMX MBeans ({@code metrics.jmx})
+ * @param metricsHostSeries how many hosts get their own refusal series ({@code
+ *     metrics.host_series})
+ * @param logFormat text or JSON lines ({@code log.format})
+ * @param logLevel the root log level ({@code log.level})
+ */
+public record DaemonSettings(
+    InetSocketAddress listen,
+    Path stateDir,
+    Duration shutdownGrace,
+    Optional<InetSocketAddress> metricsListen,
+    boolean metricsJmx,
+    int metricsHostSeries,
+    LogFormat logFormat,
+    String logLevel) {
+
+  public DaemonSettings {
+    requireNonNull(listen, "listen");
+    requireNonNull(stateDir, "stateDir");
+    requireNonNull(shutdownGrace, "shutdownGrace");
+    requireNonNull(metricsListen, "metricsListen");
+    requireNonNull(logFormat, "logFormat");
+    requireNonNull(logLevel, "logLevel");
+  }
+
+  public static DaemonSettings defaults() {
+    return newBuilder().build();
+  }
+
+  public static Builder newBuilder() {
+    return new Builder();
+  }
+
+  /** Collects settings; {@link #build()} validates them. */
+  public static final class Builder {
+    private InetSocketAddress listen = InetSocketAddress.createUnresolved("127.0.0.1", 7433);
+    private Path stateDir = Path.of("berth-state");
+    private Duration shutdownGrace = Duration.ofSeconds(10);
+    private Optional<InetSocketAddress> metricsListen =
+        Optional.of(InetSocketAddress.createUnresolved("127.0.0.1", 9464));
+    private boolean metricsJmx = true;
+    private int metricsHostSeries = 20;
+    private LogFormat logFormat = LogFormat.TEXT;
+    private String logLevel = "INFO";
+
+    private Builder() {}
+
+    public Builder listen(InetSocketAddress value) {
+      this.listen = value;
+      return this;
+    }
+
+    public Builder stateDir(Path value) {
+      this.stateDir = value;
+      return this;
+    }
+
+    public Builder shutdownGrace(Duration value) {
+      this.shutdownGrace = value;
+      return this;
+    }
+
+    public Builder metricsListen(Optional<InetSocketAddress> value) {
+      this.metricsListen = value;
+      return this;
+    }
+
+    public Builder metricsJmx(boolean value) {
+      this.metricsJmx = value;
+      return this;
+    }
+
+    public Builder metricsHostSeries(int value) {
+      this.metricsHostSeries = value;
+      return this;
+    }
+
+    public Builder logFormat(LogFormat value) {
+      this.logFormat = value;
+      return this;
+    }
+
+    public Builder logLevel(String value) {
+      this.logLevel = value;
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @throws ConfigException naming the first key that breaks its rule
+     */
+    public DaemonSettings build() {
+      if (shutdownGrace.isNegative() || shutdownGrace.compareTo(Duration.ofHours(1)) > 0) {
+        throw new ConfigException(
+            "shutdown_grace", "must be 0s..1h, got " + Durations.format(shutdownGrace));
+      }
+      if (metricsHostSeries < 0 || metricsHostSeries > 1000) {
+        throw new ConfigException(
+            "metrics.host_series", "must be 0..1000, got " + metricsHostSeries);
+      }
+      if (metricsListen.isPresent() && listen.getPort() != 0) {
+        InetSocketAddress m = metricsListen.get();
+        if (m.getPort() == listen.getPort() && m.getHostString().equals(listen.getHostString())) {
+          throw new ConfigException(
+              "metrics.listen", "must differ from listen (" + Addresses.format(listen) + ")");
+        }
+      }
+      return new DaemonSettings(
+          listen,
+          stateDir,
+          shutdownGrace,
+          metricsListen,
+          metricsJmx,
+          metricsHostSeries,
+          logFormat,
+          logLevel);
+    }
+  }
+}

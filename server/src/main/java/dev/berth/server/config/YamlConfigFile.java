@@ -1,0 +1,126 @@
+package dev.berth.server.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Reads the YAML config file into flat dotted keys: nested maps join their keys with dots, so
+ * {@code pools: {render: {limit: 8}}} and {@code pools.render.limit: 8} mean the same. The one map
+ * value that is not flattened is {@code rate_limit.hosts}, whose keys are host patterns.
+ *
+ * <p>Loading is safe: SnakeYAML's {@link SafeConstructor} builds plain maps, lists and scalars only
+ * (no Java types from tags), duplicate keys are errors, and aliases are capped.
+ */
+final class YamlConfigFile {
+  /** The one key whose map value is data (host patterns), not more keys. */
+  static final String HOSTS_KEY = "rate_limit.hosts";
+
+  private static final int MAX_FILE_CHARS = 1 << 20;
+
+  private YamlConfigFile() {}
+
+  /**
+   * Reads and flattens {@code file}.
+   *
+   * @return dotted key to raw value, in file order; a key written without a value maps to null
+   * @throws ConfigException (key {@code config}) when the file cannot be read or is not YAML
+   */
+  static Map<String, Object> read(Path file) {
+    Object doc;
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      doc = yaml().load(in);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException("config", "no such file " + file);
+    } catch (IOException e) {
+      throw new ConfigException("config", "cannot read " + file + ": " + e.getMessage());
+    } catch (MarkedYAMLException e) {
+      throw new ConfigException(
+          "config",
+          file
+              + " line "
+              + (e.getProblemMark().getLine() + 1)
+              + ": "
+              + e.getProblem()
+              + (e.getContext() != null ? " (" + e.getContext() + ")" : ""));
+    } catch (YAMLException e) {
+      throw new ConfigException("config", file + ": " + e.getMessage());
+    }
+    Map<String, Object> flat = new LinkedHashMap<>();
+    if (doc == null) {
+      return flat; // an empty file sets nothing
+    }
+    if (!(doc instanceof Map<?, ?> root)) {
+      throw new ConfigException("config", file + " must hold a map of keys, got a " + kind(doc));
+    }
+    flatten("", root, flat, file);
+    return flat;
+  }
+
+  private static void flatten(String prefix, Map<?, ?> map, Map<String, Object> out, Path file) {
+    for (Map.Entry<?, ?> e : map.entrySet()) {
+      String name = prefix + e.getKey();
+      Object value = e.getValue();
+      if (value instanceof Map<?, ?> nested && !isLeaf(name)) {
+        flatten(name + ".", nested, out, file);
+      } else if (out.containsKey(name)) {
+        throw new ConfigException(name, "is given twice in " + file);
+      } else {
+        out.put(name, value);
+      }
+    }
+  }
+
+  /**
+   * Whether a map under {@code name} is a value rather than more keys: for {@code
+   * rate_limit.hosts}, and for any key that is no prefix of another (so {@code limit: {a: 1}} is a
+   * type error, not an unknown key {@code limit.a}).
+   */
+  private static boolean isLeaf(String name) {
+    if (name.equals(HOSTS_KEY)) {
+      return true;
+    }
+    if (ConfigKeys.find(name) == null) {
+      return false;
+    }
+    String prefix = name + ".";
+    return ConfigKeys.all().stream().noneMatch(k -> k.name().startsWith(prefix));
+  }
+
+  /**
+   * Parses a YAML flow value given in an environment variable or flag, e.g. {@code {"*.a.com":
+   * {rate: 5}}}.
+   */
+  static Object parseFlow(String key, String text) {
+    try {
+      return yaml().load(text);
+    } catch (YAMLException e) {
+      throw new ConfigException(
+          key,
+          "must be a YAML map like {\"*.example.com\": {rate: 5, burst: 10}}, got '" + text + "'");
+    }
+  }
+
+  private static Yaml yaml() {
+    LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(false);
+    options.setAllowRecursiveKeys(false);
+    options.setMaxAliasesForCollections(20);
+    options.setCodePointLimit(MAX_FILE_CHARS);
+    return new Yaml(new SafeConstructor(options));
+  }
+
+  private static String kind(Object doc) {
+    return doc instanceof java.util.List ? "list" : "single value";
+  }
+}

@@ -1,0 +1,115 @@
+package dev.berth.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line up to the point where the daemon would start. */
+class MainTest {
+  @TempDir Path dir;
+
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+  private int run(Map<String, String> env, String... args) {
+    return Main.run(
+        List.of(args),
+        () -> env,
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+  }
+
+  private String out() {
+    return out.toString(StandardCharsets.UTF_8);
+  }
+
+  private String err() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void printConfig_showsEachValueWithItsSource() throws Exception {
+    Path file = dir.resolve("berth.yaml");
+    Files.writeString(file, "rate_limit:\n  default_rate: 5\n");
+
+    int code =
+        run(
+            Map.of("BERTH_SESSION_TTL", "30s"),
+            "serve",
+            "--config",
+            file.toString(),
+            "--render-limit",
+            "3",
+            "--print-config");
+
+    assertThat(code).isZero();
+    assertThat(out())
+        .contains("pools.render.limit: 3")
+        .contains("# flag --render-limit")
+        .contains("session.ttl: 30s")
+        .contains("# env BERTH_SESSION_TTL")
+        .contains("rate_limit.default_rate: 5.0")
+        .contains("# file " + file);
+  }
+
+  @Test
+  void theEndToEndTestsFlags_stillParse() {
+    int code =
+        run(
+            Map.of(),
+            "serve",
+            "--session-ttl",
+            "2s",
+            "--heartbeat-interval",
+            "500ms",
+            "--sweep-interval",
+            "100ms",
+            "--render-limit",
+            "3",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            dir.toString(),
+            "--print-config");
+
+    assertThat(code).as(err()).isZero();
+    assertThat(out()).contains("session.ttl: 2s").contains("pools.render.limit: 3");
+  }
+
+  @Test
+  void badConfig_exitsTwoNamingKeyAndSource() {
+    assertThat(run(Map.of(), "serve", "--render-limt", "3")).isEqualTo(2);
+    assertThat(err())
+        .startsWith("berth: --render-limt: unknown option (did you mean --render-limit?)");
+
+    err.reset();
+    assertThat(run(Map.of("BERTH_POOLS_PDF_LIMIT", "x"), "serve")).isEqualTo(2);
+    assertThat(err())
+        .isEqualTo(
+            "berth: pools.pdf.limit: must be a whole number, got 'x' (from env"
+                + " BERTH_POOLS_PDF_LIMIT)"
+                + System.lineSeparator());
+
+    err.reset();
+    assertThat(run(Map.of(), "serve", "--config", dir.resolve("none.yaml").toString()))
+        .isEqualTo(2);
+    assertThat(err()).contains("config: no such file");
+  }
+
+  @Test
+  void help_listsConfigAndShortFlags() {
+    assertThat(run(Map.of(), "serve", "--help")).isZero();
+    assertThat(out())
+        .contains("--config FILE")
+        .contains("--print-config")
+        .contains("--render-limit");
+  }
+}

@@ -1,0 +1,339 @@
+package dev.berth.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.ratelimit.HostRule;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+  @TempDir Path dir;
+
+  private final Map<String, String> env = new HashMap<>();
+
+  private Path file(String yaml) throws IOException {
+    Path f = dir.resolve("berth.yaml");
+    Files.writeString(f, yaml);
+    return f;
+  }
+
+  private BerthConfig load(Path file, Flag... flags) {
+    return ConfigSources.of(file, () -> env, List.of(flags)).load();
+  }
+
+  private static Flag flag(String name, String value) {
+    return new Flag(name, value);
+  }
+
+  @Test
+  void load_nothingGiven_defaultsEverywhere() {
+    BerthConfig config = load(null);
+
+    assertThat(config.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(8);
+    assertThat(config.daemon().listen().getPort()).isEqualTo(7433);
+    assertThat(config.daemon().metricsListen()).isPresent();
+    assertThat(config.daemon().metricsListen().get().getPort()).isEqualTo(9464);
+    assertThat(config.daemon().metricsJmx()).isTrue();
+    assertThat(config.daemon().logFormat()).isEqualTo(LogFormat.TEXT);
+    assertThat(config.origin(ConfigKeys.get("session.ttl"))).isEqualTo(Origin.DEFAULT);
+  }
+
+  @Test
+  void load_sameKeyInEverySource_flagBeatsEnvBeatsFile() throws IOException {
+    Path f =
+        file(
+            """
+            session:
+              ttl: 20s
+              heartbeat_interval: 3s
+            pools:
+              render:
+                limit: 4
+                per_session_limit: 2
+            """);
+    env.put("BERTH_SESSION_TTL", "30s");
+    env.put("BERTH_POOLS_RENDER_LIMIT", "5");
+
+    BerthConfig config = load(f, flag("--pools.render.limit", "6"));
+
+    assertThat(config.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(6);
+    assertThat(config.origin(ConfigKeys.get("pools.render.limit")))
+        .isEqualTo(Origin.flag("--pools.render.limit"));
+    assertThat(config.policy().broker().sessionTtl()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.origin(ConfigKeys.get("session.ttl")))
+        .isEqualTo(Origin.env("BERTH_SESSION_TTL"));
+    assertThat(config.policy().broker().heartbeatInterval()).isEqualTo(Duration.ofSeconds(3));
+    assertThat(config.origin(ConfigKeys.get("session.heartbeat_interval")))
+        .isEqualTo(Origin.file(f.toString()));
+    assertThat(config.policy().broker().perSessionLimit(ResourceKind.RENDER)).isEqualTo(2);
+  }
+
+  @Test
+  void load_shortAliasesAndDashedKeys_setTheSameKeys() {
+    BerthConfig config =
+        load(
+            null,
+            flag("--session-ttl", "2s"),
+            flag("--heartbeat-interval", "500ms"),
+            flag("--sweep-interval", "100ms"),
+            flag("--render-limit", "3"),
+            flag("--pdf-max-hold", "1m"),
+            flag("--listen", "127.0.0.1:0"),
+            flag("--state-dir", "/tmp/x"),
+            flag("--pools.wasm.per-session-limit", "1"));
+
+    assertThat(config.policy().broker().sessionTtl()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(config.policy().broker().heartbeatInterval()).isEqualTo(Duration.ofMillis(500));
+    assertThat(config.policy().broker().sweepInterval()).isEqualTo(Duration.ofMillis(100));
+    assertThat(config.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(3);
+    assertThat(config.policy().broker().maxHold(ResourceKind.PDF)).isEqualTo(Duration.ofMinutes(1));
+    assertThat(config.policy().broker().perSessionLimit(ResourceKind.WASM)).isEqualTo(1);
+    assertThat(config.daemon().listen().getPort()).isZero();
+    assertThat(config.daemon().stateDir()).isEqualTo(Path.of("/tmp/x"));
+  }
+
+  @Test
+  void load_flatAndNestedYaml_meanTheSame() throws IOException {
+    Path f =
+        file(
+            """
+            pools.pdf.limit: 7
+            rate_limit:
+              default_rate: 0.5
+            performance:
+              target_p95.render: 3s
+            """);
+
+    BerthConfig config = load(f);
+
+    assertThat(config.policy().broker().limit(ResourceKind.PDF)).isEqualTo(7);
+    assertThat(config.policy().rateLimit().defaultRule().rate()).isEqualTo(0.5);
+    assertThat(config.policy().performance().targetP95(ResourceKind.RENDER))
+        .isEqualTo(Duration.ofSeconds(3));
+    assertThat(config.policy().performance().targetP95(ResourceKind.PDF))
+        .isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void load_hostOverridesInYaml_becomeRules() throws IOException {
+    Path f =
+        file(
+            """
+            rate_limit:
+              default_burst: 6
+              hosts:
+                "*.example.com": {rate: 5, burst: 10}
+                slow.example.org:
+                  rate: 0.2
+                fast.example.net: 50
+            """);
+
+    BerthConfig config = load(f);
+
+    assertThat(config.policy().rateLimit().ruleFor("a.example.com"))
+        .isEqualTo(new HostRule("*.example.com", 5, 10));
+    assertThat(config.policy().rateLimit().ruleFor("slow.example.org"))
+        .isEqualTo(new HostRule("slow.example.org", 0.2, 6));
+    assertThat(config.policy().rateLimit().ruleFor("fast.example.net").rate()).isEqualTo(50);
+  }
+
+  @Test
+  void load_hostOverridesFromEnv_areYamlFlowMaps() {
+    env.put("BERTH_RATE_LIMIT_HOSTS", "{\"*.example.com\": {rate: 5, burst: 10}}");
+
+    BerthConfig config = load(null);
+
+    assertThat(config.policy().rateLimit().ruleFor("www.example.com"))
+        .isEqualTo(new HostRule("*.example.com", 5, 10));
+  }
+
+  @Test
+  void load_badHostPattern_namesTheEntryAndTheFile() throws IOException {
+    Path f = file("rate_limit:\n  hosts:\n    \"exa mple.com\": {rate: 5}\n");
+
+    assertThatThrownBy(() -> load(f))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("rate_limit.hosts['exa mple.com']")
+        .hasMessageContaining("(from file " + f + ")");
+  }
+
+  @Test
+  void load_unknownHostField_suggestsTheRightOne() throws IOException {
+    Path f = file("rate_limit:\n  hosts:\n    a.com: {rat: 5}\n");
+
+    assertThatThrownBy(() -> load(f))
+        .hasMessageStartingWith("rate_limit.hosts['a.com'].rat: unknown key (did you mean rate?)");
+  }
+
+  @Test
+  void load_unknownKeyInFile_namesFileAndSuggests() throws IOException {
+    Path f = file("pools:\n  render:\n    limt: 4\n");
+
+    assertThatThrownBy(() -> load(f))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "pools.render.limt: unknown key in " + f + " (did you mean pools.render.limit?)");
+  }
+
+  @Test
+  void load_unknownEnvVariable_namesItAndSuggests() {
+    env.put("BERTH_SESSION_TTLL", "10s");
+
+    assertThatThrownBy(() -> load(null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("BERTH_SESSION_TTLL: unknown environment variable")
+        .hasMessageEndingWith("(did you mean BERTH_SESSION_TTL?)");
+  }
+
+  @Test
+  void load_launcherVariablesAndOtherPrefixes_areNotKeys() {
+    env.put("BERTH_JAVA_OPTS", "-Xmx1g");
+    env.put("PATH", "/usr/bin");
+    env.put("BERTHA", "x");
+
+    assertThat(load(null).policy()).isNotNull();
+  }
+
+  @Test
+  void load_unknownFlag_namesItAndSuggests() {
+    assertThatThrownBy(() -> load(null, flag("--render-limt", "3")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("--render-limt: unknown option (did you mean --render-limit?)");
+    assertThatThrownBy(() -> load(null, flag("--pools.render.limitt", "3")))
+        .hasMessageContaining("did you mean --pools.render.limit?");
+  }
+
+  @Test
+  void load_wrongTypes_nameKeyExpectedTypeAndSource() throws IOException {
+    assertThatThrownBy(() -> load(null, flag("--render-limit", "many")))
+        .hasMessage(
+            "pools.render.limit: must be a whole number, got 'many' (from flag --render-limit)");
+
+    env.put("BERTH_SESSION_TTL", "ten");
+    assertThatThrownBy(() -> load(null))
+        .hasMessage(
+            "session.ttl: must be a duration like 500ms, 10s, 5m or 1h, got 'ten'"
+                + " (from env BERTH_SESSION_TTL)");
+    env.clear();
+
+    Path f = file("metrics:\n  jmx: maybe\nlog:\n  format: xml\n");
+    assertThatThrownBy(() -> load(f))
+        .hasMessage("metrics.jmx: must be true or false, got 'maybe' (from file " + f + ")");
+
+    Path g = file("pools:\n  render:\n    limit: {a: 1}\n");
+    assertThatThrownBy(() -> load(g)).hasMessageContaining("must be a whole number, got a map");
+
+    Path h = file("rate_limit:\n  default_rate: fast\n");
+    assertThatThrownBy(() -> load(h))
+        .hasMessageStartingWith("rate_limit.default_rate: must be a number, got 'fast'");
+  }
+
+  @Test
+  void load_ruleBroken_namesKeyRuleAndSource() throws IOException {
+    assertThatThrownBy(() -> load(null, flag("--session-ttl", "1s")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "session.ttl: must be at least twice session.heartbeat_interval (2s), got 1s"
+                + " (from flag --session-ttl)");
+
+    Path f = file("memory:\n  pressure_on: 0.7\n  pressure_off: 0.8\n");
+    assertThatThrownBy(() -> load(f))
+        .hasMessage(
+            "memory.pressure_off: must be below memory.pressure_on (0.7), got 0.8 (from file "
+                + f
+                + ")");
+
+    env.put("BERTH_PERFORMANCE_THRESHOLD", "2");
+    assertThatThrownBy(() -> load(null))
+        .hasMessage(
+            "performance.threshold: must be 0..1, got 2.0 (from env BERTH_PERFORMANCE_THRESHOLD)");
+  }
+
+  @Test
+  void load_yamlErrors_nameTheFileAndLine() throws IOException {
+    Path dup = file("listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n");
+    assertThatThrownBy(() -> load(dup)).hasMessageStartingWith("config: " + dup + " line 2");
+
+    Path twice = file("pools.render.limit: 3\npools:\n  render:\n    limit: 4\n");
+    assertThatThrownBy(() -> load(twice))
+        .hasMessage("pools.render.limit: is given twice in " + twice);
+
+    Path list = file("- a\n- b\n");
+    assertThatThrownBy(() -> load(list)).hasMessageContaining("must hold a map of keys");
+
+    assertThatThrownBy(() -> load(dir.resolve("missing.yaml")))
+        .hasMessage("config: no such file " + dir.resolve("missing.yaml"));
+  }
+
+  @Test
+  void load_unsafeYamlTag_isRefused() throws IOException {
+    Path f = file("listen: !!javax.script.ScriptEngineManager [!!java.net.URL [\"http://x/\"]]\n");
+
+    assertThatThrownBy(() -> load(f))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining(f.toString());
+  }
+
+  @Test
+  void load_metricsOff_inEveryWay() throws IOException {
+    assertThat(load(null, flag("--metrics.listen", "off")).daemon().metricsListen()).isEmpty();
+    assertThat(load(null, flag("--metrics-listen", "")).daemon().metricsListen()).isEmpty();
+    assertThat(load(file("metrics:\n  listen: off\n")).daemon().metricsListen()).isEmpty();
+    assertThat(load(file("metrics:\n  listen: \"\"\n")).daemon().metricsListen()).isEmpty();
+    assertThat(load(null, flag("--metrics.listen", "0.0.0.0:9999")).daemon().metricsListen())
+        .map(a -> a.getPort())
+        .isEqualTo(Optional.of(9999));
+  }
+
+  @Test
+  void load_keyWithoutValueInFile_keepsTheDefault() throws IOException {
+    BerthConfig config = load(file("rate_limit:\n  recovery_step:\nsession:\n  ttl: ~\n"));
+
+    assertThat(config.policy().rateLimit().recoveryStep()).isEmpty();
+    assertThat(config.policy().broker().sessionTtl()).isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void configFile_fromEnvWhenNoFlag() throws IOException {
+    Path f = file("pools:\n  pdf:\n    limit: 9\n");
+    env.put("BERTH_CONFIG", f.toString());
+
+    BerthConfig config = ConfigSources.of(null, () -> env, List.of()).load();
+
+    assertThat(config.policy().broker().limit(ResourceKind.PDF)).isEqualTo(9);
+    assertThat(config.file()).isEqualTo(f);
+  }
+
+  @Test
+  void toYaml_readsBackAsTheSameConfig() throws IOException {
+    env.put("BERTH_RATE_LIMIT_HOSTS", "{\"*.example.com\": {rate: 5, burst: 10}}");
+    BerthConfig config =
+        load(
+            file("wasm:\n  default_module: \"odd: name\"\n"),
+            flag("--render-limit", "3"),
+            flag("--metrics.listen", "off"));
+
+    String yaml = config.toYaml();
+    assertThat(yaml)
+        .contains("pools.render.limit: 3")
+        .contains("# flag --render-limit")
+        .contains("# env BERTH_RATE_LIMIT_HOSTS")
+        .contains("listen: \"127.0.0.1:7433\"")
+        .contains("(restart to change)");
+    env.clear();
+    BerthConfig again = load(file(yaml));
+    for (ConfigKey key : ConfigKeys.all()) {
+      assertThat(again.text(key)).as(key.name()).isEqualTo(config.text(key));
+    }
+  }
+}

@@ -1,0 +1,265 @@
+package dev.berth.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.RecordingAcquireCallback;
+import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Policy;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.ratelimit.HostRule;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.RecordingSessionChannel;
+import dev.berth.server.time.FakeTimeSource;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Reloads against a real broker on a fake clock: what SIGHUP does, without the signal. */
+class ConfigReloaderTest {
+  private static final String PRINCIPAL = "anonymous";
+  private static final String URL = "https://example.com/page";
+
+  @TempDir Path dir;
+
+  private final FakeTimeSource time = new FakeTimeSource();
+  private final Map<String, String> env = new HashMap<>();
+  private final List<DaemonSettings> applied = new ArrayList<>();
+  private Path file;
+  private Broker broker;
+  private ConfigReloader reloader;
+
+  private void start(String yaml, Flag... flags) throws IOException {
+    file = dir.resolve("berth.yaml");
+    Files.writeString(file, yaml);
+    ConfigSources sources = ConfigSources.of(file, () -> env, List.of(flags));
+    BerthConfig config = sources.load();
+    broker = new Broker(config.policy(), time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
+    reloader =
+        new ConfigReloader(
+            sources,
+            config,
+            new ConfigReloader.Target() {
+              @Override
+              public Policy policy() {
+                return broker.policy();
+              }
+
+              @Override
+              public void apply(Policy policy, DaemonSettings daemon) {
+                broker.updatePolicy(policy);
+                applied.add(daemon);
+              }
+            });
+  }
+
+  private void rewrite(String yaml) throws IOException {
+    Files.writeString(file, yaml);
+  }
+
+  @AfterEach
+  void stop() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  private String open(String worker) {
+    return broker
+        .open(
+            HelloSpec.validate(worker, Map.of(), 0, "", List.of()),
+            PRINCIPAL,
+            new RecordingSessionChannel())
+        .sessionId();
+  }
+
+  private RecordingAcquireCallback acquire(String sessionId, ResourceKind kind) {
+    RecordingAcquireCallback callback = new RecordingAcquireCallback();
+    String url = kind == ResourceKind.RENDER ? URL : "";
+    broker.acquire(
+        AcquireSpec.validate(sessionId, kind, url, "", null, "", 0, 0), PRINCIPAL, callback);
+    return callback;
+  }
+
+  @Test
+  void reload_newLimitsAndHostRates_applyWhileLeaseStaysHeld() throws IOException {
+    start("pools:\n  render:\n    limit: 2\n");
+    String session = open("w1");
+    Lease held = acquire(session, ResourceKind.RENDER).granted();
+    Policy before = broker.policy();
+
+    rewrite(
+        """
+        pools:
+          render:
+            limit: 5
+        rate_limit:
+          hosts:
+            "*.example.com": {rate: 7, burst: 9}
+        """);
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.error()).isEmpty();
+    assertThat(result.changed())
+        .contains("pools.render.limit 2 -> 5")
+        .anyMatch(c -> c.startsWith("rate_limit.hosts {} -> "));
+    assertThat(broker.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(5);
+    assertThat(broker.policy().rateLimit().ruleFor("example.com"))
+        .isEqualTo(new HostRule("*.example.com", 7, 9));
+    // The lease is untouched: still live, still counted once, and releasable as usual.
+    assertThat(broker.leases()).extracting(Lease::id).containsExactly(held.id());
+    assertThat(broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+    assertThat(broker.status().pools().get(0).inUse()).isEqualTo(1);
+    assertThat(broker.sessionCount()).isEqualTo(1);
+    // Parts the reload did not change keep their running objects (no statistics reset).
+    assertThat(broker.policy().memory()).isSameAs(before.memory());
+    assertThat(broker.policy().performance()).isSameAs(before.performance());
+
+    Broker.EndResult released = broker.release(session, held.id(), PRINCIPAL, Outcome.UNKNOWN);
+    assertThat(released.changed()).isTrue();
+    assertThat(released.end()).isEqualTo(LeaseEnd.RELEASED);
+    assertThat(broker.inUse(ResourceKind.RENDER)).isZero();
+  }
+
+  @Test
+  void reload_limitBelowUse_keepsLeasesAndStopsNewGrants() throws IOException {
+    start("pools:\n  pdf:\n    limit: 3\n");
+    String session = open("w1");
+    Lease a = acquire(session, ResourceKind.PDF).granted();
+    Lease b = acquire(session, ResourceKind.PDF).granted();
+
+    rewrite("pools:\n  pdf:\n    limit: 1\n");
+    assertThat(reloader.reload().applied()).isTrue();
+
+    assertThat(broker.leases()).extracting(Lease::id).containsExactlyInAnyOrder(a.id(), b.id());
+    assertThat(broker.inUse(ResourceKind.PDF)).isEqualTo(2);
+    assertThat(acquire(session, ResourceKind.PDF).refused().reason())
+        .isEqualTo(RefusalReason.EXHAUSTED);
+    broker.release(session, a.id(), PRINCIPAL, Outcome.UNKNOWN);
+    assertThat(acquire(session, ResourceKind.PDF).refused().reason())
+        .as("one still held, the limit is one")
+        .isEqualTo(RefusalReason.EXHAUSTED);
+  }
+
+  @Test
+  void reload_invalidValue_isRefusedAndTheOldPolicyStays() throws IOException {
+    start("pools:\n  render:\n    limit: 2\n");
+    String session = open("w1");
+    Lease held = acquire(session, ResourceKind.RENDER).granted();
+    Policy before = broker.policy();
+
+    rewrite("pools:\n  render:\n    limit: 3\nsession:\n  ttl: 1s\n");
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isFalse();
+    assertThat(result.error())
+        .startsWith("session.ttl: must be at least twice session.heartbeat_interval")
+        .endsWith("(from file " + file + ")");
+    assertThat(broker.policy()).isSameAs(before);
+    assertThat(broker.leases()).extracting(Lease::id).containsExactly(held.id());
+    assertThat(applied).isEmpty();
+  }
+
+  @Test
+  void reload_brokenYamlOrUnknownKey_isRefused() throws IOException {
+    start("pools:\n  render:\n    limit: 2\n");
+    Policy before = broker.policy();
+
+    rewrite("pools:\n  render:\n  limit: [\n");
+    assertThat(reloader.reload().error()).startsWith("config: " + file);
+    rewrite("pools:\n  render:\n    limitt: 4\n");
+    assertThat(reloader.reload().error()).contains("did you mean pools.render.limit?");
+
+    assertThat(broker.policy()).isSameAs(before);
+  }
+
+  @Test
+  void reload_afterARefusal_appliesTheNextGoodFile() throws IOException {
+    start("pools:\n  render:\n    limit: 2\n");
+    rewrite("pools:\n  render:\n    limit: -1\n");
+    assertThat(reloader.reload().applied()).isFalse();
+
+    rewrite("pools:\n  render:\n    limit: 4\n");
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.changed()).containsExactly("pools.render.limit 2 -> 4");
+  }
+
+  @Test
+  void reload_restartOnlyKeys_areReportedAndKept() throws IOException {
+    start("listen: 127.0.0.1:7433\nsession:\n  sweep_interval: 250ms\n");
+
+    rewrite(
+        "listen: 0.0.0.0:7433\nsession:\n  sweep_interval: 1s\nmetrics:\n  listen: off\n"
+            + "log:\n  level: DEBUG\npools:\n  wasm:\n    limit: 3\n");
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.needsRestart())
+        .containsExactlyInAnyOrder("listen", "session.sweep_interval", "metrics.listen");
+    assertThat(result.changed())
+        .containsExactlyInAnyOrder("log.level INFO -> DEBUG", "pools.wasm.limit 64 -> 3");
+    assertThat(broker.policy().broker().sweepInterval()).isEqualTo(Duration.ofMillis(250));
+    DaemonSettings daemon = applied.get(0);
+    assertThat(daemon.listen().getHostString()).isEqualTo("127.0.0.1");
+    assertThat(daemon.metricsListen()).isPresent();
+    assertThat(daemon.logLevel()).isEqualTo("DEBUG");
+  }
+
+  @Test
+  void reload_flagsStillWinOverTheFile() throws IOException {
+    start("pools:\n  render:\n    limit: 2\n", new Flag("--render-limit", "3"));
+    assertThat(broker.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(3);
+
+    rewrite("pools:\n  render:\n    limit: 9\n  pdf:\n    limit: 4\n");
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.changed()).containsExactly("pools.pdf.limit 2 -> 4");
+    assertThat(broker.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(3);
+  }
+
+  @Test
+  void reload_keepsLimitsSetByUpdateLimitsThatTheFileDidNotChange() throws IOException {
+    start("pools:\n  render:\n    limit: 2\n");
+    broker.updatePolicy(
+        broker
+            .policy()
+            .withBroker(broker.policy().broker().toBuilder().limit(ResourceKind.PDF, 7).build()));
+
+    rewrite("pools:\n  render:\n    limit: 4\n");
+    reloader.reload();
+
+    assertThat(broker.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(4);
+    assertThat(broker.policy().broker().limit(ResourceKind.PDF)).isEqualTo(7);
+  }
+
+  @Test
+  void reload_unchangedFile_changesNothing() throws IOException {
+    start("pools:\n  render:\n    limit: 2\n");
+    Policy before = broker.policy();
+
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.changed()).isEmpty();
+    assertThat(broker.policy().broker()).isSameAs(before.broker());
+    assertThat(broker.policy().rateLimit()).isSameAs(before.rateLimit());
+    assertThat(broker.policy().performance()).isSameAs(before.performance());
+  }
+}

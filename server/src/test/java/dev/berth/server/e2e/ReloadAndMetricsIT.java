@@ -1,0 +1,123 @@
+package dev.berth.server.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.BrokerAdminGrpc;
+import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.PoolStatus;
+import dev.berth.proto.v1.ResourceKind;
+import dev.berth.server.metrics.PrometheusText;
+import io.grpc.ManagedChannel;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real daemon with a config file: SIGHUP applies new limits while a lease stays held, a bad
+ * file is refused with one log line, and the Prometheus endpoint shows both.
+ */
+class ReloadAndMetricsIT {
+  @TempDir Path dir;
+
+  @Test
+  @Timeout(120)
+  void sighup_appliesNewLimitsKeepingTheLease_andRefusesABadFile() throws Exception {
+    Path config = dir.resolve("berth.yaml");
+    Files.writeString(config, "pools:\n  render:\n    limit: 2\n");
+    int metricsPort = DaemonProcess.freePort();
+    try (DaemonProcess daemon =
+            DaemonProcess.start(
+                dir.resolve("state"),
+                dir.resolve("daemon.log"),
+                "--config",
+                config.toString(),
+                "--metrics.listen",
+                "127.0.0.1:" + metricsPort);
+        LiveSession worker = new LiveSession(daemon.channel(), "w1")) {
+      ManagedChannel channel = daemon.channel();
+      AcquireResponse held = worker.acquireRender("https://a.example/", 0);
+      assertThat(held.hasGranted()).as("%s", held).isTrue();
+      assertThat(renderPool(channel).getLimit()).isEqualTo(2);
+
+      Files.writeString(config, "pools:\n  render:\n    limit: 4\n");
+      daemon.reload();
+      await(() -> renderPool(channel).getLimit() == 4, daemon);
+
+      PoolStatus pool = renderPool(channel);
+      assertThat(pool.getInUse()).as("the lease survives the reload").isEqualTo(1);
+      PrometheusText metrics = scrape(metricsPort);
+      assertThat(metrics.value("berth_pool_limit", "kind", "render")).isEqualTo(4.0);
+      assertThat(metrics.value("berth_leases_in_use", "kind", "render")).isEqualTo(1.0);
+      assertThat(metrics.value("berth_grants_total", "kind", "render")).isEqualTo(1.0);
+      assertThat(metrics.value("berth_config_reloads_total", "result", "applied")).isEqualTo(1.0);
+      assertThat(daemon.logText()).contains("config reloaded from " + config);
+
+      Files.writeString(config, "pools:\n  render:\n    limit: lots\n");
+      daemon.reload();
+      await(
+          () -> scrape(metricsPort).value("berth_config_reloads_total", "result", "refused") == 1.0,
+          daemon);
+
+      assertThat(renderPool(channel).getLimit()).isEqualTo(4);
+      assertThat(daemon.logText())
+          .contains(
+              "config reload refused, keeping the running config: pools.render.limit: must be a"
+                  + " whole number, got 'lots' (from file "
+                  + config
+                  + ")");
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private static PoolStatus renderPool(ManagedChannel channel) {
+    BrokerStatus status =
+        BrokerAdminGrpc.newBlockingStub(channel)
+            .withDeadlineAfter(5, TimeUnit.SECONDS)
+            .getStatus(GetStatusRequest.getDefaultInstance());
+    return status.getPoolsList().stream()
+        .filter(p -> p.getKind() == ResourceKind.RESOURCE_KIND_RENDER)
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static PrometheusText scrape(int port) {
+    try {
+      HttpResponse<String> response =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                      .timeout(Duration.ofSeconds(10))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
+      return PrometheusText.parse(response.body());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Polls a real process: the signal is handled on the daemon's own thread, some time later. */
+  private static void await(BooleanSupplier condition, DaemonProcess daemon) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("condition not met within 20s; daemon log:\n" + daemon.logText());
+      }
+      Thread.sleep(50);
+    }
+  }
+}

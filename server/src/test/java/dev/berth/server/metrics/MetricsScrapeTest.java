@@ -1,0 +1,218 @@
+package dev.berth.server.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.codahale.metrics.MetricRegistry;
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.RecordingAcquireCallback;
+import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Policy;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.RecordingSessionChannel;
+import dev.berth.server.time.FakeTimeSource;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Prometheus endpoint end to end: a broker on a fake clock does real grants and refusals, the
+ * exporter serves them on a free loopback port, and the test scrapes and parses the text.
+ */
+class MetricsScrapeTest {
+  private static final String PRINCIPAL = "anonymous";
+
+  private final FakeTimeSource time = new FakeTimeSource();
+  private final MetricRegistry registry = new MetricRegistry();
+  private Broker broker;
+  private BrokerMetrics metrics;
+  private MetricsExporter exporter;
+
+  @BeforeEach
+  void start() {
+    Policy policy =
+        Policy.of(BrokerConfig.newBuilder().limit(ResourceKind.RENDER, 2).build())
+            .withRateLimit(
+                RateLimitConfig.newBuilder()
+                    .defaultRate(100)
+                    .defaultBurst(100)
+                    .host("example.com", 0.1, 1)
+                    .build());
+    broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(3), HeapProbe.NONE);
+    metrics = new BrokerMetrics(registry, broker::status, time, 1);
+    broker.addListener(metrics);
+    exporter =
+        MetricsExporter.start(
+            registry,
+            metrics,
+            Optional.of(InetSocketAddress.createUnresolved("127.0.0.1", 0)),
+            false);
+  }
+
+  @AfterEach
+  void stop() {
+    exporter.close();
+    broker.close();
+  }
+
+  private RecordingAcquireCallback acquire(String session, String url) {
+    RecordingAcquireCallback callback = new RecordingAcquireCallback();
+    broker.acquire(
+        AcquireSpec.validate(session, ResourceKind.RENDER, url, "", null, "", 0, 0),
+        PRINCIPAL,
+        callback);
+    return callback;
+  }
+
+  private PrometheusText scrape() throws Exception {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    HttpResponse<String> response =
+        client.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + exporter.port() + "/metrics"))
+                .timeout(Duration.ofSeconds(10))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
+    return PrometheusText.parse(response.body());
+  }
+
+  @Test
+  void scrape_afterGrantsAndRefusals_showsThemByKindReasonAndHost() throws Exception {
+    String session =
+        broker
+            .open(
+                HelloSpec.validate("w1", Map.of(), 0, "", List.of()),
+                PRINCIPAL,
+                new RecordingSessionChannel())
+            .sessionId();
+    Lease first = acquire(session, "https://example.com/a").granted();
+    assertThat(acquire(session, "https://example.com/b").refused().reason())
+        .isEqualTo(RefusalReason.RATE_LIMITED);
+    acquire(session, "https://b.example.org/").granted();
+    assertThat(acquire(session, "https://c.example.net/").refused().reason())
+        .isEqualTo(RefusalReason.EXHAUSTED);
+    broker.release(session, first.id(), PRINCIPAL, Outcome.UNKNOWN);
+    metrics.answered(ResourceKind.RENDER, TimeUnit.MILLISECONDS.toNanos(5), false);
+    metrics.answered(ResourceKind.RENDER, TimeUnit.MILLISECONDS.toNanos(5), false);
+    metrics.answered(ResourceKind.PDF, TimeUnit.MILLISECONDS.toNanos(250), true);
+
+    PrometheusText m = scrape();
+
+    assertThat(m.types).containsEntry("berth_grants_total", "counter");
+    assertThat(m.value("berth_grants_total", "kind", "render")).isEqualTo(2.0);
+    assertThat(m.value("berth_grants_total", "kind", "pdf")).isEqualTo(0.0);
+    assertThat(m.value("berth_refusals_total", "kind", "render", "reason", "rate_limited"))
+        .isEqualTo(1.0);
+    assertThat(m.value("berth_refusals_total", "kind", "render", "reason", "exhausted"))
+        .isEqualTo(1.0);
+    assertThat(m.value("berth_refusals_total", "kind", "wasm", "reason", "timeout")).isZero();
+    assertThat(m.value("berth_leases_ended_total", "kind", "render", "how", "released"))
+        .isEqualTo(1.0);
+
+    // One host series (metrics.host_series = 1); the second refused host counts as other.
+    assertThat(m.value("berth_host_refusals_total", "host", "example.com")).isEqualTo(1.0);
+    assertThat(m.value("berth_host_refusals_total", "host", "other")).isEqualTo(1.0);
+    assertThat(m.samples.keySet())
+        .filteredOn(k -> k.startsWith("berth_host_refusals_total"))
+        .hasSize(2);
+
+    assertThat(m.types).containsEntry("berth_leases_in_use", "gauge");
+    assertThat(m.value("berth_leases_in_use", "kind", "render")).isEqualTo(1.0);
+    assertThat(m.value("berth_pool_limit", "kind", "render")).isEqualTo(2.0);
+    assertThat(m.value("berth_pool_effective_limit", "kind", "pdf")).isEqualTo(2.0);
+    assertThat(m.value("berth_pool_queued", "kind", "render")).isZero();
+    assertThat(m.value("berth_sessions", "state", "connected")).isEqualTo(1.0);
+    assertThat(m.value("berth_sessions", "state", "disconnected")).isZero();
+    assertThat(m.value("berth_sessions_opened_total", "how", "new")).isEqualTo(1.0);
+    assertThat(m.value("berth_memory_pressure_level")).isZero();
+    assertThat(m.value("berth_degradation_score")).isZero();
+    assertThat(m.value("berth_draining")).isZero();
+
+    assertThat(m.types).containsEntry("berth_acquire_latency_seconds", "summary");
+    assertThat(m.value("berth_acquire_latency_seconds_count", "kind", "render")).isEqualTo(2.0);
+    assertThat(m.value("berth_acquire_latency_seconds", "kind", "render", "quantile", "0.5"))
+        .isCloseTo(0.005, within(1e-9));
+    assertThat(m.value("berth_acquire_queue_wait_seconds_count", "kind", "render")).isZero();
+    assertThat(m.value("berth_acquire_queue_wait_seconds_count", "kind", "pdf")).isEqualTo(1.0);
+    assertThat(m.value("berth_acquire_queue_wait_seconds", "kind", "pdf", "quantile", "0.99"))
+        .isCloseTo(0.25, within(1e-9));
+    assertThat(m.help.get("berth_refusals_total")).contains("by kind and reason");
+  }
+
+  @Test
+  void scrape_seesChangesBetweenScrapes_withoutWaitingForTheCache() throws Exception {
+    assertThat(scrape().value("berth_sessions", "state", "connected")).isZero();
+
+    broker.open(
+        HelloSpec.validate("w1", Map.of(), 0, "", List.of()),
+        PRINCIPAL,
+        new RecordingSessionChannel());
+
+    assertThat(scrape().value("berth_sessions", "state", "connected")).isEqualTo(1.0);
+  }
+
+  @Test
+  void everyExportedFamily_isDocumented() throws Exception {
+    Path dir = Path.of("").toAbsolutePath();
+    while (!Files.exists(dir.resolve("docs/configuration.md"))) {
+      dir = dir.getParent();
+    }
+    Set<String> documented =
+        Files.readString(dir.resolve("docs/configuration.md"))
+            .lines()
+            .filter(l -> l.startsWith("| `berth_"))
+            .map(l -> l.substring(3, l.indexOf('`', 3)))
+            .collect(Collectors.toSet());
+
+    assertThat(documented).containsExactlyInAnyOrderElementsOf(scrape().types.keySet());
+  }
+
+  @Test
+  void manyRefusedHosts_costNoNewSeries() throws Exception {
+    String session =
+        broker
+            .open(
+                HelloSpec.validate("w1", Map.of(), 0, "", List.of()),
+                PRINCIPAL,
+                new RecordingSessionChannel())
+            .sessionId();
+    acquire(session, "https://a.example/").granted();
+    acquire(session, "https://b.example/").granted();
+    for (int i = 0; i < 50; i++) {
+      acquire(session, "https://h" + i + ".example/").refused();
+    }
+
+    PrometheusText m = scrape();
+
+    assertThat(m.samples.keySet())
+        .filteredOn(k -> k.startsWith("berth_host_refusals_total"))
+        .containsExactlyInAnyOrder(
+            "berth_host_refusals_total{host=\"h0.example\"}",
+            "berth_host_refusals_total{host=\"other\"}");
+    assertThat(m.value("berth_host_refusals_total", "host", "other")).isEqualTo(49.0);
+  }
+}
