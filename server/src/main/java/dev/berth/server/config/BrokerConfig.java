@@ -251,9 +251,9 @@ public final class BrokerConfig {
      * @throws ConfigException naming the first key that breaks its rule
      */
     public BrokerConfig build() {
-      positive("session.heartbeat_interval", heartbeatInterval);
-      positive("session.ttl", sessionTtl);
-      positive("session.sweep_interval", sweepInterval);
+      Checks.positive("session.heartbeat_interval", heartbeatInterval);
+      Checks.positive("session.ttl", sessionTtl);
+      Checks.positive("session.sweep_interval", sweepInterval);
       if (sessionTtl.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
         throw new ConfigException(
             "session.ttl",
@@ -267,39 +267,21 @@ public final class BrokerConfig {
       }
       for (ResourceKind kind : ResourceKind.values()) {
         String k = kind.name().toLowerCase(java.util.Locale.ROOT);
-        range("pools." + k + ".limit", limits.get(kind), 0, MAX_POOL_LIMIT);
-        range("pools." + k + ".per_session_limit", perSessionLimits.get(kind), 0, 1_000_000);
-        positive("pools." + k + ".max_hold", maxHold.get(kind));
-        range("pools." + k + ".memory_estimate_mb", memoryEstimateMb.get(kind), 0, 1 << 20);
+        Checks.range("pools." + k + ".limit", limits.get(kind), 0, MAX_POOL_LIMIT);
+        Checks.range("pools." + k + ".per_session_limit", perSessionLimits.get(kind), 0, 1_000_000);
+        Checks.positive("pools." + k + ".max_hold", maxHold.get(kind));
+        Checks.range("pools." + k + ".memory_estimate_mb", memoryEstimateMb.get(kind), 0, 1 << 20);
       }
-      positive("admission.exhausted_retry_after", exhaustedRetryAfter);
-      nonNegative("leases.revoke_grace", revokeGrace);
-      positive("leases.drain_deadline", drainDeadline);
+      Checks.positive("admission.exhausted_retry_after", exhaustedRetryAfter);
+      Checks.nonNegative("leases.revoke_grace", revokeGrace);
+      Checks.positive("leases.drain_deadline", drainDeadline);
       if (defaultWasmModule == null || defaultWasmModule.isBlank()) {
         throw new ConfigException("wasm.default_module", "must not be empty");
       }
-      range("session.request_ids_remembered", requestIdsPerSession, 1, 100_000);
-      range("leases.ended_remembered", endedLeasesRemembered, 1, 10_000_000);
-      positive("leases.ended_memory", endedLeaseMemory);
+      Checks.range("session.request_ids_remembered", requestIdsPerSession, 1, 100_000);
+      Checks.range("leases.ended_remembered", endedLeasesRemembered, 1, 10_000_000);
+      Checks.positive("leases.ended_memory", endedLeaseMemory);
       return new BrokerConfig(this);
-    }
-
-    private static void positive(String key, Duration value) {
-      if (value == null || value.isZero() || value.isNegative()) {
-        throw new ConfigException(key, "must be a positive duration, got " + value);
-      }
-    }
-
-    private static void nonNegative(String key, Duration value) {
-      if (value == null || value.isNegative()) {
-        throw new ConfigException(key, "must not be negative, got " + value);
-      }
-    }
-
-    private static void range(String key, Integer value, int min, int max) {
-      if (value == null || value < min || value > max) {
-        throw new ConfigException(key, "must be " + min + ".." + max + ", got " + value);
-      }
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.berth.server.performance;
 
+import dev.berth.server.config.Checks;
 import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
@@ -178,16 +179,17 @@ public final class PerformanceConfig {
      * @throws ConfigException naming the first key that breaks its rule
      */
     public PerformanceConfig build() {
-      positive("performance.window", window);
+      Checks.positive("performance.window", window);
       // The reservoir keeps ticks as nanos × 256 in a long; a day is far from overflowing it.
       if (window.compareTo(Duration.ofDays(1)) > 0) {
         throw new ConfigException(
             "performance.window", "must be at most 1d, got " + Durations.format(window));
       }
-      positive("performance.target_p95", targetP95);
+      Checks.positive("performance.target_p95", targetP95);
       targetP95Overrides.forEach(
           (kind, value) ->
-              positive("performance.target_p95." + kind.name().toLowerCase(Locale.ROOT), value));
+              Checks.positive(
+                  "performance.target_p95." + kind.name().toLowerCase(Locale.ROOT), value));
       if (!(threshold >= 0 && threshold <= 1)) {
         throw new ConfigException("performance.threshold", "must be 0..1, got " + threshold);
       }
@@ -195,24 +197,12 @@ public final class PerformanceConfig {
         throw new ConfigException(
             "performance.decrease_factor", "must be in (0, 1), got " + decreaseFactor);
       }
-      range("performance.increase_step", increaseStep, 1, 1_000_000);
-      range("performance.floor", floor, 1, 1_000_000);
-      range("performance.min_samples", minSamples, 1, 1_000_000);
-      positive("performance.adjust_interval", adjustInterval);
-      range("performance.max_hosts_tracked", maxHostsTracked, 0, 1_000_000);
+      Checks.range("performance.increase_step", increaseStep, 1, 1_000_000);
+      Checks.range("performance.floor", floor, 1, 1_000_000);
+      Checks.range("performance.min_samples", minSamples, 1, 1_000_000);
+      Checks.positive("performance.adjust_interval", adjustInterval);
+      Checks.range("performance.max_hosts_tracked", maxHostsTracked, 0, 1_000_000);
       return new PerformanceConfig(this);
-    }
-
-    private static void positive(String key, Duration value) {
-      if (value == null || value.isZero() || value.isNegative()) {
-        throw new ConfigException(key, "must be a positive duration, got " + value);
-      }
-    }
-
-    private static void range(String key, int value, int min, int max) {
-      if (value < min || value > max) {
-        throw new ConfigException(key, "must be " + min + ".." + max + ", got " + value);
-      }
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.berth.server.ratelimit;
 
+import dev.berth.server.config.Checks;
 import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.Durations;
 import java.time.Duration;
@@ -304,7 +305,7 @@ public final class RateLimitConfig {
         burst(key + ".burst", burst);
         hosts.put(pattern, new HostRule(pattern, o.rate(), burst));
       }
-      positive("rate_limit.idle_eviction", idleEviction);
+      Checks.positive("rate_limit.idle_eviction", idleEviction);
       if (maxHosts < 1 || maxHosts > 10_000_000) {
         throw new ConfigException("rate_limit.max_hosts", "must be 1..10000000, got " + maxHosts);
       }
@@ -317,8 +318,8 @@ public final class RateLimitConfig {
         rate("rate_limit.recovery_step", recoveryStep);
       }
       rate("rate_limit.min_rate", minRate);
-      positive("rate_limit.default_pause", defaultPause);
-      positive("rate_limit.max_pause", maxPause);
+      Checks.positive("rate_limit.default_pause", defaultPause);
+      Checks.positive("rate_limit.max_pause", maxPause);
       if (maxPause.compareTo(LONGEST_PAUSE) > 0) {
         throw new ConfigException(
             "rate_limit.max_pause", "must be at most 1d, got " + Durations.format(maxPause));
@@ -344,12 +345,6 @@ public final class RateLimitConfig {
     private static void burst(String key, int value) {
       if (value < 1 || value > MAX_BURST) {
         throw new ConfigException(key, "must be 1.." + MAX_BURST + ", got " + value);
-      }
-    }
-
-    private static void positive(String key, Duration value) {
-      if (value == null || value.isZero() || value.isNegative()) {
-        throw new ConfigException(key, "must be a positive duration, got " + value);
       }
     }
 
