@@ -10,6 +10,10 @@ import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
+import dev.berth.server.wasm.ModuleLoadException;
+import dev.berth.server.wasm.ModuleRegistry;
+import dev.berth.server.wasm.WasmConfig;
+import dev.berth.server.wasm.WasmModule;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,6 +53,26 @@ public final class Daemon implements AutoCloseable {
    */
   public static Daemon start(
       BrokerConfig config, Path stateDir, InetSocketAddress listen, Duration shutdownGrace) {
+    return start(Policy.of(config), WasmConfig.none(), stateDir, listen, shutdownGrace);
+  }
+
+  /**
+   * Loads the WASM modules, opens the state directory, advances the epoch durably, and starts
+   * listening. A module that cannot be served stops the start before the epoch moves.
+   *
+   * @throws ModuleLoadException naming the module file at fault
+   * @throws StateException when the state directory cannot be used
+   */
+  public static Daemon start(
+      Policy policy,
+      WasmConfig wasm,
+      Path stateDir,
+      InetSocketAddress listen,
+      Duration shutdownGrace) {
+    ModuleRegistry modules = ModuleRegistry.load(wasm);
+    for (WasmModule module : modules.modules()) {
+      log.info("serving WASM module {}", module);
+    }
     EpochStore epochs = EpochStore.open(stateDir);
     long epoch = epochs.advance();
     if (epoch > FencingTokens.MAX_EPOCH) {
@@ -58,7 +82,7 @@ public final class Daemon implements AutoCloseable {
     SystemTimeSource time = new SystemTimeSource();
     Broker broker =
         new Broker(
-            Policy.of(config), time, epoch, epochs::advance, LeaseIds.secure(), HeapProbe.jvm());
+            policy, time, epoch, epochs::advance, LeaseIds.secure(), HeapProbe.jvm(), modules);
     BrokerServer server;
     try {
       server = BrokerServer.netty(broker, time, listen).start();
@@ -84,6 +108,14 @@ public final class Daemon implements AutoCloseable {
 
   public Broker broker() {
     return broker;
+  }
+
+  /**
+   * Replaces the WASM modules and idle timeout live, if every module loads; otherwise the broker
+   * keeps serving the last good set and the result lists each problem, naming its file.
+   */
+  public ModuleRegistry.ReloadResult reloadWasm(WasmConfig wasm) {
+    return broker.modules().reload(wasm);
   }
 
   public void awaitTermination() throws InterruptedException {

@@ -1,8 +1,10 @@
 package dev.berth.server.cli;
 
 import dev.berth.server.Daemon;
+import dev.berth.server.broker.Policy;
 import dev.berth.server.config.ConfigException;
 import dev.berth.server.state.StateException;
+import dev.berth.server.wasm.ModuleLoadException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -42,7 +44,15 @@ public final class Main {
     Daemon daemon;
     try {
       daemon =
-          Daemon.start(options.config, options.stateDir, options.listen, options.shutdownGrace);
+          Daemon.start(
+              Policy.of(options.config).withRateLimit(options.rateLimit),
+              options.wasm,
+              options.stateDir,
+              options.listen,
+              options.shutdownGrace);
+    } catch (ModuleLoadException e) {
+      err.println("berth: " + e.getMessage());
+      return 2;
     } catch (StateException | UncheckedIOException e) {
       err.println("berth: " + e.getMessage());
       return 1;

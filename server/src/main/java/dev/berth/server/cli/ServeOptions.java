@@ -4,9 +4,12 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.wasm.WasmConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
@@ -31,6 +34,13 @@ final class ServeOptions {
         --pdf-max-hold DUR          longest PDF lease (default 2m)
         --wasm-max-hold DUR         longest WASM lease (default 1h)
         --shutdown-grace DUR        on SIGTERM, how long in-flight calls may finish (default 10s)
+        --rate-limit-default-rate R per-host requests per second for hosts without a rule (default 2)
+        --rate-limit-default-burst N  per-host burst for hosts without a rule (default 4)
+        --wasm-module NAME=PATH[:EXPORT,...]
+                                    serve a WASM module that must have these exports; repeat
+                                    for more (e.g. extractor=src/wasm/extractor.wasm:alloc,extract)
+        --wasm-default-module NAME  the module of WASM acquires that name none (default extractor)
+        --wasm-idle-timeout DUR     revoke WASM leases unused this long, 0 = never (default 5m)
 
       Durations are written 500ms, 10s, 5m or 1h.
       """;
@@ -39,6 +49,8 @@ final class ServeOptions {
   Path stateDir = Path.of("berth-state");
   Duration shutdownGrace = Duration.ofSeconds(10);
   BrokerConfig config;
+  RateLimitConfig rateLimit;
+  WasmConfig wasm;
   boolean help;
 
   /**
@@ -49,6 +61,9 @@ final class ServeOptions {
   static ServeOptions parse(List<String> args) {
     ServeOptions o = new ServeOptions();
     BrokerConfig.Builder config = BrokerConfig.newBuilder();
+    RateLimitConfig.Builder rateLimit = RateLimitConfig.newBuilder();
+    List<WasmConfig.ModuleEntry> modules = new ArrayList<>();
+    Duration wasmIdleTimeout = WasmConfig.DEFAULT_IDLE_TIMEOUT;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       if (arg.equals("-h") || arg.equals("--help")) {
@@ -78,6 +93,11 @@ final class ServeOptions {
         case "--session-ttl" -> config.sessionTtl(Durations.parse(name, value));
         case "--sweep-interval" -> config.sweepInterval(Durations.parse(name, value));
         case "--shutdown-grace" -> o.shutdownGrace = Durations.parse(name, value);
+        case "--rate-limit-default-rate" -> rateLimit.defaultRate(number(name, value));
+        case "--rate-limit-default-burst" -> rateLimit.defaultBurst(integer(name, value));
+        case "--wasm-module" -> modules.add(WasmConfig.ModuleEntry.parse(name, value));
+        case "--wasm-default-module" -> config.defaultWasmModule(value);
+        case "--wasm-idle-timeout" -> wasmIdleTimeout = idleTimeout(name, value);
         default -> {
           if (!kindOption(config, name, value)) {
             throw new ConfigException(name, "unknown option; see berth serve --help");
@@ -86,6 +106,8 @@ final class ServeOptions {
       }
     }
     o.config = config.build();
+    o.rateLimit = rateLimit.build();
+    o.wasm = new WasmConfig(modules, wasmIdleTimeout);
     return o;
   }
 
@@ -102,6 +124,18 @@ final class ServeOptions {
       }
     }
     return false;
+  }
+
+  private static Duration idleTimeout(String name, String value) {
+    return value.trim().equals("0") ? Duration.ZERO : Durations.parse(name, value);
+  }
+
+  private static double number(String name, String value) {
+    try {
+      return Double.parseDouble(value.trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException(name, "must be a number, got '" + value + "'");
+    }
   }
 
   private static int integer(String name, String value) {

@@ -12,8 +12,11 @@ import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Policy;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.time.FakeTimeSource;
+import dev.berth.server.wasm.ModuleRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -60,7 +63,14 @@ final class InProcessBroker implements AutoCloseable {
   }
 
   InProcessBroker(BrokerConfig config) {
-    broker = new Broker(config, time, 1, () -> 2, LeaseIds.seeded(7));
+    this(config, ModuleRegistry.empty());
+  }
+
+  /** A broker that serves {@code modules}. */
+  InProcessBroker(BrokerConfig config, ModuleRegistry modules) {
+    broker =
+        new Broker(
+            Policy.of(config), time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE, modules);
     String name = InProcessServerBuilder.generateName();
     server =
         new BrokerServer(broker, time, InProcessServerBuilder.forName(name).directExecutor(), null)
