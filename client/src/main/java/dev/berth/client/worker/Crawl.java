@@ -338,7 +338,11 @@ final class Crawl {
     AtomicReference<RevokedLease> revoked = new AtomicReference<>();
     render.onRevoked(revoked::set);
     BooleanSupplier aborted = () -> revoked.get() != null || !render.isValid();
-    Duration timeout = min(options.navigationTimeout(), render.remainingValidity());
+    // Validity is renewed by heartbeats while the page loads (and polled per request), so the
+    // navigation is bounded only by the lease's max hold.
+    Duration untilMaxHold = Duration.between(Instant.now(), render.expiresAt());
+    Duration timeout =
+        min(options.navigationTimeout(), untilMaxHold.isNegative() ? Duration.ZERO : untilMaxHold);
     try (Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
       result.httpStatus = visit.status();
       if (aborted.getAsBoolean()) {
