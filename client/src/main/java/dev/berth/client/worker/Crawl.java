@@ -400,6 +400,9 @@ final class Crawl {
               ? Outcome.http(visit.status())
               : Outcome.http(visit.status()).withError(clip(result.error)));
       return false;
+    } catch (Renderer.Aborted e) {
+      result.error = abortedBy("RENDER", revoked.get());
+      return false;
     } catch (PlaywrightException e) {
       if (aborted.getAsBoolean()) {
         result.error = abortedBy("RENDER", revoked.get());

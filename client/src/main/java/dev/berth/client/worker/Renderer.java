@@ -7,7 +7,6 @@ import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Playwright;
 import com.microsoft.playwright.PlaywrightException;
 import com.microsoft.playwright.Response;
-import com.microsoft.playwright.options.WaitUntilState;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +15,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -82,12 +83,17 @@ final class Renderer implements AutoCloseable {
   }
 
   /**
-   * Opens {@code url} in a new page of its host's context and waits for the load event.
+   * Opens {@code url} in a new page of its host's context and waits for the load event, or until
+   * {@code aborted} turns true. The navigation is started from the page itself and awaited with
+   * {@code waitForCondition}, which keeps dispatching Playwright's events, so an abort takes effect
+   * at once even while the site has not answered yet ({@code Page.navigate} would block until it
+   * did).
    *
-   * @param timeout the longest the navigation may take
-   * @param aborted polled as each request of the page starts; once true, requests are aborted, so a
-   *     revoked lease stops the page's loading
-   * @throws PlaywrightException when the page does not load (timeout, network error, aborted)
+   * @param timeout the longest the page may take to load
+   * @param aborted checked while waiting and as each request of the page starts; once true, the
+   *     page's requests are cut off and this throws {@link Aborted}
+   * @throws Aborted when {@code aborted} turned true
+   * @throws PlaywrightException when the page does not load (timeout, network error)
    */
   Visit visit(String url, String host, Duration timeout, BooleanSupplier aborted) {
     BrowserContext context = contexts.get(host);
@@ -98,6 +104,9 @@ final class Renderer implements AutoCloseable {
     }
     Page page = context.newPage();
     try {
+      AtomicReference<Response> document = new AtomicReference<>();
+      AtomicReference<String> failed = new AtomicReference<>();
+      AtomicBoolean loaded = new AtomicBoolean();
       page.route(
           u -> true,
           route -> {
@@ -107,18 +116,46 @@ final class Renderer implements AutoCloseable {
               route.resume();
             }
           });
-      Response response =
-          page.navigate(
-              url,
-              new Page.NavigateOptions()
-                  .setTimeout(Math.max(1, timeout.toMillis()))
-                  .setWaitUntil(WaitUntilState.LOAD));
+      page.onResponse(
+          r -> {
+            if (r.request().isNavigationRequest() && r.frame() == page.mainFrame()) {
+              document.set(r); // the last one: redirects come first
+            }
+          });
+      page.onRequestFailed(
+          r -> {
+            if (r.isNavigationRequest() && r.frame() == page.mainFrame()) {
+              failed.set(r.failure());
+            }
+          });
+      page.onLoad(p -> loaded.set(true));
+      // Started on a timer so that evaluate returns before the navigation replaces the page.
+      page.evaluate("url => { setTimeout(() => window.location.assign(url), 0); }", url);
+      page.waitForCondition(
+          () -> loaded.get() || failed.get() != null || aborted.getAsBoolean(),
+          new Page.WaitForConditionOptions().setTimeout(Math.max(1, timeout.toMillis())));
+      if (aborted.getAsBoolean()) {
+        throw new Aborted();
+      }
+      if (failed.get() != null && !loaded.get()) {
+        throw new PlaywrightException("navigation to " + url + " failed: " + failed.get());
+      }
+      Response response = document.get();
       int status = response == null ? 0 : response.status();
       String retryAfter = response == null ? null : response.headerValue("retry-after");
       return new Visit(page, status, retryAfter);
     } catch (RuntimeException e) {
       page.close();
       throw e;
+    }
+  }
+
+  /** A page given up because its lease ended while it loaded. */
+  static final class Aborted extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Aborted() {
+      super("aborted", null, false, false);
     }
   }
 

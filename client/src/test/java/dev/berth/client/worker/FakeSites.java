@@ -22,11 +22,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * *.test} to 127.0.0.1). Page {@code /page/N} of host H has the title {@code "H page N"} (set by a
  * script, so only a real render shows it) and N + 1 links, one of them added by the script. Hosts
  * named in {@code throttled} answer the first request of each page 429 with {@code Retry-After: 1}.
+ * Paths under {@code /slow/} answer only after {@link #SLOW_MILLIS}, for aborting a page mid-load.
  *
  * <p>Every request is recorded with its arrival time, and the most requests in flight at once is
  * kept: the server-side truth about politeness and concurrency. Thread-safe.
  */
 final class FakeSites implements AutoCloseable {
+  /** How long {@code /slow/...} pages take to answer: longer than any test waits. */
+  static final long SLOW_MILLIS = 60_000;
+
   /** One request as the site saw it. */
   record Hit(String host, String path, long arrivedNanos, int status) {}
 
@@ -75,9 +79,11 @@ final class FakeSites implements AutoCloseable {
     String path = exchange.getRequestURI().getPath();
     int status = 200;
     try {
-      Thread.sleep(delayMillis); // a slow site, so that renders overlap
+      Thread.sleep(path.startsWith("/slow/") ? SLOW_MILLIS : delayMillis);
       byte[] body;
-      if (!path.startsWith("/page/")) {
+      if (path.startsWith("/slow/")) {
+        body = page(host, 0).getBytes(StandardCharsets.UTF_8);
+      } else if (!path.startsWith("/page/")) {
         status = 404;
         body = "not here".getBytes(StandardCharsets.UTF_8);
       } else if (throttled.contains(host) && throttledOnce.add(host + path)) {
