@@ -242,6 +242,11 @@ final class Crawl {
         if (task == null) {
           return;
         }
+        if (renderer != null && !renderer.isConnected()) {
+          info("the browser went away; starting another");
+          closeQuietly(renderer);
+          renderer = null;
+        }
         if (renderer == null) {
           try {
             renderer = Renderer.launch(options.chromium(), options.chromiumArgs());
@@ -266,12 +271,16 @@ final class Crawl {
       e.printStackTrace(err);
     } finally {
       if (renderer != null) {
-        try {
-          renderer.close();
-        } catch (PlaywrightException e) {
-          // The browser is gone already.
-        }
+        closeQuietly(renderer);
       }
+    }
+  }
+
+  private static void closeQuietly(Renderer renderer) {
+    try {
+      renderer.close();
+    } catch (PlaywrightException e) {
+      // The browser is gone already.
     }
   }
 

@@ -194,6 +194,11 @@ final class Renderer implements AutoCloseable {
     return contexts.size();
   }
 
+  /** False once the browser has gone away (crashed or killed); launch a new renderer then. */
+  boolean isConnected() {
+    return browser.isConnected();
+  }
+
   @Override
   public void close() {
     try {
