@@ -265,8 +265,9 @@ class WorkerEndToEndIT {
           Thread.sleep(100);
         }
         Duration returnedAfter = Duration.ofNanos(System.nanoTime() - killedAt);
-        // Not before the TTL could have run out (the last heartbeat was at most 1 s before).
-        assertThat(returnedAfter).isGreaterThan(TTL.minusMillis(1500));
+        // It was the TTL that returned it, not a goodbye: the last heartbeat was about one
+        // interval (1 s) before the kill, more on a loaded machine, so allow half the TTL.
+        assertThat(returnedAfter).isGreaterThan(TTL.dividedBy(2));
 
         int exit = other.await(Duration.ofSeconds(120));
         assertThat(exit).as("other exit; log:\n%s", Processes.tail(other.log, 40)).isZero();
