@@ -84,6 +84,16 @@ public interface Lease extends AutoCloseable {
   void recordOutcome(Outcome outcome);
 
   /**
+   * WASM: counts one call into the instance this worker runs under the lease. The session reports
+   * the running count in its heartbeats; a WASM lease whose count stops changing for the broker's
+   * {@code wasm_idle_timeout} is revoked ({@link RevokeReason#IDLE}).
+   *
+   * @param succeeded false when the call trapped or failed
+   * @throws IllegalStateException when this is not a WASM lease
+   */
+  void recordWasmCall(boolean succeeded);
+
+  /**
    * Calls {@code listener} once if the broker ends this lease before it is closed (see {@link
    * RevokedLease}). Registered after that happened, it is called at once.
    */

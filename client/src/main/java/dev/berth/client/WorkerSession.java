@@ -73,6 +73,18 @@ public interface WorkerSession extends AutoCloseable {
   AcquireResult acquireWithRetry(AcquireOptions options, Duration deadline);
 
   /**
+   * Fetches the module a WASM lease names from the broker, and checks its bytes against the lease's
+   * digest. Run it with any WebAssembly runtime (the reference worker uses Chicory), and count its
+   * calls with {@link Lease#recordWasmCall}.
+   *
+   * @throws IllegalArgumentException when {@code wasmLease} is not a WASM lease
+   * @throws BrokerException NOT_FOUND when the broker no longer serves that module or digest (a
+   *     reload replaced it: close the lease and acquire again); INTERNAL when the bytes do not
+   *     match the digest; or as {@link #acquire} does
+   */
+  WasmModule fetchModule(Lease wasmLease);
+
+  /**
    * Calls {@code listener} for every lease of this session the broker ends without it being closed:
    * pushed revocations, leases not resumed after a reconnect, and the leases of a lost session.
    * Each lease is reported once.

@@ -3,12 +3,15 @@ package dev.berth.client;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.BrokerListener;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Policy;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.wasm.ModuleRegistry;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.time.Duration;
@@ -37,7 +40,20 @@ final class TestBroker implements AutoCloseable {
   }
 
   TestBroker(BrokerConfig.Builder config) {
-    broker = new Broker(config.build(), time, 1, () -> 2, LeaseIds.seeded(1));
+    this(config, ModuleRegistry.empty());
+  }
+
+  /** A broker that serves {@code modules}. */
+  TestBroker(BrokerConfig.Builder config, ModuleRegistry modules) {
+    broker =
+        new Broker(
+            Policy.of(config.build()),
+            time,
+            1,
+            () -> 2,
+            LeaseIds.seeded(1),
+            HeapProbe.NONE,
+            modules);
     broker.addListener(
         new BrokerListener() {
           @Override

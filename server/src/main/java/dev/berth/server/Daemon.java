@@ -16,6 +16,10 @@ import dev.berth.server.metrics.MetricsExporter;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
+import dev.berth.server.wasm.ModuleLoadException;
+import dev.berth.server.wasm.ModuleRegistry;
+import dev.berth.server.wasm.WasmConfig;
+import dev.berth.server.wasm.WasmModule;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.function.Consumer;
@@ -82,12 +86,21 @@ public final class Daemon implements AutoCloseable {
    * @param config the loaded configuration
    * @param sources where it was loaded from, read again by {@link #reload()}
    * @param onReload told the daemon settings a reload put in force (e.g. to change the log level)
+   * @param wasm the WASM modules to serve, loaded and checked before the epoch moves
+   * @throws ModuleLoadException naming the module file at fault
    * @throws StateException when the state directory cannot be used
    * @throws java.io.UncheckedIOException when a listen address cannot be bound
    */
   public static Daemon start(
-      BerthConfig config, ConfigSources sources, Consumer<DaemonSettings> onReload) {
+      BerthConfig config,
+      ConfigSources sources,
+      Consumer<DaemonSettings> onReload,
+      WasmConfig wasm) {
     DaemonSettings settings = config.daemon();
+    ModuleRegistry modules = ModuleRegistry.load(wasm); // before the epoch moves
+    for (WasmModule module : modules.modules()) {
+      log.info("serving WASM module {}", module);
+    }
     EpochStore epochs = EpochStore.open(settings.stateDir());
     long epoch = epochs.advance();
     if (epoch > FencingTokens.MAX_EPOCH) {
@@ -97,7 +110,13 @@ public final class Daemon implements AutoCloseable {
     SystemTimeSource time = new SystemTimeSource();
     Broker broker =
         new Broker(
-            config.policy(), time, epoch, epochs::advance, LeaseIds.secure(), HeapProbe.jvm());
+            config.policy(),
+            time,
+            epoch,
+            epochs::advance,
+            LeaseIds.secure(),
+            HeapProbe.jvm(),
+            modules);
     MetricRegistry registry = new MetricRegistry();
     BrokerMetrics metrics =
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
@@ -165,6 +184,14 @@ public final class Daemon implements AutoCloseable {
     ConfigReloader.Result result = reloader.reload();
     metrics.reloaded(result.applied());
     return result;
+  }
+
+  /**
+   * Replaces the WASM modules and idle timeout live, if every module loads; otherwise the broker
+   * keeps serving the last good set and the result lists each problem, naming its file.
+   */
+  public ModuleRegistry.ReloadResult reloadWasm(WasmConfig wasm) {
+    return broker.modules().reload(wasm);
   }
 
   public void awaitTermination() throws InterruptedException {

@@ -1,5 +1,6 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.worker.WorkerMain;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintStream;
 import java.time.Clock;
@@ -34,6 +35,10 @@ public final class Main {
     if (args.isEmpty()) {
       err.print(Usage.GLOBAL);
       return ExitCode.USAGE;
+    }
+    if (args.get(0).equals("worker")) {
+      // The reference worker is a program of its own, with its own options.
+      return WorkerMain.run(args.subList(1, args.size()), out, err);
     }
     String target = Usage.DEFAULT_BROKER;
     Duration timeout = DEFAULT_TIMEOUT;

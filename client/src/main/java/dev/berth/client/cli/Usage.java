@@ -58,6 +58,9 @@ final class Usage {
         limits set [--render N] [--pdf N] [--wasm N] [--host PATTERN=RATE[/BURST] ...]
                    [--pressure-on X --pressure-off Y]
                                        change limits live; leases are kept
+        worker --broker HOST:PORT --urls FILE --out DIR [--pdf] ...
+                                       the reference worker: render, extract, print PDFs
+                                       under leases (berth worker --help)
         help [COMMAND]                 this text, or a command's
 
       options:

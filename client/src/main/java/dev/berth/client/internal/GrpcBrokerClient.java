@@ -24,6 +24,9 @@ public final class GrpcBrokerClient implements BrokerClient {
 
   private static final long KEEPALIVE_TIMEOUT_SECONDS = 10;
 
+  /** GetModule answers carry whole WASM modules; the broker serves at most 32 MiB. */
+  private static final int MAX_INBOUND_MESSAGE_BYTES = 40 << 20;
+
   private final ManagedChannel managed;
   private final Channel channel;
   private final ClientConfig config;
@@ -46,6 +49,7 @@ public final class GrpcBrokerClient implements BrokerClient {
             .userAgent("berth-java-sdk")
             .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
             .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+            .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
             .build();
     return new GrpcBrokerClient(channel, config);
   }

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
@@ -51,6 +52,12 @@ final class LeaseHandle implements Lease {
   private final AtomicBoolean closeCalled = new AtomicBoolean();
   private final List<OnceListener> listeners = new CopyOnWriteArrayList<>();
   private volatile Outcome outcome;
+
+  /** WASM: calls into the instance, failed calls, and the wall time of the last (for display). */
+  private final AtomicLong wasmCalls = new AtomicLong();
+
+  private final AtomicLong wasmFailures = new AtomicLong();
+  private volatile Instant wasmLastUsed;
 
   /**
    * @param sentNanos when the acquire was sent: the max hold is counted from here, which is no
@@ -159,6 +166,38 @@ final class LeaseHandle implements Lease {
   @Override
   public void recordOutcome(Outcome value) {
     this.outcome = requireNonNull(value, "outcome");
+  }
+
+  @Override
+  public void recordWasmCall(boolean succeeded) {
+    if (kind != ResourceKind.WASM) {
+      throw new IllegalStateException("recordWasmCall: " + this + " is not a WASM lease");
+    }
+    wasmCalls.incrementAndGet();
+    if (!succeeded) {
+      wasmFailures.incrementAndGet();
+    }
+    wasmLastUsed = Instant.now();
+  }
+
+  /** WASM: the statistics the next heartbeat reports; null for other kinds. */
+  dev.berth.proto.v1.WasmInstanceStats wasmStats() {
+    if (kind != ResourceKind.WASM) {
+      return null;
+    }
+    dev.berth.proto.v1.WasmInstanceStats.Builder stats =
+        dev.berth.proto.v1.WasmInstanceStats.newBuilder()
+            .setLeaseId(leaseId)
+            .setCalls(wasmCalls.get())
+            .setFailures(wasmFailures.get());
+    Instant last = wasmLastUsed;
+    if (last != null) {
+      stats.setLastUsed(
+          com.google.protobuf.Timestamp.newBuilder()
+              .setSeconds(last.getEpochSecond())
+              .setNanos(last.getNano()));
+    }
+    return stats.build();
   }
 
   @Override

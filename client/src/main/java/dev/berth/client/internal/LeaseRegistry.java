@@ -4,6 +4,7 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.client.RevokedLease;
 import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.WasmInstanceStats;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -143,6 +144,22 @@ final class LeaseRegistry {
       }
     }
     return held;
+  }
+
+  /** What the next heartbeat reports about the WASM instances run under {@code generation}. */
+  List<WasmInstanceStats> wasmStats(SessionGeneration generation) {
+    List<WasmInstanceStats> stats = new ArrayList<>(1);
+    synchronized (lock) {
+      for (LeaseHandle lease : live.values()) {
+        if (lease.generation() == generation && !lease.isEnded()) {
+          WasmInstanceStats s = lease.wasmStats();
+          if (s != null) {
+            stats.add(s);
+          }
+        }
+      }
+    }
+    return stats;
   }
 
   /** Number of leases held, for tests and logs. */

@@ -8,15 +8,20 @@ import dev.berth.client.BrokerException;
 import dev.berth.client.BrokerException.Condition;
 import dev.berth.client.CleanupRequest;
 import dev.berth.client.DrainRequest;
+import dev.berth.client.Lease;
 import dev.berth.client.Outcome;
 import dev.berth.client.RefusalReason;
+import dev.berth.client.ResourceKind;
 import dev.berth.client.RevokedLease;
 import dev.berth.client.SessionLost;
 import dev.berth.client.SessionOptions;
 import dev.berth.client.Ticker;
+import dev.berth.client.WasmModule;
 import dev.berth.client.WorkerSession;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.GetModuleRequest;
+import dev.berth.proto.v1.GetModuleResponse;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.ReleaseRequest;
 import io.grpc.Channel;
@@ -179,6 +184,44 @@ public final class ManagedSession implements WorkerSession {
         throw new BrokerException(Condition.CANCELLED, "interrupted while waiting to retry");
       }
     }
+  }
+
+  @Override
+  public WasmModule fetchModule(Lease wasmLease) {
+    requireNonNull(wasmLease, "wasmLease");
+    if (wasmLease.kind() != ResourceKind.WASM) {
+      throw new IllegalArgumentException("wasmLease: " + wasmLease + " is not a WASM lease");
+    }
+    requireOpen();
+    GetModuleRequest.Builder request = GetModuleRequest.newBuilder().setName(wasmLease.module());
+    if (!wasmLease.moduleDigest().isEmpty()) {
+      request.setDigest(wasmLease.moduleDigest());
+    }
+    GetModuleResponse response;
+    try {
+      response =
+          blocking
+              .withDeadlineAfter(config.callDeadlineNanos(), TimeUnit.NANOSECONDS)
+              .getModule(request.build());
+    } catch (StatusRuntimeException e) {
+      throw Errors.fromGrpc(e);
+    }
+    byte[] bytes = response.getWasm().toByteArray();
+    String digest = Wire.sha256(bytes);
+    if (!digest.equals(response.getDigest())
+        || (!wasmLease.moduleDigest().isEmpty() && !digest.equals(wasmLease.moduleDigest()))) {
+      throw new BrokerException(
+          Condition.INTERNAL,
+          "module "
+              + response.getName()
+              + ": its bytes hash to "
+              + digest
+              + ", not the digest "
+              + (wasmLease.moduleDigest().isEmpty()
+                  ? response.getDigest()
+                  : wasmLease.moduleDigest()));
+    }
+    return new WasmModule(response.getName(), digest, bytes, response.getExportsList());
   }
 
   private SessionGeneration requireOpen() {

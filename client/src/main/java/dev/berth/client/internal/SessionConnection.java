@@ -377,7 +377,8 @@ final class SessionConnection {
                 Heartbeat.newBuilder()
                     .setSeq(n)
                     .setMemoryUsedMb(memoryUsedMb())
-                    .setMemoryLimitMb(options.memoryLimitMb()))
+                    .setMemoryLimitMb(options.memoryLimitMb())
+                    .addAllWasmStats(leases.wasmStats(generation)))
             .build());
     return n;
   }

@@ -75,6 +75,16 @@ final class Wire {
         .build();
   }
 
+  /** SHA-256 of {@code bytes}, lower-case hex, as the broker writes module digests. */
+  static String sha256(byte[] bytes) {
+    try {
+      return java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
   static Instant instant(Timestamp t) {
     return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
   }

@@ -36,6 +36,10 @@ import dev.berth.server.session.SessionChannel.CloseReason;
 import dev.berth.server.session.SessionRegistry;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.time.TimeSource.Cancellable;
+import dev.berth.server.wasm.IdleTracker;
+import dev.berth.server.wasm.InstanceStats;
+import dev.berth.server.wasm.ModuleRegistry;
+import dev.berth.server.wasm.WasmModule;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -109,6 +113,13 @@ public final class Broker implements AutoCloseable {
 
   private final HeapProbe heap;
 
+  /** The WASM modules served and the idle timeout; thread-safe on its own. */
+  private final ModuleRegistry modules;
+
+  /** When each live WASM lease was last used, for IDLE revocation. */
+  @GuardedBy("lock")
+  private final IdleTracker wasmUse = new IdleTracker();
+
   @GuardedBy("lock")
   private final FencingTokens tokens;
 
@@ -172,10 +183,27 @@ public final class Broker implements AutoCloseable {
       FencingTokens.EpochSupplier nextEpoch,
       LeaseIds ids,
       HeapProbe heap) {
+    this(policy, time, epoch, nextEpoch, ids, heap, ModuleRegistry.empty());
+  }
+
+  /**
+   * Starts a broker with a full policy and the WASM modules it serves.
+   *
+   * @param modules names the module and digest of WASM leases, and sets their idle timeout
+   */
+  public Broker(
+      Policy policy,
+      TimeSource time,
+      long epoch,
+      FencingTokens.EpochSupplier nextEpoch,
+      LeaseIds ids,
+      HeapProbe heap,
+      ModuleRegistry modules) {
     BrokerConfig config = policy.broker();
     this.policy = policy;
     this.config = config;
     this.heap = heap;
+    this.modules = modules;
     this.admission =
         new AdmissionController(
             policy.rateLimit(), policy.memory(), policy.performance(), time.nanoTime());
@@ -208,6 +236,11 @@ public final class Broker implements AutoCloseable {
     synchronized (lock) {
       return config;
     }
+  }
+
+  /** The WASM modules this broker serves. */
+  public ModuleRegistry modules() {
+    return modules;
   }
 
   /** The whole admission policy in force. */
@@ -417,6 +450,21 @@ public final class Broker implements AutoCloseable {
    */
   public PressureLevel heartbeat(
       String sessionId, SessionChannel channel, long seq, long memoryUsedMb, long memoryLimitMb) {
+    return heartbeat(sessionId, channel, seq, memoryUsedMb, memoryLimitMb, List.of());
+  }
+
+  /**
+   * Records a heartbeat with the worker's WASM instance statistics: a WASM lease of this session
+   * whose call count changed counts as used now. Statistics for leases the session does not hold
+   * (e.g. one that just ended) are ignored.
+   */
+  public PressureLevel heartbeat(
+      String sessionId,
+      SessionChannel channel,
+      long seq,
+      long memoryUsedMb,
+      long memoryLimitMb,
+      List<InstanceStats> wasmStats) {
     Effects fx = new Effects();
     try {
       synchronized (lock) {
@@ -430,6 +478,14 @@ public final class Broker implements AutoCloseable {
         session.heartbeatSeq(seq);
         session.touch(now);
         session.reportMemory(memoryUsedMb, memoryLimitMb);
+        for (InstanceStats stats : wasmStats) {
+          Lease lease = leases.get(stats.leaseId());
+          if (lease != null
+              && lease.kind() == ResourceKind.WASM
+              && lease.sessionId().equals(sessionId)) {
+            wasmUse.reported(lease.id(), stats.calls(), now);
+          }
+        }
         Admission.Memory before = admission.memory(sessionId, 0);
         // The session's limit, not the heartbeat's: a worker may declare it only in its hello.
         admission.heartbeat(
@@ -537,6 +593,7 @@ public final class Broker implements AutoCloseable {
     for (String leaseId : leases.idsOf(session.id())) {
       Lease lease = leases.end(leaseId, how, reason, now);
       usage.leaseEnded(session.principal());
+      wasmUse.ended(leaseId);
       freed.add(lease.kind());
       fx.add(() -> listeners.forEach(l -> l.ended(lease, how, reason, Outcome.UNKNOWN)));
     }
@@ -612,6 +669,7 @@ public final class Broker implements AutoCloseable {
         }
         long now = time.nanoTime();
         Session session = liveSession(spec.sessionId(), principal, now, fx);
+        requireModule(spec);
         RecentRequests.Entry entry = null;
         if (!spec.requestId().isEmpty()) {
           RecentRequests.Entry first = session.recentRequests().get(spec.requestId());
@@ -871,21 +929,51 @@ public final class Broker implements AutoCloseable {
         queues.get(kind).size());
   }
 
+  /** The module a WASM acquire asks for: the one it names, else the configured default. */
+  @GuardedBy("lock")
+  private String moduleOf(AcquireSpec spec) {
+    return spec.module().isEmpty() ? config.defaultWasmModule() : spec.module();
+  }
+
+  /**
+   * Fails a WASM acquire for a module the broker does not serve, before anything changes. With no
+   * modules configured WASM leases are plain capacity, and any name goes.
+   */
+  @GuardedBy("lock")
+  private void requireModule(AcquireSpec spec) {
+    if (spec.kind() != ResourceKind.WASM || modules.isEmpty()) {
+      return;
+    }
+    String name = moduleOf(spec);
+    if (modules.find(name).isEmpty()) {
+      String served = String.join(", ", modules.modules().stream().map(WasmModule::name).toList());
+      throw BrokerException.invalid(
+          "module",
+          (spec.module().isEmpty()
+                  ? "none named, and the default module '" + name + "' is not served"
+                  : "no WASM module '" + name + "' is served")
+              + " (modules: "
+              + served
+              + ")");
+    }
+  }
+
   @GuardedBy("lock")
   private Lease grant(Session session, AcquireSpec spec, long now, Effects fx) {
     ResourceKind kind = spec.kind();
     if (kind == ResourceKind.WASM) {
       Lease held = leases.firstOf(session.id(), kind);
       if (held != null) {
+        wasmUse.used(held.id(), now); // asking again means it is wanted
         return held;
       }
     }
     int memory =
         spec.memoryEstimateMb() > 0 ? spec.memoryEstimateMb() : config.memoryEstimateMb(kind);
-    String module =
-        kind == ResourceKind.WASM
-            ? (spec.module().isEmpty() ? config.defaultWasmModule() : spec.module())
-            : "";
+    String module = kind == ResourceKind.WASM ? moduleOf(spec) : "";
+    // A module removed by a reload since the acquire was admitted leaves the digest empty.
+    String digest =
+        kind == ResourceKind.WASM ? modules.find(module).map(WasmModule::digest).orElse("") : "";
     Lease lease =
         new Lease(
             ids.next(),
@@ -894,12 +982,15 @@ public final class Broker implements AutoCloseable {
             session.id(),
             spec.host(),
             module,
-            "",
+            digest,
             memory,
             now,
             now + config.maxHold(kind).toNanos());
     leases.add(lease);
     usage.leaseGranted(session.principal());
+    if (kind == ResourceKind.WASM) {
+      wasmUse.used(lease.id(), now);
+    }
     admission.granted(lease, now);
     counters.granted();
     String worker = session.workerId();
@@ -1054,6 +1145,7 @@ public final class Broker implements AutoCloseable {
     if (holder != null) {
       usage.leaseEnded(holder.principal());
     }
+    wasmUse.ended(lease.id());
     if (outcome != Outcome.UNKNOWN) {
       admission.reported(lease, outcome, now);
     }
@@ -1191,6 +1283,7 @@ public final class Broker implements AutoCloseable {
         for (Lease lease : leases.expiredAt(now)) {
           revokeLease(lease, RevokeReason.MAX_HOLD, 0, now, fx);
         }
+        revokeIdle(now, fx);
         checkMemory(now, fx);
         for (LimitChange change : admission.tick(config, now)) {
           fx.add(() -> listeners.forEach(l -> l.limitChanged(change)));
@@ -1226,6 +1319,27 @@ public final class Broker implements AutoCloseable {
       if (channel != null) {
         long commandId = session.nextCommandId();
         fx.add(() -> channel.cleanup(commandId, target.targetFreeMb(), target.reason()));
+      }
+    }
+  }
+
+  /**
+   * Revokes WASM leases unused for longer than the idle timeout — the original resource manager's
+   * stale-instance cleanup. The holder is told (reason IDLE) and may acquire again when it next
+   * needs an instance.
+   */
+  @GuardedBy("lock")
+  private void revokeIdle(long now, Effects fx) {
+    long timeout = modules.idleTimeout().toNanos();
+    if (timeout <= 0) {
+      return;
+    }
+    for (String leaseId : wasmUse.idleSince(now - timeout)) {
+      Lease lease = leases.get(leaseId);
+      if (lease == null) {
+        wasmUse.ended(leaseId);
+      } else {
+        revokeLease(lease, RevokeReason.IDLE, config.revokeGrace().toNanos(), now, fx);
       }
     }
   }
@@ -1390,6 +1504,7 @@ public final class Broker implements AutoCloseable {
         if (session == null || expireIfDue(session, time.nanoTime(), fx)) {
           throw sessionGone(spec.sessionId());
         }
+        requireModule(spec);
         List<Admission.Step> steps = new ArrayList<>();
         return new Views.Explained(evaluate(session, spec, steps), steps);
       }

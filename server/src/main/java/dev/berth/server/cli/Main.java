@@ -5,6 +5,7 @@ import dev.berth.server.config.BerthConfig;
 import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigSources;
 import dev.berth.server.state.StateException;
+import dev.berth.server.wasm.ModuleLoadException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -53,7 +54,12 @@ public final class Main {
     Logging.configure(config.daemon().logFormat(), config.daemon().logLevel());
     Daemon daemon;
     try {
-      daemon = Daemon.start(config, sources, settings -> Logging.setLevel(settings.logLevel()));
+      daemon =
+          Daemon.start(
+              config, sources, settings -> Logging.setLevel(settings.logLevel()), options.wasm());
+    } catch (ModuleLoadException e) {
+      err.println("berth: " + e.getMessage());
+      return 2;
     } catch (StateException | UncheckedIOException e) {
       err.println("berth: " + e.getMessage());
       return 1;

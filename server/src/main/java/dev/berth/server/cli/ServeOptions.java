@@ -1,8 +1,11 @@
 package dev.berth.server.cli;
 
 import dev.berth.server.config.ConfigException;
+import dev.berth.server.config.Durations;
 import dev.berth.server.config.Flag;
+import dev.berth.server.wasm.WasmConfig;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,6 +42,13 @@ final class ServeOptions {
         --shutdown-grace DUR        on SIGTERM, how long in-flight calls may finish (default 10s)
         --metrics-listen HOST:PORT  Prometheus /metrics endpoint, or off (default 127.0.0.1:9464)
         --log-format text|json      log line format (default text)
+        --rate-limit-default-rate R per-host requests per second for hosts without a rule (default 2)
+        --rate-limit-default-burst N  per-host burst for hosts without a rule (default 4)
+        --wasm-module NAME=PATH[:EXPORT,...]
+                                    serve a WASM module (repeatable); it must export the names
+                                    given (e.g. extractor=src/wasm/extractor.wasm:alloc,extract)
+        --wasm-default-module NAME  the module of WASM acquires that name none (default extractor)
+        --wasm-idle-timeout DUR     revoke WASM leases unused this long, 0 = never (default 5m)
 
       Durations are written 500ms, 10s, 5m or 1h. SIGHUP reloads the config file.
       """;
@@ -47,6 +57,13 @@ final class ServeOptions {
   boolean printConfig;
   boolean help;
   final List<Flag> flags = new ArrayList<>();
+  final List<WasmConfig.ModuleEntry> wasmModules = new ArrayList<>();
+  Duration wasmIdleTimeout = WasmConfig.DEFAULT_IDLE_TIMEOUT;
+
+  /** The WASM modules to serve, from {@code --wasm-module} (repeatable) and its idle timeout. */
+  WasmConfig wasm() {
+    return new WasmConfig(wasmModules, wasmIdleTimeout);
+  }
 
   /**
    * Parses {@code args} (without the {@code serve} word). Which flags name real keys is checked
@@ -87,6 +104,10 @@ final class ServeOptions {
           throw new ConfigException(name, "needs a file path");
         }
         o.configFile = Path.of(value);
+      } else if (name.equals("--wasm-module")) {
+        o.wasmModules.add(WasmConfig.ModuleEntry.parse(name, value));
+      } else if (name.equals("--wasm-idle-timeout")) {
+        o.wasmIdleTimeout = value.trim().equals("0") ? Duration.ZERO : Durations.parse(name, value);
       } else {
         o.flags.add(new Flag(name, value));
       }

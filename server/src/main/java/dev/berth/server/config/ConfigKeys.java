@@ -391,6 +391,9 @@ public final class ConfigKeys {
       alias("--" + lower(kind) + "-max-hold", "pools." + lower(kind) + ".max_hold");
     }
     alias("--metrics-listen", "metrics.listen");
+    alias("--rate-limit-default-rate", "rate_limit.default_rate");
+    alias("--rate-limit-default-burst", "rate_limit.default_burst");
+    alias("--wasm-default-module", "wasm.default_module");
     alias("--log-format", "log.format");
     alias("--log-level", "log.level");
   }

@@ -1,5 +1,6 @@
 package dev.berth.server.grpc;
 
+import com.google.protobuf.ByteString;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.GetModuleRequest;
@@ -18,6 +19,8 @@ import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.TimeSource;
+import dev.berth.server.wasm.ModuleRegistry;
+import dev.berth.server.wasm.WasmModule;
 import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -198,10 +201,63 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
   public void getModule(GetModuleRequest request, StreamObserver<GetModuleResponse> responses) {
     try {
       AcquireSpec.requireName("name", request.getName());
-      throw BrokerException.notFound(
-          "name: no WASM module '" + request.getName() + "' (no modules are configured)");
+      String digest = request.getDigest();
+      if (!digest.isEmpty() && !isSha256Hex(digest)) {
+        throw BrokerException.invalid(
+            "digest", "must be a SHA-256 digest: 64 lower-case hex digits");
+      }
+      ModuleRegistry modules = broker.modules();
+      WasmModule module =
+          modules
+              .find(request.getName())
+              .orElseThrow(
+                  () ->
+                      BrokerException.notFound(
+                          "name: no WASM module '"
+                              + request.getName()
+                              + "' ("
+                              + (modules.isEmpty()
+                                  ? "no modules are configured"
+                                  : "modules: "
+                                      + String.join(
+                                          ", ",
+                                          modules.modules().stream()
+                                              .map(WasmModule::name)
+                                              .toList()))
+                              + ")"));
+      if (!digest.isEmpty() && !digest.equals(module.digest())) {
+        throw BrokerException.notFound(
+            "digest: module '"
+                + module.name()
+                + "' is now "
+                + module.digest()
+                + ", not "
+                + digest
+                + " (it was reloaded; acquire a new WASM lease)");
+      }
+      responses.onNext(
+          GetModuleResponse.newBuilder()
+              .setName(module.name())
+              .setDigest(module.digest())
+              .setWasm(ByteString.copyFrom(module.bytes()))
+              .addAllExports(module.exports())
+              .build());
+      responses.onCompleted();
     } catch (RuntimeException e) {
       responses.onError(Errors.toStatus(e));
     }
+  }
+
+  private static boolean isSha256Hex(String digest) {
+    if (digest.length() != 64) {
+      return false;
+    }
+    for (int i = 0; i < digest.length(); i++) {
+      char c = digest.charAt(i);
+      if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f')) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -10,12 +10,15 @@ import dev.berth.proto.v1.Opened;
 import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.WasmInstanceStats;
+import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.BrokerException;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.SessionChannel;
+import dev.berth.server.wasm.InstanceStats;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -42,6 +45,9 @@ import java.util.function.Consumer;
 final class SessionStream implements StreamObserver<SessionRequest>, SessionChannel {
   /** The largest memory figure a worker may report, in MB (2^30 MB = 1 PiB). */
   private static final long MAX_MEMORY_MB = 1L << 30;
+
+  /** The most WASM instance reports one heartbeat may carry (a session holds one instance). */
+  static final int MAX_WASM_STATS = 64;
 
   /**
    * Per-stream bounds.
@@ -179,7 +185,8 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
               this,
               heartbeat.getSeq(),
               heartbeat.getMemoryUsedMb(),
-              heartbeat.getMemoryLimitMb());
+              heartbeat.getMemoryLimitMb(),
+              wasmStats(heartbeat));
       lastForwardedNanos = now;
       lastPressure = pressure;
       lastUsedMb = heartbeat.getMemoryUsedMb();
@@ -193,6 +200,22 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                     .setSeq(heartbeat.getSeq())
                     .setPressure(Protos.pressure(pressure)))
             .build());
+  }
+
+  private static List<InstanceStats> wasmStats(Heartbeat heartbeat) {
+    if (heartbeat.getWasmStatsCount() == 0) {
+      return List.of();
+    }
+    if (heartbeat.getWasmStatsCount() > MAX_WASM_STATS) {
+      throw BrokerException.invalid(
+          "heartbeat.wasm_stats", "at most " + MAX_WASM_STATS + " entries");
+    }
+    List<InstanceStats> stats = new ArrayList<>(heartbeat.getWasmStatsCount());
+    for (WasmInstanceStats s : heartbeat.getWasmStatsList()) {
+      AcquireSpec.requireId("heartbeat.wasm_stats.lease_id", s.getLeaseId(), true);
+      stats.add(new InstanceStats(s.getLeaseId(), s.getCalls(), s.getFailures()));
+    }
+    return stats;
   }
 
   private static void requireMemory(String field, long mb) {

@@ -13,6 +13,7 @@ import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.time.FakeTimeSource;
+import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -26,9 +27,20 @@ final class BrokerHarness implements AutoCloseable {
   final Broker broker;
 
   BrokerHarness(BrokerConfig config) {
+    this(config, ModuleRegistry.empty());
+  }
+
+  /** A broker that serves {@code modules}. */
+  BrokerHarness(BrokerConfig config, ModuleRegistry modules) {
     broker =
         new Broker(
-            withoutHostLimits(config), time, 1, () -> 2, LeaseIds.seeded(42), HeapProbe.NONE);
+            withoutHostLimits(config),
+            time,
+            1,
+            () -> 2,
+            LeaseIds.seeded(42),
+            HeapProbe.NONE,
+            modules);
   }
 
   /**

@@ -18,6 +18,7 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.FakeTimeSource;
+import dev.berth.server.wasm.ModuleRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -70,16 +71,21 @@ final class InProcessBroker implements AutoCloseable {
   }
 
   InProcessBroker(BrokerConfig config, AcquireTimings timings) {
-    this(Policy.of(config), timings);
+    this(Policy.of(config), timings, ModuleRegistry.empty());
+  }
+
+  /** A broker that serves {@code modules}. */
+  InProcessBroker(BrokerConfig config, ModuleRegistry modules) {
+    this(Policy.of(config), AcquireTimings.NONE, modules);
   }
 
   /** A broker under a whole policy: host rates, memory pressure and degradation included. */
   InProcessBroker(Policy policy) {
-    this(policy, AcquireTimings.NONE);
+    this(policy, AcquireTimings.NONE, ModuleRegistry.empty());
   }
 
-  InProcessBroker(Policy policy, AcquireTimings timings) {
-    broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
+  InProcessBroker(Policy policy, AcquireTimings timings, ModuleRegistry modules) {
+    broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE, modules);
     String name = InProcessServerBuilder.generateName();
     server =
         new BrokerServer(

@@ -1,0 +1,594 @@
+package dev.berth.client.worker;
+
+import com.microsoft.playwright.PlaywrightException;
+import dev.berth.client.AcquireOptions;
+import dev.berth.client.AcquireResult;
+import dev.berth.client.BrokerClient;
+import dev.berth.client.BrokerException;
+import dev.berth.client.Lease;
+import dev.berth.client.Outcome;
+import dev.berth.client.RefusalReason;
+import dev.berth.client.ResourceKind;
+import dev.berth.client.RevokedLease;
+import dev.berth.client.SessionOptions;
+import dev.berth.client.WorkerSession;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+
+/**
+ * One run of the reference worker: a session, a queue of URLs, and {@code --concurrency} render
+ * threads, each with its own browser, taking URLs until the queue is empty, the broker drains the
+ * session, or the process is asked to stop.
+ *
+ * <p>For each URL: acquire RENDER (the broker queues the acquire while the host's rate limit or the
+ * pool is full), render, extract under the session's WASM lease, optionally print a PDF under a PDF
+ * lease, write the result, and release every lease with its outcome. A 429 or 503 is released as
+ * such, with the site's {@code Retry-After}, so the broker slows that host for the whole fleet; the
+ * URL goes to the back of the queue until its attempts run out.
+ *
+ * <p>Pushes: a revoke of a lease in use aborts that page (its requests are cut off and its result
+ * says so); a cleanup closes the idle browser contexts of every renderer at its next page boundary
+ * and collects garbage; a drain lets the current pages finish and acquires nothing new.
+ */
+final class Crawl {
+  /** How long one RENDER acquire may wait in the broker's queue before asking again. */
+  private static final Duration QUEUE_WAIT = Duration.ofSeconds(20);
+
+  private static final Duration MAX_SITE_RETRY_AFTER = Duration.ofDays(1);
+
+  private record Task(int index, String url, String host, int attempt) {
+    Task next() {
+      return new Task(index, url, host, attempt + 1);
+    }
+  }
+
+  private final WorkerOptions options;
+  private final PrintStream out;
+  private final PrintStream err;
+  private final Deque<Task> queue = new ConcurrentLinkedDeque<>();
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final AtomicBoolean stopping = new AtomicBoolean();
+  private final AtomicBoolean chromiumFailed = new AtomicBoolean();
+  private final AtomicLong cleanups = new AtomicLong();
+  private final AtomicInteger finished = new AtomicInteger();
+  private final AtomicInteger failed = new AtomicInteger();
+  private final CountDownLatch done = new CountDownLatch(1);
+
+  private WorkerSession session;
+  private Extraction extraction;
+
+  Crawl(WorkerOptions options, PrintStream out, PrintStream err) {
+    this.options = options;
+    this.out = out;
+    this.err = err;
+    for (int i = 0; i < options.urls().size(); i++) {
+      String url = options.urls().get(i);
+      queue.add(new Task(i, url, host(url), 1));
+    }
+  }
+
+  /** Runs the crawl to its end; returns the exit status. */
+  int run() {
+    try {
+      return crawl();
+    } finally {
+      done.countDown();
+    }
+  }
+
+  /**
+   * Asks a running crawl to stop as a drain does, and waits up to {@code patience} for it to
+   * release its leases and close its session. For a shutdown hook.
+   */
+  void stop(Duration patience) {
+    if (stopping.compareAndSet(false, true)) {
+      info("stopping: finishing current pages, acquiring nothing new");
+    }
+    try {
+      done.await(patience.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private int crawl() {
+    if (!Files.isExecutable(options.chromium())) {
+      err.println(
+          "berth worker: no Chromium at "
+              + options.chromium()
+              + " (apt-get install chromium, or pass --chromium PATH)");
+      return 1;
+    }
+    try {
+      Files.createDirectories(options.out());
+    } catch (IOException e) {
+      err.println("berth worker: cannot create --out " + options.out() + ": " + e);
+      return 1;
+    }
+    long started = System.nanoTime();
+    BrokerClient.Builder builder = BrokerClient.newBuilder().target(options.broker());
+    if (options.token() != null) {
+      builder.bearerToken(options.token());
+    }
+    try (BrokerClient client = builder.build()) {
+      SessionOptions sessionOptions =
+          SessionOptions.newBuilder()
+              .label("role", "reference-worker")
+              .memoryLimitMb(options.memoryLimitMb())
+              .build();
+      try {
+        session = client.openSession(options.workerId(), sessionOptions);
+      } catch (BrokerException e) {
+        err.println(
+            "berth worker: cannot open a session at " + options.broker() + ": " + e.getMessage());
+        return 1;
+      }
+      try (WorkerSession s = session;
+          Extraction x = new Extraction(s, options.module(), this::info)) {
+        extraction = x;
+        listen(s);
+        info(
+            options.workerId()
+                + ": session "
+                + s.sessionId()
+                + " at "
+                + options.broker()
+                + ", "
+                + options.urls().size()
+                + " URLs, concurrency "
+                + options.concurrency()
+                + (options.pdf() ? ", with PDFs" : ""));
+        runThreads();
+      }
+    }
+    int total = options.urls().size();
+    int notAttempted = total - finished.get();
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    info(
+        "done: "
+            + finished.get()
+            + "/"
+            + total
+            + " pages ("
+            + (finished.get() - failed.get())
+            + " ok, "
+            + failed.get()
+            + " failed) in "
+            + seconds(took)
+            + (notAttempted > 0 ? "; " + notAttempted + " not attempted" : ""));
+    if (chromiumFailed.get() || failed.get() > 0) {
+      return 1;
+    }
+    if (notAttempted > 0) {
+      return draining.get() || stopping.get() ? 0 : 1;
+    }
+    return 0;
+  }
+
+  private void listen(WorkerSession s) {
+    s.onDrain(
+        d -> {
+          draining.set(true);
+          info("drain: the broker asks to finish by " + d.deadline() + "; acquiring nothing new");
+        });
+    s.onCleanup(
+        c -> {
+          cleanups.incrementAndGet();
+          System.gc();
+          info(
+              "cleanup: the broker asks to free "
+                  + c.targetFreeMb()
+                  + " MiB ("
+                  + c.reason()
+                  + "); closing idle browser contexts");
+        });
+    s.onRevoked(r -> info("revoked: lease " + r.leaseId() + " (" + r.reason() + ")"));
+    s.onSessionLost(
+        l -> info("session " + l.sessionId() + " lost (" + l.reason() + "); carrying on"));
+  }
+
+  private boolean stopped() {
+    return draining.get() || stopping.get() || chromiumFailed.get();
+  }
+
+  private void runThreads() {
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < options.concurrency(); i++) {
+      Thread t = new Thread(this::renderLoop, "berth-render-" + (i + 1));
+      threads.add(t);
+      t.start();
+    }
+    for (Thread t : threads) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        stopping.set(true);
+      }
+    }
+  }
+
+  private void renderLoop() {
+    Renderer renderer = null;
+    long seenCleanups = cleanups.get();
+    try {
+      while (!stopped()) {
+        Task task = queue.pollFirst();
+        if (task == null) {
+          return;
+        }
+        if (renderer != null && !renderer.isConnected()) {
+          info("the browser went away; starting another");
+          closeQuietly(renderer);
+          renderer = null;
+        }
+        if (renderer == null) {
+          try {
+            renderer = Renderer.launch(options.chromium(), options.chromiumArgs());
+          } catch (PlaywrightException e) {
+            queue.addFirst(task);
+            if (chromiumFailed.compareAndSet(false, true)) {
+              err.println(
+                  "berth worker: cannot start Chromium at "
+                      + options.chromium()
+                      + ": "
+                      + firstLine(e.getMessage()));
+            }
+            return;
+          }
+        }
+        seenCleanups = cleanUp(renderer, seenCleanups);
+        process(task, renderer);
+        seenCleanups = cleanUp(renderer, seenCleanups);
+      }
+    } catch (RuntimeException e) {
+      err.println("berth worker: render thread failed: " + e);
+      e.printStackTrace(err);
+    } finally {
+      if (renderer != null) {
+        closeQuietly(renderer);
+      }
+    }
+  }
+
+  private static void closeQuietly(Renderer renderer) {
+    try {
+      renderer.close();
+    } catch (PlaywrightException e) {
+      // The browser is gone already.
+    }
+  }
+
+  /** Answers cleanup requests that came since {@code seen}; returns the new count. */
+  private long cleanUp(Renderer renderer, long seen) {
+    long now = cleanups.get();
+    if (now != seen) {
+      int closed = renderer.closeIdleContexts();
+      info("cleanup: closed " + closed + " idle browser context(s)");
+    }
+    return now;
+  }
+
+  private void process(Task task, Renderer renderer) {
+    PageResult result = new PageResult(task.url(), task.host(), options.workerId());
+    result.attempts = task.attempt();
+    AcquireResult acquired;
+    try {
+      acquired =
+          session.acquireWithRetry(
+              AcquireOptions.newBuilder(ResourceKind.RENDER)
+                  .url(task.url())
+                  .maxWait(QUEUE_WAIT)
+                  .build(),
+              options.acquireTimeout());
+    } catch (BrokerException e) {
+      result.error = "no RENDER lease: " + e.getMessage();
+      finish(task, result);
+      return;
+    }
+    if (acquired instanceof AcquireResult.Refused refused) {
+      if (refused.reason() == RefusalReason.DRAINING) {
+        queue.addFirst(task); // not attempted: the session is draining
+        draining.set(true);
+        return;
+      }
+      result.error =
+          "no RENDER lease within "
+              + seconds(options.acquireTimeout())
+              + ": "
+              + refused.reason()
+              + ", "
+              + refused.detail();
+      finish(task, result);
+      return;
+    }
+    long t0 = System.nanoTime();
+    boolean retry;
+    try (Lease render = ((AcquireResult.Granted) acquired).lease()) {
+      retry = render(task, renderer, render, result);
+    }
+    result.duration = Duration.ofNanos(System.nanoTime() - t0);
+    if (!retry) {
+      finish(task, result);
+    }
+  }
+
+  /**
+   * Renders under {@code render}; returns true when the URL went back to the queue (429/503 with
+   * attempts left).
+   */
+  private boolean render(Task task, Renderer renderer, Lease render, PageResult result) {
+    result.lease("render", render);
+    AtomicReference<RevokedLease> revoked = new AtomicReference<>();
+    render.onRevoked(revoked::set);
+    BooleanSupplier aborted = () -> revoked.get() != null || !render.isValid();
+    // Validity is renewed by heartbeats while the page loads (and polled per request), so the
+    // navigation is bounded only by the lease's max hold.
+    Duration untilMaxHold = Duration.between(Instant.now(), render.expiresAt());
+    Duration timeout =
+        min(options.navigationTimeout(), untilMaxHold.isNegative() ? Duration.ZERO : untilMaxHold);
+    try (Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
+      result.httpStatus = visit.status();
+      if (aborted.getAsBoolean()) {
+        result.error = abortedBy("RENDER", revoked.get());
+        return false;
+      }
+      if (visit.status() == 429 || visit.status() == 503) {
+        result.siteRetryAfter = retryAfter(visit.retryAfter());
+        render.recordOutcome(
+            Outcome.http(visit.status()).withSiteRetryAfter(result.siteRetryAfter));
+        if (task.attempt() < options.attempts()) {
+          queue.addLast(task.next());
+          progress(
+              "["
+                  + finished.get()
+                  + "/"
+                  + options.urls().size()
+                  + "] "
+                  + task.url()
+                  + " "
+                  + visit.status()
+                  + " retry-after "
+                  + seconds(result.siteRetryAfter)
+                  + ": again later (attempt "
+                  + task.attempt()
+                  + "/"
+                  + options.attempts()
+                  + ")");
+          return true;
+        }
+        result.error = "HTTP " + visit.status() + " on every attempt";
+        return false;
+      }
+      Extraction.Extracted extracted;
+      try {
+        extracted = extraction.extract(visit.html());
+      } catch (Extractor.ExtractionException e) {
+        result.error = "extraction: " + e.getMessage();
+        render.recordOutcome(Outcome.http(visit.status()).withError(clip(result.error)));
+        return false;
+      }
+      result.facts = extracted.facts();
+      result.lease("wasm", extracted.lease());
+      if (options.pdf()) {
+        printPdf(task, visit, result, aborted);
+      }
+      if (aborted.getAsBoolean()) {
+        result.error = abortedBy("RENDER", revoked.get());
+        result.facts = null;
+        deletePdf(result);
+        return false;
+      }
+      render.recordOutcome(
+          result.error.isEmpty()
+              ? Outcome.http(visit.status())
+              : Outcome.http(visit.status()).withError(clip(result.error)));
+      return false;
+    } catch (Renderer.Aborted e) {
+      result.error = abortedBy("RENDER", revoked.get());
+      return false;
+    } catch (PlaywrightException e) {
+      if (aborted.getAsBoolean()) {
+        result.error = abortedBy("RENDER", revoked.get());
+      } else {
+        result.error = "render: " + firstLine(e.getMessage());
+        render.recordOutcome(Outcome.failed(clip(result.error)));
+      }
+      return false;
+    }
+  }
+
+  /** Prints the page under a PDF lease; a failure or revoke is recorded in {@code result}. */
+  private void printPdf(
+      Task task, Renderer.Visit visit, PageResult result, BooleanSupplier renderAborted) {
+    AcquireResult acquired;
+    try {
+      acquired =
+          session.acquireWithRetry(
+              AcquireOptions.newBuilder(ResourceKind.PDF).maxWait(QUEUE_WAIT).build(),
+              options.acquireTimeout());
+    } catch (BrokerException e) {
+      result.error = "no PDF lease: " + e.getMessage();
+      return;
+    }
+    if (acquired instanceof AcquireResult.Refused refused) {
+      result.error = "no PDF lease: " + refused.reason() + ", " + refused.detail();
+      return;
+    }
+    try (Lease pdf = ((AcquireResult.Granted) acquired).lease()) {
+      result.lease("pdf", pdf);
+      AtomicReference<RevokedLease> revoked = new AtomicReference<>();
+      pdf.onRevoked(revoked::set);
+      if (renderAborted.getAsBoolean()) {
+        return;
+      }
+      Path target = options.out().resolve(name(task.url()) + ".pdf");
+      Path partial = options.out().resolve(name(task.url()) + ".pdf.part");
+      try {
+        visit.pdf(partial);
+        if (revoked.get() != null || !pdf.isValid()) {
+          Files.deleteIfExists(partial);
+          result.error = abortedBy("PDF", revoked.get());
+          return;
+        }
+        Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+        result.pdf = target.toAbsolutePath();
+        pdf.recordOutcome(Outcome.succeeded());
+      } catch (PlaywrightException | IOException e) {
+        result.error = "pdf: " + firstLine(e.getMessage());
+        pdf.recordOutcome(Outcome.failed(clip(result.error)));
+      }
+    }
+  }
+
+  private void deletePdf(PageResult result) {
+    if (result.pdf != null) {
+      try {
+        Files.deleteIfExists(result.pdf);
+      } catch (IOException e) {
+        err.println("berth worker: cannot delete " + result.pdf + ": " + e);
+      }
+      result.pdf = null;
+    }
+  }
+
+  private static String abortedBy(String kind, RevokedLease revoked) {
+    return "aborted: "
+        + kind
+        + " lease "
+        + (revoked != null ? "revoked (" + revoked.reason() + ")" : "no longer valid");
+  }
+
+  /** Writes the result and reports progress. */
+  private void finish(Task task, PageResult result) {
+    result.finishedAt = Instant.now();
+    Path target = options.out().resolve(name(task.url()) + ".json");
+    Path partial = options.out().resolve(name(task.url()) + ".json.part");
+    try {
+      Files.writeString(partial, Json.write(result.toJson()), StandardCharsets.UTF_8);
+      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + target, e);
+    }
+    int n = finished.incrementAndGet();
+    String head = "[" + n + "/" + options.urls().size() + "] " + task.url() + " ";
+    if (result.ok()) {
+      progress(
+          head
+              + result.httpStatus
+              + " title='"
+              + clipTitle(result.facts.title())
+              + "' links="
+              + result.facts.links()
+              + (result.pdf != null ? " pdf" : "")
+              + " "
+              + seconds(result.duration));
+    } else {
+      failed.incrementAndGet();
+      progress(head + (result.httpStatus > 0 ? result.httpStatus + " " : "") + result.error);
+    }
+  }
+
+  private synchronized void progress(String line) {
+    out.println(line);
+    out.flush();
+  }
+
+  private void info(String message) {
+    progress("berth worker: " + message);
+  }
+
+  // ---------------------------------------------------------------- small helpers
+
+  /** The file name stem of a URL's results: 16 hex digits of its SHA-256. */
+  static String name(String url) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest(url.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  static String host(String url) {
+    String host = URI.create(url).getHost();
+    return host == null ? "" : host.toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * A {@code Retry-After} header: delay-seconds or an HTTP date; zero when absent or unreadable, at
+   * most a day.
+   */
+  static Duration retryAfter(String header) {
+    if (header == null || header.isBlank()) {
+      return Duration.ZERO;
+    }
+    String value = header.strip();
+    Duration d;
+    try {
+      d = Duration.ofSeconds(Long.parseLong(value));
+    } catch (NumberFormatException e) {
+      try {
+        ZonedDateTime at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME);
+        d = Duration.between(Instant.now(), at.toInstant());
+      } catch (DateTimeParseException e2) {
+        return Duration.ZERO;
+      }
+    }
+    if (d.isNegative()) {
+      return Duration.ZERO;
+    }
+    return d.compareTo(MAX_SITE_RETRY_AFTER) > 0 ? MAX_SITE_RETRY_AFTER : d;
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  static String seconds(Duration d) {
+    return String.format(Locale.ROOT, "%.1fs", d.toMillis() / 1000.0);
+  }
+
+  private static String clipTitle(String title) {
+    String t = title.replace("'", "\\'");
+    return t.length() > 60 ? t.substring(0, 57) + "..." : t;
+  }
+
+  private static String clip(String error) {
+    return error.length() > 1000 ? error.substring(0, 1000) : error;
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "unknown error";
+    }
+    int nl = message.indexOf('\n');
+    return nl < 0 ? message : message.substring(0, nl);
+  }
+}

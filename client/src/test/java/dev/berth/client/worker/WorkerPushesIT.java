@@ -1,0 +1,229 @@
+package dev.berth.client.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.server.Daemon;
+import dev.berth.server.broker.Policy;
+import dev.berth.server.config.ConfigSources;
+import dev.berth.server.config.Flag;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.MemoryConfig;
+import dev.berth.server.wasm.WasmConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The worker's answers to the broker's pushes — revoke, drain, cleanup — with a real broker on
+ * loopback (in this JVM, so the test can push) and the worker running in-process on real Chromium.
+ */
+class WorkerPushesIT {
+  private static final Path CHROMIUM = WorkerOptions.DEFAULT_CHROMIUM;
+
+  @TempDir Path dir;
+
+  private FakeSites sites;
+  private Daemon daemon;
+  private final ByteArrayOutputStream output = new ByteArrayOutputStream();
+
+  @BeforeAll
+  static void needsChromium() {
+    Assumptions.assumeTrue(
+        Files.isExecutable(CHROMIUM),
+        "skipped: no Chromium at " + CHROMIUM + " (apt-get install chromium; bin/test does)");
+  }
+
+  @BeforeEach
+  void start() throws IOException {
+    sites = new FakeSites(200, Set.of());
+    Path wasm = Path.of(System.getProperty("berth.extractor.wasm", "../src/wasm/extractor.wasm"));
+    ConfigSources sources =
+        ConfigSources.of(
+            null,
+            Map::of,
+            List.of(
+                new Flag("--listen", "127.0.0.1:0"),
+                new Flag("--state-dir", dir.resolve("state").toString()),
+                new Flag("--heartbeat-interval", "500ms"),
+                new Flag("--session-ttl", "5s"),
+                new Flag("--sweep-interval", "100ms"),
+                new Flag("--rate_limit.default_rate", "100"),
+                new Flag("--rate_limit.default_burst", "100"),
+                new Flag("--shutdown_grace", "2s"),
+                new Flag("--metrics.listen", "off")));
+    daemon =
+        Daemon.start(
+            sources.load(),
+            sources,
+            settings -> {},
+            new WasmConfig(
+                List.of(
+                    new WasmConfig.ModuleEntry(
+                        "extractor", wasm.toAbsolutePath(), List.of("alloc", "extract"))),
+                Duration.ofMinutes(5)));
+  }
+
+  @AfterEach
+  void stop() {
+    if (daemon != null) {
+      daemon.close();
+    }
+    if (sites != null) {
+      sites.close();
+    }
+  }
+
+  /** Runs the worker in this JVM on another thread; completes with its exit status. */
+  private CompletableFuture<Integer> runWorker(List<String> urls) throws IOException {
+    Path urlFile = Files.write(dir.resolve("urls.txt"), urls);
+    List<String> args =
+        List.of(
+            "--broker",
+            "127.0.0.1:" + daemon.port(),
+            "--urls",
+            urlFile.toString(),
+            "--out",
+            dir.resolve("out").toString(),
+            "--worker-id",
+            "pushed",
+            "--chromium",
+            CHROMIUM.toString(),
+            "--chromium-arg",
+            "--host-resolver-rules=MAP *.test 127.0.0.1");
+    PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
+    return CompletableFuture.supplyAsync(() -> WorkerMain.run(args, out, out));
+  }
+
+  private String output() {
+    return output.toString(StandardCharsets.UTF_8);
+  }
+
+  private Optional<Lease> renderLeaseFor(String host) {
+    return daemon.broker().leases().stream()
+        .filter(l -> l.kind() == ResourceKind.RENDER && l.host().equals(host))
+        .findFirst();
+  }
+
+  private void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime())
+          .as("waiting for %s; output:\n%s", what, output())
+          .isLessThan(deadline);
+      Thread.sleep(50);
+    }
+  }
+
+  private long results() throws IOException {
+    Path out = dir.resolve("out");
+    if (!Files.isDirectory(out)) {
+      return 0;
+    }
+    try (var files = Files.list(out)) {
+      return files.filter(f -> f.toString().endsWith(".json")).count();
+    }
+  }
+
+  private String resultOf(String url) throws IOException {
+    return Files.readString(dir.resolve("out").resolve(Crawl.name(url) + ".json"));
+  }
+
+  @Test
+  void revoke_whilePageLoads_abortsThatPageAtOnce_andTheRestGoesOn() throws Exception {
+    String slow = "http://slow.test:" + sites.port() + "/slow/1";
+    String next = sites.url("a.test", 2);
+    CompletableFuture<Integer> worker = runWorker(List.of(slow, next));
+
+    await("the slow page's RENDER lease", () -> renderLeaseFor("slow.test").isPresent());
+    Thread.sleep(1000); // the page's request is now waiting on the slow site
+    Lease lease = renderLeaseFor("slow.test").orElseThrow();
+    long revokedAt = System.nanoTime();
+    daemon.broker().revoke(lease.id(), RevokeReason.ADMIN, Duration.ZERO);
+
+    await("the slow page's result", () -> exists(slow));
+    Duration abortedAfter = Duration.ofNanos(System.nanoTime() - revokedAt);
+    assertThat(abortedAfter).isLessThan(Duration.ofSeconds(10));
+    assertThat(resultOf(slow))
+        .contains("\"ok\": false")
+        .contains("aborted: RENDER lease revoked (ADMIN)");
+    assertThat(worker.get(60, TimeUnit.SECONDS)).as("a failed page exits 1").isEqualTo(1);
+    assertThat(resultOf(next)).contains("\"ok\": true");
+    assertThat(daemon.broker().leases()).isEmpty();
+    System.out.printf(
+        "revoke: page aborted %.1fs after the revoke%n", abortedAfter.toMillis() / 1e3);
+  }
+
+  private boolean exists(String url) {
+    return Files.exists(dir.resolve("out").resolve(Crawl.name(url) + ".json"));
+  }
+
+  @Test
+  void drain_finishesCurrentPage_acquiresNothingNew_andExitsZero() throws Exception {
+    List<String> urls = new ArrayList<>();
+    for (int page = 1; page <= 8; page++) {
+      urls.add(sites.url("a.test", page));
+    }
+    CompletableFuture<Integer> worker = runWorker(urls);
+
+    await("a first result", () -> uncheckedResults() >= 1);
+    daemon.broker().drainBroker(false, Duration.ofSeconds(30));
+
+    assertThat(worker.get(60, TimeUnit.SECONDS)).as("output:\n%s", output()).isZero();
+    assertThat(results()).isBetween(1L, 7L);
+    assertThat(output()).contains("drain: the broker asks to finish").contains("not attempted");
+    assertThat(daemon.broker().leases()).isEmpty();
+  }
+
+  private long uncheckedResults() {
+    try {
+      return results();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  @Test
+  void cleanup_underMemoryPressure_closesIdleBrowserContexts() throws Exception {
+    Policy relaxed = daemon.broker().policy();
+    List<String> urls =
+        List.of(sites.url("a.test", 1), sites.url("b.test", 1), sites.url("c.test", 1));
+    CompletableFuture<Integer> worker = runWorker(urls);
+
+    await("a first result", () -> uncheckedResults() >= 1);
+    // A fleet limit far below what a JVM with a browser uses: pressure, and a cleanup push.
+    daemon
+        .broker()
+        .updatePolicy(
+            relaxed.withMemory(
+                MemoryConfig.newBuilder()
+                    .fleetLimitMb(10)
+                    .cleanupInterval(Duration.ofSeconds(1))
+                    .build()));
+    await("the cleanup push", () -> output().contains("cleanup: the broker asks to free"));
+    daemon.broker().updatePolicy(relaxed);
+
+    assertThat(worker.get(60, TimeUnit.SECONDS)).as("output:\n%s", output()).isZero();
+    assertThat(output()).containsPattern("cleanup: closed [1-9]\\d* idle browser context");
+    assertThat(results()).isEqualTo(3);
+  }
+}

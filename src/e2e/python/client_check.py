@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""A Berth worker in Python, from stubs generated out of proto/ with Debian's protoc.
+
+It does what any worker must, over the berth.v1 wire contract alone:
+  - open a session: OpenSession stream, hello first, then heartbeats every heartbeat_interval;
+  - acquire leases (RENDER, WASM) and release each with its outcome (Release is idempotent);
+  - fetch the WASM module a lease names with GetModule and check its SHA-256 digest;
+  - acknowledge what the broker pushes (here a revoke an operator sends through BrokerAdmin);
+  - say goodbye, which ends the session and releases whatever it still holds.
+
+Run by src/e2e/python-client-check.sh against a real daemon; prints one line per check and ends
+with "python-client: N passed, M failed". Exit status 0 only when every check passed.
+"""
+
+import argparse
+import hashlib
+import queue
+import sys
+import threading
+import time
+
+import grpc
+from google.protobuf import duration_pb2
+
+from berth.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc, common_pb2
+
+
+class Session:
+    """One OpenSession stream: requests go through a queue, events are read on a thread."""
+
+    def __init__(self, stub, worker_id):
+        self._requests = queue.Queue()
+        self.events = queue.Queue()
+        self.acks = []
+        self._seq = 0
+        self._closed = threading.Event()
+        self._responses = stub.OpenSession(iter(self._requests.get, None))
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.send(broker_pb2.SessionRequest(
+            hello=broker_pb2.Hello(worker_id=worker_id, labels={"lang": "python"})))
+        first = self.next_event(10)
+        if first is None or first.WhichOneof("event") != "opened":
+            raise RuntimeError("expected opened, got %r" % (first,))
+        self.opened = first.opened
+        self.interval = self.opened.heartbeat_interval.ToTimedelta().total_seconds()
+        self._beat = threading.Thread(target=self._heartbeats, daemon=True)
+        self._beat.start()
+
+    def send(self, request):
+        self._requests.put(request)
+
+    def _read(self):
+        try:
+            for event in self._responses:
+                kind = event.WhichOneof("event")
+                if kind == "heartbeat_ack":
+                    self.acks.append(event.heartbeat_ack.seq)
+                    continue
+                # Pushed commands must be acknowledged, whatever the worker then does.
+                for push in ("revoke", "cleanup", "drain"):
+                    if kind == push:
+                        command_id = getattr(event, push).command_id
+                        self.send(broker_pb2.SessionRequest(
+                            ack=broker_pb2.Ack(command_id=command_id)))
+                self.events.put(event)
+        except grpc.RpcError as e:
+            self.events.put(e)
+        finally:
+            self._closed.set()
+
+    def _heartbeats(self):
+        while not self._closed.wait(self.interval):
+            self._seq += 1
+            self.send(broker_pb2.SessionRequest(heartbeat=broker_pb2.Heartbeat(
+                seq=self._seq, memory_used_mb=64, memory_limit_mb=1024)))
+
+    def next_event(self, timeout):
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def goodbye(self, timeout=10):
+        self.send(broker_pb2.SessionRequest(goodbye=broker_pb2.Goodbye()))
+        closed = self._closed.wait(timeout)
+        self._requests.put(None)  # ends the request iterator
+        return closed
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print("ok      %s" % name)
+        else:
+            self.failed += 1
+            print("FAILED  %s %s" % (name, detail))
+
+
+def duration(seconds):
+    d = duration_pb2.Duration()
+    d.FromMilliseconds(int(seconds * 1000))
+    return d
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", required=True, help="the broker, HOST:PORT")
+    args = parser.parse_args()
+
+    channel = grpc.insecure_channel(args.target)
+    grpc.channel_ready_future(channel).result(timeout=30)
+    broker = broker_pb2_grpc.LeaseBrokerStub(channel)
+    admin = admin_pb2_grpc.BrokerAdminStub(channel)
+    c = Checks()
+
+    session = Session(broker, "python-check")
+    sid = session.opened.session_id
+    c.check("hello is answered with opened", bool(sid) and not session.opened.resumed,
+            str(session.opened))
+    c.check("opened says how often to heartbeat", session.interval > 0)
+
+    # RENDER: the URL's host is the rate-limit key; a wait lets the broker queue the acquire.
+    render = broker.Acquire(broker_pb2.AcquireRequest(
+        session_id=sid, kind=common_pb2.RESOURCE_KIND_RENDER,
+        url="https://example.com/python", wait=duration(5), request_id="py-render-1"),
+        timeout=10)
+    granted = render.WhichOneof("result") == "granted"
+    c.check("RENDER is granted", granted, str(render))
+    lease = render.granted
+    c.check("the lease names the host and a fencing token",
+            lease.host == "example.com" and lease.fencing_token > 0, str(lease))
+    again = broker.Acquire(broker_pb2.AcquireRequest(
+        session_id=sid, kind=common_pb2.RESOURCE_KIND_RENDER,
+        url="https://example.com/python", request_id="py-render-1"), timeout=10)
+    c.check("a repeated request_id gets the first answer",
+            again.granted.lease_id == lease.lease_id)
+
+    # WASM: the lease names a module and digest; GetModule serves those bytes.
+    wasm = broker.Acquire(broker_pb2.AcquireRequest(
+        session_id=sid, kind=common_pb2.RESOURCE_KIND_WASM), timeout=10).granted
+    module = broker.GetModule(broker_pb2.GetModuleRequest(
+        name=wasm.module, digest=wasm.module_digest), timeout=10)
+    c.check("GetModule serves the bytes the WASM lease's digest names",
+            wasm.module == "extractor"
+            and hashlib.sha256(module.wasm).hexdigest() == wasm.module_digest
+            and "extract" in module.exports,
+            "module=%s digest=%s" % (wasm.module, wasm.module_digest))
+    try:
+        broker.GetModule(broker_pb2.GetModuleRequest(name="no-such-module"), timeout=10)
+        c.check("GetModule of an unknown module is NOT_FOUND", False, "it answered")
+    except grpc.RpcError as e:
+        c.check("GetModule of an unknown module is NOT_FOUND",
+                e.code() == grpc.StatusCode.NOT_FOUND, str(e.code()))
+
+    # Heartbeats keep the session; the broker acknowledges each.
+    deadline = time.time() + 4 * session.interval + 2
+    while not session.acks and time.time() < deadline:
+        time.sleep(0.05)
+    c.check("heartbeats are acknowledged", bool(session.acks))
+
+    # An operator revokes the WASM lease: the worker hears it on its stream and acks it.
+    admin.RevokeLease(admin_pb2.RevokeLeaseRequest(
+        lease_id=wasm.lease_id, reason=common_pb2.REVOKE_REASON_ADMIN), timeout=10)
+    event = session.next_event(10)
+    c.check("a revoke is pushed down the session stream",
+            event is not None and not isinstance(event, Exception)
+            and event.WhichOneof("event") == "revoke"
+            and event.revoke.lease_id == wasm.lease_id
+            and event.revoke.reason == common_pb2.REVOKE_REASON_ADMIN, str(event))
+
+    # Release with the outcome; a second release reports how it ended.
+    outcome = common_pb2.Outcome(success=True, duration=duration(0.25), http_status=200)
+    released = broker.Release(broker_pb2.ReleaseRequest(
+        session_id=sid, lease_id=lease.lease_id, outcome=outcome), timeout=10)
+    c.check("release returns the lease", released.released)
+    twice = broker.Release(broker_pb2.ReleaseRequest(
+        session_id=sid, lease_id=lease.lease_id), timeout=10)
+    c.check("release is idempotent",
+            not twice.released and twice.ended_by == common_pb2.LEASE_END_RELEASED, str(twice))
+
+    # Goodbye ends the session: nothing is left at the broker.
+    c.check("goodbye closes the stream", session.goodbye())
+    leases = admin.ListLeases(admin_pb2.ListLeasesRequest(worker_id="python-check"), timeout=10)
+    sessions = admin.ListSessions(admin_pb2.ListSessionsRequest(worker_id="python-check"),
+                                  timeout=10)
+    c.check("no lease or session is left", not leases.leases and not sessions.sessions)
+
+    channel.close()
+    print("python-client: %d passed, %d failed" % (c.passed, c.failed))
+    return 0 if c.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
