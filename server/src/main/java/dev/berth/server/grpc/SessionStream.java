@@ -83,6 +83,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   private PressureLevel lastPressure = PressureLevel.NONE;
   private long lastUsedMb = -1;
   private long lastLimitMb = -1;
+  private List<WasmInstanceStats> lastWasmStats = List.of();
 
   SessionStream(
       Broker broker,
@@ -168,11 +169,13 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     requireMemory("heartbeat.memory_limit_mb", heartbeat.getMemoryLimitMb());
     long now = protos.time().nanoTime();
     PressureLevel pressure;
-    boolean sameMemory =
-        heartbeat.getMemoryUsedMb() == lastUsedMb && heartbeat.getMemoryLimitMb() == lastLimitMb;
-    if (sameMemory && now - lastForwardedNanos < minHeartbeatGapNanos) {
+    boolean nothingNew =
+        heartbeat.getMemoryUsedMb() == lastUsedMb
+            && heartbeat.getMemoryLimitMb() == lastLimitMb
+            && heartbeat.getWasmStatsList().equals(lastWasmStats);
+    if (nothingNew && now - lastForwardedNanos < minHeartbeatGapNanos) {
       // Faster than a quarter of the interval with nothing new to say: answered, but it costs
-      // the broker nothing. A changed memory report always goes through.
+      // the broker nothing. A changed memory or WASM usage report always goes through.
       if (heartbeat.getSeq() <= lastSeq) {
         throw BrokerException.invalid(
             "heartbeat.seq", "must increase, got " + heartbeat.getSeq() + " after " + lastSeq);
@@ -191,6 +194,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       lastPressure = pressure;
       lastUsedMb = heartbeat.getMemoryUsedMb();
       lastLimitMb = heartbeat.getMemoryLimitMb();
+      lastWasmStats = heartbeat.getWasmStatsList();
     }
     lastSeq = heartbeat.getSeq();
     send(
