@@ -79,15 +79,16 @@ final class InProcessBroker implements AutoCloseable {
   }
 
   InProcessBroker(Policy policy, AcquireTimings timings) {
+    this(policy, BrokerServer.Options.DEFAULT.withTimings(timings));
+  }
+
+  /** A broker under {@code policy} behind a server with {@code options} (e.g. bearer tokens). */
+  InProcessBroker(Policy policy, BrokerServer.Options options) {
     broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
     String name = InProcessServerBuilder.generateName();
     server =
         new BrokerServer(
-                broker,
-                time,
-                InProcessServerBuilder.forName(name).directExecutor(),
-                null,
-                BrokerServer.Options.DEFAULT.withTimings(timings))
+                broker, time, InProcessServerBuilder.forName(name).directExecutor(), null, options)
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     blocking = LeaseBrokerGrpc.newBlockingStub(channel);
