@@ -5,6 +5,7 @@ import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.broker.Policy;
 import dev.berth.server.config.BerthConfig;
+import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigReloader;
 import dev.berth.server.config.ConfigSources;
 import dev.berth.server.config.DaemonSettings;
@@ -13,6 +14,9 @@ import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.metrics.MetricsExporter;
+import dev.berth.server.security.ServerTls;
+import dev.berth.server.security.TlsSettings;
+import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
@@ -20,8 +24,12 @@ import dev.berth.server.wasm.ModuleLoadException;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmConfig;
 import dev.berth.server.wasm.WasmModule;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +49,8 @@ public final class Daemon implements AutoCloseable {
   private final BrokerMetrics metrics;
   private final MetricsExporter exporter;
   private final ConfigReloader reloader;
+  private final ScheduledExecutorService tlsRefresh;
+  private final ServerTls tls;
   private volatile Duration shutdownGrace;
 
   private Daemon(
@@ -50,6 +60,8 @@ public final class Daemon implements AutoCloseable {
       BrokerServer server,
       BrokerMetrics metrics,
       MetricsExporter exporter,
+      ScheduledExecutorService tlsRefresh,
+      ServerTls tls,
       BerthConfig config,
       ConfigSources sources,
       Consumer<DaemonSettings> onReload) {
@@ -59,6 +71,8 @@ public final class Daemon implements AutoCloseable {
     this.server = server;
     this.metrics = metrics;
     this.exporter = exporter;
+    this.tlsRefresh = tlsRefresh;
+    this.tls = tls;
     this.shutdownGrace = config.daemon().shutdownGrace();
     this.reloader =
         new ConfigReloader(
@@ -122,18 +136,33 @@ public final class Daemon implements AutoCloseable {
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
     broker.addListener(metrics);
     MetricsExporter exporter = null;
+    ScheduledExecutorService tlsRefresh = null;
+    ServerTls tls = null;
     BrokerServer server;
     try {
+      BrokerServer.Options options =
+          BrokerServer.Options.DEFAULT
+              .withTimings(metrics)
+              .withTokens(TokenRegistry.of(settings.tokens()))
+              .withMaxConnectionAge(settings.maxConnectionAge());
+      if (settings.tls().isPresent()) {
+        tlsRefresh = tlsRefreshThread();
+        tls = loadTls(settings.tls().get(), tlsRefresh);
+        options = options.withCredentials(tls.credentials());
+      }
       exporter =
           MetricsExporter.start(registry, metrics, settings.metricsListen(), settings.metricsJmx());
       InetSocketAddress listen = resolved(settings.listen());
-      server =
-          BrokerServer.netty(
-                  broker, time, listen, BrokerServer.Options.DEFAULT.withTimings(metrics))
-              .start();
+      server = BrokerServer.netty(broker, time, listen, options).start();
     } catch (RuntimeException e) {
       if (exporter != null) {
         exporter.close();
+      }
+      if (tls != null) {
+        tls.close();
+      }
+      if (tlsRefresh != null) {
+        tlsRefresh.shutdownNow();
       }
       broker.shutdown();
       time.close();
@@ -141,10 +170,17 @@ public final class Daemon implements AutoCloseable {
       throw e;
     }
     log.info(
-        "berth {} listening on {}:{} (epoch {}, state {}, config {})",
+        "berth {} listening on {}:{} ({}, {}; epoch {}, state {}, config {})",
         Versions.current(),
         settings.listen().getHostString(),
         server.port(),
+        settings.tls().isEmpty()
+            ? "plaintext"
+            : settings.tls().get().requireClientCert() ? "mTLS" : "TLS",
+        // Names only: tokens and their hashes are never logged.
+        settings.tokens().isEmpty()
+            ? "no authentication"
+            : settings.tokens().size() + " bearer tokens",
         epoch,
         settings.stateDir().toAbsolutePath(),
         config.file() == null ? "defaults, env and flags" : config.file());
@@ -154,7 +190,37 @@ public final class Daemon implements AutoCloseable {
           settings.metricsListen().get().getHostString(),
           exporter.port());
     }
-    return new Daemon(epochs, time, broker, server, metrics, exporter, config, sources, onReload);
+    return new Daemon(
+        epochs,
+        time,
+        broker,
+        server,
+        metrics,
+        exporter,
+        tlsRefresh,
+        tls,
+        config,
+        sources,
+        onReload);
+  }
+
+  private static ServerTls loadTls(TlsSettings settings, ScheduledExecutorService scheduler) {
+    try {
+      return ServerTls.load(settings, scheduler);
+    } catch (IOException | GeneralSecurityException e) {
+      throw new ConfigException(
+          "tls.cert",
+          "cannot load " + settings.certChain() + " / " + settings.privateKey() + ": " + e);
+    }
+  }
+
+  private static ScheduledExecutorService tlsRefreshThread() {
+    return Executors.newSingleThreadScheduledExecutor(
+        r -> {
+          Thread t = new Thread(r, "berth-tls-refresh");
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   private static InetSocketAddress resolved(InetSocketAddress address) {
@@ -204,6 +270,10 @@ public final class Daemon implements AutoCloseable {
     log.info("shutting down: NOT_SERVING, closing session streams");
     server.shutdown(shutdownGrace);
     exporter.close();
+    if (tls != null) {
+      tls.close();
+      tlsRefresh.shutdownNow();
+    }
     time.close();
     epochs.close();
     log.info("stopped");

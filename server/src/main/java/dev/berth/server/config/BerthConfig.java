@@ -69,6 +69,7 @@ public record BerthConfig(
         || value instanceof Number
         || value instanceof Boolean
         || value instanceof Map
+        || value instanceof java.util.List
         || value instanceof java.time.Duration) {
       return text;
     }

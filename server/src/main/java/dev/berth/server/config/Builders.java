@@ -1,5 +1,6 @@
 package dev.berth.server.config;
 
+import dev.berth.server.broker.PrincipalCaps;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
@@ -11,4 +12,25 @@ final class Builders {
   final MemoryConfig.Builder memory = MemoryConfig.newBuilder();
   final PerformanceConfig.Builder performance = PerformanceConfig.newBuilder();
   final DaemonSettings.Builder daemon = DaemonSettings.newBuilder();
+  int capSessions = PrincipalCaps.DEFAULTS.sessions();
+  int capLeases = PrincipalCaps.DEFAULTS.leases();
+  int capQueued = PrincipalCaps.DEFAULTS.queued();
+
+  /**
+   * The per-principal caps set.
+   *
+   * @throws ConfigException naming the first negative cap
+   */
+  PrincipalCaps caps() {
+    nonNegative("caps.sessions_per_principal", capSessions);
+    nonNegative("caps.leases_per_principal", capLeases);
+    nonNegative("caps.queued_per_principal", capQueued);
+    return new PrincipalCaps(capSessions, capLeases, capQueued);
+  }
+
+  private static void nonNegative(String key, int value) {
+    if (value < 0) {
+      throw new ConfigException(key, "must be 0 (no cap) or more, got " + value);
+    }
+  }
 }

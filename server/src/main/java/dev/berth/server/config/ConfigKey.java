@@ -18,7 +18,8 @@ public final class ConfigKey {
     BROKER,
     RATE_LIMIT,
     MEMORY,
-    PERFORMANCE
+    PERFORMANCE,
+    CAPS
   }
 
   private final String name;

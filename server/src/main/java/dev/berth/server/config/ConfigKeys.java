@@ -1,6 +1,7 @@
 package dev.berth.server.config;
 
 import static dev.berth.server.config.ConfigKey.Part.BROKER;
+import static dev.berth.server.config.ConfigKey.Part.CAPS;
 import static dev.berth.server.config.ConfigKey.Part.DAEMON;
 import static dev.berth.server.config.ConfigKey.Part.MEMORY;
 import static dev.berth.server.config.ConfigKey.Part.PERFORMANCE;
@@ -10,6 +11,8 @@ import dev.berth.server.broker.Policy;
 import dev.berth.server.config.ConfigKey.Part;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.ratelimit.HostRule;
+import dev.berth.server.security.TlsSettings;
+import dev.berth.server.security.TokenRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,6 +43,8 @@ public final class ConfigKeys {
       Map.of(
           "BERTH_JAVA_OPTS", "JVM options for bin/berth",
           "BERTH_CONFIG", "the config file, like --config");
+
+  private static final Duration DEFAULT_TLS_REFRESH = Duration.ofMinutes(1);
 
   private static final List<ConfigKey> ALL = new ArrayList<>();
   private static final Map<String, ConfigKey> BY_NAME = new HashMap<>();
@@ -381,6 +386,71 @@ public final class ConfigKeys {
         (b, v) -> b.logLevel((String) v),
         DaemonSettings::logLevel);
 
+    daemon(
+        "auth.tokens",
+        ValueType.TOKEN_MAP,
+        false,
+        "bearer tokens: principal -> {sha256: HEX, roles: [worker, admin]}; empty = no auth",
+        (b, v) -> b.tokens(castEntries(v)),
+        DaemonSettings::tokens);
+    daemon(
+        "tls.cert",
+        ValueType.PATH,
+        false,
+        "server certificate chain, PEM; unset = plaintext",
+        (b, v) -> b.tlsCert((Path) v),
+        d -> d.tls().map(TlsSettings::certChain).orElse(null));
+    daemon(
+        "tls.key",
+        ValueType.PATH,
+        false,
+        "its private key, PEM (PKCS#8)",
+        (b, v) -> b.tlsKey((Path) v),
+        d -> d.tls().map(TlsSettings::privateKey).orElse(null));
+    daemon(
+        "tls.client_ca",
+        ValueType.PATH,
+        false,
+        "CA certificates client certificates must chain to, PEM; unset = no client certificates",
+        (b, v) -> b.tlsClientCa((Path) v),
+        d -> d.tls().map(TlsSettings::clientCa).orElse(null));
+    daemon(
+        "tls.require_client_cert",
+        ValueType.BOOLEAN,
+        false,
+        "mTLS: refuse clients without a certificate from tls.client_ca",
+        (b, v) -> b.tlsRequireClientCert((Boolean) v),
+        d -> d.tls().map(TlsSettings::requireClientCert).orElse(false));
+    daemon(
+        "tls.refresh",
+        ValueType.DURATION,
+        false,
+        "how often the TLS files are re-read; rotated certificates apply to new connections",
+        (b, v) -> b.tlsRefresh((Duration) v),
+        d -> d.tls().map(TlsSettings::refresh).orElse(DEFAULT_TLS_REFRESH));
+    daemon(
+        "transport.max_connection_age",
+        ValueType.DURATION,
+        false,
+        "connections are closed gracefully after this; unset = never",
+        (b, v) -> b.maxConnectionAge((Duration) v),
+        d -> d.maxConnectionAge().orElse(null));
+    caps(
+        "caps.sessions_per_principal",
+        "live sessions one principal may hold; 0 = no cap",
+        (b, v) -> b.capSessions = (Integer) v,
+        p -> p.caps().sessions());
+    caps(
+        "caps.leases_per_principal",
+        "leases held plus acquires waiting, per principal; 0 = no cap",
+        (b, v) -> b.capLeases = (Integer) v,
+        p -> p.caps().leases());
+    caps(
+        "caps.queued_per_principal",
+        "acquires waiting at once, per principal; 0 = no cap",
+        (b, v) -> b.capQueued = (Integer) v,
+        p -> p.caps().queued());
+
     alias("--state-dir", "state_dir");
     alias("--shutdown-grace", "shutdown_grace");
     alias("--heartbeat-interval", "session.heartbeat_interval");
@@ -521,6 +591,14 @@ public final class ConfigKeys {
     policyKey(name, type, MEMORY, description, set, get);
   }
 
+  private static void caps(
+      String name,
+      String description,
+      BiConsumer<Builders, Object> set,
+      java.util.function.Function<Policy, Object> get) {
+    policyKey(name, ValueType.INTEGER, CAPS, description, set, get);
+  }
+
   private static void performance(
       String name,
       ValueType type,
@@ -564,6 +642,11 @@ public final class ConfigKeys {
 
   private static Object optional(OptionalDouble value) {
     return value.isPresent() ? value.getAsDouble() : null;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<TokenRegistry.Entry> castEntries(Object v) {
+    return (List<TokenRegistry.Entry>) v;
   }
 
   @SuppressWarnings("unchecked")

@@ -1,6 +1,7 @@
 package dev.berth.server.config;
 
 import dev.berth.server.broker.Policy;
+import dev.berth.server.broker.PrincipalCaps;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
@@ -101,9 +102,10 @@ final class ConfigLoader {
       RateLimitConfig rateLimit = b.rateLimit.build();
       MemoryConfig memory = b.memory.build();
       PerformanceConfig performance = b.performance.build();
+      PrincipalCaps caps = b.caps();
       DaemonSettings daemon = b.daemon.build();
       return new BerthConfig(
-          new Policy(broker, rateLimit, memory, performance), daemon, origins, file);
+          new Policy(broker, rateLimit, memory, performance, caps), daemon, origins, file);
     } catch (ConfigException e) {
       throw ConfigException.from(e, originOf(e.key(), origins));
     }

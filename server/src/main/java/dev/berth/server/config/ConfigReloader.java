@@ -147,7 +147,9 @@ public final class ConfigReloader {
     MemoryConfig memory = same(Part.MEMORY, running, built) ? r.memory() : b.memory();
     PerformanceConfig performance =
         same(Part.PERFORMANCE, running, built) ? r.performance() : b.performance();
-    return new Policy(broker, rateLimit, memory, performance);
+    // Caps are a small value; the built one is always right (it equals the running one when
+    // unchanged).
+    return new Policy(broker, rateLimit, memory, performance, b.caps());
   }
 
   private static boolean same(Part part, BerthConfig a, BerthConfig b) {

@@ -2,9 +2,12 @@ package dev.berth.server.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.berth.server.security.TlsSettings;
+import dev.berth.server.security.TokenRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -21,6 +24,11 @@ import java.util.Optional;
  *     metrics.host_series})
  * @param logFormat text or JSON lines ({@code log.format})
  * @param logLevel the root log level ({@code log.level})
+ * @param tokens the accepted bearer tokens, hashed; empty turns authentication off ({@code
+ *     auth.tokens})
+ * @param tls TLS on the listener, empty for plaintext ({@code tls.*})
+ * @param maxConnectionAge connections are closed gracefully after this, so clients rebalance and
+ *     pick up rotated certificates; empty for never ({@code transport.max_connection_age})
  */
 public record DaemonSettings(
     InetSocketAddress listen,
@@ -30,7 +38,10 @@ public record DaemonSettings(
     boolean metricsJmx,
     int metricsHostSeries,
     LogFormat logFormat,
-    String logLevel) {
+    String logLevel,
+    List<TokenRegistry.Entry> tokens,
+    Optional<TlsSettings> tls,
+    Optional<Duration> maxConnectionAge) {
 
   public DaemonSettings {
     requireNonNull(listen, "listen");
@@ -39,6 +50,9 @@ public record DaemonSettings(
     requireNonNull(metricsListen, "metricsListen");
     requireNonNull(logFormat, "logFormat");
     requireNonNull(logLevel, "logLevel");
+    tokens = List.copyOf(tokens);
+    requireNonNull(tls, "tls");
+    requireNonNull(maxConnectionAge, "maxConnectionAge");
   }
 
   public static DaemonSettings defaults() {
@@ -60,6 +74,13 @@ public record DaemonSettings(
     private int metricsHostSeries = 20;
     private LogFormat logFormat = LogFormat.TEXT;
     private String logLevel = "INFO";
+    private List<TokenRegistry.Entry> tokens = List.of();
+    private Path tlsCert;
+    private Path tlsKey;
+    private Path tlsClientCa;
+    private boolean tlsRequireClientCert;
+    private Duration tlsRefresh = Duration.ofMinutes(1);
+    private Duration maxConnectionAge;
 
     private Builder() {}
 
@@ -103,6 +124,41 @@ public record DaemonSettings(
       return this;
     }
 
+    public Builder tokens(List<TokenRegistry.Entry> value) {
+      this.tokens = List.copyOf(value);
+      return this;
+    }
+
+    public Builder tlsCert(Path value) {
+      this.tlsCert = value;
+      return this;
+    }
+
+    public Builder tlsKey(Path value) {
+      this.tlsKey = value;
+      return this;
+    }
+
+    public Builder tlsClientCa(Path value) {
+      this.tlsClientCa = value;
+      return this;
+    }
+
+    public Builder tlsRequireClientCert(boolean value) {
+      this.tlsRequireClientCert = value;
+      return this;
+    }
+
+    public Builder tlsRefresh(Duration value) {
+      this.tlsRefresh = value;
+      return this;
+    }
+
+    public Builder maxConnectionAge(Duration value) {
+      this.maxConnectionAge = value;
+      return this;
+    }
+
     /**
      * Validates and builds.
      *
@@ -124,6 +180,20 @@ public record DaemonSettings(
               "metrics.listen", "must differ from listen (" + Addresses.format(listen) + ")");
         }
       }
+      if (tlsRefresh.isNegative() || tlsRefresh.isZero()) {
+        throw new ConfigException(
+            "tls.refresh", "must be > 0, got " + Durations.format(tlsRefresh));
+      }
+      if (maxConnectionAge != null && maxConnectionAge.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new ConfigException(
+            "transport.max_connection_age",
+            "must be at least 1s, got " + Durations.format(maxConnectionAge));
+      }
+      try {
+        TokenRegistry.of(tokens);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException("auth.tokens", e.getMessage());
+      }
       return new DaemonSettings(
           listen,
           stateDir,
@@ -132,7 +202,33 @@ public record DaemonSettings(
           metricsJmx,
           metricsHostSeries,
           logFormat,
-          logLevel);
+          logLevel,
+          tokens,
+          tls(),
+          Optional.ofNullable(maxConnectionAge));
+    }
+
+    private Optional<TlsSettings> tls() {
+      if (tlsCert == null && tlsKey == null) {
+        if (tlsClientCa != null) {
+          throw new ConfigException("tls.client_ca", "needs tls.cert and tls.key");
+        }
+        if (tlsRequireClientCert) {
+          throw new ConfigException("tls.require_client_cert", "needs tls.cert and tls.key");
+        }
+        return Optional.empty();
+      }
+      if (tlsCert == null) {
+        throw new ConfigException("tls.cert", "is required when tls.key is set");
+      }
+      if (tlsKey == null) {
+        throw new ConfigException("tls.key", "is required when tls.cert is set");
+      }
+      if (tlsRequireClientCert && tlsClientCa == null) {
+        throw new ConfigException("tls.require_client_cert", "needs tls.client_ca");
+      }
+      return Optional.of(
+          new TlsSettings(tlsCert, tlsKey, tlsClientCa, tlsRequireClientCert, tlsRefresh));
     }
   }
 }

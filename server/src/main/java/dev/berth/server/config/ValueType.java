@@ -1,10 +1,15 @@
 package dev.berth.server.config;
 
+import dev.berth.server.security.Role;
+import dev.berth.server.security.TokenRegistry;
 import java.math.BigDecimal;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -206,6 +211,55 @@ enum ValueType {
       }
       return b.append('}').toString();
     }
+  },
+  /**
+   * {@code auth.tokens}: a map of principal to {@code {sha256: HEX, roles: [worker, admin]}}. From
+   * the environment or a flag, the same map in YAML flow style. Tokens are never written in clear.
+   */
+  TOKEN_MAP("a map of principal to {sha256: HEX, roles: [worker, admin]}") {
+    @Override
+    Object parse(String key, Object raw) {
+      Object value = raw instanceof String s ? YamlConfigFile.parseFlow(key, s) : raw;
+      if (value == null) {
+        return List.of();
+      }
+      if (!(value instanceof Map<?, ?> map)) {
+        // Never echo a scalar: it might be a token pasted in clear.
+        throw new ConfigException(
+            key,
+            "must be " + expected() + ", got " + (raw instanceof String ? "text" : describe(raw)));
+      }
+      List<TokenRegistry.Entry> entries = new ArrayList<>();
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        String principal = String.valueOf(e.getKey());
+        entries.add(tokenEntry(key + "['" + principal + "']", principal, e.getValue()));
+      }
+      return List.copyOf(entries);
+    }
+
+    @Override
+    String format(Object value) {
+      StringBuilder b = new StringBuilder("{");
+      for (Object o : (List<?>) value) {
+        TokenRegistry.Entry e = (TokenRegistry.Entry) o;
+        if (b.length() > 1) {
+          b.append(", ");
+        }
+        b.append(YamlText.quoted(e.principal()))
+            .append(": {sha256: ")
+            .append(e.sha256Hex())
+            .append(", roles: [")
+            .append(
+                String.join(
+                    ", ",
+                    e.roles().stream()
+                        .sorted()
+                        .map(r -> r.name().toLowerCase(Locale.ROOT))
+                        .toList()))
+            .append("]}");
+      }
+      return b.append('}').toString();
+    }
   };
 
   private final String expected;
@@ -231,6 +285,59 @@ enum ValueType {
     return String.valueOf(value);
   }
 
+  private static TokenRegistry.Entry tokenEntry(String entryKey, String principal, Object raw) {
+    if (principal.isBlank()) {
+      throw new ConfigException(entryKey, "a principal must not be empty");
+    }
+    if (!(raw instanceof Map<?, ?> fields)) {
+      throw new ConfigException(
+          entryKey, "must be {sha256: HEX, roles: [worker, admin]}, got " + describe(raw));
+    }
+    String hash = null;
+    EnumSet<Role> roles = EnumSet.noneOf(Role.class);
+    for (Map.Entry<?, ?> f : fields.entrySet()) {
+      String name = String.valueOf(f.getKey());
+      switch (name) {
+        case "sha256" -> {
+          hash = scalar(entryKey + ".sha256", f.getValue()).trim().toLowerCase(Locale.ROOT);
+          if (!hash.matches("[0-9a-f]{64}")) {
+            // Never echo the value: it might be a token pasted in clear.
+            throw new ConfigException(
+                entryKey + ".sha256",
+                "must be 64 hex digits, the SHA-256 of the token (printf %s \"$TOKEN\" |"
+                    + " sha256sum); never the token itself");
+          }
+        }
+        case "roles" -> {
+          Object r = f.getValue();
+          List<?> names = r instanceof List<?> l ? l : List.of(scalar(entryKey + ".roles", r));
+          for (Object n : names) {
+            String role = String.valueOf(n).trim().toUpperCase(Locale.ROOT);
+            try {
+              roles.add(Role.valueOf(role));
+            } catch (IllegalArgumentException e) {
+              throw new ConfigException(
+                  entryKey + ".roles", "must name worker or admin, got '" + n + "'");
+            }
+          }
+        }
+        default ->
+            throw new ConfigException(
+                entryKey + "." + name,
+                "unknown key"
+                    + Suggestions.didYouMean(name, List.of("sha256", "roles"))
+                    + "; a token has sha256 and roles");
+      }
+    }
+    if (hash == null) {
+      throw new ConfigException(entryKey + ".sha256", "is required");
+    }
+    if (roles.isEmpty()) {
+      throw new ConfigException(entryKey + ".roles", "must name at least one of worker, admin");
+    }
+    return new TokenRegistry.Entry(principal, roles, hash);
+  }
+
   private static HostRate hostRate(String entryKey, Object raw) {
     if (raw instanceof Number || raw instanceof String) {
       return new HostRate((Double) DECIMAL.parse(entryKey + ".rate", raw), null);
@@ -250,7 +357,7 @@ enum ValueType {
             throw new ConfigException(
                 entryKey + "." + name,
                 "unknown key"
-                    + Suggestions.didYouMean(name, java.util.List.of("rate", "burst"))
+                    + Suggestions.didYouMean(name, List.of("rate", "burst"))
                     + "; a host override has rate and burst");
       }
     }
@@ -292,7 +399,7 @@ enum ValueType {
     if (raw instanceof Map) {
       return "a map";
     }
-    if (raw instanceof java.util.List) {
+    if (raw instanceof List) {
       return "a list";
     }
     return "'" + raw + "'";

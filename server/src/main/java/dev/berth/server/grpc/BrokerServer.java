@@ -20,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -76,24 +77,35 @@ public final class BrokerServer implements AutoCloseable {
 
   /**
    * What a server may add to the plain one: bearer-token authentication (none: off), transport
-   * security for a Netty listener (plaintext by default), and a sink for acquire timings.
+   * security for a Netty listener (plaintext by default), a sink for acquire timings, and a maximum
+   * connection age for a Netty listener (empty: connections live as long as they are used).
    */
   public record Options(
-      TokenRegistry tokens, ServerCredentials credentials, AcquireTimings timings) {
+      TokenRegistry tokens,
+      ServerCredentials credentials,
+      AcquireTimings timings,
+      Optional<Duration> maxConnectionAge) {
     public static final Options DEFAULT =
         new Options(
-            TokenRegistry.of(List.of()), InsecureServerCredentials.create(), AcquireTimings.NONE);
+            TokenRegistry.of(List.of()),
+            InsecureServerCredentials.create(),
+            AcquireTimings.NONE,
+            Optional.empty());
 
     public Options withTokens(TokenRegistry value) {
-      return new Options(value, credentials, timings);
+      return new Options(value, credentials, timings, maxConnectionAge);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(tokens, value, timings);
+      return new Options(tokens, value, timings, maxConnectionAge);
     }
 
     public Options withTimings(AcquireTimings value) {
-      return new Options(tokens, credentials, value);
+      return new Options(tokens, credentials, value, maxConnectionAge);
+    }
+
+    public Options withMaxConnectionAge(Optional<Duration> value) {
+      return new Options(tokens, credentials, timings, value);
     }
   }
 
@@ -172,6 +184,14 @@ public final class BrokerServer implements AutoCloseable {
             .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .maxConnectionIdle(1, TimeUnit.HOURS);
+    options
+        .maxConnectionAge()
+        .ifPresent(
+            age ->
+                builder
+                    .maxConnectionAge(age.toNanos(), TimeUnit.NANOSECONDS)
+                    // In-flight unary calls may finish; session streams resume on a new connection.
+                    .maxConnectionAgeGrace(10, TimeUnit.SECONDS));
     return new BrokerServer(broker, time, builder, callExecutor(), options);
   }
 

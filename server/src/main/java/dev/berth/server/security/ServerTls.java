@@ -5,26 +5,37 @@ import io.grpc.TlsServerCredentials;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Server TLS credentials whose certificate, key and client CA are re-read from disk every {@link
- * TlsSettings#refresh()}, so a rotated certificate takes effect for new connections without a
- * restart. Loading fails at once, naming the problem, when the files are unreadable or invalid.
+ * Server TLS credentials whose certificate, key and client CA are re-read from disk when they
+ * change, checked every {@link TlsSettings#refresh()}, so a rotated certificate takes effect for
+ * new connections without a restart. Loading fails at once, naming the problem, when the files are
+ * unreadable or invalid; a later bad file is logged and the previous credentials stay.
+ *
+ * <p>Berth polls the files itself rather than using grpc-util's scheduled reload, which silently
+ * raises any period under one minute to one minute.
  *
  * <p>Thread-safe; close it to stop the refresh.
  */
 public final class ServerTls implements AutoCloseable {
-  private final ServerCredentials credentials;
-  private final List<AutoCloseable> refreshers;
+  private static final Logger log = LoggerFactory.getLogger(ServerTls.class);
 
-  private ServerTls(ServerCredentials credentials, List<AutoCloseable> refreshers) {
+  private final ServerCredentials credentials;
+  private final ScheduledFuture<?> refresh;
+
+  private ServerTls(ServerCredentials credentials, ScheduledFuture<?> refresh) {
     this.credentials = credentials;
-    this.refreshers = refreshers;
+    this.refresh = refresh;
   }
 
   /**
@@ -35,17 +46,16 @@ public final class ServerTls implements AutoCloseable {
    */
   public static ServerTls load(TlsSettings settings, ScheduledExecutorService scheduler)
       throws IOException, GeneralSecurityException {
-    long period = settings.refresh().toNanos();
-    List<AutoCloseable> refreshers = new ArrayList<>();
     AdvancedTlsX509KeyManager keys = new AdvancedTlsX509KeyManager();
-    refreshers.add(
-        keys.updateIdentityCredentials(
-                settings.certChain().toFile(),
-                settings.privateKey().toFile(),
-                period,
-                TimeUnit.NANOSECONDS,
-                scheduler)
-            ::close);
+    List<Watched> watched = new ArrayList<>();
+    Watched identity =
+        new Watched(
+            List.of(settings.certChain(), settings.privateKey()),
+            () ->
+                keys.updateIdentityCredentials(
+                    settings.certChain().toFile(), settings.privateKey().toFile()));
+    identity.reload();
+    watched.add(identity);
     TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder().keyManager(keys);
     if (settings.clientCa() != null) {
       AdvancedTlsX509TrustManager trust =
@@ -53,10 +63,12 @@ public final class ServerTls implements AutoCloseable {
               .setVerification(
                   AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION)
               .build();
-      refreshers.add(
-          trust.updateTrustCredentials(
-                  settings.clientCa().toFile(), period, TimeUnit.NANOSECONDS, scheduler)
-              ::close);
+      Watched ca =
+          new Watched(
+              List.of(settings.clientCa()),
+              () -> trust.updateTrustCredentials(settings.clientCa().toFile()));
+      ca.reload();
+      watched.add(ca);
       builder
           .trustManager(trust)
           .clientAuth(
@@ -64,7 +76,11 @@ public final class ServerTls implements AutoCloseable {
                   ? TlsServerCredentials.ClientAuth.REQUIRE
                   : TlsServerCredentials.ClientAuth.OPTIONAL);
     }
-    return new ServerTls(builder.build(), refreshers);
+    long period = settings.refresh().toNanos();
+    ScheduledFuture<?> refresh =
+        scheduler.scheduleWithFixedDelay(
+            () -> watched.forEach(Watched::reloadIfChanged), period, period, TimeUnit.NANOSECONDS);
+    return new ServerTls(builder.build(), refresh);
   }
 
   public ServerCredentials credentials() {
@@ -73,12 +89,49 @@ public final class ServerTls implements AutoCloseable {
 
   @Override
   public void close() {
-    for (AutoCloseable refresher : refreshers) {
+    refresh.cancel(false);
+  }
+
+  private interface Loader {
+    void load() throws IOException, GeneralSecurityException;
+  }
+
+  /** Files loaded together, reloaded when any of them changes (modification time or size). */
+  private static final class Watched {
+    private final List<Path> files;
+    private final Loader loader;
+    private List<String> stamps = List.of();
+
+    Watched(List<Path> files, Loader loader) {
+      this.files = files;
+      this.loader = loader;
+    }
+
+    void reload() throws IOException, GeneralSecurityException {
+      List<String> now = stamps();
+      loader.load();
+      stamps = now;
+    }
+
+    void reloadIfChanged() {
       try {
-        refresher.close();
-      } catch (Exception e) {
-        // Closing a refresh task only cancels a scheduled future; nothing to recover.
+        if (stamps().equals(stamps)) {
+          return;
+        }
+        reload();
+        log.info("TLS files reloaded: {}", files);
+      } catch (IOException | GeneralSecurityException | RuntimeException e) {
+        // Keep serving with the previous credentials; a half-written pair is retried next time.
+        log.warn("TLS files {} not reloaded, keeping the previous ones: {}", files, e.toString());
       }
+    }
+
+    private List<String> stamps() throws IOException {
+      List<String> out = new ArrayList<>();
+      for (Path f : files) {
+        out.add(Files.getLastModifiedTime(f).toMillis() + "/" + Files.size(f) + "/" + f);
+      }
+      return out;
     }
   }
 }

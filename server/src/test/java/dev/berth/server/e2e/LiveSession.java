@@ -9,7 +9,7 @@ import dev.berth.proto.v1.Opened;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
-import io.grpc.ManagedChannel;
+import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
@@ -19,14 +19,14 @@ import java.util.concurrent.TimeUnit;
 
 /** A session over a real channel that heartbeats in the background, for end-to-end tests. */
 final class LiveSession implements AutoCloseable {
-  private final ManagedChannel channel;
+  private final Channel channel;
   private final StreamObserver<SessionRequest> requests;
   private final ScheduledExecutorService heartbeats = Executors.newSingleThreadScheduledExecutor();
   final CompletableFuture<Opened> opened = new CompletableFuture<>();
   final CompletableFuture<Status> ended = new CompletableFuture<>();
   private long seq;
 
-  LiveSession(ManagedChannel channel, String workerId) throws Exception {
+  LiveSession(Channel channel, String workerId) throws Exception {
     this.channel = channel;
     this.requests =
         LeaseBrokerGrpc.newStub(channel)
@@ -41,6 +41,7 @@ final class LiveSession implements AutoCloseable {
 
                   @Override
                   public void onError(Throwable t) {
+                    opened.completeExceptionally(t); // a refused hello fails the constructor
                     ended.complete(Status.fromThrowable(t));
                   }
 

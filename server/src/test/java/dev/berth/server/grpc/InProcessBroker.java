@@ -84,16 +84,25 @@ final class InProcessBroker implements AutoCloseable {
     this(policy, AcquireTimings.NONE, ModuleRegistry.empty());
   }
 
+  InProcessBroker(Policy policy, AcquireTimings timings) {
+    this(policy, timings, ModuleRegistry.empty());
+  }
+
   InProcessBroker(Policy policy, AcquireTimings timings, ModuleRegistry modules) {
+    this(policy, BrokerServer.Options.DEFAULT.withTimings(timings), modules);
+  }
+
+  /** A broker under {@code policy} behind a server with {@code options} (e.g. bearer tokens). */
+  InProcessBroker(Policy policy, BrokerServer.Options options) {
+    this(policy, options, ModuleRegistry.empty());
+  }
+
+  InProcessBroker(Policy policy, BrokerServer.Options options, ModuleRegistry modules) {
     broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE, modules);
     String name = InProcessServerBuilder.generateName();
     server =
         new BrokerServer(
-                broker,
-                time,
-                InProcessServerBuilder.forName(name).directExecutor(),
-                null,
-                BrokerServer.Options.DEFAULT.withTimings(timings))
+                broker, time, InProcessServerBuilder.forName(name).directExecutor(), null, options)
             .start();
     channel = InProcessChannelBuilder.forName(name).directExecutor().build();
     blocking = LeaseBrokerGrpc.newBlockingStub(channel);

@@ -1,0 +1,109 @@
+package dev.berth.server.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.berth.proto.v1.BrokerAdminGrpc;
+import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.server.security.TokenRegistry;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real daemon configured with bearer tokens and per-principal caps from flags: the config keys
+ * reach the listener, and the daemon never logs a token or its hash.
+ */
+class SecureDaemonIT {
+  private static final String WORKER_TOKEN = "e2e-worker-token-7f3a9c";
+  private static final String ADMIN_TOKEN = "e2e-admin-token-41b2d8";
+
+  @TempDir Path dir;
+
+  private static Channel as(ManagedChannel channel, String token) {
+    Metadata headers = new Metadata();
+    headers.put(
+        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+    return ClientInterceptors.intercept(
+        channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
+  @Test
+  @Timeout(90)
+  void tokensAndCapsFromFlags_enforcedByTheDaemon_tokensNeverLogged() throws Exception {
+    String tokens =
+        "{crawler: {sha256: "
+            + TokenRegistry.hash(WORKER_TOKEN)
+            + ", roles: [worker]}, ops: {sha256: "
+            + TokenRegistry.hash(ADMIN_TOKEN)
+            + ", roles: [admin]}}";
+    try (DaemonProcess daemon =
+        DaemonProcess.start(
+            dir.resolve("state"),
+            dir.resolve("daemon.log"),
+            "--auth.tokens",
+            tokens,
+            "--caps.sessions_per_principal",
+            "1",
+            "--session-ttl",
+            "4s",
+            "--heartbeat-interval",
+            "1s")) {
+      ManagedChannel channel = daemon.channel();
+      try {
+        ExecutionException anonymous =
+            catchThrowableOfType(
+                ExecutionException.class, () -> new LiveSession(channel, "anonymous").close());
+        assertThat(Status.fromThrowable(anonymous.getCause()).getCode())
+            .isEqualTo(Status.Code.UNAUTHENTICATED);
+
+        try (LiveSession worker = new LiveSession(as(channel, WORKER_TOKEN), "w1")) {
+          assertThat(worker.acquireRender("https://a.example/", 0).hasGranted()).isTrue();
+
+          ExecutionException second =
+              catchThrowableOfType(
+                  ExecutionException.class,
+                  () -> new LiveSession(as(channel, WORKER_TOKEN), "w2").close());
+          Status capped = Status.fromThrowable(second.getCause());
+          assertThat(capped.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+          assertThat(capped.getDescription()).contains("caps.sessions_per_principal");
+        }
+
+        StatusRuntimeException denied =
+            catchThrowableOfType(
+                StatusRuntimeException.class,
+                () ->
+                    BrokerAdminGrpc.newBlockingStub(as(channel, WORKER_TOKEN))
+                        .withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .getStatus(GetStatusRequest.getDefaultInstance()));
+        assertThat(denied.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+        assertThat(
+                BrokerAdminGrpc.newBlockingStub(as(channel, ADMIN_TOKEN))
+                    .withDeadlineAfter(10, TimeUnit.SECONDS)
+                    .getStatus(GetStatusRequest.getDefaultInstance())
+                    .getBrokerEpoch())
+            .isEqualTo(1);
+      } finally {
+        channel.shutdownNow();
+      }
+      assertThat(daemon.stop(Duration.ofSeconds(20))).isIn(0, 143);
+      String log = daemon.logText();
+      assertThat(log).contains("2 bearer tokens");
+      assertThat(log)
+          .doesNotContain(WORKER_TOKEN)
+          .doesNotContain(ADMIN_TOKEN)
+          .doesNotContain(TokenRegistry.hash(WORKER_TOKEN));
+    }
+  }
+}
