@@ -7,12 +7,14 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A loopback TCP proxy for fault tests: forwards bytes both ways, and on request pauses them
- * (connections stay open, nothing passes: a blackhole) or resets every connection (RST).
+ * (connections stay open, nothing passes: a blackhole), delays them, or resets every connection
+ * (RST).
  *
  * <p>Thread-safe; one thread per direction per connection.
  */
@@ -22,6 +24,7 @@ final class TcpProxy implements AutoCloseable {
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
   private final Object gate = new Object();
   private volatile boolean paused;
+  private volatile long delayMillis;
   private volatile boolean closed;
 
   TcpProxy(InetSocketAddress upstream) throws IOException {
@@ -46,6 +49,11 @@ final class TcpProxy implements AutoCloseable {
       paused = false;
       gate.notifyAll();
     }
+  }
+
+  /** Holds every chunk this long before passing it on, in each direction. */
+  void delay(Duration value) {
+    delayMillis = value.toMillis();
   }
 
   /** Resets every open connection: the peers see a RST, as after a NAT or middlebox drop. */
@@ -90,6 +98,10 @@ final class TcpProxy implements AutoCloseable {
                   OutputStream out = to.getOutputStream()) {
                 for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
                   awaitNotPaused();
+                  long delay = delayMillis;
+                  if (delay > 0) {
+                    Thread.sleep(delay);
+                  }
                   out.write(buffer, 0, n);
                   out.flush();
                 }

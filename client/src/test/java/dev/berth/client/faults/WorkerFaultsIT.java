@@ -178,4 +178,47 @@ class WorkerFaultsIT {
       first.close();
     }
   }
+
+  @Test
+  @Timeout(90)
+  void oneSecondRoundTripLatency_ttl5s_noSpuriousExpiry() throws Exception {
+    int port = BrokerProcess.freePort();
+    try (BrokerProcess broker =
+            BrokerProcess.start(
+                dir.resolve("state"),
+                dir.resolve("daemon.log"),
+                port,
+                "--session-ttl",
+                "5s",
+                "--heartbeat-interval",
+                "1s");
+        TcpProxy proxy = new TcpProxy(new InetSocketAddress("127.0.0.1", port));
+        BrokerClient client =
+            BrokerClient.newBuilder()
+                .target(proxy.target())
+                .callDeadline(Duration.ofSeconds(5))
+                .build();
+        WorkerSession session = client.openSession("far-worker")) {
+      List<RevokedLease> revoked = new CopyOnWriteArrayList<>();
+      List<SessionLost> lost = new CopyOnWriteArrayList<>();
+      session.onRevoked(revoked::add);
+      session.onSessionLost(lost::add);
+      Lease lease = grant(session, "https://far.example/");
+      String sessionId = session.sessionId();
+
+      proxy.delay(Duration.ofMillis(500)); // 1 s round trip, a fifth of the TTL
+      long until = System.nanoTime() + Duration.ofSeconds(12).toNanos();
+      while (System.nanoTime() < until) {
+        assertThat(lease.isValid()).as("lease valid under latency").isTrue();
+        Thread.sleep(100);
+      }
+
+      assertThat(session.sessionId()).isEqualTo(sessionId);
+      assertThat(revoked).isEmpty();
+      assertThat(lost).isEmpty();
+      assertThat(broker.logText()).doesNotContain("expired");
+      proxy.delay(Duration.ZERO);
+      lease.close();
+    }
+  }
 }
