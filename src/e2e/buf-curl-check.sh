@@ -65,7 +65,7 @@ curl_grpc() {
 
 # ---------------------------------------------------------------- the daemon
 # Port 0: the kernel picks a free port and the daemon logs the one it got, so nothing races.
-"$root/bin/berth" serve --listen 127.0.0.1:0 --state-dir "$tmp/state" >"$log" 2>&1 &
+"$root/bin/berth" serve --listen 127.0.0.1:0 --state-dir "$tmp/state" --metrics.listen off >"$log" 2>&1 &
 pid=$!
 
 port=""

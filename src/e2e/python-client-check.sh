@@ -46,7 +46,7 @@ protoc -I "$root/proto/src/main/proto" -I /usr/include \
   "$root"/proto/src/main/proto/berth/v1/*.proto
 
 port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-java -Xmx256m -jar "$jar" serve --listen "127.0.0.1:$port" --state-dir "$tmp/state" \
+java -Xmx256m -jar "$jar" serve --listen "127.0.0.1:$port" --state-dir "$tmp/state" --metrics.listen off \
   --heartbeat-interval 500ms --session-ttl 5s \
   --wasm-module "extractor=$root/src/wasm/extractor.wasm:alloc,extract" \
   >"$tmp/daemon.log" 2>&1 &

@@ -40,6 +40,8 @@ final class LiveDaemon implements AutoCloseable {
     command.add("-jar");
     command.add(jar);
     command.add("serve");
+    command.add("--metrics.listen"); // several daemons may run at once; none takes :9464
+    command.add("off");
     command.add("--listen");
     command.add("127.0.0.1:" + port);
     command.add("--state-dir");

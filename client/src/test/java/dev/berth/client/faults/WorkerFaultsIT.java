@@ -65,7 +65,9 @@ class WorkerFaultsIT {
         BrokerClient client =
             BrokerClient.newBuilder()
                 .target(proxy.target())
-                .callDeadline(Duration.ofSeconds(3))
+                .callDeadline(
+                    Duration.ofSeconds(
+                        10)) // a loaded machine may be slow to answer the first hello
                 .reconnectBackoff(Duration.ofMillis(100), Duration.ofMillis(500))
                 .build();
         WorkerSession session = client.openSession("proxied-worker")) {
