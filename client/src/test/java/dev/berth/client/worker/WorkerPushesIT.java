@@ -3,9 +3,9 @@ package dev.berth.client.worker;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.berth.server.Daemon;
-import dev.berth.server.broker.Policy;
 import dev.berth.server.config.ConfigSources;
 import dev.berth.server.config.Flag;
+import dev.berth.server.config.Policy;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;

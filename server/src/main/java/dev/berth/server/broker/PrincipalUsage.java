@@ -1,5 +1,6 @@
 package dev.berth.server.broker;
 
+import dev.berth.server.config.PrincipalCaps;
 import java.util.HashMap;
 import java.util.Map;
 

@@ -2,7 +2,6 @@ package dev.berth.server.config;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.berth.server.broker.Policy;
 import java.nio.file.Path;
 import java.util.Map;
 

@@ -1,6 +1,5 @@
 package dev.berth.server.config;
 
-import dev.berth.server.broker.PrincipalCaps;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;

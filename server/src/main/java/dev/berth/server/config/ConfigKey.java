@@ -1,6 +1,5 @@
 package dev.berth.server.config;
 
-import dev.berth.server.broker.Policy;
 import java.util.Locale;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;

@@ -7,7 +7,6 @@ import static dev.berth.server.config.ConfigKey.Part.MEMORY;
 import static dev.berth.server.config.ConfigKey.Part.PERFORMANCE;
 import static dev.berth.server.config.ConfigKey.Part.RATE_LIMIT;
 
-import dev.berth.server.broker.Policy;
 import dev.berth.server.config.ConfigKey.Part;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.ratelimit.HostRule;

@@ -3,7 +3,6 @@ package dev.berth.server.config;
 import static java.util.Objects.requireNonNull;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import dev.berth.server.broker.Policy;
 import dev.berth.server.config.ConfigKey.Part;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;

@@ -13,6 +13,7 @@ import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.BrokerHarness.Worker;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;

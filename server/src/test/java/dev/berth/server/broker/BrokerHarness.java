@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;

@@ -7,7 +7,6 @@ import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
-import dev.berth.server.broker.Policy;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;

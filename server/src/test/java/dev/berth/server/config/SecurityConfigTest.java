@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
-import dev.berth.server.broker.Policy;
-import dev.berth.server.broker.PrincipalCaps;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TlsSettings;

@@ -25,7 +25,7 @@ import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.WatchEventsRequest;
-import dev.berth.server.broker.Policy;
+import dev.berth.server.config.Policy;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;

@@ -12,7 +12,7 @@ import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.SessionRequest;
-import dev.berth.server.broker.Policy;
+import dev.berth.server.config.Policy;
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TokenRegistry;
 import io.grpc.Metadata;

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
-import dev.berth.server.broker.Policy;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.time.FakeTimeSource;

@@ -1,8 +1,7 @@
-package dev.berth.server.broker;
+package dev.berth.server.config;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;

@@ -1,4 +1,4 @@
-package dev.berth.server.broker;
+package dev.berth.server.config;
 
 /**
  * What one principal (one bearer token, or everyone when authentication is off) may hold at once,

@@ -1,0 +1,169 @@
+package dev.berth.server.broker;
+
+import static dev.berth.server.broker.BrokerException.Code.UNAVAILABLE;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.admission.AdmissionController;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
+import dev.berth.server.lease.FencingTokens;
+import dev.berth.server.lease.LeaseTable;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.session.SessionRegistry;
+import dev.berth.server.time.TimeSource;
+import dev.berth.server.wasm.IdleTracker;
+import dev.berth.server.wasm.ModuleRegistry;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+
+/**
+ * Everything the broker knows, behind its one lock, and the way every command runs: take the lock,
+ * change state, collect {@link Effects}, release the lock, run the effects. The command classes
+ * ({@link SessionCommands}, {@link AcquireCommands}, {@link EndCommands}, {@link Housekeeping},
+ * {@link StatusViews}) share one instance and touch the guarded fields only inside {@link
+ * #command}, or in methods documented as called with the lock held.
+ */
+final class BrokerState {
+  /** A unit of work under the lock; {@code now} is read once, after the lock is taken. */
+  @FunctionalInterface
+  interface Command<T> {
+    T run(long now, Effects fx);
+  }
+
+  /** A {@link Command} with nothing to return, run by {@link #act}. */
+  @FunctionalInterface
+  interface Action {
+    void run(long now, Effects fx);
+  }
+
+  final Object lock = new Object();
+  final TimeSource time;
+
+  /** This run's durable epoch; fencing tokens of earlier epochs are below every token of it. */
+  final long epoch;
+
+  final LeaseIds ids;
+  final List<BrokerListener> listeners = new CopyOnWriteArrayList<>();
+  final HeapProbe heap;
+
+  /** The WASM modules served and the idle timeout; thread-safe on its own. */
+  final ModuleRegistry modules;
+
+  final long startedAtNanos;
+
+  /**
+   * Until when leases of the previous broker run may be re-declared (one session TTL after a
+   * restart); no new grants before then, so the fleet never holds more than a pool's limit.
+   */
+  final long recoveryUntilNanos;
+
+  @GuardedBy("lock")
+  BrokerConfig config;
+
+  @GuardedBy("lock")
+  Policy policy;
+
+  /** Host rates, memory pressure and degradation-adjusted limits. */
+  @GuardedBy("lock")
+  final AdmissionController admission;
+
+  /** When each live WASM lease was last used, for IDLE revocation. */
+  @GuardedBy("lock")
+  final IdleTracker wasmUse = new IdleTracker();
+
+  @GuardedBy("lock")
+  final FencingTokens tokens;
+
+  @GuardedBy("lock")
+  final SessionRegistry sessions = new SessionRegistry();
+
+  @GuardedBy("lock")
+  final LeaseTable leases;
+
+  @GuardedBy("lock")
+  final BrokerCounters counters = new BrokerCounters();
+
+  @GuardedBy("lock")
+  final PrincipalUsage usage = new PrincipalUsage();
+
+  /** No new grants broker-wide (an operator's drain, or shutdown). */
+  @GuardedBy("lock")
+  boolean draining;
+
+  @GuardedBy("lock")
+  boolean shutDown;
+
+  BrokerState(
+      Policy policy,
+      TimeSource time,
+      long epoch,
+      FencingTokens.EpochSupplier nextEpoch,
+      LeaseIds ids,
+      HeapProbe heap,
+      ModuleRegistry modules) {
+    this.policy = policy;
+    this.config = policy.broker();
+    this.time = time;
+    this.epoch = epoch;
+    this.ids = ids;
+    this.heap = heap;
+    this.modules = modules;
+    this.startedAtNanos = time.nanoTime();
+    this.admission =
+        new AdmissionController(
+            policy.rateLimit(), policy.memory(), policy.performance(), startedAtNanos);
+    this.tokens = new FencingTokens(epoch, nextEpoch);
+    this.leases = new LeaseTable(config.endedLeasesRemembered());
+    this.recoveryUntilNanos = epoch > 1 ? startedAtNanos + config.sessionTtl().toNanos() : 0;
+  }
+
+  /** Runs {@code command} under the lock, then its effects outside it (also when it throws). */
+  <T> T command(Command<T> command) {
+    Effects fx = new Effects();
+    try {
+      synchronized (lock) {
+        return command.run(time.nanoTime(), fx);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /** Runs {@code action} under the lock, then its effects outside it (also when it throws). */
+  void act(Action action) {
+    command(
+        (now, fx) -> {
+          action.run(now, fx);
+          return null;
+        });
+  }
+
+  /** Tells every listener, after the lock is released. */
+  void tell(Consumer<BrokerListener> event, Effects fx) {
+    fx.add(() -> listeners.forEach(event));
+  }
+
+  /** Fails a command that would start new work once shutdown has begun. Lock held. */
+  @GuardedBy("lock")
+  void requireRunning() {
+    if (shutDown) {
+      throw new BrokerException(UNAVAILABLE, "broker is shutting down");
+    }
+  }
+
+  @GuardedBy("lock")
+  long ttlNanos() {
+    return config.sessionTtl().toNanos();
+  }
+
+  /** NOT_FOUND for a session that is not live, saying why when the broker still remembers. */
+  @GuardedBy("lock")
+  BrokerException sessionGone(String sessionId) {
+    String why = sessions.whyEnded(sessionId);
+    return BrokerException.notFound(
+        "session_id: no live session "
+            + sessionId
+            + (why != null ? " (" + why + ")" : " (never opened, or ended long ago)"));
+  }
+}

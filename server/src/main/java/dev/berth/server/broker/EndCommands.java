@@ -1,0 +1,110 @@
+package dev.berth.server.broker;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.broker.Broker.EndResult;
+import dev.berth.server.config.Durations;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.LeaseTable;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.session.Session;
+import dev.berth.server.session.SessionChannel;
+
+/**
+ * Ending single leases: a worker's release, an operator's revoke, and the broker's own revokes (max
+ * hold, idle WASM). The freed capacity goes to the lease's queue at once. Every method is called
+ * with the lock held.
+ */
+final class EndCommands {
+  private final BrokerState state;
+  private final AcquireCommands acquires;
+
+  EndCommands(BrokerState state, AcquireCommands acquires) {
+    this.state = state;
+    this.acquires = acquires;
+  }
+
+  /** See {@link Broker#release}; the holder's session has been expired first if it was due. */
+  @GuardedBy("state.lock")
+  EndResult release(
+      String sessionId, String leaseId, String principal, Outcome outcome, long now, Effects fx) {
+    Lease lease = state.leases.get(leaseId);
+    if (lease == null) {
+      return alreadyEnded(leaseId, sessionId);
+    }
+    if (!lease.sessionId().equals(sessionId)) {
+      throw BrokerException.denied("lease_id: lease " + leaseId + " belongs to another session");
+    }
+    Session session = state.sessions.get(sessionId);
+    if (session != null && !session.principal().equals(principal)) {
+      throw BrokerException.denied(
+          "session_id: session " + sessionId + " belongs to another principal");
+    }
+    end(lease, LeaseEnd.RELEASED, null, outcome, now, fx);
+    return new EndResult(true, LeaseEnd.RELEASED, null);
+  }
+
+  /** See {@link Broker#revoke}. */
+  @GuardedBy("state.lock")
+  EndResult revoke(String leaseId, RevokeReason reason, long graceNanos, long now, Effects fx) {
+    Lease lease = state.leases.get(leaseId);
+    if (lease == null) {
+      return alreadyEnded(leaseId, null);
+    }
+    LeaseEnd how = revoke(lease, reason, graceNanos, now, fx);
+    return new EndResult(true, how, reason);
+  }
+
+  /**
+   * How a lease that is no longer live ended.
+   *
+   * @param sessionId the asking session, or null for an operator
+   */
+  @GuardedBy("state.lock")
+  private EndResult alreadyEnded(String leaseId, String sessionId) {
+    LeaseTable.Ended ended = state.leases.ended(leaseId);
+    if (ended == null) {
+      throw BrokerException.notFound(
+          "lease_id: no lease "
+              + leaseId
+              + " (never granted, or ended more than "
+              + Durations.format(state.config.endedLeaseMemory())
+              + " ago)");
+    }
+    if (sessionId != null && !ended.sessionId().equals(sessionId)) {
+      throw BrokerException.denied("lease_id: lease " + leaseId + " belongs to another session");
+    }
+    return new EndResult(false, ended.end(), ended.revokeReason());
+  }
+
+  /** Ends a lease on the broker's initiative and tells its holder; returns how it ended. */
+  @GuardedBy("state.lock")
+  LeaseEnd revoke(Lease lease, RevokeReason reason, long graceNanos, long now, Effects fx) {
+    LeaseEnd how = reason == RevokeReason.MAX_HOLD ? LeaseEnd.MAX_HOLD : LeaseEnd.REVOKED;
+    end(lease, how, reason, Outcome.UNKNOWN, now, fx);
+    Session session = state.sessions.get(lease.sessionId());
+    if (session != null && session.channel() != null) {
+      SessionChannel channel = session.channel();
+      long commandId = session.nextCommandId();
+      fx.add(() -> channel.revoke(commandId, lease.id(), reason, graceNanos));
+    }
+    return how;
+  }
+
+  @GuardedBy("state.lock")
+  private void end(
+      Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome, long now, Effects fx) {
+    state.leases.end(lease.id(), how, reason, now);
+    Session holder = state.sessions.get(lease.sessionId());
+    if (holder != null) {
+      state.usage.leaseEnded(holder.principal());
+    }
+    state.wasmUse.ended(lease.id());
+    if (outcome != Outcome.UNKNOWN) {
+      state.admission.reported(lease, outcome, now);
+    }
+    state.tell(l -> l.ended(lease, how, reason, outcome), fx);
+    acquires.pump(lease.kind(), now, fx);
+  }
+}

@@ -1,0 +1,395 @@
+package dev.berth.server.broker;
+
+import static dev.berth.server.broker.BrokerException.Code.FAILED_PRECONDITION;
+import static dev.berth.server.broker.BrokerException.Code.RESOURCE_EXHAUSTED;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.admission.Admission;
+import dev.berth.server.broker.Broker.Opened;
+import dev.berth.server.config.Durations;
+import dev.berth.server.lease.FencingTokens;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.PressureLevel;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.Session;
+import dev.berth.server.session.SessionChannel;
+import dev.berth.server.session.SessionChannel.CloseReason;
+import dev.berth.server.session.SessionRegistry;
+import dev.berth.server.wasm.InstanceStats;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sessions: hello (new, resumed, or re-admitted after a restart), heartbeats, acks, goodbye, the
+ * stream going away, expiry, and drain pushes. Every method is called with the lock held.
+ */
+final class SessionCommands {
+  private static final Logger log = LoggerFactory.getLogger(Broker.class);
+
+  private final BrokerState state;
+  private final AcquireCommands acquires;
+
+  SessionCommands(BrokerState state, AcquireCommands acquires) {
+    this.state = state;
+    this.acquires = acquires;
+  }
+
+  /** See {@link Broker#open}. */
+  @GuardedBy("state.lock")
+  Opened open(HelloSpec hello, String principal, SessionChannel channel, long now, Effects fx) {
+    state.requireRunning();
+    if (!hello.resumeSessionId().isEmpty()) {
+      Session old = state.sessions.get(hello.resumeSessionId());
+      if (old != null && expireIfDue(old, now, fx)) {
+        old = null;
+      }
+      if (old != null) {
+        return resume(old, hello, principal, channel, now, fx);
+      }
+      if (now < state.recoveryUntilNanos
+          && state.sessions.whyEnded(hello.resumeSessionId()) == null) {
+        return readmit(hello, principal, channel, now, fx);
+      }
+    }
+    int sessionCap = state.policy.caps().sessions();
+    if (sessionCap > 0 && state.usage.sessions(principal) >= sessionCap) {
+      throw new BrokerException(
+          RESOURCE_EXHAUSTED,
+          "principal '"
+              + principal
+              + "' holds "
+              + sessionCap
+              + " sessions, its cap (caps.sessions_per_principal)");
+    }
+    Session session = register(state.ids.next(), hello, principal, channel, now);
+    List<String> lost = new ArrayList<>();
+    for (HelloSpec.HeldLease held : hello.heldLeases()) {
+      lost.add(held.leaseId());
+    }
+    return opened(session, false, lost, fx);
+  }
+
+  @GuardedBy("state.lock")
+  private Session register(
+      String id, HelloSpec hello, String principal, SessionChannel channel, long now) {
+    Session session =
+        new Session(
+            id,
+            hello.workerId(),
+            principal,
+            hello.labels(),
+            hello.memoryLimitMb(),
+            now,
+            state.config.requestIdsPerSession());
+    session.attach(channel);
+    state.sessions.add(session, state.ttlNanos());
+    state.usage.sessionOpened(principal);
+    return session;
+  }
+
+  @GuardedBy("state.lock")
+  private Opened opened(Session session, boolean resumed, List<String> lost, Effects fx) {
+    String id = session.id();
+    String worker = session.workerId();
+    state.tell(l -> l.sessionOpened(id, worker, resumed), fx);
+    return new Opened(id, state.epoch, resumed, lost);
+  }
+
+  /**
+   * After a restart, takes back a session of the previous run with the leases its worker declares.
+   * A declared lease is re-admitted when its fencing token comes from an earlier epoch, its kind is
+   * known, it is not known already, and its pool has room; the rest are reported lost. Since no new
+   * grants happen while re-declaration is possible, re-admitted leases never exceed a limit.
+   */
+  @GuardedBy("state.lock")
+  private Opened readmit(
+      HelloSpec hello, String principal, SessionChannel channel, long now, Effects fx) {
+    Session session = register(hello.resumeSessionId(), hello, principal, channel, now);
+    List<String> lost = new ArrayList<>();
+    for (HelloSpec.HeldLease held : hello.heldLeases()) {
+      ResourceKind kind = held.kind();
+      long heldEpoch = FencingTokens.epochOf(held.fencingToken());
+      boolean admissible =
+          kind != null
+              && heldEpoch >= 1
+              && heldEpoch < state.epoch
+              && state.leases.get(held.leaseId()) == null
+              && state.leases.ended(held.leaseId()) == null
+              && state.leases.inUse(kind) < state.config.limit(kind)
+              && !(kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null);
+      if (!admissible) {
+        lost.add(held.leaseId());
+        continue;
+      }
+      Lease lease =
+          new Lease(
+              held.leaseId(),
+              kind,
+              held.fencingToken(),
+              session.id(),
+              held.host(),
+              held.module(),
+              "",
+              held.memoryMb() > 0 ? held.memoryMb() : state.config.memoryEstimateMb(kind),
+              now,
+              now + state.config.maxHold(kind).toNanos());
+      state.leases.add(lease);
+      state.usage.leaseGranted(principal);
+      state.admission.readmitted(lease);
+      String worker = hello.workerId();
+      state.tell(l -> l.granted(lease, worker), fx);
+    }
+    log.info(
+        "re-admitted session {} of worker {} after restart: {} of {} declared leases",
+        session.id(),
+        hello.workerId(),
+        hello.heldLeases().size() - lost.size(),
+        hello.heldLeases().size());
+    return opened(session, true, lost, fx);
+  }
+
+  @GuardedBy("state.lock")
+  private Opened resume(
+      Session session,
+      HelloSpec hello,
+      String principal,
+      SessionChannel channel,
+      long now,
+      Effects fx) {
+    if (!session.principal().equals(principal)) {
+      throw BrokerException.denied(
+          "hello.resume_session_id: session " + session.id() + " belongs to another principal");
+    }
+    if (!session.workerId().equals(hello.workerId())) {
+      throw BrokerException.denied(
+          "hello.resume_session_id: session "
+              + session.id()
+              + " belongs to worker '"
+              + session.workerId()
+              + "', not '"
+              + hello.workerId()
+              + "'");
+    }
+    SessionChannel previous = session.channel();
+    if (previous != null && previous != channel) {
+      fx.add(() -> previous.close(CloseReason.REPLACED, "session resumed on another stream"));
+    }
+    session.attach(channel);
+    session.touch(now);
+    session.heartbeatSeq(-1);
+    if (hello.memoryLimitMb() > 0) {
+      session.reportMemory(session.memoryUsedMb(), hello.memoryLimitMb());
+    }
+    List<String> lost = new ArrayList<>();
+    for (HelloSpec.HeldLease held : hello.heldLeases()) {
+      Lease lease = state.leases.get(held.leaseId());
+      if (lease == null
+          || !lease.sessionId().equals(session.id())
+          || lease.fencingToken() != held.fencingToken()) {
+        lost.add(held.leaseId());
+      }
+    }
+    return opened(session, true, lost, fx);
+  }
+
+  /** See {@link Broker#heartbeat(String, SessionChannel, long, long, long, List)}. */
+  @GuardedBy("state.lock")
+  PressureLevel heartbeat(
+      String sessionId,
+      SessionChannel channel,
+      long seq,
+      long memoryUsedMb,
+      long memoryLimitMb,
+      List<InstanceStats> wasmStats,
+      long now,
+      Effects fx) {
+    Session session = attached(sessionId, channel, now, fx);
+    if (seq <= session.lastHeartbeatSeq()) {
+      throw BrokerException.invalid(
+          "heartbeat.seq", "must increase, got " + seq + " after " + session.lastHeartbeatSeq());
+    }
+    session.heartbeatSeq(seq);
+    session.touch(now);
+    session.reportMemory(memoryUsedMb, memoryLimitMb);
+    for (InstanceStats stats : wasmStats) {
+      Lease lease = state.leases.get(stats.leaseId());
+      if (lease != null
+          && lease.kind() == ResourceKind.WASM
+          && lease.sessionId().equals(sessionId)) {
+        state.wasmUse.reported(lease.id(), stats.calls(), now);
+      }
+    }
+    Admission.Memory before = state.admission.memory(sessionId, 0);
+    // The session's limit, not the heartbeat's: a worker may declare it only in its hello.
+    state.admission.heartbeat(
+        sessionId, session.workerId(), memoryUsedMb, session.memoryLimitMb(), now);
+    Admission.Memory after = state.admission.memory(sessionId, 0);
+    if ((before.fleetBlocked() && !after.fleetBlocked())
+        || (before.workerBlocked() && !after.workerBlocked())) {
+      acquires.pumpMemoryBound(now, fx); // pressure lifted: waiting RENDER/PDF acquires may go
+    }
+    return state.admission.pressureFor(sessionId);
+  }
+
+  /** The stream of a session ended without goodbye; the session lives on until its TTL. */
+  @GuardedBy("state.lock")
+  void detach(String sessionId, SessionChannel channel) {
+    Session session = state.sessions.get(sessionId);
+    if (session != null && session.channel() == channel) {
+      session.attach(null);
+    }
+  }
+
+  /**
+   * The live session {@code sessionId} owned by the stream {@code channel}.
+   *
+   * @throws BrokerException NOT_FOUND when it has ended; FAILED_PRECONDITION when another stream
+   *     resumed it
+   */
+  @GuardedBy("state.lock")
+  Session attached(String sessionId, SessionChannel channel, long now, Effects fx) {
+    Session session = live(sessionId, now, fx);
+    if (session.channel() != channel) {
+      throw new BrokerException(
+          FAILED_PRECONDITION, "session " + sessionId + " was resumed on another stream");
+    }
+    return session;
+  }
+
+  /** The live session {@code sessionId} of {@code principal}, expiring it first if it is due. */
+  @GuardedBy("state.lock")
+  Session live(String sessionId, String principal, long now, Effects fx) {
+    Session session = live(sessionId, now, fx);
+    if (!session.principal().equals(principal)) {
+      throw BrokerException.denied(
+          "session_id: session " + sessionId + " belongs to another principal");
+    }
+    return session;
+  }
+
+  /** The live session {@code sessionId}, expiring it first if it is due; NOT_FOUND otherwise. */
+  @GuardedBy("state.lock")
+  Session live(String sessionId, long now, Effects fx) {
+    Session session = state.sessions.get(sessionId);
+    if (session == null || expireIfDue(session, now, fx)) {
+      throw state.sessionGone(sessionId);
+    }
+    return session;
+  }
+
+  /** Ends {@code session} if its TTL has passed; true when it did. */
+  @GuardedBy("state.lock")
+  boolean expireIfDue(Session session, long now, Effects fx) {
+    if (!SessionRegistry.isOverdue(session, now, state.ttlNanos())) {
+      return false;
+    }
+    end(session, true, now, fx);
+    return true;
+  }
+
+  /** Ends every session past its TTL. */
+  @GuardedBy("state.lock")
+  void expireOverdue(long now, Effects fx) {
+    for (Session session : state.sessions.overdue(now, state.ttlNanos())) {
+      end(session, true, now, fx);
+    }
+  }
+
+  /**
+   * Ends a session — by goodbye, or {@code expired} — with every lease it holds and every acquire
+   * it has waiting; the capacity goes to the queues at once.
+   */
+  @GuardedBy("state.lock")
+  void end(Session session, boolean expired, long now, Effects fx) {
+    LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
+    RevokeReason reason = null; // ended with the session, not revoked
+    Set<ResourceKind> freed = EnumSet.noneOf(ResourceKind.class);
+    for (String leaseId : state.leases.idsOf(session.id())) {
+      Lease lease = state.leases.end(leaseId, how, reason, now);
+      state.usage.leaseEnded(session.principal());
+      state.wasmUse.ended(leaseId);
+      freed.add(lease.kind());
+      state.tell(l -> l.ended(lease, how, reason, Outcome.UNKNOWN), fx);
+    }
+    String why =
+        expired
+            ? "expired: no heartbeat within session_ttl "
+                + Durations.format(state.config.sessionTtl())
+            : "closed by goodbye";
+    state.sessions.remove(session, why);
+    state.usage.sessionEnded(session.principal());
+    PressureLevel pressureBefore = state.admission.pressure();
+    state.admission.forget(session.id());
+    if (pressureBefore != PressureLevel.NONE && state.admission.pressure() == PressureLevel.NONE) {
+      // Its usage left the fleet's and lifted fleet pressure: waiting RENDER/PDF acquires may go.
+      for (ResourceKind kind : ResourceKind.values()) {
+        if (Admission.memoryBound(kind)) {
+          freed.add(kind);
+        }
+      }
+    }
+    acquires.failWaitersOf(
+        session.id(),
+        BrokerException.notFound("session_id: session " + session.id() + " " + why),
+        fx);
+    SessionChannel channel = session.channel();
+    session.attach(null);
+    if (channel != null) {
+      CloseReason closeReason = expired ? CloseReason.EXPIRED : CloseReason.GOODBYE;
+      fx.add(() -> channel.close(closeReason, "session " + session.id() + " " + why));
+    }
+    String id = session.id();
+    String worker = session.workerId();
+    state.tell(l -> l.sessionEnded(id, worker, expired), fx);
+    if (expired) {
+      log.info("session {} of worker {} {}", id, worker, why);
+    }
+    for (ResourceKind kind : freed) {
+      acquires.pump(kind, now, fx);
+    }
+  }
+
+  /** Stops new grants to one session and pushes drain to its worker; returns its lease count. */
+  @GuardedBy("state.lock")
+  int drain(String sessionId, Duration deadline, long now, Effects fx) {
+    Session session = live(sessionId, now, fx);
+    session.drain();
+    pushDrain(session, deadline, fx);
+    acquires.refuseWaiters(sessionId, "session " + sessionId + " is draining", now, fx);
+    return state.leases.idsOf(sessionId).size();
+  }
+
+  /** Tells a worker to finish its work by the deadline and acquire nothing new. */
+  @GuardedBy("state.lock")
+  void pushDrain(Session session, Duration deadline, Effects fx) {
+    SessionChannel channel = session.channel();
+    if (channel != null) {
+      long commandId = session.nextCommandId();
+      Instant at =
+          state.time.wallTime().plus(deadline != null ? deadline : state.config.drainDeadline());
+      fx.add(() -> channel.drain(commandId, at));
+    }
+  }
+
+  /** Detaches every session from its stream and closes the streams, for shutdown. */
+  @GuardedBy("state.lock")
+  void closeStreams(Effects fx) {
+    for (Session session : state.sessions.all()) {
+      SessionChannel channel = session.channel();
+      session.attach(null);
+      if (channel != null) {
+        fx.add(() -> channel.close(CloseReason.SHUTDOWN, "broker is shutting down"));
+      }
+    }
+  }
+}

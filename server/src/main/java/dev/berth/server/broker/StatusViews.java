@@ -1,0 +1,128 @@
+package dev.berth.server.broker;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Admission;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.session.Session;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Read-only pictures of the broker for operators — status, sessions, leases, explain — taken under
+ * the lock as immutable {@link Views} copies. Every method is called with the lock held.
+ */
+final class StatusViews {
+  /** How many hosts the status page shows. */
+  private static final int HOT_HOSTS = 10;
+
+  private final BrokerState state;
+  private final SessionCommands sessions;
+  private final AcquireCommands acquires;
+
+  StatusViews(BrokerState state, SessionCommands sessions, AcquireCommands acquires) {
+    this.state = state;
+    this.sessions = sessions;
+    this.acquires = acquires;
+  }
+
+  @GuardedBy("state.lock")
+  Views.Status status(long now) {
+    List<Views.Pool> pools = new ArrayList<>();
+    for (ResourceKind kind : ResourceKind.values()) {
+      int limit = state.config.limit(kind);
+      int effective = state.admission.effectiveLimit(kind, limit);
+      pools.add(
+          new Views.Pool(
+              kind,
+              limit,
+              effective,
+              state.leases.inUse(kind),
+              acquires.queued(kind),
+              effective == limit ? "" : state.admission.limitReason(kind)));
+    }
+    int connected = 0;
+    for (Session session : state.sessions.all()) {
+      if (session.channel() != null) {
+        connected++;
+      }
+    }
+    return new Views.Status(
+        state.epoch,
+        state.startedAtNanos,
+        now,
+        pools,
+        connected,
+        state.sessions.size() - connected,
+        state.draining,
+        state.counters.snapshot(),
+        new Views.Pressure(
+            state.admission.pressure(),
+            state.admission.fleetUsedMb(),
+            state.admission.fleetLimitMb(),
+            state.admission.pressureTrigger()),
+        state.admission.degradationScore(ResourceKind.RENDER),
+        state.admission.hottestHosts(HOT_HOSTS, now));
+  }
+
+  /** See {@link Broker#sessions}. */
+  @GuardedBy("state.lock")
+  List<Views.Session> sessions(String workerId, String afterId, int limit) {
+    return state.sessions.all().stream()
+        .filter(s -> workerId.isEmpty() || s.workerId().equals(workerId))
+        .filter(s -> afterId.isEmpty() || s.id().compareTo(afterId) > 0)
+        .sorted(Comparator.comparing(Session::id))
+        .limit(limit)
+        .map(
+            s ->
+                new Views.Session(
+                    s.id(),
+                    s.workerId(),
+                    s.labels(),
+                    s.channel() != null,
+                    s.draining() || state.draining,
+                    s.openedAtNanos(),
+                    s.lastSeenNanos(),
+                    s.memoryUsedMb(),
+                    s.memoryLimitMb(),
+                    state.leases.idsOf(s.id()).size()))
+        .toList();
+  }
+
+  /** See {@link Broker#leases(String, ResourceKind, String, String, long, int)}. */
+  @GuardedBy("state.lock")
+  List<Views.LeaseInfo> leases(
+      String workerId,
+      ResourceKind kind,
+      String host,
+      String sessionId,
+      long afterToken,
+      int limit) {
+    return state.leases.all().stream()
+        .filter(l -> kind == null || l.kind() == kind)
+        .filter(l -> host.isEmpty() || l.host().equals(host))
+        .filter(l -> sessionId.isEmpty() || l.sessionId().equals(sessionId))
+        .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
+        .map(l -> new Views.LeaseInfo(l, workerOf(l.sessionId())))
+        .filter(i -> workerId.isEmpty() || i.workerId().equals(workerId))
+        .sorted((a, b) -> Long.compareUnsigned(a.lease().fencingToken(), b.lease().fencingToken()))
+        .limit(limit)
+        .toList();
+  }
+
+  @GuardedBy("state.lock")
+  private String workerOf(String sessionId) {
+    Session session = state.sessions.get(sessionId);
+    return session != null ? session.workerId() : "";
+  }
+
+  /** See {@link Broker#explain}. */
+  @GuardedBy("state.lock")
+  Views.Explained explain(AcquireSpec spec, long now, Effects fx) {
+    Session session = sessions.live(spec.sessionId(), now, fx);
+    acquires.requireModule(spec);
+    List<Admission.Step> steps = new ArrayList<>();
+    return new Views.Explained(acquires.evaluate(session, spec, steps), steps);
+  }
+}
