@@ -6,6 +6,7 @@ import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigSources;
 import dev.berth.server.state.StateException;
 import dev.berth.server.wasm.ModuleLoadException;
+import dev.berth.server.wasm.WasmConfig;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -64,7 +65,14 @@ public final class Main {
       err.println("berth: " + e.getMessage());
       return 1;
     }
-    ReloadSignal.install(daemon::reload);
+    WasmConfig wasm = options.wasm();
+    ReloadSignal.install(
+        () -> {
+          daemon.reload();
+          if (!wasm.modules().isEmpty()) {
+            daemon.reloadWasm(wasm); // the same files, re-read: a rebuilt module is served now
+          }
+        });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

@@ -5,18 +5,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.GetModuleRequest;
 import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.metrics.PrometheusText;
+import dev.berth.server.wasm.TestModules;
 import io.grpc.ManagedChannel;
+import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
@@ -25,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real daemon with a config file: SIGHUP applies new limits while a lease stays held, a bad
- * file is refused with one log line, and the Prometheus endpoint shows both.
+ * file is refused with one log line, and the Prometheus endpoint shows both; SIGHUP also re-reads
+ * the WASM module files, keeping the last good set when one is broken.
  */
 class ReloadAndMetricsIT {
   @TempDir Path dir;
@@ -78,6 +86,64 @@ class ReloadAndMetricsIT {
                   + ")");
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
+  }
+
+  @Test
+  @Timeout(120)
+  void sighup_rereadsTheWasmModules_andKeepsTheLastGoodSetOnABadFile() throws Exception {
+    Path module = dir.resolve("extractor.wasm");
+    byte[] first = Files.readAllBytes(TestModules.extractor());
+    Files.write(module, first);
+    try (DaemonProcess daemon =
+        DaemonProcess.start(
+            dir.resolve("state"),
+            dir.resolve("daemon.log"),
+            "--wasm-module",
+            "extractor=" + module + ":alloc,extract")) {
+      ManagedChannel channel = daemon.channel();
+      assertThat(servedDigest(channel)).isEqualTo(sha256(first));
+
+      // A rebuilt module: the same code plus a custom section, so a different digest.
+      byte[] rebuilt = withCustomSection(first, "rebuilt");
+      Files.write(module, rebuilt);
+      daemon.reload();
+      await(() -> servedDigest(channel).equals(sha256(rebuilt)), daemon);
+      assertThat(daemon.logText()).contains("WASM modules reloaded");
+
+      Files.write(module, "not wasm".getBytes(StandardCharsets.UTF_8));
+      daemon.reload();
+      await(() -> daemon.logText().contains("WASM modules not reloaded"), daemon);
+      assertThat(daemon.logText()).contains(module.toString());
+      assertThat(servedDigest(channel)).as("the last good set stays").isEqualTo(sha256(rebuilt));
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private static String servedDigest(ManagedChannel channel) {
+    return LeaseBrokerGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(5, TimeUnit.SECONDS)
+        .getModule(GetModuleRequest.newBuilder().setName("extractor").build())
+        .getDigest();
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e); // every JVM has SHA-256
+    }
+  }
+
+  /** {@code wasm} with a custom section (id 0) appended; still a valid module. */
+  private static byte[] withCustomSection(byte[] wasm, String name) {
+    byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.writeBytes(wasm);
+    out.write(0); // section id: custom
+    out.write(1 + nameBytes.length); // section size (< 128, so one LEB128 byte)
+    out.write(nameBytes.length);
+    out.writeBytes(nameBytes);
+    return out.toByteArray();
   }
 
   private static PoolStatus renderPool(ManagedChannel channel) {
