@@ -52,6 +52,15 @@ public final class BrokerServer implements AutoCloseable {
   public static final int MAX_CONCURRENT_CALLS_PER_CONNECTION = 1000;
 
   /**
+   * RST_STREAM frames a client may send per {@link #RST_WINDOW_SECONDS} before its connection is
+   * closed: the defence against the HTTP/2 "rapid reset" flood (open a call, cancel it, repeat),
+   * which grpc-java leaves off by default. A worker cancels only acquires it stops waiting for.
+   */
+  public static final int MAX_RST_FRAMES_PER_WINDOW = 1000;
+
+  public static final int RST_WINDOW_SECONDS = 10;
+
+  /**
    * The most often a client may send keepalive pings. It must not exceed the SDK's ping interval
    * (20 s), or workers would be disconnected with too_many_pings.
    */
@@ -179,6 +188,7 @@ public final class BrokerServer implements AutoCloseable {
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
             .maxInboundMetadataSize(MAX_INBOUND_METADATA_BYTES)
             .maxConcurrentCallsPerConnection(MAX_CONCURRENT_CALLS_PER_CONNECTION)
+            .maxRstFramesPerWindow(MAX_RST_FRAMES_PER_WINDOW, RST_WINDOW_SECONDS)
             .keepAliveTime(30, TimeUnit.SECONDS)
             .keepAliveTimeout(10, TimeUnit.SECONDS)
             .permitKeepAliveTime(PERMIT_KEEPALIVE_SECONDS, TimeUnit.SECONDS)
