@@ -10,6 +10,7 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.time.FakeTimeSource;
+import dev.berth.testkit.TestCertificates;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
