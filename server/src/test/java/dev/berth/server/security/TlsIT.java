@@ -231,6 +231,18 @@ class TlsIT {
     assertThat(check(port, trustingCa())).isEqualTo(ServingStatus.SERVING);
   }
 
+  @Test
+  void rotation_newKeyBeforeItsCertificate_previousPairKeepsServing() throws Exception {
+    int port = start(null, false);
+
+    // A rotation caught half-way: the new key is in place, its certificate not yet.
+    TestCertificates.leaf(serverCa, "berth-2").write(dir.resolve("not-yet.pem"), serverKey);
+    Thread.sleep(REFRESH.toMillis() * 4); // several checks of the real refresh thread
+
+    assertThat(peerName(port)).isEqualTo("CN=berth-1");
+    assertThat(check(port, trustingCa())).isEqualTo(ServingStatus.SERVING);
+  }
+
   /** The subject of the certificate a new TLS connection to {@code port} is shown. */
   private String peerName(int port) throws Exception {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
