@@ -23,7 +23,10 @@ import java.time.Duration;
  */
 public interface BrokerClient extends AutoCloseable {
 
-  /** A builder with the defaults: plaintext, no credentials, 10 s call deadline. */
+  /**
+   * A builder with the defaults: plaintext (see {@link Builder#tls}), no credentials, 10 s call
+   * deadline.
+   */
   static Builder newBuilder() {
     return new Builder();
   }
@@ -58,6 +61,7 @@ public interface BrokerClient extends AutoCloseable {
   final class Builder {
     private String target;
     private String bearerToken;
+    private TlsOptions tls;
     private Duration callDeadline = Duration.ofSeconds(10);
     private Duration validityMargin;
     private Duration reconnectInitial = Duration.ofMillis(100);
@@ -68,8 +72,8 @@ public interface BrokerClient extends AutoCloseable {
 
     /**
      * Where the broker listens, {@code host:port} (any gRPC target string works, e.g. {@code
-     * dns:///broker.internal:7433}). Required. The connection is plaintext; TLS comes with the
-     * broker's TLS support.
+     * dns:///broker.internal:7433}). Required. The connection is plaintext unless {@link #tls} is
+     * set.
      */
     public Builder target(String value) {
       this.target = requireNonNull(value, "target");
@@ -79,6 +83,17 @@ public interface BrokerClient extends AutoCloseable {
     /** A bearer token, sent as {@code authorization: Bearer <token>} on every call. */
     public Builder bearerToken(String value) {
       this.bearerToken = requireNonNull(value, "bearerToken");
+      return this;
+    }
+
+    /**
+     * Connects with TLS as {@code value} says (trust, client certificate for mTLS, server name)
+     * instead of plaintext. Plaintext is the default, fine for a broker on loopback; a bearer token
+     * sent in plaintext to a broker elsewhere can be read off the wire, which {@link #build()}
+     * warns about once.
+     */
+    public Builder tls(TlsOptions value) {
+      this.tls = requireNonNull(value, "tls");
       return this;
     }
 
@@ -123,13 +138,16 @@ public interface BrokerClient extends AutoCloseable {
      * Validates the settings and creates the client. Connecting is lazy: an unreachable broker is
      * reported by {@link BrokerClient#openSession}.
      *
-     * @throws IllegalArgumentException naming the first setting that breaks its rule
+     * <p>With {@link #tls}, the PEM files are read and checked now.
+     *
+     * @throws IllegalArgumentException naming the first setting that breaks its rule, or the TLS
+     *     option and file that is missing, unreadable or not a usable PEM file
      */
     public BrokerClient build() {
       if (target == null || target.isBlank()) {
         throw new IllegalArgumentException("target: required, e.g. 127.0.0.1:7433");
       }
-      return GrpcBrokerClient.connect(target, config());
+      return GrpcBrokerClient.connect(target, tls, config());
     }
 
     /** A client over a channel the caller built (e.g. in-process, for tests); it owns it. */

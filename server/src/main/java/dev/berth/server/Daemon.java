@@ -28,6 +28,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Consumer;
@@ -53,6 +54,9 @@ public final class Daemon implements AutoCloseable {
   private final ServerTls tls;
   private volatile Duration shutdownGrace;
 
+  /** The bearer tokens in force; changed only by reloads, which are serialised. */
+  private List<TokenRegistry.Entry> tokens;
+
   private Daemon(
       EpochStore epochs,
       SystemTimeSource time,
@@ -74,6 +78,7 @@ public final class Daemon implements AutoCloseable {
     this.tlsRefresh = tlsRefresh;
     this.tls = tls;
     this.shutdownGrace = config.daemon().shutdownGrace();
+    this.tokens = config.daemon().tokens();
     this.reloader =
         new ConfigReloader(
             sources,
@@ -88,6 +93,7 @@ public final class Daemon implements AutoCloseable {
               public void apply(Policy policy, DaemonSettings daemon) {
                 broker.updatePolicy(policy);
                 shutdownGrace = daemon.shutdownGrace();
+                applyTokens(daemon);
                 onReload.accept(daemon);
               }
             });
@@ -202,6 +208,20 @@ public final class Daemon implements AutoCloseable {
         config,
         sources,
         onReload);
+  }
+
+  /**
+   * Puts the reloaded tokens in force for calls that start from now on, when they changed. They
+   * were validated when the configuration was built, so this cannot fail half-way.
+   */
+  private void applyTokens(DaemonSettings next) {
+    if (next.tokens().equals(tokens)) {
+      return;
+    }
+    TokenRegistry registry = TokenRegistry.of(next.tokens());
+    server.replaceTokens(registry);
+    tokens = next.tokens();
+    BrokerServer.warnIfOpen(resolved(next.listen()), registry);
   }
 
   private static ServerTls loadTls(TlsSettings settings, ScheduledExecutorService scheduler) {

@@ -1,10 +1,10 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.TlsOptions;
+import dev.berth.client.internal.ChannelSecurity;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
@@ -38,10 +38,15 @@ final class Connection implements AutoCloseable {
     }
   }
 
-  /** A plaintext connection to {@code target} (HOST:PORT); nothing is sent until the first call. */
-  static Connection open(String target, String token, Duration timeout) {
+  /**
+   * A connection to {@code target} (HOST:PORT), over TLS as {@code tls} says or plaintext when it
+   * is null; nothing is sent until the first call.
+   *
+   * @throws IllegalArgumentException naming the {@code --tls-*} flag and file that cannot be used
+   */
+  static Connection open(String target, TlsOptions tls, String token, Duration timeout) {
     ManagedChannel channel =
-        Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+        ChannelSecurity.channelBuilder(target, tls, ChannelSecurity.OptionNames.FLAGS)
             .userAgent("berth-cli")
             .build();
     return new Connection(target, timeout, channel, token);

@@ -1,5 +1,7 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.internal.ChannelSecurity;
+import dev.berth.client.internal.TlsFailures;
 import io.grpc.Status;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
@@ -53,7 +55,9 @@ final class Failures {
           ExitCode.UNREACHABLE,
           "berth: cannot reach the broker at " + target + " (unknown host); check --broker");
     }
-    String why = description.isEmpty() && cause != null ? cause.getMessage() : description;
+    String why =
+        TlsFailures.explain(status.getCause(), ChannelSecurity.OptionNames.FLAGS)
+            .orElse(description.isEmpty() && cause != null ? cause.getMessage() : description);
     return new Report(
         ExitCode.UNREACHABLE,
         "berth: the broker at " + target + " is unavailable" + (why == null ? "" : ": " + why));

@@ -1,5 +1,7 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.TlsOptions;
+import dev.berth.client.internal.ChannelSecurity;
 import dev.berth.client.worker.WorkerMain;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintStream;
@@ -62,7 +64,13 @@ public final class Main {
         throw new UsageException(line.command(), "--timeout must be positive");
       }
       String token = line.value("--token", env.get("BERTH_TOKEN"));
-      try (Connection broker = Connection.open(target, token, timeout)) {
+      Connection connection;
+      try {
+        connection = Connection.open(target, tls(line, env), token, timeout);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("", e.getMessage());
+      }
+      try (Connection broker = connection) {
         return new Commands(line, broker, out, err, clock).run();
       }
     } catch (UsageException e) {
@@ -74,6 +82,25 @@ public final class Main {
       Failures.Report report = Failures.of(e, target, timeout);
       err.println(report.message());
       return report.exitCode();
+    }
+  }
+
+  /**
+   * The TLS options of the {@code --tls*} flags, each falling back to its environment variable
+   * ({@code BERTH_TLS=1}, {@code BERTH_TLS_CA}, ...); null for plaintext.
+   */
+  static TlsOptions tls(CommandLine line, Map<String, String> env) {
+    try {
+      return ChannelSecurity.fromFlags(
+          line.flag("--tls")
+              || "1".equals(env.get("BERTH_TLS"))
+              || "true".equals(env.get("BERTH_TLS")),
+          line.value("--tls-ca", env.get("BERTH_TLS_CA")),
+          line.value("--tls-cert", env.get("BERTH_TLS_CERT")),
+          line.value("--tls-key", env.get("BERTH_TLS_KEY")),
+          line.value("--tls-server-name", env.get("BERTH_TLS_SERVER_NAME")));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("", e.getMessage());
     }
   }
 

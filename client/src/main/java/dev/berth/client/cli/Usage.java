@@ -29,15 +29,25 @@ final class Usage {
   }
 
   /** Options every command takes. */
-  static final Set<String> GLOBAL_VALUED = Set.of("--broker", "--timeout", "--token");
+  static final Set<String> GLOBAL_VALUED =
+      Set.of(
+          "--broker",
+          "--timeout",
+          "--token",
+          "--tls-ca",
+          "--tls-cert",
+          "--tls-key",
+          "--tls-server-name");
 
-  static final Set<String> GLOBAL_FLAGS = Set.of("--json", "--help", "-h");
+  static final Set<String> GLOBAL_FLAGS = Set.of("--json", "--help", "-h", "--tls");
 
   static final String DEFAULT_BROKER = "127.0.0.1:7433";
 
   static final String GLOBAL =
       """
-      usage: berth [--broker HOST:PORT] [--json] [--timeout DUR] [--token T] COMMAND [ARGS]
+      usage: berth [--broker HOST:PORT] [--json] [--timeout DUR] [--token T]
+                   [--tls] [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]
+                   [--tls-server-name NAME] COMMAND [ARGS]
 
       Operate a Berth broker over its BrokerAdmin gRPC service.
 
@@ -69,6 +79,14 @@ final class Usage {
                              (watch: one JSON object per line)
         --timeout DUR        how long to wait for each answer (default 10s)
         --token T            bearer token, sent as 'authorization: Bearer T' (or $BERTH_TOKEN)
+        --tls                connect with TLS, trusting the system's CAs (or $BERTH_TLS=1);
+                             implied by any --tls-* option
+        --tls-ca FILE        trust only the CA certificates in this PEM file (or $BERTH_TLS_CA)
+        --tls-cert FILE      client certificate chain, PEM, for mTLS (or $BERTH_TLS_CERT)
+        --tls-key FILE       its PKCS#8 private key, PEM (or $BERTH_TLS_KEY)
+        --tls-server-name NAME
+                             the name the broker's certificate must carry, when it differs
+                             from the --broker host (or $BERTH_TLS_SERVER_NAME)
 
       exit codes:
         0  ok

@@ -16,6 +16,11 @@ public final class Errors {
   /** The exception for a call or stream that ended with {@code status}. */
   static BrokerException fromStatus(Status status, Throwable cause) {
     String description = status.getDescription();
+    if (status.getCode() == Status.Code.UNAVAILABLE) {
+      description =
+          TlsFailures.explain(status.getCause(), ChannelSecurity.OptionNames.SDK)
+              .orElse(description);
+    }
     if (description == null || description.isEmpty()) {
       description =
           status.getCause() != null

@@ -2,11 +2,10 @@ package dev.berth.client.internal;
 
 import dev.berth.client.BrokerClient;
 import dev.berth.client.SessionOptions;
+import dev.berth.client.TlsOptions;
 import dev.berth.client.WorkerSession;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import java.util.List;
 import java.util.Set;
@@ -16,6 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /** The SDK's {@link BrokerClient}: one gRPC channel and the sessions opened on it. Thread-safe. */
 public final class GrpcBrokerClient implements BrokerClient {
+  private static final System.Logger log = System.getLogger(GrpcBrokerClient.class.getName());
+
   /**
    * Keepalive pings find a half-open connection. The broker permits pings every 5 s; pinging less
    * often keeps it from answering {@code too_many_pings}.
@@ -42,10 +43,22 @@ public final class GrpcBrokerClient implements BrokerClient {
             : ClientInterceptors.intercept(managed, new BearerToken(config.bearerToken()));
   }
 
-  /** A plaintext client of the broker at {@code target}. */
-  public static BrokerClient connect(String target, ClientConfig config) {
+  /**
+   * A client of the broker at {@code target}, over TLS as {@code tls} says, or plaintext when it is
+   * null.
+   *
+   * @throws IllegalArgumentException naming the TLS option and file that cannot be used
+   */
+  public static BrokerClient connect(String target, TlsOptions tls, ClientConfig config) {
+    if (tls == null && config.bearerToken() != null && !Targets.isLoopback(target)) {
+      log.log(
+          System.Logger.Level.WARNING,
+          "sending a bearer token in plaintext to "
+              + target
+              + ", which is not loopback: anyone on the path can read it; configure TLS");
+    }
     ManagedChannel channel =
-        Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+        ChannelSecurity.channelBuilder(target, tls, ChannelSecurity.OptionNames.SDK)
             .userAgent("berth-java-sdk")
             .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
             .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)

@@ -135,6 +135,9 @@ final class Crawl {
     if (options.token() != null) {
       builder.bearerToken(options.token());
     }
+    if (options.tls() != null) {
+      builder.tls(options.tls());
+    }
     try (BrokerClient client = builder.build()) {
       SessionOptions sessionOptions =
           SessionOptions.newBuilder()

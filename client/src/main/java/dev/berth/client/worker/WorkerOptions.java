@@ -1,5 +1,7 @@
 package dev.berth.client.worker;
 
+import dev.berth.client.TlsOptions;
+import dev.berth.client.internal.ChannelSecurity;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -32,7 +34,8 @@ record WorkerOptions(
     int attempts,
     String module,
     long memoryLimitMb,
-    String token) {
+    String token,
+    TlsOptions tls) {
 
   static final String USAGE =
       """
@@ -52,6 +55,13 @@ record WorkerOptions(
         --module NAME             the WASM extractor module (default: the broker's default)
         --memory-limit-mb N       this worker's memory limit, reported to the broker
         --token TOKEN             bearer token for the broker
+        --tls                     connect with TLS, trusting the system's CAs; implied by
+                                  any --tls-* option
+        --tls-ca FILE             trust only the CA certificates in this PEM file
+        --tls-cert FILE           client certificate chain, PEM, for mTLS
+        --tls-key FILE            its PKCS#8 private key, PEM
+        --tls-server-name NAME    the name the broker's certificate must carry, when it
+                                  differs from the --broker host
 
       Durations are written 500ms, 10s, 5m or 1h. Exit status: 0 when every URL was done (or
       the broker drained this worker), 1 when some URL failed or the broker could not be used,
@@ -97,6 +107,11 @@ record WorkerOptions(
     String module = "";
     long memoryLimitMb = 0;
     String token = null;
+    boolean tls = false;
+    String tlsCa = null;
+    String tlsCert = null;
+    String tlsKey = null;
+    String tlsServerName = null;
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
       if (arg.equals("-h") || arg.equals("--help")) {
@@ -104,6 +119,10 @@ record WorkerOptions(
       }
       if (arg.equals("--pdf")) {
         pdf = true;
+        continue;
+      }
+      if (arg.equals("--tls")) {
+        tls = true;
         continue;
       }
       if (!arg.startsWith("--")) {
@@ -136,6 +155,10 @@ record WorkerOptions(
         case "--module" -> module = value;
         case "--memory-limit-mb" -> memoryLimitMb = integer(name, value, 0, Integer.MAX_VALUE);
         case "--token" -> token = value;
+        case "--tls-ca" -> tlsCa = value;
+        case "--tls-cert" -> tlsCert = value;
+        case "--tls-key" -> tlsKey = value;
+        case "--tls-server-name" -> tlsServerName = value;
         default -> throw new UsageException(name + ": unknown option; see berth worker --help");
       }
     }
@@ -150,6 +173,15 @@ record WorkerOptions(
     }
     if (workerId == null) {
       workerId = defaultWorkerId();
+    }
+    TlsOptions tlsOptions;
+    try {
+      tlsOptions = ChannelSecurity.fromFlags(tls, tlsCa, tlsCert, tlsKey, tlsServerName);
+      if (tlsOptions != null) {
+        ChannelSecurity.check(tlsOptions, ChannelSecurity.OptionNames.FLAGS);
+      }
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
     }
     return new WorkerOptions(
         broker,
@@ -166,7 +198,8 @@ record WorkerOptions(
         attempts,
         module,
         memoryLimitMb,
-        token);
+        token,
+        tlsOptions);
   }
 
   /** The URLs of {@code file}: one per line, blank lines and '#' comments skipped. */

@@ -149,4 +149,41 @@ class MainTest {
     assertThat(Main.target("broker.internal:7433")).isEqualTo("broker.internal:7433");
     assertThat(Main.target("dns:///broker.internal:7433")).isEqualTo("dns:///broker.internal:7433");
   }
+
+  @Test
+  void tlsCaMissingFile_exit2NamingFlagAndFile() {
+    assertThat(run("--tls-ca", "/nonexistent/ca.pem", "status")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("berth: --tls-ca: cannot read /nonexistent/ca.pem: no such file");
+  }
+
+  @Test
+  void tlsCertWithoutKey_exit2NamingBoth() {
+    assertThat(run("status", "--tls-cert", "c.pem")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("--tls-cert needs --tls-key");
+  }
+
+  @Test
+  void tlsKeyFromEnvironmentWithoutCert_exit2() {
+    int code =
+        Main.run(
+            List.of("status"),
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            Map.of("BERTH_TLS_KEY", "k.pem"),
+            Clock.systemUTC());
+
+    assertThat(code).isEqualTo(ExitCode.USAGE);
+    assertThat(err()).contains("--tls-key needs --tls-cert");
+  }
+
+  @Test
+  void help_listsTheTlsOptions() {
+    assertThat(run("--help")).isZero();
+
+    assertThat(out())
+        .contains("--tls ", "--tls-ca FILE", "--tls-cert FILE", "--tls-key FILE")
+        .contains("--tls-server-name NAME", "$BERTH_TLS_CA");
+  }
 }

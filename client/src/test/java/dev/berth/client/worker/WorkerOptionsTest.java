@@ -89,6 +89,29 @@ class WorkerOptionsTest {
   }
 
   @Test
+  void parse_tlsFlags_readIntoTlsOptions() throws Exception {
+    Path urls = urls("https://a.test/\n");
+    List<String> base = List.of("--broker", "x:1", "--urls", urls.toString(), "--out", "o");
+
+    assertThat(WorkerOptions.parse(base).tls()).as("plaintext by default").isNull();
+    WorkerOptions tls = WorkerOptions.parse(concat(base, "--tls-server-name", "b.internal"));
+    assertThat(tls.tls()).isNotNull();
+    assertThat(tls.tls().serverName()).contains("b.internal");
+    assertThat(WorkerOptions.parse(concat(base, "--tls")).tls().trustedCertificates()).isEmpty();
+  }
+
+  @Test
+  void parse_badTlsFlags_nameTheFlag() throws Exception {
+    Path urls = urls("https://a.test/\n");
+    List<String> base = List.of("--broker", "x:1", "--urls", urls.toString(), "--out", "o");
+
+    assertThatThrownBy(() -> WorkerOptions.parse(concat(base, "--tls-cert", "c.pem")))
+        .hasMessage("--tls-cert needs --tls-key (the certificate's private key)");
+    assertThatThrownBy(() -> WorkerOptions.parse(concat(base, "--tls-ca", "/nonexistent.pem")))
+        .hasMessage("--tls-ca: cannot read /nonexistent.pem: no such file");
+  }
+
+  @Test
   void run_usageError_exits2_help_exits0() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();

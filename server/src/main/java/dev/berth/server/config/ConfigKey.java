@@ -111,6 +111,21 @@ public final class ConfigKey {
     return value == null ? "~" : type.format(value);
   }
 
+  /** A value of this key for a log line: as {@link #format}, but never a secret (token hashes). */
+  public String forLog(Object value) {
+    return value == null ? "~" : type.forLog(value);
+  }
+
+  /**
+   * A change of this key's value for a log line and reload results, {@code old -> new}, never
+   * revealing a secret.
+   */
+  public String change(Object before, Object after) {
+    return before == null || after == null
+        ? forLog(before) + " -> " + forLog(after)
+        : type.change(before, after);
+  }
+
   @Override
   public String toString() {
     return name;

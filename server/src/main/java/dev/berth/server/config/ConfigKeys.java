@@ -388,7 +388,7 @@ public final class ConfigKeys {
     daemon(
         "auth.tokens",
         ValueType.TOKEN_MAP,
-        false,
+        true,
         "bearer tokens: principal -> {sha256: HEX, roles: [worker, admin]}; empty = no auth",
         (b, v) -> b.tokens(castEntries(v)),
         DaemonSettings::tokens);

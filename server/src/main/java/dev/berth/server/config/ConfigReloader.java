@@ -43,7 +43,8 @@ public final class ConfigReloader {
    * The result of one reload.
    *
    * @param applied whether a new configuration was put in force
-   * @param changed the keys applied, as {@code key old -> new}
+   * @param changed the keys applied, as {@code key old -> new} (secrets such as token hashes left
+   *     out: {@code auth.tokens added [a], removed [b] (2 tokens)})
    * @param needsRestart changed keys that were not applied because they need a restart
    * @param error why the reload was refused, or empty
    */
@@ -103,12 +104,12 @@ public final class ConfigReloader {
         log.warn(
             "config reload: {} changed to {} but needs a restart; keeping {}",
             key.name(),
-            after,
-            running.text(key));
+            key.forLog(next.value(key)),
+            key.forLog(runningValue));
         merged.put(key, new ConfigLoader.Setting(runningValue, RUNNING));
       } else {
         if (!running.text(key).equals(after)) {
-          changed.add(key.name() + " " + running.text(key) + " -> " + after);
+          changed.add(key.name() + " " + key.change(runningValue, next.value(key)));
         }
         merged.put(key, new ConfigLoader.Setting(next.value(key), next.origin(key)));
       }

@@ -260,7 +260,76 @@ enum ValueType {
       }
       return b.append('}').toString();
     }
+
+    /** Principals and roles only: hashes stay out of logs. */
+    @Override
+    String forLog(Object value) {
+      List<String> named = new ArrayList<>();
+      for (Object o : (List<?>) value) {
+        TokenRegistry.Entry e = (TokenRegistry.Entry) o;
+        named.add(e.principal() + " " + roles(e));
+      }
+      return named.size() + " tokens " + named;
+    }
+
+    /** Which principals were added, removed, given a new hash or new roles; never a hash. */
+    @Override
+    String change(Object before, Object after) {
+      Map<String, TokenRegistry.Entry> old = byPrincipal(before);
+      Map<String, TokenRegistry.Entry> now = byPrincipal(after);
+      List<String> added = new ArrayList<>();
+      List<String> rotated = new ArrayList<>();
+      List<String> regranted = new ArrayList<>();
+      for (TokenRegistry.Entry e : now.values()) {
+        TokenRegistry.Entry was = old.get(e.principal());
+        if (was == null) {
+          added.add(e.principal());
+        } else {
+          if (!was.sha256Hex().equals(e.sha256Hex())) {
+            rotated.add(e.principal());
+          }
+          if (!was.roles().equals(e.roles())) {
+            regranted.add(e.principal() + " " + roles(e));
+          }
+        }
+      }
+      List<String> removed =
+          old.keySet().stream().filter(principal -> !now.containsKey(principal)).toList();
+      StringBuilder b = new StringBuilder();
+      appendList(b, "added", added);
+      appendList(b, "removed", removed);
+      appendList(b, "new hash", rotated);
+      appendList(b, "new roles", regranted);
+      return b.append(b.length() == 0 ? "" : " ")
+          .append("(")
+          .append(now.size())
+          .append(" tokens)")
+          .toString();
+    }
   };
+
+  private static String roles(TokenRegistry.Entry e) {
+    return e.roles().stream()
+        .sorted()
+        .map(r -> r.name().toLowerCase(Locale.ROOT))
+        .toList()
+        .toString();
+  }
+
+  private static Map<String, TokenRegistry.Entry> byPrincipal(Object value) {
+    Map<String, TokenRegistry.Entry> map = new LinkedHashMap<>();
+    for (Object o : (List<?>) value) {
+      TokenRegistry.Entry e = (TokenRegistry.Entry) o;
+      map.put(e.principal(), e);
+    }
+    return map;
+  }
+
+  private static void appendList(StringBuilder b, String label, List<String> items) {
+    if (!items.isEmpty()) {
+      b.append(b.length() == 0 ? "" : ", ").append(label).append(' ').append(items);
+    }
+  }
 
   private final String expected;
 
@@ -283,6 +352,16 @@ enum ValueType {
   /** The value as an operator would write it. */
   String format(Object value) {
     return String.valueOf(value);
+  }
+
+  /** The value for a log line: {@link #format} unless that would reveal a secret. */
+  String forLog(Object value) {
+    return format(value);
+  }
+
+  /** A change of value for a log line, {@code old -> new} unless that would reveal a secret. */
+  String change(Object before, Object after) {
+    return forLog(before) + " -> " + forLog(after);
   }
 
   private static TokenRegistry.Entry tokenEntry(String entryKey, String principal, Object raw) {

@@ -25,6 +25,10 @@ import java.util.Optional;
  * is UNAUTHENTICATED, a known token without the role PERMISSION_DENIED. Tokens are never logged or
  * echoed.
  *
+ * <p>The tokens can be replaced while serving ({@link #replace}): each call is checked against the
+ * set in force when it starts, so a stream opened with a token removed later keeps running until it
+ * ends, while every new call with that token is UNAUTHENTICATED.
+ *
  * <p>Thread-safe.
  */
 final class AuthInterceptor implements ServerInterceptor {
@@ -32,16 +36,22 @@ final class AuthInterceptor implements ServerInterceptor {
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
   private static final String BEARER = "bearer ";
 
-  private final TokenRegistry tokens;
+  private volatile TokenRegistry tokens;
 
   AuthInterceptor(TokenRegistry tokens) {
     this.tokens = tokens;
+  }
+
+  /** Checks calls that start from now on against {@code next}. */
+  void replace(TokenRegistry next) {
+    this.tokens = next;
   }
 
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     Role required = requiredRole(call.getMethodDescriptor().getServiceName());
+    TokenRegistry tokens = this.tokens; // one set for the whole check
     if (!tokens.enabled() || required == null) {
       return next.startCall(call, headers);
     }

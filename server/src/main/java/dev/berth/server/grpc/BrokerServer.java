@@ -72,6 +72,7 @@ public final class BrokerServer implements AutoCloseable {
   private final ExecutorService executor;
   private final EventHub events;
   private final LeaseBrokerService leaseBroker;
+  private final AuthInterceptor auth;
   private final AtomicBoolean stopping = new AtomicBoolean();
 
   /**
@@ -142,9 +143,10 @@ public final class BrokerServer implements AutoCloseable {
     if (executor != null) {
       builder.executor(executor);
     }
+    this.auth = new AuthInterceptor(tokens);
     this.server =
         builder
-            .intercept(new AuthInterceptor(tokens))
+            .intercept(auth)
             .addService(leaseBroker)
             .addService(new AdminService(broker, protos, events, timings))
             .addService(health.getHealthService())
@@ -176,12 +178,7 @@ public final class BrokerServer implements AutoCloseable {
    */
   public static BrokerServer netty(
       Broker broker, TimeSource time, InetSocketAddress address, Options options) {
-    if (!options.tokens().enabled() && !isLoopback(address)) {
-      log.warn(
-          "LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach this address can acquire"
-              + " and revoke capacity. Configure auth tokens (and TLS) for a non-loopback listener.",
-          address);
-    }
+    warnIfOpen(address, options.tokens());
     ServerCredentials credentials = options.credentials();
     NettyServerBuilder builder =
         NettyServerBuilder.forAddress(address, credentials)
@@ -203,6 +200,27 @@ public final class BrokerServer implements AutoCloseable {
                     // In-flight unary calls may finish; session streams resume on a new connection.
                     .maxConnectionAgeGrace(10, TimeUnit.SECONDS));
     return new BrokerServer(broker, time, builder, callExecutor(), options);
+  }
+
+  /**
+   * Logs a loud warning when {@code address} is not loopback and {@code tokens} turn authentication
+   * off: anyone who can reach it can take capacity.
+   */
+  public static void warnIfOpen(InetSocketAddress address, TokenRegistry tokens) {
+    if (!tokens.enabled() && !isLoopback(address)) {
+      log.warn(
+          "LISTENING ON {} WITHOUT AUTHENTICATION: anyone who can reach this address can acquire"
+              + " and revoke capacity. Configure auth tokens (and TLS) for a non-loopback listener.",
+          address);
+    }
+  }
+
+  /**
+   * Replaces the accepted bearer tokens. Calls that start from now on are checked against {@code
+   * tokens} (an empty registry turns authentication off); streams already open keep running.
+   */
+  public void replaceTokens(TokenRegistry tokens) {
+    auth.replace(tokens);
   }
 
   private static boolean isLoopback(InetSocketAddress address) {

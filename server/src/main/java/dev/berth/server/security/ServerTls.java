@@ -4,10 +4,16 @@ import io.grpc.ServerCredentials;
 import io.grpc.TlsServerCredentials;
 import io.grpc.util.AdvancedTlsX509KeyManager;
 import io.grpc.util.AdvancedTlsX509TrustManager;
+import io.grpc.util.CertificateUtils;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,9 +57,7 @@ public final class ServerTls implements AutoCloseable {
     Watched identity =
         new Watched(
             List.of(settings.certChain(), settings.privateKey()),
-            () ->
-                keys.updateIdentityCredentials(
-                    settings.certChain().toFile(), settings.privateKey().toFile()));
+            () -> loadIdentity(keys, settings.certChain(), settings.privateKey()));
     identity.reload();
     watched.add(identity);
     TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder().keyManager(keys);
@@ -81,6 +85,54 @@ public final class ServerTls implements AutoCloseable {
         scheduler.scheduleWithFixedDelay(
             () -> watched.forEach(Watched::reloadIfChanged), period, period, TimeUnit.NANOSECONDS);
     return new ServerTls(builder.build(), refresh);
+  }
+
+  /**
+   * Loads a certificate chain and its key into {@code keys}, only when the key belongs to the first
+   * certificate: during a rotation the two files are replaced one after the other, and a check that
+   * falls between them must keep the previous pair rather than serve a mismatched one (every
+   * handshake would fail).
+   */
+  private static void loadIdentity(AdvancedTlsX509KeyManager keys, Path certFile, Path keyFile)
+      throws IOException, GeneralSecurityException {
+    X509Certificate[] chain;
+    try (InputStream in = Files.newInputStream(certFile)) {
+      chain = CertificateUtils.getX509Certificates(in);
+    }
+    PrivateKey key;
+    try (InputStream in = Files.newInputStream(keyFile)) {
+      key = CertificateUtils.getPrivateKey(in);
+    }
+    if (chain.length == 0) {
+      throw new GeneralSecurityException(certFile + " holds no certificate");
+    }
+    if (!signsFor(key, chain[0].getPublicKey())) {
+      throw new GeneralSecurityException(
+          keyFile + " is not the private key of the first certificate in " + certFile);
+    }
+    keys.updateIdentityCredentials(chain, key);
+  }
+
+  /** Whether what {@code key} signs, {@code publicKey} verifies. */
+  private static boolean signsFor(PrivateKey key, PublicKey publicKey) {
+    String algorithm =
+        switch (key.getAlgorithm()) {
+          case "EC" -> "SHA256withECDSA";
+          case "RSA" -> "SHA256withRSA";
+          default -> key.getAlgorithm(); // Ed25519, Ed448
+        };
+    byte[] probe = {'b', 'e', 'r', 't', 'h'};
+    try {
+      Signature signer = Signature.getInstance(algorithm);
+      signer.initSign(key);
+      signer.update(probe);
+      Signature verifier = Signature.getInstance(algorithm);
+      verifier.initVerify(publicKey);
+      verifier.update(probe);
+      return verifier.verify(signer.sign());
+    } catch (GeneralSecurityException e) {
+      return false; // e.g. an EC key against an RSA certificate
+    }
   }
 
   public ServerCredentials credentials() {

@@ -2,6 +2,9 @@ package dev.berth.server.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.admission.RefusalReason;
@@ -13,6 +16,9 @@ import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.ratelimit.HostRule;
+import dev.berth.server.security.Identity;
+import dev.berth.server.security.Role;
+import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.time.FakeTimeSource;
@@ -27,6 +33,7 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** Reloads against a real broker on a fake clock: what SIGHUP does, without the signal. */
 class ConfigReloaderTest {
@@ -260,5 +267,83 @@ class ConfigReloaderTest {
     assertThat(broker.policy().broker()).isSameAs(before.broker());
     assertThat(broker.policy().rateLimit()).isSameAs(before.rateLimit());
     assertThat(broker.policy().performance()).isSameAs(before.performance());
+  }
+
+  private static String tokenEntry(String principal, String token, String roles) {
+    return "    "
+        + principal
+        + ": {sha256: "
+        + TokenRegistry.hash(token)
+        + ", roles: "
+        + roles
+        + "}\n";
+  }
+
+  @Test
+  void reload_tokensChanged_appliedLiveNamingPrincipalsNeverHashes() throws IOException {
+    start(
+        "auth:\n  tokens:\n"
+            + tokenEntry("a", "token-a", "[worker]")
+            + tokenEntry("b", "token-b", "[worker]")
+            + tokenEntry("c", "token-c", "[admin]"));
+
+    rewrite(
+        "auth:\n  tokens:\n"
+            + tokenEntry("a", "token-a2", "[worker]")
+            + tokenEntry("c", "token-c", "[worker, admin]")
+            + tokenEntry("d", "token-d", "[worker]"));
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.needsRestart()).isEmpty();
+    assertThat(result.changed())
+        .containsExactly(
+            "auth.tokens added [d], removed [b], new hash [a], new roles [c [worker, admin]]"
+                + " (3 tokens)");
+    assertThat(String.join(" ", result.changed()))
+        .doesNotContain(TokenRegistry.hash("token-a"))
+        .doesNotContain(TokenRegistry.hash("token-a2"));
+    TokenRegistry running = TokenRegistry.of(applied.get(0).tokens());
+    assertThat(running.verify("token-a")).as("rotated away").isEmpty();
+    assertThat(running.verify("token-b")).as("removed").isEmpty();
+    assertThat(running.verify("token-a2")).map(Identity::principal).contains("a");
+    assertThat(running.verify("token-d")).map(Identity::principal).contains("d");
+    assertThat(running.verify("token-c").orElseThrow().roles())
+        .containsExactlyInAnyOrder(Role.WORKER, Role.ADMIN);
+  }
+
+  @Test
+  void reload_badTokenEntry_refusedWithOneLogLineKeepingTheOldSet() throws IOException {
+    start("auth:\n  tokens:\n" + tokenEntry("a", "token-a", "[worker]"));
+    String pasted = "my-secret-token-in-clear";
+    rewrite(
+        "auth:\n  tokens:\n"
+            + tokenEntry("a", "token-a", "[worker]")
+            + "    b: {sha256: "
+            + pasted
+            + ", roles: [worker]}\n");
+    Logger logger = (Logger) LoggerFactory.getLogger(ConfigReloader.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    ConfigReloader.Result result;
+    try {
+      result = reloader.reload();
+    } finally {
+      logger.detachAppender(logged);
+    }
+
+    assertThat(result.applied()).isFalse();
+    assertThat(result.error()).startsWith("auth.tokens['b'].sha256: must be 64 hex digits");
+    assertThat(applied).as("nothing applied; the old set stays").isEmpty();
+    assertThat(logged.list).hasSize(1);
+    assertThat(logged.list.get(0).getFormattedMessage())
+        .startsWith("config reload refused, keeping the running config: auth.tokens['b'].sha256")
+        .doesNotContain(pasted);
+
+    rewrite("auth:\n  tokens:\n" + tokenEntry("a", "token-a", "[frobnicator]"));
+    assertThat(reloader.reload().error())
+        .startsWith("auth.tokens['a'].roles: must name worker or admin");
+    assertThat(applied).isEmpty();
   }
 }

@@ -237,7 +237,7 @@ class SecurityConfigTest {
   }
 
   @Test
-  void reload_capsChange_appliedLive_tokensChange_needsRestart() throws IOException {
+  void reload_capsAndTokensChange_bothAppliedLive() throws IOException {
     Path f = file("caps: {sessions_per_principal: 5}\n");
     ConfigSources sources = ConfigSources.of(f, () -> env, List.of());
     BerthConfig config = sources.load();
@@ -270,7 +270,10 @@ class SecurityConfigTest {
 
       assertThat(result.applied()).isTrue();
       assertThat(broker.policy().caps().sessions()).isEqualTo(7);
-      assertThat(result.needsRestart()).containsExactly("auth.tokens");
+      assertThat(result.needsRestart()).isEmpty();
+      assertThat(result.changed())
+          .containsExactlyInAnyOrder(
+              "caps.sessions_per_principal 5 -> 7", "auth.tokens added [a] (1 tokens)");
     }
   }
 

@@ -13,6 +13,7 @@ import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.MetadataUtils;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The real daemon configured with bearer tokens and per-principal caps from flags: the config keys
- * reach the listener, and the daemon never logs a token or its hash.
+ * reach the listener, tokens change on SIGHUP, and the daemon never logs a token or its hash.
  */
 class SecureDaemonIT {
   private static final String WORKER_TOKEN = "e2e-worker-token-7f3a9c";
@@ -104,6 +105,86 @@ class SecureDaemonIT {
           .doesNotContain(WORKER_TOKEN)
           .doesNotContain(ADMIN_TOKEN)
           .doesNotContain(TokenRegistry.hash(WORKER_TOKEN));
+    }
+  }
+
+  private static String tokenFile(String... principalAndToken) {
+    StringBuilder b = new StringBuilder("auth:\n  tokens:\n");
+    for (int i = 0; i < principalAndToken.length; i += 2) {
+      b.append("    ")
+          .append(principalAndToken[i])
+          .append(": {sha256: ")
+          .append(TokenRegistry.hash(principalAndToken[i + 1]))
+          .append(", roles: [worker, admin]}\n");
+    }
+    return b.toString();
+  }
+
+  private static Status.Code statusCall(ManagedChannel channel, String token) {
+    try {
+      BrokerAdminGrpc.newBlockingStub(as(channel, token))
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .getStatus(GetStatusRequest.getDefaultInstance());
+      return Status.Code.OK;
+    } catch (StatusRuntimeException e) {
+      return e.getStatus().getCode();
+    }
+  }
+
+  @Test
+  @Timeout(90)
+  void sighup_rotatesTokens_removedRefusedForNewCalls_openStreamKeepsRunning() throws Exception {
+    String oldToken = "e2e-old-token-5c1e";
+    String newToken = "e2e-new-token-9a0d";
+    Path config = dir.resolve("berth.yaml");
+    Files.writeString(config, tokenFile("crawler", oldToken));
+    try (DaemonProcess daemon =
+        DaemonProcess.start(
+            dir.resolve("state"), dir.resolve("daemon.log"), "--config", config.toString())) {
+      ManagedChannel channel = daemon.channel();
+      try (LiveSession worker = new LiveSession(as(channel, oldToken), "w1")) {
+        assertThat(statusCall(channel, newToken)).isEqualTo(Status.Code.UNAUTHENTICATED);
+
+        Files.writeString(config, tokenFile("crawler-2", newToken));
+        daemon.reload();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (statusCall(channel, newToken) != Status.Code.OK && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+
+        assertThat(statusCall(channel, newToken)).as("the added token").isEqualTo(Status.Code.OK);
+        assertThat(statusCall(channel, oldToken))
+            .as("the removed token, new call")
+            .isEqualTo(Status.Code.UNAUTHENTICATED);
+        StatusRuntimeException acquire =
+            catchThrowableOfType(
+                StatusRuntimeException.class, () -> worker.acquireRender("https://a.example/", 0));
+        assertThat(acquire.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+        Thread.sleep(500); // a few background heartbeats on the open stream
+        assertThat(worker.ended).as("the stream opened before the reload").isNotDone();
+
+        Files.writeString(config, "auth:\n  tokens:\n    x: {sha256: " + newToken + "}\n");
+        daemon.reload();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!daemon.logText().contains("config reload refused")
+            && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+        assertThat(statusCall(channel, newToken))
+            .as("kept after a bad reload")
+            .isEqualTo(Status.Code.OK);
+      } finally {
+        channel.shutdownNow();
+      }
+      assertThat(daemon.stop(Duration.ofSeconds(20))).isIn(0, 143);
+      String log = daemon.logText();
+      assertThat(log)
+          .contains("auth.tokens added [crawler-2], removed [crawler] (1 tokens)")
+          .contains("config reload refused, keeping the running config: auth.tokens['x'].sha256")
+          .doesNotContain(oldToken)
+          .doesNotContain(newToken)
+          .doesNotContain(TokenRegistry.hash(oldToken))
+          .doesNotContain(TokenRegistry.hash(newToken));
     }
   }
 }

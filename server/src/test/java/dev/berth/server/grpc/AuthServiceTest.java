@@ -249,4 +249,48 @@ class AuthServiceTest {
       assertThat(open.grant(s.sessionId(), RESOURCE_KIND_RENDER).getLeaseId()).isNotEmpty();
     }
   }
+
+  @Test
+  void replaceTokens_removedToken_newCallsUnauthenticatedOpenStreamKeepsRunning() {
+    SessionRecorder a = session(TOKEN_A, "worker-a");
+    String tokenC = "worker-c-token-0123456789";
+
+    b.server.replaceTokens(
+        TokenRegistry.of(
+            List.of(
+                new TokenRegistry.Entry(
+                    "crawler-b", Set.of(Role.WORKER), TokenRegistry.hash(TOKEN_B)),
+                new TokenRegistry.Entry(
+                    "crawler-c", Set.of(Role.WORKER), TokenRegistry.hash(tokenC)))));
+
+    a.heartbeat(1);
+    assertThat(a.isClosed()).as("the stream opened before the reload").isFalse();
+    failure(
+        Status.Code.UNAUTHENTICATED,
+        () ->
+            bearer(b.blocking, TOKEN_A)
+                .acquire(request(a.sessionId(), RESOURCE_KIND_RENDER).build()));
+    SessionRecorder again = SessionRecorder.open(bearer(b.async, TOKEN_A));
+    again.send(
+        SessionRequest.newBuilder().setHello(Hello.newBuilder().setWorkerId("worker-a2")).build());
+    assertThat(again.status().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    SessionRecorder c = session(tokenC, "worker-c");
+    assertThat(
+            bearer(b.blocking, tokenC)
+                .acquire(request(c.sessionId(), RESOURCE_KIND_RENDER).build())
+                .hasGranted())
+        .as("a token added by the reload")
+        .isTrue();
+    SessionRecorder stillB = session(TOKEN_B, "worker-b");
+    assertThat(stillB.sessionId()).isNotEmpty();
+  }
+
+  @Test
+  void replaceTokens_emptySet_authenticationOff() {
+    b.server.replaceTokens(TokenRegistry.of(List.of()));
+
+    assertThat(b.admin.getStatus(GetStatusRequest.getDefaultInstance()).getBrokerEpoch())
+        .as("admin call without a token")
+        .isPositive();
+  }
 }

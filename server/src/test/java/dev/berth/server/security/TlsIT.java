@@ -10,6 +10,7 @@ import dev.berth.server.config.Policy;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.time.FakeTimeSource;
+import dev.berth.testkit.TestCertificates;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -227,6 +228,18 @@ class TlsIT {
       seen = peerName(port);
     }
     assertThat(seen).isEqualTo("CN=berth-2");
+    assertThat(check(port, trustingCa())).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
+  void rotation_newKeyBeforeItsCertificate_previousPairKeepsServing() throws Exception {
+    int port = start(null, false);
+
+    // A rotation caught half-way: the new key is in place, its certificate not yet.
+    TestCertificates.leaf(serverCa, "berth-2").write(dir.resolve("not-yet.pem"), serverKey);
+    Thread.sleep(REFRESH.toMillis() * 4); // several checks of the real refresh thread
+
+    assertThat(peerName(port)).isEqualTo("CN=berth-1");
     assertThat(check(port, trustingCa())).isEqualTo(ServingStatus.SERVING);
   }
 

@@ -1,4 +1,4 @@
-package dev.berth.server.security;
+package dev.berth.testkit;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,6 +32,10 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 /**
  * Certificates made on the fly for TLS tests (Bouncy Castle), so none is ever committed: a CA, and
  * leaf certificates it signs for {@code localhost} / {@code 127.0.0.1}, written as PEM files.
+ *
+ * <p>Shared by the server's and the client's tests: the server module packages this package ({@code
+ * dev.berth.testkit}) as its test-jar, which the client's tests depend on. It needs only the JDK
+ * and Bouncy Castle, so it can move as it is into a test-support module.
  */
 public final class TestCertificates {
   private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
@@ -54,13 +58,29 @@ public final class TestCertificates {
   /** A self-signed CA named {@code cn}. */
   public static Issued ca(String cn) {
     KeyPair keys = keyPair();
-    return new Issued(sign(cn, keys, cn, keys, true), keys);
+    return new Issued(sign(cn, keys, cn, keys, null), keys);
   }
 
   /** A leaf named {@code cn} for localhost and 127.0.0.1, signed by {@code ca}. */
   public static Issued leaf(Issued ca, String cn) {
+    return leaf(
+        ca,
+        cn,
+        new GeneralNames(
+            new GeneralName[] {
+              new GeneralName(GeneralName.dNSName, "localhost"),
+              new GeneralName(GeneralName.iPAddress, "127.0.0.1")
+            }));
+  }
+
+  /** A leaf named {@code cn} for the DNS name {@code host} only, signed by {@code ca}. */
+  public static Issued leafFor(Issued ca, String cn, String host) {
+    return leaf(ca, cn, new GeneralNames(new GeneralName(GeneralName.dNSName, host)));
+  }
+
+  private static Issued leaf(Issued ca, String cn, GeneralNames names) {
     KeyPair keys = keyPair();
-    return new Issued(sign(cn, keys, name(ca.certificate()), ca.keys(), false), keys);
+    return new Issued(sign(cn, keys, name(ca.certificate()), ca.keys(), names), keys);
   }
 
   private static String name(X509Certificate c) {
@@ -68,7 +88,8 @@ public final class TestCertificates {
   }
 
   private static X509Certificate sign(
-      String cn, KeyPair subject, String issuerCn, KeyPair issuer, boolean isCa) {
+      String cn, KeyPair subject, String issuerCn, KeyPair issuer, GeneralNames leafNames) {
+    boolean isCa = leafNames == null;
     Instant now = Instant.now();
     try {
       X509v3CertificateBuilder builder =
@@ -84,14 +105,7 @@ public final class TestCertificates {
         builder.addExtension(
             Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
       } else {
-        builder.addExtension(
-            Extension.subjectAlternativeName,
-            false,
-            new GeneralNames(
-                new GeneralName[] {
-                  new GeneralName(GeneralName.dNSName, "localhost"),
-                  new GeneralName(GeneralName.iPAddress, "127.0.0.1")
-                }));
+        builder.addExtension(Extension.subjectAlternativeName, false, leafNames);
       }
       return new JcaX509CertificateConverter()
           .getCertificate(
