@@ -6,6 +6,7 @@ import dev.berth.server.broker.Broker;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
+import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -77,35 +78,47 @@ public final class BrokerServer implements AutoCloseable {
 
   /**
    * What a server may add to the plain one: bearer-token authentication (none: off), transport
-   * security for a Netty listener (plaintext by default), a sink for acquire timings, and a maximum
-   * connection age for a Netty listener (empty: connections live as long as they are used).
+   * security for a Netty listener (plaintext by default), a sink for acquire timings, a maximum
+   * connection age for a Netty listener (empty: connections live as long as they are used), and
+   * extra services served next to Berth's on the same server (none by default; the benchmark suite
+   * adds a no-op ping service as its baseline).
    */
   public record Options(
       TokenRegistry tokens,
       ServerCredentials credentials,
       AcquireTimings timings,
-      Optional<Duration> maxConnectionAge) {
+      Optional<Duration> maxConnectionAge,
+      List<BindableService> extraServices) {
     public static final Options DEFAULT =
         new Options(
             TokenRegistry.of(List.of()),
             InsecureServerCredentials.create(),
             AcquireTimings.NONE,
-            Optional.empty());
+            Optional.empty(),
+            List.of());
+
+    public Options {
+      extraServices = List.copyOf(extraServices);
+    }
 
     public Options withTokens(TokenRegistry value) {
-      return new Options(value, credentials, timings, maxConnectionAge);
+      return new Options(value, credentials, timings, maxConnectionAge, extraServices);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(tokens, value, timings, maxConnectionAge);
+      return new Options(tokens, value, timings, maxConnectionAge, extraServices);
     }
 
     public Options withTimings(AcquireTimings value) {
-      return new Options(tokens, credentials, value, maxConnectionAge);
+      return new Options(tokens, credentials, value, maxConnectionAge, extraServices);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(tokens, credentials, timings, value);
+      return new Options(tokens, credentials, timings, value, extraServices);
+    }
+
+    public Options withExtraServices(List<BindableService> value) {
+      return new Options(tokens, credentials, timings, maxConnectionAge, value);
     }
   }
 
@@ -133,6 +146,9 @@ public final class BrokerServer implements AutoCloseable {
     if (executor != null) {
       builder.executor(executor);
     }
+    for (BindableService extra : options.extraServices()) {
+      builder.addService(extra);
+    }
     this.server =
         builder
             .intercept(new AuthInterceptor(tokens))
@@ -146,7 +162,7 @@ public final class BrokerServer implements AutoCloseable {
 
   /** The v1alpha reflection service, still what many grpcurl builds ask for first. */
   @SuppressWarnings("deprecation")
-  private static io.grpc.BindableService reflectionV1Alpha() {
+  private static BindableService reflectionV1Alpha() {
     return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
   }
 
