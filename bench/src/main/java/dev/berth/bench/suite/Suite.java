@@ -21,8 +21,19 @@ import java.util.function.ToDoubleFunction;
  * suite itself fails. See docs/benchmarks.md.
  */
 public final class Suite {
-  /** JVM options of every bench server JVM (Berth and the bare baseline alike). */
-  static final List<String> SERVER_JVM = List.of("-Xms256m", "-Xmx1g", "-XX:+UseG1GC");
+  /**
+   * JVM options of every bench server JVM (Berth and the bare baseline alike), then those in {@code
+   * BERTH_BENCH_SERVER_OPTS} (e.g. {@code -XX:StartFlightRecording=filename=/tmp/s.jfr}).
+   */
+  static final List<String> SERVER_JVM = serverJvm(System.getenv("BERTH_BENCH_SERVER_OPTS"));
+
+  static List<String> serverJvm(String extra) {
+    List<String> jvm = new ArrayList<>(List.of("-Xms256m", "-Xmx1g", "-XX:+UseG1GC"));
+    if (extra != null && !extra.isBlank()) {
+      jvm.addAll(List.of(extra.trim().split("\\s+")));
+    }
+    return List.copyOf(jvm);
+  }
 
   /** Streams per connection in G5; the daemon allows 1,000 calls per connection. */
   static final int SESSIONS_PER_CONNECTION = 900;
