@@ -136,9 +136,13 @@ public final class ServerProcess implements AutoCloseable {
 
   private static String readLine(BufferedReader out, Process p, Path dir, String prefix)
       throws IOException {
-    // The server prints nothing else on stdout; a null line means it died.
+    // The JVM itself may print lines (e.g. "Started recording 1" for JFR); a null line means the
+    // server died.
     String line = out.readLine();
-    if (line == null || !line.startsWith(prefix)) {
+    while (line != null && !line.startsWith(prefix)) {
+      line = out.readLine();
+    }
+    if (line == null) {
       String err = "";
       try {
         p.waitFor(5, TimeUnit.SECONDS);
