@@ -23,10 +23,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -168,8 +166,9 @@ public final class BrokerServer implements AutoCloseable {
 
   /**
    * A Netty listener on {@code address} with the transport limits Berth relies on: capped message
-   * and metadata size, keepalive to find half-open workers (permitting the SDK's pings), and a
-   * bounded pool of call threads.
+   * and metadata size, keepalive to find half-open workers (permitting the SDK's pings), and calls
+   * run on Netty's event loop threads ({@code directExecutor}: no call blocks, so no hand-off to a
+   * pool; the one rare exception is the fsync of a new epoch when a run's fencing tokens run out).
    */
   public static BrokerServer netty(Broker broker, TimeSource time, InetSocketAddress address) {
     return netty(broker, time, address, Options.DEFAULT);
@@ -208,23 +207,14 @@ public final class BrokerServer implements AutoCloseable {
                     .maxConnectionAge(age.toNanos(), TimeUnit.NANOSECONDS)
                     // In-flight unary calls may finish; session streams resume on a new connection.
                     .maxConnectionAgeGrace(10, TimeUnit.SECONDS));
-    return new BrokerServer(broker, time, builder, callExecutor(), options);
+    // Calls run on the transport's event loop: no call blocks (an acquire that must wait is
+    // answered later by a callback, and the broker's lock is never held across network I/O), so a
+    // hand-off to a pool thread per call would only add two context switches to every RPC.
+    return new BrokerServer(broker, time, builder.directExecutor(), null, options);
   }
 
   private static boolean isLoopback(InetSocketAddress address) {
     return address.getAddress() != null && address.getAddress().isLoopbackAddress();
-  }
-
-  private static ExecutorService callExecutor() {
-    int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
-    AtomicInteger n = new AtomicInteger();
-    return Executors.newFixedThreadPool(
-        threads,
-        r -> {
-          Thread t = new Thread(r, "berth-call-" + n.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
   }
 
   /** Starts listening and reports SERVING. */
