@@ -10,6 +10,8 @@ import java.util.concurrent.TimeUnit;
  * The generator's channels: plaintext gRPC over loopback on Netty, callbacks run on the transport
  * thread (no executor hop on the client, so the client adds as little as it can to every figure).
  * Netty uses epoll when its native library loads, NIO otherwise; {@link #transport()} says which.
+ *
+ * <p>Stateless and thread-safe.
  */
 public final class Channels {
   private Channels() {}

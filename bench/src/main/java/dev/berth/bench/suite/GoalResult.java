@@ -10,6 +10,7 @@ package dev.berth.bench.suite;
  * @param target the bound the median ratio must meet
  * @param detail the absolute figures behind the ratio, for the reader
  * @param skipped why the goal did not run, or null when it did
+ *     <p>Immutable.
  */
 public record GoalResult(
     String goal, String metric, Spread ratio, Target target, String detail, String skipped) {

@@ -16,6 +16,8 @@ import org.HdrHistogram.Recorder;
  * cannot keep. Operations are asynchronous (gRPC callbacks), so thousands of slots need no threads.
  * Latency goes to an HdrHistogram {@link Recorder}; the server's CPU time is sampled at the start
  * and end of the window.
+ *
+ * <p>Thread-safe: {@link #run} keeps its state per call.
  */
 public final class LoadGen {
   /** An operation started asynchronously; it must call {@code done} exactly once. */

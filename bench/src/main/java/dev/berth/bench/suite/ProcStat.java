@@ -8,6 +8,8 @@ import java.nio.file.Path;
 /**
  * CPU time a process has used, read from {@code /proc/<pid>/stat}: user plus system time (fields 14
  * and 15, in clock ticks) of every thread of the process.
+ *
+ * <p>Stateless and thread-safe.
  */
 public final class ProcStat {
   /** Linux's USER_HZ on every architecture the suite runs on; {@code getconf CLK_TCK}. */

@@ -3,7 +3,11 @@ package dev.berth.bench.suite;
 import java.util.List;
 import java.util.Locale;
 
-/** The suite's result table, as plain text for the terminal and as Markdown for the docs. */
+/**
+ * The suite's result table, as plain text for the terminal and as Markdown for the docs. *
+ *
+ * <p>Stateless and thread-safe.
+ */
 public final class Report {
   private Report() {}
 

@@ -7,6 +7,8 @@ import java.util.List;
  * The order a goal runs its variants in: one warm-up of each first, then rounds that interleave
  * them (A B A B …), so a machine that slows down or speeds up during the run weighs on baseline and
  * measurement alike.
+ *
+ * <p>Stateless and thread-safe.
  */
 public final class Schedule {
   private Schedule() {}

@@ -19,6 +19,8 @@ import java.util.stream.Stream;
 /**
  * A server under test in its own process: a {@link BenchServerMain} JVM or an etcd. The suite reads
  * its CPU time from {@code /proc} and stops it (and removes its files) when done.
+ *
+ * <p>Not thread-safe: one goal at a time owns it ({@link #cpuMicros} may be read from any thread).
  */
 public final class ServerProcess implements AutoCloseable {
   private final String name;

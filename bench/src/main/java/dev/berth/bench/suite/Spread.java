@@ -5,6 +5,8 @@ import java.util.Arrays;
 /**
  * The median of a set of per-round figures with their minimum and maximum: how the suite reports
  * every figure, so one disturbed round moves the range, not the result.
+ *
+ * <p>Immutable.
  */
 public record Spread(double median, double min, double max) {
 

@@ -1,7 +1,6 @@
 package dev.berth.bench.suite;
 
 import dev.berth.bench.suite.GoalResult.Target;
-import io.grpc.ManagedChannel;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,7 +9,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 
@@ -34,9 +32,6 @@ public final class Suite {
     }
     return List.copyOf(jvm);
   }
-
-  /** Streams per connection in G5; the daemon allows 1,000 calls per connection. */
-  static final int SESSIONS_PER_CONNECTION = 900;
 
   private final SuiteOptions o;
   private final ScheduledExecutorService beats =
@@ -110,7 +105,7 @@ public final class Suite {
         }
       }
       if (o.only.contains("G5")) {
-        results.addAll(g5());
+        results.addAll(new HeapPerSession(o.sessions, Math.min(o.rounds, 3)).measure());
       }
       if (o.only.contains("G6")) {
         results.addAll(Admission.jmh(o.smoke));
@@ -164,7 +159,7 @@ public final class Suite {
   // --- G1, G2: the lease cycle against two pings on the same server and channel ---------------
 
   private List<GoalResult> g1(ServerProcess berth) throws Exception {
-    try (Clients c = new Clients(berth.port(), 1, true)) {
+    try (Clients c = new Clients(berth.port(), 1, true, beats)) {
       Map<String, List<LoadGen.Result>> r =
           interleave(
               variants(
@@ -198,7 +193,7 @@ public final class Suite {
   }
 
   private List<GoalResult> g2(ServerProcess berth) throws Exception {
-    try (Clients c = new Clients(berth.port(), channelsFor(o.concurrency), true)) {
+    try (Clients c = new Clients(berth.port(), channelsFor(o.concurrency), true, beats)) {
       Map<String, List<LoadGen.Result>> r =
           interleave(
               variants(
@@ -269,8 +264,8 @@ public final class Suite {
 
   private List<GoalResult> g3(ServerProcess berth, ServerProcess etcd) throws Exception {
     int k = channelsFor(o.concurrency);
-    try (Clients b = new Clients(berth.port(), k, true);
-        Clients e = new Clients(etcd.port(), k, false)) {
+    try (Clients b = new Clients(berth.port(), k, true, beats);
+        Clients e = new Clients(etcd.port(), k, false, beats)) {
       Map<String, Variant> v = new LinkedHashMap<>();
       v.put(
           "etcd sat",
@@ -310,8 +305,8 @@ public final class Suite {
 
   private List<GoalResult> g4(ServerProcess berth, ServerProcess etcd) throws Exception {
     int k = channelsFor(o.streams);
-    try (Clients b = new Clients(berth.port(), k, false);
-        Clients e = new Clients(etcd.port(), k, false)) {
+    try (Clients b = new Clients(berth.port(), k, false, beats);
+        Clients e = new Clients(etcd.port(), k, false, beats)) {
       List<Streams.Beating> berthStreams = new ArrayList<>();
       List<Streams.Beating> etcdStreams = new ArrayList<>();
       try {
@@ -351,81 +346,10 @@ public final class Suite {
     return streams.stream().map(Streams.Beating::op).toList();
   }
 
-  // --- G5: memory per idle session --------------------------------------------------------------
-
-  private List<GoalResult> g5() throws Exception {
-    int rounds = Math.min(o.rounds, 3);
-    double[] berth = new double[rounds];
-    double[] bare = new double[rounds];
-    for (int r = 0; r < rounds; r++) {
-      bare[r] = bytesPerSession(List.of("bare"));
-      berth[r] = bytesPerSession(berthArgs(true));
-    }
-    Spread perGib = Spread.of(perGib(berth));
-    String detail =
-        String.format(
-            Locale.ROOT,
-            "%d sessions on %d connections, heartbeating every 10 s; live heap after full GC per"
-                + " session: Berth %s bytes, bare grpc-java stream %s bytes (median of %d rounds)",
-            o.sessions,
-            connectionsFor(o.sessions),
-            Report.number(Spread.of(berth).median()),
-            Report.number(Spread.of(bare).median()),
-            rounds);
-    return List.of(
-        GoalResult.measured(
-            "G5",
-            "heap per session, Berth / bare bidi stream",
-            Spread.ratios(berth, bare),
-            Target.atMost(1.5),
-            detail),
-        GoalResult.measured(
-            "G5", "sessions per GiB of heap (absolute)", perGib, Target.atLeast(200_000), ""));
-  }
-
-  private static double[] perGib(double[] bytes) {
-    double[] out = new double[bytes.length];
-    for (int i = 0; i < out.length; i++) {
-      out[i] = (1L << 30) / bytes[i];
-    }
-    return out;
-  }
-
-  private static int connectionsFor(int sessions) {
-    return Math.max(2, (sessions + SESSIONS_PER_CONNECTION - 1) / SESSIONS_PER_CONNECTION);
-  }
-
-  /** Heap the server holds per open session: after minus before opening them, after full GCs. */
-  private double bytesPerSession(List<String> serverArgs) throws Exception {
-    String name = serverArgs.get(0);
-    try (ServerProcess server = ServerProcess.java(name, SERVER_JVM, serverArgs);
-        Clients c = new Clients(server.port(), connectionsFor(o.sessions), false)) {
-      c.warm();
-      long before = server.heapAfterFullGc();
-      List<Streams.BerthSession> sessions = new ArrayList<>();
-      try {
-        for (int i = 0; i < o.sessions; i++) {
-          sessions.add(Streams.startBerth(c.channel(i % c.size()), "idle-" + i, false));
-        }
-        for (Streams.BerthSession s : sessions) {
-          s.awaitOpened();
-        }
-        for (Streams.BerthSession s : sessions) {
-          s.beat(); // one heartbeat each: the session has seen the whole protocol
-        }
-        Thread.sleep(500);
-        long after = server.heapAfterFullGc();
-        return (double) (after - before) / o.sessions;
-      } finally {
-        sessions.forEach(Streams.Beating::close);
-      }
-    }
-  }
-
   // --- G6 over RPC: a refused acquire against a ping -------------------------------------------
 
   private List<GoalResult> g6Rpc(ServerProcess berth) throws Exception {
-    try (Clients c = new Clients(berth.port(), channelsFor(o.concurrency), true)) {
+    try (Clients c = new Clients(berth.port(), channelsFor(o.concurrency), true, beats)) {
       Map<String, List<LoadGen.Result>> r =
           interleave(
               variants(
@@ -507,74 +431,5 @@ public final class Suite {
 
   private static int channelsFor(int inFlight) {
     return Math.min(4, inFlight);
-  }
-
-  /**
-   * Channels to one server and, for Berth, one session per channel, heartbeated in the background
-   * every second so it outlives any round.
-   */
-  private final class Clients implements AutoCloseable {
-    private final List<ManagedChannel> channels = new ArrayList<>();
-    private final List<Streams.BerthSession> sessions = new ArrayList<>();
-    private java.util.concurrent.ScheduledFuture<?> beating;
-
-    Clients(int port, int n, boolean withSessions) throws InterruptedException {
-      for (int i = 0; i < n; i++) {
-        channels.add(Channels.open(port));
-      }
-      if (withSessions) {
-        for (int i = 0; i < n; i++) {
-          sessions.add(Streams.openBerth(channels.get(i), "bench-" + i, false));
-        }
-        beating =
-            beats.scheduleAtFixedRate(
-                () -> sessions.forEach(Streams.BerthSession::beat), 1, 1, TimeUnit.SECONDS);
-      }
-    }
-
-    ManagedChannel channel(int i) {
-      return channels.get(i);
-    }
-
-    String session(int i) {
-      return sessions.get(i).id();
-    }
-
-    int size() {
-      return channels.size();
-    }
-
-    /** Connects every channel (one ping each), so connection set-up is not in a measurement. */
-    void warm() {
-      for (ManagedChannel ch : channels) {
-        dev.berth.bench.proto.PingGrpc.newBlockingStub(ch)
-            .withDeadlineAfter(30, TimeUnit.SECONDS)
-            .ping(dev.berth.bench.proto.PingRequest.getDefaultInstance());
-      }
-    }
-
-    /** {@code n} slots spread over the channels (and their sessions) in turn. */
-    List<LoadGen.Op> slots(int n, SlotFactory f) {
-      List<LoadGen.Op> out = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        int k = i % channels.size();
-        out.add(f.op(channels.get(k), sessions.isEmpty() ? null : sessions.get(k).id()));
-      }
-      return out;
-    }
-
-    @Override
-    public void close() {
-      if (beating != null) {
-        beating.cancel(false);
-      }
-      sessions.forEach(Streams.Beating::close);
-      Channels.closeAll(channels);
-    }
-  }
-
-  /** Makes one slot's operation for a channel and its session id (null without sessions). */
-  interface SlotFactory {
-    LoadGen.Op op(io.grpc.Channel channel, String sessionId);
   }
 }

@@ -12,6 +12,8 @@ import java.util.Set;
  * The command line of {@code bin/bench}: which goals, how long, how big. {@code --smoke} shrinks
  * every size and duration so the whole suite takes well under a minute (used by {@code bin/test});
  * explicit options given after it still win.
+ *
+ * <p>Not thread-safe: parsed once, then read.
  */
 public final class SuiteOptions {
   public static final List<String> GOALS = List.of("G1", "G2", "G3", "G4", "G5", "G6");

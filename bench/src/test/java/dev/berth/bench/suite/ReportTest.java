@@ -16,7 +16,7 @@ class ReportTest {
       GoalResult.skipped("G3", "vs etcd", Target.atLeast(10), "etcd not found");
 
   @Test
-  void verdictComparesTheMedianWithTheTarget() {
+  void verdict_medianAgainstTarget_passMissOrSkipped() {
     assertThat(pass.verdict()).isEqualTo(Verdict.PASS);
     assertThat(miss.verdict()).isEqualTo(Verdict.MISS);
     assertThat(skipped.verdict()).isEqualTo(Verdict.SKIPPED);
@@ -29,7 +29,7 @@ class ReportTest {
   }
 
   @Test
-  void numbersKeepThreeSignificantFigures() {
+  void number_anyMagnitude_threeSignificantFigures() {
     assertThat(Report.number(1234.6)).isEqualTo("1235");
     assertThat(Report.number(12.345)).isEqualTo("12.3");
     assertThat(Report.number(1.05)).isEqualTo("1.05");
@@ -39,7 +39,7 @@ class ReportTest {
   }
 
   @Test
-  void textTableAlignsColumnsAndSaysWhySomethingWasSkipped() {
+  void text_missAndSkipped_alignedColumnsWithTheReason() {
     String text = Report.text(List.of(miss, skipped));
     List<String> lines = text.lines().toList();
     assertThat(lines).hasSize(3);
@@ -52,7 +52,7 @@ class ReportTest {
   }
 
   @Test
-  void markdownHasOneRowPerGoal() {
+  void markdown_twoGoals_oneRowEach() {
     assertThat(Report.markdown(List.of(pass, miss)))
         .isEqualTo(
             """

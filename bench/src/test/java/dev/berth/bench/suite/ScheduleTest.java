@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class ScheduleTest {
   @Test
-  void warmsUpEachVariantThenAlternatesThemRoundByRound() {
+  void interleaved_twoVariants_warmUpsThenABAB() {
     assertThat(Schedule.interleaved(List.of("A", "B"), 3))
         .containsExactly(
             new Step("A", 0, true),
@@ -23,7 +23,7 @@ class ScheduleTest {
   }
 
   @Test
-  void keepsTheGivenOrderForMoreVariants() {
+  void interleaved_threeVariants_keepGivenOrderInEachRound() {
     List<String> round1 =
         Schedule.interleaved(List.of("x", "y", "z"), 2).stream()
             .filter(s -> s.round() == 1)
@@ -33,7 +33,7 @@ class ScheduleTest {
   }
 
   @Test
-  void refusesNothingToRun() {
+  void interleaved_nothingToRun_refused() {
     assertThatThrownBy(() -> Schedule.interleaved(List.of(), 1)).hasMessageContaining("variants");
     assertThatThrownBy(() -> Schedule.interleaved(List.of("A"), 0))
         .hasMessageContaining("rounds: must be at least 1, got 0");

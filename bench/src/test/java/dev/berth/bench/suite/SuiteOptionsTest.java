@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 
 class SuiteOptionsTest {
   @Test
-  void smokeShrinksEverythingButLaterOptionsWin() {
+  void parse_smokeThenRounds_smallSizesButExplicitRoundsWin() {
     SuiteOptions o = SuiteOptions.parse(List.of("--smoke", "--rounds", "4"));
     assertThat(o.smoke).isTrue();
     assertThat(o.rounds).isEqualTo(4);
@@ -18,12 +18,12 @@ class SuiteOptionsTest {
   }
 
   @Test
-  void onlySelectsGoalsCaseInsensitively() {
+  void parse_onlyList_goalsCaseInsensitive() {
     assertThat(SuiteOptions.parse(List.of("--only", "g1, G3")).only).containsExactly("G1", "G3");
   }
 
   @Test
-  void badOptionsNameTheOptionAndTheRule() {
+  void parse_badOptions_refusedNamingOptionAndRule() {
     assertThatThrownBy(() -> SuiteOptions.parse(List.of("--only", "G7")))
         .hasMessageContaining("--only: unknown goal 'G7'");
     assertThatThrownBy(() -> SuiteOptions.parse(List.of("--rounds", "0")))
@@ -37,7 +37,7 @@ class SuiteOptionsTest {
   }
 
   @Test
-  void durationsTakeMillisecondsSecondsAndMinutes() {
+  void duration_msSecondsMinutes_parsed() {
     assertThat(SuiteOptions.duration("--round", "250ms")).isEqualTo(Duration.ofMillis(250));
     assertThat(SuiteOptions.duration("--round", "1.5s")).isEqualTo(Duration.ofMillis(1500));
     assertThat(SuiteOptions.duration("--round", "2m")).isEqualTo(Duration.ofMinutes(2));

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 class LeaseIdsTest {
   @Test
-  void secureIdsAre32HexDigitsAndDistinctAcrossThreads() throws InterruptedException {
+  void secure_fourThreads_distinct32HexDigitIds() throws InterruptedException {
     LeaseIds ids = LeaseIds.secure();
     Set<String> seen = java.util.Collections.synchronizedSet(new HashSet<>());
     List<Thread> threads = new ArrayList<>();
@@ -32,12 +32,12 @@ class LeaseIdsTest {
   }
 
   @Test
-  void twoSecureSourcesDoNotRepeatEachOther() {
+  void secure_twoSources_differentIds() {
     assertThat(LeaseIds.secure().next()).isNotEqualTo(LeaseIds.secure().next());
   }
 
   @Test
-  void seededIdsRepeat() {
+  void seeded_sameSeed_sameIds() {
     LeaseIds a = LeaseIds.seeded(7);
     LeaseIds b = LeaseIds.seeded(7);
     assertThat(List.of(a.next(), a.next())).isEqualTo(List.of(b.next(), b.next()));
