@@ -70,6 +70,7 @@ public final class ServerProcess implements AutoCloseable {
       port = Integer.parseInt(line.substring("PORT ".length()).trim());
     } catch (IOException | RuntimeException e) {
       p.destroyForcibly();
+      deleteTree(dir);
       throw e;
     }
     return new ServerProcess(name, p, port, dir, out, in);
@@ -114,14 +115,18 @@ public final class ServerProcess implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       if (!p.isAlive()) {
-        throw new IOException(
-            "etcd exited with " + p.exitValue() + "; see " + dir.resolve("etcd.log"));
+        // The log is all there is to go on, so it is printed rather than removed with the dir.
+        String log = Files.readString(dir.resolve("etcd.log"));
+        deleteTree(dir);
+        throw new IOException("etcd exited with " + p.exitValue() + "; its log:\n" + log);
       }
       try (java.net.Socket s = new java.net.Socket("127.0.0.1", client)) {
         break;
       } catch (IOException notYet) {
         if (System.nanoTime() > deadline) {
           p.destroyForcibly();
+          p.waitFor(5, TimeUnit.SECONDS);
+          deleteTree(dir);
           throw new IOException("etcd did not listen on " + clientUrl + " within 60 s");
         }
         Thread.sleep(100);
