@@ -24,6 +24,7 @@ import dev.berth.server.wasm.ModuleLoadException;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmConfig;
 import dev.berth.server.wasm.WasmModule;
+import io.grpc.BindableService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
@@ -116,6 +117,19 @@ public final class Daemon implements AutoCloseable {
       ConfigSources sources,
       Consumer<DaemonSettings> onReload,
       WasmConfig wasm) {
+    return start(config, sources, onReload, wasm, List.of());
+  }
+
+  /**
+   * As {@link #start(BerthConfig, ConfigSources, Consumer, WasmConfig)}, also serving {@code
+   * extraServices} on the broker's listener (the benchmark suite's no-op ping baseline).
+   */
+  public static Daemon start(
+      BerthConfig config,
+      ConfigSources sources,
+      Consumer<DaemonSettings> onReload,
+      WasmConfig wasm,
+      List<BindableService> extraServices) {
     DaemonSettings settings = config.daemon();
     ModuleRegistry modules = ModuleRegistry.load(wasm); // before the epoch moves
     for (WasmModule module : modules.modules()) {
@@ -150,7 +164,8 @@ public final class Daemon implements AutoCloseable {
           BrokerServer.Options.DEFAULT
               .withTimings(metrics)
               .withTokens(TokenRegistry.of(settings.tokens()))
-              .withMaxConnectionAge(settings.maxConnectionAge());
+              .withMaxConnectionAge(settings.maxConnectionAge())
+              .withExtraServices(extraServices);
       if (settings.tls().isPresent()) {
         tlsRefresh = tlsRefreshThread();
         tls = loadTls(settings.tls().get(), tlsRefresh);

@@ -6,6 +6,7 @@ import dev.berth.server.broker.Broker;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
+import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -22,10 +23,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -87,35 +86,47 @@ public final class BrokerServer implements AutoCloseable {
 
   /**
    * What a server may add to the plain one: bearer-token authentication (none: off), transport
-   * security for a Netty listener (plaintext by default), a sink for acquire timings, and a maximum
-   * connection age for a Netty listener (empty: connections live as long as they are used).
+   * security for a Netty listener (plaintext by default), a sink for acquire timings, a maximum
+   * connection age for a Netty listener (empty: connections live as long as they are used), and
+   * extra services served next to Berth's on the same server (none by default; the benchmark suite
+   * adds a no-op ping service as its baseline).
    */
   public record Options(
       TokenRegistry tokens,
       ServerCredentials credentials,
       AcquireTimings timings,
-      Optional<Duration> maxConnectionAge) {
+      Optional<Duration> maxConnectionAge,
+      List<BindableService> extraServices) {
     public static final Options DEFAULT =
         new Options(
             TokenRegistry.of(List.of()),
             InsecureServerCredentials.create(),
             AcquireTimings.NONE,
-            Optional.empty());
+            Optional.empty(),
+            List.of());
+
+    public Options {
+      extraServices = List.copyOf(extraServices);
+    }
 
     public Options withTokens(TokenRegistry value) {
-      return new Options(value, credentials, timings, maxConnectionAge);
+      return new Options(value, credentials, timings, maxConnectionAge, extraServices);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(tokens, value, timings, maxConnectionAge);
+      return new Options(tokens, value, timings, maxConnectionAge, extraServices);
     }
 
     public Options withTimings(AcquireTimings value) {
-      return new Options(tokens, credentials, value, maxConnectionAge);
+      return new Options(tokens, credentials, value, maxConnectionAge, extraServices);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(tokens, credentials, timings, value);
+      return new Options(tokens, credentials, timings, value, extraServices);
+    }
+
+    public Options withExtraServices(List<BindableService> value) {
+      return new Options(tokens, credentials, timings, maxConnectionAge, value);
     }
   }
 
@@ -144,6 +155,9 @@ public final class BrokerServer implements AutoCloseable {
       builder.executor(executor);
     }
     this.auth = new AuthInterceptor(tokens);
+    for (BindableService extra : options.extraServices()) {
+      builder.addService(extra);
+    }
     this.server =
         builder
             .intercept(auth)
@@ -157,14 +171,15 @@ public final class BrokerServer implements AutoCloseable {
 
   /** The v1alpha reflection service, still what many grpcurl builds ask for first. */
   @SuppressWarnings("deprecation")
-  private static io.grpc.BindableService reflectionV1Alpha() {
+  private static BindableService reflectionV1Alpha() {
     return io.grpc.protobuf.services.ProtoReflectionService.newInstance();
   }
 
   /**
    * A Netty listener on {@code address} with the transport limits Berth relies on: capped message
-   * and metadata size, keepalive to find half-open workers (permitting the SDK's pings), and a
-   * bounded pool of call threads.
+   * and metadata size, keepalive to find half-open workers (permitting the SDK's pings), and calls
+   * run on Netty's event loop threads ({@code directExecutor}: no call blocks, so no hand-off to a
+   * pool; the one rare exception is the fsync of a new epoch when a run's fencing tokens run out).
    */
   public static BrokerServer netty(Broker broker, TimeSource time, InetSocketAddress address) {
     return netty(broker, time, address, Options.DEFAULT);
@@ -199,7 +214,10 @@ public final class BrokerServer implements AutoCloseable {
                     .maxConnectionAge(age.toNanos(), TimeUnit.NANOSECONDS)
                     // In-flight unary calls may finish; session streams resume on a new connection.
                     .maxConnectionAgeGrace(10, TimeUnit.SECONDS));
-    return new BrokerServer(broker, time, builder, callExecutor(), options);
+    // Calls run on the transport's event loop: no call blocks (an acquire that must wait is
+    // answered later by a callback, and the broker's lock is never held across network I/O), so a
+    // hand-off to a pool thread per call would only add two context switches to every RPC.
+    return new BrokerServer(broker, time, builder.directExecutor(), null, options);
   }
 
   /**
@@ -225,18 +243,6 @@ public final class BrokerServer implements AutoCloseable {
 
   private static boolean isLoopback(InetSocketAddress address) {
     return address.getAddress() != null && address.getAddress().isLoopbackAddress();
-  }
-
-  private static ExecutorService callExecutor() {
-    int threads = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
-    AtomicInteger n = new AtomicInteger();
-    return Executors.newFixedThreadPool(
-        threads,
-        r -> {
-          Thread t = new Thread(r, "berth-call-" + n.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
   }
 
   /** Starts listening and reports SERVING. */

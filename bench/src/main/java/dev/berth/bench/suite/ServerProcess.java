@@ -1,0 +1,218 @@
+package dev.berth.bench.suite;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A server under test in its own process: a {@link BenchServerMain} JVM or an etcd. The suite reads
+ * its CPU time from {@code /proc} and stops it (and removes its files) when done.
+ *
+ * <p>Not thread-safe: one goal at a time owns it ({@link #cpuMicros} may be read from any thread).
+ */
+public final class ServerProcess implements AutoCloseable {
+  private final String name;
+  private final Process process;
+  private final int port;
+  private final Path dir;
+  private final BufferedReader out;
+  private final Writer in;
+
+  private ServerProcess(
+      String name, Process process, int port, Path dir, BufferedReader out, Writer in) {
+    this.name = name;
+    this.process = process;
+    this.port = port;
+    this.dir = dir;
+    this.out = out;
+    this.in = in;
+  }
+
+  /**
+   * Starts {@link BenchServerMain} with {@code args} in a JVM of its own, on this JVM's class path,
+   * and waits (at most 60 s) for it to listen.
+   *
+   * @param jvmArgs e.g. {@code -Xmx1g}
+   */
+  public static ServerProcess java(String name, List<String> jvmArgs, List<String> args)
+      throws IOException {
+    Path dir = Files.createTempDirectory("berth-bench-" + name + "-");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvmArgs);
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(BenchServerMain.class.getName());
+    cmd.addAll(args);
+    Process p =
+        new ProcessBuilder(cmd)
+            .directory(dir.toFile())
+            .redirectError(dir.resolve("stderr.log").toFile())
+            .start();
+    BufferedReader out =
+        new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    Writer in = new OutputStreamWriter(p.getOutputStream(), StandardCharsets.UTF_8);
+    int port;
+    try {
+      String line = readLine(out, p, dir, "PORT ");
+      port = Integer.parseInt(line.substring("PORT ".length()).trim());
+    } catch (IOException | RuntimeException e) {
+      p.destroyForcibly();
+      deleteTree(dir);
+      throw e;
+    }
+    return new ServerProcess(name, p, port, dir, out, in);
+  }
+
+  /**
+   * Starts etcd ({@code etcdBinary}) as a single-member cluster with its data in a fresh temporary
+   * directory, on free loopback ports, and waits (at most 60 s) for its client port to accept
+   * connections. Its log goes to {@code etcd.log} in that directory.
+   */
+  public static ServerProcess etcd(Path etcdBinary) throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("berth-bench-etcd-");
+    int client = freePort();
+    int peer = freePort();
+    String clientUrl = "http://127.0.0.1:" + client;
+    String peerUrl = "http://127.0.0.1:" + peer;
+    List<String> cmd =
+        List.of(
+            etcdBinary.toString(),
+            "--name",
+            "bench",
+            "--data-dir",
+            dir.resolve("data").toString(),
+            "--listen-client-urls",
+            clientUrl,
+            "--advertise-client-urls",
+            clientUrl,
+            "--listen-peer-urls",
+            peerUrl,
+            "--initial-advertise-peer-urls",
+            peerUrl,
+            "--initial-cluster",
+            "bench=" + peerUrl,
+            "--initial-cluster-state",
+            "new");
+    Process p =
+        new ProcessBuilder(cmd)
+            .directory(dir.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("etcd.log").toFile())
+            .start();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      if (!p.isAlive()) {
+        // The log is all there is to go on, so it is printed rather than removed with the dir.
+        String log = Files.readString(dir.resolve("etcd.log"));
+        deleteTree(dir);
+        throw new IOException("etcd exited with " + p.exitValue() + "; its log:\n" + log);
+      }
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", client)) {
+        break;
+      } catch (IOException notYet) {
+        if (System.nanoTime() > deadline) {
+          p.destroyForcibly();
+          p.waitFor(5, TimeUnit.SECONDS);
+          deleteTree(dir);
+          throw new IOException("etcd did not listen on " + clientUrl + " within 60 s");
+        }
+        Thread.sleep(100);
+      }
+    }
+    return new ServerProcess("etcd", p, client, dir, null, null);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static String readLine(BufferedReader out, Process p, Path dir, String prefix)
+      throws IOException {
+    // The JVM itself may print lines (e.g. "Started recording 1" for JFR); a null line means the
+    // server died.
+    String line = out.readLine();
+    while (line != null && !line.startsWith(prefix)) {
+      line = out.readLine();
+    }
+    if (line == null) {
+      String err = "";
+      try {
+        p.waitFor(5, TimeUnit.SECONDS);
+        err = Files.readString(dir.resolve("stderr.log"));
+      } catch (IOException | InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IOException(
+          "bench server printed " + line + " instead of " + prefix.trim() + "; stderr:\n" + err);
+    }
+    return line;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  /** CPU time the process has used so far, from {@code /proc}. */
+  public long cpuMicros() {
+    return ProcStat.cpuMicros(process.pid());
+  }
+
+  /** Heap in use after a full GC, asked of a {@link BenchServerMain}. */
+  public long heapAfterFullGc() throws IOException {
+    if (in == null) {
+      throw new IllegalStateException(name + " is not a bench server JVM");
+    }
+    in.write("heap\n");
+    in.flush();
+    String line = readLine(out, process, dir, "HEAP ");
+    return Long.parseLong(line.substring("HEAP ".length()).trim());
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (in != null) {
+        in.close(); // EOF: the bench server shuts down cleanly
+      } else {
+        process.destroy();
+      }
+      if (!process.waitFor(15, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        process.waitFor(5, TimeUnit.SECONDS);
+      }
+    } catch (IOException e) {
+      process.destroyForcibly();
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+    deleteTree(dir);
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot remove " + dir, e);
+    }
+  }
+}

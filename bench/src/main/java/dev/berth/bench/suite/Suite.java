@@ -1,0 +1,435 @@
+package dev.berth.bench.suite;
+
+import dev.berth.bench.suite.GoalResult.Target;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.LongSupplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * {@code bin/bench}: the benchmark suite of DESIGN §9. Each goal runs its baseline and Berth in
+ * interleaved rounds against servers in their own processes and prints the ratio of the two with
+ * PASS or MISS; a miss is a result, not an error (exit 0). Exit 2 for a bad option, 1 when the
+ * suite itself fails. See docs/benchmarks.md.
+ */
+public final class Suite {
+  /**
+   * JVM options of every bench server JVM (Berth and the bare baseline alike), then those in {@code
+   * BERTH_BENCH_SERVER_OPTS} (e.g. {@code -XX:StartFlightRecording=filename=/tmp/s.jfr}).
+   */
+  static final List<String> SERVER_JVM = serverJvm(System.getenv("BERTH_BENCH_SERVER_OPTS"));
+
+  static List<String> serverJvm(String extra) {
+    List<String> jvm = new ArrayList<>(List.of("-Xms256m", "-Xmx1g", "-XX:+UseG1GC"));
+    if (extra != null && !extra.isBlank()) {
+      jvm.addAll(List.of(extra.trim().split("\\s+")));
+    }
+    return List.copyOf(jvm);
+  }
+
+  private final SuiteOptions o;
+  private final ScheduledExecutorService beats =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "bench-heartbeats");
+            t.setDaemon(true);
+            return t;
+          });
+
+  Suite(SuiteOptions o) {
+    this.o = o;
+  }
+
+  public static void main(String[] args) {
+    SuiteOptions options;
+    try {
+      options = SuiteOptions.parse(List.of(args));
+    } catch (IllegalArgumentException e) {
+      System.err.println("bench: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    if (options.help) {
+      System.out.print(SuiteOptions.USAGE);
+      System.exit(0);
+    }
+    try {
+      String machine = Machine.describe();
+      System.out.println(machine);
+      List<GoalResult> results = new Suite(options).run();
+      String after = "load average after: " + Machine.loadAverage();
+      System.out.println();
+      System.out.print(Report.text(results));
+      System.out.println(after);
+      if (options.markdown != null) {
+        Files.writeString(
+            options.markdown,
+            "```\n" + machine + "\n" + after + "\n```\n\n" + Report.markdown(results));
+      }
+      System.exit(0);
+    } catch (Exception | AssertionError e) {
+      System.err.println("bench: the suite failed: " + e);
+      e.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  List<GoalResult> run() throws Exception {
+    List<GoalResult> results = new ArrayList<>();
+    try {
+      boolean needsBerth =
+          o.only.contains("G1")
+              || o.only.contains("G2")
+              || o.only.contains("G3")
+              || o.only.contains("G4")
+              || o.only.contains("G6");
+      try (ServerProcess berth =
+          needsBerth ? ServerProcess.java("berth", SERVER_JVM, berthArgs(false)) : null) {
+        if (o.only.contains("G1")) {
+          results.addAll(g1(berth));
+        }
+        if (o.only.contains("G2")) {
+          results.addAll(g2(berth));
+        }
+        if (o.only.contains("G3") || o.only.contains("G4")) {
+          results.addAll(vsEtcd(berth));
+        }
+        if (o.only.contains("G6")) {
+          results.addAll(g6Rpc(berth));
+        }
+      }
+      if (o.only.contains("G5")) {
+        results.addAll(new HeapPerSession(o.sessions, Math.min(o.rounds, 3)).measure());
+      }
+      if (o.only.contains("G6")) {
+        results.addAll(Admission.jmh(o.smoke));
+      }
+    } finally {
+      beats.shutdownNow();
+    }
+    // Goal order, whatever order the servers were needed in.
+    results.sort(java.util.Comparator.comparing(GoalResult::goal));
+    return results;
+  }
+
+  /**
+   * The daemon's flags for the bench: no metrics endpoint, no caps, no rate limit but on {@link
+   * Ops#REFUSED_HOST}, RENDER slots for every slot, no memory charged per lease. {@code idle} (G5)
+   * heartbeats every 10 s instead of 2 s.
+   */
+  static List<String> berthArgs(boolean idle) {
+    List<String> a =
+        new ArrayList<>(
+            List.of(
+                "berth",
+                "--listen",
+                "127.0.0.1:0",
+                "--state-dir",
+                "state",
+                "--metrics.listen",
+                "off",
+                "--pools.render.limit",
+                "1000000",
+                "--pools.render.memory_estimate_mb",
+                "0",
+                "--rate_limit.default_rate",
+                "1000000000",
+                "--rate_limit.default_burst",
+                "1000000",
+                "--rate_limit.hosts",
+                "{" + Ops.REFUSED_HOST + ": {rate: 0.001, burst: 1}}",
+                "--caps.sessions_per_principal",
+                "0",
+                "--caps.leases_per_principal",
+                "0",
+                "--caps.queued_per_principal",
+                "0"));
+    if (idle) {
+      a.addAll(List.of("--session.heartbeat_interval", "10s", "--session.ttl", "60s"));
+    }
+    return a;
+  }
+
+  // --- G1, G2: the lease cycle against two pings on the same server and channel ---------------
+
+  private List<GoalResult> g1(ServerProcess berth) throws Exception {
+    try (Clients c = new Clients(berth.port(), 1, true, beats)) {
+      Map<String, List<LoadGen.Result>> r =
+          interleave(
+              variants(
+                  "2 pings", List.of(Ops.pingPair(c.channel(0))),
+                  "cycle", List.of(Ops.berthCycle(c.channel(0), c.session(0)))),
+              berth::cpuMicros);
+      List<LoadGen.Result> ping = r.get("2 pings");
+      List<LoadGen.Result> cycle = r.get("cycle");
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "1 in flight; cycle p50 %s us p99 %s us; 2 pings p50 %s us p99 %s us",
+              med(cycle, x -> x.micros(50)),
+              med(cycle, x -> x.micros(99)),
+              med(ping, x -> x.micros(50)),
+              med(ping, x -> x.micros(99)));
+      return List.of(
+          GoalResult.measured(
+              "G1",
+              "p50 latency, Acquire+Release / 2 pings",
+              ratio(cycle, ping, x -> x.micros(50)),
+              Target.atMost(1.05),
+              detail),
+          GoalResult.measured(
+              "G1",
+              "p99 latency, Acquire+Release / 2 pings",
+              ratio(cycle, ping, x -> x.micros(99)),
+              Target.atMost(1.15),
+              ""));
+    }
+  }
+
+  private List<GoalResult> g2(ServerProcess berth) throws Exception {
+    try (Clients c = new Clients(berth.port(), channelsFor(o.concurrency), true, beats)) {
+      Map<String, List<LoadGen.Result>> r =
+          interleave(
+              variants(
+                  "2 pings", c.slots(o.concurrency, (ch, s) -> Ops.pingPair(ch)),
+                  "cycle", c.slots(o.concurrency, Ops::berthCycle)),
+              berth::cpuMicros);
+      List<LoadGen.Result> ping = r.get("2 pings");
+      List<LoadGen.Result> cycle = r.get("cycle");
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "%d in flight on %d connections; cycles %s; ping pairs %s" + "",
+              o.concurrency,
+              c.size(),
+              rate(cycle),
+              rate(ping));
+      return List.of(
+          GoalResult.measured(
+              "G2",
+              "throughput, cycles / ping pairs",
+              ratio(cycle, ping, LoadGen.Result::opsPerSecond),
+              Target.atLeast(0.90),
+              detail),
+          GoalResult.measured(
+              "G2",
+              "server CPU per op, cycle / ping pair",
+              ratio(cycle, ping, LoadGen.Result::cpuMicrosPerOp),
+              Target.atMost(1.10),
+              ""));
+    }
+  }
+
+  // --- G3, G4: against etcd ---------------------------------------------------------------------
+
+  private List<GoalResult> vsEtcd(ServerProcess berth) throws Exception {
+    List<GoalResult> out = new ArrayList<>();
+    String missing = etcdMissing();
+    if (missing != null) {
+      if (o.only.contains("G3")) {
+        out.add(GoalResult.skipped("G3", "ops/s, Berth cycle / etcd", Target.atLeast(10), missing));
+        out.add(GoalResult.skipped("G3", "p50, Berth cycle / etcd", Target.atMost(0.2), missing));
+      }
+      if (o.only.contains("G4")) {
+        out.add(
+            GoalResult.skipped("G4", "heartbeats/s, Berth / etcd", Target.atLeast(1.5), missing));
+      }
+      return out;
+    }
+    try (ServerProcess etcd = ServerProcess.etcd(o.etcd)) {
+      if (o.only.contains("G3")) {
+        out.addAll(g3(berth, etcd));
+      }
+      if (o.only.contains("G4")) {
+        out.addAll(g4(berth, etcd));
+      }
+    }
+    return out;
+  }
+
+  private String etcdMissing() {
+    if (o.etcd == null || !Files.isExecutable(o.etcd)) {
+      return "etcd not found"
+          + (o.etcd == null ? " on PATH" : " at " + o.etcd)
+          + " (Debian: apt-get install etcd-server)";
+    }
+    return null;
+  }
+
+  private List<GoalResult> g3(ServerProcess berth, ServerProcess etcd) throws Exception {
+    int k = channelsFor(o.concurrency);
+    try (Clients b = new Clients(berth.port(), k, true, beats);
+        Clients e = new Clients(etcd.port(), k, false, beats)) {
+      Map<String, Variant> v = new LinkedHashMap<>();
+      v.put(
+          "etcd sat",
+          new Variant(e.slots(o.concurrency, (ch, s) -> Ops.etcdCycle(ch)), etcd::cpuMicros));
+      v.put("berth sat", new Variant(b.slots(o.concurrency, Ops::berthCycle), berth::cpuMicros));
+      v.put("etcd 1", new Variant(List.of(Ops.etcdCycle(e.channel(0))), etcd::cpuMicros));
+      v.put(
+          "berth 1",
+          new Variant(List.of(Ops.berthCycle(b.channel(0), b.session(0))), berth::cpuMicros));
+      Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "%d in flight: Berth %s, etcd %s; 1 in flight p50:"
+                  + " Berth %s us, etcd %s us. etcd's leases are durable (raft log fsync'd to"
+                  + " disk); Berth's live in memory",
+              o.concurrency,
+              rate(r.get("berth sat")),
+              rate(r.get("etcd sat")),
+              med(r.get("berth 1"), x -> x.micros(50)),
+              med(r.get("etcd 1"), x -> x.micros(50)));
+      return List.of(
+          GoalResult.measured(
+              "G3",
+              "ops/s, Berth cycle / etcd grant+revoke",
+              ratio(r.get("berth sat"), r.get("etcd sat"), LoadGen.Result::opsPerSecond),
+              Target.atLeast(10),
+              detail),
+          GoalResult.measured(
+              "G3",
+              "p50, Berth cycle / etcd grant+revoke",
+              ratio(r.get("berth 1"), r.get("etcd 1"), x -> x.micros(50)),
+              Target.atMost(0.2),
+              ""));
+    }
+  }
+
+  private List<GoalResult> g4(ServerProcess berth, ServerProcess etcd) throws Exception {
+    int k = channelsFor(o.streams);
+    try (Clients b = new Clients(berth.port(), k, false, beats);
+        Clients e = new Clients(etcd.port(), k, false, beats)) {
+      List<Streams.Beating> berthStreams = new ArrayList<>();
+      List<Streams.Beating> etcdStreams = new ArrayList<>();
+      try {
+        for (int i = 0; i < o.streams; i++) {
+          berthStreams.add(Streams.openBerth(b.channel(i % k), "hb-" + i, true));
+          etcdStreams.add(Streams.openEtcd(e.channel(i % k)));
+        }
+        Map<String, Variant> v = new LinkedHashMap<>();
+        v.put("etcd", new Variant(ops(etcdStreams), etcd::cpuMicros));
+        v.put("berth", new Variant(ops(berthStreams), berth::cpuMicros));
+        Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
+        String detail =
+            String.format(
+                Locale.ROOT,
+                "%d streams on %d connections, each heartbeating closed-loop: Berth %s"
+                    + ", etcd %s; every Berth heartbeat reports new usage, so"
+                    + " none is answered from the throttle",
+                o.streams,
+                k,
+                rate(r.get("berth")),
+                rate(r.get("etcd")));
+        return List.of(
+            GoalResult.measured(
+                "G4",
+                "heartbeats/s, Berth sessions / etcd keep-alive",
+                ratio(r.get("berth"), r.get("etcd"), LoadGen.Result::opsPerSecond),
+                Target.atLeast(1.5),
+                detail));
+      } finally {
+        berthStreams.forEach(Streams.Beating::close);
+        etcdStreams.forEach(Streams.Beating::close);
+      }
+    }
+  }
+
+  private static List<LoadGen.Op> ops(List<Streams.Beating> streams) {
+    return streams.stream().map(Streams.Beating::op).toList();
+  }
+
+  // --- G6 over RPC: a refused acquire against a ping -------------------------------------------
+
+  private List<GoalResult> g6Rpc(ServerProcess berth) throws Exception {
+    try (Clients c = new Clients(berth.port(), channelsFor(o.concurrency), true, beats)) {
+      Map<String, List<LoadGen.Result>> r =
+          interleave(
+              variants(
+                  "ping", c.slots(o.concurrency, (ch, s) -> Ops.ping(ch)),
+                  "refused", c.slots(o.concurrency, Ops::berthRefused)),
+              berth::cpuMicros);
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "%d in flight: refused Acquire %s; ping %s",
+              o.concurrency,
+              rate(r.get("refused")),
+              rate(r.get("ping")));
+      return List.of(
+          GoalResult.measured(
+              "G6",
+              "throughput, refused Acquire / ping",
+              ratio(r.get("refused"), r.get("ping"), LoadGen.Result::opsPerSecond),
+              Target.atLeast(0.95),
+              detail));
+    }
+  }
+
+  // --- running variants in interleaved rounds ---------------------------------------------------
+
+  /** Operations to run in a window and the CPU clock of the process they load. */
+  record Variant(List<LoadGen.Op> slots, LongSupplier cpu) {}
+
+  private static Map<String, List<LoadGen.Op>> variants(
+      String a, List<LoadGen.Op> aSlots, String b, List<LoadGen.Op> bSlots) {
+    Map<String, List<LoadGen.Op>> m = new LinkedHashMap<>();
+    m.put(a, aSlots);
+    m.put(b, bSlots);
+    return m;
+  }
+
+  private Map<String, List<LoadGen.Result>> interleave(
+      Map<String, List<LoadGen.Op>> variants, LongSupplier cpu) throws InterruptedException {
+    Map<String, Variant> v = new LinkedHashMap<>();
+    variants.forEach((name, slots) -> v.put(name, new Variant(slots, cpu)));
+    return interleaveVariants(v);
+  }
+
+  private Map<String, List<LoadGen.Result>> interleaveVariants(Map<String, Variant> variants)
+      throws InterruptedException {
+    Map<String, List<LoadGen.Result>> out = new LinkedHashMap<>();
+    for (Schedule.Step step : Schedule.interleaved(List.copyOf(variants.keySet()), o.rounds)) {
+      Variant v = variants.get(step.variant());
+      LoadGen.Result r = LoadGen.run(v.slots(), step.warmUp() ? o.warmup : o.round, v.cpu());
+      if (!step.warmUp()) {
+        out.computeIfAbsent(step.variant(), k -> new ArrayList<>()).add(r);
+      }
+    }
+    return out;
+  }
+
+  private static Spread ratio(
+      List<LoadGen.Result> measured,
+      List<LoadGen.Result> baseline,
+      ToDoubleFunction<LoadGen.Result> f) {
+    return Spread.ratios(values(measured, f), values(baseline, f));
+  }
+
+  /** {@code 1234/s at 56 us CPU}: median throughput and server CPU per operation. */
+  private static String rate(List<LoadGen.Result> results) {
+    return med(results, LoadGen.Result::opsPerSecond)
+        + "/s at "
+        + med(results, LoadGen.Result::cpuMicrosPerOp)
+        + " us CPU";
+  }
+
+  private static String med(List<LoadGen.Result> results, ToDoubleFunction<LoadGen.Result> f) {
+    return Report.number(Spread.of(values(results, f)).median());
+  }
+
+  private static double[] values(List<LoadGen.Result> results, ToDoubleFunction<LoadGen.Result> f) {
+    return results.stream().mapToDouble(f).toArray();
+  }
+
+  private static int channelsFor(int inFlight) {
+    return Math.min(4, inFlight);
+  }
+}
