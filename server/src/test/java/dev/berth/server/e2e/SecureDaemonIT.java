@@ -6,13 +6,11 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.testkit.DaemonProcess;
 import io.grpc.Channel;
-import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
@@ -32,11 +30,7 @@ class SecureDaemonIT {
   @TempDir Path dir;
 
   private static Channel as(ManagedChannel channel, String token) {
-    Metadata headers = new Metadata();
-    headers.put(
-        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-    return ClientInterceptors.intercept(
-        channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    return Bearer.as(channel, token);
   }
 
   @Test
