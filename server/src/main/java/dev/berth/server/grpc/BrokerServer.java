@@ -136,8 +136,10 @@ public final class BrokerServer implements AutoCloseable {
     this.server =
         builder
             .intercept(new AuthInterceptor(tokens))
-            .addService(leaseBroker)
-            .addService(new AdminService(broker, protos, events, timings))
+            // Malformed requests are answered INVALID_ARGUMENT, never INTERNAL.
+            .addService(RequestGuard.wrap(leaseBroker.bindService()))
+            .addService(
+                RequestGuard.wrap(new AdminService(broker, protos, events, timings).bindService()))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())
