@@ -135,6 +135,8 @@ public final class BrokerServer implements AutoCloseable {
     }
     this.server =
         builder
+            // The last added runs first: authentication names the principal the rate cap counts.
+            .intercept(new CallRateInterceptor(broker, time))
             .intercept(new AuthInterceptor(tokens))
             // Malformed requests are answered INVALID_ARGUMENT, never INTERNAL.
             .addService(RequestGuard.wrap(leaseBroker.bindService()))

@@ -13,6 +13,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -37,11 +38,10 @@ class SecureDaemonIT {
   @Timeout(90)
   void tokensAndCapsFromFlags_enforcedByTheDaemon_tokensNeverLogged() throws Exception {
     String tokens =
-        "{crawler: {sha256: "
-            + TokenRegistry.hash(WORKER_TOKEN)
-            + ", roles: [worker]}, ops: {sha256: "
-            + TokenRegistry.hash(ADMIN_TOKEN)
-            + ", roles: [admin]}}";
+        Bearer.tokensFlag(
+            Map.of(
+                "crawler", Map.entry(WORKER_TOKEN, "worker"),
+                "ops", Map.entry(ADMIN_TOKEN, "admin")));
     try (DaemonProcess daemon =
         DaemonProcess.start(
             dir.resolve("state"),
