@@ -13,16 +13,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * Caps how fast one principal may start calls ({@code caps.calls_per_second_per_principal}) on
  * LeaseBroker and BrokerAdmin; health and reflection are not counted. A call over the cap never
- * reaches the broker: it is answered RESOURCE_EXHAUSTED naming the cap, and only when the
- * principal's next token is due (at most {@link #LONGEST_HOLD_NANOS}). Holding the refusal costs a
- * timer, not a thread, and slows a client that retries at once to the cap instead of letting it
- * spin on refusals and take CPU from everyone else. Session streams count once, when opened.
+ * reaches the broker: it is answered RESOURCE_EXHAUSTED naming the cap after {@link #HOLD_NANOS}.
+ * Holding the refusal costs a timer, not a thread; a client with a bounded number of calls in
+ * flight that retries at once is slowed to the cap plus that many calls a second, instead of
+ * spinning on refusals and taking CPU from everyone else. Session streams count once, when opened.
  *
  * <p>Runs after {@link AuthInterceptor}, which names the principal. Thread-safe.
  */
 final class CallRateInterceptor implements ServerInterceptor {
-  /** The longest a refusal is held back. */
-  static final long LONGEST_HOLD_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** How long a refusal is held back: a penalty long against the token interval of any cap. */
+  static final long HOLD_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private final Broker broker;
   private final TimeSource time;
@@ -53,7 +53,7 @@ final class CallRateInterceptor implements ServerInterceptor {
                 + "' calls faster than its cap of "
                 + perSecond
                 + "/s (caps.calls_per_second_per_principal); slow down");
-    time.schedule(() -> close(call, refused), Math.min(wait, LONGEST_HOLD_NANOS));
+    time.schedule(() -> close(call, refused), HOLD_NANOS);
     return new ServerCall.Listener<>() {};
   }
 

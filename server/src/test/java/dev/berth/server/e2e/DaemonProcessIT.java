@@ -122,7 +122,7 @@ class DaemonProcessIT {
 
     // A longer TTL after the restart, so the recovery window surely spans the first acquire.
     String[] restarted = FAST.clone();
-    restarted[1] = "6s";
+    restarted[1] = "15s"; // a loaded machine may take seconds from the start to the first call
     try (DaemonProcess daemon =
         DaemonProcess.start(state, dir.resolve("daemon-2.log"), restarted)) {
       ManagedChannel channel = daemon.channel();
@@ -132,7 +132,7 @@ class DaemonProcessIT {
         // run may still re-declare what they hold; then capacity nobody declared is free.
         AcquireResponse early = me.acquireRender("https://b.example/", 0);
         assertThat(early.getRefused().getDetail()).contains("restarted");
-        AcquireResponse granted = me.acquireRender("https://b.example/", 10_000);
+        AcquireResponse granted = me.acquireRender("https://b.example/", 20_000);
         assertThat(granted.hasGranted()).as("granted: %s", granted).isTrue();
         long token = granted.getGranted().getFencingToken();
         assertThat(token).isGreaterThan(highestToken);

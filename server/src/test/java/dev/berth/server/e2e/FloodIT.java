@@ -39,12 +39,12 @@ class FloodIT {
   private static final int SESSION_ATTEMPTS = 3000;
   private static final int FLOOD_IN_FLIGHT = 64;
   private static final int WORKERS = 2;
-  private static final int CALL_RATE_CAP = 500;
+  private static final int CALL_RATE_CAP = 400;
   private static final int WINDOWS = 4;
   private static final int ROUNDS_PER_WINDOW = 150;
 
-  /** The fleet's pace: about 230 calls a second from two workers, under the call-rate cap. */
-  private static final long PAUSE_MILLIS = 15;
+  /** The fleet's pace: under 300 calls a second from two workers, below the call-rate cap. */
+  private static final long PAUSE_MILLIS = 12;
 
   @TempDir Path dir;
 

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The per-principal call-rate cap over the in-process transport on the fake clock: calls past it
- * are refused RESOURCE_EXHAUSTED naming the cap once the next token is due, other principals and
+ * are refused RESOURCE_EXHAUSTED naming the cap after a one-second hold; other principals and
  * health checks are not affected.
  */
 class CallRateServiceTest {
@@ -50,14 +50,14 @@ class CallRateServiceTest {
   }
 
   @Test
-  void release_pastCallRate_refusedResourceExhaustedNamingCapWhenTheNextTokenIsDue()
+  void release_pastCallRate_refusedResourceExhaustedNamingCapAfterOneSecondsHold()
       throws Exception {
     assertThat(statusOf(release(TOKEN_A)).getCode()).isNotEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(statusOf(release(TOKEN_A)).getCode()).isNotEqualTo(Status.Code.RESOURCE_EXHAUSTED);
 
     ListenableFuture<ReleaseResponse> third = release(TOKEN_A);
-    assertThat(third.isDone()).as("the refusal is held until the next token is due").isFalse();
-    b.time.advanceMillis(499);
+    assertThat(third.isDone()).as("the refusal is held back").isFalse();
+    b.time.advanceMillis(999);
     assertThat(third.isDone()).isFalse();
     b.time.advanceMillis(1);
 
@@ -66,7 +66,7 @@ class CallRateServiceTest {
     assertThat(status.getDescription())
         .contains("principal 'crawler-a'")
         .contains("caps.calls_per_second_per_principal");
-    // The refused call took no token: the one that came back is there for the next call.
+    // The refused call took no token: those that came back meanwhile serve the next calls.
     assertThat(statusOf(release(TOKEN_A)).getCode()).isNotEqualTo(Status.Code.RESOURCE_EXHAUSTED);
   }
 
@@ -80,7 +80,7 @@ class CallRateServiceTest {
     for (int i = 0; i < 10; i++) {
       HealthGrpc.newBlockingStub(b.channel).check(HealthCheckRequest.getDefaultInstance());
     }
-    b.time.advanceMillis(500);
+    b.time.advanceMillis(1000);
     assertThat(statusOf(refused).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
   }
 }
