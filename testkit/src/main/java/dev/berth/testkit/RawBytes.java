@@ -1,10 +1,17 @@
 package dev.berth.testkit;
 
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.Status;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Calls that put bytes on the wire as they are: a marshaller that neither checks nor parses, so a
@@ -32,6 +39,35 @@ public final class RawBytes {
       };
 
   private RawBytes() {}
+
+  /**
+   * A raw call started on {@code channel}, reading whatever comes back, and how it ended.
+   *
+   * @param call send messages, half-close or cancel it
+   * @param closed completes with the status that ended the call
+   */
+  public record Call(ClientCall<byte[], byte[]> call, CompletableFuture<Status> closed) {}
+
+  /** Starts {@code method} on {@code channel} and sends {@code messages}; nothing more. */
+  public static Call start(
+      Channel channel,
+      MethodDescriptor<byte[], byte[]> method,
+      CallOptions options,
+      List<byte[]> messages) {
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    ClientCall<byte[], byte[]> call = channel.newCall(method, options);
+    call.start(
+        new ClientCall.Listener<>() {
+          @Override
+          public void onClose(Status status, Metadata trailers) {
+            closed.complete(status);
+          }
+        },
+        new Metadata());
+    call.request(Integer.MAX_VALUE);
+    messages.forEach(call::sendMessage);
+    return new Call(call, closed);
+  }
 
   /** {@code method} with raw bytes for its requests and responses. */
   public static MethodDescriptor<byte[], byte[]> of(MethodDescriptor<?, ?> method) {

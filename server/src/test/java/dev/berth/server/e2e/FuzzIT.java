@@ -29,7 +29,6 @@ import dev.berth.testkit.RawBytes;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -246,21 +245,11 @@ class FuzzIT {
     boolean cancel = sent.endsWith("cancelled") || (clientStreams && random.nextInt(4) == 0);
     boolean halfClose = !cancel;
 
-    CompletableFuture<Status> closed = new CompletableFuture<>();
-    ClientCall<byte[], byte[]> call =
-        channel.newCall(raw, CallOptions.DEFAULT.withDeadlineAfter(2, TimeUnit.SECONDS));
-    call.start(
-        new ClientCall.Listener<>() {
-          @Override
-          public void onClose(Status status, Metadata trailers) {
-            closed.complete(status);
-          }
-        },
-        new Metadata());
-    call.request(1000);
-    for (byte[] message : messages) {
-      call.sendMessage(message);
-    }
+    RawBytes.Call started =
+        RawBytes.start(
+            channel, raw, CallOptions.DEFAULT.withDeadlineAfter(2, TimeUnit.SECONDS), messages);
+    ClientCall<byte[], byte[]> call = started.call();
+    CompletableFuture<Status> closed = started.closed();
     boolean endedByUs = false;
     if (halfClose) {
       call.halfClose();

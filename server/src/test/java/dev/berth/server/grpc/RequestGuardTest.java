@@ -10,12 +10,9 @@ import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.testkit.RawBytes;
 import io.grpc.CallOptions;
-import io.grpc.ClientCall;
-import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -37,21 +34,10 @@ class RequestGuardTest {
 
   /** Sends {@code messages} as they are, half-closes, and returns how the call ended. */
   private Status raw(MethodDescriptor<?, ?> method, List<byte[]> messages) throws Exception {
-    MethodDescriptor<byte[], byte[]> bytes = RawBytes.of(method);
-    CompletableFuture<Status> closed = new CompletableFuture<>();
-    ClientCall<byte[], byte[]> call = b.channel.newCall(bytes, CallOptions.DEFAULT);
-    call.start(
-        new ClientCall.Listener<>() {
-          @Override
-          public void onClose(Status status, Metadata trailers) {
-            closed.complete(status);
-          }
-        },
-        new Metadata());
-    call.request(10);
-    messages.forEach(call::sendMessage);
-    call.halfClose();
-    return closed.get(5, TimeUnit.SECONDS);
+    RawBytes.Call raw =
+        RawBytes.start(b.channel, RawBytes.of(method), CallOptions.DEFAULT, messages);
+    raw.call().halfClose();
+    return raw.closed().get(5, TimeUnit.SECONDS);
   }
 
   private int inUse() {
