@@ -6,6 +6,7 @@ import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.BrokerEvent;
+import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.ListSessionsRequest;
@@ -128,11 +129,17 @@ class SlowReadersIT {
         LeaseBrokerGrpc.LeaseBrokerBlockingStub broker = LeaseBrokerGrpc.newBlockingStub(channel);
         long maxHeap = 0;
         int pushes = 0;
+        long heartbeats = 0;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(45);
         // Enough events to overflow the watcher's window and queue many times over.
         while ((connected(admin, slowSession) || events.get() < WATCHER_OVERFLOW_EVENTS)
             && System.nanoTime() < deadline) {
           if (connected(admin, slowSession)) {
+            // It still heartbeats (sending needs no reading), so only overflow can end it.
+            session.call.sendMessage(
+                SessionRequest.newBuilder()
+                    .setHeartbeat(Heartbeat.newBuilder().setSeq(++heartbeats))
+                    .build());
             for (int i = 0; i < 50; i++) {
               AcquireResponse granted =
                   broker.acquire(
