@@ -25,6 +25,7 @@ import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.proto.v1.RevokeLeaseResponse;
 import dev.berth.proto.v1.SessionInfo;
+import dev.berth.testkit.DaemonProcess;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +53,7 @@ class CliDaemonIT {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
   @TempDir static Path dir;
-  private static LiveDaemon daemon;
+  private static DaemonProcess daemon;
 
   private final List<AutoCloseable> cleanup = new ArrayList<>();
   private BrokerClient client;
@@ -62,7 +63,8 @@ class CliDaemonIT {
 
   @BeforeAll
   static void startDaemon() throws Exception {
-    daemon = LiveDaemon.start(dir, "--pdf-limit", "1");
+    daemon =
+        DaemonProcess.start(dir.resolve("state"), dir.resolve("daemon.log"), "--pdf-limit", "1");
   }
 
   @AfterAll
@@ -443,7 +445,7 @@ class CliDaemonIT {
 
   @Test
   void unreachableBroker_exit3WithHowToStartIt() throws Exception {
-    String target = "127.0.0.1:" + LiveDaemon.freePort();
+    String target = "127.0.0.1:" + DaemonProcess.freePort();
 
     Run run = run(List.of("--broker", target, "status"));
 

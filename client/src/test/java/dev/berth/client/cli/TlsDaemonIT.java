@@ -12,6 +12,7 @@ import dev.berth.client.Lease;
 import dev.berth.client.ResourceKind;
 import dev.berth.client.TlsOptions;
 import dev.berth.client.WorkerSession;
+import dev.berth.testkit.DaemonProcess;
 import dev.berth.testkit.TestCertificates;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -40,8 +41,8 @@ class TlsDaemonIT {
   private static final Duration DEADLINE = Duration.ofSeconds(5);
 
   @TempDir static Path dir;
-  private static LiveDaemon tls;
-  private static LiveDaemon mtls;
+  private static DaemonProcess tls;
+  private static DaemonProcess mtls;
   private static Path ca;
   private static Path otherCa;
   private static Path clientCert;
@@ -73,14 +74,14 @@ class TlsDaemonIT {
     TestCertificates.leaf(TestCertificates.ca("rogue-ca"), "rogue").write(rogueCert, rogueKey);
 
     tls =
-        LiveDaemon.start(
+        daemon(
             Files.createDirectories(dir.resolve("tls")),
             "--tls.cert",
             serverCert.toString(),
             "--tls.key",
             serverKey.toString());
     mtls =
-        LiveDaemon.start(
+        daemon(
             Files.createDirectories(dir.resolve("mtls")),
             "--tls.cert",
             serverCert.toString(),
@@ -107,7 +108,15 @@ class TlsDaemonIT {
     }
   }
 
-  private static BrokerClient client(LiveDaemon daemon, TlsOptions options) {
+  /** A daemon serving TLS in {@code dir}: ready once it listens (its health is TLS too). */
+  private static DaemonProcess daemon(Path dir, String... flags) throws Exception {
+    return DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
+        .flags(flags)
+        .readyWhenListening()
+        .start();
+  }
+
+  private static BrokerClient client(DaemonProcess daemon, TlsOptions options) {
     return BrokerClient.newBuilder()
         .target(daemon.target())
         .tls(options)

@@ -6,6 +6,8 @@ import dev.berth.client.AcquireOptions;
 import dev.berth.client.AcquireResult;
 import dev.berth.client.BrokerClient;
 import dev.berth.client.WorkerSession;
+import dev.berth.testkit.DaemonProcess;
+import dev.berth.testkit.Signals;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -29,13 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
 class PausedWorkerIT {
   @TempDir Path dir;
 
-  private static void signal(Process p, String signal) throws Exception {
-    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start();
-    assertThat(kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0)
-        .as("kill -%s", signal)
-        .isTrue();
-  }
-
   private static String next(BlockingQueue<String> lines, Duration timeout) throws Exception {
     String line = lines.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     assertThat(line).as("worker output within %s", timeout).isNotNull();
@@ -45,20 +40,20 @@ class PausedWorkerIT {
   @Test
   @Timeout(90)
   void stoppedPastTtl_capacityBack_thenSdkReportsLeasesInvalidAndSessionLost() throws Exception {
-    int port = BrokerProcess.freePort();
-    try (BrokerProcess broker =
-        BrokerProcess.start(
-            dir.resolve("state"),
-            dir.resolve("daemon.log"),
-            port,
-            "--session-ttl",
-            "3s",
-            "--heartbeat-interval",
-            "500ms",
-            "--sweep-interval",
-            "100ms",
-            "--render-limit",
-            "2")) {
+    int port = DaemonProcess.freePort();
+    try (DaemonProcess broker =
+        DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
+            .port(port)
+            .flags(
+                "--session-ttl",
+                "3s",
+                "--heartbeat-interval",
+                "500ms",
+                "--sweep-interval",
+                "100ms",
+                "--render-limit",
+                "2")
+            .start()) {
       Process worker =
           new ProcessBuilder(
                   Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -95,7 +90,7 @@ class PausedWorkerIT {
             .as("pool full while the worker runs")
             .isFalse();
 
-        signal(worker, "STOP");
+        Signals.send(worker.toHandle(), "STOP");
         long stoppedAt = System.nanoTime();
         AcquireResult granted =
             observer.acquireWithRetry(
@@ -106,7 +101,7 @@ class PausedWorkerIT {
             .isGreaterThanOrEqualTo(Duration.ofMillis(2400));
         assertThat(lines).as("a stopped worker says nothing").isEmpty();
 
-        signal(worker, "CONT");
+        Signals.send(worker.toHandle(), "CONT");
         List<String> said = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (System.nanoTime() < deadline

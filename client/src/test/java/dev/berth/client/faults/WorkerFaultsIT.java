@@ -9,6 +9,8 @@ import dev.berth.client.Lease;
 import dev.berth.client.RevokedLease;
 import dev.berth.client.SessionLost;
 import dev.berth.client.WorkerSession;
+import dev.berth.testkit.DaemonProcess;
+import dev.berth.testkit.TcpProxy;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,16 +53,12 @@ class WorkerFaultsIT {
   @Timeout(90)
   void connectionBlackholedThenReset_reconnectWithinTtl_sameSessionLeasesAndTokens()
       throws Exception {
-    int port = BrokerProcess.freePort();
-    try (BrokerProcess broker =
-            BrokerProcess.start(
-                dir.resolve("state"),
-                dir.resolve("daemon.log"),
-                port,
-                "--session-ttl",
-                "6s",
-                "--heartbeat-interval",
-                "1s");
+    int port = DaemonProcess.freePort();
+    try (DaemonProcess broker =
+            DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
+                .port(port)
+                .flags("--session-ttl", "6s", "--heartbeat-interval", "1s")
+                .start();
         TcpProxy proxy = new TcpProxy(new InetSocketAddress("127.0.0.1", port));
         BrokerClient client =
             BrokerClient.newBuilder()
@@ -105,7 +103,7 @@ class WorkerFaultsIT {
   @Timeout(120)
   void brokerKilledWith50LeasesHeld_restartedOnSamePort_everyWorkerResumesWithoutDoubleGrant()
       throws Exception {
-    int port = BrokerProcess.freePort();
+    int port = DaemonProcess.freePort();
     Path state = dir.resolve("state");
     String[] options = {
       "--session-ttl", "8s", "--heartbeat-interval", "1s", "--render-limit", "50"
@@ -114,7 +112,11 @@ class WorkerFaultsIT {
     List<WorkerSession> sessions = new ArrayList<>();
     Map<WorkerSession, List<Lease>> held = new HashMap<>();
     List<Object> events = new CopyOnWriteArrayList<>();
-    BrokerProcess first = BrokerProcess.start(state, dir.resolve("daemon-1.log"), port, options);
+    DaemonProcess first =
+        DaemonProcess.newBuilder(state, dir.resolve("daemon-1.log"))
+            .port(port)
+            .flags(options)
+            .start();
     try {
       long highest = 0;
       for (int w = 0; w < 5; w++) {
@@ -141,8 +143,11 @@ class WorkerFaultsIT {
       sessions.forEach(s -> ids.put(s, s.sessionId()));
 
       first.kill();
-      try (BrokerProcess second =
-          BrokerProcess.start(state, dir.resolve("daemon-2.log"), port, options)) {
+      try (DaemonProcess second =
+          DaemonProcess.newBuilder(state, dir.resolve("daemon-2.log"))
+              .port(port)
+              .flags(options)
+              .start()) {
         await(
             "every worker to resume with the restarted broker",
             Duration.ofSeconds(30),
@@ -184,16 +189,12 @@ class WorkerFaultsIT {
   @Test
   @Timeout(90)
   void oneSecondRoundTripLatency_ttl5s_noSpuriousExpiry() throws Exception {
-    int port = BrokerProcess.freePort();
-    try (BrokerProcess broker =
-            BrokerProcess.start(
-                dir.resolve("state"),
-                dir.resolve("daemon.log"),
-                port,
-                "--session-ttl",
-                "5s",
-                "--heartbeat-interval",
-                "1s");
+    int port = DaemonProcess.freePort();
+    try (DaemonProcess broker =
+            DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
+                .port(port)
+                .flags("--session-ttl", "5s", "--heartbeat-interval", "1s")
+                .start();
         TcpProxy proxy = new TcpProxy(new InetSocketAddress("127.0.0.1", port));
         BrokerClient client =
             BrokerClient.newBuilder()

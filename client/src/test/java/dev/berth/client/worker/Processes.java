@@ -1,14 +1,6 @@
 package dev.berth.client.worker;
 
-import dev.berth.proto.v1.BrokerAdminGrpc;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.StatusRuntimeException;
-import io.grpc.health.v1.HealthCheckRequest;
-import io.grpc.health.v1.HealthCheckResponse;
-import io.grpc.health.v1.HealthGrpc;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,112 +9,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-/** Real processes for the end-to-end tests: the daemon jar and {@code berth worker} JVMs. */
+/**
+ * {@code berth worker} JVMs for the end-to-end tests (the daemon is {@link
+ * dev.berth.testkit.DaemonProcess}).
+ */
 final class Processes {
   private Processes() {}
 
-  static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
-  }
-
   static String tail(Path log, int lines) {
-    try {
-      List<String> all = Files.readAllLines(log);
-      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-    } catch (IOException e) {
-      return "(no log " + log + ": " + e + ")";
-    }
-  }
-
-  /** The broker as a child process, on a free loopback port, logging to a file. */
-  static final class Daemon implements AutoCloseable {
-    final Process process;
-    final int port;
-    final Path log;
-    final ManagedChannel channel;
-    final BrokerAdminGrpc.BrokerAdminBlockingStub admin;
-
-    private Daemon(Process process, int port, Path log) {
-      this.process = process;
-      this.port = port;
-      this.log = log;
-      this.channel = ManagedChannelBuilder.forTarget(target()).usePlaintext().build();
-      this.admin = BrokerAdminGrpc.newBlockingStub(channel);
-    }
-
-    static Daemon start(Path dir, String... options) throws Exception {
-      Path jar =
-          Path.of(System.getProperty("berth.server.jar", "../server/target/berth-server.jar"));
-      if (!Files.exists(jar)) {
-        throw new IllegalStateException("daemon jar " + jar + " is missing; run mvn package");
-      }
-      int port = freePort();
-      Path log = dir.resolve("daemon.log");
-      List<String> command = new ArrayList<>();
-      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      command.add("-Xmx256m");
-      command.add("-jar");
-      command.add(jar.toString());
-      command.add("serve");
-      command.add("--metrics.listen"); // several daemons may run at once; none takes :9464
-      command.add("off");
-      command.add("--listen");
-      command.add("127.0.0.1:" + port);
-      command.add("--state-dir");
-      command.add(dir.resolve("state").toString());
-      command.addAll(List.of(options));
-      Process process =
-          new ProcessBuilder(command)
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile())
-              .start();
-      Daemon daemon = new Daemon(process, port, log);
-      daemon.awaitServing(Duration.ofSeconds(60));
-      return daemon;
-    }
-
-    String target() {
-      return "127.0.0.1:" + port;
-    }
-
-    private void awaitServing(Duration timeout) throws Exception {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (true) {
-        if (!process.isAlive()) {
-          throw new IllegalStateException("daemon exited early:\n" + tail(log, 40));
-        }
-        try {
-          HealthCheckResponse response =
-              HealthGrpc.newBlockingStub(channel)
-                  .withDeadlineAfter(1, TimeUnit.SECONDS)
-                  .check(HealthCheckRequest.getDefaultInstance());
-          if (response.getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
-            return;
-          }
-        } catch (StatusRuntimeException notYet) {
-          // still starting
-        }
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("daemon not serving after " + timeout);
-        }
-        Thread.sleep(100);
-      }
-    }
-
-    @Override
-    public void close() {
-      channel.shutdownNow();
-      process.destroy();
-      try {
-        if (!process.waitFor(15, TimeUnit.SECONDS)) {
-          process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
+    return dev.berth.testkit.DaemonProcess.tail(log, lines);
   }
 
   /** A {@code berth worker} JVM on this test's classpath, logging to a file. */

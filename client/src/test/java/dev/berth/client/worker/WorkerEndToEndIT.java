@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.proto.v1.LeaseInfo;
@@ -11,6 +12,8 @@ import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.ResourceKind;
+import dev.berth.testkit.DaemonProcess;
+import io.grpc.ManagedChannel;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -60,9 +63,9 @@ class WorkerEndToEndIT {
         "skipped: no Chromium at " + CHROMIUM + " (apt-get install chromium; bin/test does)");
   }
 
-  private Processes.Daemon startDaemon() throws Exception {
+  private LiveBroker startDaemon() throws Exception {
     Path wasm = Path.of(System.getProperty("berth.extractor.wasm", "../src/wasm/extractor.wasm"));
-    return Processes.Daemon.start(
+    return LiveBroker.start(
         dir,
         "--render-limit",
         String.valueOf(RENDER_LIMIT),
@@ -105,14 +108,14 @@ class WorkerEndToEndIT {
     final AtomicBoolean running = new AtomicBoolean(true);
     final Thread thread;
 
-    PoolWatch(Processes.Daemon daemon) {
+    PoolWatch(LiveBroker daemon) {
       thread =
           new Thread(
               () -> {
                 while (running.get()) {
                   try {
                     BrokerStatus status =
-                        daemon.admin.getStatus(GetStatusRequest.getDefaultInstance());
+                        daemon.admin().getStatus(GetStatusRequest.getDefaultInstance());
                     for (PoolStatus pool : status.getPoolsList()) {
                       if (pool.getKind() == ResourceKind.RESOURCE_KIND_RENDER) {
                         maxInUse.accumulateAndGet(pool.getInUse(), Math::max);
@@ -143,7 +146,7 @@ class WorkerEndToEndIT {
       throws Exception {
     long started = System.nanoTime();
     try (FakeSites sites = new FakeSites(300, Set.of("busy.test"));
-        Processes.Daemon daemon = startDaemon();
+        LiveBroker daemon = startDaemon();
         PoolWatch watch = new PoolWatch(daemon)) {
       List<String> urls = new ArrayList<>();
       for (int page = 1; page <= 3; page++) {
@@ -211,10 +214,13 @@ class WorkerEndToEndIT {
       assertThat(watch.maxInUse.get()).isBetween(1, RENDER_LIMIT);
 
       // Nothing left behind at the broker.
-      assertThat(daemon.admin.listLeases(ListLeasesRequest.getDefaultInstance()).getLeasesList())
+      assertThat(daemon.admin().listLeases(ListLeasesRequest.getDefaultInstance()).getLeasesList())
           .isEmpty();
       assertThat(
-              daemon.admin.listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList())
+              daemon
+                  .admin()
+                  .listSessions(ListSessionsRequest.getDefaultInstance())
+                  .getSessionsList())
           .isEmpty();
       System.out.printf(
           "twoWorkers: %d pages, max in flight %d (broker RENDER in use %d), took %.1fs%n",
@@ -229,7 +235,7 @@ class WorkerEndToEndIT {
   void killedWorker_capacityReturnsAfterTheTtl_whileTheOtherFinishes() throws Exception {
     long started = System.nanoTime();
     try (FakeSites sites = new FakeSites(400, Set.of());
-        Processes.Daemon daemon = startDaemon()) {
+        LiveBroker daemon = startDaemon()) {
       List<String> doomed = new ArrayList<>();
       List<String> survivor = new ArrayList<>();
       for (int page = 1; page <= 4; page++) {
@@ -274,7 +280,8 @@ class WorkerEndToEndIT {
         Map<String, JsonObject> results = results(other.out);
         assertThat(results.keySet()).containsExactlyInAnyOrderElementsOf(survivor);
         assertThat(results.values()).allMatch(r -> r.get("ok").getAsBoolean());
-        assertThat(daemon.admin.listLeases(ListLeasesRequest.getDefaultInstance()).getLeasesList())
+        assertThat(
+                daemon.admin().listLeases(ListLeasesRequest.getDefaultInstance()).getLeasesList())
             .isEmpty();
         System.out.printf(
             "killedWorker: %d leases held at kill, returned after %.1fs (TTL %ds), took %.1fs%n",
@@ -286,9 +293,31 @@ class WorkerEndToEndIT {
     }
   }
 
-  private static List<LeaseInfo> leasesOf(Processes.Daemon daemon, String workerId) {
+  /** The daemon process and an admin stub on one channel, closed together. */
+  private record LiveBroker(
+      DaemonProcess process, ManagedChannel channel, BrokerAdminGrpc.BrokerAdminBlockingStub admin)
+      implements AutoCloseable {
+    static LiveBroker start(Path dir, String... flags) throws Exception {
+      DaemonProcess process =
+          DaemonProcess.start(dir.resolve("state"), dir.resolve("daemon.log"), flags);
+      ManagedChannel channel = process.channel();
+      return new LiveBroker(process, channel, BrokerAdminGrpc.newBlockingStub(channel));
+    }
+
+    String target() {
+      return process.target();
+    }
+
+    @Override
+    public void close() {
+      channel.shutdownNow();
+      process.close();
+    }
+  }
+
+  private static List<LeaseInfo> leasesOf(LiveBroker daemon, String workerId) {
     return daemon
-        .admin
+        .admin()
         .listLeases(ListLeasesRequest.newBuilder().setWorkerId(workerId).build())
         .getLeasesList();
   }

@@ -14,6 +14,7 @@ final class Builders {
   int capSessions = PrincipalCaps.DEFAULTS.sessions();
   int capLeases = PrincipalCaps.DEFAULTS.leases();
   int capQueued = PrincipalCaps.DEFAULTS.queued();
+  int capCallRate = PrincipalCaps.DEFAULTS.callsPerSecond();
 
   /**
    * The per-principal caps set.
@@ -24,7 +25,8 @@ final class Builders {
     nonNegative("caps.sessions_per_principal", capSessions);
     nonNegative("caps.leases_per_principal", capLeases);
     nonNegative("caps.queued_per_principal", capQueued);
-    return new PrincipalCaps(capSessions, capLeases, capQueued);
+    nonNegative("caps.calls_per_second_per_principal", capCallRate);
+    return new PrincipalCaps(capSessions, capLeases, capQueued, capCallRate);
   }
 
   private static void nonNegative(String key, int value) {

@@ -449,6 +449,11 @@ public final class ConfigKeys {
         "acquires waiting at once, per principal; 0 = no cap",
         (b, v) -> b.capQueued = (Integer) v,
         p -> p.caps().queued());
+    caps(
+        "caps.calls_per_second_per_principal",
+        "calls one principal may start per second (burst: one second's worth); 0 = no cap",
+        (b, v) -> b.capCallRate = (Integer) v,
+        p -> p.caps().callsPerSecond());
 
     alias("--state-dir", "state_dir");
     alias("--shutdown-grace", "shutdown_grace");

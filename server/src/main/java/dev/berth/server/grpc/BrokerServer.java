@@ -160,9 +160,13 @@ public final class BrokerServer implements AutoCloseable {
     }
     this.server =
         builder
+            // The last added runs first: authentication names the principal the rate cap counts.
+            .intercept(new CallRateInterceptor(broker, time))
             .intercept(auth)
-            .addService(leaseBroker)
-            .addService(new AdminService(broker, protos, events, timings))
+            // Malformed requests are answered INVALID_ARGUMENT, never INTERNAL.
+            .addService(RequestGuard.wrap(leaseBroker.bindService()))
+            .addService(
+                RequestGuard.wrap(new AdminService(broker, protos, events, timings).bindService()))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())

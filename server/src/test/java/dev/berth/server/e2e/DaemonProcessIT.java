@@ -3,8 +3,16 @@ package dev.berth.server.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.BrokerAdminGrpc;
+import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.ListSessionsRequest;
+import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.RefusalReason;
+import dev.berth.proto.v1.SessionInfo;
 import dev.berth.server.lease.FencingTokens;
+import dev.berth.testkit.DaemonProcess;
+import dev.berth.testkit.ProcessProbe;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import java.io.BufferedReader;
@@ -46,6 +54,9 @@ class DaemonProcessIT {
     long highestToken;
     try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("daemon-1.log"), FAST)) {
       ManagedChannel channel = daemon.channel();
+      BrokerAdminGrpc.BrokerAdminBlockingStub admin = BrokerAdminGrpc.newBlockingStub(channel);
+      ProcessProbe probe = new ProcessProbe(daemon.pid());
+      List<String> baseline = warmedUpThreads(daemon, admin, probe);
       Process worker = startWorker(daemon.target(), 3);
       List<Long> workerTokens = new ArrayList<>();
       try (BufferedReader out =
@@ -92,6 +103,16 @@ class DaemonProcessIT {
             .isGreaterThan(Collections.max(workerTokens));
         highestToken = granted.getGranted().getFencingToken();
         assertThat(me.opened.get().getBrokerEpoch()).isEqualTo(1);
+
+        // Nothing of the killed worker stays behind: its session and stream are gone, and the
+        // daemon's threads are back to what they were before it connected.
+        awaitQuiet(admin, 1, Duration.ofSeconds(10));
+        assertThat(admin.listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList())
+            .extracting(SessionInfo::getWorkerId)
+            .containsExactly("observer");
+        assertThat(awaitThreadsAtMost(probe, baseline, Duration.ofSeconds(10)))
+            .as("daemon threads after the killed worker's session expired")
+            .hasSizeLessThanOrEqualTo(baseline.size());
       } finally {
         channel.shutdownNow();
       }
@@ -101,7 +122,7 @@ class DaemonProcessIT {
 
     // A longer TTL after the restart, so the recovery window surely spans the first acquire.
     String[] restarted = FAST.clone();
-    restarted[1] = "6s";
+    restarted[1] = "15s"; // a loaded machine may take seconds from the start to the first call
     try (DaemonProcess daemon =
         DaemonProcess.start(state, dir.resolve("daemon-2.log"), restarted)) {
       ManagedChannel channel = daemon.channel();
@@ -111,7 +132,7 @@ class DaemonProcessIT {
         // run may still re-declare what they hold; then capacity nobody declared is free.
         AcquireResponse early = me.acquireRender("https://b.example/", 0);
         assertThat(early.getRefused().getDetail()).contains("restarted");
-        AcquireResponse granted = me.acquireRender("https://b.example/", 10_000);
+        AcquireResponse granted = me.acquireRender("https://b.example/", 20_000);
         assertThat(granted.hasGranted()).as("granted: %s", granted).isTrue();
         long token = granted.getGranted().getFencingToken();
         assertThat(token).isGreaterThan(highestToken);
@@ -140,6 +161,79 @@ class DaemonProcessIT {
         channel.shutdownNow();
       }
     }
+  }
+
+  /**
+   * Brings every lazily started pool of the daemon (Netty event loops, call threads) to its size by
+   * serving sessions on several connections, waits until those sessions expired, and returns the
+   * daemon's threads then: the baseline a leak would exceed.
+   */
+  private static List<String> warmedUpThreads(
+      DaemonProcess daemon, BrokerAdminGrpc.BrokerAdminBlockingStub admin, ProcessProbe probe)
+      throws Exception {
+    for (int i = 0; i < 8; i++) {
+      ManagedChannel warmUp = daemon.channel();
+      try (LiveSession session = new LiveSession(warmUp, "warm-up-" + i)) {
+        AcquireResponse granted = session.acquireRender("https://warm" + i + ".example/", 0);
+        assertThat(granted.hasGranted()).as("warm-up: %s", granted).isTrue();
+        session.release(granted.getGranted().getLeaseId());
+      } finally {
+        warmUp.shutdownNow();
+      }
+    }
+    awaitQuiet(admin, 0, Duration.ofSeconds(10));
+    return stableThreads(probe);
+  }
+
+  /** Waits until the daemon has exactly {@code sessions} live sessions and no other. */
+  private static void awaitQuiet(
+      BrokerAdminGrpc.BrokerAdminBlockingStub admin, int sessions, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      BrokerStatus status = admin.getStatus(GetStatusRequest.getDefaultInstance());
+      int inUse = status.getPoolsList().stream().mapToInt(PoolStatus::getInUse).sum();
+      if (status.getSessions().getLive() == sessions
+          && status.getSessions().getDisconnected() == 0
+          && inUse <= sessions) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "expected "
+                + sessions
+                + " live sessions and nothing else within "
+                + timeout
+                + ":\n"
+                + status);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  /** The daemon's Java threads, without the JIT compiler threads the JVM adds and removes. */
+  private static List<String> stableThreads(ProcessProbe probe) throws Exception {
+    return probe.javaThreads().stream()
+        .filter(name -> !name.matches("C[12] CompilerThread\\d+"))
+        .sorted()
+        .toList();
+  }
+
+  /** Polls until the daemon has no more threads than {@code baseline}; returns the last list. */
+  private static List<String> awaitThreadsAtMost(
+      ProcessProbe probe, List<String> baseline, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<String> now = stableThreads(probe);
+    while (now.size() > baseline.size() && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      now = stableThreads(probe);
+    }
+    List<String> extra = new ArrayList<>(now);
+    baseline.forEach(extra::remove);
+    assertThat(now.size())
+        .as("threads beyond the baseline: %s", extra)
+        .isLessThanOrEqualTo(baseline.size());
+    return now;
   }
 
   private static Process startWorker(String target, int leases) throws Exception {

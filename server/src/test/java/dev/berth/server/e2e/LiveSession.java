@@ -6,6 +6,7 @@ import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.Opened;
+import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
@@ -86,6 +87,12 @@ final class LiveSession implements AutoCloseable {
                         .setSeconds(waitMillis / 1000)
                         .setNanos((int) (waitMillis % 1000) * 1_000_000))
                 .build());
+  }
+
+  void release(String leaseId) {
+    LeaseBrokerGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
+        .release(ReleaseRequest.newBuilder().setSessionId(id()).setLeaseId(leaseId).build());
   }
 
   @Override

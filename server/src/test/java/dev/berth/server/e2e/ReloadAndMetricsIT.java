@@ -12,6 +12,7 @@ import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.metrics.PrometheusText;
 import dev.berth.server.wasm.TestModules;
+import dev.berth.testkit.DaemonProcess;
 import io.grpc.ManagedChannel;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -45,13 +46,10 @@ class ReloadAndMetricsIT {
     Files.writeString(config, "pools:\n  render:\n    limit: 2\n");
     int metricsPort = DaemonProcess.freePort();
     try (DaemonProcess daemon =
-            DaemonProcess.start(
-                dir.resolve("state"),
-                dir.resolve("daemon.log"),
-                "--config",
-                config.toString(),
-                "--metrics.listen",
-                "127.0.0.1:" + metricsPort);
+            DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
+                .metricsListen("127.0.0.1:" + metricsPort)
+                .flags("--config", config.toString())
+                .start();
         LiveSession worker = new LiveSession(daemon.channel(), "w1")) {
       ManagedChannel channel = daemon.channel();
       AcquireResponse held = worker.acquireRender("https://a.example/", 0);

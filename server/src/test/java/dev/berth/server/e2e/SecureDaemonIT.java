@@ -6,16 +6,15 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.testkit.DaemonProcess;
 import io.grpc.Channel;
-import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -33,22 +32,17 @@ class SecureDaemonIT {
   @TempDir Path dir;
 
   private static Channel as(ManagedChannel channel, String token) {
-    Metadata headers = new Metadata();
-    headers.put(
-        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-    return ClientInterceptors.intercept(
-        channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    return Bearer.as(channel, token);
   }
 
   @Test
   @Timeout(90)
   void tokensAndCapsFromFlags_enforcedByTheDaemon_tokensNeverLogged() throws Exception {
     String tokens =
-        "{crawler: {sha256: "
-            + TokenRegistry.hash(WORKER_TOKEN)
-            + ", roles: [worker]}, ops: {sha256: "
-            + TokenRegistry.hash(ADMIN_TOKEN)
-            + ", roles: [admin]}}";
+        Bearer.tokensFlag(
+            Map.of(
+                "crawler", Map.entry(WORKER_TOKEN, "worker"),
+                "ops", Map.entry(ADMIN_TOKEN, "admin")));
     try (DaemonProcess daemon =
         DaemonProcess.start(
             dir.resolve("state"),

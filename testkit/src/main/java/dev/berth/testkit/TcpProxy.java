@@ -1,4 +1,4 @@
-package dev.berth.client.faults;
+package dev.berth.testkit;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +18,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Thread-safe; one thread per direction per connection.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
   private final ServerSocket server;
   private final InetSocketAddress upstream;
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
@@ -27,7 +27,8 @@ final class TcpProxy implements AutoCloseable {
   private volatile long delayMillis;
   private volatile boolean closed;
 
-  TcpProxy(InetSocketAddress upstream) throws IOException {
+  /** Listens on a free loopback port and forwards each connection to {@code upstream}. */
+  public TcpProxy(InetSocketAddress upstream) throws IOException {
     this.upstream = upstream;
     this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     Thread accept = new Thread(this::acceptLoop, "proxy-accept");
@@ -35,16 +36,16 @@ final class TcpProxy implements AutoCloseable {
     accept.start();
   }
 
-  String target() {
+  public String target() {
     return "127.0.0.1:" + server.getLocalPort();
   }
 
   /** Stops forwarding; connections stay open and data waits (a blackholed path). */
-  void pause() {
+  public void pause() {
     paused = true;
   }
 
-  void resume() {
+  public void resume() {
     synchronized (gate) {
       paused = false;
       gate.notifyAll();
@@ -52,12 +53,12 @@ final class TcpProxy implements AutoCloseable {
   }
 
   /** Holds every chunk this long before passing it on, in each direction. */
-  void delay(Duration value) {
+  public void delay(Duration value) {
     delayMillis = value.toMillis();
   }
 
   /** Resets every open connection: the peers see a RST, as after a NAT or middlebox drop. */
-  void resetAll() {
+  public void resetAll() {
     for (Socket s : sockets) {
       try {
         s.setSoLinger(true, 0);
