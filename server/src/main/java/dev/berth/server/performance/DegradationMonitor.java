@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import java.util.function.ToIntFunction;
 
 /**
@@ -54,7 +55,7 @@ public final class DegradationMonitor {
   static final double FAILURE_RATE_SATURATION = 0.5;
 
   private final PerformanceConfig config;
-  private final NanoClock clock;
+  private final LongSupplier clock;
   private long nowNanos;
   private final Map<ResourceKind, OutcomeWindow> byKind = new EnumMap<>(ResourceKind.class);
   private final LinkedHashMap<String, OutcomeWindow> byHost;
@@ -79,7 +80,7 @@ public final class DegradationMonitor {
   public DegradationMonitor(PerformanceConfig config, long nowNanos) {
     this.config = Objects.requireNonNull(config, "config");
     this.nowNanos = nowNanos;
-    this.clock = new NanoClock(() -> this.nowNanos);
+    this.clock = () -> this.nowNanos;
     for (ResourceKind kind : ResourceKind.values()) {
       byKind.put(kind, new OutcomeWindow(config.window(), clock));
     }

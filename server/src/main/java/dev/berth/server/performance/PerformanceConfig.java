@@ -199,7 +199,7 @@ public final class PerformanceConfig {
       }
       Checks.range("performance.increase_step", increaseStep, 1, 1_000_000);
       Checks.range("performance.floor", floor, 1, 1_000_000);
-      Checks.range("performance.min_samples", minSamples, 1, 1_000_000);
+      Checks.range("performance.min_samples", minSamples, 1, OutcomeWindow.CAPACITY);
       Checks.positive("performance.adjust_interval", adjustInterval);
       Checks.range("performance.max_hosts_tracked", maxHostsTracked, 0, 1_000_000);
       return new PerformanceConfig(this);

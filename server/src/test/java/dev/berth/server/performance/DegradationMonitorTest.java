@@ -160,6 +160,36 @@ class DegradationMonitorTest {
   }
 
   @Test
+  void stats_moreOutcomesThanAWindowKeeps_describeTheNewest() {
+    DegradationMonitor m = monitor();
+    record(m, RENDER, OutcomeWindow.CAPACITY, false, 30);
+    now += SECOND;
+    record(m, RENDER, OutcomeWindow.CAPACITY - 1, true, 1);
+    record(m, RENDER, 1, true, 2);
+
+    WindowStats stats = m.stats(RENDER);
+
+    assertThat(stats.samples()).isEqualTo(OutcomeWindow.CAPACITY);
+    assertThat(stats.successRate()).isEqualTo(1.0);
+    assertThat(stats.p50Nanos()).isEqualTo(SECOND);
+    assertThat(m.stats(HOST).samples()).isEqualTo(OutcomeWindow.CAPACITY);
+  }
+
+  @Test
+  void stats_windowFullThenTime_trimsByAgeToo() {
+    DegradationMonitor m = monitor();
+    record(m, RENDER, OutcomeWindow.CAPACITY + 100, false, 30);
+    now += 30 * SECOND;
+    record(m, RENDER, 10, true, 1);
+
+    m.advanceTo(now + 31 * SECOND);
+
+    WindowStats stats = m.stats(RENDER);
+    assertThat(stats.samples()).isEqualTo(10);
+    assertThat(stats.successRate()).isEqualTo(1.0);
+  }
+
+  @Test
   void advanceTo_earlierTime_doesNotMoveTheWindowBack() {
     DegradationMonitor m = monitor();
     record(m, RENDER, 5, true, 1);
