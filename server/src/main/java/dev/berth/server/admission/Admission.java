@@ -4,7 +4,10 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
 import java.time.Duration;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The admission checks of one acquire, in the order of DESIGN §3: draining, memory pressure, the
@@ -13,6 +16,15 @@ import java.util.List;
  * no broker; {@link AdmissionController} gathers the facts.
  */
 public final class Admission {
+  /** The name of each pool's check, made once (a grant must not build strings). */
+  private static final Map<ResourceKind, String> POOL_RULE = new EnumMap<>(ResourceKind.class);
+
+  static {
+    for (ResourceKind kind : ResourceKind.values()) {
+      POOL_RULE.put(kind, "pool " + kind);
+    }
+  }
+
   private Admission() {}
 
   /** What stops a grant now, and how waiting in the queue can help. */
@@ -77,8 +89,9 @@ public final class Admission {
    * @param memory the memory check's state
    * @param rateWaitNanos nanoseconds until the host has a token; 0 when it has one or is not
    *     rate-limited
+   * @param rateLimited the acquire's host has a rate limit
    * @param rateDetail the host rule in words, e.g. {@code host example.com: 2.0/s, next token in
-   *     340ms}; empty when not rate-limited
+   *     340ms}; built only when a refusal or Explain shows it, since a grant never does
    * @param recoveryNanosLeft after a restart, how long leases of the previous run may still be
    *     re-declared (no new grants until then); 0 otherwise
    */
@@ -94,8 +107,42 @@ public final class Admission {
       String limitReason,
       Memory memory,
       long rateWaitNanos,
-      String rateDetail,
-      long recoveryNanosLeft) {}
+      boolean rateLimited,
+      Supplier<String> rateDetail,
+      long recoveryNanosLeft) {
+
+    /** Facts with the host rule already in words; empty {@code rateDetail}: not rate-limited. */
+    public Facts(
+        boolean brokerDraining,
+        boolean sessionDraining,
+        String sessionId,
+        boolean holdsWasm,
+        int heldOfKind,
+        int inUse,
+        int queued,
+        int effectiveLimit,
+        String limitReason,
+        Memory memory,
+        long rateWaitNanos,
+        String rateDetail,
+        long recoveryNanosLeft) {
+      this(
+          brokerDraining,
+          sessionDraining,
+          sessionId,
+          holdsWasm,
+          heldOfKind,
+          inUse,
+          queued,
+          effectiveLimit,
+          limitReason,
+          memory,
+          rateWaitNanos,
+          !rateDetail.isEmpty(),
+          () -> rateDetail,
+          recoveryNanosLeft);
+    }
+  }
 
   /**
    * The memory facts of one acquire.
@@ -155,11 +202,11 @@ public final class Admission {
       }
     }
 
-    if (!facts.rateDetail().isEmpty()) {
-      if (step(steps, "host rate", facts.rateWaitNanos() == 0, facts.rateDetail())) {
+    if (facts.rateLimited()) {
+      String refused = failed(steps, "host rate", facts.rateWaitNanos() == 0, facts.rateDetail());
+      if (refused != null) {
         return new Verdict(
-            new Decision.Refused(
-                RefusalReason.RATE_LIMITED, facts.rateWaitNanos(), facts.rateDetail()),
+            new Decision.Refused(RefusalReason.RATE_LIMITED, facts.rateWaitNanos(), refused),
             Blocker.RATE_LIMITED);
       }
     }
@@ -179,28 +226,38 @@ public final class Admission {
 
     int perSession = config.perSessionLimit(kind);
     if (perSession > 0) {
-      String detail =
-          "session "
-              + facts.sessionId()
-              + " holds "
-              + facts.heldOfKind()
-              + "/"
-              + perSession
-              + " "
-              + kind;
-      if (step(steps, "session limit", facts.heldOfKind() < perSession, detail)) {
+      String refused =
+          failed(
+              steps,
+              "session limit",
+              facts.heldOfKind() < perSession,
+              () ->
+                  "session "
+                      + facts.sessionId()
+                      + " holds "
+                      + facts.heldOfKind()
+                      + "/"
+                      + perSession
+                      + " "
+                      + kind);
+      if (refused != null) {
         return new Verdict(
-            new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, detail),
+            new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, refused),
             Blocker.SESSION_LIMIT);
       }
     }
 
-    String poolDetail =
-        poolDetail(kind, facts.inUse(), facts.effectiveLimit(), facts.queued())
-            + (facts.limitReason().isEmpty() ? "" : " (" + facts.limitReason() + ")");
-    if (step(steps, "pool " + kind, facts.inUse() < facts.effectiveLimit(), poolDetail)) {
+    String refused =
+        failed(
+            steps,
+            POOL_RULE.get(kind),
+            facts.inUse() < facts.effectiveLimit(),
+            () ->
+                poolDetail(kind, facts.inUse(), facts.effectiveLimit(), facts.queued())
+                    + (facts.limitReason().isEmpty() ? "" : " (" + facts.limitReason() + ")"));
+    if (refused != null) {
       return new Verdict(
-          new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, "pool " + poolDetail),
+          new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, "pool " + refused),
           Blocker.POOL_FULL);
     }
     return Verdict.GRANT;
@@ -217,5 +274,22 @@ public final class Admission {
       steps.add(new Step(rule, passed, detail));
     }
     return !passed;
+  }
+
+  /**
+   * Records a check whose detail costs something to write; returns the detail when it failed, null
+   * when it passed. The detail is written only when a refusal or Explain shows it, so a grant
+   * builds no text.
+   */
+  private static String failed(
+      List<Step> steps, String rule, boolean passed, Supplier<String> detail) {
+    if (passed && steps == null) {
+      return null;
+    }
+    String text = detail.get();
+    if (steps != null) {
+      steps.add(new Step(rule, passed, text));
+    }
+    return passed ? null : text;
   }
 }

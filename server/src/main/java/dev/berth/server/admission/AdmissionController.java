@@ -16,6 +16,7 @@ import dev.berth.server.ratelimit.HostRateLimiter;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The fleet-wide admission rules beyond plain pool counts: per-host token buckets, memory pressure
@@ -71,12 +72,11 @@ public final class AdmissionController {
         Admission.memoryBound(kind)
             ? memory(spec.sessionId(), heartbeatNanos)
             : Admission.Memory.NONE;
-    long rateWait = 0;
-    String rateDetail = "";
-    if (rateLimited(kind, spec.host())) {
-      rateWait = hosts.nanosUntilToken(spec.host(), nowNanos);
-      rateDetail = hosts.describe(spec.host(), nowNanos);
-    }
+    boolean rateLimited = rateLimited(kind, spec.host());
+    long rateWait = rateLimited ? hosts.nanosUntilToken(spec.host(), nowNanos) : 0;
+    // Read now, written later: the evaluation that uses it runs under the same lock, at once.
+    Supplier<String> rateDetail =
+        rateLimited ? () -> hosts.describe(spec.host(), nowNanos) : () -> "";
     return new Admission.Facts(
         brokerDraining,
         sessionDraining,
@@ -89,6 +89,7 @@ public final class AdmissionController {
         limitReason,
         mem,
         rateWait,
+        rateLimited,
         rateDetail,
         recoveryNanosLeft);
   }

@@ -48,7 +48,19 @@ class AdmissionTest {
   private static Admission.Facts withMemory(Admission.Memory memory) {
     Admission.Facts f = facts(false, false, false, 0, 0);
     return new Admission.Facts(
-        false, false, "s1", false, 0, 0, 0, 2, "", memory, f.rateWaitNanos(), f.rateDetail(), 0);
+        false,
+        false,
+        "s1",
+        false,
+        0,
+        0,
+        0,
+        2,
+        "",
+        memory,
+        f.rateWaitNanos(),
+        f.rateDetail().get(),
+        0);
   }
 
   private static Admission.Facts withRateWait(long nanos, String detail) {
