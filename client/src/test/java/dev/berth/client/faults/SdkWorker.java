@@ -51,6 +51,8 @@ public final class SdkWorker {
           valid.remove(lease);
         }
       }
+      // Real time on purpose: this is a worker process of PausedWorkerIT, watching its leases lapse
+      // on the real clock while the test pauses and resumes it.
       Thread.sleep(20);
     }
   }

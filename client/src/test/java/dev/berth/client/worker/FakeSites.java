@@ -79,6 +79,7 @@ final class FakeSites implements AutoCloseable {
     String path = exchange.getRequestURI().getPath();
     int status = 200;
     try {
+      // A site's response time, on the real clock: the end-to-end tests drive real Chromium at it.
       Thread.sleep(path.startsWith("/slow/") ? SLOW_MILLIS : delayMillis);
       byte[] body;
       if (path.startsWith("/slow/")) {

@@ -109,40 +109,7 @@ public final class Admission {
       long rateWaitNanos,
       boolean rateLimited,
       Supplier<String> rateDetail,
-      long recoveryNanosLeft) {
-
-    /** Facts with the host rule already in words; empty {@code rateDetail}: not rate-limited. */
-    public Facts(
-        boolean brokerDraining,
-        boolean sessionDraining,
-        String sessionId,
-        boolean holdsWasm,
-        int heldOfKind,
-        int inUse,
-        int queued,
-        int effectiveLimit,
-        String limitReason,
-        Memory memory,
-        long rateWaitNanos,
-        String rateDetail,
-        long recoveryNanosLeft) {
-      this(
-          brokerDraining,
-          sessionDraining,
-          sessionId,
-          holdsWasm,
-          heldOfKind,
-          inUse,
-          queued,
-          effectiveLimit,
-          limitReason,
-          memory,
-          rateWaitNanos,
-          !rateDetail.isEmpty(),
-          () -> rateDetail,
-          recoveryNanosLeft);
-    }
-  }
+      long recoveryNanosLeft) {}
 
   /**
    * The memory facts of one acquire.
@@ -179,7 +146,7 @@ public final class Admission {
             : facts.sessionDraining()
                 ? "session " + facts.sessionId() + " is draining"
                 : "not draining";
-    if (step(steps, "draining", !draining, drainDetail)) {
+    if (failed(steps, "draining", !draining, () -> drainDetail) != null) {
       return new Verdict(
           new Decision.Refused(
               RefusalReason.DRAINING, config.drainDeadline().toNanos(), drainDetail),
@@ -187,14 +154,18 @@ public final class Admission {
     }
 
     if (kind == ResourceKind.WASM && facts.holdsWasm()) {
-      step(steps, "wasm one-per-session", true, "the session's WASM instance is returned again");
+      failed(
+          steps,
+          "wasm one-per-session",
+          true,
+          () -> "the session's WASM instance is returned again");
       return Verdict.GRANT;
     }
 
     if (memoryBound(kind)) {
       Memory memory = facts.memory();
       boolean blocked = memory.fleetBlocked() || memory.workerBlocked();
-      if (step(steps, "memory pressure", !blocked, memory.detail())) {
+      if (failed(steps, "memory pressure", !blocked, memory::detail) != null) {
         return new Verdict(
             new Decision.Refused(
                 RefusalReason.MEMORY_PRESSURE, memory.retryAfterNanos(), memory.detail()),
@@ -212,16 +183,20 @@ public final class Admission {
     }
 
     long recovery = facts.recoveryNanosLeft();
-    String recoveryDetail =
-        recovery > 0
-            ? "broker restarted: leases of its previous run may be re-declared for another "
-                + Durations.format(Duration.ofMillis((recovery + 999_999) / 1_000_000))
-                + " (one session_ttl); no new grants until then"
-            : "no restart recovery in progress";
-    if (step(steps, "restart recovery", recovery == 0, recoveryDetail)) {
+    String recovering =
+        failed(
+            steps,
+            "restart recovery",
+            recovery == 0,
+            () ->
+                recovery > 0
+                    ? "broker restarted: leases of its previous run may be re-declared for another "
+                        + Durations.format(Duration.ofMillis((recovery + 999_999) / 1_000_000))
+                        + " (one session_ttl); no new grants until then"
+                    : "no restart recovery in progress");
+    if (recovering != null) {
       return new Verdict(
-          new Decision.Refused(RefusalReason.EXHAUSTED, recovery, recoveryDetail),
-          Blocker.POOL_FULL);
+          new Decision.Refused(RefusalReason.EXHAUSTED, recovery, recovering), Blocker.POOL_FULL);
     }
 
     int perSession = config.perSessionLimit(kind);
@@ -268,18 +243,10 @@ public final class Admission {
     return kind + " " + inUse + "/" + limit + " in use, " + queued + " queued";
   }
 
-  /** Records a check; returns true when it failed. */
-  private static boolean step(List<Step> steps, String rule, boolean passed, String detail) {
-    if (steps != null) {
-      steps.add(new Step(rule, passed, detail));
-    }
-    return !passed;
-  }
-
   /**
-   * Records a check whose detail costs something to write; returns the detail when it failed, null
-   * when it passed. The detail is written only when a refusal or Explain shows it, so a grant
-   * builds no text.
+   * Records a check (when {@code steps} is not null); returns its detail when it failed, null when
+   * it passed. The detail is written only when a refusal or Explain shows it, so a grant builds no
+   * text.
    */
   private static String failed(
       List<Step> steps, String rule, boolean passed, Supplier<String> detail) {

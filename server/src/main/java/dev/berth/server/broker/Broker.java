@@ -135,9 +135,7 @@ public final class Broker implements AutoCloseable {
   }
 
   public BrokerConfig config() {
-    synchronized (state.lock) {
-      return state.config;
-    }
+    return state.config;
   }
 
   /** The WASM modules this broker serves. */
@@ -145,11 +143,9 @@ public final class Broker implements AutoCloseable {
     return state.modules;
   }
 
-  /** The whole admission policy in force. */
+  /** The whole admission policy in force; read without the broker's lock. */
   public Policy policy() {
-    synchronized (state.lock) {
-      return state.policy;
-    }
+    return state.policy;
   }
 
   // ---------------------------------------------------------------- sessions

@@ -58,11 +58,13 @@ final class BrokerState {
    */
   final long recoveryUntilNanos;
 
-  @GuardedBy("lock")
-  BrokerConfig config;
+  /**
+   * The policy in force and its broker part. Replaced whole, under the lock; volatile so the gRPC
+   * edge (e.g. the call-rate cap, read on every call) can read them without taking the lock.
+   */
+  volatile Policy policy;
 
-  @GuardedBy("lock")
-  Policy policy;
+  volatile BrokerConfig config;
 
   /** Host rates, memory pressure and degradation-adjusted limits. */
   @GuardedBy("lock")

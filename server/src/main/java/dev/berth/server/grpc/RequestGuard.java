@@ -9,6 +9,8 @@ import io.grpc.ServerServiceDefinition;
 import io.grpc.ServiceDescriptor;
 import io.grpc.Status;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Answers requests that are malformed on the wire with INVALID_ARGUMENT naming the problem, before
@@ -35,7 +37,7 @@ final class RequestGuard {
     ServiceDescriptor.Builder descriptor =
         ServiceDescriptor.newBuilder(original.getName())
             .setSchemaDescriptor(original.getSchemaDescriptor());
-    java.util.List<ServerMethodDefinition<?, ?>> methods = new java.util.ArrayList<>();
+    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
     for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
       ServerMethodDefinition<?, ?> guarded = guard(method);
       descriptor.addMethod(guarded.getMethodDescriptor());

@@ -41,7 +41,8 @@ class AdmissionTest {
         "",
         Admission.Memory.NONE,
         0,
-        "host example.com: 2.0/s",
+        true,
+        () -> "host example.com: 2.0/s",
         0);
   }
 
@@ -59,13 +60,27 @@ class AdmissionTest {
         "",
         memory,
         f.rateWaitNanos(),
-        f.rateDetail().get(),
+        f.rateLimited(),
+        f.rateDetail(),
         0);
   }
 
   private static Admission.Facts withRateWait(long nanos, String detail) {
     return new Admission.Facts(
-        false, false, "s1", false, 0, 0, 0, 2, "", Admission.Memory.NONE, nanos, detail, 0);
+        false,
+        false,
+        "s1",
+        false,
+        0,
+        0,
+        0,
+        2,
+        "",
+        Admission.Memory.NONE,
+        nanos,
+        !detail.isEmpty(),
+        () -> detail,
+        0);
   }
 
   @Test
@@ -145,7 +160,20 @@ class AdmissionTest {
   void evaluate_wasmNotHeldWithPoolFull_refusedPoolFull() {
     Admission.Facts wasmFull =
         new Admission.Facts(
-            false, false, "s1", false, 0, 1, 0, 1, "", Admission.Memory.NONE, 0, "", 0);
+            false,
+            false,
+            "s1",
+            false,
+            0,
+            1,
+            0,
+            1,
+            "",
+            Admission.Memory.NONE,
+            0,
+            false,
+            () -> "",
+            0);
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(WASM), wasmFull, null);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
@@ -192,7 +220,8 @@ class AdmissionTest {
     Admission.Memory memory = new Admission.Memory(true, true, "fleet ...", 1);
     Admission.Facts f = withMemory(memory);
     Admission.Facts wasm =
-        new Admission.Facts(false, false, "s1", false, 0, 0, 0, 1, "", memory, 0, "", 0);
+        new Admission.Facts(
+            false, false, "s1", false, 0, 0, 0, 1, "", memory, 0, false, () -> "", 0);
 
     assertThat(Admission.evaluate(CONFIG, spec(WASM), wasm, null))
         .isEqualTo(Admission.Verdict.GRANT);
@@ -233,7 +262,8 @@ class AdmissionTest {
             "degraded: score 0.7",
             Admission.Memory.NONE,
             0,
-            "",
+            false,
+            () -> "",
             0);
 
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(PDF), lowered, null);
