@@ -50,7 +50,7 @@ final class ServeOptions {
         --wasm-default-module NAME  the module of WASM acquires that name none (default extractor)
         --wasm-idle-timeout DUR     revoke WASM leases unused this long, 0 = never (default 5m)
 
-      Durations are written 500ms, 10s, 5m or 1h. SIGHUP reloads the config file.
+      Durations are written 500ms, 10s, 1m30s or 1h. SIGHUP reloads the config file.
       """;
 
   Path configFile;

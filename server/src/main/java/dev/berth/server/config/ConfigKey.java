@@ -79,7 +79,7 @@ public final class ConfigKey {
     return description;
   }
 
-  /** What a value looks like, e.g. "a duration like 500ms, 10s, 5m or 1h". */
+  /** What a value looks like, e.g. "a duration like 500ms, 10s, 1m30s or 1h". */
   public String expected() {
     return type.expected();
   }

@@ -21,7 +21,7 @@ import java.util.Optional;
  * environment and flags arrive as strings.
  */
 enum ValueType {
-  DURATION("a duration like 500ms, 10s, 5m or 1h") {
+  DURATION("a duration like 500ms, 10s, 1m30s or 1h") {
     @Override
     Object parse(String key, Object raw) {
       return Durations.parse(key, scalar(key, raw));

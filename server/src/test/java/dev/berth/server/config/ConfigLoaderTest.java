@@ -222,7 +222,7 @@ class ConfigLoaderTest {
     env.put("BERTH_SESSION_TTL", "ten");
     assertThatThrownBy(() -> load(null))
         .hasMessage(
-            "session.ttl: must be a duration like 500ms, 10s, 5m or 1h, got 'ten'"
+            "session.ttl: must be a duration like 500ms, 10s, 1m30s or 1h, got 'ten'"
                 + " (from env BERTH_SESSION_TTL)");
     env.clear();
 
