@@ -112,6 +112,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
         case HEARTBEAT -> heartbeat(request.getHeartbeat());
         case ACK -> broker.ack(requireSession("ack"), this, request.getAck().getCommandId());
         case GOODBYE -> broker.goodbye(requireSession("goodbye"), this);
+        case ACQUIRE, RELEASE, ACQUIRE_BUNDLE ->
+            throw BrokerException.invalid(
+                "msg", "leases on the session stream are not served yet; use the unary calls");
         case MSG_NOT_SET -> throw BrokerException.invalid("msg", "empty SessionRequest");
       }
     } catch (RuntimeException e) {
