@@ -2,7 +2,7 @@ package dev.berth.client;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.berth.client.internal.Ids;
+import dev.berth.common.Identifiers;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -200,7 +200,7 @@ public final class AcquireOptions {
         throw invalid("priority", "must be 0.." + MAX_PRIORITY + ", got " + priority);
       }
       if (requestId != null) {
-        Ids.check("requestId", requestId);
+        Identifiers.check("requestId", requestId);
       }
       if (memoryEstimateMb < 0 || memoryEstimateMb > MAX_MEMORY_ESTIMATE_MB) {
         throw invalid(

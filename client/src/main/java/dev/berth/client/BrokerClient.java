@@ -2,9 +2,6 @@ package dev.berth.client;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.berth.client.internal.ClientConfig;
-import dev.berth.client.internal.GrpcBrokerClient;
-import io.grpc.ManagedChannel;
 import java.time.Duration;
 
 /**
@@ -126,8 +123,9 @@ public interface BrokerClient extends AutoCloseable {
     }
 
     /**
-     * The clock for lease validity and {@link WorkerSession#acquireWithRetry} waits; {@link
-     * Ticker#system()} by default. Tests pass a fake.
+     * The clock for lease validity and {@link WorkerSession#acquireWithRetry} waits, and the one
+     * that schedules each session's heartbeats, reconnect back-off and hello timeout; {@link
+     * Ticker#system()} by default. Tests pass a fake they advance by hand.
      */
     public Builder ticker(Ticker value) {
       this.ticker = requireNonNull(value, "ticker");
@@ -144,18 +142,14 @@ public interface BrokerClient extends AutoCloseable {
      *     option and file that is missing, unreadable or not a usable PEM file
      */
     public BrokerClient build() {
+      return BrokerClientProvider.instance().connect(settings());
+    }
+
+    /** The settings, validated, for the SDK's implementation. */
+    BrokerClientProvider.Settings settings() {
       if (target == null || target.isBlank()) {
         throw new IllegalArgumentException("target: required, e.g. 127.0.0.1:7433");
       }
-      return GrpcBrokerClient.connect(target, tls, config());
-    }
-
-    /** A client over a channel the caller built (e.g. in-process, for tests); it owns it. */
-    BrokerClient build(ManagedChannel channel) {
-      return GrpcBrokerClient.forChannel(requireNonNull(channel, "channel"), config());
-    }
-
-    private ClientConfig config() {
       positive("callDeadline", callDeadline);
       positive("reconnectBackoff.initial", reconnectInitial);
       if (reconnectMax.compareTo(reconnectInitial) < 0) {
@@ -172,8 +166,15 @@ public interface BrokerClient extends AutoCloseable {
       if (bearerToken != null && (bearerToken.isEmpty() || bearerToken.contains("\n"))) {
         throw new IllegalArgumentException("bearerToken: must be one non-empty line");
       }
-      return new ClientConfig(
-          bearerToken, callDeadline, validityMargin, reconnectInitial, reconnectMax, ticker);
+      return new BrokerClientProvider.Settings(
+          target,
+          tls,
+          bearerToken,
+          callDeadline,
+          validityMargin,
+          reconnectInitial,
+          reconnectMax,
+          ticker);
     }
 
     private static void positive(String name, Duration value) {

@@ -1,7 +1,5 @@
 package dev.berth.client;
 
-import dev.berth.client.internal.ProcMemoryProbe;
-
 /**
  * Measures how much memory this worker uses, for the heartbeats that let the broker detect memory
  * pressure across the fleet. Called on the session's own thread once per heartbeat, so it should

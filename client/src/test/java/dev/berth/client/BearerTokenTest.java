@@ -2,19 +2,14 @@ package dev.berth.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.berth.proto.v1.LeaseBrokerGrpc;
-import dev.berth.proto.v1.Opened;
-import dev.berth.proto.v1.SessionEvent;
-import dev.berth.proto.v1.SessionRequest;
 import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
-import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -40,13 +35,13 @@ class BearerTokenTest {
     Server server =
         InProcessServerBuilder.forName(name)
             .directExecutor()
-            .addService(ServerInterceptors.intercept(new OpensSessions(), recordHeaders))
+            .addService(ServerInterceptors.intercept(opensOneSession(), recordHeaders))
             .build()
             .start();
     try (BrokerClient client =
-            BrokerClient.newBuilder()
-                .bearerToken("s3cret")
-                .build(InProcessChannelBuilder.forName(name).directExecutor().build());
+            TestBroker.connect(
+                name,
+                TestBroker.clientBuilder(name).ticker(new FakeTicker()).bearerToken("s3cret"));
         WorkerSession session = client.openSession("worker-1")) {
       assertThat(session.sessionId()).isEqualTo("s-1");
     } finally {
@@ -55,29 +50,9 @@ class BearerTokenTest {
     assertThat(seen).containsExactly("Bearer s3cret");
   }
 
-  /** Answers hello with {@code opened} and goodbye by ending the stream; nothing else. */
-  private static final class OpensSessions extends LeaseBrokerGrpc.LeaseBrokerImplBase {
-    @Override
-    public StreamObserver<SessionRequest> openSession(StreamObserver<SessionEvent> events) {
-      return new StreamObserver<>() {
-        @Override
-        public void onNext(SessionRequest request) {
-          if (request.hasHello()) {
-            events.onNext(
-                SessionEvent.newBuilder()
-                    .setOpened(Opened.newBuilder().setSessionId("s-1").setBrokerEpoch(1))
-                    .build());
-          } else if (request.hasGoodbye()) {
-            events.onCompleted();
-          }
-        }
-
-        @Override
-        public void onError(Throwable t) {}
-
-        @Override
-        public void onCompleted() {}
-      };
-    }
+  private static ScriptedBroker opensOneSession() {
+    ScriptedBroker broker = new ScriptedBroker(Duration.ofMinutes(1), Duration.ofMinutes(5));
+    broker.hellosToAnswer.set(1);
+    return broker;
   }
 }

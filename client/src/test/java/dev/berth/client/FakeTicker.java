@@ -1,23 +1,28 @@
 package dev.berth.client;
 
+import dev.berth.testkit.FakeClock;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
- * The SDK's clock in these tests: it moves only when a test advances it, and a "sleep" advances it
- * by the duration, records it, and runs the test's {@link #onSleep} hook instead of blocking.
- * Thread-safe.
+ * The SDK's clock in these tests: the shared {@link FakeClock} seen as a {@link Ticker}. It moves
+ * only when a test advances it; a task scheduled on it is handed to its executor (the session's
+ * thread) when the clock passes its due time; a "sleep" advances it by the duration, records it,
+ * and runs the test's {@link #onSleep} hook instead of blocking. Thread-safe.
  */
 final class FakeTicker implements Ticker {
-  private final AtomicLong now = new AtomicLong(5_000_000_000L);
+  private final FakeClock clock = new FakeClock();
   private final List<Duration> sleeps = new CopyOnWriteArrayList<>();
   private volatile Runnable onSleep = () -> {};
 
   @Override
   public long nanoTime() {
-    return now.get();
+    return clock.nanoTime();
   }
 
   @Override
@@ -27,8 +32,37 @@ final class FakeTicker implements Ticker {
     onSleep.run();
   }
 
+  @Override
+  public Future<?> schedule(Executor executor, Runnable task, Duration delay) {
+    CompletableFuture<Void> future = new CompletableFuture<>();
+    FakeClock.Task timer = clock.schedule(() -> handOff(executor, task, future), delay.toNanos());
+    future.whenComplete(
+        (done, error) -> {
+          if (future.isCancelled()) {
+            timer.cancel();
+          }
+        });
+    return future;
+  }
+
+  /** Runs {@code task} on {@code executor} unless cancelled first; a shut-down one drops it. */
+  private static void handOff(Executor executor, Runnable task, CompletableFuture<Void> future) {
+    try {
+      executor.execute(
+          () -> {
+            if (!future.isDone()) {
+              task.run();
+              future.complete(null);
+            }
+          });
+    } catch (RejectedExecutionException sessionClosed) {
+      future.cancel(false);
+    }
+  }
+
+  /** Moves the clock forward, handing every task that falls due to its executor, in order. */
   void advance(Duration by) {
-    now.addAndGet(by.toNanos());
+    clock.advance(by);
   }
 
   /** Runs {@code hook} after each sleep, on the sleeping thread. */

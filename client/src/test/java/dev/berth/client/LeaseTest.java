@@ -3,7 +3,7 @@ package dev.berth.client;
 import static dev.berth.client.TestBroker.granted;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.berth.client.internal.ManagedSession;
+import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.lease.LeaseEnd;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Leases against a real in-process broker: release on close, validity, revocation. */
+/**
+ * Leases against a real in-process broker: release on close, validity, revocation. Validity is
+ * measured on the broker's fake ticker, which also paces heartbeats.
+ */
 class LeaseTest {
   private static final String URL = "https://example.com/a";
   private static final dev.berth.server.lease.ResourceKind SERVER_RENDER =
@@ -30,9 +33,9 @@ class LeaseTest {
   @Test
   void close_inTryWithResources_releasesWithRecordedOutcomeAndHeldTime() {
     broker = new TestBroker();
-    FakeTicker ticker = new FakeTicker();
+    FakeTicker ticker = broker.ticker;
     String leaseId;
-    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+    try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
       try (Lease lease = granted(session.acquire(AcquireOptions.render(URL)))) {
         leaseId = lease.leaseId();
@@ -68,15 +71,26 @@ class LeaseTest {
     }
   }
 
+  /**
+   * A client whose stream, once dropped, stays down for an hour: no heartbeat and no resume can
+   * extend a lease's validity while a test moves the ticker through a session TTL.
+   */
+  private BrokerClient.Builder cutOffForAnHour() {
+    return broker.clientBuilder().reconnectBackoff(Duration.ofHours(1), Duration.ofHours(1));
+  }
+
   @Test
-  void isValid_untilHelloSendTimePlusTtlMinusMargin_thenFalse() {
+  void isValid_streamDown_untilHelloSendTimePlusTtlMinusMarginThenFalse() {
     broker = new TestBroker();
-    FakeTicker ticker = new FakeTicker();
-    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+    FakeTicker ticker = broker.ticker;
+    try (BrokerClient client = broker.client(cutOffForAnHour());
         WorkerSession session = client.openSession("worker-1")) {
       long opened = ticker.nanoTime(); // the hello was sent at this instant
       ticker.advance(Duration.ofSeconds(3));
       Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+      SessionProbe probe = SessionProbe.attach(session);
+      probe.dropStream();
+      probe.awaitReconnectScheduled();
 
       // The acquire (sent 3 s later) does not extend the session: the hello's send time counts.
       Duration margin = Duration.ofSeconds(1); // min(1 s, ttl / 5)
@@ -92,15 +106,18 @@ class LeaseTest {
   }
 
   @Test
-  void isValid_afterAcknowledgedHeartbeat_extendsFromHeartbeatSendTime() throws Exception {
+  void isValid_afterAcknowledgedHeartbeat_extendsFromHeartbeatSendTime() {
     broker = new TestBroker();
-    FakeTicker ticker = new FakeTicker();
-    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+    FakeTicker ticker = broker.ticker;
+    try (BrokerClient client = broker.client(cutOffForAnHour());
         WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
       Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
-      ticker.advance(Duration.ofMinutes(4));
+      ticker.advance(TestBroker.HEARTBEAT_INTERVAL); // the first heartbeat is due
       long heartbeatSent = ticker.nanoTime();
-      ((ManagedSession) session).heartbeatNow().get(5, TimeUnit.SECONDS);
+      probe.awaitHeartbeatAck();
+      probe.dropStream(); // no later heartbeat
+      probe.awaitReconnectScheduled();
 
       ticker.advance(Duration.ofMinutes(7)); // past the hello's window, within the heartbeat's
       assertThat(lease.isValid()).isTrue();
@@ -116,10 +133,9 @@ class LeaseTest {
   @Test
   void isValid_nearMaxHold_falseAtAcquireSendTimePlusMaxHoldMinusMargin() {
     broker = new TestBroker(TestBroker.config().maxHold(SERVER_RENDER, Duration.ofMinutes(1)));
-    FakeTicker ticker = new FakeTicker();
+    FakeTicker ticker = broker.ticker;
     try (BrokerClient client =
-            broker.client(
-                TestBroker.clientBuilder().ticker(ticker).validityMargin(Duration.ofMillis(200)));
+            broker.client(broker.clientBuilder().validityMargin(Duration.ofMillis(200)));
         WorkerSession session = client.openSession("worker-1")) {
       ticker.advance(Duration.ofSeconds(5));
       long sent = ticker.nanoTime();

@@ -1,5 +1,6 @@
 package dev.berth.client;
 
+import dev.berth.client.internal.InProcessClients;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.BrokerListener;
 import dev.berth.server.broker.LeaseIds;
@@ -12,7 +13,6 @@ import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.wasm.ModuleRegistry;
-import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.time.Duration;
 import java.util.List;
@@ -20,16 +20,21 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A real broker on a hand-moved clock, served over the in-process transport, with a record of every
- * lease it ends. Its default config keeps time out of the way: heartbeats every 5 minutes (so none
- * fire during a test unless asked for) and a 10-minute session TTL.
+ * lease it ends, and the clients' fake ticker. Time moves only when a test moves it: the broker's
+ * clock ({@link #time}) and the SDK's ({@link #ticker}) apart, so a test can let a session expire
+ * at the broker while the worker does nothing, or fire a worker's heartbeat while the broker's time
+ * stands still. Its default config keeps time out of the way: heartbeats every 5 minutes and a
+ * 10-minute session TTL.
  */
 final class TestBroker implements AutoCloseable {
   static final Duration TTL = Duration.ofMinutes(10);
+  static final Duration HEARTBEAT_INTERVAL = Duration.ofMinutes(5);
 
   /** One lease the broker ended, and how. */
   record Ended(Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome) {}
 
   final ManualTimeSource time = new ManualTimeSource();
+  final FakeTicker ticker = new FakeTicker();
   final Broker broker;
   final List<Ended> ended = new CopyOnWriteArrayList<>();
   private final BrokerServer server;
@@ -73,15 +78,24 @@ final class TestBroker implements AutoCloseable {
    */
   static BrokerConfig.Builder config() {
     return BrokerConfig.newBuilder()
-        .heartbeatInterval(Duration.ofMinutes(5))
+        .heartbeatInterval(HEARTBEAT_INTERVAL)
         .sessionTtl(TTL)
         .maxHold(dev.berth.server.lease.ResourceKind.RENDER, Duration.ofHours(1))
         .maxHold(dev.berth.server.lease.ResourceKind.PDF, Duration.ofHours(1));
   }
 
-  /** A client builder with a short call deadline and quick reconnects, for this broker. */
-  static BrokerClient.Builder clientBuilder() {
+  /**
+   * A client builder for this broker: on {@link #ticker}, with a short call deadline and quick
+   * reconnects (which still wait for the ticker).
+   */
+  BrokerClient.Builder clientBuilder() {
+    return clientBuilder(name).ticker(ticker);
+  }
+
+  /** A client builder for the in-process server {@code serverName}, on the real clock. */
+  static BrokerClient.Builder clientBuilder(String serverName) {
     return BrokerClient.newBuilder()
+        .target(serverName)
         .callDeadline(Duration.ofSeconds(5))
         .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50));
   }
@@ -90,8 +104,14 @@ final class TestBroker implements AutoCloseable {
     return client(clientBuilder());
   }
 
+  /** A client over the in-process transport, as {@code builder} says. */
   BrokerClient client(BrokerClient.Builder builder) {
-    return builder.build(InProcessChannelBuilder.forName(name).directExecutor().build());
+    return connect(name, builder);
+  }
+
+  /** A client of the in-process server {@code serverName}, as {@code builder} says. */
+  static BrokerClient connect(String serverName, BrokerClient.Builder builder) {
+    return InProcessClients.connect(serverName, builder.settings());
   }
 
   /** The lease of a result that must be a grant. */

@@ -4,7 +4,7 @@ import static dev.berth.client.TestBroker.granted;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.client.internal.ManagedSession;
+import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmConfig;
 import java.nio.file.Files;
@@ -90,7 +90,7 @@ class WasmLeaseTest {
   void recordWasmCall_reportedInHeartbeats_keepsLeaseFromIdleRevocation() throws Exception {
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
-      ManagedSession managed = (ManagedSession) session;
+      SessionProbe probe = SessionProbe.attach(session);
       Lease lease = granted(session.acquire(AcquireOptions.wasm()));
       BlockingQueue<RevokedLease> revoked = new ArrayBlockingQueue<>(1);
       lease.onRevoked(revoked::add);
@@ -98,13 +98,13 @@ class WasmLeaseTest {
       for (int i = 0; i < 3; i++) {
         broker.time.advance(Duration.ofSeconds(40));
         lease.recordWasmCall(true);
-        managed.heartbeatNow().get(5, TimeUnit.SECONDS);
+        heartbeat(probe);
       }
       assertThat(lease.isValid()).isTrue();
       assertThat(revoked).isEmpty();
 
       broker.time.advance(Duration.ofSeconds(40));
-      managed.heartbeatNow().get(5, TimeUnit.SECONDS); // no call since the last report
+      heartbeat(probe); // no call since the last report
       broker.time.advance(Duration.ofSeconds(40));
 
       RevokedLease event = revoked.poll(5, TimeUnit.SECONDS);
@@ -112,5 +112,11 @@ class WasmLeaseTest {
       assertThat(event.reason()).isEqualTo(RevokeReason.IDLE);
       assertThat(lease.isValid()).isFalse();
     }
+  }
+
+  /** Moves the worker's ticker to its next heartbeat and waits for the broker's answer. */
+  private void heartbeat(SessionProbe probe) {
+    broker.ticker.advance(TestBroker.HEARTBEAT_INTERVAL);
+    probe.awaitHeartbeatAck();
   }
 }

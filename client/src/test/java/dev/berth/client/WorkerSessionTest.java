@@ -4,20 +4,24 @@ import static dev.berth.client.TestBroker.granted;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.client.internal.ManagedSession;
+import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.broker.Views;
 import dev.berth.server.lease.LeaseEnd;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Sessions against a real in-process broker: acquire, retry, resume, loss, pushes, close. */
+/**
+ * Sessions against a real in-process broker: acquire, retry, heartbeats, resume, loss, pushes,
+ * close. The SDK's timers run on the broker's fake ticker, so a heartbeat is sent or a reconnect
+ * made exactly when a test moves the ticker past it.
+ */
 class WorkerSessionTest {
   private static final dev.berth.server.lease.ResourceKind SERVER_RENDER =
       dev.berth.server.lease.ResourceKind.RENDER;
@@ -62,8 +66,8 @@ class WorkerSessionTest {
     broker =
         new TestBroker(
             TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
-    FakeTicker ticker = new FakeTicker();
-    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+    FakeTicker ticker = broker.ticker;
+    try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
       Lease held = granted(session.acquire(render("a")));
       ticker.onSleep(held::close); // capacity frees while the caller waits
@@ -83,8 +87,8 @@ class WorkerSessionTest {
     broker =
         new TestBroker(
             TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
-    FakeTicker ticker = new FakeTicker();
-    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+    FakeTicker ticker = broker.ticker;
+    try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1");
         Lease held = granted(session.acquire(render("a")))) {
 
@@ -101,8 +105,8 @@ class WorkerSessionTest {
     broker =
         new TestBroker(
             TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(1)));
-    FakeTicker ticker = new FakeTicker();
-    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+    FakeTicker ticker = broker.ticker;
+    try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
       Lease held = granted(session.acquire(render("a")));
       ticker.onSleep(held::close);
@@ -118,9 +122,9 @@ class WorkerSessionTest {
   @Test
   void acquireWithRetry_draining_returnsRefusalAtOnce() throws Exception {
     broker = new TestBroker();
-    FakeTicker ticker = new FakeTicker();
+    FakeTicker ticker = broker.ticker;
     CountDownLatch drained = new CountDownLatch(1);
-    try (BrokerClient client = broker.client(TestBroker.clientBuilder().ticker(ticker));
+    try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
       session.onDrain(d -> drained.countDown());
       broker.broker.drainSession(session.sessionId(), Duration.ofSeconds(30));
@@ -150,18 +154,23 @@ class WorkerSessionTest {
   }
 
   @Test
-  void resume_afterDroppedStream_keepsSessionAndLeases() throws Exception {
+  void resume_afterDroppedStream_reconnectsWhenTickerPassesBackoffAndKeepsLeases() {
     broker = new TestBroker();
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
-      ManagedSession managed = (ManagedSession) session;
+      SessionProbe probe = SessionProbe.attach(session);
       String sessionId = session.sessionId();
       Lease lease = granted(session.acquire(render("a")));
-      CompletableFuture<Boolean> reopened = managed.nextOpened();
 
-      managed.dropStream();
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
 
-      assertThat(reopened.get(5, TimeUnit.SECONDS)).as("resumed").isTrue();
+      assertThat(backoff).isBetween(Duration.ofMillis(4), Duration.ofMillis(6)); // 5 ms ± 20 %
+      broker.ticker.advance(backoff.minusNanos(1));
+      assertThat(probe.isQuiet()).as("no reconnect before the back-off").isTrue();
+      assertThat(session.isLive()).isFalse();
+      broker.ticker.advance(Duration.ofNanos(1));
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
       assertThat(session.sessionId()).isEqualTo(sessionId);
       assertThat(session.isLive()).isTrue();
       assertThat(lease.isValid()).isTrue();
@@ -176,27 +185,24 @@ class WorkerSessionTest {
   void resume_leaseRevokedWhileDisconnected_reportedNotResumed() throws Exception {
     broker = new TestBroker();
     BlockingQueue<RevokedLease> heard = new ArrayBlockingQueue<>(4);
-    // A back-off of an hour keeps the stream down until the test reconnects it.
-    BrokerClient.Builder slowReconnect =
-        TestBroker.clientBuilder().reconnectBackoff(Duration.ofHours(1), Duration.ofHours(1));
-    try (BrokerClient client = broker.client(slowReconnect);
+    try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
-      ManagedSession managed = (ManagedSession) session;
+      SessionProbe probe = SessionProbe.attach(session);
       session.onRevoked(heard::add);
       Lease kept = granted(session.acquire(render("a")));
       Lease lost = granted(session.acquire(render("b")));
-      managed.dropStream().get(5, TimeUnit.SECONDS);
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
       broker.broker.revoke(lost.leaseId(), dev.berth.server.lease.RevokeReason.ADMIN, null);
-      CompletableFuture<Boolean> reopened = managed.nextOpened();
 
-      managed.reconnectNow();
+      broker.ticker.advance(backoff);
 
-      assertThat(reopened.get(5, TimeUnit.SECONDS)).as("resumed").isTrue();
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
       assertThat(heard.poll(5, TimeUnit.SECONDS))
           .isEqualTo(new RevokedLease(lost.leaseId(), RevokeReason.NOT_RESUMED, Duration.ZERO));
       assertThat(lost.isValid()).isFalse();
       assertThat(kept.isValid()).isTrue();
-      assertThat(managed.leaseCount()).isEqualTo(1);
+      assertThat(probe.leaseCount()).isEqualTo(1);
     }
   }
 
@@ -207,17 +213,17 @@ class WorkerSessionTest {
     BlockingQueue<RevokedLease> revoked = new ArrayBlockingQueue<>(4);
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
-      ManagedSession managed = (ManagedSession) session;
+      SessionProbe probe = SessionProbe.attach(session);
       session.onSessionLost(lostSessions::add);
       session.onRevoked(revoked::add);
       String oldSessionId = session.sessionId();
       Lease lease = granted(session.acquire(render("a")));
-      CompletableFuture<Boolean> reopened = managed.nextOpened();
 
       broker.time.advance(TestBroker.TTL.plusSeconds(1));
       broker.broker.sweep(); // expires the session, revokes its lease, closes its stream
+      broker.ticker.advance(probe.awaitReconnectScheduled());
 
-      assertThat(reopened.get(5, TimeUnit.SECONDS)).as("resumed").isFalse();
+      assertThat(probe.awaitOpened()).as("resumed").isFalse();
       SessionLost lost = lostSessions.poll(5, TimeUnit.SECONDS);
       assertThat(lost.sessionId()).isEqualTo(oldSessionId);
       assertThat(lost.newSessionId()).isEqualTo(session.sessionId()).isNotEqualTo(oldSessionId);
@@ -234,7 +240,7 @@ class WorkerSessionTest {
   }
 
   @Test
-  void heartbeat_reportsProbedMemoryAndLimitToBroker() throws Exception {
+  void heartbeat_reportsProbedMemoryAndLimitToBroker() {
     broker = new TestBroker();
     SessionOptions options =
         SessionOptions.newBuilder()
@@ -244,8 +250,10 @@ class WorkerSessionTest {
             .build();
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1", options)) {
+      SessionProbe probe = SessionProbe.attach(session);
 
-      ((ManagedSession) session).heartbeatNow().get(5, TimeUnit.SECONDS);
+      broker.ticker.advance(TestBroker.HEARTBEAT_INTERVAL);
+      probe.awaitHeartbeatAck();
 
       Views.Session seen = broker.broker.sessions("worker-1", "", 10).get(0);
       assertThat(seen.memoryUsedMb()).isEqualTo(1234);
@@ -255,20 +263,22 @@ class WorkerSessionTest {
   }
 
   @Test
-  void heartbeats_runAtTheBrokersInterval() throws Exception {
-    broker = new TestBroker(TestBroker.config().heartbeatInterval(Duration.ofMillis(20)));
-    CountDownLatch probed = new CountDownLatch(3);
+  void heartbeats_oneEachIntervalTheBrokerSetOnTheTicker() {
+    broker = new TestBroker();
+    AtomicInteger sent = new AtomicInteger(); // the probe is read once per heartbeat
     SessionOptions options =
-        SessionOptions.newBuilder()
-            .memoryProbe(
-                () -> {
-                  probed.countDown();
-                  return 1;
-                })
-            .build();
+        SessionOptions.newBuilder().memoryProbe(() -> sent.incrementAndGet()).build();
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1", options)) {
-      assertThat(probed.await(5, TimeUnit.SECONDS)).as("three heartbeats").isTrue();
+      SessionProbe probe = SessionProbe.attach(session);
+
+      for (int n = 1; n <= 3; n++) {
+        broker.ticker.advance(TestBroker.HEARTBEAT_INTERVAL.minusNanos(1));
+        assertThat(sent).as("before heartbeat %d is due", n).hasValue(n - 1);
+        broker.ticker.advance(Duration.ofNanos(1));
+        assertThat(probe.awaitHeartbeatAck()).isEqualTo(n);
+        assertThat(sent).hasValue(n);
+      }
       assertThat(session.isLive()).isTrue();
     }
   }
@@ -348,11 +358,9 @@ class WorkerSessionTest {
   @Test
   void openSession_noBroker_throwsUnavailable() {
     try (BrokerClient client =
-        TestBroker.clientBuilder()
-            .build(
-                io.grpc.inprocess.InProcessChannelBuilder.forName("nobody-listens-here")
-                    .directExecutor()
-                    .build())) {
+        TestBroker.connect(
+            "nobody-listens-here",
+            TestBroker.clientBuilder("nobody-listens-here").ticker(new FakeTicker()))) {
       assertThatThrownBy(() -> client.openSession("worker-1"))
           .isInstanceOfSatisfying(
               BrokerException.class,

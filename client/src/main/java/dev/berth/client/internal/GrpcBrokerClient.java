@@ -1,9 +1,11 @@
 package dev.berth.client.internal;
 
 import dev.berth.client.BrokerClient;
+import dev.berth.client.BrokerClientProvider.Settings;
 import dev.berth.client.SessionOptions;
 import dev.berth.client.TlsOptions;
 import dev.berth.client.WorkerSession;
+import dev.berth.common.Identifiers;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
@@ -14,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /** The SDK's {@link BrokerClient}: one gRPC channel and the sessions opened on it. Thread-safe. */
-public final class GrpcBrokerClient implements BrokerClient {
+final class GrpcBrokerClient implements BrokerClient {
   private static final System.Logger log = System.getLogger(GrpcBrokerClient.class.getName());
 
   /**
@@ -30,27 +32,29 @@ public final class GrpcBrokerClient implements BrokerClient {
 
   private final ManagedChannel managed;
   private final Channel channel;
-  private final ClientConfig config;
+  private final Settings settings;
   private final Set<ManagedSession> sessions = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private GrpcBrokerClient(ManagedChannel managed, ClientConfig config) {
+  private GrpcBrokerClient(ManagedChannel managed, Settings settings) {
     this.managed = managed;
-    this.config = config;
+    this.settings = settings;
     this.channel =
-        config.bearerToken() == null
-            ? managed
-            : ClientInterceptors.intercept(managed, new BearerToken(config.bearerToken()));
+        settings
+            .bearerToken()
+            .<Channel>map(token -> ClientInterceptors.intercept(managed, new BearerToken(token)))
+            .orElse(managed);
   }
 
   /**
-   * A client of the broker at {@code target}, over TLS as {@code tls} says, or plaintext when it is
-   * null.
+   * A client of the broker at the settings' target, over TLS as they say, or plaintext.
    *
    * @throws IllegalArgumentException naming the TLS option and file that cannot be used
    */
-  public static BrokerClient connect(String target, TlsOptions tls, ClientConfig config) {
-    if (tls == null && config.bearerToken() != null && !Targets.isLoopback(target)) {
+  static BrokerClient connect(Settings settings) {
+    String target = settings.target();
+    TlsOptions tls = settings.tls().orElse(null);
+    if (tls == null && settings.bearerToken().isPresent() && !Targets.isLoopback(target)) {
       log.log(
           System.Logger.Level.WARNING,
           "sending a bearer token in plaintext to "
@@ -64,17 +68,20 @@ public final class GrpcBrokerClient implements BrokerClient {
             .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
             .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
             .build();
-    return new GrpcBrokerClient(channel, config);
+    return forChannel(channel, settings);
   }
 
-  /** A client over {@code channel}, which it owns and shuts down on close. */
-  public static BrokerClient forChannel(ManagedChannel channel, ClientConfig config) {
-    return new GrpcBrokerClient(channel, config);
+  /**
+   * A client over {@code channel}, which it owns and shuts down on close; the settings' target and
+   * TLS are not used. The SDK's tests connect over the in-process transport this way.
+   */
+  static BrokerClient forChannel(ManagedChannel channel, Settings settings) {
+    return new GrpcBrokerClient(channel, settings);
   }
 
   @Override
   public WorkerSession openSession(String workerId, SessionOptions options) {
-    Ids.check("workerId", workerId);
+    Identifiers.check("workerId", workerId);
     if (options == null) {
       throw new NullPointerException("options");
     }
@@ -82,7 +89,7 @@ public final class GrpcBrokerClient implements BrokerClient {
       throw new IllegalStateException("client is closed");
     }
     ManagedSession session =
-        new ManagedSession(channel, config, workerId, options, sessions::remove);
+        new ManagedSession(channel, settings, workerId, options, sessions::remove);
     sessions.add(session);
     if (closed.get()) {
       session.close(); // raced with close()
@@ -102,7 +109,7 @@ public final class GrpcBrokerClient implements BrokerClient {
     }
     managed.shutdown();
     try {
-      if (!managed.awaitTermination(config.callDeadline().toMillis(), TimeUnit.MILLISECONDS)) {
+      if (!managed.awaitTermination(settings.callDeadline().toMillis(), TimeUnit.MILLISECONDS)) {
         managed.shutdownNow();
       }
     } catch (InterruptedException e) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.berth.client.AcquireOptions;
 import dev.berth.client.AcquireResult;
+import dev.berth.client.BrokerClientProvider.Settings;
 import dev.berth.client.BrokerException;
 import dev.berth.client.BrokerException.Condition;
 import dev.berth.client.CleanupRequest;
@@ -18,6 +19,7 @@ import dev.berth.client.SessionOptions;
 import dev.berth.client.Ticker;
 import dev.berth.client.WasmModule;
 import dev.berth.client.WorkerSession;
+import dev.berth.common.Identifiers;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.GetModuleRequest;
@@ -31,8 +33,9 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -40,19 +43,18 @@ import java.util.function.Consumer;
 
 /**
  * The SDK's {@link WorkerSession}: acquires and releases are plain calls on the caller's thread;
- * the session stream lives in a {@link SessionConnection} on the session's own thread.
- *
- * <p>The methods marked "test hook" let the SDK's tests drive the stream; they are not API.
+ * the session stream lives in a {@link SessionConnection} on the session's own thread. Thread-safe.
  */
-public final class ManagedSession implements WorkerSession {
+final class ManagedSession implements WorkerSession {
   private static final System.Logger log = System.getLogger(ManagedSession.class.getName());
   private static final long MIN_RETRY_PAUSE_NANOS = Duration.ofMillis(50).toNanos();
 
-  private final ClientConfig config;
+  private final Settings settings;
+  private final long callDeadlineNanos;
   private final Ticker ticker;
   private final String workerId;
   private final LeaseBrokerGrpc.LeaseBrokerBlockingStub blocking;
-  private final ScheduledThreadPoolExecutor loop;
+  private final ExecutorService loop;
   private final Listeners listeners = new Listeners();
   private final LeaseRegistry leases = new LeaseRegistry(listeners);
   private final SessionConnection connection;
@@ -61,21 +63,21 @@ public final class ManagedSession implements WorkerSession {
 
   ManagedSession(
       Channel channel,
-      ClientConfig config,
+      Settings settings,
       String workerId,
       SessionOptions options,
       Consumer<ManagedSession> onClosed) {
-    this.config = config;
-    this.ticker = config.ticker();
+    this.settings = settings;
+    this.callDeadlineNanos = settings.callDeadline().toNanos();
+    this.ticker = settings.ticker();
     this.workerId = workerId;
     this.onClosed = onClosed;
     this.blocking = LeaseBrokerGrpc.newBlockingStub(channel);
-    this.loop = new ScheduledThreadPoolExecutor(1, new DaemonThreads("berth-session"));
-    loop.setRemoveOnCancelPolicy(true);
-    loop.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    // The session's one thread; its timers are scheduled on the ticker, which runs them here.
+    this.loop = Executors.newSingleThreadExecutor(new DaemonThreads("berth-session"));
     this.connection =
         new SessionConnection(
-            loop, LeaseBrokerGrpc.newStub(channel), config, workerId, options, leases, listeners);
+            loop, LeaseBrokerGrpc.newStub(channel), settings, workerId, options, leases, listeners);
   }
 
   /** Opens the stream and waits for the broker's answer; on failure, cleans up and throws. */
@@ -84,7 +86,7 @@ public final class ManagedSession implements WorkerSession {
     loop.execute(SessionConnection.guarded(() -> connection.start(opened)));
     try {
       // The connection gives up on its own after the call deadline; this wait only backs it up.
-      opened.get(config.callDeadline().toMillis() + 1_000, TimeUnit.MILLISECONDS);
+      opened.get(settings.callDeadline().toMillis() + 1_000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       close();
       throw e.getCause() instanceof BrokerException b
@@ -93,7 +95,7 @@ public final class ManagedSession implements WorkerSession {
     } catch (TimeoutException e) {
       close();
       throw new BrokerException(
-          Condition.DEADLINE_EXCEEDED, "no answer to hello within " + config.callDeadline());
+          Condition.DEADLINE_EXCEEDED, "no answer to hello within " + settings.callDeadline());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       close();
@@ -132,7 +134,7 @@ public final class ManagedSession implements WorkerSession {
     SessionGeneration generation = requireOpen();
     String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
     AcquireRequest request = Wire.acquireRequest(generation.sessionId(), options, requestId);
-    long deadlineNanos = config.callDeadlineNanos() + options.maxWait().toNanos();
+    long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
     long sent = ticker.nanoTime();
     AcquireResponse response;
     try {
@@ -166,7 +168,7 @@ public final class ManagedSession implements WorkerSession {
         attemptOptions.maxWait(Duration.ofNanos(Math.max(0, left)));
       }
       if (options.requestId().isPresent()) {
-        attemptOptions.requestId(Ids.attempt(options.requestId().get(), attempt));
+        attemptOptions.requestId(requestIdOfAttempt(options.requestId().get(), attempt));
       }
       AcquireResult result = acquire(attemptOptions.build());
       if (!(result instanceof AcquireResult.Refused refused)
@@ -186,6 +188,19 @@ public final class ManagedSession implements WorkerSession {
     }
   }
 
+  /**
+   * The request id of attempt {@code attempt} (from 1) of a retried acquire: the caller's id first,
+   * then {@code id/2}, {@code id/3}… cut to fit the length limit.
+   */
+  static String requestIdOfAttempt(String requestId, int attempt) {
+    if (attempt <= 1) {
+      return requestId;
+    }
+    String suffix = "/" + attempt;
+    int keep = Math.min(requestId.length(), Identifiers.MAX_LENGTH - suffix.length());
+    return requestId.substring(0, keep) + suffix;
+  }
+
   @Override
   public WasmModule fetchModule(Lease wasmLease) {
     requireNonNull(wasmLease, "wasmLease");
@@ -201,7 +216,7 @@ public final class ManagedSession implements WorkerSession {
     try {
       response =
           blocking
-              .withDeadlineAfter(config.callDeadlineNanos(), TimeUnit.NANOSECONDS)
+              .withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
               .getModule(request.build());
     } catch (StatusRuntimeException e) {
       throw Errors.fromGrpc(e);
@@ -261,7 +276,7 @@ public final class ManagedSession implements WorkerSession {
     CompletableFuture<Void> done = new CompletableFuture<>();
     try {
       loop.execute(SessionConnection.guarded(() -> connection.close(done)));
-      done.get(config.callDeadline().toMillis(), TimeUnit.MILLISECONDS);
+      done.get(settings.callDeadline().toMillis(), TimeUnit.MILLISECONDS);
     } catch (RejectedExecutionException | ExecutionException e) {
       log.log(Level.DEBUG, "closing the session of " + workerId, e);
     } catch (TimeoutException e) {
@@ -300,9 +315,7 @@ public final class ManagedSession implements WorkerSession {
       request.setOutcome(Wire.outcome(outcome, heldNanos));
     }
     try {
-      blocking
-          .withDeadlineAfter(config.callDeadlineNanos(), TimeUnit.NANOSECONDS)
-          .release(request.build());
+      blocking.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS).release(request.build());
     } catch (StatusRuntimeException e) {
       BrokerException error = Errors.fromGrpc(e);
       if (error.isTransient() || error.condition() == Condition.CANCELLED) {
@@ -318,37 +331,23 @@ public final class ManagedSession implements WorkerSession {
     leases.forget(lease);
   }
 
-  // ---------------------------------------------------------------- test hooks
+  // ---------------------------------------------------------------- for the SDK's tests
 
-  /** Test hook: sends a heartbeat now; completes when the broker acknowledges it. */
-  public CompletableFuture<Void> heartbeatNow() {
-    CompletableFuture<Void> acked = new CompletableFuture<>();
-    loop.execute(SessionConnection.guarded(() -> connection.heartbeatNow(acked)));
-    return acked;
+  /** Reports the connection's events from now on to {@code listener}. */
+  void observe(SessionConnection.Events listener) {
+    connection.observe(listener);
   }
 
   /**
-   * Test hook: drops the session stream as a broken connection would; the session reconnects after
-   * its back-off. Completes once the stream is cancelled.
+   * Drops the session stream as a broken connection would; the session reconnects after its
+   * back-off. Completes once the stream is cancelled.
    */
-  public CompletableFuture<Void> dropStream() {
-    return CompletableFuture.runAsync(connection::dropStream, loop);
+  CompletableFuture<Void> dropStream() {
+    return CompletableFuture.runAsync(SessionConnection.guarded(connection::dropStream), loop);
   }
 
-  /** Test hook: reconnects a dropped stream without waiting out the back-off. */
-  public void reconnectNow() {
-    loop.execute(SessionConnection.guarded(connection::reconnectNow));
-  }
-
-  /** Test hook: completes at the broker's next {@code opened}, with whether it resumed. */
-  public CompletableFuture<Boolean> nextOpened() {
-    CompletableFuture<Boolean> opened = new CompletableFuture<>();
-    loop.execute(SessionConnection.guarded(() -> connection.nextOpened(opened)));
-    return opened;
-  }
-
-  /** Test hook: the number of leases held. */
-  public int leaseCount() {
+  /** The number of leases held. */
+  int leaseCount() {
     return leases.size();
   }
 }

@@ -1,5 +1,6 @@
 package dev.berth.client.internal;
 
+import dev.berth.client.BrokerClientProvider.Settings;
 import dev.berth.client.BrokerException;
 import dev.berth.client.CleanupRequest;
 import dev.berth.client.DrainRequest;
@@ -27,16 +28,12 @@ import io.grpc.stub.StreamObserver;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -47,13 +44,33 @@ import java.util.stream.Collectors;
  *
  * <p>Confined to the session's own thread (the "loop"): every method here runs on it, and gRPC's
  * callbacks only hand events to it, so nothing blocks a gRPC thread and no state needs a lock. The
- * few fields other threads read are volatile.
+ * few fields other threads read are volatile. Its timers (heartbeats, the back-off, the wait for
+ * the answer to a hello) are scheduled through the client's {@link Ticker}, which runs them on the
+ * loop, so a test moves them with a fake clock.
  */
 final class SessionConnection {
   private static final System.Logger log = System.getLogger(SessionConnection.class.getName());
   private static final long DEFAULT_HEARTBEAT_NANOS = Duration.ofSeconds(2).toNanos();
   private static final long DEFAULT_TTL_NANOS = Duration.ofSeconds(10).toNanos();
+  private static final long DEFAULT_MARGIN_NANOS = Duration.ofSeconds(1).toNanos();
   private static final int MAX_UNACKED_HEARTBEATS = 64;
+
+  /**
+   * What the connection reports as it goes, on the loop. The SDK's tests listen, to know when the
+   * session has acted on what they did; the SDK itself sets no listener.
+   */
+  interface Events {
+    Events NONE = new Events() {};
+
+    /** The broker answered a hello: it resumed the session, or opened a fresh one. */
+    default void opened(boolean resumed) {}
+
+    /** The broker acknowledged heartbeats up to {@code seq}. */
+    default void heartbeatAcked(long seq) {}
+
+    /** The stream ended; the next attempt to reconnect comes after {@code delay}. */
+    default void reconnectScheduled(Duration delay) {}
+  }
 
   /** Where the session is in its life. */
   enum State {
@@ -69,9 +86,10 @@ final class SessionConnection {
     CLOSED
   }
 
-  private final ScheduledExecutorService loop;
+  private final Executor loop;
   private final LeaseBrokerGrpc.LeaseBrokerStub stub;
-  private final ClientConfig config;
+  private final Settings settings;
+  private final long callDeadlineNanos;
   private final String workerId;
   private final SessionOptions options;
   private final LeaseRegistry leases;
@@ -83,38 +101,39 @@ final class SessionConnection {
   private volatile SessionGeneration generation;
   private volatile boolean draining;
   private volatile String closedReason = "";
+  private volatile Events events = Events.NONE;
 
   private Stream stream;
   private long seq;
   private long lastAckReceivedNanos;
   private long lastMemoryMb;
-  private ScheduledFuture<?> heartbeats;
-  private ScheduledFuture<?> reconnect;
-  private boolean reconnectAsap;
+  private long heartbeatIntervalNanos;
+  private Future<?> heartbeats;
+  private Future<?> reconnect;
   private CompletableFuture<Void> firstOpened;
   private CompletableFuture<Void> closeDone;
-  private final List<CompletableFuture<Boolean>> openedWaiters = new ArrayList<>();
 
   SessionConnection(
-      ScheduledExecutorService loop,
+      Executor loop,
       LeaseBrokerGrpc.LeaseBrokerStub stub,
-      ClientConfig config,
+      Settings settings,
       String workerId,
       SessionOptions options,
       LeaseRegistry leases,
       Listeners listeners) {
     this.loop = loop;
     this.stub = stub;
-    this.config = config;
+    this.settings = settings;
+    this.callDeadlineNanos = settings.callDeadline().toNanos();
     this.workerId = workerId;
     this.options = options;
     this.leases = leases;
     this.listeners = listeners;
-    this.ticker = config.ticker();
+    this.ticker = settings.ticker();
     this.backoff =
         new Backoff(
-            config.reconnectInitial().toNanos(),
-            config.reconnectMax().toNanos(),
+            settings.reconnectInitial().toNanos(),
+            settings.reconnectMax().toNanos(),
             () -> ThreadLocalRandom.current().nextDouble());
   }
 
@@ -136,6 +155,11 @@ final class SessionConnection {
   /** Why the session is closed, when it is; empty otherwise or when closed by the worker. */
   String closedReason() {
     return closedReason;
+  }
+
+  /** Reports what happens from now on to {@code listener} (for the SDK's tests). */
+  void observe(Events listener) {
+    this.events = listener;
   }
 
   // ---------------------------------------------------------------- commands (on the loop)
@@ -189,36 +213,11 @@ final class SessionConnection {
     }
   }
 
-  /** Test hook: sends a heartbeat now; {@code acked} completes when the broker acknowledges it. */
-  void heartbeatNow(CompletableFuture<Void> acked) {
-    if (state != State.LIVE) {
-      acked.completeExceptionally(new IllegalStateException("session is " + state));
-      return;
-    }
-    long seq = sendHeartbeat(stream);
-    stream.ackWaiters.put(seq, acked);
-  }
-
-  /** Test hook: drops the stream as a broken connection would. */
+  /** Drops the stream as a broken connection would (for the SDK's tests). */
   void dropStream() {
     if (stream != null) {
       stream.requests.cancel("stream dropped on purpose", null);
     }
-  }
-
-  /** Test hook: reconnects without waiting out the back-off (now, or when the stream ends). */
-  void reconnectNow() {
-    if (state == State.RECONNECTING && stream == null) {
-      cancelTimers();
-      connect();
-    } else {
-      reconnectAsap = true;
-    }
-  }
-
-  /** Test hook: {@code opened} completes with {@code resumed} at the broker's next answer. */
-  void nextOpened(CompletableFuture<Boolean> opened) {
-    openedWaiters.add(opened);
   }
 
   // ---------------------------------------------------------------- the stream
@@ -236,17 +235,17 @@ final class SessionConnection {
     if (g != null) {
       hello.setResumeSessionId(g.sessionId()).addAllHeldLeases(leases.held(g));
     }
+    // Armed before the hello leaves: once anyone has seen the hello, its timeout is running.
+    s.helloTimeout =
+        ticker.schedule(loop, guarded(() -> helloTimedOut(s)), settings.callDeadline());
     s.helloSentNanos = ticker.nanoTime();
     s.send(SessionRequest.newBuilder().setHello(hello).build());
-    s.helloTimeout =
-        loop.schedule(
-            guarded(() -> helloTimedOut(s)), config.callDeadlineNanos(), TimeUnit.NANOSECONDS);
   }
 
   private void helloTimedOut(Stream s) {
     if (s == stream && !s.opened) {
       s.timedOut = true;
-      s.requests.cancel("no answer to hello within " + config.callDeadline(), null);
+      s.requests.cancel("no answer to hello within " + settings.callDeadline(), null);
     }
   }
 
@@ -292,7 +291,7 @@ final class SessionConnection {
     s.helloTimeout.cancel(false);
     backoff.reset();
     long ttl = positiveOr(Wire.duration(opened.getSessionTtl()).toNanos(), DEFAULT_TTL_NANOS);
-    long margin = config.marginNanos(ttl);
+    long margin = marginNanos(ttl);
     SessionGeneration old = generation;
     if (old != null && opened.getResumed() && old.sessionId().equals(opened.getSessionId())) {
       old.resumed(opened.getBrokerEpoch(), ttl, margin, s.helloSentNanos);
@@ -317,19 +316,24 @@ final class SessionConnection {
     }
     state = State.LIVE;
     lastAckReceivedNanos = ticker.nanoTime();
-    long interval =
+    heartbeatIntervalNanos =
         positiveOr(Wire.duration(opened.getHeartbeatInterval()).toNanos(), DEFAULT_HEARTBEAT_NANOS);
-    heartbeats =
-        loop.scheduleAtFixedRate(
-            guarded(this::heartbeatTick), interval, interval, TimeUnit.NANOSECONDS);
+    scheduleHeartbeat(lastAckReceivedNanos + heartbeatIntervalNanos);
     retryReleases();
+    events.opened(opened.getResumed()); // before openSession returns, for the first one
     if (firstOpened != null) {
       firstOpened.complete(null);
     }
-    for (CompletableFuture<Boolean> waiter : openedWaiters) {
-      waiter.complete(opened.getResumed());
-    }
-    openedWaiters.clear();
+  }
+
+  /**
+   * How early leases stop being valid in a session of {@code ttlNanos}: as set, or min(1 s, ttl/5).
+   */
+  private long marginNanos(long ttlNanos) {
+    return settings
+        .validityMargin()
+        .map(Duration::toNanos)
+        .orElse(Math.min(DEFAULT_MARGIN_NANOS, ttlNanos / 5));
   }
 
   /** Reports {@code old} lost with every lease it held; the worker carries on in {@code newId}. */
@@ -350,10 +354,24 @@ final class SessionConnection {
     }
   }
 
-  private void heartbeatTick() {
+  /**
+   * Heartbeats keep a fixed rate: each is due one interval after the one before was due, not after
+   * it ran, so a late tick does not push every later one back.
+   */
+  private void scheduleHeartbeat(long dueNanos) {
+    heartbeats =
+        ticker.schedule(
+            loop,
+            guarded(() -> heartbeatTick(dueNanos)),
+            Duration.ofNanos(dueNanos - ticker.nanoTime()));
+  }
+
+  private void heartbeatTick(long dueNanos) {
     if (state != State.LIVE) {
       return;
     }
+    // Scheduled first, so that a failure below loses this beat, not all that follow.
+    scheduleHeartbeat(dueNanos + heartbeatIntervalNanos);
     SessionGeneration g = generation;
     if (ticker.nanoTime() - lastAckReceivedNanos > g.ttlNanos()) {
       // The stream looks open but nothing comes back (a half-open connection): start over.
@@ -364,8 +382,8 @@ final class SessionConnection {
     retryReleases();
   }
 
-  /** Sends the next heartbeat on {@code s}; returns its seq. */
-  private long sendHeartbeat(Stream s) {
+  /** Sends the next heartbeat on {@code s}. */
+  private void sendHeartbeat(Stream s) {
     long n = ++seq;
     s.unacked.addLast(new long[] {n, ticker.nanoTime()});
     if (s.unacked.size() > MAX_UNACKED_HEARTBEATS) {
@@ -380,7 +398,6 @@ final class SessionConnection {
                     .setMemoryLimitMb(options.memoryLimitMb())
                     .addAllWasmStats(leases.wasmStats(generation)))
             .build());
-    return n;
   }
 
   private long memoryUsedMb() {
@@ -404,14 +421,7 @@ final class SessionConnection {
     if (newest != null) {
       generation.acked(newest[1]);
     }
-    for (Iterator<Map.Entry<Long, CompletableFuture<Void>>> it = s.ackWaiters.entrySet().iterator();
-        it.hasNext(); ) {
-      Map.Entry<Long, CompletableFuture<Void>> waiter = it.next();
-      if (waiter.getKey() <= ack.getSeq()) {
-        waiter.getValue().complete(null);
-        it.remove();
-      }
-    }
+    events.heartbeatAcked(ack.getSeq());
   }
 
   private void ack(Stream s, long commandId) {
@@ -425,9 +435,6 @@ final class SessionConnection {
     stream = null;
     s.helloTimeout.cancel(false);
     cancelTimers();
-    for (CompletableFuture<Void> waiter : s.ackWaiters.values()) {
-      waiter.completeExceptionally(Errors.fromStatus(status, null));
-    }
     if (s.timedOut) {
       status = Status.DEADLINE_EXCEEDED.withDescription(status.getDescription());
     }
@@ -453,17 +460,14 @@ final class SessionConnection {
     }
     state = State.RECONNECTING;
     long delay = backoff.nextDelayNanos();
-    if (reconnectAsap) {
-      reconnectAsap = false;
-      delay = 0;
-    }
     log.log(
         Level.INFO,
         "session stream of {0} ended ({1}); reconnecting in {2} ms",
         workerId,
         describe(status),
         TimeUnit.NANOSECONDS.toMillis(delay));
-    reconnect = loop.schedule(guarded(this::backoffElapsed), delay, TimeUnit.NANOSECONDS);
+    reconnect = ticker.schedule(loop, guarded(this::backoffElapsed), Duration.ofNanos(delay));
+    events.reconnectScheduled(Duration.ofNanos(delay));
   }
 
   private void backoffElapsed() {
@@ -482,7 +486,7 @@ final class SessionConnection {
 
   private void retryReleases() {
     for (ReleaseRequest request : leases.takeReleases()) {
-      stub.withDeadlineAfter(config.callDeadlineNanos(), TimeUnit.NANOSECONDS)
+      stub.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
           .release(
               request,
               new StreamObserver<ReleaseResponse>() {
@@ -521,10 +525,6 @@ final class SessionConnection {
     if (firstOpened != null) {
       firstOpened.completeExceptionally(error);
     }
-    for (CompletableFuture<Boolean> waiter : openedWaiters) {
-      waiter.completeExceptionally(error);
-    }
-    openedWaiters.clear();
   }
 
   private static String describe(Status status) {
@@ -565,13 +565,10 @@ final class SessionConnection {
     long helloSentNanos;
     boolean opened;
     boolean timedOut;
-    ScheduledFuture<?> helloTimeout;
+    Future<?> helloTimeout;
 
     /** Heartbeats sent and not yet acknowledged: {seq, sentNanos}, oldest first. */
     final ArrayDeque<long[]> unacked = new ArrayDeque<>();
-
-    /** Test hook: futures completed by the ack of a heartbeat seq. */
-    final Map<Long, CompletableFuture<Void>> ackWaiters = new TreeMap<>();
 
     @Override
     public void beforeStart(ClientCallStreamObserver<SessionRequest> requestStream) {

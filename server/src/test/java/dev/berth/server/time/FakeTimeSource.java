@@ -1,96 +1,41 @@
 package dev.berth.server.time;
 
+import dev.berth.testkit.FakeClock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.PriorityQueue;
 
 /**
- * A {@link TimeSource} that moves only when a test calls {@link #advance}. Scheduled tasks run on
- * the advancing thread, in time order, when the clock passes their due time. Thread-safe, so tests
- * may schedule from other threads, but tasks only ever run inside {@code advance}.
+ * A {@link TimeSource} that moves only when a test calls {@link #advance}: the shared {@link
+ * FakeClock} seen through the broker's clock interface. Scheduled tasks run on the advancing
+ * thread, in time order, when the clock passes their due time. Thread-safe, so tests may schedule
+ * from other threads, but tasks only ever run inside {@code advance}.
  */
 public final class FakeTimeSource implements TimeSource {
-  private static final Instant EPOCH = Instant.parse("2026-01-01T00:00:00Z");
+  private final FakeClock clock = new FakeClock();
 
-  private final PriorityQueue<Task> tasks = new PriorityQueue<>();
-  private long now = 1_000_000_000L;
-  private long seq;
-
-  private final class Task implements Comparable<Task>, Cancellable {
-    final Runnable runnable;
-    final long periodNanos;
-    final long order = seq++;
-    long dueNanos;
-    boolean cancelled;
-
-    Task(Runnable runnable, long dueNanos, long periodNanos) {
-      this.runnable = runnable;
-      this.dueNanos = dueNanos;
-      this.periodNanos = periodNanos;
-    }
-
-    @Override
-    public int compareTo(Task o) {
-      int byTime = Long.compare(dueNanos, o.dueNanos);
-      return byTime != 0 ? byTime : Long.compare(order, o.order);
-    }
-
-    @Override
-    public void cancel() {
-      synchronized (FakeTimeSource.this) {
-        cancelled = true;
-        tasks.remove(this);
-      }
-    }
+  @Override
+  public long nanoTime() {
+    return clock.nanoTime();
   }
 
   @Override
-  public synchronized long nanoTime() {
-    return now;
+  public Instant wallTime() {
+    return clock.wallTime();
   }
 
   @Override
-  public synchronized Instant wallTime() {
-    return EPOCH.plusNanos(now);
+  public Cancellable schedule(Runnable task, long delayNanos) {
+    return clock.schedule(task, delayNanos)::cancel;
   }
 
   @Override
-  public synchronized Cancellable schedule(Runnable task, long delayNanos) {
-    Task t = new Task(task, now + Math.max(0, delayNanos), 0);
-    tasks.add(t);
-    return t;
-  }
-
-  @Override
-  public synchronized Cancellable scheduleAtFixedRate(Runnable task, long periodNanos) {
-    Task t = new Task(task, now + periodNanos, periodNanos);
-    tasks.add(t);
-    return t;
+  public Cancellable scheduleAtFixedRate(Runnable task, long periodNanos) {
+    return clock.scheduleAtFixedRate(task, periodNanos)::cancel;
   }
 
   /** Moves the clock forward, running every task that falls due on the way, in order. */
   public void advance(Duration by) {
-    long target;
-    synchronized (this) {
-      target = now + by.toNanos();
-    }
-    while (true) {
-      Task next;
-      synchronized (this) {
-        next = tasks.peek();
-        if (next == null || next.dueNanos > target) {
-          now = target;
-          return;
-        }
-        tasks.poll();
-        now = Math.max(now, next.dueNanos);
-        if (next.periodNanos > 0 && !next.cancelled) {
-          next.dueNanos += next.periodNanos;
-          tasks.add(next);
-        }
-      }
-      next.runnable.run();
-    }
+    clock.advance(by);
   }
 
   public void advanceMillis(long millis) {
@@ -98,7 +43,7 @@ public final class FakeTimeSource implements TimeSource {
   }
 
   /** Tasks scheduled and not yet run or cancelled. */
-  public synchronized int pendingTasks() {
-    return tasks.size();
+  public int pendingTasks() {
+    return clock.pendingTasks();
   }
 }

@@ -1,11 +1,10 @@
-package dev.berth.client.internal;
+package dev.berth.client;
 
-import dev.berth.client.Ticker;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** The real clock: {@link System#nanoTime()} and {@link Thread#sleep}. */
-public enum SystemTicker implements Ticker {
+enum SystemTicker implements Ticker {
   INSTANCE;
 
   @Override

@@ -1,6 +1,5 @@
-package dev.berth.client.internal;
+package dev.berth.client;
 
-import dev.berth.client.MemoryProbe;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,7 +13,7 @@ import java.util.stream.LongStream;
  * /proc/<pid>/status}. A process that exits while being read, or a missing {@code /proc}, counts as
  * zero. Thread-safe.
  */
-public final class ProcMemoryProbe implements MemoryProbe {
+final class ProcMemoryProbe implements MemoryProbe {
   private static final long MIB = 1024 * 1024;
 
   private final Path proc;
@@ -26,14 +25,14 @@ public final class ProcMemoryProbe implements MemoryProbe {
    * @param childPids the processes to count besides the JVM's heap
    * @param heapUsedBytes the JVM's used heap
    */
-  public ProcMemoryProbe(Path proc, Supplier<LongStream> childPids, LongSupplier heapUsedBytes) {
+  ProcMemoryProbe(Path proc, Supplier<LongStream> childPids, LongSupplier heapUsedBytes) {
     this.proc = proc;
     this.childPids = childPids;
     this.heapUsedBytes = heapUsedBytes;
   }
 
   /** This JVM and its descendants, on the real {@code /proc}. */
-  public static ProcMemoryProbe system() {
+  static ProcMemoryProbe system() {
     return new ProcMemoryProbe(
         Path.of("/proc"),
         () -> ProcessHandle.current().descendants().mapToLong(ProcessHandle::pid),

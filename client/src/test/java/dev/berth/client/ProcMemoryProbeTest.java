@@ -1,4 +1,4 @@
-package dev.berth.client.internal;
+package dev.berth.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;

@@ -1,0 +1,118 @@
+package dev.berth.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.client.internal.SessionProbe;
+import dev.berth.proto.v1.SessionRequest;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessServerBuilder;
+import java.io.IOException;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A session's timers on the fake ticker, against a scripted broker that can leave a hello
+ * unanswered or heartbeats unacknowledged, which the real broker never does: each timer fires
+ * exactly when the ticker passes it, and not a nanosecond before.
+ */
+class SessionTimersTest {
+  private static final Duration CALL_DEADLINE = Duration.ofSeconds(5);
+  private static final Duration HEARTBEAT_INTERVAL = Duration.ofSeconds(1);
+  private static final Duration TTL = Duration.ofSeconds(3);
+
+  private final String name = InProcessServerBuilder.generateName();
+  private final ScriptedBroker scripted = new ScriptedBroker(HEARTBEAT_INTERVAL, TTL);
+  private final FakeTicker ticker = new FakeTicker();
+  private Server server;
+
+  @BeforeEach
+  void startServer() throws IOException {
+    server =
+        InProcessServerBuilder.forName(name).directExecutor().addService(scripted).build().start();
+  }
+
+  @AfterEach
+  void stopServer() {
+    server.shutdownNow();
+  }
+
+  private BrokerClient client() {
+    return TestBroker.connect(
+        name,
+        TestBroker.clientBuilder(name)
+            .ticker(ticker)
+            .callDeadline(CALL_DEADLINE)
+            .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(10)));
+  }
+
+  @Test
+  void reconnect_resumeHelloUnanswered_cancelledAtCallDeadlineThenBacksOffLonger() {
+    scripted.hellosToAnswer.set(1);
+    try (BrokerClient client = client();
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      scripted.nextHello(); // the first, answered
+      probe.dropStream();
+      Duration first = probe.awaitReconnectScheduled();
+
+      ticker.advance(first);
+      SessionRequest resume = scripted.nextHello();
+      ticker.advance(CALL_DEADLINE.minusNanos(1));
+      boolean quietBeforeDeadline = probe.isQuiet();
+      ticker.advance(Duration.ofNanos(1));
+      Duration second = probe.awaitReconnectScheduled();
+
+      assertThat(first).isBetween(Duration.ofMillis(80), Duration.ofMillis(120));
+      assertThat(resume.getHello().getResumeSessionId()).isEqualTo("s-1");
+      assertThat(quietBeforeDeadline).as("still waiting for the answer").isTrue();
+      assertThat(second)
+          .as("doubled, ±20 %")
+          .isBetween(Duration.ofMillis(160), Duration.ofMillis(240));
+      assertThat(session.isLive()).isFalse();
+    }
+  }
+
+  @Test
+  void heartbeats_unacknowledgedForTheTtl_streamDroppedThenResumedAfterBackoff() {
+    scripted.hellosToAnswer.set(2);
+    try (BrokerClient client = client();
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+
+      for (long seq = 1; seq <= 3; seq++) { // acks are due within the TTL (3 s) of the last one
+        ticker.advance(HEARTBEAT_INTERVAL);
+        assertThat(scripted.nextHeartbeat().getHeartbeat().getSeq()).isEqualTo(seq);
+      }
+      ticker.advance(HEARTBEAT_INTERVAL); // 4 s without an ack: the connection is half-open
+      Duration backoff = probe.awaitReconnectScheduled();
+      boolean fourthSent = !scripted.heartbeats.isEmpty();
+      ticker.advance(backoff);
+      boolean resumed = probe.awaitOpened();
+
+      assertThat(fourthSent).isFalse();
+      assertThat(resumed).isTrue();
+      assertThat(session.isLive()).isTrue();
+      assertThat(session.sessionId()).isEqualTo("s-1");
+    }
+  }
+
+  @Test
+  void heartbeats_acknowledged_keepTheStreamPastTheTtl() {
+    scripted.hellosToAnswer.set(1);
+    scripted.ackHeartbeats = true;
+    try (BrokerClient client = client();
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+
+      for (long seq = 1; seq <= 10; seq++) { // 10 s, over three TTLs
+        ticker.advance(HEARTBEAT_INTERVAL);
+        assertThat(probe.awaitHeartbeatAck()).isEqualTo(seq);
+      }
+
+      assertThat(probe.isQuiet()).as("no reconnect").isTrue();
+      assertThat(session.isLive()).isTrue();
+    }
+  }
+}

@@ -1,0 +1,22 @@
+package dev.berth.client.internal;
+
+import dev.berth.client.BrokerClient;
+import dev.berth.client.BrokerClientProvider;
+import io.grpc.inprocess.InProcessChannelBuilder;
+
+/**
+ * Connects the SDK to a broker over gRPC's in-process transport, for the SDK's tests: the public
+ * builder knows only network targets. Stateless.
+ */
+public final class InProcessClients {
+  private InProcessClients() {}
+
+  /**
+   * A client of the in-process server {@code serverName}, as {@code settings} say (their target and
+   * TLS aside); callbacks run on the calling thread, as in the broker's own tests.
+   */
+  public static BrokerClient connect(String serverName, BrokerClientProvider.Settings settings) {
+    return GrpcBrokerClient.forChannel(
+        InProcessChannelBuilder.forName(serverName).directExecutor().build(), settings);
+  }
+}
