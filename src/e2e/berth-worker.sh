@@ -11,11 +11,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 classpath="$root/client/target/runtime.classpath"
 
 if [ ! -f "$classpath" ] \
-  || [ -n "$(find "$root/pom.xml" "$root/proto" "$root/client/pom.xml" "$root/client/src/main" \
+  || [ -n "$(find "$root/pom.xml" "$root/proto" "$root/common" "$root/client/pom.xml" \
+    "$root/client/src/main" \
     -newer "$classpath" -type f -not -path '*/target/*' -print -quit)" ]; then
   echo "berth-worker: building the client module ..." >&2
-  (cd "$root" && mvn -B -q -ntp -pl client -am package -DskipTests -Dspotless.check.skip=true \
-    -Dwasm.check.skip=true) >&2
+  (cd "$root" && mvn -B -q -ntp -pl client -am package -DskipTests -Dspotless.check.skip=true) >&2
 fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1

@@ -3,7 +3,7 @@
 #
 #   src/wasm/build.sh           writes each NAME.wasm next to its NAME.wat
 #   src/wasm/build.sh --check   fails when a committed NAME.wasm differs from a fresh assembly
-#                               of NAME.wat (the Maven build runs this in the client module)
+#                               of NAME.wat (the client's ExtractorWasmTest checks the same)
 #
 # The .wasm files are committed so that a reader can see exactly what workers run, and so that
 # the broker can serve them without a toolchain; --check keeps them honest.
@@ -14,7 +14,7 @@ mode="${1:-write}"
 
 if ! command -v wat2wasm >/dev/null 2>&1; then
   echo "src/wasm/build.sh: wat2wasm not found. It assembles src/wasm/*.wat;" >&2
-  echo "  install it with: apt-get install -y wabt   (or skip this check: -Dwasm.check.skip=true)" >&2
+  echo "  install it with: apt-get install -y wabt" >&2
   exit 1
 fi
 

@@ -5,7 +5,6 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-import com.tngtech.archunit.base.DescribedPredicate;
 import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.domain.JavaCodeUnit;
@@ -78,12 +77,6 @@ class ClientArchitectureTest {
           .definedBy(GENERATED)
           .whereLayer("Worker")
           .mayNotAccessAnyLayer()
-          // The one known violation, on this branch only: WorkerOptions checks TLS flags with
-          // internal.ChannelSecurity. Its rewrite on picocli drops that import; remove this line
-          // when it is merged.
-          .ignoreDependency(
-              within("dev.berth.client.worker.WorkerOptions"),
-              within("dev.berth.client.internal.ChannelSecurity"))
           .because("the reference worker shows what a worker can do with the public SDK alone");
 
   private static final ArchRule NO_PACKAGE_CYCLES =
@@ -107,12 +100,6 @@ class ClientArchitectureTest {
   @ArchTest
   void packages_dependencies_haveNoCycles(JavaClasses classes) {
     NO_PACKAGE_CYCLES.check(classes);
-  }
-
-  /** The class {@code name} and the classes nested in it. */
-  private static DescribedPredicate<JavaClass> within(String name) {
-    return DescribedPredicate.describe(
-        name, type -> type.getName().equals(name) || type.getName().startsWith(name + "$"));
   }
 
   /** Public and protected members, supertypes and type parameters name no hidden type. */

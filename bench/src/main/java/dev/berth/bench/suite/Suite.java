@@ -1,6 +1,7 @@
 package dev.berth.bench.suite;
 
 import dev.berth.bench.suite.GoalResult.Target;
+import dev.berth.common.CommandLines;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,12 +12,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
+import picocli.CommandLine;
 
 /**
- * {@code bin/bench}: the benchmark suite of DESIGN §9. Each goal runs its baseline and Berth in
- * interleaved rounds against servers in their own processes and prints the ratio of the two with
- * PASS or MISS; a miss is a result, not an error (exit 0). Exit 2 for a bad option, 1 when the
- * suite itself fails. See docs/benchmarks.md.
+ * {@code bin/bench}: the benchmark suite (docs/benchmarks.md). Each goal runs its baseline and
+ * Berth in interleaved rounds against servers in their own processes and prints the ratio of the
+ * two with PASS or MISS; a miss is a result, not an error (exit 0). Exit 2 for a bad option, 1 when
+ * the suite itself fails. See docs/benchmarks.md.
  */
 public final class Suite {
   /**
@@ -47,16 +49,18 @@ public final class Suite {
   }
 
   public static void main(String[] args) {
+    CommandLine line = CommandLines.configure(SuiteOptions.commandLine(), System.out, System.err);
     SuiteOptions options;
     try {
-      options = SuiteOptions.parse(List.of(args));
-    } catch (IllegalArgumentException e) {
-      System.err.println("bench: " + e.getMessage());
-      System.exit(2);
+      line.parseArgs(args);
+      options = SuiteOptions.from(line);
+    } catch (CommandLine.ParameterException e) {
+      CommandLines.usageError(e, line.getErr());
+      System.exit(CommandLines.USAGE);
       return;
     }
     if (options.help) {
-      System.out.print(SuiteOptions.USAGE);
+      line.usage(line.getOut());
       System.exit(0);
     }
     try {

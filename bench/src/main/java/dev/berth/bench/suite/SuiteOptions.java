@@ -1,5 +1,7 @@
 package dev.berth.bench.suite;
 
+import dev.berth.common.CommandLines;
+import dev.berth.common.DurationConverter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -7,139 +9,173 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * The command line of {@code bin/bench}: which goals, how long, how big. {@code --smoke} shrinks
  * every size and duration so the whole suite takes well under a minute (used by {@code bin/test});
- * explicit options given after it still win.
+ * explicit options still win over it, wherever they stand. Durations read as everywhere in Berth
+ * ({@link DurationConverter}).
  *
  * <p>Not thread-safe: parsed once, then read.
  */
+@Command(
+    name = "bin/bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The benchmark suite: each goal runs Berth and its baseline in interleaved rounds and prints"
+          + " the ratio with PASS or MISS (docs/benchmarks.md). A MISS exits 0; a bad option 2."
+    },
+    footerHeading = "%n",
+    footer = "Durations are written 500ms, 5s, 1m30s or 2m.")
 public final class SuiteOptions {
   public static final List<String> GOALS = List.of("G1", "G2", "G3", "G4", "G5", "G6");
 
-  static final String USAGE =
-      """
-      usage: bin/bench [--smoke] [--only G1,G3] [--rounds N] [--round DUR] [--warmup DUR]
-                       [--concurrency N] [--streams N] [--sessions N] [--etcd PATH]
-                       [--markdown FILE]
+  // The options as given: null when absent, so that --smoke fills only what was not given.
 
-        --smoke          a few seconds per goal, tiny sizes, no JMH (bin/test runs this)
-        --only LIST      run only these goals (G1..G6), comma-separated
-        --rounds N       measured rounds per goal, interleaved with the baseline (default 5)
-        --round DUR      length of one round, e.g. 5s or 500ms (default 5s)
-        --warmup DUR     warm-up of each variant before the rounds (default 5s)
-        --concurrency N  operations in flight for the saturated goals G2, G3, G6 (default 32)
-        --streams N      open streams heartbeating closed-loop for G4 (default 64)
-        --sessions N     idle sessions for G5 (default 20000)
-        --etcd PATH      the etcd binary for G3/G4 (default: etcd on PATH); absent: SKIPPED
-        --markdown FILE  also write the table as Markdown to FILE
-      """;
+  @Option(names = "--smoke", description = "A few seconds per goal, tiny sizes (bin/test runs it).")
+  private boolean smokeGiven;
+
+  @Option(
+      names = "--only",
+      paramLabel = "LIST",
+      split = ",",
+      converter = Goal.class,
+      completionCandidates = Goal.class,
+      description = "Run only these goals, comma-separated: ${COMPLETION-CANDIDATES}.")
+  private List<String> onlyGiven;
+
+  @Option(
+      names = "--rounds",
+      paramLabel = "N",
+      description = "Measured rounds per goal, interleaved with the baseline (default 5; smoke 1).")
+  private Integer roundsGiven;
+
+  @Option(
+      names = "--round",
+      paramLabel = "DUR",
+      converter = DurationConverter.Positive.class,
+      description = "Length of one round (default 5s; smoke 400ms).")
+  private Duration roundGiven;
+
+  @Option(
+      names = "--warmup",
+      paramLabel = "DUR",
+      converter = DurationConverter.Positive.class,
+      description = "Warm-up of each variant before the rounds (default 5s; smoke 400ms).")
+  private Duration warmupGiven;
+
+  @Option(
+      names = "--concurrency",
+      paramLabel = "N",
+      description =
+          "Operations in flight for the saturated goals G2, G3, G6 (default 32; smoke 8).")
+  private Integer concurrencyGiven;
+
+  @Option(
+      names = "--streams",
+      paramLabel = "N",
+      description = "Open streams heartbeating closed-loop for G4 (default 64; smoke 8).")
+  private Integer streamsGiven;
+
+  @Option(
+      names = "--sessions",
+      paramLabel = "N",
+      description = "Idle sessions for G5 (default 20000; smoke 200).")
+  private Integer sessionsGiven;
+
+  @Option(
+      names = "--etcd",
+      paramLabel = "PATH",
+      description = "The etcd binary for G3/G4 (default: etcd on PATH); absent: SKIPPED.")
+  private Path etcdGiven;
+
+  @Option(
+      names = "--markdown",
+      paramLabel = "FILE",
+      description = "Also write the table as Markdown to FILE.")
+  private Path markdownGiven;
+
+  // The effective values the suite reads.
 
   boolean smoke;
   Set<String> only = new LinkedHashSet<>(GOALS);
-  int rounds = 5;
-  Duration round = Duration.ofSeconds(5);
-  Duration warmup = Duration.ofSeconds(5);
-  int concurrency = 32;
-  int streams = 64;
-  int sessions = 20_000;
+  int rounds;
+  Duration round;
+  Duration warmup;
+  int concurrency;
+  int streams;
+  int sessions;
   Path etcd;
   Path markdown;
   boolean help;
 
+  /** The command line that fills a new {@code SuiteOptions}; {@link #from} reads it after. */
+  static CommandLine commandLine() {
+    return new CommandLine(new SuiteOptions());
+  }
+
   /**
-   * @throws IllegalArgumentException naming the option and what is wrong with it
+   * Parses {@code args}.
+   *
+   * @throws CommandLine.ParameterException naming the option and what is wrong with it ({@link
+   *     CommandLines#message})
    */
   public static SuiteOptions parse(List<String> args) {
-    SuiteOptions o = new SuiteOptions();
-    if (args.contains("--smoke")) {
-      o.smoke = true;
-      o.rounds = 1;
-      o.round = Duration.ofMillis(400);
-      o.warmup = Duration.ofMillis(400);
-      o.concurrency = 8;
-      o.streams = 8;
-      o.sessions = 200;
+    CommandLine line = commandLine();
+    line.parseArgs(args.toArray(String[]::new));
+    return from(line);
+  }
+
+  /** The effective options of a parsed {@link #commandLine()}. */
+  static SuiteOptions from(CommandLine line) {
+    SuiteOptions o = line.getCommand();
+    o.help = line.isUsageHelpRequested() || line.isVersionHelpRequested();
+    o.smoke = o.smokeGiven;
+    if (o.onlyGiven != null) {
+      o.only = new LinkedHashSet<>(o.onlyGiven);
     }
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      switch (arg) {
-        case "--smoke" -> {}
-        case "-h", "--help" -> o.help = true;
-        case "--only" -> o.only = goals(value(args, ++i, arg));
-        case "--rounds" -> o.rounds = positive(arg, value(args, ++i, arg));
-        case "--round" -> o.round = duration(arg, value(args, ++i, arg));
-        case "--warmup" -> o.warmup = duration(arg, value(args, ++i, arg));
-        case "--concurrency" -> o.concurrency = positive(arg, value(args, ++i, arg));
-        case "--streams" -> o.streams = positive(arg, value(args, ++i, arg));
-        case "--sessions" -> o.sessions = positive(arg, value(args, ++i, arg));
-        case "--etcd" -> o.etcd = Path.of(value(args, ++i, arg));
-        case "--markdown" -> o.markdown = Path.of(value(args, ++i, arg));
-        default -> throw new IllegalArgumentException("unknown option " + arg + "\n" + USAGE);
-      }
-    }
-    if (o.etcd == null) {
-      o.etcd = onPath("etcd");
-    }
+    o.rounds = positive(line, "--rounds", o.roundsGiven, o.smoke ? 1 : 5);
+    o.round = o.roundGiven != null ? o.roundGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
+    o.warmup = o.warmupGiven != null ? o.warmupGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
+    o.concurrency = positive(line, "--concurrency", o.concurrencyGiven, o.smoke ? 8 : 32);
+    o.streams = positive(line, "--streams", o.streamsGiven, o.smoke ? 8 : 64);
+    o.sessions = positive(line, "--sessions", o.sessionsGiven, o.smoke ? 200 : 20_000);
+    o.etcd = o.etcdGiven != null ? o.etcdGiven : onPath("etcd");
+    o.markdown = o.markdownGiven;
     return o;
   }
 
-  private static String value(List<String> args, int i, String option) {
-    if (i >= args.size()) {
-      throw new IllegalArgumentException(option + ": needs a value");
-    }
-    return args.get(i);
+  private static Duration ms(long millis) {
+    return Duration.ofMillis(millis);
   }
 
-  static Set<String> goals(String list) {
-    Set<String> out = new LinkedHashSet<>();
-    for (String g : list.split(",")) {
-      String goal = g.trim().toUpperCase(Locale.ROOT);
+  private static int positive(CommandLine line, String option, Integer given, int fallback) {
+    if (given == null) {
+      return fallback;
+    }
+    return (int) CommandLines.range(line.getCommandSpec(), option, given, 1, Integer.MAX_VALUE);
+  }
+
+  /** Reads one goal of {@code --only}, in any case, and lists them for help. */
+  static final class Goal implements ITypeConverter<String>, Iterable<String> {
+    @Override
+    public String convert(String value) {
+      String goal = value.trim().toUpperCase(Locale.ROOT);
       if (!GOALS.contains(goal)) {
-        throw new IllegalArgumentException(
-            "--only: unknown goal '" + g.trim() + "', expected some of " + GOALS);
+        throw new TypeConversionException(
+            "unknown goal '" + value.trim() + "', expected some of " + GOALS);
       }
-      out.add(goal);
+      return goal;
     }
-    return out;
-  }
 
-  private static int positive(String option, String text) {
-    try {
-      int n = Integer.parseInt(text);
-      if (n < 1) {
-        throw new IllegalArgumentException(option + ": must be at least 1, got " + n);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(option + ": must be a whole number, got '" + text + "'");
-    }
-  }
-
-  /** {@code 500ms}, {@code 5s} or {@code 2m}. */
-  static Duration duration(String option, String text) {
-    String t = text.trim();
-    try {
-      Duration d;
-      if (t.endsWith("ms")) {
-        d = Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
-      } else if (t.endsWith("s")) {
-        d =
-            Duration.ofMillis(
-                Math.round(Double.parseDouble(t.substring(0, t.length() - 1)) * 1000));
-      } else if (t.endsWith("m")) {
-        d = Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)) * 60);
-      } else {
-        throw new NumberFormatException();
-      }
-      if (d.isNegative() || d.isZero()) {
-        throw new IllegalArgumentException(option + ": must be positive, got '" + text + "'");
-      }
-      return d;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          option + ": must be a duration like 500ms, 5s or 2m, got '" + text + "'");
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return GOALS.iterator();
     }
   }
 

@@ -3,11 +3,34 @@ package dev.berth.bench.suite;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.berth.common.CommandLines;
+import dev.berth.common.Durations;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 
 class SuiteOptionsTest {
+  private static String error(String... args) {
+    try {
+      SuiteOptions.parse(List.of(args));
+    } catch (CommandLine.ParameterException e) {
+      return CommandLines.message(e);
+    }
+    throw new AssertionError("no usage error for " + List.of(args));
+  }
+
+  @Test
+  void parse_nothing_fullSizes() {
+    SuiteOptions o = SuiteOptions.parse(List.of());
+
+    assertThat(o.smoke).isFalse();
+    assertThat(o.only).containsExactlyElementsOf(SuiteOptions.GOALS);
+    assertThat(o.rounds).isEqualTo(5);
+    assertThat(o.round).isEqualTo(Duration.ofSeconds(5));
+    assertThat(o.sessions).isEqualTo(20_000);
+  }
+
   @Test
   void parse_smokeThenRounds_smallSizesButExplicitRoundsWin() {
     SuiteOptions o = SuiteOptions.parse(List.of("--smoke", "--rounds", "4"));
@@ -18,28 +41,43 @@ class SuiteOptionsTest {
   }
 
   @Test
+  void parse_roundsThenSmoke_explicitStillWins() {
+    SuiteOptions o = SuiteOptions.parse(List.of("--round", "2s", "--smoke"));
+
+    assertThat(o.round).isEqualTo(Duration.ofSeconds(2));
+    assertThat(o.rounds).isEqualTo(1);
+  }
+
+  @Test
   void parse_onlyList_goalsCaseInsensitive() {
     assertThat(SuiteOptions.parse(List.of("--only", "g1, G3")).only).containsExactly("G1", "G3");
   }
 
   @Test
-  void parse_badOptions_refusedNamingOptionAndRule() {
-    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--only", "G7")))
-        .hasMessageContaining("--only: unknown goal 'G7'");
-    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--rounds", "0")))
-        .hasMessageContaining("--rounds: must be at least 1, got 0");
-    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--round", "5")))
-        .hasMessageContaining("--round: must be a duration like 500ms, 5s or 2m, got '5'");
-    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--rounds")))
-        .hasMessageContaining("--rounds: needs a value");
-    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--fast")))
-        .hasMessageContaining("unknown option --fast");
+  void parse_durations_inBerthsOneFormat() {
+    assertThat(SuiteOptions.parse(List.of("--round", "250ms")).round)
+        .isEqualTo(Duration.ofMillis(250));
+    assertThat(SuiteOptions.parse(List.of("--round", "1s500ms")).round)
+        .isEqualTo(Duration.ofMillis(1500));
+    assertThat(SuiteOptions.parse(List.of("--warmup", "1m30s")).warmup)
+        .isEqualTo(Duration.ofSeconds(90));
   }
 
   @Test
-  void duration_msSecondsMinutes_parsed() {
-    assertThat(SuiteOptions.duration("--round", "250ms")).isEqualTo(Duration.ofMillis(250));
-    assertThat(SuiteOptions.duration("--round", "1.5s")).isEqualTo(Duration.ofMillis(1500));
-    assertThat(SuiteOptions.duration("--round", "2m")).isEqualTo(Duration.ofMinutes(2));
+  void parse_badOptions_refusedNamingOptionAndRule() {
+    assertThat(error("--only", "G7")).startsWith("--only: unknown goal 'G7'");
+    assertThat(error("--rounds", "0")).isEqualTo("--rounds: must be at least 1, got 0");
+    assertThat(error("--rounds", "many")).isEqualTo("--rounds: must be a whole number, got 'many'");
+    assertThat(error("--round", "5")).isEqualTo("--round: " + Durations.RULE + ", got '5'");
+    assertThat(error("--round", "0s")).startsWith("--round: must be more than zero");
+    assertThat(error("--rounds")).isEqualTo("--rounds needs a value");
+    assertThat(error("--fast")).startsWith("unknown option --fast");
+  }
+
+  @Test
+  void parse_help_flagged() {
+    assertThat(SuiteOptions.parse(List.of("--help")).help).isTrue();
+    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--smoke", "extra")))
+        .isInstanceOf(CommandLine.ParameterException.class);
   }
 }

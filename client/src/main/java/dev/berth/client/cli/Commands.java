@@ -3,6 +3,10 @@ package dev.berth.client.cli;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
+import dev.berth.client.cli.options.ConnectionOptions;
+import dev.berth.client.internal.ProtoTime;
+import dev.berth.common.CommandLines;
+import dev.berth.common.DurationConverter;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerEventType;
@@ -30,62 +34,45 @@ import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.proto.v1.WatchEventsRequest;
 import io.grpc.Context;
+import io.grpc.StatusRuntimeException;
 import java.io.PrintStream;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.function.BiFunction;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
- * Runs one parsed command against the broker and prints its answer, as a table for people or as
- * JSON for scripts. gRPC failures are left to the caller, which maps them to exit codes once.
+ * The admin commands of {@code berth}, one picocli command each: every one calls the broker's
+ * {@code BrokerAdmin} service and prints its answer, as a table for people or, with {@code --json},
+ * the answer itself in protobuf JSON for scripts. gRPC failures become one line on stderr and an
+ * exit code, in {@link Failures}.
  *
- * <p>Not thread-safe; one per command.
+ * <p>Each command object is used for one command line; none is thread-safe.
  */
 final class Commands {
+  static final String JSON_HELP =
+      "Machine-readable output: one JSON document per command (watch: one JSON object per line).";
+
   private static final int MAX_PAGE = 1000;
   private static final long UINT32_MAX = 0xffff_ffffL;
+  private static final int MAX_LISTED = 1_000_000;
 
   private static final JsonFormat.Printer JSON =
       JsonFormat.printer().alwaysPrintFieldsWithNoPresence();
   private static final JsonFormat.Printer JSON_LINE = JSON.omittingInsignificantWhitespace();
 
-  private final CommandLine line;
-  private final Connection broker;
-  private final PrintStream out;
-  private final PrintStream err;
-  private final boolean json;
-  private final Clock clock;
-
-  Commands(CommandLine line, Connection broker, PrintStream out, PrintStream err, Clock clock) {
-    this.line = line;
-    this.broker = broker;
-    this.out = out;
-    this.err = err;
-    this.json = line.flag("--json");
-    this.clock = clock;
-  }
-
-  /** Runs the command; returns its exit code. */
-  int run() {
-    return switch (line.command()) {
-      case "status" -> status();
-      case "sessions" -> sessions();
-      case "leases" -> leases();
-      case "revoke" -> revoke();
-      case "drain" -> drain();
-      case "explain" -> explain();
-      case "watch" -> watch();
-      case "limits set" -> limitsSet();
-      default -> throw line.usage("unknown command '" + line.command() + "'");
-    };
-  }
-
-  private void print(MessageOrBuilder message) {
-    out.println(toJson(JSON, message));
-  }
+  private Commands() {}
 
   static String toJson(JsonFormat.Printer printer, MessageOrBuilder message) {
     try {
@@ -95,334 +82,645 @@ final class Commands {
     }
   }
 
+  /**
+   * What every admin command shares: the connection options, {@code --json}, and the run: read the
+   * options, open one channel, call, print, and turn a failed call into its exit code.
+   */
+  abstract static class AdminCommand implements Callable<Integer> {
+    @Mixin ConnectionOptions connection;
+
+    @Option(names = "--json", order = 90, description = JSON_HELP)
+    boolean json;
+
+    @Spec CommandSpec spec;
+
+    PrintStream out;
+    PrintStream err;
+    Berth berth;
+
+    @Override
+    public final Integer call() {
+      berth = (Berth) spec.root().userObject();
+      out = berth.out;
+      err = berth.err;
+      json |= berth.json;
+      check();
+      ConnectionOptions.Settings settings = connection.resolve(berth.env);
+      Connection broker;
+      try {
+        broker = Connection.open(settings);
+      } catch (IllegalArgumentException e) {
+        throw usage(e.getMessage()); // a TLS file that cannot be used, named by its option
+      }
+      try (broker) {
+        return run(broker);
+      } catch (StatusRuntimeException e) {
+        Failures.Report report = Failures.of(e, settings.target(), settings.timeout());
+        err.println(report.message());
+        return report.exitCode();
+      }
+    }
+
+    /** Checks what picocli cannot: options that go together or exclude each other. */
+    void check() {}
+
+    /** Calls the broker and prints the answer; returns the exit code. */
+    abstract int run(Connection broker);
+
+    ParameterException usage(String message) {
+      return CommandLines.usage(spec, message);
+    }
+
+    void print(MessageOrBuilder message) {
+      out.println(toJson(JSON, message));
+    }
+  }
+
   // ------------------------------------------------------------ status and listings
 
-  private int status() {
-    BrokerStatus status = broker.admin().getStatus(GetStatusRequest.getDefaultInstance());
-    if (json) {
-      print(status);
-    } else {
-      Views.status(status, broker.target(), out);
-    }
-    return ExitCode.OK;
-  }
+  /** One page of a listing, and the token of the next ("" at the end). */
+  record Page<T>(List<T> items, String next) {}
 
-  private int sessions() {
-    long limit = line.number("--limit", 1, 1_000_000, 10_000);
-    String worker = line.value("--worker", "");
-    List<SessionInfo> all = new ArrayList<>();
-    String token = "";
-    do {
-      ListSessionsResponse page =
-          broker
-              .admin()
-              .listSessions(
-                  ListSessionsRequest.newBuilder()
-                      .setWorkerId(worker)
-                      .setPageSize(pageSize(limit - all.size()))
-                      .setPageToken(token)
-                      .build());
-      all.addAll(page.getSessionsList());
-      token = page.getNextPageToken();
-    } while (!token.isEmpty() && all.size() < limit);
-    if (json) {
-      print(ListSessionsResponse.newBuilder().addAllSessions(all).setNextPageToken(token));
-    } else {
-      Views.sessions(all, clock.instant(), out);
-      more(token);
-    }
-    return ExitCode.OK;
-  }
+  /** A command that lists what the broker pages through: up to {@code --limit} items. */
+  abstract static class Listing extends AdminCommand {
+    @Option(
+        names = "--limit",
+        paramLabel = "N",
+        order = 50,
+        description = "Show at most N (default ${DEFAULT-VALUE}).")
+    long limit = 10_000;
 
-  private int leases() {
-    long limit = line.number("--limit", 1, 1_000_000, 10_000);
-    ListLeasesRequest.Builder request =
-        ListLeasesRequest.newBuilder()
-            .setWorkerId(line.value("--worker", ""))
-            .setHost(line.value("--host", ""))
-            .setSessionId(line.value("--session", ""));
-    if (line.has("--kind")) {
-      request.setKind(kind(line.value("--kind", "")));
+    @Override
+    void check() {
+      CommandLines.range(spec, "--limit", limit, 1, MAX_LISTED);
     }
-    List<LeaseInfo> all = new ArrayList<>();
-    String token = "";
-    do {
-      ListLeasesResponse page =
-          broker
-              .admin()
-              .listLeases(
-                  request.setPageSize(pageSize(limit - all.size())).setPageToken(token).build());
-      all.addAll(page.getLeasesList());
-      token = page.getNextPageToken();
-    } while (!token.isEmpty() && all.size() < limit);
-    if (json) {
-      print(ListLeasesResponse.newBuilder().addAllLeases(all).setNextPageToken(token));
-    } else {
-      Views.leases(all, clock.instant(), out);
-      more(token);
+
+    /**
+     * Adds pages to {@code all} until the listing ends or {@code --limit} is reached; {@code fetch}
+     * reads one page of a size for a token. Returns the token of what was not read, "" for nothing.
+     */
+    <T> String follow(List<T> all, BiFunction<Integer, String, Page<T>> fetch) {
+      String token = "";
+      do {
+        Page<T> page = fetch.apply(pageSize(limit - all.size()), token);
+        all.addAll(page.items());
+        token = page.next();
+      } while (!token.isEmpty() && all.size() < limit);
+      return token;
     }
-    return ExitCode.OK;
-  }
 
-  private static int pageSize(long left) {
-    return (int) Math.min(MAX_PAGE, left);
-  }
+    void more(String token) {
+      if (!token.isEmpty()) {
+        out.println("(more not shown; raise --limit)");
+      }
+    }
 
-  private void more(String token) {
-    if (!token.isEmpty()) {
-      out.println("(more not shown; raise --limit)");
+    private static int pageSize(long left) {
+      return (int) Math.min(MAX_PAGE, left);
     }
   }
 
-  private ResourceKind kind(String word) {
-    try {
-      return Text.parse(ResourceKind.class, word);
-    } catch (IllegalArgumentException e) {
-      throw line.usage("--kind " + e.getMessage());
+  @Command(
+      name = "status",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Pools, sessions, pressure, hot hosts and totals.",
+        "",
+        "One screen of truth: version, epoch, uptime and whether the broker is draining; per pool"
+            + " the limit, the effective limit (lower while rendering is degraded), leases in use"
+            + " and acquires queued; sessions; memory pressure; the degradation score; the hottest"
+            + " hosts; and the totals of grants and refusals by reason."
+      })
+  static final class Status extends AdminCommand {
+    @Override
+    int run(Connection broker) {
+      BrokerStatus status = broker.admin().getStatus(GetStatusRequest.getDefaultInstance());
+      if (json) {
+        print(status);
+      } else {
+        Views.status(status, broker.target(), out);
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "sessions",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Live sessions.",
+        "",
+        "Lists live sessions (connected, or disconnected but within their TTL), ordered by id."
+      })
+  static final class Sessions extends Listing {
+    @Option(names = "--worker", paramLabel = "W", description = "Only the sessions of worker W.")
+    String worker = "";
+
+    @Override
+    int run(Connection broker) {
+      List<SessionInfo> all = new ArrayList<>();
+      String rest =
+          follow(
+              all,
+              (size, token) -> {
+                ListSessionsResponse page =
+                    broker
+                        .admin()
+                        .listSessions(
+                            ListSessionsRequest.newBuilder()
+                                .setWorkerId(worker)
+                                .setPageSize(size)
+                                .setPageToken(token)
+                                .build());
+                return new Page<>(page.getSessionsList(), page.getNextPageToken());
+              });
+      if (json) {
+        print(ListSessionsResponse.newBuilder().addAllSessions(all).setNextPageToken(rest));
+      } else {
+        Views.sessions(all, berth.clock.instant(), out);
+        more(rest);
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "leases",
+      mixinStandardHelpOptions = true,
+      description = {"Live leases, in grant order."})
+  static final class Leases extends Listing {
+    @Option(names = "--worker", paramLabel = "W", description = "Only leases held by worker W.")
+    String worker = "";
+
+    @Option(
+        names = "--kind",
+        paramLabel = "K",
+        converter = Text.Kinds.class,
+        completionCandidates = Text.Kinds.class,
+        description = "Only leases of this kind: ${COMPLETION-CANDIDATES}.")
+    ResourceKind kind;
+
+    @Option(
+        names = "--host",
+        paramLabel = "H",
+        description = "Only leases for this host (RENDER and PDF).")
+    String host = "";
+
+    @Option(names = "--session", paramLabel = "S", description = "Only leases of session S.")
+    String session = "";
+
+    @Override
+    int run(Connection broker) {
+      ListLeasesRequest.Builder request =
+          ListLeasesRequest.newBuilder().setWorkerId(worker).setHost(host).setSessionId(session);
+      if (kind != null) {
+        request.setKind(kind);
+      }
+      List<LeaseInfo> all = new ArrayList<>();
+      String rest =
+          follow(
+              all,
+              (size, token) -> {
+                ListLeasesResponse page =
+                    broker
+                        .admin()
+                        .listLeases(request.setPageSize(size).setPageToken(token).build());
+                return new Page<>(page.getLeasesList(), page.getNextPageToken());
+              });
+      if (json) {
+        print(ListLeasesResponse.newBuilder().addAllLeases(all).setNextPageToken(rest));
+      } else {
+        Views.leases(all, berth.clock.instant(), out);
+        more(rest);
+      }
+      return ExitCode.OK;
     }
   }
 
   // ------------------------------------------------------------ interventions
 
-  private int revoke() {
-    String leaseId = line.arg(0);
-    RevokeReason reason = RevokeReason.REVOKE_REASON_ADMIN;
-    if (line.has("--reason")) {
-      try {
-        reason = Text.parse(RevokeReason.class, line.value("--reason", ""));
-      } catch (IllegalArgumentException e) {
-        throw line.usage("--reason " + e.getMessage());
-      }
-    }
-    Duration grace = line.duration("--grace", null);
-    RevokeLeaseRequest.Builder request =
-        RevokeLeaseRequest.newBuilder().setLeaseId(leaseId).setReason(reason);
-    if (grace != null) {
-      request.setGrace(Text.proto(grace));
-    }
-    RevokeLeaseResponse response = broker.admin().revokeLease(request.build());
-    if (json) {
-      print(response);
-    } else if (response.getRevoked()) {
-      out.println(
-          "revoked lease "
-              + leaseId
-              + " ("
-              + Text.name(reason)
-              + "): its capacity is free again; the holder was told to stop within "
-              + (grace != null ? Durations.format(grace) : "the broker's grace period"));
-    } else {
-      out.println(
-          "lease " + leaseId + " had already ended (" + Text.name(response.getEndedBy()) + ")");
-    }
-    return ExitCode.OK;
-  }
+  @Command(
+      name = "revoke",
+      mixinStandardHelpOptions = true,
+      description = {
+        "End a lease now; its holder is told.",
+        "",
+        "Its capacity returns at once and its holder is told over its session stream, with a grace"
+            + " period to stop using it."
+      })
+  static final class Revoke extends AdminCommand {
+    @Parameters(paramLabel = "LEASE_ID", description = "The lease to end.")
+    String leaseId;
 
-  private int drain() {
-    boolean resume = line.flag("--resume");
-    String session = line.arg(0);
-    Duration deadline = line.duration("--deadline", null);
-    if (resume && !session.isEmpty()) {
-      throw line.usage("--resume lifts a broker-wide drain and takes no SESSION");
-    }
-    if (resume && deadline != null) {
-      throw line.usage("--resume takes no --deadline");
-    }
-    if (!session.isEmpty()) {
-      DrainSessionRequest.Builder request = DrainSessionRequest.newBuilder().setSessionId(session);
-      if (deadline != null) {
-        request.setDeadline(Text.proto(deadline));
+    @Option(
+        names = "--reason",
+        paramLabel = "R",
+        converter = Text.RevokeReasons.class,
+        completionCandidates = Text.RevokeReasons.class,
+        description = "Why: ${COMPLETION-CANDIDATES} (default admin).")
+    RevokeReason reason = RevokeReason.REVOKE_REASON_ADMIN;
+
+    @Option(
+        names = "--grace",
+        paramLabel = "DUR",
+        converter = DurationConverter.class,
+        description = "How long the holder may still finish (default: the broker's, 5s).")
+    Duration grace;
+
+    @Override
+    int run(Connection broker) {
+      RevokeLeaseRequest.Builder request =
+          RevokeLeaseRequest.newBuilder().setLeaseId(leaseId).setReason(reason);
+      if (grace != null) {
+        request.setGrace(ProtoTime.proto(grace));
       }
-      DrainSessionResponse response = broker.admin().drainSession(request.build());
+      RevokeLeaseResponse response = broker.admin().revokeLease(request.build());
       if (json) {
         print(response);
+      } else if (response.getRevoked()) {
+        out.println(
+            "revoked lease "
+                + leaseId
+                + " ("
+                + Text.name(reason)
+                + "): its capacity is free again; the holder was told to stop within "
+                + (grace != null ? Durations.format(grace) : "the broker's grace period"));
       } else {
         out.println(
-            "draining session "
-                + session
-                + ": new grants are refused and its worker was told to finish; it still holds "
-                + leases(response.getLeasesHeld()));
+            "lease " + leaseId + " had already ended (" + Text.name(response.getEndedBy()) + ")");
       }
       return ExitCode.OK;
     }
-    DrainBrokerRequest.Builder request = DrainBrokerRequest.newBuilder().setResume(resume);
-    if (deadline != null) {
-      request.setDeadline(Text.proto(deadline));
-    }
-    DrainBrokerResponse response = broker.admin().drainBroker(request.build());
-    if (json) {
-      print(response);
-    } else if (resume) {
-      out.println(
-          "drain lifted: the broker grants again ("
-              + response.getSessions()
-              + " sessions, "
-              + leases(response.getLeasesHeld())
-              + "; sessions drained one by one stay drained)");
-    } else {
-      out.println(
-          "draining the broker: new grants are refused and "
-              + response.getSessions()
-              + " sessions were told to finish; "
-              + leases(response.getLeasesHeld())
-              + " still held");
-      out.println("lift it with: berth drain --resume");
-    }
-    return ExitCode.OK;
   }
 
-  private static String leases(long n) {
-    return n + (n == 1 ? " lease" : " leases");
-  }
+  @Command(
+      name = "drain",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Stop new grants to one session, or to the whole broker.",
+        "",
+        "With SESSION: stops new grants to that session and tells its worker to finish. Without:"
+            + " stops new grants broker-wide (for maintenance) and tells every worker. Current"
+            + " leases are kept until released; acquires are refused DRAINING."
+      })
+  static final class Drain extends AdminCommand {
+    @Parameters(
+        paramLabel = "SESSION",
+        arity = "0..1",
+        description = "The session to drain; none for the whole broker.")
+    String session = "";
 
-  private int explain() {
-    AcquireRequest.Builder request =
-        AcquireRequest.newBuilder()
-            .setSessionId(line.required("--session"))
-            .setKind(kind(line.required("--kind")))
-            .setUrl(line.value("--url", ""))
-            .setModule(line.value("--module", ""));
-    Explanation explanation = broker.admin().explain(request.build());
-    if (json) {
-      print(explanation);
-    } else {
-      Views.explanation(explanation, out);
-    }
-    return explanation.getWouldGrant() ? ExitCode.OK : ExitCode.WOULD_REFUSE;
-  }
+    @Option(
+        names = "--deadline",
+        paramLabel = "DUR",
+        converter = DurationConverter.class,
+        description = "How long workers have to finish (default: the broker's).")
+    Duration deadline;
 
-  private int limitsSet() {
-    UpdateLimitsRequest.Builder request = UpdateLimitsRequest.newBuilder();
-    for (ResourceKind kind :
-        List.of(
-            ResourceKind.RESOURCE_KIND_RENDER,
-            ResourceKind.RESOURCE_KIND_PDF,
-            ResourceKind.RESOURCE_KIND_WASM)) {
-      String option = "--" + Text.name(kind).toLowerCase(Locale.ROOT);
-      if (line.has(option)) {
-        long limit = line.number(option, 0, UINT32_MAX, 0);
-        request.addPools(PoolLimit.newBuilder().setKind(kind).setLimit((int) limit));
+    @Option(names = "--resume", description = "Lift a broker-wide drain.")
+    boolean resume;
+
+    @Override
+    void check() {
+      if (resume && !session.isEmpty()) {
+        throw usage("--resume lifts a broker-wide drain and takes no SESSION");
+      }
+      if (resume && deadline != null) {
+        throw usage("--resume takes no --deadline");
       }
     }
-    for (String spec : line.values("--host")) {
-      request.addHostRates(hostRate(spec));
+
+    @Override
+    int run(Connection broker) {
+      if (!session.isEmpty()) {
+        DrainSessionRequest.Builder request =
+            DrainSessionRequest.newBuilder().setSessionId(session);
+        if (deadline != null) {
+          request.setDeadline(ProtoTime.proto(deadline));
+        }
+        DrainSessionResponse response = broker.admin().drainSession(request.build());
+        if (json) {
+          print(response);
+        } else {
+          out.println(
+              "draining session "
+                  + session
+                  + ": new grants are refused and its worker was told to finish; it still holds "
+                  + leases(response.getLeasesHeld()));
+        }
+        return ExitCode.OK;
+      }
+      DrainBrokerRequest.Builder request = DrainBrokerRequest.newBuilder().setResume(resume);
+      if (deadline != null) {
+        request.setDeadline(ProtoTime.proto(deadline));
+      }
+      DrainBrokerResponse response = broker.admin().drainBroker(request.build());
+      if (json) {
+        print(response);
+      } else if (resume) {
+        out.println(
+            "drain lifted: the broker grants again ("
+                + response.getSessions()
+                + " sessions, "
+                + leases(response.getLeasesHeld())
+                + "; sessions drained one by one stay drained)");
+      } else {
+        out.println(
+            "draining the broker: new grants are refused and "
+                + response.getSessions()
+                + " sessions were told to finish; "
+                + leases(response.getLeasesHeld())
+                + " still held");
+        out.println("lift it with: berth drain --resume");
+      }
+      return ExitCode.OK;
     }
-    Double on = line.decimal("--pressure-on");
-    Double off = line.decimal("--pressure-off");
-    if ((on == null) != (off == null)) {
-      throw line.usage("--pressure-on and --pressure-off go together");
+
+    private static String leases(long n) {
+      return n + (n == 1 ? " lease" : " leases");
     }
-    if (on != null) {
-      request.setPressure(PressureThresholds.newBuilder().setOn(on).setOff(off));
-    }
-    if (request.getPoolsCount() == 0 && request.getHostRatesCount() == 0 && on == null) {
-      throw line.usage(
-          "nothing to change: give --render, --pdf, --wasm, --host or --pressure-on/--pressure-off");
-    }
-    UpdateLimitsResponse response = broker.admin().updateLimits(request.build());
-    if (json) {
-      print(response);
-    } else {
-      out.println("limits updated: " + describe(request));
-      out.println();
-      Views.pools(response.getStatus().getPoolsList(), out);
-    }
-    return ExitCode.OK;
   }
 
-  /** Parses {@code PATTERN=RATE[/BURST]}. */
-  HostRate hostRate(String spec) {
-    int eq = spec.indexOf('=');
-    if (eq <= 0 || eq == spec.length() - 1) {
-      throw line.usage(
-          "--host must be PATTERN=RATE[/BURST], e.g. example.com=5/10; got '" + spec + "'");
+  @Command(
+      name = "explain",
+      mixinStandardHelpOptions = true,
+      description = {
+        "What an acquire would be answered now, and why.",
+        "",
+        "Shows what Acquire would answer now for this request, every admission check with its"
+            + " verdict, and the rule that decides. Grants nothing and uses no host tokens. Exits 0"
+            + " when the acquire would be granted and 4 when it would be refused."
+      })
+  static final class Explain extends AdminCommand {
+    @Option(
+        names = "--kind",
+        paramLabel = "K",
+        required = true,
+        converter = Text.Kinds.class,
+        completionCandidates = Text.Kinds.class,
+        description = "What to acquire: ${COMPLETION-CANDIDATES}.")
+    ResourceKind kind;
+
+    @Option(
+        names = "--session",
+        paramLabel = "S",
+        required = true,
+        description = "The session that would acquire.")
+    String session;
+
+    @Option(
+        names = "--url",
+        paramLabel = "U",
+        description = "The page (required for render; its host is rate-limited).")
+    String url = "";
+
+    @Option(
+        names = "--module",
+        paramLabel = "M",
+        description = "The WASM module (default: the broker's).")
+    String module = "";
+
+    @Override
+    int run(Connection broker) {
+      AcquireRequest request =
+          AcquireRequest.newBuilder()
+              .setSessionId(session)
+              .setKind(kind)
+              .setUrl(url)
+              .setModule(module)
+              .build();
+      Explanation explanation = broker.admin().explain(request);
+      if (json) {
+        print(explanation);
+      } else {
+        Views.explanation(explanation, out);
+      }
+      return explanation.getWouldGrant() ? ExitCode.OK : ExitCode.WOULD_REFUSE;
     }
-    String pattern = spec.substring(0, eq).trim();
-    String value = spec.substring(eq + 1).trim();
-    String burst = null;
-    int slash = value.indexOf('/');
-    if (slash >= 0) {
-      burst = value.substring(slash + 1);
-      value = value.substring(0, slash);
+  }
+
+  @Command(
+      name = "limits",
+      mixinStandardHelpOptions = true,
+      synopsisSubcommandLabel = "set",
+      description = {"limits set: change pool limits, host rates and pressure live."})
+  static final class Limits implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      throw CommandLines.usage(spec, "'limits' needs a subcommand: berth limits set ...");
     }
-    HostRate.Builder rate = HostRate.newBuilder().setPattern(pattern);
-    try {
-      rate.setRatePerSecond(Double.parseDouble(value));
-    } catch (NumberFormatException e) {
-      throw line.usage(
-          "--host " + pattern + ": the rate must be a number of requests/s, got '" + value + "'");
+  }
+
+  @Command(
+      name = "set",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Change limits live; leases are kept.",
+        "",
+        "Nothing changes unless every value is valid. A lowered pool limit stops new grants until"
+            + " use falls below it."
+      })
+  static final class LimitsSet extends AdminCommand {
+    @Option(names = "--render", paramLabel = "N", description = "The fleet-wide RENDER limit.")
+    Long render;
+
+    @Option(names = "--pdf", paramLabel = "N", description = "The fleet-wide PDF limit.")
+    Long pdf;
+
+    @Option(names = "--wasm", paramLabel = "N", description = "The fleet-wide WASM limit.")
+    Long wasm;
+
+    @Option(
+        names = "--host",
+        paramLabel = "PATTERN=RATE[/BURST]",
+        split = ",",
+        converter = HostRates.class,
+        description =
+            "Requests/s (and bucket size) for a host, a pattern like *.example.com, or * for the"
+                + " default; repeat for more.")
+    List<HostRate> hosts = new ArrayList<>();
+
+    @Option(
+        names = "--pressure-on",
+        paramLabel = "X",
+        description = "Memory pressure starts at this fraction; with --pressure-off.")
+    Double pressureOn;
+
+    @Option(
+        names = "--pressure-off",
+        paramLabel = "Y",
+        description = "... and ends at this one; 0 < off < on <= 1.")
+    Double pressureOff;
+
+    private final UpdateLimitsRequest.Builder request = UpdateLimitsRequest.newBuilder();
+
+    @Override
+    void check() {
+      pool(ResourceKind.RESOURCE_KIND_RENDER, "--render", render);
+      pool(ResourceKind.RESOURCE_KIND_PDF, "--pdf", pdf);
+      pool(ResourceKind.RESOURCE_KIND_WASM, "--wasm", wasm);
+      request.addAllHostRates(hosts);
+      if ((pressureOn == null) != (pressureOff == null)) {
+        throw usage("--pressure-on and --pressure-off go together");
+      }
+      if (pressureOn != null) {
+        request.setPressure(PressureThresholds.newBuilder().setOn(pressureOn).setOff(pressureOff));
+      }
+      if (request.getPoolsCount() == 0 && request.getHostRatesCount() == 0 && pressureOn == null) {
+        throw usage(
+            "nothing to change: give --render, --pdf, --wasm, --host or"
+                + " --pressure-on/--pressure-off");
+      }
     }
-    if (burst != null) {
+
+    private void pool(ResourceKind kind, String option, Long limit) {
+      if (limit != null) {
+        CommandLines.range(spec, option, limit, 0, UINT32_MAX);
+        request.addPools(PoolLimit.newBuilder().setKind(kind).setLimit(limit.intValue()));
+      }
+    }
+
+    @Override
+    int run(Connection broker) {
+      UpdateLimitsResponse response = broker.admin().updateLimits(request.build());
+      if (json) {
+        print(response);
+      } else {
+        out.println("limits updated: " + describe(request));
+        out.println();
+        Views.pools(response.getStatus().getPoolsList(), out);
+      }
+      return ExitCode.OK;
+    }
+
+    private static String describe(UpdateLimitsRequest.Builder request) {
+      List<String> parts = new ArrayList<>();
+      for (PoolLimit pool : request.getPoolsList()) {
+        parts.add(
+            Text.name(pool.getKind()) + " limit " + Integer.toUnsignedString(pool.getLimit()));
+      }
+      for (HostRate rate : request.getHostRatesList()) {
+        parts.add(
+            "host "
+                + rate.getPattern()
+                + " "
+                + Text.rate(rate.getRatePerSecond())
+                + "/s"
+                + (rate.getBurst() > 0
+                    ? " burst " + Integer.toUnsignedString(rate.getBurst())
+                    : ""));
+      }
+      if (request.hasPressure()) {
+        parts.add(
+            "pressure on "
+                + Text.ratio(request.getPressure().getOn())
+                + " off "
+                + Text.ratio(request.getPressure().getOff()));
+      }
+      return String.join(", ", parts);
+    }
+  }
+
+  /** Reads {@code PATTERN=RATE[/BURST]}. */
+  static final class HostRates implements ITypeConverter<HostRate> {
+    @Override
+    public HostRate convert(String spec) {
+      int eq = spec.indexOf('=');
+      if (eq <= 0 || eq == spec.length() - 1) {
+        throw new TypeConversionException(
+            "must be PATTERN=RATE[/BURST], e.g. example.com=5/10; got '" + spec + "'");
+      }
+      String pattern = spec.substring(0, eq).trim();
+      String value = spec.substring(eq + 1).trim();
+      String burst = null;
+      int slash = value.indexOf('/');
+      if (slash >= 0) {
+        burst = value.substring(slash + 1);
+        value = value.substring(0, slash);
+      }
+      HostRate.Builder rate = HostRate.newBuilder().setPattern(pattern);
       try {
-        long b = Long.parseLong(burst.trim());
+        rate.setRatePerSecond(Double.parseDouble(value));
+      } catch (NumberFormatException e) {
+        throw new TypeConversionException(
+            pattern + ": the rate must be a number of requests/s, got '" + value + "'");
+      }
+      if (burst != null) {
+        long b;
+        try {
+          b = Long.parseLong(burst.trim());
+        } catch (NumberFormatException e) {
+          b = 0;
+        }
         if (b < 1 || b > UINT32_MAX) {
-          throw new NumberFormatException();
+          throw new TypeConversionException(
+              pattern + ": the burst must be a whole number >= 1, got '" + burst + "'");
         }
         rate.setBurst((int) b);
-      } catch (NumberFormatException e) {
-        throw line.usage(
-            "--host " + pattern + ": the burst must be a whole number >= 1, got '" + burst + "'");
       }
+      return rate.build();
     }
-    return rate.build();
-  }
-
-  private static String describe(UpdateLimitsRequest.Builder request) {
-    List<String> parts = new ArrayList<>();
-    for (PoolLimit pool : request.getPoolsList()) {
-      parts.add(Text.name(pool.getKind()) + " limit " + Integer.toUnsignedString(pool.getLimit()));
-    }
-    for (HostRate rate : request.getHostRatesList()) {
-      parts.add(
-          "host "
-              + rate.getPattern()
-              + " "
-              + Text.rate(rate.getRatePerSecond())
-              + "/s"
-              + (rate.getBurst() > 0 ? " burst " + Integer.toUnsignedString(rate.getBurst()) : ""));
-    }
-    if (request.hasPressure()) {
-      parts.add(
-          "pressure on "
-              + Text.ratio(request.getPressure().getOn())
-              + " off "
-              + Text.ratio(request.getPressure().getOff()));
-    }
-    return String.join(", ", parts);
   }
 
   // ------------------------------------------------------------ watch
 
-  private int watch() {
-    long count = line.number("--count", 1, Long.MAX_VALUE, 0);
-    WatchEventsRequest.Builder request = WatchEventsRequest.newBuilder();
-    for (String word : line.values("--type")) {
+  @Command(
+      name = "watch",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Print broker events as they happen.",
+        "",
+        "One line each, until interrupted. A watcher that falls too far behind is dropped by the"
+            + " broker (exit 1)."
+      })
+  static final class Watch extends AdminCommand {
+    @Option(
+        names = "--type",
+        paramLabel = "T",
+        split = ",",
+        converter = Text.EventTypes.class,
+        completionCandidates = Text.EventTypes.class,
+        description =
+            "Only events of this type; repeat or separate with commas. Types:"
+                + " ${COMPLETION-CANDIDATES}.")
+    List<BrokerEventType> types = new ArrayList<>();
+
+    @Option(names = "--count", paramLabel = "N", description = "Stop after N events.")
+    Long count;
+
+    @Override
+    void check() {
+      if (count != null) {
+        CommandLines.range(spec, "--count", count, 1, Long.MAX_VALUE);
+      }
+    }
+
+    @Override
+    int run(Connection broker) {
+      WatchEventsRequest request = WatchEventsRequest.newBuilder().addAllTypes(types).build();
+      if (!json) {
+        err.println("watching events at " + broker.target() + " (Ctrl-C to stop)");
+      }
+      Context.CancellableContext watching = Context.current().withCancellation();
+      Context previous = watching.attach();
       try {
-        request.addTypes(Text.parse(BrokerEventType.class, word));
-      } catch (IllegalArgumentException e) {
-        throw line.usage("--type " + e.getMessage());
-      }
-    }
-    if (!json) {
-      err.println("watching events at " + broker.target() + " (Ctrl-C to stop)");
-    }
-    Context.CancellableContext watching = Context.current().withCancellation();
-    Context previous = watching.attach();
-    try {
-      Iterator<BrokerEvent> events = broker.streaming().watchEvents(request.build());
-      long seen = 0;
-      while (events.hasNext()) {
-        BrokerEvent event = events.next();
-        out.println(json ? toJson(JSON_LINE, event) : Views.event(event));
-        out.flush();
-        if (count > 0 && ++seen >= count) {
-          break;
+        Iterator<BrokerEvent> events = broker.streaming().watchEvents(request);
+        long seen = 0;
+        while (events.hasNext()) {
+          BrokerEvent event = events.next();
+          out.println(json ? toJson(JSON_LINE, event) : Views.event(event));
+          out.flush();
+          if (count != null && ++seen >= count) {
+            break;
+          }
         }
+        return ExitCode.OK;
+      } finally {
+        watching.detach(previous);
+        watching.cancel(null); // ends the stream at the broker, which forgets this watcher
       }
-      return ExitCode.OK;
-    } finally {
-      watching.detach(previous);
-      watching.cancel(null); // ends the stream at the broker, which forgets this watcher
     }
   }
 }

@@ -1,6 +1,6 @@
 package dev.berth.client.cli;
 
-import dev.berth.client.TlsOptions;
+import dev.berth.client.cli.options.ConnectionOptions;
 import dev.berth.client.internal.ChannelSecurity;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import io.grpc.Channel;
@@ -39,17 +39,18 @@ final class Connection implements AutoCloseable {
   }
 
   /**
-   * A connection to {@code target} (HOST:PORT), over TLS as {@code tls} says or plaintext when it
-   * is null; nothing is sent until the first call.
+   * A connection as {@code settings} say: to their target, over TLS or plaintext, with their token
+   * and timeout; nothing is sent until the first call.
    *
-   * @throws IllegalArgumentException naming the {@code --tls-*} flag and file that cannot be used
+   * @throws IllegalArgumentException naming the {@code --tls-*} option and file that cannot be used
    */
-  static Connection open(String target, TlsOptions tls, String token, Duration timeout) {
+  static Connection open(ConnectionOptions.Settings settings) {
     ManagedChannel channel =
-        ChannelSecurity.channelBuilder(target, tls, ChannelSecurity.OptionNames.FLAGS)
+        ChannelSecurity.channelBuilder(
+                settings.target(), settings.tls(), ChannelSecurity.OptionNames.FLAGS)
             .userAgent("berth-cli")
             .build();
-    return new Connection(target, timeout, channel, token);
+    return new Connection(settings.target(), settings.timeout(), channel, settings.token());
   }
 
   String target() {

@@ -2,19 +2,13 @@ package dev.berth.client.cli;
 
 import java.time.Duration;
 
-/** Durations on the command line: read in Berth's one format, shown in a short human form. */
+/**
+ * Durations shown to people, in a short human form rounded for reading. Options are read in Berth's
+ * one exact format ({@link dev.berth.common.Durations}, through {@link
+ * dev.berth.common.DurationConverter}); this form is for output only.
+ */
 final class Durations {
   private Durations() {}
-
-  /**
-   * Parses a duration in the one format Berth reads everywhere ({@link
-   * dev.berth.common.Durations}).
-   *
-   * @throws IllegalArgumentException naming the rule, e.g. "must be a duration like 10s"
-   */
-  static Duration parse(String text) {
-    return dev.berth.common.Durations.parse(text);
-  }
 
   /** A short human form: {@code 0s}, {@code 250ms}, {@code 1.5s}, {@code 4m05s}, {@code 2h03m}. */
   static String format(Duration d) {

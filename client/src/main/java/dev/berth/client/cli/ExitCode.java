@@ -1,5 +1,7 @@
 package dev.berth.client.cli;
 
+import dev.berth.common.CommandLines;
+
 /** The exit codes of {@code berth}, which scripts may rely on. */
 final class ExitCode {
   private ExitCode() {}
@@ -10,8 +12,8 @@ final class ExitCode {
   /** The broker answered with an error (NOT_FOUND, INVALID_ARGUMENT, ...); printed to stderr. */
   static final int BROKER_ERROR = 1;
 
-  /** The command line was wrong; nothing was sent. */
-  static final int USAGE = 2;
+  /** The command line was wrong; nothing was sent. The same for every Berth command line. */
+  static final int USAGE = CommandLines.USAGE;
 
   /** The broker could not be reached, is shutting down, or did not answer in time. */
   static final int UNREACHABLE = 3;

@@ -2,14 +2,21 @@ package dev.berth.client.cli;
 
 import com.google.protobuf.ProtocolMessageEnum;
 import com.google.protobuf.Timestamp;
+import dev.berth.client.internal.ProtoTime;
+import dev.berth.proto.v1.BrokerEventType;
+import dev.berth.proto.v1.ResourceKind;
+import dev.berth.proto.v1.RevokeReason;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
 
 /** Wire values in the words operators type and read: {@code RENDER} for RESOURCE_KIND_RENDER. */
 final class Text {
@@ -64,32 +71,17 @@ final class Text {
     return out;
   }
 
-  static Duration duration(com.google.protobuf.Duration d) {
-    return Duration.ofSeconds(d.getSeconds(), d.getNanos());
-  }
-
-  static com.google.protobuf.Duration proto(Duration d) {
-    return com.google.protobuf.Duration.newBuilder()
-        .setSeconds(d.getSeconds())
-        .setNanos(d.getNano())
-        .build();
-  }
-
-  static Instant instant(Timestamp t) {
-    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
-  }
-
   /** An instant to the second, UTC, e.g. {@code 2026-01-01T10:00:00Z}; "-" when unset. */
   static String time(Timestamp t) {
     if (t.getSeconds() == 0 && t.getNanos() == 0) {
       return "-";
     }
-    return instant(t).truncatedTo(ChronoUnit.SECONDS).toString();
+    return ProtoTime.instant(t).truncatedTo(ChronoUnit.SECONDS).toString();
   }
 
   /** An instant to the millisecond, UTC, always the same width, for event lines. */
   static String preciseTime(Timestamp t) {
-    return MILLIS.format(instant(t));
+    return MILLIS.format(ProtoTime.instant(t));
   }
 
   private static final DateTimeFormatter MILLIS =
@@ -100,13 +92,13 @@ final class Text {
     if (t.getSeconds() == 0 && t.getNanos() == 0) {
       return "-";
     }
-    Duration d = Duration.between(instant(t), now);
+    Duration d = Duration.between(ProtoTime.instant(t), now);
     return d.isNegative() ? "just now" : Durations.format(d) + " ago";
   }
 
   /** How long from {@code now} until an instant, e.g. {@code in 4m05s}. */
   static String until(Timestamp t, Instant now) {
-    Duration d = Duration.between(now, instant(t));
+    Duration d = Duration.between(now, ProtoTime.instant(t));
     return d.isNegative() ? "overdue" : "in " + Durations.format(d);
   }
 
@@ -120,5 +112,53 @@ final class Text {
     String s = String.format(Locale.ROOT, "%.2f", value);
     s = s.replaceAll("0+$", "");
     return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
+  }
+
+  /**
+   * Reads an option naming a value of a proto enum in the words {@link #parse} accepts, and lists
+   * those words for help ({@code ${COMPLETION-CANDIDATES}}) and shell completion.
+   */
+  abstract static class Words<E extends Enum<E> & ProtocolMessageEnum>
+      implements ITypeConverter<E>, Iterable<String> {
+    private final Class<E> type;
+
+    Words(Class<E> type) {
+      this.type = type;
+    }
+
+    @Override
+    public E convert(String value) {
+      try {
+        return parse(type, value);
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException(e.getMessage());
+      }
+    }
+
+    @Override
+    public Iterator<String> iterator() {
+      return words(type).iterator();
+    }
+  }
+
+  /** {@code render}, {@code pdf}, {@code wasm}. */
+  static final class Kinds extends Words<ResourceKind> {
+    Kinds() {
+      super(ResourceKind.class);
+    }
+  }
+
+  /** {@code admin}, {@code idle}, ... */
+  static final class RevokeReasons extends Words<RevokeReason> {
+    RevokeReasons() {
+      super(RevokeReason.class);
+    }
+  }
+
+  /** {@code granted}, {@code released}, ... */
+  static final class EventTypes extends Words<BrokerEventType> {
+    EventTypes() {
+      super(BrokerEventType.class);
+    }
   }
 }

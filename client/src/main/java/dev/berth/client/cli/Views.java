@@ -1,5 +1,6 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.internal.ProtoTime;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.ExplainStep;
@@ -31,7 +32,7 @@ final class Views {
     out.println("version      " + s.getVersion() + "   epoch " + s.getBrokerEpoch());
     out.println(
         "uptime       "
-            + Durations.format(Text.duration(s.getUptime()))
+            + Durations.format(ProtoTime.duration(s.getUptime()))
             + " (since "
             + Text.time(s.getStartedAt())
             + ")");
@@ -194,7 +195,7 @@ final class Views {
           "would grant  no: refused "
               + Text.name(e.getRefusal().getReason())
               + ", retry after "
-              + Durations.format(Text.duration(e.getRefusal().getRetryAfter())));
+              + Durations.format(ProtoTime.duration(e.getRefusal().getRetryAfter())));
     }
     out.println("decided by   " + e.getDecidedBy());
     out.println();
@@ -237,7 +238,7 @@ final class Views {
       b.append(" refusal=")
           .append(Text.name(e.getRefusal().getReason()))
           .append(" retry_after=")
-          .append(Durations.format(Text.duration(e.getRefusal().getRetryAfter())));
+          .append(Durations.format(ProtoTime.duration(e.getRefusal().getRetryAfter())));
     }
     if (e.getPressureValue() != 0) {
       b.append(" pressure=").append(Text.name(e.getPressure()));

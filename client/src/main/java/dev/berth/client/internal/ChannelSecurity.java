@@ -64,50 +64,6 @@ public final class ChannelSecurity {
   private ChannelSecurity() {}
 
   /**
-   * The TLS options of the command-line flags {@code --tls}, {@code --tls-ca}, {@code --tls-cert},
-   * {@code --tls-key} and {@code --tls-server-name} (null or empty when not given): null for
-   * plaintext when none is given, otherwise TLS (any {@code --tls-*} flag implies {@code --tls}).
-   *
-   * @throws IllegalArgumentException naming the flag that breaks its rule
-   */
-  public static TlsOptions fromFlags(
-      boolean tls, String ca, String cert, String key, String serverName) {
-    boolean hasCa = given(ca);
-    boolean hasCert = given(cert);
-    boolean hasKey = given(key);
-    boolean hasName = given(serverName);
-    if (!tls && !hasCa && !hasCert && !hasKey && !hasName) {
-      return null;
-    }
-    if (hasCert != hasKey) {
-      throw new IllegalArgumentException(
-          hasCert
-              ? "--tls-cert needs --tls-key (the certificate's private key)"
-              : "--tls-key needs --tls-cert (the certificate of the key)");
-    }
-    TlsOptions.Builder builder = TlsOptions.newBuilder();
-    if (hasCa) {
-      builder.trustedCertificates(Path.of(ca));
-    }
-    if (hasCert) {
-      builder.clientCertificate(Path.of(cert), Path.of(key));
-    }
-    if (hasName) {
-      builder.serverName(serverName);
-    }
-    try {
-      return builder.build();
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(
-          e.getMessage().replaceFirst("^tls\\.serverName", "--tls-server-name"), e);
-    }
-  }
-
-  private static boolean given(String value) {
-    return value != null && !value.isEmpty();
-  }
-
-  /**
    * A channel builder for {@code target}: plaintext when {@code tls} is null, otherwise TLS with
    * the trust, client certificate and server name it gives.
    *
@@ -129,16 +85,6 @@ public final class ChannelSecurity {
     }
     tls.serverName().ifPresent(builder::overrideAuthority);
     return builder;
-  }
-
-  /**
-   * Reads and checks the files of {@code tls} now, so a program can report a bad file as a usage
-   * error before it starts working.
-   *
-   * @throws IllegalArgumentException naming the option and file that cannot be used
-   */
-  public static void check(TlsOptions tls, OptionNames names) {
-    credentials(tls, names);
   }
 
   /**

@@ -13,7 +13,11 @@ public final class Errors {
     return fromStatus(Status.fromThrowable(error), error);
   }
 
-  /** The exception for a call or stream that ended with {@code status}. */
+  /**
+   * The exception for a call or stream that ended with {@code status}. Its cause is {@code cause},
+   * or the status itself when there is none, so that what gRPC saw (e.g. the SSLHandshakeException
+   * under an UNAVAILABLE) is never lost.
+   */
   static BrokerException fromStatus(Status status, Throwable cause) {
     String description = status.getDescription();
     if (status.getCode() == Status.Code.UNAVAILABLE) {
@@ -27,7 +31,10 @@ public final class Errors {
               ? String.valueOf(status.getCause().getMessage())
               : "no description";
     }
-    return new BrokerException(condition(status.getCode()), description, cause);
+    return new BrokerException(
+        condition(status.getCode()),
+        description,
+        cause != null ? cause : status.asRuntimeException());
   }
 
   static Condition condition(Status.Code code) {

@@ -62,17 +62,11 @@ final class Wire {
 
   /** A non-negative duration; a malformed or negative one reads as zero. */
   static Duration duration(com.google.protobuf.Duration d) {
-    if (d.getSeconds() < 0 || d.getNanos() < 0) {
-      return Duration.ZERO;
-    }
-    return Duration.ofSeconds(d.getSeconds(), d.getNanos());
+    return ProtoTime.duration(d);
   }
 
   static com.google.protobuf.Duration duration(Duration d) {
-    return com.google.protobuf.Duration.newBuilder()
-        .setSeconds(d.getSeconds())
-        .setNanos(d.getNano())
-        .build();
+    return ProtoTime.proto(d);
   }
 
   /** SHA-256 of {@code bytes}, lower-case hex, as the broker writes module digests. */
@@ -86,7 +80,7 @@ final class Wire {
   }
 
   static Instant instant(Timestamp t) {
-    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+    return ProtoTime.instant(t);
   }
 
   static AcquireRequest acquireRequest(String sessionId, AcquireOptions options, String requestId) {

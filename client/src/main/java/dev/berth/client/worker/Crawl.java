@@ -12,24 +12,17 @@ import dev.berth.client.ResourceKind;
 import dev.berth.client.RevokedLease;
 import dev.berth.client.SessionOptions;
 import dev.berth.client.WorkerSession;
+import dev.berth.client.cli.options.ConnectionOptions;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentLinkedDeque;
@@ -59,8 +52,6 @@ final class Crawl {
   /** How long one RENDER acquire may wait in the broker's queue before asking again. */
   private static final Duration QUEUE_WAIT = Duration.ofSeconds(20);
 
-  private static final Duration MAX_SITE_RETRY_AFTER = Duration.ofDays(1);
-
   private record Task(int index, String url, String host, int attempt) {
     Task next() {
       return new Task(index, url, host, attempt + 1);
@@ -68,6 +59,10 @@ final class Crawl {
   }
 
   private final WorkerOptions options;
+  private final BrokerClient client;
+  private final Clock clock;
+  private final RetryAfter retryAfter;
+  private final ResultWriter results;
   private final PrintStream out;
   private final PrintStream err;
   private final Deque<Task> queue = new ConcurrentLinkedDeque<>();
@@ -82,8 +77,13 @@ final class Crawl {
   private WorkerSession session;
   private Extraction extraction;
 
-  Crawl(WorkerOptions options, PrintStream out, PrintStream err) {
+  /** A crawl of {@code options}' URLs over {@code client}, which the caller owns and closes. */
+  Crawl(WorkerOptions options, BrokerClient client, Clock clock, PrintStream out, PrintStream err) {
     this.options = options;
+    this.client = client;
+    this.clock = clock;
+    this.retryAfter = new RetryAfter(clock);
+    this.results = new ResultWriter(options.out());
     this.out = out;
     this.err = err;
     for (int i = 0; i < options.urls().size(); i++) {
@@ -131,43 +131,37 @@ final class Crawl {
       return 1;
     }
     long started = System.nanoTime();
-    BrokerClient.Builder builder = BrokerClient.newBuilder().target(options.broker());
-    if (options.token() != null) {
-      builder.bearerToken(options.token());
+    SessionOptions sessionOptions =
+        SessionOptions.newBuilder()
+            .label("role", "reference-worker")
+            .memoryLimitMb(options.memoryLimitMb())
+            .build();
+    try {
+      session = client.openSession(options.workerId(), sessionOptions);
+    } catch (BrokerException e) {
+      err.println(
+          "berth worker: cannot open a session at "
+              + options.broker()
+              + ": "
+              + ConnectionOptions.inFlagTerms(e.getMessage()));
+      return 1;
     }
-    if (options.tls() != null) {
-      builder.tls(options.tls());
-    }
-    try (BrokerClient client = builder.build()) {
-      SessionOptions sessionOptions =
-          SessionOptions.newBuilder()
-              .label("role", "reference-worker")
-              .memoryLimitMb(options.memoryLimitMb())
-              .build();
-      try {
-        session = client.openSession(options.workerId(), sessionOptions);
-      } catch (BrokerException e) {
-        err.println(
-            "berth worker: cannot open a session at " + options.broker() + ": " + e.getMessage());
-        return 1;
-      }
-      try (WorkerSession s = session;
-          Extraction x = new Extraction(s, options.module(), this::info)) {
-        extraction = x;
-        listen(s);
-        info(
-            options.workerId()
-                + ": session "
-                + s.sessionId()
-                + " at "
-                + options.broker()
-                + ", "
-                + options.urls().size()
-                + " URLs, concurrency "
-                + options.concurrency()
-                + (options.pdf() ? ", with PDFs" : ""));
-        runThreads();
-      }
+    try (WorkerSession s = session;
+        Extraction x = new Extraction(s, options.module(), this::info)) {
+      extraction = x;
+      listen(s);
+      info(
+          options.workerId()
+              + ": session "
+              + s.sessionId()
+              + " at "
+              + options.broker()
+              + ", "
+              + options.urls().size()
+              + " URLs, concurrency "
+              + options.concurrency()
+              + (options.pdf() ? ", with PDFs" : ""));
+      runThreads();
     }
     int total = options.urls().size();
     int notAttempted = total - finished.get();
@@ -352,7 +346,7 @@ final class Crawl {
     BooleanSupplier aborted = () -> revoked.get() != null || !render.isValid();
     // Validity is renewed by heartbeats while the page loads (and polled per request), so the
     // navigation is bounded only by the lease's max hold.
-    Duration untilMaxHold = Duration.between(Instant.now(), render.expiresAt());
+    Duration untilMaxHold = Duration.between(clock.instant(), render.expiresAt());
     Duration timeout =
         min(options.navigationTimeout(), untilMaxHold.isNegative() ? Duration.ZERO : untilMaxHold);
     try (Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
@@ -362,7 +356,7 @@ final class Crawl {
         return false;
       }
       if (visit.status() == 429 || visit.status() == 503) {
-        result.siteRetryAfter = retryAfter(visit.retryAfter());
+        result.siteRetryAfter = retryAfter.parse(visit.retryAfter()).orElse(Duration.ZERO);
         render.recordOutcome(
             Outcome.http(visit.status()).withSiteRetryAfter(result.siteRetryAfter));
         if (task.attempt() < options.attempts()) {
@@ -450,8 +444,8 @@ final class Crawl {
       if (renderAborted.getAsBoolean()) {
         return;
       }
-      Path target = options.out().resolve(name(task.url()) + ".pdf");
-      Path partial = options.out().resolve(name(task.url()) + ".pdf.part");
+      Path target = results.pdf(task.url());
+      Path partial = ResultWriter.partial(target);
       try {
         visit.pdf(partial);
         if (revoked.get() != null || !pdf.isValid()) {
@@ -489,15 +483,8 @@ final class Crawl {
 
   /** Writes the result and reports progress. */
   private void finish(Task task, PageResult result) {
-    result.finishedAt = Instant.now();
-    Path target = options.out().resolve(name(task.url()) + ".json");
-    Path partial = options.out().resolve(name(task.url()) + ".json.part");
-    try {
-      Files.writeString(partial, Json.write(result.toJson()), StandardCharsets.UTF_8);
-      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + target, e);
-    }
+    result.finishedAt = clock.instant();
+    results.write(result);
     int n = finished.incrementAndGet();
     String head = "[" + n + "/" + options.urls().size() + "] " + task.url() + " ";
     if (result.ok()) {
@@ -528,46 +515,9 @@ final class Crawl {
 
   // ---------------------------------------------------------------- small helpers
 
-  /** The file name stem of a URL's results: 16 hex digits of its SHA-256. */
-  static String name(String url) {
-    try {
-      byte[] digest =
-          MessageDigest.getInstance("SHA-256").digest(url.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(digest, 0, 8);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM has SHA-256", e);
-    }
-  }
-
   static String host(String url) {
     String host = URI.create(url).getHost();
     return host == null ? "" : host.toLowerCase(Locale.ROOT);
-  }
-
-  /**
-   * A {@code Retry-After} header: delay-seconds or an HTTP date; zero when absent or unreadable, at
-   * most a day.
-   */
-  static Duration retryAfter(String header) {
-    if (header == null || header.isBlank()) {
-      return Duration.ZERO;
-    }
-    String value = header.strip();
-    Duration d;
-    try {
-      d = Duration.ofSeconds(Long.parseLong(value));
-    } catch (NumberFormatException e) {
-      try {
-        ZonedDateTime at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME);
-        d = Duration.between(Instant.now(), at.toInstant());
-      } catch (DateTimeParseException e2) {
-        return Duration.ZERO;
-      }
-    }
-    if (d.isNegative()) {
-      return Duration.ZERO;
-    }
-    return d.compareTo(MAX_SITE_RETRY_AFTER) > 0 ? MAX_SITE_RETRY_AFTER : d;
   }
 
   private static Duration min(Duration a, Duration b) {

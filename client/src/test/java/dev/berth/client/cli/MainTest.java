@@ -40,8 +40,9 @@ class MainTest {
         .contains("serve", "status", "sessions", "leases", "revoke", "drain", "explain", "watch")
         .contains("limits set")
         .contains("exit codes:")
-        .contains("3  the broker is unreachable")
-        .contains("4  explain: an acquire now would be refused");
+        .containsPattern("3 +the broker is unreachable")
+        .containsPattern("4 +explain: an acquire now would be refused")
+        .contains("worker", "help");
     assertThat(err()).isEmpty();
   }
 
@@ -49,14 +50,14 @@ class MainTest {
   void helpCommand_ofACommand_printsItsHelp() {
     assertThat(run("help", "limits", "set")).isZero();
 
-    assertThat(out()).startsWith("usage: berth limits set");
+    assertThat(out()).startsWith("usage: berth limits set [OPTIONS]").contains("--pressure-on");
   }
 
   @Test
   void commandHelpFlag_printsThatCommandsHelp() {
     assertThat(run("revoke", "--help")).isZero();
 
-    assertThat(out()).startsWith("usage: berth revoke LEASE_ID");
+    assertThat(out()).startsWith("usage: berth revoke [OPTIONS] LEASE_ID").contains("--grace");
   }
 
   @Test
@@ -71,33 +72,146 @@ class MainTest {
   void unknownCommand_exit2WithAHint() {
     assertThat(run("stauts")).isEqualTo(ExitCode.USAGE);
 
-    assertThat(err()).isEqualTo("berth: unknown command 'stauts'\nrun 'berth --help' for usage\n");
+    assertThat(err())
+        .isEqualTo(
+            "berth: unknown command 'stauts' (did you mean status?)\n"
+                + "run 'berth --help' for usage\n");
   }
 
   @Test
   void badBroker_exit2() {
     assertThat(run("--broker", "localhost", "status")).isEqualTo(ExitCode.USAGE);
 
-    assertThat(err()).contains("--broker must be HOST:PORT");
+    assertThat(err()).contains("berth: --broker: must be HOST:PORT").contains("'localhost'");
   }
 
   @Test
   void zeroTimeout_exit2() {
     assertThat(run("--timeout", "0s", "status")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("--timeout: must be more than zero");
+  }
+
+  @Test
+  void durationInTheOneFormat_readAlikeEverywhere() {
+    assertThat(run("revoke", "x", "--grace", "90")).isEqualTo(ExitCode.USAGE);
+    assertThat(run("drain", "--deadline", "soon")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err())
+        .contains("berth: --grace: must be a duration like 500ms, 10s, 1m30s or 1h, got '90'")
+        .contains("berth: --deadline: must be a duration like 500ms, 10s, 1m30s or 1h");
+  }
+
+  @Test
+  void tokenOnTheCommandLine_refusedWithAdvice() {
+    assertThat(run("--token", "s3cret", "status")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("--token:").contains("BERTH_TOKEN").contains("--token-file");
+    assertThat(err()).doesNotContain("s3cret");
+  }
+
+  @Test
+  void tokenFileMissing_exit2NamingOptionAndFile() {
+    assertThat(run("status", "--token-file", "/nonexistent/token")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("berth: --token-file: cannot read /nonexistent/token: no such file");
+  }
+
+  @Test
+  void brokerList_readButRefusedForNow() {
+    assertThat(run("--broker", "a:7433,b:7433", "status")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("--broker: a list of brokers (a:7433,b:7433) is read but not used");
+  }
+
+  @Test
+  void unknownOptionOfACommand_exit2NamingItAndTheCommand() {
+    assertThat(run("status", "--kind", "render")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err())
+        .startsWith("berth: unknown option --kind for 'status'")
+        .contains("run 'berth status --help' for usage");
+  }
+
+  @Test
+  void commandOptionBeforeTheCommand_exit2SayingWhereItGoes() {
+    assertThat(run("--worker", "w", "sessions")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("unknown option --worker").contains("after the command");
+  }
+
+  @Test
+  void optionTwice_exit2() {
+    assertThat(run("leases", "--kind", "pdf", "--kind", "render")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("berth: --kind given twice");
+  }
+
+  @Test
+  void missingValueOrArgument_exit2NamingIt() {
+    assertThat(run("sessions", "--worker")).isEqualTo(ExitCode.USAGE);
+    assertThat(run("revoke")).isEqualTo(ExitCode.USAGE);
+    assertThat(run("status", "now")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err())
+        .contains("berth: --worker needs a value")
+        .contains("berth: 'revoke' needs LEASE_ID")
+        .contains("berth: unexpected argument 'now'");
+  }
+
+  @Test
+  void numbersOutOfRange_exit2NamingTheRange() {
+    assertThat(run("watch", "--count", "0")).isEqualTo(ExitCode.USAGE);
+    assertThat(run("watch", "--count", "ten")).isEqualTo(ExitCode.USAGE);
+    assertThat(run("limits", "set", "--render", "-1")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err())
+        .contains("berth: --count: must be at least 1, got 0")
+        .contains("berth: --count: must be a whole number, got 'ten'")
+        .contains("berth: --render: must be 0..4294967295, got -1");
+  }
+
+  @Test
+  void limitsWithoutSet_exit2NamingTheSubcommand() {
+    assertThat(run("limits", "--help")).isZero();
+    assertThat(run("limits")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("berth limits set");
+  }
+
+  @Test
+  void serve_pointsAtBinBerth() {
+    assertThat(run("serve", "--listen", "0.0.0.0:7433")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("bin/berth");
+  }
+
+  @Test
+  void helpOfAnUnknownCommand_exit2() {
+    assertThat(run("help", "stauts")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("no command 'stauts'");
+  }
+
+  @Test
+  void version_printsIt() {
+    assertThat(run("--version")).isZero();
+
+    assertThat(out()).startsWith("berth ");
   }
 
   @Test
   void explainWithoutSession_exit2PointingAtExplainHelp() {
     assertThat(run("explain", "--kind", "pdf")).isEqualTo(ExitCode.USAGE);
 
-    assertThat(err()).contains("--session is required").contains("berth explain --help");
+    assertThat(err()).contains("berth: --session is required").contains("berth explain --help");
   }
 
   @Test
   void explainUnknownKind_exit2ListingKinds() {
     assertThat(run("explain", "--kind", "gpu", "--session", "s")).isEqualTo(ExitCode.USAGE);
 
-    assertThat(err()).contains("render, pdf, wasm");
+    assertThat(err()).contains("berth: --kind: must be one of render, pdf, wasm; got 'gpu'");
   }
 
   @Test
@@ -120,12 +234,17 @@ class MainTest {
     assertThat(run("limits", "set", "--host", "example.com=fast")).isEqualTo(ExitCode.USAGE);
     assertThat(run("limits", "set", "--host", "example.com=2/0")).isEqualTo(ExitCode.USAGE);
 
-    assertThat(err()).contains("PATTERN=RATE[/BURST]").contains("rate must be").contains("burst");
+    assertThat(err())
+        .contains("berth: --host: must be PATTERN=RATE[/BURST]")
+        .contains("berth: --host: example.com: the rate must be a number")
+        .contains("berth: --host: example.com: the burst must be a whole number");
   }
 
   @Test
   void drainSessionWithResume_exit2() {
     assertThat(run("drain", "abc", "--resume")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err()).contains("--resume lifts a broker-wide drain and takes no SESSION");
   }
 
   @Test
@@ -139,15 +258,7 @@ class MainTest {
   void revokeUnknownReason_exit2() {
     assertThat(run("revoke", "abc", "--reason", "because")).isEqualTo(ExitCode.USAGE);
 
-    assertThat(err()).contains("admin");
-  }
-
-  @Test
-  void target_acceptsHostPortIpv6AndUris() {
-    assertThat(Main.target("127.0.0.1:7433")).isEqualTo("127.0.0.1:7433");
-    assertThat(Main.target("[::1]:7433")).isEqualTo("[::1]:7433");
-    assertThat(Main.target("broker.internal:7433")).isEqualTo("broker.internal:7433");
-    assertThat(Main.target("dns:///broker.internal:7433")).isEqualTo("dns:///broker.internal:7433");
+    assertThat(err()).contains("--reason: must be one of admin");
   }
 
   @Test
@@ -183,7 +294,8 @@ class MainTest {
     assertThat(run("--help")).isZero();
 
     assertThat(out())
-        .contains("--tls ", "--tls-ca FILE", "--tls-cert FILE", "--tls-key FILE")
-        .contains("--tls-server-name NAME", "$BERTH_TLS_CA");
+        .contains("--tls ", "--tls-ca=FILE", "--tls-cert=FILE", "--tls-key=FILE")
+        .contains("--tls-server-name=NAME", "$BERTH_TLS_CA", "--token-file=FILE", "$BERTH_TOKEN")
+        .doesNotContain("--token ");
   }
 }

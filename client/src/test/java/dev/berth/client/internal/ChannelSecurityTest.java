@@ -11,50 +11,18 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.Test;
 
-/** The command-line TLS flags, loopback detection and the words for TLS failures. */
+/** TLS files named by their option, loopback detection and the words for TLS failures. */
 class ChannelSecurityTest {
 
   @Test
-  void fromFlags_none_plaintext() {
-    assertThat(ChannelSecurity.fromFlags(false, null, "", null, null)).isNull();
-  }
-
-  @Test
-  void fromFlags_tlsAlone_systemTrust() {
-    TlsOptions tls = ChannelSecurity.fromFlags(true, null, null, null, null);
-
-    assertThat(tls).isNotNull();
-    assertThat(tls.trustedCertificates()).isEmpty();
-  }
-
-  @Test
-  void fromFlags_anyTlsFlag_impliesTls() {
-    TlsOptions tls = ChannelSecurity.fromFlags(false, null, null, null, "broker.internal");
-
-    assertThat(tls.serverName()).contains("broker.internal");
-    assertThat(ChannelSecurity.fromFlags(false, "ca.pem", null, null, null).trustedCertificates())
-        .contains(Path.of("ca.pem"));
-  }
-
-  @Test
-  void fromFlags_certWithoutKey_namesBothFlags() {
-    assertThatThrownBy(() -> ChannelSecurity.fromFlags(false, null, "c.pem", null, null))
-        .hasMessage("--tls-cert needs --tls-key (the certificate's private key)");
-    assertThatThrownBy(() -> ChannelSecurity.fromFlags(false, null, null, "k.pem", null))
-        .hasMessage("--tls-key needs --tls-cert (the certificate of the key)");
-  }
-
-  @Test
-  void fromFlags_badServerName_namesTheFlag() {
-    assertThatThrownBy(() -> ChannelSecurity.fromFlags(false, null, null, null, "a b"))
-        .hasMessageStartingWith("--tls-server-name: must be a host name or IP address");
-  }
-
-  @Test
-  void check_missingFile_namesTheFlag() {
+  void channelBuilder_missingFile_namesTheOptionAsGiven() {
     TlsOptions tls = TlsOptions.newBuilder().trustedCertificates(Path.of("/nonexistent")).build();
 
-    assertThatThrownBy(() -> ChannelSecurity.check(tls, ChannelSecurity.OptionNames.FLAGS))
+    assertThatThrownBy(
+            () ->
+                ChannelSecurity.channelBuilder(
+                    "127.0.0.1:1", tls, ChannelSecurity.OptionNames.FLAGS))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("--tls-ca: cannot read /nonexistent: no such file");
   }
 

@@ -40,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Chromium. What the test checks is what the sites and the broker saw.
  */
 class WorkerEndToEndIT {
-  private static final Path CHROMIUM = WorkerOptions.DEFAULT_CHROMIUM;
+  private static final Path CHROMIUM = WorkerCommand.DEFAULT_CHROMIUM;
   private static final int RENDER_LIMIT = 2;
   private static final double HOST_RATE = 1.0;
   private static final int HOST_BURST = 1;

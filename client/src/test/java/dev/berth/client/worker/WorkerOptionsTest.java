@@ -1,7 +1,6 @@
 package dev.berth.client.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -10,15 +9,51 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
+/** {@code berth worker}'s options, read as the program reads them, and its usage errors. */
 class WorkerOptionsTest {
   @TempDir Path dir;
 
+  private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
   private Path urls(String text) throws IOException {
     return Files.writeString(dir.resolve("urls.txt"), text);
+  }
+
+  private static WorkerOptions parse(Map<String, String> env, List<String> args) {
+    PrintStream sink = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
+    CommandLine line = WorkerCommand.commandLine(sink, sink, env, false);
+    line.parseArgs(args.toArray(String[]::new));
+    return ((WorkerCommand) line.getCommand()).options();
+  }
+
+  private int run(Map<String, String> env, List<String> args) {
+    return WorkerMain.run(
+        args,
+        new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8),
+        env);
+  }
+
+  private String err() {
+    return err.toString(StandardCharsets.UTF_8);
+  }
+
+  private List<String> base() throws IOException {
+    return List.of("--urls", urls("https://a.test/\n").toString(), "--out", "o");
+  }
+
+  private static List<String> concat(List<String> base, String... more) {
+    List<String> all = new ArrayList<>(base);
+    all.addAll(List.of(more));
+    return all;
   }
 
   @Test
@@ -26,7 +61,8 @@ class WorkerOptionsTest {
     Path urls = urls("# pages\nhttps://a.test/x\n\n  http://b.test:8080/y  # second\n");
 
     WorkerOptions o =
-        WorkerOptions.parse(
+        parse(
+            Map.of(),
             List.of(
                 "--broker",
                 "127.0.0.1:7433",
@@ -39,7 +75,7 @@ class WorkerOptionsTest {
                 "--chromium-arg",
                 "--host-resolver-rules=MAP *.test 127.0.0.1",
                 "--navigation-timeout",
-                "500ms",
+                "1s500ms",
                 "--worker-id",
                 "w-1"));
 
@@ -47,105 +83,104 @@ class WorkerOptionsTest {
     assertThat(o.pdf()).isTrue();
     assertThat(o.concurrency()).isEqualTo(2);
     assertThat(o.chromiumArgs()).containsExactly("--host-resolver-rules=MAP *.test 127.0.0.1");
-    assertThat(o.navigationTimeout()).isEqualTo(Duration.ofMillis(500));
+    assertThat(o.navigationTimeout()).isEqualTo(Duration.ofMillis(1500));
+    assertThat(o.acquireTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(o.workerId()).isEqualTo("w-1");
-    assertThat(o.chromium()).isEqualTo(WorkerOptions.DEFAULT_CHROMIUM);
+    assertThat(o.chromium()).isEqualTo(WorkerCommand.DEFAULT_CHROMIUM);
     assertThat(o.attempts()).isEqualTo(3);
+    assertThat(o.broker()).isEqualTo("127.0.0.1:7433");
   }
 
   @Test
-  void parse_missingRequired_namesIt() throws Exception {
-    Path urls = urls("https://a.test/\n");
+  void parse_connectionFromTheEnvironment_likeEveryBerthCommand() throws Exception {
+    Path token = Files.writeString(dir.resolve("token"), "w0rker\n");
 
-    assertThatThrownBy(() -> WorkerOptions.parse(List.of("--urls", urls.toString())))
-        .hasMessageStartingWith("--broker: required");
-    assertThatThrownBy(() -> WorkerOptions.parse(List.of("--broker", "x:1", "--out", "o")))
-        .hasMessageStartingWith("--urls: required");
+    WorkerOptions o =
+        parse(
+            Map.of(
+                "BERTH_BROKER", "broker.internal:7433",
+                "BERTH_TOKEN_FILE", token.toString(),
+                "BERTH_TLS_SERVER_NAME", "berth-1"),
+            base());
+
+    assertThat(o.broker()).isEqualTo("broker.internal:7433");
+    assertThat(o.connection().token()).isEqualTo("w0rker");
+    assertThat(o.connection().tls().serverName()).contains("berth-1");
+    assertThat(parse(Map.of(), base()).connection().tls()).as("plaintext by default").isNull();
   }
 
   @Test
-  void parse_badUrlLine_namesFileAndLine() throws Exception {
+  void run_missingRequired_namesIt() throws Exception {
+    assertThat(run(Map.of(), List.of("--out", "o"))).isEqualTo(2);
+
+    assertThat(err()).startsWith("berth worker: --urls is required");
+  }
+
+  @Test
+  void run_badUrlLine_namesFileAndLine() throws Exception {
     Path urls = urls("https://a.test/\nftp://b.test/\n");
 
-    assertThatThrownBy(
-            () ->
-                WorkerOptions.parse(
-                    List.of("--broker", "x:1", "--urls", urls.toString(), "--out", "o")))
-        .isInstanceOf(WorkerOptions.UsageException.class)
-        .hasMessageContaining("line 2");
+    assertThat(run(Map.of(), List.of("--urls", urls.toString(), "--out", "o"))).isEqualTo(2);
+
+    assertThat(err()).contains("--urls: " + urls + " line 2");
   }
 
   @Test
-  void parse_badValues_nameTheOption() throws Exception {
-    Path urls = urls("https://a.test/\n");
-    List<String> base = List.of("--broker", "x:1", "--urls", urls.toString(), "--out", "o");
+  void run_badValues_nameTheOption() throws Exception {
+    assertThat(run(Map.of(), concat(base(), "--concurrency", "0"))).isEqualTo(2);
+    assertThat(run(Map.of(), concat(base(), "--acquire-timeout", "soon"))).isEqualTo(2);
+    assertThat(run(Map.of(), concat(base(), "--navigation-timeout", "0s"))).isEqualTo(2);
+    assertThat(run(Map.of(), concat(base(), "--frobnicate", "1"))).isEqualTo(2);
 
-    assertThatThrownBy(() -> WorkerOptions.parse(concat(base, "--concurrency", "0")))
-        .hasMessageStartingWith("--concurrency: must be 1..64");
-    assertThatThrownBy(() -> WorkerOptions.parse(concat(base, "--acquire-timeout", "soon")))
-        .hasMessageStartingWith("--acquire-timeout: must be a duration");
-    assertThatThrownBy(() -> WorkerOptions.parse(concat(base, "--frobnicate", "1")))
-        .hasMessageStartingWith("--frobnicate: unknown option");
+    assertThat(err())
+        .contains("berth worker: --concurrency: must be 1..64, got 0")
+        .contains("berth worker: --acquire-timeout: must be a duration like 500ms")
+        .contains("berth worker: --navigation-timeout: must be more than zero")
+        .contains("berth worker: unknown option --frobnicate");
   }
 
   @Test
-  void parse_tlsFlags_readIntoTlsOptions() throws Exception {
-    Path urls = urls("https://a.test/\n");
-    List<String> base = List.of("--broker", "x:1", "--urls", urls.toString(), "--out", "o");
+  void run_tokenOnTheCommandLine_refused() throws Exception {
+    assertThat(run(Map.of(), concat(base(), "--token", "s3cret"))).isEqualTo(2);
 
-    assertThat(WorkerOptions.parse(base).tls()).as("plaintext by default").isNull();
-    WorkerOptions tls = WorkerOptions.parse(concat(base, "--tls-server-name", "b.internal"));
-    assertThat(tls.tls()).isNotNull();
-    assertThat(tls.tls().serverName()).contains("b.internal");
-    assertThat(WorkerOptions.parse(concat(base, "--tls")).tls().trustedCertificates()).isEmpty();
+    assertThat(err()).contains("--token:").contains("--token-file").doesNotContain("s3cret");
   }
 
   @Test
-  void parse_badTlsFlags_nameTheFlag() throws Exception {
-    Path urls = urls("https://a.test/\n");
-    List<String> base = List.of("--broker", "x:1", "--urls", urls.toString(), "--out", "o");
+  void run_badTlsOptions_nameTheOption() throws Exception {
+    assertThat(run(Map.of(), concat(base(), "--tls-cert", "c.pem"))).isEqualTo(2);
+    assertThat(run(Map.of(), concat(base(), "--tls-ca", "/nonexistent.pem"))).isEqualTo(2);
 
-    assertThatThrownBy(() -> WorkerOptions.parse(concat(base, "--tls-cert", "c.pem")))
-        .hasMessage("--tls-cert needs --tls-key (the certificate's private key)");
-    assertThatThrownBy(() -> WorkerOptions.parse(concat(base, "--tls-ca", "/nonexistent.pem")))
-        .hasMessage("--tls-ca: cannot read /nonexistent.pem: no such file");
+    assertThat(err())
+        .contains("berth worker: --tls-cert needs --tls-key (the certificate's private key)")
+        .contains("berth worker: --tls-ca: cannot read /nonexistent.pem: no such file");
   }
 
   @Test
   void run_usageError_exits2_help_exits0() {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-    PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+    assertThat(run(Map.of(), List.of("--broker"))).isEqualTo(2);
+    assertThat(err()).contains("--broker needs a value");
 
-    assertThat(WorkerMain.run(List.of("--broker"), o, e)).isEqualTo(2);
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("--broker: needs a value");
-    assertThat(WorkerMain.run(List.of("--help"), o, e)).isZero();
-    assertThat(out.toString(StandardCharsets.UTF_8)).contains("usage: berth worker");
+    assertThat(run(Map.of(), List.of("--help"))).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8))
+        .startsWith("usage: berth worker [OPTIONS]")
+        .contains("--token-file=FILE")
+        .contains("$BERTH_BROKER");
   }
 
   @Test
   void run_noChromium_exits1WithAdvice() throws Exception {
-    Path urls = urls("https://a.test/\n");
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-
     int code =
-        WorkerMain.run(
-            List.of(
-                "--broker", "127.0.0.1:1",
-                "--urls", urls.toString(),
-                "--out", dir.resolve("out").toString(),
-                "--chromium", dir.resolve("no-chromium").toString()),
-            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
+        run(
+            Map.of(),
+            concat(
+                base(),
+                "--broker",
+                "127.0.0.1:1",
+                "--chromium",
+                dir.resolve("no-chromium").toString()));
 
     assertThat(code).isEqualTo(1);
-    assertThat(err.toString(StandardCharsets.UTF_8)).contains("apt-get install chromium");
-  }
-
-  private static List<String> concat(List<String> base, String... more) {
-    List<String> all = new java.util.ArrayList<>(base);
-    all.addAll(List.of(more));
-    return all;
+    assertThat(err()).contains("apt-get install chromium");
   }
 }

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * loopback (in this JVM, so the test can push) and the worker running in-process on real Chromium.
  */
 class WorkerPushesIT {
-  private static final Path CHROMIUM = WorkerOptions.DEFAULT_CHROMIUM;
+  private static final Path CHROMIUM = WorkerCommand.DEFAULT_CHROMIUM;
 
   @TempDir Path dir;
 
@@ -111,7 +111,7 @@ class WorkerPushesIT {
             "--chromium-arg",
             "--host-resolver-rules=MAP *.test 127.0.0.1");
     PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
-    return CompletableFuture.supplyAsync(() -> WorkerMain.run(args, out, out));
+    return CompletableFuture.supplyAsync(() -> WorkerMain.run(args, out, out, Map.of()));
   }
 
   private String output() {
@@ -145,7 +145,7 @@ class WorkerPushesIT {
   }
 
   private String resultOf(String url) throws IOException {
-    return Files.readString(dir.resolve("out").resolve(Crawl.name(url) + ".json"));
+    return Files.readString(dir.resolve("out").resolve(ResultWriter.name(url) + ".json"));
   }
 
   @Test
@@ -174,7 +174,7 @@ class WorkerPushesIT {
   }
 
   private boolean exists(String url) {
-    return Files.exists(dir.resolve("out").resolve(Crawl.name(url) + ".json"));
+    return Files.exists(dir.resolve("out").resolve(ResultWriter.name(url) + ".json"));
   }
 
   @Test

@@ -37,11 +37,25 @@ import java.util.function.BiFunction;
  * --session-ttl}, {@code --render-limit}, ...) stay as aliases.
  */
 public final class ConfigKeys {
-  /** Environment variables with the BERTH_ prefix that are not configuration keys. */
+  /**
+   * Environment variables with the BERTH_ prefix that are not configuration keys: the daemon's own,
+   * and those of the other Berth programs (the CLI and the worker's connection options, bin/berth,
+   * bin/bench, bin/test), which an operator may well have set in the shell that starts the daemon.
+   */
   static final Map<String, String> NOT_KEYS =
-      Map.of(
-          "BERTH_JAVA_OPTS", "JVM options for bin/berth",
-          "BERTH_CONFIG", "the config file, like --config");
+      Map.ofEntries(
+          Map.entry("BERTH_JAVA_OPTS", "JVM options for bin/berth"),
+          Map.entry("BERTH_CONFIG", "the config file, like --config"),
+          Map.entry("BERTH_CLI_JAVA_OPTS", "JVM options of the berth CLI in bin/berth"),
+          Map.entry("BERTH_BENCH_SERVER_OPTS", "JVM options of bin/bench's servers"),
+          Map.entry("BERTH_REQUIRE_TOOLS", "bin/test: tests fail, not skip, without their tools"),
+          Map.entry("BERTH_BROKER", "berth CLI and worker: --broker"),
+          Map.entry("BERTH_TIMEOUT", "berth CLI and worker: --timeout"),
+          Map.entry("BERTH_TOKEN", "berth CLI and worker: the bearer token"),
+          Map.entry("BERTH_TOKEN_FILE", "berth CLI and worker: --token-file"),
+          Map.entry("BERTH_TLS", "berth CLI and worker: --tls"),
+          Map.entry("BERTH_TLS_CA", "berth CLI and worker: --tls-ca"),
+          Map.entry("BERTH_TLS_SERVER_NAME", "berth CLI and worker: --tls-server-name"));
 
   private static final Duration DEFAULT_TLS_REFRESH = Duration.ofMinutes(1);
 

@@ -196,6 +196,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_variablesOfTheCliAndTheScripts_ignored() {
+    env.put("BERTH_BROKER", "10.0.0.5:7433");
+    env.put("BERTH_TIMEOUT", "3s");
+    env.put("BERTH_TOKEN", "s3cret");
+    env.put("BERTH_TOKEN_FILE", "/etc/berth/ops.token");
+    env.put("BERTH_TLS", "1");
+    env.put("BERTH_TLS_CA", "ca.pem");
+    env.put("BERTH_TLS_SERVER_NAME", "berth-1");
+    env.put("BERTH_CLI_JAVA_OPTS", "-Xmx64m");
+    env.put("BERTH_BENCH_SERVER_OPTS", "-Xmx1g");
+    env.put("BERTH_REQUIRE_TOOLS", "1");
+
+    assertThat(load(null).policy()).isNotNull();
+  }
+
+  @Test
   void load_launcherVariablesAndOtherPrefixes_areNotKeys() {
     env.put("BERTH_JAVA_OPTS", "-Xmx1g");
     env.put("PATH", "/usr/bin");

@@ -1,0 +1,61 @@
+package dev.berth.client.cli.options;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class BrokerAddressTest {
+  @Test
+  void parse_hostPortIpv6AndUris_accepted() {
+    assertThat(BrokerAddress.parse("127.0.0.1:7433").single()).isEqualTo("127.0.0.1:7433");
+    assertThat(BrokerAddress.parse("[::1]:7433").single()).isEqualTo("[::1]:7433");
+    assertThat(BrokerAddress.parse(" broker.internal:7433 ").single())
+        .isEqualTo("broker.internal:7433");
+    assertThat(BrokerAddress.parse("dns:///broker.internal:7433").single())
+        .isEqualTo("dns:///broker.internal:7433");
+    assertThat(BrokerAddress.parse("unix:///run/berth.sock").single())
+        .isEqualTo("unix:///run/berth.sock");
+  }
+
+  @Test
+  void parse_malformed_refusedNamingTheRuleAndText() {
+    for (String bad :
+        new String[] {
+          "[::1:7433",
+          "::1:7433",
+          "localhost",
+          "localhost:",
+          ":7433",
+          "a:0",
+          "a:65536",
+          "a:port",
+          "a b:1",
+          "",
+          "a:1,",
+          "dns:///bad host:1"
+        }) {
+      assertThatThrownBy(() -> BrokerAddress.parse(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("must be HOST:PORT")
+          .hasMessageContaining("got '");
+    }
+  }
+
+  @Test
+  void parse_list_readButNotUsedYet() {
+    BrokerAddress list = BrokerAddress.parse("a:7433, [::1]:7434,dns:///c:7435");
+
+    assertThat(list.targets()).containsExactly("a:7433", "[::1]:7434", "dns:///c:7435");
+    assertThatThrownBy(list::single)
+        .hasMessageStartingWith("a list of brokers (a:7433,[::1]:7434,dns:///c:7435)")
+        .hasMessageContaining("give one broker");
+  }
+
+  @Test
+  void parse_listWithABadEntry_namesTheEntry() {
+    assertThatThrownBy(() -> BrokerAddress.parse("a:7433,[::1:7434"))
+        .hasMessageEndingWith("got '[::1:7434'");
+  }
+}
