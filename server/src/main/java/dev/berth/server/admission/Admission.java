@@ -1,8 +1,8 @@
 package dev.berth.server.admission;
 
 import dev.berth.server.config.BrokerConfig;
-import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.berth.server.broker;
 
-import static dev.berth.server.broker.BrokerException.Code.FAILED_PRECONDITION;
-import static dev.berth.server.broker.BrokerException.Code.RESOURCE_EXHAUSTED;
+import static dev.berth.server.failure.BrokerException.Code.FAILED_PRECONDITION;
+import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AcquireCallback;
@@ -13,11 +13,12 @@ import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.admission.WaitQueue;
 import dev.berth.server.admission.Waiter;
 import dev.berth.server.broker.Broker.PendingAcquire;
-import dev.berth.server.config.Durations;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionRegistry;
+import dev.berth.server.settings.Durations;
 import dev.berth.server.time.TimeSource.Cancellable;
 import dev.berth.server.wasm.WasmModule;
 import java.time.Duration;

@@ -2,8 +2,8 @@ package dev.berth.server.cli;
 
 import dev.berth.server.Daemon;
 import dev.berth.server.config.BerthConfig;
-import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigSources;
+import dev.berth.server.settings.ConfigException;
 import dev.berth.server.state.StateException;
 import dev.berth.server.wasm.ModuleLoadException;
 import dev.berth.server.wasm.WasmConfig;

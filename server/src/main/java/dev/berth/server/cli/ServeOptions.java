@@ -1,8 +1,8 @@
 package dev.berth.server.cli;
 
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
 import dev.berth.server.config.Flag;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import dev.berth.server.wasm.WasmConfig;
 import java.nio.file.Path;
 import java.time.Duration;

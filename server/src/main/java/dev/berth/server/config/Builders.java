@@ -3,6 +3,7 @@ package dev.berth.server.config;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.settings.ConfigException;
 
 /** The builders one load fills, one per part, each starting from its defaults. */
 final class Builders {

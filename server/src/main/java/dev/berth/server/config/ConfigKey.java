@@ -1,5 +1,6 @@
 package dev.berth.server.config;
 
+import dev.berth.server.settings.ConfigException;
 import java.util.Locale;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
@@ -93,7 +94,7 @@ public final class ConfigKey {
     try {
       return type.parse(name, raw);
     } catch (ConfigException e) {
-      throw ConfigException.from(e, origin);
+      throw origin.attachTo(e);
     }
   }
 

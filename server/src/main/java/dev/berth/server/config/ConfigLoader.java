@@ -3,6 +3,7 @@ package dev.berth.server.config;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.settings.ConfigException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -105,7 +106,7 @@ final class ConfigLoader {
       return new BerthConfig(
           new Policy(broker, rateLimit, memory, performance, caps), daemon, origins, file);
     } catch (ConfigException e) {
-      throw ConfigException.from(e, originOf(e.key(), origins));
+      throw originOf(e.key(), origins).attachTo(e);
     }
   }
 

@@ -4,6 +4,9 @@ import static java.util.Objects.requireNonNull;
 
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.server.settings.Addresses;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -2,6 +2,9 @@ package dev.berth.server.config;
 
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.server.settings.Addresses;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.math.BigDecimal;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;

@@ -1,5 +1,6 @@
 package dev.berth.server.config;
 
+import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;

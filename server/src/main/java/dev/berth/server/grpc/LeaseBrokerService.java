@@ -14,7 +14,7 @@ import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.broker.Broker;
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.metrics.AcquireTimings;

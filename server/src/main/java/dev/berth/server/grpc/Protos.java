@@ -5,7 +5,7 @@ import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.Refusal;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RefusalReason;
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;

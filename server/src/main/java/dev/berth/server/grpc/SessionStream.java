@@ -13,7 +13,7 @@ import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.WasmInstanceStats;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.session.HelloSpec;

@@ -1,7 +1,7 @@
 package dev.berth.server.memory;
 
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 
 /**

@@ -1,9 +1,9 @@
 package dev.berth.server.performance;
 
-import dev.berth.server.config.Checks;
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.Checks;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;

@@ -1,8 +1,8 @@
 package dev.berth.server.ratelimit;
 
-import dev.berth.server.config.Checks;
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
+import dev.berth.server.settings.Checks;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;

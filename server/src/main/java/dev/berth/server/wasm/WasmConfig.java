@@ -2,8 +2,8 @@ package dev.berth.server.wasm;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

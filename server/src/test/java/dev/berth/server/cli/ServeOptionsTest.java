@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.server.config.BerthConfig;
-import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigSources;
+import dev.berth.server.settings.ConfigException;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

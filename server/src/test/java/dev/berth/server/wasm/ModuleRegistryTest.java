@@ -3,7 +3,7 @@ package dev.berth.server.wasm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.config.ConfigException;
+import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
