@@ -13,6 +13,7 @@ import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.admission.WaitQueue;
 import dev.berth.server.admission.Waiter;
 import dev.berth.server.broker.Broker.PendingAcquire;
+import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
@@ -103,7 +104,9 @@ final class AcquireCommands {
               + principal
               + "' has "
               + queueCap
-              + " acquires waiting, its cap (caps.queued_per_principal)");
+              + " acquires waiting, its cap ("
+              + PrincipalCaps.Keys.QUEUED
+              + ")");
     }
     Waiter waiter = new Waiter(spec, principal, waiterSeq++, now + spec.waitNanos(), callback);
     state.usage.enqueued(principal);
@@ -163,7 +166,9 @@ final class AcquireCommands {
               + principal
               + "' holds or awaits "
               + cap
-              + " leases, its cap (caps.leases_per_principal)");
+              + " leases, its cap ("
+              + PrincipalCaps.Keys.LEASES
+              + ")");
     }
   }
 

@@ -6,6 +6,7 @@ import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.Admission;
 import dev.berth.server.broker.Broker.Opened;
+import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
@@ -70,7 +71,9 @@ final class SessionCommands {
               + principal
               + "' holds "
               + sessionCap
-              + " sessions, its cap (caps.sessions_per_principal)");
+              + " sessions, its cap ("
+              + PrincipalCaps.Keys.SESSIONS
+              + ")");
     }
     Session session = register(state.ids.next(), hello, principal, channel, now);
     List<String> lost = new ArrayList<>();

@@ -12,7 +12,6 @@ import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.settings.ConfigException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Turns an {@code UpdateLimits} request into a new, fully validated {@link Policy}. Nothing is
@@ -34,9 +33,9 @@ final class LimitUpdates {
           }
           long limit = Integer.toUnsignedLong(pool.getLimit()); // uint32 on the wire
           if (limit > BrokerConfig.MAX_POOL_LIMIT) {
-            String key = "pools." + kind.name().toLowerCase(Locale.ROOT) + ".limit";
             throw BrokerException.invalid(
-                key, "must be 0.." + BrokerConfig.MAX_POOL_LIMIT + ", got " + limit);
+                BrokerConfig.Keys.limit(kind),
+                "must be 0.." + BrokerConfig.MAX_POOL_LIMIT + ", got " + limit);
           }
           broker.limit(kind, (int) limit);
         }
@@ -69,7 +68,7 @@ final class LimitUpdates {
       }
       return next;
     } catch (ConfigException e) {
-      throw BrokerException.invalid(e.key(), e.getMessage().substring(e.key().length() + 2));
+      throw BrokerException.invalid(e.key(), e.rule());
     }
   }
 

@@ -47,7 +47,7 @@ class WasmConfigTest {
         .hasMessageContaining("empty export name");
     assertThatThrownBy(() -> WasmConfig.ModuleEntry.parse("--wasm-module", "bad name=/a.wasm"))
         .isInstanceOf(ConfigException.class)
-        .hasMessageStartingWith("wasm.modules[bad name]");
+        .hasMessageStartingWith("wasm.modules['bad name']");
   }
 
   @Test
