@@ -298,6 +298,30 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_malformedAddresses_nameTheKeyAndTheSource() throws IOException {
+    assertThatThrownBy(() -> load(null, flag("--metrics-listen", "[::1:9464")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "metrics.listen: must be HOST:PORT (IPv6 in brackets: [::1]:7433), got '[::1:9464'"
+                + " (no closing ']') (from flag --metrics-listen)");
+    env.put("BERTH_LISTEN", "::1:7433");
+    assertThatThrownBy(() -> load(null))
+        .hasMessage(
+            "listen: must be HOST:PORT (IPv6 in brackets: [::1]:7433), got '::1:7433'"
+                + " (an IPv6 host needs brackets) (from env BERTH_LISTEN)");
+    env.clear();
+    Path f = file("listen: 127.0.0.1:99999\n");
+    assertThatThrownBy(() -> load(f))
+        .hasMessage(
+            "listen: must be HOST:PORT (IPv6 in brackets: [::1]:7433), got '127.0.0.1:99999'"
+                + " (the port must be 0..65535) (from file "
+                + f
+                + ")");
+    assertThat(load(null, flag("--listen", "[::1]:0")).daemon().listen().getHostString())
+        .isEqualTo("::1");
+  }
+
+  @Test
   void load_keyWithoutValueInFile_keepsTheDefault() throws IOException {
     BerthConfig config = load(file("rate_limit:\n  recovery_step:\nsession:\n  ttl: ~\n"));
 
