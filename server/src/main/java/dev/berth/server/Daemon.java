@@ -9,11 +9,11 @@ import dev.berth.server.config.ConfigSources;
 import dev.berth.server.config.DaemonSettings;
 import dev.berth.server.config.Policy;
 import dev.berth.server.grpc.BrokerServer;
+import dev.berth.server.grpc.ServerTls;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.metrics.MetricsExporter;
-import dev.berth.server.security.ServerTls;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.ConfigException;
@@ -169,7 +169,7 @@ public final class Daemon implements AutoCloseable {
       if (settings.tls().isPresent()) {
         tlsRefresh = tlsRefreshThread();
         tls = loadTls(settings.tls().get(), tlsRefresh);
-        options = options.withCredentials(tls.credentials());
+        options = options.withTls(tls);
       }
       exporter =
           MetricsExporter.start(registry, metrics, settings.metricsListen(), settings.metricsJmx());
