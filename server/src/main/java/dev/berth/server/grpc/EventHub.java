@@ -1,6 +1,5 @@
 package dev.berth.server.grpc;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerEventType;
 import dev.berth.proto.v1.WatchEventsRequest;
@@ -19,16 +18,15 @@ import dev.berth.server.time.TimeSource;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.ArrayDeque;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Fans broker events out to {@code WatchEvents} streams. Each watcher has a bounded queue that
- * drains as its transport becomes ready; a watcher that falls more than {@link #MAX_PENDING} events
- * behind is dropped with RESOURCE_EXHAUSTED, so a slow reader never grows the heap. With no
- * watchers, an event costs one volatile read.
+ * Fans broker events out to {@code WatchEvents} streams. Each watcher has a bounded {@link
+ * OutboundQueue} that drains as its transport becomes ready; a watcher that falls more than {@link
+ * #MAX_PENDING} events behind is dropped with RESOURCE_EXHAUSTED, so a slow reader never grows the
+ * heap. With no watchers, an event costs one volatile read.
  *
  * <p>Thread-safe.
  */
@@ -220,74 +218,28 @@ final class EventHub implements BrokerListener {
 
   /** One watch stream with its own bounded, flow-controlled queue. */
   private final class Watcher {
-    private final ServerCallStreamObserver<BrokerEvent> out;
     private final Set<BrokerEventType> types;
-    private final int maxPending;
-
-    @GuardedBy("this")
-    private final ArrayDeque<BrokerEvent> pending = new ArrayDeque<>();
-
-    @GuardedBy("this")
-    private boolean closed;
+    private final OutboundQueue<BrokerEvent> out;
 
     Watcher(ServerCallStreamObserver<BrokerEvent> out, Set<BrokerEventType> types, int maxPending) {
-      this.out = out;
       this.types = types;
-      this.maxPending = maxPending;
-      out.setOnReadyHandler(this::flush);
-      out.setOnCancelHandler(
-          () -> {
-            synchronized (this) {
-              closed = true;
-              pending.clear();
-            }
-            watchers.remove(this);
-          });
+      this.out =
+          new OutboundQueue<>(
+              out,
+              maxPending,
+              (queued, next) -> false, // every event counts
+              "watcher too slow: more than " + maxPending + " events pending; dropped",
+              how -> watchers.remove(this));
     }
 
     void offer(BrokerEvent event) {
-      if (!types.isEmpty() && !types.contains(event.getType())) {
-        return;
-      }
-      boolean overflow;
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
-        if (pending.isEmpty() && out.isReady()) {
-          out.onNext(event);
-          return;
-        }
-        pending.add(event);
-        overflow = pending.size() > maxPending;
-      }
-      if (overflow) {
-        close(
-            Status.RESOURCE_EXHAUSTED.withDescription(
-                "watcher too slow: more than " + maxPending + " events pending; dropped"));
-      }
-    }
-
-    synchronized void flush() {
-      while (!closed && !pending.isEmpty() && out.isReady()) {
-        out.onNext(pending.poll());
+      if (types.isEmpty() || types.contains(event.getType())) {
+        out.offer(event);
       }
     }
 
     void close(Status status) {
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
-        closed = true;
-        pending.clear();
-        if (status.isOk()) {
-          out.onCompleted();
-        } else {
-          out.onError(status.asRuntimeException());
-        }
-      }
-      watchers.remove(this);
+      out.close(status);
     }
   }
 }

@@ -1,6 +1,5 @@
 package dev.berth.server.grpc;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.proto.v1.Cleanup;
 import dev.berth.proto.v1.Drain;
 import dev.berth.proto.v1.Heartbeat;
@@ -25,7 +24,6 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -34,11 +32,11 @@ import java.util.function.Consumer;
  * One {@code OpenSession} stream: reads hello, heartbeats, acks and goodbye from the worker, and is
  * the {@link SessionChannel} through which the broker pushes to it.
  *
- * <p>Outbound events respect flow control: when the transport is not ready they queue, a newer
- * heartbeat ack replaces an unsent older one, and a worker that stops reading altogether (more than
- * {@link Limits#maxPendingEvents} queued) has its stream closed RESOURCE_EXHAUSTED rather than
- * growing the broker's heap. The session itself survives that until its TTL, like any dropped
- * stream.
+ * <p>Outbound events go through an {@link OutboundQueue}: when the transport is not ready they
+ * queue, a newer heartbeat ack replaces an unsent older one, and a worker that stops reading
+ * altogether (more than {@link Limits#maxPendingEvents} queued) has its stream closed
+ * RESOURCE_EXHAUSTED rather than growing the broker's heap. The session itself survives that until
+ * its TTL, like any dropped stream.
  *
  * <p>Thread-safe: inbound messages arrive serially from gRPC; pushes may come from any thread.
  */
@@ -60,18 +58,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
   private final Broker broker;
   private final Protos protos;
-  private final ServerCallStreamObserver<SessionEvent> out;
   private final String principal;
-  private final Limits limits;
   private final Consumer<SessionStream> onTerminated;
-
-  private final Object sendLock = new Object();
-
-  @GuardedBy("sendLock")
-  private final ArrayDeque<SessionEvent> pending = new ArrayDeque<>();
-
-  @GuardedBy("sendLock")
-  private boolean closed;
+  private final OutboundQueue<SessionEvent> out;
 
   /** Set once hello succeeds; read by any thread. */
   private volatile String sessionId;
@@ -94,12 +83,18 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       Consumer<SessionStream> onTerminated) {
     this.broker = broker;
     this.protos = protos;
-    this.out = out;
     this.principal = principal;
-    this.limits = limits;
     this.onTerminated = onTerminated;
-    out.setOnReadyHandler(this::flush);
-    out.setOnCancelHandler(this::cancelled);
+    this.out =
+        new OutboundQueue<>(
+            out,
+            limits.maxPendingEvents(),
+            // Only the newest ack matters to a worker that is behind.
+            (queued, next) -> queued.hasHeartbeatAck() && next.hasHeartbeatAck(),
+            "session stream not read: more than "
+                + limits.maxPendingEvents()
+                + " events pending; reconnect and resume the session",
+            this::ended);
   }
 
   // ------------------------------------------------------------ inbound
@@ -246,28 +241,23 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   public void onCompleted() {
     // Half-close without goodbye: the worker is done with this stream, not with its session.
     disconnected();
-    synchronized (sendLock) {
-      if (!closed) {
-        closed = true;
-        pending.clear();
-        out.onCompleted();
-      }
-    }
-    onTerminated.accept(this);
+    out.close(Status.OK);
   }
 
-  private void cancelled() {
-    synchronized (sendLock) {
-      closed = true;
-      pending.clear();
+  /**
+   * The stream ended: a worker that went away or stopped reading keeps its session until the TTL,
+   * detached; the stream is forgotten either way.
+   */
+  private void ended(OutboundQueue.End how) {
+    if (how != OutboundQueue.End.CLOSED) {
+      disconnected();
     }
     onTerminated.accept(this);
-    disconnected();
   }
 
   /** Ends the stream with {@code status} whatever its state, e.g. at shutdown. */
   void terminate(Status status) {
-    finish(status);
+    out.close(status);
   }
 
   private void disconnected() {
@@ -316,87 +306,20 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   @Override
   public void close(CloseReason why, String detail) {
     switch (why) {
-      case GOODBYE -> finish(null);
-      case EXPIRED -> finish(Status.NOT_FOUND.withDescription(detail));
-      case REPLACED -> finish(Status.ABORTED.withDescription(detail));
-      case SHUTDOWN -> finish(Status.UNAVAILABLE.withDescription(detail));
+      case GOODBYE -> out.close(Status.OK);
+      case EXPIRED -> out.close(Status.NOT_FOUND.withDescription(detail));
+      case REPLACED -> out.close(Status.ABORTED.withDescription(detail));
+      case SHUTDOWN -> out.close(Status.UNAVAILABLE.withDescription(detail));
     }
   }
 
   /** Closes the stream for a protocol fault; the session itself is left to its TTL. */
   private void fail(StatusRuntimeException error) {
     disconnected();
-    finish(error.getStatus());
-  }
-
-  /** Ends the response stream once: OK when {@code status} is null, else with that status. */
-  private void finish(Status status) {
-    synchronized (sendLock) {
-      if (closed) {
-        return;
-      }
-      drainPending();
-      closed = true;
-      pending.clear();
-      if (status == null) {
-        out.onCompleted();
-      } else {
-        out.onError(status.asRuntimeException());
-      }
-    }
-    onTerminated.accept(this);
+    out.close(error.getStatus());
   }
 
   private void send(SessionEvent event) {
-    StatusRuntimeException overflow = null;
-    synchronized (sendLock) {
-      if (closed) {
-        return;
-      }
-      if (pending.isEmpty() && out.isReady()) {
-        out.onNext(event);
-        return;
-      }
-      SessionEvent last = pending.peekLast();
-      if (last != null && last.hasHeartbeatAck() && event.hasHeartbeatAck()) {
-        pending.pollLast(); // only the newest ack matters to a worker that is behind
-      }
-      pending.add(event);
-      if (pending.size() > limits.maxPendingEvents()) {
-        overflow =
-            Status.RESOURCE_EXHAUSTED
-                .withDescription(
-                    "session stream not read: more than "
-                        + limits.maxPendingEvents()
-                        + " events pending; reconnect and resume the session")
-                .asRuntimeException();
-      }
-    }
-    if (overflow != null) {
-      disconnected();
-      synchronized (sendLock) {
-        if (!closed) {
-          closed = true;
-          pending.clear();
-          out.onError(overflow);
-        }
-      }
-      onTerminated.accept(this);
-    }
-  }
-
-  private void flush() {
-    synchronized (sendLock) {
-      if (!closed) {
-        drainPending();
-      }
-    }
-  }
-
-  @GuardedBy("sendLock")
-  private void drainPending() {
-    while (!pending.isEmpty() && out.isReady()) {
-      out.onNext(pending.poll());
-    }
+    out.offer(event);
   }
 }
