@@ -338,14 +338,16 @@ final class AcquireCommands {
         state.admission.facts(
             state.config,
             spec,
-            state.draining,
-            session.draining(),
-            kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null,
-            state.config.perSessionLimit(kind) > 0 ? state.leases.countOf(session.id(), kind) : 0,
-            state.leases.inUse(kind),
-            queues.get(kind).size(),
+            new Admission.BrokerFacts(state.draining, Math.max(0, state.recoveryUntilNanos - now)),
+            new Admission.SessionFacts(
+                session.id(),
+                session.draining(),
+                kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null,
+                state.config.perSessionLimit(kind) > 0
+                    ? state.leases.countOf(session.id(), kind)
+                    : 0),
+            new Admission.Usage(state.leases.inUse(kind), queues.get(kind).size()),
             state.config.heartbeatInterval().toNanos(),
-            Math.max(0, state.recoveryUntilNanos - now),
             now);
     return Admission.evaluate(state.config, spec, facts, steps);
   }
