@@ -12,7 +12,6 @@ import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureChange;
-import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.performance.LimitChange;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Status;
@@ -82,79 +81,37 @@ final class EventHub implements BrokerListener {
 
   @Override
   public void granted(Lease lease, String workerId) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(protos.granted(lease, workerId));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_GRANTED)
-            .setSessionId(lease.sessionId())
-            .setWorkerId(workerId)
-            .setLease(protos.lease(lease)));
   }
 
   @Override
   public void refused(AcquireSpec spec, Decision.Refused refusal) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.refused(spec, refusal));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_REFUSED)
-            .setSessionId(spec.sessionId())
-            .setRefusal(Protos.refusal(refusal))
-            .setDetail(spec.kind() + (spec.host().isEmpty() ? "" : " " + spec.host())));
   }
 
   @Override
   public void ended(Lease lease, LeaseEnd how, RevokeReason revokeReason, Outcome outcome) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(protos.ended(lease, how, revokeReason, outcome));
     }
-    BrokerEventType type =
-        switch (how) {
-          case RELEASED, SESSION_CLOSED -> BrokerEventType.BROKER_EVENT_TYPE_RELEASED;
-          case SESSION_EXPIRED, MAX_HOLD -> BrokerEventType.BROKER_EVENT_TYPE_EXPIRED;
-          case REVOKED -> BrokerEventType.BROKER_EVENT_TYPE_REVOKED;
-        };
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(type)
-            .setSessionId(lease.sessionId())
-            .setLease(protos.lease(lease))
-            .setEndedBy(Protos.end(how))
-            .setRevokeReason(Protos.revokeReason(revokeReason))
-            .setDetail(outcome.error()));
   }
 
   @Override
   public void sessionOpened(String sessionId, String workerId, boolean resumed) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.sessionOpened(sessionId, workerId, resumed));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(
-                resumed
-                    ? BrokerEventType.BROKER_EVENT_TYPE_SESSION_RESUMED
-                    : BrokerEventType.BROKER_EVENT_TYPE_SESSION_OPENED)
-            .setSessionId(sessionId)
-            .setWorkerId(workerId));
   }
 
   @Override
   public void sessionEnded(String sessionId, String workerId, boolean expired) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.sessionEnded(sessionId, workerId, expired));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(
-                expired
-                    ? BrokerEventType.BROKER_EVENT_TYPE_SESSION_EXPIRED
-                    : BrokerEventType.BROKER_EVENT_TYPE_SESSION_CLOSED)
-            .setSessionId(sessionId)
-            .setWorkerId(workerId));
   }
 
   @Override
@@ -163,57 +120,28 @@ final class EventHub implements BrokerListener {
       return;
     }
     if (change.from() != change.to()) {
-      publish(
-          BrokerEvent.newBuilder()
-              .setType(
-                  change.to() == PressureLevel.NONE
-                      ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
-                      : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
-              .setPressure(Protos.pressure(change.to()))
-              // The trigger names its source: "fleet 3500/4000 MB ..." or "broker heap ...".
-              .setDetail(change.trigger()));
+      publish(Protos.pressure(change.to(), change.trigger()));
     }
     for (PressureChange.Worker worker : change.workers()) {
       publish(
-          BrokerEvent.newBuilder()
-              .setType(
-                  worker.to() == PressureLevel.NONE
-                      ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
-                      : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
+          Protos.pressure(worker.to(), worker.trigger())
               .setSessionId(worker.sessionId())
-              .setWorkerId(worker.workerId())
-              .setPressure(Protos.pressure(worker.to()))
-              .setDetail(worker.trigger()));
+              .setWorkerId(worker.workerId()));
     }
   }
 
   @Override
   public void limitChanged(LimitChange change) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.limitChanged(change));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_LIMITS_UPDATED)
-            .setDetail(
-                change.kind()
-                    + " effective limit "
-                    + change.from()
-                    + " -> "
-                    + change.to()
-                    + ": "
-                    + change.reason()));
   }
 
   /** An operator changed limits. */
   void limitsUpdated(String detail) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.limitsUpdated(detail));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_LIMITS_UPDATED)
-            .setDetail(detail));
   }
 
   /** One watch stream with its own bounded, flow-controlled queue. */

@@ -1,30 +1,21 @@
 package dev.berth.server.grpc;
 
-import dev.berth.proto.v1.Cleanup;
-import dev.berth.proto.v1.Drain;
 import dev.berth.proto.v1.Heartbeat;
-import dev.berth.proto.v1.HeartbeatAck;
 import dev.berth.proto.v1.Hello;
-import dev.berth.proto.v1.Opened;
-import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.WasmInstanceStats;
-import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
-import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.SessionChannel;
-import dev.berth.server.wasm.InstanceStats;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -43,9 +34,6 @@ import java.util.function.Consumer;
 final class SessionStream implements StreamObserver<SessionRequest>, SessionChannel {
   /** The largest memory figure a worker may report, in MB (2^30 MB = 1 PiB). */
   private static final long MAX_MEMORY_MB = 1L << 30;
-
-  /** The most WASM instance reports one heartbeat may carry (a session holds one instance). */
-  static final int MAX_WASM_STATS = 64;
 
   /**
    * Per-stream bounds.
@@ -118,41 +106,12 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     if (sessionId != null) {
       throw BrokerException.invalid("hello", "sent twice on one stream");
     }
-    List<HelloSpec.HeldLease> held = new ArrayList<>(hello.getHeldLeasesCount());
-    for (dev.berth.proto.v1.HeldLease h : hello.getHeldLeasesList()) {
-      held.add(
-          new HelloSpec.HeldLease(
-              h.getLeaseId(),
-              h.getFencingToken(),
-              Protos.kind(h.getKind()),
-              h.getHost(),
-              h.getModule(),
-              h.getMemoryMb()));
-    }
-    HelloSpec spec =
-        HelloSpec.validate(
-            hello.getWorkerId(),
-            hello.getLabelsMap(),
-            hello.getMemoryLimitMb(),
-            hello.getResumeSessionId(),
-            held);
-    Broker.Opened opened = broker.open(spec, principal, this);
+    Broker.Opened opened = broker.open(Protos.helloSpec(hello), principal, this);
     sessionId = opened.sessionId();
     Duration heartbeat = broker.config().heartbeatInterval();
     minHeartbeatGapNanos = heartbeat.toNanos() / 4;
     lastForwardedNanos = protos.time().nanoTime() - minHeartbeatGapNanos; // forward the first
-    Duration ttl = broker.config().sessionTtl();
-    send(
-        SessionEvent.newBuilder()
-            .setOpened(
-                Opened.newBuilder()
-                    .setSessionId(opened.sessionId())
-                    .setBrokerEpoch(opened.epoch())
-                    .setHeartbeatInterval(Protos.duration(heartbeat))
-                    .setSessionTtl(Protos.duration(ttl))
-                    .setResumed(opened.resumed())
-                    .addAllLostLeases(opened.lostLeases()))
-            .build());
+    send(Protos.opened(opened, heartbeat, broker.config().sessionTtl()));
   }
 
   private void heartbeat(Heartbeat heartbeat) {
@@ -184,7 +143,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
               heartbeat.getSeq(),
               heartbeat.getMemoryUsedMb(),
               heartbeat.getMemoryLimitMb(),
-              wasmStats(heartbeat));
+              Protos.wasmStats(heartbeat));
       lastForwardedNanos = now;
       lastPressure = pressure;
       lastUsedMb = heartbeat.getMemoryUsedMb();
@@ -192,29 +151,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       lastWasmStats = heartbeat.getWasmStatsList();
     }
     lastSeq = heartbeat.getSeq();
-    send(
-        SessionEvent.newBuilder()
-            .setHeartbeatAck(
-                HeartbeatAck.newBuilder()
-                    .setSeq(heartbeat.getSeq())
-                    .setPressure(Protos.pressure(pressure)))
-            .build());
-  }
-
-  private static List<InstanceStats> wasmStats(Heartbeat heartbeat) {
-    if (heartbeat.getWasmStatsCount() == 0) {
-      return List.of();
-    }
-    if (heartbeat.getWasmStatsCount() > MAX_WASM_STATS) {
-      throw BrokerException.invalid(
-          "heartbeat.wasm_stats", "at most " + MAX_WASM_STATS + " entries");
-    }
-    List<InstanceStats> stats = new ArrayList<>(heartbeat.getWasmStatsCount());
-    for (WasmInstanceStats s : heartbeat.getWasmStatsList()) {
-      AcquireSpec.requireId("heartbeat.wasm_stats.lease_id", s.getLeaseId(), true);
-      stats.add(new InstanceStats(s.getLeaseId(), s.getCalls(), s.getFailures()));
-    }
-    return stats;
+    send(Protos.heartbeatAck(heartbeat.getSeq(), pressure));
   }
 
   private static void requireMemory(String field, long mb) {
@@ -271,36 +208,17 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
   @Override
   public void revoke(long commandId, String leaseId, RevokeReason reason, long graceNanos) {
-    send(
-        SessionEvent.newBuilder()
-            .setRevoke(
-                Revoke.newBuilder()
-                    .setCommandId(commandId)
-                    .setLeaseId(leaseId)
-                    .setReason(Protos.revokeReason(reason))
-                    .setGrace(Protos.duration(graceNanos)))
-            .build());
+    send(Protos.revoke(commandId, leaseId, reason, graceNanos));
   }
 
   @Override
   public void cleanup(long commandId, long targetFreeMb, String reason) {
-    send(
-        SessionEvent.newBuilder()
-            .setCleanup(
-                Cleanup.newBuilder()
-                    .setCommandId(commandId)
-                    .setTargetFreeMb(targetFreeMb)
-                    .setReason(reason))
-            .build());
+    send(Protos.cleanup(commandId, targetFreeMb, reason));
   }
 
   @Override
   public void drain(long commandId, Instant deadline) {
-    send(
-        SessionEvent.newBuilder()
-            .setDrain(
-                Drain.newBuilder().setCommandId(commandId).setDeadline(Protos.timestamp(deadline)))
-            .build());
+    send(Protos.drain(commandId, deadline));
   }
 
   @Override
