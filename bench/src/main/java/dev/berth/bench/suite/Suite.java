@@ -13,10 +13,10 @@ import java.util.function.LongSupplier;
 import java.util.function.ToDoubleFunction;
 
 /**
- * {@code bin/bench}: the benchmark suite of DESIGN §9. Each goal runs its baseline and Berth in
- * interleaved rounds against servers in their own processes and prints the ratio of the two with
- * PASS or MISS; a miss is a result, not an error (exit 0). Exit 2 for a bad option, 1 when the
- * suite itself fails. See docs/benchmarks.md.
+ * {@code bin/bench}: the benchmark suite of docs/benchmarks.md. Each goal runs its baseline and
+ * Berth in interleaved rounds against servers in their own processes and prints the ratio of the
+ * two with PASS or MISS; a miss is a result, not an error (exit 0). Exit 2 for a bad option, 1 when
+ * the suite itself fails. See docs/benchmarks.md.
  */
 public final class Suite {
   /**
@@ -109,6 +109,9 @@ public final class Suite {
       }
       if (o.only.contains("G6")) {
         results.addAll(Admission.jmh(o.smoke));
+      }
+      if (o.only.contains("G7")) {
+        results.addAll(new Flood(o, beats).measure());
       }
     } finally {
       beats.shutdownNow();

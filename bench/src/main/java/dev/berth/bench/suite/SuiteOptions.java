@@ -16,7 +16,7 @@ import java.util.Set;
  * <p>Not thread-safe: parsed once, then read.
  */
 public final class SuiteOptions {
-  public static final List<String> GOALS = List.of("G1", "G2", "G3", "G4", "G5", "G6");
+  public static final List<String> GOALS = List.of("G1", "G2", "G3", "G4", "G5", "G6", "G7");
 
   static final String USAGE =
       """
@@ -25,7 +25,7 @@ public final class SuiteOptions {
                        [--markdown FILE]
 
         --smoke          a few seconds per goal, tiny sizes, no JMH (bin/test runs this)
-        --only LIST      run only these goals (G1..G6), comma-separated
+        --only LIST      run only these goals (G1..G7), comma-separated
         --rounds N       measured rounds per goal, interleaved with the baseline (default 5)
         --round DUR      length of one round, e.g. 5s or 500ms (default 5s)
         --warmup DUR     warm-up of each variant before the rounds (default 5s)

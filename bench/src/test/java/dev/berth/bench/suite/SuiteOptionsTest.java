@@ -24,8 +24,8 @@ class SuiteOptionsTest {
 
   @Test
   void parse_badOptions_refusedNamingOptionAndRule() {
-    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--only", "G7")))
-        .hasMessageContaining("--only: unknown goal 'G7'");
+    assertThatThrownBy(() -> SuiteOptions.parse(List.of("--only", "G8")))
+        .hasMessageContaining("--only: unknown goal 'G8'");
     assertThatThrownBy(() -> SuiteOptions.parse(List.of("--rounds", "0")))
         .hasMessageContaining("--rounds: must be at least 1, got 0");
     assertThatThrownBy(() -> SuiteOptions.parse(List.of("--round", "5")))
