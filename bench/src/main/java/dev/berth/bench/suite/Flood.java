@@ -7,6 +7,7 @@ import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.testkit.Bearer;
+import dev.berth.testkit.FloodScenario;
 import dev.berth.testkit.Flooder;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
@@ -14,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -23,26 +23,17 @@ import org.HdrHistogram.Histogram;
 
 /**
  * Goal G7: how much one principal's flood slows another principal's leases. The daemon runs with
- * the per-principal caps of the flood fault test (FloodIT); a flooder in its own process ({@link
- * Flooder}) tries thousands of sessions, then floods Acquire with many calls in flight. Two workers
- * of another principal cycle Acquire and Release at a steady pace, below the call-rate cap, in
- * windows where the flooder is paused (SIGSTOP) and windows where it runs, interleaved so that
- * other load on the machine falls on both alike. The figure is the ratio of their p99 call latency,
- * flooded to unloaded.
+ * the per-principal caps of the flood fault test (FloodIT, {@link FloodScenario}); a flooder in its
+ * own process ({@link Flooder}) tries thousands of sessions, then floods Acquire with many calls in
+ * flight. Two workers of another principal cycle Acquire and Release at a steady pace, below the
+ * call-rate cap, in windows where the flooder is paused (SIGSTOP) and windows where it runs,
+ * interleaved so that other load on the machine falls on both alike. The figure is the ratio of
+ * their p99 call latency, flooded to unloaded.
  *
  * <p>Not thread-safe: one measurement at a time.
  */
 final class Flood {
-  private static final String FLEET_TOKEN = "bench-flood-fleet-token";
-  private static final String FLOODER_TOKEN = "bench-flood-flooder-token";
-  private static final int SESSION_CAP = 200;
-  private static final int QUEUED_CAP = 20;
-  private static final int CALL_RATE_CAP = 400;
-  private static final int FLOOD_IN_FLIGHT = 64;
   private static final int WORKERS = 2;
-
-  /** Each worker's pause between cycles: two workers stay well under the call-rate cap. */
-  private static final long PAUSE_MILLIS = 12;
 
   /** Time for calls in flight to be answered after a pause, or the flood to resume. */
   private static final long SETTLE_MILLIS = 200;
@@ -56,7 +47,7 @@ final class Flood {
   }
 
   List<GoalResult> measure() throws Exception {
-    int attempts = o.smoke ? 2 * SESSION_CAP : 3000;
+    int attempts = o.smoke ? 2 * FloodScenario.SESSION_CAP : FloodScenario.SESSION_ATTEMPTS;
     try (ServerProcess berth = ServerProcess.java("berth-flood", Suite.SERVER_JVM, args())) {
       List<ManagedChannel> channels = new ArrayList<>();
       List<Streams.BerthSession> sessions = new ArrayList<>();
@@ -64,14 +55,15 @@ final class Flood {
       try (Flooder flooder =
           Flooder.start(
               "127.0.0.1:" + berth.port(),
-              FLOODER_TOKEN,
+              FloodScenario.FLOODER_TOKEN,
               attempts,
-              FLOOD_IN_FLIGHT,
+              FloodScenario.IN_FLIGHT,
               ProcessBuilder.Redirect.DISCARD)) {
         for (int w = 0; w < WORKERS; w++) {
           channels.add(Channels.open(berth.port()));
           sessions.add(
-              Streams.openBerth(Bearer.as(channels.get(w), FLEET_TOKEN), "fleet-" + w, false));
+              Streams.openBerth(
+                  Bearer.as(channels.get(w), FloodScenario.FLEET_TOKEN), "fleet-" + w, false));
         }
         beating =
             beats.scheduleAtFixedRate(
@@ -99,9 +91,9 @@ final class Flood {
                     + " (%d sessions tried, %d calls in flight); p99 unloaded %s us, flooded %s"
                     + " us; flooder: %s; %s",
                 WORKERS,
-                PAUSE_MILLIS,
+                FloodScenario.FLEET_PAUSE_MILLIS,
                 attempts,
-                FLOOD_IN_FLIGHT,
+                FloodScenario.IN_FLIGHT,
                 Report.number(allUnloaded.getValueAtPercentile(99) / 1000.0),
                 Report.number(allFlooded.getValueAtPercentile(99) / 1000.0),
                 sessionsLine,
@@ -128,33 +120,12 @@ final class Flood {
    * charged per lease.
    */
   private static List<String> args() {
-    return List.of(
-        "berth",
-        "--listen",
-        "127.0.0.1:0",
-        "--state-dir",
-        "state",
-        "--metrics.listen",
-        "off",
-        "--auth.tokens",
-        Bearer.tokensFlag(
-            Map.of(
-                "fleet", Map.entry(FLEET_TOKEN, "worker"),
-                "flooder", Map.entry(FLOODER_TOKEN, "worker"))),
-        "--caps.sessions_per_principal",
-        Integer.toString(SESSION_CAP),
-        "--caps.queued_per_principal",
-        Integer.toString(QUEUED_CAP),
-        "--caps.calls_per_second_per_principal",
-        Integer.toString(CALL_RATE_CAP),
-        "--session.ttl",
-        "60s",
-        "--pools.render.limit",
-        "10000",
-        // The flooder never releases what it is granted; no memory charged, so no memory pressure
-        // refuses the fleet: the goal is about the caps, not the memory rule.
-        "--pools.render.memory_estimate_mb",
-        "0");
+    List<String> args = Suite.berthServer();
+    // The flooder never releases what it is granted; no memory is charged, so no memory pressure
+    // refuses the fleet: the goal is about the caps, not memory.
+    args.addAll(List.of("--pools.render.memory_estimate_mb", "0"));
+    args.addAll(FloodScenario.daemonFlags());
+    return args;
   }
 
   /**
@@ -174,7 +145,7 @@ final class Flood {
     List<Thread> threads = new ArrayList<>();
     List<Throwable> failures = new ArrayList<>();
     for (int w = 0; w < channels.size(); w++) {
-      Channel channel = Bearer.as(channels.get(w), FLEET_TOKEN);
+      Channel channel = Bearer.as(channels.get(w), FloodScenario.FLEET_TOKEN);
       String session = sessions.get(w).id();
       Thread t =
           new Thread(
@@ -229,7 +200,7 @@ final class Flood {
       long released = System.nanoTime();
       latency.recordValue(acquired - start);
       latency.recordValue(released - acquired);
-      Thread.sleep(PAUSE_MILLIS);
+      Thread.sleep(FloodScenario.FLEET_PAUSE_MILLIS);
     }
   }
 }

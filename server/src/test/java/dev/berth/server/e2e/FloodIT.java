@@ -9,12 +9,13 @@ import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.testkit.Bearer;
 import dev.berth.testkit.DaemonProcess;
+import dev.berth.testkit.FloodScenario;
 import dev.berth.testkit.Flooder;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -28,70 +29,45 @@ import org.junit.jupiter.api.io.TempDir;
  * goal G7), not asserted here.
  */
 class FloodIT {
-  private static final String FLEET_TOKEN = "flood-it-fleet-token-5d1e";
-  private static final String FLOODER_TOKEN = "flood-it-flooder-token-9a0c";
-  private static final int SESSION_CAP = 200;
-  private static final int QUEUED_CAP = 20;
-  private static final int SESSION_ATTEMPTS = 3000;
-  private static final int FLOOD_IN_FLIGHT = 64;
-  private static final int CALL_RATE_CAP = 400;
-
   /** How long the fleet works beside the flood: long enough for every cap to be hit. */
   private static final long FLOOD_SECONDS = 4;
-
-  /** The fleet's pace: well below the call-rate cap. */
-  private static final long PAUSE_MILLIS = 12;
 
   @TempDir Path dir;
 
   @Test
   @Timeout(90)
   void oneClientFloods_cappedResourceExhaustedNamingEachCap_othersStillGranted() throws Exception {
-    String tokens =
-        Bearer.tokensFlag(
-            Map.of(
-                "fleet", Map.entry(FLEET_TOKEN, "worker"),
-                "flooder", Map.entry(FLOODER_TOKEN, "worker")));
+    List<String> flags = FloodScenario.daemonFlags();
     try (DaemonProcess daemon =
         DaemonProcess.start(
-            dir.resolve("state"),
-            dir.resolve("daemon.log"),
-            "--auth.tokens",
-            tokens,
-            "--caps.sessions_per_principal",
-            Integer.toString(SESSION_CAP),
-            "--caps.queued_per_principal",
-            Integer.toString(QUEUED_CAP),
-            "--caps.calls_per_second_per_principal",
-            Integer.toString(CALL_RATE_CAP),
-            "--session-ttl",
-            "60s",
-            "--render-limit",
-            "10000")) {
+            dir.resolve("state"), dir.resolve("daemon.log"), flags.toArray(String[]::new))) {
       ManagedChannel channel = daemon.channel();
-      try (LiveSession fleet = new LiveSession(Bearer.as(channel, FLEET_TOKEN), "fleet-0");
+      try (LiveSession fleet =
+              new LiveSession(Bearer.as(channel, FloodScenario.FLEET_TOKEN), "fleet-0");
           Flooder flooder =
               Flooder.start(
                   daemon.target(),
-                  FLOODER_TOKEN,
-                  SESSION_ATTEMPTS,
-                  FLOOD_IN_FLIGHT,
+                  FloodScenario.FLOODER_TOKEN,
+                  FloodScenario.SESSION_ATTEMPTS,
+                  FloodScenario.IN_FLIGHT,
                   ProcessBuilder.Redirect.INHERIT)) {
         String sessionsLine = flooder.next("SESSIONS", Duration.ofSeconds(40));
         flooder.next("FLOODING", Duration.ofSeconds(40));
-        int granted = cycles(Bearer.as(channel, FLEET_TOKEN), fleet.id());
+        int granted = cycles(Bearer.as(channel, FloodScenario.FLEET_TOKEN), fleet.id());
         String acquiresLine = flooder.stop();
         System.out.printf(
             "FloodIT: %s%nFloodIT: %s%nFloodIT: fleet granted %d cycles beside the flood%n",
             sessionsLine, acquiresLine, granted);
 
         assertThat(sessionsLine)
-            .as("thousands of sessions: the cap admits %d, refuses the rest", SESSION_CAP)
+            .as(
+                "thousands of sessions: the cap admits %d, refuses the rest",
+                FloodScenario.SESSION_CAP)
             .startsWith(
                 "SESSIONS opened="
-                    + SESSION_CAP
+                    + FloodScenario.SESSION_CAP
                     + " exhausted="
-                    + (SESSION_ATTEMPTS - SESSION_CAP)
+                    + (FloodScenario.SESSION_ATTEMPTS - FloodScenario.SESSION_CAP)
                     + " ")
             .contains("caps.sessions_per_principal");
         assertThat(acquiresLine)
@@ -131,7 +107,7 @@ class FloodIT {
                   .setLeaseId(response.getGranted().getLeaseId())
                   .build());
       cycles++;
-      Thread.sleep(PAUSE_MILLIS);
+      Thread.sleep(FloodScenario.FLEET_PAUSE_MILLIS);
     }
     return cycles;
   }
