@@ -4,19 +4,19 @@ import com.codahale.metrics.MetricRegistry;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.config.BerthConfig;
-import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigReloader;
 import dev.berth.server.config.ConfigSources;
 import dev.berth.server.config.DaemonSettings;
 import dev.berth.server.config.Policy;
 import dev.berth.server.grpc.BrokerServer;
+import dev.berth.server.grpc.ServerTls;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.metrics.MetricsExporter;
-import dev.berth.server.security.ServerTls;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.server.settings.ConfigException;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
@@ -24,7 +24,6 @@ import dev.berth.server.wasm.ModuleLoadException;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmConfig;
 import dev.berth.server.wasm.WasmModule;
-import io.grpc.BindableService;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
@@ -33,6 +32,7 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +54,9 @@ public final class Daemon implements AutoCloseable {
   private final ScheduledExecutorService tlsRefresh;
   private final ServerTls tls;
   private volatile Duration shutdownGrace;
+
+  /** The WASM settings in force; a reload re-reads their files. */
+  private volatile WasmConfig wasm;
 
   /** The bearer tokens in force; changed only by reloads, which are serialised. */
   private List<TokenRegistry.Entry> tokens;
@@ -80,6 +83,7 @@ public final class Daemon implements AutoCloseable {
     this.tls = tls;
     this.shutdownGrace = config.daemon().shutdownGrace();
     this.tokens = config.daemon().tokens();
+    this.wasm = config.daemon().wasm();
     this.reloader =
         new ConfigReloader(
             sources,
@@ -95,6 +99,7 @@ public final class Daemon implements AutoCloseable {
                 broker.updatePolicy(policy);
                 shutdownGrace = daemon.shutdownGrace();
                 applyTokens(daemon);
+                wasm = daemon.wasm();
                 onReload.accept(daemon);
               }
             });
@@ -107,31 +112,27 @@ public final class Daemon implements AutoCloseable {
    * @param config the loaded configuration
    * @param sources where it was loaded from, read again by {@link #reload()}
    * @param onReload told the daemon settings a reload put in force (e.g. to change the log level)
-   * @param wasm the WASM modules to serve, loaded and checked before the epoch moves
-   * @throws ModuleLoadException naming the module file at fault
+   * @throws ModuleLoadException naming the WASM module file at fault; the modules ({@code
+   *     wasm.modules}) are loaded and checked before the epoch moves
    * @throws StateException when the state directory cannot be used
    * @throws java.io.UncheckedIOException when a listen address cannot be bound
    */
   public static Daemon start(
-      BerthConfig config,
-      ConfigSources sources,
-      Consumer<DaemonSettings> onReload,
-      WasmConfig wasm) {
-    return start(config, sources, onReload, wasm, List.of());
+      BerthConfig config, ConfigSources sources, Consumer<DaemonSettings> onReload) {
+    return start(config, sources, onReload, UnaryOperator.identity());
   }
 
   /**
-   * As {@link #start(BerthConfig, ConfigSources, Consumer, WasmConfig)}, also serving {@code
-   * extraServices} on the broker's listener (the benchmark suite's no-op ping baseline).
+   * As {@link #start(BerthConfig, ConfigSources, Consumer)}, with the listener's options changed by
+   * {@code serverOptions} (the benchmark suite adds its no-op ping baseline service).
    */
   public static Daemon start(
       BerthConfig config,
       ConfigSources sources,
       Consumer<DaemonSettings> onReload,
-      WasmConfig wasm,
-      List<BindableService> extraServices) {
+      UnaryOperator<BrokerServer.Options> serverOptions) {
     DaemonSettings settings = config.daemon();
-    ModuleRegistry modules = ModuleRegistry.load(wasm); // before the epoch moves
+    ModuleRegistry modules = ModuleRegistry.load(settings.wasm()); // before the epoch moves
     for (WasmModule module : modules.modules()) {
       log.info("serving WASM module {}", module);
     }
@@ -164,17 +165,16 @@ public final class Daemon implements AutoCloseable {
           BrokerServer.Options.DEFAULT
               .withTimings(metrics)
               .withTokens(TokenRegistry.of(settings.tokens()))
-              .withMaxConnectionAge(settings.maxConnectionAge())
-              .withExtraServices(extraServices);
+              .withMaxConnectionAge(settings.maxConnectionAge());
       if (settings.tls().isPresent()) {
         tlsRefresh = tlsRefreshThread();
         tls = loadTls(settings.tls().get(), tlsRefresh);
-        options = options.withCredentials(tls.credentials());
+        options = options.withTls(tls);
       }
       exporter =
           MetricsExporter.start(registry, metrics, settings.metricsListen(), settings.metricsJmx());
       InetSocketAddress listen = resolved(settings.listen());
-      server = BrokerServer.netty(broker, time, listen, options).start();
+      server = BrokerServer.netty(broker, time, listen, serverOptions.apply(options)).start();
     } catch (RuntimeException e) {
       if (exporter != null) {
         exporter.close();
@@ -278,21 +278,22 @@ public final class Daemon implements AutoCloseable {
   }
 
   /**
-   * Reads the configuration sources again and applies what changed; what SIGHUP runs. A bad
-   * configuration is refused with one log line and changes nothing.
+   * Reads the configuration sources again and applies what changed, then re-reads the WASM modules
+   * in force from their files; what SIGHUP runs. A bad configuration is refused with one log line
+   * and changes nothing; a module that no longer loads leaves the last good set served (see {@link
+   * ModuleRegistry#reload}).
    */
   public ConfigReloader.Result reload() {
     ConfigReloader.Result result = reloader.reload();
     metrics.reloaded(result.applied());
+    WasmConfig now = wasm;
+    ModuleRegistry modules = broker.modules();
+    if (!now.modules().isEmpty()
+        || !modules.isEmpty()
+        || !now.idleTimeout().equals(modules.idleTimeout())) {
+      modules.reload(now); // the same files too: a rebuilt module is served from now on
+    }
     return result;
-  }
-
-  /**
-   * Replaces the WASM modules and idle timeout live, if every module loads; otherwise the broker
-   * keeps serving the last good set and the result lists each problem, naming its file.
-   */
-  public ModuleRegistry.ReloadResult reloadWasm(WasmConfig wasm) {
-    return broker.modules().reload(wasm);
   }
 
   public void awaitTermination() throws InterruptedException {

@@ -13,7 +13,6 @@ import dev.berth.server.Daemon;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.config.ConfigSources;
 import dev.berth.server.config.Flag;
-import dev.berth.server.wasm.WasmConfig;
 import io.grpc.Server;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -67,7 +66,10 @@ public final class BenchServerMain {
       BerthConfig config = sources.load();
       Daemon daemon =
           Daemon.start(
-              config, sources, settings -> {}, WasmConfig.none(), List.of(new PingService()));
+              config,
+              sources,
+              settings -> {},
+              options -> options.withExtraServices(List.of(new PingService())));
       port = daemon.port();
       stop = daemon::close;
     } else {

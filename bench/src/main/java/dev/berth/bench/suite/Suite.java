@@ -114,6 +114,9 @@ public final class Suite {
       if (o.only.contains("G6")) {
         results.addAll(Admission.jmh(o.smoke));
       }
+      if (o.only.contains("G9")) {
+        results.addAll(new Flood(o, beats).measure());
+      }
     } finally {
       beats.shutdownNow();
     }
@@ -128,36 +131,39 @@ public final class Suite {
    * heartbeats every 10 s instead of 2 s.
    */
   static List<String> berthArgs(boolean idle) {
-    List<String> a =
-        new ArrayList<>(
-            List.of(
-                "berth",
-                "--listen",
-                "127.0.0.1:0",
-                "--state-dir",
-                "state",
-                "--metrics.listen",
-                "off",
-                "--pools.render.limit",
-                "1000000",
-                "--pools.render.memory_estimate_mb",
-                "0",
-                "--rate_limit.default_rate",
-                "1000000000",
-                "--rate_limit.default_burst",
-                "1000000",
-                "--rate_limit.hosts",
-                "{" + Ops.REFUSED_HOST + ": {rate: 0.001, burst: 1}}",
-                "--caps.sessions_per_principal",
-                "0",
-                "--caps.leases_per_principal",
-                "0",
-                "--caps.queued_per_principal",
-                "0"));
+    List<String> a = berthServer();
+    a.addAll(
+        List.of(
+            "--pools.render.limit",
+            "1000000",
+            "--pools.render.memory_estimate_mb",
+            "0",
+            "--rate_limit.default_rate",
+            "1000000000",
+            "--rate_limit.default_burst",
+            "1000000",
+            "--rate_limit.hosts",
+            "{" + Ops.REFUSED_HOST + ": {rate: 0.001, burst: 1}}",
+            "--caps.sessions_per_principal",
+            "0",
+            "--caps.leases_per_principal",
+            "0",
+            "--caps.queued_per_principal",
+            "0"));
     if (idle) {
       a.addAll(List.of("--session.heartbeat_interval", "10s", "--session.ttl", "60s"));
     }
     return a;
+  }
+
+  /**
+   * The start of every bench daemon's command line: {@link BenchServerMain}'s {@code berth}, a free
+   * loopback port, the state in the server's directory, no metrics endpoint.
+   */
+  static List<String> berthServer() {
+    return new ArrayList<>(
+        List.of(
+            "berth", "--listen", "127.0.0.1:0", "--state-dir", "state", "--metrics.listen", "off"));
   }
 
   // --- G1, G2: the lease cycle against two pings on the same server and channel ---------------

@@ -65,7 +65,7 @@ class SuiteOptionsTest {
 
   @Test
   void parse_badOptions_refusedNamingOptionAndRule() {
-    assertThat(error("--only", "G7")).startsWith("--only: unknown goal 'G7'");
+    assertThat(error("--only", "G10")).startsWith("--only: unknown goal 'G10'");
     assertThat(error("--rounds", "0")).isEqualTo("--rounds: must be at least 1, got 0");
     assertThat(error("--rounds", "many")).isEqualTo("--rounds: must be a whole number, got 'many'");
     assertThat(error("--round", "5")).isEqualTo("--round: " + Durations.RULE + ", got '5'");

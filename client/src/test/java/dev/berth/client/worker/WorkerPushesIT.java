@@ -10,7 +10,6 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.MemoryConfig;
-import dev.berth.server.wasm.WasmConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -70,17 +69,10 @@ class WorkerPushesIT {
                 new Flag("--rate_limit.default_rate", "100"),
                 new Flag("--rate_limit.default_burst", "100"),
                 new Flag("--shutdown_grace", "2s"),
-                new Flag("--metrics.listen", "off")));
-    daemon =
-        Daemon.start(
-            sources.load(),
-            sources,
-            settings -> {},
-            new WasmConfig(
-                List.of(
-                    new WasmConfig.ModuleEntry(
-                        "extractor", wasm.toAbsolutePath(), List.of("alloc", "extract"))),
-                Duration.ofMinutes(5)));
+                new Flag("--metrics.listen", "off"),
+                new Flag("--wasm-module", "extractor=" + wasm.toAbsolutePath() + ":alloc,extract"),
+                new Flag("--wasm.idle_timeout", "5m")));
+    daemon = Daemon.start(sources.load(), sources, settings -> {});
   }
 
   @AfterEach

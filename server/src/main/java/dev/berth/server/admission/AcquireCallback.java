@@ -1,6 +1,6 @@
 package dev.berth.server.admission;
 
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 
 /** Receives the answer to an acquire, exactly once, outside the broker's lock. */
 public interface AcquireCallback {

@@ -2,7 +2,7 @@ package dev.berth.server.admission;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
 import java.time.Duration;
 

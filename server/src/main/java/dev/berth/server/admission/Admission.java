@@ -1,8 +1,8 @@
 package dev.berth.server.admission;
 
 import dev.berth.server.config.BrokerConfig;
-import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
@@ -10,10 +10,10 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * The admission checks of one acquire, in the order of DESIGN §3: draining, memory pressure, the
- * per-host rate, the per-session limit, the pool's effective limit. The first that fails decides. A
- * pure function of the facts it is given, so Acquire and the admin Explain share it and tests need
- * no broker; {@link AdmissionController} gathers the facts.
+ * The admission checks of one acquire, in the order docs/admission.md gives: draining, memory
+ * pressure, the per-host rate, the per-session limit, the pool's effective limit. The first that
+ * fails decides. A pure function of the facts it is given, so Acquire and the admin Explain share
+ * it and tests need no broker; {@link AdmissionController} gathers the facts.
  */
 public final class Admission {
   /** The name of each pool's check, made once (a grant must not build strings). */
@@ -75,41 +75,74 @@ public final class Admission {
   public record Step(String rule, boolean passed, String detail) {}
 
   /**
-   * The state the checks read.
+   * The state the checks read, grouped by where it comes from, so that a fact of one group cannot
+   * be passed for one of another.
    *
-   * @param brokerDraining the broker refuses new grants
-   * @param sessionDraining the session refuses new grants
-   * @param sessionId for details
-   * @param holdsWasm the session already holds a WASM instance (returned again)
-   * @param heldOfKind leases of the requested kind the session holds
-   * @param inUse leases of the requested kind in use fleet-wide
-   * @param queued acquires of the requested kind waiting
-   * @param effectiveLimit the pool's limit now (lowered while degraded)
-   * @param limitReason why the effective limit differs from the configured one, or empty
+   * @param broker the broker's state
+   * @param session the acquiring session's
+   * @param pool the requested kind's pool
    * @param memory the memory check's state
-   * @param rateWaitNanos nanoseconds until the host has a token; 0 when it has one or is not
-   *     rate-limited
-   * @param rateLimited the acquire's host has a rate limit
-   * @param rateDetail the host rule in words, e.g. {@code host example.com: 2.0/s, next token in
-   *     340ms}; built only when a refusal or Explain shows it, since a grant never does
+   * @param rate the acquire's host rate
+   */
+  public record Facts(
+      BrokerFacts broker, SessionFacts session, PoolFacts pool, Memory memory, RateFacts rate) {}
+
+  /**
+   * The broker's facts.
+   *
+   * @param draining the broker refuses new grants
    * @param recoveryNanosLeft after a restart, how long leases of the previous run may still be
    *     re-declared (no new grants until then); 0 otherwise
    */
-  public record Facts(
-      boolean brokerDraining,
-      boolean sessionDraining,
-      String sessionId,
-      boolean holdsWasm,
-      int heldOfKind,
-      int inUse,
-      int queued,
-      int effectiveLimit,
-      String limitReason,
-      Memory memory,
-      long rateWaitNanos,
-      boolean rateLimited,
-      Supplier<String> rateDetail,
-      long recoveryNanosLeft) {}
+  public record BrokerFacts(boolean draining, long recoveryNanosLeft) {
+    public static final BrokerFacts SERVING = new BrokerFacts(false, 0);
+  }
+
+  /**
+   * The acquiring session's facts.
+   *
+   * @param id for details
+   * @param draining the session refuses new grants
+   * @param holdsWasm the session already holds a WASM instance (returned again)
+   * @param heldOfKind leases of the requested kind the session holds
+   */
+  public record SessionFacts(String id, boolean draining, boolean holdsWasm, int heldOfKind) {}
+
+  /**
+   * The requested kind's pool.
+   *
+   * @param usage its leases and waiting acquires
+   * @param limit its limit now
+   */
+  public record PoolFacts(Usage usage, Limit limit) {}
+
+  /**
+   * How much of a pool is taken.
+   *
+   * @param inUse leases of the kind in use fleet-wide
+   * @param queued acquires of the kind waiting
+   */
+  public record Usage(int inUse, int queued) {}
+
+  /**
+   * A pool's limit in force.
+   *
+   * @param effective the limit now (lowered while degraded)
+   * @param reason why it differs from the configured one, or empty
+   */
+  public record Limit(int effective, String reason) {}
+
+  /**
+   * The acquire's host rate.
+   *
+   * @param limited the acquire's host has a rate limit
+   * @param waitNanos nanoseconds until the host has a token; 0 when it has one or is not limited
+   * @param detail the host rule in words, e.g. {@code host example.com: 2.0/s, next token in
+   *     340ms}; built only when a refusal or Explain shows it, since a grant never does
+   */
+  public record RateFacts(boolean limited, long waitNanos, Supplier<String> detail) {
+    public static final RateFacts NONE = new RateFacts(false, 0, () -> "");
+  }
 
   /**
    * The memory facts of one acquire.
@@ -139,13 +172,12 @@ public final class Admission {
     ResourceKind kind = spec.kind();
     long retryAfter = config.exhaustedRetryAfter().toNanos();
 
-    boolean draining = facts.brokerDraining() || facts.sessionDraining();
+    SessionFacts session = facts.session();
+    boolean draining = facts.broker().draining() || session.draining();
     String drainDetail =
-        facts.brokerDraining()
+        facts.broker().draining()
             ? "broker is draining"
-            : facts.sessionDraining()
-                ? "session " + facts.sessionId() + " is draining"
-                : "not draining";
+            : session.draining() ? "session " + session.id() + " is draining" : "not draining";
     if (failed(steps, "draining", !draining, () -> drainDetail) != null) {
       return new Verdict(
           new Decision.Refused(
@@ -153,7 +185,7 @@ public final class Admission {
           Blocker.DRAINING);
     }
 
-    if (kind == ResourceKind.WASM && facts.holdsWasm()) {
+    if (kind == ResourceKind.WASM && session.holdsWasm()) {
       failed(
           steps,
           "wasm one-per-session",
@@ -173,16 +205,17 @@ public final class Admission {
       }
     }
 
-    if (facts.rateLimited()) {
-      String refused = failed(steps, "host rate", facts.rateWaitNanos() == 0, facts.rateDetail());
+    RateFacts rate = facts.rate();
+    if (rate.limited()) {
+      String refused = failed(steps, "host rate", rate.waitNanos() == 0, rate.detail());
       if (refused != null) {
         return new Verdict(
-            new Decision.Refused(RefusalReason.RATE_LIMITED, facts.rateWaitNanos(), refused),
+            new Decision.Refused(RefusalReason.RATE_LIMITED, rate.waitNanos(), refused),
             Blocker.RATE_LIMITED);
       }
     }
 
-    long recovery = facts.recoveryNanosLeft();
+    long recovery = facts.broker().recoveryNanosLeft();
     String recovering =
         failed(
             steps,
@@ -205,12 +238,12 @@ public final class Admission {
           failed(
               steps,
               "session limit",
-              facts.heldOfKind() < perSession,
+              session.heldOfKind() < perSession,
               () ->
                   "session "
-                      + facts.sessionId()
+                      + session.id()
                       + " holds "
-                      + facts.heldOfKind()
+                      + session.heldOfKind()
                       + "/"
                       + perSession
                       + " "
@@ -222,14 +255,16 @@ public final class Admission {
       }
     }
 
+    Usage usage = facts.pool().usage();
+    Limit limit = facts.pool().limit();
     String refused =
         failed(
             steps,
             POOL_RULE.get(kind),
-            facts.inUse() < facts.effectiveLimit(),
+            usage.inUse() < limit.effective(),
             () ->
-                poolDetail(kind, facts.inUse(), facts.effectiveLimit(), facts.queued())
-                    + (facts.limitReason().isEmpty() ? "" : " (" + facts.limitReason() + ")"));
+                poolDetail(kind, usage.inUse(), limit.effective(), usage.queued())
+                    + (limit.reason().isEmpty() ? "" : " (" + limit.reason() + ")"));
     if (refused != null) {
       return new Verdict(
           new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, "pool " + refused),

@@ -16,7 +16,6 @@ import dev.berth.server.ratelimit.HostRateLimiter;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * The fleet-wide admission rules beyond plain pool counts: per-host token buckets, memory pressure
@@ -48,21 +47,18 @@ public final class AdmissionController {
   }
 
   /**
-   * The facts the checks of one acquire read.
+   * The facts the checks of one acquire read: the caller's, with the pool's effective limit, the
+   * memory pressure and the host's rate added.
    *
    * @param heartbeatNanos when a refused worker should ask again about memory
    */
   public Admission.Facts facts(
       BrokerConfig config,
       AcquireSpec spec,
-      boolean brokerDraining,
-      boolean sessionDraining,
-      boolean holdsWasm,
-      int heldOfKind,
-      int inUse,
-      int queued,
+      Admission.BrokerFacts broker,
+      Admission.SessionFacts session,
+      Admission.Usage usage,
       long heartbeatNanos,
-      long recoveryNanosLeft,
       long nowNanos) {
     ResourceKind kind = spec.kind();
     int configured = config.limit(kind);
@@ -72,26 +68,21 @@ public final class AdmissionController {
         Admission.memoryBound(kind)
             ? memory(spec.sessionId(), heartbeatNanos)
             : Admission.Memory.NONE;
-    boolean rateLimited = rateLimited(kind, spec.host());
-    long rateWait = rateLimited ? hosts.nanosUntilToken(spec.host(), nowNanos) : 0;
-    // Read now, written later: the evaluation that uses it runs under the same lock, at once.
-    Supplier<String> rateDetail =
-        rateLimited ? () -> hosts.describe(spec.host(), nowNanos) : () -> "";
+    Admission.RateFacts rate = Admission.RateFacts.NONE;
+    if (rateLimited(kind, spec.host())) {
+      // Read now, written later: the evaluation that uses it runs under the same lock, at once.
+      rate =
+          new Admission.RateFacts(
+              true,
+              hosts.nanosUntilToken(spec.host(), nowNanos),
+              () -> hosts.describe(spec.host(), nowNanos));
+    }
     return new Admission.Facts(
-        brokerDraining,
-        sessionDraining,
-        spec.sessionId(),
-        holdsWasm,
-        heldOfKind,
-        inUse,
-        queued,
-        effective,
-        limitReason,
+        broker,
+        session,
+        new Admission.PoolFacts(usage, new Admission.Limit(effective, limitReason)),
         mem,
-        rateWait,
-        rateLimited,
-        rateDetail,
-        recoveryNanosLeft);
+        rate);
   }
 
   /** The memory facts for one session's RENDER/PDF acquires. */

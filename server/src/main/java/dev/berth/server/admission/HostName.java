@@ -1,6 +1,6 @@
 package dev.berth.server.admission;
 
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import java.net.IDN;
 import java.util.Locale;
 

@@ -1,7 +1,7 @@
 package dev.berth.server.broker;
 
-import static dev.berth.server.broker.BrokerException.Code.FAILED_PRECONDITION;
-import static dev.berth.server.broker.BrokerException.Code.RESOURCE_EXHAUSTED;
+import static dev.berth.server.failure.BrokerException.Code.FAILED_PRECONDITION;
+import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AcquireCallback;
@@ -13,11 +13,13 @@ import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.admission.WaitQueue;
 import dev.berth.server.admission.Waiter;
 import dev.berth.server.broker.Broker.PendingAcquire;
-import dev.berth.server.config.Durations;
+import dev.berth.server.config.PrincipalCaps;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionRegistry;
+import dev.berth.server.settings.Durations;
 import dev.berth.server.time.TimeSource.Cancellable;
 import dev.berth.server.wasm.WasmModule;
 import java.time.Duration;
@@ -102,7 +104,9 @@ final class AcquireCommands {
               + principal
               + "' has "
               + queueCap
-              + " acquires waiting, its cap (caps.queued_per_principal)");
+              + " acquires waiting, its cap ("
+              + PrincipalCaps.Keys.QUEUED
+              + ")");
     }
     Waiter waiter = new Waiter(spec, principal, waiterSeq++, now + spec.waitNanos(), callback);
     state.usage.enqueued(principal);
@@ -162,7 +166,9 @@ final class AcquireCommands {
               + principal
               + "' holds or awaits "
               + cap
-              + " leases, its cap (caps.leases_per_principal)");
+              + " leases, its cap ("
+              + PrincipalCaps.Keys.LEASES
+              + ")");
     }
   }
 
@@ -332,14 +338,16 @@ final class AcquireCommands {
         state.admission.facts(
             state.config,
             spec,
-            state.draining,
-            session.draining(),
-            kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null,
-            state.config.perSessionLimit(kind) > 0 ? state.leases.countOf(session.id(), kind) : 0,
-            state.leases.inUse(kind),
-            queues.get(kind).size(),
+            new Admission.BrokerFacts(state.draining, Math.max(0, state.recoveryUntilNanos - now)),
+            new Admission.SessionFacts(
+                session.id(),
+                session.draining(),
+                kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null,
+                state.config.perSessionLimit(kind) > 0
+                    ? state.leases.countOf(session.id(), kind)
+                    : 0),
+            new Admission.Usage(state.leases.inUse(kind), queues.get(kind).size()),
             state.config.heartbeatInterval().toNanos(),
-            Math.max(0, state.recoveryUntilNanos - now),
             now);
     return Admission.evaluate(state.config, spec, facts, steps);
   }

@@ -5,6 +5,7 @@ import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;

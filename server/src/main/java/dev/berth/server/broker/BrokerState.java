@@ -1,11 +1,12 @@
 package dev.berth.server.broker;
 
-import static dev.berth.server.broker.BrokerException.Code.UNAVAILABLE;
+import static dev.berth.server.failure.BrokerException.Code.UNAVAILABLE;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AdmissionController;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.LeaseTable;
 import dev.berth.server.memory.HeapProbe;

@@ -2,7 +2,7 @@ package dev.berth.server.broker;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.broker.Broker.EndResult;
-import dev.berth.server.config.Durations;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.LeaseTable;
@@ -10,6 +10,7 @@ import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionChannel;
+import dev.berth.server.settings.Durations;
 
 /**
  * Ending single leases: a worker's release, an operator's revoke, and the broker's own revokes (max

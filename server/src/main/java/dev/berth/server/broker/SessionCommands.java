@@ -1,12 +1,13 @@
 package dev.berth.server.broker;
 
-import static dev.berth.server.broker.BrokerException.Code.FAILED_PRECONDITION;
-import static dev.berth.server.broker.BrokerException.Code.RESOURCE_EXHAUSTED;
+import static dev.berth.server.failure.BrokerException.Code.FAILED_PRECONDITION;
+import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.Admission;
 import dev.berth.server.broker.Broker.Opened;
-import dev.berth.server.config.Durations;
+import dev.berth.server.config.PrincipalCaps;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
@@ -19,6 +20,7 @@ import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionChannel;
 import dev.berth.server.session.SessionChannel.CloseReason;
 import dev.berth.server.session.SessionRegistry;
+import dev.berth.server.settings.Durations;
 import dev.berth.server.wasm.InstanceStats;
 import java.time.Duration;
 import java.time.Instant;
@@ -69,7 +71,9 @@ final class SessionCommands {
               + principal
               + "' holds "
               + sessionCap
-              + " sessions, its cap (caps.sessions_per_principal)");
+              + " sessions, its cap ("
+              + PrincipalCaps.Keys.SESSIONS
+              + ")");
     }
     Session session = register(state.ids.next(), hello, principal, channel, now);
     List<String> lost = new ArrayList<>();

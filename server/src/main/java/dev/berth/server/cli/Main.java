@@ -2,11 +2,10 @@ package dev.berth.server.cli;
 
 import dev.berth.server.Daemon;
 import dev.berth.server.config.BerthConfig;
-import dev.berth.server.config.ConfigException;
 import dev.berth.server.config.ConfigSources;
+import dev.berth.server.settings.ConfigException;
 import dev.berth.server.state.StateException;
 import dev.berth.server.wasm.ModuleLoadException;
-import dev.berth.server.wasm.WasmConfig;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -39,7 +38,11 @@ public final class Main {
     try {
       options = ServeOptions.parse(args.subList(1, args.size()));
       if (options.help) {
-        out.print(ServeOptions.USAGE);
+        out.print(ServeOptions.usage());
+        return 0;
+      }
+      if (options.version) {
+        out.println(ServeOptions.versionLine());
         return 0;
       }
       sources = ConfigSources.of(options.configFile, env, options.flags);
@@ -55,9 +58,7 @@ public final class Main {
     Logging.configure(config.daemon().logFormat(), config.daemon().logLevel());
     Daemon daemon;
     try {
-      daemon =
-          Daemon.start(
-              config, sources, settings -> Logging.setLevel(settings.logLevel()), options.wasm());
+      daemon = Daemon.start(config, sources, settings -> Logging.setLevel(settings.logLevel()));
     } catch (ModuleLoadException e) {
       err.println("berth: " + e.getMessage());
       return 2;
@@ -65,14 +66,8 @@ public final class Main {
       err.println("berth: " + e.getMessage());
       return 1;
     }
-    WasmConfig wasm = options.wasm();
-    ReloadSignal.install(
-        () -> {
-          daemon.reload();
-          if (!wasm.modules().isEmpty()) {
-            daemon.reloadWasm(wasm); // the same files, re-read: a rebuilt module is served now
-          }
-        });
+    // The configuration and the WASM modules, re-read: a rebuilt module is served from now on.
+    ReloadSignal.install(daemon::reload);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

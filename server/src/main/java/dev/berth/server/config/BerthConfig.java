@@ -12,7 +12,7 @@ import java.util.Map;
  * @param file the YAML file it was read from, or null
  */
 public record BerthConfig(
-    Policy policy, DaemonSettings daemon, Map<ConfigKey, Origin> origins, Path file) {
+    Policy policy, DaemonSettings daemon, Map<ConfigKey<?>, Origin> origins, Path file) {
 
   public BerthConfig {
     requireNonNull(policy, "policy");
@@ -26,17 +26,17 @@ public record BerthConfig(
   }
 
   /** The value of {@code key} in force; null for an optional value left unset. */
-  public Object value(ConfigKey key) {
+  public <T> T value(ConfigKey<T> key) {
     return key.read(policy, daemon);
   }
 
   /** {@code key}'s value as an operator would write it. */
-  public String text(ConfigKey key) {
+  public <T> String text(ConfigKey<T> key) {
     return key.format(value(key));
   }
 
   /** Where {@code key}'s value came from. */
-  public Origin origin(ConfigKey key) {
+  public Origin origin(ConfigKey<?> key) {
     return origins.getOrDefault(key, Origin.DEFAULT);
   }
 
@@ -48,7 +48,7 @@ public record BerthConfig(
     StringBuilder b = new StringBuilder();
     b.append("# Effective Berth configuration; each line says where its value came from.\n");
     b.append("# config file: ").append(file == null ? "none" : file.toString()).append('\n');
-    for (ConfigKey key : ConfigKeys.all()) {
+    for (ConfigKey<?> key : ConfigKeys.all()) {
       String line = key.name() + ": " + yamlValue(key);
       b.append(line);
       b.append(" ".repeat(Math.max(1, 48 - line.length())));
@@ -61,17 +61,7 @@ public record BerthConfig(
     return b.toString();
   }
 
-  private String yamlValue(ConfigKey key) {
-    Object value = value(key);
-    String text = key.format(value);
-    if (value == null
-        || value instanceof Number
-        || value instanceof Boolean
-        || value instanceof Map
-        || value instanceof java.util.List
-        || value instanceof java.time.Duration) {
-      return text;
-    }
-    return YamlText.quoted(text);
+  private <T> String yamlValue(ConfigKey<T> key) {
+    return key.yaml(value(key));
   }
 }

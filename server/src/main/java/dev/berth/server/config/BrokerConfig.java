@@ -1,8 +1,12 @@
 package dev.berth.server.config;
 
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.Checks;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -13,6 +17,49 @@ import java.util.Map;
 public final class BrokerConfig {
   /** The largest fleet-wide limit a pool may be given. */
   public static final int MAX_POOL_LIMIT = 1_000_000;
+
+  /**
+   * The names of this part's configuration keys, written once: {@link ConfigKeys} defines the keys
+   * with them and every validation error names its key with them.
+   */
+  public static final class Keys {
+    public static final String HEARTBEAT_INTERVAL = "session.heartbeat_interval";
+    public static final String SESSION_TTL = "session.ttl";
+    public static final String SWEEP_INTERVAL = "session.sweep_interval";
+    public static final String REQUEST_IDS_REMEMBERED = "session.request_ids_remembered";
+    public static final String EXHAUSTED_RETRY_AFTER = "admission.exhausted_retry_after";
+    public static final String REVOKE_GRACE = "leases.revoke_grace";
+    public static final String DRAIN_DEADLINE = "leases.drain_deadline";
+    public static final String ENDED_REMEMBERED = "leases.ended_remembered";
+    public static final String ENDED_MEMORY = "leases.ended_memory";
+    public static final String DEFAULT_WASM_MODULE = "wasm.default_module";
+
+    private Keys() {}
+
+    /** {@code pools.KIND.limit}. */
+    public static String limit(ResourceKind kind) {
+      return pool(kind) + "limit";
+    }
+
+    /** {@code pools.KIND.per_session_limit}. */
+    public static String perSessionLimit(ResourceKind kind) {
+      return pool(kind) + "per_session_limit";
+    }
+
+    /** {@code pools.KIND.max_hold}. */
+    public static String maxHold(ResourceKind kind) {
+      return pool(kind) + "max_hold";
+    }
+
+    /** {@code pools.KIND.memory_estimate_mb}. */
+    public static String memoryEstimateMb(ResourceKind kind) {
+      return pool(kind) + "memory_estimate_mb";
+    }
+
+    private static String pool(ResourceKind kind) {
+      return "pools." + kind.name().toLowerCase(Locale.ROOT) + ".";
+    }
+  }
 
   private final Duration heartbeatInterval;
   private final Duration sessionTtl;
@@ -251,36 +298,37 @@ public final class BrokerConfig {
      * @throws ConfigException naming the first key that breaks its rule
      */
     public BrokerConfig build() {
-      Checks.positive("session.heartbeat_interval", heartbeatInterval);
-      Checks.positive("session.ttl", sessionTtl);
-      Checks.positive("session.sweep_interval", sweepInterval);
+      Checks.positive(Keys.HEARTBEAT_INTERVAL, heartbeatInterval);
+      Checks.positive(Keys.SESSION_TTL, sessionTtl);
+      Checks.positive(Keys.SWEEP_INTERVAL, sweepInterval);
       if (sessionTtl.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
         throw new ConfigException(
-            "session.ttl",
-            "must be at least twice session.heartbeat_interval ("
+            Keys.SESSION_TTL,
+            "must be at least twice "
+                + Keys.HEARTBEAT_INTERVAL
+                + " ("
                 + Durations.format(heartbeatInterval)
                 + "), got "
                 + Durations.format(sessionTtl));
       }
       if (sweepInterval.compareTo(sessionTtl) > 0) {
-        throw new ConfigException("session.sweep_interval", "must not exceed session.ttl");
+        throw new ConfigException(Keys.SWEEP_INTERVAL, "must not exceed " + Keys.SESSION_TTL);
       }
       for (ResourceKind kind : ResourceKind.values()) {
-        String k = kind.name().toLowerCase(java.util.Locale.ROOT);
-        Checks.range("pools." + k + ".limit", limits.get(kind), 0, MAX_POOL_LIMIT);
-        Checks.range("pools." + k + ".per_session_limit", perSessionLimits.get(kind), 0, 1_000_000);
-        Checks.positive("pools." + k + ".max_hold", maxHold.get(kind));
-        Checks.range("pools." + k + ".memory_estimate_mb", memoryEstimateMb.get(kind), 0, 1 << 20);
+        Checks.range(Keys.limit(kind), limits.get(kind), 0, MAX_POOL_LIMIT);
+        Checks.range(Keys.perSessionLimit(kind), perSessionLimits.get(kind), 0, 1_000_000);
+        Checks.positive(Keys.maxHold(kind), maxHold.get(kind));
+        Checks.range(Keys.memoryEstimateMb(kind), memoryEstimateMb.get(kind), 0, 1 << 20);
       }
-      Checks.positive("admission.exhausted_retry_after", exhaustedRetryAfter);
-      Checks.nonNegative("leases.revoke_grace", revokeGrace);
-      Checks.positive("leases.drain_deadline", drainDeadline);
+      Checks.positive(Keys.EXHAUSTED_RETRY_AFTER, exhaustedRetryAfter);
+      Checks.nonNegative(Keys.REVOKE_GRACE, revokeGrace);
+      Checks.positive(Keys.DRAIN_DEADLINE, drainDeadline);
       if (defaultWasmModule == null || defaultWasmModule.isBlank()) {
-        throw new ConfigException("wasm.default_module", "must not be empty");
+        throw new ConfigException(Keys.DEFAULT_WASM_MODULE, "must not be empty");
       }
-      Checks.range("session.request_ids_remembered", requestIdsPerSession, 1, 100_000);
-      Checks.range("leases.ended_remembered", endedLeasesRemembered, 1, 10_000_000);
-      Checks.positive("leases.ended_memory", endedLeaseMemory);
+      Checks.range(Keys.REQUEST_IDS_REMEMBERED, requestIdsPerSession, 1, 100_000);
+      Checks.range(Keys.ENDED_REMEMBERED, endedLeasesRemembered, 1, 10_000_000);
+      Checks.positive(Keys.ENDED_MEMORY, endedLeaseMemory);
       return new BrokerConfig(this);
     }
   }

@@ -3,6 +3,7 @@ package dev.berth.server.config;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.settings.ConfigException;
 
 /** The builders one load fills, one per part, each starting from its defaults. */
 final class Builders {
@@ -22,10 +23,10 @@ final class Builders {
    * @throws ConfigException naming the first negative cap
    */
   PrincipalCaps caps() {
-    nonNegative("caps.sessions_per_principal", capSessions);
-    nonNegative("caps.leases_per_principal", capLeases);
-    nonNegative("caps.queued_per_principal", capQueued);
-    nonNegative("caps.calls_per_second_per_principal", capCallRate);
+    nonNegative(PrincipalCaps.Keys.SESSIONS, capSessions);
+    nonNegative(PrincipalCaps.Keys.LEASES, capLeases);
+    nonNegative(PrincipalCaps.Keys.QUEUED, capQueued);
+    nonNegative(PrincipalCaps.Keys.CALLS_PER_SECOND, capCallRate);
     return new PrincipalCaps(capSessions, capLeases, capQueued, capCallRate);
   }
 

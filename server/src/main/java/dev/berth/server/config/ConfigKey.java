@@ -1,15 +1,19 @@
 package dev.berth.server.config;
 
+import dev.berth.server.settings.ConfigException;
 import java.util.Locale;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 
 /**
- * One configuration key: its dotted name (the same in the file, the environment and flags), its
- * type, whether it changes live on reload, and how it is set on and read back from the built
- * configuration. Immutable.
+ * One configuration key: its dotted name (the same in the file, the environment and flags), the
+ * {@link Codec} of its values, whether it changes live on reload, and how its value is set on and
+ * read back from the built configuration. Immutable and thread-safe; {@link ConfigKeys} defines
+ * every key.
+ *
+ * @param <T> the Java type of its values
  */
-public final class ConfigKey {
+public final class ConfigKey<T> {
 
   /** Which part of the configuration a key belongs to; a reload rebuilds only the parts changed. */
   public enum Part {
@@ -22,24 +26,27 @@ public final class ConfigKey {
   }
 
   private final String name;
-  private final ValueType type;
+  private final Codec<T> codec;
   private final Part part;
+  private final String section;
   private final boolean live;
   private final String description;
-  private final BiConsumer<Builders, Object> setter;
-  private final BiFunction<Policy, DaemonSettings, Object> getter;
+  private final BiConsumer<Builders, T> setter;
+  private final BiFunction<Policy, DaemonSettings, T> getter;
 
   ConfigKey(
       String name,
-      ValueType type,
+      Codec<T> codec,
       Part part,
+      String section,
       boolean live,
       String description,
-      BiConsumer<Builders, Object> setter,
-      BiFunction<Policy, DaemonSettings, Object> getter) {
+      BiConsumer<Builders, T> setter,
+      BiFunction<Policy, DaemonSettings, T> getter) {
     this.name = name;
-    this.type = type;
+    this.codec = codec;
     this.part = part;
+    this.section = section;
     this.live = live;
     this.description = description;
     this.setter = setter;
@@ -69,6 +76,11 @@ public final class ConfigKey {
     return part;
   }
 
+  /** The heading it is listed under in help and the configuration reference, e.g. "Daemon". */
+  public String section() {
+    return section;
+  }
+
   /** Whether a reload applies a change of this key; otherwise it needs a restart. */
   public boolean live() {
     return live;
@@ -79,9 +91,14 @@ public final class ConfigKey {
     return description;
   }
 
+  /** How its values are read and written. */
+  public Codec<T> codec() {
+    return codec;
+  }
+
   /** What a value looks like, e.g. "a duration like 500ms, 10s, 1m30s or 1h". */
   public String expected() {
-    return type.expected();
+    return codec.expected();
   }
 
   /**
@@ -89,41 +106,46 @@ public final class ConfigKey {
    *
    * @throws ConfigException naming this key, the expected type and where the value came from
    */
-  Object parse(Object raw, Origin origin) {
+  T parse(Object raw, Origin origin) {
     try {
-      return type.parse(name, raw);
+      return codec.parse(name, raw);
     } catch (ConfigException e) {
-      throw ConfigException.from(e, origin);
+      throw origin.attachTo(e);
     }
   }
 
-  void apply(Builders builders, Object value) {
+  void apply(Builders builders, T value) {
     setter.accept(builders, value);
   }
 
   /** This key's value in a built configuration; null for an optional value left unset. */
-  public Object read(Policy policy, DaemonSettings daemon) {
+  public T read(Policy policy, DaemonSettings daemon) {
     return getter.apply(policy, daemon);
   }
 
   /** A value of this key as an operator would write it; {@code ~} for an unset optional value. */
-  public String format(Object value) {
-    return value == null ? "~" : type.format(value);
+  public String format(T value) {
+    return value == null ? "~" : codec.format(value);
+  }
+
+  /** A value of this key in a YAML document. */
+  String yaml(T value) {
+    return value == null ? "~" : codec.yaml(value);
   }
 
   /** A value of this key for a log line: as {@link #format}, but never a secret (token hashes). */
-  public String forLog(Object value) {
-    return value == null ? "~" : type.forLog(value);
+  public String forLog(T value) {
+    return value == null ? "~" : codec.forLog(value);
   }
 
   /**
    * A change of this key's value for a log line and reload results, {@code old -> new}, never
    * revealing a secret.
    */
-  public String change(Object before, Object after) {
+  public String change(T before, T after) {
     return before == null || after == null
         ? forLog(before) + " -> " + forLog(after)
-        : type.change(before, after);
+        : codec.change(before, after);
   }
 
   @Override

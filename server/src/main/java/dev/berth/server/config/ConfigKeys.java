@@ -9,11 +9,12 @@ import static dev.berth.server.config.ConfigKey.Part.RATE_LIMIT;
 
 import dev.berth.server.config.ConfigKey.Part;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.MemoryConfig;
+import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.HostRule;
+import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.security.TlsSettings;
-import dev.berth.server.security.TokenRegistry;
-import java.net.InetSocketAddress;
-import java.nio.file.Path;
+import dev.berth.server.wasm.WasmConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,19 +23,24 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
- * Every configuration key Berth knows, in documentation order. The names are the ones the
- * validation messages of {@link BrokerConfig}, {@code RateLimitConfig}, {@code MemoryConfig} and
- * {@code PerformanceConfig} use, so an error, the docs and the file agree.
+ * Every configuration key Berth knows, in documentation order, each defined once with the name
+ * constant of the part that validates it ({@link BrokerConfig.Keys}, {@link RateLimitConfig.Keys},
+ * {@link MemoryConfig.Keys}, {@link PerformanceConfig.Keys}, {@link PrincipalCaps.Keys}, {@link
+ * DaemonSettings.Keys}, {@link WasmConfig.Keys}), so an error, the docs and the file agree.
  *
  * <p>The environment variable of a key is {@code BERTH_} and the key upper-cased with dots and
  * dashes as underscores; its flag is {@code --key}. The daemon's original short flags ({@code
- * --session-ttl}, {@code --render-limit}, ...) stay as aliases.
+ * --session-ttl}, {@code --render-limit}, ...) stay as aliases. A map key ({@code
+ * rate_limit.hosts}, {@code wasm.modules}) may also be set one field of one entry at a time, in the
+ * file and on the command line: {@code --wasm.modules.NAME.path FILE}.
+ *
+ * <p>Immutable after class initialisation; thread-safe.
  */
 public final class ConfigKeys {
   /**
@@ -59,442 +65,503 @@ public final class ConfigKeys {
 
   private static final Duration DEFAULT_TLS_REFRESH = Duration.ofMinutes(1);
 
-  private static final List<ConfigKey> ALL = new ArrayList<>();
-  private static final Map<String, ConfigKey> BY_NAME = new HashMap<>();
-  private static final Map<String, ConfigKey> BY_ENV = new HashMap<>();
+  private static final List<ConfigKey<?>> ALL = new ArrayList<>();
+  private static final Map<String, ConfigKey<?>> BY_NAME = new HashMap<>();
+  private static final Map<String, ConfigKey<?>> BY_ENV = new HashMap<>();
   private static final Map<String, String> FLAG_ALIASES = new LinkedHashMap<>();
+  private static final Map<String, MapKey<?>> MAP_KEYS = new LinkedHashMap<>();
+  private static final Map<String, EntryFlag<?>> ENTRY_FLAGS = new LinkedHashMap<>();
+
+  /** The help section of the keys being defined. */
+  private static String section;
+
+  /**
+   * A key whose value is a map of named entries with fields, so that {@code KEY.NAME.FIELD} sets
+   * one field of one entry.
+   */
+  record MapKey<E>(ConfigKey<Map<String, E>> key, EntryMapCodec<E> codec) {}
+
+  /**
+   * A flag that adds one entry to a map key from one piece of text, e.g. {@code --wasm-module
+   * NAME=PATH[:EXPORTS]}.
+   *
+   * @param parse the entry's name and value from the text; a ConfigException names {@code key}
+   */
+  record EntryFlag<E>(
+      String flag,
+      MapKey<E> mapKey,
+      String label,
+      String description,
+      BiFunction<String, String, Map.Entry<String, E>> parse) {}
 
   static {
+    section = "Daemon";
     daemon(
-        "listen",
-        ValueType.ADDRESS,
+        DaemonSettings.Keys.LISTEN,
+        Codecs.ADDRESS,
         false,
         "gRPC listen address",
-        (b, v) -> b.listen((InetSocketAddress) v),
+        DaemonSettings.Builder::listen,
         DaemonSettings::listen);
     daemon(
-        "state_dir",
-        ValueType.PATH,
+        DaemonSettings.Keys.STATE_DIR,
+        Codecs.PATH,
         false,
         "durable state (epoch and lock)",
-        (b, v) -> b.stateDir((Path) v),
+        DaemonSettings.Builder::stateDir,
         DaemonSettings::stateDir);
     daemon(
-        "shutdown_grace",
-        ValueType.DURATION,
+        DaemonSettings.Keys.SHUTDOWN_GRACE,
+        Codecs.DURATION,
         true,
         "on SIGTERM, how long in-flight calls may finish",
-        (b, v) -> b.shutdownGrace((Duration) v),
+        DaemonSettings.Builder::shutdownGrace,
         DaemonSettings::shutdownGrace);
 
+    section = "Sessions, pools and leases";
     broker(
-        "session.heartbeat_interval",
-        ValueType.DURATION,
+        BrokerConfig.Keys.HEARTBEAT_INTERVAL,
+        Codecs.DURATION,
         true,
         "how often workers heartbeat (told to sessions as they open)",
-        (b, v) -> b.heartbeatInterval((Duration) v),
+        BrokerConfig.Builder::heartbeatInterval,
         BrokerConfig::heartbeatInterval);
     broker(
-        "session.ttl",
-        ValueType.DURATION,
+        BrokerConfig.Keys.SESSION_TTL,
+        Codecs.DURATION,
         true,
         "a session without heartbeats ends after this",
-        (b, v) -> b.sessionTtl((Duration) v),
+        BrokerConfig.Builder::sessionTtl,
         BrokerConfig::sessionTtl);
     broker(
-        "session.sweep_interval",
-        ValueType.DURATION,
+        BrokerConfig.Keys.SWEEP_INTERVAL,
+        Codecs.DURATION,
         false,
         "how often expiry is checked",
-        (b, v) -> b.sweepInterval((Duration) v),
+        BrokerConfig.Builder::sweepInterval,
         BrokerConfig::sweepInterval);
     broker(
-        "session.request_ids_remembered",
-        ValueType.INTEGER,
+        BrokerConfig.Keys.REQUEST_IDS_REMEMBERED,
+        Codecs.INTEGER,
         true,
         "request ids per session remembered for idempotency (new sessions)",
-        (b, v) -> b.requestIdsPerSession((Integer) v),
+        BrokerConfig.Builder::requestIdsPerSession,
         BrokerConfig::requestIdsPerSession);
-
     for (ResourceKind kind : ResourceKind.values()) {
-      String k = "pools." + lower(kind) + ".";
       broker(
-          k + "limit",
-          ValueType.INTEGER,
+          BrokerConfig.Keys.limit(kind),
+          Codecs.INTEGER,
           true,
           "fleet-wide " + kind + " leases" + (kind == ResourceKind.WASM ? " (instances)" : ""),
-          (b, v) -> b.limit(kind, (Integer) v),
+          (b, v) -> b.limit(kind, v),
           c -> c.limit(kind));
       broker(
-          k + "per_session_limit",
-          ValueType.INTEGER,
+          BrokerConfig.Keys.perSessionLimit(kind),
+          Codecs.INTEGER,
           true,
           "most " + kind + " leases one session may hold; 0 = no limit",
-          (b, v) -> b.perSessionLimit(kind, (Integer) v),
+          (b, v) -> b.perSessionLimit(kind, v),
           c -> c.perSessionLimit(kind));
       broker(
-          k + "max_hold",
-          ValueType.DURATION,
+          BrokerConfig.Keys.maxHold(kind),
+          Codecs.DURATION,
           true,
           "longest " + kind + " lease (new leases)",
-          (b, v) -> b.maxHold(kind, (Duration) v),
+          (b, v) -> b.maxHold(kind, v),
           c -> c.maxHold(kind));
       broker(
-          k + "memory_estimate_mb",
-          ValueType.INTEGER,
+          BrokerConfig.Keys.memoryEstimateMb(kind),
+          Codecs.INTEGER,
           true,
           "memory charged per " + kind + " lease when the request gives none",
-          (b, v) -> b.memoryEstimateMb(kind, (Integer) v),
+          (b, v) -> b.memoryEstimateMb(kind, v),
           c -> c.memoryEstimateMb(kind));
     }
     broker(
-        "admission.exhausted_retry_after",
-        ValueType.DURATION,
+        BrokerConfig.Keys.EXHAUSTED_RETRY_AFTER,
+        Codecs.DURATION,
         true,
         "retry_after of an EXHAUSTED or TIMEOUT refusal",
-        (b, v) -> b.exhaustedRetryAfter((Duration) v),
+        BrokerConfig.Builder::exhaustedRetryAfter,
         BrokerConfig::exhaustedRetryAfter);
     broker(
-        "leases.revoke_grace",
-        ValueType.DURATION,
+        BrokerConfig.Keys.REVOKE_GRACE,
+        Codecs.DURATION,
         true,
         "how long a holder may finish after a revoke",
-        (b, v) -> b.revokeGrace((Duration) v),
+        BrokerConfig.Builder::revokeGrace,
         BrokerConfig::revokeGrace);
     broker(
-        "leases.drain_deadline",
-        ValueType.DURATION,
+        BrokerConfig.Keys.DRAIN_DEADLINE,
+        Codecs.DURATION,
         true,
         "default time a drained worker has to finish",
-        (b, v) -> b.drainDeadline((Duration) v),
+        BrokerConfig.Builder::drainDeadline,
         BrokerConfig::drainDeadline);
     broker(
-        "leases.ended_remembered",
-        ValueType.INTEGER,
+        BrokerConfig.Keys.ENDED_REMEMBERED,
+        Codecs.INTEGER,
         false,
         "ended leases remembered so a late Release can say how each ended",
-        (b, v) -> b.endedLeasesRemembered((Integer) v),
+        BrokerConfig.Builder::endedLeasesRemembered,
         BrokerConfig::endedLeasesRemembered);
     broker(
-        "leases.ended_memory",
-        ValueType.DURATION,
+        BrokerConfig.Keys.ENDED_MEMORY,
+        Codecs.DURATION,
         true,
         "how long an ended lease is remembered",
-        (b, v) -> b.endedLeaseMemory((Duration) v),
+        BrokerConfig.Builder::endedLeaseMemory,
         BrokerConfig::endedLeaseMemory);
+
+    section = "WASM modules";
+    MapKey<ModuleSetting> modules =
+        mapKey(
+            daemon(
+                WasmConfig.Keys.MODULES,
+                Codecs.MODULES,
+                true,
+                "WASM modules served, checked with Chicory: name -> {path, exports}; a reload"
+                    + " re-reads the files",
+                DaemonSettings.Builder::wasmModules,
+                DaemonSettings::wasmModules),
+            Codecs.MODULES);
+    daemon(
+        WasmConfig.Keys.IDLE_TIMEOUT,
+        Codecs.DURATION_OR_ZERO,
+        true,
+        "a WASM lease unused this long is revoked (IDLE); 0 = never",
+        DaemonSettings.Builder::wasmIdleTimeout,
+        d -> d.wasm().idleTimeout());
     broker(
-        "wasm.default_module",
-        ValueType.TEXT,
+        BrokerConfig.Keys.DEFAULT_WASM_MODULE,
+        Codecs.TEXT,
         true,
         "the module of a WASM acquire that names none",
-        (b, v) -> b.defaultWasmModule((String) v),
+        BrokerConfig.Builder::defaultWasmModule,
         BrokerConfig::defaultWasmModule);
 
+    section = "Per-host rate limits";
     rateLimit(
-        "rate_limit.default_rate",
-        ValueType.DECIMAL,
+        RateLimitConfig.Keys.DEFAULT_RATE,
+        Codecs.DECIMAL,
         "requests/s per host without an override",
-        (b, v) -> b.rateLimit.defaultRate((Double) v),
-        p -> p.rateLimit().defaultRule().rate());
+        RateLimitConfig.Builder::defaultRate,
+        r -> r.defaultRule().rate());
     rateLimit(
-        "rate_limit.default_burst",
-        ValueType.INTEGER,
+        RateLimitConfig.Keys.DEFAULT_BURST,
+        Codecs.INTEGER,
         "bucket size per host without an override",
-        (b, v) -> b.rateLimit.defaultBurst((Integer) v),
-        p -> p.rateLimit().defaultRule().burst());
+        RateLimitConfig.Builder::defaultBurst,
+        r -> r.defaultRule().burst());
+    mapKey(
+        rateLimit(
+            RateLimitConfig.Keys.HOSTS,
+            Codecs.HOSTS,
+            "per-host overrides: pattern -> {rate, burst}",
+            ConfigKeys::setHosts,
+            ConfigKeys::hosts),
+        Codecs.HOSTS);
     rateLimit(
-        "rate_limit.hosts",
-        ValueType.HOST_MAP,
-        "per-host overrides: pattern -> {rate, burst}",
-        ConfigKeys::setHosts,
-        ConfigKeys::hosts);
-    rateLimit(
-        "rate_limit.idle_eviction",
-        ValueType.DURATION,
+        RateLimitConfig.Keys.IDLE_EVICTION,
+        Codecs.DURATION,
         "a host idle this long (and back to its default state) is forgotten",
-        (b, v) -> b.rateLimit.idleEviction((Duration) v),
-        p -> p.rateLimit().idleEviction());
+        RateLimitConfig.Builder::idleEviction,
+        RateLimitConfig::idleEviction);
     rateLimit(
-        "rate_limit.max_hosts",
-        ValueType.INTEGER,
+        RateLimitConfig.Keys.MAX_HOSTS,
+        Codecs.INTEGER,
         "most hosts tracked at once; the least recently used go first",
-        (b, v) -> b.rateLimit.maxHosts((Integer) v),
-        p -> p.rateLimit().maxHosts());
+        RateLimitConfig.Builder::maxHosts,
+        RateLimitConfig::maxHosts);
     rateLimit(
-        "rate_limit.decrease_factor",
-        ValueType.DECIMAL,
+        RateLimitConfig.Keys.DECREASE_FACTOR,
+        Codecs.DECIMAL,
         "a 429/503 multiplies the host's rate by this",
-        (b, v) -> b.rateLimit.decreaseFactor((Double) v),
-        p -> p.rateLimit().decreaseFactor());
+        RateLimitConfig.Builder::decreaseFactor,
+        RateLimitConfig::decreaseFactor);
     rateLimit(
-        "rate_limit.recovery_step",
-        ValueType.DECIMAL,
+        RateLimitConfig.Keys.RECOVERY_STEP,
+        Codecs.DECIMAL,
         "requests/s a success adds back; unset = 10% of the host's configured rate",
-        (b, v) -> b.rateLimit.recoveryStep((Double) v),
-        p -> optional(p.rateLimit().recoveryStep()));
+        RateLimitConfig.Builder::recoveryStep,
+        r -> optional(r.recoveryStep()));
     rateLimit(
-        "rate_limit.min_rate",
-        ValueType.DECIMAL,
+        RateLimitConfig.Keys.MIN_RATE,
+        Codecs.DECIMAL,
         "floor a decrease stops at",
-        (b, v) -> b.rateLimit.minRate((Double) v),
-        p -> p.rateLimit().minRate());
+        RateLimitConfig.Builder::minRate,
+        RateLimitConfig::minRate);
     rateLimit(
-        "rate_limit.default_pause",
-        ValueType.DURATION,
+        RateLimitConfig.Keys.DEFAULT_PAUSE,
+        Codecs.DURATION,
         "pause after a 429/503 without Retry-After",
-        (b, v) -> b.rateLimit.defaultPause((Duration) v),
-        p -> p.rateLimit().defaultPause());
+        RateLimitConfig.Builder::defaultPause,
+        RateLimitConfig::defaultPause);
     rateLimit(
-        "rate_limit.max_pause",
-        ValueType.DURATION,
+        RateLimitConfig.Keys.MAX_PAUSE,
+        Codecs.DURATION,
         "longest pause a Retry-After can impose",
-        (b, v) -> b.rateLimit.maxPause((Duration) v),
-        p -> p.rateLimit().maxPause());
+        RateLimitConfig.Builder::maxPause,
+        RateLimitConfig::maxPause);
 
+    section = "Memory pressure";
     memory(
-        "memory.fleet_limit_mb",
-        ValueType.LONG,
+        MemoryConfig.Keys.FLEET_LIMIT_MB,
+        Codecs.LONG,
         "fleet memory limit; 0 = the sum of worker limits",
-        (b, v) -> b.memory.fleetLimitMb((Long) v),
-        p -> p.memory().fleetLimitMb());
+        MemoryConfig.Builder::fleetLimitMb,
+        MemoryConfig::fleetLimitMb);
     memory(
-        "memory.pressure_on",
-        ValueType.DECIMAL,
+        MemoryConfig.Keys.PRESSURE_ON,
+        Codecs.DECIMAL,
         "usage ratio at which pressure turns on",
-        (b, v) -> b.memory.pressureOn((Double) v),
-        p -> p.memory().pressureOn());
+        MemoryConfig.Builder::pressureOn,
+        MemoryConfig::pressureOn);
     memory(
-        "memory.pressure_off",
-        ValueType.DECIMAL,
+        MemoryConfig.Keys.PRESSURE_OFF,
+        Codecs.DECIMAL,
         "usage ratio at or below which pressure turns off",
-        (b, v) -> b.memory.pressureOff((Double) v),
-        p -> p.memory().pressureOff());
+        MemoryConfig.Builder::pressureOff,
+        MemoryConfig::pressureOff);
     memory(
-        "memory.critical",
-        ValueType.DECIMAL,
+        MemoryConfig.Keys.CRITICAL,
+        Codecs.DECIMAL,
         "usage ratio at which the level becomes CRITICAL",
-        (b, v) -> b.memory.critical((Double) v),
-        p -> p.memory().critical());
+        MemoryConfig.Builder::critical,
+        MemoryConfig::critical);
     memory(
-        "memory.cleanup_sessions",
-        ValueType.INTEGER,
+        MemoryConfig.Keys.CLEANUP_SESSIONS,
+        Codecs.INTEGER,
         "how many of the top memory users get a cleanup push",
-        (b, v) -> b.memory.cleanupSessions((Integer) v),
-        p -> p.memory().cleanupSessions());
+        MemoryConfig.Builder::cleanupSessions,
+        MemoryConfig::cleanupSessions);
     memory(
-        "memory.cleanup_interval",
-        ValueType.DURATION,
+        MemoryConfig.Keys.CLEANUP_INTERVAL,
+        Codecs.DURATION,
         "least time between two cleanup pushes to one session",
-        (b, v) -> b.memory.cleanupInterval((Duration) v),
-        p -> p.memory().cleanupInterval());
+        MemoryConfig.Builder::cleanupInterval,
+        MemoryConfig::cleanupInterval);
     memory(
-        "memory.broker_heap_on",
-        ValueType.DECIMAL,
+        MemoryConfig.Keys.BROKER_HEAP_ON,
+        Codecs.DECIMAL,
         "broker heap ratio that turns pressure on",
-        (b, v) -> b.memory.brokerHeapOn((Double) v),
-        p -> p.memory().brokerHeapOn());
+        MemoryConfig.Builder::brokerHeapOn,
+        MemoryConfig::brokerHeapOn);
     memory(
-        "memory.broker_heap_off",
-        ValueType.DECIMAL,
+        MemoryConfig.Keys.BROKER_HEAP_OFF,
+        Codecs.DECIMAL,
         "broker heap ratio at or below which it turns off",
-        (b, v) -> b.memory.brokerHeapOff((Double) v),
-        p -> p.memory().brokerHeapOff());
+        MemoryConfig.Builder::brokerHeapOff,
+        MemoryConfig::brokerHeapOff);
 
+    section = "Performance and degradation";
     performance(
-        "performance.window",
-        ValueType.DURATION,
+        PerformanceConfig.Keys.WINDOW,
+        Codecs.DURATION,
         "how far back outcomes count",
-        (b, v) -> b.performance.window((Duration) v),
-        p -> p.performance().window());
+        PerformanceConfig.Builder::window,
+        PerformanceConfig::window);
     performance(
-        "performance.target_p95",
-        ValueType.DURATION,
+        PerformanceConfig.Keys.TARGET_P95,
+        Codecs.DURATION,
         "p95 duration a healthy kind stays within",
-        (b, v) -> b.performance.targetP95((Duration) v),
-        p -> p.performance().targetP95());
+        PerformanceConfig.Builder::targetP95,
+        PerformanceConfig::targetP95);
     for (ResourceKind kind : ResourceKind.values()) {
       performance(
-          "performance.target_p95." + lower(kind),
-          ValueType.DURATION,
-          "p95 target of " + kind + "; unset = performance.target_p95",
-          (b, v) -> b.performance.targetP95(kind, (Duration) v),
-          p -> p.performance().targetP95(kind));
+          PerformanceConfig.Keys.targetP95(kind),
+          Codecs.DURATION,
+          "p95 target of " + kind + "; unset = " + PerformanceConfig.Keys.TARGET_P95,
+          (b, v) -> b.targetP95(kind, v),
+          p -> p.targetP95(kind));
     }
     performance(
-        "performance.threshold",
-        ValueType.DECIMAL,
+        PerformanceConfig.Keys.THRESHOLD,
+        Codecs.DECIMAL,
         "a degradation score above it lowers the effective limit",
-        (b, v) -> b.performance.threshold((Double) v),
-        p -> p.performance().threshold());
+        PerformanceConfig.Builder::threshold,
+        PerformanceConfig::threshold);
     performance(
-        "performance.decrease_factor",
-        ValueType.DECIMAL,
+        PerformanceConfig.Keys.DECREASE_FACTOR,
+        Codecs.DECIMAL,
         "multiplicative decrease of the effective limit",
-        (b, v) -> b.performance.decreaseFactor((Double) v),
-        p -> p.performance().decreaseFactor());
+        PerformanceConfig.Builder::decreaseFactor,
+        PerformanceConfig::decreaseFactor);
     performance(
-        "performance.increase_step",
-        ValueType.INTEGER,
+        PerformanceConfig.Keys.INCREASE_STEP,
+        Codecs.INTEGER,
         "slots given back per adjustment while healthy",
-        (b, v) -> b.performance.increaseStep((Integer) v),
-        p -> p.performance().increaseStep());
+        PerformanceConfig.Builder::increaseStep,
+        PerformanceConfig::increaseStep);
     performance(
-        "performance.floor",
-        ValueType.INTEGER,
+        PerformanceConfig.Keys.FLOOR,
+        Codecs.INTEGER,
         "lowest effective limit degradation may impose",
-        (b, v) -> b.performance.floor((Integer) v),
-        p -> p.performance().floor());
+        PerformanceConfig.Builder::floor,
+        PerformanceConfig::floor);
     performance(
-        "performance.min_samples",
-        ValueType.INTEGER,
+        PerformanceConfig.Keys.MIN_SAMPLES,
+        Codecs.INTEGER,
         "fewer outcomes in the window score 0",
-        (b, v) -> b.performance.minSamples((Integer) v),
-        p -> p.performance().minSamples());
+        PerformanceConfig.Builder::minSamples,
+        PerformanceConfig::minSamples);
     performance(
-        "performance.adjust_interval",
-        ValueType.DURATION,
+        PerformanceConfig.Keys.ADJUST_INTERVAL,
+        Codecs.DURATION,
         "least time between two limit adjustments",
-        (b, v) -> b.performance.adjustInterval((Duration) v),
-        p -> p.performance().adjustInterval());
+        PerformanceConfig.Builder::adjustInterval,
+        PerformanceConfig::adjustInterval);
     performance(
-        "performance.max_hosts_tracked",
-        ValueType.INTEGER,
+        PerformanceConfig.Keys.MAX_HOSTS_TRACKED,
+        Codecs.INTEGER,
         "hosts with statistics; least recently used go first",
-        (b, v) -> b.performance.maxHostsTracked((Integer) v),
-        p -> p.performance().maxHostsTracked());
+        PerformanceConfig.Builder::maxHostsTracked,
+        PerformanceConfig::maxHostsTracked);
 
+    section = "Metrics and logging";
     daemon(
-        "metrics.listen",
-        ValueType.ADDRESS_OR_OFF,
+        DaemonSettings.Keys.METRICS_LISTEN,
+        Codecs.ADDRESS_OR_OFF,
         false,
         "Prometheus HTTP endpoint (/metrics); off or empty disables it",
-        (b, v) -> b.metricsListen(castOptionalAddress(v)),
+        DaemonSettings.Builder::metricsListen,
         DaemonSettings::metricsListen);
     daemon(
-        "metrics.jmx",
-        ValueType.BOOLEAN,
+        DaemonSettings.Keys.METRICS_JMX,
+        Codecs.BOOLEAN,
         false,
         "register metrics as JMX MBeans (domain dev.berth)",
-        (b, v) -> b.metricsJmx((Boolean) v),
+        DaemonSettings.Builder::metricsJmx,
         DaemonSettings::metricsJmx);
     daemon(
-        "metrics.host_series",
-        ValueType.INTEGER,
+        DaemonSettings.Keys.METRICS_HOST_SERIES,
+        Codecs.INTEGER,
         false,
         "hosts that get their own refusal series; the rest count as other",
-        (b, v) -> b.metricsHostSeries((Integer) v),
+        DaemonSettings.Builder::metricsHostSeries,
         DaemonSettings::metricsHostSeries);
     daemon(
-        "log.format",
-        ValueType.LOG_FORMAT,
+        DaemonSettings.Keys.LOG_FORMAT,
+        Codecs.LOG_FORMAT,
         false,
         "text, or json for one JSON object per line",
-        (b, v) -> b.logFormat((LogFormat) v),
+        DaemonSettings.Builder::logFormat,
         DaemonSettings::logFormat);
     daemon(
-        "log.level",
-        ValueType.LOG_LEVEL,
+        DaemonSettings.Keys.LOG_LEVEL,
+        Codecs.LOG_LEVEL,
         true,
         "root log level",
-        (b, v) -> b.logLevel((String) v),
+        DaemonSettings.Builder::logLevel,
         DaemonSettings::logLevel);
 
+    section = "Security, transport and per-principal caps";
     daemon(
-        "auth.tokens",
-        ValueType.TOKEN_MAP,
+        DaemonSettings.Keys.AUTH_TOKENS,
+        Codecs.TOKENS,
         true,
         "bearer tokens: principal -> {sha256: HEX, roles: [worker, admin]}; empty = no auth",
-        (b, v) -> b.tokens(castEntries(v)),
+        DaemonSettings.Builder::tokens,
         DaemonSettings::tokens);
     daemon(
-        "tls.cert",
-        ValueType.PATH,
+        DaemonSettings.Keys.TLS_CERT,
+        Codecs.PATH,
         false,
         "server certificate chain, PEM; unset = plaintext",
-        (b, v) -> b.tlsCert((Path) v),
+        DaemonSettings.Builder::tlsCert,
         d -> d.tls().map(TlsSettings::certChain).orElse(null));
     daemon(
-        "tls.key",
-        ValueType.PATH,
+        DaemonSettings.Keys.TLS_KEY,
+        Codecs.PATH,
         false,
         "its private key, PEM (PKCS#8)",
-        (b, v) -> b.tlsKey((Path) v),
+        DaemonSettings.Builder::tlsKey,
         d -> d.tls().map(TlsSettings::privateKey).orElse(null));
     daemon(
-        "tls.client_ca",
-        ValueType.PATH,
+        DaemonSettings.Keys.TLS_CLIENT_CA,
+        Codecs.PATH,
         false,
         "CA certificates client certificates must chain to, PEM; unset = no client certificates",
-        (b, v) -> b.tlsClientCa((Path) v),
+        DaemonSettings.Builder::tlsClientCa,
         d -> d.tls().map(TlsSettings::clientCa).orElse(null));
     daemon(
-        "tls.require_client_cert",
-        ValueType.BOOLEAN,
+        DaemonSettings.Keys.TLS_REQUIRE_CLIENT_CERT,
+        Codecs.BOOLEAN,
         false,
-        "mTLS: refuse clients without a certificate from tls.client_ca",
-        (b, v) -> b.tlsRequireClientCert((Boolean) v),
+        "mTLS: refuse clients without a certificate from " + DaemonSettings.Keys.TLS_CLIENT_CA,
+        DaemonSettings.Builder::tlsRequireClientCert,
         d -> d.tls().map(TlsSettings::requireClientCert).orElse(false));
     daemon(
-        "tls.refresh",
-        ValueType.DURATION,
+        DaemonSettings.Keys.TLS_REFRESH,
+        Codecs.DURATION,
         false,
         "how often the TLS files are re-read; rotated certificates apply to new connections",
-        (b, v) -> b.tlsRefresh((Duration) v),
+        DaemonSettings.Builder::tlsRefresh,
         d -> d.tls().map(TlsSettings::refresh).orElse(DEFAULT_TLS_REFRESH));
     daemon(
-        "transport.max_connection_age",
-        ValueType.DURATION,
+        DaemonSettings.Keys.MAX_CONNECTION_AGE,
+        Codecs.DURATION,
         false,
         "connections are closed gracefully after this; unset = never",
-        (b, v) -> b.maxConnectionAge((Duration) v),
+        DaemonSettings.Builder::maxConnectionAge,
         d -> d.maxConnectionAge().orElse(null));
     caps(
-        "caps.sessions_per_principal",
+        PrincipalCaps.Keys.SESSIONS,
         "live sessions one principal may hold; 0 = no cap",
-        (b, v) -> b.capSessions = (Integer) v,
-        p -> p.caps().sessions());
+        (b, v) -> b.capSessions = v,
+        PrincipalCaps::sessions);
     caps(
-        "caps.leases_per_principal",
+        PrincipalCaps.Keys.LEASES,
         "leases held plus acquires waiting, per principal; 0 = no cap",
-        (b, v) -> b.capLeases = (Integer) v,
-        p -> p.caps().leases());
+        (b, v) -> b.capLeases = v,
+        PrincipalCaps::leases);
     caps(
-        "caps.queued_per_principal",
+        PrincipalCaps.Keys.QUEUED,
         "acquires waiting at once, per principal; 0 = no cap",
-        (b, v) -> b.capQueued = (Integer) v,
-        p -> p.caps().queued());
+        (b, v) -> b.capQueued = v,
+        PrincipalCaps::queued);
     caps(
-        "caps.calls_per_second_per_principal",
+        PrincipalCaps.Keys.CALLS_PER_SECOND,
         "calls one principal may start per second (burst: one second's worth); 0 = no cap",
-        (b, v) -> b.capCallRate = (Integer) v,
-        p -> p.caps().callsPerSecond());
+        (b, v) -> b.capCallRate = v,
+        PrincipalCaps::callsPerSecond);
 
-    alias("--state-dir", "state_dir");
-    alias("--shutdown-grace", "shutdown_grace");
-    alias("--heartbeat-interval", "session.heartbeat_interval");
-    alias("--session-ttl", "session.ttl");
-    alias("--sweep-interval", "session.sweep_interval");
+    alias("--state-dir", DaemonSettings.Keys.STATE_DIR);
+    alias("--shutdown-grace", DaemonSettings.Keys.SHUTDOWN_GRACE);
+    alias("--heartbeat-interval", BrokerConfig.Keys.HEARTBEAT_INTERVAL);
+    alias("--session-ttl", BrokerConfig.Keys.SESSION_TTL);
+    alias("--sweep-interval", BrokerConfig.Keys.SWEEP_INTERVAL);
     for (ResourceKind kind : ResourceKind.values()) {
-      alias("--" + lower(kind) + "-limit", "pools." + lower(kind) + ".limit");
-      alias("--" + lower(kind) + "-max-hold", "pools." + lower(kind) + ".max_hold");
+      alias("--" + lower(kind) + "-limit", BrokerConfig.Keys.limit(kind));
+      alias("--" + lower(kind) + "-max-hold", BrokerConfig.Keys.maxHold(kind));
     }
-    alias("--metrics-listen", "metrics.listen");
-    alias("--rate-limit-default-rate", "rate_limit.default_rate");
-    alias("--rate-limit-default-burst", "rate_limit.default_burst");
-    alias("--wasm-default-module", "wasm.default_module");
-    alias("--log-format", "log.format");
-    alias("--log-level", "log.level");
+    alias("--metrics-listen", DaemonSettings.Keys.METRICS_LISTEN);
+    alias("--rate-limit-default-rate", RateLimitConfig.Keys.DEFAULT_RATE);
+    alias("--rate-limit-default-burst", RateLimitConfig.Keys.DEFAULT_BURST);
+    alias("--wasm-default-module", BrokerConfig.Keys.DEFAULT_WASM_MODULE);
+    alias("--wasm-idle-timeout", WasmConfig.Keys.IDLE_TIMEOUT);
+    alias("--log-format", DaemonSettings.Keys.LOG_FORMAT);
+    alias("--log-level", DaemonSettings.Keys.LOG_LEVEL);
+    entryFlag(
+        "--wasm-module",
+        modules,
+        "NAME=PATH[:EXPORT,...]",
+        "serve a WASM module (repeatable): one entry of " + WasmConfig.Keys.MODULES,
+        (key, text) -> {
+          WasmConfig.ModuleEntry m = WasmConfig.ModuleEntry.parse(key, text);
+          return Map.entry(m.name(), new ModuleSetting(m.path(), m.exports()));
+        });
   }
 
   private ConfigKeys() {}
 
   /** Every key, in documentation order. */
-  public static List<ConfigKey> all() {
+  public static List<ConfigKey<?>> all() {
     return Collections.unmodifiableList(ALL);
   }
 
   /** The key named {@code name}, or null. */
-  public static ConfigKey find(String name) {
+  public static ConfigKey<?> find(String name) {
     return BY_NAME.get(name);
   }
 
@@ -503,16 +570,50 @@ public final class ConfigKeys {
    *
    * @throws IllegalArgumentException when there is none
    */
-  public static ConfigKey get(String name) {
-    ConfigKey key = BY_NAME.get(name);
+  public static ConfigKey<?> get(String name) {
+    ConfigKey<?> key = BY_NAME.get(name);
     if (key == null) {
       throw new IllegalArgumentException("no config key " + name);
     }
     return key;
   }
 
+  /** The short flags that set {@code key}, e.g. {@code --session-ttl} for {@code session.ttl}. */
+  public static List<String> aliases(ConfigKey<?> key) {
+    List<String> flags = new ArrayList<>();
+    FLAG_ALIASES.forEach(
+        (flag, name) -> {
+          if (name.equals(key.name())) {
+            flags.add(flag);
+          }
+        });
+    return flags;
+  }
+
+  /**
+   * A flag that adds one entry to a map key, as help shows it.
+   *
+   * @param flag e.g. {@code --wasm-module}
+   * @param label its value, e.g. {@code NAME=PATH[:EXPORT,...]}
+   * @param description one sentence
+   */
+  public record EntryFlagHelp(String flag, String label, String description) {}
+
+  /** The flags that add one entry to {@code key}, e.g. {@code --wasm-module} for wasm.modules. */
+  public static List<EntryFlagHelp> entryFlagsOf(ConfigKey<?> key) {
+    return ENTRY_FLAGS.values().stream()
+        .filter(f -> f.mapKey().key() == key)
+        .map(f -> new EntryFlagHelp(f.flag(), f.label(), f.description()))
+        .toList();
+  }
+
+  /** The entry flag named {@code flag}, or null. */
+  static EntryFlag<?> entryFlag(String flag) {
+    return ENTRY_FLAGS.get(flag);
+  }
+
   /** The key an environment variable sets, or null. */
-  static ConfigKey forEnv(String variable) {
+  static ConfigKey<?> forEnv(String variable) {
     return BY_ENV.get(variable);
   }
 
@@ -522,154 +623,218 @@ public final class ConfigKeys {
   }
 
   /**
-   * The key a flag sets: {@code --pools.render.limit}, the same with dashes for underscores ({@code
-   * --pools.render.per-session-limit}), or one of the short aliases ({@code --render-limit}). Null
-   * when none.
+   * The dotted name a flag sets: {@code --pools.render.limit}, the same with dashes for underscores
+   * ({@code --pools.render.per-session-limit}), or one of the short aliases ({@code
+   * --render-limit}). The name may be a key or a map key's entry field ({@code
+   * wasm.modules.NAME.path}); null when the flag is not {@code --} something.
    */
-  static ConfigKey forFlag(String flag) {
+  static String nameOfFlag(String flag) {
     String alias = FLAG_ALIASES.get(flag);
     if (alias != null) {
-      return BY_NAME.get(alias);
+      return alias;
     }
     if (!flag.startsWith("--")) {
       return null;
     }
-    return BY_NAME.get(flag.substring(2).replace('-', '_'));
+    String name = flag.substring(2);
+    if (BY_NAME.containsKey(name) || mapEntry(name) != null) {
+      return name;
+    }
+    // Dashes may stand for underscores in key names, not in map entries' names.
+    return name.replace('-', '_');
+  }
+
+  /**
+   * The map key and entry field a dotted name sets, e.g. {@code wasm.modules.extractor.path}: the
+   * key, then the entry's name (which may hold dots), then the field. Null when it names none.
+   */
+  static EntryRef<?> mapEntry(String name) {
+    for (MapKey<?> mapKey : MAP_KEYS.values()) {
+      EntryRef<?> ref = EntryRef.of(mapKey, name);
+      if (ref != null) {
+        return ref;
+      }
+    }
+    return null;
+  }
+
+  /** One field of one entry of a map key, named by a dotted name. */
+  record EntryRef<E>(MapKey<E> mapKey, String entry, String field) {
+    static <E> EntryRef<E> of(MapKey<E> mapKey, String name) {
+      String prefix = mapKey.key().name() + ".";
+      int dot = name.lastIndexOf('.');
+      if (!name.startsWith(prefix) || dot <= prefix.length()) {
+        return null;
+      }
+      return new EntryRef<>(mapKey, name.substring(prefix.length(), dot), name.substring(dot + 1));
+    }
   }
 
   /** Every flag name that is accepted, aliases first; for "did you mean". */
   static List<String> flagNames() {
     List<String> names = new ArrayList<>(FLAG_ALIASES.keySet());
+    names.addAll(ENTRY_FLAGS.keySet());
     ALL.forEach(k -> names.add(k.flagName()));
     return names;
   }
 
-  private static void add(ConfigKey key) {
+  private static <T> ConfigKey<T> add(ConfigKey<T> key) {
     if (BY_NAME.put(key.name(), key) != null || BY_ENV.put(key.envName(), key) != null) {
       throw new IllegalStateException("config key defined twice: " + key.name());
     }
     ALL.add(key);
+    return key;
+  }
+
+  private static <E> MapKey<E> mapKey(ConfigKey<Map<String, E>> key, EntryMapCodec<E> codec) {
+    MapKey<E> mapKey = new MapKey<>(key, codec);
+    MAP_KEYS.put(key.name(), mapKey);
+    return mapKey;
   }
 
   private static void alias(String flag, String key) {
     FLAG_ALIASES.put(flag, get(key).name());
   }
 
-  private static void daemon(
+  private static <E> void entryFlag(
+      String flag,
+      MapKey<E> mapKey,
+      String label,
+      String description,
+      BiFunction<String, String, Map.Entry<String, E>> parse) {
+    ENTRY_FLAGS.put(flag, new EntryFlag<>(flag, mapKey, label, description, parse));
+  }
+
+  private static <T> ConfigKey<T> daemon(
       String name,
-      ValueType type,
+      Codec<T> codec,
       boolean live,
       String description,
-      BiConsumer<DaemonSettings.Builder, Object> set,
-      java.util.function.Function<DaemonSettings, Object> get) {
-    add(
-        new ConfigKey(
+      BiConsumer<DaemonSettings.Builder, T> set,
+      Function<DaemonSettings, T> get) {
+    return add(
+        new ConfigKey<>(
             name,
-            type,
+            codec,
             DAEMON,
+            section,
             live,
             description,
             (b, v) -> set.accept(b.daemon, v),
             (p, d) -> get.apply(d)));
   }
 
-  private static void broker(
+  private static <T> void broker(
       String name,
-      ValueType type,
+      Codec<T> codec,
       boolean live,
       String description,
-      BiConsumer<BrokerConfig.Builder, Object> set,
-      java.util.function.Function<BrokerConfig, Object> get) {
+      BiConsumer<BrokerConfig.Builder, T> set,
+      Function<BrokerConfig, T> get) {
     add(
-        new ConfigKey(
+        new ConfigKey<>(
             name,
-            type,
+            codec,
             BROKER,
+            section,
             live,
             description,
             (b, v) -> set.accept(b.broker, v),
             (p, d) -> get.apply(p.broker())));
   }
 
-  private static void rateLimit(
+  private static <T> ConfigKey<T> rateLimit(
       String name,
-      ValueType type,
+      Codec<T> codec,
       String description,
-      BiConsumer<Builders, Object> set,
-      java.util.function.Function<Policy, Object> get) {
-    policyKey(name, type, RATE_LIMIT, description, set, get);
+      BiConsumer<RateLimitConfig.Builder, T> set,
+      Function<RateLimitConfig, T> get) {
+    return policyKey(
+        name,
+        codec,
+        RATE_LIMIT,
+        description,
+        (b, v) -> set.accept(b.rateLimit, v),
+        p -> get.apply(p.rateLimit()));
   }
 
-  private static void memory(
+  private static <T> void memory(
       String name,
-      ValueType type,
+      Codec<T> codec,
       String description,
-      BiConsumer<Builders, Object> set,
-      java.util.function.Function<Policy, Object> get) {
-    policyKey(name, type, MEMORY, description, set, get);
+      BiConsumer<MemoryConfig.Builder, T> set,
+      Function<MemoryConfig, T> get) {
+    policyKey(
+        name,
+        codec,
+        MEMORY,
+        description,
+        (b, v) -> set.accept(b.memory, v),
+        p -> get.apply(p.memory()));
+  }
+
+  private static <T> void performance(
+      String name,
+      Codec<T> codec,
+      String description,
+      BiConsumer<PerformanceConfig.Builder, T> set,
+      Function<PerformanceConfig, T> get) {
+    policyKey(
+        name,
+        codec,
+        PERFORMANCE,
+        description,
+        (b, v) -> set.accept(b.performance, v),
+        p -> get.apply(p.performance()));
   }
 
   private static void caps(
       String name,
       String description,
-      BiConsumer<Builders, Object> set,
-      java.util.function.Function<Policy, Object> get) {
-    policyKey(name, ValueType.INTEGER, CAPS, description, set, get);
+      BiConsumer<Builders, Integer> set,
+      Function<PrincipalCaps, Integer> get) {
+    policyKey(name, Codecs.INTEGER, CAPS, description, set, p -> get.apply(p.caps()));
   }
 
-  private static void performance(
+  private static <T> ConfigKey<T> policyKey(
       String name,
-      ValueType type,
-      String description,
-      BiConsumer<Builders, Object> set,
-      java.util.function.Function<Policy, Object> get) {
-    policyKey(name, type, PERFORMANCE, description, set, get);
-  }
-
-  private static void policyKey(
-      String name,
-      ValueType type,
+      Codec<T> codec,
       Part part,
       String description,
-      BiConsumer<Builders, Object> set,
-      java.util.function.Function<Policy, Object> get) {
-    BiFunction<Policy, DaemonSettings, Object> getter = (p, d) -> get.apply(p);
-    add(new ConfigKey(name, type, part, true, description, set, getter));
+      BiConsumer<Builders, T> set,
+      Function<Policy, T> get) {
+    return add(
+        new ConfigKey<>(
+            name, codec, part, section, true, description, set, (p, d) -> get.apply(p)));
   }
 
-  @SuppressWarnings("unchecked")
-  private static void setHosts(Builders b, Object value) {
-    b.rateLimit.clearHosts();
-    for (Map.Entry<String, HostRate> e : ((Map<String, HostRate>) value).entrySet()) {
+  private static void setHosts(RateLimitConfig.Builder b, Map<String, HostRate> hosts) {
+    b.clearHosts();
+    for (Map.Entry<String, HostRate> e : hosts.entrySet()) {
       HostRate r = e.getValue();
+      if (r.rate() == null) {
+        throw new dev.berth.server.settings.ConfigException(
+            EntryMapCodec.entryKey(RateLimitConfig.Keys.HOSTS, e.getKey()) + ".rate",
+            "is required");
+      }
       if (r.burst() == null) {
-        b.rateLimit.host(e.getKey(), r.rate());
+        b.host(e.getKey(), r.rate());
       } else {
-        b.rateLimit.host(e.getKey(), r.rate(), r.burst());
+        b.host(e.getKey(), r.rate(), r.burst());
       }
     }
   }
 
-  private static Object hosts(Policy p) {
+  private static Map<String, HostRate> hosts(RateLimitConfig r) {
     Map<String, HostRate> hosts = new LinkedHashMap<>();
-    for (HostRule rule : p.rateLimit().hosts().values()) {
+    for (HostRule rule : r.hosts().values()) {
       hosts.put(rule.pattern(), new HostRate(rule.rate(), rule.burst()));
     }
     return hosts;
   }
 
-  private static Object optional(OptionalDouble value) {
+  private static Double optional(OptionalDouble value) {
     return value.isPresent() ? value.getAsDouble() : null;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static List<TokenRegistry.Entry> castEntries(Object v) {
-    return (List<TokenRegistry.Entry>) v;
-  }
-
-  @SuppressWarnings("unchecked")
-  private static Optional<InetSocketAddress> castOptionalAddress(Object v) {
-    return (Optional<InetSocketAddress>) v;
   }
 
   private static String lower(ResourceKind kind) {

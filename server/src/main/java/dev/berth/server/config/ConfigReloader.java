@@ -7,8 +7,8 @@ import dev.berth.server.config.ConfigKey.Part;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.settings.ConfigException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -90,29 +90,11 @@ public final class ConfigReloader {
     Policy runningPolicy = target.policy();
     BerthConfig running = new BerthConfig(runningPolicy, daemon, Map.of(), loaded.file());
 
-    Map<ConfigKey, ConfigLoader.Setting> merged = new LinkedHashMap<>();
+    ConfigLoader.Values merged = new ConfigLoader.Values();
     List<String> changed = new ArrayList<>();
     List<String> needsRestart = new ArrayList<>();
-    for (ConfigKey key : ConfigKeys.all()) {
-      String before = loaded.text(key);
-      String after = next.text(key);
-      Object runningValue = running.value(key);
-      if (before.equals(after)) {
-        merged.put(key, new ConfigLoader.Setting(runningValue, RUNNING));
-      } else if (!key.live()) {
-        needsRestart.add(key.name());
-        log.warn(
-            "config reload: {} changed to {} but needs a restart; keeping {}",
-            key.name(),
-            key.forLog(next.value(key)),
-            key.forLog(runningValue));
-        merged.put(key, new ConfigLoader.Setting(runningValue, RUNNING));
-      } else {
-        if (!running.text(key).equals(after)) {
-          changed.add(key.name() + " " + key.change(runningValue, next.value(key)));
-        }
-        merged.put(key, new ConfigLoader.Setting(next.value(key), next.origin(key)));
-      }
+    for (ConfigKey<?> key : ConfigKeys.all()) {
+      merge(key, loaded, running, next, merged, changed, needsRestart);
     }
 
     BerthConfig built;
@@ -135,6 +117,41 @@ public final class ConfigReloader {
   }
 
   /**
+   * Puts into {@code merged} the value {@code key} has after the reload: the running value when its
+   * sources ({@code loaded} at the last load, {@code next} now) did not change or it cannot change
+   * live (then it is reported as needing a restart), else the new one (then it is reported as
+   * changed, unless the running value already equals it).
+   */
+  private static <T> void merge(
+      ConfigKey<T> key,
+      BerthConfig loaded,
+      BerthConfig running,
+      BerthConfig next,
+      ConfigLoader.Values merged,
+      List<String> changed,
+      List<String> needsRestart) {
+    String before = loaded.text(key);
+    String after = next.text(key);
+    T runningValue = running.value(key);
+    if (before.equals(after)) {
+      merged.put(key, runningValue, RUNNING);
+    } else if (!key.live()) {
+      needsRestart.add(key.name());
+      log.warn(
+          "config reload: {} changed to {} but needs a restart; keeping {}",
+          key.name(),
+          key.forLog(next.value(key)),
+          key.forLog(runningValue));
+      merged.put(key, runningValue, RUNNING);
+    } else {
+      if (!running.text(key).equals(after)) {
+        changed.add(key.name() + " " + key.change(runningValue, next.value(key)));
+      }
+      merged.put(key, next.value(key), next.origin(key));
+    }
+  }
+
+  /**
    * The built policy, with every part whose values equal the running part's replaced by the running
    * object itself, so unchanged parts are not re-initialised.
    */
@@ -153,7 +170,7 @@ public final class ConfigReloader {
   }
 
   private static boolean same(Part part, BerthConfig a, BerthConfig b) {
-    for (ConfigKey key : ConfigKeys.all()) {
+    for (ConfigKey<?> key : ConfigKeys.all()) {
       if (key.part() == part && !a.text(key).equals(b.text(key))) {
         return false;
       }

@@ -2,6 +2,7 @@ package dev.berth.server.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.berth.server.settings.ConfigException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

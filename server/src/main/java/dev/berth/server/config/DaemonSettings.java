@@ -4,16 +4,23 @@ import static java.util.Objects.requireNonNull;
 
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.server.settings.Addresses;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
+import dev.berth.server.wasm.WasmConfig;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * The settings of the daemon around the broker: where it listens, where its state lives, how it
- * shuts down, how it exports metrics and how it logs. Immutable; {@link #newBuilder()} starts from
- * the defaults.
+ * shuts down, how it exports metrics and how it logs, which WASM modules it serves. Immutable;
+ * {@link #newBuilder()} starts from the defaults.
  *
  * @param listen the gRPC listen address ({@code listen}); unresolved, as configured
  * @param stateDir the durable state directory ({@code state_dir})
@@ -29,6 +36,8 @@ import java.util.Optional;
  * @param tls TLS on the listener, empty for plaintext ({@code tls.*})
  * @param maxConnectionAge connections are closed gracefully after this, so clients rebalance and
  *     pick up rotated certificates; empty for never ({@code transport.max_connection_age})
+ * @param wasm the WASM modules served and the idle timeout of WASM leases ({@code wasm.modules},
+ *     {@code wasm.idle_timeout})
  */
 public record DaemonSettings(
     InetSocketAddress listen,
@@ -41,7 +50,32 @@ public record DaemonSettings(
     String logLevel,
     List<TokenRegistry.Entry> tokens,
     Optional<TlsSettings> tls,
-    Optional<Duration> maxConnectionAge) {
+    Optional<Duration> maxConnectionAge,
+    WasmConfig wasm) {
+
+  /**
+   * The names of the daemon's configuration keys, written once: {@link ConfigKeys} defines the keys
+   * with them and every validation error names its key with them.
+   */
+  public static final class Keys {
+    public static final String LISTEN = "listen";
+    public static final String STATE_DIR = "state_dir";
+    public static final String SHUTDOWN_GRACE = "shutdown_grace";
+    public static final String METRICS_LISTEN = "metrics.listen";
+    public static final String METRICS_JMX = "metrics.jmx";
+    public static final String METRICS_HOST_SERIES = "metrics.host_series";
+    public static final String LOG_FORMAT = "log.format";
+    public static final String LOG_LEVEL = "log.level";
+    public static final String AUTH_TOKENS = "auth.tokens";
+    public static final String TLS_CERT = "tls.cert";
+    public static final String TLS_KEY = "tls.key";
+    public static final String TLS_CLIENT_CA = "tls.client_ca";
+    public static final String TLS_REQUIRE_CLIENT_CERT = "tls.require_client_cert";
+    public static final String TLS_REFRESH = "tls.refresh";
+    public static final String MAX_CONNECTION_AGE = "transport.max_connection_age";
+
+    private Keys() {}
+  }
 
   public DaemonSettings {
     requireNonNull(listen, "listen");
@@ -53,6 +87,16 @@ public record DaemonSettings(
     tokens = List.copyOf(tokens);
     requireNonNull(tls, "tls");
     requireNonNull(maxConnectionAge, "maxConnectionAge");
+    requireNonNull(wasm, "wasm");
+  }
+
+  /** {@link #wasm()}'s modules as configured: name to path and exports, in configured order. */
+  public Map<String, ModuleSetting> wasmModules() {
+    Map<String, ModuleSetting> modules = new LinkedHashMap<>();
+    for (WasmConfig.ModuleEntry m : wasm.modules()) {
+      modules.put(m.name(), new ModuleSetting(m.path(), m.exports()));
+    }
+    return modules;
   }
 
   public static DaemonSettings defaults() {
@@ -81,6 +125,8 @@ public record DaemonSettings(
     private boolean tlsRequireClientCert;
     private Duration tlsRefresh = Duration.ofMinutes(1);
     private Duration maxConnectionAge;
+    private Map<String, ModuleSetting> wasmModules = Map.of();
+    private Duration wasmIdleTimeout = WasmConfig.DEFAULT_IDLE_TIMEOUT;
 
     private Builder() {}
 
@@ -159,6 +205,17 @@ public record DaemonSettings(
       return this;
     }
 
+    /** The WASM modules to serve by name; each must name its file. */
+    public Builder wasmModules(Map<String, ModuleSetting> value) {
+      this.wasmModules = new LinkedHashMap<>(value);
+      return this;
+    }
+
+    public Builder wasmIdleTimeout(Duration value) {
+      this.wasmIdleTimeout = value;
+      return this;
+    }
+
     /**
      * Validates and builds.
      *
@@ -167,32 +224,33 @@ public record DaemonSettings(
     public DaemonSettings build() {
       if (shutdownGrace.isNegative() || shutdownGrace.compareTo(Duration.ofHours(1)) > 0) {
         throw new ConfigException(
-            "shutdown_grace", "must be 0s..1h, got " + Durations.format(shutdownGrace));
+            Keys.SHUTDOWN_GRACE, "must be 0s..1h, got " + Durations.format(shutdownGrace));
       }
       if (metricsHostSeries < 0 || metricsHostSeries > 1000) {
         throw new ConfigException(
-            "metrics.host_series", "must be 0..1000, got " + metricsHostSeries);
+            Keys.METRICS_HOST_SERIES, "must be 0..1000, got " + metricsHostSeries);
       }
       if (metricsListen.isPresent() && listen.getPort() != 0) {
         InetSocketAddress m = metricsListen.get();
         if (m.getPort() == listen.getPort() && m.getHostString().equals(listen.getHostString())) {
           throw new ConfigException(
-              "metrics.listen", "must differ from listen (" + Addresses.format(listen) + ")");
+              Keys.METRICS_LISTEN,
+              "must differ from " + Keys.LISTEN + " (" + Addresses.format(listen) + ")");
         }
       }
       if (tlsRefresh.isNegative() || tlsRefresh.isZero()) {
         throw new ConfigException(
-            "tls.refresh", "must be > 0, got " + Durations.format(tlsRefresh));
+            Keys.TLS_REFRESH, "must be > 0, got " + Durations.format(tlsRefresh));
       }
       if (maxConnectionAge != null && maxConnectionAge.compareTo(Duration.ofSeconds(1)) < 0) {
         throw new ConfigException(
-            "transport.max_connection_age",
+            Keys.MAX_CONNECTION_AGE,
             "must be at least 1s, got " + Durations.format(maxConnectionAge));
       }
       try {
         TokenRegistry.of(tokens);
       } catch (IllegalArgumentException e) {
-        throw new ConfigException("auth.tokens", e.getMessage());
+        throw new ConfigException(Keys.AUTH_TOKENS, e.getMessage());
       }
       return new DaemonSettings(
           listen,
@@ -205,27 +263,43 @@ public record DaemonSettings(
           logLevel,
           tokens,
           tls(),
-          Optional.ofNullable(maxConnectionAge));
+          Optional.ofNullable(maxConnectionAge),
+          wasm());
     }
+
+    private WasmConfig wasm() {
+      List<WasmConfig.ModuleEntry> modules = new ArrayList<>();
+      for (Map.Entry<String, ModuleSetting> e : wasmModules.entrySet()) {
+        String name = e.getKey();
+        ModuleSetting m = e.getValue();
+        if (m.path() == null) {
+          throw new ConfigException(WasmConfig.Keys.module(name) + ".path", "is required");
+        }
+        modules.add(new WasmConfig.ModuleEntry(name, m.path(), m.exports()));
+      }
+      return new WasmConfig(modules, wasmIdleTimeout);
+    }
+
+    private static final String BOTH = Keys.TLS_CERT + " and " + Keys.TLS_KEY;
 
     private Optional<TlsSettings> tls() {
       if (tlsCert == null && tlsKey == null) {
         if (tlsClientCa != null) {
-          throw new ConfigException("tls.client_ca", "needs tls.cert and tls.key");
+          throw new ConfigException(Keys.TLS_CLIENT_CA, "needs " + BOTH);
         }
         if (tlsRequireClientCert) {
-          throw new ConfigException("tls.require_client_cert", "needs tls.cert and tls.key");
+          throw new ConfigException(Keys.TLS_REQUIRE_CLIENT_CERT, "needs " + BOTH);
         }
         return Optional.empty();
       }
       if (tlsCert == null) {
-        throw new ConfigException("tls.cert", "is required when tls.key is set");
+        throw new ConfigException(Keys.TLS_CERT, "is required when " + Keys.TLS_KEY + " is set");
       }
       if (tlsKey == null) {
-        throw new ConfigException("tls.key", "is required when tls.cert is set");
+        throw new ConfigException(Keys.TLS_KEY, "is required when " + Keys.TLS_CERT + " is set");
       }
       if (tlsRequireClientCert && tlsClientCa == null) {
-        throw new ConfigException("tls.require_client_cert", "needs tls.client_ca");
+        throw new ConfigException(Keys.TLS_REQUIRE_CLIENT_CERT, "needs " + Keys.TLS_CLIENT_CA);
       }
       return Optional.of(
           new TlsSettings(tlsCert, tlsKey, tlsClientCa, tlsRequireClientCert, tlsRefresh));

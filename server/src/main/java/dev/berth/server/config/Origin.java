@@ -2,6 +2,8 @@ package dev.berth.server.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.berth.server.settings.ConfigException;
+
 /**
  * Where a configuration value came from, so errors and {@code --print-config} can point at it.
  *
@@ -48,5 +50,13 @@ public record Origin(Kind kind, String where) {
       case FLAG -> "flag " + where;
       case RUNNING -> "running value";
     };
+  }
+
+  /**
+   * {@code e} with this origin appended ({@code ... (from env BERTH_SESSION_TTL)}); defaults are
+   * not named.
+   */
+  public ConfigException attachTo(ConfigException e) {
+    return kind == Kind.DEFAULT ? e : e.from(describe());
   }
 }

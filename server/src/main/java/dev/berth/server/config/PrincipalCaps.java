@@ -12,6 +12,18 @@ package dev.berth.server.config;
  *     caps.calls_per_second_per_principal}); enforced at the gRPC edge, not by the broker
  */
 public record PrincipalCaps(int sessions, int leases, int queued, int callsPerSecond) {
+  /**
+   * The names of the caps' configuration keys, written once: {@link ConfigKeys} defines the keys
+   * with them, and a refusal names the cap it hit with them.
+   */
+  public static final class Keys {
+    public static final String SESSIONS = "caps.sessions_per_principal";
+    public static final String LEASES = "caps.leases_per_principal";
+    public static final String QUEUED = "caps.queued_per_principal";
+    public static final String CALLS_PER_SECOND = "caps.calls_per_second_per_principal";
+
+    private Keys() {}
+  }
 
   /**
    * Generous defaults: they stop a runaway client, not a large fleet sharing one token. The call

@@ -1,5 +1,6 @@
 package dev.berth.server.config;
 
+import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -16,16 +17,14 @@ import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * Reads the YAML config file into flat dotted keys: nested maps join their keys with dots, so
- * {@code pools: {render: {limit: 8}}} and {@code pools.render.limit: 8} mean the same. The one map
- * value that is not flattened is {@code rate_limit.hosts}, whose keys are host patterns.
+ * {@code pools: {render: {limit: 8}}} and {@code pools.render.limit: 8} mean the same. The map
+ * values of map keys ({@code rate_limit.hosts}, {@code wasm.modules}, {@code auth.tokens}) are not
+ * flattened: their keys are data.
  *
  * <p>Loading is safe: SnakeYAML's {@link SafeConstructor} builds plain maps, lists and scalars only
  * (no Java types from tags), duplicate keys are errors, and aliases are capped.
  */
 final class YamlConfigFile {
-  /** The one key whose map value is data (host patterns), not more keys. */
-  static final String HOSTS_KEY = "rate_limit.hosts";
-
   private static final int MAX_FILE_CHARS = 1 << 20;
 
   private YamlConfigFile() {}
@@ -82,14 +81,11 @@ final class YamlConfigFile {
   }
 
   /**
-   * Whether a map under {@code name} is a value rather than more keys: for {@code
-   * rate_limit.hosts}, and for any key that is no prefix of another (so {@code limit: {a: 1}} is a
-   * type error, not an unknown key {@code limit.a}).
+   * Whether a map under {@code name} is a value rather than more keys: for any key that is no
+   * prefix of another, so a map key's entries ({@code rate_limit.hosts}, {@code wasm.modules}) are
+   * data, and {@code limit: {a: 1}} is a type error rather than an unknown key {@code limit.a}.
    */
   private static boolean isLeaf(String name) {
-    if (name.equals(HOSTS_KEY)) {
-      return true;
-    }
     if (ConfigKeys.find(name) == null) {
       return false;
     }
@@ -100,14 +96,15 @@ final class YamlConfigFile {
   /**
    * Parses a YAML flow value given in an environment variable or flag, e.g. {@code {"*.a.com":
    * {rate: 5}}}.
+   *
+   * @param example a valid value, for the error
+   * @throws ConfigException naming {@code key} when the text is not YAML
    */
-  static Object parseFlow(String key, String text) {
+  static Object parseFlow(String key, String text, String example) {
     try {
       return yaml().load(text);
     } catch (YAMLException e) {
-      throw new ConfigException(
-          key,
-          "must be a YAML map like {\"*.example.com\": {rate: 5, burst: 10}}, got '" + text + "'");
+      throw new ConfigException(key, "must be a YAML map like " + example + ", got '" + text + "'");
     }
   }
 

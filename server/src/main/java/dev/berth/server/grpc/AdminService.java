@@ -7,35 +7,23 @@ import dev.berth.proto.v1.DrainBrokerRequest;
 import dev.berth.proto.v1.DrainBrokerResponse;
 import dev.berth.proto.v1.DrainSessionRequest;
 import dev.berth.proto.v1.DrainSessionResponse;
-import dev.berth.proto.v1.ExplainStep;
 import dev.berth.proto.v1.Explanation;
 import dev.berth.proto.v1.GetStatusRequest;
-import dev.berth.proto.v1.LeaseInfo;
 import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
-import dev.berth.proto.v1.PoolStatus;
-import dev.berth.proto.v1.PressureStatus;
-import dev.berth.proto.v1.RefusalCount;
 import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.RevokeLeaseResponse;
-import dev.berth.proto.v1.SessionCounts;
-import dev.berth.proto.v1.SessionInfo;
-import dev.berth.proto.v1.Totals;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
-import dev.berth.server.Versions;
 import dev.berth.server.admission.AcquireSpec;
-import dev.berth.server.admission.Admission;
-import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Broker;
-import dev.berth.server.broker.BrokerException;
 import dev.berth.server.broker.Views;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.metrics.AcquireTimings;
-import dev.berth.server.ratelimit.HostStatus;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -69,56 +57,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
   }
 
   private BrokerStatus status() {
-    Views.Status s = broker.status();
-    BrokerStatus.Builder b =
-        BrokerStatus.newBuilder()
-            .setVersion(Versions.current())
-            .setBrokerEpoch(s.epoch())
-            .setStartedAt(protos.timestamp(s.startedAtNanos()))
-            .setUptime(Protos.duration(s.nowNanos() - s.startedAtNanos()))
-            .setSessions(
-                SessionCounts.newBuilder()
-                    .setLive(s.connectedSessions())
-                    .setDisconnected(s.disconnectedSessions()))
-            .setPressure(
-                PressureStatus.newBuilder()
-                    .setLevel(Protos.pressure(s.pressure().level()))
-                    .setFleetUsedMb(s.pressure().fleetUsedMb())
-                    .setFleetLimitMb(s.pressure().fleetLimitMb())
-                    .setTrigger(s.pressure().trigger()))
-            .setDegradationScore(s.degradationScore())
-            .setDraining(s.draining());
-    for (HostStatus host : s.hotHosts()) {
-      b.addHotHosts(
-          dev.berth.proto.v1.HostStatus.newBuilder()
-              .setHost(host.host())
-              .setRatePerSecond(host.ratePerSecond())
-              .setTokens(host.tokens())
-              .setRefusals(host.refusals())
-              .setReason(host.reason()));
-    }
-    for (Views.Pool pool : s.pools()) {
-      AcquireTimings.Latency latency = timings.latency(pool.kind());
-      b.addPools(
-          PoolStatus.newBuilder()
-              .setKind(Protos.kind(pool.kind()))
-              .setLimit(pool.limit())
-              .setEffectiveLimit(pool.effectiveLimit())
-              .setInUse(pool.inUse())
-              .setQueued(pool.queued())
-              .setEffectiveReason(pool.reason())
-              .setAcquireLatencyP50(Protos.duration(latency.p50Nanos()))
-              .setAcquireLatencyP99(Protos.duration(latency.p99Nanos()))
-              .setQueueWaitP99(Protos.duration(latency.queueWaitP99Nanos())));
-    }
-    Totals.Builder totals = Totals.newBuilder().setGrants(s.counters().grants());
-    for (RefusalReason reason : RefusalReason.values()) {
-      totals.addRefusals(
-          RefusalCount.newBuilder()
-              .setReason(Protos.reason(reason))
-              .setCount(s.counters().refusals(reason)));
-    }
-    return b.setTotals(totals).build();
+    return protos.status(broker.status(), timings);
   }
 
   @Override
@@ -135,18 +74,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           List<Views.Session> page = broker.sessions(request.getWorkerId(), after, size + 1);
           ListSessionsResponse.Builder b = ListSessionsResponse.newBuilder();
           for (Views.Session s : page.subList(0, Math.min(size, page.size()))) {
-            b.addSessions(
-                SessionInfo.newBuilder()
-                    .setSessionId(s.id())
-                    .setWorkerId(s.workerId())
-                    .putAllLabels(s.labels())
-                    .setConnected(s.connected())
-                    .setDraining(s.draining())
-                    .setOpenedAt(protos.timestamp(s.openedAtNanos()))
-                    .setLastHeartbeatAt(protos.timestamp(s.lastSeenNanos()))
-                    .setMemoryUsedMb(s.memoryUsedMb())
-                    .setMemoryLimitMb(s.memoryLimitMb())
-                    .setLeases(s.leases()));
+            b.addSessions(protos.session(s));
           }
           if (page.size() > size) {
             b.setNextPageToken(encodeToken(page.get(size - 1).id()));
@@ -168,13 +96,9 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           } catch (NumberFormatException e) {
             throw BrokerException.invalid("page_token", "not a token this broker issued");
           }
-          ResourceKind kind = null;
-          if (request.getKindValue() != 0) {
-            kind = Protos.kind(request.getKind());
-            if (kind == null) {
-              throw BrokerException.invalid("kind", "must be RENDER, PDF, WASM or unspecified");
-            }
-          }
+          // UNSPECIFIED lists every kind.
+          ResourceKind kind =
+              request.getKindValue() == 0 ? null : Protos.requireKind(request.getKind(), "kind");
           AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
           AcquireSpec.requireId("session_id", request.getSessionId(), false);
           String host = request.getHost().toLowerCase(java.util.Locale.ROOT);
@@ -183,10 +107,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
                   request.getWorkerId(), kind, host, request.getSessionId(), after, size + 1);
           ListLeasesResponse.Builder b = ListLeasesResponse.newBuilder();
           for (Views.LeaseInfo info : page.subList(0, Math.min(size, page.size()))) {
-            b.addLeases(
-                LeaseInfo.newBuilder()
-                    .setLease(protos.lease(info.lease()))
-                    .setWorkerId(info.workerId()));
+            b.addLeases(protos.leaseInfo(info));
           }
           if (page.size() > size) {
             b.setNextPageToken(
@@ -209,11 +130,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
                 "reason", "required: ADMIN, IDLE, MEMORY_PRESSURE, DRAIN, ...");
           }
           Duration grace = request.hasGrace() ? Protos.duration(request.getGrace(), "grace") : null;
-          Broker.EndResult result = broker.revoke(request.getLeaseId(), reason, grace);
-          return RevokeLeaseResponse.newBuilder()
-              .setRevoked(result.changed())
-              .setEndedBy(Protos.end(result.end()))
-              .build();
+          return Protos.revokeResponse(broker.revoke(request.getLeaseId(), reason, grace));
         });
   }
 
@@ -263,25 +180,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     answer(
         responses,
         () -> {
-          Views.Explained explained = broker.explain(LeaseBrokerService.spec(request));
-          Explanation.Builder b = Explanation.newBuilder();
-          for (Admission.Step step : explained.steps()) {
-            b.addSteps(
-                ExplainStep.newBuilder()
-                    .setRule(step.rule())
-                    .setPassed(step.passed())
-                    .setDetail(step.detail()));
-          }
-          Admission.Verdict verdict = explained.verdict();
-          if (verdict.refusal() == null) {
-            Admission.Step last = explained.steps().get(explained.steps().size() - 1);
-            b.setWouldGrant(true).setDecidedBy(last.rule() + ": " + last.detail());
-          } else {
-            b.setWouldGrant(false)
-                .setRefusal(Protos.refusal(verdict.refusal()))
-                .setDecidedBy(verdict.refusal().detail());
-          }
-          return b.build();
+          return Protos.explanation(broker.explain(Protos.acquireSpec(request)));
         });
   }
 
@@ -291,8 +190,8 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     answer(
         responses,
         () -> {
-          broker.updatePolicy(LimitUpdates.apply(broker.policy(), request));
-          events.limitsUpdated(LimitUpdates.describe(request));
+          broker.updatePolicy(Protos.limits(broker.policy(), request));
+          events.limitsUpdated(Protos.describe(request));
           return UpdateLimitsResponse.newBuilder().setStatus(status()).build();
         });
   }

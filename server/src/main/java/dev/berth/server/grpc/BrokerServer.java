@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The broker's gRPC server: the LeaseBroker and BrokerAdmin services, {@code grpc.health.v1} and
  * server reflection (v1 and v1alpha), on any transport. {@link #netty} builds the production
- * listener with the transport limits of DESIGN §8; tests pass an in-process builder.
+ * listener with the transport limits of docs/security.md; tests pass an in-process builder.
  *
  * <p>Thread-safe.
  */
@@ -115,6 +115,11 @@ public final class BrokerServer implements AutoCloseable {
 
     public Options withCredentials(ServerCredentials value) {
       return new Options(tokens, value, timings, maxConnectionAge, extraServices);
+    }
+
+    /** TLS (or mTLS) from {@code tls}, whose certificates follow their files. */
+    public Options withTls(ServerTls tls) {
+      return withCredentials(tls.credentials());
     }
 
     public Options withTimings(AcquireTimings value) {

@@ -1,6 +1,7 @@
 package dev.berth.server.grpc;
 
 import dev.berth.server.broker.Broker;
+import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.ratelimit.PrincipalCallRate;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Metadata;
@@ -52,7 +53,9 @@ final class CallRateInterceptor implements ServerInterceptor {
                 + principal
                 + "' calls faster than its cap of "
                 + perSecond
-                + "/s (caps.calls_per_second_per_principal); slow down");
+                + "/s ("
+                + PrincipalCaps.Keys.CALLS_PER_SECOND
+                + "); slow down");
     time.schedule(() -> close(call, refused), HOLD_NANOS);
     return new ServerCall.Listener<>() {};
   }

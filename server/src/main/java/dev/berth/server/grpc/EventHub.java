@@ -1,34 +1,31 @@
 package dev.berth.server.grpc;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerEventType;
 import dev.berth.proto.v1.WatchEventsRequest;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Decision;
-import dev.berth.server.broker.BrokerException;
 import dev.berth.server.broker.BrokerListener;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureChange;
-import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.performance.LimitChange;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.ArrayDeque;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
- * Fans broker events out to {@code WatchEvents} streams. Each watcher has a bounded queue that
- * drains as its transport becomes ready; a watcher that falls more than {@link #MAX_PENDING} events
- * behind is dropped with RESOURCE_EXHAUSTED, so a slow reader never grows the heap. With no
- * watchers, an event costs one volatile read.
+ * Fans broker events out to {@code WatchEvents} streams. Each watcher has a bounded {@link
+ * OutboundQueue} that drains as its transport becomes ready; a watcher that falls more than {@link
+ * #MAX_PENDING} events behind is dropped with RESOURCE_EXHAUSTED, so a slow reader never grows the
+ * heap. With no watchers, an event costs one volatile read.
  *
  * <p>Thread-safe.
  */
@@ -84,79 +81,37 @@ final class EventHub implements BrokerListener {
 
   @Override
   public void granted(Lease lease, String workerId) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(protos.granted(lease, workerId));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_GRANTED)
-            .setSessionId(lease.sessionId())
-            .setWorkerId(workerId)
-            .setLease(protos.lease(lease)));
   }
 
   @Override
   public void refused(AcquireSpec spec, Decision.Refused refusal) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.refused(spec, refusal));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_REFUSED)
-            .setSessionId(spec.sessionId())
-            .setRefusal(Protos.refusal(refusal))
-            .setDetail(spec.kind() + (spec.host().isEmpty() ? "" : " " + spec.host())));
   }
 
   @Override
   public void ended(Lease lease, LeaseEnd how, RevokeReason revokeReason, Outcome outcome) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(protos.ended(lease, how, revokeReason, outcome));
     }
-    BrokerEventType type =
-        switch (how) {
-          case RELEASED, SESSION_CLOSED -> BrokerEventType.BROKER_EVENT_TYPE_RELEASED;
-          case SESSION_EXPIRED, MAX_HOLD -> BrokerEventType.BROKER_EVENT_TYPE_EXPIRED;
-          case REVOKED -> BrokerEventType.BROKER_EVENT_TYPE_REVOKED;
-        };
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(type)
-            .setSessionId(lease.sessionId())
-            .setLease(protos.lease(lease))
-            .setEndedBy(Protos.end(how))
-            .setRevokeReason(Protos.revokeReason(revokeReason))
-            .setDetail(outcome.error()));
   }
 
   @Override
   public void sessionOpened(String sessionId, String workerId, boolean resumed) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.sessionOpened(sessionId, workerId, resumed));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(
-                resumed
-                    ? BrokerEventType.BROKER_EVENT_TYPE_SESSION_RESUMED
-                    : BrokerEventType.BROKER_EVENT_TYPE_SESSION_OPENED)
-            .setSessionId(sessionId)
-            .setWorkerId(workerId));
   }
 
   @Override
   public void sessionEnded(String sessionId, String workerId, boolean expired) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.sessionEnded(sessionId, workerId, expired));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(
-                expired
-                    ? BrokerEventType.BROKER_EVENT_TYPE_SESSION_EXPIRED
-                    : BrokerEventType.BROKER_EVENT_TYPE_SESSION_CLOSED)
-            .setSessionId(sessionId)
-            .setWorkerId(workerId));
   }
 
   @Override
@@ -165,129 +120,54 @@ final class EventHub implements BrokerListener {
       return;
     }
     if (change.from() != change.to()) {
-      publish(
-          BrokerEvent.newBuilder()
-              .setType(
-                  change.to() == PressureLevel.NONE
-                      ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
-                      : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
-              .setPressure(Protos.pressure(change.to()))
-              // The trigger names its source: "fleet 3500/4000 MB ..." or "broker heap ...".
-              .setDetail(change.trigger()));
+      publish(Protos.pressure(change.to(), change.trigger()));
     }
     for (PressureChange.Worker worker : change.workers()) {
       publish(
-          BrokerEvent.newBuilder()
-              .setType(
-                  worker.to() == PressureLevel.NONE
-                      ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
-                      : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
+          Protos.pressure(worker.to(), worker.trigger())
               .setSessionId(worker.sessionId())
-              .setWorkerId(worker.workerId())
-              .setPressure(Protos.pressure(worker.to()))
-              .setDetail(worker.trigger()));
+              .setWorkerId(worker.workerId()));
     }
   }
 
   @Override
   public void limitChanged(LimitChange change) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.limitChanged(change));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_LIMITS_UPDATED)
-            .setDetail(
-                change.kind()
-                    + " effective limit "
-                    + change.from()
-                    + " -> "
-                    + change.to()
-                    + ": "
-                    + change.reason()));
   }
 
   /** An operator changed limits. */
   void limitsUpdated(String detail) {
-    if (quiet()) {
-      return;
+    if (!quiet()) {
+      publish(Protos.limitsUpdated(detail));
     }
-    publish(
-        BrokerEvent.newBuilder()
-            .setType(BrokerEventType.BROKER_EVENT_TYPE_LIMITS_UPDATED)
-            .setDetail(detail));
   }
 
   /** One watch stream with its own bounded, flow-controlled queue. */
   private final class Watcher {
-    private final ServerCallStreamObserver<BrokerEvent> out;
     private final Set<BrokerEventType> types;
-    private final int maxPending;
-
-    @GuardedBy("this")
-    private final ArrayDeque<BrokerEvent> pending = new ArrayDeque<>();
-
-    @GuardedBy("this")
-    private boolean closed;
+    private final OutboundQueue<BrokerEvent> out;
 
     Watcher(ServerCallStreamObserver<BrokerEvent> out, Set<BrokerEventType> types, int maxPending) {
-      this.out = out;
       this.types = types;
-      this.maxPending = maxPending;
-      out.setOnReadyHandler(this::flush);
-      out.setOnCancelHandler(
-          () -> {
-            synchronized (this) {
-              closed = true;
-              pending.clear();
-            }
-            watchers.remove(this);
-          });
+      this.out =
+          new OutboundQueue<>(
+              out,
+              maxPending,
+              (queued, next) -> false, // every event counts
+              "watcher too slow: more than " + maxPending + " events pending; dropped",
+              how -> watchers.remove(this));
     }
 
     void offer(BrokerEvent event) {
-      if (!types.isEmpty() && !types.contains(event.getType())) {
-        return;
-      }
-      boolean overflow;
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
-        if (pending.isEmpty() && out.isReady()) {
-          out.onNext(event);
-          return;
-        }
-        pending.add(event);
-        overflow = pending.size() > maxPending;
-      }
-      if (overflow) {
-        close(
-            Status.RESOURCE_EXHAUSTED.withDescription(
-                "watcher too slow: more than " + maxPending + " events pending; dropped"));
-      }
-    }
-
-    synchronized void flush() {
-      while (!closed && !pending.isEmpty() && out.isReady()) {
-        out.onNext(pending.poll());
+      if (types.isEmpty() || types.contains(event.getType())) {
+        out.offer(event);
       }
     }
 
     void close(Status status) {
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
-        closed = true;
-        pending.clear();
-        if (status.isOk()) {
-          out.onCompleted();
-        } else {
-          out.onError(status.asRuntimeException());
-        }
-      }
-      watchers.remove(this);
+      out.close(status);
     }
   }
 }

@@ -1,6 +1,5 @@
 package dev.berth.server.grpc;
 
-import com.google.protobuf.ByteString;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.GetModuleRequest;
@@ -14,7 +13,7 @@ import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.broker.Broker;
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.metrics.AcquireTimings;
@@ -25,7 +24,6 @@ import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -97,7 +95,7 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
           }
         });
     try {
-      AcquireSpec spec = boundedByDeadline(spec(request));
+      AcquireSpec spec = boundedByDeadline(Protos.acquireSpec(request));
       Answer answer = new Answer(call, spec.kind(), startNanos);
       pending.set(broker.acquire(spec, Principals.current(), answer));
       answer.returned = true;
@@ -107,20 +105,6 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
     } catch (RuntimeException e) {
       call.onError(Errors.toStatus(e));
     }
-  }
-
-  /** Validates an acquire request; shared with the admin service's Explain. */
-  static AcquireSpec spec(AcquireRequest request) {
-    Duration wait = request.hasWait() ? Protos.duration(request.getWait(), "wait") : null;
-    return AcquireSpec.validate(
-        request.getSessionId(),
-        Protos.kind(request.getKind()),
-        request.getUrl(),
-        request.getModule(),
-        wait,
-        request.getRequestId(),
-        Integer.toUnsignedLong(request.getPriority()),
-        Integer.toUnsignedLong(request.getMemoryEstimateMb()));
   }
 
   private static AcquireSpec boundedByDeadline(AcquireSpec spec) {
@@ -157,13 +141,7 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
       if (call.isCancelled()) {
         return;
       }
-      AcquireResponse.Builder response = AcquireResponse.newBuilder();
-      if (decision instanceof Decision.Granted granted) {
-        response.setGranted(protos.lease(granted.lease()));
-      } else {
-        response.setRefused(Protos.refusal((Decision.Refused) decision));
-      }
-      call.onNext(response.build());
+      call.onNext(protos.acquireResponse(decision));
       call.onCompleted();
     }
 
@@ -185,12 +163,7 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
       Broker.EndResult result =
           broker.release(
               request.getSessionId(), request.getLeaseId(), Principals.current(), outcome);
-      responses.onNext(
-          ReleaseResponse.newBuilder()
-              .setReleased(result.changed())
-              .setEndedBy(Protos.end(result.end()))
-              .setRevokeReason(Protos.revokeReason(result.revokeReason()))
-              .build());
+      responses.onNext(Protos.releaseResponse(result));
       responses.onCompleted();
     } catch (RuntimeException e) {
       responses.onError(Errors.toStatus(e));
@@ -235,13 +208,7 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
                 + digest
                 + " (it was reloaded; acquire a new WASM lease)");
       }
-      responses.onNext(
-          GetModuleResponse.newBuilder()
-              .setName(module.name())
-              .setDigest(module.digest())
-              .setWasm(ByteString.copyFrom(module.bytes()))
-              .addAllExports(module.exports())
-              .build());
+      responses.onNext(Protos.module(module));
       responses.onCompleted();
     } catch (RuntimeException e) {
       responses.onError(Errors.toStatus(e));

@@ -1,24 +1,80 @@
 package dev.berth.server.grpc;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
+import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.BrokerEvent;
+import dev.berth.proto.v1.BrokerEventType;
+import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.Cleanup;
+import dev.berth.proto.v1.Drain;
+import dev.berth.proto.v1.ExplainStep;
+import dev.berth.proto.v1.Explanation;
+import dev.berth.proto.v1.GetModuleResponse;
+import dev.berth.proto.v1.Heartbeat;
+import dev.berth.proto.v1.HeartbeatAck;
+import dev.berth.proto.v1.Hello;
+import dev.berth.proto.v1.HostRate;
 import dev.berth.proto.v1.Lease;
+import dev.berth.proto.v1.LeaseInfo;
+import dev.berth.proto.v1.Opened;
+import dev.berth.proto.v1.PoolLimit;
+import dev.berth.proto.v1.PoolStatus;
+import dev.berth.proto.v1.PressureStatus;
 import dev.berth.proto.v1.Refusal;
+import dev.berth.proto.v1.RefusalCount;
+import dev.berth.proto.v1.ReleaseResponse;
+import dev.berth.proto.v1.Revoke;
+import dev.berth.proto.v1.RevokeLeaseResponse;
+import dev.berth.proto.v1.SessionCounts;
+import dev.berth.proto.v1.SessionEvent;
+import dev.berth.proto.v1.SessionInfo;
+import dev.berth.proto.v1.Totals;
+import dev.berth.proto.v1.UpdateLimitsRequest;
+import dev.berth.proto.v1.WasmInstanceStats;
+import dev.berth.server.Versions;
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Admission;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RefusalReason;
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.Views;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.memory.PressureLevel;
+import dev.berth.server.metrics.AcquireTimings;
+import dev.berth.server.performance.LimitChange;
+import dev.berth.server.ratelimit.HostStatus;
+import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.settings.ConfigException;
 import dev.berth.server.time.TimeSource;
+import dev.berth.server.wasm.InstanceStats;
+import dev.berth.server.wasm.WasmModule;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * Converts between the wire ({@code berth.v1}) and the domain. Validation errors name the field.
+ * Every conversion between the wire ({@code berth.v1}) and the domain on the server, in one place:
+ * enums and scalars, requests into validated domain values (errors name the field), and domain
+ * results, views and events into messages. The services only route calls; they build no message and
+ * read no field of their own.
+ *
+ * <p>Immutable and thread-safe.
  */
 final class Protos {
+  /** The most WASM instance reports one heartbeat may carry (a session holds one instance). */
+  static final int MAX_WASM_STATS = 64;
+
   /** Protobuf's own bound for Duration.seconds (about 10,000 years). */
   private static final long MAX_DURATION_SECONDS = 315_576_000_000L;
 
@@ -32,6 +88,8 @@ final class Protos {
   TimeSource time() {
     return time;
   }
+
+  // ------------------------------------------------------------ enums
 
   /** The domain kind, or null for UNSPECIFIED and values this broker does not know. */
   static ResourceKind kind(dev.berth.proto.v1.ResourceKind kind) {
@@ -107,6 +165,21 @@ final class Protos {
   }
 
   /**
+   * The domain kind.
+   *
+   * @throws BrokerException INVALID_ARGUMENT naming {@code field} for UNSPECIFIED or unknown kinds
+   */
+  static ResourceKind requireKind(dev.berth.proto.v1.ResourceKind kind, String field) {
+    ResourceKind known = kind(kind);
+    if (known == null) {
+      throw BrokerException.invalid(field, "must be RENDER, PDF or WASM");
+    }
+    return known;
+  }
+
+  // ------------------------------------------------------------ scalars
+
+  /**
    * A well-formed, non-negative duration.
    *
    * @throws BrokerException INVALID_ARGUMENT naming {@code field}
@@ -152,6 +225,145 @@ final class Protos {
     return timestamp(time.toWall(monotonicNanos));
   }
 
+  // ------------------------------------------------------------ requests -> domain
+
+  /** Validates an acquire request; Acquire and the admin Explain share it. */
+  static AcquireSpec acquireSpec(AcquireRequest request) {
+    Duration wait = request.hasWait() ? duration(request.getWait(), "wait") : null;
+    return AcquireSpec.validate(
+        request.getSessionId(),
+        kind(request.getKind()),
+        request.getUrl(),
+        request.getModule(),
+        wait,
+        request.getRequestId(),
+        Integer.toUnsignedLong(request.getPriority()),
+        Integer.toUnsignedLong(request.getMemoryEstimateMb()));
+  }
+
+  /** Validates a hello: who the worker is and, when resuming, the leases it still holds. */
+  static HelloSpec helloSpec(Hello hello) {
+    List<HelloSpec.HeldLease> held = new ArrayList<>(hello.getHeldLeasesCount());
+    for (dev.berth.proto.v1.HeldLease h : hello.getHeldLeasesList()) {
+      held.add(
+          new HelloSpec.HeldLease(
+              h.getLeaseId(),
+              h.getFencingToken(),
+              kind(h.getKind()),
+              h.getHost(),
+              h.getModule(),
+              h.getMemoryMb()));
+    }
+    return HelloSpec.validate(
+        hello.getWorkerId(),
+        hello.getLabelsMap(),
+        hello.getMemoryLimitMb(),
+        hello.getResumeSessionId(),
+        held);
+  }
+
+  /**
+   * The WASM instance reports of a heartbeat.
+   *
+   * @throws BrokerException INVALID_ARGUMENT for too many reports or a malformed lease id
+   */
+  static List<InstanceStats> wasmStats(Heartbeat heartbeat) {
+    if (heartbeat.getWasmStatsCount() == 0) {
+      return List.of();
+    }
+    if (heartbeat.getWasmStatsCount() > MAX_WASM_STATS) {
+      throw BrokerException.invalid(
+          "heartbeat.wasm_stats", "at most " + MAX_WASM_STATS + " entries");
+    }
+    List<InstanceStats> stats = new ArrayList<>(heartbeat.getWasmStatsCount());
+    for (WasmInstanceStats s : heartbeat.getWasmStatsList()) {
+      AcquireSpec.requireId("heartbeat.wasm_stats.lease_id", s.getLeaseId(), true);
+      stats.add(new InstanceStats(s.getLeaseId(), s.getCalls(), s.getFailures()));
+    }
+    return stats;
+  }
+
+  /**
+   * {@code current} with an {@code UpdateLimits} request applied, fully validated: nothing of it
+   * applies unless all of it is valid.
+   *
+   * @throws BrokerException INVALID_ARGUMENT naming the configuration key a value would have set
+   */
+  static Policy limits(Policy current, UpdateLimitsRequest request) {
+    try {
+      Policy next = current;
+      if (request.getPoolsCount() > 0) {
+        BrokerConfig.Builder broker = current.broker().toBuilder();
+        for (PoolLimit pool : request.getPoolsList()) {
+          ResourceKind kind = requireKind(pool.getKind(), "pools.kind");
+          long limit = Integer.toUnsignedLong(pool.getLimit()); // uint32 on the wire
+          if (limit > BrokerConfig.MAX_POOL_LIMIT) {
+            throw BrokerException.invalid(
+                BrokerConfig.Keys.limit(kind),
+                "must be 0.." + BrokerConfig.MAX_POOL_LIMIT + ", got " + limit);
+          }
+          broker.limit(kind, (int) limit);
+        }
+        next = next.withBroker(broker.build());
+      }
+      if (request.getHostRatesCount() > 0) {
+        RateLimitConfig.Builder rates = current.rateLimit().toBuilder();
+        for (HostRate rate : request.getHostRatesList()) {
+          String pattern = rate.getPattern();
+          if (pattern.equals("*")) {
+            rates.defaultRate(rate.getRatePerSecond());
+            if (rate.getBurst() > 0) {
+              rates.defaultBurst(rate.getBurst());
+            }
+          } else if (rate.getBurst() > 0) {
+            rates.host(pattern, rate.getRatePerSecond(), rate.getBurst());
+          } else {
+            rates.host(pattern, rate.getRatePerSecond());
+          }
+        }
+        next = next.withRateLimit(rates.build());
+      }
+      if (request.hasPressure()) {
+        MemoryConfig memory =
+            current.memory().toBuilder()
+                .pressureOn(request.getPressure().getOn())
+                .pressureOff(request.getPressure().getOff())
+                .build();
+        next = next.withMemory(memory);
+      }
+      return next;
+    } catch (ConfigException e) {
+      throw BrokerException.invalid(e.key(), e.rule());
+    }
+  }
+
+  /** An {@code UpdateLimits} request in words, for the event stream and the log. */
+  static String describe(UpdateLimitsRequest request) {
+    List<String> parts = new ArrayList<>();
+    for (PoolLimit pool : request.getPoolsList()) {
+      parts.add(kind(pool.getKind()) + " limit " + pool.getLimit());
+    }
+    for (HostRate rate : request.getHostRatesList()) {
+      parts.add(
+          "host "
+              + rate.getPattern()
+              + " "
+              + rate.getRatePerSecond()
+              + "/s"
+              + (rate.getBurst() > 0 ? " burst " + rate.getBurst() : ""));
+    }
+    if (request.hasPressure()) {
+      parts.add(
+          "pressure on "
+              + request.getPressure().getOn()
+              + " off "
+              + request.getPressure().getOff());
+    }
+    return parts.isEmpty() ? "no change" : String.join(", ", parts);
+  }
+
+  // ------------------------------------------------------------ domain -> responses
+
   Lease lease(dev.berth.server.lease.Lease lease) {
     return Lease.newBuilder()
         .setLeaseId(lease.id())
@@ -173,6 +385,277 @@ final class Protos {
         .setRetryAfter(duration(refused.retryAfterNanos()))
         .setDetail(refused.detail())
         .build();
+  }
+
+  AcquireResponse acquireResponse(Decision decision) {
+    AcquireResponse.Builder response = AcquireResponse.newBuilder();
+    if (decision instanceof Decision.Granted granted) {
+      response.setGranted(lease(granted.lease()));
+    } else {
+      response.setRefused(refusal((Decision.Refused) decision));
+    }
+    return response.build();
+  }
+
+  static ReleaseResponse releaseResponse(Broker.EndResult result) {
+    return ReleaseResponse.newBuilder()
+        .setReleased(result.changed())
+        .setEndedBy(end(result.end()))
+        .setRevokeReason(revokeReason(result.revokeReason()))
+        .build();
+  }
+
+  static RevokeLeaseResponse revokeResponse(Broker.EndResult result) {
+    return RevokeLeaseResponse.newBuilder()
+        .setRevoked(result.changed())
+        .setEndedBy(end(result.end()))
+        .build();
+  }
+
+  static GetModuleResponse module(WasmModule module) {
+    return GetModuleResponse.newBuilder()
+        .setName(module.name())
+        .setDigest(module.digest())
+        .setWasm(ByteString.copyFrom(module.bytes()))
+        .addAllExports(module.exports())
+        .build();
+  }
+
+  /** The broker's status, with each pool's acquire latencies from {@code timings}. */
+  BrokerStatus status(Views.Status s, AcquireTimings timings) {
+    BrokerStatus.Builder b =
+        BrokerStatus.newBuilder()
+            .setVersion(Versions.current())
+            .setBrokerEpoch(s.epoch())
+            .setStartedAt(timestamp(s.startedAtNanos()))
+            .setUptime(duration(s.nowNanos() - s.startedAtNanos()))
+            .setSessions(
+                SessionCounts.newBuilder()
+                    .setLive(s.connectedSessions())
+                    .setDisconnected(s.disconnectedSessions()))
+            .setPressure(
+                PressureStatus.newBuilder()
+                    .setLevel(pressure(s.pressure().level()))
+                    .setFleetUsedMb(s.pressure().fleetUsedMb())
+                    .setFleetLimitMb(s.pressure().fleetLimitMb())
+                    .setTrigger(s.pressure().trigger()))
+            .setDegradationScore(s.degradationScore())
+            .setDraining(s.draining());
+    for (HostStatus host : s.hotHosts()) {
+      b.addHotHosts(
+          dev.berth.proto.v1.HostStatus.newBuilder()
+              .setHost(host.host())
+              .setRatePerSecond(host.ratePerSecond())
+              .setTokens(host.tokens())
+              .setRefusals(host.refusals())
+              .setReason(host.reason()));
+    }
+    for (Views.Pool pool : s.pools()) {
+      AcquireTimings.Latency latency = timings.latency(pool.kind());
+      b.addPools(
+          PoolStatus.newBuilder()
+              .setKind(kind(pool.kind()))
+              .setLimit(pool.limit())
+              .setEffectiveLimit(pool.effectiveLimit())
+              .setInUse(pool.inUse())
+              .setQueued(pool.queued())
+              .setEffectiveReason(pool.reason())
+              .setAcquireLatencyP50(duration(latency.p50Nanos()))
+              .setAcquireLatencyP99(duration(latency.p99Nanos()))
+              .setQueueWaitP99(duration(latency.queueWaitP99Nanos())));
+    }
+    Totals.Builder totals = Totals.newBuilder().setGrants(s.counters().grants());
+    for (RefusalReason reason : RefusalReason.values()) {
+      totals.addRefusals(
+          RefusalCount.newBuilder()
+              .setReason(reason(reason))
+              .setCount(s.counters().refusals(reason)));
+    }
+    return b.setTotals(totals).build();
+  }
+
+  SessionInfo session(Views.Session s) {
+    return SessionInfo.newBuilder()
+        .setSessionId(s.id())
+        .setWorkerId(s.workerId())
+        .putAllLabels(s.labels())
+        .setConnected(s.connected())
+        .setDraining(s.draining())
+        .setOpenedAt(timestamp(s.openedAtNanos()))
+        .setLastHeartbeatAt(timestamp(s.lastSeenNanos()))
+        .setMemoryUsedMb(s.memoryUsedMb())
+        .setMemoryLimitMb(s.memoryLimitMb())
+        .setLeases(s.leases())
+        .build();
+  }
+
+  LeaseInfo leaseInfo(Views.LeaseInfo info) {
+    return LeaseInfo.newBuilder()
+        .setLease(lease(info.lease()))
+        .setWorkerId(info.workerId())
+        .build();
+  }
+
+  /** What an acquire would be answered, rule by rule, and which rule decides. */
+  static Explanation explanation(Views.Explained explained) {
+    Explanation.Builder b = Explanation.newBuilder();
+    for (Admission.Step step : explained.steps()) {
+      b.addSteps(
+          ExplainStep.newBuilder()
+              .setRule(step.rule())
+              .setPassed(step.passed())
+              .setDetail(step.detail()));
+    }
+    Admission.Verdict verdict = explained.verdict();
+    if (verdict.refusal() == null) {
+      Admission.Step last = explained.steps().get(explained.steps().size() - 1);
+      b.setWouldGrant(true).setDecidedBy(last.rule() + ": " + last.detail());
+    } else {
+      b.setWouldGrant(false)
+          .setRefusal(refusal(verdict.refusal()))
+          .setDecidedBy(verdict.refusal().detail());
+    }
+    return b.build();
+  }
+
+  // ------------------------------------------------------------ session events
+
+  static SessionEvent opened(Broker.Opened opened, Duration heartbeat, Duration ttl) {
+    return SessionEvent.newBuilder()
+        .setOpened(
+            Opened.newBuilder()
+                .setSessionId(opened.sessionId())
+                .setBrokerEpoch(opened.epoch())
+                .setHeartbeatInterval(duration(heartbeat))
+                .setSessionTtl(duration(ttl))
+                .setResumed(opened.resumed())
+                .addAllLostLeases(opened.lostLeases()))
+        .build();
+  }
+
+  static SessionEvent heartbeatAck(long seq, PressureLevel level) {
+    return SessionEvent.newBuilder()
+        .setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(seq).setPressure(pressure(level)))
+        .build();
+  }
+
+  static SessionEvent revoke(long commandId, String leaseId, RevokeReason reason, long graceNanos) {
+    return SessionEvent.newBuilder()
+        .setRevoke(
+            Revoke.newBuilder()
+                .setCommandId(commandId)
+                .setLeaseId(leaseId)
+                .setReason(revokeReason(reason))
+                .setGrace(duration(graceNanos)))
+        .build();
+  }
+
+  static SessionEvent cleanup(long commandId, long targetFreeMb, String reason) {
+    return SessionEvent.newBuilder()
+        .setCleanup(
+            Cleanup.newBuilder()
+                .setCommandId(commandId)
+                .setTargetFreeMb(targetFreeMb)
+                .setReason(reason))
+        .build();
+  }
+
+  static SessionEvent drain(long commandId, Instant deadline) {
+    return SessionEvent.newBuilder()
+        .setDrain(Drain.newBuilder().setCommandId(commandId).setDeadline(timestamp(deadline)))
+        .build();
+  }
+
+  // ------------------------------------------------------------ broker events (WatchEvents)
+
+  BrokerEvent.Builder granted(dev.berth.server.lease.Lease lease, String workerId) {
+    return BrokerEvent.newBuilder()
+        .setType(BrokerEventType.BROKER_EVENT_TYPE_GRANTED)
+        .setSessionId(lease.sessionId())
+        .setWorkerId(workerId)
+        .setLease(lease(lease));
+  }
+
+  static BrokerEvent.Builder refused(AcquireSpec spec, Decision.Refused refusal) {
+    return BrokerEvent.newBuilder()
+        .setType(BrokerEventType.BROKER_EVENT_TYPE_REFUSED)
+        .setSessionId(spec.sessionId())
+        .setRefusal(refusal(refusal))
+        .setDetail(spec.kind() + (spec.host().isEmpty() ? "" : " " + spec.host()));
+  }
+
+  BrokerEvent.Builder ended(
+      dev.berth.server.lease.Lease lease,
+      LeaseEnd how,
+      RevokeReason revokeReason,
+      Outcome outcome) {
+    BrokerEventType type =
+        switch (how) {
+          case RELEASED, SESSION_CLOSED -> BrokerEventType.BROKER_EVENT_TYPE_RELEASED;
+          case SESSION_EXPIRED, MAX_HOLD -> BrokerEventType.BROKER_EVENT_TYPE_EXPIRED;
+          case REVOKED -> BrokerEventType.BROKER_EVENT_TYPE_REVOKED;
+        };
+    return BrokerEvent.newBuilder()
+        .setType(type)
+        .setSessionId(lease.sessionId())
+        .setLease(lease(lease))
+        .setEndedBy(end(how))
+        .setRevokeReason(revokeReason(revokeReason))
+        .setDetail(outcome.error());
+  }
+
+  static BrokerEvent.Builder sessionOpened(String sessionId, String workerId, boolean resumed) {
+    return BrokerEvent.newBuilder()
+        .setType(
+            resumed
+                ? BrokerEventType.BROKER_EVENT_TYPE_SESSION_RESUMED
+                : BrokerEventType.BROKER_EVENT_TYPE_SESSION_OPENED)
+        .setSessionId(sessionId)
+        .setWorkerId(workerId);
+  }
+
+  static BrokerEvent.Builder sessionEnded(String sessionId, String workerId, boolean expired) {
+    return BrokerEvent.newBuilder()
+        .setType(
+            expired
+                ? BrokerEventType.BROKER_EVENT_TYPE_SESSION_EXPIRED
+                : BrokerEventType.BROKER_EVENT_TYPE_SESSION_CLOSED)
+        .setSessionId(sessionId)
+        .setWorkerId(workerId);
+  }
+
+  /**
+   * Pressure turned on or off at {@code to}, fleet-wide or (with a session) for one worker.
+   *
+   * @param trigger the trigger in words, naming its source: "fleet 3500/4000 MB ...", "broker heap
+   *     ..." or the worker's
+   */
+  static BrokerEvent.Builder pressure(PressureLevel to, String trigger) {
+    return BrokerEvent.newBuilder()
+        .setType(
+            to == PressureLevel.NONE
+                ? BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_OFF
+                : BrokerEventType.BROKER_EVENT_TYPE_PRESSURE_ON)
+        .setPressure(pressure(to))
+        .setDetail(trigger);
+  }
+
+  static BrokerEvent.Builder limitChanged(LimitChange change) {
+    return limitsUpdated(
+        change.kind()
+            + " effective limit "
+            + change.from()
+            + " -> "
+            + change.to()
+            + ": "
+            + change.reason());
+  }
+
+  /** Limits changed, by an operator or by degradation; {@code detail} says which and how. */
+  static BrokerEvent.Builder limitsUpdated(String detail) {
+    return BrokerEvent.newBuilder()
+        .setType(BrokerEventType.BROKER_EVENT_TYPE_LIMITS_UPDATED)
+        .setDetail(detail);
   }
 
   /**

@@ -1,32 +1,21 @@
 package dev.berth.server.grpc;
 
-import com.google.errorprone.annotations.concurrent.GuardedBy;
-import dev.berth.proto.v1.Cleanup;
-import dev.berth.proto.v1.Drain;
 import dev.berth.proto.v1.Heartbeat;
-import dev.berth.proto.v1.HeartbeatAck;
 import dev.berth.proto.v1.Hello;
-import dev.berth.proto.v1.Opened;
-import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.WasmInstanceStats;
-import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
-import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.SessionChannel;
-import dev.berth.server.wasm.InstanceStats;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -34,20 +23,17 @@ import java.util.function.Consumer;
  * One {@code OpenSession} stream: reads hello, heartbeats, acks and goodbye from the worker, and is
  * the {@link SessionChannel} through which the broker pushes to it.
  *
- * <p>Outbound events respect flow control: when the transport is not ready they queue, a newer
- * heartbeat ack replaces an unsent older one, and a worker that stops reading altogether (more than
- * {@link Limits#maxPendingEvents} queued) has its stream closed RESOURCE_EXHAUSTED rather than
- * growing the broker's heap. The session itself survives that until its TTL, like any dropped
- * stream.
+ * <p>Outbound events go through an {@link OutboundQueue}: when the transport is not ready they
+ * queue, a newer heartbeat ack replaces an unsent older one, and a worker that stops reading
+ * altogether (more than {@link Limits#maxPendingEvents} queued) has its stream closed
+ * RESOURCE_EXHAUSTED rather than growing the broker's heap. The session itself survives that until
+ * its TTL, like any dropped stream.
  *
  * <p>Thread-safe: inbound messages arrive serially from gRPC; pushes may come from any thread.
  */
 final class SessionStream implements StreamObserver<SessionRequest>, SessionChannel {
   /** The largest memory figure a worker may report, in MB (2^30 MB = 1 PiB). */
   private static final long MAX_MEMORY_MB = 1L << 30;
-
-  /** The most WASM instance reports one heartbeat may carry (a session holds one instance). */
-  static final int MAX_WASM_STATS = 64;
 
   /**
    * Per-stream bounds.
@@ -60,18 +46,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
   private final Broker broker;
   private final Protos protos;
-  private final ServerCallStreamObserver<SessionEvent> out;
   private final String principal;
-  private final Limits limits;
   private final Consumer<SessionStream> onTerminated;
-
-  private final Object sendLock = new Object();
-
-  @GuardedBy("sendLock")
-  private final ArrayDeque<SessionEvent> pending = new ArrayDeque<>();
-
-  @GuardedBy("sendLock")
-  private boolean closed;
+  private final OutboundQueue<SessionEvent> out;
 
   /** Set once hello succeeds; read by any thread. */
   private volatile String sessionId;
@@ -94,12 +71,18 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       Consumer<SessionStream> onTerminated) {
     this.broker = broker;
     this.protos = protos;
-    this.out = out;
     this.principal = principal;
-    this.limits = limits;
     this.onTerminated = onTerminated;
-    out.setOnReadyHandler(this::flush);
-    out.setOnCancelHandler(this::cancelled);
+    this.out =
+        new OutboundQueue<>(
+            out,
+            limits.maxPendingEvents(),
+            // Only the newest ack matters to a worker that is behind.
+            (queued, next) -> queued.hasHeartbeatAck() && next.hasHeartbeatAck(),
+            "session stream not read: more than "
+                + limits.maxPendingEvents()
+                + " events pending; reconnect and resume the session",
+            this::ended);
   }
 
   // ------------------------------------------------------------ inbound
@@ -126,41 +109,12 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     if (sessionId != null) {
       throw BrokerException.invalid("hello", "sent twice on one stream");
     }
-    List<HelloSpec.HeldLease> held = new ArrayList<>(hello.getHeldLeasesCount());
-    for (dev.berth.proto.v1.HeldLease h : hello.getHeldLeasesList()) {
-      held.add(
-          new HelloSpec.HeldLease(
-              h.getLeaseId(),
-              h.getFencingToken(),
-              Protos.kind(h.getKind()),
-              h.getHost(),
-              h.getModule(),
-              h.getMemoryMb()));
-    }
-    HelloSpec spec =
-        HelloSpec.validate(
-            hello.getWorkerId(),
-            hello.getLabelsMap(),
-            hello.getMemoryLimitMb(),
-            hello.getResumeSessionId(),
-            held);
-    Broker.Opened opened = broker.open(spec, principal, this);
+    Broker.Opened opened = broker.open(Protos.helloSpec(hello), principal, this);
     sessionId = opened.sessionId();
     Duration heartbeat = broker.config().heartbeatInterval();
     minHeartbeatGapNanos = heartbeat.toNanos() / 4;
     lastForwardedNanos = protos.time().nanoTime() - minHeartbeatGapNanos; // forward the first
-    Duration ttl = broker.config().sessionTtl();
-    send(
-        SessionEvent.newBuilder()
-            .setOpened(
-                Opened.newBuilder()
-                    .setSessionId(opened.sessionId())
-                    .setBrokerEpoch(opened.epoch())
-                    .setHeartbeatInterval(Protos.duration(heartbeat))
-                    .setSessionTtl(Protos.duration(ttl))
-                    .setResumed(opened.resumed())
-                    .addAllLostLeases(opened.lostLeases()))
-            .build());
+    send(Protos.opened(opened, heartbeat, broker.config().sessionTtl()));
   }
 
   private void heartbeat(Heartbeat heartbeat) {
@@ -192,7 +146,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
               heartbeat.getSeq(),
               heartbeat.getMemoryUsedMb(),
               heartbeat.getMemoryLimitMb(),
-              wasmStats(heartbeat));
+              Protos.wasmStats(heartbeat));
       lastForwardedNanos = now;
       lastPressure = pressure;
       lastUsedMb = heartbeat.getMemoryUsedMb();
@@ -200,29 +154,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       lastWasmStats = heartbeat.getWasmStatsList();
     }
     lastSeq = heartbeat.getSeq();
-    send(
-        SessionEvent.newBuilder()
-            .setHeartbeatAck(
-                HeartbeatAck.newBuilder()
-                    .setSeq(heartbeat.getSeq())
-                    .setPressure(Protos.pressure(pressure)))
-            .build());
-  }
-
-  private static List<InstanceStats> wasmStats(Heartbeat heartbeat) {
-    if (heartbeat.getWasmStatsCount() == 0) {
-      return List.of();
-    }
-    if (heartbeat.getWasmStatsCount() > MAX_WASM_STATS) {
-      throw BrokerException.invalid(
-          "heartbeat.wasm_stats", "at most " + MAX_WASM_STATS + " entries");
-    }
-    List<InstanceStats> stats = new ArrayList<>(heartbeat.getWasmStatsCount());
-    for (WasmInstanceStats s : heartbeat.getWasmStatsList()) {
-      AcquireSpec.requireId("heartbeat.wasm_stats.lease_id", s.getLeaseId(), true);
-      stats.add(new InstanceStats(s.getLeaseId(), s.getCalls(), s.getFailures()));
-    }
-    return stats;
+    send(Protos.heartbeatAck(heartbeat.getSeq(), pressure));
   }
 
   private static void requireMemory(String field, long mb) {
@@ -249,28 +181,23 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   public void onCompleted() {
     // Half-close without goodbye: the worker is done with this stream, not with its session.
     disconnected();
-    synchronized (sendLock) {
-      if (!closed) {
-        closed = true;
-        pending.clear();
-        out.onCompleted();
-      }
-    }
-    onTerminated.accept(this);
+    out.close(Status.OK);
   }
 
-  private void cancelled() {
-    synchronized (sendLock) {
-      closed = true;
-      pending.clear();
+  /**
+   * The stream ended: a worker that went away or stopped reading keeps its session until the TTL,
+   * detached; the stream is forgotten either way.
+   */
+  private void ended(OutboundQueue.End how) {
+    if (how != OutboundQueue.End.CLOSED) {
+      disconnected();
     }
     onTerminated.accept(this);
-    disconnected();
   }
 
   /** Ends the stream with {@code status} whatever its state, e.g. at shutdown. */
   void terminate(Status status) {
-    finish(status);
+    out.close(status);
   }
 
   private void disconnected() {
@@ -284,122 +211,36 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
   @Override
   public void revoke(long commandId, String leaseId, RevokeReason reason, long graceNanos) {
-    send(
-        SessionEvent.newBuilder()
-            .setRevoke(
-                Revoke.newBuilder()
-                    .setCommandId(commandId)
-                    .setLeaseId(leaseId)
-                    .setReason(Protos.revokeReason(reason))
-                    .setGrace(Protos.duration(graceNanos)))
-            .build());
+    send(Protos.revoke(commandId, leaseId, reason, graceNanos));
   }
 
   @Override
   public void cleanup(long commandId, long targetFreeMb, String reason) {
-    send(
-        SessionEvent.newBuilder()
-            .setCleanup(
-                Cleanup.newBuilder()
-                    .setCommandId(commandId)
-                    .setTargetFreeMb(targetFreeMb)
-                    .setReason(reason))
-            .build());
+    send(Protos.cleanup(commandId, targetFreeMb, reason));
   }
 
   @Override
   public void drain(long commandId, Instant deadline) {
-    send(
-        SessionEvent.newBuilder()
-            .setDrain(
-                Drain.newBuilder().setCommandId(commandId).setDeadline(Protos.timestamp(deadline)))
-            .build());
+    send(Protos.drain(commandId, deadline));
   }
 
   @Override
   public void close(CloseReason why, String detail) {
     switch (why) {
-      case GOODBYE -> finish(null);
-      case EXPIRED -> finish(Status.NOT_FOUND.withDescription(detail));
-      case REPLACED -> finish(Status.ABORTED.withDescription(detail));
-      case SHUTDOWN -> finish(Status.UNAVAILABLE.withDescription(detail));
+      case GOODBYE -> out.close(Status.OK);
+      case EXPIRED -> out.close(Status.NOT_FOUND.withDescription(detail));
+      case REPLACED -> out.close(Status.ABORTED.withDescription(detail));
+      case SHUTDOWN -> out.close(Status.UNAVAILABLE.withDescription(detail));
     }
   }
 
   /** Closes the stream for a protocol fault; the session itself is left to its TTL. */
   private void fail(StatusRuntimeException error) {
     disconnected();
-    finish(error.getStatus());
-  }
-
-  /** Ends the response stream once: OK when {@code status} is null, else with that status. */
-  private void finish(Status status) {
-    synchronized (sendLock) {
-      if (closed) {
-        return;
-      }
-      drainPending();
-      closed = true;
-      pending.clear();
-      if (status == null) {
-        out.onCompleted();
-      } else {
-        out.onError(status.asRuntimeException());
-      }
-    }
-    onTerminated.accept(this);
+    out.close(error.getStatus());
   }
 
   private void send(SessionEvent event) {
-    StatusRuntimeException overflow = null;
-    synchronized (sendLock) {
-      if (closed) {
-        return;
-      }
-      if (pending.isEmpty() && out.isReady()) {
-        out.onNext(event);
-        return;
-      }
-      SessionEvent last = pending.peekLast();
-      if (last != null && last.hasHeartbeatAck() && event.hasHeartbeatAck()) {
-        pending.pollLast(); // only the newest ack matters to a worker that is behind
-      }
-      pending.add(event);
-      if (pending.size() > limits.maxPendingEvents()) {
-        overflow =
-            Status.RESOURCE_EXHAUSTED
-                .withDescription(
-                    "session stream not read: more than "
-                        + limits.maxPendingEvents()
-                        + " events pending; reconnect and resume the session")
-                .asRuntimeException();
-      }
-    }
-    if (overflow != null) {
-      disconnected();
-      synchronized (sendLock) {
-        if (!closed) {
-          closed = true;
-          pending.clear();
-          out.onError(overflow);
-        }
-      }
-      onTerminated.accept(this);
-    }
-  }
-
-  private void flush() {
-    synchronized (sendLock) {
-      if (!closed) {
-        drainPending();
-      }
-    }
-  }
-
-  @GuardedBy("sendLock")
-  private void drainPending() {
-    while (!pending.isEmpty() && out.isReady()) {
-      out.onNext(pending.poll());
-    }
+    out.offer(event);
   }
 }

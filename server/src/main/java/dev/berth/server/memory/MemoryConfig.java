@@ -1,7 +1,7 @@
 package dev.berth.server.memory;
 
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 
 /**
@@ -16,6 +16,23 @@ import java.time.Duration;
 public final class MemoryConfig {
   /** Memory figures above this many MB are treated as input errors (a pebibyte). */
   static final long MAX_MB = 1L << 30;
+
+  /**
+   * The names of this part's configuration keys, written once: the configuration loader defines the
+   * keys with them and every validation error names its key with them.
+   */
+  public static final class Keys {
+    public static final String FLEET_LIMIT_MB = "memory.fleet_limit_mb";
+    public static final String PRESSURE_ON = "memory.pressure_on";
+    public static final String PRESSURE_OFF = "memory.pressure_off";
+    public static final String CRITICAL = "memory.critical";
+    public static final String CLEANUP_SESSIONS = "memory.cleanup_sessions";
+    public static final String CLEANUP_INTERVAL = "memory.cleanup_interval";
+    public static final String BROKER_HEAP_ON = "memory.broker_heap_on";
+    public static final String BROKER_HEAP_OFF = "memory.broker_heap_off";
+
+    private Keys() {}
+  }
 
   private final long fleetLimitMb;
   private final double pressureOn;
@@ -163,44 +180,50 @@ public final class MemoryConfig {
     public MemoryConfig build() {
       if (fleetLimitMb < 0 || fleetLimitMb > MAX_MB) {
         throw new ConfigException(
-            "memory.fleet_limit_mb",
+            Keys.FLEET_LIMIT_MB,
             "must be 0 (sum of worker limits) .. " + MAX_MB + ", got " + fleetLimitMb);
       }
-      ratio("memory.pressure_on", pressureOn);
-      ratio("memory.pressure_off", pressureOff);
+      ratio(Keys.PRESSURE_ON, pressureOn);
+      ratio(Keys.PRESSURE_OFF, pressureOff);
       if (pressureOff >= pressureOn) {
         throw new ConfigException(
-            "memory.pressure_off",
-            "must be below memory.pressure_on ("
+            Keys.PRESSURE_OFF,
+            "must be below "
+                + Keys.PRESSURE_ON
+                + " ("
                 + Ratios.format(pressureOn)
                 + "), got "
                 + Ratios.format(pressureOff));
       }
-      ratio("memory.critical", critical);
+      ratio(Keys.CRITICAL, critical);
       if (critical < pressureOn) {
         throw new ConfigException(
-            "memory.critical",
-            "must be at least memory.pressure_on ("
+            Keys.CRITICAL,
+            "must be at least "
+                + Keys.PRESSURE_ON
+                + " ("
                 + Ratios.format(pressureOn)
                 + "), got "
                 + Ratios.format(critical));
       }
       if (cleanupSessions < 0 || cleanupSessions > 100_000) {
         throw new ConfigException(
-            "memory.cleanup_sessions", "must be 0..100000, got " + cleanupSessions);
+            Keys.CLEANUP_SESSIONS, "must be 0..100000, got " + cleanupSessions);
       }
       if (cleanupInterval == null || cleanupInterval.isZero() || cleanupInterval.isNegative()) {
         throw new ConfigException(
-            "memory.cleanup_interval",
+            Keys.CLEANUP_INTERVAL,
             "must be a positive duration, got "
                 + (cleanupInterval == null ? "null" : Durations.format(cleanupInterval)));
       }
-      ratio("memory.broker_heap_on", brokerHeapOn);
-      ratio("memory.broker_heap_off", brokerHeapOff);
+      ratio(Keys.BROKER_HEAP_ON, brokerHeapOn);
+      ratio(Keys.BROKER_HEAP_OFF, brokerHeapOff);
       if (brokerHeapOff >= brokerHeapOn) {
         throw new ConfigException(
-            "memory.broker_heap_off",
-            "must be below memory.broker_heap_on ("
+            Keys.BROKER_HEAP_OFF,
+            "must be below "
+                + Keys.BROKER_HEAP_ON
+                + " ("
                 + Ratios.format(brokerHeapOn)
                 + "), got "
                 + Ratios.format(brokerHeapOff));

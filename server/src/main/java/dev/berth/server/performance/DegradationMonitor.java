@@ -1,8 +1,8 @@
 package dev.berth.server.performance;
 
-import dev.berth.server.config.Durations;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.Durations;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.EnumMap;

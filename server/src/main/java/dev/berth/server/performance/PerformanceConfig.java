@@ -1,9 +1,9 @@
 package dev.berth.server.performance;
 
-import dev.berth.server.config.Checks;
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.Checks;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Locale;
@@ -16,6 +16,29 @@ import java.util.Map;
  * and the rule it broke.
  */
 public final class PerformanceConfig {
+  /**
+   * The names of this part's configuration keys, written once: the configuration loader defines the
+   * keys with them and every validation error names its key with them.
+   */
+  public static final class Keys {
+    public static final String WINDOW = "performance.window";
+    public static final String TARGET_P95 = "performance.target_p95";
+    public static final String THRESHOLD = "performance.threshold";
+    public static final String DECREASE_FACTOR = "performance.decrease_factor";
+    public static final String INCREASE_STEP = "performance.increase_step";
+    public static final String FLOOR = "performance.floor";
+    public static final String MIN_SAMPLES = "performance.min_samples";
+    public static final String ADJUST_INTERVAL = "performance.adjust_interval";
+    public static final String MAX_HOSTS_TRACKED = "performance.max_hosts_tracked";
+
+    private Keys() {}
+
+    /** {@code performance.target_p95.KIND}. */
+    public static String targetP95(ResourceKind kind) {
+      return TARGET_P95 + "." + kind.name().toLowerCase(Locale.ROOT);
+    }
+  }
+
   private final Duration window;
   private final Duration defaultTargetP95;
   private final Map<ResourceKind, Duration> targetP95;
@@ -179,29 +202,25 @@ public final class PerformanceConfig {
      * @throws ConfigException naming the first key that breaks its rule
      */
     public PerformanceConfig build() {
-      Checks.positive("performance.window", window);
+      Checks.positive(Keys.WINDOW, window);
       // The reservoir keeps ticks as nanos × 256 in a long; a day is far from overflowing it.
       if (window.compareTo(Duration.ofDays(1)) > 0) {
         throw new ConfigException(
-            "performance.window", "must be at most 1d, got " + Durations.format(window));
+            Keys.WINDOW, "must be at most 1d, got " + Durations.format(window));
       }
-      Checks.positive("performance.target_p95", targetP95);
-      targetP95Overrides.forEach(
-          (kind, value) ->
-              Checks.positive(
-                  "performance.target_p95." + kind.name().toLowerCase(Locale.ROOT), value));
+      Checks.positive(Keys.TARGET_P95, targetP95);
+      targetP95Overrides.forEach((kind, value) -> Checks.positive(Keys.targetP95(kind), value));
       if (!(threshold >= 0 && threshold <= 1)) {
-        throw new ConfigException("performance.threshold", "must be 0..1, got " + threshold);
+        throw new ConfigException(Keys.THRESHOLD, "must be 0..1, got " + threshold);
       }
       if (!(decreaseFactor > 0 && decreaseFactor < 1)) {
-        throw new ConfigException(
-            "performance.decrease_factor", "must be in (0, 1), got " + decreaseFactor);
+        throw new ConfigException(Keys.DECREASE_FACTOR, "must be in (0, 1), got " + decreaseFactor);
       }
-      Checks.range("performance.increase_step", increaseStep, 1, 1_000_000);
-      Checks.range("performance.floor", floor, 1, 1_000_000);
-      Checks.range("performance.min_samples", minSamples, 1, OutcomeWindow.CAPACITY);
-      Checks.positive("performance.adjust_interval", adjustInterval);
-      Checks.range("performance.max_hosts_tracked", maxHostsTracked, 0, 1_000_000);
+      Checks.range(Keys.INCREASE_STEP, increaseStep, 1, 1_000_000);
+      Checks.range(Keys.FLOOR, floor, 1, 1_000_000);
+      Checks.range(Keys.MIN_SAMPLES, minSamples, 1, OutcomeWindow.CAPACITY);
+      Checks.positive(Keys.ADJUST_INTERVAL, adjustInterval);
+      Checks.range(Keys.MAX_HOSTS_TRACKED, maxHostsTracked, 0, 1_000_000);
       return new PerformanceConfig(this);
     }
   }

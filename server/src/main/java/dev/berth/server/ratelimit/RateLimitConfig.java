@@ -1,8 +1,8 @@
 package dev.berth.server.ratelimit;
 
-import dev.berth.server.config.Checks;
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
+import dev.berth.server.settings.Checks;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
@@ -32,6 +32,25 @@ public final class RateLimitConfig {
   public static final double DEFAULT_RECOVERY_SHARE = 0.1;
 
   private static final Duration LONGEST_PAUSE = Duration.ofDays(1);
+
+  /**
+   * The names of this part's configuration keys, written once: the configuration loader defines the
+   * keys with them and every validation error names its key with them.
+   */
+  public static final class Keys {
+    public static final String DEFAULT_RATE = "rate_limit.default_rate";
+    public static final String DEFAULT_BURST = "rate_limit.default_burst";
+    public static final String HOSTS = "rate_limit.hosts";
+    public static final String IDLE_EVICTION = "rate_limit.idle_eviction";
+    public static final String MAX_HOSTS = "rate_limit.max_hosts";
+    public static final String DECREASE_FACTOR = "rate_limit.decrease_factor";
+    public static final String RECOVERY_STEP = "rate_limit.recovery_step";
+    public static final String MIN_RATE = "rate_limit.min_rate";
+    public static final String DEFAULT_PAUSE = "rate_limit.default_pause";
+    public static final String MAX_PAUSE = "rate_limit.max_pause";
+
+    private Keys() {}
+  }
 
   private final HostRule defaultRule;
   private final Map<String, HostRule> hosts;
@@ -289,12 +308,12 @@ public final class RateLimitConfig {
      * @throws ConfigException naming the first key that breaks its rule
      */
     public RateLimitConfig build() {
-      rate("rate_limit.default_rate", defaultRate);
-      burst("rate_limit.default_burst", defaultBurst);
+      rate(Keys.DEFAULT_RATE, defaultRate);
+      burst(Keys.DEFAULT_BURST, defaultBurst);
       Map<String, HostRule> hosts = new LinkedHashMap<>();
       for (Map.Entry<String, HostOverride> e : overrides.entrySet()) {
         String pattern = e.getKey();
-        String key = "rate_limit.hosts['" + clip(String.valueOf(pattern)) + "']";
+        String key = Keys.HOSTS + "['" + clip(String.valueOf(pattern)) + "']";
         String problem = HostPatterns.problem(pattern);
         if (problem != null) {
           throw new ConfigException(key, problem);
@@ -305,29 +324,30 @@ public final class RateLimitConfig {
         burst(key + ".burst", burst);
         hosts.put(pattern, new HostRule(pattern, o.rate(), burst));
       }
-      Checks.positive("rate_limit.idle_eviction", idleEviction);
+      Checks.positive(Keys.IDLE_EVICTION, idleEviction);
       if (maxHosts < 1 || maxHosts > 10_000_000) {
-        throw new ConfigException("rate_limit.max_hosts", "must be 1..10000000, got " + maxHosts);
+        throw new ConfigException(Keys.MAX_HOSTS, "must be 1..10000000, got " + maxHosts);
       }
       if (!(decreaseFactor > 0 && decreaseFactor < 1)) {
         throw new ConfigException(
-            "rate_limit.decrease_factor",
-            "must be between 0 and 1 (exclusive), got " + decreaseFactor);
+            Keys.DECREASE_FACTOR, "must be between 0 and 1 (exclusive), got " + decreaseFactor);
       }
       if (recoveryStep != 0) {
-        rate("rate_limit.recovery_step", recoveryStep);
+        rate(Keys.RECOVERY_STEP, recoveryStep);
       }
-      rate("rate_limit.min_rate", minRate);
-      Checks.positive("rate_limit.default_pause", defaultPause);
-      Checks.positive("rate_limit.max_pause", maxPause);
+      rate(Keys.MIN_RATE, minRate);
+      Checks.positive(Keys.DEFAULT_PAUSE, defaultPause);
+      Checks.positive(Keys.MAX_PAUSE, maxPause);
       if (maxPause.compareTo(LONGEST_PAUSE) > 0) {
         throw new ConfigException(
-            "rate_limit.max_pause", "must be at most 1d, got " + Durations.format(maxPause));
+            Keys.MAX_PAUSE, "must be at most 1d, got " + Durations.format(maxPause));
       }
       if (defaultPause.compareTo(maxPause) > 0) {
         throw new ConfigException(
-            "rate_limit.default_pause",
-            "must not exceed rate_limit.max_pause ("
+            Keys.DEFAULT_PAUSE,
+            "must not exceed "
+                + Keys.MAX_PAUSE
+                + " ("
                 + Durations.format(maxPause)
                 + "), got "
                 + Durations.format(defaultPause));

@@ -1,7 +1,7 @@
 package dev.berth.server.session;
 
 import dev.berth.server.admission.AcquireSpec;
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
 import java.util.List;
 import java.util.Map;

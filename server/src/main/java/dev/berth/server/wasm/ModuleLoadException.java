@@ -4,7 +4,7 @@ import java.nio.file.Path;
 
 /**
  * A configured WASM module cannot be served. The message names the module, its file and the
- * problem, e.g. {@code wasm.modules[extractor]: /srv/x.wasm: does not export 'extract'}.
+ * problem, e.g. {@code wasm.modules['extractor']: /srv/x.wasm: does not export 'extract'}.
  */
 public final class ModuleLoadException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -13,7 +13,7 @@ public final class ModuleLoadException extends RuntimeException {
   private final transient Path file;
 
   ModuleLoadException(String module, Path file, String problem, Throwable cause) {
-    super("wasm.modules[" + module + "]: " + file + ": " + problem, cause);
+    super(WasmConfig.Keys.module(module) + ": " + file + ": " + problem, cause);
     this.module = module;
     this.file = file;
   }

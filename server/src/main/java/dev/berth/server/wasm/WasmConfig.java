@@ -2,8 +2,8 @@ package dev.berth.server.wasm;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.berth.server.config.ConfigException;
-import dev.berth.server.config.Durations;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,11 +21,27 @@ import java.util.Set;
  *     IDLE); zero never revokes for idleness
  */
 public record WasmConfig(List<ModuleEntry> modules, Duration idleTimeout) {
+  /**
+   * The names of the WASM configuration keys, written once: the configuration loader defines the
+   * keys with them and every validation error names its key with them.
+   */
+  public static final class Keys {
+    public static final String MODULES = "wasm.modules";
+    public static final String IDLE_TIMEOUT = "wasm.idle_timeout";
+
+    private Keys() {}
+
+    /** How one module is named in errors: {@code wasm.modules['NAME']}. */
+    public static String module(String name) {
+      return MODULES + "['" + name + "']";
+    }
+  }
+
   /** The default {@code wasm.idle_timeout}. */
   public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   /**
-   * One configured module ({@code wasm.modules[NAME]}).
+   * One configured module ({@code wasm.modules['NAME']}).
    *
    * @param name what acquires and GetModule call it: letters, digits, '.', '_' and '-'
    * @param path the {@code .wasm} file
@@ -38,12 +54,11 @@ public record WasmConfig(List<ModuleEntry> modules, Duration idleTimeout) {
       exports = List.copyOf(exports);
       if (!isName(name)) {
         throw new ConfigException(
-            "wasm.modules[" + name + "]",
-            "a module name is 1..128 letters, digits, '.', '_' and '-'");
+            Keys.module(name), "a module name is 1..128 letters, digits, '.', '_' and '-'");
       }
       for (String export : exports) {
         if (export.isBlank()) {
-          throw new ConfigException("wasm.modules[" + name + "].exports", "empty export name");
+          throw new ConfigException(Keys.module(name) + ".exports", "empty export name");
         }
       }
     }
@@ -86,12 +101,12 @@ public record WasmConfig(List<ModuleEntry> modules, Duration idleTimeout) {
     requireNonNull(idleTimeout, "idleTimeout");
     if (idleTimeout.isNegative()) {
       throw new ConfigException(
-          "wasm.idle_timeout", "must not be negative, got " + Durations.format(idleTimeout));
+          Keys.IDLE_TIMEOUT, "must not be negative, got " + Durations.format(idleTimeout));
     }
     Set<String> names = new HashSet<>();
     for (ModuleEntry module : modules) {
       if (!names.add(module.name())) {
-        throw new ConfigException("wasm.modules[" + module.name() + "]", "configured twice");
+        throw new ConfigException(Keys.module(module.name()), "configured twice");
       }
     }
   }

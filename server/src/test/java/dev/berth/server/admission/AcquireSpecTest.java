@@ -6,7 +6,7 @@ import static dev.berth.server.lease.ResourceKind.WASM;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
 import java.time.Duration;
 import org.assertj.core.api.AbstractThrowableAssert;

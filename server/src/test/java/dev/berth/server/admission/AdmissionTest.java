@@ -27,60 +27,44 @@ class AdmissionTest {
     return AcquireSpec.validate("s1", kind, url, "", null, "", 0, 0);
   }
 
+  private static final Admission.RateFacts HOST_RATE =
+      new Admission.RateFacts(true, 0, () -> "host example.com: 2.0/s");
+
+  private static Admission.SessionFacts session(boolean draining, boolean holdsWasm, int held) {
+    return new Admission.SessionFacts("s1", draining, holdsWasm, held);
+  }
+
+  private static Admission.PoolFacts pool(int inUse, int queued, int limit, String reason) {
+    return new Admission.PoolFacts(
+        new Admission.Usage(inUse, queued), new Admission.Limit(limit, reason));
+  }
+
   private static Admission.Facts facts(
       boolean brokerDraining, boolean sessionDraining, boolean holdsWasm, int held, int inUse) {
     return new Admission.Facts(
-        brokerDraining,
-        sessionDraining,
-        "s1",
-        holdsWasm,
-        held,
-        inUse,
-        3,
-        2,
-        "",
+        new Admission.BrokerFacts(brokerDraining, 0),
+        session(sessionDraining, holdsWasm, held),
+        pool(inUse, 3, 2, ""),
         Admission.Memory.NONE,
-        0,
-        true,
-        () -> "host example.com: 2.0/s",
-        0);
+        HOST_RATE);
   }
 
   private static Admission.Facts withMemory(Admission.Memory memory) {
-    Admission.Facts f = facts(false, false, false, 0, 0);
     return new Admission.Facts(
-        false,
-        false,
-        "s1",
-        false,
-        0,
-        0,
-        0,
-        2,
-        "",
+        Admission.BrokerFacts.SERVING,
+        session(false, false, 0),
+        pool(0, 0, 2, ""),
         memory,
-        f.rateWaitNanos(),
-        f.rateLimited(),
-        f.rateDetail(),
-        0);
+        HOST_RATE);
   }
 
   private static Admission.Facts withRateWait(long nanos, String detail) {
     return new Admission.Facts(
-        false,
-        false,
-        "s1",
-        false,
-        0,
-        0,
-        0,
-        2,
-        "",
+        Admission.BrokerFacts.SERVING,
+        session(false, false, 0),
+        pool(0, 0, 2, ""),
         Admission.Memory.NONE,
-        nanos,
-        !detail.isEmpty(),
-        () -> detail,
-        0);
+        new Admission.RateFacts(!detail.isEmpty(), nanos, () -> detail));
   }
 
   @Test
@@ -160,20 +144,11 @@ class AdmissionTest {
   void evaluate_wasmNotHeldWithPoolFull_refusedPoolFull() {
     Admission.Facts wasmFull =
         new Admission.Facts(
-            false,
-            false,
-            "s1",
-            false,
-            0,
-            1,
-            0,
-            1,
-            "",
+            Admission.BrokerFacts.SERVING,
+            session(false, false, 0),
+            pool(1, 0, 1, ""),
             Admission.Memory.NONE,
-            0,
-            false,
-            () -> "",
-            0);
+            Admission.RateFacts.NONE);
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(WASM), wasmFull, null);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
@@ -221,7 +196,11 @@ class AdmissionTest {
     Admission.Facts f = withMemory(memory);
     Admission.Facts wasm =
         new Admission.Facts(
-            false, false, "s1", false, 0, 0, 0, 1, "", memory, 0, false, () -> "", 0);
+            Admission.BrokerFacts.SERVING,
+            session(false, false, 0),
+            pool(0, 0, 1, ""),
+            memory,
+            Admission.RateFacts.NONE);
 
     assertThat(Admission.evaluate(CONFIG, spec(WASM), wasm, null))
         .isEqualTo(Admission.Verdict.GRANT);
@@ -251,20 +230,11 @@ class AdmissionTest {
   void evaluate_effectiveLimitLowered_poolDetailSaysWhy() {
     Admission.Facts lowered =
         new Admission.Facts(
-            false,
-            false,
-            "s1",
-            false,
-            0,
-            1,
-            0,
-            1,
-            "degraded: score 0.7",
+            Admission.BrokerFacts.SERVING,
+            session(false, false, 0),
+            pool(1, 0, 1, "degraded: score 0.7"),
             Admission.Memory.NONE,
-            0,
-            false,
-            () -> "",
-            0);
+            Admission.RateFacts.NONE);
 
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(PDF), lowered, null);
 

@@ -3,7 +3,7 @@ package dev.berth.server.admission;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import org.junit.jupiter.api.Test;
 
 class HostNameTest {

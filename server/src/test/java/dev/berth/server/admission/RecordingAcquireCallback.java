@@ -2,7 +2,7 @@ package dev.berth.server.admission;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import java.util.ArrayList;
 import java.util.List;

@@ -9,6 +9,7 @@ import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;

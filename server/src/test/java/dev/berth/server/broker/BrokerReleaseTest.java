@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.broker.BrokerHarness.Worker;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;

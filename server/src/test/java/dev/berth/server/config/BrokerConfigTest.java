@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.ConfigException;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

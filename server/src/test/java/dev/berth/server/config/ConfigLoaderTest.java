@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.ratelimit.HostRule;
+import dev.berth.server.settings.ConfigException;
+import dev.berth.server.wasm.WasmConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -312,6 +314,30 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_malformedAddresses_nameTheKeyAndTheSource() throws IOException {
+    assertThatThrownBy(() -> load(null, flag("--metrics-listen", "[::1:9464")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "metrics.listen: must be HOST:PORT (IPv6 in brackets: [::1]:7433), got '[::1:9464'"
+                + " (no closing ']') (from flag --metrics-listen)");
+    env.put("BERTH_LISTEN", "::1:7433");
+    assertThatThrownBy(() -> load(null))
+        .hasMessage(
+            "listen: must be HOST:PORT (IPv6 in brackets: [::1]:7433), got '::1:7433'"
+                + " (an IPv6 host needs brackets) (from env BERTH_LISTEN)");
+    env.clear();
+    Path f = file("listen: 127.0.0.1:99999\n");
+    assertThatThrownBy(() -> load(f))
+        .hasMessage(
+            "listen: must be HOST:PORT (IPv6 in brackets: [::1]:7433), got '127.0.0.1:99999'"
+                + " (the port must be 0..65535) (from file "
+                + f
+                + ")");
+    assertThat(load(null, flag("--listen", "[::1]:0")).daemon().listen().getHostString())
+        .isEqualTo("::1");
+  }
+
+  @Test
   void load_keyWithoutValueInFile_keepsTheDefault() throws IOException {
     BerthConfig config = load(file("rate_limit:\n  recovery_step:\nsession:\n  ttl: ~\n"));
 
@@ -331,11 +357,103 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_wasmModulesInYaml_nestedOrFlat_becomeTheModulesServed() throws IOException {
+    Path f =
+        file(
+            """
+            wasm:
+              idle_timeout: 2m
+              modules:
+                extractor: {path: /srv/extractor.wasm, exports: [alloc, extract]}
+                bare: /srv/bare.wasm
+            wasm.modules.listed.path: /srv/listed.wasm
+            wasm.modules.listed.exports: run, stop
+            """);
+
+    WasmConfig wasm = load(f).daemon().wasm();
+
+    assertThat(wasm.idleTimeout()).isEqualTo(Duration.ofMinutes(2));
+    assertThat(wasm.modules())
+        .containsExactly(
+            new WasmConfig.ModuleEntry(
+                "extractor", Path.of("/srv/extractor.wasm"), List.of("alloc", "extract")),
+            new WasmConfig.ModuleEntry("bare", Path.of("/srv/bare.wasm"), List.of()),
+            new WasmConfig.ModuleEntry(
+                "listed", Path.of("/srv/listed.wasm"), List.of("run", "stop")));
+  }
+
+  @Test
+  void load_wasmModulesFromEnvAndFlags_aSourceReplacesTheMapOfLowerOnes() throws IOException {
+    Path f = file("wasm:\n  modules:\n    fromfile: /srv/f.wasm\n");
+    env.put("BERTH_WASM_MODULES", "{fromenv: {path: /srv/e.wasm, exports: [run]}}");
+    env.put("BERTH_WASM_IDLE_TIMEOUT", "0");
+
+    BerthConfig fromEnv = load(f);
+    BerthConfig fromFlags =
+        load(
+            f,
+            flag("--wasm-module", "a=/srv/a.wasm:alloc,extract"),
+            flag("--wasm.modules.b.exports", "run"),
+            flag("--wasm.modules.b.path", "/srv/b.wasm"));
+
+    assertThat(fromEnv.daemon().wasm().modules())
+        .containsExactly(
+            new WasmConfig.ModuleEntry("fromenv", Path.of("/srv/e.wasm"), List.of("run")));
+    assertThat(fromEnv.daemon().wasm().idleTimeout()).isZero();
+    assertThat(fromEnv.origin(ConfigKeys.get("wasm.modules")))
+        .isEqualTo(Origin.env("BERTH_WASM_MODULES"));
+    assertThat(fromFlags.daemon().wasm().modules())
+        .containsExactly(
+            new WasmConfig.ModuleEntry("a", Path.of("/srv/a.wasm"), List.of("alloc", "extract")),
+            new WasmConfig.ModuleEntry("b", Path.of("/srv/b.wasm"), List.of("run")));
+  }
+
+  @Test
+  void load_wasmModuleMistakes_nameTheEntryTheFieldAndTheSource() throws IOException {
+    assertThatThrownBy(() -> load(null, flag("--wasm.modules.x.exports", "run")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage("wasm.modules['x'].path: is required (from flag --wasm.modules.x.exports)");
+    assertThatThrownBy(() -> load(null, flag("--wasm.modules.x.paht", "/x.wasm")))
+        .hasMessageStartingWith(
+            "wasm.modules['x'].paht: unknown key (did you mean path?); a module has path and"
+                + " exports (from flag --wasm.modules.x.paht)");
+    assertThatThrownBy(() -> load(file("wasm:\n  modules:\n    x: {path: [a, b]}\n")))
+        .hasMessageStartingWith("wasm.modules['x'].path: must be a single value, got a list");
+    assertThatThrownBy(() -> load(null, flag("--wasm-module", "bad name=/a.wasm")))
+        .hasMessageStartingWith("wasm.modules['bad name']: a module name is");
+    env.put("BERTH_WASM_MODULES", "[a, b]");
+    assertThatThrownBy(() -> load(null))
+        .hasMessage(
+            "wasm.modules: must be a map of module name to {path: FILE, exports: [NAME, ...]},"
+                + " got '[a, b]' (from env BERTH_WASM_MODULES)");
+  }
+
+  @Test
+  void load_hostOverrideFieldByField_fromFlagsAndFlatYaml() throws IOException {
+    BerthConfig config =
+        load(
+            file("rate_limit.hosts.slow.example.org.rate: 0.2\n"),
+            flag("--rate_limit.hosts.*.example.com.rate", "5"),
+            flag("--rate_limit.hosts.*.example.com.burst", "10"));
+
+    assertThat(config.policy().rateLimit().ruleFor("a.example.com"))
+        .isEqualTo(new HostRule("*.example.com", 5, 10));
+    assertThat(config.policy().rateLimit().ruleFor("slow.example.org").rate())
+        .isEqualTo(2.0); // the flags' map replaced the file's whole
+    assertThatThrownBy(() -> load(null, flag("--rate_limit.hosts.a.com.burst", "3")))
+        .hasMessage(
+            "rate_limit.hosts['a.com'].rate: is required (from flag"
+                + " --rate_limit.hosts.a.com.burst)");
+  }
+
+  @Test
   void toYaml_readsBackAsTheSameConfig() throws IOException {
     env.put("BERTH_RATE_LIMIT_HOSTS", "{\"*.example.com\": {rate: 5, burst: 10}}");
     BerthConfig config =
         load(
-            file("wasm:\n  default_module: \"odd: name\"\n"),
+            file(
+                "wasm:\n  default_module: \"odd: name\"\n  modules:\n"
+                    + "    x: {path: \"/srv/odd: x.wasm\", exports: [run]}\n"),
             flag("--render-limit", "3"),
             flag("--metrics.listen", "off"));
 
@@ -345,10 +463,11 @@ class ConfigLoaderTest {
         .contains("# flag --render-limit")
         .contains("# env BERTH_RATE_LIMIT_HOSTS")
         .contains("listen: \"127.0.0.1:7433\"")
+        .contains("wasm.modules: {x: {path: \"/srv/odd: x.wasm\", exports: [run]}}")
         .contains("(restart to change)");
     env.clear();
     BerthConfig again = load(file(yaml));
-    for (ConfigKey key : ConfigKeys.all()) {
+    for (ConfigKey<?> key : ConfigKeys.all()) {
       assertThat(again.text(key)).as(key.name()).isEqualTo(config.text(key));
     }
   }

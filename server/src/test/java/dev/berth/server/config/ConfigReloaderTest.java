@@ -346,4 +346,26 @@ class ConfigReloaderTest {
         .startsWith("auth.tokens['a'].roles: must name worker or admin");
     assertThat(applied).isEmpty();
   }
+
+  @Test
+  void reload_wasmModulesChanged_appliedLiveWithTheNewPathsAndIdleTimeout() throws IOException {
+    start("wasm:\n  modules:\n    extractor: {path: /srv/a.wasm, exports: [run]}\n");
+    rewrite(
+        "wasm:\n  idle_timeout: 1m\n  modules:\n"
+            + "    extractor: {path: /srv/b.wasm, exports: [run]}\n    other: /srv/o.wasm\n");
+
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.changed())
+        .contains(
+            "wasm.modules {extractor: {path: /srv/a.wasm, exports: [run]}} -> {extractor: {path:"
+                + " /srv/b.wasm, exports: [run]}, other: {path: /srv/o.wasm}}",
+            "wasm.idle_timeout 5m -> 1m");
+    assertThat(applied).hasSize(1);
+    assertThat(applied.get(0).wasm().modules())
+        .extracting(m -> m.path().toString())
+        .containsExactly("/srv/b.wasm", "/srv/o.wasm");
+    assertThat(applied.get(0).wasm().idleTimeout()).isEqualTo(Duration.ofMinutes(1));
+  }
 }

@@ -43,7 +43,7 @@ class DistFilesTest {
         .containsExactlyInAnyOrderElementsOf(
             ConfigKeys.all().stream().map(ConfigKey::name).toList());
     BerthConfig defaults = BerthConfig.defaults();
-    for (ConfigKey key : ConfigKeys.all()) {
+    for (ConfigKey<?> key : ConfigKeys.all()) {
       if (!EXAMPLE_DIFFERS.contains(key.name())) {
         assertThat(loaded.text(key)).as(key.name()).isEqualTo(defaults.text(key));
       }
@@ -57,7 +57,7 @@ class DistFilesTest {
         Files.readAllLines(repo().resolve("docs/configuration.md"), StandardCharsets.UTF_8);
     BerthConfig defaults = BerthConfig.defaults();
 
-    for (ConfigKey key : ConfigKeys.all()) {
+    for (ConfigKey<?> key : ConfigKeys.all()) {
       List<String> rows =
           lines.stream().filter(l -> l.startsWith("| `" + key.name() + "` |")).toList();
       assertThat(rows).as("rows for %s", key.name()).hasSize(1);

@@ -9,6 +9,7 @@ import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.server.settings.ConfigException;
 import dev.berth.server.time.FakeTimeSource;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.server.security.TokenRegistry;
+import dev.berth.testkit.Bearer;
 import dev.berth.testkit.DaemonProcess;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;

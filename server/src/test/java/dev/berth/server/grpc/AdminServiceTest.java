@@ -71,9 +71,15 @@ import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@code BrokerAdmin} over the in-process transport: every RPC's answers and errors, paging,
@@ -167,6 +173,263 @@ class AdminServiceTest {
         UpdateLimitsRequest.newBuilder()
             .addPools(PoolLimit.newBuilder().setKind(kind).setLimit(limit))
             .build());
+  }
+
+  // ------------------------------------------------------------ invalid requests
+
+  /**
+   * A request the admin service must refuse INVALID_ARGUMENT.
+   *
+   * @param name the case, as the test report shows it
+   * @param call prepares the broker (e.g. grants a lease into {@link #held}) and returns the call
+   * @param field the field the description must start with, e.g. {@code page_size:}
+   * @param mentions what else the description must contain, e.g. the value sent
+   * @param unchanged checks, after the refusal, that nothing was applied
+   */
+  record Invalid(
+      String name,
+      Function<AdminServiceTest, ThrowingCallable> call,
+      String field,
+      List<String> mentions,
+      Consumer<AdminServiceTest> unchanged) {
+    static Invalid of(
+        String name, String field, Function<AdminServiceTest, ThrowingCallable> call) {
+      return new Invalid(name, call, field, List.of(), t -> {});
+    }
+
+    Invalid mentioning(String... texts) {
+      return new Invalid(name, call, field, List.of(texts), unchanged);
+    }
+
+    Invalid andThen(Consumer<AdminServiceTest> check) {
+      return new Invalid(name, call, field, mentions, check);
+    }
+
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  /** A lease a case granted before its call, for its {@code unchanged} check. */
+  private Lease held;
+
+  private Lease holdPdf() {
+    held = b.grant(session, RESOURCE_KIND_PDF);
+    return held;
+  }
+
+  private static com.google.protobuf.Duration seconds(long seconds) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(seconds).build();
+  }
+
+  static Stream<Invalid> invalidRequests() {
+    return Stream.of(
+        Invalid.of(
+                "listSessions: page size too large",
+                "page_size:",
+                t ->
+                    () ->
+                        t.admin.listSessions(
+                            ListSessionsRequest.newBuilder().setPageSize(1001).build()))
+            .mentioning("1001"),
+        Invalid.of(
+                "listSessions: huge unsigned page size, the error shows the value sent",
+                "page_size:",
+                t ->
+                    () ->
+                        t.admin.listSessions(
+                            ListSessionsRequest.newBuilder().setPageSize(-1).build()))
+            .mentioning("4294967295"),
+        Invalid.of(
+            "listSessions: malformed page token",
+            "page_token:",
+            t ->
+                () ->
+                    t.admin.listSessions(
+                        ListSessionsRequest.newBuilder().setPageToken("not a token!").build())),
+        Invalid.of(
+            "listSessions: malformed worker id",
+            "worker_id:",
+            t ->
+                () ->
+                    t.admin.listSessions(
+                        ListSessionsRequest.newBuilder().setWorkerId("has space").build())),
+        Invalid.of(
+            "listLeases: a token that is no number",
+            "page_token:",
+            t ->
+                () ->
+                    t.admin.listLeases(
+                        ListLeasesRequest.newBuilder().setPageToken(token("abc")).build())),
+        Invalid.of(
+            "listLeases: a token that is not base64",
+            "page_token:",
+            t ->
+                () ->
+                    t.admin.listLeases(ListLeasesRequest.newBuilder().setPageToken("%%%").build())),
+        Invalid.of(
+            "listLeases: page size too large",
+            "page_size:",
+            t ->
+                () -> t.admin.listLeases(ListLeasesRequest.newBuilder().setPageSize(5000).build())),
+        Invalid.of(
+            "listLeases: unknown kind",
+            "kind:",
+            t -> () -> t.admin.listLeases(ListLeasesRequest.newBuilder().setKindValue(99).build())),
+        Invalid.of("revokeLease: missing lease id", "lease_id:", t -> () -> t.revoke("")),
+        Invalid.of(
+                "revokeLease: unspecified reason; the lease is kept",
+                "reason:",
+                t -> {
+                  Lease lease = t.holdPdf();
+                  return () ->
+                      t.admin.revokeLease(
+                          RevokeLeaseRequest.newBuilder().setLeaseId(lease.getLeaseId()).build());
+                })
+            .andThen(
+                t -> {
+                  assertThat(t.leaseIds(ListLeasesRequest.newBuilder()))
+                      .containsExactly(t.held.getLeaseId());
+                  assertThat(t.worker.pendingEvents()).isZero();
+                }),
+        Invalid.of(
+                "revokeLease: negative grace; the lease is kept",
+                "grace:",
+                t -> {
+                  Lease lease = t.holdPdf();
+                  return () ->
+                      t.admin.revokeLease(
+                          RevokeLeaseRequest.newBuilder()
+                              .setLeaseId(lease.getLeaseId())
+                              .setReason(RevokeReason.REVOKE_REASON_ADMIN)
+                              .setGrace(seconds(-1))
+                              .build());
+                })
+            .andThen(
+                t ->
+                    assertThat(t.leaseIds(ListLeasesRequest.newBuilder()))
+                        .containsExactly(t.held.getLeaseId())),
+        Invalid.of(
+            "drainSession: missing session id",
+            "session_id:",
+            t -> () -> t.admin.drainSession(DrainSessionRequest.getDefaultInstance())),
+        Invalid.of(
+                "drainSession: negative deadline; nothing drained",
+                "deadline:",
+                t ->
+                    () ->
+                        t.admin.drainSession(
+                            DrainSessionRequest.newBuilder()
+                                .setSessionId(t.session)
+                                .setDeadline(seconds(-5))
+                                .build()))
+            .andThen(
+                t ->
+                    assertThat(t.b.acquire(request(t.session, RESOURCE_KIND_PDF)).hasGranted())
+                        .isTrue()),
+        Invalid.of(
+                "drainBroker: negative deadline; not draining",
+                "deadline:",
+                t ->
+                    () ->
+                        t.admin.drainBroker(
+                            DrainBrokerRequest.newBuilder()
+                                .setDeadline(com.google.protobuf.Duration.newBuilder().setNanos(-1))
+                                .build()))
+            .andThen(t -> assertThat(t.status().getDraining()).isFalse()),
+        Invalid.of(
+            "explain: RENDER without a URL",
+            "url:",
+            t -> () -> t.explain(request(t.session, RESOURCE_KIND_RENDER).clearUrl())),
+        Invalid.of(
+            "explain: unspecified kind",
+            "kind:",
+            t -> () -> t.explain(AcquireRequest.newBuilder().setSessionId(t.session))),
+        Invalid.of(
+                "updateLimits: a pool limit out of range; nothing applied",
+                "pools.pdf.limit:",
+                t ->
+                    () ->
+                        t.admin.updateLimits(
+                            UpdateLimitsRequest.newBuilder()
+                                .addPools(
+                                    PoolLimit.newBuilder()
+                                        .setKind(RESOURCE_KIND_RENDER)
+                                        .setLimit(16))
+                                .addPools(
+                                    PoolLimit.newBuilder()
+                                        .setKind(RESOURCE_KIND_PDF)
+                                        .setLimit(2_000_000))
+                                .build()))
+            .mentioning("2000000")
+            .andThen(
+                t -> {
+                  assertThat(pool(t.status(), RESOURCE_KIND_RENDER).getLimit()).isEqualTo(8);
+                  assertThat(pool(t.status(), RESOURCE_KIND_PDF).getLimit()).isEqualTo(2);
+                }),
+        Invalid.of(
+                "updateLimits: huge unsigned pool limit, the error shows the value sent",
+                "pools.pdf.limit:",
+                t -> () -> t.updatePool(RESOURCE_KIND_PDF, -1))
+            .mentioning("4294967295"),
+        Invalid.of(
+            "updateLimits: unspecified kind",
+            "pools.kind:",
+            t -> () -> t.updatePool(ResourceKind.RESOURCE_KIND_UNSPECIFIED, 4)),
+        Invalid.of(
+                "updateLimits: a zero host rate names the host's key; nothing applied",
+                "rate_limit.hosts['example.com']",
+                t ->
+                    () ->
+                        t.admin.updateLimits(
+                            UpdateLimitsRequest.newBuilder()
+                                .addHostRates(HostRate.newBuilder().setPattern("example.com"))
+                                .build()))
+            .andThen(t -> assertThat(t.b.broker.policy().rateLimit().hosts()).isEmpty()),
+        Invalid.of(
+            "updateLimits: a bad host pattern",
+            "rate_limit.hosts['exa mple.com']",
+            t ->
+                () ->
+                    t.admin.updateLimits(
+                        UpdateLimitsRequest.newBuilder()
+                            .addHostRates(
+                                HostRate.newBuilder()
+                                    .setPattern("exa mple.com")
+                                    .setRatePerSecond(1))
+                            .build())),
+        Invalid.of(
+                "updateLimits: pressure off not below on; nothing applied",
+                "memory.pressure_off:",
+                t ->
+                    () ->
+                        t.admin.updateLimits(
+                            UpdateLimitsRequest.newBuilder()
+                                .setPressure(PressureThresholds.newBuilder().setOn(0.7).setOff(0.8))
+                                .build()))
+            .andThen(t -> assertThat(t.b.broker.policy().memory().pressureOn()).isEqualTo(0.85)),
+        Invalid.of(
+            "updateLimits: pressure on above one",
+            "memory.pressure_on:",
+            t ->
+                () ->
+                    t.admin.updateLimits(
+                        UpdateLimitsRequest.newBuilder()
+                            .setPressure(PressureThresholds.newBuilder().setOn(1.5).setOff(0.8))
+                            .build())));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("invalidRequests")
+  void invalidRequest_invalidArgumentNamingTheField_andNothingApplied(Invalid invalid) {
+    Status status = failure(Status.Code.INVALID_ARGUMENT, invalid.call().apply(this));
+
+    assertThat(status.getDescription()).startsWith(invalid.field());
+    for (String text : invalid.mentions()) {
+      assertThat(status.getDescription()).contains(text);
+    }
+    invalid.unchanged().accept(this);
   }
 
   // ------------------------------------------------------------ GetStatus
@@ -323,50 +586,6 @@ class AdminServiceTest {
     assertThat(page.getNextPageToken()).isEmpty();
   }
 
-  @Test
-  void listSessions_pageSizeTooLarge_invalidArgumentNamingPageSize() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> admin.listSessions(ListSessionsRequest.newBuilder().setPageSize(1001).build()));
-
-    assertThat(status.getDescription()).startsWith("page_size:").contains("1001");
-  }
-
-  @Test
-  void listSessions_hugeUnsignedPageSize_errorShowsTheValueSent() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> admin.listSessions(ListSessionsRequest.newBuilder().setPageSize(-1).build()));
-
-    assertThat(status.getDescription()).startsWith("page_size:").contains("4294967295");
-  }
-
-  @Test
-  void listSessions_malformedPageToken_invalidArgumentNamingPageToken() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.listSessions(
-                    ListSessionsRequest.newBuilder().setPageToken("not a token!").build()));
-
-    assertThat(status.getDescription()).startsWith("page_token:");
-  }
-
-  @Test
-  void listSessions_malformedWorkerId_invalidArgumentNamingWorkerId() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.listSessions(
-                    ListSessionsRequest.newBuilder().setWorkerId("has space").build()));
-
-    assertThat(status.getDescription()).startsWith("worker_id:");
-  }
-
   // ------------------------------------------------------------ ListLeases
 
   @Test
@@ -471,48 +690,6 @@ class AdminServiceTest {
     assertThat(third.getLeasesList())
         .extracting(i -> i.getLease().getLeaseId())
         .containsExactly(later.getLeaseId());
-  }
-
-  @Test
-  void listLeases_tokenThatIsNoNumber_invalidArgumentNamingPageToken() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.listLeases(
-                    ListLeasesRequest.newBuilder().setPageToken(token("abc")).build()));
-
-    assertThat(status.getDescription()).startsWith("page_token:");
-  }
-
-  @Test
-  void listLeases_tokenNotBase64_invalidArgumentNamingPageToken() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> admin.listLeases(ListLeasesRequest.newBuilder().setPageToken("%%%").build()));
-
-    assertThat(status.getDescription()).startsWith("page_token:");
-  }
-
-  @Test
-  void listLeases_pageSizeTooLarge_invalidArgumentNamingPageSize() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> admin.listLeases(ListLeasesRequest.newBuilder().setPageSize(5000).build()));
-
-    assertThat(status.getDescription()).startsWith("page_size:");
-  }
-
-  @Test
-  void listLeases_unknownKind_invalidArgumentNamingKind() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> admin.listLeases(ListLeasesRequest.newBuilder().setKindValue(99).build()));
-
-    assertThat(status.getDescription()).startsWith("kind:");
   }
 
   // ------------------------------------------------------------ RevokeLease
@@ -630,48 +807,6 @@ class AdminServiceTest {
         .contains("ended more than 10m ago");
   }
 
-  @Test
-  void revokeLease_missingLeaseId_invalidArgumentNamingLeaseId() {
-    Status status = failure(Status.Code.INVALID_ARGUMENT, () -> revoke(""));
-
-    assertThat(status.getDescription()).startsWith("lease_id:");
-  }
-
-  @Test
-  void revokeLease_unspecifiedReason_invalidArgumentAndLeaseKept() {
-    Lease lease = b.grant(session, RESOURCE_KIND_PDF);
-
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.revokeLease(
-                    RevokeLeaseRequest.newBuilder().setLeaseId(lease.getLeaseId()).build()));
-
-    assertThat(status.getDescription()).startsWith("reason:");
-    assertThat(leaseIds(ListLeasesRequest.newBuilder())).containsExactly(lease.getLeaseId());
-    assertThat(worker.pendingEvents()).isZero();
-  }
-
-  @Test
-  void revokeLease_negativeGrace_invalidArgumentNamingGrace() {
-    Lease lease = b.grant(session, RESOURCE_KIND_PDF);
-
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.revokeLease(
-                    RevokeLeaseRequest.newBuilder()
-                        .setLeaseId(lease.getLeaseId())
-                        .setReason(RevokeReason.REVOKE_REASON_ADMIN)
-                        .setGrace(com.google.protobuf.Duration.newBuilder().setSeconds(-1))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("grace:");
-    assertThat(leaseIds(ListLeasesRequest.newBuilder())).containsExactly(lease.getLeaseId());
-  }
-
   // ------------------------------------------------------------ DrainSession
 
   @Test
@@ -743,32 +878,6 @@ class AdminServiceTest {
     assertThat(status.getDescription()).startsWith("session_id:").contains("feedfacefeedface");
   }
 
-  @Test
-  void drainSession_missingSessionId_invalidArgument() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> admin.drainSession(DrainSessionRequest.getDefaultInstance()));
-
-    assertThat(status.getDescription()).startsWith("session_id:");
-  }
-
-  @Test
-  void drainSession_negativeDeadline_invalidArgumentAndNothingDrained() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.drainSession(
-                    DrainSessionRequest.newBuilder()
-                        .setSessionId(session)
-                        .setDeadline(com.google.protobuf.Duration.newBuilder().setSeconds(-5))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("deadline:");
-    assertThat(b.acquire(request(session, RESOURCE_KIND_PDF)).hasGranted()).isTrue();
-  }
-
   // ------------------------------------------------------------ DrainBroker
 
   @Test
@@ -813,21 +922,6 @@ class AdminServiceTest {
 
     assertThat(answered(waiting).getRefused().getReason())
         .isEqualTo(RefusalReason.REFUSAL_REASON_DRAINING);
-  }
-
-  @Test
-  void drainBroker_negativeDeadline_invalidArgumentAndNotDraining() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.drainBroker(
-                    DrainBrokerRequest.newBuilder()
-                        .setDeadline(com.google.protobuf.Duration.newBuilder().setNanos(-1))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("deadline:");
-    assertThat(status().getDraining()).isFalse();
   }
 
   // ------------------------------------------------------------ Explain
@@ -910,26 +1004,6 @@ class AdminServiceTest {
             Status.Code.NOT_FOUND, () -> explain(request("feedfacefeedface", RESOURCE_KIND_PDF)));
 
     assertThat(status.getDescription()).startsWith("session_id:");
-  }
-
-  @Test
-  void explain_renderWithoutUrl_invalidArgumentNamingUrl() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> explain(request(session, RESOURCE_KIND_RENDER).clearUrl()));
-
-    assertThat(status.getDescription()).startsWith("url:");
-  }
-
-  @Test
-  void explain_unspecifiedKind_invalidArgumentNamingKind() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> explain(AcquireRequest.newBuilder().setSessionId(session)));
-
-    assertThat(status.getDescription()).startsWith("kind:");
   }
 
   // ------------------------------------------------------------ UpdateLimits
@@ -1023,100 +1097,6 @@ class AdminServiceTest {
 
     assertThat(b.broker.policy().memory().pressureOn()).isEqualTo(0.9);
     assertThat(b.broker.policy().memory().pressureOff()).isEqualTo(0.8);
-  }
-
-  @Test
-  void updateLimits_poolLimitOutOfRange_invalidArgumentNamingKeyAndNothingApplied() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.updateLimits(
-                    UpdateLimitsRequest.newBuilder()
-                        .addPools(PoolLimit.newBuilder().setKind(RESOURCE_KIND_RENDER).setLimit(16))
-                        .addPools(
-                            PoolLimit.newBuilder().setKind(RESOURCE_KIND_PDF).setLimit(2_000_000))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("pools.pdf.limit:").contains("2000000");
-    assertThat(pool(status(), RESOURCE_KIND_RENDER).getLimit()).isEqualTo(8);
-    assertThat(pool(status(), RESOURCE_KIND_PDF).getLimit()).isEqualTo(2);
-  }
-
-  @Test
-  void updateLimits_hugeUnsignedPoolLimit_errorShowsTheValueSent() {
-    Status status = failure(Status.Code.INVALID_ARGUMENT, () -> updatePool(RESOURCE_KIND_PDF, -1));
-
-    assertThat(status.getDescription()).startsWith("pools.pdf.limit:").contains("4294967295");
-  }
-
-  @Test
-  void updateLimits_unspecifiedKind_invalidArgumentNamingPoolsKind() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> updatePool(ResourceKind.RESOURCE_KIND_UNSPECIFIED, 4));
-
-    assertThat(status.getDescription()).startsWith("pools.kind:");
-  }
-
-  @Test
-  void updateLimits_zeroHostRate_invalidArgumentNamingTheHostKey() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.updateLimits(
-                    UpdateLimitsRequest.newBuilder()
-                        .addHostRates(HostRate.newBuilder().setPattern("example.com"))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("rate_limit.hosts['example.com']");
-    assertThat(b.broker.policy().rateLimit().hosts()).isEmpty();
-  }
-
-  @Test
-  void updateLimits_badHostPattern_invalidArgumentNamingThePattern() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.updateLimits(
-                    UpdateLimitsRequest.newBuilder()
-                        .addHostRates(
-                            HostRate.newBuilder().setPattern("exa mple.com").setRatePerSecond(1))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("rate_limit.hosts['exa mple.com']");
-  }
-
-  @Test
-  void updateLimits_pressureOffNotBelowOn_invalidArgumentNamingPressureOff() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.updateLimits(
-                    UpdateLimitsRequest.newBuilder()
-                        .setPressure(PressureThresholds.newBuilder().setOn(0.7).setOff(0.8))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("memory.pressure_off:");
-    assertThat(b.broker.policy().memory().pressureOn()).isEqualTo(0.85);
-  }
-
-  @Test
-  void updateLimits_pressureOnAboveOne_invalidArgumentNamingPressureOn() {
-    Status status =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () ->
-                admin.updateLimits(
-                    UpdateLimitsRequest.newBuilder()
-                        .setPressure(PressureThresholds.newBuilder().setOn(1.5).setOff(0.8))
-                        .build()));
-
-    assertThat(status.getDescription()).startsWith("memory.pressure_on:");
   }
 
   // ------------------------------------------------------------ WatchEvents

@@ -196,7 +196,7 @@ class LeaseBrokerModuleTest {
   void heartbeat_tooManyWasmStats_isInvalidArgument() {
     SessionRecorder worker = b.openSession("w");
     Heartbeat.Builder heartbeat = Heartbeat.newBuilder().setSeq(1);
-    for (int i = 0; i <= SessionStream.MAX_WASM_STATS; i++) {
+    for (int i = 0; i <= Protos.MAX_WASM_STATS; i++) {
       heartbeat.addWasmStats(WasmInstanceStats.newBuilder().setLeaseId("l" + i));
     }
 

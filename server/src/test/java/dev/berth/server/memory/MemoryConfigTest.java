@@ -3,7 +3,7 @@ package dev.berth.server.memory;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.config.ConfigException;
+import dev.berth.server.settings.ConfigException;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -3,8 +3,8 @@ package dev.berth.server.performance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.config.ConfigException;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.settings.ConfigException;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -8,6 +8,7 @@ import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.grpc.BrokerServer;
+import dev.berth.server.grpc.ServerTls;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.time.FakeTimeSource;
 import dev.berth.testkit.TestCertificates;
@@ -113,7 +114,7 @@ class TlsIT {
                 broker,
                 time,
                 new InetSocketAddress("127.0.0.1", 0),
-                BrokerServer.Options.DEFAULT.withCredentials(tls.credentials()))
+                BrokerServer.Options.DEFAULT.withTls(tls))
             .start();
     return server.port();
   }

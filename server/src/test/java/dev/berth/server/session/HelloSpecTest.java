@@ -3,7 +3,7 @@ package dev.berth.server.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.broker.BrokerException;
+import dev.berth.server.failure.BrokerException;
 import dev.berth.server.session.HelloSpec.HeldLease;
 import java.util.Collections;
 import java.util.HashMap;

@@ -3,7 +3,7 @@ package dev.berth.server.wasm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.config.ConfigException;
+import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -49,7 +49,7 @@ class ModuleRegistryTest {
 
     assertThatThrownBy(() -> ModuleRegistry.load(config(entry("m", path, "run", "extract"))))
         .isInstanceOf(ModuleLoadException.class)
-        .hasMessageContaining("wasm.modules[m]")
+        .hasMessageContaining("wasm.modules['m']")
         .hasMessageContaining(path.toString())
         .hasMessageContaining("does not export 'extract'")
         .hasMessageContaining("it exports: run");
@@ -82,7 +82,7 @@ class ModuleRegistryTest {
 
     assertThatThrownBy(() -> ModuleRegistry.load(config(entry("m", path))))
         .isInstanceOf(ModuleLoadException.class)
-        .hasMessage("wasm.modules[m]: " + path + ": no such file");
+        .hasMessage("wasm.modules['m']: " + path + ": no such file");
   }
 
   @Test
@@ -173,6 +173,6 @@ class ModuleRegistryTest {
 
     assertThatThrownBy(() -> config(entry("x", path), entry("x", path)))
         .isInstanceOf(ConfigException.class)
-        .hasMessage("wasm.modules[x]: configured twice");
+        .hasMessage("wasm.modules['x']: configured twice");
   }
 }

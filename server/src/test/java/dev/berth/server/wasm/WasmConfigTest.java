@@ -3,7 +3,7 @@ package dev.berth.server.wasm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.berth.server.config.ConfigException;
+import dev.berth.server.settings.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -47,7 +47,7 @@ class WasmConfigTest {
         .hasMessageContaining("empty export name");
     assertThatThrownBy(() -> WasmConfig.ModuleEntry.parse("--wasm-module", "bad name=/a.wasm"))
         .isInstanceOf(ConfigException.class)
-        .hasMessageStartingWith("wasm.modules[bad name]");
+        .hasMessageStartingWith("wasm.modules['bad name']");
   }
 
   @Test

@@ -1,4 +1,4 @@
-package dev.berth.server.broker;
+package dev.berth.server.failure;
 
 /**
  * A request the broker cannot serve, named by condition. The gRPC edge maps each {@link Code} to a

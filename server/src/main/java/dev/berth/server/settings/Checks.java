@@ -1,4 +1,4 @@
-package dev.berth.server.config;
+package dev.berth.server.settings;
 
 import java.time.Duration;
 

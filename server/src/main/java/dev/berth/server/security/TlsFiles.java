@@ -1,12 +1,6 @@
 package dev.berth.server.security;
 
-import io.grpc.ServerCredentials;
-import io.grpc.TlsServerCredentials;
-import io.grpc.util.AdvancedTlsX509KeyManager;
-import io.grpc.util.AdvancedTlsX509TrustManager;
-import io.grpc.util.CertificateUtils;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -23,94 +17,82 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Server TLS credentials whose certificate, key and client CA are re-read from disk when they
- * change, checked every {@link TlsSettings#refresh()}, so a rotated certificate takes effect for
- * new connections without a restart. Loading fails at once, naming the problem, when the files are
- * unreadable or invalid; a later bad file is logged and the previous credentials stay.
+ * The TLS files of the listener ({@link TlsSettings}): the certificate chain and its key, and the
+ * client CAs for mTLS, loaded, checked, and re-read when they change (every {@link
+ * TlsSettings#refresh()}), so a rotated certificate takes effect for new connections without a
+ * restart. Each load is handed to a {@link Sink} as plain JDK types; the transport's credentials
+ * are the sink's business. Loading fails at once, naming the problem, when the files are unreadable
+ * or invalid; a later bad file is logged and the sink keeps the previous material.
  *
- * <p>Berth polls the files itself rather than using grpc-util's scheduled reload, which silently
+ * <p>The files are polled rather than watched with grpc-util's scheduled reload, which silently
  * raises any period under one minute to one minute.
  *
  * <p>Thread-safe; close it to stop the refresh.
  */
-public final class ServerTls implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(ServerTls.class);
+public final class TlsFiles implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(TlsFiles.class);
 
-  private final ServerCredentials credentials;
+  /** What the loaded material is put into: the listener's key and trust managers. */
+  public interface Sink {
+    /** From now on, new connections are served {@code chain}, signed with {@code key}. */
+    void identity(X509Certificate[] chain, PrivateKey key)
+        throws IOException, GeneralSecurityException;
+
+    /** From now on, client certificates must chain to one of {@code cas}. */
+    void clientCas(X509Certificate[] cas) throws IOException, GeneralSecurityException;
+  }
+
   private final ScheduledFuture<?> refresh;
 
-  private ServerTls(ServerCredentials credentials, ScheduledFuture<?> refresh) {
-    this.credentials = credentials;
+  private TlsFiles(ScheduledFuture<?> refresh) {
     this.refresh = refresh;
   }
 
   /**
-   * Loads the files now and schedules their refresh on {@code scheduler}.
+   * Loads the files into {@code sink} now and schedules their refresh on {@code scheduler}.
    *
    * @throws IOException when a file cannot be read
-   * @throws GeneralSecurityException when a file holds no valid certificate or key
+   * @throws GeneralSecurityException when a file holds no valid certificate or key, or the key is
+   *     not the first certificate's
    */
-  public static ServerTls load(TlsSettings settings, ScheduledExecutorService scheduler)
+  public static TlsFiles watch(TlsSettings settings, Sink sink, ScheduledExecutorService scheduler)
       throws IOException, GeneralSecurityException {
-    AdvancedTlsX509KeyManager keys = new AdvancedTlsX509KeyManager();
     List<Watched> watched = new ArrayList<>();
     Watched identity =
         new Watched(
             List.of(settings.certChain(), settings.privateKey()),
-            () -> loadIdentity(keys, settings.certChain(), settings.privateKey()));
+            () -> loadIdentity(sink, settings.certChain(), settings.privateKey()));
     identity.reload();
     watched.add(identity);
-    TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder().keyManager(keys);
     if (settings.clientCa() != null) {
-      AdvancedTlsX509TrustManager trust =
-          AdvancedTlsX509TrustManager.newBuilder()
-              .setVerification(
-                  AdvancedTlsX509TrustManager.Verification.CERTIFICATE_ONLY_VERIFICATION)
-              .build();
       Watched ca =
           new Watched(
               List.of(settings.clientCa()),
-              () -> trust.updateTrustCredentials(settings.clientCa().toFile()));
+              () -> sink.clientCas(Pem.certificates(settings.clientCa())));
       ca.reload();
       watched.add(ca);
-      builder
-          .trustManager(trust)
-          .clientAuth(
-              settings.requireClientCert()
-                  ? TlsServerCredentials.ClientAuth.REQUIRE
-                  : TlsServerCredentials.ClientAuth.OPTIONAL);
     }
     long period = settings.refresh().toNanos();
-    ScheduledFuture<?> refresh =
+    return new TlsFiles(
         scheduler.scheduleWithFixedDelay(
-            () -> watched.forEach(Watched::reloadIfChanged), period, period, TimeUnit.NANOSECONDS);
-    return new ServerTls(builder.build(), refresh);
+            () -> watched.forEach(Watched::reloadIfChanged), period, period, TimeUnit.NANOSECONDS));
   }
 
   /**
-   * Loads a certificate chain and its key into {@code keys}, only when the key belongs to the first
+   * Loads a certificate chain and its key into {@code sink}, only when the key belongs to the first
    * certificate: during a rotation the two files are replaced one after the other, and a check that
    * falls between them must keep the previous pair rather than serve a mismatched one (every
    * handshake would fail).
    */
-  private static void loadIdentity(AdvancedTlsX509KeyManager keys, Path certFile, Path keyFile)
+  private static void loadIdentity(Sink sink, Path certFile, Path keyFile)
       throws IOException, GeneralSecurityException {
-    X509Certificate[] chain;
-    try (InputStream in = Files.newInputStream(certFile)) {
-      chain = CertificateUtils.getX509Certificates(in);
-    }
-    PrivateKey key;
-    try (InputStream in = Files.newInputStream(keyFile)) {
-      key = CertificateUtils.getPrivateKey(in);
-    }
-    if (chain.length == 0) {
-      throw new GeneralSecurityException(certFile + " holds no certificate");
-    }
+    X509Certificate[] chain = Pem.certificates(certFile);
+    PrivateKey key = Pem.privateKey(keyFile);
     if (!signsFor(key, chain[0].getPublicKey())) {
       throw new GeneralSecurityException(
           keyFile + " is not the private key of the first certificate in " + certFile);
     }
-    keys.updateIdentityCredentials(chain, key);
+    sink.identity(chain, key);
   }
 
   /** Whether what {@code key} signs, {@code publicKey} verifies. */
@@ -133,10 +115,6 @@ public final class ServerTls implements AutoCloseable {
     } catch (GeneralSecurityException e) {
       return false; // e.g. an EC key against an RSA certificate
     }
-  }
-
-  public ServerCredentials credentials() {
-    return credentials;
   }
 
   @Override
@@ -173,7 +151,7 @@ public final class ServerTls implements AutoCloseable {
         reload();
         log.info("TLS files reloaded: {}", files);
       } catch (IOException | GeneralSecurityException | RuntimeException e) {
-        // Keep serving with the previous credentials; a half-written pair is retried next time.
+        // Keep serving with the previous material; a half-written pair is retried next time.
         log.warn("TLS files {} not reloaded, keeping the previous ones: {}", files, e.toString());
       }
     }

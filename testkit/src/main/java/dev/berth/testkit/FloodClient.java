@@ -1,4 +1,4 @@
-package dev.berth.server.e2e;
+package dev.berth.testkit;
 
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
@@ -26,9 +26,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * An abusive client as its own process, for the flood test: one principal that first opens
- * thousands of sessions, then hammers Acquire for one host with a bounded number of calls in flight
- * but no pause between them, until its standard input closes.
+ * An abusive client as its own process, for the flood test and the flood benchmark: one principal
+ * that first opens thousands of sessions, then hammers Acquire for one host with a bounded number
+ * of calls in flight but no pause between them, until its standard input closes.
  *
  * <p>Usage: {@code FloodClient HOST:PORT TOKEN SESSION_ATTEMPTS IN_FLIGHT}. Prints {@code SESSIONS
  * opened=N exhausted=N caps=[...]}, then {@code FLOODING}, a {@code PROGRESS} line a second, and at

@@ -1,6 +1,9 @@
-package dev.berth.server.config;
+package dev.berth.server.settings;
 
-/** A configuration value breaks its rule; the message names the key and the rule. */
+/**
+ * A configuration value breaks its rule; the message names the key and the rule, e.g. {@code
+ * session.ttl: must be a positive duration, got 0s}. Immutable.
+ */
 public final class ConfigException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
@@ -13,16 +16,14 @@ public final class ConfigException extends RuntimeException {
 
   /**
    * The same error with where the value came from appended, e.g. {@code session.ttl: must be ...
-   * (from env BERTH_SESSION_TTL)}. Defaults are not named.
+   * (from env BERTH_SESSION_TTL)}.
+   *
+   * @param source the source in words, e.g. {@code env BERTH_SESSION_TTL}
    */
-  public static ConfigException from(ConfigException e, Origin origin) {
-    if (origin.kind() == Origin.Kind.DEFAULT) {
-      return e;
-    }
-    ConfigException withOrigin =
-        new ConfigException(e.key, e.rule() + " (from " + origin.describe() + ")");
-    withOrigin.setStackTrace(e.getStackTrace());
-    return withOrigin;
+  public ConfigException from(String source) {
+    ConfigException withSource = new ConfigException(key, rule() + " (from " + source + ")");
+    withSource.setStackTrace(getStackTrace());
+    return withSource;
   }
 
   /** The configuration key at fault, e.g. {@code session.ttl}. */

@@ -1,0 +1,80 @@
+package dev.berth.server.arch;
+
+import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
+import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.nameMatching;
+import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaClass;
+import com.tngtech.archunit.lang.ArchRule;
+import dev.berth.server.lease.LeaseTable;
+
+/**
+ * The package rules of the server, each a function of the packages it is about, so that {@link
+ * PackageRulesTest} checks them on the daemon's classes and shows each one failing on a small
+ * fixture that breaks it.
+ */
+final class PackageRules {
+  /** What knowing the wire means: gRPC, Netty, and the generated protobuf messages. */
+  static final String[] WIRE = {
+    "io.grpc..", "io.netty..", "dev.berth.proto..", "com.google.protobuf.."
+  };
+
+  /** The mutators of {@link LeaseTable}: every change to lease state. */
+  static final String LEASE_TABLE_MUTATORS = "add|end|forgetEndedBefore";
+
+  private PackageRules() {}
+
+  /** No two packages below {@code root} depend on each other, directly or around a cycle. */
+  static ArchRule noCycles(String root) {
+    return slices()
+        .matching(root + ".(*)..")
+        .namingSlices("$1")
+        .should()
+        .beFreeOfCycles()
+        .because("a package that depends on another must not be needed by it");
+  }
+
+  /** Only {@code grpcPackage} knows the wire; every domain package and the wiring stay plain. */
+  static ArchRule onlyGrpcKnowsTheWire(String root, String grpcPackage) {
+    return noClasses()
+        .that()
+        .resideInAPackage(root + "..")
+        .and()
+        .resideOutsideOfPackage(grpcPackage + "..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(WIRE)
+        .because("the gRPC adapters are the one place that translates the wire");
+  }
+
+  /**
+   * {@code securityPackage} holds TLS material and tokens as plain Java (the JDK, Guava, SLF4J),
+   * behind its own types; turning them into gRPC or Netty credentials is the gRPC adapters' job.
+   */
+  static ArchRule securityIsPlainJava(String securityPackage) {
+    return classes()
+        .that()
+        .resideInAPackage(securityPackage + "..")
+        .should()
+        .onlyDependOnClassesThat()
+        .resideInAnyPackage(
+            securityPackage + "..", "java..", "javax..", "org.slf4j..", "com.google.common..")
+        .because("TLS material stays behind an interface the gRPC adapters implement");
+  }
+
+  /** Nothing outside {@code brokerPackage} (and the lease package itself) changes lease state. */
+  static ArchRule onlyTheBrokerMutatesLeases(String brokerPackage) {
+    DescribedPredicate<JavaClass> leaseTable =
+        DescribedPredicate.describe("LeaseTable", c -> c.isAssignableTo(LeaseTable.class));
+    return noClasses()
+        .that()
+        .resideOutsideOfPackages(brokerPackage + "..", LeaseTable.class.getPackageName() + "..")
+        .should()
+        .callMethodWhere(target(owner(leaseTable)).and(target(nameMatching(LEASE_TABLE_MUTATORS))))
+        .because("every change to lease state is a broker command, under the broker's lock");
+  }
+}
