@@ -353,7 +353,7 @@ public final class ConfigKeys {
         "metrics.listen",
         ValueType.ADDRESS_OR_OFF,
         false,
-        "Prometheus HTTP endpoint (/metrics); off or empty disables it",
+        "HTTP listener: Prometheus /metrics and the dashboard at /; off or empty disables it",
         (b, v) -> b.metricsListen(castOptionalAddress(v)),
         DaemonSettings::metricsListen);
     daemon(
@@ -370,6 +370,20 @@ public final class ConfigKeys {
         "hosts that get their own refusal series; the rest count as other",
         (b, v) -> b.metricsHostSeries((Integer) v),
         DaemonSettings::metricsHostSeries);
+    daemon(
+        "dashboard.enabled",
+        ValueType.BOOLEAN,
+        false,
+        "serve the operator's dashboard at / on metrics.listen",
+        (b, v) -> b.dashboardEnabled((Boolean) v),
+        DaemonSettings::dashboardEnabled);
+    daemon(
+        "dashboard.max_streams",
+        ValueType.INTEGER,
+        false,
+        "live dashboard streams at once; more are refused and poll instead",
+        (b, v) -> b.dashboardMaxStreams((Integer) v),
+        DaemonSettings::dashboardMaxStreams);
     daemon(
         "log.format",
         ValueType.LOG_FORMAT,

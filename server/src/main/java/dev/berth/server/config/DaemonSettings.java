@@ -29,6 +29,9 @@ import java.util.Optional;
  * @param tls TLS on the listener, empty for plaintext ({@code tls.*})
  * @param maxConnectionAge connections are closed gracefully after this, so clients rebalance and
  *     pick up rotated certificates; empty for never ({@code transport.max_connection_age})
+ * @param dashboardEnabled whether the dashboard is served at / of {@code metricsListen} ({@code
+ *     dashboard.enabled})
+ * @param dashboardMaxStreams live dashboard streams at once ({@code dashboard.max_streams})
  */
 public record DaemonSettings(
     InetSocketAddress listen,
@@ -41,7 +44,12 @@ public record DaemonSettings(
     String logLevel,
     List<TokenRegistry.Entry> tokens,
     Optional<TlsSettings> tls,
-    Optional<Duration> maxConnectionAge) {
+    Optional<Duration> maxConnectionAge,
+    boolean dashboardEnabled,
+    int dashboardMaxStreams) {
+
+  /** The most live dashboard streams {@code dashboard.max_streams} allows. */
+  public static final int MAX_DASHBOARD_STREAMS = 64;
 
   public DaemonSettings {
     requireNonNull(listen, "listen");
@@ -81,6 +89,8 @@ public record DaemonSettings(
     private boolean tlsRequireClientCert;
     private Duration tlsRefresh = Duration.ofMinutes(1);
     private Duration maxConnectionAge;
+    private boolean dashboardEnabled = true;
+    private int dashboardMaxStreams = 8;
 
     private Builder() {}
 
@@ -159,6 +169,16 @@ public record DaemonSettings(
       return this;
     }
 
+    public Builder dashboardEnabled(boolean value) {
+      this.dashboardEnabled = value;
+      return this;
+    }
+
+    public Builder dashboardMaxStreams(int value) {
+      this.dashboardMaxStreams = value;
+      return this;
+    }
+
     /**
      * Validates and builds.
      *
@@ -189,6 +209,11 @@ public record DaemonSettings(
             "transport.max_connection_age",
             "must be at least 1s, got " + Durations.format(maxConnectionAge));
       }
+      if (dashboardMaxStreams < 1 || dashboardMaxStreams > MAX_DASHBOARD_STREAMS) {
+        throw new ConfigException(
+            "dashboard.max_streams",
+            "must be 1.." + MAX_DASHBOARD_STREAMS + ", got " + dashboardMaxStreams);
+      }
       try {
         TokenRegistry.of(tokens);
       } catch (IllegalArgumentException e) {
@@ -205,7 +230,9 @@ public record DaemonSettings(
           logLevel,
           tokens,
           tls(),
-          Optional.ofNullable(maxConnectionAge));
+          Optional.ofNullable(maxConnectionAge),
+          dashboardEnabled,
+          dashboardMaxStreams);
     }
 
     private Optional<TlsSettings> tls() {

@@ -14,6 +14,7 @@ import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureChange;
 import dev.berth.server.memory.PressureLevel;
+import dev.berth.server.metrics.StreamDrops;
 import dev.berth.server.performance.LimitChange;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Status;
@@ -37,11 +38,18 @@ final class EventHub implements BrokerListener {
 
   private final TimeSource time;
   private final Protos protos;
+  private final StreamDrops drops;
   private final CopyOnWriteArrayList<Watcher> watchers = new CopyOnWriteArrayList<>();
 
   EventHub(TimeSource time, Protos protos) {
+    this(time, protos, StreamDrops.NONE);
+  }
+
+  /** As {@link #EventHub(TimeSource, Protos)}, counting dropped watchers in {@code drops}. */
+  EventHub(TimeSource time, Protos protos, StreamDrops drops) {
     this.time = time;
     this.protos = protos;
+    this.drops = drops;
   }
 
   /** Registers a watcher for the call's lifetime. */
@@ -262,6 +270,7 @@ final class EventHub implements BrokerListener {
         overflow = pending.size() > maxPending;
       }
       if (overflow) {
+        drops.dropped(StreamDrops.Stream.WATCH);
         close(
             Status.RESOURCE_EXHAUSTED.withDescription(
                 "watcher too slow: more than " + maxPending + " events pending; dropped"));

@@ -37,10 +37,12 @@ public final class ServerTls implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ServerTls.class);
 
   private final ServerCredentials credentials;
+  private final HttpsTls https;
   private final ScheduledFuture<?> refresh;
 
-  private ServerTls(ServerCredentials credentials, ScheduledFuture<?> refresh) {
+  private ServerTls(ServerCredentials credentials, HttpsTls https, ScheduledFuture<?> refresh) {
     this.credentials = credentials;
+    this.https = https;
     this.refresh = refresh;
   }
 
@@ -61,6 +63,7 @@ public final class ServerTls implements AutoCloseable {
     identity.reload();
     watched.add(identity);
     TlsServerCredentials.Builder builder = TlsServerCredentials.newBuilder().keyManager(keys);
+    AdvancedTlsX509TrustManager clientTrust = null;
     if (settings.clientCa() != null) {
       AdvancedTlsX509TrustManager trust =
           AdvancedTlsX509TrustManager.newBuilder()
@@ -73,6 +76,7 @@ public final class ServerTls implements AutoCloseable {
               () -> trust.updateTrustCredentials(settings.clientCa().toFile()));
       ca.reload();
       watched.add(ca);
+      clientTrust = trust;
       builder
           .trustManager(trust)
           .clientAuth(
@@ -84,7 +88,8 @@ public final class ServerTls implements AutoCloseable {
     ScheduledFuture<?> refresh =
         scheduler.scheduleWithFixedDelay(
             () -> watched.forEach(Watched::reloadIfChanged), period, period, TimeUnit.NANOSECONDS);
-    return new ServerTls(builder.build(), refresh);
+    return new ServerTls(
+        builder.build(), HttpsTls.of(keys, clientTrust, settings.requireClientCert()), refresh);
   }
 
   /**
@@ -137,6 +142,11 @@ public final class ServerTls implements AutoCloseable {
 
   public ServerCredentials credentials() {
     return credentials;
+  }
+
+  /** The same certificate, key and client CA for the daemon's HTTPS listener; rotated alike. */
+  public HttpsTls https() {
+    return https;
   }
 
   @Override
