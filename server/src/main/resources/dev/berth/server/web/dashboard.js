@@ -417,18 +417,23 @@
     degradation: [{ label: 'score', stroke: '#8250df' }]
   };
 
-  function chart(key, container, series) {
+  /** The y range: from 0 (counts and sizes never go below), at most 1 for the score. */
+  function yRange(max) {
+    return function (u, lo, hi) { return [0, max || Math.max(1, hi * 1.1)]; };
+  }
+
+  function chart(key, container, series, max) {
     if (charts[key]) { return charts[key]; }
     if (typeof uPlot === 'undefined') { return null; }
     var opts = {
       width: Math.max(240, container.clientWidth || 320),
       height: 140,
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: yRange(max) } },
       legend: { show: true },
       series: [{}].concat(series.map(function (s) {
         return { label: s.label, stroke: s.stroke, width: 1.5, dash: s.dash, points: { show: false } };
       })),
-      axes: [{}, { size: 44 }]
+      axes: [{}, { size: 60 }]
     };
     var empty = [[]].concat(series.map(function () { return []; }));
     charts[key] = { plot: new uPlot(opts, empty, container), container: container };
@@ -462,7 +467,7 @@
       heap.plot.setData([xs, column(function (h) { return h.heap_used_mb; }),
                          column(function (h) { return h.heap_max_mb || null; })]);
     }
-    var degradation = chart('degradation', $('chart-degradation'), SERIES.degradation);
+    var degradation = chart('degradation', $('chart-degradation'), SERIES.degradation, 1);
     if (degradation) {
       degradation.plot.setData([xs, column(function (h) { return h.degradation; })]);
     }
