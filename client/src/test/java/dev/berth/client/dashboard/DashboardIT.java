@@ -226,6 +226,45 @@ class DashboardIT {
     shot("revoked.png");
   }
 
+  @Test
+  void withoutAuth_onLoopback_readsAreOpen_andAPageBeyondTheStreamBoundPolls() throws Exception {
+    int port = DaemonProcess.freePort();
+    try (DaemonProcess open =
+            DaemonProcess.newBuilder(dir.resolve("open-state"), dir.resolve("open.log"))
+                .metricsListen("127.0.0.1:" + port)
+                .flags("--dashboard.max_streams", "1")
+                .start();
+        BrokerClient anonymous = BrokerClient.newBuilder().target(open.target()).build();
+        WorkerSession worker = anonymous.openSession("crawler-open")) {
+      String url = "http://127.0.0.1:" + port + "/";
+      page.navigate(url);
+      page.waitForSelector("#connection[data-state=live]");
+      assertThat(page.getByLabel("Admin token").isVisible()).isFalse();
+      assertThat(page.locator("#access-line").textContent()).contains("No authentication");
+
+      // The one stream is taken: a second page is told so and polls instead.
+      Page second = page.context().newPage();
+      second.navigate(url);
+      second.waitForSelector("#connection[data-state=polling]");
+      AcquireResult result = worker.acquire(AcquireOptions.render("https://example.net/poll"));
+      assertThat(result).isInstanceOf(AcquireResult.Granted.class);
+
+      second.waitForFunction(
+          "() => document.querySelector('[data-pool=render]').dataset.inUse === '1'",
+          null,
+          new Page.WaitForFunctionOptions().setTimeout(5_000));
+      assertThat(
+              second
+                  .getByRole(
+                      AriaRole.BUTTON,
+                      new Page.GetByRoleOptions().setName("Drain broker").setExact(true))
+                  .isVisible())
+          .isTrue();
+      second.screenshot(new Page.ScreenshotOptions().setPath(SHOTS.resolve("polling.png")));
+      ((AcquireResult.Granted) result).lease().close();
+    }
+  }
+
   private Lease grantRender(String url) {
     AcquireResult result = session.acquire(AcquireOptions.render(url));
     assertThat(result).isInstanceOf(AcquireResult.Granted.class);
