@@ -3,7 +3,8 @@ package dev.berth.server.metrics;
 /**
  * Told when the daemon drops a reader of one of its event streams because it fell too far behind: a
  * {@code WatchEvents} watcher or a live dashboard. Implementations must be quick and must not block
- * or throw: this runs on the thread that found the reader behind, often the broker's.
+ * or throw: this runs on the thread that found the reader behind, often the broker's; they are
+ * called from many threads at once and must be thread-safe.
  */
 public interface StreamDrops {
   /** Counts nothing. */

@@ -14,6 +14,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * updated in place when {@link ServerTls} re-reads rotated files, so new HTTPS connections get the
  * new certificate too, without a restart.
  *
+ * <p>Immutable and thread-safe (the managers it holds are).
+ *
  * @param context the context to create server engines from
  * @param requireClientCert refuse clients without a certificate from the client CA (mTLS)
  * @param wantClientCert ask clients for a certificate and check it when given
