@@ -24,11 +24,13 @@ import dev.berth.server.wasm.ModuleLoadException;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmConfig;
 import dev.berth.server.wasm.WasmModule;
+import dev.berth.server.web.WebFront;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Consumer;
@@ -50,6 +52,7 @@ public final class Daemon implements AutoCloseable {
   private final BrokerServer server;
   private final BrokerMetrics metrics;
   private final MetricsExporter exporter;
+  private final Optional<WebFront> web;
   private final ConfigReloader reloader;
   private final ScheduledExecutorService tlsRefresh;
   private final ServerTls tls;
@@ -68,6 +71,7 @@ public final class Daemon implements AutoCloseable {
       BrokerServer server,
       BrokerMetrics metrics,
       MetricsExporter exporter,
+      Optional<WebFront> web,
       ScheduledExecutorService tlsRefresh,
       ServerTls tls,
       BerthConfig config,
@@ -79,6 +83,7 @@ public final class Daemon implements AutoCloseable {
     this.server = server;
     this.metrics = metrics;
     this.exporter = exporter;
+    this.web = web;
     this.tlsRefresh = tlsRefresh;
     this.tls = tls;
     this.shutdownGrace = config.daemon().shutdownGrace();
@@ -157,6 +162,7 @@ public final class Daemon implements AutoCloseable {
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
     broker.addListener(metrics);
     MetricsExporter exporter = null;
+    Optional<WebFront> web = Optional.empty();
     ScheduledExecutorService tlsRefresh = null;
     ServerTls tls = null;
     BrokerServer server;
@@ -165,17 +171,26 @@ public final class Daemon implements AutoCloseable {
           BrokerServer.Options.DEFAULT
               .withTimings(metrics)
               .withTokens(TokenRegistry.of(settings.tokens()))
-              .withMaxConnectionAge(settings.maxConnectionAge());
+              .withMaxConnectionAge(settings.maxConnectionAge())
+              .withDrops(metrics);
       if (settings.tls().isPresent()) {
         tlsRefresh = tlsRefreshThread();
         tls = loadTls(settings.tls().get(), tlsRefresh);
         options = options.withTls(tls);
       }
-      exporter =
-          MetricsExporter.start(registry, metrics, settings.metricsListen(), settings.metricsJmx());
+      exporter = MetricsExporter.start(registry, metrics, settings.metricsJmx());
+      web =
+          WebFront.start(
+              settings,
+              broker,
+              time,
+              exporter,
+              metrics,
+              tls == null ? Optional.empty() : Optional.of(tls.https()));
       InetSocketAddress listen = resolved(settings.listen());
       server = BrokerServer.netty(broker, time, listen, serverOptions.apply(options)).start();
     } catch (RuntimeException e) {
+      web.ifPresent(WebFront::close);
       if (exporter != null) {
         exporter.close();
       }
@@ -205,11 +220,17 @@ public final class Daemon implements AutoCloseable {
         epoch,
         settings.stateDir().toAbsolutePath(),
         config.file() == null ? "defaults, env and flags" : config.file());
-    if (exporter.port() >= 0) {
+    if (web.isPresent()) {
+      String base =
+          (settings.tls().isEmpty() ? "http" : "https")
+              + "://"
+              + settings.metricsListen().get().getHostString()
+              + ":"
+              + web.get().port();
       log.info(
-          "metrics at http://{}:{}/metrics",
-          settings.metricsListen().get().getHostString(),
-          exporter.port());
+          "metrics at {}/metrics{}",
+          base,
+          web.get().dashboard() ? ", dashboard at " + base + "/" : "");
     }
     return new Daemon(
         epochs,
@@ -218,6 +239,7 @@ public final class Daemon implements AutoCloseable {
         server,
         metrics,
         exporter,
+        web,
         tlsRefresh,
         tls,
         config,
@@ -235,6 +257,7 @@ public final class Daemon implements AutoCloseable {
     }
     TokenRegistry registry = TokenRegistry.of(next.tokens());
     server.replaceTokens(registry);
+    web.ifPresent(w -> w.replaceTokens(registry));
     tokens = next.tokens();
     BrokerServer.warnIfOpen(resolved(next.listen()), registry);
   }
@@ -268,9 +291,9 @@ public final class Daemon implements AutoCloseable {
     return server.port();
   }
 
-  /** The Prometheus endpoint's port, or -1 when it is off. */
+  /** The port of the metrics and dashboard listener, or -1 when it is off. */
   public int metricsPort() {
-    return exporter.port();
+    return web.map(WebFront::port).orElse(-1);
   }
 
   public Broker broker() {
@@ -305,6 +328,7 @@ public final class Daemon implements AutoCloseable {
   public void close() {
     log.info("shutting down: NOT_SERVING, closing session streams");
     server.shutdown(shutdownGrace);
+    web.ifPresent(WebFront::close);
     exporter.close();
     if (tls != null) {
       tls.close();

@@ -423,7 +423,7 @@ public final class ConfigKeys {
         DaemonSettings.Keys.METRICS_LISTEN,
         Codecs.ADDRESS_OR_OFF,
         false,
-        "Prometheus HTTP endpoint (/metrics); off or empty disables it",
+        "HTTP listener: Prometheus /metrics and the dashboard at /; off or empty disables it",
         DaemonSettings.Builder::metricsListen,
         DaemonSettings::metricsListen);
     daemon(
@@ -440,6 +440,20 @@ public final class ConfigKeys {
         "hosts that get their own refusal series; the rest count as other",
         DaemonSettings.Builder::metricsHostSeries,
         DaemonSettings::metricsHostSeries);
+    daemon(
+        DaemonSettings.Keys.DASHBOARD_ENABLED,
+        Codecs.BOOLEAN,
+        false,
+        "serve the operator's dashboard at / on " + DaemonSettings.Keys.METRICS_LISTEN,
+        DaemonSettings.Builder::dashboardEnabled,
+        DaemonSettings::dashboardEnabled);
+    daemon(
+        DaemonSettings.Keys.DASHBOARD_MAX_STREAMS,
+        Codecs.INTEGER,
+        false,
+        "live dashboard streams at once; more are refused and poll instead",
+        DaemonSettings.Builder::dashboardMaxStreams,
+        DaemonSettings::dashboardMaxStreams);
     daemon(
         DaemonSettings.Keys.LOG_FORMAT,
         Codecs.LOG_FORMAT,

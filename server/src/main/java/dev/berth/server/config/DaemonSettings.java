@@ -38,6 +38,9 @@ import java.util.Optional;
  *     pick up rotated certificates; empty for never ({@code transport.max_connection_age})
  * @param wasm the WASM modules served and the idle timeout of WASM leases ({@code wasm.modules},
  *     {@code wasm.idle_timeout})
+ * @param dashboardEnabled whether the dashboard is served at / of {@code metricsListen} ({@code
+ *     dashboard.enabled})
+ * @param dashboardMaxStreams live dashboard streams at once ({@code dashboard.max_streams})
  */
 public record DaemonSettings(
     InetSocketAddress listen,
@@ -51,7 +54,12 @@ public record DaemonSettings(
     List<TokenRegistry.Entry> tokens,
     Optional<TlsSettings> tls,
     Optional<Duration> maxConnectionAge,
-    WasmConfig wasm) {
+    WasmConfig wasm,
+    boolean dashboardEnabled,
+    int dashboardMaxStreams) {
+
+  /** The most live dashboard streams {@code dashboard.max_streams} allows. */
+  public static final int MAX_DASHBOARD_STREAMS = 64;
 
   /**
    * The names of the daemon's configuration keys, written once: {@link ConfigKeys} defines the keys
@@ -73,6 +81,8 @@ public record DaemonSettings(
     public static final String TLS_REQUIRE_CLIENT_CERT = "tls.require_client_cert";
     public static final String TLS_REFRESH = "tls.refresh";
     public static final String MAX_CONNECTION_AGE = "transport.max_connection_age";
+    public static final String DASHBOARD_ENABLED = "dashboard.enabled";
+    public static final String DASHBOARD_MAX_STREAMS = "dashboard.max_streams";
 
     private Keys() {}
   }
@@ -127,6 +137,8 @@ public record DaemonSettings(
     private Duration maxConnectionAge;
     private Map<String, ModuleSetting> wasmModules = Map.of();
     private Duration wasmIdleTimeout = WasmConfig.DEFAULT_IDLE_TIMEOUT;
+    private boolean dashboardEnabled = true;
+    private int dashboardMaxStreams = 8;
 
     private Builder() {}
 
@@ -216,6 +228,16 @@ public record DaemonSettings(
       return this;
     }
 
+    public Builder dashboardEnabled(boolean value) {
+      this.dashboardEnabled = value;
+      return this;
+    }
+
+    public Builder dashboardMaxStreams(int value) {
+      this.dashboardMaxStreams = value;
+      return this;
+    }
+
     /**
      * Validates and builds.
      *
@@ -247,6 +269,11 @@ public record DaemonSettings(
             Keys.MAX_CONNECTION_AGE,
             "must be at least 1s, got " + Durations.format(maxConnectionAge));
       }
+      if (dashboardMaxStreams < 1 || dashboardMaxStreams > MAX_DASHBOARD_STREAMS) {
+        throw new ConfigException(
+            Keys.DASHBOARD_MAX_STREAMS,
+            "must be 1.." + MAX_DASHBOARD_STREAMS + ", got " + dashboardMaxStreams);
+      }
       try {
         TokenRegistry.of(tokens);
       } catch (IllegalArgumentException e) {
@@ -264,7 +291,9 @@ public record DaemonSettings(
           tokens,
           tls(),
           Optional.ofNullable(maxConnectionAge),
-          wasm());
+          wasm(),
+          dashboardEnabled,
+          dashboardMaxStreams);
     }
 
     private WasmConfig wasm() {

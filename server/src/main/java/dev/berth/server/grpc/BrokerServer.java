@@ -4,6 +4,7 @@ import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.metrics.AcquireTimings;
+import dev.berth.server.metrics.StreamDrops;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
 import io.grpc.BindableService;
@@ -87,34 +88,36 @@ public final class BrokerServer implements AutoCloseable {
   /**
    * What a server may add to the plain one: bearer-token authentication (none: off), transport
    * security for a Netty listener (plaintext by default), a sink for acquire timings, a maximum
-   * connection age for a Netty listener (empty: connections live as long as they are used), and
-   * extra services served next to Berth's on the same server (none by default; the benchmark suite
-   * adds a no-op ping service as its baseline).
+   * connection age for a Netty listener (empty: connections live as long as they are used), extra
+   * services served next to Berth's on the same server (none by default; the benchmark suite adds a
+   * no-op ping service as its baseline), and a counter of watchers dropped for falling behind.
    */
   public record Options(
       TokenRegistry tokens,
       ServerCredentials credentials,
       AcquireTimings timings,
       Optional<Duration> maxConnectionAge,
-      List<BindableService> extraServices) {
+      List<BindableService> extraServices,
+      StreamDrops drops) {
     public static final Options DEFAULT =
         new Options(
             TokenRegistry.of(List.of()),
             InsecureServerCredentials.create(),
             AcquireTimings.NONE,
             Optional.empty(),
-            List.of());
+            List.of(),
+            StreamDrops.NONE);
 
     public Options {
       extraServices = List.copyOf(extraServices);
     }
 
     public Options withTokens(TokenRegistry value) {
-      return new Options(value, credentials, timings, maxConnectionAge, extraServices);
+      return new Options(value, credentials, timings, maxConnectionAge, extraServices, drops);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(tokens, value, timings, maxConnectionAge, extraServices);
+      return new Options(tokens, value, timings, maxConnectionAge, extraServices, drops);
     }
 
     /** TLS (or mTLS) from {@code tls}, whose certificates follow their files. */
@@ -123,15 +126,20 @@ public final class BrokerServer implements AutoCloseable {
     }
 
     public Options withTimings(AcquireTimings value) {
-      return new Options(tokens, credentials, value, maxConnectionAge, extraServices);
+      return new Options(tokens, credentials, value, maxConnectionAge, extraServices, drops);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(tokens, credentials, timings, value, extraServices);
+      return new Options(tokens, credentials, timings, value, extraServices, drops);
     }
 
     public Options withExtraServices(List<BindableService> value) {
-      return new Options(tokens, credentials, timings, maxConnectionAge, value);
+      return new Options(tokens, credentials, timings, maxConnectionAge, value, drops);
+    }
+
+    /** Where dropped watchers are counted. */
+    public Options withDrops(StreamDrops value) {
+      return new Options(tokens, credentials, timings, maxConnectionAge, extraServices, value);
     }
   }
 
@@ -154,7 +162,7 @@ public final class BrokerServer implements AutoCloseable {
     Protos protos = new Protos(time);
     this.leaseBroker =
         new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT, time, timings);
-    this.events = new EventHub(time, protos);
+    this.events = new EventHub(time, protos, options.drops());
     broker.addListener(events);
     if (executor != null) {
       builder.executor(executor);

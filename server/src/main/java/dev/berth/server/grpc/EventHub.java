@@ -12,6 +12,7 @@ import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureChange;
+import dev.berth.server.metrics.StreamDrops;
 import dev.berth.server.performance.LimitChange;
 import dev.berth.server.time.TimeSource;
 import io.grpc.Status;
@@ -34,11 +35,18 @@ final class EventHub implements BrokerListener {
 
   private final TimeSource time;
   private final Protos protos;
+  private final StreamDrops drops;
   private final CopyOnWriteArrayList<Watcher> watchers = new CopyOnWriteArrayList<>();
 
   EventHub(TimeSource time, Protos protos) {
+    this(time, protos, StreamDrops.NONE);
+  }
+
+  /** As {@link #EventHub(TimeSource, Protos)}, counting dropped watchers in {@code drops}. */
+  EventHub(TimeSource time, Protos protos, StreamDrops drops) {
     this.time = time;
     this.protos = protos;
+    this.drops = drops;
   }
 
   /** Registers a watcher for the call's lifetime. */
@@ -157,7 +165,12 @@ final class EventHub implements BrokerListener {
               maxPending,
               (queued, next) -> false, // every event counts
               "watcher too slow: more than " + maxPending + " events pending; dropped",
-              how -> watchers.remove(this));
+              how -> {
+                watchers.remove(this);
+                if (how == OutboundQueue.End.OVERFLOWED) {
+                  drops.dropped(StreamDrops.Stream.WATCH);
+                }
+              });
     }
 
     void offer(BrokerEvent event) {

@@ -1,5 +1,6 @@
 package dev.berth.server.grpc;
 
+import dev.berth.server.security.HttpsTls;
 import dev.berth.server.security.TlsFiles;
 import dev.berth.server.security.TlsSettings;
 import io.grpc.ServerCredentials;
@@ -21,10 +22,12 @@ import java.util.concurrent.ScheduledExecutorService;
  */
 public final class ServerTls implements AutoCloseable {
   private final ServerCredentials credentials;
+  private final HttpsTls https;
   private final TlsFiles files;
 
-  private ServerTls(ServerCredentials credentials, TlsFiles files) {
+  private ServerTls(ServerCredentials credentials, HttpsTls https, TlsFiles files) {
     this.credentials = credentials;
+    this.https = https;
     this.files = files;
   }
 
@@ -66,12 +69,24 @@ public final class ServerTls implements AutoCloseable {
                   ? TlsServerCredentials.ClientAuth.REQUIRE
                   : TlsServerCredentials.ClientAuth.OPTIONAL);
     }
-    return new ServerTls(builder.build(), files);
+    HttpsTls https =
+        HttpsTls.of(
+            keys, settings.clientCa() != null ? trust : null, settings.requireClientCert());
+    return new ServerTls(builder.build(), https, files);
   }
 
   /** The credentials for a Netty listener; see {@link BrokerServer.Options#withTls}. */
   public ServerCredentials credentials() {
     return credentials;
+  }
+
+  /**
+   * The same certificate, key and client CAs for the daemon's HTTPS listener (metrics and the
+   * dashboard): its context shares this listener's key and trust managers, so a rotation applies
+   * to both.
+   */
+  public HttpsTls https() {
+    return https;
   }
 
   @Override

@@ -40,7 +40,7 @@ import java.util.function.ToDoubleFunction;
  *
  * <p>Thread-safe.
  */
-public final class BrokerMetrics implements BrokerListener, AcquireTimings {
+public final class BrokerMetrics implements BrokerListener, AcquireTimings, StreamDrops {
   /** How long gauges may reuse a status snapshot between scrapes (e.g. for JMX readers). */
   static final long STATUS_TTL_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -66,6 +66,7 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings {
   private final Counter reloadsApplied;
   private final Counter reloadsRefused;
   private final HostRefusals hosts;
+  private final Map<Stream, Counter> streamDrops = new EnumMap<>(Stream.class);
 
   @GuardedBy("this")
   private Views.Status status;
@@ -264,6 +265,17 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings {
             reloadHelp,
             "result",
             "refused");
+    for (Stream stream : Stream.values()) {
+      String st = lower(stream);
+      streamDrops.put(
+          stream,
+          counter(
+              "berth.watchers.dropped." + st,
+              "berth_watchers_dropped",
+              "Event-stream readers dropped for falling behind (watch: WatchEvents, dashboard)",
+              "stream",
+              st));
+    }
     this.hosts = new HostRefusals(registry, families, hostSeries);
   }
 
@@ -279,6 +291,11 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings {
   /** Counts a configuration reload. */
   public void reloaded(boolean applied) {
     (applied ? reloadsApplied : reloadsRefused).inc();
+  }
+
+  @Override
+  public void dropped(Stream stream) {
+    streamDrops.get(stream).inc();
   }
 
   // ---------------------------------------------------------------- events

@@ -17,11 +17,12 @@ import org.junit.jupiter.api.Test;
  * Keeps the operator-facing files true: the example config names every key at its default, the
  * configuration reference documents every key with its default, and systemd accepts the unit.
  */
-class DistFilesTest {
+public class DistFilesTest {
   /** Keys the example sets to something other than the default, on purpose. */
   private static final Set<String> EXAMPLE_DIFFERS = Set.of("state_dir");
 
-  static Path repo() {
+  /** The repository's root: the directory above the working directory holding src/dist. */
+  public static Path repo() {
     Path dir = Path.of("").toAbsolutePath();
     while (dir != null && !Files.isDirectory(dir.resolve("src/dist"))) {
       dir = dir.getParent();

@@ -19,6 +19,7 @@ import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.time.FakeTimeSource;
+import dev.berth.server.web.WebServer;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -49,6 +50,7 @@ class MetricsScrapeTest {
   private Broker broker;
   private BrokerMetrics metrics;
   private MetricsExporter exporter;
+  private WebServer web;
 
   @BeforeEach
   void start() {
@@ -63,16 +65,19 @@ class MetricsScrapeTest {
     broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(3), HeapProbe.NONE);
     metrics = new BrokerMetrics(registry, broker::status, time, 1);
     broker.addListener(metrics);
-    exporter =
-        MetricsExporter.start(
-            registry,
-            metrics,
-            Optional.of(InetSocketAddress.createUnresolved("127.0.0.1", 0)),
-            false);
+    exporter = MetricsExporter.start(registry, metrics, false);
+    web =
+        WebServer.start(
+            "metrics.listen",
+            InetSocketAddress.createUnresolved("127.0.0.1", 0),
+            Optional.empty(),
+            2,
+            Map.of("/metrics", exporter.scrapeHandler()));
   }
 
   @AfterEach
   void stop() {
+    web.close();
     exporter.close();
     broker.close();
   }
@@ -90,7 +95,7 @@ class MetricsScrapeTest {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     HttpResponse<String> response =
         client.send(
-            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + exporter.port() + "/metrics"))
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + web.port() + "/metrics"))
                 .timeout(Duration.ofSeconds(10))
                 .build(),
             HttpResponse.BodyHandlers.ofString());

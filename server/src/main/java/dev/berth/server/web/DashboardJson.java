@@ -1,0 +1,245 @@
+package dev.berth.server.web;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.broker.Views;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.ratelimit.HostStatus;
+import dev.berth.server.time.TimeSource;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The dashboard's JSON: the broker's status views in the shape the page reads, with snake_case
+ * names, monotonic instants turned into wall-clock epoch milliseconds, and nothing that changes by
+ * itself (ages are computed by the page), so two snapshots differ only when the broker changed.
+ * docs/operations.md describes the fields.
+ */
+final class DashboardJson {
+  private DashboardJson() {}
+
+  /** The sessions a snapshot lists at most, each with its leases; the rest are counted. */
+  static final int SESSIONS_SHOWN = 200;
+
+  /** The leases a snapshot lists at most, over all the sessions shown. */
+  static final int LEASES_SHOWN = 1000;
+
+  /**
+   * Everything the page shows that is not history or events.
+   *
+   * @param sessions the first sessions by id, at most {@link #SESSIONS_SHOWN}
+   * @param leases live leases in grant order, at most {@link #LEASES_SHOWN}
+   */
+  static JsonObject snapshot(
+      Views.Status status,
+      List<Views.Session> sessions,
+      List<Views.LeaseInfo> leases,
+      ClusterView cluster,
+      Wall time) {
+    JsonObject out = new JsonObject();
+    out.addProperty("epoch", status.epoch());
+    out.addProperty("draining", status.draining());
+    out.addProperty("started_at", millis(time, status.startedAtNanos()));
+    JsonArray pools = new JsonArray();
+    for (Views.Pool pool : status.pools()) {
+      pools.add(pool(pool));
+    }
+    out.add("pools", pools);
+    JsonObject pressure = new JsonObject();
+    pressure.addProperty("level", DashboardFeed.lower(status.pressure().level()));
+    pressure.addProperty("fleet_used_mb", status.pressure().fleetUsedMb());
+    pressure.addProperty("fleet_limit_mb", status.pressure().fleetLimitMb());
+    pressure.addProperty("trigger", status.pressure().trigger());
+    out.add("pressure", pressure);
+    out.addProperty("degradation_score", round(status.degradationScore()));
+    JsonArray hosts = new JsonArray();
+    for (HostStatus host : status.hotHosts()) {
+      JsonObject h = new JsonObject();
+      h.addProperty("host", host.host());
+      h.addProperty("pattern", host.pattern());
+      h.addProperty("rate", round(host.ratePerSecond()));
+      h.addProperty("configured_rate", round(host.configuredRate()));
+      h.addProperty("refusals", host.refusals());
+      h.addProperty("reason", host.reason());
+      hosts.add(h);
+    }
+    out.add("hot_hosts", hosts);
+    JsonObject totals = new JsonObject();
+    totals.addProperty("grants", status.counters().grants());
+    JsonObject refusals = new JsonObject();
+    for (RefusalReason reason : RefusalReason.values()) {
+      refusals.addProperty(DashboardFeed.lower(reason), status.counters().refusals(reason));
+    }
+    totals.add("refusals", refusals);
+    out.add("totals", totals);
+    out.addProperty("sessions_connected", status.connectedSessions());
+    out.addProperty("sessions_disconnected", status.disconnectedSessions());
+    out.add("sessions", sessions(sessions, leases, time));
+    out.add("cluster", cluster(cluster));
+    return out;
+  }
+
+  private static JsonObject pool(Views.Pool pool) {
+    JsonObject p = new JsonObject();
+    p.addProperty("kind", DashboardFeed.lower(pool.kind()));
+    p.addProperty("limit", pool.limit());
+    p.addProperty("effective_limit", pool.effectiveLimit());
+    p.addProperty("in_use", pool.inUse());
+    p.addProperty("waiting", pool.queued());
+    p.addProperty("reason", pool.reason());
+    return p;
+  }
+
+  private static JsonArray sessions(
+      List<Views.Session> sessions, List<Views.LeaseInfo> leases, Wall time) {
+    JsonArray out = new JsonArray();
+    for (Views.Session s : sessions) {
+      JsonObject o = new JsonObject();
+      o.addProperty("id", s.id());
+      o.addProperty("worker", s.workerId());
+      o.addProperty("job", s.labels().getOrDefault("job", ""));
+      JsonObject labels = new JsonObject();
+      for (Map.Entry<String, String> label : s.labels().entrySet()) {
+        labels.addProperty(label.getKey(), label.getValue());
+      }
+      o.add("labels", labels);
+      o.addProperty("connected", s.connected());
+      o.addProperty("draining", s.draining());
+      o.addProperty("opened_at", millis(time, s.openedAtNanos()));
+      o.addProperty("memory_used_mb", s.memoryUsedMb());
+      o.addProperty("memory_limit_mb", s.memoryLimitMb());
+      o.addProperty("lease_count", s.leases());
+      JsonArray held = new JsonArray();
+      for (Views.LeaseInfo info : leases) {
+        if (info.lease().sessionId().equals(s.id())) {
+          held.add(lease(info.lease(), time));
+        }
+      }
+      o.add("leases", held);
+      out.add(o);
+    }
+    return out;
+  }
+
+  private static JsonObject lease(Lease lease, Wall time) {
+    JsonObject l = new JsonObject();
+    l.addProperty("id", lease.id());
+    l.addProperty("kind", DashboardFeed.lower(lease.kind()));
+    l.addProperty("host", lease.host());
+    l.addProperty("module", lease.module());
+    l.addProperty("fencing_token", lease.fencingToken());
+    l.addProperty("memory_mb", lease.memoryMb());
+    l.addProperty("granted_at", millis(time, lease.grantedAtNanos()));
+    l.addProperty("expires_at", millis(time, lease.expiresAtNanos()));
+    return l;
+  }
+
+  private static JsonObject cluster(ClusterView cluster) {
+    JsonObject c = new JsonObject();
+    c.addProperty("clustered", cluster.clustered());
+    JsonArray members = new JsonArray();
+    for (ClusterView.Member m : cluster.members()) {
+      JsonObject o = new JsonObject();
+      o.addProperty("id", m.id());
+      o.addProperty("address", m.address());
+      o.addProperty("role", m.role());
+      o.addProperty("self", m.self());
+      members.add(o);
+    }
+    c.add("members", members);
+    return c;
+  }
+
+  /** One history sample: {@code pools} maps a kind to [in use, effective limit, limit, waiting]. */
+  static JsonObject sample(History.Sample sample) {
+    JsonObject o = new JsonObject();
+    o.addProperty("t", sample.at().toEpochMilli());
+    JsonObject pools = new JsonObject();
+    for (Views.Pool pool : sample.pools()) {
+      JsonArray figures = new JsonArray();
+      figures.add(pool.inUse());
+      figures.add(pool.effectiveLimit());
+      figures.add(pool.limit());
+      figures.add(pool.queued());
+      pools.add(DashboardFeed.lower(pool.kind()), figures);
+    }
+    o.add("pools", pools);
+    o.addProperty("pressure", sample.pressure().ordinal());
+    o.addProperty("fleet_used_mb", sample.fleetUsedMb());
+    o.addProperty("fleet_limit_mb", sample.fleetLimitMb());
+    o.addProperty("degradation", round(sample.degradation()));
+    o.addProperty("heap_used_mb", sample.heapUsedBytes() >> 20);
+    o.addProperty("heap_max_mb", sample.heapMaxBytes() >> 20);
+    return o;
+  }
+
+  static JsonArray samples(List<History.Sample> samples) {
+    return array(samples, DashboardJson::sample);
+  }
+
+  static JsonObject event(DashboardFeed.Event e) {
+    JsonObject o = new JsonObject();
+    o.addProperty("seq", e.seq());
+    o.addProperty("t", e.at().toEpochMilli());
+    o.addProperty("type", e.type());
+    o.addProperty("session_id", e.sessionId());
+    o.addProperty("worker", e.workerId());
+    o.addProperty("kind", e.kind());
+    o.addProperty("lease_id", e.leaseId());
+    o.addProperty("host", e.host());
+    o.addProperty("fencing_token", e.token());
+    o.addProperty("detail", e.detail());
+    return o;
+  }
+
+  static JsonArray events(List<DashboardFeed.Event> events) {
+    return array(events, DashboardJson::event);
+  }
+
+  private static <T> JsonArray array(List<T> items, Function<T, JsonObject> each) {
+    JsonArray out = new JsonArray();
+    for (T item : items) {
+      out.add(each.apply(item));
+    }
+    return out;
+  }
+
+  static JsonObject error(WebError error) {
+    JsonObject e = new JsonObject();
+    e.addProperty("status", error.status());
+    e.addProperty("code", error.code());
+    e.addProperty("field", error.field());
+    e.addProperty("message", error.getMessage());
+    JsonObject out = new JsonObject();
+    out.add("error", e);
+    return out;
+  }
+
+  private static long millis(Wall wall, long nanos) {
+    return wall.millis(nanos);
+  }
+
+  /**
+   * Turns the broker's monotonic instants into epoch milliseconds with one offset taken at start,
+   * so the same instant always gives the same number (reading both clocks anew for each would
+   * jitter by a millisecond now and then, and make unchanged snapshots differ).
+   */
+  record Wall(long offsetNanos) {
+    static Wall of(TimeSource time) {
+      long mono = time.nanoTime();
+      java.time.Instant wall = time.wallTime();
+      return new Wall(wall.getEpochSecond() * 1_000_000_000L + wall.getNano() - mono);
+    }
+
+    long millis(long monoNanos) {
+      return Math.floorDiv(offsetNanos + monoNanos, 1_000_000L);
+    }
+  }
+
+  /** Three decimals: enough to read, and stable between snapshots of an unchanged broker. */
+  private static double round(double value) {
+    return Double.isFinite(value) ? Math.round(value * 1000) / 1000.0 : 0;
+  }
+}

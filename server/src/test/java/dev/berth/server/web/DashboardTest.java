@@ -1,0 +1,577 @@
+package dev.berth.server.web;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.RecordingAcquireCallback;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.lease.RevokeReason;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.metrics.StreamDrops;
+import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.security.Role;
+import dev.berth.server.security.TokenRegistry;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.RecordingSessionChannel;
+import dev.berth.server.time.FakeTimeSource;
+import java.io.BufferedReader;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The dashboard's HTTP side over a real loopback listener, with a real broker on a fake clock: who
+ * may read and act, every action and its errors, and the live stream. Ticks run when the test
+ * advances the clock, on the test's thread; streams are written by the listener's threads.
+ */
+class DashboardTest {
+  private static final String PRINCIPAL = "anonymous";
+  private static final String ADMIN = "admin-secret";
+  private static final String WORKER = "worker-secret";
+
+  private final FakeTimeSource time = new FakeTimeSource();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final Map<StreamDrops.Stream, Integer> drops = new EnumMap<>(StreamDrops.Stream.class);
+  private final List<AutoCloseable> open = new ArrayList<>();
+  private Broker broker;
+  private Dashboard dashboard;
+  private WebServer web;
+
+  private void start(TokenRegistry tokens, boolean loopback, int maxStreams) {
+    Policy policy =
+        Policy.of(BrokerConfig.newBuilder().limit(ResourceKind.RENDER, 2).build())
+            .withRateLimit(RateLimitConfig.newBuilder().defaultRate(100).defaultBurst(100).build());
+    broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
+    dashboard =
+        Dashboard.start(
+            broker,
+            time,
+            HeapProbe.NONE,
+            new WebAccess(tokens, loopback),
+            ClusterView.STANDALONE,
+            maxStreams,
+            stream -> {
+              synchronized (drops) {
+                drops.merge(stream, 1, Integer::sum);
+              }
+            });
+    web =
+        WebServer.start(
+            "metrics.listen",
+            InetSocketAddress.createUnresolved("127.0.0.1", 0),
+            Optional.empty(),
+            maxStreams + 2,
+            Map.of("/", dashboard));
+  }
+
+  private void startOpen() {
+    start(TokenRegistry.of(List.of()), true, 2);
+  }
+
+  private static TokenRegistry tokens() {
+    return TokenRegistry.of(
+        List.of(
+            new TokenRegistry.Entry("ops", Set.of(Role.ADMIN), TokenRegistry.hash(ADMIN)),
+            new TokenRegistry.Entry("crawler", Set.of(Role.WORKER), TokenRegistry.hash(WORKER))));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (AutoCloseable c : open) {
+      c.close();
+    }
+    if (dashboard != null) {
+      dashboard.close();
+      web.close();
+      broker.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + web.port() + path);
+  }
+
+  private HttpResponse<String> get(String path, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return http.send(b.GET().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> post(String path, String body, String... headers) throws Exception {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(uri(path))
+            .timeout(Duration.ofSeconds(10))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpResponse<String> postJson(String path, String body) throws Exception {
+    return post(path, body, "Content-Type", "application/json");
+  }
+
+  private static JsonObject json(HttpResponse<String> response) {
+    return JsonParser.parseString(response.body()).getAsJsonObject();
+  }
+
+  private static JsonObject error(HttpResponse<String> response) {
+    assertThat(response.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("application/json"));
+    return json(response).getAsJsonObject("error");
+  }
+
+  private static JsonObject pool(JsonObject snapshot, String kind) {
+    for (var p : snapshot.getAsJsonArray("pools")) {
+      if (p.getAsJsonObject().get("kind").getAsString().equals(kind)) {
+        return p.getAsJsonObject();
+      }
+    }
+    throw new AssertionError("no pool " + kind + " in " + snapshot);
+  }
+
+  private String openSession(RecordingSessionChannel channel) {
+    return broker
+        .open(
+            HelloSpec.validate("w1", Map.of("job", "nightly"), 0, "", List.of()),
+            PRINCIPAL,
+            channel)
+        .sessionId();
+  }
+
+  private Lease acquire(String session) {
+    RecordingAcquireCallback callback = new RecordingAcquireCallback();
+    broker.acquire(
+        AcquireSpec.validate(
+            session, ResourceKind.RENDER, "https://example.com/a", "", null, "", 0, 0),
+        PRINCIPAL,
+        callback);
+    return callback.granted();
+  }
+
+  /** Reads a stream's frames on a thread of its own, so the test can wait with a timeout. */
+  private final class Frames implements AutoCloseable {
+    final BlockingQueue<String[]> frames = new LinkedBlockingQueue<>();
+    final InputStream body;
+    final Thread reader;
+
+    Frames(InputStream body) {
+      this.body = body;
+      this.reader =
+          new Thread(
+              () -> {
+                try (BufferedReader in =
+                    new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
+                  String event = "";
+                  String line;
+                  while ((line = in.readLine()) != null) {
+                    if (line.startsWith("event: ")) {
+                      event = line.substring(7);
+                    } else if (line.startsWith("data: ")) {
+                      frames.add(new String[] {event, line.substring(6)});
+                    }
+                  }
+                  frames.add(new String[] {"end", ""});
+                } catch (java.io.IOException e) {
+                  frames.add(new String[] {"end", e.toString()});
+                }
+              },
+              "sse-reader");
+      reader.setDaemon(true);
+      reader.start();
+    }
+
+    /** The next frame named {@code event}, skipping others; fails after 10 s. */
+    JsonObject next(String event) throws InterruptedException {
+      return nextData(event).getAsJsonObject();
+    }
+
+    /** The data of the next frame named {@code event}. */
+    com.google.gson.JsonElement nextData(String event) throws InterruptedException {
+      while (true) {
+        String[] f = frames.poll(10, TimeUnit.SECONDS);
+        assertThat(f).as("a '%s' frame within 10 s", event).isNotNull();
+        assertThat(f[0]).as("stream ended: %s", f[1]).isNotEqualTo("end");
+        if (f[0].equals(event)) {
+          return JsonParser.parseString(f[1]);
+        }
+      }
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      body.close();
+    }
+  }
+
+  private Frames stream(String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri("/api/stream"));
+    if (headers.length > 0) {
+      b.headers(headers);
+    }
+    HttpResponse<InputStream> response =
+        http.send(b.GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.headers().firstValue("Content-Type"))
+        .hasValueSatisfying(t -> assertThat(t).startsWith("text/event-stream"));
+    Frames frames = new Frames(response.body());
+    open.add(frames);
+    return frames;
+  }
+
+  // ---------------------------------------------------------------- page and assets
+
+  @Test
+  void page_isServedWithAContentSecurityPolicy_andItsAssetsFromTheJar() throws Exception {
+    startOpen();
+
+    HttpResponse<String> page = get("/");
+    HttpResponse<String> uplot = get("/vendor/uPlot.iife.min.js");
+    HttpResponse<String> script = get("/dashboard.js");
+
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.body()).contains("<title>Berth</title>", "vendor/uPlot.iife.min.js");
+    assertThat(page.headers().firstValue("Content-Security-Policy"))
+        .hasValueSatisfying(csp -> assertThat(csp).contains("script-src 'self'"));
+    assertThat(uplot.statusCode()).isEqualTo(200);
+    assertThat(uplot.body()).contains("uPlot");
+    assertThat(uplot.headers().firstValue("Content-Type"))
+        .hasValue("text/javascript; charset=utf-8");
+    assertThat(script.body()).contains("/api/stream");
+  }
+
+  @Test
+  void unknownPath_is404Json_namingThePath() throws Exception {
+    startOpen();
+
+    HttpResponse<String> response = get("/api/nope");
+
+    assertThat(response.statusCode()).isEqualTo(404);
+    assertThat(error(response).get("field").getAsString()).isEqualTo("path");
+    assertThat(error(response).get("message").getAsString()).contains("/api/nope");
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  @Test
+  void state_withoutTokens_onLoopback_isOpenAndOffersActions() throws Exception {
+    startOpen();
+    String session = openSession(new RecordingSessionChannel());
+    acquire(session);
+
+    HttpResponse<String> response = get("/api/state");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    JsonObject state = json(response);
+    assertThat(state.getAsJsonObject("access").get("auth").getAsBoolean()).isFalse();
+    assertThat(state.getAsJsonObject("access").get("actions").getAsBoolean()).isTrue();
+    JsonObject snapshot = state.getAsJsonObject("snapshot");
+    assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(1);
+    assertThat(pool(snapshot, "render").get("limit").getAsInt()).isEqualTo(2);
+    JsonObject s = snapshot.getAsJsonArray("sessions").get(0).getAsJsonObject();
+    assertThat(s.get("job").getAsString()).isEqualTo("nightly");
+    assertThat(s.getAsJsonArray("leases")).hasSize(1);
+    assertThat(snapshot.getAsJsonObject("cluster").get("clustered").getAsBoolean()).isFalse();
+    assertThat(state.getAsJsonArray("events").toString()).contains("session_opened", "granted");
+    assertThat(state.getAsJsonArray("history")).isNotEmpty();
+  }
+
+  @Test
+  void state_withTokens_needsAnAdminBearer() throws Exception {
+    start(tokens(), true, 2);
+
+    HttpResponse<String> none = get("/api/state");
+    HttpResponse<String> unknown = get("/api/state", "Authorization", "Bearer nope");
+    HttpResponse<String> worker = get("/api/state", "Authorization", "Bearer " + WORKER);
+    HttpResponse<String> admin = get("/api/state", "Authorization", "Bearer " + ADMIN);
+
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.headers().firstValue("WWW-Authenticate")).hasValue("Bearer realm=\"berth\"");
+    assertThat(error(none).get("message").getAsString()).contains("Authorization: Bearer");
+    assertThat(unknown.statusCode()).isEqualTo(401);
+    assertThat(worker.statusCode()).isEqualTo(403);
+    assertThat(error(worker).get("message").getAsString()).contains("'crawler'", "admin role");
+    assertThat(admin.statusCode()).isEqualTo(200);
+    assertThat(json(admin).getAsJsonObject("access").get("principal").getAsString())
+        .isEqualTo("ops");
+    assertThat(none.body() + unknown.body() + worker.body()).doesNotContain(WORKER, ADMIN);
+  }
+
+  @Test
+  void replaceTokens_appliesToTheNextRequest() throws Exception {
+    start(TokenRegistry.of(List.of()), true, 2);
+    assertThat(get("/api/state").statusCode()).isEqualTo(200);
+
+    dashboard.replaceTokens(tokens());
+
+    assertThat(get("/api/state").statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void read_onLoopback_namingAForeignHost_isRefused() throws Exception {
+    startOpen();
+
+    String answer = rawGet("/api/state", "rebound.example.com:" + web.port());
+
+    assertThat(answer).startsWith("HTTP/1.1 403").contains("\"field\":\"Host\"");
+  }
+
+  /** The JDK client will not send a Host header of our choosing, so this one speaks HTTP itself. */
+  private String rawGet(String path, String host) throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", web.port())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(
+          ("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  @Test
+  void revoke_heldLease_endsItAndPushesTheRevokeToItsSession() throws Exception {
+    startOpen();
+    RecordingSessionChannel channel = new RecordingSessionChannel();
+    Lease lease = acquire(openSession(channel));
+
+    HttpResponse<String> response =
+        postJson("/api/leases/revoke", "{\"lease_id\": \"" + lease.id() + "\"}");
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(json(response).get("revoked").getAsBoolean()).isTrue();
+    assertThat(broker.inUse(ResourceKind.RENDER)).isZero();
+    assertThat(channel.revokes()).hasSize(1);
+    assertThat(channel.revokes().get(0).leaseId()).isEqualTo(lease.id());
+    assertThat(channel.revokes().get(0).reason()).isEqualTo(RevokeReason.ADMIN);
+  }
+
+  @Test
+  void actions_areRefused_byGet_withoutJson_andWithBadFields() throws Exception {
+    startOpen();
+
+    HttpResponse<String> byGet = get("/api/leases/revoke?lease_id=x");
+    HttpResponse<String> form =
+        post(
+            "/api/leases/revoke",
+            "lease_id=x",
+            "Content-Type",
+            "application/x-www-form-urlencoded");
+    HttpResponse<String> missing = postJson("/api/leases/revoke", "{}");
+    HttpResponse<String> unknownField = postJson("/api/leases/revoke", "{\"lease\": \"x\"}");
+    HttpResponse<String> notJson = postJson("/api/leases/revoke", "{lease_id");
+    HttpResponse<String> wrongType = postJson("/api/broker/drain", "{\"resume\": \"yes\"}");
+    HttpResponse<String> badReason =
+        postJson("/api/leases/revoke", "{\"lease_id\": \"x\", \"reason\": \"because\"}");
+    HttpResponse<String> badDeadline =
+        postJson("/api/sessions/drain", "{\"session_id\": \"s\", \"deadline\": \"soon\"}");
+    HttpResponse<String> unknownLease = postJson("/api/leases/revoke", "{\"lease_id\": \"x\"}");
+    HttpResponse<String> huge =
+        postJson("/api/leases/revoke", "{\"lease_id\": \"" + "x".repeat(20_000) + "\"}");
+
+    assertThat(byGet.statusCode()).isEqualTo(405);
+    assertThat(byGet.headers().firstValue("Allow")).hasValue("POST");
+    assertThat(error(byGet).get("message").getAsString()).contains("POST only");
+    assertThat(form.statusCode()).isEqualTo(415);
+    assertThat(error(form).get("field").getAsString()).isEqualTo("Content-Type");
+    assertThat(missing.statusCode()).isEqualTo(400);
+    assertThat(error(missing).get("field").getAsString()).isEqualTo("lease_id");
+    assertThat(error(missing).get("message").getAsString()).isEqualTo("lease_id: required");
+    assertThat(error(unknownField).get("field").getAsString()).isEqualTo("lease");
+    assertThat(error(notJson).get("field").getAsString()).isEqualTo("body");
+    assertThat(error(wrongType).get("field").getAsString()).isEqualTo("resume");
+    assertThat(error(badReason).get("field").getAsString()).isEqualTo("reason");
+    assertThat(error(badDeadline).get("field").getAsString()).isEqualTo("deadline");
+    assertThat(unknownLease.statusCode()).isEqualTo(404);
+    assertThat(error(unknownLease).get("field").getAsString()).isEqualTo("lease_id");
+    assertThat(huge.statusCode()).isEqualTo(413);
+    assertThat(broker.status().draining()).isFalse();
+  }
+
+  @Test
+  void actions_withoutTokens_onANonLoopbackListener_areReadOnly() throws Exception {
+    start(TokenRegistry.of(List.of()), false, 2);
+    Lease lease = acquire(openSession(new RecordingSessionChannel()));
+
+    HttpResponse<String> state = get("/api/state");
+    HttpResponse<String> revoke =
+        postJson("/api/leases/revoke", "{\"lease_id\": \"" + lease.id() + "\"}");
+
+    assertThat(json(state).getAsJsonObject("access").get("actions").getAsBoolean()).isFalse();
+    assertThat(revoke.statusCode()).isEqualTo(403);
+    assertThat(error(revoke).get("message").getAsString()).contains("read-only");
+    assertThat(broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+  }
+
+  @Test
+  void actions_fromAnotherOrigin_areRefused() throws Exception {
+    startOpen();
+    Lease lease = acquire(openSession(new RecordingSessionChannel()));
+
+    HttpResponse<String> revoke =
+        post(
+            "/api/leases/revoke",
+            "{\"lease_id\": \"" + lease.id() + "\"}",
+            "Content-Type",
+            "application/json",
+            "Origin",
+            "https://evil.example");
+
+    assertThat(revoke.statusCode()).isEqualTo(403);
+    assertThat(error(revoke).get("field").getAsString()).isEqualTo("Origin");
+    assertThat(broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+  }
+
+  @Test
+  void actions_withTokens_needAnAdminBearer() throws Exception {
+    start(tokens(), false, 2);
+    Lease lease = acquire(openSession(new RecordingSessionChannel()));
+    String body = "{\"lease_id\": \"" + lease.id() + "\"}";
+
+    HttpResponse<String> worker =
+        post(
+            "/api/leases/revoke",
+            body,
+            "Content-Type",
+            "application/json",
+            "Authorization",
+            "Bearer " + WORKER);
+    assertThat(worker.statusCode()).isEqualTo(403);
+    assertThat(broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+
+    HttpResponse<String> admin =
+        post(
+            "/api/leases/revoke",
+            body,
+            "Content-Type",
+            "application/json",
+            "Authorization",
+            "Bearer " + ADMIN);
+    assertThat(admin.statusCode()).isEqualTo(200);
+    assertThat(broker.inUse(ResourceKind.RENDER)).isZero();
+  }
+
+  @Test
+  void drainSession_andDrainBroker_changeTheBroker_andShowInTheFeed() throws Exception {
+    startOpen();
+    RecordingSessionChannel channel = new RecordingSessionChannel();
+    String session = openSession(channel);
+    acquire(session);
+
+    HttpResponse<String> drained =
+        postJson("/api/sessions/drain", "{\"session_id\": \"" + session + "\"}");
+    HttpResponse<String> unknown = postJson("/api/sessions/drain", "{\"session_id\": \"nope\"}");
+    HttpResponse<String> brokerDrain = postJson("/api/broker/drain", "{}");
+
+    assertThat(drained.statusCode()).isEqualTo(200);
+    assertThat(json(drained).get("leases_held").getAsInt()).isEqualTo(1);
+    assertThat(channel.drains()).isNotEmpty();
+    assertThat(unknown.statusCode()).isEqualTo(404);
+    assertThat(error(unknown).get("field").getAsString()).isEqualTo("session_id");
+    assertThat(json(brokerDrain).get("draining").getAsBoolean()).isTrue();
+    assertThat(broker.status().draining()).isTrue();
+
+    HttpResponse<String> resumed = postJson("/api/broker/drain", "{\"resume\": true}");
+    assertThat(json(resumed).get("draining").getAsBoolean()).isFalse();
+    assertThat(broker.status().draining()).isFalse();
+    assertThat(get("/api/state").body()).contains("broker drained from the dashboard");
+  }
+
+  // ---------------------------------------------------------------- live stream
+
+  @Test
+  void stream_startsWithTheState_thenSendsTheChange_withinOneTick() throws Exception {
+    startOpen();
+    String session = openSession(new RecordingSessionChannel());
+    Frames frames = stream();
+    JsonObject state = frames.next("state");
+    assertThat(pool(state.getAsJsonObject("snapshot"), "render").get("in_use").getAsInt()).isZero();
+
+    acquire(session);
+    time.advance(Dashboard.TICK);
+
+    assertThat(frames.nextData("events").toString()).contains("\"granted\"");
+    JsonObject snapshot = frames.next("snapshot");
+    assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(1);
+
+    time.advance(Dashboard.SAMPLE_PERIOD);
+    JsonObject sample = frames.next("sample");
+    assertThat(sample.getAsJsonObject("pools").getAsJsonArray("render").get(0).getAsInt())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void stream_unchangedBroker_sendsNoSnapshot() throws Exception {
+    startOpen();
+    Frames frames = stream();
+    frames.next("state");
+
+    // The first sample tick after a stream opens sends the snapshot once more (the tick does not
+    // know what the state frame held); after that, only a change does.
+    time.advance(Dashboard.SAMPLE_PERIOD);
+    assertThat(frames.next("snapshot").getAsJsonArray("sessions")).isEmpty();
+    time.advance(Dashboard.SAMPLE_PERIOD.multipliedBy(3));
+    openSession(new RecordingSessionChannel());
+    time.advance(Dashboard.TICK);
+
+    JsonObject snapshot = frames.next("snapshot");
+    assertThat(snapshot.getAsJsonArray("sessions")).hasSize(1);
+  }
+
+  @Test
+  void stream_beyondMaxStreams_is503_andTheCountIsFreedWhenOneCloses() throws Exception {
+    start(TokenRegistry.of(List.of()), true, 1);
+    Frames first = stream();
+    first.next("state");
+
+    HttpResponse<String> second = get("/api/stream");
+
+    assertThat(second.statusCode()).isEqualTo(503);
+    assertThat(error(second).get("message").getAsString()).contains("dashboard.max_streams");
+    assertThat(dashboard.streams()).isEqualTo(1);
+  }
+
+  @Test
+  void stream_withTokens_needsAnAdminBearer() throws Exception {
+    start(tokens(), true, 2);
+
+    assertThat(get("/api/stream").statusCode()).isEqualTo(401);
+    Frames frames = stream("Authorization", "Bearer " + ADMIN);
+    assertThat(frames.next("state").getAsJsonObject("access").get("principal").getAsString())
+        .isEqualTo("ops");
+  }
+}
