@@ -70,8 +70,7 @@ public final class ServerTls implements AutoCloseable {
                   : TlsServerCredentials.ClientAuth.OPTIONAL);
     }
     HttpsTls https =
-        HttpsTls.of(
-            keys, settings.clientCa() != null ? trust : null, settings.requireClientCert());
+        HttpsTls.of(keys, settings.clientCa() != null ? trust : null, settings.requireClientCert());
     return new ServerTls(builder.build(), https, files);
   }
 
@@ -82,8 +81,8 @@ public final class ServerTls implements AutoCloseable {
 
   /**
    * The same certificate, key and client CAs for the daemon's HTTPS listener (metrics and the
-   * dashboard): its context shares this listener's key and trust managers, so a rotation applies
-   * to both.
+   * dashboard): its context shares this listener's key and trust managers, so a rotation applies to
+   * both.
    */
   public HttpsTls https() {
     return https;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpHandler;
-import dev.berth.server.security.ServerTls;
+import dev.berth.server.grpc.ServerTls;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.testkit.TestCertificates;
 import java.io.IOException;
