@@ -20,6 +20,7 @@ import dev.berth.server.settings.ConfigException;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
+import dev.berth.server.tracing.Tracing;
 import dev.berth.server.wasm.ModuleLoadException;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmConfig;
@@ -39,9 +40,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running broker process: state directory, clock, broker, metrics and listener, started and
- * stopped together, and reloaded from its configuration sources on request. {@code bin/berth serve}
- * runs one through {@link dev.berth.server.cli.Main}.
+ * The running broker process: state directory, clock, broker, metrics, tracing and listener,
+ * started and stopped together, and reloaded from its configuration sources on request. {@code
+ * bin/berth serve} runs one through {@link dev.berth.server.cli.Main}.
  */
 public final class Daemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
@@ -56,6 +57,7 @@ public final class Daemon implements AutoCloseable {
   private final ConfigReloader reloader;
   private final ScheduledExecutorService tlsRefresh;
   private final ServerTls tls;
+  private final Tracing tracing;
   private volatile Duration shutdownGrace;
 
   /** The WASM settings in force; a reload re-reads their files. */
@@ -74,6 +76,7 @@ public final class Daemon implements AutoCloseable {
       Optional<WebFront> web,
       ScheduledExecutorService tlsRefresh,
       ServerTls tls,
+      Tracing tracing,
       BerthConfig config,
       ConfigSources sources,
       Consumer<DaemonSettings> onReload) {
@@ -86,6 +89,7 @@ public final class Daemon implements AutoCloseable {
     this.web = web;
     this.tlsRefresh = tlsRefresh;
     this.tls = tls;
+    this.tracing = tracing;
     this.shutdownGrace = config.daemon().shutdownGrace();
     this.tokens = config.daemon().tokens();
     this.wasm = config.daemon().wasm();
@@ -165,14 +169,17 @@ public final class Daemon implements AutoCloseable {
     Optional<WebFront> web = Optional.empty();
     ScheduledExecutorService tlsRefresh = null;
     ServerTls tls = null;
+    Tracing tracing = Tracing.OFF;
     BrokerServer server;
     try {
+      tracing = Tracing.start(settings.tracing(), time, Versions.current());
       BrokerServer.Options options =
           BrokerServer.Options.DEFAULT
               .withTimings(metrics)
               .withTokens(TokenRegistry.of(settings.tokens()))
               .withMaxConnectionAge(settings.maxConnectionAge())
-              .withDrops(metrics);
+              .withDrops(metrics)
+              .withTracing(tracing);
       if (settings.tls().isPresent()) {
         tlsRefresh = tlsRefreshThread();
         tls = loadTls(settings.tls().get(), tlsRefresh);
@@ -200,6 +207,7 @@ public final class Daemon implements AutoCloseable {
       if (tlsRefresh != null) {
         tlsRefresh.shutdownNow();
       }
+      tracing.close();
       broker.shutdown();
       time.close();
       epochs.close();
@@ -242,6 +250,7 @@ public final class Daemon implements AutoCloseable {
         web,
         tlsRefresh,
         tls,
+        tracing,
         config,
         sources,
         onReload);
@@ -334,6 +343,7 @@ public final class Daemon implements AutoCloseable {
       tls.close();
       tlsRefresh.shutdownNow();
     }
+    tracing.close(); // after the listener: the spans of the last calls are sent too
     time.close();
     epochs.close();
     log.info("stopped");

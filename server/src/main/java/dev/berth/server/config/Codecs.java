@@ -5,8 +5,10 @@ import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.Addresses;
 import dev.berth.server.settings.ConfigException;
 import dev.berth.server.settings.Durations;
+import dev.berth.server.tracing.TracingConfig;
 import java.math.BigDecimal;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,6 +18,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /** The codec of every configuration type. Each is stateless and thread-safe. */
 final class Codecs {
@@ -129,24 +133,41 @@ final class Codecs {
 
   /** An address, or off: empty for "off", "" or YAML's {@code false}. */
   static final Codec<Optional<InetSocketAddress>> ADDRESS_OR_OFF =
-      new Scalar<>("address or `off`", "HOST:PORT|off", "HOST:PORT, or off", false) {
-        @Override
-        public Optional<InetSocketAddress> parse(String key, Object raw) {
-          if (Boolean.FALSE.equals(raw)) {
-            return Optional.empty(); // YAML 1.1 reads a bare "off" as false
-          }
-          String s = scalar(key, raw).trim();
-          if (s.isEmpty() || s.equalsIgnoreCase("off")) {
-            return Optional.empty();
-          }
-          return Optional.of(Addresses.parse(key, s));
-        }
+      orOff("address", "HOST:PORT", "HOST:PORT", Addresses::parse, Addresses::format);
 
-        @Override
-        public String format(Optional<InetSocketAddress> value) {
-          return value.map(Addresses::format).orElse("off");
+  /** An http(s) URL, or off: empty for "off", "" or YAML's {@code false}. */
+  static final Codec<Optional<URI>> URL_OR_OFF =
+      orOff("URL", "URL", "an http:// or https:// URL", TracingConfig::endpoint, URI::toString);
+
+  /**
+   * A value read by {@code parse} and written by {@code format}, or off: empty for "off", "" or
+   * YAML's {@code false}.
+   */
+  private static <T> Codec<Optional<T>> orOff(
+      String typeName,
+      String label,
+      String expected,
+      BiFunction<String, String, T> parse,
+      Function<T, String> format) {
+    return new Scalar<>(typeName + " or `off`", label + "|off", expected + ", or off", false) {
+      @Override
+      public Optional<T> parse(String key, Object raw) {
+        if (Boolean.FALSE.equals(raw)) {
+          return Optional.empty(); // YAML 1.1 reads a bare "off" as false
         }
-      };
+        String s = scalar(key, raw).trim();
+        if (s.isEmpty() || s.equalsIgnoreCase("off")) {
+          return Optional.empty();
+        }
+        return Optional.of(parse.apply(key, s));
+      }
+
+      @Override
+      public String format(Optional<T> value) {
+        return value.map(format).orElse("off");
+      }
+    };
+  }
 
   static final Codec<Path> PATH =
       new Scalar<>("path", "PATH", "a file or directory path", false) {

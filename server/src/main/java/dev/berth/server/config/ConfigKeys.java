@@ -14,6 +14,7 @@ import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.HostRule;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.security.TlsSettings;
+import dev.berth.server.tracing.TracingConfig;
 import dev.berth.server.wasm.WasmConfig;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,7 +33,8 @@ import java.util.function.Function;
  * Every configuration key Berth knows, in documentation order, each defined once with the name
  * constant of the part that validates it ({@link BrokerConfig.Keys}, {@link RateLimitConfig.Keys},
  * {@link MemoryConfig.Keys}, {@link PerformanceConfig.Keys}, {@link PrincipalCaps.Keys}, {@link
- * DaemonSettings.Keys}, {@link WasmConfig.Keys}), so an error, the docs and the file agree.
+ * DaemonSettings.Keys}, {@link WasmConfig.Keys}, {@link TracingConfig.Keys}), so an error, the docs
+ * and the file agree.
  *
  * <p>The environment variable of a key is {@code BERTH_} and the key upper-cased with dots and
  * dashes as underscores; its flag is {@code --key}. The daemon's original short flags ({@code
@@ -468,6 +470,30 @@ public final class ConfigKeys {
         "root log level",
         DaemonSettings.Builder::logLevel,
         DaemonSettings::logLevel);
+
+    section = "Tracing";
+    daemon(
+        TracingConfig.Keys.OTLP_ENDPOINT,
+        Codecs.URL_OR_OFF,
+        false,
+        "send spans over OTLP/HTTP to this URL (/v1/traces is added to a bare host:port);"
+            + " off = no spans",
+        DaemonSettings.Builder::tracingEndpoint,
+        d -> d.tracing().otlpEndpoint());
+    daemon(
+        TracingConfig.Keys.SAMPLE_RATIO,
+        Codecs.DECIMAL,
+        false,
+        "share of new traces kept, 0..1; a worker's traces keep the worker's decision",
+        DaemonSettings.Builder::tracingSampleRatio,
+        d -> d.tracing().sampleRatio());
+    daemon(
+        TracingConfig.Keys.SERVICE_NAME,
+        Codecs.TEXT,
+        false,
+        "service.name of the daemon's spans",
+        DaemonSettings.Builder::tracingServiceName,
+        d -> d.tracing().serviceName());
 
     section = "Security, transport and per-principal caps";
     daemon(

@@ -7,8 +7,10 @@ import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.Addresses;
 import dev.berth.server.settings.ConfigException;
 import dev.berth.server.settings.Durations;
+import dev.berth.server.tracing.TracingConfig;
 import dev.berth.server.wasm.WasmConfig;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,6 +43,7 @@ import java.util.Optional;
  * @param dashboardEnabled whether the dashboard is served at / of {@code metricsListen} ({@code
  *     dashboard.enabled})
  * @param dashboardMaxStreams live dashboard streams at once ({@code dashboard.max_streams})
+ * @param tracing where spans go over OTLP, if anywhere ({@code tracing.*})
  */
 public record DaemonSettings(
     InetSocketAddress listen,
@@ -56,7 +59,8 @@ public record DaemonSettings(
     Optional<Duration> maxConnectionAge,
     WasmConfig wasm,
     boolean dashboardEnabled,
-    int dashboardMaxStreams) {
+    int dashboardMaxStreams,
+    TracingConfig tracing) {
 
   /** The most live dashboard streams {@code dashboard.max_streams} allows. */
   public static final int MAX_DASHBOARD_STREAMS = 64;
@@ -98,6 +102,7 @@ public record DaemonSettings(
     requireNonNull(tls, "tls");
     requireNonNull(maxConnectionAge, "maxConnectionAge");
     requireNonNull(wasm, "wasm");
+    requireNonNull(tracing, "tracing");
   }
 
   /** {@link #wasm()}'s modules as configured: name to path and exports, in configured order. */
@@ -139,6 +144,9 @@ public record DaemonSettings(
     private Duration wasmIdleTimeout = WasmConfig.DEFAULT_IDLE_TIMEOUT;
     private boolean dashboardEnabled = true;
     private int dashboardMaxStreams = 8;
+    private Optional<URI> tracingEndpoint = TracingConfig.OFF.otlpEndpoint();
+    private double tracingSampleRatio = TracingConfig.OFF.sampleRatio();
+    private String tracingServiceName = TracingConfig.OFF.serviceName();
 
     private Builder() {}
 
@@ -238,6 +246,22 @@ public record DaemonSettings(
       return this;
     }
 
+    /** The OTLP/HTTP receiver of spans; empty turns tracing off. */
+    public Builder tracingEndpoint(Optional<URI> value) {
+      this.tracingEndpoint = value;
+      return this;
+    }
+
+    public Builder tracingSampleRatio(double value) {
+      this.tracingSampleRatio = value;
+      return this;
+    }
+
+    public Builder tracingServiceName(String value) {
+      this.tracingServiceName = value;
+      return this;
+    }
+
     /**
      * Validates and builds.
      *
@@ -293,7 +317,8 @@ public record DaemonSettings(
           Optional.ofNullable(maxConnectionAge),
           wasm(),
           dashboardEnabled,
-          dashboardMaxStreams);
+          dashboardMaxStreams,
+          new TracingConfig(tracingEndpoint, tracingSampleRatio, tracingServiceName));
     }
 
     private WasmConfig wasm() {

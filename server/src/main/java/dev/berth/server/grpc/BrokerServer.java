@@ -7,6 +7,7 @@ import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.metrics.StreamDrops;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
+import dev.berth.server.tracing.Tracing;
 import io.grpc.BindableService;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -90,7 +91,8 @@ public final class BrokerServer implements AutoCloseable {
    * security for a Netty listener (plaintext by default), a sink for acquire timings, a maximum
    * connection age for a Netty listener (empty: connections live as long as they are used), extra
    * services served next to Berth's on the same server (none by default; the benchmark suite adds a
-   * no-op ping service as its baseline), and a counter of watchers dropped for falling behind.
+   * no-op ping service as its baseline), a counter of watchers dropped for falling behind, and
+   * tracing (off by default, and then no span is made).
    */
   public record Options(
       TokenRegistry tokens,
@@ -98,7 +100,8 @@ public final class BrokerServer implements AutoCloseable {
       AcquireTimings timings,
       Optional<Duration> maxConnectionAge,
       List<BindableService> extraServices,
-      StreamDrops drops) {
+      StreamDrops drops,
+      Tracing tracing) {
     public static final Options DEFAULT =
         new Options(
             TokenRegistry.of(List.of()),
@@ -106,18 +109,20 @@ public final class BrokerServer implements AutoCloseable {
             AcquireTimings.NONE,
             Optional.empty(),
             List.of(),
-            StreamDrops.NONE);
+            StreamDrops.NONE,
+            Tracing.OFF);
 
     public Options {
       extraServices = List.copyOf(extraServices);
     }
 
     public Options withTokens(TokenRegistry value) {
-      return new Options(value, credentials, timings, maxConnectionAge, extraServices, drops);
+      return new Options(
+          value, credentials, timings, maxConnectionAge, extraServices, drops, tracing);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(tokens, value, timings, maxConnectionAge, extraServices, drops);
+      return new Options(tokens, value, timings, maxConnectionAge, extraServices, drops, tracing);
     }
 
     /** TLS (or mTLS) from {@code tls}, whose certificates follow their files. */
@@ -126,20 +131,28 @@ public final class BrokerServer implements AutoCloseable {
     }
 
     public Options withTimings(AcquireTimings value) {
-      return new Options(tokens, credentials, value, maxConnectionAge, extraServices, drops);
+      return new Options(
+          tokens, credentials, value, maxConnectionAge, extraServices, drops, tracing);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(tokens, credentials, timings, value, extraServices, drops);
+      return new Options(tokens, credentials, timings, value, extraServices, drops, tracing);
     }
 
     public Options withExtraServices(List<BindableService> value) {
-      return new Options(tokens, credentials, timings, maxConnectionAge, value, drops);
+      return new Options(tokens, credentials, timings, maxConnectionAge, value, drops, tracing);
     }
 
     /** Where dropped watchers are counted. */
     public Options withDrops(StreamDrops value) {
-      return new Options(tokens, credentials, timings, maxConnectionAge, extraServices, value);
+      return new Options(
+          tokens, credentials, timings, maxConnectionAge, extraServices, value, tracing);
+    }
+
+    /** Spans of acquires, releases, sessions and admin changes; {@link Tracing#OFF}: none. */
+    public Options withTracing(Tracing value) {
+      return new Options(
+          tokens, credentials, timings, maxConnectionAge, extraServices, drops, value);
     }
   }
 
@@ -170,6 +183,12 @@ public final class BrokerServer implements AutoCloseable {
     this.auth = new AuthInterceptor(tokens);
     for (BindableService extra : options.extraServices()) {
       builder.addService(extra);
+    }
+    if (options.tracing().enabled()) {
+      // Innermost: spans name the authenticated principal. Off, the interceptor is not there.
+      TracingInterceptor tracing = new TracingInterceptor(options.tracing(), time);
+      broker.addListener(tracing.sessions());
+      builder.intercept(tracing);
     }
     this.server =
         builder

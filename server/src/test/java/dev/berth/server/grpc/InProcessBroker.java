@@ -29,6 +29,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 
 /**
@@ -98,6 +99,15 @@ final class InProcessBroker implements AutoCloseable {
   }
 
   InProcessBroker(Policy policy, BrokerServer.Options options, ModuleRegistry modules) {
+    this(policy, time -> options, modules);
+  }
+
+  /** A broker whose server's options need its clock, e.g. a tracer that times spans on it. */
+  InProcessBroker(
+      Policy policy,
+      Function<FakeTimeSource, BrokerServer.Options> optionsOnClock,
+      ModuleRegistry modules) {
+    BrokerServer.Options options = optionsOnClock.apply(time);
     broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE, modules);
     String name = InProcessServerBuilder.generateName();
     server =
