@@ -2,6 +2,7 @@ package dev.berth.client;
 
 import static java.util.Objects.requireNonNull;
 
+import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
 
 /**
@@ -64,6 +65,7 @@ public interface BrokerClient extends AutoCloseable {
     private Duration reconnectInitial = Duration.ofMillis(100);
     private Duration reconnectMax = Duration.ofSeconds(2);
     private Ticker ticker = Ticker.system();
+    private OpenTelemetry openTelemetry;
 
     private Builder() {}
 
@@ -133,6 +135,19 @@ public interface BrokerClient extends AutoCloseable {
     }
 
     /**
+     * The OpenTelemetry instance the SDK makes its spans with: one per acquire (its queue wait
+     * included), one around {@link WorkerSession#acquireWithRetry} over its attempts, one per
+     * release, each a child of the span current on the calling thread. Every call carries the
+     * current trace context as W3C {@code traceparent} metadata, so the broker's spans join the
+     * worker's trace. Without this, the SDK uses {@code GlobalOpenTelemetry} once the application
+     * has set it, and otherwise makes no span (it still passes on a current trace context).
+     */
+    public Builder openTelemetry(OpenTelemetry value) {
+      this.openTelemetry = requireNonNull(value, "openTelemetry");
+      return this;
+    }
+
+    /**
      * Validates the settings and creates the client. Connecting is lazy: an unreachable broker is
      * reported by {@link BrokerClient#openSession}.
      *
@@ -174,7 +189,8 @@ public interface BrokerClient extends AutoCloseable {
           validityMargin,
           reconnectInitial,
           reconnectMax,
-          ticker);
+          ticker,
+          openTelemetry);
     }
 
     private static void positive(String name, Duration value) {

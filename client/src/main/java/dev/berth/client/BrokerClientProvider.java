@@ -2,6 +2,7 @@ package dev.berth.client;
 
 import static java.util.Objects.requireNonNull;
 
+import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -63,6 +64,7 @@ public abstract class BrokerClientProvider {
     private final Duration reconnectInitial;
     private final Duration reconnectMax;
     private final Ticker ticker;
+    private final OpenTelemetry openTelemetry;
 
     Settings(
         String target,
@@ -72,7 +74,8 @@ public abstract class BrokerClientProvider {
         Duration validityMargin,
         Duration reconnectInitial,
         Duration reconnectMax,
-        Ticker ticker) {
+        Ticker ticker,
+        OpenTelemetry openTelemetry) {
       this.target = requireNonNull(target, "target");
       this.tls = tls;
       this.bearerToken = bearerToken;
@@ -81,6 +84,7 @@ public abstract class BrokerClientProvider {
       this.reconnectInitial = requireNonNull(reconnectInitial, "reconnectInitial");
       this.reconnectMax = requireNonNull(reconnectMax, "reconnectMax");
       this.ticker = requireNonNull(ticker, "ticker");
+      this.openTelemetry = openTelemetry;
     }
 
     /** Where the broker listens, a gRPC target string. */
@@ -121,6 +125,14 @@ public abstract class BrokerClientProvider {
     /** The clock of lease validity, retry waits, heartbeats and reconnects. */
     public Ticker ticker() {
       return ticker;
+    }
+
+    /**
+     * The application's OpenTelemetry, for the SDK's spans; empty: the global one if the
+     * application set it, else none.
+     */
+    public Optional<OpenTelemetry> openTelemetry() {
+      return Optional.ofNullable(openTelemetry);
     }
 
     @Override

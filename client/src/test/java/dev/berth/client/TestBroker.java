@@ -17,6 +17,7 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 
 /**
  * A real broker on a hand-moved clock, served over the in-process transport, with a record of every
@@ -50,6 +51,14 @@ final class TestBroker implements AutoCloseable {
 
   /** A broker that serves {@code modules}. */
   TestBroker(BrokerConfig.Builder config, ModuleRegistry modules) {
+    this(config, modules, time -> BrokerServer.Options.DEFAULT);
+  }
+
+  /** A broker whose server's options need its clock, e.g. a tracer that times spans on it. */
+  TestBroker(
+      BrokerConfig.Builder config,
+      ModuleRegistry modules,
+      Function<ManualTimeSource, BrokerServer.Options> options) {
     broker =
         new Broker(
             Policy.of(config.build()),
@@ -67,7 +76,12 @@ final class TestBroker implements AutoCloseable {
           }
         });
     server =
-        new BrokerServer(broker, time, InProcessServerBuilder.forName(name).directExecutor(), null)
+        new BrokerServer(
+                broker,
+                time,
+                InProcessServerBuilder.forName(name).directExecutor(),
+                null,
+                options.apply(time))
             .start();
   }
 

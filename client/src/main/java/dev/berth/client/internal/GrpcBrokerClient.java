@@ -39,11 +39,15 @@ final class GrpcBrokerClient implements BrokerClient {
   private GrpcBrokerClient(ManagedChannel managed, Settings settings) {
     this.managed = managed;
     this.settings = settings;
-    this.channel =
+    Channel authenticated =
         settings
             .bearerToken()
             .<Channel>map(token -> ClientInterceptors.intercept(managed, new BearerToken(token)))
             .orElse(managed);
+    // Every call carries the caller's trace context (W3C traceparent), when there is one.
+    this.channel =
+        ClientInterceptors.intercept(
+            authenticated, new SdkTracing(settings.openTelemetry().orElse(null)));
   }
 
   /**

@@ -40,6 +40,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * The SDK's {@link WorkerSession}: acquires and releases are plain calls on the caller's thread;
@@ -60,6 +61,7 @@ final class ManagedSession implements WorkerSession {
   private final SessionConnection connection;
   private final Consumer<ManagedSession> onClosed;
   private final AtomicBoolean closing = new AtomicBoolean();
+  private final SdkTracing tracing;
 
   ManagedSession(
       Channel channel,
@@ -72,6 +74,7 @@ final class ManagedSession implements WorkerSession {
     this.ticker = settings.ticker();
     this.workerId = workerId;
     this.onClosed = onClosed;
+    this.tracing = new SdkTracing(settings.openTelemetry().orElse(null));
     this.blocking = LeaseBrokerGrpc.newBlockingStub(channel);
     // The session's one thread; its timers are scheduled on the ticker, which runs them here.
     this.loop = Executors.newSingleThreadExecutor(new DaemonThreads("berth-session"));
@@ -131,6 +134,10 @@ final class ManagedSession implements WorkerSession {
   @Override
   public AcquireResult acquire(AcquireOptions options) {
     requireNonNull(options, "options");
+    return tracing.acquire(options, () -> acquireOnce(options));
+  }
+
+  private AcquireResult acquireOnce(AcquireOptions options) {
     SessionGeneration generation = requireOpen();
     String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
     AcquireRequest request = Wire.acquireRequest(generation.sessionId(), options, requestId);
@@ -160,6 +167,10 @@ final class ManagedSession implements WorkerSession {
   public AcquireResult acquireWithRetry(AcquireOptions options, Duration deadline) {
     requireNonNull(options, "options");
     requireNonNull(deadline, "deadline");
+    return tracing.acquireWithRetry(options, attempts -> retry(options, deadline, attempts));
+  }
+
+  private AcquireResult retry(AcquireOptions options, Duration deadline, IntConsumer attempts) {
     long deadlineAt = ticker.nanoTime() + deadline.toNanos();
     for (int attempt = 1; ; attempt++) {
       long left = deadlineAt - ticker.nanoTime();
@@ -170,6 +181,7 @@ final class ManagedSession implements WorkerSession {
       if (options.requestId().isPresent()) {
         attemptOptions.requestId(requestIdOfAttempt(options.requestId().get(), attempt));
       }
+      attempts.accept(attempt);
       AcquireResult result = acquire(attemptOptions.build());
       if (!(result instanceof AcquireResult.Refused refused)
           || refused.reason() == RefusalReason.DRAINING) {
@@ -314,17 +326,23 @@ final class ManagedSession implements WorkerSession {
     if (outcome != null) {
       request.setOutcome(Wire.outcome(outcome, heldNanos));
     }
+    tracing.release(lease, outcome, () -> sendRelease(lease, request.build()));
+  }
+
+  /** Sends a release; returns true when it could not reach the broker and was queued. */
+  private boolean sendRelease(LeaseHandle lease, ReleaseRequest request) {
     try {
-      blocking.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS).release(request.build());
+      blocking.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS).release(request);
     } catch (StatusRuntimeException e) {
       BrokerException error = Errors.fromGrpc(e);
       if (error.isTransient() || error.condition() == Condition.CANCELLED) {
         log.log(Level.INFO, "release of {0} will be retried: {1}", lease, error.getMessage());
-        leases.queueRelease(request.build());
-      } else {
-        log.log(Level.WARNING, "release of {0} failed: {1}", lease, error.getMessage());
+        leases.queueRelease(request);
+        return true;
       }
+      log.log(Level.WARNING, "release of {0} failed: {1}", lease, error.getMessage());
     }
+    return false;
   }
 
   void forget(LeaseHandle lease) {
