@@ -758,7 +758,7 @@ function _picocli_berth_worker() {
 
   local commands=""
   local flag_opts="'--tls' '--pdf' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--urls' '--out' '--worker-id' '--concurrency' '--chromium' '--chromium-arg' '--navigation-timeout' '--acquire-timeout' '--attempts' '--module' '--memory-limit-mb'"
+  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--urls' '--out' '--worker-id' '--concurrency' '--chromium' '--chromium-arg' '--navigation-timeout' '--acquire-timeout' '--attempts' '--module' '--memory-limit-mb' '--otlp-endpoint'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -836,6 +836,9 @@ function _picocli_berth_worker() {
       return
       ;;
     '--memory-limit-mb')
+      return
+      ;;
+    '--otlp-endpoint')
       return
       ;;
   esac

@@ -13,6 +13,8 @@ import dev.berth.client.RevokedLease;
 import dev.berth.client.SessionOptions;
 import dev.berth.client.WorkerSession;
 import dev.berth.client.cli.options.ConnectionOptions;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.trace.Tracer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -74,11 +76,24 @@ final class Crawl {
   private final AtomicInteger failed = new AtomicInteger();
   private final CountDownLatch done = new CountDownLatch(1);
 
+  private final PageSpans spans;
   private WorkerSession session;
   private Extraction extraction;
 
   /** A crawl of {@code options}' URLs over {@code client}, which the caller owns and closes. */
   Crawl(WorkerOptions options, BrokerClient client, Clock clock, PrintStream out, PrintStream err) {
+    this(options, client, clock, out, err, OpenTelemetry.noop().getTracer(WorkerTracing.SCOPE));
+  }
+
+  /** A crawl whose pages are traced with {@code tracer} ({@link PageSpans}). */
+  Crawl(
+      WorkerOptions options,
+      BrokerClient client,
+      Clock clock,
+      PrintStream out,
+      PrintStream err,
+      Tracer tracer) {
+    this.spans = new PageSpans(tracer);
     this.options = options;
     this.client = client;
     this.clock = clock;
@@ -294,6 +309,17 @@ final class Crawl {
   private void process(Task task, Renderer renderer) {
     PageResult result = new PageResult(task.url(), task.host(), options.workerId());
     result.attempts = task.attempt();
+    spans.page(
+        task.url(),
+        task.host(),
+        task.attempt(),
+        () -> {
+          process(task, renderer, result);
+          return result;
+        });
+  }
+
+  private void process(Task task, Renderer renderer, PageResult result) {
     AcquireResult acquired;
     try {
       acquired =
@@ -327,7 +353,7 @@ final class Crawl {
     long t0 = System.nanoTime();
     boolean retry;
     try (Lease render = ((AcquireResult.Granted) acquired).lease()) {
-      retry = render(task, renderer, render, result);
+      retry = spans.step(PageSpans.RENDER, () -> render(task, renderer, render, result));
     }
     result.duration = Duration.ofNanos(System.nanoTime() - t0);
     if (!retry) {
@@ -384,7 +410,7 @@ final class Crawl {
       }
       Extraction.Extracted extracted;
       try {
-        extracted = extraction.extract(visit.html());
+        extracted = spans.step(PageSpans.EXTRACT, () -> extraction.extract(visit.html()));
       } catch (Extractor.ExtractionException e) {
         result.error = "extraction: " + e.getMessage();
         render.recordOutcome(Outcome.http(visit.status()).withError(clip(result.error)));
@@ -393,7 +419,12 @@ final class Crawl {
       result.facts = extracted.facts();
       result.lease("wasm", extracted.lease());
       if (options.pdf()) {
-        printPdf(task, visit, result, aborted);
+        spans.step(
+            PageSpans.PDF,
+            () -> {
+              printPdf(task, visit, result, aborted);
+              return null;
+            });
       }
       if (aborted.getAsBoolean()) {
         result.error = abortedBy("RENDER", revoked.get());

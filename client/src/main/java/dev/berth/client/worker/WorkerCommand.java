@@ -140,6 +140,15 @@ public final class WorkerCommand implements Callable<Integer> {
       description = "This worker's memory limit, reported to the broker (default: none).")
   long memoryLimitMb;
 
+  @Option(
+      names = "--otlp-endpoint",
+      paramLabel = "URL",
+      description =
+          "Send a span per page (with children for acquire, render, extract and PDF) over"
+              + " OTLP/HTTP to this receiver, e.g. http://127.0.0.1:4318 (default: off, unless the"
+              + " standard OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER is set).")
+  String otlpEndpoint;
+
   @Spec CommandSpec spec;
 
   private final PrintStream stdout;
@@ -172,12 +181,28 @@ public final class WorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     WorkerOptions options = options();
+    if (otlpEndpoint != null && !otlpEndpoint.matches("https?://[^/\\s]+.*")) {
+      throw usage(
+          "--otlp-endpoint: must be an http:// or https:// URL such as http://127.0.0.1:4318,"
+              + " got '"
+              + otlpEndpoint
+              + "'");
+    }
+    try (WorkerTracing tracing = WorkerTracing.start(otlpEndpoint, env)) {
+      return crawl(options, tracing);
+    }
+  }
+
+  private int crawl(WorkerOptions options, WorkerTracing tracing) {
     BrokerClient client;
     try {
       BrokerClient.Builder builder =
           BrokerClient.newBuilder()
               .target(options.broker())
               .callDeadline(options.connection().timeout());
+      if (tracing.enabled()) {
+        builder.openTelemetry(tracing.openTelemetry());
+      }
       if (options.connection().token() != null) {
         builder.bearerToken(options.connection().token());
       }
@@ -189,7 +214,14 @@ public final class WorkerCommand implements Callable<Integer> {
       throw usage(ConnectionOptions.inFlagTerms(e.getMessage()));
     }
     try (client) {
-      Crawl crawl = new Crawl(options, client, Clock.systemUTC(), stdout, stderr);
+      Crawl crawl =
+          new Crawl(
+              options,
+              client,
+              Clock.systemUTC(),
+              stdout,
+              stderr,
+              tracing.openTelemetry().getTracer(WorkerTracing.SCOPE));
       Thread stopper = null;
       if (stopOnShutdown) {
         stopper = new Thread(() -> crawl.stop(STOP_PATIENCE), "berth-worker-stop");
