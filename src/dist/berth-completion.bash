@@ -162,6 +162,7 @@ function _complete_berth() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} drain" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} explain" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} watch" ];    then _picocli_berth; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} top" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} limits" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} worker" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} help" ];    then _picocli_berth; return $?; fi
@@ -176,15 +177,17 @@ function _complete_berth() {
   local cmds5=(drain)
   local cmds6=(explain)
   local cmds7=(watch)
-  local cmds8=(limits)
-  local cmds9=(worker)
-  local cmds10=(help)
-  local cmds11=(limits set)
+  local cmds8=(top)
+  local cmds9=(limits)
+  local cmds10=(worker)
+  local cmds11=(help)
+  local cmds12=(limits set)
 
-  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_berth_limits_set; return $?; fi
-  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_berth_help; return $?; fi
-  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_berth_worker; return $?; fi
-  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_berth_limits; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_berth_limits_set; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_berth_help; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_berth_worker; return $?; fi
+  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_berth_limits; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_berth_top; return $?; fi
   if CompWordsContainsArray "${cmds7[@]}"; then _picocli_berth_watch; return $?; fi
   if CompWordsContainsArray "${cmds6[@]}"; then _picocli_berth_explain; return $?; fi
   if CompWordsContainsArray "${cmds5[@]}"; then _picocli_berth_drain; return $?; fi
@@ -204,7 +207,7 @@ function _picocli_berth() {
   local curr_word=${COMP_WORDS[COMP_CWORD]}
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
-  local commands="serve status sessions leases revoke drain explain watch limits worker help"
+  local commands="serve status sessions leases revoke drain explain watch top limits worker help"
   local flag_opts="'--tls' '--json' '-h' '--help' '-V' '--version'"
   local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file'"
 
@@ -719,6 +722,69 @@ function _picocli_berth_watch() {
       return $?
       ;;
     '--count')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `top` subcommand.
+function _picocli_berth_top() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--tls' '--json' '--once' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--interval' '--rows'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--broker')
+      return
+      ;;
+    '--timeout')
+      return
+      ;;
+    '--tls-ca')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-cert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-key')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-server-name')
+      return
+      ;;
+    '--token-file')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--interval')
+      return
+      ;;
+    '--rows')
       return
       ;;
   esac

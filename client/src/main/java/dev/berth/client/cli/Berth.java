@@ -83,6 +83,7 @@ final class Berth implements Callable<Integer> {
     line.addSubcommand(new Commands.Drain());
     line.addSubcommand(new Commands.Explain());
     line.addSubcommand(new Commands.Watch());
+    line.addSubcommand(new TopCommand());
     line.addSubcommand(
         new CommandLine(new Commands.Limits()).addSubcommand(new Commands.LimitsSet()));
     line.addSubcommand(new WorkerCommand(out, err, env, stopWorkerOnShutdown));

@@ -64,9 +64,9 @@ final class Commands {
   static final String JSON_HELP =
       "Machine-readable output: one JSON document per command (watch: one JSON object per line).";
 
-  private static final int MAX_PAGE = 1000;
+  static final int MAX_PAGE = 1000;
   private static final long UINT32_MAX = 0xffff_ffffL;
-  private static final int MAX_LISTED = 1_000_000;
+  static final int MAX_LISTED = 1_000_000;
 
   private static final JsonFormat.Printer JSON =
       JsonFormat.printer().alwaysPrintFieldsWithNoPresence();

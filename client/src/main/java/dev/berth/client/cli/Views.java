@@ -53,22 +53,27 @@ final class Views {
     out.println("pressure     " + pressure(s.getPressure()));
     out.println("degradation  " + Text.ratio(s.getDegradationScore()) + " (0 healthy .. 1 broken)");
     out.println();
-    if (s.getHotHostsCount() == 0) {
-      out.println("hot hosts    none");
-    } else {
-      Table hosts = new Table("HOST", "RATE/S>", "TOKENS>", "REFUSALS>", "REASON");
-      for (HostStatus h : s.getHotHostsList()) {
-        hosts.row(
-            h.getHost(),
-            Text.rate(h.getRatePerSecond()),
-            Text.rate(h.getTokens()),
-            h.getRefusals(),
-            h.getReason());
-      }
-      hosts.print(out);
-    }
+    hotHosts(s.getHotHostsList(), s.getHotHostsCount(), out);
     out.println();
     out.println("totals       " + s.getTotals().getGrants() + " grants; refusals " + refusals(s));
+  }
+
+  /** The hottest hosts, at most {@code max} of them, or a line saying there is none. */
+  static void hotHosts(List<HostStatus> hot, int max, PrintStream out) {
+    if (hot.isEmpty()) {
+      out.println("hot hosts    none");
+      return;
+    }
+    Table hosts = new Table("HOST", "RATE/S>", "TOKENS>", "REFUSALS>", "REASON");
+    for (HostStatus h : hot.subList(0, Math.min(max, hot.size()))) {
+      hosts.row(
+          h.getHost(),
+          Text.rate(h.getRatePerSecond()),
+          Text.rate(h.getTokens()),
+          h.getRefusals(),
+          h.getReason());
+    }
+    hosts.print(out);
   }
 
   /** The pools table. */
@@ -86,7 +91,7 @@ final class Views {
     table.print(out);
   }
 
-  private static String pressure(PressureStatus p) {
+  static String pressure(PressureStatus p) {
     StringBuilder b = new StringBuilder(Text.name(p.getLevel()));
     if (p.getFleetLimitMb() > 0) {
       b.append("   fleet ")
@@ -103,7 +108,7 @@ final class Views {
     return b.toString();
   }
 
-  private static String refusals(BrokerStatus s) {
+  static String refusals(BrokerStatus s) {
     List<String> parts = new ArrayList<>();
     long total = 0;
     for (RefusalCount r : s.getTotals().getRefusalsList()) {

@@ -33,9 +33,9 @@ import org.junit.jupiter.api.Test;
 /** The human output, pinned: tables align, and every field an operator needs is shown. */
 class ViewsTest {
   private static final long T0 = 1_767_225_600L; // 2026-01-01T00:00:00Z
-  private static final Instant NOW = Instant.ofEpochSecond(T0 + 3_725);
+  static final Instant NOW = Instant.ofEpochSecond(T0 + 3_725);
 
-  private static Timestamp at(long secondsAfterT0) {
+  static Timestamp at(long secondsAfterT0) {
     return Timestamp.newBuilder().setSeconds(T0 + secondsAfterT0).build();
   }
 
@@ -50,7 +50,7 @@ class ViewsTest {
     return bytes.toString(StandardCharsets.UTF_8);
   }
 
-  private static final BrokerStatus STATUS =
+  static final BrokerStatus STATUS =
       BrokerStatus.newBuilder()
           .setVersion("0.1.0")
           .setBrokerEpoch(3)
