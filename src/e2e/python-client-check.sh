@@ -45,16 +45,22 @@ protoc -I "$root/proto/src/main/proto" -I /usr/include \
   --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \
   "$root"/proto/src/main/proto/berth/v1/*.proto
 
-port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+free_port() {
+  "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+port="$(free_port)"
+# The check receives the daemon's spans here, to see a Python caller's traceparent honoured.
+otlp_port="$(free_port)"
 java -Xmx256m -jar "$jar" serve --listen "127.0.0.1:$port" --state-dir "$tmp/state" --metrics.listen off \
   --heartbeat-interval 500ms --session-ttl 5s \
   --wasm-module "extractor=$root/src/wasm/extractor.wasm:alloc,extract" \
+  --tracing.otlp.endpoint "http://127.0.0.1:$otlp_port" \
   >"$tmp/daemon.log" 2>&1 &
 daemon=$!
 
 status=0
 PYTHONPATH="$tmp/gen" "$python" "$root/src/e2e/python/client_check.py" --target "127.0.0.1:$port" \
-  || status=$?
+  --otlp-port "$otlp_port" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "python-client-check: failed; the daemon's log:" >&2
   tail -n 40 "$tmp/daemon.log" >&2

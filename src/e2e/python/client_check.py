@@ -6,7 +6,11 @@ It does what any worker must, over the berth.v1 wire contract alone:
   - acquire leases (RENDER, WASM) and release each with its outcome (Release is idempotent);
   - fetch the WASM module a lease names with GetModule and check its SHA-256 digest;
   - acknowledge what the broker pushes (here a revoke an operator sends through BrokerAdmin);
-  - say goodbye, which ends the session and releases whatever it still holds.
+  - say goodbye, which ends the session and releases whatever it still holds;
+  - with --otlp-port, send a W3C traceparent with an acquire and see the daemon's span of it join
+    that trace: the check runs a small OTLP/HTTP receiver on that port, the daemon's
+    tracing.otlp.endpoint points at it, and the exported spans must carry the trace id and name the
+    caller's span as parent.
 
 Run by src/e2e/python-client-check.sh against a real daemon; prints one line per check and ends
 with "python-client: N passed, M failed". Exit status 0 only when every check passed.
@@ -14,6 +18,8 @@ with "python-client: N passed, M failed". Exit status 0 only when every check pa
 
 import argparse
 import hashlib
+import http.server
+import os
 import queue
 import sys
 import threading
@@ -102,6 +108,42 @@ class Checks:
             print("FAILED  %s %s" % (name, detail))
 
 
+class OtlpReceiver:
+    """Takes OTLP/HTTP exports (POST /v1/traces, protobuf) and keeps their bodies."""
+
+    def __init__(self, port):
+        self.bodies = []
+        received = self.bodies
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.path == "/v1/traces":
+                    received.append(body)
+                self.send_response(200)  # an empty ExportTraceServiceResponse
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def wait_for(self, needles, timeout):
+        """True once one export holds every byte string of needles."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(all(n in body for n in needles) for body in list(self.bodies)):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def close(self):
+        self._server.shutdown()
+
+
 def duration(seconds):
     d = duration_pb2.Duration()
     d.FromMilliseconds(int(seconds * 1000))
@@ -111,7 +153,10 @@ def duration(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--target", required=True, help="the broker, HOST:PORT")
+    parser.add_argument("--otlp-port", type=int,
+                        help="receive the daemon's spans on this port (its tracing.otlp.endpoint)")
     args = parser.parse_args()
+    receiver = OtlpReceiver(args.otlp_port) if args.otlp_port else None
 
     channel = grpc.insecure_channel(args.target)
     grpc.channel_ready_future(channel).result(timeout=30)
@@ -140,6 +185,15 @@ def main():
         url="https://example.com/python", request_id="py-render-1"), timeout=10)
     c.check("a repeated request_id gets the first answer",
             again.granted.lease_id == lease.lease_id)
+
+    # W3C trace context: the caller's traceparent makes the daemon's Acquire span its child.
+    trace_id, caller_span = os.urandom(16).hex(), os.urandom(8).hex()
+    if receiver:
+        pdf = broker.Acquire(broker_pb2.AcquireRequest(
+            session_id=sid, kind=common_pb2.RESOURCE_KIND_PDF), timeout=10,
+            metadata=[("traceparent", "00-%s-%s-01" % (trace_id, caller_span))])
+        broker.Release(broker_pb2.ReleaseRequest(
+            session_id=sid, lease_id=pdf.granted.lease_id), timeout=10)
 
     # WASM: the lease names a module and digest; GetModule serves those bytes.
     wasm = broker.Acquire(broker_pb2.AcquireRequest(
@@ -190,6 +244,14 @@ def main():
     sessions = admin.ListSessions(admin_pb2.ListSessionsRequest(worker_id="python-check"),
                                   timeout=10)
     c.check("no lease or session is left", not leases.leases and not sessions.sessions)
+
+    if receiver:
+        # The daemon batches spans and sends them within seconds.
+        c.check("the daemon's span of a traced acquire joins the caller's trace",
+                receiver.wait_for([bytes.fromhex(trace_id), bytes.fromhex(caller_span),
+                                   b"Acquire"], 20),
+                "%d exports received, none with trace %s" % (len(receiver.bodies), trace_id))
+        receiver.close()
 
     channel.close()
     print("python-client: %d passed, %d failed" % (c.passed, c.failed))
