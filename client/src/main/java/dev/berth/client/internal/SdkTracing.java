@@ -154,7 +154,7 @@ final class SdkTracing implements ClientInterceptor {
             .setAttribute(KIND, lease.kind().name())
             .startSpan();
     if (!span.isRecording()) {
-      call.get();
+      var unused = call.get(); // whether it was queued matters only to a span
       return;
     }
     span.setAttribute(LEASE_ID, lease.leaseId());
