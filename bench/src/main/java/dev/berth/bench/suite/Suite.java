@@ -160,7 +160,7 @@ public final class Suite {
    * The start of every bench daemon's command line: {@link BenchServerMain}'s {@code berth}, a free
    * loopback port, the state in the server's directory, no metrics endpoint.
    */
-  static List<String> berthServer() {
+  public static List<String> berthServer() {
     return new ArrayList<>(
         List.of(
             "berth", "--listen", "127.0.0.1:0", "--state-dir", "state", "--metrics.listen", "off"));
