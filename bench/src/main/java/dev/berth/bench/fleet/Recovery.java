@@ -20,12 +20,23 @@ public final class Recovery {
    * {@code rate_k = min(rate, rate × factor + k × step)}.
    */
   public static double expectedSeconds(double rate, double factor, double step) {
-    if (!(rate > 0) || !(factor > 0 && factor < 1) || !(step > 0)) {
-      throw new IllegalArgumentException("recovery: need rate > 0, 0 < factor < 1, step > 0");
+    if (!(factor > 0 && factor < 1)) {
+      throw new IllegalArgumentException("recovery: need 0 < factor < 1");
+    }
+    return secondsFrom(rate * factor, rate, step);
+  }
+
+  /**
+   * Seconds from the first success to the configured {@code rate} when the host starts at {@code
+   * start} requests per second (for example the broker's {@code min_rate} after a long storm).
+   */
+  public static double secondsFrom(double start, double rate, double step) {
+    if (!(rate > 0) || !(start > 0) || !(step > 0)) {
+      throw new IllegalArgumentException("recovery: need rate > 0, start > 0, step > 0");
     }
     double seconds = 0;
-    for (int k = 0; rate * factor + k * step < rate; k++) {
-      seconds += 1 / (rate * factor + k * step);
+    for (int k = 0; start + k * step < rate; k++) {
+      seconds += 1 / (start + k * step);
     }
     return seconds;
   }

@@ -26,7 +26,13 @@ public final class Scenario {
   static final double DEFAULT_RATE = 3.0;
   static final int DEFAULT_BURST = 5;
   static final double DECREASE_FACTOR = 0.5;
-  static final double RECOVERY_STEP = 0.1;
+
+  /** The broker's floor for a slowed host's rate, as a fraction of the storm host's rate. */
+  static final double MIN_RATE_FRACTION = 0.25;
+
+  /** Successes it takes the storm host to climb from the floor back to its rate. */
+  static final int RECOVERY_SUCCESSES = 20;
+
   static final long STORM_RETRY_AFTER_MILLIS = 2000;
   static final long FLAKY_RETRY_AFTER_MILLIS = 1000;
 
@@ -157,7 +163,9 @@ public final class Scenario {
             "--rate_limit.decrease_factor",
             Double.toString(DECREASE_FACTOR),
             "--rate_limit.recovery_step",
-            Double.toString(RECOVERY_STEP),
+            Double.toString(recoveryStep()),
+            "--rate_limit.min_rate",
+            Double.toString(minRate()),
             "--memory.fleet_limit_mb",
             Long.toString(fleetLimitMb()),
             "--memory.cleanup_sessions",
@@ -182,6 +190,24 @@ public final class Scenario {
       a.addAll(List.of("--jobs", jobs.append('}').toString()));
     }
     return a;
+  }
+
+  /**
+   * What each success adds back to a slowed host's rate: a twentieth of the storm host's rate, so
+   * that its recovery takes seconds, long enough to see and short enough to fit a run.
+   */
+  public double recoveryStep() {
+    return round2(stormHost().rate() / RECOVERY_SUCCESSES);
+  }
+
+  /**
+   * The broker's floor for a slowed host's rate: a quarter of the storm host's rate (at most half
+   * the default rate, so the other hosts slow down on a 429 too), so that a long storm leaves it at
+   * a rate it climbs back from in seconds; the broker's default floor, 0.05/s, would take minutes
+   * at this step.
+   */
+  public double minRate() {
+    return round2(Math.min(stormHost().rate() * MIN_RATE_FRACTION, DEFAULT_RATE / 2));
   }
 
   /** The fleet limit: the usage of every worker with the pool full is 60 % of it. */
