@@ -307,12 +307,12 @@ public final class Fleet {
       }
       String leaseId = r.getGranted().getLeaseId();
       var ts = r.getGranted().getGrantedAt();
-      long brokerMicros = ts.getSeconds() * 1_000_000L + ts.getNanos() / 1000;
+      long brokerNanos = ts.getSeconds() * 1_000_000_000L + ts.getNanos();
       // The draws happen here, in this worker's order, so the schedule depends on the seed only.
       long pageNanos = host.pageNanos(random);
       boolean tooMany = host.answers429(scenario.inStorm(at), random);
       timers.schedule(
-          () -> release(host, asked, at, brokerMicros, leaseId, pageNanos, tooMany),
+          () -> release(host, asked, at, brokerNanos, leaseId, pageNanos, tooMany),
           pageNanos,
           TimeUnit.NANOSECONDS);
     }
@@ -321,7 +321,7 @@ public final class Fleet {
         SimHost host,
         long asked,
         long grantedAt,
-        long brokerMicros,
+        long brokerNanos,
         String leaseId,
         long pageNanos,
         boolean tooMany) {
@@ -339,7 +339,7 @@ public final class Fleet {
         report();
       }
       obs.released(
-          new Hold(job, scenario.hosts().indexOf(host), asked, grantedAt, at, brokerMicros));
+          new Hold(job, scenario.hosts().indexOf(host), asked, grantedAt, at, brokerNanos));
       stub.release(
           ReleaseRequest.newBuilder()
               .setSessionId(sessionId)

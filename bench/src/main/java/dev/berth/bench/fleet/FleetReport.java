@@ -19,6 +19,13 @@ public final class FleetReport {
   /** The width of the windows the utilization and share figures are cut into. */
   static final long WINDOW = TimeUnit.SECONDS.toNanos(1);
 
+  /**
+   * How far two leases' {@code granted_at} may be off from each other: the broker derives it from
+   * its monotonic grant time by reading its monotonic and wall clocks one after the other, so a
+   * thread switch between the reads shifts it.
+   */
+  static final long GRANTED_AT_ERROR = TimeUnit.MILLISECONDS.toNanos(1);
+
   /** The grants per block of the share goal: "over any 1,000 consecutive grants". */
   static final int SHARE_BLOCK = 1000;
 
@@ -85,6 +92,7 @@ public final class FleetReport {
   final int hostViolations;
   final long deliveryJitterNanos;
   final HostFigures worstHost;
+  final List<String> overLimit = new ArrayList<>();
   final double[] stormPerSecond;
   final double recoverySeconds;
   final double recoveryBound;
@@ -182,7 +190,7 @@ public final class FleetReport {
     long maxDelay = Long.MIN_VALUE;
     for (Hold h : holds) {
       perHost.get(h.host()).add(h);
-      long delay = (measured.t0WallMicros() + h.granted() / 1000 - h.brokerGrantedMicros()) * 1000;
+      long delay = measured.t0WallMicros() * 1000 + h.granted() - h.brokerGrantedNanos();
       minDelay = Math.min(minDelay, delay);
       maxDelay = Math.max(maxDelay, delay);
     }
@@ -197,7 +205,7 @@ public final class FleetReport {
       if (hs.isEmpty()) {
         continue;
       }
-      long[] broker = hs.stream().mapToLong(h -> h.brokerGrantedMicros() * 1000).toArray();
+      long[] broker = hs.stream().mapToLong(Hold::brokerGrantedNanos).toArray();
       long[] seen = hs.stream().mapToLong(Hold::granted).toArray();
       // granted_at is kept to the microsecond: 1 µs of tolerance covers its rounding.
       RateCheck.Result b = RateCheck.check(broker, host.rate(), host.burst(), 1000, tenSeconds);
@@ -205,6 +213,22 @@ public final class FleetReport {
           RateCheck.check(seen, host.rate(), host.burst(), deliveryJitterNanos + 1000, tenSeconds);
       bv += b.violations();
       hv += s.violations();
+      if (b.violations() + s.violations() > 0) {
+        overLimit.add(
+            String.format(
+                Locale.ROOT,
+                "`%s` (%.2f/s, burst %d%s): %d requests; by granted_at %d over, at most %.3f"
+                    + " beyond rate × window; as seen %d over, at most %.3f",
+                host.name(),
+                host.rate(),
+                host.burst(),
+                host.tooManyRequests() > 0 ? ", answers some 429" : "",
+                b.requests(),
+                b.violations(),
+                b.worstExcess(),
+                s.violations(),
+                s.worstExcess()));
+      }
       HostFigures f =
           new HostFigures(
               host.name(), host.rate(), host.burst(), b.requests(), b.worstExcess(), b.peakRate());
@@ -221,8 +245,7 @@ public final class FleetReport {
     // (where a storm longer than a few Retry-Afters leaves the rate), plus one Retry-After and the
     // window itself.
     SimHost storm = scenario.stormHost();
-    long[] stormTimes =
-        perHost.get(0).stream().mapToLong(h -> h.brokerGrantedMicros() * 1000).toArray();
+    long[] stormTimes = perHost.get(0).stream().mapToLong(Hold::brokerGrantedNanos).toArray();
     long wallStart = measured.t0WallMicros() * 1000;
     for (int k = 0; k < stormTimes.length; k++) {
       stormTimes[k] -= wallStart;
@@ -419,6 +442,20 @@ public final class FleetReport {
    */
   public String markdown(String command, String machine, List<String> charts) {
     StringBuilder m = new StringBuilder();
+    m.append(
+        "# Fleet simulation\n\n"
+            + "Written by `bin/bench --fleet --markdown FILE` (`dev.berth.bench.fleet`); run it again to"
+            + " measure again. Simulated workers in one JVM open real sessions over gRPC to a real"
+            + " daemon in its own process. Each works for one of three jobs (`Hello.job`; weights"
+            + " 1 : 2 : 5 when the daemon has a `jobs` setting), fetches one page at a time from a"
+            + " hundred simulated hosts (log-normal page times; no request leaves the machine)"
+            + " under a RENDER lease, and reports each page's HTTP status (429 with Retry-After"
+            + " included) in the release's outcome. Its heartbeats report memory that rises with"
+            + " its lease and, for a quarter of the workers, with a leak that a cleanup push"
+            + " frees. One host answers 429 to every page for a while (the storm). Picks, page"
+            + " times and 429s are drawn from the seed; the broker's timing is what is measured."
+            + " Every figure comes from what the workers saw (grant, release and `granted_at` of"
+            + " every lease, every heartbeat answer) and from the broker's CPU in `/proc`.\n\n");
     m.append("Command: `").append(command).append("`\n\n```\n").append(machine).append("\n```\n\n");
     m.append(
         String.format(
@@ -494,6 +531,11 @@ public final class FleetReport {
               worstHost.worstExcess(),
               worstHost.burst(),
               worstHost.peakRate()));
+    }
+    if (!overLimit.isEmpty()) {
+      m.append("Hosts over their limit:\n\n");
+      overLimit.forEach(h -> m.append("- ").append(h).append('\n'));
+      m.append('\n');
     }
     SimHost storm = scenario.stormHost();
     m.append(

@@ -10,12 +10,12 @@ package dev.berth.bench.fleet;
  * @param asked when the worker first asked for a slot for this page (retries included after it)
  * @param granted when the grant arrived: the request to the host starts here
  * @param released when the worker sent the release; {@link Long#MAX_VALUE} while still held
- * @param brokerGrantedMicros the lease's {@code granted_at} on the broker's wall clock, in
- *     microseconds since the epoch (a cross-check of the workers' timestamps)
+ * @param brokerGrantedNanos the lease's {@code granted_at}: the broker's monotonic grant time on
+ *     its wall clock, in nanoseconds since the epoch
  *     <p>Immutable.
  */
 public record Hold(
-    int job, int host, long asked, long granted, long released, long brokerGrantedMicros) {
+    int job, int host, long asked, long granted, long released, long brokerGrantedNanos) {
 
   public Hold {
     if (asked > granted || granted > released) {
