@@ -145,8 +145,7 @@ public final class FleetMain {
       for (String c : Charts.write(report, dir)) {
         charts.add(stem + "/" + c);
       }
-      Files.writeString(
-          md, report.markdown(command, machine + "\n" + queue + "\n" + after, charts));
+      Files.writeString(md, report.markdown(command, machine + "\n" + after, queue, charts));
       System.out.println("report: " + md + ", charts: " + dir);
       if (tmp != null) {
         verifyProduced(md, dir, charts.size());
@@ -196,7 +195,8 @@ public final class FleetMain {
               "berth",
               Suite.serverJvm(System.getenv("BERTH_BENCH_SERVER_OPTS")),
               scenario.daemonArgs(true)),
-          "queue: weighted fair share by job (jobs configured with weights 1:2:5)");
+          "Queue: the daemon has the `jobs` setting, configured with the weights above; its"
+              + " contended pools are shared by weight.");
     } catch (IOException e) {
       if (!String.valueOf(e.getMessage()).contains("jobs")) {
         throw e;
@@ -206,8 +206,11 @@ public final class FleetMain {
               "berth",
               Suite.serverJvm(System.getenv("BERTH_BENCH_SERVER_OPTS")),
               scenario.daemonArgs(false)),
-          "queue: this daemon has no jobs setting; its one queue serves waiting acquires in"
-              + " priority-then-arrival order, so shares follow demand, not weight");
+          "Queue: this daemon has no `jobs` setting (it refused the flag), so it ran without one:"
+              + " its one queue serves waiting acquires in priority-then-arrival order, every job"
+              + " gets the share its demand brings (here a third each, as each job has a third of"
+              + " the workers), and the share goal FAILs by design until the broker shares pools"
+              + " by job weight.");
     }
   }
 }
