@@ -5,11 +5,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** What the suite ran on, printed above every table: the figures mean nothing without it. */
-final class Machine {
+/**
+ * What the suite ran on, printed above every table: the figures mean nothing without it.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class Machine {
   private Machine() {}
 
-  static String describe() {
+  public static String describe() {
     return String.join(
         "\n",
         "cpus: " + Runtime.getRuntime().availableProcessors() + " x " + cpuModel(),
@@ -22,7 +26,7 @@ final class Machine {
   }
 
   /** The 1, 5 and 15 minute load averages. */
-  static String loadAverage() {
+  public static String loadAverage() {
     try {
       List<String> f = ProcStat.fields(Files.readString(Path.of("/proc/loadavg")));
       return f.get(0) + " " + f.get(1) + " " + f.get(2);

@@ -27,7 +27,8 @@ public final class Suite {
    */
   static final List<String> SERVER_JVM = serverJvm(System.getenv("BERTH_BENCH_SERVER_OPTS"));
 
-  static List<String> serverJvm(String extra) {
+  /** The bench server JVM's options followed by {@code extra} (split on white space). */
+  public static List<String> serverJvm(String extra) {
     List<String> jvm = new ArrayList<>(List.of("-Xms256m", "-Xmx1g", "-XX:+UseG1GC"));
     if (extra != null && !extra.isBlank()) {
       jvm.addAll(List.of(extra.trim().split("\\s+")));
@@ -160,7 +161,7 @@ public final class Suite {
    * The start of every bench daemon's command line: {@link BenchServerMain}'s {@code berth}, a free
    * loopback port, the state in the server's directory, no metrics endpoint.
    */
-  static List<String> berthServer() {
+  public static List<String> berthServer() {
     return new ArrayList<>(
         List.of(
             "berth", "--listen", "127.0.0.1:0", "--state-dir", "state", "--metrics.listen", "off"));

@@ -1,0 +1,156 @@
+package dev.berth.bench.fleet;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Everything the simulated workers saw, as they saw it: every lease (asked, granted, released),
+ * every refusal by job and reason, every heartbeat answer's pressure level, every cleanup push,
+ * call failures, and a sample every 100 ms of how many workers of each job held or wanted a slot
+ * and of the memory they had reported. The report is computed from this alone (and checked against
+ * the broker's own status).
+ *
+ * <p>Thread-safe: workers record from gRPC and timer threads; the sampler reads the live counters.
+ */
+public final class Observations {
+  /** Refusal reasons by their {@code RefusalReason} number, 0 to 5. */
+  static final int REASONS = 6;
+
+  private final int jobs;
+  private final ConcurrentLinkedQueue<Hold> holds = new ConcurrentLinkedQueue<>();
+  private final LongAdder[][] refusals;
+  private final ConcurrentLinkedQueue<long[]> acks = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Long> cleanups = new ConcurrentLinkedQueue<>();
+  private final ConcurrentLinkedQueue<Long> pressureRefusals = new ConcurrentLinkedQueue<>();
+  private final LongAdder failures = new LongAdder();
+  private final AtomicLong firstFailureAt = new AtomicLong(-1);
+  private volatile String firstFailure;
+  private final AtomicIntegerArray wanting;
+  private final AtomicIntegerArray holding;
+  private final AtomicLong reportedMb = new AtomicLong();
+  private final ConcurrentLinkedQueue<Sample> samples = new ConcurrentLinkedQueue<>();
+
+  /**
+   * The live counters at one instant.
+   *
+   * @param at nanoseconds since the start of the run
+   * @param wanting per job, workers that asked for a slot and do not have it yet
+   * @param holding per job, workers holding a slot
+   * @param reportedMb the sum of every worker's last reported memory use
+   *     <p>Immutable.
+   */
+  public record Sample(long at, int[] wanting, int[] holding, long reportedMb) {}
+
+  public Observations(int jobs) {
+    this.jobs = jobs;
+    this.refusals = new LongAdder[jobs][REASONS];
+    for (LongAdder[] row : refusals) {
+      Arrays.setAll(row, i -> new LongAdder());
+    }
+    this.wanting = new AtomicIntegerArray(jobs);
+    this.holding = new AtomicIntegerArray(jobs);
+  }
+
+  public int jobs() {
+    return jobs;
+  }
+
+  void startedWanting(int job) {
+    wanting.incrementAndGet(job);
+  }
+
+  void granted(int job) {
+    wanting.decrementAndGet(job);
+    holding.incrementAndGet(job);
+  }
+
+  void released(Hold hold) {
+    holding.decrementAndGet(hold.job());
+    holds.add(hold);
+  }
+
+  void stoppedWanting(int job) {
+    wanting.decrementAndGet(job);
+  }
+
+  void refused(int job, int reason, long at) {
+    refusals[job][Math.min(reason, REASONS - 1)].increment();
+    if (reason == 3) { // MEMORY_PRESSURE
+      pressureRefusals.add(at);
+    }
+  }
+
+  void ack(long at, int level) {
+    acks.add(new long[] {at, level});
+  }
+
+  void cleanup(long at) {
+    cleanups.add(at);
+  }
+
+  void reportedDelta(long mb) {
+    reportedMb.addAndGet(mb);
+  }
+
+  void failed(long at, String what) {
+    failures.increment();
+    if (firstFailureAt.compareAndSet(-1, at)) {
+      firstFailure = what;
+    }
+  }
+
+  /** Records the live counters as one sample at {@code at}. */
+  void sample(long at) {
+    int[] w = new int[jobs];
+    int[] h = new int[jobs];
+    for (int j = 0; j < jobs; j++) {
+      w[j] = wanting.get(j);
+      h[j] = holding.get(j);
+    }
+    samples.add(new Sample(at, w, h, reportedMb.get()));
+  }
+
+  public List<Hold> holds() {
+    return List.copyOf(holds);
+  }
+
+  public long refusals(int job, int reason) {
+    return refusals[job][reason].sum();
+  }
+
+  /** Heartbeat answers as {@code [time, level]}, in time order. */
+  public List<long[]> acks() {
+    List<long[]> out = new ArrayList<>(acks);
+    out.sort((a, b) -> Long.compare(a[0], b[0]));
+    return out;
+  }
+
+  public List<Long> cleanups() {
+    return List.copyOf(cleanups);
+  }
+
+  public List<Long> pressureRefusals() {
+    return List.copyOf(pressureRefusals);
+  }
+
+  public long failures() {
+    return failures.sum();
+  }
+
+  /** The first failure, with when it happened, or null when none. */
+  public String firstFailure() {
+    long at = firstFailureAt.get();
+    return at < 0 ? null : String.format("%.1fs: %s", at / 1e9, firstFailure);
+  }
+
+  public List<Sample> samples() {
+    List<Sample> out = new ArrayList<>(samples);
+    out.sort((a, b) -> Long.compare(a.at(), b.at()));
+    return out;
+  }
+}
