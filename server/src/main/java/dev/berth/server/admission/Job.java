@@ -14,7 +14,7 @@ import dev.berth.server.ratelimit.RateLimitConfig;
  * <p>Not thread-safe: guarded by the broker's lock.
  */
 public final class Job {
-  private static final int KINDS = ResourceKind.values().length;
+  private static final int KINDS = ResourceKind.COUNT;
 
   private JobSettings settings;
   private final int[] held = new int[KINDS];
@@ -57,28 +57,28 @@ public final class Job {
 
   /** Leases of {@code kind} its sessions hold now. */
   public int held(ResourceKind kind) {
-    return held[kind.ordinal()];
+    return held[kind.index()];
   }
 
   /**
    * Whether it holds fewer leases of {@code kind} than its {@code min}: then it is served first.
    */
   public boolean belowMin(ResourceKind kind) {
-    return held[kind.ordinal()] < settings.min(kind);
+    return held[kind.index()] < settings.min(kind);
   }
 
   public void leaseGranted(ResourceKind kind) {
-    held[kind.ordinal()]++;
-    grants[kind.ordinal()]++;
+    held[kind.index()]++;
+    grants[kind.index()]++;
   }
 
   public void leaseEnded(ResourceKind kind) {
-    held[kind.ordinal()]--;
+    held[kind.index()]--;
   }
 
   /** A lease re-counted after a reload moved sessions between jobs; not a new grant. */
   public void leaseCounted(ResourceKind kind) {
-    held[kind.ordinal()]++;
+    held[kind.index()]++;
   }
 
   /** Forgets what it holds and waits for, before a reload counts them again. */
@@ -103,20 +103,20 @@ public final class Job {
 
   /** Requests of {@code kind} waiting (a bundle counts in each kind it asks for). */
   public int waiting(ResourceKind kind) {
-    return waiting[kind.ordinal()];
+    return waiting[kind.index()];
   }
 
   void enqueued(ResourceKind kind) {
-    waiting[kind.ordinal()]++;
+    waiting[kind.index()]++;
   }
 
   void dequeued(ResourceKind kind) {
-    waiting[kind.ordinal()]--;
+    waiting[kind.index()]--;
   }
 
   /** Leases of {@code kind} granted since the broker started (or the job was configured). */
   public long grants(ResourceKind kind) {
-    return grants[kind.ordinal()];
+    return grants[kind.index()];
   }
 
   /** Requests refused (every reason, a timeout included). */
@@ -130,11 +130,11 @@ public final class Job {
 
   /** Its virtual time in {@code kind}'s fair queue. */
   long tag(ResourceKind kind) {
-    return tags[kind.ordinal()];
+    return tags[kind.index()];
   }
 
   void tag(ResourceKind kind, long value) {
-    tags[kind.ordinal()] = value;
+    tags[kind.index()] = value;
   }
 
   @Override

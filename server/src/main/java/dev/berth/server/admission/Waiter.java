@@ -48,7 +48,7 @@ public final class Waiter<A> {
     this.deadlineNanos = deadlineNanos;
     int mask = 0;
     for (int i = 0; i < request.itemCount(); i++) {
-      mask |= 1 << request.item(i).kind().ordinal();
+      mask |= 1 << request.item(i).kind().index();
     }
     this.kinds = mask;
     callers.add(caller);
@@ -83,7 +83,7 @@ public final class Waiter<A> {
 
   /** Whether it asks for {@code kind}, so it stands in that kind's queue. */
   public boolean wants(ResourceKind kind) {
-    return (kinds & 1 << kind.ordinal()) != 0;
+    return (kinds & 1 << kind.index()) != 0;
   }
 
   /** Arrival order; FIFO within a priority. */

@@ -163,6 +163,9 @@ final class AcquireCommands {
         kind, state.time.schedule(() -> wake(kind, atNanos), atNanos - state.time.nanoTime()));
   }
 
+  // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
+  // body as holding no lock.
+  @SuppressWarnings("GuardedBy")
   private void wake(ResourceKind kind, long atNanos) {
     state.act(
         (now, fx) -> {
@@ -230,6 +233,9 @@ final class AcquireCommands {
     fx.add(() -> callback.decided(answer));
   }
 
+  // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
+  // body as holding no lock.
+  @SuppressWarnings("GuardedBy")
   private <A> void cancel(Waiter<A> waiter, Callback<A> callback) {
     state.act(
         (now, fx) -> {
@@ -247,6 +253,9 @@ final class AcquireCommands {
         });
   }
 
+  // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
+  // body as holding no lock.
+  @SuppressWarnings("GuardedBy")
   private <A> void timedOut(Waiter<A> waiter) {
     state.act(
         (now, fx) -> {

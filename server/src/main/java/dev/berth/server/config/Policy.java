@@ -12,10 +12,9 @@ import dev.berth.server.ratelimit.RateLimitConfig;
  * ({@link BrokerConfig}), per-host rates ({@link RateLimitConfig}), memory pressure ({@link
  * MemoryConfig}), degradation ({@link PerformanceConfig}), what one principal may hold ({@link
  * PrincipalCaps}) and the crawl jobs sharing the pools ({@link JobsConfig}). The parts are also
- * checked against each other: the jobs' {@code min} of a kind may not sum above its pool's limit.
- * Immutable; a live update replaces the whole policy at once.
- *
- * @throws dev.berth.server.settings.ConfigException when the parts do not fit together
+ * checked against each other: the jobs' {@code min} of a kind may not sum above its pool's limit
+ * (the constructor throws a {@link dev.berth.server.settings.ConfigException} naming the key when
+ * they do not fit). Immutable; a live update replaces the whole policy at once.
  */
 public record Policy(
     BrokerConfig broker,

@@ -13,7 +13,7 @@ import java.util.Arrays;
  * validated by {@link JobsConfig.Builder}.
  */
 public final class JobSettings {
-  private static final int KINDS = ResourceKind.values().length;
+  private static final int KINDS = ResourceKind.COUNT;
 
   private final String name;
   private final int weight;
@@ -45,12 +45,12 @@ public final class JobSettings {
 
   /** Leases of {@code kind} the job is served first for while it holds fewer; 0 = none. */
   public int min(ResourceKind kind) {
-    return min[kind.ordinal()];
+    return min[kind.index()];
   }
 
   /** The most leases of {@code kind} the job may hold at once; 0 = no quota. */
   public int max(ResourceKind kind) {
-    return max[kind.ordinal()];
+    return max[kind.index()];
   }
 
   /**

@@ -290,21 +290,21 @@ public final class JobsConfig {
         throw new ConfigException(
             Keys.weight(name), "must be 1.." + MAX_WEIGHT + ", got " + weight);
       }
-      int kinds = ResourceKind.values().length;
+      int kinds = ResourceKind.COUNT;
       int[] min = new int[kinds];
       int[] max = new int[kinds];
       for (ResourceKind kind : ResourceKind.values()) {
-        min[kind.ordinal()] = quota(Keys.min(name, kind), e.min.getOrDefault(kind, 0));
-        max[kind.ordinal()] = quota(Keys.max(name, kind), e.max.getOrDefault(kind, 0));
-        if (max[kind.ordinal()] > 0 && min[kind.ordinal()] > max[kind.ordinal()]) {
+        min[kind.index()] = quota(Keys.min(name, kind), e.min.getOrDefault(kind, 0));
+        max[kind.index()] = quota(Keys.max(name, kind), e.max.getOrDefault(kind, 0));
+        if (max[kind.index()] > 0 && min[kind.index()] > max[kind.index()]) {
           throw new ConfigException(
               Keys.min(name, kind),
               "must not exceed "
                   + Keys.max(name, kind)
                   + " ("
-                  + max[kind.ordinal()]
+                  + max[kind.index()]
                   + "), got "
-                  + min[kind.ordinal()]);
+                  + min[kind.index()]);
         }
       }
       return new JobSettings(name, weight, min, max, hostRates(name, e.hosts));

@@ -283,7 +283,9 @@ class BundleAndJobProperties {
           }
         }
       } catch (BrokerException e) {
-        // Refused before anything changed (e.g. a cap); the invariants below still hold.
+        // Nothing here is refused with an error (no cap is near, no session ends): a throw is a
+        // fault, told after the command like any broken invariant.
+        violations.add(cmd + " threw " + e);
       }
     }
 

@@ -155,8 +155,11 @@ class JobsConfigTest {
     BerthConfig config =
         load(
             file(
-                "jobs:\n  urgent: {weight: 4, min: {render: 2}, max: {pdf: 1}}\n"
-                    + "  partner: {hosts: {a.example: {rate: 3, burst: 5}}}\n"));
+                """
+                jobs:
+                  urgent: {weight: 4, min: {render: 2}, max: {pdf: 1}}
+                  partner: {hosts: {a.example: {rate: 3, burst: 5}}}
+                """));
 
     BerthConfig again = load(file(config.toYaml()));
 
