@@ -7,6 +7,7 @@ import dev.berth.client.cli.options.ConnectionOptions;
 import dev.berth.client.internal.ProtoTime;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
+import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerEventType;
@@ -445,11 +446,15 @@ final class Commands {
       name = "explain",
       mixinStandardHelpOptions = true,
       description = {
-        "What an acquire would be answered now, and why.",
+        "What an acquire (or a bundle) would be answered now, and why.",
         "",
         "Shows what Acquire would answer now for this request, every admission check with its"
             + " verdict, and the rule that decides. Grants nothing and uses no host tokens. Exits 0"
-            + " when the acquire would be granted and 4 when it would be refused."
+            + " when the acquire would be granted and 4 when it would be refused.",
+        "",
+        "Repeat --kind (2 to 8 times) to explain a bundle as AcquireBundle would answer it: each"
+            + " item checked as if the items before it were granted, its steps prefixed items[i]."
+            + " --url applies to every render item, --module to the wasm item."
       })
   static final class Explain extends AdminCommand {
     @Option(
@@ -458,8 +463,10 @@ final class Commands {
         required = true,
         converter = Text.Kinds.class,
         completionCandidates = Text.Kinds.class,
-        description = "What to acquire: ${COMPLETION-CANDIDATES}.")
-    ResourceKind kind;
+        description =
+            "What to acquire: ${COMPLETION-CANDIDATES}; repeat it for a bundle (e.g. --kind render"
+                + " --kind pdf).")
+    List<ResourceKind> kinds;
 
     @Option(
         names = "--session",
@@ -482,20 +489,35 @@ final class Commands {
 
     @Override
     int run(Connection broker) {
-      AcquireRequest request =
-          AcquireRequest.newBuilder()
-              .setSessionId(session)
-              .setKind(kind)
-              .setUrl(url)
-              .setModule(module)
-              .build();
-      Explanation explanation = broker.admin().explain(request);
+      Explanation explanation;
+      if (kinds.size() == 1) {
+        explanation = broker.admin().explain(item(kinds.get(0)).setSessionId(session).build());
+      } else {
+        AcquireBundleRequest.Builder bundle =
+            AcquireBundleRequest.newBuilder().setSessionId(session);
+        for (ResourceKind kind : kinds) {
+          bundle.addItems(item(kind));
+        }
+        explanation = broker.admin().explainBundle(bundle.build());
+      }
       if (json) {
         print(explanation);
       } else {
         Views.explanation(explanation, out);
       }
       return explanation.getWouldGrant() ? ExitCode.OK : ExitCode.WOULD_REFUSE;
+    }
+
+    /** One item: the url only on a render item, the module only on a wasm item. */
+    private AcquireRequest.Builder item(ResourceKind kind) {
+      AcquireRequest.Builder item = AcquireRequest.newBuilder().setKind(kind);
+      if (kinds.size() == 1 || kind == ResourceKind.RESOURCE_KIND_RENDER) {
+        item.setUrl(url);
+      }
+      if (kinds.size() == 1 || kind == ResourceKind.RESOURCE_KIND_WASM) {
+        item.setModule(module);
+      }
+      return item;
     }
   }
 

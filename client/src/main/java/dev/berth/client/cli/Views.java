@@ -6,6 +6,8 @@ import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.ExplainStep;
 import dev.berth.proto.v1.Explanation;
 import dev.berth.proto.v1.HostStatus;
+import dev.berth.proto.v1.JobKindStatus;
+import dev.berth.proto.v1.JobStatus;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseInfo;
 import dev.berth.proto.v1.PoolStatus;
@@ -44,6 +46,9 @@ final class Views {
     out.println();
     pools(s.getPoolsList(), out);
     out.println();
+    if (jobs(s.getJobsList(), out)) {
+      out.println();
+    }
     out.println(
         "sessions     "
             + s.getSessions().getLive()
@@ -89,6 +94,67 @@ final class Views {
           p.getEffectiveReason());
     }
     table.print(out);
+  }
+
+  /**
+   * The jobs table, one row per job and kind it holds, waits for or has a min or max in; nothing
+   * when only a plain {@code default} job exists (no jobs configured). Returns whether it printed.
+   */
+  static boolean jobs(List<JobStatus> jobs, PrintStream out) {
+    if (jobs.isEmpty()
+        || (jobs.size() == 1
+            && jobs.get(0).getWeight() == 1
+            && jobs.get(0).getKindsList().stream()
+                .allMatch(k -> k.getMin() == 0 && k.getMax() == 0))) {
+      return false;
+    }
+    Table table =
+        new Table(
+            "JOB",
+            "WEIGHT>",
+            "WAITING>",
+            "REFUSALS>",
+            "KIND",
+            "HELD>",
+            "MIN>",
+            "MAX>",
+            "SHARE>",
+            "FAIR>");
+    for (JobStatus j : jobs) {
+      boolean any = false;
+      for (JobKindStatus k : j.getKindsList()) {
+        if (k.getHeld() == 0 && k.getWaiting() == 0 && k.getMin() == 0 && k.getMax() == 0) {
+          continue;
+        }
+        any = true;
+        table.row(
+            j.getName(),
+            j.getWeight(),
+            j.getWaiting(),
+            j.getRefusals(),
+            Text.name(k.getKind()),
+            k.getHeld(),
+            k.getMin() == 0 ? "-" : k.getMin(),
+            k.getMax() == 0 ? "-" : k.getMax(),
+            Text.ratio(k.getShare()),
+            Text.ratio(k.getFairShare()));
+      }
+      if (!any) {
+        table.row(
+            j.getName(),
+            j.getWeight(),
+            j.getWaiting(),
+            j.getRefusals(),
+            "-",
+            0,
+            "-",
+            "-",
+            "-",
+            "-");
+      }
+    }
+    table.print(out);
+    return true;
   }
 
   static String pressure(PressureStatus p) {
@@ -221,6 +287,9 @@ final class Views {
     }
     if (!e.getWorkerId().isEmpty()) {
       b.append(" worker=").append(e.getWorkerId());
+    }
+    if (!e.getJob().isEmpty()) {
+      b.append(" job=").append(e.getJob());
     }
     if (e.hasLease()) {
       Lease l = e.getLease();

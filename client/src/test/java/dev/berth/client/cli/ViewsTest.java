@@ -9,6 +9,8 @@ import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.ExplainStep;
 import dev.berth.proto.v1.Explanation;
 import dev.berth.proto.v1.HostStatus;
+import dev.berth.proto.v1.JobKindStatus;
+import dev.berth.proto.v1.JobStatus;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseEnd;
 import dev.berth.proto.v1.LeaseInfo;
@@ -305,5 +307,55 @@ class ViewsTest {
         .isEqualTo(
             "2026-01-01T00:00:00.000Z  REFUSED         session=s1 refusal=RATE_LIMITED"
                 + " retry_after=500ms detail=\"RENDER example.com\" why=\"host example.com: 2/s\"");
+  }
+
+  @Test
+  void jobs_configured_rowPerJobAndKindInUseOrBounded() {
+    List<JobStatus> jobs =
+        List.of(
+            JobStatus.newBuilder()
+                .setName("default")
+                .setWeight(1)
+                .addKinds(JobKindStatus.newBuilder().setKind(ResourceKind.RESOURCE_KIND_RENDER))
+                .build(),
+            JobStatus.newBuilder()
+                .setName("urgent")
+                .setWeight(4)
+                .setWaiting(3)
+                .setRefusals(2)
+                .addKinds(
+                    JobKindStatus.newBuilder()
+                        .setKind(ResourceKind.RESOURCE_KIND_RENDER)
+                        .setHeld(6)
+                        .setWaiting(3)
+                        .setMin(2)
+                        .setShare(0.75)
+                        .setFairShare(0.8))
+                .addKinds(JobKindStatus.newBuilder().setKind(ResourceKind.RESOURCE_KIND_PDF))
+                .build());
+
+    String text = printed(out -> Views.jobs(jobs, out));
+
+    assertThat(text)
+        .isEqualTo(
+            """
+            JOB      WEIGHT  WAITING  REFUSALS  KIND    HELD  MIN  MAX  SHARE  FAIR
+            default       1        0         0  -          0    -    -      -     -
+            urgent        4        3         2  RENDER     6    2    -   0.75  0.80
+            """);
+  }
+
+  @Test
+  void jobs_onlyAPlainDefault_printsNothing() {
+    List<JobStatus> jobs =
+        List.of(
+            JobStatus.newBuilder()
+                .setName("default")
+                .setWeight(1)
+                .addKinds(
+                    JobKindStatus.newBuilder().setKind(ResourceKind.RESOURCE_KIND_PDF).setHeld(1))
+                .build());
+
+    assertThat(printed(out -> assertThat(Views.jobs(jobs, out)).isFalse())).isEmpty();
   }
 }

@@ -3,13 +3,14 @@ package dev.berth.server.admission;
 import static java.util.Objects.requireNonNull;
 
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import java.time.Duration;
 
 /**
  * One acquire, validated: every field is within its documented bounds, and the host has been
  * extracted from the URL. Built only by {@link #validate}, so code that holds one need not check
- * again.
+ * again. As a {@link Request} it is a request of one item, itself.
  *
  * @param sessionId the session that will hold the lease
  * @param kind what is asked for
@@ -30,7 +31,8 @@ public record AcquireSpec(
     long waitNanos,
     String requestId,
     int priority,
-    int memoryEstimateMb) {
+    int memoryEstimateMb)
+    implements Request<Decision> {
 
   public static final int MAX_ID_LENGTH = 128;
   public static final int MAX_URL_LENGTH = 8192;
@@ -161,8 +163,40 @@ public record AcquireSpec(
         sessionId, kind, url, host, module, nanos, requestId, priority, memoryEstimateMb);
   }
 
-  /** What must match when a request id is reused. */
-  public boolean sameRequestAs(AcquireSpec other) {
-    return kind == other.kind && url.equals(other.url) && module.equals(other.module);
+  /** What must match when a request id is reused: the kind, URL and module. */
+  @Override
+  public boolean sameRequestAs(Request<?> other) {
+    return other instanceof AcquireSpec o
+        && kind == o.kind
+        && url.equals(o.url)
+        && module.equals(o.module);
+  }
+
+  @Override
+  public int itemCount() {
+    return 1;
+  }
+
+  @Override
+  public AcquireSpec item(int i) {
+    if (i != 0) {
+      throw new IndexOutOfBoundsException(i);
+    }
+    return this;
+  }
+
+  @Override
+  public String describe() {
+    return kind + (url.isEmpty() ? "" : " " + url) + (module.isEmpty() ? "" : " " + module);
+  }
+
+  @Override
+  public Decision granted(Lease[] leases) {
+    return new Decision.Granted(leases[0]);
+  }
+
+  @Override
+  public Decision refused(int item, Decision.Refused refusal) {
+    return refusal;
   }
 }

@@ -1,6 +1,7 @@
 package dev.berth.server.admission;
 
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.settings.Durations;
 import java.time.Duration;
@@ -11,18 +12,38 @@ import java.util.function.Supplier;
 
 /**
  * The admission checks of one acquire, in the order docs/admission.md gives: draining, memory
- * pressure, the per-host rate, the per-session limit, the pool's effective limit. The first that
- * fails decides. A pure function of the facts it is given, so Acquire and the admin Explain share
- * it and tests need no broker; {@link AdmissionController} gathers the facts.
+ * pressure, the per-host rate, the per-session limit, the job's quota, the pool's effective limit.
+ * The first that fails decides, and its refusal names the rule ({@link Decision.Refused#rule}):
+ * this is the one place that names them. A pure function of the facts it is given, so Acquire,
+ * bundles and the admin Explain share it and tests need no broker; {@link AdmissionController}
+ * gathers the facts.
  */
 public final class Admission {
   /** The name of each pool's check, made once (a grant must not build strings). */
   private static final Map<ResourceKind, String> POOL_RULE = new EnumMap<>(ResourceKind.class);
 
+  /** The rule (key) of each pool's limit and per-session limit, made once. */
+  private static final Map<ResourceKind, String> POOL_KEY = new EnumMap<>(ResourceKind.class);
+
+  private static final Map<ResourceKind, String> SESSION_KEY = new EnumMap<>(ResourceKind.class);
+
   static {
     for (ResourceKind kind : ResourceKind.values()) {
       POOL_RULE.put(kind, "pool " + kind);
+      POOL_KEY.put(kind, BrokerConfig.Keys.limit(kind));
+      SESSION_KEY.put(kind, BrokerConfig.Keys.perSessionLimit(kind));
     }
+  }
+
+  /**
+   * The rules that are checks rather than settings, as {@link Decision.Refused#rule} names them.
+   */
+  public static final class Rules {
+    public static final String DRAINING = "draining";
+    public static final String RESTART_RECOVERY = "restart_recovery";
+    public static final String TIMEOUT = "timeout";
+
+    private Rules() {}
   }
 
   private Admission() {}
@@ -43,6 +64,8 @@ public final class Admission {
     RATE_LIMITED,
     /** The session holds its per-session limit; it waits for its own releases. */
     SESSION_LIMIT,
+    /** The session's job holds its {@code max} of the kind; it waits for its job's releases. */
+    JOB_MAX,
     /** The pool is at its effective limit: nobody behind can be granted either. */
     POOL_FULL;
 
@@ -66,9 +89,21 @@ public final class Admission {
     }
   }
 
-  /** The outcome of the checks: a refusal (null when granted) and what blocks. */
-  public record Verdict(Decision.Refused refusal, Blocker blocker) {
-    public static final Verdict GRANT = new Verdict(null, Blocker.NONE);
+  /**
+   * The outcome of the checks: a refusal (null when granted), what blocks, and for a request of
+   * several items (a bundle) the index of the item refused (0 for a single acquire).
+   */
+  public record Verdict(Decision.Refused refusal, Blocker blocker, int item) {
+    public static final Verdict GRANT = new Verdict(null, Blocker.NONE, 0);
+
+    public Verdict(Decision.Refused refusal, Blocker blocker) {
+      this(refusal, blocker, 0);
+    }
+
+    /** This verdict as that of item {@code index} of a bundle. */
+    public Verdict forItem(int index) {
+      return index == item ? this : new Verdict(refusal, blocker, index);
+    }
   }
 
   /** One check and its verdict, for Explain. */
@@ -83,9 +118,27 @@ public final class Admission {
    * @param pool the requested kind's pool
    * @param memory the memory check's state
    * @param rate the acquire's host rate
+   * @param job the session's job
    */
   public record Facts(
-      BrokerFacts broker, SessionFacts session, PoolFacts pool, Memory memory, RateFacts rate) {}
+      BrokerFacts broker,
+      SessionFacts session,
+      PoolFacts pool,
+      Memory memory,
+      RateFacts rate,
+      JobFacts job) {}
+
+  /**
+   * The session's job, for the quota check and Explain.
+   *
+   * @param name the job the session runs as
+   * @param held leases of the requested kind the job holds (with the earlier items of a bundle)
+   * @param max its {@code max} of the kind, 0 for none
+   * @param min its {@code min} of the kind, 0 for none
+   */
+  public record JobFacts(String name, int held, int max, int min) {
+    public static final JobFacts DEFAULT = new JobFacts(JobsConfig.DEFAULT_JOB, 0, 0, 0);
+  }
 
   /**
    * The broker's facts.
@@ -139,9 +192,12 @@ public final class Admission {
    * @param waitNanos nanoseconds until the host has a token; 0 when it has one or is not limited
    * @param detail the host rule in words, e.g. {@code host example.com: 2.0/s, next token in
    *     340ms}; built only when a refusal or Explain shows it, since a grant never does
+   * @param rule the key of the host rule that decides, e.g. {@code rate_limit.default_rate}; built
+   *     only for a refusal
    */
-  public record RateFacts(boolean limited, long waitNanos, Supplier<String> detail) {
-    public static final RateFacts NONE = new RateFacts(false, 0, () -> "");
+  public record RateFacts(
+      boolean limited, long waitNanos, Supplier<String> detail, Supplier<String> rule) {
+    public static final RateFacts NONE = new RateFacts(false, 0, () -> "", () -> "");
   }
 
   /**
@@ -151,10 +207,16 @@ public final class Admission {
    * @param workerBlocked the acquiring worker's own pressure is on
    * @param detail the trigger in words
    * @param retryAfterNanos when asking again makes sense (the next heartbeat)
+   * @param rule the key of the threshold that holds pressure on ({@code memory.pressure_on}, or
+   *     {@code memory.broker_heap_on} when only the broker's heap does)
    */
   public record Memory(
-      boolean fleetBlocked, boolean workerBlocked, String detail, long retryAfterNanos) {
-    public static final Memory NONE = new Memory(false, false, "no memory pressure", 0);
+      boolean fleetBlocked,
+      boolean workerBlocked,
+      String detail,
+      long retryAfterNanos,
+      String rule) {
+    public static final Memory NONE = new Memory(false, false, "no memory pressure", 0, "");
   }
 
   /** Whether a kind is held back by memory pressure (WASM continues under pressure). */
@@ -181,7 +243,10 @@ public final class Admission {
     if (failed(steps, "draining", !draining, () -> drainDetail) != null) {
       return new Verdict(
           new Decision.Refused(
-              RefusalReason.DRAINING, config.drainDeadline().toNanos(), drainDetail),
+              RefusalReason.DRAINING,
+              config.drainDeadline().toNanos(),
+              drainDetail,
+              Rules.DRAINING),
           Blocker.DRAINING);
     }
 
@@ -200,7 +265,10 @@ public final class Admission {
       if (failed(steps, "memory pressure", !blocked, memory::detail) != null) {
         return new Verdict(
             new Decision.Refused(
-                RefusalReason.MEMORY_PRESSURE, memory.retryAfterNanos(), memory.detail()),
+                RefusalReason.MEMORY_PRESSURE,
+                memory.retryAfterNanos(),
+                memory.detail(),
+                memory.rule()),
             memory.fleetBlocked() ? Blocker.FLEET_MEMORY : Blocker.WORKER_MEMORY);
       }
     }
@@ -210,7 +278,8 @@ public final class Admission {
       String refused = failed(steps, "host rate", rate.waitNanos() == 0, rate.detail());
       if (refused != null) {
         return new Verdict(
-            new Decision.Refused(RefusalReason.RATE_LIMITED, rate.waitNanos(), refused),
+            new Decision.Refused(
+                RefusalReason.RATE_LIMITED, rate.waitNanos(), refused, rate.rule().get()),
             Blocker.RATE_LIMITED);
       }
     }
@@ -229,7 +298,9 @@ public final class Admission {
                     : "no restart recovery in progress");
     if (recovering != null) {
       return new Verdict(
-          new Decision.Refused(RefusalReason.EXHAUSTED, recovery, recovering), Blocker.POOL_FULL);
+          new Decision.Refused(
+              RefusalReason.EXHAUSTED, recovery, recovering, Rules.RESTART_RECOVERY),
+          Blocker.POOL_FULL);
     }
 
     int perSession = config.perSessionLimit(kind);
@@ -250,8 +321,28 @@ public final class Admission {
                       + kind);
       if (refused != null) {
         return new Verdict(
-            new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, refused),
+            new Decision.Refused(
+                RefusalReason.EXHAUSTED, retryAfter, refused, SESSION_KEY.get(kind)),
             Blocker.SESSION_LIMIT);
+      }
+    }
+
+    JobFacts job = facts.job();
+    if (job.max() > 0 || steps != null) {
+      String refused =
+          failed(
+              steps,
+              "job quota",
+              job.max() == 0 || job.held() < job.max(),
+              () -> jobDetail(kind, job));
+      if (refused != null) {
+        return new Verdict(
+            new Decision.Refused(
+                RefusalReason.EXHAUSTED,
+                retryAfter,
+                refused,
+                JobsConfig.Keys.max(job.name(), kind)),
+            Blocker.JOB_MAX);
       }
     }
 
@@ -267,10 +358,35 @@ public final class Admission {
                     + (limit.reason().isEmpty() ? "" : " (" + limit.reason() + ")"));
     if (refused != null) {
       return new Verdict(
-          new Decision.Refused(RefusalReason.EXHAUSTED, retryAfter, "pool " + refused),
+          new Decision.Refused(
+              RefusalReason.EXHAUSTED, retryAfter, "pool " + refused, POOL_KEY.get(kind)),
           Blocker.POOL_FULL);
     }
     return Verdict.GRANT;
+  }
+
+  /**
+   * The job's standing for one kind in words, e.g. {@code job recrawl holds 6/6 RENDER
+   * (jobs.recrawl.max.render)} or {@code job urgent holds 1 RENDER, no max; below its min 2: served
+   * first when a slot frees}.
+   */
+  static String jobDetail(ResourceKind kind, JobFacts job) {
+    StringBuilder s = new StringBuilder("job ").append(job.name()).append(" holds ");
+    s.append(job.held());
+    if (job.max() > 0) {
+      s.append('/').append(job.max()).append(' ').append(kind);
+      s.append(" (").append(JobsConfig.Keys.max(job.name(), kind)).append(')');
+    } else {
+      s.append(' ').append(kind).append(", no max");
+    }
+    if (job.min() > 0) {
+      s.append(job.held() < job.min() ? "; below its min " : "; at or above its min ");
+      s.append(job.min());
+      if (job.held() < job.min()) {
+        s.append(": served first when a slot frees");
+      }
+    }
+    return s.toString();
   }
 
   /** A pool's state in words, e.g. {@code RENDER 8/8 in use, 3 queued}. */

@@ -1,6 +1,7 @@
 package dev.berth.server.admission;
 
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
@@ -48,7 +49,10 @@ public final class AdmissionController {
 
   /**
    * The facts the checks of one acquire read: the caller's, with the pool's effective limit, the
-   * memory pressure and the host's rate added.
+   * memory pressure, the host's rate (and the job's own rate for the host, when it has one) and the
+   * job's quota added. For an item of a bundle, {@code kindBefore} and {@code hostBefore} count the
+   * bundle's earlier items of the same kind and host, which the item is checked as if granted (the
+   * caller adds {@code kindBefore} to the usage and session counts it passes).
    *
    * @param heartbeatNanos when a refused worker should ask again about memory
    */
@@ -58,6 +62,9 @@ public final class AdmissionController {
       Admission.BrokerFacts broker,
       Admission.SessionFacts session,
       Admission.Usage usage,
+      Job job,
+      int kindBefore,
+      int hostBefore,
       long heartbeatNanos,
       long nowNanos) {
     ResourceKind kind = spec.kind();
@@ -70,19 +77,48 @@ public final class AdmissionController {
             : Admission.Memory.NONE;
     Admission.RateFacts rate = Admission.RateFacts.NONE;
     if (rateLimited(kind, spec.host())) {
-      // Read now, written later: the evaluation that uses it runs under the same lock, at once.
-      rate =
-          new Admission.RateFacts(
-              true,
-              hosts.nanosUntilToken(spec.host(), nowNanos),
-              () -> hosts.describe(spec.host(), nowNanos));
+      rate = rate(spec.host(), job, 1 + hostBefore, nowNanos);
     }
+    Admission.JobFacts jobFacts =
+        new Admission.JobFacts(
+            job.name(),
+            job.held(kind) + kindBefore,
+            job.settings().max(kind),
+            job.settings().min(kind));
     return new Admission.Facts(
         broker,
         session,
         new Admission.PoolFacts(usage, new Admission.Limit(effective, limitReason)),
         mem,
-        rate);
+        rate,
+        jobFacts);
+  }
+
+  /**
+   * The rate facts of {@code tokens} tokens of {@code host}: the host's bucket and, when the job
+   * has a rule for the host, the job's own; the later of the two decides. Read now, written later:
+   * the evaluation that uses them runs under the same lock, at once.
+   */
+  private Admission.RateFacts rate(String host, Job job, int tokens, long now) {
+    long hostWait = hosts.nanosUntilTokens(host, tokens, now);
+    HostRateLimiter jobRates = job.hostRates();
+    if (jobRates != null && jobRates.covers(host)) {
+      long jobWait = jobRates.nanosUntilTokens(host, tokens, now);
+      if (jobWait > hostWait) {
+        String name = job.name();
+        return new Admission.RateFacts(
+            true,
+            jobWait,
+            () -> "job " + name + " " + jobRates.describe(host, now) + need(tokens),
+            () -> JobsConfig.Keys.hostRate(name, jobRates.patternOf(host)));
+      }
+    }
+    return new Admission.RateFacts(
+        true, hostWait, () -> hosts.describe(host, now) + need(tokens), () -> hosts.ruleKey(host));
+  }
+
+  private static String need(int tokens) {
+    return tokens == 1 ? "" : " (this bundle needs " + tokens + " of its tokens at once)";
   }
 
   /** The memory facts for one session's RENDER/PDF acquires. */
@@ -93,13 +129,24 @@ public final class AdmissionController {
       return Admission.Memory.NONE;
     }
     String detail = fleet ? memory.trigger() : memory.trigger(sessionId);
-    return new Admission.Memory(fleet, worker, detail, retryAfterNanos);
+    String rule =
+        fleet && memory.heapOnly()
+            ? MemoryConfig.Keys.BROKER_HEAP_ON
+            : MemoryConfig.Keys.PRESSURE_ON;
+    return new Admission.Memory(fleet, worker, detail, retryAfterNanos, rule);
   }
 
-  /** A lease was granted: take its host token and charge its memory. */
-  public void granted(Lease lease, long nowNanos) {
+  /**
+   * A lease was granted to a session of {@code job}: take its host token (and the job's own, when
+   * the job has a rule for the host) and charge its memory.
+   */
+  public void granted(Lease lease, Job job, long nowNanos) {
     if (rateLimited(lease.kind(), lease.host())) {
       hosts.consume(lease.host(), nowNanos);
+      HostRateLimiter jobRates = job.hostRates();
+      if (jobRates != null && jobRates.covers(lease.host())) {
+        jobRates.consume(lease.host(), nowNanos);
+      }
     }
     memory.charge(lease.sessionId(), lease.memoryMb());
   }

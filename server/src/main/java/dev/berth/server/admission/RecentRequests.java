@@ -4,49 +4,67 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A session's recently used request ids and what each was answered, for idempotent Acquire. A
- * request still waiting maps to its {@link Waiter}; an answered one to its {@link Decision}.
- * Bounded: the least recently used ids are forgotten first.
+ * A session's recently used request ids and what each was answered, for idempotent acquires and
+ * bundles (one namespace: an id used for an acquire cannot name a bundle). A request still waiting
+ * maps to its {@link Waiter}; an answered one to its answer. Bounded: the least recently used ids
+ * are forgotten first.
  *
  * <p>Not thread-safe: guarded by the broker's lock.
  */
 public final class RecentRequests {
 
-  /** What a request id was first asked and, once known, answered. */
-  public static final class Entry {
-    private final AcquireSpec spec;
-    private Waiter pending;
-    private Decision decision;
+  /**
+   * What a request id was first asked and, once known, answered.
+   *
+   * @param <A> the answer of its request
+   */
+  public static final class Entry<A> {
+    private final Request<A> request;
+    private Waiter<A> pending;
+    private A answer;
 
-    Entry(AcquireSpec spec) {
-      this.spec = spec;
+    Entry(Request<A> request) {
+      this.request = request;
     }
 
-    public AcquireSpec spec() {
-      return spec;
+    public Request<A> request() {
+      return request;
     }
 
     /** The waiter while the first call waits; null once answered. */
-    public Waiter pending() {
+    public Waiter<A> pending() {
       return pending;
     }
 
     /** The first answer, or null while waiting. */
-    public Decision decision() {
-      return decision;
+    public A answer() {
+      return answer;
     }
 
-    public void waiting(Waiter waiter) {
+    public void waiting(Waiter<A> waiter) {
       this.pending = waiter;
     }
 
-    public void answered(Decision decision) {
+    public void answered(A value) {
       this.pending = null;
-      this.decision = decision;
+      this.answer = value;
+    }
+
+    /**
+     * This entry typed for {@code repeat}, which must ask for the same thing ({@link
+     * Request#sameRequestAs}), hence be of the same class and answered alike.
+     */
+    @SuppressWarnings("unchecked") // an AcquireSpec is answered by a Decision, a BundleSpec by a
+    // BundleDecision: the same request class means the same answer type
+    public <B> Entry<B> as(Request<B> repeat) {
+      if (repeat.getClass() != request.getClass()) {
+        throw new IllegalArgumentException("a different kind of request");
+      }
+      return (Entry<B>) this;
     }
   }
 
-  private final LinkedHashMap<String, Entry> entries;
+  private final LinkedHashMap<String, Entry<?>> entries;
 
   public RecentRequests(int capacity) {
     this.entries =
@@ -54,26 +72,26 @@ public final class RecentRequests {
           private static final long serialVersionUID = 1L;
 
           @Override
-          protected boolean removeEldestEntry(Map.Entry<String, Entry> eldest) {
+          protected boolean removeEldestEntry(Map.Entry<String, Entry<?>> eldest) {
             return size() > capacity;
           }
         };
   }
 
   /** The entry of a request id, or null. */
-  public Entry get(String requestId) {
+  public Entry<?> get(String requestId) {
     return entries.get(requestId);
   }
 
   /** Remembers a new request id. */
-  public Entry remember(String requestId, AcquireSpec spec) {
-    Entry entry = new Entry(spec);
+  public <A> Entry<A> remember(String requestId, Request<A> request) {
+    Entry<A> entry = new Entry<>(request);
     entries.put(requestId, entry);
     return entry;
   }
 
   /** Forgets a request id whose first call went away unanswered, so a retry starts afresh. */
-  public void forget(String requestId, Entry entry) {
+  public void forget(String requestId, Entry<?> entry) {
     entries.remove(requestId, entry);
   }
 }

@@ -4,13 +4,16 @@ import static dev.berth.server.failure.BrokerException.Code.FAILED_PRECONDITION;
 import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Admission;
+import dev.berth.server.admission.AdmissionController;
+import dev.berth.server.admission.Callback;
 import dev.berth.server.admission.Decision;
+import dev.berth.server.admission.FairQueue;
+import dev.berth.server.admission.Job;
 import dev.berth.server.admission.RecentRequests;
 import dev.berth.server.admission.RefusalReason;
-import dev.berth.server.admission.WaitQueue;
+import dev.berth.server.admission.Request;
 import dev.berth.server.admission.Waiter;
 import dev.berth.server.broker.Broker.PendingAcquire;
 import dev.berth.server.config.PrincipalCaps;
@@ -23,25 +26,36 @@ import dev.berth.server.settings.Durations;
 import dev.berth.server.time.TimeSource.Cancellable;
 import dev.berth.server.wasm.WasmModule;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
- * Acquires: admission, grants, the fair wait queues (one per kind) and their wake-ups. A waiting
- * acquire holds no thread; it is a {@link Waiter} answered by a later grant, its timeout, the end
- * of its session, or a drain.
+ * Acquires and bundles: admission, grants, the fair wait queues (one per kind, a lane per job) and
+ * their wake-ups. A single acquire and a bundle take the same path — a bundle is a request of
+ * several items, checked item by item against the state as it would be after granting the items
+ * before it, and granted whole under the lock or not at all. A waiting request holds no thread; it
+ * is a {@link Waiter} answered by a later grant, its timeout, the end of its session, or a drain.
  */
 final class AcquireCommands {
+  private static final PendingAcquire ANSWERED = () -> {};
+
   private final BrokerState state;
 
   @GuardedBy("state.lock")
-  private final Map<ResourceKind, WaitQueue> queues = new EnumMap<>(ResourceKind.class);
+  private final Map<ResourceKind, FairQueue> queues = new EnumMap<>(ResourceKind.class);
 
   /** Arrival order across all queues; ties between equal priorities go to the earlier. */
   @GuardedBy("state.lock")
   private long waiterSeq;
+
+  /** Numbers the passes of {@link #pump}, so a lane knows where the current pass left it. */
+  @GuardedBy("state.lock")
+  private long passes;
 
   /** When each kind's queue is next woken for a host token, and the task that will wake it. */
   @GuardedBy("state.lock")
@@ -53,50 +67,54 @@ final class AcquireCommands {
   AcquireCommands(BrokerState state) {
     this.state = state;
     for (ResourceKind kind : ResourceKind.values()) {
-      queues.put(kind, new WaitQueue());
+      queues.put(kind, new FairQueue(kind));
     }
   }
 
   /**
-   * Asks for one lease for the caller's live {@code session}; see {@link Broker#acquire}. Lock
-   * held.
+   * Asks for the leases of {@code request} for the caller's live {@code session}; see {@link
+   * Broker#acquire} and {@link Broker#acquireBundle}. Lock held.
    */
   @GuardedBy("state.lock")
-  PendingAcquire acquire(
+  <A> PendingAcquire acquire(
       Session session,
-      AcquireSpec spec,
+      Request<A> request,
       String principal,
-      AcquireCallback callback,
+      Callback<A> callback,
       long now,
       Effects fx) {
-    requireModule(spec);
-    RecentRequests.Entry entry = null;
-    if (!spec.requestId().isEmpty()) {
-      RecentRequests.Entry first = session.recentRequests().get(spec.requestId());
+    int items = request.itemCount();
+    for (int i = 0; i < items; i++) {
+      requireModule(request.item(i), items == 1 ? "" : "items[" + i + "].");
+    }
+    if (!request.requestId().isEmpty()) {
+      RecentRequests.Entry<?> first = session.recentRequests().get(request.requestId());
       if (first != null) {
-        return repeat(first, spec, callback, fx);
+        return repeat(first, request, callback, fx);
       }
-      entry = session.recentRequests().remember(spec.requestId(), spec);
     }
-    checkLeaseCap(principal);
-    Admission.Verdict verdict = evaluate(session, spec, null);
+    checkLeaseCap(principal, items);
+    RecentRequests.Entry<A> entry =
+        request.requestId().isEmpty()
+            ? null
+            : session.recentRequests().remember(request.requestId(), request);
+    Admission.Verdict verdict = evaluate(session, request, null);
     if (verdict.refusal() == null) {
-      Decision granted = new Decision.Granted(grant(session, spec, now, fx));
-      answered(entry, granted, callback, fx);
-      return () -> {};
+      answered(entry, grantAll(session, request, now, fx), callback, fx);
+      return ANSWERED;
     }
-    if (!verdict.blocker().waitable(spec.waitNanos(), verdict.refusal())) {
-      answered(entry, verdict.refusal(), callback, fx);
-      refused(spec, verdict.refusal(), now, fx);
-      return () -> {};
+    if (!verdict.blocker().waitable(request.waitNanos(), verdict.refusal())) {
+      answered(entry, request.refused(verdict.item(), verdict.refusal()), callback, fx);
+      refused(session.job(), request.item(verdict.item()), verdict.refusal(), now, fx);
+      return ANSWERED;
     }
     if (verdict.blocker() == Admission.Blocker.RATE_LIMITED) {
-      scheduleWake(spec.kind(), now + verdict.refusal().retryAfterNanos());
+      scheduleWake(request.item(verdict.item()).kind(), now + verdict.refusal().retryAfterNanos());
     }
     int queueCap = state.policy.caps().queued();
     if (queueCap > 0 && state.usage.queued(principal) >= queueCap) {
       if (entry != null) {
-        session.recentRequests().forget(spec.requestId(), entry);
+        session.recentRequests().forget(request.requestId(), entry);
       }
       throw new BrokerException(
           RESOURCE_EXHAUSTED,
@@ -108,22 +126,25 @@ final class AcquireCommands {
               + PrincipalCaps.Keys.QUEUED
               + ")");
     }
-    Waiter waiter = new Waiter(spec, principal, waiterSeq++, now + spec.waitNanos(), callback);
-    state.usage.enqueued(principal);
-    queues.get(spec.kind()).add(waiter);
-    waiter.timeout(state.time.schedule(() -> timedOut(waiter), spec.waitNanos()));
+    Waiter<A> waiter =
+        new Waiter<>(
+            request, principal, session.job(), waiterSeq++, now + request.waitNanos(), callback);
+    enqueue(waiter);
+    waiter.timeout(state.time.schedule(() -> timedOut(waiter), request.waitNanos()));
     if (entry != null) {
       entry.waiting(waiter);
     }
     return () -> cancel(waiter, callback);
   }
 
-  /** Counts a refusal and tells the rate limiter and listeners. Lock held. */
+  /** Counts a refusal for the job and tells the rate limiter and listeners. Lock held. */
   @GuardedBy("state.lock")
-  void refused(AcquireSpec spec, Decision.Refused refusal, long now, Effects fx) {
+  void refused(Job job, AcquireSpec spec, Decision.Refused refusal, long now, Effects fx) {
     state.counters.refused(refusal.reason());
     state.admission.refused(spec, refusal, now);
-    state.tell(l -> l.refused(spec, refusal), fx);
+    job.refused();
+    String name = job.name();
+    state.tell(l -> l.refused(spec, refusal, name), fx);
   }
 
   /** Wakes a kind's queue at {@code atNanos}, when a waiting host gets its token. */
@@ -158,11 +179,15 @@ final class AcquireCommands {
         });
   }
 
-  /** Leases held plus acquires waiting may not pass the principal's lease cap. */
+  /**
+   * Leases held plus leases asked for by waiting requests may not pass the principal's lease cap; a
+   * bundle of n items counts n.
+   */
   @GuardedBy("state.lock")
-  private void checkLeaseCap(String principal) {
+  private void checkLeaseCap(String principal, int items) {
     int cap = state.policy.caps().leases();
-    if (cap > 0 && state.usage.leases(principal) + state.usage.queued(principal) >= cap) {
+    if (cap > 0
+        && state.usage.leases(principal) + state.usage.queuedItems(principal) + items > cap) {
       throw new BrokerException(
           RESOURCE_EXHAUSTED,
           "principal '"
@@ -171,46 +196,47 @@ final class AcquireCommands {
               + cap
               + " leases, its cap ("
               + PrincipalCaps.Keys.LEASES
-              + ")");
+              + ")"
+              + (items > 1 ? "; this bundle asks for " + items : ""));
     }
   }
 
   @GuardedBy("state.lock")
-  private PendingAcquire repeat(
-      RecentRequests.Entry first, AcquireSpec spec, AcquireCallback callback, Effects fx) {
-    if (!first.spec().sameRequestAs(spec)) {
+  private <A> PendingAcquire repeat(
+      RecentRequests.Entry<?> any, Request<A> request, Callback<A> callback, Effects fx) {
+    if (!any.request().sameRequestAs(request)) {
       throw new BrokerException(
           FAILED_PRECONDITION,
           "request_id: '"
-              + spec.requestId()
+              + request.requestId()
               + "' was first used for a different request ("
-              + first.spec().kind()
-              + (first.spec().url().isEmpty() ? "" : " " + first.spec().url())
+              + any.request().describe()
               + ")");
     }
-    if (first.decision() != null) {
-      Decision decision = first.decision();
-      fx.add(() -> callback.decided(decision));
-      return () -> {};
+    RecentRequests.Entry<A> first = any.as(request);
+    if (first.answer() != null) {
+      A answer = first.answer();
+      fx.add(() -> callback.decided(answer));
+      return ANSWERED;
     }
-    Waiter waiter = first.pending();
+    Waiter<A> waiter = first.pending();
     waiter.attach(callback);
     return () -> cancel(waiter, callback);
   }
 
   @GuardedBy("state.lock")
-  private void answered(
-      RecentRequests.Entry entry, Decision decision, AcquireCallback callback, Effects fx) {
+  private <A> void answered(
+      RecentRequests.Entry<A> entry, A answer, Callback<A> callback, Effects fx) {
     if (entry != null) {
-      entry.answered(decision);
+      entry.answered(answer);
     }
-    fx.add(() -> callback.decided(decision));
+    fx.add(() -> callback.decided(answer));
   }
 
   // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
   // body as holding no lock.
   @SuppressWarnings("GuardedBy")
-  private void cancel(Waiter waiter, AcquireCallback callback) {
+  private <A> void cancel(Waiter<A> waiter, Callback<A> callback) {
     state.act(
         (now, fx) -> {
           if (waiter.isDone()) {
@@ -220,7 +246,7 @@ final class AcquireCommands {
           if (!waiter.hasCallers()) {
             // Abandoned by everyone. While another caller of the same request id remains, the
             // waiter stays, and its timeout (or a grant) answers that caller.
-            queues.get(waiter.spec().kind()).remove(waiter);
+            unqueue(waiter);
             complete(waiter);
             forgetRequest(waiter);
           }
@@ -230,117 +256,225 @@ final class AcquireCommands {
   // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
   // body as holding no lock.
   @SuppressWarnings("GuardedBy")
-  private void timedOut(Waiter waiter) {
+  private <A> void timedOut(Waiter<A> waiter) {
     state.act(
         (now, fx) -> {
           if (waiter.isDone()) {
             return;
           }
-          queues.get(waiter.spec().kind()).remove(waiter);
-          AcquireSpec spec = waiter.spec();
+          unqueue(waiter);
+          Request<A> request = waiter.request();
           // Name the rule that still blocks (a host's rate, memory pressure, the pool), so the
-          // detail and retry_after of a TIMEOUT say what the caller waited for in vain.
-          Session session = state.sessions.get(spec.sessionId());
-          Decision.Refused blocking =
-              session != null ? evaluate(session, spec, null).refusal() : null;
+          // detail, retry_after and rule of a TIMEOUT say what the caller waited for in vain.
+          Session session = state.sessions.get(request.sessionId());
+          Admission.Verdict blocking = session != null ? evaluate(session, request, null) : null;
+          Decision.Refused still = blocking != null ? blocking.refusal() : null;
+          int item = still != null ? blocking.item() : 0;
+          AcquireSpec spec = request.item(item);
+          String waitedFor =
+              request.itemCount() == 1
+                  ? "a " + spec.kind() + " slot"
+                  : "a bundle of "
+                      + request.itemCount()
+                      + " (items["
+                      + item
+                      + "] "
+                      + spec.kind()
+                      + ")";
           Decision.Refused refusal =
               new Decision.Refused(
                   RefusalReason.TIMEOUT,
-                  blocking != null
-                      ? blocking.retryAfterNanos()
+                  still != null
+                      ? still.retryAfterNanos()
                       : state.config.exhaustedRetryAfter().toNanos(),
                   "waited "
-                      + Durations.format(Duration.ofNanos(spec.waitNanos()))
-                      + " for a "
-                      + spec.kind()
-                      + " slot: "
-                      + (blocking != null ? blocking.detail() : poolDetail(spec.kind())));
-          decide(waiter, refusal, fx);
-          refused(spec, refusal, now, fx);
+                      + Durations.format(Duration.ofNanos(request.waitNanos()))
+                      + " for "
+                      + waitedFor
+                      + ": "
+                      + (still != null ? still.detail() : poolDetail(spec.kind())),
+                  still != null ? still.rule() : Admission.Rules.TIMEOUT);
+          decide(waiter, request.refused(item, refusal), fx);
+          refused(waiter.job(), spec, refusal, now, fx);
         });
   }
 
   @GuardedBy("state.lock")
-  private void decide(Waiter waiter, Decision decision, Effects fx) {
-    List<AcquireCallback> callers = complete(waiter);
-    Session session = state.sessions.get(waiter.spec().sessionId());
-    if (session != null && !waiter.spec().requestId().isEmpty()) {
-      RecentRequests.Entry entry = session.recentRequests().get(waiter.spec().requestId());
+  private <A> void decide(Waiter<A> waiter, A answer, Effects fx) {
+    List<Callback<A>> callers = complete(waiter);
+    Session session = state.sessions.get(waiter.request().sessionId());
+    String requestId = waiter.request().requestId();
+    if (session != null && !requestId.isEmpty()) {
+      RecentRequests.Entry<?> entry = session.recentRequests().get(requestId);
       if (entry != null && entry.pending() == waiter) {
-        entry.answered(decision);
+        entry.as(waiter.request()).answered(answer);
       }
     }
-    for (AcquireCallback caller : callers) {
-      fx.add(() -> caller.decided(decision));
+    for (Callback<A> caller : callers) {
+      fx.add(() -> caller.decided(answer));
     }
   }
 
   /** Marks a waiter answered (once) and returns whom to tell; it no longer counts as queued. */
   @GuardedBy("state.lock")
-  private List<AcquireCallback> complete(Waiter waiter) {
+  private <A> List<Callback<A>> complete(Waiter<A> waiter) {
     if (waiter.isDone()) {
       return List.of();
     }
-    state.usage.dequeued(waiter.principal());
+    state.usage.dequeued(waiter.principal(), waiter.request().itemCount());
     return waiter.complete();
   }
 
   @GuardedBy("state.lock")
-  private void fail(Waiter waiter, BrokerException error, Effects fx) {
-    for (AcquireCallback caller : complete(waiter)) {
+  private <A> void fail(Waiter<A> waiter, BrokerException error, Effects fx) {
+    for (Callback<A> caller : complete(waiter)) {
       fx.add(() -> caller.failed(error));
     }
   }
 
   @GuardedBy("state.lock")
-  private void forgetRequest(Waiter waiter) {
-    Session session = state.sessions.get(waiter.spec().sessionId());
-    if (session != null && !waiter.spec().requestId().isEmpty()) {
-      RecentRequests.Entry entry = session.recentRequests().get(waiter.spec().requestId());
+  private void forgetRequest(Waiter<?> waiter) {
+    Session session = state.sessions.get(waiter.request().sessionId());
+    String requestId = waiter.request().requestId();
+    if (session != null && !requestId.isEmpty()) {
+      RecentRequests.Entry<?> entry = session.recentRequests().get(requestId);
       if (entry != null && entry.pending() == waiter) {
-        session.recentRequests().forget(waiter.spec().requestId(), entry);
+        session.recentRequests().forget(requestId, entry);
       }
     }
   }
 
-  /** Fails every acquire of {@code sessionId} still waiting, with {@code error}. Lock held. */
+  /** Puts a waiter in the queue of every kind it asks for, in its job's lane: one place. */
+  @GuardedBy("state.lock")
+  private void enqueue(Waiter<?> waiter) {
+    for (ResourceKind kind : ResourceKind.values()) {
+      if (waiter.wants(kind)) {
+        queues.get(kind).add(waiter);
+      }
+    }
+    waiter.queued(true);
+    waiter.job().placeTaken();
+    state.usage.enqueued(waiter.principal(), waiter.request().itemCount());
+  }
+
+  /** Takes a waiter out of every queue it still stands in, and frees its job's place. */
+  @GuardedBy("state.lock")
+  private void unqueue(Waiter<?> waiter) {
+    if (!waiter.queued()) {
+      return;
+    }
+    for (ResourceKind kind : ResourceKind.values()) {
+      if (waiter.wants(kind)) {
+        queues.get(kind).remove(waiter);
+      }
+    }
+    waiter.queued(false);
+    waiter.job().placeFreed();
+  }
+
+  /** Every waiter, each once, in queue order of the kinds. */
+  @GuardedBy("state.lock")
+  private Set<Waiter<?>> allWaiters() {
+    Set<Waiter<?>> all = new LinkedHashSet<>();
+    for (FairQueue queue : queues.values()) {
+      all.addAll(queue.waiters());
+    }
+    return all;
+  }
+
+  /** Fails every request of {@code sessionId} still waiting, with {@code error}. Lock held. */
   @GuardedBy("state.lock")
   void failWaitersOf(String sessionId, BrokerException error, Effects fx) {
-    for (WaitQueue queue : queues.values()) {
-      for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
-        Waiter waiter = it.next();
-        if (waiter.spec().sessionId().equals(sessionId)) {
-          it.remove();
-          fail(waiter, error, fx);
-        }
+    for (Waiter<?> waiter : allWaiters()) {
+      if (waiter.request().sessionId().equals(sessionId)) {
+        unqueue(waiter);
+        fail(waiter, error, fx);
       }
     }
   }
 
   /**
-   * Answers waiting acquires DRAINING at once — of one session, or every one when {@code sessionId}
+   * Answers waiting requests DRAINING at once — of one session, or every one when {@code sessionId}
    * is null — wherever they stand in their queues. Lock held.
    */
   @GuardedBy("state.lock")
   void refuseWaiters(String sessionId, String detail, long now, Effects fx) {
     Decision.Refused refusal =
         new Decision.Refused(
-            RefusalReason.DRAINING, state.config.drainDeadline().toNanos(), detail);
-    for (WaitQueue queue : queues.values()) {
-      for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
-        Waiter waiter = it.next();
-        if (sessionId == null || waiter.spec().sessionId().equals(sessionId)) {
-          it.remove();
-          decide(waiter, refusal, fx);
-          refused(waiter.spec(), refusal, now, fx);
-        }
+            RefusalReason.DRAINING,
+            state.config.drainDeadline().toNanos(),
+            detail,
+            Admission.Rules.DRAINING);
+    for (Waiter<?> waiter : allWaiters()) {
+      if (sessionId == null || waiter.request().sessionId().equals(sessionId)) {
+        unqueue(waiter);
+        refuseWaiter(waiter, 0, refusal, now, fx);
       }
     }
   }
 
-  /** Runs the admission checks for one acquire of {@code session}. Lock held. */
   @GuardedBy("state.lock")
-  Admission.Verdict evaluate(Session session, AcquireSpec spec, List<Admission.Step> steps) {
+  private <A> void refuseWaiter(
+      Waiter<A> waiter, int item, Decision.Refused refusal, long now, Effects fx) {
+    decide(waiter, waiter.request().refused(item, refusal), fx);
+    refused(waiter.job(), waiter.request().item(item), refusal, now, fx);
+  }
+
+  /**
+   * Runs the admission checks for a request of {@code session}: each item against the state as it
+   * would be after granting the items before it (two RENDER items for one host need two of its
+   * tokens, and two places in the pool). The first item refused decides; with {@code steps}, every
+   * item is checked and recorded ({@code items[i] } before each rule of a bundle). Lock held.
+   */
+  @GuardedBy("state.lock")
+  Admission.Verdict evaluate(Session session, Request<?> request, List<Admission.Step> steps) {
+    int items = request.itemCount();
+    if (items == 1) {
+      return evaluate(session, request.item(0), 0, 0, steps);
+    }
+    Admission.Verdict first = Admission.Verdict.GRANT;
+    for (int i = 0; i < items; i++) {
+      AcquireSpec item = request.item(i);
+      boolean limited = AdmissionController.rateLimited(item.kind(), item.host());
+      int kindBefore = 0;
+      int hostBefore = 0;
+      for (int j = 0; j < i; j++) {
+        AcquireSpec earlier = request.item(j);
+        if (earlier.kind() == item.kind()) {
+          kindBefore++;
+        }
+        if (limited
+            && AdmissionController.rateLimited(earlier.kind(), earlier.host())
+            && earlier.host().equals(item.host())) {
+          hostBefore++;
+        }
+      }
+      List<Admission.Step> itemSteps = steps == null ? null : new ArrayList<>();
+      Admission.Verdict verdict = evaluate(session, item, kindBefore, hostBefore, itemSteps);
+      if (steps != null) {
+        for (Admission.Step step : itemSteps) {
+          steps.add(
+              new Admission.Step("items[" + i + "] " + step.rule(), step.passed(), step.detail()));
+        }
+      }
+      if (verdict.refusal() != null && first.refusal() == null) {
+        first = verdict.forItem(i);
+        if (steps == null) {
+          break;
+        }
+      }
+    }
+    return first;
+  }
+
+  /** The checks of one acquire, with {@code kindBefore} leases of its kind already counted. */
+  @GuardedBy("state.lock")
+  private Admission.Verdict evaluate(
+      Session session,
+      AcquireSpec spec,
+      int kindBefore,
+      int hostBefore,
+      List<Admission.Step> steps) {
     ResourceKind kind = spec.kind();
     long now = state.time.nanoTime();
     Admission.Facts facts =
@@ -353,9 +487,12 @@ final class AcquireCommands {
                 session.draining(),
                 kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null,
                 state.config.perSessionLimit(kind) > 0
-                    ? state.leases.countOf(session.id(), kind)
+                    ? state.leases.countOf(session.id(), kind) + kindBefore
                     : 0),
-            new Admission.Usage(state.leases.inUse(kind), queues.get(kind).size()),
+            new Admission.Usage(state.leases.inUse(kind) + kindBefore, queues.get(kind).size()),
+            session.job(),
+            kindBefore,
+            hostBefore,
             state.config.heartbeatInterval().toNanos(),
             now);
     return Admission.evaluate(state.config, spec, facts, steps);
@@ -370,7 +507,9 @@ final class AcquireCommands {
         queues.get(kind).size());
   }
 
-  /** Acquires of {@code kind} waiting now. Lock held. */
+  /**
+   * Requests waiting for {@code kind} now (a bundle counts in each kind it asks for). Lock held.
+   */
   @GuardedBy("state.lock")
   int queued(ResourceKind kind) {
     return queues.get(kind).size();
@@ -385,9 +524,11 @@ final class AcquireCommands {
   /**
    * Fails a WASM acquire for a module the broker does not serve, before anything changes. With no
    * modules configured WASM leases are plain capacity, and any name goes. Lock held.
+   *
+   * @param field the prefix of the field in errors: {@code items[i].} for a bundle's item
    */
   @GuardedBy("state.lock")
-  void requireModule(AcquireSpec spec) {
+  void requireModule(AcquireSpec spec, String field) {
     if (spec.kind() != ResourceKind.WASM || state.modules.isEmpty()) {
       return;
     }
@@ -396,7 +537,7 @@ final class AcquireCommands {
       String served =
           String.join(", ", state.modules.modules().stream().map(WasmModule::name).toList());
       throw BrokerException.invalid(
-          "module",
+          field + "module",
           (spec.module().isEmpty()
                   ? "none named, and the default module '" + name + "' is not served"
                   : "no WASM module '" + name + "' is served")
@@ -404,6 +545,16 @@ final class AcquireCommands {
               + served
               + ")");
     }
+  }
+
+  /** Grants every item of {@code request}, in order, and returns the answer. Lock held. */
+  @GuardedBy("state.lock")
+  private <A> A grantAll(Session session, Request<A> request, long now, Effects fx) {
+    Lease[] leases = new Lease[request.itemCount()];
+    for (int i = 0; i < leases.length; i++) {
+      leases[i] = grant(session, request.item(i), now, fx);
+    }
+    return request.granted(leases);
   }
 
   @GuardedBy("state.lock")
@@ -438,59 +589,106 @@ final class AcquireCommands {
             now + state.config.maxHold(kind).toNanos());
     state.leases.add(lease);
     state.usage.leaseGranted(session.principal());
+    Job job = session.job();
+    job.leaseGranted(kind);
     if (kind == ResourceKind.WASM) {
       state.wasmUse.used(lease.id(), now);
     }
-    state.admission.granted(lease, now);
+    state.admission.granted(lease, job, now);
     state.counters.granted();
     String worker = session.workerId();
-    state.tell(l -> l.granted(lease, worker), fx);
+    String jobName = job.name();
+    state.tell(l -> l.granted(lease, worker, jobName), fx);
     return lease;
   }
 
   /**
-   * Grants queued waiters of {@code kind} in queue order while capacity lasts. A waiter blocked
-   * only for itself (its host has no token yet, its worker is under memory pressure, its session
-   * holds its limit) is passed over, not allowed to block those behind it; a blocker that applies
-   * to everyone (pool full, fleet memory pressure) ends the pass. Lock held.
+   * Grants waiting requests of {@code kind} while capacity lasts, in the fair order between jobs
+   * ({@link FairQueue}) and priority-then-FIFO order within a job. A waiter blocked only for itself
+   * (its host has no token yet, its worker is under memory pressure, its session or job holds its
+   * limit, another kind of its bundle is full) is passed over, not allowed to block those behind
+   * it; a blocker of this kind that applies to everyone (pool full, fleet memory pressure) ends the
+   * pass. Lock held.
    */
   @GuardedBy("state.lock")
   void pump(ResourceKind kind, long now, Effects fx) {
-    WaitQueue queue = queues.get(kind);
+    FairQueue queue = queues.get(kind);
+    if (queue.isEmpty()) {
+      return;
+    }
+    long pass = ++passes;
     long nextToken = Long.MAX_VALUE;
-    for (Iterator<Waiter> it = queue.iterator(); it.hasNext(); ) {
-      Waiter waiter = it.next();
-      if (waiter.isDead(now)) {
-        it.remove();
-        continue; // its timeout task answers it, if anyone still listens
+    boolean full = false;
+    for (FairQueue.Lane lane = queue.next(pass); lane != null; lane = queue.next(pass)) {
+      Iterator<Waiter<?>> cursor = queue.cursor(lane, pass);
+      boolean granted = false;
+      while (!granted && !full && cursor.hasNext()) {
+        Waiter<?> waiter = cursor.next();
+        if (waiter.isDead(now)) {
+          queue.removeCurrent(lane, cursor);
+          unqueue(waiter);
+          continue; // its timeout task answers it, if anyone still listens
+        }
+        Session session = state.sessions.get(waiter.request().sessionId());
+        if (session == null) {
+          queue.removeCurrent(lane, cursor);
+          unqueue(waiter);
+          fail(waiter, state.sessionGone(waiter.request().sessionId()), fx);
+          continue;
+        }
+        if (SessionRegistry.isOverdue(session, now, state.ttlNanos())) {
+          continue; // about to expire: the sweep ends it and fails its waiters
+        }
+        Admission.Verdict verdict = evaluate(session, waiter.request(), null);
+        Admission.Blocker blocker = verdict.blocker();
+        if (blocker == Admission.Blocker.NONE) {
+          queue.removeCurrent(lane, cursor);
+          unqueue(waiter);
+          charge(waiter, kind);
+          grantWaiter(session, waiter, now, fx);
+          granted = true;
+        } else if (blocker == Admission.Blocker.DRAINING) {
+          queue.removeCurrent(lane, cursor);
+          unqueue(waiter);
+          refuseWaiter(waiter, verdict.item(), verdict.refusal(), now, fx);
+        } else if (blocker == Admission.Blocker.RATE_LIMITED) {
+          nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
+        } else if (blocker.blocksQueue() && waiter.request().item(verdict.item()).kind() == kind) {
+          full = true;
+        }
       }
-      Session session = state.sessions.get(waiter.spec().sessionId());
-      if (session == null) {
-        it.remove();
-        fail(waiter, state.sessionGone(waiter.spec().sessionId()), fx);
-        continue;
-      }
-      if (SessionRegistry.isOverdue(session, now, state.ttlNanos())) {
-        continue; // about to expire: the sweep ends it and fails its waiters
-      }
-      Admission.Verdict verdict = evaluate(session, waiter.spec(), null);
-      Admission.Blocker blocker = verdict.blocker();
-      if (blocker == Admission.Blocker.NONE) {
-        it.remove();
-        decide(waiter, new Decision.Granted(grant(session, waiter.spec(), now, fx)), fx);
-      } else if (blocker == Admission.Blocker.DRAINING) {
-        it.remove();
-        decide(waiter, verdict.refusal(), fx);
-        refused(waiter.spec(), verdict.refusal(), now, fx);
-      } else if (blocker == Admission.Blocker.RATE_LIMITED) {
-        nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
-      } else if (blocker.blocksQueue()) {
+      if (full) {
         break;
       }
+      if (!granted) {
+        queue.exhausted(lane, pass);
+      }
     }
+    queue.endPass(pass);
     if (nextToken != Long.MAX_VALUE) {
       scheduleWake(kind, nextToken);
     }
+  }
+
+  /**
+   * Charges the waiter's job in the fair queue of every item granted from the queue: the queue
+   * being pumped chose it, the others of a bundle's kinds only count the lease.
+   */
+  @GuardedBy("state.lock")
+  private void charge(Waiter<?> waiter, ResourceKind pumped) {
+    boolean chosen = true;
+    for (int i = 0; i < waiter.request().itemCount(); i++) {
+      ResourceKind kind = waiter.request().item(i).kind();
+      queues.get(kind).charge(waiter.job(), chosen && kind == pumped);
+      if (kind == pumped) {
+        chosen = false;
+      }
+    }
+  }
+
+  @GuardedBy("state.lock")
+  private <A> void grantWaiter(Session session, Waiter<A> waiter, long now, Effects fx) {
+    decide(waiter, grantAll(session, waiter.request(), now, fx), fx);
   }
 
   /** Pumps the queues of the kinds memory pressure holds back, after it lifted. Lock held. */
@@ -508,6 +706,42 @@ final class AcquireCommands {
   void pumpAll(long now, Effects fx) {
     for (ResourceKind kind : ResourceKind.values()) {
       pump(kind, now, fx);
+    }
+  }
+
+  /**
+   * After the jobs changed: every session runs as the job its name now resolves to, what each job
+   * holds and waits for is counted again, and every waiter is re-filed in its job's lanes (keeping
+   * its place by priority and arrival). Lock held.
+   */
+  @GuardedBy("state.lock")
+  void refileJobs() {
+    Set<Waiter<?>> waiting = allWaiters();
+    for (FairQueue queue : queues.values()) {
+      queue.clear();
+    }
+    state.jobs.resetCounts();
+    for (Session session : state.sessions.all()) {
+      session.job(state.jobs.resolve(session.requestedJob()));
+    }
+    for (Lease lease : state.leases.all()) {
+      Session holder = state.sessions.get(lease.sessionId());
+      if (holder != null) {
+        holder.job().leaseCounted(lease.kind());
+      }
+    }
+    for (Waiter<?> waiter : waiting) {
+      Session session = state.sessions.get(waiter.request().sessionId());
+      waiter.job(
+          session != null
+              ? session.job()
+              : state.jobs.resolve(dev.berth.server.jobs.JobsConfig.DEFAULT_JOB));
+      for (ResourceKind kind : ResourceKind.values()) {
+        if (waiter.wants(kind)) {
+          queues.get(kind).add(waiter);
+        }
+      }
+      waiter.job().placeTaken();
     }
   }
 }

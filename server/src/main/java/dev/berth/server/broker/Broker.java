@@ -1,8 +1,11 @@
 package dev.berth.server.broker;
 
 import com.google.common.annotations.VisibleForTesting;
-import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.BundleDecision;
+import dev.berth.server.admission.BundleSpec;
+import dev.berth.server.admission.Callback;
+import dev.berth.server.admission.Decision;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.failure.BrokerException;
@@ -251,7 +254,30 @@ public final class Broker implements AutoCloseable {
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
   @SuppressWarnings("GuardedBy")
-  public PendingAcquire acquire(AcquireSpec spec, String principal, AcquireCallback callback) {
+  public PendingAcquire acquire(AcquireSpec spec, String principal, Callback<Decision> callback) {
+    return state.command(
+        (now, fx) -> {
+          state.requireRunning();
+          Session session = sessions.live(spec.sessionId(), principal, now, fx);
+          return acquires.acquire(session, spec, principal, callback, now, fx);
+        });
+  }
+
+  /**
+   * Asks for several leases at once, granted together or not at all: under the lock, in one
+   * command, every item is checked against the state as it would be after granting the items before
+   * it, then all are granted, or none is and the refusal names the item and the rule. A bundle
+   * waits as one request: one place in the queue (and against the queued cap), granted when all of
+   * it fits; its n items count n against the lease cap. Otherwise it behaves as {@link #acquire}:
+   * the callback is told exactly once, and may be told before this method returns.
+   *
+   * @throws BrokerException as {@link #acquire}; nothing changes when it throws
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public PendingAcquire acquireBundle(
+      BundleSpec spec, String principal, Callback<BundleDecision> callback) {
     return state.command(
         (now, fx) -> {
           state.requireRunning();
@@ -474,6 +500,19 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * What a bundle would be answered now, every item checked rule by rule as if the items before it
+   * were granted, without granting anything.
+   *
+   * @throws BrokerException NOT_FOUND when the session is not live
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public Views.Explained explainBundle(BundleSpec spec) {
+    return state.command((now, fx) -> views.explain(spec, now, fx));
+  }
+
+  /**
    * Replaces the broker's policy live. Leases are kept: a lowered limit only stops new grants until
    * use falls below it; a raised one grants queued acquires at once.
    */
@@ -482,8 +521,10 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
-   * Replaces the whole admission policy live: pool limits, host rates, memory thresholds and
-   * degradation settings. Leases and sessions are kept; queued acquires are re-examined at once.
+   * Replaces the whole admission policy live: pool limits, host rates, memory thresholds,
+   * degradation settings and jobs. Leases and sessions are kept; sessions move to the job their
+   * name now resolves to (a removed job's sessions to {@code default}); queued requests are
+   * re-examined at once.
    */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
@@ -495,6 +536,10 @@ public final class Broker implements AutoCloseable {
           state.config = newPolicy.broker();
           state.admission.update(
               newPolicy.rateLimit(), newPolicy.memory(), newPolicy.performance(), now);
+          if (!newPolicy.jobs().equals(state.jobs.config())) {
+            state.jobs.update(newPolicy.jobs(), now);
+            acquires.refileJobs();
+          }
           acquires.pumpAll(now, fx);
         });
   }

@@ -13,15 +13,37 @@ import dev.berth.server.performance.LimitChange;
  * Observes what the broker decides, for metrics, statistics and the admin event stream. Called
  * outside the broker's lock, on the thread that caused the event; implementations must be quick and
  * must not block or throw.
+ *
+ * <p>The broker calls the overloads that name the job (the job the session runs as); by default
+ * they forward to the overloads without it, so a listener overrides whichever it needs.
  */
 public interface BrokerListener {
 
   default void granted(Lease lease, String workerId) {}
 
+  /** A lease was granted to a session of {@code job}. */
+  default void granted(Lease lease, String workerId, String job) {
+    granted(lease, workerId);
+  }
+
   default void refused(AcquireSpec spec, Decision.Refused refusal) {}
+
+  /**
+   * A request of a session of {@code job} was refused; for a bundle, {@code spec} is the item that
+   * decided.
+   */
+  default void refused(AcquireSpec spec, Decision.Refused refusal, String job) {
+    refused(spec, refusal);
+  }
 
   /** A lease ended; {@code outcome} is what the holder reported, or UNKNOWN. */
   default void ended(Lease lease, LeaseEnd how, RevokeReason revokeReason, Outcome outcome) {}
+
+  /** A lease of a session of {@code job} ended; see the overload without the job. */
+  default void ended(
+      Lease lease, LeaseEnd how, RevokeReason revokeReason, Outcome outcome, String job) {
+    ended(lease, how, revokeReason, outcome);
+  }
 
   default void sessionOpened(String sessionId, String workerId, boolean resumed) {}
 

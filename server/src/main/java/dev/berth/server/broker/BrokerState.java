@@ -4,6 +4,7 @@ import static dev.berth.server.failure.BrokerException.Code.UNAVAILABLE;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AdmissionController;
+import dev.berth.server.admission.Jobs;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.failure.BrokerException;
@@ -71,6 +72,10 @@ final class BrokerState {
   @GuardedBy("lock")
   final AdmissionController admission;
 
+  /** The crawl jobs in force: what each holds and waits for, and its fair-queue standing. */
+  @GuardedBy("lock")
+  final Jobs jobs;
+
   /** When each live WASM lease was last used, for IDLE revocation. */
   @GuardedBy("lock")
   final IdleTracker wasmUse = new IdleTracker();
@@ -116,6 +121,7 @@ final class BrokerState {
     this.admission =
         new AdmissionController(
             policy.rateLimit(), policy.memory(), policy.performance(), startedAtNanos);
+    this.jobs = new Jobs(policy.jobs());
     this.tokens = new FencingTokens(epoch, nextEpoch);
     this.leases = new LeaseTable(config.endedLeasesRemembered());
     this.recoveryUntilNanos = epoch > 1 ? startedAtNanos + config.sessionTtl().toNanos() : 0;

@@ -101,8 +101,11 @@ final class EndCommands {
       Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome, long now, Effects fx) {
     state.leases.end(lease.id(), how, reason, now);
     Session holder = state.sessions.get(lease.sessionId());
+    String job = "";
     if (holder != null) {
       state.usage.leaseEnded(holder.principal());
+      holder.job().leaseEnded(lease.kind());
+      job = holder.job().name();
     }
     state.wasmUse.ended(lease.id());
     // Identity: UNKNOWN stands for "none reported", and a reported outcome may equal it in value
@@ -112,7 +115,8 @@ final class EndCommands {
     if (reported) {
       state.admission.reported(lease, outcome, now);
     }
-    state.tell(l -> l.ended(lease, how, reason, outcome), fx);
+    String jobName = job;
+    state.tell(l -> l.ended(lease, how, reason, outcome, jobName), fx);
     acquires.pump(lease.kind(), now, fx);
   }
 }

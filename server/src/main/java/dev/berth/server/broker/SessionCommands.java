@@ -5,6 +5,7 @@ import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.Admission;
+import dev.berth.server.admission.Job;
 import dev.berth.server.broker.Broker.Opened;
 import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.failure.BrokerException;
@@ -86,6 +87,17 @@ final class SessionCommands {
   @GuardedBy("state.lock")
   private Session register(
       String id, HelloSpec hello, String principal, SessionChannel channel, long now) {
+    // The job: the one the hello names, else the principal's name; one not configured is default.
+    String requested = hello.job().isEmpty() ? principal : hello.job();
+    Job job = state.jobs.resolve(requested);
+    if (!hello.job().isEmpty() && !job.name().equals(requested)) {
+      log.info(
+          "session {} of worker {} names job '{}', which is not configured: it runs as '{}'",
+          id,
+          hello.workerId(),
+          requested,
+          job.name());
+    }
     Session session =
         new Session(
             id,
@@ -94,7 +106,9 @@ final class SessionCommands {
             hello.labels(),
             hello.memoryLimitMb(),
             now,
-            state.config.requestIdsPerSession());
+            state.config.requestIdsPerSession(),
+            requested,
+            job);
     session.attach(channel);
     state.sessions.add(session, state.ttlNanos());
     state.usage.sessionOpened(principal);
@@ -149,9 +163,11 @@ final class SessionCommands {
               now + state.config.maxHold(kind).toNanos());
       state.leases.add(lease);
       state.usage.leaseGranted(principal);
+      session.job().leaseCounted(kind);
       state.admission.readmitted(lease);
       String worker = hello.workerId();
-      state.tell(l -> l.granted(lease, worker), fx);
+      String job = session.job().name();
+      state.tell(l -> l.granted(lease, worker, job), fx);
     }
     log.info(
         "re-admitted session {} of worker {} after restart: {} of {} declared leases",
@@ -324,12 +340,14 @@ final class SessionCommands {
     LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
     RevokeReason reason = null; // ended with the session, not revoked
     Set<ResourceKind> freed = EnumSet.noneOf(ResourceKind.class);
+    String job = session.job().name();
     for (String leaseId : state.leases.idsOf(session.id())) {
       Lease lease = state.leases.end(leaseId, how, reason, now);
       state.usage.leaseEnded(session.principal());
+      session.job().leaseEnded(lease.kind());
       state.wasmUse.ended(leaseId);
       freed.add(lease.kind());
-      state.tell(l -> l.ended(lease, how, reason, Outcome.UNKNOWN), fx);
+      state.tell(l -> l.ended(lease, how, reason, Outcome.UNKNOWN, job), fx);
     }
     String why =
         expired

@@ -1,8 +1,9 @@
 package dev.berth.server.broker;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
-import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Admission;
+import dev.berth.server.admission.Job;
+import dev.berth.server.admission.Request;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.Session;
 import java.util.ArrayList;
@@ -66,7 +67,8 @@ final class StatusViews {
             state.admission.fleetLimitMb(),
             state.admission.pressureTrigger()),
         state.admission.degradationScore(ResourceKind.RENDER),
-        state.admission.hottestHosts(HOT_HOSTS, now));
+        state.admission.hottestHosts(HOT_HOSTS, now),
+        jobs());
   }
 
   /** See {@link Broker#sessions}. */
@@ -92,7 +94,8 @@ final class StatusViews {
                     s.lastSeenNanos(),
                     s.memoryUsedMb(),
                     s.memoryLimitMb(),
-                    state.leases.idsOf(s.id()).size()))
+                    state.leases.idsOf(s.id()).size(),
+                    s.job().name()))
         .toList();
   }
 
@@ -126,16 +129,54 @@ final class StatusViews {
     return session != null ? session.workerId() : "";
   }
 
-  /** See {@link Broker#explain}. */
+  /** See {@link Broker#explain} and {@link Broker#explainBundle}. */
   // Lock held: sessions and acquires share this BrokerState, so their state.lock is the lock held
-  // here;
-  // the checker cannot see the alias.
+  // here; the checker cannot see the alias.
   @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
-  Views.Explained explain(AcquireSpec spec, long now, Effects fx) {
-    Session session = sessions.live(spec.sessionId(), now, fx);
-    acquires.requireModule(spec);
+  Views.Explained explain(Request<?> request, long now, Effects fx) {
+    Session session = sessions.live(request.sessionId(), now, fx);
+    int items = request.itemCount();
+    for (int i = 0; i < items; i++) {
+      acquires.requireModule(request.item(i), items == 1 ? "" : "items[" + i + "].");
+    }
     List<Admission.Step> steps = new ArrayList<>();
-    return new Views.Explained(acquires.evaluate(session, spec, steps), steps);
+    return new Views.Explained(acquires.evaluate(session, request, steps), steps);
+  }
+
+  /** Every job with what it holds and waits for, in configuration order. */
+  @GuardedBy("state.lock")
+  private List<Views.Job> jobs() {
+    List<Views.Job> out = new ArrayList<>();
+    int kinds = ResourceKind.COUNT;
+    long[] activeWeight = new long[kinds];
+    for (Job job : state.jobs.all()) {
+      for (ResourceKind kind : ResourceKind.values()) {
+        if (job.held(kind) > 0 || job.waiting(kind) > 0) {
+          activeWeight[kind.index()] += job.settings().weight();
+        }
+      }
+    }
+    for (Job job : state.jobs.all()) {
+      List<Views.JobKind> perKind = new ArrayList<>(kinds);
+      for (ResourceKind kind : ResourceKind.values()) {
+        int inUse = state.leases.inUse(kind);
+        boolean active = job.held(kind) > 0 || job.waiting(kind) > 0;
+        perKind.add(
+            new Views.JobKind(
+                kind,
+                job.held(kind),
+                job.waiting(kind),
+                job.settings().min(kind),
+                job.settings().max(kind),
+                inUse == 0 ? 0 : (double) job.held(kind) / inUse,
+                active ? (double) job.settings().weight() / activeWeight[kind.index()] : 0,
+                job.grants(kind)));
+      }
+      out.add(
+          new Views.Job(
+              job.name(), job.settings().weight(), job.places(), job.refusals(), perKind));
+    }
+    return out;
   }
 }

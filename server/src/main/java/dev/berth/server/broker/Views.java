@@ -28,7 +28,36 @@ public final class Views {
       BrokerCounters.Snapshot counters,
       Pressure pressure,
       double degradationScore,
-      List<HostStatus> hotHosts) {}
+      List<HostStatus> hotHosts,
+      List<Job> jobs) {}
+
+  /**
+   * One job: its weight, how many requests it has waiting (a bundle once), how many were refused,
+   * and per kind what it holds and waits for.
+   */
+  public record Job(String name, int weight, int waiting, long refusals, List<JobKind> kinds) {}
+
+  /**
+   * One job's standing in one pool.
+   *
+   * @param held leases it holds
+   * @param waiting requests it has waiting for the kind
+   * @param min its configured {@code min}, 0 for none
+   * @param max its configured {@code max}, 0 for none
+   * @param share its part of the pool's leases in use (0..1)
+   * @param fairShare its weight over the weights of the jobs holding or waiting for the kind (0..1;
+   *     0 when it does neither): what fair queuing gives it while the pool is contended
+   * @param grants leases of the kind it was granted since start
+   */
+  public record JobKind(
+      ResourceKind kind,
+      int held,
+      int waiting,
+      int min,
+      int max,
+      double share,
+      double fairShare,
+      long grants) {}
 
   /** Fleet memory pressure and the rule that set it. */
   public record Pressure(
@@ -45,7 +74,8 @@ public final class Views {
       long lastSeenNanos,
       long memoryUsedMb,
       long memoryLimitMb,
-      int leases) {}
+      int leases,
+      String job) {}
 
   /** One live lease and the worker holding it. */
   public record LeaseInfo(Lease lease, String workerId) {}

@@ -1,5 +1,6 @@
 package dev.berth.server.config;
 
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
@@ -12,6 +13,7 @@ final class Builders {
   final MemoryConfig.Builder memory = MemoryConfig.newBuilder();
   final PerformanceConfig.Builder performance = PerformanceConfig.newBuilder();
   final DaemonSettings.Builder daemon = DaemonSettings.newBuilder();
+  JobsConfig.Builder jobs = JobsConfig.newBuilder();
   int capSessions = PrincipalCaps.DEFAULTS.sessions();
   int capLeases = PrincipalCaps.DEFAULTS.leases();
   int capQueued = PrincipalCaps.DEFAULTS.queued();

@@ -1,5 +1,6 @@
 package dev.berth.server.config;
 
+import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.Addresses;
@@ -306,6 +307,148 @@ final class Codecs {
           return b.append('}').toString();
         }
       };
+
+  /**
+   * {@code jobs}: job name to {@code {weight: W, min: {KIND: N}, max: {KIND: N}, hosts: {PATTERN:
+   * {rate: R, burst: B}}}}, or to a bare weight. One field at a time: {@code jobs.NAME.weight},
+   * {@code jobs.NAME.min.render}, {@code jobs.NAME.max.pdf}, {@code jobs.NAME.hosts}. Job names
+   * hold no dots, so the field is everything after the name, and errors name entries {@code
+   * jobs.NAME}, as refusals name their rules.
+   */
+  static final EntryMapCodec<JobSetting> JOBS =
+      new EntryMapCodec<>(
+          "{NAME: {weight: W, min: {KIND: N}, max: {KIND: N}, hosts: {...}}}",
+          "a map of job name to {weight: W, min: {KIND: N}, max: {KIND: N}, hosts: {PATTERN:"
+              + " {rate: R, burst: B}}}",
+          "{urgent: {weight: 4, min: {render: 2}}, recrawl: {max: {render: 6}}}",
+          jobFields(),
+          "a job has weight, min, max (each per kind: render, pdf, wasm) and hosts") {
+        @Override
+        String nameOf(String key, String name) {
+          return key + "." + name;
+        }
+
+        @Override
+        String[] splitEntryField(String rest) {
+          int dot = rest.indexOf('.');
+          return dot <= 0 ? null : new String[] {rest.substring(0, dot), rest.substring(dot + 1)};
+        }
+
+        @Override
+        boolean accepts(String field) {
+          return super.accepts(field) || field.startsWith("min.") || field.startsWith("max.");
+        }
+
+        @Override
+        JobSetting empty() {
+          return JobSetting.EMPTY;
+        }
+
+        @Override
+        JobSetting shortForm(String entryKey, Object raw) {
+          if (raw instanceof Number || raw instanceof String) {
+            return new JobSetting(
+                INTEGER.parse(entryKey + ".weight", raw), Map.of(), Map.of(), Map.of());
+          }
+          throw new ConfigException(
+              entryKey,
+              "must be {weight: W, min: {...}, max: {...}, hosts: {...}} or a bare weight, got "
+                  + describe(raw));
+        }
+
+        @Override
+        JobSetting withField(String entryKey, JobSetting current, String field, Object raw) {
+          String key = entryKey + "." + field;
+          if (field.equals("weight")) {
+            return new JobSetting(
+                INTEGER.parse(key, raw), current.min(), current.max(), current.hosts());
+          }
+          if (field.equals("hosts")) {
+            return new JobSetting(
+                current.weight(), current.min(), current.max(), HOSTS.parse(key, raw));
+          }
+          boolean min = field.startsWith("min");
+          Map<ResourceKind, Integer> quotas = new java.util.EnumMap<>(ResourceKind.class);
+          quotas.putAll(min ? current.min() : current.max());
+          if (field.equals("min") || field.equals("max")) {
+            if (!(raw instanceof Map<?, ?> map)) {
+              throw new ConfigException(
+                  key, "must be a map of kind to a count, like {render: 2}, got " + describe(raw));
+            }
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+              String kindKey = key + "." + e.getKey();
+              quotas.put(
+                  kind(kindKey, String.valueOf(e.getKey())), INTEGER.parse(kindKey, e.getValue()));
+            }
+          } else {
+            String kind = field.substring(4);
+            quotas.put(kind(key, kind), INTEGER.parse(key, raw));
+          }
+          return min
+              ? new JobSetting(current.weight(), quotas, current.max(), current.hosts())
+              : new JobSetting(current.weight(), current.min(), quotas, current.hosts());
+        }
+
+        @Override
+        String formatEntry(JobSetting j) {
+          List<String> parts = new ArrayList<>();
+          if (j.weight() != null) {
+            parts.add("weight: " + j.weight());
+          }
+          if (!j.min().isEmpty()) {
+            parts.add("min: " + quotas(j.min()));
+          }
+          if (!j.max().isEmpty()) {
+            parts.add("max: " + quotas(j.max()));
+          }
+          if (!j.hosts().isEmpty()) {
+            parts.add("hosts: " + HOSTS.format(j.hosts()));
+          }
+          return "{" + String.join(", ", parts) + "}";
+        }
+      };
+
+  /** The fields of a job: weight, min and max (whole, or one kind at a time), hosts. */
+  private static List<String> jobFields() {
+    List<String> fields = new ArrayList<>(List.of("weight", "min", "max", "hosts"));
+    for (ResourceKind kind : ResourceKind.values()) {
+      fields.add("min." + lower(kind));
+    }
+    for (ResourceKind kind : ResourceKind.values()) {
+      fields.add("max." + lower(kind));
+    }
+    return fields;
+  }
+
+  /**
+   * A kind as config keys write it, lower-case.
+   *
+   * @throws ConfigException naming {@code key} for a name that is not a kind
+   */
+  static ResourceKind kind(String key, String name) {
+    for (ResourceKind kind : ResourceKind.values()) {
+      if (lower(kind).equals(name)) {
+        return kind;
+      }
+    }
+    throw new ConfigException(
+        key, "unknown kind '" + name + "'; the kinds are render, pdf and wasm");
+  }
+
+  private static String quotas(Map<ResourceKind, Integer> quotas) {
+    List<String> parts = new ArrayList<>();
+    for (ResourceKind kind : ResourceKind.values()) {
+      Integer n = quotas.get(kind);
+      if (n != null) {
+        parts.add(lower(kind) + ": " + n);
+      }
+    }
+    return "{" + String.join(", ", parts) + "}";
+  }
+
+  private static String lower(ResourceKind kind) {
+    return kind.name().toLowerCase(Locale.ROOT);
+  }
 
   /**
    * {@code auth.tokens}: principal to {@code {sha256: HEX, roles: [worker, admin]}}. From the

@@ -22,7 +22,8 @@ public final class ConfigKey<T> {
     RATE_LIMIT,
     MEMORY,
     PERFORMANCE,
-    CAPS
+    CAPS,
+    JOBS
   }
 
   private final String name;

@@ -3,11 +3,14 @@ package dev.berth.server.config;
 import static dev.berth.server.config.ConfigKey.Part.BROKER;
 import static dev.berth.server.config.ConfigKey.Part.CAPS;
 import static dev.berth.server.config.ConfigKey.Part.DAEMON;
+import static dev.berth.server.config.ConfigKey.Part.JOBS;
 import static dev.berth.server.config.ConfigKey.Part.MEMORY;
 import static dev.berth.server.config.ConfigKey.Part.PERFORMANCE;
 import static dev.berth.server.config.ConfigKey.Part.RATE_LIMIT;
 
 import dev.berth.server.config.ConfigKey.Part;
+import dev.berth.server.jobs.JobSettings;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
@@ -33,7 +36,8 @@ import java.util.function.Function;
  * Every configuration key Berth knows, in documentation order, each defined once with the name
  * constant of the part that validates it ({@link BrokerConfig.Keys}, {@link RateLimitConfig.Keys},
  * {@link MemoryConfig.Keys}, {@link PerformanceConfig.Keys}, {@link PrincipalCaps.Keys}, {@link
- * DaemonSettings.Keys}, {@link WasmConfig.Keys}, {@link TracingConfig.Keys}), so an error, the docs
+ * DaemonSettings.Keys}, {@link WasmConfig.Keys}, {@link TracingConfig.Keys}, {@link
+ * JobsConfig.Keys}), so an error, the docs
  * and the file agree.
  *
  * <p>The environment variable of a key is {@code BERTH_} and the key upper-cased with dots and
@@ -420,6 +424,18 @@ public final class ConfigKeys {
         PerformanceConfig.Builder::maxHostsTracked,
         PerformanceConfig::maxHostsTracked);
 
+    section = "Jobs";
+    mapKey(
+        policyKey(
+            JobsConfig.Keys.JOBS,
+            Codecs.JOBS,
+            JOBS,
+            "crawl jobs sharing contended pools by weight: name -> {weight: 1..1000, min: {KIND:"
+                + " N}, max: {KIND: N}, hosts: {PATTERN: {rate, burst}}}; default always exists",
+            ConfigKeys::setJobs,
+            ConfigKeys::jobs),
+        Codecs.JOBS);
+
     section = "Metrics and logging";
     daemon(
         DaemonSettings.Keys.METRICS_LISTEN,
@@ -702,11 +718,11 @@ public final class ConfigKeys {
   record EntryRef<E>(MapKey<E> mapKey, String entry, String field) {
     static <E> EntryRef<E> of(MapKey<E> mapKey, String name) {
       String prefix = mapKey.key().name() + ".";
-      int dot = name.lastIndexOf('.');
-      if (!name.startsWith(prefix) || dot <= prefix.length()) {
+      if (!name.startsWith(prefix) || name.length() == prefix.length()) {
         return null;
       }
-      return new EntryRef<>(mapKey, name.substring(prefix.length(), dot), name.substring(dot + 1));
+      String[] parts = mapKey.codec().splitEntryField(name.substring(prefix.length()));
+      return parts == null ? null : new EntryRef<>(mapKey, parts[0], parts[1]);
     }
   }
 
@@ -871,6 +887,57 @@ public final class ConfigKeys {
       hosts.put(rule.pattern(), new HostRate(rule.rate(), rule.burst()));
     }
     return hosts;
+  }
+
+  private static void setJobs(Builders b, Map<String, JobSetting> jobs) {
+    JobsConfig.Builder builder = JobsConfig.newBuilder();
+    for (Map.Entry<String, JobSetting> e : jobs.entrySet()) {
+      String name = e.getKey();
+      JobSetting job = e.getValue();
+      builder.job(name);
+      if (job.weight() != null) {
+        builder.weight(name, job.weight());
+      }
+      job.min().forEach((kind, n) -> builder.min(name, kind, n));
+      job.max().forEach((kind, n) -> builder.max(name, kind, n));
+      job.hosts()
+          .forEach(
+              (pattern, rate) -> {
+                if (rate.rate() == null) {
+                  throw new dev.berth.server.settings.ConfigException(
+                      JobsConfig.Keys.hosts(name) + "['" + pattern + "'].rate", "is required");
+                }
+                builder.host(name, pattern, rate.rate(), rate.burst());
+              });
+    }
+    b.jobs = builder;
+  }
+
+  /** The jobs as configured; a plain {@code default} (weight 1, nothing else) is left out. */
+  private static Map<String, JobSetting> jobs(Policy p) {
+    Map<String, JobSetting> jobs = new LinkedHashMap<>();
+    for (JobSettings s : p.jobs().jobs().values()) {
+      if (s.name().equals(JobsConfig.DEFAULT_JOB)
+          && JobsConfig.newBuilder().build().get(s.name()).equals(s)) {
+        continue;
+      }
+      Map<ResourceKind, Integer> min = new java.util.EnumMap<>(ResourceKind.class);
+      Map<ResourceKind, Integer> max = new java.util.EnumMap<>(ResourceKind.class);
+      for (ResourceKind kind : ResourceKind.values()) {
+        if (s.min(kind) > 0) {
+          min.put(kind, s.min(kind));
+        }
+        if (s.max(kind) > 0) {
+          max.put(kind, s.max(kind));
+        }
+      }
+      Map<String, HostRate> hosts = new LinkedHashMap<>();
+      for (HostRule rule : s.hosts().values()) {
+        hosts.put(rule.pattern(), new HostRate(rule.rate(), rule.burst()));
+      }
+      jobs.put(s.name(), new JobSetting(s.weight(), min, max, hosts));
+    }
+    return jobs;
   }
 
   private static Double optional(OptionalDouble value) {

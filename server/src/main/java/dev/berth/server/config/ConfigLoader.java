@@ -2,6 +2,7 @@ package dev.berth.server.config;
 
 import dev.berth.server.config.ConfigKeys.EntryFlag;
 import dev.berth.server.config.ConfigKeys.EntryRef;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
@@ -196,9 +197,10 @@ final class ConfigLoader {
       MemoryConfig memory = b.memory.build();
       PerformanceConfig performance = b.performance.build();
       PrincipalCaps caps = b.caps();
+      JobsConfig jobs = b.jobs.build();
       DaemonSettings daemon = b.daemon.build();
       return new BerthConfig(
-          new Policy(broker, rateLimit, memory, performance, caps), daemon, origins, file);
+          new Policy(broker, rateLimit, memory, performance, caps, jobs), daemon, origins, file);
     } catch (ConfigException e) {
       throw originOf(e.key(), origins).attachTo(e);
     }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.config.ConfigKey.Part;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
@@ -164,9 +165,10 @@ public final class ConfigReloader {
     MemoryConfig memory = same(Part.MEMORY, running, built) ? r.memory() : b.memory();
     PerformanceConfig performance =
         same(Part.PERFORMANCE, running, built) ? r.performance() : b.performance();
+    JobsConfig jobs = same(Part.JOBS, running, built) ? r.jobs() : b.jobs();
     // Caps are a small value; the built one is always right (it equals the running one when
     // unchanged).
-    return new Policy(broker, rateLimit, memory, performance, b.caps());
+    return new Policy(broker, rateLimit, memory, performance, b.caps(), jobs);
   }
 
   private static boolean same(Part part, BerthConfig a, BerthConfig b) {

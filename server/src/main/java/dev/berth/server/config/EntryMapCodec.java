@@ -61,6 +61,14 @@ abstract class EntryMapCodec<E> implements Codec<Map<String, E>> {
   /** One entry as a YAML flow map, e.g. {@code {rate: 5.0, burst: 10}}. */
   abstract String formatEntry(E entry);
 
+  /**
+   * Whether {@link #withField} takes {@code field}: one of {@link #fields()}, unless a codec checks
+   * a family of fields itself (and names the one at fault more precisely).
+   */
+  boolean accepts(String field) {
+    return fields.contains(field);
+  }
+
   /** The field names of an entry. */
   final List<String> fields() {
     return fields;
@@ -69,6 +77,24 @@ abstract class EntryMapCodec<E> implements Codec<Map<String, E>> {
   /** How entry {@code name} of map {@code key} is named in errors: {@code key['name']}. */
   static String entryKey(String key, String name) {
     return key + "['" + name + "']";
+  }
+
+  /**
+   * How this codec names entry {@code name} of map {@code key} in errors; {@code key['name']}
+   * unless a codec whose names cannot hold dots names them plainly.
+   */
+  String nameOf(String key, String name) {
+    return entryKey(key, name);
+  }
+
+  /**
+   * Splits what follows {@code KEY.} in a dotted name into the entry's name and its field, or
+   * returns null when it names none. By default the field is the last dotted part, so a name may
+   * hold dots ({@code rate_limit.hosts.example.com.rate}).
+   */
+  String[] splitEntryField(String rest) {
+    int dot = rest.lastIndexOf('.');
+    return dot <= 0 ? null : new String[] {rest.substring(0, dot), rest.substring(dot + 1)};
   }
 
   @Override
@@ -98,7 +124,7 @@ abstract class EntryMapCodec<E> implements Codec<Map<String, E>> {
     Map<String, E> entries = new LinkedHashMap<>();
     for (Map.Entry<?, ?> e : map.entrySet()) {
       String name = String.valueOf(e.getKey());
-      entries.put(name, entry(entryKey(key, name), e.getValue()));
+      entries.put(name, entry(nameOf(key, name), e.getValue()));
     }
     return Collections.unmodifiableMap(entries);
   }
@@ -110,8 +136,8 @@ abstract class EntryMapCodec<E> implements Codec<Map<String, E>> {
    */
   final Map<String, E> withField(
       String key, Map<String, E> current, String name, String field, Object raw) {
-    String entryKey = entryKey(key, name);
-    if (!fields.contains(field)) {
+    String entryKey = nameOf(key, name);
+    if (!accepts(field)) {
       throw unknownField(entryKey, field);
     }
     Map<String, E> entries = new LinkedHashMap<>(current);
@@ -134,7 +160,7 @@ abstract class EntryMapCodec<E> implements Codec<Map<String, E>> {
     E entry = empty();
     for (Map.Entry<?, ?> f : map.entrySet()) {
       String field = String.valueOf(f.getKey());
-      if (!fields.contains(field)) {
+      if (!accepts(field)) {
         throw unknownField(entryKey, field);
       }
       entry = withField(entryKey, entry, field, f.getValue());

@@ -1,5 +1,6 @@
 package dev.berth.server.grpc;
 
+import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.BrokerStatus;
@@ -182,6 +183,13 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
         () -> {
           return Protos.explanation(broker.explain(Protos.acquireSpec(request)));
         });
+  }
+
+  @Override
+  public void explainBundle(AcquireBundleRequest request, StreamObserver<Explanation> responses) {
+    answer(
+        responses,
+        () -> Protos.bundleExplanation(broker.explainBundle(Protos.bundleSpec(request))));
   }
 
   @Override

@@ -88,23 +88,24 @@ final class EventHub implements BrokerListener {
   }
 
   @Override
-  public void granted(Lease lease, String workerId) {
+  public void granted(Lease lease, String workerId, String job) {
     if (!quiet()) {
-      publish(protos.granted(lease, workerId));
+      publish(protos.granted(lease, workerId).setJob(job));
     }
   }
 
   @Override
-  public void refused(AcquireSpec spec, Decision.Refused refusal) {
+  public void refused(AcquireSpec spec, Decision.Refused refusal, String job) {
     if (!quiet()) {
-      publish(Protos.refused(spec, refusal));
+      publish(Protos.refused(spec, refusal).setJob(job));
     }
   }
 
   @Override
-  public void ended(Lease lease, LeaseEnd how, RevokeReason revokeReason, Outcome outcome) {
+  public void ended(
+      Lease lease, LeaseEnd how, RevokeReason revokeReason, Outcome outcome, String job) {
     if (!quiet()) {
-      publish(protos.ended(lease, how, revokeReason, outcome));
+      publish(protos.ended(lease, how, revokeReason, outcome).setJob(job));
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.berth.server.grpc;
 
+import dev.berth.proto.v1.AcquireBundleRequest;
+import dev.berth.proto.v1.AcquireBundleResponse;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.GetModuleRequest;
@@ -9,9 +11,9 @@ import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
-import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
-import dev.berth.server.admission.Decision;
+import dev.berth.server.admission.BundleSpec;
+import dev.berth.server.admission.Callback;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Outcome;
@@ -28,6 +30,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * The worker-facing {@code berth.v1.LeaseBroker} service: a thin adapter that validates and maps
@@ -86,6 +89,46 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
     long startNanos = time.nanoTime();
     ServerCallStreamObserver<AcquireResponse> call =
         (ServerCallStreamObserver<AcquireResponse>) responses;
+    AtomicReference<Broker.PendingAcquire> pending = cancelOnCancel(call);
+    try {
+      AcquireSpec spec = Protos.acquireSpec(request);
+      spec = spec.withWaitNanos(boundedByDeadline(spec.waitNanos()));
+      Answer<dev.berth.server.admission.Decision, AcquireResponse> answer =
+          new Answer<>(call, spec.kind(), startNanos, protos::acquireResponse);
+      pending.set(broker.acquire(spec, Principals.current(), answer));
+      answer.returned(pending.get());
+    } catch (RuntimeException e) {
+      call.onError(Errors.toStatus(e));
+    }
+  }
+
+  /** The unary twin of the session stream's acquire_bundle: every lease or one refusal. */
+  @Override
+  public void acquireBundle(
+      AcquireBundleRequest request, StreamObserver<AcquireBundleResponse> responses) {
+    long startNanos = time.nanoTime();
+    ServerCallStreamObserver<AcquireBundleResponse> call =
+        (ServerCallStreamObserver<AcquireBundleResponse>) responses;
+    AtomicReference<Broker.PendingAcquire> pending = cancelOnCancel(call);
+    try {
+      BundleSpec spec = Protos.bundleSpec(request);
+      spec = spec.withWaitNanos(boundedByDeadline(spec.waitNanos()));
+      // A bundle's latency is counted with its first item's kind.
+      Answer<dev.berth.server.admission.BundleDecision, AcquireBundleResponse> answer =
+          new Answer<>(call, spec.item(0).kind(), startNanos, protos::bundleResponse);
+      pending.set(broker.acquireBundle(spec, Principals.current(), answer));
+      answer.returned(pending.get());
+    } catch (RuntimeException e) {
+      call.onError(Errors.toStatus(e));
+    }
+  }
+
+  /**
+   * Registers, before anything else, a cancel handler that frees the place of a caller that goes
+   * away while it waits; the handle is set once the broker has it.
+   */
+  private static AtomicReference<Broker.PendingAcquire> cancelOnCancel(
+      ServerCallStreamObserver<?> call) {
     AtomicReference<Broker.PendingAcquire> pending = new AtomicReference<>();
     call.setOnCancelHandler(
         () -> {
@@ -94,54 +137,59 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
             p.cancel();
           }
         });
-    try {
-      AcquireSpec spec = boundedByDeadline(Protos.acquireSpec(request));
-      Answer answer = new Answer(call, spec.kind(), startNanos);
-      pending.set(broker.acquire(spec, Principals.current(), answer));
-      answer.returned = true;
-      if (call.isCancelled()) {
-        pending.get().cancel();
-      }
-    } catch (RuntimeException e) {
-      call.onError(Errors.toStatus(e));
-    }
+    return pending;
   }
 
-  private static AcquireSpec boundedByDeadline(AcquireSpec spec) {
+  /** A wait cut to the call's deadline minus a margin, so a waiting caller hears TIMEOUT. */
+  private static long boundedByDeadline(long waitNanos) {
     Deadline deadline = Context.current().getDeadline();
-    if (deadline == null || spec.waitNanos() == 0) {
-      return spec;
+    if (deadline == null || waitNanos == 0) {
+      return waitNanos;
     }
     long left = deadline.timeRemaining(TimeUnit.NANOSECONDS) - DEADLINE_MARGIN_NANOS;
-    return left < spec.waitNanos() ? spec.withWaitNanos(Math.max(0, left)) : spec;
+    return left < waitNanos ? Math.max(0, left) : waitNanos;
   }
 
   /**
-   * Sends the one answer of an acquire, from whichever thread decides it, and times it. An answer
-   * given on the calling thread before {@code Broker.acquire} returned was decided at once; any
-   * other answer came after a wait in the queue.
+   * Sends the one answer of an acquire or a bundle, from whichever thread decides it, and times it.
+   * An answer given on the calling thread before the broker returned was decided at once; any other
+   * answer came after a wait in the queue.
    */
-  private final class Answer implements AcquireCallback {
-    private final ServerCallStreamObserver<AcquireResponse> call;
+  private final class Answer<A, R> implements Callback<A> {
+    private final ServerCallStreamObserver<R> call;
     private final ResourceKind kind;
     private final long startNanos;
+    private final Function<A, R> response;
     private final Thread caller = Thread.currentThread();
     volatile boolean returned;
 
-    Answer(ServerCallStreamObserver<AcquireResponse> call, ResourceKind kind, long startNanos) {
+    Answer(
+        ServerCallStreamObserver<R> call,
+        ResourceKind kind,
+        long startNanos,
+        Function<A, R> response) {
       this.call = call;
       this.kind = kind;
       this.startNanos = startNanos;
+      this.response = response;
+    }
+
+    /** The broker returned; a caller that went away meanwhile frees its place now. */
+    void returned(Broker.PendingAcquire pending) {
+      returned = true;
+      if (call.isCancelled()) {
+        pending.cancel();
+      }
     }
 
     @Override
-    public void decided(Decision decision) {
+    public void decided(A decision) {
       boolean queued = returned || Thread.currentThread() != caller;
       timings.answered(kind, time.nanoTime() - startNanos, queued);
       if (call.isCancelled()) {
         return;
       }
-      call.onNext(protos.acquireResponse(decision));
+      call.onNext(response.apply(decision));
       call.onCompleted();
     }
 

@@ -2,11 +2,15 @@ package dev.berth.server.grpc;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Timestamp;
+import dev.berth.proto.v1.AcquireBundleRequest;
+import dev.berth.proto.v1.AcquireBundleResponse;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerEventType;
 import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.BundleGrant;
+import dev.berth.proto.v1.BundleRefusal;
 import dev.berth.proto.v1.Cleanup;
 import dev.berth.proto.v1.Drain;
 import dev.berth.proto.v1.ExplainStep;
@@ -16,6 +20,10 @@ import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.HeartbeatAck;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.HostRate;
+import dev.berth.proto.v1.JobKindLimit;
+import dev.berth.proto.v1.JobKindStatus;
+import dev.berth.proto.v1.JobLimits;
+import dev.berth.proto.v1.JobStatus;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseInfo;
 import dev.berth.proto.v1.Opened;
@@ -36,6 +44,8 @@ import dev.berth.proto.v1.WasmInstanceStats;
 import dev.berth.server.Versions;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Admission;
+import dev.berth.server.admission.BundleDecision;
+import dev.berth.server.admission.BundleSpec;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Broker;
@@ -43,6 +53,7 @@ import dev.berth.server.broker.Views;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
@@ -241,6 +252,34 @@ final class Protos {
         Integer.toUnsignedLong(request.getMemoryEstimateMb()));
   }
 
+  /**
+   * Validates a bundle request; AcquireBundle and the admin ExplainBundle share it. Errors name
+   * {@code items[i].field} for an item's field.
+   */
+  static BundleSpec bundleSpec(AcquireBundleRequest request) {
+    Duration wait = request.hasWait() ? duration(request.getWait(), "wait") : null;
+    List<BundleSpec.Item> items = new ArrayList<>(request.getItemsCount());
+    for (int i = 0; i < request.getItemsCount(); i++) {
+      AcquireRequest item = request.getItems(i);
+      items.add(
+          new BundleSpec.Item(
+              item.getSessionId(),
+              kind(item.getKind()),
+              item.getUrl(),
+              item.getModule(),
+              item.hasWait() ? duration(item.getWait(), "items[" + i + "].wait") : null,
+              item.getRequestId(),
+              Integer.toUnsignedLong(item.getPriority()),
+              Integer.toUnsignedLong(item.getMemoryEstimateMb())));
+    }
+    return BundleSpec.validate(
+        request.getSessionId(),
+        items,
+        wait,
+        request.getRequestId(),
+        Integer.toUnsignedLong(request.getPriority()));
+  }
+
   /** Validates a hello: who the worker is and, when resuming, the leases it still holds. */
   static HelloSpec helloSpec(Hello hello) {
     List<HelloSpec.HeldLease> held = new ArrayList<>(hello.getHeldLeasesCount());
@@ -259,7 +298,8 @@ final class Protos {
         hello.getLabelsMap(),
         hello.getMemoryLimitMb(),
         hello.getResumeSessionId(),
-        held);
+        held,
+        hello.getJob());
   }
 
   /**
@@ -323,6 +363,9 @@ final class Protos {
         }
         next = next.withRateLimit(rates.build());
       }
+      if (request.getJobsCount() > 0) {
+        next = next.withJobs(jobs(current.jobs(), request.getJobsList()));
+      }
       if (request.hasPressure()) {
         MemoryConfig memory =
             current.memory().toBuilder()
@@ -335,6 +378,48 @@ final class Protos {
     } catch (ConfigException e) {
       throw BrokerException.invalid(e.key(), e.rule());
     }
+  }
+
+  /** {@code current} with the jobs of an {@code UpdateLimits} request applied. */
+  private static JobsConfig jobs(JobsConfig current, List<JobLimits> changes) {
+    JobsConfig.Builder jobs = JobsConfig.Builder.from(current);
+    for (JobLimits job : changes) {
+      String name = job.getName();
+      String problem = JobsConfig.nameProblem(name);
+      if (problem != null) {
+        throw BrokerException.invalid("jobs.name", "job name " + problem);
+      }
+      if (job.getRemove()) {
+        jobs.remove(name);
+        continue;
+      }
+      jobs.job(name);
+      if (job.getWeight() != 0) {
+        jobs.weight(
+            name, (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(job.getWeight())));
+      }
+      for (JobKindLimit limit : job.getKindsList()) {
+        ResourceKind kind = requireKind(limit.getKind(), "jobs.kinds.kind");
+        jobs.min(name, kind, clampedQuota(limit.getMin()));
+        jobs.max(name, kind, clampedQuota(limit.getMax()));
+      }
+      if (job.getHostRatesCount() > 0) {
+        jobs.clearHosts(name);
+        for (HostRate rate : job.getHostRatesList()) {
+          jobs.host(
+              name,
+              rate.getPattern(),
+              rate.getRatePerSecond(),
+              rate.getBurst() > 0 ? rate.getBurst() : null);
+        }
+      }
+    }
+    return jobs.build();
+  }
+
+  /** A uint32 quota off the wire; values beyond an int are refused by the range check. */
+  private static int clampedQuota(int wire) {
+    return (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(wire));
   }
 
   /** An {@code UpdateLimits} request in words, for the event stream and the log. */
@@ -351,6 +436,29 @@ final class Protos {
               + rate.getRatePerSecond()
               + "/s"
               + (rate.getBurst() > 0 ? " burst " + rate.getBurst() : ""));
+    }
+    for (JobLimits job : request.getJobsList()) {
+      if (job.getRemove()) {
+        parts.add("job " + job.getName() + " removed");
+        continue;
+      }
+      StringBuilder b = new StringBuilder("job ").append(job.getName());
+      if (job.getWeight() != 0) {
+        b.append(" weight ").append(Integer.toUnsignedLong(job.getWeight()));
+      }
+      for (JobKindLimit limit : job.getKindsList()) {
+        b.append(' ')
+            .append(kind(limit.getKind()))
+            .append(" min ")
+            .append(Integer.toUnsignedLong(limit.getMin()))
+            .append(" max ")
+            .append(Integer.toUnsignedLong(limit.getMax()));
+      }
+      for (HostRate rate : job.getHostRatesList()) {
+        b.append(" host ").append(rate.getPattern()).append(' ').append(rate.getRatePerSecond());
+        b.append("/s");
+      }
+      parts.add(b.toString());
     }
     if (request.hasPressure()) {
       parts.add(
@@ -384,6 +492,7 @@ final class Protos {
         .setReason(reason(refused.reason()))
         .setRetryAfter(duration(refused.retryAfterNanos()))
         .setDetail(refused.detail())
+        .setRule(refused.rule())
         .build();
   }
 
@@ -393,6 +502,24 @@ final class Protos {
       response.setGranted(lease(granted.lease()));
     } else {
       response.setRefused(refusal((Decision.Refused) decision));
+    }
+    return response.build();
+  }
+
+  AcquireBundleResponse bundleResponse(BundleDecision decision) {
+    AcquireBundleResponse.Builder response = AcquireBundleResponse.newBuilder();
+    if (decision instanceof BundleDecision.Granted granted) {
+      BundleGrant.Builder grant = BundleGrant.newBuilder();
+      for (dev.berth.server.lease.Lease lease : granted.leases()) {
+        grant.addLeases(lease(lease));
+      }
+      response.setGranted(grant);
+    } else {
+      BundleDecision.Refused refused = (BundleDecision.Refused) decision;
+      response.setRefused(
+          BundleRefusal.newBuilder()
+              .setItem(refused.item())
+              .setRefusal(refusal(refused.refusal())));
     }
     return response.build();
   }
@@ -471,6 +598,27 @@ final class Protos {
               .setReason(reason(reason))
               .setCount(s.counters().refusals(reason)));
     }
+    for (Views.Job job : s.jobs()) {
+      JobStatus.Builder j =
+          JobStatus.newBuilder()
+              .setName(job.name())
+              .setWeight(job.weight())
+              .setWaiting(job.waiting())
+              .setRefusals(job.refusals());
+      for (Views.JobKind k : job.kinds()) {
+        j.addKinds(
+            JobKindStatus.newBuilder()
+                .setKind(kind(k.kind()))
+                .setHeld(k.held())
+                .setWaiting(k.waiting())
+                .setMin(k.min())
+                .setMax(k.max())
+                .setShare(k.share())
+                .setFairShare(k.fairShare())
+                .setGrants(k.grants()));
+      }
+      b.addJobs(j);
+    }
     return b.setTotals(totals).build();
   }
 
@@ -486,6 +634,7 @@ final class Protos {
         .setMemoryUsedMb(s.memoryUsedMb())
         .setMemoryLimitMb(s.memoryLimitMb())
         .setLeases(s.leases())
+        .setJob(s.job())
         .build();
   }
 
@@ -493,6 +642,18 @@ final class Protos {
     return LeaseInfo.newBuilder()
         .setLease(lease(info.lease()))
         .setWorkerId(info.workerId())
+        .build();
+  }
+
+  /** What a bundle would be answered, every item rule by rule, and which item and rule decides. */
+  static Explanation bundleExplanation(Views.Explained explained) {
+    Explanation explanation = explanation(explained);
+    Admission.Verdict verdict = explained.verdict();
+    if (verdict.refusal() == null) {
+      return explanation;
+    }
+    return explanation.toBuilder()
+        .setDecidedBy("items[" + verdict.item() + "] " + explanation.getDecidedBy())
         .build();
   }
 

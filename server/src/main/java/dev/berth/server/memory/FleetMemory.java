@@ -212,6 +212,13 @@ public final class FleetMemory {
     return level() != PressureLevel.NONE;
   }
 
+  /**
+   * Whether the broker's own heap alone holds fleet-wide pressure on (the fleet's usage does not).
+   */
+  public boolean heapOnly() {
+    return heap.level() != PressureLevel.NONE && fleet.level() == PressureLevel.NONE;
+  }
+
   /** True when this worker is under its own pressure (regardless of the fleet's). */
   public boolean sessionBlocked(String sessionId) {
     WorkerMemory w = workers.get(sessionId);

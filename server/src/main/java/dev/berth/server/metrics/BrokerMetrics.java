@@ -66,6 +66,7 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
   private final Counter reloadsApplied;
   private final Counter reloadsRefused;
   private final HostRefusals hosts;
+  private final JobSeries jobs;
   private final Map<Stream, Counter> streamDrops = new EnumMap<>(Stream.class);
 
   @GuardedBy("this")
@@ -277,6 +278,7 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
               st));
     }
     this.hosts = new HostRefusals(registry, families, hostSeries);
+    this.jobs = new JobSeries(registry, families, this::status);
   }
 
   MetricFamilies families() {
@@ -284,8 +286,11 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
   }
 
   /** Drops the cached status so the next gauge read takes a fresh one; called per scrape. */
-  synchronized void refresh() {
-    status = null;
+  void refresh() {
+    synchronized (this) {
+      status = null;
+    }
+    jobs.seen(status()); // a job configured by a reload gets its series before it is used
   }
 
   /** Counts a configuration reload. */
@@ -317,13 +322,15 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
   }
 
   @Override
-  public void granted(Lease lease, String workerId) {
+  public void granted(Lease lease, String workerId, String job) {
     grants.get(lease.kind()).inc();
+    jobs.granted(job, lease.kind());
   }
 
   @Override
-  public void refused(AcquireSpec spec, Decision.Refused refusal) {
+  public void refused(AcquireSpec spec, Decision.Refused refusal, String job) {
     refusals.get(spec.kind()).get(refusal.reason()).inc();
+    jobs.refused(job, refusal.reason());
     if (!spec.host().isEmpty()) {
       hosts.refused(spec.host());
     }

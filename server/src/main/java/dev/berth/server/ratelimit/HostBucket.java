@@ -77,12 +77,25 @@ final class HostBucket {
    * the very function a later check uses, so waiting exactly this long always finds the token).
    */
   long nanosUntilToken(long now) {
+    return nanosUntilTokens(now, 1);
+  }
+
+  /**
+   * Nanoseconds from {@code now} until {@code count} tokens are available at once (a bundle with
+   * several leases for this host); {@link #LONGEST_WAIT_NANOS} when the burst is smaller than
+   * {@code count}, since they never will be.
+   */
+  long nanosUntilTokens(long now, int count) {
+    if (count > rule.burst()) {
+      return LONGEST_WAIT_NANOS;
+    }
     long from = paused(now) ? pausedUntil : now;
-    if (tokensAt(from) >= 1) {
+    if (tokensAt(from) >= count) {
       return from - now;
     }
-    // tokensAt(from) < 1 means the burst cap is not binding, so the line tokens + e * rate holds.
-    double estimate = Math.ceil((1 - tokens) * NANOS_PER_SECOND / rate);
+    // tokensAt(from) < count <= burst means the cap is not binding, so the line tokens + e * rate
+    // holds.
+    double estimate = Math.ceil((count - tokens) * NANOS_PER_SECOND / rate);
     if (!(estimate < LONGEST_WAIT_NANOS)) {
       return LONGEST_WAIT_NANOS;
     }
@@ -90,10 +103,10 @@ final class HostBucket {
     if (t - from < 0) {
       t = from;
     }
-    while (tokensAt(t) < 1) {
+    while (tokensAt(t) < count) {
       t++;
     }
-    while (t - from > 0 && tokensAt(t - 1) >= 1) {
+    while (t - from > 0 && tokensAt(t - 1) >= count) {
       t--;
     }
     return t - now;

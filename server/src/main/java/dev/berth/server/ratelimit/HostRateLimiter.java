@@ -72,6 +72,51 @@ public final class HostRateLimiter {
   }
 
   /**
+   * Nanoseconds until {@code host} has {@code count} tokens at once, as {@link #nanosUntilToken}
+   * for one: what a bundle with {@code count} leases for the host needs. {@link
+   * #LONGEST_WAIT_NANOS} when the host's burst is smaller than {@code count}.
+   */
+  public long nanosUntilTokens(String host, int count, long nowNanos) {
+    if (count == 1) {
+      return nanosUntilToken(host, nowNanos);
+    }
+    HostBucket b = touch(host, nowNanos);
+    if (b == null) {
+      return count <= config.ruleFor(host).burst() ? 0 : LONGEST_WAIT_NANOS;
+    }
+    return b.nanosUntilTokens(nowNanos, count);
+  }
+
+  /** The longest wait reported, for a token that will never come (about 115 days). */
+  public static final long LONGEST_WAIT_NANOS = HostBucket.LONGEST_WAIT_NANOS;
+
+  /**
+   * Whether a configured pattern (not the default rule) covers {@code host}: a job's own host
+   * buckets apply only there.
+   */
+  public boolean covers(String host) {
+    return !config.ruleFor(host).isDefault();
+  }
+
+  /**
+   * The key of the rule that governs {@code host}, as a refusal names it: {@code
+   * rate_limit.default_rate} or {@code rate_limit.hosts['PATTERN'].rate}.
+   */
+  public String ruleKey(String host) {
+    HostBucket b = buckets.get(host);
+    HostRule rule = b == null ? config.ruleFor(host) : b.rule;
+    return rule.isDefault()
+        ? RateLimitConfig.Keys.DEFAULT_RATE
+        : RateLimitConfig.Keys.HOSTS + "['" + rule.pattern() + "'].rate";
+  }
+
+  /** The pattern of the rule that governs {@code host}, {@code *} for the default. */
+  public String patternOf(String host) {
+    HostBucket b = buckets.get(host);
+    return (b == null ? config.ruleFor(host) : b.rule).pattern();
+  }
+
+  /**
    * Takes one token from {@code host}; call it only when the lease is granted. A caller that
    * consumes without a token available puts the host in debt: its next token comes later.
    */

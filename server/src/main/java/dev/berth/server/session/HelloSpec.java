@@ -2,20 +2,24 @@ package dev.berth.server.session;
 
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A validated {@code hello}: who the worker is and, when reconnecting, which session it resumes and
- * which leases it believes it holds.
+ * A validated {@code hello}: who the worker is, which crawl job it works for and, when
+ * reconnecting, which session it resumes and which leases it believes it holds.
+ *
+ * @param job the job it names, or empty: then its principal's name is its job
  */
 public record HelloSpec(
     String workerId,
     Map<String, String> labels,
     long memoryLimitMb,
     String resumeSessionId,
-    List<HeldLease> heldLeases) {
+    List<HeldLease> heldLeases,
+    String job) {
 
   public static final int MAX_LABELS = 32;
   public static final int MAX_LABEL_KEY = 63;
@@ -44,11 +48,34 @@ public record HelloSpec(
   public HelloSpec {
     labels = Map.copyOf(labels);
     heldLeases = List.copyOf(heldLeases);
+    java.util.Objects.requireNonNull(job, "job");
+  }
+
+  /** A hello that names no job. */
+  public HelloSpec(
+      String workerId,
+      Map<String, String> labels,
+      long memoryLimitMb,
+      String resumeSessionId,
+      List<HeldLease> heldLeases) {
+    this(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, "");
+  }
+
+  /** Validates raw hello fields of a hello that names no job; see the full overload. */
+  public static HelloSpec validate(
+      String workerId,
+      Map<String, String> labels,
+      long memoryLimitMb,
+      String resumeSessionId,
+      List<HeldLease> heldLeases) {
+    return validate(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, "");
   }
 
   /**
    * Validates raw hello fields.
    *
+   * @param job empty, or a job name by the rule of {@link JobsConfig#nameProblem} (it need not be
+   *     configured: a job that is not runs as {@code default})
    * @throws BrokerException INVALID_ARGUMENT naming the first field that breaks its rule
    */
   public static HelloSpec validate(
@@ -56,7 +83,14 @@ public record HelloSpec(
       Map<String, String> labels,
       long memoryLimitMb,
       String resumeSessionId,
-      List<HeldLease> heldLeases) {
+      List<HeldLease> heldLeases,
+      String job) {
+    if (!job.isEmpty()) {
+      String problem = JobsConfig.nameProblem(job);
+      if (problem != null) {
+        throw BrokerException.invalid("hello.job", problem + ", got '" + clip(job) + "'");
+      }
+    }
     AcquireSpec.requireId("hello.worker_id", workerId, true);
     if (labels.size() > MAX_LABELS) {
       throw BrokerException.invalid("hello.labels", "at most " + MAX_LABELS + " labels");
@@ -91,6 +125,10 @@ public record HelloSpec(
         throw BrokerException.invalid("hello.held_leases.memory_mb", "must not be negative");
       }
     }
-    return new HelloSpec(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases);
+    return new HelloSpec(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, job);
+  }
+
+  private static String clip(String s) {
+    return s.length() <= 80 ? s : s.substring(0, 77) + "...";
   }
 }

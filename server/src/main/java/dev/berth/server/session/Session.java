@@ -1,5 +1,6 @@
 package dev.berth.server.session;
 
+import dev.berth.server.admission.Job;
 import dev.berth.server.admission.RecentRequests;
 import java.util.Map;
 
@@ -16,6 +17,8 @@ public final class Session {
   private final Map<String, String> labels;
   private final long openedAtNanos;
   private final RecentRequests recentRequests;
+  private final String requestedJob;
+  private Job job;
 
   private long lastSeenNanos;
   private SessionChannel channel;
@@ -25,6 +28,13 @@ public final class Session {
   private long nextCommandId = 1;
   private long lastHeartbeatSeq = -1;
 
+  /**
+   * A new session.
+   *
+   * @param requestedJob the job its hello named (or its principal): resolved to a configured job
+   *     now and again on every reload
+   * @param job the job it runs as now
+   */
   public Session(
       String id,
       String workerId,
@@ -32,8 +42,12 @@ public final class Session {
       Map<String, String> labels,
       long memoryLimitMb,
       long nowNanos,
-      int requestIdsRemembered) {
+      int requestIdsRemembered,
+      String requestedJob,
+      Job job) {
     this.id = id;
+    this.requestedJob = requestedJob;
+    this.job = job;
     this.workerId = workerId;
     this.principal = principal;
     this.labels = Map.copyOf(labels);
@@ -54,6 +68,21 @@ public final class Session {
   /** Who opened the session; only they may use it. */
   public String principal() {
     return principal;
+  }
+
+  /** The job its hello named, or its principal when it named none. */
+  public String requestedJob() {
+    return requestedJob;
+  }
+
+  /** The job it runs as: {@link #requestedJob} when configured, else {@code default}. */
+  public Job job() {
+    return job;
+  }
+
+  /** Moves it to the job a reload resolved its requested job to. */
+  public void job(Job value) {
+    this.job = value;
   }
 
   public Map<String, String> labels() {

@@ -28,7 +28,8 @@ class AdmissionTest {
   }
 
   private static final Admission.RateFacts HOST_RATE =
-      new Admission.RateFacts(true, 0, () -> "host example.com: 2.0/s");
+      new Admission.RateFacts(
+          true, 0, () -> "host example.com: 2.0/s", () -> "rate_limit.default_rate");
 
   private static Admission.SessionFacts session(boolean draining, boolean holdsWasm, int held) {
     return new Admission.SessionFacts("s1", draining, holdsWasm, held);
@@ -46,7 +47,8 @@ class AdmissionTest {
         session(sessionDraining, holdsWasm, held),
         pool(inUse, 3, 2, ""),
         Admission.Memory.NONE,
-        HOST_RATE);
+        HOST_RATE,
+        Admission.JobFacts.DEFAULT);
   }
 
   private static Admission.Facts withMemory(Admission.Memory memory) {
@@ -55,7 +57,8 @@ class AdmissionTest {
         session(false, false, 0),
         pool(0, 0, 2, ""),
         memory,
-        HOST_RATE);
+        HOST_RATE,
+        Admission.JobFacts.DEFAULT);
   }
 
   private static Admission.Facts withRateWait(long nanos, String detail) {
@@ -64,7 +67,9 @@ class AdmissionTest {
         session(false, false, 0),
         pool(0, 0, 2, ""),
         Admission.Memory.NONE,
-        new Admission.RateFacts(!detail.isEmpty(), nanos, () -> detail));
+        new Admission.RateFacts(
+            !detail.isEmpty(), nanos, () -> detail, () -> "rate_limit.default_rate"),
+        Admission.JobFacts.DEFAULT);
   }
 
   @Test
@@ -83,6 +88,7 @@ class AdmissionTest {
             "host rate",
             "restart recovery",
             "session limit",
+            "job quota",
             "pool RENDER");
     assertThat(steps).allMatch(Admission.Step::passed);
   }
@@ -130,6 +136,7 @@ class AdmissionTest {
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
     assertThat(verdict.blocker().waitable(1, verdict.refusal())).isTrue();
     assertThat(verdict.refusal().detail()).isEqualTo("pool RENDER 2/2 in use, 3 queued");
+    assertThat(verdict.refusal().rule()).isEqualTo("pools.render.limit");
   }
 
   @Test
@@ -148,7 +155,8 @@ class AdmissionTest {
             session(false, false, 0),
             pool(1, 0, 1, ""),
             Admission.Memory.NONE,
-            Admission.RateFacts.NONE);
+            Admission.RateFacts.NONE,
+            Admission.JobFacts.DEFAULT);
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(WASM), wasmFull, null);
 
     assertThat(verdict.blocker()).isEqualTo(Admission.Blocker.POOL_FULL);
@@ -163,13 +171,23 @@ class AdmissionTest {
     assertThat(steps)
         .extracting(Admission.Step::rule)
         .containsExactly(
-            "draining", "memory pressure", "host rate", "restart recovery", "pool PDF");
+            "draining",
+            "memory pressure",
+            "host rate",
+            "restart recovery",
+            "job quota",
+            "pool PDF");
   }
 
   @Test
   void evaluate_fleetMemoryPressure_refusedMemoryPressureBlockingTheQueue() {
     Admission.Memory memory =
-        new Admission.Memory(true, false, "fleet 900/1000 MB = 0.9 >= pressure_on 0.85", 2_000);
+        new Admission.Memory(
+            true,
+            false,
+            "fleet 900/1000 MB = 0.9 >= pressure_on 0.85",
+            2_000,
+            "memory.pressure_on");
 
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(RENDER), withMemory(memory), null);
 
@@ -182,7 +200,8 @@ class AdmissionTest {
 
   @Test
   void evaluate_workerMemoryPressure_refusedButOthersMayPass() {
-    Admission.Memory memory = new Admission.Memory(false, true, "worker w1 ...", 1);
+    Admission.Memory memory =
+        new Admission.Memory(false, true, "worker w1 ...", 1, "memory.pressure_on");
 
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(PDF), withMemory(memory), null);
 
@@ -192,7 +211,8 @@ class AdmissionTest {
 
   @Test
   void evaluate_wasmUnderMemoryPressure_granted() {
-    Admission.Memory memory = new Admission.Memory(true, true, "fleet ...", 1);
+    Admission.Memory memory =
+        new Admission.Memory(true, true, "fleet ...", 1, "memory.pressure_on");
     Admission.Facts f = withMemory(memory);
     Admission.Facts wasm =
         new Admission.Facts(
@@ -200,7 +220,8 @@ class AdmissionTest {
             session(false, false, 0),
             pool(0, 0, 1, ""),
             memory,
-            Admission.RateFacts.NONE);
+            Admission.RateFacts.NONE,
+            Admission.JobFacts.DEFAULT);
 
     assertThat(Admission.evaluate(CONFIG, spec(WASM), wasm, null))
         .isEqualTo(Admission.Verdict.GRANT);
@@ -234,7 +255,8 @@ class AdmissionTest {
             session(false, false, 0),
             pool(1, 0, 1, "degraded: score 0.7"),
             Admission.Memory.NONE,
-            Admission.RateFacts.NONE);
+            Admission.RateFacts.NONE,
+            Admission.JobFacts.DEFAULT);
 
     Admission.Verdict verdict = Admission.evaluate(CONFIG, spec(PDF), lowered, null);
 

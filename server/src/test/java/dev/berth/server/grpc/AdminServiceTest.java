@@ -935,7 +935,12 @@ class AdminServiceTest {
     assertThat(explanation.getStepsList())
         .extracting(ExplainStep::getRule)
         .containsExactly(
-            "draining", "memory pressure", "host rate", "restart recovery", "pool RENDER");
+            "draining",
+            "memory pressure",
+            "host rate",
+            "restart recovery",
+            "job quota",
+            "pool RENDER");
     assertThat(explanation.getStepsList()).allMatch(ExplainStep::getPassed);
     assertThat(explanation.getDecidedBy()).startsWith("pool RENDER");
     assertThat(status().getTotals().getGrants()).isZero();
@@ -1293,5 +1298,62 @@ class AdminServiceTest {
       ids.add(lease.getLeaseId());
     }
     return ids;
+  }
+
+  // ------------------------------------------------------------ jobs
+
+  @Test
+  void updateLimits_jobs_addedLiveAndShownInStatus() {
+    UpdateLimitsResponse response =
+        admin.updateLimits(
+            UpdateLimitsRequest.newBuilder()
+                .addJobs(
+                    dev.berth.proto.v1.JobLimits.newBuilder()
+                        .setName("urgent")
+                        .setWeight(4)
+                        .addKinds(
+                            dev.berth.proto.v1.JobKindLimit.newBuilder()
+                                .setKind(RESOURCE_KIND_PDF)
+                                .setMax(1)))
+                .build());
+
+    dev.berth.proto.v1.JobStatus urgent =
+        response.getStatus().getJobsList().stream()
+            .filter(j -> j.getName().equals("urgent"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(urgent.getWeight()).isEqualTo(4);
+    assertThat(urgent.getKindsList())
+        .filteredOn(k -> k.getKind() == RESOURCE_KIND_PDF)
+        .extracting(dev.berth.proto.v1.JobKindStatus::getMax)
+        .containsExactly(1);
+    assertThat(status().getJobsList())
+        .extracting(dev.berth.proto.v1.JobStatus::getName)
+        .containsExactly("default", "urgent");
+  }
+
+  @Test
+  void updateLimits_jobWeightTooHigh_invalidArgumentNamingTheKeyAndNothingApplied() {
+    Status status =
+        failure(
+            Status.Code.INVALID_ARGUMENT,
+            () ->
+                admin.updateLimits(
+                    UpdateLimitsRequest.newBuilder()
+                        .addPools(
+                            dev.berth.proto.v1.PoolLimit.newBuilder()
+                                .setKind(RESOURCE_KIND_PDF)
+                                .setLimit(7))
+                        .addJobs(
+                            dev.berth.proto.v1.JobLimits.newBuilder()
+                                .setName("urgent")
+                                .setWeight(5000))
+                        .build()));
+
+    assertThat(status.getDescription()).contains("jobs.urgent.weight");
+    assertThat(pool(status(), RESOURCE_KIND_PDF).getLimit()).isNotEqualTo(7);
+    assertThat(status().getJobsList())
+        .extracting(dev.berth.proto.v1.JobStatus::getName)
+        .containsExactly("default");
   }
 }

@@ -184,7 +184,7 @@ final class InProcessBroker implements AutoCloseable {
   }
 
   /** The answer of an acquire that has already been decided; fails when it is still waiting. */
-  static AcquireResponse answered(Future<AcquireResponse> call) {
+  static <R> R answered(Future<R> call) {
     assertThat(call.isDone()).as("acquire answered").isTrue();
     try {
       return call.get(0, TimeUnit.SECONDS);

@@ -1,0 +1,69 @@
+package dev.berth.server.admission;
+
+import dev.berth.server.jobs.JobSettings;
+import dev.berth.server.jobs.JobsConfig;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The jobs in force and their runtime {@link Job}s, one per configured job, {@code default}
+ * included. A session's job is resolved by name ({@link JobsConfig#resolve}), so the set of jobs is
+ * bounded by the configuration however many names workers send.
+ *
+ * <p>Not thread-safe: guarded by the broker's lock.
+ */
+public final class Jobs {
+  private JobsConfig config;
+  private final Map<String, Job> byName = new LinkedHashMap<>();
+
+  public Jobs(JobsConfig config) {
+    this.config = config;
+    for (JobSettings settings : config.jobs().values()) {
+      byName.put(settings.name(), new Job(settings));
+    }
+  }
+
+  public JobsConfig config() {
+    return config;
+  }
+
+  /** The job a session naming {@code requested} runs as. */
+  public Job resolve(String requested) {
+    Job job = byName.get(requested);
+    return job != null ? job : byName.get(JobsConfig.DEFAULT_JOB);
+  }
+
+  /** Every job, in configuration order. */
+  public Collection<Job> all() {
+    return Collections.unmodifiableCollection(byName.values());
+  }
+
+  /**
+   * Puts new settings in force. A job that stays keeps its {@link Job} (its virtual times, counters
+   * and host buckets); a removed job is forgotten, a new one starts fresh. The caller re-resolves
+   * every session and re-counts what jobs hold and wait for ({@link #resetCounts}).
+   */
+  public void update(JobsConfig next, long nowNanos) {
+    Map<String, Job> old = new LinkedHashMap<>(byName);
+    byName.clear();
+    for (JobSettings settings : next.jobs().values()) {
+      Job job = old.get(settings.name());
+      if (job == null) {
+        job = new Job(settings);
+      } else {
+        job.settings(settings, nowNanos);
+      }
+      byName.put(settings.name(), job);
+    }
+    config = next;
+  }
+
+  /** Zeroes every job's held and waiting counts, before the broker counts them again. */
+  public void resetCounts() {
+    for (Job job : byName.values()) {
+      job.resetCounts();
+    }
+  }
+}

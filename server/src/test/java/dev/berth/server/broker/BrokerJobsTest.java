@@ -1,0 +1,205 @@
+package dev.berth.server.broker;
+
+import static dev.berth.server.broker.BrokerHarness.PRINCIPAL;
+import static dev.berth.server.lease.ResourceKind.PDF;
+import static dev.berth.server.lease.ResourceKind.RENDER;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.server.admission.RecordingAcquireCallback;
+import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.broker.BrokerHarness.Worker;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
+import dev.berth.server.jobs.JobsConfig;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.RecordingSessionChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Jobs: how a session finds its job, quotas, mins, weights and live changes, on a fake clock. */
+class BrokerJobsTest {
+  private static final Duration WAIT = Duration.ofSeconds(30);
+
+  private static Policy policy(JobsConfig jobs) {
+    return BrokerHarness.withoutHostLimits(
+            BrokerConfig.newBuilder()
+                .heartbeatInterval(Duration.ofSeconds(2))
+                .sessionTtl(Duration.ofSeconds(10))
+                .limit(RENDER, 4)
+                .limit(PDF, 1)
+                .build())
+        .withJobs(jobs);
+  }
+
+  private static BrokerHarness harness(JobsConfig jobs) {
+    return new BrokerHarness(policy(jobs), HeapProbe.NONE);
+  }
+
+  private static Worker open(BrokerHarness h, String workerId, String job) {
+    RecordingSessionChannel channel = new RecordingSessionChannel();
+    Broker.Opened opened =
+        h.broker.open(
+            HelloSpec.validate(workerId, Map.of(), 0, "", List.of(), job), PRINCIPAL, channel);
+    return new Worker(opened.sessionId(), channel);
+  }
+
+  private static Views.Job job(BrokerHarness h, String name) {
+    return h.broker.status().jobs().stream()
+        .filter(j -> j.name().equals(name))
+        .findFirst()
+        .orElseThrow();
+  }
+
+  private static int held(BrokerHarness h, String name, dev.berth.server.lease.ResourceKind kind) {
+    return job(h, name).kinds().stream()
+        .filter(k -> k.kind() == kind)
+        .findFirst()
+        .orElseThrow()
+        .held();
+  }
+
+  @Test
+  void open_helloNamesAConfiguredJob_leasesCountForIt() {
+    try (BrokerHarness h = harness(JobsConfig.newBuilder().weight("urgent", 3).build())) {
+      Worker a = open(h, "a", "urgent");
+
+      h.grant(a, RENDER);
+
+      assertThat(held(h, "urgent", RENDER)).isEqualTo(1);
+      assertThat(held(h, JobsConfig.DEFAULT_JOB, RENDER)).isZero();
+      assertThat(job(h, "urgent").weight()).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void open_unconfiguredJobOrNone_runsAsDefault() {
+    try (BrokerHarness h = harness(JobsConfig.newBuilder().weight("urgent", 3).build())) {
+      h.grant(open(h, "a", "nobody"), RENDER);
+      h.grant(open(h, "b", ""), RENDER); // its principal, "anonymous", is no job either
+
+      assertThat(held(h, JobsConfig.DEFAULT_JOB, RENDER)).isEqualTo(2);
+      assertThat(h.broker.status().jobs())
+          .extracting(Views.Job::name)
+          .containsExactlyInAnyOrder(JobsConfig.DEFAULT_JOB, "urgent");
+    }
+  }
+
+  @Test
+  void acquire_jobAtItsMax_refusedNamingTheJobsMaxKey() {
+    try (BrokerHarness h = harness(JobsConfig.newBuilder().max("recrawl", RENDER, 1).build())) {
+      Worker a = open(h, "a", "recrawl");
+      h.grant(a, RENDER);
+
+      RecordingAcquireCallback refused = h.acquire(a, RENDER);
+
+      assertThat(refused.refused().reason()).isEqualTo(RefusalReason.EXHAUSTED);
+      assertThat(refused.refused().rule()).isEqualTo("jobs.recrawl.max.render");
+      assertThat(refused.refused().detail()).contains("job recrawl holds 1/1 RENDER");
+      assertThat(job(h, "recrawl").refusals()).isEqualTo(1);
+      // Others are not held back by recrawl's quota.
+      h.grant(open(h, "b", ""), RENDER);
+    }
+  }
+
+  @Test
+  void acquire_jobAtItsMaxWaiting_passedOverAndGrantedWhenItsOwnLeaseEnds() {
+    try (BrokerHarness h = harness(JobsConfig.newBuilder().max("recrawl", RENDER, 1).build())) {
+      Worker r = open(h, "r", "recrawl");
+      Worker d = open(h, "d", "");
+      Lease recrawlHolds = h.grant(r, RENDER);
+      List<Lease> defaultHolds = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        defaultHolds.add(h.grant(d, RENDER));
+      }
+      RecordingAcquireCallback recrawl = h.acquire(r, RENDER, WAIT);
+      RecordingAcquireCallback other = h.acquire(d, RENDER, WAIT);
+
+      h.release(d, defaultHolds.get(0));
+
+      // recrawl came first but holds its max: the freed slot goes to the next job at once.
+      assertThat(other.granted().sessionId()).isEqualTo(d.sessionId());
+      assertThat(recrawl.isAnswered()).isFalse();
+      h.release(r, recrawlHolds);
+      assertThat(recrawl.granted().sessionId()).isEqualTo(r.sessionId());
+    }
+  }
+
+  @Test
+  void pump_backloggedPool_grantsFollowTheWeights() {
+    try (BrokerHarness h =
+        harness(JobsConfig.newBuilder().weight("heavy", 3).weight("light", 1).build())) {
+      Worker heavy = open(h, "h", "heavy");
+      Worker light = open(h, "l", "light");
+      Lease first = h.grant(heavy, PDF);
+      List<RecordingAcquireCallback> lights = new ArrayList<>();
+      List<RecordingAcquireCallback> heavies = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        lights.add(h.acquire(light, PDF, WAIT));
+        heavies.add(h.acquire(heavy, PDF, WAIT));
+      }
+
+      List<String> order = new ArrayList<>();
+      Lease current = first;
+      for (int i = 0; i < 8; i++) {
+        h.release(current.sessionId().equals(heavy.sessionId()) ? heavy : light, current);
+        current = null;
+        for (RecordingAcquireCallback c : heavies) {
+          if (c.isAnswered() && current == null && h.isLive(c.granted())) {
+            current = c.granted();
+            order.add("heavy");
+          }
+        }
+        for (RecordingAcquireCallback c : lights) {
+          if (c.isAnswered() && current == null && h.isLive(c.granted())) {
+            current = c.granted();
+            order.add("light");
+          }
+        }
+      }
+
+      assertThat(order.stream().filter("heavy"::equals).count()).isEqualTo(6);
+      assertThat(order.stream().filter("light"::equals).count()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void pump_jobBelowItsMin_servedBeforeAHeavierJob() {
+    try (BrokerHarness h =
+        harness(JobsConfig.newBuilder().weight("heavy", 100).min("small", PDF, 1).build())) {
+      Worker heavy = open(h, "h", "heavy");
+      Worker small = open(h, "s", "small");
+      Lease held = h.grant(heavy, PDF);
+      RecordingAcquireCallback heavyWaits = h.acquire(heavy, PDF, WAIT);
+      RecordingAcquireCallback smallWaits = h.acquire(small, PDF, WAIT);
+
+      h.release(heavy, held);
+
+      assertThat(smallWaits.granted().sessionId()).isEqualTo(small.sessionId());
+      assertThat(heavyWaits.isAnswered()).isFalse();
+    }
+  }
+
+  @Test
+  void updatePolicy_jobRemoved_sessionsRunAsDefaultAndWaitersKeepWaiting() {
+    try (BrokerHarness h = harness(JobsConfig.newBuilder().weight("urgent", 3).build())) {
+      Worker a = open(h, "a", "urgent");
+      Lease held = h.grant(a, PDF);
+      RecordingAcquireCallback waiting = h.acquire(a, PDF, WAIT);
+
+      h.broker.updatePolicy(policy(JobsConfig.defaults()));
+
+      assertThat(h.broker.status().jobs())
+          .extracting(Views.Job::name)
+          .containsExactly(JobsConfig.DEFAULT_JOB);
+      assertThat(held(h, JobsConfig.DEFAULT_JOB, PDF)).isEqualTo(1);
+      assertThat(job(h, JobsConfig.DEFAULT_JOB).waiting()).isEqualTo(1);
+      h.release(a, held);
+      assertThat(waiting.granted().sessionId()).isEqualTo(a.sessionId());
+    }
+  }
+}
