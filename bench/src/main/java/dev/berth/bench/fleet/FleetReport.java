@@ -209,10 +209,12 @@ public final class FleetReport {
       }
       long[] broker = hs.stream().mapToLong(Hold::brokerGrantedNanos).toArray();
       long[] seen = hs.stream().mapToLong(Hold::granted).toArray();
-      // granted_at is kept to the microsecond: 1 µs of tolerance covers its rounding.
-      RateCheck.Result b = RateCheck.check(broker, host.rate(), host.burst(), 1000, tenSeconds);
+      // GRANTED_AT_ERROR covers the broker's clock conversion of granted_at.
+      RateCheck.Result b =
+          RateCheck.check(broker, host.rate(), host.burst(), GRANTED_AT_ERROR, tenSeconds);
       RateCheck.Result s =
-          RateCheck.check(seen, host.rate(), host.burst(), deliveryJitterNanos + 1000, tenSeconds);
+          RateCheck.check(
+              seen, host.rate(), host.burst(), deliveryJitterNanos + GRANTED_AT_ERROR, tenSeconds);
       bv += b.violations();
       hv += s.violations();
       if (b.violations() + s.violations() > 0) {
