@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -102,19 +103,18 @@ public final class Fleet {
       t0WallMicros = wall.getEpochSecond() * 1_000_000L + wall.getNano() / 1000;
       for (Worker w : workers) {
         // Staggered over the first second, so the fleet does not start in lock-step.
-        timers.schedule(w::nextPage, w.random.nextLong(1_000_000_000L), TimeUnit.NANOSECONDS);
+        later(w::nextPage, w.random.nextLong(1_000_000_000L));
         w.scheduleBeats();
       }
-      timers.scheduleAtFixedRate(() -> obs.sample(now()), 0, 100, TimeUnit.MILLISECONDS);
-      timers.scheduleAtFixedRate(
+      every(() -> obs.sample(now()), 0, TimeUnit.MILLISECONDS.toNanos(100));
+      every(
           () -> {
             synchronized (cpu) {
               cpu.add(new long[] {now(), daemon.cpuMicros()});
             }
           },
           0,
-          1,
-          TimeUnit.SECONDS);
+          TimeUnit.SECONDS.toNanos(1));
       TimeUnit.NANOSECONDS.sleep(scenario.duration());
       stopping = true;
       // Let held pages finish and queued acquires end (each waits at most acquireWait).
@@ -130,6 +130,30 @@ public final class Fleet {
     synchronized (cpu) {
       return new Measured(obs, List.copyOf(cpu), t0WallMicros);
     }
+  }
+
+  /**
+   * Runs {@code task} once after {@code delayNanos}. Its future is not kept: a task that throws is
+   * recorded as a failure of the run instead, which is where the report looks.
+   */
+  private void later(Runnable task, long delayNanos) {
+    Future<?> unused = timers.schedule(recorded(task), delayNanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Runs {@code task} every {@code periodNanos}; as {@link #later}, a failure is recorded. */
+  private void every(Runnable task, long delayNanos, long periodNanos) {
+    Future<?> unused =
+        timers.scheduleAtFixedRate(recorded(task), delayNanos, periodNanos, TimeUnit.NANOSECONDS);
+  }
+
+  private Runnable recorded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        obs.failed(now(), "timer task: " + e);
+      }
+    };
   }
 
   private static Duration duration(long nanos) {
@@ -198,8 +222,7 @@ public final class Fleet {
     }
 
     void scheduleBeats() {
-      timers.scheduleAtFixedRate(
-          this::beat, random.nextLong(heartbeatNanos), heartbeatNanos, TimeUnit.NANOSECONDS);
+      every(this::beat, random.nextLong(heartbeatNanos), heartbeatNanos);
     }
 
     /** A heartbeat with the memory this worker uses now: a base, its lease, and its leak. */
@@ -295,7 +318,7 @@ public final class Fleet {
         return;
       }
       long d = Math.max(1_000_000L, Math.min(delay, scenario.acquireWait()));
-      timers.schedule(() -> acquire(host, url, asked), d, TimeUnit.NANOSECONDS);
+      later(() -> acquire(host, url, asked), d);
     }
 
     private void granted(SimHost host, long asked, AcquireResponse r) {
@@ -311,10 +334,7 @@ public final class Fleet {
       // The draws happen here, in this worker's order, so the schedule depends on the seed only.
       long pageNanos = host.pageNanos(random);
       boolean tooMany = host.answers429(scenario.inStorm(at), random);
-      timers.schedule(
-          () -> release(host, asked, at, brokerNanos, leaseId, pageNanos, tooMany),
-          pageNanos,
-          TimeUnit.NANOSECONDS);
+      later(() -> release(host, asked, at, brokerNanos, leaseId, pageNanos, tooMany), pageNanos);
     }
 
     private void release(

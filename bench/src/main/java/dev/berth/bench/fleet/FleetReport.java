@@ -67,7 +67,9 @@ public final class FleetReport {
       double worstBlockDeviation,
       double p50WaitMillis,
       double p99WaitMillis,
-      long[] refusals) {}
+      long timeoutRefusals,
+      long rateRefusals,
+      long pressureRefusals) {}
 
   /**
    * The host whose requests came closest to its limit.
@@ -166,10 +168,6 @@ public final class FleetReport {
         worst = Double.isNaN(worst) ? d : Math.max(worst, d);
       }
       Waits waits = Waits.of(holds, j, from, to);
-      long[] refusals = new long[Observations.REASONS];
-      for (int r = 0; r < refusals.length; r++) {
-        refusals[r] = obs.refusals(j, r);
-      }
       jobs.add(
           new JobFigures(
               job.name(),
@@ -181,7 +179,9 @@ public final class FleetReport {
               worst,
               waits.percentileMillis(50),
               waits.percentileMillis(99),
-              refusals));
+              obs.refusals(j, 4), // TIMEOUT
+              obs.refusals(j, 1), // RATE_LIMITED
+              obs.refusals(j, 3))); // MEMORY_PRESSURE
     }
 
     // Per-host rates: against the broker's granted_at, and as the hosts saw them (the workers'
@@ -209,10 +209,12 @@ public final class FleetReport {
       }
       long[] broker = hs.stream().mapToLong(Hold::brokerGrantedNanos).toArray();
       long[] seen = hs.stream().mapToLong(Hold::granted).toArray();
-      // granted_at is kept to the microsecond: 1 µs of tolerance covers its rounding.
-      RateCheck.Result b = RateCheck.check(broker, host.rate(), host.burst(), 1000, tenSeconds);
+      // GRANTED_AT_ERROR covers the broker's clock conversion of granted_at.
+      RateCheck.Result b =
+          RateCheck.check(broker, host.rate(), host.burst(), GRANTED_AT_ERROR, tenSeconds);
       RateCheck.Result s =
-          RateCheck.check(seen, host.rate(), host.burst(), deliveryJitterNanos + 1000, tenSeconds);
+          RateCheck.check(
+              seen, host.rate(), host.burst(), deliveryJitterNanos + GRANTED_AT_ERROR, tenSeconds);
       bv += b.violations();
       hv += s.violations();
       if (b.violations() + s.violations() > 0) {
@@ -404,11 +406,11 @@ public final class FleetReport {
     for (Observations.Sample s : samples) {
       if (s.at() >= from && s.at() < to) {
         if (min == null) {
-          min = s.wanting().clone();
-        } else {
-          for (int j = 0; j < nJobs; j++) {
-            min[j] = Math.min(min[j], s.wanting()[j]);
-          }
+          min = new int[nJobs];
+          Arrays.fill(min, Integer.MAX_VALUE);
+        }
+        for (int j = 0; j < nJobs; j++) {
+          min[j] = Math.min(min[j], s.wanting().get(j));
         }
       }
     }
@@ -508,9 +510,9 @@ public final class FleetReport {
                   : String.format(Locale.ROOT, "%+.0f %%", 100 * j.worstBlockDeviation()),
               j.p50WaitMillis(),
               j.p99WaitMillis(),
-              j.refusals()[4],
-              j.refusals()[1],
-              j.refusals()[3]));
+              j.timeoutRefusals(),
+              j.rateRefusals(),
+              j.pressureRefusals()));
     }
     m.append(
         String.format(
@@ -558,7 +560,7 @@ public final class FleetReport {
             scenario.minRate(),
             scenario.recoveryStep()));
     Observations obs = measured.observations();
-    long pressureRefusals = jobs.stream().mapToLong(j -> j.refusals()[3]).sum();
+    long pressureRefusals = jobs.stream().mapToLong(JobFigures::pressureRefusals).sum();
     m.append(
         String.format(
             Locale.ROOT,

@@ -44,7 +44,12 @@ public final class Observations {
    * @param reportedMb the sum of every worker's last reported memory use
    *     <p>Immutable.
    */
-  public record Sample(long at, int[] wanting, int[] holding, long reportedMb) {}
+  public record Sample(long at, List<Integer> wanting, List<Integer> holding, long reportedMb) {
+    public Sample {
+      wanting = List.copyOf(wanting);
+      holding = List.copyOf(holding);
+    }
+  }
 
   public Observations(int jobs) {
     this.jobs = jobs;
@@ -106,11 +111,11 @@ public final class Observations {
 
   /** Records the live counters as one sample at {@code at}. */
   void sample(long at) {
-    int[] w = new int[jobs];
-    int[] h = new int[jobs];
+    List<Integer> w = new ArrayList<>();
+    List<Integer> h = new ArrayList<>();
     for (int j = 0; j < jobs; j++) {
-      w[j] = wanting.get(j);
-      h[j] = holding.get(j);
+      w.add(wanting.get(j));
+      h.add(holding.get(j));
     }
     samples.add(new Sample(at, w, h, reportedMb.get()));
   }

@@ -19,6 +19,7 @@ import dev.berth.server.time.SystemTimeSource;
 import dev.berth.server.wasm.ModuleRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -99,7 +100,8 @@ class TopTest {
             HeapProbe.NONE,
             ModuleRegistry.empty());
     BrokerServer server =
-        BrokerServer.netty(broker, time, new InetSocketAddress("127.0.0.1", 0)).start();
+        BrokerServer.netty(broker, time, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+            .start();
     String target = "127.0.0.1:" + server.port();
     try (BrokerClient client = BrokerClient.newBuilder().target(target).build();
         WorkerSession worker =
