@@ -37,8 +37,7 @@ import java.util.function.Function;
  * constant of the part that validates it ({@link BrokerConfig.Keys}, {@link RateLimitConfig.Keys},
  * {@link MemoryConfig.Keys}, {@link PerformanceConfig.Keys}, {@link PrincipalCaps.Keys}, {@link
  * DaemonSettings.Keys}, {@link WasmConfig.Keys}, {@link TracingConfig.Keys}, {@link
- * JobsConfig.Keys}), so an error, the docs
- * and the file agree.
+ * JobsConfig.Keys}), so an error, the docs and the file agree.
  *
  * <p>The environment variable of a key is {@code BERTH_} and the key upper-cased with dots and
  * dashes as underscores; its flag is {@code --key}. The daemon's original short flags ({@code
