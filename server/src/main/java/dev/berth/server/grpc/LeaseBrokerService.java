@@ -9,25 +9,21 @@ import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
-import dev.berth.server.admission.AcquireCallback;
 import dev.berth.server.admission.AcquireSpec;
-import dev.berth.server.admission.Decision;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.failure.BrokerException;
-import dev.berth.server.lease.Outcome;
-import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmModule;
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The worker-facing {@code berth.v1.LeaseBroker} service: a thin adapter that validates and maps
@@ -41,8 +37,8 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
   private final Broker broker;
   private final Protos protos;
   private final SessionStream.Limits streamLimits;
-  private final TimeSource time;
-  private final AcquireTimings timings;
+  private final LeaseCalls calls;
+  private final CallRate rate;
 
   /** Every open session stream, also those that have not said hello, for shutdown. */
   private final Set<SessionStream> streams = ConcurrentHashMap.newKeySet();
@@ -52,12 +48,13 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
       Protos protos,
       SessionStream.Limits streamLimits,
       TimeSource time,
-      AcquireTimings timings) {
+      AcquireTimings timings,
+      CallRate rate) {
     this.broker = broker;
     this.protos = protos;
     this.streamLimits = streamLimits;
-    this.time = time;
-    this.timings = timings;
+    this.calls = new LeaseCalls(broker, protos, time, timings);
+    this.rate = rate;
   }
 
   @Override
@@ -66,6 +63,8 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
         new SessionStream(
             broker,
             protos,
+            calls,
+            rate,
             (ServerCallStreamObserver<SessionEvent>) responses,
             Principals.current(),
             streamLimits,
@@ -83,91 +82,69 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
 
   @Override
   public void acquire(AcquireRequest request, StreamObserver<AcquireResponse> responses) {
-    long startNanos = time.nanoTime();
     ServerCallStreamObserver<AcquireResponse> call =
         (ServerCallStreamObserver<AcquireResponse>) responses;
-    AtomicReference<Broker.PendingAcquire> pending = new AtomicReference<>();
-    call.setOnCancelHandler(
-        () -> {
-          Broker.PendingAcquire p = pending.get();
-          if (p != null) {
-            p.cancel();
-          }
-        });
-    try {
-      AcquireSpec spec = boundedByDeadline(Protos.acquireSpec(request));
-      Answer answer = new Answer(call, spec.kind(), startNanos);
-      pending.set(broker.acquire(spec, Principals.current(), answer));
-      answer.returned = true;
-      if (call.isCancelled()) {
-        pending.get().cancel();
-      }
-    } catch (RuntimeException e) {
-      call.onError(Errors.toStatus(e));
-    }
+    UnaryReply<AcquireResponse> reply = new UnaryReply<>(call);
+    // Registered first, so a caller that goes away while waiting frees its place in the queue.
+    call.setOnCancelHandler(reply::cancelled);
+    // A cancel that comes while the broker decides is caught by LeaseCalls (isCancelled).
+    reply.pending = calls.acquire(request, null, waitBound(), Principals.current(), reply);
   }
 
-  private static AcquireSpec boundedByDeadline(AcquireSpec spec) {
+  /** The longest a waiting acquire may wait: the call's deadline less a margin, to hear TIMEOUT. */
+  private static long waitBound() {
     Deadline deadline = Context.current().getDeadline();
-    if (deadline == null || spec.waitNanos() == 0) {
-      return spec;
-    }
-    long left = deadline.timeRemaining(TimeUnit.NANOSECONDS) - DEADLINE_MARGIN_NANOS;
-    return left < spec.waitNanos() ? spec.withWaitNanos(Math.max(0, left)) : spec;
+    return deadline == null
+        ? Long.MAX_VALUE
+        : deadline.timeRemaining(TimeUnit.NANOSECONDS) - DEADLINE_MARGIN_NANOS;
   }
 
-  /**
-   * Sends the one answer of an acquire, from whichever thread decides it, and times it. An answer
-   * given on the calling thread before {@code Broker.acquire} returned was decided at once; any
-   * other answer came after a wait in the queue.
-   */
-  private final class Answer implements AcquireCallback {
-    private final ServerCallStreamObserver<AcquireResponse> call;
-    private final ResourceKind kind;
-    private final long startNanos;
-    private final Thread caller = Thread.currentThread();
-    volatile boolean returned;
+  /** The answer of one unary call, sent once; a cancelled call is sent nothing. */
+  private static final class UnaryReply<T> implements LeaseCalls.Reply<T> {
+    private final ServerCallStreamObserver<T> call;
+    volatile LeaseCalls.Pending pending;
 
-    Answer(ServerCallStreamObserver<AcquireResponse> call, ResourceKind kind, long startNanos) {
+    UnaryReply(ServerCallStreamObserver<T> call) {
       this.call = call;
-      this.kind = kind;
-      this.startNanos = startNanos;
+    }
+
+    void cancelled() {
+      LeaseCalls.Pending p = pending;
+      if (p != null) {
+        p.cancel();
+      }
     }
 
     @Override
-    public void decided(Decision decision) {
-      boolean queued = returned || Thread.currentThread() != caller;
-      timings.answered(kind, time.nanoTime() - startNanos, queued);
-      if (call.isCancelled()) {
-        return;
-      }
-      call.onNext(protos.acquireResponse(decision));
+    public void answer(T response) {
+      call.onNext(response);
       call.onCompleted();
     }
 
     @Override
-    public void failed(BrokerException error) {
+    public void fail(StatusRuntimeException error) {
       if (!call.isCancelled()) {
-        call.onError(Errors.toStatus(error));
+        call.onError(error);
       }
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return call.isCancelled();
     }
   }
 
   @Override
   public void release(ReleaseRequest request, StreamObserver<ReleaseResponse> responses) {
+    ReleaseResponse response;
     try {
-      AcquireSpec.requireId("session_id", request.getSessionId(), true);
-      AcquireSpec.requireId("lease_id", request.getLeaseId(), true);
-      Outcome outcome =
-          request.hasOutcome() ? Protos.outcome(request.getOutcome()) : Outcome.UNKNOWN;
-      Broker.EndResult result =
-          broker.release(
-              request.getSessionId(), request.getLeaseId(), Principals.current(), outcome);
-      responses.onNext(Protos.releaseResponse(result));
-      responses.onCompleted();
-    } catch (RuntimeException e) {
-      responses.onError(Errors.toStatus(e));
+      response = calls.release(request, null, Principals.current());
+    } catch (StatusRuntimeException e) {
+      responses.onError(e);
+      return;
     }
+    responses.onNext(response);
+    responses.onCompleted();
   }
 
   @Override
