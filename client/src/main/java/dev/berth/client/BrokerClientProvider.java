@@ -63,6 +63,7 @@ public abstract class BrokerClientProvider {
     private final Duration reconnectInitial;
     private final Duration reconnectMax;
     private final Ticker ticker;
+    private final boolean unaryLeaseCalls;
 
     Settings(
         String target,
@@ -72,7 +73,8 @@ public abstract class BrokerClientProvider {
         Duration validityMargin,
         Duration reconnectInitial,
         Duration reconnectMax,
-        Ticker ticker) {
+        Ticker ticker,
+        boolean unaryLeaseCalls) {
       this.target = requireNonNull(target, "target");
       this.tls = tls;
       this.bearerToken = bearerToken;
@@ -81,6 +83,7 @@ public abstract class BrokerClientProvider {
       this.reconnectInitial = requireNonNull(reconnectInitial, "reconnectInitial");
       this.reconnectMax = requireNonNull(reconnectMax, "reconnectMax");
       this.ticker = requireNonNull(ticker, "ticker");
+      this.unaryLeaseCalls = unaryLeaseCalls;
     }
 
     /** Where the broker listens, a gRPC target string. */
@@ -123,6 +126,14 @@ public abstract class BrokerClientProvider {
       return ticker;
     }
 
+    /**
+     * Whether acquires and releases are unary calls; false (the default) for calls on the session
+     * stream.
+     */
+    public boolean unaryLeaseCalls() {
+      return unaryLeaseCalls;
+    }
+
     @Override
     public String toString() {
       return "Settings{target="
@@ -131,6 +142,7 @@ public abstract class BrokerClientProvider {
           + (bearerToken == null ? "" : ", bearer token set")
           + ", callDeadline="
           + callDeadline
+          + (unaryLeaseCalls ? ", unary lease calls" : "")
           + "}";
     }
   }
