@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Long-lived streams the goals hold open: Berth sessions ({@code OpenSession}) and etcd keep-alive
- * streams ({@code LeaseKeepAlive}). Each can be driven closed-loop ({@link #op}: send one
- * heartbeat, complete on its answer) or heartbeated in the background ({@link #beat}).
+ * streams ({@code LeaseKeepAlive}). Each can be driven closed-loop ({@link Beating#op}: send one
+ * heartbeat, complete on its answer) or heartbeated in the background ({@link Beating#beat()}).
  *
  * <p>A stream's {@code beat()} is thread-safe; one closed-loop driver at a time.
  */
@@ -163,7 +163,7 @@ public final class Streams {
   }
 
   /**
-   * One Berth session. Besides heartbeats it carries acquire and release calls ({@link #call}), any
+   * One Berth session. Besides heartbeats it carries acquire and release calls ({@link #acquire}, {@link #release}), any
    * number in flight, answered by call_id.
    */
   public static final class BerthSession extends Base<SessionRequest, SessionEvent> {

@@ -194,7 +194,8 @@ final class SessionConnection {
       return;
     }
     if (state == State.CLOSING) {
-      closeDone.whenComplete((v, e) -> done.complete(null));
+      // The chained stage only completes done and cannot fail, so there is nothing to observe.
+      var unused = closeDone.whenComplete((v, e) -> done.complete(null));
       return;
     }
     cancelTimers();
