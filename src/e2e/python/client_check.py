@@ -6,6 +6,8 @@ It does what any worker must, over the berth.v1 wire contract alone:
   - acquire leases (RENDER, WASM) and release each with its outcome (Release is idempotent);
   - fetch the WASM module a lease names with GetModule and check its SHA-256 digest;
   - acknowledge what the broker pushes (here a revoke an operator sends through BrokerAdmin);
+  - acquire and release as calls on the session stream, pipelined and matched by call_id, with a
+    failing call answered by its CallError while the stream stays open;
   - say goodbye, which ends the session and releases whatever it still holds;
   - with --otlp-port, send a W3C traceparent with an acquire and see the daemon's span of it join
     that trace: the check runs a small OTLP/HTTP receiver on that port, the daemon's
@@ -144,6 +146,21 @@ class OtlpReceiver:
         self._server.shutdown()
 
 
+def stream_results(session, call_ids, timeout):
+    """The results of the stream calls call_ids, by call_id, as they come (in any order)."""
+    got = {}
+    deadline = time.time() + timeout
+    while set(got) != set(call_ids) and time.time() < deadline:
+        event = session.next_event(max(0.0, deadline - time.time()))
+        if event is None or isinstance(event, Exception):
+            break
+        kind = event.WhichOneof("event")
+        if kind in ("acquire_result", "release_result"):
+            result = getattr(event, kind)
+            got[result.call_id] = result
+    return got
+
+
 def duration(seconds):
     d = duration_pb2.Duration()
     d.FromMilliseconds(int(seconds * 1000))
@@ -237,6 +254,37 @@ def main():
         session_id=sid, lease_id=lease.lease_id), timeout=10)
     c.check("release is idempotent",
             not twice.released and twice.ended_by == common_pb2.LEASE_END_RELEASED, str(twice))
+
+    # Leases on the session stream: two acquires pipelined, answered by call_id in any order,
+    # then their releases; a failing call gets its error and the stream stays open.
+    session.send(broker_pb2.SessionRequest(acquire=broker_pb2.StreamAcquire(
+        call_id=101, request=broker_pb2.AcquireRequest(
+            kind=common_pb2.RESOURCE_KIND_RENDER, url="https://stream.example.org/a",
+            request_id="py-stream-render"))))
+    session.send(broker_pb2.SessionRequest(acquire=broker_pb2.StreamAcquire(
+        call_id=102, request=broker_pb2.AcquireRequest(kind=common_pb2.RESOURCE_KIND_PDF))))
+    session.send(broker_pb2.SessionRequest(acquire=broker_pb2.StreamAcquire(
+        call_id=103, request=broker_pb2.AcquireRequest(kind=common_pb2.RESOURCE_KIND_RENDER))))
+    got = stream_results(session, {101, 102, 103}, 10)
+    c.check("pipelined stream acquires are answered by their call_id",
+            set(got) == {101, 102, 103}, str(got))
+    granted = {i: got[i].response.granted for i in (101, 102)
+               if i in got and got[i].WhichOneof("outcome") == "response"
+               and got[i].response.WhichOneof("result") == "granted"}
+    c.check("stream acquires are granted for the stream's session",
+            len(granted) == 2 and all(g.session_id == sid for g in granted.values()), str(got))
+    c.check("a failing stream call gets its CallError (RENDER without url)",
+            103 in got and got[103].WhichOneof("outcome") == "error"
+            and got[103].error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+            and "url" in got[103].error.message, str(got.get(103)))
+    for n, g in enumerate(granted.values()):
+        session.send(broker_pb2.SessionRequest(release=broker_pb2.StreamRelease(
+            call_id=201 + n, request=broker_pb2.ReleaseRequest(lease_id=g.lease_id))))
+    released = stream_results(session, {201, 202}, 10)
+    c.check("stream releases return the leases",
+            len(released) == 2 and all(r.WhichOneof("outcome") == "response"
+                                       and r.response.released for r in released.values()),
+            str(released))
 
     # Goodbye ends the session: nothing is left at the broker.
     c.check("goodbye closes the stream", session.goodbye())

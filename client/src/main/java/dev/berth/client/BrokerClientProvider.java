@@ -65,6 +65,7 @@ public abstract class BrokerClientProvider {
     private final Duration reconnectMax;
     private final Ticker ticker;
     private final OpenTelemetry openTelemetry;
+    private final boolean unaryLeaseCalls;
 
     Settings(
         String target,
@@ -75,7 +76,8 @@ public abstract class BrokerClientProvider {
         Duration reconnectInitial,
         Duration reconnectMax,
         Ticker ticker,
-        OpenTelemetry openTelemetry) {
+        OpenTelemetry openTelemetry,
+        boolean unaryLeaseCalls) {
       this.target = requireNonNull(target, "target");
       this.tls = tls;
       this.bearerToken = bearerToken;
@@ -85,6 +87,7 @@ public abstract class BrokerClientProvider {
       this.reconnectMax = requireNonNull(reconnectMax, "reconnectMax");
       this.ticker = requireNonNull(ticker, "ticker");
       this.openTelemetry = openTelemetry;
+      this.unaryLeaseCalls = unaryLeaseCalls;
     }
 
     /** Where the broker listens, a gRPC target string. */
@@ -135,6 +138,14 @@ public abstract class BrokerClientProvider {
       return Optional.ofNullable(openTelemetry);
     }
 
+    /**
+     * Whether acquires and releases are unary calls; false (the default) for calls on the session
+     * stream.
+     */
+    public boolean unaryLeaseCalls() {
+      return unaryLeaseCalls;
+    }
+
     @Override
     public String toString() {
       return "Settings{target="
@@ -143,6 +154,7 @@ public abstract class BrokerClientProvider {
           + (bearerToken == null ? "" : ", bearer token set")
           + ", callDeadline="
           + callDeadline
+          + (unaryLeaseCalls ? ", unary lease calls" : "")
           + "}";
     }
   }

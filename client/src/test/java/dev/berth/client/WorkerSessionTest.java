@@ -325,11 +325,38 @@ class WorkerSessionTest {
   @Test
   void acquire_brokerShuttingDown_throwsUnavailable() {
     broker = new TestBroker();
-    try (BrokerClient client = broker.client();
+    try (BrokerClient client = broker.client(broker.clientBuilder().unaryLeaseCalls());
         WorkerSession session = client.openSession("worker-1")) {
       broker.broker.shutdown();
 
       assertThatThrownBy(() -> session.acquire(render("a")))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> {
+                assertThat(e.condition()).isEqualTo(BrokerException.Condition.UNAVAILABLE);
+                assertThat(e.isTransient()).isTrue();
+                assertThat(e).hasMessageContaining("shutting down");
+              });
+    }
+  }
+
+  @Test
+  void acquire_onStreamBrokerShuttingDown_waitsForReconnectThenThrowsUnavailable()
+      throws Exception {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      broker.broker.shutdown(); // ends the session stream: the worker reconnects
+      probe.awaitReconnectScheduled();
+
+      java.util.concurrent.CompletableFuture<AcquireResult> result =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> session.acquire(render("a")));
+      probe.awaitCallHeld();
+      broker.ticker.advance(Duration.ofSeconds(5)); // the call deadline
+
+      assertThatThrownBy(() -> result.get(5, TimeUnit.SECONDS))
+          .cause()
           .isInstanceOfSatisfying(
               BrokerException.class,
               e -> {

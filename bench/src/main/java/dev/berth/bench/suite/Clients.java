@@ -43,6 +43,20 @@ final class Clients implements AutoCloseable {
     return sessions.get(i).id();
   }
 
+  /** The session stream of channel {@code i}, for calls on the stream. */
+  Streams.BerthSession stream(int i) {
+    return sessions.get(i);
+  }
+
+  /** {@code n} slots of stream lease cycles spread over the sessions' streams in turn. */
+  List<LoadGen.Op> streamCycles(int n) {
+    List<LoadGen.Op> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(Ops.streamCycle(sessions.get(i % sessions.size())));
+    }
+    return out;
+  }
+
   int size() {
     return channels.size();
   }

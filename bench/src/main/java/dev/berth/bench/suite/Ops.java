@@ -10,11 +10,13 @@ import dev.berth.bench.proto.PingRequest;
 import dev.berth.bench.proto.PingResponse;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.Outcome;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.ResourceKind;
+import dev.berth.proto.v1.SessionEvent;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 
@@ -75,6 +77,57 @@ public final class Ops {
                     new Last<ReleaseResponse>(done));
               }
             });
+  }
+
+  /**
+   * Berth's lease cycle on the session stream: an acquire of a RENDER lease, then its release, both
+   * as calls on {@code session}'s stream. Any number of these share one stream, answered by
+   * call_id.
+   */
+  public static LoadGen.Op streamCycle(Streams.BerthSession session) {
+    AcquireRequest acquire = render("", CYCLE_URL); // the stream's own session
+    Outcome success = Outcome.newBuilder().setSuccess(true).build();
+    return done ->
+        session.acquire(
+            acquire,
+            new StreamStep(done) {
+              @Override
+              public void result(SessionEvent event) {
+                AcquireResult result = event.getAcquireResult();
+                if (!result.hasResponse() || !result.getResponse().hasGranted()) {
+                  done.completed(new IllegalStateException("acquire not granted: " + result));
+                  return;
+                }
+                session.release(
+                    ReleaseRequest.newBuilder()
+                        .setLeaseId(result.getResponse().getGranted().getLeaseId())
+                        .setOutcome(success)
+                        .build(),
+                    new StreamStep(done) {
+                      @Override
+                      public void result(SessionEvent released) {
+                        done.completed(
+                            released.getReleaseResult().hasError()
+                                ? new IllegalStateException("release failed: " + released)
+                                : null);
+                      }
+                    });
+              }
+            });
+  }
+
+  /** A step of a stream operation; a failed stream fails the operation. */
+  private abstract static class StreamStep implements Streams.StreamCall {
+    final LoadGen.Done done;
+
+    StreamStep(LoadGen.Done done) {
+      this.done = done;
+    }
+
+    @Override
+    public void failed(Throwable error) {
+      done.completed(error);
+    }
   }
 
   /** An Acquire the broker refuses (rate limited), which must answer as fast as a ping. */

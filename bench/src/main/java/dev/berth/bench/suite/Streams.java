@@ -4,17 +4,23 @@ import dev.berth.bench.etcd.LeaseGrantRequest;
 import dev.berth.bench.etcd.LeaseGrpc;
 import dev.berth.bench.etcd.LeaseKeepAliveRequest;
 import dev.berth.bench.etcd.LeaseKeepAliveResponse;
+import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
+import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.StreamAcquire;
+import dev.berth.proto.v1.StreamRelease;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Long-lived streams the goals hold open: Berth sessions ({@code OpenSession}) and etcd keep-alive
@@ -149,13 +155,62 @@ public final class Streams {
     }
   }
 
-  /** One Berth session. */
+  /** The answer to one call on a session stream, or the stream's failure. */
+  public interface StreamCall {
+    void result(SessionEvent event);
+
+    void failed(Throwable error);
+  }
+
+  /**
+   * One Berth session. Besides heartbeats it carries acquire and release calls ({@link #acquire}, {@link #release}), any
+   * number in flight, answered by call_id.
+   */
   public static final class BerthSession extends Base<SessionRequest, SessionEvent> {
     private final String workerId;
     private final boolean changingUsage;
     private final CompletableFuture<String> opened = new CompletableFuture<>();
+    private final ConcurrentHashMap<Long, StreamCall> calls = new ConcurrentHashMap<>();
+    private final AtomicLong nextCall = new AtomicLong();
     private volatile String sessionId;
     private long seq;
+
+    /** Sends an acquire on the stream; {@code then} hears its result. Thread-safe. */
+    public void acquire(AcquireRequest request, StreamCall then) {
+      long id = register(then);
+      send(
+          SessionRequest.newBuilder()
+              .setAcquire(StreamAcquire.newBuilder().setCallId(id).setRequest(request))
+              .build());
+    }
+
+    /** Sends a release on the stream; {@code then} hears its result. Thread-safe. */
+    public void release(ReleaseRequest request, StreamCall then) {
+      long id = register(then);
+      send(
+          SessionRequest.newBuilder()
+              .setRelease(StreamRelease.newBuilder().setCallId(id).setRequest(request))
+              .build());
+    }
+
+    private long register(StreamCall call) {
+      Throwable f = failed;
+      if (f != null) {
+        throw new IllegalStateException("stream failed: " + f, f);
+      }
+      long id = nextCall.incrementAndGet();
+      calls.put(id, call);
+      return id;
+    }
+
+    private void answered(long callId, SessionEvent event) {
+      StreamCall call = calls.remove(callId);
+      if (call == null) {
+        onError(new IllegalStateException("a result for no call in flight: " + event));
+        return;
+      }
+      call.result(event);
+    }
 
     BerthSession(String workerId, boolean changingUsage) {
       this.workerId = workerId;
@@ -189,6 +244,8 @@ public final class Streams {
       switch (event.getEventCase()) {
         case OPENED -> opened.complete(event.getOpened().getSessionId());
         case HEARTBEAT_ACK -> answered();
+        case ACQUIRE_RESULT -> answered(event.getAcquireResult().getCallId(), event);
+        case RELEASE_RESULT -> answered(event.getReleaseResult().getCallId(), event);
         default -> {
           // revoke, cleanup, drain: the bench holds no leases on these sessions
         }
@@ -199,6 +256,12 @@ public final class Streams {
     public void onError(Throwable t) {
       opened.completeExceptionally(t);
       super.onError(t);
+      for (Long id : calls.keySet()) {
+        StreamCall call = calls.remove(id);
+        if (call != null) {
+          call.failed(t);
+        }
+      }
     }
   }
 

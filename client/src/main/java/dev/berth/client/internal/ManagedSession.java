@@ -22,11 +22,15 @@ import dev.berth.client.WorkerSession;
 import dev.berth.common.Identifiers;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.GetModuleRequest;
 import dev.berth.proto.v1.GetModuleResponse;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.ReleaseResult;
+import dev.berth.proto.v1.SessionEvent;
 import io.grpc.Channel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
@@ -43,8 +47,10 @@ import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 
 /**
- * The SDK's {@link WorkerSession}: acquires and releases are plain calls on the caller's thread;
- * the session stream lives in a {@link SessionConnection} on the session's own thread. Thread-safe.
+ * The SDK's {@link WorkerSession}: acquires and releases block the caller's thread until the broker
+ * answers. By default they are calls on the session stream, which lives in a {@link
+ * SessionConnection} on the session's own thread; with {@code unaryLeaseCalls} they are unary
+ * calls. Thread-safe.
  */
 final class ManagedSession implements WorkerSession {
   private static final System.Logger log = System.getLogger(ManagedSession.class.getName());
@@ -144,10 +150,23 @@ final class ManagedSession implements WorkerSession {
     long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
     long sent = ticker.nanoTime();
     AcquireResponse response;
-    try {
-      response = blocking.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS).acquire(request);
-    } catch (StatusRuntimeException e) {
-      throw Errors.fromGrpc(e);
+    if (settings.unaryLeaseCalls()) {
+      try {
+        response = blocking.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS).acquire(request);
+      } catch (StatusRuntimeException e) {
+        throw Errors.fromGrpc(e);
+      }
+    } else {
+      SessionEvent event =
+          onStream(
+              new SessionConnection.Call(
+                  generation, id -> SessionConnection.Calls.acquire(id, request)),
+              deadlineNanos);
+      dev.berth.proto.v1.AcquireResult result = event.getAcquireResult();
+      if (result.hasError()) {
+        throw callError(result.getError());
+      }
+      response = result.getResponse();
     }
     long received = ticker.nanoTime();
     return switch (response.getResultCase()) {
@@ -161,6 +180,35 @@ final class ManagedSession implements WorkerSession {
           throw new BrokerException(
               Condition.INTERNAL, "the broker answered Acquire with neither grant nor refusal");
     };
+  }
+
+  /**
+   * Makes {@code call} on the session stream and waits for its answer; the connection ends the wait
+   * after {@code deadlineNanos} on the ticker, so this needs no clock of its own.
+   */
+  private SessionEvent onStream(SessionConnection.Call call, long deadlineNanos) {
+    try {
+      loop.execute(
+          SessionConnection.guarded(() -> connection.call(call, Duration.ofNanos(deadlineNanos))));
+    } catch (RejectedExecutionException e) {
+      throw new IllegalStateException("session of " + workerId + " is closed", e);
+    }
+    try {
+      return call.answer.get();
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof BrokerException b
+          ? b
+          : new BrokerException(Condition.INTERNAL, "stream call failed", e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BrokerException(Condition.CANCELLED, "interrupted while waiting for the broker");
+    }
+  }
+
+  /** A call's error on the stream as the exception the unary call would have thrown. */
+  private static BrokerException callError(CallError error) {
+    return Errors.fromStatus(
+        Status.fromCodeValue(error.getCode()).withDescription(error.getMessage()), null);
   }
 
   @Override
@@ -332,9 +380,21 @@ final class ManagedSession implements WorkerSession {
   /** Sends a release; returns true when it could not reach the broker and was queued. */
   private boolean sendRelease(LeaseHandle lease, ReleaseRequest request) {
     try {
-      blocking.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS).release(request);
-    } catch (StatusRuntimeException e) {
-      BrokerException error = Errors.fromGrpc(e);
+      if (settings.unaryLeaseCalls()) {
+        blocking.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS).release(request);
+      } else {
+        ReleaseResult result =
+            onStream(
+                    new SessionConnection.Call(
+                        lease.generation(), id -> SessionConnection.Calls.release(id, request)),
+                    callDeadlineNanos)
+                .getReleaseResult();
+        if (result.hasError()) {
+          throw callError(result.getError());
+        }
+      }
+    } catch (StatusRuntimeException | BrokerException e) {
+      BrokerException error = e instanceof BrokerException b ? b : Errors.fromGrpc(e);
       if (error.isTransient() || error.condition() == Condition.CANCELLED) {
         log.log(Level.INFO, "release of {0} will be retried: {1}", lease, error.getMessage());
         leases.queueRelease(request);

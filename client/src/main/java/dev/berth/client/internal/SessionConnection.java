@@ -21,6 +21,7 @@ import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.StreamRelease;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -28,7 +29,10 @@ import io.grpc.stub.StreamObserver;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -36,6 +40,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 import java.util.stream.Collectors;
 
 /**
@@ -70,6 +75,9 @@ final class SessionConnection {
 
     /** The stream ended; the next attempt to reconnect comes after {@code delay}. */
     default void reconnectScheduled(Duration delay) {}
+
+    /** A lease call waits for a live stream, with {@code waiting} calls in all. */
+    default void callHeld(int waiting) {}
   }
 
   /** Where the session is in its life. */
@@ -112,6 +120,15 @@ final class SessionConnection {
   private Future<?> reconnect;
   private CompletableFuture<Void> firstOpened;
   private CompletableFuture<Void> closeDone;
+
+  /** How the last stream ended, for calls that waited in vain for the next one. */
+  private String lastEnded = "";
+
+  /** The last call_id used on any of this session's streams; ids are never reused. */
+  private long lastCallId;
+
+  /** Lease calls waiting for a live stream (before the first, or while reconnecting), in order. */
+  private final ArrayDeque<Call> waitingForStream = new ArrayDeque<>();
 
   SessionConnection(
       Executor loop,
@@ -184,6 +201,7 @@ final class SessionConnection {
     cancelTimers();
     leases.endAll();
     Stream s = stream;
+    failCalls(s, closedError());
     if (s != null && s.opened) {
       state = State.CLOSING;
       closeDone = done;
@@ -206,12 +224,129 @@ final class SessionConnection {
     Stream s = stream;
     stream = null;
     state = State.CLOSED;
+    failCalls(s, closedError());
     if (s != null) {
       s.requests.cancel("session closed by the worker", null);
     }
     if (closeDone != null) {
       closeDone.complete(null);
     }
+  }
+
+  /**
+   * Makes a lease call on the session stream; {@code call} completes with the broker's answer, or
+   * fails when its deadline passes first, when its session was lost, or when the session closes.
+   * While the stream is reconnecting the call waits for it; a call in flight on a stream that drops
+   * is sent again on the next one, with the same request (so with the same request_id, which the
+   * broker answers as it did the first time: never granted twice).
+   */
+  void call(Call call, Duration deadline) {
+    if (state == State.CLOSING || state == State.CLOSED) {
+      call.fail(closedError());
+      return;
+    }
+    call.deadline = ticker.schedule(loop, guarded(() -> callTimedOut(call, deadline)), deadline);
+    sendOrHold(call);
+  }
+
+  /** Sends {@code call} on the live stream, or holds it until there is one. */
+  private void sendOrHold(Call call) {
+    Stream s = stream;
+    if (state != State.LIVE || s == null || !s.opened) {
+      waitingForStream.addLast(call);
+      events.callHeld(waitingForStream.size());
+      return;
+    }
+    if (call.generation != null && call.generation != generation) {
+      call.fail(
+          new BrokerException(
+              BrokerException.Condition.NOT_FOUND,
+              "session " + call.generation.sessionId() + " was lost before the call was answered"));
+      return;
+    }
+    long id = ++lastCallId;
+    s.calls.put(id, call);
+    s.send(call.request.apply(id));
+  }
+
+  /**
+   * Ends {@code call} at its deadline: UNAVAILABLE (transient) when it was still waiting for a
+   * stream, saying why the last one ended; DEADLINE_EXCEEDED when the broker had it and did not
+   * answer.
+   */
+  private void callTimedOut(Call call, Duration deadline) {
+    if (call.answer.isDone()) {
+      return;
+    }
+    if (waitingForStream.remove(call)) {
+      call.fail(
+          new BrokerException(
+              BrokerException.Condition.UNAVAILABLE,
+              "no session stream to the broker within "
+                  + deadline
+                  + (lastEnded.isEmpty() ? "" : "; the last one ended with " + lastEnded)));
+      return;
+    }
+    Stream s = stream;
+    if (s != null) {
+      s.calls.values().remove(call); // a late answer is then handled as one nobody waits for
+    }
+    call.fail(
+        new BrokerException(
+            BrokerException.Condition.DEADLINE_EXCEEDED,
+            "no answer from the broker within " + deadline));
+  }
+
+  /** The answer to a call on {@code s}; a grant nobody waits for any more is given back. */
+  private void answered(Stream s, long callId, SessionEvent event) {
+    Call call = s.calls.remove(callId);
+    if (call != null) {
+      call.answer.complete(event);
+      call.cancelDeadline();
+      return;
+    }
+    if (event.hasAcquireResult()
+        && event.getAcquireResult().hasResponse()
+        && event.getAcquireResult().getResponse().hasGranted()) {
+      // Its caller gave up (the deadline passed): release the lease rather than hold it unused.
+      String leaseId = event.getAcquireResult().getResponse().getGranted().getLeaseId();
+      log.log(Level.INFO, "releasing lease {0}, granted after its caller gave up", leaseId);
+      ReleaseRequest release = ReleaseRequest.newBuilder().setLeaseId(leaseId).build();
+      long id = ++lastCallId;
+      s.calls.put(id, new Call(null, n -> Calls.release(n, release)));
+      s.send(Calls.release(id, release));
+    }
+  }
+
+  /** Ends every call still waiting: the session is closed or gave up. */
+  private void failCalls(Stream s, BrokerException error) {
+    List<Call> calls = new ArrayList<>(waitingForStream);
+    waitingForStream.clear();
+    if (s != null) {
+      calls.addAll(s.calls.values());
+      s.calls.clear();
+    }
+    for (Call call : calls) {
+      call.fail(error);
+    }
+  }
+
+  /** Sends the calls held while there was no live stream, and those in flight on a dropped one. */
+  private void sendHeldCalls() {
+    List<Call> held = new ArrayList<>(waitingForStream);
+    waitingForStream.clear();
+    for (Call call : held) {
+      sendOrHold(call);
+    }
+  }
+
+  private BrokerException closedError() {
+    return new BrokerException(
+        BrokerException.Condition.CANCELLED,
+        "session of "
+            + workerId
+            + " is closed"
+            + (closedReason.isEmpty() ? "" : ": " + closedReason));
   }
 
   /** Drops the stream as a broken connection would (for the SDK's tests). */
@@ -279,9 +414,9 @@ final class SessionConnection {
         listeners.fire(
             listeners.drain, new DrainRequest(Wire.instant(event.getDrain().getDeadline())));
       }
-      // Answers to calls made on the stream: this SDK makes its calls as unary RPCs, never on the
-      // stream, so there is nothing to match them to.
-      case ACQUIRE_RESULT, RELEASE_RESULT, BUNDLE_RESULT -> {}
+      case ACQUIRE_RESULT -> answered(s, event.getAcquireResult().getCallId(), event);
+      case RELEASE_RESULT -> answered(s, event.getReleaseResult().getCallId(), event);
+      case BUNDLE_RESULT -> answered(s, event.getBundleResult().getCallId(), event);
       case EVENT_NOT_SET -> log.log(Level.WARNING, "empty SessionEvent from the broker; ignored");
     }
   }
@@ -323,6 +458,7 @@ final class SessionConnection {
     heartbeatIntervalNanos =
         positiveOr(Wire.duration(opened.getHeartbeatInterval()).toNanos(), DEFAULT_HEARTBEAT_NANOS);
     scheduleHeartbeat(lastAckReceivedNanos + heartbeatIntervalNanos);
+    sendHeldCalls();
     retryReleases();
     events.opened(opened.getResumed()); // before openSession returns, for the first one
     if (firstOpened != null) {
@@ -442,8 +578,18 @@ final class SessionConnection {
     if (s.timedOut) {
       status = Status.DEADLINE_EXCEEDED.withDescription(status.getDescription());
     }
+    lastEnded = describe(status);
+    // Calls in flight go back in front of those waiting, in the order they were made, to be sent
+    // again on the next stream (or failed below, if there is none).
+    List<Long> ids = new ArrayList<>(s.calls.keySet());
+    ids.sort(java.util.Comparator.reverseOrder());
+    for (Long id : ids) {
+      waitingForStream.addFirst(s.calls.get(id));
+    }
+    s.calls.clear();
     switch (state) {
       case CLOSING, CLOSED -> {
+        failCalls(null, closedError());
         state = State.CLOSED;
         if (closeDone != null) {
           closeDone.complete(null);
@@ -453,6 +599,7 @@ final class SessionConnection {
       case CONNECTING -> {
         state = State.CLOSED;
         closedReason = describe(status);
+        failCalls(null, Errors.fromStatus(status, null));
         failFirstOpened(Errors.fromStatus(status, null));
         return;
       }
@@ -484,6 +631,7 @@ final class SessionConnection {
   private void giveUp(Status status) {
     state = State.CLOSED;
     closedReason = describe(status);
+    failCalls(null, Errors.fromStatus(status, null));
     SessionGeneration g = generation;
     lose(g, "", "the session stream failed with " + closedReason + "; not reconnecting");
   }
@@ -571,6 +719,9 @@ final class SessionConnection {
     boolean timedOut;
     Future<?> helloTimeout;
 
+    /** Lease calls sent on this stream and not yet answered, by call_id. */
+    final Map<Long, Call> calls = new HashMap<>();
+
     /** Heartbeats sent and not yet acknowledged: {seq, sentNanos}, oldest first. */
     final ArrayDeque<long[]> unacked = new ArrayDeque<>();
 
@@ -602,6 +753,53 @@ final class SessionConnection {
     @Override
     public void onCompleted() {
       post(() -> onEnded(this, Status.UNAVAILABLE.withDescription("the broker ended the stream")));
+    }
+  }
+
+  /**
+   * One lease call on the session stream: its request, made for whichever call_id it is sent with,
+   * and its answer. Made on any thread; everything else happens on the loop.
+   */
+  static final class Call {
+    /** The session the call acts for; null for one that may go on any of them. */
+    final SessionGeneration generation;
+
+    final LongFunction<SessionRequest> request;
+    final CompletableFuture<SessionEvent> answer = new CompletableFuture<>();
+    Future<?> deadline;
+
+    Call(SessionGeneration generation, LongFunction<SessionRequest> request) {
+      this.generation = generation;
+      this.request = request;
+    }
+
+    void fail(BrokerException error) {
+      answer.completeExceptionally(error);
+      cancelDeadline();
+    }
+
+    void cancelDeadline() {
+      if (deadline != null) {
+        deadline.cancel(false);
+      }
+    }
+  }
+
+  /** The stream messages of lease calls. */
+  static final class Calls {
+    private Calls() {}
+
+    static SessionRequest acquire(long callId, dev.berth.proto.v1.AcquireRequest request) {
+      return SessionRequest.newBuilder()
+          .setAcquire(
+              dev.berth.proto.v1.StreamAcquire.newBuilder().setCallId(callId).setRequest(request))
+          .build();
+    }
+
+    static SessionRequest release(long callId, ReleaseRequest request) {
+      return SessionRequest.newBuilder()
+          .setRelease(StreamRelease.newBuilder().setCallId(callId).setRequest(request))
+          .build();
     }
   }
 }

@@ -23,6 +23,7 @@ public final class SessionProbe implements SessionConnection.Events {
   private final BlockingQueue<Boolean> opened = new LinkedBlockingQueue<>();
   private final BlockingQueue<Long> acks = new LinkedBlockingQueue<>();
   private final BlockingQueue<Duration> reconnects = new LinkedBlockingQueue<>();
+  private final BlockingQueue<Integer> held = new LinkedBlockingQueue<>();
 
   private SessionProbe(ManagedSession session) {
     this.session = session;
@@ -50,6 +51,16 @@ public final class SessionProbe implements SessionConnection.Events {
     reconnects.add(delay);
   }
 
+  @Override
+  public void callHeld(int waiting) {
+    held.add(waiting);
+  }
+
+  /** The number of lease calls waiting for a stream when the next one was held. */
+  public int awaitCallHeld() {
+    return next(held, "call held for the stream");
+  }
+
   /** The broker's next answer to a hello: true when it resumed the session. */
   public boolean awaitOpened() {
     return next(opened, "opened");
@@ -67,7 +78,7 @@ public final class SessionProbe implements SessionConnection.Events {
 
   /** Whether no event is recorded and unread. */
   public boolean isQuiet() {
-    return opened.isEmpty() && acks.isEmpty() && reconnects.isEmpty();
+    return opened.isEmpty() && acks.isEmpty() && reconnects.isEmpty() && held.isEmpty();
   }
 
   /**

@@ -19,6 +19,12 @@ public final class BrokerConfig {
   public static final int MAX_POOL_LIMIT = 1_000_000;
 
   /**
+   * The largest cap on calls in flight per session stream: every call in flight may put one result
+   * in the stream's outbound queue, which holds a bounded backlog.
+   */
+  public static final int MAX_STREAM_CALLS_IN_FLIGHT = 10_000;
+
+  /**
    * The names of this part's configuration keys, written once: {@link ConfigKeys} defines the keys
    * with them and every validation error names its key with them.
    */
@@ -27,6 +33,7 @@ public final class BrokerConfig {
     public static final String SESSION_TTL = "session.ttl";
     public static final String SWEEP_INTERVAL = "session.sweep_interval";
     public static final String REQUEST_IDS_REMEMBERED = "session.request_ids_remembered";
+    public static final String STREAM_CALLS_IN_FLIGHT = "session.stream_calls_in_flight";
     public static final String EXHAUSTED_RETRY_AFTER = "admission.exhausted_retry_after";
     public static final String REVOKE_GRACE = "leases.revoke_grace";
     public static final String DRAIN_DEADLINE = "leases.drain_deadline";
@@ -73,6 +80,7 @@ public final class BrokerConfig {
   private final Duration drainDeadline;
   private final String defaultWasmModule;
   private final int requestIdsPerSession;
+  private final int streamCallsInFlight;
   private final int endedLeasesRemembered;
   private final Duration endedLeaseMemory;
 
@@ -89,6 +97,7 @@ public final class BrokerConfig {
     this.drainDeadline = b.drainDeadline;
     this.defaultWasmModule = b.defaultWasmModule;
     this.requestIdsPerSession = b.requestIdsPerSession;
+    this.streamCallsInFlight = b.streamCallsInFlight;
     this.endedLeasesRemembered = b.endedLeasesRemembered;
     this.endedLeaseMemory = b.endedLeaseMemory;
   }
@@ -112,6 +121,7 @@ public final class BrokerConfig {
     b.drainDeadline = drainDeadline;
     b.defaultWasmModule = defaultWasmModule;
     b.requestIdsPerSession = requestIdsPerSession;
+    b.streamCallsInFlight = streamCallsInFlight;
     b.endedLeasesRemembered = endedLeasesRemembered;
     b.endedLeaseMemory = endedLeaseMemory;
     return b;
@@ -177,6 +187,14 @@ public final class BrokerConfig {
     return requestIdsPerSession;
   }
 
+  /**
+   * The most acquire and release calls one session stream may have in flight (sent and not yet
+   * answered); a call beyond it is answered RESOURCE_EXHAUSTED at once, and the stream stays open.
+   */
+  public int streamCallsInFlight() {
+    return streamCallsInFlight;
+  }
+
   /** How many ended leases are remembered, so a late Release can say how each ended. */
   public int endedLeasesRemembered() {
     return endedLeasesRemembered;
@@ -204,6 +222,7 @@ public final class BrokerConfig {
     private Duration drainDeadline = Duration.ofSeconds(30);
     private String defaultWasmModule = "extractor";
     private int requestIdsPerSession = 256;
+    private int streamCallsInFlight = 64;
     private int endedLeasesRemembered = 100_000;
     private Duration endedLeaseMemory = Duration.ofMinutes(10);
 
@@ -282,6 +301,11 @@ public final class BrokerConfig {
       return this;
     }
 
+    public Builder streamCallsInFlight(int value) {
+      this.streamCallsInFlight = value;
+      return this;
+    }
+
     public Builder endedLeasesRemembered(int value) {
       this.endedLeasesRemembered = value;
       return this;
@@ -327,6 +351,7 @@ public final class BrokerConfig {
         throw new ConfigException(Keys.DEFAULT_WASM_MODULE, "must not be empty");
       }
       Checks.range(Keys.REQUEST_IDS_REMEMBERED, requestIdsPerSession, 1, 100_000);
+      Checks.range(Keys.STREAM_CALLS_IN_FLIGHT, streamCallsInFlight, 1, MAX_STREAM_CALLS_IN_FLIGHT);
       Checks.range(Keys.ENDED_REMEMBERED, endedLeasesRemembered, 1, 10_000_000);
       Checks.positive(Keys.ENDED_MEMORY, endedLeaseMemory);
       return new BrokerConfig(this);

@@ -152,6 +152,14 @@ public final class ConfigKeys {
         "request ids per session remembered for idempotency (new sessions)",
         BrokerConfig.Builder::requestIdsPerSession,
         BrokerConfig::requestIdsPerSession);
+    broker(
+        BrokerConfig.Keys.STREAM_CALLS_IN_FLIGHT,
+        Codecs.INTEGER,
+        true,
+        "acquire and release calls one session stream may have unanswered; more are refused"
+            + " RESOURCE_EXHAUSTED",
+        BrokerConfig.Builder::streamCallsInFlight,
+        BrokerConfig::streamCallsInFlight);
     for (ResourceKind kind : ResourceKind.values()) {
       broker(
           BrokerConfig.Keys.limit(kind),

@@ -173,8 +173,9 @@ public final class BrokerServer implements AutoCloseable {
     this.broker = broker;
     this.executor = executor;
     Protos protos = new Protos(time);
+    CallRate rate = new CallRate(broker, time);
     this.leaseBroker =
-        new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT, time, timings);
+        new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT, time, timings, rate);
     this.events = new EventHub(time, protos, options.drops());
     broker.addListener(events);
     if (executor != null) {
@@ -193,7 +194,7 @@ public final class BrokerServer implements AutoCloseable {
     this.server =
         builder
             // The last added runs first: authentication names the principal the rate cap counts.
-            .intercept(new CallRateInterceptor(broker, time))
+            .intercept(new CallRateInterceptor(rate))
             .intercept(auth)
             // Malformed requests are answered INVALID_ARGUMENT, never INTERNAL.
             .addService(RequestGuard.wrap(leaseBroker.bindService()))

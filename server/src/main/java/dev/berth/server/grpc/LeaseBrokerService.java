@@ -12,25 +12,20 @@ import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.server.admission.AcquireSpec;
-import dev.berth.server.admission.BundleSpec;
-import dev.berth.server.admission.Callback;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.failure.BrokerException;
-import dev.berth.server.lease.Outcome;
-import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmModule;
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Function;
 
 /**
  * The worker-facing {@code berth.v1.LeaseBroker} service: a thin adapter that validates and maps
@@ -44,8 +39,8 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
   private final Broker broker;
   private final Protos protos;
   private final SessionStream.Limits streamLimits;
-  private final TimeSource time;
-  private final AcquireTimings timings;
+  private final LeaseCalls calls;
+  private final CallRate rate;
 
   /** Every open session stream, also those that have not said hello, for shutdown. */
   private final Set<SessionStream> streams = ConcurrentHashMap.newKeySet();
@@ -55,12 +50,13 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
       Protos protos,
       SessionStream.Limits streamLimits,
       TimeSource time,
-      AcquireTimings timings) {
+      AcquireTimings timings,
+      CallRate rate) {
     this.broker = broker;
     this.protos = protos;
     this.streamLimits = streamLimits;
-    this.time = time;
-    this.timings = timings;
+    this.calls = new LeaseCalls(broker, protos, time, timings);
+    this.rate = rate;
   }
 
   @Override
@@ -69,6 +65,8 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
         new SessionStream(
             broker,
             protos,
+            calls,
+            rate,
             (ServerCallStreamObserver<SessionEvent>) responses,
             Principals.current(),
             streamLimits,
@@ -86,136 +84,80 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
 
   @Override
   public void acquire(AcquireRequest request, StreamObserver<AcquireResponse> responses) {
-    long startNanos = time.nanoTime();
     ServerCallStreamObserver<AcquireResponse> call =
         (ServerCallStreamObserver<AcquireResponse>) responses;
-    AtomicReference<Broker.PendingAcquire> pending = cancelOnCancel(call);
-    try {
-      AcquireSpec spec = Protos.acquireSpec(request);
-      spec = spec.withWaitNanos(boundedByDeadline(spec.waitNanos()));
-      Answer<dev.berth.server.admission.Decision, AcquireResponse> answer =
-          new Answer<>(call, spec.kind(), startNanos, protos::acquireResponse);
-      pending.set(broker.acquire(spec, Principals.current(), answer));
-      answer.returned(pending.get());
-    } catch (RuntimeException e) {
-      call.onError(Errors.toStatus(e));
-    }
+    UnaryReply<AcquireResponse> reply = new UnaryReply<>(call);
+    // Registered first, so a caller that goes away while waiting frees its place in the queue.
+    call.setOnCancelHandler(reply::cancelled);
+    // A cancel that comes while the broker decides is caught by LeaseCalls (isCancelled).
+    reply.pending = calls.acquire(request, null, waitBound(), Principals.current(), reply);
   }
 
   /** The unary twin of the session stream's acquire_bundle: every lease or one refusal. */
   @Override
   public void acquireBundle(
       AcquireBundleRequest request, StreamObserver<AcquireBundleResponse> responses) {
-    long startNanos = time.nanoTime();
     ServerCallStreamObserver<AcquireBundleResponse> call =
         (ServerCallStreamObserver<AcquireBundleResponse>) responses;
-    AtomicReference<Broker.PendingAcquire> pending = cancelOnCancel(call);
-    try {
-      BundleSpec spec = Protos.bundleSpec(request);
-      spec = spec.withWaitNanos(boundedByDeadline(spec.waitNanos()));
-      // A bundle's latency is counted with its first item's kind.
-      Answer<dev.berth.server.admission.BundleDecision, AcquireBundleResponse> answer =
-          new Answer<>(call, spec.item(0).kind(), startNanos, protos::bundleResponse);
-      pending.set(broker.acquireBundle(spec, Principals.current(), answer));
-      answer.returned(pending.get());
-    } catch (RuntimeException e) {
-      call.onError(Errors.toStatus(e));
-    }
+    UnaryReply<AcquireBundleResponse> reply = new UnaryReply<>(call);
+    call.setOnCancelHandler(reply::cancelled);
+    reply.pending = calls.bundle(request, null, waitBound(), Principals.current(), reply);
   }
 
-  /**
-   * Registers, before anything else, a cancel handler that frees the place of a caller that goes
-   * away while it waits; the handle is set once the broker has it.
-   */
-  private static AtomicReference<Broker.PendingAcquire> cancelOnCancel(
-      ServerCallStreamObserver<?> call) {
-    AtomicReference<Broker.PendingAcquire> pending = new AtomicReference<>();
-    call.setOnCancelHandler(
-        () -> {
-          Broker.PendingAcquire p = pending.get();
-          if (p != null) {
-            p.cancel();
-          }
-        });
-    return pending;
-  }
-
-  /** A wait cut to the call's deadline minus a margin, so a waiting caller hears TIMEOUT. */
-  private static long boundedByDeadline(long waitNanos) {
+  /** The longest a waiting acquire may wait: the call's deadline less a margin, to hear TIMEOUT. */
+  private static long waitBound() {
     Deadline deadline = Context.current().getDeadline();
-    if (deadline == null || waitNanos == 0) {
-      return waitNanos;
-    }
-    long left = deadline.timeRemaining(TimeUnit.NANOSECONDS) - DEADLINE_MARGIN_NANOS;
-    return left < waitNanos ? Math.max(0, left) : waitNanos;
+    return deadline == null
+        ? Long.MAX_VALUE
+        : deadline.timeRemaining(TimeUnit.NANOSECONDS) - DEADLINE_MARGIN_NANOS;
   }
 
-  /**
-   * Sends the one answer of an acquire or a bundle, from whichever thread decides it, and times it.
-   * An answer given on the calling thread before the broker returned was decided at once; any other
-   * answer came after a wait in the queue.
-   */
-  private final class Answer<A, R> implements Callback<A> {
-    private final ServerCallStreamObserver<R> call;
-    private final ResourceKind kind;
-    private final long startNanos;
-    private final Function<A, R> response;
-    private final Thread caller = Thread.currentThread();
-    volatile boolean returned;
+  /** The answer of one unary call, sent once; a cancelled call is sent nothing. */
+  private static final class UnaryReply<T> implements LeaseCalls.Reply<T> {
+    private final ServerCallStreamObserver<T> call;
+    volatile LeaseCalls.Pending pending;
 
-    Answer(
-        ServerCallStreamObserver<R> call,
-        ResourceKind kind,
-        long startNanos,
-        Function<A, R> response) {
+    UnaryReply(ServerCallStreamObserver<T> call) {
       this.call = call;
-      this.kind = kind;
-      this.startNanos = startNanos;
-      this.response = response;
     }
 
-    /** The broker returned; a caller that went away meanwhile frees its place now. */
-    void returned(Broker.PendingAcquire pending) {
-      returned = true;
-      if (call.isCancelled()) {
-        pending.cancel();
+    void cancelled() {
+      LeaseCalls.Pending p = pending;
+      if (p != null) {
+        p.cancel();
       }
     }
 
     @Override
-    public void decided(A decision) {
-      boolean queued = returned || Thread.currentThread() != caller;
-      timings.answered(kind, time.nanoTime() - startNanos, queued);
-      if (call.isCancelled()) {
-        return;
-      }
-      call.onNext(response.apply(decision));
+    public void answer(T response) {
+      call.onNext(response);
       call.onCompleted();
     }
 
     @Override
-    public void failed(BrokerException error) {
+    public void fail(StatusRuntimeException error) {
       if (!call.isCancelled()) {
-        call.onError(Errors.toStatus(error));
+        call.onError(error);
       }
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return call.isCancelled();
     }
   }
 
   @Override
   public void release(ReleaseRequest request, StreamObserver<ReleaseResponse> responses) {
+    ReleaseResponse response;
     try {
-      AcquireSpec.requireId("session_id", request.getSessionId(), true);
-      AcquireSpec.requireId("lease_id", request.getLeaseId(), true);
-      Outcome outcome =
-          request.hasOutcome() ? Protos.outcome(request.getOutcome()) : Outcome.UNKNOWN;
-      Broker.EndResult result =
-          broker.release(
-              request.getSessionId(), request.getLeaseId(), Principals.current(), outcome);
-      responses.onNext(Protos.releaseResponse(result));
-      responses.onCompleted();
-    } catch (RuntimeException e) {
-      responses.onError(Errors.toStatus(e));
+      response = calls.release(request, null, Principals.current());
+    } catch (StatusRuntimeException e) {
+      responses.onError(e);
+      return;
     }
+    responses.onNext(response);
+    responses.onCompleted();
   }
 
   @Override

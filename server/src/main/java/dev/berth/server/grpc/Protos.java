@@ -6,11 +6,14 @@ import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireBundleResponse;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerEventType;
 import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.BundleGrant;
 import dev.berth.proto.v1.BundleRefusal;
+import dev.berth.proto.v1.BundleResult;
+import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.Cleanup;
 import dev.berth.proto.v1.Drain;
 import dev.berth.proto.v1.ExplainStep;
@@ -33,11 +36,13 @@ import dev.berth.proto.v1.PressureStatus;
 import dev.berth.proto.v1.Refusal;
 import dev.berth.proto.v1.RefusalCount;
 import dev.berth.proto.v1.ReleaseResponse;
+import dev.berth.proto.v1.ReleaseResult;
 import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.RevokeLeaseResponse;
 import dev.berth.proto.v1.SessionCounts;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionInfo;
+import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.Totals;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.WasmInstanceStats;
@@ -69,6 +74,7 @@ import dev.berth.server.settings.ConfigException;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.InstanceStats;
 import dev.berth.server.wasm.WasmModule;
+import io.grpc.Status;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -240,9 +246,14 @@ final class Protos {
 
   /** Validates an acquire request; Acquire and the admin Explain share it. */
   static AcquireSpec acquireSpec(AcquireRequest request) {
+    return acquireSpec(request, request.getSessionId());
+  }
+
+  /** Validates an acquire for {@code sessionId}, which replaces the request's own session id. */
+  static AcquireSpec acquireSpec(AcquireRequest request, String sessionId) {
     Duration wait = request.hasWait() ? duration(request.getWait(), "wait") : null;
     return AcquireSpec.validate(
-        request.getSessionId(),
+        sessionId,
         kind(request.getKind()),
         request.getUrl(),
         request.getModule(),
@@ -257,6 +268,11 @@ final class Protos {
    * {@code items[i].field} for an item's field.
    */
   static BundleSpec bundleSpec(AcquireBundleRequest request) {
+    return bundleSpec(request, request.getSessionId());
+  }
+
+  /** Validates a bundle for {@code sessionId}, which replaces the request's own session id. */
+  static BundleSpec bundleSpec(AcquireBundleRequest request, String sessionId) {
     Duration wait = request.hasWait() ? duration(request.getWait(), "wait") : null;
     List<BundleSpec.Item> items = new ArrayList<>(request.getItemsCount());
     for (int i = 0; i < request.getItemsCount(); i++) {
@@ -273,7 +289,7 @@ final class Protos {
               Integer.toUnsignedLong(item.getMemoryEstimateMb())));
     }
     return BundleSpec.validate(
-        request.getSessionId(),
+        sessionId,
         items,
         wait,
         request.getRequestId(),
@@ -691,6 +707,54 @@ final class Protos {
                 .setSessionTtl(duration(ttl))
                 .setResumed(opened.resumed())
                 .addAllLostLeases(opened.lostLeases()))
+        .build();
+  }
+
+  /** The answer to a stream acquire. */
+  static SessionEvent acquireResult(long callId, AcquireResponse response) {
+    return SessionEvent.newBuilder()
+        .setAcquireResult(AcquireResult.newBuilder().setCallId(callId).setResponse(response))
+        .build();
+  }
+
+  /** The answer to a stream bundle. */
+  static SessionEvent bundleResult(long callId, AcquireBundleResponse response) {
+    return SessionEvent.newBuilder()
+        .setBundleResult(BundleResult.newBuilder().setCallId(callId).setResponse(response))
+        .build();
+  }
+
+  /** The answer to a stream release. */
+  static SessionEvent releaseResult(long callId, ReleaseResponse response) {
+    return SessionEvent.newBuilder()
+        .setReleaseResult(ReleaseResult.newBuilder().setCallId(callId).setResponse(response))
+        .build();
+  }
+
+  /**
+   * The failure of one call on a session stream ({@code call} is ACQUIRE, RELEASE or
+   * ACQUIRE_BUNDLE), as the unary call would have failed with {@code status}.
+   */
+  static SessionEvent callFailed(SessionRequest.MsgCase call, long callId, Status status) {
+    CallError error = callError(status);
+    SessionEvent.Builder event = SessionEvent.newBuilder();
+    switch (call) {
+      case ACQUIRE ->
+          event.setAcquireResult(AcquireResult.newBuilder().setCallId(callId).setError(error));
+      case RELEASE ->
+          event.setReleaseResult(ReleaseResult.newBuilder().setCallId(callId).setError(error));
+      case ACQUIRE_BUNDLE ->
+          event.setBundleResult(BundleResult.newBuilder().setCallId(callId).setError(error));
+      default -> throw new IllegalArgumentException("not a call on the stream: " + call);
+    }
+    return event.build();
+  }
+
+  /** A gRPC status as the error of one call on a session stream: its code number and message. */
+  static CallError callError(Status status) {
+    return CallError.newBuilder()
+        .setCode(status.getCode().value())
+        .setMessage(status.getDescription() == null ? "" : status.getDescription())
         .build();
   }
 

@@ -2,10 +2,15 @@ package dev.berth.server.grpc;
 
 import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.Hello;
+import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.StreamAcquire;
+import dev.berth.proto.v1.StreamAcquireBundle;
+import dev.berth.proto.v1.StreamRelease;
 import dev.berth.proto.v1.WasmInstanceStats;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
@@ -17,11 +22,24 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.BiFunction;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * One {@code OpenSession} stream: reads hello, heartbeats, acks and goodbye from the worker, and is
- * the {@link SessionChannel} through which the broker pushes to it.
+ * One {@code OpenSession} stream: reads hello, heartbeats, acks, goodbye and the acquire and
+ * release calls of its session from the worker, and is the {@link SessionChannel} through which the
+ * broker pushes to it.
+ *
+ * <p>Calls on the stream ({@code acquire}, {@code release}) take the same path as the unary calls
+ * ({@link LeaseCalls}) and are answered by {@code call_id}, in whatever order they are decided: a
+ * waiting acquire holds up neither the stream nor the calls after it. A call's failure is a {@code
+ * CallError} in its result and leaves the stream open; only a protocol violation (a call before
+ * hello, a {@code call_id} already in flight) closes it. At most {@link
+ * dev.berth.server.config.BrokerConfig#streamCallsInFlight} calls may be in flight; when the stream
+ * ends, however it ends, its waiting acquires are cancelled and give their places in the queue up.
  *
  * <p>Outbound events go through an {@link OutboundQueue}: when the transport is not ready they
  * queue, a newer heartbeat ack replaces an unsent older one, and a worker that stops reading
@@ -46,12 +64,23 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
   private final Broker broker;
   private final Protos protos;
+  private final LeaseCalls calls;
+  private final CallRate rate;
   private final String principal;
   private final Consumer<SessionStream> onTerminated;
   private final OutboundQueue<SessionEvent> out;
 
   /** Set once hello succeeds; read by any thread. */
   private volatile String sessionId;
+
+  /**
+   * Calls sent and not yet answered, by call_id. Added by the inbound thread; removed by whichever
+   * thread answers (a waiting acquire is answered by the command that frees its capacity).
+   */
+  private final ConcurrentHashMap<Long, StreamCall> inFlight = new ConcurrentHashMap<>();
+
+  /** Set when the stream has ended in any way: calls still in flight are cancelled. */
+  private volatile boolean ended;
 
   // Heartbeat throttling; touched only by the inbound thread (gRPC delivers messages serially).
   private long minHeartbeatGapNanos;
@@ -65,12 +94,16 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   SessionStream(
       Broker broker,
       Protos protos,
+      LeaseCalls calls,
+      CallRate rate,
       ServerCallStreamObserver<SessionEvent> out,
       String principal,
       Limits limits,
       Consumer<SessionStream> onTerminated) {
     this.broker = broker;
     this.protos = protos;
+    this.calls = calls;
+    this.rate = rate;
     this.principal = principal;
     this.onTerminated = onTerminated;
     this.out =
@@ -95,9 +128,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
         case HEARTBEAT -> heartbeat(request.getHeartbeat());
         case ACK -> broker.ack(requireSession("ack"), this, request.getAck().getCommandId());
         case GOODBYE -> broker.goodbye(requireSession("goodbye"), this);
-        case ACQUIRE, RELEASE, ACQUIRE_BUNDLE ->
-            throw BrokerException.invalid(
-                "msg", "leases on the session stream are not served yet; use the unary calls");
+        case ACQUIRE -> acquire(request.getAcquire());
+        case RELEASE -> release(request.getRelease());
+        case ACQUIRE_BUNDLE -> acquireBundle(request.getAcquireBundle());
         case MSG_NOT_SET -> throw BrokerException.invalid("msg", "empty SessionRequest");
       }
     } catch (RuntimeException e) {
@@ -157,6 +190,172 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     send(Protos.heartbeatAck(heartbeat.getSeq(), pressure));
   }
 
+  // ------------------------------------------------------------ calls on the stream
+
+  private void acquire(StreamAcquire message) {
+    StreamCall call = admit(message.getCallId(), SessionRequest.MsgCase.ACQUIRE);
+    if (call != null) {
+      call.pending =
+          calls.acquire(
+              message.getRequest(),
+              sessionId,
+              Long.MAX_VALUE,
+              principal,
+              call.answer(Protos::acquireResult));
+    }
+  }
+
+  private void acquireBundle(StreamAcquireBundle message) {
+    StreamCall call = admit(message.getCallId(), SessionRequest.MsgCase.ACQUIRE_BUNDLE);
+    if (call != null) {
+      call.pending =
+          calls.bundle(
+              message.getRequest(),
+              sessionId,
+              Long.MAX_VALUE,
+              principal,
+              call.answer(Protos::bundleResult));
+    }
+  }
+
+  private void release(StreamRelease message) {
+    StreamCall call = admit(message.getCallId(), SessionRequest.MsgCase.RELEASE);
+    if (call == null) {
+      return;
+    }
+    ReleaseResponse response;
+    try {
+      response = calls.release(message.getRequest(), sessionId, principal);
+    } catch (StatusRuntimeException e) {
+      call.fail(e);
+      return;
+    }
+    if (call.finish()) {
+      send(Protos.releaseResult(call.id, response));
+    }
+  }
+
+  /**
+   * Lets a call in: closes the stream for a protocol violation (before hello, a call_id in flight),
+   * answers RESOURCE_EXHAUSTED beyond the in-flight cap, holds a call over the principal's call
+   * rate back and then refuses it, as a unary call is; else registers the call as in flight.
+   *
+   * @return the call to serve, or null when it has been answered already (or will be, when held)
+   */
+  private StreamCall admit(long callId, SessionRequest.MsgCase kind) {
+    requireSession(kind.name().toLowerCase(Locale.ROOT));
+    StreamCall call = new StreamCall(callId, kind);
+    int cap = broker.config().streamCallsInFlight();
+    if (inFlight.size() >= cap) {
+      if (inFlight.containsKey(callId)) {
+        throw duplicate(callId);
+      }
+      send(
+          Protos.callFailed(
+              kind,
+              callId,
+              Status.RESOURCE_EXHAUSTED.withDescription(
+                  "this session stream has "
+                      + cap
+                      + " calls in flight, its cap ("
+                      + BrokerConfig.Keys.STREAM_CALLS_IN_FLIGHT
+                      + "); wait for their results")));
+      return null;
+    }
+    if (inFlight.putIfAbsent(callId, call) != null) {
+      throw duplicate(callId);
+    }
+    if (ended) {
+      call.finish(); // raced with the stream's end: nothing to answer
+      return null;
+    }
+    Status refused = rate.admit(principal);
+    if (refused != null) {
+      rate.holdThen(() -> call.fail(refused.asRuntimeException()));
+      return null;
+    }
+    return call;
+  }
+
+  private static BrokerException duplicate(long callId) {
+    return BrokerException.invalid(
+        "call_id",
+        Long.toUnsignedString(callId)
+            + " is already in flight on this stream; a call_id may be reused only after its"
+            + " result");
+  }
+
+  /** Cancels every call still in flight: the stream has ended and nobody will read their answer. */
+  private void cancelCalls() {
+    ended = true;
+    for (StreamCall call : inFlight.values()) {
+      call.cancel();
+    }
+  }
+
+  /**
+   * One call in flight on this stream. It is answered once: the first of its answer, its failure
+   * and the stream's end takes it out of {@link #inFlight}, so that its call_id is free again by
+   * the time the worker reads the result.
+   */
+  private final class StreamCall {
+    final long id;
+    private final SessionRequest.MsgCase kind;
+    private final AtomicBoolean done = new AtomicBoolean();
+    volatile LeaseCalls.Pending pending = LeaseCalls.Pending.DONE;
+
+    StreamCall(long id, SessionRequest.MsgCase kind) {
+      this.id = id;
+      this.kind = kind;
+    }
+
+    /** Marks the call answered; true for the one caller that may send its result. */
+    boolean finish() {
+      if (!done.compareAndSet(false, true)) {
+        return false;
+      }
+      inFlight.remove(id, this);
+      return true;
+    }
+
+    void fail(StatusRuntimeException e) {
+      if (finish()) {
+        send(Protos.callFailed(kind, id, e.getStatus()));
+      }
+    }
+
+    void cancel() {
+      if (finish()) {
+        pending.cancel();
+      }
+    }
+
+    /**
+     * Where the answer of this call, an acquire or a bundle, goes: {@code result} makes the
+     * stream's event from the call id and the response.
+     */
+    <T> LeaseCalls.Reply<T> answer(BiFunction<Long, T, SessionEvent> result) {
+      return new LeaseCalls.Reply<>() {
+        @Override
+        public void answer(T response) {
+          if (finish()) {
+            send(result.apply(id, response));
+          }
+        }
+
+        @Override
+        public void fail(StatusRuntimeException e) {
+          StreamCall.this.fail(e);
+        }
+
+        @Override
+        public boolean isCancelled() {
+          return ended;
+        }
+      };
+    }
+  }
+
   private static void requireMemory(String field, long mb) {
     if (mb < 0 || mb > MAX_MEMORY_MB) {
       throw BrokerException.invalid(field, "must be 0.." + MAX_MEMORY_MB + " (1 PiB)");
@@ -173,7 +372,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
   @Override
   public void onError(Throwable t) {
-    // The worker went away (cancelled, connection lost). The session outlives the stream.
+    // The worker went away (cancelled, connection lost). The session outlives the stream; its
+    // calls do not.
+    cancelCalls();
     disconnected();
   }
 
@@ -189,6 +390,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
    * detached; the stream is forgotten either way.
    */
   private void ended(OutboundQueue.End how) {
+    cancelCalls();
     if (how != OutboundQueue.End.CLOSED) {
       disconnected();
     }

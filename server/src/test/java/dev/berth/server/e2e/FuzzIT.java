@@ -7,13 +7,18 @@ import com.google.protobuf.Descriptors.MethodDescriptor;
 import com.google.protobuf.Descriptors.ServiceDescriptor;
 import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.UnknownFieldSet;
+import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.AdminProto;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.BrokerProto;
 import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.DrainBrokerRequest;
 import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.Heartbeat;
+import dev.berth.proto.v1.Hello;
+import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.LeaseInfo;
 import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
@@ -21,8 +26,13 @@ import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.PoolLimit;
 import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.PressureThresholds;
+import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ResourceKind;
+import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionInfo;
+import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.StreamAcquire;
+import dev.berth.proto.v1.StreamRelease;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.testkit.DaemonProcess;
 import dev.berth.testkit.RawBytes;
@@ -33,6 +43,7 @@ import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -193,6 +204,201 @@ class FuzzIT {
       } finally {
         channel.shutdownNow();
       }
+    }
+  }
+
+  /**
+   * Calls on the session stream: fuzzed acquire and release requests, huge and reused call_ids, an
+   * acquire naming another session. Each is answered by its call_id with a proper code and leaves
+   * the stream open; a duplicate call_id in flight and a call before hello close the stream with
+   * INVALID_ARGUMENT; the accounting holds afterwards.
+   */
+  @Test
+  @Timeout(90)
+  void streamCalls_fuzzedHugeDuplicateAndBeforeHello_properCodesOnly_accountingHolds()
+      throws Exception {
+    try (DaemonProcess daemon =
+        DaemonProcess.start(
+            dir.resolve("state"),
+            dir.resolve("daemon.log"),
+            "--session-ttl",
+            "2s",
+            "--heartbeat-interval",
+            "500ms",
+            "--sweep-interval",
+            "100ms",
+            "--render-limit",
+            "1",
+            "--pdf-limit",
+            "2")) {
+      ManagedChannel channel = daemon.channel();
+      BrokerAdminGrpc.BrokerAdminBlockingStub admin = BrokerAdminGrpc.newBlockingStub(channel);
+      Random random = new Random(SEED);
+      try (LiveSession other = new LiveSession(channel, "fuzz-other")) {
+        RequestFuzzer fuzzer = new RequestFuzzer(random, () -> List.of(other.id()));
+
+        // A call before hello ends the stream, naming the rule.
+        RawStream early = RawStream.open(channel);
+        early.send(streamAcquire(1, render("")));
+        assertThat(early.ended(5))
+            .satisfies(st -> assertThat(st.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT))
+            .satisfies(st -> assertThat(st.getDescription()).contains("hello"));
+
+        RawStream stream = RawStream.open(channel);
+        stream.send(
+            SessionRequest.newBuilder()
+                .setHello(Hello.newBuilder().setWorkerId("fuzz-stream"))
+                .build());
+        assertThat(stream.next(5).hasOpened()).isTrue();
+
+        // Fuzzed requests under extreme call_ids: every one answered by its id, properly.
+        for (int i = 0; i < 300; i++) {
+          // Heartbeats keep the session (its TTL is 2 s); their acks are skipped below.
+          stream.send(
+              SessionRequest.newBuilder()
+                  .setHeartbeat(Heartbeat.newBuilder().setSeq(i + 1))
+                  .build());
+          long id = i % 3 == 0 ? -1L - i : i % 3 == 1 ? Long.MAX_VALUE - i : random.nextLong();
+          if (random.nextBoolean()) {
+            AcquireRequest fuzzed =
+                AcquireRequest.parseFrom(
+                    fuzzer.message(AcquireRequest.getDescriptor()).toByteString());
+            // No waiting in the queue: the answers come now, and the stream stays in flight-free.
+            stream.send(streamAcquire(id, fuzzed.toBuilder().clearWait().build()));
+          } else {
+            ReleaseRequest fuzzed =
+                ReleaseRequest.parseFrom(
+                    fuzzer.message(ReleaseRequest.getDescriptor()).toByteString());
+            stream.send(
+                SessionRequest.newBuilder()
+                    .setRelease(StreamRelease.newBuilder().setCallId(id).setRequest(fuzzed))
+                    .build());
+          }
+          SessionEvent answer = stream.nextResult(5);
+          long answeredId =
+              answer.hasAcquireResult()
+                  ? answer.getAcquireResult().getCallId()
+                  : answer.getReleaseResult().getCallId();
+          assertThat(answeredId).as("answer to call %s", Long.toUnsignedString(id)).isEqualTo(id);
+          CallError error =
+              answer.hasAcquireResult()
+                  ? answer.getAcquireResult().getError()
+                  : answer.getReleaseResult().getError();
+          assertThat(PROPER)
+              .as("code of %s", answer)
+              .contains(Status.fromCodeValue(error.getCode()).getCode());
+          if (answer.hasAcquireResult() && answer.getAcquireResult().getResponse().hasGranted()) {
+            stream.send(
+                SessionRequest.newBuilder()
+                    .setRelease(
+                        StreamRelease.newBuilder()
+                            .setCallId(id)
+                            .setRequest(
+                                ReleaseRequest.newBuilder()
+                                    .setLeaseId(
+                                        answer
+                                            .getAcquireResult()
+                                            .getResponse()
+                                            .getGranted()
+                                            .getLeaseId())))
+                    .build());
+            // A repeated request_id answers with a lease already released: released is false.
+            assertThat(stream.nextResult(5).getReleaseResult().hasResponse()).isTrue();
+          }
+        }
+
+        // Another session's id is refused for this call only; the stream carries on.
+        stream.send(streamAcquire(7, render(other.id())));
+        SessionEvent refused = stream.nextResult(5);
+        assertThat(refused.getAcquireResult().getError().getCode())
+            .isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+        assertThat(refused.getAcquireResult().getError().getMessage()).contains("session_id");
+
+        // A call_id still in flight, used again, ends the stream.
+        stream.send(streamAcquire(8, render("")));
+        assertThat(stream.nextResult(5).getAcquireResult().getResponse().hasGranted()).isTrue();
+        AcquireRequest.Builder waiting = render("").toBuilder();
+        waiting.getWaitBuilder().setSeconds(30);
+        stream.send(streamAcquire(9, waiting.build())); // the pool (1) is full: it waits
+        stream.send(streamAcquire(9, waiting.build()));
+        Status ended = stream.ended(5);
+        assertThat(ended.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+        assertThat(ended.getDescription()).contains("call_id");
+      }
+
+      // The stream sessions end within their TTL, their leases and waits with them.
+      awaitNoSessions(admin);
+      assertThat(daemon.logText()).doesNotContain("unexpected failure");
+    }
+  }
+
+  private static AcquireRequest render(String sessionId) {
+    return AcquireRequest.newBuilder()
+        .setSessionId(sessionId)
+        .setKind(ResourceKind.RESOURCE_KIND_RENDER)
+        .setUrl("https://stream.fuzz.example/")
+        .build();
+  }
+
+  private static SessionRequest streamAcquire(long callId, AcquireRequest request) {
+    return SessionRequest.newBuilder()
+        .setAcquire(StreamAcquire.newBuilder().setCallId(callId).setRequest(request))
+        .build();
+  }
+
+  /** An OpenSession stream driven by hand: what is sent, and a queue of what comes back. */
+  private static final class RawStream implements StreamObserver<SessionEvent> {
+    private final java.util.concurrent.BlockingQueue<SessionEvent> events =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    private final CompletableFuture<Status> end = new CompletableFuture<>();
+    private StreamObserver<SessionRequest> requests;
+
+    static RawStream open(ManagedChannel channel) {
+      RawStream s = new RawStream();
+      s.requests = LeaseBrokerGrpc.newStub(channel).openSession(s);
+      return s;
+    }
+
+    void send(SessionRequest request) {
+      requests.onNext(request);
+    }
+
+    SessionEvent next(int seconds) throws InterruptedException {
+      SessionEvent event = events.poll(seconds, TimeUnit.SECONDS);
+      if (event == null) {
+        throw new AssertionError(
+            "no event within " + seconds + " s; stream ended: " + end.getNow(null));
+      }
+      return event;
+    }
+
+    /** The next acquire or release result, skipping heartbeat acks and pushes. */
+    SessionEvent nextResult(int seconds) throws InterruptedException {
+      while (true) {
+        SessionEvent event = next(seconds);
+        if (event.hasAcquireResult() || event.hasReleaseResult()) {
+          return event;
+        }
+      }
+    }
+
+    Status ended(int seconds) throws Exception {
+      return end.get(seconds, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void onNext(SessionEvent event) {
+      events.add(event);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      end.complete(Status.fromThrowable(t));
+    }
+
+    @Override
+    public void onCompleted() {
+      end.complete(Status.OK);
     }
   }
 

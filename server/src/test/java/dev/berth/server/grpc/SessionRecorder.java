@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import dev.berth.proto.v1.Ack;
+import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.Goodbye;
 import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.HeartbeatAck;
@@ -11,8 +13,12 @@ import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.Opened;
+import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.ReleaseResult;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.StreamAcquire;
+import dev.berth.proto.v1.StreamRelease;
 import io.grpc.Status;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -125,6 +131,36 @@ final class SessionRecorder implements ClientResponseObserver<SessionRequest, Se
     assertThat(event.hasHeartbeatAck()).as("heartbeat_ack: %s", event).isTrue();
     assertThat(event.getHeartbeatAck().getSeq()).isEqualTo(seq);
     return event.getHeartbeatAck();
+  }
+
+  /** Sends an acquire on the stream as call {@code callId}; its result comes with {@link #next}. */
+  void sendAcquire(long callId, AcquireRequest.Builder request) {
+    send(
+        SessionRequest.newBuilder()
+            .setAcquire(StreamAcquire.newBuilder().setCallId(callId).setRequest(request))
+            .build());
+  }
+
+  /** Sends a release on the stream as call {@code callId}. */
+  void sendRelease(long callId, ReleaseRequest.Builder request) {
+    send(
+        SessionRequest.newBuilder()
+            .setRelease(StreamRelease.newBuilder().setCallId(callId).setRequest(request))
+            .build());
+  }
+
+  /** The next event, which must be the result of a stream acquire. */
+  AcquireResult nextAcquireResult() {
+    SessionEvent event = next();
+    assertThat(event.hasAcquireResult()).as("acquire_result: %s", event).isTrue();
+    return event.getAcquireResult();
+  }
+
+  /** The next event, which must be the result of a stream release. */
+  ReleaseResult nextReleaseResult() {
+    SessionEvent event = next();
+    assertThat(event.hasReleaseResult()).as("release_result: %s", event).isTrue();
+    return event.getReleaseResult();
   }
 
   /** Acknowledges a pushed command. */

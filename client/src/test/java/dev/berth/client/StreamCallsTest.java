@@ -1,0 +1,212 @@
+package dev.berth.client;
+
+import static dev.berth.client.TestBroker.granted;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.client.internal.SessionProbe;
+import dev.berth.server.lease.LeaseEnd;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Acquires and releases as calls on the session stream (the SDK's default) against a real
+ * in-process broker, on the fake ticker: they wait out a reconnect up to their deadline, are sent
+ * again with the same request on the resumed stream and granted once; and the unary option, which
+ * does not depend on the stream.
+ */
+class StreamCallsTest {
+  private static final dev.berth.server.lease.ResourceKind SERVER_RENDER =
+      dev.berth.server.lease.ResourceKind.RENDER;
+
+  private TestBroker broker;
+
+  @AfterEach
+  void stopBroker() {
+    if (broker != null) {
+      broker.close();
+    }
+  }
+
+  private static AcquireOptions render(String path) {
+    return AcquireOptions.render("https://example.com/" + path);
+  }
+
+  @Test
+  void acquire_whileReconnecting_waitsForResumedStreamThenGranted() throws Exception {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+
+      CompletableFuture<AcquireResult> result =
+          CompletableFuture.supplyAsync(() -> session.acquire(render("a")));
+      assertThat(probe.awaitCallHeld()).isEqualTo(1);
+      assertThat(result).isNotDone();
+      broker.ticker.advance(backoff);
+
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
+      try (Lease lease = granted(result.get(5, TimeUnit.SECONDS))) {
+        assertThat(lease.isValid()).isTrue();
+        assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(1);
+      }
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void acquire_reconnectOutlastsDeadline_throwsUnavailableAndNothingIsGranted() throws Exception {
+    broker = new TestBroker();
+    BrokerClient.Builder slowReconnect =
+        broker.clientBuilder().reconnectBackoff(Duration.ofMinutes(1), Duration.ofMinutes(1));
+    try (BrokerClient client = broker.client(slowReconnect);
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+
+      CompletableFuture<AcquireResult> result =
+          CompletableFuture.supplyAsync(() -> session.acquire(render("a")));
+      probe.awaitCallHeld();
+      broker.ticker.advance(Duration.ofSeconds(5)); // the call deadline; no queue wait asked
+
+      assertThatThrownBy(() -> result.get(5, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(BrokerException.class)
+          .hasMessageContaining("no session stream to the broker within PT5S")
+          .hasMessageContaining("stream dropped on purpose")
+          .extracting(e -> ((BrokerException) e).condition())
+          .isEqualTo(BrokerException.Condition.UNAVAILABLE);
+      broker.ticker.advance(backoff);
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
+      assertThat(broker.inUse(SERVER_RENDER)).as("the given-up call was not sent").isZero();
+    }
+  }
+
+  @Test
+  void acquire_queuedWhenStreamDrops_sentAgainOnResumeAndGrantedOnce() throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 1));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      Lease held = granted(session.acquire(render("a")));
+      AcquireOptions waiting =
+          render("b").toBuilder().maxWait(Duration.ofSeconds(30)).requestId("page-b").build();
+      CompletableFuture<AcquireResult> result =
+          CompletableFuture.supplyAsync(() -> session.acquire(waiting));
+      until(() -> broker.broker.queued(SERVER_RENDER) == 1, "the acquire queued at the broker");
+
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+      until(() -> broker.broker.queued(SERVER_RENDER) == 0, "the dropped stream's wait cancelled");
+      broker.ticker.advance(backoff);
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
+      until(() -> broker.broker.queued(SERVER_RENDER) == 1, "the acquire queued again");
+      assertThat(result).isNotDone();
+      held.close();
+
+      try (Lease lease = granted(result.get(5, TimeUnit.SECONDS))) {
+        assertThat(broker.broker.leases()).extracting(l -> l.id()).containsExactly(lease.leaseId());
+        assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(1);
+      }
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void release_onStream_endsLeaseReleasedWithOutcome() {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease lease = granted(session.acquire(render("a")));
+
+      lease.recordOutcome(Outcome.failed("timeout"));
+      lease.close();
+
+      TestBroker.Ended ended = broker.endOf(lease.leaseId());
+      assertThat(ended.how()).isEqualTo(LeaseEnd.RELEASED);
+      assertThat(ended.outcome().success()).isFalse();
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void acquire_manyThreadsAtOnce_eachAnsweredByItsOwnCall() throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 16));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      java.util.List<CompletableFuture<AcquireResult>> results = new java.util.ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        AcquireOptions page = AcquireOptions.render("https://site-" + i + ".example.com/");
+        results.add(CompletableFuture.supplyAsync(() -> session.acquire(page)));
+      }
+      java.util.Set<String> leaseIds = new java.util.HashSet<>();
+      for (CompletableFuture<AcquireResult> r : results) {
+        leaseIds.add(granted(r.get(5, TimeUnit.SECONDS)).leaseId());
+      }
+      assertThat(leaseIds).hasSize(16);
+      assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(16);
+    }
+  }
+
+  @Test
+  void unaryLeaseCalls_acquireWhileStreamDown_answeredWithoutTheStream() {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client(broker.clientBuilder().unaryLeaseCalls());
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      probe.dropStream();
+      probe.awaitReconnectScheduled();
+
+      try (Lease lease = granted(session.acquire(render("a")))) {
+        assertThat(broker.broker.leases()).extracting(l -> l.id()).containsExactly(lease.leaseId());
+        assertThat(probe.isQuiet()).as("no call held for the stream").isTrue();
+      }
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void close_callWaitingForStream_failsCancelled() throws Exception {
+    broker = new TestBroker();
+    try (BrokerClient client = broker.client()) {
+      WorkerSession session = client.openSession("worker-1");
+      SessionProbe probe = SessionProbe.attach(session);
+      probe.dropStream();
+      probe.awaitReconnectScheduled();
+      CompletableFuture<AcquireResult> result =
+          CompletableFuture.supplyAsync(() -> session.acquire(render("a")));
+      probe.awaitCallHeld();
+
+      session.close();
+
+      assertThatThrownBy(() -> result.get(5, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOf(BrokerException.class)
+          .extracting(e -> ((BrokerException) e).condition())
+          .isEqualTo(BrokerException.Condition.CANCELLED);
+    }
+  }
+
+  /**
+   * Waits for {@code condition}, which another thread makes true, for at most 5 s: a bound for a
+   * broken test, not a pace.
+   */
+  private static void until(BooleanSupplier condition, String what) {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > end) {
+        throw new AssertionError("not within 5 s: " + what);
+      }
+      Thread.onSpinWait();
+    }
+  }
+}
