@@ -163,8 +163,8 @@ public final class Streams {
   }
 
   /**
-   * One Berth session. Besides heartbeats it carries acquire and release calls ({@link #acquire}, {@link #release}), any
-   * number in flight, answered by call_id.
+   * One Berth session. Besides heartbeats it carries acquire and release calls ({@link #acquire},
+   * {@link #release}), any number in flight, answered by call_id.
    */
   public static final class BerthSession extends Base<SessionRequest, SessionEvent> {
     private final String workerId;

@@ -120,7 +120,8 @@ final class LeaseCalls {
   }
 
   /** The broker returned; a caller that left while it decided gives its place up now. */
-  private static Pending started(Broker.PendingAcquire pending, Answer<?, ?> answer, Reply<?> reply) {
+  private static Pending started(
+      Broker.PendingAcquire pending, Answer<?, ?> answer, Reply<?> reply) {
     answer.returned = true;
     if (reply.isCancelled()) {
       pending.cancel();

@@ -9,9 +9,12 @@ import static dev.berth.server.grpc.InProcessBroker.request;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.common.util.concurrent.ListenableFuture;
+import dev.berth.proto.v1.AcquireBundleRequest;
+import dev.berth.proto.v1.AcquireBundleResponse;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.AcquireResult;
+import dev.berth.proto.v1.BundleResult;
 import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseEnd;
@@ -214,21 +217,96 @@ class LeaseBrokerStreamTest {
     assertThat(b.broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
   }
 
-  @Test
-  void acquireBundle_notServedYet_callErrorUnimplemented_streamStaysOpen() {
-    SessionRecorder worker = start();
+  // ------------------------------------------------------------ bundles on the stream
 
+  private static void sendBundle(
+      SessionRecorder worker, long callId, AcquireBundleRequest.Builder r) {
     worker.send(
         SessionRequest.newBuilder()
-            .setAcquireBundle(StreamAcquireBundle.newBuilder().setCallId(9))
+            .setAcquireBundle(StreamAcquireBundle.newBuilder().setCallId(callId).setRequest(r))
             .build());
-    SessionEvent event = worker.next();
-    worker.heartbeat(1);
+  }
 
-    assertThat(event.getBundleResult().getCallId()).isEqualTo(9);
-    assertThat(event.getBundleResult().getError().getCode())
-        .isEqualTo(Status.Code.UNIMPLEMENTED.value());
+  /** A RENDER + PDF bundle for the stream's own session (no session_id). */
+  private static AcquireBundleRequest.Builder renderAndPdf() {
+    return AcquireBundleRequest.newBuilder()
+        .addItems(onStream(RESOURCE_KIND_RENDER))
+        .addItems(onStream(RESOURCE_KIND_PDF));
+  }
+
+  @Test
+  void acquireBundle_onStream_everyLeaseForTheStreamsSession() {
+    SessionRecorder worker = start();
+
+    sendBundle(worker, 9, renderAndPdf().setRequestId("page-1"));
+    BundleResult result = worker.next().getBundleResult();
+
+    assertThat(result.getCallId()).isEqualTo(9);
+    assertThat(result.getResponse().getGranted().getLeasesList())
+        .extracting(Lease::getKind)
+        .containsExactly(RESOURCE_KIND_RENDER, RESOURCE_KIND_PDF);
+    assertThat(b.broker.leases())
+        .allSatisfy(l -> assertThat(l.sessionId()).isEqualTo(worker.sessionId()))
+        .hasSize(2);
+  }
+
+  @Test
+  void acquireBundle_waitingForPdf_holdsNothingAndBlocksNoOtherCall_grantedWhenAllFits() {
+    SessionRecorder worker = start();
+    fillPdfPool(worker);
+
+    sendBundle(worker, 1, renderAndPdf().setWait(proto(WAIT)));
+    worker.sendAcquire(2, onStream(RESOURCE_KIND_RENDER));
+    AcquireResult meanwhile = worker.nextAcquireResult();
+    int renderWhileWaiting = b.broker.inUse(ResourceKind.RENDER);
+    worker.sendRelease(3, ReleaseRequest.newBuilder().setLeaseId(firstPdfLease()));
+    Map<Long, SessionEvent> later = new HashMap<>();
+    for (int i = 0; i < 2; i++) {
+      SessionEvent event = worker.next();
+      later.put(
+          event.hasBundleResult()
+              ? event.getBundleResult().getCallId()
+              : event.getReleaseResult().getCallId(),
+          event);
+    }
+
+    grantOf(meanwhile);
+    assertThat(renderWhileWaiting).as("the waiting bundle holds no RENDER slot").isEqualTo(1);
+    assertThat(later).containsOnlyKeys(1L, 3L);
+    assertThat(later.get(1L).getBundleResult().getResponse().getGranted().getLeasesCount())
+        .isEqualTo(2);
+    assertThat(b.broker.inUse(ResourceKind.RENDER)).isEqualTo(2);
+  }
+
+  @Test
+  void acquireBundle_badItem_callErrorNamesTheItemField_streamStaysOpen() {
+    SessionRecorder worker = start();
+
+    sendBundle(
+        worker, 4, renderAndPdf().addItems(onStream(RESOURCE_KIND_PDF).setRequestId("mine")));
+    BundleResult result = worker.next().getBundleResult();
+    worker.sendAcquire(5, onStream(RESOURCE_KIND_RENDER));
+    AcquireResult fine = worker.nextAcquireResult();
+
+    assertThat(result.getCallId()).isEqualTo(4);
+    assertThat(result.getError().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+    assertThat(result.getError().getMessage()).startsWith("items[2].request_id");
+    grantOf(fine);
     assertThat(worker.isClosed()).isFalse();
+  }
+
+  @Test
+  void acquireBundle_sameRequestIdOnStreamAndUnary_oneGrant() {
+    SessionRecorder worker = start();
+
+    sendBundle(worker, 1, renderAndPdf().setRequestId("page-7"));
+    BundleResult onStream = worker.next().getBundleResult();
+    AcquireBundleResponse unary =
+        b.blocking.acquireBundle(
+            renderAndPdf().setSessionId(worker.sessionId()).setRequestId("page-7").build());
+
+    assertThat(unary.getGranted()).isEqualTo(onStream.getResponse().getGranted());
+    assertThat(b.broker.leases()).hasSize(2);
   }
 
   @Test
