@@ -121,9 +121,9 @@ class RaftNodeIT {
     try (LocalCluster c =
         new LocalCluster(
             "snapshot",
-            b -> b.snapshotEvery(200).batchRecords(1),
+            b -> b.snapshotEvery(100).batchRecords(1).requestTimeout(Duration.ofSeconds(10)),
             p -> {
-              RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("8KB"));
+              RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf("4KB"));
               RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf("4KB"));
               RaftServerConfigKeys.Log.setPurgeGap(p, 50);
             },
@@ -134,30 +134,30 @@ class RaftNodeIT {
       int other = (leader + 2) % LocalCluster.SIZE;
       c.stop(lagging);
       c.wipe(lagging);
-      // 601 log entries of one session each (batches of one): past the automatic snapshot
+      // 301 log entries of one session each (batches of one): past the automatic snapshot
       // threshold three times.
       Batcher journal = c.nodes[leader].journal();
-      for (int i = 0; i < 600; i++) {
+      for (int i = 0; i < 300; i++) {
         journal.add(opened("x" + i));
       }
       journal.add(opened("last"));
       journal.drain().get(60, TimeUnit.SECONDS);
       long snapshotIndex = c.nodes[leader].takeSnapshot().get(20, TimeUnit.SECONDS);
-      assertThat(snapshotIndex).isGreaterThan(600);
+      assertThat(snapshotIndex).isGreaterThan(300);
 
       // The wiped follower cannot get the purged log: the leader sends its snapshot.
       c.start(lagging);
-      awaitSessions(c, lagging, 601);
+      awaitSessions(c, lagging, 301);
       assertThat(c.sinks[lagging].loads()).as("snapshots installed").isEqualTo(1);
-      assertThat(c.sinks[lagging].applied().size()).isLessThan(100);
+      assertThat(c.sinks[lagging].applied().size()).isLessThan(150);
       assertThat(c.sinks[lagging].sessionIds()).isEqualTo(c.sinks[leader].sessionIds());
 
       // A restarted node starts from its own snapshot and replays only what follows it.
       c.stop(other);
       c.start(other);
-      awaitSessions(c, other, 601);
+      awaitSessions(c, other, 301);
       assertThat(c.sinks[other].loads()).as("snapshot loaded at start").isEqualTo(1);
-      assertThat(c.sinks[other].applied().size()).isLessThan(100);
+      assertThat(c.sinks[other].applied().size()).isLessThan(150);
       assertThat(c.nodes[other].status().epoch()).isEqualTo(c.nodes[leader].status().epoch());
     }
   }
