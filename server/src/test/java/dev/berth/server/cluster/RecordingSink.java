@@ -22,6 +22,7 @@ final class RecordingSink implements ReplicaSink {
   private final String failOnSession;
   private final Map<String, SessionOpened> sessions = new LinkedHashMap<>();
   private final List<AppliedRecord> applied = new ArrayList<>();
+  private final Map<Long, Long> appliedAtNanos = new java.util.HashMap<>();
   private long lastIndex;
   private int loads;
   private long orderViolations;
@@ -41,6 +42,7 @@ final class RecordingSink implements ReplicaSink {
     }
     lastIndex = record.index();
     applied.add(record);
+    appliedAtNanos.put(record.index(), System.nanoTime());
     LogRecord r = record.record();
     if (r.hasJournal()) {
       for (JournalEntry e : r.getJournal().getEntriesList()) {
@@ -78,6 +80,11 @@ final class RecordingSink implements ReplicaSink {
 
   synchronized List<AppliedRecord> applied() {
     return new ArrayList<>(applied);
+  }
+
+  /** When the record at {@code index} was applied here (System.nanoTime), or null. */
+  synchronized Long appliedAtNanos(long index) {
+    return appliedAtNanos.get(index);
   }
 
   synchronized int loads() {
