@@ -182,15 +182,16 @@ public final class Batcher {
       int largestBatch) {}
 
   /**
-   * Sends everything buffered now, whatever is in flight, and completes when all of it is
-   * committed: what a leader does before it hands off or changes the policy, so that those records
-   * follow every journal entry in the log. Fails if the journal fails or closes first.
+   * Sends what is buffered now (up to twice the in-flight bound at once, the rest as batches
+   * commit) and completes when all of it is committed: what a leader does before it hands off or
+   * changes the policy, so that those records follow every journal entry in the log. Fails if the
+   * journal fails or closes first.
    */
   public CompletableFuture<Void> drain() {
     CompletableFuture<Void> done = new CompletableFuture<>();
     synchronized (sendLock) {
-      while (send(true)) {
-        // send everything, batch by batch
+      while (send(2 * maxInFlight)) {
+        // send at once what a doubled bound allows; completions send the rest
       }
     }
     synchronized (lock) {
@@ -225,21 +226,24 @@ public final class Batcher {
       timerPending = false;
     }
     synchronized (sendLock) {
-      while (send(false)) {
+      while (send(maxInFlight)) {
         // keep sending while entries wait and the bound allows
       }
     }
   }
 
-  /** Takes one batch and hands it to the appender; false when there was nothing to send. */
-  private boolean send(boolean ignoreBound) {
+  /**
+   * Takes one batch and hands it to the appender while fewer than {@code bound} are in flight;
+   * false when nothing was sent.
+   */
+  private boolean send(int bound) {
     JournalBatch batch;
     int[] grants = new int[KINDS];
     synchronized (lock) {
       if (closed || failure != null || buffer.isEmpty()) {
         return false;
       }
-      if (!ignoreBound && inFlight >= maxInFlight) {
+      if (inFlight >= bound) {
         return false; // a completion sends the rest
       }
       JournalBatch.Builder b = JournalBatch.newBuilder();

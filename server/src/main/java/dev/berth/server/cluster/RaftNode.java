@@ -304,7 +304,7 @@ public final class RaftNode implements AutoCloseable {
         l,
         l.journal()
             .drain()
-            .thenCompose(drained -> append(handoff))
+            .thenCompose(drained -> append(l.writer(), handoff))
             .thenCompose(index -> transfer(to)));
   }
 
@@ -554,7 +554,8 @@ public final class RaftNode implements AutoCloseable {
     public void leaderReady() {
       Leadership l = leadership;
       if (l.phase() == Phase.ELECTED && l.term() == division.getInfo().getCurrentTerm()) {
-        proposeEpoch(l);
+        // Off Ratis's thread: sending may wait for the client's outstanding-request bound.
+        runOffRaft(() -> proposeEpoch(l));
       }
     }
 
@@ -607,7 +608,7 @@ public final class RaftNode implements AutoCloseable {
     public void floorApplied(long floor, long epoch) {
       if (floor >= epoch && leadership.phase() == Phase.READY) {
         log.info("a member's floor {} reaches epoch {}: starting a new epoch", floor, epoch);
-        advanceEpoch();
+        runOffRaft(RaftNode.this::advanceEpoch);
       }
     }
 
@@ -715,6 +716,14 @@ public final class RaftNode implements AutoCloseable {
               }
               closeQuietly(forwarding);
             });
+  }
+
+  private void runOffRaft(Runnable task) {
+    try {
+      events.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      log.debug("node closed; a task was dropped");
+    }
   }
 
   private void notifyListener(Runnable call) {
