@@ -10,22 +10,16 @@ import dev.berth.server.cluster.Leadership.Phase;
 import dev.berth.server.cluster.ReplicationException.Reason;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.TimeSource;
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -34,27 +28,14 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
-import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SnapshotManagementRequest;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
-import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
-import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
-import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
-import org.apache.ratis.protocol.exceptions.NotLeaderException;
-import org.apache.ratis.protocol.exceptions.RaftException;
-import org.apache.ratis.retry.ExceptionDependentRetry;
-import org.apache.ratis.retry.RetryPolicies;
-import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
-import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,8 +63,6 @@ public final class RaftNode implements AutoCloseable {
 
   /** Journal batches in flight at once; the rest of the client's outstanding bound is spare. */
   private static final int JOURNAL_IN_FLIGHT = 32;
-
-  private static final TimeDuration RETRY_SLEEP = TimeDuration.valueOf(50, TimeUnit.MILLISECONDS);
 
   private final ClusterSettings settings;
   private final TimeSource time;
@@ -123,10 +102,10 @@ public final class RaftNode implements AutoCloseable {
     this.localFloor = localFloor;
     this.noJournal = Batcher.closed(time);
     this.leadership = Leadership.none(noJournal);
-    this.group = group(settings);
+    this.group = RaftGroups.group(settings);
     this.selfId = RaftPeerId.valueOf(settings.self());
     Path raftDir = stateDir.resolve("raft");
-    checkStorage(raftDir, group.getGroupId(), settings.id());
+    RaftGroups.checkStorage(raftDir, group.getGroupId(), settings.id());
     this.events =
         Executors.newSingleThreadExecutor(
             r -> {
@@ -154,17 +133,6 @@ public final class RaftNode implements AutoCloseable {
       events.shutdown();
       throw e;
     }
-  }
-
-  /** A client that writes through this node's own server only, with bounded attempts. */
-  private RaftClient newWriter() {
-    return RaftClient.newBuilder()
-        .setClientId(ClientId.randomId())
-        .setRaftGroup(group)
-        .setLeaderId(selfId)
-        .setProperties(RatisProperties.client(settings))
-        .setRetryPolicy(ownWrites(settings))
-        .build();
   }
 
   /**
@@ -260,7 +228,7 @@ public final class RaftNode implements AutoCloseable {
   public CompletableFuture<Long> replicatePolicy(byte[] policy) {
     Leadership l = leadership;
     if (l.phase() != Phase.READY) {
-      return notLeader();
+      return LogWriters.notLeader();
     }
     l.journal().drain();
     return append(
@@ -278,7 +246,7 @@ public final class RaftNode implements AutoCloseable {
   public CompletableFuture<Long> advanceEpoch() {
     Leadership l = pause(Phase.REEPOCHING);
     if (l == null) {
-      return notLeader();
+      return LogWriters.notLeader();
     }
     return proposeEpoch(l);
   }
@@ -294,7 +262,7 @@ public final class RaftNode implements AutoCloseable {
   public CompletableFuture<Void> handOff(FleetState state, String to) {
     Leadership l = pause(Phase.TRANSFERRING);
     if (l == null) {
-      return notLeader();
+      return LogWriters.notLeader();
     }
     LogRecord handoff =
         LogRecord.newBuilder()
@@ -304,7 +272,7 @@ public final class RaftNode implements AutoCloseable {
         l,
         l.journal()
             .drain()
-            .thenCompose(drained -> append(l.writer(), handoff))
+            .thenCompose(drained -> LogWriters.append(l.writer(), handoff))
             .thenCompose(index -> transfer(to)));
   }
 
@@ -317,7 +285,7 @@ public final class RaftNode implements AutoCloseable {
   public CompletableFuture<Void> transferLeadership(String to) {
     Leadership l = pause(Phase.TRANSFERRING);
     if (l == null) {
-      return notLeader();
+      return LogWriters.notLeader();
     }
     return resumeOnFailure(l, l.journal().drain().thenCompose(drained -> transfer(to)));
   }
@@ -328,12 +296,8 @@ public final class RaftNode implements AutoCloseable {
     SnapshotManagementRequest request =
         SnapshotManagementRequest.newCreate(
             adminClientId, selfId, group.getGroupId(), adminCallIds.incrementAndGet(), timeoutMs);
-    return admin(() -> server.snapshotManagementAsync(request))
-        .thenApply(
-            reply -> {
-              checkReply(reply);
-              return reply.getLogIndex();
-            });
+    return LogWriters.call(() -> server.snapshotManagementAsync(request))
+        .thenApply(RaftClientReply::getLogIndex);
   }
 
   /** This node's view of the cluster. */
@@ -398,29 +362,7 @@ public final class RaftNode implements AutoCloseable {
   /** Appends {@code record} in the current leadership; fails fast when the node does not lead. */
   CompletableFuture<Long> append(LogRecord record) {
     RaftClient writer = leadership.writer();
-    return writer == null ? notLeader() : append(writer, record);
-  }
-
-  /** Appends {@code record} through this node's own server with {@code writer}. */
-  private CompletableFuture<Long> append(RaftClient writer, LogRecord record) {
-    CompletableFuture<RaftClientReply> sent;
-    try {
-      sent =
-          writer
-              .async()
-              .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(record.toByteArray())));
-    } catch (RuntimeException e) {
-      // Ratis's ordered client refuses new requests once one of its requests has failed.
-      sent = CompletableFuture.failedFuture(e);
-    }
-    return sent.handle(
-        (reply, error) -> {
-          if (error != null) {
-            throw failure(error);
-          }
-          checkReply(reply);
-          return reply.getLogIndex();
-        });
+    return writer == null ? LogWriters.notLeader() : LogWriters.append(writer, record);
   }
 
   private CompletableFuture<Long> proposeEpoch(Leadership l) {
@@ -432,7 +374,7 @@ public final class RaftNode implements AutoCloseable {
                     .setLeader(settings.self())
                     .setProposerFloor(Math.max(0, localFloor)))
             .build();
-    CompletableFuture<Long> written = append(l.writer(), record);
+    CompletableFuture<Long> written = LogWriters.append(l.writer(), record);
     written.whenComplete(
         (index, error) -> {
           if (error != null) {
@@ -455,8 +397,9 @@ public final class RaftNode implements AutoCloseable {
               "cannot transfer leadership to '" + target + "': not another member"));
     }
     log.info("transferring leadership to {}", target);
-    return admin(() -> server.transferLeadershipAsync(transferRequest(RaftPeerId.valueOf(target))))
-        .thenAccept(this::checkReply);
+    return LogWriters.call(
+            () -> server.transferLeadershipAsync(transferRequest(RaftPeerId.valueOf(target))))
+        .thenApply(reply -> null);
   }
 
   /** The other member whose log reaches furthest, as far as this leader knows. */
@@ -485,7 +428,7 @@ public final class RaftNode implements AutoCloseable {
         leadership = leadership.with(Phase.FAILED);
       }
     }
-    admin(() -> server.transferLeadershipAsync(transferRequest(null)))
+    LogWriters.call(() -> server.transferLeadershipAsync(transferRequest(null)))
         .whenComplete(
             (reply, error) -> {
               if (error != null) {
@@ -540,7 +483,14 @@ public final class RaftNode implements AutoCloseable {
         synchronized (RaftNode.this) {
           endLeadership();
           leadership =
-              new Leadership(term, Phase.ELECTED, time.nanoTime(), 0, 0, noJournal, newWriter());
+              new Leadership(
+                  term,
+                  Phase.ELECTED,
+                  time.nanoTime(),
+                  0,
+                  0,
+                  noJournal,
+                  LogWriters.ownServer(group, selfId, settings));
         }
         log.info("elected leader of term {}", term);
         notifyListener(() -> listener.elected(term));
@@ -635,7 +585,7 @@ public final class RaftNode implements AutoCloseable {
     RaftClient writer = l.writer();
     return new Batcher(
         time,
-        batch -> append(writer, LogRecord.newBuilder().setJournal(batch).build()),
+        batch -> LogWriters.append(writer, LogRecord.newBuilder().setJournal(batch).build()),
         settings.flushInterval(),
         settings.batchRecords(),
         settings.maxRecordBytes(),
@@ -657,17 +607,10 @@ public final class RaftNode implements AutoCloseable {
     RaftClient writer = l.writer();
     if (writer != null) {
       // Not on the Raft thread that told us: closing waits for the client's channels.
-      Thread closer = new Thread(() -> closeQuietly(writer), "berth-cluster-writer-close");
+      Thread closer =
+          new Thread(() -> LogWriters.closeQuietly(writer), "berth-cluster-writer-close");
       closer.setDaemon(true);
       closer.start();
-    }
-  }
-
-  private static void closeQuietly(RaftClient client) {
-    try {
-      client.close();
-    } catch (IOException | RuntimeException e) {
-      log.debug("closing a Raft client failed", e);
     }
   }
 
@@ -693,28 +636,21 @@ public final class RaftNode implements AutoCloseable {
     if (localFloor <= stateMachine.epoch() || !floorSent.compareAndSet(false, true)) {
       return;
     }
-    RaftClient forwarding =
-        RaftClient.newBuilder()
-            .setRaftGroup(group)
-            .setProperties(RatisProperties.client(settings))
-            .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10, RETRY_SLEEP))
-            .build();
+    RaftClient forwarding = LogWriters.forwarding(group, settings);
     LogRecord floor =
         LogRecord.newBuilder()
             .setFloor(FloorRecord.newBuilder().setNode(settings.self()).setFloor(localFloor))
             .build();
-    forwarding
-        .async()
-        .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(floor.toByteArray())))
+    LogWriters.append(forwarding, floor)
         .whenComplete(
-            (reply, error) -> {
-              if (error != null || !reply.isSuccess()) {
+            (index, error) -> {
+              if (error != null) {
                 floorSent.set(false); // the next leader change tries again
                 log.warn("recording this node's epoch floor {} failed", localFloor);
               } else {
                 log.info("recorded this node's epoch floor {}", localFloor);
               }
-              closeQuietly(forwarding);
+              LogWriters.closeQuietly(forwarding);
             });
   }
 
@@ -743,110 +679,7 @@ public final class RaftNode implements AutoCloseable {
 
   // ---- helpers ------------------------------------------------------------------------------
 
-  /** A call to the local server's admin API, which may also fail before it starts. */
-  private interface AdminCall {
-    CompletableFuture<RaftClientReply> call() throws IOException;
-  }
-
-  private static CompletableFuture<RaftClientReply> admin(AdminCall call) {
-    try {
-      return call.call();
-    } catch (IOException | RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-  }
-
   private long leaseNanos() {
     return settings.leaderLease().toNanos();
-  }
-
-  private void checkReply(RaftClientReply reply) {
-    if (!reply.isSuccess()) {
-      RaftException e = reply.getException();
-      throw failure(e != null ? e : new IOException("Raft refused the request"));
-    }
-  }
-
-  private static <T> CompletableFuture<T> notLeader() {
-    return CompletableFuture.failedFuture(
-        new ReplicationException(Reason.NOT_LEADER, "this node is not a ready leader", null));
-  }
-
-  /** Maps what Ratis throws to our few conditions, so no Ratis type leaves this package. */
-  static ReplicationException failure(Throwable error) {
-    Throwable e = error;
-    while (e instanceof CompletionException && e.getCause() != null) {
-      e = e.getCause();
-    }
-    if (e instanceof ReplicationException r) {
-      return r;
-    }
-    Throwable c = e;
-    while (c != null) {
-      if (c instanceof NotLeaderException
-          || c instanceof LeaderNotReadyException
-          || c instanceof LeaderSteppingDownException) {
-        return new ReplicationException(Reason.NOT_LEADER, "not the leader: " + c.getMessage(), e);
-      }
-      if (c instanceof AlreadyClosedException) {
-        return new ReplicationException(Reason.CLOSED, "closed: " + c.getMessage(), e);
-      }
-      c = c.getCause();
-    }
-    return new ReplicationException(
-        Reason.UNAVAILABLE, "not committed by a majority: " + e.getMessage(), e);
-  }
-
-  private static RetryPolicy ownWrites(ClusterSettings s) {
-    RetryPolicy never = RetryPolicies.noRetry();
-    return ExceptionDependentRetry.newBuilder()
-        .setDefaultPolicy(
-            RetryPolicies.retryUpToMaximumCountWithFixedSleep(s.appendAttempts(), RETRY_SLEEP))
-        // Only this node's own leadership may write; another leader's is not ours to follow.
-        .setExceptionToPolicy(NotLeaderException.class, never)
-        .setExceptionToPolicy(LeaderNotReadyException.class, never)
-        .setExceptionToPolicy(LeaderSteppingDownException.class, never)
-        .setExceptionToPolicy(AlreadyClosedException.class, never)
-        .setMaxAttempts(s.appendAttempts())
-        .build();
-  }
-
-  static RaftGroup group(ClusterSettings s) {
-    List<RaftPeer> peers = new ArrayList<>();
-    for (Peer p : s.peers().values()) {
-      peers.add(RaftPeer.newBuilder().setId(p.id()).setAddress(p.raftAddress()).build());
-    }
-    return RaftGroup.valueOf(groupId(s.id()), peers);
-  }
-
-  static RaftGroupId groupId(String clusterId) {
-    return RaftGroupId.valueOf(
-        UUID.nameUUIDFromBytes(("berth-cluster:" + clusterId).getBytes(StandardCharsets.UTF_8)));
-  }
-
-  /** Refuses a Raft directory that holds another cluster's group, rather than joining both. */
-  private static void checkStorage(Path raftDir, RaftGroupId groupId, String clusterId) {
-    try {
-      Files.createDirectories(raftDir);
-    } catch (IOException e) {
-      throw new StateException("cannot create " + raftDir + ": " + e.getMessage(), e);
-    }
-    File[] entries = raftDir.toFile().listFiles(File::isDirectory);
-    String ours = groupId.getUuid().toString();
-    for (File f : entries == null ? new File[0] : entries) {
-      String name = f.getName();
-      if (name.matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-          && !name.equals(ours)) {
-        throw new StateException(
-            raftDir
-                + " holds the Raft log of another cluster (group "
-                + name
-                + "), not of cluster.id '"
-                + clusterId
-                + "' (group "
-                + ours
-                + "); was cluster.id changed? Move that directory away to start afresh");
-      }
-    }
   }
 }

@@ -27,7 +27,7 @@ class RaftNodeTest {
   void start_raftDirectoryOfAnotherCluster_failsBeforeRaftStarts(@TempDir Path state)
       throws Exception {
     Files.createDirectories(
-        state.resolve("raft").resolve(RaftNode.groupId("fleet-2").getUuid().toString()));
+        state.resolve("raft").resolve(RaftGroups.groupId("fleet-2").getUuid().toString()));
     assertThatThrownBy(
             () ->
                 RaftNode.start(
@@ -44,28 +44,28 @@ class RaftNodeTest {
 
   @Test
   void groupId_isStablePerClusterId() {
-    assertThat(RaftNode.groupId("fleet-1")).isEqualTo(RaftNode.groupId("fleet-1"));
-    assertThat(RaftNode.group(settings("fleet-1")).getPeers()).hasSize(3);
+    assertThat(RaftGroups.groupId("fleet-1")).isEqualTo(RaftGroups.groupId("fleet-1"));
+    assertThat(RaftGroups.group(settings("fleet-1")).getPeers()).hasSize(3);
   }
 
   @Test
   void failure_mapsRatisConditionsToOurs() {
     assertThat(
-            RaftNode.failure(
+            LogWriters.failure(
                     new java.util.concurrent.CompletionException(
                         new org.apache.ratis.protocol.exceptions.AlreadyClosedException("x")))
                 .reason())
         .isEqualTo(ReplicationException.Reason.CLOSED);
     assertThat(
-            RaftNode.failure(
+            LogWriters.failure(
                     new org.apache.ratis.protocol.exceptions.LeaderNotReadyException(
                         org.apache.ratis.protocol.RaftGroupMemberId.valueOf(
                             org.apache.ratis.protocol.RaftPeerId.valueOf("n1"),
-                            RaftNode.groupId("f"))))
+                            RaftGroups.groupId("f"))))
                 .reason())
         .isEqualTo(ReplicationException.Reason.NOT_LEADER);
     assertThat(
-            RaftNode.failure(new org.apache.ratis.protocol.exceptions.TimeoutIOException("slow"))
+            LogWriters.failure(new org.apache.ratis.protocol.exceptions.TimeoutIOException("slow"))
                 .reason())
         .isEqualTo(ReplicationException.Reason.UNAVAILABLE);
   }
