@@ -7,6 +7,7 @@ import dev.berth.server.config.Durations;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,7 +68,7 @@ public record ClusterSettings(
   private static final int MAX_MEMBERS = 9;
 
   public ClusterSettings {
-    peers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(peers));
+    peers = Collections.unmodifiableMap(new LinkedHashMap<>(peers));
   }
 
   public static Builder newBuilder() {
