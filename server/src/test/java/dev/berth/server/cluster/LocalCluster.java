@@ -27,6 +27,10 @@ final class LocalCluster implements AutoCloseable {
   final RaftNode[] nodes = new RaftNode[SIZE];
   final RecordingSink[] sinks = new RecordingSink[SIZE];
   final RecordingRoles[] roles = new RecordingRoles[SIZE];
+
+  /** Each node's single-node epoch, as its state directory would hold it. */
+  final long[] floors = new long[SIZE];
+
   final SystemTimeSource time = new SystemTimeSource();
   private final Path root;
   private final Consumer<RaftProperties> tuning;
@@ -74,7 +78,7 @@ final class LocalCluster implements AutoCloseable {
   void start(int i) throws IOException {
     sinks[i] = new RecordingSink(failOnSession);
     roles[i] = new RecordingRoles();
-    nodes[i] = RaftNode.start(settings[i], dir(i), 0, sinks[i], roles[i], time, tuning);
+    nodes[i] = RaftNode.start(settings[i], dir(i), floors[i], sinks[i], roles[i], time, tuning);
   }
 
   void stop(int i) {

@@ -295,6 +295,40 @@ class RaftNodeIT {
   }
 
   @Test
+  void memberWithAHigherSingleNodeEpoch_joining_raisesTheClusterEpochAboveIt() throws Exception {
+    try (LocalCluster c = new LocalCluster("floor", UnaryOperator.identity())) {
+      c.floors[1] = 50; // n2 ran alone up to epoch 50 before it joined
+      c.start(0);
+      c.start(2);
+      int leader = c.awaitGranting(ELECTION);
+      long before = c.nodes[leader].leaderEpoch();
+      assertThat(before).isLessThan(50);
+
+      c.start(1);
+      await(
+          ELECTION,
+          () -> c.nodes[leader].leaderEpoch() > 50,
+          () -> "leader epoch " + c.nodes[leader].leaderEpoch() + "; " + c.describe());
+      for (int i = 0; i < LocalCluster.SIZE; i++) {
+        int n = i;
+        await(
+            Duration.ofSeconds(10),
+            () -> c.nodes[n].status().epoch() > 50,
+            () -> LocalCluster.id(n) + " at epoch " + c.nodes[n].status().epoch());
+      }
+      assertThat(c.roles[leader].events())
+          .as("the same leadership announces its new epoch")
+          .contains("ready " + c.nodes[leader].status().term() + " epoch " + before)
+          .contains(
+              "ready "
+                  + c.nodes[leader].status().term()
+                  + " epoch "
+                  + c.nodes[leader].leaderEpoch());
+      c.awaitGranting(ELECTION);
+    }
+  }
+
+  @Test
   void replicaThatCannotApply_isFatalForItsNode() throws Exception {
     try (LocalCluster c = new LocalCluster("fatal", UnaryOperator.identity(), p -> {}, "poison")) {
       c.startAll();
