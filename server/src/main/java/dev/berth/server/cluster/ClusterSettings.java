@@ -103,18 +103,20 @@ public record ClusterSettings(
   }
 
   /**
-   * Collects the settings; {@link #build()} validates them. Defaults: election timeouts 1s–2s,
-   * leader lease 700ms, K = 4, flush every 2ms or at 256 records, 1s per append attempt and 3
-   * attempts, a snapshot every 10,000 entries, entries up to 4 MiB, a 60s pause is fatal, 64 MiB of
-   * direct memory, and a session TTL of 10s to check against.
+   * Collects the settings; {@link #build()} validates them. Defaults: election timeouts
+   * 800ms–1600ms, leader lease 560ms, K = 4, flush every 2ms or at 256 records, 3s per append
+   * attempt and 3 attempts, a snapshot every 10,000 entries, entries up to 4 MiB, a 60s pause is
+   * fatal, 64 MiB of direct memory, and a session TTL of 10s to check against.
    */
   public static final class Builder {
     private String id;
     private String self;
     private final List<Peer> peers = new ArrayList<>();
-    private Duration electionTimeoutMin = Duration.ofSeconds(1);
-    private Duration electionTimeoutMax = Duration.ofSeconds(2);
-    private Duration leaderLease = Duration.ofMillis(700);
+    // Ratis notices a silent leader between one and two of these after its last message, and
+    // heartbeats every half minimum; the lease leaves 160ms above a heartbeat for round trips.
+    private Duration electionTimeoutMin = Duration.ofMillis(800);
+    private Duration electionTimeoutMax = Duration.ofMillis(1600);
+    private Duration leaderLease = Duration.ofMillis(560);
     private int maxUncommittedGrants = 4;
     private Duration flushInterval = Duration.ofMillis(2);
     private int batchRecords = 256;

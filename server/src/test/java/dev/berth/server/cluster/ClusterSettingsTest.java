@@ -33,11 +33,11 @@ class ClusterSettingsTest {
     assertThat(s.selfPeer().raftAddress()).isEqualTo("10.0.0.1:7501");
     assertThat(s.peers().get("n2").apiAddress()).isEqualTo("10.0.0.2:7433");
     assertThat(s.majority()).isEqualTo(2);
-    assertThat(s.electionTimeoutMin()).isEqualTo(Duration.ofSeconds(1));
-    assertThat(s.electionTimeoutMax()).isEqualTo(Duration.ofSeconds(2));
-    assertThat(s.leaderLease()).isEqualTo(Duration.ofMillis(700));
-    assertThat(s.newLeaderWait()).isEqualTo(Duration.ofMillis(770));
-    assertThat(s.failoverBound()).isEqualTo(Duration.ofMillis(2_770));
+    assertThat(s.electionTimeoutMin()).isEqualTo(Duration.ofMillis(800));
+    assertThat(s.electionTimeoutMax()).isEqualTo(Duration.ofMillis(1600));
+    assertThat(s.leaderLease()).isEqualTo(Duration.ofMillis(560));
+    assertThat(s.newLeaderWait()).isEqualTo(Duration.ofMillis(616));
+    assertThat(s.failoverBound()).isEqualTo(Duration.ofMillis(2_216));
     assertThat(s.maxUncommittedGrants()).isEqualTo(4);
     assertThat(s.flushInterval()).isEqualTo(Duration.ofMillis(2));
   }
@@ -150,21 +150,21 @@ class ClusterSettingsTest {
 
   @Test
   void build_leaderLeaseNotBelowTheElectionTimeout_isRefused() {
-    fails(three().leaderLease(Duration.ofSeconds(1)), "cluster.leader_lease")
-        .hasMessageContaining("between the heartbeat period (500ms");
+    fails(three().leaderLease(Duration.ofMillis(800)), "cluster.leader_lease")
+        .hasMessageContaining("between the heartbeat period (400ms");
   }
 
   @Test
   void build_leaderLeaseNotAboveTheHeartbeatPeriod_isRefused() {
-    fails(three().leaderLease(Duration.ofMillis(500)), "cluster.leader_lease");
+    fails(three().leaderLease(Duration.ofMillis(400)), "cluster.leader_lease");
   }
 
   @Test
   void build_sessionTtlTooShortForAFailover_namesSessionTtl() {
-    fails(three().sessionTtl(Duration.ofSeconds(5)), "session.ttl")
-        .hasMessageContaining("twice the failover time of the cluster (2s770ms")
-        .hasMessageContaining("got 5s");
-    assertThat(three().sessionTtl(Duration.ofMillis(5_540)).build()).isNotNull();
+    fails(three().sessionTtl(Duration.ofSeconds(4)), "session.ttl")
+        .hasMessageContaining("twice the failover time of the cluster (2s216ms")
+        .hasMessageContaining("got 4s");
+    assertThat(three().sessionTtl(Duration.ofMillis(4_432)).build()).isNotNull();
   }
 
   @Test
@@ -180,7 +180,7 @@ class ClusterSettingsTest {
 
   @Test
   void build_pauseFatalNotAboveTheElectionTimeout_isRefused() {
-    fails(three().pauseFatalAfter(Duration.ofSeconds(2)), "cluster.raft.pause_fatal_after");
+    fails(three().pauseFatalAfter(Duration.ofMillis(1600)), "cluster.raft.pause_fatal_after");
   }
 
   @Test

@@ -49,11 +49,17 @@ final class LocalCluster implements AutoCloseable {
     this.root = Path.of("target", "cluster-it", name + "-" + System.nanoTime());
     this.tuning = tuning;
     this.failOnSession = failOnSession;
+    // The OS may hand out a port it just freed again; the members' ports must all differ.
+    java.util.Set<Integer> ports = new java.util.LinkedHashSet<>();
+    while (ports.size() < 2 * SIZE) {
+      ports.add(DaemonProcess.freePort());
+    }
+    Integer[] free = ports.toArray(new Integer[0]);
     int[] raft = new int[SIZE];
     int[] api = new int[SIZE];
     for (int i = 0; i < SIZE; i++) {
-      raft[i] = DaemonProcess.freePort();
-      api[i] = DaemonProcess.freePort();
+      raft[i] = free[2 * i];
+      api[i] = free[2 * i + 1];
     }
     for (int i = 0; i < SIZE; i++) {
       ClusterSettings.Builder b = ClusterSettings.newBuilder().id("it-" + name).self(id(i));
