@@ -67,6 +67,50 @@ public record ClusterSettings(
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
   private static final int MAX_MEMBERS = 9;
 
+  /**
+   * The names of the cluster's configuration keys, written once: the daemon's configuration defines
+   * the keys with them and every validation error names its key with them.
+   */
+  public static final class Keys {
+    public static final String ID = "cluster.id";
+    public static final String SELF = "cluster.self";
+    public static final String PEERS = "cluster.peers";
+    public static final String ELECTION_TIMEOUT_MIN = "cluster.election_timeout_min";
+    public static final String ELECTION_TIMEOUT_MAX = "cluster.election_timeout_max";
+    public static final String LEADER_LEASE = "cluster.leader_lease";
+    public static final String MAX_UNCOMMITTED_GRANTS = "cluster.journal.max_uncommitted_grants";
+    public static final String FLUSH_INTERVAL = "cluster.journal.flush_interval";
+    public static final String BATCH_RECORDS = "cluster.journal.batch_records";
+    public static final String REQUEST_TIMEOUT = "cluster.raft.request_timeout";
+    public static final String APPEND_ATTEMPTS = "cluster.raft.append_attempts";
+    public static final String SNAPSHOT_EVERY = "cluster.raft.snapshot_every";
+    public static final String MAX_RECORD_SIZE = "cluster.raft.max_record_size";
+    public static final String PAUSE_FATAL_AFTER = "cluster.raft.pause_fatal_after";
+    public static final String DIRECT_MEMORY = "cluster.raft.direct_memory";
+
+    private Keys() {}
+  }
+
+  /** The settings a cluster runs with unless configured otherwise (see {@link Builder}). */
+  public static final class Defaults {
+    // Ratis notices a silent leader between one and two of these after its last message, and
+    // heartbeats every half minimum; the lease leaves 160ms above a heartbeat for round trips.
+    public static final Duration ELECTION_TIMEOUT_MIN = Duration.ofMillis(800);
+    public static final Duration ELECTION_TIMEOUT_MAX = Duration.ofMillis(1600);
+    public static final Duration LEADER_LEASE = Duration.ofMillis(560);
+    public static final int MAX_UNCOMMITTED_GRANTS = 4;
+    public static final Duration FLUSH_INTERVAL = Duration.ofMillis(2);
+    public static final int BATCH_RECORDS = 256;
+    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(3);
+    public static final int APPEND_ATTEMPTS = 3;
+    public static final long SNAPSHOT_EVERY = 10_000;
+    public static final long MAX_RECORD_BYTES = 4 << 20;
+    public static final Duration PAUSE_FATAL_AFTER = Duration.ofSeconds(60);
+    public static final long DIRECT_MEMORY_BYTES = 64L << 20;
+
+    private Defaults() {}
+  }
+
   public ClusterSettings {
     peers = Collections.unmodifiableMap(new LinkedHashMap<>(peers));
   }
@@ -112,20 +156,18 @@ public record ClusterSettings(
     private String id;
     private String self;
     private final List<Peer> peers = new ArrayList<>();
-    // Ratis notices a silent leader between one and two of these after its last message, and
-    // heartbeats every half minimum; the lease leaves 160ms above a heartbeat for round trips.
-    private Duration electionTimeoutMin = Duration.ofMillis(800);
-    private Duration electionTimeoutMax = Duration.ofMillis(1600);
-    private Duration leaderLease = Duration.ofMillis(560);
-    private int maxUncommittedGrants = 4;
-    private Duration flushInterval = Duration.ofMillis(2);
-    private int batchRecords = 256;
-    private Duration requestTimeout = Duration.ofSeconds(3);
-    private int appendAttempts = 3;
-    private long snapshotEvery = 10_000;
-    private int maxRecordBytes = 4 << 20;
-    private Duration pauseFatalAfter = Duration.ofSeconds(60);
-    private long directMemoryBytes = 64L << 20;
+    private Duration electionTimeoutMin = Defaults.ELECTION_TIMEOUT_MIN;
+    private Duration electionTimeoutMax = Defaults.ELECTION_TIMEOUT_MAX;
+    private Duration leaderLease = Defaults.LEADER_LEASE;
+    private int maxUncommittedGrants = Defaults.MAX_UNCOMMITTED_GRANTS;
+    private Duration flushInterval = Defaults.FLUSH_INTERVAL;
+    private int batchRecords = Defaults.BATCH_RECORDS;
+    private Duration requestTimeout = Defaults.REQUEST_TIMEOUT;
+    private int appendAttempts = Defaults.APPEND_ATTEMPTS;
+    private long snapshotEvery = Defaults.SNAPSHOT_EVERY;
+    private long maxRecordBytes = Defaults.MAX_RECORD_BYTES;
+    private Duration pauseFatalAfter = Defaults.PAUSE_FATAL_AFTER;
+    private long directMemoryBytes = Defaults.DIRECT_MEMORY_BYTES;
     private Duration sessionTtl = Duration.ofSeconds(10);
 
     private Builder() {}
@@ -147,7 +189,7 @@ public record ClusterSettings(
      *     address is not {@code HOST:PORT}
      */
     public Builder peer(String id, String raft, String api) {
-      String key = "cluster.peers." + id;
+      String key = Keys.PEERS + "." + id;
       return peer(
           new Peer(id, Addresses.parse(key + ".raft", raft), Addresses.parse(key + ".api", api)));
     }
@@ -198,7 +240,7 @@ public record ClusterSettings(
       return this;
     }
 
-    public Builder maxRecordBytes(int bytes) {
+    public Builder maxRecordBytes(long bytes) {
       this.maxRecordBytes = bytes;
       return this;
     }
@@ -227,31 +269,31 @@ public record ClusterSettings(
     public ClusterSettings build() {
       if (id == null || !NAME.matcher(id).matches()) {
         throw new ConfigException(
-            "cluster.id", "must be 1-64 letters, digits, '.', '_' or '-', got " + quoted(id));
+            Keys.ID, "must be 1-64 letters, digits, '.', '_' or '-', got " + quoted(id));
       }
       Map<String, Peer> byId = members();
       if (self == null || self.isEmpty()) {
-        throw new ConfigException("cluster.self", "must name this node, one of " + byId.keySet());
+        throw new ConfigException(Keys.SELF, "must name this node, one of " + byId.keySet());
       }
       if (!byId.containsKey(self)) {
         throw new ConfigException(
-            "cluster.self", "names no member of cluster.peers " + byId.keySet() + ", got " + self);
+            Keys.SELF, "names no member of cluster.peers " + byId.keySet() + ", got " + self);
       }
       checkTiming();
-      Checks.range("cluster.journal.max_uncommitted_grants", maxUncommittedGrants, 1, 1000);
-      Checks.positive("cluster.journal.flush_interval", flushInterval);
+      Checks.range(Keys.MAX_UNCOMMITTED_GRANTS, maxUncommittedGrants, 1, 1000);
+      Checks.positive(Keys.FLUSH_INTERVAL, flushInterval);
       if (flushInterval.compareTo(Duration.ofSeconds(1)) > 0) {
         throw new ConfigException(
-            "cluster.journal.flush_interval",
+            Keys.FLUSH_INTERVAL,
             "must be at most 1s (journal entries wait this long before replication), got "
                 + Durations.format(flushInterval));
       }
-      Checks.range("cluster.journal.batch_records", batchRecords, 1, 65_536);
-      Checks.positive("cluster.raft.request_timeout", requestTimeout);
-      Checks.range("cluster.raft.append_attempts", appendAttempts, 1, 10);
-      Checks.range("cluster.raft.snapshot_every", snapshotEvery, 100, 100_000_000);
-      Checks.range("cluster.raft.max_record_size", maxRecordBytes, 64 << 10, 64 << 20);
-      Checks.range("cluster.raft.direct_memory", directMemoryBytes, 16L << 20, 16L << 30);
+      Checks.range(Keys.BATCH_RECORDS, batchRecords, 1, 65_536);
+      Checks.positive(Keys.REQUEST_TIMEOUT, requestTimeout);
+      Checks.range(Keys.APPEND_ATTEMPTS, appendAttempts, 1, 10);
+      Checks.range(Keys.SNAPSHOT_EVERY, snapshotEvery, 100, 100_000_000);
+      Checks.range(Keys.MAX_RECORD_SIZE, maxRecordBytes, 64L << 10, 64L << 20);
+      Checks.range(Keys.DIRECT_MEMORY, directMemoryBytes, 16L << 20, 16L << 30);
       return new ClusterSettings(
           id,
           self,
@@ -265,7 +307,7 @@ public record ClusterSettings(
           requestTimeout,
           appendAttempts,
           snapshotEvery,
-          maxRecordBytes,
+          (int) maxRecordBytes,
           pauseFatalAfter,
           directMemoryBytes);
     }
@@ -274,14 +316,14 @@ public record ClusterSettings(
       Map<String, Peer> byId = new LinkedHashMap<>();
       Map<String, String> owners = new HashMap<>();
       for (Peer p : peers) {
-        String key = "cluster.peers." + p.id();
+        String key = Keys.PEERS + "." + p.id();
         if (!NAME.matcher(p.id()).matches()) {
           throw new ConfigException(
-              "cluster.peers",
+              Keys.PEERS,
               "member ids must be 1-64 letters, digits, '.', '_' or '-', got " + quoted(p.id()));
         }
         if (byId.putIfAbsent(p.id(), p) != null) {
-          throw new ConfigException("cluster.peers", "member id " + p.id() + " appears twice");
+          throw new ConfigException(Keys.PEERS, "member id " + p.id() + " appears twice");
         }
         claim(owners, key + ".raft", p.raft(), p.id() + "'s raft address");
         claim(owners, key + ".api", p.api(), p.id() + "'s api address");
@@ -289,7 +331,7 @@ public record ClusterSettings(
       int n = byId.size();
       if (n < 3) {
         throw new ConfigException(
-            "cluster.peers",
+            Keys.PEERS,
             "must name at least 3 members (got "
                 + n
                 + "): a cluster of one or two survives no failure; leave cluster unset to run"
@@ -297,7 +339,7 @@ public record ClusterSettings(
       }
       if (n % 2 == 0) {
         throw new ConfigException(
-            "cluster.peers",
+            Keys.PEERS,
             "must name an odd number of members (got "
                 + n
                 + "): "
@@ -307,7 +349,7 @@ public record ClusterSettings(
       }
       if (n > MAX_MEMBERS) {
         throw new ConfigException(
-            "cluster.peers", "must name at most " + MAX_MEMBERS + " members, got " + n);
+            Keys.PEERS, "must name at most " + MAX_MEMBERS + " members, got " + n);
       }
       return byId;
     }
@@ -328,23 +370,23 @@ public record ClusterSettings(
     }
 
     private void checkTiming() {
-      Checks.positive("cluster.election_timeout_min", electionTimeoutMin);
-      Checks.positive("cluster.election_timeout_max", electionTimeoutMax);
+      Checks.positive(Keys.ELECTION_TIMEOUT_MIN, electionTimeoutMin);
+      Checks.positive(Keys.ELECTION_TIMEOUT_MAX, electionTimeoutMax);
       if (electionTimeoutMin.compareTo(Duration.ofMillis(50)) < 0) {
         throw new ConfigException(
-            "cluster.election_timeout_min",
+            Keys.ELECTION_TIMEOUT_MIN,
             "must be at least 50ms, got " + Durations.format(electionTimeoutMin));
       }
       above(
-          "cluster.election_timeout_max",
+          Keys.ELECTION_TIMEOUT_MAX,
           electionTimeoutMax,
-          "cluster.election_timeout_min",
+          Keys.ELECTION_TIMEOUT_MIN,
           electionTimeoutMin);
-      Checks.positive("cluster.leader_lease", leaderLease);
+      Checks.positive(Keys.LEADER_LEASE, leaderLease);
       Duration heartbeat = electionTimeoutMin.dividedBy(2);
       if (leaderLease.compareTo(heartbeat) <= 0 || leaderLease.compareTo(electionTimeoutMin) >= 0) {
         throw new ConfigException(
-            "cluster.leader_lease",
+            Keys.LEADER_LEASE,
             "must lie between the heartbeat period ("
                 + Durations.format(heartbeat)
                 + ", half of cluster.election_timeout_min) and cluster.election_timeout_min ("
@@ -352,12 +394,8 @@ public record ClusterSettings(
                 + "), got "
                 + Durations.format(leaderLease));
       }
-      Checks.positive("cluster.raft.pause_fatal_after", pauseFatalAfter);
-      above(
-          "cluster.raft.pause_fatal_after",
-          pauseFatalAfter,
-          "cluster.election_timeout_max",
-          electionTimeoutMax);
+      Checks.positive(Keys.PAUSE_FATAL_AFTER, pauseFatalAfter);
+      above(Keys.PAUSE_FATAL_AFTER, pauseFatalAfter, Keys.ELECTION_TIMEOUT_MAX, electionTimeoutMax);
       Checks.positive("session.ttl", sessionTtl);
       Duration failover = electionTimeoutMax.plus(leaderLease.plus(leaderLease.dividedBy(10)));
       if (sessionTtl.compareTo(failover.multipliedBy(2)) < 0) {

@@ -196,7 +196,8 @@ final class ConfigLoader {
       MemoryConfig memory = b.memory.build();
       PerformanceConfig performance = b.performance.build();
       PrincipalCaps caps = b.caps();
-      DaemonSettings daemon = b.daemon.build();
+      // A cluster's failover timing must fit into the session TTL.
+      DaemonSettings daemon = b.daemon.sessionTtl(broker.sessionTtl()).build();
       return new BerthConfig(
           new Policy(broker, rateLimit, memory, performance, caps), daemon, origins, file);
     } catch (ConfigException e) {
