@@ -315,6 +315,27 @@ final class SessionCommands {
    */
   @GuardedBy("state.lock")
   void end(Session session, boolean expired, long now, Effects fx) {
+    String why =
+        expired
+            ? "expired: no heartbeat within session_ttl "
+                + Durations.format(state.config.sessionTtl())
+            : "closed by goodbye";
+    end(session, expired, why, now, fx);
+  }
+
+  /**
+   * Ends every session with {@code why}, as closed (not expired): the broker stopped leading its
+   * cluster, and its workers were sent to the leader.
+   */
+  @GuardedBy("state.lock")
+  void endAll(String why, long now, Effects fx) {
+    for (Session session : List.copyOf(state.sessions.all())) {
+      end(session, false, why, now, fx);
+    }
+  }
+
+  @GuardedBy("state.lock")
+  private void end(Session session, boolean expired, String why, long now, Effects fx) {
     LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
     RevokeReason reason = null; // ended with the session, not revoked
     Set<ResourceKind> freed = EnumSet.noneOf(ResourceKind.class);
@@ -325,11 +346,6 @@ final class SessionCommands {
       freed.add(lease.kind());
       state.tell(l -> l.ended(lease, how, reason, Outcome.UNKNOWN), fx);
     }
-    String why =
-        expired
-            ? "expired: no heartbeat within session_ttl "
-                + Durations.format(state.config.sessionTtl())
-            : "closed by goodbye";
     state.sessions.remove(session, why);
     state.usage.sessionEnded(session.principal());
     PressureLevel pressureBefore = state.admission.pressure();

@@ -5,6 +5,7 @@ import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.metrics.StreamDrops;
+import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
 import io.grpc.BindableService;
@@ -74,6 +75,7 @@ public final class BrokerServer implements AutoCloseable {
   private final LeaseBrokerService leaseBroker;
   private final AuthInterceptor auth;
   private final AtomicBoolean stopping = new AtomicBoolean();
+  private final ServingRole role;
 
   /**
    * Adds Berth's services to {@code builder} and builds (but does not start) the server.
@@ -90,7 +92,8 @@ public final class BrokerServer implements AutoCloseable {
    * security for a Netty listener (plaintext by default), a sink for acquire timings, a maximum
    * connection age for a Netty listener (empty: connections live as long as they are used), extra
    * services served next to Berth's on the same server (none by default; the benchmark suite adds a
-   * no-op ping service as its baseline), and a counter of watchers dropped for falling behind.
+   * no-op ping service as its baseline), a counter of watchers dropped for falling behind, and the
+   * role it serves in (a lone broker by default).
    */
   public record Options(
       TokenRegistry tokens,
@@ -98,7 +101,8 @@ public final class BrokerServer implements AutoCloseable {
       AcquireTimings timings,
       Optional<Duration> maxConnectionAge,
       List<BindableService> extraServices,
-      StreamDrops drops) {
+      StreamDrops drops,
+      ServingRole role) {
     public static final Options DEFAULT =
         new Options(
             TokenRegistry.of(List.of()),
@@ -106,18 +110,19 @@ public final class BrokerServer implements AutoCloseable {
             AcquireTimings.NONE,
             Optional.empty(),
             List.of(),
-            StreamDrops.NONE);
+            StreamDrops.NONE,
+            ServingRole.STANDALONE);
 
     public Options {
       extraServices = List.copyOf(extraServices);
     }
 
     public Options withTokens(TokenRegistry value) {
-      return new Options(value, credentials, timings, maxConnectionAge, extraServices, drops);
+      return new Options(value, credentials, timings, maxConnectionAge, extraServices, drops, role);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(tokens, value, timings, maxConnectionAge, extraServices, drops);
+      return new Options(tokens, value, timings, maxConnectionAge, extraServices, drops, role);
     }
 
     /** TLS (or mTLS) from {@code tls}, whose certificates follow their files. */
@@ -126,20 +131,30 @@ public final class BrokerServer implements AutoCloseable {
     }
 
     public Options withTimings(AcquireTimings value) {
-      return new Options(tokens, credentials, value, maxConnectionAge, extraServices, drops);
+      return new Options(tokens, credentials, value, maxConnectionAge, extraServices, drops, role);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(tokens, credentials, timings, value, extraServices, drops);
+      return new Options(tokens, credentials, timings, value, extraServices, drops, role);
     }
 
     public Options withExtraServices(List<BindableService> value) {
-      return new Options(tokens, credentials, timings, maxConnectionAge, value, drops);
+      return new Options(tokens, credentials, timings, maxConnectionAge, value, drops, role);
+    }
+
+    /**
+     * The role this server serves in: a cluster member refuses worker calls and admin changes
+     * NOT_LEADER unless it is the ready leader; {@link ServingRole#STANDALONE} by default.
+     */
+    public Options withRole(ServingRole value) {
+      return new Options(
+          tokens, credentials, timings, maxConnectionAge, extraServices, drops, value);
     }
 
     /** Where dropped watchers are counted. */
     public Options withDrops(StreamDrops value) {
-      return new Options(tokens, credentials, timings, maxConnectionAge, extraServices, value);
+      return new Options(
+          tokens, credentials, timings, maxConnectionAge, extraServices, value, role);
     }
   }
 
@@ -159,6 +174,7 @@ public final class BrokerServer implements AutoCloseable {
     TokenRegistry tokens = options.tokens();
     this.broker = broker;
     this.executor = executor;
+    this.role = options.role();
     Protos protos = new Protos(time);
     this.leaseBroker =
         new LeaseBrokerService(broker, protos, SessionStream.Limits.DEFAULT, time, timings);
@@ -174,12 +190,15 @@ public final class BrokerServer implements AutoCloseable {
     this.server =
         builder
             // The last added runs first: authentication names the principal the rate cap counts.
+            // Runs after authentication and the rate cap: an unknown caller learns no leader.
+            .intercept(new LeaderGate(role))
             .intercept(new CallRateInterceptor(broker, time))
             .intercept(auth)
             // Malformed requests are answered INVALID_ARGUMENT, never INTERNAL.
             .addService(RequestGuard.wrap(leaseBroker.bindService()))
             .addService(
-                RequestGuard.wrap(new AdminService(broker, protos, events, timings).bindService()))
+                RequestGuard.wrap(
+                    new AdminService(broker, protos, events, timings, role).bindService()))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())
@@ -262,17 +281,35 @@ public final class BrokerServer implements AutoCloseable {
     return address.getAddress() != null && address.getAddress().isLoopbackAddress();
   }
 
-  /** Starts listening and reports SERVING. */
+  /** Starts listening and reports SERVING (LeaseBroker: only while the role serves). */
   public BrokerServer start() {
     try {
       server.start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot listen: " + e.getMessage(), e);
     }
+    // "" and BrokerAdmin: the process is up and answers admin reads, whatever its role.
     health.setStatus("", ServingStatus.SERVING);
-    health.setStatus(LeaseBrokerGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(BrokerAdminGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    roleChanged();
+    role.onChange(this::roleChanged);
     return this;
+  }
+
+  /**
+   * Reports LeaseBroker SERVING only while this node serves, and closes the session streams of a
+   * node that stopped serving with NOT_LEADER, so their workers go to the leader.
+   */
+  private void roleChanged() {
+    if (stopping.get()) {
+      return;
+    }
+    boolean serving = role.serving();
+    health.setStatus(
+        LeaseBrokerGrpc.SERVICE_NAME, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    if (!serving) {
+      leaseBroker.closeAll(LeaderGate.notLeader(role.leaderApi()));
+    }
   }
 
   /** The hub behind {@code WatchEvents}, for tests that check it lets go of its watchers. */
@@ -296,7 +333,7 @@ public final class BrokerServer implements AutoCloseable {
     health.enterTerminalState();
     broker.shutdown();
     Status down = Status.UNAVAILABLE.withDescription("broker is shutting down");
-    leaseBroker.closeAll(down); // also streams that never said hello
+    leaseBroker.closeAll(down.asRuntimeException()); // also streams that never said hello
     events.closeAll(down);
     server.shutdown();
     try {
