@@ -32,6 +32,8 @@ public class LeaseIdsBench {
   /** The bits of one id as the previous LeaseIds.secure() drew them. */
   @Benchmark
   public long sharedNativePrngTwoLongs() {
-    return shared.nextLong() ^ shared.nextLong();
+    long high = shared.nextLong();
+    long low = shared.nextLong();
+    return high ^ low;
   }
 }

@@ -214,7 +214,8 @@ public final class DaemonProcess implements AutoCloseable {
         throw new IllegalStateException("daemon exited early:\n" + logTail(60));
       }
       try (java.net.Socket socket = new java.net.Socket()) {
-        socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
+        socket.connect(
+            new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 1000);
         return;
       } catch (java.io.IOException notYet) {
         // still starting

@@ -41,7 +41,7 @@ public final class ProcessProbe {
   /** The names of the process's Java threads, from {@code jcmd <pid> Thread.print}. */
   public List<String> javaThreads() throws Exception {
     List<String> names = new ArrayList<>();
-    for (String line : jcmd("Thread.print").split("\n")) {
+    for (String line : jcmd("Thread.print").lines().toList()) {
       Matcher m = THREAD.matcher(line);
       if (m.find()) {
         names.add(m.group(1));

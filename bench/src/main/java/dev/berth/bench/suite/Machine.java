@@ -24,8 +24,8 @@ final class Machine {
   /** The 1, 5 and 15 minute load averages. */
   static String loadAverage() {
     try {
-      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-      return f[0] + " " + f[1] + " " + f[2];
+      List<String> f = ProcStat.fields(Files.readString(Path.of("/proc/loadavg")));
+      return f.get(0) + " " + f.get(1) + " " + f.get(2);
     } catch (IOException e) {
       return "unknown";
     }

@@ -1,9 +1,12 @@
 package dev.berth.bench.suite;
 
+import com.google.common.base.CharMatcher;
+import com.google.common.base.Splitter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * CPU time a process has used, read from {@code /proc/<pid>/stat}: user plus system time (fields 14
@@ -14,6 +17,8 @@ import java.nio.file.Path;
 public final class ProcStat {
   /** Linux's USER_HZ on every architecture the suite runs on; {@code getconf CLK_TCK}. */
   public static final long TICKS_PER_SECOND = 100;
+
+  private static final Splitter FIELDS = Splitter.on(CharMatcher.whitespace()).omitEmptyStrings();
 
   private ProcStat() {}
 
@@ -29,16 +34,21 @@ public final class ProcStat {
     if (close < 0) {
       throw new IllegalArgumentException("stat line: no ')' after the command name: " + statLine);
     }
-    String[] f = statLine.substring(close + 1).trim().split("\\s+");
+    List<String> f = fields(statLine.substring(close + 1));
     // f[0] is field 3 (state), so field n is f[n - 3].
-    if (f.length < 13) {
-      throw new IllegalArgumentException("stat line: " + (f.length + 2) + " fields, need 15");
+    if (f.size() < 13) {
+      throw new IllegalArgumentException("stat line: " + (f.size() + 2) + " fields, need 15");
     }
     try {
-      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      return Long.parseLong(f.get(11)) + Long.parseLong(f.get(12));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("stat line: utime/stime not numbers: " + statLine, e);
     }
+  }
+
+  /** The fields of a line of a {@code /proc} file: separated by runs of whitespace. */
+  static List<String> fields(String line) {
+    return FIELDS.splitToList(line);
   }
 
   /** Microseconds of CPU the process {@code pid} has used so far. */

@@ -17,6 +17,8 @@ public final class Schedule {
   public record Step(String variant, int round, boolean warmUp) {}
 
   /**
+   * The steps of a run: a warm-up of each variant, then {@code rounds} rounds of all of them.
+   *
    * @param variants the variants in the order each round runs them, baseline first
    * @param rounds measured rounds, at least 1
    */

@@ -6,7 +6,9 @@ import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -120,7 +122,8 @@ public final class ServerProcess implements AutoCloseable {
         deleteTree(dir);
         throw new IOException("etcd exited with " + p.exitValue() + "; its log:\n" + log);
       }
-      try (java.net.Socket s = new java.net.Socket("127.0.0.1", client)) {
+      try {
+        new Socket(InetAddress.getLoopbackAddress(), client).close(); // it accepts: etcd is up
         break;
       } catch (IOException notYet) {
         if (System.nanoTime() > deadline) {

@@ -11,6 +11,8 @@ import java.util.Arrays;
 public record Spread(double median, double min, double max) {
 
   /**
+   * The median, minimum and maximum of {@code values}.
+   *
    * @throws IllegalArgumentException when {@code values} is empty or holds a NaN
    */
   public static Spread of(double... values) {

@@ -18,8 +18,8 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Long-lived streams the goals hold open: Berth sessions ({@code OpenSession}) and etcd keep-alive
- * streams ({@code LeaseKeepAlive}). Each can be driven closed-loop ({@link #op}: send one
- * heartbeat, complete on its answer) or heartbeated in the background ({@link #beat}).
+ * streams ({@code LeaseKeepAlive}). Each can be driven closed-loop ({@link Beating#op}: send one
+ * heartbeat, complete on its answer) or heartbeated in the background ({@link Beating#beat()}).
  *
  * <p>A stream's {@code beat()} is thread-safe; one closed-loop driver at a time.
  */

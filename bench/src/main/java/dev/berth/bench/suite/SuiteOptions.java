@@ -1,5 +1,6 @@
 package dev.berth.bench.suite;
 
+import com.google.common.base.Splitter;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
 import java.nio.file.Files;
@@ -184,7 +185,8 @@ public final class SuiteOptions {
     if (path == null) {
       return null;
     }
-    for (String dir : path.split(":")) {
+    // Every entry counts, a trailing empty one too: an empty entry is the working directory.
+    for (String dir : Splitter.on(':').split(path)) {
       Path p = Path.of(dir.isEmpty() ? "." : dir, name);
       if (Files.isExecutable(p)) {
         return p;

@@ -26,7 +26,7 @@ final class Durations {
       long tenths = ms / 100;
       return tenths % 10 == 0 ? (tenths / 10) + "s" : (tenths / 10) + "." + (tenths % 10) + "s";
     }
-    long s = d.getSeconds();
+    long s = d.toSeconds();
     if (s < 60) {
       return s + "s";
     }

@@ -177,7 +177,8 @@ final class SessionConnection {
       return;
     }
     if (state == State.CLOSING) {
-      closeDone.whenComplete((v, e) -> done.complete(null));
+      // The chained stage only completes done and cannot fail, so there is nothing to observe.
+      var unused = closeDone.whenComplete((v, e) -> done.complete(null));
       return;
     }
     cancelTimers();
@@ -278,6 +279,9 @@ final class SessionConnection {
         listeners.fire(
             listeners.drain, new DrainRequest(Wire.instant(event.getDrain().getDeadline())));
       }
+      // Answers to calls made on the stream: this SDK makes its calls as unary RPCs, never on the
+      // stream, so there is nothing to match them to.
+      case ACQUIRE_RESULT, RELEASE_RESULT, BUNDLE_RESULT -> {}
       case EVENT_NOT_SET -> log.log(Level.WARNING, "empty SessionEvent from the broker; ignored");
     }
   }

@@ -133,7 +133,8 @@ final class Renderer implements AutoCloseable {
       page.evaluate("url => { setTimeout(() => window.location.assign(url), 0); }", url);
       page.waitForCondition(
           () -> loaded.get() || failed.get() != null || aborted.getAsBoolean(),
-          new Page.WaitForConditionOptions().setTimeout(Math.max(1, timeout.toMillis())));
+          // Playwright takes its timeout as a double of milliseconds.
+          new Page.WaitForConditionOptions().setTimeout((double) Math.max(1, timeout.toMillis())));
       if (aborted.getAsBoolean()) {
         throw new Aborted();
       }

@@ -255,7 +255,7 @@ public final class WorkerCommand implements Callable<Integer> {
       try {
         URI uri = new URI(url);
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https") || uri.getHost() == null) {
+        if ((!scheme.equals("http") && !scheme.equals("https")) || uri.getHost() == null) {
           throw new URISyntaxException(url, "not an http or https URL with a host");
         }
       } catch (URISyntaxException e) {

@@ -107,7 +107,8 @@ class CliDaemonIT {
       JsonFormat.parser().merge(json, builder);
       return builder;
     } catch (InvalidProtocolBufferException e) {
-      throw new AssertionError("not JSON of " + builder.getDescriptorForType() + ":\n" + json, e);
+      throw new AssertionError(
+          "not JSON of " + builder.getDescriptorForType().getFullName() + ":\n" + json, e);
     }
   }
 

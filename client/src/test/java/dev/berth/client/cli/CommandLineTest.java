@@ -23,14 +23,13 @@ class CommandLineTest {
       new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
 
   /** The command object the line selects, its options filled in. */
-  @SuppressWarnings("unchecked")
-  private static <T> T parse(String... args) {
+  private static <T> T parse(Class<T> type, String... args) {
     CommandLine line = Berth.commandLine(SINK, SINK, Map.of(), Clock.systemUTC(), false);
     ParseResult result = line.parseArgs(args);
     while (result.hasSubcommand()) {
       result = result.subcommand();
     }
-    return (T) result.commandSpec().userObject();
+    return type.cast(result.commandSpec().userObject());
   }
 
   private static ConnectionOptions.Settings settings(
@@ -40,7 +39,8 @@ class CommandLineTest {
 
   @Test
   void parse_connectionOptionsBeforeAndAfterCommand_bothTaken() {
-    Commands.Status status = parse("--broker", "10.0.0.1:7433", "status", "--timeout=3s");
+    Commands.Status status =
+        parse(Commands.Status.class, "--broker", "10.0.0.1:7433", "status", "--timeout=3s");
 
     ConnectionOptions.Settings settings = settings(status, Map.of());
     assertThat(settings.target()).isEqualTo("10.0.0.1:7433");
@@ -49,14 +49,15 @@ class CommandLineTest {
 
   @Test
   void parse_sameOptionBeforeAndAfter_theCommandsWins() {
-    Commands.Status status = parse("--broker", "a:1", "status", "--broker", "b:2");
+    Commands.Status status =
+        parse(Commands.Status.class, "--broker", "a:1", "status", "--broker", "b:2");
 
     assertThat(settings(status, Map.of()).target()).isEqualTo("b:2");
   }
 
   @Test
   void parse_nothingGiven_environmentThenDefaults() {
-    Commands.Status status = parse("status");
+    Commands.Status status = parse(Commands.Status.class, "status");
 
     assertThat(settings(status, Map.of()).target()).isEqualTo("127.0.0.1:7433");
     assertThat(settings(status, Map.of()).timeout()).isEqualTo(Duration.ofSeconds(10));
@@ -66,7 +67,8 @@ class CommandLineTest {
 
   @Test
   void parse_revoke_leaseIdAndOptions() {
-    Commands.Revoke revoke = parse("revoke", "abc123", "--reason", "idle", "--grace", "1m30s");
+    Commands.Revoke revoke =
+        parse(Commands.Revoke.class, "revoke", "abc123", "--reason", "idle", "--grace", "1m30s");
 
     assertThat(revoke.leaseId).isEqualTo("abc123");
     assertThat(revoke.reason).isEqualTo(RevokeReason.REVOKE_REASON_IDLE);
@@ -76,7 +78,15 @@ class CommandLineTest {
   @Test
   void parse_limitsSet_twoWordCommandWithRepeatedHosts() {
     Commands.LimitsSet set =
-        parse("limits", "set", "--render", "16", "--host", "a.com=5/10", "--host=*.b.com=1");
+        parse(
+            Commands.LimitsSet.class,
+            "limits",
+            "set",
+            "--render",
+            "16",
+            "--host",
+            "a.com=5/10",
+            "--host=*.b.com=1");
 
     assertThat(set.render).isEqualTo(16);
     assertThat(set.hosts)
@@ -88,7 +98,8 @@ class CommandLineTest {
 
   @Test
   void parse_watchTypes_repeatedAndCommaSeparated() {
-    Commands.Watch watch = parse("watch", "--type", "granted,released", "--type", "refused");
+    Commands.Watch watch =
+        parse(Commands.Watch.class, "watch", "--type", "granted,released", "--type", "refused");
 
     assertThat(watch.types)
         .containsExactly(
@@ -99,7 +110,7 @@ class CommandLineTest {
 
   @Test
   void parse_drainWithoutSession_noArgs() {
-    Commands.Drain drain = parse("drain", "--resume");
+    Commands.Drain drain = parse(Commands.Drain.class, "drain", "--resume");
 
     assertThat(drain.session).isEmpty();
     assertThat(drain.resume).isTrue();
@@ -107,15 +118,16 @@ class CommandLineTest {
 
   @Test
   void parse_doubleDash_endsOptions() {
-    Commands.Revoke revoke = parse("revoke", "--", "--odd-id");
+    Commands.Revoke revoke = parse(Commands.Revoke.class, "revoke", "--", "--odd-id");
 
     assertThat(revoke.leaseId).isEqualTo("--odd-id");
   }
 
   @Test
   void parse_kindInAnyCaseWithOrWithoutPrefix() {
-    Commands.Leases upper = parse("leases", "--kind", "PDF");
-    Commands.Leases prefixed = parse("leases", "--kind", "resource_kind_wasm");
+    Commands.Leases upper = parse(Commands.Leases.class, "leases", "--kind", "PDF");
+    Commands.Leases prefixed =
+        parse(Commands.Leases.class, "leases", "--kind", "resource_kind_wasm");
 
     assertThat(upper.kind).isEqualTo(ResourceKind.RESOURCE_KIND_PDF);
     assertThat(prefixed.kind).isEqualTo(ResourceKind.RESOURCE_KIND_WASM);

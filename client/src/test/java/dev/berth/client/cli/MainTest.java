@@ -74,8 +74,10 @@ class MainTest {
 
     assertThat(err())
         .isEqualTo(
-            "berth: unknown command 'stauts' (did you mean status?)\n"
-                + "run 'berth --help' for usage\n");
+            """
+            berth: unknown command 'stauts' (did you mean status?)
+            run 'berth --help' for usage
+            """);
   }
 
   @Test

@@ -17,6 +17,7 @@ import dev.berth.testkit.TestCertificates;
 import io.grpc.Status;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -308,7 +309,8 @@ class TlsDaemonIT {
   void worker_mtls_rendersAPageUnderLeases() throws Exception {
     Path chromium = Path.of("/usr/bin/chromium");
     Assumptions.assumeTrue(Files.isExecutable(chromium), "no Chromium at " + chromium);
-    HttpServer site = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    HttpServer site =
+        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     byte[] page =
         "<html><head><title>over mTLS</title></head><body><a href=/a>a</a></body></html>"
             .getBytes(StandardCharsets.UTF_8);

@@ -11,6 +11,7 @@ import dev.berth.client.SessionLost;
 import dev.berth.client.WorkerSession;
 import dev.berth.testkit.DaemonProcess;
 import dev.berth.testkit.TcpProxy;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,7 +60,8 @@ class WorkerFaultsIT {
                 .port(port)
                 .flags("--session-ttl", "6s", "--heartbeat-interval", "1s")
                 .start();
-        TcpProxy proxy = new TcpProxy(new InetSocketAddress("127.0.0.1", port));
+        TcpProxy proxy =
+            new TcpProxy(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         BrokerClient client =
             BrokerClient.newBuilder()
                 .target(proxy.target())
@@ -195,7 +197,8 @@ class WorkerFaultsIT {
                 .port(port)
                 .flags("--session-ttl", "5s", "--heartbeat-interval", "1s")
                 .start();
-        TcpProxy proxy = new TcpProxy(new InetSocketAddress("127.0.0.1", port));
+        TcpProxy proxy =
+            new TcpProxy(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
         BrokerClient client =
             BrokerClient.newBuilder()
                 .target(proxy.target())

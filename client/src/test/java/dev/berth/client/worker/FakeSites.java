@@ -4,6 +4,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -47,7 +48,7 @@ final class FakeSites implements AutoCloseable {
   FakeSites(long delayMillis, Set<String> throttled) throws IOException {
     this.delayMillis = delayMillis;
     this.throttled = throttled;
-    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
+    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
     server.createContext("/", this::handle);
     server.setExecutor(executor);
     server.start();

@@ -26,14 +26,12 @@ final class Processes {
     final Process process;
     final Path log;
     final Path out;
-    private final Thread copier;
 
-    private Worker(String id, Process process, Path log, Path out, Thread copier) {
+    private Worker(String id, Process process, Path log, Path out) {
       this.id = id;
       this.process = process;
       this.log = log;
       this.out = out;
-      this.copier = copier;
     }
 
     static Worker start(Path dir, String id, String broker, List<String> urls, String... options)
@@ -72,7 +70,7 @@ final class Processes {
       Thread copier = new Thread(() -> copyTimed(process, log, started), id + "-log");
       copier.setDaemon(true);
       copier.start();
-      return new Worker(id, process, log, out, copier);
+      return new Worker(id, process, log, out);
     }
 
     /** Copies the worker's output to its log, each line prefixed with seconds since start. */

@@ -275,7 +275,7 @@ class WorkerEndToEndIT {
         // interval (1 s) before the kill, more on a loaded machine, so allow half the TTL.
         assertThat(returnedAfter).isGreaterThan(TTL.dividedBy(2));
 
-        int exit = other.await(Duration.ofSeconds(120));
+        int exit = other.await(Duration.ofMinutes(2));
         assertThat(exit).as("other exit; log:\n%s", Processes.tail(other.log, 40)).isZero();
         Map<String, JsonObject> results = results(other.out);
         assertThat(results.keySet()).containsExactlyInAnyOrderElementsOf(survivor);

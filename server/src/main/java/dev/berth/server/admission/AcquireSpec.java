@@ -148,7 +148,7 @@ public record AcquireSpec(
     }
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
-      boolean ok = Character.isLetterOrDigit(c) && c < 0x80 || c == '.' || c == '_' || c == '-';
+      boolean ok = (Character.isLetterOrDigit(c) && c < 0x80) || c == '.' || c == '_' || c == '-';
       if (!ok) {
         throw BrokerException.invalid(field, "may hold only letters, digits, '.', '_' and '-'");
       }

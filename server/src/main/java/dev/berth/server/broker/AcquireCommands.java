@@ -142,6 +142,9 @@ final class AcquireCommands {
         kind, state.time.schedule(() -> wake(kind, atNanos), atNanos - state.time.nanoTime()));
   }
 
+  // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
+  // body as holding no lock.
+  @SuppressWarnings("GuardedBy")
   private void wake(ResourceKind kind, long atNanos) {
     state.act(
         (now, fx) -> {
@@ -204,6 +207,9 @@ final class AcquireCommands {
     fx.add(() -> callback.decided(decision));
   }
 
+  // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
+  // body as holding no lock.
+  @SuppressWarnings("GuardedBy")
   private void cancel(Waiter waiter, AcquireCallback callback) {
     state.act(
         (now, fx) -> {
@@ -221,6 +227,9 @@ final class AcquireCommands {
         });
   }
 
+  // Lock held: the lambda runs inside state.act, under state.lock; the checker treats a lambda
+  // body as holding no lock.
+  @SuppressWarnings("GuardedBy")
   private void timedOut(Waiter waiter) {
     state.act(
         (now, fx) -> {

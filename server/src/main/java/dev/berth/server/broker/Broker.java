@@ -158,6 +158,9 @@ public final class Broker implements AutoCloseable {
    * @throws BrokerException PERMISSION_DENIED when the session to resume belongs to someone else;
    *     RESOURCE_EXHAUSTED at the principal's session cap; UNAVAILABLE when shutting down
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public Opened open(HelloSpec hello, String principal, SessionChannel channel) {
     return state.command((now, fx) -> sessions.open(hello, principal, channel, now, fx));
   }
@@ -173,6 +176,9 @@ public final class Broker implements AutoCloseable {
    *
    * @throws IllegalArgumentException when {@code epoch} is not above this broker's epoch
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void takeOver(long epoch) {
     long ttl =
         state.command(
@@ -194,11 +200,17 @@ public final class Broker implements AutoCloseable {
    * This broker no longer leads its cluster: every session ends (its workers were sent to the
    * leader) with its leases and waiting acquires, so nothing here is granted any more.
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void stepDown() {
     state.act((now, fx) -> sessions.endAll("ended: this broker no longer leads", now, fx));
   }
 
   /** The restart grace ended: capacity nobody re-declared is free; serve the queues. */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   private void recoveryOver() {
     state.act(
         (now, fx) -> {
@@ -224,6 +236,9 @@ public final class Broker implements AutoCloseable {
    * whose call count changed counts as used now. Statistics for leases the session does not hold
    * (e.g. one that just ended) are ignored.
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public PressureLevel heartbeat(
       String sessionId,
       SessionChannel channel,
@@ -238,11 +253,17 @@ public final class Broker implements AutoCloseable {
   }
 
   /** Records the worker's acknowledgement of a pushed command. */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void ack(String sessionId, SessionChannel channel, long commandId) {
     state.act((now, fx) -> sessions.attached(sessionId, channel, now, fx));
   }
 
   /** Ends a session at its worker's request; every lease it holds is released. */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void goodbye(String sessionId, SessionChannel channel) {
     state.act(
         (now, fx) -> sessions.end(sessions.attached(sessionId, channel, now, fx), false, now, fx));
@@ -252,6 +273,9 @@ public final class Broker implements AutoCloseable {
    * The stream of a session ended without goodbye. The session lives on until its TTL passes, so
    * the worker may reconnect and resume it.
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void detach(String sessionId, SessionChannel channel) {
     state.act((now, fx) -> sessions.detach(sessionId, channel));
   }
@@ -267,6 +291,9 @@ public final class Broker implements AutoCloseable {
    *     RESOURCE_EXHAUSTED at a principal's cap; UNAVAILABLE when shutting down. Nothing changes
    *     when it throws.
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public PendingAcquire acquire(AcquireSpec spec, String principal, AcquireCallback callback) {
     return state.command(
         (now, fx) -> {
@@ -284,6 +311,9 @@ public final class Broker implements AutoCloseable {
    * @throws BrokerException PERMISSION_DENIED when the lease belongs to another session or the
    *     session to another principal; NOT_FOUND when the lease is unknown
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public EndResult release(String sessionId, String leaseId, String principal, Outcome outcome) {
     return state.command(
         (now, fx) -> {
@@ -301,6 +331,9 @@ public final class Broker implements AutoCloseable {
    * @param grace how long the holder may still finish; null for the configured default
    * @throws BrokerException NOT_FOUND when the lease is unknown
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public EndResult revoke(String leaseId, RevokeReason reason, Duration grace) {
     return state.command(
         (now, fx) -> {
@@ -316,11 +349,17 @@ public final class Broker implements AutoCloseable {
    *
    * @return the number of leases the session still holds
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public int drainSession(String sessionId, Duration deadline) {
     return state.command((now, fx) -> sessions.drain(sessionId, deadline, now, fx));
   }
 
   /** Stops (or, with {@code resume}, restarts) new grants broker-wide. */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void drainBroker(boolean resume, Duration deadline) {
     state.act(
         (now, fx) -> {
@@ -341,6 +380,9 @@ public final class Broker implements AutoCloseable {
    * DRAINING, and every session stream is closed. Leases are not ended: a restarted broker lets
    * workers re-declare them.
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void shutdown() {
     boolean first =
         state.command(
@@ -370,6 +412,9 @@ public final class Broker implements AutoCloseable {
    * Ends what is due: sessions past their TTL (with their leases) and leases past their max hold.
    * Runs every sweep interval; tests call it after advancing a fake clock.
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   @VisibleForTesting
   public void sweep() {
     try {
@@ -389,6 +434,9 @@ public final class Broker implements AutoCloseable {
   }
 
   /** Acquires of a kind waiting now. */
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   public int queued(ResourceKind kind) {
     synchronized (state.lock) {
       return acquires.queued(kind);
@@ -417,6 +465,9 @@ public final class Broker implements AutoCloseable {
   }
 
   /** One consistent picture of the broker, for status pages. */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public Views.Status status() {
     return state.command((now, fx) -> views.status(now));
   }
@@ -427,6 +478,9 @@ public final class Broker implements AutoCloseable {
    * @param workerId only this worker's sessions, when not empty
    * @param afterId only sessions whose id sorts after this, when not empty
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public List<Views.Session> sessions(String workerId, String afterId, int limit) {
     return state.command((now, fx) -> views.sessions(workerId, afterId, limit));
   }
@@ -436,6 +490,9 @@ public final class Broker implements AutoCloseable {
    *
    * @param afterToken only leases with a greater fencing token
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public List<Views.LeaseInfo> leases(
       String workerId,
       ResourceKind kind,
@@ -452,6 +509,9 @@ public final class Broker implements AutoCloseable {
    *
    * @throws BrokerException NOT_FOUND when the session is not live
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public Views.Explained explain(AcquireSpec spec) {
     return state.command((now, fx) -> views.explain(spec, now, fx));
   }
@@ -468,6 +528,9 @@ public final class Broker implements AutoCloseable {
    * Replaces the whole admission policy live: pool limits, host rates, memory thresholds and
    * degradation settings. Leases and sessions are kept; queued acquires are re-examined at once.
    */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
   public void updatePolicy(Policy newPolicy) {
     state.act(
         (now, fx) -> {

@@ -93,6 +93,9 @@ final class EndCommands {
     return how;
   }
 
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   private void end(
       Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome, long now, Effects fx) {
@@ -102,7 +105,11 @@ final class EndCommands {
       state.usage.leaseEnded(holder.principal());
     }
     state.wasmUse.ended(lease.id());
-    if (outcome != Outcome.UNKNOWN) {
+    // Identity: UNKNOWN stands for "none reported", and a reported outcome may equal it in value
+    // (a success with no duration or status), which still counts.
+    @SuppressWarnings("ReferenceEquality")
+    boolean reported = outcome != Outcome.UNKNOWN;
+    if (reported) {
       state.admission.reported(lease, outcome, now);
     }
     state.tell(l -> l.ended(lease, how, reason, outcome), fx);

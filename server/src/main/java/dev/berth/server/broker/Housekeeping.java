@@ -29,6 +29,10 @@ final class Housekeeping {
   }
 
   /** Ends what is due and re-evaluates pressure and limits; see {@link Broker#sweep}. */
+  // Lock held: sessions, ends and acquires share this BrokerState, so their state.lock is the lock
+  // held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   void sweep(long now, Effects fx) {
     sessions.expireOverdue(now, fx);
@@ -50,6 +54,9 @@ final class Housekeeping {
    * Re-evaluates memory pressure (the broker's heap included): announces transitions, lets waiting
    * acquires go when pressure lifts, and asks the heaviest workers to free memory while it lasts.
    */
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   private void checkMemory(long now, Effects fx) {
     PressureChange change =
@@ -75,6 +82,9 @@ final class Housekeeping {
    * stale-instance cleanup. The holder is told (reason IDLE) and may acquire again when it next
    * needs an instance.
    */
+  // Lock held: ends shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   private void revokeIdle(long now, Effects fx) {
     long timeout = state.modules.idleTimeout().toNanos();

@@ -207,6 +207,9 @@ final class SessionCommands {
   }
 
   /** See {@link Broker#heartbeat(String, SessionChannel, long, long, long, List)}. */
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   PressureLevel heartbeat(
       String sessionId,
@@ -334,6 +337,9 @@ final class SessionCommands {
     }
   }
 
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   private void end(Session session, boolean expired, String why, long now, Effects fx) {
     LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
@@ -380,6 +386,9 @@ final class SessionCommands {
   }
 
   /** Stops new grants to one session and pushes drain to its worker; returns its lease count. */
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   int drain(String sessionId, Duration deadline, long now, Effects fx) {
     Session session = live(sessionId, now, fx);

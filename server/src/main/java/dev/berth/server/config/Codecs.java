@@ -598,11 +598,15 @@ final class Codecs {
         case "sha256" -> {
           hash = scalar(entryKey + ".sha256", f.getValue()).trim().toLowerCase(Locale.ROOT);
           if (!hash.matches("[0-9a-f]{64}")) {
+            // The shell command the operator runs; its %s is printf's, not a Java format.
+            @SuppressWarnings("OrphanedFormatString")
+            String howTo = "printf %s \"$TOKEN\" | sha256sum";
             // Never echo the value: it might be a token pasted in clear.
             throw new ConfigException(
                 entryKey + ".sha256",
-                "must be 64 hex digits, the SHA-256 of the token (printf %s \"$TOKEN\" |"
-                    + " sha256sum); never the token itself");
+                "must be 64 hex digits, the SHA-256 of the token ("
+                    + howTo
+                    + "); never the token itself");
           }
         }
         case "roles" -> {

@@ -16,7 +16,8 @@ final class YamlText {
       return s;
     }
     StringBuilder b = new StringBuilder("\"");
-    for (char c : s.toCharArray()) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
       switch (c) {
         case '"' -> b.append("\\\"");
         case '\\' -> b.append("\\\\");

@@ -84,7 +84,7 @@ public final class LeaseTable {
     // Removal from a heap is linear, so ended leases leave byExpiry lazily; compacting once it
     // holds twice the live leases keeps it bounded at amortised constant cost per end.
     if (byExpiry.size() > 2 * live.size() + 64) {
-      byExpiry.removeIf(l -> live.get(l.id()) != l);
+      byExpiry.removeIf(l -> !isLive(l));
     }
     ended.put(leaseId, new Ended(lease.sessionId(), how, revokeReason, nowNanos));
     if (ended.size() > endedCapacity) {
@@ -145,11 +145,21 @@ public final class LeaseTable {
     List<Lease> due = new ArrayList<>();
     while (!byExpiry.isEmpty() && byExpiry.peek().expiresAtNanos() <= nowNanos) {
       Lease lease = byExpiry.poll();
-      if (live.get(lease.id()) == lease) {
+      if (isLive(lease)) {
         due.add(lease);
       }
     }
     return due;
+  }
+
+  /**
+   * Whether an entry of {@code byExpiry} is the live lease itself rather than a stale entry of an
+   * ended one. Identity, not equals: the question is whether this very object is the one the live
+   * index holds, not whether a lease with equal fields is.
+   */
+  @SuppressWarnings("ReferenceEquality")
+  private boolean isLive(Lease entry) {
+    return live.get(entry.id()) == entry;
   }
 
   /** Forgets ended leases that ended before {@code cutoffNanos}. */

@@ -224,7 +224,7 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
         "berth.memory.pressure_level",
         "berth_memory_pressure_level",
         "Fleet memory pressure: 0 none, 1 elevated, 2 critical",
-        s -> s.pressure().level().ordinal());
+        s -> s.pressure().level().number());
     gauge(
         "berth.memory.fleet_used_bytes",
         "berth_memory_fleet_used_bytes",

@@ -118,7 +118,7 @@ public record WasmConfig(List<ModuleEntry> modules, Duration idleTimeout) {
     }
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
-      boolean ok = Character.isLetterOrDigit(c) && c < 0x80 || c == '.' || c == '_' || c == '-';
+      boolean ok = (Character.isLetterOrDigit(c) && c < 0x80) || c == '.' || c == '_' || c == '-';
       if (!ok) {
         return false;
       }

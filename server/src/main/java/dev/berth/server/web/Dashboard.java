@@ -74,8 +74,27 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self';"
           + " img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-  /** A file the page loads. */
-  private record Asset(byte[] bytes, String type) {}
+  /**
+   * A file the page loads: its bytes, read once and never written to, and its content type. A class
+   * rather than a record, since a record's equals would compare the array by identity.
+   */
+  private static final class Asset {
+    private final byte[] bytes;
+    private final String type;
+
+    Asset(byte[] bytes, String type) {
+      this.bytes = bytes;
+      this.type = type;
+    }
+
+    byte[] bytes() {
+      return bytes;
+    }
+
+    String type() {
+      return type;
+    }
+  }
 
   private final Broker broker;
   private final TimeSource time;

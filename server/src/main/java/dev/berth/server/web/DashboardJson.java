@@ -166,7 +166,7 @@ final class DashboardJson {
       pools.add(DashboardFeed.lower(pool.kind()), figures);
     }
     o.add("pools", pools);
-    o.addProperty("pressure", sample.pressure().ordinal());
+    o.addProperty("pressure", sample.pressure().number());
     o.addProperty("fleet_used_mb", sample.fleetUsedMb());
     o.addProperty("fleet_limit_mb", sample.fleetLimitMb());
     o.addProperty("degradation", round(sample.degradation()));

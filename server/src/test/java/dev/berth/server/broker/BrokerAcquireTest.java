@@ -175,7 +175,7 @@ class BrokerAcquireTest {
     try (BrokerHarness h = new BrokerHarness(config())) {
       Worker a = h.open("a");
       h.grant(a, RENDER);
-      RecordingAcquireCallback waiting = h.acquire(a, RENDER, Duration.ofMillis(2_000));
+      RecordingAcquireCallback waiting = h.acquire(a, RENDER, Duration.ofSeconds(2));
 
       h.time.advanceMillis(1_999);
       assertThat(waiting.isAnswered()).isFalse();

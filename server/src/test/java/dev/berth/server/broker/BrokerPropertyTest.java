@@ -316,7 +316,7 @@ class BrokerPropertyTest {
   }
 
   /** One acquire call; records its answers into the run's shared log, in order. */
-  private final class Call implements AcquireCallback {
+  private static final class Call implements AcquireCallback {
     final Run run;
     final String sessionId;
     final ResourceKind kind;
@@ -352,7 +352,7 @@ class BrokerPropertyTest {
 
   private record Answer(Call call, Object answer) {}
 
-  private final class Run implements AutoCloseable {
+  private static final class Run implements AutoCloseable {
     final FakeTimeSource time = new FakeTimeSource();
     final Broker broker =
         new Broker(

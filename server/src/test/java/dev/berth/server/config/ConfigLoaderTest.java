@@ -547,8 +547,12 @@ class ConfigLoaderTest {
     BerthConfig config =
         load(
             file(
-                "wasm:\n  default_module: \"odd: name\"\n  modules:\n"
-                    + "    x: {path: \"/srv/odd: x.wasm\", exports: [run]}\n"),
+                """
+                wasm:
+                  default_module: "odd: name"
+                  modules:
+                    x: {path: "/srv/odd: x.wasm", exports: [run]}
+                """),
             flag("--render-limit", "3"),
             flag("--metrics.listen", "off"));
 

@@ -212,8 +212,18 @@ class ConfigReloaderTest {
     start("listen: 127.0.0.1:7433\nsession:\n  sweep_interval: 250ms\n");
 
     rewrite(
-        "listen: 0.0.0.0:7433\nsession:\n  sweep_interval: 1s\nmetrics:\n  listen: off\n"
-            + "log:\n  level: DEBUG\npools:\n  wasm:\n    limit: 3\n");
+        """
+        listen: 0.0.0.0:7433
+        session:
+          sweep_interval: 1s
+        metrics:
+          listen: off
+        log:
+          level: DEBUG
+        pools:
+          wasm:
+            limit: 3
+        """);
     ConfigReloader.Result result = reloader.reload();
 
     assertThat(result.applied()).isTrue();
@@ -351,8 +361,13 @@ class ConfigReloaderTest {
   void reload_wasmModulesChanged_appliedLiveWithTheNewPathsAndIdleTimeout() throws IOException {
     start("wasm:\n  modules:\n    extractor: {path: /srv/a.wasm, exports: [run]}\n");
     rewrite(
-        "wasm:\n  idle_timeout: 1m\n  modules:\n"
-            + "    extractor: {path: /srv/b.wasm, exports: [run]}\n    other: /srv/o.wasm\n");
+        """
+        wasm:
+          idle_timeout: 1m
+          modules:
+            extractor: {path: /srv/b.wasm, exports: [run]}
+            other: /srv/o.wasm
+        """);
 
     ConfigReloader.Result result = reloader.reload();
 

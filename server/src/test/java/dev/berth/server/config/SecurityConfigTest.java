@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -66,7 +67,7 @@ class SecurityConfigTest {
                       sha256: %s
                       roles: [admin, worker]
                 """
-                    .formatted(HASH_A, HASH_B.toUpperCase())));
+                    .formatted(HASH_A, HASH_B.toUpperCase(Locale.ROOT))));
 
     List<TokenRegistry.Entry> tokens = config.daemon().tokens();
     assertThat(tokens)

@@ -299,10 +299,12 @@ class FuzzIT {
   private static void awaitNoSessions(BrokerAdminGrpc.BrokerAdminBlockingStub admin)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-    List<SessionInfo> sessions;
-    while (!(sessions =
-            admin.listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList())
-        .isEmpty()) {
+    while (true) {
+      List<SessionInfo> sessions =
+          admin.listSessions(ListSessionsRequest.getDefaultInstance()).getSessionsList();
+      if (sessions.isEmpty()) {
+        break;
+      }
       if (System.nanoTime() > deadline) {
         throw new AssertionError("sessions left 15 s after the fuzz: " + sessions);
       }

@@ -58,15 +58,18 @@ final class LiveSession implements AutoCloseable {
                 });
     send(SessionRequest.newBuilder().setHello(hello).build());
     opened.get(10, TimeUnit.SECONDS);
-    heartbeats.scheduleAtFixedRate(
-        () ->
-            send(
-                SessionRequest.newBuilder()
-                    .setHeartbeat(Heartbeat.newBuilder().setSeq(++seq))
-                    .build()),
-        200,
-        200,
-        TimeUnit.MILLISECONDS);
+    // Stopped by close(), which shuts the executor down; send() does nothing once the stream has
+    // ended, so the task has no failure to read from its future.
+    var unused =
+        heartbeats.scheduleAtFixedRate(
+            () ->
+                send(
+                    SessionRequest.newBuilder()
+                        .setHeartbeat(Heartbeat.newBuilder().setSeq(++seq))
+                        .build()),
+            200,
+            200,
+            TimeUnit.MILLISECONDS);
   }
 
   private synchronized void send(SessionRequest request) {

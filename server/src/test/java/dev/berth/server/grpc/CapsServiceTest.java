@@ -81,7 +81,11 @@ class CapsServiceTest {
     SessionRecorder a = session(TOKEN_A, "a");
     Lease first =
         stub(TOKEN_A).acquire(request(a.sessionId(), RESOURCE_KIND_RENDER).build()).getGranted();
-    stub(TOKEN_A).acquire(request(a.sessionId(), RESOURCE_KIND_RENDER).build()).getGranted();
+    assertThat(
+            stub(TOKEN_A)
+                .acquire(request(a.sessionId(), RESOURCE_KIND_RENDER).build())
+                .hasGranted())
+        .isTrue();
 
     Status status =
         failure(

@@ -17,6 +17,7 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -53,7 +54,9 @@ class RapidResetIT {
             () -> 2,
             LeaseIds.seeded(1),
             HeapProbe.NONE);
-    server = BrokerServer.netty(broker, time, new InetSocketAddress("127.0.0.1", 0)).start();
+    server =
+        BrokerServer.netty(broker, time, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+            .start();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }
 

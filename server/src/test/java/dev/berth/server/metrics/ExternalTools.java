@@ -2,6 +2,7 @@ package dev.berth.server.metrics;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.google.common.base.Splitter;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ public final class ExternalTools {
 
   static Optional<Path> find(String name) {
     String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
-    for (String dir : path.split(File.pathSeparator)) {
+    for (String dir : Splitter.on(File.pathSeparatorChar).split(path)) {
       Path candidate = Path.of(dir, name);
       if (Files.isExecutable(candidate)) {
         return Optional.of(candidate);

@@ -1,5 +1,6 @@
 package dev.berth.server.metrics;
 
+import com.google.common.base.Splitter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -18,7 +19,7 @@ public final class PrometheusText {
   public static PrometheusText parse(String text) {
     PrometheusText out = new PrometheusText();
     int lineNo = 0;
-    for (String line : text.split("\n")) {
+    for (String line : Splitter.on('\n').split(text)) {
       lineNo++;
       if (line.isBlank()) {
         continue;
@@ -29,9 +30,7 @@ public final class PrometheusText {
       } else if (line.startsWith("# HELP ")) {
         String[] parts = line.substring(7).split(" ", 2);
         out.help.put(parts[0], parts.length > 1 ? parts[1] : "");
-      } else if (line.startsWith("#")) {
-        continue;
-      } else {
+      } else if (!line.startsWith("#")) { // other comments are skipped
         out.sample(line, lineNo);
       }
     }
@@ -72,13 +71,14 @@ public final class PrometheusText {
       }
       i++;
     }
-    String[] rest = line.substring(i).trim().split(" ");
+    // The value, then an optional timestamp.
+    String number = Splitter.on(' ').limit(2).splitToList(line.substring(i).trim()).get(0);
     double value =
-        switch (rest[0]) {
+        switch (number) {
           case "+Inf" -> Double.POSITIVE_INFINITY;
           case "-Inf" -> Double.NEGATIVE_INFINITY;
           case "NaN" -> Double.NaN;
-          default -> Double.parseDouble(rest[0]);
+          default -> Double.parseDouble(number);
         };
     if (samples.put(key(name, labels), value) != null) {
       throw new IllegalArgumentException("line " + lineNo + ": duplicate sample " + line);

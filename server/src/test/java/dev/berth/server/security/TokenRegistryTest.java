@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +24,8 @@ class TokenRegistryTest {
         TokenRegistry.of(
             List.of(
                 new TokenRegistry.Entry("a", Set.of(Role.WORKER), TokenRegistry.hash("token-a")),
-                new TokenRegistry.Entry("ops", Set.of(Role.ADMIN), SHA256_OF_TEST.toUpperCase())));
+                new TokenRegistry.Entry(
+                    "ops", Set.of(Role.ADMIN), SHA256_OF_TEST.toUpperCase(Locale.ROOT))));
 
     assertThat(registry.enabled()).isTrue();
     assertThat(registry.verify("token-a")).contains(new Identity("a", Set.of(Role.WORKER)));

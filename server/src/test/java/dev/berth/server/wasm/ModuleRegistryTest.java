@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,7 +58,8 @@ class ModuleRegistryTest {
 
   @Test
   void load_notWasm_namesFile() {
-    Path path = TestModules.write(dir, "page.wasm", "<html></html>".getBytes());
+    Path path =
+        TestModules.write(dir, "page.wasm", "<html></html>".getBytes(StandardCharsets.UTF_8));
 
     assertThatThrownBy(() -> ModuleRegistry.load(config(entry("m", path))))
         .isInstanceOf(ModuleLoadException.class)

@@ -25,6 +25,7 @@ import java.io.BufferedReader;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -182,7 +183,7 @@ class DashboardTest {
   }
 
   /** Reads a stream's frames on a thread of its own, so the test can wait with a timeout. */
-  private final class Frames implements AutoCloseable {
+  private static final class Frames implements AutoCloseable {
     final BlockingQueue<String[]> frames = new LinkedBlockingQueue<>();
     final InputStream body;
     final Thread reader;
@@ -350,7 +351,7 @@ class DashboardTest {
 
   /** The JDK client will not send a Host header of our choosing, so this one speaks HTTP itself. */
   private String rawGet(String path, String host) throws Exception {
-    try (Socket socket = new Socket("127.0.0.1", web.port())) {
+    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), web.port())) {
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       out.write(

@@ -79,9 +79,17 @@ class EventStreamsTest {
     assertThat(writer.isAlive()).isFalse();
     assertThat(out.toString(StandardCharsets.UTF_8))
         .isEqualTo(
-            "event: state\ndata: {}\n\n"
-                + "event: snapshot\ndata: {\"a\":1}\n\n"
-                + "event: events\ndata: []\n\n");
+            """
+            event: state
+            data: {}
+
+            event: snapshot
+            data: {"a":1}
+
+            event: events
+            data: []
+
+            """);
     assertThat(drops).isEmpty();
   }
 

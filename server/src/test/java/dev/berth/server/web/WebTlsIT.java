@@ -8,6 +8,7 @@ import dev.berth.server.grpc.ServerTls;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.testkit.TestCertificates;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -89,7 +90,7 @@ class WebTlsIT {
     web =
         WebServer.start(
             "metrics.listen",
-            new InetSocketAddress("127.0.0.1", 0),
+            new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             Optional.of(tls.https()),
             2,
             Map.of("/metrics", OK));
