@@ -275,7 +275,8 @@ public final class Batcher {
       committed = CompletableFuture.failedFuture(e);
     }
     int count = batch.getEntriesCount();
-    committed.whenComplete((ok, error) -> completed(count, grants, error));
+    // completed() takes the failure in hand; the future of the callback itself carries nothing.
+    var unused = committed.whenComplete((ok, error) -> completed(count, grants, error));
     return true;
   }
 

@@ -230,7 +230,8 @@ public final class RaftNode implements AutoCloseable {
     if (l.phase() != Phase.READY) {
       return LogWriters.notLeader();
     }
-    l.journal().drain();
+    // For the order only: the entries are appended first; their failure fails the journal itself.
+    var unused = l.journal().drain();
     return append(
         LogRecord.newBuilder()
             .setPolicy(
@@ -375,13 +376,16 @@ public final class RaftNode implements AutoCloseable {
                     .setProposerFloor(Math.max(0, localFloor)))
             .build();
     CompletableFuture<Long> written = LogWriters.append(l.writer(), record);
-    written.whenComplete(
-        (index, error) -> {
-          if (error != null) {
-            log.warn("epoch record of term {} failed; stepping down: {}", term, error.toString());
-            stepDown(term);
-          }
-        });
+    // The caller gets `written`; this callback only steps down on failure.
+    var unused =
+        written.whenComplete(
+            (index, error) -> {
+              if (error != null) {
+                log.warn(
+                    "epoch record of term {} failed; stepping down: {}", term, error.toString());
+                stepDown(term);
+              }
+            });
     return written;
   }
 
@@ -428,13 +432,15 @@ public final class RaftNode implements AutoCloseable {
         leadership = leadership.with(Phase.FAILED);
       }
     }
-    LogWriters.call(() -> server.transferLeadershipAsync(transferRequest(null)))
-        .whenComplete(
-            (reply, error) -> {
-              if (error != null) {
-                log.warn("stepping down failed: {}", error.toString());
-              }
-            });
+    // Best effort: a failure is logged here, and the journal stays stopped either way.
+    var unused =
+        LogWriters.call(() -> server.transferLeadershipAsync(transferRequest(null)))
+            .whenComplete(
+                (reply, error) -> {
+                  if (error != null) {
+                    log.warn("stepping down failed: {}", error.toString());
+                  }
+                });
   }
 
   private TransferLeadershipRequest transferRequest(RaftPeerId to) {
@@ -468,7 +474,7 @@ public final class RaftNode implements AutoCloseable {
             }
           }
           if (resume) {
-            proposeEpoch(l);
+            var unused = proposeEpoch(l); // steps down by itself when it fails
           }
         });
   }
@@ -505,7 +511,10 @@ public final class RaftNode implements AutoCloseable {
       Leadership l = leadership;
       if (l.phase() == Phase.ELECTED && l.term() == division.getInfo().getCurrentTerm()) {
         // Off Ratis's thread: sending may wait for the client's outstanding-request bound.
-        runOffRaft(() -> proposeEpoch(l));
+        runOffRaft(
+            () -> {
+              var unused = proposeEpoch(l); // steps down by itself when it fails
+            });
       }
     }
 
@@ -558,7 +567,10 @@ public final class RaftNode implements AutoCloseable {
     public void floorApplied(long floor, long epoch) {
       if (floor >= epoch && leadership.phase() == Phase.READY) {
         log.info("a member's floor {} reaches epoch {}: starting a new epoch", floor, epoch);
-        runOffRaft(RaftNode.this::advanceEpoch);
+        runOffRaft(
+            () -> {
+              var unused = advanceEpoch(); // steps down by itself when it fails
+            });
       }
     }
 
@@ -641,17 +653,19 @@ public final class RaftNode implements AutoCloseable {
         LogRecord.newBuilder()
             .setFloor(FloorRecord.newBuilder().setNode(settings.self()).setFloor(localFloor))
             .build();
-    LogWriters.append(forwarding, floor)
-        .whenComplete(
-            (index, error) -> {
-              if (error != null) {
-                floorSent.set(false); // the next leader change tries again
-                log.warn("recording this node's epoch floor {} failed", localFloor);
-              } else {
-                log.info("recorded this node's epoch floor {}", localFloor);
-              }
-              LogWriters.closeQuietly(forwarding);
-            });
+    // Handled in the callback: a failed floor is sent again at the next leader change.
+    var unused =
+        LogWriters.append(forwarding, floor)
+            .whenComplete(
+                (index, error) -> {
+                  if (error != null) {
+                    floorSent.set(false); // the next leader change tries again
+                    log.warn("recording this node's epoch floor {} failed", localFloor);
+                  } else {
+                    log.info("recorded this node's epoch floor {}", localFloor);
+                  }
+                  LogWriters.closeQuietly(forwarding);
+                });
   }
 
   private void runOffRaft(Runnable task) {

@@ -3,6 +3,7 @@ package dev.berth.server.cluster;
 import static dev.berth.server.cluster.LocalCluster.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.common.base.Splitter;
 import dev.berth.proto.cluster.v1.JournalBatch;
 import dev.berth.proto.cluster.v1.JournalEntry;
 import dev.berth.proto.cluster.v1.LogRecord;
@@ -28,6 +29,9 @@ import org.junit.jupiter.api.Test;
  * and 5s at most after the old one stops.
  */
 class ClusterTimingIT {
+  /** The space-separated fields of a /proc stat line after the command name. */
+  private static final Splitter FIELDS = Splitter.on(' ');
+
   private static final int FAILOVERS = 5;
 
   @Test
@@ -153,10 +157,10 @@ class ClusterTimingIT {
         try {
           String stat = Files.readString(task.resolve("stat"));
           String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          List<String> f = FIELDS.splitToList(stat.substring(stat.lastIndexOf(')') + 2));
           ticks.merge(
               task.getFileName() + ":" + name,
-              Long.parseLong(f[11]) + Long.parseLong(f[12]),
+              Long.parseLong(f.get(11)) + Long.parseLong(f.get(12)),
               Long::sum);
         } catch (IOException e) {
           // the thread ended meanwhile
@@ -187,7 +191,7 @@ class ClusterTimingIT {
 
   private static long cpuTicks() throws IOException {
     String stat = Files.readString(Path.of("/proc/self/stat"));
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime + stime
+    List<String> f = FIELDS.splitToList(stat.substring(stat.lastIndexOf(')') + 2));
+    return Long.parseLong(f.get(11)) + Long.parseLong(f.get(12)); // utime + stime
   }
 }

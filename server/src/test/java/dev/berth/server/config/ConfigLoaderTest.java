@@ -447,10 +447,14 @@ class ConfigLoaderTest {
   }
 
   private static final String THREE_PEERS =
-      "cluster:\n  id: c1\n  peers:\n"
-          + "    n1: {raft: \"127.0.0.1:7501\", api: \"127.0.0.1:7433\"}\n"
-          + "    n2: {raft: \"127.0.0.1:7502\", api: \"127.0.0.1:7434\"}\n"
-          + "    n3: {raft: \"127.0.0.1:7503\", api: \"127.0.0.1:7435\"}\n";
+      """
+      cluster:
+        id: c1
+        peers:
+          n1: {raft: "127.0.0.1:7501", api: "127.0.0.1:7433"}
+          n2: {raft: "127.0.0.1:7502", api: "127.0.0.1:7434"}
+          n3: {raft: "127.0.0.1:7503", api: "127.0.0.1:7435"}
+      """;
 
   @Test
   void load_noClusterKeys_noCluster() {

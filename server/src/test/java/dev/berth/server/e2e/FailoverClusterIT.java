@@ -72,7 +72,7 @@ class FailoverClusterIT {
   void sigkillOfTheLeader_anotherLeads_leasesKeptWithTheirIdsAndTokens() throws Exception {
     startCluster();
     Node leader = awaitReadyLeader(nodes, 30_000);
-    List<Node> followers = nodes.stream().filter(n -> n != leader).toList();
+    List<Node> followers = nodes.stream().filter(n -> !n.equals(leader)).toList();
 
     // Followers send workers to the leader; only the leader's LeaseBroker is SERVING.
     for (Node f : followers) {
