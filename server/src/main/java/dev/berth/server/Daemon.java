@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -184,8 +185,17 @@ public final class Daemon implements AutoCloseable {
               .withMaxConnectionAge(settings.maxConnectionAge())
               .withDrops(metrics);
       if (settings.cluster().isPresent()) {
-        member = Optional.of(joinCluster(settings, epochs, epoch, broker, time));
-        options = options.withRole(member.get());
+        ClusterMember m = joinCluster(settings, epochs, epoch, broker, time);
+        member = Optional.of(m);
+        options = options.withRole(m);
+        Runnable leaderChanged = metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L));
+        AtomicReference<String> leader = new AtomicReference<>(m.leaderId());
+        m.onChange(
+            () -> {
+              if (!m.leaderId().equals(leader.getAndSet(m.leaderId()))) {
+                leaderChanged.run();
+              }
+            });
       }
       if (settings.tls().isPresent()) {
         tlsRefresh = tlsRefreshThread();

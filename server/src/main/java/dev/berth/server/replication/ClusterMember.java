@@ -96,6 +96,11 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     return role.leaderApi();
   }
 
+  /** The id of the leader this node knows (itself once elected); empty when none. */
+  public String leaderId() {
+    return role.leaderId();
+  }
+
   @Override
   public Optional<ClusterStatus> cluster() {
     RaftNode n = node;
