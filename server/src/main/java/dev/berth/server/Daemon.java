@@ -3,6 +3,8 @@ package dev.berth.server;
 import com.codahale.metrics.MetricRegistry;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.cluster.Peer;
+import dev.berth.server.cluster.RoleListener;
 import dev.berth.server.config.BerthConfig;
 import dev.berth.server.config.ConfigReloader;
 import dev.berth.server.config.ConfigSources;
@@ -14,6 +16,7 @@ import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.metrics.MetricsExporter;
+import dev.berth.server.replication.ClusterMember;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.ConfigException;
@@ -34,6 +37,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -47,7 +51,11 @@ import org.slf4j.LoggerFactory;
 public final class Daemon implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Daemon.class);
 
+  /** The exit status after the cluster node stopped by itself (EX_SOFTWARE). */
+  public static final int FATAL_EXIT = 70;
+
   private final EpochStore epochs;
+  private final Optional<ClusterMember> member;
   private final SystemTimeSource time;
   private final Broker broker;
   private final BrokerServer server;
@@ -68,6 +76,7 @@ public final class Daemon implements AutoCloseable {
 
   private Daemon(
       EpochStore epochs,
+      Optional<ClusterMember> member,
       SystemTimeSource time,
       Broker broker,
       BrokerServer server,
@@ -81,6 +90,7 @@ public final class Daemon implements AutoCloseable {
       ConfigSources sources,
       Consumer<DaemonSettings> onReload) {
     this.epochs = epochs;
+    this.member = member;
     this.time = time;
     this.broker = broker;
     this.server = server;
@@ -166,6 +176,7 @@ public final class Daemon implements AutoCloseable {
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
     broker.addListener(metrics);
     MetricsExporter exporter = null;
+    Optional<ClusterMember> member = Optional.empty();
     Optional<WebFront> web = Optional.empty();
     ScheduledExecutorService tlsRefresh = null;
     ServerTls tls = null;
@@ -180,6 +191,19 @@ public final class Daemon implements AutoCloseable {
               .withMaxConnectionAge(settings.maxConnectionAge())
               .withDrops(metrics)
               .withTracing(tracing);
+      if (settings.cluster().isPresent()) {
+        ClusterMember m = joinCluster(settings, epochs, epoch, broker, time);
+        member = Optional.of(m);
+        options = options.withRole(m);
+        Runnable leaderChanged = metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L));
+        AtomicReference<String> leader = new AtomicReference<>(m.leaderId());
+        m.onChange(
+            () -> {
+              if (!m.leaderId().equals(leader.getAndSet(m.leaderId()))) {
+                leaderChanged.run();
+              }
+            });
+      }
       if (settings.tls().isPresent()) {
         tlsRefresh = tlsRefreshThread();
         tls = loadTls(settings.tls().get(), tlsRefresh);
@@ -197,6 +221,7 @@ public final class Daemon implements AutoCloseable {
       InetSocketAddress listen = resolved(settings.listen());
       server = BrokerServer.netty(broker, time, listen, serverOptions.apply(options)).start();
     } catch (RuntimeException e) {
+      member.ifPresent(ClusterMember::close);
       web.ifPresent(WebFront::close);
       if (exporter != null) {
         exporter.close();
@@ -242,6 +267,7 @@ public final class Daemon implements AutoCloseable {
     }
     return new Daemon(
         epochs,
+        member,
         time,
         broker,
         server,
@@ -254,6 +280,48 @@ public final class Daemon implements AutoCloseable {
         config,
         sources,
         onReload);
+  }
+
+  /**
+   * Starts this daemon's Raft node. The broker takes over with the cluster's epoch when the node
+   * becomes the ready leader (the epoch is also made durable locally, so a later start issues
+   * tokens above it) and drops its sessions when it stops leading; a node Raft stopped by itself
+   * ends the process, so that its supervisor restarts it.
+   */
+  private static ClusterMember joinCluster(
+      DaemonSettings settings,
+      EpochStore epochs,
+      long epoch,
+      Broker broker,
+      SystemTimeSource time) {
+    return ClusterMember.start(
+        settings.cluster().orElseThrow(),
+        settings.stateDir(),
+        epoch,
+        new RoleListener() {
+          @Override
+          public void leaderReady(long term, long clusterEpoch) {
+            epochs.raiseTo(clusterEpoch);
+            broker.takeOver(clusterEpoch);
+          }
+
+          @Override
+          public void following(Optional<Peer> leader) {
+            broker.stepDown();
+          }
+
+          @Override
+          public void fatal(String reason, Throwable cause) {
+            broker.stepDown();
+          }
+        },
+        time,
+        reason -> {
+          log.error(
+              "FATAL: the cluster node stopped; exiting with status {}: {}", FATAL_EXIT, reason);
+          Thread exit = new Thread(() -> System.exit(FATAL_EXIT), "berth-fatal-exit");
+          exit.start();
+        });
   }
 
   /**
@@ -309,6 +377,11 @@ public final class Daemon implements AutoCloseable {
     return broker;
   }
 
+  /** This daemon's place in its cluster; empty for a lone broker. */
+  public Optional<ClusterMember> cluster() {
+    return member;
+  }
+
   /**
    * Reads the configuration sources again and applies what changed, then re-reads the WASM modules
    * in force from their files; what SIGHUP runs. A bad configuration is refused with one log line
@@ -335,6 +408,9 @@ public final class Daemon implements AutoCloseable {
   /** Stops in bounded time; see {@link BrokerServer#shutdown}. */
   @Override
   public void close() {
+    // Leave the cluster first: callers are sent away NOT_LEADER at once, and the others elect a
+    // new leader while this one closes its listener.
+    member.ifPresent(ClusterMember::close);
     log.info("shutting down: NOT_SERVING, closing session streams");
     server.shutdown(shutdownGrace);
     web.ifPresent(WebFront::close);

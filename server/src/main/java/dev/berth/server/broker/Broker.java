@@ -20,6 +20,7 @@ import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionChannel;
+import dev.berth.server.settings.Durations;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.time.TimeSource.Cancellable;
 import dev.berth.server.wasm.InstanceStats;
@@ -165,6 +166,48 @@ public final class Broker implements AutoCloseable {
   @SuppressWarnings("GuardedBy")
   public Opened open(HelloSpec hello, String principal, SessionChannel channel) {
     return state.command((now, fx) -> sessions.open(hello, principal, channel, now, fx));
+  }
+
+  // ---------------------------------------------------------------- cluster role
+
+  /**
+   * This broker starts to lead its cluster with the replicated fencing {@code epoch}: it forgets
+   * any state of an earlier leadership (those sessions end), issues tokens from {@code epoch} on,
+   * and opens the restart recovery window: for one session TTL, workers that resume their sessions
+   * re-declare the leases they hold (kept with the same ids and tokens) and nothing new is granted,
+   * exactly as after a restart of a lone broker.
+   *
+   * @throws IllegalArgumentException when {@code epoch} is not above this broker's epoch
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public void takeOver(long epoch) {
+    long ttl =
+        state.command(
+            (now, fx) -> {
+              sessions.endAll("ended: this broker leads its cluster anew", now, fx);
+              state.tokens.advanceTo(epoch);
+              state.epoch = epoch;
+              state.recoveryUntilNanos = now + state.ttlNanos();
+              return state.ttlNanos();
+            });
+    state.time.schedule(this::recoveryOver, ttl);
+    log.info(
+        "leading with epoch {}: workers may re-declare their leases for {}",
+        epoch,
+        Durations.format(Duration.ofNanos(ttl)));
+  }
+
+  /**
+   * This broker no longer leads its cluster: every session ends (its workers were sent to the
+   * leader) with its leases and waiting acquires, so nothing here is granted any more.
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public void stepDown() {
+    state.act((now, fx) -> sessions.endAll("ended: this broker no longer leads", now, fx));
   }
 
   /** The restart grace ended: capacity nobody re-declared is free; serve the queues. */

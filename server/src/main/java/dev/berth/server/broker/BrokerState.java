@@ -42,8 +42,11 @@ final class BrokerState {
   final Object lock = new Object();
   final TimeSource time;
 
-  /** This run's durable epoch; fencing tokens of earlier epochs are below every token of it. */
-  final long epoch;
+  /**
+   * This run's durable epoch; fencing tokens of earlier epochs are below every token of it. A
+   * cluster member replaces it with the cluster's epoch when it starts to lead (under the lock).
+   */
+  volatile long epoch;
 
   final LeaseIds ids;
   final List<BrokerListener> listeners = new CopyOnWriteArrayList<>();
@@ -56,9 +59,10 @@ final class BrokerState {
 
   /**
    * Until when leases of the previous broker run may be re-declared (one session TTL after a
-   * restart); no new grants before then, so the fleet never holds more than a pool's limit.
+   * restart, or after a cluster member starts to lead); no new grants before then, so the fleet
+   * never holds more than a pool's limit. Written under the lock.
    */
-  final long recoveryUntilNanos;
+  volatile long recoveryUntilNanos;
 
   /**
    * The policy in force and its broker part. Replaced whole, under the lock; volatile so the gRPC

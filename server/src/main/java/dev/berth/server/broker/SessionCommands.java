@@ -332,11 +332,32 @@ final class SessionCommands {
    * Ends a session — by goodbye, or {@code expired} — with every lease it holds and every acquire
    * it has waiting; the capacity goes to the queues at once.
    */
+  @GuardedBy("state.lock")
+  void end(Session session, boolean expired, long now, Effects fx) {
+    String why =
+        expired
+            ? "expired: no heartbeat within session_ttl "
+                + Durations.format(state.config.sessionTtl())
+            : "closed by goodbye";
+    end(session, expired, why, now, fx);
+  }
+
+  /**
+   * Ends every session with {@code why}, as closed (not expired): the broker stopped leading its
+   * cluster, and its workers were sent to the leader.
+   */
+  @GuardedBy("state.lock")
+  void endAll(String why, long now, Effects fx) {
+    for (Session session : List.copyOf(state.sessions.all())) {
+      end(session, false, why, now, fx);
+    }
+  }
+
   // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
   // the checker cannot see the alias.
   @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
-  void end(Session session, boolean expired, long now, Effects fx) {
+  private void end(Session session, boolean expired, String why, long now, Effects fx) {
     LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
     RevokeReason reason = null; // ended with the session, not revoked
     Set<ResourceKind> freed = EnumSet.noneOf(ResourceKind.class);
@@ -349,11 +370,6 @@ final class SessionCommands {
       freed.add(lease.kind());
       state.tell(l -> l.ended(lease, how, reason, Outcome.UNKNOWN, job), fx);
     }
-    String why =
-        expired
-            ? "expired: no heartbeat within session_ttl "
-                + Durations.format(state.config.sessionTtl())
-            : "closed by goodbye";
     state.sessions.remove(session, why);
     state.usage.sessionEnded(session.principal());
     PressureLevel pressureBefore = state.admission.pressure();

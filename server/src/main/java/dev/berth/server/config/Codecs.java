@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** The codec of every configuration type. Each is stateless and thread-safe. */
 final class Codecs {
@@ -449,6 +451,91 @@ final class Codecs {
   private static String lower(ResourceKind kind) {
     return kind.name().toLowerCase(Locale.ROOT);
   }
+
+  /**
+   * {@code cluster.peers}: member id to {@code {raft: HOST:PORT, api: HOST:PORT}}, the member's
+   * Raft port and the broker API address workers are sent to when it leads.
+   */
+  static final EntryMapCodec<PeerSetting> PEERS =
+      new EntryMapCodec<>(
+          "{ID: {raft: HOST:PORT, api: HOST:PORT}}",
+          "a map of member id to {raft: HOST:PORT, api: HOST:PORT}",
+          "{n1: {raft: \"10.0.0.1:7501\", api: \"10.0.0.1:7433\"}}",
+          List.of("raft", "api"),
+          "a member has raft and api") {
+        @Override
+        PeerSetting empty() {
+          return new PeerSetting(null, null);
+        }
+
+        @Override
+        PeerSetting shortForm(String entryKey, Object raw) {
+          throw new ConfigException(
+              entryKey, "must be {raft: HOST:PORT, api: HOST:PORT}, got " + describe(raw));
+        }
+
+        @Override
+        PeerSetting withField(String entryKey, PeerSetting current, String field, Object raw) {
+          return field.equals("raft")
+              ? new PeerSetting(ADDRESS.parse(entryKey + ".raft", raw), current.api())
+              : new PeerSetting(current.raft(), ADDRESS.parse(entryKey + ".api", raw));
+        }
+
+        @Override
+        String formatEntry(PeerSetting p) {
+          StringBuilder b = new StringBuilder("{");
+          if (p.raft() != null) {
+            b.append("raft: ").append(YamlText.quoted(Addresses.format(p.raft())));
+          }
+          if (p.api() != null) {
+            b.append(b.length() > 1 ? ", " : "")
+                .append("api: ")
+                .append(YamlText.quoted(Addresses.format(p.api())));
+          }
+          return b.append('}').toString();
+        }
+      };
+
+  /** A size in bytes: a whole number, or one with a unit (KiB, MiB, GiB; KB, MB, GB; B). */
+  static final Codec<Long> BYTES =
+      new Scalar<>("size", "SIZE", "a size like 4MiB, 512KiB or 1048576 (bytes)", false) {
+        @Override
+        public Long parse(String key, Object raw) {
+          if (raw instanceof Integer || raw instanceof Long) {
+            return ((Number) raw).longValue();
+          }
+          Matcher m = SIZE.matcher(scalar(key, raw).trim());
+          if (!m.matches()) {
+            throw mismatch(key, raw, this);
+          }
+          long unit =
+              switch (m.group(2) == null ? "" : m.group(2).toLowerCase(Locale.ROOT)) {
+                case "", "b" -> 1L;
+                case "k", "kb", "kib" -> 1L << 10;
+                case "m", "mb", "mib" -> 1L << 20;
+                case "g", "gb", "gib" -> 1L << 30;
+                default -> throw mismatch(key, raw, this);
+              };
+          try {
+            return Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+          } catch (ArithmeticException | NumberFormatException e) {
+            throw mismatch(key, raw, this);
+          }
+        }
+
+        @Override
+        public String format(Long value) {
+          for (String[] u : new String[][] {{"30", "GiB"}, {"20", "MiB"}, {"10", "KiB"}}) {
+            long unit = 1L << Integer.parseInt(u[0]);
+            if (value != 0 && value % unit == 0) {
+              return value / unit + u[1];
+            }
+          }
+          return Long.toString(value);
+        }
+      };
+
+  private static final Pattern SIZE = Pattern.compile("(\\d{1,18})\\s*([A-Za-z]{1,3})?");
 
   /**
    * {@code auth.tokens}: principal to {@code {sha256: HEX, roles: [worker, admin]}}. From the

@@ -8,6 +8,7 @@ import static dev.berth.server.config.ConfigKey.Part.MEMORY;
 import static dev.berth.server.config.ConfigKey.Part.PERFORMANCE;
 import static dev.berth.server.config.ConfigKey.Part.RATE_LIMIT;
 
+import dev.berth.server.cluster.ClusterSettings;
 import dev.berth.server.config.ConfigKey.Part;
 import dev.berth.server.jobs.JobSettings;
 import dev.berth.server.jobs.JobsConfig;
@@ -517,6 +518,116 @@ public final class ConfigKeys {
         "service.name of the daemon's spans",
         DaemonSettings.Builder::tracingServiceName,
         d -> d.tracing().serviceName());
+    section = "Cluster (three or five brokers on Raft; unset = one broker, no Raft)";
+    daemon(
+        ClusterSettings.Keys.ID,
+        Codecs.TEXT,
+        false,
+        "the cluster's name; the Raft group and its directory carry it",
+        DaemonSettings.Builder::clusterId,
+        d -> d.cluster().map(ClusterSettings::id).orElse(null));
+    daemon(
+        ClusterSettings.Keys.SELF,
+        Codecs.TEXT,
+        false,
+        "which member of " + ClusterSettings.Keys.PEERS + " this node is (usually a flag per node)",
+        DaemonSettings.Builder::clusterSelf,
+        d -> d.cluster().map(ClusterSettings::self).orElse(null));
+    mapKey(
+        daemon(
+            ClusterSettings.Keys.PEERS,
+            Codecs.PEERS,
+            false,
+            "every member: id -> {raft: HOST:PORT, api: HOST:PORT}; 3 or 5 members",
+            DaemonSettings.Builder::clusterPeers,
+            ConfigKeys::peers),
+        Codecs.PEERS);
+    clusterTuning(
+        ClusterSettings.Keys.ELECTION_TIMEOUT_MIN,
+        Codecs.DURATION,
+        "a follower that hears no leader for a random time between the two timeouts starts an"
+            + " election",
+        DaemonSettings.Builder::electionTimeoutMin,
+        ClusterSettings::electionTimeoutMin,
+        ClusterSettings.Defaults.ELECTION_TIMEOUT_MIN);
+    clusterTuning(
+        ClusterSettings.Keys.ELECTION_TIMEOUT_MAX,
+        Codecs.DURATION,
+        "see " + ClusterSettings.Keys.ELECTION_TIMEOUT_MIN,
+        DaemonSettings.Builder::electionTimeoutMax,
+        ClusterSettings::electionTimeoutMax,
+        ClusterSettings.Defaults.ELECTION_TIMEOUT_MAX);
+    clusterTuning(
+        ClusterSettings.Keys.LEADER_LEASE,
+        Codecs.DURATION,
+        "a leader grants only while a majority answered it within this; between half the minimum"
+            + " election timeout and the minimum",
+        DaemonSettings.Builder::leaderLease,
+        ClusterSettings::leaderLease,
+        ClusterSettings.Defaults.LEADER_LEASE);
+    clusterTuning(
+        ClusterSettings.Keys.MAX_UNCOMMITTED_GRANTS,
+        Codecs.INTEGER,
+        "K: grants per pool not yet committed; a new leader holds back K per pool after a crash",
+        DaemonSettings.Builder::maxUncommittedGrants,
+        ClusterSettings::maxUncommittedGrants,
+        ClusterSettings.Defaults.MAX_UNCOMMITTED_GRANTS);
+    clusterTuning(
+        ClusterSettings.Keys.FLUSH_INTERVAL,
+        Codecs.DURATION,
+        "how long the journal collects lease changes before it replicates them",
+        DaemonSettings.Builder::flushInterval,
+        ClusterSettings::flushInterval,
+        ClusterSettings.Defaults.FLUSH_INTERVAL);
+    clusterTuning(
+        ClusterSettings.Keys.BATCH_RECORDS,
+        Codecs.INTEGER,
+        "the journal replicates at once when this many changes wait",
+        DaemonSettings.Builder::batchRecords,
+        ClusterSettings::batchRecords,
+        ClusterSettings.Defaults.BATCH_RECORDS);
+    clusterTuning(
+        ClusterSettings.Keys.REQUEST_TIMEOUT,
+        Codecs.DURATION,
+        "one attempt of a Raft append",
+        DaemonSettings.Builder::requestTimeout,
+        ClusterSettings::requestTimeout,
+        ClusterSettings.Defaults.REQUEST_TIMEOUT);
+    clusterTuning(
+        ClusterSettings.Keys.APPEND_ATTEMPTS,
+        Codecs.INTEGER,
+        "attempts of one append before the leader gives up and steps down",
+        DaemonSettings.Builder::appendAttempts,
+        ClusterSettings::appendAttempts,
+        ClusterSettings.Defaults.APPEND_ATTEMPTS);
+    clusterTuning(
+        ClusterSettings.Keys.SNAPSHOT_EVERY,
+        Codecs.LONG,
+        "log entries between snapshots (the log is purged behind one)",
+        DaemonSettings.Builder::snapshotEvery,
+        ClusterSettings::snapshotEvery,
+        ClusterSettings.Defaults.SNAPSHOT_EVERY);
+    clusterTuning(
+        ClusterSettings.Keys.MAX_RECORD_SIZE,
+        Codecs.BYTES,
+        "the largest log entry (a handoff carries the whole lease state)",
+        DaemonSettings.Builder::maxRecordBytes,
+        c -> (long) c.maxRecordBytes(),
+        ClusterSettings.Defaults.MAX_RECORD_BYTES);
+    clusterTuning(
+        ClusterSettings.Keys.PAUSE_FATAL_AFTER,
+        Codecs.DURATION,
+        "a JVM pause this long makes Raft close the node; the daemon then exits (fatal)",
+        DaemonSettings.Builder::pauseFatalAfter,
+        ClusterSettings::pauseFatalAfter,
+        ClusterSettings.Defaults.PAUSE_FATAL_AFTER);
+    clusterTuning(
+        ClusterSettings.Keys.DIRECT_MEMORY,
+        Codecs.BYTES,
+        "direct memory Raft's network layer may take",
+        DaemonSettings.Builder::directMemoryBytes,
+        ClusterSettings::directMemoryBytes,
+        ClusterSettings.Defaults.DIRECT_MEMORY_BYTES);
 
     section = "Security, transport and per-principal caps";
     daemon(
@@ -785,6 +896,28 @@ public final class ConfigKeys {
             description,
             (b, v) -> set.accept(b.daemon, v),
             (p, d) -> get.apply(d)));
+  }
+
+  /** A cluster tuning key: its value in a cluster, or the default when there is none. */
+  private static <T> void clusterTuning(
+      String name,
+      Codec<T> codec,
+      String description,
+      BiConsumer<DaemonSettings.Builder, T> set,
+      Function<ClusterSettings, T> get,
+      T fallback) {
+    daemon(name, codec, false, description, set, d -> d.cluster().map(get).orElse(fallback));
+  }
+
+  private static Map<String, PeerSetting> peers(DaemonSettings d) {
+    Map<String, PeerSetting> peers = new LinkedHashMap<>();
+    d.cluster()
+        .ifPresent(
+            c ->
+                c.peers()
+                    .values()
+                    .forEach(p -> peers.put(p.id(), new PeerSetting(p.raft(), p.api()))));
+    return peers;
   }
 
   private static <T> void broker(

@@ -198,7 +198,8 @@ final class ConfigLoader {
       PerformanceConfig performance = b.performance.build();
       PrincipalCaps caps = b.caps();
       JobsConfig jobs = b.jobs.build();
-      DaemonSettings daemon = b.daemon.build();
+      // A cluster's failover timing must fit into the session TTL.
+      DaemonSettings daemon = b.daemon.sessionTtl(broker.sessionTtl()).build();
       return new BerthConfig(
           new Policy(broker, rateLimit, memory, performance, caps, jobs), daemon, origins, file);
     } catch (ConfigException e) {

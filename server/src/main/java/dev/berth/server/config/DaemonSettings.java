@@ -2,6 +2,8 @@ package dev.berth.server.config;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.berth.server.cluster.ClusterSettings;
+import dev.berth.server.cluster.Peer;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.Addresses;
@@ -44,6 +46,8 @@ import java.util.Optional;
  *     dashboard.enabled})
  * @param dashboardMaxStreams live dashboard streams at once ({@code dashboard.max_streams})
  * @param tracing where spans go over OTLP, if anywhere ({@code tracing.*})
+ * @param cluster this broker's place in a replicated cluster ({@code cluster.*}); empty for a
+ *     single broker, which starts no Raft at all
  */
 public record DaemonSettings(
     InetSocketAddress listen,
@@ -60,7 +64,8 @@ public record DaemonSettings(
     WasmConfig wasm,
     boolean dashboardEnabled,
     int dashboardMaxStreams,
-    TracingConfig tracing) {
+    TracingConfig tracing,
+    Optional<ClusterSettings> cluster) {
 
   /** The most live dashboard streams {@code dashboard.max_streams} allows. */
   public static final int MAX_DASHBOARD_STREAMS = 64;
@@ -103,6 +108,7 @@ public record DaemonSettings(
     requireNonNull(maxConnectionAge, "maxConnectionAge");
     requireNonNull(wasm, "wasm");
     requireNonNull(tracing, "tracing");
+    requireNonNull(cluster, "cluster");
   }
 
   /** {@link #wasm()}'s modules as configured: name to path and exports, in configured order. */
@@ -147,6 +153,23 @@ public record DaemonSettings(
     private Optional<URI> tracingEndpoint = TracingConfig.OFF.otlpEndpoint();
     private double tracingSampleRatio = TracingConfig.OFF.sampleRatio();
     private String tracingServiceName = TracingConfig.OFF.serviceName();
+    private String clusterId;
+    private String clusterSelf;
+    private Map<String, PeerSetting> clusterPeers = Map.of();
+    // The tuning keys of a cluster; null leaves ClusterSettings' default.
+    private Duration electionTimeoutMin;
+    private Duration electionTimeoutMax;
+    private Duration leaderLease;
+    private Integer maxUncommittedGrants;
+    private Duration flushInterval;
+    private Integer batchRecords;
+    private Duration requestTimeout;
+    private Integer appendAttempts;
+    private Long snapshotEvery;
+    private Long maxRecordBytes;
+    private Duration pauseFatalAfter;
+    private Long directMemoryBytes;
+    private Duration sessionTtl;
 
     private Builder() {}
 
@@ -262,6 +285,88 @@ public record DaemonSettings(
       return this;
     }
 
+    public Builder clusterId(String value) {
+      this.clusterId = value;
+      return this;
+    }
+
+    public Builder clusterSelf(String value) {
+      this.clusterSelf = value;
+      return this;
+    }
+
+    /** The members by id, each with its Raft and API address. */
+    public Builder clusterPeers(Map<String, PeerSetting> value) {
+      this.clusterPeers = new LinkedHashMap<>(value);
+      return this;
+    }
+
+    public Builder electionTimeoutMin(Duration value) {
+      this.electionTimeoutMin = value;
+      return this;
+    }
+
+    public Builder electionTimeoutMax(Duration value) {
+      this.electionTimeoutMax = value;
+      return this;
+    }
+
+    public Builder leaderLease(Duration value) {
+      this.leaderLease = value;
+      return this;
+    }
+
+    public Builder maxUncommittedGrants(int value) {
+      this.maxUncommittedGrants = value;
+      return this;
+    }
+
+    public Builder flushInterval(Duration value) {
+      this.flushInterval = value;
+      return this;
+    }
+
+    public Builder batchRecords(int value) {
+      this.batchRecords = value;
+      return this;
+    }
+
+    public Builder requestTimeout(Duration value) {
+      this.requestTimeout = value;
+      return this;
+    }
+
+    public Builder appendAttempts(int value) {
+      this.appendAttempts = value;
+      return this;
+    }
+
+    public Builder snapshotEvery(long value) {
+      this.snapshotEvery = value;
+      return this;
+    }
+
+    public Builder maxRecordBytes(long value) {
+      this.maxRecordBytes = value;
+      return this;
+    }
+
+    public Builder pauseFatalAfter(Duration value) {
+      this.pauseFatalAfter = value;
+      return this;
+    }
+
+    public Builder directMemoryBytes(long value) {
+      this.directMemoryBytes = value;
+      return this;
+    }
+
+    /** The broker's {@code session.ttl}, which a cluster's failover timing must fit into. */
+    public Builder sessionTtl(Duration value) {
+      this.sessionTtl = value;
+      return this;
+    }
+
     /**
      * Validates and builds.
      *
@@ -318,7 +423,90 @@ public record DaemonSettings(
           wasm(),
           dashboardEnabled,
           dashboardMaxStreams,
-          new TracingConfig(tracingEndpoint, tracingSampleRatio, tracingServiceName));
+          new TracingConfig(tracingEndpoint, tracingSampleRatio, tracingServiceName),
+          cluster());
+    }
+
+    /**
+     * The cluster settings, when {@code cluster.peers} names members: then {@code cluster.id} and
+     * {@code cluster.self} are required too. An id or self without members is an error, so a
+     * half-configured cluster never starts as a lone broker unnoticed; the tuning keys are only
+     * read when there are members (the example file names them at their defaults).
+     */
+    private Optional<ClusterSettings> cluster() {
+      if (clusterPeers.isEmpty()) {
+        String stray =
+            clusterId != null
+                ? ClusterSettings.Keys.ID
+                : clusterSelf != null ? ClusterSettings.Keys.SELF : null;
+        if (stray != null) {
+          throw new ConfigException(
+              stray,
+              "is set but "
+                  + ClusterSettings.Keys.PEERS
+                  + " names no members; set the members too, or leave every cluster key unset"
+                  + " to run a single broker");
+        }
+        return Optional.empty();
+      }
+      if (clusterId == null) {
+        throw new ConfigException(
+            ClusterSettings.Keys.ID, "is required when " + ClusterSettings.Keys.PEERS + " is set");
+      }
+      ClusterSettings.Builder b = ClusterSettings.newBuilder().id(clusterId).self(clusterSelf);
+      for (Map.Entry<String, PeerSetting> e : clusterPeers.entrySet()) {
+        String entryKey = ClusterSettings.Keys.PEERS + "." + e.getKey();
+        PeerSetting p = e.getValue();
+        if (p.raft() == null) {
+          throw new ConfigException(entryKey + ".raft", "is required (HOST:PORT of its Raft port)");
+        }
+        if (p.api() == null) {
+          throw new ConfigException(
+              entryKey + ".api", "is required (HOST:PORT workers reach it on)");
+        }
+        b.peer(new Peer(e.getKey(), p.raft(), p.api()));
+      }
+      b.electionTimeout(
+          electionTimeoutMin != null
+              ? electionTimeoutMin
+              : ClusterSettings.Defaults.ELECTION_TIMEOUT_MIN,
+          electionTimeoutMax != null
+              ? electionTimeoutMax
+              : ClusterSettings.Defaults.ELECTION_TIMEOUT_MAX);
+      if (leaderLease != null) {
+        b.leaderLease(leaderLease);
+      }
+      if (maxUncommittedGrants != null) {
+        b.maxUncommittedGrants(maxUncommittedGrants);
+      }
+      if (flushInterval != null) {
+        b.flushInterval(flushInterval);
+      }
+      if (batchRecords != null) {
+        b.batchRecords(batchRecords);
+      }
+      if (requestTimeout != null) {
+        b.requestTimeout(requestTimeout);
+      }
+      if (appendAttempts != null) {
+        b.appendAttempts(appendAttempts);
+      }
+      if (snapshotEvery != null) {
+        b.snapshotEvery(snapshotEvery);
+      }
+      if (maxRecordBytes != null) {
+        b.maxRecordBytes(maxRecordBytes);
+      }
+      if (pauseFatalAfter != null) {
+        b.pauseFatalAfter(pauseFatalAfter);
+      }
+      if (directMemoryBytes != null) {
+        b.directMemoryBytes(directMemoryBytes);
+      }
+      if (sessionTtl != null) {
+        b.sessionTtl(sessionTtl);
+      }
+      return Optional.of(b.build());
     }
 
     private WasmConfig wasm() {

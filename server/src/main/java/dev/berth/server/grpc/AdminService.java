@@ -25,6 +25,7 @@ import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.metrics.AcquireTimings;
+import dev.berth.server.replication.ServingRole;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -44,12 +45,15 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
   private final Protos protos;
   private final EventHub events;
   private final AcquireTimings timings;
+  private final ServingRole role;
 
-  AdminService(Broker broker, Protos protos, EventHub events, AcquireTimings timings) {
+  AdminService(
+      Broker broker, Protos protos, EventHub events, AcquireTimings timings, ServingRole role) {
     this.broker = broker;
     this.protos = protos;
     this.events = events;
     this.timings = timings;
+    this.role = role;
   }
 
   @Override
@@ -58,7 +62,10 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
   }
 
   private BrokerStatus status() {
-    return protos.status(broker.status(), timings);
+    BrokerStatus status = protos.status(broker.status(), timings);
+    return role.cluster()
+        .map(c -> status.toBuilder().setCluster(Protos.clusterNode(c)).build())
+        .orElse(status);
   }
 
   @Override
@@ -80,6 +87,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           if (page.size() > size) {
             b.setNextPageToken(encodeToken(page.get(size - 1).id()));
           }
+          role.cluster().ifPresent(c -> b.setAnsweredBy(Protos.clusterNode(c)));
           return b.build();
         });
   }
@@ -114,6 +122,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
             b.setNextPageToken(
                 encodeToken(Long.toUnsignedString(page.get(size - 1).lease().fencingToken())));
           }
+          role.cluster().ifPresent(c -> b.setAnsweredBy(Protos.clusterNode(c)));
           return b.build();
         });
   }

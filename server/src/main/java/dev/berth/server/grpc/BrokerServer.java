@@ -5,6 +5,7 @@ import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.metrics.StreamDrops;
+import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.tracing.Tracing;
@@ -75,6 +76,7 @@ public final class BrokerServer implements AutoCloseable {
   private final LeaseBrokerService leaseBroker;
   private final AuthInterceptor auth;
   private final AtomicBoolean stopping = new AtomicBoolean();
+  private final ServingRole role;
 
   /**
    * Adds Berth's services to {@code builder} and builds (but does not start) the server.
@@ -91,8 +93,9 @@ public final class BrokerServer implements AutoCloseable {
    * security for a Netty listener (plaintext by default), a sink for acquire timings, a maximum
    * connection age for a Netty listener (empty: connections live as long as they are used), extra
    * services served next to Berth's on the same server (none by default; the benchmark suite adds a
-   * no-op ping service as its baseline), a counter of watchers dropped for falling behind, and
-   * tracing (off by default, and then no span is made).
+   * no-op ping service as its baseline), a counter of watchers dropped for falling behind, tracing
+   * (off by default, and then no span is made), and the role it serves in (a lone broker by
+   * default).
    */
   public record Options(
       TokenRegistry tokens,
@@ -101,7 +104,8 @@ public final class BrokerServer implements AutoCloseable {
       Optional<Duration> maxConnectionAge,
       List<BindableService> extraServices,
       StreamDrops drops,
-      Tracing tracing) {
+      Tracing tracing,
+      ServingRole role) {
     public static final Options DEFAULT =
         new Options(
             TokenRegistry.of(List.of()),
@@ -110,7 +114,8 @@ public final class BrokerServer implements AutoCloseable {
             Optional.empty(),
             List.of(),
             StreamDrops.NONE,
-            Tracing.OFF);
+            Tracing.OFF,
+            ServingRole.STANDALONE);
 
     public Options {
       extraServices = List.copyOf(extraServices);
@@ -118,11 +123,12 @@ public final class BrokerServer implements AutoCloseable {
 
     public Options withTokens(TokenRegistry value) {
       return new Options(
-          value, credentials, timings, maxConnectionAge, extraServices, drops, tracing);
+          value, credentials, timings, maxConnectionAge, extraServices, drops, tracing, role);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(tokens, value, timings, maxConnectionAge, extraServices, drops, tracing);
+      return new Options(
+          tokens, value, timings, maxConnectionAge, extraServices, drops, tracing, role);
     }
 
     /** TLS (or mTLS) from {@code tls}, whose certificates follow their files. */
@@ -132,27 +138,37 @@ public final class BrokerServer implements AutoCloseable {
 
     public Options withTimings(AcquireTimings value) {
       return new Options(
-          tokens, credentials, value, maxConnectionAge, extraServices, drops, tracing);
+          tokens, credentials, value, maxConnectionAge, extraServices, drops, tracing, role);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(tokens, credentials, timings, value, extraServices, drops, tracing);
+      return new Options(tokens, credentials, timings, value, extraServices, drops, tracing, role);
     }
 
     public Options withExtraServices(List<BindableService> value) {
-      return new Options(tokens, credentials, timings, maxConnectionAge, value, drops, tracing);
+      return new Options(
+          tokens, credentials, timings, maxConnectionAge, value, drops, tracing, role);
+    }
+
+    /**
+     * The role this server serves in: a cluster member refuses worker calls and admin changes
+     * NOT_LEADER unless it is the ready leader; {@link ServingRole#STANDALONE} by default.
+     */
+    public Options withRole(ServingRole value) {
+      return new Options(
+          tokens, credentials, timings, maxConnectionAge, extraServices, drops, tracing, value);
     }
 
     /** Where dropped watchers are counted. */
     public Options withDrops(StreamDrops value) {
       return new Options(
-          tokens, credentials, timings, maxConnectionAge, extraServices, value, tracing);
+          tokens, credentials, timings, maxConnectionAge, extraServices, value, tracing, role);
     }
 
     /** Spans of acquires, releases, sessions and admin changes; {@link Tracing#OFF}: none. */
     public Options withTracing(Tracing value) {
       return new Options(
-          tokens, credentials, timings, maxConnectionAge, extraServices, drops, value);
+          tokens, credentials, timings, maxConnectionAge, extraServices, drops, value, role);
     }
   }
 
@@ -172,6 +188,7 @@ public final class BrokerServer implements AutoCloseable {
     TokenRegistry tokens = options.tokens();
     this.broker = broker;
     this.executor = executor;
+    this.role = options.role();
     Protos protos = new Protos(time);
     CallRate rate = new CallRate(broker, time);
     this.leaseBroker =
@@ -194,12 +211,15 @@ public final class BrokerServer implements AutoCloseable {
     this.server =
         builder
             // The last added runs first: authentication names the principal the rate cap counts.
+            // Runs after authentication and the rate cap: an unknown caller learns no leader.
+            .intercept(new LeaderGate(role))
             .intercept(new CallRateInterceptor(rate))
             .intercept(auth)
             // Malformed requests are answered INVALID_ARGUMENT, never INTERNAL.
             .addService(RequestGuard.wrap(leaseBroker.bindService()))
             .addService(
-                RequestGuard.wrap(new AdminService(broker, protos, events, timings).bindService()))
+                RequestGuard.wrap(
+                    new AdminService(broker, protos, events, timings, role).bindService()))
             .addService(health.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
             .addService(reflectionV1Alpha())
@@ -282,17 +302,35 @@ public final class BrokerServer implements AutoCloseable {
     return address.getAddress() != null && address.getAddress().isLoopbackAddress();
   }
 
-  /** Starts listening and reports SERVING. */
+  /** Starts listening and reports SERVING (LeaseBroker: only while the role serves). */
   public BrokerServer start() {
     try {
       server.start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot listen: " + e.getMessage(), e);
     }
+    // "" and BrokerAdmin: the process is up and answers admin reads, whatever its role.
     health.setStatus("", ServingStatus.SERVING);
-    health.setStatus(LeaseBrokerGrpc.SERVICE_NAME, ServingStatus.SERVING);
     health.setStatus(BrokerAdminGrpc.SERVICE_NAME, ServingStatus.SERVING);
+    roleChanged();
+    role.onChange(this::roleChanged);
     return this;
+  }
+
+  /**
+   * Reports LeaseBroker SERVING only while this node serves, and closes the session streams of a
+   * node that stopped serving with NOT_LEADER, so their workers go to the leader.
+   */
+  private void roleChanged() {
+    if (stopping.get()) {
+      return;
+    }
+    boolean serving = role.serving();
+    health.setStatus(
+        LeaseBrokerGrpc.SERVICE_NAME, serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+    if (!serving) {
+      leaseBroker.closeAll(LeaderGate.notLeader(role.leaderApi()));
+    }
   }
 
   /** The hub behind {@code WatchEvents}, for tests that check it lets go of its watchers. */
@@ -316,7 +354,7 @@ public final class BrokerServer implements AutoCloseable {
     health.enterTerminalState();
     broker.shutdown();
     Status down = Status.UNAVAILABLE.withDescription("broker is shutting down");
-    leaseBroker.closeAll(down); // also streams that never said hello
+    leaseBroker.closeAll(down.asRuntimeException()); // also streams that never said hello
     events.closeAll(down);
     server.shutdown();
     try {

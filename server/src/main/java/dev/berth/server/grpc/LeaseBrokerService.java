@@ -75,10 +75,12 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
     return stream;
   }
 
-  /** Closes every open session stream with {@code status}, e.g. at shutdown. */
-  void closeAll(io.grpc.Status status) {
+  /**
+   * Closes every open session stream with {@code error}, e.g. at shutdown or on losing leadership.
+   */
+  void closeAll(io.grpc.StatusRuntimeException error) {
     for (SessionStream stream : streams) {
-      stream.terminate(status);
+      stream.terminate(error);
     }
   }
 

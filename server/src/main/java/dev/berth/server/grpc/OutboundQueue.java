@@ -1,6 +1,7 @@
 package dev.berth.server.grpc;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;
@@ -104,6 +105,11 @@ final class OutboundQueue<T> {
    * @return whether this call ended the stream
    */
   boolean close(Status status) {
+    return close(status, null);
+  }
+
+  /** As {@link #close(Status)}, failing the stream with {@code trailers} (null for none). */
+  boolean close(Status status, Metadata trailers) {
     synchronized (this) {
       if (closed) {
         return false;
@@ -113,7 +119,7 @@ final class OutboundQueue<T> {
       if (status.isOk()) {
         out.onCompleted();
       } else {
-        out.onError(status.asRuntimeException());
+        out.onError(status.asRuntimeException(trailers));
       }
     }
     ended.accept(End.CLOSED);

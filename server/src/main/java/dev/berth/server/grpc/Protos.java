@@ -15,6 +15,9 @@ import dev.berth.proto.v1.BundleRefusal;
 import dev.berth.proto.v1.BundleResult;
 import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.Cleanup;
+import dev.berth.proto.v1.ClusterMemberInfo;
+import dev.berth.proto.v1.ClusterNode;
+import dev.berth.proto.v1.ClusterRole;
 import dev.berth.proto.v1.Drain;
 import dev.berth.proto.v1.ExplainStep;
 import dev.berth.proto.v1.Explanation;
@@ -55,6 +58,7 @@ import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Views;
+import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.failure.BrokerException;
@@ -904,5 +908,36 @@ final class Protos {
     }
     return new Outcome(
         outcome.getSuccess(), duration.toNanos(), status, retryAfter.toNanos(), outcome.getError());
+  }
+
+  /** A cluster member's view of its cluster, as admin reads report it. */
+  static ClusterNode clusterNode(ClusterStatus c) {
+    ClusterNode.Builder b =
+        ClusterNode.newBuilder()
+            .setNodeId(c.self())
+            .setRole(
+                switch (c.role()) {
+                  case LEADER -> ClusterRole.CLUSTER_ROLE_LEADER;
+                  case FOLLOWER -> ClusterRole.CLUSTER_ROLE_FOLLOWER;
+                  case CANDIDATE -> ClusterRole.CLUSTER_ROLE_CANDIDATE;
+                  case STOPPED -> ClusterRole.CLUSTER_ROLE_STOPPED;
+                })
+            .setTerm(c.term())
+            .setLeaderId(c.leaderId())
+            .setLeaderApi(c.leaderApi())
+            .setEpoch(c.epoch())
+            .setReady(c.ready())
+            .setCommitIndex(Math.max(0, c.commitIndex()))
+            .setAppliedIndex(Math.max(0, c.appliedIndex()))
+            .setApplyLag(c.applyLag());
+    for (ClusterStatus.Member m : c.members()) {
+      b.addMembers(
+          ClusterMemberInfo.newBuilder()
+              .setId(m.id())
+              .setApi(m.api())
+              .setCommitIndex(m.commitIndex())
+              .setLag(m.lag()));
+    }
+    return b.build();
   }
 }

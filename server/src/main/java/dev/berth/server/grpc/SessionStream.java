@@ -398,8 +398,8 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   }
 
   /** Ends the stream with {@code status} whatever its state, e.g. at shutdown. */
-  void terminate(Status status) {
-    out.close(status);
+  void terminate(StatusRuntimeException error) {
+    out.close(error.getStatus(), error.getTrailers());
   }
 
   private void disconnected() {

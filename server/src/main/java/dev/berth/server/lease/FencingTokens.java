@@ -45,6 +45,20 @@ public final class FencingTokens {
     return (epoch << COUNTER_BITS) | counter;
   }
 
+  /**
+   * Issues the next tokens from {@code next}, an epoch given from outside (a cluster's replicated
+   * epoch when this broker starts to lead): every later token lies above every earlier one.
+   *
+   * @throws IllegalArgumentException when {@code next} is not above the current epoch or above
+   *     {@link #MAX_EPOCH}
+   */
+  public void advanceTo(long next) {
+    Preconditions.checkArgument(next > epoch, "epoch must advance: %s -> %s", epoch, next);
+    Preconditions.checkArgument(next <= MAX_EPOCH, "epoch %s above %s", next, MAX_EPOCH);
+    epoch = next;
+    counter = 0;
+  }
+
   /** The epoch whose tokens are being issued now. */
   public long epoch() {
     return epoch;

@@ -25,6 +25,7 @@ import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
@@ -362,6 +363,24 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
   }
 
   // ---------------------------------------------------------------- registration
+
+  /**
+   * Exports a cluster member's Raft term ({@code berth_raft_term}) and counts the changes of leader
+   * it sees ({@code berth_raft_leader_changes_total}); called once, by a daemon in a cluster.
+   *
+   * @param term read at each scrape
+   * @return what to run on every change of leader
+   */
+  public Runnable cluster(LongSupplier term) {
+    families.add("berth.raft.term", "berth_raft_term", "The Raft term this member knows");
+    registry.gauge("berth.raft.term", () -> (Gauge<Double>) () -> (double) term.getAsLong());
+    Counter changes =
+        counter(
+            "berth.raft.leader_changes",
+            "berth_raft_leader_changes",
+            "Changes of the leader this member saw (including to none, during an election)");
+    return changes::inc;
+  }
 
   private Counter counter(String name, String family, String help, String... labels) {
     families.add(name, family, help, labels);

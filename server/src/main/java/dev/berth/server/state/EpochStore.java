@@ -101,7 +101,20 @@ public final class EpochStore implements AutoCloseable {
 
   /** Makes {@code current() + 1} durable and returns it. */
   public synchronized long advance() {
-    long next = current + 1;
+    return persist(current + 1);
+  }
+
+  /**
+   * Makes {@code epoch} durable when it lies above {@link #current()} (a cluster's epoch this node
+   * served in), so that a later start, in the cluster or alone, issues tokens above it.
+   */
+  public synchronized void raiseTo(long epoch) {
+    if (epoch > current) {
+      persist(epoch);
+    }
+  }
+
+  private long persist(long next) {
     Path target = dir.resolve(EPOCH_FILE);
     Path temp = dir.resolve(EPOCH_FILE + ".tmp");
     try {

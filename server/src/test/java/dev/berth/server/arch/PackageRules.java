@@ -38,17 +38,52 @@ final class PackageRules {
         .because("a package that depends on another must not be needed by it");
   }
 
-  /** Only {@code grpcPackage} knows the wire; every domain package and the wiring stay plain. */
-  static ArchRule onlyGrpcKnowsTheWire(String root, String grpcPackage) {
+  /**
+   * Only {@code grpcPackage} knows the wire; every domain package and the wiring stay plain. The
+   * packages of the replicated log ({@code logPackages}) are held to {@link #theLogKnowsOnlyItsOwn}
+   * instead.
+   */
+  static ArchRule onlyGrpcKnowsTheWire(String root, String grpcPackage, String... logPackages) {
+    String[] outside = new String[logPackages.length + 1];
+    outside[0] = grpcPackage + "..";
+    for (int i = 0; i < logPackages.length; i++) {
+      outside[i + 1] = logPackages[i] + "..";
+    }
     return noClasses()
         .that()
         .resideInAPackage(root + "..")
         .and()
-        .resideOutsideOfPackage(grpcPackage + "..")
+        .resideOutsideOfPackages(outside)
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage(WIRE)
         .because("the gRPC adapters are the one place that translates the wire");
+  }
+
+  /**
+   * The packages of the cluster's replicated log read and write its own records ({@code
+   * berth.cluster.v1}, which carry the pool kind of {@code berth.v1}) with protobuf, but know
+   * neither gRPC nor Netty (Ratis brings its own, shaded) nor the worker-facing messages.
+   */
+  static ArchRule theLogKnowsOnlyItsOwn(String... logPackages) {
+    String[] packages = new String[logPackages.length];
+    for (int i = 0; i < logPackages.length; i++) {
+      packages[i] = logPackages[i] + "..";
+    }
+    DescribedPredicate<JavaClass> foreignWire =
+        DescribedPredicate.describe(
+            "gRPC, Netty or a berth.v1 message other than ResourceKind",
+            c ->
+                c.getPackageName().startsWith("io.grpc")
+                    || c.getPackageName().startsWith("io.netty")
+                    || (c.getPackageName().equals("dev.berth.proto.v1")
+                        && !c.getName().equals("dev.berth.proto.v1.ResourceKind")));
+    return noClasses()
+        .that()
+        .resideInAnyPackage(packages)
+        .should()
+        .dependOnClassesThat(foreignWire)
+        .because("the replicated log is the cluster's own wire, not the workers'");
   }
 
   /**

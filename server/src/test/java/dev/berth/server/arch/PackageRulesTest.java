@@ -9,6 +9,7 @@ import com.tngtech.archunit.lang.EvaluationResult;
 import dev.berth.server.arch.fixture.GrpcInADomainPackage;
 import dev.berth.server.arch.fixture.LeaseTableOutsideTheBroker;
 import dev.berth.server.arch.fixture.NettyInSecurity;
+import dev.berth.server.arch.fixture.WorkerMessageInTheLog;
 import dev.berth.server.arch.fixture.cycle.a.A;
 import dev.berth.server.arch.fixture.cycle.b.B;
 import dev.berth.server.lease.LeaseTable;
@@ -21,6 +22,10 @@ import org.junit.jupiter.api.Test;
  */
 class PackageRulesTest {
   private static final String ROOT = "dev.berth.server";
+
+  /** The packages that read and write the cluster's replicated log. */
+  private static final String[] LOG_PACKAGES = {ROOT + ".cluster", ROOT + ".replication"};
+
   private static JavaClasses server;
 
   @BeforeAll
@@ -46,7 +51,12 @@ class PackageRulesTest {
 
   @Test
   void server_onlyGrpcKnowsTheWire() {
-    PackageRules.onlyGrpcKnowsTheWire(ROOT, ROOT + ".grpc").check(server);
+    PackageRules.onlyGrpcKnowsTheWire(ROOT, ROOT + ".grpc", LOG_PACKAGES).check(server);
+  }
+
+  @Test
+  void server_theLogKnowsOnlyItsOwn() {
+    PackageRules.theLogKnowsOnlyItsOwn(LOG_PACKAGES).check(server);
   }
 
   @Test
@@ -79,6 +89,16 @@ class PackageRulesTest {
     assertThat(result.getFailureReport().toString())
         .contains(GrpcInADomainPackage.class.getName())
         .contains("io.grpc.Status");
+  }
+
+  @Test
+  void theLogKnowsOnlyItsOwn_aWorkerMessageInTheLog_fails() {
+    EvaluationResult result =
+        PackageRules.theLogKnowsOnlyItsOwn(ROOT + ".arch.fixture")
+            .evaluate(new ClassFileImporter().importClasses(WorkerMessageInTheLog.class));
+
+    assertThat(result.hasViolation()).isTrue();
+    assertThat(result.getFailureReport().toString()).contains("dev.berth.proto.v1.Lease");
   }
 
   @Test

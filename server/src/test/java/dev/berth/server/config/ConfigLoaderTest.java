@@ -446,6 +446,105 @@ class ConfigLoaderTest {
                 + " --rate_limit.hosts.a.com.burst)");
   }
 
+  private static final String THREE_PEERS =
+      """
+      cluster:
+        id: c1
+        peers:
+          n1: {raft: "127.0.0.1:7501", api: "127.0.0.1:7433"}
+          n2: {raft: "127.0.0.1:7502", api: "127.0.0.1:7434"}
+          n3: {raft: "127.0.0.1:7503", api: "127.0.0.1:7435"}
+      """;
+
+  @Test
+  void load_noClusterKeys_noCluster() {
+    assertThat(load(null).daemon().cluster()).isEmpty();
+  }
+
+  @Test
+  void load_clusterInYamlWithSelfFlag_becomesTheClusterSettings() throws IOException {
+    BerthConfig config =
+        load(
+            file(THREE_PEERS + "  journal:\n    max_uncommitted_grants: 2\n"),
+            flag("--cluster.self", "n2"),
+            flag("--cluster.raft.max_record_size", "8MiB"));
+
+    var cluster = config.daemon().cluster().orElseThrow();
+    assertThat(cluster.id()).isEqualTo("c1");
+    assertThat(cluster.self()).isEqualTo("n2");
+    assertThat(cluster.peers()).containsOnlyKeys("n1", "n2", "n3");
+    assertThat(cluster.peers().get("n3").api().getPort()).isEqualTo(7435);
+    assertThat(cluster.maxUncommittedGrants()).isEqualTo(2);
+    assertThat(cluster.maxRecordBytes()).isEqualTo(8 << 20);
+    assertThat(cluster.electionTimeoutMin()).isEqualTo(Duration.ofMillis(800));
+    assertThat(config.text(ConfigKeys.get("cluster.peers")))
+        .isEqualTo(
+            "{n1: {raft: \"127.0.0.1:7501\", api: \"127.0.0.1:7433\"},"
+                + " n2: {raft: \"127.0.0.1:7502\", api: \"127.0.0.1:7434\"},"
+                + " n3: {raft: \"127.0.0.1:7503\", api: \"127.0.0.1:7435\"}}");
+    BerthConfig again = load(file(config.toYaml()));
+    assertThat(again.daemon().cluster()).isEqualTo(config.daemon().cluster());
+  }
+
+  @Test
+  void load_clusterPeersFieldByFieldFromFlags_buildTheMembers() {
+    BerthConfig config =
+        load(
+            null,
+            flag("--cluster.id", "c1"),
+            flag("--cluster.self", "a"),
+            flag("--cluster.peers.a.raft", "127.0.0.1:7501"),
+            flag("--cluster.peers.a.api", "127.0.0.1:7433"),
+            flag("--cluster.peers.b.raft", "127.0.0.1:7502"),
+            flag("--cluster.peers.b.api", "127.0.0.1:7434"),
+            flag("--cluster.peers.c.raft", "127.0.0.1:7503"),
+            flag("--cluster.peers.c.api", "127.0.0.1:7435"));
+
+    assertThat(config.daemon().cluster().orElseThrow().peers()).containsOnlyKeys("a", "b", "c");
+  }
+
+  @Test
+  void load_clusterMistakes_nameTheKey() throws IOException {
+    assertThatThrownBy(() -> load(null, flag("--cluster.self", "n1")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(
+            "cluster.self: is set but cluster.peers names no members; set the members too");
+    assertThatThrownBy(() -> load(file(THREE_PEERS), flag("--cluster.self", "n9")))
+        .hasMessageStartingWith("cluster.self: names no member of cluster.peers [n1, n2, n3]");
+    assertThatThrownBy(() -> load(file(THREE_PEERS)))
+        .hasMessageStartingWith("cluster.self: must name this node");
+    assertThatThrownBy(
+            () -> load(file(THREE_PEERS.replace("  id: c1\n", "")), flag("--cluster.self", "n1")))
+        .hasMessageStartingWith("cluster.id: is required when cluster.peers is set");
+    assertThatThrownBy(
+            () -> load(file(THREE_PEERS.replace("7503", "7502")), flag("--cluster.self", "n1")))
+        .hasMessageStartingWith("cluster.peers.n3.raft:");
+    assertThatThrownBy(
+            () ->
+                load(
+                    file(THREE_PEERS.replace("    n3: {raft: \"127.0.0.1:7503\", ", "    n3: {")),
+                    flag("--cluster.self", "n1")))
+        .hasMessageStartingWith("cluster.peers.n3.raft: is required");
+    String four = THREE_PEERS + "    n4: {raft: \"127.0.0.1:7504\", api: \"127.0.0.1:7436\"}\n";
+    assertThatThrownBy(() -> load(file(four), flag("--cluster.self", "n1")))
+        .hasMessageStartingWith("cluster.peers: must name an odd number of members (got 4)");
+    assertThatThrownBy(
+            () ->
+                load(
+                    file(THREE_PEERS),
+                    flag("--cluster.self", "n1"),
+                    flag("--session.heartbeat_interval", "1s"),
+                    flag("--session.ttl", "4s")))
+        .hasMessageStartingWith("session.ttl: must be at least twice the failover time");
+    assertThatThrownBy(
+            () ->
+                load(
+                    file(THREE_PEERS),
+                    flag("--cluster.self", "n1"),
+                    flag("--cluster.raft.max_record_size", "lots")))
+        .hasMessageStartingWith("cluster.raft.max_record_size: ");
+  }
+
   @Test
   void toYaml_readsBackAsTheSameConfig() throws IOException {
     env.put("BERTH_RATE_LIMIT_HOSTS", "{\"*.example.com\": {rate: 5, burst: 10}}");

@@ -28,6 +28,11 @@ final class LiveSession implements AutoCloseable {
   private long seq;
 
   LiveSession(Channel channel, String workerId) throws Exception {
+    this(channel, Hello.newBuilder().setWorkerId(workerId));
+  }
+
+  /** A session opened with {@code hello}, e.g. one resuming a session with its held leases. */
+  LiveSession(Channel channel, Hello.Builder hello) throws Exception {
     this.channel = channel;
     this.requests =
         LeaseBrokerGrpc.newStub(channel)
@@ -51,7 +56,7 @@ final class LiveSession implements AutoCloseable {
                     ended.complete(Status.OK);
                   }
                 });
-    send(SessionRequest.newBuilder().setHello(Hello.newBuilder().setWorkerId(workerId)).build());
+    send(SessionRequest.newBuilder().setHello(hello).build());
     opened.get(10, TimeUnit.SECONDS);
     // Stopped by close(), which shuts the executor down; send() does nothing once the stream has
     // ended, so the task has no failure to read from its future.

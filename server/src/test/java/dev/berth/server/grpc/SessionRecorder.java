@@ -44,6 +44,7 @@ final class SessionRecorder implements ClientResponseObserver<SessionRequest, Se
   private final boolean reads;
   private ClientCallStreamObserver<SessionRequest> requests;
   private volatile String sessionId;
+  private volatile Throwable failure;
 
   private SessionRecorder(boolean reads) {
     this.reads = reads;
@@ -231,8 +232,14 @@ final class SessionRecorder implements ClientResponseObserver<SessionRequest, Se
     events.add(event);
   }
 
+  /** What the stream failed with, trailers included, once {@link #status()} says it failed. */
+  Throwable failure() {
+    return failure;
+  }
+
   @Override
   public void onError(Throwable t) {
+    failure = t;
     closed.complete(Status.fromThrowable(t));
   }
 

@@ -33,6 +33,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -103,6 +104,23 @@ class MetricsScrapeTest {
     assertThat(response.headers().firstValue("Content-Type"))
         .hasValueSatisfying(t -> assertThat(t).startsWith("text/plain"));
     return PrometheusText.parse(response.body());
+  }
+
+  @Test
+  void scrape_ofAClusterMember_showsItsTermAndTheLeaderChangesItSaw() throws Exception {
+    AtomicLong term = new AtomicLong(3);
+    Runnable leaderChanged = metrics.cluster(term::get);
+    leaderChanged.run();
+    leaderChanged.run();
+    term.set(5);
+
+    PrometheusText m = scrape();
+
+    assertThat(m.types)
+        .containsEntry("berth_raft_term", "gauge")
+        .containsEntry("berth_raft_leader_changes_total", "counter");
+    assertThat(m.value("berth_raft_term")).isEqualTo(5.0);
+    assertThat(m.value("berth_raft_leader_changes_total")).isEqualTo(2.0);
   }
 
   @Test
@@ -192,6 +210,7 @@ class MetricsScrapeTest {
             .filter(l -> l.startsWith("| `berth_"))
             .map(l -> l.substring(3, l.indexOf('`', 3)))
             .collect(Collectors.toSet());
+    metrics.cluster(() -> 1); // a cluster member's families too
 
     assertThat(documented).containsExactlyInAnyOrderElementsOf(scrape().types.keySet());
   }

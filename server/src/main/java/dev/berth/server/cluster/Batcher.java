@@ -1,0 +1,332 @@
+package dev.berth.server.cluster;
+
+import dev.berth.proto.cluster.v1.JournalBatch;
+import dev.berth.proto.cluster.v1.JournalEntry;
+import dev.berth.proto.v1.ResourceKind;
+import dev.berth.server.time.TimeSource;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
+
+/**
+ * The leader's journal of lease-state changes: collects entries from the broker (which adds them
+ * under its own lock, one at a time) and replicates them in small batches, every {@code
+ * flushInterval} or as soon as {@code batchRecords} wait, always on a scheduler thread and never on
+ * the caller's. It counts, per pool, the grants whose entry is not committed yet, so that the
+ * broker can keep that tail at most K ({@link #mayGrant}).
+ *
+ * <p>Batches go to the {@link Appender} in the order their entries were added, at most {@code
+ * maxInFlight} at a time. The first batch that fails fails the journal for good: {@link #mayGrant}
+ * says no from then on, later entries are dropped, and the owner is told once, so it can step down.
+ * A new leadership starts a new journal.
+ *
+ * <p>Thread-safe: {@link #add} takes one short lock and never waits for the network.
+ */
+public final class Batcher {
+
+  /** Replicates one batch; the future completes when a majority committed it. */
+  @FunctionalInterface
+  public interface Appender {
+    CompletableFuture<?> append(JournalBatch batch);
+  }
+
+  /** Bytes left in a log entry for what surrounds the batch. */
+  private static final int ENVELOPE_BYTES = 1024;
+
+  private static final int KINDS = 8;
+
+  private final TimeSource time;
+  private final Appender appender;
+  private final long flushNanos;
+  private final int batchRecords;
+  private final int batchBytes;
+  private final int maxUncommittedGrants;
+  private final int maxInFlight;
+  private final Consumer<Throwable> onFailure;
+
+  private final Object lock = new Object();
+
+  /** Held while a batch is taken from the buffer and handed to the appender, to keep order. */
+  private final Object sendLock = new Object();
+
+  // Guarded by lock.
+  private List<JournalEntry> buffer = new ArrayList<>();
+  private final int[] uncommittedGrants = new int[KINDS];
+  private int inFlight;
+  private boolean timerPending;
+  private Throwable failure;
+  private boolean closed;
+  private final List<CompletableFuture<Void>> drains = new ArrayList<>();
+  private long batchesSent;
+  private long entriesSent;
+  private long entriesCommitted;
+  private int largestBatch;
+
+  /**
+   * @param onFailure told once, on the thread that saw it, when a batch fails
+   */
+  public Batcher(
+      TimeSource time,
+      Appender appender,
+      Duration flushInterval,
+      int batchRecords,
+      int maxRecordBytes,
+      int maxUncommittedGrants,
+      int maxInFlight,
+      Consumer<Throwable> onFailure) {
+    this.time = time;
+    this.appender = appender;
+    this.flushNanos = flushInterval.toNanos();
+    this.batchRecords = batchRecords;
+    this.batchBytes = maxRecordBytes - ENVELOPE_BYTES;
+    this.maxUncommittedGrants = maxUncommittedGrants;
+    this.maxInFlight = maxInFlight;
+    this.onFailure = onFailure;
+  }
+
+  /** A journal that drops everything and allows no grant, for a node that does not lead. */
+  static Batcher closed(TimeSource time) {
+    Batcher b =
+        new Batcher(
+            time,
+            batch -> new CompletableFuture<>(),
+            Duration.ofMillis(1),
+            1,
+            1 << 20,
+            1,
+            1,
+            e -> {});
+    b.close();
+    return b;
+  }
+
+  /**
+   * Adds one change to the journal. Dropped when the journal has failed or is closed: a leader that
+   * lost its journal no longer speaks for the cluster.
+   */
+  public void add(JournalEntry entry) {
+    boolean flushNow = false;
+    boolean startTimer = false;
+    synchronized (lock) {
+      if (closed || failure != null) {
+        return;
+      }
+      buffer.add(entry);
+      if (entry.hasLeaseGranted()) {
+        uncommittedGrants[slot(entry.getLeaseGranted().getKind())]++;
+      }
+      if (buffer.size() == batchRecords) {
+        flushNow = true;
+      } else if (!timerPending) {
+        timerPending = true;
+        startTimer = true;
+      }
+    }
+    if (flushNow) {
+      time.schedule(this::flush, 0);
+    } else if (startTimer) {
+      time.schedule(this::flush, flushNanos);
+    }
+  }
+
+  /**
+   * Whether one more grant of {@code kind} keeps its pool's uncommitted tail within K: fewer than K
+   * grants of that pool are uncommitted, and the journal has not failed.
+   */
+  public boolean mayGrant(ResourceKind kind) {
+    synchronized (lock) {
+      return !closed && failure == null && uncommittedGrants[slot(kind)] < maxUncommittedGrants;
+    }
+  }
+
+  /** Grants of {@code kind} added but not yet committed. */
+  public int uncommitted(ResourceKind kind) {
+    synchronized (lock) {
+      return uncommittedGrants[slot(kind)];
+    }
+  }
+
+  /** Whether the journal still replicates (it has neither failed nor been closed). */
+  public boolean healthy() {
+    synchronized (lock) {
+      return !closed && failure == null;
+    }
+  }
+
+  /** Counters for status and metrics. */
+  public Stats stats() {
+    synchronized (lock) {
+      return new Stats(
+          buffer.size(), inFlight, batchesSent, entriesSent, entriesCommitted, largestBatch);
+    }
+  }
+
+  /**
+   * What the journal has done so far.
+   *
+   * @param buffered entries waiting to be sent
+   * @param inFlight batches sent and not yet committed
+   * @param batchesSent batches handed to the log
+   * @param entriesSent entries in those batches
+   * @param entriesCommitted entries a majority committed
+   * @param largestBatch the most entries one batch held
+   */
+  public record Stats(
+      int buffered,
+      int inFlight,
+      long batchesSent,
+      long entriesSent,
+      long entriesCommitted,
+      int largestBatch) {}
+
+  /**
+   * Sends what is buffered now (up to twice the in-flight bound at once, the rest as batches
+   * commit) and completes when all of it is committed: what a leader does before it hands off or
+   * changes the policy, so that those records follow every journal entry in the log. Fails if the
+   * journal fails or closes first.
+   */
+  public CompletableFuture<Void> drain() {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    synchronized (sendLock) {
+      while (send(2 * maxInFlight)) {
+        // send at once what a doubled bound allows; completions send the rest
+      }
+    }
+    synchronized (lock) {
+      if (failure != null) {
+        done.completeExceptionally(failure);
+      } else if (closed) {
+        done.completeExceptionally(closedException());
+      } else if (inFlight == 0 && buffer.isEmpty()) {
+        done.complete(null);
+      } else {
+        drains.add(done);
+      }
+    }
+    return done;
+  }
+
+  /** Stops the journal: nothing more is sent, buffered entries are dropped. */
+  public void close() {
+    List<CompletableFuture<Void>> waiting;
+    synchronized (lock) {
+      closed = true;
+      buffer = new ArrayList<>();
+      waiting = new ArrayList<>(drains);
+      drains.clear();
+    }
+    waiting.forEach(d -> d.completeExceptionally(closedException()));
+  }
+
+  /** Runs on the scheduler: sends what is buffered, batch by batch, within the in-flight bound. */
+  private void flush() {
+    synchronized (lock) {
+      timerPending = false;
+    }
+    synchronized (sendLock) {
+      while (send(maxInFlight)) {
+        // keep sending while entries wait and the bound allows
+      }
+    }
+  }
+
+  /**
+   * Takes one batch and hands it to the appender while fewer than {@code bound} are in flight;
+   * false when nothing was sent.
+   */
+  private boolean send(int bound) {
+    JournalBatch batch;
+    int[] grants = new int[KINDS];
+    synchronized (lock) {
+      if (closed || failure != null || buffer.isEmpty()) {
+        return false;
+      }
+      if (inFlight >= bound) {
+        return false; // a completion sends the rest
+      }
+      JournalBatch.Builder b = JournalBatch.newBuilder();
+      int bytes = 0;
+      int taken = 0;
+      for (JournalEntry e : buffer) {
+        int size = e.getSerializedSize() + 8;
+        if (taken > 0 && (taken == batchRecords || bytes + size > batchBytes)) {
+          break;
+        }
+        b.addEntries(e);
+        bytes += size;
+        taken++;
+        if (e.hasLeaseGranted()) {
+          grants[slot(e.getLeaseGranted().getKind())]++;
+        }
+      }
+      buffer = new ArrayList<>(buffer.subList(taken, buffer.size()));
+      batch = b.build();
+      inFlight++;
+      batchesSent++;
+      entriesSent += taken;
+      largestBatch = Math.max(largestBatch, taken);
+    }
+    CompletableFuture<?> committed;
+    try {
+      committed = appender.append(batch);
+    } catch (RuntimeException e) {
+      committed = CompletableFuture.failedFuture(e);
+    }
+    int count = batch.getEntriesCount();
+    // completed() takes the failure in hand; the future of the callback itself carries nothing.
+    var unused = committed.whenComplete((ok, error) -> completed(count, grants, error));
+    return true;
+  }
+
+  private void completed(int count, int[] grants, Throwable error) {
+    boolean report = false;
+    boolean more;
+    List<CompletableFuture<Void>> finished = List.of();
+    Throwable failed;
+    synchronized (lock) {
+      inFlight--;
+      if (error != null) {
+        report = failure == null && !closed;
+        if (failure == null) {
+          failure = error;
+        }
+      } else {
+        for (int k = 0; k < KINDS; k++) {
+          uncommittedGrants[k] -= grants[k];
+        }
+        entriesCommitted += count;
+      }
+      failed = failure;
+      more = failure == null && !closed && !buffer.isEmpty();
+      if (failure != null || (inFlight == 0 && buffer.isEmpty())) {
+        finished = new ArrayList<>(drains);
+        drains.clear();
+      }
+    }
+    for (CompletableFuture<Void> d : finished) {
+      if (failed != null) {
+        d.completeExceptionally(failed);
+      } else {
+        d.complete(null);
+      }
+    }
+    if (report) {
+      onFailure.accept(error);
+    }
+    if (more) {
+      time.schedule(this::flush, 0);
+    }
+  }
+
+  private static int slot(ResourceKind kind) {
+    int n = kind == ResourceKind.UNRECOGNIZED ? 0 : kind.getNumber();
+    return n >= 0 && n < KINDS ? n : 0;
+  }
+
+  private static ReplicationException closedException() {
+    return new ReplicationException(
+        ReplicationException.Reason.CLOSED, "the journal of this leadership is closed", null);
+  }
+}

@@ -1,0 +1,699 @@
+package dev.berth.server.cluster;
+
+import dev.berth.proto.cluster.v1.EpochRecord;
+import dev.berth.proto.cluster.v1.FleetState;
+import dev.berth.proto.cluster.v1.FloorRecord;
+import dev.berth.proto.cluster.v1.HandoffRecord;
+import dev.berth.proto.cluster.v1.LogRecord;
+import dev.berth.proto.cluster.v1.PolicyRecord;
+import dev.berth.server.cluster.Leadership.Phase;
+import dev.berth.server.cluster.ReplicationException.Reason;
+import dev.berth.server.state.StateException;
+import dev.berth.server.time.TimeSource;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SnapshotManagementRequest;
+import org.apache.ratis.protocol.TransferLeadershipRequest;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's member of the cluster's Raft group (Apache Ratis): it runs the Raft server on the
+ * node's Raft port with its log and snapshots in {@code <state-dir>/raft}, applies the replicated
+ * records to a {@link ReplicaSink}, tells a {@link RoleListener} when the node leads or follows,
+ * and, while it leads, writes the node's records and decides whether it may grant ({@link
+ * #canGrant}).
+ *
+ * <p>A new leader first commits an epoch record and is ready once it is applied, after every record
+ * of earlier terms; it grants from then on, but not before the new-leader wait has passed since it
+ * won (unless the log ends with its predecessor's handoff), and only while its leader lease holds.
+ * The rules and why they keep two leaders from granting at once are in docs/cluster.md.
+ *
+ * <p>Thread-safe. {@link #canGrant} and {@link #journal} take no lock and are meant for the
+ * broker's hot path.
+ */
+public final class RaftNode implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RaftNode.class);
+
+  /** Netty's cap on direct memory, under the name Ratis's shaded copy of Netty reads. */
+  static final String DIRECT_MEMORY_PROPERTY =
+      "org.apache.ratis.thirdparty.io.netty.maxDirectMemory";
+
+  /** Journal batches in flight at once; the rest of the client's outstanding bound is spare. */
+  private static final int JOURNAL_IN_FLIGHT = 32;
+
+  private final ClusterSettings settings;
+  private final TimeSource time;
+  private final RoleListener listener;
+  private final long localFloor;
+  private final RaftGroup group;
+  private final RaftPeerId selfId;
+  private final FollowerAcks acks = new FollowerAcks();
+  private final ClusterStateMachine stateMachine;
+  private final RaftServer server;
+  private final RaftServer.Division division;
+  private final ExecutorService events;
+  private final ClientId adminClientId = ClientId.randomId();
+  private final AtomicLong adminCallIds = new AtomicLong();
+  private final Batcher noJournal;
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final AtomicBoolean stopped = new AtomicBoolean();
+  private final AtomicBoolean floorSent = new AtomicBoolean();
+
+  private volatile Leadership leadership;
+
+  /** The last leader announced to the listener (events thread only). */
+  private Optional<Peer> announced;
+
+  private RaftNode(
+      ClusterSettings settings,
+      Path stateDir,
+      long localFloor,
+      ReplicaSink sink,
+      RoleListener listener,
+      TimeSource time,
+      Consumer<RaftProperties> tuning)
+      throws IOException {
+    this.settings = settings;
+    this.time = time;
+    this.listener = listener;
+    this.localFloor = localFloor;
+    this.noJournal = Batcher.closed(time);
+    this.leadership = Leadership.none(noJournal);
+    this.group = RaftGroups.group(settings);
+    this.selfId = RaftPeerId.valueOf(settings.self());
+    Path raftDir = stateDir.resolve("raft");
+    RaftGroups.checkStorage(raftDir, group.getGroupId(), settings.id());
+    this.events =
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "berth-cluster-events-" + settings.self());
+              t.setDaemon(true);
+              return t;
+            });
+    this.stateMachine = new ClusterStateMachine(sink, new StateMachineEvents());
+    Parameters parameters = new Parameters();
+    parameters.put(AckTrackingRpcType.ACKS, acks, FollowerAcks.class);
+    RaftProperties properties = RatisProperties.server(settings, raftDir);
+    tuning.accept(properties);
+    try {
+      this.server =
+          RaftServer.newBuilder()
+              .setServerId(selfId)
+              .setGroup(group)
+              .setStateMachine(stateMachine)
+              .setProperties(properties)
+              .setParameters(parameters)
+              .setOption(RaftStorage.StartupOption.RECOVER)
+              .build();
+      this.division = server.getDivision(group.getGroupId());
+    } catch (IOException | RuntimeException e) {
+      events.shutdown();
+      throw e;
+    }
+  }
+
+  /**
+   * Starts this node's Raft server and joins the cluster.
+   *
+   * @param stateDir the node's state directory; Raft keeps its log and snapshots in {@code raft/}
+   * @param localFloor the node's single-node epoch from that directory: every cluster epoch this
+   *     node starts, and every epoch applied after its floor record, is above it
+   * @throws StateException when {@code raft/} belongs to another cluster or cannot be used
+   * @throws IOException when the Raft server cannot start (its port is taken, its log is corrupt)
+   */
+  public static RaftNode start(
+      ClusterSettings settings,
+      Path stateDir,
+      long localFloor,
+      ReplicaSink sink,
+      RoleListener listener,
+      TimeSource time)
+      throws IOException {
+    return start(settings, stateDir, localFloor, sink, listener, time, p -> {});
+  }
+
+  /** {@link #start}, with Ratis properties changed by {@code tuning}: for tests only. */
+  static RaftNode start(
+      ClusterSettings settings,
+      Path stateDir,
+      long localFloor,
+      ReplicaSink sink,
+      RoleListener listener,
+      TimeSource time,
+      Consumer<RaftProperties> tuning)
+      throws IOException {
+    // Bound the direct memory of Ratis's Netty before Netty first reads it; an operator's -D wins.
+    if (System.getProperty(DIRECT_MEMORY_PROPERTY) == null) {
+      System.setProperty(DIRECT_MEMORY_PROPERTY, Long.toString(settings.directMemoryBytes()));
+    }
+    RaftNode node = new RaftNode(settings, stateDir, localFloor, sink, listener, time, tuning);
+    try {
+      node.server.start();
+    } catch (IOException | RuntimeException e) {
+      node.close();
+      throw e;
+    }
+    log.info(
+        "cluster {}: node {} started, Raft on {}, members {}",
+        settings.id(),
+        settings.self(),
+        settings.selfPeer().raftAddress(),
+        settings.peers().keySet());
+    return node;
+  }
+
+  /**
+   * Whether this node may grant at {@code nowNanos} (the monotonic clock of {@link
+   * System#nanoTime()}): it leads, its epoch is applied, the new-leader wait has passed, its
+   * journal works, and a majority acknowledged a message it sent within the leader lease.
+   */
+  public boolean canGrant(long nowNanos) {
+    Leadership l = leadership;
+    if (!l.allowsGrants(nowNanos) || !l.journal().healthy()) {
+      return false;
+    }
+    // Acknowledgements first, role last: a reply that deposes this leader is counted only if
+    // the step-down it causes has not happened yet when the role is read.
+    long[] sent = acks.ackSentNanos(l.term());
+    if (!LeaderLease.holds(nowNanos, sent, settings.peers().size(), leaseNanos())) {
+      return false;
+    }
+    DivisionInfo info = division.getInfo();
+    return info.isLeader() && info.getCurrentTerm() == l.term();
+  }
+
+  /**
+   * The journal of the current leadership; while the node does not lead (or is not ready), a closed
+   * one that drops entries and allows no grant.
+   */
+  public Batcher journal() {
+    return leadership.journal();
+  }
+
+  /** The fencing epoch of this node's leadership; 0 when it does not lead. */
+  public long leaderEpoch() {
+    Leadership l = leadership;
+    return l.phase() == Phase.READY ? l.epoch() : 0;
+  }
+
+  /**
+   * Replicates a live policy change. Entries journaled before it are sent first, so the log keeps
+   * the order in which the leader made them.
+   *
+   * @return the log index of the policy record, once committed
+   */
+  public CompletableFuture<Long> replicatePolicy(byte[] policy) {
+    Leadership l = leadership;
+    if (l.phase() != Phase.READY) {
+      return LogWriters.notLeader();
+    }
+    // For the order only: the entries are appended first; their failure fails the journal itself.
+    var unused = l.journal().drain();
+    return append(
+        LogRecord.newBuilder()
+            .setPolicy(
+                PolicyRecord.newBuilder()
+                    .setPolicy(com.google.protobuf.ByteString.copyFrom(policy)))
+            .build());
+  }
+
+  /**
+   * Starts a new fencing epoch in this leadership (before the counter of the current one runs out).
+   * Grants stop until its record is applied; {@link RoleListener#leaderReady} announces it.
+   */
+  public CompletableFuture<Long> advanceEpoch() {
+    Leadership l = pause(Phase.REEPOCHING);
+    if (l == null) {
+      return LogWriters.notLeader();
+    }
+    return proposeEpoch(l);
+  }
+
+  /**
+   * Hands the whole lease state to a successor and transfers leadership to it: grants stop now, the
+   * journal is drained, the {@code state} is committed as a handoff record, then leadership moves.
+   * The successor needs no new-leader wait. If anything fails, this node stays leader and grants
+   * again once a new epoch is applied.
+   *
+   * @param to the successor's id, or null for the member with the most of the log
+   */
+  public CompletableFuture<Void> handOff(FleetState state, String to) {
+    Leadership l = pause(Phase.TRANSFERRING);
+    if (l == null) {
+      return LogWriters.notLeader();
+    }
+    LogRecord handoff =
+        LogRecord.newBuilder()
+            .setHandoff(HandoffRecord.newBuilder().setFrom(settings.self()).setState(state))
+            .build();
+    return resumeOnFailure(
+        l,
+        l.journal()
+            .drain()
+            .thenCompose(drained -> LogWriters.append(l.writer(), handoff))
+            .thenCompose(index -> transfer(to)));
+  }
+
+  /**
+   * Transfers leadership to {@code to} (null: the member with the most of the log) without a
+   * handoff: grants stop now and the journal is drained first; the successor waits out the
+   * new-leader wait as after a crash. If the transfer fails, this node grants again once a new
+   * epoch is applied.
+   */
+  public CompletableFuture<Void> transferLeadership(String to) {
+    Leadership l = pause(Phase.TRANSFERRING);
+    if (l == null) {
+      return LogWriters.notLeader();
+    }
+    return resumeOnFailure(l, l.journal().drain().thenCompose(drained -> transfer(to)));
+  }
+
+  /** Takes a snapshot now (also taken every {@code snapshotEvery} entries by itself). */
+  public CompletableFuture<Long> takeSnapshot() {
+    long timeoutMs = 30_000;
+    SnapshotManagementRequest request =
+        SnapshotManagementRequest.newCreate(
+            adminClientId, selfId, group.getGroupId(), adminCallIds.incrementAndGet(), timeoutMs);
+    return LogWriters.call(() -> server.snapshotManagementAsync(request))
+        .thenApply(RaftClientReply::getLogIndex);
+  }
+
+  /** This node's view of the cluster. */
+  public ClusterStatus status() {
+    DivisionInfo info = division.getInfo();
+    ClusterRole role =
+        !info.isAlive() || stopped.get()
+            ? ClusterRole.STOPPED
+            : switch (info.getCurrentRole()) {
+              case LEADER -> ClusterRole.LEADER;
+              case CANDIDATE -> ClusterRole.CANDIDATE;
+              default -> ClusterRole.FOLLOWER;
+            };
+    RaftPeerId leaderId = info.getLeaderId();
+    Peer leader = leaderId == null ? null : settings.peers().get(leaderId.toString());
+    long commit = division.getRaftLog().getLastCommittedIndex();
+    long applied = info.getLastAppliedIndex();
+    Map<String, Long> commits = new HashMap<>();
+    for (CommitInfoProto c : division.getCommitInfos()) {
+      commits.put(c.getServer().getId().toStringUtf8(), c.getCommitIndex());
+    }
+    boolean leads = role == ClusterRole.LEADER;
+    List<ClusterStatus.Member> members = new ArrayList<>();
+    for (Peer p : settings.peers().values()) {
+      long theirs = p.id().equals(settings.self()) ? commit : commits.getOrDefault(p.id(), -1L);
+      long lag =
+          p.id().equals(settings.self())
+              ? Math.max(0, commit - applied)
+              : leads && theirs >= 0 ? Math.max(0, commit - theirs) : -1;
+      members.add(new ClusterStatus.Member(p.id(), p.apiAddress(), theirs, lag));
+    }
+    return new ClusterStatus(
+        settings.self(),
+        role,
+        info.getCurrentTerm(),
+        leader == null ? "" : leader.id(),
+        leader == null ? "" : leader.apiAddress(),
+        stateMachine.epoch(),
+        canGrant(time.nanoTime()),
+        commit,
+        applied,
+        members);
+  }
+
+  /** Leaves the cluster: stops the journal, the client and the Raft server. Idempotent. */
+  @Override
+  public void close() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
+    endLeadership();
+    try {
+      server.close();
+    } catch (IOException | RuntimeException e) {
+      log.warn("closing the Raft server failed", e);
+    }
+    events.shutdown();
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  /** Appends {@code record} in the current leadership; fails fast when the node does not lead. */
+  CompletableFuture<Long> append(LogRecord record) {
+    RaftClient writer = leadership.writer();
+    return writer == null ? LogWriters.notLeader() : LogWriters.append(writer, record);
+  }
+
+  private CompletableFuture<Long> proposeEpoch(Leadership l) {
+    long term = l.term();
+    LogRecord record =
+        LogRecord.newBuilder()
+            .setEpoch(
+                EpochRecord.newBuilder()
+                    .setLeader(settings.self())
+                    .setProposerFloor(Math.max(0, localFloor)))
+            .build();
+    CompletableFuture<Long> written = LogWriters.append(l.writer(), record);
+    // The caller gets `written`; this callback only steps down on failure.
+    var unused =
+        written.whenComplete(
+            (index, error) -> {
+              if (error != null) {
+                log.warn(
+                    "epoch record of term {} failed; stepping down: {}", term, error.toString());
+                stepDown(term);
+              }
+            });
+    return written;
+  }
+
+  private CompletableFuture<Void> transfer(String to) {
+    String target = to != null ? to : successor();
+    if (target == null) {
+      return CompletableFuture.failedFuture(
+          new ReplicationException(Reason.UNAVAILABLE, "no member to hand leadership to", null));
+    }
+    if (!settings.peers().containsKey(target) || target.equals(settings.self())) {
+      return CompletableFuture.failedFuture(
+          new IllegalArgumentException(
+              "cannot transfer leadership to '" + target + "': not another member"));
+    }
+    log.info("transferring leadership to {}", target);
+    return LogWriters.call(
+            () -> server.transferLeadershipAsync(transferRequest(RaftPeerId.valueOf(target))))
+        .thenApply(reply -> null);
+  }
+
+  /** The other member whose log reaches furthest, as far as this leader knows. */
+  private String successor() {
+    String best = null;
+    long bestIndex = Long.MIN_VALUE;
+    for (CommitInfoProto c : division.getCommitInfos()) {
+      String id = c.getServer().getId().toStringUtf8();
+      if (!id.equals(settings.self())
+          && settings.peers().containsKey(id)
+          && c.getCommitIndex() > bestIndex) {
+        best = id;
+        bestIndex = c.getCommitIndex();
+      }
+    }
+    return best;
+  }
+
+  private void stepDown(long term) {
+    Leadership l = leadership;
+    if (l.term() != term || closing.get()) {
+      return;
+    }
+    synchronized (this) {
+      if (leadership.term() == term) {
+        leadership = leadership.with(Phase.FAILED);
+      }
+    }
+    // Best effort: a failure is logged here, and the journal stays stopped either way.
+    var unused =
+        LogWriters.call(() -> server.transferLeadershipAsync(transferRequest(null)))
+            .whenComplete(
+                (reply, error) -> {
+                  if (error != null) {
+                    log.warn("stepping down failed: {}", error.toString());
+                  }
+                });
+  }
+
+  private TransferLeadershipRequest transferRequest(RaftPeerId to) {
+    long timeoutMs = settings.electionTimeoutMax().multipliedBy(3).toMillis();
+    return new TransferLeadershipRequest(
+        adminClientId, selfId, group.getGroupId(), adminCallIds.incrementAndGet(), to, timeoutMs);
+  }
+
+  /** Stops grants for {@code next}; null when the node is not a ready leader. */
+  private synchronized Leadership pause(Phase next) {
+    Leadership l = leadership;
+    if (l.phase() != Phase.READY) {
+      return null;
+    }
+    leadership = l.with(next);
+    return l;
+  }
+
+  private CompletableFuture<Void> resumeOnFailure(Leadership l, CompletableFuture<Void> step) {
+    return step.whenComplete(
+        (ok, error) -> {
+          if (error == null) {
+            return;
+          }
+          log.warn("handing off leadership failed: {}", error.toString());
+          boolean resume;
+          synchronized (this) {
+            resume = leadership.term() == l.term() && leadership.phase() == Phase.TRANSFERRING;
+            if (resume) {
+              leadership = leadership.with(Phase.REEPOCHING);
+            }
+          }
+          if (resume) {
+            var unused = proposeEpoch(l); // steps down by itself when it fails
+          }
+        });
+  }
+
+  // ---- what Raft tells us -------------------------------------------------------------------
+
+  private final class StateMachineEvents implements ClusterStateMachine.Events {
+    @Override
+    public void leaderChanged(RaftPeerId leader) {
+      if (leader.equals(selfId)) {
+        long term = division.getInfo().getCurrentTerm();
+        synchronized (RaftNode.this) {
+          endLeadership();
+          leadership =
+              new Leadership(
+                  term,
+                  Phase.ELECTED,
+                  time.nanoTime(),
+                  0,
+                  0,
+                  noJournal,
+                  LogWriters.ownServer(group, selfId, settings));
+        }
+        log.info("elected leader of term {}", term);
+        notifyListener(() -> listener.elected(term));
+      } else {
+        endLeadership();
+        follow(Optional.ofNullable(settings.peers().get(leader.toString())));
+      }
+    }
+
+    @Override
+    public void leaderReady() {
+      Leadership l = leadership;
+      if (l.phase() == Phase.ELECTED && l.term() == division.getInfo().getCurrentTerm()) {
+        // Off Ratis's thread: sending may wait for the client's outstanding-request bound.
+        runOffRaft(
+            () -> {
+              var unused = proposeEpoch(l); // steps down by itself when it fails
+            });
+      }
+    }
+
+    @Override
+    public void notLeader() {
+      if (leadership.phase() != Phase.NONE) {
+        endLeadership();
+        RaftPeerId leader = division.getInfo().getLeaderId();
+        Peer peer =
+            leader == null || leader.equals(selfId)
+                ? null
+                : settings.peers().get(leader.toString());
+        follow(Optional.ofNullable(peer));
+      }
+    }
+
+    @Override
+    public void epochApplied(long term, String proposer, long epoch, boolean afterHandoff) {
+      if (!proposer.equals(settings.self())) {
+        return;
+      }
+      Leadership ready;
+      synchronized (RaftNode.this) {
+        Leadership l = leadership;
+        if (l.term() != term || (l.phase() != Phase.ELECTED && l.phase() != Phase.REEPOCHING)) {
+          return;
+        }
+        long now = time.nanoTime();
+        long grantsFrom;
+        if (l.phase() == Phase.REEPOCHING) {
+          grantsFrom = l.grantsFromNanos(); // the same leadership: its wait is already over
+        } else if (afterHandoff) {
+          grantsFrom = now;
+        } else {
+          grantsFrom = l.electedAtNanos() + settings.newLeaderWait().toNanos();
+        }
+        Batcher journal = l.journal() != noJournal ? l.journal() : newJournal(l);
+        ready = l.ready(epoch, grantsFrom, journal);
+        leadership = ready;
+      }
+      log.info(
+          "leader of term {} ready with epoch {}{}",
+          term,
+          epoch,
+          afterHandoff ? " (handed off: no wait)" : "");
+      notifyListener(() -> listener.leaderReady(term, epoch));
+    }
+
+    @Override
+    public void floorApplied(long floor, long epoch) {
+      if (floor >= epoch && leadership.phase() == Phase.READY) {
+        log.info("a member's floor {} reaches epoch {}: starting a new epoch", floor, epoch);
+        runOffRaft(
+            () -> {
+              var unused = advanceEpoch(); // steps down by itself when it fails
+            });
+      }
+    }
+
+    @Override
+    public void stopped(String reason, Throwable cause) {
+      if (closing.get() || !stopped.compareAndSet(false, true)) {
+        return;
+      }
+      endLeadership();
+      String why =
+          reason
+              + " without being asked: after a JVM pause longer than cluster.raft.pause_fatal_after"
+              + " ("
+              + settings.pauseFatalAfter().toSeconds()
+              + "s), a failed log write or a record the replica could not apply (see the log"
+              + " above); this node serves nothing more";
+      log.error("FATAL: cluster node {}: {}", settings.self(), why, cause);
+      notifyListener(() -> listener.fatal(why, cause));
+    }
+  }
+
+  private Batcher newJournal(Leadership l) {
+    long term = l.term();
+    RaftClient writer = l.writer();
+    return new Batcher(
+        time,
+        batch -> LogWriters.append(writer, LogRecord.newBuilder().setJournal(batch).build()),
+        settings.flushInterval(),
+        settings.batchRecords(),
+        settings.maxRecordBytes(),
+        settings.maxUncommittedGrants(),
+        JOURNAL_IN_FLIGHT,
+        error -> {
+          log.error("journal of term {} failed; stepping down: {}", term, error.toString());
+          stepDown(term);
+        });
+  }
+
+  private synchronized void endLeadership() {
+    Leadership l = leadership;
+    if (l.phase() == Phase.NONE) {
+      return;
+    }
+    l.journal().close();
+    leadership = Leadership.none(noJournal);
+    RaftClient writer = l.writer();
+    if (writer != null) {
+      // Not on the Raft thread that told us: closing waits for the client's channels.
+      Thread closer =
+          new Thread(() -> LogWriters.closeQuietly(writer), "berth-cluster-writer-close");
+      closer.setDaemon(true);
+      closer.start();
+    }
+  }
+
+  private void follow(Optional<Peer> leader) {
+    notifyListener(
+        () -> {
+          if (!leader.equals(announced)) {
+            announced = leader;
+            listener.following(leader);
+          }
+        });
+    if (leader.isPresent()) {
+      sendFloor();
+    }
+  }
+
+  /**
+   * Once per start, a follower whose single-node epoch may lie above the cluster's records it as a
+   * floor, through whichever member leads (the client follows the leader hint, a bounded number of
+   * times).
+   */
+  private void sendFloor() {
+    if (localFloor <= stateMachine.epoch() || !floorSent.compareAndSet(false, true)) {
+      return;
+    }
+    RaftClient forwarding = LogWriters.forwarding(group, settings);
+    LogRecord floor =
+        LogRecord.newBuilder()
+            .setFloor(FloorRecord.newBuilder().setNode(settings.self()).setFloor(localFloor))
+            .build();
+    // Handled in the callback: a failed floor is sent again at the next leader change.
+    var unused =
+        LogWriters.append(forwarding, floor)
+            .whenComplete(
+                (index, error) -> {
+                  if (error != null) {
+                    floorSent.set(false); // the next leader change tries again
+                    log.warn("recording this node's epoch floor {} failed", localFloor);
+                  } else {
+                    log.info("recorded this node's epoch floor {}", localFloor);
+                  }
+                  LogWriters.closeQuietly(forwarding);
+                });
+  }
+
+  private void runOffRaft(Runnable task) {
+    try {
+      events.execute(task);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      log.debug("node closed; a task was dropped");
+    }
+  }
+
+  private void notifyListener(Runnable call) {
+    try {
+      events.execute(
+          () -> {
+            try {
+              call.run();
+            } catch (RuntimeException e) {
+              log.error("a cluster role listener failed", e);
+            }
+          });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      log.debug("node closed; a role notification was dropped");
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  private long leaseNanos() {
+    return settings.leaderLease().toNanos();
+  }
+}

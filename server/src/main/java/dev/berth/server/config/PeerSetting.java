@@ -1,0 +1,12 @@
+package dev.berth.server.config;
+
+import java.net.InetSocketAddress;
+
+/**
+ * One {@code cluster.peers} entry as configured; its fields may arrive one at a time ({@code
+ * cluster.peers.n1.raft}), so their presence is checked when the daemon settings are built.
+ *
+ * @param raft where the other members reach its Raft port, or null when not given
+ * @param api where workers reach its broker API (the address a leader hint names), or null
+ */
+public record PeerSetting(InetSocketAddress raft, InetSocketAddress api) {}

@@ -1,0 +1,140 @@
+package dev.berth.server.broker;
+
+import static dev.berth.server.lease.ResourceKind.RENDER;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.RecordingAcquireCallback;
+import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.failure.BrokerException;
+import dev.berth.server.lease.FencingTokens;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.session.HelloSpec;
+import dev.berth.server.session.HelloSpec.HeldLease;
+import dev.berth.server.session.RecordingSessionChannel;
+import dev.berth.server.time.FakeTimeSource;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A cluster member's broker taking over as leader with the cluster's epoch, and stepping down: the
+ * takeover recovers as a restarted lone broker does (workers re-declare their leases within one
+ * TTL, nothing new granted before), with tokens from the cluster's epoch; stepping down ends every
+ * session, lease and waiting acquire.
+ */
+class BrokerTakeoverTest {
+  private static final Duration TTL = Duration.ofSeconds(10);
+  private static final String PRINCIPAL = BrokerHarness.PRINCIPAL;
+
+  private final FakeTimeSource time = new FakeTimeSource();
+  // Started long ago as epoch 1 (a first start: no restart window of its own).
+  private final Broker broker =
+      new Broker(
+          BrokerHarness.withoutHostLimits(
+              BrokerConfig.newBuilder().sessionTtl(TTL).limit(RENDER, 2).build()),
+          time,
+          1,
+          () -> 2,
+          LeaseIds.seeded(5),
+          HeapProbe.NONE);
+
+  @AfterEach
+  void close() {
+    broker.close();
+  }
+
+  private final RecordingSessionChannel channel = new RecordingSessionChannel();
+
+  private Broker.Opened open(String resume, List<HeldLease> held) {
+    return broker.open(HelloSpec.validate("w1", Map.of(), 0, resume, held), PRINCIPAL, channel);
+  }
+
+  private RecordingAcquireCallback acquire(String sessionId, Duration wait) {
+    RecordingAcquireCallback callback = new RecordingAcquireCallback();
+    broker.acquire(
+        AcquireSpec.validate(sessionId, RENDER, "https://example.com/", "", wait, "", 0, 0),
+        PRINCIPAL,
+        callback);
+    return callback;
+  }
+
+  @Test
+  void takeOver_leasesOfTheOldLeaderReDeclared_keptWithSameIdsAndTokens() {
+    long old = FencingTokens.firstTokenOf(6) + 41;
+
+    broker.takeOver(7);
+    Broker.Opened opened =
+        open("s-1", List.of(new HeldLease("l-1", old, RENDER, "example.com", "", 0)));
+
+    assertThat(opened.resumed()).isTrue();
+    assertThat(opened.epoch()).isEqualTo(7);
+    assertThat(broker.leases())
+        .extracting(Lease::id, Lease::fencingToken)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple("l-1", old));
+  }
+
+  @Test
+  void takeOver_newGrantsWaitOneTtl_thenCarryTheClusterEpoch() {
+    broker.takeOver(7);
+    Broker.Opened fresh = open("", List.of());
+
+    assertThat(acquire(fresh.sessionId(), null).refused().reason())
+        .isEqualTo(RefusalReason.EXHAUSTED);
+    RecordingAcquireCallback waiting = acquire(fresh.sessionId(), Duration.ofSeconds(30));
+    time.advance(TTL.minusMillis(1));
+    broker.heartbeat(fresh.sessionId(), channel, 1, 0, 0);
+    assertThat(waiting.isAnswered()).isFalse();
+
+    time.advanceMillis(1);
+
+    assertThat(FencingTokens.epochOf(waiting.granted().fencingToken())).isEqualTo(7);
+  }
+
+  @Test
+  void takeOver_epochNotAboveTheBrokers_refusedAndNothingChanges() {
+    broker.takeOver(7);
+
+    assertThatThrownBy(() -> broker.takeOver(7)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(broker.epoch()).isEqualTo(7);
+  }
+
+  @Test
+  void stepDown_endsEverySessionItsLeasesAndItsWaitingAcquires() {
+    Broker.Opened a = open("", List.of());
+    Lease held = acquire(a.sessionId(), null).granted();
+    acquire(a.sessionId(), null).granted();
+    RecordingAcquireCallback waiting = acquire(a.sessionId(), Duration.ofSeconds(30));
+
+    broker.stepDown();
+
+    assertThat(broker.inUse(RENDER)).isZero();
+    assertThat(broker.leases()).isEmpty();
+    assertThat(waiting.failure().code()).isEqualTo(BrokerException.Code.NOT_FOUND);
+    assertThat(broker.sessions("", "", 10)).isEmpty();
+    assertThat(held.id()).isNotEmpty();
+  }
+
+  @Test
+  void takeOver_afterAnEarlierLeadership_itsSessionsEndAndTheirLeasesAreNotReAdmitted() {
+    broker.takeOver(3);
+    time.advance(TTL);
+    Broker.Opened a = open("", List.of());
+    Lease held = acquire(a.sessionId(), null).granted();
+
+    broker.takeOver(5);
+    Broker.Opened again =
+        open(
+            a.sessionId(),
+            List.of(new HeldLease(held.id(), held.fencingToken(), RENDER, "example.com", "", 0)));
+
+    assertThat(again.resumed()).isFalse();
+    assertThat(again.lostLeases()).containsExactly(held.id());
+    assertThat(broker.inUse(RENDER)).isZero();
+  }
+}

@@ -1,0 +1,253 @@
+package dev.berth.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.proto.cluster.v1.JournalBatch;
+import dev.berth.proto.cluster.v1.JournalEntry;
+import dev.berth.proto.cluster.v1.LeaseEnded;
+import dev.berth.proto.cluster.v1.LeaseGranted;
+import dev.berth.proto.cluster.v1.SessionOpened;
+import dev.berth.proto.v1.ResourceKind;
+import dev.berth.server.time.FakeTimeSource;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class BatcherTest {
+  private static final ResourceKind RENDER = ResourceKind.RESOURCE_KIND_RENDER;
+  private static final ResourceKind PDF = ResourceKind.RESOURCE_KIND_PDF;
+
+  private final FakeTimeSource time = new FakeTimeSource();
+  private final FakeLog log = new FakeLog();
+  private final List<Throwable> failures = new ArrayList<>();
+
+  /** A log that keeps each batch and its pending commit, for the test to complete. */
+  static final class FakeLog implements Batcher.Appender {
+    final List<JournalBatch> batches = new ArrayList<>();
+    final List<CompletableFuture<Void>> commits = new ArrayList<>();
+    final List<String> threads = new ArrayList<>();
+
+    @Override
+    public synchronized CompletableFuture<?> append(JournalBatch batch) {
+      batches.add(batch);
+      threads.add(Thread.currentThread().getName());
+      CompletableFuture<Void> commit = new CompletableFuture<>();
+      commits.add(commit);
+      return commit;
+    }
+
+    void commit(int i) {
+      commits.get(i).complete(null);
+    }
+
+    List<String> sessionIds() {
+      List<String> ids = new ArrayList<>();
+      for (JournalBatch b : batches) {
+        for (JournalEntry e : b.getEntriesList()) {
+          ids.add(
+              e.hasSessionOpened()
+                  ? e.getSessionOpened().getSessionId()
+                  : e.hasLeaseGranted() ? e.getLeaseGranted().getLeaseId() : "?");
+        }
+      }
+      return ids;
+    }
+  }
+
+  private Batcher batcher(int batchRecords, int k, int maxInFlight) {
+    return new Batcher(
+        time, log, Duration.ofMillis(2), batchRecords, 1 << 20, k, maxInFlight, failures::add);
+  }
+
+  static JournalEntry opened(String id) {
+    return JournalEntry.newBuilder()
+        .setSessionOpened(SessionOpened.newBuilder().setSessionId(id))
+        .build();
+  }
+
+  static JournalEntry granted(String lease, ResourceKind kind) {
+    return JournalEntry.newBuilder()
+        .setLeaseGranted(LeaseGranted.newBuilder().setLeaseId(lease).setKind(kind))
+        .build();
+  }
+
+  @Test
+  void add_sendsNothingOnTheCallersThread_untilTheFlushInterval() {
+    Batcher b = batcher(256, 4, 8);
+    b.add(opened("s1"));
+    b.add(opened("s2"));
+    assertThat(log.batches).isEmpty();
+
+    time.advance(Duration.ofNanos(1_999_999));
+    assertThat(log.batches).isEmpty();
+
+    time.advanceMillis(1);
+    assertThat(log.batches).hasSize(1);
+    assertThat(log.sessionIds()).containsExactly("s1", "s2");
+    assertThat(b.stats().buffered()).isZero();
+    assertThat(b.stats().inFlight()).isEqualTo(1);
+  }
+
+  @Test
+  void add_atBatchRecords_flushesWithoutWaitingForTheInterval() {
+    Batcher b = batcher(3, 4, 8);
+    b.add(opened("a"));
+    b.add(opened("b"));
+    b.add(opened("c"));
+    assertThat(log.batches).as("still on the caller's thread").isEmpty();
+
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).hasSize(1);
+    assertThat(log.batches.get(0).getEntriesCount()).isEqualTo(3);
+  }
+
+  @Test
+  void flush_keepsBatchesAtMostBatchRecords_inTheOrderAdded() {
+    Batcher b = batcher(2, 4, 8);
+    for (int i = 0; i < 5; i++) {
+      b.add(opened("s" + i));
+    }
+    time.advanceMillis(2);
+    assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(2, 2, 1);
+    assertThat(log.sessionIds()).containsExactly("s0", "s1", "s2", "s3", "s4");
+  }
+
+  @Test
+  void mayGrant_atKUncommittedGrantsOfAPool_isFalseUntilTheirBatchCommits() {
+    Batcher b = batcher(256, 2, 8);
+    b.add(granted("l1", RENDER));
+    assertThat(b.mayGrant(RENDER)).isTrue();
+    b.add(granted("l2", RENDER));
+    assertThat(b.mayGrant(RENDER)).as("K = 2 uncommitted").isFalse();
+    assertThat(b.mayGrant(PDF)).as("another pool has its own tail").isTrue();
+
+    time.advanceMillis(2);
+    assertThat(b.mayGrant(RENDER)).as("sent is not committed").isFalse();
+
+    log.commit(0);
+    assertThat(b.uncommitted(RENDER)).isZero();
+    assertThat(b.mayGrant(RENDER)).isTrue();
+    assertThat(b.stats().entriesCommitted()).isEqualTo(2);
+  }
+
+  @Test
+  void inFlightBound_holdsBackBatches_untilACommitSendsTheRest() {
+    Batcher b = batcher(1, 100, 2);
+    for (int i = 0; i < 4; i++) {
+      b.add(opened("s" + i));
+    }
+    time.advanceMillis(2);
+    assertThat(log.batches).hasSize(2);
+    assertThat(b.stats().buffered()).isEqualTo(2);
+
+    log.commit(0);
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).hasSize(3);
+    log.commit(1);
+    log.commit(2);
+    time.advance(Duration.ZERO);
+    assertThat(log.sessionIds()).containsExactly("s0", "s1", "s2", "s3");
+  }
+
+  @Test
+  void failedBatch_failsTheJournalForGood_andTellsTheOwnerOnce() {
+    Batcher b = batcher(1, 4, 8);
+    b.add(granted("l1", RENDER));
+    b.add(granted("l2", RENDER));
+    time.advanceMillis(2);
+    RuntimeException lost = new RuntimeException("no majority");
+    log.commits.get(0).completeExceptionally(lost);
+    log.commits.get(1).completeExceptionally(lost);
+
+    assertThat(failures).containsExactly(lost);
+    assertThat(b.healthy()).isFalse();
+    assertThat(b.mayGrant(RENDER)).isFalse();
+    assertThat(b.mayGrant(PDF)).isFalse();
+    b.add(opened("after"));
+    time.advanceMillis(10);
+    assertThat(log.batches).as("nothing is sent after a failure").hasSize(2);
+  }
+
+  @Test
+  void appenderThatThrows_failsTheJournal() {
+    Batcher b =
+        new Batcher(
+            time,
+            batch -> {
+              throw new IllegalStateException("client refuses");
+            },
+            Duration.ofMillis(2),
+            10,
+            1 << 20,
+            4,
+            8,
+            failures::add);
+    b.add(opened("s"));
+    time.advanceMillis(2);
+    assertThat(failures).hasSize(1);
+    assertThat(b.healthy()).isFalse();
+  }
+
+  @Test
+  void drain_sendsAtOnceAndCompletesWhenEverythingIsCommitted() {
+    Batcher b = batcher(256, 4, 1);
+    b.add(opened("a"));
+    time.advanceMillis(2);
+    b.add(opened("b"));
+    CompletableFuture<Void> drained = b.drain();
+    assertThat(log.batches).as("past the in-flight bound").hasSize(2);
+    assertThat(drained).isNotDone();
+    log.commit(0);
+    assertThat(drained).isNotDone();
+    log.commit(1);
+    assertThat(drained).isCompleted();
+  }
+
+  @Test
+  void drain_ofAnIdleJournal_isDoneAtOnce() {
+    assertThat(batcher(256, 4, 8).drain()).isCompleted();
+  }
+
+  @Test
+  void close_dropsWhatIsBuffered_andFailsWaitingDrains() {
+    Batcher b = batcher(256, 4, 8);
+    b.add(opened("a"));
+    time.advanceMillis(2);
+    CompletableFuture<Void> drained = b.drain();
+    b.add(opened("dropped"));
+    b.close();
+    time.advanceMillis(10);
+    assertThat(drained).isCompletedExceptionally();
+    assertThat(log.sessionIds()).containsExactly("a");
+    assertThat(b.mayGrant(RENDER)).isFalse();
+    assertThat(failures).as("closing is not a failure").isEmpty();
+  }
+
+  @Test
+  void batch_staysWithinTheRecordSize() {
+    Batcher b =
+        new Batcher(time, log, Duration.ofMillis(2), 1000, 2048 + 1024, 4, 8, failures::add);
+    String big = "x".repeat(700);
+    for (int i = 0; i < 6; i++) {
+      b.add(
+          JournalEntry.newBuilder()
+              .setLeaseEnded(LeaseEnded.newBuilder().setLeaseId(big + i))
+              .build());
+    }
+    time.advanceMillis(2);
+    assertThat(log.batches)
+        .allSatisfy(batch -> assertThat(batch.getSerializedSize()).isLessThan(2048));
+    assertThat(log.batches.stream().mapToInt(JournalBatch::getEntriesCount).sum()).isEqualTo(6);
+  }
+
+  @Test
+  void closedJournal_allowsNoGrantAndDropsEntries() {
+    Batcher none = Batcher.closed(time);
+    none.add(opened("s"));
+    assertThat(none.mayGrant(RENDER)).isFalse();
+    assertThat(none.healthy()).isFalse();
+    assertThat(none.stats().buffered()).isZero();
+  }
+}

@@ -1,0 +1,72 @@
+package dev.berth.server.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.berth.server.state.StateException;
+import dev.berth.server.time.FakeTimeSource;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What a node checks before it starts Raft; nothing here opens a port. */
+class RaftNodeTest {
+
+  private static ClusterSettings settings(String id) {
+    return ClusterSettings.newBuilder()
+        .id(id)
+        .self("n1")
+        .peer("n1", "127.0.0.1:1", "127.0.0.1:2")
+        .peer("n2", "127.0.0.1:3", "127.0.0.1:4")
+        .peer("n3", "127.0.0.1:5", "127.0.0.1:6")
+        .build();
+  }
+
+  @Test
+  void start_raftDirectoryOfAnotherCluster_failsBeforeRaftStarts(@TempDir Path state)
+      throws Exception {
+    Files.createDirectories(
+        state.resolve("raft").resolve(RaftGroups.groupId("fleet-2").getUuid().toString()));
+    assertThatThrownBy(
+            () ->
+                RaftNode.start(
+                    settings("fleet-1"),
+                    state,
+                    0,
+                    new RecordingSink(),
+                    new RecordingRoles(),
+                    new FakeTimeSource()))
+        .isInstanceOf(StateException.class)
+        .hasMessageContaining("holds the Raft log of another cluster")
+        .hasMessageContaining("cluster.id 'fleet-1'");
+  }
+
+  @Test
+  void groupId_isStablePerClusterId() {
+    assertThat(RaftGroups.groupId("fleet-1")).isEqualTo(RaftGroups.groupId("fleet-1"));
+    assertThat(RaftGroups.group(settings("fleet-1")).getPeers()).hasSize(3);
+  }
+
+  @Test
+  void failure_mapsRatisConditionsToOurs() {
+    assertThat(
+            LogWriters.failure(
+                    new java.util.concurrent.CompletionException(
+                        new org.apache.ratis.protocol.exceptions.AlreadyClosedException("x")))
+                .reason())
+        .isEqualTo(ReplicationException.Reason.CLOSED);
+    assertThat(
+            LogWriters.failure(
+                    new org.apache.ratis.protocol.exceptions.LeaderNotReadyException(
+                        org.apache.ratis.protocol.RaftGroupMemberId.valueOf(
+                            org.apache.ratis.protocol.RaftPeerId.valueOf("n1"),
+                            RaftGroups.groupId("f"))))
+                .reason())
+        .isEqualTo(ReplicationException.Reason.NOT_LEADER);
+    assertThat(
+            LogWriters.failure(new org.apache.ratis.protocol.exceptions.TimeoutIOException("slow"))
+                .reason())
+        .isEqualTo(ReplicationException.Reason.UNAVAILABLE);
+  }
+}

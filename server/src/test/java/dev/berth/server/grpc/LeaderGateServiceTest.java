@@ -1,0 +1,216 @@
+package dev.berth.server.grpc;
+
+import static dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_RENDER;
+import static dev.berth.server.grpc.InProcessBroker.request;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.google.protobuf.Any;
+import com.google.rpc.ErrorInfo;
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.ClusterRole;
+import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.ListLeasesRequest;
+import dev.berth.proto.v1.ListSessionsRequest;
+import dev.berth.proto.v1.RevokeLeaseRequest;
+import dev.berth.proto.v1.UpdateLimitsRequest;
+import dev.berth.server.cluster.ClusterStatus;
+import dev.berth.server.config.Policy;
+import dev.berth.server.replication.ServingRole;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.protobuf.StatusProto;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A cluster member serves workers and admin changes only while it is the ready leader: elsewhere
+ * they are answered UNAVAILABLE with the NOT_LEADER ErrorInfo naming the leader, health says so,
+ * and admin reads answer everywhere, saying which node answered and in what role.
+ */
+class LeaderGateServiceTest {
+  private static final String LEADER_API = "127.0.0.1:7434";
+
+  private final SettableRole role = new SettableRole();
+  private final InProcessBroker b =
+      new InProcessBroker(
+          Policy.of(InProcessBroker.config().build()), BrokerServer.Options.DEFAULT.withRole(role));
+
+  @AfterEach
+  void close() {
+    b.close();
+  }
+
+  @Test
+  void acquire_onAFollower_unavailableNotLeaderWithTheLeadersAddress() {
+    StatusRuntimeException e =
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> b.blocking.acquire(request("s-1", RESOURCE_KIND_RENDER).build()));
+
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(notLeader(e).getMetadataMap()).containsEntry("leader", LEADER_API);
+    assertThat(e.getStatus().getDescription()).contains("the leader is at " + LEADER_API);
+  }
+
+  @Test
+  void openSession_whileNoLeaderIsKnown_notLeaderWithAnEmptyHint() {
+    role.set(false, "");
+
+    SessionRecorder s = b.openStream();
+    s.send(dev.berth.proto.v1.SessionRequest.newBuilder().setHello(hello()).build());
+
+    assertThat(s.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(notLeader(s.failure()).getMetadataMap()).containsEntry("leader", "");
+  }
+
+  @Test
+  void adminChanges_onAFollower_notLeader_readsAnswerWithTheNodeThatAnswered() {
+    StatusRuntimeException revoke =
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> b.admin.revokeLease(RevokeLeaseRequest.newBuilder().setLeaseId("x").build()));
+    StatusRuntimeException update =
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> b.admin.updateLimits(UpdateLimitsRequest.getDefaultInstance()));
+    BrokerStatus status = b.admin.getStatus(GetStatusRequest.getDefaultInstance());
+
+    assertThat(notLeader(revoke).getReason()).isEqualTo("NOT_LEADER");
+    assertThat(notLeader(update).getReason()).isEqualTo("NOT_LEADER");
+    assertThat(status.getCluster().getNodeId()).isEqualTo("n2");
+    assertThat(status.getCluster().getRole()).isEqualTo(ClusterRole.CLUSTER_ROLE_FOLLOWER);
+    assertThat(status.getCluster().getTerm()).isEqualTo(3);
+    assertThat(status.getCluster().getLeaderId()).isEqualTo("n1");
+    assertThat(status.getCluster().getLeaderApi()).isEqualTo(LEADER_API);
+    assertThat(status.getCluster().getApplyLag()).isEqualTo(1);
+    assertThat(status.getCluster().getMembersList()).hasSize(3);
+    assertThat(
+            b.admin
+                .listSessions(ListSessionsRequest.getDefaultInstance())
+                .getAnsweredBy()
+                .getNodeId())
+        .isEqualTo("n2");
+    assertThat(b.admin.listLeases(ListLeasesRequest.getDefaultInstance()).getAnsweredBy().getRole())
+        .isEqualTo(ClusterRole.CLUSTER_ROLE_FOLLOWER);
+  }
+
+  @Test
+  void health_leaseBrokerServingOnlyOnTheReadyLeader_processServingAlways() {
+    assertThat(health("berth.v1.LeaseBroker")).isEqualTo(ServingStatus.NOT_SERVING);
+    assertThat(health("")).isEqualTo(ServingStatus.SERVING);
+    assertThat(health("berth.v1.BrokerAdmin")).isEqualTo(ServingStatus.SERVING);
+
+    role.set(true, "127.0.0.1:7433");
+
+    assertThat(health("berth.v1.LeaseBroker")).isEqualTo(ServingStatus.SERVING);
+  }
+
+  @Test
+  void sessionStream_whenTheNodeStopsLeading_closedNotLeaderAndItsLeasesEnd() {
+    role.set(true, "127.0.0.1:7433");
+    SessionRecorder s = b.openSession("worker-1");
+    AcquireResponse granted =
+        b.blocking.acquire(request(s.sessionId(), RESOURCE_KIND_RENDER).build());
+    assertThat(granted.hasGranted()).isTrue();
+
+    role.set(false, LEADER_API);
+    b.broker.stepDown();
+
+    assertThat(s.status().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(notLeader(s.failure()).getMetadataMap()).containsEntry("leader", LEADER_API);
+    assertThat(b.broker.status().pools().get(0).inUse()).isZero();
+  }
+
+  @Test
+  void getStatus_ofALoneBroker_hasNoClusterPart() {
+    try (InProcessBroker alone = new InProcessBroker()) {
+      assertThat(alone.admin.getStatus(GetStatusRequest.getDefaultInstance()).hasCluster())
+          .isFalse();
+    }
+  }
+
+  private ServingStatus health(String service) {
+    return HealthGrpc.newBlockingStub(b.channel)
+        .check(HealthCheckRequest.newBuilder().setService(service).build())
+        .getStatus();
+  }
+
+  private static dev.berth.proto.v1.Hello.Builder hello() {
+    return dev.berth.proto.v1.Hello.newBuilder().setWorkerId("worker-1");
+  }
+
+  private static ErrorInfo notLeader(Throwable t) {
+    com.google.rpc.Status status = StatusProto.fromThrowable(t);
+    assertThat(status).as("rich status of %s", t).isNotNull();
+    for (Any detail : status.getDetailsList()) {
+      if (detail.is(ErrorInfo.class)) {
+        try {
+          ErrorInfo info = detail.unpack(ErrorInfo.class);
+          assertThat(info.getReason()).isEqualTo("NOT_LEADER");
+          assertThat(info.getDomain()).isEqualTo("berth.dev");
+          return info;
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          throw new AssertionError(e);
+        }
+      }
+    }
+    throw new AssertionError("no ErrorInfo in " + status);
+  }
+
+  /** A role a test sets: a follower of n1 until told otherwise. */
+  private static final class SettableRole implements ServingRole {
+    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean serving;
+    private volatile String leaderApi = LEADER_API;
+
+    void set(boolean serving, String leaderApi) {
+      this.serving = serving;
+      this.leaderApi = leaderApi;
+      listeners.forEach(Runnable::run);
+    }
+
+    @Override
+    public boolean serving() {
+      return serving;
+    }
+
+    @Override
+    public String leaderApi() {
+      return leaderApi;
+    }
+
+    @Override
+    public Optional<ClusterStatus> cluster() {
+      return Optional.of(
+          new ClusterStatus(
+              "n2",
+              serving
+                  ? dev.berth.server.cluster.ClusterRole.LEADER
+                  : dev.berth.server.cluster.ClusterRole.FOLLOWER,
+              3,
+              serving ? "n2" : "n1",
+              leaderApi,
+              7,
+              serving,
+              10,
+              9,
+              List.of(
+                  new ClusterStatus.Member("n1", LEADER_API, 10, -1),
+                  new ClusterStatus.Member("n2", "127.0.0.1:7433", 10, 1),
+                  new ClusterStatus.Member("n3", "127.0.0.1:7435", -1, -1))));
+    }
+
+    @Override
+    public void onChange(Runnable listener) {
+      listeners.add(listener);
+    }
+  }
+}
