@@ -17,6 +17,7 @@ import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.metrics.MetricsExporter;
 import dev.berth.server.replication.ClusterMember;
+import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.ConfigException;
@@ -217,7 +218,8 @@ public final class Daemon implements AutoCloseable {
               time,
               exporter,
               metrics,
-              tls == null ? Optional.empty() : Optional.of(tls.https()));
+              tls == null ? Optional.empty() : Optional.of(tls.https()),
+              member.<ServingRole>map(m -> m).orElse(ServingRole.STANDALONE));
       InetSocketAddress listen = resolved(settings.listen());
       server = BrokerServer.netty(broker, time, listen, serverOptions.apply(options)).start();
     } catch (RuntimeException e) {

@@ -1,11 +1,16 @@
 package dev.berth.server.web;
 
+import dev.berth.server.cluster.ClusterStatus;
+import dev.berth.server.replication.ServingRole;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 /**
- * What the dashboard shows of the cluster this broker belongs to. Berth runs as one broker today,
- * so the daemon passes {@link #STANDALONE} and the page says so; a clustered broker will pass a
- * view of its members here, and the page lists them with their roles.
+ * What the dashboard shows of the cluster this broker belongs to: for a lone broker {@link
+ * #STANDALONE}, and the page says so; for a cluster member {@link #of(ServingRole)}, its members
+ * with their roles as this node sees them, read afresh on every snapshot.
  *
  * <p>Implementations are thread-safe.
  */
@@ -30,6 +35,43 @@ interface ClusterView {
    * @param role e.g. leader or follower
    */
   record Member(String id, String address, String role, boolean self) {}
+
+  /**
+   * The view of a cluster member's role: every member, the leader it knows marked {@code leader},
+   * this node with its own role (and its term), the others {@code follower} with their lag when the
+   * leader knows it.
+   */
+  static ClusterView of(ServingRole role) {
+    return new ClusterView() {
+      @Override
+      public boolean clustered() {
+        return role.cluster().isPresent();
+      }
+
+      @Override
+      public List<Member> members() {
+        Optional<ClusterStatus> status = role.cluster();
+        if (status.isEmpty()) {
+          return List.of();
+        }
+        ClusterStatus c = status.get();
+        List<Member> members = new ArrayList<>();
+        for (ClusterStatus.Member m : c.members()) {
+          boolean self = m.id().equals(c.self());
+          String what;
+          if (self) {
+            what = c.role().name().toLowerCase(Locale.ROOT) + " (term " + c.term() + ")";
+          } else if (m.id().equals(c.leaderId())) {
+            what = "leader";
+          } else {
+            what = m.lag() >= 0 ? "follower (lag " + m.lag() + ")" : "follower";
+          }
+          members.add(new Member(m.id(), m.api(), what, self));
+        }
+        return members;
+      }
+    };
+  }
 
   boolean clustered();
 

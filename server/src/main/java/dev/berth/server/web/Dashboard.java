@@ -12,6 +12,7 @@ import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.StreamDrops;
+import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
 import java.io.IOException;
@@ -142,6 +143,8 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
    *     actions are offered, and the {@code Host} header must name a loopback host
    * @param maxStreams live streams at once ({@code dashboard.max_streams})
    * @param drops counts streams dropped for falling behind
+   * @param role the broker's place in a cluster ({@link ServingRole#STANDALONE} for a lone one),
+   *     whose members the page lists
    */
   public static Dashboard start(
       Broker broker,
@@ -150,13 +153,14 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       TokenRegistry tokens,
       boolean loopbackListener,
       int maxStreams,
-      StreamDrops drops) {
+      StreamDrops drops,
+      ServingRole role) {
     return start(
         broker,
         time,
         heap,
         new WebAccess(tokens, loopbackListener),
-        ClusterView.STANDALONE,
+        role == ServingRole.STANDALONE ? ClusterView.STANDALONE : ClusterView.of(role),
         maxStreams,
         drops);
   }

@@ -6,6 +6,7 @@ import dev.berth.server.config.DaemonSettings;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.MetricsExporter;
 import dev.berth.server.metrics.StreamDrops;
+import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.HttpsTls;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
@@ -39,6 +40,7 @@ public final class WebFront implements AutoCloseable {
    * Starts serving, or returns empty when {@code metrics.listen} is off.
    *
    * @param tls HTTPS credentials; empty for plain HTTP
+   * @param role the broker's place in a cluster, for the dashboard's cluster section
    * @throws java.io.UncheckedIOException naming {@code metrics.listen} when it cannot be bound
    */
   public static Optional<WebFront> start(
@@ -47,7 +49,8 @@ public final class WebFront implements AutoCloseable {
       TimeSource time,
       MetricsExporter exporter,
       StreamDrops drops,
-      Optional<HttpsTls> tls) {
+      Optional<HttpsTls> tls,
+      ServingRole role) {
     if (settings.metricsListen().isEmpty()) {
       return Optional.empty();
     }
@@ -65,7 +68,8 @@ public final class WebFront implements AutoCloseable {
               TokenRegistry.of(settings.tokens()),
               isLoopback(listen),
               settings.dashboardMaxStreams(),
-              drops);
+              drops,
+              role);
       handlers.put("/", dashboard);
       threads += settings.dashboardMaxStreams();
     }
