@@ -76,6 +76,9 @@ class FailoverClusterIT {
 
     // Followers send workers to the leader; only the leader's LeaseBroker is SERVING.
     for (Node f : followers) {
+      // A follower learns who leads from the leader's first append after the election; until then
+      // its hint is empty (documented). Wait for that, then check the hint it gives workers.
+      awaitLeaderKnown(f, leader, 10_000);
       StatusRuntimeException refused =
           catchThrowableOfType(
               StatusRuntimeException.class,
@@ -244,5 +247,18 @@ class FailoverClusterIT {
       }
     }
     throw new AssertionError("no ErrorInfo in " + status);
+  }
+
+  /** Waits until {@code follower} names {@code leader}'s API address as the leader it knows. */
+  private static void awaitLeaderKnown(Node follower, Node leader, long timeoutMillis)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    while (!status(follower).getLeaderApi().equals(leader.api())) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            follower.id() + " did not learn the leader within " + timeoutMillis + " ms");
+      }
+      Thread.sleep(50);
+    }
   }
 }
