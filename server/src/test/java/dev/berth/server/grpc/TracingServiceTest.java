@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.common.base.Strings;
 import com.google.common.util.concurrent.ListenableFuture;
+import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.DrainBrokerRequest;
@@ -21,8 +22,10 @@ import dev.berth.proto.v1.PoolLimit;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.RevokeReason;
+import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.StreamAcquire;
+import dev.berth.proto.v1.StreamAcquireBundle;
 import dev.berth.proto.v1.StreamRelease;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.server.config.Policy;
@@ -46,9 +49,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The daemon's spans over the in-process transport, read from an in-memory exporter: one per
- * acquire, release, session hello and admin change, children of the caller's W3C {@code
- * traceparent} (sent here as raw metadata, exactly as a Python or any other client sends it), with
- * the attributes docs/operations.md lists, and timed on the broker's clock.
+ * acquire, bundle, release, session hello and admin change, children of the caller's W3C {@code
+ * traceparent} (sent here as raw metadata, exactly as a Python or any other client sends it, or in
+ * the fields of a call on the session stream), with the attributes docs/operations.md lists, and
+ * timed on the broker's clock.
  */
 class TracingServiceTest {
   /** The example of the W3C Trace Context specification. */
@@ -403,6 +407,32 @@ class TracingServiceTest {
     assertThat(span.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
     assertThat(span.getAttributes().get(Spans.RPC_GRPC_STATUS_CODE))
         .isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+  }
+
+  @Test
+  void streamBundle_malformedTraceparent_ownTraceAndABundleSpan() {
+    worker.send(
+        SessionRequest.newBuilder()
+            .setAcquireBundle(
+                StreamAcquireBundle.newBuilder()
+                    .setCallId(4)
+                    .setRequest(
+                        AcquireBundleRequest.newBuilder()
+                            .addItems(request("", RESOURCE_KIND_RENDER))
+                            .addItems(request("", RESOURCE_KIND_PDF)))
+                    .setTraceparent("00-not-a-trace-context"))
+            .build());
+
+    SessionEvent event = worker.next();
+    assertThat(event.getBundleResult().getResponse().hasGranted()).as("%s", event).isTrue();
+    SpanData span = only(Spans.ACQUIRE_BUNDLE);
+    assertThat(span.getParentSpanContext().isValid()).isFalse();
+    assertThat(span.getAttributes().get(Spans.RPC_METHOD)).isEqualTo("OpenSession");
+    assertThat(span.getAttributes().get(Spans.SESSION_ID)).isEqualTo(session);
+    assertThat(span.getAttributes().get(Spans.WORKER_ID)).isEqualTo("worker-1");
+    assertThat(span.getAttributes().get(Spans.BUNDLE_ITEMS)).isEqualTo(2);
+    assertThat(span.getAttributes().get(Spans.DECISION)).isEqualTo("granted");
+    assertThat(span.getAttributes().get(Spans.WAIT_MS)).isZero();
   }
 
   // ------------------------------------------------------------ sessions
