@@ -73,7 +73,23 @@ class TracingTest {
   @Test
   void acquire_insideAWorkerSpan_brokerSpanIsTheChildOfTheSdkSpan() {
     broker = tracedBroker();
-    try (BrokerClient client = broker.client(broker.clientBuilder().openTelemetry(otel));
+    // The default: the calls go on the session stream, the trace context in their fields.
+    assertSpanTree(broker.clientBuilder().openTelemetry(otel), "OpenSession");
+  }
+
+  @Test
+  void acquire_unaryLeaseCalls_brokerSpanIsTheChildOfTheSdkSpan() {
+    broker = tracedBroker();
+    // Unary calls: the trace context in their traceparent metadata.
+    assertSpanTree(broker.clientBuilder().openTelemetry(otel).unaryLeaseCalls(), "Acquire");
+  }
+
+  /**
+   * An acquire and a release inside a worker's span: the tree is worker span, SDK span, broker
+   * span, the broker's made from calls of {@code rpcMethod}.
+   */
+  private void assertSpanTree(BrokerClient.Builder builder, String rpcMethod) {
+    try (BrokerClient client = broker.client(builder);
         WorkerSession session = client.openSession("worker-1")) {
       Span page = tracer.spanBuilder("page").startSpan();
       Scope scope = page.makeCurrent();
@@ -93,6 +109,7 @@ class TracingTest {
     assertThat(acquire.getKind()).isEqualTo(SpanKind.CLIENT);
     assertThat(acquire.getParentSpanId()).isEqualTo(page.getSpanId());
     assertThat(acquire.getAttributes().get(DECISION)).isEqualTo("granted");
+    assertThat(brokerAcquire.getAttributes().get(Spans.RPC_METHOD)).isEqualTo(rpcMethod);
     assertThat(brokerAcquire.getTraceId()).isEqualTo(page.getTraceId());
     assertThat(brokerAcquire.getParentSpanId()).isEqualTo(acquire.getSpanId());
     assertThat(brokerAcquire.getAttributes().get(Spans.WORKER_ID)).isEqualTo("worker-1");

@@ -157,10 +157,11 @@ final class ManagedSession implements WorkerSession {
         throw Errors.fromGrpc(e);
       }
     } else {
+      SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's acquire span, if any
       SessionEvent event =
           onStream(
               new SessionConnection.Call(
-                  generation, id -> SessionConnection.Calls.acquire(id, request)),
+                  generation, id -> SessionConnection.Calls.acquire(id, request, trace)),
               deadlineNanos);
       dev.berth.proto.v1.AcquireResult result = event.getAcquireResult();
       if (result.hasError()) {
@@ -383,10 +384,12 @@ final class ManagedSession implements WorkerSession {
       if (settings.unaryLeaseCalls()) {
         blocking.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS).release(request);
       } else {
+        SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's release span, if any
         ReleaseResult result =
             onStream(
                     new SessionConnection.Call(
-                        lease.generation(), id -> SessionConnection.Calls.release(id, request)),
+                        lease.generation(),
+                        id -> SessionConnection.Calls.release(id, request, trace)),
                     callDeadlineNanos)
                 .getReleaseResult();
         if (result.hasError()) {

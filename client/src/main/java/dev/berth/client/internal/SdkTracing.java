@@ -22,6 +22,8 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.context.propagation.TextMapSetter;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
@@ -35,7 +37,9 @@ import java.util.function.Supplier;
  *
  * <p>As a {@link ClientInterceptor} it sends the current span's context with every call as W3C
  * {@code traceparent} metadata, so the broker's span of an acquire is the child of the SDK's, and
- * that of the application's span around it.
+ * that of the application's span around it. A call on the session stream, which has no metadata of
+ * its own, carries the same context in its {@code traceparent} and {@code tracestate} fields
+ * ({@link #current}).
  *
  * <p>Thread-safe.
  */
@@ -172,6 +176,28 @@ final class SdkTracing implements ClientInterceptor {
     }
   }
 
+  /** The W3C trace context of a call on the session stream: its message's fields. */
+  record StreamTrace(String traceparent, String tracestate) {
+    /** No span to continue: the fields stay empty. */
+    static final StreamTrace NONE = new StreamTrace("", "");
+  }
+
+  /**
+   * The current span's context for a call on the session stream, read on the caller's thread (the
+   * SDK's acquire or release span is current there, not on the connection's loop); {@link
+   * StreamTrace#NONE} when there is no valid span.
+   */
+  static StreamTrace current() {
+    Context context = Context.current();
+    if (!Span.fromContext(context).getSpanContext().isValid()) {
+      return StreamTrace.NONE;
+    }
+    Map<String, String> fields = new HashMap<>(4);
+    W3CTraceContextPropagator.getInstance().inject(context, fields, MapSetter.INSTANCE);
+    return new StreamTrace(
+        fields.getOrDefault("traceparent", ""), fields.getOrDefault("tracestate", ""));
+  }
+
   @Override
   public <Q, R> ClientCall<Q, R> interceptCall(
       MethodDescriptor<Q, R> method, CallOptions callOptions, Channel next) {
@@ -187,6 +213,18 @@ final class SdkTracing implements ClientInterceptor {
         super.start(responseListener, headers);
       }
     };
+  }
+
+  /** Collects {@code traceparent} (and {@code tracestate}) for a stream call's fields. */
+  private enum MapSetter implements TextMapSetter<Map<String, String>> {
+    INSTANCE;
+
+    @Override
+    public void set(Map<String, String> carrier, String key, String value) {
+      if (carrier != null) {
+        carrier.put(key, value);
+      }
+    }
   }
 
   /** Writes {@code traceparent} (and {@code tracestate}) as ASCII metadata. */

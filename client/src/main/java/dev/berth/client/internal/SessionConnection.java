@@ -313,8 +313,9 @@ final class SessionConnection {
       log.log(Level.INFO, "releasing lease {0}, granted after its caller gave up", leaseId);
       ReleaseRequest release = ReleaseRequest.newBuilder().setLeaseId(leaseId).build();
       long id = ++lastCallId;
-      s.calls.put(id, new Call(null, n -> Calls.release(n, release)));
-      s.send(Calls.release(id, release));
+      // Nobody's span is current here: the broker's Release span starts a trace of its own.
+      s.calls.put(id, new Call(null, n -> Calls.release(n, release, SdkTracing.StreamTrace.NONE)));
+      s.send(Calls.release(id, release, SdkTracing.StreamTrace.NONE));
     }
   }
 
@@ -789,16 +790,29 @@ final class SessionConnection {
   static final class Calls {
     private Calls() {}
 
-    static SessionRequest acquire(long callId, dev.berth.proto.v1.AcquireRequest request) {
+    /** An acquire as call {@code callId}, under the caller's span {@code trace}. */
+    static SessionRequest acquire(
+        long callId, dev.berth.proto.v1.AcquireRequest request, SdkTracing.StreamTrace trace) {
       return SessionRequest.newBuilder()
           .setAcquire(
-              dev.berth.proto.v1.StreamAcquire.newBuilder().setCallId(callId).setRequest(request))
+              dev.berth.proto.v1.StreamAcquire.newBuilder()
+                  .setCallId(callId)
+                  .setRequest(request)
+                  .setTraceparent(trace.traceparent())
+                  .setTracestate(trace.tracestate()))
           .build();
     }
 
-    static SessionRequest release(long callId, ReleaseRequest request) {
+    /** A release as call {@code callId}, under the caller's span {@code trace}. */
+    static SessionRequest release(
+        long callId, ReleaseRequest request, SdkTracing.StreamTrace trace) {
       return SessionRequest.newBuilder()
-          .setRelease(StreamRelease.newBuilder().setCallId(callId).setRequest(request))
+          .setRelease(
+              StreamRelease.newBuilder()
+                  .setCallId(callId)
+                  .setRequest(request)
+                  .setTraceparent(trace.traceparent())
+                  .setTracestate(trace.tracestate()))
           .build();
     }
   }

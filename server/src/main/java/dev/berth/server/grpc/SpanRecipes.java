@@ -1,5 +1,7 @@
 package dev.berth.server.grpc;
 
+import dev.berth.proto.v1.AcquireBundleRequest;
+import dev.berth.proto.v1.AcquireBundleResponse;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.DrainBrokerRequest;
@@ -8,6 +10,7 @@ import dev.berth.proto.v1.DrainSessionRequest;
 import dev.berth.proto.v1.DrainSessionResponse;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.Opened;
+import dev.berth.proto.v1.Refusal;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.RevokeLeaseRequest;
@@ -30,8 +33,8 @@ final class SpanRecipes {
   private static final Logger log = LoggerFactory.getLogger(SpanRecipes.class);
 
   /**
-   * The span of one unary method: its name, what its request adds and what its answer adds, given
-   * the nanoseconds since the call started.
+   * The span of one lease or admin call, unary or on a session stream: its name, what its request
+   * adds and what its answer adds, given the nanoseconds since the call started.
    */
   record Recipe(String name, BiConsumer<Span, Object> request, Answer answer) {}
 
@@ -77,6 +80,30 @@ final class SpanRecipes {
           if (message instanceof AcquireResponse r) {
             span.setAttribute(Spans.WAIT_MS, TimeUnit.NANOSECONDS.toMillis(elapsedNanos));
             acquireResponse(span, r);
+          }
+        });
+  }
+
+  Recipe bundle() {
+    return new Recipe(
+        Spans.ACQUIRE_BUNDLE,
+        on(
+            AcquireBundleRequest.class,
+            (span, r) -> {
+              session(span, r.getSessionId());
+              span.setAttribute(Spans.BUNDLE_ITEMS, (long) r.getItemsCount());
+              span.setAttribute(Spans.PRIORITY, (long) r.getPriority());
+              span.setAttribute(Spans.MAX_WAIT_MS, millis(r.getWait()));
+            }),
+        (span, message, elapsedNanos) -> {
+          if (message instanceof AcquireBundleResponse r) {
+            span.setAttribute(Spans.WAIT_MS, TimeUnit.NANOSECONDS.toMillis(elapsedNanos));
+            if (r.hasGranted()) {
+              span.setAttribute(Spans.DECISION, "granted");
+            } else if (r.hasRefused()) {
+              span.setAttribute(Spans.BUNDLE_REFUSED_ITEM, (long) r.getRefused().getItem());
+              refusal(span, r.getRefused().getRefusal());
+            }
           }
         });
   }
@@ -161,14 +188,18 @@ final class SpanRecipes {
       span.setAttribute(Spans.LEASE_ID, r.getGranted().getLeaseId());
       span.setAttribute(Spans.FENCING_TOKEN, r.getGranted().getFencingToken());
     } else if (r.hasRefused()) {
-      span.setAttribute(Spans.DECISION, "refused");
-      span.setAttribute(Spans.REFUSAL_REASON, name(r.getRefused().getReason(), "REFUSAL_REASON_"));
-      span.setAttribute(Spans.REFUSAL_DETAIL, r.getRefused().getDetail());
-      if (!r.getRefused().getRule().isEmpty()) {
-        span.setAttribute(Spans.REFUSAL_RULE, r.getRefused().getRule());
-      }
-      span.setAttribute(Spans.RETRY_AFTER_MS, millis(r.getRefused().getRetryAfter()));
+      refusal(span, r.getRefused());
     }
+  }
+
+  private static void refusal(Span span, Refusal r) {
+    span.setAttribute(Spans.DECISION, "refused");
+    span.setAttribute(Spans.REFUSAL_REASON, name(r.getReason(), "REFUSAL_REASON_"));
+    span.setAttribute(Spans.REFUSAL_DETAIL, r.getDetail());
+    if (!r.getRule().isEmpty()) {
+      span.setAttribute(Spans.REFUSAL_RULE, r.getRule());
+    }
+    span.setAttribute(Spans.RETRY_AFTER_MS, millis(r.getRetryAfter()));
   }
 
   private void releaseRequest(Span span, ReleaseRequest r) {
@@ -185,7 +216,7 @@ final class SpanRecipes {
   }
 
   /** The session's id, and its worker and job when its hello was seen. */
-  private void session(Span span, String sessionId) {
+  void session(Span span, String sessionId) {
     span.setAttribute(Spans.SESSION_ID, sessionId);
     SessionTags.Tag tag = sessions.find(sessionId);
     if (tag != null) {

@@ -15,6 +15,9 @@ public final class Spans {
 
   public static final String RELEASE = "Release";
 
+  /** A bundle, from its request to its answer (every lease or one refusal), its wait included. */
+  public static final String ACQUIRE_BUNDLE = "AcquireBundle";
+
   /** The hello of a new session until the broker's answer. */
   public static final String SESSION_OPEN = "SessionOpen";
 
@@ -76,6 +79,13 @@ public final class Spans {
 
   public static final AttributeKey<Long> RETRY_AFTER_MS =
       AttributeKey.longKey("berth.retry_after_ms");
+
+  /** AcquireBundle: how many items the bundle asked for. */
+  public static final AttributeKey<Long> BUNDLE_ITEMS = AttributeKey.longKey("berth.bundle.items");
+
+  /** AcquireBundle refused: the index of the item the refusal names. */
+  public static final AttributeKey<Long> BUNDLE_REFUSED_ITEM =
+      AttributeKey.longKey("berth.bundle.refused_item");
 
   public static final AttributeKey<String> LEASE_ID = AttributeKey.stringKey("berth.lease_id");
   public static final AttributeKey<Long> FENCING_TOKEN =

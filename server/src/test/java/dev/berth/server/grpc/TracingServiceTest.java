@@ -10,7 +10,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.common.base.Strings;
 import com.google.common.util.concurrent.ListenableFuture;
+import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.DrainBrokerRequest;
 import dev.berth.proto.v1.DrainSessionRequest;
 import dev.berth.proto.v1.Hello;
@@ -20,6 +22,11 @@ import dev.berth.proto.v1.PoolLimit;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.RevokeReason;
+import dev.berth.proto.v1.SessionEvent;
+import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.StreamAcquire;
+import dev.berth.proto.v1.StreamAcquireBundle;
+import dev.berth.proto.v1.StreamRelease;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.server.config.Policy;
 import dev.berth.server.tracing.Spans;
@@ -42,9 +49,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The daemon's spans over the in-process transport, read from an in-memory exporter: one per
- * acquire, release, session hello and admin change, children of the caller's W3C {@code
- * traceparent} (sent here as raw metadata, exactly as a Python or any other client sends it), with
- * the attributes docs/operations.md lists, and timed on the broker's clock.
+ * acquire, bundle, release, session hello and admin change, children of the caller's W3C {@code
+ * traceparent} (sent here as raw metadata, exactly as a Python or any other client sends it, or in
+ * the fields of a call on the session stream), with the attributes docs/operations.md lists, and
+ * timed on the broker's clock.
  */
 class TracingServiceTest {
   /** The example of the W3C Trace Context specification. */
@@ -279,6 +287,152 @@ class TracingServiceTest {
     SpanData second = releases.get(1);
     assertThat(second.getAttributes().get(Spans.OUTCOME)).isEqualTo("unknown");
     assertThat(second.getAttributes().get(Spans.RELEASED)).isFalse();
+  }
+
+  // ------------------------------------------------------------ calls on the session stream
+
+  /** The caller's span of a stream release, other than {@link #CALLER_SPAN}. */
+  private static final String RELEASE_CALLER_SPAN = "b7ad6b7169203331";
+
+  private static String traceparentOf(String spanId) {
+    return "00-" + TRACE_ID + "-" + spanId + "-01";
+  }
+
+  /** A stream acquire made under {@link #CALLER_SPAN}, of the stream's own session. */
+  private static StreamAcquire.Builder streamAcquire(
+      long callId, dev.berth.proto.v1.ResourceKind kind) {
+    return StreamAcquire.newBuilder()
+        .setCallId(callId)
+        .setRequest(request("", kind).setWait(proto(Duration.ofSeconds(10))))
+        .setTraceparent(traceparentOf(CALLER_SPAN));
+  }
+
+  @Test
+  void streamCalls_withTraceparent_spansAreTheCallersChildrenLikeTheUnaryOnes() {
+    fillPdfPool();
+    exporter.reset();
+    worker.send(
+        SessionRequest.newBuilder()
+            .setAcquire(streamAcquire(7, RESOURCE_KIND_PDF).setTracestate("vendor=1"))
+            .build());
+    worker.heartbeat(0); // answered after the acquire: the acquire is waiting now
+    assertThat(spans(Spans.ACQUIRE)).as("the acquire still waits").isEmpty();
+
+    b.time.advance(Duration.ofSeconds(3));
+    worker.heartbeat(1);
+    String held = b.broker.leases("", null, "", session, 0, 10).get(0).lease().id();
+    b.release(session, held);
+    AcquireResult result = worker.nextAcquireResult();
+
+    assertThat(result.getCallId()).isEqualTo(7);
+    Lease lease = result.getResponse().getGranted();
+    SpanData acquire = only(Spans.ACQUIRE);
+    assertThat(acquire.getTraceId()).isEqualTo(TRACE_ID);
+    assertThat(acquire.getParentSpanId()).isEqualTo(CALLER_SPAN);
+    assertThat(acquire.getParentSpanContext().isRemote()).isTrue();
+    assertThat(acquire.getParentSpanContext().getTraceState().get("vendor")).isEqualTo("1");
+    assertThat(acquire.getKind()).isEqualTo(SpanKind.SERVER);
+    assertThat(acquire.getStatus().getStatusCode()).isEqualTo(StatusCode.UNSET);
+    assertThat(acquire.getAttributes().get(Spans.RPC_METHOD)).isEqualTo("OpenSession");
+    assertThat(acquire.getAttributes().get(Spans.RPC_GRPC_STATUS_CODE)).isZero();
+    assertThat(acquire.getAttributes().get(Spans.PRINCIPAL)).isEqualTo(Principals.ANONYMOUS);
+    assertThat(acquire.getAttributes().get(Spans.SESSION_ID))
+        .as("left empty on the stream: the stream's session")
+        .isEqualTo(session);
+    assertThat(acquire.getAttributes().get(Spans.WORKER_ID)).isEqualTo("worker-1");
+    assertThat(acquire.getAttributes().get(Spans.KIND)).isEqualTo("PDF");
+    assertThat(acquire.getAttributes().get(Spans.DECISION)).isEqualTo("granted");
+    assertThat(acquire.getAttributes().get(Spans.LEASE_ID)).isEqualTo(lease.getLeaseId());
+    assertThat(acquire.getAttributes().get(Spans.FENCING_TOKEN)).isEqualTo(lease.getFencingToken());
+    assertThat(acquire.getAttributes().get(Spans.WAIT_MS)).isEqualTo(3000);
+    assertThat(acquire.getAttributes().get(Spans.MAX_WAIT_MS)).isEqualTo(10_000);
+    assertThat(acquire.getEndEpochNanos() - acquire.getStartEpochNanos())
+        .isEqualTo(TimeUnit.SECONDS.toNanos(3));
+
+    worker.send(
+        SessionRequest.newBuilder()
+            .setRelease(
+                StreamRelease.newBuilder()
+                    .setCallId(8)
+                    .setRequest(
+                        ReleaseRequest.newBuilder()
+                            .setLeaseId(lease.getLeaseId())
+                            .setOutcome(Outcome.newBuilder().setSuccess(true)))
+                    .setTraceparent(traceparentOf(RELEASE_CALLER_SPAN)))
+            .build());
+    assertThat(worker.nextReleaseResult().getResponse().getReleased()).isTrue();
+
+    SpanData release =
+        spans(Spans.RELEASE).stream()
+            .filter(s -> s.getParentSpanId().equals(RELEASE_CALLER_SPAN))
+            .findFirst()
+            .orElseThrow();
+    assertThat(release.getTraceId()).isEqualTo(TRACE_ID);
+    assertThat(release.getAttributes().get(Spans.RPC_METHOD)).isEqualTo("OpenSession");
+    assertThat(release.getAttributes().get(Spans.SESSION_ID)).isEqualTo(session);
+    assertThat(release.getAttributes().get(Spans.LEASE_ID)).isEqualTo(lease.getLeaseId());
+    assertThat(release.getAttributes().get(Spans.OUTCOME)).isEqualTo("success");
+    assertThat(release.getAttributes().get(Spans.RELEASED)).isTrue();
+    assertThat(release.getAttributes().get(Spans.ENDED_BY)).isEqualTo("RELEASED");
+  }
+
+  @Test
+  void streamAcquire_streamDroppedWhileWaiting_spanEndsWithTheStream() {
+    fillPdfPool();
+    exporter.reset();
+    worker.send(
+        SessionRequest.newBuilder().setAcquire(streamAcquire(1, RESOURCE_KIND_PDF)).build());
+    worker.heartbeat(0);
+
+    worker.cancel();
+
+    SpanData span = only(Spans.ACQUIRE);
+    assertThat(span.getParentSpanId()).isEqualTo(CALLER_SPAN);
+    assertThat(span.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
+    assertThat(span.getAttributes().get(Spans.DECISION)).isNull();
+  }
+
+  @Test
+  void streamAcquire_invalidRequest_spanRecordsTheCallError() {
+    worker.send(
+        SessionRequest.newBuilder()
+            .setAcquire(
+                streamAcquire(3, RESOURCE_KIND_RENDER)
+                    .setRequest(request("", RESOURCE_KIND_RENDER).setUrl("not a url")))
+            .build());
+
+    assertThat(worker.nextAcquireResult().hasError()).isTrue();
+    SpanData span = only(Spans.ACQUIRE);
+    assertThat(span.getParentSpanId()).isEqualTo(CALLER_SPAN);
+    assertThat(span.getStatus().getStatusCode()).isEqualTo(StatusCode.ERROR);
+    assertThat(span.getAttributes().get(Spans.RPC_GRPC_STATUS_CODE))
+        .isEqualTo(Status.Code.INVALID_ARGUMENT.value());
+  }
+
+  @Test
+  void streamBundle_malformedTraceparent_ownTraceAndABundleSpan() {
+    worker.send(
+        SessionRequest.newBuilder()
+            .setAcquireBundle(
+                StreamAcquireBundle.newBuilder()
+                    .setCallId(4)
+                    .setRequest(
+                        AcquireBundleRequest.newBuilder()
+                            .addItems(request("", RESOURCE_KIND_RENDER))
+                            .addItems(request("", RESOURCE_KIND_PDF)))
+                    .setTraceparent("00-not-a-trace-context"))
+            .build());
+
+    SessionEvent event = worker.next();
+    assertThat(event.getBundleResult().getResponse().hasGranted()).as("%s", event).isTrue();
+    SpanData span = only(Spans.ACQUIRE_BUNDLE);
+    assertThat(span.getParentSpanContext().isValid()).isFalse();
+    assertThat(span.getAttributes().get(Spans.RPC_METHOD)).isEqualTo("OpenSession");
+    assertThat(span.getAttributes().get(Spans.SESSION_ID)).isEqualTo(session);
+    assertThat(span.getAttributes().get(Spans.WORKER_ID)).isEqualTo("worker-1");
+    assertThat(span.getAttributes().get(Spans.BUNDLE_ITEMS)).isEqualTo(2);
+    assertThat(span.getAttributes().get(Spans.DECISION)).isEqualTo("granted");
+    assertThat(span.getAttributes().get(Spans.WAIT_MS)).isZero();
   }
 
   // ------------------------------------------------------------ sessions
