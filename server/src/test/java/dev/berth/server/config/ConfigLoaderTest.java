@@ -8,31 +8,13 @@ import dev.berth.server.ratelimit.HostRule;
 import dev.berth.server.settings.ConfigException;
 import dev.berth.server.wasm.WasmConfig;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class ConfigLoaderTest {
-  @TempDir Path dir;
-
-  private final Map<String, String> env = new HashMap<>();
-
-  private Path file(String yaml) throws IOException {
-    Path f = dir.resolve("berth.yaml");
-    Files.writeString(f, yaml);
-    return f;
-  }
-
-  private BerthConfig load(Path file, Flag... flags) {
-    return ConfigSources.of(file, () -> env, List.of(flags)).load();
-  }
-
+class ConfigLoaderTest extends ConfigFileTest {
   private static Flag flag(String name, String value) {
     return new Flag(name, value);
   }

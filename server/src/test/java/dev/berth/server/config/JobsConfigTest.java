@@ -8,30 +8,11 @@ import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The {@code jobs.<name>.*} keys from every source, their rules, and their round trip. */
-class JobsConfigTest {
-  @TempDir Path dir;
-
-  private final Map<String, String> env = new HashMap<>();
-
-  private Path file(String yaml) throws IOException {
-    Path f = dir.resolve("berth.yaml");
-    Files.writeString(f, yaml);
-    return f;
-  }
-
-  private BerthConfig load(Path file, Flag... flags) {
-    return ConfigSources.of(file, () -> env, List.of(flags)).load();
-  }
-
+class JobsConfigTest extends ConfigFileTest {
   private static JobsConfig jobs(BerthConfig config) {
     return config.policy().jobs();
   }

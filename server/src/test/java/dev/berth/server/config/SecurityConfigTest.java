@@ -15,32 +15,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The auth.*, tls.*, transport.* and caps.* keys: parsing, validation and reload. */
-class SecurityConfigTest {
+class SecurityConfigTest extends ConfigFileTest {
   private static final String HASH_A = TokenRegistry.hash("token-a");
   private static final String HASH_B = TokenRegistry.hash("token-b");
-
-  @TempDir Path dir;
-
-  private final Map<String, String> env = new HashMap<>();
-
-  private Path file(String yaml) throws IOException {
-    Path f = dir.resolve("berth.yaml");
-    Files.writeString(f, yaml);
-    return f;
-  }
-
-  private BerthConfig load(Path file, Flag... flags) {
-    return ConfigSources.of(file, () -> env, List.of(flags)).load();
-  }
 
   @Test
   void defaults_noTokensNoTlsDefaultCaps() {
