@@ -10,6 +10,7 @@ import dev.berth.server.config.ConfigReloader;
 import dev.berth.server.config.ConfigSources;
 import dev.berth.server.config.DaemonSettings;
 import dev.berth.server.config.Policy;
+import dev.berth.server.eventlog.EventLog;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.grpc.ServerTls;
 import dev.berth.server.lease.FencingTokens;
@@ -57,6 +58,7 @@ public final class Daemon implements AutoCloseable {
 
   private final EpochStore epochs;
   private final Optional<ClusterMember> member;
+  private final Optional<EventLog> events;
   private final SystemTimeSource time;
   private final Broker broker;
   private final BrokerServer server;
@@ -78,6 +80,7 @@ public final class Daemon implements AutoCloseable {
   private Daemon(
       EpochStore epochs,
       Optional<ClusterMember> member,
+      Optional<EventLog> events,
       SystemTimeSource time,
       Broker broker,
       BrokerServer server,
@@ -92,6 +95,7 @@ public final class Daemon implements AutoCloseable {
       Consumer<DaemonSettings> onReload) {
     this.epochs = epochs;
     this.member = member;
+    this.events = events;
     this.time = time;
     this.broker = broker;
     this.server = server;
@@ -176,6 +180,7 @@ public final class Daemon implements AutoCloseable {
     BrokerMetrics metrics =
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
     broker.addListener(metrics);
+    Optional<EventLog> events = Optional.empty();
     MetricsExporter exporter = null;
     Optional<ClusterMember> member = Optional.empty();
     Optional<WebFront> web = Optional.empty();
@@ -192,8 +197,18 @@ public final class Daemon implements AutoCloseable {
               .withMaxConnectionAge(settings.maxConnectionAge())
               .withDrops(metrics)
               .withTracing(tracing);
+      if (settings.eventsLog()) {
+        EventLog e =
+            EventLog.open(
+                settings.eventsLogFile().orElseThrow(),
+                settings.cluster().map(c -> c.self()).orElse("single"),
+                epoch);
+        events = Optional.of(e);
+        broker.addListener(e);
+        metrics.eventLog(e::dropped);
+      }
       if (settings.cluster().isPresent()) {
-        ClusterMember m = joinCluster(settings, epochs, epoch, broker, time);
+        ClusterMember m = joinCluster(settings, epochs, epoch, broker, time, events);
         member = Optional.of(m);
         options = options.withRole(m);
         Runnable leaderChanged = metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L));
@@ -224,6 +239,7 @@ public final class Daemon implements AutoCloseable {
       server = BrokerServer.netty(broker, time, listen, serverOptions.apply(options)).start();
     } catch (RuntimeException e) {
       member.ifPresent(ClusterMember::close);
+      events.ifPresent(EventLog::close);
       web.ifPresent(WebFront::close);
       if (exporter != null) {
         exporter.close();
@@ -270,6 +286,7 @@ public final class Daemon implements AutoCloseable {
     return new Daemon(
         epochs,
         member,
+        events,
         time,
         broker,
         server,
@@ -295,7 +312,8 @@ public final class Daemon implements AutoCloseable {
       EpochStore epochs,
       long epoch,
       Broker broker,
-      SystemTimeSource time) {
+      SystemTimeSource time,
+      Optional<EventLog> events) {
     return ClusterMember.start(
         settings.cluster().orElseThrow(),
         settings.stateDir(),
@@ -305,16 +323,19 @@ public final class Daemon implements AutoCloseable {
           public void leaderReady(long term, long clusterEpoch) {
             epochs.raiseTo(clusterEpoch);
             broker.takeOver(clusterEpoch);
+            events.ifPresent(e -> e.leading(clusterEpoch));
           }
 
           @Override
           public void following(Optional<Peer> leader) {
             broker.stepDown();
+            events.ifPresent(EventLog::following);
           }
 
           @Override
           public void fatal(String reason, Throwable cause) {
             broker.stepDown();
+            events.ifPresent(EventLog::following);
           }
         },
         time,
@@ -422,6 +443,7 @@ public final class Daemon implements AutoCloseable {
       tlsRefresh.shutdownNow();
     }
     tracing.close(); // after the listener: the spans of the last calls are sent too
+    events.ifPresent(EventLog::close); // after the listener: the last ends are written too
     time.close();
     epochs.close();
     log.info("stopped");

@@ -26,6 +26,14 @@ public interface BrokerListener {
     granted(lease, workerId);
   }
 
+  /**
+   * A lease a resuming worker re-declared after a restart or failover was kept with its id and
+   * token (no new grant); by default reported as {@link #granted(Lease, String, String)}.
+   */
+  default void readmitted(Lease lease, String workerId, String job) {
+    granted(lease, workerId, job);
+  }
+
   default void refused(AcquireSpec spec, Decision.Refused refusal) {}
 
   /**

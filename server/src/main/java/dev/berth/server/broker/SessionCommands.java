@@ -167,7 +167,7 @@ final class SessionCommands {
       state.admission.readmitted(lease);
       String worker = hello.workerId();
       String job = session.job().name();
-      state.tell(l -> l.granted(lease, worker, job), fx);
+      state.tell(l -> l.readmitted(lease, worker, job), fx);
     }
     log.info(
         "re-admitted session {} of worker {} after restart: {} of {} declared leases",

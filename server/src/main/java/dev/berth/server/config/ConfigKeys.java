@@ -460,6 +460,13 @@ public final class ConfigKeys {
         DaemonSettings.Builder::metricsJmx,
         DaemonSettings::metricsJmx);
     daemon(
+        DaemonSettings.Keys.EVENTS_LOG,
+        Codecs.BOOLEAN,
+        false,
+        "log every grant, lease end and session to <state_dir>/events.log (for fault tests)",
+        DaemonSettings.Builder::eventsLog,
+        DaemonSettings::eventsLog);
+    daemon(
         DaemonSettings.Keys.METRICS_HOST_SERIES,
         Codecs.INTEGER,
         false,

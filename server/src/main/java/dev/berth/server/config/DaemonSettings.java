@@ -48,6 +48,8 @@ import java.util.Optional;
  * @param tracing where spans go over OTLP, if anywhere ({@code tracing.*})
  * @param cluster this broker's place in a replicated cluster ({@code cluster.*}); empty for a
  *     single broker, which starts no Raft at all
+ * @param eventsLog whether grants, lease ends and sessions are logged to {@code
+ *     <state_dir>/events.log} for the fault suite's timeline checker ({@code events.log})
  */
 public record DaemonSettings(
     InetSocketAddress listen,
@@ -65,7 +67,8 @@ public record DaemonSettings(
     boolean dashboardEnabled,
     int dashboardMaxStreams,
     TracingConfig tracing,
-    Optional<ClusterSettings> cluster) {
+    Optional<ClusterSettings> cluster,
+    boolean eventsLog) {
 
   /** The most live dashboard streams {@code dashboard.max_streams} allows. */
   public static final int MAX_DASHBOARD_STREAMS = 64;
@@ -92,6 +95,7 @@ public record DaemonSettings(
     public static final String MAX_CONNECTION_AGE = "transport.max_connection_age";
     public static final String DASHBOARD_ENABLED = "dashboard.enabled";
     public static final String DASHBOARD_MAX_STREAMS = "dashboard.max_streams";
+    public static final String EVENTS_LOG = "events.log";
 
     private Keys() {}
   }
@@ -109,6 +113,11 @@ public record DaemonSettings(
     requireNonNull(wasm, "wasm");
     requireNonNull(tracing, "tracing");
     requireNonNull(cluster, "cluster");
+  }
+
+  /** The event log's file, {@code <state_dir>/events.log}, when {@link #eventsLog()} is on. */
+  public Optional<Path> eventsLogFile() {
+    return eventsLog ? Optional.of(stateDir.resolve("events.log")) : Optional.empty();
   }
 
   /** {@link #wasm()}'s modules as configured: name to path and exports, in configured order. */
@@ -136,6 +145,7 @@ public record DaemonSettings(
     private Optional<InetSocketAddress> metricsListen =
         Optional.of(InetSocketAddress.createUnresolved("127.0.0.1", 9464));
     private boolean metricsJmx = true;
+    private boolean eventsLog;
     private int metricsHostSeries = 20;
     private LogFormat logFormat = LogFormat.TEXT;
     private String logLevel = "INFO";
@@ -190,6 +200,11 @@ public record DaemonSettings(
 
     public Builder metricsListen(Optional<InetSocketAddress> value) {
       this.metricsListen = value;
+      return this;
+    }
+
+    public Builder eventsLog(boolean value) {
+      this.eventsLog = value;
       return this;
     }
 
@@ -424,7 +439,8 @@ public record DaemonSettings(
           dashboardEnabled,
           dashboardMaxStreams,
           new TracingConfig(tracingEndpoint, tracingSampleRatio, tracingServiceName),
-          cluster());
+          cluster(),
+          eventsLog);
     }
 
     /**

@@ -382,6 +382,19 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
     return changes::inc;
   }
 
+  /**
+   * Exports the lines the event log dropped ({@code berth_events_log_dropped}); called once, by a
+   * daemon with {@code events.log} on.
+   */
+  public void eventLog(LongSupplier dropped) {
+    families.add(
+        "berth.events_log.dropped",
+        "berth_events_log_dropped",
+        "Event-log lines dropped because the writer fell behind");
+    registry.gauge(
+        "berth.events_log.dropped", () -> (Gauge<Double>) () -> (double) dropped.getAsLong());
+  }
+
   private Counter counter(String name, String family, String help, String... labels) {
     families.add(name, family, help, labels);
     return registry.counter(name);

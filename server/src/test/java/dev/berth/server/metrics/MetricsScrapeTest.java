@@ -199,6 +199,16 @@ class MetricsScrapeTest {
   }
 
   @Test
+  void scrape_withTheEventLog_showsItsDroppedLines() throws Exception {
+    metrics.eventLog(() -> 4);
+
+    PrometheusText m = scrape();
+
+    assertThat(m.types).containsEntry("berth_events_log_dropped", "gauge");
+    assertThat(m.value("berth_events_log_dropped")).isEqualTo(4.0);
+  }
+
+  @Test
   void everyExportedFamily_isDocumented() throws Exception {
     Path dir = Path.of("").toAbsolutePath();
     while (!Files.exists(dir.resolve("docs/configuration.md"))) {
@@ -211,6 +221,7 @@ class MetricsScrapeTest {
             .map(l -> l.substring(3, l.indexOf('`', 3)))
             .collect(Collectors.toSet());
     metrics.cluster(() -> 1); // a cluster member's families too
+    metrics.eventLog(() -> 0); // and those of a daemon with events.log on
 
     assertThat(documented).containsExactlyInAnyOrderElementsOf(scrape().types.keySet());
   }
