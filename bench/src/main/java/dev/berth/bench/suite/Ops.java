@@ -155,7 +155,7 @@ public final class Ops {
             });
   }
 
-  private static AcquireRequest render(String sessionId, String url) {
+  static AcquireRequest render(String sessionId, String url) {
     return AcquireRequest.newBuilder()
         .setSessionId(sessionId)
         .setKind(ResourceKind.RESOURCE_KIND_RENDER)

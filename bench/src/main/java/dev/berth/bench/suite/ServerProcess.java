@@ -84,61 +84,101 @@ public final class ServerProcess implements AutoCloseable {
    * connections. Its log goes to {@code etcd.log} in that directory.
    */
   public static ServerProcess etcd(Path etcdBinary) throws IOException, InterruptedException {
-    Path dir = Files.createTempDirectory("berth-bench-etcd-");
-    int client = freePort();
-    int peer = freePort();
-    String clientUrl = "http://127.0.0.1:" + client;
-    String peerUrl = "http://127.0.0.1:" + peer;
-    List<String> cmd =
-        List.of(
-            etcdBinary.toString(),
-            "--name",
-            "bench",
-            "--data-dir",
-            dir.resolve("data").toString(),
-            "--listen-client-urls",
-            clientUrl,
-            "--advertise-client-urls",
-            clientUrl,
-            "--listen-peer-urls",
-            peerUrl,
-            "--initial-advertise-peer-urls",
-            peerUrl,
-            "--initial-cluster",
-            "bench=" + peerUrl,
-            "--initial-cluster-state",
-            "new");
-    Process p =
-        new ProcessBuilder(cmd)
-            .directory(dir.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(dir.resolve("etcd.log").toFile())
-            .start();
+    return etcdCluster(etcdBinary, 1).get(0);
+  }
+
+  /**
+   * Starts an etcd cluster of {@code members} members ({@code bench0}, {@code bench1}, ...), each
+   * as {@link #etcd} starts one, all at once (a member waits for its peers), and waits for each
+   * client port.
+   */
+  public static List<ServerProcess> etcdCluster(Path etcdBinary, int members)
+      throws IOException, InterruptedException {
+    int[] client = new int[members];
+    int[] peer = new int[members];
+    List<String> initial = new ArrayList<>();
+    for (int i = 0; i < members; i++) {
+      client[i] = freePort();
+      peer[i] = freePort();
+      initial.add("bench" + i + "=http://127.0.0.1:" + peer[i]);
+    }
+    List<Process> processes = new ArrayList<>();
+    List<Path> dirs = new ArrayList<>();
+    List<ServerProcess> started = new ArrayList<>();
+    try {
+      for (int i = 0; i < members; i++) {
+        Path dir = Files.createTempDirectory("berth-bench-etcd-");
+        dirs.add(dir);
+        String clientUrl = "http://127.0.0.1:" + client[i];
+        String peerUrl = "http://127.0.0.1:" + peer[i];
+        List<String> cmd =
+            List.of(
+                etcdBinary.toString(),
+                "--name",
+                "bench" + i,
+                "--data-dir",
+                dir.resolve("data").toString(),
+                "--listen-client-urls",
+                clientUrl,
+                "--advertise-client-urls",
+                clientUrl,
+                "--listen-peer-urls",
+                peerUrl,
+                "--initial-advertise-peer-urls",
+                peerUrl,
+                "--initial-cluster",
+                String.join(",", initial),
+                "--initial-cluster-state",
+                "new");
+        processes.add(
+            new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("etcd.log").toFile())
+                .start());
+      }
+      for (int i = 0; i < members; i++) {
+        awaitEtcd(processes.get(i), dirs.get(i), client[i]);
+        started.add(
+            new ServerProcess("etcd", processes.get(i), client[i], dirs.get(i), null, null));
+      }
+      return started;
+    } catch (IOException | RuntimeException | InterruptedException e) {
+      for (Process p : processes) {
+        p.destroyForcibly();
+      }
+      for (Path d : dirs) {
+        deleteTree(d);
+      }
+      throw e;
+    }
+  }
+
+  private static void awaitEtcd(Process p, Path dir, int client)
+      throws IOException, InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (true) {
       if (!p.isAlive()) {
-        // The log is all there is to go on, so it is printed rather than removed with the dir.
-        String log = Files.readString(dir.resolve("etcd.log"));
-        deleteTree(dir);
-        throw new IOException("etcd exited with " + p.exitValue() + "; its log:\n" + log);
+        // The log is all there is to go on, so it is put in the error.
+        throw new IOException(
+            "etcd exited with "
+                + p.exitValue()
+                + "; its log:\n"
+                + Files.readString(dir.resolve("etcd.log")));
       }
       try {
         new Socket(InetAddress.getLoopbackAddress(), client).close(); // it accepts: etcd is up
-        break;
+        return;
       } catch (IOException notYet) {
         if (System.nanoTime() > deadline) {
-          p.destroyForcibly();
-          p.waitFor(5, TimeUnit.SECONDS);
-          deleteTree(dir);
-          throw new IOException("etcd did not listen on " + clientUrl + " within 60 s");
+          throw new IOException("etcd did not listen on port " + client + " within 60 s");
         }
         Thread.sleep(100);
       }
     }
-    return new ServerProcess("etcd", p, client, dir, null, null);
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
     }

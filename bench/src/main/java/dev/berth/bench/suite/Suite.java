@@ -94,7 +94,8 @@ public final class Suite {
               || o.only.contains("G3")
               || o.only.contains("G4")
               || o.only.contains("G6")
-              || o.only.contains("G7");
+              || o.only.contains("G7")
+              || o.only.contains("C1");
       try (ServerProcess berth =
           needsBerth ? ServerProcess.java("berth", SERVER_JVM, berthArgs(false)) : null) {
         if (o.only.contains("G1")) {
@@ -111,6 +112,9 @@ public final class Suite {
         }
         if (o.only.contains("G7")) {
           results.addAll(g7(berth));
+        }
+        if (o.only.contains("C1") || o.only.contains("C2") || o.only.contains("C3")) {
+          results.addAll(cluster(berth));
         }
       }
       if (o.only.contains("G5")) {
@@ -432,6 +436,130 @@ public final class Suite {
           1.3,
           0.75);
     }
+  }
+
+  // --- C1-C3: three brokers in a Raft cluster -------------------------------------------------
+
+  /**
+   * C1: lease cycles on the leader of a three-broker cluster against the lone broker {@code single}
+   * (same flags, same run), saturated and one in flight; C2: the cluster's cycles against etcd's
+   * lease grant+revoke on a three-member etcd cluster; C3: the CPU an idle follower uses.
+   */
+  private List<GoalResult> cluster(ServerProcess single) throws Exception {
+    List<GoalResult> out = new ArrayList<>();
+    try (BenchCluster cluster = BenchCluster.start(SERVER_JVM, berthArgs(false))) {
+      ServerProcess leader = cluster.awaitLeaderGranting();
+      if (o.only.contains("C1")) {
+        out.addAll(c1(single, leader));
+      }
+      if (o.only.contains("C2")) {
+        out.addAll(c2(leader));
+      }
+      if (o.only.contains("C3")) {
+        out.add(c3(cluster.followers(leader)));
+      }
+    }
+    return out;
+  }
+
+  private List<GoalResult> c1(ServerProcess single, ServerProcess leader) throws Exception {
+    int k = channelsFor(o.concurrency);
+    try (Clients s = new Clients(single.port(), k, true, beats);
+        Clients l = new Clients(leader.port(), k, true, beats)) {
+      Map<String, Variant> v = new LinkedHashMap<>();
+      v.put("single sat", new Variant(s.slots(o.concurrency, Ops::berthCycle), single::cpuMicros));
+      v.put("cluster sat", new Variant(l.slots(o.concurrency, Ops::berthCycle), leader::cpuMicros));
+      v.put(
+          "single 1",
+          new Variant(List.of(Ops.berthCycle(s.channel(0), s.session(0))), single::cpuMicros));
+      v.put(
+          "cluster 1",
+          new Variant(List.of(Ops.berthCycle(l.channel(0), l.session(0))), leader::cpuMicros));
+      Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "%d in flight: cluster leader %s, lone broker %s; 1 in flight p50: cluster %s us,"
+                  + " lone %s us",
+              o.concurrency,
+              rate(r.get("cluster sat")),
+              rate(r.get("single sat")),
+              med(r.get("cluster 1"), x -> x.micros(50)),
+              med(r.get("single 1"), x -> x.micros(50)));
+      return List.of(
+          GoalResult.measured(
+              "C1",
+              "throughput, 3-broker cluster / lone broker",
+              ratio(r.get("cluster sat"), r.get("single sat"), LoadGen.Result::opsPerSecond),
+              Target.atLeast(0.8),
+              detail),
+          GoalResult.measured(
+              "C1",
+              "p50, 3-broker cluster / lone broker",
+              ratio(r.get("cluster 1"), r.get("single 1"), x -> x.micros(50)),
+              Target.atMost(1.2),
+              ""));
+    }
+  }
+
+  private List<GoalResult> c2(ServerProcess leader) throws Exception {
+    String missing = etcdMissing();
+    if (missing != null) {
+      return List.of(
+          GoalResult.skipped(
+              "C2", "ops/s, 3-broker cluster / 3-member etcd", Target.atLeast(5), missing));
+    }
+    List<ServerProcess> etcd = ServerProcess.etcdCluster(o.etcd, 3);
+    try {
+      int k = channelsFor(o.concurrency);
+      try (Clients l = new Clients(leader.port(), k, true, beats);
+          Clients e = new Clients(etcd.get(0).port(), k, false, beats)) {
+        LongSupplier etcdCpu = () -> etcd.stream().mapToLong(ServerProcess::cpuMicros).sum();
+        Map<String, Variant> v = new LinkedHashMap<>();
+        v.put(
+            "cluster sat", new Variant(l.slots(o.concurrency, Ops::berthCycle), leader::cpuMicros));
+        v.put(
+            "etcd3 sat",
+            new Variant(e.slots(o.concurrency, (ch, sid) -> Ops.etcdCycle(ch)), etcdCpu));
+        Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
+        return List.of(
+            GoalResult.measured(
+                "C2",
+                "ops/s, 3-broker cluster / 3-member etcd grant+revoke",
+                ratio(r.get("cluster sat"), r.get("etcd3 sat"), LoadGen.Result::opsPerSecond),
+                Target.atLeast(5),
+                String.format(
+                    Locale.ROOT,
+                    "%d in flight: Berth cluster leader %s, etcd (3 members, CPU of all three) %s",
+                    o.concurrency,
+                    rate(r.get("cluster sat")),
+                    rate(r.get("etcd3 sat")))));
+      }
+    } finally {
+      etcd.forEach(ServerProcess::close);
+    }
+  }
+
+  /** The busiest idle follower's CPU over {@code --idle} (10 s; smoke 2 s), in % of one core. */
+  private GoalResult c3(List<ServerProcess> followers) throws InterruptedException {
+    Thread.sleep(1_000); // the load of earlier goals has stopped
+    long[] before = followers.stream().mapToLong(ServerProcess::cpuMicros).toArray();
+    long start = System.nanoTime();
+    Thread.sleep(o.idle.toMillis());
+    double wallMicros = (System.nanoTime() - start) / 1e3;
+    double worst = 0;
+    List<String> each = new ArrayList<>();
+    for (int i = 0; i < followers.size(); i++) {
+      double pct = 100.0 * (followers.get(i).cpuMicros() - before[i]) / wallMicros;
+      each.add(String.format(Locale.ROOT, "%.2f %%", pct));
+      worst = Math.max(worst, pct);
+    }
+    return GoalResult.measured(
+        "C3",
+        "idle follower CPU, % of one core",
+        Spread.of(new double[] {worst}),
+        Target.atMost(2),
+        "followers over " + o.idle.toSeconds() + " s: " + each + " (ticks of 10 ms)");
   }
 
   // --- running variants in interleaved rounds ---------------------------------------------------

@@ -34,7 +34,15 @@ import picocli.CommandLine.TypeConversionException;
     footerHeading = "%n",
     footer = "Durations are written 500ms, 5s, 1m30s or 2m.")
 public final class SuiteOptions {
-  public static final List<String> GOALS = List.of("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G9");
+  public static final List<String> GOALS =
+      List.of("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G9", "C1", "C2", "C3");
+
+  /**
+   * The goals run without {@code --only}: all but the cluster goals (C1-C3), which start three
+   * brokers and three etcd members and are asked for by name.
+   */
+  public static final List<String> DEFAULT_GOALS =
+      GOALS.stream().filter(g -> g.startsWith("G")).toList();
 
   // The options as given: null when absent, so that --smoke fills only what was not given.
 
@@ -71,6 +79,13 @@ public final class SuiteOptions {
   private Duration warmupGiven;
 
   @Option(
+      names = "--idle",
+      paramLabel = "DUR",
+      converter = DurationConverter.Positive.class,
+      description = "How long C3 reads an idle follower's CPU (default 10s; smoke 2s).")
+  private Duration idleGiven;
+
+  @Option(
       names = "--concurrency",
       paramLabel = "N",
       description =
@@ -104,10 +119,11 @@ public final class SuiteOptions {
   // The effective values the suite reads.
 
   boolean smoke;
-  Set<String> only = new LinkedHashSet<>(GOALS);
+  Set<String> only = new LinkedHashSet<>(DEFAULT_GOALS);
   int rounds;
   Duration round;
   Duration warmup;
+  Duration idle;
   int concurrency;
   int streams;
   int sessions;
@@ -143,6 +159,7 @@ public final class SuiteOptions {
     o.rounds = positive(line, "--rounds", o.roundsGiven, o.smoke ? 1 : 5);
     o.round = o.roundGiven != null ? o.roundGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
     o.warmup = o.warmupGiven != null ? o.warmupGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
+    o.idle = o.idleGiven != null ? o.idleGiven : o.smoke ? ms(2000) : Duration.ofSeconds(10);
     o.concurrency = positive(line, "--concurrency", o.concurrencyGiven, o.smoke ? 8 : 32);
     o.streams = positive(line, "--streams", o.streamsGiven, o.smoke ? 8 : 64);
     o.sessions = positive(line, "--sessions", o.sessionsGiven, o.smoke ? 200 : 20_000);

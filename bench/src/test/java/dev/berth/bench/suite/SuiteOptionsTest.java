@@ -25,8 +25,9 @@ class SuiteOptionsTest {
     SuiteOptions o = SuiteOptions.parse(List.of());
 
     assertThat(o.smoke).isFalse();
-    assertThat(o.only).containsExactlyElementsOf(SuiteOptions.GOALS);
+    assertThat(o.only).containsExactlyElementsOf(SuiteOptions.DEFAULT_GOALS).doesNotContain("C1");
     assertThat(o.rounds).isEqualTo(5);
+    assertThat(o.idle).isEqualTo(Duration.ofSeconds(10));
     assertThat(o.round).isEqualTo(Duration.ofSeconds(5));
     assertThat(o.sessions).isEqualTo(20_000);
   }
@@ -46,6 +47,12 @@ class SuiteOptionsTest {
 
     assertThat(o.round).isEqualTo(Duration.ofSeconds(2));
     assertThat(o.rounds).isEqualTo(1);
+  }
+
+  @Test
+  void parse_onlyClusterGoals_runOnlyWhenNamed() {
+    assertThat(SuiteOptions.parse(List.of("--only", "c1,C3", "--idle", "2s")).only)
+        .containsExactly("C1", "C3");
   }
 
   @Test
