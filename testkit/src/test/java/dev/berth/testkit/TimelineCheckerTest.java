@@ -148,18 +148,22 @@ class TimelineCheckerTest {
         .startsWith("pool RENDER holds 3");
   }
 
+  /** Three grants of host h1 300 ms apart, each released at once, then a fourth at {@code ms}. */
+  private List<String> hostGrantsThenOneAt(long ms) {
+    return violations(
+        grant("n1", 0, "a", "h1", E5 + 1),
+        end("n1", 10, "a"),
+        grant("n1", 300, "b", "h1", E5 + 2),
+        end("n1", 310, "b"),
+        grant("n1", 600, "c", "h1", E5 + 3),
+        end("n1", 610, "c"),
+        grant("n1", ms, "d", "h1", E5 + 4));
+  }
+
   @Test
   void hostAboveBurstPlusRateTimesWindow_isReported() {
     // burst 2 + 1/s x 1 s = 3 per second
-    assertThat(
-            violations(
-                grant("n1", 0, "a", "h1", E5 + 1),
-                end("n1", 10, "a"),
-                grant("n1", 300, "b", "h1", E5 + 2),
-                end("n1", 310, "b"),
-                grant("n1", 600, "c", "h1", E5 + 3),
-                end("n1", 610, "c"),
-                grant("n1", 900, "d", "h1", E5 + 4)))
+    assertThat(hostGrantsThenOneAt(900))
         .singleElement()
         .asString()
         .startsWith("host h1 granted 4 times within 1000 ms > burst + rate x window = 3.0");
@@ -167,16 +171,7 @@ class TimelineCheckerTest {
 
   @Test
   void hostAtItsRate_isNotReported() {
-    assertThat(
-            violations(
-                grant("n1", 0, "a", "h1", E5 + 1),
-                end("n1", 10, "a"),
-                grant("n1", 300, "b", "h1", E5 + 2),
-                end("n1", 310, "b"),
-                grant("n1", 600, "c", "h1", E5 + 3),
-                end("n1", 610, "c"),
-                grant("n1", 1_700, "d", "h1", E5 + 4)))
-        .isEmpty();
+    assertThat(hostGrantsThenOneAt(1_700)).isEmpty();
   }
 
   @Test
