@@ -129,6 +129,26 @@ public final class DaemonCluster implements AutoCloseable {
             + candidates.stream().map(m -> m.daemon().logTail(30)).toList());
   }
 
+  /**
+   * Waits until {@code follower} names {@code leader}'s API address as the leader it knows: it has
+   * heard from the leader (a follower's hint is empty until the leader's first append reaches it).
+   */
+  public static void awaitLeaderKnown(Member follower, Member leader, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!status(follower).getLeaderApi().equals(leader.api())) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            follower.id()
+                + " did not learn the leader within "
+                + timeout
+                + ":\n"
+                + follower.daemon().logTail(30));
+      }
+      Thread.sleep(50);
+    }
+  }
+
   /** Stops every member (SIGTERM, then SIGKILL) and closes the channels. */
   @Override
   public void close() {

@@ -65,6 +65,12 @@ class SdkFailoverClusterIT {
             "5s");
     String[] targets = cluster.apis();
     Member leader = DaemonCluster.awaitReadyLeader(cluster.members(), Duration.ofSeconds(30));
+    for (Member m : cluster.members()) {
+      if (!m.equals(leader)) {
+        // Every member has heard from the leader, so the two left can elect one after the kill.
+        DaemonCluster.awaitLeaderKnown(m, leader, Duration.ofSeconds(20));
+      }
+    }
     List<SessionLost> lost = new CopyOnWriteArrayList<>();
 
     try (BrokerClient client =

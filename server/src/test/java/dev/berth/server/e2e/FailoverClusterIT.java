@@ -79,7 +79,7 @@ class FailoverClusterIT {
     for (Member f : followers) {
       // A follower learns who leads from the leader's first append after the election; until then
       // its hint is empty (documented). Wait for that, then check the hint it gives workers.
-      awaitLeaderKnown(f, leader, 10_000);
+      DaemonCluster.awaitLeaderKnown(f, leader, Duration.ofSeconds(10));
       StatusRuntimeException refused =
           catchThrowableOfType(
               StatusRuntimeException.class,
@@ -186,18 +186,5 @@ class FailoverClusterIT {
       }
     }
     throw new AssertionError("no ErrorInfo in " + status);
-  }
-
-  /** Waits until {@code follower} names {@code leader}'s API address as the leader it knows. */
-  private static void awaitLeaderKnown(Member follower, Member leader, long timeoutMillis)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (!status(follower).getLeaderApi().equals(leader.api())) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            follower.id() + " did not learn the leader within " + timeoutMillis + " ms");
-      }
-      Thread.sleep(50);
-    }
   }
 }
