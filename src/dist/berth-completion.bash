@@ -164,9 +164,12 @@ function _complete_berth() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} watch" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} top" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} limits" ];    then _picocli_berth; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} cluster" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} worker" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} help" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} limits set" ];    then _picocli_berth_limits; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} cluster status" ];    then _picocli_berth_cluster; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} cluster transfer" ];    then _picocli_berth_cluster; return $?; fi
 
   # Find the longest sequence of subcommands and call the bash function for that subcommand.
   local cmds0=(serve)
@@ -179,13 +182,19 @@ function _complete_berth() {
   local cmds7=(watch)
   local cmds8=(top)
   local cmds9=(limits)
-  local cmds10=(worker)
-  local cmds11=(help)
-  local cmds12=(limits set)
+  local cmds10=(cluster)
+  local cmds11=(worker)
+  local cmds12=(help)
+  local cmds13=(limits set)
+  local cmds14=(cluster status)
+  local cmds15=(cluster transfer)
 
-  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_berth_limits_set; return $?; fi
-  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_berth_help; return $?; fi
-  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_berth_worker; return $?; fi
+  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_berth_cluster_transfer; return $?; fi
+  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_berth_cluster_status; return $?; fi
+  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_berth_limits_set; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_berth_help; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_berth_worker; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_berth_cluster; return $?; fi
   if CompWordsContainsArray "${cmds9[@]}"; then _picocli_berth_limits; return $?; fi
   if CompWordsContainsArray "${cmds8[@]}"; then _picocli_berth_top; return $?; fi
   if CompWordsContainsArray "${cmds7[@]}"; then _picocli_berth_watch; return $?; fi
@@ -207,7 +216,7 @@ function _picocli_berth() {
   local curr_word=${COMP_WORDS[COMP_CWORD]}
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
-  local commands="serve status sessions leases revoke drain explain watch top limits worker help"
+  local commands="serve status sessions leases revoke drain explain watch top limits cluster worker help"
   local flag_opts="'--tls' '--json' '-h' '--help' '-V' '--version'"
   local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file'"
 
@@ -816,6 +825,24 @@ function _picocli_berth_limits() {
   fi
 }
 
+# Generates completions for the options and subcommands of the `cluster` subcommand.
+function _picocli_berth_cluster() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+
+  local commands="status transfer"
+  local flag_opts="'-h' '--help' '-V' '--version'"
+  local arg_opts=""
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
 # Generates completions for the options and subcommands of the `worker` subcommand.
 function _picocli_berth_worker() {
   # Get completion data
@@ -998,6 +1025,123 @@ function _picocli_berth_limits_set() {
       return
       ;;
     '--pressure-off')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `status` subcommand.
+function _picocli_berth_cluster_status() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--tls' '--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--broker')
+      return
+      ;;
+    '--timeout')
+      return
+      ;;
+    '--tls-ca')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-cert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-key')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-server-name')
+      return
+      ;;
+    '--token-file')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `transfer` subcommand.
+function _picocli_berth_cluster_transfer() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--tls' '--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--to'"
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--broker')
+      return
+      ;;
+    '--timeout')
+      return
+      ;;
+    '--tls-ca')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-cert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-key')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-server-name')
+      return
+      ;;
+    '--token-file')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--to')
       return
       ;;
   esac

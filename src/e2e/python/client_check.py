@@ -12,10 +12,15 @@ It does what any worker must, over the berth.v1 wire contract alone:
   - with --otlp-port, send a W3C traceparent with an acquire and see the daemon's span of it join
     that trace: the check runs a small OTLP/HTTP receiver on that port, the daemon's
     tracing.otlp.endpoint points at it, and the exported spans must carry the trace id and name the
-    caller's span as parent.
+    caller's span as parent;
+  - with --cluster A,B,C (the API addresses of a three-member cluster), find the leader the way a
+    generated client should: call a follower, read the google.rpc.ErrorInfo (reason NOT_LEADER,
+    domain berth.dev) out of the grpc-status-details-bin trailer, and follow its metadata "leader"
+    to open a session and acquire there.
 
-Run by src/e2e/python-client-check.sh against a real daemon; prints one line per check and ends
-with "python-client: N passed, M failed". Exit status 0 only when every check passed.
+Run by src/e2e/python-client-check.sh against a real daemon, then against a real cluster; prints
+one line per check and ends with "python-client: N passed, M failed". Exit status 0 only when every
+check passed.
 """
 
 import argparse
@@ -33,6 +38,132 @@ from google.protobuf import duration_pb2
 from berth.v1 import admin_pb2, admin_pb2_grpc, broker_pb2, broker_pb2_grpc, common_pb2
 
 
+def leader_hint(error):
+    """The leader a NOT_LEADER refusal names ("" while the member knows none), else None.
+
+    A cluster member that does not lead answers UNAVAILABLE with a google.rpc.Status in the
+    grpc-status-details-bin trailer; its details hold an ErrorInfo whose metadata "leader" is the
+    leader's API address. Imported here, so that the single-daemon checks need no google.rpc stubs.
+    """
+    from google.rpc import error_details_pb2, status_pb2
+
+    if not isinstance(error, grpc.RpcError) or error.code() != grpc.StatusCode.UNAVAILABLE:
+        return None
+    for key, value in error.trailing_metadata() or ():
+        if key != "grpc-status-details-bin":
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
+                if info.reason == "NOT_LEADER" and info.domain == "berth.dev":
+                    return info.metadata.get("leader", "")
+    return None
+
+
+class Leader:
+    """Calls that go to a cluster's leader: tried on one member, re-sent where a refusal points.
+
+    Starts at the first member; a NOT_LEADER refusal with a hint moves to the member it names at
+    once, one without (no leader known yet) or an unreachable member moves to the next member after
+    a short pause. The same request is sent each time, so an Acquire keeps its request_id.
+    """
+
+    def __init__(self, targets):
+        self.targets = list(targets)
+        self.current = self.targets[0]
+        self.channels = {}
+        self.hints_followed = []
+
+    def channel(self, target=None):
+        target = target or self.current
+        if target not in self.channels:
+            self.channels[target] = grpc.insecure_channel(target)
+        return self.channels[target]
+
+    def call(self, fn, timeout=30):
+        """fn(channel) on the leader; returns its result, or raises the last error at timeout."""
+        deadline = time.time() + timeout
+        while True:
+            try:
+                return fn(self.channel())
+            except grpc.RpcError as e:
+                hint = leader_hint(e)
+                if time.time() > deadline or (
+                        hint is None and e.code() != grpc.StatusCode.UNAVAILABLE):
+                    raise
+                if hint:
+                    self.hints_followed.append((self.current, hint))
+                    if hint not in self.targets:
+                        self.targets.append(hint)
+                    self.current = hint
+                    continue
+                at = self.targets.index(self.current)
+                self.current = self.targets[(at + 1) % len(self.targets)]
+                time.sleep(0.2)
+
+    def close(self):
+        for channel in self.channels.values():
+            channel.close()
+
+
+def cluster_checks(c, members):
+    """Against a real three-member cluster: a follower's hint leads a plain client to the leader."""
+    admins = {m: admin_pb2_grpc.BrokerAdminStub(grpc.insecure_channel(m)) for m in members}
+    leader = None
+    followers = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        views = {}
+        for m, admin in admins.items():
+            try:
+                views[m] = admin.GetStatus(admin_pb2.GetStatusRequest(), timeout=2).cluster
+            except grpc.RpcError:
+                pass
+        ready = [m for m, v in views.items()
+                 if v.role == admin_pb2.CLUSTER_ROLE_LEADER and v.ready]
+        if ready:
+            leader = ready[0]
+            # A follower learns the leader from its first append; until then its hint is empty.
+            followers = [m for m, v in views.items() if m != leader and v.leader_api == leader]
+            if followers:
+                break
+        time.sleep(0.2)
+    c.check("the cluster elects a ready leader that its followers know", bool(followers),
+            "leader=%s followers=%s" % (leader, followers))
+    if not followers:
+        return
+
+    follower = followers[0]
+    try:
+        broker_pb2_grpc.LeaseBrokerStub(grpc.insecure_channel(follower)).Acquire(
+            broker_pb2.AcquireRequest(session_id="s", kind=common_pb2.RESOURCE_KIND_PDF),
+            timeout=10)
+        c.check("a follower refuses Acquire NOT_LEADER naming the leader", False, "it answered")
+    except grpc.RpcError as e:
+        c.check("a follower refuses Acquire NOT_LEADER naming the leader",
+                e.code() == grpc.StatusCode.UNAVAILABLE and leader_hint(e) == leader,
+                "%s hint=%r leader=%s" % (e.code(), leader_hint(e), leader))
+
+    # A client given the follower first finds the leader by the hint alone.
+    route = Leader([follower] + [m for m in members if m != follower])
+    session = route.call(lambda ch: Session(broker_pb2_grpc.LeaseBrokerStub(ch), "python-cluster"))
+    c.check("the session stream follows the hint and opens on the leader",
+            route.current == leader and (follower, leader) in route.hints_followed,
+            "current=%s hints=%s" % (route.current, route.hints_followed))
+    sid = session.opened.session_id
+    # A new leader grants nothing for one session TTL after it took over; the wait covers that.
+    request = broker_pb2.AcquireRequest(
+        session_id=sid, kind=common_pb2.RESOURCE_KIND_PDF, wait=duration(10),
+        request_id="py-cluster-pdf")
+    granted = route.call(lambda ch: broker_pb2_grpc.LeaseBrokerStub(ch).Acquire(request, timeout=20))
+    c.check("the leader grants the session's acquire",
+            granted.WhichOneof("result") == "granted"
+            and granted.granted.session_id == sid, str(granted))
+    c.check("goodbye closes the stream on the leader", session.goodbye())
+    route.close()
+
+
 class Session:
     """One OpenSession stream: requests go through a queue, events are read on a thread."""
 
@@ -48,6 +179,9 @@ class Session:
         self.send(broker_pb2.SessionRequest(
             hello=broker_pb2.Hello(worker_id=worker_id, labels={"lang": "python"})))
         first = self.next_event(10)
+        if isinstance(first, grpc.RpcError):
+            self._requests.put(None)  # ends the request iterator
+            raise first  # e.g. NOT_LEADER from a cluster member that does not lead
         if first is None or first.WhichOneof("event") != "opened":
             raise RuntimeError("expected opened, got %r" % (first,))
         self.opened = first.opened
@@ -169,10 +303,18 @@ def duration(seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", required=True, help="the broker, HOST:PORT")
+    parser.add_argument("--target", help="the broker, HOST:PORT")
+    parser.add_argument("--cluster", help="the members of a cluster, HOST:PORT,HOST:PORT,...")
     parser.add_argument("--otlp-port", type=int,
                         help="receive the daemon's spans on this port (its tracing.otlp.endpoint)")
     args = parser.parse_args()
+    if bool(args.target) == bool(args.cluster):
+        parser.error("give --target (one daemon) or --cluster (its members), not both")
+    if args.cluster:
+        c = Checks()
+        cluster_checks(c, [m.strip() for m in args.cluster.split(",")])
+        print("python-client (cluster): %d passed, %d failed" % (c.passed, c.failed))
+        return 0 if c.failed == 0 else 1
     receiver = OtlpReceiver(args.otlp_port) if args.otlp_port else None
 
     channel = grpc.insecure_channel(args.target)

@@ -4,10 +4,12 @@ import static java.util.Objects.requireNonNull;
 
 import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * A connection to one Berth broker, from which a worker opens its {@link WorkerSession}. Build one
- * with {@link #newBuilder()}:
+ * A connection to a Berth broker, or to the leader of a Berth cluster, from which a worker opens
+ * its {@link WorkerSession}. Build one with {@link #newBuilder()}:
  *
  * <pre>{@code
  * try (BrokerClient client = BrokerClient.newBuilder().target("127.0.0.1:7433").build();
@@ -16,8 +18,15 @@ import java.time.Duration;
  * }
  * }</pre>
  *
- * <p>This interface is thread-safe. One client per broker and process is enough; it may hold many
- * sessions. Closing it closes every session it opened.
+ * <p>Given the members of a cluster ({@link Builder#targets}), the client finds the leader: it
+ * tries the members in turn, follows a follower's {@code NOT_LEADER} answer to the leader it names,
+ * and backs off (with jitter, on its {@link Ticker}) while no leader is known. When the leader
+ * changes, each session resumes on the new one with the leases it holds, and calls that were in
+ * flight are sent again with the same request (an acquire keeps its {@code request_id}, so a retry
+ * is never granted twice).
+ *
+ * <p>This interface is thread-safe. One client per broker (or cluster) and process is enough; it
+ * may hold many sessions. Closing it closes every session it opened.
  */
 public interface BrokerClient extends AutoCloseable {
 
@@ -57,7 +66,7 @@ public interface BrokerClient extends AutoCloseable {
    * thread-safe.
    */
   final class Builder {
-    private String target;
+    private List<String> targets = List.of();
     private String bearerToken;
     private TlsOptions tls;
     private Duration callDeadline = Duration.ofSeconds(10);
@@ -72,11 +81,29 @@ public interface BrokerClient extends AutoCloseable {
 
     /**
      * Where the broker listens, {@code host:port} (any gRPC target string works, e.g. {@code
-     * dns:///broker.internal:7433}). Required. The connection is plaintext unless {@link #tls} is
-     * set.
+     * dns:///broker.internal:7433}). This or {@link #targets} is required. The connection is
+     * plaintext unless {@link #tls} is set.
+     *
+     * <p>A plain {@code host:port} whose name resolves to several addresses is a cluster: each
+     * address is tried as a member (resolved once, when the client is built), and TLS checks the
+     * name, not the address.
      */
     public Builder target(String value) {
-      this.target = requireNonNull(value, "target");
+      return targets(requireNonNull(value, "target"));
+    }
+
+    /**
+     * The members of a cluster, each a {@code host:port} (or gRPC target string), e.g. {@code
+     * targets("a:7433", "b:7433", "c:7433")}: the client connects to whichever leads, following a
+     * follower's hint. One value is the same as {@link #target}. Replaces earlier targets.
+     */
+    public Builder targets(String... values) {
+      requireNonNull(values, "targets");
+      List<String> list = new ArrayList<>();
+      for (String value : values) {
+        list.add(requireNonNull(value, "targets: an element is null"));
+      }
+      this.targets = List.copyOf(list);
       return this;
     }
 
@@ -174,8 +201,18 @@ public interface BrokerClient extends AutoCloseable {
 
     /** The settings, validated, for the SDK's implementation. */
     BrokerClientProvider.Settings settings() {
-      if (target == null || target.isBlank()) {
+      if (targets.isEmpty()) {
         throw new IllegalArgumentException("target: required, e.g. 127.0.0.1:7433");
+      }
+      for (int i = 0; i < targets.size(); i++) {
+        String t = targets.get(i);
+        String name = targets.size() == 1 ? "target" : "targets[" + i + "]";
+        if (t.isBlank()) {
+          throw new IllegalArgumentException(name + ": must not be blank, e.g. 127.0.0.1:7433");
+        }
+        if (targets.indexOf(t) != i) {
+          throw new IllegalArgumentException(name + ": " + t + " is given twice");
+        }
       }
       positive("callDeadline", callDeadline);
       positive("reconnectBackoff.initial", reconnectInitial);
@@ -194,7 +231,7 @@ public interface BrokerClient extends AutoCloseable {
         throw new IllegalArgumentException("bearerToken: must be one non-empty line");
       }
       return new BrokerClientProvider.Settings(
-          target,
+          targets,
           tls,
           bearerToken,
           callDeadline,

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.ServiceLoader;
 
@@ -56,7 +57,7 @@ public abstract class BrokerClientProvider {
    * them. Immutable.
    */
   public static final class Settings {
-    private final String target;
+    private final List<String> targets;
     private final TlsOptions tls;
     private final String bearerToken;
     private final Duration callDeadline;
@@ -68,7 +69,7 @@ public abstract class BrokerClientProvider {
     private final boolean unaryLeaseCalls;
 
     Settings(
-        String target,
+        List<String> targets,
         TlsOptions tls,
         String bearerToken,
         Duration callDeadline,
@@ -78,7 +79,10 @@ public abstract class BrokerClientProvider {
         Ticker ticker,
         OpenTelemetry openTelemetry,
         boolean unaryLeaseCalls) {
-      this.target = requireNonNull(target, "target");
+      this.targets = List.copyOf(targets);
+      if (this.targets.isEmpty()) {
+        throw new IllegalArgumentException("targets: at least one");
+      }
       this.tls = tls;
       this.bearerToken = bearerToken;
       this.callDeadline = requireNonNull(callDeadline, "callDeadline");
@@ -90,9 +94,14 @@ public abstract class BrokerClientProvider {
       this.unaryLeaseCalls = unaryLeaseCalls;
     }
 
-    /** Where the broker listens, a gRPC target string. */
+    /** Where the broker listens, a gRPC target string: the first of {@link #targets()}. */
     public String target() {
-      return target;
+      return targets.get(0);
+    }
+
+    /** Every broker (cluster member) given, in order, each a gRPC target string. */
+    public List<String> targets() {
+      return targets;
     }
 
     /** TLS as configured; empty for plaintext. */
@@ -149,7 +158,7 @@ public abstract class BrokerClientProvider {
     @Override
     public String toString() {
       return "Settings{target="
-          + target
+          + String.join(",", targets)
           + (tls == null ? ", plaintext" : ", " + tls)
           + (bearerToken == null ? "" : ", bearer token set")
           + ", callDeadline="

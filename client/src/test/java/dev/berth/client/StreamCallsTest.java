@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -102,14 +101,16 @@ class StreamCallsTest {
           render("b").toBuilder().maxWait(Duration.ofSeconds(30)).requestId("page-b").build();
       CompletableFuture<AcquireResult> result =
           CompletableFuture.supplyAsync(() -> session.acquire(waiting));
-      until(() -> broker.broker.queued(SERVER_RENDER) == 1, "the acquire queued at the broker");
+      TestBroker.until(
+          () -> broker.broker.queued(SERVER_RENDER) == 1, "the acquire queued at the broker");
 
       probe.dropStream();
       Duration backoff = probe.awaitReconnectScheduled();
-      until(() -> broker.broker.queued(SERVER_RENDER) == 0, "the dropped stream's wait cancelled");
+      TestBroker.until(
+          () -> broker.broker.queued(SERVER_RENDER) == 0, "the dropped stream's wait cancelled");
       broker.ticker.advance(backoff);
       assertThat(probe.awaitOpened()).as("resumed").isTrue();
-      until(() -> broker.broker.queued(SERVER_RENDER) == 1, "the acquire queued again");
+      TestBroker.until(() -> broker.broker.queued(SERVER_RENDER) == 1, "the acquire queued again");
       assertThat(result).isNotDone();
       held.close();
 
@@ -193,20 +194,6 @@ class StreamCallsTest {
           .isInstanceOf(BrokerException.class)
           .extracting(e -> ((BrokerException) e).condition())
           .isEqualTo(BrokerException.Condition.CANCELLED);
-    }
-  }
-
-  /**
-   * Waits for {@code condition}, which another thread makes true, for at most 5 s: a bound for a
-   * broken test, not a pace.
-   */
-  private static void until(BooleanSupplier condition, String what) {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("not within 5 s: " + what);
-      }
-      Thread.onSpinWait();
     }
   }
 }

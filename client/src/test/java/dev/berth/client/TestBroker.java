@@ -106,6 +106,11 @@ final class TestBroker implements AutoCloseable {
     return clientBuilder(name).ticker(ticker);
   }
 
+  /** The name of its in-process server, which is what a NOT_LEADER hint names in tests. */
+  String name() {
+    return name;
+  }
+
   /** A client builder for the in-process server {@code serverName}, on the real clock. */
   static BrokerClient.Builder clientBuilder(String serverName) {
     return BrokerClient.newBuilder()
@@ -126,6 +131,20 @@ final class TestBroker implements AutoCloseable {
   /** A client of the in-process server {@code serverName}, as {@code builder} says. */
   static BrokerClient connect(String serverName, BrokerClient.Builder builder) {
     return InProcessClients.connect(serverName, builder.settings());
+  }
+
+  /**
+   * Spins until {@code condition} holds, for what the broker does on a thread of its own (no
+   * sleep); fails naming {@code what} after 5 s.
+   */
+  static void until(java.util.function.BooleanSupplier condition, String what) {
+    long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > end) {
+        throw new AssertionError("not within 5 s: " + what);
+      }
+      Thread.onSpinWait();
+    }
   }
 
   /** The lease of a result that must be a grant. */

@@ -86,6 +86,10 @@ final class Berth implements Callable<Integer> {
     line.addSubcommand(new TopCommand());
     line.addSubcommand(
         new CommandLine(new Commands.Limits()).addSubcommand(new Commands.LimitsSet()));
+    line.addSubcommand(
+        new CommandLine(new ClusterCommands.Cluster())
+            .addSubcommand(new ClusterCommands.Status())
+            .addSubcommand(new ClusterCommands.Transfer()));
     line.addSubcommand(new WorkerCommand(out, err, env, stopWorkerOnShutdown));
     line.addSubcommand(new HelpCommand());
     // Hidden: writes src/dist/berth-completion.bash (CompletionScriptTest keeps that file current).

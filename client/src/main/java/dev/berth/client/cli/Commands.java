@@ -114,11 +114,19 @@ final class Commands {
         throw usage(e.getMessage()); // a TLS file that cannot be used, named by its option
       }
       try (broker) {
-        return run(broker);
-      } catch (StatusRuntimeException e) {
-        Failures.Report report = Failures.of(e, settings.target(), settings.timeout());
-        err.println(report.message());
-        return report.exitCode();
+        for (int attempt = 0; ; attempt++) {
+          try {
+            return run(broker);
+          } catch (StatusRuntimeException e) {
+            // A cluster member that does not lead refuses changes, naming the leader; one that is
+            // down sends a read to the next member. Nothing was done, so running again is safe.
+            if (!broker.reroute(e, attempt)) {
+              Failures.Report report = Failures.of(e, broker.target(), settings.timeout());
+              err.println(report.message());
+              return report.exitCode();
+            }
+          }
+        }
       }
     }
 

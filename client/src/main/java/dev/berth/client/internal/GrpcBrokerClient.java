@@ -9,13 +9,20 @@ import dev.berth.common.Identifiers;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 
-/** The SDK's {@link BrokerClient}: one gRPC channel and the sessions opened on it. Thread-safe. */
+/**
+ * The SDK's {@link BrokerClient}: a channel to each broker (or cluster member) it was given, the
+ * one that leads, and the sessions opened on them. Thread-safe.
+ */
 final class GrpcBrokerClient implements BrokerClient {
   private static final System.Logger log = System.getLogger(GrpcBrokerClient.class.getName());
 
@@ -30,57 +37,79 @@ final class GrpcBrokerClient implements BrokerClient {
   /** GetModule answers carry whole WASM modules; the broker serves at most 32 MiB. */
   private static final int MAX_INBOUND_MESSAGE_BYTES = 40 << 20;
 
-  private final ManagedChannel managed;
-  private final Channel channel;
+  private final LeaderTargets targets;
   private final Settings settings;
   private final Set<ManagedSession> sessions = ConcurrentHashMap.newKeySet();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private GrpcBrokerClient(ManagedChannel managed, Settings settings) {
-    this.managed = managed;
+  private GrpcBrokerClient(
+      List<String> targets, Function<String, ManagedChannel> open, Settings settings) {
     this.settings = settings;
-    Channel authenticated =
-        settings
-            .bearerToken()
-            .<Channel>map(token -> ClientInterceptors.intercept(managed, new BearerToken(token)))
-            .orElse(managed);
-    // Every call carries the caller's trace context (W3C traceparent), when there is one.
-    this.channel =
-        ClientInterceptors.intercept(
-            authenticated, new SdkTracing(settings.openTelemetry().orElse(null)));
+    SdkTracing tracing = new SdkTracing(settings.openTelemetry().orElse(null));
+    this.targets =
+        new LeaderTargets(
+            targets,
+            open,
+            managed -> {
+              Channel authenticated =
+                  settings
+                      .bearerToken()
+                      .<Channel>map(
+                          token -> ClientInterceptors.intercept(managed, new BearerToken(token)))
+                      .orElse(managed);
+              // Every call carries the caller's trace context (W3C traceparent), when there is one.
+              return ClientInterceptors.intercept(authenticated, tracing);
+            });
   }
 
   /**
-   * A client of the broker at the settings' target, over TLS as they say, or plaintext.
+   * A client of the brokers at the settings' targets (a lone name that resolves to several
+   * addresses is each of them), over TLS as they say, or plaintext.
    *
    * @throws IllegalArgumentException naming the TLS option and file that cannot be used
    */
   static BrokerClient connect(Settings settings) {
-    String target = settings.target();
     TlsOptions tls = settings.tls().orElse(null);
-    if (tls == null && settings.bearerToken().isPresent() && !Targets.isLoopback(target)) {
+    if (tls == null
+        && settings.bearerToken().isPresent()
+        && !settings.targets().stream().allMatch(Targets::isLoopback)) {
       log.log(
           System.Logger.Level.WARNING,
           "sending a bearer token in plaintext to "
-              + target
+              + String.join(",", settings.targets())
               + ", which is not loopback: anyone on the path can read it; configure TLS");
     }
-    ManagedChannel channel =
-        ChannelSecurity.channelBuilder(target, tls, ChannelSecurity.OptionNames.SDK)
-            .userAgent("berth-java-sdk")
-            .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
-            .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
-            .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-            .build();
-    return forChannel(channel, settings);
+    Map<String, String> authorities = new HashMap<>();
+    List<String> targets = LeaderTargets.expand(settings.targets(), authorities);
+    GrpcBrokerClient client =
+        new GrpcBrokerClient(
+            targets,
+            target -> {
+              ManagedChannelBuilder<?> builder =
+                  ChannelSecurity.channelBuilder(target, tls, ChannelSecurity.OptionNames.SDK)
+                      .userAgent("berth-java-sdk")
+                      .keepAliveTime(KEEPALIVE_SECONDS, TimeUnit.SECONDS)
+                      .keepAliveTimeout(KEEPALIVE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                      .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES);
+              String authority = authorities.get(target);
+              if (authority != null && (tls == null || tls.serverName().isEmpty())) {
+                builder.overrideAuthority(authority); // TLS checks the name the addresses came from
+              }
+              return builder.build();
+            },
+            settings);
+    client.targets.channel(); // the first member's channel now: unusable TLS files fail the build
+    return client;
   }
 
   /**
-   * A client over {@code channel}, which it owns and shuts down on close; the settings' target and
-   * TLS are not used. The SDK's tests connect over the in-process transport this way.
+   * A client over channels that {@code open} makes for each target (a follower's hint included),
+   * which it owns and shuts down on close; the settings' TLS is not used. The SDK's tests connect
+   * over the in-process transport this way.
    */
-  static BrokerClient forChannel(ManagedChannel channel, Settings settings) {
-    return new GrpcBrokerClient(channel, settings);
+  static BrokerClient forChannels(
+      List<String> targets, Function<String, ManagedChannel> open, Settings settings) {
+    return new GrpcBrokerClient(targets, open, settings);
   }
 
   @Override
@@ -93,7 +122,7 @@ final class GrpcBrokerClient implements BrokerClient {
       throw new IllegalStateException("client is closed");
     }
     ManagedSession session =
-        new ManagedSession(channel, settings, workerId, options, sessions::remove);
+        new ManagedSession(targets, settings, workerId, options, sessions::remove);
     sessions.add(session);
     if (closed.get()) {
       session.close(); // raced with close()
@@ -111,14 +140,6 @@ final class GrpcBrokerClient implements BrokerClient {
     for (ManagedSession session : List.copyOf(sessions)) {
       session.close();
     }
-    managed.shutdown();
-    try {
-      if (!managed.awaitTermination(settings.callDeadline().toMillis(), TimeUnit.MILLISECONDS)) {
-        managed.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      managed.shutdownNow();
-    }
+    targets.close(settings.callDeadline().toMillis());
   }
 }

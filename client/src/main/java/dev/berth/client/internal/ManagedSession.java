@@ -26,10 +26,10 @@ import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.GetModuleRequest;
 import dev.berth.proto.v1.GetModuleResponse;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
+import dev.berth.proto.v1.LeaseBrokerGrpc.LeaseBrokerBlockingStub;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResult;
 import dev.berth.proto.v1.SessionEvent;
-import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.lang.System.Logger.Level;
@@ -40,6 +40,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -60,7 +61,7 @@ final class ManagedSession implements WorkerSession {
   private final long callDeadlineNanos;
   private final Ticker ticker;
   private final String workerId;
-  private final LeaseBrokerGrpc.LeaseBrokerBlockingStub blocking;
+  private final LeaderTargets targets;
   private final ExecutorService loop;
   private final Listeners listeners = new Listeners();
   private final LeaseRegistry leases = new LeaseRegistry(listeners);
@@ -70,7 +71,7 @@ final class ManagedSession implements WorkerSession {
   private final SdkTracing tracing;
 
   ManagedSession(
-      Channel channel,
+      LeaderTargets targets,
       Settings settings,
       String workerId,
       SessionOptions options,
@@ -81,12 +82,11 @@ final class ManagedSession implements WorkerSession {
     this.workerId = workerId;
     this.onClosed = onClosed;
     this.tracing = new SdkTracing(settings.openTelemetry().orElse(null));
-    this.blocking = LeaseBrokerGrpc.newBlockingStub(channel);
+    this.targets = targets;
     // The session's one thread; its timers are scheduled on the ticker, which runs them here.
     this.loop = Executors.newSingleThreadExecutor(new DaemonThreads("berth-session"));
     this.connection =
-        new SessionConnection(
-            loop, LeaseBrokerGrpc.newStub(channel), settings, workerId, options, leases, listeners);
+        new SessionConnection(loop, targets, settings, workerId, options, leases, listeners);
   }
 
   /** Opens the stream and waits for the broker's answer; on failure, cleans up and throws. */
@@ -151,11 +151,8 @@ final class ManagedSession implements WorkerSession {
     long sent = ticker.nanoTime();
     AcquireResponse response;
     if (settings.unaryLeaseCalls()) {
-      try {
-        response = blocking.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS).acquire(request);
-      } catch (StatusRuntimeException e) {
-        throw Errors.fromGrpc(e);
-      }
+      // Sent again to the leader after a NOT_LEADER, with the same request_id.
+      response = unary(deadlineNanos, stub -> stub.acquire(request));
     } else {
       SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's acquire span, if any
       SessionEvent event =
@@ -203,6 +200,47 @@ final class ManagedSession implements WorkerSession {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new BrokerException(Condition.CANCELLED, "interrupted while waiting for the broker");
+    }
+  }
+
+  /**
+   * Makes a unary call on the member that leads, within {@code deadlineNanos} on the ticker: a
+   * NOT_LEADER refusal sends it again at once to the leader it names; one that names none, or a
+   * member that cannot be reached while others are known, sends it to the next member after a
+   * back-off with jitter. The request is the same each time (an acquire keeps its request_id).
+   */
+  private <T> T unary(
+      long deadlineNanos, java.util.function.Function<LeaseBrokerBlockingStub, T> call) {
+    long end = ticker.nanoTime() + deadlineNanos;
+    Backoff backoff =
+        new Backoff(
+            settings.reconnectInitial().toNanos(),
+            settings.reconnectMax().toNanos(),
+            () -> ThreadLocalRandom.current().nextDouble());
+    int hintsFollowed = 0;
+    while (true) {
+      String target = targets.current();
+      long left = end - ticker.nanoTime();
+      try {
+        return call.apply(
+            LeaseBrokerGrpc.newBlockingStub(targets.channel(target))
+                .withDeadlineAfter(Math.max(0, left), TimeUnit.NANOSECONDS));
+      } catch (StatusRuntimeException e) {
+        long pause = targets.afterFailure(target, e, hintsFollowed, backoff);
+        if (pause < 0 || ticker.nanoTime() + pause >= end) {
+          throw Errors.fromGrpc(e);
+        }
+        if (pause == 0) {
+          hintsFollowed++;
+          continue;
+        }
+        try {
+          ticker.sleep(Duration.ofNanos(pause));
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new BrokerException(Condition.CANCELLED, "interrupted while finding the leader");
+        }
+      }
     }
   }
 
@@ -273,15 +311,7 @@ final class ManagedSession implements WorkerSession {
     if (!wasmLease.moduleDigest().isEmpty()) {
       request.setDigest(wasmLease.moduleDigest());
     }
-    GetModuleResponse response;
-    try {
-      response =
-          blocking
-              .withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
-              .getModule(request.build());
-    } catch (StatusRuntimeException e) {
-      throw Errors.fromGrpc(e);
-    }
+    GetModuleResponse response = unary(callDeadlineNanos, stub -> stub.getModule(request.build()));
     byte[] bytes = response.getWasm().toByteArray();
     String digest = Wire.sha256(bytes);
     if (!digest.equals(response.getDigest())
@@ -382,7 +412,7 @@ final class ManagedSession implements WorkerSession {
   private boolean sendRelease(LeaseHandle lease, ReleaseRequest request) {
     try {
       if (settings.unaryLeaseCalls()) {
-        blocking.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS).release(request);
+        var unused = unary(callDeadlineNanos, stub -> stub.release(request));
       } else {
         SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's release span, if any
         ReleaseResult result =

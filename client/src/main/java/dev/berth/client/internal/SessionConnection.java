@@ -95,7 +95,7 @@ final class SessionConnection {
   }
 
   private final Executor loop;
-  private final LeaseBrokerGrpc.LeaseBrokerStub stub;
+  private final LeaderTargets targets;
   private final Settings settings;
   private final long callDeadlineNanos;
   private final String workerId;
@@ -124,6 +124,12 @@ final class SessionConnection {
   /** How the last stream ended, for calls that waited in vain for the next one. */
   private String lastEnded = "";
 
+  /** When the first hello was sent: the session gives up opening one call deadline later. */
+  private long openStartedNanos;
+
+  /** NOT_LEADER hints followed at once since the last stream opened; bounds a ping-pong. */
+  private int hintsFollowed;
+
   /** The last call_id used on any of this session's streams; ids are never reused. */
   private long lastCallId;
 
@@ -132,14 +138,14 @@ final class SessionConnection {
 
   SessionConnection(
       Executor loop,
-      LeaseBrokerGrpc.LeaseBrokerStub stub,
+      LeaderTargets targets,
       Settings settings,
       String workerId,
       SessionOptions options,
       LeaseRegistry leases,
       Listeners listeners) {
     this.loop = loop;
-    this.stub = stub;
+    this.targets = targets;
     this.settings = settings;
     this.callDeadlineNanos = settings.callDeadline().toNanos();
     this.workerId = workerId;
@@ -184,6 +190,7 @@ final class SessionConnection {
   /** Opens the stream; {@code opened} completes at the broker's answer or fails with the error. */
   void start(CompletableFuture<Void> opened) {
     this.firstOpened = opened;
+    openStartedNanos = ticker.nanoTime();
     connect();
   }
 
@@ -360,9 +367,10 @@ final class SessionConnection {
   // ---------------------------------------------------------------- the stream
 
   private void connect() {
-    Stream s = new Stream();
+    String target = targets.current();
+    Stream s = new Stream(target);
     stream = s;
-    stub.openSession(s);
+    LeaseBrokerGrpc.newStub(targets.channel(target)).openSession(s);
     Hello.Builder hello =
         Hello.newBuilder()
             .setWorkerId(workerId)
@@ -430,6 +438,7 @@ final class SessionConnection {
     s.opened = true;
     s.helloTimeout.cancel(false);
     backoff.reset();
+    hintsFollowed = 0;
     long ttl = positiveOr(Wire.duration(opened.getSessionTtl()).toNanos(), DEFAULT_TTL_NANOS);
     long margin = marginNanos(ttl);
     SessionGeneration old = generation;
@@ -569,7 +578,11 @@ final class SessionConnection {
     s.send(SessionRequest.newBuilder().setAck(Ack.newBuilder().setCommandId(commandId)).build());
   }
 
-  private void onEnded(Stream s, Status status) {
+  /**
+   * The stream {@code s} ended with {@code status} ({@code error} as gRPC reported it, with the
+   * trailers that may name the leader).
+   */
+  private void onEnded(Stream s, Status status, Throwable error) {
     if (s != stream) {
       return;
     }
@@ -598,6 +611,12 @@ final class SessionConnection {
         return;
       }
       case CONNECTING -> {
+        // Another member may lead: try it while the call deadline of the opening lasts.
+        long pause = routeAfter(s, status, error);
+        if (pause >= 0 && ticker.nanoTime() + pause - openStartedNanos < callDeadlineNanos) {
+          reconnectAfter(pause, status);
+          return;
+        }
         state = State.CLOSED;
         closedReason = describe(status);
         failCalls(null, Errors.fromStatus(status, null));
@@ -611,19 +630,48 @@ final class SessionConnection {
       return;
     }
     state = State.RECONNECTING;
-    long delay = backoff.nextDelayNanos();
+    long pause = routeAfter(s, status, error);
+    reconnectAfter(pause >= 0 ? pause : backoff.nextDelayNanos(), status);
+  }
+
+  /**
+   * Where the next stream goes after {@code s} ended, and after how long (see {@link
+   * LeaderTargets#afterFailure}): {@code 0} to follow a leader hint at once, a back-off when the
+   * next member is to be tried, {@code -1} when no other member would do better.
+   */
+  private long routeAfter(Stream s, Status status, Throwable error) {
+    if (Errors.isFatalForStream(status.getCode())) {
+      return -1;
+    }
+    if (s.timedOut && targets.size() > 1) {
+      targets.failed(s.target); // a member that does not answer: try the next one
+      return backoff.nextDelayNanos();
+    }
+    return targets.afterFailure(
+        s.target, error != null ? error : status.asRuntimeException(), hintsFollowed, backoff);
+  }
+
+  /** Opens the next stream after {@code delayNanos}, at once for 0. */
+  private void reconnectAfter(long delayNanos, Status status) {
     log.log(
         Level.INFO,
-        "session stream of {0} ended ({1}); reconnecting in {2} ms",
+        "session stream of {0} ended ({1}); reconnecting to {2} in {3} ms",
         workerId,
         describe(status),
-        TimeUnit.NANOSECONDS.toMillis(delay));
-    reconnect = ticker.schedule(loop, guarded(this::backoffElapsed), Duration.ofNanos(delay));
-    events.reconnectScheduled(Duration.ofNanos(delay));
+        targets.current(),
+        TimeUnit.NANOSECONDS.toMillis(delayNanos));
+    if (delayNanos == 0) {
+      hintsFollowed++;
+      post(this::backoffElapsed);
+    } else {
+      reconnect =
+          ticker.schedule(loop, guarded(this::backoffElapsed), Duration.ofNanos(delayNanos));
+    }
+    events.reconnectScheduled(Duration.ofNanos(delayNanos));
   }
 
   private void backoffElapsed() {
-    if (state == State.RECONNECTING) {
+    if (state == State.RECONNECTING || state == State.CONNECTING) {
       connect();
     }
   }
@@ -639,7 +687,8 @@ final class SessionConnection {
 
   private void retryReleases() {
     for (ReleaseRequest request : leases.takeReleases()) {
-      stub.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
+      LeaseBrokerGrpc.newStub(targets.channel())
+          .withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
           .release(
               request,
               new StreamObserver<ReleaseResponse>() {
@@ -714,6 +763,9 @@ final class SessionConnection {
 
   /** One {@code OpenSession} call. Its callbacks only hand events to the loop. */
   private final class Stream implements ClientResponseObserver<SessionRequest, SessionEvent> {
+    /** The member it was opened to. */
+    final String target;
+
     ClientCallStreamObserver<SessionRequest> requests;
     long helloSentNanos;
     boolean opened;
@@ -725,6 +777,10 @@ final class SessionConnection {
 
     /** Heartbeats sent and not yet acknowledged: {seq, sentNanos}, oldest first. */
     final ArrayDeque<long[]> unacked = new ArrayDeque<>();
+
+    Stream(String target) {
+      this.target = target;
+    }
 
     @Override
     public void beforeStart(ClientCallStreamObserver<SessionRequest> requestStream) {
@@ -748,12 +804,15 @@ final class SessionConnection {
     @Override
     public void onError(Throwable t) {
       Status status = Status.fromThrowable(t);
-      post(() -> onEnded(this, status));
+      post(() -> onEnded(this, status, t));
     }
 
     @Override
     public void onCompleted() {
-      post(() -> onEnded(this, Status.UNAVAILABLE.withDescription("the broker ended the stream")));
+      post(
+          () ->
+              onEnded(
+                  this, Status.UNAVAILABLE.withDescription("the broker ended the stream"), null));
     }
   }
 

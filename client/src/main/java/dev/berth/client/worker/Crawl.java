@@ -156,7 +156,7 @@ final class Crawl {
     } catch (BrokerException e) {
       err.println(
           "berth worker: cannot open a session at "
-              + options.broker()
+              + options.connection().target()
               + ": "
               + ConnectionOptions.inFlagTerms(e.getMessage()));
       return 1;
@@ -170,7 +170,7 @@ final class Crawl {
               + ": session "
               + s.sessionId()
               + " at "
-              + options.broker()
+              + options.connection().target()
               + ", "
               + options.urls().size()
               + " URLs, concurrency "

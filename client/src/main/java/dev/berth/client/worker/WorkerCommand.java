@@ -198,7 +198,7 @@ public final class WorkerCommand implements Callable<Integer> {
     try {
       BrokerClient.Builder builder =
           BrokerClient.newBuilder()
-              .target(options.broker())
+              .targets(options.brokers().toArray(String[]::new))
               .callDeadline(options.connection().timeout());
       if (tracing.enabled()) {
         builder.openTelemetry(tracing.openTelemetry());

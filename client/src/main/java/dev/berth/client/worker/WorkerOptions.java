@@ -44,8 +44,8 @@ record WorkerOptions(
     chromiumArgs = List.copyOf(chromiumArgs);
   }
 
-  /** The broker, as a gRPC target. */
-  String broker() {
-    return connection.target();
+  /** The broker, or the members of its cluster, each a gRPC target. */
+  List<String> brokers() {
+    return connection.targets();
   }
 }

@@ -145,6 +145,17 @@ class CliDaemonIT {
   // ------------------------------------------------------------ status
 
   @Test
+  void clusterCommands_onALoneBroker_sayItIsNotAClusterExit1() {
+    Run status = berth("cluster", "status");
+    Run transfer = berth("cluster", "transfer", "--to", "n2");
+
+    assertThat(status.code()).isEqualTo(ExitCode.BROKER_ERROR);
+    assertThat(status.err()).contains("is not a cluster member");
+    assertThat(transfer.code()).isEqualTo(ExitCode.BROKER_ERROR);
+    assertThat(transfer.err()).startsWith("berth: FAILED_PRECONDITION: not a cluster");
+  }
+
+  @Test
   void status_table_headerPoolsAndTotals() {
     Run run = berth("status");
 

@@ -120,10 +120,19 @@ class MainTest {
   }
 
   @Test
-  void brokerList_readButRefusedForNow() {
-    assertThat(run("--broker", "a:7433,b:7433", "status")).isEqualTo(ExitCode.USAGE);
+  void brokerListNamingOneTwice_exit2NamingIt() {
+    assertThat(run("--broker", "a:7433,b:7433,a:7433", "status")).isEqualTo(ExitCode.USAGE);
 
-    assertThat(err()).contains("--broker: a list of brokers (a:7433,b:7433) is read but not used");
+    assertThat(err()).contains("--broker").contains("names a:7433 twice");
+  }
+
+  @Test
+  void brokerListNoneReachable_triesEachThenExit3() {
+    // Ports 1 and 2 on loopback refuse connections at once.
+    assertThat(run("--broker", "127.0.0.1:1,127.0.0.1:2", "--timeout", "5s", "status"))
+        .isEqualTo(ExitCode.UNREACHABLE);
+
+    assertThat(err()).startsWith("berth: ").contains("127.0.0.1:");
   }
 
   @Test

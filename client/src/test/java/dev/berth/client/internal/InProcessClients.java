@@ -16,7 +16,18 @@ public final class InProcessClients {
    * TLS aside); callbacks run on the calling thread, as in the broker's own tests.
    */
   public static BrokerClient connect(String serverName, BrokerClientProvider.Settings settings) {
-    return GrpcBrokerClient.forChannel(
-        InProcessChannelBuilder.forName(serverName).directExecutor().build(), settings);
+    return connect(java.util.List.of(serverName), settings);
+  }
+
+  /**
+   * A client of the in-process servers {@code serverNames}, as members of one cluster: a follower's
+   * NOT_LEADER hint names the in-process server of the leader.
+   */
+  public static BrokerClient connect(
+      java.util.List<String> serverNames, BrokerClientProvider.Settings settings) {
+    return GrpcBrokerClient.forChannels(
+        serverNames,
+        name -> InProcessChannelBuilder.forName(name).directExecutor().build(),
+        settings);
   }
 }

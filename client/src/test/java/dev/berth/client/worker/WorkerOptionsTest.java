@@ -88,7 +88,7 @@ class WorkerOptionsTest {
     assertThat(o.workerId()).isEqualTo("w-1");
     assertThat(o.chromium()).isEqualTo(WorkerCommand.DEFAULT_CHROMIUM);
     assertThat(o.attempts()).isEqualTo(3);
-    assertThat(o.broker()).isEqualTo("127.0.0.1:7433");
+    assertThat(o.brokers()).containsExactly("127.0.0.1:7433");
   }
 
   @Test
@@ -103,7 +103,7 @@ class WorkerOptionsTest {
                 "BERTH_TLS_SERVER_NAME", "berth-1"),
             base());
 
-    assertThat(o.broker()).isEqualTo("broker.internal:7433");
+    assertThat(o.brokers()).containsExactly("broker.internal:7433");
     assertThat(o.connection().token()).isEqualTo("w0rker");
     assertThat(o.connection().tls().serverName()).contains("berth-1");
     assertThat(parse(Map.of(), base()).connection().tls()).as("plaintext by default").isNull();

@@ -16,6 +16,8 @@ import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
 import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.RevokeLeaseResponse;
+import dev.berth.proto.v1.TransferLeadershipRequest;
+import dev.berth.proto.v1.TransferLeadershipResponse;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.server.admission.AcquireSpec;
@@ -222,6 +224,92 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     } catch (RuntimeException e) {
       responses.onError(Errors.toStatus(e));
     }
+  }
+
+  /**
+   * Moves the cluster's leadership: {@code to} must be another member (empty: the best successor).
+   * Answers once the transfer is done, naming the new leader; NOT_LEADER when this node lost the
+   * lead meanwhile, FAILED_PRECONDITION on a lone broker.
+   */
+  @Override
+  public void transferLeadership(
+      TransferLeadershipRequest request, StreamObserver<TransferLeadershipResponse> responses) {
+    java.util.Optional<dev.berth.server.cluster.ClusterStatus> cluster = role.cluster();
+    if (cluster.isEmpty()) {
+      responses.onError(
+          io.grpc.Status.FAILED_PRECONDITION
+              .withDescription("not a cluster: this broker runs alone (no cluster.peers)")
+              .asRuntimeException());
+      return;
+    }
+    String to = request.getTo();
+    List<String> others =
+        cluster.get().members().stream()
+            .map(dev.berth.server.cluster.ClusterStatus.Member::id)
+            .filter(id -> !id.equals(cluster.get().self()))
+            .sorted()
+            .toList();
+    if (!to.isEmpty() && !others.contains(to)) {
+      responses.onError(
+          Errors.toStatus(
+              BrokerException.invalid(
+                  "to",
+                  "must be another member of the cluster ("
+                      + String.join(", ", others)
+                      + ") or empty for the best successor, got '"
+                      + to
+                      + "'")));
+      return;
+    }
+    // The chained stage only answers the call and cannot fail, so there is nothing to observe.
+    var unused =
+        role.transferTo(to)
+            .whenComplete(
+                (leader, error) -> {
+                  if (error != null) {
+                    responses.onError(transferFailed(error));
+                    return;
+                  }
+                  String leaderId = leader == null ? "" : leader;
+                  String api =
+                      cluster.get().members().stream()
+                          .filter(m -> m.id().equals(leaderId))
+                          .map(dev.berth.server.cluster.ClusterStatus.Member::api)
+                          .findFirst()
+                          .orElse("");
+                  responses.onNext(
+                      TransferLeadershipResponse.newBuilder()
+                          .setLeaderId(leaderId)
+                          .setLeaderApi(api)
+                          .build());
+                  responses.onCompleted();
+                });
+  }
+
+  /** Why a transfer failed, as the status the caller acts on. */
+  private io.grpc.StatusRuntimeException transferFailed(Throwable error) {
+    Throwable cause =
+        error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            ? error.getCause()
+            : error;
+    if (cause instanceof dev.berth.server.cluster.ReplicationException r) {
+      return switch (r.reason()) {
+        case NOT_LEADER -> LeaderGate.notLeader(role.leaderApi());
+        default ->
+            io.grpc.Status.UNAVAILABLE
+                .withDescription("leadership was not transferred: " + r.getMessage())
+                .asRuntimeException();
+      };
+    }
+    if (cause instanceof IllegalArgumentException) {
+      return Errors.toStatus(BrokerException.invalid("to", cause.getMessage()));
+    }
+    if (cause instanceof UnsupportedOperationException) {
+      return io.grpc.Status.FAILED_PRECONDITION
+          .withDescription("not a cluster: this broker runs alone (no cluster.peers)")
+          .asRuntimeException();
+    }
+    return Errors.toStatus(cause);
   }
 
   /** The page size asked for; {@code requested} is a uint32 on the wire. */

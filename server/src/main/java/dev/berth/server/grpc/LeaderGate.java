@@ -38,7 +38,8 @@ final class LeaderGate implements ServerInterceptor {
           BrokerAdminGrpc.getRevokeLeaseMethod().getFullMethodName(),
           BrokerAdminGrpc.getDrainSessionMethod().getFullMethodName(),
           BrokerAdminGrpc.getDrainBrokerMethod().getFullMethodName(),
-          BrokerAdminGrpc.getUpdateLimitsMethod().getFullMethodName());
+          BrokerAdminGrpc.getUpdateLimitsMethod().getFullMethodName(),
+          BrokerAdminGrpc.getTransferLeadershipMethod().getFullMethodName());
 
   private final ServingRole role;
 

@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -110,6 +111,19 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
   @Override
   public void onChange(Runnable listener) {
     listeners.add(listener);
+  }
+
+  /**
+   * Hands leadership to {@code memberIdOrEmpty} (empty: the member whose log reaches furthest)
+   * through {@link RaftNode#transferLeadership}; completes with the id of the member that leads
+   * next. Fails with a {@code ReplicationException} (NOT_LEADER on a node that does not lead) or an
+   * {@link IllegalArgumentException} naming a member that is not another member.
+   */
+  @Override
+  public CompletableFuture<String> transferTo(String memberIdOrEmpty) {
+    String to = memberIdOrEmpty == null || memberIdOrEmpty.isEmpty() ? null : memberIdOrEmpty;
+    RaftNode n = node;
+    return n.transferLeadership(to).thenApply(done -> to != null ? to : n.status().leaderId());
   }
 
   /** Stops serving at once (callers are told NOT_LEADER), then leaves the cluster. */

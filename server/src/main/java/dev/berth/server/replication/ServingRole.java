@@ -2,6 +2,7 @@ package dev.berth.server.replication;
 
 import dev.berth.server.cluster.ClusterStatus;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Whether this process serves the worker API now, who does when it does not, and the cluster facts
@@ -47,4 +48,13 @@ public interface ServingRole {
    * that tells the role; it must not block.
    */
   void onChange(Runnable listener);
+
+  /**
+   * Hands the cluster's leadership to member {@code memberIdOrEmpty} (empty: the best successor);
+   * completes with the id of the member that leads next. A lone broker fails with {@link
+   * UnsupportedOperationException}: it is not a cluster.
+   */
+  default CompletableFuture<String> transferTo(String memberIdOrEmpty) {
+    return CompletableFuture.failedFuture(new UnsupportedOperationException("not a cluster"));
+  }
 }

@@ -10,7 +10,6 @@ import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.ClusterNode;
 import dev.berth.proto.v1.ClusterRole;
-import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.Lease;
@@ -18,16 +17,16 @@ import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.LeaseInfo;
 import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ResourceKind;
-import dev.berth.testkit.DaemonProcess;
-import io.grpc.ManagedChannel;
+import dev.berth.testkit.DaemonCluster;
+import dev.berth.testkit.DaemonCluster.Member;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.StatusProto;
-import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -51,34 +50,36 @@ class FailoverClusterIT {
 
   @TempDir Path dir;
 
-  private final List<Node> nodes = new ArrayList<>();
-
-  private record Node(String id, DaemonProcess daemon, ManagedChannel channel) {
-    String api() {
-      return "127.0.0.1:" + daemon.port();
-    }
-  }
+  private DaemonCluster cluster;
 
   @AfterEach
   void stop() {
-    for (Node n : nodes) {
-      n.channel().shutdownNow();
-      n.daemon().close();
+    if (cluster != null) {
+      cluster.close();
     }
   }
 
   @Test
   @Timeout(240)
   void sigkillOfTheLeader_anotherLeads_leasesKeptWithTheirIdsAndTokens() throws Exception {
-    startCluster();
-    Node leader = awaitReadyLeader(nodes, 30_000);
-    List<Node> followers = nodes.stream().filter(n -> !n.equals(leader)).toList();
+    cluster =
+        DaemonCluster.start(
+            dir,
+            "it",
+            "--render-limit",
+            "64",
+            "--session.heartbeat_interval",
+            "1s",
+            "--session.ttl",
+            "5s");
+    Member leader = DaemonCluster.awaitReadyLeader(cluster.members(), Duration.ofSeconds(30));
+    List<Member> followers = cluster.members().stream().filter(n -> !n.equals(leader)).toList();
 
     // Followers send workers to the leader; only the leader's LeaseBroker is SERVING.
-    for (Node f : followers) {
+    for (Member f : followers) {
       // A follower learns who leads from the leader's first append after the election; until then
       // its hint is empty (documented). Wait for that, then check the hint it gives workers.
-      awaitLeaderKnown(f, leader, 10_000);
+      DaemonCluster.awaitLeaderKnown(f, leader, Duration.ofSeconds(10));
       StatusRuntimeException refused =
           catchThrowableOfType(
               StatusRuntimeException.class,
@@ -118,7 +119,7 @@ class FailoverClusterIT {
 
     long killedAt = System.nanoTime();
     leader.daemon().kill();
-    Node next = awaitReadyLeader(followers, 20_000);
+    Member next = DaemonCluster.awaitReadyLeader(followers, Duration.ofSeconds(20));
     long failoverMillis = (System.nanoTime() - killedAt) / 1_000_000;
     System.out.printf(
         "failover: a new leader (%s) served %d ms after SIGKILL%n", next.id(), failoverMillis);
@@ -161,73 +162,11 @@ class FailoverClusterIT {
     resumed.forEach(LiveSession::close);
   }
 
-  private void startCluster() throws Exception {
-    String[] ids = {"n1", "n2", "n3"};
-    int[] api = new int[3];
-    int[] raft = new int[3];
-    List<String> peers = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      api[i] = DaemonProcess.freePort();
-      raft[i] = DaemonProcess.freePort();
-      peers.add("--cluster.peers." + ids[i] + ".raft");
-      peers.add("127.0.0.1:" + raft[i]);
-      peers.add("--cluster.peers." + ids[i] + ".api");
-      peers.add("127.0.0.1:" + api[i]);
-    }
-    for (int i = 0; i < 3; i++) {
-      Path state = Files.createDirectories(dir.resolve(ids[i]));
-      List<String> flags = new ArrayList<>(peers);
-      flags.addAll(
-          List.of(
-              "--cluster.id", "it",
-              "--cluster.self", ids[i],
-              "--render-limit", "64",
-              "--session.heartbeat_interval", "1s",
-              "--session.ttl", "5s"));
-      DaemonProcess daemon =
-          DaemonProcess.newBuilder(state, dir.resolve(ids[i] + ".log"))
-              .port(api[i])
-              .metricsListen("off")
-              .flags(flags.toArray(String[]::new))
-              .start();
-      nodes.add(new Node(ids[i], daemon, daemon.channel()));
-    }
+  private static ClusterNode status(Member n) {
+    return DaemonCluster.status(n);
   }
 
-  /** Polls the admin status of {@code candidates} until one is the ready leader. */
-  private static Node awaitReadyLeader(List<Node> candidates, long timeoutMillis)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
-    while (System.nanoTime() < deadline) {
-      for (Node n : candidates) {
-        try {
-          ClusterNode c = status(n);
-          if (c.getRole() == ClusterRole.CLUSTER_ROLE_LEADER
-              && c.getReady()
-              && health(n, "berth.v1.LeaseBroker") == ServingStatus.SERVING) {
-            return n;
-          }
-        } catch (StatusRuntimeException notYet) {
-          // starting, or just killed
-        }
-      }
-      Thread.sleep(20);
-    }
-    throw new AssertionError(
-        "no ready leader among "
-            + candidates.stream().map(Node::id).toList()
-            + ":\n"
-            + candidates.stream().map(n -> n.daemon().logTail(30)).toList());
-  }
-
-  private static ClusterNode status(Node n) {
-    return BrokerAdminGrpc.newBlockingStub(n.channel())
-        .withDeadlineAfter(2, TimeUnit.SECONDS)
-        .getStatus(GetStatusRequest.getDefaultInstance())
-        .getCluster();
-  }
-
-  private static ServingStatus health(Node n, String service) {
+  private static ServingStatus health(Member n, String service) {
     return HealthGrpc.newBlockingStub(n.channel())
         .withDeadlineAfter(2, TimeUnit.SECONDS)
         .check(HealthCheckRequest.newBuilder().setService(service).build())
@@ -247,18 +186,5 @@ class FailoverClusterIT {
       }
     }
     throw new AssertionError("no ErrorInfo in " + status);
-  }
-
-  /** Waits until {@code follower} names {@code leader}'s API address as the leader it knows. */
-  private static void awaitLeaderKnown(Node follower, Node leader, long timeoutMillis)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    while (!status(follower).getLeaderApi().equals(leader.api())) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError(
-            follower.id() + " did not learn the leader within " + timeoutMillis + " ms");
-      }
-      Thread.sleep(50);
-    }
   }
 }

@@ -147,7 +147,7 @@ class LeaderGateServiceTest {
     return dev.berth.proto.v1.Hello.newBuilder().setWorkerId("worker-1");
   }
 
-  private static ErrorInfo notLeader(Throwable t) {
+  static ErrorInfo notLeader(Throwable t) {
     com.google.rpc.Status status = StatusProto.fromThrowable(t);
     assertThat(status).as("rich status of %s", t).isNotNull();
     for (Any detail : status.getDetailsList()) {

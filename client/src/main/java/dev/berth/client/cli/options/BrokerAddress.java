@@ -12,8 +12,7 @@ import picocli.CommandLine.TypeConversionException;
 /**
  * Where a broker listens, as {@code --broker} and {@code BERTH_BROKER} give it: {@code HOST:PORT}
  * ({@code [IPv6]:PORT} in brackets), or a gRPC target URI ({@code dns:///broker.internal:7433},
- * {@code unix:///run/berth.sock}); or a comma-separated list of those, which is read and checked
- * but not yet used (see {@link #single}).
+ * {@code unix:///run/berth.sock}); or a comma-separated list of those, the members of a cluster.
  *
  * <p>Immutable and thread-safe.
  */
@@ -37,7 +36,12 @@ public final class BrokerAddress {
   public static BrokerAddress parse(String text) {
     List<String> targets = new ArrayList<>();
     for (String part : text.split(",", -1)) {
-      targets.add(target(part.strip(), text));
+      String target = target(part.strip(), text);
+      if (targets.contains(target)) {
+        throw new IllegalArgumentException(
+            "names " + target + " twice; list each cluster member once, got '" + text + "'");
+      }
+      targets.add(target);
     }
     return new BrokerAddress(targets);
   }
@@ -78,23 +82,6 @@ public final class BrokerAddress {
   /** Every broker named, in order, each a gRPC target string. */
   public List<String> targets() {
     return targets;
-  }
-
-  /**
-   * The one broker named, as a gRPC target string.
-   *
-   * @throws IllegalArgumentException when a list was given: the SDK talks to one broker for now,
-   *     and quietly using the first of several would hide that from whoever expects a fail-over
-   */
-  public String single() {
-    if (targets.size() > 1) {
-      throw new IllegalArgumentException(
-          "a list of brokers ("
-              + String.join(",", targets)
-              + ") is read but not used yet: give one broker; failing over between brokers comes"
-              + " with the cluster SDK");
-    }
-    return targets.get(0);
   }
 
   @Override

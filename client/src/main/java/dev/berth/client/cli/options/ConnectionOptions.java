@@ -60,7 +60,8 @@ public final class ConnectionOptions {
       converter = BrokerAddress.Converter.class,
       description =
           "The broker (default $BERTH_BROKER, else 127.0.0.1:7433): HOST:PORT, [IPv6]:PORT or"
-              + " a gRPC target URI (dns:, unix:).")
+              + " a gRPC target URI (dns:, unix:); for a cluster, its members separated by"
+              + " commas (a:7433,b:7433,c:7433).")
   private BrokerAddress broker;
 
   @Option(
@@ -125,16 +126,25 @@ public final class ConnectionOptions {
   /**
    * How to connect, read from this mixin, the commands above it and the environment.
    *
-   * @param target the broker, a gRPC target string
+   * @param targets the broker, or the members of a cluster, each a gRPC target string
    * @param tls TLS as the options say; null for plaintext
    * @param token the bearer token; null for none
    * @param timeout how long to wait for each answer
    */
-  public record Settings(String target, TlsOptions tls, String token, Duration timeout) {
+  public record Settings(List<String> targets, TlsOptions tls, String token, Duration timeout) {
+    public Settings {
+      targets = List.copyOf(targets);
+    }
+
+    /** The brokers as given, separated by commas (one broker: its target), for messages. */
+    public String target() {
+      return String.join(",", targets);
+    }
+
     @Override
     public String toString() {
       return "Settings{target="
-          + target
+          + target()
           + ", tls="
           + tls
           + ", token="
@@ -166,12 +176,6 @@ public final class ConnectionOptions {
     if (address == null) {
       address = BrokerAddress.parse(DEFAULT_BROKER);
     }
-    String target;
-    try {
-      target = address.single();
-    } catch (IllegalArgumentException e) {
-      throw usage((given.broker != null ? "--broker" : "BERTH_BROKER") + ": " + e.getMessage());
-    }
     Duration wait = given.timeout;
     if (wait == null) {
       wait = environment.value("BERTH_TIMEOUT", new DurationConverter.Positive()::convert);
@@ -179,7 +183,7 @@ public final class ConnectionOptions {
     if (wait == null) {
       wait = DEFAULT_TIMEOUT;
     }
-    return new Settings(target, given.tls(environment), given.token(environment), wait);
+    return new Settings(address.targets(), given.tls(environment), given.token(environment), wait);
   }
 
   /** This mixin with every option it lacks taken from the commands above, nearest first. */

@@ -8,14 +8,14 @@ import org.junit.jupiter.api.Test;
 class BrokerAddressTest {
   @Test
   void parse_hostPortIpv6AndUris_accepted() {
-    assertThat(BrokerAddress.parse("127.0.0.1:7433").single()).isEqualTo("127.0.0.1:7433");
-    assertThat(BrokerAddress.parse("[::1]:7433").single()).isEqualTo("[::1]:7433");
-    assertThat(BrokerAddress.parse(" broker.internal:7433 ").single())
-        .isEqualTo("broker.internal:7433");
-    assertThat(BrokerAddress.parse("dns:///broker.internal:7433").single())
-        .isEqualTo("dns:///broker.internal:7433");
-    assertThat(BrokerAddress.parse("unix:///run/berth.sock").single())
-        .isEqualTo("unix:///run/berth.sock");
+    assertThat(BrokerAddress.parse("127.0.0.1:7433").targets()).containsExactly("127.0.0.1:7433");
+    assertThat(BrokerAddress.parse("[::1]:7433").targets()).containsExactly("[::1]:7433");
+    assertThat(BrokerAddress.parse(" broker.internal:7433 ").targets())
+        .containsExactly("broker.internal:7433");
+    assertThat(BrokerAddress.parse("dns:///broker.internal:7433").targets())
+        .containsExactly("dns:///broker.internal:7433");
+    assertThat(BrokerAddress.parse("unix:///run/berth.sock").targets())
+        .containsExactly("unix:///run/berth.sock");
   }
 
   @Test
@@ -44,13 +44,17 @@ class BrokerAddressTest {
   }
 
   @Test
-  void parse_list_readButNotUsedYet() {
+  void parse_list_theMembersInOrder() {
     BrokerAddress list = BrokerAddress.parse("a:7433, [::1]:7434,dns:///c:7435");
 
     assertThat(list.targets()).containsExactly("a:7433", "[::1]:7434", "dns:///c:7435");
-    assertThatThrownBy(list::single)
-        .hasMessageStartingWith("a list of brokers (a:7433,[::1]:7434,dns:///c:7435)")
-        .hasMessageContaining("give one broker");
+    assertThat(list).hasToString("a:7433,[::1]:7434,dns:///c:7435");
+  }
+
+  @Test
+  void parse_listNamingABrokerTwice_refusedNamingIt() {
+    assertThatThrownBy(() -> BrokerAddress.parse("a:7433,b:7433,a:7433"))
+        .hasMessageStartingWith("names a:7433 twice");
   }
 
   @Test

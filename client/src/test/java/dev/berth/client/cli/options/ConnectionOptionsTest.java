@@ -188,10 +188,12 @@ class ConnectionOptionsTest {
   }
 
   @Test
-  void resolve_brokerList_refusedForNow() {
-    assertThat(error(Map.of(), "--broker", "a:1,b:2"))
-        .startsWith("--broker: a list of brokers (a:1,b:2) is read but not used yet");
-    assertThat(error(Map.of("BERTH_BROKER", "a:1,b:2"))).startsWith("BERTH_BROKER: a list");
+  void resolve_brokerList_theClusterMembers() {
+    assertThat(resolve(Map.of(), "--broker", "a:1,b:2,c:3").targets())
+        .containsExactly("a:1", "b:2", "c:3");
+    ConnectionOptions.Settings fromEnv = resolve(Map.of("BERTH_BROKER", "a:1, b:2"));
+    assertThat(fromEnv.targets()).containsExactly("a:1", "b:2");
+    assertThat(fromEnv.target()).isEqualTo("a:1,b:2");
   }
 
   @Test
