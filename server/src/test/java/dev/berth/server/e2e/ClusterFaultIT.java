@@ -78,6 +78,15 @@ class ClusterFaultIT {
     }
   }
 
+  /** The leader {@code n} names, empty when it knows none or does not answer. */
+  private static String leaderKnownBy(Node n) {
+    try {
+      return FaultCluster.status(n).getLeaderId();
+    } catch (StatusRuntimeException notNow) {
+      return "";
+    }
+  }
+
   /** Sleeps for {@code d}, or not at all when it is not positive. */
   private static void sleep(Duration d) throws InterruptedException {
     Thread.sleep(Math.max(0, d.toMillis()));
@@ -245,7 +254,7 @@ class ClusterFaultIT {
       cluster.restart(n);
       // See REJOIN: a generous bound, since it is gRPC's reconnect backoff, not Berth's.
       long deadline = System.nanoTime() + REJOIN.toNanos();
-      while (FaultCluster.status(n).getLeaderId().isEmpty()) {
+      while (leaderKnownBy(n).isEmpty()) {
         assertThat(System.nanoTime()).as("%s rejoined", n).isLessThan(deadline);
         Thread.sleep(100);
       }
