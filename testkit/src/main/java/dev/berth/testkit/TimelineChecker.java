@@ -31,9 +31,10 @@ import java.util.Set;
  *       comes from a broker of a later epoch than the token's.
  * </ol>
  *
- * <p>Ends are logged by the broker's listener after its lock is released, so an end is taken to
- * have happened {@code slack} before its logged time; this is the bound of that delay, and makes
- * the pool rule that much more lenient. Grants need no slack: they carry the decision time.
+ * <p>Ends are logged by the broker's listener after its lock is released, and a takeover just after
+ * the broker opened its recovery window, so each is taken to have happened {@code slack} before its
+ * logged time; this is the bound of that delay, and makes the pool rule that much more lenient.
+ * Grants need no slack: they carry the decision time.
  *
  * <p>Immutable and thread-safe.
  */
@@ -218,7 +219,9 @@ public final class TimelineChecker {
           long when = e.t() - slackNanos;
           steps.add(when > from ? new Step(when, 0, e, 0) : new Step(from, 2, e, 0));
         }
-        case "start", "lead" -> steps.add(new Step(e.t() + ttlNanos, 0, e, e.longField("epoch")));
+        // The broker's recovery window runs from its takeover, which it logs a little later.
+        case "start", "lead" ->
+            steps.add(new Step(e.t() - slackNanos + ttlNanos, 0, e, e.longField("epoch")));
         default -> {
           // sessions and test events change no pool
         }

@@ -123,6 +123,17 @@ class TimelineCheckerTest {
   }
 
   @Test
+  void newLeaderGrantingAsItsRecoveryWindowEnds_loggedTakeoverWithinTheSlack_isNotAnOvercount() {
+    assertThat(
+            violations(
+                grant("n1", 1, "a", "h1", E5 + 1),
+                grant("n1", 2, "b", "h2", E5 + 2),
+                lead("n2", 1_005, 9), // logged 5 ms after the takeover opened the window
+                grant("n2", 6_000, "c", "h3", E9 + 1)))
+        .isEmpty();
+  }
+
+  @Test
   void endLoggedJustAfterTheNextGrant_withinTheSlack_isNotAnOvercount() {
     assertThat(
             violations(

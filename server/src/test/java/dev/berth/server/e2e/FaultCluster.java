@@ -60,7 +60,13 @@ final class FaultCluster implements AutoCloseable {
     final int raft;
     final Path state;
     final TcpProxy inbound;
-    final ManagedChannel channel;
+
+    /**
+     * A channel to its API, new for each process: one that saw the process gone would wait out
+     * gRPC's reconnect backoff, failing calls at once meanwhile.
+     */
+    volatile ManagedChannel channel;
+
     volatile DaemonProcess daemon;
 
     Node(String id, int api, int raft, Path state, TcpProxy inbound) {
@@ -69,8 +75,11 @@ final class FaultCluster implements AutoCloseable {
       this.raft = raft;
       this.state = state;
       this.inbound = inbound;
-      this.channel =
-          io.grpc.ManagedChannelBuilder.forTarget("127.0.0.1:" + api).usePlaintext().build();
+      this.channel = newChannel();
+    }
+
+    ManagedChannel newChannel() {
+      return io.grpc.ManagedChannelBuilder.forTarget(apiAddress()).usePlaintext().build();
     }
 
     String apiAddress() {
@@ -195,6 +204,9 @@ final class FaultCluster implements AutoCloseable {
   void restart(Node n) throws Exception {
     note("restart", n);
     launch(n);
+    ManagedChannel old = n.channel;
+    n.channel = n.newChannel();
+    old.shutdownNow();
   }
 
   /** Blackholes every Raft connection to {@code n} (it can still send). */
