@@ -119,7 +119,8 @@ final class SessionCommands {
   private Opened opened(Session session, boolean resumed, List<String> lost, Effects fx) {
     String id = session.id();
     String worker = session.workerId();
-    state.tell(l -> l.sessionOpened(id, worker, resumed), fx);
+    String job = session.job().name();
+    state.tell(l -> l.sessionOpened(id, worker, resumed, job), fx);
     return new Opened(id, state.epoch, resumed, lost);
   }
 
@@ -394,7 +395,7 @@ final class SessionCommands {
     }
     String id = session.id();
     String worker = session.workerId();
-    state.tell(l -> l.sessionEnded(id, worker, expired), fx);
+    state.tell(l -> l.sessionEnded(id, worker, expired, job), fx);
     if (expired) {
       log.info("session {} of worker {} {}", id, worker, why);
     }
