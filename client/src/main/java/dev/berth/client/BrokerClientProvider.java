@@ -66,6 +66,7 @@ public abstract class BrokerClientProvider {
     private final Ticker ticker;
     private final OpenTelemetry openTelemetry;
     private final boolean unaryLeaseCalls;
+    private final SafeMode safeMode;
 
     Settings(
         String target,
@@ -77,7 +78,8 @@ public abstract class BrokerClientProvider {
         Duration reconnectMax,
         Ticker ticker,
         OpenTelemetry openTelemetry,
-        boolean unaryLeaseCalls) {
+        boolean unaryLeaseCalls,
+        SafeMode safeMode) {
       this.target = requireNonNull(target, "target");
       this.tls = tls;
       this.bearerToken = bearerToken;
@@ -88,6 +90,12 @@ public abstract class BrokerClientProvider {
       this.ticker = requireNonNull(ticker, "ticker");
       this.openTelemetry = openTelemetry;
       this.unaryLeaseCalls = unaryLeaseCalls;
+      this.safeMode = safeMode;
+    }
+
+    /** Safe mode as configured; empty when it is off (the default). */
+    public Optional<SafeMode> safeMode() {
+      return Optional.ofNullable(safeMode);
     }
 
     /** Where the broker listens, a gRPC target string. */
