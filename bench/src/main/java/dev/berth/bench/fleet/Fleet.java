@@ -117,11 +117,8 @@ public final class Fleet {
           TimeUnit.SECONDS.toNanos(1));
       TimeUnit.NANOSECONDS.sleep(scenario.duration());
       stopping = true;
-      // Let held pages finish and short waits end; closing the sessions ends the longer ones.
-      long deadline =
-          System.nanoTime()
-              + Math.min(scenario.acquireWait(), TimeUnit.SECONDS.toNanos(5))
-              + TimeUnit.SECONDS.toNanos(5);
+      // Let held pages finish and queued acquires end (each waits at most acquireWait).
+      long deadline = System.nanoTime() + scenario.acquireWait() + TimeUnit.SECONDS.toNanos(5);
       while (workers.stream().anyMatch(Worker::busy) && System.nanoTime() < deadline) {
         TimeUnit.MILLISECONDS.sleep(50);
       }

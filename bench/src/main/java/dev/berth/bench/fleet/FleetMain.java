@@ -61,11 +61,8 @@ public final class FleetMain {
       names = "--wait",
       paramLabel = "DUR",
       converter = DurationConverter.Positive.class,
-      description =
-          "How long each acquire may queue at the broker (default 2m: longer than any job waits"
-              + " at its weight, so no worker gives up and asks again and every job stays"
-              + " backlogged).")
-  Duration wait = Duration.ofMinutes(2);
+      description = "How long each acquire may queue at the broker (default 5s).")
+  Duration wait = Duration.ofSeconds(5);
 
   @Option(names = "--seed", paramLabel = "N", description = "The schedule's seed (default 1).")
   long seed = 1;

@@ -467,9 +467,7 @@ public final class FleetReport {
         String.format(
             Locale.ROOT,
             "%d workers (jobs %s), RENDER pool of %d, %d hosts, %.0f s measured after %.0f s of"
-                + " warm-up, acquires waiting up to %.0f s (a worker whose wait runs out asks"
-                + " again at once; the default wait is long enough that none does, so every job"
-                + " stays backlogged).%n%n",
+                + " warm-up, acquires waiting up to %.0f s.%n%n",
             scenario.workers(),
             jobList(),
             scenario.pool(),

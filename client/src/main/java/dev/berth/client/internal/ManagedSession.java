@@ -376,15 +376,10 @@ final class ManagedSession implements WorkerSession {
    * is queued and retried with the next heartbeat or reconnect; any other failure is logged.
    */
   void release(LeaseHandle lease, Outcome outcome, long heldNanos) {
-    if (connection.state() == SessionConnection.State.CLOSED || lease.generation().isLost()) {
-      return; // the broker already ended it with its session
+    ReleaseRequest request = releaseRequest(lease.generation(), lease, outcome, heldNanos);
+    if (request != null) {
+      tracing.release(lease, outcome, () -> sendRelease(lease, request));
     }
-    ReleaseRequest.Builder request =
-        ReleaseRequest.newBuilder().setSessionId(lease.sessionId()).setLeaseId(lease.leaseId());
-    if (outcome != null) {
-      request.setOutcome(Wire.outcome(outcome, heldNanos));
-    }
-    tracing.release(lease, outcome, () -> sendRelease(lease, request.build()));
   }
 
   @Override
@@ -394,15 +389,24 @@ final class ManagedSession implements WorkerSession {
 
   /** Releases at the broker a local lease it counts since the session resumed; never throws. */
   void releaseCounted(LocalLease lease, Outcome outcome, long heldNanos) {
-    if (connection.state() == SessionConnection.State.CLOSED || lease.generation().isLost()) {
-      return; // the broker already ended it with its session
+    ReleaseRequest request = releaseRequest(lease.generation(), lease, outcome, heldNanos);
+    if (request != null) {
+      sendRelease(lease.generation(), lease, request);
+    }
+  }
+
+  /** The release of {@code lease}; null when the broker already ended it with its session. */
+  private ReleaseRequest releaseRequest(
+      SessionGeneration generation, Lease lease, Outcome outcome, long heldNanos) {
+    if (connection.state() == SessionConnection.State.CLOSED || generation.isLost()) {
+      return null;
     }
     ReleaseRequest.Builder request =
         ReleaseRequest.newBuilder().setSessionId(lease.sessionId()).setLeaseId(lease.leaseId());
     if (outcome != null) {
       request.setOutcome(Wire.outcome(outcome, heldNanos));
     }
-    sendRelease(lease.generation(), lease, request.build());
+    return request.build();
   }
 
   /** Sends a release; returns true when it could not reach the broker and was queued. */
