@@ -29,6 +29,7 @@ final class LocalLease implements Lease {
   private final LocalLeases owner;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean adopted;
+  private volatile boolean refused;
   private volatile Outcome outcome;
 
   LocalLease(
@@ -64,6 +65,15 @@ final class LocalLease implements Lease {
 
   void adopt() {
     adopted = true;
+  }
+
+  /** Whether the broker refused to count it when it was declared: local-only until closed. */
+  boolean isRefused() {
+    return refused;
+  }
+
+  void refuse() {
+    refused = true;
   }
 
   @Override

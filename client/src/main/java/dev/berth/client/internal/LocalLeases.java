@@ -157,6 +157,21 @@ final class LocalLeases {
   }
 
   /**
+   * Whether {@code generation} holds local leases the broker has neither counted nor refused: those
+   * granted after the last hello left.
+   */
+  boolean undeclared(SessionGeneration generation) {
+    synchronized (lock) {
+      for (LocalLease lease : held.values()) {
+        if (lease.generation() == generation && !lease.isAdopted() && !lease.isRefused()) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /**
    * Takes the broker's answer to the last declaration: each declared lease not in {@code lost} is
    * now counted by the broker (released there when closed; one closed meanwhile is released now
    * through {@code registry}'s queue); each in {@code lost} stays local-only. Removes the local ids
@@ -170,6 +185,9 @@ final class LocalLeases {
         if (lost.remove(id)) {
           refusedNow++;
           refused++;
+          if (lease != null) {
+            lease.refuse();
+          }
         } else if (lease != null) {
           lease.adopt();
           adopted++;

@@ -356,7 +356,7 @@ final class SessionConnection {
             + (closedReason.isEmpty() ? "" : ": " + closedReason));
   }
 
-  /** Drops the stream as a broken connection would (for the SDK's tests). */
+  /** Drops the stream as a broken connection would; the session resumes after its back-off. */
   void dropStream() {
     if (stream != null) {
       stream.requests.cancel("stream dropped on purpose", null);
@@ -476,6 +476,13 @@ final class SessionConnection {
     scheduleHeartbeat(lastAckReceivedNanos + heartbeatIntervalNanos);
     sendHeldCalls();
     retryReleases();
+    LocalLeases local = localLeases;
+    if (local != null && local.undeclared(generation)) {
+      // Granted locally after this hello left (it waited on a blackholed path): only a hello
+      // declares held leases, so resume once more to declare them.
+      log.log(Level.INFO, "session {0}: resuming again to declare local leases", workerId);
+      loop.execute(guarded(this::dropStream));
+    }
     events.opened(opened.getResumed()); // before openSession returns, for the first one
     if (firstOpened != null) {
       firstOpened.complete(null);
