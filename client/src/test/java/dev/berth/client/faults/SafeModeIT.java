@@ -1,5 +1,7 @@
 package dev.berth.client.faults;
 
+import static dev.berth.client.faults.WorkerFaultsIT.await;
+import static dev.berth.client.faults.WorkerFaultsIT.grant;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.berth.client.AcquireOptions;
@@ -20,7 +22,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,23 +33,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SafeModeIT {
   @TempDir Path dir;
-
-  private static Lease grant(WorkerSession session, String url) {
-    AcquireResult result = session.acquire(AcquireOptions.render(url));
-    assertThat(result.isGranted()).as("granted: %s", result).isTrue();
-    return ((AcquireResult.Granted) result).lease();
-  }
-
-  private static void await(String what, Duration timeout, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      Thread.sleep(50);
-    }
-  }
 
   private static int renderInUse(DaemonProcess broker) {
     for (PoolStatus pool :
