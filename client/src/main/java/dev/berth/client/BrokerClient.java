@@ -76,6 +76,7 @@ public interface BrokerClient extends AutoCloseable {
     private Ticker ticker = Ticker.system();
     private OpenTelemetry openTelemetry;
     private boolean unaryLeaseCalls;
+    private SafeMode safeMode;
 
     private Builder() {}
 
@@ -187,6 +188,16 @@ public interface BrokerClient extends AutoCloseable {
     }
 
     /**
+     * Lets each session go on under a small local budget once the broker has been out of reach for
+     * a while ({@link SafeMode}). Off by default: without it, acquires fail while the broker cannot
+     * be reached.
+     */
+    public Builder safeMode(SafeMode value) {
+      this.safeMode = requireNonNull(value, "safeMode");
+      return this;
+    }
+
+    /**
      * Validates the settings and creates the client. Connecting is lazy: an unreachable broker is
      * reported by {@link BrokerClient#openSession}.
      *
@@ -240,7 +251,8 @@ public interface BrokerClient extends AutoCloseable {
           reconnectMax,
           ticker,
           openTelemetry,
-          unaryLeaseCalls);
+          unaryLeaseCalls,
+          safeMode);
     }
 
     private static void positive(String name, Duration value) {

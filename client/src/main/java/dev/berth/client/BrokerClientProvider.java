@@ -67,6 +67,7 @@ public abstract class BrokerClientProvider {
     private final Ticker ticker;
     private final OpenTelemetry openTelemetry;
     private final boolean unaryLeaseCalls;
+    private final SafeMode safeMode;
 
     Settings(
         List<String> targets,
@@ -78,7 +79,8 @@ public abstract class BrokerClientProvider {
         Duration reconnectMax,
         Ticker ticker,
         OpenTelemetry openTelemetry,
-        boolean unaryLeaseCalls) {
+        boolean unaryLeaseCalls,
+        SafeMode safeMode) {
       this.targets = List.copyOf(targets);
       if (this.targets.isEmpty()) {
         throw new IllegalArgumentException("targets: at least one");
@@ -92,6 +94,12 @@ public abstract class BrokerClientProvider {
       this.ticker = requireNonNull(ticker, "ticker");
       this.openTelemetry = openTelemetry;
       this.unaryLeaseCalls = unaryLeaseCalls;
+      this.safeMode = safeMode;
+    }
+
+    /** Safe mode as configured; empty when it is off (the default). */
+    public Optional<SafeMode> safeMode() {
+      return Optional.ofNullable(safeMode);
     }
 
     /** Where the broker listens, a gRPC target string: the first of {@link #targets()}. */

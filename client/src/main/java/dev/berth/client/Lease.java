@@ -50,6 +50,15 @@ public interface Lease extends AutoCloseable {
    */
   long fencingToken();
 
+  /**
+   * Whether the SDK granted this lease itself, in {@link SafeMode safe mode}, while the broker was
+   * out of reach. A local lease has fencing token 0, which a fenced store must refuse; once the
+   * session resumes, the broker counts it against its pool if it has room.
+   */
+  default boolean isLocal() {
+    return false;
+  }
+
   /** The broker session that holds this lease. */
   String sessionId();
 

@@ -60,6 +60,14 @@ public interface WorkerSession extends AutoCloseable {
   AcquireResult acquire(AcquireOptions options);
 
   /**
+   * What this session did in {@link SafeMode safe mode}: local grants, those the broker counted on
+   * resume, those it refused. {@link SafeModeCounts#NONE} when safe mode is off.
+   */
+  default SafeModeCounts safeModeCounts() {
+    return SafeModeCounts.NONE;
+  }
+
+  /**
    * Acquires like {@link #acquire}, and when refused waits the refusal's {@code retryAfter} (at
    * least 50 ms) and asks again, until granted or until the next try could not start before {@code
    * deadline} has passed; then the last refusal is returned. A DRAINING refusal is returned at

@@ -14,6 +14,7 @@ import dev.berth.client.Outcome;
 import dev.berth.client.RefusalReason;
 import dev.berth.client.ResourceKind;
 import dev.berth.client.RevokedLease;
+import dev.berth.client.SafeModeCounts;
 import dev.berth.client.SessionLost;
 import dev.berth.client.SessionOptions;
 import dev.berth.client.Ticker;
@@ -70,6 +71,9 @@ final class ManagedSession implements WorkerSession {
   private final AtomicBoolean closing = new AtomicBoolean();
   private final SdkTracing tracing;
 
+  /** Safe-mode leases; null when safe mode is off. */
+  private final LocalLeases local;
+
   ManagedSession(
       LeaderTargets targets,
       Settings settings,
@@ -87,6 +91,8 @@ final class ManagedSession implements WorkerSession {
     this.loop = Executors.newSingleThreadExecutor(new DaemonThreads("berth-session"));
     this.connection =
         new SessionConnection(loop, targets, settings, workerId, options, leases, listeners);
+    this.local = settings.safeMode().map(m -> new LocalLeases(m, ticker, this)).orElse(null);
+    connection.localLeases(local);
   }
 
   /** Opens the stream and waits for the broker's answer; on failure, cleans up and throws. */
@@ -145,6 +151,9 @@ final class ManagedSession implements WorkerSession {
 
   private AcquireResult acquireOnce(AcquireOptions options) {
     SessionGeneration generation = requireOpen();
+    if (local != null && local.applies(connection.unreachableNanos())) {
+      return local.acquire(options, generation);
+    }
     String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
     AcquireRequest request = Wire.acquireRequest(generation.sessionId(), options, requestId);
     long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
@@ -397,19 +406,45 @@ final class ManagedSession implements WorkerSession {
    * is queued and retried with the next heartbeat or reconnect; any other failure is logged.
    */
   void release(LeaseHandle lease, Outcome outcome, long heldNanos) {
-    if (connection.state() == SessionConnection.State.CLOSED || lease.generation().isLost()) {
-      return; // the broker already ended it with its session
+    ReleaseRequest request = releaseRequest(lease.generation(), lease, outcome, heldNanos);
+    if (request != null) {
+      tracing.release(lease, outcome, () -> sendRelease(lease, request));
+    }
+  }
+
+  @Override
+  public SafeModeCounts safeModeCounts() {
+    return local == null ? SafeModeCounts.NONE : local.counts();
+  }
+
+  /** Releases at the broker a local lease it counts since the session resumed; never throws. */
+  void releaseCounted(LocalLease lease, Outcome outcome, long heldNanos) {
+    ReleaseRequest request = releaseRequest(lease.generation(), lease, outcome, heldNanos);
+    if (request != null) {
+      sendRelease(lease.generation(), lease, request);
+    }
+  }
+
+  /** The release of {@code lease}; null when the broker already ended it with its session. */
+  private ReleaseRequest releaseRequest(
+      SessionGeneration generation, Lease lease, Outcome outcome, long heldNanos) {
+    if (connection.state() == SessionConnection.State.CLOSED || generation.isLost()) {
+      return null;
     }
     ReleaseRequest.Builder request =
         ReleaseRequest.newBuilder().setSessionId(lease.sessionId()).setLeaseId(lease.leaseId());
     if (outcome != null) {
       request.setOutcome(Wire.outcome(outcome, heldNanos));
     }
-    tracing.release(lease, outcome, () -> sendRelease(lease, request.build()));
+    return request.build();
   }
 
   /** Sends a release; returns true when it could not reach the broker and was queued. */
   private boolean sendRelease(LeaseHandle lease, ReleaseRequest request) {
+    return sendRelease(lease.generation(), lease, request);
+  }
+
+  private boolean sendRelease(SessionGeneration generation, Lease lease, ReleaseRequest request) {
     try {
       if (settings.unaryLeaseCalls()) {
         var unused = unary(callDeadlineNanos, stub -> stub.release(request));
@@ -418,8 +453,7 @@ final class ManagedSession implements WorkerSession {
         ReleaseResult result =
             onStream(
                     new SessionConnection.Call(
-                        lease.generation(),
-                        id -> SessionConnection.Calls.release(id, request, trace)),
+                        generation, id -> SessionConnection.Calls.release(id, request, trace)),
                     callDeadlineNanos)
                 .getReleaseResult();
         if (result.hasError()) {

@@ -111,6 +111,12 @@ final class SessionConnection {
   private volatile String closedReason = "";
   private volatile Events events = Events.NONE;
 
+  /** The session's safe-mode leases, declared on resume; null when safe mode is off. */
+  private volatile LocalLeases localLeases;
+
+  /** When the live stream was last lost (ticker nanos); meaningful while RECONNECTING. */
+  private volatile long downSinceNanos;
+
   private Stream stream;
   private long seq;
   private long lastAckReceivedNanos;
@@ -357,7 +363,7 @@ final class SessionConnection {
             + (closedReason.isEmpty() ? "" : ": " + closedReason));
   }
 
-  /** Drops the stream as a broken connection would (for the SDK's tests). */
+  /** Drops the stream as a broken connection would; the session resumes after its back-off. */
   void dropStream() {
     if (stream != null) {
       stream.requests.cancel("stream dropped on purpose", null);
@@ -379,6 +385,10 @@ final class SessionConnection {
     SessionGeneration g = generation;
     if (g != null) {
       hello.setResumeSessionId(g.sessionId()).addAllHeldLeases(leases.held(g));
+      LocalLeases local = localLeases;
+      if (local != null) {
+        hello.addAllHeldLeases(local.declare(g));
+      }
     }
     // Armed before the hello leaves: once anyone has seen the hello, its timeout is running.
     s.helloTimeout =
@@ -445,7 +455,12 @@ final class SessionConnection {
     if (old != null && opened.getResumed() && old.sessionId().equals(opened.getSessionId())) {
       old.resumed(opened.getBrokerEpoch(), ttl, margin, s.helloSentNanos);
       log.log(Level.INFO, "session {0} of {1} resumed", old.sessionId(), workerId);
-      for (String leaseId : opened.getLostLeasesList()) {
+      LocalLeases local = localLeases;
+      Set<String> lost = new java.util.HashSet<>(opened.getLostLeasesList());
+      if (local != null) {
+        local.answered(old, lost, leases); // takes out the local ones it refused
+      }
+      for (String leaseId : lost) {
         leases.endByBroker(
             new RevokedLease(leaseId, dev.berth.client.RevokeReason.NOT_RESUMED, Duration.ZERO));
       }
@@ -470,6 +485,13 @@ final class SessionConnection {
     scheduleHeartbeat(lastAckReceivedNanos + heartbeatIntervalNanos);
     sendHeldCalls();
     retryReleases();
+    LocalLeases local = localLeases;
+    if (local != null && local.undeclared(generation)) {
+      // Granted locally after this hello left (it waited on a blackholed path): only a hello
+      // declares held leases, so resume once more to declare them.
+      log.log(Level.INFO, "session {0}: resuming again to declare local leases", workerId);
+      loop.execute(guarded(this::dropStream));
+    }
     events.opened(opened.getResumed()); // before openSession returns, for the first one
     if (firstOpened != null) {
       firstOpened.complete(null);
@@ -484,6 +506,19 @@ final class SessionConnection {
         .validityMargin()
         .map(Duration::toNanos)
         .orElse(Math.min(DEFAULT_MARGIN_NANOS, ttlNanos / 5));
+  }
+
+  /** Declares {@code local} on every resume and answers its part of the broker's reply. */
+  void localLeases(LocalLeases local) {
+    this.localLeases = local;
+  }
+
+  /**
+   * How long the broker has been out of reach: since the live stream was lost, while the session
+   * reconnects; zero while it is live (or not yet opened, or closed).
+   */
+  long unreachableNanos() {
+    return state == State.RECONNECTING ? ticker.nanoTime() - downSinceNanos : 0;
   }
 
   /** Reports {@code old} lost with every lease it held; the worker carries on in {@code newId}. */
@@ -628,6 +663,9 @@ final class SessionConnection {
     if (Errors.isFatalForStream(status.getCode())) {
       giveUp(status);
       return;
+    }
+    if (state == State.LIVE) {
+      downSinceNanos = ticker.nanoTime();
     }
     state = State.RECONNECTING;
     long pause = routeAfter(s, status, error);

@@ -33,13 +33,15 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkerFaultsIT {
   @TempDir Path dir;
 
-  private static Lease grant(WorkerSession session, String url) {
+  /** Acquires a RENDER lease for {@code url}; fails the test when it is refused. */
+  static Lease grant(WorkerSession session, String url) {
     AcquireResult result = session.acquire(AcquireOptions.render(url));
     assertThat(result.isGranted()).as("granted: %s", result).isTrue();
     return ((AcquireResult.Granted) result).lease();
   }
 
-  private static void await(String what, Duration timeout, BooleanSupplier condition)
+  /** Polls {@code condition} every 50 ms until it holds; fails the test after {@code timeout}. */
+  static void await(String what, Duration timeout, BooleanSupplier condition)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {

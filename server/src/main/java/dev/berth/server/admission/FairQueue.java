@@ -39,6 +39,15 @@ public final class FairQueue {
    */
   static final long STRIDE = 720_720L;
 
+  /**
+   * How far behind the queue's virtual time a job passed over for its own reasons may stay: two
+   * rounds (in which every backlogged job gets its weight's worth of grants). Tags of backlogged
+   * jobs served by weight stay within one round of each other, so this keeps a job's place through
+   * a run of turns it could not use (a token arrived for a host none of its waiters wants), and
+   * bounds what it may catch up on to twice its weight in grants.
+   */
+  static final long LAG = 2 * STRIDE;
+
   private static final Comparator<Waiter<?>> ORDER =
       Comparator.comparingInt((Waiter<?> w) -> -w.request().priority())
           .thenComparingLong(Waiter::seq);
@@ -206,11 +215,33 @@ public final class FairQueue {
     job.tag(kind, tag + STRIDE / job.settings().weight());
   }
 
-  /** Ends pass {@code pass}: jobs that could not use their turn keep no credit for it. */
+  /**
+   * Charges {@code job} for one lease of this kind granted on arrival, without queuing: the pool
+   * had room that no waiter could use (each was held by its host, its worker or its job). The grant
+   * counts as chosen, as one from the queue does (the job's virtual time first comes up to the
+   * queue's when it has no waiter here, as on {@link #add}); so a job that gets its leases this way
+   * pays for them in the queue's order, and one that got many while the others were held back gives
+   * way to them once they can be served again. {@code first} is false for the second and later
+   * items of this kind in one bundle, which only count.
+   */
+  public void chargeArrival(Job job, boolean first) {
+    if (first && !lanes.containsKey(job)) {
+      job.tag(kind, Math.max(job.tag(kind), virtualTime));
+    }
+    charge(job, first);
+  }
+
+  /**
+   * Ends pass {@code pass}: a job that could not use its turn (each of its waiters held by its
+   * host, its worker or its job) keeps its place, but at most {@link #LAG} behind the queue's
+   * virtual time, so it is served first once a waiter of it can be served again, without saving up
+   * more than a bounded burst for the time it could not compete.
+   */
   public void endPass(long pass) {
+    long floor = virtualTime - LAG;
     for (Lane lane : lanes.values()) {
       if (lane.pass == pass && lane.exhausted) {
-        lane.job.tag(kind, Math.max(lane.job.tag(kind), virtualTime));
+        lane.job.tag(kind, Math.max(lane.job.tag(kind), floor));
       }
     }
   }

@@ -28,6 +28,7 @@ import dev.berth.server.wasm.WasmModule;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -100,6 +101,7 @@ final class AcquireCommands {
             : session.recentRequests().remember(request.requestId(), request);
     Admission.Verdict verdict = evaluate(session, request, null);
     if (verdict.refusal() == null) {
+      chargeArrival(session, request);
       answered(entry, grantAll(session, request, now, fx), callback, fx);
       return ANSWERED;
     }
@@ -683,6 +685,23 @@ final class AcquireCommands {
       if (kind == pumped) {
         chosen = false;
       }
+    }
+  }
+
+  /**
+   * Charges the session's job in the fair queue of every item of a request granted on arrival, so
+   * that leases taken while the waiters were held back count in the job's share ({@link
+   * FairQueue#chargeArrival}).
+   */
+  @GuardedBy("state.lock")
+  private void chargeArrival(Session session, Request<?> request) {
+    Set<ResourceKind> seen = EnumSet.noneOf(ResourceKind.class);
+    for (int i = 0; i < request.itemCount(); i++) {
+      ResourceKind kind = request.item(i).kind();
+      if (kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null) {
+        continue; // the instance it holds is answered again: no new lease
+      }
+      queues.get(kind).chargeArrival(session.job(), seen.add(kind));
     }
   }
 

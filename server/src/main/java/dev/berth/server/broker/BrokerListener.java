@@ -55,8 +55,18 @@ public interface BrokerListener {
 
   default void sessionOpened(String sessionId, String workerId, boolean resumed) {}
 
+  /** A session of {@code job} opened, or was resumed. */
+  default void sessionOpened(String sessionId, String workerId, boolean resumed, String job) {
+    sessionOpened(sessionId, workerId, resumed);
+  }
+
   /** A session ended by expiry ({@code expired}) or goodbye. */
   default void sessionEnded(String sessionId, String workerId, boolean expired) {}
+
+  /** A session of {@code job} ended; see the overload without the job. */
+  default void sessionEnded(String sessionId, String workerId, boolean expired, String job) {
+    sessionEnded(sessionId, workerId, expired);
+  }
 
   /** Memory pressure moved, fleet-wide or for some workers. */
   default void pressureChanged(PressureChange change) {}

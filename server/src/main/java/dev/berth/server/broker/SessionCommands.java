@@ -119,7 +119,8 @@ final class SessionCommands {
   private Opened opened(Session session, boolean resumed, List<String> lost, Effects fx) {
     String id = session.id();
     String worker = session.workerId();
-    state.tell(l -> l.sessionOpened(id, worker, resumed), fx);
+    String job = session.job().name();
+    state.tell(l -> l.sessionOpened(id, worker, resumed, job), fx);
     return new Opened(id, state.epoch, resumed, lost);
   }
 
@@ -149,25 +150,7 @@ final class SessionCommands {
         lost.add(held.leaseId());
         continue;
       }
-      Lease lease =
-          new Lease(
-              held.leaseId(),
-              kind,
-              held.fencingToken(),
-              session.id(),
-              held.host(),
-              held.module(),
-              "",
-              held.memoryMb() > 0 ? held.memoryMb() : state.config.memoryEstimateMb(kind),
-              now,
-              now + state.config.maxHold(kind).toNanos());
-      state.leases.add(lease);
-      state.usage.leaseGranted(principal);
-      session.job().leaseCounted(kind);
-      state.admission.readmitted(lease);
-      String worker = hello.workerId();
-      String job = session.job().name();
-      state.tell(l -> l.readmitted(lease, worker, job), fx);
+      admitDeclared(session, held, now, true, fx);
     }
     log.info(
         "re-admitted session {} of worker {} after restart: {} of {} declared leases",
@@ -176,6 +159,61 @@ final class SessionCommands {
         hello.heldLeases().size() - lost.size(),
         hello.heldLeases().size());
     return opened(session, true, lost, fx);
+  }
+
+  /**
+   * Counts a lease the worker declared in its hello as held by {@code session}: a lease of an
+   * earlier epoch re-admitted after a restart or takeover ({@code readmission}, told to listeners as
+   * a re-admission), or one taken in safe mode and adopted now (told as a grant). Lock held.
+   */
+  @GuardedBy("state.lock")
+  private void admitDeclared(
+      Session session, HelloSpec.HeldLease held, long now, boolean readmission, Effects fx) {
+    ResourceKind kind = held.kind();
+    Lease lease =
+        new Lease(
+            held.leaseId(),
+            kind,
+            held.fencingToken(),
+            session.id(),
+            held.host(),
+            held.module(),
+            "",
+            held.memoryMb() > 0 ? held.memoryMb() : state.config.memoryEstimateMb(kind),
+            now,
+            now + state.config.maxHold(kind).toNanos());
+    state.leases.add(lease);
+    state.usage.leaseGranted(session.principal());
+    session.job().leaseCounted(kind);
+    state.admission.readmitted(lease);
+    String worker = session.workerId();
+    String job = session.job().name();
+    if (readmission) {
+      state.tell(l -> l.readmitted(lease, worker, job), fx);
+    } else {
+      state.tell(l -> l.granted(lease, worker, job), fx);
+    }
+  }
+
+  /**
+   * Whether a lease the worker took on its own while the broker was out of reach (safe mode:
+   * fencing token 0, an id this broker never issued) may be counted as the session's now: its kind
+   * is RENDER or PDF, the id is not known, and its pool (at its effective limit) and the job's max
+   * have room. It keeps token 0, so a fenced store refuses writes made under it; it counts against
+   * the pool from now on, so new grants stay within the limit. Lock held.
+   */
+  @GuardedBy("state.lock")
+  private boolean adoptable(Session session, HelloSpec.HeldLease held) {
+    ResourceKind kind = held.kind();
+    if (held.fencingToken() != 0 || kind == null || kind == ResourceKind.WASM) {
+      return false;
+    }
+    if (state.leases.get(held.leaseId()) != null || state.leases.ended(held.leaseId()) != null) {
+      return false;
+    }
+    int max = session.job().settings().max(kind);
+    return state.leases.inUse(kind) < state.admission.effectiveLimit(kind, state.config.limit(kind))
+        && (max == 0 || session.job().held(kind) < max);
   }
 
   @GuardedBy("state.lock")
@@ -211,13 +249,25 @@ final class SessionCommands {
       session.reportMemory(session.memoryUsedMb(), hello.memoryLimitMb());
     }
     List<String> lost = new ArrayList<>();
+    int adopted = 0;
     for (HelloSpec.HeldLease held : hello.heldLeases()) {
       Lease lease = state.leases.get(held.leaseId());
-      if (lease == null
+      if (lease == null && adoptable(session, held)) {
+        admitDeclared(session, held, now, false, fx);
+        adopted++;
+      } else if (lease == null
           || !lease.sessionId().equals(session.id())
           || lease.fencingToken() != held.fencingToken()) {
         lost.add(held.leaseId());
       }
+    }
+    if (adopted > 0) {
+      log.info(
+          "session {} of worker {} resumed with {} lease(s) it took in safe mode; {} refused",
+          session.id(),
+          session.workerId(),
+          adopted,
+          hello.heldLeases().stream().filter(h -> h.fencingToken() == 0).count() - adopted);
     }
     return opened(session, true, lost, fx);
   }
@@ -394,7 +444,7 @@ final class SessionCommands {
     }
     String id = session.id();
     String worker = session.workerId();
-    state.tell(l -> l.sessionEnded(id, worker, expired), fx);
+    state.tell(l -> l.sessionEnded(id, worker, expired, job), fx);
     if (expired) {
       log.info("session {} of worker {} {}", id, worker, why);
     }

@@ -110,16 +110,16 @@ final class EventHub implements BrokerListener {
   }
 
   @Override
-  public void sessionOpened(String sessionId, String workerId, boolean resumed) {
+  public void sessionOpened(String sessionId, String workerId, boolean resumed, String job) {
     if (!quiet()) {
-      publish(Protos.sessionOpened(sessionId, workerId, resumed));
+      publish(Protos.sessionOpened(sessionId, workerId, resumed).setJob(job));
     }
   }
 
   @Override
-  public void sessionEnded(String sessionId, String workerId, boolean expired) {
+  public void sessionEnded(String sessionId, String workerId, boolean expired, String job) {
     if (!quiet()) {
-      publish(Protos.sessionEnded(sessionId, workerId, expired));
+      publish(Protos.sessionEnded(sessionId, workerId, expired).setJob(job));
     }
   }
 

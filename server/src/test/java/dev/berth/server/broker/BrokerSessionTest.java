@@ -13,6 +13,8 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
+import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.HelloSpec.HeldLease;
 import dev.berth.server.session.RecordingSessionChannel;
@@ -184,6 +186,49 @@ class BrokerSessionTest {
               e -> assertThat(e.code()).isEqualTo(BrokerException.Code.NOT_FOUND))
           .hasMessageContaining("goodbye");
     }
+  }
+
+  @Test
+  void open_resumeDeclaringSafeModeLeases_countsThoseThePoolHasRoomForAndRefusesTheRest() {
+    try (BrokerHarness h = new BrokerHarness(config().limit(RENDER, 2))) {
+      Worker a = h.open("a");
+      Lease granted = h.grant(a, RENDER);
+      h.broker.detach(a.sessionId(), a.channel());
+      h.time.advanceMillis(TTL_MS - 1);
+
+      // Taken locally while the broker was out of reach: token 0, ids the broker never issued.
+      Broker.Opened opened =
+          h.broker.open(
+              resumeHello(
+                  "a",
+                  a.sessionId(),
+                  List.of(
+                      new HeldLease(granted.id(), granted.fencingToken()),
+                      local("local-1", RENDER),
+                      local("local-2", RENDER),
+                      local("local-3", ResourceKind.WASM))),
+              PRINCIPAL,
+              new RecordingSessionChannel());
+
+      assertThat(opened.resumed()).isTrue();
+      // The pool of 2 had room for one more; WASM is never taken locally.
+      assertThat(opened.lostLeases()).containsExactlyInAnyOrder("local-2", "local-3");
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(2);
+      Lease adopted =
+          h.broker.leases().stream()
+              .filter(l -> l.id().equals("local-1"))
+              .findFirst()
+              .orElseThrow();
+      assertThat(adopted.fencingToken()).isZero();
+      assertThat(adopted.sessionId()).isEqualTo(a.sessionId());
+      // It is the session's now: releasing it frees its place.
+      h.broker.release(a.sessionId(), "local-1", PRINCIPAL, Outcome.UNKNOWN);
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
+    }
+  }
+
+  private static HeldLease local(String id, ResourceKind kind) {
+    return new HeldLease(id, 0, kind, "example.com", "", 0);
   }
 
   @Test

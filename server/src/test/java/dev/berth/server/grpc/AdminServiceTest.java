@@ -63,6 +63,7 @@ import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.jobs.JobsConfig;
 import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -1172,8 +1173,12 @@ class AdminServiceTest {
     assertThat(opened.getType()).isEqualTo(BROKER_EVENT_TYPE_SESSION_OPENED);
     assertThat(opened.getWorkerId()).isEqualTo("worker-2");
     assertThat(opened.getSessionId()).isEqualTo(w2.sessionId());
+    // No jobs configured: every session runs as the default job, and its events say so.
+    assertThat(opened.getJob()).isEqualTo(JobsConfig.DEFAULT_JOB);
     assertThat(watch.next().getType()).isEqualTo(BROKER_EVENT_TYPE_SESSION_RESUMED);
-    assertThat(watch.next().getType()).isEqualTo(BROKER_EVENT_TYPE_SESSION_CLOSED);
+    BrokerEvent closed = watch.next();
+    assertThat(closed.getType()).isEqualTo(BROKER_EVENT_TYPE_SESSION_CLOSED);
+    assertThat(closed.getJob()).isEqualTo(JobsConfig.DEFAULT_JOB);
     assertThat(watch.next().getType()).isEqualTo(BROKER_EVENT_TYPE_GRANTED);
     BrokerEvent leaseExpired = watch.next();
     assertThat(leaseExpired.getType()).isEqualTo(BROKER_EVENT_TYPE_EXPIRED);

@@ -1,0 +1,248 @@
+package dev.berth.client.internal;
+
+import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.client.AcquireOptions;
+import dev.berth.client.AcquireResult;
+import dev.berth.client.RefusalReason;
+import dev.berth.client.ResourceKind;
+import dev.berth.client.SafeMode;
+import dev.berth.client.SafeModeCounts;
+import dev.berth.client.Ticker;
+import dev.berth.proto.v1.HeldLease;
+import dev.berth.proto.v1.ReleaseRequest;
+import java.lang.System.Logger.Level;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * One session's safe-mode leases: grants them within the per-kind budget and per-host rate of its
+ * {@link SafeMode} while the broker is out of reach, declares those still held when the session
+ * resumes, and takes the broker's answer (each counted by the broker, or refused and kept
+ * local-only until released). Thread-safe: acquires come from any thread, declarations from the
+ * session's thread.
+ */
+final class LocalLeases {
+  private static final System.Logger log = System.getLogger(LocalLeases.class.getName());
+  private static final long SECOND = 1_000_000_000L;
+
+  private final SafeMode config;
+  private final Ticker ticker;
+  private final ManagedSession session;
+  private final Object lock = new Object();
+
+  @GuardedBy("lock")
+  private final Map<String, LocalLease> held = new LinkedHashMap<>();
+
+  @GuardedBy("lock")
+  private final Map<ResourceKind, Integer> counts = new EnumMap<>(ResourceKind.class);
+
+  /** Per host: the tokens it had at {@code [1]} nanos, as {@code [0]} (a token bucket). */
+  @GuardedBy("lock")
+  private final Map<String, double[]> buckets = new HashMap<>();
+
+  /** The ids declared in the last hello, answered by the next opened. */
+  @GuardedBy("lock")
+  private final List<String> declared = new ArrayList<>();
+
+  @GuardedBy("lock")
+  private long granted;
+
+  @GuardedBy("lock")
+  private long adopted;
+
+  @GuardedBy("lock")
+  private long refused;
+
+  LocalLeases(SafeMode config, Ticker ticker, ManagedSession session) {
+    this.config = config;
+    this.ticker = ticker;
+    this.session = session;
+  }
+
+  /** Whether the broker has been out of reach long enough for acquires to be answered here. */
+  boolean applies(long unreachableNanos) {
+    return unreachableNanos > 0 && unreachableNanos >= config.after().toNanos();
+  }
+
+  /** Grants a local lease within the budget and the host's rate, or refuses at once. */
+  AcquireResult acquire(AcquireOptions options, SessionGeneration generation) {
+    ResourceKind kind = options.kind();
+    String host = hostOf(options.url());
+    long now = ticker.nanoTime();
+    LocalLease lease;
+    synchronized (lock) {
+      int budget = config.budget(kind);
+      int holding = counts.getOrDefault(kind, 0);
+      if (holding >= budget) {
+        return new AcquireResult.Refused(
+            RefusalReason.EXHAUSTED,
+            Duration.ofSeconds(1),
+            "safe mode (broker out of reach): "
+                + holding
+                + " of a local budget of "
+                + budget
+                + " "
+                + kind
+                + " held");
+      }
+      if (!host.isEmpty()) {
+        double[] bucket =
+            buckets.computeIfAbsent(host, h -> new double[] {config.hostBurst(), now});
+        double tokens =
+            Math.min(
+                config.hostBurst(), bucket[0] + (now - bucket[1]) * config.hostRate() / SECOND);
+        bucket[0] = tokens;
+        bucket[1] = now;
+        if (tokens < 1) {
+          long waitNanos = (long) Math.ceil((1 - tokens) * SECOND / config.hostRate());
+          return new AcquireResult.Refused(
+              RefusalReason.RATE_LIMITED,
+              Duration.ofNanos(waitNanos),
+              "safe mode (broker out of reach): host "
+                  + host
+                  + " at its local rate of "
+                  + config.hostRate()
+                  + "/s");
+        }
+        bucket[0] = tokens - 1;
+      }
+      lease =
+          new LocalLease(
+              "local-" + UUID.randomUUID().toString().replace("-", ""),
+              kind,
+              host,
+              options.memoryEstimateMb(),
+              generation,
+              now,
+              config.maxHold().toNanos(),
+              ticker,
+              this);
+      held.put(lease.leaseId(), lease);
+      counts.merge(kind, 1, Integer::sum);
+      granted++;
+    }
+    log.log(Level.INFO, "safe mode: {0} granted locally for {1}", lease, host);
+    return new AcquireResult.Granted(lease);
+  }
+
+  /** The local leases of {@code generation} the broker does not count yet, for a resume hello. */
+  List<HeldLease> declare(SessionGeneration generation) {
+    List<HeldLease> out = new ArrayList<>();
+    synchronized (lock) {
+      declared.clear();
+      for (LocalLease lease : held.values()) {
+        if (lease.generation() == generation && !lease.isAdopted()) {
+          declared.add(lease.leaseId());
+          out.add(
+              HeldLease.newBuilder()
+                  .setLeaseId(lease.leaseId())
+                  .setFencingToken(0)
+                  .setKind(Wire.kind(lease.kind()))
+                  .setHost(lease.host())
+                  .setMemoryMb(lease.memoryMb())
+                  .build());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Whether {@code generation} holds local leases the broker has neither counted nor refused: those
+   * granted after the last hello left.
+   */
+  boolean undeclared(SessionGeneration generation) {
+    synchronized (lock) {
+      for (LocalLease lease : held.values()) {
+        if (lease.generation() == generation && !lease.isAdopted() && !lease.isRefused()) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  /**
+   * Takes the broker's answer to the last declaration: each declared lease not in {@code lost} is
+   * now counted by the broker (released there when closed; one closed meanwhile is released now
+   * through {@code registry}'s queue); each in {@code lost} stays local-only. Removes the local ids
+   * from {@code lost}, which then names only leases the broker granted.
+   */
+  void answered(SessionGeneration generation, Set<String> lost, LeaseRegistry registry) {
+    int refusedNow = 0;
+    synchronized (lock) {
+      for (String id : declared) {
+        LocalLease lease = held.get(id);
+        if (lost.remove(id)) {
+          refusedNow++;
+          refused++;
+          if (lease != null) {
+            lease.refuse();
+          }
+        } else if (lease != null) {
+          lease.adopt();
+          adopted++;
+        } else {
+          // Closed after the hello left: the broker counts it now, so give it back.
+          registry.queueRelease(
+              ReleaseRequest.newBuilder()
+                  .setSessionId(generation.sessionId())
+                  .setLeaseId(id)
+                  .build());
+          adopted++;
+        }
+      }
+      declared.clear();
+    }
+    if (refusedNow > 0) {
+      log.log(
+          Level.WARNING,
+          "safe mode: the broker refused {0} local lease(s) on resume (its pool or job was full);"
+              + " they stay local-only until released",
+          refusedNow);
+    }
+  }
+
+  /**
+   * A local lease was closed: frees its place in the budget, and tells the broker if it counts it.
+   */
+  void closed(LocalLease lease, dev.berth.client.Outcome outcome, long heldNanos) {
+    boolean wasHeld;
+    synchronized (lock) {
+      wasHeld = held.remove(lease.leaseId()) != null;
+      if (wasHeld) {
+        counts.merge(lease.kind(), -1, Integer::sum);
+      }
+    }
+    if (wasHeld && lease.isAdopted()) {
+      session.releaseCounted(lease, outcome, heldNanos);
+    }
+  }
+
+  SafeModeCounts counts() {
+    synchronized (lock) {
+      return new SafeModeCounts(granted, adopted, refused, held.size());
+    }
+  }
+
+  private static String hostOf(String url) {
+    if (url.isEmpty()) {
+      return "";
+    }
+    try {
+      String host = URI.create(url).getHost();
+      return host == null ? "" : host.toLowerCase(Locale.ROOT);
+    } catch (IllegalArgumentException e) {
+      return "";
+    }
+  }
+}
