@@ -163,8 +163,8 @@ final class SessionCommands {
 
   /**
    * Counts a lease the worker declared in its hello as held by {@code session}: a lease of an
-   * earlier epoch re-admitted after a restart or takeover ({@code readmission}, told to listeners as
-   * a re-admission), or one taken in safe mode and adopted now (told as a grant). Lock held.
+   * earlier epoch re-admitted after a restart or takeover ({@code readmission}, told to listeners
+   * as a re-admission), or one taken in safe mode and adopted now (told as a grant). Lock held.
    */
   @GuardedBy("state.lock")
   private void admitDeclared(
