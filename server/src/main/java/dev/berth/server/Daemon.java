@@ -285,10 +285,11 @@ public final class Daemon implements AutoCloseable {
   }
 
   /**
-   * Starts this daemon's Raft node. The broker takes over with the cluster's epoch when the node
-   * becomes the ready leader (the epoch is also made durable locally, so a later start issues
-   * tokens above it) and drops its sessions when it stops leading; a node Raft stopped by itself
-   * ends the process, so that its supervisor restarts it.
+   * Starts this daemon's Raft node. The broker journals to it, takes over from the node's replica
+   * with the cluster's epoch when the node becomes the ready leader (the epoch is also made durable
+   * locally, so a later start issues tokens above it) and drops its sessions when it stops leading
+   * (see {@link ClusterMember}); a node Raft stopped by itself ends the process, so that its
+   * supervisor restarts it.
    */
   private static ClusterMember joinCluster(
       DaemonSettings settings,
@@ -300,22 +301,18 @@ public final class Daemon implements AutoCloseable {
         settings.cluster().orElseThrow(),
         settings.stateDir(),
         epoch,
+        broker,
         new RoleListener() {
           @Override
           public void leaderReady(long term, long clusterEpoch) {
             epochs.raiseTo(clusterEpoch);
-            broker.takeOver(clusterEpoch);
           }
 
           @Override
-          public void following(Optional<Peer> leader) {
-            broker.stepDown();
-          }
+          public void following(Optional<Peer> leader) {}
 
           @Override
-          public void fatal(String reason, Throwable cause) {
-            broker.stepDown();
-          }
+          public void fatal(String reason, Throwable cause) {}
         },
         time,
         reason -> {
@@ -410,8 +407,9 @@ public final class Daemon implements AutoCloseable {
   /** Stops in bounded time; see {@link BrokerServer#shutdown}. */
   @Override
   public void close() {
-    // Leave the cluster first: callers are sent away NOT_LEADER at once, and the others elect a
-    // new leader while this one closes its listener.
+    // A leader hands its state to a successor, which serves at once; then this member leaves the
+    // cluster: callers are sent away NOT_LEADER, to the leader, while this one closes its listener.
+    member.ifPresent(m -> m.handOffForShutdown(m.settings().electionTimeoutMax().multipliedBy(4)));
     member.ifPresent(ClusterMember::close);
     log.info("shutting down: NOT_SERVING, closing session streams");
     server.shutdown(shutdownGrace);

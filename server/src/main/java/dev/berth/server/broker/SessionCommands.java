@@ -59,8 +59,7 @@ final class SessionCommands {
       if (old != null) {
         return resume(old, hello, principal, channel, now, fx);
       }
-      if (now < state.recoveryUntilNanos
-          && state.sessions.whyEnded(hello.resumeSessionId()) == null) {
+      if (state.redeclaring(now) && state.sessions.whyEnded(hello.resumeSessionId()) == null) {
         return readmit(hello, principal, channel, now, fx);
       }
     }
@@ -112,6 +111,7 @@ final class SessionCommands {
     session.attach(channel);
     state.sessions.add(session, state.ttlNanos());
     state.usage.sessionOpened(principal);
+    state.journalOpened(session);
     return session;
   }
 
@@ -135,39 +135,9 @@ final class SessionCommands {
     Session session = register(hello.resumeSessionId(), hello, principal, channel, now);
     List<String> lost = new ArrayList<>();
     for (HelloSpec.HeldLease held : hello.heldLeases()) {
-      ResourceKind kind = held.kind();
-      long heldEpoch = FencingTokens.epochOf(held.fencingToken());
-      boolean admissible =
-          kind != null
-              && heldEpoch >= 1
-              && heldEpoch < state.epoch
-              && state.leases.get(held.leaseId()) == null
-              && state.leases.ended(held.leaseId()) == null
-              && state.leases.inUse(kind) < state.config.limit(kind)
-              && !(kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null);
-      if (!admissible) {
+      if (!readmitLease(session, held, now, fx)) {
         lost.add(held.leaseId());
-        continue;
       }
-      Lease lease =
-          new Lease(
-              held.leaseId(),
-              kind,
-              held.fencingToken(),
-              session.id(),
-              held.host(),
-              held.module(),
-              "",
-              held.memoryMb() > 0 ? held.memoryMb() : state.config.memoryEstimateMb(kind),
-              now,
-              now + state.config.maxHold(kind).toNanos());
-      state.leases.add(lease);
-      state.usage.leaseGranted(principal);
-      session.job().leaseCounted(kind);
-      state.admission.readmitted(lease);
-      String worker = hello.workerId();
-      String job = session.job().name();
-      state.tell(l -> l.granted(lease, worker, job), fx);
     }
     log.info(
         "re-admitted session {} of worker {} after restart: {} of {} declared leases",
@@ -176,6 +146,53 @@ final class SessionCommands {
         hello.heldLeases().size() - lost.size(),
         hello.heldLeases().size());
     return opened(session, true, lost, fx);
+  }
+
+  /**
+   * Takes back one lease a worker declares after a restart or a change of leader: when its fencing
+   * token comes from an earlier epoch, its kind is known, it is not known already, and its pool has
+   * room. A re-admitted lease fills one of the slots held back after a takeover. False when it is
+   * lost.
+   */
+  @GuardedBy("state.lock")
+  private boolean readmitLease(Session session, HelloSpec.HeldLease held, long now, Effects fx) {
+    ResourceKind kind = held.kind();
+    long heldEpoch = FencingTokens.epochOf(held.fencingToken());
+    boolean admissible =
+        kind != null
+            && heldEpoch >= 1
+            && heldEpoch < state.epoch
+            && state.leases.get(held.leaseId()) == null
+            && state.leases.ended(held.leaseId()) == null
+            && state.leases.inUse(kind) < state.config.limit(kind)
+            && !(kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null);
+    if (!admissible) {
+      return false;
+    }
+    Lease lease =
+        new Lease(
+            held.leaseId(),
+            kind,
+            held.fencingToken(),
+            session.id(),
+            held.host(),
+            held.module(),
+            "",
+            held.memoryMb() > 0 ? held.memoryMb() : state.config.memoryEstimateMb(kind),
+            now,
+            now + state.config.maxHold(kind).toNanos());
+    state.leases.add(lease);
+    if (state.heldBack[kind.index()] > 0) {
+      state.heldBack[kind.index()]--;
+    }
+    state.usage.leaseGranted(session.principal());
+    session.job().leaseCounted(kind);
+    state.admission.readmitted(lease);
+    state.journalGranted(lease, "");
+    String worker = session.workerId();
+    String job = session.job().name();
+    state.tell(l -> l.granted(lease, worker, job), fx);
+    return true;
   }
 
   @GuardedBy("state.lock")
@@ -211,8 +228,12 @@ final class SessionCommands {
       session.reportMemory(session.memoryUsedMb(), hello.memoryLimitMb());
     }
     List<String> lost = new ArrayList<>();
+    boolean redeclaring = state.redeclaring(now);
     for (HelloSpec.HeldLease held : hello.heldLeases()) {
       Lease lease = state.leases.get(held.leaseId());
+      if (lease == null && redeclaring && readmitLease(session, held, now, fx)) {
+        continue; // granted by the previous leader, its journal entry never committed
+      }
       if (lease == null
           || !lease.sessionId().equals(session.id())
           || lease.fencingToken() != held.fencingToken()) {
@@ -364,6 +385,7 @@ final class SessionCommands {
     String job = session.job().name();
     for (String leaseId : state.leases.idsOf(session.id())) {
       Lease lease = state.leases.end(leaseId, how, reason, now);
+      state.journalEnded(lease, how, reason);
       state.usage.leaseEnded(session.principal());
       session.job().leaseEnded(lease.kind());
       state.wasmUse.ended(leaseId);
@@ -371,6 +393,9 @@ final class SessionCommands {
       state.tell(l -> l.ended(lease, how, reason, Outcome.UNKNOWN, job), fx);
     }
     state.sessions.remove(session, why);
+    if (state.journaling) {
+      state.journal.sessionEnded(session.id(), how.name());
+    }
     state.usage.sessionEnded(session.principal());
     PressureLevel pressureBefore = state.admission.pressure();
     state.admission.forget(session.id());
@@ -401,6 +426,99 @@ final class SessionCommands {
     for (ResourceKind kind : freed) {
       acquires.pump(kind, now, fx);
     }
+  }
+
+  /**
+   * Loads the sessions and leases of {@code fleet} (another broker's state: the cluster's replica,
+   * a handoff, a lone broker's state file) with the same ids and tokens. Each session's TTL starts
+   * afresh now, with no stream: its worker resumes it within one TTL or it expires with its leases.
+   * A lease keeps what is left of its max hold. Host penalties still in force slow their hosts
+   * again. Entries that clash with what is here already, or leases of an unknown session, are
+   * skipped and counted. Lock held.
+   *
+   * @return how many entries were skipped
+   */
+  @GuardedBy("state.lock")
+  int load(Fleet fleet, long now, Effects fx) {
+    int skipped = 0;
+    long wallNow = state.time.wallTime().toEpochMilli();
+    for (Fleet.SessionEntry e : fleet.sessions()) {
+      if (state.sessions.get(e.id()) != null) {
+        skipped++;
+        continue;
+      }
+      Session session =
+          new Session(
+              e.id(),
+              e.workerId(),
+              e.principal(),
+              e.labels(),
+              e.memoryLimitMb(),
+              now,
+              state.config.requestIdsPerSession(),
+              e.job(),
+              state.jobs.resolve(e.job()));
+      state.sessions.add(session, state.ttlNanos());
+      state.usage.sessionOpened(e.principal());
+      String id = e.id();
+      String worker = e.workerId();
+      state.tell(l -> l.sessionOpened(id, worker, true), fx);
+    }
+    for (Fleet.LeaseEntry e : fleet.leases()) {
+      Session session = state.sessions.get(e.sessionId());
+      if (session == null || state.leases.get(e.id()) != null) {
+        skipped++;
+        continue;
+      }
+      long grantedAt = now - Math.max(0, wallNow - e.grantedAtUnixMs()) * 1_000_000;
+      Lease lease =
+          new Lease(
+              e.id(),
+              e.kind(),
+              e.fencingToken(),
+              session.id(),
+              e.host(),
+              e.module(),
+              e.moduleDigest(),
+              e.memoryMb(),
+              grantedAt,
+              grantedAt + e.maxHoldMs() * 1_000_000);
+      state.leases.add(lease);
+      state.usage.leaseGranted(session.principal());
+      session.job().leaseCounted(e.kind());
+      state.admission.readmitted(lease);
+      if (e.kind() == ResourceKind.WASM) {
+        state.wasmUse.used(lease.id(), now);
+      }
+      String worker = session.workerId();
+      String job = session.job().name();
+      state.tell(l -> l.granted(lease, worker, job), fx);
+    }
+    for (Fleet.HostPenalty p : fleet.hosts()) {
+      long left = p.atUnixMs() + p.retryAfterMs() - wallNow;
+      if (wallNow - p.atUnixMs() <= PENALTY_CARRIED_MS) {
+        state.admission.penalized(p.host(), p.httpStatus(), Math.max(0, left) * 1_000_000, now);
+        state.penalties.put(p.host(), p);
+      }
+    }
+    return skipped;
+  }
+
+  /** How old a host penalty may be and still slow its host on the broker that loads it. */
+  private static final long PENALTY_CARRIED_MS = 10 * 60_000;
+
+  /** The sessions and leases here now, as values another broker can load. Lock held. */
+  @GuardedBy("state.lock")
+  Fleet fleet() {
+    List<Fleet.SessionEntry> sessionEntries = new ArrayList<>();
+    for (Session s : state.sessions.all()) {
+      sessionEntries.add(state.entryOf(s));
+    }
+    List<Fleet.LeaseEntry> leaseEntries = new ArrayList<>();
+    for (Lease l : state.leases.all()) {
+      leaseEntries.add(state.entryOf(l, ""));
+    }
+    return new Fleet(sessionEntries, leaseEntries, new ArrayList<>(state.penalties.values()));
   }
 
   /** Stops new grants to one session and pushes drain to its worker; returns its lease count. */
