@@ -2,6 +2,7 @@ package dev.berth.server;
 
 import com.codahale.metrics.MetricRegistry;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.Fleet;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.cluster.Peer;
 import dev.berth.server.cluster.RoleListener;
@@ -17,6 +18,7 @@ import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.metrics.MetricsExporter;
 import dev.berth.server.replication.ClusterMember;
+import dev.berth.server.replication.FleetStateFile;
 import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
@@ -32,6 +34,7 @@ import dev.berth.server.wasm.WasmModule;
 import dev.berth.server.web.WebFront;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.List;
@@ -56,6 +59,7 @@ public final class Daemon implements AutoCloseable {
   public static final int FATAL_EXIT = 70;
 
   private final EpochStore epochs;
+  private final Path stateDir;
   private final Optional<ClusterMember> member;
   private final SystemTimeSource time;
   private final Broker broker;
@@ -91,6 +95,7 @@ public final class Daemon implements AutoCloseable {
       ConfigSources sources,
       Consumer<DaemonSettings> onReload) {
     this.epochs = epochs;
+    this.stateDir = config.daemon().stateDir();
     this.member = member;
     this.time = time;
     this.broker = broker;
@@ -172,6 +177,9 @@ public final class Daemon implements AutoCloseable {
             LeaseIds.secure(),
             HeapProbe.jvm(),
             modules);
+    if (settings.cluster().isEmpty()) {
+      resumeFleetState(settings.stateDir(), epoch, broker);
+    }
     MetricRegistry registry = new MetricRegistry();
     BrokerMetrics metrics =
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
@@ -197,6 +205,7 @@ public final class Daemon implements AutoCloseable {
         member = Optional.of(m);
         options = options.withRole(m);
         Runnable leaderChanged = metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L));
+        metrics.replication(m.replicationMetrics());
         AtomicReference<String> leader = new AtomicReference<>(m.leaderId());
         m.onChange(
             () -> {
@@ -324,6 +333,44 @@ public final class Daemon implements AutoCloseable {
   }
 
   /**
+   * A lone broker takes the state its previous run wrote on a graceful stop ({@link
+   * FleetStateFile}): the same sessions (a fresh TTL to resume them) and leases, and no recovery
+   * window. Without one (a first start, a crash) the restart recovery window applies.
+   */
+  private static void resumeFleetState(Path stateDir, long epoch, Broker broker) {
+    FleetStateFile.take(stateDir, epoch - 1)
+        .ifPresent(
+            fleet -> {
+              int skipped = broker.load(fleet);
+              log.info(
+                  "resumed the previous run's state from {}: {} sessions, {} leases{}; workers"
+                      + " resume their sessions within one session TTL, new grants start now",
+                  stateDir.resolve(FleetStateFile.NAME),
+                  fleet.sessions().size(),
+                  fleet.leases().size(),
+                  skipped > 0 ? " (" + skipped + " entries skipped)" : "");
+            });
+  }
+
+  /** A lone broker's graceful stop: its state for the next start ({@link FleetStateFile}). */
+  private void writeFleetState() {
+    try {
+      Fleet fleet = broker.fleet();
+      FleetStateFile.write(stateDir, broker.epoch(), fleet, time.wallTime().toEpochMilli());
+      log.info(
+          "wrote {} sessions and {} leases to {} for the next start",
+          fleet.sessions().size(),
+          fleet.leases().size(),
+          stateDir.resolve(FleetStateFile.NAME));
+    } catch (IOException | RuntimeException e) {
+      log.warn(
+          "cannot write {}: {}; the next start recovers as after a crash",
+          stateDir.resolve(FleetStateFile.NAME),
+          e.toString());
+    }
+  }
+
+  /**
    * Puts the reloaded tokens in force for calls that start from now on, when they changed. They
    * were validated when the configuration was built, so this cannot fail half-way.
    */
@@ -413,6 +460,9 @@ public final class Daemon implements AutoCloseable {
     member.ifPresent(ClusterMember::close);
     log.info("shutting down: NOT_SERVING, closing session streams");
     server.shutdown(shutdownGrace);
+    if (member.isEmpty()) {
+      writeFleetState();
+    }
     web.ifPresent(WebFront::close);
     exporter.close();
     if (tls != null) {

@@ -2,6 +2,7 @@ package dev.berth.server.replication;
 
 import dev.berth.proto.cluster.v1.FleetState;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.cluster.Batcher;
 import dev.berth.server.cluster.ClusterSettings;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.cluster.Peer;
@@ -9,6 +10,7 @@ import dev.berth.server.cluster.RaftNode;
 import dev.berth.server.cluster.ReplicationException;
 import dev.berth.server.cluster.RoleListener;
 import dev.berth.server.config.PolicyText;
+import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.time.TimeSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -142,6 +144,39 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
   @Override
   public void onChange(Runnable listener) {
     listeners.add(listener);
+  }
+
+  /** The gauges of this member's replication, for the metrics endpoint. */
+  public BrokerMetrics.Replication replicationMetrics() {
+    return new BrokerMetrics.Replication(
+        () -> {
+          RaftNode n = node;
+          if (n == null) {
+            return 0;
+          }
+          ClusterStatus s = n.status();
+          long lag = 0;
+          for (ClusterStatus.Member m : s.members()) {
+            lag = Math.max(lag, m.lag());
+          }
+          return lag;
+        },
+        () -> {
+          RaftNode n = node;
+          return n == null ? 0 : n.status().applyLag();
+        },
+        kind -> {
+          RaftNode n = node;
+          return n == null ? 0 : n.journal().uncommitted(FleetCodec.kind(kind));
+        },
+        () -> journalStats().batchesSent(),
+        () -> journalStats().entriesSent(),
+        () -> journalStats().largestBatch());
+  }
+
+  private Batcher.Stats journalStats() {
+    RaftNode n = node;
+    return n == null ? new Batcher.Stats(0, 0, 0, 0, 0, 0) : n.journal().stats();
   }
 
   /** The replica of the leader's lease state this member keeps. */
