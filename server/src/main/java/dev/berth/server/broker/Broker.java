@@ -190,6 +190,7 @@ public final class Broker implements AutoCloseable {
               state.tokens.advanceTo(epoch);
               state.epoch = epoch;
               state.recoveryUntilNanos = now + state.ttlNanos();
+              tellLeading(epoch, "leads its cluster with epoch " + epoch, fx);
               return state.ttlNanos();
             });
     state.time.schedule(this::recoveryOver, ttl);
@@ -231,7 +232,18 @@ public final class Broker implements AutoCloseable {
                 state.recoveryUntilNanos = 0;
                 java.util.Arrays.fill(state.heldBack, Math.max(0, heldBackPerPool));
                 state.holdBackUntilNanos = heldBackPerPool > 0 ? now + state.ttlNanos() : 0;
-                return sessions.load(fleet, now, fx);
+                int skippedEntries = sessions.load(fleet, now, fx);
+                tellLeading(
+                    epoch,
+                    "leads its cluster with epoch "
+                        + epoch
+                        + ", took over "
+                        + fleet.sessions().size()
+                        + " sessions and "
+                        + fleet.leases().size()
+                        + " leases",
+                    fx);
+                return skippedEntries;
               } finally {
                 state.journaling = journaling;
               }
@@ -315,6 +327,10 @@ public final class Broker implements AutoCloseable {
         });
   }
 
+  private void tellLeading(long epoch, String detail, Effects fx) {
+    state.tell(l -> l.leadershipChanged(true, epoch, detail), fx);
+  }
+
   /** The slots held back after a takeover are free now; serve the queues. */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
@@ -349,6 +365,8 @@ public final class Broker implements AutoCloseable {
           } finally {
             state.journaling = journaling;
           }
+          long epoch = state.epoch;
+          state.tell(l -> l.leadershipChanged(false, epoch, "no longer leads its cluster"), fx);
         });
   }
 
