@@ -177,6 +177,39 @@ class FailoverClusterIT {
     resumed.forEach(LiveSession::close);
   }
 
+  @Test
+  @Timeout(240)
+  void sigtermOfTheLeader_handsOff_successorServesAtOnceWithTheLeases() throws Exception {
+    startCluster();
+    Node leader = awaitReadyLeader(nodes, 30_000);
+    List<Node> followers = nodes.stream().filter(n -> !n.equals(leader)).toList();
+    LiveSession session = new LiveSession(leader.channel(), "worker-h");
+    Map<String, Long> before = new HashMap<>();
+    for (int i = 0; i < LEASES_PER_SESSION; i++) {
+      AcquireResponse r = session.acquireRender("https://h-" + i + ".example/", 15_000);
+      assertThat(r.hasGranted()).as("acquire %s: %s", i, r).isTrue();
+      before.put(r.getGranted().getLeaseId(), r.getGranted().getFencingToken());
+    }
+
+    long stoppedAt = System.nanoTime();
+    leader.daemon().stop(java.time.Duration.ofSeconds(30));
+    Node next = awaitReadyLeader(followers, 20_000);
+    System.out.printf(
+        "handoff: %s served %d ms after SIGTERM of the leader%n",
+        next.id(), (System.nanoTime() - stoppedAt) / 1_000_000);
+    session.close();
+
+    assertThat(leader.daemon().logText()).contains("handed off to");
+    assertThat(next.daemon().logText()).contains("nothing held back (handed off)");
+    assertThat(leaseTokens(next)).isEqualTo(before);
+    LiveSession newcomer = new LiveSession(next.channel(), "worker-after");
+    AcquireResponse fresh = newcomer.acquireRender("https://after.example/", 5_000);
+    assertThat(fresh.hasGranted()).as("fresh: %s", fresh).isTrue();
+    long highest = before.values().stream().mapToLong(Long::longValue).max().orElseThrow();
+    assertThat(Long.compareUnsigned(fresh.getGranted().getFencingToken(), highest)).isPositive();
+    newcomer.close();
+  }
+
   /** The live leases {@code n} lists: id to fencing token. */
   private static Map<String, Long> leaseTokens(Node n) {
     Map<String, Long> tokens = new HashMap<>();
