@@ -2,6 +2,7 @@ package dev.berth.server;
 
 import com.codahale.metrics.MetricRegistry;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.Fleet;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.cluster.Peer;
 import dev.berth.server.cluster.RoleListener;
@@ -18,6 +19,7 @@ import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.metrics.MetricsExporter;
 import dev.berth.server.replication.ClusterMember;
+import dev.berth.server.replication.FleetStateFile;
 import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.server.security.TokenRegistry;
@@ -33,6 +35,7 @@ import dev.berth.server.wasm.WasmModule;
 import dev.berth.server.web.WebFront;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
 import java.util.List;
@@ -57,6 +60,7 @@ public final class Daemon implements AutoCloseable {
   public static final int FATAL_EXIT = 70;
 
   private final EpochStore epochs;
+  private final Path stateDir;
   private final Optional<ClusterMember> member;
   private final Optional<EventLog> events;
   private final SystemTimeSource time;
@@ -94,6 +98,7 @@ public final class Daemon implements AutoCloseable {
       ConfigSources sources,
       Consumer<DaemonSettings> onReload) {
     this.epochs = epochs;
+    this.stateDir = config.daemon().stateDir();
     this.member = member;
     this.events = events;
     this.time = time;
@@ -176,6 +181,9 @@ public final class Daemon implements AutoCloseable {
             LeaseIds.secure(),
             HeapProbe.jvm(),
             modules);
+    if (settings.cluster().isEmpty()) {
+      resumeFleetState(settings.stateDir(), epoch, broker);
+    }
     MetricRegistry registry = new MetricRegistry();
     BrokerMetrics metrics =
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
@@ -212,6 +220,7 @@ public final class Daemon implements AutoCloseable {
         member = Optional.of(m);
         options = options.withRole(m);
         Runnable leaderChanged = metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L));
+        metrics.replication(m.replicationMetrics());
         AtomicReference<String> leader = new AtomicReference<>(m.leaderId());
         m.onChange(
             () -> {
@@ -302,10 +311,11 @@ public final class Daemon implements AutoCloseable {
   }
 
   /**
-   * Starts this daemon's Raft node. The broker takes over with the cluster's epoch when the node
-   * becomes the ready leader (the epoch is also made durable locally, so a later start issues
-   * tokens above it) and drops its sessions when it stops leading; a node Raft stopped by itself
-   * ends the process, so that its supervisor restarts it.
+   * Starts this daemon's Raft node. The broker journals to it, takes over from the node's replica
+   * with the cluster's epoch when the node becomes the ready leader (the epoch is also made durable
+   * locally, so a later start issues tokens above it) and drops its sessions when it stops leading
+   * (see {@link ClusterMember}); a node Raft stopped by itself ends the process, so that its
+   * supervisor restarts it.
    */
   private static ClusterMember joinCluster(
       DaemonSettings settings,
@@ -318,23 +328,21 @@ public final class Daemon implements AutoCloseable {
         settings.cluster().orElseThrow(),
         settings.stateDir(),
         epoch,
+        broker,
         new RoleListener() {
           @Override
           public void leaderReady(long term, long clusterEpoch) {
             epochs.raiseTo(clusterEpoch);
-            broker.takeOver(clusterEpoch);
             events.ifPresent(e -> e.leading(clusterEpoch));
           }
 
           @Override
           public void following(Optional<Peer> leader) {
-            broker.stepDown();
             events.ifPresent(EventLog::following);
           }
 
           @Override
           public void fatal(String reason, Throwable cause) {
-            broker.stepDown();
             events.ifPresent(EventLog::following);
           }
         },
@@ -345,6 +353,44 @@ public final class Daemon implements AutoCloseable {
           Thread exit = new Thread(() -> System.exit(FATAL_EXIT), "berth-fatal-exit");
           exit.start();
         });
+  }
+
+  /**
+   * A lone broker takes the state its previous run wrote on a graceful stop ({@link
+   * FleetStateFile}): the same sessions (a fresh TTL to resume them) and leases, and no recovery
+   * window. Without one (a first start, a crash) the restart recovery window applies.
+   */
+  private static void resumeFleetState(Path stateDir, long epoch, Broker broker) {
+    FleetStateFile.take(stateDir, epoch - 1)
+        .ifPresent(
+            fleet -> {
+              int skipped = broker.load(fleet);
+              log.info(
+                  "resumed the previous run's state from {}: {} sessions, {} leases{}; workers"
+                      + " resume their sessions within one session TTL, new grants start now",
+                  stateDir.resolve(FleetStateFile.NAME),
+                  fleet.sessions().size(),
+                  fleet.leases().size(),
+                  skipped > 0 ? " (" + skipped + " entries skipped)" : "");
+            });
+  }
+
+  /** A lone broker's graceful stop: its state for the next start ({@link FleetStateFile}). */
+  private void writeFleetState() {
+    try {
+      Fleet fleet = broker.fleet();
+      FleetStateFile.write(stateDir, broker.epoch(), fleet, time.wallTime().toEpochMilli());
+      log.info(
+          "wrote {} sessions and {} leases to {} for the next start",
+          fleet.sessions().size(),
+          fleet.leases().size(),
+          stateDir.resolve(FleetStateFile.NAME));
+    } catch (IOException | RuntimeException e) {
+      log.warn(
+          "cannot write {}: {}; the next start recovers as after a crash",
+          stateDir.resolve(FleetStateFile.NAME),
+          e.toString());
+    }
   }
 
   /**
@@ -431,11 +477,15 @@ public final class Daemon implements AutoCloseable {
   /** Stops in bounded time; see {@link BrokerServer#shutdown}. */
   @Override
   public void close() {
-    // Leave the cluster first: callers are sent away NOT_LEADER at once, and the others elect a
-    // new leader while this one closes its listener.
+    // A leader hands its state to a successor, which serves at once; then this member leaves the
+    // cluster: callers are sent away NOT_LEADER, to the leader, while this one closes its listener.
+    member.ifPresent(m -> m.handOffForShutdown(m.settings().electionTimeoutMax().multipliedBy(4)));
     member.ifPresent(ClusterMember::close);
     log.info("shutting down: NOT_SERVING, closing session streams");
     server.shutdown(shutdownGrace);
+    if (member.isEmpty()) {
+      writeFleetState();
+    }
     web.ifPresent(WebFront::close);
     exporter.close();
     if (tls != null) {

@@ -41,6 +41,7 @@ public final class Admission {
   public static final class Rules {
     public static final String DRAINING = "draining";
     public static final String RESTART_RECOVERY = "restart_recovery";
+    public static final String REPLICATION = "replication";
     public static final String TIMEOUT = "timeout";
 
     private Rules() {}
@@ -67,7 +68,13 @@ public final class Admission {
     /** The session's job holds its {@code max} of the kind; it waits for its job's releases. */
     JOB_MAX,
     /** The pool is at its effective limit: nobody behind can be granted either. */
-    POOL_FULL;
+    POOL_FULL,
+    /**
+     * A cluster leader holds grants of the pool back for a few milliseconds (earlier grants await
+     * their commit, or its leader lease is being renewed): nobody behind can be granted either, and
+     * the queue is woken at {@code retry_after}.
+     */
+    REPLICATING;
 
     /**
      * Whether an acquire willing to wait {@code waitNanos} should queue rather than be refused. A
@@ -85,7 +92,12 @@ public final class Admission {
 
     /** Whether waiters queued behind one blocked this way cannot be granted either. */
     public boolean blocksQueue() {
-      return this == FLEET_MEMORY || this == POOL_FULL;
+      return this == FLEET_MEMORY || this == POOL_FULL || this == REPLICATING;
+    }
+
+    /** Whether the queue must be woken at {@code retry_after}: nothing else will wake it. */
+    public boolean wakesAtRetryAfter() {
+      return this == RATE_LIMITED || this == REPLICATING;
     }
   }
 
@@ -146,9 +158,27 @@ public final class Admission {
    * @param draining the broker refuses new grants
    * @param recoveryNanosLeft after a restart, how long leases of the previous run may still be
    *     re-declared (no new grants until then); 0 otherwise
+   * @param replicated the broker leads a cluster: its grants are journaled (Explain shows the
+   *     replication check)
+   * @param heldBack slots of the requested pool a new cluster leader keeps free for leases its
+   *     predecessor may have granted without their journal entry being committed; 0 otherwise
+   * @param journalHold why a cluster leader may not grant of the pool now (for milliseconds); null
+   *     when it may
+   * @param journalRetryNanos when asking again after a {@code journalHold} makes sense
    */
-  public record BrokerFacts(boolean draining, long recoveryNanosLeft) {
+  public record BrokerFacts(
+      boolean draining,
+      long recoveryNanosLeft,
+      boolean replicated,
+      int heldBack,
+      String journalHold,
+      long journalRetryNanos) {
     public static final BrokerFacts SERVING = new BrokerFacts(false, 0);
+
+    /** A lone broker's facts: nothing held back for a cluster. */
+    public BrokerFacts(boolean draining, long recoveryNanosLeft) {
+      this(draining, recoveryNanosLeft, false, 0, null, 0);
+    }
   }
 
   /**
@@ -303,6 +333,25 @@ public final class Admission {
           Blocker.POOL_FULL);
     }
 
+    String hold = facts.broker().journalHold();
+    if (hold != null || (steps != null && facts.broker().replicated())) {
+      String held =
+          failed(
+              steps,
+              "replication",
+              hold == null,
+              () -> hold != null ? hold : "this broker may grant: nothing awaits its commit");
+      if (held != null) {
+        return new Verdict(
+            new Decision.Refused(
+                RefusalReason.EXHAUSTED,
+                facts.broker().journalRetryNanos(),
+                held,
+                Rules.REPLICATION),
+            Blocker.REPLICATING);
+      }
+    }
+
     int perSession = config.perSessionLimit(kind);
     if (perSession > 0) {
       String refused =
@@ -348,14 +397,22 @@ public final class Admission {
 
     Usage usage = facts.pool().usage();
     Limit limit = facts.pool().limit();
+    int heldBack = facts.broker().heldBack();
     String refused =
         failed(
             steps,
             POOL_RULE.get(kind),
-            usage.inUse() < limit.effective(),
+            usage.inUse() + heldBack < limit.effective(),
             () ->
                 poolDetail(kind, usage.inUse(), limit.effective(), usage.queued())
-                    + (limit.reason().isEmpty() ? "" : " (" + limit.reason() + ")"));
+                    + (limit.reason().isEmpty() ? "" : " (" + limit.reason() + ")")
+                    + (heldBack == 0
+                        ? ""
+                        : "; "
+                            + heldBack
+                            + " held back after a change of cluster leader, for leases the"
+                            + " previous leader may have granted, until their workers re-declare"
+                            + " them or one session_ttl passes"));
     if (refused != null) {
       return new Verdict(
           new Decision.Refused(

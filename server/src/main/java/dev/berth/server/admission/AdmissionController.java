@@ -182,6 +182,14 @@ public final class AdmissionController {
     performance.record(lease.kind(), lease.host(), outcome, nowNanos);
   }
 
+  /**
+   * A site's 429 or 503 that another broker saw (the cluster's previous leader): slow and pause the
+   * host as if the outcome were reported here, with what is left of its Retry-After.
+   */
+  public void penalized(String host, int httpStatus, long retryAfterNanos, long nowNanos) {
+    hosts.onOutcome(host, httpStatus, retryAfterNanos, false, nowNanos);
+  }
+
   /** A worker's heartbeat reported its memory. */
   public void heartbeat(
       String sessionId, String workerId, long usedMb, long limitMb, long nowNanos) {

@@ -45,6 +45,12 @@ import java.util.Set;
 final class AcquireCommands {
   private static final PendingAcquire ANSWERED = () -> {};
 
+  /**
+   * When a grant a cluster leader's journal held back is worth asking for again: a few flushes of
+   * the journal, long enough for a batch to commit on a healthy cluster.
+   */
+  static final long JOURNAL_RETRY_NANOS = 20_000_000;
+
   private final BrokerState state;
 
   @GuardedBy("state.lock")
@@ -110,7 +116,7 @@ final class AcquireCommands {
       refused(session.job(), request.item(verdict.item()), verdict.refusal(), now, fx);
       return ANSWERED;
     }
-    if (verdict.blocker() == Admission.Blocker.RATE_LIMITED) {
+    if (verdict.blocker().wakesAtRetryAfter()) {
       scheduleWake(request.item(verdict.item()).kind(), now + verdict.refusal().retryAfterNanos());
     }
     int queueCap = state.policy.caps().queued();
@@ -483,7 +489,13 @@ final class AcquireCommands {
         state.admission.facts(
             state.config,
             spec,
-            new Admission.BrokerFacts(state.draining, Math.max(0, state.recoveryUntilNanos - now)),
+            new Admission.BrokerFacts(
+                state.draining,
+                Math.max(0, state.recoveryUntilNanos - now),
+                state.journaling,
+                state.heldBack(kind, now),
+                state.journaling ? state.journal.holdsBack(kind, kindBefore, now) : null,
+                JOURNAL_RETRY_NANOS),
             new Admission.SessionFacts(
                 session.id(),
                 session.draining(),
@@ -554,13 +566,13 @@ final class AcquireCommands {
   private <A> A grantAll(Session session, Request<A> request, long now, Effects fx) {
     Lease[] leases = new Lease[request.itemCount()];
     for (int i = 0; i < leases.length; i++) {
-      leases[i] = grant(session, request.item(i), now, fx);
+      leases[i] = grant(session, request.item(i), request.requestId(), now, fx);
     }
     return request.granted(leases);
   }
 
   @GuardedBy("state.lock")
-  private Lease grant(Session session, AcquireSpec spec, long now, Effects fx) {
+  private Lease grant(Session session, AcquireSpec spec, String requestId, long now, Effects fx) {
     ResourceKind kind = spec.kind();
     if (kind == ResourceKind.WASM) {
       Lease held = state.leases.firstOf(session.id(), kind);
@@ -590,6 +602,7 @@ final class AcquireCommands {
             now,
             now + state.config.maxHold(kind).toNanos());
     state.leases.add(lease);
+    state.journalGranted(lease, requestId);
     state.usage.leaseGranted(session.principal());
     Job job = session.job();
     job.leaseGranted(kind);
@@ -653,10 +666,13 @@ final class AcquireCommands {
           queue.removeCurrent(lane, cursor);
           unqueue(waiter);
           refuseWaiter(waiter, verdict.item(), verdict.refusal(), now, fx);
-        } else if (blocker == Admission.Blocker.RATE_LIMITED) {
-          nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
-        } else if (blocker.blocksQueue() && waiter.request().item(verdict.item()).kind() == kind) {
-          full = true;
+        } else {
+          if (blocker.wakesAtRetryAfter()) {
+            nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
+          }
+          if (blocker.blocksQueue() && waiter.request().item(verdict.item()).kind() == kind) {
+            full = true;
+          }
         }
       }
       if (full) {

@@ -190,6 +190,7 @@ public final class Broker implements AutoCloseable {
               state.tokens.advanceTo(epoch);
               state.epoch = epoch;
               state.recoveryUntilNanos = now + state.ttlNanos();
+              tellLeading(epoch, "leads its cluster with epoch " + epoch, fx);
               return state.ttlNanos();
             });
     state.time.schedule(this::recoveryOver, ttl);
@@ -200,6 +201,153 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * This broker starts to lead its cluster from the cluster's replica of its predecessor's state:
+   * it forgets any state of an earlier leadership of its own, issues tokens from {@code epoch} on,
+   * and loads {@code fleet} (see {@link #load}): the same sessions (their TTL starts afresh now;
+   * their workers must resume them within one TTL) and the same leases, ids and tokens. It grants
+   * at once, except {@code heldBackPerPool} slots of every pool: the replica may miss that many
+   * grants per pool its predecessor made without their journal entry being committed, so those
+   * slots stay free until such leases are re-declared by their resuming workers (each one
+   * re-admitted fills one) or one TTL has passed. Nothing of this is journaled: the replica holds
+   * it already.
+   *
+   * @param heldBackPerPool 0 after a planned handoff (the predecessor's journal was drained)
+   * @throws IllegalArgumentException when {@code epoch} is not above this broker's epoch; nothing
+   *     changes then
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public void takeOver(long epoch, Fleet fleet, int heldBackPerPool) {
+    long ttl = state.ttlNanosUnlocked();
+    int skipped =
+        state.command(
+            (now, fx) -> {
+              state.tokens.advanceTo(epoch);
+              boolean journaling = state.journaling;
+              state.journaling = false;
+              try {
+                sessions.endAll("ended: this broker leads its cluster anew", now, fx);
+                state.epoch = epoch;
+                state.recoveryUntilNanos = 0;
+                java.util.Arrays.fill(state.heldBack, Math.max(0, heldBackPerPool));
+                state.holdBackUntilNanos = heldBackPerPool > 0 ? now + state.ttlNanos() : 0;
+                int skippedEntries = sessions.load(fleet, now, fx);
+                tellLeading(
+                    epoch,
+                    "leads its cluster with epoch "
+                        + epoch
+                        + ", took over "
+                        + fleet.sessions().size()
+                        + " sessions and "
+                        + fleet.leases().size()
+                        + " leases",
+                    fx);
+                return skippedEntries;
+              } finally {
+                state.journaling = journaling;
+              }
+            });
+    if (heldBackPerPool > 0) {
+      state.time.schedule(this::holdBackOver, ttl);
+    }
+    log.info(
+        "leading with epoch {}: took over {} sessions and {} leases{}; {}",
+        epoch,
+        fleet.sessions().size(),
+        fleet.leases().size(),
+        skipped > 0 ? " (" + skipped + " entries skipped: unknown session or a clash)" : "",
+        heldBackPerPool > 0
+            ? heldBackPerPool
+                + " slots per pool held back for "
+                + Durations.format(Duration.ofNanos(ttl))
+                + " for leases the previous leader may have granted"
+            : "nothing held back (handed off)");
+  }
+
+  /**
+   * The same leadership goes on with a new fencing {@code epoch} (its counter ran out, or a
+   * member's floor reached it): tokens from now on carry it; sessions and leases stay.
+   *
+   * @throws IllegalArgumentException when {@code epoch} is not above this broker's epoch
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public void renewEpoch(long epoch) {
+    state.act(
+        (now, fx) -> {
+          state.tokens.advanceTo(epoch);
+          state.epoch = epoch;
+        });
+    log.info("leading on with epoch {}", epoch);
+  }
+
+  /**
+   * Loads the state a lone broker wrote on its last graceful stop ({@link #fleet()}): the same
+   * sessions, whose TTL starts afresh now so that their workers can resume them, and the same
+   * leases with their ids and tokens. The state was complete, so the restart recovery window ends:
+   * new grants are made at once. Call before serving.
+   *
+   * @return how many entries were skipped (a lease of an unknown session, a clash)
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public int load(Fleet fleet) {
+    return state.command(
+        (now, fx) -> {
+          int skipped = sessions.load(fleet, now, fx);
+          state.recoveryUntilNanos = 0;
+          acquires.pumpAll(now, fx);
+          return skipped;
+        });
+  }
+
+  /** The sessions, leases and host penalties now, as values another broker can load. */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public Fleet fleet() {
+    return state.command((now, fx) -> sessions.fleet());
+  }
+
+  /**
+   * Records every later change to lease state in {@code journal} and lets it hold grants back: a
+   * cluster member's broker. A lone broker never calls this and journals nothing.
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public void journalTo(Journal journal) {
+    state.act(
+        (now, fx) -> {
+          state.journal = journal;
+          state.journaling = journal != Journal.NONE;
+        });
+  }
+
+  private void tellLeading(long epoch, String detail, Effects fx) {
+    state.tell(l -> l.leadershipChanged(true, epoch, detail), fx);
+  }
+
+  /** The slots held back after a takeover are free now; serve the queues. */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  private void holdBackOver() {
+    state.act(
+        (now, fx) -> {
+          if (state.holdBackUntilNanos != 0 && now >= state.holdBackUntilNanos) {
+            state.holdBackUntilNanos = 0;
+            java.util.Arrays.fill(state.heldBack, 0);
+            log.info("takeover hold-back over: {} leases live", state.leases.size());
+            acquires.pumpAll(now, fx);
+          }
+        });
+  }
+
+  /**
    * This broker no longer leads its cluster: every session ends (its workers were sent to the
    * leader) with its leases and waiting acquires, so nothing here is granted any more.
    */
@@ -207,7 +355,19 @@ public final class Broker implements AutoCloseable {
   // command objects share through one BrokerState; the checker can see neither.
   @SuppressWarnings("GuardedBy")
   public void stepDown() {
-    state.act((now, fx) -> sessions.endAll("ended: this broker no longer leads", now, fx));
+    state.act(
+        (now, fx) -> {
+          // The cluster's record of these sessions stands: whoever leads next takes them over.
+          boolean journaling = state.journaling;
+          state.journaling = false;
+          try {
+            sessions.endAll("ended: this broker no longer leads", now, fx);
+          } finally {
+            state.journaling = journaling;
+          }
+          long epoch = state.epoch;
+          state.tell(l -> l.leadershipChanged(false, epoch, "no longer leads its cluster"), fx);
+        });
   }
 
   /** The restart grace ended: capacity nobody re-declared is free; serve the queues. */
@@ -567,12 +727,22 @@ public final class Broker implements AutoCloseable {
    * Replaces the whole admission policy live: pool limits, host rates, memory thresholds,
    * degradation settings and jobs. Leases and sessions are kept; sessions move to the job their
    * name now resolves to (a removed job's sessions to {@code default}); queued requests are
-   * re-examined at once.
+   * re-examined at once. A cluster leader also replicates it to its members ({@link
+   * Journal#policyChanged}).
+   */
+  public void updatePolicy(Policy newPolicy) {
+    adoptPolicy(newPolicy);
+    state.journal.policyChanged(newPolicy);
+  }
+
+  /**
+   * Puts {@code newPolicy} in force as {@link #updatePolicy} does, without journaling it: a policy
+   * the cluster's log already carries (a replica applying its leader's change).
    */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
   @SuppressWarnings("GuardedBy")
-  public void updatePolicy(Policy newPolicy) {
+  public void adoptPolicy(Policy newPolicy) {
     state.act(
         (now, fx) -> {
           state.policy = newPolicy;

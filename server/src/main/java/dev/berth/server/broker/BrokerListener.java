@@ -73,4 +73,10 @@ public interface BrokerListener {
 
   /** Degradation moved a pool's effective limit. */
   default void limitChanged(LimitChange change) {}
+
+  /**
+   * This broker started to lead its cluster ({@code leads}, with the fencing {@code epoch} it
+   * grants from) or stopped leading it; {@code detail} says so in words.
+   */
+  default void leadershipChanged(boolean leads, long epoch, String detail) {}
 }

@@ -9,13 +9,19 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.FencingTokens;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.LeaseTable;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionRegistry;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.IdleTracker;
 import dev.berth.server.wasm.ModuleRegistry;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 
@@ -99,6 +105,44 @@ final class BrokerState {
   @GuardedBy("lock")
   final PrincipalUsage usage = new PrincipalUsage();
 
+  /**
+   * Where lease-state changes are journaled for the cluster's replicas; {@link Journal#NONE} for a
+   * lone broker, which then builds no entry at all ({@link #journaling}).
+   */
+  volatile Journal journal = Journal.NONE;
+
+  /**
+   * Whether {@link #journal} records anything; false while a takeover loads the replica's state.
+   */
+  @GuardedBy("lock")
+  boolean journaling;
+
+  /**
+   * Until when, after taking over from a replica, {@link #heldBack} slots per pool stay free for
+   * leases the previous leader may have granted without their journal entry being committed.
+   */
+  @GuardedBy("lock")
+  long holdBackUntilNanos;
+
+  /** Slots held back per pool (by {@link ResourceKind#index}) until {@link #holdBackUntilNanos}. */
+  @GuardedBy("lock")
+  final int[] heldBack = new int[ResourceKind.COUNT];
+
+  /**
+   * The latest 429/503 penalty of each host, most recent last, bounded; what a handoff or a state
+   * file carries so that the next broker keeps slowing those hosts.
+   */
+  @GuardedBy("lock")
+  final java.util.LinkedHashMap<String, Fleet.HostPenalty> penalties =
+      new java.util.LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Fleet.HostPenalty> eldest) {
+          return size() > PENALTIES_KEPT;
+        }
+      };
+
+  static final int PENALTIES_KEPT = 1024;
+
   /** No new grants broker-wide (an operator's drain, or shutdown). */
   @GuardedBy("lock")
   boolean draining;
@@ -165,8 +209,77 @@ final class BrokerState {
     }
   }
 
+  /** Slots of {@code kind} held back after a takeover at {@code now}. Lock held. */
+  @GuardedBy("lock")
+  int heldBack(ResourceKind kind, long now) {
+    return now < holdBackUntilNanos ? heldBack[kind.index()] : 0;
+  }
+
+  /** Whether leases of an earlier run or leader may be re-declared at {@code now}. Lock held. */
+  @GuardedBy("lock")
+  boolean redeclaring(long now) {
+    return now < recoveryUntilNanos || now < holdBackUntilNanos;
+  }
+
+  /** Journals that {@code session} opened. Lock held. */
+  @GuardedBy("lock")
+  void journalOpened(Session session) {
+    if (journaling) {
+      journal.sessionOpened(entryOf(session));
+    }
+  }
+
+  /** {@code session} as a value another broker can load. */
+  Fleet.SessionEntry entryOf(Session session) {
+    return new Fleet.SessionEntry(
+        session.id(),
+        session.workerId(),
+        session.principal(),
+        session.labels(),
+        session.memoryLimitMb(),
+        session.requestedJob(),
+        time.toWall(session.openedAtNanos()).toEpochMilli());
+  }
+
+  /** {@code lease} as a value another broker can load. */
+  Fleet.LeaseEntry entryOf(Lease lease, String requestId) {
+    return new Fleet.LeaseEntry(
+        lease.id(),
+        lease.sessionId(),
+        lease.kind(),
+        lease.fencingToken(),
+        lease.host(),
+        lease.module(),
+        lease.moduleDigest(),
+        lease.memoryMb(),
+        requestId,
+        time.toWall(lease.grantedAtNanos()).toEpochMilli(),
+        Math.max(0, (lease.expiresAtNanos() - lease.grantedAtNanos()) / 1_000_000));
+  }
+
+  /** Journals that {@code lease} was granted (or re-admitted). Lock held. */
+  @GuardedBy("lock")
+  void journalGranted(Lease lease, String requestId) {
+    if (journaling) {
+      journal.leaseGranted(entryOf(lease, requestId));
+    }
+  }
+
+  /** Journals that a lease ended. Lock held. */
+  @GuardedBy("lock")
+  void journalEnded(Lease lease, LeaseEnd how, RevokeReason reason) {
+    if (journaling) {
+      journal.leaseEnded(lease.id(), how, reason);
+    }
+  }
+
   @GuardedBy("lock")
   long ttlNanos() {
+    return config.sessionTtl().toNanos();
+  }
+
+  /** The session TTL of the policy in force, read without the lock (config is volatile). */
+  long ttlNanosUnlocked() {
     return config.sessionTtl().toNanos();
   }
 

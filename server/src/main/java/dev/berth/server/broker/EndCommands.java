@@ -1,6 +1,7 @@
 package dev.berth.server.broker;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.admission.AdmissionController;
 import dev.berth.server.broker.Broker.EndResult;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
@@ -100,6 +101,7 @@ final class EndCommands {
   private void end(
       Lease lease, LeaseEnd how, RevokeReason reason, Outcome outcome, long now, Effects fx) {
     state.leases.end(lease.id(), how, reason, now);
+    state.journalEnded(lease, how, reason);
     Session holder = state.sessions.get(lease.sessionId());
     String job = "";
     if (holder != null) {
@@ -114,6 +116,21 @@ final class EndCommands {
     boolean reported = outcome != Outcome.UNKNOWN;
     if (reported) {
       state.admission.reported(lease, outcome, now);
+      int status = outcome.httpStatus();
+      if ((status == 429 || status == 503)
+          && AdmissionController.rateLimited(lease.kind(), lease.host())) {
+        Fleet.HostPenalty penalty =
+            new Fleet.HostPenalty(
+                lease.host(),
+                status,
+                outcome.retryAfterNanos() / 1_000_000,
+                state.time.wallTime().toEpochMilli());
+        state.penalties.remove(lease.host()); // re-inserted last: the most recent
+        state.penalties.put(lease.host(), penalty);
+        if (state.journaling) {
+          state.journal.hostPenalty(penalty);
+        }
+      }
     }
     String jobName = job;
     state.tell(l -> l.ended(lease, how, reason, outcome, jobName), fx);

@@ -59,8 +59,7 @@ final class SessionCommands {
       if (old != null) {
         return resume(old, hello, principal, channel, now, fx);
       }
-      if (now < state.recoveryUntilNanos
-          && state.sessions.whyEnded(hello.resumeSessionId()) == null) {
+      if (state.redeclaring(now) && state.sessions.whyEnded(hello.resumeSessionId()) == null) {
         return readmit(hello, principal, channel, now, fx);
       }
     }
@@ -112,6 +111,7 @@ final class SessionCommands {
     session.attach(channel);
     state.sessions.add(session, state.ttlNanos());
     state.usage.sessionOpened(principal);
+    state.journalOpened(session);
     return session;
   }
 
@@ -136,21 +136,9 @@ final class SessionCommands {
     Session session = register(hello.resumeSessionId(), hello, principal, channel, now);
     List<String> lost = new ArrayList<>();
     for (HelloSpec.HeldLease held : hello.heldLeases()) {
-      ResourceKind kind = held.kind();
-      long heldEpoch = FencingTokens.epochOf(held.fencingToken());
-      boolean admissible =
-          kind != null
-              && heldEpoch >= 1
-              && heldEpoch < state.epoch
-              && state.leases.get(held.leaseId()) == null
-              && state.leases.ended(held.leaseId()) == null
-              && state.leases.inUse(kind) < state.config.limit(kind)
-              && !(kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null);
-      if (!admissible) {
+      if (!readmitLease(session, held, now, fx)) {
         lost.add(held.leaseId());
-        continue;
       }
-      admitDeclared(session, held, now, true, fx);
     }
     log.info(
         "re-admitted session {} of worker {} after restart: {} of {} declared leases",
@@ -162,9 +150,35 @@ final class SessionCommands {
   }
 
   /**
+   * Takes back one lease a worker declares after a restart or a change of leader: when its fencing
+   * token comes from an earlier epoch, its kind is known, it is not known already, and its pool has
+   * room. A re-admitted lease fills one of the slots held back after a takeover. False when it is
+   * lost.
+   */
+  @GuardedBy("state.lock")
+  private boolean readmitLease(Session session, HelloSpec.HeldLease held, long now, Effects fx) {
+    ResourceKind kind = held.kind();
+    long heldEpoch = FencingTokens.epochOf(held.fencingToken());
+    boolean admissible =
+        kind != null
+            && heldEpoch >= 1
+            && heldEpoch < state.epoch
+            && state.leases.get(held.leaseId()) == null
+            && state.leases.ended(held.leaseId()) == null
+            && state.leases.inUse(kind) < state.config.limit(kind)
+            && !(kind == ResourceKind.WASM && state.leases.firstOf(session.id(), kind) != null);
+    if (!admissible) {
+      return false;
+    }
+    admitDeclared(session, held, now, true, fx);
+    return true;
+  }
+
+  /**
    * Counts a lease the worker declared in its hello as held by {@code session}: a lease of an
-   * earlier epoch re-admitted after a restart or takeover ({@code readmission}, told to listeners
-   * as a re-admission), or one taken in safe mode and adopted now (told as a grant). Lock held.
+   * earlier epoch re-admitted after a restart or takeover ({@code readmission}: it fills a slot
+   * held back after a takeover and is told to listeners as a re-admission), or one taken in safe
+   * mode and adopted now (told as a grant). Journaled like a grant. Lock held.
    */
   @GuardedBy("state.lock")
   private void admitDeclared(
@@ -183,9 +197,13 @@ final class SessionCommands {
             now,
             now + state.config.maxHold(kind).toNanos());
     state.leases.add(lease);
+    if (readmission && state.heldBack[kind.index()] > 0) {
+      state.heldBack[kind.index()]--;
+    }
     state.usage.leaseGranted(session.principal());
     session.job().leaseCounted(kind);
     state.admission.readmitted(lease);
+    state.journalGranted(lease, "");
     String worker = session.workerId();
     String job = session.job().name();
     if (readmission) {
@@ -250,12 +268,18 @@ final class SessionCommands {
     }
     List<String> lost = new ArrayList<>();
     int adopted = 0;
+    boolean redeclaring = state.redeclaring(now);
     for (HelloSpec.HeldLease held : hello.heldLeases()) {
       Lease lease = state.leases.get(held.leaseId());
+      if (lease == null && redeclaring && readmitLease(session, held, now, fx)) {
+        continue; // granted by the previous leader, its journal entry never committed
+      }
       if (lease == null && adoptable(session, held)) {
         admitDeclared(session, held, now, false, fx);
         adopted++;
-      } else if (lease == null
+        continue;
+      }
+      if (lease == null
           || !lease.sessionId().equals(session.id())
           || lease.fencingToken() != held.fencingToken()) {
         lost.add(held.leaseId());
@@ -414,6 +438,7 @@ final class SessionCommands {
     String job = session.job().name();
     for (String leaseId : state.leases.idsOf(session.id())) {
       Lease lease = state.leases.end(leaseId, how, reason, now);
+      state.journalEnded(lease, how, reason);
       state.usage.leaseEnded(session.principal());
       session.job().leaseEnded(lease.kind());
       state.wasmUse.ended(leaseId);
@@ -421,6 +446,9 @@ final class SessionCommands {
       state.tell(l -> l.ended(lease, how, reason, Outcome.UNKNOWN, job), fx);
     }
     state.sessions.remove(session, why);
+    if (state.journaling) {
+      state.journal.sessionEnded(session.id(), how.name());
+    }
     state.usage.sessionEnded(session.principal());
     PressureLevel pressureBefore = state.admission.pressure();
     state.admission.forget(session.id());
@@ -451,6 +479,99 @@ final class SessionCommands {
     for (ResourceKind kind : freed) {
       acquires.pump(kind, now, fx);
     }
+  }
+
+  /**
+   * Loads the sessions and leases of {@code fleet} (another broker's state: the cluster's replica,
+   * a handoff, a lone broker's state file) with the same ids and tokens. Each session's TTL starts
+   * afresh now, with no stream: its worker resumes it within one TTL or it expires with its leases.
+   * A lease keeps what is left of its max hold. Host penalties still in force slow their hosts
+   * again. Entries that clash with what is here already, or leases of an unknown session, are
+   * skipped and counted. Lock held.
+   *
+   * @return how many entries were skipped
+   */
+  @GuardedBy("state.lock")
+  int load(Fleet fleet, long now, Effects fx) {
+    int skipped = 0;
+    long wallNow = state.time.wallTime().toEpochMilli();
+    for (Fleet.SessionEntry e : fleet.sessions()) {
+      if (state.sessions.get(e.id()) != null) {
+        skipped++;
+        continue;
+      }
+      Session session =
+          new Session(
+              e.id(),
+              e.workerId(),
+              e.principal(),
+              e.labels(),
+              e.memoryLimitMb(),
+              now,
+              state.config.requestIdsPerSession(),
+              e.job(),
+              state.jobs.resolve(e.job()));
+      state.sessions.add(session, state.ttlNanos());
+      state.usage.sessionOpened(e.principal());
+      String id = e.id();
+      String worker = e.workerId();
+      state.tell(l -> l.sessionOpened(id, worker, true), fx);
+    }
+    for (Fleet.LeaseEntry e : fleet.leases()) {
+      Session session = state.sessions.get(e.sessionId());
+      if (session == null || state.leases.get(e.id()) != null) {
+        skipped++;
+        continue;
+      }
+      long grantedAt = now - Math.max(0, wallNow - e.grantedAtUnixMs()) * 1_000_000;
+      Lease lease =
+          new Lease(
+              e.id(),
+              e.kind(),
+              e.fencingToken(),
+              session.id(),
+              e.host(),
+              e.module(),
+              e.moduleDigest(),
+              e.memoryMb(),
+              grantedAt,
+              grantedAt + e.maxHoldMs() * 1_000_000);
+      state.leases.add(lease);
+      state.usage.leaseGranted(session.principal());
+      session.job().leaseCounted(e.kind());
+      state.admission.readmitted(lease);
+      if (e.kind() == ResourceKind.WASM) {
+        state.wasmUse.used(lease.id(), now);
+      }
+      String worker = session.workerId();
+      String job = session.job().name();
+      state.tell(l -> l.granted(lease, worker, job), fx);
+    }
+    for (Fleet.HostPenalty p : fleet.hosts()) {
+      long left = p.atUnixMs() + p.retryAfterMs() - wallNow;
+      if (wallNow - p.atUnixMs() <= PENALTY_CARRIED_MS) {
+        state.admission.penalized(p.host(), p.httpStatus(), Math.max(0, left) * 1_000_000, now);
+        state.penalties.put(p.host(), p);
+      }
+    }
+    return skipped;
+  }
+
+  /** How old a host penalty may be and still slow its host on the broker that loads it. */
+  private static final long PENALTY_CARRIED_MS = 10 * 60_000;
+
+  /** The sessions and leases here now, as values another broker can load. Lock held. */
+  @GuardedBy("state.lock")
+  Fleet fleet() {
+    List<Fleet.SessionEntry> sessionEntries = new ArrayList<>();
+    for (Session s : state.sessions.all()) {
+      sessionEntries.add(state.entryOf(s));
+    }
+    List<Fleet.LeaseEntry> leaseEntries = new ArrayList<>();
+    for (Lease l : state.leases.all()) {
+      leaseEntries.add(state.entryOf(l, ""));
+    }
+    return new Fleet(sessionEntries, leaseEntries, new ArrayList<>(state.penalties.values()));
   }
 
   /** Stops new grants to one session and pushes drain to its worker; returns its lease count. */

@@ -146,6 +146,13 @@ final class EventHub implements BrokerListener {
     }
   }
 
+  @Override
+  public void leadershipChanged(boolean leads, long epoch, String detail) {
+    if (!quiet()) {
+      publish(Protos.leaderChanged(detail));
+    }
+  }
+
   /** An operator changed limits. */
   void limitsUpdated(String detail) {
     if (!quiet()) {

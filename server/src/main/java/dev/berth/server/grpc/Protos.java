@@ -869,6 +869,13 @@ final class Protos {
         .setDetail(trigger);
   }
 
+  /** This broker started or stopped leading its cluster; {@code detail} says which. */
+  static BrokerEvent.Builder leaderChanged(String detail) {
+    return BrokerEvent.newBuilder()
+        .setType(BrokerEventType.BROKER_EVENT_TYPE_LEADER_CHANGED)
+        .setDetail("this broker " + detail);
+  }
+
   static BrokerEvent.Builder limitChanged(LimitChange change) {
     return limitsUpdated(
         change.kind()

@@ -387,12 +387,80 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
    * daemon with {@code events.log} on.
    */
   public void eventLog(LongSupplier dropped) {
-    families.add(
+    raw(
         "berth.events_log.dropped",
         "berth_events_log_dropped",
-        "Event-log lines dropped because the writer fell behind");
-    registry.gauge(
-        "berth.events_log.dropped", () -> (Gauge<Double>) () -> (double) dropped.getAsLong());
+        "Event-log lines dropped because the writer fell behind",
+        dropped);
+  }
+
+  /**
+   * What a cluster member's replication looks like, read at each scrape.
+   *
+   * @param commitLag on the leader, how many committed entries the furthest-behind member still
+   *     misses; 0 on a follower
+   * @param applyLag committed entries this member has not applied yet
+   * @param uncommittedGrants grants of a pool this leader made whose journal entry is not committed
+   * @param batchesSent journal batches this leadership sent (0 while not leading)
+   * @param entriesSent journal entries in them
+   * @param largestBatch the most entries one of them held
+   */
+  public record Replication(
+      LongSupplier commitLag,
+      LongSupplier applyLag,
+      java.util.function.ToLongFunction<ResourceKind> uncommittedGrants,
+      LongSupplier batchesSent,
+      LongSupplier entriesSent,
+      LongSupplier largestBatch) {}
+
+  /**
+   * Exports a cluster member's replication gauges: {@code berth_raft_commit_lag}, {@code
+   * berth_raft_apply_lag}, {@code berth_journal_uncommitted_grants{kind}}, {@code
+   * berth_journal_batches}, {@code berth_journal_entries} and {@code berth_journal_largest_batch}
+   * (of the current leadership; their ratio is the mean batch size). Called once, by a daemon in a
+   * cluster.
+   */
+  public void replication(Replication r) {
+    raw(
+        "berth.raft.commit_lag",
+        "berth_raft_commit_lag",
+        "On the leader, committed entries the furthest-behind member misses",
+        r.commitLag());
+    raw(
+        "berth.raft.apply_lag",
+        "berth_raft_apply_lag",
+        "Committed entries this member has not applied yet",
+        r.applyLag());
+    for (ResourceKind kind : ResourceKind.values()) {
+      String k = lower(kind);
+      raw(
+          "berth.journal.uncommitted_grants." + k,
+          "berth_journal_uncommitted_grants",
+          "Grants this leader made whose journal entry is not committed yet",
+          () -> r.uncommittedGrants().applyAsLong(kind),
+          "kind",
+          k);
+    }
+    raw(
+        "berth.journal.batches",
+        "berth_journal_batches",
+        "Journal batches this leadership sent",
+        r.batchesSent());
+    raw(
+        "berth.journal.entries",
+        "berth_journal_entries",
+        "Journal entries this leadership sent, in those batches",
+        r.entriesSent());
+    raw(
+        "berth.journal.largest_batch",
+        "berth_journal_largest_batch",
+        "The most entries one journal batch of this leadership held",
+        r.largestBatch());
+  }
+
+  private void raw(String name, String family, String help, LongSupplier read, String... labels) {
+    families.add(name, family, help, labels);
+    registry.gauge(name, () -> (Gauge<Double>) () -> (double) read.getAsLong());
   }
 
   private Counter counter(String name, String family, String help, String... labels) {

@@ -1,26 +1,43 @@
 package dev.berth.server.replication;
 
+import dev.berth.proto.cluster.v1.FleetState;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.cluster.Batcher;
 import dev.berth.server.cluster.ClusterSettings;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.cluster.Peer;
 import dev.berth.server.cluster.RaftNode;
+import dev.berth.server.cluster.ReplicationException;
 import dev.berth.server.cluster.RoleListener;
+import dev.berth.server.config.PolicyText;
+import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.time.TimeSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * This daemon's place in a cluster: the {@link RaftNode} it runs, and the role it serves in as the
- * node reports it. It serves the worker API only between {@link RoleListener#leaderReady} and the
- * next change of leader; a fatal stop of the node is handed to the owner (the daemon exits).
+ * This daemon's place in a cluster: the {@link RaftNode} it runs, the role it serves in as the node
+ * reports it, and the bond between the node and the broker. It serves the worker API only between
+ * {@link RoleListener#leaderReady} and the next change of leader; a fatal stop of the node is
+ * handed to the owner (the daemon exits).
+ *
+ * <p>The broker journals every lease-state change to the node ({@link ClusterJournal}); every
+ * member keeps a {@link ReplicatedFleet} from the log; the member that becomes the ready leader
+ * takes its broker over from that replica ({@link Broker#takeOver(long,
+ * dev.berth.server.broker.Fleet, int)}), and one that stops leading ends its broker's sessions
+ * ({@link Broker#stepDown}). A follower puts every replicated policy in force at once.
  *
  * <p>Thread-safe: the role is read lock-free on every call; it changes on the node's single
  * notification thread.
@@ -32,15 +49,27 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
   private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
   private final List<RoleListener> roleListeners = new CopyOnWriteArrayList<>();
   private final Consumer<String> onFatal;
+  private final Broker broker;
+  private final ReplicatedFleet replica;
+  private final ClusterJournal journal;
+  private final TimeSource time;
   private volatile Role role = new Role(false, "", "");
   private volatile RaftNode node;
+
+  /** The term whose leadership the broker has taken over; -1 while it does not lead. */
+  private volatile long ledTerm = -1;
 
   /** What this node serves in and who leads, as one value so that readers see both together. */
   private record Role(boolean serving, String leaderId, String leaderApi) {}
 
-  private ClusterMember(ClusterSettings settings, Consumer<String> onFatal) {
+  private ClusterMember(
+      ClusterSettings settings, Broker broker, TimeSource time, Consumer<String> onFatal) {
     this.settings = settings;
     this.onFatal = onFatal;
+    this.broker = broker;
+    this.time = time;
+    this.replica = new ReplicatedFleet(() -> time.wallTime().toEpochMilli(), this::policyApplied);
+    this.journal = new ClusterJournal(() -> node, settings.maxUncommittedGrants());
   }
 
   /**
@@ -48,7 +77,9 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
    * ready leader.
    *
    * @param localFloor this node's single-node epoch: every cluster epoch lies above it
-   * @param extra told every role change after this member has taken it in (e.g. the broker)
+   * @param broker this daemon's broker: it journals to the node from now on, takes over when the
+   *     node leads and steps down when it stops
+   * @param extra told every role change (before the broker takes over, on leading)
    * @param onFatal told why the node stopped by itself; the daemon should exit
    * @throws UncheckedIOException when the Raft storage cannot be opened
    */
@@ -56,15 +87,17 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
       ClusterSettings settings,
       Path stateDir,
       long localFloor,
+      Broker broker,
       RoleListener extra,
       TimeSource time,
       Consumer<String> onFatal) {
-    ClusterMember member = new ClusterMember(settings, onFatal);
+    ClusterMember member = new ClusterMember(settings, broker, time, onFatal);
     member.roleListeners.add(extra);
+    broker.journalTo(member.journal);
     try {
       member.node =
           RaftNode.start(
-              settings, stateDir, localFloor, new UnreplicatedState(), member.new Listener(), time);
+              settings, stateDir, localFloor, member.replica, member.new Listener(), time);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the cluster node: " + e.getMessage(), e);
     }
@@ -113,17 +146,136 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     listeners.add(listener);
   }
 
+  /** The gauges of this member's replication, for the metrics endpoint. */
+  public BrokerMetrics.Replication replicationMetrics() {
+    return new BrokerMetrics.Replication(
+        () -> {
+          RaftNode n = node;
+          if (n == null) {
+            return 0;
+          }
+          ClusterStatus s = n.status();
+          long lag = 0;
+          for (ClusterStatus.Member m : s.members()) {
+            lag = Math.max(lag, m.lag());
+          }
+          return lag;
+        },
+        () -> {
+          RaftNode n = node;
+          return n == null ? 0 : n.status().applyLag();
+        },
+        kind -> {
+          RaftNode n = node;
+          return n == null ? 0 : n.journal().uncommitted(FleetCodec.kind(kind));
+        },
+        () -> journalStats().batchesSent(),
+        () -> journalStats().entriesSent(),
+        () -> journalStats().largestBatch());
+  }
+
+  private Batcher.Stats journalStats() {
+    RaftNode n = node;
+    return n == null ? new Batcher.Stats(0, 0, 0, 0, 0, 0) : n.journal().stats();
+  }
+
+  /** The replica of the leader's lease state this member keeps. */
+  public ReplicatedFleet replica() {
+    return replica;
+  }
+
   /**
-   * Hands leadership to {@code memberIdOrEmpty} (empty: the member whose log reaches furthest)
-   * through {@link RaftNode#transferLeadership}; completes with the id of the member that leads
-   * next. Fails with a {@code ReplicationException} (NOT_LEADER on a node that does not lead) or an
-   * {@link IllegalArgumentException} naming a member that is not another member.
+   * Hands leadership to another member with the broker's whole state, so that it serves at once (no
+   * new-leader wait, nothing held back): this member stops granting now, drains its journal,
+   * commits a handoff record with every session, lease and host penalty, and transfers leadership.
+   * If anything fails, this member stays leader and grants again once a new epoch is applied.
+   *
+   * @param memberIdOrEmpty the member to lead next; empty for the one whose log reaches furthest
+   * @return completes with the id of the new leader once the transfer is done; fails with an {@link
+   *     IllegalArgumentException} naming {@code member} when it is not another member of this
+   *     cluster, or a {@link ReplicationException} ({@code NOT_LEADER} when this member is not the
+   *     ready leader)
    */
   @Override
   public CompletableFuture<String> transferTo(String memberIdOrEmpty) {
     String to = memberIdOrEmpty == null || memberIdOrEmpty.isEmpty() ? null : memberIdOrEmpty;
+    if (to != null && (!settings.peers().containsKey(to) || to.equals(settings.self()))) {
+      return CompletableFuture.failedFuture(
+          new IllegalArgumentException(
+              "member: '"
+                  + to
+                  + "' is not another member of cluster "
+                  + settings.id()
+                  + " (members: "
+                  + String.join(", ", settings.peers().keySet())
+                  + "; this is "
+                  + settings.self()
+                  + ")"));
+    }
     RaftNode n = node;
-    return n.transferLeadership(to).thenApply(done -> to != null ? to : n.status().leaderId());
+    if (n == null || !role.serving()) {
+      return CompletableFuture.failedFuture(
+          new ReplicationException(
+              ReplicationException.Reason.NOT_LEADER,
+              "this member ("
+                  + settings.self()
+                  + ") is not the ready leader"
+                  + (role.leaderId().isEmpty() ? "" : "; " + role.leaderId() + " leads"),
+              null));
+    }
+    // Grants stop before the state is read: every grant is either in it or refused (retryable).
+    journal.pause(true);
+    FleetState state =
+        FleetCodec.state(broker.fleet(), replica.policy(), time.wallTime().toEpochMilli());
+    log.info(
+        "handing off to {}: {} sessions, {} leases",
+        to == null ? "the most up-to-date member" : to,
+        state.getSessionsCount(),
+        state.getLeasesCount());
+    return n.handOff(state, to)
+        .whenComplete((ok, error) -> journal.pause(false))
+        .thenApply(
+            ok -> {
+              String leader = n.status().leaderId();
+              return to != null ? to : leader.equals(settings.self()) ? "" : leader;
+            });
+  }
+
+  /**
+   * On a graceful stop: if this member leads, hands off ({@link #transferTo} to the member with the
+   * most of the log) and waits up to {@code timeout}; a failure is logged and the stop goes on.
+   */
+  public void handOffForShutdown(Duration timeout) {
+    if (!role.serving()) {
+      return;
+    }
+    long started = System.nanoTime();
+    try {
+      String next = transferTo("").get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      log.info(
+          "handed off to {} in {} ms",
+          next.isEmpty() ? "another member" : next,
+          (System.nanoTime() - started) / 1_000_000);
+    } catch (ExecutionException | TimeoutException e) {
+      log.warn(
+          "handoff on shutdown failed; the others elect a leader, which recovers from its replica:"
+              + " {}",
+          e.getCause() != null ? e.getCause().toString() : e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** A policy record was applied: a member that does not serve puts it in force at once. */
+  private void policyApplied(byte[] policy) {
+    if (role.serving()) {
+      return; // the leader's own change, in force already
+    }
+    try {
+      broker.adoptPolicy(PolicyText.decode(policy));
+    } catch (RuntimeException e) {
+      log.error("a replicated policy cannot be put in force here; the configured one stays", e);
+    }
   }
 
   /** Stops serving at once (callers are told NOT_LEADER), then leaves the cluster. */
@@ -162,6 +314,21 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     public void leaderReady(long term, long epoch) {
       // The broker first takes over from its replica, then the API opens.
       roleListeners.forEach(l -> l.leaderReady(term, epoch));
+      if (ledTerm == term) {
+        broker.renewEpoch(epoch); // the same leadership with a new epoch
+      } else {
+        byte[] policy = replica.policy();
+        if (policy != null) {
+          try {
+            broker.adoptPolicy(PolicyText.decode(policy));
+          } catch (RuntimeException e) {
+            log.error("the replicated policy cannot be put in force; the configured one stays", e);
+          }
+        }
+        int heldBack = replica.afterHandoff() ? 0 : settings.maxUncommittedGrants();
+        broker.takeOver(epoch, replica.fleet(), heldBack);
+        ledTerm = term;
+      }
       Peer self = settings.selfPeer();
       set(new Role(true, self.id(), self.apiAddress()));
       log.info("serving as leader of term {} (epoch {})", term, epoch);
@@ -173,6 +340,8 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
       set(
           new Role(
               false, leader.map(Peer::id).orElse(""), leader.map(Peer::apiAddress).orElse("")));
+      ledTerm = -1;
+      broker.stepDown();
       roleListeners.forEach(l -> l.following(leader));
       log.info(
           "following {}",
@@ -182,6 +351,8 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     @Override
     public void fatal(String reason, Throwable cause) {
       set(new Role(false, "", ""));
+      ledTerm = -1;
+      broker.stepDown();
       roleListeners.forEach(l -> l.fatal(reason, cause));
       onFatal.accept(reason);
     }

@@ -6,6 +6,9 @@ import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.BrokerAdminGrpc;
 import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.HeldLease;
+import dev.berth.proto.v1.Hello;
+import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.RefusalReason;
@@ -116,8 +119,9 @@ class DaemonProcessIT {
       } finally {
         channel.shutdownNow();
       }
-      int exit = daemon.stop(Duration.ofSeconds(20));
-      assertThat(exit).as("exit code after SIGTERM").isIn(0, 143);
+      // A crash: no state is written, so the restart recovers from the workers' re-declarations
+      // (a graceful stop keeps the state instead; see sigterm_thenRestart_*).
+      daemon.kill();
     }
 
     // A longer TTL after the restart, so the recovery window surely spans the first acquire.
@@ -137,6 +141,53 @@ class DaemonProcessIT {
         long token = granted.getGranted().getFencingToken();
         assertThat(token).isGreaterThan(highestToken);
         assertThat(FencingTokens.epochOf(token)).isEqualTo(2);
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  @Timeout(90)
+  void sigterm_thenRestart_resumesTheSessionWithItsLeases_andGrantsAtOnce() throws Exception {
+    Path state = dir.resolve("graceful");
+    String[] slow = FAST.clone();
+    slow[1] = "15s"; // the session must outlive the restart, and a recovery window would show
+    String sessionId;
+    Lease held;
+    try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("g-1.log"), slow)) {
+      ManagedChannel channel = daemon.channel();
+      try (LiveSession me = new LiveSession(channel, "graceful")) {
+        sessionId = me.id();
+        AcquireResponse granted = me.acquireRender("https://g.example/", 5_000);
+        assertThat(granted.hasGranted()).as("granted: %s", granted).isTrue();
+        held = granted.getGranted();
+        assertThat(daemon.stop(Duration.ofSeconds(20))).isIn(0, 143);
+        assertThat(daemon.logText()).contains("for the next start");
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+    try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("g-2.log"), slow)) {
+      ManagedChannel channel = daemon.channel();
+      Hello.Builder hello =
+          Hello.newBuilder()
+              .setWorkerId("graceful")
+              .setResumeSessionId(sessionId)
+              .addHeldLeases(
+                  HeldLease.newBuilder()
+                      .setLeaseId(held.getLeaseId())
+                      .setFencingToken(held.getFencingToken())
+                      .setKind(held.getKind())
+                      .setHost(held.getHost()));
+      try (LiveSession me = new LiveSession(channel, hello)) {
+        assertThat(me.opened.get().getResumed()).isTrue();
+        assertThat(me.opened.get().getLostLeasesList()).isEmpty();
+        // The state was complete: no recovery window, a new grant at once, above the old token.
+        AcquireResponse fresh = me.acquireRender("https://h.example/", 0);
+        assertThat(fresh.hasGranted()).as("fresh: %s", fresh).isTrue();
+        assertThat(fresh.getGranted().getFencingToken()).isGreaterThan(held.getFencingToken());
+        assertThat(daemon.logText()).contains("resumed the previous run's state");
       } finally {
         channel.shutdownNow();
       }

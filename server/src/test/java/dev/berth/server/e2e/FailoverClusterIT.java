@@ -39,10 +39,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Three real daemons on loopback form a cluster: one leads and serves, the others send workers to
- * it (NOT_LEADER with its address); SIGKILL of the leader makes another member lead, and the 50
- * leases held (across five sessions, over the raw stubs) are kept with the same ids and tokens when
- * their workers resume their sessions on the new leader. Run by {@code bin/test} in the cluster
- * group of integration tests ({@code -Pcluster-its}), not by a plain {@code mvn verify}.
+ * it (NOT_LEADER with its address); SIGKILL of the leader makes another member lead, which takes
+ * the 50 leases held (across five sessions, over the raw stubs) over from its replica with the same
+ * ids and tokens, grants anew within 5 s of the kill (session TTL 10 s: only K slots per pool are
+ * held back, not a TTL), and keeps every lease when the workers resume their sessions and declare
+ * them. SIGTERM of the leader hands its state off, and the successor grants at once. Run by {@code
+ * bin/test} in the cluster group of integration tests ({@code -Pcluster-its}), not by a plain
+ * {@code mvn verify}.
  */
 class FailoverClusterIT {
   private static final int SESSIONS = 5;
@@ -71,7 +74,7 @@ class FailoverClusterIT {
             "--session.heartbeat_interval",
             "1s",
             "--session.ttl",
-            "5s");
+            "10s");
     Member leader = DaemonCluster.awaitReadyLeader(cluster.members(), Duration.ofSeconds(30));
     List<Member> followers = cluster.members().stream().filter(n -> !n.equals(leader)).toList();
 
@@ -101,8 +104,9 @@ class FailoverClusterIT {
     }
     assertThat(health(leader, "berth.v1.LeaseBroker")).isEqualTo(ServingStatus.SERVING);
 
-    // 50 leases across five sessions (the first wait out the new leader's recovery window).
+    // 50 leases across five sessions (a first leader holds back only K slots per pool).
     Map<String, List<Lease>> held = new HashMap<>();
+    Map<String, String> workerOf = new HashMap<>();
     List<LiveSession> sessions = new ArrayList<>();
     for (int s = 0; s < SESSIONS; s++) {
       LiveSession session = new LiveSession(leader.channel(), "worker-" + s);
@@ -114,6 +118,7 @@ class FailoverClusterIT {
         leases.add(r.getGranted());
       }
       held.put(session.id(), leases);
+      workerOf.put(session.id(), "worker-" + s);
     }
     long oldTerm = status(leader).getTerm();
 
@@ -126,11 +131,28 @@ class FailoverClusterIT {
     assertThat(failoverMillis).as("failover time").isLessThan(5_000);
     assertThat(status(next).getTerm()).isGreaterThan(oldTerm);
     sessions.forEach(LiveSession::close);
+    Map<String, Long> before = new HashMap<>();
+    held.values().forEach(ls -> ls.forEach(l -> before.put(l.getLeaseId(), l.getFencingToken())));
+    long highest = before.values().stream().mapToLong(Long::longValue).max().orElseThrow();
 
-    // Each worker resumes its session on the new leader, declaring what it holds.
+    // The new leader took the leases over from its replica: listed before any worker is back.
+    assertThat(leaseTokens(next)).as("leases on the new leader").isEqualTo(before);
+
+    // A new grant within 5 s of the kill: only K slots per pool are held back, not a whole TTL.
+    LiveSession newcomer = new LiveSession(next.channel(), "worker-new");
+    AcquireResponse fresh = newcomer.acquireRender("https://fresh.example/", 5_000);
+    long firstGrantMillis = (System.nanoTime() - killedAt) / 1_000_000;
+    System.out.printf("failover: the first new grant came %d ms after SIGKILL%n", firstGrantMillis);
+    assertThat(fresh.hasGranted()).as("fresh acquire: %s", fresh).isTrue();
+    assertThat(firstGrantMillis).as("SIGKILL to the first new grant").isLessThan(5_000);
+    assertThat(Long.compareUnsigned(fresh.getGranted().getFencingToken(), highest)).isPositive();
+    assertThat(before).doesNotContainKey(fresh.getGranted().getLeaseId());
+
+    // Each worker resumes its session on the new leader, declaring what it holds: all kept.
     List<LiveSession> resumed = new ArrayList<>();
     for (Map.Entry<String, List<Lease>> e : held.entrySet()) {
-      Hello.Builder hello = Hello.newBuilder().setWorkerId("w").setResumeSessionId(e.getKey());
+      Hello.Builder hello =
+          Hello.newBuilder().setWorkerId(workerOf.get(e.getKey())).setResumeSessionId(e.getKey());
       for (Lease l : e.getValue()) {
         hello.addHeldLeases(
             HeldLease.newBuilder()
@@ -144,22 +166,75 @@ class FailoverClusterIT {
       assertThat(session.opened.join().getResumed()).isTrue();
       assertThat(session.opened.join().getLostLeasesList()).isEmpty();
     }
-    Map<String, Long> before = new HashMap<>();
-    held.values().forEach(ls -> ls.forEach(l -> before.put(l.getLeaseId(), l.getFencingToken())));
-    Map<String, Long> after = new HashMap<>();
-    for (LeaseInfo info :
-        BrokerAdminGrpc.newBlockingStub(next.channel())
-            .listLeases(ListLeasesRequest.newBuilder().setPageSize(1000).build())
-            .getLeasesList()) {
-      after.put(info.getLease().getLeaseId(), info.getLease().getFencingToken());
-    }
-    assertThat(after).hasSize(SESSIONS * LEASES_PER_SESSION).isEqualTo(before);
+    Map<String, Long> expected = new HashMap<>(before);
+    expected.put(fresh.getGranted().getLeaseId(), fresh.getGranted().getFencingToken());
+    Map<String, Long> after = leaseTokens(next);
+    assertThat(after).hasSize(SESSIONS * LEASES_PER_SESSION + 1).isEqualTo(expected);
+    assertThat(after.values()).as("no token issued twice").doesNotHaveDuplicates();
 
-    // New grants come after the recovery window, above every token of the old leader.
-    AcquireResponse fresh = resumed.get(0).acquireRender("https://fresh.example/", 15_000);
+    // More grants follow at once, each above every token of the old leader.
+    AcquireResponse more = resumed.get(0).acquireRender("https://more.example/", 5_000);
+    assertThat(Long.compareUnsigned(more.getGranted().getFencingToken(), highest)).isPositive();
+    newcomer.close();
+    resumed.forEach(LiveSession::close);
+  }
+
+  @Test
+  @Timeout(240)
+  void sigtermOfTheLeader_handsOff_successorServesAtOnceWithTheLeases() throws Exception {
+    cluster =
+        DaemonCluster.start(
+            dir,
+            "it",
+            "--render-limit",
+            "64",
+            "--session.heartbeat_interval",
+            "1s",
+            "--session.ttl",
+            "10s");
+    Member leader = DaemonCluster.awaitReadyLeader(cluster.members(), Duration.ofSeconds(30));
+    List<Member> followers = cluster.members().stream().filter(n -> !n.equals(leader)).toList();
+    for (Member f : followers) {
+      DaemonCluster.awaitLeaderKnown(f, leader, Duration.ofSeconds(10));
+    }
+    LiveSession session = new LiveSession(leader.channel(), "worker-h");
+    Map<String, Long> before = new HashMap<>();
+    for (int i = 0; i < LEASES_PER_SESSION; i++) {
+      AcquireResponse r = session.acquireRender("https://h-" + i + ".example/", 15_000);
+      assertThat(r.hasGranted()).as("acquire %s: %s", i, r).isTrue();
+      before.put(r.getGranted().getLeaseId(), r.getGranted().getFencingToken());
+    }
+
+    long stoppedAt = System.nanoTime();
+    leader.daemon().stop(Duration.ofSeconds(30));
+    Member next = DaemonCluster.awaitReadyLeader(followers, Duration.ofSeconds(20));
+    System.out.printf(
+        "handoff: %s served %d ms after SIGTERM of the leader%n",
+        next.id(), (System.nanoTime() - stoppedAt) / 1_000_000);
+    session.close();
+
+    assertThat(leader.daemon().logText()).contains("handed off to");
+    assertThat(next.daemon().logText()).contains("nothing held back (handed off)");
+    assertThat(leaseTokens(next)).isEqualTo(before);
+    LiveSession newcomer = new LiveSession(next.channel(), "worker-after");
+    AcquireResponse fresh = newcomer.acquireRender("https://after.example/", 5_000);
+    assertThat(fresh.hasGranted()).as("fresh: %s", fresh).isTrue();
     long highest = before.values().stream().mapToLong(Long::longValue).max().orElseThrow();
     assertThat(Long.compareUnsigned(fresh.getGranted().getFencingToken(), highest)).isPositive();
-    resumed.forEach(LiveSession::close);
+    newcomer.close();
+  }
+
+  /** The live leases {@code n} lists: id to fencing token. */
+  private static Map<String, Long> leaseTokens(Member n) {
+    Map<String, Long> tokens = new HashMap<>();
+    for (LeaseInfo info :
+        BrokerAdminGrpc.newBlockingStub(n.channel())
+            .withDeadlineAfter(5, TimeUnit.SECONDS)
+            .listLeases(ListLeasesRequest.newBuilder().setPageSize(1000).build())
+            .getLeasesList()) {
+      tokens.put(info.getLease().getLeaseId(), info.getLease().getFencingToken());
+    }
+    return tokens;
   }
 
   private static ClusterNode status(Member n) {

@@ -1214,6 +1214,19 @@ class AdminServiceTest {
   }
 
   @Test
+  void watchEvents_brokerStartsAndStopsLeading_leaderChangedEventsSayWhich() {
+    WatchRecorder watch =
+        WatchRecorder.open(adminAsync, BrokerEventType.BROKER_EVENT_TYPE_LEADER_CHANGED);
+
+    b.broker.takeOver(9, dev.berth.server.broker.Fleet.EMPTY, 4);
+    b.broker.stepDown();
+
+    assertThat(watch.next().getDetail())
+        .isEqualTo("this broker leads its cluster with epoch 9, took over 0 sessions and 0 leases");
+    assertThat(watch.next().getDetail()).isEqualTo("this broker no longer leads its cluster");
+  }
+
+  @Test
   void watchEvents_unspecifiedType_invalidArgumentAndNotTracked() {
     WatchRecorder watch =
         WatchRecorder.open(adminAsync, BrokerEventType.BROKER_EVENT_TYPE_UNSPECIFIED);

@@ -124,6 +124,29 @@ class MetricsScrapeTest {
   }
 
   @Test
+  void scrape_ofAClusterMember_showsItsReplicationLagsAndJournal() throws Exception {
+    metrics.replication(
+        new BrokerMetrics.Replication(
+            () -> 7,
+            () -> 2,
+            kind -> kind == dev.berth.server.lease.ResourceKind.RENDER ? 3 : 0,
+            () -> 10,
+            () -> 45,
+            () -> 12));
+
+    PrometheusText m = scrape();
+
+    assertThat(m.types)
+        .containsEntry("berth_raft_commit_lag", "gauge")
+        .containsEntry("berth_journal_uncommitted_grants", "gauge");
+    assertThat(m.value("berth_raft_commit_lag")).isEqualTo(7.0);
+    assertThat(m.value("berth_raft_apply_lag")).isEqualTo(2.0);
+    assertThat(m.value("berth_journal_uncommitted_grants", "kind", "render")).isEqualTo(3.0);
+    assertThat(m.value("berth_journal_entries")).isEqualTo(45.0);
+    assertThat(m.value("berth_journal_largest_batch")).isEqualTo(12.0);
+  }
+
+  @Test
   void scrape_afterGrantsAndRefusals_showsThemByKindReasonAndHost() throws Exception {
     String session =
         broker
@@ -222,6 +245,8 @@ class MetricsScrapeTest {
             .collect(Collectors.toSet());
     metrics.cluster(() -> 1); // a cluster member's families too
     metrics.eventLog(() -> 0); // and those of a daemon with events.log on
+    metrics.replication(
+        new BrokerMetrics.Replication(() -> 0, () -> 0, kind -> 0, () -> 0, () -> 0, () -> 0));
 
     assertThat(documented).containsExactlyInAnyOrderElementsOf(scrape().types.keySet());
   }

@@ -1,0 +1,91 @@
+package dev.berth.server.broker;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.berth.server.lease.ResourceKind;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The broker's lease state as plain values: its sessions, leases and host penalties. It is what a
+ * leader's journal describes change by change ({@link Journal}), what a replica keeps, what a new
+ * leader takes over from ({@link Broker#takeOver(long, Fleet, int)}), and what a planned handoff or
+ * a lone broker's graceful stop writes whole ({@link Broker#fleet()}). Monotonic instants do not
+ * cross machines or restarts, so times are wall-clock milliseconds. Immutable.
+ */
+public record Fleet(List<SessionEntry> sessions, List<LeaseEntry> leases, List<HostPenalty> hosts) {
+
+  /** Nothing: no session, no lease, no penalty. */
+  public static final Fleet EMPTY = new Fleet(List.of(), List.of(), List.of());
+
+  public Fleet {
+    sessions = List.copyOf(sessions);
+    leases = List.copyOf(leases);
+    hosts = List.copyOf(hosts);
+  }
+
+  /**
+   * A live session.
+   *
+   * @param job the job its hello named (or its principal); resolved again where it is loaded
+   * @param openedAtUnixMs for display only
+   */
+  public record SessionEntry(
+      String id,
+      String workerId,
+      String principal,
+      Map<String, String> labels,
+      long memoryLimitMb,
+      String job,
+      long openedAtUnixMs) {
+    public SessionEntry {
+      requireNonNull(id, "id");
+      requireNonNull(workerId, "workerId");
+      requireNonNull(principal, "principal");
+      labels = Map.copyOf(labels);
+      requireNonNull(job, "job");
+    }
+  }
+
+  /**
+   * A live lease.
+   *
+   * @param requestId the acquire's request id, empty when none
+   * @param grantedAtUnixMs wall-clock milliseconds at the grant
+   * @param maxHoldMs how long it may be held from the grant
+   */
+  public record LeaseEntry(
+      String id,
+      String sessionId,
+      ResourceKind kind,
+      long fencingToken,
+      String host,
+      String module,
+      String moduleDigest,
+      int memoryMb,
+      String requestId,
+      long grantedAtUnixMs,
+      long maxHoldMs) {
+    public LeaseEntry {
+      requireNonNull(id, "id");
+      requireNonNull(sessionId, "sessionId");
+      requireNonNull(kind, "kind");
+      requireNonNull(host, "host");
+      requireNonNull(module, "module");
+      requireNonNull(moduleDigest, "moduleDigest");
+      requireNonNull(requestId, "requestId");
+    }
+  }
+
+  /**
+   * A site answered 429 or 503: its host is slowed and paused.
+   *
+   * @param retryAfterMs the site's Retry-After, 0 when none
+   * @param atUnixMs when the answer was reported
+   */
+  public record HostPenalty(String host, int httpStatus, long retryAfterMs, long atUnixMs) {
+    public HostPenalty {
+      requireNonNull(host, "host");
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package dev.berth.server.replication;
+
+import static dev.berth.server.lease.ResourceKind.RENDER;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.berth.proto.cluster.v1.EpochRecord;
+import dev.berth.proto.cluster.v1.HandoffRecord;
+import dev.berth.proto.cluster.v1.LogRecord;
+import dev.berth.proto.cluster.v1.PolicyRecord;
+import dev.berth.server.broker.Fleet;
+import dev.berth.server.config.BerthConfig;
+import dev.berth.server.config.Policy;
+import dev.berth.server.config.PolicyText;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The replica of one member: policy records replace its policy (and are handed on, so a follower
+ * puts them in force), a handoff replaces the whole state and marks the next epoch as one after a
+ * handoff, and a snapshot carries sessions, leases and the policy.
+ */
+class ReplicatedFleetTest {
+  private final List<byte[]> policies = new ArrayList<>();
+  private final ReplicaFeed feed = new ReplicaFeed(new ReplicatedFleet(() -> 5_000, policies::add));
+
+  private static final Fleet FLEET =
+      new Fleet(
+          List.of(new Fleet.SessionEntry("s-1", "w", "p", Map.of(), 0, "p", 1_000)),
+          List.of(
+              new Fleet.LeaseEntry(
+                  "l-1",
+                  "s-1",
+                  RENDER,
+                  (3L << 40) + 1,
+                  "example.com",
+                  "",
+                  "",
+                  300,
+                  "",
+                  900,
+                  60_000)),
+          List.of());
+
+  private static LogRecord policyRecord(byte[] policy) {
+    return LogRecord.newBuilder()
+        .setPolicy(PolicyRecord.newBuilder().setPolicy(ByteString.copyFrom(policy)))
+        .build();
+  }
+
+  private static LogRecord epoch() {
+    return LogRecord.newBuilder().setEpoch(EpochRecord.newBuilder().setLeader("n1")).build();
+  }
+
+  @Test
+  void policyRecord_isKeptHandedOn_andSurvivesASnapshot() throws Exception {
+    Policy changed =
+        BerthConfig.defaults()
+            .policy()
+            .withBroker(
+                BerthConfig.defaults().policy().broker().toBuilder().limit(RENDER, 13).build());
+    byte[] text = PolicyText.encode(changed);
+
+    feed.apply(policyRecord(text));
+    ByteArrayOutputStream snapshot = new ByteArrayOutputStream();
+    feed.replica.writeSnapshot(snapshot);
+    ReplicatedFleet restarted = new ReplicatedFleet(() -> 5_000, policies::add);
+    restarted.loadSnapshot(new ByteArrayInputStream(snapshot.toByteArray()));
+
+    assertThat(policies).hasSize(2);
+    assertThat(PolicyText.decode(restarted.policy()).broker().limit(RENDER)).isEqualTo(13);
+  }
+
+  @Test
+  void handoff_replacesTheState_andTheNextEpochIsAfterAHandoff() {
+    feed.sessionOpened(new Fleet.SessionEntry("s-old", "w", "p", Map.of(), 0, "p", 1));
+    feed.flush();
+    feed.apply(epoch());
+    assertThat(feed.replica.afterHandoff()).isFalse();
+
+    feed.apply(
+        LogRecord.newBuilder()
+            .setHandoff(
+                HandoffRecord.newBuilder()
+                    .setFrom("n1")
+                    .setState(FleetCodec.state(FLEET, null, 5_000)))
+            .build());
+    feed.apply(epoch());
+
+    assertThat(feed.replica.afterHandoff()).isTrue();
+    assertThat(feed.replica.fleet().sessions())
+        .extracting(Fleet.SessionEntry::id)
+        .containsExactly("s-1");
+    assertThat(feed.replica.fleet().leases()).isEqualTo(FLEET.leases());
+  }
+
+  @Test
+  void journalAfterTheHandoff_theEpochAfterItIsNotAfterAHandoff() {
+    feed.apply(
+        LogRecord.newBuilder()
+            .setHandoff(HandoffRecord.newBuilder().setState(FleetCodec.state(FLEET, null, 5_000)))
+            .build());
+    feed.leaseEnded("l-1", dev.berth.server.lease.LeaseEnd.RELEASED, null);
+    feed.flush();
+    feed.apply(epoch());
+
+    assertThat(feed.replica.afterHandoff()).isFalse();
+    assertThat(feed.replica.leaseCount()).isZero();
+  }
+}
