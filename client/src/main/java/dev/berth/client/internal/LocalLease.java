@@ -13,8 +13,9 @@ import java.util.function.Consumer;
 /**
  * A lease the SDK granted itself in safe mode: fencing token 0, valid for the safe mode's max hold
  * until closed. Once the session resumes and the broker counts it ({@link #isAdopted()}), closing
- * it releases it at the broker too. The broker never revokes a local lease it did not count; one it
- * counts ends with the session like any other. Thread-safe.
+ * it releases it at the broker too. The broker never revokes a local lease it did not count; a
+ * revoke of one it counts (an operator's, or its max hold) is not reported to this lease's
+ * listeners yet: the worker learns of it only when its release is refused. Thread-safe.
  */
 final class LocalLease implements Lease {
   private final String leaseId;
@@ -156,7 +157,7 @@ final class LocalLease implements Lease {
     throw new IllegalStateException(this + " is not a WASM lease");
   }
 
-  /** Never called for a lease the broker does not count. */
+  /** Not called for a local lease (see the class documentation). */
   @Override
   public void onRevoked(Consumer<RevokedLease> listener) {
     java.util.Objects.requireNonNull(listener, "listener");
