@@ -1,6 +1,7 @@
 package dev.berth.client;
 
 import static dev.berth.client.TestBroker.granted;
+import static dev.berth.client.TestBroker.until;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,7 +11,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -193,20 +193,6 @@ class StreamCallsTest {
           .isInstanceOf(BrokerException.class)
           .extracting(e -> ((BrokerException) e).condition())
           .isEqualTo(BrokerException.Condition.CANCELLED);
-    }
-  }
-
-  /**
-   * Waits for {@code condition}, which another thread makes true, for at most 5 s: a bound for a
-   * broken test, not a pace.
-   */
-  private static void until(BooleanSupplier condition, String what) {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("not within 5 s: " + what);
-      }
-      Thread.onSpinWait();
     }
   }
 }

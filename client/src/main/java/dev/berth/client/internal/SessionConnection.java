@@ -305,11 +305,9 @@ final class SessionConnection {
       call.cancelDeadline();
       return;
     }
-    if (event.hasAcquireResult()
-        && event.getAcquireResult().hasResponse()
-        && event.getAcquireResult().getResponse().hasGranted()) {
+    List<String> orphans = grantedLeaseIds(event);
+    for (String leaseId : orphans) {
       // Its caller gave up (the deadline passed): release the lease rather than hold it unused.
-      String leaseId = event.getAcquireResult().getResponse().getGranted().getLeaseId();
       log.log(Level.INFO, "releasing lease {0}, granted after its caller gave up", leaseId);
       ReleaseRequest release = ReleaseRequest.newBuilder().setLeaseId(leaseId).build();
       long id = ++lastCallId;
@@ -317,6 +315,23 @@ final class SessionConnection {
       s.calls.put(id, new Call(null, n -> Calls.release(n, release, SdkTracing.StreamTrace.NONE)));
       s.send(Calls.release(id, release, SdkTracing.StreamTrace.NONE));
     }
+  }
+
+  /** The leases an acquire or bundle result grants; empty for any other answer. */
+  private static List<String> grantedLeaseIds(SessionEvent event) {
+    if (event.hasAcquireResult()
+        && event.getAcquireResult().hasResponse()
+        && event.getAcquireResult().getResponse().hasGranted()) {
+      return List.of(event.getAcquireResult().getResponse().getGranted().getLeaseId());
+    }
+    if (event.hasBundleResult()
+        && event.getBundleResult().hasResponse()
+        && event.getBundleResult().getResponse().hasGranted()) {
+      return event.getBundleResult().getResponse().getGranted().getLeasesList().stream()
+          .map(dev.berth.proto.v1.Lease::getLeaseId)
+          .toList();
+    }
+    return List.of();
   }
 
   /** Ends every call still waiting: the session is closed or gave up. */
@@ -796,6 +811,21 @@ final class SessionConnection {
       return SessionRequest.newBuilder()
           .setAcquire(
               dev.berth.proto.v1.StreamAcquire.newBuilder()
+                  .setCallId(callId)
+                  .setRequest(request)
+                  .setTraceparent(trace.traceparent())
+                  .setTracestate(trace.tracestate()))
+          .build();
+    }
+
+    /** A bundle as call {@code callId}, under the caller's span {@code trace}. */
+    static SessionRequest bundle(
+        long callId,
+        dev.berth.proto.v1.AcquireBundleRequest request,
+        SdkTracing.StreamTrace trace) {
+      return SessionRequest.newBuilder()
+          .setAcquireBundle(
+              dev.berth.proto.v1.StreamAcquireBundle.newBuilder()
                   .setCallId(callId)
                   .setRequest(request)
                   .setTraceparent(trace.traceparent())
