@@ -510,9 +510,7 @@ final class ManagedSession implements WorkerSession {
         SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's release span, if any
         ReleaseResult result =
             onStream(
-                    new SessionConnection.Call(
-                        lease.generation(),
-                        id -> SessionConnection.Calls.release(id, request, trace)),
+                    SessionConnection.Call.release(lease.generation(), request, trace),
                     callDeadlineNanos)
                 .getReleaseResult();
         if (result.hasError()) {

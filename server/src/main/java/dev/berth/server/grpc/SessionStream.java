@@ -147,7 +147,12 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     Duration heartbeat = broker.config().heartbeatInterval();
     minHeartbeatGapNanos = heartbeat.toNanos() / 4;
     lastForwardedNanos = protos.time().nanoTime() - minHeartbeatGapNanos; // forward the first
-    send(Protos.opened(opened, heartbeat, broker.config().sessionTtl()));
+    send(
+        Protos.opened(
+            opened,
+            heartbeat,
+            broker.config().sessionTtl(),
+            broker.config().streamCallsInFlight()));
   }
 
   private void heartbeat(Heartbeat heartbeat) {
