@@ -116,7 +116,7 @@ public final class Suite {
       if (o.only.contains("G5")) {
         results.addAll(new HeapPerSession(o.sessions, Math.min(o.rounds, 3)).measure());
       }
-      if (o.only.contains("G6")) {
+      if (o.only.contains("G8")) {
         results.addAll(Admission.jmh(o.smoke));
       }
       if (o.only.contains("G9")) {
