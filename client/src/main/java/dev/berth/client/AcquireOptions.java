@@ -193,21 +193,29 @@ public final class AcquireOptions {
       if (!module.isEmpty() && kind != ResourceKind.WASM) {
         throw invalid("module", "only WASM acquires name a module");
       }
-      if (maxWait.isNegative() || maxWait.compareTo(MAX_WAIT) > 0) {
-        throw invalid("maxWait", "must be 0.." + MAX_WAIT + ", got " + maxWait);
-      }
-      if (priority < 0 || priority > MAX_PRIORITY) {
-        throw invalid("priority", "must be 0.." + MAX_PRIORITY + ", got " + priority);
-      }
-      if (requestId != null) {
-        Identifiers.check("requestId", requestId);
-      }
+      checkQueueing(maxWait, priority, requestId);
       if (memoryEstimateMb < 0 || memoryEstimateMb > MAX_MEMORY_ESTIMATE_MB) {
         throw invalid(
             "memoryEstimateMb",
             "must be 0.." + MAX_MEMORY_ESTIMATE_MB + ", got " + memoryEstimateMb);
       }
       return new AcquireOptions(this);
+    }
+  }
+
+  /**
+   * The rules of how a request waits, shared with {@link BundleOptions}: maxWait 0..1 h, priority
+   * 0..9, and a well-formed request id when one is set.
+   */
+  static void checkQueueing(Duration maxWait, int priority, String requestId) {
+    if (maxWait.isNegative() || maxWait.compareTo(MAX_WAIT) > 0) {
+      throw invalid("maxWait", "must be 0.." + MAX_WAIT + ", got " + maxWait);
+    }
+    if (priority < 0 || priority > MAX_PRIORITY) {
+      throw invalid("priority", "must be 0.." + MAX_PRIORITY + ", got " + priority);
+    }
+    if (requestId != null) {
+      Identifiers.check("requestId", requestId);
     }
   }
 

@@ -81,6 +81,31 @@ public interface WorkerSession extends AutoCloseable {
   AcquireResult acquireWithRetry(AcquireOptions options, Duration deadline);
 
   /**
+   * Asks for every item of {@code options} at once: the broker grants all of them together, or
+   * none, waiting up to {@link BundleOptions#maxWait()} in its queue as one request. Returns every
+   * lease as one {@link LeaseBundle}, or one refusal naming the item and the rule; a refused bundle
+   * holds nothing. On the session stream like {@link #acquire} (and sent again with the same
+   * request id after a reconnect), or a unary call with {@link
+   * BrokerClient.Builder#unaryLeaseCalls}.
+   *
+   * @throws BrokerException as {@link #acquire} does; INVALID_ARGUMENT naming {@code
+   *     items[i].field} for an item the broker does not accept
+   * @throws IllegalStateException when the session is closed
+   */
+  BundleResult acquireBundle(BundleOptions options);
+
+  /**
+   * Asks for a bundle like {@link #acquireBundle}, and when refused retries as {@link
+   * #acquireWithRetry} does: waits the refusal's {@code retryAfter} (at least 50 ms), cuts each
+   * attempt's queue wait to the time left, returns a DRAINING refusal at once, and gives attempt
+   * {@code n > 1} the request id {@code requestId + "/" + n} when the options carry one.
+   *
+   * @param deadline the longest this call may take, measured on the client's {@link Ticker}
+   * @throws BrokerException as {@link #acquireBundle} does; waiting is interruptible (CANCELLED)
+   */
+  BundleResult acquireBundleWithRetry(BundleOptions options, Duration deadline);
+
+  /**
    * Fetches the module a WASM lease names from the broker, and checks its bytes against the lease's
    * digest. Run it with any WebAssembly runtime (the reference worker uses Chicory), and count its
    * calls with {@link Lease#recordWasmCall}.

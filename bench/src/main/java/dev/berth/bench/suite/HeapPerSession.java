@@ -14,6 +14,13 @@ import java.util.Locale;
  * each once (and runs its stream cycle), and reads it again.
  */
 final class HeapPerSession {
+  /**
+   * When set, a directory where each measurement also writes the server's heap histogram before and
+   * after opening the sessions ({@code <server>-<cycle>-<n>-before.txt} and {@code -after}), to see
+   * which classes the per-session bytes are made of.
+   */
+  static final String HISTOGRAM_ENV = "BERTH_BENCH_G5_HISTOGRAMS";
+
   /** Streams per connection; the daemon allows 1,000 calls per connection. */
   static final int SESSIONS_PER_CONNECTION = 900;
 
@@ -68,6 +75,31 @@ final class HeapPerSession {
                 Report.number(Spread.of(streamed).median()),
                 Report.number(Spread.of(unary).median()),
                 Report.number(Spread.of(berth).median()))));
+  }
+
+  private int histograms;
+
+  /** Writes {@code server}'s heap histogram when {@link #HISTOGRAM_ENV} names a directory. */
+  private void histogram(ServerProcess server, String name, Cycle cycle, String when)
+      throws java.io.IOException, InterruptedException {
+    String dir = System.getenv(HISTOGRAM_ENV);
+    if (dir == null || dir.isEmpty()) {
+      return;
+    }
+    if (when.equals("before")) {
+      histograms++;
+    }
+    server.histogram(
+        java.nio.file.Path.of(
+            dir,
+            name
+                + "-"
+                + cycle.name().toLowerCase(Locale.ROOT)
+                + "-"
+                + histograms
+                + "-"
+                + when
+                + ".txt"));
   }
 
   /** Which lease cycle each idle session runs once before the heap is read. */
@@ -129,6 +161,7 @@ final class HeapPerSession {
         Clients c = new Clients(server.port(), connectionsFor(sessions), false, null)) {
       c.warm();
       long before = server.heapAfterFullGc();
+      histogram(server, name, cycle, "before");
       List<Streams.BerthSession> open = new ArrayList<>();
       try {
         for (int i = 0; i < sessions; i++) {
@@ -152,6 +185,7 @@ final class HeapPerSession {
         runAll(cycles);
         Thread.sleep(500);
         long after = server.heapAfterFullGc();
+        histogram(server, name, cycle, "after");
         return (double) (after - before) / sessions;
       } finally {
         open.forEach(Streams.Beating::close);

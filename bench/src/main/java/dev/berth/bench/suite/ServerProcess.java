@@ -230,6 +230,22 @@ public final class ServerProcess implements AutoCloseable {
     return Long.parseLong(line.substring("HEAP ".length()).trim());
   }
 
+  /**
+   * The process's heap histogram after a full GC ({@code jcmd <pid> GC.class_histogram}), written
+   * to {@code file}: what the live heap is made of, class by class.
+   */
+  public void histogram(Path file) throws IOException, InterruptedException {
+    Process jcmd =
+        new ProcessBuilder("jcmd", Long.toString(pid()), "GC.class_histogram")
+            .redirectErrorStream(true)
+            .redirectOutput(file.toFile())
+            .start();
+    if (!jcmd.waitFor(60, TimeUnit.SECONDS)) {
+      jcmd.destroyForcibly();
+      throw new IOException("jcmd GC.class_histogram of " + name + " did not finish in 60 s");
+    }
+  }
+
   @Override
   public void close() {
     try {

@@ -35,7 +35,7 @@ import picocli.CommandLine.TypeConversionException;
     footer = "Durations are written 500ms, 5s, 1m30s or 2m.")
 public final class SuiteOptions {
   public static final List<String> GOALS =
-      List.of("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G9", "C1", "C2", "C3");
+      List.of("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "C1", "C2", "C3");
 
   /**
    * The goals run without {@code --only}: all but the cluster goals (C1-C3), which start three
@@ -105,6 +105,16 @@ public final class SuiteOptions {
   private Integer sessionsGiven;
 
   @Option(
+      names = "--spin",
+      paramLabel = "N",
+      description =
+          "G1: keep N threads of the generator busy-spinning while it runs, so no CPU of the"
+              + " machine idles and no call pays a wake-up from idle (default 0: off). Compare a"
+              + " run with --spin $(nproc) against one without to see how much of G1's gap is"
+              + " wake-up latency.")
+  private Integer spinGiven;
+
+  @Option(
       names = "--etcd",
       paramLabel = "PATH",
       description = "The etcd binary for G3/G4 (default: etcd on PATH); absent: SKIPPED.")
@@ -127,6 +137,7 @@ public final class SuiteOptions {
   int concurrency;
   int streams;
   int sessions;
+  int spin;
   Path etcd;
   Path markdown;
   boolean help;
@@ -163,6 +174,7 @@ public final class SuiteOptions {
     o.concurrency = positive(line, "--concurrency", o.concurrencyGiven, o.smoke ? 8 : 32);
     o.streams = positive(line, "--streams", o.streamsGiven, o.smoke ? 8 : 64);
     o.sessions = positive(line, "--sessions", o.sessionsGiven, o.smoke ? 200 : 20_000);
+    o.spin = o.spinGiven == null ? 0 : Math.max(0, o.spinGiven);
     o.etcd = o.etcdGiven != null ? o.etcdGiven : onPath("etcd");
     o.markdown = o.markdownGiven;
     return o;

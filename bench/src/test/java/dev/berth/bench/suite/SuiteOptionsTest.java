@@ -30,6 +30,12 @@ class SuiteOptionsTest {
     assertThat(o.idle).isEqualTo(Duration.ofSeconds(10));
     assertThat(o.round).isEqualTo(Duration.ofSeconds(5));
     assertThat(o.sessions).isEqualTo(20_000);
+    assertThat(o.spin).as("no spinning unless asked").isZero();
+  }
+
+  @Test
+  void parse_spin_keepsThatManyThreadsSpinningForG1() {
+    assertThat(SuiteOptions.parse(List.of("--only", "G1", "--spin", "2")).spin).isEqualTo(2);
   }
 
   @Test

@@ -7,9 +7,12 @@ import dev.berth.client.AcquireResult;
 import dev.berth.client.BrokerClientProvider.Settings;
 import dev.berth.client.BrokerException;
 import dev.berth.client.BrokerException.Condition;
+import dev.berth.client.BundleOptions;
+import dev.berth.client.BundleResult;
 import dev.berth.client.CleanupRequest;
 import dev.berth.client.DrainRequest;
 import dev.berth.client.Lease;
+import dev.berth.client.LeaseBundle;
 import dev.berth.client.Outcome;
 import dev.berth.client.RefusalReason;
 import dev.berth.client.ResourceKind;
@@ -21,6 +24,8 @@ import dev.berth.client.Ticker;
 import dev.berth.client.WasmModule;
 import dev.berth.client.WorkerSession;
 import dev.berth.common.Identifiers;
+import dev.berth.proto.v1.AcquireBundleRequest;
+import dev.berth.proto.v1.AcquireBundleResponse;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.CallError;
@@ -35,6 +40,9 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -46,6 +54,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.IntConsumer;
 
 /**
@@ -267,25 +276,54 @@ final class ManagedSession implements WorkerSession {
   }
 
   private AcquireResult retry(AcquireOptions options, Duration deadline, IntConsumer attempts) {
+    return retry(
+        deadline,
+        attempts,
+        (attempt, left) -> {
+          AcquireOptions.Builder attemptOptions =
+              options.toBuilder().maxWait(waitOfAttempt(options.maxWait(), left));
+          options
+              .requestId()
+              .ifPresent(id -> attemptOptions.requestId(requestIdOfAttempt(id, attempt)));
+          return acquire(attemptOptions.build());
+        },
+        result ->
+            result instanceof AcquireResult.Refused r
+                ? Optional.of(new Refusal(r.reason(), r.retryAfter()))
+                : Optional.empty());
+  }
+
+  /**
+   * One attempt of a retried call: its number (from 1) and the nanoseconds left to the deadline.
+   */
+  private interface Attempt<R> {
+    R run(int attempt, long nanosLeft);
+  }
+
+  /** What a retry loop needs of a refusal. */
+  private record Refusal(RefusalReason reason, Duration retryAfter) {}
+
+  /**
+   * Runs {@code attempt} until {@code refusal} finds no refusal in its result, the refusal is
+   * DRAINING, or the next try could not start before {@code deadline}; then returns the last
+   * result. Sleeps each refusal's retry-after (at least 50 ms) on the ticker between attempts.
+   */
+  private <R> R retry(
+      Duration deadline,
+      IntConsumer attempts,
+      Attempt<R> attempt,
+      Function<R, Optional<Refusal>> refusal) {
     long deadlineAt = ticker.nanoTime() + deadline.toNanos();
-    for (int attempt = 1; ; attempt++) {
-      long left = deadlineAt - ticker.nanoTime();
-      AcquireOptions.Builder attemptOptions = options.toBuilder();
-      if (options.maxWait().toNanos() > left) {
-        attemptOptions.maxWait(Duration.ofNanos(Math.max(0, left)));
-      }
-      if (options.requestId().isPresent()) {
-        attemptOptions.requestId(requestIdOfAttempt(options.requestId().get(), attempt));
-      }
-      attempts.accept(attempt);
-      AcquireResult result = acquire(attemptOptions.build());
-      if (!(result instanceof AcquireResult.Refused refused)
-          || refused.reason() == RefusalReason.DRAINING) {
+    for (int n = 1; ; n++) {
+      attempts.accept(n);
+      R result = attempt.run(n, deadlineAt - ticker.nanoTime());
+      Optional<Refusal> refused = refusal.apply(result);
+      if (refused.isEmpty() || refused.get().reason() == RefusalReason.DRAINING) {
         return result;
       }
-      long pause = Math.max(refused.retryAfter().toNanos(), MIN_RETRY_PAUSE_NANOS);
+      long pause = Math.max(refused.get().retryAfter().toNanos(), MIN_RETRY_PAUSE_NANOS);
       if (deadlineAt - ticker.nanoTime() - pause <= 0) {
-        return refused; // the next try could not start before the deadline
+        return result; // the next try could not start before the deadline
       }
       try {
         ticker.sleep(Duration.ofNanos(pause));
@@ -294,6 +332,91 @@ final class ManagedSession implements WorkerSession {
         throw new BrokerException(Condition.CANCELLED, "interrupted while waiting to retry");
       }
     }
+  }
+
+  @Override
+  public BundleResult acquireBundle(BundleOptions options) {
+    requireNonNull(options, "options");
+    SessionGeneration generation = requireOpen();
+    String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
+    AcquireBundleRequest request = Wire.bundleRequest(generation.sessionId(), options, requestId);
+    long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
+    long sent = ticker.nanoTime();
+    AcquireBundleResponse response;
+    if (settings.unaryLeaseCalls()) {
+      try {
+        response =
+            blocking.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS).acquireBundle(request);
+      } catch (StatusRuntimeException e) {
+        throw Errors.fromGrpc(e);
+      }
+    } else {
+      SdkTracing.StreamTrace trace = SdkTracing.current();
+      dev.berth.proto.v1.BundleResult result =
+          onStream(
+                  new SessionConnection.Call(
+                      generation, id -> SessionConnection.Calls.bundle(id, request, trace)),
+                  deadlineNanos)
+              .getBundleResult();
+      if (result.hasError()) {
+        throw callError(result.getError());
+      }
+      response = result.getResponse();
+    }
+    long received = ticker.nanoTime();
+    return switch (response.getResultCase()) {
+      case GRANTED -> {
+        List<dev.berth.proto.v1.Lease> granted = response.getGranted().getLeasesList();
+        List<Lease> held = new ArrayList<>(granted.size());
+        for (int i = 0; i < granted.size(); i++) {
+          ResourceKind asked =
+              i < options.items().size() ? options.items().get(i).kind() : ResourceKind.RENDER;
+          held.add(
+              leases.register(
+                  new LeaseHandle(this, generation, granted.get(i), asked, sent, received)));
+        }
+        if (held.size() != options.items().size()) {
+          new LeaseBundle(held).close(); // hold nothing the caller cannot match to its items
+          throw new BrokerException(
+              Condition.INTERNAL,
+              "the broker granted "
+                  + held.size()
+                  + " leases for a bundle of "
+                  + options.items().size());
+        }
+        yield new BundleResult.Granted(new LeaseBundle(held));
+      }
+      case REFUSED -> Wire.bundleRefused(response.getRefused(), options);
+      case RESULT_NOT_SET ->
+          throw new BrokerException(
+              Condition.INTERNAL, "the broker answered a bundle with neither grant nor refusal");
+    };
+  }
+
+  @Override
+  public BundleResult acquireBundleWithRetry(BundleOptions options, Duration deadline) {
+    requireNonNull(options, "options");
+    requireNonNull(deadline, "deadline");
+    return retry(
+        deadline,
+        attempt -> {},
+        (attempt, left) -> {
+          BundleOptions.Builder attemptOptions =
+              options.toBuilder().maxWait(waitOfAttempt(options.maxWait(), left));
+          options
+              .requestId()
+              .ifPresent(id -> attemptOptions.requestId(requestIdOfAttempt(id, attempt)));
+          return acquireBundle(attemptOptions.build());
+        },
+        result ->
+            result instanceof BundleResult.Refused r
+                ? Optional.of(new Refusal(r.reason(), r.retryAfter()))
+                : Optional.empty());
+  }
+
+  /** An attempt's queue wait: the caller's, cut to the {@code nanosLeft} before the deadline. */
+  private static Duration waitOfAttempt(Duration maxWait, long nanosLeft) {
+    return maxWait.toNanos() > nanosLeft ? Duration.ofNanos(Math.max(0, nanosLeft)) : maxWait;
   }
 
   /**
@@ -452,8 +575,7 @@ final class ManagedSession implements WorkerSession {
         SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's release span, if any
         ReleaseResult result =
             onStream(
-                    new SessionConnection.Call(
-                        generation, id -> SessionConnection.Calls.release(id, request, trace)),
+                    SessionConnection.Call.release(generation, request, trace),
                     callDeadlineNanos)
                 .getReleaseResult();
         if (result.hasError()) {

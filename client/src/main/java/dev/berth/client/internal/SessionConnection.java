@@ -61,6 +61,12 @@ final class SessionConnection {
   private static final int MAX_UNACKED_HEARTBEATS = 64;
 
   /**
+   * The broker's default of {@code session.stream_calls_in_flight}, for a broker whose {@code
+   * opened} does not say.
+   */
+  static final int DEFAULT_CALLS_IN_FLIGHT = 64;
+
+  /**
    * What the connection reports as it goes, on the loop. The SDK's tests listen, to know when the
    * session has acted on what they did; the SDK itself sets no listener.
    */
@@ -78,6 +84,12 @@ final class SessionConnection {
 
     /** A lease call waits for a live stream, with {@code waiting} calls in all. */
     default void callHeld(int waiting) {}
+
+    /**
+     * A lease call waits for room under the stream's in-flight cap, with {@code waiting} calls in
+     * all.
+     */
+    default void callQueued(int waiting) {}
   }
 
   /** Where the session is in its life. */
@@ -141,6 +153,15 @@ final class SessionConnection {
 
   /** Lease calls waiting for a live stream (before the first, or while reconnecting), in order. */
   private final ArrayDeque<Call> waitingForStream = new ArrayDeque<>();
+
+  /**
+   * Lease calls waiting, in order, for an answer on the live stream to make room under its cap: the
+   * broker answers a call beyond {@link #callCap} RESOURCE_EXHAUSTED, so the SDK holds it back.
+   */
+  private final ArrayDeque<Call> waitingForRoom = new ArrayDeque<>();
+
+  /** How many calls the live stream may have unanswered, as the broker said when it opened. */
+  private int callCap = DEFAULT_CALLS_IN_FLIGHT;
 
   SessionConnection(
       Executor loop,
@@ -277,9 +298,53 @@ final class SessionConnection {
               "session " + call.generation.sessionId() + " was lost before the call was answered"));
       return;
     }
+    if (s.calls.size() >= callCap) {
+      if (call.release != null) {
+        // A release frees capacity that the calls filling the stream may be waiting for: it must
+        // not wait behind them, so it goes as a unary call, which the stream's cap does not count.
+        releaseUnary(call);
+        return;
+      }
+      waitingForRoom.addLast(call);
+      events.callQueued(waitingForRoom.size());
+      return;
+    }
     long id = ++lastCallId;
     s.calls.put(id, call);
     s.send(call.request.apply(id));
+  }
+
+  /** Sends {@code call}, a release, as a unary Release; its answer completes the call. */
+  private void releaseUnary(Call call) {
+    stub.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
+        .release(
+            call.release,
+            new StreamObserver<ReleaseResponse>() {
+              @Override
+              public void onNext(ReleaseResponse response) {
+                call.answer.complete(
+                    SessionEvent.newBuilder()
+                        .setReleaseResult(
+                            dev.berth.proto.v1.ReleaseResult.newBuilder().setResponse(response))
+                        .build());
+                call.cancelDeadline();
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                call.fail(Errors.fromGrpc(t));
+              }
+
+              @Override
+              public void onCompleted() {}
+            });
+  }
+
+  /** Sends the calls waiting for room, as far as the cap now allows. */
+  private void sendQueuedCalls(Stream s) {
+    while (!waitingForRoom.isEmpty() && s.calls.size() < callCap) {
+      sendOrHold(waitingForRoom.pollFirst());
+    }
   }
 
   /**
@@ -300,10 +365,19 @@ final class SessionConnection {
                   + (lastEnded.isEmpty() ? "" : "; the last one ended with " + lastEnded)));
       return;
     }
-    Stream s = stream;
-    if (s != null) {
-      s.calls.values().remove(call); // a late answer is then handled as one nobody waits for
+    if (waitingForRoom.remove(call)) {
+      call.fail(
+          new BrokerException(
+              BrokerException.Condition.DEADLINE_EXCEEDED,
+              "not sent within "
+                  + deadline
+                  + ": the session stream had "
+                  + callCap
+                  + " calls in flight, the broker's cap (session.stream_calls_in_flight)"));
+      return;
     }
+    // The call stays in the stream's map: the broker still counts it against the cap until it
+    // answers, and a late answer is then handled as one nobody waits for.
     call.fail(
         new BrokerException(
             BrokerException.Condition.DEADLINE_EXCEEDED,
@@ -313,29 +387,51 @@ final class SessionConnection {
   /** The answer to a call on {@code s}; a grant nobody waits for any more is given back. */
   private void answered(Stream s, long callId, SessionEvent event) {
     Call call = s.calls.remove(callId);
-    if (call != null) {
-      call.answer.complete(event);
+    if (s == stream) {
+      sendQueuedCalls(s);
+    }
+    if (call != null && call.answer.complete(event)) {
       call.cancelDeadline();
       return;
     }
+    List<String> orphans = grantedLeaseIds(event);
+    for (String leaseId : orphans) {
+      // Its caller gave up (the deadline passed): release the lease rather than hold it unused.
+      log.log(Level.INFO, "releasing lease {0}, granted after its caller gave up", leaseId);
+      // Named by its session, which a unary release (when the stream is at its cap) needs.
+      ReleaseRequest release =
+          ReleaseRequest.newBuilder()
+              .setSessionId(generation.sessionId())
+              .setLeaseId(leaseId)
+              .build();
+      // Nobody's span is current here: the broker's Release span starts a trace of its own.
+      sendOrHold(Call.release(null, release, SdkTracing.StreamTrace.NONE));
+    }
+  }
+
+  /** The leases an acquire or bundle result grants; empty for any other answer. */
+  private static List<String> grantedLeaseIds(SessionEvent event) {
     if (event.hasAcquireResult()
         && event.getAcquireResult().hasResponse()
         && event.getAcquireResult().getResponse().hasGranted()) {
-      // Its caller gave up (the deadline passed): release the lease rather than hold it unused.
-      String leaseId = event.getAcquireResult().getResponse().getGranted().getLeaseId();
-      log.log(Level.INFO, "releasing lease {0}, granted after its caller gave up", leaseId);
-      ReleaseRequest release = ReleaseRequest.newBuilder().setLeaseId(leaseId).build();
-      long id = ++lastCallId;
-      // Nobody's span is current here: the broker's Release span starts a trace of its own.
-      s.calls.put(id, new Call(null, n -> Calls.release(n, release, SdkTracing.StreamTrace.NONE)));
-      s.send(Calls.release(id, release, SdkTracing.StreamTrace.NONE));
+      return List.of(event.getAcquireResult().getResponse().getGranted().getLeaseId());
     }
+    if (event.hasBundleResult()
+        && event.getBundleResult().hasResponse()
+        && event.getBundleResult().getResponse().hasGranted()) {
+      return event.getBundleResult().getResponse().getGranted().getLeasesList().stream()
+          .map(dev.berth.proto.v1.Lease::getLeaseId)
+          .toList();
+    }
+    return List.of();
   }
 
   /** Ends every call still waiting: the session is closed or gave up. */
   private void failCalls(Stream s, BrokerException error) {
     List<Call> calls = new ArrayList<>(waitingForStream);
     waitingForStream.clear();
+    calls.addAll(waitingForRoom);
+    waitingForRoom.clear();
     if (s != null) {
       calls.addAll(s.calls.values());
       s.calls.clear();
@@ -479,6 +575,10 @@ final class SessionConnection {
       }
     }
     state = State.LIVE;
+    callCap =
+        opened.getStreamCallsInFlight() > 0
+            ? opened.getStreamCallsInFlight()
+            : DEFAULT_CALLS_IN_FLIGHT;
     lastAckReceivedNanos = ticker.nanoTime();
     heartbeatIntervalNanos =
         positiveOr(Wire.duration(opened.getHeartbeatInterval()).toNanos(), DEFAULT_HEARTBEAT_NANOS);
@@ -628,12 +728,19 @@ final class SessionConnection {
       status = Status.DEADLINE_EXCEEDED.withDescription(status.getDescription());
     }
     lastEnded = describe(status);
-    // Calls in flight go back in front of those waiting, in the order they were made, to be sent
-    // again on the next stream (or failed below, if there is none).
+    // Calls in flight go back in front of those waiting, in the order they were made, then those
+    // that waited for room under the cap, to be sent again on the next stream (or failed below, if
+    // there is none). One whose caller gave up is not sent again.
+    while (!waitingForRoom.isEmpty()) {
+      waitingForStream.addFirst(waitingForRoom.pollLast());
+    }
     List<Long> ids = new ArrayList<>(s.calls.keySet());
     ids.sort(java.util.Comparator.reverseOrder());
     for (Long id : ids) {
-      waitingForStream.addFirst(s.calls.get(id));
+      Call call = s.calls.get(id);
+      if (!call.answer.isDone()) {
+        waitingForStream.addFirst(call);
+      }
     }
     s.calls.clear();
     switch (state) {
@@ -863,12 +970,30 @@ final class SessionConnection {
     final SessionGeneration generation;
 
     final LongFunction<SessionRequest> request;
+
+    /** The release this call makes; null for an acquire or a bundle. */
+    final ReleaseRequest release;
+
     final CompletableFuture<SessionEvent> answer = new CompletableFuture<>();
     Future<?> deadline;
 
     Call(SessionGeneration generation, LongFunction<SessionRequest> request) {
+      this(generation, request, null);
+    }
+
+    private Call(
+        SessionGeneration generation,
+        LongFunction<SessionRequest> request,
+        ReleaseRequest release) {
       this.generation = generation;
       this.request = request;
+      this.release = release;
+    }
+
+    /** A release of {@code request}, under the caller's span {@code trace}. */
+    static Call release(
+        SessionGeneration generation, ReleaseRequest request, SdkTracing.StreamTrace trace) {
+      return new Call(generation, id -> Calls.release(id, request, trace), request);
     }
 
     void fail(BrokerException error) {
@@ -893,6 +1018,21 @@ final class SessionConnection {
       return SessionRequest.newBuilder()
           .setAcquire(
               dev.berth.proto.v1.StreamAcquire.newBuilder()
+                  .setCallId(callId)
+                  .setRequest(request)
+                  .setTraceparent(trace.traceparent())
+                  .setTracestate(trace.tracestate()))
+          .build();
+    }
+
+    /** A bundle as call {@code callId}, under the caller's span {@code trace}. */
+    static SessionRequest bundle(
+        long callId,
+        dev.berth.proto.v1.AcquireBundleRequest request,
+        SdkTracing.StreamTrace trace) {
+      return SessionRequest.newBuilder()
+          .setAcquireBundle(
+              dev.berth.proto.v1.StreamAcquireBundle.newBuilder()
                   .setCallId(callId)
                   .setRequest(request)
                   .setTraceparent(trace.traceparent())

@@ -3,11 +3,15 @@ package dev.berth.client.internal;
 import com.google.protobuf.Timestamp;
 import dev.berth.client.AcquireOptions;
 import dev.berth.client.AcquireResult;
+import dev.berth.client.BundleOptions;
+import dev.berth.client.BundleResult;
 import dev.berth.client.Outcome;
 import dev.berth.client.RefusalReason;
 import dev.berth.client.ResourceKind;
 import dev.berth.client.RevokeReason;
+import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.BundleRefusal;
 import dev.berth.proto.v1.Refusal;
 import java.time.Duration;
 import java.time.Instant;
@@ -97,6 +101,49 @@ final class Wire {
       request.setWait(duration(options.maxWait()));
     }
     return request.build();
+  }
+
+  /**
+   * The wire bundle of {@code options}: each item as an acquire with only its own fields (kind,
+   * url, module, memory estimate); the bundle's wait, priority and request id once.
+   */
+  static AcquireBundleRequest bundleRequest(
+      String sessionId, BundleOptions options, String requestId) {
+    AcquireBundleRequest.Builder request =
+        AcquireBundleRequest.newBuilder()
+            .setSessionId(sessionId)
+            .setRequestId(requestId)
+            .setPriority(options.priority());
+    for (AcquireOptions item : options.items()) {
+      request.addItems(
+          AcquireRequest.newBuilder()
+              .setKind(kind(item.kind()))
+              .setUrl(item.url())
+              .setModule(item.module())
+              .setMemoryEstimateMb(item.memoryEstimateMb()));
+    }
+    if (!options.maxWait().isZero()) {
+      request.setWait(duration(options.maxWait()));
+    }
+    return request.build();
+  }
+
+  /** A bundle's refusal, naming the item (and its kind, from {@code options}). */
+  static BundleResult.Refused bundleRefused(BundleRefusal refused, BundleOptions options) {
+    int item = refused.getItem();
+    if (item < 0 || item >= options.items().size()) {
+      throw new dev.berth.client.BrokerException(
+          dev.berth.client.BrokerException.Condition.INTERNAL,
+          "the broker refused item " + item + " of a bundle of " + options.items().size());
+    }
+    ResourceKind kind = options.items().get(item).kind();
+    Refusal refusal = refused.getRefusal();
+    return new BundleResult.Refused(
+        item,
+        kind,
+        reason(refusal.getReason()),
+        duration(refusal.getRetryAfter()),
+        refusal.getDetail());
   }
 
   static AcquireResult.Refused refused(Refusal refusal) {

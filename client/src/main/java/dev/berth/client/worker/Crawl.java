@@ -5,7 +5,10 @@ import dev.berth.client.AcquireOptions;
 import dev.berth.client.AcquireResult;
 import dev.berth.client.BrokerClient;
 import dev.berth.client.BrokerException;
+import dev.berth.client.BundleOptions;
+import dev.berth.client.BundleResult;
 import dev.berth.client.Lease;
+import dev.berth.client.LeaseBundle;
 import dev.berth.client.Outcome;
 import dev.berth.client.RefusalReason;
 import dev.berth.client.ResourceKind;
@@ -41,10 +44,12 @@ import java.util.function.BooleanSupplier;
  * session, or the process is asked to stop.
  *
  * <p>For each URL: acquire RENDER (the broker queues the acquire while the host's rate limit or the
- * pool is full), render, extract under the session's WASM lease, optionally print a PDF under a PDF
- * lease, write the result, and release every lease with its outcome. A 429 or 503 is released as
- * such, with the site's {@code Retry-After}, so the broker slows that host for the whole fleet; the
- * URL goes to the back of the queue until its attempts run out.
+ * pool is full), render, extract under the session's WASM lease, write the result, and release
+ * every lease with its outcome. With PDFs, the page takes one bundle instead — RENDER, PDF and WASM
+ * granted together or not at all — so a rendered page never waits for a PDF slot while holding its
+ * RENDER slot; it extracts under the bundle's WASM lease and prints under its PDF lease. A 429 or
+ * 503 is released as such, with the site's {@code Retry-After}, so the broker slows that host for
+ * the whole fleet; the URL goes to the back of the queue until its attempts run out.
  *
  * <p>Pushes: a revoke of a lease in use aborts that page (its requests are cut off and its result
  * says so); a cleanup closes the idle browser contexts of every renderer at its next page boundary
@@ -319,41 +324,30 @@ final class Crawl {
         });
   }
 
+  /**
+   * The leases one page works under: RENDER always; with PDFs, the PDF and WASM leases of the same
+   * bundle (null otherwise: extraction uses the session's WASM lease). Closing releases them all.
+   */
+  private record PageLeases(Lease render, Lease pdf, Lease wasm, Runnable close) {}
+
   private void process(Task task, Renderer renderer, PageResult result) {
-    AcquireResult acquired;
+    PageLeases leases;
     try {
-      acquired =
-          session.acquireWithRetry(
-              AcquireOptions.newBuilder(ResourceKind.RENDER)
-                  .url(task.url())
-                  .maxWait(QUEUE_WAIT)
-                  .build(),
-              options.acquireTimeout());
+      leases = options.pdf() ? acquireBundle(task, result) : acquireRender(task, result);
     } catch (BrokerException e) {
-      result.error = "no RENDER lease: " + e.getMessage();
+      result.error = (options.pdf() ? "no page bundle: " : "no RENDER lease: ") + e.getMessage();
       finish(task, result);
       return;
     }
-    if (acquired instanceof AcquireResult.Refused refused) {
-      if (refused.reason() == RefusalReason.DRAINING) {
-        queue.addFirst(task); // not attempted: the session is draining
-        draining.set(true);
-        return;
-      }
-      result.error =
-          "no RENDER lease within "
-              + seconds(options.acquireTimeout())
-              + ": "
-              + refused.reason()
-              + ", "
-              + refused.detail();
-      finish(task, result);
-      return;
+    if (leases == null) {
+      return; // refused: requeued (draining) or finished with the refusal
     }
     long t0 = System.nanoTime();
     boolean retry;
-    try (Lease render = ((AcquireResult.Granted) acquired).lease()) {
-      retry = spans.step(PageSpans.RENDER, () -> render(task, renderer, render, result));
+    try {
+      retry = spans.step(PageSpans.RENDER, () -> render(task, renderer, leases, result));
+    } finally {
+      leases.close().run();
     }
     result.duration = Duration.ofNanos(System.nanoTime() - t0);
     if (!retry) {
@@ -361,11 +355,70 @@ final class Crawl {
     }
   }
 
+  /** A RENDER lease for the page, or null when refused (the refusal is handled). */
+  private PageLeases acquireRender(Task task, PageResult result) {
+    AcquireResult acquired =
+        session.acquireWithRetry(
+            AcquireOptions.newBuilder(ResourceKind.RENDER)
+                .url(task.url())
+                .maxWait(QUEUE_WAIT)
+                .build(),
+            options.acquireTimeout());
+    if (acquired instanceof AcquireResult.Refused refused) {
+      refused(task, result, "no RENDER lease", refused.reason(), refused.detail());
+      return null;
+    }
+    Lease render = ((AcquireResult.Granted) acquired).lease();
+    return new PageLeases(render, null, null, render::close);
+  }
+
+  /** One RENDER + PDF + WASM bundle for the page, or null when refused (the refusal is handled). */
+  private PageLeases acquireBundle(Task task, PageResult result) {
+    AcquireOptions.Builder wasm = AcquireOptions.newBuilder(ResourceKind.WASM);
+    if (!options.module().isEmpty()) {
+      wasm.module(options.module());
+    }
+    BundleResult acquired =
+        session.acquireBundleWithRetry(
+            BundleOptions.newBuilder()
+                .add(AcquireOptions.render(task.url()))
+                .add(AcquireOptions.pdf())
+                .add(wasm.build())
+                .maxWait(QUEUE_WAIT)
+                .build(),
+            options.acquireTimeout());
+    if (acquired instanceof BundleResult.Refused refused) {
+      refused(
+          task,
+          result,
+          "no page bundle (item " + refused.item() + ", " + refused.kind() + ")",
+          refused.reason(),
+          refused.detail());
+      return null;
+    }
+    LeaseBundle bundle = ((BundleResult.Granted) acquired).leases();
+    return new PageLeases(bundle.get(0), bundle.get(1), bundle.get(2), bundle::close);
+  }
+
+  /** Handles a final refusal: a draining session puts the page back, anything else fails it. */
+  private void refused(
+      Task task, PageResult result, String what, RefusalReason reason, String detail) {
+    if (reason == RefusalReason.DRAINING) {
+      queue.addFirst(task); // not attempted: the session is draining
+      draining.set(true);
+      return;
+    }
+    result.error =
+        what + " within " + seconds(options.acquireTimeout()) + ": " + reason + ", " + detail;
+    finish(task, result);
+  }
+
   /**
    * Renders under {@code render}; returns true when the URL went back to the queue (429/503 with
    * attempts left).
    */
-  private boolean render(Task task, Renderer renderer, Lease render, PageResult result) {
+  private boolean render(Task task, Renderer renderer, PageLeases leases, PageResult result) {
+    Lease render = leases.render();
     result.lease("render", render);
     AtomicReference<RevokedLease> revoked = new AtomicReference<>();
     render.onRevoked(revoked::set);
@@ -410,7 +463,8 @@ final class Crawl {
       }
       Extraction.Extracted extracted;
       try {
-        extracted = spans.step(PageSpans.EXTRACT, () -> extraction.extract(visit.html()));
+        extracted =
+            spans.step(PageSpans.EXTRACT, () -> extraction.extract(visit.html(), leases.wasm()));
       } catch (Extractor.ExtractionException e) {
         result.error = "extraction: " + e.getMessage();
         render.recordOutcome(Outcome.http(visit.status()).withError(clip(result.error)));
@@ -422,7 +476,7 @@ final class Crawl {
         spans.step(
             PageSpans.PDF,
             () -> {
-              printPdf(task, visit, result, aborted);
+              printPdf(task, visit, result, aborted, leases.pdf());
               return null;
             });
       }
@@ -451,46 +505,37 @@ final class Crawl {
     }
   }
 
-  /** Prints the page under a PDF lease; a failure or revoke is recorded in {@code result}. */
+  /**
+   * Prints the page under {@code pdf}, the page bundle's PDF lease; a failure or revoke is recorded
+   * in {@code result}. The bundle releases the lease.
+   */
   private void printPdf(
-      Task task, Renderer.Visit visit, PageResult result, BooleanSupplier renderAborted) {
-    AcquireResult acquired;
+      Task task,
+      Renderer.Visit visit,
+      PageResult result,
+      BooleanSupplier renderAborted,
+      Lease pdf) {
+    result.lease("pdf", pdf);
+    AtomicReference<RevokedLease> revoked = new AtomicReference<>();
+    pdf.onRevoked(revoked::set);
+    if (renderAborted.getAsBoolean()) {
+      return;
+    }
+    Path target = results.pdf(task.url());
+    Path partial = ResultWriter.partial(target);
     try {
-      acquired =
-          session.acquireWithRetry(
-              AcquireOptions.newBuilder(ResourceKind.PDF).maxWait(QUEUE_WAIT).build(),
-              options.acquireTimeout());
-    } catch (BrokerException e) {
-      result.error = "no PDF lease: " + e.getMessage();
-      return;
-    }
-    if (acquired instanceof AcquireResult.Refused refused) {
-      result.error = "no PDF lease: " + refused.reason() + ", " + refused.detail();
-      return;
-    }
-    try (Lease pdf = ((AcquireResult.Granted) acquired).lease()) {
-      result.lease("pdf", pdf);
-      AtomicReference<RevokedLease> revoked = new AtomicReference<>();
-      pdf.onRevoked(revoked::set);
-      if (renderAborted.getAsBoolean()) {
+      visit.pdf(partial);
+      if (revoked.get() != null || !pdf.isValid()) {
+        Files.deleteIfExists(partial);
+        result.error = abortedBy("PDF", revoked.get());
         return;
       }
-      Path target = results.pdf(task.url());
-      Path partial = ResultWriter.partial(target);
-      try {
-        visit.pdf(partial);
-        if (revoked.get() != null || !pdf.isValid()) {
-          Files.deleteIfExists(partial);
-          result.error = abortedBy("PDF", revoked.get());
-          return;
-        }
-        Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
-        result.pdf = target.toAbsolutePath();
-        pdf.recordOutcome(Outcome.succeeded());
-      } catch (PlaywrightException | IOException e) {
-        result.error = "pdf: " + firstLine(e.getMessage());
-        pdf.recordOutcome(Outcome.failed(clip(result.error)));
-      }
+      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+      result.pdf = target.toAbsolutePath();
+      pdf.recordOutcome(Outcome.succeeded());
+    } catch (PlaywrightException | IOException e) {
+      result.error = "pdf: " + firstLine(e.getMessage());
+      pdf.recordOutcome(Outcome.failed(clip(result.error)));
     }
   }
 

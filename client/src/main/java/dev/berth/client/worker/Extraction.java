@@ -17,6 +17,9 @@ import java.util.function.Consumer;
  * the broker sees the instance in use; when the broker takes the lease back (e.g. IDLE after a long
  * wait) the instance is dropped, and the next extraction acquires a new lease.
  *
+ * <p>A page that holds a WASM lease of its own (from its bundle) extracts under that lease instead;
+ * the instance is kept while the module's digest stays the same, so a page's lease costs no fetch.
+ *
  * <p>Thread-safe: extractions run one at a time.
  */
 final class Extraction implements AutoCloseable {
@@ -28,6 +31,9 @@ final class Extraction implements AutoCloseable {
 
   private Lease lease;
   private Extractor extractor;
+
+  /** The module digest {@link #extractor} was loaded from; null when none is loaded. */
+  private String extractorDigest;
 
   /**
    * @param module the module to ask for; empty for the broker's default
@@ -50,7 +56,17 @@ final class Extraction implements AutoCloseable {
    *     or module can be had
    */
   synchronized Extracted extract(byte[] html) {
-    Lease current = ensureLease();
+    return extract(html, null);
+  }
+
+  /**
+   * Extracts facts from {@code html} under {@code pageLease}, a WASM lease the page holds (which
+   * the caller releases); under the session's own lease when it is null.
+   *
+   * @throws Extractor.ExtractionException as {@link #extract(byte[])} does
+   */
+  synchronized Extracted extract(byte[] html, Lease pageLease) {
+    Lease current = pageLease != null ? load(pageLease) : ensureLease();
     try {
       PageFacts facts = extractor.extract(html);
       current.recordWasmCall(true);
@@ -70,6 +86,7 @@ final class Extraction implements AutoCloseable {
       lease.close();
       lease = null;
       extractor = null;
+      extractorDigest = null;
     }
     AcquireOptions.Builder options = AcquireOptions.newBuilder(ResourceKind.WASM);
     if (!module.isEmpty()) {
@@ -88,17 +105,38 @@ final class Extraction implements AutoCloseable {
     }
     Lease fresh = granted.lease();
     try {
-      WasmModule wasm = session.fetchModule(fresh);
-      extractor = Extractor.load(wasm.bytes());
-      log.accept("WASM module " + wasm + " instantiated under lease " + fresh.leaseId());
-    } catch (BrokerException | IllegalArgumentException e) {
-      fresh.recordOutcome(Outcome.failed("module unusable: " + e.getMessage()));
+      load(fresh);
+    } catch (Extractor.ExtractionException e) {
       fresh.close();
-      throw new Extractor.ExtractionException(
-          "WASM module '" + fresh.module() + "' unusable: " + e.getMessage(), e);
+      throw e;
     }
     lease = fresh;
     return fresh;
+  }
+
+  /**
+   * Makes {@link #extractor} an instance of the module {@code wasmLease} names, fetching it unless
+   * the one loaded has the same digest; returns the lease.
+   */
+  private Lease load(Lease wasmLease) {
+    if (extractor != null
+        && !wasmLease.moduleDigest().isEmpty()
+        && wasmLease.moduleDigest().equals(extractorDigest)) {
+      return wasmLease;
+    }
+    try {
+      WasmModule wasm = session.fetchModule(wasmLease);
+      extractor = Extractor.load(wasm.bytes());
+      extractorDigest = wasm.digest();
+      log.accept("WASM module " + wasm + " instantiated under lease " + wasmLease.leaseId());
+    } catch (BrokerException | IllegalArgumentException e) {
+      extractor = null;
+      extractorDigest = null;
+      wasmLease.recordOutcome(Outcome.failed("module unusable: " + e.getMessage()));
+      throw new Extractor.ExtractionException(
+          "WASM module '" + wasmLease.module() + "' unusable: " + e.getMessage(), e);
+    }
+    return wasmLease;
   }
 
   /** Gives the WASM lease back. */

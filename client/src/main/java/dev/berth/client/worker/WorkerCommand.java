@@ -42,7 +42,8 @@ import picocli.CommandLine.Spec;
       "",
       "Renders each URL of --urls on the system Chromium under a RENDER lease, extracts title,"
           + " links, words and images with the broker's WASM module under a WASM lease, optionally"
-          + " prints a PDF under a PDF lease, and writes one JSON result per URL to --out."
+          + " prints a PDF (each page then takes RENDER, PDF and WASM as one bundle), and writes"
+          + " one JSON result per URL to --out."
     },
     footerHeading = "%n",
     footer = {
@@ -75,7 +76,10 @@ public final class WorkerCommand implements Callable<Integer> {
       description = "Where results go: one JSON file per URL, and PDFs.")
   Path out;
 
-  @Option(names = "--pdf", description = "Also print each page to PDF, under a PDF lease.")
+  @Option(
+      names = "--pdf",
+      description =
+          "Also print each page to PDF; each page then takes a RENDER + PDF + WASM bundle.")
   boolean pdf;
 
   @Option(
@@ -117,7 +121,9 @@ public final class WorkerCommand implements Callable<Integer> {
       paramLabel = "DUR",
       defaultValue = "5m",
       converter = DurationConverter.Positive.class,
-      description = "Longest to wait for a RENDER lease for one URL (default ${DEFAULT-VALUE}).")
+      description =
+          "Longest to wait for a RENDER lease (with --pdf, the bundle) for one URL (default"
+              + " ${DEFAULT-VALUE}).")
   Duration acquireTimeout;
 
   @Option(

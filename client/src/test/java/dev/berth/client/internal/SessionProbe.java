@@ -24,6 +24,7 @@ public final class SessionProbe implements SessionConnection.Events {
   private final BlockingQueue<Long> acks = new LinkedBlockingQueue<>();
   private final BlockingQueue<Duration> reconnects = new LinkedBlockingQueue<>();
   private final BlockingQueue<Integer> held = new LinkedBlockingQueue<>();
+  private final BlockingQueue<Integer> queued = new LinkedBlockingQueue<>();
 
   private SessionProbe(ManagedSession session) {
     this.session = session;
@@ -56,6 +57,16 @@ public final class SessionProbe implements SessionConnection.Events {
     held.add(waiting);
   }
 
+  @Override
+  public void callQueued(int waiting) {
+    queued.add(waiting);
+  }
+
+  /** The number of lease calls waiting for room under the cap when the next one was queued. */
+  public int awaitCallQueued() {
+    return next(queued, "call queued for room under the in-flight cap");
+  }
+
   /** The number of lease calls waiting for a stream when the next one was held. */
   public int awaitCallHeld() {
     return next(held, "call held for the stream");
@@ -78,7 +89,11 @@ public final class SessionProbe implements SessionConnection.Events {
 
   /** Whether no event is recorded and unread. */
   public boolean isQuiet() {
-    return opened.isEmpty() && acks.isEmpty() && reconnects.isEmpty() && held.isEmpty();
+    return opened.isEmpty()
+        && acks.isEmpty()
+        && reconnects.isEmpty()
+        && held.isEmpty()
+        && queued.isEmpty();
   }
 
   /**

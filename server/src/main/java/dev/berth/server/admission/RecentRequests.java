@@ -64,34 +64,49 @@ public final class RecentRequests {
     }
   }
 
-  private final LinkedHashMap<String, Entry<?>> entries;
+  private final int capacity;
+
+  /**
+   * Made at the session's first request: most sessions of a large fleet only heartbeat, and an
+   * empty map would cost each of them 64 bytes (G5 in docs/benchmarks.md).
+   */
+  private LinkedHashMap<String, Entry<?>> entries;
 
   public RecentRequests(int capacity) {
-    this.entries =
-        new LinkedHashMap<>(16, 0.75f, true) {
-          private static final long serialVersionUID = 1L;
+    this.capacity = capacity;
+  }
 
-          @Override
-          protected boolean removeEldestEntry(Map.Entry<String, Entry<?>> eldest) {
-            return size() > capacity;
-          }
-        };
+  private Map<String, Entry<?>> entries() {
+    if (entries == null) {
+      entries =
+          new LinkedHashMap<>(16, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Entry<?>> eldest) {
+              return size() > capacity;
+            }
+          };
+    }
+    return entries;
   }
 
   /** The entry of a request id, or null. */
   public Entry<?> get(String requestId) {
-    return entries.get(requestId);
+    return entries == null ? null : entries.get(requestId);
   }
 
   /** Remembers a new request id. */
   public <A> Entry<A> remember(String requestId, Request<A> request) {
     Entry<A> entry = new Entry<>(request);
-    entries.put(requestId, entry);
+    entries().put(requestId, entry);
     return entry;
   }
 
   /** Forgets a request id whose first call went away unanswered, so a retry starts afresh. */
   public void forget(String requestId, Entry<?> entry) {
-    entries.remove(requestId, entry);
+    if (entries != null) {
+      entries.remove(requestId, entry);
+    }
   }
 }

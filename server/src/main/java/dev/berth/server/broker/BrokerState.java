@@ -177,10 +177,35 @@ final class BrokerState {
 
   /** Runs {@code command} under the lock, then its effects outside it (also when it throws). */
   <T> T command(Command<T> command) {
+    if (LockTiming.ENABLED) {
+      return timed(command);
+    }
     Effects fx = new Effects();
     try {
       synchronized (lock) {
         return command.run(time.nanoTime(), fx);
+      }
+    } finally {
+      fx.run();
+    }
+  }
+
+  /**
+   * {@link #command} with the lock's wait and hold times recorded ({@link LockTiming}, opt-in for
+   * measurements): the caller is found before the lock is taken, so it does not count as held.
+   */
+  private <T> T timed(Command<T> command) {
+    String caller = LockTiming.caller();
+    Effects fx = new Effects();
+    long asked = System.nanoTime();
+    try {
+      synchronized (lock) {
+        long taken = System.nanoTime();
+        try {
+          return command.run(time.nanoTime(), fx);
+        } finally {
+          LockTiming.record(caller, taken - asked, System.nanoTime() - taken);
+        }
       }
     } finally {
       fx.run();

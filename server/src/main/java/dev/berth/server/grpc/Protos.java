@@ -701,7 +701,8 @@ final class Protos {
 
   // ------------------------------------------------------------ session events
 
-  static SessionEvent opened(Broker.Opened opened, Duration heartbeat, Duration ttl) {
+  static SessionEvent opened(
+      Broker.Opened opened, Duration heartbeat, Duration ttl, int streamCallsInFlight) {
     return SessionEvent.newBuilder()
         .setOpened(
             Opened.newBuilder()
@@ -710,7 +711,8 @@ final class Protos {
                 .setHeartbeatInterval(duration(heartbeat))
                 .setSessionTtl(duration(ttl))
                 .setResumed(opened.resumed())
-                .addAllLostLeases(opened.lostLeases()))
+                .addAllLostLeases(opened.lostLeases())
+                .setStreamCallsInFlight(streamCallsInFlight))
         .build();
   }
 

@@ -75,9 +75,11 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
   /**
    * Calls sent and not yet answered, by call_id. Added by the inbound thread; removed by whichever
-   * thread answers (a waiting acquire is answered by the command that frees its capacity).
+   * thread answers (a waiting acquire is answered by the command that frees its capacity). Created
+   * by the inbound thread at the stream's first call: most sessions of a large fleet only
+   * heartbeat, and an empty map would cost each of them 64 bytes (G5 in docs/benchmarks.md).
    */
-  private final ConcurrentHashMap<Long, StreamCall> inFlight = new ConcurrentHashMap<>();
+  private volatile ConcurrentHashMap<Long, StreamCall> inFlight;
 
   /** Set when the stream has ended in any way: calls still in flight are cancelled. */
   private volatile boolean ended;
@@ -147,7 +149,12 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     Duration heartbeat = broker.config().heartbeatInterval();
     minHeartbeatGapNanos = heartbeat.toNanos() / 4;
     lastForwardedNanos = protos.time().nanoTime() - minHeartbeatGapNanos; // forward the first
-    send(Protos.opened(opened, heartbeat, broker.config().sessionTtl()));
+    send(
+        Protos.opened(
+            opened,
+            heartbeat,
+            broker.config().sessionTtl(),
+            broker.config().streamCallsInFlight()));
   }
 
   private void heartbeat(Heartbeat heartbeat) {
@@ -246,6 +253,11 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     requireSession(kind.name().toLowerCase(Locale.ROOT));
     StreamCall call = new StreamCall(callId, kind);
     int cap = broker.config().streamCallsInFlight();
+    ConcurrentHashMap<Long, StreamCall> inFlight = this.inFlight;
+    if (inFlight == null) {
+      inFlight = new ConcurrentHashMap<>();
+      this.inFlight = inFlight; // before reading ended below, as cancelCalls sets it before reading
+    }
     if (inFlight.size() >= cap) {
       if (inFlight.containsKey(callId)) {
         throw duplicate(callId);
@@ -288,6 +300,10 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   /** Cancels every call still in flight: the stream has ended and nobody will read their answer. */
   private void cancelCalls() {
     ended = true;
+    ConcurrentHashMap<Long, StreamCall> inFlight = this.inFlight;
+    if (inFlight == null) {
+      return; // no call was ever made on this stream
+    }
     for (StreamCall call : inFlight.values()) {
       call.cancel();
     }
@@ -314,7 +330,10 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
       if (!done.compareAndSet(false, true)) {
         return false;
       }
-      inFlight.remove(id, this);
+      ConcurrentHashMap<Long, StreamCall> calls = inFlight;
+      if (calls != null) {
+        calls.remove(id, this);
+      }
       return true;
     }
 
