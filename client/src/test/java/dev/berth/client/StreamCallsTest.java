@@ -1,7 +1,6 @@
 package dev.berth.client;
 
 import static dev.berth.client.TestBroker.granted;
-import static dev.berth.client.TestBroker.until;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -164,20 +164,6 @@ final class TestBroker implements AutoCloseable {
     return ended.stream().filter(e -> e.lease().id().equals(leaseId)).findFirst().orElse(null);
   }
 
-  /**
-   * Waits for {@code condition}, which another thread makes true, for at most 5 s: a bound for a
-   * broken test, not a pace.
-   */
-  static void until(java.util.function.BooleanSupplier condition, String what) {
-    long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > end) {
-        throw new AssertionError("not within 5 s: " + what);
-      }
-      Thread.onSpinWait();
-    }
-  }
-
   @Override
   public void close() {
     server.shutdown(Duration.ofSeconds(1));

@@ -344,12 +344,7 @@ final class ManagedSession implements WorkerSession {
     long sent = ticker.nanoTime();
     AcquireBundleResponse response;
     if (settings.unaryLeaseCalls()) {
-      try {
-        response =
-            blocking.withDeadlineAfter(deadlineNanos, TimeUnit.NANOSECONDS).acquireBundle(request);
-      } catch (StatusRuntimeException e) {
-        throw Errors.fromGrpc(e);
-      }
+      response = unary(deadlineNanos, stub -> stub.acquireBundle(request));
     } else {
       SdkTracing.StreamTrace trace = SdkTracing.current();
       dev.berth.proto.v1.BundleResult result =
@@ -574,9 +569,7 @@ final class ManagedSession implements WorkerSession {
       } else {
         SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's release span, if any
         ReleaseResult result =
-            onStream(
-                    SessionConnection.Call.release(generation, request, trace),
-                    callDeadlineNanos)
+            onStream(SessionConnection.Call.release(generation, request, trace), callDeadlineNanos)
                 .getReleaseResult();
         if (result.hasError()) {
           throw callError(result.getError());

@@ -316,7 +316,8 @@ final class SessionConnection {
 
   /** Sends {@code call}, a release, as a unary Release; its answer completes the call. */
   private void releaseUnary(Call call) {
-    stub.withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
+    LeaseBrokerGrpc.newStub(targets.channel())
+        .withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
         .release(
             call.release,
             new StreamObserver<ReleaseResponse>() {
