@@ -515,7 +515,8 @@ final class SessionCommands {
       state.usage.sessionOpened(e.principal());
       String id = e.id();
       String worker = e.workerId();
-      state.tell(l -> l.sessionOpened(id, worker, true), fx);
+      String job = session.job().name();
+      state.tell(l -> l.sessionOpened(id, worker, true, job), fx);
     }
     for (Fleet.LeaseEntry e : fleet.leases()) {
       Session session = state.sessions.get(e.sessionId());
@@ -545,7 +546,9 @@ final class SessionCommands {
       }
       String worker = session.workerId();
       String job = session.job().name();
-      state.tell(l -> l.granted(lease, worker, job), fx);
+      // Told as a re-admission, not a grant: the lease keeps the id and token its first grant
+      // gave it (the event log's timeline checker tells the two apart).
+      state.tell(l -> l.readmitted(lease, worker, job), fx);
     }
     for (Fleet.HostPenalty p : fleet.hosts()) {
       long left = p.atUnixMs() + p.retryAfterMs() - wallNow;
