@@ -1,7 +1,10 @@
 package dev.berth.server.admission;
 
+import dev.berth.server.lease.Lease;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /**
  * A session's recently used request ids and what each was answered, for idempotent acquires and
@@ -39,6 +42,17 @@ public final class RecentRequests {
     /** The first answer, or null while waiting. */
     public A answer() {
       return answer;
+    }
+
+    /** The leases its answer granted, in item order; empty while waiting or when refused. */
+    public List<Lease> grantedLeases() {
+      if (answer instanceof Decision.Granted g) {
+        return List.of(g.lease());
+      }
+      if (answer instanceof BundleDecision.Granted g) {
+        return g.leases();
+      }
+      return List.of();
     }
 
     public void waiting(Waiter<A> waiter) {
@@ -101,6 +115,13 @@ public final class RecentRequests {
     Entry<A> entry = new Entry<>(request);
     entries().put(requestId, entry);
     return entry;
+  }
+
+  /** Calls {@code action} with each remembered request id and its entry, least recent first. */
+  public void forEach(BiConsumer<String, Entry<?>> action) {
+    if (entries != null) {
+      entries.forEach(action);
+    }
   }
 
   /** Forgets a request id whose first call went away unanswered, so a retry starts afresh. */

@@ -566,13 +566,14 @@ final class AcquireCommands {
   private <A> A grantAll(Session session, Request<A> request, long now, Effects fx) {
     Lease[] leases = new Lease[request.itemCount()];
     for (int i = 0; i < leases.length; i++) {
-      leases[i] = grant(session, request.item(i), request.requestId(), now, fx);
+      leases[i] = grant(session, request, i, now, fx);
     }
     return request.granted(leases);
   }
 
   @GuardedBy("state.lock")
-  private Lease grant(Session session, AcquireSpec spec, String requestId, long now, Effects fx) {
+  private Lease grant(Session session, Request<?> request, int item, long now, Effects fx) {
+    AcquireSpec spec = request.item(item);
     ResourceKind kind = spec.kind();
     if (kind == ResourceKind.WASM) {
       Lease held = state.leases.firstOf(session.id(), kind);
@@ -602,7 +603,7 @@ final class AcquireCommands {
             now,
             now + state.config.maxHold(kind).toNanos());
     state.leases.add(lease);
-    state.journalGranted(lease, requestId);
+    state.journalGranted(lease, request, item);
     state.usage.leaseGranted(session.principal());
     Job job = session.job();
     job.leaseGranted(kind);

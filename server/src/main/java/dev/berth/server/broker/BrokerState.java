@@ -5,6 +5,7 @@ import static dev.berth.server.failure.BrokerException.Code.UNAVAILABLE;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AdmissionController;
 import dev.berth.server.admission.Jobs;
+import dev.berth.server.admission.Request;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.failure.BrokerException;
@@ -266,8 +267,11 @@ final class BrokerState {
         time.toWall(session.openedAtNanos()).toEpochMilli());
   }
 
-  /** {@code lease} as a value another broker can load. */
-  Fleet.LeaseEntry entryOf(Lease lease, String requestId) {
+  /**
+   * {@code lease}, taken by a request that asked for {@code asked}, as a value another broker can
+   * load.
+   */
+  Fleet.LeaseEntry entryOf(Lease lease, Fleet.Asked asked) {
     return new Fleet.LeaseEntry(
         lease.id(),
         lease.sessionId(),
@@ -277,16 +281,20 @@ final class BrokerState {
         lease.module(),
         lease.moduleDigest(),
         lease.memoryMb(),
-        requestId,
+        asked,
         time.toWall(lease.grantedAtNanos()).toEpochMilli(),
         Math.max(0, (lease.expiresAtNanos() - lease.grantedAtNanos()) / 1_000_000));
   }
 
-  /** Journals that {@code lease} was granted (or re-admitted). Lock held. */
+  /**
+   * Journals that {@code lease} was granted for item {@code item} of {@code request}, or, with a
+   * null request, re-admitted or adopted (no request asked for it). Lock held.
+   */
   @GuardedBy("lock")
-  void journalGranted(Lease lease, String requestId) {
+  void journalGranted(Lease lease, Request<?> request, int item) {
     if (journaling) {
-      journal.leaseGranted(entryOf(lease, requestId));
+      Fleet.Asked asked = request == null ? Fleet.Asked.NONE : CarriedRequests.asked(request, item);
+      journal.leaseGranted(entryOf(lease, asked));
     }
   }
 

@@ -50,7 +50,7 @@ public record Fleet(List<SessionEntry> sessions, List<LeaseEntry> leases, List<H
   /**
    * A live lease.
    *
-   * @param requestId the acquire's request id, empty when none
+   * @param asked what the request that took it asked for ({@link Asked#NONE} for a declared lease)
    * @param grantedAtUnixMs wall-clock milliseconds at the grant
    * @param maxHoldMs how long it may be held from the grant
    */
@@ -63,7 +63,7 @@ public record Fleet(List<SessionEntry> sessions, List<LeaseEntry> leases, List<H
       String module,
       String moduleDigest,
       int memoryMb,
-      String requestId,
+      Asked asked,
       long grantedAtUnixMs,
       long maxHoldMs) {
     public LeaseEntry {
@@ -73,7 +73,35 @@ public record Fleet(List<SessionEntry> sessions, List<LeaseEntry> leases, List<H
       requireNonNull(host, "host");
       requireNonNull(module, "module");
       requireNonNull(moduleDigest, "moduleDigest");
+      requireNonNull(asked, "asked");
+    }
+
+    /** The request id that took it, empty when none. */
+    public String requestId() {
+      return asked.requestId();
+    }
+  }
+
+  /**
+   * What the request that took a lease asked for, so that a broker loading the lease recognises a
+   * retry of that request (same request id, same items) and answers it with this lease instead of
+   * granting again.
+   *
+   * @param requestId the request's idempotency key, empty when none
+   * @param url the item's URL as asked
+   * @param module the item's module as asked (empty for the broker's default)
+   * @param item the lease's index among the request's items
+   * @param items the request's item count: 1 for an acquire, 2..8 for a bundle; 0 when no request
+   *     asked for it (a lease a worker declared)
+   */
+  public record Asked(String requestId, String url, String module, int item, int items) {
+    /** A lease no request asked for. */
+    public static final Asked NONE = new Asked("", "", "", 0, 0);
+
+    public Asked {
       requireNonNull(requestId, "requestId");
+      requireNonNull(url, "url");
+      requireNonNull(module, "module");
     }
   }
 

@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,10 +42,12 @@ final class SessionCommands {
 
   private final BrokerState state;
   private final AcquireCommands acquires;
+  private final CarriedRequests carried;
 
   SessionCommands(BrokerState state, AcquireCommands acquires) {
     this.state = state;
     this.acquires = acquires;
+    this.carried = new CarriedRequests(state);
   }
 
   /** See {@link Broker#open}. */
@@ -203,7 +206,7 @@ final class SessionCommands {
     state.usage.leaseGranted(session.principal());
     session.job().leaseCounted(kind);
     state.admission.readmitted(lease);
-    state.journalGranted(lease, "");
+    state.journalGranted(lease, null, 0);
     String worker = session.workerId();
     String job = session.job().name();
     if (readmission) {
@@ -491,6 +494,9 @@ final class SessionCommands {
    *
    * @return how many entries were skipped
    */
+  // Lock held: carried shares this BrokerState, so its state.lock is the lock held here; the
+  // checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   int load(Fleet fleet, long now, Effects fx) {
     int skipped = 0;
@@ -550,6 +556,7 @@ final class SessionCommands {
       // gave it (the event log's timeline checker tells the two apart).
       state.tell(l -> l.readmitted(lease, worker, job), fx);
     }
+    carried.remember(fleet.leases(), state.config.defaultWasmModule());
     for (Fleet.HostPenalty p : fleet.hosts()) {
       long left = p.atUnixMs() + p.retryAfterMs() - wallNow;
       if (wallNow - p.atUnixMs() <= PENALTY_CARRIED_MS) {
@@ -570,9 +577,10 @@ final class SessionCommands {
     for (Session s : state.sessions.all()) {
       sessionEntries.add(state.entryOf(s));
     }
+    Map<String, Fleet.Asked> asked = CarriedRequests.of(state.sessions.all());
     List<Fleet.LeaseEntry> leaseEntries = new ArrayList<>();
     for (Lease l : state.leases.all()) {
-      leaseEntries.add(state.entryOf(l, ""));
+      leaseEntries.add(state.entryOf(l, asked.getOrDefault(l.id(), Fleet.Asked.NONE)));
     }
     return new Fleet(sessionEntries, leaseEntries, new ArrayList<>(state.penalties.values()));
   }

@@ -102,7 +102,11 @@ final class FleetCodec {
         .setModule(l.module())
         .setModuleDigest(l.moduleDigest())
         .setMemoryMb(l.memoryMb())
-        .setRequestId(l.requestId())
+        .setRequestId(l.asked().requestId())
+        .setUrl(l.asked().url())
+        .setAskedModule(l.asked().module())
+        .setItem(l.asked().item())
+        .setItems(l.asked().items())
         .setGrantedAtUnixMs(l.grantedAtUnixMs())
         .setMaxHoldMs(l.maxHoldMs())
         .build();
@@ -123,7 +127,8 @@ final class FleetCodec {
         l.getModule(),
         l.getModuleDigest(),
         l.getMemoryMb(),
-        l.getRequestId(),
+        new Fleet.Asked(
+            l.getRequestId(), l.getUrl(), l.getAskedModule(), l.getItem(), l.getItems()),
         l.getGrantedAtUnixMs(),
         l.getMaxHoldMs());
   }

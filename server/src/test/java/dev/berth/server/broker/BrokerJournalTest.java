@@ -130,9 +130,29 @@ class BrokerJournalTest {
         List.of(new Fleet.SessionEntry("s-9", "w1", PRINCIPAL, Map.of(), 0, PRINCIPAL, wallMs)),
         List.of(
             new Fleet.LeaseEntry(
-                "l-1", "s-9", RENDER, t1, "example.com", "", "", 100, "r-1", wallMs, 60_000),
+                "l-1",
+                "s-9",
+                RENDER,
+                t1,
+                "example.com",
+                "",
+                "",
+                100,
+                new Fleet.Asked("r-1", "https://example.com/a", "", 0, 1),
+                wallMs,
+                60_000),
             new Fleet.LeaseEntry(
-                "l-2", "s-9", RENDER, t1 + 1, "example.com", "", "", 100, "", wallMs, 60_000)),
+                "l-2",
+                "s-9",
+                RENDER,
+                t1 + 1,
+                "example.com",
+                "",
+                "",
+                100,
+                Fleet.Asked.NONE,
+                wallMs,
+                60_000)),
         List.of());
   }
 

@@ -31,7 +31,7 @@ class FleetStateFileTest {
                   "",
                   "",
                   300,
-                  "",
+                  new Fleet.Asked("r-1", "https://example.com/a", "", 0, 1),
                   900,
                   60_000)),
           List.of(new Fleet.HostPenalty("slow.example", 429, 30_000, 2_000)));

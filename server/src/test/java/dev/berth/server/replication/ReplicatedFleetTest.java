@@ -41,7 +41,7 @@ class ReplicatedFleetTest {
                   "",
                   "",
                   300,
-                  "",
+                  Fleet.Asked.NONE,
                   900,
                   60_000)),
           List.of());
