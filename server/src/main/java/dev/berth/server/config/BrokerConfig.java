@@ -71,8 +71,8 @@ public final class BrokerConfig {
   private final Duration heartbeatInterval;
   private final Duration sessionTtl;
   private final Duration sweepInterval;
-  // Per kind, indexed by ResourceKind.index(): the grant path reads them on every acquire, and an immutable
-  // map's probe for an enum key showed in the broker's lease cycle (docs/benchmarks.md).
+  // Per kind, indexed by ResourceKind.index(): the grant path reads them on every acquire, and an
+  // immutable map's probe for an enum key showed in the broker's lease cycle (docs/benchmarks.md).
   private final int[] limits;
   private final int[] perSessionLimits;
   private final Duration[] maxHold;
