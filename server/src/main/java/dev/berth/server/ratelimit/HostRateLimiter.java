@@ -34,13 +34,6 @@ public final class HostRateLimiter {
   private RateLimitConfig config;
   private final Buckets buckets;
 
-  /**
-   * The bucket looked up last, or null. It is the tail of the least-recently-used list already, so
-   * looking it up again needs no map lookup: an acquire checks its host, takes the token and later
-   * reports the outcome, one lookup instead of three. Cleared whenever the list changes otherwise.
-   */
-  private HostBucket last;
-
   public HostRateLimiter(RateLimitConfig config) {
     this.config = config;
     this.buckets = new Buckets(config.maxHosts());
@@ -61,22 +54,6 @@ public final class HostRateLimiter {
     protected boolean removeEldestEntry(Map.Entry<String, HostBucket> eldest) {
       return size() > maxHosts;
     }
-  }
-
-  /**
-   * The bucket of {@code host}, or null, moved to the tail of the least-recently-used list (as
-   * {@link LinkedHashMap#get} in access order does).
-   */
-  private HostBucket find(String host) {
-    HostBucket b = last;
-    if (b != null && b.host.equals(host)) {
-      return b;
-    }
-    b = buckets.get(host);
-    if (b != null) {
-      last = b;
-    }
-    return b;
   }
 
   /** The configuration in force. */
@@ -126,7 +103,7 @@ public final class HostRateLimiter {
    * rate_limit.default_rate} or {@code rate_limit.hosts['PATTERN'].rate}.
    */
   public String ruleKey(String host) {
-    HostBucket b = find(host);
+    HostBucket b = buckets.get(host);
     HostRule rule = b == null ? config.ruleFor(host) : b.rule;
     return rule.isDefault()
         ? RateLimitConfig.Keys.DEFAULT_RATE
@@ -135,7 +112,7 @@ public final class HostRateLimiter {
 
   /** The pattern of the rule that governs {@code host}, {@code *} for the default. */
   public String patternOf(String host) {
-    HostBucket b = find(host);
+    HostBucket b = buckets.get(host);
     return (b == null ? config.ruleFor(host) : b.rule).pattern();
   }
 
@@ -148,9 +125,7 @@ public final class HostRateLimiter {
     if (b == null) {
       evictIdle(nowNanos);
       b = new HostBucket(host, config.ruleFor(host), nowNanos);
-      last = null; // the put may evict the eldest
       buckets.put(host, b);
-      last = b;
     }
     b.consume(nowNanos);
   }
@@ -281,7 +256,6 @@ public final class HostRateLimiter {
    * calls it whenever it adds a host.
    */
   public void evictIdle(long nowNanos) {
-    last = null;
     long idle = config.idleEviction().toNanos();
     List<HostBucket> kept = null;
     Iterator<HostBucket> it = buckets.values().iterator();
@@ -318,7 +292,6 @@ public final class HostRateLimiter {
    */
   public void update(RateLimitConfig newConfig, long nowNanos) {
     this.config = newConfig;
-    last = null;
     buckets.maxHosts = newConfig.maxHosts();
     for (HostBucket b : buckets.values()) {
       b.apply(newConfig.ruleFor(b.host), nowNanos);
@@ -331,7 +304,7 @@ public final class HostRateLimiter {
   }
 
   private HostBucket touch(String host, long nowNanos) {
-    HostBucket b = find(host);
+    HostBucket b = buckets.get(host);
     if (b != null) {
       b.lastTouched = nowNanos;
     }
