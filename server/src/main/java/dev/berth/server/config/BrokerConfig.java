@@ -71,10 +71,12 @@ public final class BrokerConfig {
   private final Duration heartbeatInterval;
   private final Duration sessionTtl;
   private final Duration sweepInterval;
-  private final Map<ResourceKind, Integer> limits;
-  private final Map<ResourceKind, Integer> perSessionLimits;
-  private final Map<ResourceKind, Duration> maxHold;
-  private final Map<ResourceKind, Integer> memoryEstimateMb;
+  // Per kind, indexed by ResourceKind.index(): the grant path reads them on every acquire, and an
+  // immutable map's probe for an enum key showed in the broker's lease cycle (docs/benchmarks.md).
+  private final int[] limits;
+  private final int[] perSessionLimits;
+  private final Duration[] maxHold;
+  private final int[] memoryEstimateMb;
   private final Duration exhaustedRetryAfter;
   private final Duration revokeGrace;
   private final Duration drainDeadline;
@@ -88,10 +90,17 @@ public final class BrokerConfig {
     this.heartbeatInterval = b.heartbeatInterval;
     this.sessionTtl = b.sessionTtl;
     this.sweepInterval = b.sweepInterval;
-    this.limits = Map.copyOf(b.limits);
-    this.perSessionLimits = Map.copyOf(b.perSessionLimits);
-    this.maxHold = Map.copyOf(b.maxHold);
-    this.memoryEstimateMb = Map.copyOf(b.memoryEstimateMb);
+    ResourceKind[] kinds = ResourceKind.values();
+    this.limits = new int[kinds.length];
+    this.perSessionLimits = new int[kinds.length];
+    this.maxHold = new Duration[kinds.length];
+    this.memoryEstimateMb = new int[kinds.length];
+    for (ResourceKind kind : kinds) {
+      limits[kind.index()] = b.limits.get(kind);
+      perSessionLimits[kind.index()] = b.perSessionLimits.get(kind);
+      maxHold[kind.index()] = b.maxHold.get(kind);
+      memoryEstimateMb[kind.index()] = b.memoryEstimateMb.get(kind);
+    }
     this.exhaustedRetryAfter = b.exhaustedRetryAfter;
     this.revokeGrace = b.revokeGrace;
     this.drainDeadline = b.drainDeadline;
@@ -112,10 +121,12 @@ public final class BrokerConfig {
     b.heartbeatInterval = heartbeatInterval;
     b.sessionTtl = sessionTtl;
     b.sweepInterval = sweepInterval;
-    b.limits.putAll(limits);
-    b.perSessionLimits.putAll(perSessionLimits);
-    b.maxHold.putAll(maxHold);
-    b.memoryEstimateMb.putAll(memoryEstimateMb);
+    for (ResourceKind kind : ResourceKind.values()) {
+      b.limits.put(kind, limit(kind));
+      b.perSessionLimits.put(kind, perSessionLimit(kind));
+      b.maxHold.put(kind, maxHold(kind));
+      b.memoryEstimateMb.put(kind, memoryEstimateMb(kind));
+    }
     b.exhaustedRetryAfter = exhaustedRetryAfter;
     b.revokeGrace = revokeGrace;
     b.drainDeadline = drainDeadline;
@@ -144,22 +155,22 @@ public final class BrokerConfig {
 
   /** The fleet-wide limit of a kind (for WASM: instances in total). */
   public int limit(ResourceKind kind) {
-    return limits.get(kind);
+    return limits[kind.index()];
   }
 
   /** The most leases of a kind one session may hold; 0 means no per-session limit. */
   public int perSessionLimit(ResourceKind kind) {
-    return perSessionLimits.get(kind);
+    return perSessionLimits[kind.index()];
   }
 
   /** The longest a lease of a kind may be held. */
   public Duration maxHold(ResourceKind kind) {
-    return maxHold.get(kind);
+    return maxHold[kind.index()];
   }
 
   /** Memory charged for a lease of a kind when the request gives no estimate. */
   public int memoryEstimateMb(ResourceKind kind) {
-    return memoryEstimateMb.get(kind);
+    return memoryEstimateMb[kind.index()];
   }
 
   /** The retry_after of an EXHAUSTED refusal. */

@@ -31,7 +31,14 @@ public final class LeaseTable {
       String sessionId, LeaseEnd end, RevokeReason revokeReason, long endedAtNanos) {}
 
   private final Map<String, Lease> live = new HashMap<>();
-  private final Map<String, Set<String>> bySession = new HashMap<>();
+
+  /**
+   * Each session's live lease ids, oldest first: the id itself while the session holds one lease
+   * (most hold one at a time, and a set per grant was a tenth of the broker's lease cycle), a
+   * {@code LinkedHashSet<String>} from the second on.
+   */
+  private final Map<String, Object> bySession = new HashMap<>();
+
   private final Map<ResourceKind, Integer> inUse = new EnumMap<>(ResourceKind.class);
   private final PriorityQueue<Lease> byExpiry =
       new PriorityQueue<>((a, b) -> Long.compare(a.expiresAtNanos(), b.expiresAtNanos()));
@@ -50,7 +57,15 @@ public final class LeaseTable {
     if (live.putIfAbsent(lease.id(), lease) != null) {
       throw new IllegalStateException("duplicate lease id " + lease.id());
     }
-    bySession.computeIfAbsent(lease.sessionId(), s -> new LinkedHashSet<>()).add(lease.id());
+    Object held = bySession.putIfAbsent(lease.sessionId(), lease.id());
+    if (held instanceof String only) {
+      Set<String> ids = new LinkedHashSet<>();
+      ids.add(only);
+      ids.add(lease.id());
+      bySession.put(lease.sessionId(), ids);
+    } else if (held != null) {
+      setOf(held).add(lease.id());
+    }
     inUse.merge(lease.kind(), 1, Integer::sum);
     byExpiry.add(lease);
   }
@@ -75,10 +90,15 @@ public final class LeaseTable {
     if (lease == null) {
       return null;
     }
-    Set<String> ids = bySession.get(lease.sessionId());
-    ids.remove(leaseId);
-    if (ids.isEmpty()) {
+    Object held = bySession.get(lease.sessionId());
+    if (held instanceof String) {
       bySession.remove(lease.sessionId());
+    } else {
+      Set<String> ids = setOf(held);
+      ids.remove(leaseId);
+      if (ids.isEmpty()) {
+        bySession.remove(lease.sessionId());
+      }
     }
     inUse.merge(lease.kind(), -1, Integer::sum);
     // Removal from a heap is linear, so ended leases leave byExpiry lazily; compacting once it
@@ -107,18 +127,28 @@ public final class LeaseTable {
 
   /** The ids of a session's live leases, oldest first; a copy. */
   public List<String> idsOf(String sessionId) {
-    Set<String> ids = bySession.get(sessionId);
-    return ids == null ? List.of() : new ArrayList<>(ids);
+    return new ArrayList<>(heldBy(sessionId));
+  }
+
+  /** The ids of a session's live leases, oldest first; a view, empty when it holds none. */
+  private Collection<String> heldBy(String sessionId) {
+    Object held = bySession.get(sessionId);
+    if (held == null) {
+      return List.of();
+    }
+    return held instanceof String only ? List.of(only) : setOf(held);
+  }
+
+  /** The set of an entry of {@link #bySession} that holds two or more ids. */
+  @SuppressWarnings("unchecked") // only add() puts a set there, and only a Set<String>
+  private static Set<String> setOf(Object held) {
+    return (Set<String>) held;
   }
 
   /** How many live leases of a kind a session holds. */
   public int countOf(String sessionId, ResourceKind kind) {
-    Set<String> ids = bySession.get(sessionId);
-    if (ids == null) {
-      return 0;
-    }
     int n = 0;
-    for (String id : ids) {
+    for (String id : heldBy(sessionId)) {
       if (live.get(id).kind() == kind) {
         n++;
       }
@@ -128,13 +158,10 @@ public final class LeaseTable {
 
   /** The session's live lease of a kind, or null; used for WASM, of which a session holds one. */
   public Lease firstOf(String sessionId, ResourceKind kind) {
-    Set<String> ids = bySession.get(sessionId);
-    if (ids != null) {
-      for (String id : ids) {
-        Lease lease = live.get(id);
-        if (lease.kind() == kind) {
-          return lease;
-        }
+    for (String id : heldBy(sessionId)) {
+      Lease lease = live.get(id);
+      if (lease.kind() == kind) {
+        return lease;
       }
     }
     return null;

@@ -32,6 +32,21 @@ class LeaseIdsTest {
   }
 
   @Test
+  void secure_idsOverSeveralKeystreamChunks_bitsBalanced() {
+    LeaseIds ids = LeaseIds.secure();
+    long ones = 0;
+    int count = 2000; // about eight chunks of the keystream
+    for (int i = 0; i < count; i++) {
+      String id = ids.next();
+      ones +=
+          Long.bitCount(Long.parseUnsignedLong(id.substring(0, 16), 16))
+              + Long.bitCount(Long.parseUnsignedLong(id.substring(16), 16));
+    }
+    // 256,000 bits: a fair source lands within 4,000 (16 standard deviations) of half.
+    assertThat(ones).isBetween(128L * count / 2 - 4000, 128L * count / 2 + 4000);
+  }
+
+  @Test
   void secure_twoSources_differentIds() {
     assertThat(LeaseIds.secure().next()).isNotEqualTo(LeaseIds.secure().next());
   }

@@ -34,6 +34,32 @@ class LeaseTableTest {
   }
 
   @Test
+  void idsOf_sessionGoesFromOneLeaseToThreeAndBack_oldestFirstThroughout() {
+    LeaseTable table = new LeaseTable(10);
+    table.add(lease("a", RENDER, "s1", 100));
+    assertThat(table.idsOf("s1")).containsExactly("a");
+    table.add(lease("b", PDF, "s1", 100));
+    table.add(lease("c", RENDER, "s1", 100));
+    assertThat(table.idsOf("s1")).containsExactly("a", "b", "c");
+    assertThat(table.countOf("s1", RENDER)).isEqualTo(2);
+
+    table.end("a", LeaseEnd.RELEASED, null, 1);
+    assertThat(table.idsOf("s1")).containsExactly("b", "c");
+    assertThat(table.firstOf("s1", RENDER).id()).isEqualTo("c");
+    table.end("c", LeaseEnd.RELEASED, null, 2);
+    table.end("b", LeaseEnd.RELEASED, null, 3);
+    assertThat(table.idsOf("s1")).isEmpty();
+    assertThat(table.countOf("s1", PDF)).isZero();
+
+    table.add(lease("d", WASM, "s1", 100));
+    assertThat(table.idsOf("s1")).containsExactly("d");
+    assertThat(table.firstOf("s1", WASM).id()).isEqualTo("d");
+    table.end("d", LeaseEnd.RELEASED, null, 4);
+    assertThat(table.idsOf("s1")).isEmpty();
+    assertThat(table.firstOf("s1", WASM)).isNull();
+  }
+
+  @Test
   void add_duplicateId_throws() {
     LeaseTable table = new LeaseTable(10);
     table.add(lease("x", RENDER, "s1", 100));
