@@ -15,8 +15,10 @@ import java.util.Map;
  * Lease#isLocal() local}: fencing token 0 (a fenced store must refuse it), no broker behind it
  * until the session resumes. On resume the session declares the local leases it still holds, and
  * the broker counts each against its pool when the pool has room; one it refuses stays local-only
- * until released. With every worker in safe mode, the fleet may hold up to {@code budget × workers}
- * leases a kind beyond the broker's limit, which is the risk taken for going on.
+ * until released. If the session expired meanwhile, the worker's new session declares them. A
+ * revoke of a counted one reaches {@link Lease#onRevoked} as a broker lease's does. With every
+ * worker in safe mode, the fleet may hold up to {@code budget × workers} leases a kind beyond the
+ * broker's limit, which is the risk taken for going on.
  *
  * <p>Immutable and thread-safe; build one with {@link #newBuilder()}.
  */

@@ -7,6 +7,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.lease.LeaseEnd;
 import java.time.Duration;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -108,6 +111,76 @@ class SafeModeTest {
       Lease again = granted(session.acquire(AcquireOptions.render("https://d.example/2")));
       assertThat(again.isLocal()).isFalse();
       assertThat(again.fencingToken()).isPositive();
+    }
+  }
+
+  @Test
+  void resume_sessionExpiredDuringOutage_newSessionDeclaresTheLocalLeases() {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 2));
+    try (BrokerClient client = broker.client(broker.clientBuilder().safeMode(safeMode()));
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      String oldSessionId = session.sessionId();
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+      broker.ticker.advance(Duration.ofMillis(3));
+      Lease local = granted(session.acquire(AcquireOptions.render("https://a.example/1")));
+      broker.time.advance(TestBroker.TTL.plusSeconds(1));
+      broker.broker.sweep(); // the session expires while the worker is cut off
+
+      broker.ticker.advance(backoff);
+      assertThat(probe.awaitOpened()).as("the old session resumed").isFalse();
+      // The new session resumes once more at once, to declare the local lease in its hello.
+      broker.ticker.advance(probe.awaitReconnectScheduled());
+      assertThat(probe.awaitOpened()).as("the new session resumed").isTrue();
+
+      assertThat(session.sessionId()).isNotEqualTo(oldSessionId);
+      assertThat(local.sessionId()).isEqualTo(session.sessionId());
+      assertThat(broker.broker.leases()).extracting(l -> l.id()).containsExactly(local.leaseId());
+      assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(1);
+      assertThat(session.safeModeCounts()).isEqualTo(new SafeModeCounts(1, 1, 0, 1));
+      assertThat(local.isValid()).isTrue();
+
+      local.close();
+
+      assertThat(broker.endOf(local.leaseId()).how()).isEqualTo(LeaseEnd.RELEASED);
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  @Test
+  void revoke_adoptedLocalLease_reachesTheLeasesAndTheSessionsListeners() throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 2));
+    BlockingQueue<RevokedLease> own = new ArrayBlockingQueue<>(4);
+    BlockingQueue<RevokedLease> sessions = new ArrayBlockingQueue<>(4);
+    try (BrokerClient client = broker.client(broker.clientBuilder().safeMode(safeMode()));
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      session.onRevoked(sessions::add);
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+      broker.ticker.advance(Duration.ofMillis(3));
+      Lease local = granted(session.acquire(AcquireOptions.render("https://a.example/1")));
+      local.onRevoked(own::add);
+      broker.ticker.advance(backoff);
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
+      assertThat(session.safeModeCounts().adopted()).isEqualTo(1);
+
+      broker.broker.revoke(local.leaseId(), dev.berth.server.lease.RevokeReason.ADMIN, null);
+
+      RevokedLease heard = own.poll(5, TimeUnit.SECONDS);
+      assertThat(heard).isNotNull();
+      assertThat(heard.leaseId()).isEqualTo(local.leaseId());
+      assertThat(heard.reason()).isEqualTo(RevokeReason.ADMIN);
+      assertThat(sessions.poll(5, TimeUnit.SECONDS)).isEqualTo(heard);
+      assertThat(local.isValid()).isFalse();
+      assertThat(session.safeModeCounts().held()).isZero();
+      // A listener that comes after the revoke still hears it, once.
+      BlockingQueue<RevokedLease> late = new ArrayBlockingQueue<>(4);
+      local.onRevoked(late::add);
+      assertThat(late.poll(5, TimeUnit.SECONDS)).isEqualTo(heard);
+      local.close(); // already ended by the broker: no call, no throw
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
     }
   }
 

@@ -11,6 +11,7 @@ import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.Outcome;
+import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.ResourceKind;
@@ -42,9 +43,12 @@ public final class Fleet {
   /** Channels: one per hundred workers, as workers on a few hosts would share connections. */
   private static final int WORKERS_PER_CHANNEL = 100;
 
+  private static final int RATE_LIMITED = RefusalReason.REFUSAL_REASON_RATE_LIMITED_VALUE;
+  private static final int TIMEOUT = RefusalReason.REFUSAL_REASON_TIMEOUT_VALUE;
+
   private final Scenario scenario;
   private final long seed;
-  private final Observations obs = new Observations(Scenario.JOBS.size());
+  private final Observations obs;
   private final List<long[]> cpu = new ArrayList<>();
   private final ScheduledExecutorService timers =
       Executors.newScheduledThreadPool(
@@ -61,6 +65,7 @@ public final class Fleet {
   public Fleet(Scenario scenario, long seed) {
     this.scenario = scenario;
     this.seed = seed;
+    this.obs = new Observations(Scenario.JOBS.size(), scenario.hosts().size());
   }
 
   /**
@@ -262,7 +267,7 @@ public final class Fleet {
       synchronized (this) {
         n = ++page;
       }
-      obs.startedWanting(job);
+      obs.startedWanting(job, scenario.hosts().indexOf(host));
       acquire(host, "https://" + host.name() + "/w" + id + "/p" + n, now());
     }
 
@@ -295,7 +300,12 @@ public final class Fleet {
                     granted(host, asked, r);
                     return;
                   }
-                  obs.refused(job, r.getRefused().getReasonValue(), now());
+                  int reason = r.getRefused().getReasonValue();
+                  obs.refused(job, reason, now());
+                  if (reason == TIMEOUT || reason == RATE_LIMITED) {
+                    moveOn(host);
+                    return;
+                  }
                   retry(host, url, asked, nanos(r.getRefused().getRetryAfter()));
                 }
 
@@ -310,20 +320,40 @@ public final class Fleet {
               });
     }
 
+    /**
+     * Gives up the page whose acquire timed out or was refused for its host's rate, and takes the
+     * next, as the reference worker does with a refused page: a worker that asked the same page
+     * again until its host had a token would stay pinned to that host, and in a closed fleet a host
+     * whose demand exceeds its rate (the storm host always, the hottest of the others at times)
+     * would keep gathering workers until every spare worker waited there and the pool was no longer
+     * contended (docs/fleet.md). The page goes back to the frontier, which the simulation models by
+     * drawing the next page afresh: its host is drawn by the same pick weights.
+     */
+    private void moveOn(SimHost host) {
+      obs.stoppedWanting(job, scenario.hosts().indexOf(host));
+      nextPage();
+    }
+
     /** Asks again for the same page after {@code delay} (at least 1 ms, at most the wait). */
     private void retry(SimHost host, String url, long asked, long delay) {
       if (stopping || closed) {
-        obs.stoppedWanting(job);
+        obs.stoppedWanting(job, scenario.hosts().indexOf(host));
         busy = false;
         return;
       }
       long d = Math.max(1_000_000L, Math.min(delay, scenario.acquireWait()));
-      later(() -> acquire(host, url, asked), d);
+      obs.retrying(job, 1);
+      later(
+          () -> {
+            obs.retrying(job, -1);
+            acquire(host, url, asked);
+          },
+          d);
     }
 
     private void granted(SimHost host, long asked, AcquireResponse r) {
       long at = now();
-      obs.granted(job);
+      obs.granted(job, scenario.hosts().indexOf(host));
       synchronized (this) {
         held++;
         report();

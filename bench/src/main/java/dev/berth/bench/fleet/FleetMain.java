@@ -47,7 +47,12 @@ public final class FleetMain {
       description = "The RENDER pool limit (default: a fifth of the workers).")
   Integer pool;
 
-  @Option(names = "--hosts", paramLabel = "N", description = "Simulated hosts (default 100).")
+  @Option(
+      names = "--hosts",
+      paramLabel = "N",
+      description =
+          "Simulated hosts (default 100, and one per three workers beyond 300, so that the"
+              + " hosts' rates can carry the pool: see docs/fleet.md).")
   Integer hosts;
 
   @Option(
@@ -109,7 +114,10 @@ public final class FleetMain {
   Scenario scenario() {
     int w = workers != null ? workers : smoke ? 30 : 300;
     int p = pool != null ? pool : Math.max(1, w / 5);
-    int h = hosts != null ? hosts : smoke ? 20 : 100;
+    // A hundred hosts at 3/s carry a 60-slot pool (some 170 pages/s) with room to spare; a
+    // 200-slot pool would fetch more pages a second than a hundred hosts allow, and the run would
+    // measure the hosts' rates instead of the pool. A bigger fleet crawls more sites.
+    int h = hosts != null ? hosts : smoke ? 20 : Math.max(100, (w + 2) / 3);
     Duration d =
         duration != null ? duration : smoke ? Duration.ofSeconds(10) : Duration.ofMinutes(3);
     return new Scenario(w, p, h, d.toNanos(), wait.toNanos(), seed);

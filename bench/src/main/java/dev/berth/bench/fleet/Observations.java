@@ -30,8 +30,12 @@ public final class Observations {
   private final LongAdder failures = new LongAdder();
   private final AtomicLong firstFailureAt = new AtomicLong(-1);
   private volatile String firstFailure;
+  private final int hosts;
   private final AtomicIntegerArray wanting;
   private final AtomicIntegerArray holding;
+  private final AtomicIntegerArray retrying;
+  // [job * hosts + host]: workers of the job that want a slot for a page of the host.
+  private final AtomicIntegerArray wantingAt;
   private final AtomicLong reportedMb = new AtomicLong();
   private final ConcurrentLinkedQueue<Sample> samples = new ConcurrentLinkedQueue<>();
 
@@ -41,18 +45,38 @@ public final class Observations {
    * @param at nanoseconds since the start of the run
    * @param wanting per job, workers that asked for a slot and do not have it yet
    * @param holding per job, workers holding a slot
+   * @param retrying per job, wanting workers not at the broker now: between a refusal (a timed-out
+   *     wait included) and asking again
+   * @param wantingAt per job and host ({@code job × hosts + host}), wanting workers whose page is
+   *     on the host
    * @param reportedMb the sum of every worker's last reported memory use
    *     <p>Immutable.
    */
-  public record Sample(long at, List<Integer> wanting, List<Integer> holding, long reportedMb) {
+  public record Sample(
+      long at,
+      List<Integer> wanting,
+      List<Integer> holding,
+      List<Integer> retrying,
+      List<Integer> wantingAt,
+      long reportedMb) {
     public Sample {
       wanting = List.copyOf(wanting);
       holding = List.copyOf(holding);
+      retrying = List.copyOf(retrying);
+      wantingAt = List.copyOf(wantingAt);
+    }
+
+    /** Wanting workers of {@code job} whose page is on {@code host}. */
+    public int wantingAt(int job, int host) {
+      return wantingAt.get(job * (wantingAt.size() / wanting.size()) + host);
     }
   }
 
-  public Observations(int jobs) {
+  public Observations(int jobs, int hosts) {
     this.jobs = jobs;
+    this.hosts = hosts;
+    this.retrying = new AtomicIntegerArray(jobs);
+    this.wantingAt = new AtomicIntegerArray(jobs * hosts);
     this.refusals = new LongAdder[jobs][REASONS];
     for (LongAdder[] row : refusals) {
       Arrays.setAll(row, i -> new LongAdder());
@@ -65,13 +89,24 @@ public final class Observations {
     return jobs;
   }
 
-  void startedWanting(int job) {
-    wanting.incrementAndGet(job);
+  public int hosts() {
+    return hosts;
   }
 
-  void granted(int job) {
+  void startedWanting(int job, int host) {
+    wanting.incrementAndGet(job);
+    wantingAt.incrementAndGet(job * hosts + host);
+  }
+
+  void granted(int job, int host) {
     wanting.decrementAndGet(job);
+    wantingAt.decrementAndGet(job * hosts + host);
     holding.incrementAndGet(job);
+  }
+
+  /** A wanting worker of {@code job} was refused and waits to ask again ({@code +1}), or asks. */
+  void retrying(int job, int delta) {
+    retrying.addAndGet(job, delta);
   }
 
   void released(Hold hold) {
@@ -79,8 +114,9 @@ public final class Observations {
     holds.add(hold);
   }
 
-  void stoppedWanting(int job) {
+  void stoppedWanting(int job, int host) {
     wanting.decrementAndGet(job);
+    wantingAt.decrementAndGet(job * hosts + host);
   }
 
   void refused(int job, int reason, long at) {
@@ -113,11 +149,17 @@ public final class Observations {
   void sample(long at) {
     List<Integer> w = new ArrayList<>();
     List<Integer> h = new ArrayList<>();
+    List<Integer> r = new ArrayList<>();
     for (int j = 0; j < jobs; j++) {
       w.add(wanting.get(j));
       h.add(holding.get(j));
+      r.add(retrying.get(j));
     }
-    samples.add(new Sample(at, w, h, reportedMb.get()));
+    List<Integer> perHost = new ArrayList<>(jobs * hosts);
+    for (int i = 0; i < jobs * hosts; i++) {
+      perHost.add(wantingAt.get(i));
+    }
+    samples.add(new Sample(at, w, h, r, perHost, reportedMb.get()));
   }
 
   public List<Hold> holds() {

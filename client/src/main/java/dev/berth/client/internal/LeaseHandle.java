@@ -264,20 +264,4 @@ final class LeaseHandle implements Lease {
   public String toString() {
     return "Lease{" + kind + " " + leaseId + " token=" + Long.toUnsignedString(fencingToken) + "}";
   }
-
-  /** A listener that runs at most once, whichever of registration and revocation comes last. */
-  private static final class OnceListener {
-    private final Consumer<RevokedLease> listener;
-    private final AtomicBoolean called = new AtomicBoolean();
-
-    OnceListener(Consumer<RevokedLease> listener) {
-      this.listener = listener;
-    }
-
-    void deliver(Listeners via, RevokedLease event) {
-      if (called.compareAndSet(false, true)) {
-        via.deliver(listener, event);
-      }
-    }
-  }
 }

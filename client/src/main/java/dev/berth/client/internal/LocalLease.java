@@ -7,28 +7,35 @@ import dev.berth.client.RevokedLease;
 import dev.berth.client.Ticker;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
  * A lease the SDK granted itself in safe mode: fencing token 0, valid for the safe mode's max hold
  * until closed. Once the session resumes and the broker counts it ({@link #isAdopted()}), closing
- * it releases it at the broker too. The broker never revokes a local lease it did not count; a
- * revoke of one it counts (an operator's, or its max hold) is not reported to this lease's
- * listeners yet: the worker learns of it only when its release is refused. Thread-safe.
+ * it releases it at the broker too. If the session expired during the outage, the lease moves to
+ * the worker's new session ({@link #rehome}), which declares it again. The broker never revokes a
+ * local lease it did not count; a revoke of one it counts (an operator's, or its max hold) ends it
+ * and reaches its {@link #onRevoked} listeners and the session's, as a broker lease's does.
+ * Thread-safe.
  */
 final class LocalLease implements Lease {
   private final String leaseId;
   private final ResourceKind kind;
   private final String host;
   private final int memoryMb;
-  private final SessionGeneration generation;
+  private volatile SessionGeneration generation;
   private final long grantedNanos;
   private final long maxHoldNanos;
   private final Instant grantedAt;
   private final Ticker ticker;
   private final LocalLeases owner;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final List<OnceListener> listeners = new CopyOnWriteArrayList<>();
+  private volatile RevokedLease revocation;
   private volatile boolean adopted;
   private volatile boolean refused;
   private volatile Outcome outcome;
@@ -75,6 +82,32 @@ final class LocalLease implements Lease {
 
   void refuse() {
     refused = true;
+  }
+
+  /**
+   * Moves the lease to {@code next}, the session the worker goes on in after its old one expired:
+   * the broker no longer counts it (nor has refused it), so the new session declares it afresh.
+   */
+  void rehome(SessionGeneration next) {
+    generation = next;
+    adopted = false;
+    refused = false;
+  }
+
+  /**
+   * Ends the lease because the broker revoked it while counting it. Returns false when it had ended
+   * already (closed by its holder, or revoked before); else its own listeners have been told, and
+   * the caller tells the session's.
+   */
+  boolean revoke(RevokedLease event, Listeners via) {
+    if (!closed.compareAndSet(false, true)) {
+      return false;
+    }
+    revocation = event;
+    for (OnceListener listener : listeners) {
+      listener.deliver(via, event);
+    }
+    return true;
   }
 
   @Override
@@ -157,10 +190,15 @@ final class LocalLease implements Lease {
     throw new IllegalStateException(this + " is not a WASM lease");
   }
 
-  /** Not called for a local lease (see the class documentation). */
+  /** Called only if the broker revokes the lease after it counted it (see the class comment). */
   @Override
   public void onRevoked(Consumer<RevokedLease> listener) {
-    java.util.Objects.requireNonNull(listener, "listener");
+    OnceListener once = new OnceListener(Objects.requireNonNull(listener, "listener"));
+    listeners.add(once);
+    RevokedLease event = revocation;
+    if (event != null) {
+      once.deliver(owner.listeners(), event); // it ended before the listener came
+    }
   }
 
   @Override

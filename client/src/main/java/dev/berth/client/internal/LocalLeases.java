@@ -5,6 +5,7 @@ import dev.berth.client.AcquireOptions;
 import dev.berth.client.AcquireResult;
 import dev.berth.client.RefusalReason;
 import dev.berth.client.ResourceKind;
+import dev.berth.client.RevokedLease;
 import dev.berth.client.SafeMode;
 import dev.berth.client.SafeModeCounts;
 import dev.berth.client.Ticker;
@@ -226,6 +227,61 @@ final class LocalLeases {
     if (wasHeld && lease.isAdopted()) {
       session.releaseCounted(lease, outcome, heldNanos);
     }
+  }
+
+  /**
+   * Moves every local lease of {@code old}, a session the broker did not resume (it expired during
+   * the outage), to {@code next}: the broker freed what it counted of them with the old session, so
+   * they are declared again, in the new one ({@link #undeclared} then asks for the resume that
+   * carries them).
+   */
+  void carryOver(SessionGeneration old, SessionGeneration next) {
+    int moved = 0;
+    synchronized (lock) {
+      declared.clear();
+      for (LocalLease lease : held.values()) {
+        if (lease.generation() == old) {
+          lease.rehome(next);
+          moved++;
+        }
+      }
+    }
+    if (moved > 0) {
+      log.log(
+          Level.INFO,
+          "safe mode: session {0} expired during the outage; {1} local lease(s) go on in {2} and"
+              + " are declared there",
+          old.sessionId(),
+          moved,
+          next.sessionId());
+    }
+  }
+
+  /**
+   * The broker revoked lease {@code event.leaseId()}: if it is a local lease it counts, ends it,
+   * frees its place in the budget and tells its listeners and the session's. Returns false when no
+   * held local lease has that id (a broker lease's revoke, for the caller to handle).
+   */
+  boolean revokedByBroker(RevokedLease event, Listeners via) {
+    LocalLease lease;
+    synchronized (lock) {
+      lease = held.get(event.leaseId());
+      if (lease == null) {
+        return false;
+      }
+      if (!lease.revoke(event, via)) {
+        return true; // its holder closed it first: the release is on its way
+      }
+      held.remove(lease.leaseId());
+      counts.merge(lease.kind(), -1, Integer::sum);
+    }
+    via.fire(via.revoked, event);
+    return true;
+  }
+
+  /** The session's listeners and the thread that calls them. */
+  Listeners listeners() {
+    return session.listeners();
   }
 
   SafeModeCounts counts() {

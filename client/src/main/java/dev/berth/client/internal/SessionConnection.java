@@ -511,11 +511,15 @@ final class SessionConnection {
       case REVOKE -> {
         Revoke revoke = event.getRevoke();
         ack(s, revoke.getCommandId());
-        leases.endByBroker(
+        RevokedLease revoked =
             new RevokedLease(
                 revoke.getLeaseId(),
                 Wire.revokeReason(revoke.getReason()),
-                Wire.duration(revoke.getGrace())));
+                Wire.duration(revoke.getGrace()));
+        LocalLeases local = localLeases;
+        if (local == null || !local.revokedByBroker(revoked, listeners)) {
+          leases.endByBroker(revoked);
+        }
       }
       case CLEANUP -> {
         ack(s, event.getCleanup().getCommandId());
@@ -566,6 +570,10 @@ final class SessionConnection {
           new SessionGeneration(
               opened.getSessionId(), opened.getBrokerEpoch(), ttl, margin, s.helloSentNanos);
       draining = false;
+      LocalLeases local = localLeases;
+      if (old != null && local != null) {
+        local.carryOver(old, generation);
+      }
       if (old != null) {
         lose(
             old,

@@ -102,6 +102,36 @@ class FairQueueTest {
   }
 
   @Test
+  void remove_waitersTimeOutAndAskAgain_jobsKeepTheirVirtualTimesAndShares() {
+    List<Waiter<Decision>> bs = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      queue.add(waiter("a", 0));
+      Waiter<Decision> b = waiter("b", 0);
+      bs.add(b);
+      queue.add(b);
+    }
+    serve(8);
+    long tagA = jobs.resolve("a").tag(ResourceKind.PDF);
+    long tagB = jobs.resolve("b").tag(ResourceKind.PDF);
+
+    // Ten of b's waiters time out (their worker asks again at once, at the back of b's lane) and
+    // ten of a's leave for good: a timed-out wait is no grant, so no one is charged or credited.
+    for (Waiter<Decision> b : bs.subList(20, 30)) {
+      assertThat(queue.remove(b)).isTrue();
+      queue.add(waiter("b", 0));
+    }
+    for (Waiter<?> a :
+        queue.waiters().stream().filter(w -> w.job().name().equals("a")).toList().subList(0, 10)) {
+      queue.remove(a);
+    }
+
+    assertThat(jobs.resolve("a").tag(ResourceKind.PDF)).isEqualTo(tagA);
+    assertThat(jobs.resolve("b").tag(ResourceKind.PDF)).isEqualTo(tagB);
+    List<String> served = serve(20);
+    assertThat(served.stream().filter("a"::equals).count()).isEqualTo(5);
+  }
+
+  @Test
   void next_priorityInOneJob_doesNotJumpAheadOfAnotherJob() {
     queue.add(waiter("a", 9));
     queue.add(waiter("a", 9));
