@@ -13,12 +13,17 @@ import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.Outcome;
+import dev.berth.proto.v1.Refusal;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.proto.v1.SessionEvent;
 import io.grpc.Channel;
 import io.grpc.stub.StreamObserver;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /** The operations the goals time, each one asynchronous call chain for {@link LoadGen}. */
 public final class Ops {
@@ -52,21 +57,41 @@ public final class Ops {
             });
   }
 
-  /** Berth's lease cycle: Acquire a RENDER lease, then Release it. */
+  /** Berth's lease cycle: Acquire a RENDER lease, then Release it; any refusal fails it. */
   public static LoadGen.Op berthCycle(Channel channel, String sessionId) {
+    return berthCycle(channel, sessionId, null);
+  }
+
+  /**
+   * Berth's lease cycle as a worker runs it against a cluster: Acquire a RENDER lease, then Release
+   * it. An acquire refused in band with rule {@value #REPLICATION_RULE} (a cluster leader holding a
+   * grant back until earlier grants of the pool are committed) is asked again after its {@code
+   * retry_after}, as a real worker would, and counted in {@code retries}; the cycle's latency
+   * includes the wait. Any other refusal fails the cycle. {@code retries} null: no retry.
+   */
+  public static LoadGen.Op berthCycle(Channel channel, String sessionId, Retries retries) {
     LeaseBrokerGrpc.LeaseBrokerStub stub = LeaseBrokerGrpc.newStub(channel);
     AcquireRequest acquire = render(sessionId, CYCLE_URL);
     Outcome success = Outcome.newBuilder().setSuccess(true).build();
-    return done ->
+    return new LoadGen.Op() {
+      @Override
+      public void start(LoadGen.Done done) {
         stub.acquire(
             acquire,
             new Then<AcquireResponse>(done) {
               @Override
               void next(AcquireResponse response) {
                 if (!response.hasGranted()) {
-                  done.completed(
-                      new IllegalStateException("acquire refused: " + response.getRefused()));
+                  Refusal refused = response.getRefused();
+                  if (retries != null && REPLICATION_RULE.equals(refused.getRule())) {
+                    retries.later(() -> start(done), refused);
+                    return;
+                  }
+                  done.completed(new IllegalStateException("acquire refused: " + refused));
                   return;
+                }
+                if (retries != null) {
+                  retries.granted.increment();
                 }
                 stub.release(
                     ReleaseRequest.newBuilder()
@@ -77,6 +102,79 @@ public final class Ops {
                     new Last<ReleaseResponse>(done));
               }
             });
+      }
+    };
+  }
+
+  /** The rule of a refusal by a cluster leader whose pool has K grants awaiting their commit. */
+  public static final String REPLICATION_RULE = "replication";
+
+  /**
+   * Acquires asked again after an in-band refusal, and the grants they led to, counted over every
+   * cycle that shares this object; the retries wait on one daemon thread.
+   *
+   * <p>Thread-safe.
+   */
+  public static final class Retries {
+    private static final ScheduledExecutorService TIMER =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "bench-retries");
+              t.setDaemon(true);
+              return t;
+            });
+
+    private final LongAdder retried = new LongAdder();
+    private final LongAdder granted = new LongAdder();
+    private final java.util.concurrent.ConcurrentHashMap<String, LongAdder> byCause =
+        new java.util.concurrent.ConcurrentHashMap<>();
+
+    void later(Runnable attempt, Refusal refused) {
+      retried.increment();
+      byCause.computeIfAbsent(cause(refused.getDetail()), c -> new LongAdder()).increment();
+      com.google.protobuf.Duration after = refused.getRetryAfter();
+      long nanos = after.getSeconds() * 1_000_000_000L + after.getNanos();
+      // The attempt reports its own failure to the cycle; the future carries nothing.
+      var unused = TIMER.schedule(attempt, Math.max(nanos, 0), TimeUnit.NANOSECONDS);
+    }
+
+    /** Which of the leader's grant checks held the grant back, from the refusal's detail. */
+    private static String cause(String detail) {
+      if (detail.contains("await their commit")) {
+        return "K uncommitted";
+      }
+      if (detail.contains("may not grant now")) {
+        return "not granting (lease, wait)";
+      }
+      if (detail.contains("handing leadership")) {
+        return "handoff";
+      }
+      return "other";
+    }
+
+    /** Acquires refused in band and asked again. */
+    public long retried() {
+      return retried.sum();
+    }
+
+    /** Acquires granted. */
+    public long granted() {
+      return granted.sum();
+    }
+
+    /** {@code 123 retries for 4567 grants (2.7 %) {K uncommitted=120, ...}}. */
+    @Override
+    public String toString() {
+      long r = retried();
+      long g = granted();
+      return String.format(
+          java.util.Locale.ROOT,
+          "%d retries for %d grants (%.1f %%) %s",
+          r,
+          g,
+          g == 0 ? 0.0 : 100.0 * r / g,
+          new java.util.TreeMap<>(byCause));
+    }
   }
 
   /**

@@ -480,7 +480,9 @@ public final class Suite {
    */
   private List<GoalResult> cluster(ServerProcess single) throws Exception {
     List<GoalResult> out = new ArrayList<>();
-    try (BenchCluster cluster = BenchCluster.start(SERVER_JVM, berthArgs(false))) {
+    List<String> flags = berthArgs(false);
+    flags.addAll(o.clusterFlags);
+    try (BenchCluster cluster = BenchCluster.start(SERVER_JVM, flags)) {
       ServerProcess leader = cluster.awaitLeaderGranting();
       if (o.only.contains("C1")) {
         out.addAll(c1(single, leader));
@@ -499,26 +501,37 @@ public final class Suite {
     int k = channelsFor(o.concurrency);
     try (Clients s = new Clients(single.port(), k, true, beats);
         Clients l = new Clients(leader.port(), k, true, beats)) {
+      Ops.Retries sat = new Ops.Retries();
+      Ops.Retries one = new Ops.Retries();
       Map<String, Variant> v = new LinkedHashMap<>();
       v.put("single sat", new Variant(s.slots(o.concurrency, Ops::berthCycle), single::cpuMicros));
-      v.put("cluster sat", new Variant(l.slots(o.concurrency, Ops::berthCycle), leader::cpuMicros));
+      v.put(
+          "cluster sat",
+          new Variant(
+              l.slots(o.concurrency, (ch, sid) -> Ops.berthCycle(ch, sid, sat)),
+              leader::cpuMicros));
       v.put(
           "single 1",
           new Variant(List.of(Ops.berthCycle(s.channel(0), s.session(0))), single::cpuMicros));
       v.put(
           "cluster 1",
-          new Variant(List.of(Ops.berthCycle(l.channel(0), l.session(0))), leader::cpuMicros));
+          new Variant(List.of(Ops.berthCycle(l.channel(0), l.session(0), one)), leader::cpuMicros));
       Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
       String detail =
           String.format(
               Locale.ROOT,
               "%d in flight: cluster leader %s, lone broker %s; 1 in flight p50: cluster %s us,"
-                  + " lone %s us",
+                  + " lone %s us; acquires held back for replication (rule %s) and retried,"
+                  + " warm-up included: %d in flight %s, 1 in flight %s",
               o.concurrency,
               rate(r.get("cluster sat")),
               rate(r.get("single sat")),
               med(r.get("cluster 1"), x -> x.micros(50)),
-              med(r.get("single 1"), x -> x.micros(50)));
+              med(r.get("single 1"), x -> x.micros(50)),
+              Ops.REPLICATION_RULE,
+              o.concurrency,
+              sat,
+              one);
       return List.of(
           GoalResult.measured(
               "C1",
@@ -548,9 +561,13 @@ public final class Suite {
       try (Clients l = new Clients(leader.port(), k, true, beats);
           Clients e = new Clients(etcd.get(0).port(), k, false, beats)) {
         LongSupplier etcdCpu = () -> etcd.stream().mapToLong(ServerProcess::cpuMicros).sum();
+        Ops.Retries retries = new Ops.Retries();
         Map<String, Variant> v = new LinkedHashMap<>();
         v.put(
-            "cluster sat", new Variant(l.slots(o.concurrency, Ops::berthCycle), leader::cpuMicros));
+            "cluster sat",
+            new Variant(
+                l.slots(o.concurrency, (ch, sid) -> Ops.berthCycle(ch, sid, retries)),
+                leader::cpuMicros));
         v.put(
             "etcd3 sat",
             new Variant(e.slots(o.concurrency, (ch, sid) -> Ops.etcdCycle(ch)), etcdCpu));
@@ -563,10 +580,12 @@ public final class Suite {
                 Target.atLeast(5),
                 String.format(
                     Locale.ROOT,
-                    "%d in flight: Berth cluster leader %s, etcd (3 members, CPU of all three) %s",
+                    "%d in flight: Berth cluster leader %s, etcd (3 members, CPU of all three)"
+                        + " %s; Berth acquires held back for replication and retried: %s",
                     o.concurrency,
                     rate(r.get("cluster sat")),
-                    rate(r.get("etcd3 sat")))));
+                    rate(r.get("etcd3 sat")),
+                    retries)));
       }
     } finally {
       etcd.forEach(ServerProcess::close);

@@ -121,6 +121,14 @@ public final class SuiteOptions {
   private Path etcdGiven;
 
   @Option(
+      names = "--cluster-flag",
+      paramLabel = "KEY=VALUE",
+      description =
+          "C1-C3: a daemon setting for the three cluster members only (repeatable), e.g."
+              + " --cluster-flag cluster.journal.max_uncommitted_grants=64 to measure another K.")
+  private List<String> clusterFlagsGiven;
+
+  @Option(
       names = "--markdown",
       paramLabel = "FILE",
       description = "Also write the table as Markdown to FILE.")
@@ -140,6 +148,10 @@ public final class SuiteOptions {
   int spin;
   Path etcd;
   Path markdown;
+
+  /** {@code --cluster-flag}s as daemon flags: {@code --KEY VALUE} pairs. */
+  List<String> clusterFlags = List.of();
+
   boolean help;
 
   /** The command line that fills a new {@code SuiteOptions}; {@link #from} reads it after. */
@@ -177,7 +189,22 @@ public final class SuiteOptions {
     o.spin = o.spinGiven == null ? 0 : Math.max(0, o.spinGiven);
     o.etcd = o.etcdGiven != null ? o.etcdGiven : onPath("etcd");
     o.markdown = o.markdownGiven;
+    o.clusterFlags = clusterFlags(line, o.clusterFlagsGiven);
     return o;
+  }
+
+  private static List<String> clusterFlags(CommandLine line, List<String> given) {
+    List<String> flags = new java.util.ArrayList<>();
+    for (String kv : given == null ? List.<String>of() : given) {
+      int eq = kv.indexOf('=');
+      if (eq <= 0) {
+        throw new CommandLine.ParameterException(
+            line, "--cluster-flag: expected KEY=VALUE (a daemon config key), got '" + kv + "'");
+      }
+      flags.add("--" + kv.substring(0, eq).trim());
+      flags.add(kv.substring(eq + 1).trim());
+    }
+    return List.copyOf(flags);
   }
 
   private static Duration ms(long millis) {

@@ -56,6 +56,30 @@ class SuiteOptionsTest {
   }
 
   @Test
+  void parse_clusterFlags_becomeDaemonFlagPairs_aFlagWithoutValueIsRefused() {
+    SuiteOptions o =
+        SuiteOptions.parse(
+            List.of(
+                "--only",
+                "C1",
+                "--cluster-flag",
+                "cluster.journal.max_uncommitted_grants=64",
+                "--cluster-flag",
+                "cluster.journal.flush_interval=10ms"));
+
+    assertThat(o.clusterFlags)
+        .containsExactly(
+            "--cluster.journal.max_uncommitted_grants",
+            "64",
+            "--cluster.journal.flush_interval",
+            "10ms");
+    assertThat(SuiteOptions.parse(List.of()).clusterFlags).isEmpty();
+    assertThat(error("--cluster-flag", "cluster.journal.max_uncommitted_grants"))
+        .contains("--cluster-flag")
+        .contains("KEY=VALUE");
+  }
+
+  @Test
   void parse_onlyClusterGoals_runOnlyWhenNamed() {
     assertThat(SuiteOptions.parse(List.of("--only", "c1,C3", "--idle", "2s")).only)
         .containsExactly("C1", "C3");

@@ -270,6 +270,13 @@ final class AcquireCommands {
           if (waiter.isDone()) {
             return;
           }
+          if (state.journaling && state.journal.handingOff()) {
+            // A planned handoff holds every grant for a moment: a refusal now would be the
+            // handoff's doing. Wait on; the handoff ends this session (the caller goes to the
+            // successor) or fails (then this is decided as usual).
+            waiter.timeout(state.time.schedule(() -> timedOut(waiter), JOURNAL_RETRY_NANOS));
+            return;
+          }
           unqueue(waiter);
           Request<A> request = waiter.request();
           // Name the rule that still blocks (a host's rate, memory pressure, the pool), so the

@@ -63,4 +63,14 @@ public interface Journal {
 
   /** The policy was replaced live (UpdateLimits, a reload). Called outside the broker's lock. */
   default void policyChanged(Policy policy) {}
+
+  /**
+   * Whether this member is handing its leadership to another (a planned handoff, bounded in time).
+   * A waiting acquire whose wait runs out meanwhile is not refused: it waits on until the handoff
+   * ends, then its session either ends with this leadership (its caller is sent to the successor,
+   * which holds the session) or, if the handoff failed, the acquire is decided here as usual.
+   */
+  default boolean handingOff() {
+    return false;
+  }
 }

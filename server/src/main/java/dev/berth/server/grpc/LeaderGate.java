@@ -50,12 +50,45 @@ final class LeaderGate implements ServerInterceptor {
   @Override
   public <Q, A> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
-    if (!role.serving() && leaderOnly(call.getMethodDescriptor().getFullMethodName())) {
+    if (!leaderOnly(call.getMethodDescriptor().getFullMethodName())) {
+      return next.startCall(call, headers);
+    }
+    if (!role.serving()) {
       StatusRuntimeException refusal = notLeader(role.leaderApi());
       call.close(refusal.getStatus(), refusal.getTrailers());
       return new ServerCall.Listener<>() {};
     }
-    return next.startCall(call, headers);
+    // A lone broker never stops serving: its calls go on unwrapped.
+    return role == ServingRole.STANDALONE
+        ? next.startCall(call, headers)
+        : next.startCall(new StoppedLeading<>(call, role), headers);
+  }
+
+  /**
+   * A call let through while this node served, which fails after it stopped: answered NOT_LEADER
+   * instead of its own error. When a leader steps down its broker ends every session, so a call
+   * that reaches the broker just after (a release in flight during a handoff) would otherwise be
+   * told NOT_FOUND "session ended", and a client would drop a session and leases the new leader
+   * still holds; NOT_LEADER sends it to the new leader, where it resumes them.
+   */
+  private static final class StoppedLeading<Q, A>
+      extends io.grpc.ForwardingServerCall.SimpleForwardingServerCall<Q, A> {
+    private final ServingRole role;
+
+    StoppedLeading(ServerCall<Q, A> call, ServingRole role) {
+      super(call);
+      this.role = role;
+    }
+
+    @Override
+    public void close(io.grpc.Status status, Metadata trailers) {
+      if (!status.isOk() && !role.serving()) {
+        StatusRuntimeException moved = notLeader(role.leaderApi());
+        super.close(moved.getStatus(), moved.getTrailers());
+        return;
+      }
+      super.close(status, trailers);
+    }
   }
 
   static boolean leaderOnly(String fullMethodName) {

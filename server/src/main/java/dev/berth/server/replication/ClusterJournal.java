@@ -44,6 +44,11 @@ final class ClusterJournal implements Journal {
   }
 
   @Override
+  public boolean handingOff() {
+    return paused;
+  }
+
+  @Override
   public String holdsBack(ResourceKind kind, int alsoGranting, long nowNanos) {
     if (paused) {
       return "this cluster member is handing leadership to another; retry on the new leader";

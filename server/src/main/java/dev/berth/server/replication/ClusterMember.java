@@ -232,8 +232,16 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
         to == null ? "the most up-to-date member" : to,
         state.getSessionsCount(),
         state.getLeasesCount());
+    // Paused until the handoff fails, or, once it succeeded, until this member leads again
+    // (leaderReady): between the transfer and this member's step-down it must not grant, and an
+    // acquire waiting meanwhile is not refused (Journal.handingOff).
     return n.handOff(state, to)
-        .whenComplete((ok, error) -> journal.pause(false))
+        .whenComplete(
+            (ok, error) -> {
+              if (error != null) {
+                journal.pause(false);
+              }
+            })
         .thenApply(
             ok -> {
               String leader = n.status().leaderId();
@@ -313,6 +321,7 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     @Override
     public void leaderReady(long term, long epoch) {
       // The broker first takes over from its replica, then the API opens.
+      journal.pause(false); // a handoff of an earlier leadership of this member is over
       roleListeners.forEach(l -> l.leaderReady(term, epoch));
       if (ledTerm == term) {
         broker.renewEpoch(epoch); // the same leadership with a new epoch

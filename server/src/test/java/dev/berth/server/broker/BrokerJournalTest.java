@@ -124,6 +124,41 @@ class BrokerJournalTest {
     assertThat(waiting.granted().kind()).isEqualTo(RENDER);
   }
 
+  @Test
+  void acquire_waitRunsOutDuringAHandoff_notRefused_decidedOnceTheHandoffEnds() {
+    broker.journalTo(journal);
+    Broker.Opened s = open("", List.of());
+    journal.hold = "handing leadership to another";
+    journal.handingOff = true;
+    RecordingAcquireCallback waiting = acquire(s.sessionId(), Duration.ofMillis(500));
+
+    time.advance(Duration.ofSeconds(2));
+    assertThat(waiting.isAnswered()).as("refused because of the handoff").isFalse();
+
+    // The handoff failed: this member grants again, and the waiting acquire (its wait long run
+    // out) is decided as usual, no longer held by the handoff.
+    journal.hold = null;
+    journal.handingOff = false;
+    time.advance(Duration.ofNanos(AcquireCommands.JOURNAL_RETRY_NANOS));
+
+    assertThat(waiting.answers()).hasSize(1);
+    if (waiting.answers().get(0) instanceof dev.berth.server.admission.Decision.Refused r) {
+      assertThat(r.rule()).isNotEqualTo(Admission.Rules.REPLICATION);
+    }
+  }
+
+  @Test
+  void acquire_waitRunsOutWhileHeldBackWithoutAHandoff_refusedRuleReplication() {
+    broker.journalTo(journal);
+    Broker.Opened s = open("", List.of());
+    journal.hold = "4 RENDER grants await their commit";
+    RecordingAcquireCallback waiting = acquire(s.sessionId(), Duration.ofMillis(500));
+
+    time.advance(Duration.ofMillis(500));
+
+    assertThat(waiting.refused().rule()).isEqualTo(Admission.Rules.REPLICATION);
+  }
+
   private static Fleet fleetOfTwoLeases(long wallMs) {
     long t1 = FencingTokens.firstTokenOf(6) + 1;
     return new Fleet(

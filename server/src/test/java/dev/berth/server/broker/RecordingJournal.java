@@ -9,12 +9,19 @@ import java.util.List;
 /**
  * A {@link Journal} that records what the broker journals, as short lines ({@code opened s-1},
  * {@code granted l-2 RENDER}, {@code ended l-2 RELEASED}, {@code closed s-1 SESSION_CLOSED}, {@code
- * penalty example.com 429}), and holds grants back while {@link #hold} is set.
+ * penalty example.com 429}), and holds grants back while {@link #hold} is set ({@link #handingOff}
+ * too, for a planned handoff).
  */
 final class RecordingJournal implements Journal {
   final List<String> lines = new ArrayList<>();
   final List<Fleet.LeaseEntry> grants = new ArrayList<>();
   volatile String hold;
+  volatile boolean handingOff;
+
+  @Override
+  public boolean handingOff() {
+    return handingOff;
+  }
 
   @Override
   public String holdsBack(ResourceKind kind, int alsoGranting, long nowNanos) {

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** What a node checks before it starts Raft; nothing here opens a port. */
 class RaftNodeTest {
 
-  private static ClusterSettings settings(String id) {
+  /** Three members on ports nobody listens on; nothing here opens one. */
+  static ClusterSettings settings(String id) {
     return ClusterSettings.newBuilder()
         .id(id)
         .self("n1")

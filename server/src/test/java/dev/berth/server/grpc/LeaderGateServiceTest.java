@@ -130,6 +130,24 @@ class LeaderGateServiceTest {
   }
 
   @Test
+  void acquire_letThroughThenTheNodeStopsLeading_unavailableNotLeader_notTheEndedSession() {
+    role.set(true, "127.0.0.1:7433");
+    SessionRecorder s = b.openSession("worker-1");
+    // The gate lets the acquire through while the node serves; the node stops leading (its
+    // broker ends every session) before the broker sees the call.
+    b.broker.stepDown();
+    role.stopServingAfterTheNextCheck(LEADER_API);
+
+    StatusRuntimeException e =
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> b.blocking.acquire(request(s.sessionId(), RESOURCE_KIND_RENDER).build()));
+
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(notLeader(e).getMetadataMap()).containsEntry("leader", LEADER_API);
+  }
+
+  @Test
   void getStatus_ofALoneBroker_hasNoClusterPart() {
     try (InProcessBroker alone = new InProcessBroker()) {
       assertThat(alone.admin.getStatus(GetStatusRequest.getDefaultInstance()).hasCluster())
@@ -177,9 +195,22 @@ class LeaderGateServiceTest {
       listeners.forEach(Runnable::run);
     }
 
+    private volatile String stopAfterNextCheck;
+
+    /** The next {@link #serving()} still says yes; then the node follows {@code leaderApi}. */
+    void stopServingAfterTheNextCheck(String leaderApi) {
+      stopAfterNextCheck = leaderApi;
+    }
+
     @Override
     public boolean serving() {
-      return serving;
+      boolean now = serving;
+      String next = stopAfterNextCheck;
+      if (next != null) {
+        stopAfterNextCheck = null;
+        set(false, next);
+      }
+      return now;
     }
 
     @Override
