@@ -39,7 +39,16 @@ final class ReloadSignal {
                 };
               });
       Method handle = signalClass.getMethod("handle", signalClass, handlerClass);
-      handle.invoke(null, hup, handler);
+      Object previous = handle.invoke(null, hup, handler);
+      // A process started with SIGHUP ignored (nohup, some supervisors) keeps it ignored: the JVM
+      // then installs nothing and answers with the ignore handler, so a reload signal would be
+      // dropped without a word.
+      if (previous != null && previous == handlerClass.getField("SIG_IGN").get(null)) {
+        log.warn(
+            "SIGHUP is ignored in this process (started under nohup?), so it cannot reload the"
+                + " configuration; use the UpdateLimits admin RPC, or start berth without nohup");
+        return false;
+      }
       return true;
     } catch (InvocationTargetException e) {
       log.warn(
