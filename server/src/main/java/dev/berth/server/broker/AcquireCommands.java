@@ -2,6 +2,7 @@ package dev.berth.server.broker;
 
 import static dev.berth.server.failure.BrokerException.Code.FAILED_PRECONDITION;
 import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
+import static dev.berth.server.failure.BrokerException.Code.UNAVAILABLE;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AcquireSpec;
@@ -271,10 +272,18 @@ final class AcquireCommands {
             return;
           }
           if (state.journaling && state.journal.handingOff()) {
-            // A planned handoff holds every grant for a moment: a refusal now would be the
-            // handoff's doing. Wait on; the handoff ends this session (the caller goes to the
-            // successor) or fails (then this is decided as usual).
-            waiter.timeout(state.time.schedule(() -> timedOut(waiter), JOURNAL_RETRY_NANOS));
+            // A planned handoff holds every grant: a refusal now would be the handoff's doing, and
+            // holding the call on would keep the worker from its successor (a member that stops
+            // after the handoff answers it no more; the worker's session would expire there).
+            // Send the caller to the successor, where it resumes its session and asks again.
+            unqueue(waiter);
+            fail(
+                waiter,
+                new BrokerException(
+                    UNAVAILABLE,
+                    "this cluster member is handing leadership to another while this acquire"
+                        + " waited; ask the new leader"),
+                fx);
             return;
           }
           unqueue(waiter);
