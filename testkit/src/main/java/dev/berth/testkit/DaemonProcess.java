@@ -277,10 +277,29 @@ public final class DaemonProcess implements AutoCloseable {
     }
   }
 
-  /** SIGSTOP: the daemon freezes with its sockets open, as in a long GC pause or a VM stall. */
+  /**
+   * SIGSTOP: the daemon freezes with its sockets open, as in a long GC pause or a VM stall. Returns
+   * once the kernel reports the process stopped, so that whatever the caller does next (such as
+   * reading the clock to mark the pause) happens while the daemon can no longer act.
+   */
   public void pause() throws Exception {
     Signals.send(process.toHandle(), "STOP");
     paused = true;
+    Path stat = Path.of("/proc", Long.toString(pid()), "stat");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (Files.exists(stat) && !stoppedState(Files.readString(stat))) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("daemon " + pid() + " not stopped 10 s after SIGSTOP");
+      }
+      Thread.onSpinWait();
+    }
+  }
+
+  /** Whether a {@code /proc/PID/stat} line shows a stopped process (state T). */
+  static boolean stoppedState(String stat) {
+    // The state follows the command name, which is in parentheses and may itself hold any byte.
+    int end = stat.lastIndexOf(')');
+    return end > 0 && stat.length() > end + 2 && stat.charAt(end + 2) == 'T';
   }
 
   /** SIGCONT after {@link #pause}; does nothing when not paused. */

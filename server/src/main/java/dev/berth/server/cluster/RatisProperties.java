@@ -110,6 +110,9 @@ final class RatisProperties {
     RaftServerConfigKeys.ThreadPool.setServerSize(p, SERVER_THREADS);
     RaftServerConfigKeys.ThreadPool.setClientCached(p, false);
     RaftServerConfigKeys.ThreadPool.setClientSize(p, CLIENT_THREADS);
+    // One reply stream per follower, so its replies are handled one at a time: the leader lease
+    // (AckTrackingRpcType) reads each reply's send time right after Ratis recorded it.
+    GrpcConfigKeys.Server.setHeartbeatChannel(p, false);
     GrpcConfigKeys.Server.setAsyncRequestThreadPoolCached(p, false);
     GrpcConfigKeys.Server.setAsyncRequestThreadPoolSize(p, GRPC_REQUEST_THREADS);
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.junit.jupiter.api.Test;
@@ -33,5 +34,13 @@ class RatisPropertiesTest {
       longest = Math.max(longest, ms);
     }
     assertThat(longest).isLessThanOrEqualTo(750);
+  }
+
+  @Test
+  void server_heartbeatsShareTheAppendStream_soEachFollowersRepliesComeOneAtATime() {
+    assertThat(
+            GrpcConfigKeys.Server.heartbeatChannel(
+                RatisProperties.server(RaftNodeTest.settings("fleet-1"), Path.of("/nonexistent"))))
+        .isFalse();
   }
 }
