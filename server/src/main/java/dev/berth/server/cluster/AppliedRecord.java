@@ -17,4 +17,28 @@ public record AppliedRecord(long index, long term, long epoch, LogRecord record)
   public AppliedRecord {
     requireNonNull(record, "record");
   }
+
+  /**
+   * Whether a handoff record right before this one still counts as the last record before the next
+   * epoch: this is a journal record without a grant in it. Its writer is the leader that wrote the
+   * handoff (the next leader journals only after its own epoch record), committing the releases and
+   * session ends that came after it read the handed-off state; it grants nothing after its handoff,
+   * so its successor may skip the new-leader wait and hold nothing back.
+   */
+  public boolean keepsAHandoffLast() {
+    return keepsAHandoffLast(record);
+  }
+
+  /** {@link #keepsAHandoffLast()} of a record not applied yet. */
+  public static boolean keepsAHandoffLast(LogRecord record) {
+    if (!record.hasJournal()) {
+      return false;
+    }
+    for (var e : record.getJournal().getEntriesList()) {
+      if (e.hasLeaseGranted()) {
+        return false;
+      }
+    }
+    return true;
+  }
 }

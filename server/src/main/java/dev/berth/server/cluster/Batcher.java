@@ -22,6 +22,11 @@ import java.util.function.Consumer;
  * says no from then on, later entries are dropped, and the owner is told once, so it can step down.
  * A new leadership starts a new journal.
  *
+ * <p>A handoff {@linkplain #hold holds} the entries added after it read the broker's state, so that
+ * they reach the log after its handoff record, which carries that state: the entries before the
+ * read are in the state and precede the record, and those after it follow the record and apply on
+ * top of it.
+ *
  * <p>Thread-safe: {@link #add} takes one short lock and never waits for the network.
  */
 public final class Batcher {
@@ -53,6 +58,10 @@ public final class Batcher {
 
   // Guarded by lock.
   private List<JournalEntry> buffer = new ArrayList<>();
+
+  /** Entries added since {@link #hold}, not sent until {@link #release}; null when not holding. */
+  private List<JournalEntry> held;
+
   private final int[] uncommittedGrants = new int[KINDS];
   private int inFlight;
   private boolean timerPending;
@@ -113,10 +122,14 @@ public final class Batcher {
       if (closed || failure != null) {
         return;
       }
-      buffer.add(entry);
       if (entry.hasLeaseGranted()) {
         uncommittedGrants[slot(entry.getLeaseGranted().getKind())]++;
       }
+      if (held != null) {
+        held.add(entry);
+        return;
+      }
+      buffer.add(entry);
       if (buffer.size() == batchRecords) {
         flushNow = true;
       } else if (!timerPending) {
@@ -148,6 +161,39 @@ public final class Batcher {
     }
   }
 
+  /**
+   * Keeps every entry added from now on out of the log until {@link #release}: {@link #drain} then
+   * covers only what was added before. Does nothing when already holding.
+   */
+  public void hold() {
+    synchronized (lock) {
+      if (held == null) {
+        held = new ArrayList<>();
+      }
+    }
+  }
+
+  /**
+   * Sends what {@link #hold} kept, after everything added before it, and adds to the log directly
+   * again. Does nothing when not holding.
+   */
+  public void release() {
+    boolean send;
+    synchronized (lock) {
+      if (held == null) {
+        return;
+      }
+      send = !held.isEmpty() && !closed && failure == null;
+      if (send) {
+        buffer.addAll(held);
+      }
+      held = null;
+    }
+    if (send) {
+      time.schedule(this::flush, 0);
+    }
+  }
+
   /** Whether the journal still replicates (it has neither failed nor been closed). */
   public boolean healthy() {
     synchronized (lock) {
@@ -159,14 +205,19 @@ public final class Batcher {
   public Stats stats() {
     synchronized (lock) {
       return new Stats(
-          buffer.size(), inFlight, batchesSent, entriesSent, entriesCommitted, largestBatch);
+          buffer.size() + (held == null ? 0 : held.size()),
+          inFlight,
+          batchesSent,
+          entriesSent,
+          entriesCommitted,
+          largestBatch);
     }
   }
 
   /**
    * What the journal has done so far.
    *
-   * @param buffered entries waiting to be sent
+   * @param buffered entries waiting to be sent (held ones included)
    * @param inFlight batches sent and not yet committed
    * @param batchesSent batches handed to the log
    * @param entriesSent entries in those batches
@@ -182,18 +233,17 @@ public final class Batcher {
       int largestBatch) {}
 
   /**
-   * Sends what is buffered now (up to twice the in-flight bound at once, the rest as batches
-   * commit) and completes when all of it is committed: what a leader does before it hands off or
-   * changes the policy, so that those records follow every journal entry in the log. Fails if the
-   * journal fails or closes first.
+   * Sends what is buffered now (on the scheduler, at once, up to twice the in-flight bound; the
+   * rest as batches commit) and completes when all of it is committed: what a leader does before it
+   * hands off or changes the policy, so that those records follow every journal entry in the log
+   * (while it {@linkplain #hold holds}, every entry added before the hold). Fails if the journal
+   * fails or closes first.
+   *
+   * <p>It sends nothing on the caller's thread, which may be one of the log client's own: a send
+   * there could wait for the send lock while the scheduler, holding it, waits for the client.
    */
   public CompletableFuture<Void> drain() {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    synchronized (sendLock) {
-      while (send(2 * maxInFlight)) {
-        // send at once what a doubled bound allows; completions send the rest
-      }
-    }
     synchronized (lock) {
       if (failure != null) {
         done.completeExceptionally(failure);
@@ -205,6 +255,17 @@ public final class Batcher {
         drains.add(done);
       }
     }
+    if (!done.isDone()) {
+      time.schedule(
+          () -> {
+            synchronized (sendLock) {
+              while (send(2 * maxInFlight)) {
+                // send at once what a doubled bound allows; completions send the rest
+              }
+            }
+          },
+          0);
+    }
     return done;
   }
 
@@ -214,6 +275,7 @@ public final class Batcher {
     synchronized (lock) {
       closed = true;
       buffer = new ArrayList<>();
+      held = null;
       waiting = new ArrayList<>(drains);
       drains.clear();
     }

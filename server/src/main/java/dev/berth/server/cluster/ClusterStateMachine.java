@@ -56,7 +56,11 @@ final class ClusterStateMachine extends BaseStateMachine {
     /** This node stopped leading. */
     void notLeader();
 
-    /** An epoch record was applied; {@code afterHandoff}: the record before it was a handoff. */
+    /**
+     * An epoch record was applied; {@code afterHandoff}: the record before it was a handoff, or a
+     * handoff followed only by records that {@linkplain AppliedRecord#keepsAHandoffLast keep it
+     * last}.
+     */
     void epochApplied(long term, String proposer, long epoch, boolean afterHandoff);
 
     /** A floor record was applied; {@code floor} is the largest so far. */
@@ -145,7 +149,8 @@ final class ClusterStateMachine extends BaseStateMachine {
       }
       case FLOOR -> floor = Math.max(floor, record.getFloor().getFloor());
       case HANDOFF -> afterHandoff = true;
-      case JOURNAL, POLICY -> afterHandoff = false;
+      case JOURNAL -> afterHandoff = afterHandoff && AppliedRecord.keepsAHandoffLast(record);
+      case POLICY -> afterHandoff = false;
       default -> LOG.warn("{}: record at {} of a kind this version does not know", getId(), index);
     }
     sink.apply(new AppliedRecord(index, term, epoch, record));

@@ -258,23 +258,36 @@ public final class RaftNode implements AutoCloseable {
    * The successor needs no new-leader wait. If anything fails, this node stays leader and grants
    * again once a new epoch is applied.
    *
+   * <p>The caller {@linkplain Batcher#hold holds} the {@linkplain #journal journal} before it reads
+   * the {@code state}: the entries added since (releases and session ends go on during a handoff)
+   * are committed after the handoff record, before leadership moves, so they apply on top of the
+   * state instead of being replaced by it. The hold ends here, whatever the outcome.
+   *
    * @param to the successor's id, or null for the member with the most of the log
    */
   public CompletableFuture<Void> handOff(FleetState state, String to) {
     Leadership l = pause(Phase.TRANSFERRING);
     if (l == null) {
+      journal().release();
       return LogWriters.notLeader();
     }
     LogRecord handoff =
         LogRecord.newBuilder()
             .setHandoff(HandoffRecord.newBuilder().setFrom(settings.self()).setState(state))
             .build();
+    Batcher journal = l.journal();
     return resumeOnFailure(
         l,
-        l.journal()
+        journal
             .drain()
             .thenCompose(drained -> LogWriters.append(l.writer(), handoff))
-            .thenCompose(index -> transfer(to)));
+            .thenCompose(
+                index -> {
+                  journal.release();
+                  return journal.drain();
+                })
+            .thenCompose(drained -> transfer(to))
+            .whenComplete((ok, error) -> journal.release()));
   }
 
   /**

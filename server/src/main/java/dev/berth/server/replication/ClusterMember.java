@@ -225,6 +225,10 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     }
     // Grants stop before the state is read: every grant is either in it or refused (retryable).
     journal.pause(true);
+    // What the broker journals from now on (releases, session ends) reaches the log after the
+    // handoff record, so the successor applies it on top of the state read next (handOff ends the
+    // hold). An entry both in the state and after the record applies twice, which changes nothing.
+    n.journal().hold();
     FleetState state =
         FleetCodec.state(broker.fleet(), replica.policy(), time.wallTime().toEpochMilli());
     log.info(

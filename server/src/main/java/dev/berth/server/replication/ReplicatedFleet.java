@@ -55,7 +55,10 @@ public final class ReplicatedFleet implements ReplicaSink {
   @GuardedBy("lock")
   private byte[] policy;
 
-  /** The last record applied was a handoff. */
+  /**
+   * The last record applied was a handoff, or came after one and {@linkplain
+   * AppliedRecord#keepsAHandoffLast keeps it last}.
+   */
   @GuardedBy("lock")
   private boolean lastWasHandoff;
 
@@ -88,7 +91,7 @@ public final class ReplicatedFleet implements ReplicaSink {
           for (JournalEntry e : record.record().getJournal().getEntriesList()) {
             applyEntry(e);
           }
-          lastWasHandoff = false;
+          lastWasHandoff = lastWasHandoff && record.keepsAHandoffLast();
         }
         case POLICY -> {
           policy = record.record().getPolicy().getPolicy().toByteArray();

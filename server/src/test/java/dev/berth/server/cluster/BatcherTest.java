@@ -191,18 +191,59 @@ class BatcherTest {
   }
 
   @Test
-  void drain_sendsAtOnceAndCompletesWhenEverythingIsCommitted() {
+  void drain_sendsAtOnceOnTheSchedulerAndCompletesWhenEverythingIsCommitted() {
     Batcher b = batcher(256, 4, 1);
     b.add(opened("a"));
     time.advanceMillis(2);
     b.add(opened("b"));
     CompletableFuture<Void> drained = b.drain();
+    assertThat(log.batches).as("nothing sent on the caller's thread").hasSize(1);
+    time.advance(Duration.ZERO);
     assertThat(log.batches).as("past the in-flight bound").hasSize(2);
     assertThat(drained).isNotDone();
     log.commit(0);
     assertThat(drained).isNotDone();
     log.commit(1);
     assertThat(drained).isCompleted();
+  }
+
+  @Test
+  void hold_keepsLaterEntriesOutOfTheLog_drainCoversTheEarlierOnes_releaseSendsTheLaterAfter() {
+    Batcher b = batcher(256, 4, 8);
+    b.add(opened("before"));
+    b.hold();
+    b.add(opened("after-1"));
+    b.add(opened("after-2"));
+    assertThat(b.stats().buffered()).isEqualTo(3);
+
+    CompletableFuture<Void> drained = b.drain();
+    time.advanceMillis(10);
+    assertThat(log.sessionIds()).containsExactly("before");
+    log.commit(0);
+    assertThat(drained).as("held entries are not waited for").isCompleted();
+
+    // Here a handoff commits its record; then what was held follows it.
+    b.release();
+    assertThat(log.batches).as("still on the caller's thread").hasSize(1);
+    time.advance(Duration.ZERO);
+    assertThat(log.sessionIds()).containsExactly("before", "after-1", "after-2");
+    b.add(opened("direct"));
+    time.advanceMillis(2);
+    assertThat(log.sessionIds()).endsWith("direct");
+    b.release();
+    assertThat(log.batches).as("a second release sends nothing more").hasSize(3);
+  }
+
+  @Test
+  void hold_thenClose_dropsTheHeldEntries() {
+    Batcher b = batcher(256, 4, 8);
+    b.hold();
+    b.add(opened("held"));
+    b.close();
+    b.release();
+    time.advanceMillis(10);
+    assertThat(log.batches).isEmpty();
+    assertThat(b.stats().buffered()).isZero();
   }
 
   @Test

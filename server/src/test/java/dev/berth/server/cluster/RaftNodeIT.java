@@ -183,10 +183,13 @@ class RaftNodeIT {
       int leader = c.awaitGranting(ELECTION);
       int target = (leader + 2) % LocalCluster.SIZE;
       c.nodes[leader].journal().add(opened("kept"));
+      // The state is read after the hold; an entry added after the read must not be lost to it.
+      c.nodes[leader].journal().hold();
       FleetState state =
           FleetState.newBuilder()
               .addSessions(SessionOpened.newBuilder().setSessionId("kept"))
               .build();
+      c.nodes[leader].journal().add(opened("after-the-read"));
       c.nodes[leader].handOff(state, LocalCluster.id(target)).get(20, TimeUnit.SECONDS);
       await(ELECTION, c.roles[target]::ready, c::describe);
       long readyAt = System.nanoTime();
@@ -198,20 +201,28 @@ class RaftNodeIT {
               "the successor of a handoff skips the new-leader wait of %s",
               c.settings[target].newLeaderWait())
           .isLessThan(c.settings[target].newLeaderWait().toMillis() / 2);
-      // Every replica saw the journal entry before the handoff record.
+      // Every replica saw the entry before the hold before the handoff record, and the entry
+      // after the read after it.
       for (int i = 0; i < LocalCluster.SIZE; i++) {
         List<AppliedRecord> applied = c.sinks[i].applied();
         int kept = -1;
         int handoff = -1;
+        int afterRead = -1;
         for (int k = 0; k < applied.size(); k++) {
           LogRecord r = applied.get(k).record();
           if (r.hasJournal()) {
-            kept = k;
+            String id = r.getJournal().getEntries(0).getSessionOpened().getSessionId();
+            if (id.equals("kept")) {
+              kept = k;
+            } else if (id.equals("after-the-read")) {
+              afterRead = k;
+            }
           } else if (r.hasHandoff()) {
             handoff = k;
           }
         }
         assertThat(kept).as(LocalCluster.id(i)).isNotNegative().isLessThan(handoff);
+        assertThat(afterRead).as(LocalCluster.id(i)).isGreaterThan(handoff);
       }
     }
   }

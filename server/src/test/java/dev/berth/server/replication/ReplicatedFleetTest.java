@@ -98,17 +98,50 @@ class ReplicatedFleetTest {
     assertThat(feed.replica.fleet().leases()).isEqualTo(FLEET.leases());
   }
 
+  /**
+   * A release the handing-off leader journaled after it read the state it hands off: committed
+   * after the handoff record, it ends the lease the state still holds, and the next epoch still
+   * follows a handoff (its writer granted nothing after it).
+   */
   @Test
-  void journalAfterTheHandoff_theEpochAfterItIsNotAfterAHandoff() {
+  void releaseJournaledAfterTheHandoff_endsTheLease_andTheEpochAfterItIsStillAfterAHandoff() {
     feed.apply(
         LogRecord.newBuilder()
             .setHandoff(HandoffRecord.newBuilder().setState(FleetCodec.state(FLEET, null, 5_000)))
             .build());
     feed.leaseEnded("l-1", dev.berth.server.lease.LeaseEnd.RELEASED, null);
+    feed.sessionEnded("s-gone", "closed");
+    feed.flush();
+    feed.apply(epoch());
+
+    assertThat(feed.replica.afterHandoff()).isTrue();
+    assertThat(feed.replica.leaseCount()).isZero();
+  }
+
+  @Test
+  void grantJournaledAfterTheHandoff_theEpochAfterItIsNotAfterAHandoff() {
+    feed.apply(
+        LogRecord.newBuilder()
+            .setHandoff(HandoffRecord.newBuilder().setState(FleetCodec.state(FLEET, null, 5_000)))
+            .build());
+    feed.leaseEnded("l-1", dev.berth.server.lease.LeaseEnd.RELEASED, null);
+    feed.leaseGranted(FLEET.leases().get(0));
     feed.flush();
     feed.apply(epoch());
 
     assertThat(feed.replica.afterHandoff()).isFalse();
-    assertThat(feed.replica.leaseCount()).isZero();
+    assertThat(feed.replica.leaseCount()).isOne();
+  }
+
+  @Test
+  void policyAfterTheHandoff_theEpochAfterItIsNotAfterAHandoff() {
+    feed.apply(
+        LogRecord.newBuilder()
+            .setHandoff(HandoffRecord.newBuilder().setState(FleetCodec.state(FLEET, null, 5_000)))
+            .build());
+    feed.apply(policyRecord(PolicyText.encode(BerthConfig.defaults().policy())));
+    feed.apply(epoch());
+
+    assertThat(feed.replica.afterHandoff()).isFalse();
   }
 }
