@@ -19,8 +19,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * Appends one leadership's records straight to this node's own Raft server, as write requests
  * handed to it in-process: no Raft client, and no gRPC connection from the process to itself.
  * Through a client every journal batch was serialized, framed and sent over loopback, received and
- * parsed again by the same JVM, and answered the same way; measured, that was a tenth of the
- * leader's CPU under load (docs/cluster.md, "Measured").
+ * parsed again by the same JVM, and answered the same way; without that the leader spends about
+ * half the CPU per lease cycle it did (docs/cluster.md, "Measured").
  *
  * <p>Each {@link #append} returns once Ratis has put the entry in the leader's log (it submits on
  * Ratis's client executor and waits for that step), so records are logged in the order their
