@@ -23,12 +23,12 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * half the CPU per lease cycle it did (docs/cluster.md, "Measured").
  *
  * <p>Each {@link #append} returns once Ratis has put the entry in the leader's log (it submits on
- * Ratis's client executor and waits for that step), so records are logged in the order their
- * appends were called. A write is never retried: a write Ratis refuses was not logged, and
- * resending it after later ones would break that order, so the refusal fails the append (and a
- * failed journal makes the leader step down). One that is logged but not committed within {@code
- * request_timeout × append_attempts} fails {@link Reason#UNAVAILABLE}, the bound the client's
- * retries gave before.
+ * Ratis's client executor and waits for that step, so it must not be called on a Ratis thread), and
+ * records are logged in the order their appends were called. A write is never retried: a write
+ * Ratis refuses was not logged, and resending it after later ones would break that order, so the
+ * refusal fails the append (and a failed journal makes the leader step down). One that is logged
+ * but not committed within {@code request_timeout × append_attempts} fails {@link
+ * Reason#UNAVAILABLE}, the bound the client's retries gave before.
  *
  * <p>One per leadership: after {@link #close} every append fails {@link Reason#CLOSED}, so a record
  * of an ended leadership is never written in a later one. Thread-safe.

@@ -273,7 +273,9 @@ public final class RaftNode implements AutoCloseable {
         l,
         l.journal()
             .drain()
-            .thenCompose(drained -> l.writer().append(handoff))
+            // Not on the Ratis thread that completed the drain: an append waits for Ratis's
+            // client executor to put the record in the log.
+            .thenComposeAsync(drained -> l.writer().append(handoff), events)
             .thenCompose(index -> transfer(to)));
   }
 
