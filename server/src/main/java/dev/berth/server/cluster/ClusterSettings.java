@@ -41,8 +41,8 @@ import java.util.regex.Pattern;
  *     K is {@code maxUncommittedGrants}
  * @param flushInterval how long the journal collects records before it sends them
  * @param batchRecords the journal sends at once when this many records wait
- * @param requestTimeout one attempt of an append; a failed attempt is retried up to {@code
- *     appendAttempts} times in all, then the append fails
+ * @param requestTimeout one attempt of an append: the leader's own append fails when it is not
+ *     committed within {@code requestTimeout × appendAttempts}
  * @param appendAttempts see {@code requestTimeout}
  * @param snapshotEvery log entries between automatic snapshots
  * @param maxRecordBytes the largest log entry (a handoff of the whole state is the largest)
