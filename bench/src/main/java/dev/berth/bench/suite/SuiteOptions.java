@@ -125,7 +125,8 @@ public final class SuiteOptions {
       paramLabel = "KEY=VALUE",
       description =
           "C1-C3: a daemon setting for the three cluster members only (repeatable), e.g."
-              + " --cluster-flag cluster.journal.max_uncommitted_grants=64 to measure another K.")
+              + " --cluster-flag cluster.journal.max_uncommitted_grants=64 --cluster-flag"
+              + " cluster.journal.uncommitted_limit_divisor=0 to measure a fixed K of 64.")
   private List<String> clusterFlagsGiven;
 
   @Option(

@@ -28,6 +28,7 @@ import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -205,20 +206,26 @@ public final class Broker implements AutoCloseable {
    * it forgets any state of an earlier leadership of its own, issues tokens from {@code epoch} on,
    * and loads {@code fleet} (see {@link #load}): the same sessions (their TTL starts afresh now;
    * their workers must resume them within one TTL) and the same leases, ids and tokens. It grants
-   * at once, except {@code heldBackPerPool} slots of every pool: the replica may miss that many
-   * grants per pool its predecessor made without their journal entry being committed, so those
-   * slots stay free until such leases are re-declared by their resuming workers (each one
+   * at once, except {@code heldBack.applyAsInt(kind)} slots of each pool: the replica may miss that
+   * many grants of the pool its predecessor made without their journal entry being committed, so
+   * those slots stay free until such leases are re-declared by their resuming workers (each one
    * re-admitted fills one) or one TTL has passed. Nothing of this is journaled: the replica holds
    * it already.
    *
-   * @param heldBackPerPool 0 after a planned handoff (the predecessor's journal was drained)
+   * @param heldBack slots held back per pool; 0 for every pool after a planned handoff (the
+   *     predecessor's journal was drained)
    * @throws IllegalArgumentException when {@code epoch} is not above this broker's epoch; nothing
    *     changes then
    */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
   @SuppressWarnings("GuardedBy")
-  public void takeOver(long epoch, Fleet fleet, int heldBackPerPool) {
+  public void takeOver(long epoch, Fleet fleet, ToIntFunction<ResourceKind> heldBack) {
+    int[] perPool = new int[ResourceKind.COUNT];
+    for (ResourceKind kind : ResourceKind.values()) {
+      perPool[kind.index()] = Math.max(0, heldBack.applyAsInt(kind));
+    }
+    boolean holdsBack = java.util.Arrays.stream(perPool).anyMatch(n -> n > 0);
     long ttl = state.ttlNanosUnlocked();
     int skipped =
         state.command(
@@ -230,8 +237,8 @@ public final class Broker implements AutoCloseable {
                 sessions.endAll("ended: this broker leads its cluster anew", now, fx);
                 state.epoch = epoch;
                 state.recoveryUntilNanos = 0;
-                java.util.Arrays.fill(state.heldBack, Math.max(0, heldBackPerPool));
-                state.holdBackUntilNanos = heldBackPerPool > 0 ? now + state.ttlNanos() : 0;
+                System.arraycopy(perPool, 0, state.heldBack, 0, perPool.length);
+                state.holdBackUntilNanos = holdsBack ? now + state.ttlNanos() : 0;
                 int skippedEntries = sessions.load(fleet, now, fx);
                 tellLeading(
                     epoch,
@@ -248,7 +255,7 @@ public final class Broker implements AutoCloseable {
                 state.journaling = journaling;
               }
             });
-    if (heldBackPerPool > 0) {
+    if (holdsBack) {
       state.time.schedule(this::holdBackOver, ttl);
     }
     log.info(
@@ -257,12 +264,25 @@ public final class Broker implements AutoCloseable {
         fleet.sessions().size(),
         fleet.leases().size(),
         skipped > 0 ? " (" + skipped + " entries skipped: unknown session or a clash)" : "",
-        heldBackPerPool > 0
-            ? heldBackPerPool
-                + " slots per pool held back for "
+        holdsBack
+            ? heldBackText(perPool)
+                + " held back for "
                 + Durations.format(Duration.ofNanos(ttl))
                 + " for leases the previous leader may have granted"
             : "nothing held back (handed off)");
+  }
+
+  /** Takes over holding back the same {@code heldBackPerPool} slots of every pool. */
+  public void takeOver(long epoch, Fleet fleet, int heldBackPerPool) {
+    takeOver(epoch, fleet, kind -> heldBackPerPool);
+  }
+
+  private static String heldBackText(int[] perPool) {
+    StringBuilder b = new StringBuilder();
+    for (ResourceKind kind : ResourceKind.values()) {
+      b.append(b.length() == 0 ? "" : ", ").append(perPool[kind.index()]).append(' ').append(kind);
+    }
+    return b.append(" slots").toString();
   }
 
   /**

@@ -35,12 +35,14 @@ import java.util.regex.Pattern;
  *     election timeouts starts an election
  * @param electionTimeoutMax see {@code electionTimeoutMin}
  * @param leaderLease how long one majority acknowledgement lets a leader grant
- * @param maxUncommittedGrants K: grants per pool a leader may have made whose journal entry is not
- *     yet committed; a new leader holds back exactly this many per pool
+ * @param maxUncommittedGrants K's floor: grants per pool a leader may have made whose journal entry
+ *     is not yet committed, for every pool ({@link #maxUncommittedGrantsFor(int)} gives a pool's K)
+ * @param uncommittedLimitDivisor a pool's K is at least its limit divided by this; 0: every pool's
+ *     K is {@code maxUncommittedGrants}
  * @param flushInterval how long the journal collects records before it sends them
  * @param batchRecords the journal sends at once when this many records wait
- * @param requestTimeout one attempt of an append; a failed attempt is retried up to {@code
- *     appendAttempts} times in all, then the append fails
+ * @param requestTimeout one attempt of an append: the leader's own append fails when it is not
+ *     committed within {@code requestTimeout × appendAttempts}
  * @param appendAttempts see {@code requestTimeout}
  * @param snapshotEvery log entries between automatic snapshots
  * @param maxRecordBytes the largest log entry (a handoff of the whole state is the largest)
@@ -55,6 +57,7 @@ public record ClusterSettings(
     Duration electionTimeoutMax,
     Duration leaderLease,
     int maxUncommittedGrants,
+    int uncommittedLimitDivisor,
     Duration flushInterval,
     int batchRecords,
     Duration requestTimeout,
@@ -79,6 +82,8 @@ public record ClusterSettings(
     public static final String ELECTION_TIMEOUT_MAX = "cluster.election_timeout_max";
     public static final String LEADER_LEASE = "cluster.leader_lease";
     public static final String MAX_UNCOMMITTED_GRANTS = "cluster.journal.max_uncommitted_grants";
+    public static final String UNCOMMITTED_LIMIT_DIVISOR =
+        "cluster.journal.uncommitted_limit_divisor";
     public static final String FLUSH_INTERVAL = "cluster.journal.flush_interval";
     public static final String BATCH_RECORDS = "cluster.journal.batch_records";
     public static final String REQUEST_TIMEOUT = "cluster.raft.request_timeout";
@@ -99,6 +104,7 @@ public record ClusterSettings(
     public static final Duration ELECTION_TIMEOUT_MAX = Duration.ofMillis(1600);
     public static final Duration LEADER_LEASE = Duration.ofMillis(560);
     public static final int MAX_UNCOMMITTED_GRANTS = 4;
+    public static final int UNCOMMITTED_LIMIT_DIVISOR = 16;
     public static final Duration FLUSH_INTERVAL = Duration.ofMillis(2);
     public static final int BATCH_RECORDS = 256;
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(3);
@@ -117,6 +123,18 @@ public record ClusterSettings(
 
   public static Builder newBuilder() {
     return new Builder();
+  }
+
+  /**
+   * K of a pool whose limit is {@code poolLimit}: the most grants of it a leader may have made
+   * whose journal entry is not committed, and so the slots a new leader holds back after a crash.
+   * It is {@code max(maxUncommittedGrants, poolLimit / uncommittedLimitDivisor)}: a small pool
+   * keeps the fixed K, a large one a fixed share of its limit.
+   */
+  public int maxUncommittedGrantsFor(int poolLimit) {
+    return uncommittedLimitDivisor == 0
+        ? maxUncommittedGrants
+        : Math.max(maxUncommittedGrants, Math.max(0, poolLimit) / uncommittedLimitDivisor);
   }
 
   /** This node's own entry in {@link #peers()}. */
@@ -160,6 +178,7 @@ public record ClusterSettings(
     private Duration electionTimeoutMax = Defaults.ELECTION_TIMEOUT_MAX;
     private Duration leaderLease = Defaults.LEADER_LEASE;
     private int maxUncommittedGrants = Defaults.MAX_UNCOMMITTED_GRANTS;
+    private int uncommittedLimitDivisor = Defaults.UNCOMMITTED_LIMIT_DIVISOR;
     private Duration flushInterval = Defaults.FLUSH_INTERVAL;
     private int batchRecords = Defaults.BATCH_RECORDS;
     private Duration requestTimeout = Defaults.REQUEST_TIMEOUT;
@@ -212,6 +231,11 @@ public record ClusterSettings(
 
     public Builder maxUncommittedGrants(int k) {
       this.maxUncommittedGrants = k;
+      return this;
+    }
+
+    public Builder uncommittedLimitDivisor(int divisor) {
+      this.uncommittedLimitDivisor = divisor;
       return this;
     }
 
@@ -281,6 +305,16 @@ public record ClusterSettings(
       }
       checkTiming();
       Checks.range(Keys.MAX_UNCOMMITTED_GRANTS, maxUncommittedGrants, 1, 1000);
+      // 1 would hold back a whole pool after a crash: the recovery window replication removes.
+      if (uncommittedLimitDivisor != 0
+          && (uncommittedLimitDivisor < 2 || uncommittedLimitDivisor > 1_000_000)) {
+        throw new ConfigException(
+            Keys.UNCOMMITTED_LIMIT_DIVISOR,
+            "must be 0 (every pool's K is "
+                + Keys.MAX_UNCOMMITTED_GRANTS
+                + ") or 2..1000000, got "
+                + uncommittedLimitDivisor);
+      }
       Checks.positive(Keys.FLUSH_INTERVAL, flushInterval);
       if (flushInterval.compareTo(Duration.ofSeconds(1)) > 0) {
         throw new ConfigException(
@@ -302,6 +336,7 @@ public record ClusterSettings(
           electionTimeoutMax,
           leaderLease,
           maxUncommittedGrants,
+          uncommittedLimitDivisor,
           flushInterval,
           batchRecords,
           requestTimeout,

@@ -1,7 +1,5 @@
 package dev.berth.server.cluster;
 
-import org.apache.ratis.client.RaftClient;
-
 /**
  * What this node's current leadership allows, as one immutable value that {@link RaftNode} swaps
  * whole, so that the grant check reads it without a lock.
@@ -12,8 +10,8 @@ import org.apache.ratis.client.RaftClient;
  * @param epoch the fencing epoch of this leadership; 0 before the first epoch record is applied
  * @param grantsFromNanos the first instant at which it may grant (after the new-leader wait)
  * @param journal the journal of this leadership; a closed one before it is ready
- * @param writer the client this leadership appends with (null when not leading): one per
- *     leadership, because a Ratis client whose ordered request fails cannot send again
+ * @param writer what this leadership appends with (null when not leading): one per leadership,
+ *     closed when it ends, so that no record of an ended leadership is written in a later one
  */
 record Leadership(
     long term,
@@ -22,7 +20,7 @@ record Leadership(
     long epoch,
     long grantsFromNanos,
     Batcher journal,
-    RaftClient writer) {
+    OwnLogWriter writer) {
 
   /** The stages of one leadership. */
   enum Phase {

@@ -6,28 +6,27 @@ import java.io.IOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
-import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.protocol.exceptions.RaftException;
-import org.apache.ratis.retry.ExceptionDependentRetry;
 import org.apache.ratis.retry.RetryPolicies;
-import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Ratis clients a node writes its records with, their bounded retries, and the mapping of what
- * Ratis throws to a {@link ReplicationException}, so no Ratis type leaves this package. Stateless.
+ * The Ratis client a member sends its floor record with (through whichever member leads), its
+ * bounded retries, and the mapping of what Ratis throws to a {@link ReplicationException}, so no
+ * Ratis type leaves this package. A leader appends its own records with {@link OwnLogWriter}.
+ * Stateless.
  */
 final class LogWriters {
   private static final Logger log = LoggerFactory.getLogger(LogWriters.class);
@@ -38,32 +37,6 @@ final class LogWriters {
   private static final int FORWARDED_ATTEMPTS = 10;
 
   private LogWriters() {}
-
-  /**
-   * A client that writes through this node's own server only: "not the leader" ends a write at
-   * once, since only this node's own leadership may write; other failures are retried up to {@code
-   * append_attempts} times in all. Ratis's default client retries forever.
-   */
-  static RaftClient ownServer(RaftGroup group, RaftPeerId self, ClusterSettings s) {
-    RetryPolicy never = RetryPolicies.noRetry();
-    RetryPolicy bounded =
-        ExceptionDependentRetry.newBuilder()
-            .setDefaultPolicy(
-                RetryPolicies.retryUpToMaximumCountWithFixedSleep(s.appendAttempts(), RETRY_SLEEP))
-            .setExceptionToPolicy(NotLeaderException.class, never)
-            .setExceptionToPolicy(LeaderNotReadyException.class, never)
-            .setExceptionToPolicy(LeaderSteppingDownException.class, never)
-            .setExceptionToPolicy(AlreadyClosedException.class, never)
-            .setMaxAttempts(s.appendAttempts())
-            .build();
-    return RaftClient.newBuilder()
-        .setClientId(ClientId.randomId())
-        .setRaftGroup(group)
-        .setLeaderId(self)
-        .setProperties(RatisProperties.client(s))
-        .setRetryPolicy(bounded)
-        .build();
-  }
 
   /** A client that follows the leader hint, a bounded number of times. */
   static RaftClient forwarding(RaftGroup group, ClusterSettings s) {
@@ -149,6 +122,10 @@ final class LogWriters {
       if (c instanceof AlreadyClosedException) {
         return new ReplicationException(Reason.CLOSED, "closed: " + c.getMessage(), e);
       }
+    }
+    if (e instanceof TimeoutException) {
+      return new ReplicationException(
+          Reason.UNAVAILABLE, "not committed by a majority within its time bound", e);
     }
     return new ReplicationException(
         Reason.UNAVAILABLE, "not committed by a majority: " + e.getMessage(), e);

@@ -61,7 +61,7 @@ public final class RaftNode implements AutoCloseable {
   static final String DIRECT_MEMORY_PROPERTY =
       "org.apache.ratis.thirdparty.io.netty.maxDirectMemory";
 
-  /** Journal batches in flight at once; the rest of the client's outstanding bound is spare. */
+  /** Journal batches in flight at once (Ratis's own bound on pending writes is 1024). */
   private static final int JOURNAL_IN_FLIGHT = 32;
 
   private final ClusterSettings settings;
@@ -280,13 +280,15 @@ public final class RaftNode implements AutoCloseable {
         l,
         journal
             .drain()
-            .thenCompose(drained -> LogWriters.append(l.writer(), handoff))
+            // Not on the Ratis thread that completed the drain: an append waits for Ratis's
+            // client executor to put the record in the log.
+            .thenComposeAsync(drained -> l.writer().append(handoff), events)
             .thenCompose(
                 index -> {
                   journal.release();
                   return journal.drain();
                 })
-            .thenCompose(drained -> transfer(to))
+            .thenComposeAsync(drained -> transfer(to), events)
             .whenComplete((ok, error) -> journal.release()));
   }
 
@@ -375,8 +377,8 @@ public final class RaftNode implements AutoCloseable {
 
   /** Appends {@code record} in the current leadership; fails fast when the node does not lead. */
   CompletableFuture<Long> append(LogRecord record) {
-    RaftClient writer = leadership.writer();
-    return writer == null ? LogWriters.notLeader() : LogWriters.append(writer, record);
+    OwnLogWriter writer = leadership.writer();
+    return writer == null ? LogWriters.notLeader() : writer.append(record);
   }
 
   private CompletableFuture<Long> proposeEpoch(Leadership l) {
@@ -388,7 +390,7 @@ public final class RaftNode implements AutoCloseable {
                     .setLeader(settings.self())
                     .setProposerFloor(Math.max(0, localFloor)))
             .build();
-    CompletableFuture<Long> written = LogWriters.append(l.writer(), record);
+    CompletableFuture<Long> written = l.writer().append(record);
     // The caller gets `written`; this callback only steps down on failure.
     var unused =
         written.whenComplete(
@@ -509,7 +511,11 @@ public final class RaftNode implements AutoCloseable {
                   0,
                   0,
                   noJournal,
-                  LogWriters.ownServer(group, selfId, settings));
+                  new OwnLogWriter(
+                      server,
+                      selfId,
+                      group.getGroupId(),
+                      settings.requestTimeout().multipliedBy(settings.appendAttempts())));
         }
         log.info("elected leader of term {}", term);
         notifyListener(() -> listener.elected(term));
@@ -607,10 +613,10 @@ public final class RaftNode implements AutoCloseable {
 
   private Batcher newJournal(Leadership l) {
     long term = l.term();
-    RaftClient writer = l.writer();
+    OwnLogWriter writer = l.writer();
     return new Batcher(
         time,
-        batch -> LogWriters.append(writer, LogRecord.newBuilder().setJournal(batch).build()),
+        batch -> writer.append(LogRecord.newBuilder().setJournal(batch).build()),
         settings.flushInterval(),
         settings.batchRecords(),
         settings.maxRecordBytes(),
@@ -629,13 +635,9 @@ public final class RaftNode implements AutoCloseable {
     }
     l.journal().close();
     leadership = Leadership.none(noJournal);
-    RaftClient writer = l.writer();
+    OwnLogWriter writer = l.writer();
     if (writer != null) {
-      // Not on the Raft thread that told us: closing waits for the client's channels.
-      Thread closer =
-          new Thread(() -> LogWriters.closeQuietly(writer), "berth-cluster-writer-close");
-      closer.setDaemon(true);
-      closer.start();
+      writer.close();
     }
   }
 

@@ -580,6 +580,14 @@ public final class ConfigKeys {
         ClusterSettings::maxUncommittedGrants,
         ClusterSettings.Defaults.MAX_UNCOMMITTED_GRANTS);
     clusterTuning(
+        ClusterSettings.Keys.UNCOMMITTED_LIMIT_DIVISOR,
+        Codecs.INTEGER,
+        "a pool's K is at least its limit divided by this (0: K is"
+            + " cluster.journal.max_uncommitted_grants for every pool)",
+        DaemonSettings.Builder::uncommittedLimitDivisor,
+        ClusterSettings::uncommittedLimitDivisor,
+        ClusterSettings.Defaults.UNCOMMITTED_LIMIT_DIVISOR);
+    clusterTuning(
         ClusterSettings.Keys.FLUSH_INTERVAL,
         Codecs.DURATION,
         "how long the journal collects lease changes before it replicates them",

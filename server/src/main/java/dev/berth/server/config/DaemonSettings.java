@@ -171,6 +171,7 @@ public record DaemonSettings(
     private Duration electionTimeoutMax;
     private Duration leaderLease;
     private Integer maxUncommittedGrants;
+    private Integer uncommittedLimitDivisor;
     private Duration flushInterval;
     private Integer batchRecords;
     private Duration requestTimeout;
@@ -328,6 +329,11 @@ public record DaemonSettings(
 
     public Builder leaderLease(Duration value) {
       this.leaderLease = value;
+      return this;
+    }
+
+    public Builder uncommittedLimitDivisor(int value) {
+      this.uncommittedLimitDivisor = value;
       return this;
     }
 
@@ -494,6 +500,9 @@ public record DaemonSettings(
       }
       if (maxUncommittedGrants != null) {
         b.maxUncommittedGrants(maxUncommittedGrants);
+      }
+      if (uncommittedLimitDivisor != null) {
+        b.uncommittedLimitDivisor(uncommittedLimitDivisor);
       }
       if (flushInterval != null) {
         b.flushInterval(flushInterval);

@@ -4,6 +4,7 @@ import dev.berth.proto.cluster.v1.JournalEntry;
 import dev.berth.server.broker.Fleet;
 import dev.berth.server.broker.Journal;
 import dev.berth.server.cluster.Batcher;
+import dev.berth.server.cluster.ClusterSettings;
 import dev.berth.server.cluster.RaftNode;
 import dev.berth.server.config.Policy;
 import dev.berth.server.config.PolicyText;
@@ -19,7 +20,11 @@ import org.slf4j.LoggerFactory;
  * node's current leadership ({@link RaftNode#journal}, which drops them when the node does not
  * lead), and a grant of a pool is held back while the node may not grant ({@link
  * RaftNode#canGrant}: not the ready leader, the new-leader wait, a lapsed leader lease) or while K
- * grants of the pool await their commit ({@code cluster.journal.max_uncommitted_grants}). A live
+ * grants of the pool await their commit. A pool's K is {@link
+ * ClusterSettings#maxUncommittedGrantsFor} of the smaller of its limit in force and its limit in
+ * the policy the cluster agrees on (the replicated one; the one this leader took over with until a
+ * change is applied): a raised limit lets the leader run further ahead only once its record is
+ * committed, because a new leader holds back K per pool from the policy its replica holds. A live
  * policy change on the leader is replicated whole.
  *
  * <p>Thread-safe; the broker calls it under its lock, and nothing here waits for the network.
@@ -28,14 +33,44 @@ final class ClusterJournal implements Journal {
   private static final Logger log = LoggerFactory.getLogger(ClusterJournal.class);
 
   private final Supplier<RaftNode> node;
-  private final int maxUncommitted;
+  private final ClusterSettings settings;
+  private final Supplier<Policy> inForce;
+
+  /** Pool limits of the policy the cluster agrees on, by kind index; null before a leadership. */
+  private volatile int[] agreedLimits;
 
   /** Grants stop while a handoff reads the broker's state and commits it. */
   private volatile boolean paused;
 
-  ClusterJournal(Supplier<RaftNode> node, int maxUncommitted) {
+  /**
+   * @param inForce the broker's policy in force (read without its lock)
+   */
+  ClusterJournal(Supplier<RaftNode> node, ClusterSettings settings, Supplier<Policy> inForce) {
     this.node = node;
-    this.maxUncommitted = maxUncommitted;
+    this.settings = settings;
+    this.inForce = inForce;
+  }
+
+  /**
+   * The policy the cluster agrees on changed: the one a new leadership took over with, or a
+   * replicated one applied.
+   */
+  void agreedPolicy(Policy policy) {
+    int[] limits = new int[ResourceKind.COUNT];
+    for (ResourceKind kind : ResourceKind.values()) {
+      limits[kind.index()] = policy.broker().limit(kind);
+    }
+    agreedLimits = limits;
+  }
+
+  /** K of {@code kind} now: see the class comment. */
+  int maxUncommitted(ResourceKind kind) {
+    int limit = inForce.get().broker().limit(kind);
+    int[] agreed = agreedLimits;
+    if (agreed != null) {
+      limit = Math.min(limit, agreed[kind.index()]);
+    }
+    return settings.maxUncommittedGrantsFor(limit);
   }
 
   /** Stops (or lets go again) every grant: this member hands leadership off. */
@@ -61,15 +96,18 @@ final class ClusterJournal implements Journal {
     }
     Batcher journal = n.journal();
     int uncommitted = journal.uncommitted(FleetCodec.kind(kind));
+    int maxUncommitted = maxUncommitted(kind);
     if (uncommitted + alsoGranting >= maxUncommitted) {
       return uncommitted
           + " "
           + kind
           + " grants await their commit to the cluster's log"
           + (alsoGranting > 0 ? " and this request makes " + alsoGranting + " more" : "")
-          + ", the most allowed (cluster.journal.max_uncommitted_grants "
+          + ", the most allowed ("
           + maxUncommitted
-          + "); retry in a few milliseconds";
+          + ": cluster.journal.max_uncommitted_grants, or the pool's limit over"
+          + " cluster.journal.uncommitted_limit_divisor when that is more); retry in a few"
+          + " milliseconds";
     }
     return null;
   }

@@ -9,6 +9,7 @@ import dev.berth.server.cluster.Peer;
 import dev.berth.server.cluster.RaftNode;
 import dev.berth.server.cluster.ReplicationException;
 import dev.berth.server.cluster.RoleListener;
+import dev.berth.server.config.Policy;
 import dev.berth.server.config.PolicyText;
 import dev.berth.server.metrics.BrokerMetrics;
 import dev.berth.server.time.TimeSource;
@@ -69,7 +70,7 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     this.broker = broker;
     this.time = time;
     this.replica = new ReplicatedFleet(() -> time.wallTime().toEpochMilli(), this::policyApplied);
-    this.journal = new ClusterJournal(() -> node, settings.maxUncommittedGrants());
+    this.journal = new ClusterJournal(() -> node, settings, broker::policy);
   }
 
   /**
@@ -280,13 +281,16 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
 
   /** A policy record was applied: a member that does not serve puts it in force at once. */
   private void policyApplied(byte[] policy) {
-    if (role.serving()) {
-      return; // the leader's own change, in force already
-    }
+    Policy decoded;
     try {
-      broker.adoptPolicy(PolicyText.decode(policy));
+      decoded = PolicyText.decode(policy);
     } catch (RuntimeException e) {
       log.error("a replicated policy cannot be put in force here; the configured one stays", e);
+      return;
+    }
+    journal.agreedPolicy(decoded);
+    if (!role.serving()) {
+      broker.adoptPolicy(decoded); // on the leader it is its own change, in force already
     }
   }
 
@@ -338,8 +342,14 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
             log.error("the replicated policy cannot be put in force; the configured one stays", e);
           }
         }
-        int heldBack = replica.afterHandoff() ? 0 : settings.maxUncommittedGrants();
-        broker.takeOver(epoch, replica.fleet(), heldBack);
+        // K per pool from the policy it now leads with, the rule its predecessor's grants obeyed.
+        Policy leading = broker.policy();
+        journal.agreedPolicy(leading);
+        boolean handedOff = replica.afterHandoff();
+        broker.takeOver(
+            epoch,
+            replica.fleet(),
+            kind -> handedOff ? 0 : settings.maxUncommittedGrantsFor(leading.broker().limit(kind)));
         ledTerm = term;
       }
       Peer self = settings.selfPeer();

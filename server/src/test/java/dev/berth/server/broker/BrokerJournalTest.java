@@ -247,6 +247,18 @@ class BrokerJournalTest {
   }
 
   @Test
+  void takeOver_heldBackPerPool_holdsBackEachPoolsOwnCount() {
+    broker.takeOver(
+        7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), kind -> kind == RENDER ? 1 : 0);
+    Broker.Opened fresh = open("", List.of());
+
+    assertThat(acquire(fresh.sessionId(), null).granted()).isNotNull();
+    assertThat(acquire(fresh.sessionId(), null).refused().detail())
+        .contains("1 held back after a change of cluster leader");
+    assertThat(broker.inUse(RENDER)).isEqualTo(3);
+  }
+
+  @Test
   void takeOver_afterAHandoff_holdsNothingBack() {
     broker.takeOver(7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), 0);
     Broker.Opened fresh = open("", List.of());

@@ -39,7 +39,25 @@ class ClusterSettingsTest {
     assertThat(s.newLeaderWait()).isEqualTo(Duration.ofMillis(616));
     assertThat(s.failoverBound()).isEqualTo(Duration.ofMillis(2_216));
     assertThat(s.maxUncommittedGrants()).isEqualTo(4);
+    assertThat(s.uncommittedLimitDivisor()).isEqualTo(16);
     assertThat(s.flushInterval()).isEqualTo(Duration.ofMillis(2));
+  }
+
+  @Test
+  void maxUncommittedGrantsFor_aPoolsLimit_isTheFloorOrASixteenthOfTheLimit() {
+    ClusterSettings s = three().build();
+    assertThat(s.maxUncommittedGrantsFor(2)).isEqualTo(4);
+    assertThat(s.maxUncommittedGrantsFor(64)).isEqualTo(4);
+    assertThat(s.maxUncommittedGrantsFor(80)).isEqualTo(5);
+    assertThat(s.maxUncommittedGrantsFor(1_000)).isEqualTo(62);
+    assertThat(s.maxUncommittedGrantsFor(1_000_000)).isEqualTo(62_500);
+  }
+
+  @Test
+  void maxUncommittedGrantsFor_divisorZero_isTheFixedKForEveryPool() {
+    ClusterSettings s = three().maxUncommittedGrants(8).uncommittedLimitDivisor(0).build();
+    assertThat(s.maxUncommittedGrantsFor(1_000_000)).isEqualTo(8);
+    assertThat(s.maxUncommittedGrantsFor(2)).isEqualTo(8);
   }
 
   @Test
@@ -186,6 +204,8 @@ class ClusterSettingsTest {
   @Test
   void build_boundsOutOfRange_nameTheirKeys() {
     fails(three().maxUncommittedGrants(0), "cluster.journal.max_uncommitted_grants");
+    fails(three().uncommittedLimitDivisor(1), "cluster.journal.uncommitted_limit_divisor");
+    fails(three().uncommittedLimitDivisor(-2), "cluster.journal.uncommitted_limit_divisor");
     fails(three().flushInterval(Duration.ZERO), "cluster.journal.flush_interval");
     fails(three().flushInterval(Duration.ofSeconds(2)), "cluster.journal.flush_interval");
     fails(three().batchRecords(0), "cluster.journal.batch_records");

@@ -70,4 +70,14 @@ class RaftNodeTest {
                 .reason())
         .isEqualTo(ReplicationException.Reason.UNAVAILABLE);
   }
+
+  @Test
+  void failure_ownWriteNotCommittedInTime_isUnavailableAndSaysSo() {
+    ReplicationException e =
+        LogWriters.failure(
+            new java.util.concurrent.CompletionException(
+                new java.util.concurrent.TimeoutException()));
+    assertThat(e.reason()).isEqualTo(ReplicationException.Reason.UNAVAILABLE);
+    assertThat(e).hasMessageContaining("not committed by a majority within its time bound");
+  }
 }

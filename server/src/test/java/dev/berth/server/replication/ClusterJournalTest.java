@@ -1,0 +1,67 @@
+package dev.berth.server.replication;
+
+import static dev.berth.server.lease.ResourceKind.PDF;
+import static dev.berth.server.lease.ResourceKind.RENDER;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.server.cluster.ClusterSettings;
+import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A pool's K on the leader: at least cluster.journal.max_uncommitted_grants, else its limit over
+ * cluster.journal.uncommitted_limit_divisor, taking the smaller of the limit in force and the one
+ * the cluster agrees on, so the leader never runs further ahead than a successor holds back.
+ */
+class ClusterJournalTest {
+  private final ClusterSettings settings =
+      ClusterSettings.newBuilder()
+          .id("fleet-1")
+          .self("n1")
+          .peer("n1", "10.0.0.1:7501", "10.0.0.1:7433")
+          .peer("n2", "10.0.0.2:7501", "10.0.0.2:7433")
+          .peer("n3", "10.0.0.3:7501", "10.0.0.3:7433")
+          .build();
+  private final AtomicReference<Policy> inForce = new AtomicReference<>(policy(1_600, 2));
+  private final ClusterJournal journal = new ClusterJournal(() -> null, settings, inForce::get);
+
+  private static Policy policy(int renderLimit, int pdfLimit) {
+    return Policy.of(
+        BrokerConfig.newBuilder().limit(RENDER, renderLimit).limit(PDF, pdfLimit).build());
+  }
+
+  @Test
+  void maxUncommitted_largeAndSmallPools_aSixteenthOfTheLimitOrTheFloor() {
+    journal.agreedPolicy(inForce.get());
+
+    assertThat(journal.maxUncommitted(RENDER)).isEqualTo(100);
+    assertThat(journal.maxUncommitted(PDF)).isEqualTo(4);
+  }
+
+  @Test
+  void maxUncommitted_limitRaisedButNotYetAgreed_staysAtTheAgreedLimitsK() {
+    journal.agreedPolicy(inForce.get());
+
+    inForce.set(policy(16_000, 2));
+    assertThat(journal.maxUncommitted(RENDER)).as("a successor would hold back 100").isEqualTo(100);
+
+    journal.agreedPolicy(inForce.get()); // its record applied
+    assertThat(journal.maxUncommitted(RENDER)).isEqualTo(1_000);
+  }
+
+  @Test
+  void maxUncommitted_limitLowered_takesTheLowerLimitAtOnce() {
+    journal.agreedPolicy(inForce.get());
+
+    inForce.set(policy(160, 2));
+
+    assertThat(journal.maxUncommitted(RENDER)).isEqualTo(10);
+  }
+
+  @Test
+  void maxUncommitted_beforeAnyLeadership_usesTheLimitInForce() {
+    assertThat(journal.maxUncommitted(RENDER)).isEqualTo(100);
+  }
+}
