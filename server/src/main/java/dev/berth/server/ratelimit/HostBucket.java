@@ -48,16 +48,6 @@ final class HostBucket {
 
   long refusals;
 
-  // The last refill computed by tokensAt and the inputs it was computed from: a check and the grant
-  // that follows it ask for the same instant, and the second answer is then this one, not a second
-  // division. Keyed by every input, so no writer of the bucket has to remember to clear it.
-  private long memoAt;
-  private long memoFrom;
-  private double memoBase = Double.NaN; // NaN equals nothing: no memo yet
-  private double memoRate;
-  private double memoBurst;
-  private double memoTokens;
-
   HostBucket(String host, HostRule rule, long nowNanos) {
     this.host = host;
     this.rule = rule;
@@ -74,21 +64,7 @@ final class HostBucket {
     if (elapsed <= 0) {
       return tokens;
     }
-    if (now == memoAt
-        && refillFrom == memoFrom
-        && tokens == memoBase
-        && rate == memoRate
-        && rule.burst() == memoBurst) {
-      return memoTokens;
-    }
-    double t = Math.min(rule.burst(), tokens + elapsed * rate / NANOS_PER_SECOND);
-    memoAt = now;
-    memoFrom = refillFrom;
-    memoBase = tokens;
-    memoRate = rate;
-    memoBurst = rule.burst();
-    memoTokens = t;
-    return t;
+    return Math.min(rule.burst(), tokens + elapsed * rate / NANOS_PER_SECOND);
   }
 
   boolean paused(long now) {

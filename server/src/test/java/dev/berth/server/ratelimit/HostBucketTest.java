@@ -30,28 +30,4 @@ class HostBucketTest {
 
     assertThat(b.nanosUntilToken(T0)).isEqualTo(HostBucket.LONGEST_WAIT_NANOS);
   }
-
-  @Test
-  void tokensAt_sameInstantAfterEachChange_answersForTheStateAsChanged() {
-    // tokensAt remembers its last answer; every change of the bucket must make it answer anew.
-    HostBucket b = new HostBucket("h", new HostRule("*", 10, 5), T0);
-    b.consume(T0);
-    b.consume(T0);
-    long t = T0 + 100_000_000L; // 0.1 s: one token at 10/s
-
-    assertThat(b.tokensAt(t)).isEqualTo(4.0);
-    assertThat(b.nanosUntilToken(t)).isZero();
-    b.throttle(429, 0, T0 + 1, RateLimitConfig.defaults()); // rate halved, tokens capped at 1
-    assertThat(b.tokensAt(t)).isEqualTo(fresh(b, t));
-    b.apply(new HostRule("*", 20, 3), T0 + 2);
-    assertThat(b.tokensAt(t)).isEqualTo(fresh(b, t));
-    b.recover(1, t + 1_000_000_000_000L);
-    assertThat(b.tokensAt(t + 2_000_000_000_000L)).isEqualTo(3.0);
-  }
-
-  /** What {@link HostBucket#tokensAt} must answer, computed from the bucket's fields directly. */
-  private static double fresh(HostBucket b, long now) {
-    long elapsed = now - b.refillFrom;
-    return elapsed <= 0 ? b.tokens : Math.min(b.rule.burst(), b.tokens + elapsed * b.rate / 1e9);
-  }
 }
