@@ -59,33 +59,39 @@ public class BrokerCycleBench {
   @Setup(Level.Trial)
   public void setUp() {
     time = new SystemTimeSource();
+    broker = newBroker(time, RateLimitConfig.newBuilder());
+    sessionId = openSession(broker, new QuietChannel());
+    guava = RateLimiter.create(RateLimitConfig.MAX_RATE);
+  }
+
+  /**
+   * The broker of the benchmarks: RENDER 1,000,000 slots with no memory charged, a session TTL of
+   * an hour, and {@code rates} with a default rate so high (1e9/s, burst 1,000,000) that no host
+   * refuses unless {@code rates} names it.
+   */
+  static Broker newBroker(SystemTimeSource time, RateLimitConfig.Builder rates) {
     BrokerConfig config =
         BrokerConfig.newBuilder()
             .limit(ResourceKind.RENDER, 1_000_000)
             .memoryEstimateMb(ResourceKind.RENDER, 0)
             .sessionTtl(java.time.Duration.ofHours(1))
             .build();
-    RateLimitConfig rates =
-        RateLimitConfig.newBuilder()
-            .defaultRate(RateLimitConfig.MAX_RATE)
-            .defaultBurst(RateLimitConfig.MAX_BURST)
-            .build();
-    broker =
-        new Broker(
-            new Policy(config, rates, MemoryConfig.defaults(), PerformanceConfig.defaults()),
-            time,
-            1,
-            () -> 2,
-            LeaseIds.secure(),
-            HeapProbe.NONE);
-    sessionId =
-        broker
-            .open(
-                new HelloSpec("bench-worker", Map.of(), 0, "", List.of()),
-                "anonymous",
-                new QuietChannel())
-            .sessionId();
-    guava = RateLimiter.create(RateLimitConfig.MAX_RATE);
+    RateLimitConfig limits =
+        rates.defaultRate(RateLimitConfig.MAX_RATE).defaultBurst(RateLimitConfig.MAX_BURST).build();
+    return new Broker(
+        new Policy(config, limits, MemoryConfig.defaults(), PerformanceConfig.defaults()),
+        time,
+        1,
+        () -> 2,
+        LeaseIds.secure(),
+        HeapProbe.NONE);
+  }
+
+  /** Opens a session for the benchmarks' anonymous worker on {@code channel}; its id. */
+  static String openSession(Broker broker, SessionChannel channel) {
+    return broker
+        .open(new HelloSpec("bench-worker", Map.of(), 0, "", List.of()), "anonymous", channel)
+        .sessionId();
   }
 
   @TearDown(Level.Trial)
@@ -125,7 +131,7 @@ public class BrokerCycleBench {
   }
 
   /** A session stream that drops every push: the benchmark holds no stream. */
-  private static final class QuietChannel implements SessionChannel {
+  static final class QuietChannel implements SessionChannel {
     @Override
     public void revoke(long commandId, String leaseId, RevokeReason reason, long graceNanos) {}
 

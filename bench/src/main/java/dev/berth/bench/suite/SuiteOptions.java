@@ -108,10 +108,10 @@ public final class SuiteOptions {
       names = "--spin",
       paramLabel = "N",
       description =
-          "G1: keep N threads of the generator busy-spinning while it runs, so no CPU of the"
-              + " machine idles and no call pays a wake-up from idle (default 0: off). Compare a"
-              + " run with --spin $(nproc) against one without to see how much of G1's gap is"
-              + " wake-up latency.")
+          "G1: also run both variants with N processes spinning at SCHED_IDLE (chrt --idle 0),"
+              + " in the same rounds, so no CPU idles and no call pays a wake-up from idle; the"
+              + " spinners yield to any other thread at once (default 0: off). --spin $(nproc)"
+              + " shows how much of G1's latencies and gap is wake-up.")
   private Integer spinGiven;
 
   @Option(

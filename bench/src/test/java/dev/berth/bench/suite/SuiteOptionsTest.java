@@ -34,7 +34,7 @@ class SuiteOptionsTest {
   }
 
   @Test
-  void parse_spin_keepsThatManyThreadsSpinningForG1() {
+  void parse_spin_runsG1AlsoWithThatManySpinners() {
     assertThat(SuiteOptions.parse(List.of("--only", "G1", "--spin", "2")).spin).isEqualTo(2);
   }
 

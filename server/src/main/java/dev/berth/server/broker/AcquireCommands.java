@@ -98,6 +98,7 @@ final class AcquireCommands {
     if (!request.requestId().isEmpty()) {
       RecentRequests.Entry<?> first = session.recentRequests().get(request.requestId());
       if (first != null) {
+        BrokerState.timedOutcome(LockTiming.Outcome.REPEATED);
         return repeat(first, request, callback, fx);
       }
     }
@@ -110,11 +111,13 @@ final class AcquireCommands {
     if (verdict.refusal() == null) {
       chargeArrival(session, request);
       answered(entry, grantAll(session, request, now, fx), callback, fx);
+      BrokerState.timedOutcome(LockTiming.Outcome.GRANTED);
       return ANSWERED;
     }
     if (!verdict.blocker().waitable(request.waitNanos(), verdict.refusal())) {
       answered(entry, request.refused(verdict.item(), verdict.refusal()), callback, fx);
       refused(session.job(), request.item(verdict.item()), verdict.refusal(), now, fx);
+      BrokerState.timedOutcome(LockTiming.Outcome.REFUSED);
       return ANSWERED;
     }
     if (verdict.blocker().wakesAtRetryAfter()) {
@@ -143,6 +146,7 @@ final class AcquireCommands {
     if (entry != null) {
       entry.waiting(waiter);
     }
+    BrokerState.timedOutcome(LockTiming.Outcome.QUEUED);
     return () -> cancel(waiter, callback);
   }
 

@@ -179,7 +179,7 @@ final class BrokerState {
   /** Runs {@code command} under the lock, then its effects outside it (also when it throws). */
   <T> T command(Command<T> command) {
     if (LockTiming.ENABLED) {
-      return timed(command);
+      return timed(command.getClass(), command);
     }
     Effects fx = new Effects();
     try {
@@ -193,33 +193,48 @@ final class BrokerState {
 
   /**
    * {@link #command} with the lock's wait and hold times recorded ({@link LockTiming}, opt-in for
-   * measurements): the caller is found before the lock is taken, so it does not count as held.
+   * measurements) under the name of {@code site}'s caller. The record is made after the lock is
+   * released, so only the two clock reads around the command count as held beyond its work.
    */
-  private <T> T timed(Command<T> command) {
-    String caller = LockTiming.caller();
+  private <T> T timed(Class<?> site, Command<T> command) {
     Effects fx = new Effects();
     long asked = System.nanoTime();
+    long taken = asked;
+    long released = asked;
     try {
       synchronized (lock) {
-        long taken = System.nanoTime();
+        taken = System.nanoTime();
         try {
           return command.run(time.nanoTime(), fx);
         } finally {
-          LockTiming.record(caller, taken - asked, System.nanoTime() - taken);
+          released = System.nanoTime();
         }
       }
     } finally {
+      LockTiming.record(site, taken - asked, released - taken);
       fx.run();
     }
   }
 
   /** Runs {@code action} under the lock, then its effects outside it (also when it throws). */
   void act(Action action) {
-    command(
+    Command<Void> command =
         (now, fx) -> {
           action.run(now, fx);
           return null;
-        });
+        };
+    if (LockTiming.ENABLED) {
+      timed(action.getClass(), command); // named by the action's call site, not this adapter's
+      return;
+    }
+    command(command);
+  }
+
+  /** Tells {@link LockTiming} how the acquire running now was answered; nothing when off. */
+  static void timedOutcome(LockTiming.Outcome outcome) {
+    if (LockTiming.ENABLED) {
+      LockTiming.outcome(outcome);
+    }
   }
 
   /** Tells every listener, after the lock is released. */
