@@ -14,11 +14,11 @@ import java.util.function.Consumer;
  * The leader's journal of lease-state changes: collects entries from the broker (which adds them
  * under its own lock, one at a time) and replicates them in small batches, every {@code
  * flushInterval} or as soon as {@code batchRecords} wait, always on a scheduler thread and never on
- * the caller's. It counts, per pool, the grants whose entry is not committed yet, so that the
- * broker can keep that tail at most K ({@link #mayGrant}).
+ * the caller's. It counts, per pool, the grants whose entry is not committed yet ({@link
+ * #uncommitted}), so that the broker can keep that tail at most the pool's K.
  *
  * <p>Batches go to the {@link Appender} in the order their entries were added, at most {@code
- * maxInFlight} at a time. The first batch that fails fails the journal for good: {@link #mayGrant}
+ * maxInFlight} at a time. The first batch that fails fails the journal for good: {@link #healthy}
  * says no from then on, later entries are dropped, and the owner is told once, so it can step down.
  * A new leadership starts a new journal.
  *
@@ -47,7 +47,6 @@ public final class Batcher {
   private final long flushNanos;
   private final int batchRecords;
   private final int batchBytes;
-  private final int maxUncommittedGrants;
   private final int maxInFlight;
   private final Consumer<Throwable> onFailure;
 
@@ -82,7 +81,6 @@ public final class Batcher {
       Duration flushInterval,
       int batchRecords,
       int maxRecordBytes,
-      int maxUncommittedGrants,
       int maxInFlight,
       Consumer<Throwable> onFailure) {
     this.time = time;
@@ -90,7 +88,6 @@ public final class Batcher {
     this.flushNanos = flushInterval.toNanos();
     this.batchRecords = batchRecords;
     this.batchBytes = maxRecordBytes - ENVELOPE_BYTES;
-    this.maxUncommittedGrants = maxUncommittedGrants;
     this.maxInFlight = maxInFlight;
     this.onFailure = onFailure;
   }
@@ -99,14 +96,7 @@ public final class Batcher {
   static Batcher closed(TimeSource time) {
     Batcher b =
         new Batcher(
-            time,
-            batch -> new CompletableFuture<>(),
-            Duration.ofMillis(1),
-            1,
-            1 << 20,
-            1,
-            1,
-            e -> {});
+            time, batch -> new CompletableFuture<>(), Duration.ofMillis(1), 1, 1 << 20, 1, e -> {});
     b.close();
     return b;
   }
@@ -141,16 +131,6 @@ public final class Batcher {
       time.schedule(this::flush, 0);
     } else if (startTimer) {
       time.schedule(this::flush, flushNanos);
-    }
-  }
-
-  /**
-   * Whether one more grant of {@code kind} keeps its pool's uncommitted tail within K: fewer than K
-   * grants of that pool are uncommitted, and the journal has not failed.
-   */
-  public boolean mayGrant(ResourceKind kind) {
-    synchronized (lock) {
-      return !closed && failure == null && uncommittedGrants[slot(kind)] < maxUncommittedGrants;
     }
   }
 

@@ -620,7 +620,6 @@ public final class RaftNode implements AutoCloseable {
         settings.flushInterval(),
         settings.batchRecords(),
         settings.maxRecordBytes(),
-        settings.maxUncommittedGrants(),
         JOURNAL_IN_FLIGHT,
         error -> {
           log.error("journal of term {} failed; stepping down: {}", term, error.toString());

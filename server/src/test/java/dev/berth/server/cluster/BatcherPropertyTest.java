@@ -48,7 +48,6 @@ class BatcherPropertyTest {
             Duration.ofMillis(2),
             4,
             1 << 20,
-            1_000,
             MAX_IN_FLIGHT,
             e -> {
               throw new AssertionError("no batch fails here", e);

@@ -56,9 +56,9 @@ class BatcherTest {
     }
   }
 
-  private Batcher batcher(int batchRecords, int k, int maxInFlight) {
+  private Batcher batcher(int batchRecords, int maxInFlight) {
     return new Batcher(
-        time, log, Duration.ofMillis(2), batchRecords, 1 << 20, k, maxInFlight, failures::add);
+        time, log, Duration.ofMillis(2), batchRecords, 1 << 20, maxInFlight, failures::add);
   }
 
   static JournalEntry opened(String id) {
@@ -75,7 +75,7 @@ class BatcherTest {
 
   @Test
   void add_sendsNothingOnTheCallersThread_untilTheFlushInterval() {
-    Batcher b = batcher(256, 4, 8);
+    Batcher b = batcher(256, 8);
     b.add(opened("s1"));
     b.add(opened("s2"));
     assertThat(log.batches).isEmpty();
@@ -92,7 +92,7 @@ class BatcherTest {
 
   @Test
   void add_atBatchRecords_flushesWithoutWaitingForTheInterval() {
-    Batcher b = batcher(3, 4, 8);
+    Batcher b = batcher(3, 8);
     b.add(opened("a"));
     b.add(opened("b"));
     b.add(opened("c"));
@@ -105,7 +105,7 @@ class BatcherTest {
 
   @Test
   void flush_keepsBatchesAtMostBatchRecords_inTheOrderAdded() {
-    Batcher b = batcher(2, 4, 8);
+    Batcher b = batcher(2, 8);
     for (int i = 0; i < 5; i++) {
       b.add(opened("s" + i));
     }
@@ -115,26 +115,25 @@ class BatcherTest {
   }
 
   @Test
-  void mayGrant_atKUncommittedGrantsOfAPool_isFalseUntilTheirBatchCommits() {
-    Batcher b = batcher(256, 2, 8);
+  void uncommitted_countsAPoolsGrantsUntilTheirBatchCommits() {
+    Batcher b = batcher(256, 8);
     b.add(granted("l1", RENDER));
-    assertThat(b.mayGrant(RENDER)).isTrue();
+    assertThat(b.uncommitted(RENDER)).isOne();
     b.add(granted("l2", RENDER));
-    assertThat(b.mayGrant(RENDER)).as("K = 2 uncommitted").isFalse();
-    assertThat(b.mayGrant(PDF)).as("another pool has its own tail").isTrue();
+    assertThat(b.uncommitted(RENDER)).isEqualTo(2);
+    assertThat(b.uncommitted(PDF)).as("another pool has its own tail").isZero();
 
     time.advanceMillis(2);
-    assertThat(b.mayGrant(RENDER)).as("sent is not committed").isFalse();
+    assertThat(b.uncommitted(RENDER)).as("sent is not committed").isEqualTo(2);
 
     log.commit(0);
     assertThat(b.uncommitted(RENDER)).isZero();
-    assertThat(b.mayGrant(RENDER)).isTrue();
     assertThat(b.stats().entriesCommitted()).isEqualTo(2);
   }
 
   @Test
   void inFlightBound_holdsBackBatches_untilACommitSendsTheRest() {
-    Batcher b = batcher(1, 100, 2);
+    Batcher b = batcher(1, 2);
     for (int i = 0; i < 4; i++) {
       b.add(opened("s" + i));
     }
@@ -153,7 +152,7 @@ class BatcherTest {
 
   @Test
   void failedBatch_failsTheJournalForGood_andTellsTheOwnerOnce() {
-    Batcher b = batcher(1, 4, 8);
+    Batcher b = batcher(1, 8);
     b.add(granted("l1", RENDER));
     b.add(granted("l2", RENDER));
     time.advanceMillis(2);
@@ -163,8 +162,6 @@ class BatcherTest {
 
     assertThat(failures).containsExactly(lost);
     assertThat(b.healthy()).isFalse();
-    assertThat(b.mayGrant(RENDER)).isFalse();
-    assertThat(b.mayGrant(PDF)).isFalse();
     b.add(opened("after"));
     time.advanceMillis(10);
     assertThat(log.batches).as("nothing is sent after a failure").hasSize(2);
@@ -181,7 +178,6 @@ class BatcherTest {
             Duration.ofMillis(2),
             10,
             1 << 20,
-            4,
             8,
             failures::add);
     b.add(opened("s"));
@@ -192,7 +188,7 @@ class BatcherTest {
 
   @Test
   void drain_sendsAtOnceOnTheSchedulerAndCompletesWhenEverythingIsCommitted() {
-    Batcher b = batcher(256, 4, 1);
+    Batcher b = batcher(256, 1);
     b.add(opened("a"));
     time.advanceMillis(2);
     b.add(opened("b"));
@@ -209,7 +205,7 @@ class BatcherTest {
 
   @Test
   void hold_keepsLaterEntriesOutOfTheLog_drainCoversTheEarlierOnes_releaseSendsTheLaterAfter() {
-    Batcher b = batcher(256, 4, 8);
+    Batcher b = batcher(256, 8);
     b.add(opened("before"));
     b.hold();
     b.add(opened("after-1"));
@@ -236,7 +232,7 @@ class BatcherTest {
 
   @Test
   void hold_thenClose_dropsTheHeldEntries() {
-    Batcher b = batcher(256, 4, 8);
+    Batcher b = batcher(256, 8);
     b.hold();
     b.add(opened("held"));
     b.close();
@@ -248,12 +244,12 @@ class BatcherTest {
 
   @Test
   void drain_ofAnIdleJournal_isDoneAtOnce() {
-    assertThat(batcher(256, 4, 8).drain()).isCompleted();
+    assertThat(batcher(256, 8).drain()).isCompleted();
   }
 
   @Test
   void close_dropsWhatIsBuffered_andFailsWaitingDrains() {
-    Batcher b = batcher(256, 4, 8);
+    Batcher b = batcher(256, 8);
     b.add(opened("a"));
     time.advanceMillis(2);
     CompletableFuture<Void> drained = b.drain();
@@ -262,14 +258,13 @@ class BatcherTest {
     time.advanceMillis(10);
     assertThat(drained).isCompletedExceptionally();
     assertThat(log.sessionIds()).containsExactly("a");
-    assertThat(b.mayGrant(RENDER)).isFalse();
+    assertThat(b.healthy()).isFalse();
     assertThat(failures).as("closing is not a failure").isEmpty();
   }
 
   @Test
   void batch_staysWithinTheRecordSize() {
-    Batcher b =
-        new Batcher(time, log, Duration.ofMillis(2), 1000, 2048 + 1024, 4, 8, failures::add);
+    Batcher b = new Batcher(time, log, Duration.ofMillis(2), 1000, 2048 + 1024, 8, failures::add);
     String big = "x".repeat(700);
     for (int i = 0; i < 6; i++) {
       b.add(
@@ -287,7 +282,6 @@ class BatcherTest {
   void closedJournal_allowsNoGrantAndDropsEntries() {
     Batcher none = Batcher.closed(time);
     none.add(opened("s"));
-    assertThat(none.mayGrant(RENDER)).isFalse();
     assertThat(none.healthy()).isFalse();
     assertThat(none.stats().buffered()).isZero();
   }
