@@ -66,7 +66,10 @@ class Leader:
 
     Starts at the first member; a NOT_LEADER refusal with a hint moves to the member it names at
     once, one without (no leader known yet) or an unreachable member moves to the next member after
-    a short pause. The same request is sent each time, so an Acquire keeps its request_id.
+    a short pause. A hint naming a member that did not answer since the last success is stale (the
+    survivors of a dead leader name it until they elect another) and counts as none; one naming the
+    member called means it leads but is not ready yet: the same member again after the pause. The
+    same request is sent each time, so an Acquire keeps its request_id.
     """
 
     def __init__(self, targets):
@@ -84,6 +87,7 @@ class Leader:
     def call(self, fn, timeout=30):
         """fn(channel) on the leader; returns its result, or raises the last error at timeout."""
         deadline = time.time() + timeout
+        unreachable = set()
         while True:
             try:
                 return fn(self.channel())
@@ -92,14 +96,21 @@ class Leader:
                 if time.time() > deadline or (
                         hint is None and e.code() != grpc.StatusCode.UNAVAILABLE):
                     raise
-                if hint:
+                if hint == self.current:
+                    time.sleep(0.2)
+                    continue
+                if hint and hint not in unreachable:
                     self.hints_followed.append((self.current, hint))
                     if hint not in self.targets:
                         self.targets.append(hint)
                     self.current = hint
                     continue
+                if hint is None:
+                    unreachable.add(self.current)
                 at = self.targets.index(self.current)
-                self.current = self.targets[(at + 1) % len(self.targets)]
+                others = self.targets[at + 1:] + self.targets[:at]
+                live = [t for t in others if t not in unreachable]
+                self.current = (live or others or [self.current])[0]
                 time.sleep(0.2)
 
     def close(self):

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
@@ -20,8 +21,11 @@ import java.util.function.UnaryOperator;
  * The brokers a client may call and the one it calls now: one broker, or the members of a cluster,
  * of which only the leader serves. Calls go to the {@linkplain #current() current} member; a
  * follower's NOT_LEADER hint makes the member it names current ({@link #follow}), and a failure
- * without a hint moves on to the next member ({@link #failed}). One channel per member, made when
- * first used and shut down by {@link #close}.
+ * without a hint moves on to the next member ({@link #failed}). The moves after failures go round
+ * the members in turn, whatever hints did in between: after a leader dies, a survivor may name it
+ * for a while, and a client that went back from the dead leader to that survivor each time would
+ * never try the third member, which may be the new leader. One channel per member, made when first
+ * used and shut down by {@link #close}.
  *
  * <p>Thread-safe: the sessions of a client share one, so that what one learns about the leader the
  * others use at once.
@@ -44,6 +48,10 @@ public final class LeaderTargets implements AutoCloseable {
 
   @GuardedBy("this")
   private int current;
+
+  /** The member the last move after a failure went to; the next such move goes on from it. */
+  @GuardedBy("this")
+  private int probe;
 
   @GuardedBy("this")
   private boolean closed;
@@ -164,35 +172,74 @@ public final class LeaderTargets implements AutoCloseable {
 
   /**
    * A call to {@code target} failed without naming a leader (unreachable, or a member that knows
-   * none): the next member is tried, unless another call has moved on from it already.
+   * none): the next member is tried, unless another call has moved on from {@code target} already.
    */
-  public synchronized void failed(String target) {
-    if (targets.get(current).equals(target)) {
-      current = (current + 1) % targets.size();
+  public void failed(String target) {
+    failed(target, Set.of());
+  }
+
+  /**
+   * As {@link #failed(String)}, going round the members in turn from the one the last such move
+   * went to (not from {@code target}, which a hint may have made current), and past those in {@code
+   * skip} while any other is left.
+   */
+  synchronized void failed(String target, Set<String> skip) {
+    if (!targets.get(current).equals(target)) {
+      return;
     }
+    int n = targets.size();
+    int next = -1;
+    for (int i = 1; i <= n && next < 0; i++) {
+      int at = (probe + i) % n;
+      if (!targets.get(at).equals(target) && !skip.contains(targets.get(at))) {
+        next = at;
+      }
+    }
+    if (next < 0) {
+      next = (probe + 1) % n;
+      if (n > 1 && targets.get(next).equals(target)) {
+        next = (next + 1) % n;
+      }
+    }
+    probe = next;
+    current = next;
   }
 
   /**
    * Routes the next attempt after a call to {@code target} failed with {@code error}, and says when
-   * to make it: {@code 0} at once, to the leader a NOT_LEADER refusal named (unless {@code
-   * hintsFollowed} hints in a row have led nowhere); a back-off from {@code backoff} when a member
-   * knows no leader, or cannot be reached while others are known (the next member is tried then);
-   * {@code -1} when the error is not about where the call went, so another member would not help.
+   * to make it, from what {@code search} learned since the caller last got through (updated here):
+   *
+   * <ul>
+   *   <li>a NOT_LEADER refusal naming another member: go there, at once unless as many hints as
+   *       there are members were followed already (a ping-pong during an election), then after a
+   *       back-off from {@code backoff};
+   *   <li>one naming a member that did not answer: the hint is stale (survivors name a dead leader
+   *       until they elect another), so as for no leader known: the next member, after a back-off;
+   *   <li>one naming {@code target} itself: it leads but is not ready yet (its new epoch is being
+   *       committed): the same member again, after a back-off;
+   *   <li>UNAVAILABLE without a hint while other members are known: {@code target} did not answer;
+   *       the next member, after a back-off;
+   *   <li>{@code -1} for any other error: it is not about where the call went, so another member
+   *       would not help.
+   * </ul>
    */
-  long afterFailure(String target, Throwable error, int hintsFollowed, Backoff backoff) {
+  long afterFailure(String target, Throwable error, LeaderSearch search, Backoff backoff) {
     java.util.Optional<String> hint = NotLeader.hint(error);
     if (hint.isPresent()) {
       String leader = hint.get();
-      if (leader.isEmpty() || leader.equals(target) || !follow(leader)) {
-        failed(target);
-      } else if (hintsFollowed < size()) {
-        return 0;
+      if (leader.equals(target)) {
+        return backoff.nextDelayNanos();
       }
+      if (!leader.isEmpty() && !search.isUnreachable(leader) && follow(leader)) {
+        return search.followedHint() < size() ? 0 : backoff.nextDelayNanos();
+      }
+      failed(target, search.unreachable());
       return backoff.nextDelayNanos();
     }
     if (io.grpc.Status.fromThrowable(error).getCode() == io.grpc.Status.Code.UNAVAILABLE
         && size() > 1) {
-      failed(target);
+      search.unreachable(target);
+      failed(target, search.unreachable());
       return backoff.nextDelayNanos();
     }
     return -1;

@@ -235,7 +235,7 @@ final class ManagedSession implements WorkerSession {
             settings.reconnectInitial().toNanos(),
             settings.reconnectMax().toNanos(),
             () -> ThreadLocalRandom.current().nextDouble());
-    int hintsFollowed = 0;
+    LeaderSearch search = new LeaderSearch();
     while (true) {
       String target = targets.current();
       long left = end - ticker.nanoTime();
@@ -244,12 +244,11 @@ final class ManagedSession implements WorkerSession {
             LeaseBrokerGrpc.newBlockingStub(targets.channel(target))
                 .withDeadlineAfter(Math.max(0, left), TimeUnit.NANOSECONDS));
       } catch (StatusRuntimeException e) {
-        long pause = targets.afterFailure(target, e, hintsFollowed, backoff);
+        long pause = targets.afterFailure(target, e, search, backoff);
         if (pause < 0 || ticker.nanoTime() + pause >= end) {
           throw Errors.fromGrpc(e);
         }
         if (pause == 0) {
-          hintsFollowed++;
           continue;
         }
         try {

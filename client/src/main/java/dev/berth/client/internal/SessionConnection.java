@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -145,8 +146,8 @@ final class SessionConnection {
   /** When the first hello was sent: the session gives up opening one call deadline later. */
   private long openStartedNanos;
 
-  /** NOT_LEADER hints followed at once since the last stream opened; bounds a ping-pong. */
-  private int hintsFollowed;
+  /** What the session learned about the members since its last stream opened. */
+  private final LeaderSearch search = new LeaderSearch();
 
   /** The last call_id used on any of this session's streams; ids are never reused. */
   private long lastCallId;
@@ -549,7 +550,7 @@ final class SessionConnection {
     s.opened = true;
     s.helloTimeout.cancel(false);
     backoff.reset();
-    hintsFollowed = 0;
+    search.reset();
     long ttl = positiveOr(Wire.duration(opened.getSessionTtl()).toNanos(), DEFAULT_TTL_NANOS);
     long margin = marginNanos(ttl);
     SessionGeneration old = generation;
@@ -557,7 +558,7 @@ final class SessionConnection {
       old.resumed(opened.getBrokerEpoch(), ttl, margin, s.helloSentNanos);
       log.log(Level.INFO, "session {0} of {1} resumed", old.sessionId(), workerId);
       LocalLeases local = localLeases;
-      Set<String> lost = new java.util.HashSet<>(opened.getLostLeasesList());
+      Set<String> lost = new HashSet<>(opened.getLostLeasesList());
       if (local != null) {
         local.answered(old, lost, leases); // takes out the local ones it refused
       }
@@ -798,11 +799,12 @@ final class SessionConnection {
       return -1;
     }
     if (s.timedOut && targets.size() > 1) {
-      targets.failed(s.target); // a member that does not answer: try the next one
+      search.unreachable(s.target);
+      targets.failed(s.target, search.unreachable()); // a member that does not answer: the next
       return backoff.nextDelayNanos();
     }
     return targets.afterFailure(
-        s.target, error != null ? error : status.asRuntimeException(), hintsFollowed, backoff);
+        s.target, error != null ? error : status.asRuntimeException(), search, backoff);
   }
 
   /** Opens the next stream after {@code delayNanos}, at once for 0. */
@@ -815,7 +817,6 @@ final class SessionConnection {
         targets.current(),
         TimeUnit.NANOSECONDS.toMillis(delayNanos));
     if (delayNanos == 0) {
-      hintsFollowed++;
       post(this::backoffElapsed);
     } else {
       reconnect =

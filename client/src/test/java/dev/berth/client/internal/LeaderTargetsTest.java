@@ -75,14 +75,15 @@ class LeaderTargetsTest {
   @Test
   void afterFailure_hintNamesAMember_goesThereAtOnce() {
     LeaderTargets targets = targets("a:1", "b:1", "c:1");
-    assertThat(targets.afterFailure("a:1", notLeader("c:1"), 0, backoff)).isZero();
+    assertThat(targets.afterFailure("a:1", notLeader("c:1"), new LeaderSearch(), backoff)).isZero();
     assertThat(targets.current()).isEqualTo("c:1");
   }
 
   @Test
   void afterFailure_hintNamesAnUnknownAddress_addsItAndGoesThere() {
     LeaderTargets targets = targets("a:1");
-    assertThat(targets.afterFailure("a:1", notLeader("10.0.0.2:7433"), 0, backoff)).isZero();
+    assertThat(targets.afterFailure("a:1", notLeader("10.0.0.2:7433"), new LeaderSearch(), backoff))
+        .isZero();
     assertThat(targets.current()).isEqualTo("10.0.0.2:7433");
     assertThat(targets.all()).containsExactly("a:1", "10.0.0.2:7433");
   }
@@ -90,19 +91,90 @@ class LeaderTargetsTest {
   @Test
   void afterFailure_noLeaderKnown_triesTheNextMemberAfterABackoff() {
     LeaderTargets targets = targets("a:1", "b:1");
-    assertThat(targets.afterFailure("a:1", notLeader(""), 0, backoff)).isEqualTo(100_000_000L);
+    assertThat(targets.afterFailure("a:1", notLeader(""), new LeaderSearch(), backoff))
+        .isEqualTo(100_000_000L);
     assertThat(targets.current()).isEqualTo("b:1");
-    assertThat(targets.afterFailure("b:1", notLeader(""), 0, backoff)).isEqualTo(200_000_000L);
+    assertThat(targets.afterFailure("b:1", notLeader(""), new LeaderSearch(), backoff))
+        .isEqualTo(200_000_000L);
     assertThat(targets.current()).isEqualTo("a:1");
   }
 
   @Test
   void afterFailure_hintsPingPong_backsOffOnceEveryMemberWasFollowed() {
     LeaderTargets targets = targets("a:1", "b:1");
-    assertThat(targets.afterFailure("a:1", notLeader("b:1"), 0, backoff)).isZero();
-    assertThat(targets.afterFailure("b:1", notLeader("a:1"), 1, backoff)).isZero();
-    assertThat(targets.afterFailure("a:1", notLeader("b:1"), 2, backoff)).isEqualTo(100_000_000L);
+    LeaderSearch search = new LeaderSearch();
+    assertThat(targets.afterFailure("a:1", notLeader("b:1"), search, backoff)).isZero();
+    assertThat(targets.afterFailure("b:1", notLeader("a:1"), search, backoff)).isZero();
+    assertThat(targets.afterFailure("a:1", notLeader("b:1"), search, backoff))
+        .isEqualTo(100_000_000L);
     assertThat(targets.current()).isEqualTo("b:1");
+  }
+
+  /**
+   * The failover that stranded a session in a test run: the leader {@code a} is killed, and the
+   * survivor {@code b} goes on naming it for seconds. The hint is stale once {@code a} did not
+   * answer, and the members are tried in turn, so {@code c}, the new leader, is tried next, instead
+   * of going back and forth between the dead leader and the survivor that names it.
+   */
+  @Test
+  void afterFailure_survivorNamesTheDeadLeader_theThirdMemberIsTriedNext() {
+    LeaderTargets targets = targets("a:1", "b:1", "c:1");
+    LeaderSearch search = new LeaderSearch();
+    assertThat(targets.afterFailure("a:1", down(), search, backoff)).isEqualTo(100_000_000L);
+    assertThat(targets.current()).isEqualTo("b:1");
+    assertThat(targets.afterFailure("b:1", notLeader("a:1"), search, backoff))
+        .isEqualTo(200_000_000L);
+    assertThat(targets.current()).isEqualTo("c:1");
+    assertThat(targets.afterFailure("c:1", notLeader("a:1"), search, backoff))
+        .isEqualTo(400_000_000L);
+    assertThat(targets.current()).as("the dead one is skipped").isEqualTo("b:1");
+  }
+
+  @Test
+  void afterFailure_hintFollowedToAMemberThatDidNotAnswer_nextMemberInTurn() {
+    LeaderTargets targets = targets("a:1", "b:1", "c:1");
+    targets.follow("b:1"); // b led
+    LeaderSearch search = new LeaderSearch();
+    assertThat(targets.afterFailure("b:1", down(), search, backoff)).isPositive();
+    assertThat(targets.current()).isEqualTo("c:1");
+    assertThat(targets.afterFailure("c:1", notLeader("a:1"), search, backoff)).isZero();
+    assertThat(targets.afterFailure("a:1", down(), search, backoff)).isPositive();
+    assertThat(targets.current()).as("round from c, past a and b").isEqualTo("c:1");
+  }
+
+  @Test
+  void afterFailure_newLeaderNamedAfterStaleHints_isFollowedAtOnce() {
+    LeaderTargets targets = targets("a:1", "b:1", "c:1");
+    LeaderSearch search = new LeaderSearch();
+    targets.afterFailure("a:1", down(), search, backoff);
+    targets.afterFailure("b:1", notLeader("a:1"), search, backoff);
+    assertThat(targets.afterFailure("c:1", notLeader("b:1"), search, backoff)).isZero();
+    assertThat(targets.current()).isEqualTo("b:1");
+  }
+
+  @Test
+  void afterFailure_memberNamesItself_leadsButIsNotReady_sameMemberAfterABackoff() {
+    LeaderTargets targets = targets("a:1", "b:1", "c:1");
+    targets.follow("b:1");
+    assertThat(targets.afterFailure("b:1", notLeader("b:1"), new LeaderSearch(), backoff))
+        .isEqualTo(100_000_000L);
+    assertThat(targets.current()).isEqualTo("b:1");
+  }
+
+  @Test
+  void afterFailure_everyOtherMemberDown_stillGoesRound() {
+    LeaderTargets targets = targets("a:1", "b:1", "c:1");
+    LeaderSearch search = new LeaderSearch();
+    List<String> visited = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      targets.afterFailure(targets.current(), down(), search, backoff);
+      visited.add(targets.current());
+    }
+    assertThat(visited).containsExactly("b:1", "c:1", "a:1", "b:1");
+  }
+
+  private static StatusRuntimeException down() {
+    return Status.UNAVAILABLE.withDescription("io exception").asRuntimeException();
   }
 
   @Test
@@ -110,7 +182,7 @@ class LeaderTargetsTest {
     LeaderTargets targets = targets("a:1", "b:1");
     StatusRuntimeException down =
         Status.UNAVAILABLE.withDescription("refused").asRuntimeException();
-    assertThat(targets.afterFailure("a:1", down, 0, backoff)).isPositive();
+    assertThat(targets.afterFailure("a:1", down, new LeaderSearch(), backoff)).isPositive();
     assertThat(targets.current()).isEqualTo("b:1");
   }
 
@@ -119,7 +191,7 @@ class LeaderTargetsTest {
     LeaderTargets targets = targets("a:1");
     StatusRuntimeException down =
         Status.UNAVAILABLE.withDescription("refused").asRuntimeException();
-    assertThat(targets.afterFailure("a:1", down, 0, backoff)).isEqualTo(-1);
+    assertThat(targets.afterFailure("a:1", down, new LeaderSearch(), backoff)).isEqualTo(-1);
     assertThat(targets.current()).isEqualTo("a:1");
   }
 
@@ -127,7 +199,8 @@ class LeaderTargetsTest {
   void afterFailure_errorNotAboutWhere_doesNotMove() {
     LeaderTargets targets = targets("a:1", "b:1");
     assertThat(
-            targets.afterFailure("a:1", Status.PERMISSION_DENIED.asRuntimeException(), 0, backoff))
+            targets.afterFailure(
+                "a:1", Status.PERMISSION_DENIED.asRuntimeException(), new LeaderSearch(), backoff))
         .isEqualTo(-1);
     assertThat(targets.current()).isEqualTo("a:1");
   }
