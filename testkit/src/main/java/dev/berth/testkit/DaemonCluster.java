@@ -149,6 +149,30 @@ public final class DaemonCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until {@code leader}'s log has committed every lease-state change it journaled ({@code
+   * GetStatus.cluster.uncommitted_entries} is 0): a test that kills the leader and then expects its
+   * successor to know every lease calls this first, since grants are journaled after they are
+   * answered, and a crash may lose the last few (the successor holds back slots for them instead).
+   */
+  public static void awaitCommitted(Member leader, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long left;
+    while ((left = status(leader).getUncommittedEntries()) > 0) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError(
+            leader.id()
+                + " still has "
+                + left
+                + " uncommitted entries after "
+                + timeout
+                + ":\n"
+                + leader.daemon().logTail(30));
+      }
+      Thread.sleep(10);
+    }
+  }
+
   /** Stops every member (SIGTERM, then SIGKILL) and closes the channels. */
   @Override
   public void close() {

@@ -91,7 +91,10 @@ final class ClusterCommands {
             + ", applied "
             + node.getAppliedIndex()
             + ", apply lag "
-            + node.getApplyLag());
+            + node.getApplyLag()
+            + (node.getRole() == ClusterRole.CLUSTER_ROLE_LEADER
+                ? ", uncommitted " + node.getUncommittedEntries()
+                : ""));
     out.println();
     Table members = new Table("MEMBER", "API", "ROLE", "COMMIT>", "LAG>");
     for (ClusterMemberInfo m : node.getMembersList()) {

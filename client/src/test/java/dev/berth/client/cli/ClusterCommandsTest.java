@@ -82,4 +82,19 @@ class ClusterCommandsTest {
 
     assertThat(text).contains("leader       n1 at 10.0.0.1:7433 (not ready yet)");
   }
+
+  @Test
+  void view_leader_showsWhatItsLogHasNotCommittedYet() {
+    String text =
+        view(
+            follower()
+                .setNodeId("n1")
+                .setRole(ClusterRole.CLUSTER_ROLE_LEADER)
+                .setReady(true)
+                .setUncommittedEntries(3)
+                .build());
+
+    assertThat(text)
+        .contains("log          commit index 10, applied 9, apply lag 1, uncommitted 3");
+  }
 }

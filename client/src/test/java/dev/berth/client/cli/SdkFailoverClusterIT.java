@@ -86,6 +86,8 @@ class SdkFailoverClusterIT {
         held.add(grant(session, "https://h" + i + ".example/"));
       }
       assertThat(leaseIds(leader)).containsExactlyInAnyOrderElementsOf(ids(held));
+      // Grants are journaled after they are answered: the successor knows them once committed.
+      DaemonCluster.awaitCommitted(leader, Duration.ofSeconds(10));
 
       // SIGKILL of the leader: the session resumes on the next one with its leases.
       leader.daemon().kill();

@@ -14,6 +14,8 @@ import java.util.List;
  * @param ready whether it leads and may grant right now (epoch committed, lease held)
  * @param commitIndex the last log index it knows to be committed
  * @param appliedIndex the last log index its replica applied
+ * @param uncommittedEntries lease-state changes this leader journaled that the log has not
+ *     committed yet (buffered or in flight): what its crash now could lose; 0 on a follower
  * @param members every member as this node sees it
  */
 public record ClusterStatus(
@@ -26,6 +28,7 @@ public record ClusterStatus(
     boolean ready,
     long commitIndex,
     long appliedIndex,
+    long uncommittedEntries,
     List<Member> members) {
 
   public ClusterStatus {

@@ -355,7 +355,12 @@ public final class RaftNode implements AutoCloseable {
         canGrant(time.nanoTime()),
         commit,
         applied,
+        leads ? uncommitted(journal().stats()) : 0,
         members);
+  }
+
+  private static long uncommitted(Batcher.Stats s) {
+    return s.buffered() + Math.max(0, s.entriesSent() - s.entriesCommitted());
   }
 
   /** Leaves the cluster: stops the journal, the client and the Raft server. Idempotent. */

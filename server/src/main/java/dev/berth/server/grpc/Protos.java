@@ -938,7 +938,8 @@ final class Protos {
             .setReady(c.ready())
             .setCommitIndex(Math.max(0, c.commitIndex()))
             .setAppliedIndex(Math.max(0, c.appliedIndex()))
-            .setApplyLag(c.applyLag());
+            .setApplyLag(c.applyLag())
+            .setUncommittedEntries(c.uncommittedEntries());
     for (ClusterStatus.Member m : c.members()) {
       b.addMembers(
           ClusterMemberInfo.newBuilder()

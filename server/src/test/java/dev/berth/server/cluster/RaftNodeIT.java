@@ -56,6 +56,7 @@ class RaftNodeIT {
         journal.add(opened("s" + i));
       }
       journal.drain().get(10, TimeUnit.SECONDS);
+      assertThat(c.nodes[leader].status().uncommittedEntries()).as("all committed").isZero();
       for (int i = 0; i < LocalCluster.SIZE; i++) {
         awaitSessions(c, i, 500);
       }
@@ -190,6 +191,8 @@ class RaftNodeIT {
               .addSessions(SessionOpened.newBuilder().setSessionId("kept"))
               .build();
       c.nodes[leader].journal().add(opened("after-the-read"));
+      assertThat(c.nodes[leader].status().uncommittedEntries()).as("held: counted").isPositive();
+      assertThat(c.nodes[target].status().uncommittedEntries()).as("a follower's").isZero();
       c.nodes[leader].handOff(state, LocalCluster.id(target)).get(20, TimeUnit.SECONDS);
       await(ELECTION, c.roles[target]::ready, c::describe);
       long readyAt = System.nanoTime();

@@ -121,6 +121,8 @@ class FailoverClusterIT {
       workerOf.put(session.id(), "worker-" + s);
     }
     long oldTerm = status(leader).getTerm();
+    // Grants are journaled after they are answered: the successor knows them once committed.
+    DaemonCluster.awaitCommitted(leader, Duration.ofSeconds(10));
 
     long killedAt = System.nanoTime();
     leader.daemon().kill();

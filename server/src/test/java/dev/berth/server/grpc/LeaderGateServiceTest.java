@@ -233,6 +233,7 @@ class LeaderGateServiceTest {
               serving,
               10,
               9,
+              serving ? 2 : 0,
               List.of(
                   new ClusterStatus.Member("n1", LEADER_API, 10, -1),
                   new ClusterStatus.Member("n2", "127.0.0.1:7433", 10, 1),

@@ -165,6 +165,7 @@ class TransferLeadershipServiceTest {
               serving,
               10,
               10,
+              0,
               List.of(
                   new ClusterStatus.Member("n1", N1_API, 10, 0),
                   new ClusterStatus.Member("n2", "127.0.0.1:7433", 10, 0),

@@ -46,6 +46,7 @@ class ClusterViewTest {
         true,
         40,
         40,
+        0,
         List.of(
             new ClusterStatus.Member("n1", "10.0.0.1:7433", 40, -1),
             new ClusterStatus.Member("n2", "10.0.0.2:7433", 40, -1),
