@@ -31,8 +31,9 @@ import java.util.regex.Pattern;
  * of calls in flight but no pause between them, until its standard input closes.
  *
  * <p>Usage: {@code FloodClient HOST:PORT TOKEN SESSION_ATTEMPTS IN_FLIGHT}. Prints {@code SESSIONS
- * opened=N exhausted=N caps=[...]}, then {@code FLOODING}, a {@code PROGRESS} line a second, and at
- * the end {@code ACQUIRES calls=N exhausted=N ok=N other=N seconds=S caps=[...]}.
+ * opened=N exhausted=N caps=[...]}, then {@code FLOODING}, a {@code PROGRESS calls=N exhausted=N
+ * caps=[...]} line a second, and at the end {@code ACQUIRES calls=N exhausted=N ok=N other=N
+ * seconds=S caps=[...]}.
  */
 public final class FloodClient {
   private static final int CALLS_PER_CONNECTION = 900; // under the broker's 1000 per connection
@@ -109,7 +110,13 @@ public final class FloodClient {
                 }
               });
       if (System.nanoTime() > nextProgress) {
-        System.out.println("PROGRESS calls=" + calls + " exhausted=" + refusals.exhausted);
+        System.out.println(
+            "PROGRESS calls="
+                + calls
+                + " exhausted="
+                + refusals.exhausted
+                + " caps="
+                + new TreeSet<>(refusals.caps));
         System.out.flush();
         nextProgress += TimeUnit.SECONDS.toNanos(1);
       }

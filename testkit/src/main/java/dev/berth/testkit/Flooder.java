@@ -85,6 +85,25 @@ public final class Flooder implements AutoCloseable {
     throw new IllegalStateException("the flooder did not print " + prefix + " within " + timeout);
   }
 
+  /**
+   * Waits until the flooder's progress reports that the broker's refusals named every one of {@code
+   * caps}, or {@code timeout} passes; on a loaded machine the flood may need longer than planned to
+   * run into a rate cap.
+   *
+   * @return whether it did
+   */
+  public boolean awaitCaps(java.util.Collection<String> caps, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      String line = lines.poll(100, TimeUnit.MILLISECONDS);
+      if (line != null && line.startsWith("PROGRESS") && caps.stream().allMatch(line::contains)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Stops the flooder where it is (SIGSTOP): its calls in flight are answered, no new ones go. */
   public void pause() throws Exception {
     Signals.send(process.toHandle(), "STOP");

@@ -54,6 +54,12 @@ class FloodIT {
         String sessionsLine = flooder.next("SESSIONS", Duration.ofSeconds(40));
         flooder.next("FLOODING", Duration.ofSeconds(40));
         int granted = cycles(Bearer.as(channel, FloodScenario.FLEET_TOKEN), fleet.id());
+        // On a loaded machine the flooder may be too slow to pass the call-rate cap in the fleet's
+        // few seconds: it floods on until both caps have refused it (the assertions below report
+        // if they never do).
+        flooder.awaitCaps(
+            List.of("caps.queued_per_principal", "caps.calls_per_second_per_principal"),
+            Duration.ofSeconds(30));
         String acquiresLine = flooder.stop();
         System.out.printf(
             "FloodIT: %s%nFloodIT: %s%nFloodIT: fleet granted %d cycles beside the flood%n",
