@@ -17,6 +17,7 @@ import dev.berth.server.ratelimit.HostRateLimiter;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The fleet-wide admission rules beyond plain pool counts: per-host token buckets, memory pressure
@@ -109,12 +110,21 @@ public final class AdmissionController {
         return new Admission.RateFacts(
             true,
             jobWait,
-            () -> "job " + name + " " + jobRates.describe(host, now) + need(tokens),
+            () -> {
+              Supplier<String> state = jobRates.capture(host, now);
+              return () -> "job " + name + " " + state.get() + need(tokens);
+            },
             () -> JobsConfig.Keys.hostRate(name, jobRates.patternOf(host)));
       }
     }
     return new Admission.RateFacts(
-        true, hostWait, () -> hosts.describe(host, now) + need(tokens), () -> hosts.ruleKey(host));
+        true,
+        hostWait,
+        () -> {
+          Supplier<String> state = hosts.capture(host, now);
+          return tokens == 1 ? state : () -> state.get() + need(tokens);
+        },
+        () -> hosts.ruleKey(host));
   }
 
   private static String need(int tokens) {

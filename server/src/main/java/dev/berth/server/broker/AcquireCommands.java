@@ -299,28 +299,31 @@ final class AcquireCommands {
           Decision.Refused still = blocking != null ? blocking.refusal() : null;
           int item = still != null ? blocking.item() : 0;
           AcquireSpec spec = request.item(item);
-          String waitedFor =
-              request.itemCount() == 1
-                  ? "a " + spec.kind() + " slot"
-                  : "a bundle of "
-                      + request.itemCount()
-                      + " (items["
-                      + item
-                      + "] "
-                      + spec.kind()
-                      + ")";
+          int count = request.itemCount();
+          long waited = request.waitNanos();
+          // Read now what the sentence needs; write it when the caller's answer reads it.
+          String pool = still != null ? null : poolDetail(spec.kind());
           Decision.Refused refusal =
-              new Decision.Refused(
+              Decision.Refused.deferred(
                   RefusalReason.TIMEOUT,
                   still != null
                       ? still.retryAfterNanos()
                       : state.config.exhaustedRetryAfter().toNanos(),
-                  "waited "
-                      + Durations.format(Duration.ofNanos(request.waitNanos()))
-                      + " for "
-                      + waitedFor
-                      + ": "
-                      + (still != null ? still.detail() : poolDetail(spec.kind())),
+                  () ->
+                      "waited "
+                          + Durations.format(Duration.ofNanos(waited))
+                          + " for "
+                          + (count == 1
+                              ? "a " + spec.kind() + " slot"
+                              : "a bundle of "
+                                  + count
+                                  + " (items["
+                                  + item
+                                  + "] "
+                                  + spec.kind()
+                                  + ")")
+                          + ": "
+                          + (still != null ? still.detail() : pool),
                   still != null ? still.rule() : Admission.Rules.TIMEOUT);
           decide(waiter, request.refused(item, refusal), fx);
           refused(waiter.job(), spec, refusal, now, fx);

@@ -29,7 +29,7 @@ class AdmissionTest {
 
   private static final Admission.RateFacts HOST_RATE =
       new Admission.RateFacts(
-          true, 0, () -> "host example.com: 2.0/s", () -> "rate_limit.default_rate");
+          true, 0, () -> () -> "host example.com: 2.0/s", () -> "rate_limit.default_rate");
 
   private static Admission.SessionFacts session(boolean draining, boolean holdsWasm, int held) {
     return new Admission.SessionFacts("s1", draining, holdsWasm, held);
@@ -68,7 +68,7 @@ class AdmissionTest {
         pool(0, 0, 2, ""),
         Admission.Memory.NONE,
         new Admission.RateFacts(
-            !detail.isEmpty(), nanos, () -> detail, () -> "rate_limit.default_rate"),
+            !detail.isEmpty(), nanos, () -> () -> detail, () -> "rate_limit.default_rate"),
         Admission.JobFacts.DEFAULT);
   }
 
