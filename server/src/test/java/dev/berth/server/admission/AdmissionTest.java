@@ -36,8 +36,7 @@ class AdmissionTest {
   }
 
   private static Admission.PoolFacts pool(int inUse, int queued, int limit, String reason) {
-    return new Admission.PoolFacts(
-        new Admission.Usage(inUse, queued), new Admission.Limit(limit, reason));
+    return new Admission.PoolFacts(inUse, queued, limit, reason);
   }
 
   private static Admission.Facts facts(
