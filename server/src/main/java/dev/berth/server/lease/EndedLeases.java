@@ -19,6 +19,7 @@ final class EndedLeases {
 
   // The ring, oldest at head; a slot's columns describe one ended lease.
   private String[] ids;
+  private int[] hashes;
   private String[] sessionIds;
   private LeaseEnd[] ends;
   private RevokeReason[] reasons;
@@ -26,8 +27,13 @@ final class EndedLeases {
   private int head;
   private int size;
 
-  /** Ring slot + 1 by the id's hash, 0 for empty; a power of two at least twice the ring. */
-  private int[] index;
+  /**
+   * By the id's hash: {@code hash << 32 | (ring slot + 1)}, 0 for empty; a power of two at least
+   * twice the ring. The hash is kept in the entry so a probe reads one array and compares ids only
+   * when the hashes match: dereferencing the ids of a large ring, most of them long out of the
+   * CPU's caches, is what an index without them pays.
+   */
+  private long[] index;
 
   EndedLeases(int capacity) {
     if (capacity < 1) {
@@ -47,10 +53,11 @@ final class EndedLeases {
    * its place and takes the new facts, as a re-put into an insertion-ordered map would.
    */
   void add(String id, String sessionId, LeaseEnd end, RevokeReason reason, long endedAtNanos) {
-    int at = find(id);
+    int hash = hash(id);
+    int at = find(id, hash);
     int slot;
     if (at >= 0) {
-      slot = index[at] - 1;
+      slot = slotAt(at);
     } else {
       if (size == ids.length) {
         if (ids.length < capacity) {
@@ -58,12 +65,13 @@ final class EndedLeases {
         } else {
           forgetOldest();
         }
-        at = find(id); // the index changed under it
+        at = find(id, hash); // the index changed under it
       }
       slot = wrap(head + size);
       size++;
       ids[slot] = id;
-      index[-at - 1] = slot + 1;
+      hashes[slot] = hash;
+      index[-at - 1] = entry(hash, slot);
     }
     sessionIds[slot] = sessionId;
     ends[slot] = end;
@@ -73,11 +81,11 @@ final class EndedLeases {
 
   /** How {@code id} ended, or null when it is unknown or forgotten. */
   LeaseTable.Ended get(String id) {
-    int at = find(id);
+    int at = find(id, hash(id));
     if (at < 0) {
       return null;
     }
-    int slot = index[at] - 1;
+    int slot = slotAt(at);
     return new LeaseTable.Ended(sessionIds[slot], ends[slot], reasons[slot], endedAt[slot]);
   }
 
@@ -89,8 +97,13 @@ final class EndedLeases {
   }
 
   private void forgetOldest() {
-    String id = ids[head];
-    unindex(find(id));
+    int mask = index.length - 1;
+    long entry = entry(hashes[head], head);
+    int p = hashes[head] & mask;
+    while (index[p] != entry) {
+      p = (p + 1) & mask;
+    }
+    unindex(p);
     ids[head] = null;
     sessionIds[head] = null;
     ends[head] = null;
@@ -103,14 +116,14 @@ final class EndedLeases {
    * The index position holding {@code id}, or {@code -(p + 1)} for the empty position {@code p}
    * where it would go.
    */
-  private int find(String id) {
+  private int find(String id, int hash) {
     int mask = index.length - 1;
-    for (int p = home(id, mask); ; p = (p + 1) & mask) {
-      int e = index[p];
+    for (int p = hash & mask; ; p = (p + 1) & mask) {
+      long e = index[p];
       if (e == 0) {
         return -p - 1;
       }
-      if (ids[e - 1].equals(id)) {
+      if ((int) (e >>> 32) == hash && ids[slotOf(e)].equals(id)) {
         return p;
       }
     }
@@ -124,7 +137,7 @@ final class EndedLeases {
     int mask = index.length - 1;
     int gap = p;
     for (int j = (p + 1) & mask; index[j] != 0; j = (j + 1) & mask) {
-      int h = home(ids[index[j] - 1], mask);
+      int h = (int) (index[j] >>> 32) & mask;
       // The entry at j stays only if its home lies cyclically in (gap, j].
       boolean stays = gap <= j ? gap < h && h <= j : gap < h || h <= j;
       if (!stays) {
@@ -135,9 +148,21 @@ final class EndedLeases {
     index[gap] = 0;
   }
 
-  private static int home(String id, int mask) {
+  private static int hash(String id) {
     int h = id.hashCode() * 0x9E3779B9; // lease ids are random, but other callers' may not be
-    return (h ^ (h >>> 16)) & mask;
+    return h ^ (h >>> 16);
+  }
+
+  private static long entry(int hash, int slot) {
+    return ((long) hash << 32) | (slot + 1);
+  }
+
+  private static int slotOf(long entry) {
+    return (int) entry - 1;
+  }
+
+  private int slotAt(int p) {
+    return slotOf(index[p]);
   }
 
   private int wrap(int slot) {
@@ -147,6 +172,7 @@ final class EndedLeases {
   /** Doubles the ring (up to the capacity), oldest first from slot 0, and rebuilds the index. */
   private void grow() {
     String[] oldIds = ids;
+    int[] oldHashes = hashes;
     String[] oldSessions = sessionIds;
     LeaseEnd[] oldEnds = ends;
     RevokeReason[] oldReasons = reasons;
@@ -154,25 +180,32 @@ final class EndedLeases {
     int oldHead = head;
     int n = size;
     allocate((int) Math.min(capacity, 2L * oldIds.length));
+    int mask = index.length - 1;
     for (int i = 0; i < n; i++) {
       int from = (oldHead + i) % oldIds.length;
       ids[i] = oldIds[from];
+      hashes[i] = oldHashes[from];
       sessionIds[i] = oldSessions[from];
       ends[i] = oldEnds[from];
       reasons[i] = oldReasons[from];
       endedAt[i] = oldAt[from];
-      index[-find(ids[i]) - 1] = i + 1;
+      int p = hashes[i] & mask;
+      while (index[p] != 0) {
+        p = (p + 1) & mask;
+      }
+      index[p] = entry(hashes[i], i);
     }
     size = n;
   }
 
   private void allocate(int length) {
     ids = new String[length];
+    hashes = new int[length];
     sessionIds = new String[length];
     ends = new LeaseEnd[length];
     reasons = new RevokeReason[length];
     endedAt = new long[length];
-    index = new int[Integer.highestOneBit(Math.max(2, length - 1)) << 2];
+    index = new long[Integer.highestOneBit(Math.max(2, length - 1)) << 2];
     head = 0;
     size = 0;
   }
