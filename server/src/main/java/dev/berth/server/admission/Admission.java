@@ -192,42 +192,40 @@ public final class Admission {
   public record SessionFacts(String id, boolean draining, boolean holdsWasm, int heldOfKind) {}
 
   /**
-   * The requested kind's pool.
-   *
-   * @param usage its leases and waiting acquires
-   * @param limit its limit now
-   */
-  public record PoolFacts(Usage usage, Limit limit) {}
-
-  /**
-   * How much of a pool is taken.
+   * The requested kind's pool: how much of it is taken and its limit in force. One flat record, not
+   * a usage and a limit in a pool: the facts are made for every acquire, and each record is one
+   * more object the JIT does not remove.
    *
    * @param inUse leases of the kind in use fleet-wide
    * @param queued acquires of the kind waiting
-   */
-  public record Usage(int inUse, int queued) {}
-
-  /**
-   * A pool's limit in force.
-   *
    * @param effective the limit now (lowered while degraded)
    * @param reason why it differs from the configured one, or empty
    */
-  public record Limit(int effective, String reason) {}
+  public record PoolFacts(int inUse, int queued, int effective, String reason) {}
 
   /**
    * The acquire's host rate.
    *
    * @param limited the acquire's host has a rate limit
    * @param waitNanos nanoseconds until the host has a token; 0 when it has one or is not limited
-   * @param detail the host rule in words, e.g. {@code host example.com: 2.0/s, next token in
-   *     340ms}; built only when a refusal or Explain shows it, since a grant never does
+   * @param detail captures the host rule's state, to be written as text later, e.g. {@code host
+   *     example.com: 2.0/s, next token in 340ms}; called only when a refusal or Explain shows it,
+   *     since a grant never does
    * @param rule the key of the host rule that decides, e.g. {@code rate_limit.default_rate}; built
    *     only for a refusal
    */
   public record RateFacts(
-      boolean limited, long waitNanos, Supplier<String> detail, Supplier<String> rule) {
-    public static final RateFacts NONE = new RateFacts(false, 0, () -> "", () -> "");
+      boolean limited, long waitNanos, DetailCapture detail, Supplier<String> rule) {
+    public static final RateFacts NONE = new RateFacts(false, 0, () -> () -> "", () -> "");
+  }
+
+  /**
+   * Reads, when called (under the broker's lock), the facts a detail needs, and returns the text to
+   * write from them: a supplier of values only, run after the lock is released.
+   */
+  @FunctionalInterface
+  public interface DetailCapture {
+    Supplier<String> capture();
   }
 
   /**
@@ -304,18 +302,20 @@ public final class Admission {
     }
 
     RateFacts rate = facts.rate();
-    if (rate.limited()) {
-      String refused = failed(steps, "host rate", rate.waitNanos() == 0, rate.detail());
+    if (rate.limited() && (rate.waitNanos() > 0 || steps != null)) {
+      // The host's state is read now (it changes once the lock is released) and written later.
+      Supplier<String> captured = rate.detail().capture();
+      Supplier<String> refused = failed(steps, "host rate", rate.waitNanos() == 0, captured);
       if (refused != null) {
         return new Verdict(
-            new Decision.Refused(
+            Decision.Refused.deferred(
                 RefusalReason.RATE_LIMITED, rate.waitNanos(), refused, rate.rule().get()),
             Blocker.RATE_LIMITED);
       }
     }
 
     long recovery = facts.broker().recoveryNanosLeft();
-    String recovering =
+    Supplier<String> recovering =
         failed(
             steps,
             "restart recovery",
@@ -328,14 +328,14 @@ public final class Admission {
                     : "no restart recovery in progress");
     if (recovering != null) {
       return new Verdict(
-          new Decision.Refused(
+          Decision.Refused.deferred(
               RefusalReason.EXHAUSTED, recovery, recovering, Rules.RESTART_RECOVERY),
           Blocker.POOL_FULL);
     }
 
     String hold = facts.broker().journalHold();
     if (hold != null || (steps != null && facts.broker().replicated())) {
-      String held =
+      Supplier<String> held =
           failed(
               steps,
               "replication",
@@ -343,7 +343,7 @@ public final class Admission {
               () -> hold != null ? hold : "this broker may grant: nothing awaits its commit");
       if (held != null) {
         return new Verdict(
-            new Decision.Refused(
+            Decision.Refused.deferred(
                 RefusalReason.EXHAUSTED,
                 facts.broker().journalRetryNanos(),
                 held,
@@ -354,7 +354,7 @@ public final class Admission {
 
     int perSession = config.perSessionLimit(kind);
     if (perSession > 0) {
-      String refused =
+      Supplier<String> refused =
           failed(
               steps,
               "session limit",
@@ -370,7 +370,7 @@ public final class Admission {
                       + kind);
       if (refused != null) {
         return new Verdict(
-            new Decision.Refused(
+            Decision.Refused.deferred(
                 RefusalReason.EXHAUSTED, retryAfter, refused, SESSION_KEY.get(kind)),
             Blocker.SESSION_LIMIT);
       }
@@ -378,7 +378,7 @@ public final class Admission {
 
     JobFacts job = facts.job();
     if (job.max() > 0 || steps != null) {
-      String refused =
+      Supplier<String> refused =
           failed(
               steps,
               "job quota",
@@ -386,7 +386,7 @@ public final class Admission {
               () -> jobDetail(kind, job));
       if (refused != null) {
         return new Verdict(
-            new Decision.Refused(
+            Decision.Refused.deferred(
                 RefusalReason.EXHAUSTED,
                 retryAfter,
                 refused,
@@ -395,17 +395,16 @@ public final class Admission {
       }
     }
 
-    Usage usage = facts.pool().usage();
-    Limit limit = facts.pool().limit();
+    PoolFacts pool = facts.pool();
     int heldBack = facts.broker().heldBack();
-    String refused =
+    Supplier<String> refused =
         failed(
             steps,
             POOL_RULE.get(kind),
-            usage.inUse() + heldBack < limit.effective(),
+            pool.inUse() + heldBack < pool.effective(),
             () ->
-                poolDetail(kind, usage.inUse(), limit.effective(), usage.queued())
-                    + (limit.reason().isEmpty() ? "" : " (" + limit.reason() + ")")
+                poolDetail(kind, pool.inUse(), pool.effective(), pool.queued())
+                    + (pool.reason().isEmpty() ? "" : " (" + pool.reason() + ")")
                     + (heldBack == 0
                         ? ""
                         : "; "
@@ -415,8 +414,11 @@ public final class Admission {
                             + " them or one session_ttl passes"));
     if (refused != null) {
       return new Verdict(
-          new Decision.Refused(
-              RefusalReason.EXHAUSTED, retryAfter, "pool " + refused, POOL_KEY.get(kind)),
+          Decision.Refused.deferred(
+              RefusalReason.EXHAUSTED,
+              retryAfter,
+              () -> "pool " + refused.get(),
+              POOL_KEY.get(kind)),
           Blocker.POOL_FULL);
     }
     return Verdict.GRANT;
@@ -454,17 +456,17 @@ public final class Admission {
   /**
    * Records a check (when {@code steps} is not null); returns its detail when it failed, null when
    * it passed. The detail is written only when a refusal or Explain shows it, so a grant builds no
-   * text.
+   * text; for a refusal alone, not even then: the returned detail is written when the refusal's
+   * {@link Decision.Refused#detail} is first read, after the broker's lock is released. So {@code
+   * detail} must read only values captured when it was made, never live state.
    */
-  private static String failed(
+  private static Supplier<String> failed(
       List<Step> steps, String rule, boolean passed, Supplier<String> detail) {
-    if (passed && steps == null) {
-      return null;
+    if (steps == null) {
+      return passed ? null : detail;
     }
     String text = detail.get();
-    if (steps != null) {
-      steps.add(new Step(rule, passed, text));
-    }
-    return passed ? null : text;
+    steps.add(new Step(rule, passed, text));
+    return passed ? null : () -> text;
   }
 }

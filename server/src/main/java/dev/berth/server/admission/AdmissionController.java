@@ -17,6 +17,7 @@ import dev.berth.server.ratelimit.HostRateLimiter;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The fleet-wide admission rules beyond plain pool counts: per-host token buckets, memory pressure
@@ -61,7 +62,8 @@ public final class AdmissionController {
       AcquireSpec spec,
       Admission.BrokerFacts broker,
       Admission.SessionFacts session,
-      Admission.Usage usage,
+      int inUse,
+      int queued,
       Job job,
       int kindBefore,
       int hostBefore,
@@ -88,7 +90,7 @@ public final class AdmissionController {
     return new Admission.Facts(
         broker,
         session,
-        new Admission.PoolFacts(usage, new Admission.Limit(effective, limitReason)),
+        new Admission.PoolFacts(inUse, queued, effective, limitReason),
         mem,
         rate,
         jobFacts);
@@ -105,16 +107,39 @@ public final class AdmissionController {
     if (jobRates != null && jobRates.covers(host)) {
       long jobWait = jobRates.nanosUntilTokens(host, tokens, now);
       if (jobWait > hostWait) {
-        String name = job.name();
-        return new Admission.RateFacts(
-            true,
-            jobWait,
-            () -> "job " + name + " " + jobRates.describe(host, now) + need(tokens),
-            () -> JobsConfig.Keys.hostRate(name, jobRates.patternOf(host)));
+        RateRule rule = new RateRule(jobRates, host, job.name(), tokens, now);
+        return new Admission.RateFacts(true, jobWait, rule, rule);
       }
     }
-    return new Admission.RateFacts(
-        true, hostWait, () -> hosts.describe(host, now) + need(tokens), () -> hosts.ruleKey(host));
+    RateRule rule = new RateRule(hosts, host, null, tokens, now);
+    return new Admission.RateFacts(true, hostWait, rule, rule);
+  }
+
+  /**
+   * The rule and the detail of one acquire's host rate, in one object rather than two lambdas
+   * (every rate-limited acquire makes one): the key of the rule that decides, and the capture of
+   * the host's state for the detail, both asked for only when the acquire is refused or explained.
+   *
+   * @param job the job whose own rule for the host decides, or null for the host's rule
+   */
+  private record RateRule(HostRateLimiter limiter, String host, String job, int tokens, long now)
+      implements Admission.DetailCapture, Supplier<String> {
+    /** The key of the rule. */
+    @Override
+    public String get() {
+      return job == null
+          ? limiter.ruleKey(host)
+          : JobsConfig.Keys.hostRate(job, limiter.patternOf(host));
+    }
+
+    @Override
+    public Supplier<String> capture() {
+      Supplier<String> state = limiter.capture(host, now);
+      if (job != null) {
+        return () -> "job " + job + " " + state.get() + need(tokens);
+      }
+      return tokens == 1 ? state : () -> state.get() + need(tokens);
+    }
   }
 
   private static String need(int tokens) {

@@ -52,6 +52,10 @@ final class AcquireCommands {
    */
   static final long JOURNAL_RETRY_NANOS = 20_000_000;
 
+  /** {@link #brokerFacts} of a lone broker serving normally. */
+  private static final Admission.BrokerFacts SERVING_ALONE =
+      new Admission.BrokerFacts(false, 0, false, 0, null, JOURNAL_RETRY_NANOS);
+
   private final BrokerState state;
 
   @GuardedBy("state.lock")
@@ -299,28 +303,31 @@ final class AcquireCommands {
           Decision.Refused still = blocking != null ? blocking.refusal() : null;
           int item = still != null ? blocking.item() : 0;
           AcquireSpec spec = request.item(item);
-          String waitedFor =
-              request.itemCount() == 1
-                  ? "a " + spec.kind() + " slot"
-                  : "a bundle of "
-                      + request.itemCount()
-                      + " (items["
-                      + item
-                      + "] "
-                      + spec.kind()
-                      + ")";
+          int count = request.itemCount();
+          long waited = request.waitNanos();
+          // Read now what the sentence needs; write it when the caller's answer reads it.
+          String pool = still != null ? null : poolDetail(spec.kind());
           Decision.Refused refusal =
-              new Decision.Refused(
+              Decision.Refused.deferred(
                   RefusalReason.TIMEOUT,
                   still != null
                       ? still.retryAfterNanos()
                       : state.config.exhaustedRetryAfter().toNanos(),
-                  "waited "
-                      + Durations.format(Duration.ofNanos(request.waitNanos()))
-                      + " for "
-                      + waitedFor
-                      + ": "
-                      + (still != null ? still.detail() : poolDetail(spec.kind())),
+                  () ->
+                      "waited "
+                          + Durations.format(Duration.ofNanos(waited))
+                          + " for "
+                          + (count == 1
+                              ? "a " + spec.kind() + " slot"
+                              : "a bundle of "
+                                  + count
+                                  + " (items["
+                                  + item
+                                  + "] "
+                                  + spec.kind()
+                                  + ")")
+                          + ": "
+                          + (still != null ? still.detail() : pool),
                   still != null ? still.rule() : Admission.Rules.TIMEOUT);
           decide(waiter, request.refused(item, refusal), fx);
           refused(waiter.job(), spec, refusal, now, fx);
@@ -509,13 +516,7 @@ final class AcquireCommands {
         state.admission.facts(
             state.config,
             spec,
-            new Admission.BrokerFacts(
-                state.draining,
-                Math.max(0, state.recoveryUntilNanos - now),
-                state.journaling,
-                state.heldBack(kind, now),
-                state.journaling ? state.journal.holdsBack(kind, kindBefore, now) : null,
-                JOURNAL_RETRY_NANOS),
+            brokerFacts(kind, kindBefore, now),
             new Admission.SessionFacts(
                 session.id(),
                 session.draining(),
@@ -523,13 +524,35 @@ final class AcquireCommands {
                 state.config.perSessionLimit(kind) > 0
                     ? state.leases.countOf(session.id(), kind) + kindBefore
                     : 0),
-            new Admission.Usage(state.leases.inUse(kind) + kindBefore, queues.get(kind).size()),
+            state.leases.inUse(kind) + kindBefore,
+            queues.get(kind).size(),
             session.job(),
             kindBefore,
             hostBefore,
             state.config.heartbeatInterval().toNanos(),
             now);
     return Admission.evaluate(state.config, spec, facts, steps);
+  }
+
+  /**
+   * The broker's facts for an acquire of {@code kind}: the same object every time while a lone
+   * broker serves normally, which is nearly always, so an acquire does not allocate them. Lock
+   * held.
+   */
+  @GuardedBy("state.lock")
+  private Admission.BrokerFacts brokerFacts(ResourceKind kind, int kindBefore, long now) {
+    long recovery = Math.max(0, state.recoveryUntilNanos - now);
+    int heldBack = state.heldBack(kind, now);
+    if (!state.draining && recovery == 0 && !state.journaling && heldBack == 0) {
+      return SERVING_ALONE;
+    }
+    return new Admission.BrokerFacts(
+        state.draining,
+        recovery,
+        state.journaling,
+        heldBack,
+        state.journaling ? state.journal.holdsBack(kind, kindBefore, now) : null,
+        JOURNAL_RETRY_NANOS);
   }
 
   @GuardedBy("state.lock")

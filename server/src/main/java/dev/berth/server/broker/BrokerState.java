@@ -239,7 +239,7 @@ final class BrokerState {
 
   /** Tells every listener, after the lock is released. */
   void tell(Consumer<BrokerListener> event, Effects fx) {
-    fx.add(() -> listeners.forEach(event));
+    fx.tell(listeners, event);
   }
 
   /** Fails a command that would start new work once shutdown has begun. Lock held. */

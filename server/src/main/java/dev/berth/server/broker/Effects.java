@@ -2,6 +2,7 @@ package dev.berth.server.broker;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,9 +14,26 @@ import org.slf4j.LoggerFactory;
 final class Effects {
   private static final Logger log = LoggerFactory.getLogger(Effects.class);
 
-  private List<Runnable> actions;
+  /**
+   * In order: a {@link Runnable}, or a {@code Consumer<BrokerListener>} event for {@link
+   * #listeners}. An event is kept as it is, not wrapped in a runnable that tells the listeners:
+   * every grant and every end tells them, and the wrapper was one more object per event.
+   */
+  private List<Object> actions;
+
+  private List<BrokerListener> listeners;
 
   void add(Runnable action) {
+    append(action);
+  }
+
+  /** Tells each of {@code to} (read when the effects run) {@code event}. */
+  void tell(List<BrokerListener> to, Consumer<BrokerListener> event) {
+    listeners = to;
+    append(event);
+  }
+
+  private void append(Object action) {
     if (actions == null) {
       actions = new ArrayList<>(2);
     }
@@ -26,12 +44,21 @@ final class Effects {
     if (actions == null) {
       return;
     }
-    for (Runnable action : actions) {
+    for (Object action : actions) {
       try {
-        action.run();
+        if (action instanceof Runnable runnable) {
+          runnable.run();
+        } else {
+          listeners.forEach(event(action));
+        }
       } catch (RuntimeException e) {
         log.warn("broker side effect failed", e);
       }
     }
+  }
+
+  @SuppressWarnings("unchecked") // only tell() puts anything but a Runnable in the list
+  private static Consumer<BrokerListener> event(Object action) {
+    return (Consumer<BrokerListener>) action;
   }
 }

@@ -5,8 +5,6 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -42,11 +40,10 @@ public final class LeaseTable {
   private final Map<ResourceKind, Integer> inUse = new EnumMap<>(ResourceKind.class);
   private final PriorityQueue<Lease> byExpiry =
       new PriorityQueue<>((a, b) -> Long.compare(a.expiresAtNanos(), b.expiresAtNanos()));
-  private final LinkedHashMap<String, Ended> ended = new LinkedHashMap<>();
-  private final int endedCapacity;
+  private final EndedLeases ended;
 
   public LeaseTable(int endedCapacity) {
-    this.endedCapacity = endedCapacity;
+    this.ended = new EndedLeases(endedCapacity);
     for (ResourceKind kind : ResourceKind.values()) {
       inUse.put(kind, 0);
     }
@@ -106,12 +103,7 @@ public final class LeaseTable {
     if (byExpiry.size() > 2 * live.size() + 64) {
       byExpiry.removeIf(l -> !isLive(l));
     }
-    ended.put(leaseId, new Ended(lease.sessionId(), how, revokeReason, nowNanos));
-    if (ended.size() > endedCapacity) {
-      Iterator<String> eldest = ended.keySet().iterator();
-      eldest.next();
-      eldest.remove();
-    }
+    ended.add(leaseId, lease.sessionId(), how, revokeReason, nowNanos);
     return lease;
   }
 
@@ -191,10 +183,7 @@ public final class LeaseTable {
 
   /** Forgets ended leases that ended before {@code cutoffNanos}. */
   public void forgetEndedBefore(long cutoffNanos) {
-    Iterator<Ended> it = ended.values().iterator();
-    while (it.hasNext() && it.next().endedAtNanos() < cutoffNanos) {
-      it.remove();
-    }
+    ended.forgetBefore(cutoffNanos);
   }
 
   /** A read-only view of the live leases, for listings. */

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.function.Supplier;
 
 /**
  * Per-host politeness: a token bucket per host, adapted by the outcomes workers report. Checking
@@ -165,51 +166,101 @@ public final class HostRateLimiter {
    * tokens} or {@code host example.com: paused 4.2s after HTTP 429 (rate 1.0/s of 2.0/s)}.
    */
   public String describe(String host, long nowNanos) {
+    return capture(host, nowNanos).get();
+  }
+
+  /**
+   * {@code host}'s state as {@link #describe} reads it, captured now and written as text when the
+   * returned supplier is called: the broker captures under its lock and writes a refusal's detail
+   * after releasing it. The supplier holds only values, so it may run later, on any thread.
+   */
+  public Supplier<String> capture(String host, long nowNanos) {
     HostBucket b = touch(host, nowNanos);
     HostRule rule = b == null ? config.ruleFor(host) : b.rule;
-    StringBuilder s = new StringBuilder("host ").append(host);
-    if (!rule.isDefault()) {
-      s.append(" (").append(rule.pattern()).append(')');
-    }
-    s.append(": ");
     if (b == null) {
-      return s.append(RateText.rate(rule.rate()))
-          .append(", ")
-          .append(rule.burst())
+      return new Captured(host, rule, false, 0, 0, 0, false, 0, rule.burst());
+    }
+    if (b.paused(nowNanos)) {
+      return new Captured(
+          host, rule, true, b.pausedUntil - nowNanos, b.throttleStatus, b.rate, false, 0, 0);
+    }
+    long wait = b.nanosUntilToken(nowNanos);
+    return new Captured(
+        host,
+        rule,
+        true,
+        0,
+        b.throttleStatus,
+        b.rate,
+        b.lowered(),
+        wait,
+        wait > 0 ? 0 : b.tokensAt(nowNanos));
+  }
+
+  /**
+   * The facts of one host's line in {@link #describe}.
+   *
+   * @param known the host has a bucket (else it is unknown: a full one)
+   * @param pausedFor nanoseconds its pause has left; 0 when it is not paused
+   * @param tokenIn nanoseconds until its next token; 0 when it has one
+   * @param tokens tokens it has, when {@code tokenIn} is 0
+   */
+  private record Captured(
+      String host,
+      HostRule rule,
+      boolean known,
+      long pausedFor,
+      int throttleStatus,
+      double rate,
+      boolean lowered,
+      long tokenIn,
+      double tokens)
+      implements Supplier<String> {
+    @Override
+    public String get() {
+      StringBuilder s = new StringBuilder("host ").append(host);
+      if (!rule.isDefault()) {
+        s.append(" (").append(rule.pattern()).append(')');
+      }
+      s.append(": ");
+      if (!known) {
+        return s.append(RateText.rate(rule.rate()))
+            .append(", ")
+            .append(rule.burst())
+            .append(" of ")
+            .append(rule.burst())
+            .append(" tokens")
+            .toString();
+      }
+      if (pausedFor > 0) {
+        return s.append("paused ")
+            .append(RateText.duration(pausedFor))
+            .append(" after HTTP ")
+            .append(throttleStatus)
+            .append(" (rate ")
+            .append(RateText.rate(rate))
+            .append(" of ")
+            .append(RateText.rate(rule.rate()))
+            .append(')')
+            .toString();
+      }
+      s.append(RateText.rate(rate));
+      if (lowered) {
+        s.append(" of ")
+            .append(RateText.rate(rule.rate()))
+            .append(" after HTTP ")
+            .append(throttleStatus);
+      }
+      if (tokenIn > 0) {
+        return s.append(", next token in ").append(RateText.duration(tokenIn)).toString();
+      }
+      return s.append(", ")
+          .append(RateText.number(tokens))
           .append(" of ")
           .append(rule.burst())
           .append(" tokens")
           .toString();
     }
-    if (b.paused(nowNanos)) {
-      return s.append("paused ")
-          .append(RateText.duration(b.pausedUntil - nowNanos))
-          .append(" after HTTP ")
-          .append(b.throttleStatus)
-          .append(" (rate ")
-          .append(RateText.rate(b.rate))
-          .append(" of ")
-          .append(RateText.rate(rule.rate()))
-          .append(')')
-          .toString();
-    }
-    s.append(RateText.rate(b.rate));
-    if (b.lowered()) {
-      s.append(" of ")
-          .append(RateText.rate(rule.rate()))
-          .append(" after HTTP ")
-          .append(b.throttleStatus);
-    }
-    long wait = b.nanosUntilToken(nowNanos);
-    if (wait > 0) {
-      return s.append(", next token in ").append(RateText.duration(wait)).toString();
-    }
-    return s.append(", ")
-        .append(RateText.number(b.tokensAt(nowNanos)))
-        .append(" of ")
-        .append(rule.burst())
-        .append(" tokens")
-        .toString();
   }
 
   /**

@@ -29,15 +29,14 @@ class AdmissionTest {
 
   private static final Admission.RateFacts HOST_RATE =
       new Admission.RateFacts(
-          true, 0, () -> "host example.com: 2.0/s", () -> "rate_limit.default_rate");
+          true, 0, () -> () -> "host example.com: 2.0/s", () -> "rate_limit.default_rate");
 
   private static Admission.SessionFacts session(boolean draining, boolean holdsWasm, int held) {
     return new Admission.SessionFacts("s1", draining, holdsWasm, held);
   }
 
   private static Admission.PoolFacts pool(int inUse, int queued, int limit, String reason) {
-    return new Admission.PoolFacts(
-        new Admission.Usage(inUse, queued), new Admission.Limit(limit, reason));
+    return new Admission.PoolFacts(inUse, queued, limit, reason);
   }
 
   private static Admission.Facts facts(
@@ -68,7 +67,7 @@ class AdmissionTest {
         pool(0, 0, 2, ""),
         Admission.Memory.NONE,
         new Admission.RateFacts(
-            !detail.isEmpty(), nanos, () -> detail, () -> "rate_limit.default_rate"),
+            !detail.isEmpty(), nanos, () -> () -> detail, () -> "rate_limit.default_rate"),
         Admission.JobFacts.DEFAULT);
   }
 

@@ -72,6 +72,21 @@ class BrokerAcquireTest {
   }
 
   @Test
+  void acquire_poolFullDetailReadAfterRelease_describesThePoolAtRefusal() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease held = h.grant(a, RENDER);
+
+      Decision.Refused refused = h.acquire(a, RENDER).refused();
+      h.release(a, held);
+
+      // Written after the lock from the numbers captured at the refusal, not the pool's state now.
+      assertThat(refused.detail()).isEqualTo("pool RENDER 1/1 in use, 0 queued");
+      assertThat(refused.rule()).isEqualTo("pools.render.limit");
+    }
+  }
+
+  @Test
   void acquire_successiveGrants_fencingTokensStrictlyIncrease() {
     try (BrokerHarness h = new BrokerHarness(config().limit(PDF, 100))) {
       Worker a = h.open("a");

@@ -131,6 +131,25 @@ class BrokerAdmissionTest {
   // ---------------------------------------------------------------- per-host rate limits
 
   @Test
+  void acquire_refusalDetailReadAfterStateChanged_describesTheStateAtRefusal() {
+    start(rates(THREE_PER_SECOND));
+    Worker a = h.open("a");
+    render(a, "a.example");
+    render(a, "a.example");
+
+    // A detail is written when first read, after the lock: it must still say what refused then.
+    Decision.Refused first = acquire(a, RENDER, "a.example").refused();
+    h.time.advance(Duration.ofMillis(100));
+    Decision.Refused later = acquire(a, RENDER, "a.example").refused();
+    h.time.advance(Duration.ofNanos(THIRD_OF_A_SECOND));
+    render(a, "a.example");
+
+    assertThat(first.detail()).isEqualTo("host a.example: 3.0/s, next token in 334ms");
+    assertThat(later.detail()).isEqualTo("host a.example: 3.0/s, next token in 234ms");
+    assertThat(first.rule()).isEqualTo("rate_limit.default_rate");
+  }
+
+  @Test
   void acquire_hostBurstSpent_refusedRateLimitedWithExactTimeToNextToken() {
     start(rates(THREE_PER_SECOND));
     Worker a = h.open("a");
