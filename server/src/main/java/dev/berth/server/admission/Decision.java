@@ -27,7 +27,7 @@ public sealed interface Decision permits Decision.Granted, Decision.Refused {
     private final RefusalReason reason;
     private final long retryAfterNanos;
     private final String rule;
-    private Supplier<String> text;
+    private final Supplier<String> text;
     private String detail;
 
     /**
