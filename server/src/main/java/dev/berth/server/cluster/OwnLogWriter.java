@@ -7,13 +7,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
  * Appends one leadership's records straight to this node's own Raft server, as write requests
@@ -29,6 +27,9 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * refusal fails the append (and a failed journal makes the leader step down). One that is logged
  * but not committed within {@code request_timeout × append_attempts} fails {@link
  * Reason#UNAVAILABLE}, the bound the client's retries gave before.
+ *
+ * <p>The request carries the record itself beside its bytes ({@link WrittenRecord}), so that this
+ * node applies it without parsing what it just serialized.
  *
  * <p>One per leadership: after {@link #close} every append fails {@link Reason#CLOSED}, so a record
  * of an ended leadership is never written in a later one. Thread-safe.
@@ -64,7 +65,7 @@ final class OwnLogWriter {
             .setServerId(self)
             .setGroupId(groupId)
             .setCallId(callIds.incrementAndGet())
-            .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(record.toByteArray())))
+            .setMessage(new WrittenRecord(record))
             .setType(RaftClientRequest.writeRequestType())
             .build();
     return LogWriters.call(
