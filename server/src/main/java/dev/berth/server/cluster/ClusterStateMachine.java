@@ -16,7 +16,6 @@ import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -130,7 +129,14 @@ final class ClusterStateMachine extends BaseStateMachine {
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
-    LogRecord record = record(trx, entry);
+    LogRecord record;
+    try {
+      record = LogRecord.parseFrom(entry.getStateMachineLogEntry().getLogData().newInput());
+    } catch (IOException e) {
+      // An entry this version cannot read: applying around it would fork the replicas.
+      throw new IllegalStateException(
+          "log entry " + entry.getIndex() + " is not a Berth record: " + e.getMessage(), e);
+    }
     long term = entry.getTerm();
     long index = entry.getIndex();
     boolean epochStarted = false;
@@ -157,35 +163,6 @@ final class ClusterStateMachine extends BaseStateMachine {
     byte[] reply = ByteBuffer.allocate(Long.BYTES).putLong(epoch).array();
     return CompletableFuture.completedFuture(
         Message.valueOf(UnsafeByteOperations.unsafeWrap(reply)));
-  }
-
-  /**
-   * A write this node's leader makes through {@link OwnLogWriter}: its transaction keeps the record
-   * it was serialized from, so that {@link #applyTransaction} need not parse it again. Ratis hands
-   * the leader's own transaction to apply for the entries it appended in this leadership; every
-   * other entry (a follower's, a replay, an earlier leadership's) is parsed from the log.
-   */
-  @Override
-  public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
-    TransactionContext trx = super.startTransaction(request);
-    if (request.getMessage() instanceof WrittenRecord written) {
-      trx.setStateMachineContext(written.record());
-    }
-    return trx;
-  }
-
-  /** The record of {@code entry}: the one its writer kept, or else parsed from the entry. */
-  private static LogRecord record(TransactionContext trx, LogEntryProto entry) {
-    if (trx.getStateMachineContext() instanceof LogRecord written) {
-      return written;
-    }
-    try {
-      return LogRecord.parseFrom(entry.getStateMachineLogEntry().getLogData().newInput());
-    } catch (IOException e) {
-      // An entry this version cannot read: applying around it would fork the replicas.
-      throw new IllegalStateException(
-          "log entry " + entry.getIndex() + " is not a Berth record: " + e.getMessage(), e);
-    }
   }
 
   /**

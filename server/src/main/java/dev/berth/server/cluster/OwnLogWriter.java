@@ -7,11 +7,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
  * Appends one leadership's records straight to this node's own Raft server, as write requests
@@ -27,9 +29,6 @@ import org.apache.ratis.server.RaftServer;
  * refusal fails the append (and a failed journal makes the leader step down). One that is logged
  * but not committed within {@code request_timeout × append_attempts} fails {@link
  * Reason#UNAVAILABLE}, the bound the client's retries gave before.
- *
- * <p>The request carries the record itself beside its bytes ({@link WrittenRecord}), so that this
- * node applies it without parsing what it just serialized.
  *
  * <p>One per leadership: after {@link #close} every append fails {@link Reason#CLOSED}, so a record
  * of an ended leadership is never written in a later one. Thread-safe.
@@ -65,7 +64,7 @@ final class OwnLogWriter {
             .setServerId(self)
             .setGroupId(groupId)
             .setCallId(callIds.incrementAndGet())
-            .setMessage(new WrittenRecord(record))
+            .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(record.toByteArray())))
             .setType(RaftClientRequest.writeRequestType())
             .build();
     return LogWriters.call(
