@@ -121,6 +121,10 @@ class FailoverClusterIT {
       workerOf.put(session.id(), "worker-" + s);
     }
     long oldTerm = status(leader).getTerm();
+    // The scenario is a crash while workers hold their leases, not within the commit of the last
+    // grant (up to K of those may be lost and are re-declared by their workers): wait until the
+    // journal behind the answers is committed on both followers.
+    awaitJournalCommitted(leader, followers);
 
     long killedAt = System.nanoTime();
     leader.daemon().kill();
@@ -235,6 +239,33 @@ class FailoverClusterIT {
       tokens.put(info.getLease().getLeaseId(), info.getLease().getFencingToken());
     }
     return tokens;
+  }
+
+  /**
+   * Waits until the leader's commit index has stood still for 500 ms (a grant's journal entry goes
+   * out after its answer, once the batch before it is committed) and both followers have reached
+   * it.
+   */
+  private static void awaitJournalCommitted(Member leader, List<Member> followers)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    long last = -1;
+    long stillSince = System.nanoTime();
+    while (true) {
+      long commit = status(leader).getCommitIndex();
+      long now = System.nanoTime();
+      if (commit != last) {
+        last = commit;
+        stillSince = now;
+      }
+      long index = commit;
+      boolean reached = followers.stream().allMatch(f -> status(f).getCommitIndex() >= index);
+      if (reached && now - stillSince >= Duration.ofMillis(500).toNanos()) {
+        return;
+      }
+      assertThat(now - deadline).as("journal committed on both followers within 10 s").isNegative();
+      Thread.sleep(20);
+    }
   }
 
   private static ClusterNode status(Member n) {
