@@ -12,10 +12,17 @@ import java.util.function.Consumer;
 
 /**
  * The leader's journal of lease-state changes: collects entries from the broker (which adds them
- * under its own lock, one at a time) and replicates them in small batches, every {@code
- * flushInterval} or as soon as {@code batchRecords} wait, always on a scheduler thread and never on
- * the caller's. It counts, per pool, the grants whose entry is not committed yet ({@link
- * #uncommitted}), so that the broker can keep that tail at most the pool's K.
+ * under its own lock, one at a time) and replicates them in batches that grow with the load (group
+ * commit), always on a scheduler thread and never on the caller's. It counts, per pool, the grants
+ * whose entry is not committed yet ({@link #uncommitted}), so that the broker can keep that tail at
+ * most the pool's K.
+ *
+ * <p>When to send: with no batch in flight, {@code flushInterval} after the first entry waits (the
+ * bound on delay when idle); with one in flight, as soon as it is committed, so that what arrived
+ * meanwhile goes as one batch (a batch costs a Raft append, two AppendEntries and their replies and
+ * a write and an apply on every member, whatever its size). A full batch ({@code batchRecords}
+ * entries) goes at once, beside those in flight; so does everything buffered on {@link #drain},
+ * {@link #release} and {@link #urge} (a pool's K holds a grant back: its tail should commit soon).
  *
  * <p>Batches go to the {@link Appender} in the order their entries were added, at most {@code
  * maxInFlight} at a time. The first batch that fails fails the journal for good: {@link #healthy}
@@ -60,6 +67,12 @@ public final class Batcher {
 
   /** Entries added since {@link #hold}, not sent until {@link #release}; null when not holding. */
   private List<JournalEntry> held;
+
+  /** An urged send is scheduled and has not run yet. */
+  private boolean urgePending;
+
+  /** The last batch was cut at the byte bound with entries left: those make a full batch too. */
+  private boolean cutByBytes;
 
   private final int[] uncommittedGrants = new int[KINDS];
   private int inFlight;
@@ -122,7 +135,8 @@ public final class Batcher {
       buffer.add(entry);
       if (buffer.size() == batchRecords) {
         flushNow = true;
-      } else if (!timerPending) {
+      } else if (!timerPending && inFlight == 0) {
+        // With a batch in flight, its commit sends what waits (completed()).
         timerPending = true;
         startTimer = true;
       }
@@ -139,6 +153,29 @@ public final class Batcher {
     synchronized (lock) {
       return uncommittedGrants[slot(kind)];
     }
+  }
+
+  /**
+   * Sends what is buffered now, on the scheduler, beside the batches in flight (within the
+   * in-flight bound), instead of after the batch in flight commits: a pool's K holds a grant back,
+   * so the grants it waits for should reach the log soon. Cheap; the broker calls it under its
+   * lock.
+   */
+  public void urge() {
+    synchronized (lock) {
+      if (urgePending || buffer.isEmpty() || closed || failure != null) {
+        return;
+      }
+      urgePending = true;
+    }
+    time.schedule(
+        () -> {
+          synchronized (lock) {
+            urgePending = false;
+          }
+          sendAll(maxInFlight, true);
+        },
+        0);
   }
 
   /**
@@ -170,7 +207,7 @@ public final class Batcher {
       held = null;
     }
     if (send) {
-      time.schedule(this::flush, 0);
+      time.schedule(() -> sendAll(maxInFlight, true), 0);
     }
   }
 
@@ -236,15 +273,8 @@ public final class Batcher {
       }
     }
     if (!done.isDone()) {
-      time.schedule(
-          () -> {
-            synchronized (sendLock) {
-              while (send(2 * maxInFlight)) {
-                // send at once what a doubled bound allows; completions send the rest
-              }
-            }
-          },
-          0);
+      // at once what a doubled bound allows; completions send the rest
+      time.schedule(() -> sendAll(2 * maxInFlight, true), 0);
     }
     return done;
   }
@@ -262,23 +292,32 @@ public final class Batcher {
     waiting.forEach(d -> d.completeExceptionally(closedException()));
   }
 
-  /** Runs on the scheduler: sends what is buffered, batch by batch, within the in-flight bound. */
+  /**
+   * Runs on the scheduler (the flush interval, a full batch, a commit): sends what is buffered as
+   * group commit allows.
+   */
   private void flush() {
     synchronized (lock) {
       timerPending = false;
     }
+    sendAll(maxInFlight, false);
+  }
+
+  /** Sends batch after batch while {@link #send} allows. */
+  private void sendAll(int bound, boolean everything) {
     synchronized (sendLock) {
-      while (send(maxInFlight)) {
+      while (send(bound, everything)) {
         // keep sending while entries wait and the bound allows
       }
     }
   }
 
   /**
-   * Takes one batch and hands it to the appender while fewer than {@code bound} are in flight;
-   * false when nothing was sent.
+   * Takes one batch and hands it to the appender while fewer than {@code bound} are in flight and,
+   * unless {@code everything}, when none is in flight or a full batch waits (group commit: the
+   * commit of the one in flight sends the rest); false when nothing was sent.
    */
-  private boolean send(int bound) {
+  private boolean send(int bound, boolean everything) {
     JournalBatch batch;
     int[] grants = new int[KINDS];
     synchronized (lock) {
@@ -288,12 +327,16 @@ public final class Batcher {
       if (inFlight >= bound) {
         return false; // a completion sends the rest
       }
+      if (!everything && inFlight > 0 && buffer.size() < batchRecords && !cutByBytes) {
+        return false; // the commit of the batch in flight sends these as one
+      }
       JournalBatch.Builder b = JournalBatch.newBuilder();
       int bytes = 0;
       int taken = 0;
       for (JournalEntry e : buffer) {
         int size = e.getSerializedSize() + 8;
         if (taken > 0 && (taken == batchRecords || bytes + size > batchBytes)) {
+          cutByBytes = taken < batchRecords;
           break;
         }
         b.addEntries(e);
@@ -302,6 +345,9 @@ public final class Batcher {
         if (e.hasLeaseGranted()) {
           grants[slot(e.getLeaseGranted().getKind())]++;
         }
+      }
+      if (taken == buffer.size()) {
+        cutByBytes = false;
       }
       buffer = new ArrayList<>(buffer.subList(taken, buffer.size()));
       batch = b.build();

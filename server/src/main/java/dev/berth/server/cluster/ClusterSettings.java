@@ -39,7 +39,8 @@ import java.util.regex.Pattern;
  *     is not yet committed, for every pool ({@link #maxUncommittedGrantsFor(int)} gives a pool's K)
  * @param uncommittedLimitDivisor a pool's K is at least its limit divided by this; 0: every pool's
  *     K is {@code maxUncommittedGrants}
- * @param flushInterval how long the journal collects records before it sends them
+ * @param flushInterval how long the journal collects records before it sends them when no batch is
+ *     in flight (with one in flight, its commit sends them)
  * @param batchRecords the journal sends at once when this many records wait
  * @param requestTimeout one attempt of an append: the leader's own append fails when it is not
  *     committed within {@code requestTimeout × appendAttempts}

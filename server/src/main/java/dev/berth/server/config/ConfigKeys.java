@@ -590,7 +590,8 @@ public final class ConfigKeys {
     clusterTuning(
         ClusterSettings.Keys.FLUSH_INTERVAL,
         Codecs.DURATION,
-        "how long the journal collects lease changes before it replicates them",
+        "how long the journal collects lease changes before it replicates them when no batch is in"
+            + " flight (with one in flight, they go as one batch once it is committed)",
         DaemonSettings.Builder::flushInterval,
         ClusterSettings::flushInterval,
         ClusterSettings.Defaults.FLUSH_INTERVAL);

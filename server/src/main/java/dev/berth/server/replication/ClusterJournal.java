@@ -98,6 +98,8 @@ final class ClusterJournal implements Journal {
     int uncommitted = journal.uncommitted(FleetCodec.kind(kind));
     int maxUncommitted = maxUncommitted(kind);
     if (uncommitted + alsoGranting >= maxUncommitted) {
+      // Group commit keeps what waits until the batch in flight commits; the pool needs it sooner.
+      journal.urge();
       return uncommitted
           + " "
           + kind

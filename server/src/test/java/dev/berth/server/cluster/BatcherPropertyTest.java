@@ -19,8 +19,10 @@ import net.jqwik.api.Provide;
 
 /**
  * Whatever the order of adds, clock steps and commits: every entry is sent exactly once and in the
- * order added, at most the in-flight bound of batches waits for commit, and each pool's uncommitted
- * count is its grants added minus its grants committed.
+ * order added, at most the in-flight bound of batches waits for commit, each pool's uncommitted
+ * count is its grants added minus its grants committed, a batch short of {@code batchRecords} goes
+ * only while no other is in flight (group commit), and an entry waiting with nothing in flight
+ * always has a flush scheduled.
  */
 class BatcherPropertyTest {
   private static final ResourceKind[] POOLS = {
@@ -36,10 +38,16 @@ class BatcherPropertyTest {
     FakeTimeSource time = new FakeTimeSource();
     List<JournalBatch> sent = new ArrayList<>();
     List<CompletableFuture<Void>> pending = new ArrayList<>();
+    int[] committed = {0};
     Batcher b =
         new Batcher(
             time,
             batch -> {
+              if (batch.getEntriesCount() < 4) {
+                assertThat(pending.size() - committed[0])
+                    .as("a short batch waits for the one in flight")
+                    .isZero();
+              }
               sent.add(batch);
               CompletableFuture<Void> commit = new CompletableFuture<>();
               pending.add(commit);
@@ -68,8 +76,12 @@ class BatcherPropertyTest {
       } else if (step == 4) {
         time.advanceMillis(1);
       } else if (committedBatches < pending.size()) {
-        pending.get(committedBatches++).complete(null);
+        committed[0] = ++committedBatches;
+        pending.get(committedBatches - 1).complete(null);
         time.advance(Duration.ZERO);
+      }
+      if (b.stats().buffered() > 0 && b.stats().inFlight() == 0) {
+        assertThat(time.pendingTasks()).as("a flush is scheduled").isPositive();
       }
       assertThat(pending.size() - committedBatches).isLessThanOrEqualTo(MAX_IN_FLIGHT);
       int[] committedGrants = new int[POOLS.length];
@@ -88,7 +100,8 @@ class BatcherPropertyTest {
     while (committedBatches < pending.size() || b.stats().buffered() > 0) {
       time.advanceMillis(2);
       while (committedBatches < pending.size()) {
-        pending.get(committedBatches++).complete(null);
+        committed[0] = ++committedBatches;
+        pending.get(committedBatches - 1).complete(null);
       }
       time.advance(Duration.ZERO);
     }

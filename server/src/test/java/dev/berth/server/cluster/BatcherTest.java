@@ -110,8 +110,72 @@ class BatcherTest {
       b.add(opened("s" + i));
     }
     time.advanceMillis(2);
+    assertThat(log.batches).as("full ones at once").hasSize(2);
+    log.commit(0);
+    log.commit(1);
+    time.advance(Duration.ZERO);
     assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(2, 2, 1);
     assertThat(log.sessionIds()).containsExactly("s0", "s1", "s2", "s3", "s4");
+  }
+
+  @Test
+  void add_whileABatchIsInFlight_waitsForItsCommit_thenGoesAsOneBatch() {
+    Batcher b = batcher(256, 8);
+    b.add(opened("a"));
+    time.advanceMillis(2);
+    assertThat(log.batches).hasSize(1);
+
+    for (int i = 0; i < 5; i++) {
+      b.add(opened("b" + i));
+    }
+    time.advanceMillis(50);
+    assertThat(log.batches).as("past the interval, but one batch is in flight").hasSize(1);
+
+    log.commit(0);
+    assertThat(log.batches).as("still on the committing thread").hasSize(1);
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(1, 5);
+    assertThat(log.sessionIds()).containsExactly("a", "b0", "b1", "b2", "b3", "b4");
+  }
+
+  @Test
+  void add_aFullBatchWhileOneIsInFlight_goesAtOnce_theRestWaitsForACommit() {
+    Batcher b = batcher(3, 8);
+    b.add(opened("a"));
+    time.advanceMillis(2);
+    for (int i = 0; i < 4; i++) {
+      b.add(opened("b" + i));
+    }
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(1, 3);
+
+    log.commit(0);
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).as("another batch is still in flight").hasSize(2);
+    log.commit(1);
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(1, 3, 1);
+  }
+
+  @Test
+  void urge_sendsWhatWaitsBesideTheBatchInFlight_offTheCallersThread() {
+    Batcher b = batcher(256, 8);
+    b.add(granted("l1", RENDER));
+    time.advanceMillis(2);
+    b.add(granted("l2", RENDER));
+    b.add(granted("l3", RENDER));
+
+    b.urge();
+    assertThat(log.batches).as("still on the caller's thread").hasSize(1);
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(1, 2);
+    assertThat(b.uncommitted(RENDER)).isEqualTo(3);
+    log.commit(1);
+    assertThat(b.uncommitted(RENDER)).isOne();
+
+    b.urge();
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).as("nothing waits: an urge sends nothing").hasSize(2);
   }
 
   @Test
@@ -224,7 +288,8 @@ class BatcherTest {
     time.advance(Duration.ZERO);
     assertThat(log.sessionIds()).containsExactly("before", "after-1", "after-2");
     b.add(opened("direct"));
-    time.advanceMillis(2);
+    log.commit(1);
+    time.advance(Duration.ZERO);
     assertThat(log.sessionIds()).endsWith("direct");
     b.release();
     assertThat(log.batches).as("a second release sends nothing more").hasSize(3);

@@ -121,7 +121,9 @@ class FailoverClusterIT {
       workerOf.put(session.id(), "worker-" + s);
     }
     long oldTerm = status(leader).getTerm();
-    // Grants are journaled after they are answered: the successor knows them once committed.
+    // The scenario is a crash while workers hold their leases, not within the commit of the last
+    // grant (up to K of those may be lost and are re-declared by their workers): wait until the
+    // leader's log has committed everything it journaled (uncommitted_entries 0).
     DaemonCluster.awaitCommitted(leader, Duration.ofSeconds(10));
 
     long killedAt = System.nanoTime();
