@@ -221,6 +221,7 @@ public final class Daemon implements AutoCloseable {
         options = options.withRole(m);
         Runnable leaderChanged = metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L));
         metrics.replication(m.replicationMetrics());
+        m.observeJournalBatches(metrics.journalBatchSizes());
         AtomicReference<String> leader = new AtomicReference<>(m.leaderId());
         m.onChange(
             () -> {

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * The leader's journal of lease-state changes: collects entries from the broker (which adds them
@@ -58,6 +59,7 @@ public final class Batcher {
   private final Consumer<Throwable> onFailure;
 
   private final Object lock = new Object();
+  private final IntConsumer batchSent;
 
   /** Held while a batch is taken from the buffer and handed to the appender, to keep order. */
   private final Object sendLock = new Object();
@@ -87,6 +89,8 @@ public final class Batcher {
 
   /**
    * @param onFailure told once, on the thread that saw it, when a batch fails
+   * @param batchSent told the number of entries of each batch handed to the appender, on the thread
+   *     that sent it, outside the journal's locks (for the batch-size histogram)
    */
   public Batcher(
       TimeSource time,
@@ -95,7 +99,9 @@ public final class Batcher {
       int batchRecords,
       int maxRecordBytes,
       int maxInFlight,
-      Consumer<Throwable> onFailure) {
+      Consumer<Throwable> onFailure,
+      IntConsumer batchSent) {
+    this.batchSent = batchSent;
     this.time = time;
     this.appender = appender;
     this.flushNanos = flushInterval.toNanos();
@@ -109,7 +115,14 @@ public final class Batcher {
   static Batcher closed(TimeSource time) {
     Batcher b =
         new Batcher(
-            time, batch -> new CompletableFuture<>(), Duration.ofMillis(1), 1, 1 << 20, 1, e -> {});
+            time,
+            batch -> new CompletableFuture<>(),
+            Duration.ofMillis(1),
+            1,
+            1 << 20,
+            1,
+            e -> {},
+            n -> {});
     b.close();
     return b;
   }
@@ -363,6 +376,7 @@ public final class Batcher {
       committed = CompletableFuture.failedFuture(e);
     }
     int count = batch.getEntriesCount();
+    batchSent.accept(count);
     // completed() takes the failure in hand; the future of the callback itself carries nothing.
     var unused = committed.whenComplete((ok, error) -> completed(count, grants, error));
     return true;

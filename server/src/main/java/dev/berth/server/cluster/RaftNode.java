@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
@@ -83,6 +84,9 @@ public final class RaftNode implements AutoCloseable {
   private final AtomicBoolean floorSent = new AtomicBoolean();
 
   private volatile Leadership leadership;
+
+  /** Told each journal batch's size: see {@link #observeJournalBatches}. */
+  private volatile IntConsumer batchSizes = entries -> {};
 
   /** The last leader announced to the listener (events thread only). */
   private Optional<Peer> announced;
@@ -629,7 +633,17 @@ public final class RaftNode implements AutoCloseable {
         error -> {
           log.error("journal of term {} failed; stepping down: {}", term, error.toString());
           stepDown(term);
-        });
+        },
+        entries -> batchSizes.accept(entries));
+  }
+
+  /**
+   * Tells {@code observer} the number of entries of every journal batch this node sends while it
+   * leads (from now on), on the thread that sent it; for the batch-size histogram. Replaces any
+   * observer set before.
+   */
+  public void observeJournalBatches(IntConsumer observer) {
+    batchSizes = observer;
   }
 
   private synchronized void endLeadership() {

@@ -3,6 +3,7 @@ package dev.berth.server.metrics;
 import com.codahale.metrics.Clock;
 import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
+import com.codahale.metrics.Histogram;
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.SlidingTimeWindowArrayReservoir;
 import com.codahale.metrics.Snapshot;
@@ -25,6 +26,7 @@ import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
@@ -52,6 +54,10 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
   private final MetricFamilies families;
   private final Supplier<Views.Status> statusSource;
   private final TimeSource time;
+
+  /** The metrics' windows run on the daemon's time source (the fake one in tests). */
+  private final Clock clock;
+
   private final Map<ResourceKind, Counter> grants = new EnumMap<>(ResourceKind.class);
   private final Map<ResourceKind, Map<RefusalReason, Counter>> refusals =
       new EnumMap<>(ResourceKind.class);
@@ -97,7 +103,7 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
     this.families = families;
     this.statusSource = status;
     this.time = time;
-    Clock clock =
+    this.clock =
         new Clock() {
           @Override
           public long getTick() {
@@ -456,6 +462,28 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
         "berth_journal_largest_batch",
         "The most entries one journal batch of this leadership held",
         r.largestBatch());
+  }
+
+  /**
+   * Registers the distribution of journal batch sizes ({@code berth_journal_batch_size}: entries
+   * per batch a leader sent, over the last minute, as quantiles with a count and sum); called once,
+   * by a daemon in a cluster.
+   *
+   * @return what to tell each batch's number of entries
+   */
+  public IntConsumer journalBatchSizes() {
+    families.add(
+        "berth.journal.batch_size",
+        "berth_journal_batch_size",
+        "Entries per journal batch this member sent while leading, over the last minute");
+    Histogram h =
+        registry.histogram(
+            "berth.journal.batch_size",
+            () ->
+                new Histogram(
+                    new SlidingTimeWindowArrayReservoir(
+                        TIMER_WINDOW_SECONDS, TimeUnit.SECONDS, clock)));
+    return h::update;
   }
 
   private void raw(String name, String family, String help, LongSupplier read, String... labels) {

@@ -175,6 +175,14 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
         () -> journalStats().largestBatch());
   }
 
+  /**
+   * Tells {@code observer} the number of entries of every journal batch this member sends while it
+   * leads; see {@link RaftNode#observeJournalBatches}.
+   */
+  public void observeJournalBatches(java.util.function.IntConsumer observer) {
+    node.observeJournalBatches(observer);
+  }
+
   private Batcher.Stats journalStats() {
     RaftNode n = node;
     return n == null ? new Batcher.Stats(0, 0, 0, 0, 0, 0) : n.journal().stats();

@@ -59,7 +59,8 @@ class BatcherPropertyTest {
             MAX_IN_FLIGHT,
             e -> {
               throw new AssertionError("no batch fails here", e);
-            });
+            },
+            n -> {});
     List<String> added = new ArrayList<>();
     int[] granted = new int[POOLS.length];
     int committedBatches = 0;

@@ -58,7 +58,14 @@ class BatcherTest {
 
   private Batcher batcher(int batchRecords, int maxInFlight) {
     return new Batcher(
-        time, log, Duration.ofMillis(2), batchRecords, 1 << 20, maxInFlight, failures::add);
+        time,
+        log,
+        Duration.ofMillis(2),
+        batchRecords,
+        1 << 20,
+        maxInFlight,
+        failures::add,
+        n -> {});
   }
 
   static JournalEntry opened(String id) {
@@ -116,6 +123,22 @@ class BatcherTest {
     time.advance(Duration.ZERO);
     assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(2, 2, 1);
     assertThat(log.sessionIds()).containsExactly("s0", "s1", "s2", "s3", "s4");
+  }
+
+  @Test
+  void send_tellsTheObserverEachBatchsSize_inTheOrderSent() {
+    List<Integer> sizes = new ArrayList<>();
+    Batcher b =
+        new Batcher(time, log, Duration.ofMillis(2), 2, 1 << 20, 8, failures::add, sizes::add);
+    for (int i = 0; i < 5; i++) {
+      b.add(opened("s" + i));
+    }
+    time.advanceMillis(2);
+    log.commit(0);
+    log.commit(1);
+    time.advance(Duration.ZERO);
+
+    assertThat(sizes).containsExactly(2, 2, 1);
   }
 
   @Test
@@ -243,7 +266,8 @@ class BatcherTest {
             10,
             1 << 20,
             8,
-            failures::add);
+            failures::add,
+            n -> {});
     b.add(opened("s"));
     time.advanceMillis(2);
     assertThat(failures).hasSize(1);
@@ -329,7 +353,8 @@ class BatcherTest {
 
   @Test
   void batch_staysWithinTheRecordSize() {
-    Batcher b = new Batcher(time, log, Duration.ofMillis(2), 1000, 2048 + 1024, 8, failures::add);
+    Batcher b =
+        new Batcher(time, log, Duration.ofMillis(2), 1000, 2048 + 1024, 8, failures::add, n -> {});
     String big = "x".repeat(700);
     for (int i = 0; i < 6; i++) {
       b.add(

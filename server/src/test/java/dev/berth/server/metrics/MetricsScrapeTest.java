@@ -147,6 +147,21 @@ class MetricsScrapeTest {
   }
 
   @Test
+  void scrape_ofALeaderThatSentJournalBatches_showsTheirSizesAsASummary() throws Exception {
+    java.util.function.IntConsumer batchSent = metrics.journalBatchSizes();
+    for (int entries : new int[] {1, 3, 3, 40}) {
+      batchSent.accept(entries);
+    }
+
+    PrometheusText m = scrape();
+
+    assertThat(m.types).containsEntry("berth_journal_batch_size", "summary");
+    assertThat(m.value("berth_journal_batch_size_count")).isEqualTo(4.0);
+    assertThat(m.value("berth_journal_batch_size", "quantile", "0.5")).isEqualTo(3.0);
+    assertThat(m.value("berth_journal_batch_size", "quantile", "0.99")).isEqualTo(40.0);
+  }
+
+  @Test
   void scrape_afterGrantsAndRefusals_showsThemByKindReasonAndHost() throws Exception {
     String session =
         broker
@@ -247,6 +262,7 @@ class MetricsScrapeTest {
     metrics.eventLog(() -> 0); // and those of a daemon with events.log on
     metrics.replication(
         new BrokerMetrics.Replication(() -> 0, () -> 0, kind -> 0, () -> 0, () -> 0, () -> 0));
+    metrics.journalBatchSizes();
 
     assertThat(documented).containsExactlyInAnyOrderElementsOf(scrape().types.keySet());
   }
