@@ -82,8 +82,18 @@ public final class SuiteOptions {
       names = "--idle",
       paramLabel = "DUR",
       converter = DurationConverter.Positive.class,
-      description = "How long C3 reads an idle follower's CPU (default 10s; smoke 2s).")
+      description =
+          "One window of C3's reading of the idle followers' CPU (default 10s; smoke 2s).")
   private Duration idleGiven;
+
+  @Option(
+      names = "--idle-windows",
+      paramLabel = "N",
+      description =
+          "C3 reads this many windows of --idle one after the other once the load has stopped;"
+              + " the verdict is the last one's, the steady state, and every window is listed, so"
+              + " the tail of the load shows (default 4; smoke 1).")
+  private Integer idleWindowsGiven;
 
   @Option(
       names = "--concurrency",
@@ -143,6 +153,7 @@ public final class SuiteOptions {
   Duration round;
   Duration warmup;
   Duration idle;
+  int idleWindows;
   int concurrency;
   int streams;
   int sessions;
@@ -184,6 +195,7 @@ public final class SuiteOptions {
     o.round = o.roundGiven != null ? o.roundGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
     o.warmup = o.warmupGiven != null ? o.warmupGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
     o.idle = o.idleGiven != null ? o.idleGiven : o.smoke ? ms(2000) : Duration.ofSeconds(10);
+    o.idleWindows = positive(line, "--idle-windows", o.idleWindowsGiven, o.smoke ? 1 : 4);
     o.concurrency = positive(line, "--concurrency", o.concurrencyGiven, o.smoke ? 8 : 32);
     o.streams = positive(line, "--streams", o.streamsGiven, o.smoke ? 8 : 64);
     o.sessions = positive(line, "--sessions", o.sessionsGiven, o.smoke ? 200 : 20_000);

@@ -86,6 +86,13 @@ class SuiteOptionsTest {
   }
 
   @Test
+  void parse_idleWindows_defaultFourAndOneInSmoke() {
+    assertThat(SuiteOptions.parse(List.of()).idleWindows).isEqualTo(4);
+    assertThat(SuiteOptions.parse(List.of("--smoke")).idleWindows).isEqualTo(1);
+    assertThat(SuiteOptions.parse(List.of("--idle-windows", "6")).idleWindows).isEqualTo(6);
+  }
+
+  @Test
   void parse_onlyList_goalsCaseInsensitive() {
     assertThat(SuiteOptions.parse(List.of("--only", "g1, G3")).only).containsExactly("G1", "G3");
   }
