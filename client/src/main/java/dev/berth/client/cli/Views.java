@@ -194,7 +194,9 @@ final class Views {
         new Table(
             "SESSION", "WORKER", "STATE", "LEASES>", "MEMORY_MB>", "HEARTBEAT", "OPENED", "LABELS");
     for (SessionInfo s : sessions) {
-      String state = s.getConnected() ? "connected" : "disconnected";
+      // A follower lists its replica, which knows no heartbeat: only the leader sees the stream.
+      String state =
+          s.getConnected() ? "connected" : s.hasLastHeartbeatAt() ? "disconnected" : "replicated";
       if (s.getDraining()) {
         state += ",draining";
       }

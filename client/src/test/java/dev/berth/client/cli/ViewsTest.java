@@ -182,6 +182,28 @@ class ViewsTest {
   }
 
   @Test
+  void sessions_fromAFollowersReplica_stateReplicated_noHeartbeat() {
+    List<SessionInfo> sessions =
+        List.of(
+            SessionInfo.newBuilder()
+                .setSessionId("s1")
+                .setWorkerId("w1")
+                .setLeases(2)
+                .setOpenedAt(at(0))
+                .build());
+
+    String text = printed(out -> Views.sessions(sessions, NOW, out));
+
+    assertThat(text)
+        .isEqualTo(
+            """
+            SESSION  WORKER  STATE       LEASES  MEMORY_MB  HEARTBEAT  OPENED                LABELS
+            s1       w1      replicated       2          -  -          2026-01-01T00:00:00Z  -
+            1 session
+            """);
+  }
+
+  @Test
   void leases_tableWithTargetTokenAndTimes() {
     List<LeaseInfo> leases =
         List.of(

@@ -7,7 +7,6 @@ import dev.berth.server.admission.Request;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.Session;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -77,11 +76,8 @@ final class StatusViews {
   @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   List<Views.Session> sessions(String workerId, String afterId, int limit) {
-    return state.sessions.all().stream()
-        .filter(s -> workerId.isEmpty() || s.workerId().equals(workerId))
-        .filter(s -> afterId.isEmpty() || s.id().compareTo(afterId) > 0)
-        .sorted(Comparator.comparing(Session::id))
-        .limit(limit)
+    return Views.sessionPage(
+            state.sessions.all().stream(), Session::id, Session::workerId, workerId, afterId, limit)
         .map(
             s ->
                 new Views.Session(

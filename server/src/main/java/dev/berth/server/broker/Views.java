@@ -5,8 +5,11 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.ratelimit.HostStatus;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Stream;
 
 /** Read-only copies of broker state for operators; taken under the lock, used outside it. */
 public final class Views {
@@ -63,7 +66,12 @@ public final class Views {
   public record Pressure(
       PressureLevel level, long fleetUsedMb, long fleetLimitMb, String trigger) {}
 
-  /** One session. */
+  /**
+   * One session.
+   *
+   * @param lastSeenNanos its last heartbeat or call; {@link #UNKNOWN} where only the leader knows
+   *     it (a follower's list, {@link ReplicaViews})
+   */
   public record Session(
       String id,
       String workerId,
@@ -75,7 +83,28 @@ public final class Views {
       long memoryUsedMb,
       long memoryLimitMb,
       int leases,
-      String job) {}
+      String job) {
+    /** A {@code lastSeenNanos} this node does not know. */
+    public static final long UNKNOWN = Long.MIN_VALUE;
+  }
+
+  /**
+   * One page of sessions, for {@link Broker#sessions} and {@link ReplicaViews#sessions}: those of
+   * {@code workerId} (empty: every worker) with an id after {@code afterId} (empty: from the
+   * first), in id order, at most {@code limit}.
+   */
+  static <T> Stream<T> sessionPage(
+      Stream<T> all,
+      Function<T, String> id,
+      Function<T, String> worker,
+      String workerId,
+      String afterId,
+      int limit) {
+    return all.filter(s -> workerId.isEmpty() || worker.apply(s).equals(workerId))
+        .filter(s -> afterId.isEmpty() || id.apply(s).compareTo(afterId) > 0)
+        .sorted(Comparator.comparing(id))
+        .limit(limit);
+  }
 
   /** One live lease and the worker holding it. */
   public record LeaseInfo(Lease lease, String workerId) {}

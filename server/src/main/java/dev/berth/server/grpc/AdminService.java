@@ -22,6 +22,8 @@ import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.Fleet;
+import dev.berth.server.broker.ReplicaViews;
 import dev.berth.server.broker.Views;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
@@ -33,6 +35,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -81,7 +84,12 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           if (!request.getWorkerId().isEmpty()) {
             AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
           }
-          List<Views.Session> page = broker.sessions(request.getWorkerId(), after, size + 1);
+          Optional<Fleet> replica = role.replicaWhileNotServing();
+          List<Views.Session> page =
+              replica.isPresent()
+                  ? ReplicaViews.sessions(
+                      replica.get(), request.getWorkerId(), after, size + 1, protos.time())
+                  : broker.sessions(request.getWorkerId(), after, size + 1);
           ListSessionsResponse.Builder b = ListSessionsResponse.newBuilder();
           for (Views.Session s : page.subList(0, Math.min(size, page.size()))) {
             b.addSessions(protos.session(s));
@@ -113,9 +121,20 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
           AcquireSpec.requireId("session_id", request.getSessionId(), false);
           String host = request.getHost().toLowerCase(java.util.Locale.ROOT);
+          Optional<Fleet> replica = role.replicaWhileNotServing();
           List<Views.LeaseInfo> page =
-              broker.leases(
-                  request.getWorkerId(), kind, host, request.getSessionId(), after, size + 1);
+              replica.isPresent()
+                  ? ReplicaViews.leases(
+                      replica.get(),
+                      request.getWorkerId(),
+                      kind,
+                      host,
+                      request.getSessionId(),
+                      after,
+                      size + 1,
+                      protos.time())
+                  : broker.leases(
+                      request.getWorkerId(), kind, host, request.getSessionId(), after, size + 1);
           ListLeasesResponse.Builder b = ListLeasesResponse.newBuilder();
           for (Views.LeaseInfo info : page.subList(0, Math.min(size, page.size()))) {
             b.addLeases(protos.leaseInfo(info));

@@ -643,19 +643,22 @@ final class Protos {
   }
 
   SessionInfo session(Views.Session s) {
-    return SessionInfo.newBuilder()
-        .setSessionId(s.id())
-        .setWorkerId(s.workerId())
-        .putAllLabels(s.labels())
-        .setConnected(s.connected())
-        .setDraining(s.draining())
-        .setOpenedAt(timestamp(s.openedAtNanos()))
-        .setLastHeartbeatAt(timestamp(s.lastSeenNanos()))
-        .setMemoryUsedMb(s.memoryUsedMb())
-        .setMemoryLimitMb(s.memoryLimitMb())
-        .setLeases(s.leases())
-        .setJob(s.job())
-        .build();
+    SessionInfo.Builder b =
+        SessionInfo.newBuilder()
+            .setSessionId(s.id())
+            .setWorkerId(s.workerId())
+            .putAllLabels(s.labels())
+            .setConnected(s.connected())
+            .setDraining(s.draining())
+            .setOpenedAt(timestamp(s.openedAtNanos()))
+            .setMemoryUsedMb(s.memoryUsedMb())
+            .setMemoryLimitMb(s.memoryLimitMb())
+            .setLeases(s.leases())
+            .setJob(s.job());
+    if (s.lastSeenNanos() != Views.Session.UNKNOWN) {
+      b.setLastHeartbeatAt(timestamp(s.lastSeenNanos()));
+    }
+    return b.build();
   }
 
   LeaseInfo leaseInfo(Views.LeaseInfo info) {

@@ -2,6 +2,7 @@ package dev.berth.server.replication;
 
 import dev.berth.proto.cluster.v1.FleetState;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.Fleet;
 import dev.berth.server.cluster.Batcher;
 import dev.berth.server.cluster.ClusterSettings;
 import dev.berth.server.cluster.ClusterStatus;
@@ -186,6 +187,11 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
   private Batcher.Stats journalStats() {
     RaftNode n = node;
     return n == null ? new Batcher.Stats(0, 0, 0, 0, 0, 0) : n.journal().stats();
+  }
+
+  @Override
+  public Optional<Fleet> replicaWhileNotServing() {
+    return serving() ? Optional.empty() : Optional.of(replica.fleet());
   }
 
   /** The replica of the leader's lease state this member keeps. */

@@ -1,5 +1,6 @@
 package dev.berth.server.replication;
 
+import dev.berth.server.broker.Fleet;
 import dev.berth.server.cluster.ClusterStatus;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -48,6 +49,15 @@ public interface ServingRole {
    * that tells the role; it must not block.
    */
   void onChange(Runnable listener);
+
+  /**
+   * The replicated lease state this node lists sessions and leases from while it does not serve (a
+   * follower's broker holds nothing); empty while it serves, and always for a lone broker, which
+   * lists its own broker's.
+   */
+  default Optional<Fleet> replicaWhileNotServing() {
+    return Optional.empty();
+  }
 
   /**
    * Hands the cluster's leadership to member {@code memberIdOrEmpty} (empty: the best successor);

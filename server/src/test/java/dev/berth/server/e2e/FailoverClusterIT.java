@@ -125,6 +125,15 @@ class FailoverClusterIT {
     // grant (up to K of those may be lost and are re-declared by their workers): wait until the
     // leader's log has committed everything it journaled (uncommitted_entries 0).
     DaemonCluster.awaitCommitted(leader, Duration.ofSeconds(10));
+    // A follower's admin lists come from its replica (its own broker serves nothing): the same
+    // leases as the leader's once it has applied what the leader committed.
+    Map<String, Long> onLeader = leaseTokens(leader);
+    assertThat(onLeader).hasSize(SESSIONS * LEASES_PER_SESSION);
+    for (Member f : followers) {
+      assertThat(awaitLeaseTokens(f, onLeader, Duration.ofSeconds(5)))
+          .as("leases listed by follower %s", f.id())
+          .isEqualTo(onLeader);
+    }
 
     long killedAt = System.nanoTime();
     leader.daemon().kill();
@@ -239,6 +248,18 @@ class FailoverClusterIT {
       tokens.put(info.getLease().getLeaseId(), info.getLease().getFencingToken());
     }
     return tokens;
+  }
+
+  /** {@code n}'s lease list once it equals {@code expected}, or the last one after {@code wait}. */
+  private static Map<String, Long> awaitLeaseTokens(
+      Member n, Map<String, Long> expected, Duration wait) throws InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    Map<String, Long> seen = leaseTokens(n);
+    while (!seen.equals(expected) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      seen = leaseTokens(n);
+    }
+    return seen;
   }
 
   private static ClusterNode status(Member n) {

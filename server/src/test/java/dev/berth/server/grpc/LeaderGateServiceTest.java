@@ -12,9 +12,12 @@ import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.ClusterRole;
 import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.proto.v1.ListLeasesRequest;
+import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
+import dev.berth.proto.v1.ListSessionsResponse;
 import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.UpdateLimitsRequest;
+import dev.berth.server.broker.Fleet;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.Policy;
 import dev.berth.server.replication.ServingRole;
@@ -25,6 +28,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.StatusProto;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
@@ -100,6 +104,41 @@ class LeaderGateServiceTest {
         .isEqualTo("n2");
     assertThat(b.admin.listLeases(ListLeasesRequest.getDefaultInstance()).getAnsweredBy().getRole())
         .isEqualTo(ClusterRole.CLUSTER_ROLE_FOLLOWER);
+  }
+
+  @Test
+  void listSessionsAndLeases_onAFollower_answeredFromItsReplica() {
+    long now = System.currentTimeMillis();
+    role.replica =
+        new Fleet(
+            List.of(new Fleet.SessionEntry("s-1", "w-1", "p", Map.of(), 0, "p", now - 1_000)),
+            List.of(
+                new Fleet.LeaseEntry(
+                    "l-1",
+                    "s-1",
+                    dev.berth.server.lease.ResourceKind.RENDER,
+                    42,
+                    "example.com",
+                    "",
+                    "",
+                    0,
+                    Fleet.Asked.NONE,
+                    now - 500,
+                    60_000)),
+            List.of());
+
+    ListSessionsResponse sessions = b.admin.listSessions(ListSessionsRequest.getDefaultInstance());
+    ListLeasesResponse leases = b.admin.listLeases(ListLeasesRequest.getDefaultInstance());
+
+    assertThat(sessions.getSessionsList()).hasSize(1);
+    assertThat(sessions.getSessions(0).getSessionId()).isEqualTo("s-1");
+    assertThat(sessions.getSessions(0).getLeases()).isEqualTo(1);
+    assertThat(sessions.getSessions(0).hasLastHeartbeatAt()).as("only the leader knows").isFalse();
+    assertThat(leases.getLeasesList()).hasSize(1);
+    assertThat(leases.getLeases(0).getLease().getLeaseId()).isEqualTo("l-1");
+    assertThat(leases.getLeases(0).getLease().getFencingToken()).isEqualTo(42);
+    assertThat(leases.getLeases(0).getWorkerId()).isEqualTo("w-1");
+    assertThat(leases.getAnsweredBy().getRole()).isEqualTo(ClusterRole.CLUSTER_ROLE_FOLLOWER);
   }
 
   @Test
@@ -188,6 +227,12 @@ class LeaderGateServiceTest {
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
     private volatile boolean serving;
     private volatile String leaderApi = LEADER_API;
+    private volatile Fleet replica = Fleet.EMPTY;
+
+    @Override
+    public Optional<Fleet> replicaWhileNotServing() {
+      return serving ? Optional.empty() : Optional.of(replica);
+    }
 
     void set(boolean serving, String leaderApi) {
       this.serving = serving;

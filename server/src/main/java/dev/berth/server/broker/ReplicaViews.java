@@ -1,0 +1,108 @@
+package dev.berth.server.broker;
+
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.time.TimeSource;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin lists of a cluster follower, read from its replica of the leader's lease state (a
+ * {@link Fleet}) instead of its own broker, which serves nothing and so holds nothing. Same
+ * filters, order and paging as {@link Broker#sessions} and {@link Broker#leases}. What only the
+ * leader knows is left out: a replica session reads as not connected and not draining, with no
+ * heartbeat ({@link Views.Session#UNKNOWN}) and no memory in use. Wall-clock times of the replica
+ * become monotonic instants of {@code time}, as a broker loading the fleet does.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class ReplicaViews {
+  private ReplicaViews() {}
+
+  /** The replica's sessions, as {@link Broker#sessions}. */
+  public static List<Views.Session> sessions(
+      Fleet fleet, String workerId, String afterId, int limit, TimeSource time) {
+    Map<String, Integer> leases = new HashMap<>();
+    fleet.leases().forEach(l -> leases.merge(l.sessionId(), 1, Integer::sum));
+    Clock clock = new Clock(time);
+    return Views.sessionPage(
+            fleet.sessions().stream(),
+            Fleet.SessionEntry::id,
+            Fleet.SessionEntry::workerId,
+            workerId,
+            afterId,
+            limit)
+        .map(
+            s ->
+                new Views.Session(
+                    s.id(),
+                    s.workerId(),
+                    s.labels(),
+                    false,
+                    false,
+                    clock.nanos(s.openedAtUnixMs()),
+                    Views.Session.UNKNOWN,
+                    0,
+                    s.memoryLimitMb(),
+                    leases.getOrDefault(s.id(), 0),
+                    s.job()))
+        .toList();
+  }
+
+  /** The replica's leases, as {@link Broker#leases}. */
+  public static List<Views.LeaseInfo> leases(
+      Fleet fleet,
+      String workerId,
+      ResourceKind kind,
+      String host,
+      String sessionId,
+      long afterToken,
+      int limit,
+      TimeSource time) {
+    Map<String, String> workers = new HashMap<>();
+    fleet.sessions().forEach(s -> workers.put(s.id(), s.workerId()));
+    Clock clock = new Clock(time);
+    return fleet.leases().stream()
+        .filter(l -> kind == null || l.kind() == kind)
+        .filter(l -> host.isEmpty() || l.host().equals(host))
+        .filter(l -> sessionId.isEmpty() || l.sessionId().equals(sessionId))
+        .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
+        .filter(l -> workerId.isEmpty() || workerId.equals(workers.get(l.sessionId())))
+        .sorted((a, b) -> Long.compareUnsigned(a.fencingToken(), b.fencingToken()))
+        .limit(limit)
+        .map(
+            l -> {
+              long granted = clock.nanos(l.grantedAtUnixMs());
+              Lease lease =
+                  new Lease(
+                      l.id(),
+                      l.kind(),
+                      l.fencingToken(),
+                      l.sessionId(),
+                      l.host(),
+                      l.module(),
+                      l.moduleDigest(),
+                      l.memoryMb(),
+                      granted,
+                      granted + l.maxHoldMs() * 1_000_000);
+              return new Views.LeaseInfo(lease, workers.getOrDefault(l.sessionId(), ""));
+            })
+        .toList();
+  }
+
+  /** Wall-clock milliseconds to monotonic instants, against one reading of both clocks. */
+  private static final class Clock {
+    private final long nowNanos;
+    private final long wallNowMs;
+
+    Clock(TimeSource time) {
+      this.nowNanos = time.nanoTime();
+      this.wallNowMs = time.wallTime().toEpochMilli();
+    }
+
+    long nanos(long unixMs) {
+      return nowNanos - (wallNowMs - unixMs) * 1_000_000;
+    }
+  }
+}
