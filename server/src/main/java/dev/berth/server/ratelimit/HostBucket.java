@@ -89,7 +89,13 @@ final class HostBucket {
     if (count > rule.burst()) {
       return LONGEST_WAIT_NANOS;
     }
-    long from = paused(now) ? pausedUntil : now;
+    boolean paused = paused(now);
+    if (!paused && tokens >= count) {
+      // What tokensAt(now) would answer, without its division: refilling never lowers the tokens
+      // and the cap is at least count, so min(burst, tokens + accrued) >= count too.
+      return 0;
+    }
+    long from = paused ? pausedUntil : now;
     if (tokensAt(from) >= count) {
       return from - now;
     }
