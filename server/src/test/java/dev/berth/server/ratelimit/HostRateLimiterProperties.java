@@ -15,9 +15,10 @@ import net.jqwik.api.Provide;
 /**
  * {@link HostRateLimiter} against a simple reference model: an access-ordered map of buckets with
  * no remembered last bucket, and a wait found by binary search for the first nanosecond at which
- * {@link HostBucket#tokensAt} reaches the count, with no shortcut. Any sequence of checks, grants,
- * outcomes and rule lookups on a few hosts (more than {@code max_hosts}, so the least recently used
- * are forgotten) gets the same answers from both, to the nanosecond.
+ * the plain refill formula reaches the count, with no shortcut; and {@link HostBucket#tokensAt}'s
+ * shortcut for a bucket refilled after one grant against that formula. Any sequence of checks,
+ * grants, outcomes and rule lookups on a few hosts (more than {@code max_hosts}, so the least
+ * recently used are forgotten) gets the same answers from both, to the nanosecond.
  */
 class HostRateLimiterProperties {
   private static final long T0 = 1_000_000_000L;
@@ -56,6 +57,58 @@ class HostRateLimiterProperties {
     for (String host : HOSTS) {
       assertThat(limiter.nanosUntilToken(host, now)).isEqualTo(reference.wait(host, 1, now));
     }
+  }
+
+  /**
+   * A bucket granted again and again, at intervals around the time one token takes (where its
+   * full-again shortcut starts to apply), answers exactly what the formula does at every instant.
+   */
+  @Property(tries = 2000)
+  void tokensAt_afterGrantsAtAnyPace_equalsPlainFormula(
+      @ForAll("rates") double rate,
+      @ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 1_000_000) int burst,
+      @ForAll("offsets") List<Long> offsets) {
+    HostBucket b = new HostBucket("h", new HostRule("*", rate, burst), T0);
+    long perToken = (long) Math.min(1e15, Math.ceil(1e9 / rate));
+    long now = T0;
+    for (long offset : offsets) {
+      long t = Math.max(now, now + perToken + offset);
+      for (long probe = t - 2; probe <= t + 2; probe++) {
+        assertThat(b.tokensAt(probe))
+            .as("tokens at %d after %d", probe, now)
+            .isEqualTo(plainTokensAt(b, probe));
+      }
+      now = t;
+      b.consume(now);
+    }
+  }
+
+  @Provide
+  Arbitrary<Double> rates() {
+    return Arbitraries.oneOf(
+        Arbitraries.doubles().between(0.05, 1e9),
+        Arbitraries.doubles().between(0.05, 100),
+        Arbitraries.integers().between(1, 100_000).map(n -> 1e9 / n),
+        Arbitraries.of(1.0, 2.0, 3.0, 7.0, 1e9, 1e9 / 218, 0.1, 1e-6));
+  }
+
+  @Provide
+  Arbitrary<List<Long>> offsets() {
+    return Arbitraries.oneOf(
+            Arbitraries.longs().between(-3, 3),
+            Arbitraries.longs().between(-1_000_000, 1_000_000),
+            Arbitraries.just(0L))
+        .list()
+        .ofMaxSize(20);
+  }
+
+  /** The refill formula with no shortcut: what {@link HostBucket#tokensAt} must answer. */
+  static double plainTokensAt(HostBucket b, long now) {
+    long elapsed = now - b.refillFrom;
+    if (elapsed <= 0) {
+      return b.tokens;
+    }
+    return Math.min(b.rule.burst(), b.tokens + elapsed * b.rate / 1e9);
   }
 
   @Provide
@@ -122,12 +175,12 @@ class HostRateLimiterProperties {
       // tokensAt never falls as time goes on: the first instant it reaches count, by bisection.
       long lo = from;
       long hi = from + HostBucket.LONGEST_WAIT_NANOS;
-      if (b.tokensAt(hi) < count) {
+      if (plainTokensAt(b, hi) < count) {
         return HostBucket.LONGEST_WAIT_NANOS;
       }
       while (lo < hi) {
         long mid = lo + (hi - lo) / 2;
-        if (b.tokensAt(mid) >= count) {
+        if (plainTokensAt(b, mid) >= count) {
           hi = mid;
         } else {
           lo = mid + 1;
