@@ -111,7 +111,7 @@ final class AcquireCommands {
         request.requestId().isEmpty()
             ? null
             : session.recentRequests().remember(request.requestId(), request);
-    Admission.Verdict verdict = evaluate(session, request, null);
+    Admission.Verdict verdict = evaluate(session, request, null, now);
     if (verdict.refusal() == null) {
       chargeArrival(session, request);
       answered(entry, grantAll(session, request, now, fx), callback, fx);
@@ -299,7 +299,8 @@ final class AcquireCommands {
           // Name the rule that still blocks (a host's rate, memory pressure, the pool), so the
           // detail, retry_after and rule of a TIMEOUT say what the caller waited for in vain.
           Session session = state.sessions.get(request.sessionId());
-          Admission.Verdict blocking = session != null ? evaluate(session, request, null) : null;
+          Admission.Verdict blocking =
+              session != null ? evaluate(session, request, null, now) : null;
           Decision.Refused still = blocking != null ? blocking.refusal() : null;
           int item = still != null ? blocking.item() : 0;
           AcquireSpec spec = request.item(item);
@@ -459,13 +460,16 @@ final class AcquireCommands {
    * Runs the admission checks for a request of {@code session}: each item against the state as it
    * would be after granting the items before it (two RENDER items for one host need two of its
    * tokens, and two places in the pool). The first item refused decides; with {@code steps}, every
-   * item is checked and recorded ({@code items[i] } before each rule of a bundle). Lock held.
+   * item is checked and recorded ({@code items[i] } before each rule of a bundle). The checks see
+   * the state at {@code now}, the command's own instant, at which a grant that follows takes its
+   * host tokens: no second clock read. Lock held.
    */
   @GuardedBy("state.lock")
-  Admission.Verdict evaluate(Session session, Request<?> request, List<Admission.Step> steps) {
+  Admission.Verdict evaluate(
+      Session session, Request<?> request, List<Admission.Step> steps, long now) {
     int items = request.itemCount();
     if (items == 1) {
-      return evaluate(session, request.item(0), 0, 0, steps);
+      return evaluate(session, request.item(0), 0, 0, steps, now);
     }
     Admission.Verdict first = Admission.Verdict.GRANT;
     for (int i = 0; i < items; i++) {
@@ -485,7 +489,7 @@ final class AcquireCommands {
         }
       }
       List<Admission.Step> itemSteps = steps == null ? null : new ArrayList<>();
-      Admission.Verdict verdict = evaluate(session, item, kindBefore, hostBefore, itemSteps);
+      Admission.Verdict verdict = evaluate(session, item, kindBefore, hostBefore, itemSteps, now);
       if (steps != null) {
         for (Admission.Step step : itemSteps) {
           steps.add(
@@ -509,9 +513,9 @@ final class AcquireCommands {
       AcquireSpec spec,
       int kindBefore,
       int hostBefore,
-      List<Admission.Step> steps) {
+      List<Admission.Step> steps,
+      long now) {
     ResourceKind kind = spec.kind();
-    long now = state.time.nanoTime();
     Admission.Facts facts =
         state.admission.facts(
             state.config,
@@ -698,7 +702,7 @@ final class AcquireCommands {
         if (SessionRegistry.isOverdue(session, now, state.ttlNanos())) {
           continue; // about to expire: the sweep ends it and fails its waiters
         }
-        Admission.Verdict verdict = evaluate(session, waiter.request(), null);
+        Admission.Verdict verdict = evaluate(session, waiter.request(), null, now);
         Admission.Blocker blocker = verdict.blocker();
         if (blocker == Admission.Blocker.NONE) {
           queue.removeCurrent(lane, cursor);

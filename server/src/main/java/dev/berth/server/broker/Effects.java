@@ -17,9 +17,16 @@ final class Effects {
   /**
    * In order: a {@link Runnable}, or a {@code Consumer<BrokerListener>} event for {@link
    * #listeners}. An event is kept as it is, not wrapped in a runnable that tells the listeners:
-   * every grant and every end tells them, and the wrapper was one more object per event.
+   * every grant and every end tells them, and the wrapper was one more object per event. The first
+   * two are fields, the rest a list: a command leaves one or two (a grant answers its caller and
+   * tells the listeners; a release tells the listeners), and the list with its array were two more
+   * objects per command.
    */
-  private List<Object> actions;
+  private Object first;
+
+  private Object second;
+
+  private List<Object> rest;
 
   private List<BrokerListener> listeners;
 
@@ -34,26 +41,43 @@ final class Effects {
   }
 
   private void append(Object action) {
-    if (actions == null) {
-      actions = new ArrayList<>(2);
+    if (first == null) {
+      first = action;
+    } else if (second == null) {
+      second = action;
+    } else {
+      if (rest == null) {
+        rest = new ArrayList<>();
+      }
+      rest.add(action);
     }
-    actions.add(action);
   }
 
   void run() {
-    if (actions == null) {
+    if (first == null) {
       return;
     }
-    for (Object action : actions) {
-      try {
-        if (action instanceof Runnable runnable) {
-          runnable.run();
-        } else {
-          listeners.forEach(event(action));
-        }
-      } catch (RuntimeException e) {
-        log.warn("broker side effect failed", e);
+    run(first);
+    if (second == null) {
+      return;
+    }
+    run(second);
+    if (rest != null) {
+      for (Object action : rest) {
+        run(action);
       }
+    }
+  }
+
+  private void run(Object action) {
+    try {
+      if (action instanceof Runnable runnable) {
+        runnable.run();
+      } else {
+        listeners.forEach(event(action));
+      }
+    } catch (RuntimeException e) {
+      log.warn("broker side effect failed", e);
     }
   }
 

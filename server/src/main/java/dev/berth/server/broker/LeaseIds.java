@@ -3,6 +3,7 @@ package dev.berth.server.broker;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Random;
@@ -28,12 +29,12 @@ import javax.crypto.spec.SecretKeySpec;
  * <p>Thread-safe.
  */
 public final class LeaseIds {
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
+  private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
 
-  private final ThreadLocal<LongSupplier> random;
+  private final ThreadLocal<PerThread> perThread;
 
-  private LeaseIds(Supplier<LongSupplier> perThread) {
-    this.random = ThreadLocal.withInitial(perThread);
+  private LeaseIds(Supplier<LongSupplier> random) {
+    this.perThread = ThreadLocal.withInitial(() -> new PerThread(random.get()));
   }
 
   /** Unguessable ids, for production. */
@@ -49,15 +50,29 @@ public final class LeaseIds {
   }
 
   public String next() {
-    LongSupplier r = random.get();
-    char[] out = new char[32];
-    long hi = r.getAsLong();
-    long lo = r.getAsLong();
+    PerThread t = perThread.get();
+    byte[] out = t.digits;
+    long hi = t.random.getAsLong();
+    long lo = t.random.getAsLong();
     for (int i = 0; i < 16; i++) {
       out[i] = HEX[(int) (hi >>> (60 - 4 * i)) & 0xf];
       out[16 + i] = HEX[(int) (lo >>> (60 - 4 * i)) & 0xf];
     }
-    return new String(out);
+    // Written as Latin-1 bytes, the String's own form for ASCII: no char[] to build and compress.
+    return new String(out, StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * One thread's generator and the buffer its ids are written in before the String copies them
+   * (every id made a 32-char array, the largest allocation of a lease cycle).
+   */
+  private static final class PerThread {
+    final LongSupplier random;
+    final byte[] digits = new byte[32];
+
+    PerThread(LongSupplier random) {
+      this.random = random;
+    }
   }
 
   /** One thread's AES-CTR keystream, read 64 bits at a time. Not thread-safe: one per thread. */

@@ -137,7 +137,7 @@ final class StatusViews {
       acquires.requireModule(request.item(i), items == 1 ? "" : "items[" + i + "].");
     }
     List<Admission.Step> steps = new ArrayList<>();
-    return new Views.Explained(acquires.evaluate(session, request, steps), steps);
+    return new Views.Explained(acquires.evaluate(session, request, steps, now), steps);
   }
 
   /** Every job with what it holds and waits for, in configuration order. */

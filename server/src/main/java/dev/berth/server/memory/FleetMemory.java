@@ -361,8 +361,13 @@ public final class FleetMemory {
 
   private WorkerMemory worker(String sessionId) {
     Objects.requireNonNull(sessionId, "sessionId");
-    return workers.computeIfAbsent(
-        sessionId, id -> new WorkerMemory(id, id, usageThresholds(config)));
+    // get, then put: a computeIfAbsent lambda captures this, one object per charge and release
+    WorkerMemory w = workers.get(sessionId);
+    if (w == null) {
+      w = new WorkerMemory(sessionId, sessionId, usageThresholds(config));
+      workers.put(sessionId, w);
+    }
+    return w;
   }
 
   private long limitOf(WorkerMemory w) {

@@ -124,9 +124,14 @@ public final class DegradationMonitor {
       state.samplesSinceDecrease++;
     }
     if (host != null && !host.isEmpty() && config.maxHostsTracked() > 0) {
-      byHost
-          .computeIfAbsent(host, h -> new OutcomeWindow(config.window(), clock))
-          .add(outcome.success(), outcome.durationNanos());
+      // get, then put (the same LRU order): a computeIfAbsent lambda captures this, one object
+      // per reported outcome
+      OutcomeWindow window = byHost.get(host);
+      if (window == null) {
+        window = new OutcomeWindow(config.window(), clock);
+        byHost.put(host, window);
+      }
+      window.add(outcome.success(), outcome.durationNanos());
     }
   }
 

@@ -58,13 +58,60 @@ final class HostBucket {
     this.lastTouched = nowNanos;
   }
 
+  /**
+   * The rate and burst {@link #refillOneNanos} was found for; NaN before the first (so any rate
+   * differs from it).
+   */
+  private double refillOneRate = Double.NaN;
+
+  private int refillOneBurst;
+
+  /**
+   * The least elapsed time after which a bucket one token short of its burst is full again, by the
+   * very arithmetic of {@link #tokensAt}; {@code Long.MAX_VALUE} when that is beyond {@link
+   * #LONGEST_WAIT_NANOS}.
+   */
+  private long refillOneNanos;
+
   /** Tokens available at {@code now}: refilled at the current rate and capped at the burst. */
   double tokensAt(long now) {
     long elapsed = now - refillFrom;
     if (elapsed <= 0) {
       return tokens;
     }
-    return Math.min(rule.burst(), tokens + elapsed * rate / NANOS_PER_SECOND);
+    int burst = rule.burst();
+    if (tokens == burst - 1 && elapsed >= refillOneNanos(burst)) {
+      // The common case of a host granted less often than its rate: the last grant took one token
+      // from a full bucket, and it is full again. The formula below gives the burst too, since it
+      // never falls as time goes on, but with a division.
+      return burst;
+    }
+    return Math.min(burst, tokens + elapsed * rate / NANOS_PER_SECOND);
+  }
+
+  /** See {@link #refillOneNanos}: found once per rate and burst (a division and a few probes). */
+  private long refillOneNanos(int burst) {
+    if (refillOneRate != rate || refillOneBurst != burst) {
+      double from = burst - 1;
+      double estimate = Math.ceil(NANOS_PER_SECOND / rate);
+      long e;
+      if (estimate < LONGEST_WAIT_NANOS) {
+        e = Math.max(1, (long) estimate);
+        // The estimate may be a nanosecond off either way: correct it with the formula itself.
+        while (from + e * rate / NANOS_PER_SECOND < burst) {
+          e++;
+        }
+        while (e > 1 && from + (e - 1) * rate / NANOS_PER_SECOND >= burst) {
+          e--;
+        }
+      } else {
+        e = Long.MAX_VALUE;
+      }
+      refillOneNanos = e;
+      refillOneRate = rate;
+      refillOneBurst = burst;
+    }
+    return refillOneNanos;
   }
 
   boolean paused(long now) {
@@ -89,7 +136,13 @@ final class HostBucket {
     if (count > rule.burst()) {
       return LONGEST_WAIT_NANOS;
     }
-    long from = paused(now) ? pausedUntil : now;
+    boolean paused = paused(now);
+    if (!paused && tokens >= count) {
+      // What tokensAt(now) would answer, without its division: refilling never lowers the tokens
+      // and the cap is at least count, so min(burst, tokens + accrued) >= count too.
+      return 0;
+    }
+    long from = paused ? pausedUntil : now;
     if (tokensAt(from) >= count) {
       return from - now;
     }

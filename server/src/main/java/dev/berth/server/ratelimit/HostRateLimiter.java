@@ -35,6 +35,14 @@ public final class HostRateLimiter {
   private RateLimitConfig config;
   private final Buckets buckets;
 
+  /**
+   * The bucket touched last, or null: the tail of the least-recently-used list already, so finding
+   * it again needs no map lookup and no relink. An acquire checks its host and, when granted, takes
+   * the token at once, under the same lock: one lookup serves both. Cleared whenever the list
+   * changes other than by a touch.
+   */
+  private HostBucket last;
+
   public HostRateLimiter(RateLimitConfig config) {
     this.config = config;
     this.buckets = new Buckets(config.maxHosts());
@@ -55,6 +63,22 @@ public final class HostRateLimiter {
     protected boolean removeEldestEntry(Map.Entry<String, HostBucket> eldest) {
       return size() > maxHosts;
     }
+  }
+
+  /**
+   * The bucket of {@code host}, or null, moved to the tail of the least-recently-used list (as
+   * {@link LinkedHashMap#get} in access order does).
+   */
+  private HostBucket find(String host) {
+    HostBucket b = last;
+    if (b != null && b.host.equals(host)) {
+      return b;
+    }
+    b = buckets.get(host);
+    if (b != null) {
+      last = b;
+    }
+    return b;
   }
 
   /** The configuration in force. */
@@ -104,7 +128,7 @@ public final class HostRateLimiter {
    * rate_limit.default_rate} or {@code rate_limit.hosts['PATTERN'].rate}.
    */
   public String ruleKey(String host) {
-    HostBucket b = buckets.get(host);
+    HostBucket b = find(host);
     HostRule rule = b == null ? config.ruleFor(host) : b.rule;
     return rule.isDefault()
         ? RateLimitConfig.Keys.DEFAULT_RATE
@@ -113,7 +137,7 @@ public final class HostRateLimiter {
 
   /** The pattern of the rule that governs {@code host}, {@code *} for the default. */
   public String patternOf(String host) {
-    HostBucket b = buckets.get(host);
+    HostBucket b = find(host);
     return (b == null ? config.ruleFor(host) : b.rule).pattern();
   }
 
@@ -126,7 +150,9 @@ public final class HostRateLimiter {
     if (b == null) {
       evictIdle(nowNanos);
       b = new HostBucket(host, config.ruleFor(host), nowNanos);
+      last = null; // the put may evict the eldest
       buckets.put(host, b);
+      last = b;
     }
     b.consume(nowNanos);
   }
@@ -307,6 +333,7 @@ public final class HostRateLimiter {
    * calls it whenever it adds a host.
    */
   public void evictIdle(long nowNanos) {
+    last = null;
     long idle = config.idleEviction().toNanos();
     List<HostBucket> kept = null;
     Iterator<HostBucket> it = buckets.values().iterator();
@@ -343,6 +370,7 @@ public final class HostRateLimiter {
    */
   public void update(RateLimitConfig newConfig, long nowNanos) {
     this.config = newConfig;
+    last = null;
     buckets.maxHosts = newConfig.maxHosts();
     for (HostBucket b : buckets.values()) {
       b.apply(newConfig.ruleFor(b.host), nowNanos);
@@ -355,7 +383,7 @@ public final class HostRateLimiter {
   }
 
   private HostBucket touch(String host, long nowNanos) {
-    HostBucket b = buckets.get(host);
+    HostBucket b = find(host);
     if (b != null) {
       b.lastTouched = nowNanos;
     }

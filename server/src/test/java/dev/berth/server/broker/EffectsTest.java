@@ -52,4 +52,33 @@ class EffectsTest {
 
     assertThat(seen).containsExactly("a:w2", "after");
   }
+
+  @Test
+  void run_noneOneTwoOrManyActions_eachRunOnceInOrder() {
+    for (int n = 0; n <= 6; n++) {
+      List<Integer> seen = new ArrayList<>();
+      List<BrokerListener> listeners = List.of(recording(new ArrayList<>(), "a"));
+      Effects fx = new Effects();
+      for (int i = 0; i < n; i++) {
+        int index = i;
+        if (i % 2 == 0) {
+          fx.add(() -> seen.add(index));
+        } else {
+          fx.tell(listeners, l -> seen.add(index));
+        }
+      }
+
+      fx.run();
+
+      assertThat(seen).as("%d actions", n).containsExactlyElementsOf(range(n));
+    }
+  }
+
+  private static List<Integer> range(int n) {
+    List<Integer> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(i);
+    }
+    return out;
+  }
 }

@@ -197,6 +197,22 @@ class HostRateLimiterTest {
   }
 
   @Test
+  void consume_overMaxHosts_repeatedUseOfOneHostThenAnother_forgetsTheOneUsedBefore() {
+    HostRateLimiter l = new HostRateLimiter(RateLimitConfig.newBuilder().maxHosts(2).build());
+    drain(l, "b.com", T0, 4);
+    drain(l, "a.com", T0, 4); // a.com used again and again: the newest
+    l.nanosUntilToken("x.com", T0 + 1); // a host without a bucket changes no order
+    l.nanosUntilToken("a.com", T0 + 1);
+    l.ruleKey("b.com"); // a rule lookup is a use too: now a.com is the eldest
+
+    l.consume("c.com", T0 + 2);
+
+    assertThat(l.size()).isEqualTo(2);
+    assertThat(l.nanosUntilToken("b.com", T0 + 2)).isPositive();
+    assertThat(l.nanosUntilToken("a.com", T0 + 2)).isZero(); // forgotten: a full burst again
+  }
+
+  @Test
   void evictIdle_idleFullBuckets_forgotten() {
     limiter.consume("a.com", T0);
     limiter.consume("b.com", T0 + 5 * S);
