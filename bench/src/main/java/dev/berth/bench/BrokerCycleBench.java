@@ -47,6 +47,9 @@ import org.openjdk.jmh.annotations.TearDown;
 public class BrokerCycleBench {
   private static final String URL = "https://www.example.com/page";
 
+  /** A host limited to one request per 1,000 s (burst 1): refused after its first grant. */
+  private static final String REFUSED_URL = "https://refused.bench.invalid/page";
+
   /** A 200 after 300 ms, as a worker reports it. */
   private static final Outcome OK = new Outcome(true, 300_000_000L, 200, 0, "");
 
@@ -109,6 +112,41 @@ public class BrokerCycleBench {
     return broker.release(sessionId, granted.lease.id(), "anonymous", OK);
   }
 
+  /**
+   * A refused acquire (G6's case, after the host's one grant): validate, the broker's decision, and
+   * the refusal's detail text, which the gRPC answer carries.
+   */
+  @Benchmark
+  public String brokerAcquireRefused(Refusing r) {
+    AcquireSpec spec =
+        AcquireSpec.validate(r.sessionId, ResourceKind.RENDER, REFUSED_URL, "", null, "", 0, 0);
+    r.broker.acquire(spec, "anonymous", r.refused);
+    return r.refused.detail;
+  }
+
+  /** A broker of its own for {@link #brokerAcquireRefused}, so the cycle's broker is alone. */
+  @State(Scope.Thread)
+  public static class Refusing {
+    private SystemTimeSource time;
+    private Broker broker;
+    private String sessionId;
+    private final Refused refused = new Refused();
+
+    @Setup(Level.Trial)
+    public void setUp() {
+      time = new SystemTimeSource();
+      broker =
+          newBroker(time, RateLimitConfig.newBuilder().host("refused.bench.invalid", 0.001, 1));
+      sessionId = openSession(broker, new QuietChannel());
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      broker.close();
+      time.close();
+    }
+  }
+
   /** The baseline: Guava's smooth-bursty limiter, one permit. */
   @Benchmark
   public boolean guavaTryAcquire() {
@@ -122,6 +160,21 @@ public class BrokerCycleBench {
     @Override
     public void decided(Decision decision) {
       lease = ((Decision.Granted) decision).lease();
+    }
+
+    @Override
+    public void failed(BrokerException error) {
+      throw error;
+    }
+  }
+
+  /** Keeps the detail of the last refusal, as the gRPC answer reads it. */
+  private static final class Refused implements AcquireCallback {
+    String detail;
+
+    @Override
+    public void decided(Decision decision) {
+      detail = decision instanceof Decision.Refused r ? r.detail() : "";
     }
 
     @Override
