@@ -7,8 +7,14 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -21,15 +27,22 @@ import java.util.concurrent.TimeUnit;
 final class BenchCluster implements AutoCloseable {
   private static final String[] IDS = {"n1", "n2", "n3"};
 
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
   private final List<ServerProcess> members;
 
-  private BenchCluster(List<ServerProcess> members) {
+  /** Each member's Prometheus port, in the order of {@link #members}. */
+  private final int[] metrics;
+
+  private BenchCluster(List<ServerProcess> members, int[] metrics) {
     this.members = members;
+    this.metrics = metrics;
   }
 
   /** Starts the three members at once, with {@code flags} (their {@code --listen} replaced). */
   static BenchCluster start(List<String> jvm, List<String> flags) throws Exception {
     int[] api = new int[IDS.length];
+    int[] metrics = new int[IDS.length];
     List<String> peers = new ArrayList<>();
     for (int i = 0; i < IDS.length; i++) {
       api[i] = ServerProcess.freePort();
@@ -45,6 +58,11 @@ final class BenchCluster implements AutoCloseable {
       List<String> args = new ArrayList<>(flags);
       args.set(args.indexOf("--listen") + 1, "127.0.0.1:" + api[i]);
       args.addAll(peers);
+      // Metrics for the journal's counters (JournalCount); no dashboard, so C3's idle follower
+      // does no more than the bench's lone broker would.
+      metrics[i] = ServerProcess.freePort();
+      args.addAll(
+          List.of("--metrics.listen", "127.0.0.1:" + metrics[i], "--dashboard.enabled", "false"));
       // A one-TTL recovery window follows every takeover; 5 s keeps the wait short.
       args.addAll(
           List.of(
@@ -72,7 +90,7 @@ final class BenchCluster implements AutoCloseable {
       members.forEach(ServerProcess::close);
       throw e;
     }
-    return new BenchCluster(members);
+    return new BenchCluster(members, metrics);
   }
 
   /**
@@ -112,6 +130,46 @@ final class BenchCluster implements AutoCloseable {
             .acquire(Ops.render(session.id(), Ops.CYCLE_URL));
     session.close();
     return r.hasGranted();
+  }
+
+  /** The journal's counters on {@code member} (a leader's: a follower's are zero). */
+  JournalCount journal(ServerProcess member) throws IOException, InterruptedException {
+    int port = metrics[members.indexOf(member)];
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    return new JournalCount(
+        gauge(r.body(), "berth_journal_batches"), gauge(r.body(), "berth_journal_entries"));
+  }
+
+  /** The value of an unlabelled sample {@code name} in a Prometheus text page; 0 when absent. */
+  static long gauge(String page, String name) {
+    for (String line : page.lines().toList()) {
+      if (line.startsWith(name + " ")) {
+        return (long) Double.parseDouble(line.substring(name.length() + 1).trim());
+      }
+    }
+    return 0;
+  }
+
+  /** Journal batches a leader sent and the entries in them. */
+  record JournalCount(long batches, long entries) {
+    /** What was sent between {@code before} and this. */
+    JournalCount minus(JournalCount before) {
+      return new JournalCount(batches - before.batches, entries - before.entries);
+    }
+
+    @Override
+    public String toString() {
+      return String.format(
+          Locale.ROOT,
+          "%d batches of %.1f entries on average",
+          batches,
+          batches == 0 ? 0.0 : (double) entries / batches);
+    }
   }
 
   /** Every member but {@code leader}. */

@@ -3,6 +3,7 @@ package dev.berth.bench.suite;
 import dev.berth.bench.suite.GoalResult.Target;
 import dev.berth.common.CommandLines;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,6 +36,9 @@ public final class Suite {
     }
     return List.copyOf(jvm);
   }
+
+  /** A warm-up's step once {@code --warmup} is over and the JIT has not settled. */
+  private static final Duration WARM_STEP = Duration.ofSeconds(5);
 
   private final SuiteOptions o;
   private final ScheduledExecutorService beats =
@@ -489,10 +493,10 @@ public final class Suite {
     try (BenchCluster cluster = BenchCluster.start(SERVER_JVM, flags)) {
       ServerProcess leader = cluster.awaitLeaderGranting();
       if (o.only.contains("C1")) {
-        out.addAll(c1(single, leader));
+        out.addAll(c1(single, cluster, leader));
       }
       if (o.only.contains("C2")) {
-        out.addAll(c2(leader));
+        out.addAll(c2(cluster, leader));
       }
       if (o.only.contains("C3")) {
         out.add(c3(cluster.followers(leader)));
@@ -501,7 +505,8 @@ public final class Suite {
     return out;
   }
 
-  private List<GoalResult> c1(ServerProcess single, ServerProcess leader) throws Exception {
+  private List<GoalResult> c1(ServerProcess single, BenchCluster cluster, ServerProcess leader)
+      throws Exception {
     int k = channelsFor(o.concurrency);
     try (Clients s = new Clients(single.port(), k, true, beats);
         Clients l = new Clients(leader.port(), k, true, beats)) {
@@ -520,13 +525,16 @@ public final class Suite {
       v.put(
           "cluster 1",
           new Variant(List.of(Ops.berthCycle(l.channel(0), l.session(0), one)), leader::cpuMicros));
+      BenchCluster.JournalCount before = cluster.journal(leader);
       Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
+      BenchCluster.JournalCount journal = cluster.journal(leader).minus(before);
       String detail =
           String.format(
               Locale.ROOT,
               "%d in flight: cluster leader %s, lone broker %s; 1 in flight p50: cluster %s us,"
                   + " lone %s us; acquires held back for replication (rule %s) and retried,"
-                  + " warm-up included: %d in flight %s, 1 in flight %s",
+                  + " warm-up included: %d in flight %s, 1 in flight %s; journal (both loads,"
+                  + " warm-ups included): %s",
               o.concurrency,
               rate(r.get("cluster sat")),
               rate(r.get("single sat")),
@@ -535,7 +543,8 @@ public final class Suite {
               Ops.REPLICATION_RULE,
               o.concurrency,
               sat,
-              one);
+              one,
+              journal);
       return List.of(
           GoalResult.measured(
               "C1",
@@ -552,7 +561,7 @@ public final class Suite {
     }
   }
 
-  private List<GoalResult> c2(ServerProcess leader) throws Exception {
+  private List<GoalResult> c2(BenchCluster cluster, ServerProcess leader) throws Exception {
     String missing = etcdMissing();
     if (missing != null) {
       return List.of(
@@ -575,7 +584,9 @@ public final class Suite {
         v.put(
             "etcd3 sat",
             new Variant(e.slots(o.concurrency, (ch, sid) -> Ops.etcdCycle(ch)), etcdCpu));
+        BenchCluster.JournalCount before = cluster.journal(leader);
         Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
+        BenchCluster.JournalCount journal = cluster.journal(leader).minus(before);
         return List.of(
             GoalResult.measured(
                 "C2",
@@ -585,11 +596,13 @@ public final class Suite {
                 String.format(
                     Locale.ROOT,
                     "%d in flight: Berth cluster leader %s, etcd (3 members, CPU of all three)"
-                        + " %s; Berth acquires held back for replication and retried: %s",
+                        + " %s; Berth acquires held back for replication and retried: %s;"
+                        + " journal (warm-up included): %s",
                     o.concurrency,
                     rate(r.get("cluster sat")),
                     rate(r.get("etcd3 sat")),
-                    retries)));
+                    retries,
+                    journal)));
       }
     } finally {
       etcd.forEach(ServerProcess::close);
@@ -672,7 +685,7 @@ public final class Suite {
       IdleSpinners spinning = new IdleSpinners(v.spin());
       LoadGen.Result r;
       try {
-        r = LoadGen.run(v.slots(), step.warmUp() ? o.warmup : o.round, v.cpu());
+        r = step.warmUp() ? warmUp(step.variant(), v) : LoadGen.run(v.slots(), o.round, v.cpu());
       } finally {
         spinning.close();
       }
@@ -681,6 +694,43 @@ public final class Suite {
       }
     }
     return out;
+  }
+
+  /**
+   * Runs {@code v}'s load for {@code --warmup}, then on in steps of {@link #WARM_STEP} while the
+   * servers' JIT compilers used more than {@code --jit-settled} % of a core in the last step, up to
+   * {@code --warmup-max} in all; says on stderr how long it took. A server still compiling what the
+   * load runs spends much of its CPU on that, which the rounds would count as the operations' cost
+   * (and a cluster, three JVMs with Ratis's code too, compiles for about three times as long as a
+   * lone broker).
+   */
+  private LoadGen.Result warmUp(String name, Variant v) throws InterruptedException {
+    JitCpu jit = new JitCpu();
+    jit.sinceLastMicros();
+    long start = System.nanoTime();
+    LoadGen.Result r = LoadGen.run(v.slots(), o.warmup, v.cpu());
+    double jitPct = jitPercent(jit, start);
+    while (jitPct > o.jitSettled
+        && Duration.ofNanos(System.nanoTime() - start).plus(WARM_STEP).compareTo(o.warmupMax)
+            <= 0) {
+      long step = System.nanoTime();
+      r = LoadGen.run(v.slots(), WARM_STEP, v.cpu());
+      jitPct = jitPercent(jit, step);
+    }
+    System.err.printf(
+        Locale.ROOT,
+        "  warm-up of '%s': %d s; the JIT compilers used %.1f %% of a core in its last step%s%n",
+        name,
+        Duration.ofNanos(System.nanoTime() - start).toSeconds(),
+        jitPct,
+        jitPct > o.jitSettled ? " (still above --jit-settled at --warmup-max)" : "");
+    return r;
+  }
+
+  /** The compilers' CPU since {@code sinceNanos} (the last look), in % of one core. */
+  private static double jitPercent(JitCpu jit, long sinceNanos) {
+    double wallMicros = (System.nanoTime() - sinceNanos) / 1e3;
+    return 100.0 * jit.sinceLastMicros() / wallMicros;
   }
 
   private static Spread ratio(

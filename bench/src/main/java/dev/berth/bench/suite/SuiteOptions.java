@@ -3,6 +3,7 @@ package dev.berth.bench.suite;
 import com.google.common.base.Splitter;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
+import dev.berth.common.Durations;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -79,6 +80,24 @@ public final class SuiteOptions {
   private Duration warmupGiven;
 
   @Option(
+      names = "--warmup-max",
+      paramLabel = "DUR",
+      converter = DurationConverter.Positive.class,
+      description =
+          "After --warmup, a variant's warm-up goes on in steps of 5 s while the servers' JIT"
+              + " compilers still use more than --jit-settled, up to this in all (default 150s;"
+              + " smoke: --warmup, no extension).")
+  private Duration warmupMaxGiven;
+
+  @Option(
+      names = "--jit-settled",
+      paramLabel = "PCT",
+      description =
+          "The warm-up ends once the JIT compiler threads of all the servers together used at most"
+              + " this % of one core over a 5 s step (default 5).")
+  private Double jitSettledGiven;
+
+  @Option(
       names = "--idle",
       paramLabel = "DUR",
       converter = DurationConverter.Positive.class,
@@ -152,6 +171,8 @@ public final class SuiteOptions {
   int rounds;
   Duration round;
   Duration warmup;
+  Duration warmupMax;
+  double jitSettled;
   Duration idle;
   int idleWindows;
   int concurrency;
@@ -194,6 +215,24 @@ public final class SuiteOptions {
     o.rounds = positive(line, "--rounds", o.roundsGiven, o.smoke ? 1 : 5);
     o.round = o.roundGiven != null ? o.roundGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
     o.warmup = o.warmupGiven != null ? o.warmupGiven : o.smoke ? ms(400) : Duration.ofSeconds(5);
+    o.warmupMax =
+        o.warmupMaxGiven != null
+            ? o.warmupMaxGiven
+            : o.smoke ? o.warmup : max(o.warmup, Duration.ofSeconds(150));
+    if (o.warmupMax.compareTo(o.warmup) < 0) {
+      throw new CommandLine.ParameterException(
+          line,
+          "--warmup-max: must be at least --warmup ("
+              + Durations.format(o.warmup)
+              + "), got "
+              + Durations.format(o.warmupMax));
+    }
+    o.jitSettled = o.jitSettledGiven != null ? o.jitSettledGiven : 5.0;
+    if (!(o.jitSettled > 0 && o.jitSettled <= 100)) {
+      throw new CommandLine.ParameterException(
+          line,
+          "--jit-settled: must be above 0 and at most 100 (% of one core), got " + o.jitSettled);
+    }
     o.idle = o.idleGiven != null ? o.idleGiven : o.smoke ? ms(2000) : Duration.ofSeconds(10);
     o.idleWindows = positive(line, "--idle-windows", o.idleWindowsGiven, o.smoke ? 1 : 4);
     o.concurrency = positive(line, "--concurrency", o.concurrencyGiven, o.smoke ? 8 : 32);
@@ -218,6 +257,10 @@ public final class SuiteOptions {
       flags.add(kv.substring(eq + 1).trim());
     }
     return List.copyOf(flags);
+  }
+
+  private static Duration max(Duration a, Duration b) {
+    return a.compareTo(b) >= 0 ? a : b;
   }
 
   private static Duration ms(long millis) {

@@ -34,6 +34,22 @@ class SuiteOptionsTest {
   }
 
   @Test
+  void parse_warmup_extendsUntilTheJitSettles_butNotInASmokeRun() {
+    SuiteOptions full = SuiteOptions.parse(List.of());
+    assertThat(full.warmupMax).isEqualTo(Duration.ofSeconds(150));
+    assertThat(full.jitSettled).isEqualTo(5.0);
+    SuiteOptions smoke = SuiteOptions.parse(List.of("--smoke"));
+    assertThat(smoke.warmupMax).isEqualTo(smoke.warmup);
+    assertThat(SuiteOptions.parse(List.of("--warmup", "200s")).warmupMax)
+        .isEqualTo(Duration.ofSeconds(200));
+
+    assertThat(error("--warmup", "10s", "--warmup-max", "5s"))
+        .contains("--warmup-max")
+        .contains("at least --warmup");
+    assertThat(error("--jit-settled", "0")).contains("--jit-settled").contains("above 0");
+  }
+
+  @Test
   void parse_spin_runsG1AlsoWithThatManySpinners() {
     assertThat(SuiteOptions.parse(List.of("--only", "G1", "--spin", "2")).spin).isEqualTo(2);
   }
