@@ -19,11 +19,13 @@ import java.util.function.IntConsumer;
  * most the pool's K.
  *
  * <p>When to send: with no batch in flight, {@code flushInterval} after the first entry waits (the
- * bound on delay when idle); with one in flight, as soon as it is committed, so that what arrived
- * meanwhile goes as one batch (a batch costs a Raft append, two AppendEntries and their replies and
- * a write and an apply on every member, whatever its size). A full batch ({@code batchRecords}
- * entries) goes at once, beside those in flight; so does everything buffered on {@link #drain},
- * {@link #release} and {@link #urge} (a pool's K holds a grant back: its tail should commit soon).
+ * bound on delay when idle); with one in flight, once it is committed and no sooner than {@code
+ * flushInterval} after it was sent, so that what arrived meanwhile goes as one batch. A batch costs
+ * a Raft append, two AppendEntries and their replies and a write and an apply on every member,
+ * whatever its size, so under load the pace keeps the members' work per second flat instead of
+ * growing with every commit that returns quickly. A full batch ({@code batchRecords} entries) goes
+ * at once, beside those in flight; so does everything buffered on {@link #drain}, {@link #release}
+ * and {@link #urge} (a pool's K holds a grant back: its tail should commit soon).
  *
  * <p>Batches go to the {@link Appender} in the order their entries were added, at most {@code
  * maxInFlight} at a time. The first batch that fails fails the journal for good: {@link #healthy}
@@ -78,6 +80,13 @@ public final class Batcher {
 
   private final int[] uncommittedGrants = new int[KINDS];
   private int inFlight;
+
+  /** When the last batch went to the appender, on {@link TimeSource#nanoTime}. */
+  private long lastSentNanos;
+
+  /** {@link #send} held a short batch back because the last one went less than the pace ago. */
+  private boolean paced;
+
   private boolean timerPending;
   private Throwable failure;
   private boolean closed;
@@ -316,13 +325,27 @@ public final class Batcher {
     sendAll(maxInFlight, false);
   }
 
-  /** Sends batch after batch while {@link #send} allows. */
+  /**
+   * Sends batch after batch while {@link #send} allows; when the pace held back a short batch,
+   * schedules the flush for when it is due (unless one is scheduled already).
+   */
   private void sendAll(int bound, boolean everything) {
     synchronized (sendLock) {
       while (send(bound, everything)) {
         // keep sending while entries wait and the bound allows
       }
     }
+    long delay;
+    synchronized (lock) {
+      if (!paced || timerPending || closed || failure != null) {
+        paced = false;
+        return;
+      }
+      paced = false;
+      timerPending = true;
+      delay = Math.max(0, lastSentNanos + flushNanos - time.nanoTime());
+    }
+    time.schedule(this::flush, delay);
   }
 
   /**
@@ -340,8 +363,14 @@ public final class Batcher {
       if (inFlight >= bound) {
         return false; // a completion sends the rest
       }
-      if (!everything && inFlight > 0 && buffer.size() < batchRecords && !cutByBytes) {
-        return false; // the commit of the batch in flight sends these as one
+      if (!everything && buffer.size() < batchRecords && !cutByBytes) {
+        if (inFlight > 0) {
+          return false; // the commit of the batch in flight sends these as one
+        }
+        if (batchesSent > 0 && time.nanoTime() - lastSentNanos < flushNanos) {
+          paced = true; // too soon after the last send: sendAll schedules the flush when due
+          return false;
+        }
       }
       JournalBatch.Builder b = JournalBatch.newBuilder();
       int bytes = 0;
@@ -365,6 +394,7 @@ public final class Batcher {
       buffer = new ArrayList<>(buffer.subList(taken, buffer.size()));
       batch = b.build();
       inFlight++;
+      lastSentNanos = time.nanoTime();
       batchesSent++;
       entriesSent += taken;
       largestBatch = Math.max(largestBatch, taken);
@@ -385,6 +415,7 @@ public final class Batcher {
   private void completed(int count, int[] grants, Throwable error) {
     boolean report = false;
     boolean more;
+    long delay = 0;
     List<CompletableFuture<Void>> finished = List.of();
     Throwable failed;
     synchronized (lock) {
@@ -401,7 +432,13 @@ public final class Batcher {
         entriesCommitted += count;
       }
       failed = failure;
-      more = failure == null && !closed && !buffer.isEmpty();
+      more = failure == null && !closed && !buffer.isEmpty() && !timerPending;
+      if (more) {
+        // Paced: at most one batch per flush interval unless one fills up (see the class doc);
+        // a drain (a handoff or a policy change waits for it) goes on at once.
+        timerPending = true;
+        delay = drains.isEmpty() ? Math.max(0, lastSentNanos + flushNanos - time.nanoTime()) : 0;
+      }
       if (failure != null || (inFlight == 0 && buffer.isEmpty())) {
         finished = new ArrayList<>(drains);
         drains.clear();
@@ -418,7 +455,7 @@ public final class Batcher {
       onFailure.accept(error);
     }
     if (more) {
-      time.schedule(this::flush, 0);
+      time.schedule(this::flush, delay);
     }
   }
 

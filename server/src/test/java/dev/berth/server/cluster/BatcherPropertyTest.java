@@ -21,8 +21,8 @@ import net.jqwik.api.Provide;
  * Whatever the order of adds, clock steps and commits: every entry is sent exactly once and in the
  * order added, at most the in-flight bound of batches waits for commit, each pool's uncommitted
  * count is its grants added minus its grants committed, a batch short of {@code batchRecords} goes
- * only while no other is in flight (group commit), and an entry waiting with nothing in flight
- * always has a flush scheduled.
+ * only while no other is in flight and a flush interval after the last send at the soonest (group
+ * commit with a pace), and an entry waiting with nothing in flight always has a flush scheduled.
  */
 class BatcherPropertyTest {
   private static final ResourceKind[] POOLS = {
@@ -39,6 +39,7 @@ class BatcherPropertyTest {
     List<JournalBatch> sent = new ArrayList<>();
     List<CompletableFuture<Void>> pending = new ArrayList<>();
     int[] committed = {0};
+    long[] lastSent = {Long.MIN_VALUE};
     Batcher b =
         new Batcher(
             time,
@@ -47,7 +48,13 @@ class BatcherPropertyTest {
                 assertThat(pending.size() - committed[0])
                     .as("a short batch waits for the one in flight")
                     .isZero();
+                if (lastSent[0] != Long.MIN_VALUE) {
+                  assertThat(time.nanoTime() - lastSent[0])
+                      .as("a short batch goes a flush interval after the last send at the soonest")
+                      .isGreaterThanOrEqualTo(Duration.ofMillis(2).toNanos());
+                }
               }
+              lastSent[0] = time.nanoTime();
               sent.add(batch);
               CompletableFuture<Void> commit = new CompletableFuture<>();
               pending.add(commit);

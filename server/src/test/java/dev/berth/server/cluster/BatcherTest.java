@@ -162,6 +162,29 @@ class BatcherTest {
   }
 
   @Test
+  void commitSoonerThanTheFlushInterval_nextBatchWaitsForTheIntervalSinceTheLastSend() {
+    Batcher b = batcher(256, 8);
+    b.add(opened("a"));
+    time.advanceMillis(2); // t = 2 ms: "a" goes
+    for (int i = 0; i < 3; i++) {
+      b.add(opened("b" + i));
+    }
+    time.advance(Duration.ofNanos(500_000));
+    log.commit(0); // committed 0.5 ms after it was sent
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).as("the pace: one batch per flush interval").hasSize(1);
+
+    b.add(opened("b3"));
+    time.advance(Duration.ofNanos(1_499_999));
+    assertThat(log.batches).hasSize(1);
+    time.advance(Duration.ofNanos(1));
+    assertThat(log.batches)
+        .as("2 ms after the last send, what arrived meanwhile goes as one batch")
+        .extracting(JournalBatch::getEntriesCount)
+        .containsExactly(1, 4);
+  }
+
+  @Test
   void add_aFullBatchWhileOneIsInFlight_goesAtOnce_theRestWaitsForACommit() {
     Batcher b = batcher(3, 8);
     b.add(opened("a"));
@@ -173,10 +196,10 @@ class BatcherTest {
     assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(1, 3);
 
     log.commit(0);
-    time.advance(Duration.ZERO);
+    time.advanceMillis(2); // the pace
     assertThat(log.batches).as("another batch is still in flight").hasSize(2);
     log.commit(1);
-    time.advance(Duration.ZERO);
+    time.advanceMillis(2);
     assertThat(log.batches).extracting(JournalBatch::getEntriesCount).containsExactly(1, 3, 1);
   }
 
@@ -229,11 +252,11 @@ class BatcherTest {
     assertThat(b.stats().buffered()).isEqualTo(2);
 
     log.commit(0);
-    time.advance(Duration.ZERO);
+    time.advanceMillis(2); // the pace
     assertThat(log.batches).hasSize(3);
     log.commit(1);
     log.commit(2);
-    time.advance(Duration.ZERO);
+    time.advanceMillis(2);
     assertThat(log.sessionIds()).containsExactly("s0", "s1", "s2", "s3");
   }
 
@@ -313,7 +336,7 @@ class BatcherTest {
     assertThat(log.sessionIds()).containsExactly("before", "after-1", "after-2");
     b.add(opened("direct"));
     log.commit(1);
-    time.advance(Duration.ZERO);
+    time.advanceMillis(2); // the pace
     assertThat(log.sessionIds()).endsWith("direct");
     b.release();
     assertThat(log.batches).as("a second release sends nothing more").hasSize(3);
