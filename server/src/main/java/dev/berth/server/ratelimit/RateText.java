@@ -31,7 +31,8 @@ final class RateText {
 
   /**
    * The number formatted last. A refusal's detail names its rule's rate, the same value refusal
-   * after refusal, and the BigDecimal rounding was a fifth of a refused acquire's own work.
+   * after refusal, and its BigDecimal rounding took about a tenth of a refused acquire's profile
+   * samples in the daemon.
    */
   private static volatile Formatted lastNumber = new Formatted(Double.NaN, "NaN");
 
