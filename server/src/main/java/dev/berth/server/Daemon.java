@@ -13,6 +13,7 @@ import dev.berth.server.config.DaemonSettings;
 import dev.berth.server.config.Policy;
 import dev.berth.server.eventlog.EventLog;
 import dev.berth.server.grpc.BrokerServer;
+import dev.berth.server.grpc.NettyLeakSampling;
 import dev.berth.server.grpc.ServerTls;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.memory.HeapProbe;
@@ -160,6 +161,7 @@ public final class Daemon implements AutoCloseable {
       ConfigSources sources,
       Consumer<DaemonSettings> onReload,
       UnaryOperator<BrokerServer.Options> serverOptions) {
+    NettyLeakSampling.configure(); // before the first buffer
     DaemonSettings settings = config.daemon();
     ModuleRegistry modules = ModuleRegistry.load(settings.wasm()); // before the epoch moves
     for (WasmModule module : modules.modules()) {
