@@ -367,7 +367,7 @@ public final class Batcher {
         if (inFlight > 0) {
           return false; // the commit of the batch in flight sends these as one
         }
-        if (batchesSent > 0 && time.nanoTime() - lastSentNanos < flushNanos) {
+        if (drains.isEmpty() && batchesSent > 0 && time.nanoTime() - lastSentNanos < flushNanos) {
           paced = true; // too soon after the last send: sendAll schedules the flush when due
           return false;
         }
@@ -435,7 +435,7 @@ public final class Batcher {
       more = failure == null && !closed && !buffer.isEmpty() && !timerPending;
       if (more) {
         // Paced: at most one batch per flush interval unless one fills up (see the class doc);
-        // a drain (a handoff or a policy change waits for it) goes on at once.
+        // while a drain waits (a handoff or a policy change), no pace: send() skips it too.
         timerPending = true;
         delay = drains.isEmpty() ? Math.max(0, lastSentNanos + flushNanos - time.nanoTime()) : 0;
       }

@@ -315,6 +315,27 @@ class BatcherTest {
   }
 
   @Test
+  void drain_whatArrivesWhileItWaits_goesWithoutThePace() {
+    Batcher b = batcher(256, 1);
+    b.add(opened("a"));
+    time.advanceMillis(2);
+    b.add(opened("b"));
+    CompletableFuture<Void> drained = b.drain();
+    time.advance(Duration.ZERO);
+    b.add(opened("c"));
+    assertThat(log.batches).hasSize(2);
+
+    log.commit(0);
+    log.commit(1);
+    time.advance(Duration.ZERO);
+    assertThat(log.sessionIds())
+        .as("sent at once, though the last send was less than the flush interval ago")
+        .containsExactly("a", "b", "c");
+    log.commit(2);
+    assertThat(drained).isCompleted();
+  }
+
+  @Test
   void hold_keepsLaterEntriesOutOfTheLog_drainCoversTheEarlierOnes_releaseSendsTheLaterAfter() {
     Batcher b = batcher(256, 8);
     b.add(opened("before"));
