@@ -3,15 +3,16 @@ package dev.berth.server.broker;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.time.TimeSource;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The admin lists of a cluster follower, read from its replica of the leader's lease state (a
- * {@link Fleet}) instead of its own broker, which serves nothing and so holds nothing. Same
- * filters, order and paging as {@link Broker#sessions} and {@link Broker#leases}. What only the
- * leader knows is left out: a replica session reads as not connected and not draining, with no
+ * The admin lists and status of a cluster follower, read from its replica of the leader's lease
+ * state (a {@link Fleet}) instead of its own broker, which serves nothing and so holds nothing.
+ * Same filters, order and paging as {@link Broker#sessions} and {@link Broker#leases}. What only
+ * the leader knows is left out: a replica session reads as not connected and not draining, with no
  * heartbeat ({@link Views.Session#UNKNOWN}) and no memory in use. Wall-clock times of the replica
  * become monotonic instants of {@code time}, as a broker loading the fleet does.
  *
@@ -19,6 +20,42 @@ import java.util.Map;
  */
 public final class ReplicaViews {
   private ReplicaViews() {}
+
+  /**
+   * {@code own}, this node's broker status, with what the replica knows in place of that broker's
+   * empty state: each pool's leases in use (none queued: waits are the leader's), and the replica's
+   * sessions, counted as not connected as in {@link #sessions}. Limits, pressure, counters, hosts
+   * and jobs stay this node's.
+   */
+  public static Views.Status status(Fleet fleet, Views.Status own) {
+    Map<ResourceKind, Integer> inUse = new EnumMap<>(ResourceKind.class);
+    fleet.leases().forEach(l -> inUse.merge(l.kind(), 1, Integer::sum));
+    List<Views.Pool> pools =
+        own.pools().stream()
+            .map(
+                p ->
+                    new Views.Pool(
+                        p.kind(),
+                        p.limit(),
+                        p.effectiveLimit(),
+                        inUse.getOrDefault(p.kind(), 0),
+                        0,
+                        p.reason()))
+            .toList();
+    return new Views.Status(
+        own.epoch(),
+        own.startedAtNanos(),
+        own.nowNanos(),
+        pools,
+        0,
+        fleet.sessions().size(),
+        own.draining(),
+        own.counters(),
+        own.pressure(),
+        own.degradationScore(),
+        own.hotHosts(),
+        own.jobs());
+  }
 
   /** The replica's sessions, as {@link Broker#sessions}. */
   public static List<Views.Session> sessions(

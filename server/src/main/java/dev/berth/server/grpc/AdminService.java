@@ -67,7 +67,10 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
   }
 
   private BrokerStatus status() {
-    BrokerStatus status = protos.status(broker.status(), timings);
+    Views.Status own = broker.status();
+    Optional<Fleet> replica = role.replicaWhileNotServing();
+    BrokerStatus status =
+        protos.status(replica.isPresent() ? ReplicaViews.status(replica.get(), own) : own, timings);
     return role.cluster()
         .map(c -> status.toBuilder().setCluster(Protos.clusterNode(c)).build())
         .orElse(status);

@@ -15,6 +15,7 @@ import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
+import dev.berth.proto.v1.ResourceKind;
 import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.server.broker.Fleet;
@@ -108,24 +109,7 @@ class LeaderGateServiceTest {
 
   @Test
   void listSessionsAndLeases_onAFollower_answeredFromItsReplica() {
-    long now = System.currentTimeMillis();
-    role.replica =
-        new Fleet(
-            List.of(new Fleet.SessionEntry("s-1", "w-1", "p", Map.of(), 0, "p", now - 1_000)),
-            List.of(
-                new Fleet.LeaseEntry(
-                    "l-1",
-                    "s-1",
-                    dev.berth.server.lease.ResourceKind.RENDER,
-                    42,
-                    "example.com",
-                    "",
-                    "",
-                    0,
-                    Fleet.Asked.NONE,
-                    now - 500,
-                    60_000)),
-            List.of());
+    role.replica = replicaWithOneLease(dev.berth.server.lease.ResourceKind.RENDER);
 
     ListSessionsResponse sessions = b.admin.listSessions(ListSessionsRequest.getDefaultInstance());
     ListLeasesResponse leases = b.admin.listLeases(ListLeasesRequest.getDefaultInstance());
@@ -139,6 +123,44 @@ class LeaderGateServiceTest {
     assertThat(leases.getLeases(0).getLease().getFencingToken()).isEqualTo(42);
     assertThat(leases.getLeases(0).getWorkerId()).isEqualTo("w-1");
     assertThat(leases.getAnsweredBy().getRole()).isEqualTo(ClusterRole.CLUSTER_ROLE_FOLLOWER);
+  }
+
+  /** A replica with session s-1 of worker w-1, which holds lease l-1 of {@code kind}, token 42. */
+  private static Fleet replicaWithOneLease(dev.berth.server.lease.ResourceKind kind) {
+    long now = System.currentTimeMillis();
+    return new Fleet(
+        List.of(new Fleet.SessionEntry("s-1", "w-1", "p", Map.of(), 0, "p", now - 1_000)),
+        List.of(
+            new Fleet.LeaseEntry(
+                "l-1",
+                "s-1",
+                kind,
+                42,
+                "example.com",
+                "",
+                "",
+                0,
+                Fleet.Asked.NONE,
+                now - 500,
+                60_000)),
+        List.of());
+  }
+
+  @Test
+  void getStatus_onAFollower_countsThePoolsAndSessionsOfItsReplica() {
+    role.replica = replicaWithOneLease(dev.berth.server.lease.ResourceKind.PDF);
+
+    BrokerStatus status = b.admin.getStatus(GetStatusRequest.getDefaultInstance());
+
+    assertThat(status.getPoolsList())
+        .filteredOn(p -> p.getKind() == ResourceKind.RESOURCE_KIND_PDF)
+        .singleElement()
+        .satisfies(p -> assertThat(p.getInUse()).isEqualTo(1));
+    assertThat(status.getPoolsList())
+        .filteredOn(p -> p.getKind() == ResourceKind.RESOURCE_KIND_RENDER)
+        .singleElement()
+        .satisfies(p -> assertThat(p.getInUse()).isZero());
+    assertThat(status.getCluster().getRole()).isEqualTo(ClusterRole.CLUSTER_ROLE_FOLLOWER);
   }
 
   @Test
