@@ -44,12 +44,15 @@ final class BenchCluster implements AutoCloseable {
     int[] api = new int[IDS.length];
     int[] metrics = new int[IDS.length];
     List<String> peers = new ArrayList<>();
+    // api, raft and metrics port of each member, all distinct
+    int[] ports = ServerProcess.freePorts(3 * IDS.length);
     for (int i = 0; i < IDS.length; i++) {
-      api[i] = ServerProcess.freePort();
+      api[i] = ports[3 * i];
+      metrics[i] = ports[3 * i + 2];
       peers.addAll(
           List.of(
               "--cluster.peers." + IDS[i] + ".raft",
-              "127.0.0.1:" + ServerProcess.freePort(),
+              "127.0.0.1:" + ports[3 * i + 1],
               "--cluster.peers." + IDS[i] + ".api",
               "127.0.0.1:" + api[i]));
     }
@@ -60,7 +63,6 @@ final class BenchCluster implements AutoCloseable {
       args.addAll(peers);
       // Metrics for the journal's counters (JournalCount); no dashboard, so C3's idle follower
       // does no more than the bench's lone broker would.
-      metrics[i] = ServerProcess.freePort();
       args.addAll(
           List.of("--metrics.listen", "127.0.0.1:" + metrics[i], "--dashboard.enabled", "false"));
       // A one-TTL recovery window follows every takeover; 5 s keeps the wait short.

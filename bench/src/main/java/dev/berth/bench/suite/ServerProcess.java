@@ -97,9 +97,10 @@ public final class ServerProcess implements AutoCloseable {
     int[] client = new int[members];
     int[] peer = new int[members];
     List<String> initial = new ArrayList<>();
+    int[] ports = freePorts(2 * members);
     for (int i = 0; i < members; i++) {
-      client[i] = freePort();
-      peer[i] = freePort();
+      client[i] = ports[2 * i];
+      peer[i] = ports[2 * i + 1];
       initial.add("bench" + i + "=http://127.0.0.1:" + peer[i]);
     }
     List<Process> processes = new ArrayList<>();
@@ -181,6 +182,28 @@ public final class ServerProcess implements AutoCloseable {
   static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
+    }
+  }
+
+  /**
+   * {@code n} ports free now and distinct from one another: all held open while they are chosen
+   * (one at a time, the kernel may hand out a port it just gave, and a cluster's members then
+   * refuse to start with two peers on one address).
+   */
+  static int[] freePorts(int n) throws IOException {
+    List<ServerSocket> held = new ArrayList<>();
+    try {
+      int[] ports = new int[n];
+      for (int i = 0; i < n; i++) {
+        ServerSocket s = new ServerSocket(0);
+        held.add(s);
+        ports[i] = s.getLocalPort();
+      }
+      return ports;
+    } finally {
+      for (ServerSocket s : held) {
+        s.close();
+      }
     }
   }
 

@@ -723,7 +723,10 @@ public final class Suite {
         name,
         Duration.ofNanos(System.nanoTime() - start).toSeconds(),
         jitPct,
-        jitPct > o.jitSettled ? " (still above --jit-settled at --warmup-max)" : "");
+        // A run whose maximum is its fixed warm-up (--smoke) never waits for the JIT: no remark.
+        jitPct > o.jitSettled && o.warmupMax.compareTo(o.warmup) > 0
+            ? " (still above --jit-settled at --warmup-max)"
+            : "");
     return r;
   }
 
