@@ -144,7 +144,9 @@ final class BenchCluster implements AutoCloseable {
                 .build(),
             HttpResponse.BodyHandlers.ofString());
     return new JournalCount(
-        gauge(r.body(), "berth_journal_batches"), gauge(r.body(), "berth_journal_entries"));
+        gauge(r.body(), "berth_journal_batches"),
+        gauge(r.body(), "berth_journal_entries"),
+        gauge(r.body(), "berth_journal_entries_folded"));
   }
 
   /** The value of an unlabelled sample {@code name} in a Prometheus text page; 0 when absent. */
@@ -157,20 +159,25 @@ final class BenchCluster implements AutoCloseable {
     return 0;
   }
 
-  /** Journal batches a leader sent and the entries in them. */
-  record JournalCount(long batches, long entries) {
+  /**
+   * Journal batches a leader sent, the entries in them, and the entries it never sent (a grant and
+   * its lease's end folded away while both waited).
+   */
+  record JournalCount(long batches, long entries, long folded) {
     /** What was sent between {@code before} and this. */
     JournalCount minus(JournalCount before) {
-      return new JournalCount(batches - before.batches, entries - before.entries);
+      return new JournalCount(
+          batches - before.batches, entries - before.entries, folded - before.folded);
     }
 
     @Override
     public String toString() {
       return String.format(
           Locale.ROOT,
-          "%d batches of %.1f entries on average",
+          "%d batches of %.1f entries on average, %d entries folded",
           batches,
-          batches == 0 ? 0.0 : (double) entries / batches);
+          batches == 0 ? 0.0 : (double) entries / batches,
+          folded);
     }
   }
 

@@ -1,12 +1,15 @@
 package dev.berth.server.cluster;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.proto.cluster.v1.JournalBatch;
 import dev.berth.proto.cluster.v1.JournalEntry;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.time.TimeSource;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
@@ -26,6 +29,14 @@ import java.util.function.IntConsumer;
  * growing with every commit that returns quickly. A full batch ({@code batchRecords} entries) goes
  * at once, beside those in flight; so does everything buffered on {@link #drain}, {@link #release}
  * and {@link #urge} (a pool's K holds a grant back: its tail should commit soon).
+ *
+ * <p>Folding: when a lease ends while its grant still waits in the buffer (a lease held for less
+ * than about a flush interval), the grant leaves the buffer and the end is never added. Applied in
+ * order the two would leave every replica as it was, so the log needs neither: a successor after a
+ * crash knows the same leases (the lease has ended), holds back no less (the grant was uncommitted
+ * either way, and no longer counts in {@link #uncommitted}), and carries no request id for it (a
+ * successor remembers only the requests of leases it loads). Only within the buffer: a grant
+ * already sent is in the log, and while {@linkplain #hold holding} an end follows the handoff.
  *
  * <p>Batches go to the {@link Appender} in the order their entries were added, at most {@code
  * maxInFlight} at a time. The first batch that fails fails the journal for good: {@link #healthy}
@@ -66,8 +77,19 @@ public final class Batcher {
   /** Held while a batch is taken from the buffer and handed to the appender, to keep order. */
   private final Object sendLock = new Object();
 
-  // Guarded by lock.
+  // Guarded by lock. Null where a grant and its lease's end were folded away (see add()).
   private List<JournalEntry> buffer = new ArrayList<>();
+
+  /** The entries of {@link #buffer} that are not null. */
+  private int live;
+
+  /**
+   * Where each grant waiting in {@link #buffer} is, by lease id: its position among all ever added.
+   */
+  private final Map<String, Long> grantsBuffered = new HashMap<>();
+
+  /** The position among all entries ever buffered of {@code buffer.get(0)}. */
+  private long bufferBase;
 
   /** Entries added since {@link #hold}, not sent until {@link #release}; null when not holding. */
   private List<JournalEntry> held;
@@ -94,6 +116,7 @@ public final class Batcher {
   private long batchesSent;
   private long entriesSent;
   private long entriesCommitted;
+  private long entriesFolded;
   private int largestBatch;
 
   /**
@@ -154,8 +177,15 @@ public final class Batcher {
         held.add(entry);
         return;
       }
+      if (entry.hasLeaseEnded() && fold(entry.getLeaseEnded().getLeaseId())) {
+        return;
+      }
+      if (entry.hasLeaseGranted()) {
+        grantsBuffered.put(entry.getLeaseGranted().getLeaseId(), bufferBase + buffer.size());
+      }
       buffer.add(entry);
-      if (buffer.size() == batchRecords) {
+      live++;
+      if (live == batchRecords) {
         flushNow = true;
       } else if (!timerPending && inFlight == 0) {
         // With a batch in flight, its commit sends what waits (completed()).
@@ -168,6 +198,31 @@ public final class Batcher {
     } else if (startTimer) {
       time.schedule(this::flush, flushNanos);
     }
+  }
+
+  /**
+   * Folds away the grant of {@code leaseId} if it still waits in the buffer, together with the
+   * lease's end (which the caller then drops): applied in order, the two leave every replica as it
+   * was, so neither needs a place in the log. Only within the buffer, never while holding: a grant
+   * already sent is in the log, and one sent before a handoff's read is in its state; their ends
+   * must follow.
+   *
+   * @return whether the grant was there and is gone
+   */
+  @GuardedBy("lock")
+  private boolean fold(String leaseId) {
+    Long at = grantsBuffered.remove(leaseId);
+    if (at == null) {
+      return false;
+    }
+    JournalEntry grant = buffer.set((int) (at - bufferBase), null);
+    uncommittedGrants[slot(grant.getLeaseGranted().getKind())]--;
+    entriesFolded += 2;
+    if (--live == 0) {
+      bufferBase += buffer.size();
+      buffer.clear();
+    }
+    return true;
   }
 
   /** Grants of {@code kind} added but not yet committed. */
@@ -185,7 +240,7 @@ public final class Batcher {
    */
   public void urge() {
     synchronized (lock) {
-      if (urgePending || buffer.isEmpty() || closed || failure != null) {
+      if (urgePending || live == 0 || closed || failure != null) {
         return;
       }
       urgePending = true;
@@ -224,7 +279,9 @@ public final class Batcher {
       }
       send = !held.isEmpty() && !closed && failure == null;
       if (send) {
+        // not indexed for folding: the few a handoff held need no such care
         buffer.addAll(held);
+        live += held.size();
       }
       held = null;
     }
@@ -244,11 +301,12 @@ public final class Batcher {
   public Stats stats() {
     synchronized (lock) {
       return new Stats(
-          buffer.size() + (held == null ? 0 : held.size()),
+          live + (held == null ? 0 : held.size()),
           inFlight,
           batchesSent,
           entriesSent,
           entriesCommitted,
+          entriesFolded,
           largestBatch);
     }
   }
@@ -261,6 +319,8 @@ public final class Batcher {
    * @param batchesSent batches handed to the log
    * @param entriesSent entries in those batches
    * @param entriesCommitted entries a majority committed
+   * @param entriesFolded entries never sent: grants whose lease ended before either was, with those
+   *     ends
    * @param largestBatch the most entries one batch held
    */
   public record Stats(
@@ -269,6 +329,7 @@ public final class Batcher {
       long batchesSent,
       long entriesSent,
       long entriesCommitted,
+      long entriesFolded,
       int largestBatch) {}
 
   /**
@@ -288,7 +349,7 @@ public final class Batcher {
         done.completeExceptionally(failure);
       } else if (closed) {
         done.completeExceptionally(closedException());
-      } else if (inFlight == 0 && buffer.isEmpty()) {
+      } else if (inFlight == 0 && live == 0) {
         done.complete(null);
       } else {
         drains.add(done);
@@ -307,6 +368,9 @@ public final class Batcher {
     synchronized (lock) {
       closed = true;
       buffer = new ArrayList<>();
+      live = 0;
+      bufferBase = 0;
+      grantsBuffered.clear();
       held = null;
       waiting = new ArrayList<>(drains);
       drains.clear();
@@ -357,13 +421,13 @@ public final class Batcher {
     JournalBatch batch;
     int[] grants = new int[KINDS];
     synchronized (lock) {
-      if (closed || failure != null || buffer.isEmpty()) {
+      if (closed || failure != null || live == 0) {
         return false;
       }
       if (inFlight >= bound) {
         return false; // a completion sends the rest
       }
-      if (!everything && buffer.size() < batchRecords && !cutByBytes) {
+      if (!everything && live < batchRecords && !cutByBytes) {
         if (inFlight > 0) {
           return false; // the commit of the batch in flight sends these as one
         }
@@ -375,7 +439,12 @@ public final class Batcher {
       JournalBatch.Builder b = JournalBatch.newBuilder();
       int bytes = 0;
       int taken = 0;
-      for (JournalEntry e : buffer) {
+      int used = 0; // buffer positions consumed, folded ones included
+      for (; used < buffer.size(); used++) {
+        JournalEntry e = buffer.get(used);
+        if (e == null) {
+          continue;
+        }
         int size = e.getSerializedSize() + 8;
         if (taken > 0 && (taken == batchRecords || bytes + size > batchBytes)) {
           cutByBytes = taken < batchRecords;
@@ -386,12 +455,15 @@ public final class Batcher {
         taken++;
         if (e.hasLeaseGranted()) {
           grants[slot(e.getLeaseGranted().getKind())]++;
+          grantsBuffered.remove(e.getLeaseGranted().getLeaseId());
         }
       }
-      if (taken == buffer.size()) {
+      if (taken == live) {
         cutByBytes = false;
       }
-      buffer = new ArrayList<>(buffer.subList(taken, buffer.size()));
+      buffer = new ArrayList<>(buffer.subList(used, buffer.size()));
+      bufferBase += used;
+      live -= taken;
       batch = b.build();
       inFlight++;
       lastSentNanos = time.nanoTime();
@@ -432,14 +504,14 @@ public final class Batcher {
         entriesCommitted += count;
       }
       failed = failure;
-      more = failure == null && !closed && !buffer.isEmpty() && !timerPending;
+      more = failure == null && !closed && live > 0 && !timerPending;
       if (more) {
         // Paced: at most one batch per flush interval unless one fills up (see the class doc);
         // while a drain waits (a handoff or a policy change), no pace: send() skips it too.
         timerPending = true;
         delay = drains.isEmpty() ? Math.max(0, lastSentNanos + flushNanos - time.nanoTime()) : 0;
       }
-      if (failure != null || (inFlight == 0 && buffer.isEmpty())) {
+      if (failure != null || (inFlight == 0 && live == 0)) {
         finished = new ArrayList<>(drains);
         drains.clear();
       }

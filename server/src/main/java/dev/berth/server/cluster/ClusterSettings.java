@@ -106,7 +106,7 @@ public record ClusterSettings(
     public static final Duration LEADER_LEASE = Duration.ofMillis(560);
     public static final int MAX_UNCOMMITTED_GRANTS = 4;
     public static final int UNCOMMITTED_LIMIT_DIVISOR = 16;
-    public static final Duration FLUSH_INTERVAL = Duration.ofMillis(2);
+    public static final Duration FLUSH_INTERVAL = Duration.ofMillis(10);
     public static final int BATCH_RECORDS = 256;
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(3);
     public static final int APPEND_ATTEMPTS = 3;
@@ -167,7 +167,7 @@ public record ClusterSettings(
 
   /**
    * Collects the settings; {@link #build()} validates them. Defaults: election timeouts
-   * 800ms–1600ms, leader lease 560ms, K = 4, flush every 2ms or at 256 records, 3s per append
+   * 800ms–1600ms, leader lease 560ms, K = 4, flush every 10ms or at 256 records, 3s per append
    * attempt and 3 attempts, a snapshot every 10,000 entries, entries up to 4 MiB, a 60s pause is
    * fatal, 64 MiB of direct memory, and a session TTL of 10s to check against.
    */

@@ -409,6 +409,8 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
    * @param uncommittedGrants grants of a pool this leader made whose journal entry is not committed
    * @param batchesSent journal batches this leadership sent (0 while not leading)
    * @param entriesSent journal entries in them
+   * @param entriesFolded journal entries never sent: a grant and its lease's end, both still
+   *     buffered when the lease ended
    * @param largestBatch the most entries one of them held
    */
   public record Replication(
@@ -417,14 +419,15 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
       java.util.function.ToLongFunction<ResourceKind> uncommittedGrants,
       LongSupplier batchesSent,
       LongSupplier entriesSent,
+      LongSupplier entriesFolded,
       LongSupplier largestBatch) {}
 
   /**
    * Exports a cluster member's replication gauges: {@code berth_raft_commit_lag}, {@code
    * berth_raft_apply_lag}, {@code berth_journal_uncommitted_grants{kind}}, {@code
-   * berth_journal_batches}, {@code berth_journal_entries} and {@code berth_journal_largest_batch}
-   * (of the current leadership; their ratio is the mean batch size). Called once, by a daemon in a
-   * cluster.
+   * berth_journal_batches}, {@code berth_journal_entries}, {@code berth_journal_entries_folded} and
+   * {@code berth_journal_largest_batch} (of the current leadership; their ratio is the mean batch
+   * size). Called once, by a daemon in a cluster.
    */
   public void replication(Replication r) {
     raw(
@@ -457,6 +460,12 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
         "berth_journal_entries",
         "Journal entries this leadership sent, in those batches",
         r.entriesSent());
+    raw(
+        "berth.journal.entries_folded",
+        "berth_journal_entries_folded",
+        "Journal entries this leadership never sent: grants whose lease ended before either was sent,"
+            + " and those ends",
+        r.entriesFolded());
     raw(
         "berth.journal.largest_batch",
         "berth_journal_largest_batch",

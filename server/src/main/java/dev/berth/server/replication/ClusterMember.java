@@ -173,6 +173,7 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
         },
         () -> journalStats().batchesSent(),
         () -> journalStats().entriesSent(),
+        () -> journalStats().entriesFolded(),
         () -> journalStats().largestBatch());
   }
 
@@ -186,7 +187,7 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
 
   private Batcher.Stats journalStats() {
     RaftNode n = node;
-    return n == null ? new Batcher.Stats(0, 0, 0, 0, 0, 0) : n.journal().stats();
+    return n == null ? new Batcher.Stats(0, 0, 0, 0, 0, 0, 0) : n.journal().stats();
   }
 
   @Override

@@ -8,7 +8,11 @@ import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.time.FakeTimeSource;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -18,11 +22,14 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /**
- * Whatever the order of adds, clock steps and commits: every entry is sent exactly once and in the
- * order added, at most the in-flight bound of batches waits for commit, each pool's uncommitted
- * count is its grants added minus its grants committed, a batch short of {@code batchRecords} goes
- * only while no other is in flight and a flush interval after the last send at the soonest (group
- * commit with a pace), and an entry waiting with nothing in flight always has a flush scheduled.
+ * Whatever the order of adds, lease ends, clock steps and commits: every entry is sent exactly once
+ * and in the order added, except a grant whose lease ended while it was still unsent, which is
+ * folded away with that end; a replica that applies the batches ends with exactly the leases the
+ * leader holds; at most the in-flight bound of batches waits for commit, each pool's uncommitted
+ * count is its grants added minus those committed and those folded, a batch short of {@code
+ * batchRecords} goes only while no other is in flight and a flush interval after the last send at
+ * the soonest (group commit with a pace), and an entry waiting with nothing in flight always has a
+ * flush scheduled.
  */
 class BatcherPropertyTest {
   private static final ResourceKind[] POOLS = {
@@ -32,7 +39,10 @@ class BatcherPropertyTest {
   };
   private static final int MAX_IN_FLIGHT = 3;
 
-  /** One step: add a grant of pool 0-2, add another change (3), let time pass (4), commit (5). */
+  /**
+   * One step: add a grant of pool 0-2, add another change (3), let time pass (4), commit (5), end
+   * the newest (6) or the oldest (7) lease held.
+   */
   @Property(tries = 300, edgeCases = EdgeCasesMode.NONE)
   void anySequence_keepsOrderBoundsAndCounts(@ForAll("steps") List<Integer> steps) {
     FakeTimeSource time = new FakeTimeSource();
@@ -70,17 +80,35 @@ class BatcherPropertyTest {
             n -> {});
     List<String> added = new ArrayList<>();
     int[] granted = new int[POOLS.length];
+    int[] folded = new int[POOLS.length];
+    List<String> held = new ArrayList<>();
+    Map<String, Integer> poolOf = new HashMap<>();
     int committedBatches = 0;
+    int next = 0;
     for (int step : steps) {
       if (step < 3) {
-        String id = "g" + added.size();
+        String id = "g" + next++;
         added.add(id);
         granted[step]++;
+        held.add(id);
+        poolOf.put(id, step);
         b.add(BatcherTest.granted(id, POOLS[step]));
       } else if (step == 3) {
-        String id = "s" + added.size();
+        String id = "s" + next++;
         added.add(id);
         b.add(BatcherTest.opened(id));
+      } else if (step >= 6) {
+        if (held.isEmpty()) {
+          continue;
+        }
+        String lease = held.remove(step == 6 ? held.size() - 1 : 0);
+        if (sentIds(sent).contains(lease)) {
+          added.add("end " + lease);
+        } else {
+          added.remove(lease); // folded: neither it nor its end reaches the log
+          folded[poolOf.get(lease)]++;
+        }
+        b.add(BatcherTest.ended(lease));
       } else if (step == 4) {
         time.advanceMillis(1);
       } else if (committedBatches < pending.size()) {
@@ -101,7 +129,7 @@ class BatcherPropertyTest {
         }
       }
       for (int p = 0; p < POOLS.length; p++) {
-        assertThat(b.uncommitted(POOLS[p])).isEqualTo(granted[p] - committedGrants[p]);
+        assertThat(b.uncommitted(POOLS[p])).isEqualTo(granted[p] - committedGrants[p] - folded[p]);
       }
     }
     // Let everything out.
@@ -113,23 +141,43 @@ class BatcherPropertyTest {
       }
       time.advance(Duration.ZERO);
     }
+    assertThat(sentIds(sent)).isEqualTo(added);
+    Set<String> replica = new HashSet<>();
+    for (JournalBatch batch : sent) {
+      for (JournalEntry e : batch.getEntriesList()) {
+        if (e.hasLeaseGranted()) {
+          replica.add(e.getLeaseGranted().getLeaseId());
+        } else if (e.hasLeaseEnded()) {
+          assertThat(replica.remove(e.getLeaseEnded().getLeaseId()))
+              .as("an end follows its grant")
+              .isTrue();
+        }
+      }
+    }
+    assertThat(replica).containsExactlyInAnyOrderElementsOf(held);
+    for (ResourceKind pool : POOLS) {
+      assertThat(b.uncommitted(pool)).isZero();
+    }
+  }
+
+  /** Every entry sent, in order: a grant or session by its id, an end as "end " and its lease. */
+  private static List<String> sentIds(List<JournalBatch> sent) {
     List<String> ids = new ArrayList<>();
     for (JournalBatch batch : sent) {
       for (JournalEntry e : batch.getEntriesList()) {
         ids.add(
             e.hasLeaseGranted()
                 ? e.getLeaseGranted().getLeaseId()
-                : e.getSessionOpened().getSessionId());
+                : e.hasLeaseEnded()
+                    ? "end " + e.getLeaseEnded().getLeaseId()
+                    : e.getSessionOpened().getSessionId());
       }
     }
-    assertThat(ids).isEqualTo(added);
-    for (ResourceKind pool : POOLS) {
-      assertThat(b.uncommitted(pool)).isZero();
-    }
+    return ids;
   }
 
   @Provide
   Arbitrary<List<Integer>> steps() {
-    return Arbitraries.integers().between(0, 5).list().ofMaxSize(120);
+    return Arbitraries.integers().between(0, 7).list().ofMaxSize(120);
   }
 }

@@ -49,7 +49,9 @@ class BatcherTest {
           ids.add(
               e.hasSessionOpened()
                   ? e.getSessionOpened().getSessionId()
-                  : e.hasLeaseGranted() ? e.getLeaseGranted().getLeaseId() : "?");
+                  : e.hasLeaseGranted()
+                      ? e.getLeaseGranted().getLeaseId()
+                      : e.hasLeaseEnded() ? "end " + e.getLeaseEnded().getLeaseId() : "?");
         }
       }
       return ids;
@@ -71,6 +73,12 @@ class BatcherTest {
   static JournalEntry opened(String id) {
     return JournalEntry.newBuilder()
         .setSessionOpened(SessionOpened.newBuilder().setSessionId(id))
+        .build();
+  }
+
+  static JournalEntry ended(String lease) {
+    return JournalEntry.newBuilder()
+        .setLeaseEnded(LeaseEnded.newBuilder().setLeaseId(lease).setHow("RELEASED"))
         .build();
   }
 
@@ -333,6 +341,82 @@ class BatcherTest {
         .containsExactly("a", "b", "c");
     log.commit(2);
     assertThat(drained).isCompleted();
+  }
+
+  @Test
+  void leaseEndedWhileItsGrantWaits_foldsBothAway_andTheGrantCountsNoLonger() {
+    Batcher b = batcher(256, 8);
+    b.add(opened("a"));
+    b.add(granted("g", ResourceKind.RESOURCE_KIND_RENDER));
+    b.add(opened("b"));
+    assertThat(b.uncommitted(ResourceKind.RESOURCE_KIND_RENDER)).isEqualTo(1);
+
+    b.add(ended("g"));
+
+    assertThat(b.uncommitted(ResourceKind.RESOURCE_KIND_RENDER)).isZero();
+    assertThat(b.stats().buffered()).isEqualTo(2);
+    assertThat(b.stats().entriesFolded()).isEqualTo(2);
+    time.advanceMillis(2);
+    assertThat(log.sessionIds()).containsExactly("a", "b");
+  }
+
+  @Test
+  void everythingBufferedFoldedAway_sendsNoBatch_andADrainCompletesAtOnce() {
+    Batcher b = batcher(256, 8);
+    b.add(granted("g", ResourceKind.RESOURCE_KIND_PDF));
+    b.add(ended("g"));
+
+    assertThat(b.drain()).isCompleted();
+    time.advanceMillis(10);
+    assertThat(log.batches).isEmpty();
+    assertThat(b.stats().buffered()).isZero();
+  }
+
+  @Test
+  void foldedEntries_doNotCountTowardsAFullBatch() {
+    Batcher b = batcher(3, 8);
+    b.add(granted("g", ResourceKind.RESOURCE_KIND_RENDER));
+    b.add(opened("a"));
+    b.add(ended("g"));
+    b.add(opened("b"));
+    time.advance(Duration.ZERO);
+    assertThat(log.batches).as("two entries are not a full batch of three").isEmpty();
+
+    b.add(opened("c"));
+    time.advance(Duration.ZERO);
+    assertThat(log.sessionIds()).containsExactly("a", "b", "c");
+  }
+
+  @Test
+  void leaseEndedAfterItsGrantWasSent_goesToTheLog() {
+    Batcher b = batcher(256, 8);
+    b.add(granted("g", ResourceKind.RESOURCE_KIND_RENDER));
+    time.advanceMillis(2);
+    assertThat(log.batches).hasSize(1);
+
+    b.add(ended("g"));
+    log.commit(0);
+    time.advanceMillis(2);
+
+    assertThat(log.sessionIds()).containsExactly("g", "end g");
+    assertThat(b.stats().entriesFolded()).isZero();
+  }
+
+  @Test
+  void leaseEndedWhileHolding_isHeldAndFollows_itsBufferedGrantIsSentFirst() {
+    Batcher b = batcher(256, 8);
+    b.add(granted("g", ResourceKind.RESOURCE_KIND_RENDER));
+    b.hold();
+    b.add(ended("g"));
+
+    CompletableFuture<Void> drained = b.drain();
+    time.advance(Duration.ZERO);
+    assertThat(log.sessionIds()).as("the handoff read saw the lease").containsExactly("g");
+    log.commit(0);
+    assertThat(drained).isCompleted();
+    b.release();
+    time.advance(Duration.ZERO);
+    assertThat(log.sessionIds()).containsExactly("g", "end g");
   }
 
   @Test

@@ -40,7 +40,7 @@ class ClusterSettingsTest {
     assertThat(s.failoverBound()).isEqualTo(Duration.ofMillis(2_216));
     assertThat(s.maxUncommittedGrants()).isEqualTo(4);
     assertThat(s.uncommittedLimitDivisor()).isEqualTo(16);
-    assertThat(s.flushInterval()).isEqualTo(Duration.ofMillis(2));
+    assertThat(s.flushInterval()).isEqualTo(Duration.ofMillis(10));
   }
 
   @Test

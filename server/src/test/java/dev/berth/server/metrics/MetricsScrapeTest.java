@@ -132,6 +132,7 @@ class MetricsScrapeTest {
             kind -> kind == dev.berth.server.lease.ResourceKind.RENDER ? 3 : 0,
             () -> 10,
             () -> 45,
+            () -> 30,
             () -> 12));
 
     PrometheusText m = scrape();
@@ -143,6 +144,7 @@ class MetricsScrapeTest {
     assertThat(m.value("berth_raft_apply_lag")).isEqualTo(2.0);
     assertThat(m.value("berth_journal_uncommitted_grants", "kind", "render")).isEqualTo(3.0);
     assertThat(m.value("berth_journal_entries")).isEqualTo(45.0);
+    assertThat(m.value("berth_journal_entries_folded")).isEqualTo(30.0);
     assertThat(m.value("berth_journal_largest_batch")).isEqualTo(12.0);
   }
 
@@ -261,7 +263,8 @@ class MetricsScrapeTest {
     metrics.cluster(() -> 1); // a cluster member's families too
     metrics.eventLog(() -> 0); // and those of a daemon with events.log on
     metrics.replication(
-        new BrokerMetrics.Replication(() -> 0, () -> 0, kind -> 0, () -> 0, () -> 0, () -> 0));
+        new BrokerMetrics.Replication(
+            () -> 0, () -> 0, kind -> 0, () -> 0, () -> 0, () -> 0, () -> 0));
     metrics.journalBatchSizes();
 
     assertThat(documented).containsExactlyInAnyOrderElementsOf(scrape().types.keySet());
