@@ -172,7 +172,7 @@ final class EventHub implements BrokerListener {
               out,
               maxPending,
               (queued, next) -> false, // every event counts
-              "watcher too slow: more than " + maxPending + " events pending; dropped",
+              max -> "watcher too slow: more than " + max + " events pending; dropped",
               how -> {
                 watchers.remove(this);
                 if (how == OutboundQueue.End.OVERFLOWED) {

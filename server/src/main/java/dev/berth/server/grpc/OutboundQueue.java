@@ -7,6 +7,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;
 import java.util.function.BiPredicate;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * The outbound side of one server stream, bounded and flow-controlled: a message is written at once
@@ -37,11 +38,14 @@ final class OutboundQueue<T> {
   private final ServerCallStreamObserver<T> out;
   private final int maxPending;
   private final BiPredicate<T, T> supersedes;
-  private final String overflow;
+  private final IntFunction<String> overflow;
   private final Consumer<End> ended;
 
+  // Sized for the usual case, nothing or one message waiting: the default 16 slots cost 64 bytes
+  // more per open session stream (heap per idle session, docs/benchmarks.md G5); it grows as
+  // needed.
   @GuardedBy("this")
-  private final ArrayDeque<T> pending = new ArrayDeque<>();
+  private final ArrayDeque<T> pending = new ArrayDeque<>(1);
 
   @GuardedBy("this")
   private boolean closed;
@@ -52,15 +56,16 @@ final class OutboundQueue<T> {
    * @param maxPending the most messages that may wait for a peer that is not reading
    * @param supersedes whether a new message (second argument) replaces the newest waiting one
    *     (first argument), for messages where only the latest matters
-   * @param overflow the description of the RESOURCE_EXHAUSTED status that ends a stream whose peer
-   *     stopped reading
+   * @param overflow the description, for {@code maxPending}, of the RESOURCE_EXHAUSTED status that
+   *     ends a stream whose peer stopped reading; made only then (a text kept per stream would be
+   *     heap for every open session)
    * @param ended told once how the stream ended
    */
   OutboundQueue(
       ServerCallStreamObserver<T> out,
       int maxPending,
       BiPredicate<T, T> supersedes,
-      String overflow,
+      IntFunction<String> overflow,
       Consumer<End> ended) {
     this.out = out;
     this.maxPending = maxPending;
@@ -93,7 +98,10 @@ final class OutboundQueue<T> {
         return;
       }
       end();
-      out.onError(Status.RESOURCE_EXHAUSTED.withDescription(overflow).asRuntimeException());
+      out.onError(
+          Status.RESOURCE_EXHAUSTED
+              .withDescription(overflow.apply(maxPending))
+              .asRuntimeException());
     }
     ended.accept(End.OVERFLOWED);
   }

@@ -114,9 +114,10 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
             limits.maxPendingEvents(),
             // Only the newest ack matters to a worker that is behind.
             (queued, next) -> queued.hasHeartbeatAck() && next.hasHeartbeatAck(),
-            "session stream not read: more than "
-                + limits.maxPendingEvents()
-                + " events pending; reconnect and resume the session",
+            max ->
+                "session stream not read: more than "
+                    + max
+                    + " events pending; reconnect and resume the session",
             this::ended);
   }
 

@@ -37,6 +37,13 @@ public final class FleetMemory {
       Comparator.comparingLong(WorkerMemory::usedMb).reversed().thenComparing(w -> w.sessionId);
 
   private MemoryConfig config;
+
+  /**
+   * The usage thresholds of {@link #config}, one instance that every worker's level shares (a
+   * record of its own per session would be 48 bytes of heap for each).
+   */
+  private Hysteresis.Thresholds usage;
+
   private final Map<String, WorkerMemory> workers = new HashMap<>();
 
   /** Sessions whose own level is not NONE, so the common no-pressure path touches nobody. */
@@ -60,7 +67,8 @@ public final class FleetMemory {
 
   public FleetMemory(MemoryConfig config) {
     this.config = Objects.requireNonNull(config, "config");
-    this.fleet = new Hysteresis(usageThresholds(config));
+    this.usage = usageThresholds(config);
+    this.fleet = new Hysteresis(usage);
     this.heap = new Hysteresis(heapThresholds(config));
   }
 
@@ -74,10 +82,11 @@ public final class FleetMemory {
    */
   public void reconfigure(MemoryConfig value) {
     this.config = Objects.requireNonNull(value, "config");
-    fleet.thresholds(usageThresholds(value));
+    this.usage = usageThresholds(value);
+    fleet.thresholds(usage);
     heap.thresholds(heapThresholds(value));
     for (WorkerMemory w : workers.values()) {
-      w.pressure.thresholds(usageThresholds(value));
+      w.pressure.thresholds(usage);
       refreshWorker(w);
     }
     refreshFleet();
@@ -364,7 +373,7 @@ public final class FleetMemory {
     // get, then put: a computeIfAbsent lambda captures this, one object per charge and release
     WorkerMemory w = workers.get(sessionId);
     if (w == null) {
-      w = new WorkerMemory(sessionId, sessionId, usageThresholds(config));
+      w = new WorkerMemory(sessionId, sessionId, usage);
       workers.put(sessionId, w);
     }
     return w;

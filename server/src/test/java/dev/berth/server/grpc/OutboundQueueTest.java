@@ -17,7 +17,7 @@ class OutboundQueueTest {
         call,
         maxPending,
         (queued, next) -> queued.startsWith("ack") && next.startsWith("ack"),
-        "reader too slow",
+        max -> "reader too slow: more than " + max,
         ends::add);
   }
 
@@ -91,7 +91,7 @@ class OutboundQueueTest {
     out.offer("d");
 
     assertThat(call.closedWith().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-    assertThat(call.closedWith().getDescription()).isEqualTo("reader too slow");
+    assertThat(call.closedWith().getDescription()).isEqualTo("reader too slow: more than 2");
     assertThat(ends).containsExactly(OutboundQueue.End.OVERFLOWED);
     assertThat(out.pending()).isZero();
     call.becomeReady();
