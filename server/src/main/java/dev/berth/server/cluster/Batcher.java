@@ -166,6 +166,7 @@ public final class Batcher {
   public void add(JournalEntry entry) {
     boolean flushNow = false;
     boolean startTimer = false;
+    List<CompletableFuture<Void>> drained = List.of();
     synchronized (lock) {
       if (closed || failure != null) {
         return;
@@ -178,21 +179,28 @@ public final class Batcher {
         return;
       }
       if (entry.hasLeaseEnded() && fold(entry.getLeaseEnded().getLeaseId())) {
-        return;
-      }
-      if (entry.hasLeaseGranted()) {
-        grantsBuffered.put(entry.getLeaseGranted().getLeaseId(), bufferBase + buffer.size());
-      }
-      buffer.add(entry);
-      live++;
-      if (live == batchRecords) {
-        flushNow = true;
-      } else if (!timerPending && inFlight == 0) {
-        // With a batch in flight, its commit sends what waits (completed()).
-        timerPending = true;
-        startTimer = true;
+        if (live == 0 && inFlight == 0 && !drains.isEmpty()) {
+          // A drain waited for what just folded away, and no batch is in flight whose commit
+          // would complete it: nothing is left to commit.
+          drained = new ArrayList<>(drains);
+          drains.clear();
+        }
+      } else {
+        if (entry.hasLeaseGranted()) {
+          grantsBuffered.put(entry.getLeaseGranted().getLeaseId(), bufferBase + buffer.size());
+        }
+        buffer.add(entry);
+        live++;
+        if (live == batchRecords) {
+          flushNow = true;
+        } else if (!timerPending && inFlight == 0) {
+          // With a batch in flight, its commit sends what waits (completed()).
+          timerPending = true;
+          startTimer = true;
+        }
       }
     }
+    drained.forEach(d -> d.complete(null));
     if (flushNow) {
       time.schedule(this::flush, 0);
     } else if (startTimer) {

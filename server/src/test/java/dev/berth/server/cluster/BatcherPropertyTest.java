@@ -28,8 +28,8 @@ import net.jqwik.api.Provide;
  * leader holds; at most the in-flight bound of batches waits for commit, each pool's uncommitted
  * count is its grants added minus those committed and those folded, a batch short of {@code
  * batchRecords} goes only while no other is in flight and a flush interval after the last send at
- * the soonest (group commit with a pace), and an entry waiting with nothing in flight always has a
- * flush scheduled.
+ * the soonest (group commit with a pace) unless a drain waits, an entry waiting with nothing in
+ * flight always has a flush scheduled, and every drain completes once everything is committed.
  */
 class BatcherPropertyTest {
   private static final ResourceKind[] POOLS = {
@@ -41,7 +41,7 @@ class BatcherPropertyTest {
 
   /**
    * One step: add a grant of pool 0-2, add another change (3), let time pass (4), commit (5), end
-   * the newest (6) or the oldest (7) lease held.
+   * the newest (6) or the oldest (7) lease held, drain (8).
    */
   @Property(tries = 300, edgeCases = EdgeCasesMode.NONE)
   void anySequence_keepsOrderBoundsAndCounts(@ForAll("steps") List<Integer> steps) {
@@ -50,11 +50,13 @@ class BatcherPropertyTest {
     List<CompletableFuture<Void>> pending = new ArrayList<>();
     int[] committed = {0};
     long[] lastSent = {Long.MIN_VALUE};
+    List<CompletableFuture<Void>> drains = new ArrayList<>();
     Batcher b =
         new Batcher(
             time,
             batch -> {
-              if (batch.getEntriesCount() < 4) {
+              // a drain sends at once, beside the batches in flight and without the pace
+              if (batch.getEntriesCount() < 4 && drains.stream().allMatch(d -> d.isDone())) {
                 assertThat(pending.size() - committed[0])
                     .as("a short batch waits for the one in flight")
                     .isZero();
@@ -86,7 +88,9 @@ class BatcherPropertyTest {
     int committedBatches = 0;
     int next = 0;
     for (int step : steps) {
-      if (step < 3) {
+      if (step == 8) {
+        drains.add(b.drain());
+      } else if (step < 3) {
         String id = "g" + next++;
         added.add(id);
         granted[step]++;
@@ -119,7 +123,9 @@ class BatcherPropertyTest {
       if (b.stats().buffered() > 0 && b.stats().inFlight() == 0) {
         assertThat(time.pendingTasks()).as("a flush is scheduled").isPositive();
       }
-      assertThat(pending.size() - committedBatches).isLessThanOrEqualTo(MAX_IN_FLIGHT);
+      // a drain may send up to twice the bound at once
+      assertThat(pending.size() - committedBatches)
+          .isLessThanOrEqualTo(drains.isEmpty() ? MAX_IN_FLIGHT : 2 * MAX_IN_FLIGHT);
       int[] committedGrants = new int[POOLS.length];
       for (int i = 0; i < committedBatches; i++) {
         for (JournalEntry e : sent.get(i).getEntriesList()) {
@@ -142,6 +148,7 @@ class BatcherPropertyTest {
       time.advance(Duration.ZERO);
     }
     assertThat(sentIds(sent)).isEqualTo(added);
+    assertThat(drains).as("every drain completes once all is committed").allMatch(d -> d.isDone());
     Set<String> replica = new HashSet<>();
     for (JournalBatch batch : sent) {
       for (JournalEntry e : batch.getEntriesList()) {
@@ -178,6 +185,6 @@ class BatcherPropertyTest {
 
   @Provide
   Arbitrary<List<Integer>> steps() {
-    return Arbitraries.integers().between(0, 7).list().ofMaxSize(120);
+    return Arbitraries.integers().between(0, 8).list().ofMaxSize(120);
   }
 }

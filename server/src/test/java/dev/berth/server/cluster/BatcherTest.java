@@ -373,6 +373,20 @@ class BatcherTest {
   }
 
   @Test
+  void drainWaiting_whenWhatItWaitsForFoldsAway_completes() {
+    Batcher b = batcher(256, 8);
+    b.add(granted("g", ResourceKind.RESOURCE_KIND_RENDER));
+    CompletableFuture<Void> drained = b.drain();
+    assertThat(drained).as("its send is scheduled, not run").isNotDone();
+
+    b.add(ended("g"));
+    time.advanceMillis(10);
+
+    assertThat(drained).isCompleted();
+    assertThat(log.batches).isEmpty();
+  }
+
+  @Test
   void foldedEntries_doNotCountTowardsAFullBatch() {
     Batcher b = batcher(3, 8);
     b.add(granted("g", ResourceKind.RESOURCE_KIND_RENDER));
