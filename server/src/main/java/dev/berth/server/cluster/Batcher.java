@@ -365,9 +365,21 @@ public final class Batcher {
     }
     if (!done.isDone()) {
       // at once what a doubled bound allows; completions send the rest
-      time.schedule(() -> sendAll(2 * maxInFlight, true), 0);
+      time.schedule(this::sendForDrains, 0);
     }
     return done;
+  }
+
+  /**
+   * A drain's send, on the scheduler: everything, past the pace, while a drain still waits; by the
+   * usual rules when every drain completed before it ran (a commit, or a fold that left nothing).
+   */
+  private void sendForDrains() {
+    boolean waiting;
+    synchronized (lock) {
+      waiting = !drains.isEmpty();
+    }
+    sendAll(waiting ? 2 * maxInFlight : maxInFlight, waiting);
   }
 
   /** Stops the journal: nothing more is sent, buffered entries are dropped. */
