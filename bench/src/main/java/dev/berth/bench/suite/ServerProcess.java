@@ -179,12 +179,6 @@ public final class ServerProcess implements AutoCloseable {
     }
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   /**
    * {@code n} ports free now and distinct from one another: all held open while they are chosen
    * (one at a time, the kernel may hand out a port it just gave, and a cluster's members then
