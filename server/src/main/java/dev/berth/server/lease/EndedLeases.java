@@ -10,6 +10,12 @@ package dev.berth.server.lease;
  * an eviction per release. The ring starts small and doubles up to {@code capacity}, so a quiet
  * broker does not pay for the bound.
  *
+ * <p>An id in the broker's own form (32 lower-case hex digits, {@code LeaseIds}) is kept as its 128
+ * bits in two {@code long} columns, not as the String: a ring that kept every ended lease's id
+ * String kept 100,000 young objects alive (with their byte arrays, about 7 MB), which each young
+ * collection copied, and which more than doubled the collector's pauses under a steady lease cycle
+ * (docs/benchmarks.md). Any other id (a test's, or one a client made up) is kept as it is.
+ *
  * <p>Not thread-safe: the broker guards it with its lock.
  */
 final class EndedLeases {
@@ -18,11 +24,21 @@ final class EndedLeases {
   private final int capacity;
 
   // The ring, oldest at head; a slot's columns describe one ended lease.
-  private String[] ids;
+  /** The id's first 64 bits, when it is in the broker's form ({@link #others} null there). */
+  private long[] highs;
+
+  /** The id's last 64 bits, likewise. */
+  private long[] lows;
+
+  /** The id itself when it is not in the broker's form, else null. */
+  private String[] others;
+
   private int[] hashes;
   private String[] sessionIds;
+
   private LeaseEnd[] ends;
   private RevokeReason[] reasons;
+
   private long[] endedAt;
   private int head;
   private int size;
@@ -53,23 +69,28 @@ final class EndedLeases {
    * its place and takes the new facts, as a re-put into an insertion-ordered map would.
    */
   void add(String id, String sessionId, LeaseEnd end, RevokeReason reason, long endedAtNanos) {
-    int hash = hash(id);
-    int at = find(id, hash);
+    boolean own = isOwnForm(id);
+    long high = own ? bits(id, 0) : 0;
+    long low = own ? bits(id, 16) : 0;
+    int hash = own ? hash(high, low) : hash(id);
+    int at = find(id, own, high, low, hash);
     int slot;
     if (at >= 0) {
       slot = slotAt(at);
     } else {
-      if (size == ids.length) {
-        if (ids.length < capacity) {
+      if (size == capacityNow()) {
+        if (capacityNow() < capacity) {
           grow();
         } else {
           forgetOldest();
         }
-        at = find(id, hash); // the index changed under it
+        at = find(id, own, high, low, hash); // the index changed under it
       }
       slot = wrap(head + size);
       size++;
-      ids[slot] = id;
+      highs[slot] = high;
+      lows[slot] = low;
+      others[slot] = own ? null : id;
       hashes[slot] = hash;
       index[-at - 1] = entry(hash, slot);
     }
@@ -81,7 +102,10 @@ final class EndedLeases {
 
   /** How {@code id} ended, or null when it is unknown or forgotten. */
   LeaseTable.Ended get(String id) {
-    int at = find(id, hash(id));
+    boolean own = isOwnForm(id);
+    long high = own ? bits(id, 0) : 0;
+    long low = own ? bits(id, 16) : 0;
+    int at = find(id, own, high, low, own ? hash(high, low) : hash(id));
     if (at < 0) {
       return null;
     }
@@ -104,7 +128,7 @@ final class EndedLeases {
       p = (p + 1) & mask;
     }
     unindex(p);
-    ids[head] = null;
+    others[head] = null;
     sessionIds[head] = null;
     ends[head] = null;
     reasons[head] = null;
@@ -116,17 +140,47 @@ final class EndedLeases {
    * The index position holding {@code id}, or {@code -(p + 1)} for the empty position {@code p}
    * where it would go.
    */
-  private int find(String id, int hash) {
+  private int find(String id, boolean own, long high, long low, int hash) {
     int mask = index.length - 1;
     for (int p = hash & mask; ; p = (p + 1) & mask) {
       long e = index[p];
       if (e == 0) {
         return -p - 1;
       }
-      if ((int) (e >>> 32) == hash && ids[slotOf(e)].equals(id)) {
+      if ((int) (e >>> 32) == hash && holds(slotOf(e), id, own, high, low)) {
         return p;
       }
     }
+  }
+
+  /** Whether ring slot {@code slot} holds the id given as {@code id} and its bits. */
+  private boolean holds(int slot, String id, boolean own, long high, long low) {
+    String other = others[slot];
+    return own ? other == null && highs[slot] == high && lows[slot] == low : id.equals(other);
+  }
+
+  /** Whether {@code id} has the form the broker gives its ids: 32 lower-case hex digits. */
+  static boolean isOwnForm(String id) {
+    if (id.length() != 32) {
+      return false;
+    }
+    for (int i = 0; i < 32; i++) {
+      char c = id.charAt(i);
+      if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f')) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The 64 bits written by the 16 hex digits of {@code id} from {@code from}. */
+  private static long bits(String id, int from) {
+    long v = 0;
+    for (int i = from; i < from + 16; i++) {
+      char c = id.charAt(i);
+      v = v << 4 | (c <= '9' ? c - '0' : c - 'a' + 10);
+    }
+    return v;
   }
 
   /**
@@ -153,6 +207,11 @@ final class EndedLeases {
     return h ^ (h >>> 16);
   }
 
+  private static int hash(long high, long low) {
+    long h = (high ^ low * 0x9E3779B97F4A7C15L) * 0x9E3779B97F4A7C15L;
+    return (int) (h ^ (h >>> 32));
+  }
+
   private static long entry(int hash, int slot) {
     return ((long) hash << 32) | (slot + 1);
   }
@@ -166,12 +225,19 @@ final class EndedLeases {
   }
 
   private int wrap(int slot) {
-    return slot >= ids.length ? slot - ids.length : slot;
+    return slot >= hashes.length ? slot - hashes.length : slot;
+  }
+
+  /** The ring's length now (it grows up to {@link #capacity}). */
+  private int capacityNow() {
+    return hashes.length;
   }
 
   /** Doubles the ring (up to the capacity), oldest first from slot 0, and rebuilds the index. */
   private void grow() {
-    String[] oldIds = ids;
+    long[] oldHighs = highs;
+    long[] oldLows = lows;
+    String[] oldOthers = others;
     int[] oldHashes = hashes;
     String[] oldSessions = sessionIds;
     LeaseEnd[] oldEnds = ends;
@@ -179,11 +245,13 @@ final class EndedLeases {
     long[] oldAt = endedAt;
     int oldHead = head;
     int n = size;
-    allocate((int) Math.min(capacity, 2L * oldIds.length));
+    allocate((int) Math.min(capacity, 2L * oldHashes.length));
     int mask = index.length - 1;
     for (int i = 0; i < n; i++) {
-      int from = (oldHead + i) % oldIds.length;
-      ids[i] = oldIds[from];
+      int from = (oldHead + i) % oldHashes.length;
+      highs[i] = oldHighs[from];
+      lows[i] = oldLows[from];
+      others[i] = oldOthers[from];
       hashes[i] = oldHashes[from];
       sessionIds[i] = oldSessions[from];
       ends[i] = oldEnds[from];
@@ -199,7 +267,9 @@ final class EndedLeases {
   }
 
   private void allocate(int length) {
-    ids = new String[length];
+    highs = new long[length];
+    lows = new long[length];
+    others = new String[length];
     hashes = new int[length];
     sessionIds = new String[length];
     ends = new LeaseEnd[length];

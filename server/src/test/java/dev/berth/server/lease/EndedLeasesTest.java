@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -57,14 +58,76 @@ class EndedLeasesTest {
   }
 
   @Test
+  void get_idInTheBrokersForm_findsOnlyThoseVeryDigits() {
+    EndedLeases ended = new EndedLeases(10);
+    String id = "0123456789abcdef" + "fedcba9876543210";
+    ended.add(id, "s1", LeaseEnd.SESSION_EXPIRED, null, 7);
+
+    assertThat(EndedLeases.isOwnForm(id)).isTrue();
+    assertThat(ended.get(new String(id.toCharArray())))
+        .isEqualTo(new LeaseTable.Ended("s1", LeaseEnd.SESSION_EXPIRED, null, 7));
+    assertThat(ended.get(id.toUpperCase(Locale.ROOT))).isNull();
+    assertThat(ended.get(id.substring(1) + "0")).isNull();
+    assertThat(ended.get("1" + id.substring(1))).isNull();
+    assertThat(ended.get(id.substring(0, 31) + "1")).isNull();
+  }
+
+  /** Every hex digit at every position, the rest zeros: 512 ids whose bits must all differ. */
+  @Test
+  void get_idsInTheBrokersFormOneDigitApart_keepEachItsOwn() {
+    EndedLeases ended = new EndedLeases(1_000);
+    String digits = "0123456789abcdef";
+    for (int at = 0; at < 32; at++) {
+      for (int d = 0; d < 16; d++) {
+        ended.add(oneDigit(at, digits.charAt(d)), "s", LeaseEnd.RELEASED, null, at * 16L + d);
+      }
+    }
+    for (int at = 0; at < 32; at++) {
+      for (int d = 0; d < 16; d++) {
+        // A zero digit anywhere is the all-zero id, which the last add (at 31) took over.
+        long expected = d == 0 ? 31 * 16L : at * 16L + d;
+        assertThat(ended.get(oneDigit(at, digits.charAt(d))).endedAtNanos())
+            .as("digit %s at %d", digits.charAt(d), at)
+            .isEqualTo(expected);
+      }
+    }
+    assertThat(ended.size()).isEqualTo(32 * 15 + 1);
+  }
+
+  private static String oneDigit(int at, char digit) {
+    char[] id = "0".repeat(32).toCharArray();
+    id[at] = digit;
+    return new String(id);
+  }
+
+  @Test
+  void isOwnForm_onlyThirtyTwoLowerCaseHexDigits() {
+    assertThat(EndedLeases.isOwnForm("0".repeat(32))).isTrue();
+    assertThat(EndedLeases.isOwnForm("f".repeat(32))).isTrue();
+    assertThat(EndedLeases.isOwnForm("0".repeat(31))).isFalse();
+    assertThat(EndedLeases.isOwnForm("0".repeat(33))).isFalse();
+    assertThat(EndedLeases.isOwnForm("0".repeat(31) + "g")).isFalse();
+    assertThat(EndedLeases.isOwnForm("0".repeat(31) + "A")).isFalse();
+    assertThat(EndedLeases.isOwnForm("0".repeat(31) + "/")).isFalse();
+    assertThat(EndedLeases.isOwnForm("0".repeat(31) + ":")).isFalse();
+    assertThat(EndedLeases.isOwnForm("0".repeat(31) + "`")).isFalse();
+  }
+
+  /** {@code n} as 32 lower-case hex digits, spread over both halves. */
+  private static String ownForm(int n) {
+    return String.format(Locale.ROOT, "%016x%016x", n * 0x9E3779B97F4A7C15L, (long) n);
+  }
+
+  @Test
   void constructor_capacityBelowOne_throws() {
     assertThatThrownBy(() -> new EndedLeases(0)).isInstanceOf(IllegalArgumentException.class);
   }
 
   /**
    * Against the map it replaced (an insertion-ordered map evicting its eldest past the capacity):
-   * the same answers after random ends, repeated ids, forgetting by time, and ids whose hashes
-   * collide ("Aa" and "BB" hash alike, and so does every string made of such pairs).
+   * the same answers after random ends, repeated ids, forgetting by time, ids whose hashes collide
+   * ("Aa" and "BB" hash alike, and so does every string made of such pairs), ids in the broker's
+   * form (kept as bits) and the same digits in upper case (kept as strings).
    */
   @Test
   void operations_randomSequence_answerAsTheInsertionOrderedMap() {
@@ -76,9 +139,13 @@ class EndedLeasesTest {
       long now = 0;
       for (int step = 0; step < 30_000; step++) {
         String id =
-            random.nextBoolean()
-                ? pairs[random.nextInt(2)] + pairs[random.nextInt(2)] + pairs[random.nextInt(2)]
-                : "lease-" + random.nextInt(4_000);
+            switch (random.nextInt(4)) {
+              case 0 ->
+                  pairs[random.nextInt(2)] + pairs[random.nextInt(2)] + pairs[random.nextInt(2)];
+              case 1 -> "lease-" + random.nextInt(4_000);
+              case 2 -> ownForm(random.nextInt(4_000));
+              default -> ownForm(random.nextInt(4_000)).toUpperCase(Locale.ROOT);
+            };
         int op = random.nextInt(100);
         if (op < 70) {
           now += random.nextInt(3);
