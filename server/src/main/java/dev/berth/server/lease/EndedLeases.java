@@ -1,282 +1,257 @@
 package dev.berth.server.lease;
 
+import java.util.Arrays;
+
 /**
- * How recently ended leases ended, by lease id: at most {@code capacity}, the oldest forgotten
- * first. A ring of columns in the order the leases ended, and an open-addressing index (linear
- * probing, backward-shift deletion) from id to ring slot; once grown, remembering an end allocates
- * nothing and forgetting the oldest is a few array writes. The broker ends a lease on every
- * release, so this sits on the lease cycle: a {@code LinkedHashMap} of up to {@code
- * leases.ended_remembered} (100,000) entries cost an entry, an {@link LeaseTable.Ended} record and
- * an eviction per release. The ring starts small and doubles up to {@code capacity}, so a quiet
- * broker does not pay for the bound.
+ * How recently ended leases ended, by lease id: the last {@code capacity} ends at most, the oldest
+ * forgotten first, for late and repeated releases. An id that ended twice (a lease resumed after
+ * its end, then ended again) takes two places, and a lookup answers its newest end.
+ *
+ * <p>The broker ends a lease on every release, so remembering an end sits on the lease cycle, while
+ * a lookup is rare (a release that comes after its lease ended). The ends are kept in order in
+ * chunks (of 8,192 ends, fewer for a small capacity), each with its own small open-addressing index
+ * (linear probing, half full at most), so remembering an end writes into the newest chunk only,
+ * whose columns and index stay in the processor's caches; forgetting the oldest end is a step of a
+ * counter; and a chunk whose ends are all forgotten is cleared and reused. A lookup probes each
+ * chunk's index, newest first: at most 14 chunks at the default capacity of 100,000, and 18 at any
+ * capacity (above 131,072 the chunks grow with it). One index over all the ends, as before, cost
+ * two probes per release at random places in a 2 MB array, most of them out of the caches: about
+ * 400 ns of the broker lock's hold per release at the median (docs/benchmarks.md).
  *
  * <p>An id in the broker's own form (32 lower-case hex digits, {@code LeaseIds}) is kept as its 128
- * bits in two {@code long} columns, not as the String: a ring that kept every ended lease's id
- * String kept 100,000 young objects alive (with their byte arrays, about 7 MB), which each young
- * collection copied, and which more than doubled the collector's pauses under a steady lease cycle
- * (docs/benchmarks.md). Any other id (a test's, or one a client made up) is kept as it is.
+ * bits in two {@code long} columns, not as the String: keeping every ended lease's id String kept
+ * 100,000 young objects alive (about 7 MB with their byte arrays), which each young collection
+ * copied. Any other id (a test's, or one a client made up) is kept as it is.
  *
  * <p>Not thread-safe: the broker guards it with its lock.
  */
 final class EndedLeases {
-  private static final int INITIAL = 1024;
+  /** Chunks are this long at least (for a capacity of that or more) ... */
+  private static final int MIN_CHUNK = 8192;
+
+  /** ... and long enough that at most this many hold the capacity, so a lookup stays bounded. */
+  private static final int MAX_FULL_CHUNKS = 16;
+
+  /** The value of each hex digit the broker writes ({@code 0-9a-f}); -1 for any other char. */
+  private static final byte[] DIGIT = new byte[128];
+
+  static {
+    Arrays.fill(DIGIT, (byte) -1);
+    for (int c = '0'; c <= '9'; c++) {
+      DIGIT[c] = (byte) (c - '0');
+    }
+    for (int c = 'a'; c <= 'f'; c++) {
+      DIGIT[c] = (byte) (c - 'a' + 10);
+    }
+  }
 
   private final int capacity;
-
-  // The ring, oldest at head; a slot's columns describe one ended lease.
-  /** The id's first 64 bits, when it is in the broker's form ({@link #others} null there). */
-  private long[] highs;
-
-  /** The id's last 64 bits, likewise. */
-  private long[] lows;
-
-  /** The id itself when it is not in the broker's form, else null. */
-  private String[] others;
-
-  private int[] hashes;
-  private String[] sessionIds;
-
-  private LeaseEnd[] ends;
-  private RevokeReason[] reasons;
-
-  private long[] endedAt;
-  private int head;
-  private int size;
+  private final int chunkSize;
+  private final int shift;
 
   /**
-   * By the id's hash: {@code hash << 32 | (ring slot + 1)}, 0 for empty; a power of two at least
-   * twice the ring. The hash is kept in the entry so a probe reads one array and compares ids only
-   * when the hashes match: dereferencing the ids of a large ring, most of them long out of the
-   * CPU's caches, is what an index without them pays.
+   * The chunks in a ring: the end numbered {@code n} (in the order of {@link #add}) lives in {@code
+   * chunks[(n >>> shift) % chunks.length]}, at slot {@code n & (chunkSize - 1)}. Enough of them
+   * that a chunk is reused only once every end in it is forgotten; made when first needed.
    */
-  private long[] index;
+  private final Chunk[] chunks;
+
+  /** The number of the oldest end remembered. */
+  private long head;
+
+  /** The number the next end gets; {@code tail - head} are remembered. */
+  private long tail;
+
+  /** The bits of the id last read by {@link #read}, when it was in the broker's form. */
+  private long high;
+
+  private long low;
+
+  /** A chunk's columns (a slot describes one end) and its index from id to slot. */
+  private static final class Chunk {
+    final long[] highs;
+    final long[] lows;
+
+    /** The id when it is not in the broker's form, else null (its bits are in the columns). */
+    final String[] others;
+
+    final String[] sessionIds;
+    final LeaseEnd[] ends;
+    final RevokeReason[] reasons;
+    final long[] endedAt;
+
+    /** {@code slot + 1} by the id's hash, 0 for empty; twice the chunk's length. */
+    final int[] index;
+
+    Chunk(int size) {
+      highs = new long[size];
+      lows = new long[size];
+      others = new String[size];
+      sessionIds = new String[size];
+      ends = new LeaseEnd[size];
+      reasons = new RevokeReason[size];
+      endedAt = new long[size];
+      index = new int[2 * size];
+    }
+  }
 
   EndedLeases(int capacity) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity < 1: " + capacity);
     }
     this.capacity = capacity;
-    allocate(Math.min(capacity, INITIAL));
+    this.chunkSize =
+        Math.min(
+            powerOfTwoAtLeast(capacity),
+            Math.max(MIN_CHUNK, powerOfTwoAtLeast(capacity / MAX_FULL_CHUNKS)));
+    this.shift = Integer.numberOfTrailingZeros(chunkSize);
+    this.chunks = new Chunk[capacity / chunkSize + 2];
   }
 
-  /** How many ended leases are remembered. */
+  /** How many ends are remembered. */
   int size() {
-    return size;
+    return (int) (tail - head);
   }
 
-  /**
-   * Remembers how {@code id} ended, forgetting the oldest when full. An id already remembered keeps
-   * its place and takes the new facts, as a re-put into an insertion-ordered map would.
-   */
+  /** Remembers how {@code id} ended, forgetting the oldest end when {@code capacity} are kept. */
   void add(String id, String sessionId, LeaseEnd end, RevokeReason reason, long endedAtNanos) {
-    boolean own = isOwnForm(id);
-    long high = own ? bits(id, 0) : 0;
-    long low = own ? bits(id, 16) : 0;
-    int hash = own ? hash(high, low) : hash(id);
-    int at = find(id, own, high, low, hash);
-    int slot;
-    if (at >= 0) {
-      slot = slotAt(at);
-    } else {
-      if (size == capacityNow()) {
-        if (capacityNow() < capacity) {
-          grow();
-        } else {
-          forgetOldest();
-        }
-        at = find(id, own, high, low, hash); // the index changed under it
-      }
-      slot = wrap(head + size);
-      size++;
-      highs[slot] = high;
-      lows[slot] = low;
-      others[slot] = own ? null : id;
-      hashes[slot] = hash;
-      index[-at - 1] = entry(hash, slot);
+    if (tail - head == capacity) {
+      forgetOldest();
     }
-    sessionIds[slot] = sessionId;
-    ends[slot] = end;
-    reasons[slot] = reason;
-    endedAt[slot] = endedAtNanos;
+    int slot = (int) tail & (chunkSize - 1);
+    Chunk c = slot == 0 ? fresh(tail) : chunkOf(tail);
+    boolean own = read(id);
+    c.highs[slot] = high;
+    c.lows[slot] = low;
+    c.others[slot] = own ? null : id;
+    c.sessionIds[slot] = sessionId;
+    c.ends[slot] = end;
+    c.reasons[slot] = reason;
+    c.endedAt[slot] = endedAtNanos;
+    int[] index = c.index;
+    int mask = index.length - 1;
+    int p = hash(id, own) & mask;
+    // An earlier end of the same id in this chunk gives its entry up: the newest end answers.
+    while (index[p] != 0 && !holds(c, index[p] - 1, id, own)) {
+      p = (p + 1) & mask;
+    }
+    index[p] = slot + 1;
+    tail++;
   }
 
-  /** How {@code id} ended, or null when it is unknown or forgotten. */
+  /** How {@code id} last ended, or null when it is unknown or forgotten. */
   LeaseTable.Ended get(String id) {
-    boolean own = isOwnForm(id);
-    long high = own ? bits(id, 0) : 0;
-    long low = own ? bits(id, 16) : 0;
-    int at = find(id, own, high, low, own ? hash(high, low) : hash(id));
-    if (at < 0) {
+    if (tail == head) {
       return null;
     }
-    int slot = slotAt(at);
-    return new LeaseTable.Ended(sessionIds[slot], ends[slot], reasons[slot], endedAt[slot]);
+    boolean own = read(id);
+    int hash = hash(id, own);
+    for (long k = (tail - 1) >>> shift; k >= head >>> shift; k--) {
+      Chunk c = chunks[(int) (k % chunks.length)];
+      int[] index = c.index;
+      int mask = index.length - 1;
+      for (int p = hash & mask; index[p] != 0; p = (p + 1) & mask) {
+        int slot = index[p] - 1;
+        if (holds(c, slot, id, own)) {
+          if ((k << shift) + slot < head) {
+            return null; // forgotten; any older end of it too
+          }
+          return new LeaseTable.Ended(
+              c.sessionIds[slot], c.ends[slot], c.reasons[slot], c.endedAt[slot]);
+        }
+      }
+    }
+    return null;
   }
 
-  /** Forgets, oldest first, the leases that ended before {@code cutoffNanos}. */
+  /** Forgets, oldest first, the ends before {@code cutoffNanos}. */
   void forgetBefore(long cutoffNanos) {
-    while (size > 0 && endedAt[head] < cutoffNanos) {
+    while (tail > head && chunkOf(head).endedAt[(int) head & (chunkSize - 1)] < cutoffNanos) {
       forgetOldest();
     }
   }
 
   private void forgetOldest() {
-    int mask = index.length - 1;
-    long entry = entry(hashes[head], head);
-    int p = hashes[head] & mask;
-    while (index[p] != entry) {
-      p = (p + 1) & mask;
+    Chunk c = chunkOf(head);
+    int slot = (int) head & (chunkSize - 1);
+    c.others[slot] = null;
+    c.sessionIds[slot] = null;
+    head++;
+  }
+
+  private Chunk chunkOf(long n) {
+    return chunks[(int) ((n >>> shift) % chunks.length)];
+  }
+
+  /** The chunk that end {@code n}, the first of its chunk, goes in: new, or reused and emptied. */
+  private Chunk fresh(long n) {
+    int at = (int) ((n >>> shift) % chunks.length);
+    Chunk c = chunks[at];
+    if (c == null) {
+      c = new Chunk(chunkSize);
+      chunks[at] = c;
+    } else {
+      Arrays.fill(c.index, 0); // every end in it was forgotten (see chunks)
     }
-    unindex(p);
-    others[head] = null;
-    sessionIds[head] = null;
-    ends[head] = null;
-    reasons[head] = null;
-    head = wrap(head + 1);
-    size--;
+    return c;
+  }
+
+  /** Whether {@code slot} of {@code c} holds {@code id} (whose bits {@link #read} just read). */
+  private boolean holds(Chunk c, int slot, String id, boolean own) {
+    String other = c.others[slot];
+    return own ? other == null && c.highs[slot] == high && c.lows[slot] == low : id.equals(other);
   }
 
   /**
-   * The index position holding {@code id}, or {@code -(p + 1)} for the empty position {@code p}
-   * where it would go.
+   * Whether {@code id} has the form the broker gives its ids (32 lower-case hex digits); if so its
+   * bits are left in {@link #high} and {@link #low}, else both are 0.
    */
-  private int find(String id, boolean own, long high, long low, int hash) {
-    int mask = index.length - 1;
-    for (int p = hash & mask; ; p = (p + 1) & mask) {
-      long e = index[p];
-      if (e == 0) {
-        return -p - 1;
-      }
-      if ((int) (e >>> 32) == hash && holds(slotOf(e), id, own, high, low)) {
-        return p;
-      }
+  private boolean read(String id) {
+    high = 0;
+    low = 0;
+    if (id.length() != 32) {
+      return false;
     }
+    long h = 0;
+    long l = 0;
+    int bad = 0;
+    for (int i = 0; i < 16; i++) {
+      int d = digit(id.charAt(i));
+      int e = digit(id.charAt(16 + i));
+      bad |= d | e;
+      h = h << 4 | d;
+      l = l << 4 | e;
+    }
+    if (bad < 0) {
+      return false;
+    }
+    high = h;
+    low = l;
+    return true;
   }
 
-  /** Whether ring slot {@code slot} holds the id given as {@code id} and its bits. */
-  private boolean holds(int slot, String id, boolean own, long high, long low) {
-    String other = others[slot];
-    return own ? other == null && highs[slot] == high && lows[slot] == low : id.equals(other);
+  private static int powerOfTwoAtLeast(int n) {
+    return n <= 1 ? 1 : Integer.highestOneBit(n - 1) << 1;
+  }
+
+  private static int digit(char c) {
+    return c < DIGIT.length ? DIGIT[c] : -1;
   }
 
   /** Whether {@code id} has the form the broker gives its ids: 32 lower-case hex digits. */
   static boolean isOwnForm(String id) {
-    if (id.length() != 32) {
-      return false;
-    }
-    for (int i = 0; i < 32; i++) {
-      char c = id.charAt(i);
-      if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'f')) {
-        return false;
-      }
-    }
-    return true;
+    return new EndedLeases(1).read(id);
   }
 
-  /** The 64 bits written by the 16 hex digits of {@code id} from {@code from}. */
-  private static long bits(String id, int from) {
-    long v = 0;
-    for (int i = from; i < from + 16; i++) {
-      char c = id.charAt(i);
-      v = v << 4 | (c <= '9' ? c - '0' : c - 'a' + 10);
+  private int hash(String id, boolean own) {
+    if (own) {
+      // Both halves through a multiply and a shift each (SplitMix64's finaliser): ids are random,
+      // but a mix in which the halves can cancel (high ^ low * k) collides for ids built alike.
+      long h = high * 0xBF58476D1CE4E5B9L ^ low;
+      h = (h ^ (h >>> 31)) * 0x94D049BB133111EBL;
+      return (int) (h ^ (h >>> 32));
     }
-    return v;
-  }
-
-  /**
-   * Empties index position {@code p}, moving back each later entry of its probe run that would no
-   * longer be found past the gap (backward-shift deletion: no tombstones to wear the table down).
-   */
-  private void unindex(int p) {
-    int mask = index.length - 1;
-    int gap = p;
-    for (int j = (p + 1) & mask; index[j] != 0; j = (j + 1) & mask) {
-      int h = (int) (index[j] >>> 32) & mask;
-      // The entry at j stays only if its home lies cyclically in (gap, j].
-      boolean stays = gap <= j ? gap < h && h <= j : gap < h || h <= j;
-      if (!stays) {
-        index[gap] = index[j];
-        gap = j;
-      }
-    }
-    index[gap] = 0;
-  }
-
-  private static int hash(String id) {
-    int h = id.hashCode() * 0x9E3779B9; // lease ids are random, but other callers' may not be
+    int h = id.hashCode() * 0x9E3779B9; // other callers' ids may not be random
     return h ^ (h >>> 16);
-  }
-
-  private static int hash(long high, long low) {
-    long h = (high ^ low * 0x9E3779B97F4A7C15L) * 0x9E3779B97F4A7C15L;
-    return (int) (h ^ (h >>> 32));
-  }
-
-  private static long entry(int hash, int slot) {
-    return ((long) hash << 32) | (slot + 1);
-  }
-
-  private static int slotOf(long entry) {
-    return (int) entry - 1;
-  }
-
-  private int slotAt(int p) {
-    return slotOf(index[p]);
-  }
-
-  private int wrap(int slot) {
-    return slot >= hashes.length ? slot - hashes.length : slot;
-  }
-
-  /** The ring's length now (it grows up to {@link #capacity}). */
-  private int capacityNow() {
-    return hashes.length;
-  }
-
-  /** Doubles the ring (up to the capacity), oldest first from slot 0, and rebuilds the index. */
-  private void grow() {
-    long[] oldHighs = highs;
-    long[] oldLows = lows;
-    String[] oldOthers = others;
-    int[] oldHashes = hashes;
-    String[] oldSessions = sessionIds;
-    LeaseEnd[] oldEnds = ends;
-    RevokeReason[] oldReasons = reasons;
-    long[] oldAt = endedAt;
-    int oldHead = head;
-    int n = size;
-    allocate((int) Math.min(capacity, 2L * oldHashes.length));
-    int mask = index.length - 1;
-    for (int i = 0; i < n; i++) {
-      int from = (oldHead + i) % oldHashes.length;
-      highs[i] = oldHighs[from];
-      lows[i] = oldLows[from];
-      others[i] = oldOthers[from];
-      hashes[i] = oldHashes[from];
-      sessionIds[i] = oldSessions[from];
-      ends[i] = oldEnds[from];
-      reasons[i] = oldReasons[from];
-      endedAt[i] = oldAt[from];
-      int p = hashes[i] & mask;
-      while (index[p] != 0) {
-        p = (p + 1) & mask;
-      }
-      index[p] = entry(hashes[i], i);
-    }
-    size = n;
-  }
-
-  private void allocate(int length) {
-    highs = new long[length];
-    lows = new long[length];
-    others = new String[length];
-    hashes = new int[length];
-    sessionIds = new String[length];
-    ends = new LeaseEnd[length];
-    reasons = new RevokeReason[length];
-    endedAt = new long[length];
-    index = new long[Integer.highestOneBit(Math.max(2, length - 1)) << 2];
-    head = 0;
-    size = 0;
   }
 }

@@ -3,8 +3,8 @@ package dev.berth.server.lease;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.util.Iterator;
-import java.util.LinkedHashMap;
+import java.util.ArrayDeque;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
@@ -26,6 +26,24 @@ class EndedLeasesTest {
       assertThat(ended.get("lease-" + i))
           .isEqualTo(new LeaseTable.Ended("s" + (i % 7), LeaseEnd.RELEASED, null, i));
     }
+  }
+
+  /** Above 16 chunks' worth the chunks grow: many ends, each chunk reused twice over. */
+  @Test
+  void add_largeCapacity_remembersExactlyTheLastCapacityEnds() {
+    int capacity = 200_000;
+    EndedLeases ended = new EndedLeases(capacity);
+
+    for (int i = 0; i < 3 * capacity; i++) {
+      ended.add(ownForm(i), "s", LeaseEnd.RELEASED, null, i);
+    }
+
+    assertThat(ended.size()).isEqualTo(capacity);
+    assertThat(ended.get(ownForm(2 * capacity - 1))).isNull();
+    for (int i = 2 * capacity; i < 3 * capacity; i += 997) {
+      assertThat(ended.get(ownForm(i)).endedAtNanos()).isEqualTo(i);
+    }
+    assertThat(ended.get(ownForm(3 * capacity - 1)).endedAtNanos()).isEqualTo(3 * capacity - 1);
   }
 
   @Test
@@ -91,7 +109,7 @@ class EndedLeasesTest {
             .isEqualTo(expected);
       }
     }
-    assertThat(ended.size()).isEqualTo(32 * 15 + 1);
+    assertThat(ended.size()).isEqualTo(32 * 16); // the all-zero id took 32 places
   }
 
   private static String oneDigit(int at, char digit) {
@@ -124,20 +142,21 @@ class EndedLeasesTest {
   }
 
   /**
-   * Against the map it replaced (an insertion-ordered map evicting its eldest past the capacity):
-   * the same answers after random ends, repeated ids, forgetting by time, ids whose hashes collide
-   * ("Aa" and "BB" hash alike, and so does every string made of such pairs), ids in the broker's
-   * form (kept as bits) and the same digits in upper case (kept as strings).
+   * Against a queue of the ends, the oldest leaving past the capacity, in which the newest end of
+   * an id answers: the same answers after random ends, repeated ids (within a chunk and across
+   * chunks), forgetting by time, chunks reused, ids whose hashes collide ("Aa" and "BB" hash alike,
+   * and so does every string made of such pairs), ids in the broker's form (kept as bits) and the
+   * same digits in upper case (kept as strings).
    */
   @Test
-  void operations_randomSequence_answerAsTheInsertionOrderedMap() {
+  void operations_randomSequence_answerAsAQueueOfEnds() {
     String[] pairs = {"Aa", "BB"};
-    for (int capacity : new int[] {1, 3, 64, 1_500}) {
+    for (int capacity : new int[] {1, 2, 3, 5, 64, 1_500, 9_000}) {
       Random random = new Random(capacity);
       EndedLeases ended = new EndedLeases(capacity);
-      LinkedHashMap<String, LeaseTable.Ended> model = new LinkedHashMap<>();
+      Ends model = new Ends();
       long now = 0;
-      for (int step = 0; step < 30_000; step++) {
+      for (int step = 0; step < 60_000; step++) {
         String id =
             switch (random.nextInt(4)) {
               case 0 ->
@@ -152,26 +171,44 @@ class EndedLeasesTest {
           LeaseEnd how = random.nextBoolean() ? LeaseEnd.RELEASED : LeaseEnd.REVOKED;
           RevokeReason reason = how == LeaseEnd.REVOKED ? RevokeReason.ADMIN : null;
           ended.add(id, "s" + step, how, reason, now);
-          model.put(id, new LeaseTable.Ended("s" + step, how, reason, now));
-          if (model.size() > capacity) {
-            Iterator<String> eldest = model.keySet().iterator();
-            eldest.next();
-            eldest.remove();
+          model.add(id, new LeaseTable.Ended("s" + step, how, reason, now));
+          if (model.queue.size() > capacity) {
+            model.removeOldest();
           }
         } else if (op < 72) {
           long cutoff = now - random.nextInt(200);
           ended.forgetBefore(cutoff);
-          Iterator<LeaseTable.Ended> it = model.values().iterator();
-          while (it.hasNext() && it.next().endedAtNanos() < cutoff) {
-            it.remove();
+          while (!model.queue.isEmpty()
+              && model.queue.peekFirst().getValue().endedAtNanos() < cutoff) {
+            model.removeOldest();
           }
         } else {
-          assertThat(ended.get(id)).as("%s at step %d", id, step).isEqualTo(model.get(id));
+          assertThat(ended.get(id)).as("%s at step %d", id, step).isEqualTo(model.newest.get(id));
         }
-        assertThat(ended.size()).isEqualTo(model.size());
+        assertThat(ended.size()).isEqualTo(model.queue.size());
       }
-      for (Map.Entry<String, LeaseTable.Ended> e : model.entrySet()) {
-        assertThat(ended.get(e.getKey())).isEqualTo(e.getValue());
+      for (Map.Entry<String, LeaseTable.Ended> e : model.queue) {
+        assertThat(ended.get(e.getKey())).isEqualTo(model.newest.get(e.getKey()));
+      }
+    }
+  }
+
+  /** The model: the ends in order, and each id's newest. */
+  private static final class Ends {
+    final ArrayDeque<Map.Entry<String, LeaseTable.Ended>> queue = new ArrayDeque<>();
+    final Map<String, LeaseTable.Ended> newest = new HashMap<>();
+
+    void add(String id, LeaseTable.Ended end) {
+      queue.addLast(Map.entry(id, end));
+      newest.put(id, end);
+    }
+
+    /** The oldest end goes; it was its id's newest only if the id has no later end. */
+    @SuppressWarnings("ReferenceEquality")
+    void removeOldest() {
+      Map.Entry<String, LeaseTable.Ended> oldest = queue.removeFirst();
+      if (newest.get(oldest.getKey()) == oldest.getValue()) {
+        newest.remove(oldest.getKey());
       }
     }
   }
