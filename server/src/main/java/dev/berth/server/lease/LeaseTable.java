@@ -3,7 +3,6 @@ package dev.berth.server.lease;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -37,16 +36,15 @@ public final class LeaseTable {
    */
   private final Map<String, Object> bySession = new HashMap<>();
 
-  private final Map<ResourceKind, Integer> inUse = new EnumMap<>(ResourceKind.class);
+  /** Live leases by {@link ResourceKind#index()}: counted on every grant and end, so no boxing. */
+  private final int[] inUse = new int[ResourceKind.values().length];
+
   private final PriorityQueue<Lease> byExpiry =
       new PriorityQueue<>((a, b) -> Long.compare(a.expiresAtNanos(), b.expiresAtNanos()));
   private final EndedLeases ended;
 
   public LeaseTable(int endedCapacity) {
     this.ended = new EndedLeases(endedCapacity);
-    for (ResourceKind kind : ResourceKind.values()) {
-      inUse.put(kind, 0);
-    }
   }
 
   /** Adds a newly granted lease. */
@@ -63,7 +61,7 @@ public final class LeaseTable {
     } else if (held != null) {
       setOf(held).add(lease.id());
     }
-    inUse.merge(lease.kind(), 1, Integer::sum);
+    inUse[lease.kind().index()]++;
     byExpiry.add(lease);
   }
 
@@ -97,7 +95,7 @@ public final class LeaseTable {
         bySession.remove(lease.sessionId());
       }
     }
-    inUse.merge(lease.kind(), -1, Integer::sum);
+    inUse[lease.kind().index()]--;
     // Removal from a heap is linear, so ended leases leave byExpiry lazily; compacting once it
     // holds twice the live leases keeps it bounded at amortised constant cost per end.
     if (byExpiry.size() > 2 * live.size() + 64) {
@@ -109,7 +107,7 @@ public final class LeaseTable {
 
   /** Live leases of a kind. */
   public int inUse(ResourceKind kind) {
-    return inUse.get(kind);
+    return inUse[kind.index()];
   }
 
   /** Live leases in total. */
