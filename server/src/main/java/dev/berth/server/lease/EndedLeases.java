@@ -4,8 +4,9 @@ import java.util.Arrays;
 
 /**
  * How recently ended leases ended, by lease id: the last {@code capacity} ends at most, the oldest
- * forgotten first, for late and repeated releases. An id that ended twice (a lease resumed after
- * its end, then ended again) takes two places, and a lookup answers its newest end.
+ * forgotten first, for late and repeated releases. An id added twice takes two places, and a lookup
+ * answers its newest end (the broker ends a lease once, and does not resume one it remembers as
+ * ended).
  *
  * <p>The broker ends a lease on every release, so remembering an end sits on the lease cycle, while
  * a lookup is rare (a release that comes after its lease ended). The ends are kept in order in
