@@ -282,6 +282,18 @@ public final class TimelineChecker {
     }
   }
 
+  /** The grants from {@code lo} to {@code hi}: node, ms after the first, and each one's fields. */
+  private static String window(List<Event> grants, int lo, int hi) {
+    StringBuilder s = new StringBuilder();
+    long first = grants.get(lo).when();
+    for (int i = lo; i <= hi; i++) {
+      Event e = grants.get(i);
+      s.append(
+          String.format("%n    %s +%.3f ms %s", e.node(), (e.when() - first) / 1e6, e.fields()));
+    }
+    return s.toString();
+  }
+
   private static String describe(Map<String, Holder> live, String kind) {
     Map<String, Integer> perNode = new LinkedHashMap<>();
     live.values().stream()
@@ -295,15 +307,16 @@ public final class TimelineChecker {
     if (Double.isNaN(hostRate)) {
       return;
     }
-    Map<String, List<Long>> byHost = new HashMap<>();
+    Map<String, List<Event>> byHost = new HashMap<>();
     for (Event e : timeline.events()) {
       if (isGrant(e) && !e.field("host").equals("-")) {
-        byHost.computeIfAbsent(e.field("host"), h -> new ArrayList<>()).add(e.when());
+        byHost.computeIfAbsent(e.field("host"), h -> new ArrayList<>()).add(e);
       }
     }
-    for (Map.Entry<String, List<Long>> h : byHost.entrySet()) {
-      List<Long> times = h.getValue();
-      times.sort(null);
+    for (Map.Entry<String, List<Event>> h : byHost.entrySet()) {
+      List<Event> grants = h.getValue();
+      grants.sort(java.util.Comparator.comparingLong(Event::when));
+      List<Long> times = grants.stream().map(Event::when).toList();
       for (Duration w : windows) {
         long wn = w.toNanos();
         double allowed = hostBurst + hostRate * w.toNanos() / 1e9;
@@ -316,8 +329,8 @@ public final class TimelineChecker {
           if (n > allowed + 1e-9) {
             out.add(
                 String.format(
-                    "host %s granted %d times within %d ms > burst + rate x window = %.1f",
-                    h.getKey(), n, w.toMillis(), allowed));
+                    "host %s granted %d times within %d ms > burst + rate x window = %.1f: %s",
+                    h.getKey(), n, w.toMillis(), allowed, window(grants, lo, i)));
             break;
           }
         }

@@ -215,6 +215,14 @@ public final class AdmissionController {
     hosts.onOutcome(host, httpStatus, retryAfterNanos, false, nowNanos);
   }
 
+  /**
+   * This broker starts to lead its cluster: every host's bucket starts empty now (see {@link
+   * HostRateLimiter#startEmpty}), so a host its predecessor drained gets no second burst.
+   */
+  public void hostsStartEmpty(long nowNanos) {
+    hosts.startEmpty(nowNanos);
+  }
+
   /** A worker's heartbeat reported its memory. */
   public void heartbeat(
       String sessionId, String workerId, long usedMb, long limitMb, long nowNanos) {

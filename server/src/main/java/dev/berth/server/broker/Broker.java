@@ -188,6 +188,7 @@ public final class Broker implements AutoCloseable {
         state.command(
             (now, fx) -> {
               sessions.endAll("ended: this broker leads its cluster anew", now, fx);
+              state.admission.hostsStartEmpty(now);
               state.tokens.advanceTo(epoch);
               state.epoch = epoch;
               state.recoveryUntilNanos = now + state.ttlNanos();
@@ -235,6 +236,8 @@ public final class Broker implements AutoCloseable {
               state.journaling = false;
               try {
                 sessions.endAll("ended: this broker leads its cluster anew", now, fx);
+                // Before the load: the penalties it carries apply to the emptied buckets.
+                state.admission.hostsStartEmpty(now);
                 state.epoch = epoch;
                 state.recoveryUntilNanos = 0;
                 System.arraycopy(perPool, 0, state.heldBack, 0, perPool.length);

@@ -43,6 +43,14 @@ public final class HostRateLimiter {
    */
   private HostBucket last;
 
+  /**
+   * Set by {@link #startEmpty}: from {@link #emptySince} on, a host without a bucket is empty, not
+   * full, until its rule's burst has had time to refill.
+   */
+  private boolean startedEmpty;
+
+  private long emptySince;
+
   public HostRateLimiter(RateLimitConfig config) {
     this.config = config;
     this.buckets = new Buckets(config.maxHosts());
@@ -89,7 +97,8 @@ public final class HostRateLimiter {
   /**
    * Nanoseconds until {@code host} has a token: 0 when it has one now; otherwise the exact wait (a
    * pause included), rounded up to the nanosecond, so a check made that much later returns 0 unless
-   * another grant took the token in between. Consumes nothing and creates no bucket.
+   * another grant took the token in between. Consumes nothing and creates no bucket, but for a host
+   * still refilling after {@link #startEmpty}.
    */
   public long nanosUntilToken(String host, long nowNanos) {
     HostBucket b = touch(host, nowNanos);
@@ -384,9 +393,44 @@ public final class HostRateLimiter {
 
   private HostBucket touch(String host, long nowNanos) {
     HostBucket b = find(host);
+    if (b == null && startedEmpty) {
+      b = emptiedBucket(host, nowNanos);
+    }
     if (b != null) {
       b.lastTouched = nowNanos;
     }
+    return b;
+  }
+
+  /**
+   * Every host empty at {@code nowNanos}: no token, refilling at its rule's rate from then on.
+   * Called by a broker that starts to lead its cluster: the buckets of its predecessor are not
+   * handed over, and a host its predecessor drained a moment ago must not get a second burst. So in
+   * any window across the change of leader a host is granted at most {@code burst + rate × window},
+   * as on one broker. A 429/503 penalty carried over applies after this.
+   */
+  public void startEmpty(long nowNanos) {
+    last = null;
+    buckets.clear();
+    startedEmpty = true;
+    emptySince = nowNanos;
+  }
+
+  /**
+   * The bucket of {@code host}, which has none, after {@link #startEmpty}: empty then and refilled
+   * since, kept from now on; null once it would be full again (a full bucket needs none).
+   */
+  private HostBucket emptiedBucket(String host, long nowNanos) {
+    HostRule rule = config.ruleFor(host);
+    double refillNanos = rule.burst() * 1e9 / rule.rate();
+    if (!(nowNanos - emptySince < refillNanos)) {
+      return null;
+    }
+    HostBucket b = new HostBucket(host, rule, emptySince);
+    b.tokens = 0;
+    last = null; // the put may evict the eldest
+    buckets.put(host, b);
+    last = b;
     return b;
   }
 

@@ -193,6 +193,7 @@ class BrokerJournalTest {
     broker.journalTo(journal);
 
     broker.takeOver(7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), 1);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
 
     assertThat(broker.leases())
         .extracting(Lease::id, Lease::fencingToken)
@@ -210,6 +211,7 @@ class BrokerJournalTest {
   @Test
   void takeOver_aDeclaredLeaseTheReplicaMissed_isReAdmittedIntoTheHeldBackSlot() {
     broker.takeOver(7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), 1);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     long missed = FencingTokens.firstTokenOf(6) + 3;
 
     Broker.Opened resumed =
@@ -231,6 +233,7 @@ class BrokerJournalTest {
   void takeOver_sessionsNotResumedWithinOneTtl_expireWithTheirLeases_andTheHoldBackEnds() {
     broker.journalTo(journal);
     broker.takeOver(7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), 2);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     Broker.Opened fresh = open("", List.of());
     assertThat(acquire(fresh.sessionId(), null).refused().detail()).contains("held back");
 
@@ -250,6 +253,7 @@ class BrokerJournalTest {
   void takeOver_heldBackPerPool_holdsBackEachPoolsOwnCount() {
     broker.takeOver(
         7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), kind -> kind == RENDER ? 1 : 0);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     Broker.Opened fresh = open("", List.of());
 
     assertThat(acquire(fresh.sessionId(), null).granted()).isNotNull();
@@ -261,6 +265,7 @@ class BrokerJournalTest {
   @Test
   void takeOver_afterAHandoff_holdsNothingBack() {
     broker.takeOver(7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), 0);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     Broker.Opened fresh = open("", List.of());
 
     acquire(fresh.sessionId(), null).granted();

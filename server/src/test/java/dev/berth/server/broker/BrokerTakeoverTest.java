@@ -69,6 +69,7 @@ class BrokerTakeoverTest {
     long old = FencingTokens.firstTokenOf(6) + 41;
 
     broker.takeOver(7);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     Broker.Opened opened =
         open("s-1", List.of(new HeldLease("l-1", old, RENDER, "example.com", "", 0)));
 
@@ -82,6 +83,7 @@ class BrokerTakeoverTest {
   @Test
   void takeOver_newGrantsWaitOneTtl_thenCarryTheClusterEpoch() {
     broker.takeOver(7);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     Broker.Opened fresh = open("", List.of());
 
     assertThat(acquire(fresh.sessionId(), null).refused().reason())
@@ -99,6 +101,7 @@ class BrokerTakeoverTest {
   @Test
   void takeOver_epochNotAboveTheBrokers_refusedAndNothingChanges() {
     broker.takeOver(7);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
 
     assertThatThrownBy(() -> broker.takeOver(7)).isInstanceOf(IllegalArgumentException.class);
     assertThat(broker.epoch()).isEqualTo(7);
@@ -123,11 +126,13 @@ class BrokerTakeoverTest {
   @Test
   void takeOver_afterAnEarlierLeadership_itsSessionsEndAndTheirLeasesAreNotReAdmitted() {
     broker.takeOver(3);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     time.advance(TTL);
     Broker.Opened a = open("", List.of());
     Lease held = acquire(a.sessionId(), null).granted();
 
     broker.takeOver(5);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
     Broker.Opened again =
         open(
             a.sessionId(),

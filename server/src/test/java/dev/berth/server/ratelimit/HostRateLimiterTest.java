@@ -20,6 +20,28 @@ class HostRateLimiterTest {
     assertThat(limiter.size()).isZero();
   }
 
+  /**
+   * A broker that starts to lead: known and unknown hosts alike start with no token and refill at
+   * their rate, so no host gets a second burst across the change of leader.
+   */
+  @Test
+  void startEmpty_everyHostStartsWithNoTokenAndRefillsAtItsRate() {
+    drain("a.example", T0, 2);
+    long t = T0 + 10 * MS;
+
+    limiter.startEmpty(t);
+
+    assertThat(limiter.nanosUntilToken("a.example", t)).isEqualTo(500 * MS);
+    assertThat(limiter.nanosUntilToken("b.example", t)).isEqualTo(500 * MS);
+    assertThat(limiter.nanosUntilToken("c.example", t + S)).isZero();
+    drain("c.example", t + S, 2); // two tokens after one second at 2/s, not the burst of 4
+    assertThat(limiter.nanosUntilToken("c.example", t + S)).isEqualTo(500 * MS);
+    int buckets = limiter.size();
+    // First seen once a whole burst had time to refill: full, and it needs no bucket.
+    assertThat(limiter.nanosUntilToken("d.example", t + 2 * S)).isZero();
+    assertThat(limiter.size()).isEqualTo(buckets);
+  }
+
   @Test
   void consume_wholeBurst_thenWaitIsOneTokenAtTheRate() {
     for (int i = 0; i < 4; i++) {
