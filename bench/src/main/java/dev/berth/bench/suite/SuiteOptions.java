@@ -94,7 +94,7 @@ public final class SuiteOptions {
       paramLabel = "PCT",
       description =
           "The warm-up ends once the JIT compiler threads of all the servers together used at most"
-              + " this % of one core over a 5 s step (default 5).")
+              + " this %% of one core over a 5 s step (default 5).")
   private Double jitSettledGiven;
 
   @Option(
