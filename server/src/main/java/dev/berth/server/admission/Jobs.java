@@ -60,6 +60,19 @@ public final class Jobs {
     config = next;
   }
 
+  /**
+   * Every job's own host buckets start empty at {@code nowNanos} (see {@link
+   * dev.berth.server.ratelimit.HostRateLimiter#startEmpty}), when this broker starts to lead its
+   * cluster: its predecessor's buckets are not handed over.
+   */
+  public void hostsStartEmpty(long nowNanos) {
+    for (Job job : byName.values()) {
+      if (job.hostRates() != null) {
+        job.hostRates().startEmpty(nowNanos);
+      }
+    }
+  }
+
   /** Zeroes every job's held and waiting counts, before the broker counts them again. */
   public void resetCounts() {
     for (Job job : byName.values()) {

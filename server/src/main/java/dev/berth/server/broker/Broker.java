@@ -188,7 +188,7 @@ public final class Broker implements AutoCloseable {
         state.command(
             (now, fx) -> {
               sessions.endAll("ended: this broker leads its cluster anew", now, fx);
-              state.admission.hostsStartEmpty(now);
+              state.hostsStartEmpty(now);
               state.tokens.advanceTo(epoch);
               state.epoch = epoch;
               state.recoveryUntilNanos = now + state.ttlNanos();
@@ -237,7 +237,7 @@ public final class Broker implements AutoCloseable {
               try {
                 sessions.endAll("ended: this broker leads its cluster anew", now, fx);
                 // Before the load: the penalties it carries apply to the emptied buckets.
-                state.admission.hostsStartEmpty(now);
+                state.hostsStartEmpty(now);
                 state.epoch = epoch;
                 state.recoveryUntilNanos = 0;
                 System.arraycopy(perPool, 0, state.heldBack, 0, perPool.length);

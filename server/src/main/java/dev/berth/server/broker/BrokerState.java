@@ -243,6 +243,16 @@ final class BrokerState {
   }
 
   /** Fails a command that would start new work once shutdown has begun. Lock held. */
+  /**
+   * This broker starts to lead its cluster: every host bucket starts empty now, the broker's and
+   * each job's own, so no host and no job's share of a host gets a second burst across the change.
+   */
+  @GuardedBy("lock")
+  void hostsStartEmpty(long now) {
+    admission.hostsStartEmpty(now);
+    jobs.hostsStartEmpty(now);
+  }
+
   @GuardedBy("lock")
   void requireRunning() {
     if (shutDown) {

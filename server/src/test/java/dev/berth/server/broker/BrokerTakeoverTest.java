@@ -56,11 +56,14 @@ class BrokerTakeoverTest {
   }
 
   private RecordingAcquireCallback acquire(String sessionId, Duration wait) {
+    return acquire(broker, sessionId, "https://example.com/", wait);
+  }
+
+  private static RecordingAcquireCallback acquire(
+      Broker b, String sessionId, String url, Duration wait) {
     RecordingAcquireCallback callback = new RecordingAcquireCallback();
-    broker.acquire(
-        AcquireSpec.validate(sessionId, RENDER, "https://example.com/", "", wait, "", 0, 0),
-        PRINCIPAL,
-        callback);
+    b.acquire(
+        AcquireSpec.validate(sessionId, RENDER, url, "", wait, "", 0, 0), PRINCIPAL, callback);
     return callback;
   }
 
@@ -96,6 +99,41 @@ class BrokerTakeoverTest {
     time.advanceMillis(1);
 
     assertThat(FencingTokens.epochOf(waiting.granted().fencingToken())).isEqualTo(7);
+  }
+
+  @Test
+  void takeOver_aJobsOwnHostBucketsStartEmptyToo_soTheJobGetsNoSecondBurstForAHost() {
+    try (Broker b =
+        new Broker(
+            BrokerHarness.withoutHostLimits(
+                    BrokerConfig.newBuilder().sessionTtl(TTL).limit(RENDER, 10).build())
+                .withJobs(
+                    dev.berth.server.jobs.JobsConfig.newBuilder()
+                        .host("partner", "x.example", 1.0, 2)
+                        .build()),
+            time,
+            1,
+            () -> 2,
+            LeaseIds.seeded(5),
+            HeapProbe.NONE)) {
+      b.takeOver(7, Fleet.EMPTY, 0);
+      String session =
+          b.open(
+                  HelloSpec.validate("w1", Map.of(), 0, "", List.of(), "partner"),
+                  PRINCIPAL,
+                  channel)
+              .sessionId();
+      // The broker-wide bucket (1e9/s) has refilled; the job's own (1/s, burst 2) has not.
+      time.advance(Duration.ofNanos(1_000));
+
+      RecordingAcquireCallback first = acquire(b, session, "https://x.example/", null);
+      assertThat(first.refused().reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+      assertThat(first.refused().detail()).contains("partner");
+      time.advance(Duration.ofSeconds(1));
+      acquire(b, session, "https://x.example/", null).granted();
+      assertThat(acquire(b, session, "https://x.example/", null).refused().reason())
+          .isEqualTo(RefusalReason.RATE_LIMITED);
+    }
   }
 
   @Test
