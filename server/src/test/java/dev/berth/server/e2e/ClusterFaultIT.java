@@ -20,6 +20,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -43,7 +44,9 @@ class ClusterFaultIT {
    */
   private static final Duration CATCH_UP = Duration.ofSeconds(30);
 
-  @TempDir Path dir;
+  // Kept when a test fails: the members' event logs are what explains the failure.
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+  Path dir;
 
   private FaultCluster cluster;
   private FaultLoad load;
@@ -283,7 +286,11 @@ class ClusterFaultIT {
     // The leader's restart moved every worker: each resumed its session on the successor.
     assertThat(load.resumes.get()).as("resumes after the leader's restart: %s", load).isPositive();
     assertThat(load.sessionsLost.get()).as("sessions lost: %s", load).isZero();
-    assertThat(load.leasesLost.get()).as("leases lost: %s", load).isZero();
+    // A lease is lost if a member dropped it; one whose release took effect but whose answer was
+    // lost in the handoff is declared again by its worker and told lost, rightly.
+    assertThat(cluster.unreleased(load.lostLeaseIds))
+        .as("leases lost (declared on a resume, not kept, never released): %s in %s", load, dir)
+        .isEmpty();
     assertThat(load.refusalsCausedByRestarts())
         .as("refusals a restart caused (not the pool limit or a host's rate): %s", load)
         .isZero();

@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -51,7 +52,9 @@ class FailoverClusterIT {
   private static final int SESSIONS = 5;
   private static final int LEASES_PER_SESSION = 10;
 
-  @TempDir Path dir;
+  // Kept when a test fails: the members' event logs are what explains the failure.
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+  Path dir;
 
   private DaemonCluster cluster;
 

@@ -317,6 +317,22 @@ final class FaultCluster implements AutoCloseable {
     return Timeline.read(files);
   }
 
+  /**
+   * Of {@code leaseIds} (leases a member said were lost when a worker resumed and declared them),
+   * those no member ever recorded as released. A lease whose release took effect on a member that
+   * then stopped before it could answer is declared again by its worker, which never heard the
+   * answer, and is rightly unknown to the next leader: that is not a lost lease. Any other is.
+   */
+  List<String> unreleased(java.util.Collection<String> leaseIds) {
+    java.util.Set<String> released = new java.util.HashSet<>();
+    for (Timeline.Event e : timeline().events()) {
+      if (e.ev().equals("end") && "RELEASED".equals(e.fields().get("how"))) {
+        released.add(e.field("lease"));
+      }
+    }
+    return leaseIds.stream().filter(id -> !released.contains(id)).sorted().toList();
+  }
+
   /** The checker for this cluster's settings. */
   static TimelineChecker checker() {
     return TimelineChecker.newBuilder()

@@ -51,6 +51,13 @@ final class FaultLoad implements AutoCloseable {
   /** Leases declared on a resume that the member did not keep ({@code Opened.lost_leases}). */
   final AtomicLong leasesLost = new AtomicLong();
 
+  /**
+   * The ids of those leases. A lease whose release was applied but whose answer was lost (the
+   * member stopped before it was sent) is among them: the worker still declares it, and the member
+   * rightly has no such lease. {@link FaultCluster#unreleased} tells the two apart.
+   */
+  final java.util.Set<String> lostLeaseIds = ConcurrentHashMap.newKeySet();
+
   private final boolean resume;
 
   /** Workers that open a new session after a failed call. */
@@ -108,6 +115,7 @@ final class FaultLoad implements AutoCloseable {
             sessionsLost.incrementAndGet();
           }
           leasesLost.addAndGet(opened.getLostLeasesCount());
+          lostLeaseIds.addAll(opened.getLostLeasesList());
           if (held != null && opened.getLostLeasesList().contains(held.id())) {
             held = null;
           }

@@ -8,6 +8,7 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -20,7 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
  * -Dberth.nemesis.seed=N} replays a run's choices (the timing of the processes differs).
  */
 class NemesisFaultIT {
-  @TempDir Path dir;
+  // Kept when a test fails: the members' event logs are what explains the failure.
+  @TempDir(cleanup = CleanupMode.ON_SUCCESS)
+  Path dir;
 
   private FaultCluster cluster;
   private FaultLoad load;
