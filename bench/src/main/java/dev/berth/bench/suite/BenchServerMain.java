@@ -70,7 +70,8 @@ public final class BenchServerMain {
               config,
               sources,
               settings -> {},
-              options -> options.withExtraServices(List.of(new PingService())));
+              options ->
+                  options.withExtraServices(List.of(new PingService(), ShapedPing::service)));
       port = daemon.port();
       stop = daemon::close;
     } else {

@@ -72,7 +72,6 @@ public final class Ops {
   public static LoadGen.Op berthCycle(Channel channel, String sessionId, Retries retries) {
     LeaseBrokerGrpc.LeaseBrokerStub stub = LeaseBrokerGrpc.newStub(channel);
     AcquireRequest acquire = render(sessionId, CYCLE_URL);
-    Outcome success = Outcome.newBuilder().setSuccess(true).build();
     return new LoadGen.Op() {
       @Override
       public void start(LoadGen.Done done) {
@@ -93,17 +92,42 @@ public final class Ops {
                 if (retries != null) {
                   retries.granted.increment();
                 }
-                stub.release(
-                    ReleaseRequest.newBuilder()
-                        .setSessionId(sessionId)
-                        .setLeaseId(response.getGranted().getLeaseId())
-                        .setOutcome(success)
-                        .build(),
-                    new Last<ReleaseResponse>(done));
+                stub.release(releaseOf(sessionId, response), new Last<ReleaseResponse>(done));
               }
             });
       }
     };
+  }
+
+  /**
+   * The lease cycle's two calls with their own messages, answered by {@link ShapedPing} without a
+   * broker: the same AcquireRequest as {@link #berthCycle}, then a ReleaseRequest of the answered
+   * lease.
+   */
+  public static LoadGen.Op shapedPair(Channel channel, String sessionId) {
+    AcquireRequest acquire = render(sessionId, CYCLE_URL);
+    return done ->
+        ShapedPing.acquire(
+            channel,
+            acquire,
+            new Then<AcquireResponse>(done) {
+              @Override
+              void next(AcquireResponse response) {
+                ShapedPing.release(
+                    channel, releaseOf(sessionId, response), new Last<ReleaseResponse>(done));
+              }
+            });
+  }
+
+  private static final Outcome SUCCESS = Outcome.newBuilder().setSuccess(true).build();
+
+  /** The release of the lease {@code granted} answered, reporting a successful fetch. */
+  private static ReleaseRequest releaseOf(String sessionId, AcquireResponse granted) {
+    return ReleaseRequest.newBuilder()
+        .setSessionId(sessionId)
+        .setLeaseId(granted.getGranted().getLeaseId())
+        .setOutcome(SUCCESS)
+        .build();
   }
 
   /** The rule of a refusal by a cluster leader whose pool has K grants awaiting their commit. */
@@ -184,7 +208,6 @@ public final class Ops {
    */
   public static LoadGen.Op streamCycle(Streams.BerthSession session) {
     AcquireRequest acquire = render("", CYCLE_URL); // the stream's own session
-    Outcome success = Outcome.newBuilder().setSuccess(true).build();
     return done ->
         session.acquire(
             acquire,
@@ -199,7 +222,7 @@ public final class Ops {
                 session.release(
                     ReleaseRequest.newBuilder()
                         .setLeaseId(result.getResponse().getGranted().getLeaseId())
-                        .setOutcome(success)
+                        .setOutcome(SUCCESS)
                         .build(),
                     new StreamStep(done) {
                       @Override

@@ -255,8 +255,43 @@ public final class Suite {
   private List<GoalResult> g2(ServerProcess berth) throws Exception {
     try (Clients c = new Clients(berth.port(), channelsFor(o.concurrency), true, beats)) {
       return vsPingPairs(
-          "G2", "", "cycle", c.slots(o.concurrency, Ops::berthCycle), c, berth, 0.90, 1.10);
+          "G2",
+          "",
+          "cycle",
+          c.slots(o.concurrency, Ops::berthCycle),
+          new Shaped(c.slots(o.concurrency, Ops::shapedPair), answerSizes(c)),
+          c,
+          berth,
+          0.90,
+          1.10);
     }
+  }
+
+  /**
+   * G2's third variant: the cycle's messages without a broker, and their sizes against real ones.
+   */
+  private record Shaped(List<LoadGen.Op> ops, String sizes) {}
+
+  /** {@code answers of 128 + 4 bytes, the broker's 126 + 4}: ShapedPing's and one real cycle's. */
+  private static String answerSizes(Clients c) {
+    dev.berth.proto.v1.LeaseBrokerGrpc.LeaseBrokerBlockingStub stub =
+        dev.berth.proto.v1.LeaseBrokerGrpc.newBlockingStub(c.channel(0))
+            .withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS);
+    dev.berth.proto.v1.AcquireResponse granted =
+        stub.acquire(Ops.render(c.session(0), Ops.CYCLE_URL));
+    dev.berth.proto.v1.ReleaseResponse released =
+        stub.release(
+            dev.berth.proto.v1.ReleaseRequest.newBuilder()
+                .setSessionId(c.session(0))
+                .setLeaseId(granted.getGranted().getLeaseId())
+                .build());
+    return String.format(
+        Locale.ROOT,
+        "answers of %d + %d bytes, the broker's %d + %d",
+        ShapedPing.GRANTED.getSerializedSize(),
+        ShapedPing.RELEASED.getSerializedSize(),
+        granted.getSerializedSize(),
+        released.getSerializedSize());
   }
 
   /**
@@ -266,21 +301,26 @@ public final class Suite {
    *
    * @param how what the detail says of the connections, after their number
    * @param name the cycle variant's name
+   * @param shaped the cycle's messages answered without a broker ({@link ShapedPing}), a third
+   *     variant in the same rounds whose figures the detail reports; null: none
    */
   private List<GoalResult> vsPingPairs(
       String goal,
       String how,
       String name,
       List<LoadGen.Op> cycles,
+      Shaped shaped,
       Clients c,
       ServerProcess berth,
       double minThroughput,
       double maxCpu)
       throws InterruptedException, java.io.IOException {
-    Map<String, List<LoadGen.Result>> r =
-        interleave(
-            variants("2 pings", c.slots(o.concurrency, (ch, s) -> Ops.pingPair(ch)), name, cycles),
-            berth::cpuMicros);
+    Map<String, List<LoadGen.Op>> v =
+        variants("2 pings", c.slots(o.concurrency, (ch, s) -> Ops.pingPair(ch)), name, cycles);
+    if (shaped != null) {
+      v.put("shaped", shaped.ops());
+    }
+    Map<String, List<LoadGen.Result>> r = interleave(v, berth::cpuMicros);
     List<LoadGen.Result> ping = r.get("2 pings");
     List<LoadGen.Result> cycle = r.get(name);
     String detail =
@@ -293,6 +333,18 @@ public final class Suite {
             name,
             rate(cycle),
             rate(ping));
+    if (shaped != null) {
+      List<LoadGen.Result> s = r.get("shaped");
+      detail +=
+          String.format(
+              Locale.ROOT,
+              "; the cycle's messages answered without a broker (ShapedPing, %s) %s, against"
+                  + " ping pairs %s throughput and %s CPU per op",
+              shaped.sizes(),
+              rate(s),
+              Report.number(ratio(s, ping, LoadGen.Result::opsPerSecond).median()),
+              Report.number(ratio(s, ping, LoadGen.Result::cpuMicrosPerOp).median()));
+    }
     return List.of(
         GoalResult.measured(
             goal,
@@ -472,6 +524,7 @@ public final class Suite {
           ", one session stream each",
           "stream cycle",
           c.streamCycles(o.concurrency),
+          null,
           c,
           berth,
           1.3,

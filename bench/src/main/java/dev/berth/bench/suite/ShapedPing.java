@@ -1,0 +1,108 @@
+package dev.berth.bench.suite;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.Timestamp;
+import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.Lease;
+import dev.berth.proto.v1.LeaseEnd;
+import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.ReleaseResponse;
+import dev.berth.proto.v1.ResourceKind;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.protobuf.ProtoUtils;
+import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ServerCalls;
+import io.grpc.stub.StreamObserver;
+
+/**
+ * A second baseline for G2: the lease cycle's own messages ({@code AcquireRequest}, {@code
+ * AcquireResponse} with a granted lease of the broker's shape, {@code ReleaseRequest}, {@code
+ * ReleaseResponse}) carried as two unary calls that the server answers at once from a fixed
+ * response, with no broker behind them. Served next to {@code Ping} on the same listener. A pair of
+ * these against a ping pair is the cost of the messages alone; against a lease cycle, the cost of
+ * everything Berth does between receiving a request and sending its answer. The service is built
+ * from method descriptors rather than a .proto service so that it reuses Berth's message types as
+ * they are.
+ */
+final class ShapedPing {
+  private ShapedPing() {}
+
+  static final String SERVICE = "berth.bench.v1.ShapedPing";
+
+  static final MethodDescriptor<AcquireRequest, AcquireResponse> ACQUIRE =
+      unary("Acquire", AcquireRequest.getDefaultInstance(), AcquireResponse.getDefaultInstance());
+
+  static final MethodDescriptor<ReleaseRequest, ReleaseResponse> RELEASE =
+      unary("Release", ReleaseRequest.getDefaultInstance(), ReleaseResponse.getDefaultInstance());
+
+  private static <Q extends Message, R extends Message> MethodDescriptor<Q, R> unary(
+      String method, Q request, R response) {
+    return MethodDescriptor.<Q, R>newBuilder()
+        .setType(MethodDescriptor.MethodType.UNARY)
+        .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, method))
+        .setRequestMarshaller(ProtoUtils.marshaller(request))
+        .setResponseMarshaller(ProtoUtils.marshaller(response))
+        .build();
+  }
+
+  /**
+   * What the broker answers a granted RENDER acquire of the bench's cycle: every field the broker
+   * sets, with values of the same sizes (32-hex ids, a fencing token of a late epoch, the cycle's
+   * host, the default memory estimate of a RENDER lease, two timestamps with nanoseconds). G2's
+   * detail prints its size next to a real answer's.
+   */
+  static final AcquireResponse GRANTED =
+      AcquireResponse.newBuilder()
+          .setGranted(
+              Lease.newBuilder()
+                  .setLeaseId("5f0c3a9e8d7b41c2a6e9f3b8d1c4e7a2")
+                  .setKind(ResourceKind.RESOURCE_KIND_RENDER)
+                  .setFencingToken(0x0000_0007_0001_86a3L)
+                  .setSessionId("9b2e6f1d4c8a47e3b5d0a7c9e2f41b68")
+                  .setHost("cycle.bench.invalid")
+                  .setMemoryMb(300)
+                  .setGrantedAt(
+                      Timestamp.newBuilder().setSeconds(1_796_540_000L).setNanos(123_456_789))
+                  .setExpiresAt(
+                      Timestamp.newBuilder().setSeconds(1_796_540_300L).setNanos(123_456_789)))
+          .build();
+
+  /** What the broker answers the release of a live lease. */
+  static final ReleaseResponse RELEASED =
+      ReleaseResponse.newBuilder()
+          .setReleased(true)
+          .setEndedBy(LeaseEnd.LEASE_END_RELEASED)
+          .build();
+
+  /** The server side: both methods answer at once with their fixed response. */
+  static ServerServiceDefinition service() {
+    return ServerServiceDefinition.builder(SERVICE)
+        .addMethod(ACQUIRE, ServerCalls.asyncUnaryCall(ShapedPing::answerAcquire))
+        .addMethod(RELEASE, ServerCalls.asyncUnaryCall(ShapedPing::answerRelease))
+        .build();
+  }
+
+  private static void answerAcquire(
+      AcquireRequest request, StreamObserver<AcquireResponse> response) {
+    response.onNext(GRANTED);
+    response.onCompleted();
+  }
+
+  private static void answerRelease(
+      ReleaseRequest request, StreamObserver<ReleaseResponse> response) {
+    response.onNext(RELEASED);
+    response.onCompleted();
+  }
+
+  static void acquire(Channel channel, AcquireRequest request, StreamObserver<AcquireResponse> to) {
+    ClientCalls.asyncUnaryCall(channel.newCall(ACQUIRE, CallOptions.DEFAULT), request, to);
+  }
+
+  static void release(Channel channel, ReleaseRequest request, StreamObserver<ReleaseResponse> to) {
+    ClientCalls.asyncUnaryCall(channel.newCall(RELEASE, CallOptions.DEFAULT), request, to);
+  }
+}
