@@ -4,6 +4,7 @@ import com.codahale.metrics.MetricRegistry;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Fleet;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.cluster.CommonPool;
 import dev.berth.server.cluster.Peer;
 import dev.berth.server.cluster.RoleListener;
 import dev.berth.server.config.BerthConfig;
@@ -162,7 +163,15 @@ public final class Daemon implements AutoCloseable {
       Consumer<DaemonSettings> onReload,
       UnaryOperator<BrokerServer.Options> serverOptions) {
     NettyLeakSampling.configure(); // before the first buffer
+    boolean pooled = CommonPool.configure(); // before Ratis's first async stage
     DaemonSettings settings = config.daemon();
+    if (!pooled && !settings.cluster().isEmpty()) {
+      log.warn(
+          "CompletableFuture's async stages without an executor get a thread each in this JVM"
+              + " (common pool parallelism 1): Ratis then starts a thread per appended batch;"
+              + " start it with -D{}=2",
+          "java.util.concurrent.ForkJoinPool.common.parallelism");
+    }
     ModuleRegistry modules = ModuleRegistry.load(settings.wasm()); // before the epoch moves
     for (WasmModule module : modules.modules()) {
       log.info("serving WASM module {}", module);
