@@ -170,7 +170,7 @@ public final class Daemon implements AutoCloseable {
           "CompletableFuture's async stages without an executor get a thread each in this JVM"
               + " (common pool parallelism 1): Ratis then starts a thread per appended batch;"
               + " start it with -D{}=2",
-          "java.util.concurrent.ForkJoinPool.common.parallelism");
+          CommonPool.PARALLELISM);
     }
     ModuleRegistry modules = ModuleRegistry.load(settings.wasm()); // before the epoch moves
     for (WasmModule module : modules.modules()) {

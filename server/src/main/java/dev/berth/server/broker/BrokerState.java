@@ -242,7 +242,6 @@ final class BrokerState {
     fx.tell(listeners, event);
   }
 
-  /** Fails a command that would start new work once shutdown has begun. Lock held. */
   /**
    * This broker starts to lead its cluster: every host bucket starts empty now, the broker's and
    * each job's own, so no host and no job's share of a host gets a second burst across the change.
@@ -253,6 +252,7 @@ final class BrokerState {
     jobs.hostsStartEmpty(now);
   }
 
+  /** Fails a command that would start new work once shutdown has begun. Lock held. */
   @GuardedBy("lock")
   void requireRunning() {
     if (shutDown) {

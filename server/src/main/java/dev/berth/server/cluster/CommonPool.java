@@ -20,7 +20,8 @@ import java.util.concurrent.ForkJoinPool;
  * before the common pool is first used: the JDK reads the key once. Stateless.
  */
 public final class CommonPool {
-  static final String PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
+  /** The JDK's key for the common pool's parallelism. */
+  public static final String PARALLELISM = "java.util.concurrent.ForkJoinPool.common.parallelism";
 
   private CommonPool() {}
 
