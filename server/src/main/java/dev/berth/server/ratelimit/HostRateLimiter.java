@@ -45,11 +45,15 @@ public final class HostRateLimiter {
 
   /**
    * Set by {@link #startEmpty}: from {@link #emptySince} on, a host without a bucket is empty, not
-   * full, until its rule's burst has had time to refill.
+   * full, until its rule's burst has had time to refill. Cleared once every rule's burst has (after
+   * {@link #refillAllNanos}), so that from then on a host without a bucket costs one lookup again.
    */
   private boolean startedEmpty;
 
   private long emptySince;
+
+  /** The longest time any rule of the configuration takes to refill its whole burst, in nanos. */
+  private double refillAllNanos;
 
   public HostRateLimiter(RateLimitConfig config) {
     this.config = config;
@@ -380,6 +384,7 @@ public final class HostRateLimiter {
   public void update(RateLimitConfig newConfig, long nowNanos) {
     this.config = newConfig;
     last = null;
+    refillAllNanos = refillAllNanos(newConfig);
     buckets.maxHosts = newConfig.maxHosts();
     for (HostBucket b : buckets.values()) {
       b.apply(newConfig.ruleFor(b.host), nowNanos);
@@ -394,7 +399,11 @@ public final class HostRateLimiter {
   private HostBucket touch(String host, long nowNanos) {
     HostBucket b = find(host);
     if (b == null && startedEmpty) {
-      b = emptiedBucket(host, nowNanos);
+      if (nowNanos - emptySince >= refillAllNanos) {
+        startedEmpty = false; // every rule's burst has refilled: no host is short of it any more
+      } else {
+        b = emptiedBucket(host, nowNanos);
+      }
     }
     if (b != null) {
       b.lastTouched = nowNanos;
@@ -414,6 +423,24 @@ public final class HostRateLimiter {
     buckets.clear();
     startedEmpty = true;
     emptySince = nowNanos;
+    refillAllNanos = refillAllNanos(config);
+  }
+
+  /** Whether hosts without a bucket still count as emptied by {@link #startEmpty} (tests). */
+  boolean emptyAtStart() {
+    return startedEmpty;
+  }
+
+  private static double refillAllNanos(RateLimitConfig config) {
+    double longest = refillNanos(config.defaultRule());
+    for (HostRule rule : config.hosts().values()) {
+      longest = Math.max(longest, refillNanos(rule));
+    }
+    return longest;
+  }
+
+  private static double refillNanos(HostRule rule) {
+    return rule.burst() * 1e9 / rule.rate();
   }
 
   /**
@@ -422,8 +449,7 @@ public final class HostRateLimiter {
    */
   private HostBucket emptiedBucket(String host, long nowNanos) {
     HostRule rule = config.ruleFor(host);
-    double refillNanos = rule.burst() * 1e9 / rule.rate();
-    if (!(nowNanos - emptySince < refillNanos)) {
+    if (!(nowNanos - emptySince < refillNanos(rule))) {
       return null;
     }
     HostBucket b = new HostBucket(host, rule, emptySince);

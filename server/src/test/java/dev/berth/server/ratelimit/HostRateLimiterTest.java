@@ -42,6 +42,28 @@ class HostRateLimiterTest {
     assertThat(limiter.size()).isEqualTo(buckets);
   }
 
+  /**
+   * The emptied start ends once the slowest rule's burst has refilled (here 4 tokens at 0.5/s: 8
+   * s), not at the default rule's (2 s): before that a host of the slow rule still starts short.
+   */
+  @Test
+  void startEmpty_endsOnceTheSlowestRuleHasRefilled() {
+    HostRateLimiter slow =
+        new HostRateLimiter(RateLimitConfig.newBuilder().host("slow.example", 0.5, 4).build());
+    slow.startEmpty(T0);
+
+    assertThat(slow.nanosUntilToken("a.example", T0 + 3 * S)).isZero();
+    assertThat(slow.emptyAtStart()).isTrue();
+    slow.consume("slow.example", T0 + 3 * S); // 1.5 tokens refilled, one taken
+    assertThat(slow.nanosUntilToken("slow.example", T0 + 3 * S)).isEqualTo(S);
+
+    assertThat(slow.nanosUntilToken("b.example", T0 + 8 * S)).isZero();
+    assertThat(slow.emptyAtStart()).isFalse();
+    int buckets = slow.size();
+    assertThat(slow.nanosUntilToken("other.slow.example", T0 + 8 * S)).isZero();
+    assertThat(slow.size()).isEqualTo(buckets);
+  }
+
   @Test
   void consume_wholeBurst_thenWaitIsOneTokenAtTheRate() {
     for (int i = 0; i < 4; i++) {
