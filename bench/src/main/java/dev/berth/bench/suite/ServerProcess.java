@@ -1,6 +1,7 @@
 package dev.berth.bench.suite;
 
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
@@ -13,9 +14,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -43,6 +46,18 @@ public final class ServerProcess implements AutoCloseable {
   }
 
   /**
+   * {@code classPath} with every entry made absolute: the server runs in a directory of its own, so
+   * a generator started as {@code java -cp bench/target/berth-bench.jar …} would otherwise start
+   * servers that find no class.
+   */
+  static String absoluteClassPath(String classPath) {
+    return Arrays.stream(classPath.split(File.pathSeparator))
+        .filter(e -> !e.isEmpty())
+        .map(e -> Path.of(e).toAbsolutePath().toString())
+        .collect(Collectors.joining(File.pathSeparator));
+  }
+
+  /**
    * Starts {@link BenchServerMain} with {@code args} in a JVM of its own, on this JVM's class path,
    * and waits (at most 60 s) for it to listen.
    *
@@ -55,7 +70,7 @@ public final class ServerProcess implements AutoCloseable {
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.addAll(jvmArgs);
     cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(absoluteClassPath(System.getProperty("java.class.path")));
     cmd.add(BenchServerMain.class.getName());
     cmd.addAll(args);
     Process p =

@@ -188,6 +188,10 @@ public final class Suite {
       Map<String, Variant> v = new LinkedHashMap<>();
       v.put("2 pings", new Variant(List.of(pings), berth::cpuMicros));
       v.put("cycle", new Variant(List.of(cycle), berth::cpuMicros));
+      // The cycle's messages answered without a broker: how much of the gap is the messages.
+      v.put(
+          "shaped",
+          new Variant(List.of(Ops.shapedPair(c.channel(0), c.session(0))), berth::cpuMicros));
       if (o.spin > 0) {
         // The same two operations with no idle CPU, in the same rounds: what wake-ups cost.
         v.put("2 pings busy", new Variant(List.of(pings), berth::cpuMicros, o.spin));
@@ -196,14 +200,22 @@ public final class Suite {
       Map<String, List<LoadGen.Result>> r = interleaveVariants(v);
       List<LoadGen.Result> ping = r.get("2 pings");
       List<LoadGen.Result> cycles = r.get("cycle");
+      List<LoadGen.Result> shaped = r.get("shaped");
       String detail =
           String.format(
               Locale.ROOT,
-              "1 in flight; cycle p50 %s us p99 %s us; 2 pings p50 %s us p99 %s us",
+              "1 in flight; cycle p50 %s us p99 %s us; 2 pings p50 %s us p99 %s us; the cycle's"
+                  + " messages answered without a broker (ShapedPing, %s) p50 %s us p99 %s us,"
+                  + " %s and %s of 2 pings",
               med(cycles, x -> x.micros(50)),
               med(cycles, x -> x.micros(99)),
               med(ping, x -> x.micros(50)),
-              med(ping, x -> x.micros(99)));
+              med(ping, x -> x.micros(99)),
+              answerSizes(c),
+              med(shaped, x -> x.micros(50)),
+              med(shaped, x -> x.micros(99)),
+              Report.number(ratio(shaped, ping, x -> x.micros(50)).median()),
+              Report.number(ratio(shaped, ping, x -> x.micros(99)).median()));
       List<GoalResult> out = new ArrayList<>();
       out.add(
           GoalResult.measured(
