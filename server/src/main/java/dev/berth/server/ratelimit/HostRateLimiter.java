@@ -399,11 +399,7 @@ public final class HostRateLimiter {
   private HostBucket touch(String host, long nowNanos) {
     HostBucket b = find(host);
     if (b == null && startedEmpty) {
-      if (nowNanos - emptySince >= refillAllNanos) {
-        startedEmpty = false; // every rule's burst has refilled: no host is short of it any more
-      } else {
-        b = emptiedBucket(host, nowNanos);
-      }
+      b = emptiedBucket(host, nowNanos);
     }
     if (b != null) {
       b.lastTouched = nowNanos;
@@ -448,6 +444,11 @@ public final class HostRateLimiter {
    * since, kept from now on; null once it would be full again (a full bucket needs none).
    */
   private HostBucket emptiedBucket(String host, long nowNanos) {
+    // Out of touch(), which stays small enough for the JIT to inline on the hot path.
+    if (nowNanos - emptySince >= refillAllNanos) {
+      startedEmpty = false; // every rule's burst has refilled: no host is short of it any more
+      return null;
+    }
     HostRule rule = config.ruleFor(host);
     if (!(nowNanos - emptySince < refillNanos(rule))) {
       return null;
