@@ -176,7 +176,8 @@ class DashboardIT {
 
     assertThat(shownMillis).as("grant to page, ms").isLessThan(1000);
     assertThat(page.locator("[data-lease='" + lease.leaseId() + "']").count()).isEqualTo(1);
-    assertThat(page.locator("#events li[data-type=granted]").count()).isPositive();
+    // The events arrive in a frame of their own, which may follow the snapshot's.
+    page.locator("#events li[data-type=granted]").first().waitFor(shortly());
     assertThat(page.locator("[data-session] .job").first().textContent())
         .isEqualTo("nightly-crawl");
     shot("granted.png");
@@ -221,8 +222,12 @@ class DashboardIT {
     assertThat(event.reason()).isEqualTo(RevokeReason.ADMIN);
     page.waitForFunction(
         "() => document.querySelector('[data-pool=render]').dataset.inUse === '0'");
-    assertThat(page.locator("#action-status").textContent()).contains("Revoked lease");
-    assertThat(page.locator("#events li[data-type=revoked]").count()).isPositive();
+    // The page's own answer, the snapshot and the events frame race each other: wait for each.
+    page.waitForFunction(
+        "() => document.getElementById('action-status').textContent.includes('Revoked lease')",
+        null,
+        new Page.WaitForFunctionOptions().setTimeout(5_000));
+    page.locator("#events li[data-type=revoked]").first().waitFor(shortly());
     shot("revoked.png");
   }
 
@@ -269,5 +274,9 @@ class DashboardIT {
     AcquireResult result = session.acquire(AcquireOptions.render(url));
     assertThat(result).isInstanceOf(AcquireResult.Granted.class);
     return ((AcquireResult.Granted) result).lease();
+  }
+
+  private static Locator.WaitForOptions shortly() {
+    return new Locator.WaitForOptions().setTimeout(5_000);
   }
 }
