@@ -37,13 +37,13 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
   private static final long DEADLINE_MARGIN_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   private final Broker broker;
-  private final Protos protos;
-  private final SessionStream.Limits streamLimits;
   private final LeaseCalls calls;
-  private final CallRate rate;
 
   /** Every open session stream, also those that have not said hello, for shutdown. */
   private final Set<SessionStream> streams = ConcurrentHashMap.newKeySet();
+
+  /** What every session stream of this service shares. */
+  private final SessionStream.Shared streamsShare;
 
   LeaseBrokerService(
       Broker broker,
@@ -53,24 +53,16 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
       AcquireTimings timings,
       CallRate rate) {
     this.broker = broker;
-    this.protos = protos;
-    this.streamLimits = streamLimits;
     this.calls = new LeaseCalls(broker, protos, time, timings);
-    this.rate = rate;
+    this.streamsShare =
+        new SessionStream.Shared(broker, protos, calls, rate, streamLimits, streams::remove);
   }
 
   @Override
   public StreamObserver<SessionRequest> openSession(StreamObserver<SessionEvent> responses) {
     SessionStream stream =
         new SessionStream(
-            broker,
-            protos,
-            calls,
-            rate,
-            (ServerCallStreamObserver<SessionEvent>) responses,
-            Principals.current(),
-            streamLimits,
-            streams::remove);
+            streamsShare, (ServerCallStreamObserver<SessionEvent>) responses, Principals.current());
     streams.add(stream);
     return stream;
   }
