@@ -12,7 +12,7 @@ import java.util.concurrent.ForkJoinPool;
  * processors less one, so on a machine (or a container) with two processors or fewer every async
  * stage costs a thread's start and exit. Ratis makes one such stage for each batch of log entries a
  * follower appends ({@code ServerImplUtils.NavigableIndices}), so a two-core follower started and
- * tore down a thread per journal batch, about 140 a second under a lease-cycle load (`perf`:
+ * tore down a thread per journal batch, about 140 a second under a lease-cycle load ({@code perf}:
  * threads named {@code Thread-N} in {@code JavaThread::exit} and {@code madvise}; see
  * docs/cluster.md "Measured"). With a parallelism of 2 those stages run on two pooled threads.
  *

@@ -146,18 +146,15 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     if (sessionId != null) {
       throw BrokerException.invalid("hello", "sent twice on one stream");
     }
-    Broker.Opened opened = shared.broker().open(Protos.helloSpec(hello), principal, this);
+    Broker broker = shared.broker();
+    Broker.Opened opened = broker.open(Protos.helloSpec(hello), principal, this);
     sessionId = opened.sessionId();
-    Duration heartbeat = shared.broker().config().heartbeatInterval();
+    BrokerConfig config = broker.config();
+    Duration heartbeat = config.heartbeatInterval();
     minHeartbeatGapNanos = heartbeat.toNanos() / 4;
     lastForwardedNanos =
         shared.protos().time().nanoTime() - minHeartbeatGapNanos; // forward the first
-    send(
-        Protos.opened(
-            opened,
-            heartbeat,
-            shared.broker().config().sessionTtl(),
-            shared.broker().config().streamCallsInFlight()));
+    send(Protos.opened(opened, heartbeat, config.sessionTtl(), config.streamCallsInFlight()));
   }
 
   private void heartbeat(Heartbeat heartbeat) {
