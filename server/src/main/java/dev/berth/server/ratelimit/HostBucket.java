@@ -56,20 +56,16 @@ final class HostBucket {
     this.refillFrom = nowNanos;
     this.lastUsed = nowNanos;
     this.lastTouched = nowNanos;
+    rateChanged();
   }
 
-  /**
-   * The rate and burst {@link #refillOneNanos} was found for; NaN before the first (so any rate
-   * differs from it).
-   */
-  private double refillOneRate = Double.NaN;
-
-  private int refillOneBurst;
+  /** The rule's burst, read on every grant (a field of its own saves a load through the rule). */
+  private int burst;
 
   /**
    * The least elapsed time after which a bucket one token short of its burst is full again, by the
    * very arithmetic of {@link #tokensAt}; {@code Long.MAX_VALUE} when that is beyond {@link
-   * #LONGEST_WAIT_NANOS}.
+   * #LONGEST_WAIT_NANOS}. Kept current by {@link #rateChanged}, so the grant path only reads it.
    */
   private long refillOneNanos;
 
@@ -79,8 +75,8 @@ final class HostBucket {
     if (elapsed <= 0) {
       return tokens;
     }
-    int burst = rule.burst();
-    if (tokens == burst - 1 && elapsed >= refillOneNanos(burst)) {
+    int burst = this.burst;
+    if (tokens == burst - 1 && elapsed >= refillOneNanos) {
       // The common case of a host granted less often than its rate: the last grant took one token
       // from a full bucket, and it is full again. The formula below gives the burst too, since it
       // never falls as time goes on, but with a division.
@@ -89,29 +85,29 @@ final class HostBucket {
     return Math.min(burst, tokens + elapsed * rate / NANOS_PER_SECOND);
   }
 
-  /** See {@link #refillOneNanos}: found once per rate and burst (a division and a few probes). */
-  private long refillOneNanos(int burst) {
-    if (refillOneRate != rate || refillOneBurst != burst) {
-      double from = burst - 1;
-      double estimate = Math.ceil(NANOS_PER_SECOND / rate);
-      long e;
-      if (estimate < LONGEST_WAIT_NANOS) {
-        e = Math.max(1, (long) estimate);
-        // The estimate may be a nanosecond off either way: correct it with the formula itself.
-        while (from + e * rate / NANOS_PER_SECOND < burst) {
-          e++;
-        }
-        while (e > 1 && from + (e - 1) * rate / NANOS_PER_SECOND >= burst) {
-          e--;
-        }
-      } else {
-        e = Long.MAX_VALUE;
+  /**
+   * Recomputes what depends on the rate and the rule ({@link #burst}, {@link #refillOneNanos}):
+   * called by every method that changes either, so {@link #tokensAt} never checks them. A division
+   * and a few probes, once per change of rate.
+   */
+  private void rateChanged() {
+    burst = rule.burst();
+    double from = burst - 1;
+    double estimate = Math.ceil(NANOS_PER_SECOND / rate);
+    long e;
+    if (estimate < LONGEST_WAIT_NANOS) {
+      e = Math.max(1, (long) estimate);
+      // The estimate may be a nanosecond off either way: correct it with the formula itself.
+      while (from + e * rate / NANOS_PER_SECOND < burst) {
+        e++;
       }
-      refillOneNanos = e;
-      refillOneRate = rate;
-      refillOneBurst = burst;
+      while (e > 1 && from + (e - 1) * rate / NANOS_PER_SECOND >= burst) {
+        e--;
+      }
+    } else {
+      e = Long.MAX_VALUE;
     }
-    return refillOneNanos;
+    refillOneNanos = e;
   }
 
   boolean paused(long now) {
@@ -124,6 +120,10 @@ final class HostBucket {
    * the very function a later check uses, so waiting exactly this long always finds the token).
    */
   long nanosUntilToken(long now) {
+    if (tokens >= 1 && !paused(now)) {
+      // As in nanosUntilTokens: a token now (and tokens >= 1 implies a burst of at least 1).
+      return 0;
+    }
     return nanosUntilTokens(now, 1);
   }
 
@@ -195,6 +195,7 @@ final class HostBucket {
     if (!again) {
       double floor = Math.min(config.minRate(), rule.rate());
       rate = Math.min(rate, Math.max(floor, rate * config.decreaseFactor()));
+      rateChanged();
     }
     long until = now + pause;
     if (!again || until - pausedUntil > 0) {
@@ -221,6 +222,7 @@ final class HostBucket {
     double next = rate + step;
     // Snap the last step: n steps of 0.2 from 1.0 sum to 1.9999999999999998, not 2.0.
     rate = next >= rule.rate() * (1 - RECOVERY_SNAP) ? rule.rate() : next;
+    rateChanged();
   }
 
   /**
@@ -233,6 +235,7 @@ final class HostBucket {
     rule = newRule;
     rate = lowered ? Math.min(rate, newRule.rate()) : newRule.rate();
     tokens = Math.min(tokens, newRule.burst());
+    rateChanged();
   }
 
   boolean lowered() {

@@ -83,6 +83,45 @@ class HostRateLimiterProperties {
     }
   }
 
+  /**
+   * The shortcut stays exact when the rate or the rule changes under it: a bucket granted,
+   * throttled (429), recovering and given new rules in any order answers what the formula does at
+   * every instant around each step.
+   */
+  @Property(tries = 2000)
+  void tokensAt_throughThrottlesRecoveriesAndNewRules_equalsPlainFormula(
+      @ForAll("rates") double rate,
+      @ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 1_000) int burst,
+      @ForAll("rateSteps") List<Integer> steps,
+      @ForAll("offsets") List<Long> offsets) {
+    RateLimitConfig config = RateLimitConfig.newBuilder().build();
+    HostBucket b = new HostBucket("h", new HostRule("*", rate, burst), T0);
+    long now = T0;
+    for (int i = 0; i < steps.size(); i++) {
+      long perToken = (long) Math.min(1e15, Math.ceil(1e9 / b.rate));
+      long offset = offsets.isEmpty() ? 0 : offsets.get(i % offsets.size());
+      now = Math.max(now, now + perToken + offset);
+      switch (steps.get(i)) {
+        case 0 -> b.throttle(429, 0, now, config);
+        case 1 -> b.recover(b.rate, now);
+        case 2 -> b.apply(new HostRule("*", rate * 3, burst + 1), now);
+        case 3 -> b.apply(new HostRule("*", rate, burst), now);
+        default -> b.consume(Math.max(now, b.refillFrom));
+      }
+      long at = Math.max(now, b.refillFrom) + perToken;
+      for (long probe = at - 2; probe <= at + 2; probe++) {
+        assertThat(b.tokensAt(probe))
+            .as("tokens at %d after step %d", probe, i)
+            .isEqualTo(plainTokensAt(b, probe));
+      }
+    }
+  }
+
+  @Provide
+  Arbitrary<List<Integer>> rateSteps() {
+    return Arbitraries.integers().between(0, 6).list().ofMaxSize(30);
+  }
+
   @Provide
   Arbitrary<Double> rates() {
     return Arbitraries.oneOf(
