@@ -492,7 +492,13 @@ final class Protos {
 
   // ------------------------------------------------------------ domain -> responses
 
+  /**
+   * A lease as the wire shows it. Both instants come from one conversion to wall-clock time, so
+   * {@code expires_at - granted_at} is exactly the lease's max hold (two conversions read the
+   * clocks twice each and could differ by the time between the reads).
+   */
   Lease lease(dev.berth.server.lease.Lease lease) {
+    Instant grantedAt = time.toWall(lease.grantedAtNanos());
     return Lease.newBuilder()
         .setLeaseId(lease.id())
         .setKind(kind(lease.kind()))
@@ -502,8 +508,9 @@ final class Protos {
         .setModule(lease.module())
         .setModuleDigest(lease.moduleDigest())
         .setMemoryMb(lease.memoryMb())
-        .setGrantedAt(timestamp(lease.grantedAtNanos()))
-        .setExpiresAt(timestamp(lease.expiresAtNanos()))
+        .setGrantedAt(timestamp(grantedAt))
+        .setExpiresAt(
+            timestamp(grantedAt.plusNanos(lease.expiresAtNanos() - lease.grantedAtNanos())))
         .build();
   }
 
