@@ -555,7 +555,9 @@ final class AcquireCommands {
         recovery,
         state.journaling,
         heldBack,
-        state.journaling ? state.journal.holdsBack(kind, kindBefore, now) : null,
+        state.journaling
+            ? state.journal.holdsBack(kind, kindBefore, state.tokens.remaining(), now)
+            : null,
         JOURNAL_RETRY_NANOS);
   }
 

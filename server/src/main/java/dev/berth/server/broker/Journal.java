@@ -21,7 +21,8 @@ public interface Journal {
   Journal NONE =
       new Journal() {
         @Override
-        public String holdsBack(ResourceKind kind, int alsoGranting, long nowNanos) {
+        public String holdsBack(
+            ResourceKind kind, int alsoGranting, long tokensLeft, long nowNanos) {
           return null;
         }
 
@@ -47,8 +48,12 @@ public interface Journal {
    * when it may. Such a hold lasts milliseconds, so the refusal is retryable.
    *
    * @param alsoGranting grants of the kind the same request (a bundle) makes before this one
+   * @param tokensLeft fencing tokens the broker's epoch can still issue ({@code
+   *     FencingTokens.remaining}): a cluster leader holds grants back before its epoch runs out,
+   *     while the cluster commits the next one, rather than issue tokens from an epoch only it
+   *     knows
    */
-  String holdsBack(ResourceKind kind, int alsoGranting, long nowNanos);
+  String holdsBack(ResourceKind kind, int alsoGranting, long tokensLeft, long nowNanos);
 
   void sessionOpened(Fleet.SessionEntry session);
 

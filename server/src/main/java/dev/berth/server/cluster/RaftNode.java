@@ -257,6 +257,17 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
+   * {@link #advanceEpoch} on this node's own executor: for callers holding the broker's lock, which
+   * must not wait while the record is sent.
+   */
+  public void advanceEpochSoon() {
+    runOffRaft(
+        () -> {
+          var unused = advanceEpoch(); // steps down by itself when it fails
+        });
+  }
+
+  /**
    * Hands the whole lease state to a successor and transfers leadership to it: grants stop now, the
    * journal is drained, the {@code state} is committed as a handoff record, then leadership moves.
    * The successor needs no new-leader wait. If anything fails, this node stays leader and grants

@@ -6,7 +6,9 @@ import com.google.common.base.Preconditions;
  * Issues fencing tokens: 64-bit numbers that strictly increase with every grant, also across broker
  * restarts. The high {@value #EPOCH_BITS} bits are the broker epoch (persisted and increased at
  * every start), the low {@value #COUNTER_BITS} bits count grants within the epoch. When a counter
- * runs out the issuer asks for a new epoch, so tokens never wrap.
+ * runs out the issuer asks for a new epoch, so tokens never wrap. (A cluster leader never gets
+ * there: its journal has the cluster commit the next epoch while {@link #remaining} tokens are
+ * left, and holds grants back near the end.)
  *
  * <p>Not thread-safe: the broker calls it under its lock.
  */
@@ -57,6 +59,15 @@ public final class FencingTokens {
     Preconditions.checkArgument(next <= MAX_EPOCH, "epoch %s above %s", next, MAX_EPOCH);
     epoch = next;
     counter = 0;
+  }
+
+  /**
+   * Tokens this epoch can still issue before {@link #next} needs a new one: a cluster leader asks
+   * the cluster for its next epoch well before this reaches 0 (a lone broker asks its epoch file
+   * when it does).
+   */
+  public long remaining() {
+    return MAX_COUNTER - counter;
   }
 
   /** The epoch whose tokens are being issued now. */

@@ -11,6 +11,7 @@ import dev.berth.server.config.PolicyText;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,12 +44,42 @@ final class ClusterJournal implements Journal {
   private volatile boolean paused;
 
   /**
-   * @param inForce the broker's policy in force (read without its lock)
+   * Fencing tokens left in the leader's epoch below which it asks the cluster for the next epoch:
+   * 2^32, hours of grants at any rate a broker reaches, so the new epoch is in force long before
+   * the old one runs out.
    */
-  ClusterJournal(Supplier<RaftNode> node, ClusterSettings settings, Supplier<Policy> inForce) {
+  static final long RENEW_EPOCH_BELOW = 1L << 32;
+
+  /**
+   * Fencing tokens left below which grants wait for the next epoch: more than a bundle's most
+   * items, so no grant ever needs an epoch the cluster has not committed.
+   */
+  static final long TOKENS_RESERVED = 16;
+
+  /** Asks the cluster for the next epoch, without waiting (its record commits later). */
+  private final Runnable renewEpoch;
+
+  /** Whether the next epoch was asked for and has not come in force yet. */
+  private final AtomicBoolean renewing = new AtomicBoolean();
+
+  /**
+   * @param inForce the broker's policy in force (read without its lock)
+   * @param renewEpoch asks the cluster for this leadership's next fencing epoch; must not block
+   */
+  ClusterJournal(
+      Supplier<RaftNode> node,
+      ClusterSettings settings,
+      Supplier<Policy> inForce,
+      Runnable renewEpoch) {
     this.node = node;
     this.settings = settings;
     this.inForce = inForce;
+    this.renewEpoch = renewEpoch;
+  }
+
+  /** The broker issues tokens from a new epoch (a new leadership, or this one renewed). */
+  void epochInForce() {
+    renewing.set(false);
   }
 
   /**
@@ -84,9 +115,18 @@ final class ClusterJournal implements Journal {
   }
 
   @Override
-  public String holdsBack(ResourceKind kind, int alsoGranting, long nowNanos) {
+  public String holdsBack(ResourceKind kind, int alsoGranting, long tokensLeft, long nowNanos) {
     if (paused) {
       return "this cluster member is handing leadership to another; retry on the new leader";
+    }
+    if (tokensLeft < RENEW_EPOCH_BELOW) {
+      if (renewing.compareAndSet(false, true)) {
+        renewEpoch.run();
+      }
+      if (tokensLeft < TOKENS_RESERVED) {
+        return "this leader's fencing-token epoch is used up and the cluster is committing the"
+            + " next one; retry in a few milliseconds";
+      }
     }
     RaftNode n = node.get();
     if (n == null || !n.canGrant(nowNanos)) {

@@ -71,7 +71,16 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     this.broker = broker;
     this.time = time;
     this.replica = new ReplicatedFleet(() -> time.wallTime().toEpochMilli(), this::policyApplied);
-    this.journal = new ClusterJournal(() -> node, settings, broker::policy);
+    this.journal = new ClusterJournal(() -> node, settings, broker::policy, this::renewEpoch);
+  }
+
+  /** Asks the cluster for this leadership's next fencing epoch; its record commits later. */
+  private void renewEpoch() {
+    RaftNode n = node;
+    if (n != null) {
+      log.info("the fencing-token epoch is running low: asking the cluster for the next one");
+      n.advanceEpochSoon();
+    }
   }
 
   /**
@@ -367,6 +376,7 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
             kind -> handedOff ? 0 : settings.maxUncommittedGrantsFor(leading.broker().limit(kind)));
         ledTerm = term;
       }
+      journal.epochInForce();
       Peer self = settings.selfPeer();
       set(new Role(true, self.id(), self.apiAddress()));
       log.info("serving as leader of term {} (epoch {})", term, epoch);

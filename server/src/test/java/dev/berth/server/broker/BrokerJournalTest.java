@@ -112,6 +112,18 @@ class BrokerJournalTest {
   }
 
   @Test
+  void acquire_journalIsToldTheFencingTokensLeftInTheEpoch() {
+    broker.journalTo(journal);
+    Broker.Opened s = open("", List.of());
+    long full = (1L << FencingTokens.COUNTER_BITS) - 1;
+
+    acquire(s.sessionId(), null).granted();
+    acquire(s.sessionId(), null).granted();
+
+    assertThat(journal.tokensLeft).containsExactly(full, full - 1);
+  }
+
+  @Test
   void acquire_waitingWhileHeldBack_grantedWhenTheQueueWakesAtRetryAfter() {
     broker.journalTo(journal);
     Broker.Opened s = open("", List.of());

@@ -18,13 +18,18 @@ final class RecordingJournal implements Journal {
   volatile String hold;
   volatile boolean handingOff;
 
+  /** The fencing tokens left that each {@link #holdsBack} was told of, in order. */
+  final List<Long> tokensLeft = new ArrayList<>();
+
   @Override
   public boolean handingOff() {
     return handingOff;
   }
 
   @Override
-  public String holdsBack(ResourceKind kind, int alsoGranting, long nowNanos) {
+  public synchronized String holdsBack(
+      ResourceKind kind, int alsoGranting, long tokensLeft, long nowNanos) {
+    this.tokensLeft.add(tokensLeft);
     return hold;
   }
 

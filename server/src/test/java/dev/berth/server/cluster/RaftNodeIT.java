@@ -179,6 +179,34 @@ class RaftNodeIT {
   }
 
   @Test
+  void advanceEpochSoon_sameLeadershipGoesOnWithTheNextEpoch_onEveryReplica() throws Exception {
+    try (LocalCluster c = new LocalCluster("reepoch", UnaryOperator.identity()).startAll()) {
+      int leader = c.awaitGranting(ELECTION);
+      long term = c.nodes[leader].status().term();
+      long before = c.roles[leader].readyEpoch();
+
+      c.nodes[leader].advanceEpochSoon(); // as the broker's journal asks when tokens run low
+
+      await(
+          ELECTION,
+          () -> c.roles[leader].readyEpoch() > before,
+          () -> "leader epoch " + c.roles[leader].readyEpoch() + "; " + c.describe());
+      long after = c.roles[leader].readyEpoch();
+      assertThat(c.roles[leader].events())
+          .as("the same leadership, no election")
+          .contains("ready " + term + " epoch " + before, "ready " + term + " epoch " + after);
+      for (int i = 0; i < LocalCluster.SIZE; i++) {
+        int n = i;
+        await(
+            Duration.ofSeconds(10),
+            () -> c.nodes[n].status().epoch() == after,
+            () -> LocalCluster.id(n) + " at epoch " + c.nodes[n].status().epoch());
+      }
+      assertThat(c.awaitGranting(ELECTION)).isEqualTo(leader);
+    }
+  }
+
+  @Test
   void handOff_successorGrantsWithoutTheNewLeaderWait() throws Exception {
     try (LocalCluster c = new LocalCluster("handoff", UnaryOperator.identity()).startAll()) {
       int leader = c.awaitGranting(ELECTION);

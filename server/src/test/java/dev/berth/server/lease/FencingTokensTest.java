@@ -75,6 +75,20 @@ class FencingTokensTest {
   }
 
   @Test
+  void remaining_countsDownWithEachToken_andIsFullAgainInANewEpoch() {
+    FencingTokens tokens = tokens(2);
+    long full = tokens.remaining();
+    assertThat(full).isEqualTo((1L << FencingTokens.COUNTER_BITS) - 1);
+
+    tokens.next();
+    tokens.next();
+    assertThat(tokens.remaining()).isEqualTo(full - 2);
+
+    tokens.advanceTo(3);
+    assertThat(tokens.remaining()).isEqualTo(full);
+  }
+
+  @Test
   void constructor_epochOutOfRange_throws() {
     assertThatThrownBy(() -> tokens(0)).isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> tokens(FencingTokens.MAX_EPOCH + 1))

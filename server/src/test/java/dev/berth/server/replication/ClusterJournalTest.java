@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.berth.server.cluster.ClusterSettings;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -25,7 +26,9 @@ class ClusterJournalTest {
           .peer("n3", "10.0.0.3:7501", "10.0.0.3:7433")
           .build();
   private final AtomicReference<Policy> inForce = new AtomicReference<>(policy(1_600, 2));
-  private final ClusterJournal journal = new ClusterJournal(() -> null, settings, inForce::get);
+  private final AtomicInteger renewals = new AtomicInteger();
+  private final ClusterJournal journal =
+      new ClusterJournal(() -> null, settings, inForce::get, renewals::incrementAndGet);
 
   private static Policy policy(int renderLimit, int pdfLimit) {
     return Policy.of(
@@ -63,5 +66,34 @@ class ClusterJournalTest {
   @Test
   void maxUncommitted_beforeAnyLeadership_usesTheLimitInForce() {
     assertThat(journal.maxUncommitted(RENDER)).isEqualTo(100);
+  }
+
+  @Test
+  void holdsBack_epochRunningLow_asksForTheNextOnceAndStillGrants() {
+    long low = ClusterJournal.RENEW_EPOCH_BELOW - 1;
+
+    assertThat(journal.holdsBack(RENDER, 0, ClusterJournal.RENEW_EPOCH_BELOW, 0))
+        .doesNotContain("epoch");
+    assertThat(renewals).as("plenty left").hasValue(0);
+
+    assertThat(journal.holdsBack(RENDER, 0, low, 0)).doesNotContain("epoch");
+    assertThat(journal.holdsBack(RENDER, 0, low - 1, 0)).doesNotContain("epoch");
+    assertThat(renewals).as("asked once while the request is out").hasValue(1);
+
+    journal.epochInForce();
+    assertThat(journal.holdsBack(RENDER, 0, low, 0)).doesNotContain("epoch");
+    assertThat(renewals).as("a later epoch running low asks again").hasValue(2);
+  }
+
+  @Test
+  void holdsBack_epochAlmostUsedUp_holdsEveryGrantBackUntilTheNextIsInForce() {
+    String held = journal.holdsBack(PDF, 0, ClusterJournal.TOKENS_RESERVED - 1, 0);
+
+    assertThat(held).contains("fencing-token epoch is used up").contains("retry");
+    assertThat(journal.holdsBack(RENDER, 0, 0, 0)).isEqualTo(held);
+    assertThat(renewals).hasValue(1);
+    assertThat(ClusterJournal.TOKENS_RESERVED)
+        .as("more than a bundle's items, so no grant of a bundle needs an uncommitted epoch")
+        .isGreaterThan(8);
   }
 }

@@ -27,7 +27,7 @@ final class ReplicaFeed implements Journal {
   }
 
   @Override
-  public String holdsBack(ResourceKind kind, int alsoGranting, long nowNanos) {
+  public String holdsBack(ResourceKind kind, int alsoGranting, long tokensLeft, long nowNanos) {
     return null;
   }
 
