@@ -5,7 +5,6 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Gauge;
 import com.codahale.metrics.Histogram;
 import com.codahale.metrics.MetricRegistry;
-import com.codahale.metrics.SlidingTimeWindowArrayReservoir;
 import com.codahale.metrics.Snapshot;
 import com.codahale.metrics.Timer;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
@@ -490,8 +489,7 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
             "berth.journal.batch_size",
             () ->
                 new Histogram(
-                    new SlidingTimeWindowArrayReservoir(
-                        TIMER_WINDOW_SECONDS, TimeUnit.SECONDS, clock)));
+                    new WindowedHdrReservoir(TIMER_WINDOW_SECONDS, TimeUnit.SECONDS, clock)));
     return h::update;
   }
 
@@ -511,8 +509,7 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
         name,
         () ->
             new Timer(
-                new SlidingTimeWindowArrayReservoir(TIMER_WINDOW_SECONDS, TimeUnit.SECONDS, clock),
-                clock));
+                new WindowedHdrReservoir(TIMER_WINDOW_SECONDS, TimeUnit.SECONDS, clock), clock));
   }
 
   private void gauge(
