@@ -18,10 +18,15 @@ import java.util.Set;
  *
  * <ol>
  *   <li><b>pool limits</b>: at no instant do live leases of a kind exceed its limit, counted across
- *       every node. A lease is live from its grant until its end on the node that holds it; a lease
- *       whose node died or froze without ending it stays live until it is re-admitted elsewhere, or
- *       until one session TTL after a broker with a higher epoch started or took over (its workers'
- *       sessions have expired by then, and a new broker grants nothing new before);
+ *       every node. A lease is live from its grant until its worker releases it (wherever that is
+ *       logged) or it ends on the node that holds it; a lease whose node died or froze without
+ *       ending it stays live until it is re-admitted elsewhere, or until one session TTL after a
+ *       broker with a higher epoch started or took over (its workers' sessions have expired by
+ *       then, and a new broker grants nothing new before). A new leader that loads a lease from its
+ *       replica logs the re-admission at the lease's first grant time, so the lease moves to it
+ *       from then on: the old node's later ends of its sessions do not free the slot, but its
+ *       worker's release does, even when the release never reached the new leader's replica (the
+ *       new leader then counts a slot nobody uses, which is safe);
  *   <li><b>host rates</b>: in any window of each configured length {@code w}, a host is granted at
  *       most {@code burst + rate × w} leases (re-admissions are not new requests and do not count);
  *   <li><b>fencing tokens</b> strictly increase in grant order, on each node and across nodes (by
@@ -197,6 +202,9 @@ public final class TimelineChecker {
     }
   }
 
+  /** The end of a lease its worker let go of: wherever it is logged, the slot is free. */
+  private static final String RELEASED = "RELEASED";
+
   private record Holder(String node, long epoch, String kind) {}
 
   private record Step(long when, int order, Event event, long expireBelow) {}
@@ -212,12 +220,22 @@ public final class TimelineChecker {
     List<Step> steps = new ArrayList<>();
     for (Event e : timeline.events()) {
       switch (e.ev()) {
-        case "grant", "readmit" -> steps.add(new Step(e.when(), 1, e, 0));
+        case "grant" -> steps.add(new Step(e.when(), 1, e, 0));
+        // A lease a new leader loads from its replica is logged at its first grant's time, as
+        // the replica has it (to the millisecond, through the wall clock), so it may come out a
+        // little ahead of that grant: it never takes effect before it.
+        case "readmit" ->
+            steps.add(
+                new Step(
+                    Math.max(e.when(), grantedAt.getOrDefault(e.field("lease"), Long.MIN_VALUE)),
+                    2,
+                    e,
+                    0));
         case "end" -> {
           // never before the lease's own grant, which the slack could otherwise move it ahead of
           long from = grantedAt.getOrDefault(e.field("lease"), Long.MIN_VALUE);
           long when = e.t() - slackNanos;
-          steps.add(when > from ? new Step(when, 0, e, 0) : new Step(from, 2, e, 0));
+          steps.add(when > from ? new Step(when, 0, e, 0) : new Step(from, 3, e, 0));
         }
         // The broker's recovery window runs from its takeover, which it logs a little later.
         case "start", "lead" ->
@@ -227,7 +245,8 @@ public final class TimelineChecker {
         }
       }
     }
-    // Ends and expiries before grants at the same instant.
+    // Ends and expiries before grants at the same instant, then re-admissions, then the ends the
+    // slack moved back onto their lease's grant.
     steps.sort(Comparator.comparingLong(Step::when).thenComparingInt(Step::order));
     Map<String, Holder> live = new HashMap<>();
     Map<String, Integer> inUse = new HashMap<>();
@@ -260,7 +279,7 @@ public final class TimelineChecker {
         }
         case "end" -> {
           Holder h = live.get(e.field("lease"));
-          if (h != null && h.node().equals(e.node())) {
+          if (h != null && (h.node().equals(e.node()) || RELEASED.equals(e.field("how")))) {
             live.remove(e.field("lease"));
             inUse.merge(h.kind(), -1, Integer::sum);
           }

@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code grant}/{@code readmit} {@code lease kind host token epoch session at}: a new grant,
  *       or a lease re-declared by its resuming worker and kept with its id and token; {@code epoch}
  *       is the epoch of the granting broker; {@code at} is the broker's own decision time, read
- *       under its lock, so on one node {@code at} orders grants exactly as their tokens;
+ *       under its lock, so on one node {@code at} orders grants exactly as their tokens. A lease a
+ *       new leader loads from its replica is re-admitted with its first grant's time, as the
+ *       replica keeps it (milliseconds of the wall clock), so that it carries the same lease on;
  *   <li>{@code end lease kind host token how}: a lease ended ({@code how} a {@link LeaseEnd});
  *   <li>{@code session_open session worker resumed} and {@code session_end session worker expired}.
  * </ul>
