@@ -101,7 +101,7 @@ public final class Suite {
               || o.only.contains("G7")
               || o.only.contains("C1");
       try (ServerProcess berth =
-          needsBerth ? ServerProcess.java("berth", SERVER_JVM, berthArgs(false)) : null) {
+          needsBerth ? ServerProcess.java("berth", SERVER_JVM, loneServerArgs()) : null) {
         if (o.only.contains("G1")) {
           results.addAll(g1(berth));
         }
@@ -166,6 +166,13 @@ public final class Suite {
     if (idle) {
       a.addAll(List.of("--session.heartbeat_interval", "10s", "--session.ttl", "60s"));
     }
+    return a;
+  }
+
+  /** The lone server's flags: {@link #berthArgs}, then the {@code --server-flag}s (later wins). */
+  private List<String> loneServerArgs() {
+    List<String> a = berthArgs(false);
+    a.addAll(o.serverFlags);
     return a;
   }
 

@@ -159,6 +159,15 @@ public final class SuiteOptions {
   private List<String> clusterFlagsGiven;
 
   @Option(
+      names = "--server-flag",
+      paramLabel = "KEY=VALUE",
+      description =
+          "A daemon setting for the lone Berth server that G1-G4, G6, G7 and C1's baseline share"
+              + " (repeatable), e.g. --server-flag metrics.listen=127.0.0.1:9464 to measure"
+              + " with the metrics endpoint and the dashboard on, as a daemon runs by default.")
+  private List<String> serverFlagsGiven;
+
+  @Option(
       names = "--markdown",
       paramLabel = "FILE",
       description = "Also write the table as Markdown to FILE.")
@@ -184,6 +193,9 @@ public final class SuiteOptions {
 
   /** {@code --cluster-flag}s as daemon flags: {@code --KEY VALUE} pairs. */
   List<String> clusterFlags = List.of();
+
+  /** {@code --server-flag}s as daemon flags: {@code --KEY VALUE} pairs. */
+  List<String> serverFlags = List.of();
 
   boolean help;
 
@@ -241,17 +253,18 @@ public final class SuiteOptions {
     o.spin = o.spinGiven == null ? 0 : Math.max(0, o.spinGiven);
     o.etcd = o.etcdGiven != null ? o.etcdGiven : onPath("etcd");
     o.markdown = o.markdownGiven;
-    o.clusterFlags = clusterFlags(line, o.clusterFlagsGiven);
+    o.clusterFlags = daemonFlags(line, "--cluster-flag", o.clusterFlagsGiven);
+    o.serverFlags = daemonFlags(line, "--server-flag", o.serverFlagsGiven);
     return o;
   }
 
-  private static List<String> clusterFlags(CommandLine line, List<String> given) {
+  private static List<String> daemonFlags(CommandLine line, String option, List<String> given) {
     List<String> flags = new java.util.ArrayList<>();
     for (String kv : given == null ? List.<String>of() : given) {
       int eq = kv.indexOf('=');
       if (eq <= 0) {
         throw new CommandLine.ParameterException(
-            line, "--cluster-flag: expected KEY=VALUE (a daemon config key), got '" + kv + "'");
+            line, option + ": expected KEY=VALUE (a daemon config key), got '" + kv + "'");
       }
       flags.add("--" + kv.substring(0, eq).trim());
       flags.add(kv.substring(eq + 1).trim());

@@ -96,6 +96,17 @@ class SuiteOptionsTest {
   }
 
   @Test
+  void parse_serverFlags_becomeDaemonFlagPairs_apartFromTheClusters() {
+    SuiteOptions o =
+        SuiteOptions.parse(
+            List.of("--server-flag", "metrics.listen=127.0.0.1:9464", "--cluster-flag", "a=b"));
+
+    assertThat(o.serverFlags).containsExactly("--metrics.listen", "127.0.0.1:9464");
+    assertThat(o.clusterFlags).containsExactly("--a", "b");
+    assertThat(error("--server-flag", "=off")).contains("--server-flag").contains("KEY=VALUE");
+  }
+
+  @Test
   void parse_onlyClusterGoals_runOnlyWhenNamed() {
     assertThat(SuiteOptions.parse(List.of("--only", "c1,C3", "--idle", "2s")).only)
         .containsExactly("C1", "C3");
