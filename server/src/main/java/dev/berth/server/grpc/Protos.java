@@ -889,14 +889,7 @@ final class Protos {
   }
 
   static BrokerEvent.Builder limitChanged(LimitChange change) {
-    return limitsUpdated(
-        change.kind()
-            + " effective limit "
-            + change.from()
-            + " -> "
-            + change.to()
-            + ": "
-            + change.reason());
+    return limitsUpdated(change.describe(change.kind().name()));
   }
 
   /** Limits changed, by an operator or by degradation; {@code detail} says which and how. */

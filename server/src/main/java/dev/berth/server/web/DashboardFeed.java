@@ -215,19 +215,7 @@ final class DashboardFeed implements BrokerListener {
 
   @Override
   public void limitChanged(LimitChange change) {
-    add(
-        "limits_updated",
-        "",
-        "",
-        null,
-        () ->
-            lower(change.kind())
-                + " effective limit "
-                + change.from()
-                + " -> "
-                + change.to()
-                + ": "
-                + change.reason());
+    add("limits_updated", "", "", null, () -> change.describe(lower(change.kind())));
   }
 
   private static String pressureType(PressureLevel to) {
