@@ -19,17 +19,34 @@ public final class BrokerCounters {
   }
 
   private long grants;
-  private final EnumMap<RefusalReason, Long> refusals = new EnumMap<>(RefusalReason.class);
+
+  /**
+   * One cell per reason, made up front: counting a refusal boxes nothing (a flood refuses often).
+   */
+  private final Map<RefusalReason, long[]> refusals = new EnumMap<>(RefusalReason.class);
+
+  BrokerCounters() {
+    for (RefusalReason reason : RefusalReason.values()) {
+      refusals.put(reason, new long[1]);
+    }
+  }
 
   void granted() {
     grants++;
   }
 
   void refused(RefusalReason reason) {
-    refusals.merge(reason, 1L, Long::sum);
+    refusals.get(reason)[0]++;
   }
 
   Snapshot snapshot() {
-    return new Snapshot(grants, refusals);
+    Map<RefusalReason, Long> byReason = new EnumMap<>(RefusalReason.class);
+    refusals.forEach(
+        (reason, n) -> {
+          if (n[0] > 0) {
+            byReason.put(reason, n[0]);
+          }
+        });
+    return new Snapshot(grants, byReason);
   }
 }
