@@ -212,9 +212,13 @@ public final class TimelineChecker {
   /** Rule 1: live leases of a kind never exceed its limit. */
   private void checkPools(Timeline timeline, List<String> out) {
     Map<String, Long> grantedAt = new HashMap<>();
+    Map<String, List<Event>> history = new HashMap<>();
     for (Event e : timeline.events()) {
       if (isGrant(e)) {
         grantedAt.putIfAbsent(e.field("lease"), e.when());
+      }
+      if (isGrant(e) || e.ev().equals("readmit") || e.ev().equals("end")) {
+        history.computeIfAbsent(e.field("lease"), l -> new ArrayList<>()).add(e);
       }
     }
     List<Step> steps = new ArrayList<>();
@@ -274,7 +278,8 @@ public final class TimelineChecker {
                     + " after "
                     + e.line()
                     + "; live: "
-                    + describe(live, kind));
+                    + describe(live, kind)
+                    + histories(live, kind, history));
           }
         }
         case "end" -> {
@@ -310,6 +315,25 @@ public final class TimelineChecker {
       s.append(
           String.format("%n    %s +%.3f ms %s", e.node(), (e.when() - first) / 1e6, e.fields()));
     }
+    return s.toString();
+  }
+
+  /**
+   * Each live lease of {@code kind}, with every line logged about it on any node (its grant,
+   * re-admissions and ends), so that a violation found in CI can be read from its message alone.
+   */
+  private static String histories(
+      Map<String, Holder> live, String kind, Map<String, List<Event>> history) {
+    StringBuilder s = new StringBuilder();
+    live.forEach(
+        (lease, h) -> {
+          if (h.kind().equals(kind)) {
+            s.append("\n    lease ").append(lease).append(" (").append(h.node()).append("):");
+            for (Event e : history.getOrDefault(lease, List.of())) {
+              s.append("\n      ").append(e.line());
+            }
+          }
+        });
     return s.toString();
   }
 

@@ -161,7 +161,11 @@ class TimelineCheckerTest {
                 grant("n2", 7_001, "c", "h3", E9 + 2)))
         .singleElement()
         .asString()
-        .startsWith("pool RENDER holds 3");
+        .startsWith("pool RENDER holds 3")
+        // every live lease with each line logged about it, on any node
+        .contains("lease a (n2):", "lease b (n2):", "lease c (n2):")
+        .contains("node=n1 ev=grant lease=a", "node=n2 ev=readmit lease=a")
+        .contains("node=n1 ev=end lease=a kind=RENDER how=SESSION_CLOSED");
   }
 
   /**
