@@ -258,7 +258,8 @@ public final class HostRateLimiter {
     @Override
     public String get() {
       StringBuilder s = new StringBuilder("host ").append(host);
-      if (!rule.isDefault()) {
+      // A wildcard that matched is named; a rule for the host itself would only repeat it.
+      if (!rule.isDefault() && !rule.pattern().equals(host)) {
         s.append(" (").append(rule.pattern()).append(')');
       }
       s.append(": ");

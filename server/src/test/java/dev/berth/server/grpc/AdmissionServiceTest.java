@@ -234,7 +234,7 @@ class AdmissionServiceTest {
     AcquireResponse refused = acquireB();
     assertThat(java(refused.getRefused().getRetryAfter())).isEqualTo(Duration.ofMillis(1));
     assertThat(refused.getRefused().getDetail())
-        .isEqualTo("host example.com (example.com): 1000.0/s, next token in 1ms");
+        .isEqualTo("host example.com: 1000.0/s, next token in 1ms");
     b.time.advance(Duration.ofMillis(1));
     assertThat(acquireB().hasGranted()).isTrue();
     assertThat(b.broker.inUse(ResourceKind.RENDER)).isEqualTo(3);

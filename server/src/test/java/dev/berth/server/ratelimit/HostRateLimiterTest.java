@@ -193,6 +193,9 @@ class HostRateLimiterTest {
     assertThat(l.describe("www.example.com", T0))
         .isEqualTo("host www.example.com (*.example.com): 10.0/s, next token in 100ms");
     assertThat(l.describe("other.org", T0)).isEqualTo("host other.org: 2.0/s, next token in 500ms");
+    // A rule for the host itself is not named twice: its key is the refusal's rule.
+    assertThat(l.describe("api.example.com", T0))
+        .isEqualTo("host api.example.com: 1.0/s, next token in 1.0s");
   }
 
   @Test
