@@ -276,6 +276,15 @@ public final class Ops {
             });
   }
 
+  /**
+   * G6's acquire, answered by {@link ShapedPing} with a refusal of the broker's shape and no broker
+   * behind it: the cost of the refused acquire's messages alone.
+   */
+  public static LoadGen.Op shapedRefused(Channel channel, String sessionId) {
+    AcquireRequest acquire = render(sessionId, "https://" + REFUSED_HOST + "/page");
+    return done -> ShapedPing.refuse(channel, acquire, new Last<AcquireResponse>(done));
+  }
+
   static AcquireRequest render(String sessionId, String url) {
     return AcquireRequest.newBuilder()
         .setSessionId(sessionId)

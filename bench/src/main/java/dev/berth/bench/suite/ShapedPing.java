@@ -1,11 +1,14 @@
 package dev.berth.bench.suite;
 
+import com.google.protobuf.Duration;
 import com.google.protobuf.Message;
 import com.google.protobuf.Timestamp;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseEnd;
+import dev.berth.proto.v1.Refusal;
+import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.ResourceKind;
@@ -26,7 +29,8 @@ import io.grpc.stub.StreamObserver;
  * these against a ping pair is the cost of the messages alone; against a lease cycle, the cost of
  * everything Berth does between receiving a request and sending its answer. The service is built
  * from method descriptors rather than a .proto service so that it reuses Berth's message types as
- * they are.
+ * they are. A third method, {@code Refuse}, does the same for G6: the refused acquire's messages
+ * without a broker.
  */
 final class ShapedPing {
   private ShapedPing() {}
@@ -35,6 +39,10 @@ final class ShapedPing {
 
   static final MethodDescriptor<AcquireRequest, AcquireResponse> ACQUIRE =
       unary("Acquire", AcquireRequest.getDefaultInstance(), AcquireResponse.getDefaultInstance());
+
+  /** G6's baseline: the refused acquire's messages, answered at once from {@link #REFUSED}. */
+  static final MethodDescriptor<AcquireRequest, AcquireResponse> REFUSE =
+      unary("Refuse", AcquireRequest.getDefaultInstance(), AcquireResponse.getDefaultInstance());
 
   static final MethodDescriptor<ReleaseRequest, ReleaseResponse> RELEASE =
       unary("Release", ReleaseRequest.getDefaultInstance(), ReleaseResponse.getDefaultInstance());
@@ -78,17 +86,39 @@ final class ShapedPing {
           .setEndedBy(LeaseEnd.LEASE_END_RELEASED)
           .build();
 
-  /** The server side: both methods answer at once with their fixed response. */
+  /**
+   * What the broker answers G6's refused acquire: a rate-limit refusal of its shape (the reason, a
+   * retry-after with nanoseconds, the host's sentence and the rule's key, for the bench's refused
+   * host). G6's detail prints its size next to a real answer's.
+   */
+  static final AcquireResponse REFUSED =
+      AcquireResponse.newBuilder()
+          .setRefused(
+              Refusal.newBuilder()
+                  .setReason(RefusalReason.REFUSAL_REASON_RATE_LIMITED)
+                  .setRetryAfter(Duration.newBuilder().setSeconds(999).setNanos(987_654_321))
+                  .setDetail("host refused.bench.invalid: 0.001/s, next token in 16m37s")
+                  .setRule("rate_limit.hosts['refused.bench.invalid'].rate"))
+          .build();
+
+  /** The server side: every method answer at once with their fixed response. */
   static ServerServiceDefinition service() {
     return ServerServiceDefinition.builder(SERVICE)
         .addMethod(ACQUIRE, ServerCalls.asyncUnaryCall(ShapedPing::answerAcquire))
         .addMethod(RELEASE, ServerCalls.asyncUnaryCall(ShapedPing::answerRelease))
+        .addMethod(REFUSE, ServerCalls.asyncUnaryCall(ShapedPing::answerRefuse))
         .build();
   }
 
   private static void answerAcquire(
       AcquireRequest request, StreamObserver<AcquireResponse> response) {
     response.onNext(GRANTED);
+    response.onCompleted();
+  }
+
+  private static void answerRefuse(
+      AcquireRequest request, StreamObserver<AcquireResponse> response) {
+    response.onNext(REFUSED);
     response.onCompleted();
   }
 
@@ -100,6 +130,10 @@ final class ShapedPing {
 
   static void acquire(Channel channel, AcquireRequest request, StreamObserver<AcquireResponse> to) {
     ClientCalls.asyncUnaryCall(channel.newCall(ACQUIRE, CallOptions.DEFAULT), request, to);
+  }
+
+  static void refuse(Channel channel, AcquireRequest request, StreamObserver<AcquireResponse> to) {
+    ClientCalls.asyncUnaryCall(channel.newCall(REFUSE, CallOptions.DEFAULT), request, to);
   }
 
   static void release(Channel channel, ReleaseRequest request, StreamObserver<ReleaseResponse> to) {
