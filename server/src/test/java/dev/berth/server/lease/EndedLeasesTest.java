@@ -28,6 +28,24 @@ class EndedLeasesTest {
     }
   }
 
+  /** Forgotten ends let their strings go with their chunk: memory stays bounded by the capacity. */
+  @Test
+  void add_pastCapacity_forgottenEndsLetTheirStringsGoChunkByChunk() {
+    EndedLeases ended = new EndedLeases(20_000); // chunks of 8,192 ends
+
+    for (int i = 0; i < 100_000; i++) {
+      ended.add("lease-" + i, "s" + i, LeaseEnd.RELEASED, null, i);
+      if (i % 997 == 0 || i % 8_192 == 0 || i % 8_192 == 8_191) {
+        // Two strings per remembered end, plus those of the forgotten part of the oldest chunk.
+        assertThat(ended.heldStrings()).isBetween(2 * ended.size(), 2 * (ended.size() + 8_191));
+      }
+    }
+    ended.forgetBefore(Long.MAX_VALUE);
+
+    assertThat(ended.size()).isZero();
+    assertThat(ended.heldStrings()).isLessThan(2 * 8_192);
+  }
+
   /** Above 16 chunks' worth the chunks grow: many ends, each chunk reused twice over. */
   @Test
   void add_largeCapacity_remembersExactlyTheLastCapacityEnds() {
