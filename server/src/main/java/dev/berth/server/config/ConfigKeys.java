@@ -525,7 +525,7 @@ public final class ConfigKeys {
         "service.name of the daemon's spans",
         DaemonSettings.Builder::tracingServiceName,
         d -> d.tracing().serviceName());
-    section = "Cluster (three or five brokers on Raft; unset = one broker, no Raft)";
+    section = "Cluster (an odd number of brokers, 3 to 9, on Raft; unset = one broker, no Raft)";
     daemon(
         ClusterSettings.Keys.ID,
         Codecs.TEXT,
@@ -545,7 +545,7 @@ public final class ConfigKeys {
             ClusterSettings.Keys.PEERS,
             Codecs.PEERS,
             false,
-            "every member: id -> {raft: HOST:PORT, api: HOST:PORT}; 3 or 5 members",
+            "every member: id -> {raft: HOST:PORT, api: HOST:PORT}; an odd number, 3 to 9",
             DaemonSettings.Builder::clusterPeers,
             ConfigKeys::peers),
         Codecs.PEERS);

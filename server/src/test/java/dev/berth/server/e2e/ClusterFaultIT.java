@@ -224,9 +224,9 @@ class ClusterFaultIT {
             .mapToLong(Timeline.Event::when)
             .max()
             .orElseThrow();
-    // Nothing granted once it said NOT_SERVING. Today grants stop when Ratis steps the leader down
-    // (it lost its majority's heartbeats), seconds after the kills; once grants are gated by the
-    // leader lease they stop within it (560 ms), and this bound tightens (docs/cluster.md).
+    // Nothing granted once it said NOT_SERVING. Grants stop within the leader lease (560 ms with
+    // no majority renewing it); NOT_SERVING comes when Ratis steps the leader down, seconds later.
+    // The 5 s bound below leaves room for a loaded machine's scheduling (docs/cluster.md).
     assertThat(lastGrant).as("last grant vs NOT_SERVING").isLessThan(notServingAt);
     long lastGrantMillis = (lastGrant - killedAt) / 1_000_000;
     assertThat(lastGrantMillis).as("last grant after the kills, ms").isLessThan(5_000);
