@@ -101,7 +101,7 @@ final class ShapedPing {
                   .setRule("rate_limit.hosts['refused.bench.invalid'].rate"))
           .build();
 
-  /** The server side: every method answer at once with their fixed response. */
+  /** The server side: every method answers at once with its fixed response. */
   static ServerServiceDefinition service() {
     return ServerServiceDefinition.builder(SERVICE)
         .addMethod(ACQUIRE, ServerCalls.asyncUnaryCall(ShapedPing::answerAcquire))

@@ -536,7 +536,7 @@ public final class Suite {
     }
   }
 
-  /** {@code an answer of 120 bytes, the broker's 118}: ShapedPing's refusal and a real one's. */
+  /** {@code an answer of 122 bytes, the broker's 122}: ShapedPing's refusal and a real one's. */
   private static String refusalSizes(Clients c) {
     // Measured after the rounds, which took the host's one token: this acquire is refused.
     dev.berth.proto.v1.AcquireResponse refused =
