@@ -73,6 +73,7 @@ import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.performance.LimitChange;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.replication.WireKinds;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.settings.ConfigException;
 import dev.berth.server.time.TimeSource;
@@ -114,20 +115,11 @@ final class Protos {
 
   /** The domain kind, or null for UNSPECIFIED and values this broker does not know. */
   static ResourceKind kind(dev.berth.proto.v1.ResourceKind kind) {
-    return switch (kind) {
-      case RESOURCE_KIND_RENDER -> ResourceKind.RENDER;
-      case RESOURCE_KIND_PDF -> ResourceKind.PDF;
-      case RESOURCE_KIND_WASM -> ResourceKind.WASM;
-      default -> null;
-    };
+    return WireKinds.fromWire(kind);
   }
 
   static dev.berth.proto.v1.ResourceKind kind(ResourceKind kind) {
-    return switch (kind) {
-      case RENDER -> dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_RENDER;
-      case PDF -> dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF;
-      case WASM -> dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_WASM;
-    };
+    return WireKinds.toWire(kind);
   }
 
   static dev.berth.proto.v1.RefusalReason reason(RefusalReason reason) {

@@ -52,21 +52,12 @@ final class FleetCodec {
   }
 
   static dev.berth.proto.v1.ResourceKind kind(ResourceKind kind) {
-    return switch (kind) {
-      case RENDER -> dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_RENDER;
-      case PDF -> dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF;
-      case WASM -> dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_WASM;
-    };
+    return WireKinds.toWire(kind);
   }
 
   /** The broker's kind of a record's; null for one this version does not know. */
   static ResourceKind kind(dev.berth.proto.v1.ResourceKind kind) {
-    return switch (kind) {
-      case RESOURCE_KIND_RENDER -> ResourceKind.RENDER;
-      case RESOURCE_KIND_PDF -> ResourceKind.PDF;
-      case RESOURCE_KIND_WASM -> ResourceKind.WASM;
-      default -> null;
-    };
+    return WireKinds.fromWire(kind);
   }
 
   static SessionOpened session(Fleet.SessionEntry s) {
