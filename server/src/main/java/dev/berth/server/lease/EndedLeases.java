@@ -11,13 +11,14 @@ import java.util.Arrays;
  * <p>The broker ends a lease on every release, so remembering an end sits on the lease cycle, while
  * a lookup is rare (a release that comes after its lease ended). The ends are kept in order in
  * chunks (of 8,192 ends, fewer for a small capacity), each with its own small open-addressing index
- * (linear probing, half full at most), so remembering an end writes into the newest chunk only,
- * whose columns and index stay in the processor's caches; forgetting the oldest end is a step of a
- * counter; and a chunk whose ends are all forgotten is cleared and reused. A lookup probes each
- * chunk's index, newest first: at most 14 chunks at the default capacity of 100,000, and 18 at any
- * capacity (above 131,072 the chunks grow with it). One index over all the ends, as before, cost
- * two probes per release at random places in a 2 MB array, most of them out of the caches: about
- * 400 ns of the broker lock's hold per release at the median (docs/benchmarks.md).
+ * (linear probing, half full at most; an entry keeps the rest of the id's hash beside the slot, so
+ * a probe past another id reads no column), so remembering an end writes into the newest chunk
+ * only, whose columns and index stay in the processor's caches; forgetting the oldest end is a step
+ * of a counter; and a chunk whose ends are all forgotten is cleared and reused. A lookup probes
+ * each chunk's index, newest first: at most 14 chunks at the default capacity of 100,000, and 18 at
+ * any capacity (above 131,072 the chunks grow with it). One index over all the ends, as before,
+ * cost two probes per release at random places in a 2 MB array, most of them out of the caches:
+ * about 400 ns of the broker lock's hold per release at the median (docs/benchmarks.md).
  *
  * <p>An id in the broker's own form (32 lower-case hex digits, {@code LeaseIds}) is kept as its 128
  * bits in two {@code long} columns, not as the String: keeping every ended lease's id String kept
@@ -51,6 +52,12 @@ final class EndedLeases {
   private final int shift;
 
   /**
+   * The bits of an index entry that hold {@code slot + 1}; the others hold the same bits of the
+   * id's hash (a probe compares those before it reads a slot's columns).
+   */
+  private final int slotMask;
+
+  /**
    * The chunks in a ring: the end numbered {@code n} (in the order of {@link #add}) lives in {@code
    * chunks[(n >>> shift) % chunks.length]}, at slot {@code n & (chunkSize - 1)}. Enough of them
    * that a chunk is reused only once every end in it is forgotten; made when first needed.
@@ -81,7 +88,10 @@ final class EndedLeases {
     final RevokeReason[] reasons;
     final long[] endedAt;
 
-    /** {@code slot + 1} by the id's hash, 0 for empty; twice the chunk's length. */
+    /**
+     * By the id's hash: {@code slot + 1} in the bits of {@link #slotMask}, the hash's own bits in
+     * the others; 0 for empty. Twice the chunk's length.
+     */
     final int[] index;
 
     Chunk(int size) {
@@ -106,6 +116,7 @@ final class EndedLeases {
             powerOfTwoAtLeast(capacity),
             Math.max(MIN_CHUNK, powerOfTwoAtLeast(capacity / MAX_FULL_CHUNKS)));
     this.shift = Integer.numberOfTrailingZeros(chunkSize);
+    this.slotMask = (2 * chunkSize) - 1; // slot + 1 <= chunkSize, and the index has 2 * chunkSize
     this.chunks = new Chunk[capacity / chunkSize + 2];
   }
 
@@ -131,12 +142,14 @@ final class EndedLeases {
     c.endedAt[slot] = endedAtNanos;
     int[] index = c.index;
     int mask = index.length - 1;
-    int p = hash(id, own) & mask;
+    int hash = hash(id, own);
+    int tag = hash & ~slotMask;
+    int p = hash & mask;
     // An earlier end of the same id in this chunk gives its entry up: the newest end answers.
-    while (index[p] != 0 && !holds(c, index[p] - 1, id, own)) {
+    for (int e = index[p]; e != 0 && !holds(c, e, tag, id, own); e = index[p]) {
       p = (p + 1) & mask;
     }
-    index[p] = slot + 1;
+    index[p] = tag | (slot + 1);
     tail++;
   }
 
@@ -161,13 +174,14 @@ final class EndedLeases {
     }
     boolean own = read(id);
     int hash = hash(id, own);
+    int tag = hash & ~slotMask;
     for (long k = (tail - 1) >>> shift; k >= head >>> shift; k--) {
       Chunk c = chunks[(int) (k % chunks.length)];
       int[] index = c.index;
       int mask = index.length - 1;
       for (int p = hash & mask; index[p] != 0; p = (p + 1) & mask) {
-        int slot = index[p] - 1;
-        if (holds(c, slot, id, own)) {
+        if (holds(c, index[p], tag, id, own)) {
+          int slot = (index[p] & slotMask) - 1;
           if ((k << shift) + slot < head) {
             return null; // forgotten; any older end of it too
           }
@@ -219,8 +233,16 @@ final class EndedLeases {
     return c;
   }
 
-  /** Whether {@code slot} of {@code c} holds {@code id} (whose bits {@link #read} just read). */
-  private boolean holds(Chunk c, int slot, String id, boolean own) {
+  /**
+   * Whether index entry {@code entry} of {@code c} is {@code id}'s (whose bits {@link #read} just
+   * read, and whose hash has {@code tag} outside {@link #slotMask}). An entry of another tag is
+   * another id's, told without a read of its slot: columns at random slots are cache misses.
+   */
+  private boolean holds(Chunk c, int entry, int tag, String id, boolean own) {
+    if ((entry & ~slotMask) != tag) {
+      return false;
+    }
+    int slot = (entry & slotMask) - 1;
     String other = c.others[slot];
     return own ? other == null && c.highs[slot] == high && c.lows[slot] == low : id.equals(other);
   }

@@ -130,6 +130,24 @@ class EndedLeasesTest {
     assertThat(ended.size()).isEqualTo(32 * 16); // the all-zero id took 32 places
   }
 
+  /**
+   * Ids with the same hash ("Aa" and "BB" share {@code String.hashCode}) land on the same index
+   * entry with the same tag: only their slots' columns tell them apart.
+   */
+  @Test
+  void get_idsWithTheSameHash_keepEachItsOwn() {
+    EndedLeases ended = new EndedLeases(10);
+    assertThat("Aa".hashCode()).isEqualTo("BB".hashCode());
+    ended.add("Aa", "s1", LeaseEnd.RELEASED, null, 1);
+    ended.add("BB", "s2", LeaseEnd.REVOKED, RevokeReason.ADMIN, 2);
+    ended.add("Aa", "s1", LeaseEnd.MAX_HOLD, null, 3);
+
+    assertThat(ended.get("Aa")).isEqualTo(new LeaseTable.Ended("s1", LeaseEnd.MAX_HOLD, null, 3));
+    assertThat(ended.get("BB"))
+        .isEqualTo(new LeaseTable.Ended("s2", LeaseEnd.REVOKED, RevokeReason.ADMIN, 2));
+    assertThat(ended.get("C#")).isNull(); // the same hash again, never added
+  }
+
   private static String oneDigit(int at, char digit) {
     char[] id = "0".repeat(32).toCharArray();
     id[at] = digit;
