@@ -184,6 +184,36 @@ class SafeModeTest {
     }
   }
 
+  /**
+   * The broker takes a local lease from a resume hello whose answer is lost; the worker closes the
+   * lease before the next hello, which no longer declares it: the SDK gives it back all the same.
+   */
+  @Test
+  void resume_helloAnswerLostThenLocalLeaseClosed_brokerCountsItNoLonger() {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 2));
+    LostEvents lost = new LostEvents();
+    try (BrokerClient client = broker.client(broker.clientBuilder().safeMode(safeMode()), lost);
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+      broker.ticker.advance(Duration.ofMillis(3));
+      Lease local = granted(session.acquire(AcquireOptions.render("https://b.example/1")));
+      assertThat(local.isLocal()).isTrue();
+
+      lost.next(e -> e.hasOpened() && e.getOpened().getResumed());
+      broker.ticker.advance(backoff); // the hello declares the lease; the broker takes it
+      TestBroker.until(() -> broker.inUse(SERVER_RENDER) == 1 && lost.lost(), "taken, answer lost");
+      local.close(); // the SDK never learned that the broker counts it
+
+      broker.ticker.advance(Duration.ofSeconds(5)); // the hello's answer times out
+      broker.ticker.advance(probe.awaitReconnectScheduled());
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
+
+      TestBroker.until(() -> broker.inUse(SERVER_RENDER) == 0, "the closed local lease given back");
+    }
+  }
+
   @Test
   void safeModeCounts_safeModeOff_none() {
     broker = new TestBroker();

@@ -123,6 +123,76 @@ class StreamCallsTest {
   }
 
   @Test
+  void acquire_interruptedWhileQueuedAtBroker_laterGrantIsGivenBack() throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 1));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease held = granted(session.acquire(render("a")));
+      CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+      Thread waiter =
+          new Thread(
+              () -> {
+                try {
+                  session.acquire(render("b").toBuilder().maxWait(Duration.ofSeconds(30)).build());
+                  thrown.complete(null);
+                } catch (Throwable e) {
+                  thrown.complete(e);
+                }
+              });
+      waiter.start();
+      TestBroker.until(() -> broker.broker.queued(SERVER_RENDER) == 1, "b queued at the broker");
+
+      waiter.interrupt();
+      assertThat(thrown.get(5, TimeUnit.SECONDS))
+          .isInstanceOf(BrokerException.class)
+          .extracting(e -> ((BrokerException) e).condition())
+          .isEqualTo(BrokerException.Condition.CANCELLED);
+      assertThat(broker.broker.queued(SERVER_RENDER)).as("still queued at the broker").isEqualTo(1);
+      held.close(); // the broker grants b to the session; its caller is gone
+
+      TestBroker.until(
+          () -> broker.broker.queued(SERVER_RENDER) == 0 && broker.broker.leases().isEmpty(),
+          "b granted, then given back by the SDK");
+      assertThat(broker.ended).extracting(TestBroker.Ended::how).containsOnly(LeaseEnd.RELEASED);
+      assertThat(broker.ended).hasSize(2);
+    }
+  }
+
+  @Test
+  void acquire_grantLostWithStreamAndDeadlinePassesWhileReconnecting_grantGivenBackOnResume()
+      throws Exception {
+    broker = new TestBroker();
+    LostEvents lost = new LostEvents();
+    BrokerClient.Builder slowReconnect =
+        broker.clientBuilder().reconnectBackoff(Duration.ofMinutes(1), Duration.ofMinutes(1));
+    try (BrokerClient client = broker.client(slowReconnect, lost);
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      lost.next(e -> e.hasAcquireResult());
+      CompletableFuture<AcquireResult> result =
+          CompletableFuture.supplyAsync(() -> session.acquire(render("a")));
+      TestBroker.until(
+          () -> broker.inUse(SERVER_RENDER) == 1 && lost.lost(), "granted, answer lost");
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+      broker.ticker.advance(Duration.ofSeconds(5)); // the call deadline, before the reconnect
+
+      assertThatThrownBy(() -> result.get(5, TimeUnit.SECONDS))
+          .cause()
+          .isInstanceOf(BrokerException.class)
+          .extracting(e -> ((BrokerException) e).condition())
+          .isEqualTo(BrokerException.Condition.UNAVAILABLE);
+      assertThat(broker.inUse(SERVER_RENDER)).as("the resumable session keeps it").isEqualTo(1);
+      broker.ticker.advance(backoff);
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
+
+      // Sent again with its request_id, the acquire learns its grant, which nobody waits for.
+      TestBroker.until(() -> broker.inUse(SERVER_RENDER) == 0, "the lost grant given back");
+      assertThat(broker.ended).extracting(TestBroker.Ended::how).containsExactly(LeaseEnd.RELEASED);
+    }
+  }
+
+  @Test
   void release_onStream_endsLeaseReleasedWithOutcome() {
     broker = new TestBroker();
     try (BrokerClient client = broker.client();

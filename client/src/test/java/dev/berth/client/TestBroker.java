@@ -128,6 +128,13 @@ final class TestBroker implements AutoCloseable {
     return connect(name, builder);
   }
 
+  /**
+   * A client over the in-process transport, as {@code builder} says, through {@code interceptor}.
+   */
+  BrokerClient client(BrokerClient.Builder builder, io.grpc.ClientInterceptor interceptor) {
+    return InProcessClients.connect(name, builder.settings(), interceptor);
+  }
+
   /** A client of the in-process server {@code serverName}, as {@code builder} says. */
   static BrokerClient connect(String serverName, BrokerClient.Builder builder) {
     return InProcessClients.connect(serverName, builder.settings());

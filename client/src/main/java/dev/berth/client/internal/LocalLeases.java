@@ -135,10 +135,24 @@ final class LocalLeases {
     return new AcquireResult.Granted(lease);
   }
 
-  /** The local leases of {@code generation} the broker does not count yet, for a resume hello. */
-  List<HeldLease> declare(SessionGeneration generation) {
+  /**
+   * The local leases of {@code generation} the broker does not count yet, for a resume hello. A
+   * lease declared in an earlier hello whose answer never came (the stream dropped, or the answer
+   * was late) and closed since is given back through {@code registry}'s queue: the broker may have
+   * taken it from that hello, and no answer will say so now.
+   */
+  List<HeldLease> declare(SessionGeneration generation, LeaseRegistry registry) {
     List<HeldLease> out = new ArrayList<>();
     synchronized (lock) {
+      for (String id : declared) {
+        if (!held.containsKey(id)) {
+          registry.queueRelease(
+              ReleaseRequest.newBuilder()
+                  .setSessionId(generation.sessionId())
+                  .setLeaseId(id)
+                  .build());
+        }
+      }
       declared.clear();
       for (LocalLease lease : held.values()) {
         if (lease.generation() == generation && !lease.isAdopted()) {

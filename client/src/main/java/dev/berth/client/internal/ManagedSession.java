@@ -217,7 +217,12 @@ final class ManagedSession implements WorkerSession {
           : new BrokerException(Condition.INTERNAL, "stream call failed", e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new BrokerException(Condition.CANCELLED, "interrupted while waiting for the broker");
+      BrokerException cancelled =
+          new BrokerException(Condition.CANCELLED, "interrupted while waiting for the broker");
+      // The call ends for its caller, not at the broker: a grant that comes later is given back,
+      // as for a caller whose deadline passed, instead of being taken for this caller's.
+      call.fail(cancelled);
+      throw cancelled;
     }
   }
 

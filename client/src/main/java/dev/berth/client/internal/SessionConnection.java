@@ -10,6 +10,7 @@ import dev.berth.client.SessionLost;
 import dev.berth.client.SessionOptions;
 import dev.berth.client.Ticker;
 import dev.berth.proto.v1.Ack;
+import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.Goodbye;
 import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.HeartbeatAck;
@@ -284,8 +285,14 @@ final class SessionConnection {
     sendOrHold(call);
   }
 
-  /** Sends {@code call} on the live stream, or holds it until there is one. */
+  /**
+   * Sends {@code call} on the live stream, or holds it until there is one. A call whose caller gave
+   * up before it was ever sent is dropped: no broker has seen it.
+   */
   private void sendOrHold(Call call) {
+    if (call.answer.isDone() && !call.sent) {
+      return;
+    }
     Stream s = stream;
     if (state != State.LIVE || s == null || !s.opened) {
       waitingForStream.addLast(call);
@@ -312,6 +319,7 @@ final class SessionConnection {
     }
     long id = ++lastCallId;
     s.calls.put(id, call);
+    call.sent = true;
     s.send(call.request.apply(id));
   }
 
@@ -352,13 +360,19 @@ final class SessionConnection {
   /**
    * Ends {@code call} at its deadline: UNAVAILABLE (transient) when it was still waiting for a
    * stream, saying why the last one ended; DEADLINE_EXCEEDED when the broker had it and did not
-   * answer.
+   * answer. Its caller gives up; an acquire a broker may have granted is still seen through.
    */
   private void callTimedOut(Call call, Duration deadline) {
     if (call.answer.isDone()) {
       return;
     }
-    if (waitingForStream.remove(call)) {
+    if (waitingForStream.contains(call)) {
+      if (!call.mayHaveGranted()) {
+        waitingForStream.remove(call);
+      }
+      // One the broker may have granted before its stream dropped stays queued: sent again on the
+      // next stream, with the same request_id, it learns the first answer, and a grant is given
+      // back (see answered) rather than held at the broker for nobody.
       call.fail(
           new BrokerException(
               BrokerException.Condition.UNAVAILABLE,
@@ -398,7 +412,7 @@ final class SessionConnection {
     }
     List<String> orphans = grantedLeaseIds(event);
     for (String leaseId : orphans) {
-      // Its caller gave up (the deadline passed): release the lease rather than hold it unused.
+      // Its caller gave up (deadline, interrupt): release the lease rather than hold it unused.
       log.log(Level.INFO, "releasing lease {0}, granted after its caller gave up", leaseId);
       // Named by its session, which a unary release (when the stream is at its cap) needs.
       ReleaseRequest release =
@@ -407,8 +421,35 @@ final class SessionConnection {
               .setLeaseId(leaseId)
               .build();
       // Nobody's span is current here: the broker's Release span starts a trace of its own.
-      sendOrHold(Call.release(null, release, SdkTracing.StreamTrace.NONE));
+      Call giveBack = Call.release(null, release, SdkTracing.StreamTrace.NONE);
+      // Nobody waits for it either: a failure that may pass goes to the session's queue of releases
+      // retried with the next heartbeat or resume, so the lease is not left at the broker.
+      var unused =
+          giveBack.answer.whenComplete(
+              (answer, error) -> {
+                if (releaseMayPass(answer, error)) {
+                  leases.queueRelease(release);
+                }
+              });
+      sendOrHold(giveBack);
     }
+  }
+
+  /**
+   * Whether a release that ended with {@code answer} or {@code error} failed in a way a retry may
+   * get past (no stream, the stream's cap, a deadline, the session closing): not an answer, nor a
+   * refusal that names the lease or session.
+   */
+  private static boolean releaseMayPass(SessionEvent answer, Throwable error) {
+    if (error != null) {
+      return error instanceof BrokerException b
+          && (b.isTransient() || b.condition() == BrokerException.Condition.CANCELLED);
+    }
+    if (!answer.hasReleaseResult() || !answer.getReleaseResult().hasError()) {
+      return false;
+    }
+    CallError e = answer.getReleaseResult().getError();
+    return Errors.fromStatus(Status.fromCodeValue(e.getCode()), null).isTransient();
   }
 
   /** The leases an acquire or bundle result grants; empty for any other answer. */
@@ -485,7 +526,7 @@ final class SessionConnection {
       hello.setResumeSessionId(g.sessionId()).addAllHeldLeases(leases.held(g));
       LocalLeases local = localLeases;
       if (local != null) {
-        hello.addAllHeldLeases(local.declare(g));
+        hello.addAllHeldLeases(local.declare(g, leases));
       }
     }
     // Armed before the hello leaves: once anyone has seen the hello, its timeout is running.
@@ -740,7 +781,10 @@ final class SessionConnection {
     lastEnded = describe(status);
     // Calls in flight go back in front of those waiting, in the order they were made, then those
     // that waited for room under the cap, to be sent again on the next stream (or failed below, if
-    // there is none). One whose caller gave up is not sent again.
+    // there is none). An acquire whose caller gave up is sent again too: the broker may have
+    // granted
+    // it, and only its answer to the same request_id tells (a grant is then given back). A release
+    // whose caller gave up is not: the session queued it for its own retries.
     while (!waitingForRoom.isEmpty()) {
       waitingForStream.addFirst(waitingForRoom.pollLast());
     }
@@ -748,7 +792,7 @@ final class SessionConnection {
     ids.sort(java.util.Comparator.reverseOrder());
     for (Long id : ids) {
       Call call = s.calls.get(id);
-      if (!call.answer.isDone()) {
+      if (!call.answer.isDone() || call.mayHaveGranted()) {
         waitingForStream.addFirst(call);
       }
     }
@@ -855,6 +899,14 @@ final class SessionConnection {
                   BrokerException error = Errors.fromGrpc(t);
                   if (error.isTransient()) {
                     leases.queueRelease(request);
+                  } else if (error.condition() == BrokerException.Condition.NOT_FOUND) {
+                    // Nothing to give back: the broker does not know the lease (a local lease no
+                    // hello of it reached, or an end it has forgotten).
+                    log.log(
+                        Level.INFO,
+                        "release of {0}: the broker does not hold it ({1})",
+                        request.getLeaseId(),
+                        error.getMessage());
                   } else {
                     log.log(
                         Level.WARNING, "release of {0} failed: {1}", request.getLeaseId(), error);
@@ -987,6 +1039,9 @@ final class SessionConnection {
     final CompletableFuture<SessionEvent> answer = new CompletableFuture<>();
     Future<?> deadline;
 
+    /** Whether it was ever sent on a stream (a broker may have it). Read and set on the loop. */
+    boolean sent;
+
     Call(SessionGeneration generation, LongFunction<SessionRequest> request) {
       this(generation, request, null);
     }
@@ -1006,9 +1061,20 @@ final class SessionConnection {
       return new Call(generation, id -> Calls.release(id, request, trace), request);
     }
 
+    /**
+     * Ends the wait of the call's caller with {@code error}; the connection still sees an acquire a
+     * broker may have through to its answer (see {@link #mayHaveGranted}). Any thread.
+     */
     void fail(BrokerException error) {
       answer.completeExceptionally(error);
       cancelDeadline();
+    }
+
+    /**
+     * Whether it is an acquire or a bundle that reached a stream, so a broker may have granted it.
+     */
+    boolean mayHaveGranted() {
+      return sent && release == null;
     }
 
     void cancelDeadline() {

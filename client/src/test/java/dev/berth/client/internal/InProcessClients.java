@@ -2,6 +2,7 @@ package dev.berth.client.internal;
 
 import dev.berth.client.BrokerClient;
 import dev.berth.client.BrokerClientProvider;
+import io.grpc.ClientInterceptor;
 import io.grpc.inprocess.InProcessChannelBuilder;
 
 /**
@@ -28,6 +29,19 @@ public final class InProcessClients {
     return GrpcBrokerClient.forChannels(
         serverNames,
         name -> InProcessChannelBuilder.forName(name).directExecutor().build(),
+        settings);
+  }
+
+  /**
+   * A client of the in-process server {@code serverName} whose channel passes every call through
+   * {@code interceptor} (a test's way to lose or change messages on the wire).
+   */
+  public static BrokerClient connect(
+      String serverName, BrokerClientProvider.Settings settings, ClientInterceptor interceptor) {
+    return GrpcBrokerClient.forChannels(
+        java.util.List.of(serverName),
+        name ->
+            InProcessChannelBuilder.forName(name).directExecutor().intercept(interceptor).build(),
         settings);
   }
 }
