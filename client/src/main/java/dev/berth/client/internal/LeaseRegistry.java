@@ -41,6 +41,10 @@ final class LeaseRegistry {
         }
       };
 
+  /** Whether the session closed ({@link #endAll}): a lease granted since is ended at once. */
+  @GuardedBy("lock")
+  private boolean closed;
+
   /** Releases that failed in transit; retried while the session lives (Release is idempotent). */
   private final ConcurrentLinkedQueue<ReleaseRequest> pendingReleases =
       new ConcurrentLinkedQueue<>();
@@ -56,6 +60,11 @@ final class LeaseRegistry {
   LeaseHandle register(LeaseHandle fresh) {
     LeaseHandle ended = null;
     synchronized (lock) {
+      if (closed) {
+        // Granted as the session closed: the goodbye released it at the broker.
+        fresh.endWithSession();
+        return fresh;
+      }
       LeaseHandle existing = live.get(fresh.leaseId());
       if (existing != null && !existing.isEnded()) {
         return existing;
@@ -113,9 +122,13 @@ final class LeaseRegistry {
     return ended;
   }
 
-  /** Ends every lease quietly: the session said goodbye, which released them all. */
+  /**
+   * Ends every lease quietly: the session said goodbye, which released them all. A lease whose
+   * grant is registered after this is ended as it is registered.
+   */
   void endAll() {
     synchronized (lock) {
+      closed = true;
       for (LeaseHandle lease : live.values()) {
         lease.endWithSession();
       }
