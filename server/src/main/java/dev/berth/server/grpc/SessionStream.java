@@ -204,7 +204,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   private void acquire(StreamAcquire message) {
     StreamCall call = admit(message.getCallId(), SessionRequest.MsgCase.ACQUIRE);
     if (call != null) {
-      call.pending =
+      call.started(
           shared
               .calls()
               .acquire(
@@ -212,14 +212,14 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                   sessionId,
                   Long.MAX_VALUE,
                   principal,
-                  call.answer(Protos::acquireResult));
+                  call.answer(Protos::acquireResult)));
     }
   }
 
   private void acquireBundle(StreamAcquireBundle message) {
     StreamCall call = admit(message.getCallId(), SessionRequest.MsgCase.ACQUIRE_BUNDLE);
     if (call != null) {
-      call.pending =
+      call.started(
           shared
               .calls()
               .bundle(
@@ -227,7 +227,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                   sessionId,
                   Long.MAX_VALUE,
                   principal,
-                  call.answer(Protos::bundleResult));
+                  call.answer(Protos::bundleResult)));
     }
   }
 
@@ -352,6 +352,21 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     void cancel() {
       if (finish()) {
         pending.cancel();
+      }
+    }
+
+    /**
+     * Keeps the handle of the call's acquire, which may still wait at the broker. The stream may
+     * have ended on another thread (a resume elsewhere, expiry, shutdown, an unread stream) after
+     * the broker returned and before the handle got here; {@link #cancel} then found no handle to
+     * cancel, and the acquire would keep its place in the queue, and later take a lease for nobody.
+     * Read after the handle is written, {@link #ended} tells, and the acquire gives its place up
+     * now (cancelling twice is harmless).
+     */
+    void started(LeaseCalls.Pending handle) {
+      pending = handle;
+      if (ended) {
+        handle.cancel();
       }
     }
 
