@@ -906,12 +906,16 @@ final class Protos {
     if (outcome.getError().length() > 1024) {
       throw BrokerException.invalid("outcome.error", "longer than 1024 characters");
     }
-    if (duration.compareTo(Duration.ofDays(1)) > 0
-        || retryAfter.compareTo(Duration.ofDays(1)) > 0) {
-      throw BrokerException.invalid("outcome", "durations must be at most one day");
-    }
+    atMostADay("outcome.duration", duration);
+    atMostADay("outcome.retry_after", retryAfter);
     return new Outcome(
         outcome.getSuccess(), duration.toNanos(), status, retryAfter.toNanos(), outcome.getError());
+  }
+
+  private static void atMostADay(String field, Duration value) {
+    if (value.compareTo(Duration.ofDays(1)) > 0) {
+      throw BrokerException.invalid(field, "must be at most one day, got " + value);
+    }
   }
 
   /** A cluster member's view of its cluster, as admin reads report it. */

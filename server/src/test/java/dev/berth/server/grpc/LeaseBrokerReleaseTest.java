@@ -196,6 +196,27 @@ class LeaseBrokerReleaseTest {
   }
 
   @Test
+  void release_durationsOverADay_invalidArgumentNamingTheField() {
+    Lease lease = b.grant(session, RESOURCE_KIND_RENDER);
+    Duration tooLong = Duration.ofDays(1).plusSeconds(1);
+
+    Status duration =
+        failure(
+            Status.Code.INVALID_ARGUMENT,
+            () -> release(lease.getLeaseId(), Outcome.newBuilder().setDuration(proto(tooLong))));
+    Status retryAfter =
+        failure(
+            Status.Code.INVALID_ARGUMENT,
+            () -> release(lease.getLeaseId(), Outcome.newBuilder().setRetryAfter(proto(tooLong))));
+
+    assertThat(duration.getDescription())
+        .isEqualTo("outcome.duration: must be at most one day, got PT24H1S");
+    assertThat(retryAfter.getDescription())
+        .isEqualTo("outcome.retry_after: must be at most one day, got PT24H1S");
+    assertThat(b.broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+  }
+
+  @Test
   void release_oversizedError_invalidArgumentNamingOutcomeError() {
     Lease lease = b.grant(session, RESOURCE_KIND_RENDER);
 
