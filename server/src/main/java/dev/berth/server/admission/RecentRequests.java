@@ -1,6 +1,7 @@
 package dev.berth.server.admission;
 
 import dev.berth.server.lease.Lease;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,8 +10,9 @@ import java.util.function.BiConsumer;
 /**
  * A session's recently used request ids and what each was answered, for idempotent acquires and
  * bundles (one namespace: an id used for an acquire cannot name a bundle). A request still waiting
- * maps to its {@link Waiter}; an answered one to its answer. Bounded: the least recently used ids
- * are forgotten first.
+ * maps to its {@link Waiter}; an answered one to its answer. Bounded: the least recently used
+ * answered ids are forgotten first. An id still waiting is kept beyond the bound (the queue caps
+ * bound those): forgotten, a retry of it would wait a second time, and be granted twice.
  *
  * <p>Not thread-safe: guarded by the broker's lock.
  */
@@ -92,15 +94,7 @@ public final class RecentRequests {
 
   private Map<String, Entry<?>> entries() {
     if (entries == null) {
-      entries =
-          new LinkedHashMap<>(16, 0.75f, true) {
-            private static final long serialVersionUID = 1L;
-
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Entry<?>> eldest) {
-              return size() > capacity;
-            }
-          };
+      entries = new LinkedHashMap<>(16, 0.75f, true);
     }
     return entries;
   }
@@ -113,7 +107,19 @@ public final class RecentRequests {
   /** Remembers a new request id. */
   public <A> Entry<A> remember(String requestId, Request<A> request) {
     Entry<A> entry = new Entry<>(request);
-    entries().put(requestId, entry);
+    Map<String, Entry<?>> all = entries();
+    all.put(requestId, entry);
+    if (all.size() > capacity) {
+      // The least recently used answered id goes; ids still waiting (at the front while they wait
+      // unasked) are stepped over.
+      for (Iterator<Entry<?>> it = all.values().iterator(); it.hasNext(); ) {
+        Entry<?> oldest = it.next();
+        if (oldest != entry && oldest.pending() == null) {
+          it.remove();
+          break;
+        }
+      }
+    }
     return entry;
   }
 

@@ -363,6 +363,9 @@ final class AcquireCommands {
 
   @GuardedBy("state.lock")
   private <A> void fail(Waiter<A> waiter, BrokerException error, Effects fx) {
+    // A failure is no answer: a retry with the same request_id starts afresh (after a handoff that
+    // failed, this member leads on), instead of joining a waiter nothing will answer.
+    forgetRequest(waiter);
     for (Callback<A> caller : complete(waiter)) {
       fx.add(() -> caller.failed(error));
     }
@@ -720,7 +723,13 @@ final class AcquireCommands {
           if (blocker.wakesAtRetryAfter()) {
             nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
           }
-          if (blocker.blocksQueue() && waiter.request().item(verdict.item()).kind() == kind) {
+          if (blocker.blocksQueue()
+              && waiter.request().item(verdict.item()).kind() == kind
+              && !(blocker == Admission.Blocker.POOL_FULL
+                  && sameKindBefore(waiter.request(), verdict.item()) > 0)) {
+            // A bundle whose second (or later) lease of this kind has no place does not say the
+            // pool is full for a single lease: it is passed over like any waiter blocked for
+            // itself, and nothing is held for it.
             full = true;
           }
         }
@@ -736,6 +745,18 @@ final class AcquireCommands {
     if (nextToken != Long.MAX_VALUE) {
       scheduleWake(kind, nextToken);
     }
+  }
+
+  /** How many items before {@code item} of {@code request} are of its kind. */
+  private static int sameKindBefore(Request<?> request, int item) {
+    ResourceKind kind = request.item(item).kind();
+    int before = 0;
+    for (int i = 0; i < item; i++) {
+      if (request.item(i).kind() == kind) {
+        before++;
+      }
+    }
+    return before;
   }
 
   /**

@@ -206,6 +206,9 @@ final class SessionCommands {
     state.usage.leaseGranted(session.principal());
     session.job().leaseCounted(kind);
     state.admission.readmitted(lease);
+    if (kind == ResourceKind.WASM) {
+      state.wasmUse.used(lease.id(), now); // idle from now on, as a lease loaded from a snapshot
+    }
     state.journalGranted(lease, null, 0);
     String worker = session.workerId();
     String job = session.job().name();

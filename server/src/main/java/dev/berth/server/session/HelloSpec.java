@@ -121,8 +121,11 @@ public record HelloSpec(
       if (!held.module().isEmpty()) {
         AcquireSpec.requireName("hello.held_leases.module", held.module());
       }
-      if (held.memoryMb() < 0) {
-        throw BrokerException.invalid("hello.held_leases.memory_mb", "must not be negative");
+      if (held.memoryMb() < 0 || held.memoryMb() > AcquireSpec.MAX_MEMORY_ESTIMATE_MB) {
+        // The bound of an acquire's memory_estimate_mb, which is what a held lease's memory was.
+        throw BrokerException.invalid(
+            "hello.held_leases.memory_mb",
+            "must be 0.." + AcquireSpec.MAX_MEMORY_ESTIMATE_MB + ", got " + held.memoryMb());
       }
     }
     return new HelloSpec(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, job);
