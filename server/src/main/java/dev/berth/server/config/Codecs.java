@@ -180,7 +180,11 @@ final class Codecs {
           if (s.isEmpty()) {
             throw new ConfigException(key, "must be " + expected() + ", got ''");
           }
-          return Path.of(s);
+          try {
+            return Path.of(s);
+          } catch (java.nio.file.InvalidPathException e) {
+            throw new ConfigException(key, "must be " + expected() + ": " + e.getReason());
+          }
         }
       };
 
@@ -560,6 +564,14 @@ final class Codecs {
 
         @Override
         public List<TokenRegistry.Entry> parse(String key, Object raw) {
+          if (raw instanceof String s && s.isBlank()) {
+            // An empty variable or flag is most often a template that lost its value: taken as
+            // "no tokens" it would open the broker to anyone, replacing the file's tokens.
+            throw new ConfigException(
+                key,
+                "is empty; name at least one token, or leave the key unset to run without"
+                    + " authentication");
+          }
           Object value =
               raw instanceof String s
                   ? YamlConfigFile.parseFlow(key, s, "{crawler: {sha256: HEX, roles: [worker]}}")

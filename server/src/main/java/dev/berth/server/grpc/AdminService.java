@@ -43,6 +43,9 @@ import java.util.function.Supplier;
  * and interventions. Page tokens are opaque to callers (base64 of the last key returned).
  */
 final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
+  /** The longest grace a revoke may give: the lease has ended at the broker already. */
+  private static final Duration MAX_GRACE = Duration.ofDays(1);
+
   private static final int DEFAULT_PAGE = 100;
   private static final int MAX_PAGE = 1000;
 
@@ -164,6 +167,9 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
                 "reason", "required: ADMIN, IDLE, MEMORY_PRESSURE, DRAIN, ...");
           }
           Duration grace = request.hasGrace() ? Protos.duration(request.getGrace(), "grace") : null;
+          if (grace != null && grace.compareTo(MAX_GRACE) > 0) {
+            throw BrokerException.invalid("grace", "must be at most 1d, got " + grace);
+          }
           return Protos.revokeResponse(broker.revoke(request.getLeaseId(), reason, grace));
         });
   }

@@ -364,11 +364,11 @@ final class Protos {
           String pattern = rate.getPattern();
           if (pattern.equals("*")) {
             rates.defaultRate(rate.getRatePerSecond());
-            if (rate.getBurst() > 0) {
-              rates.defaultBurst(rate.getBurst());
+            if (rate.getBurst() != 0) {
+              rates.defaultBurst(clampedQuota(rate.getBurst()));
             }
-          } else if (rate.getBurst() > 0) {
-            rates.host(pattern, rate.getRatePerSecond(), rate.getBurst());
+          } else if (rate.getBurst() != 0) {
+            rates.host(pattern, rate.getRatePerSecond(), clampedQuota(rate.getBurst()));
           } else {
             rates.host(pattern, rate.getRatePerSecond());
           }
@@ -422,14 +422,17 @@ final class Protos {
               name,
               rate.getPattern(),
               rate.getRatePerSecond(),
-              rate.getBurst() > 0 ? rate.getBurst() : null);
+              rate.getBurst() != 0 ? clampedQuota(rate.getBurst()) : null);
         }
       }
     }
     return jobs.build();
   }
 
-  /** A uint32 quota off the wire; values beyond an int are refused by the range check. */
+  /**
+   * A uint32 quota or burst off the wire; values beyond an int are refused by the range check (as
+   * an int they would read as negative, which a burst took for "the default").
+   */
   private static int clampedQuota(int wire) {
     return (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(wire));
   }

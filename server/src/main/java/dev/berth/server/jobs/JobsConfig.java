@@ -247,6 +247,12 @@ public final class JobsConfig {
      * @param burst null to take {@code rate_limit.default_burst}'s default
      */
     public Builder host(String name, String pattern, double rate, Integer burst) {
+      if (burst != null && (burst < 1 || burst > RateLimitConfig.MAX_BURST)) {
+        // Checked here: below, 0 stands for "not set", so a bad burst would become the default.
+        throw new ConfigException(
+            Keys.hosts(name) + "." + pattern + ".burst",
+            "must be 1.." + RateLimitConfig.MAX_BURST + ", got " + burst);
+      }
       entry(name).hosts.put(pattern, new HostRule(pattern, rate, burst == null ? 0 : burst));
       return this;
     }

@@ -239,6 +239,48 @@ class ConfigLoaderTest extends ConfigFileTest {
   }
 
   @Test
+  void load_durationBeyondTenYearsOrBelowAMillisecond_refusedNamingTheKey() {
+    // Larger ones overflowed later as nanoseconds (an acquire then failed INTERNAL); smaller
+    // ones could not be written back by --print-config.
+    assertThatThrownBy(() -> load(null, flag("--pools.render.max_hold", "200000d")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(
+            "pools.render.max_hold: must be at most 3650d (ten years), got '200000d'");
+    assertThatThrownBy(() -> load(null, flag("--session.heartbeat_interval", "99999999999999d")))
+        .hasMessageStartingWith("session.heartbeat_interval: must be at most 3650d");
+    assertThatThrownBy(() -> load(null, flag("--performance.target_p95", "PT0.0001S")))
+        .hasMessageStartingWith(
+            "performance.target_p95: must be whole milliseconds, got 'PT0.0001S'");
+  }
+
+  @Test
+  void load_emptyTokensFromTheEnvironment_refusedNotOpen() {
+    env.put("BERTH_AUTH_TOKENS", "");
+    assertThatThrownBy(() -> load(null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(
+            "auth.tokens: is empty; name at least one token, or leave the key unset to run"
+                + " without authentication");
+    env.clear();
+  }
+
+  @Test
+  void load_pathWithNul_refusedNamingTheKey() throws IOException {
+    Path f = file("state_dir: \"a\\0b\"\n");
+    assertThatThrownBy(() -> load(f))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("state_dir: must be a file or directory path: ");
+  }
+
+  @Test
+  void load_jobHostBurstOutOfRange_refusedNamingTheKey() throws IOException {
+    Path f = file("jobs:\n  crawl:\n    hosts:\n      a.example.com: {rate: 5, burst: -5}\n");
+    assertThatThrownBy(() -> load(f))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("a.example.com.burst: must be 1..1000000, got -5");
+  }
+
+  @Test
   void load_ruleBroken_namesKeyRuleAndSource() throws IOException {
     assertThatThrownBy(() -> load(null, flag("--session-ttl", "1s")))
         .isInstanceOf(ConfigException.class)

@@ -389,6 +389,38 @@ class AdminServiceTest {
                                 .build()))
             .andThen(t -> assertThat(t.b.broker.policy().rateLimit().hosts()).isEmpty()),
         Invalid.of(
+                "updateLimits: a burst beyond an int (a uint32 on the wire) is refused, not the"
+                    + " default; nothing applied",
+                "rate_limit.hosts['example.com'].burst: must be 1..1000000, got 2147483647",
+                t ->
+                    () ->
+                        t.admin.updateLimits(
+                            UpdateLimitsRequest.newBuilder()
+                                .addHostRates(
+                                    HostRate.newBuilder()
+                                        .setPattern("example.com")
+                                        .setRatePerSecond(5)
+                                        .setBurst((int) 3_000_000_000L))
+                                .build()))
+            .andThen(t -> assertThat(t.b.broker.policy().rateLimit().hosts()).isEmpty()),
+        Invalid.of(
+                "revokeLease: grace over a day; the lease is kept",
+                "grace: must be at most 1d",
+                t -> {
+                  Lease lease = t.holdPdf();
+                  return () ->
+                      t.admin.revokeLease(
+                          RevokeLeaseRequest.newBuilder()
+                              .setLeaseId(lease.getLeaseId())
+                              .setReason(RevokeReason.REVOKE_REASON_ADMIN)
+                              .setGrace(seconds(10_000_000_000L))
+                              .build());
+                })
+            .andThen(
+                t ->
+                    assertThat(t.leaseIds(ListLeasesRequest.newBuilder()))
+                        .containsExactly(t.held.getLeaseId())),
+        Invalid.of(
             "updateLimits: a bad host pattern",
             "rate_limit.hosts['exa mple.com']",
             t ->
