@@ -141,11 +141,7 @@ final class ServeOptions {
             .description("YAML config file (or BERTH_CONFIG); see docs/configuration.md")
             .preprocessor(
                 (args, command, arg, info) -> {
-                  String value = value(args, "--config");
-                  if (value.isBlank()) {
-                    throw new ConfigException("--config", "needs a file path");
-                  }
-                  configFile = Path.of(value);
+                  configFile(value(args, "--config"));
                   return true;
                 })
             .build());
@@ -257,12 +253,21 @@ final class ServeOptions {
       throw new ConfigException(word, "unexpected argument; options start with --");
     }
     int eq = word.indexOf('=');
-    if (eq > 0) {
+    if (eq > 0 && word.substring(0, eq).equals("--config")) {
+      configFile(word.substring(eq + 1)); // --config=FILE, which picocli leaves to this parameter
+    } else if (eq > 0) {
       flags.add(new Flag(word.substring(0, eq), word.substring(eq + 1)));
     } else {
       flags.add(new Flag(word, value(args, word)));
     }
     return true;
+  }
+
+  private void configFile(String value) {
+    if (value.isBlank()) {
+      throw new ConfigException("--config", "needs a file path");
+    }
+    configFile = Path.of(value);
   }
 
   private static String value(Stack<String> args, String option) {

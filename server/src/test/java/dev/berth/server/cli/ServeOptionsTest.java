@@ -30,6 +30,14 @@ class ServeOptionsTest {
   }
 
   @Test
+  void parse_configWithEquals_namesTheFileAsWithASpace() {
+    assertThat(ServeOptions.parse(List.of("--config=/etc/berth/berth.yaml")).configFile)
+        .isEqualTo(Path.of("/etc/berth/berth.yaml"));
+    assertThat(ServeOptions.parse(List.of("--config", "/etc/berth/berth.yaml")).configFile)
+        .isEqualTo(Path.of("/etc/berth/berth.yaml"));
+  }
+
+  @Test
   void parse_wasmAndRateFlags_allGoToTheConfigLoader() {
     BerthConfig config =
         load(
