@@ -768,8 +768,12 @@ public final class Broker implements AutoCloseable {
   public void adoptPolicy(Policy newPolicy) {
     state.act(
         (now, fx) -> {
+          long ttlBefore = state.ttlNanos();
           state.policy = newPolicy;
           state.config = newPolicy.broker();
+          if (state.ttlNanos() < ttlBefore) {
+            state.sessions.ttlShortened(state.ttlNanos());
+          }
           state.admission.update(
               newPolicy.rateLimit(), newPolicy.memory(), newPolicy.performance(), now);
           if (!newPolicy.jobs().equals(state.jobs.config())) {

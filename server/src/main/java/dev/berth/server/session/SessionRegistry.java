@@ -79,6 +79,18 @@ public final class SessionRegistry {
     return due;
   }
 
+  /**
+   * The TTL became {@code ttlNanos}, shorter than before: every session's deadline moves earlier,
+   * so one that is not heard from again expires at the new TTL, not the old. (A longer TTL needs
+   * nothing: {@link #overdue} re-queues a session at its new deadline.) Linear in the sessions.
+   */
+  public void ttlShortened(long ttlNanos) {
+    deadlines.clear();
+    for (Session session : sessions.values()) {
+      deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
+    }
+  }
+
   /** True when the session has not been seen for a whole TTL. */
   public static boolean isOverdue(Session session, long nowNanos, long ttlNanos) {
     return nowNanos - session.lastSeenNanos() >= ttlNanos;

@@ -208,4 +208,20 @@ class BrokerAccountingTest {
       assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
     }
   }
+
+  /** A TTL lowered live reaches a session that is never heard from again. */
+  @Test
+  void updateConfig_ttlLowered_silentSessionExpiresAtTheNewTtl() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      h.grant(a, RENDER);
+      h.broker.updateConfig(
+          h.broker.config().toBuilder().sessionTtl(Duration.ofSeconds(5)).build());
+
+      h.time.advance(Duration.ofSeconds(6));
+
+      assertThat(h.broker.sessionCount()).isZero();
+      assertThat(h.broker.inUse(RENDER)).isZero();
+    }
+  }
 }
