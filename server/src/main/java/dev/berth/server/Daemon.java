@@ -466,17 +466,19 @@ public final class Daemon implements AutoCloseable {
   /**
    * Reads the configuration sources again and applies what changed, then re-reads the WASM modules
    * in force from their files; what SIGHUP runs. A bad configuration is refused with one log line
-   * and changes nothing; a module that no longer loads leaves the last good set served (see {@link
-   * ModuleRegistry#reload}).
+   * and changes nothing, the modules included (they are not re-read); a module that no longer loads
+   * leaves the last good set served (see {@link ModuleRegistry#reload}).
    */
   public ConfigReloader.Result reload() {
     ConfigReloader.Result result = reloader.reload();
     metrics.reloaded(result.applied());
     WasmConfig now = wasm;
     ModuleRegistry modules = broker.modules();
-    if (!now.modules().isEmpty()
-        || !modules.isEmpty()
-        || !now.idleTimeout().equals(modules.idleTimeout())) {
+    boolean wasmInUse =
+        !now.modules().isEmpty()
+            || !modules.isEmpty()
+            || !now.idleTimeout().equals(modules.idleTimeout());
+    if (result.applied() && wasmInUse) {
       modules.reload(now); // the same files too: a rebuilt module is served from now on
     }
     return result;

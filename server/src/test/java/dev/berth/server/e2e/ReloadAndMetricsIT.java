@@ -117,6 +117,35 @@ class ReloadAndMetricsIT {
     }
   }
 
+  @Test
+  @Timeout(120)
+  void sighup_configRefused_wasmModulesNotRereadEither() throws Exception {
+    Path module = dir.resolve("extractor.wasm");
+    byte[] first = Files.readAllBytes(TestModules.extractor());
+    Files.write(module, first);
+    Path config = dir.resolve("berth.yaml");
+    String modules =
+        "wasm:\n  modules:\n    extractor: {path: " + module + ", exports: [alloc, extract]}\n";
+    Files.writeString(config, modules);
+    try (DaemonProcess daemon =
+        DaemonProcess.start(
+            dir.resolve("state"), dir.resolve("daemon.log"), "--config", config.toString())) {
+      ManagedChannel channel = daemon.channel();
+      assertThat(servedDigest(channel)).isEqualTo(sha256(first));
+
+      Files.write(module, withCustomSection(first, "rebuilt"));
+      Files.writeString(config, modules + "pools:\n  render:\n    limit: -5\n");
+      daemon.reload();
+      await(() -> daemon.logText().contains("config reload refused"), daemon);
+
+      assertThat(servedDigest(channel))
+          .as("a refused reload changes nothing")
+          .isEqualTo(sha256(first));
+      assertThat(daemon.logText()).doesNotContain("WASM modules reloaded");
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
   private static String servedDigest(ManagedChannel channel) {
     return LeaseBrokerGrpc.newBlockingStub(channel)
         .withDeadlineAfter(5, TimeUnit.SECONDS)
