@@ -782,9 +782,8 @@ final class SessionConnection {
     // Calls in flight go back in front of those waiting, in the order they were made, then those
     // that waited for room under the cap, to be sent again on the next stream (or failed below, if
     // there is none). An acquire whose caller gave up is sent again too: the broker may have
-    // granted
-    // it, and only its answer to the same request_id tells (a grant is then given back). A release
-    // whose caller gave up is not: the session queued it for its own retries.
+    // granted it, and only its answer to the same request_id tells (a grant is then given back).
+    // A release whose caller gave up is not: the session queued it for its own retries.
     while (!waitingForRoom.isEmpty()) {
       waitingForStream.addFirst(waitingForRoom.pollLast());
     }
