@@ -20,11 +20,17 @@ import java.util.TreeMap;
  *
  * <p>A key set by a source replaces the value of lower sources whole, maps included. Within one
  * source a key given twice takes its last value, and the entries of a map key set field by field
- * ({@code --wasm.modules.NAME.path}) or by an entry flag ({@code --wasm-module}) accumulate.
+ * ({@code --wasm.modules.NAME.path}) or by an entry flag ({@code --wasm-module}) accumulate, over
+ * the whole map when it came first; the whole map after entries in the same source is an error.
  */
 final class ConfigLoader {
-  /** One value set by a source. */
-  record Setting<T>(ConfigKey<T> key, T value, Origin origin) {
+  /**
+   * One value set by a source.
+   *
+   * @param byEntries whether a map's value was built entry by entry (field flags, entry flags,
+   *     dotted file keys) rather than given whole
+   */
+  record Setting<T>(ConfigKey<T> key, T value, Origin origin, boolean byEntries) {
     void applyTo(Builders builders) {
       if (value != null) {
         key.apply(builders, value);
@@ -40,7 +46,11 @@ final class ConfigLoader {
     private final Map<ConfigKey<?>, Setting<?>> settings = new LinkedHashMap<>();
 
     <T> void put(ConfigKey<T> key, T value, Origin origin) {
-      settings.put(key, new Setting<>(key, value, origin));
+      settings.put(key, new Setting<>(key, value, origin, false));
+    }
+
+    <T> void putEntries(ConfigKey<T> key, T value, Origin origin) {
+      settings.put(key, new Setting<>(key, value, origin, true));
     }
 
     /** The setting of {@code key}, or null. */
@@ -143,6 +153,18 @@ final class ConfigLoader {
   }
 
   private static <T> void setWhole(Values values, ConfigKey<T> key, Object raw, Origin origin) {
+    Setting<T> so = values.get(key);
+    if (so != null && so.byEntries() && so.origin().kind() == origin.kind()) {
+      // Replacing them would drop the entries silently; merging would make the whole map's
+      // meaning depend on where it stands. Neither is what the operator can see, so refuse.
+      throw new ConfigException(
+          key.name(),
+          "given whole ("
+              + origin.describe()
+              + ") after entries of it in the same source ("
+              + so.origin().describe()
+              + "); give the map whole or entry by entry, not both");
+    }
     values.put(key, key.parse(raw, origin), origin);
   }
 
@@ -154,7 +176,7 @@ final class ConfigLoader {
               .codec()
               .withField(
                   key.name(), sameSource(values, key, origin), ref.entry(), ref.field(), raw);
-      values.put(key, next, origin);
+      values.putEntries(key, next, origin);
     } catch (ConfigException e) {
       throw origin.attachTo(e);
     }
@@ -168,7 +190,7 @@ final class ConfigLoader {
           flag.mapKey()
               .codec()
               .withEntry(sameSource(values, key, origin), entry.getKey(), entry.getValue());
-      values.put(key, next, origin);
+      values.putEntries(key, next, origin);
     } catch (ConfigException e) {
       throw origin.attachTo(e);
     }

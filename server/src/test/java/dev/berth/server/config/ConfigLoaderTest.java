@@ -470,6 +470,35 @@ class ConfigLoaderTest extends ConfigFileTest {
                 + " --rate_limit.hosts.a.com.burst)");
   }
 
+  @Test
+  void load_wholeMapAfterItsEntriesInOneSource_isRefused_wholeMapFirstTakesEntries() {
+    assertThatThrownBy(
+            () ->
+                load(
+                    null,
+                    flag("--rate_limit.hosts.a.com.rate", "3"),
+                    flag("--rate_limit.hosts", "{b.com: {rate: 4}}")))
+        .hasMessage(
+            "rate_limit.hosts: given whole (flag --rate_limit.hosts) after entries of it in the"
+                + " same source (flag --rate_limit.hosts.a.com.rate); give the map whole or entry"
+                + " by entry, not both");
+    assertThatThrownBy(
+            () ->
+                load(
+                    null,
+                    flag("--wasm-module", "x=/x.wasm"),
+                    flag("--wasm.modules", "{y: {path: /y.wasm}}")))
+        .hasMessageStartingWith("wasm.modules: given whole (flag --wasm.modules) after entries");
+
+    BerthConfig config =
+        load(
+            null,
+            flag("--rate_limit.hosts", "{b.com: {rate: 4}}"),
+            flag("--rate_limit.hosts.a.com.rate", "3"));
+    assertThat(config.policy().rateLimit().ruleFor("a.com").rate()).isEqualTo(3.0);
+    assertThat(config.policy().rateLimit().ruleFor("b.com").rate()).isEqualTo(4.0);
+  }
+
   private static final String THREE_PEERS =
       """
       cluster:
