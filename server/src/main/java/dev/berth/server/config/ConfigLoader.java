@@ -219,7 +219,7 @@ final class ConfigLoader {
       MemoryConfig memory = b.memory.build();
       PerformanceConfig performance = b.performance.build();
       PrincipalCaps caps = b.caps();
-      JobsConfig jobs = b.jobs.build();
+      JobsConfig jobs = b.jobs.defaultBurst(rateLimit.defaultRule().burst()).build();
       // A cluster's failover timing must fit into the session TTL.
       DaemonSettings daemon = b.daemon.sessionTtl(broker.sessionTtl()).build();
       return new BerthConfig(

@@ -376,7 +376,10 @@ final class Protos {
         next = next.withRateLimit(rates.build());
       }
       if (request.getJobsCount() > 0) {
-        next = next.withJobs(jobs(current.jobs(), request.getJobsList()));
+        next =
+            next.withJobs(
+                jobs(
+                    current.jobs(), request.getJobsList(), next.rateLimit().defaultRule().burst()));
       }
       if (request.hasPressure()) {
         MemoryConfig memory =
@@ -393,8 +396,8 @@ final class Protos {
   }
 
   /** {@code current} with the jobs of an {@code UpdateLimits} request applied. */
-  private static JobsConfig jobs(JobsConfig current, List<JobLimits> changes) {
-    JobsConfig.Builder jobs = JobsConfig.Builder.from(current);
+  private static JobsConfig jobs(JobsConfig current, List<JobLimits> changes, int defaultBurst) {
+    JobsConfig.Builder jobs = JobsConfig.Builder.from(current).defaultBurst(defaultBurst);
     for (JobLimits job : changes) {
       String name = job.getName();
       String problem = JobsConfig.nameProblem(name);

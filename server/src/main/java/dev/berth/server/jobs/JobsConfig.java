@@ -197,7 +197,18 @@ public final class JobsConfig {
       final Map<String, HostRule> hosts = new LinkedHashMap<>();
     }
 
+    private int defaultBurst = RateLimitConfig.newBuilder().build().defaultRule().burst();
+
     private Builder() {}
+
+    /**
+     * The burst of a job's host rule that gives none: {@code rate_limit.default_burst} of the
+     * policy the jobs go into.
+     */
+    public Builder defaultBurst(int burst) {
+      this.defaultBurst = burst;
+      return this;
+    }
 
     /** A builder holding {@code config}'s jobs, for a changed copy. */
     public static Builder from(JobsConfig config) {
@@ -244,7 +255,7 @@ public final class JobsConfig {
     /**
      * Sets one of the job's own host rates.
      *
-     * @param burst null to take {@code rate_limit.default_burst}'s default
+     * @param burst null to take {@link #defaultBurst}
      */
     public Builder host(String name, String pattern, double rate, Integer burst) {
       if (burst != null && (burst < 1 || burst > RateLimitConfig.MAX_BURST)) {
@@ -284,13 +295,13 @@ public final class JobsConfig {
         if (problem != null) {
           throw new ConfigException(Keys.JOBS + "['" + clip(name) + "']", "job name " + problem);
         }
-        jobs.put(name, settings(name, e.getValue()));
+        jobs.put(name, settings(name, e.getValue(), defaultBurst));
       }
       jobs.putIfAbsent(DEFAULT_JOB, JobSettings.plain(DEFAULT_JOB));
       return new JobsConfig(jobs);
     }
 
-    private static JobSettings settings(String name, Entry e) {
+    private static JobSettings settings(String name, Entry e, int defaultBurst) {
       int weight = e.weight == null ? 1 : e.weight;
       if (weight < 1 || weight > MAX_WEIGHT) {
         throw new ConfigException(
@@ -313,7 +324,7 @@ public final class JobsConfig {
                   + min[kind.index()]);
         }
       }
-      return new JobSettings(name, weight, min, max, hostRates(name, e.hosts));
+      return new JobSettings(name, weight, min, max, hostRates(name, e.hosts, defaultBurst));
     }
 
     private static int quota(String key, int value) {
@@ -324,11 +335,12 @@ public final class JobsConfig {
     }
 
     /** The job's host rules as a rate-limit configuration, errors named by the job's keys. */
-    private static RateLimitConfig hostRates(String name, Map<String, HostRule> hosts) {
+    private static RateLimitConfig hostRates(
+        String name, Map<String, HostRule> hosts, int defaultBurst) {
       if (hosts.isEmpty()) {
         return null;
       }
-      RateLimitConfig.Builder b = RateLimitConfig.newBuilder();
+      RateLimitConfig.Builder b = RateLimitConfig.newBuilder().defaultBurst(defaultBurst);
       for (HostRule rule : hosts.values()) {
         if (rule.burst() > 0) {
           b.host(rule.pattern(), rule.rate(), rule.burst());

@@ -281,6 +281,24 @@ class ConfigLoaderTest extends ConfigFileTest {
   }
 
   @Test
+  void load_jobHostRuleWithoutBurst_takesRateLimitDefaultBurst() throws IOException {
+    Path f =
+        file(
+            """
+            rate_limit:
+              default_burst: 9
+            jobs:
+              crawl:
+                hosts:
+                  a.example.com: {rate: 5}
+                  b.example.com: {rate: 5, burst: 2}
+            """);
+    var rates = load(f).policy().jobs().get("crawl").hostRates();
+    assertThat(rates.ruleFor("a.example.com").burst()).isEqualTo(9);
+    assertThat(rates.ruleFor("b.example.com").burst()).isEqualTo(2);
+  }
+
+  @Test
   void load_ruleBroken_namesKeyRuleAndSource() throws IOException {
     assertThatThrownBy(() -> load(null, flag("--session-ttl", "1s")))
         .isInstanceOf(ConfigException.class)

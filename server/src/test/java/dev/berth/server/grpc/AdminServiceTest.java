@@ -1383,6 +1383,22 @@ class AdminServiceTest {
   }
 
   @Test
+  void updateLimits_jobHostRateWithoutBurst_takesTheDefaultBurstOfTheSameUpdate() {
+    admin.updateLimits(
+        UpdateLimitsRequest.newBuilder()
+            .addHostRates(HostRate.newBuilder().setPattern("*").setRatePerSecond(10).setBurst(7))
+            .addJobs(
+                dev.berth.proto.v1.JobLimits.newBuilder()
+                    .setName("urgent")
+                    .addHostRates(
+                        HostRate.newBuilder().setPattern("a.example.com").setRatePerSecond(2)))
+            .build());
+
+    assertThat(b.broker.policy().jobs().get("urgent").hostRates().ruleFor("a.example.com").burst())
+        .isEqualTo(7);
+  }
+
+  @Test
   void updateLimits_jobWeightTooHigh_invalidArgumentNamingTheKeyAndNothingApplied() {
     Status status =
         failure(
