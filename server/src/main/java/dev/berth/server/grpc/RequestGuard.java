@@ -98,9 +98,9 @@ final class RequestGuard {
   }
 
   /**
-   * Forwards a well-formed call to the service's listener; closes a malformed one with
-   * INVALID_ARGUMENT and tells the service's listener the call was cancelled, so a session stream
-   * cleans up as for a client that went away.
+   * Forwards a well-formed call to the service's listener; tells the service's listener that a
+   * malformed call was cancelled, so a session stream cleans up as for a client that went away,
+   * then closes it with INVALID_ARGUMENT.
    */
   private static final class GuardedListener<Q> extends ServerCall.Listener<Object> {
     private final ServerCall<Object, ?> call;
@@ -170,8 +170,11 @@ final class RequestGuard {
 
     private void refuse(String description) {
       closed = true;
-      call.close(Status.INVALID_ARGUMENT.withDescription(description), new Metadata());
+      // The service hears of the end first: a session stream's outbound queue then stops writing
+      // (it ends under its lock, so a write another thread had begun has finished) before the
+      // call is closed here; a call is not safe to write and close from two threads at once.
       delegate.onCancel();
+      call.close(Status.INVALID_ARGUMENT.withDescription(description), new Metadata());
     }
   }
 }
