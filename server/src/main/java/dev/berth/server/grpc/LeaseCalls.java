@@ -7,16 +7,22 @@ import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.BundleDecision;
 import dev.berth.server.admission.BundleSpec;
 import dev.berth.server.admission.Callback;
+import dev.berth.server.admission.Decision;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.TimeSource;
 import io.grpc.StatusRuntimeException;
+import java.util.List;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one path of an Acquire and a Release, whichever way they arrive: as unary calls ({@link
@@ -28,6 +34,8 @@ import java.util.function.Function;
  * <p>Thread-safe.
  */
 final class LeaseCalls {
+  private static final Logger log = LoggerFactory.getLogger(LeaseCalls.class);
+
   /** Where the answer of one call goes. Told exactly once, from whichever thread decides it. */
   interface Reply<T> {
     /** The call succeeded with {@code response} (for an acquire: a grant or an in-band refusal). */
@@ -83,8 +91,14 @@ final class LeaseCalls {
       if (spec.waitNanos() > waitBoundNanos) {
         spec = spec.withWaitNanos(Math.max(0, waitBoundNanos));
       }
-      Answer<dev.berth.server.admission.Decision, AcquireResponse> answer =
-          new Answer<>(reply, spec.kind(), startNanos, protos::acquireResponse);
+      Answer<Decision, AcquireResponse> answer =
+          new Answer<>(
+              reply,
+              spec.kind(),
+              startNanos,
+              protos::acquireResponse,
+              d -> d instanceof Decision.Granted g ? List.of(g.lease()) : List.of(),
+              spec.requestId().isEmpty() ? principal : null);
       return started(broker.acquire(spec, principal, answer), answer, reply);
     } catch (RuntimeException e) {
       reply.fail(Errors.toStatus(e));
@@ -110,8 +124,14 @@ final class LeaseCalls {
       if (spec.waitNanos() > waitBoundNanos) {
         spec = spec.withWaitNanos(Math.max(0, waitBoundNanos));
       }
-      Answer<dev.berth.server.admission.BundleDecision, AcquireBundleResponse> answer =
-          new Answer<>(reply, spec.item(0).kind(), startNanos, protos::bundleResponse);
+      Answer<BundleDecision, AcquireBundleResponse> answer =
+          new Answer<>(
+              reply,
+              spec.item(0).kind(),
+              startNanos,
+              protos::bundleResponse,
+              d -> d instanceof BundleDecision.Granted g ? g.leases() : List.of(),
+              spec.requestId().isEmpty() ? principal : null);
       return started(broker.acquireBundle(spec, principal, answer), answer, reply);
     } catch (RuntimeException e) {
       reply.fail(Errors.toStatus(e));
@@ -174,20 +194,41 @@ final class LeaseCalls {
    * Sends the one answer of an acquire or a bundle, from whichever thread decides it, and times it.
    * An answer given on the calling thread before the broker returned was decided at once; any other
    * answer came after a wait in the queue.
+   *
+   * <p>A grant whose caller is gone by then is given back when its request had no {@code
+   * request_id}: nobody can ever learn of that lease, and it would hold its slot until max hold or
+   * its session's end. A grant with a {@code request_id} is kept, since a retry with that id gets
+   * it. The release runs on the scheduler, after this command's own effects, so every listener
+   * still hears of the grant before its end.
    */
   private final class Answer<A, R> implements Callback<A> {
     private final Reply<R> reply;
     private final ResourceKind kind;
     private final long startNanos;
     private final Function<A, R> response;
+    private final Function<A, List<Lease>> leases;
+    private final String giveBackAs;
     private final Thread caller = Thread.currentThread();
     volatile boolean returned;
 
-    Answer(Reply<R> reply, ResourceKind kind, long startNanos, Function<A, R> response) {
+    /**
+     * @param leases the leases a decision grants
+     * @param giveBackAs the principal that releases a grant nobody will learn of, or null to keep
+     *     such a grant (the request has a {@code request_id})
+     */
+    Answer(
+        Reply<R> reply,
+        ResourceKind kind,
+        long startNanos,
+        Function<A, R> response,
+        Function<A, List<Lease>> leases,
+        String giveBackAs) {
       this.reply = reply;
       this.kind = kind;
       this.startNanos = startNanos;
       this.response = response;
+      this.leases = leases;
+      this.giveBackAs = giveBackAs;
     }
 
     @Override
@@ -196,6 +237,11 @@ final class LeaseCalls {
       timings.answered(kind, time.nanoTime() - startNanos, queued);
       if (!reply.isCancelled()) {
         reply.answer(response.apply(decision));
+      } else if (giveBackAs != null) {
+        List<Lease> granted = leases.apply(decision);
+        if (!granted.isEmpty()) {
+          time.schedule(() -> giveBack(granted, giveBackAs), 0);
+        }
       }
     }
 
@@ -203,6 +249,17 @@ final class LeaseCalls {
     public void failed(BrokerException error) {
       if (!reply.isCancelled()) {
         reply.fail(Errors.toStatus(error));
+      }
+    }
+  }
+
+  private void giveBack(List<Lease> granted, String principal) {
+    for (Lease lease : granted) {
+      try {
+        broker.release(lease.sessionId(), lease.id(), principal, Outcome.UNKNOWN);
+      } catch (RuntimeException e) {
+        // The session ended meanwhile, and the lease with it; or the broker stopped.
+        log.debug("giving back lease {} of a caller that left failed", lease.id(), e);
       }
     }
   }

@@ -134,6 +134,30 @@ final class InProcessBroker implements AutoCloseable {
     return SessionRecorder.open(async);
   }
 
+  /**
+   * The session streams' shared parts over a broker of {@code config} on {@code time}, without a
+   * server: for tests that drive {@link SessionStream} and {@link LeaseCalls} on their own threads.
+   */
+  static SessionStream.Shared streamsWithoutServer(BrokerConfig config, FakeTimeSource time) {
+    Broker broker =
+        new Broker(
+            Policy.of(config),
+            time,
+            1,
+            () -> 2,
+            LeaseIds.seeded(7),
+            HeapProbe.NONE,
+            ModuleRegistry.empty());
+    Protos protos = new Protos(time);
+    return new SessionStream.Shared(
+        broker,
+        protos,
+        new LeaseCalls(broker, protos, time, AcquireTimings.NONE),
+        new CallRate(broker, time),
+        SessionStream.Limits.DEFAULT,
+        s -> {});
+  }
+
   static AcquireRequest.Builder request(String sessionId, ResourceKind kind) {
     AcquireRequest.Builder request =
         AcquireRequest.newBuilder().setSessionId(sessionId).setKind(kind);

@@ -8,14 +8,9 @@ import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.StreamAcquire;
 import dev.berth.server.broker.Broker;
-import dev.berth.server.broker.LeaseIds;
-import dev.berth.server.config.Policy;
 import dev.berth.server.lease.ResourceKind;
-import dev.berth.server.memory.HeapProbe;
-import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.session.SessionChannel;
 import dev.berth.server.time.FakeTimeSource;
-import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -35,24 +30,10 @@ class SessionStreamEndRaceTest {
   @Test
   void streamEndsWhileAnAcquireStarts_theAcquireNeverStaysQueued() throws Exception {
     FakeTimeSource time = new FakeTimeSource();
-    Broker broker =
-        new Broker(
-            Policy.of(InProcessBroker.config().limit(ResourceKind.PDF, 1).build()),
-            time,
-            1,
-            () -> 2,
-            LeaseIds.seeded(7),
-            HeapProbe.NONE,
-            ModuleRegistry.empty());
-    Protos protos = new Protos(time);
     SessionStream.Shared shared =
-        new SessionStream.Shared(
-            broker,
-            protos,
-            new LeaseCalls(broker, protos, time, AcquireTimings.NONE),
-            new CallRate(broker, time),
-            SessionStream.Limits.DEFAULT,
-            s -> {});
+        InProcessBroker.streamsWithoutServer(
+            InProcessBroker.config().limit(ResourceKind.PDF, 1).build(), time);
+    Broker broker = shared.broker();
     // Another worker holds the one PDF slot, so every acquire below waits.
     SessionStream holder = open(shared);
     holder.onNext(acquire(0, Duration.ZERO));

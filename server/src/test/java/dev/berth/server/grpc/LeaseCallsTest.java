@@ -1,0 +1,150 @@
+package dev.berth.server.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.berth.proto.v1.AcquireBundleRequest;
+import dev.berth.proto.v1.AcquireBundleResponse;
+import dev.berth.proto.v1.AcquireRequest;
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.Hello;
+import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.SessionEvent;
+import dev.berth.proto.v1.SessionRequest;
+import dev.berth.server.broker.Broker;
+import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.time.FakeTimeSource;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A grant whose caller left before its answer could be sent: nobody can learn of a lease whose
+ * request had no {@code request_id}, so it is given back rather than held until max hold; one with
+ * a {@code request_id} is kept for the retry that will ask for it.
+ */
+class LeaseCallsTest {
+  private static final String PRINCIPAL = "worker";
+
+  private final FakeTimeSource time = new FakeTimeSource();
+  private Broker broker;
+  private LeaseCalls calls;
+  private String session;
+
+  /** A caller that can leave; records what it was told. */
+  private static final class Caller<T> implements LeaseCalls.Reply<T> {
+    volatile boolean gone;
+    final List<T> answers = new ArrayList<>();
+
+    @Override
+    public void answer(T response) {
+      answers.add(response);
+    }
+
+    @Override
+    public void fail(StatusRuntimeException error) {
+      throw new AssertionError("unexpected failure", error);
+    }
+
+    @Override
+    public boolean isCancelled() {
+      return gone;
+    }
+  }
+
+  @BeforeEach
+  void setUp() {
+    SessionStream.Shared shared =
+        InProcessBroker.streamsWithoutServer(
+            InProcessBroker.config().limit(ResourceKind.PDF, 1).build(), time);
+    broker = shared.broker();
+    calls = shared.calls();
+    FakeServerCallStreamObserver<SessionEvent> out = new FakeServerCallStreamObserver<>();
+    new SessionStream(shared, out, PRINCIPAL)
+        .onNext(SessionRequest.newBuilder().setHello(Hello.newBuilder().setWorkerId("w")).build());
+    session = out.written.get(0).getOpened().getSessionId();
+  }
+
+  private AcquireRequest.Builder pdf() {
+    return AcquireRequest.newBuilder()
+        .setSessionId(session)
+        .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF);
+  }
+
+  private LeaseCalls.Pending acquire(AcquireRequest.Builder request, Caller<AcquireResponse> c) {
+    return calls.acquire(request.build(), null, Long.MAX_VALUE, PRINCIPAL, c);
+  }
+
+  @Test
+  void callerGoneBeforeAnImmediateGrant_noRequestId_leaseGivenBack() {
+    Caller<AcquireResponse> gone = new Caller<>();
+    gone.gone = true;
+
+    acquire(pdf(), gone);
+    assertThat(broker.inUse(ResourceKind.PDF)).as("granted, not yet given back").isOne();
+    time.advanceMillis(1);
+
+    assertThat(gone.answers).isEmpty();
+    assertThat(broker.inUse(ResourceKind.PDF)).isZero();
+  }
+
+  @Test
+  void callerGoneBeforeAnImmediateGrant_withRequestId_leaseKeptForTheRetry() {
+    Caller<AcquireResponse> gone = new Caller<>();
+    gone.gone = true;
+    acquire(pdf().setRequestId("r1"), gone);
+    time.advanceMillis(1);
+    assertThat(broker.inUse(ResourceKind.PDF)).isOne();
+
+    Caller<AcquireResponse> retry = new Caller<>();
+    acquire(pdf().setRequestId("r1"), retry);
+
+    assertThat(retry.answers).singleElement().satisfies(r -> assertThat(r.hasGranted()).isTrue());
+    assertThat(broker.inUse(ResourceKind.PDF)).isOne();
+  }
+
+  @Test
+  void callerGoneWhileItsAcquireWaited_grantDecidedLater_givenBack() {
+    Caller<AcquireResponse> holder = new Caller<>();
+    acquire(pdf(), holder);
+    String held = holder.answers.get(0).getGranted().getLeaseId();
+    Caller<AcquireResponse> waiter = new Caller<>();
+    acquire(pdf().setWait(com.google.protobuf.Duration.newBuilder().setSeconds(60)), waiter);
+    // The caller leaves, and the slot frees before its cancel reaches the broker.
+    waiter.gone = true;
+
+    calls.release(
+        ReleaseRequest.newBuilder().setSessionId(session).setLeaseId(held).build(),
+        null,
+        PRINCIPAL);
+    assertThat(broker.inUse(ResourceKind.PDF)).as("the waiter's grant").isOne();
+    time.advanceMillis(1);
+
+    assertThat(waiter.answers).isEmpty();
+    assertThat(broker.inUse(ResourceKind.PDF)).isZero();
+  }
+
+  @Test
+  void callerGoneBeforeABundleGrant_noRequestId_everyLeaseGivenBack() {
+    Caller<AcquireBundleResponse> gone = new Caller<>();
+    gone.gone = true;
+    AcquireBundleRequest bundle =
+        AcquireBundleRequest.newBuilder()
+            .setSessionId(session)
+            .addItems(
+                AcquireRequest.newBuilder()
+                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF))
+            .addItems(
+                AcquireRequest.newBuilder()
+                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_RENDER)
+                    .setUrl("https://a.example.com/"))
+            .build();
+
+    calls.bundle(bundle, null, Long.MAX_VALUE, PRINCIPAL, gone);
+    assertThat(broker.inUse(ResourceKind.PDF) + broker.inUse(ResourceKind.RENDER)).isEqualTo(2);
+    time.advanceMillis(1);
+
+    assertThat(broker.inUse(ResourceKind.PDF) + broker.inUse(ResourceKind.RENDER)).isZero();
+  }
+}
