@@ -419,17 +419,19 @@ final class SessionCommands {
             ? "expired: no heartbeat within session_ttl "
                 + Durations.format(state.config.sessionTtl())
             : "closed by goodbye";
-    end(session, expired, why, now, fx);
+    end(session, expired, why, now, fx, true);
   }
 
   /**
    * Ends every session with {@code why}, as closed (not expired): the broker stopped leading its
-   * cluster, and its workers were sent to the leader.
+   * cluster, and its workers were sent to the leader. Nothing is granted meanwhile: a slot freed by
+   * one session's end would otherwise go to a waiter of a session ended later in the loop, a grant
+   * by a broker that no longer leads, journaled nowhere.
    */
   @GuardedBy("state.lock")
   void endAll(String why, long now, Effects fx) {
     for (Session session : List.copyOf(state.sessions.all())) {
-      end(session, false, why, now, fx);
+      end(session, false, why, now, fx, false);
     }
   }
 
@@ -437,7 +439,8 @@ final class SessionCommands {
   // the checker cannot see the alias.
   @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
-  private void end(Session session, boolean expired, String why, long now, Effects fx) {
+  private void end(
+      Session session, boolean expired, String why, long now, Effects fx, boolean pump) {
     LeaseEnd how = expired ? LeaseEnd.SESSION_EXPIRED : LeaseEnd.SESSION_CLOSED;
     RevokeReason reason = null; // ended with the session, not revoked
     Set<ResourceKind> freed = EnumSet.noneOf(ResourceKind.class);
@@ -482,8 +485,10 @@ final class SessionCommands {
     if (expired) {
       log.info("session {} of worker {} {}", id, worker, why);
     }
-    for (ResourceKind kind : freed) {
-      acquires.pump(kind, now, fx);
+    if (pump) {
+      for (ResourceKind kind : freed) {
+        acquires.pump(kind, now, fx);
+      }
     }
   }
 

@@ -162,6 +162,29 @@ class BrokerTakeoverTest {
   }
 
   @Test
+  void stepDown_slotsFreedByOneSessionsEnd_grantedToNoWaiterOfAnother() {
+    // Each session holds one slot and waits for another: whichever ends first frees a slot the
+    // other's waiter could take.
+    Broker.Opened a = open("", List.of());
+    Broker.Opened b =
+        broker.open(
+            HelloSpec.validate("w2", Map.of(), 0, "", List.of()),
+            PRINCIPAL,
+            new RecordingSessionChannel());
+    acquire(a.sessionId(), null).granted();
+    acquire(b.sessionId(), null).granted();
+    RecordingAcquireCallback waitingA = acquire(a.sessionId(), Duration.ofSeconds(30));
+    RecordingAcquireCallback waitingB = acquire(b.sessionId(), Duration.ofSeconds(30));
+
+    broker.stepDown();
+
+    assertThat(waitingA.failure().code()).isEqualTo(BrokerException.Code.NOT_FOUND);
+    assertThat(waitingB.failure().code()).isEqualTo(BrokerException.Code.NOT_FOUND);
+    assertThat(broker.leases()).isEmpty();
+    assertThat(broker.inUse(RENDER)).isZero();
+  }
+
+  @Test
   void takeOver_afterAnEarlierLeadership_itsSessionsEndAndTheirLeasesAreNotReAdmitted() {
     broker.takeOver(3);
     time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
