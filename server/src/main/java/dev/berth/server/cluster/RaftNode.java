@@ -538,7 +538,14 @@ public final class RaftNode implements AutoCloseable {
                       settings.requestTimeout().multipliedBy(settings.appendAttempts())));
         }
         log.info("elected leader of term {}", term);
-        notifyListener(() -> listener.elected(term));
+        notifyListener(
+            () -> {
+              // Leading ends whatever was announced: the next leader (this node losing it
+              // included, which Ratis reports as "no leader known") must be announced even when
+              // it equals the one before this term, or the member would go on serving.
+              announced = null;
+              listener.elected(term);
+            });
       } else {
         endLeadership();
         follow(Optional.ofNullable(settings.peers().get(leader.toString())));
