@@ -59,7 +59,8 @@ public final class Main {
     Daemon daemon;
     try {
       daemon = Daemon.start(config, sources, settings -> Logging.setLevel(settings.logLevel()));
-    } catch (ModuleLoadException e) {
+    } catch (ModuleLoadException | ConfigException e) {
+      // A configuration error found only on start (a TLS file that does not load).
       err.println("berth: " + e.getMessage());
       return 2;
     } catch (StateException | UncheckedIOException e) {

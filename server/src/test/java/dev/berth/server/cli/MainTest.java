@@ -105,6 +105,30 @@ class MainTest {
   }
 
   @Test
+  void tlsFilesThatDoNotLoad_exitTwoNamingTheKey() throws Exception {
+    Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate\n");
+    Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");
+
+    int code =
+        run(
+            Map.of(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--state-dir",
+            dir.resolve("state").toString(),
+            "--tls.cert",
+            cert.toString(),
+            "--tls.key",
+            key.toString());
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err()).startsWith("berth: tls.cert: cannot load " + cert);
+  }
+
+  @Test
   void help_listsConfigAndShortFlags() {
     assertThat(run(Map.of(), "serve", "--help")).isZero();
     assertThat(out())
