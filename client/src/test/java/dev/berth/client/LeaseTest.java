@@ -130,6 +130,44 @@ class LeaseTest {
     }
   }
 
+  /**
+   * A reload lowers the TTL: the broker keeps the session for the new TTL from the heartbeat whose
+   * ack told it, and the lease is trusted exactly that long; the shorter interval paces the next
+   * heartbeat at once.
+   */
+  @Test
+  void isValid_ttlLoweredByReload_followsTheTtlTheAckTold() {
+    broker = new TestBroker();
+    FakeTicker ticker = broker.ticker;
+    try (BrokerClient client = broker.client(cutOffForAnHour());
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+      Duration ttl = Duration.ofMinutes(2);
+      Duration interval = Duration.ofSeconds(30);
+      broker.broker.updateConfig(
+          broker.broker.config().toBuilder().sessionTtl(ttl).heartbeatInterval(interval).build());
+
+      broker.time.advance(TestBroker.HEARTBEAT_INTERVAL); // the broker's clock keeps up
+      ticker.advance(TestBroker.HEARTBEAT_INTERVAL); // the first heartbeat, at the old pace
+      long firstSent = ticker.nanoTime();
+      assertThat(probe.awaitHeartbeatAck()).isEqualTo(1);
+      broker.time.advance(interval);
+      ticker.advance(interval); // the next one, at the new pace
+      long secondSent = ticker.nanoTime();
+      assertThat(probe.awaitHeartbeatAck()).isEqualTo(2);
+      probe.dropStream();
+      probe.awaitReconnectScheduled();
+
+      long validUntil = secondSent + ttl.minusSeconds(1).toNanos();
+      assertThat(lease.remainingValidity())
+          .isEqualTo(Duration.ofNanos(validUntil - ticker.nanoTime()));
+      assertThat(secondSent - firstSent).isEqualTo(interval.toNanos());
+      ticker.advance(lease.remainingValidity());
+      assertThat(lease.isValid()).isFalse();
+    }
+  }
+
   @Test
   void isValid_nearMaxHold_falseAtAcquireSendTimePlusMaxHoldMinusMargin() {
     broker = new TestBroker(TestBroker.config().maxHold(SERVER_RENDER, Duration.ofMinutes(1)));

@@ -137,6 +137,10 @@ final class SessionConnection {
   private long lastMemoryMb;
   private long heartbeatIntervalNanos;
   private Future<?> heartbeats;
+
+  /** When the scheduled heartbeat is due (session thread only). */
+  private long heartbeatDueNanos;
+
   private Future<?> reconnect;
   private CompletableFuture<Void> firstOpened;
   private CompletableFuture<Void> closeDone;
@@ -695,6 +699,7 @@ final class SessionConnection {
    * it ran, so a late tick does not push every later one back.
    */
   private void scheduleHeartbeat(long dueNanos) {
+    heartbeatDueNanos = dueNanos;
     heartbeats =
         ticker.schedule(
             loop,
@@ -748,16 +753,51 @@ final class SessionConnection {
 
   private void heartbeatAck(Stream s, HeartbeatAck ack) {
     lastAckReceivedNanos = ticker.nanoTime();
+    // First: a lowered TTL must not count, even for a moment, from the newer send time below.
+    adoptTiming(ack);
+    // A broker that tells the timing in its acks leaves it out only when the heartbeat did not
+    // reach its state (one sent too soon after the last): that one kept nothing alive. (A broker
+    // that never tells it counts every heartbeat.)
+    boolean kept = ack.hasSessionTtl() || !s.acksTellTiming;
+    s.acksTellTiming |= ack.hasSessionTtl();
     // The broker reads a stream in order, so an ack for seq n covers every heartbeat up to n;
     // it may skip acks for older ones when the worker reads slowly.
     long[] newest = null;
     while (!s.unacked.isEmpty() && s.unacked.peekFirst()[0] <= ack.getSeq()) {
       newest = s.unacked.pollFirst();
     }
-    if (newest != null) {
+    if (newest != null && kept) {
       generation.acked(newest[1]);
     }
     events.heartbeatAcked(ack.getSeq());
+  }
+
+  /**
+   * A reload may change the session's TTL and heartbeat interval; an ack that carries them says
+   * what the broker applies from the heartbeat it answers on. The TTL counts from then, as the
+   * acked heartbeat's send time does here, so leases stay valid exactly as long as the broker keeps
+   * the session. A changed interval moves the next heartbeat at once: a shorter TTL may need it
+   * sooner than the old interval would send it.
+   */
+  private void adoptTiming(HeartbeatAck ack) {
+    SessionGeneration g = generation;
+    if (ack.hasSessionTtl()) {
+      long ttl = Wire.duration(ack.getSessionTtl()).toNanos();
+      if (ttl > 0 && ttl != g.ttlNanos()) {
+        g.ttl(ttl, marginNanos(ttl));
+      }
+    }
+    if (ack.hasHeartbeatInterval()) {
+      long interval = Wire.duration(ack.getHeartbeatInterval()).toNanos();
+      if (interval > 0 && interval != heartbeatIntervalNanos && state == State.LIVE) {
+        long due = heartbeatDueNanos - heartbeatIntervalNanos + interval;
+        heartbeatIntervalNanos = interval;
+        if (heartbeats != null) {
+          heartbeats.cancel(false);
+        }
+        scheduleHeartbeat(due);
+      }
+    }
   }
 
   private void ack(Stream s, long commandId) {
@@ -976,6 +1016,10 @@ final class SessionConnection {
     long helloSentNanos;
     boolean opened;
     boolean timedOut;
+
+    /** Whether the broker has told the session's timing in an ack on this stream. */
+    boolean acksTellTiming;
+
     Future<?> helloTimeout;
 
     /** Lease calls sent on this stream and not yet answered, by call_id. */

@@ -53,6 +53,12 @@ final class SessionGeneration {
     acked(helloSentNanos);
   }
 
+  /** The broker now keeps this session {@code ttlNanos} past each heartbeat it acknowledges. */
+  void ttl(long ttlNanos, long marginNanos) {
+    this.ttlNanos = ttlNanos;
+    this.marginNanos = marginNanos;
+  }
+
   /** The broker acknowledged a heartbeat sent at {@code sentNanos}. */
   void acked(long sentNanos) {
     lastAckedSendNanos.accumulateAndGet(sentNanos, (current, x) -> x - current > 0 ? x : current);

@@ -704,7 +704,7 @@ final class AcquireCommands {
           fail(waiter, state.sessionGone(waiter.request().sessionId()), fx);
           continue;
         }
-        if (SessionRegistry.isOverdue(session, now, state.ttlNanos())) {
+        if (SessionRegistry.isOverdue(session, now)) {
           continue; // about to expire: the sweep ends it and fails its waiters
         }
         Admission.Verdict verdict = evaluate(session, waiter.request(), null, now);

@@ -51,7 +51,19 @@ public final class Broker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Broker.class);
 
   /** The answer to a hello. */
-  public record Opened(String sessionId, long epoch, boolean resumed, List<String> lostLeases) {}
+  public record Opened(
+      String sessionId,
+      long epoch,
+      boolean resumed,
+      List<String> lostLeases,
+      long ttlNanos,
+      long heartbeatIntervalNanos) {}
+
+  /**
+   * The answer to a heartbeat: the pressure for the worker, and the session's TTL and heartbeat
+   * interval from this heartbeat on (a reload may have changed them), for its ack.
+   */
+  public record Beat(PressureLevel pressure, long ttlNanos, long heartbeatIntervalNanos) {}
 
   /**
    * The answer to a release or revoke.
@@ -414,7 +426,7 @@ public final class Broker implements AutoCloseable {
    */
   public PressureLevel heartbeat(
       String sessionId, SessionChannel channel, long seq, long memoryUsedMb, long memoryLimitMb) {
-    return heartbeat(sessionId, channel, seq, memoryUsedMb, memoryLimitMb, List.of());
+    return heartbeat(sessionId, channel, seq, memoryUsedMb, memoryLimitMb, List.of()).pressure();
   }
 
   /**
@@ -425,7 +437,7 @@ public final class Broker implements AutoCloseable {
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
   @SuppressWarnings("GuardedBy")
-  public PressureLevel heartbeat(
+  public Beat heartbeat(
       String sessionId,
       SessionChannel channel,
       long seq,
@@ -768,12 +780,10 @@ public final class Broker implements AutoCloseable {
   public void adoptPolicy(Policy newPolicy) {
     state.act(
         (now, fx) -> {
-          long ttlBefore = state.ttlNanos();
+          // A changed session.ttl reaches each session with its next heartbeat ack (see
+          // SessionRegistry.told): its worker trusts its leases for the TTL it was told.
           state.policy = newPolicy;
           state.config = newPolicy.broker();
-          if (state.ttlNanos() < ttlBefore) {
-            state.sessions.ttlShortened(state.ttlNanos());
-          }
           state.admission.update(
               newPolicy.rateLimit(), newPolicy.memory(), newPolicy.performance(), now);
           if (!newPolicy.jobs().equals(state.jobs.config())) {

@@ -124,7 +124,10 @@ final class SessionCommands {
     String worker = session.workerId();
     String job = session.job().name();
     state.tell(l -> l.sessionOpened(id, worker, resumed, job), fx);
-    return new Opened(id, state.epoch, resumed, lost);
+    long ttl = state.ttlNanos();
+    state.sessions.told(session, ttl);
+    return new Opened(
+        id, state.epoch, resumed, lost, ttl, state.config.heartbeatInterval().toNanos());
   }
 
   /**
@@ -307,7 +310,7 @@ final class SessionCommands {
   // the checker cannot see the alias.
   @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
-  PressureLevel heartbeat(
+  Broker.Beat heartbeat(
       String sessionId,
       SessionChannel channel,
       long seq,
@@ -323,6 +326,8 @@ final class SessionCommands {
     }
     session.heartbeatSeq(seq);
     session.touch(now);
+    long ttl = state.ttlNanos();
+    state.sessions.told(session, ttl); // by the ack this answer becomes
     session.reportMemory(memoryUsedMb, memoryLimitMb);
     for (InstanceStats stats : wasmStats) {
       Lease lease = state.leases.get(stats.leaseId());
@@ -341,7 +346,8 @@ final class SessionCommands {
         || (before.workerBlocked() && !after.workerBlocked())) {
       acquires.pumpMemoryBound(now, fx); // pressure lifted: waiting RENDER/PDF acquires may go
     }
-    return state.admission.pressureFor(sessionId);
+    return new Broker.Beat(
+        state.admission.pressureFor(sessionId), ttl, state.config.heartbeatInterval().toNanos());
   }
 
   /** The stream of a session ended without goodbye; the session lives on until its TTL. */
@@ -393,7 +399,7 @@ final class SessionCommands {
   /** Ends {@code session} if its TTL has passed; true when it did. */
   @GuardedBy("state.lock")
   boolean expireIfDue(Session session, long now, Effects fx) {
-    if (!SessionRegistry.isOverdue(session, now, state.ttlNanos())) {
+    if (!SessionRegistry.isOverdue(session, now)) {
       return false;
     }
     end(session, true, now, fx);
@@ -403,7 +409,7 @@ final class SessionCommands {
   /** Ends every session past its TTL. */
   @GuardedBy("state.lock")
   void expireOverdue(long now, Effects fx) {
-    for (Session session : state.sessions.overdue(now, state.ttlNanos())) {
+    for (Session session : state.sessions.overdue(now)) {
       end(session, true, now, fx);
     }
   }
@@ -417,7 +423,7 @@ final class SessionCommands {
     String why =
         expired
             ? "expired: no heartbeat within session_ttl "
-                + Durations.format(state.config.sessionTtl())
+                + Durations.format(Duration.ofNanos(session.ttlNanos()))
             : "closed by goodbye";
     end(session, expired, why, now, fx, true);
   }

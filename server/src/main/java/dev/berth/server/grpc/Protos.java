@@ -709,15 +709,14 @@ final class Protos {
 
   // ------------------------------------------------------------ session events
 
-  static SessionEvent opened(
-      Broker.Opened opened, Duration heartbeat, Duration ttl, int streamCallsInFlight) {
+  static SessionEvent opened(Broker.Opened opened, int streamCallsInFlight) {
     return SessionEvent.newBuilder()
         .setOpened(
             Opened.newBuilder()
                 .setSessionId(opened.sessionId())
                 .setBrokerEpoch(opened.epoch())
-                .setHeartbeatInterval(duration(heartbeat))
-                .setSessionTtl(duration(ttl))
+                .setHeartbeatInterval(duration(opened.heartbeatIntervalNanos()))
+                .setSessionTtl(duration(opened.ttlNanos()))
                 .setResumed(opened.resumed())
                 .addAllLostLeases(opened.lostLeases())
                 .setStreamCallsInFlight(streamCallsInFlight))
@@ -772,9 +771,22 @@ final class Protos {
         .build();
   }
 
+  /** The ack of a heartbeat the broker did not see (sent too soon after the last): no timing. */
   static SessionEvent heartbeatAck(long seq, PressureLevel level) {
     return SessionEvent.newBuilder()
         .setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(seq).setPressure(pressure(level)))
+        .build();
+  }
+
+  /** The ack of a heartbeat the broker recorded, with the session's timing from it on. */
+  static SessionEvent heartbeatAck(long seq, Broker.Beat beat) {
+    return SessionEvent.newBuilder()
+        .setHeartbeatAck(
+            HeartbeatAck.newBuilder()
+                .setSeq(seq)
+                .setPressure(pressure(beat.pressure()))
+                .setSessionTtl(duration(beat.ttlNanos()))
+                .setHeartbeatInterval(duration(beat.heartbeatIntervalNanos())))
         .build();
   }
 

@@ -19,7 +19,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -149,12 +148,10 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     Broker broker = shared.broker();
     Broker.Opened opened = broker.open(Protos.helloSpec(hello), principal, this);
     sessionId = opened.sessionId();
-    BrokerConfig config = broker.config();
-    Duration heartbeat = config.heartbeatInterval();
-    minHeartbeatGapNanos = heartbeat.toNanos() / 4;
+    minHeartbeatGapNanos = opened.heartbeatIntervalNanos() / 4;
     lastForwardedNanos =
         shared.protos().time().nanoTime() - minHeartbeatGapNanos; // forward the first
-    send(Protos.opened(opened, heartbeat, config.sessionTtl(), config.streamCallsInFlight()));
+    send(Protos.opened(opened, broker.config().streamCallsInFlight()));
   }
 
   private void heartbeat(Heartbeat heartbeat) {
@@ -165,7 +162,6 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     requireMemory("heartbeat.memory_used_mb", heartbeat.getMemoryUsedMb());
     requireMemory("heartbeat.memory_limit_mb", heartbeat.getMemoryLimitMb());
     long now = shared.protos().time().nanoTime();
-    PressureLevel pressure;
     boolean nothingNew =
         heartbeat.getMemoryUsedMb() == lastUsedMb
             && heartbeat.getMemoryLimitMb() == lastLimitMb
@@ -177,26 +173,29 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
         throw BrokerException.invalid(
             "heartbeat.seq", "must increase, got " + heartbeat.getSeq() + " after " + lastSeq);
       }
-      pressure = lastPressure;
-    } else {
-      pressure =
-          shared
-              .broker()
-              .heartbeat(
-                  id,
-                  this,
-                  heartbeat.getSeq(),
-                  heartbeat.getMemoryUsedMb(),
-                  heartbeat.getMemoryLimitMb(),
-                  Protos.wasmStats(heartbeat));
-      lastForwardedNanos = now;
-      lastPressure = pressure;
-      lastUsedMb = (int) heartbeat.getMemoryUsedMb();
-      lastLimitMb = (int) heartbeat.getMemoryLimitMb();
-      lastWasmStats = heartbeat.getWasmStatsList();
+      lastSeq = heartbeat.getSeq();
+      // No timing in this ack: the session's life did not move, so the worker must not count it.
+      send(Protos.heartbeatAck(heartbeat.getSeq(), lastPressure));
+      return;
     }
+    Broker.Beat beat =
+        shared
+            .broker()
+            .heartbeat(
+                id,
+                this,
+                heartbeat.getSeq(),
+                heartbeat.getMemoryUsedMb(),
+                heartbeat.getMemoryLimitMb(),
+                Protos.wasmStats(heartbeat));
+    lastForwardedNanos = now;
+    minHeartbeatGapNanos = beat.heartbeatIntervalNanos() / 4; // a reload may have changed it
+    lastPressure = beat.pressure();
+    lastUsedMb = (int) heartbeat.getMemoryUsedMb();
+    lastLimitMb = (int) heartbeat.getMemoryLimitMb();
+    lastWasmStats = heartbeat.getWasmStatsList();
     lastSeq = heartbeat.getSeq();
-    send(Protos.heartbeatAck(heartbeat.getSeq(), pressure));
+    send(Protos.heartbeatAck(heartbeat.getSeq(), beat));
   }
 
   // ------------------------------------------------------------ calls on the stream

@@ -21,6 +21,7 @@ public final class Session {
   private Job job;
 
   private long lastSeenNanos;
+  private long ttlNanos;
   private SessionChannel channel;
   private boolean draining;
   private long memoryUsedMb;
@@ -100,6 +101,18 @@ public final class Session {
 
   public void touch(long nowNanos) {
     lastSeenNanos = nowNanos;
+  }
+
+  /**
+   * The TTL its worker was last told (in its {@code opened} or its latest heartbeat ack): it ends
+   * when not seen for that long. Set through {@link SessionRegistry}.
+   */
+  public long ttlNanos() {
+    return ttlNanos;
+  }
+
+  void ttlNanos(long value) {
+    ttlNanos = value;
   }
 
   /** The attached stream, or null while the worker is disconnected. */

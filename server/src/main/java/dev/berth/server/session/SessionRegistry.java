@@ -15,7 +15,8 @@ import java.util.PriorityQueue;
  *
  * <p>Heartbeats only move a session's last-seen time; the expiry queue is re-checked lazily when an
  * entry comes due, so a heartbeat costs no queue operation and each session is re-queued about once
- * per TTL.
+ * per TTL. Each session expires at the TTL its worker was last told ({@link #told}), so a reload
+ * that changes {@code session.ttl} reaches a session with its next heartbeat ack.
  *
  * <p>Not thread-safe: the broker guards it with its lock.
  */
@@ -45,7 +46,21 @@ public final class SessionRegistry {
   /** Adds a new session that may expire {@code ttlNanos} after it was last seen. */
   public void add(Session session, long ttlNanos) {
     sessions.put(session.id(), session);
+    session.ttlNanos(ttlNanos);
     deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
+  }
+
+  /**
+   * Its worker was told (in an {@code opened} or a heartbeat ack) that the session lives {@code
+   * ttlNanos} past its last sign of life. The TTL in force changes for a session only so: its
+   * worker trusts its leases for as long as it was told, so the broker must not end the session
+   * sooner. A shorter TTL queues the earlier deadline (a longer one is found by {@link #overdue}).
+   */
+  public void told(Session session, long ttlNanos) {
+    if (ttlNanos < session.ttlNanos()) {
+      deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
+    }
+    session.ttlNanos(ttlNanos);
   }
 
   /** Removes a session and remembers why it ended. */
@@ -60,40 +75,28 @@ public final class SessionRegistry {
   }
 
   /**
-   * Sessions not seen for {@code ttlNanos} at {@code nowNanos}, still registered (the caller ends
-   * them). Sessions seen since their entry was queued are re-queued at their new deadline.
+   * Sessions not seen for their TTL at {@code nowNanos}, still registered (the caller ends them).
+   * Sessions seen since their entry was queued are re-queued at their new deadline.
    */
-  public List<Session> overdue(long nowNanos, long ttlNanos) {
+  public List<Session> overdue(long nowNanos) {
     List<Session> due = new ArrayList<>();
     while (!deadlines.isEmpty() && deadlines.peek().atNanos() <= nowNanos) {
       Session session = sessions.get(deadlines.poll().sessionId());
       if (session == null) {
         continue;
       }
-      if (isOverdue(session, nowNanos, ttlNanos)) {
+      if (isOverdue(session, nowNanos)) {
         due.add(session);
       } else {
-        deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
+        deadlines.add(new Deadline(session.lastSeenNanos() + session.ttlNanos(), session.id()));
       }
     }
     return due;
   }
 
-  /**
-   * The TTL became {@code ttlNanos}, shorter than before: every session's deadline moves earlier,
-   * so one that is not heard from again expires at the new TTL, not the old. (A longer TTL needs
-   * nothing: {@link #overdue} re-queues a session at its new deadline.) Linear in the sessions.
-   */
-  public void ttlShortened(long ttlNanos) {
-    deadlines.clear();
-    for (Session session : sessions.values()) {
-      deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
-    }
-  }
-
-  /** True when the session has not been seen for a whole TTL. */
-  public static boolean isOverdue(Session session, long nowNanos, long ttlNanos) {
-    return nowNanos - session.lastSeenNanos() >= ttlNanos;
+  /** True when the session has not been seen for the whole TTL it was last told. */
+  public static boolean isOverdue(Session session, long nowNanos) {
+    return nowNanos - session.lastSeenNanos() >= session.ttlNanos();
   }
 
   public int size() {

@@ -209,17 +209,34 @@ class BrokerAccountingTest {
     }
   }
 
-  /** A TTL lowered live reaches a session that is never heard from again. */
+  /**
+   * A TTL lowered live: a session keeps the TTL its worker was told until its next heartbeat ack
+   * tells it the new one (the worker trusts its leases for the TTL it knows), then expires at the
+   * new TTL from that heartbeat. Before, every session moved to the new TTL at once, so a worker
+   * cut off just then still trusted leases the broker had already given to others.
+   */
   @Test
-  void updateConfig_ttlLowered_silentSessionExpiresAtTheNewTtl() {
+  void updateConfig_ttlLowered_reachesEachSessionWithItsNextHeartbeatAck() {
     try (BrokerHarness h = new BrokerHarness(config())) {
-      Worker a = h.open("a");
-      h.grant(a, RENDER);
+      Worker silent = h.open("silent");
+      Worker beating = h.open("beating");
+      h.grant(silent, RENDER);
+      h.grant(beating, RENDER);
       h.broker.updateConfig(
           h.broker.config().toBuilder().sessionTtl(Duration.ofSeconds(5)).build());
+      h.time.advance(Duration.ofSeconds(1));
 
-      h.time.advance(Duration.ofSeconds(6));
+      Broker.Beat beat =
+          h.broker.heartbeat(beating.sessionId(), beating.channel(), 1, 0, 0, List.of());
+      assertThat(beat.ttlNanos()).isEqualTo(Duration.ofSeconds(5).toNanos());
+      h.time.advance(Duration.ofSeconds(5)); // 5 s after that heartbeat, 6 s after opening
 
+      assertThat(h.broker.sessions("", "", 10))
+          .extracting(Views.Session::id)
+          .containsExactly(silent.sessionId());
+      h.time.advance(Duration.ofSeconds(53));
+      assertThat(h.broker.sessionCount()).isOne(); // told 60 s when it opened: it has them
+      h.time.advance(Duration.ofSeconds(1));
       assertThat(h.broker.sessionCount()).isZero();
       assertThat(h.broker.inUse(RENDER)).isZero();
     }

@@ -2,6 +2,7 @@ package dev.berth.server.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.proto.v1.HeartbeatAck;
 import dev.berth.server.broker.Views;
 import io.grpc.Status;
 import java.time.Duration;
@@ -52,6 +53,30 @@ class HeartbeatThrottleTest {
 
     assertThat(lastSeen(stream.sessionId()) - seen)
         .isEqualTo(InProcessBroker.HEARTBEAT_INTERVAL.dividedBy(4).toNanos());
+  }
+
+  @Test
+  void ack_ofARecordedHeartbeat_tellsTheTimingInForce_ackOfAThrottledOneTellsNone() {
+    SessionRecorder stream = b.openSession("told");
+    HeartbeatAck first = stream.heartbeat(1, 0, 0);
+    assertThat(first.getSessionTtl().getSeconds())
+        .isEqualTo(InProcessBroker.SESSION_TTL.toSeconds());
+    assertThat(first.getHeartbeatInterval().getSeconds())
+        .isEqualTo(InProcessBroker.HEARTBEAT_INTERVAL.toSeconds());
+
+    b.broker.updateConfig(
+        b.broker.config().toBuilder()
+            .heartbeatInterval(Duration.ofSeconds(1))
+            .sessionTtl(Duration.ofSeconds(4))
+            .build());
+    HeartbeatAck throttled = stream.heartbeat(2, 0, 0); // at once: within a quarter interval
+    b.time.advance(InProcessBroker.HEARTBEAT_INTERVAL);
+    HeartbeatAck recorded = stream.heartbeat(3, 0, 0);
+
+    assertThat(throttled.hasSessionTtl()).isFalse();
+    assertThat(throttled.hasHeartbeatInterval()).isFalse();
+    assertThat(recorded.getSessionTtl().getSeconds()).isEqualTo(4);
+    assertThat(recorded.getHeartbeatInterval().getSeconds()).isEqualTo(1);
   }
 
   @Test
