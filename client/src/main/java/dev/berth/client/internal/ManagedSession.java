@@ -230,7 +230,9 @@ final class ManagedSession implements WorkerSession {
    * Makes a unary call on the member that leads, within {@code deadlineNanos} on the ticker: a
    * NOT_LEADER refusal sends it again at once to the leader it names; one that names none, or a
    * member that cannot be reached while others are known, sends it to the next member after a
-   * back-off with jitter. The request is the same each time (an acquire keeps its request_id).
+   * back-off with jitter, and so does one whose channel cannot be made (UNAVAILABLE, as {@link
+   * LeaderTargets#channelForCall} says). The request is the same each time (an acquire keeps its
+   * request_id).
    */
   private <T> T unary(
       long deadlineNanos, java.util.function.Function<LeaseBrokerBlockingStub, T> call) {
@@ -246,7 +248,7 @@ final class ManagedSession implements WorkerSession {
       long left = end - ticker.nanoTime();
       try {
         return call.apply(
-            LeaseBrokerGrpc.newBlockingStub(targets.channel(target))
+            LeaseBrokerGrpc.newBlockingStub(targets.channelForCall(target))
                 .withDeadlineAfter(Math.max(0, left), TimeUnit.NANOSECONDS));
       } catch (StatusRuntimeException e) {
         long pause = targets.afterFailure(target, e, search, backoff);
