@@ -494,14 +494,41 @@ final class ManagedSession implements WorkerSession {
 
   @Override
   public void close() {
+    CompletableFuture<Void> goodbye = sayGoodbye();
+    if (goodbye != null) {
+      finishClose(goodbye, System.nanoTime() + callDeadlineNanos);
+    }
+  }
+
+  /**
+   * Starts closing the session: says goodbye (when the stream is up) without waiting for the
+   * answer, so that a client closing many sessions sends every goodbye before it waits. Returns
+   * what completes once the broker has ended the stream, for {@link #finishClose}; null when the
+   * session was already closing.
+   */
+  CompletableFuture<Void> sayGoodbye() {
     if (!closing.compareAndSet(false, true)) {
-      return;
+      return null;
     }
     CompletableFuture<Void> done = new CompletableFuture<>();
     try {
       loop.execute(SessionConnection.guarded(() -> connection.close(done)));
-      done.get(settings.callDeadline().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException | ExecutionException e) {
+    } catch (RejectedExecutionException e) {
+      log.log(Level.DEBUG, "closing the session of " + workerId, e);
+      done.complete(null);
+    }
+    return done;
+  }
+
+  /**
+   * Ends the closing {@link #sayGoodbye} started: waits for the goodbye's answer until {@code
+   * endNanos} ({@link System#nanoTime}, real time, so that a ticker that never moves cannot hold
+   * close up), drops the stream if it has not come, and stops the session's threads.
+   */
+  void finishClose(CompletableFuture<Void> goodbye, long endNanos) {
+    try {
+      goodbye.get(Math.max(0, endNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
       log.log(Level.DEBUG, "closing the session of " + workerId, e);
     } catch (TimeoutException e) {
       log.log(Level.WARNING, "goodbye of {0} not answered in time; dropping the stream", workerId);
