@@ -54,6 +54,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
@@ -67,6 +68,12 @@ final class ManagedSession implements WorkerSession {
   private static final System.Logger log = System.getLogger(ManagedSession.class.getName());
   private static final long MIN_RETRY_PAUSE_NANOS = Duration.ofMillis(50).toNanos();
 
+  /** The most a retry's pause is stretched at random, beyond the refusal's retry-after. */
+  private static final long MAX_RETRY_JITTER_NANOS = Duration.ofSeconds(1).toNanos();
+
+  /** The most of a retried call's time left that an attempt keeps back for the broker's answer. */
+  private static final long MAX_ANSWER_RESERVE_NANOS = Duration.ofSeconds(1).toNanos();
+
   private final Settings settings;
   private final long callDeadlineNanos;
   private final Ticker ticker;
@@ -79,6 +86,9 @@ final class ManagedSession implements WorkerSession {
   private final Consumer<ManagedSession> onClosed;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final SdkTracing tracing;
+
+  /** Uniform in [0, 1): how far each retry's pause is stretched; tests set it. */
+  private volatile DoubleSupplier retryJitter = () -> ThreadLocalRandom.current().nextDouble();
 
   /** Safe-mode leases; null when safe mode is off. */
   private final LocalLeases local;
@@ -155,17 +165,22 @@ final class ManagedSession implements WorkerSession {
   @Override
   public AcquireResult acquire(AcquireOptions options) {
     requireNonNull(options, "options");
-    return tracing.acquire(options, () -> acquireOnce(options));
+    return acquire(options, Long.MAX_VALUE);
   }
 
-  private AcquireResult acquireOnce(AcquireOptions options) {
+  /** An acquire whose call may take at most {@code capNanos} (the time left to a retry's end). */
+  private AcquireResult acquire(AcquireOptions options, long capNanos) {
+    return tracing.acquire(options, () -> acquireOnce(options, capNanos));
+  }
+
+  private AcquireResult acquireOnce(AcquireOptions options, long capNanos) {
     SessionGeneration generation = requireOpen();
     if (local != null && local.applies(connection.unreachableNanos())) {
       return local.acquire(options, generation);
     }
     String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
     AcquireRequest request = Wire.acquireRequest(generation.sessionId(), options, requestId);
-    long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
+    long deadlineNanos = Math.min(callDeadlineNanos + options.maxWait().toNanos(), capNanos);
     long sent = ticker.nanoTime();
     AcquireResponse response;
     if (settings.unaryLeaseCalls()) {
@@ -291,7 +306,7 @@ final class ManagedSession implements WorkerSession {
           options
               .requestId()
               .ifPresent(id -> attemptOptions.requestId(requestIdOfAttempt(id, attempt)));
-          return acquire(attemptOptions.build());
+          return acquire(attemptOptions.build(), left);
         },
         result ->
             result instanceof AcquireResult.Refused r
@@ -312,7 +327,10 @@ final class ManagedSession implements WorkerSession {
   /**
    * Runs {@code attempt} until {@code refusal} finds no refusal in its result, the refusal is
    * DRAINING, or the next try could not start before {@code deadline}; then returns the last
-   * result. Sleeps each refusal's retry-after (at least 50 ms) on the ticker between attempts.
+   * result. Sleeps each refusal's {@linkplain #retryPause pause} on the ticker between attempts.
+   * Each attempt is given the time left, which its call may not outlast: one that fails in a way
+   * that may pass (DEADLINE_EXCEEDED, UNAVAILABLE…) once {@code deadline} has passed returns the
+   * refusal before it.
    */
   private <R> R retry(
       Duration deadline,
@@ -320,14 +338,26 @@ final class ManagedSession implements WorkerSession {
       Attempt<R> attempt,
       Function<R, Optional<Refusal>> refusal) {
     long deadlineAt = ticker.nanoTime() + deadline.toNanos();
+    R last = null;
     for (int n = 1; ; n++) {
       attempts.accept(n);
-      R result = attempt.run(n, deadlineAt - ticker.nanoTime());
+      R result;
+      try {
+        result = attempt.run(n, deadlineAt - ticker.nanoTime());
+      } catch (BrokerException e) {
+        if (last != null && e.isTransient() && deadlineAt - ticker.nanoTime() <= 0) {
+          // The attempt ran out of the call's time (no answer, or no stream to send it on, within
+          // what was left): the refusal before it stands.
+          return last;
+        }
+        throw e;
+      }
+      last = result;
       Optional<Refusal> refused = refusal.apply(result);
       if (refused.isEmpty() || refused.get().reason() == RefusalReason.DRAINING) {
         return result;
       }
-      long pause = Math.max(refused.get().retryAfter().toNanos(), MIN_RETRY_PAUSE_NANOS);
+      long pause = retryPause(refused.get().retryAfter());
       if (deadlineAt - ticker.nanoTime() - pause <= 0) {
         return result; // the next try could not start before the deadline
       }
@@ -340,13 +370,29 @@ final class ManagedSession implements WorkerSession {
     }
   }
 
+  /**
+   * The pause before retrying a refusal: its retry-after (at least 50 ms), stretched at random by
+   * up to a tenth (at most 1 s more), never shortened, so that workers refused together (say when a
+   * new leader starts granting) do not all ask again in the same instant.
+   */
+  private long retryPause(Duration retryAfter) {
+    long base = Math.max(retryAfter.toNanos(), MIN_RETRY_PAUSE_NANOS);
+    double random = Math.min(Math.max(retryJitter.getAsDouble(), 0), 1);
+    return base + (long) (Math.min(base / 10, MAX_RETRY_JITTER_NANOS) * random);
+  }
+
   @Override
   public BundleResult acquireBundle(BundleOptions options) {
     requireNonNull(options, "options");
+    return acquireBundle(options, Long.MAX_VALUE);
+  }
+
+  /** A bundle whose call may take at most {@code capNanos} (the time left to a retry's end). */
+  private BundleResult acquireBundle(BundleOptions options, long capNanos) {
     SessionGeneration generation = requireOpen();
     String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
     AcquireBundleRequest request = Wire.bundleRequest(generation.sessionId(), options, requestId);
-    long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
+    long deadlineNanos = Math.min(callDeadlineNanos + options.maxWait().toNanos(), capNanos);
     long sent = ticker.nanoTime();
     AcquireBundleResponse response;
     if (settings.unaryLeaseCalls()) {
@@ -407,7 +453,7 @@ final class ManagedSession implements WorkerSession {
           options
               .requestId()
               .ifPresent(id -> attemptOptions.requestId(requestIdOfAttempt(id, attempt)));
-          return acquireBundle(attemptOptions.build());
+          return acquireBundle(attemptOptions.build(), left);
         },
         result ->
             result instanceof BundleResult.Refused r
@@ -415,9 +461,14 @@ final class ManagedSession implements WorkerSession {
                 : Optional.empty());
   }
 
-  /** An attempt's queue wait: the caller's, cut to the {@code nanosLeft} before the deadline. */
+  /**
+   * An attempt's queue wait: the caller's, cut to end before the deadline, {@code nanosLeft} away,
+   * by a tenth of that (at most 1 s), so that the broker's TIMEOUT refusal arrives within it.
+   */
   private static Duration waitOfAttempt(Duration maxWait, long nanosLeft) {
-    return maxWait.toNanos() > nanosLeft ? Duration.ofNanos(Math.max(0, nanosLeft)) : maxWait;
+    long reserve = Math.min(nanosLeft / 10, MAX_ANSWER_RESERVE_NANOS);
+    long most = Math.max(0, nanosLeft - reserve);
+    return maxWait.toNanos() > most ? Duration.ofNanos(most) : maxWait;
   }
 
   /**
@@ -637,6 +688,11 @@ final class ManagedSession implements WorkerSession {
    */
   CompletableFuture<Void> dropStream() {
     return CompletableFuture.runAsync(SessionConnection.guarded(connection::dropStream), loop);
+  }
+
+  /** Draws the stretch of each retry's pause from {@code random} (uniform in [0, 1)). */
+  void retryJitter(DoubleSupplier random) {
+    this.retryJitter = requireNonNull(random, "random");
   }
 
   /** The number of leases held. */
