@@ -605,7 +605,8 @@ final class ManagedSession implements WorkerSession {
 
   /**
    * Releases a lease on the caller's thread. Never throws: a release that cannot reach the broker
-   * is queued and retried with the next heartbeat or reconnect; any other failure is logged.
+   * is queued and retried with the next heartbeat or reconnect; one the session's closing overtook
+   * is dropped, the goodbye having released the lease; any other failure is logged.
    */
   void release(LeaseHandle lease, Outcome outcome, long heldNanos) {
     ReleaseRequest request = releaseRequest(lease.generation(), lease, outcome, heldNanos);
@@ -667,6 +668,11 @@ final class ManagedSession implements WorkerSession {
         return true;
       }
       log.log(Level.WARNING, "release of {0} failed: {1}", lease, error.getMessage());
+    } catch (IllegalStateException closed) {
+      // The session (or its client) closed after releaseRequest found it open: its goodbye
+      // released the lease at the broker, or, with no stream to say it on, the session's TTL ends
+      // it there. Nothing is left to send, and a lease's close never throws.
+      log.log(Level.DEBUG, "release of {0} dropped: {1}", lease, closed.getMessage());
     }
     return false;
   }
