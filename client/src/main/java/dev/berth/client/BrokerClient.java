@@ -55,8 +55,10 @@ public interface BrokerClient extends AutoCloseable {
   WorkerSession openSession(String workerId, SessionOptions options);
 
   /**
-   * Closes every session (each says goodbye) and then the connection, waiting at most about twice
-   * the call deadline. Idempotent.
+   * Closes every session and then the connection: says every session's goodbye first, then waits at
+   * most one call deadline for all their answers together (dropping the streams of those not
+   * answered), and at most another for the connection's calls to end; so about twice the call
+   * deadline at most, however many sessions. Idempotent.
    */
   @Override
   void close();

@@ -112,8 +112,8 @@ public interface Lease extends AutoCloseable {
    * Releases the lease: tells the broker, with the recorded outcome and how long the lease was
    * held, and returns once the broker has answered (at most the client's call deadline). Only the
    * first call does anything; closing a lease the broker has already ended, or whose session is
-   * closed, does nothing. Never throws: when the broker cannot be reached the release is retried in
-   * the background while the session lives.
+   * closed or closing (its goodbye releases the lease), does nothing. Never throws: when the broker
+   * cannot be reached the release is retried in the background while the session lives.
    */
   @Override
   void close();

@@ -69,11 +69,15 @@ public interface WorkerSession extends AutoCloseable {
 
   /**
    * Acquires like {@link #acquire}, and when refused waits the refusal's {@code retryAfter} (at
-   * least 50 ms) and asks again, until granted or until the next try could not start before {@code
-   * deadline} has passed; then the last refusal is returned. A DRAINING refusal is returned at
-   * once: waiting does not end a drain. Each attempt's queue wait is cut to the time left. When the
-   * options carry a request id, attempt {@code n > 1} uses {@code requestId + "/" + n}, because the
-   * broker answers a repeated id with its first answer.
+   * least 50 ms, stretched at random by up to a tenth more, at most 1 s, so that workers refused
+   * together do not all ask again at once) and asks again, until granted or until the next try
+   * could not start before {@code deadline} has passed; then the last refusal is returned. A
+   * DRAINING refusal is returned at once: waiting does not end a drain. Each attempt's call may
+   * take only the time left, waiting for a stream or a leader included, and its queue wait ends a
+   * tenth of that (at most 1 s) earlier, so that the broker's answer arrives within it; an attempt
+   * after the first that still runs out of time returns the refusal before it. When the options
+   * carry a request id, attempt {@code n > 1} uses {@code requestId + "/" + n}, because the broker
+   * answers a repeated id with its first answer.
    *
    * @param deadline the longest this call may take, measured on the client's {@link Ticker}
    * @throws BrokerException as {@link #acquire} does; waiting is interruptible (CANCELLED)
@@ -96,9 +100,10 @@ public interface WorkerSession extends AutoCloseable {
 
   /**
    * Asks for a bundle like {@link #acquireBundle}, and when refused retries as {@link
-   * #acquireWithRetry} does: waits the refusal's {@code retryAfter} (at least 50 ms), cuts each
-   * attempt's queue wait to the time left, returns a DRAINING refusal at once, and gives attempt
-   * {@code n > 1} the request id {@code requestId + "/" + n} when the options carry one.
+   * #acquireWithRetry} does: waits the refusal's {@code retryAfter} (at least 50 ms, stretched at
+   * random by up to a tenth), cuts each attempt's call to the time left and its queue wait to end
+   * before that, returns a DRAINING refusal at once, and gives attempt {@code n > 1} the request id
+   * {@code requestId + "/" + n} when the options carry one.
    *
    * @param deadline the longest this call may take, measured on the client's {@link Ticker}
    * @throws BrokerException as {@link #acquireBundle} does; waiting is interruptible (CANCELLED)

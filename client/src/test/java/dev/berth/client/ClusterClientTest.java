@@ -2,16 +2,19 @@ package dev.berth.client;
 
 import static dev.berth.client.TestBroker.granted;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.client.internal.InProcessClients;
 import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.grpc.BrokerServer;
 import dev.berth.server.wasm.ModuleRegistry;
+import io.grpc.inprocess.InProcessChannelBuilder;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -46,6 +49,72 @@ class ClusterClientTest {
   /** A client of {@code members} (in-process server names) on a's fake ticker. */
   private BrokerClient client(String... members) {
     return InProcessClients.connect(List.of(members), a.clientBuilder().settings());
+  }
+
+  /**
+   * A client of a and b whose channel to b cannot be made while {@code bBroken} is set: opening it
+   * throws, as it does for a client certificate that does not match its key halfway through a
+   * rotation of the TLS files.
+   */
+  private BrokerClient clientWithBrokenB(BrokerClient.Builder builder, AtomicBoolean bBroken) {
+    return InProcessClients.connect(
+        List.of(a.name(), b.name()),
+        builder.settings(),
+        name -> {
+          if (name.equals(b.name()) && bBroken.get()) {
+            throw new IllegalArgumentException("--tls-cert: cert.pem: does not match the key");
+          }
+          return InProcessChannelBuilder.forName(name).directExecutor().build();
+        });
+  }
+
+  @Test
+  void reconnect_channelToTheNextMemberCannotBeMade_backsOffAndResumesOnceItCan() {
+    roleA.set(true, "");
+    AtomicBoolean bBroken = new AtomicBoolean(true);
+    try (BrokerClient client = clientWithBrokenB(a.clientBuilder(), bBroken);
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      String sessionId = session.sessionId();
+
+      roleA.set(false, b.name()); // a steps down naming b, whose channel cannot be made
+      assertThat(probe.awaitReconnectScheduled()).as("follows the hint at once").isZero();
+      Duration afterFailure = probe.awaitReconnectScheduled();
+      assertThat(afterFailure).as("the failed channel is a failed attempt").isPositive();
+      assertThat(session.isLive()).isFalse();
+
+      bBroken.set(false); // the rotation is over; b leads
+      b.broker.takeOver(2);
+      roleB.set(true, "");
+      // a names b, which did not answer last time: the hint counts as none and b comes next in
+      // turn, after another back-off.
+      a.ticker.advance(afterFailure);
+      a.ticker.advance(probe.awaitReconnectScheduled());
+
+      assertThat(probe.awaitOpened()).as("resumed on b").isTrue();
+      assertThat(session.sessionId()).isEqualTo(sessionId);
+      assertThat(session.isLive()).isTrue();
+    }
+  }
+
+  @Test
+  void unaryAcquire_channelToTheLeaderCannotBeMade_throwsUnavailable() {
+    roleA.set(true, "");
+    AtomicBoolean bBroken = new AtomicBoolean(true);
+    try (BrokerClient client = clientWithBrokenB(a.clientBuilder().unaryLeaseCalls(), bBroken);
+        WorkerSession session = client.openSession("worker-1")) {
+      roleA.set(false, b.name()); // a names b, whose channel cannot be made
+      roleB.set(true, "");
+
+      // Tried in turn until the deadline (each failure to make b's channel moves on to a, which
+      // names b again), then the last failure is thrown, as for members that do not answer.
+
+      assertThatThrownBy(() -> session.acquire(AcquireOptions.render("https://example.com/a")))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.condition()).isEqualTo(BrokerException.Condition.UNAVAILABLE));
+      assertThat(b.inUse(SERVER_RENDER)).isZero();
+    }
   }
 
   @Test

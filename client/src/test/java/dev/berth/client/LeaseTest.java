@@ -5,6 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.lease.LeaseEnd;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.trace.ReadWriteSpan;
+import io.opentelemetry.sdk.trace.ReadableSpan;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.SpanProcessor;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -54,6 +60,67 @@ class LeaseTest {
       assertThat(end.outcome().httpStatus()).isEqualTo(429);
       assertThat(end.outcome().retryAfterNanos()).isEqualTo(Duration.ofSeconds(30).toNanos());
       assertThat(end.outcome().durationNanos()).isEqualTo(Duration.ofMillis(1500).toNanos());
+    }
+  }
+
+  @Test
+  void close_whileItsSessionCloses_doesNotThrowAndTheGoodbyeReleasesIt() {
+    closeRacingAClose(false, (client, session) -> session.close());
+  }
+
+  @Test
+  void closeUnary_whileItsClientCloses_doesNotThrowAndTheGoodbyeReleasesIt() {
+    closeRacingAClose(true, (client, session) -> client.close());
+  }
+
+  /**
+   * Closes a lease while {@code closing} closes its session (or client) in between the lease's
+   * check that the session is open and the release it then sends: a span processor runs it as the
+   * release's span starts. The lease's close must not throw, and the session's goodbye releases the
+   * lease at the broker.
+   */
+  private void closeRacingAClose(
+      boolean unary, java.util.function.BiConsumer<BrokerClient, WorkerSession> closing) {
+    broker = new TestBroker();
+    Runnable[] onReleaseSpan = {() -> {}};
+    SpanProcessor hook =
+        new SpanProcessor() {
+          @Override
+          public void onStart(Context parent, ReadWriteSpan span) {
+            if (span.getName().equals("berth.release")) {
+              onReleaseSpan[0].run();
+            }
+          }
+
+          @Override
+          public boolean isStartRequired() {
+            return true;
+          }
+
+          @Override
+          public void onEnd(ReadableSpan span) {}
+
+          @Override
+          public boolean isEndRequired() {
+            return false;
+          }
+        };
+    BrokerClient.Builder builder =
+        broker
+            .clientBuilder()
+            .openTelemetry(
+                OpenTelemetrySdk.builder()
+                    .setTracerProvider(SdkTracerProvider.builder().addSpanProcessor(hook).build())
+                    .build());
+    try (BrokerClient client = broker.client(unary ? builder.unaryLeaseCalls() : builder);
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease lease = granted(session.acquire(AcquireOptions.render(URL)));
+      onReleaseSpan[0] = () -> closing.accept(client, session);
+
+      lease.close();
+
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+      assertThat(broker.endOf(lease.leaseId()).how()).isEqualTo(LeaseEnd.SESSION_CLOSED);
     }
   }
 

@@ -18,14 +18,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A fake LeaseBroker for tests of the session stream, which can do what the real broker never does
  * (leave a hello unanswered, heartbeats unacknowledged): it opens one session, {@code s-1},
  * answering as many hellos as it is told to (a resume as resumed), acknowledges heartbeats only
- * when told to, ends the stream at goodbye, and records the hellos and heartbeats it receives.
- * Thread-safe.
+ * when told to, ends the stream at goodbye unless told not to, and records the hellos and
+ * heartbeats it receives and counts the goodbyes. Thread-safe.
  */
 final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
   final AtomicInteger hellosToAnswer = new AtomicInteger();
   private final Duration heartbeatInterval;
   private final Duration ttl;
   volatile boolean ackHeartbeats;
+
+  /** Whether a goodbye ends the stream; a half-open connection leaves it unanswered. */
+  volatile boolean answerGoodbye = true;
+
+  /** How many goodbyes have come. */
+  final AtomicInteger goodbyes = new AtomicInteger();
+
   final BlockingQueue<SessionRequest> hellos = new LinkedBlockingQueue<>();
   final BlockingQueue<SessionRequest> heartbeats = new LinkedBlockingQueue<>();
 
@@ -78,7 +85,12 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
                       .build());
             }
           }
-          case GOODBYE -> events.onCompleted();
+          case GOODBYE -> {
+            goodbyes.incrementAndGet();
+            if (answerGoodbye) {
+              events.onCompleted();
+            }
+          }
           default -> {}
         }
       }

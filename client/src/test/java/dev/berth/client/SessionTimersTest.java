@@ -8,6 +8,8 @@ import io.grpc.Server;
 import io.grpc.inprocess.InProcessServerBuilder;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -15,7 +17,9 @@ import org.junit.jupiter.api.Test;
 /**
  * A session's timers on the fake ticker, against a scripted broker that can leave a hello
  * unanswered or heartbeats unacknowledged, which the real broker never does: each timer fires
- * exactly when the ticker passes it, and not a nanosecond before.
+ * exactly when the ticker passes it, and not a nanosecond before. And the one wait that is not on
+ * the ticker, for the answers to goodbyes when a client closes: real time, so that a ticker that
+ * never moves cannot hold close up.
  */
 class SessionTimersTest {
   private static final Duration CALL_DEADLINE = Duration.ofSeconds(5);
@@ -96,6 +100,32 @@ class SessionTimersTest {
       assertThat(session.isLive()).isTrue();
       assertThat(session.sessionId()).isEqualTo("s-1");
     }
+  }
+
+  @Test
+  void clientClose_goodbyesUnanswered_waitsOneCallDeadlineForAllNotOneEach() {
+    Duration callDeadline = Duration.ofMillis(400);
+    int count = 5;
+    scripted.hellosToAnswer.set(count);
+    BrokerClient client =
+        TestBroker.connect(
+            name, TestBroker.clientBuilder(name).ticker(ticker).callDeadline(callDeadline));
+    List<WorkerSession> sessions = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      sessions.add(client.openSession("worker-" + i));
+    }
+    scripted.answerGoodbye = false; // as on a half-open connection
+
+    long start = System.nanoTime();
+    client.close();
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+    assertThat(scripted.goodbyes.get()).as("every session said goodbye").isEqualTo(count);
+    assertThat(took)
+        .as("about twice the call deadline at most, not one deadline per session")
+        .isGreaterThanOrEqualTo(callDeadline)
+        .isLessThan(callDeadline.multipliedBy(3));
+    assertThat(sessions).noneMatch(WorkerSession::isLive);
   }
 
   @Test

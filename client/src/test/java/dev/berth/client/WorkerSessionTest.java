@@ -8,12 +8,15 @@ import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.broker.Views;
 import dev.berth.server.lease.LeaseEnd;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,9 +44,7 @@ class WorkerSessionTest {
 
   @Test
   void acquire_poolFull_returnsExhaustedWithRetryAfterAndDetail() {
-    broker =
-        new TestBroker(
-            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
+    broker = oneRenderSlot(Duration.ofSeconds(2));
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1");
         Lease held = granted(session.acquire(render("a")))) {
@@ -61,20 +62,27 @@ class WorkerSessionTest {
     }
   }
 
+  /** A broker with one RENDER slot, which refuses EXHAUSTED with {@code retryAfter} when held. */
+  private static TestBroker oneRenderSlot(Duration retryAfter) {
+    return new TestBroker(
+        TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(retryAfter));
+  }
+
   @Test
   void acquireWithRetry_exhausted_waitsRetryAfterThenGrantedWhenCapacityFrees() {
-    broker =
-        new TestBroker(
-            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
+    broker = oneRenderSlot(Duration.ofSeconds(2));
     FakeTicker ticker = broker.ticker;
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
       Lease held = granted(session.acquire(render("a")));
       ticker.onSleep(held::close); // capacity frees while the caller waits
+      SessionProbe.retryJitter(session, () -> 0.5);
 
       AcquireResult result = session.acquireWithRetry(render("b"), Duration.ofSeconds(30));
 
-      assertThat(ticker.sleeps()).containsExactly(Duration.ofSeconds(2));
+      assertThat(ticker.sleeps())
+          .as("retryAfter stretched by half of a tenth")
+          .containsExactly(Duration.ofMillis(2100));
       try (Lease lease = granted(result)) {
         assertThat(lease.isValid()).isTrue();
         assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(1);
@@ -84,27 +92,81 @@ class WorkerSessionTest {
 
   @Test
   void acquireWithRetry_retryAfterBeyondDeadline_returnsRefusalWithoutWaiting() {
-    broker =
-        new TestBroker(
-            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(2)));
-    FakeTicker ticker = broker.ticker;
+    assertThat(sleepsWhileRefused(Duration.ofSeconds(1), () -> 0.5)).isEmpty();
+  }
+
+  @Test
+  void acquireWithRetry_pauses_neverBelowRetryAfterAndAtMostATenthMore() {
+    double[] draws = {0.0, 0.999_999};
+    int[] next = {0};
+
+    List<Duration> sleeps =
+        sleepsWhileRefused(Duration.ofSeconds(5), () -> draws[next[0]++ % draws.length]);
+
+    assertThat(sleeps).hasSize(2);
+    assertThat(sleeps.get(0)).isEqualTo(Duration.ofSeconds(2));
+    assertThat(sleeps.get(1))
+        .isGreaterThan(Duration.ofMillis(2199))
+        .isLessThan(Duration.ofMillis(2200));
+  }
+
+  /**
+   * Retries an acquire of the one RENDER slot while another lease holds it (refused EXHAUSTED,
+   * retryAfter 2 s), until {@code deadline}, with each pause stretched by {@code jitter}'s draw;
+   * returns the pauses slept, having checked that the last refusal came back.
+   */
+  private List<Duration> sleepsWhileRefused(Duration deadline, DoubleSupplier jitter) {
+    broker = oneRenderSlot(Duration.ofSeconds(2));
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1");
         Lease held = granted(session.acquire(render("a")))) {
+      SessionProbe.retryJitter(session, jitter);
 
-      AcquireResult result = session.acquireWithRetry(render("b"), Duration.ofSeconds(1));
+      AcquireResult result = session.acquireWithRetry(render("b"), deadline);
 
       assertThat(held.isValid()).isTrue();
       assertThat(((AcquireResult.Refused) result).reason()).isEqualTo(RefusalReason.EXHAUSTED);
-      assertThat(ticker.sleeps()).isEmpty();
+      return broker.ticker.sleeps();
+    }
+  }
+
+  @Test
+  void acquireWithRetry_attemptOutlastingTheDeadline_endsAtItWithTheRefusalBefore()
+      throws Exception {
+    broker = oneRenderSlot(Duration.ofMillis(100));
+    FakeTicker ticker = broker.ticker;
+    try (BrokerClient client = broker.client(); // call deadline 5 s
+        WorkerSession session = client.openSession("worker-1");
+        Lease held = granted(session.acquire(render("a")))) {
+      SessionProbe.retryJitter(session, () -> 0);
+      AcquireOptions queued = render("b").toBuilder().maxWait(Duration.ofSeconds(30)).build();
+      CompletableFuture<AcquireResult> result =
+          CompletableFuture.supplyAsync(
+              () -> session.acquireWithRetry(queued, Duration.ofSeconds(2)));
+
+      TestBroker.until(() -> broker.broker.queued(SERVER_RENDER) == 1, "attempt 1 queued");
+      // Its queue wait was cut to end a tenth of the 2 s before the deadline.
+      broker.time.advance(Duration.ofMillis(1800));
+      TestBroker.until(
+          () -> ticker.sleeps().size() == 1 && broker.broker.queued(SERVER_RENDER) == 1,
+          "attempt 1 refused TIMEOUT, attempt 2 queued after a 100 ms pause");
+      boolean doneEarly = result.isDone();
+      ticker.advance(Duration.ofMillis(1900).minusNanos(1));
+      boolean doneBeforeDeadline = result.isDone();
+      ticker.advance(Duration.ofNanos(1)); // the deadline: 2 s after the call began
+
+      AcquireResult last = result.get(5, TimeUnit.SECONDS);
+      assertThat(doneEarly).isFalse();
+      assertThat(doneBeforeDeadline).isFalse();
+      assertThat(ticker.sleeps()).containsExactly(Duration.ofMillis(100));
+      assertThat(((AcquireResult.Refused) last).reason()).isEqualTo(RefusalReason.TIMEOUT);
+      assertThat(held.isValid()).isTrue();
     }
   }
 
   @Test
   void acquireWithRetry_withRequestId_usesFreshIdPerAttempt() {
-    broker =
-        new TestBroker(
-            TestBroker.config().limit(SERVER_RENDER, 1).exhaustedRetryAfter(Duration.ofSeconds(1)));
+    broker = oneRenderSlot(Duration.ofSeconds(1));
     FakeTicker ticker = broker.ticker;
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {

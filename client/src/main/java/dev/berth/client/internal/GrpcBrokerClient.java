@@ -11,9 +11,11 @@ import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -137,9 +139,17 @@ final class GrpcBrokerClient implements BrokerClient {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    // Every goodbye goes out first, then one wait covers all their answers: closed one after
+    // another, sessions on a half-open connection would each wait out the call deadline.
+    long end = System.nanoTime() + settings.callDeadline().toNanos();
+    Map<ManagedSession, CompletableFuture<Void>> goodbyes = new LinkedHashMap<>();
     for (ManagedSession session : List.copyOf(sessions)) {
-      session.close();
+      CompletableFuture<Void> goodbye = session.sayGoodbye();
+      if (goodbye != null) { // else its worker is closing it
+        goodbyes.put(session, goodbye);
+      }
     }
+    goodbyes.forEach((session, goodbye) -> session.finishClose(goodbye, end));
     targets.close(settings.callDeadline().toMillis());
   }
 }

@@ -5,6 +5,8 @@ import com.google.common.net.InetAddresses;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.grpc.Channel;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
@@ -141,6 +143,29 @@ public final class LeaderTargets implements AutoCloseable {
       channels.put(target, channel);
     }
     return channel;
+  }
+
+  /**
+   * As {@link #channel(String)}, for a call about to be made: a channel that cannot be made (its
+   * TLS files unreadable, or a certificate that does not match its key halfway through a rotation)
+   * is reported as the call's failure, UNAVAILABLE naming the member and why, so the caller moves
+   * on to the next member after its back-off as for one that does not answer.
+   *
+   * @throws StatusRuntimeException UNAVAILABLE when the channel cannot be made
+   * @throws IllegalStateException when closed
+   */
+  synchronized Channel channelForCall(String target) {
+    if (closed) {
+      throw new IllegalStateException("client is closed");
+    }
+    try {
+      return channel(target);
+    } catch (RuntimeException e) {
+      throw Status.UNAVAILABLE
+          .withDescription("cannot open a channel to " + target + ": " + e.getMessage())
+          .withCause(e)
+          .asRuntimeException();
+    }
   }
 
   /** How many members are known: those given, and those hints named. */

@@ -54,6 +54,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.DoubleSupplier;
 import java.util.function.Function;
 import java.util.function.IntConsumer;
 
@@ -67,6 +68,12 @@ final class ManagedSession implements WorkerSession {
   private static final System.Logger log = System.getLogger(ManagedSession.class.getName());
   private static final long MIN_RETRY_PAUSE_NANOS = Duration.ofMillis(50).toNanos();
 
+  /** The most a retry's pause is stretched at random, beyond the refusal's retry-after. */
+  private static final long MAX_RETRY_JITTER_NANOS = Duration.ofSeconds(1).toNanos();
+
+  /** The most of a retried call's time left that an attempt keeps back for the broker's answer. */
+  private static final long MAX_ANSWER_RESERVE_NANOS = Duration.ofSeconds(1).toNanos();
+
   private final Settings settings;
   private final long callDeadlineNanos;
   private final Ticker ticker;
@@ -79,6 +86,9 @@ final class ManagedSession implements WorkerSession {
   private final Consumer<ManagedSession> onClosed;
   private final AtomicBoolean closing = new AtomicBoolean();
   private final SdkTracing tracing;
+
+  /** Uniform in [0, 1): how far each retry's pause is stretched; tests set it. */
+  private volatile DoubleSupplier retryJitter = () -> ThreadLocalRandom.current().nextDouble();
 
   /** Safe-mode leases; null when safe mode is off. */
   private final LocalLeases local;
@@ -155,17 +165,22 @@ final class ManagedSession implements WorkerSession {
   @Override
   public AcquireResult acquire(AcquireOptions options) {
     requireNonNull(options, "options");
-    return tracing.acquire(options, () -> acquireOnce(options));
+    return acquire(options, Long.MAX_VALUE);
   }
 
-  private AcquireResult acquireOnce(AcquireOptions options) {
+  /** An acquire whose call may take at most {@code capNanos} (the time left to a retry's end). */
+  private AcquireResult acquire(AcquireOptions options, long capNanos) {
+    return tracing.acquire(options, () -> acquireOnce(options, capNanos));
+  }
+
+  private AcquireResult acquireOnce(AcquireOptions options, long capNanos) {
     SessionGeneration generation = requireOpen();
     if (local != null && local.applies(connection.unreachableNanos())) {
       return local.acquire(options, generation);
     }
     String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
     AcquireRequest request = Wire.acquireRequest(generation.sessionId(), options, requestId);
-    long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
+    long deadlineNanos = Math.min(callDeadlineNanos + options.maxWait().toNanos(), capNanos);
     long sent = ticker.nanoTime();
     AcquireResponse response;
     if (settings.unaryLeaseCalls()) {
@@ -230,7 +245,9 @@ final class ManagedSession implements WorkerSession {
    * Makes a unary call on the member that leads, within {@code deadlineNanos} on the ticker: a
    * NOT_LEADER refusal sends it again at once to the leader it names; one that names none, or a
    * member that cannot be reached while others are known, sends it to the next member after a
-   * back-off with jitter. The request is the same each time (an acquire keeps its request_id).
+   * back-off with jitter, and so does one whose channel cannot be made (UNAVAILABLE, as {@link
+   * LeaderTargets#channelForCall} says). The request is the same each time (an acquire keeps its
+   * request_id).
    */
   private <T> T unary(
       long deadlineNanos, java.util.function.Function<LeaseBrokerBlockingStub, T> call) {
@@ -246,7 +263,7 @@ final class ManagedSession implements WorkerSession {
       long left = end - ticker.nanoTime();
       try {
         return call.apply(
-            LeaseBrokerGrpc.newBlockingStub(targets.channel(target))
+            LeaseBrokerGrpc.newBlockingStub(targets.channelForCall(target))
                 .withDeadlineAfter(Math.max(0, left), TimeUnit.NANOSECONDS));
       } catch (StatusRuntimeException e) {
         long pause = targets.afterFailure(target, e, search, backoff);
@@ -289,7 +306,7 @@ final class ManagedSession implements WorkerSession {
           options
               .requestId()
               .ifPresent(id -> attemptOptions.requestId(requestIdOfAttempt(id, attempt)));
-          return acquire(attemptOptions.build());
+          return acquire(attemptOptions.build(), left);
         },
         result ->
             result instanceof AcquireResult.Refused r
@@ -310,7 +327,10 @@ final class ManagedSession implements WorkerSession {
   /**
    * Runs {@code attempt} until {@code refusal} finds no refusal in its result, the refusal is
    * DRAINING, or the next try could not start before {@code deadline}; then returns the last
-   * result. Sleeps each refusal's retry-after (at least 50 ms) on the ticker between attempts.
+   * result. Sleeps each refusal's {@linkplain #retryPause pause} on the ticker between attempts.
+   * Each attempt is given the time left, which its call may not outlast: one that fails in a way
+   * that may pass (DEADLINE_EXCEEDED, UNAVAILABLE…) once {@code deadline} has passed returns the
+   * refusal before it.
    */
   private <R> R retry(
       Duration deadline,
@@ -318,14 +338,26 @@ final class ManagedSession implements WorkerSession {
       Attempt<R> attempt,
       Function<R, Optional<Refusal>> refusal) {
     long deadlineAt = ticker.nanoTime() + deadline.toNanos();
+    R last = null;
     for (int n = 1; ; n++) {
       attempts.accept(n);
-      R result = attempt.run(n, deadlineAt - ticker.nanoTime());
+      R result;
+      try {
+        result = attempt.run(n, deadlineAt - ticker.nanoTime());
+      } catch (BrokerException e) {
+        if (last != null && e.isTransient() && deadlineAt - ticker.nanoTime() <= 0) {
+          // The attempt ran out of the call's time (no answer, or no stream to send it on, within
+          // what was left): the refusal before it stands.
+          return last;
+        }
+        throw e;
+      }
+      last = result;
       Optional<Refusal> refused = refusal.apply(result);
       if (refused.isEmpty() || refused.get().reason() == RefusalReason.DRAINING) {
         return result;
       }
-      long pause = Math.max(refused.get().retryAfter().toNanos(), MIN_RETRY_PAUSE_NANOS);
+      long pause = retryPause(refused.get().retryAfter());
       if (deadlineAt - ticker.nanoTime() - pause <= 0) {
         return result; // the next try could not start before the deadline
       }
@@ -338,13 +370,29 @@ final class ManagedSession implements WorkerSession {
     }
   }
 
+  /**
+   * The pause before retrying a refusal: its retry-after (at least 50 ms), stretched at random by
+   * up to a tenth (at most 1 s more), never shortened, so that workers refused together (say when a
+   * new leader starts granting) do not all ask again in the same instant.
+   */
+  private long retryPause(Duration retryAfter) {
+    long base = Math.max(retryAfter.toNanos(), MIN_RETRY_PAUSE_NANOS);
+    double random = Math.min(Math.max(retryJitter.getAsDouble(), 0), 1);
+    return base + (long) (Math.min(base / 10, MAX_RETRY_JITTER_NANOS) * random);
+  }
+
   @Override
   public BundleResult acquireBundle(BundleOptions options) {
     requireNonNull(options, "options");
+    return acquireBundle(options, Long.MAX_VALUE);
+  }
+
+  /** A bundle whose call may take at most {@code capNanos} (the time left to a retry's end). */
+  private BundleResult acquireBundle(BundleOptions options, long capNanos) {
     SessionGeneration generation = requireOpen();
     String requestId = options.requestId().orElseGet(() -> UUID.randomUUID().toString());
     AcquireBundleRequest request = Wire.bundleRequest(generation.sessionId(), options, requestId);
-    long deadlineNanos = callDeadlineNanos + options.maxWait().toNanos();
+    long deadlineNanos = Math.min(callDeadlineNanos + options.maxWait().toNanos(), capNanos);
     long sent = ticker.nanoTime();
     AcquireBundleResponse response;
     if (settings.unaryLeaseCalls()) {
@@ -405,7 +453,7 @@ final class ManagedSession implements WorkerSession {
           options
               .requestId()
               .ifPresent(id -> attemptOptions.requestId(requestIdOfAttempt(id, attempt)));
-          return acquireBundle(attemptOptions.build());
+          return acquireBundle(attemptOptions.build(), left);
         },
         result ->
             result instanceof BundleResult.Refused r
@@ -413,9 +461,14 @@ final class ManagedSession implements WorkerSession {
                 : Optional.empty());
   }
 
-  /** An attempt's queue wait: the caller's, cut to the {@code nanosLeft} before the deadline. */
+  /**
+   * An attempt's queue wait: the caller's, cut to end before the deadline, {@code nanosLeft} away,
+   * by a tenth of that (at most 1 s), so that the broker's TIMEOUT refusal arrives within it.
+   */
   private static Duration waitOfAttempt(Duration maxWait, long nanosLeft) {
-    return maxWait.toNanos() > nanosLeft ? Duration.ofNanos(Math.max(0, nanosLeft)) : maxWait;
+    long reserve = Math.min(nanosLeft / 10, MAX_ANSWER_RESERVE_NANOS);
+    long most = Math.max(0, nanosLeft - reserve);
+    return maxWait.toNanos() > most ? Duration.ofNanos(most) : maxWait;
   }
 
   /**
@@ -492,14 +545,41 @@ final class ManagedSession implements WorkerSession {
 
   @Override
   public void close() {
+    CompletableFuture<Void> goodbye = sayGoodbye();
+    if (goodbye != null) {
+      finishClose(goodbye, System.nanoTime() + callDeadlineNanos);
+    }
+  }
+
+  /**
+   * Starts closing the session: says goodbye (when the stream is up) without waiting for the
+   * answer, so that a client closing many sessions sends every goodbye before it waits. Returns
+   * what completes once the broker has ended the stream, for {@link #finishClose}; null when the
+   * session was already closing.
+   */
+  CompletableFuture<Void> sayGoodbye() {
     if (!closing.compareAndSet(false, true)) {
-      return;
+      return null;
     }
     CompletableFuture<Void> done = new CompletableFuture<>();
     try {
       loop.execute(SessionConnection.guarded(() -> connection.close(done)));
-      done.get(settings.callDeadline().toMillis(), TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException | ExecutionException e) {
+    } catch (RejectedExecutionException e) {
+      log.log(Level.DEBUG, "closing the session of " + workerId, e);
+      done.complete(null);
+    }
+    return done;
+  }
+
+  /**
+   * Ends the closing {@link #sayGoodbye} started: waits for the goodbye's answer until {@code
+   * endNanos} ({@link System#nanoTime}, real time, so that a ticker that never moves cannot hold
+   * close up), drops the stream if it has not come, and stops the session's threads.
+   */
+  void finishClose(CompletableFuture<Void> goodbye, long endNanos) {
+    try {
+      goodbye.get(Math.max(0, endNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
       log.log(Level.DEBUG, "closing the session of " + workerId, e);
     } catch (TimeoutException e) {
       log.log(Level.WARNING, "goodbye of {0} not answered in time; dropping the stream", workerId);
@@ -525,7 +605,8 @@ final class ManagedSession implements WorkerSession {
 
   /**
    * Releases a lease on the caller's thread. Never throws: a release that cannot reach the broker
-   * is queued and retried with the next heartbeat or reconnect; any other failure is logged.
+   * is queued and retried with the next heartbeat or reconnect; one the session's closing overtook
+   * is dropped, the goodbye having released the lease; any other failure is logged.
    */
   void release(LeaseHandle lease, Outcome outcome, long heldNanos) {
     ReleaseRequest request = releaseRequest(lease.generation(), lease, outcome, heldNanos);
@@ -587,6 +668,11 @@ final class ManagedSession implements WorkerSession {
         return true;
       }
       log.log(Level.WARNING, "release of {0} failed: {1}", lease, error.getMessage());
+    } catch (IllegalStateException closed) {
+      // The session (or its client) closed after releaseRequest found it open: its goodbye
+      // released the lease at the broker, or, with no stream to say it on, the session's TTL ends
+      // it there. Nothing is left to send, and a lease's close never throws.
+      log.log(Level.DEBUG, "release of {0} dropped: {1}", lease, closed.getMessage());
     }
     return false;
   }
@@ -608,6 +694,11 @@ final class ManagedSession implements WorkerSession {
    */
   CompletableFuture<Void> dropStream() {
     return CompletableFuture.runAsync(SessionConnection.guarded(connection::dropStream), loop);
+  }
+
+  /** Draws the stretch of each retry's pause from {@code random} (uniform in [0, 1)). */
+  void retryJitter(DoubleSupplier random) {
+    this.retryJitter = requireNonNull(random, "random");
   }
 
   /** The number of leases held. */

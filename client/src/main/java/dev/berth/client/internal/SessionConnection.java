@@ -23,7 +23,9 @@ import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.StreamRelease;
+import io.grpc.Channel;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
@@ -329,29 +331,44 @@ final class SessionConnection {
 
   /** Sends {@code call}, a release, as a unary Release; its answer completes the call. */
   private void releaseUnary(Call call) {
-    LeaseBrokerGrpc.newStub(targets.channel())
+    releaseUnary(
+        call.release,
+        new StreamObserver<ReleaseResponse>() {
+          @Override
+          public void onNext(ReleaseResponse response) {
+            call.answer.complete(
+                SessionEvent.newBuilder()
+                    .setReleaseResult(
+                        dev.berth.proto.v1.ReleaseResult.newBuilder().setResponse(response))
+                    .build());
+            call.cancelDeadline();
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            call.fail(Errors.fromGrpc(t));
+          }
+
+          @Override
+          public void onCompleted() {}
+        });
+  }
+
+  /**
+   * Sends {@code request} as a unary Release to the member that leads, answering {@code observer}.
+   * A channel to it that cannot be made fails the call as one the member did not answer.
+   */
+  private void releaseUnary(ReleaseRequest request, StreamObserver<ReleaseResponse> observer) {
+    Channel channel;
+    try {
+      channel = targets.channelForCall(targets.current());
+    } catch (StatusRuntimeException e) {
+      observer.onError(e);
+      return;
+    }
+    LeaseBrokerGrpc.newStub(channel)
         .withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
-        .release(
-            call.release,
-            new StreamObserver<ReleaseResponse>() {
-              @Override
-              public void onNext(ReleaseResponse response) {
-                call.answer.complete(
-                    SessionEvent.newBuilder()
-                        .setReleaseResult(
-                            dev.berth.proto.v1.ReleaseResult.newBuilder().setResponse(response))
-                        .build());
-                call.cancelDeadline();
-              }
-
-              @Override
-              public void onError(Throwable t) {
-                call.fail(Errors.fromGrpc(t));
-              }
-
-              @Override
-              public void onCompleted() {}
-            });
+        .release(request, observer);
   }
 
   /** Sends the calls waiting for room, as far as the cap now allows. */
@@ -519,7 +536,14 @@ final class SessionConnection {
     String target = targets.current();
     Stream s = new Stream(target);
     stream = s;
-    LeaseBrokerGrpc.newStub(targets.channel(target)).openSession(s);
+    try {
+      LeaseBrokerGrpc.newStub(targets.channelForCall(target)).openSession(s);
+    } catch (StatusRuntimeException e) {
+      // No channel to the member (e.g. its TLS files are mid-rotation): the attempt failed as one
+      // to a member that does not answer, and the session backs off to the next.
+      onEnded(s, e.getStatus(), e);
+      return;
+    }
     Hello.Builder hello =
         Hello.newBuilder()
             .setWorkerId(workerId)
@@ -813,7 +837,9 @@ final class SessionConnection {
       return;
     }
     stream = null;
-    s.helloTimeout.cancel(false);
+    if (s.helloTimeout != null) {
+      s.helloTimeout.cancel(false); // null when no call was made
+    }
     cancelTimers();
     if (s.timedOut) {
       status = Status.DEADLINE_EXCEEDED.withDescription(status.getDescription());
@@ -925,36 +951,33 @@ final class SessionConnection {
 
   private void retryReleases() {
     for (ReleaseRequest request : leases.takeReleases()) {
-      LeaseBrokerGrpc.newStub(targets.channel())
-          .withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS)
-          .release(
-              request,
-              new StreamObserver<ReleaseResponse>() {
-                @Override
-                public void onNext(ReleaseResponse response) {}
+      releaseUnary(
+          request,
+          new StreamObserver<ReleaseResponse>() {
+            @Override
+            public void onNext(ReleaseResponse response) {}
 
-                @Override
-                public void onError(Throwable t) {
-                  BrokerException error = Errors.fromGrpc(t);
-                  if (error.isTransient()) {
-                    leases.queueRelease(request);
-                  } else if (error.condition() == BrokerException.Condition.NOT_FOUND) {
-                    // Nothing to give back: the broker does not know the lease (a local lease no
-                    // hello of it reached, or an end it has forgotten).
-                    log.log(
-                        Level.INFO,
-                        "release of {0}: the broker does not hold it ({1})",
-                        request.getLeaseId(),
-                        error.getMessage());
-                  } else {
-                    log.log(
-                        Level.WARNING, "release of {0} failed: {1}", request.getLeaseId(), error);
-                  }
-                }
+            @Override
+            public void onError(Throwable t) {
+              BrokerException error = Errors.fromGrpc(t);
+              if (error.isTransient()) {
+                leases.queueRelease(request);
+              } else if (error.condition() == BrokerException.Condition.NOT_FOUND) {
+                // Nothing to give back: the broker does not know the lease (a local lease no
+                // hello of it reached, or an end it has forgotten).
+                log.log(
+                    Level.INFO,
+                    "release of {0}: the broker does not hold it ({1})",
+                    request.getLeaseId(),
+                    error.getMessage());
+              } else {
+                log.log(Level.WARNING, "release of {0} failed: {1}", request.getLeaseId(), error);
+              }
+            }
 
-                @Override
-                public void onCompleted() {}
-              });
+            @Override
+            public void onCompleted() {}
+          });
     }
   }
 

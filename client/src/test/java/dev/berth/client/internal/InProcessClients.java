@@ -33,6 +33,17 @@ public final class InProcessClients {
   }
 
   /**
+   * A client of the members {@code serverNames} whose channels {@code open} makes, e.g. one that
+   * throws for a member as an unusable TLS file does.
+   */
+  public static BrokerClient connect(
+      java.util.List<String> serverNames,
+      BrokerClientProvider.Settings settings,
+      java.util.function.Function<String, io.grpc.ManagedChannel> open) {
+    return GrpcBrokerClient.forChannels(serverNames, open, settings);
+  }
+
+  /**
    * A client of the in-process server {@code serverName} whose channel passes every call through
    * {@code interceptor} (a test's way to lose or change messages on the wire).
    */

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeoutException;
  * opened (resumed or fresh), heartbeat acknowledged, reconnect scheduled — so a test that moved the
  * fake clock or dropped the stream waits for the session to act on it instead of for time to pass.
  * Each {@code await} takes the oldest unread event of its kind, waiting at most 5 s for it (a bound
- * for a broken test, not a pace). Thread-safe.
+ * for a broken test, not a pace). It also sets the one random draw a test needs to know, the
+ * stretch of {@code acquireWithRetry}'s pauses. Thread-safe.
  */
 public final class SessionProbe implements SessionConnection.Events {
   private static final long WAIT_SECONDS = 5;
@@ -109,6 +110,14 @@ public final class SessionProbe implements SessionConnection.Events {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted", e);
     }
+  }
+
+  /**
+   * Makes {@code session} (a session of the SDK) draw the random stretch of each retry's pause from
+   * {@code random} instead of at random, so a test knows the pause.
+   */
+  public static void retryJitter(WorkerSession session, java.util.function.DoubleSupplier random) {
+    ((ManagedSession) session).retryJitter(random);
   }
 
   /** The number of leases the session holds. */
