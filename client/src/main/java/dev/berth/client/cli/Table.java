@@ -33,7 +33,7 @@ final class Table {
     }
     List<String> row = new ArrayList<>();
     for (Object cell : cells) {
-      row.add(cell == null ? "" : String.valueOf(cell));
+      row.add(cell == null ? "" : Text.printable(String.valueOf(cell)));
     }
     rows.add(row);
     return this;

@@ -22,6 +22,44 @@ import picocli.CommandLine.TypeConversionException;
 final class Text {
   private Text() {}
 
+  /**
+   * {@code s} safe to print on a terminal: control characters (C0, DEL, C1), line and paragraph
+   * separators and bidirectional overrides become backslash escapes ({@code x} and two hex digits,
+   * or {@code u} and four). Workers set labels, outcome errors and ids; without this, one could
+   * move the cursor, retitle the window or split a {@code watch} line in an operator's terminal.
+   * The same string unchanged when it has none, which is nearly always.
+   */
+  static String printable(String s) {
+    int i = 0;
+    while (i < s.length() && !unsafe(s.charAt(i))) {
+      i++;
+    }
+    if (i == s.length()) {
+      return s;
+    }
+    StringBuilder b = new StringBuilder(s.length() + 8).append(s, 0, i);
+    for (; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (!unsafe(c)) {
+        b.append(c);
+      } else if (c <= 0xFF) {
+        b.append(String.format("\\x%02x", (int) c));
+      } else {
+        b.append(String.format("\\u%04x", (int) c));
+      }
+    }
+    return b.toString();
+  }
+
+  private static boolean unsafe(char c) {
+    return c < 0x20
+        || (c >= 0x7F && c <= 0x9F)
+        || c == 0x2028
+        || c == 0x2029
+        || (c >= 0x202A && c <= 0x202E)
+        || (c >= 0x2066 && c <= 0x2069);
+  }
+
   /** The enum value without its type's prefix, e.g. {@code EXHAUSTED}; "-" when unspecified. */
   static String name(ProtocolMessageEnum value) {
     if (!(value instanceof Enum<?> e) || e.name().equals("UNRECOGNIZED")) {

@@ -325,6 +325,6 @@ final class Views {
     if (e.hasRefusal() && !e.getRefusal().getDetail().isEmpty()) {
       b.append(" why=\"").append(e.getRefusal().getDetail()).append('"');
     }
-    return b.toString();
+    return Text.printable(b.toString()); // one line, whatever a worker put in its fields
   }
 }

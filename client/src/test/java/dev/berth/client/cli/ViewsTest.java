@@ -332,6 +332,33 @@ class ViewsTest {
   }
 
   @Test
+  void workerSetText_controlCharactersEscaped_eventStaysOneLine() {
+    BrokerEvent ended =
+        BrokerEvent.newBuilder()
+            .setType(BrokerEventType.BROKER_EVENT_TYPE_RELEASED)
+            .setAt(at(0))
+            .setWorkerId("w\u001b]0;owned\u0007")
+            .setDetail("error: a\nb\u202e")
+            .build();
+    List<SessionInfo> sessions =
+        List.of(
+            SessionInfo.newBuilder()
+                .setSessionId("s1")
+                .setWorkerId("w1")
+                .setOpenedAt(at(0))
+                .putLabels("zone", "\u001b[2J")
+                .build());
+
+    String line = Views.event(ended);
+    String table = printed(out -> Views.sessions(sessions, NOW, out));
+
+    assertThat(line)
+        .doesNotContain("\u001b", "\n", "\u0007", "\u202e")
+        .contains("worker=w\\x1b]0;owned\\x07", "detail=\"error: a\\x0ab\\u202e\"");
+    assertThat(table).doesNotContain("\u001b").contains("zone=\\x1b[2J");
+  }
+
+  @Test
   void jobs_configured_rowPerJobAndKindInUseOrBounded() {
     List<JobStatus> jobs =
         List.of(
