@@ -23,15 +23,27 @@ import java.util.concurrent.atomic.AtomicInteger;
  * given (the Prometheus scrape at {@code /metrics}, the dashboard at {@code /}).
  *
  * <p>Requests run on a bounded pool: {@code threads} threads and at most {@link #QUEUED} requests
- * waiting for one. A request beyond that is not queued without bound: the JDK server closes its
- * connection. Handlers that hold a thread for long (the dashboard's event stream) must bound their
- * own number below {@code threads}, so scrapes always find a thread.
+ * waiting for one; a request whose head takes longer than {@link #MAX_REQUEST_TIME} to arrive has
+ * its connection closed. A request beyond that is not queued without bound: the JDK server closes
+ * its connection. Handlers that hold a thread for long (the dashboard's event stream) must bound
+ * their own number below {@code threads}, so scrapes always find a thread.
  *
  * <p>Thread-safe.
  */
 public final class WebServer implements AutoCloseable {
   /** Requests that may wait for a thread before new ones are refused. */
   static final int QUEUED = 64;
+
+  /**
+   * The JDK server's limit on reading one request's head (TLS handshake, request line, headers), in
+   * seconds; it has none by default, so a client that sends half a request would hold a thread for
+   * good, and a dozen such would stop every scrape. Responses are not limited: the dashboard's
+   * event streams last. Read by the JDK once per process, when its first server starts; a value
+   * given with {@code -D} on the command line wins.
+   */
+  static final String MAX_REQUEST_TIME = "sun.net.httpserver.maxReqTime";
+
+  static final String MAX_REQUEST_SECONDS = "10";
 
   private final HttpServer server;
   private final ThreadPoolExecutor executor;
@@ -58,6 +70,9 @@ public final class WebServer implements AutoCloseable {
       Map<String, HttpHandler> handlers) {
     if (threads < 1) {
       throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+    }
+    if (System.getProperty(MAX_REQUEST_TIME) == null) {
+      System.setProperty(MAX_REQUEST_TIME, MAX_REQUEST_SECONDS);
     }
     InetSocketAddress bind =
         address.isUnresolved()

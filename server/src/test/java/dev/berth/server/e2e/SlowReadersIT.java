@@ -29,6 +29,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -289,5 +290,53 @@ class SlowReadersIT {
       Thread.sleep(50);
     }
     throw new AssertionError("no session of " + worker + " within 10 s");
+  }
+
+  /**
+   * Clients that open connections to the metrics listener and send half a request head hold its
+   * threads only until the head's time limit (10 s): a scrape that waits behind them is served.
+   */
+  @Test
+  @Timeout(90)
+  void halfRequestsOnTheMetricsListener_closedAfterTheHeadLimit_scrapeServed() throws Exception {
+    int metricsPort = DaemonProcess.freePort();
+    try (DaemonProcess daemon =
+        DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
+            .metricsListen("127.0.0.1:" + metricsPort)
+            .start()) {
+      assertThat(daemon.isAlive()).isTrue();
+      List<java.net.Socket> stalled = new ArrayList<>();
+      try {
+        // More than the listener's threads (dashboard.max_streams + 4 = 12): every thread is
+        // taken by a request whose head never ends, and the scrape waits in the queue.
+        for (int i = 0; i < 14; i++) {
+          java.net.Socket socket =
+              new java.net.Socket(
+                  java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 1}), metricsPort);
+          socket
+              .getOutputStream()
+              .write("GET /metrics HTTP/1.1\r\nHost: x\r\n".getBytes(StandardCharsets.US_ASCII));
+          stalled.add(socket);
+        }
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        long start = System.nanoTime();
+        java.net.http.HttpResponse<String> scrape =
+            http.send(
+                java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                    .timeout(java.time.Duration.ofSeconds(40))
+                    .build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+
+        assertThat(scrape.statusCode()).isEqualTo(200);
+        assertThat(scrape.body()).contains("berth_");
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - start))
+            .isLessThan(java.time.Duration.ofSeconds(30));
+      } finally {
+        for (java.net.Socket socket : stalled) {
+          socket.close();
+        }
+      }
+    }
   }
 }
