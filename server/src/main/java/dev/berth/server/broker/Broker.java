@@ -200,6 +200,7 @@ public final class Broker implements AutoCloseable {
         state.command(
             (now, fx) -> {
               sessions.endAll("ended: this broker leads its cluster anew", now, fx);
+              state.draining = false; // a drain of an earlier leadership (see stepDown)
               state.hostsStartEmpty(now);
               state.tokens.advanceTo(epoch);
               state.epoch = epoch;
@@ -248,6 +249,7 @@ public final class Broker implements AutoCloseable {
               state.journaling = false;
               try {
                 sessions.endAll("ended: this broker leads its cluster anew", now, fx);
+                state.draining = false; // a drain of an earlier leadership (see stepDown)
                 // Before the load: the penalties it carries apply to the emptied buckets.
                 state.hostsStartEmpty(now);
                 state.epoch = epoch;
@@ -400,6 +402,9 @@ public final class Broker implements AutoCloseable {
           } finally {
             state.journaling = journaling;
           }
+          // A broker drain belongs to the leadership it was set in: the next leader knows
+          // nothing of it, and this broker, should it lead again, must not drain by surprise.
+          state.draining = false;
           long epoch = state.epoch;
           state.tell(l -> l.leadershipChanged(false, epoch, "no longer leads its cluster"), fx);
         });

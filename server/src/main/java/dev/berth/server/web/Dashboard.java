@@ -102,6 +102,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   private final HeapProbe heap;
   private final WebAccess access;
   private final ClusterView cluster;
+  private final ServingRole role;
   private final DashboardFeed feed;
   private final History history = new History();
   private final EventStreams streams;
@@ -120,12 +121,14 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       HeapProbe heap,
       WebAccess access,
       ClusterView cluster,
+      ServingRole role,
       EventStreams streams) {
     this.broker = broker;
     this.time = time;
     this.heap = heap;
     this.access = access;
     this.cluster = cluster;
+    this.role = role;
     this.streams = streams;
     this.feed = new DashboardFeed(time);
     this.wall = DashboardJson.Wall.of(time);
@@ -161,6 +164,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
         heap,
         new WebAccess(tokens, loopbackListener),
         role == ServingRole.STANDALONE ? ClusterView.STANDALONE : ClusterView.of(role),
+        role,
         maxStreams,
         drops);
   }
@@ -171,9 +175,11 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       HeapProbe heap,
       WebAccess access,
       ClusterView cluster,
+      ServingRole role,
       int maxStreams,
       StreamDrops drops) {
-    return new Dashboard(broker, time, heap, access, cluster, new EventStreams(maxStreams, drops));
+    return new Dashboard(
+        broker, time, heap, access, cluster, role, new EventStreams(maxStreams, drops));
   }
 
   /** Checks requests that arrive from now on against {@code tokens} (a reload). */
@@ -297,16 +303,19 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       case "/api/leases/revoke" -> {
         requirePost(exchange, method);
         access.act(exchange);
+        requireLeading();
         answerJson(exchange, 200, revoke(exchange));
       }
       case "/api/sessions/drain" -> {
         requirePost(exchange, method);
         access.act(exchange);
+        requireLeading();
         answerJson(exchange, 200, drainSession(exchange));
       }
       case "/api/broker/drain" -> {
         requirePost(exchange, method);
         access.act(exchange);
+        requireLeading();
         answerJson(exchange, 200, drainBroker(exchange));
       }
       default ->
@@ -402,6 +411,25 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     JsonObject out = new JsonObject();
     out.addProperty("draining", !resume);
     return out;
+  }
+
+  /**
+   * Actions change the broker, and only the leader's broker serves: a follower's holds no session,
+   * and a drain set there would wait, unseen, for the day it leads. The gRPC admin calls are held
+   * to the same rule by the leader gate.
+   */
+  private void requireLeading() {
+    if (!role.serving()) {
+      String leader = role.leaderApi();
+      throw new WebError(
+          503,
+          "NOT_LEADER",
+          "",
+          "this member does not lead its cluster"
+              + (leader.isEmpty()
+                  ? " and knows no leader now; try again shortly"
+                  : "; act on the leader's dashboard (its API is " + leader + ")"));
+    }
   }
 
   // ---------------------------------------------------------------- answers

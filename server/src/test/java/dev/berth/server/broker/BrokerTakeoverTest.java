@@ -185,6 +185,20 @@ class BrokerTakeoverTest {
   }
 
   @Test
+  void drainOfAnEarlierLeadership_doesNotComeBackWhenTheBrokerLeadsAgain() {
+    broker.takeOver(3, Fleet.EMPTY, 0);
+    broker.drainBroker(false, null);
+    assertThat(broker.status().draining()).isTrue();
+
+    broker.stepDown();
+    assertThat(broker.status().draining()).isFalse();
+    broker.drainBroker(false, null); // as if set on a follower's broker
+    broker.takeOver(5, Fleet.EMPTY, 0);
+
+    assertThat(broker.status().draining()).isFalse();
+  }
+
+  @Test
   void takeOver_afterAnEarlierLeadership_itsSessionsEndAndTheirLeasesAreNotReAdmitted() {
     broker.takeOver(3);
     time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s

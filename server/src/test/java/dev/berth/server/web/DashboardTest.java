@@ -16,6 +16,7 @@ import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.StreamDrops;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.session.HelloSpec;
@@ -63,6 +64,30 @@ class DashboardTest {
   private final List<AutoCloseable> open = new ArrayList<>();
   private Broker broker;
   private Dashboard dashboard;
+
+  /** The broker's place: serving unless a test makes it a follower. */
+  private volatile boolean serving = true;
+
+  private final ServingRole role =
+      new ServingRole() {
+        @Override
+        public boolean serving() {
+          return serving;
+        }
+
+        @Override
+        public String leaderApi() {
+          return "10.0.0.2:7433";
+        }
+
+        @Override
+        public Optional<dev.berth.server.cluster.ClusterStatus> cluster() {
+          return Optional.empty();
+        }
+
+        @Override
+        public void onChange(Runnable listener) {}
+      };
   private WebServer web;
 
   private void start(TokenRegistry tokens, boolean loopback, int maxStreams) {
@@ -77,6 +102,7 @@ class DashboardTest {
             HeapProbe.NONE,
             new WebAccess(tokens, loopback),
             ClusterView.STANDALONE,
+            role,
             maxStreams,
             stream -> {
               synchronized (drops) {
@@ -510,6 +536,23 @@ class DashboardTest {
     assertThat(json(resumed).get("draining").getAsBoolean()).isFalse();
     assertThat(broker.status().draining()).isFalse();
     assertThat(get("/api/state").body()).contains("broker drained from the dashboard");
+  }
+
+  @Test
+  void actionsOnAFollower_refused503NamingTheLeader_andChangeNothing() throws Exception {
+    startOpen();
+    String session = openSession(new RecordingSessionChannel());
+    serving = false;
+
+    HttpResponse<String> brokerDrain = postJson("/api/broker/drain", "{}");
+    HttpResponse<String> sessionDrain =
+        postJson("/api/sessions/drain", "{\"session_id\": \"" + session + "\"}");
+
+    assertThat(brokerDrain.statusCode()).isEqualTo(503);
+    assertThat(error(brokerDrain).get("code").getAsString()).isEqualTo("NOT_LEADER");
+    assertThat(brokerDrain.body()).contains("10.0.0.2:7433");
+    assertThat(sessionDrain.statusCode()).isEqualTo(503);
+    assertThat(broker.status().draining()).isFalse();
   }
 
   // ---------------------------------------------------------------- live stream
