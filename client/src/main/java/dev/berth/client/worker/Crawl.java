@@ -54,6 +54,10 @@ import java.util.function.BooleanSupplier;
  * <p>Pushes: a revoke of a lease in use aborts that page (its requests are cut off and its result
  * says so); a cleanup closes the idle browser contexts of every renderer at its next page boundary
  * and collects garbage; a drain lets the current pages finish and acquires nothing new.
+ *
+ * <p>A {@link Watchdog} kills a renderer's browser when its page is still in it past its time or
+ * its lease's end (a script that never yields blocks Playwright for good); the page fails and the
+ * thread launches another browser.
  */
 final class Crawl {
   /** How long one RENDER acquire may wait in the broker's queue before asking again. */
@@ -84,6 +88,7 @@ final class Crawl {
   private final PageSpans spans;
   private WorkerSession session;
   private Extraction extraction;
+  private Watchdog watchdog;
 
   /** A crawl of {@code options}' URLs over {@code client}, which the caller owns and closes. */
   Crawl(WorkerOptions options, BrokerClient client, Clock clock, PrintStream out, PrintStream err) {
@@ -167,8 +172,10 @@ final class Crawl {
       return 1;
     }
     try (WorkerSession s = session;
-        Extraction x = new Extraction(s, options.module(), this::info)) {
+        Extraction x = new Extraction(s, options.module(), this::info);
+        Watchdog w = Watchdog.start()) {
       extraction = x;
+      watchdog = w;
       listen(s);
       info(
           options.workerId()
@@ -428,7 +435,11 @@ final class Crawl {
     Duration untilMaxHold = Duration.between(clock.instant(), render.expiresAt());
     Duration timeout =
         min(options.navigationTimeout(), untilMaxHold.isNegative() ? Duration.ZERO : untilMaxHold);
-    try (Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
+    // A page whose script never yields blocks Playwright for good: past its time, or once its lease
+    // ended, the watchdog kills its browser, the blocked call throws and the next page relaunches.
+    Watchdog.Watch watch = watchdog.watch(timeout, aborted, renderer::kill);
+    try (watch;
+        Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
       result.httpStatus = visit.status();
       if (aborted.getAsBoolean()) {
         result.error = abortedBy("RENDER", revoked.get());
@@ -476,7 +487,7 @@ final class Crawl {
         spans.step(
             PageSpans.PDF,
             () -> {
-              printPdf(task, visit, result, aborted, leases.pdf());
+              printPdf(task, visit, result, aborted, leases.pdf(), watch);
               return null;
             });
       }
@@ -498,7 +509,7 @@ final class Crawl {
       if (aborted.getAsBoolean()) {
         result.error = abortedBy("RENDER", revoked.get());
       } else {
-        result.error = "render: " + firstLine(e.getMessage());
+        result.error = "render: " + failure(watch, e);
         render.recordOutcome(Outcome.failed(clip(result.error)));
       }
       return false;
@@ -514,7 +525,8 @@ final class Crawl {
       Renderer.Visit visit,
       PageResult result,
       BooleanSupplier renderAborted,
-      Lease pdf) {
+      Lease pdf,
+      Watchdog.Watch watch) {
     result.lease("pdf", pdf);
     AtomicReference<RevokedLease> revoked = new AtomicReference<>();
     pdf.onRevoked(revoked::set);
@@ -534,9 +546,15 @@ final class Crawl {
       result.pdf = target.toAbsolutePath();
       pdf.recordOutcome(Outcome.succeeded());
     } catch (PlaywrightException | IOException e) {
-      result.error = "pdf: " + firstLine(e.getMessage());
+      result.error = "pdf: " + failure(watch, e);
       pdf.recordOutcome(Outcome.failed(clip(result.error)));
     }
+  }
+
+  /** What made a browser call fail: the watchdog, when it killed the browser, else {@code e}. */
+  private static String failure(Watchdog.Watch watch, Exception e) {
+    String fired = watch.fired();
+    return fired != null ? fired : firstLine(e.getMessage());
   }
 
   private void deletePdf(PageResult result) {

@@ -113,7 +113,9 @@ public final class WorkerCommand implements Callable<Integer> {
       paramLabel = "DUR",
       defaultValue = "30s",
       converter = DurationConverter.Positive.class,
-      description = "Longest a page may take to load (default ${DEFAULT-VALUE}).")
+      description =
+          "Longest a page may take to load (default ${DEFAULT-VALUE}); a page still in the"
+              + " browser a second later has its browser killed.")
   Duration navigationTimeout;
 
   @Option(
