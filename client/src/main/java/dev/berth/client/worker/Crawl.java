@@ -16,6 +16,7 @@ import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -324,14 +325,25 @@ final class Crawl {
   private void process(Task task, Renderer renderer) {
     PageResult result = new PageResult(task.url(), task.host(), options.workerId());
     result.attempts = task.attempt();
-    spans.page(
-        task.url(),
-        task.host(),
-        task.attempt(),
-        () -> {
-          process(task, renderer, result);
-          return result;
-        });
+    try {
+      spans.page(
+          task.url(),
+          task.host(),
+          task.attempt(),
+          () -> {
+            process(task, renderer, result);
+            return result;
+          });
+    } catch (RuntimeException e) {
+      // A bug, or the unforeseen: the page's leases are released already; its URL is not lost.
+      err.println("berth worker: " + task.url() + " failed: " + e);
+      e.printStackTrace(err);
+      if (result.finishedAt == null) {
+        result.facts = null;
+        result.error = "worker: " + firstLine(e.toString());
+        finish(task, result);
+      }
+    }
   }
 
   private void process(Task task, Renderer renderer, PageResult result) {
@@ -491,6 +503,10 @@ final class Crawl {
     if (renderAborted.getAsBoolean()) {
       return;
     }
+    if (revoked.get() != null || !pdf.isValid()) {
+      result.error = abortedBy("PDF", revoked.get());
+      return;
+    }
     Path target = results.pdf(task.url());
     Path partial = ResultWriter.partial(target);
     try {
@@ -533,10 +549,15 @@ final class Crawl {
         + (revoked != null ? "revoked (" + revoked.reason() + ")" : "no longer valid");
   }
 
-  /** Writes the result and reports progress. */
+  /** Writes the result and reports progress; a result that cannot be written fails the page. */
   private void finish(Task task, PageResult result) {
     result.finishedAt = clock.instant();
-    results.write(result);
+    try {
+      results.write(result);
+    } catch (UncheckedIOException e) {
+      result.error = (result.error.isEmpty() ? "" : result.error + "; ") + e.getMessage();
+      deletePdf(result);
+    }
     int n = finished.incrementAndGet();
     String head = "[" + n + "/" + options.urls().size() + "] " + task.url() + " ";
     if (result.ok()) {

@@ -197,6 +197,25 @@ class WorkerPushesIT {
     System.out.printf("loop: page failed %.1fs after start%n", failedAfter.toMillis() / 1e3);
   }
 
+  @Test
+  void resultThatCannotBeWritten_failsThatPageAlone_andTheRestGoesOn() throws Exception {
+    String blocked = sites.url("a.test", 1);
+    String next = sites.url("a.test", 2);
+    // A directory in the way of the first page's result: the move onto it fails.
+    Path target = dir.resolve("out").resolve(ResultWriter.name(blocked) + ".json");
+    Files.createDirectories(target);
+    Files.writeString(target.resolve("in-the-way"), "x");
+
+    CompletableFuture<Integer> worker = runWorker(List.of(blocked, next));
+
+    assertThat(worker.get(60, TimeUnit.SECONDS)).as("output:\n%s", output()).isEqualTo(1);
+    assertThat(output())
+        .contains("[1/2] " + blocked + " 200 cannot write " + target)
+        .contains("done: 2/2 pages (1 ok, 1 failed)");
+    assertThat(resultOf(next)).contains("\"ok\": true");
+    assertThat(daemon.broker().leases()).isEmpty();
+  }
+
   private boolean exists(String url) {
     return Files.exists(dir.resolve("out").resolve(ResultWriter.name(url) + ".json"));
   }
