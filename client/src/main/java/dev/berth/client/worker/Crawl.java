@@ -365,10 +365,10 @@ final class Crawl {
       return;
     }
     PageLeases leases = acquirer.leases(((BundleResult.Granted) acquired).leases());
-    extraction.adopt(leases.wasm()); // the session's, not the page's: never released with it
     long t0 = System.nanoTime();
     boolean retry;
     try (leases) {
+      extraction.adopt(leases.wasm()); // the session's, not the page's: never released with it
       retry = spans.step(PageSpans.RENDER, () -> render(task, renderer, leases, result));
     }
     result.duration = Duration.ofNanos(System.nanoTime() - t0);
