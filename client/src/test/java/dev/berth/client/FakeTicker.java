@@ -68,7 +68,7 @@ public final class FakeTicker implements Ticker {
   }
 
   /** Runs {@code hook} after each sleep, on the sleeping thread. */
-  void onSleep(Runnable hook) {
+  public void onSleep(Runnable hook) {
     this.onSleep = hook;
   }
 

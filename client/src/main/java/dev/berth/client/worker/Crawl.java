@@ -179,7 +179,8 @@ final class Crawl {
               options.pdf(),
               options.acquireTimeout(),
               Ticker.system(),
-              this::info);
+              this::info,
+              this::stopped);
       listen(s);
       info(
           options.workerId()
@@ -351,6 +352,10 @@ final class Crawl {
     try {
       acquired = acquirer.acquire(task.url());
     } catch (BrokerException e) {
+      if (e.isTransient() && stopped()) {
+        queue.addFirst(task); // not attempted: the crawl stops while the broker is away
+        return;
+      }
       result.error = "no page bundle: " + e.getMessage();
       finish(task, result);
       return;

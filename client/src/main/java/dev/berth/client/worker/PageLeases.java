@@ -10,6 +10,7 @@ import dev.berth.client.ResourceKind;
 import dev.berth.client.Ticker;
 import dev.berth.client.WorkerSession;
 import java.time.Duration;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
@@ -39,7 +40,7 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
   /**
    * Acquires pages' bundles for one session. A transient failure (the broker restarting or out of
    * reach for longer than a call's deadline) is tried again with back-off, until the acquire
-   * timeout: it is not the page's fault. Thread-safe.
+   * timeout or until the crawl stops: it is not the page's fault. Thread-safe.
    */
   static final class Acquirer {
     /** How long one acquire may wait in the broker's queue before asking again. */
@@ -56,6 +57,7 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
     private final Duration timeout;
     private final Ticker ticker;
     private final Consumer<String> log;
+    private final BooleanSupplier stopping;
 
     /**
      * @param module the WASM module to ask for; empty for the broker's default
@@ -63,6 +65,7 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
      * @param timeout how long one page's acquire may take in all (the {@code --acquire-timeout})
      * @param ticker the clock of the timeout and the back-off
      * @param log where to say that the broker is out of reach
+     * @param stopping true once the crawl stops: a transient failure is then thrown at once
      */
     Acquirer(
         WorkerSession session,
@@ -70,13 +73,15 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
         boolean pdf,
         Duration timeout,
         Ticker ticker,
-        Consumer<String> log) {
+        Consumer<String> log,
+        BooleanSupplier stopping) {
       this.session = session;
       this.module = module;
       this.pdf = pdf;
       this.timeout = timeout;
       this.ticker = ticker;
       this.log = log;
+      this.stopping = stopping;
     }
 
     /**
@@ -105,7 +110,9 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
           // by the SDK, so a try never counts twice.
           return session.acquireBundleWithRetry(options, Duration.ofNanos(Math.max(0, left)));
         } catch (BrokerException e) {
-          if (!e.isTransient() || deadline - ticker.nanoTime() - backoff.toNanos() <= 0) {
+          if (!e.isTransient()
+              || stopping.getAsBoolean()
+              || deadline - ticker.nanoTime() - backoff.toNanos() <= 0) {
             throw e;
           }
           log.accept(

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,7 @@ class PageLeasesTest {
   private TestBroker broker;
   private final FakeTicker time = new FakeTicker();
   private final List<String> log = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean stopping = new AtomicBoolean();
 
   private void startBroker(int wasmLimit) {
     broker =
@@ -61,7 +63,7 @@ class PageLeasesTest {
   }
 
   private PageLeases.Acquirer acquirer(WorkerSession session, boolean pdf) {
-    return new PageLeases.Acquirer(session, "", pdf, TIMEOUT, time, log::add);
+    return new PageLeases.Acquirer(session, "", pdf, TIMEOUT, time, log::add, stopping::get);
   }
 
   private static PageLeases granted(PageLeases.Acquirer acquirer, BundleResult result) {
@@ -199,6 +201,22 @@ class PageLeasesTest {
           .isLessThan(TIMEOUT)
           .isGreaterThan(TIMEOUT.minus(PageLeases.Acquirer.MAX_BACKOFF));
       assertThat(calls.get()).isEqualTo(time.sleeps().size() + 1);
+    }
+  }
+
+  @Test
+  void transientFailure_whileTheCrawlStops_isThrownAtOnce() {
+    startBroker(64);
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("w")) {
+      AtomicInteger calls = new AtomicInteger();
+      PageLeases.Acquirer acquirer =
+          acquirer(failing(session, Integer.MAX_VALUE, unavailable(), calls), false);
+      time.onSleep(() -> stopping.set(true));
+
+      assertThatThrownBy(() -> acquirer.acquire("http://a.test/1"))
+          .isInstanceOf(BrokerException.class);
+      assertThat(calls).as("one try, one pause, one more try").hasValue(2);
     }
   }
 
