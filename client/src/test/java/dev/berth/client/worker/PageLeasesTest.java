@@ -57,6 +57,9 @@ class PageLeasesTest {
 
   @AfterEach
   void stopBroker() {
+    if (client != null) {
+      client.close(); // and its session
+    }
     if (broker != null) {
       broker.close();
     }
@@ -137,27 +140,36 @@ class PageLeasesTest {
     }
   }
 
+  /** How many bundle acquires {@link #failingAcquirer}'s session was asked for. */
+  private final AtomicInteger calls = new AtomicInteger();
+
+  private BrokerClient client;
+
   /**
-   * {@code session}, but its bundle acquires throw {@code failure} the first {@code failures}
-   * times.
+   * An acquirer (without PDFs) of a session on a fresh broker whose bundle acquires throw {@code
+   * failure} the first {@code failures} times.
    */
-  private static WorkerSession failing(
-      WorkerSession session, int failures, BrokerException failure, AtomicInteger calls) {
-    return (WorkerSession)
-        Proxy.newProxyInstance(
-            WorkerSession.class.getClassLoader(),
-            new Class<?>[] {WorkerSession.class},
-            (proxy, method, args) -> {
-              if (method.getName().equals("acquireBundleWithRetry")
-                  && calls.incrementAndGet() <= failures) {
-                throw failure;
-              }
-              try {
-                return method.invoke(session, args);
-              } catch (InvocationTargetException e) {
-                throw e.getCause();
-              }
-            });
+  private PageLeases.Acquirer failingAcquirer(int failures, BrokerException failure) {
+    startBroker(64);
+    client = broker.client();
+    WorkerSession session = client.openSession("w");
+    WorkerSession failing =
+        (WorkerSession)
+            Proxy.newProxyInstance(
+                WorkerSession.class.getClassLoader(),
+                new Class<?>[] {WorkerSession.class},
+                (proxy, method, args) -> {
+                  if (method.getName().equals("acquireBundleWithRetry")
+                      && calls.incrementAndGet() <= failures) {
+                    throw failure;
+                  }
+                  try {
+                    return method.invoke(session, args);
+                  } catch (InvocationTargetException e) {
+                    throw e.getCause();
+                  }
+                });
+    return acquirer(failing, false);
   }
 
   private static BrokerException unavailable() {
@@ -166,73 +178,50 @@ class PageLeasesTest {
 
   @Test
   void transientFailure_isTriedAgainWithBackOff_untilGranted() {
-    startBroker(64);
-    try (BrokerClient client = broker.client();
-        WorkerSession session = client.openSession("w")) {
-      AtomicInteger calls = new AtomicInteger();
-      PageLeases.Acquirer acquirer = acquirer(failing(session, 2, unavailable(), calls), false);
+    PageLeases.Acquirer acquirer = failingAcquirer(2, unavailable());
 
-      PageLeases leases = granted(acquirer, acquirer.acquire("http://a.test/1"));
+    PageLeases leases = granted(acquirer, acquirer.acquire("http://a.test/1"));
 
-      assertThat(calls).hasValue(3);
-      assertThat(time.sleeps()).containsExactly(Duration.ofMillis(250), Duration.ofMillis(500));
-      assertThat(log).hasSize(2).allMatch(l -> l.contains("the broker restarts"));
-      assertThat(broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
-      leases.close();
-      leases.wasm().close();
-    }
+    assertThat(calls).hasValue(3);
+    assertThat(time.sleeps()).containsExactly(Duration.ofMillis(250), Duration.ofMillis(500));
+    assertThat(log).hasSize(2).allMatch(l -> l.contains("the broker restarts"));
+    assertThat(broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+    leases.close();
   }
 
   @Test
   void transientFailure_stillThereAtTheAcquireTimeout_isThrown() {
-    startBroker(64);
-    try (BrokerClient client = broker.client();
-        WorkerSession session = client.openSession("w")) {
-      AtomicInteger calls = new AtomicInteger();
-      PageLeases.Acquirer acquirer =
-          acquirer(failing(session, Integer.MAX_VALUE, unavailable(), calls), false);
+    PageLeases.Acquirer acquirer = failingAcquirer(Integer.MAX_VALUE, unavailable());
 
-      assertThatThrownBy(() -> acquirer.acquire("http://a.test/1"))
-          .isInstanceOf(BrokerException.class)
-          .hasMessageContaining("the broker restarts");
+    assertThatThrownBy(() -> acquirer.acquire("http://a.test/1"))
+        .isInstanceOf(BrokerException.class)
+        .hasMessageContaining("the broker restarts");
 
-      Duration slept = time.sleeps().stream().reduce(Duration.ZERO, Duration::plus);
-      assertThat(slept)
-          .isLessThan(TIMEOUT)
-          .isGreaterThan(TIMEOUT.minus(PageLeases.Acquirer.MAX_BACKOFF));
-      assertThat(calls.get()).isEqualTo(time.sleeps().size() + 1);
-    }
+    Duration slept = time.sleeps().stream().reduce(Duration.ZERO, Duration::plus);
+    assertThat(slept)
+        .isLessThan(TIMEOUT)
+        .isGreaterThan(TIMEOUT.minus(PageLeases.Acquirer.MAX_BACKOFF));
+    assertThat(calls.get()).isEqualTo(time.sleeps().size() + 1);
   }
 
   @Test
   void transientFailure_whileTheCrawlStops_isThrownAtOnce() {
-    startBroker(64);
-    try (BrokerClient client = broker.client();
-        WorkerSession session = client.openSession("w")) {
-      AtomicInteger calls = new AtomicInteger();
-      PageLeases.Acquirer acquirer =
-          acquirer(failing(session, Integer.MAX_VALUE, unavailable(), calls), false);
-      time.onSleep(() -> stopping.set(true));
+    PageLeases.Acquirer acquirer = failingAcquirer(Integer.MAX_VALUE, unavailable());
+    time.onSleep(() -> stopping.set(true));
 
-      assertThatThrownBy(() -> acquirer.acquire("http://a.test/1"))
-          .isInstanceOf(BrokerException.class);
-      assertThat(calls).as("one try, one pause, one more try").hasValue(2);
-    }
+    assertThatThrownBy(() -> acquirer.acquire("http://a.test/1"))
+        .isInstanceOf(BrokerException.class);
+    assertThat(calls).as("one try, one pause, one more try").hasValue(2);
   }
 
   @Test
   void failureThatWillNotPass_isThrownAtOnce() {
-    startBroker(64);
-    try (BrokerClient client = broker.client();
-        WorkerSession session = client.openSession("w")) {
-      AtomicInteger calls = new AtomicInteger();
-      BrokerException notFound =
-          new BrokerException(BrokerException.Condition.NOT_FOUND, "no such session");
-      PageLeases.Acquirer acquirer = acquirer(failing(session, 1, notFound, calls), false);
+    BrokerException notFound =
+        new BrokerException(BrokerException.Condition.NOT_FOUND, "no such session");
+    PageLeases.Acquirer acquirer = failingAcquirer(1, notFound);
 
-      assertThatThrownBy(() -> acquirer.acquire("http://a.test/1")).isSameAs(notFound);
-      assertThat(calls).hasValue(1);
-      assertThat(time.sleeps()).isEmpty();
-    }
+    assertThatThrownBy(() -> acquirer.acquire("http://a.test/1")).isSameAs(notFound);
+    assertThat(calls).hasValue(1);
+    assertThat(time.sleeps()).isEmpty();
   }
 }
