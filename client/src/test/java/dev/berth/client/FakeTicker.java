@@ -15,7 +15,7 @@ import java.util.concurrent.RejectedExecutionException;
  * thread) when the clock passes its due time; a "sleep" advances it by the duration, records it,
  * and runs the test's {@link #onSleep} hook instead of blocking. Thread-safe.
  */
-final class FakeTicker implements Ticker {
+public final class FakeTicker implements Ticker {
   private final FakeClock clock = new FakeClock();
   private final List<Duration> sleeps = new CopyOnWriteArrayList<>();
   private volatile Runnable onSleep = () -> {};
@@ -68,12 +68,12 @@ final class FakeTicker implements Ticker {
   }
 
   /** Runs {@code hook} after each sleep, on the sleeping thread. */
-  void onSleep(Runnable hook) {
+  public void onSleep(Runnable hook) {
     this.onSleep = hook;
   }
 
   /** Every sleep so far, in order. */
-  List<Duration> sleeps() {
+  public List<Duration> sleeps() {
     return List.copyOf(sleeps);
   }
 }

@@ -25,9 +25,9 @@ import java.util.function.Function;
  * clock ({@link #time}) and the SDK's ({@link #ticker}) apart, so a test can let a session expire
  * at the broker while the worker does nothing, or fire a worker's heartbeat while the broker's time
  * stands still. Its default config keeps time out of the way: heartbeats every 5 minutes and a
- * 10-minute session TTL.
+ * 10-minute session TTL. Public for the reference worker's tests, in a package of their own.
  */
-final class TestBroker implements AutoCloseable {
+public final class TestBroker implements AutoCloseable {
   static final Duration TTL = Duration.ofMinutes(10);
   static final Duration HEARTBEAT_INTERVAL = Duration.ofMinutes(5);
 
@@ -36,7 +36,7 @@ final class TestBroker implements AutoCloseable {
 
   final ManualTimeSource time = new ManualTimeSource();
   final FakeTicker ticker = new FakeTicker();
-  final Broker broker;
+  public final Broker broker;
   final List<Ended> ended = new CopyOnWriteArrayList<>();
   private final BrokerServer server;
   private final String name = InProcessServerBuilder.generateName();
@@ -50,7 +50,7 @@ final class TestBroker implements AutoCloseable {
   }
 
   /** A broker that serves {@code modules}. */
-  TestBroker(BrokerConfig.Builder config, ModuleRegistry modules) {
+  public TestBroker(BrokerConfig.Builder config, ModuleRegistry modules) {
     this(config, modules, time -> BrokerServer.Options.DEFAULT);
   }
 
@@ -90,7 +90,7 @@ final class TestBroker implements AutoCloseable {
    * that advancing the clock past the TTL expires the session, not its leases first); tests change
    * what they need.
    */
-  static BrokerConfig.Builder config() {
+  public static BrokerConfig.Builder config() {
     return BrokerConfig.newBuilder()
         .heartbeatInterval(HEARTBEAT_INTERVAL)
         .sessionTtl(TTL)
@@ -119,7 +119,7 @@ final class TestBroker implements AutoCloseable {
         .reconnectBackoff(Duration.ofMillis(5), Duration.ofMillis(50));
   }
 
-  BrokerClient client() {
+  public BrokerClient client() {
     return client(clientBuilder());
   }
 
@@ -144,7 +144,7 @@ final class TestBroker implements AutoCloseable {
    * Spins until {@code condition} holds, for what the broker does on a thread of its own (no
    * sleep); fails naming {@code what} after 5 s.
    */
-  static void until(java.util.function.BooleanSupplier condition, String what) {
+  public static void until(java.util.function.BooleanSupplier condition, String what) {
     long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > end) {
@@ -162,7 +162,7 @@ final class TestBroker implements AutoCloseable {
     throw new AssertionError("expected a grant, got " + result);
   }
 
-  int inUse(dev.berth.server.lease.ResourceKind kind) {
+  public int inUse(dev.berth.server.lease.ResourceKind kind) {
     return broker.inUse(kind);
   }
 

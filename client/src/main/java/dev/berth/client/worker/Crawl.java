@@ -1,25 +1,22 @@
 package dev.berth.client.worker;
 
 import com.microsoft.playwright.PlaywrightException;
-import dev.berth.client.AcquireOptions;
-import dev.berth.client.AcquireResult;
 import dev.berth.client.BrokerClient;
 import dev.berth.client.BrokerException;
-import dev.berth.client.BundleOptions;
 import dev.berth.client.BundleResult;
 import dev.berth.client.Lease;
-import dev.berth.client.LeaseBundle;
 import dev.berth.client.Outcome;
 import dev.berth.client.RefusalReason;
-import dev.berth.client.ResourceKind;
 import dev.berth.client.RevokedLease;
 import dev.berth.client.SessionOptions;
+import dev.berth.client.Ticker;
 import dev.berth.client.WorkerSession;
 import dev.berth.client.cli.options.ConnectionOptions;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,22 +40,24 @@ import java.util.function.BooleanSupplier;
  * threads, each with its own browser, taking URLs until the queue is empty, the broker drains the
  * session, or the process is asked to stop.
  *
- * <p>For each URL: acquire RENDER (the broker queues the acquire while the host's rate limit or the
- * pool is full), render, extract under the session's WASM lease, write the result, and release
- * every lease with its outcome. With PDFs, the page takes one bundle instead — RENDER, PDF and WASM
- * granted together or not at all — so a rendered page never waits for a PDF slot while holding its
- * RENDER slot; it extracts under the bundle's WASM lease and prints under its PDF lease. A 429 or
- * 503 is released as such, with the site's {@code Retry-After}, so the broker slows that host for
- * the whole fleet; the URL goes to the back of the queue until its attempts run out.
+ * <p>For each URL: acquire one bundle — RENDER for the URL, with PDFs a PDF lease, and the
+ * session's WASM lease — granted together or not at all, so a page never waits for another slot
+ * while holding its RENDER slot (the broker queues the acquire while the host's rate limit or a
+ * pool is full; {@link PageLeases}); render, extract under the WASM lease, print under the PDF
+ * lease, write the result, and release the RENDER and PDF leases with their outcome. The WASM lease
+ * is the session's, {@link Extraction}'s until the end. A 429 or 503 is released as such, with the
+ * site's {@code Retry-After}, so the broker slows that host for the whole fleet; the URL goes to
+ * the back of the queue until its attempts run out.
  *
  * <p>Pushes: a revoke of a lease in use aborts that page (its requests are cut off and its result
  * says so); a cleanup closes the idle browser contexts of every renderer at its next page boundary
  * and collects garbage; a drain lets the current pages finish and acquires nothing new.
+ *
+ * <p>A {@link Watchdog} kills a renderer's browser when its page is still in it past its time or
+ * its lease's end (a script that never yields blocks Playwright for good); the page fails and the
+ * thread launches another browser.
  */
 final class Crawl {
-  /** How long one RENDER acquire may wait in the broker's queue before asking again. */
-  private static final Duration QUEUE_WAIT = Duration.ofSeconds(20);
-
   private record Task(int index, String url, String host, int attempt) {
     Task next() {
       return new Task(index, url, host, attempt + 1);
@@ -84,6 +83,8 @@ final class Crawl {
   private final PageSpans spans;
   private WorkerSession session;
   private Extraction extraction;
+  private Watchdog watchdog;
+  private PageLeases.Acquirer acquirer;
 
   /** A crawl of {@code options}' URLs over {@code client}, which the caller owns and closes. */
   Crawl(WorkerOptions options, BrokerClient client, Clock clock, PrintStream out, PrintStream err) {
@@ -167,8 +168,19 @@ final class Crawl {
       return 1;
     }
     try (WorkerSession s = session;
-        Extraction x = new Extraction(s, options.module(), this::info)) {
+        Extraction x = new Extraction(s, this::info);
+        Watchdog w = Watchdog.start()) {
       extraction = x;
+      watchdog = w;
+      acquirer =
+          new PageLeases.Acquirer(
+              s,
+              options.module(),
+              options.pdf(),
+              options.acquireTimeout(),
+              Ticker.system(),
+              this::info,
+              this::stopped);
       listen(s);
       info(
           options.workerId()
@@ -314,79 +326,40 @@ final class Crawl {
   private void process(Task task, Renderer renderer) {
     PageResult result = new PageResult(task.url(), task.host(), options.workerId());
     result.attempts = task.attempt();
-    spans.page(
-        task.url(),
-        task.host(),
-        task.attempt(),
-        () -> {
-          process(task, renderer, result);
-          return result;
-        });
+    try {
+      spans.page(
+          task.url(),
+          task.host(),
+          task.attempt(),
+          () -> {
+            process(task, renderer, result);
+            return result;
+          });
+    } catch (RuntimeException e) {
+      // A bug, or the unforeseen: the page's leases are released already; its URL is not lost.
+      err.println("berth worker: " + task.url() + " failed: " + e);
+      e.printStackTrace(err);
+      if (result.finishedAt == null) {
+        result.facts = null;
+        result.error = "worker: " + firstLine(e.toString());
+        finish(task, result);
+      }
+    }
   }
 
-  /**
-   * The leases one page works under: RENDER always; with PDFs, the PDF and WASM leases of the same
-   * bundle (null otherwise: extraction uses the session's WASM lease). Closing releases them all.
-   */
-  private record PageLeases(Lease render, Lease pdf, Lease wasm, Runnable close) {}
-
   private void process(Task task, Renderer renderer, PageResult result) {
-    PageLeases leases;
+    BundleResult acquired;
     try {
-      leases = options.pdf() ? acquireBundle(task, result) : acquireRender(task, result);
+      acquired = acquirer.acquire(task.url());
     } catch (BrokerException e) {
-      result.error = (options.pdf() ? "no page bundle: " : "no RENDER lease: ") + e.getMessage();
+      if (e.isTransient() && stopped()) {
+        queue.addFirst(task); // not attempted: the crawl stops while the broker is away
+        return;
+      }
+      result.error = "no page bundle: " + e.getMessage();
       finish(task, result);
       return;
     }
-    if (leases == null) {
-      return; // refused: requeued (draining) or finished with the refusal
-    }
-    long t0 = System.nanoTime();
-    boolean retry;
-    try {
-      retry = spans.step(PageSpans.RENDER, () -> render(task, renderer, leases, result));
-    } finally {
-      leases.close().run();
-    }
-    result.duration = Duration.ofNanos(System.nanoTime() - t0);
-    if (!retry) {
-      finish(task, result);
-    }
-  }
-
-  /** A RENDER lease for the page, or null when refused (the refusal is handled). */
-  private PageLeases acquireRender(Task task, PageResult result) {
-    AcquireResult acquired =
-        session.acquireWithRetry(
-            AcquireOptions.newBuilder(ResourceKind.RENDER)
-                .url(task.url())
-                .maxWait(QUEUE_WAIT)
-                .build(),
-            options.acquireTimeout());
-    if (acquired instanceof AcquireResult.Refused refused) {
-      refused(task, result, "no RENDER lease", refused.reason(), refused.detail());
-      return null;
-    }
-    Lease render = ((AcquireResult.Granted) acquired).lease();
-    return new PageLeases(render, null, null, render::close);
-  }
-
-  /** One RENDER + PDF + WASM bundle for the page, or null when refused (the refusal is handled). */
-  private PageLeases acquireBundle(Task task, PageResult result) {
-    AcquireOptions.Builder wasm = AcquireOptions.newBuilder(ResourceKind.WASM);
-    if (!options.module().isEmpty()) {
-      wasm.module(options.module());
-    }
-    BundleResult acquired =
-        session.acquireBundleWithRetry(
-            BundleOptions.newBuilder()
-                .add(AcquireOptions.render(task.url()))
-                .add(AcquireOptions.pdf())
-                .add(wasm.build())
-                .maxWait(QUEUE_WAIT)
-                .build(),
-            options.acquireTimeout());
     if (acquired instanceof BundleResult.Refused refused) {
       refused(
           task,
@@ -394,10 +367,19 @@ final class Crawl {
           "no page bundle (item " + refused.item() + ", " + refused.kind() + ")",
           refused.reason(),
           refused.detail());
-      return null;
+      return;
     }
-    LeaseBundle bundle = ((BundleResult.Granted) acquired).leases();
-    return new PageLeases(bundle.get(0), bundle.get(1), bundle.get(2), bundle::close);
+    PageLeases leases = acquirer.leases(((BundleResult.Granted) acquired).leases());
+    long t0 = System.nanoTime();
+    boolean retry;
+    try (leases) {
+      extraction.adopt(leases.wasm()); // the session's, not the page's: never released with it
+      retry = spans.step(PageSpans.RENDER, () -> render(task, renderer, leases, result));
+    }
+    result.duration = Duration.ofNanos(System.nanoTime() - t0);
+    if (!retry) {
+      finish(task, result);
+    }
   }
 
   /** Handles a final refusal: a draining session puts the page back, anything else fails it. */
@@ -428,7 +410,11 @@ final class Crawl {
     Duration untilMaxHold = Duration.between(clock.instant(), render.expiresAt());
     Duration timeout =
         min(options.navigationTimeout(), untilMaxHold.isNegative() ? Duration.ZERO : untilMaxHold);
-    try (Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
+    // A page whose script never yields blocks Playwright for good: past its time, or once its lease
+    // ended, the watchdog kills its browser, the blocked call throws and the next page relaunches.
+    Watchdog.Watch watch = watchdog.watch(timeout, aborted, renderer::kill);
+    try (watch;
+        Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
       result.httpStatus = visit.status();
       if (aborted.getAsBoolean()) {
         result.error = abortedBy("RENDER", revoked.get());
@@ -476,7 +462,7 @@ final class Crawl {
         spans.step(
             PageSpans.PDF,
             () -> {
-              printPdf(task, visit, result, aborted, leases.pdf());
+              printPdf(task, visit, result, aborted, leases.pdf(), watch);
               return null;
             });
       }
@@ -498,7 +484,7 @@ final class Crawl {
       if (aborted.getAsBoolean()) {
         result.error = abortedBy("RENDER", revoked.get());
       } else {
-        result.error = "render: " + firstLine(e.getMessage());
+        result.error = "render: " + failure(watch, e);
         render.recordOutcome(Outcome.failed(clip(result.error)));
       }
       return false;
@@ -507,18 +493,23 @@ final class Crawl {
 
   /**
    * Prints the page under {@code pdf}, the page bundle's PDF lease; a failure or revoke is recorded
-   * in {@code result}. The bundle releases the lease.
+   * in {@code result}. The page's {@link PageLeases} release the lease.
    */
   private void printPdf(
       Task task,
       Renderer.Visit visit,
       PageResult result,
       BooleanSupplier renderAborted,
-      Lease pdf) {
+      Lease pdf,
+      Watchdog.Watch watch) {
     result.lease("pdf", pdf);
     AtomicReference<RevokedLease> revoked = new AtomicReference<>();
     pdf.onRevoked(revoked::set);
     if (renderAborted.getAsBoolean()) {
+      return;
+    }
+    if (revoked.get() != null || !pdf.isValid()) {
+      result.error = abortedBy("PDF", revoked.get());
       return;
     }
     Path target = results.pdf(task.url());
@@ -534,9 +525,15 @@ final class Crawl {
       result.pdf = target.toAbsolutePath();
       pdf.recordOutcome(Outcome.succeeded());
     } catch (PlaywrightException | IOException e) {
-      result.error = "pdf: " + firstLine(e.getMessage());
+      result.error = "pdf: " + failure(watch, e);
       pdf.recordOutcome(Outcome.failed(clip(result.error)));
     }
+  }
+
+  /** What made a browser call fail: the watchdog, when it killed the browser, else {@code e}. */
+  private static String failure(Watchdog.Watch watch, Exception e) {
+    String fired = watch.fired();
+    return fired != null ? fired : firstLine(e.getMessage());
   }
 
   private void deletePdf(PageResult result) {
@@ -557,10 +554,15 @@ final class Crawl {
         + (revoked != null ? "revoked (" + revoked.reason() + ")" : "no longer valid");
   }
 
-  /** Writes the result and reports progress. */
+  /** Writes the result and reports progress; a result that cannot be written fails the page. */
   private void finish(Task task, PageResult result) {
     result.finishedAt = clock.instant();
-    results.write(result);
+    try {
+      results.write(result);
+    } catch (UncheckedIOException e) {
+      result.error = (result.error.isEmpty() ? "" : result.error + "; ") + e.getMessage();
+      deletePdf(result);
+    }
     int n = finished.incrementAndGet();
     String head = "[" + n + "/" + options.urls().size() + "] " + task.url() + " ";
     if (result.ok()) {

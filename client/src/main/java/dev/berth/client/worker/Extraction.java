@@ -1,47 +1,45 @@
 package dev.berth.client.worker;
 
-import dev.berth.client.AcquireOptions;
-import dev.berth.client.AcquireResult;
 import dev.berth.client.BrokerException;
 import dev.berth.client.Lease;
 import dev.berth.client.Outcome;
-import dev.berth.client.ResourceKind;
 import dev.berth.client.WasmModule;
 import dev.berth.client.WorkerSession;
-import java.time.Duration;
 import java.util.function.Consumer;
 
 /**
- * The session's WASM extractor: one WASM lease, the module it names (fetched from the broker) and
- * one Chicory instance of it, shared by the render threads. Every call is counted on the lease, so
- * the broker sees the instance in use; when the broker takes the lease back (e.g. IDLE after a long
- * wait) the instance is dropped, and the next extraction acquires a new lease.
+ * The session's WASM extractor: the session's one WASM lease, the module it names (fetched from the
+ * broker) and one Chicory instance of it, shared by the render threads. Every call is counted on
+ * the lease, so the broker sees the instance in use.
  *
- * <p>A page that holds a WASM lease of its own (from its bundle) extracts under that lease instead;
- * the instance is kept while the module's digest stays the same, so a page's lease costs no fetch.
+ * <p>Extraction never acquires: each page brings the WASM lease its bundle was granted with ({@link
+ * PageLeases}), which the broker makes the session's one lease, so no page waits for it while it
+ * holds a RENDER slot. The lease belongs to this extraction from then on, across pages, and {@link
+ * #close()} releases it. When the broker takes it back (e.g. IDLE after a long wait) the next
+ * bundle brings another, which replaces it; the instance is kept while the module's digest stays
+ * the same, so a new lease costs no fetch.
  *
- * <p>Thread-safe: extractions run one at a time.
+ * <p>Thread-safe: extractions run one at a time; {@link #adopt} never waits for one.
  */
 final class Extraction implements AutoCloseable {
-  private static final Duration ACQUIRE_DEADLINE = Duration.ofMinutes(1);
-
   private final WorkerSession session;
-  private final String module;
   private final Consumer<String> log;
 
-  private Lease lease;
+  private final Object leaseLock = new Object();
+
+  /** The session's WASM lease, the latest a page brought; null before the first. */
+  private Lease lease; // guarded by leaseLock
+
   private Extractor extractor;
 
   /** The module digest {@link #extractor} was loaded from; null when none is loaded. */
   private String extractorDigest;
 
   /**
-   * @param module the module to ask for; empty for the broker's default
    * @param log where to say what happens to the lease
    */
-  Extraction(WorkerSession session, String module, Consumer<String> log) {
+  Extraction(WorkerSession session, Consumer<String> log) {
     this.session = session;
-    this.module = module;
     this.log = log;
   }
 
@@ -49,80 +47,57 @@ final class Extraction implements AutoCloseable {
   record Extracted(PageFacts facts, Lease lease) {}
 
   /**
-   * Extracts facts from {@code html} under this session's WASM lease, acquiring one first when
-   * needed.
+   * Extracts facts from {@code html} under {@code wasm}, the session's WASM lease as the page's
+   * bundle brought it (and {@link #adopt} took it).
    *
-   * @throws Extractor.ExtractionException when the module fails on the document, or no WASM lease
-   *     or module can be had
+   * @throws Extractor.ExtractionException when the lease is no longer valid, the module cannot be
+   *     had, or it fails on the document
    */
-  synchronized Extracted extract(byte[] html) {
-    return extract(html, null);
+  synchronized Extracted extract(byte[] html, Lease wasm) {
+    if (!wasm.isValid()) {
+      throw new Extractor.ExtractionException(
+          "WASM lease " + wasm.leaseId() + " is no longer valid");
+    }
+    load(wasm);
+    try {
+      PageFacts facts = extractor.extract(html);
+      wasm.recordWasmCall(true);
+      return new Extracted(facts, wasm);
+    } catch (Extractor.ExtractionException e) {
+      wasm.recordWasmCall(false);
+      throw e;
+    }
   }
 
   /**
-   * Extracts facts from {@code html} under {@code pageLease}, a WASM lease the page holds (which
-   * the caller releases); under the session's own lease when it is null.
-   *
-   * @throws Extractor.ExtractionException as {@link #extract(byte[])} does
+   * Makes {@code wasm}, the WASM lease of a bundle just granted, the session's lease, to be held
+   * until {@link #close()} or until another replaces it; gives back the one it replaces. A lease no
+   * longer valid is ignored: it must not displace the one a later bundle brought.
    */
-  synchronized Extracted extract(byte[] html, Lease pageLease) {
-    Lease current = pageLease != null ? load(pageLease) : ensureLease();
-    try {
-      PageFacts facts = extractor.extract(html);
-      current.recordWasmCall(true);
-      return new Extracted(facts, current);
-    } catch (Extractor.ExtractionException e) {
-      current.recordWasmCall(false);
-      throw e;
+  void adopt(Lease wasm) {
+    Lease replaced;
+    synchronized (leaseLock) {
+      if (wasm == lease || !wasm.isValid()) {
+        return;
+      }
+      replaced = lease;
+      lease = wasm;
     }
-  }
-
-  private Lease ensureLease() {
-    if (lease != null && lease.isValid()) {
-      return lease;
+    if (replaced != null) {
+      log.accept("WASM lease " + replaced.leaseId() + " replaced by " + wasm.leaseId());
+      replaced.close(); // ended at the broker already, or the broker would not grant another
     }
-    if (lease != null) {
-      log.accept("WASM lease " + lease.leaseId() + " is no longer valid; acquiring another");
-      lease.close();
-      lease = null;
-      extractor = null;
-      extractorDigest = null;
-    }
-    AcquireOptions.Builder options = AcquireOptions.newBuilder(ResourceKind.WASM);
-    if (!module.isEmpty()) {
-      options.module(module);
-    }
-    AcquireResult result;
-    try {
-      result = session.acquireWithRetry(options.build(), ACQUIRE_DEADLINE);
-    } catch (BrokerException e) {
-      throw new Extractor.ExtractionException("no WASM lease: " + e.getMessage(), e);
-    }
-    if (!(result instanceof AcquireResult.Granted granted)) {
-      AcquireResult.Refused refused = (AcquireResult.Refused) result;
-      throw new Extractor.ExtractionException(
-          "no WASM lease: " + refused.reason() + ", " + refused.detail());
-    }
-    Lease fresh = granted.lease();
-    try {
-      load(fresh);
-    } catch (Extractor.ExtractionException e) {
-      fresh.close();
-      throw e;
-    }
-    lease = fresh;
-    return fresh;
   }
 
   /**
    * Makes {@link #extractor} an instance of the module {@code wasmLease} names, fetching it unless
-   * the one loaded has the same digest; returns the lease.
+   * the one loaded has the same digest.
    */
-  private Lease load(Lease wasmLease) {
+  private void load(Lease wasmLease) {
     if (extractor != null
         && !wasmLease.moduleDigest().isEmpty()
         && wasmLease.moduleDigest().equals(extractorDigest)) {
-      return wasmLease;
+      return;
     }
     try {
       WasmModule wasm = session.fetchModule(wasmLease);
@@ -136,17 +111,19 @@ final class Extraction implements AutoCloseable {
       throw new Extractor.ExtractionException(
           "WASM module '" + wasmLease.module() + "' unusable: " + e.getMessage(), e);
     }
-    return wasmLease;
   }
 
-  /** Gives the WASM lease back. */
+  /** Gives the session's WASM lease back. */
   @Override
-  public synchronized void close() {
-    if (lease != null) {
-      lease.recordOutcome(Outcome.succeeded());
-      lease.close();
+  public void close() {
+    Lease held;
+    synchronized (leaseLock) {
+      held = lease;
       lease = null;
-      extractor = null;
+    }
+    if (held != null) {
+      held.recordOutcome(Outcome.succeeded());
+      held.close();
     }
   }
 }

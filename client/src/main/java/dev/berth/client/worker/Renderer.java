@@ -15,6 +15,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
@@ -25,7 +26,8 @@ import java.util.function.BooleanSupplier;
  * drives the system Chromium.
  *
  * <p>Not thread-safe: Playwright objects belong to the thread that created them, so each render
- * thread owns one renderer.
+ * thread owns one renderer. The one exception is {@link #kill()}, which any thread may call: it
+ * touches no Playwright object, only the operating system's processes.
  */
 final class Renderer implements AutoCloseable {
   /** What every launch passes to Chromium: no sandbox (containers), no GPU, no network chatter. */
@@ -41,14 +43,23 @@ final class Renderer implements AutoCloseable {
   /** Idle contexts kept for reuse; the least recently used is closed beyond this. */
   private static final int MAX_IDLE_CONTEXTS = 4;
 
+  /**
+   * The switch that marks a renderer's Chromium among this JVM's descendants: Chromium ignores a
+   * switch it does not know, and the process keeps it in its command line.
+   */
+  static final String MARKER_SWITCH = "--berth-renderer=";
+
   private final Playwright playwright;
   private final Browser browser;
+  private final String marker;
   private final LinkedHashMap<String, BrowserContext> contexts =
       new LinkedHashMap<>(8, 0.75f, true);
+  private volatile boolean killed;
 
-  private Renderer(Playwright playwright, Browser browser) {
+  private Renderer(Playwright playwright, Browser browser, String marker) {
     this.playwright = playwright;
     this.browser = browser;
+    this.marker = marker;
   }
 
   /**
@@ -61,8 +72,10 @@ final class Renderer implements AutoCloseable {
         Playwright.create(
             new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
     try {
+      String marker = MARKER_SWITCH + UUID.randomUUID();
       List<String> args = new ArrayList<>(BASE_ARGS);
       args.addAll(extraArgs);
+      args.add(marker);
       Browser browser =
           playwright
               .chromium()
@@ -75,7 +88,7 @@ final class Renderer implements AutoCloseable {
                       .setHandleSIGTERM(false)
                       .setHandleSIGHUP(false)
                       .setTimeout(60_000));
-      return new Renderer(playwright, browser);
+      return new Renderer(playwright, browser, marker);
     } catch (RuntimeException e) {
       playwright.close();
       throw e;
@@ -197,7 +210,34 @@ final class Renderer implements AutoCloseable {
 
   /** False once the browser has gone away (crashed or killed); launch a new renderer then. */
   boolean isConnected() {
-    return browser.isConnected();
+    return !killed && browser.isConnected();
+  }
+
+  /**
+   * Kills this renderer's Chromium — the process launched with this renderer's {@link
+   * #MARKER_SWITCH} and every process under it — so that a Playwright call blocked on it (a page
+   * whose script never yields blocks {@code content()} and {@code pdf()} for good) throws. From any
+   * thread: no Playwright object is touched. The renderer is no longer {@linkplain #isConnected()
+   * connected} afterwards; close it and launch another.
+   *
+   * @return how many processes were killed
+   */
+  int kill() {
+    killed = true;
+    List<ProcessHandle> doomed = new ArrayList<>();
+    ProcessHandle.current()
+        .descendants()
+        .filter(p -> p.info().arguments().map(a -> List.of(a).contains(marker)).orElse(false))
+        .forEach(
+            browserProcess -> {
+              doomed.add(browserProcess);
+              // Listed before the kill: orphans would no longer be its descendants.
+              browserProcess.descendants().forEach(doomed::add);
+            });
+    for (ProcessHandle p : doomed) {
+      p.destroyForcibly();
+    }
+    return doomed.size();
   }
 
   @Override

@@ -41,9 +41,9 @@ import picocli.CommandLine.Spec;
       "The reference worker: render, extract, print PDFs under leases.",
       "",
       "Renders each URL of --urls on the system Chromium under a RENDER lease, extracts title,"
-          + " links, words and images with the broker's WASM module under a WASM lease, optionally"
-          + " prints a PDF (each page then takes RENDER, PDF and WASM as one bundle), and writes"
-          + " one JSON result per URL to --out."
+          + " links, words and images with the broker's WASM module under the session's WASM"
+          + " lease, optionally prints a PDF under a PDF lease (each page takes its leases as one"
+          + " bundle), and writes one JSON result per URL to --out."
     },
     footerHeading = "%n",
     footer = {
@@ -78,8 +78,7 @@ public final class WorkerCommand implements Callable<Integer> {
 
   @Option(
       names = "--pdf",
-      description =
-          "Also print each page to PDF; each page then takes a RENDER + PDF + WASM bundle.")
+      description = "Also print each page to PDF; each page's bundle then has a PDF lease too.")
   boolean pdf;
 
   @Option(
@@ -113,7 +112,9 @@ public final class WorkerCommand implements Callable<Integer> {
       paramLabel = "DUR",
       defaultValue = "30s",
       converter = DurationConverter.Positive.class,
-      description = "Longest a page may take to load (default ${DEFAULT-VALUE}).")
+      description =
+          "Longest a page may take to load (default ${DEFAULT-VALUE}); a page still in the"
+              + " browser a second later has its browser killed.")
   Duration navigationTimeout;
 
   @Option(
@@ -122,8 +123,8 @@ public final class WorkerCommand implements Callable<Integer> {
       defaultValue = "5m",
       converter = DurationConverter.Positive.class,
       description =
-          "Longest to wait for a RENDER lease (with --pdf, the bundle) for one URL (default"
-              + " ${DEFAULT-VALUE}).")
+          "Longest to wait for one URL's leases, through refusals and a broker out of reach"
+              + " (default ${DEFAULT-VALUE}).")
   Duration acquireTimeout;
 
   @Option(

@@ -17,8 +17,10 @@ import java.util.List;
  * @param concurrency pages rendered at once
  * @param chromium the Chromium to drive
  * @param chromiumArgs extra Chromium flags
- * @param navigationTimeout the longest a page may take to load
- * @param acquireTimeout the longest to wait for a RENDER lease for one URL
+ * @param navigationTimeout the longest a page may take to load; a page still in the browser {@link
+ *     Watchdog#SLACK} later has its browser killed
+ * @param acquireTimeout the longest to wait for one URL's bundle, through refusals and transient
+ *     failures
  * @param attempts tries per URL when the site answers 429 or 503
  * @param module the WASM extractor module; empty for the broker's default
  * @param memoryLimitMb this worker's memory limit, reported to the broker; 0 for unknown

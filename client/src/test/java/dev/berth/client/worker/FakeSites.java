@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * script, so only a real render shows it) and N + 1 links, one of them added by the script. Hosts
  * named in {@code throttled} answer the first request of each page 429 with {@code Retry-After: 1}.
  * Paths under {@code /slow/} answer only after {@link #SLOW_MILLIS}, for aborting a page mid-load.
+ * Paths under {@code /loop/} load, then run a script that never yields: the page's renderer is busy
+ * for good, and reading or printing the page never returns.
  *
  * <p>Every request is recorded with its arrival time, and the most requests in flight at once is
  * kept: the server-side truth about politeness and concurrency. Thread-safe.
@@ -85,6 +87,9 @@ final class FakeSites implements AutoCloseable {
       byte[] body;
       if (path.startsWith("/slow/")) {
         body = page(host, 0).getBytes(StandardCharsets.UTF_8);
+      } else if (path.startsWith("/loop/")) {
+        body = LOOPING_PAGE.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "text/html; charset=utf-8");
       } else if (!path.startsWith("/page/")) {
         status = 404;
         body = "not here".getBytes(StandardCharsets.UTF_8);
@@ -109,6 +114,16 @@ final class FakeSites implements AutoCloseable {
       inFlight.decrementAndGet();
       exchange.close();
     }
+  }
+
+  /** A page that loads, then loops forever on its main thread. */
+  private static final String LOOPING_PAGE =
+      "<!DOCTYPE html><html><head><title>loop</title></head>"
+          + "<body onload=\"setTimeout(() => { for (;;) {} }, 0)\">never done</body></html>\n";
+
+  /** A page that loads and then never yields. */
+  String loopUrl(String host) {
+    return "http://" + host + ":" + port() + "/loop/1";
   }
 
   private static String page(String host, int page) {

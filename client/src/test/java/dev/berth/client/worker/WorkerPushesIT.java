@@ -86,22 +86,25 @@ class WorkerPushesIT {
   }
 
   /** Runs the worker in this JVM on another thread; completes with its exit status. */
-  private CompletableFuture<Integer> runWorker(List<String> urls) throws IOException {
+  private CompletableFuture<Integer> runWorker(List<String> urls, String... extraArgs)
+      throws IOException {
     Path urlFile = Files.write(dir.resolve("urls.txt"), urls);
     List<String> args =
-        List.of(
-            "--broker",
-            "127.0.0.1:" + daemon.port(),
-            "--urls",
-            urlFile.toString(),
-            "--out",
-            dir.resolve("out").toString(),
-            "--worker-id",
-            "pushed",
-            "--chromium",
-            CHROMIUM.toString(),
-            "--chromium-arg",
-            "--host-resolver-rules=MAP *.test 127.0.0.1");
+        new ArrayList<>(
+            List.of(
+                "--broker",
+                "127.0.0.1:" + daemon.port(),
+                "--urls",
+                urlFile.toString(),
+                "--out",
+                dir.resolve("out").toString(),
+                "--worker-id",
+                "pushed",
+                "--chromium",
+                CHROMIUM.toString(),
+                "--chromium-arg",
+                "--host-resolver-rules=MAP *.test 127.0.0.1"));
+    args.addAll(List.of(extraArgs));
     PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8);
     return CompletableFuture.supplyAsync(() -> WorkerMain.run(args, out, out, Map.of()));
   }
@@ -163,6 +166,59 @@ class WorkerPushesIT {
     assertThat(daemon.broker().leases()).isEmpty();
     System.out.printf(
         "revoke: page aborted %.1fs after the revoke%n", abortedAfter.toMillis() / 1e3);
+  }
+
+  @Test
+  void pageThatNeverYields_failsWithinItsTimeout_andItsBrowserAloneIsReplaced() throws Exception {
+    String loop = sites.loopUrl("loop.test");
+    List<String> urls = new ArrayList<>(List.of(loop));
+    // Enough pages that the other browser cannot finish them alone before the loop is stopped
+    // (each takes at least the site's 200 ms): the first thread relaunches and renders some too.
+    for (int page = 1; page <= 30; page++) {
+      urls.add(sites.url("a.test", page));
+    }
+    long started = System.nanoTime();
+    // Two browsers: the other one renders a.test meanwhile, and must not be killed with it. With
+    // PDFs, two pages at once share the session's WASM lease, which neither may release.
+    CompletableFuture<Integer> worker =
+        runWorker(urls, "--navigation-timeout", "3s", "--concurrency", "2", "--pdf");
+
+    await("the looping page's result", () -> exists(loop));
+    Duration failedAfter = Duration.ofNanos(System.nanoTime() - started);
+    assertThat(failedAfter).isLessThan(Duration.ofSeconds(20));
+    assertThat(resultOf(loop))
+        .contains("\"ok\": false")
+        .contains("the page did not finish within 3.0s; its browser was killed");
+    assertThat(worker.get(60, TimeUnit.SECONDS)).as("output:\n%s", output()).isEqualTo(1);
+    for (String url : urls.subList(1, urls.size())) {
+      assertThat(resultOf(url))
+          .as("output:\n%s", output())
+          .contains("\"ok\": true")
+          .containsPattern("\"pdf\": \"[^\"]+\\.pdf\"");
+    }
+    assertThat(output()).doesNotContain("replaced by");
+    assertThat(output()).contains("the browser went away; starting another");
+    assertThat(daemon.broker().leases()).isEmpty();
+    System.out.printf("loop: page failed %.1fs after start%n", failedAfter.toMillis() / 1e3);
+  }
+
+  @Test
+  void resultThatCannotBeWritten_failsThatPageAlone_andTheRestGoesOn() throws Exception {
+    String blocked = sites.url("a.test", 1);
+    String next = sites.url("a.test", 2);
+    // A directory in the way of the first page's result: the move onto it fails.
+    Path target = dir.resolve("out").resolve(ResultWriter.name(blocked) + ".json");
+    Files.createDirectories(target);
+    Files.writeString(target.resolve("in-the-way"), "x");
+
+    CompletableFuture<Integer> worker = runWorker(List.of(blocked, next));
+
+    assertThat(worker.get(60, TimeUnit.SECONDS)).as("output:\n%s", output()).isEqualTo(1);
+    assertThat(output())
+        .contains("[1/2] " + blocked + " 200 cannot write " + target)
+        .contains("done: 2/2 pages (1 ok, 1 failed)");
+    assertThat(resultOf(next)).contains("\"ok\": true");
+    assertThat(daemon.broker().leases()).isEmpty();
   }
 
   private boolean exists(String url) {
