@@ -126,6 +126,11 @@ public final class Daemon implements AutoCloseable {
               }
 
               @Override
+              public <T> T exclusive(java.util.function.Supplier<T> body) {
+                return broker.changingPolicy(body);
+              }
+
+              @Override
               public void apply(Policy policy, DaemonSettings daemon) {
                 broker.updatePolicy(policy);
                 shutdownGrace = daemon.shutdownGrace();

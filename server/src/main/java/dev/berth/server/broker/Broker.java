@@ -28,7 +28,9 @@ import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +50,10 @@ import org.slf4j.LoggerFactory;
  * <p>This class is thread-safe. It knows nothing of gRPC.
  */
 public final class Broker implements AutoCloseable {
+  /** Serializes read-modify-write changes of the policy ({@link #changingPolicy}). */
+  private final java.util.concurrent.locks.ReentrantLock policyChanges =
+      new java.util.concurrent.locks.ReentrantLock();
+
   private static final Logger log = LoggerFactory.getLogger(Broker.class);
 
   /** The answer to a hello. */
@@ -753,6 +759,34 @@ public final class Broker implements AutoCloseable {
   @SuppressWarnings("GuardedBy")
   public Views.Explained explainBundle(BundleSpec spec) {
     return state.command((now, fx) -> views.explain(spec, now, fx));
+  }
+
+  /**
+   * Runs {@code body} while no other {@link #changePolicy} or {@code changingPolicy} body runs: a
+   * change that reads the policy, builds on it and puts the result in force (an {@code
+   * UpdateLimits}, a reload) must not overwrite one made in between. Not the broker's lock: the
+   * body may take its time, and acquires go on meanwhile.
+   */
+  public <T> T changingPolicy(Supplier<T> body) {
+    policyChanges.lock();
+    try {
+      return body.get();
+    } finally {
+      policyChanges.unlock();
+    }
+  }
+
+  /**
+   * Puts {@code change} applied to the policy in force in force, as one step with respect to every
+   * other such change (see {@link #changingPolicy}); returns the new policy.
+   */
+  public Policy changePolicy(UnaryOperator<Policy> change) {
+    return changingPolicy(
+        () -> {
+          Policy next = change.apply(policy());
+          updatePolicy(next);
+          return next;
+        });
   }
 
   /**

@@ -12,6 +12,7 @@ import dev.berth.server.settings.ConfigException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +39,15 @@ public final class ConfigReloader {
 
     /** Puts a new policy and daemon settings in force; must keep leases and sessions. */
     void apply(Policy policy, DaemonSettings daemon);
+
+    /**
+     * Runs {@code body} while no other change of the policy (an {@code UpdateLimits}) can run, so
+     * that a reload's read of the running policy and its apply are one step. Runs it as is by
+     * default.
+     */
+    default <T> T exclusive(Supplier<T> body) {
+      return body.get();
+    }
   }
 
   /**
@@ -88,6 +98,11 @@ public final class ConfigReloader {
       log.error("config reload refused, keeping the running config: {}", e.getMessage());
       return new Result(false, List.of(), List.of(), e.getMessage());
     }
+    return target.exclusive(() -> apply(next, from));
+  }
+
+  /** Builds the next configuration on the running policy and puts it in force. */
+  private synchronized Result apply(BerthConfig next, String from) { // reentered from reload
     Policy runningPolicy = target.policy();
     BerthConfig running = new BerthConfig(runningPolicy, daemon, Map.of(), loaded.file());
 

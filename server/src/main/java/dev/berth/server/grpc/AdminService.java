@@ -237,7 +237,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     answer(
         responses,
         () -> {
-          broker.updatePolicy(Protos.limits(broker.policy(), request));
+          broker.changePolicy(current -> Protos.limits(current, request));
           events.limitsUpdated(Protos.describe(request));
           return UpdateLimitsResponse.newBuilder().setStatus(status()).build();
         });

@@ -45,6 +45,7 @@ class ConfigReloaderTest {
   private final FakeTimeSource time = new FakeTimeSource();
   private final Map<String, String> env = new HashMap<>();
   private final List<DaemonSettings> applied = new ArrayList<>();
+  private volatile Runnable onPolicyRead = () -> {};
   private Path file;
   private Broker broker;
   private ConfigReloader reloader;
@@ -62,7 +63,13 @@ class ConfigReloaderTest {
             new ConfigReloader.Target() {
               @Override
               public Policy policy() {
+                onPolicyRead.run();
                 return broker.policy();
+              }
+
+              @Override
+              public <T> T exclusive(java.util.function.Supplier<T> body) {
+                return broker.changingPolicy(body);
               }
 
               @Override
@@ -140,6 +147,51 @@ class ConfigReloaderTest {
     assertThat(released.changed()).isTrue();
     assertThat(released.end()).isEqualTo(LeaseEnd.RELEASED);
     assertThat(broker.inUse(ResourceKind.RENDER)).isZero();
+  }
+
+  /**
+   * An UpdateLimits made while a reload has read the running policy waits for the reload and then
+   * applies on top of it: neither loses the other's change.
+   */
+  @Test
+  void reload_andALiveChangeAtOnce_neitherIsLost() throws Exception {
+    start("pools:\n  render:\n    limit: 2\n");
+    rewrite("pools:\n  pdf:\n    limit: 7\n");
+    java.util.concurrent.CountDownLatch read = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    onPolicyRead =
+        () -> {
+          read.countDown();
+          try {
+            go.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        };
+    Thread reload = new Thread(reloader::reload, "reload");
+    reload.start();
+    read.await();
+    onPolicyRead = () -> {};
+    Thread update =
+        new Thread(
+            () ->
+                broker.changePolicy(
+                    p ->
+                        p.withBroker(
+                            p.broker().toBuilder().limit(ResourceKind.RENDER, 16).build())),
+            "update-limits");
+    update.start();
+    // The live change either waits for the reload (parked) or, without the exclusion, is done.
+    while (update.getState() != Thread.State.WAITING
+        && update.getState() != Thread.State.TERMINATED) {
+      Thread.onSpinWait();
+    }
+    go.countDown();
+    reload.join();
+    update.join();
+
+    assertThat(broker.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(16);
+    assertThat(broker.policy().broker().limit(ResourceKind.PDF)).isEqualTo(7);
   }
 
   @Test
