@@ -18,7 +18,8 @@ import java.util.Set;
  * Lets worker calls ({@code berth.v1.LeaseBroker}) and admin changes through only on the node that
  * serves (the ready leader, or a lone broker); elsewhere answers them UNAVAILABLE with a {@code
  * google.rpc.ErrorInfo} of reason {@value #REASON} whose metadata {@value #LEADER_KEY} names the
- * leader's API address (empty while none is known). Admin reads pass everywhere.
+ * leader's API address (empty while none is known). Admin reads but the explanations pass
+ * everywhere.
  *
  * <p>Thread-safe; one volatile read per call.
  */
@@ -32,14 +33,20 @@ final class LeaderGate implements ServerInterceptor {
   /** The {@code ErrorInfo.metadata} key of the leader's API address. */
   static final String LEADER_KEY = "leader";
 
-  /** Admin calls that change state: only the leader decides. */
+  /**
+   * Admin calls only the leader can answer: those that change state, and the explanations, which
+   * run the admission checks on the live sessions only the leader's broker holds (a follower's
+   * would answer NOT_FOUND for every session).
+   */
   private static final Set<String> ADMIN_CHANGES =
       Set.of(
           BrokerAdminGrpc.getRevokeLeaseMethod().getFullMethodName(),
           BrokerAdminGrpc.getDrainSessionMethod().getFullMethodName(),
           BrokerAdminGrpc.getDrainBrokerMethod().getFullMethodName(),
           BrokerAdminGrpc.getUpdateLimitsMethod().getFullMethodName(),
-          BrokerAdminGrpc.getTransferLeadershipMethod().getFullMethodName());
+          BrokerAdminGrpc.getTransferLeadershipMethod().getFullMethodName(),
+          BrokerAdminGrpc.getExplainMethod().getFullMethodName(),
+          BrokerAdminGrpc.getExplainBundleMethod().getFullMethodName());
 
   private final ServingRole role;
 

@@ -86,8 +86,18 @@ class LeaderGateServiceTest {
         catchThrowableOfType(
             StatusRuntimeException.class,
             () -> b.admin.updateLimits(UpdateLimitsRequest.getDefaultInstance()));
+    StatusRuntimeException explain =
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () ->
+                b.admin.explain(
+                    dev.berth.proto.v1.AcquireRequest.newBuilder()
+                        .setSessionId("s")
+                        .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF)
+                        .build()));
     BrokerStatus status = b.admin.getStatus(GetStatusRequest.getDefaultInstance());
 
+    assertThat(notLeader(explain).getReason()).isEqualTo("NOT_LEADER");
     assertThat(notLeader(revoke).getReason()).isEqualTo("NOT_LEADER");
     assertThat(notLeader(update).getReason()).isEqualTo("NOT_LEADER");
     assertThat(status.getCluster().getNodeId()).isEqualTo("n2");
