@@ -332,6 +332,11 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     if (cause instanceof IllegalArgumentException) {
       return Errors.toStatus(BrokerException.invalid("to", cause.getMessage()));
     }
+    if (cause instanceof IllegalStateException) {
+      return io.grpc.Status.FAILED_PRECONDITION
+          .withDescription("leadership was not transferred: " + cause.getMessage())
+          .asRuntimeException();
+    }
     if (cause instanceof UnsupportedOperationException) {
       return io.grpc.Status.FAILED_PRECONDITION
           .withDescription("not a cluster: this broker runs alone (no cluster.peers)")

@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe; the broker calls it under its lock, and nothing here waits for the network.
  */
 final class ClusterJournal implements Journal {
+  private volatile boolean policySent;
+
   private static final Logger log = LoggerFactory.getLogger(ClusterJournal.class);
 
   private final Supplier<RaftNode> node;
@@ -186,12 +188,21 @@ final class ClusterJournal implements Journal {
     add(FleetCodec.penalized(penalty));
   }
 
+  /**
+   * Whether this member, leading, has sent a policy to the log: the log then carries a live policy
+   * (or soon will), and a handoff must carry the one in force.
+   */
+  boolean policySent() {
+    return policySent;
+  }
+
   @Override
   public void policyChanged(Policy policy) {
     RaftNode n = node.get();
     if (n == null || n.leaderEpoch() == 0) {
       return; // a follower's own reload: the leader's policy replaces it when this member leads
     }
+    policySent = true;
     var unused =
         n.replicatePolicy(PolicyText.encode(policy))
             .whenComplete(

@@ -45,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * notification thread.
  */
 public final class ClusterMember implements ServingRole, AutoCloseable {
+  /** Whether a handoff of this member's leadership is under way ({@link #transferTo}). */
+  private final java.util.concurrent.atomic.AtomicBoolean handingOff =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
   private static final Logger log = LoggerFactory.getLogger(ClusterMember.class);
 
   private final ClusterSettings settings;
@@ -248,14 +252,26 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
                   + (role.leaderId().isEmpty() ? "" : "; " + role.leaderId() + " leads"),
               null));
     }
+    if (!handingOff.compareAndSet(false, true)) {
+      // A second handoff (a transfer during a shutdown's) would pause, hold and release the
+      // journal under the first one's feet: its failure would end the first one's hold early.
+      return CompletableFuture.failedFuture(
+          new IllegalStateException("a leadership transfer is already under way"));
+    }
     // Grants stop before the state is read: every grant is either in it or refused (retryable).
     journal.pause(true);
     // What the broker journals from now on (releases, session ends) reaches the log after the
     // handoff record, so the successor applies it on top of the state read next (handOff ends the
     // hold). An entry both in the state and after the record applies twice, which changes nothing.
     n.journal().hold();
-    FleetState state =
-        FleetCodec.state(broker.fleet(), replica.policy(), time.wallTime().toEpochMilli());
+    // The broker's policy, not the replica's: a change made just before (UpdateLimits, a reload)
+    // is in force here before its record is applied, and the handoff must not undo it. While the
+    // log carries no policy at all, neither does the handoff: each member keeps its own.
+    byte[] policy =
+        replica.policy() != null || journal.policySent()
+            ? dev.berth.server.config.PolicyText.encode(broker.policy())
+            : null;
+    FleetState state = FleetCodec.state(broker.fleet(), policy, time.wallTime().toEpochMilli());
     log.info(
         "handing off to {}: {} sessions, {} leases",
         to == null ? "the most up-to-date member" : to,
@@ -267,6 +283,7 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     return n.handOff(state, to)
         .whenComplete(
             (ok, error) -> {
+              handingOff.set(false);
               if (error != null) {
                 journal.pause(false);
               }
