@@ -8,6 +8,7 @@ import dev.berth.proto.v1.ClusterRole;
 import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.proto.v1.TransferLeadershipRequest;
 import dev.berth.proto.v1.TransferLeadershipResponse;
+import io.grpc.StatusRuntimeException;
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -146,6 +147,16 @@ final class ClusterCommands {
         order = 50,
         description = "The member id (cluster.self) to lead next; default: the best successor.")
     String to = "";
+
+    /**
+     * Only a NOT_LEADER answer, which moved nothing, is sent on: a transfer that failed on the
+     * leader (UNAVAILABLE) may have paused grants or even moved leadership late, and running it
+     * again would move it a second time.
+     */
+    @Override
+    boolean mayRunAgainAfter(StatusRuntimeException error) {
+      return dev.berth.client.internal.NotLeader.hint(error).isPresent();
+    }
 
     @Override
     int run(Connection broker) {

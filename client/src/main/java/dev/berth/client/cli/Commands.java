@@ -119,8 +119,9 @@ final class Commands {
             return run(broker);
           } catch (StatusRuntimeException e) {
             // A cluster member that does not lead refuses changes, naming the leader; one that is
-            // down sends a read to the next member. Nothing was done, so running again is safe.
-            if (!broker.reroute(e, attempt)) {
+            // down sends a read to the next member. Nothing was done, so running again is safe,
+            // unless the command says otherwise.
+            if (!mayRunAgainAfter(e) || !broker.reroute(e, attempt)) {
               Failures.Report report = Failures.of(e, broker.target(), settings.timeout());
               err.println(report.message());
               return report.exitCode();
@@ -132,6 +133,14 @@ final class Commands {
 
     /** Checks what picocli cannot: options that go together or exclude each other. */
     void check() {}
+
+    /**
+     * Whether the command may be sent again (to the leader or the next member) after {@code error}:
+     * yes by default, since a refused or unreachable call did nothing.
+     */
+    boolean mayRunAgainAfter(StatusRuntimeException error) {
+      return true;
+    }
 
     /** Calls the broker and prints the answer; returns the exit code. */
     abstract int run(Connection broker);

@@ -136,6 +136,55 @@ class MainTest {
   }
 
   @Test
+  void clusterTransfer_memberFails_notSentToTheNextOne() throws Exception {
+    // Two "members" that hang up on every connection (UNAVAILABLE without a leader hint). A
+    // transfer that failed may still have moved the leadership: only NOT_LEADER is followed.
+    java.util.concurrent.atomic.AtomicInteger[] accepted = {
+      new java.util.concurrent.atomic.AtomicInteger(),
+      new java.util.concurrent.atomic.AtomicInteger()
+    };
+    java.net.ServerSocket[] members = new java.net.ServerSocket[2];
+    try {
+      for (int i = 0; i < 2; i++) {
+        java.net.ServerSocket socket =
+            new java.net.ServerSocket(
+                0, 50, java.net.InetAddress.getByAddress(new byte[] {127, 0, 0, 1}));
+        members[i] = socket;
+        java.util.concurrent.atomic.AtomicInteger count = accepted[i];
+        Thread t =
+            new Thread(
+                () -> {
+                  while (!socket.isClosed()) {
+                    try {
+                      socket.accept().close(); // hang up at once
+                      count.incrementAndGet();
+                    } catch (java.io.IOException e) {
+                      return;
+                    }
+                  }
+                });
+        t.setDaemon(true);
+        t.start();
+      }
+      String brokers =
+          "127.0.0.1:" + members[0].getLocalPort() + ",127.0.0.1:" + members[1].getLocalPort();
+
+      run("--broker", brokers, "--timeout", "5s", "cluster", "transfer");
+      int secondForTransfer = accepted[1].get();
+      run("--broker", brokers, "--timeout", "5s", "status");
+
+      assertThat(secondForTransfer).as("the transfer went to the second member").isZero();
+      assertThat(accepted[1].get()).as("a read does go on to the next member").isPositive();
+    } finally {
+      for (java.net.ServerSocket socket : members) {
+        if (socket != null) {
+          socket.close();
+        }
+      }
+    }
+  }
+
+  @Test
   void unknownOptionOfACommand_exit2NamingItAndTheCommand() {
     assertThat(run("status", "--kind", "render")).isEqualTo(ExitCode.USAGE);
 
