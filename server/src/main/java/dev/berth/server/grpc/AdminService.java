@@ -30,6 +30,7 @@ import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.replication.ServingRole;
+import dev.berth.server.settings.Durations;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -183,6 +184,13 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           AcquireSpec.requireId("session_id", request.getSessionId(), true);
           Duration deadline = deadline(request.hasDeadline(), request.getDeadline());
           int held = broker.drainSession(request.getSessionId(), deadline);
+          events.drained(
+              request.getSessionId(),
+              "session drained"
+                  + (deadline == null ? "" : ", deadline " + Durations.format(deadline))
+                  + "; "
+                  + held
+                  + " leases held");
           return DrainSessionResponse.newBuilder().setLeasesHeld(held).build();
         });
   }
@@ -195,6 +203,12 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
         () -> {
           Duration deadline = deadline(request.hasDeadline(), request.getDeadline());
           broker.drainBroker(request.getResume(), deadline);
+          events.drained(
+              "",
+              request.getResume()
+                  ? "broker resumed"
+                  : "broker drained"
+                      + (deadline == null ? "" : ", deadline " + Durations.format(deadline)));
           Views.Status s = broker.status();
           int held = 0;
           for (Views.Pool pool : s.pools()) {

@@ -160,6 +160,17 @@ final class EventHub implements BrokerListener {
     }
   }
 
+  /** An operator drained a session ({@code sessionId}) or the broker (empty), or resumed it. */
+  void drained(String sessionId, String detail) {
+    if (!quiet()) {
+      publish(
+          BrokerEvent.newBuilder()
+              .setType(dev.berth.proto.v1.BrokerEventType.BROKER_EVENT_TYPE_DRAIN)
+              .setSessionId(sessionId)
+              .setDetail(detail));
+    }
+  }
+
   /** One watch stream with its own bounded, flow-controlled queue. */
   private final class Watcher {
     private final Set<BrokerEventType> types;

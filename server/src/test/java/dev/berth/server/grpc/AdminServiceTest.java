@@ -1246,6 +1246,21 @@ class AdminServiceTest {
   }
 
   @Test
+  void watchEvents_drainsAndResume_drainEventsSayWhich() {
+    WatchRecorder watch = WatchRecorder.open(adminAsync, BrokerEventType.BROKER_EVENT_TYPE_DRAIN);
+
+    admin.drainSession(DrainSessionRequest.newBuilder().setSessionId(session).build());
+    admin.drainBroker(DrainBrokerRequest.getDefaultInstance());
+    admin.drainBroker(DrainBrokerRequest.newBuilder().setResume(true).build());
+
+    BrokerEvent first = watch.next();
+    assertThat(first.getSessionId()).isEqualTo(session);
+    assertThat(first.getDetail()).isEqualTo("session drained; 0 leases held");
+    assertThat(watch.next().getDetail()).isEqualTo("broker drained");
+    assertThat(watch.next().getDetail()).isEqualTo("broker resumed");
+  }
+
+  @Test
   void watchEvents_brokerStartsAndStopsLeading_leaderChangedEventsSayWhich() {
     WatchRecorder watch =
         WatchRecorder.open(adminAsync, BrokerEventType.BROKER_EVENT_TYPE_LEADER_CHANGED);
