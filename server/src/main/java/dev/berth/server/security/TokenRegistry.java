@@ -72,7 +72,19 @@ public final class TokenRegistry {
 
   /** The identity of {@code token}, or empty when it matches no configured hash. */
   public Optional<Identity> verify(String token) {
-    byte[] presented = sha256(token);
+    return verifyDigest(sha256(token));
+  }
+
+  /**
+   * The identity of the token whose SHA-256 (hex) is {@code sha256Hex}, or empty when no entry has
+   * it: for a long-lived call checked again after the tokens were replaced, without keeping the
+   * token itself.
+   */
+  public Optional<Identity> verifyHash(String sha256Hex) {
+    return verifyDigest(HexFormat.of().parseHex(sha256Hex));
+  }
+
+  private Optional<Identity> verifyDigest(byte[] presented) {
     Entry match = null;
     for (int i = 0; i < entries.size(); i++) {
       // Compare with every entry, whatever matched earlier, so timing says nothing.

@@ -185,6 +185,9 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   /** Checks requests that arrive from now on against {@code tokens} (a reload). */
   public void replaceTokens(TokenRegistry tokens) {
     access.replace(tokens);
+    // A live stream was let in once, when it opened: one whose token is gone (or lost the admin
+    // role) must not go on showing the fleet.
+    streams.closeUnless(access::stillHolds);
   }
 
   /** Live streams open now. */
@@ -326,7 +329,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   private void stream(HttpExchange exchange, WebAccess.Grant grant) throws IOException {
     // Registered before the first frame is built, so nothing that happens in between is missed;
     // the page ignores what it already has (events carry a sequence number).
-    EventStreams.Client client = streams.open();
+    EventStreams.Client client = streams.open(grant);
     try {
       String first = EventStreams.frame("state", state(grant).toString());
       exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");

@@ -47,7 +47,7 @@ final class EventStreams {
    *
    * @throws WebError 503 when {@code maxClients} streams are open
    */
-  synchronized Client open() {
+  synchronized Client open(WebAccess.Grant grant) {
     if (clients.size() >= maxClients) {
       throw new WebError(
           503,
@@ -57,9 +57,18 @@ final class EventStreams {
               + maxClients
               + " streams are open (dashboard.max_streams); the page polls instead");
     }
-    Client client = new Client();
+    Client client = new Client(grant);
     clients.add(client);
     return client;
+  }
+
+  /** Ends the streams whose grant fails {@code holds} (the tokens were replaced). */
+  void closeUnless(java.util.function.Predicate<WebAccess.Grant> holds) {
+    for (Client client : clients) {
+      if (!holds.test(client.grant)) {
+        client.close();
+      }
+    }
   }
 
   /** Streams open now. */
@@ -84,6 +93,11 @@ final class EventStreams {
   /** One stream. */
   final class Client {
     private final ArrayBlockingQueue<String> queue = new ArrayBlockingQueue<>(BACKLOG);
+    private final WebAccess.Grant grant;
+
+    Client(WebAccess.Grant grant) {
+      this.grant = grant;
+    }
 
     @GuardedBy("this")
     private Thread writer;

@@ -35,7 +35,11 @@ final class WebAccess {
   private static final String BEARER = "bearer ";
 
   /** What one request may do. */
-  record Grant(String principal, boolean actions) {}
+  /**
+   * @param tokenHash the SHA-256 (hex) of the bearer token that was shown; empty when reads are
+   *     open (no tokens configured)
+   */
+  record Grant(String principal, boolean actions, String tokenHash) {}
 
   private final boolean loopbackListener;
   private volatile TokenRegistry tokens;
@@ -48,6 +52,19 @@ final class WebAccess {
   /** Checks requests that arrive from now on against {@code next}. */
   void replace(TokenRegistry next) {
     this.tokens = next;
+  }
+
+  /**
+   * Whether {@code grant}, given under earlier tokens, still holds under the tokens in force: open
+   * reads while no token is configured, else a token that is still there with the admin role.
+   */
+  boolean stillHolds(Grant grant) {
+    TokenRegistry now = tokens;
+    if (!now.enabled()) {
+      return true;
+    }
+    return !grant.tokenHash().isEmpty()
+        && now.verifyHash(grant.tokenHash()).filter(i -> i.has(Role.ADMIN)).isPresent();
   }
 
   boolean authEnabled() {
@@ -63,7 +80,7 @@ final class WebAccess {
     checkHost(exchange);
     TokenRegistry tokens = this.tokens; // one set for the whole check
     if (!tokens.enabled()) {
-      return new Grant(Identity.ANONYMOUS.principal(), loopbackListener);
+      return new Grant(Identity.ANONYMOUS.principal(), loopbackListener, "");
     }
     String header = exchange.getRequestHeaders().getFirst("Authorization");
     if (header == null
@@ -72,7 +89,8 @@ final class WebAccess {
       throw WebError.unauthenticated(
           "this broker requires an admin token: send 'Authorization: Bearer <token>'");
     }
-    Optional<Identity> identity = tokens.verify(header.substring(BEARER.length()).trim());
+    String token = header.substring(BEARER.length()).trim();
+    Optional<Identity> identity = tokens.verify(token);
     if (identity.isEmpty()) {
       throw WebError.unauthenticated("unknown bearer token");
     }
@@ -82,7 +100,7 @@ final class WebAccess {
               + identity.get().principal()
               + "' lacks the admin role the dashboard needs");
     }
-    return new Grant(identity.get().principal(), true);
+    return new Grant(identity.get().principal(), true, TokenRegistry.hash(token));
   }
 
   /**

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 
 /** The bounded streams: a reader that stops reading is dropped and counted, never waited for. */
 class EventStreamsTest {
+  private static final WebAccess.Grant ANYONE = new WebAccess.Grant("anonymous", false, "");
   private final List<StreamDrops.Stream> drops = new ArrayList<>();
   private final EventStreams streams =
       new EventStreams(
@@ -44,7 +45,7 @@ class EventStreamsTest {
 
   @Test
   void broadcast_toAReaderThatStoppedReading_dropsItOnce_withoutWaiting() throws Exception {
-    EventStreams.Client client = streams.open();
+    EventStreams.Client client = streams.open(ANYONE);
     StuckReader stuck = new StuckReader();
     Thread writer = new Thread(() -> client.serve(stuck, EventStreams.frame("state", "{}")));
     writer.start();
@@ -64,7 +65,7 @@ class EventStreamsTest {
 
   @Test
   void serve_writesTheFirstFrame_thenWhatIsBroadcast_untilClosed() throws Exception {
-    EventStreams.Client client = streams.open();
+    EventStreams.Client client = streams.open(ANYONE);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     streams.broadcast(EventStreams.frame("snapshot", "{\"a\":1}"));
     Thread writer = new Thread(() -> client.serve(out, EventStreams.frame("state", "{}")));
@@ -103,15 +104,44 @@ class EventStreamsTest {
 
   @Test
   void open_beyondTheBound_isRefused503_untilOneCloses() {
-    EventStreams.Client first = streams.open();
-    streams.open();
+    EventStreams.Client first = streams.open(ANYONE);
+    streams.open(ANYONE);
 
-    assertThatThrownBy(streams::open)
+    assertThatThrownBy(() -> streams.open(ANYONE))
         .isInstanceOf(WebError.class)
         .satisfies(e -> assertThat(((WebError) e).status()).isEqualTo(503))
         .hasMessageContaining("dashboard.max_streams");
 
     first.close();
-    assertThat(streams.open().closed()).isFalse();
+    assertThat(streams.open(ANYONE).closed()).isFalse();
+  }
+
+  @Test
+  void tokensReplaced_streamsWhoseTokenNoLongerHoldsEnd_othersGoOn() {
+    dev.berth.server.security.TokenRegistry before =
+        dev.berth.server.security.TokenRegistry.of(
+            List.of(entry("alice", "token-a"), entry("bob", "token-b")));
+    WebAccess access = new WebAccess(before, false);
+    EventStreams.Client alice =
+        streams.open(
+            new WebAccess.Grant(
+                "alice", true, dev.berth.server.security.TokenRegistry.hash("token-a")));
+    EventStreams.Client bob =
+        streams.open(
+            new WebAccess.Grant(
+                "bob", true, dev.berth.server.security.TokenRegistry.hash("token-b")));
+
+    access.replace(dev.berth.server.security.TokenRegistry.of(List.of(entry("bob", "token-b"))));
+    streams.closeUnless(access::stillHolds);
+
+    assertThat(alice.closed()).isTrue();
+    assertThat(bob.closed()).isFalse();
+  }
+
+  private static dev.berth.server.security.TokenRegistry.Entry entry(String who, String token) {
+    return new dev.berth.server.security.TokenRegistry.Entry(
+        who,
+        java.util.Set.of(dev.berth.server.security.Role.ADMIN),
+        dev.berth.server.security.TokenRegistry.hash(token));
   }
 }
