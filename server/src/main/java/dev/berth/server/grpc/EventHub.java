@@ -33,6 +33,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class EventHub implements BrokerListener {
   static final int MAX_PENDING = 4096;
 
+  /**
+   * Watch streams at once. Every event is copied to every watcher on the broker's event path, and
+   * each may hold {@link #MAX_PENDING} events: a leaked {@code berth watch} or {@code top} per
+   * operator is fine, thousands are not.
+   */
+  static final int MAX_WATCHERS = 64;
+
   private final TimeSource time;
   private final Protos protos;
   private final StreamDrops drops;
@@ -59,9 +66,19 @@ final class EventHub implements BrokerListener {
       }
       types.add(type);
     }
-    Watcher watcher =
-        new Watcher((ServerCallStreamObserver<BrokerEvent>) responses, types, MAX_PENDING);
-    watchers.add(watcher);
+    synchronized (this) {
+      if (watchers.size() >= MAX_WATCHERS) {
+        throw new BrokerException(
+            BrokerException.Code.RESOURCE_EXHAUSTED,
+            "too many watchers: "
+                + MAX_WATCHERS
+                + " WatchEvents streams are open on this broker; close one (a forgotten berth"
+                + " watch or top) and try again");
+      }
+      Watcher watcher =
+          new Watcher((ServerCallStreamObserver<BrokerEvent>) responses, types, MAX_PENDING);
+      watchers.add(watcher);
+    }
   }
 
   /** Watchers connected now. */

@@ -1246,6 +1246,22 @@ class AdminServiceTest {
   }
 
   @Test
+  void watchEvents_beyondTheWatcherBound_resourceExhausted_untilOneLeaves() {
+    List<WatchRecorder> open = new ArrayList<>();
+    for (int i = 0; i < EventHub.MAX_WATCHERS; i++) {
+      open.add(WatchRecorder.open(adminAsync));
+    }
+    WatchRecorder refused = WatchRecorder.open(adminAsync);
+
+    assertThat(refused.status().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(refused.status().getDescription()).contains("too many watchers");
+    open.get(0).cancel();
+    WatchRecorder later = WatchRecorder.open(adminAsync, BROKER_EVENT_TYPE_LIMITS_UPDATED);
+    updatePool(RESOURCE_KIND_PDF, 5);
+    assertThat(later.next().getDetail()).isEqualTo("PDF limit 5");
+  }
+
+  @Test
   void watchEvents_drainsAndResume_drainEventsSayWhich() {
     WatchRecorder watch = WatchRecorder.open(adminAsync, BrokerEventType.BROKER_EVENT_TYPE_DRAIN);
 
