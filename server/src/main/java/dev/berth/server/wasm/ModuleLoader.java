@@ -4,6 +4,7 @@ import com.dylibso.chicory.runtime.Instance;
 import com.dylibso.chicory.wasm.ChicoryException;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.types.ExportSection;
+import com.dylibso.chicory.wasm.types.MemoryLimits;
 import com.dylibso.chicory.wasm.types.MemorySection;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -29,13 +30,23 @@ final class ModuleLoader {
   /** The largest module served; GetModule answers carry the whole module. */
   static final long MAX_MODULE_BYTES = 32L << 20;
 
-  /** The most initial memory a module may ask for: 4096 pages of 64 KiB, 256 MiB. */
+  /**
+   * The most memory a module may ask for, initially or by growing it while it is instantiated: 4096
+   * pages of 64 KiB, 256 MiB.
+   */
   static final int MAX_INITIAL_PAGES = 4096;
 
   private final Duration instantiateTimeout;
+  private final int maxPages;
 
   ModuleLoader(Duration instantiateTimeout) {
+    this(instantiateTimeout, MAX_INITIAL_PAGES);
+  }
+
+  /** With another memory bound, in pages: tests show it without allocating 256 MiB. */
+  ModuleLoader(Duration instantiateTimeout, int maxPages) {
     this.instantiateTimeout = instantiateTimeout;
+    this.maxPages = maxPages;
   }
 
   /**
@@ -80,14 +91,16 @@ final class ModuleLoader {
     if (memories != null) {
       for (int i = 0; i < memories.memoryCount(); i++) {
         int pages = memories.getMemory(i).limits().initialPages();
-        if (pages > MAX_INITIAL_PAGES) {
+        if (pages > maxPages) {
           throw fail(
               entry,
               "asks for "
                   + pages
                   + " initial memory pages; at most "
-                  + MAX_INITIAL_PAGES
-                  + " (256 MiB) are allowed",
+                  + maxPages
+                  + " ("
+                  + (maxPages / 16)
+                  + " MiB) are allowed",
               null);
         }
       }
@@ -130,7 +143,17 @@ final class ModuleLoader {
         new Thread(
             () -> {
               try {
-                Instance.builder(m).build();
+                Instance.Builder instance = Instance.builder(m);
+                MemorySection memories = m.memorySection().orElse(null);
+                if (memories != null && memories.memoryCount() > 0) {
+                  // The bound holds while its start function runs too: memory.grow past it
+                  // fails (answers -1) instead of filling the broker's heap.
+                  MemoryLimits declared = memories.getMemory(0).limits();
+                  instance.withMemoryLimits(
+                      new MemoryLimits(
+                          declared.initialPages(), Math.min(declared.maximumPages(), maxPages)));
+                }
+                instance.build();
               } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
                 failure.set(e);
               }

@@ -126,6 +126,20 @@ class ModuleRegistryTest {
   }
 
   @Test
+  void load_startFunctionGrowsMemoryPastTheBound_growFailsAndTheModuleIsRefused() {
+    Path path = TestModules.write(dir, "grow.wasm", TestModules.GROWS_ON_START);
+
+    // 8 pages allowed: growing from 1 to 9 fails, and this module traps then.
+    assertThatThrownBy(
+            () -> new ModuleLoader(Duration.ofSeconds(10), 8).load(entry("m", path, "run")))
+        .isInstanceOf(ModuleLoadException.class)
+        .hasMessageContaining("Chicory cannot instantiate it");
+    // 9 pages allowed: it grows and loads.
+    assertThat(new ModuleLoader(Duration.ofSeconds(10), 9).load(entry("m", path, "run")).name())
+        .isEqualTo("m");
+  }
+
+  @Test
   void reload_badModule_keepsLastGoodSetAndNamesFile() {
     Path good = TestModules.extractor();
     Path bad = TestModules.write(dir, "bad.wasm", new byte[] {1, 2, 3});

@@ -50,6 +50,16 @@ public final class TestModules {
           "0061736d0100000001040160000003020100050401008827071002066d656d6f727902000372756e"
               + "00000a040102000b");
 
+  /**
+   * {@code (module (memory 1) (func $grow (if (i32.eq (memory.grow (i32.const 8)) (i32.const -1))
+   * (then unreachable))) (start $grow) (func (export "run")))}: its start function grows its memory
+   * to 9 pages and traps when it cannot.
+   */
+  public static final byte[] GROWS_ON_START =
+      hex(
+          "0061736d01000000010401600000030302000005030100010707010372756e00010801000a12020d00"
+              + "41084000417f460440000b0b02000b");
+
   /** Writes {@code bytes} to {@code dir/name} and returns the path. */
   public static Path write(Path dir, String name, byte[] bytes) {
     try {
