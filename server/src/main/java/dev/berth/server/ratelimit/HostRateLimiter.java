@@ -161,19 +161,29 @@ public final class HostRateLimiter {
   public void consume(String host, long nowNanos) {
     HostBucket b = touch(host, nowNanos);
     if (b == null) {
-      evictIdle(nowNanos);
-      b = new HostBucket(host, config.ruleFor(host), nowNanos);
-      last = null; // the put may evict the eldest
-      buckets.put(host, b);
-      last = b;
+      b = create(host, nowNanos);
     }
     b.consume(nowNanos);
+  }
+
+  /** A full bucket for {@code host}, which has none, kept from now on. */
+  private HostBucket create(String host, long nowNanos) {
+    evictIdle(nowNanos);
+    HostBucket b = new HostBucket(host, config.ruleFor(host), nowNanos);
+    last = null; // the put may evict the eldest
+    buckets.put(host, b);
+    last = b;
+    return b;
   }
 
   /**
    * Adapts {@code host}'s rate to a released lease's outcome. HTTP 429 or 503 lowers the rate and
    * pauses the host; a success (2xx/3xx, or {@code success} with any other status) restores some of
-   * a lowered rate; anything else changes nothing. A host without a bucket is ignored.
+   * a lowered rate; anything else changes nothing. A 429/503 for a host without a bucket creates
+   * one: the host may have lost its bucket to eviction, a restart or a change of leader while its
+   * lease was out, and the site's answer must still slow the fleet. (Memory stays bounded: an
+   * outcome comes with a lease of its host.) A success for such a host changes nothing, as it is at
+   * its configured rate already.
    *
    * @param httpStatus the site's status, 0 when unknown
    * @param siteRetryAfterNanos the site's Retry-After, 0 when none
@@ -181,12 +191,12 @@ public final class HostRateLimiter {
   public void onOutcome(
       String host, int httpStatus, long siteRetryAfterNanos, boolean success, long nowNanos) {
     HostBucket b = touch(host, nowNanos);
-    if (b == null) {
-      return;
-    }
     if (httpStatus == 429 || httpStatus == 503) {
+      if (b == null) {
+        b = create(host, nowNanos);
+      }
       b.throttle(httpStatus, siteRetryAfterNanos, nowNanos, config);
-    } else if (success || (httpStatus >= 200 && httpStatus < 400)) {
+    } else if (b != null && (success || (httpStatus >= 200 && httpStatus < 400))) {
       b.recover(config.recoveryStepFor(b.rule.rate()), nowNanos);
     }
   }

@@ -161,8 +161,20 @@ class HostRateLimiterAdaptiveTest {
   }
 
   @Test
-  void onOutcome_unknownHost_ignoredAndCreatesNothing() {
+  void onOutcome_429ForAHostWithoutABucket_createsItAndThrottles() {
+    // The host's bucket went (eviction, restart, new leader) while its lease was out.
     limiter.onOutcome(HOST, 429, 10 * S, false, T0);
+
+    assertThat(limiter.size()).isEqualTo(1);
+    assertThat(rate(T0)).isEqualTo(1.0);
+    assertThat(limiter.nanosUntilToken(HOST, T0)).isEqualTo(10 * S);
+    assertThat(limiter.nanosUntilTokens(HOST, 2, T0 + 10 * S)).isEqualTo(S);
+  }
+
+  @Test
+  void onOutcome_successOrOtherFailureForAHostWithoutABucket_createsNothing() {
+    limiter.onOutcome(HOST, 200, 0, true, T0);
+    limiter.onOutcome(HOST, 500, 0, false, T0);
 
     assertThat(limiter.size()).isZero();
     assertThat(limiter.nanosUntilToken(HOST, T0)).isZero();

@@ -239,12 +239,14 @@ class HostRateLimiterProperties {
 
     void outcome(String host, int status, long now) {
       HostBucket b = buckets.get(host);
-      if (b == null) {
-        return;
-      }
       if (status == 429 || status == 503) {
+        if (b == null) {
+          // The site's answer slows its host even when the host has no bucket yet.
+          b = new HostBucket(host, config.ruleFor(host), now);
+          buckets.put(host, b);
+        }
         b.throttle(status, 0, now, config);
-      } else if (status >= 200 && status < 400) {
+      } else if (b != null && status >= 200 && status < 400) {
         b.recover(config.recoveryStepFor(b.rule.rate()), now);
       }
     }
