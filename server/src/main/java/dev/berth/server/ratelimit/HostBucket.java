@@ -180,29 +180,40 @@ final class HostBucket {
   }
 
   /**
-   * A 429/503: lower the rate once and pause. Throttles reported while the host is still paused
-   * only lengthen the pause: they are usually answers to requests sent before the first one was
-   * seen, and counting each would collapse the rate for one incident.
+   * A 429/503 seen at {@code seenAt} (now, or earlier for one another broker saw): lower the rate
+   * once and pause until {@code seenAt + pause}; a pause over by now is none, only the lower rate.
+   * Throttles reported while the host is still paused only lengthen the pause: they are usually
+   * answers to requests sent before the first one was seen, and counting each would collapse the
+   * rate for one incident.
+   *
+   * @param pause the whole pause the answer earned, from {@code seenAt}
+   * @param fromSite the pause is the site's Retry-After (else {@code default_pause})
+   * @param capped the site asked for longer and {@code max_pause} cut it
    */
-  void throttle(int status, long siteRetryAfterNanos, long now, RateLimitConfig config) {
+  void throttle(
+      int status,
+      long pause,
+      long seenAt,
+      boolean fromSite,
+      boolean capped,
+      long now,
+      RateLimitConfig config) {
     settle(now);
     boolean again = paused(now);
-    long maxPause = config.maxPause().toNanos();
-    long pause =
-        siteRetryAfterNanos > 0
-            ? Math.min(siteRetryAfterNanos, maxPause)
-            : config.defaultPause().toNanos();
     if (!again) {
       double floor = Math.min(config.minRate(), rule.rate());
       rate = Math.min(rate, Math.max(floor, rate * config.decreaseFactor()));
       rateChanged();
     }
-    long until = now + pause;
+    long until = seenAt + pause;
+    if (until - now < 0) {
+      until = now;
+    }
     if (!again || until - pausedUntil > 0) {
       pausedUntil = until;
       pauseNanos = pause;
-      pauseFromSite = siteRetryAfterNanos > 0;
-      pauseCapped = siteRetryAfterNanos > maxPause;
+      pauseFromSite = fromSite;
+      pauseCapped = capped;
     }
     pauseSet = true;
     // One request may go when the pause ends, then the lowered rate paces the rest: a burst
@@ -210,7 +221,9 @@ final class HostBucket {
     tokens = Math.min(tokens, 1);
     refillFrom = pausedUntil;
     throttleStatus = status;
-    throttledAt = now;
+    if (!again || seenAt - throttledAt > 0) {
+      throttledAt = seenAt;
+    }
   }
 
   /** A success: add {@code step} back to a lowered rate, never above the rule's rate. */
