@@ -1,5 +1,7 @@
 package dev.berth.server.ratelimit;
 
+import java.util.function.LongPredicate;
+
 /**
  * One host's token bucket and its adaptive state. Tokens are a pure function of the time asked
  * about ({@link #tokensAt}); only {@link #settle} writes them back, so any number of checks between
@@ -96,14 +98,13 @@ final class HostBucket {
     double estimate = Math.ceil(NANOS_PER_SECOND / rate);
     long e;
     if (estimate < LONGEST_WAIT_NANOS) {
-      e = Math.max(1, (long) estimate);
-      // The estimate may be a nanosecond off either way: correct it with the formula itself.
-      while (from + e * rate / NANOS_PER_SECOND < burst) {
-        e++;
-      }
-      while (e > 1 && from + (e - 1) * rate / NANOS_PER_SECOND >= burst) {
-        e--;
-      }
+      // The estimate may be off either way (by a nanosecond, or by many when a large burst leaves
+      // few bits for the fraction): correct it with the formula itself.
+      long d =
+          least(
+              Math.max(1, (long) estimate) - 1,
+              x -> from + (x + 1) * rate / NANOS_PER_SECOND >= burst);
+      e = d < LONGEST_WAIT_NANOS ? d + 1 : Long.MAX_VALUE;
     } else {
       e = Long.MAX_VALUE;
     }
@@ -152,17 +153,50 @@ final class HostBucket {
     if (!(estimate < LONGEST_WAIT_NANOS)) {
       return LONGEST_WAIT_NANOS;
     }
-    long t = refillFrom + (long) estimate;
-    if (t - from < 0) {
-      t = from;
+    long guess = Math.max(0, refillFrom + (long) estimate - from);
+    long wait = from - now + least(guess, d -> tokensAt(from + d) >= count);
+    return Math.min(wait, LONGEST_WAIT_NANOS);
+  }
+
+  /**
+   * The least {@code d} in {@code [0, LONGEST_WAIT_NANOS]} for which {@code reached} holds, or
+   * {@code LONGEST_WAIT_NANOS} when none does; {@code reached} must never turn false again as
+   * {@code d} grows. Searches outwards from {@code guess} in doubling steps, then halves the gap: a
+   * guess a step away costs two or three evaluations, and one far off (floating point near a large
+   * burst can put it millions of nanoseconds away) a few dozen, never one per nanosecond.
+   */
+  private static long least(long guess, LongPredicate reached) {
+    long lo; // reached(lo) is false, or lo is -1
+    long hi; // reached(hi) is true
+    if (reached.test(guess)) {
+      hi = guess;
+      lo = guess - 1;
+      for (long step = 1; lo >= 0 && reached.test(lo); ) {
+        hi = lo;
+        step <<= 1;
+        lo = Math.max(-1, guess - step);
+      }
+    } else {
+      lo = guess;
+      hi = guess + 1;
+      for (long step = 1; !reached.test(hi); ) {
+        if (hi >= LONGEST_WAIT_NANOS) {
+          return LONGEST_WAIT_NANOS;
+        }
+        lo = hi;
+        step <<= 1;
+        hi = Math.min(LONGEST_WAIT_NANOS, guess + step);
+      }
     }
-    while (tokensAt(t) < count) {
-      t++;
+    while (hi - lo > 1) {
+      long mid = lo + (hi - lo) / 2;
+      if (reached.test(mid)) {
+        hi = mid;
+      } else {
+        lo = mid;
+      }
     }
-    while (t - from > 0 && tokensAt(t - 1) >= count) {
-      t--;
-    }
-    return t - now;
+    return hi;
   }
 
   /** Writes the tokens accrued up to {@code now} back, before the rate or the tokens change. */
