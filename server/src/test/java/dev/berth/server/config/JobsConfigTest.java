@@ -88,19 +88,6 @@ class JobsConfigTest extends ConfigFileTest {
   }
 
   @Test
-  void load_badHostRules_nameTheKeyAsRateLimitHostsDoes() throws IOException {
-    Path burst = file("jobs:\n  a: {hosts: {x.example: {rate: 1, burst: 0}}}\n");
-    assertThatThrownBy(() -> load(burst))
-        .isInstanceOf(ConfigException.class)
-        .hasMessageStartingWith("jobs.a.hosts['x.example'].burst: must be 1..1000000, got 0");
-
-    Path rate = file("jobs:\n  a: {hosts: {x.example: {rate: -1, burst: 2}}}\n");
-    assertThatThrownBy(() -> load(rate))
-        .isInstanceOf(ConfigException.class)
-        .hasMessageStartingWith("jobs.a.hosts['x.example'].rate: ");
-  }
-
-  @Test
   void load_negativeMax_namesTheKey() throws IOException {
     Path f = file("jobs:\n  urgent: {max: {render: -1}}\n");
 
