@@ -208,11 +208,15 @@ public final class AdmissionController {
   }
 
   /**
-   * A site's 429 or 503 that another broker saw (the cluster's previous leader): slow and pause the
-   * host as if the outcome were reported here, with what is left of its Retry-After.
+   * A site's 429 or 503 that another broker saw {@code ageNanos} ago (the cluster's previous
+   * leader, or this broker's previous run): lower the host's rate, and pause it for what is left of
+   * the pause that answer earned (see {@link HostRateLimiter#carried}).
+   *
+   * @param retryAfterNanos the site's Retry-After, 0 when none
    */
-  public void penalized(String host, int httpStatus, long retryAfterNanos, long nowNanos) {
-    hosts.onOutcome(host, httpStatus, retryAfterNanos, false, nowNanos);
+  public void penalized(
+      String host, int httpStatus, long retryAfterNanos, long ageNanos, long nowNanos) {
+    hosts.carried(host, httpStatus, retryAfterNanos, ageNanos, nowNanos);
   }
 
   /**

@@ -1,13 +1,16 @@
 package dev.berth.server.admission;
 
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.ratelimit.IpLiterals;
 import java.net.IDN;
 import java.util.Locale;
 
 /**
  * Extracts the rate-limit key from a URL: its host, lower-cased, internationalised names in their
- * ASCII (punycode) form, without user info or port. Only {@code http} and {@code https} URLs are
- * accepted, since those are what workers render. Stateless and thread-safe.
+ * ASCII (punycode) form, without user info, port or trailing dot; IP addresses in the one form the
+ * WHATWG URL standard gives them ({@link IpLiterals}), so every spelling of a host shares its
+ * bucket. Only {@code http} and {@code https} URLs are accepted, since those are what workers
+ * render. Stateless and thread-safe.
  */
 public final class HostName {
   /** The longest label of a DNS name, as {@link IDN#toASCII} enforces it. */
@@ -21,7 +24,11 @@ public final class HostName {
    * <p>A plain ASCII host ({@code www.example.com}: letters, digits, '-', '_', non-empty labels of
    * at most 63 characters) is only lower-cased: {@link IDN#toASCII} returns such a name unchanged,
    * so the fast path gives the same host without its cost, which was a fifth of the broker's own
-   * lease cycle (docs/benchmarks.md). Every other host takes the full IDN path.
+   * lease cycle (docs/benchmarks.md). Every other host takes the full IDN path. Either way, a host
+   * whose last label is a number is an IPv4 address in one of the forms browsers read ({@code
+   * 1572395042}, {@code 0x5d.0xb8.0xd8.0x22}), given in dotted decimal, or refused; checking costs
+   * one look at the last label's first character. IPv6 literals are validated and given in their
+   * canonical form.
    *
    * @param field the request field being validated, named in errors
    * @throws BrokerException INVALID_ARGUMENT naming {@code field} and the rule it broke
@@ -70,7 +77,17 @@ public final class HostName {
       if (close < 0 || close >= authorityEnd) {
         throw BrokerException.invalid(field, "unterminated IPv6 literal in '" + clip(url) + "'");
       }
-      hostEnd = close + 1;
+      if (close + 1 < authorityEnd && url.charAt(close + 1) != ':') {
+        throw BrokerException.invalid(
+            field, "only a ':port' may follow an IPv6 literal, in '" + clip(url) + "'");
+      }
+      String literal = url.substring(hostStart, close + 1);
+      String canonical = IpLiterals.ipv6(literal);
+      if (canonical == null) {
+        throw BrokerException.invalid(
+            field, "host '" + clip(literal) + "' is not a valid IPv6 address");
+      }
+      return canonical;
     } else {
       hostEnd = authorityEnd;
       for (int i = hostStart; i < authorityEnd; i++) {
@@ -87,9 +104,27 @@ public final class HostName {
       throw BrokerException.invalid(field, "URL has no host: '" + clip(url) + "'");
     }
     String host = url.substring(hostStart, hostEnd);
-    if (host.charAt(0) == '[' || (asciiFastPath && isPlainAscii(host))) {
-      return host.toLowerCase(Locale.ROOT);
+    String ascii =
+        asciiFastPath && isPlainAscii(host) ? host.toLowerCase(Locale.ROOT) : idn(host, field);
+    if (IpLiterals.endsInNumber(ascii)) {
+      String address = IpLiterals.ipv4(ascii);
+      if (address == null) {
+        throw BrokerException.invalid(
+            field,
+            "host '"
+                + clip(host)
+                + "' ends in a number but is not an IPv4 address (such a host must be one)");
+      }
+      return address;
     }
+    return ascii;
+  }
+
+  /**
+   * {@code host} through {@link IDN#toASCII}, lower-cased, without the trailing dot a Unicode full
+   * stop ({@code 。}, {@code ．}) becomes.
+   */
+  private static String idn(String host, String field) {
     String ascii;
     try {
       ascii = IDN.toASCII(host, IDN.ALLOW_UNASSIGNED);
@@ -97,6 +132,12 @@ public final class HostName {
       throw BrokerException.invalid(field, "host '" + clip(host) + "' is not a valid name");
     }
     ascii = ascii.toLowerCase(Locale.ROOT);
+    if (ascii.endsWith(".")) {
+      ascii = ascii.substring(0, ascii.length() - 1);
+      if (ascii.isEmpty()) {
+        throw BrokerException.invalid(field, "host '" + clip(host) + "' is not a valid name");
+      }
+    }
     for (int i = 0; i < ascii.length(); i++) {
       char c = ascii.charAt(i);
       boolean ok =

@@ -572,9 +572,10 @@ final class SessionCommands {
     }
     carried.remember(fleet.leases(), state.config.defaultWasmModule());
     for (Fleet.HostPenalty p : fleet.hosts()) {
-      long left = p.atUnixMs() + p.retryAfterMs() - wallNow;
-      if (wallNow - p.atUnixMs() <= PENALTY_CARRIED_MS) {
-        state.admission.penalized(p.host(), p.httpStatus(), Math.max(0, left) * 1_000_000, now);
+      long age = wallNow - p.atUnixMs();
+      if (age <= PENALTY_CARRIED_MS) {
+        state.admission.penalized(
+            p.host(), p.httpStatus(), p.retryAfterMs() * 1_000_000, age * 1_000_000, now);
         state.penalties.put(p.host(), p);
       }
     }

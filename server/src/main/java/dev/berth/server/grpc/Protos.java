@@ -925,13 +925,20 @@ final class Protos {
       throw BrokerException.invalid("outcome.error", "longer than 1024 characters");
     }
     atMostADay("outcome.duration", duration);
-    atMostADay("outcome.retry_after", retryAfter);
+    // A site's Retry-After is its own to choose: a long one is capped (the host's pause is capped
+    // at rate_limit.max_pause, at most a day, anyway), not a reason to fail the release and keep
+    // the slot held.
+    if (retryAfter.compareTo(ONE_DAY) > 0) {
+      retryAfter = ONE_DAY;
+    }
     return new Outcome(
         outcome.getSuccess(), duration.toNanos(), status, retryAfter.toNanos(), outcome.getError());
   }
 
+  private static final Duration ONE_DAY = Duration.ofDays(1);
+
   private static void atMostADay(String field, Duration value) {
-    if (value.compareTo(Duration.ofDays(1)) > 0) {
+    if (value.compareTo(ONE_DAY) > 0) {
       throw BrokerException.invalid(field, "must be at most one day, got " + value);
     }
   }

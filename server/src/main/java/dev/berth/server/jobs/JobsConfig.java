@@ -64,7 +64,16 @@ public final class JobsConfig {
 
     /** The key of one host rule of a job: {@code jobs.NAME.hosts['PATTERN'].rate}. */
     public static String hostRate(String name, String pattern) {
-      return hosts(name) + "['" + pattern + "'].rate";
+      return hostRule(name, pattern) + ".rate";
+    }
+
+    /** The key of one host rule's burst: {@code jobs.NAME.hosts['PATTERN'].burst}. */
+    static String hostBurst(String name, String pattern) {
+      return hostRule(name, pattern) + ".burst";
+    }
+
+    private static String hostRule(String name, String pattern) {
+      return hosts(name) + "['" + pattern + "']";
     }
 
     static String lower(ResourceKind kind) {
@@ -261,7 +270,7 @@ public final class JobsConfig {
       if (burst != null && (burst < 1 || burst > RateLimitConfig.MAX_BURST)) {
         // Checked here: below, 0 stands for "not set", so a bad burst would become the default.
         throw new ConfigException(
-            Keys.hosts(name) + "." + pattern + ".burst",
+            Keys.hostBurst(name, clip(pattern)),
             "must be 1.." + RateLimitConfig.MAX_BURST + ", got " + burst);
       }
       entry(name).hosts.put(pattern, new HostRule(pattern, rate, burst == null ? 0 : burst));

@@ -6,7 +6,8 @@ package dev.berth.server.lease;
  * @param success whether the work succeeded
  * @param durationNanos how long the work took (≥ 0)
  * @param httpStatus the target site's HTTP status, 0 when unknown
- * @param retryAfterNanos a Retry-After the site sent, 0 when none
+ * @param retryAfterNanos a Retry-After the site sent, at most a day; 0 when none (a zero one is
+ *     none)
  * @param error a short error description, empty on success
  */
 public record Outcome(

@@ -1,5 +1,7 @@
 package dev.berth.server.ratelimit;
 
+import java.util.function.LongPredicate;
+
 /**
  * One host's token bucket and its adaptive state. Tokens are a pure function of the time asked
  * about ({@link #tokensAt}); only {@link #settle} writes them back, so any number of checks between
@@ -96,14 +98,13 @@ final class HostBucket {
     double estimate = Math.ceil(NANOS_PER_SECOND / rate);
     long e;
     if (estimate < LONGEST_WAIT_NANOS) {
-      e = Math.max(1, (long) estimate);
-      // The estimate may be a nanosecond off either way: correct it with the formula itself.
-      while (from + e * rate / NANOS_PER_SECOND < burst) {
-        e++;
-      }
-      while (e > 1 && from + (e - 1) * rate / NANOS_PER_SECOND >= burst) {
-        e--;
-      }
+      // The estimate may be off either way (by a nanosecond, or by many when a large burst leaves
+      // few bits for the fraction): correct it with the formula itself.
+      long d =
+          least(
+              Math.max(1, (long) estimate) - 1,
+              x -> from + (x + 1) * rate / NANOS_PER_SECOND >= burst);
+      e = d < LONGEST_WAIT_NANOS ? d + 1 : Long.MAX_VALUE;
     } else {
       e = Long.MAX_VALUE;
     }
@@ -152,17 +153,50 @@ final class HostBucket {
     if (!(estimate < LONGEST_WAIT_NANOS)) {
       return LONGEST_WAIT_NANOS;
     }
-    long t = refillFrom + (long) estimate;
-    if (t - from < 0) {
-      t = from;
+    long guess = Math.max(0, refillFrom + (long) estimate - from);
+    long wait = from - now + least(guess, d -> tokensAt(from + d) >= count);
+    return Math.min(wait, LONGEST_WAIT_NANOS);
+  }
+
+  /**
+   * The least {@code d} in {@code [0, LONGEST_WAIT_NANOS]} for which {@code reached} holds, or
+   * {@code LONGEST_WAIT_NANOS} when none does; {@code reached} must never turn false again as
+   * {@code d} grows. Searches outwards from {@code guess} in doubling steps, then halves the gap: a
+   * guess a step away costs two or three evaluations, and one far off (floating point near a large
+   * burst can put it millions of nanoseconds away) a few dozen, never one per nanosecond.
+   */
+  private static long least(long guess, LongPredicate reached) {
+    long lo; // reached(lo) is false, or lo is -1
+    long hi; // reached(hi) is true
+    if (reached.test(guess)) {
+      hi = guess;
+      lo = guess - 1;
+      for (long step = 1; lo >= 0 && reached.test(lo); ) {
+        hi = lo;
+        step <<= 1;
+        lo = Math.max(-1, guess - step);
+      }
+    } else {
+      lo = guess;
+      hi = guess + 1;
+      for (long step = 1; !reached.test(hi); ) {
+        if (hi >= LONGEST_WAIT_NANOS) {
+          return LONGEST_WAIT_NANOS;
+        }
+        lo = hi;
+        step <<= 1;
+        hi = Math.min(LONGEST_WAIT_NANOS, guess + step);
+      }
     }
-    while (tokensAt(t) < count) {
-      t++;
+    while (hi - lo > 1) {
+      long mid = lo + (hi - lo) / 2;
+      if (reached.test(mid)) {
+        hi = mid;
+      } else {
+        lo = mid;
+      }
     }
-    while (t - from > 0 && tokensAt(t - 1) >= count) {
-      t--;
-    }
-    return t - now;
+    return hi;
   }
 
   /** Writes the tokens accrued up to {@code now} back, before the rate or the tokens change. */
@@ -180,29 +214,40 @@ final class HostBucket {
   }
 
   /**
-   * A 429/503: lower the rate once and pause. Throttles reported while the host is still paused
-   * only lengthen the pause: they are usually answers to requests sent before the first one was
-   * seen, and counting each would collapse the rate for one incident.
+   * A 429/503 seen at {@code seenAt} (now, or earlier for one another broker saw): lower the rate
+   * once and pause until {@code seenAt + pause}; a pause over by now is none, only the lower rate.
+   * Throttles reported while the host is still paused only lengthen the pause: they are usually
+   * answers to requests sent before the first one was seen, and counting each would collapse the
+   * rate for one incident.
+   *
+   * @param pause the whole pause the answer earned, from {@code seenAt}
+   * @param fromSite the pause is the site's Retry-After (else {@code default_pause})
+   * @param capped the site asked for longer and {@code max_pause} cut it
    */
-  void throttle(int status, long siteRetryAfterNanos, long now, RateLimitConfig config) {
+  void throttle(
+      int status,
+      long pause,
+      long seenAt,
+      boolean fromSite,
+      boolean capped,
+      long now,
+      RateLimitConfig config) {
     settle(now);
     boolean again = paused(now);
-    long maxPause = config.maxPause().toNanos();
-    long pause =
-        siteRetryAfterNanos > 0
-            ? Math.min(siteRetryAfterNanos, maxPause)
-            : config.defaultPause().toNanos();
     if (!again) {
       double floor = Math.min(config.minRate(), rule.rate());
       rate = Math.min(rate, Math.max(floor, rate * config.decreaseFactor()));
       rateChanged();
     }
-    long until = now + pause;
+    long until = seenAt + pause;
+    if (until - now < 0) {
+      until = now;
+    }
     if (!again || until - pausedUntil > 0) {
       pausedUntil = until;
       pauseNanos = pause;
-      pauseFromSite = siteRetryAfterNanos > 0;
-      pauseCapped = siteRetryAfterNanos > maxPause;
+      pauseFromSite = fromSite;
+      pauseCapped = capped;
     }
     pauseSet = true;
     // One request may go when the pause ends, then the lowered rate paces the rest: a burst
@@ -210,7 +255,9 @@ final class HostBucket {
     tokens = Math.min(tokens, 1);
     refillFrom = pausedUntil;
     throttleStatus = status;
-    throttledAt = now;
+    if (!again || seenAt - throttledAt > 0) {
+      throttledAt = seenAt;
+    }
   }
 
   /** A success: add {@code step} back to a lowered rate, never above the rule's rate. */

@@ -2,8 +2,8 @@ package dev.berth.server.ratelimit;
 
 /**
  * Checks host patterns against the form {@code HostName} gives hosts, so a pattern that could never
- * match (upper case, a Unicode name, a stray {@code *}) is a start-up error instead of a silent
- * no-op.
+ * match (upper case, a Unicode name, a stray {@code *}, an IP address not in its canonical form) is
+ * a start-up error instead of a silent no-op.
  */
 final class HostPatterns {
   private static final int MAX_NAME = 253;
@@ -43,6 +43,16 @@ final class HostPatterns {
         return "contains '" + c + "'; host names use a-z, 0-9, '-', '_' and '.'";
       }
     }
+    if (IpLiterals.endsInNumber(name)) {
+      if (name.length() != pattern.length()) {
+        return "a wildcard takes a domain name, not an IPv4 address";
+      }
+      return addressProblem(
+          pattern,
+          IpLiterals.ipv4(name),
+          "IPv4",
+          "ends in a number but is not an IPv4 address, so no URL's host can match it");
+    }
     return null;
   }
 
@@ -50,12 +60,28 @@ final class HostPatterns {
     if (pattern.length() < 3 || !pattern.endsWith("]")) {
       return "an IPv6 literal is written in brackets, e.g. '[2001:db8::1]'";
     }
-    for (int i = 1; i < pattern.length() - 1; i++) {
-      char c = pattern.charAt(i);
-      boolean ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
-      if (!ok) {
-        return "an IPv6 literal uses lower-case hex digits, ':' and '.', got '" + c + "'";
-      }
+    return addressProblem(
+        pattern,
+        IpLiterals.ipv6(pattern),
+        "IPv6",
+        "not a valid IPv6 address, e.g. '[2001:db8::1]'");
+  }
+
+  /**
+   * What is wrong with an address pattern whose canonical form is {@code canonical} (null when it
+   * is no address: {@code invalid} says so), or null when it is written in that form.
+   */
+  private static String addressProblem(
+      String pattern, String canonical, String family, String invalid) {
+    if (canonical == null) {
+      return invalid;
+    }
+    if (!canonical.equals(pattern)) {
+      return "write this "
+          + family
+          + " address as '"
+          + canonical
+          + "', the form hosts are compared in";
     }
     return null;
   }

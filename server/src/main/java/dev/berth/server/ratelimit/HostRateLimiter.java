@@ -161,19 +161,29 @@ public final class HostRateLimiter {
   public void consume(String host, long nowNanos) {
     HostBucket b = touch(host, nowNanos);
     if (b == null) {
-      evictIdle(nowNanos);
-      b = new HostBucket(host, config.ruleFor(host), nowNanos);
-      last = null; // the put may evict the eldest
-      buckets.put(host, b);
-      last = b;
+      b = create(host, nowNanos);
     }
     b.consume(nowNanos);
+  }
+
+  /** A full bucket for {@code host}, which has none, kept from now on. */
+  private HostBucket create(String host, long nowNanos) {
+    evictIdle(nowNanos);
+    HostBucket b = new HostBucket(host, config.ruleFor(host), nowNanos);
+    last = null; // the put may evict the eldest
+    buckets.put(host, b);
+    last = b;
+    return b;
   }
 
   /**
    * Adapts {@code host}'s rate to a released lease's outcome. HTTP 429 or 503 lowers the rate and
    * pauses the host; a success (2xx/3xx, or {@code success} with any other status) restores some of
-   * a lowered rate; anything else changes nothing. A host without a bucket is ignored.
+   * a lowered rate; anything else changes nothing. A 429/503 for a host without a bucket creates
+   * one: the host may have lost its bucket to eviction, a restart or a change of leader while its
+   * lease was out, and the site's answer must still slow the fleet. (Memory stays bounded: an
+   * outcome comes with a lease of its host.) A success for such a host changes nothing, as it is at
+   * its configured rate already.
    *
    * @param httpStatus the site's status, 0 when unknown
    * @param siteRetryAfterNanos the site's Retry-After, 0 when none
@@ -181,14 +191,44 @@ public final class HostRateLimiter {
   public void onOutcome(
       String host, int httpStatus, long siteRetryAfterNanos, boolean success, long nowNanos) {
     HostBucket b = touch(host, nowNanos);
-    if (b == null) {
-      return;
-    }
     if (httpStatus == 429 || httpStatus == 503) {
-      b.throttle(httpStatus, siteRetryAfterNanos, nowNanos, config);
-    } else if (success || (httpStatus >= 200 && httpStatus < 400)) {
+      throttle(host, b, httpStatus, siteRetryAfterNanos, nowNanos, nowNanos);
+    } else if (b != null && (success || (httpStatus >= 200 && httpStatus < 400))) {
       b.recover(config.recoveryStepFor(b.rule.rate()), nowNanos);
     }
+  }
+
+  /**
+   * A 429 or 503 for {@code host} that another broker saw {@code ageNanos} ago (the cluster's
+   * previous leader, or this broker's previous run): the host's rate is lowered once, and it is
+   * paused for what is left of the pause that answer earned ({@link #onOutcome}'s rule), if
+   * anything is. A pause already over is not paused again: the lower rate alone carries, since the
+   * broker that saw the answer may not have restored it yet, and successes restore it here as
+   * there.
+   *
+   * @param siteRetryAfterNanos the site's Retry-After, 0 when none
+   */
+  public void carried(
+      String host, int httpStatus, long siteRetryAfterNanos, long ageNanos, long nowNanos) {
+    long seenAt = nowNanos - Math.max(0, ageNanos);
+    throttle(host, touch(host, nowNanos), httpStatus, siteRetryAfterNanos, seenAt, nowNanos);
+  }
+
+  /**
+   * Throttles {@code host} (its bucket {@code b}, created when null) for a 429/503 seen at {@code
+   * seenAt}: the pause is the site's Retry-After capped at {@code max_pause}, or {@code
+   * default_pause} without one (a Retry-After of 0 is none), from then.
+   */
+  private void throttle(
+      String host, HostBucket b, int status, long siteRetryAfterNanos, long seenAt, long now) {
+    if (b == null) {
+      b = create(host, now);
+    }
+    long maxPause = config.maxPause().toNanos();
+    boolean fromSite = siteRetryAfterNanos > 0;
+    long pause =
+        fromSite ? Math.min(siteRetryAfterNanos, maxPause) : config.defaultPause().toNanos();
+    b.throttle(status, pause, seenAt, fromSite, siteRetryAfterNanos > maxPause, now, config);
   }
 
   /** Counts a RATE_LIMITED refusal of {@code host}, for status. */

@@ -50,7 +50,11 @@ public final class PrincipalCallRate {
       Bucket bucket = buckets.computeIfAbsent(principal, p -> new Bucket(perSecond, nowNanos));
       double elapsed = Math.max(0, nowNanos - bucket.at) / NANOS_PER_SECOND;
       bucket.tokens = Math.min(perSecond, bucket.tokens + elapsed * perSecond);
-      bucket.at = nowNanos;
+      // Callers read the clock before taking the lock, so a later call may bring an earlier
+      // instant: moving the bucket back would hand out the same stretch of time twice.
+      if (nowNanos - bucket.at > 0) {
+        bucket.at = nowNanos;
+      }
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1;
         return ADMITTED;

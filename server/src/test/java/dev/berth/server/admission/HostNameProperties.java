@@ -27,8 +27,47 @@ class HostNameProperties {
 
   @Property(tries = 500)
   void of_plainAsciiHost_lowerCasedHostItself(@ForAll("plainHosts") String host) {
+    net.jqwik.api.Assume.that(!Character.isDigit(host.charAt(host.lastIndexOf('.') + 1)));
     assertThat(HostName.of("https://" + host + "/p", "url"))
         .isEqualTo(host.toLowerCase(java.util.Locale.ROOT));
+  }
+
+  /**
+   * An IPv4 address written as one to four numbers, each in decimal, octal or hex, is the address
+   * in dotted decimal, as {@link java.net.InetAddress} writes it.
+   */
+  @Property(tries = 1000)
+  void of_ipv4InAnyNumberForm_dottedDecimal(
+      @ForAll int address,
+      @ForAll @net.jqwik.api.constraints.IntRange(min = 1, max = 4) int parts,
+      @ForAll("radixes") List<Integer> radixes,
+      @ForAll boolean trailingDot)
+      throws Exception {
+    long value = address & 0xFFFF_FFFFL;
+    StringBuilder host = new StringBuilder();
+    for (int i = 0; i < parts; i++) {
+      // Every part but the last is one byte; the last holds the remaining bytes.
+      long part =
+          i < parts - 1 ? (value >>> (8 * (3 - i))) & 0xFF : value & ((1L << (8 * (4 - i))) - 1);
+      int radix = radixes.get(i % radixes.size());
+      host.append(i > 0 ? "." : "")
+          .append(radix == 16 ? "0x" : radix == 8 ? "0" : "")
+          .append(Long.toString(part, radix));
+    }
+    String expected =
+        java.net.InetAddress.getByAddress(
+                new byte[] {
+                  (byte) (value >>> 24), (byte) (value >>> 16), (byte) (value >>> 8), (byte) value
+                })
+            .getHostAddress();
+
+    assertThat(HostName.of("http://" + host + (trailingDot ? "." : "") + ":80/", "url"))
+        .isEqualTo(expected);
+  }
+
+  @Provide
+  Arbitrary<List<Integer>> radixes() {
+    return Arbitraries.of(8, 10, 16).list().ofMinSize(1).ofMaxSize(4);
   }
 
   /** The host, or the error's message: both paths must agree on either. */
@@ -51,7 +90,20 @@ class HostNameProperties {
             plainHosts(),
             hosts(),
             Arbitraries.of(
-                "[::1]", "[2001:DB8::1]", "[::1", "127.0.0.1", ".", "..", "", "xn--bcher-kva"));
+                "[::1]",
+                "[2001:DB8::1]",
+                "[0:0::1]",
+                "[::1",
+                "[1.2.3.4]",
+                "127.0.0.1",
+                "1572395042",
+                "0x7f.1",
+                "017.0.0.1",
+                "a.1",
+                ".",
+                "..",
+                "",
+                "xn--bcher-kva"));
     Arbitrary<String> port = Arbitraries.of("", "", ":8080", ":", ":x");
     Arbitrary<String> rest = Arbitraries.of("", "/", "/path?q=1", "?q", "#f", "\\@good.com/");
     return Combinators.combine(List.of(scheme, separator, userInfo, host, port, rest))

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.server.failure.BrokerException;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class HostNameTest {
@@ -35,6 +36,86 @@ class HostNameTest {
   @Test
   void of_trailingDot_isDropped() {
     assertThat(HostName.of("https://example.com./", "url")).isEqualTo("example.com");
+  }
+
+  @Test
+  void of_trailingIdeographicOrFullwidthFullStop_isDroppedToo() {
+    assertThat(HostName.of("http://example.com\u3002/", "url")).isEqualTo("example.com");
+    assertThat(HostName.of("http://www.example.com\uff0e/", "url")).isEqualTo("www.example.com");
+    assertThat(HostName.of("http://b\u00fccher.example\u3002/", "url"))
+        .isEqualTo("xn--bcher-kva.example");
+  }
+
+  @Test
+  void of_ipv4InTheFormsBrowsersRead_isOneDottedDecimalHost() {
+    for (String url :
+        List.of(
+            "http://93.184.216.34/",
+            "http://1572395042/",
+            "http://0x5d.0xb8.0xd8.0x22/",
+            "http://0X5D.0XB8.0XD8.0X22/",
+            "http://0135.0270.0330.042/",
+            "http://93.12113954/",
+            "http://93.184.55330/",
+            "http://0x5db8d822/",
+            "http://93.184.216.34./",
+            "http://\uff19\uff13.184.216.34/")) {
+      assertThat(HostName.of(url, "url")).as(url).isEqualTo("93.184.216.34");
+    }
+    assertThat(HostName.of("http://0x/", "url")).isEqualTo("0.0.0.0");
+  }
+
+  @Test
+  void of_hostEndingInANumberThatIsNoIpv4Address_refusedNamingField() {
+    assertRefused(
+        "is not an IPv4 address",
+        "http://example.0/",
+        "http://1.2.3.4.5/",
+        "http://256.0.0.1/",
+        "http://1.2.3.0x100/",
+        "http://1.2.65536/",
+        "http://4294967296/",
+        "http://08.1.1.1/",
+        "http://0x1g.0x1/");
+    // A last label that starts with a digit but is no number is a name.
+    assertThat(HostName.of("http://example.1a/", "url")).isEqualTo("example.1a");
+  }
+
+  @Test
+  void of_ipv6InAnySpelling_isItsCanonicalForm() {
+    assertThat(HostName.of("http://[2001:db8:0:0:0:0:0:1]/", "url")).isEqualTo("[2001:db8::1]");
+    assertThat(HostName.of("http://[2001:0DB8::0001]:80/", "url")).isEqualTo("[2001:db8::1]");
+    assertThat(HostName.of("http://[0:0:0:0:0:0:0:0]/", "url")).isEqualTo("[::]");
+    assertThat(HostName.of("http://[1:0:0:2:0:0:0:3]/", "url")).isEqualTo("[1:0:0:2::3]");
+    assertThat(HostName.of("http://[::ffff:93.184.216.34]/", "url"))
+        .isEqualTo("[::ffff:5db8:d822]");
+    assertThat(HostName.of("http://[::ffff:5db8:d822]/", "url")).isEqualTo("[::ffff:5db8:d822]");
+  }
+
+  @Test
+  void of_bracketsWithoutAnIpv6Address_refusedNamingField() {
+    assertRefused(
+        "IPv6",
+        "http://[example.com]/",
+        "http://[1.2.3.4]/",
+        "http://[::1%25eth0]/",
+        "http://[::1%eth0]/",
+        "http://[1::2::3]/",
+        "http://[12345::1]/",
+        "http://[]/",
+        "http://[::1]evil.com/");
+  }
+
+  private static void assertRefused(String inMessage, String... urls) {
+    for (String url : urls) {
+      assertThatThrownBy(() -> HostName.of(url, "items[2].url"))
+          .as(url)
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.INVALID_ARGUMENT))
+          .hasMessageStartingWith("items[2].url: ")
+          .hasMessageContaining(inMessage);
+    }
   }
 
   @Test

@@ -144,6 +144,23 @@ class BrokerRecoveryTest {
   }
 
   @Test
+  void release_429OfAReadmittedLease_pausesItsHostThoughNoGrantHereMadeItsBucket() {
+    reconnect("s-old", List.of(render("l1", OLD + 1)));
+    RecordingSessionChannel channel = lastChannel;
+
+    broker.release(
+        "s-old", "l1", PRINCIPAL, new Outcome(false, 0, 429, Duration.ofSeconds(30).toNanos(), ""));
+    time.advance(TTL.minusMillis(1));
+    broker.heartbeat("s-old", channel, 1, 0, 0);
+    time.advanceMillis(1);
+
+    RecordingAcquireCallback after = acquire("s-old", null);
+    assertThat(after.refused().reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+    assertThat(after.refused().retryAfterNanos())
+        .isEqualTo(Duration.ofSeconds(30).minus(TTL).toNanos());
+  }
+
+  @Test
   void open_afterRecovery_declaredLeasesLostAndSessionNew() {
     time.advance(TTL);
 

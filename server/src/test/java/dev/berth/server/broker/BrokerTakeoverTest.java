@@ -137,6 +137,30 @@ class BrokerTakeoverTest {
   }
 
   @Test
+  void takeOver_carriedPenalties_pauseOnlyForWhatIsLeftOfTheirPause() {
+    long wall = time.wallTime().toEpochMilli();
+    broker.takeOver(
+        7,
+        new Fleet(
+            List.of(),
+            List.of(),
+            List.of(
+                new Fleet.HostPenalty("over.example", 429, 30_000, wall - 60_000),
+                new Fleet.HostPenalty("left.example", 503, 30_000, wall - 10_000),
+                new Fleet.HostPenalty("default.example", 429, 0, wall - 2_000))),
+        0);
+
+    Map<String, String> reasons = new java.util.HashMap<>();
+    for (dev.berth.server.ratelimit.HostStatus h : broker.status().hotHosts()) {
+      reasons.put(h.host(), h.reason());
+    }
+    // The predecessor's pause is over: the rate cut carries, no new pause.
+    assertThat(reasons.get("over.example")).startsWith("HTTP 429").doesNotContain("paused");
+    assertThat(reasons.get("left.example")).contains("paused 20.0s more");
+    assertThat(reasons.get("default.example")).contains("paused 3.0s more (default pause 5.0s)");
+  }
+
+  @Test
   void takeOver_epochNotAboveTheBrokers_refusedAndNothingChanges() {
     broker.takeOver(7);
     time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s

@@ -277,7 +277,14 @@ class ConfigLoaderTest extends ConfigFileTest {
     Path f = file("jobs:\n  crawl:\n    hosts:\n      a.example.com: {rate: 5, burst: -5}\n");
     assertThatThrownBy(() -> load(f))
         .isInstanceOf(ConfigException.class)
-        .hasMessageContaining("a.example.com.burst: must be 1..1000000, got -5");
+        .hasMessageStartingWith(
+            "jobs.crawl.hosts['a.example.com'].burst: must be 1..1000000, got -5");
+
+    // The same key form as the rule's rate (and rate_limit.hosts['PATTERN']) is named in.
+    Path rate = file("jobs:\n  crawl:\n    hosts:\n      a.example.com: {rate: -1, burst: 2}\n");
+    assertThatThrownBy(() -> load(rate))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("jobs.crawl.hosts['a.example.com'].rate: ");
   }
 
   @Test

@@ -7,10 +7,12 @@ import static dev.berth.server.grpc.InProcessBroker.java;
 import static dev.berth.server.grpc.InProcessBroker.proto;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.GetModuleRequest;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseEnd;
 import dev.berth.proto.v1.Outcome;
+import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.Revoke;
@@ -196,7 +198,7 @@ class LeaseBrokerReleaseTest {
   }
 
   @Test
-  void release_durationsOverADay_invalidArgumentNamingTheField() {
+  void release_durationOverADay_invalidArgumentNamingTheField() {
     Lease lease = b.grant(session, RESOURCE_KIND_RENDER);
     Duration tooLong = Duration.ofDays(1).plusSeconds(1);
 
@@ -204,16 +206,25 @@ class LeaseBrokerReleaseTest {
         failure(
             Status.Code.INVALID_ARGUMENT,
             () -> release(lease.getLeaseId(), Outcome.newBuilder().setDuration(proto(tooLong))));
-    Status retryAfter =
-        failure(
-            Status.Code.INVALID_ARGUMENT,
-            () -> release(lease.getLeaseId(), Outcome.newBuilder().setRetryAfter(proto(tooLong))));
 
     assertThat(duration.getDescription())
         .isEqualTo("outcome.duration: must be at most one day, got PT24H1S");
-    assertThat(retryAfter.getDescription())
-        .isEqualTo("outcome.retry_after: must be at most one day, got PT24H1S");
     assertThat(b.broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+  }
+
+  @Test
+  void release_siteRetryAfterOverADay_releasedAndHostPausedForMaxPause() {
+    Lease lease = b.grant(session, RESOURCE_KIND_RENDER);
+
+    Outcome.Builder aYear =
+        Outcome.newBuilder().setHttpStatus(429).setRetryAfter(proto(Duration.ofDays(365)));
+
+    assertThat(release(lease.getLeaseId(), aYear).getReleased()).isTrue();
+    assertThat(b.broker.inUse(ResourceKind.RENDER)).isZero();
+    AcquireResponse next = b.acquire(InProcessBroker.request(session, RESOURCE_KIND_RENDER));
+    assertThat(next.getRefused().getReason()).isEqualTo(RefusalReason.REFUSAL_REASON_RATE_LIMITED);
+    assertThat(java(next.getRefused().getRetryAfter()))
+        .isEqualTo(b.broker.policy().rateLimit().maxPause());
   }
 
   @Test

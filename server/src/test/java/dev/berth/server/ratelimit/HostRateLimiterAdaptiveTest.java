@@ -161,8 +161,43 @@ class HostRateLimiterAdaptiveTest {
   }
 
   @Test
-  void onOutcome_unknownHost_ignoredAndCreatesNothing() {
+  void onOutcome_429ForAHostWithoutABucket_createsItAndThrottles() {
+    // The host's bucket went (eviction, restart, new leader) while its lease was out.
     limiter.onOutcome(HOST, 429, 10 * S, false, T0);
+
+    assertThat(limiter.size()).isEqualTo(1);
+    assertThat(rate(T0)).isEqualTo(1.0);
+    assertThat(limiter.nanosUntilToken(HOST, T0)).isEqualTo(10 * S);
+    assertThat(limiter.nanosUntilTokens(HOST, 2, T0 + 10 * S)).isEqualTo(S);
+  }
+
+  @Test
+  void carried_pauseStillRunning_pausesForWhatIsLeftAndLowersTheRate() {
+    limiter.carried(HOST, 429, 30 * S, 10 * S, T0);
+    limiter.carried("other.com", 503, 0, 2 * S, T0);
+
+    assertThat(limiter.nanosUntilToken(HOST, T0)).isEqualTo(20 * S);
+    assertThat(rate(T0)).isEqualTo(1.0);
+    // Without a Retry-After the pause was default_pause (5s), 2s of which are over.
+    assertThat(limiter.nanosUntilToken("other.com", T0)).isEqualTo(3 * S);
+  }
+
+  @Test
+  void carried_pauseOver_lowersTheRateOnceWithoutPausingAgain() {
+    limiter.carried(HOST, 429, 30 * S, 60 * S, T0);
+    limiter.carried("other.com", 429, 0, 5 * S, T0);
+
+    assertThat(limiter.nanosUntilToken(HOST, T0)).isZero();
+    assertThat(limiter.nanosUntilToken("other.com", T0)).isZero();
+    assertThat(rate(T0)).isEqualTo(1.0);
+    assertThat(limiter.describe(HOST, T0))
+        .isEqualTo("host example.com: 1.0/s of 2.0/s after HTTP 429, 1.0 of 4 tokens");
+  }
+
+  @Test
+  void onOutcome_successOrOtherFailureForAHostWithoutABucket_createsNothing() {
+    limiter.onOutcome(HOST, 200, 0, true, T0);
+    limiter.onOutcome(HOST, 500, 0, false, T0);
 
     assertThat(limiter.size()).isZero();
     assertThat(limiter.nanosUntilToken(HOST, T0)).isZero();

@@ -102,7 +102,7 @@ class HostRateLimiterProperties {
       long offset = offsets.isEmpty() ? 0 : offsets.get(i % offsets.size());
       now = Math.max(now, now + perToken + offset);
       switch (steps.get(i)) {
-        case 0 -> b.throttle(429, 0, now, config);
+        case 0 -> b.throttle(429, config.defaultPause().toNanos(), now, false, false, now, config);
         case 1 -> b.recover(b.rate, now);
         case 2 -> b.apply(new HostRule("*", rate * 3, burst + 1), now);
         case 3 -> b.apply(new HostRule("*", rate, burst), now);
@@ -239,12 +239,14 @@ class HostRateLimiterProperties {
 
     void outcome(String host, int status, long now) {
       HostBucket b = buckets.get(host);
-      if (b == null) {
-        return;
-      }
       if (status == 429 || status == 503) {
-        b.throttle(status, 0, now, config);
-      } else if (status >= 200 && status < 400) {
+        if (b == null) {
+          // The site's answer slows its host even when the host has no bucket yet.
+          b = new HostBucket(host, config.ruleFor(host), now);
+          buckets.put(host, b);
+        }
+        b.throttle(status, config.defaultPause().toNanos(), now, false, false, now, config);
+      } else if (b != null && status >= 200 && status < 400) {
         b.recover(config.recoveryStepFor(b.rule.rate()), now);
       }
     }

@@ -30,6 +30,20 @@ class PrincipalCallRateTest {
   }
 
   @Test
+  void admit_callWithAnEarlierInstant_doesNotMoveTheBucketBack() {
+    for (int i = 0; i < 10; i++) {
+      rates.admit("p", 10, T0);
+    }
+    assertThat(rates.admit("p", 10, T0 + 100 * MS)).isEqualTo(PrincipalCallRate.ADMITTED);
+    // A call that read the clock before the one above but took the lock after it.
+    assertThat(rates.admit("p", 10, T0 + 50 * MS)).isEqualTo(100 * MS);
+
+    // The 100 ms after T0 + 100 ms refill one token, not one and a half.
+    assertThat(rates.admit("p", 10, T0 + 200 * MS)).isEqualTo(PrincipalCallRate.ADMITTED);
+    assertThat(rates.admit("p", 10, T0 + 200 * MS)).isEqualTo(100 * MS);
+  }
+
+  @Test
   void admit_refusedCalls_costNothing_tokensComeBackAtTheRate() {
     for (int i = 0; i < 10; i++) {
       rates.admit("p", 10, T0);

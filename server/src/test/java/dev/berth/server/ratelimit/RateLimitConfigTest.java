@@ -95,6 +95,25 @@ class RateLimitConfigTest {
   }
 
   @Test
+  void build_ipPatternsNotInTheFormHostsAreComparedIn_failNamingTheCanonicalForm() {
+    String[][] cases = {
+      {"[2001:db8:0:0:0:0:0:1]", "as '[2001:db8::1]'"},
+      {"[2001:DB8::1]", "as '[2001:db8::1]'"},
+      {"[::ffff:1.2.3.4]", "as '[::ffff:102:304]'"},
+      {"[1::2::3]", "not a valid IPv6 address"},
+      {"[::1%eth0]", "not a valid IPv6 address"},
+      {"1572395042", "as '93.184.216.34'"},
+      {"0x7f.0.0.1", "as '127.0.0.1'"},
+      {"example.0", "not an IPv4 address"},
+      {"*.0.0.1", "a wildcard takes a domain name"},
+    };
+    for (String[] c : cases) {
+      assertFailsWithKey(
+          RateLimitConfig.newBuilder().host(c[0], 1), "rate_limit.hosts['" + c[0] + "']", c[1]);
+    }
+  }
+
+  @Test
   void build_validPatterns_areAccepted() {
     RateLimitConfig c =
         RateLimitConfig.newBuilder()
@@ -103,10 +122,12 @@ class RateLimitConfigTest {
             .host("xn--bcher-kva.de", 1)
             .host("localhost", 100)
             .host("[::1]", 100)
+            .host("[2001:db8::1:0:0:1]", 100)
             .host("10.0.0.1", 5)
+            .host("*.1a", 5)
             .build();
 
-    assertThat(c.hosts()).hasSize(6);
+    assertThat(c.hosts()).hasSize(8);
     assertThat(c.hosts().get("example.com").burst()).isEqualTo(4); // inherits the default burst
   }
 
