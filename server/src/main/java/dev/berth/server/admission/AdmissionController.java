@@ -271,7 +271,8 @@ public final class AdmissionController {
       memory.reconfigure(memoryConfig);
     }
     if (perf != performance.config()) {
-      performance = new DegradationMonitor(perf, nowNanos); // statistics restart with the policy
+      // Statistics restart with the policy; lowered limits carry over and recover as usual.
+      performance = performance.reconfigured(perf, nowNanos);
     }
   }
 

@@ -75,6 +75,23 @@ public final class DegradationMonitor {
   }
 
   /**
+   * A monitor for {@code next} whose statistics start afresh at {@code nowNanos}, keeping this
+   * one's lowered limits and their reasons: a changed performance policy must not undo a reduction
+   * at once (the renderers are as loaded as before the reload); the limit recovers step by step
+   * under the new policy, as it would have under the old one.
+   */
+  public DegradationMonitor reconfigured(PerformanceConfig next, long nowNanos) {
+    DegradationMonitor m = new DegradationMonitor(next, nowNanos);
+    for (ResourceKind kind : ADJUSTED_KINDS) {
+      LimitState from = limits.get(kind);
+      LimitState to = m.limits.get(kind);
+      to.reduced = from.reduced;
+      to.reason = from.reason;
+    }
+    return m;
+  }
+
+  /**
    * @param nowNanos the current monotonic time; the windows start here
    */
   public DegradationMonitor(PerformanceConfig config, long nowNanos) {

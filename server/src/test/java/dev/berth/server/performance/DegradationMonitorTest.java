@@ -250,6 +250,24 @@ class DegradationMonitorTest {
   }
 
   @Test
+  void reconfigured_keepsTheLoweredLimit_thenRecoversStepByStepUnderTheNewPolicy() {
+    DegradationMonitor m = monitor();
+    record(m, RENDER, 12, true, 15);
+    record(m, RENDER, 8, false, 15);
+    adjustAfter(m, Duration.ZERO);
+    String why = m.reason(RENDER);
+
+    DegradationMonitor next =
+        m.reconfigured(PerformanceConfig.newBuilder().increaseStep(1).build(), now);
+
+    assertThat(next.effectiveLimit(RENDER, 8)).isEqualTo(6);
+    assertThat(next.reason(RENDER)).isEqualTo(why);
+    assertThat(next.stats(RENDER).samples()).isZero(); // the statistics start afresh
+    assertThat(adjustAfter(next, Duration.ZERO)).hasSize(1);
+    assertThat(next.effectiveLimit(RENDER, 8)).isEqualTo(7);
+  }
+
+  @Test
   void adjust_healthy_leavesConfiguredLimits() {
     DegradationMonitor m = monitor();
     record(m, RENDER, 20, true, 2);
