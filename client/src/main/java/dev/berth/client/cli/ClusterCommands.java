@@ -149,13 +149,15 @@ final class ClusterCommands {
     String to = "";
 
     /**
-     * Only a NOT_LEADER answer, which moved nothing, is sent on: a transfer that failed on the
-     * leader (UNAVAILABLE) may have paused grants or even moved leadership late, and running it
-     * again would move it a second time.
+     * Sent on only when nothing was done: after a NOT_LEADER answer, or when the member could not
+     * be reached at all (connection refused, unknown host). A transfer that failed on the leader
+     * (UNAVAILABLE) may have paused grants or even moved leadership late, and running it again
+     * would move it a second time.
      */
     @Override
     boolean mayRunAgainAfter(StatusRuntimeException error) {
-      return dev.berth.client.internal.NotLeader.hint(error).isPresent();
+      return dev.berth.client.internal.NotLeader.hint(error).isPresent()
+          || Failures.neverReached(error);
     }
 
     @Override

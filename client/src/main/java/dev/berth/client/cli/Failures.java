@@ -63,6 +63,15 @@ final class Failures {
         "berth: the broker at " + target + " is unavailable" + (why == null ? "" : ": " + why));
   }
 
+  /**
+   * Whether the call that failed with {@code error} never reached a broker: the connection was
+   * refused or the host is unknown, so nothing was done there.
+   */
+  static boolean neverReached(io.grpc.StatusRuntimeException error) {
+    Throwable cause = rootCause(error.getStatus().getCause());
+    return cause instanceof ConnectException || cause instanceof UnknownHostException;
+  }
+
   private static Throwable rootCause(Throwable t) {
     Throwable at = t;
     while (at != null) {

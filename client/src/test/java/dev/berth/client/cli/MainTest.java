@@ -137,8 +137,9 @@ class MainTest {
 
   @Test
   void clusterTransfer_memberFails_notSentToTheNextOne() throws Exception {
-    // Two "members" that hang up on every connection (UNAVAILABLE without a leader hint). A
-    // transfer that failed may still have moved the leadership: only NOT_LEADER is followed.
+    // Two "members" that accept and hang up on every connection: UNAVAILABLE without a leader
+    // hint, after the call may have reached them. A transfer that failed so may still have moved
+    // the leadership, so it is not sent on (a refused connection, which did nothing, would be).
     java.util.concurrent.atomic.AtomicInteger[] accepted = {
       new java.util.concurrent.atomic.AtomicInteger(),
       new java.util.concurrent.atomic.AtomicInteger()

@@ -105,7 +105,12 @@ class SdkFailoverClusterIT {
 
       // The CLI given all three (the dead one first) shows the cluster and moves the lead.
       Member other = survivors.stream().filter(n -> !n.equals(next)).findFirst().orElseThrow();
-      String brokers = String.join(",", targets);
+      String brokers =
+          leader.api()
+              + ","
+              + survivors.stream()
+                  .map(Member::api)
+                  .collect(java.util.stream.Collectors.joining(","));
       Run status = berth("cluster", "status", "--broker", brokers);
       assertThat(status.code()).as(status.err()).isZero();
       assertThat(status.out()).contains("answered_by", "term", next.id(), other.id());
