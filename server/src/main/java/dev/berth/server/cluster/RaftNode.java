@@ -224,6 +224,31 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
+   * Whether this node leads in a phase whose policy changes go to the log: ready, or waiting for
+   * the next epoch of the same leadership (a re-epoch keeps serving workers and operators, so a
+   * change made meanwhile must reach the replicas like any other). Not while it hands off, is
+   * elected but not ready, or does not lead: the {@linkplain #handOff handoff record} carries the
+   * policy then, or the replica's policy replaces this member's when it becomes ready.
+   */
+  public boolean replicatesPolicy() {
+    return replicatesPolicy(leadership);
+  }
+
+  /** Where this node's leadership stands (tests). */
+  Phase phase() {
+    return leadership.phase();
+  }
+
+  /** Whether this node is handing its leadership off or transferring it, and grants nothing. */
+  public boolean transferring() {
+    return leadership.phase() == Phase.TRANSFERRING;
+  }
+
+  private static boolean replicatesPolicy(Leadership l) {
+    return l.phase() == Phase.READY || l.phase() == Phase.REEPOCHING;
+  }
+
+  /**
    * Replicates a live policy change. Entries journaled before it are sent first, so the log keeps
    * the order in which the leader made them.
    *
@@ -231,7 +256,7 @@ public final class RaftNode implements AutoCloseable {
    */
   public CompletableFuture<Long> replicatePolicy(byte[] policy) {
     Leadership l = leadership;
-    if (l.phase() != Phase.READY) {
+    if (!replicatesPolicy(l)) {
       return LogWriters.notLeader();
     }
     // For the order only: the entries are appended first; their failure fails the journal itself.

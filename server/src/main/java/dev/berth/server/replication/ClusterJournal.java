@@ -33,6 +33,9 @@ import org.slf4j.LoggerFactory;
 final class ClusterJournal implements Journal {
   private volatile boolean policySent;
 
+  /** Whether a policy change of this leader's could not be replicated when it was made. */
+  private volatile boolean policyUnsent;
+
   private static final Logger log = LoggerFactory.getLogger(ClusterJournal.class);
 
   private final Supplier<RaftNode> node;
@@ -196,12 +199,38 @@ final class ClusterJournal implements Journal {
     return policySent;
   }
 
+  /**
+   * This member's leadership goes on with a new epoch (a renewal, or a failed transfer resumed): a
+   * policy change it made while it could not replicate one is sent now.
+   */
+  void resendPolicy() {
+    if (policyUnsent) {
+      policyChanged(inForce.get());
+    }
+  }
+
+  /** A new leadership of this member took the replica's policy: an earlier unsent one is gone. */
+  void forgetUnsentPolicy() {
+    policyUnsent = false;
+  }
+
   @Override
   public void policyChanged(Policy policy) {
     RaftNode n = node.get();
-    if (n == null || n.leaderEpoch() == 0) {
+    if (n == null) {
+      return;
+    }
+    if (!n.replicatesPolicy()) {
+      if (n.transferring()) {
+        // Sent if the transfer fails and this leadership goes on (resendPolicy); lost if it
+        // succeeds after the handoff record was read, like a change the leader made just before
+        // it died.
+        policyUnsent = true;
+        log.warn("a policy change during a leadership transfer is in force on this member only");
+      }
       return; // a follower's own reload: the leader's policy replaces it when this member leads
     }
+    policyUnsent = false;
     policySent = true;
     var unused =
         n.replicatePolicy(PolicyText.encode(policy))

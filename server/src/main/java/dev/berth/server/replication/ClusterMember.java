@@ -374,7 +374,9 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
       roleListeners.forEach(l -> l.leaderReady(term, epoch));
       if (ledTerm == term) {
         broker.renewEpoch(epoch); // the same leadership with a new epoch
+        journal.resendPolicy();
       } else {
+        journal.forgetUnsentPolicy();
         byte[] policy = replica.policy();
         if (policy != null) {
           try {

@@ -207,6 +207,50 @@ class RaftNodeIT {
   }
 
   @Test
+  void replicatePolicy_duringAReEpoch_reachesEveryReplica() throws Exception {
+    try (LocalCluster c = new LocalCluster("reepoch-policy", UnaryOperator.identity()).startAll()) {
+      int leader = c.awaitGranting(ELECTION);
+      long before = c.roles[leader].readyEpoch();
+      byte[] policy = "limits.render = 3".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+      // The epoch record needs a round trip to commit, and the node serves meanwhile. A change
+      // made then is what is tested, so renew until one is made before the record applies.
+      long index = -1;
+      for (int attempt = 0; attempt < 20 && index < 0; attempt++) {
+        long previous = c.roles[leader].readyEpoch();
+        CompletableFuture<Long> epoch = c.nodes[leader].advanceEpoch();
+        boolean during = c.nodes[leader].phase() == Leadership.Phase.REEPOCHING;
+        CompletableFuture<Long> sent = during ? c.nodes[leader].replicatePolicy(policy) : null;
+        epoch.get(10, TimeUnit.SECONDS);
+        await(ELECTION, () -> c.roles[leader].readyEpoch() > previous, c::describe);
+        if (sent != null) {
+          index = sent.get(10, TimeUnit.SECONDS);
+        }
+      }
+      assertThat(index).as("a policy sent while re-epoching").isPositive();
+
+      assertThat(c.roles[leader].readyEpoch()).isGreaterThan(before);
+      long committed = index;
+      for (int i = 0; i < LocalCluster.SIZE; i++) {
+        int n = i;
+        await(
+            Duration.ofSeconds(10),
+            () ->
+                c.sinks[n].applied().stream()
+                    .anyMatch(
+                        r ->
+                            r.index() == committed
+                                && r.record()
+                                    .getPolicy()
+                                    .getPolicy()
+                                    .toStringUtf8()
+                                    .equals("limits.render = 3")),
+            () -> LocalCluster.id(n) + " has not applied the policy record " + committed);
+      }
+    }
+  }
+
+  @Test
   void handOff_successorGrantsWithoutTheNewLeaderWait() throws Exception {
     try (LocalCluster c = new LocalCluster("handoff", UnaryOperator.identity()).startAll()) {
       int leader = c.awaitGranting(ELECTION);
