@@ -144,11 +144,21 @@ final class FleetCodec {
         .setHost(p.host())
         .setThrottleStatus(p.httpStatus())
         .setPausedForMs(Math.max(0, p.atUnixMs() + p.retryAfterMs() - nowUnixMs))
+        .setPenalizedAtUnixMs(p.atUnixMs())
+        .setRetryAfterMs(p.retryAfterMs())
         .build();
   }
 
-  /** The penalty of a host state of a {@link FleetState} written at {@code writtenUnixMs}. */
+  /**
+   * The penalty of a host state of a {@link FleetState} written at {@code writtenUnixMs}: as
+   * reported, when the state says when that was; otherwise (a state of an earlier version) as if
+   * reported when the state was written.
+   */
   static Fleet.HostPenalty penalty(HostState h, long writtenUnixMs) {
+    if (h.getPenalizedAtUnixMs() > 0) {
+      return new Fleet.HostPenalty(
+          h.getHost(), h.getThrottleStatus(), h.getRetryAfterMs(), h.getPenalizedAtUnixMs());
+    }
     return new Fleet.HostPenalty(
         h.getHost(), h.getThrottleStatus(), h.getPausedForMs(), writtenUnixMs);
   }

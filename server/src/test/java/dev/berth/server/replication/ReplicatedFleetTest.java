@@ -75,6 +75,35 @@ class ReplicatedFleetTest {
     assertThat(PolicyText.decode(restarted.policy()).broker().limit(RENDER)).isEqualTo(13);
   }
 
+  /**
+   * A penalty keeps the time its site answered 429 through a snapshot loaded, and a handoff
+   * applied, long after they were written: its pause ends when it did, and it is as old as it is (a
+   * broker carries only recent penalties).
+   */
+  @Test
+  void hostPenalty_snapshotLoadedAndHandoffAppliedLater_keepWhenItWasReported() throws Exception {
+    Fleet.HostPenalty penalty = new Fleet.HostPenalty("slow.example", 429, 30_000, 1_000);
+    feed.hostPenalty(penalty);
+    feed.flush();
+    ByteArrayOutputStream snapshot = new ByteArrayOutputStream();
+    feed.replica.writeSnapshot(snapshot); // at 5_000, its wall clock
+    ReplicatedFleet restarted = new ReplicatedFleet(() -> 400_000, policies::add);
+    restarted.loadSnapshot(new ByteArrayInputStream(snapshot.toByteArray()));
+    assertThat(restarted.fleet().hosts()).containsExactly(penalty);
+
+    ReplicaFeed replaying = new ReplicaFeed(new ReplicatedFleet(() -> 400_000, policies::add));
+    replaying.apply(
+        LogRecord.newBuilder()
+            .setHandoff(
+                HandoffRecord.newBuilder()
+                    .setFrom("n1")
+                    .setState(
+                        FleetCodec.state(
+                            new Fleet(List.of(), List.of(), List.of(penalty)), null, 5_000)))
+            .build());
+    assertThat(replaying.replica.fleet().hosts()).containsExactly(penalty);
+  }
+
   @Test
   void handoff_replacesTheState_andTheNextEpochIsAfterAHandoff() {
     feed.sessionOpened(new Fleet.SessionEntry("s-old", "w", "p", Map.of(), 0, "p", 1));
