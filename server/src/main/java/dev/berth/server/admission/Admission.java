@@ -146,10 +146,12 @@ public final class Admission {
    * @param name the job the session runs as
    * @param held leases of the requested kind the job holds (with the earlier items of a bundle)
    * @param max its {@code max} of the kind, 0 for none
-   * @param min its {@code min} of the kind, 0 for none
+   * @param min its guaranteed min of the kind: its {@code min} scaled to the pool's effective limit
+   *     ({@link ScaledMins}), the one the fair queue serves first below; 0 for none
+   * @param configuredMin its {@code min} of the kind as configured, 0 for none
    */
-  public record JobFacts(String name, int held, int max, int min) {
-    public static final JobFacts DEFAULT = new JobFacts(JobsConfig.DEFAULT_JOB, 0, 0, 0);
+  public record JobFacts(String name, int held, int max, int min, int configuredMin) {
+    public static final JobFacts DEFAULT = new JobFacts(JobsConfig.DEFAULT_JOB, 0, 0, 0, 0);
   }
 
   /**
@@ -383,7 +385,7 @@ public final class Admission {
               steps,
               "job quota",
               job.max() == 0 || job.held() < job.max(),
-              () -> jobDetail(kind, job));
+              () -> jobDetail(kind, job, facts.pool().effective()));
       if (refused != null) {
         return new Verdict(
             Decision.Refused.deferred(
@@ -426,10 +428,14 @@ public final class Admission {
 
   /**
    * The job's standing for one kind in words, e.g. {@code job recrawl holds 6/6 RENDER
-   * (jobs.recrawl.max.render)} or {@code job urgent holds 1 RENDER, no max; below its min 2: served
-   * first when a slot frees}.
+   * (jobs.recrawl.max.render)}, {@code job urgent holds 1 RENDER, no max; below its min 2: served
+   * first when a slot frees}, or, while the pool's limit is lowered, {@code job urgent holds 2
+   * RENDER, no max; at or above its min 2 (jobs.urgent.min.render 4 scaled to the effective limit
+   * 4)}.
+   *
+   * @param effective the pool's effective limit, named when it scaled the job's min
    */
-  static String jobDetail(ResourceKind kind, JobFacts job) {
+  static String jobDetail(ResourceKind kind, JobFacts job, int effective) {
     StringBuilder s = new StringBuilder("job ").append(job.name()).append(" holds ");
     s.append(job.held());
     if (job.max() > 0) {
@@ -438,9 +444,14 @@ public final class Admission {
     } else {
       s.append(' ').append(kind).append(", no max");
     }
-    if (job.min() > 0) {
+    if (job.configuredMin() > 0) {
       s.append(job.held() < job.min() ? "; below its min " : "; at or above its min ");
       s.append(job.min());
+      if (job.min() != job.configuredMin()) {
+        s.append(" (").append(JobsConfig.Keys.min(job.name(), kind)).append(' ');
+        s.append(job.configuredMin()).append(" scaled to the effective limit ").append(effective);
+        s.append(')');
+      }
       if (job.held() < job.min()) {
         s.append(": served first when a slot frees");
       }

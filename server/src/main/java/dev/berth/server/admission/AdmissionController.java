@@ -31,13 +31,19 @@ import java.util.function.Supplier;
 public final class AdmissionController {
   private final HostRateLimiter hosts;
   private final FleetMemory memory;
+  private final Jobs jobs;
   private DegradationMonitor performance;
 
+  /**
+   * @param jobs the jobs in force, whose guaranteed mins follow the pools' effective limits
+   */
   public AdmissionController(
       RateLimitConfig rateLimit,
       MemoryConfig memory,
       PerformanceConfig performance,
+      Jobs jobs,
       long nowNanos) {
+    this.jobs = jobs;
     this.hosts = new HostRateLimiter(rateLimit);
     this.memory = new FleetMemory(memory);
     this.performance = new DegradationMonitor(performance, nowNanos);
@@ -71,7 +77,7 @@ public final class AdmissionController {
       long nowNanos) {
     ResourceKind kind = spec.kind();
     int configured = config.limit(kind);
-    int effective = performance.effectiveLimit(kind, configured);
+    int effective = effectiveLimit(kind, configured);
     String limitReason = effective == configured ? "" : performance.reason(kind);
     Admission.Memory mem =
         Admission.memoryBound(kind)
@@ -86,6 +92,7 @@ public final class AdmissionController {
             job.name(),
             job.held(kind) + kindBefore,
             job.settings().max(kind),
+            job.guaranteedMin(kind),
             job.settings().min(kind));
     return new Admission.Facts(
         broker,
@@ -278,8 +285,15 @@ public final class AdmissionController {
 
   // ---------------------------------------------------------------- views
 
+  /**
+   * The limit admission enforces for {@code kind} now (lowered while degraded), with every job's
+   * guaranteed min of the kind brought in line with it ({@link Jobs#guarantee}): whoever reads the
+   * limit — the checks, the fair queue's pump, Explain, status — sees the mins that go with it.
+   */
   public int effectiveLimit(ResourceKind kind, int configured) {
-    return performance.effectiveLimit(kind, configured);
+    int effective = performance.effectiveLimit(kind, configured);
+    jobs.guarantee(kind, effective, configured);
+    return effective;
   }
 
   public String limitReason(ResourceKind kind) {

@@ -17,8 +17,10 @@ import java.util.TreeSet;
  * <ul>
  *   <li>each job has a virtual time per kind; a grant from the queue advances it by {@code STRIDE /
  *       weight}, so a job of weight 4 advances a quarter as fast as one of weight 1;
- *   <li>the next grant goes to a job below its {@code min} for the kind if there is one, else to
- *       the job with the least virtual time (ties: the lane whose head came first);
+ *   <li>the next grant goes to a job below its guaranteed min for the kind ({@link Job#belowMin}:
+ *       its {@code min}, scaled down while degradation lowers the pool, see {@link ScaledMins}) if
+ *       there is one, else to the job with the least virtual time (ties: the lane whose head came
+ *       first);
  *   <li>the queue's own virtual time is the start of the last grant chosen that way; a job whose
  *       lane was empty (idle) comes back at no less than it, and a job passed over because none of
  *       its waiters could be granted is moved up to it, so neither saves up credit for a burst;
@@ -147,8 +149,9 @@ public final class FairQueue {
 
   /**
    * The lane to try next in pass {@code pass}: among lanes not yet found unable to use the capacity
-   * in this pass, a job below its {@code min} first, then the least virtual time, then the earliest
-   * head. Null when every lane has been tried.
+   * in this pass, a job below its guaranteed min first, then the least virtual time, then the
+   * earliest head. Null when every lane has been tried. The caller brings the guaranteed mins in
+   * line with the pool's limit first ({@link Jobs#guarantee}).
    */
   public Lane next(long pass) {
     Lane best = null;
@@ -204,7 +207,7 @@ public final class FairQueue {
 
   /**
    * Charges {@code job} for one lease of this kind granted from the queue, before its count grows.
-   * When the queue's order chose it ({@code chosen}, and not for its {@code min}) the queue's
+   * When the queue's order chose it ({@code chosen}, and not for its guaranteed min) the queue's
    * virtual time moves to its start.
    */
   public void charge(Job job, boolean chosen) {

@@ -21,6 +21,7 @@ public final class Job {
   private final int[] waiting = new int[KINDS];
   private final long[] tags = new long[KINDS];
   private final long[] grants = new long[KINDS];
+  private final int[] guaranteed = new int[KINDS];
   private long refusals;
   private int places;
   private HostRateLimiter hostRates;
@@ -37,7 +38,10 @@ public final class Job {
     return settings;
   }
 
-  /** Takes new settings live; its own host buckets are kept when its host rules did not change. */
+  /**
+   * Takes new settings live; its own host buckets are kept when its host rules did not change. Its
+   * guaranteed mins are its new {@code min}s until {@link Jobs#guarantee} scales them.
+   */
   void settings(JobSettings value, long nowNanos) {
     RateLimitConfig rates = value.hostRates();
     if (rates == null) {
@@ -48,6 +52,9 @@ public final class Job {
       hostRates.update(rates, nowNanos);
     }
     settings = value;
+    for (ResourceKind kind : ResourceKind.values()) {
+      guaranteed[kind.index()] = value.min(kind);
+    }
   }
 
   /** The job's own host buckets, or null when it has no host rules. */
@@ -61,10 +68,22 @@ public final class Job {
   }
 
   /**
-   * Whether it holds fewer leases of {@code kind} than its {@code min}: then it is served first.
+   * Whether it holds fewer leases of {@code kind} than its guaranteed min: then it is served first.
    */
   public boolean belowMin(ResourceKind kind) {
-    return held[kind.index()] < settings.min(kind);
+    return held[kind.index()] < guaranteed[kind.index()];
+  }
+
+  /**
+   * Its guaranteed min of {@code kind}: its {@code min}, scaled to the pool's effective limit while
+   * that is lowered ({@link ScaledMins}), as {@link Jobs#guarantee} last set it.
+   */
+  public int guaranteedMin(ResourceKind kind) {
+    return guaranteed[kind.index()];
+  }
+
+  void guaranteedMin(ResourceKind kind, int value) {
+    guaranteed[kind.index()] = value;
   }
 
   public void leaseGranted(ResourceKind kind) {

@@ -2,6 +2,8 @@ package dev.berth.server.admission;
 
 import dev.berth.server.jobs.JobSettings;
 import dev.berth.server.jobs.JobsConfig;
+import dev.berth.server.lease.ResourceKind;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -18,11 +20,20 @@ public final class Jobs {
   private JobsConfig config;
   private final Map<String, Job> byName = new LinkedHashMap<>();
 
+  /**
+   * Per kind, the effective and configured limits the jobs' guaranteed mins were last scaled to; -1
+   * when they are the plain {@code min}s (new settings), so the next {@link #guarantee} scales.
+   */
+  private final int[] scaledEffective = new int[ResourceKind.COUNT];
+
+  private final int[] scaledConfigured = new int[ResourceKind.COUNT];
+
   public Jobs(JobsConfig config) {
     this.config = config;
     for (JobSettings settings : config.jobs().values()) {
       byName.put(settings.name(), new Job(settings));
     }
+    unscaled();
   }
 
   public JobsConfig config() {
@@ -58,6 +69,39 @@ public final class Jobs {
       byName.put(settings.name(), job);
     }
     config = next;
+    unscaled();
+  }
+
+  private void unscaled() {
+    Arrays.fill(scaledEffective, -1);
+    Arrays.fill(scaledConfigured, -1);
+  }
+
+  /**
+   * Brings every job's guaranteed min of {@code kind} ({@link Job#guaranteedMin}) in line with the
+   * pool's limits, by {@link ScaledMins}: the one place the fair queue's order and admission's
+   * facts get them from. Cheap when the limits are those of the last call.
+   *
+   * @param effective the pool's effective limit (lowered while degraded)
+   * @param configured the pool's configured limit
+   */
+  public void guarantee(ResourceKind kind, int effective, int configured) {
+    int k = kind.index();
+    if (scaledEffective[k] == effective && scaledConfigured[k] == configured) {
+      return;
+    }
+    int[] mins = new int[byName.size()];
+    int i = 0;
+    for (Job job : byName.values()) {
+      mins[i++] = job.settings().min(kind);
+    }
+    int[] scaled = ScaledMins.scale(mins, effective, configured);
+    i = 0;
+    for (Job job : byName.values()) {
+      job.guaranteedMin(kind, scaled[i++]);
+    }
+    scaledEffective[k] = effective;
+    scaledConfigured[k] = configured;
   }
 
   /**

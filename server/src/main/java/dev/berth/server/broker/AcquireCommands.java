@@ -684,6 +684,8 @@ final class AcquireCommands {
     if (queue.isEmpty()) {
       return;
     }
+    // The queue's order reads the jobs' guaranteed mins: bring them in line with the limit now.
+    state.admission.effectiveLimit(kind, state.config.limit(kind));
     long pass = ++passes;
     long nextToken = Long.MAX_VALUE;
     boolean full = false;

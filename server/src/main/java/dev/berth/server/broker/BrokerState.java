@@ -167,10 +167,10 @@ final class BrokerState {
     this.heap = heap;
     this.modules = modules;
     this.startedAtNanos = time.nanoTime();
+    this.jobs = new Jobs(policy.jobs());
     this.admission =
         new AdmissionController(
-            policy.rateLimit(), policy.memory(), policy.performance(), startedAtNanos);
-    this.jobs = new Jobs(policy.jobs());
+            policy.rateLimit(), policy.memory(), policy.performance(), jobs, startedAtNanos);
     this.tokens = new FencingTokens(epoch, nextEpoch);
     this.leases = new LeaseTable(config.endedLeasesRemembered());
     this.recoveryUntilNanos = epoch > 1 ? startedAtNanos + config.sessionTtl().toNanos() : 0;

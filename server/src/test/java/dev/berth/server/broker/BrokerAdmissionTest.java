@@ -1,6 +1,8 @@
 package dev.berth.server.broker;
 
+import static dev.berth.server.broker.BrokerHarness.JUDGE_QUICKLY;
 import static dev.berth.server.broker.BrokerHarness.PRINCIPAL;
+import static dev.berth.server.broker.BrokerHarness.SLOW_FAILURE;
 import static dev.berth.server.lease.ResourceKind.PDF;
 import static dev.berth.server.lease.ResourceKind.RENDER;
 import static dev.berth.server.lease.ResourceKind.WASM;
@@ -21,7 +23,6 @@ import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.performance.LimitChange;
-import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.session.HelloSpec;
@@ -559,21 +560,6 @@ class BrokerAdmissionTest {
 
   // ---------------------------------------------------------------- degradation
 
-  /** Judges RENDER by 4 outcomes against a 1 s p95 target, adjusting every 5 s. */
-  private static final PerformanceConfig JUDGE_QUICKLY =
-      PerformanceConfig.newBuilder()
-          .window(Duration.ofSeconds(10))
-          .targetP95(Duration.ofSeconds(1))
-          .threshold(0.5)
-          .decreaseFactor(0.5)
-          .increaseStep(1)
-          .floor(2)
-          .minSamples(4)
-          .adjustInterval(Duration.ofSeconds(5))
-          .build();
-
-  private static final Outcome SLOW_FAILURE =
-      new Outcome(false, Duration.ofSeconds(3).toNanos(), 500, 0, "HTTP 500");
   private static final Outcome QUICK_SUCCESS =
       new Outcome(true, Duration.ofMillis(100).toNanos(), 200, 0, "");
 

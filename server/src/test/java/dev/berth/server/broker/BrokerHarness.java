@@ -10,6 +10,7 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
@@ -23,6 +24,26 @@ import java.util.Map;
 final class BrokerHarness implements AutoCloseable {
   static final String PRINCIPAL = "anonymous";
   static final String RENDER_URL = "https://example.com/page";
+
+  /**
+   * Judges RENDER and PDF by 4 outcomes against a 1 s p95 target, adjusting every 5 s: 4 {@link
+   * #SLOW_FAILURE}s halve a limit at the next sweep (not below 2).
+   */
+  static final PerformanceConfig JUDGE_QUICKLY =
+      PerformanceConfig.newBuilder()
+          .window(Duration.ofSeconds(10))
+          .targetP95(Duration.ofSeconds(1))
+          .threshold(0.5)
+          .decreaseFactor(0.5)
+          .increaseStep(1)
+          .floor(2)
+          .minSamples(4)
+          .adjustInterval(Duration.ofSeconds(5))
+          .build();
+
+  /** An outcome that scores 1 under {@link #JUDGE_QUICKLY}: failed, and 3 s against 1 s. */
+  static final Outcome SLOW_FAILURE =
+      new Outcome(false, Duration.ofSeconds(3).toNanos(), 500, 0, "HTTP 500");
 
   final FakeTimeSource time = new FakeTimeSource();
   final Broker broker;

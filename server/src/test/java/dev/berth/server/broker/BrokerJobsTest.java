@@ -5,6 +5,7 @@ import static dev.berth.server.lease.ResourceKind.PDF;
 import static dev.berth.server.lease.ResourceKind.RENDER;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.server.admission.Admission;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.BrokerHarness.Worker;
@@ -201,6 +202,105 @@ class BrokerJobsTest {
       assertThat(job(h, JobsConfig.DEFAULT_JOB).waiting()).isEqualTo(1);
       h.release(a, held);
       assertThat(waiting.granted().sessionId()).isEqualTo(a.sessionId());
+    }
+  }
+
+  // ------------------------------------------------------------ mins of a degraded pool
+
+  /** RENDER 8, halved to 4 by degradation; {@code jobs} share it. */
+  private static BrokerHarness degraded(JobsConfig jobs) {
+    BrokerHarness h =
+        new BrokerHarness(
+            BrokerHarness.withoutHostLimits(
+                    BrokerConfig.newBuilder()
+                        .heartbeatInterval(Duration.ofMinutes(10))
+                        .sessionTtl(Duration.ofHours(1))
+                        .limit(RENDER, 8)
+                        .build())
+                .withPerformance(BrokerHarness.JUDGE_QUICKLY)
+                .withJobs(jobs),
+            HeapProbe.NONE);
+    Worker probe = open(h, "probe", "");
+    for (int i = 0; i < 4; i++) {
+      Lease lease = h.grant(probe, RENDER);
+      h.broker.release(probe.sessionId(), lease.id(), PRINCIPAL, BrokerHarness.SLOW_FAILURE);
+    }
+    h.time.advance(Duration.ofSeconds(1));
+    assertThat(h.broker.status().pools().stream().filter(p -> p.kind() == RENDER).findFirst().get())
+        .extracting(Views.Pool::limit, Views.Pool::effectiveLimit)
+        .containsExactly(8, 4);
+    return h;
+  }
+
+  private static String jobStep(BrokerHarness h, Worker w) {
+    return h.broker.explain(BrokerHarness.spec(w.sessionId(), RENDER, null, "", 0)).steps().stream()
+        .filter(s -> s.rule().equals("job quota"))
+        .map(Admission.Step::detail)
+        .findFirst()
+        .orElseThrow();
+  }
+
+  /**
+   * {@code holder} takes the whole (degraded) pool, each of {@code waiters} in turn queues an
+   * acquire, four rounds; then the holder's leases end one by one, each slot going to the queue.
+   */
+  private static void handOver(BrokerHarness h, Worker holder, Worker... waiters) {
+    List<Lease> holds = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      holds.add(h.grant(holder, RENDER));
+    }
+    for (int i = 0; i < 4; i++) {
+      for (Worker w : waiters) {
+        h.acquire(w, RENDER, WAIT);
+      }
+    }
+    for (Lease lease : holds) {
+      h.release(holder, lease);
+    }
+  }
+
+  @Test
+  void pump_degradedBelowTheSumOfMins_jobWithoutMinStillGetsItsWeightedShare() {
+    // urgent's min 4 is half of RENDER 8; degraded to 4, it is guaranteed 2, and bulk (same
+    // weight, no min) shares the rest: it must not be starved by urgent's unscaled min.
+    try (BrokerHarness h =
+        degraded(JobsConfig.newBuilder().min("urgent", RENDER, 4).job("bulk").build())) {
+      Worker urgent = open(h, "u", "urgent");
+      Worker bulk = open(h, "b", "bulk");
+
+      handOver(h, urgent, urgent, bulk);
+
+      // The 4 slots freed went 2 and 2: urgent to its scaled min, bulk to its weighted share.
+      assertThat(held(h, "urgent", RENDER)).isEqualTo(2);
+      assertThat(held(h, "bulk", RENDER)).isEqualTo(2);
+      assertThat(jobStep(h, urgent))
+          .isEqualTo(
+              "job urgent holds 2 RENDER, no max; at or above its min 2"
+                  + " (jobs.urgent.min.render 4 scaled to the effective limit 4)");
+    }
+  }
+
+  @Test
+  void pump_degradedMinsSumToTheConfiguredLimit_guaranteesAddUpToTheEffectiveOne() {
+    // a 5 + b 3 = 8, the whole configured pool; at 4 their exact shares are 2.5 + 1.5, rounded
+    // to 3 + 1 (the fractions tie, and the slot rounding leaves goes to a, configured first): 4
+    // in all, never more than the pool nor fewer (unscaled, a and b each got 2 of the 4).
+    try (BrokerHarness h =
+        degraded(
+            JobsConfig.newBuilder().min("a", RENDER, 5).min("b", RENDER, 3).job("c").build())) {
+      Worker a = open(h, "a", "a");
+      Worker b = open(h, "b", "b");
+      Worker c = open(h, "c", "c");
+
+      handOver(h, c, c, a, b);
+
+      assertThat(held(h, "a", RENDER)).isEqualTo(3);
+      assertThat(held(h, "b", RENDER)).isEqualTo(1);
+      assertThat(held(h, "c", RENDER)).isZero();
+      assertThat(jobStep(h, b))
+          .isEqualTo(
+              "job b holds 1 RENDER, no max; at or above its min 1"
+                  + " (jobs.b.min.render 3 scaled to the effective limit 4)");
     }
   }
 }

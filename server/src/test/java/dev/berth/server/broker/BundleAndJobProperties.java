@@ -7,6 +7,7 @@ import dev.berth.server.admission.BundleDecision;
 import dev.berth.server.admission.BundleSpec;
 import dev.berth.server.admission.Callback;
 import dev.berth.server.admission.Decision;
+import dev.berth.server.admission.ScaledMins;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.failure.BrokerException;
@@ -22,6 +23,7 @@ import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -45,7 +47,7 @@ import net.jqwik.api.constraints.Size;
  * fake clock: no pool is ever granted past its limit, no bundle is ever partly held, every job of a
  * backlogged pool gets its weighted share of any 1,000 consecutive grants within ±10 %, no
  * backlogged job is starved, a job below its {@code min} is served first and no job passes its
- * {@code max}.
+ * {@code max}; while degradation lowers a pool, the same holds of the mins scaled to it.
  */
 class BundleAndJobProperties {
   private static final String PRINCIPAL = "anonymous";
@@ -361,6 +363,51 @@ class BundleAndJobProperties {
     }
   }
 
+  /**
+   * Degradation halves a backlogged PDF pool whose jobs have random mins (summing to at most its
+   * configured limit): the guarantees the mins scale to never add up past the effective limit, the
+   * broker's Explain reports them, a job under its guarantee is served before any job at or above
+   * its own, and no job, with a min or not, is starved while the guarantees leave room.
+   */
+  @Property(tries = 40, edgeCases = EdgeCasesMode.NONE)
+  void degradedPool_scaledMinsWithinTheLimitAndServedFirst(
+      @ForAll @Size(min = 2, max = 4) List<@IntRange(min = 1, max = 6) Integer> weights,
+      @ForAll @Size(min = 4, max = 4) List<@IntRange(min = 0, max = 4) Integer> wantedMins,
+      @ForAll @IntRange(min = 4, max = 9) int limit,
+      @ForAll long seed) {
+    int[] mins = new int[weights.size()];
+    int left = limit;
+    for (int j = 0; j < mins.length; j++) {
+      mins[j] = Math.min(wantedMins.get(j), left);
+      left -= mins[j];
+    }
+    try (FairRun run = new FairRun(weights, limit, mins, seed)) {
+      run.randomReleases = true;
+      int effective = run.degrade();
+      assertThat(effective).isEqualTo(Math.max(2, limit / 2));
+
+      int[] guaranteed = ScaledMins.scale(mins, effective, limit);
+      assertThat(Arrays.stream(guaranteed).sum()).isLessThanOrEqualTo(effective);
+      for (int j = 0; j < mins.length; j++) {
+        if (mins[j] > 0) {
+          String detail = run.explainJob("j" + j);
+          assertThat(detail).containsPattern("its min " + guaranteed[j] + "\\b");
+          if (guaranteed[j] != mins[j]) {
+            assertThat(detail)
+                .contains("min.pdf " + mins[j] + " scaled to the effective limit " + effective);
+          }
+        }
+      }
+      run.guaranteed = guaranteed;
+      List<String> window = run.grants(300);
+
+      assertThat(run.minViolations).isEmpty();
+      if (Arrays.stream(guaranteed).sum() < effective) {
+        assertThat(window).containsAll(run.jobs);
+      }
+    }
+  }
+
   private static final class FairRun implements AutoCloseable {
     final FakeTimeSource time = new FakeTimeSource();
     final Broker broker;
@@ -377,6 +424,15 @@ class BundleAndJobProperties {
     int maxSeen;
     boolean randomReleases;
 
+    /** Each job's guarantee while checked, by index; null before. */
+    int[] guaranteed;
+
+    /** Inside a release: a grant now comes from the queue, in its order. */
+    private boolean releasing;
+
+    /** What releases report: slow failures while {@link #degrade} lowers the limit. */
+    private Outcome outcome = Outcome.UNKNOWN;
+
     /** Closing the broker refuses every waiter DRAINING; the run is over by then. */
     private boolean closed;
 
@@ -384,6 +440,15 @@ class BundleAndJobProperties {
     private final Map<String, Integer> waiting = new HashMap<>();
 
     FairRun(List<Integer> weights, int limit, int min, int max, long seed) {
+      this(weights, limit, min, max, new int[0], seed);
+    }
+
+    /** Jobs with {@code mins} of PDF (by index), under a policy that judges PDF quickly. */
+    FairRun(List<Integer> weights, int limit, int[] mins, long seed) {
+      this(weights, limit, 0, 0, mins, seed);
+    }
+
+    private FairRun(List<Integer> weights, int limit, int min, int max, int[] mins, long seed) {
       this.random = new Random(seed);
       this.min = min;
       this.max = max;
@@ -391,6 +456,9 @@ class BundleAndJobProperties {
       for (int j = 0; j < weights.size(); j++) {
         jobs.add("j" + j);
         jobsConfig.weight("j" + j, weights.get(j));
+        if (j < mins.length && mins[j] > 0) {
+          jobsConfig.min("j" + j, ResourceKind.PDF, mins[j]);
+        }
       }
       if (min > 0) {
         jobsConfig.min("j0", ResourceKind.PDF, min);
@@ -407,6 +475,9 @@ class BundleAndJobProperties {
                       .maxHold(ResourceKind.PDF, Duration.ofHours(10))
                       .build())
               .withJobs(jobsConfig.build());
+      if (mins.length > 0) {
+        policy = policy.withPerformance(BrokerHarness.JUDGE_QUICKLY);
+      }
       broker =
           new Broker(
               policy,
@@ -483,6 +554,29 @@ class BundleAndJobProperties {
           && order.size() > 0) {
         minViolations.add(job + " served while j0 held " + heldBy.get("j0") + " < min " + min);
       }
+      if (guaranteed != null && releasing) {
+        int at = heldBy.getOrDefault(job, 0);
+        for (int j = 0; j < jobs.size(); j++) {
+          String other = jobs.get(j);
+          int holds = heldBy.getOrDefault(other, 0);
+          if (at >= guaranteed(job)
+              && waiting.getOrDefault(other, 0) > 0
+              && holds < guaranteed[j]) {
+            minViolations.add(
+                job
+                    + " at "
+                    + at
+                    + " of its guaranteed "
+                    + guaranteed(job)
+                    + " served while "
+                    + other
+                    + " held "
+                    + holds
+                    + " < its guaranteed "
+                    + guaranteed[j]);
+          }
+        }
+      }
       waiting.merge(job, -1, Integer::sum);
       held.add(lease);
       int n = heldBy.merge(job, 1, Integer::sum);
@@ -506,7 +600,9 @@ class BundleAndJobProperties {
         }
         String job = jobOfSession.get(lease.sessionId());
         heldBy.merge(job, -1, Integer::sum);
-        broker.release(lease.sessionId(), lease.id(), PRINCIPAL, Outcome.UNKNOWN);
+        releasing = true;
+        broker.release(lease.sessionId(), lease.id(), PRINCIPAL, outcome);
+        releasing = false;
         // Keep every job backlogged: whoever was granted asks again.
         for (String j : jobs) {
           while (waiting.getOrDefault(j, 0) < backlog) {
@@ -515,6 +611,38 @@ class BundleAndJobProperties {
         }
       }
       return new ArrayList<>(order.subList(from, from + n));
+    }
+
+    private int guaranteed(String job) {
+      return guaranteed[jobs.indexOf(job)];
+    }
+
+    /**
+     * Reports 4 slow failures, the only outcomes so far, and lets the first sweep halve PDF ({@link
+     * BrokerHarness#JUDGE_QUICKLY}); the effective limit. Grants stop until the leases above it
+     * end.
+     */
+    int degrade() {
+      outcome = BrokerHarness.SLOW_FAILURE;
+      grants(4);
+      outcome = Outcome.UNKNOWN;
+      time.advance(Duration.ofSeconds(1));
+      return broker.status().pools().stream()
+          .filter(p -> p.kind() == ResourceKind.PDF)
+          .findFirst()
+          .orElseThrow()
+          .effectiveLimit();
+    }
+
+    /** The detail of Explain's job step for a PDF acquire of {@code job}'s worker. */
+    String explainJob(String job) {
+      AcquireSpec spec =
+          AcquireSpec.validate(sessionOf.get(job), ResourceKind.PDF, "", "", null, "", 0, 0);
+      return broker.explain(spec).steps().stream()
+          .filter(step -> step.rule().equals("job quota"))
+          .findFirst()
+          .orElseThrow()
+          .detail();
     }
 
     int longestGap(List<String> window, String job) {
