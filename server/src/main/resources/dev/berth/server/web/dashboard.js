@@ -412,7 +412,9 @@
       tr.dataset.leases = x.lease_count;
       setText(tr, '.worker', x.worker);
       setText(tr, '.job', x.job || '–');
-      setText(tr, '.state', x.draining ? 'draining' : x.connected ? 'connected' : 'reconnecting');
+      // A replica knows no connections: the leader holds them.
+      setText(tr, '.state', view.source === 'replica' ? 'replicated'
+          : x.draining ? 'draining' : x.connected ? 'connected' : 'reconnecting');
       setText(tr, '.memory', x.memory_limit_mb > 0 ? x.memory_used_mb + ' / ' + x.memory_limit_mb
                                                     : String(x.memory_used_mb));
       tr.querySelector('.drain-session').disabled = x.draining;
