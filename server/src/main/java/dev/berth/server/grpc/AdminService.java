@@ -22,13 +22,12 @@ import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
-import dev.berth.server.broker.Fleet;
-import dev.berth.server.broker.ReplicaViews;
 import dev.berth.server.broker.Views;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.metrics.AcquireTimings;
+import dev.berth.server.replication.AdminReads;
 import dev.berth.server.replication.ServingRole;
 import dev.berth.server.settings.Durations;
 import io.grpc.stub.StreamObserver;
@@ -36,7 +35,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
@@ -65,16 +63,21 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     this.role = role;
   }
 
+  /**
+   * Where reads come from now: the broker while this node serves, its replica of the leader's state
+   * while it does not.
+   */
+  private AdminReads reads() {
+    return AdminReads.now(broker, role, protos.time());
+  }
+
   @Override
   public void getStatus(GetStatusRequest request, StreamObserver<BrokerStatus> responses) {
     answer(responses, this::status);
   }
 
   private BrokerStatus status() {
-    Views.Status own = broker.status();
-    Optional<Fleet> replica = role.replicaWhileNotServing();
-    BrokerStatus status =
-        protos.status(replica.isPresent() ? ReplicaViews.status(replica.get(), own) : own, timings);
+    BrokerStatus status = protos.status(reads().status(), timings);
     return role.cluster()
         .map(c -> status.toBuilder().setCluster(Protos.clusterNode(c)).build())
         .orElse(status);
@@ -91,12 +94,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           if (!request.getWorkerId().isEmpty()) {
             AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
           }
-          Optional<Fleet> replica = role.replicaWhileNotServing();
-          List<Views.Session> page =
-              replica.isPresent()
-                  ? ReplicaViews.sessions(
-                      replica.get(), request.getWorkerId(), after, size + 1, protos.time())
-                  : broker.sessions(request.getWorkerId(), after, size + 1);
+          List<Views.Session> page = reads().sessions(request.getWorkerId(), after, size + 1);
           ListSessionsResponse.Builder b = ListSessionsResponse.newBuilder();
           for (Views.Session s : page.subList(0, Math.min(size, page.size()))) {
             b.addSessions(protos.session(s));
@@ -128,19 +126,9 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
           AcquireSpec.requireId("session_id", request.getSessionId(), false);
           String host = request.getHost().toLowerCase(java.util.Locale.ROOT);
-          Optional<Fleet> replica = role.replicaWhileNotServing();
           List<Views.LeaseInfo> page =
-              replica.isPresent()
-                  ? ReplicaViews.leases(
-                      replica.get(),
-                      request.getWorkerId(),
-                      kind,
-                      host,
-                      request.getSessionId(),
-                      after,
-                      size + 1,
-                      protos.time())
-                  : broker.leases(
+              reads()
+                  .leases(
                       request.getWorkerId(), kind, host, request.getSessionId(), after, size + 1);
           ListLeasesResponse.Builder b = ListLeasesResponse.newBuilder();
           for (Views.LeaseInfo info : page.subList(0, Math.min(size, page.size()))) {

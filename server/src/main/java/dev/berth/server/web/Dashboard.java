@@ -8,10 +8,13 @@ import dev.berth.common.Durations;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Views;
+import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.StreamDrops;
+import dev.berth.server.replication.AdminReads;
 import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
@@ -23,6 +26,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -31,8 +35,13 @@ import org.slf4j.LoggerFactory;
 /**
  * The operator's dashboard, served at {@code /} of the daemon's HTTP listener: a page (HTML, its
  * script and style, and uPlot from the jar; nothing from the network), the broker's state as JSON,
- * a live Server-Sent Events stream, and three actions (revoke a lease, drain a session, drain or
- * resume the broker). Who may read and act is decided by {@link WebAccess}.
+ * a live Server-Sent Events stream, a lease finder, and three actions (revoke a lease, drain a
+ * session, drain or resume the broker). Who may read and act is decided by {@link WebAccess}.
+ *
+ * <p>It shows what this node's admin reads list ({@link AdminReads}): its own broker while it
+ * serves, and on a cluster follower that follower's replica of the leader's state, marked as such
+ * in the snapshot's {@code view} with the leader and how far the replica trails; a member that does
+ * not serve and has no replica says so instead of showing its own, empty, broker.
  *
  * <p>Every {@link #TICK} it sends open streams what changed: the new events, and a new snapshot
  * when the broker's state differs from the last one sent; every {@link #SAMPLE_PERIOD} it records a
@@ -45,6 +54,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /api/state}: {@code access}, {@code snapshot}, {@code history}, {@code events}
  *   <li>{@code GET /api/stream}: {@code text/event-stream}; a {@code state} event as above, then
  *       {@code snapshot}, {@code events} and {@code sample} events
+ *   <li>{@code GET /api/leases?session_id=&worker=&kind=&host=&after=&limit=}: one page of live
+ *       leases in grant order, filtered, with {@code next_after} for the next page
  *   <li>{@code POST /api/leases/revoke} {@code {"lease_id": "...", "reason": "admin"}}
  *   <li>{@code POST /api/sessions/drain} {@code {"session_id": "...", "deadline": "30s"}}
  *   <li>{@code POST /api/broker/drain} {@code {"resume": false}}
@@ -204,8 +215,24 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
 
   // ---------------------------------------------------------------- updates
 
+  /** Where this node's admin reads come from now: its broker, or its replica of the leader's. */
+  private AdminReads reads() {
+    return AdminReads.now(broker, role, time);
+  }
+
+  /**
+   * What the page shows as of {@code reads}: the broker's own state while it serves, the replica
+   * while it does not, and nothing (not its own empty broker) when it does neither.
+   */
+  private DashboardJson.Source source(AdminReads reads) {
+    if (reads.fromReplica()) {
+      return DashboardJson.Source.REPLICA;
+    }
+    return role.serving() ? DashboardJson.Source.BROKER : DashboardJson.Source.NONE;
+  }
+
   private void sample() {
-    Views.Status status = broker.status();
+    Views.Status status = reads().status();
     History.Sample sample =
         History.Sample.of(time.wallTime(), status, heap.usedBytes(), heap.maxBytes());
     history.add(sample);
@@ -245,10 +272,25 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   }
 
   private JsonObject snapshot() {
-    Views.Status status = broker.status();
-    List<Views.Session> sessions = broker.sessions("", "", DashboardJson.SESSIONS_SHOWN);
-    List<Views.LeaseInfo> leases = broker.leases("", null, "", "", 0, DashboardJson.LEASES_SHOWN);
-    return DashboardJson.snapshot(status, sessions, leases, cluster, wall);
+    AdminReads reads = reads();
+    DashboardJson.Source source = source(reads);
+    Views.Status status = reads.status();
+    List<Views.Session> sessions = List.of();
+    List<Views.LeaseInfo> leases = List.of();
+    if (source != DashboardJson.Source.NONE) {
+      sessions = reads.sessions("", "", DashboardJson.SESSIONS_SHOWN);
+      // Every live lease, so the snapshot can count them all and list those of the sessions shown
+      // (the broker sorts them all for any limit).
+      leases = reads.leases("", null, "", "", 0, Integer.MAX_VALUE);
+    }
+    Optional<ClusterStatus> node = role.cluster();
+    return DashboardJson.snapshot(
+        status,
+        sessions,
+        leases,
+        DashboardJson.view(source, node, role.leaderApi()),
+        cluster,
+        wall);
   }
 
   private JsonObject state(WebAccess.Grant grant) {
@@ -303,6 +345,11 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
         requireMethod(exchange, "GET");
         stream(exchange, access.read(exchange));
       }
+      case "/api/leases" -> {
+        requireMethod(exchange, "GET");
+        access.read(exchange);
+        answerJson(exchange, 200, findLeases(exchange));
+      }
       case "/api/leases/revoke" -> {
         requirePost(exchange, method);
         access.act(exchange);
@@ -340,6 +387,81 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     } finally {
       client.close();
     }
+  }
+
+  /** The leases a page of {@code GET /api/leases} shows at most. */
+  static final int MAX_FOUND = 1000;
+
+  /** The leases a page of {@code GET /api/leases} shows when {@code limit} is not given. */
+  static final int DEFAULT_FOUND = 100;
+
+  /** The longest host name there is (DNS allows 253 characters). */
+  private static final int MAX_HOST_LENGTH = 253;
+
+  /**
+   * One page of the live leases that match the query's filters, in grant order (by fencing token):
+   * how the operator finds a lease among more than a snapshot lists.
+   */
+  private JsonObject findLeases(HttpExchange exchange) {
+    Query query =
+        Query.parse(
+            exchange.getRequestURI().getRawQuery(),
+            Set.of("session_id", "worker", "kind", "host", "after", "limit"));
+    String sessionId = query.get("session_id");
+    AcquireSpec.requireId("session_id", sessionId, false);
+    String worker = query.get("worker");
+    AcquireSpec.requireId("worker", worker, false);
+    String host = query.get("host").toLowerCase(Locale.ROOT);
+    if (host.length() > MAX_HOST_LENGTH) {
+      throw WebError.invalid("host", "longer than " + MAX_HOST_LENGTH + " characters");
+    }
+    ResourceKind kind = query.get("kind").isEmpty() ? null : kind(query.get("kind"));
+    long after = after(query.get("after"));
+    int limit = limit(query.get("limit"));
+    AdminReads reads = reads();
+    DashboardJson.Source source = source(reads);
+    List<Views.LeaseInfo> page =
+        source == DashboardJson.Source.NONE
+            ? List.of()
+            : reads.leases(worker, kind, host, sessionId, after, limit + 1);
+    return DashboardJson.found(source, page, limit, wall);
+  }
+
+  private static ResourceKind kind(String text) {
+    for (ResourceKind kind : ResourceKind.values()) {
+      if (DashboardFeed.lower(kind).equals(text)) {
+        return kind;
+      }
+    }
+    throw WebError.invalid("kind", "must be one of render, pdf, wasm, got '" + text + "'");
+  }
+
+  private static long after(String text) {
+    if (text.isEmpty()) {
+      return 0;
+    }
+    try {
+      return Long.parseUnsignedLong(text);
+    } catch (NumberFormatException e) {
+      throw WebError.invalid(
+          "after",
+          "must be a fencing token (the next_after of the page before), got '" + text + "'");
+    }
+  }
+
+  private static int limit(String text) {
+    if (text.isEmpty()) {
+      return DEFAULT_FOUND;
+    }
+    try {
+      int limit = Integer.parseInt(text);
+      if (limit >= 1 && limit <= MAX_FOUND) {
+        return limit;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw WebError.invalid("limit", "must be 1.." + MAX_FOUND + ", got '" + text + "'");
   }
 
   private JsonObject revoke(HttpExchange exchange) throws IOException {

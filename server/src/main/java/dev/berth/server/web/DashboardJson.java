@@ -4,11 +4,16 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Views;
+import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.time.TimeSource;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -23,22 +28,39 @@ final class DashboardJson {
   /** The sessions a snapshot lists at most, each with its leases; the rest are counted. */
   static final int SESSIONS_SHOWN = 200;
 
-  /** The leases a snapshot lists at most, over all the sessions shown. */
+  /**
+   * The leases a snapshot lists at most, over all the sessions shown (the oldest first); the rest
+   * are counted, and {@code GET /api/leases} finds them.
+   */
   static final int LEASES_SHOWN = 1000;
+
+  /** Where a snapshot's sessions, leases and pools in use come from. */
+  enum Source {
+    /** This node's own broker: a lone broker, or the leader. */
+    BROKER,
+    /** This follower's replica of the leader's lease state, as of the last record it applied. */
+    REPLICA,
+    /** Nothing: this member does not serve and has no replica to read. */
+    NONE
+  }
 
   /**
    * Everything the page shows that is not history or events.
    *
    * @param sessions the first sessions by id, at most {@link #SESSIONS_SHOWN}
-   * @param leases live leases in grant order, at most {@link #LEASES_SHOWN}
+   * @param leases every live lease, in grant order; those of the sessions shown are listed, at most
+   *     {@link #LEASES_SHOWN}, and all are counted
+   * @param view where the figures come from, from {@link #view}
    */
   static JsonObject snapshot(
       Views.Status status,
       List<Views.Session> sessions,
       List<Views.LeaseInfo> leases,
+      JsonObject view,
       ClusterView cluster,
       Wall time) {
     JsonObject out = new JsonObject();
+    out.add("view", view);
     out.addProperty("epoch", status.epoch());
     out.addProperty("draining", status.draining());
     out.addProperty("started_at", millis(time, status.startedAtNanos()));
@@ -76,7 +98,14 @@ final class DashboardJson {
     out.add("totals", totals);
     out.addProperty("sessions_connected", status.connectedSessions());
     out.addProperty("sessions_disconnected", status.disconnectedSessions());
-    out.add("sessions", sessions(sessions, leases, time));
+    JsonArray shown = sessions(sessions, leases, time);
+    out.add("sessions", shown);
+    int leasesShown = 0;
+    for (var s : shown) {
+      leasesShown += s.getAsJsonObject().getAsJsonArray("leases").size();
+    }
+    out.addProperty("leases_total", leases.size());
+    out.addProperty("leases_shown", leasesShown);
     out.add("cluster", cluster(cluster));
     return out;
   }
@@ -92,8 +121,82 @@ final class DashboardJson {
     return p;
   }
 
+  /**
+   * Where the page's figures come from and, for a replica, how current it is.
+   *
+   * @param node this node's view of its cluster; empty for a lone broker
+   * @param leaderApi the API address of the leader this node knows; empty when none
+   */
+  static JsonObject view(Source source, Optional<ClusterStatus> node, String leaderApi) {
+    JsonObject v = new JsonObject();
+    v.addProperty("source", source.name().toLowerCase(Locale.ROOT));
+    v.addProperty("node", node.map(ClusterStatus::self).orElse(""));
+    v.addProperty("role", node.map(c -> DashboardFeed.lower(c.role())).orElse(""));
+    v.addProperty("leader_id", node.map(ClusterStatus::leaderId).orElse(""));
+    v.addProperty("leader_api", leaderApi);
+    if (source == Source.REPLICA && node.isPresent()) {
+      ClusterStatus c = node.get();
+      // The leader's commit index as it last reached this node, when it did: the log index up to
+      // which the leader's state is settled. Without it, this node's own commit index.
+      long leaderCommit = -1;
+      for (ClusterStatus.Member m : c.members()) {
+        if (m.id().equals(c.leaderId())) {
+          leaderCommit = m.commitIndex();
+        }
+      }
+      long applied = Math.max(0, c.appliedIndex());
+      long known = Math.max(Math.max(0, c.commitIndex()), leaderCommit);
+      v.addProperty("applied_index", applied);
+      v.addProperty("commit_index", Math.max(0, c.commitIndex()));
+      v.addProperty("leader_commit_index", leaderCommit);
+      v.addProperty("behind", Math.max(0, known - applied));
+    }
+    return v;
+  }
+
+  /**
+   * A page of {@code GET /api/leases}: up to {@code limit} leases, each with its session and
+   * worker, and {@code next_after} (the last one's fencing token) when {@code page} holds more.
+   *
+   * @param page the matching leases in grant order, at most {@code limit + 1}
+   */
+  static JsonObject found(Source source, List<Views.LeaseInfo> page, int limit, Wall time) {
+    JsonObject out = new JsonObject();
+    out.addProperty("source", source.name().toLowerCase(Locale.ROOT));
+    JsonArray leases = new JsonArray();
+    for (Views.LeaseInfo info : page.subList(0, Math.min(limit, page.size()))) {
+      JsonObject l = lease(info.lease(), time);
+      l.addProperty("session_id", info.lease().sessionId());
+      l.addProperty("worker", info.workerId());
+      leases.add(l);
+    }
+    out.add("leases", leases);
+    out.addProperty(
+        "next_after",
+        page.size() > limit
+            ? Long.toUnsignedString(page.get(limit - 1).lease().fencingToken())
+            : "");
+    return out;
+  }
+
   private static JsonArray sessions(
       List<Views.Session> sessions, List<Views.LeaseInfo> leases, Wall time) {
+    // The leases of the sessions shown, the oldest first, at most LEASES_SHOWN in all.
+    Map<String, List<Lease>> held = new HashMap<>();
+    for (Views.Session s : sessions) {
+      held.put(s.id(), new ArrayList<>());
+    }
+    int listed = 0;
+    for (Views.LeaseInfo info : leases) {
+      if (listed == LEASES_SHOWN) {
+        break;
+      }
+      List<Lease> of = held.get(info.lease().sessionId());
+      if (of != null) {
+        of.add(info.lease());
+        listed++;
+      }
+    }
     JsonArray out = new JsonArray();
     for (Views.Session s : sessions) {
       JsonObject o = new JsonObject();
@@ -111,13 +214,7 @@ final class DashboardJson {
       o.addProperty("memory_used_mb", s.memoryUsedMb());
       o.addProperty("memory_limit_mb", s.memoryLimitMb());
       o.addProperty("lease_count", s.leases());
-      JsonArray held = new JsonArray();
-      for (Views.LeaseInfo info : leases) {
-        if (info.lease().sessionId().equals(s.id())) {
-          held.add(lease(info.lease(), time));
-        }
-      }
-      o.add("leases", held);
+      o.add("leases", array(held.get(s.id()), l -> lease(l, time)));
       out.add(o);
     }
     return out;

@@ -13,6 +13,8 @@
   var token = '';             // the admin token, in memory only: never stored, never in a URL
   var access = null;          // {auth, actions, principal} from the last state
   var lastSnapshot = null;
+  var view = { source: 'broker' };  // where the figures come from: broker, replica or none
+  var finding = null;         // the lease finder's filters while it shows results
   var lastSeq = 0;
   var history = [];
   var charts = {};
@@ -84,20 +86,34 @@
     document.body.classList.remove('can-act');
   }
 
+  /** Where to act instead, on a member that does not lead: the leader's API, or none known. */
+  function leaderHint() {
+    return view.leader_api
+        ? 'act on the leader\'s dashboard (' + (view.leader_id || 'the leader') + ', API ' + view.leader_api + ')'
+        : 'no leader is known now; try again shortly';
+  }
+
   function applyAccess(a) {
     access = a;
     $('token-form').hidden = !a.auth || !!token && a.actions;
-    document.body.classList.toggle('can-act', !!a.actions);
-    $('broker-actions').hidden = !a.actions;
+    // Only the leader's broker acts: a member that does not lead answers actions 503 NOT_LEADER.
+    var leads = view.source === 'broker';
+    var act = !!a.actions && leads;
+    document.body.classList.toggle('can-act', act);
+    $('broker-actions').hidden = !act;
+    var line;
     if (a.auth) {
-      $('access-line').textContent = 'Signed in as ' + a.principal + ' (admin): drain and revoke are offered.';
+      line = 'Signed in as ' + a.principal + ' (admin): drain and revoke are offered.';
     } else if (a.actions) {
-      $('access-line').textContent =
-          'No authentication on this loopback listener: drain and revoke are offered to anyone on this machine.';
+      line = 'No authentication on this loopback listener: drain and revoke are offered to anyone on this machine.';
     } else {
-      $('access-line').textContent =
-          'Read-only: this broker has no tokens and its listener is not on loopback, so no actions are offered.';
+      line = 'Read-only: this broker has no tokens and its listener is not on loopback, so no actions are offered.';
     }
+    if (a.actions && !leads) {
+      line = line.replace(/: drain and revoke are offered.*$/, '.') +
+          ' This member does not lead its cluster, so drain and revoke are not offered here: ' + leaderHint() + '.';
+    }
+    $('access-line').textContent = line;
   }
 
   function failed(err) {
@@ -248,8 +264,12 @@
 
   function renderSnapshot(s) {
     lastSnapshot = s;
+    renderView(s.view);
+    if (access) { applyAccess(access); }
     $('epoch').textContent = s.epoch;
-    $('broker-state').textContent = s.draining ? 'draining: no new grants' : 'serving';
+    $('broker-state').textContent = view.source === 'replica' ? 'follower: showing its replica of the leader\'s state'
+        : view.source === 'none' ? 'not leading: no state to show'
+        : s.draining ? 'draining: no new grants' : 'serving';
     $('broker-state').dataset.draining = s.draining;
     var drain = $('drain-broker');
     drain.textContent = s.draining ? 'Resume broker' : 'Drain broker';
@@ -259,6 +279,27 @@
     renderHosts(s.hot_hosts);
     renderSessions(s);
     renderCluster(s.cluster);
+  }
+
+  /** The banner that says whose state the page shows, when it is not this broker's own. */
+  function renderView(v) {
+    view = v;
+    var banner = $('view-banner');
+    banner.dataset.source = v.source;
+    banner.hidden = v.source === 'broker';
+    var who = v.node ? 'This member (' + v.node + ', ' + v.role + ')' : 'This member';
+    if (v.source === 'replica') {
+      var leader = v.leader_id ? v.leader_id + (v.leader_api ? ' at ' + v.leader_api : '') + ' leads'
+                               : 'no leader is known now, so the replica may be out of date';
+      var current = 'applied up to log index ' + v.applied_index +
+          (v.behind > 0 ? ', ' + v.behind + ' committed entries behind' : ', none behind what it knows is committed');
+      banner.textContent = 'Follower\'s replica: ' + who + ' does not lead; ' + leader + '. ' +
+          'Sessions, leases and pools in use are its replica of the leader\'s state (' + current + '); ' +
+          'waits, heartbeats, memory in use, counters and events are the leader\'s only. To act, ' + leaderHint() + '.';
+    } else if (v.source === 'none') {
+      banner.textContent = who + ' does not lead and has no replica of the leader\'s state: ' +
+          'sessions, leases and pools in use are not known here. To see and act, ' + leaderHint() + '.';
+    }
   }
 
   function renderPools(pools) {
@@ -283,10 +324,11 @@
       card.dataset.effectiveLimit = p.effective_limit;
       card.dataset.waiting = p.waiting;
       card.classList.toggle('full', p.in_use >= p.effective_limit);
-      setText(card, '.in-use', p.in_use);
+      var unknown = view.source === 'none';
+      setText(card, '.in-use', unknown ? '–' : p.in_use);
       setText(card, '.effective-limit', p.effective_limit);
       setText(card, '.limit', p.limit);
-      setText(card, '.waiting', p.waiting);
+      setText(card, '.waiting', unknown ? '–' : p.waiting);
       setText(card, '.reason', p.reason);
     });
   }
@@ -330,9 +372,25 @@
 
   function renderSessions(s) {
     var total = s.sessions_connected + s.sessions_disconnected;
-    $('sessions-line').textContent = total + ' live (' + s.sessions_connected + ' connected, ' +
-        s.sessions_disconnected + ' reconnecting)' +
-        (s.sessions.length < total ? '; the first ' + s.sessions.length + ' are shown' : '');
+    var leasesLine = $('leases-line');
+    if (view.source === 'none') {
+      $('sessions-line').textContent = 'Not known on this member: see the banner above.';
+      leasesLine.textContent = '';
+      leasesLine.dataset.truncated = false;
+    } else {
+      $('sessions-line').textContent = total + ' live (' +
+          (view.source === 'replica' ? 'as replicated: connections are known to the leader only'
+                                     : s.sessions_connected + ' connected, ' + s.sessions_disconnected + ' reconnecting') +
+          ')' + (s.sessions.length < total ? '; the first ' + s.sessions.length + ' by id are shown' : '');
+      var truncated = s.leases_shown < s.leases_total;
+      leasesLine.dataset.truncated = truncated;
+      leasesLine.dataset.shown = s.leases_shown;
+      leasesLine.dataset.total = s.leases_total;
+      leasesLine.textContent = truncated
+          ? 'Showing ' + s.leases_shown + ' of ' + s.leases_total + ' leases: the rest are not listed here. ' +
+            'Find them below (by session, worker, kind or host, a page at a time).'
+          : 'Showing all ' + s.leases_total + ' leases.';
+    }
     reconcile($('sessions'), s.sessions, function (x) { return x.id; }, function (x) {
       var tr = el('tr', { 'data-session': x.id });
       tr.appendChild(el('th', { scope: 'row', 'class': 'worker' }));
@@ -354,20 +412,91 @@
       tr.dataset.leases = x.lease_count;
       setText(tr, '.worker', x.worker);
       setText(tr, '.job', x.job || '–');
-      setText(tr, '.state', x.draining ? 'draining' : x.connected ? 'connected' : 'reconnecting');
+      // A replica knows no connections: the leader holds them.
+      setText(tr, '.state', view.source === 'replica' ? 'replicated'
+          : x.draining ? 'draining' : x.connected ? 'connected' : 'reconnecting');
       setText(tr, '.memory', x.memory_limit_mb > 0 ? x.memory_used_mb + ' / ' + x.memory_limit_mb
                                                     : String(x.memory_used_mb));
       tr.querySelector('.drain-session').disabled = x.draining;
-      reconcile(tr.querySelector('.leases'), x.leases, function (l) { return l.id; }, function (l) {
-        var li = el('li', { 'data-lease': l.id, 'data-kind': l.kind });
-        var what = l.kind + (l.host ? ' ' + l.host : '') + (l.module ? ' ' + l.module : '');
-        li.appendChild(el('span', null, what + ' · token ' + l.fencing_token + ' '));
-        var revoke = el('button', { type: 'button', 'class': 'act revoke',
-          'aria-label': 'Revoke lease ' + short(l.id) + ' (' + what + ')' }, 'Revoke');
-        revoke.addEventListener('click', function () { revokeLease(l.id, what, revoke); });
-        li.appendChild(revoke);
-        return li;
-      }, function () {});
+      reconcile(tr.querySelector('.leases'), x.leases, function (l) { return l.id; }, leaseItem, function () {});
+      var more = x.lease_count - x.leases.length;
+      var note = tr.querySelector('.more-leases');
+      if (more > 0 && !note) {
+        note = el('p', { 'class': 'more-leases' });
+        note.appendChild(el('span'));
+        var find = el('button', { type: 'button', 'aria-label': 'Find every lease of session ' + short(x.id) }, 'Find all');
+        find.addEventListener('click', function () { findLeases({ session_id: x.id }); });
+        note.appendChild(find);
+        tr.querySelector('.leases-cell').appendChild(note);
+      } else if (more <= 0 && note) {
+        note.remove();
+      }
+      if (more > 0) {
+        note.querySelector('span').textContent = x.leases.length + ' of ' + x.lease_count + ' listed ';
+      }
+    });
+  }
+
+  function leaseWhat(l) {
+    return l.kind + (l.host ? ' ' + l.host : '') + (l.module ? ' ' + l.module : '');
+  }
+
+  function revokeButton(l) {
+    var what = leaseWhat(l);
+    var revoke = el('button', { type: 'button', 'class': 'act revoke',
+      'aria-label': 'Revoke lease ' + short(l.id) + ' (' + what + ')' }, 'Revoke');
+    revoke.addEventListener('click', function () { revokeLease(l.id, what, revoke); });
+    return revoke;
+  }
+
+  function leaseItem(l) {
+    var li = el('li', { 'data-lease': l.id, 'data-kind': l.kind });
+    li.appendChild(el('span', null, leaseWhat(l) + ' · token ' + l.fencing_token + ' '));
+    li.appendChild(revokeButton(l));
+    return li;
+  }
+
+  // ------------------------------------------------------------------ lease finder
+
+  /** Shows the first page of leases matching filters (session_id, worker, kind, host). */
+  function findLeases(filters) {
+    var form = $('find-form');
+    ['session_id', 'worker', 'kind', 'host'].forEach(function (k) {
+      form.elements[k].value = filters[k] || '';
+    });
+    finding = filters;
+    $('found').textContent = '';
+    showFound('');
+  }
+
+  function showFound(after) {
+    var params = new URLSearchParams();
+    Object.keys(finding).forEach(function (k) { if (finding[k]) { params.set(k, finding[k]); } });
+    if (after) { params.set('after', after); }
+    api('/api/leases?' + params.toString()).then(function (r) {
+      var body = $('found');
+      r.leases.forEach(function (l) {
+        var tr = el('tr', { 'data-lease': l.id, 'data-kind': l.kind });
+        tr.appendChild(el('th', { scope: 'row' }, short(l.id)));
+        tr.appendChild(el('td', null, leaseWhat(l)));
+        tr.appendChild(el('td', null, String(l.fencing_token)));
+        tr.appendChild(el('td', null, l.worker));
+        tr.appendChild(el('td', null, short(l.session_id)));
+        var actions = el('td', { 'class': 'actions-col' });
+        actions.appendChild(revokeButton(l));
+        tr.appendChild(actions);
+        body.appendChild(tr);
+      });
+      $('found-table').hidden = body.children.length === 0;
+      var next = $('found-next');
+      next.hidden = !r.next_after;
+      next.dataset.after = r.next_after;
+      $('find-line').textContent = r.source === 'none'
+          ? 'This member has no state to search: see the banner above.'
+          : body.children.length + ' matching leases listed' + (r.next_after ? '; more on the next page' : '') +
+            (r.source === 'replica' ? ' (from this follower\'s replica)' : '') + '.';
+    }, function (err) {
+      if (!failed(err)) { $('find-line').textContent = 'Could not search: ' + err.message; }
     });
   }
 
@@ -527,6 +656,15 @@
       start();
     });
     $('drain-broker').addEventListener('click', drainBroker);
+    $('find-form').addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var form = ev.target;
+      findLeases({ session_id: form.elements.session_id.value.trim(), worker: form.elements.worker.value.trim(),
+                   kind: form.elements.kind.value, host: form.elements.host.value.trim() });
+    });
+    $('found-next').addEventListener('click', function () {
+      if (finding) { showFound($('found-next').dataset.after); }
+    });
     start();
   });
 })();

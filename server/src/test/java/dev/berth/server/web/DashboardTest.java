@@ -7,7 +7,10 @@ import com.google.gson.JsonParser;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.Fleet;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.cluster.ClusterRole;
+import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.lease.Lease;
@@ -68,6 +71,12 @@ class DashboardTest {
   /** The broker's place: serving unless a test makes it a follower. */
   private volatile boolean serving = true;
 
+  /** The follower's replica of the leader's state; null for a member that has none. */
+  private volatile Fleet replica;
+
+  /** This node's view of its cluster; empty unless a test makes it a member. */
+  private volatile Optional<ClusterStatus> clusterStatus = Optional.empty();
+
   private final ServingRole role =
       new ServingRole() {
         @Override
@@ -81,12 +90,17 @@ class DashboardTest {
         }
 
         @Override
-        public Optional<dev.berth.server.cluster.ClusterStatus> cluster() {
-          return Optional.empty();
+        public Optional<ClusterStatus> cluster() {
+          return clusterStatus;
         }
 
         @Override
         public void onChange(Runnable listener) {}
+
+        @Override
+        public Optional<Fleet> replicaWhileNotServing() {
+          return serving || replica == null ? Optional.empty() : Optional.of(replica);
+        }
       };
   private WebServer web;
 
@@ -553,6 +567,251 @@ class DashboardTest {
     assertThat(brokerDrain.body()).contains("10.0.0.2:7433");
     assertThat(sessionDrain.statusCode()).isEqualTo(503);
     assertThat(broker.status().draining()).isFalse();
+  }
+
+  // ---------------------------------------------------------------- a follower's view
+
+  /** n2, a follower of n1 at 10.0.0.2:7433, whose replica applied 38 of the 41 n1 committed. */
+  private void becomeFollowerOfN1(Fleet fleet) {
+    replica = fleet;
+    clusterStatus =
+        Optional.of(
+            new ClusterStatus(
+                "n2",
+                ClusterRole.FOLLOWER,
+                7,
+                "n1",
+                "10.0.0.2:7433",
+                3,
+                false,
+                40,
+                38,
+                0,
+                List.of(
+                    new ClusterStatus.Member("n1", "10.0.0.2:7433", 41, -1),
+                    new ClusterStatus.Member("n2", "10.0.0.3:7433", 40, 2))));
+    serving = false;
+  }
+
+  /** A replica of {@code sessions} sessions holding {@code leasesEach} render leases each. */
+  private Fleet fleet(int sessions, int leasesEach) {
+    long now = time.wallTime().toEpochMilli();
+    List<Fleet.SessionEntry> s = new ArrayList<>();
+    List<Fleet.LeaseEntry> l = new ArrayList<>();
+    long token = 0;
+    for (int i = 0; i < sessions; i++) {
+      String id = String.format(java.util.Locale.ROOT, "s-%04d", i);
+      s.add(
+          new Fleet.SessionEntry(
+              id, "w-" + i, "p", Map.of("job", "crawl"), 0, "crawl", now - 60_000));
+      for (int j = 0; j < leasesEach; j++) {
+        token++;
+        l.add(
+            new Fleet.LeaseEntry(
+                "l-" + token,
+                id,
+                ResourceKind.RENDER,
+                token,
+                "h" + j + ".example",
+                "",
+                "",
+                0,
+                Fleet.Asked.NONE,
+                now - 1_000,
+                60_000));
+      }
+    }
+    return new Fleet(s, l, List.of());
+  }
+
+  @Test
+  void state_onAFollower_showsItsReplicaOfTheLeadersState_markedWithTheLeaderAndItsLag()
+      throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(2, 2));
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    JsonObject view = snapshot.getAsJsonObject("view");
+    assertThat(view.get("source").getAsString()).isEqualTo("replica");
+    assertThat(view.get("node").getAsString()).isEqualTo("n2");
+    assertThat(view.get("role").getAsString()).isEqualTo("follower");
+    assertThat(view.get("leader_id").getAsString()).isEqualTo("n1");
+    assertThat(view.get("leader_api").getAsString()).isEqualTo("10.0.0.2:7433");
+    assertThat(view.get("applied_index").getAsLong()).isEqualTo(38);
+    assertThat(view.get("leader_commit_index").getAsLong()).isEqualTo(41);
+    assertThat(view.get("behind").getAsLong()).isEqualTo(3);
+    assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(4);
+    assertThat(snapshot.getAsJsonArray("sessions")).hasSize(2);
+    JsonObject first = snapshot.getAsJsonArray("sessions").get(0).getAsJsonObject();
+    assertThat(first.get("worker").getAsString()).isEqualTo("w-0");
+    assertThat(first.get("job").getAsString()).isEqualTo("crawl");
+    assertThat(first.getAsJsonArray("leases")).hasSize(2);
+    assertThat(snapshot.get("leases_total").getAsInt()).isEqualTo(4);
+  }
+
+  @Test
+  void history_onAFollower_recordsTheReplicasPoolsInUse() throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(1, 2));
+
+    time.advance(Dashboard.SAMPLE_PERIOD);
+
+    var history = json(get("/api/state")).getAsJsonArray("history");
+    JsonObject last = history.get(history.size() - 1).getAsJsonObject();
+    assertThat(last.getAsJsonObject("pools").getAsJsonArray("render").get(0).getAsInt())
+        .isEqualTo(2);
+  }
+
+  @Test
+  void state_onAMemberThatDoesNotServe_withoutAReplica_saysSo_ratherThanItsOwnBroker()
+      throws Exception {
+    startOpen();
+    acquire(openSession(new RecordingSessionChannel()));
+    serving = false;
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.getAsJsonObject("view").get("source").getAsString()).isEqualTo("none");
+    assertThat(snapshot.getAsJsonArray("sessions")).isEmpty();
+    assertThat(snapshot.get("leases_total").getAsInt()).isZero();
+  }
+
+  @Test
+  void state_onTheLeader_isItsOwnBroker() throws Exception {
+    startOpen();
+    acquire(openSession(new RecordingSessionChannel()));
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.getAsJsonObject("view").get("source").getAsString()).isEqualTo("broker");
+    assertThat(snapshot.get("leases_total").getAsInt()).isEqualTo(1);
+    assertThat(snapshot.get("leases_shown").getAsInt()).isEqualTo(1);
+  }
+
+  @Test
+  void page_marksAFollowersReplica_andKeepsActionsForTheLeader() throws Exception {
+    startOpen();
+
+    String script = get("/dashboard.js").body();
+    String page = get("/").body();
+
+    assertThat(page).contains("id=\"view-banner\"", "id=\"leases-line\"", "id=\"find-form\"");
+    assertThat(script).contains("Follower\\'s replica", "view.source === 'broker'", "/api/leases?");
+  }
+
+  // ---------------------------------------------------------------- more leases than shown
+
+  @Test
+  void snapshot_withMoreLeasesThanItLists_saysHowManyOfHowMany() throws Exception {
+    startOpen();
+    // 300 sessions of 4 leases: 200 sessions are listed, with 800 leases; 1,200 are live.
+    becomeFollowerOfN1(fleet(300, 4));
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.getAsJsonArray("sessions")).hasSize(DashboardJson.SESSIONS_SHOWN);
+    assertThat(snapshot.get("leases_total").getAsInt()).isEqualTo(1200);
+    assertThat(snapshot.get("leases_shown").getAsInt()).isEqualTo(800);
+    JsonObject last =
+        snapshot.getAsJsonArray("sessions").get(DashboardJson.SESSIONS_SHOWN - 1).getAsJsonObject();
+    assertThat(last.get("lease_count").getAsInt()).isEqualTo(4);
+    assertThat(last.getAsJsonArray("leases")).hasSize(4);
+  }
+
+  @Test
+  void snapshot_listsAtMostLeasesShown_theOldestOfTheSessionsShown() throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(100, 12));
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.get("leases_total").getAsInt()).isEqualTo(1200);
+    assertThat(snapshot.get("leases_shown").getAsInt()).isEqualTo(DashboardJson.LEASES_SHOWN);
+    JsonObject last = snapshot.getAsJsonArray("sessions").get(99).getAsJsonObject();
+    assertThat(last.get("lease_count").getAsInt()).isEqualTo(12);
+    assertThat(last.getAsJsonArray("leases")).isEmpty();
+  }
+
+  @Test
+  void findLeases_filtersBySessionKindAndHost_andPagesInGrantOrder() throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(300, 4));
+
+    JsonObject first = json(get("/api/leases?limit=500"));
+    JsonObject second =
+        json(get("/api/leases?limit=1000&after=" + first.get("next_after").getAsString()));
+    JsonObject bySession = json(get("/api/leases?session_id=s-0250"));
+    JsonObject byHost = json(get("/api/leases?host=H3.example&worker=w-7"));
+    JsonObject byKind = json(get("/api/leases?kind=pdf"));
+
+    assertThat(first.get("source").getAsString()).isEqualTo("replica");
+    assertThat(first.getAsJsonArray("leases")).hasSize(500);
+    assertThat(first.get("next_after").getAsString()).isEqualTo("500");
+    assertThat(second.getAsJsonArray("leases")).hasSize(700);
+    assertThat(second.get("next_after").getAsString()).isEmpty();
+    assertThat(
+            second
+                .getAsJsonArray("leases")
+                .get(0)
+                .getAsJsonObject()
+                .get("fencing_token")
+                .getAsLong())
+        .isEqualTo(501);
+    assertThat(bySession.getAsJsonArray("leases")).hasSize(4);
+    JsonObject found = bySession.getAsJsonArray("leases").get(0).getAsJsonObject();
+    assertThat(found.get("session_id").getAsString()).isEqualTo("s-0250");
+    assertThat(found.get("worker").getAsString()).isEqualTo("w-250");
+    assertThat(byHost.getAsJsonArray("leases")).hasSize(1);
+    assertThat(byKind.getAsJsonArray("leases")).isEmpty();
+  }
+
+  @Test
+  void findLeases_onTheLeader_readsItsBroker() throws Exception {
+    startOpen();
+    String session = openSession(new RecordingSessionChannel());
+    Lease lease = acquire(session);
+
+    JsonObject found = json(get("/api/leases?session_id=" + session + "&kind=render"));
+
+    assertThat(found.get("source").getAsString()).isEqualTo("broker");
+    assertThat(found.getAsJsonArray("leases")).hasSize(1);
+    assertThat(found.getAsJsonArray("leases").get(0).getAsJsonObject().get("id").getAsString())
+        .isEqualTo(lease.id());
+  }
+
+  @Test
+  void findLeases_badParameters_are400NamingTheParameter() throws Exception {
+    startOpen();
+
+    HttpResponse<String> kind = get("/api/leases?kind=gpu");
+    HttpResponse<String> after = get("/api/leases?after=soon");
+    HttpResponse<String> limit = get("/api/leases?limit=1001");
+    HttpResponse<String> unknown = get("/api/leases?job=crawl");
+    HttpResponse<String> twice = get("/api/leases?host=a&host=b");
+    HttpResponse<String> session = get("/api/leases?session_id=a%20b");
+    HttpResponse<String> post = postJson("/api/leases", "{}");
+
+    assertThat(kind.statusCode()).isEqualTo(400);
+    assertThat(error(kind).get("field").getAsString()).isEqualTo("kind");
+    assertThat(error(kind).get("message").getAsString()).contains("render, pdf, wasm", "gpu");
+    assertThat(error(after).get("field").getAsString()).isEqualTo("after");
+    assertThat(error(limit).get("field").getAsString()).isEqualTo("limit");
+    assertThat(error(limit).get("message").getAsString()).contains("1..1000");
+    assertThat(error(unknown).get("field").getAsString()).isEqualTo("job");
+    assertThat(error(twice).get("field").getAsString()).isEqualTo("host");
+    assertThat(session.statusCode()).isEqualTo(400);
+    assertThat(error(session).get("field").getAsString()).isEqualTo("session_id");
+    assertThat(post.statusCode()).isEqualTo(405);
+  }
+
+  @Test
+  void findLeases_withTokens_needsAnAdminBearer() throws Exception {
+    start(tokens(), true, 2);
+
+    assertThat(get("/api/leases").statusCode()).isEqualTo(401);
+    assertThat(get("/api/leases", "Authorization", "Bearer " + WORKER).statusCode()).isEqualTo(403);
+    assertThat(get("/api/leases", "Authorization", "Bearer " + ADMIN).statusCode()).isEqualTo(200);
   }
 
   // ---------------------------------------------------------------- live stream
