@@ -412,7 +412,7 @@ public final class Admission {
                         : "; "
                             + heldBack
                             + " held back after a change of cluster leader, for leases the"
-                            + " previous leader may have granted, until their workers re-declare"
+                            + " earlier leader may have granted, until their workers re-declare"
                             + " them or one session_ttl passes"));
     if (refused != null) {
       return new Verdict(

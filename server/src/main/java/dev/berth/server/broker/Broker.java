@@ -1,6 +1,7 @@
 package dev.berth.server.broker;
 
 import com.google.common.annotations.VisibleForTesting;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.BundleDecision;
 import dev.berth.server.admission.BundleSpec;
@@ -27,7 +28,9 @@ import dev.berth.server.wasm.InstanceStats;
 import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import java.util.function.ToIntFunction;
 import java.util.function.UnaryOperator;
@@ -251,6 +254,7 @@ public final class Broker implements AutoCloseable {
         state.command(
             (now, fx) -> {
               state.tokens.advanceTo(epoch);
+              int skippedEntries;
               boolean journaling = state.journaling;
               state.journaling = false;
               try {
@@ -262,7 +266,7 @@ public final class Broker implements AutoCloseable {
                 state.recoveryUntilNanos = 0;
                 System.arraycopy(perPool, 0, state.heldBack, 0, perPool.length);
                 state.holdBackUntilNanos = holdsBack ? now + state.ttlNanos() : 0;
-                int skippedEntries = sessions.load(fleet, now, fx);
+                skippedEntries = sessions.load(fleet, now, fx);
                 tellLeading(
                     epoch,
                     "leads its cluster with epoch "
@@ -273,10 +277,15 @@ public final class Broker implements AutoCloseable {
                         + fleet.leases().size()
                         + " leases",
                     fx);
-                return skippedEntries;
               } finally {
                 state.journaling = journaling;
               }
+              if (holdsBack) {
+                // Unlike the state loaded, this is new to the replicas: a leader elected within
+                // the hold keeps these slots free too, for the same unseen grants.
+                state.journal.holdingBack(holdBack(now));
+              }
+              return skippedEntries;
             });
     if (holdsBack) {
       state.time.schedule(this::holdBackOver, ttl);
@@ -291,8 +300,36 @@ public final class Broker implements AutoCloseable {
             ? heldBackText(perPool)
                 + " held back for "
                 + Durations.format(Duration.ofNanos(ttl))
-                + " for leases the previous leader may have granted"
+                + " for leases an earlier leader may have granted"
             : "nothing held back (handed off)");
+  }
+
+  /**
+   * The slots this broker holds back now after its takeover, until when in wall-clock time, for a
+   * handoff to carry to its successor; null when it holds none back.
+   */
+  // Lock held: see takeOver.
+  @SuppressWarnings("GuardedBy")
+  public Fleet.HoldBack holdBack() {
+    return state.command(
+        (now, fx) ->
+            state.holdBackUntilNanos != 0 && now < state.holdBackUntilNanos ? holdBack(now) : null);
+  }
+
+  /** The hold-back in force at {@code now}, in wall-clock time. Lock held. */
+  @GuardedBy("state.lock")
+  private Fleet.HoldBack holdBack(long now) {
+    Map<ResourceKind, Integer> slots = new EnumMap<>(ResourceKind.class);
+    for (ResourceKind kind : ResourceKind.values()) {
+      int held = state.heldBack(kind, now);
+      if (held > 0) {
+        slots.put(kind, held);
+      }
+    }
+    long wallNow = state.time.wallTime().toEpochMilli();
+    // Rounded up: a hold carried to another member must not end before this one does.
+    long leftMs = (state.holdBackUntilNanos - now + 999_999) / 1_000_000;
+    return new Fleet.HoldBack(slots, wallNow + leftMs);
   }
 
   /** Takes over holding back the same {@code heldBackPerPool} slots of every pool. */

@@ -120,7 +120,7 @@ final class BrokerState {
 
   /**
    * Until when, after taking over from a replica, {@link #heldBack} slots per pool stay free for
-   * leases the previous leader may have granted without their journal entry being committed.
+   * leases an earlier leader may have granted without their journal entry being committed.
    */
   @GuardedBy("lock")
   long holdBackUntilNanos;

@@ -116,4 +116,23 @@ public record Fleet(List<SessionEntry> sessions, List<LeaseEntry> leases, List<H
       requireNonNull(host, "host");
     }
   }
+
+  /**
+   * Slots a leader keeps free in each pool after taking over from a replica, for leases an earlier
+   * leader may have granted unseen (their journal entries not committed when it stopped), until
+   * {@code untilUnixMs}. A leader journals its own once it has taken over, so that a leader elected
+   * before that time keeps them free as well as its own.
+   *
+   * @param slots slots per pool; a pool missing holds none back
+   */
+  public record HoldBack(Map<ResourceKind, Integer> slots, long untilUnixMs) {
+    public HoldBack {
+      slots = Map.copyOf(slots);
+    }
+
+    /** Slots of {@code kind} still held back at {@code nowUnixMs}. */
+    public int slots(ResourceKind kind, long nowUnixMs) {
+      return nowUnixMs < untilUnixMs ? slots.getOrDefault(kind, 0) : 0;
+    }
+  }
 }

@@ -66,6 +66,9 @@ public interface Journal {
   /** A site answered 429 or 503 for a lease of a rate-limited host. */
   void hostPenalty(Fleet.HostPenalty penalty);
 
+  /** This leader took over holding back slots for leases an earlier leader may have granted. */
+  default void holdingBack(Fleet.HoldBack holdBack) {}
+
   /** The policy was replaced live (UpdateLimits, a reload). Called outside the broker's lock. */
   default void policyChanged(Policy policy) {}
 

@@ -191,6 +191,11 @@ final class ClusterJournal implements Journal {
     add(FleetCodec.penalized(penalty));
   }
 
+  @Override
+  public void holdingBack(Fleet.HoldBack holdBack) {
+    add(FleetCodec.holdingBack(holdBack));
+  }
+
   /**
    * Whether this member, leading, has sent a policy to the log: the log then carries a live policy
    * (or soon will), and a handoff must carry the one in force.

@@ -272,6 +272,11 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
             ? dev.berth.server.config.PolicyText.encode(broker.policy())
             : null;
     FleetState state = FleetCodec.state(broker.fleet(), policy, time.wallTime().toEpochMilli());
+    Fleet.HoldBack holding = broker.holdBack();
+    if (holding != null) {
+      // Slots still kept for an earlier leader's unseen grants: the successor keeps them too.
+      state = state.toBuilder().setHoldBack(FleetCodec.holdBack(holding)).build();
+    }
     log.info(
         "handing off to {}: {} sessions, {} leases",
         to == null ? "the most up-to-date member" : to,
@@ -389,10 +394,22 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
         Policy leading = broker.policy();
         journal.agreedPolicy(leading);
         boolean handedOff = replica.afterHandoff();
+        // Its predecessor's unseen grants, and those an earlier leader's hold still keeps free (a
+        // second change of leader within one TTL): a worker may hold either until then.
+        Fleet.HoldBack earlier = replica.holdBack();
+        long wallNow = time.wallTime().toEpochMilli();
+        if (earlier != null && wallNow < earlier.untilUnixMs()) {
+          log.info(
+              "keeping free the slots an earlier leader's hold keeps until {}: {}",
+              java.time.Instant.ofEpochMilli(earlier.untilUnixMs()),
+              earlier.slots());
+        }
         broker.takeOver(
             epoch,
             replica.fleet(),
-            kind -> handedOff ? 0 : settings.maxUncommittedGrantsFor(leading.broker().limit(kind)));
+            kind ->
+                (handedOff ? 0 : settings.maxUncommittedGrantsFor(leading.broker().limit(kind)))
+                    + (earlier == null ? 0 : earlier.slots(kind, wallNow)));
         ledTerm = term;
       }
       journal.epochInForce();

@@ -1,11 +1,13 @@
 package dev.berth.server.replication;
 
 import dev.berth.proto.cluster.v1.FleetState;
+import dev.berth.proto.cluster.v1.HoldBack;
 import dev.berth.proto.cluster.v1.HostPenalty;
 import dev.berth.proto.cluster.v1.HostState;
 import dev.berth.proto.cluster.v1.JournalEntry;
 import dev.berth.proto.cluster.v1.LeaseEnded;
 import dev.berth.proto.cluster.v1.LeaseGranted;
+import dev.berth.proto.cluster.v1.PoolSlots;
 import dev.berth.proto.cluster.v1.SessionEnded;
 import dev.berth.proto.cluster.v1.SessionOpened;
 import dev.berth.server.broker.Fleet;
@@ -13,7 +15,9 @@ import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Translates the broker's {@link Fleet} values to and from the cluster log's records ({@code
@@ -49,6 +53,31 @@ final class FleetCodec {
 
   static JournalEntry penalized(Fleet.HostPenalty penalty) {
     return JournalEntry.newBuilder().setHostPenalty(penalty(penalty)).build();
+  }
+
+  static JournalEntry holdingBack(Fleet.HoldBack holdBack) {
+    return JournalEntry.newBuilder().setHoldBack(holdBack(holdBack)).build();
+  }
+
+  static HoldBack holdBack(Fleet.HoldBack h) {
+    HoldBack.Builder b = HoldBack.newBuilder().setUntilUnixMs(h.untilUnixMs());
+    h.slots()
+        .forEach(
+            (kind, slots) ->
+                b.addPools(PoolSlots.newBuilder().setKind(kind(kind)).setSlots(slots)));
+    return b.build();
+  }
+
+  /** The hold-back of a record; pools of kinds this version does not know are left out. */
+  static Fleet.HoldBack holdBack(HoldBack h) {
+    Map<ResourceKind, Integer> slots = new EnumMap<>(ResourceKind.class);
+    for (PoolSlots p : h.getPoolsList()) {
+      ResourceKind kind = kind(p.getKind());
+      if (kind != null) {
+        slots.merge(kind, p.getSlots(), Integer::sum);
+      }
+    }
+    return new Fleet.HoldBack(slots, h.getUntilUnixMs());
   }
 
   static dev.berth.proto.v1.ResourceKind kind(ResourceKind kind) {

@@ -3,6 +3,7 @@ package dev.berth.server.replication;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.proto.cluster.v1.FleetState;
 import dev.berth.proto.cluster.v1.HandoffRecord;
+import dev.berth.proto.cluster.v1.HoldBack;
 import dev.berth.proto.cluster.v1.HostPenalty;
 import dev.berth.proto.cluster.v1.JournalEntry;
 import dev.berth.proto.cluster.v1.LeaseGranted;
@@ -51,6 +52,10 @@ public final class ReplicatedFleet implements ReplicaSink {
 
   @GuardedBy("lock")
   private final Map<String, HostPenalty> hosts = new LinkedHashMap<>();
+
+  /** The latest leader's hold-back, journaled after its takeover or carried in a state; or null. */
+  @GuardedBy("lock")
+  private HoldBack holdBack;
 
   @GuardedBy("lock")
   private byte[] policy;
@@ -155,6 +160,7 @@ public final class ReplicatedFleet implements ReplicaSink {
         }
       }
       case HOST_PENALTY -> putHost(e.getHostPenalty());
+      case HOLD_BACK -> holdBack = e.getHoldBack();
       default -> {
         // A change of a later version: nothing this one keeps.
       }
@@ -189,7 +195,19 @@ public final class ReplicatedFleet implements ReplicaSink {
           .add(g.getLeaseId());
     }
     fleet.hosts().forEach(h -> putHost(FleetCodec.penalty(h)));
+    holdBack = state.hasHoldBack() ? state.getHoldBack() : null;
     policy = state.getPolicy().isEmpty() ? null : state.getPolicy().toByteArray();
+  }
+
+  /**
+   * The hold-back of the latest leader that took over from a replica (see {@link Fleet.HoldBack}),
+   * or null when none was journaled or carried: a leader elected now keeps its slots free as well
+   * as its own, until the time it names.
+   */
+  public Fleet.HoldBack holdBack() {
+    synchronized (lock) {
+      return holdBack == null ? null : FleetCodec.holdBack(holdBack);
+    }
   }
 
   /** The replicated state as the broker loads it. */
@@ -259,6 +277,9 @@ public final class ReplicatedFleet implements ReplicaSink {
       FleetState.Builder b = FleetState.newBuilder();
       b.addAllSessions(sessions.values()).addAllLeases(leases.values());
       hosts.values().forEach(p -> b.addHosts(FleetCodec.host(FleetCodec.penalty(p), now)));
+      if (holdBack != null) {
+        b.setHoldBack(holdBack);
+      }
       if (policy != null) {
         b.setPolicy(com.google.protobuf.ByteString.copyFrom(policy));
       }

@@ -261,6 +261,34 @@ class BrokerJournalTest {
     assertThat(acquire(fresh.sessionId(), null).granted()).isNotNull();
   }
 
+  /**
+   * The hold-back is journaled, so that a leader elected within it keeps the same slots free; a
+   * handoff carries what is left of it (a re-admitted lease fills its slot), and nothing once it
+   * has run out.
+   */
+  @Test
+  void takeOver_holdingBack_isJournaled_andWhatIsLeftIsCarriedUntilItEnds() {
+    broker.journalTo(journal);
+    long wallMs = time.wallTime().toEpochMilli();
+    broker.takeOver(7, fleetOfTwoLeases(wallMs), kind -> kind == RENDER ? 2 : 0);
+
+    assertThat(journal.holdBacks)
+        .containsExactly(new Fleet.HoldBack(Map.of(RENDER, 2), wallMs + TTL.toMillis()));
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
+    open(
+        "s-9",
+        List.of(
+            new HeldLease("l-1", FencingTokens.firstTokenOf(6) + 1, RENDER, "example.com", "", 0),
+            new HeldLease("l-3", FencingTokens.firstTokenOf(6) + 3, RENDER, "example.com", "", 0)));
+    assertThat(broker.holdBack())
+        .as("the re-admitted lease filled one slot")
+        .isEqualTo(new Fleet.HoldBack(Map.of(RENDER, 1), wallMs + TTL.toMillis()));
+
+    time.advance(TTL);
+    assertThat(broker.holdBack()).isNull();
+    assertThat(journal.holdBacks).hasSize(1);
+  }
+
   @Test
   void takeOver_heldBackPerPool_holdsBackEachPoolsOwnCount() {
     broker.takeOver(

@@ -54,6 +54,14 @@ final class RecordingJournal implements Journal {
     lines.add("ended " + leaseId + " " + how);
   }
 
+  /** What {@link #holdingBack} was told, in order (not in {@link #lines}). */
+  final List<Fleet.HoldBack> holdBacks = new ArrayList<>();
+
+  @Override
+  public synchronized void holdingBack(Fleet.HoldBack holdBack) {
+    holdBacks.add(holdBack);
+  }
+
   @Override
   public synchronized void hostPenalty(Fleet.HostPenalty penalty) {
     lines.add("penalty " + penalty.host() + " " + penalty.httpStatus());

@@ -207,7 +207,7 @@ class FailoverClusterIT {
             "--session.heartbeat_interval",
             "1s",
             "--session.ttl",
-            "10s");
+            "60s"); // the first leader's hold (one TTL) still runs at the handoff
     Member leader = DaemonCluster.awaitReadyLeader(cluster.members(), Duration.ofSeconds(30));
     List<Member> followers = cluster.members().stream().filter(n -> !n.equals(leader)).toList();
     for (Member f : followers) {
@@ -230,7 +230,11 @@ class FailoverClusterIT {
     session.close();
 
     assertThat(leader.daemon().logText()).contains("handed off to");
-    assertThat(next.daemon().logText()).contains("nothing held back (handed off)");
+    // Nothing of the leader's own journal is uncertain; what the first leader's hold (one TTL
+    // from the cluster's start, for a predecessor it cannot rule out) keeps free is kept still.
+    assertThat(next.daemon().logText())
+        .doesNotContain("nothing held back (handed off)")
+        .contains("keeping free the slots an earlier leader's hold keeps until");
     assertThat(leaseTokens(next)).isEqualTo(before);
     LiveSession newcomer = new LiveSession(next.channel(), "worker-after");
     AcquireResponse fresh = newcomer.acquireRender("https://after.example/", 5_000);

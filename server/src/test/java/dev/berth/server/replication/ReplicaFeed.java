@@ -56,6 +56,11 @@ final class ReplicaFeed implements Journal {
     buffer.add(FleetCodec.penalized(penalty));
   }
 
+  @Override
+  public void holdingBack(Fleet.HoldBack holdBack) {
+    buffer.add(FleetCodec.holdingBack(holdBack));
+  }
+
   /** Applies what is buffered as one batch. */
   void flush() {
     if (buffer.isEmpty()) {

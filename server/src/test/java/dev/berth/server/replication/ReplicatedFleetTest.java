@@ -1,10 +1,12 @@
 package dev.berth.server.replication;
 
+import static dev.berth.server.lease.ResourceKind.PDF;
 import static dev.berth.server.lease.ResourceKind.RENDER;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import dev.berth.proto.cluster.v1.EpochRecord;
+import dev.berth.proto.cluster.v1.FleetState;
 import dev.berth.proto.cluster.v1.HandoffRecord;
 import dev.berth.proto.cluster.v1.LogRecord;
 import dev.berth.proto.cluster.v1.PolicyRecord;
@@ -52,6 +54,12 @@ class ReplicatedFleetTest {
         .build();
   }
 
+  private static LogRecord handoff(FleetState state) {
+    return LogRecord.newBuilder()
+        .setHandoff(HandoffRecord.newBuilder().setFrom("n1").setState(state))
+        .build();
+  }
+
   private static LogRecord epoch() {
     return LogRecord.newBuilder().setEpoch(EpochRecord.newBuilder().setLeader("n1")).build();
   }
@@ -93,15 +101,39 @@ class ReplicatedFleetTest {
 
     ReplicaFeed replaying = new ReplicaFeed(new ReplicatedFleet(() -> 400_000, policies::add));
     replaying.apply(
-        LogRecord.newBuilder()
-            .setHandoff(
-                HandoffRecord.newBuilder()
-                    .setFrom("n1")
-                    .setState(
-                        FleetCodec.state(
-                            new Fleet(List.of(), List.of(), List.of(penalty)), null, 5_000)))
-            .build());
+        handoff(FleetCodec.state(new Fleet(List.of(), List.of(), List.of(penalty)), null, 5_000)));
     assertThat(replaying.replica.fleet().hosts()).containsExactly(penalty);
+  }
+
+  /**
+   * The latest leader's hold-back is kept, survives a snapshot, and a handoff's state replaces it
+   * (with its own, or none).
+   */
+  @Test
+  void holdBack_journaled_keptThroughASnapshot_andReplacedByAHandoff() throws Exception {
+    Fleet.HoldBack first = new Fleet.HoldBack(Map.of(RENDER, 4), 90_000);
+    feed.holdingBack(first);
+    feed.holdingBack(new Fleet.HoldBack(Map.of(RENDER, 5, PDF, 1), 95_000));
+    feed.flush();
+    Fleet.HoldBack latest = new Fleet.HoldBack(Map.of(RENDER, 5, PDF, 1), 95_000);
+    assertThat(feed.replica.holdBack()).isEqualTo(latest);
+    assertThat(latest.slots(RENDER, 94_999)).isEqualTo(5);
+    assertThat(latest.slots(RENDER, 95_000)).isZero();
+
+    ByteArrayOutputStream snapshot = new ByteArrayOutputStream();
+    feed.replica.writeSnapshot(snapshot);
+    ReplicatedFleet restarted = new ReplicatedFleet(() -> 5_000, policies::add);
+    restarted.loadSnapshot(new ByteArrayInputStream(snapshot.toByteArray()));
+    assertThat(restarted.holdBack()).isEqualTo(latest);
+
+    FleetState carried =
+        FleetCodec.state(FLEET, null, 5_000).toBuilder()
+            .setHoldBack(FleetCodec.holdBack(first))
+            .build();
+    feed.apply(handoff(carried));
+    assertThat(feed.replica.holdBack()).isEqualTo(first);
+    feed.apply(handoff(FleetCodec.state(FLEET, null, 5_000)));
+    assertThat(feed.replica.holdBack()).isNull();
   }
 
   @Test
@@ -111,13 +143,7 @@ class ReplicatedFleetTest {
     feed.apply(epoch());
     assertThat(feed.replica.afterHandoff()).isFalse();
 
-    feed.apply(
-        LogRecord.newBuilder()
-            .setHandoff(
-                HandoffRecord.newBuilder()
-                    .setFrom("n1")
-                    .setState(FleetCodec.state(FLEET, null, 5_000)))
-            .build());
+    feed.apply(handoff(FleetCodec.state(FLEET, null, 5_000)));
     feed.apply(epoch());
 
     assertThat(feed.replica.afterHandoff()).isTrue();
