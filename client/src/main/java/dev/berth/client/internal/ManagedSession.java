@@ -234,9 +234,15 @@ final class ManagedSession implements WorkerSession {
       Thread.currentThread().interrupt();
       BrokerException cancelled =
           new BrokerException(Condition.CANCELLED, "interrupted while waiting for the broker");
-      // The call ends for its caller, not at the broker: a grant that comes later is given back,
-      // as for a caller whose deadline passed, instead of being taken for this caller's.
+      // The call ends for its caller, and is cancelled at the broker, so a waiting acquire grants
+      // nothing; a grant that crossed the cancel is given back, as for a caller whose deadline
+      // passed, instead of being taken for this caller's.
       call.fail(cancelled);
+      try {
+        loop.execute(SessionConnection.guarded(() -> connection.withdraw(call)));
+      } catch (RejectedExecutionException closed) {
+        // The session closed: its goodbye ended every call at the broker.
+      }
       throw cancelled;
     }
   }
