@@ -67,6 +67,11 @@ public final class FakeTicker implements Ticker {
     clock.advance(by);
   }
 
+  /** Tasks scheduled and neither run nor cancelled yet. */
+  int pendingTasks() {
+    return clock.pendingTasks();
+  }
+
   /** Runs {@code hook} after each sleep, on the sleeping thread. */
   public void onSleep(Runnable hook) {
     this.onSleep = hook;

@@ -10,6 +10,8 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -17,9 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A session's timers on the fake ticker, against a scripted broker that can leave a hello
  * unanswered or heartbeats unacknowledged, which the real broker never does: each timer fires
- * exactly when the ticker passes it, and not a nanosecond before. And the one wait that is not on
- * the ticker, for the answers to goodbyes when a client closes: real time, so that a ticker that
- * never moves cannot hold close up.
+ * exactly when the ticker passes it, and not a nanosecond before; so does the wait for the answers
+ * to goodbyes when a session or a client closes.
  */
 class SessionTimersTest {
   private static final Duration CALL_DEADLINE = Duration.ofSeconds(5);
@@ -103,8 +104,9 @@ class SessionTimersTest {
   }
 
   @Test
-  void clientClose_goodbyesUnanswered_waitsOneCallDeadlineForAllNotOneEach() {
-    Duration callDeadline = Duration.ofMillis(400);
+  void clientClose_goodbyesUnanswered_waitsOneCallDeadlineOfTheTickerForAllNotOneEach()
+      throws Exception {
+    Duration callDeadline = Duration.ofHours(1); // in real time, far longer than the test waits
     int count = 5;
     scripted.hellosToAnswer.set(count);
     BrokerClient client =
@@ -116,16 +118,37 @@ class SessionTimersTest {
     }
     scripted.answerGoodbye = false; // as on a half-open connection
 
-    long start = System.nanoTime();
-    client.close();
-    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(client::close);
+    TestBroker.until(
+        () -> scripted.goodbyes.get() == count && ticker.pendingTasks() == 1,
+        "every session said goodbye, and one wait for all their answers");
+    ticker.advance(callDeadline.minusNanos(1));
+    boolean closedBeforeDeadline = closed.isDone();
+    ticker.advance(Duration.ofNanos(1)); // one call deadline on the ticker covers them all
 
-    assertThat(scripted.goodbyes.get()).as("every session said goodbye").isEqualTo(count);
-    assertThat(took)
-        .as("about twice the call deadline at most, not one deadline per session")
-        .isGreaterThanOrEqualTo(callDeadline)
-        .isLessThan(callDeadline.multipliedBy(3));
+    closed.get(5, TimeUnit.SECONDS);
+    assertThat(closedBeforeDeadline).as("still waiting for the answers").isFalse();
     assertThat(sessions).noneMatch(WorkerSession::isLive);
+  }
+
+  @Test
+  void sessionClose_goodbyeUnanswered_givesUpAtTheCallDeadlineOfTheTicker() throws Exception {
+    scripted.hellosToAnswer.set(1);
+    BrokerClient client =
+        TestBroker.connect(
+            name, TestBroker.clientBuilder(name).ticker(ticker).callDeadline(Duration.ofHours(1)));
+    WorkerSession session = client.openSession("worker-1");
+    scripted.answerGoodbye = false;
+
+    CompletableFuture<Void> closed = CompletableFuture.runAsync(session::close);
+    TestBroker.until(
+        () -> scripted.goodbyes.get() == 1 && ticker.pendingTasks() == 1,
+        "the goodbye said, its answer awaited");
+    ticker.advance(Duration.ofHours(1));
+
+    closed.get(5, TimeUnit.SECONDS);
+    assertThat(session.isLive()).isFalse();
+    client.close();
   }
 
   @Test

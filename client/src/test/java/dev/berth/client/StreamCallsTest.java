@@ -122,31 +122,63 @@ class StreamCallsTest {
     }
   }
 
+  /**
+   * Holds "a" (RENDER limit 1) and acquires "b" behind it on a thread of its own, which is
+   * interrupted once "b" waits in the broker's queue and must throw CANCELLED; returns "a".
+   */
+  private Lease interruptedBehind(WorkerSession session) throws Exception {
+    Lease held = granted(session.acquire(render("a")));
+    AcquireOptions options = render("b").toBuilder().maxWait(Duration.ofSeconds(30)).build();
+    CompletableFuture<Throwable> thrown = new CompletableFuture<>();
+    Thread waiter =
+        new Thread(
+            () -> {
+              try {
+                session.acquire(options);
+                thrown.complete(null);
+              } catch (Throwable e) {
+                thrown.complete(e);
+              }
+            });
+    waiter.start();
+    TestBroker.until(() -> broker.broker.queued(SERVER_RENDER) == 1, "b queued at the broker");
+
+    waiter.interrupt();
+
+    assertThat(thrown.get(5, TimeUnit.SECONDS))
+        .isInstanceOf(BrokerException.class)
+        .extracting(e -> ((BrokerException) e).condition())
+        .isEqualTo(BrokerException.Condition.CANCELLED);
+    return held;
+  }
+
   @Test
-  void acquire_interruptedWhileQueuedAtBroker_laterGrantIsGivenBack() throws Exception {
+  void acquire_interruptedWhileQueuedAtBroker_cancelledThere_freedSlotGoesToNobody()
+      throws Exception {
     broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 1));
     try (BrokerClient client = broker.client();
         WorkerSession session = client.openSession("worker-1")) {
-      Lease held = granted(session.acquire(render("a")));
-      CompletableFuture<Throwable> thrown = new CompletableFuture<>();
-      Thread waiter =
-          new Thread(
-              () -> {
-                try {
-                  session.acquire(render("b").toBuilder().maxWait(Duration.ofSeconds(30)).build());
-                  thrown.complete(null);
-                } catch (Throwable e) {
-                  thrown.complete(e);
-                }
-              });
-      waiter.start();
-      TestBroker.until(() -> broker.broker.queued(SERVER_RENDER) == 1, "b queued at the broker");
+      Lease held = interruptedBehind(session);
+      TestBroker.until(
+          () -> broker.broker.queued(SERVER_RENDER) == 0, "b's wait cancelled at the broker");
+      held.close(); // frees the slot b waited for
 
-      waiter.interrupt();
-      assertThat(thrown.get(5, TimeUnit.SECONDS))
-          .isInstanceOf(BrokerException.class)
-          .extracting(e -> ((BrokerException) e).condition())
-          .isEqualTo(BrokerException.Condition.CANCELLED);
+      assertThat(broker.broker.leases()).as("nothing granted to the gone caller").isEmpty();
+      assertThat(broker.ended).hasSize(1); // a's release, and nothing else
+      try (Lease next = granted(session.acquire(render("c")))) {
+        assertThat(next.isValid()).as("the stream goes on").isTrue();
+      }
+    }
+  }
+
+  @Test
+  void acquire_interrupted_brokerThatPredatesCancel_notSentOne_laterGrantIsGivenBack()
+      throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 1));
+    OlderBroker older = new OlderBroker();
+    try (BrokerClient client = broker.client(broker.clientBuilder(), older);
+        WorkerSession session = client.openSession("worker-1")) {
+      Lease held = interruptedBehind(session);
       assertThat(broker.broker.queued(SERVER_RENDER)).as("still queued at the broker").isEqualTo(1);
       held.close(); // the broker grants b to the session; its caller is gone
 
@@ -155,6 +187,53 @@ class StreamCallsTest {
           "b granted, then given back by the SDK");
       assertThat(broker.ended).extracting(TestBroker.Ended::how).containsOnly(LeaseEnd.RELEASED);
       assertThat(broker.ended).hasSize(2);
+      assertThat(older.cancelsSent).as("nothing the broker would not understand").hasValue(0);
+    }
+  }
+
+  /**
+   * Makes the broker look like one that predates cancels ({@code opened.stream_call_cancel} false),
+   * and counts the cancels the SDK sends all the same.
+   */
+  private static final class OlderBroker implements io.grpc.ClientInterceptor {
+    final java.util.concurrent.atomic.AtomicInteger cancelsSent =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    @Override
+    public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(
+        io.grpc.MethodDescriptor<Q, R> method, io.grpc.CallOptions options, io.grpc.Channel next) {
+      return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(
+          next.newCall(method, options)) {
+        @Override
+        public void start(Listener<R> listener, io.grpc.Metadata headers) {
+          super.start(
+              new io.grpc.ForwardingClientCallListener.SimpleForwardingClientCallListener<>(
+                  listener) {
+                @Override
+                @SuppressWarnings("unchecked")
+                public void onMessage(R message) {
+                  if (message instanceof dev.berth.proto.v1.SessionEvent event
+                      && event.hasOpened()) {
+                    message =
+                        (R)
+                            event.toBuilder()
+                                .setOpened(event.getOpened().toBuilder().setStreamCallCancel(false))
+                                .build();
+                  }
+                  super.onMessage(message);
+                }
+              },
+              headers);
+        }
+
+        @Override
+        public void sendMessage(Q message) {
+          if (message instanceof dev.berth.proto.v1.SessionRequest request && request.hasCancel()) {
+            cancelsSent.incrementAndGet();
+          }
+          super.sendMessage(message);
+        }
+      };
     }
   }
 

@@ -140,8 +140,8 @@ final class GrpcBrokerClient implements BrokerClient {
       return;
     }
     // Every goodbye goes out first, then one wait covers all their answers: closed one after
-    // another, sessions on a half-open connection would each wait out the call deadline.
-    long end = System.nanoTime() + settings.callDeadline().toNanos();
+    // another, sessions on a half-open connection would each wait out the call deadline. The wait
+    // is on the client's ticker, as every timer of its sessions is.
     Map<ManagedSession, CompletableFuture<Void>> goodbyes = new LinkedHashMap<>();
     for (ManagedSession session : List.copyOf(sessions)) {
       CompletableFuture<Void> goodbye = session.sayGoodbye();
@@ -149,7 +149,9 @@ final class GrpcBrokerClient implements BrokerClient {
         goodbyes.put(session, goodbye);
       }
     }
-    goodbyes.forEach((session, goodbye) -> session.finishClose(goodbye, end));
+    ManagedSession.awaitGoodbyes(
+        settings.ticker(), settings.callDeadline(), List.copyOf(goodbyes.values()));
+    goodbyes.forEach((session, goodbye) -> session.finishClose(goodbye));
     targets.close(settings.callDeadline().toMillis());
   }
 }

@@ -234,9 +234,15 @@ final class ManagedSession implements WorkerSession {
       Thread.currentThread().interrupt();
       BrokerException cancelled =
           new BrokerException(Condition.CANCELLED, "interrupted while waiting for the broker");
-      // The call ends for its caller, not at the broker: a grant that comes later is given back,
-      // as for a caller whose deadline passed, instead of being taken for this caller's.
+      // The call ends for its caller, and is cancelled at the broker, so a waiting acquire grants
+      // nothing; a grant that crossed the cancel is given back, as for a caller whose deadline
+      // passed, instead of being taken for this caller's.
       call.fail(cancelled);
+      try {
+        loop.execute(SessionConnection.guarded(() -> connection.withdraw(call)));
+      } catch (RejectedExecutionException closed) {
+        // The session closed: its goodbye ended every call at the broker.
+      }
       throw cancelled;
     }
   }
@@ -547,7 +553,32 @@ final class ManagedSession implements WorkerSession {
   public void close() {
     CompletableFuture<Void> goodbye = sayGoodbye();
     if (goodbye != null) {
-      finishClose(goodbye, System.nanoTime() + callDeadlineNanos);
+      awaitGoodbyes(ticker, settings.callDeadline(), List.of(goodbye));
+      finishClose(goodbye);
+    }
+  }
+
+  /**
+   * Waits until every one of {@code goodbyes} is answered, or until {@code deadline} of {@code
+   * ticker}'s time has passed (scheduled on it, as every other timer of the SDK is: real time with
+   * the system ticker, and a fake one's time in tests), or until the thread is interrupted (the
+   * interrupt is kept). A goodbye that failed counts as answered.
+   */
+  static void awaitGoodbyes(
+      Ticker ticker, Duration deadline, List<CompletableFuture<Void>> goodbyes) {
+    CompletableFuture<Void> timedOut = new CompletableFuture<>();
+    java.util.concurrent.Future<?> timer =
+        ticker.schedule(Runnable::run, () -> timedOut.complete(null), deadline);
+    CompletableFuture<?>[] answered =
+        goodbyes.stream().map(g -> g.handle((v, e) -> null)).toArray(CompletableFuture<?>[]::new);
+    try {
+      CompletableFuture.anyOf(CompletableFuture.allOf(answered), timedOut).get();
+    } catch (ExecutionException e) {
+      throw new AssertionError("neither stage can fail", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      timer.cancel(false);
     }
   }
 
@@ -572,21 +603,15 @@ final class ManagedSession implements WorkerSession {
   }
 
   /**
-   * Ends the closing {@link #sayGoodbye} started: waits for the goodbye's answer until {@code
-   * endNanos} ({@link System#nanoTime}, real time, so that a ticker that never moves cannot hold
-   * close up), drops the stream if it has not come, and stops the session's threads.
+   * Ends the closing {@link #sayGoodbye} started, once {@link #awaitGoodbyes} has waited for the
+   * goodbye's answer: drops the stream if the answer has not come, and stops the session's threads.
    */
-  void finishClose(CompletableFuture<Void> goodbye, long endNanos) {
-    try {
-      goodbye.get(Math.max(0, endNanos - System.nanoTime()), TimeUnit.NANOSECONDS);
-    } catch (ExecutionException e) {
-      log.log(Level.DEBUG, "closing the session of " + workerId, e);
-    } catch (TimeoutException e) {
+  void finishClose(CompletableFuture<Void> goodbye) {
+    if (!goodbye.isDone()) {
       log.log(Level.WARNING, "goodbye of {0} not answered in time; dropping the stream", workerId);
       loop.execute(SessionConnection.guarded(connection::abort));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      loop.execute(SessionConnection.guarded(connection::abort));
+    } else if (goodbye.isCompletedExceptionally()) {
+      log.log(Level.DEBUG, "closing the session of {0} failed", workerId);
     }
     loop.shutdown();
     listeners.shutdown();

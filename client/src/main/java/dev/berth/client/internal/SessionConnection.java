@@ -22,6 +22,7 @@ import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.Revoke;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.StreamCancel;
 import dev.berth.proto.v1.StreamRelease;
 import io.grpc.Channel;
 import io.grpc.Status;
@@ -327,6 +328,44 @@ final class SessionConnection {
     s.calls.put(id, call);
     call.sent = true;
     s.send(call.request.apply(id));
+    if (call.withdrawn) {
+      cancel(s, id); // sent again on a new stream only to learn whether an old one granted it
+    }
+  }
+
+  /**
+   * Withdraws an acquire or bundle whose caller gave up (its thread was interrupted): one no broker
+   * has seen is dropped; one in flight on the live stream is cancelled at the broker, which gives
+   * its place in the queue up and answers CANCELLED, so no slot is granted for nobody. A grant that
+   * crossed the cancel is released when it comes, as any grant nobody waits for. A broker that
+   * predates cancels keeps the call waiting until it is decided; a grant is then released.
+   */
+  void withdraw(Call call) {
+    call.withdrawn = true;
+    if (!call.mayHaveGranted()) {
+      waitingForStream.remove(call);
+      waitingForRoom.remove(call);
+      return;
+    }
+    Stream s = stream;
+    if (s == null || !s.opened) {
+      return; // held for the next stream, where it is sent and then cancelled
+    }
+    for (Map.Entry<Long, Call> e : s.calls.entrySet()) {
+      if (e.getValue() == call) {
+        cancel(s, e.getKey());
+        return;
+      }
+    }
+  }
+
+  private static void cancel(Stream s, long callId) {
+    if (s.cancels) {
+      s.send(
+          SessionRequest.newBuilder()
+              .setCancel(StreamCancel.newBuilder().setCallId(callId))
+              .build());
+    }
   }
 
   /** Sends {@code call}, a release, as a unary Release; its answer completes the call. */
@@ -617,6 +656,7 @@ final class SessionConnection {
       return;
     }
     s.opened = true;
+    s.cancels = opened.getStreamCallCancel();
     s.helloTimeout.cancel(false);
     backoff.reset();
     search.reset();
@@ -1040,6 +1080,9 @@ final class SessionConnection {
     boolean opened;
     boolean timedOut;
 
+    /** Whether its broker understands a call's cancel (said in {@code opened}). */
+    boolean cancels;
+
     /** Whether the broker has told the session's timing in an ack on this stream. */
     boolean acksTellTiming;
 
@@ -1107,6 +1150,9 @@ final class SessionConnection {
 
     /** Whether it was ever sent on a stream (a broker may have it). Read and set on the loop. */
     boolean sent;
+
+    /** Whether its caller withdrew it: it is cancelled wherever it is sent. On the loop. */
+    boolean withdrawn;
 
     Call(SessionGeneration generation, LongFunction<SessionRequest> request) {
       this(generation, request, null);

@@ -20,7 +20,6 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,7 +83,7 @@ final class Crawl {
   private WorkerSession session;
   private Extraction extraction;
   private Watchdog watchdog;
-  private PageLeases.Acquirer acquirer;
+  private volatile PageLeases.Acquirer acquirer;
 
   /** A crawl of {@code options}' URLs over {@code client}, which the caller owns and closes. */
   Crawl(WorkerOptions options, BrokerClient client, Clock clock, PrintStream out, PrintStream err) {
@@ -124,11 +123,16 @@ final class Crawl {
 
   /**
    * Asks a running crawl to stop as a drain does, and waits up to {@code patience} for it to
-   * release its leases and close its session. For a shutdown hook.
+   * release its leases and close its session. For a shutdown hook. Acquires waiting for a page's
+   * bundle end at once, cancelled at the broker: their pages are not attempted.
    */
   void stop(Duration patience) {
     if (stopping.compareAndSet(false, true)) {
       info("stopping: finishing current pages, acquiring nothing new");
+    }
+    PageLeases.Acquirer a = acquirer;
+    if (a != null) {
+      a.cancelWaits();
     }
     try {
       done.await(patience.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -181,6 +185,9 @@ final class Crawl {
               Ticker.system(),
               this::info,
               this::stopped);
+      if (stopping.get()) {
+        acquirer.cancelWaits(); // stop came before the acquirer: nothing is acquired
+      }
       listen(s);
       info(
           options.workerId()
@@ -352,8 +359,9 @@ final class Crawl {
     try {
       acquired = acquirer.acquire(task.url());
     } catch (BrokerException e) {
-      if (e.isTransient() && stopped()) {
-        queue.addFirst(task); // not attempted: the crawl stops while the broker is away
+      if ((e.isTransient() || e.condition() == BrokerException.Condition.CANCELLED) && stopped()) {
+        // Not attempted: the crawl stops while the broker is away, or stop cancelled the wait.
+        queue.addFirst(task);
         return;
       }
       result.error = "no page bundle: " + e.getMessage();
@@ -370,6 +378,13 @@ final class Crawl {
       return;
     }
     PageLeases leases = acquirer.leases(((BundleResult.Granted) acquired).leases());
+    if (stopping.get()) {
+      // Granted as the worker was told to stop: the page is not started, its slots go back now.
+      extraction.adopt(leases.wasm());
+      leases.close();
+      queue.addFirst(task);
+      return;
+    }
     long t0 = System.nanoTime();
     boolean retry;
     try (leases) {
@@ -462,7 +477,7 @@ final class Crawl {
         spans.step(
             PageSpans.PDF,
             () -> {
-              printPdf(task, visit, result, aborted, leases.pdf(), watch);
+              printPdf(task, visit, result, aborted, leases, watch);
               return null;
             });
       }
@@ -492,36 +507,32 @@ final class Crawl {
   }
 
   /**
-   * Prints the page under {@code pdf}, the page bundle's PDF lease; a failure or revoke is recorded
-   * in {@code result}. The page's {@link PageLeases} release the lease.
+   * Prints the page under the page bundle's PDF lease, while it lasts ({@link
+   * PageLeases#printPdf}); a failure or revoke is recorded in {@code result}. The page's {@link
+   * PageLeases} release the lease.
    */
   private void printPdf(
       Task task,
       Renderer.Visit visit,
       PageResult result,
       BooleanSupplier renderAborted,
-      Lease pdf,
+      PageLeases leases,
       Watchdog.Watch watch) {
+    Lease pdf = leases.pdf();
     result.lease("pdf", pdf);
     AtomicReference<RevokedLease> revoked = new AtomicReference<>();
     pdf.onRevoked(revoked::set);
     if (renderAborted.getAsBoolean()) {
       return;
     }
-    if (revoked.get() != null || !pdf.isValid()) {
-      result.error = abortedBy("PDF", revoked.get());
-      return;
-    }
     Path target = results.pdf(task.url());
-    Path partial = ResultWriter.partial(target);
     try {
-      visit.pdf(partial);
-      if (revoked.get() != null || !pdf.isValid()) {
-        Files.deleteIfExists(partial);
-        result.error = abortedBy("PDF", revoked.get());
+      String notPrinted =
+          leases.printPdf(visit::pdf, ResultWriter.partial(target), target, revoked::get);
+      if (notPrinted != null) {
+        result.error = notPrinted;
         return;
       }
-      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
       result.pdf = target.toAbsolutePath();
       pdf.recordOutcome(Outcome.succeeded());
     } catch (PlaywrightException | IOException e) {
@@ -547,7 +558,7 @@ final class Crawl {
     }
   }
 
-  private static String abortedBy(String kind, RevokedLease revoked) {
+  static String abortedBy(String kind, RevokedLease revoked) {
     return "aborted: "
         + kind
         + " lease "

@@ -7,11 +7,19 @@ import dev.berth.client.BundleResult;
 import dev.berth.client.Lease;
 import dev.berth.client.LeaseBundle;
 import dev.berth.client.ResourceKind;
+import dev.berth.client.RevokedLease;
 import dev.berth.client.Ticker;
 import dev.berth.client.WorkerSession;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The leases one page works under: RENDER for its URL, with PDFs a PDF lease, and the session's
@@ -28,6 +36,43 @@ import java.util.function.Consumer;
  * @param wasm the session's WASM lease, which {@link #close()} leaves alone
  */
 record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable {
+  /** Prints a page to a file: the page's browser in the worker. */
+  interface Printer {
+    void print(Path to) throws IOException;
+  }
+
+  /**
+   * Prints the page under the PDF lease, into {@code partial}, then moved onto {@code target}. The
+   * lease is checked before printing, so nothing is printed under a lease that was revoked or is no
+   * longer valid, and again after, so a file the lease did not last through is deleted.
+   *
+   * @param revoked the PDF lease's revocation, once its {@code onRevoked} has told it; else null
+   * @return null once printed to {@code target}; else why not, as {@code aborted: PDF lease revoked
+   *     (ADMIN)} or {@code aborted: PDF lease no longer valid}
+   * @throws IOException when the file cannot be deleted or moved, or from {@code printer}
+   */
+  String printPdf(Printer printer, Path partial, Path target, Supplier<RevokedLease> revoked)
+      throws IOException {
+    String ended = pdfEnded(revoked);
+    if (ended != null) {
+      return ended;
+    }
+    printer.print(partial);
+    ended = pdfEnded(revoked);
+    if (ended != null) {
+      Files.deleteIfExists(partial);
+      return ended;
+    }
+    Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING);
+    return null;
+  }
+
+  /** Why the PDF lease may not be printed under now; null while it may. */
+  private String pdfEnded(Supplier<RevokedLease> revoked) {
+    RevokedLease r = revoked.get();
+    return r != null || !pdf.isValid() ? Crawl.abortedBy("PDF", r) : null;
+  }
+
   /** Releases the page's RENDER and PDF leases, each with its recorded outcome. */
   @Override
   public void close() {
@@ -40,7 +85,8 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
   /**
    * Acquires pages' bundles for one session. A transient failure (the broker restarting or out of
    * reach for longer than a call's deadline) is tried again with back-off, until the acquire
-   * timeout or until the crawl stops: it is not the page's fault. Thread-safe.
+   * timeout or until the crawl stops: it is not the page's fault. {@link #cancelWaits} ends every
+   * acquire at once, for a worker told to stop. Thread-safe.
    */
   static final class Acquirer {
     /** How long one acquire may wait in the broker's queue before asking again. */
@@ -58,6 +104,12 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
     private final Ticker ticker;
     private final Consumer<String> log;
     private final BooleanSupplier stopping;
+
+    /** The threads in {@link #acquire} now; guarded by {@code this}. */
+    private final Set<Thread> acquiring = new HashSet<>();
+
+    /** Set by {@link #cancelWaits}: no acquire starts or goes on. Guarded by {@code this}. */
+    private boolean cancelled;
 
     /**
      * @param module the WASM module to ask for; empty for the broker's default
@@ -88,9 +140,51 @@ record PageLeases(Lease render, Lease pdf, Lease wasm) implements AutoCloseable 
      * Acquires {@code url}'s bundle, waiting in the broker's queue and retrying refusals and
      * transient failures until the timeout; a refusal is returned.
      *
-     * @throws BrokerException when the failure is not transient, or still there at the timeout
+     * @throws BrokerException when the failure is not transient, or still there at the timeout;
+     *     CANCELLED when {@link #cancelWaits} ended it (or came first)
      */
     BundleResult acquire(String url) {
+      synchronized (this) {
+        if (cancelled) {
+          throw cancelledError(url);
+        }
+        acquiring.add(Thread.currentThread());
+      }
+      try {
+        return acquireUntilDone(url);
+      } finally {
+        synchronized (this) {
+          acquiring.remove(Thread.currentThread());
+          if (cancelled) {
+            // An interrupt of cancelWaits meant for this wait, which ended as it came: it must not
+            // reach whatever the thread does next (a page's browser).
+            boolean unused = Thread.interrupted();
+          }
+        }
+      }
+    }
+
+    /**
+     * Ends every acquire now and from now on, with CANCELLED: a wait in the broker's queue is
+     * cancelled there (the SDK withdraws an interrupted call, so its slot goes to someone else),
+     * and so is a back-off between tries. A grant that crossed the cancel is released by the SDK;
+     * one that came just before is the caller's, who must release it.
+     */
+    void cancelWaits() {
+      synchronized (this) {
+        cancelled = true;
+        for (Thread t : acquiring) {
+          t.interrupt();
+        }
+      }
+    }
+
+    private static BrokerException cancelledError(String url) {
+      return new BrokerException(
+          BrokerException.Condition.CANCELLED, "the worker stops: no page bundle for " + url);
+    }
+
+    private BundleResult acquireUntilDone(String url) {
       BundleOptions.Builder bundle =
           BundleOptions.newBuilder().add(AcquireOptions.render(url)).maxWait(QUEUE_WAIT);
       if (pdf) {

@@ -49,7 +49,8 @@ import picocli.CommandLine.Spec;
     footer = {
       "Durations are written 500ms, 10s, 1m30s or 1h. Exit status: 0 when every URL was done (or"
           + " the broker drained this worker), 1 when some URL failed or the broker could not be"
-          + " used, 2 for a usage error. SIGTERM finishes the current pages, as a drain does."
+          + " used, 2 for a usage error. SIGTERM finishes the current pages, as a drain does,"
+          + " and ends waiting acquires at once."
     })
 public final class WorkerCommand implements Callable<Integer> {
   private static final String CHROMIUM = "/usr/bin/chromium";

@@ -10,14 +10,17 @@ import dev.berth.client.BrokerException;
 import dev.berth.client.BundleResult;
 import dev.berth.client.FakeTicker;
 import dev.berth.client.Lease;
+import dev.berth.client.RevokedLease;
 import dev.berth.client.TestBroker;
 import dev.berth.client.WorkerSession;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.wasm.ModuleRegistry;
 import dev.berth.server.wasm.WasmConfig;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,8 +29,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * How a page gets its leases and what it gives back, against a real broker on the in-process
@@ -138,6 +143,140 @@ class PageLeasesTest {
       leases.close();
       leases.wasm().close();
     }
+  }
+
+  @Test
+  void cancelWaits_endsAWaitingBundleAtOnce_cancelledAtTheBroker_soTheFreedSlotGoesToNobody()
+      throws Exception {
+    startBroker(1);
+    try (BrokerClient client = broker.client();
+        WorkerSession other = client.openSession("other");
+        WorkerSession session = client.openSession("w")) {
+      Lease busy = ((AcquireResult.Granted) other.acquire(AcquireOptions.wasm())).lease();
+      PageLeases.Acquirer acquirer = acquirer(session, true);
+      CompletableFuture<Boolean> interruptedAfter = new CompletableFuture<>();
+      CompletableFuture<BundleResult> page =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return acquirer.acquire("http://a.test/1");
+                } finally {
+                  interruptedAfter.complete(Thread.currentThread().isInterrupted());
+                }
+              });
+      TestBroker.until(
+          () ->
+              broker.broker.queued(ResourceKind.RENDER) + broker.broker.queued(ResourceKind.WASM)
+                  > 0,
+          "the page's bundle waiting");
+
+      acquirer.cancelWaits(); // what a SIGTERM does
+
+      assertThatThrownBy(() -> page.get(5, TimeUnit.SECONDS))
+          .as("ended at once, not at the queue wait of 20 s")
+          .hasCauseInstanceOf(BrokerException.class)
+          .cause()
+          .extracting(e -> ((BrokerException) e).condition())
+          .isEqualTo(BrokerException.Condition.CANCELLED);
+      assertThat(interruptedAfter.get(5, TimeUnit.SECONDS))
+          .as("no interrupt left for what the thread does next")
+          .isFalse();
+      TestBroker.until(
+          () ->
+              broker.broker.queued(ResourceKind.RENDER) + broker.broker.queued(ResourceKind.WASM)
+                  == 0,
+          "the bundle's wait cancelled at the broker");
+      busy.close(); // frees the WASM slot the bundle waited for
+      assertThat(broker.broker.leases()).as("nothing granted to the stopping worker").isEmpty();
+      assertThatThrownBy(() -> acquirer.acquire("http://b.test/1"))
+          .as("nothing acquired after the stop")
+          .isInstanceOf(BrokerException.class)
+          .hasMessageContaining("the worker stops");
+      assertThat(broker.broker.leases()).isEmpty();
+    }
+  }
+
+  /** A printer that writes a small file and counts its prints, running {@code during} each. */
+  private static PageLeases.Printer printer(AtomicInteger prints, Runnable during) {
+    return to -> {
+      prints.incrementAndGet();
+      Files.writeString(to, "%PDF-1.4");
+      during.run();
+    };
+  }
+
+  @TempDir Path dir;
+
+  /** A PDF page's leases, from a session on a fresh broker, and where its file goes. */
+  private PageLeases pdfPage() {
+    startBroker(64);
+    client = broker.client();
+    PageLeases.Acquirer acquirer = acquirer(client.openSession("w"), true);
+    return granted(acquirer, acquirer.acquire("http://a.test/1"));
+  }
+
+  private final AtomicInteger prints = new AtomicInteger();
+
+  private Path partial() {
+    return dir.resolve("a.pdf.partial");
+  }
+
+  private Path target() {
+    return dir.resolve("a.pdf");
+  }
+
+  @Test
+  void printPdf_underAValidLease_printsAndMovesTheFileIntoPlace() throws Exception {
+    PageLeases leases = pdfPage();
+
+    String notPrinted = leases.printPdf(printer(prints, () -> {}), partial(), target(), () -> null);
+
+    assertThat(notPrinted).isNull();
+    assertThat(prints).hasValue(1);
+    assertThat(target()).exists();
+    assertThat(partial()).doesNotExist();
+  }
+
+  @Test
+  void printPdf_leaseRevokedBeforePrinting_printsNothing() throws Exception {
+    PageLeases leases = pdfPage();
+    AtomicReference<RevokedLease> revoked = new AtomicReference<>();
+    leases.pdf().onRevoked(revoked::set);
+    broker.broker.revoke(leases.pdf().leaseId(), RevokeReason.ADMIN, Duration.ofSeconds(5));
+    TestBroker.until(() -> revoked.get() != null, "the revoke pushed to the worker");
+
+    String notPrinted =
+        leases.printPdf(printer(prints, () -> {}), partial(), target(), revoked::get);
+
+    assertThat(notPrinted).isEqualTo("aborted: PDF lease revoked (ADMIN)");
+    assertThat(prints).as("nothing printed under a revoked lease").hasValue(0);
+    assertThat(partial()).doesNotExist();
+    assertThat(target()).doesNotExist();
+  }
+
+  @Test
+  void printPdf_leaseNoLongerValidBeforePrinting_printsNothing() throws Exception {
+    PageLeases leases = pdfPage();
+    leases.pdf().close(); // no longer valid, with no revoke
+
+    String notPrinted = leases.printPdf(printer(prints, () -> {}), partial(), target(), () -> null);
+
+    assertThat(notPrinted).isEqualTo("aborted: PDF lease no longer valid");
+    assertThat(prints).hasValue(0);
+    assertThat(target()).doesNotExist();
+  }
+
+  @Test
+  void printPdf_leaseEndsWhilePrinting_theFileIsDeleted() throws Exception {
+    PageLeases leases = pdfPage();
+
+    String notPrinted =
+        leases.printPdf(printer(prints, leases.pdf()::close), partial(), target(), () -> null);
+
+    assertThat(notPrinted).isEqualTo("aborted: PDF lease no longer valid");
+    assertThat(prints).hasValue(1);
+    assertThat(partial()).doesNotExist();
+    assertThat(target()).doesNotExist();
   }
 
   /** How many bundle acquires {@link #failingAcquirer}'s session was asked for. */

@@ -293,6 +293,70 @@ class WorkerEndToEndIT {
     }
   }
 
+  @Test
+  void sigterm_whileWaitingForABundle_endsTheWaitAtOnce_grantsItNothing_andSaysGoodbye()
+      throws Exception {
+    try (LiveBroker daemon = startDaemon();
+        dev.berth.client.BrokerClient client =
+            dev.berth.client.BrokerClient.newBuilder().target(daemon.target()).build();
+        dev.berth.client.WorkerSession holder = client.openSession("holder")) {
+      List<dev.berth.client.Lease> held = new ArrayList<>();
+      for (int i = 0; i < RENDER_LIMIT; i++) { // every RENDER slot, so the worker's bundle waits
+        held.add(
+            ((dev.berth.client.AcquireResult.Granted)
+                    holder.acquire(
+                        dev.berth.client.AcquireOptions.render("http://h" + i + ".test/")))
+                .lease());
+      }
+      try (Processes.Worker worker =
+          Processes.Worker.start(
+              dir, "stopped", daemon.target(), List.of("http://a.test/"), workerOptions(false))) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (renderQueued(daemon) == 0) {
+          assertThat(worker.process.isAlive())
+              .as("worker ended early:\n%s", Processes.tail(worker.log, 40))
+              .isTrue();
+          assertThat(System.nanoTime()).as("the worker's bundle never queued").isLessThan(deadline);
+          Thread.sleep(50);
+        }
+
+        long stoppedAt = System.nanoTime();
+        worker.process.destroy(); // SIGTERM
+        int exit = worker.await(Duration.ofSeconds(60));
+        Duration took = Duration.ofNanos(System.nanoTime() - stoppedAt);
+
+        String log = Files.readString(worker.log);
+        // A JVM that a signal shut down exits 143 (128 + SIGTERM), whatever its status would be.
+        assertThat(exit).as("exit; log:\n%s", log).isEqualTo(143);
+        assertThat(took)
+            .as("not the 20 s queue wait, nor the shutdown hook's patience; log:\n%s", log)
+            .isLessThan(Duration.ofSeconds(10));
+        assertThat(renderQueued(daemon)).as("its wait cancelled at the broker").isZero();
+        assertThat(
+                daemon
+                    .admin()
+                    .listSessions(ListSessionsRequest.newBuilder().setWorkerId("stopped").build())
+                    .getSessionsList())
+            .as("goodbye said")
+            .isEmpty();
+        held.get(0).close(); // a slot frees: nobody is waiting for it
+        assertThat(leasesOf(daemon, "stopped")).isEmpty();
+        assertThat(leasesOf(daemon, "holder")).hasSize(RENDER_LIMIT - 1);
+        System.out.printf(
+            "sigterm: worker waiting for a bundle exited %.2fs after SIGTERM%n",
+            took.toMillis() / 1000.0);
+      }
+      held.forEach(dev.berth.client.Lease::close);
+    }
+  }
+
+  private static int renderQueued(LiveBroker daemon) {
+    return daemon.admin().getStatus(GetStatusRequest.getDefaultInstance()).getPoolsList().stream()
+        .filter(p -> p.getKind() == ResourceKind.RESOURCE_KIND_RENDER)
+        .mapToInt(PoolStatus::getQueued)
+        .sum();
+  }
+
   /** The daemon process and an admin stub on one channel, closed together. */
   private record LiveBroker(
       DaemonProcess process, ManagedChannel channel, BrokerAdminGrpc.BrokerAdminBlockingStub admin)

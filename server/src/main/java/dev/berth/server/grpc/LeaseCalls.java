@@ -255,12 +255,33 @@ final class LeaseCalls {
 
   private void giveBack(List<Lease> granted, String principal) {
     for (Lease lease : granted) {
-      try {
-        broker.release(lease.sessionId(), lease.id(), principal, Outcome.UNKNOWN);
-      } catch (RuntimeException e) {
-        // The session ended meanwhile, and the lease with it; or the broker stopped.
-        log.debug("giving back lease {} of a caller that left failed", lease.id(), e);
-      }
+      giveBack(lease.sessionId(), lease.id(), principal);
+    }
+  }
+
+  /**
+   * Gives back, on the scheduler, leases granted to a call whose caller withdrew it (a stream
+   * call's cancel that crossed the grant), whether or not its request had a {@code request_id}: the
+   * caller said it no longer wants them.
+   */
+  void giveBack(String sessionId, List<String> leaseIds, String principal) {
+    if (!leaseIds.isEmpty()) {
+      time.schedule(
+          () -> {
+            for (String leaseId : leaseIds) {
+              giveBack(sessionId, leaseId, principal);
+            }
+          },
+          0);
+    }
+  }
+
+  private void giveBack(String sessionId, String leaseId, String principal) {
+    try {
+      broker.release(sessionId, leaseId, principal, Outcome.UNKNOWN);
+    } catch (RuntimeException e) {
+      // The session ended meanwhile, and the lease with it; or the broker stopped.
+      log.debug("giving back lease {} of a caller that left failed", leaseId, e);
     }
   }
 }

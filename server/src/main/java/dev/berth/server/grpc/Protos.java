@@ -719,7 +719,8 @@ final class Protos {
                 .setSessionTtl(duration(opened.ttlNanos()))
                 .setResumed(opened.resumed())
                 .addAllLostLeases(opened.lostLeases())
-                .setStreamCallsInFlight(streamCallsInFlight))
+                .setStreamCallsInFlight(streamCallsInFlight)
+                .setStreamCallCancel(true))
         .build();
   }
 

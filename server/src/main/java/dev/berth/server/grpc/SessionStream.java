@@ -26,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * One {@code OpenSession} stream: reads hello, heartbeats, acks, goodbye and the acquire and
@@ -39,6 +40,8 @@ import java.util.function.Consumer;
  * hello, a {@code call_id} already in flight) closes it. At most {@link
  * dev.berth.server.config.BrokerConfig#streamCallsInFlight} calls may be in flight; when the stream
  * ends, however it ends, its waiting acquires are cancelled and give their places in the queue up.
+ * The worker may cancel one acquire or bundle by its call_id ({@code cancel}); a grant that crosses
+ * the cancel is given back.
  *
  * <p>Outbound events go through an {@link OutboundQueue}: when the transport is not ready they
  * queue, a newer heartbeat ack replaces an unsent older one, and a worker that stops reading
@@ -134,6 +137,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
         case ACQUIRE -> acquire(request.getAcquire());
         case RELEASE -> release(request.getRelease());
         case ACQUIRE_BUNDLE -> acquireBundle(request.getAcquireBundle());
+        case CANCEL -> cancel(request.getCancel().getCallId());
         case MSG_NOT_SET -> throw BrokerException.invalid("msg", "empty SessionRequest");
       }
     } catch (RuntimeException e) {
@@ -211,7 +215,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                   sessionId,
                   Long.MAX_VALUE,
                   principal,
-                  call.answer(Protos::acquireResult)));
+                  call.answer(
+                      Protos::acquireResult,
+                      r -> r.hasGranted() ? List.of(r.getGranted().getLeaseId()) : List.of())));
     }
   }
 
@@ -226,7 +232,12 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                   sessionId,
                   Long.MAX_VALUE,
                   principal,
-                  call.answer(Protos::bundleResult)));
+                  call.answer(
+                      Protos::bundleResult,
+                      r ->
+                          r.getGranted().getLeasesList().stream()
+                              .map(dev.berth.proto.v1.Lease::getLeaseId)
+                              .toList())));
     }
   }
 
@@ -294,6 +305,31 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     return call;
   }
 
+  /**
+   * The worker's cancel of its acquire or bundle {@code callId}: one still in flight gives its
+   * place in the queue up and is answered CANCELLED. One already answered, a release (answered at
+   * once) or an unknown call_id is left alone: the worker releases a grant that crossed its cancel.
+   */
+  private void cancel(long callId) {
+    requireSession("cancel");
+    ConcurrentHashMap<Long, StreamCall> calls = inFlight;
+    StreamCall call = calls == null ? null : calls.get(callId);
+    if (call == null || call.kind == SessionRequest.MsgCase.RELEASE) {
+      return;
+    }
+    // Withdrawn first: a grant that is decided now, and loses the race to answer, is given back.
+    call.withdrawn = true;
+    call.pending.cancel();
+    if (call.finish()) {
+      send(
+          Protos.callFailed(
+              call.kind,
+              callId,
+              Status.CANCELLED.withDescription(
+                  "call " + Long.toUnsignedString(callId) + " cancelled by the worker")));
+    }
+  }
+
   private static BrokerException duplicate(long callId) {
     return BrokerException.invalid(
         "call_id",
@@ -324,6 +360,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     private final SessionRequest.MsgCase kind;
     private final AtomicBoolean done = new AtomicBoolean();
     volatile LeaseCalls.Pending pending = LeaseCalls.Pending.DONE;
+
+    /** Set when the worker cancelled the call: a grant that finds it answered is given back. */
+    volatile boolean withdrawn;
 
     StreamCall(long id, SessionRequest.MsgCase kind) {
       this.id = id;
@@ -371,14 +410,19 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
     /**
      * Where the answer of this call, an acquire or a bundle, goes: {@code result} makes the
-     * stream's event from the call id and the response.
+     * stream's event from the call id and the response; {@code granted} names the leases a response
+     * grants, given back when the worker's cancel answered the call first.
      */
-    <T> LeaseCalls.Reply<T> answer(BiFunction<Long, T, SessionEvent> result) {
+    <T> LeaseCalls.Reply<T> answer(
+        BiFunction<Long, T, SessionEvent> result, Function<T, List<String>> granted) {
       return new LeaseCalls.Reply<>() {
         @Override
         public void answer(T response) {
           if (finish()) {
             send(result.apply(id, response));
+          } else if (withdrawn) {
+            // The worker's cancel answered the call first: nobody will hear of this grant.
+            shared.calls().giveBack(sessionId, granted.apply(response), principal);
           }
         }
 

@@ -25,6 +25,7 @@ import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.StreamAcquire;
 import dev.berth.proto.v1.StreamAcquireBundle;
+import dev.berth.proto.v1.StreamCancel;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.config.PrincipalCaps;
@@ -526,6 +527,77 @@ class LeaseBrokerStreamTest {
 
   private static dev.berth.proto.v1.Hello.Builder hello() {
     return dev.berth.proto.v1.Hello.newBuilder().setWorkerId("worker-1");
+  }
+
+  private static SessionRequest cancelOf(long callId) {
+    return SessionRequest.newBuilder()
+        .setCancel(StreamCancel.newBuilder().setCallId(callId))
+        .build();
+  }
+
+  @Test
+  void cancel_waitingAcquire_answeredCancelled_placeGivenUp_streamStaysOpen() {
+    SessionRecorder worker = start();
+    fillPdfPool(worker);
+    worker.sendAcquire(1, onStream(RESOURCE_KIND_PDF).setWait(proto(WAIT)).setRequestId("pdf-1"));
+    int queuedBefore = b.broker.queued(ResourceKind.PDF);
+
+    worker.send(cancelOf(1));
+    AcquireResult cancelled = worker.nextAcquireResult();
+    b.release(worker.sessionId(), firstPdfLease());
+    worker.sendAcquire(2, onStream(RESOURCE_KIND_RENDER));
+    AcquireResult next = worker.nextAcquireResult();
+
+    assertThat(queuedBefore).isEqualTo(1);
+    assertThat(cancelled.getCallId()).isEqualTo(1);
+    assertThat(errorOf(cancelled, Status.Code.CANCELLED).getMessage())
+        .isEqualTo("call 1 cancelled by the worker");
+    assertThat(b.broker.queued(ResourceKind.PDF)).isZero();
+    assertThat(b.broker.inUse(ResourceKind.PDF))
+        .as("the freed slot went to nobody")
+        .isEqualTo(b.broker.config().limit(ResourceKind.PDF) - 1);
+    assertThat(next.getCallId()).isEqualTo(2);
+    grantOf(next);
+  }
+
+  @Test
+  void cancel_waitingBundle_answeredCancelled_holdsNothing() {
+    SessionRecorder worker = start();
+    fillPdfPool(worker);
+    sendBundle(worker, 1, renderAndPdf().setWait(proto(WAIT)));
+
+    worker.send(cancelOf(1));
+    BundleResult cancelled = worker.next().getBundleResult();
+    b.release(worker.sessionId(), firstPdfLease());
+
+    assertThat(cancelled.getCallId()).isEqualTo(1);
+    assertThat(cancelled.getError().getCode()).isEqualTo(Status.Code.CANCELLED.value());
+    assertThat(b.broker.queued(ResourceKind.PDF)).isZero();
+    assertThat(b.broker.inUse(ResourceKind.RENDER)).isZero();
+  }
+
+  @Test
+  void opened_saysTheBrokerUnderstandsCancels() {
+    b = new InProcessBroker(InProcessBroker.config().build());
+
+    assertThat(b.openStream().hello("worker-1").getStreamCallCancel()).isTrue();
+  }
+
+  @Test
+  void cancel_ofAnAnsweredOrUnknownCall_changesNothingAndAnswersNothing() {
+    SessionRecorder worker = start();
+    worker.sendAcquire(1, onStream(RESOURCE_KIND_RENDER));
+    grantOf(worker.nextAcquireResult());
+
+    worker.send(cancelOf(1));
+    worker.send(cancelOf(99));
+    worker.sendAcquire(2, onStream(RESOURCE_KIND_RENDER));
+    AcquireResult next = worker.nextAcquireResult();
+
+    assertThat(next.getCallId()).as("no answer to either cancel came first").isEqualTo(2);
+    grantOf(next);
+    assertThat(b.broker.inUse(ResourceKind.RENDER)).as("the granted lease stands").isEqualTo(2);
+    assertThat(worker.isClosed()).isFalse();
   }
 
   @Test
