@@ -32,6 +32,7 @@ import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionInfo;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.StreamAcquire;
+import dev.berth.proto.v1.StreamCancel;
 import dev.berth.proto.v1.StreamRelease;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.testkit.DaemonProcess;
@@ -259,6 +260,8 @@ class FuzzIT {
                   .setHeartbeat(Heartbeat.newBuilder().setSeq(i + 1))
                   .build());
           long id = i % 3 == 0 ? -1L - i : i % 3 == 1 ? Long.MAX_VALUE - i : random.nextLong();
+          // A cancel of a call this stream never made is left alone: no answer, the stream goes on.
+          stream.send(cancel(random.nextLong()));
           if (random.nextBoolean()) {
             AcquireRequest fuzzed =
                 AcquireRequest.parseFrom(
@@ -287,6 +290,7 @@ class FuzzIT {
           assertThat(PROPER)
               .as("code of %s", answer)
               .contains(Status.fromCodeValue(error.getCode()).getCode());
+          stream.send(cancel(id)); // answered already: changes nothing, answers nothing
           if (answer.hasAcquireResult() && answer.getAcquireResult().getResponse().hasGranted()) {
             stream.send(
                 SessionRequest.newBuilder()
@@ -337,6 +341,12 @@ class FuzzIT {
         .setSessionId(sessionId)
         .setKind(ResourceKind.RESOURCE_KIND_RENDER)
         .setUrl("https://stream.fuzz.example/")
+        .build();
+  }
+
+  private static SessionRequest cancel(long callId) {
+    return SessionRequest.newBuilder()
+        .setCancel(StreamCancel.newBuilder().setCallId(callId))
         .build();
   }
 
