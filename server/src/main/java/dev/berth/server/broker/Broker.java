@@ -769,8 +769,13 @@ public final class Broker implements AutoCloseable {
       String sessionId,
       long afterToken,
       int limit) {
-    return state.command(
-        (now, fx) -> views.leases(workerId, kind, host, sessionId, afterToken, limit));
+    List<Views.LeaseInfo> matching =
+        state.command(
+            (now, fx) -> views.leasesUnordered(workerId, kind, host, sessionId, afterToken));
+    return matching.stream()
+        .sorted((a, b) -> Long.compareUnsigned(a.lease().fencingToken(), b.lease().fencingToken()))
+        .limit(limit)
+        .toList();
   }
 
   /**

@@ -95,18 +95,17 @@ final class StatusViews {
         .toList();
   }
 
-  /** See {@link Broker#leases(String, ResourceKind, String, String, long, int)}. */
+  /**
+   * The leases {@link Broker#leases(String, ResourceKind, String, String, long, int)} lists, in no
+   * order: the caller sorts them after the lock is released, so that listing a large fleet's leases
+   * holds the lock for one pass over them, not for a sort.
+   */
   // Lock held: the stream's lambdas run within this call, while the caller holds state.lock; the
   // checker treats a lambda body as holding no lock.
   @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
-  List<Views.LeaseInfo> leases(
-      String workerId,
-      ResourceKind kind,
-      String host,
-      String sessionId,
-      long afterToken,
-      int limit) {
+  List<Views.LeaseInfo> leasesUnordered(
+      String workerId, ResourceKind kind, String host, String sessionId, long afterToken) {
     return state.leases.all().stream()
         .filter(l -> kind == null || l.kind() == kind)
         .filter(l -> host.isEmpty() || l.host().equals(host))
@@ -114,8 +113,6 @@ final class StatusViews {
         .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
         .map(l -> new Views.LeaseInfo(l, workerOf(l.sessionId())))
         .filter(i -> workerId.isEmpty() || i.workerId().equals(workerId))
-        .sorted((a, b) -> Long.compareUnsigned(a.lease().fencingToken(), b.lease().fencingToken()))
-        .limit(limit)
         .toList();
   }
 
