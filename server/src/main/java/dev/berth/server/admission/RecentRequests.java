@@ -27,6 +27,7 @@ public final class RecentRequests {
     private final Request<A> request;
     private Waiter<A> pending;
     private A answer;
+    private boolean claimed;
 
     Entry(Request<A> request) {
       this.request = request;
@@ -55,6 +56,16 @@ public final class RecentRequests {
         return g.leases();
       }
       return List.of();
+    }
+
+    /** A repeat of the request was given its answer (or joined its wait). */
+    public void claim() {
+      claimed = true;
+    }
+
+    /** Whether a repeat of the request was given its answer (or joined its wait). */
+    public boolean claimed() {
+      return claimed;
     }
 
     public void waiting(Waiter<A> waiter) {

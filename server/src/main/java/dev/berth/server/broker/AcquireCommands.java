@@ -231,6 +231,7 @@ final class AcquireCommands {
               + ")");
     }
     RecentRequests.Entry<A> first = any.as(request);
+    first.claim();
     if (first.answer() != null) {
       A answer = first.answer();
       fx.add(() -> callback.decided(answer));
@@ -381,6 +382,31 @@ final class AcquireCommands {
         session.recentRequests().forget(requestId, entry);
       }
     }
+  }
+
+  /**
+   * See {@link Broker#forgetUnclaimed}. Lock held.
+   *
+   * @return whether the request was forgotten: its answer granted exactly {@code leaseIds} and no
+   *     repeat was given it
+   */
+  @GuardedBy("state.lock")
+  boolean forgetUnclaimed(String sessionId, String requestId, List<String> leaseIds) {
+    Session session = state.sessions.get(sessionId);
+    if (session == null || requestId.isEmpty()) {
+      return false;
+    }
+    RecentRequests.Entry<?> entry = session.recentRequests().get(requestId);
+    if (entry == null || entry.pending() != null || entry.claimed()) {
+      return false;
+    }
+    List<String> granted = new ArrayList<>();
+    entry.grantedLeases().forEach(l -> granted.add(l.id()));
+    if (!granted.equals(leaseIds)) {
+      return false; // the id was forgotten and asked again meanwhile: another request's answer
+    }
+    session.recentRequests().forget(requestId, entry);
+    return true;
   }
 
   /** Puts a waiter in the queue of every kind it asks for, in its job's lane: one place. */

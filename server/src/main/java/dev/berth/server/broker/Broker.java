@@ -529,6 +529,22 @@ public final class Broker implements AutoCloseable {
   // ---------------------------------------------------------------- acquire
 
   /**
+   * Forgets the answer of request {@code requestId} of session {@code sessionId} when it granted
+   * exactly {@code leaseIds} and no repeat of the request has been given it: the caller of a grant
+   * that crossed its call's end did not retry, so the leases may be given back, and a later retry
+   * is asked afresh instead of being answered with leases that are gone.
+   *
+   * @return whether it was forgotten; false when a repeat claimed the answer (its caller has the
+   *     leases), the session ended, or the id now names another request
+   */
+  // Lock held: the lambda runs inside state.command, under state.lock, which the command objects
+  // share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public boolean forgetUnclaimed(String sessionId, String requestId, List<String> leaseIds) {
+    return state.command((now, fx) -> acquires.forgetUnclaimed(sessionId, requestId, leaseIds));
+  }
+
+  /**
    * Asks for one lease. The callback is told exactly once: granted, refused, or failed (when the
    * session ends while the acquire waits). It may be told before this method returns.
    *

@@ -98,7 +98,8 @@ final class LeaseCalls {
               startNanos,
               protos::acquireResponse,
               d -> d instanceof Decision.Granted g ? List.of(g.lease()) : List.of(),
-              spec.requestId().isEmpty() ? principal : null);
+              principal,
+              spec.requestId());
       return started(broker.acquire(spec, principal, answer), answer, reply);
     } catch (RuntimeException e) {
       reply.fail(Errors.toStatus(e));
@@ -131,7 +132,8 @@ final class LeaseCalls {
               startNanos,
               protos::bundleResponse,
               d -> d instanceof BundleDecision.Granted g ? g.leases() : List.of(),
-              spec.requestId().isEmpty() ? principal : null);
+              principal,
+              spec.requestId());
       return started(broker.acquireBundle(spec, principal, answer), answer, reply);
     } catch (RuntimeException e) {
       reply.fail(Errors.toStatus(e));
@@ -197,9 +199,11 @@ final class LeaseCalls {
    *
    * <p>A grant whose caller is gone by then is given back when its request had no {@code
    * request_id}: nobody can ever learn of that lease, and it would hold its slot until max hold or
-   * its session's end. A grant with a {@code request_id} is kept, since a retry with that id gets
-   * it. The release runs on the scheduler, after this command's own effects, so every listener
-   * still hears of the grant before its end.
+   * its session's end. A grant with a {@code request_id} is kept for one session TTL, since a retry
+   * with that id gets it; if none has come by then, the request is forgotten and the grant given
+   * back ({@link Broker#forgetUnclaimed}), so a caller that never retries costs one TTL of the
+   * slot, not its max hold. The release runs on the scheduler, after this command's own effects, so
+   * every listener still hears of the grant before its end.
    */
   private final class Answer<A, R> implements Callback<A> {
     private final Reply<R> reply;
@@ -207,14 +211,15 @@ final class LeaseCalls {
     private final long startNanos;
     private final Function<A, R> response;
     private final Function<A, List<Lease>> leases;
-    private final String giveBackAs;
+    private final String principal;
+    private final String requestId;
     private final Thread caller = Thread.currentThread();
     volatile boolean returned;
 
     /**
      * @param leases the leases a decision grants
-     * @param giveBackAs the principal that releases a grant nobody will learn of, or null to keep
-     *     such a grant (the request has a {@code request_id})
+     * @param principal who asked: the grant of a caller that left is given back as it
+     * @param requestId the request's {@code request_id}, empty for none
      */
     Answer(
         Reply<R> reply,
@@ -222,13 +227,15 @@ final class LeaseCalls {
         long startNanos,
         Function<A, R> response,
         Function<A, List<Lease>> leases,
-        String giveBackAs) {
+        String principal,
+        String requestId) {
       this.reply = reply;
       this.kind = kind;
       this.startNanos = startNanos;
       this.response = response;
       this.leases = leases;
-      this.giveBackAs = giveBackAs;
+      this.principal = principal;
+      this.requestId = requestId;
     }
 
     @Override
@@ -237,12 +244,25 @@ final class LeaseCalls {
       timings.answered(kind, time.nanoTime() - startNanos, queued);
       if (!reply.isCancelled()) {
         reply.answer(response.apply(decision));
-      } else if (giveBackAs != null) {
-        List<Lease> granted = leases.apply(decision);
-        if (!granted.isEmpty()) {
-          time.schedule(() -> giveBack(granted, giveBackAs), 0);
-        }
+        return;
       }
+      List<Lease> granted = leases.apply(decision);
+      if (granted.isEmpty()) {
+        return;
+      }
+      if (requestId.isEmpty()) {
+        time.schedule(() -> giveBack(granted, principal), 0);
+        return;
+      }
+      String sessionId = granted.get(0).sessionId();
+      List<String> ids = granted.stream().map(Lease::id).toList();
+      time.schedule(
+          () -> {
+            if (broker.forgetUnclaimed(sessionId, requestId, ids)) {
+              giveBack(granted, principal);
+            }
+          },
+          broker.policy().broker().sessionTtl().toNanos());
     }
 
     @Override

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 /**
  * A grant whose caller left before its answer could be sent: nobody can learn of a lease whose
  * request had no {@code request_id}, so it is given back rather than held until max hold; one with
- * a {@code request_id} is kept for the retry that will ask for it.
+ * a {@code request_id} is kept for one session TTL for the retry that may ask for it.
  */
 class LeaseCallsTest {
   private static final String PRINCIPAL = "worker";
@@ -31,6 +31,8 @@ class LeaseCallsTest {
   private Broker broker;
   private LeaseCalls calls;
   private String session;
+  private SessionStream stream;
+  private long beats;
 
   /** A caller that can leave; records what it was told. */
   private static final class Caller<T> implements LeaseCalls.Reply<T> {
@@ -61,9 +63,22 @@ class LeaseCallsTest {
     broker = shared.broker();
     calls = shared.calls();
     FakeServerCallStreamObserver<SessionEvent> out = new FakeServerCallStreamObserver<>();
-    new SessionStream(shared, out, PRINCIPAL)
-        .onNext(SessionRequest.newBuilder().setHello(Hello.newBuilder().setWorkerId("w")).build());
+    stream = new SessionStream(shared, out, PRINCIPAL);
+    stream.onNext(
+        SessionRequest.newBuilder().setHello(Hello.newBuilder().setWorkerId("w")).build());
     session = out.written.get(0).getOpened().getSessionId();
+  }
+
+  /** Moves the clock past one session TTL, heartbeating half-way so the session lives on. */
+  private void pastOneTtl() {
+    long ttlMs = broker.policy().broker().sessionTtl().toMillis();
+    time.advanceMillis(ttlMs / 2);
+    stream.onNext(
+        SessionRequest.newBuilder()
+            .setHeartbeat(dev.berth.proto.v1.Heartbeat.newBuilder().setSeq(++beats))
+            .build());
+    time.advanceMillis(ttlMs - ttlMs / 2 + 1);
+    assertThat(broker.sessionCount()).as("the session lives on").isOne();
   }
 
   private AcquireRequest.Builder pdf() {
@@ -101,6 +116,30 @@ class LeaseCallsTest {
     acquire(pdf().setRequestId("r1"), retry);
 
     assertThat(retry.answers).singleElement().satisfies(r -> assertThat(r.hasGranted()).isTrue());
+    assertThat(broker.inUse(ResourceKind.PDF)).isOne();
+    pastOneTtl();
+    assertThat(broker.inUse(ResourceKind.PDF)).as("the retry has it").isOne();
+  }
+
+  /**
+   * Nobody retried within one TTL: the grant is given back, not held until max hold, and a retry
+   * after that is asked afresh rather than answered with a lease that is gone.
+   */
+  @Test
+  void callerGoneBeforeAnImmediateGrant_withRequestId_noRetryWithinOneTtl_givenBack() {
+    Caller<AcquireResponse> gone = new Caller<>();
+    gone.gone = true;
+    acquire(pdf().setRequestId("r1"), gone);
+    String first = broker.leases().get(0).id();
+
+    pastOneTtl();
+    assertThat(broker.inUse(ResourceKind.PDF)).isZero();
+
+    Caller<AcquireResponse> late = new Caller<>();
+    acquire(pdf().setRequestId("r1"), late);
+    assertThat(late.answers)
+        .singleElement()
+        .satisfies(r -> assertThat(r.getGranted().getLeaseId()).isNotEqualTo(first));
     assertThat(broker.inUse(ResourceKind.PDF)).isOne();
   }
 
