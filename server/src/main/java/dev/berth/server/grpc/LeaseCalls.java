@@ -282,14 +282,19 @@ final class LeaseCalls {
   /**
    * Gives back, on the scheduler, leases granted to a call whose caller withdrew it (a stream
    * call's cancel that crossed the grant), whether or not its request had a {@code request_id}: the
-   * caller said it no longer wants them.
+   * caller said it no longer wants them. With a {@code request_id} the request is forgotten first,
+   * so a later call with that id is decided afresh instead of being answered with leases that are
+   * gone; and when a repeat of it was already given the leases, they are kept, since that caller
+   * holds them ({@link Broker#forgetUnclaimed}).
    */
-  void giveBack(String sessionId, List<String> leaseIds, String principal) {
+  void giveBack(String sessionId, String requestId, List<String> leaseIds, String principal) {
     if (!leaseIds.isEmpty()) {
       time.schedule(
           () -> {
-            for (String leaseId : leaseIds) {
-              giveBack(sessionId, leaseId, principal);
+            if (requestId.isEmpty() || broker.forgetUnclaimed(sessionId, requestId, leaseIds)) {
+              for (String leaseId : leaseIds) {
+                giveBack(sessionId, leaseId, principal);
+              }
             }
           },
           0);

@@ -217,7 +217,8 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                   principal,
                   call.answer(
                       Protos::acquireResult,
-                      r -> r.hasGranted() ? List.of(r.getGranted().getLeaseId()) : List.of())));
+                      r -> r.hasGranted() ? List.of(r.getGranted().getLeaseId()) : List.of(),
+                      message.getRequest().getRequestId())));
     }
   }
 
@@ -237,7 +238,8 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                       r ->
                           r.getGranted().getLeasesList().stream()
                               .map(dev.berth.proto.v1.Lease::getLeaseId)
-                              .toList())));
+                              .toList(),
+                      message.getRequest().getRequestId())));
     }
   }
 
@@ -411,10 +413,13 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     /**
      * Where the answer of this call, an acquire or a bundle, goes: {@code result} makes the
      * stream's event from the call id and the response; {@code granted} names the leases a response
-     * grants, given back when the worker's cancel answered the call first.
+     * grants, given back when the worker's cancel answered the call first (unless a repeat of
+     * {@code requestId} was given them, see {@link LeaseCalls#giveBack}).
      */
     <T> LeaseCalls.Reply<T> answer(
-        BiFunction<Long, T, SessionEvent> result, Function<T, List<String>> granted) {
+        BiFunction<Long, T, SessionEvent> result,
+        Function<T, List<String>> granted,
+        String requestId) {
       return new LeaseCalls.Reply<>() {
         @Override
         public void answer(T response) {
@@ -422,7 +427,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
             send(result.apply(id, response));
           } else if (withdrawn) {
             // The worker's cancel answered the call first: nobody will hear of this grant.
-            shared.calls().giveBack(sessionId, granted.apply(response), principal);
+            shared.calls().giveBack(sessionId, requestId, granted.apply(response), principal);
           }
         }
 

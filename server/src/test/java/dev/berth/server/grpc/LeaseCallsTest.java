@@ -143,6 +143,44 @@ class LeaseCallsTest {
     assertThat(broker.inUse(ResourceKind.PDF)).isOne();
   }
 
+  /**
+   * A withdrawn call's grant (a stream cancel that crossed it) is given back and its request
+   * forgotten, so a later call with the same id is decided afresh, not answered with the lease that
+   * is gone.
+   */
+  @Test
+  void withdrawnGrant_withRequestId_givenBackAndForgotten() {
+    Caller<AcquireResponse> first = new Caller<>();
+    acquire(pdf().setRequestId("r1"), first);
+    String lease = first.answers.get(0).getGranted().getLeaseId();
+
+    calls.giveBack(session, "r1", List.of(lease), PRINCIPAL);
+    time.advanceMillis(1);
+    assertThat(broker.inUse(ResourceKind.PDF)).isZero();
+
+    Caller<AcquireResponse> again = new Caller<>();
+    acquire(pdf().setRequestId("r1"), again);
+    assertThat(again.answers)
+        .singleElement()
+        .satisfies(r -> assertThat(r.getGranted().getLeaseId()).isNotEqualTo(lease));
+  }
+
+  /** A repeat of the request was given the lease before the withdrawn call's give-back ran. */
+  @Test
+  void withdrawnGrant_aRepeatWasGivenIt_kept() {
+    Caller<AcquireResponse> first = new Caller<>();
+    acquire(pdf().setRequestId("r1"), first);
+    String lease = first.answers.get(0).getGranted().getLeaseId();
+    Caller<AcquireResponse> repeat = new Caller<>();
+    acquire(pdf().setRequestId("r1"), repeat);
+    assertThat(repeat.answers.get(0).getGranted().getLeaseId()).isEqualTo(lease);
+
+    calls.giveBack(session, "r1", List.of(lease), PRINCIPAL);
+    time.advanceMillis(1);
+
+    assertThat(broker.inUse(ResourceKind.PDF)).as("the repeat's caller holds it").isOne();
+  }
+
   @Test
   void callerGoneWhileItsAcquireWaited_grantDecidedLater_givenBack() {
     Caller<AcquireResponse> holder = new Caller<>();
