@@ -247,22 +247,15 @@ final class LeaseCalls {
         return;
       }
       List<Lease> granted = leases.apply(decision);
-      if (granted.isEmpty()) {
-        return;
+      if (!granted.isEmpty()) {
+        // Without a request_id nobody can ask for it: back at once. With one, a retry may.
+        giveBack(
+            granted.get(0).sessionId(),
+            requestId,
+            granted.stream().map(Lease::id).toList(),
+            principal,
+            requestId.isEmpty() ? 0 : broker.policy().broker().sessionTtl().toNanos());
       }
-      if (requestId.isEmpty()) {
-        time.schedule(() -> giveBack(granted, principal), 0);
-        return;
-      }
-      String sessionId = granted.get(0).sessionId();
-      List<String> ids = granted.stream().map(Lease::id).toList();
-      time.schedule(
-          () -> {
-            if (broker.forgetUnclaimed(sessionId, requestId, ids)) {
-              giveBack(granted, principal);
-            }
-          },
-          broker.policy().broker().sessionTtl().toNanos());
     }
 
     @Override
@@ -270,12 +263,6 @@ final class LeaseCalls {
       if (!reply.isCancelled()) {
         reply.fail(Errors.toStatus(error));
       }
-    }
-  }
-
-  private void giveBack(List<Lease> granted, String principal) {
-    for (Lease lease : granted) {
-      giveBack(lease.sessionId(), lease.id(), principal);
     }
   }
 
@@ -288,6 +275,16 @@ final class LeaseCalls {
    * holds them ({@link Broker#forgetUnclaimed}).
    */
   void giveBack(String sessionId, String requestId, List<String> leaseIds, String principal) {
+    giveBack(sessionId, requestId, leaseIds, principal, 0);
+  }
+
+  /** {@link #giveBack(String, String, List, String)} once {@code delayNanos} have passed. */
+  private void giveBack(
+      String sessionId,
+      String requestId,
+      List<String> leaseIds,
+      String principal,
+      long delayNanos) {
     if (!leaseIds.isEmpty()) {
       time.schedule(
           () -> {
@@ -297,7 +294,7 @@ final class LeaseCalls {
               }
             }
           },
-          0);
+          delayNanos);
     }
   }
 
