@@ -142,8 +142,8 @@ public final class Broker implements AutoCloseable {
       ModuleRegistry modules) {
     this.state = new BrokerState(policy, time, epoch, nextEpoch, ids, heap, modules);
     this.acquires = new AcquireCommands(state);
-    this.sessions = new SessionCommands(state, acquires);
     this.ends = new EndCommands(state, acquires);
+    this.sessions = new SessionCommands(state, acquires, ends);
     this.housekeeping = new Housekeeping(state, sessions, acquires, ends);
     this.views = new StatusViews(state, sessions, acquires);
     this.sweeper = time.scheduleAtFixedRate(this::sweep, policy.broker().sweepInterval().toNanos());

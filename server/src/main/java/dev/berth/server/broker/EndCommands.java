@@ -47,6 +47,16 @@ final class EndCommands {
     return new EndResult(true, LeaseEnd.RELEASED, null);
   }
 
+  /**
+   * Ends a live lease of a resumed session that its worker's complete declaration leaves out: the
+   * worker released it (the release never reached the broker, or its end was never committed before
+   * a change of leader), so it ends as released, with no outcome.
+   */
+  @GuardedBy("state.lock")
+  void endUndeclared(Lease lease, long now, Effects fx) {
+    end(lease, LeaseEnd.RELEASED, null, Outcome.UNKNOWN, now, fx);
+  }
+
   /** See {@link Broker#revoke}. */
   @GuardedBy("state.lock")
   EndResult revoke(String leaseId, RevokeReason reason, long graceNanos, long now, Effects fx) {

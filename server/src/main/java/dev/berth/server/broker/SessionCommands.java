@@ -6,6 +6,7 @@ import static dev.berth.server.failure.BrokerException.Code.RESOURCE_EXHAUSTED;
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.berth.server.admission.Admission;
 import dev.berth.server.admission.Job;
+import dev.berth.server.admission.RecentRequests;
 import dev.berth.server.broker.Broker.Opened;
 import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.failure.BrokerException;
@@ -27,6 +28,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -42,11 +45,13 @@ final class SessionCommands {
 
   private final BrokerState state;
   private final AcquireCommands acquires;
+  private final EndCommands ends;
   private final CarriedRequests carried;
 
-  SessionCommands(BrokerState state, AcquireCommands acquires) {
+  SessionCommands(BrokerState state, AcquireCommands acquires, EndCommands ends) {
     this.state = state;
     this.acquires = acquires;
+    this.ends = ends;
     this.carried = new CarriedRequests(state);
   }
 
@@ -302,7 +307,63 @@ final class SessionCommands {
           adopted,
           hello.heldLeases().stream().filter(h -> h.fencingToken() == 0).count() - adopted);
     }
+    if (hello.heldLeasesComplete()) {
+      endUndeclared(session, hello, now, fx);
+    }
     return opened(session, true, lost, fx);
+  }
+
+  /**
+   * Ends the live leases of a resumed session that its worker's complete declaration leaves out,
+   * keeping those that answer a request the worker still awaits (its retry gets them). These are
+   * leases the worker released where the release never took effect here: lost with the old stream,
+   * or ended on a leader that died before the end was committed. Without this they would count
+   * against their pools until their max hold. A remembered request whose grant included one is
+   * forgotten, so a retry of it is decided afresh rather than answered with a lease that ended.
+   */
+  // Lock held: ends shares this BrokerState, so its state.lock is the lock held here; the checker
+  // cannot see the alias.
+  @SuppressWarnings("GuardedBy")
+  @GuardedBy("state.lock")
+  private void endUndeclared(Session session, HelloSpec hello, long now, Effects fx) {
+    Set<String> keep = new HashSet<>();
+    for (HelloSpec.HeldLease held : hello.heldLeases()) {
+      keep.add(held.leaseId());
+    }
+    for (String requestId : hello.awaitedRequestIds()) {
+      RecentRequests.Entry<?> entry = session.recentRequests().get(requestId);
+      if (entry != null) {
+        entry.grantedLeases().forEach(l -> keep.add(l.id()));
+      }
+    }
+    Set<String> ended = new HashSet<>();
+    for (String leaseId : state.leases.idsOf(session.id())) {
+      if (!keep.contains(leaseId)) {
+        ends.endUndeclared(state.leases.get(leaseId), now, fx);
+        ended.add(leaseId);
+      }
+    }
+    if (ended.isEmpty()) {
+      return;
+    }
+    Map<String, RecentRequests.Entry<?>> stale = new HashMap<>();
+    session
+        .recentRequests()
+        .forEach(
+            (requestId, entry) -> {
+              if (entry.grantedLeases().stream().anyMatch(l -> ended.contains(l.id()))) {
+                stale.put(requestId, entry);
+              }
+            });
+    stale.forEach((requestId, entry) -> session.recentRequests().forget(requestId, entry));
+    log.info(
+        "session {} of worker {} resumed: ended {} lease(s) its worker no longer holds, as released"
+            + " ({} remembered request(s) forgotten with them): {}",
+        session.id(),
+        session.workerId(),
+        ended.size(),
+        stale.size(),
+        ended);
   }
 
   /** See {@link Broker#heartbeat(String, SessionChannel, long, long, long, List)}. */

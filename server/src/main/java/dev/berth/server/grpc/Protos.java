@@ -311,7 +311,9 @@ final class Protos {
         hello.getMemoryLimitMb(),
         hello.getResumeSessionId(),
         held,
-        hello.getJob());
+        hello.getJob(),
+        hello.getHeldLeasesComplete(),
+        hello.getAwaitedRequestIdsList());
   }
 
   /**

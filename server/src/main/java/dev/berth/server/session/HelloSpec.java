@@ -12,6 +12,11 @@ import java.util.Map;
  * reconnecting, which session it resumes and which leases it believes it holds.
  *
  * @param job the job it names, or empty: then its principal's name is its job
+ * @param heldLeasesComplete the worker says {@code heldLeases} is every lease it holds in the
+ *     session it resumes: the broker ends the session's other leases, except those answering {@code
+ *     awaitedRequestIds}
+ * @param awaitedRequestIds the request ids of the session's acquires and bundles that the worker
+ *     sent and has not seen answered; empty unless {@code heldLeasesComplete}
  */
 public record HelloSpec(
     String workerId,
@@ -19,12 +24,15 @@ public record HelloSpec(
     long memoryLimitMb,
     String resumeSessionId,
     List<HeldLease> heldLeases,
-    String job) {
+    String job,
+    boolean heldLeasesComplete,
+    List<String> awaitedRequestIds) {
 
   public static final int MAX_LABELS = 32;
   public static final int MAX_LABEL_KEY = 63;
   public static final int MAX_LABEL_VALUE = 256;
   public static final int MAX_HELD_LEASES = 4096;
+  public static final int MAX_AWAITED_REQUESTS = 4096;
 
   /**
    * A lease the worker declares it still holds.
@@ -49,6 +57,18 @@ public record HelloSpec(
     labels = Map.copyOf(labels);
     heldLeases = List.copyOf(heldLeases);
     java.util.Objects.requireNonNull(job, "job");
+    awaitedRequestIds = List.copyOf(awaitedRequestIds);
+  }
+
+  /** A hello that does not say its declaration is complete. */
+  public HelloSpec(
+      String workerId,
+      Map<String, String> labels,
+      long memoryLimitMb,
+      String resumeSessionId,
+      List<HeldLease> heldLeases,
+      String job) {
+    this(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, job, false, List.of());
   }
 
   /** A hello that names no job. */
@@ -71,11 +91,25 @@ public record HelloSpec(
     return validate(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, "");
   }
 
+  /** Validates raw hello fields of a hello that does not say its declaration is complete. */
+  public static HelloSpec validate(
+      String workerId,
+      Map<String, String> labels,
+      long memoryLimitMb,
+      String resumeSessionId,
+      List<HeldLease> heldLeases,
+      String job) {
+    return validate(
+        workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, job, false, List.of());
+  }
+
   /**
    * Validates raw hello fields.
    *
    * @param job empty, or a job name by the rule of {@link JobsConfig#nameProblem} (it need not be
    *     configured: a job that is not runs as {@code default})
+   * @param awaitedRequestIds request ids by the rule of an acquire's, only with {@code
+   *     heldLeasesComplete}
    * @throws BrokerException INVALID_ARGUMENT naming the first field that breaks its rule
    */
   public static HelloSpec validate(
@@ -84,7 +118,9 @@ public record HelloSpec(
       long memoryLimitMb,
       String resumeSessionId,
       List<HeldLease> heldLeases,
-      String job) {
+      String job,
+      boolean heldLeasesComplete,
+      List<String> awaitedRequestIds) {
     if (!job.isEmpty()) {
       String problem = JobsConfig.nameProblem(job);
       if (problem != null) {
@@ -128,7 +164,26 @@ public record HelloSpec(
             "must be 0.." + AcquireSpec.MAX_MEMORY_ESTIMATE_MB + ", got " + held.memoryMb());
       }
     }
-    return new HelloSpec(workerId, labels, memoryLimitMb, resumeSessionId, heldLeases, job);
+    if (!awaitedRequestIds.isEmpty() && !heldLeasesComplete) {
+      throw BrokerException.invalid(
+          "hello.awaited_request_ids", "only with hello.held_leases_complete set");
+    }
+    if (awaitedRequestIds.size() > MAX_AWAITED_REQUESTS) {
+      throw BrokerException.invalid(
+          "hello.awaited_request_ids", "at most " + MAX_AWAITED_REQUESTS + " entries");
+    }
+    for (String requestId : awaitedRequestIds) {
+      AcquireSpec.requireId("hello.awaited_request_ids", requestId, true);
+    }
+    return new HelloSpec(
+        workerId,
+        labels,
+        memoryLimitMb,
+        resumeSessionId,
+        heldLeases,
+        job,
+        heldLeasesComplete,
+        awaitedRequestIds);
   }
 
   private static String clip(String s) {

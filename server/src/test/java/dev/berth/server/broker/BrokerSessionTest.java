@@ -273,6 +273,96 @@ class BrokerSessionTest {
     }
   }
 
+  /** A resume whose worker says {@code held} is every lease it holds, awaiting {@code awaited}. */
+  private static HelloSpec completeResume(
+      String sessionId, List<HeldLease> held, List<String> awaited) {
+    return HelloSpec.validate("a", Map.of(), 0, sessionId, held, "", true, awaited);
+  }
+
+  @Test
+  void open_resumeDeclaringEveryLease_endsTheUndeclaredAsReleasedAndGivesTheSlotToAWaiter() {
+    try (BrokerHarness h = new BrokerHarness(config().limit(PDF, 4))) {
+      Worker a = h.open("a");
+      Worker b = h.open("b");
+      Lease render = h.acquire(a, RENDER, null, "page-1", 0).granted();
+      Lease pdf = h.grant(a, PDF);
+      RecordingAcquireCallback waiter = h.acquire(b, RENDER, Duration.ofSeconds(30));
+      h.broker.detach(a.sessionId(), a.channel());
+
+      // The worker released the RENDER lease, but the release never took effect here.
+      Broker.Opened opened =
+          h.broker.open(
+              completeResume(
+                  a.sessionId(), List.of(new HeldLease(pdf.id(), pdf.fencingToken())), List.of()),
+              PRINCIPAL,
+              new RecordingSessionChannel());
+
+      assertThat(opened.resumed()).isTrue();
+      assertThat(opened.lostLeases()).isEmpty();
+      assertThat(h.isLive(render)).isFalse();
+      assertThat(h.isLive(pdf)).isTrue();
+      assertThat(h.release(a, render))
+          .as("a late release of it finds it ended, as released")
+          .isEqualTo(new Broker.EndResult(false, LeaseEnd.RELEASED, null));
+      assertThat(waiter.granted().sessionId()).isEqualTo(b.sessionId());
+      // Its request is forgotten with it: a retry is decided afresh, not answered with the lease
+      // that ended (the pool is b's now, so it is refused).
+      RecordingAcquireCallback retry = h.acquire(a, RENDER, null, "page-1", 0);
+      assertThat(retry.refused()).isNotNull();
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void open_resumeDeclaringEveryLease_keepsTheGrantOfAnAwaitedRequestForItsRetry() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease render = h.acquire(a, RENDER, null, "page-1", 0).granted(); // its answer was lost
+      h.broker.detach(a.sessionId(), a.channel());
+
+      h.broker.open(
+          completeResume(a.sessionId(), List.of(), List.of("page-1", "page-2")),
+          PRINCIPAL,
+          new RecordingSessionChannel());
+
+      assertThat(h.isLive(render)).isTrue();
+      Lease retried = h.acquire(a, RENDER, null, "page-1", 0).granted();
+      assertThat(retried.id()).isEqualTo(render.id());
+      assertThat(retried.fencingToken()).isEqualTo(render.fencingToken());
+    }
+  }
+
+  @Test
+  void open_resumeNotDeclaringEveryLease_keepsTheUndeclared() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease render = h.grant(a, RENDER);
+      h.broker.detach(a.sessionId(), a.channel());
+
+      Broker.Opened opened =
+          h.broker.open(
+              resumeHello("a", a.sessionId(), List.of()), PRINCIPAL, new RecordingSessionChannel());
+
+      assertThat(opened.resumed()).isTrue();
+      assertThat(h.isLive(render)).as("a generated client may not declare").isTrue();
+    }
+  }
+
+  @Test
+  void open_newSessionSayingItsDeclarationIsComplete_opensAsAnyOther() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease render = h.grant(a, RENDER);
+
+      Broker.Opened opened =
+          h.broker.open(
+              completeResume("", List.of(), List.of()), PRINCIPAL, new RecordingSessionChannel());
+
+      assertThat(opened.resumed()).isFalse();
+      assertThat(h.isLive(render)).as("another session's lease").isTrue();
+    }
+  }
+
   @Test
   void open_resumeWhileOldStreamAttached_closesOldStreamReplaced() {
     try (BrokerHarness h = new BrokerHarness(config())) {

@@ -16,8 +16,10 @@ import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.BundleResult;
 import dev.berth.proto.v1.CallError;
+import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseEnd;
+import dev.berth.proto.v1.Opened;
 import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.ReleaseResult;
@@ -478,6 +480,52 @@ class LeaseBrokerStreamTest {
 
     assertThat(retried).isEqualTo(granted);
     assertThat(b.broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
+  }
+
+  @Test
+  void resume_heldLeasesComplete_endsTheUndeclaredLeaseAndKeepsTheAwaitedGrant() {
+    SessionRecorder first = start();
+    String session = first.sessionId();
+    first.sendAcquire(1, onStream(RESOURCE_KIND_RENDER).setRequestId("page-1"));
+    Lease released = grantOf(first.nextAcquireResult()); // its release was lost
+    first.sendAcquire(2, onStream(RESOURCE_KIND_PDF).setRequestId("page-2"));
+    Lease awaited = grantOf(first.nextAcquireResult()); // its answer was lost
+    first.cancel();
+
+    SessionRecorder second = b.openStream();
+    Opened opened =
+        second.hello(
+            Hello.newBuilder()
+                .setWorkerId("worker-1")
+                .setResumeSessionId(session)
+                .setHeldLeasesComplete(true)
+                .addAwaitedRequestIds("page-2"));
+    second.sendAcquire(1, onStream(RESOURCE_KIND_PDF).setRequestId("page-2"));
+    Lease retried = grantOf(second.nextAcquireResult());
+
+    assertThat(opened.getResumed()).isTrue();
+    assertThat(retried).isEqualTo(awaited);
+    assertThat(b.broker.leases()).extracting(l -> l.id()).containsExactly(awaited.getLeaseId());
+    assertThat(b.broker.inUse(ResourceKind.RENDER)).isZero();
+    assertThat(released.getLeaseId()).isNotEqualTo(awaited.getLeaseId());
+  }
+
+  @Test
+  void hello_awaitedRequestIdsWithoutHeldLeasesComplete_invalidArgumentNamingTheField() {
+    SessionRecorder first = start();
+    SessionRecorder second = b.openStream();
+    second.send(
+        SessionRequest.newBuilder()
+            .setHello(
+                Hello.newBuilder()
+                    .setWorkerId("worker-1")
+                    .setResumeSessionId(first.sessionId())
+                    .addAwaitedRequestIds("page-1"))
+            .build());
+
+    Status status = second.status();
+    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription()).startsWith("hello.awaited_request_ids");
   }
 
   @Test

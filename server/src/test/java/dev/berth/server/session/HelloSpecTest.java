@@ -113,4 +113,34 @@ class HelloSpecTest {
         () -> HelloSpec.validate("w", Map.of(), 0, "", List.of(new HeldLease("", 1))),
         "hello.held_leases.lease_id");
   }
+
+  private static HelloSpec awaiting(boolean complete, List<String> awaited) {
+    return HelloSpec.validate("w", Map.of(), 0, "s-1", List.of(), "", complete, awaited);
+  }
+
+  @Test
+  void validate_completeDeclarationWithAwaitedRequests_keepsThem() {
+    HelloSpec hello = awaiting(true, List.of("page-1", "page-2"));
+
+    assertThat(hello.heldLeasesComplete()).isTrue();
+    assertThat(hello.awaitedRequestIds()).containsExactly("page-1", "page-2");
+  }
+
+  @Test
+  void validate_awaitedRequestsWithoutCompleteDeclaration_namesAwaitedRequestIds() {
+    assertInvalid(() -> awaiting(false, List.of("page-1")), "hello.awaited_request_ids");
+  }
+
+  @Test
+  void validate_awaitedRequestIdEmptyOrWithSpace_namesAwaitedRequestIds() {
+    assertInvalid(() -> awaiting(true, List.of("")), "hello.awaited_request_ids");
+    assertInvalid(() -> awaiting(true, List.of("page 1")), "hello.awaited_request_ids");
+  }
+
+  @Test
+  void validate_tooManyAwaitedRequests_namesAwaitedRequestIds() {
+    List<String> awaited = Collections.nCopies(HelloSpec.MAX_AWAITED_REQUESTS + 1, "r");
+
+    assertInvalid(() -> awaiting(true, awaited), "hello.awaited_request_ids");
+  }
 }
