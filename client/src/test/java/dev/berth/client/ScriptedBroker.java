@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A fake LeaseBroker for tests of the session stream, which can do what the real broker never does
  * (leave a hello unanswered, heartbeats unacknowledged): it opens one session, {@code s-1},
  * answering as many hellos as it is told to (a resume as resumed), acknowledges heartbeats only
- * when told to, ends the stream at goodbye unless told not to, and records the hellos and
- * heartbeats it receives and counts the goodbyes. Thread-safe.
+ * when told to, ends the stream at goodbye unless told not to, and records the hellos, heartbeats
+ * and acquires it receives (answering no acquire) and counts the goodbyes. Thread-safe.
  */
 final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
   final AtomicInteger hellosToAnswer = new AtomicInteger();
@@ -36,6 +36,9 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
   final BlockingQueue<SessionRequest> hellos = new LinkedBlockingQueue<>();
   final BlockingQueue<SessionRequest> heartbeats = new LinkedBlockingQueue<>();
 
+  /** Acquires and bundles on the stream, which it never answers. */
+  final BlockingQueue<SessionRequest> calls = new LinkedBlockingQueue<>();
+
   /**
    * A broker that tells its worker to heartbeat every {@code heartbeatInterval}, TTL {@code ttl}.
    */
@@ -50,6 +53,10 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
 
   SessionRequest nextHeartbeat() {
     return next(heartbeats, "heartbeat");
+  }
+
+  SessionRequest nextCall() {
+    return next(calls, "lease call");
   }
 
   private static SessionRequest next(BlockingQueue<SessionRequest> queue, String what) {
@@ -91,6 +98,7 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
               events.onCompleted();
             }
           }
+          case ACQUIRE, ACQUIRE_BUNDLE -> calls.add(request);
           default -> {}
         }
       }

@@ -595,12 +595,41 @@ final class SessionConnection {
       if (local != null) {
         hello.addAllHeldLeases(local.declare(g, leases));
       }
+      if (!settings.unaryLeaseCalls()) {
+        // Every acquire of this session goes on its stream, and the old stream's answers are
+        // gone: the declaration is complete, so the broker ends what it leaves out (releases it
+        // never recorded) except the grants of the calls that are sent again on this stream.
+        hello.setHeldLeasesComplete(true).addAllAwaitedRequestIds(awaitedRequestIds());
+      }
     }
     // Armed before the hello leaves: once anyone has seen the hello, its timeout is running.
     s.helloTimeout =
         ticker.schedule(loop, guarded(() -> helloTimedOut(s)), settings.callDeadline());
     s.helloSentNanos = ticker.nanoTime();
     s.send(SessionRequest.newBuilder().setHello(hello).build());
+  }
+
+  /**
+   * The request ids of the acquires and bundles that reached an earlier stream and were not
+   * answered: they are sent again on the next one, and a grant the broker made for one is theirs.
+   */
+  private List<String> awaitedRequestIds() {
+    List<String> ids = new ArrayList<>();
+    for (Call call : waitingForStream) {
+      if (call.mayHaveGranted()) {
+        SessionRequest request = call.request.apply(0);
+        String id =
+            switch (request.getMsgCase()) {
+              case ACQUIRE -> request.getAcquire().getRequest().getRequestId();
+              case ACQUIRE_BUNDLE -> request.getAcquireBundle().getRequest().getRequestId();
+              default -> "";
+            };
+        if (!id.isEmpty()) {
+          ids.add(id);
+        }
+      }
+    }
+    return ids;
   }
 
   private void helloTimedOut(Stream s) {
