@@ -236,6 +236,11 @@ final class LeaseHandle implements Lease {
   }
 
   /** Whether the lease has ended, in any way. */
+  /** Whether its holder closed it and its release has not been answered yet. */
+  boolean isReleasing() {
+    return end.get() instanceof Released;
+  }
+
   boolean isEnded() {
     return end.get() != null;
   }

@@ -138,12 +138,17 @@ final class LeaseRegistry {
     pendingReleases.clear();
   }
 
-  /** The leases of {@code generation} still held, to declare when resuming it. */
+  /**
+   * The leases of {@code generation} still held, to declare when resuming it. A lease whose release
+   * is still unanswered counts as held: the broker keeps it for the release, which is sent again on
+   * the resumed stream with its outcome (a complete declaration that left it out would have the
+   * broker end it at the resume, and the outcome would be lost).
+   */
   List<HeldLease> held(SessionGeneration generation) {
     List<HeldLease> held = new ArrayList<>();
     synchronized (lock) {
       for (LeaseHandle lease : live.values()) {
-        if (lease.generation() == generation && !lease.isEnded()) {
+        if (lease.generation() == generation && (!lease.isEnded() || lease.isReleasing())) {
           held.add(
               HeldLease.newBuilder()
                   .setLeaseId(lease.leaseId())
