@@ -146,8 +146,9 @@ public final class Admission {
    * @param name the job the session runs as
    * @param held leases of the requested kind the job holds (with the earlier items of a bundle)
    * @param max its {@code max} of the kind, 0 for none
-   * @param min its guaranteed min of the kind: its {@code min} scaled to the pool's effective limit
-   *     ({@link ScaledMins}), the one the fair queue serves first below; 0 for none
+   * @param min its guaranteed min of the kind: its {@code min} scaled to the pool's usable part,
+   *     the effective limit less the slots held back ({@link ScaledMins}), the one the fair queue
+   *     serves first below; 0 for none
    * @param configuredMin its {@code min} of the kind as configured, 0 for none
    */
   public record JobFacts(String name, int held, int max, int min, int configuredMin) {
@@ -385,7 +386,7 @@ public final class Admission {
               steps,
               "job quota",
               job.max() == 0 || job.held() < job.max(),
-              () -> jobDetail(kind, job, facts.pool().effective()));
+              () -> jobDetail(kind, job, facts.pool().effective(), facts.broker().heldBack()));
       if (refused != null) {
         return new Verdict(
             Decision.Refused.deferred(
@@ -431,11 +432,15 @@ public final class Admission {
    * (jobs.recrawl.max.render)}, {@code job urgent holds 1 RENDER, no max; below its min 2: served
    * first when a slot frees}, or, while the pool's limit is lowered, {@code job urgent holds 2
    * RENDER, no max; at or above its min 2 (jobs.urgent.min.render 4 scaled to the effective limit
-   * 4)}.
+   * 4)}, or, while a new cluster leader holds slots back, {@code job urgent holds 0 RENDER, no max;
+   * below its min 2 (jobs.urgent.min.render 4 scaled to 4 usable: the effective limit 8 less 4 held
+   * back after a change of cluster leader): served first when a slot frees}.
    *
    * @param effective the pool's effective limit, named when it scaled the job's min
+   * @param heldBack slots of the pool held back after a change of cluster leader, named when they
+   *     scaled the job's min
    */
-  static String jobDetail(ResourceKind kind, JobFacts job, int effective) {
+  static String jobDetail(ResourceKind kind, JobFacts job, int effective, int heldBack) {
     StringBuilder s = new StringBuilder("job ").append(job.name()).append(" holds ");
     s.append(job.held());
     if (job.max() > 0) {
@@ -449,7 +454,14 @@ public final class Admission {
       s.append(job.min());
       if (job.min() != job.configuredMin()) {
         s.append(" (").append(JobsConfig.Keys.min(job.name(), kind)).append(' ');
-        s.append(job.configuredMin()).append(" scaled to the effective limit ").append(effective);
+        s.append(job.configuredMin());
+        if (heldBack == 0) {
+          s.append(" scaled to the effective limit ").append(effective);
+        } else {
+          s.append(" scaled to ").append(Math.max(0, effective - heldBack)).append(" usable: the");
+          s.append(" effective limit ").append(effective).append(" less ").append(heldBack);
+          s.append(" held back after a change of cluster leader");
+        }
         s.append(')');
       }
       if (job.held() < job.min()) {

@@ -77,7 +77,7 @@ public final class AdmissionController {
       long nowNanos) {
     ResourceKind kind = spec.kind();
     int configured = config.limit(kind);
-    int effective = effectiveLimit(kind, configured);
+    int effective = effectiveLimit(kind, configured, broker.heldBack());
     String limitReason = effective == configured ? "" : performance.reason(kind);
     Admission.Memory mem =
         Admission.memoryBound(kind)
@@ -287,12 +287,17 @@ public final class AdmissionController {
 
   /**
    * The limit admission enforces for {@code kind} now (lowered while degraded), with every job's
-   * guaranteed min of the kind brought in line with it ({@link Jobs#guarantee}): whoever reads the
-   * limit — the checks, the fair queue's pump, Explain, status — sees the mins that go with it.
+   * guaranteed min of the kind brought in line with the part of it that can be granted ({@link
+   * Jobs#guarantee}): whoever reads the limit — the checks, the fair queue's pump, Explain, status
+   * — sees the mins that go with it.
+   *
+   * @param heldBack slots of the pool a new cluster leader holds back now (see {@link
+   *     Admission.BrokerFacts#heldBack}); the mins scale to the effective limit less these, the
+   *     pool's usable part, and grow back as the hold-back shrinks or ends
    */
-  public int effectiveLimit(ResourceKind kind, int configured) {
+  public int effectiveLimit(ResourceKind kind, int configured, int heldBack) {
     int effective = performance.effectiveLimit(kind, configured);
-    jobs.guarantee(kind, effective, configured);
+    jobs.guarantee(kind, Math.max(0, effective - heldBack), configured);
     return effective;
   }
 

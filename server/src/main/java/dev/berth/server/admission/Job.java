@@ -75,8 +75,10 @@ public final class Job {
   }
 
   /**
-   * Its guaranteed min of {@code kind}: its {@code min}, scaled to the pool's effective limit while
-   * that is lowered ({@link ScaledMins}), as {@link Jobs#guarantee} last set it.
+   * Its guaranteed min of {@code kind}: its {@code min}, scaled to the pool's usable part while
+   * that is below the configured limit — the effective limit (lowered while degraded) less the
+   * slots a new cluster leader holds back ({@link ScaledMins}) — as {@link Jobs#guarantee} last set
+   * it.
    */
   public int guaranteedMin(ResourceKind kind) {
     return guaranteed[kind.index()];

@@ -21,10 +21,10 @@ public final class Jobs {
   private final Map<String, Job> byName = new LinkedHashMap<>();
 
   /**
-   * Per kind, the effective and configured limits the jobs' guaranteed mins were last scaled to; -1
+   * Per kind, the usable and configured limits the jobs' guaranteed mins were last scaled to; -1
    * when they are the plain {@code min}s (new settings), so the next {@link #guarantee} scales.
    */
-  private final int[] scaledEffective = new int[ResourceKind.COUNT];
+  private final int[] scaledUsable = new int[ResourceKind.COUNT];
 
   private final int[] scaledConfigured = new int[ResourceKind.COUNT];
 
@@ -73,21 +73,23 @@ public final class Jobs {
   }
 
   private void unscaled() {
-    Arrays.fill(scaledEffective, -1);
+    Arrays.fill(scaledUsable, -1);
     Arrays.fill(scaledConfigured, -1);
   }
 
   /**
    * Brings every job's guaranteed min of {@code kind} ({@link Job#guaranteedMin}) in line with the
    * pool's limits, by {@link ScaledMins}: the one place the fair queue's order and admission's
-   * facts get them from. Cheap when the limits are those of the last call.
+   * facts get them from. Cheap when the limits are those of the last call: the mins are scaled
+   * again only when {@code usable} or {@code configured} changed.
    *
-   * @param effective the pool's effective limit (lowered while degraded)
+   * @param usable the part of the pool that can be granted: its effective limit (lowered while
+   *     degraded) less the slots a new cluster leader holds back
    * @param configured the pool's configured limit
    */
-  public void guarantee(ResourceKind kind, int effective, int configured) {
+  public void guarantee(ResourceKind kind, int usable, int configured) {
     int k = kind.index();
-    if (scaledEffective[k] == effective && scaledConfigured[k] == configured) {
+    if (scaledUsable[k] == usable && scaledConfigured[k] == configured) {
       return;
     }
     int[] mins = new int[byName.size()];
@@ -95,12 +97,12 @@ public final class Jobs {
     for (Job job : byName.values()) {
       mins[i++] = job.settings().min(kind);
     }
-    int[] scaled = ScaledMins.scale(mins, effective, configured);
+    int[] scaled = ScaledMins.scale(mins, usable, configured);
     i = 0;
     for (Job job : byName.values()) {
       job.guaranteedMin(kind, scaled[i++]);
     }
-    scaledEffective[k] = effective;
+    scaledUsable[k] = usable;
     scaledConfigured[k] = configured;
   }
 

@@ -1,9 +1,11 @@
 package dev.berth.server.admission;
 
 /**
- * The rule that scales the jobs' {@code min} of one pool to its effective limit: what each job is
- * guaranteed (served first while it holds fewer) when degradation has lowered the pool. The fair
- * queue's order ({@link Job#belowMin}) and admission's facts and Explain ({@link
+ * The rule that scales the jobs' {@code min} of one pool to the part of it that can be granted:
+ * what each job is guaranteed (served first while it holds fewer) when degradation has lowered the
+ * pool's effective limit, or a new cluster leader holds slots of it back for leases its predecessor
+ * may have granted (then the usable part is the effective limit less those slots). The fair queue's
+ * order ({@link Job#belowMin}) and admission's facts and Explain ({@link
  * AdmissionController#facts}) both read what {@link Jobs#guarantee} stored from this rule, so the
  * two cannot disagree.
  *
@@ -29,7 +31,8 @@ public final class ScaledMins {
    * Each job's guaranteed share of a pool.
    *
    * @param mins each job's {@code min} of the kind, ≥ 0, in configuration order
-   * @param effective the pool's effective limit, ≥ 0
+   * @param effective the part of the pool that can be granted: its effective limit less the slots
+   *     held back after a change of cluster leader, ≥ 0
    * @param configured the pool's configured limit, ≥ 0
    * @return the guarantees, in the order of {@code mins} (a new array)
    */

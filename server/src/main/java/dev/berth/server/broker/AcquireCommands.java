@@ -308,7 +308,7 @@ final class AcquireCommands {
           int count = request.itemCount();
           long waited = request.waitNanos();
           // Read now what the sentence needs; write it when the caller's answer reads it.
-          String pool = still != null ? null : poolDetail(spec.kind());
+          String pool = still != null ? null : poolDetail(spec.kind(), now);
           Decision.Refused refusal =
               Decision.Refused.deferred(
                   RefusalReason.TIMEOUT,
@@ -591,12 +591,9 @@ final class AcquireCommands {
   }
 
   @GuardedBy("state.lock")
-  private String poolDetail(ResourceKind kind) {
+  private String poolDetail(ResourceKind kind, long now) {
     return Admission.poolDetail(
-        kind,
-        state.leases.inUse(kind),
-        state.admission.effectiveLimit(kind, state.config.limit(kind)),
-        queues.get(kind).size());
+        kind, state.leases.inUse(kind), state.effectiveLimit(kind, now), queues.get(kind).size());
   }
 
   /**
@@ -710,8 +707,9 @@ final class AcquireCommands {
     if (queue.isEmpty()) {
       return;
     }
-    // The queue's order reads the jobs' guaranteed mins: bring them in line with the limit now.
-    state.admission.effectiveLimit(kind, state.config.limit(kind));
+    // The queue's order reads the jobs' guaranteed mins: bring them in line with the limit and
+    // the hold-back now.
+    state.effectiveLimit(kind, now);
     long pass = ++passes;
     long nextToken = Long.MAX_VALUE;
     boolean full = false;

@@ -266,6 +266,16 @@ final class BrokerState {
     return now < holdBackUntilNanos ? heldBack[kind.index()] : 0;
   }
 
+  /**
+   * The limit admission enforces for {@code kind} at {@code now}, with the jobs' guaranteed mins of
+   * the kind scaled to the part of it not {@link #heldBack held back} ({@link
+   * AdmissionController#effectiveLimit}). Lock held.
+   */
+  @GuardedBy("lock")
+  int effectiveLimit(ResourceKind kind, long now) {
+    return admission.effectiveLimit(kind, config.limit(kind), heldBack(kind, now));
+  }
+
   /** Whether leases of an earlier run or leader may be re-declared at {@code now}. Lock held. */
   @GuardedBy("lock")
   boolean redeclaring(long now) {

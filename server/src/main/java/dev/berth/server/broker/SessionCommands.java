@@ -235,7 +235,7 @@ final class SessionCommands {
    * the pool from now on, so new grants stay within the limit. Lock held.
    */
   @GuardedBy("state.lock")
-  private boolean adoptable(Session session, HelloSpec.HeldLease held) {
+  private boolean adoptable(Session session, HelloSpec.HeldLease held, long now) {
     ResourceKind kind = held.kind();
     if (held.fencingToken() != 0 || kind == null || kind == ResourceKind.WASM) {
       return false;
@@ -244,7 +244,7 @@ final class SessionCommands {
       return false;
     }
     int max = session.job().settings().max(kind);
-    return state.leases.inUse(kind) < state.admission.effectiveLimit(kind, state.config.limit(kind))
+    return state.leases.inUse(kind) < state.effectiveLimit(kind, now)
         && (max == 0 || session.job().held(kind) < max);
   }
 
@@ -288,7 +288,7 @@ final class SessionCommands {
       if (lease == null && redeclaring && readmitLease(session, held, now, fx)) {
         continue; // granted by the previous leader, its journal entry never committed
       }
-      if (lease == null && adoptable(session, held)) {
+      if (lease == null && adoptable(session, held, now)) {
         admitDeclared(session, held, now, false, fx);
         adopted++;
         continue;

@@ -35,7 +35,8 @@ final class StatusViews {
     List<Views.Pool> pools = new ArrayList<>();
     for (ResourceKind kind : ResourceKind.values()) {
       int limit = state.config.limit(kind);
-      int effective = state.admission.effectiveLimit(kind, limit);
+      // Also brings the jobs' guaranteed mins, which jobs() reads, in line with the hold-back.
+      int effective = state.effectiveLimit(kind, now);
       pools.add(
           new Views.Pool(
               kind,
@@ -161,6 +162,7 @@ final class StatusViews {
                 job.held(kind),
                 job.waiting(kind),
                 job.settings().min(kind),
+                job.guaranteedMin(kind),
                 job.settings().max(kind),
                 inUse == 0 ? 0 : (double) job.held(kind) / inUse,
                 active ? (double) job.settings().weight() / activeWeight[kind.index()] : 0,

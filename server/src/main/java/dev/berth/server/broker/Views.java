@@ -46,6 +46,9 @@ public final class Views {
    * @param held leases it holds
    * @param waiting requests it has waiting for the kind
    * @param min its configured {@code min}, 0 for none
+   * @param guaranteedMin the min that applies now ({@link
+   *     dev.berth.server.admission.Job#guaranteedMin}): {@code min} scaled to the pool's usable
+   *     part while that is below the configured limit
    * @param max its configured {@code max}, 0 for none
    * @param share its part of the pool's leases in use (0..1)
    * @param fairShare its weight over the weights of the jobs holding or waiting for the kind (0..1;
@@ -57,6 +60,7 @@ public final class Views {
       int held,
       int waiting,
       int min,
+      int guaranteedMin,
       int max,
       double share,
       double fairShare,

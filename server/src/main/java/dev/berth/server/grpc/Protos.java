@@ -639,6 +639,7 @@ final class Protos {
                 .setHeld(k.held())
                 .setWaiting(k.waiting())
                 .setMin(k.min())
+                .setGuaranteedMin(k.guaranteedMin())
                 .setMax(k.max())
                 .setShare(k.share())
                 .setFairShare(k.fairShare())

@@ -159,7 +159,7 @@ final class JobSeries {
         }
       }
     }
-    return new Views.JobKind(kind, 0, 0, 0, 0, 0, 0, 0);
+    return new Views.JobKind(kind, 0, 0, 0, 0, 0, 0, 0, 0);
   }
 
   private static String lower(Enum<?> e) {

@@ -207,19 +207,25 @@ class BrokerJobsTest {
 
   // ------------------------------------------------------------ mins of a degraded pool
 
+  /**
+   * RENDER 8 shared by {@code jobs}, a TTL of one hour, degradation judged after a few outcomes.
+   */
+  private static BrokerHarness renderOfEight(JobsConfig jobs) {
+    return new BrokerHarness(
+        BrokerHarness.withoutHostLimits(
+                BrokerConfig.newBuilder()
+                    .heartbeatInterval(Duration.ofMinutes(10))
+                    .sessionTtl(Duration.ofHours(1))
+                    .limit(RENDER, 8)
+                    .build())
+            .withPerformance(BrokerHarness.JUDGE_QUICKLY)
+            .withJobs(jobs),
+        HeapProbe.NONE);
+  }
+
   /** RENDER 8, halved to 4 by degradation; {@code jobs} share it. */
   private static BrokerHarness degraded(JobsConfig jobs) {
-    BrokerHarness h =
-        new BrokerHarness(
-            BrokerHarness.withoutHostLimits(
-                    BrokerConfig.newBuilder()
-                        .heartbeatInterval(Duration.ofMinutes(10))
-                        .sessionTtl(Duration.ofHours(1))
-                        .limit(RENDER, 8)
-                        .build())
-                .withPerformance(BrokerHarness.JUDGE_QUICKLY)
-                .withJobs(jobs),
-            HeapProbe.NONE);
+    BrokerHarness h = renderOfEight(jobs);
     Worker probe = open(h, "probe", "");
     for (int i = 0; i < 4; i++) {
       Lease lease = h.grant(probe, RENDER);
@@ -259,6 +265,23 @@ class BrokerJobsTest {
     }
   }
 
+  /**
+   * Jobs {@code a}, {@code b} and {@code c} each open a session; {@code c}'s takes the four slots
+   * and hands them over ({@link #handOver}) to the three. Returns {@code b}'s session.
+   */
+  private static Worker handOverFromC(BrokerHarness h) {
+    Worker a = open(h, "a", "a");
+    Worker b = open(h, "b", "b");
+    Worker c = open(h, "c", "c");
+    handOver(h, c, c, a, b);
+    return b;
+  }
+
+  /** The RENDER leases jobs {@code a}, {@code b} and {@code c} hold. */
+  private static List<Integer> heldOfABC(BrokerHarness h) {
+    return List.of(held(h, "a", RENDER), held(h, "b", RENDER), held(h, "c", RENDER));
+  }
+
   @Test
   void pump_degradedBelowTheSumOfMins_jobWithoutMinStillGetsItsWeightedShare() {
     // urgent's min 4 is half of RENDER 8; degraded to 4, it is guaranteed 2, and bulk (same
@@ -288,19 +311,102 @@ class BrokerJobsTest {
     try (BrokerHarness h =
         degraded(
             JobsConfig.newBuilder().min("a", RENDER, 5).min("b", RENDER, 3).job("c").build())) {
-      Worker a = open(h, "a", "a");
-      Worker b = open(h, "b", "b");
-      Worker c = open(h, "c", "c");
+      Worker b = handOverFromC(h);
 
-      handOver(h, c, c, a, b);
-
-      assertThat(held(h, "a", RENDER)).isEqualTo(3);
-      assertThat(held(h, "b", RENDER)).isEqualTo(1);
-      assertThat(held(h, "c", RENDER)).isZero();
+      assertThat(heldOfABC(h)).containsExactly(3, 1, 0);
       assertThat(jobStep(h, b))
           .isEqualTo(
               "job b holds 1 RENDER, no max; at or above its min 1"
                   + " (jobs.b.min.render 3 scaled to the effective limit 4)");
+    }
+  }
+
+  // ------------------------------------------- mins while a new leader holds slots back
+
+  /**
+   * RENDER 8, led anew from a replica holding {@code s-9} (worker {@code w9}, job {@code c}, no
+   * leases), with 4 RENDER slots held back for one hour (the TTL) for leases the earlier leader may
+   * have granted: 4 usable.
+   */
+  private static BrokerHarness holdingBack(JobsConfig jobs) {
+    BrokerHarness h = renderOfEight(jobs);
+    long wallMs = h.time.wallTime().toEpochMilli();
+    h.broker.takeOver(
+        7,
+        new Fleet(
+            List.of(new Fleet.SessionEntry("s-9", "w9", PRINCIPAL, Map.of(), 0, "c", wallMs)),
+            List.of(),
+            List.of()),
+        kind -> kind == RENDER ? 4 : 0);
+    h.time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
+    return h;
+  }
+
+  private static Views.JobKind render(BrokerHarness h, String name) {
+    return job(h, name).kinds().stream().filter(k -> k.kind() == RENDER).findFirst().orElseThrow();
+  }
+
+  private static JobsConfig minsOfThreeAndThree() {
+    return JobsConfig.newBuilder().min("a", RENDER, 3).min("b", RENDER, 3).job("c").build();
+  }
+
+  @Test
+  void pump_slotsHeldBackAfterAChangeOfLeader_minsScaleToTheUsablePart_jobWithoutMinIsServed() {
+    // a 3 + b 3 of RENDER 8, 4 of it held back: the usable 4 guarantees exact 1.5 + 1.5, rounded
+    // to 2 + 1 (the tie goes to a), and c (same weight, no min) shares the rest. Unscaled, a and b
+    // took 2 and 2 as below their min 3, and c waited for up to a TTL.
+    try (BrokerHarness h = holdingBack(minsOfThreeAndThree())) {
+      Worker b = handOverFromC(h);
+
+      assertThat(heldOfABC(h)).containsExactly(2, 1, 1);
+      assertThat(render(h, "a"))
+          .extracting(Views.JobKind::min, Views.JobKind::guaranteedMin)
+          .containsExactly(3, 2);
+      assertThat(render(h, "b").guaranteedMin()).isEqualTo(1);
+      assertThat(jobStep(h, b))
+          .isEqualTo(
+              "job b holds 1 RENDER, no max; at or above its min 1 (jobs.b.min.render 3 scaled to"
+                  + " 4 usable: the effective limit 8 less 4 held back after a change of cluster"
+                  + " leader)");
+    }
+  }
+
+  @Test
+  void guaranteedMins_growBackAsReDeclaredLeasesFillHeldBackSlots_andWhenTheHoldBackEnds() {
+    try (BrokerHarness h = holdingBack(minsOfThreeAndThree())) {
+      assertThat(render(h, "a").guaranteedMin()).isEqualTo(2);
+      assertThat(render(h, "b").guaranteedMin()).isEqualTo(1);
+
+      // The earlier leader's two grants the replica missed are re-declared: each fills one
+      // held-back slot, so 2 stay held back and 6 are usable (exact 2.25 + 2.25).
+      long earlier = dev.berth.server.lease.FencingTokens.firstTokenOf(6);
+      Broker.Opened resumed =
+          h.broker.open(
+              HelloSpec.validate(
+                  "w9",
+                  Map.of(),
+                  0,
+                  "s-9",
+                  List.of(
+                      new HelloSpec.HeldLease("l-1", earlier + 1, RENDER, "example.com", "", 0),
+                      new HelloSpec.HeldLease("l-2", earlier + 2, RENDER, "example.com", "", 0)),
+                  "c"),
+              PRINCIPAL,
+              new RecordingSessionChannel());
+      assertThat(resumed.resumed()).isTrue();
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(2);
+      assertThat(render(h, "a").guaranteedMin()).isEqualTo(2);
+      assertThat(render(h, "b").guaranteedMin()).isEqualTo(2);
+
+      // One TTL after the takeover nothing is held back: the mins are the configured ones again.
+      h.time.advance(Duration.ofHours(1));
+
+      assertThat(render(h, "a").guaranteedMin()).isEqualTo(3);
+      assertThat(render(h, "b").guaranteedMin()).isEqualTo(3);
+      Worker b = open(h, "b", "b");
+      assertThat(jobStep(h, b))
+          .isEqualTo(
+              "job b holds 0 RENDER, no max; below its min 3: served" + " first when a slot frees");
     }
   }
 }

@@ -375,36 +375,88 @@ class BundleAndJobProperties {
       @ForAll @Size(min = 4, max = 4) List<@IntRange(min = 0, max = 4) Integer> wantedMins,
       @ForAll @IntRange(min = 4, max = 9) int limit,
       @ForAll long seed) {
-    int[] mins = new int[weights.size()];
-    int left = limit;
-    for (int j = 0; j < mins.length; j++) {
-      mins[j] = Math.min(wantedMins.get(j), left);
-      left -= mins[j];
-    }
-    try (FairRun run = new FairRun(weights, limit, mins, seed)) {
+    int[] mins = minsWithin(weights.size(), wantedMins, limit);
+    try (FairRun run = new FairRun(weights, limit, mins, 0, seed)) {
       run.randomReleases = true;
       int effective = run.degrade();
       assertThat(effective).isEqualTo(Math.max(2, limit / 2));
 
-      int[] guaranteed = ScaledMins.scale(mins, effective, limit);
-      assertThat(Arrays.stream(guaranteed).sum()).isLessThanOrEqualTo(effective);
-      for (int j = 0; j < mins.length; j++) {
-        if (mins[j] > 0) {
-          String detail = run.explainJob("j" + j);
-          assertThat(detail).containsPattern("its min " + guaranteed[j] + "\\b");
-          if (guaranteed[j] != mins[j]) {
-            assertThat(detail)
-                .contains("min.pdf " + mins[j] + " scaled to the effective limit " + effective);
-          }
+      scaledMinsServedFirst(
+          run, mins, effective, limit, "scaled to the effective limit " + effective);
+    }
+  }
+
+  /**
+   * A new cluster leader holds back random slots of a backlogged PDF pool whose jobs have random
+   * mins (summing to at most its configured limit): the guarantees scale to the usable part (the
+   * limit less the slots held back) and never add up past it, the broker's Explain reports them, a
+   * job under its guarantee is served before any job at or above its own, and no job, with a min or
+   * not, is starved while the guarantees leave room.
+   */
+  @Property(tries = 40, edgeCases = EdgeCasesMode.NONE)
+  void heldBackPool_scaledMinsWithinTheUsablePartAndServedFirst(
+      @ForAll @Size(min = 2, max = 4) List<@IntRange(min = 1, max = 6) Integer> weights,
+      @ForAll @Size(min = 4, max = 4) List<@IntRange(min = 0, max = 4) Integer> wantedMins,
+      @ForAll @IntRange(min = 4, max = 9) int limit,
+      @ForAll @IntRange(min = 1, max = 7) int wantedHold,
+      @ForAll long seed) {
+    int[] mins = minsWithin(weights.size(), wantedMins, limit);
+    int heldBack = Math.min(wantedHold, limit - 2);
+    int usable = limit - heldBack;
+    try (FairRun run = new FairRun(weights, limit, mins, heldBack, seed)) {
+      run.randomReleases = true;
+
+      scaledMinsServedFirst(
+          run,
+          mins,
+          usable,
+          limit,
+          "scaled to "
+              + usable
+              + " usable: the effective limit "
+              + limit
+              + " less "
+              + heldBack
+              + " held back");
+    }
+  }
+
+  /** The first {@code jobs} of {@code wanted}, cut so that they sum to at most {@code limit}. */
+  private static int[] minsWithin(int jobs, List<Integer> wanted, int limit) {
+    int[] mins = new int[jobs];
+    int left = limit;
+    for (int j = 0; j < mins.length; j++) {
+      mins[j] = Math.min(wanted.get(j), left);
+      left -= mins[j];
+    }
+    return mins;
+  }
+
+  /**
+   * Checks that {@code run}'s jobs are guaranteed their {@code mins} scaled to the {@code usable}
+   * part of the configured {@code limit}, within it, that Explain says so ({@code scaledTo} names
+   * what they were scaled to), and that 300 grants serve a job under its guarantee first and starve
+   * no job while the guarantees leave room.
+   */
+  private static void scaledMinsServedFirst(
+      FairRun run, int[] mins, int usable, int limit, String scaledTo) {
+    int[] guaranteed = ScaledMins.scale(mins, usable, limit);
+    assertThat(Arrays.stream(guaranteed).sum()).isLessThanOrEqualTo(usable);
+    for (int j = 0; j < mins.length; j++) {
+      if (mins[j] > 0) {
+        String detail = run.explainJob("j" + j);
+        assertThat(detail).containsPattern("its min " + guaranteed[j] + "\\b");
+        if (guaranteed[j] != mins[j]) {
+          assertThat(detail).contains("min.pdf " + mins[j] + " " + scaledTo);
         }
       }
-      run.guaranteed = guaranteed;
-      List<String> window = run.grants(300);
+    }
+    run.guaranteed = guaranteed;
+    List<String> window = run.grants(300);
 
-      assertThat(run.minViolations).isEmpty();
-      if (Arrays.stream(guaranteed).sum() < effective) {
-        assertThat(window).containsAll(run.jobs);
-      }
+    assertThat(run.minViolations).isEmpty();
+    if (Arrays.stream(guaranteed).sum() < usable) {
+      assertThat(window).containsAll(run.jobs);
     }
   }
 
@@ -440,15 +492,19 @@ class BundleAndJobProperties {
     private final Map<String, Integer> waiting = new HashMap<>();
 
     FairRun(List<Integer> weights, int limit, int min, int max, long seed) {
-      this(weights, limit, min, max, new int[0], seed);
+      this(weights, limit, min, max, new int[0], 0, seed);
     }
 
-    /** Jobs with {@code mins} of PDF (by index), under a policy that judges PDF quickly. */
-    FairRun(List<Integer> weights, int limit, int[] mins, long seed) {
-      this(weights, limit, 0, 0, mins, seed);
+    /**
+     * Jobs with {@code mins} of PDF (by index), under a policy that judges PDF quickly, on a broker
+     * that has taken over as a cluster leader holding back {@code heldBack} PDF slots (none: 0).
+     */
+    FairRun(List<Integer> weights, int limit, int[] mins, int heldBack, long seed) {
+      this(weights, limit, 0, 0, mins, heldBack, seed);
     }
 
-    private FairRun(List<Integer> weights, int limit, int min, int max, int[] mins, long seed) {
+    private FairRun(
+        List<Integer> weights, int limit, int min, int max, int[] mins, int heldBack, long seed) {
       this.random = new Random(seed);
       this.min = min;
       this.max = max;
@@ -487,6 +543,10 @@ class BundleAndJobProperties {
               LeaseIds.seeded(seed),
               HeapProbe.NONE,
               ModuleRegistry.empty());
+      if (heldBack > 0) {
+        // For the whole run: the hold-back lasts one TTL, and the fake clock stands still.
+        broker.takeOver(7, Fleet.EMPTY, kind -> kind == ResourceKind.PDF ? heldBack : 0);
+      }
       for (String job : jobs) {
         String session =
             broker

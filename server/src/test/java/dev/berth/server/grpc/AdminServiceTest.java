@@ -1395,6 +1395,7 @@ class AdminServiceTest {
                         .addKinds(
                             dev.berth.proto.v1.JobKindLimit.newBuilder()
                                 .setKind(RESOURCE_KIND_PDF)
+                                .setMin(1)
                                 .setMax(1)))
                 .build());
 
@@ -1406,8 +1407,11 @@ class AdminServiceTest {
     assertThat(urgent.getWeight()).isEqualTo(4);
     assertThat(urgent.getKindsList())
         .filteredOn(k -> k.getKind() == RESOURCE_KIND_PDF)
-        .extracting(dev.berth.proto.v1.JobKindStatus::getMax)
-        .containsExactly(1);
+        .extracting(
+            dev.berth.proto.v1.JobKindStatus::getMin,
+            dev.berth.proto.v1.JobKindStatus::getGuaranteedMin,
+            dev.berth.proto.v1.JobKindStatus::getMax)
+        .containsExactly(org.assertj.core.groups.Tuple.tuple(1, 1, 1));
     assertThat(status().getJobsList())
         .extracting(dev.berth.proto.v1.JobStatus::getName)
         .containsExactly("default", "urgent");
