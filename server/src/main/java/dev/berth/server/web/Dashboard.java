@@ -10,6 +10,7 @@ import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Views;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
@@ -54,8 +55,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /api/state}: {@code access}, {@code snapshot}, {@code history}, {@code events}
  *   <li>{@code GET /api/stream}: {@code text/event-stream}; a {@code state} event as above, then
  *       {@code snapshot}, {@code events} and {@code sample} events
- *   <li>{@code GET /api/leases?session_id=&worker=&kind=&host=&after=&limit=}: one page of live
- *       leases in grant order, filtered, with {@code next_after} for the next page
+ *   <li>{@code GET /api/leases?session_id=&worker=&job=&kind=&host=&after=&limit=}: one page of
+ *       live leases in grant order, filtered (by {@code job}: the job a session runs as), with
+ *       {@code next_after} for the next page
  *   <li>{@code POST /api/leases/revoke} {@code {"lease_id": "...", "reason": "admin"}}
  *   <li>{@code POST /api/sessions/drain} {@code {"session_id": "...", "deadline": "30s"}}
  *   <li>{@code POST /api/broker/drain} {@code {"resume": false}}
@@ -281,7 +283,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       sessions = reads.sessions("", "", DashboardJson.SESSIONS_SHOWN);
       // Every live lease, so the snapshot can count them all and list those of the sessions shown
       // (the broker sorts them all for any limit).
-      leases = reads.leases("", null, "", "", 0, Integer.MAX_VALUE);
+      leases = reads.leases("", null, "", "", "", 0, Integer.MAX_VALUE);
     }
     Optional<ClusterStatus> node = role.cluster();
     return DashboardJson.snapshot(
@@ -406,11 +408,12 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     Query query =
         Query.parse(
             exchange.getRequestURI().getRawQuery(),
-            Set.of("session_id", "worker", "kind", "host", "after", "limit"));
+            Set.of("session_id", "worker", "job", "kind", "host", "after", "limit"));
     String sessionId = query.get("session_id");
     AcquireSpec.requireId("session_id", sessionId, false);
     String worker = query.get("worker");
     AcquireSpec.requireId("worker", worker, false);
+    String job = job(query.get("job"));
     String host = query.get("host").toLowerCase(Locale.ROOT);
     if (host.length() > MAX_HOST_LENGTH) {
       throw WebError.invalid("host", "longer than " + MAX_HOST_LENGTH + " characters");
@@ -423,8 +426,19 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     List<Views.LeaseInfo> page =
         source == DashboardJson.Source.NONE
             ? List.of()
-            : reads.leases(worker, kind, host, sessionId, after, limit + 1);
+            : reads.leases(worker, kind, host, sessionId, job, after, limit + 1);
     return DashboardJson.found(source, page, limit, wall);
+  }
+
+  /** A {@code job} filter: empty (every job) or a job name by {@link JobsConfig#nameProblem}. */
+  private static String job(String text) {
+    String problem = text.isEmpty() ? null : JobsConfig.nameProblem(text);
+    if (problem != null) {
+      throw WebError.invalid(
+          "job",
+          problem + ", got '" + (text.length() > 64 ? text.substring(0, 64) + "…" : text) + "'");
+    }
+    return text;
   }
 
   private static ResourceKind kind(String text) {

@@ -388,7 +388,7 @@
       leasesLine.dataset.total = s.leases_total;
       leasesLine.textContent = truncated
           ? 'Showing ' + s.leases_shown + ' of ' + s.leases_total + ' leases: the rest are not listed here. ' +
-            'Find them below (by session, worker, kind or host, a page at a time).'
+            'Find them below (by session, worker, job, kind or host, a page at a time).'
           : 'Showing all ' + s.leases_total + ' leases.';
     }
     reconcile($('sessions'), s.sessions, function (x) { return x.id; }, function (x) {
@@ -458,10 +458,10 @@
 
   // ------------------------------------------------------------------ lease finder
 
-  /** Shows the first page of leases matching filters (session_id, worker, kind, host). */
+  /** Shows the first page of leases matching filters (session_id, worker, job, kind, host). */
   function findLeases(filters) {
     var form = $('find-form');
-    ['session_id', 'worker', 'kind', 'host'].forEach(function (k) {
+    ['session_id', 'worker', 'job', 'kind', 'host'].forEach(function (k) {
       form.elements[k].value = filters[k] || '';
     });
     finding = filters;
@@ -660,7 +660,8 @@
       ev.preventDefault();
       var form = ev.target;
       findLeases({ session_id: form.elements.session_id.value.trim(), worker: form.elements.worker.value.trim(),
-                   kind: form.elements.kind.value, host: form.elements.host.value.trim() });
+                   job: form.elements.job.value.trim(), kind: form.elements.kind.value,
+                   host: form.elements.host.value.trim() });
     });
     $('found-next').addEventListener('click', function () {
       if (finding) { showFound($('found-next').dataset.after); }
