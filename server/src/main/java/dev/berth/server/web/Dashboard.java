@@ -4,6 +4,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpsExchange;
 import dev.berth.common.Durations;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
@@ -42,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * <p>It shows what this node's admin reads list ({@link AdminReads}): its own broker while it
  * serves, and on a cluster follower that follower's replica of the leader's state, marked as such
  * in the snapshot's {@code view} with the leader and how far the replica trails; a member that does
- * not serve and has no replica says so instead of showing its own, empty, broker.
+ * not serve and has no replica says so instead of showing its own, empty, broker. A replica knows
+ * no waits (the journal carries no queues), so there a pool's {@code waiting} is null and the page
+ * points at the leader's dashboard for them.
  *
  * <p>Every {@link #TICK} it sends open streams what changed: the new events, and a new snapshot
  * when the broker's state differs from the last one sent; every {@link #SAMPLE_PERIOD} it records a
@@ -122,6 +125,12 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   private final DashboardJson.Wall wall;
   private final Map<String, Asset> assets;
   private final TimeSource.Cancellable ticker;
+
+  /**
+   * This listener as requests reach it, {@code http://{host}:9464/} with the host left to fill in;
+   * empty before the first request. One listener serves the dashboard, so every request agrees.
+   */
+  private volatile String listener = "";
 
   // Touched by the tick only, which the time source runs one at a time.
   private long ticks;
@@ -234,9 +243,11 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   }
 
   private void sample() {
-    Views.Status status = reads().status();
+    AdminReads reads = reads();
+    Views.Status status = reads.status();
     History.Sample sample =
-        History.Sample.of(time.wallTime(), status, heap.usedBytes(), heap.maxBytes());
+        History.Sample.of(
+            time.wallTime(), status, source(reads).waitsKnown(), heap.usedBytes(), heap.maxBytes());
     history.add(sample);
     if (streams.size() > 0) {
       streams.broadcast(EventStreams.frame("sample", DashboardJson.sample(sample).toString()));
@@ -286,13 +297,31 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       leases = reads.leases("", null, "", "", "", 0, Integer.MAX_VALUE);
     }
     Optional<ClusterStatus> node = role.cluster();
+    String leaderApi = role.leaderApi();
     return DashboardJson.snapshot(
+        source,
         status,
         sessions,
         leases,
-        DashboardJson.view(source, node, role.leaderApi()),
+        DashboardJson.view(source, node, leaderApi, leaderDashboard(leaderApi)),
         cluster,
         wall);
+  }
+
+  /**
+   * Where the leader's dashboard is, as far as this member can tell: the leader's API host with
+   * this listener's scheme and port, since a member knows its peers' API and Raft addresses but not
+   * their {@code metrics.listen} (members are expected to share its port). Empty while no leader is
+   * known, or before any request has reached this listener.
+   */
+  private String leaderDashboard(String leaderApi) {
+    String own = listener;
+    if (leaderApi.isEmpty() || own.isEmpty()) {
+      return "";
+    }
+    int colon = leaderApi.lastIndexOf(':');
+    String host = colon > 0 ? leaderApi.substring(0, colon) : leaderApi;
+    return own.replace("{host}", host);
   }
 
   private JsonObject state(WebAccess.Grant grant) {
@@ -312,6 +341,13 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
 
   @Override
   public void handle(HttpExchange exchange) throws IOException {
+    if (listener.isEmpty()) {
+      listener =
+          (exchange instanceof HttpsExchange ? "https" : "http")
+              + "://{host}:"
+              + exchange.getLocalAddress().getPort()
+              + "/";
+    }
     try {
       route(exchange);
     } catch (WebError e) {

@@ -666,16 +666,74 @@ class DashboardTest {
   }
 
   @Test
-  void history_onAFollower_recordsTheReplicasPoolsInUse() throws Exception {
+  void state_onAFollower_showsWaitsAsUnknown_andLinksToTheLeadersDashboard() throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(1, 1));
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    // The replica carries no queues: its pools' waits are unknown, not 0.
+    JsonObject view = snapshot.getAsJsonObject("view");
+    assertThat(view.get("waits_known").getAsBoolean()).isFalse();
+    assertThat(view.get("leader_dashboard").getAsString())
+        .isEqualTo("http://10.0.0.2:" + web.port() + "/");
+    assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(1);
+    assertThat(pool(snapshot, "render").get("waiting").isJsonNull()).isTrue();
+  }
+
+  @Test
+  void state_onAMemberWithNoReplica_showsWaitsAsUnknown() throws Exception {
+    startOpen();
+    serving = false;
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.getAsJsonObject("view").get("waits_known").getAsBoolean()).isFalse();
+    assertThat(pool(snapshot, "render").get("waiting").isJsonNull()).isTrue();
+  }
+
+  @Test
+  void state_onTheLeader_countsItsWaits_andLinksNowhere() throws Exception {
+    startOpen();
+    String session = openSession(new RecordingSessionChannel());
+    acquire(session);
+    acquire(session);
+    // The pool of 2 is full: a third acquire with a wait queues.
+    broker.acquire(
+        AcquireSpec.validate(
+            session,
+            ResourceKind.RENDER,
+            "https://example.com/c",
+            "",
+            Duration.ofMinutes(1),
+            "",
+            0,
+            0),
+        PRINCIPAL,
+        new RecordingAcquireCallback());
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.getAsJsonObject("view").get("waits_known").getAsBoolean()).isTrue();
+    assertThat(snapshot.getAsJsonObject("view").get("leader_dashboard").getAsString()).isEmpty();
+    assertThat(pool(snapshot, "render").get("waiting").getAsInt()).isEqualTo(1);
+  }
+
+  @Test
+  void history_onAFollower_recordsTheReplicasPoolsInUse_andItsWaitsAsUnknown() throws Exception {
     startOpen();
     becomeFollowerOfN1(fleet(1, 2));
 
     time.advance(Dashboard.SAMPLE_PERIOD);
 
     var history = json(get("/api/state")).getAsJsonArray("history");
+    JsonObject first = history.get(0).getAsJsonObject();
     JsonObject last = history.get(history.size() - 1).getAsJsonObject();
     assertThat(last.getAsJsonObject("pools").getAsJsonArray("render").get(0).getAsInt())
         .isEqualTo(2);
+    // Sampled as the leader (at start): waits known; as a follower: unknown, not 0.
+    assertThat(first.getAsJsonObject("pools").getAsJsonArray("render").get(3).getAsInt()).isZero();
+    assertThat(last.getAsJsonObject("pools").getAsJsonArray("render").get(3).isJsonNull()).isTrue();
   }
 
   @Test
@@ -711,8 +769,16 @@ class DashboardTest {
     String script = get("/dashboard.js").body();
     String page = get("/").body();
 
-    assertThat(page).contains("id=\"view-banner\"", "id=\"leases-line\"", "id=\"find-form\"");
+    assertThat(page)
+        .contains(
+            "id=\"view-banner\"", "id=\"leases-line\"", "id=\"find-form\"", "id=\"waits-line\"");
     assertThat(script).contains("Follower\\'s replica", "view.source === 'broker'", "/api/leases?");
+    // Waits the replica does not know are said to be the leader's, with a link there, never 0.
+    assertThat(script)
+        .contains(
+            "Waiting acquires are known to the leader only",
+            "href: view.leader_dashboard",
+            "p.waiting === null ? 'unknown'");
   }
 
   // ---------------------------------------------------------------- more leases than shown
