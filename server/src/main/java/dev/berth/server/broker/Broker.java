@@ -773,6 +773,7 @@ public final class Broker implements AutoCloseable {
   /**
    * Live leases in grant order (by fencing token), for paging. Empty or null filters match all.
    *
+   * @param job only leases of sessions that run as this job ({@link Views.Session#job})
    * @param afterToken only leases with a greater fencing token
    */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
@@ -783,11 +784,12 @@ public final class Broker implements AutoCloseable {
       ResourceKind kind,
       String host,
       String sessionId,
+      String job,
       long afterToken,
       int limit) {
     List<Views.LeaseInfo> matching =
         state.command(
-            (now, fx) -> views.leasesUnordered(workerId, kind, host, sessionId, afterToken));
+            (now, fx) -> views.leasesUnordered(workerId, kind, host, sessionId, job, afterToken));
     return matching.stream()
         .sorted((a, b) -> Long.compareUnsigned(a.lease().fencingToken(), b.lease().fencingToken()))
         .limit(limit)

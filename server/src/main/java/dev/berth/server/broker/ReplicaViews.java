@@ -1,5 +1,6 @@
 package dev.berth.server.broker;
 
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.time.TimeSource;
@@ -87,18 +88,32 @@ public final class ReplicaViews {
         .toList();
   }
 
-  /** The replica's leases, as {@link Broker#leases}. */
+  /**
+   * The replica's leases, as {@link Broker#leases}.
+   *
+   * @param jobs the jobs in force on this node (the replicated policy's), which resolve the job a
+   *     replica session asked for to the job it runs as, as the leader resolved it
+   */
   public static List<Views.LeaseInfo> leases(
       Fleet fleet,
+      JobsConfig jobs,
       String workerId,
       ResourceKind kind,
       String host,
       String sessionId,
+      String job,
       long afterToken,
       int limit,
       TimeSource time) {
     Map<String, String> workers = new HashMap<>();
-    fleet.sessions().forEach(s -> workers.put(s.id(), s.workerId()));
+    Map<String, String> runsAs = new HashMap<>();
+    fleet
+        .sessions()
+        .forEach(
+            s -> {
+              workers.put(s.id(), s.workerId());
+              runsAs.put(s.id(), jobs.resolve(s.job()).name());
+            });
     Clock clock = new Clock(time);
     return fleet.leases().stream()
         .filter(l -> kind == null || l.kind() == kind)
@@ -106,6 +121,7 @@ public final class ReplicaViews {
         .filter(l -> sessionId.isEmpty() || l.sessionId().equals(sessionId))
         .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
         .filter(l -> workerId.isEmpty() || workerId.equals(workers.get(l.sessionId())))
+        .filter(l -> job.isEmpty() || job.equals(runsAs.get(l.sessionId())))
         .sorted((a, b) -> Long.compareUnsigned(a.fencingToken(), b.fencingToken()))
         .limit(limit)
         .map(

@@ -97,21 +97,27 @@ final class StatusViews {
   }
 
   /**
-   * The leases {@link Broker#leases(String, ResourceKind, String, String, long, int)} lists, in no
-   * order: the caller sorts them after the lock is released, so that listing a large fleet's leases
-   * holds the lock for one pass over them, not for a sort.
+   * The leases {@link Broker#leases(String, ResourceKind, String, String, String, long, int)}
+   * lists, in no order: the caller sorts them after the lock is released, so that listing a large
+   * fleet's leases holds the lock for one pass over them, not for a sort.
    */
   // Lock held: the stream's lambdas run within this call, while the caller holds state.lock; the
   // checker treats a lambda body as holding no lock.
   @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   List<Views.LeaseInfo> leasesUnordered(
-      String workerId, ResourceKind kind, String host, String sessionId, long afterToken) {
+      String workerId,
+      ResourceKind kind,
+      String host,
+      String sessionId,
+      String job,
+      long afterToken) {
     return state.leases.all().stream()
         .filter(l -> kind == null || l.kind() == kind)
         .filter(l -> host.isEmpty() || l.host().equals(host))
         .filter(l -> sessionId.isEmpty() || l.sessionId().equals(sessionId))
         .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
+        .filter(l -> job.isEmpty() || job.equals(jobOf(l.sessionId())))
         .map(l -> new Views.LeaseInfo(l, workerOf(l.sessionId())))
         .filter(i -> workerId.isEmpty() || i.workerId().equals(workerId))
         .toList();
@@ -121,6 +127,13 @@ final class StatusViews {
   private String workerOf(String sessionId) {
     Session session = state.sessions.get(sessionId);
     return session != null ? session.workerId() : "";
+  }
+
+  /** The job the session runs as; empty when it is not live. */
+  @GuardedBy("state.lock")
+  private String jobOf(String sessionId) {
+    Session session = state.sessions.get(sessionId);
+    return session != null ? session.job().name() : "";
   }
 
   /** See {@link Broker#explain} and {@link Broker#explainBundle}. */

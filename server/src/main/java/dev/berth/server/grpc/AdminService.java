@@ -129,7 +129,13 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           List<Views.LeaseInfo> page =
               reads()
                   .leases(
-                      request.getWorkerId(), kind, host, request.getSessionId(), after, size + 1);
+                      request.getWorkerId(),
+                      kind,
+                      host,
+                      request.getSessionId(),
+                      "",
+                      after,
+                      size + 1);
           ListLeasesResponse.Builder b = ListLeasesResponse.newBuilder();
           for (Views.LeaseInfo info : page.subList(0, Math.min(size, page.size()))) {
             b.addLeases(protos.leaseInfo(info));

@@ -62,10 +62,21 @@ public final class AdminReads {
       ResourceKind kind,
       String host,
       String sessionId,
+      String job,
       long afterToken,
       int limit) {
     return replica == null
-        ? broker.leases(workerId, kind, host, sessionId, afterToken, limit)
-        : ReplicaViews.leases(replica, workerId, kind, host, sessionId, afterToken, limit, time);
+        ? broker.leases(workerId, kind, host, sessionId, job, afterToken, limit)
+        : ReplicaViews.leases(
+            replica,
+            broker.policy().jobs(),
+            workerId,
+            kind,
+            host,
+            sessionId,
+            job,
+            afterToken,
+            limit,
+            time);
   }
 }

@@ -4,12 +4,14 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpsExchange;
 import dev.berth.common.Durations;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Views;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
@@ -41,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * <p>It shows what this node's admin reads list ({@link AdminReads}): its own broker while it
  * serves, and on a cluster follower that follower's replica of the leader's state, marked as such
  * in the snapshot's {@code view} with the leader and how far the replica trails; a member that does
- * not serve and has no replica says so instead of showing its own, empty, broker.
+ * not serve and has no replica says so instead of showing its own, empty, broker. A replica knows
+ * no waits (the journal carries no queues), so there a pool's {@code waiting} is null and the page
+ * points at the leader's dashboard for them.
  *
  * <p>Every {@link #TICK} it sends open streams what changed: the new events, and a new snapshot
  * when the broker's state differs from the last one sent; every {@link #SAMPLE_PERIOD} it records a
@@ -54,8 +58,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code GET /api/state}: {@code access}, {@code snapshot}, {@code history}, {@code events}
  *   <li>{@code GET /api/stream}: {@code text/event-stream}; a {@code state} event as above, then
  *       {@code snapshot}, {@code events} and {@code sample} events
- *   <li>{@code GET /api/leases?session_id=&worker=&kind=&host=&after=&limit=}: one page of live
- *       leases in grant order, filtered, with {@code next_after} for the next page
+ *   <li>{@code GET /api/leases?session_id=&worker=&job=&kind=&host=&after=&limit=}: one page of
+ *       live leases in grant order, filtered (by {@code job}: the job a session runs as), with
+ *       {@code next_after} for the next page
  *   <li>{@code POST /api/leases/revoke} {@code {"lease_id": "...", "reason": "admin"}}
  *   <li>{@code POST /api/sessions/drain} {@code {"session_id": "...", "deadline": "30s"}}
  *   <li>{@code POST /api/broker/drain} {@code {"resume": false}}
@@ -120,6 +125,12 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   private final DashboardJson.Wall wall;
   private final Map<String, Asset> assets;
   private final TimeSource.Cancellable ticker;
+
+  /**
+   * This listener as requests reach it, {@code http://{host}:9464/} with the host left to fill in;
+   * empty before the first request. One listener serves the dashboard, so every request agrees.
+   */
+  private volatile String listener = "";
 
   // Touched by the tick only, which the time source runs one at a time.
   private long ticks;
@@ -232,9 +243,11 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   }
 
   private void sample() {
-    Views.Status status = reads().status();
+    AdminReads reads = reads();
+    Views.Status status = reads.status();
     History.Sample sample =
-        History.Sample.of(time.wallTime(), status, heap.usedBytes(), heap.maxBytes());
+        History.Sample.of(
+            time.wallTime(), status, source(reads).waitsKnown(), heap.usedBytes(), heap.maxBytes());
     history.add(sample);
     if (streams.size() > 0) {
       streams.broadcast(EventStreams.frame("sample", DashboardJson.sample(sample).toString()));
@@ -281,16 +294,34 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       sessions = reads.sessions("", "", DashboardJson.SESSIONS_SHOWN);
       // Every live lease, so the snapshot can count them all and list those of the sessions shown
       // (the broker sorts them all for any limit).
-      leases = reads.leases("", null, "", "", 0, Integer.MAX_VALUE);
+      leases = reads.leases("", null, "", "", "", 0, Integer.MAX_VALUE);
     }
     Optional<ClusterStatus> node = role.cluster();
+    String leaderApi = role.leaderApi();
     return DashboardJson.snapshot(
+        source,
         status,
         sessions,
         leases,
-        DashboardJson.view(source, node, role.leaderApi()),
+        DashboardJson.view(source, node, leaderApi, leaderDashboard(leaderApi)),
         cluster,
         wall);
+  }
+
+  /**
+   * Where the leader's dashboard is, as far as this member can tell: the leader's API host with
+   * this listener's scheme and port, since a member knows its peers' API and Raft addresses but not
+   * their {@code metrics.listen} (members are expected to share its port). Empty while no leader is
+   * known, or before any request has reached this listener.
+   */
+  private String leaderDashboard(String leaderApi) {
+    String own = listener;
+    if (leaderApi.isEmpty() || own.isEmpty()) {
+      return "";
+    }
+    int colon = leaderApi.lastIndexOf(':');
+    String host = colon > 0 ? leaderApi.substring(0, colon) : leaderApi;
+    return own.replace("{host}", host);
   }
 
   private JsonObject state(WebAccess.Grant grant) {
@@ -310,6 +341,13 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
 
   @Override
   public void handle(HttpExchange exchange) throws IOException {
+    if (listener.isEmpty()) {
+      listener =
+          (exchange instanceof HttpsExchange ? "https" : "http")
+              + "://{host}:"
+              + exchange.getLocalAddress().getPort()
+              + "/";
+    }
     try {
       route(exchange);
     } catch (WebError e) {
@@ -406,11 +444,12 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     Query query =
         Query.parse(
             exchange.getRequestURI().getRawQuery(),
-            Set.of("session_id", "worker", "kind", "host", "after", "limit"));
+            Set.of("session_id", "worker", "job", "kind", "host", "after", "limit"));
     String sessionId = query.get("session_id");
     AcquireSpec.requireId("session_id", sessionId, false);
     String worker = query.get("worker");
     AcquireSpec.requireId("worker", worker, false);
+    String job = job(query.get("job"));
     String host = query.get("host").toLowerCase(Locale.ROOT);
     if (host.length() > MAX_HOST_LENGTH) {
       throw WebError.invalid("host", "longer than " + MAX_HOST_LENGTH + " characters");
@@ -423,8 +462,19 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     List<Views.LeaseInfo> page =
         source == DashboardJson.Source.NONE
             ? List.of()
-            : reads.leases(worker, kind, host, sessionId, after, limit + 1);
+            : reads.leases(worker, kind, host, sessionId, job, after, limit + 1);
     return DashboardJson.found(source, page, limit, wall);
+  }
+
+  /** A {@code job} filter: empty (every job) or a job name by {@link JobsConfig#nameProblem}. */
+  private static String job(String text) {
+    String problem = text.isEmpty() ? null : JobsConfig.nameProblem(text);
+    if (problem != null) {
+      throw WebError.invalid(
+          "job",
+          problem + ", got '" + (text.length() > 64 ? text.substring(0, 64) + "…" : text) + "'");
+    }
+    return text;
   }
 
   private static ResourceKind kind(String text) {

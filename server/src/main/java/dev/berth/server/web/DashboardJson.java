@@ -41,7 +41,16 @@ final class DashboardJson {
     /** This follower's replica of the leader's lease state, as of the last record it applied. */
     REPLICA,
     /** Nothing: this member does not serve and has no replica to read. */
-    NONE
+    NONE;
+
+    /**
+     * Whether this source knows the acquires waiting in each pool. Only the broker that serves
+     * does: the leader's journal carries sessions, leases and host penalties, never its queues, so
+     * a replica has no waits to show (and a member with no source has nothing at all).
+     */
+    boolean waitsKnown() {
+      return this == BROKER;
+    }
   }
 
   /**
@@ -50,9 +59,12 @@ final class DashboardJson {
    * @param sessions the first sessions by id, at most {@link #SESSIONS_SHOWN}
    * @param leases every live lease, in grant order; those of the sessions shown are listed, at most
    *     {@link #LEASES_SHOWN}, and all are counted
+   * @param source where the figures come from; a pool's {@code waiting} is null where it does not
+   *     know waits ({@link Source#waitsKnown})
    * @param view where the figures come from, from {@link #view}
    */
   static JsonObject snapshot(
+      Source source,
       Views.Status status,
       List<Views.Session> sessions,
       List<Views.LeaseInfo> leases,
@@ -66,7 +78,7 @@ final class DashboardJson {
     out.addProperty("started_at", millis(time, status.startedAtNanos()));
     JsonArray pools = new JsonArray();
     for (Views.Pool pool : status.pools()) {
-      pools.add(pool(pool));
+      pools.add(pool(pool, source.waitsKnown()));
     }
     out.add("pools", pools);
     JsonObject pressure = new JsonObject();
@@ -110,13 +122,13 @@ final class DashboardJson {
     return out;
   }
 
-  private static JsonObject pool(Views.Pool pool) {
+  private static JsonObject pool(Views.Pool pool, boolean waitsKnown) {
     JsonObject p = new JsonObject();
     p.addProperty("kind", DashboardFeed.lower(pool.kind()));
     p.addProperty("limit", pool.limit());
     p.addProperty("effective_limit", pool.effectiveLimit());
     p.addProperty("in_use", pool.inUse());
-    p.addProperty("waiting", pool.queued());
+    p.addProperty("waiting", waitsKnown ? pool.queued() : null);
     p.addProperty("reason", pool.reason());
     return p;
   }
@@ -126,14 +138,18 @@ final class DashboardJson {
    *
    * @param node this node's view of its cluster; empty for a lone broker
    * @param leaderApi the API address of the leader this node knows; empty when none
+   * @param leaderDashboard the leader's dashboard as this node guesses it; empty when none
    */
-  static JsonObject view(Source source, Optional<ClusterStatus> node, String leaderApi) {
+  static JsonObject view(
+      Source source, Optional<ClusterStatus> node, String leaderApi, String leaderDashboard) {
     JsonObject v = new JsonObject();
     v.addProperty("source", source.name().toLowerCase(Locale.ROOT));
     v.addProperty("node", node.map(ClusterStatus::self).orElse(""));
     v.addProperty("role", node.map(c -> DashboardFeed.lower(c.role())).orElse(""));
     v.addProperty("leader_id", node.map(ClusterStatus::leaderId).orElse(""));
     v.addProperty("leader_api", leaderApi);
+    v.addProperty("leader_dashboard", source == Source.BROKER ? "" : leaderDashboard);
+    v.addProperty("waits_known", source.waitsKnown());
     if (source == Source.REPLICA && node.isPresent()) {
       ClusterStatus c = node.get();
       // The leader's commit index as it last reached this node, when it did: the log index up to
@@ -249,7 +265,10 @@ final class DashboardJson {
     return c;
   }
 
-  /** One history sample: {@code pools} maps a kind to [in use, effective limit, limit, waiting]. */
+  /**
+   * One history sample: {@code pools} maps a kind to [in use, effective limit, limit, waiting],
+   * waiting null when the sample's source did not know waits.
+   */
   static JsonObject sample(History.Sample sample) {
     JsonObject o = new JsonObject();
     o.addProperty("t", sample.at().toEpochMilli());
@@ -259,7 +278,7 @@ final class DashboardJson {
       figures.add(pool.inUse());
       figures.add(pool.effectiveLimit());
       figures.add(pool.limit());
-      figures.add(pool.queued());
+      figures.add(sample.waitsKnown() ? pool.queued() : null);
       pools.add(DashboardFeed.lower(pool.kind()), figures);
     }
     o.add("pools", pools);

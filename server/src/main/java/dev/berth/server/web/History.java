@@ -20,6 +20,8 @@ final class History {
    * The figures of one moment.
    *
    * @param pools each pool's limits, use and queue
+   * @param waitsKnown whether the pools' queues are known: false for a follower's replica, whose
+   *     pools read as having none
    * @param pressure the fleet-wide memory pressure level (fleet or broker heap)
    * @param degradation the RENDER degradation score, 0 healthy .. 1 broken
    * @param heapUsedBytes the broker's heap in use after its last collection
@@ -28,6 +30,7 @@ final class History {
   record Sample(
       Instant at,
       List<Views.Pool> pools,
+      boolean waitsKnown,
       PressureLevel pressure,
       long fleetUsedMb,
       long fleetLimitMb,
@@ -35,10 +38,16 @@ final class History {
       long heapUsedBytes,
       long heapMaxBytes) {
 
-    static Sample of(Instant at, Views.Status status, long heapUsedBytes, long heapMaxBytes) {
+    static Sample of(
+        Instant at,
+        Views.Status status,
+        boolean waitsKnown,
+        long heapUsedBytes,
+        long heapMaxBytes) {
       return new Sample(
           at,
           List.copyOf(status.pools()),
+          waitsKnown,
           status.pressure().level(),
           status.pressure().fleetUsedMb(),
           status.pressure().fleetLimitMb(),

@@ -295,14 +295,36 @@
           (v.behind > 0 ? ', ' + v.behind + ' committed entries behind' : ', none behind what it knows is committed');
       banner.textContent = 'Follower\'s replica: ' + who + ' does not lead; ' + leader + '. ' +
           'Sessions, leases and pools in use are its replica of the leader\'s state (' + current + '); ' +
-          'waits, heartbeats, memory in use, counters and events are the leader\'s only. To act, ' + leaderHint() + '.';
+          'waits (see Pools), heartbeats, memory in use, counters and events are the leader\'s only. To act, ' + leaderHint() + '.';
     } else if (v.source === 'none') {
       banner.textContent = who + ' does not lead and has no replica of the leader\'s state: ' +
           'sessions, leases and pools in use are not known here. To see and act, ' + leaderHint() + '.';
     }
   }
 
+  /**
+   * Where waits are not known here (a follower's replica carries no queues), says so and links to
+   * the leader's dashboard, rather than showing pools with nothing waiting.
+   */
+  function renderWaitsLine() {
+    var line = $('waits-line');
+    line.hidden = view.waits_known !== false;
+    line.dataset.waitsKnown = view.waits_known !== false;
+    if (line.hidden) { return; }
+    line.textContent = 'Waiting acquires are known to the leader only: this member\'s replica carries ' +
+        'sessions and leases, not the leader\'s queues, so waits are not shown here. ';
+    if (view.leader_dashboard) {
+      line.appendChild(document.createTextNode('See them on the leader\'s dashboard: '));
+      line.appendChild(el('a', { id: 'leader-dashboard', href: view.leader_dashboard },
+          (view.leader_id || 'the leader') + ' at ' + view.leader_dashboard));
+      line.appendChild(document.createTextNode(' (its API host, on this page\'s port).'));
+    } else {
+      line.appendChild(document.createTextNode('No leader is known now; try again shortly.'));
+    }
+  }
+
   function renderPools(pools) {
+    renderWaitsLine();
     reconcile($('pools'), pools, function (p) { return p.kind; }, function (p) {
       var title = 'pool-' + p.kind + '-title';
       var card = el('article', { 'class': 'pool', 'data-pool': p.kind, 'aria-labelledby': title });
@@ -322,13 +344,14 @@
       card.dataset.inUse = p.in_use;
       card.dataset.limit = p.limit;
       card.dataset.effectiveLimit = p.effective_limit;
-      card.dataset.waiting = p.waiting;
+      // null where waits are not known here (a follower): never shown as 0.
+      card.dataset.waiting = p.waiting === null ? 'unknown' : p.waiting;
       card.classList.toggle('full', p.in_use >= p.effective_limit);
       var unknown = view.source === 'none';
       setText(card, '.in-use', unknown ? '–' : p.in_use);
       setText(card, '.effective-limit', p.effective_limit);
       setText(card, '.limit', p.limit);
-      setText(card, '.waiting', unknown ? '–' : p.waiting);
+      setText(card, '.waiting', unknown ? '–' : p.waiting === null ? 'on the leader only' : p.waiting);
       setText(card, '.reason', p.reason);
     });
   }
@@ -388,7 +411,7 @@
       leasesLine.dataset.total = s.leases_total;
       leasesLine.textContent = truncated
           ? 'Showing ' + s.leases_shown + ' of ' + s.leases_total + ' leases: the rest are not listed here. ' +
-            'Find them below (by session, worker, kind or host, a page at a time).'
+            'Find them below (by session, worker, job, kind or host, a page at a time).'
           : 'Showing all ' + s.leases_total + ' leases.';
     }
     reconcile($('sessions'), s.sessions, function (x) { return x.id; }, function (x) {
@@ -458,10 +481,10 @@
 
   // ------------------------------------------------------------------ lease finder
 
-  /** Shows the first page of leases matching filters (session_id, worker, kind, host). */
+  /** Shows the first page of leases matching filters (session_id, worker, job, kind, host). */
   function findLeases(filters) {
     var form = $('find-form');
-    ['session_id', 'worker', 'kind', 'host'].forEach(function (k) {
+    ['session_id', 'worker', 'job', 'kind', 'host'].forEach(function (k) {
       form.elements[k].value = filters[k] || '';
     });
     finding = filters;
@@ -660,7 +683,8 @@
       ev.preventDefault();
       var form = ev.target;
       findLeases({ session_id: form.elements.session_id.value.trim(), worker: form.elements.worker.value.trim(),
-                   kind: form.elements.kind.value, host: form.elements.host.value.trim() });
+                   job: form.elements.job.value.trim(), kind: form.elements.kind.value,
+                   host: form.elements.host.value.trim() });
     });
     $('found-next').addEventListener('click', function () {
       if (finding) { showFound($('found-next').dataset.after); }

@@ -2,6 +2,7 @@ package dev.berth.server.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.time.FakeTimeSource;
 import java.time.Duration;
@@ -70,7 +71,8 @@ class ReplicaViewsTest {
     time.advance(Duration.ofHours(1));
     long nowNanos = time.nanoTime();
 
-    List<Views.LeaseInfo> all = ReplicaViews.leases(fleet(), "", null, "", "", 0, 10, time);
+    List<Views.LeaseInfo> all =
+        ReplicaViews.leases(fleet(), JobsConfig.defaults(), "", null, "", "", "", 0, 10, time);
 
     assertThat(all).extracting(i -> i.lease().id()).containsExactly("l-1", "l-2", "l-3");
     assertThat(all).extracting(Views.LeaseInfo::workerId).containsExactly("w-2", "w-2", "w-1");
@@ -84,19 +86,23 @@ class ReplicaViewsTest {
   @Test
   void leases_filteredByKindHostSessionWorker_andPagedAfterAToken() {
     Fleet f = fleet();
-    assertThat(ReplicaViews.leases(f, "", ResourceKind.PDF, "", "", 0, 10, time))
+    assertThat(
+            ReplicaViews.leases(
+                f, JobsConfig.defaults(), "", ResourceKind.PDF, "", "", "", 0, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-3");
-    assertThat(ReplicaViews.leases(f, "", null, "b.example", "", 0, 10, time))
+    assertThat(
+            ReplicaViews.leases(
+                f, JobsConfig.defaults(), "", null, "b.example", "", "", 0, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-2", "l-3");
-    assertThat(ReplicaViews.leases(f, "", null, "", "s-b", 0, 10, time))
+    assertThat(ReplicaViews.leases(f, JobsConfig.defaults(), "", null, "", "s-b", "", 0, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-1", "l-2");
-    assertThat(ReplicaViews.leases(f, "w-1", null, "", "", 0, 10, time))
+    assertThat(ReplicaViews.leases(f, JobsConfig.defaults(), "w-1", null, "", "", "", 0, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-3");
-    assertThat(ReplicaViews.leases(f, "", null, "", "", 10, 1, time))
+    assertThat(ReplicaViews.leases(f, JobsConfig.defaults(), "", null, "", "", "", 10, 1, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-2");
   }

@@ -195,7 +195,7 @@ class TracingServiceTest {
 
     b.time.advance(Duration.ofSeconds(3));
     worker.heartbeat(0);
-    String held = b.broker.leases("", null, "", session, 0, 10).get(0).lease().id();
+    String held = b.broker.leases("", null, "", session, "", 0, 10).get(0).lease().id();
     b.release(session, held);
 
     assertThat(answered(waiting).hasGranted()).isTrue();
@@ -320,7 +320,7 @@ class TracingServiceTest {
 
     b.time.advance(Duration.ofSeconds(3));
     worker.heartbeat(1);
-    String held = b.broker.leases("", null, "", session, 0, 10).get(0).lease().id();
+    String held = b.broker.leases("", null, "", session, "", 0, 10).get(0).lease().id();
     b.release(session, held);
     AcquireResult result = worker.nextAcquireResult();
 

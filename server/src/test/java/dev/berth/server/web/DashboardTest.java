@@ -13,6 +13,7 @@ import dev.berth.server.cluster.ClusterRole;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
@@ -104,10 +105,14 @@ class DashboardTest {
       };
   private WebServer web;
 
+  /** The crawl jobs the broker's policy configures; a test sets them before it starts. */
+  private JobsConfig jobs = JobsConfig.defaults();
+
   private void start(TokenRegistry tokens, boolean loopback, int maxStreams) {
     Policy policy =
         Policy.of(BrokerConfig.newBuilder().limit(ResourceKind.RENDER, 2).build())
-            .withRateLimit(RateLimitConfig.newBuilder().defaultRate(100).defaultBurst(100).build());
+            .withRateLimit(RateLimitConfig.newBuilder().defaultRate(100).defaultBurst(100).build())
+            .withJobs(jobs);
     broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
     dashboard =
         Dashboard.start(
@@ -209,6 +214,16 @@ class DashboardTest {
             HelloSpec.validate("w1", Map.of("job", "nightly"), 0, "", List.of()),
             PRINCIPAL,
             channel)
+        .sessionId();
+  }
+
+  /** Opens a session of worker {@code worker} whose hello names job {@code job}. */
+  private String openSessionOfJob(String worker, String job) {
+    return broker
+        .open(
+            HelloSpec.validate(worker, Map.of(), 0, "", List.of(), job),
+            PRINCIPAL,
+            new RecordingSessionChannel())
         .sessionId();
   }
 
@@ -651,16 +666,74 @@ class DashboardTest {
   }
 
   @Test
-  void history_onAFollower_recordsTheReplicasPoolsInUse() throws Exception {
+  void state_onAFollower_showsWaitsAsUnknown_andLinksToTheLeadersDashboard() throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(1, 1));
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    // The replica carries no queues: its pools' waits are unknown, not 0.
+    JsonObject view = snapshot.getAsJsonObject("view");
+    assertThat(view.get("waits_known").getAsBoolean()).isFalse();
+    assertThat(view.get("leader_dashboard").getAsString())
+        .isEqualTo("http://10.0.0.2:" + web.port() + "/");
+    assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(1);
+    assertThat(pool(snapshot, "render").get("waiting").isJsonNull()).isTrue();
+  }
+
+  @Test
+  void state_onAMemberWithNoReplica_showsWaitsAsUnknown() throws Exception {
+    startOpen();
+    serving = false;
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.getAsJsonObject("view").get("waits_known").getAsBoolean()).isFalse();
+    assertThat(pool(snapshot, "render").get("waiting").isJsonNull()).isTrue();
+  }
+
+  @Test
+  void state_onTheLeader_countsItsWaits_andLinksNowhere() throws Exception {
+    startOpen();
+    String session = openSession(new RecordingSessionChannel());
+    acquire(session);
+    acquire(session);
+    // The pool of 2 is full: a third acquire with a wait queues.
+    broker.acquire(
+        AcquireSpec.validate(
+            session,
+            ResourceKind.RENDER,
+            "https://example.com/c",
+            "",
+            Duration.ofMinutes(1),
+            "",
+            0,
+            0),
+        PRINCIPAL,
+        new RecordingAcquireCallback());
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    assertThat(snapshot.getAsJsonObject("view").get("waits_known").getAsBoolean()).isTrue();
+    assertThat(snapshot.getAsJsonObject("view").get("leader_dashboard").getAsString()).isEmpty();
+    assertThat(pool(snapshot, "render").get("waiting").getAsInt()).isEqualTo(1);
+  }
+
+  @Test
+  void history_onAFollower_recordsTheReplicasPoolsInUse_andItsWaitsAsUnknown() throws Exception {
     startOpen();
     becomeFollowerOfN1(fleet(1, 2));
 
     time.advance(Dashboard.SAMPLE_PERIOD);
 
     var history = json(get("/api/state")).getAsJsonArray("history");
+    JsonObject first = history.get(0).getAsJsonObject();
     JsonObject last = history.get(history.size() - 1).getAsJsonObject();
     assertThat(last.getAsJsonObject("pools").getAsJsonArray("render").get(0).getAsInt())
         .isEqualTo(2);
+    // Sampled as the leader (at start): waits known; as a follower: unknown, not 0.
+    assertThat(first.getAsJsonObject("pools").getAsJsonArray("render").get(3).getAsInt()).isZero();
+    assertThat(last.getAsJsonObject("pools").getAsJsonArray("render").get(3).isJsonNull()).isTrue();
   }
 
   @Test
@@ -696,8 +769,16 @@ class DashboardTest {
     String script = get("/dashboard.js").body();
     String page = get("/").body();
 
-    assertThat(page).contains("id=\"view-banner\"", "id=\"leases-line\"", "id=\"find-form\"");
+    assertThat(page)
+        .contains(
+            "id=\"view-banner\"", "id=\"leases-line\"", "id=\"find-form\"", "id=\"waits-line\"");
     assertThat(script).contains("Follower\\'s replica", "view.source === 'broker'", "/api/leases?");
+    // Waits the replica does not know are said to be the leader's, with a link there, never 0.
+    assertThat(script)
+        .contains(
+            "Waiting acquires are known to the leader only",
+            "href: view.leader_dashboard",
+            "p.waiting === null ? 'unknown'");
   }
 
   // ---------------------------------------------------------------- more leases than shown
@@ -781,13 +862,101 @@ class DashboardTest {
   }
 
   @Test
+  void findLeases_byJob_onTheLeader_matchesTheJobEachSessionRunsAs() throws Exception {
+    jobs = JobsConfig.newBuilder().job("nightly").job("recrawl").build();
+    startOpen();
+    Lease nightly = acquire(openSessionOfJob("w1", "nightly"));
+    openSessionOfJob("w2", "recrawl");
+    // A job that is not configured runs as default.
+    Lease adhoc = acquire(openSessionOfJob("w3", "adhoc"));
+
+    JsonObject byNightly = json(get("/api/leases?job=nightly"));
+    JsonObject byDefault = json(get("/api/leases?job=default&kind=render"));
+    JsonObject byRecrawl = json(get("/api/leases?job=recrawl"));
+    JsonObject byAsked = json(get("/api/leases?job=adhoc"));
+
+    assertThat(byNightly.get("source").getAsString()).isEqualTo("broker");
+    assertThat(byNightly.getAsJsonArray("leases")).hasSize(1);
+    assertThat(byNightly.getAsJsonArray("leases").get(0).getAsJsonObject().get("id").getAsString())
+        .isEqualTo(nightly.id());
+    assertThat(byDefault.getAsJsonArray("leases")).hasSize(1);
+    assertThat(byDefault.getAsJsonArray("leases").get(0).getAsJsonObject().get("id").getAsString())
+        .isEqualTo(adhoc.id());
+    assertThat(byRecrawl.getAsJsonArray("leases")).isEmpty();
+    assertThat(byAsked.getAsJsonArray("leases")).isEmpty();
+  }
+
+  @Test
+  void findLeases_byJob_onAFollower_resolvesTheReplicasSessionsAsTheLeaderDoes() throws Exception {
+    jobs = JobsConfig.newBuilder().job("nightly").build();
+    startOpen();
+    // s-0000 and s-0002 asked for nightly, s-0001 for a job not configured (so default).
+    Fleet fleet = fleet(3, 2);
+    List<Fleet.SessionEntry> sessions = new ArrayList<>();
+    for (Fleet.SessionEntry e : fleet.sessions()) {
+      sessions.add(
+          new Fleet.SessionEntry(
+              e.id(),
+              e.workerId(),
+              e.principal(),
+              e.labels(),
+              e.memoryLimitMb(),
+              e.id().equals("s-0001") ? "adhoc" : "nightly",
+              e.openedAtUnixMs()));
+    }
+    becomeFollowerOfN1(new Fleet(sessions, fleet.leases(), fleet.hosts()));
+
+    JsonObject byNightly = json(get("/api/leases?job=nightly&limit=3"));
+    JsonObject byDefault = json(get("/api/leases?job=default"));
+
+    assertThat(byNightly.get("source").getAsString()).isEqualTo("replica");
+    assertThat(byNightly.getAsJsonArray("leases"))
+        .extracting(l -> l.getAsJsonObject().get("session_id").getAsString())
+        .containsExactly("s-0000", "s-0000", "s-0002");
+    assertThat(byNightly.get("next_after").getAsString()).isEqualTo("5");
+    assertThat(byDefault.getAsJsonArray("leases"))
+        .extracting(l -> l.getAsJsonObject().get("session_id").getAsString())
+        .containsExactly("s-0001", "s-0001");
+  }
+
+  @Test
+  void findLeases_badJob_is400NamingJobAndItsRule() throws Exception {
+    startOpen();
+
+    HttpResponse<String> upper = get("/api/leases?job=Nightly");
+    HttpResponse<String> dotted = get("/api/leases?job=night.ly");
+    HttpResponse<String> tooLong = get("/api/leases?job=" + "j".repeat(65));
+
+    assertThat(upper.statusCode()).isEqualTo(400);
+    assertThat(error(upper).get("field").getAsString()).isEqualTo("job");
+    assertThat(error(upper).get("message").getAsString())
+        .startsWith("job: must be lower-case letters, digits, '_' and '-'")
+        .contains("'Nightly'");
+    assertThat(error(dotted).get("field").getAsString()).isEqualTo("job");
+    assertThat(tooLong.statusCode()).isEqualTo(400);
+    assertThat(error(tooLong).get("message").getAsString()).contains("1..64 characters");
+  }
+
+  @Test
+  void page_findsLeasesByJob() throws Exception {
+    startOpen();
+
+    String script = get("/dashboard.js").body();
+    String page = get("/").body();
+
+    assertThat(page).contains("<input name=\"job\"");
+    assertThat(script).contains("['session_id', 'worker', 'job', 'kind', 'host']");
+    assertThat(script).contains("job: form.elements.job.value.trim()");
+  }
+
+  @Test
   void findLeases_badParameters_are400NamingTheParameter() throws Exception {
     startOpen();
 
     HttpResponse<String> kind = get("/api/leases?kind=gpu");
     HttpResponse<String> after = get("/api/leases?after=soon");
     HttpResponse<String> limit = get("/api/leases?limit=1001");
-    HttpResponse<String> unknown = get("/api/leases?job=crawl");
+    HttpResponse<String> unknown = get("/api/leases?owner=crawl");
     HttpResponse<String> twice = get("/api/leases?host=a&host=b");
     HttpResponse<String> session = get("/api/leases?session_id=a%20b");
     HttpResponse<String> post = postJson("/api/leases", "{}");
@@ -798,7 +967,7 @@ class DashboardTest {
     assertThat(error(after).get("field").getAsString()).isEqualTo("after");
     assertThat(error(limit).get("field").getAsString()).isEqualTo("limit");
     assertThat(error(limit).get("message").getAsString()).contains("1..1000");
-    assertThat(error(unknown).get("field").getAsString()).isEqualTo("job");
+    assertThat(error(unknown).get("field").getAsString()).isEqualTo("owner");
     assertThat(error(twice).get("field").getAsString()).isEqualTo("host");
     assertThat(session.statusCode()).isEqualTo(400);
     assertThat(error(session).get("field").getAsString()).isEqualTo("session_id");
