@@ -244,7 +244,9 @@ final class SessionCommands {
       return false;
     }
     int max = session.job().settings().max(kind);
-    return state.leases.inUse(kind) < state.effectiveLimit(kind, now)
+    // Within the pool's usable part: a slot held back after a change of leader is kept for a
+    // lease the earlier leader granted, which its worker may still re-declare.
+    return state.leases.inUse(kind) + state.heldBack(kind, now) < state.effectiveLimit(kind, now)
         && (max == 0 || session.job().held(kind) < max);
   }
 

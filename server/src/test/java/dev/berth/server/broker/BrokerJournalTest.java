@@ -242,6 +242,39 @@ class BrokerJournalTest {
   }
 
   @Test
+  void takeOver_leasesTakenInSafeMode_adoptedOnlyIntoSlotsNotHeldBack() {
+    broker.takeOver(7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), 1);
+    time.advance(Duration.ofNanos(1_000)); // every host starts empty: refilled at 1e9/s
+
+    // RENDER 4: the two loaded leases, one slot held back, one free.
+    Broker.Opened resumed =
+        open(
+            "s-9",
+            List.of(
+                new HeldLease("local-1", 0, RENDER, "example.com", "", 0),
+                new HeldLease("local-2", 0, RENDER, "example.com", "", 0)));
+
+    assertThat(resumed.resumed()).isTrue();
+    assertThat(resumed.lostLeases()).containsExactly("local-2");
+    assertThat(broker.inUse(RENDER)).isEqualTo(3);
+    // The held-back slot is still there for a lease the earlier leader granted.
+    Broker.Opened other =
+        broker.open(
+            HelloSpec.validate(
+                "w2",
+                Map.of(),
+                0,
+                "s-8",
+                List.of(
+                    new HeldLease(
+                        "l-3", FencingTokens.firstTokenOf(6) + 3, RENDER, "example.com", "", 0))),
+            PRINCIPAL,
+            new RecordingSessionChannel());
+    assertThat(other.lostLeases()).isEmpty();
+    assertThat(broker.inUse(RENDER)).isEqualTo(4);
+  }
+
+  @Test
   void takeOver_sessionsNotResumedWithinOneTtl_expireWithTheirLeases_andTheHoldBackEnds() {
     broker.journalTo(journal);
     broker.takeOver(7, fleetOfTwoLeases(time.wallTime().toEpochMilli()), 2);
