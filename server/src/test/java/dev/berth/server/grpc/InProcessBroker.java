@@ -18,6 +18,7 @@ import dev.berth.server.config.Policy;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.FakeTimeSource;
+import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.ModuleRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -139,6 +140,17 @@ final class InProcessBroker implements AutoCloseable {
    * server: for tests that drive {@link SessionStream} and {@link LeaseCalls} on their own threads.
    */
   static SessionStream.Shared streamsWithoutServer(BrokerConfig config, FakeTimeSource time) {
+    return streamsWithoutServer(config, time, AcquireTimings.NONE);
+  }
+
+  /**
+   * {@link #streamsWithoutServer(BrokerConfig, FakeTimeSource)} on any clock, with the acquire
+   * timings told of every answer: a test can hook either to run a step at an exact point of a
+   * command (the clock is read under the broker's lock; the timings just before an acquire's answer
+   * is sent).
+   */
+  static SessionStream.Shared streamsWithoutServer(
+      BrokerConfig config, TimeSource time, AcquireTimings timings) {
     Broker broker =
         new Broker(
             Policy.of(config),
@@ -152,10 +164,28 @@ final class InProcessBroker implements AutoCloseable {
     return new SessionStream.Shared(
         broker,
         protos,
-        new LeaseCalls(broker, protos, time, AcquireTimings.NONE),
+        new LeaseCalls(broker, protos, time, timings),
         new CallRate(broker, time),
         SessionStream.Limits.DEFAULT,
         s -> {});
+  }
+
+  /**
+   * A session stream's acquire {@code callId} of one PDF lease for the stream's own session,
+   * waiting up to {@code wait}; {@code requestId} empty for none.
+   */
+  static dev.berth.proto.v1.SessionRequest pdfOnStream(
+      long callId, Duration wait, String requestId) {
+    return dev.berth.proto.v1.SessionRequest.newBuilder()
+        .setAcquire(
+            dev.berth.proto.v1.StreamAcquire.newBuilder()
+                .setCallId(callId)
+                .setRequest(
+                    AcquireRequest.newBuilder()
+                        .setKind(ResourceKind.RESOURCE_KIND_PDF)
+                        .setRequestId(requestId)
+                        .setWait(proto(wait))))
+        .build();
   }
 
   static AcquireRequest.Builder request(String sessionId, ResourceKind kind) {

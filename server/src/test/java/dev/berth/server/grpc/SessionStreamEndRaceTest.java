@@ -2,11 +2,9 @@ package dev.berth.server.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
-import dev.berth.proto.v1.StreamAcquire;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.SessionChannel;
@@ -95,16 +93,6 @@ class SessionStreamEndRaceTest {
   }
 
   private static SessionRequest acquire(long callId, Duration wait) {
-    return SessionRequest.newBuilder()
-        .setAcquire(
-            StreamAcquire.newBuilder()
-                .setCallId(callId)
-                .setRequest(
-                    AcquireRequest.newBuilder()
-                        .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF)
-                        .setWait(
-                            com.google.protobuf.Duration.newBuilder()
-                                .setSeconds(wait.toSeconds()))))
-        .build();
+    return InProcessBroker.pdfOnStream(callId, wait, "");
   }
 }

@@ -120,6 +120,24 @@ class TransferLeadershipServiceTest {
     assertThat(notLeader(e).getReason()).isEqualTo("NOT_LEADER");
   }
 
+  /** The member refuses a second handoff while one is under way (ClusterMember.transferTo). */
+  @Test
+  void transferLeadership_whileOneIsUnderWay_failedPreconditionSayingSo() {
+    role.serving = true;
+    role.answer =
+        CompletableFuture.failedFuture(
+            new IllegalStateException("a leadership transfer is already under way"));
+    start(BrokerServer.Options.DEFAULT.withRole(role));
+
+    StatusRuntimeException e =
+        catchThrowableOfType(
+            StatusRuntimeException.class, () -> b.admin.transferLeadership(to("n3")));
+
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(e.getStatus().getDescription())
+        .isEqualTo("leadership was not transferred: a leadership transfer is already under way");
+  }
+
   @Test
   void transferLeadership_onALoneBroker_failedPreconditionNotACluster() {
     start(BrokerServer.Options.DEFAULT);

@@ -1,9 +1,10 @@
 package dev.berth.server.ratelimit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import java.time.Duration;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.util.function.LongPredicate;
 import org.junit.jupiter.api.Test;
 
 /** The bucket's arithmetic where floating point would otherwise be a nanosecond off. */
@@ -33,13 +34,64 @@ class HostBucketTest {
     b.consume(T0);
     b.apply(new HostRule("*", 1e-10, 1_000_000), now); // a live update: 0.9999 of a token back
 
-    // A guard against the nanosecond walk (seconds under the broker's lock), not a measurement:
-    // the search takes microseconds.
-    long wait =
-        assertTimeoutPreemptively(Duration.ofSeconds(2), () -> b.nanosUntilTokens(now, 1_000_000));
+    // That the search gets here in a few dozen evaluations, not a nanosecond walk, is checked by
+    // counting them (least_guessFarOff_fewEvaluations), not by a clock.
+    long wait = b.nanosUntilTokens(now, 1_000_000);
 
     assertThat(wait).isBetween(900_000_000_000_000L, 1_100_000_000_000_000L);
     assertFirstInstantWith(b, now + wait, 1_000_000);
+  }
+
+  /**
+   * The search that corrects a wait's estimate finds the exact first instant in a few dozen
+   * evaluations of the bucket's arithmetic, from either side of a guess 6e8 ns off (as above), or
+   * 1e15 ns off: never one evaluation per nanosecond, which under the broker's lock was seconds.
+   * Counted, so that no clock, and no loaded machine, decides the test.
+   */
+  @Test
+  void least_guessFarOff_fewEvaluations() throws Exception {
+    long[][] cases = {
+      {1_000_000_000L, 1_000_000_000L + 600_000_000L}, // the guess is short
+      {1_000_000_000L + 600_000_000L, 1_000_000_000L}, // the guess is long
+      {0, 1_000_000_000_000_000L},
+      {1_000_000_000_000_000L, 1},
+      {219, 219},
+    };
+    for (long[] c : cases) {
+      long guess = c[0];
+      long first = c[1];
+      // Twice the bits of the distance (out in doubling steps, then halving back), and a few more.
+      int most = 2 * (64 - Long.numberOfLeadingZeros(Math.abs(first - guess))) + 3;
+      int[] evaluations = {0};
+
+      long found =
+          least(
+              guess,
+              d -> {
+                // Stops a walk at once rather than letting it run for days.
+                if (++evaluations[0] > most) {
+                  throw new AssertionError(
+                      "more than " + most + " evaluations from guess " + guess + " to " + first);
+                }
+                return d >= first;
+              });
+
+      assertThat(found).as("guess %d, first %d", guess, first).isEqualTo(first);
+    }
+  }
+
+  /** HostBucket's private search: the one place where a wait's estimate is corrected. */
+  private static long least(long guess, LongPredicate reached) throws ReflectiveOperationException {
+    Method least = HostBucket.class.getDeclaredMethod("least", long.class, LongPredicate.class);
+    least.setAccessible(true);
+    try {
+      return (long) least.invoke(null, guess, reached);
+    } catch (InvocationTargetException e) {
+      if (e.getCause() instanceof AssertionError failed) {
+        throw failed;
+      }
+      throw e;
+    }
   }
 
   @Test
