@@ -3,6 +3,8 @@ package dev.berth.client.cli;
 import dev.berth.client.internal.ProtoTime;
 import dev.berth.proto.v1.BrokerEvent;
 import dev.berth.proto.v1.BrokerStatus;
+import dev.berth.proto.v1.ClusterNode;
+import dev.berth.proto.v1.ClusterRole;
 import dev.berth.proto.v1.ExplainStep;
 import dev.berth.proto.v1.Explanation;
 import dev.berth.proto.v1.HostStatus;
@@ -31,6 +33,20 @@ final class Views {
   /** The status screen. */
   static void status(BrokerStatus s, String broker, PrintStream out) {
     out.println("broker       " + broker);
+    if (s.hasCluster() && s.getCluster().getRole() != ClusterRole.CLUSTER_ROLE_LEADER) {
+      // A member that does not lead answers from its replica of the leader's state, which holds
+      // sessions and leases but not what only the leader sees: its queues, heartbeats' memory
+      // reports, degradation and host rates.
+      ClusterNode c = s.getCluster();
+      out.println(
+          "view         replica of the leader's state ("
+              + (c.getLeaderId().isEmpty()
+                  ? "no leader known"
+                  : "leader " + c.getLeaderId() + " at " + c.getLeaderApi())
+              + ", "
+              + c.getApplyLag()
+              + " entries behind); waits, pressure, degradation and hot hosts: ask the leader");
+    }
     out.println("version      " + s.getVersion() + "   epoch " + s.getBrokerEpoch());
     out.println(
         "uptime       "
@@ -100,6 +116,19 @@ final class Views {
    * The jobs table, one row per job and kind it holds, waits for or has a min or max in; nothing
    * when only a plain {@code default} job exists (no jobs configured). Returns whether it printed.
    */
+  /**
+   * A job's min of a kind: as configured, then the min that applies now when the pool's usable part
+   * scales it down (degraded, or slots held back after a change of leader), e.g. {@code 4 (2 now)}.
+   */
+  private static String min(JobKindStatus k) {
+    if (k.getMin() == 0) {
+      return "-";
+    }
+    return k.getGuaranteedMin() < k.getMin()
+        ? k.getMin() + " (" + k.getGuaranteedMin() + " now)"
+        : String.valueOf(k.getMin());
+  }
+
   static boolean jobs(List<JobStatus> jobs, PrintStream out) {
     if (jobs.isEmpty()
         || (jobs.size() == 1
@@ -134,7 +163,7 @@ final class Views {
             j.getRefusals(),
             Text.name(k.getKind()),
             k.getHeld(),
-            k.getMin() == 0 ? "-" : k.getMin(),
+            min(k),
             k.getMax() == 0 ? "-" : k.getMax(),
             Text.ratio(k.getShare()),
             Text.ratio(k.getFairShare()));

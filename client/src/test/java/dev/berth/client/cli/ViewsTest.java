@@ -146,6 +146,33 @@ class ViewsTest {
   }
 
   @Test
+  void status_ofAFollower_saysItIsAReplicaAndWhatOnlyTheLeaderKnows() {
+    BrokerStatus follower =
+        STATUS.toBuilder()
+            .setCluster(
+                dev.berth.proto.v1.ClusterNode.newBuilder()
+                    .setNodeId("b")
+                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
+                    .setLeaderId("a")
+                    .setLeaderApi("10.0.0.1:7433")
+                    .setApplyLag(2))
+            .build();
+    BrokerStatus leader =
+        follower.toBuilder()
+            .setCluster(
+                follower.getCluster().toBuilder()
+                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_LEADER))
+            .build();
+
+    assertThat(printed(out -> Views.status(follower, "b:1", out)))
+        .contains(
+            "view         replica of the leader's state (leader a at 10.0.0.1:7433, 2 entries"
+                + " behind); waits, pressure, degradation and hot hosts: ask the leader");
+    assertThat(printed(out -> Views.status(leader, "a:1", out))).doesNotContain("view ");
+    assertThat(printed(out -> Views.status(STATUS, "lone:1", out))).doesNotContain("view ");
+  }
+
+  @Test
   void sessions_tableWithStateMemoryAndLabels() {
     List<SessionInfo> sessions =
         List.of(
@@ -378,9 +405,17 @@ class ViewsTest {
                         .setHeld(6)
                         .setWaiting(3)
                         .setMin(2)
+                        .setGuaranteedMin(2)
                         .setShare(0.75)
                         .setFairShare(0.8))
-                .addKinds(JobKindStatus.newBuilder().setKind(ResourceKind.RESOURCE_KIND_PDF))
+                .addKinds(
+                    JobKindStatus.newBuilder()
+                        .setKind(ResourceKind.RESOURCE_KIND_PDF)
+                        .setHeld(1)
+                        .setMin(4)
+                        .setGuaranteedMin(2)
+                        .setShare(0.5)
+                        .setFairShare(0.5))
                 .build());
 
     String text = printed(out -> Views.jobs(jobs, out));
@@ -388,9 +423,10 @@ class ViewsTest {
     assertThat(text)
         .isEqualTo(
             """
-            JOB      WEIGHT  WAITING  REFUSALS  KIND    HELD  MIN  MAX  SHARE  FAIR
-            default       1        0         0  -          0    -    -      -     -
-            urgent        4        3         2  RENDER     6    2    -   0.75  0.80
+            JOB      WEIGHT  WAITING  REFUSALS  KIND    HELD        MIN  MAX  SHARE  FAIR
+            default       1        0         0  -          0          -    -      -     -
+            urgent        4        3         2  RENDER     6          2    -   0.75  0.80
+            urgent        4        3         2  PDF        1  4 (2 now)    -   0.50  0.50
             """);
   }
 
