@@ -218,7 +218,8 @@ final class DashboardJson {
       JsonObject o = new JsonObject();
       o.addProperty("id", s.id());
       o.addProperty("worker", s.workerId());
-      o.addProperty("job", s.labels().getOrDefault("job", ""));
+      // The job it runs as (not its "job" label, which is free text the scheduler never reads).
+      o.addProperty("job", s.job());
       JsonObject labels = new JsonObject();
       for (Map.Entry<String, String> label : s.labels().entrySet()) {
         labels.addProperty(label.getKey(), label.getValue());

@@ -434,7 +434,9 @@
     }, function (tr, x) {
       tr.dataset.leases = x.lease_count;
       setText(tr, '.worker', x.worker);
-      setText(tr, '.job', x.job || '–');
+      // The job it runs as; its "job" label too when that says something else.
+      var label = x.labels && x.labels.job;
+      setText(tr, '.job', (x.job || '–') + (label && label !== x.job ? ' (label ' + label + ')' : ''));
       // A replica knows no connections: the leader holds them.
       setText(tr, '.state', view.source === 'replica' ? 'replicated'
           : x.draining ? 'draining' : x.connected ? 'connected' : 'reconnecting');

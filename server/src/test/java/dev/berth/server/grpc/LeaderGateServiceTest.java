@@ -20,6 +20,7 @@ import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.SessionInfo;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.server.broker.Fleet;
+import dev.berth.server.broker.ReplicaFleets;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.Policy;
 import dev.berth.server.jobs.JobsConfig;
@@ -143,17 +144,7 @@ class LeaderGateServiceTest {
 
   @Test
   void listSessions_onAFollower_showsTheJobEachRunsAs_asTheLeaderDoes() {
-    long now = System.currentTimeMillis();
-    // Each carries the job it asked for: a configured one, one that is not (so default), and
-    // its principal's name (its hello named none; not configured either).
-    role.replica =
-        new Fleet(
-            List.of(
-                new Fleet.SessionEntry("s-1", "w-1", "p", Map.of(), 0, "nightly", now),
-                new Fleet.SessionEntry("s-2", "w-2", "p", Map.of("job", "x"), 0, "adhoc", now),
-                new Fleet.SessionEntry("s-3", "w-3", "p", Map.of(), 0, "p", now)),
-            List.of(),
-            List.of());
+    role.replica = ReplicaFleets.askingForJobs(System.currentTimeMillis());
 
     ListSessionsResponse sessions = b.admin.listSessions(ListSessionsRequest.getDefaultInstance());
 
