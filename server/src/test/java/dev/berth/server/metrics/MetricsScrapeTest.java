@@ -9,6 +9,7 @@ import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Statuses;
 import dev.berth.server.broker.Views;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
@@ -233,30 +234,7 @@ class MetricsScrapeTest {
 
   @Test
   void scrape_ofJobs_showsEachOnesMinThatAppliesNow_byKind() throws Exception {
-    Views.Status own = broker.status();
-    // urgent's render min of 4 is scaled to 2 (a degraded pool); it has no pdf min.
-    status =
-        new Views.Status(
-            own.epoch(),
-            own.startedAtNanos(),
-            own.nowNanos(),
-            own.pools(),
-            own.connectedSessions(),
-            own.disconnectedSessions(),
-            own.draining(),
-            own.counters(),
-            own.pressure(),
-            own.degradationScore(),
-            own.hotHosts(),
-            List.of(
-                new Views.Job(
-                    "urgent",
-                    4,
-                    0,
-                    0,
-                    List.of(
-                        new Views.JobKind(ResourceKind.RENDER, 1, 0, 4, 2, 0, 1, 1, 1),
-                        new Views.JobKind(ResourceKind.PDF, 0, 0, 0, 0, 0, 0, 0, 0)))));
+    status = Statuses.withAScaledMin(broker.status()); // urgent: render min 4, 2 now
 
     PrometheusText m = scrape();
 

@@ -10,6 +10,8 @@ import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Fleet;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.broker.ReplicaFleets;
+import dev.berth.server.broker.Statuses;
+import dev.berth.server.broker.Views;
 import dev.berth.server.cluster.ClusterRole;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.BrokerConfig;
@@ -902,6 +904,58 @@ class DashboardTest {
     becomeFollowerOfN1(ReplicaFleets.askingForJobs(time.wallTime().toEpochMilli()));
 
     assertThat(jobsByWorker()).isEqualTo(Map.of("w1", "nightly", "w2", "default", "w3", "default"));
+  }
+
+  /** The first job of a snapshot of {@code status} read from {@code source}. */
+  private JsonObject firstJob(DashboardJson.Source source, Views.Status status) {
+    return DashboardJson.snapshot(
+            source,
+            status,
+            List.of(),
+            List.of(),
+            new JsonObject(),
+            ClusterView.of(ServingRole.STANDALONE),
+            DashboardJson.Wall.of(time))
+        .getAsJsonArray("jobs")
+        .get(0)
+        .getAsJsonObject();
+  }
+
+  @Test
+  void snapshot_jobs_showEachMin_andTheMinThatAppliesNow_whichAReplicaDoesNotKnow() {
+    startOpen();
+    Views.Status status = Statuses.withAScaledMin(broker.status());
+
+    JsonObject leader = firstJob(DashboardJson.Source.BROKER, status);
+    JsonObject follower = firstJob(DashboardJson.Source.REPLICA, status);
+
+    assertThat(leader.get("name").getAsString()).isEqualTo("urgent");
+    assertThat(leader.get("weight").getAsInt()).isEqualTo(4);
+    JsonObject render = leader.getAsJsonArray("kinds").get(0).getAsJsonObject();
+    assertThat(render.get("kind").getAsString()).isEqualTo("render");
+    assertThat(render.get("min").getAsInt()).isEqualTo(4);
+    assertThat(render.get("guaranteed_min").getAsInt()).isEqualTo(2);
+    assertThat(render.get("held").getAsInt()).isEqualTo(1);
+    // A follower's broker is idle: what the leader's jobs hold and are promised now is unknown.
+    JsonObject replicated = follower.getAsJsonArray("kinds").get(0).getAsJsonObject();
+    assertThat(replicated.get("min").getAsInt()).isEqualTo(4);
+    assertThat(replicated.get("guaranteed_min").isJsonNull()).isTrue();
+    assertThat(replicated.get("held").isJsonNull()).isTrue();
+    assertThat(follower.get("waiting").isJsonNull()).isTrue();
+  }
+
+  @Test
+  void page_jobs_showTheMinAndTheMinThatAppliesNow() throws Exception {
+    startOpen();
+
+    String script = get("/dashboard.js").body();
+    String page = get("/").body();
+
+    assertThat(page).contains("<tbody id=\"jobs\">");
+    assertThat(script)
+        .contains("renderJobs(s.jobs);")
+        .contains("k.min + ' (' + k.guaranteed_min + ' now)'")
+        .contains("k.min + ' (now: ask the leader)'");
   }
 
   @Test
