@@ -14,8 +14,11 @@ import java.util.Map;
  * state (a {@link Fleet}) instead of its own broker, which serves nothing and so holds nothing.
  * Same filters, order and paging as {@link Broker#sessions} and {@link Broker#leases}. What only
  * the leader knows is left out: a replica session reads as not connected and not draining, with no
- * heartbeat ({@link Views.Session#UNKNOWN}) and no memory in use. Wall-clock times of the replica
- * become monotonic instants of {@code time}, as a broker loading the fleet does.
+ * heartbeat ({@link Views.Session#UNKNOWN}) and no memory in use. A replica session carries the job
+ * it asked for (its hello's, else its principal); each view shows and filters by the job it runs
+ * as, resolved by {@link #runsAs} against the jobs in force on this node (the replicated policy's)
+ * as the leader resolved it. Wall-clock times of the replica become monotonic instants of {@code
+ * time}, as a broker loading the fleet does.
  *
  * <p>Stateless and thread-safe.
  */
@@ -58,9 +61,13 @@ public final class ReplicaViews {
         own.jobs());
   }
 
-  /** The replica's sessions, as {@link Broker#sessions}. */
+  /**
+   * The replica's sessions, as {@link Broker#sessions}, each with the job it runs as.
+   *
+   * @param jobs the jobs in force on this node, as for {@link #runsAs}
+   */
   public static List<Views.Session> sessions(
-      Fleet fleet, String workerId, String afterId, int limit, TimeSource time) {
+      Fleet fleet, JobsConfig jobs, String workerId, String afterId, int limit, TimeSource time) {
     Map<String, Integer> leases = new HashMap<>();
     fleet.leases().forEach(l -> leases.merge(l.sessionId(), 1, Integer::sum));
     Clock clock = new Clock(time);
@@ -84,15 +91,15 @@ public final class ReplicaViews {
                     0,
                     s.memoryLimitMb(),
                     leases.getOrDefault(s.id(), 0),
-                    s.job()))
+                    runsAs(jobs, s)))
         .toList();
   }
 
   /**
    * The replica's leases, as {@link Broker#leases}.
    *
-   * @param jobs the jobs in force on this node (the replicated policy's), which resolve the job a
-   *     replica session asked for to the job it runs as, as the leader resolved it
+   * @param jobs the jobs in force on this node, as for {@link #runsAs}
+   * @param job only leases of sessions that run as this job; empty for every job
    */
   public static List<Views.LeaseInfo> leases(
       Fleet fleet,
@@ -112,7 +119,7 @@ public final class ReplicaViews {
         .forEach(
             s -> {
               workers.put(s.id(), s.workerId());
-              runsAs.put(s.id(), jobs.resolve(s.job()).name());
+              runsAs.put(s.id(), runsAs(jobs, s));
             });
     Clock clock = new Clock(time);
     return fleet.leases().stream()
@@ -142,6 +149,17 @@ public final class ReplicaViews {
               return new Views.LeaseInfo(lease, workers.getOrDefault(l.sessionId(), ""));
             })
         .toList();
+  }
+
+  /**
+   * The job a replica session runs as: the one it asked for when {@code jobs} configures it, else
+   * {@value JobsConfig#DEFAULT_JOB}, as the leader resolved it when the session opened and again at
+   * every change of its jobs.
+   *
+   * @param jobs the jobs in force on this node (the replicated policy's)
+   */
+  static String runsAs(JobsConfig jobs, Fleet.SessionEntry session) {
+    return jobs.resolve(session.job()).name();
   }
 
   /** Wall-clock milliseconds to monotonic instants, against one reading of both clocks. */

@@ -17,11 +17,11 @@ import java.util.function.ToDoubleFunction;
  * The per-job series, labelled {@code crawl_job} (not {@code job}: Prometheus gives every scraped
  * series its target's {@code job} label, and a series' own {@code job} would be renamed {@code
  * exported_job}): grants by kind and refusals by reason (counters fed by broker events), and held
- * leases by kind, waiting requests and weight (gauges over the status view). The label set is
- * bounded by the configuration: the broker names only configured jobs (a session naming another
- * runs as, and is counted under, {@code default}). A job's series are registered the first time it
- * is seen and kept until restart, so {@code rate()} works across reloads; a job removed by a reload
- * reads 0.
+ * leases and the min that applies now ({@link Views.JobKind#guaranteedMin}) by kind, waiting
+ * requests and weight (gauges over the status view). The label set is bounded by the configuration:
+ * the broker names only configured jobs (a session naming another runs as, and is counted under,
+ * {@code default}). A job's series are registered the first time it is seen and kept until restart,
+ * so {@code rate()} works across reloads; a job removed by a reload reads 0.
  *
  * <p>Thread-safe.
  */
@@ -88,6 +88,16 @@ final class JobSeries {
           "berth_job_held",
           "Leases held now, by job and kind",
           s -> kind(s, job, kind).held(),
+          "crawl_job",
+          job,
+          "kind",
+          k);
+      gauge(
+          prefix + "guaranteed_min." + k,
+          "berth_job_guaranteed_min",
+          "The job's min that applies now, by kind: its configured min, scaled down while the"
+              + " pool is degraded or slots are held back after a change of leader; 0 for none",
+          s -> kind(s, job, kind).guaranteedMin(),
           "crawl_job",
           job,
           "kind",

@@ -49,11 +49,14 @@ public final class AdminReads {
     return replica == null ? own : ReplicaViews.status(replica, own);
   }
 
-  /** As {@link Broker#sessions}. */
+  /**
+   * As {@link Broker#sessions}; from a replica, each session's job resolved against this node's
+   * jobs as the leader resolves it ({@link ReplicaViews#sessions}).
+   */
   public List<Views.Session> sessions(String workerId, String afterId, int limit) {
     return replica == null
         ? broker.sessions(workerId, afterId, limit)
-        : ReplicaViews.sessions(replica, workerId, afterId, limit, time);
+        : ReplicaViews.sessions(replica, broker.policy().jobs(), workerId, afterId, limit, time);
   }
 
   /** As {@link Broker#leases}. */

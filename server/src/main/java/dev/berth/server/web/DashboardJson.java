@@ -100,6 +100,7 @@ final class DashboardJson {
       hosts.add(h);
     }
     out.add("hot_hosts", hosts);
+    out.add("jobs", jobs(status.jobs(), source.waitsKnown()));
     JsonObject totals = new JsonObject();
     totals.addProperty("grants", status.counters().grants());
     JsonObject refusals = new JsonObject();
@@ -131,6 +132,41 @@ final class DashboardJson {
     p.addProperty("waiting", waitsKnown ? pool.queued() : null);
     p.addProperty("reason", pool.reason());
     return p;
+  }
+
+  /**
+   * Every configured job: its settings, and what it holds, waits for and is promised now per kind.
+   * Where the source is not the serving broker ({@code known} false: a follower's replica), the
+   * figures only the leader knows are null: what each job holds, waits for and was granted or
+   * refused, and the min that applies now, which the leader's degradation and held-back slots
+   * scale; the weight, {@code min} and {@code max} are the replicated configuration's.
+   */
+  private static JsonArray jobs(List<Views.Job> jobs, boolean known) {
+    JsonArray out = new JsonArray();
+    for (Views.Job job : jobs) {
+      JsonObject j = new JsonObject();
+      j.addProperty("name", job.name());
+      j.addProperty("weight", job.weight());
+      j.addProperty("waiting", known ? job.waiting() : null);
+      j.addProperty("refusals", known ? job.refusals() : null);
+      JsonArray kinds = new JsonArray();
+      for (Views.JobKind k : job.kinds()) {
+        JsonObject o = new JsonObject();
+        o.addProperty("kind", DashboardFeed.lower(k.kind()));
+        o.addProperty("held", known ? k.held() : null);
+        o.addProperty("waiting", known ? k.waiting() : null);
+        o.addProperty("min", k.min());
+        o.addProperty("guaranteed_min", known ? k.guaranteedMin() : null);
+        o.addProperty("max", k.max());
+        o.addProperty("share", known ? round(k.share()) : null);
+        o.addProperty("fair_share", known ? round(k.fairShare()) : null);
+        o.addProperty("grants", known ? k.grants() : null);
+        kinds.add(o);
+      }
+      j.add("kinds", kinds);
+      out.add(j);
+    }
+    return out;
   }
 
   /**
@@ -218,7 +254,8 @@ final class DashboardJson {
       JsonObject o = new JsonObject();
       o.addProperty("id", s.id());
       o.addProperty("worker", s.workerId());
-      o.addProperty("job", s.labels().getOrDefault("job", ""));
+      // The job it runs as (not its "job" label, which is free text the scheduler never reads).
+      o.addProperty("job", s.job());
       JsonObject labels = new JsonObject();
       for (Map.Entry<String, String> label : s.labels().entrySet()) {
         labels.addProperty(label.getKey(), label.getValue());

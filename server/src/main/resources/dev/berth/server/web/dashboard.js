@@ -277,6 +277,7 @@
     renderPressure(s);
     renderDegradation(s);
     renderHosts(s.hot_hosts);
+    renderJobs(s.jobs);
     renderSessions(s);
     renderCluster(s.cluster);
   }
@@ -393,6 +394,48 @@
     });
   }
 
+  /**
+   * A job's min of a kind: as configured, then the min that applies now when a degraded pool or
+   * held-back slots scale it down, e.g. "4 (2 now)"; a replica does not know it (null).
+   */
+  function minText(k) {
+    if (k.min === 0) { return '–'; }
+    if (k.guaranteed_min === null) { return k.min + ' (now: ask the leader)'; }
+    return k.guaranteed_min < k.min ? k.min + ' (' + k.guaranteed_min + ' now)' : String(k.min);
+  }
+
+  /** One row per job and kind it holds, waits for, or has a min or max in. */
+  function renderJobs(jobs) {
+    var rows = [];
+    jobs.forEach(function (j) {
+      j.kinds.forEach(function (k) {
+        if (k.held || k.waiting || k.min || k.max) { rows.push({ job: j, k: k, key: j.name + ' ' + k.kind }); }
+      });
+    });
+    var plain = jobs.length === 1 && jobs[0].weight === 1 && rows.length === 0;
+    $('jobs-line').textContent = plain ? 'No jobs configured: every session runs as default.'
+        : jobs.length + (jobs.length === 1 ? ' job' : ' jobs') +
+          (rows.length < jobs.length ? '; those holding, waiting or with a min or max are listed' : '') +
+          (view.source === 'replica' ? '; held, waiting and the min that applies now are the leader\'s only' : '');
+    reconcile($('jobs'), rows, function (r) { return r.key; }, function (r) {
+      var tr = el('tr', { 'data-job': r.job.name, 'data-kind': r.k.kind });
+      tr.appendChild(el('th', { scope: 'row' }, r.job.name));
+      tr.appendChild(el('td', { 'class': 'weight' }));
+      tr.appendChild(el('td', {}, r.k.kind));
+      tr.appendChild(el('td', { 'class': 'held' }));
+      tr.appendChild(el('td', { 'class': 'min' }));
+      tr.appendChild(el('td', { 'class': 'max' }));
+      tr.appendChild(el('td', { 'class': 'waiting' }));
+      return tr;
+    }, function (tr, r) {
+      setText(tr, '.weight', r.job.weight);
+      setText(tr, '.held', r.k.held === null ? '?' : r.k.held);
+      setText(tr, '.min', minText(r.k));
+      setText(tr, '.max', r.k.max === 0 ? '–' : r.k.max);
+      setText(tr, '.waiting', r.k.waiting === null ? '?' : r.k.waiting);
+    });
+  }
+
   function renderSessions(s) {
     var total = s.sessions_connected + s.sessions_disconnected;
     var leasesLine = $('leases-line');
@@ -434,7 +477,9 @@
     }, function (tr, x) {
       tr.dataset.leases = x.lease_count;
       setText(tr, '.worker', x.worker);
-      setText(tr, '.job', x.job || '–');
+      // The job it runs as; its "job" label too when that says something else.
+      var label = x.labels && x.labels.job;
+      setText(tr, '.job', (x.job || '–') + (label && label !== x.job ? ' (label ' + label + ')' : ''));
       // A replica knows no connections: the leader holds them.
       setText(tr, '.state', view.source === 'replica' ? 'replicated'
           : x.draining ? 'draining' : x.connected ? 'connected' : 'reconnecting');

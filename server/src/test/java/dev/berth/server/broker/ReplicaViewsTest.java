@@ -12,6 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /** A follower's admin lists, read from its replica: filters, order and paging as the broker's. */
 class ReplicaViewsTest {
+  /** The jobs in force: {@code crawl} is configured, so a session asking for it runs as it. */
+  private static final JobsConfig CRAWL = JobsConfig.newBuilder().job("crawl").build();
+
   private final FakeTimeSource time = new FakeTimeSource();
 
   private Fleet fleet() {
@@ -39,7 +42,7 @@ class ReplicaViewsTest {
     time.advance(Duration.ofHours(1));
     long nowNanos = time.nanoTime();
 
-    List<Views.Session> all = ReplicaViews.sessions(fleet(), "", "", 10, time);
+    List<Views.Session> all = ReplicaViews.sessions(fleet(), CRAWL, "", "", 10, time);
 
     assertThat(all).extracting(Views.Session::id).containsExactly("s-a", "s-b");
     Views.Session b = all.get(1);
@@ -54,14 +57,36 @@ class ReplicaViewsTest {
   }
 
   @Test
+  void sessions_showTheJobEachRunsAs_asTheLeaderResolvesTheJobItAskedFor() {
+    // s-b asked for crawl; s-a named no job, so asked for its principal's name, p.
+    List<Views.Session> configured = ReplicaViews.sessions(fleet(), CRAWL, "", "", 10, time);
+    List<Views.Session> plain =
+        ReplicaViews.sessions(fleet(), JobsConfig.defaults(), "", "", 10, time);
+
+    assertThat(configured).extracting(Views.Session::job).containsExactly("default", "crawl");
+    assertThat(plain).extracting(Views.Session::job).containsExactly("default", "default");
+  }
+
+  @Test
+  void leases_filteredByTheJobTheirSessionRunsAs() {
+    assertThat(ReplicaViews.leases(fleet(), CRAWL, "", null, "", "", "crawl", 0, 10, time))
+        .extracting(i -> i.lease().id())
+        .containsExactly("l-1", "l-2");
+    assertThat(ReplicaViews.leases(fleet(), CRAWL, "", null, "", "", "default", 0, 10, time))
+        .extracting(i -> i.lease().id())
+        .containsExactly("l-3");
+    assertThat(ReplicaViews.leases(fleet(), CRAWL, "", null, "", "", "p", 0, 10, time)).isEmpty();
+  }
+
+  @Test
   void sessions_filteredByWorker_andPagedAfterAnId() {
-    assertThat(ReplicaViews.sessions(fleet(), "w-2", "", 10, time))
+    assertThat(ReplicaViews.sessions(fleet(), CRAWL, "w-2", "", 10, time))
         .extracting(Views.Session::id)
         .containsExactly("s-b");
-    assertThat(ReplicaViews.sessions(fleet(), "", "s-a", 10, time))
+    assertThat(ReplicaViews.sessions(fleet(), CRAWL, "", "s-a", 10, time))
         .extracting(Views.Session::id)
         .containsExactly("s-b");
-    assertThat(ReplicaViews.sessions(fleet(), "", "", 1, time))
+    assertThat(ReplicaViews.sessions(fleet(), CRAWL, "", "", 1, time))
         .extracting(Views.Session::id)
         .containsExactly("s-a");
   }

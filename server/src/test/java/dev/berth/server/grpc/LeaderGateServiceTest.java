@@ -17,10 +17,13 @@ import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.proto.v1.RevokeLeaseRequest;
+import dev.berth.proto.v1.SessionInfo;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.server.broker.Fleet;
+import dev.berth.server.broker.ReplicaFleets;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.Policy;
+import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.replication.ServingRole;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -44,9 +47,13 @@ class LeaderGateServiceTest {
   private static final String LEADER_API = "127.0.0.1:7434";
 
   private final SettableRole role = new SettableRole();
+
+  /** Its replicated policy configures the crawl job {@code nightly}. */
   private final InProcessBroker b =
       new InProcessBroker(
-          Policy.of(InProcessBroker.config().build()), BrokerServer.Options.DEFAULT.withRole(role));
+          Policy.of(InProcessBroker.config().build())
+              .withJobs(JobsConfig.newBuilder().job("nightly").build()),
+          BrokerServer.Options.DEFAULT.withRole(role));
 
   @AfterEach
   void close() {
@@ -133,6 +140,17 @@ class LeaderGateServiceTest {
     assertThat(leases.getLeases(0).getLease().getFencingToken()).isEqualTo(42);
     assertThat(leases.getLeases(0).getWorkerId()).isEqualTo("w-1");
     assertThat(leases.getAnsweredBy().getRole()).isEqualTo(ClusterRole.CLUSTER_ROLE_FOLLOWER);
+  }
+
+  @Test
+  void listSessions_onAFollower_showsTheJobEachRunsAs_asTheLeaderDoes() {
+    role.replica = ReplicaFleets.askingForJobs(System.currentTimeMillis());
+
+    ListSessionsResponse sessions = b.admin.listSessions(ListSessionsRequest.getDefaultInstance());
+
+    assertThat(sessions.getSessionsList())
+        .extracting(SessionInfo::getJob)
+        .containsExactly("nightly", "default", "default");
   }
 
   /** A replica with session s-1 of worker w-1, which holds lease l-1 of {@code kind}, token 42. */

@@ -9,6 +9,8 @@ import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.Statuses;
+import dev.berth.server.broker.Views;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.lease.Lease;
@@ -53,6 +55,9 @@ class MetricsScrapeTest {
   private MetricsExporter exporter;
   private WebServer web;
 
+  /** A status a test puts in place of the broker's; null for the broker's own. */
+  private volatile Views.Status status;
+
   @BeforeEach
   void start() {
     Policy policy =
@@ -64,7 +69,7 @@ class MetricsScrapeTest {
                     .host("example.com", 0.1, 1)
                     .build());
     broker = new Broker(policy, time, 1, () -> 2, LeaseIds.seeded(3), HeapProbe.NONE);
-    metrics = new BrokerMetrics(registry, broker::status, time, 1);
+    metrics = new BrokerMetrics(registry, () -> status != null ? status : broker.status(), time, 1);
     broker.addListener(metrics);
     exporter = MetricsExporter.start(registry, metrics, false);
     web =
@@ -225,6 +230,20 @@ class MetricsScrapeTest {
     assertThat(m.value("berth_acquire_queue_wait_seconds", "kind", "pdf", "quantile", "0.99"))
         .isCloseTo(0.25, within(0.25 * 0.01));
     assertThat(m.help.get("berth_refusals_total")).contains("by kind and reason");
+  }
+
+  @Test
+  void scrape_ofJobs_showsEachOnesMinThatAppliesNow_byKind() throws Exception {
+    status = Statuses.withAScaledMin(broker.status()); // urgent: render min 4, 2 now
+
+    PrometheusText m = scrape();
+
+    assertThat(m.types).containsEntry("berth_job_guaranteed_min", "gauge");
+    assertThat(m.value("berth_job_guaranteed_min", "crawl_job", "urgent", "kind", "render"))
+        .isEqualTo(2.0);
+    assertThat(m.value("berth_job_guaranteed_min", "crawl_job", "urgent", "kind", "pdf")).isZero();
+    assertThat(m.value("berth_job_held", "crawl_job", "urgent", "kind", "render")).isEqualTo(1.0);
+    assertThat(m.help.get("berth_job_guaranteed_min")).contains("min that applies now");
   }
 
   @Test

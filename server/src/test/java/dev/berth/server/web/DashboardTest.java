@@ -9,6 +9,9 @@ import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Fleet;
 import dev.berth.server.broker.LeaseIds;
+import dev.berth.server.broker.ReplicaFleets;
+import dev.berth.server.broker.Statuses;
+import dev.berth.server.broker.Views;
 import dev.berth.server.cluster.ClusterRole;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.BrokerConfig;
@@ -357,7 +360,9 @@ class DashboardTest {
     assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(1);
     assertThat(pool(snapshot, "render").get("limit").getAsInt()).isEqualTo(2);
     JsonObject s = snapshot.getAsJsonArray("sessions").get(0).getAsJsonObject();
-    assertThat(s.get("job").getAsString()).isEqualTo("nightly");
+    // Its "job" label is no job: it names none, and its principal's is not configured.
+    assertThat(s.get("job").getAsString()).isEqualTo("default");
+    assertThat(s.getAsJsonObject("labels").get("job").getAsString()).isEqualTo("nightly");
     assertThat(s.getAsJsonArray("leases")).hasSize(1);
     assertThat(snapshot.getAsJsonObject("cluster").get("clustered").getAsBoolean()).isFalse();
     assertThat(state.getAsJsonArray("events").toString()).contains("session_opened", "granted");
@@ -660,7 +665,8 @@ class DashboardTest {
     assertThat(snapshot.getAsJsonArray("sessions")).hasSize(2);
     JsonObject first = snapshot.getAsJsonArray("sessions").get(0).getAsJsonObject();
     assertThat(first.get("worker").getAsString()).isEqualTo("w-0");
-    assertThat(first.get("job").getAsString()).isEqualTo("crawl");
+    // It asked for crawl, which this node's jobs (the leader's) do not configure.
+    assertThat(first.get("job").getAsString()).isEqualTo("default");
     assertThat(first.getAsJsonArray("leases")).hasSize(2);
     assertThat(snapshot.get("leases_total").getAsInt()).isEqualTo(4);
   }
@@ -859,6 +865,108 @@ class DashboardTest {
     assertThat(found.getAsJsonArray("leases")).hasSize(1);
     assertThat(found.getAsJsonArray("leases").get(0).getAsJsonObject().get("id").getAsString())
         .isEqualTo(lease.id());
+  }
+
+  /** The sessions of a snapshot by worker: the job each runs as. */
+  private Map<String, String> jobsByWorker() throws Exception {
+    Map<String, String> jobs = new java.util.TreeMap<>();
+    for (var e : json(get("/api/state")).getAsJsonObject("snapshot").getAsJsonArray("sessions")) {
+      JsonObject o = e.getAsJsonObject();
+      jobs.put(o.get("worker").getAsString(), o.get("job").getAsString());
+    }
+    return jobs;
+  }
+
+  @Test
+  void state_sessions_showTheJobEachRunsAs_notItsJobLabel() throws Exception {
+    jobs = JobsConfig.newBuilder().job("nightly").job("recrawl").build();
+    startOpen();
+    openSessionOfJob("w1", "nightly");
+    broker.open(
+        HelloSpec.validate("w2", Map.of("job", "eu-recrawl"), 0, "", List.of(), "recrawl"),
+        PRINCIPAL,
+        new RecordingSessionChannel());
+    // A "job" label names no job: this one names none, so it runs as its principal's, default.
+    broker.open(
+        HelloSpec.validate("w3", Map.of("job", "nightly"), 0, "", List.of()),
+        PRINCIPAL,
+        new RecordingSessionChannel());
+    openSessionOfJob("w4", "adhoc"); // not configured: runs as default
+
+    assertThat(jobsByWorker())
+        .isEqualTo(Map.of("w1", "nightly", "w2", "recrawl", "w3", "default", "w4", "default"));
+  }
+
+  @Test
+  void state_onAFollower_sessionsShowTheJobEachRunsAs_asTheLeaderResolvesIt() throws Exception {
+    jobs = JobsConfig.newBuilder().job("nightly").build();
+    startOpen();
+    becomeFollowerOfN1(ReplicaFleets.askingForJobs(time.wallTime().toEpochMilli()));
+
+    assertThat(jobsByWorker()).isEqualTo(Map.of("w1", "nightly", "w2", "default", "w3", "default"));
+  }
+
+  /** The first job of a snapshot of {@code status} read from {@code source}. */
+  private JsonObject firstJob(DashboardJson.Source source, Views.Status status) {
+    return DashboardJson.snapshot(
+            source,
+            status,
+            List.of(),
+            List.of(),
+            new JsonObject(),
+            ClusterView.of(ServingRole.STANDALONE),
+            DashboardJson.Wall.of(time))
+        .getAsJsonArray("jobs")
+        .get(0)
+        .getAsJsonObject();
+  }
+
+  @Test
+  void snapshot_jobs_showEachMin_andTheMinThatAppliesNow_whichAReplicaDoesNotKnow() {
+    startOpen();
+    Views.Status status = Statuses.withAScaledMin(broker.status());
+
+    JsonObject leader = firstJob(DashboardJson.Source.BROKER, status);
+    JsonObject follower = firstJob(DashboardJson.Source.REPLICA, status);
+
+    assertThat(leader.get("name").getAsString()).isEqualTo("urgent");
+    assertThat(leader.get("weight").getAsInt()).isEqualTo(4);
+    JsonObject render = leader.getAsJsonArray("kinds").get(0).getAsJsonObject();
+    assertThat(render.get("kind").getAsString()).isEqualTo("render");
+    assertThat(render.get("min").getAsInt()).isEqualTo(4);
+    assertThat(render.get("guaranteed_min").getAsInt()).isEqualTo(2);
+    assertThat(render.get("held").getAsInt()).isEqualTo(1);
+    // A follower's broker is idle: what the leader's jobs hold and are promised now is unknown.
+    JsonObject replicated = follower.getAsJsonArray("kinds").get(0).getAsJsonObject();
+    assertThat(replicated.get("min").getAsInt()).isEqualTo(4);
+    assertThat(replicated.get("guaranteed_min").isJsonNull()).isTrue();
+    assertThat(replicated.get("held").isJsonNull()).isTrue();
+    assertThat(follower.get("waiting").isJsonNull()).isTrue();
+  }
+
+  @Test
+  void page_jobs_showTheMinAndTheMinThatAppliesNow() throws Exception {
+    startOpen();
+
+    String script = get("/dashboard.js").body();
+    String page = get("/").body();
+
+    assertThat(page).contains("<tbody id=\"jobs\">");
+    assertThat(script)
+        .contains("renderJobs(s.jobs);")
+        .contains("k.min + ' (' + k.guaranteed_min + ' now)'")
+        .contains("k.min + ' (now: ask the leader)'");
+  }
+
+  @Test
+  void page_sessionsJobColumn_showsTheJobItRunsAs_andItsLabelOnlyWhenItDiffers() throws Exception {
+    startOpen();
+
+    String script = get("/dashboard.js").body();
+
+    assertThat(script)
+        .contains("var label = x.labels && x.labels.job;")
+        .contains("(x.job || '–') + (label && label !== x.job ? ' (label ' + label + ')' : '')");
   }
 
   @Test
