@@ -221,7 +221,15 @@ final class Views {
     }
     Table table =
         new Table(
-            "SESSION", "WORKER", "STATE", "LEASES>", "MEMORY_MB>", "HEARTBEAT", "OPENED", "LABELS");
+            "SESSION",
+            "WORKER",
+            "JOB",
+            "STATE",
+            "LEASES>",
+            "MEMORY_MB>",
+            "HEARTBEAT",
+            "OPENED",
+            "LABELS");
     for (SessionInfo s : sessions) {
       // A follower lists its replica, which knows no heartbeat: only the leader sees the stream.
       String state =
@@ -236,6 +244,7 @@ final class Views {
       table.row(
           s.getSessionId(),
           s.getWorkerId(),
+          s.getJob().isEmpty() ? "-" : s.getJob(),
           state,
           s.getLeases(),
           memory,

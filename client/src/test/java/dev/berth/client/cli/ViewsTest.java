@@ -179,6 +179,7 @@ class ViewsTest {
             SessionInfo.newBuilder()
                 .setSessionId("s1")
                 .setWorkerId("crawler-17")
+                .setJob("recrawl")
                 .setConnected(true)
                 .setLeases(3)
                 .setMemoryUsedMb(900)
@@ -201,9 +202,9 @@ class ViewsTest {
     assertThat(text)
         .isEqualTo(
             """
-            SESSION  WORKER      STATE                  LEASES  MEMORY_MB  HEARTBEAT  OPENED                LABELS
-            s1       crawler-17  connected                   3   900/4096  2s ago     2026-01-01T00:00:00Z  pool=x,zone=a
-            s2       w2          disconnected,draining       0          -  25s ago    2026-01-01T00:01:00Z  -
+            SESSION  WORKER      JOB      STATE                  LEASES  MEMORY_MB  HEARTBEAT  OPENED                LABELS
+            s1       crawler-17  recrawl  connected                   3   900/4096  2s ago     2026-01-01T00:00:00Z  pool=x,zone=a
+            s2       w2          -        disconnected,draining       0          -  25s ago    2026-01-01T00:01:00Z  -
             2 sessions
             """);
   }
@@ -224,8 +225,8 @@ class ViewsTest {
     assertThat(text)
         .isEqualTo(
             """
-            SESSION  WORKER  STATE       LEASES  MEMORY_MB  HEARTBEAT  OPENED                LABELS
-            s1       w1      replicated       2          -  -          2026-01-01T00:00:00Z  -
+            SESSION  WORKER  JOB  STATE       LEASES  MEMORY_MB  HEARTBEAT  OPENED                LABELS
+            s1       w1      -    replicated       2          -  -          2026-01-01T00:00:00Z  -
             1 session
             """);
   }
