@@ -178,8 +178,10 @@ class DashboardIT {
     assertThat(page.locator("[data-lease='" + lease.leaseId() + "']").count()).isEqualTo(1);
     // The events arrive in a frame of their own, which may follow the snapshot's.
     page.locator("#events li[data-type=granted]").first().waitFor(shortly());
+    // The job the session runs as: its label names no configured job, so it runs as default,
+    // and the page shows the label beside it.
     assertThat(page.locator("[data-session] .job").first().textContent())
-        .isEqualTo("nightly-crawl");
+        .isEqualTo("default (label nightly-crawl)");
     shot("granted.png");
     lease.close();
   }
