@@ -508,8 +508,10 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
     return registry.timer(
         name,
         () ->
-            new Timer(
-                new WindowedHdrReservoir(TIMER_WINDOW_SECONDS, TimeUnit.SECONDS, clock), clock));
+            HistogramMeter.timer(
+                new Histogram(
+                    new WindowedHdrReservoir(TIMER_WINDOW_SECONDS, TimeUnit.SECONDS, clock)),
+                clock));
   }
 
   private void gauge(

@@ -28,7 +28,7 @@ import org.HdrHistogram.Recorder;
  *
  * <p>Thread-safe: any thread records; reads are serialised.
  */
-final class WindowedHdrReservoir implements Reservoir {
+public final class WindowedHdrReservoir implements Reservoir {
   private static final int SLOTS = 6;
 
   /** Two significant digits: quantiles within 1 %, and about 17 KB per histogram for latencies. */
@@ -46,7 +46,12 @@ final class WindowedHdrReservoir implements Reservoir {
   /** The histogram the recorder filled, handed back to it for its next interval. */
   private Histogram recycled;
 
-  WindowedHdrReservoir(long window, TimeUnit unit, Clock clock) {
+  /**
+   * A reservoir over about the last {@code window}.
+   *
+   * @param clock the time the window's sixths follow
+   */
+  public WindowedHdrReservoir(long window, TimeUnit unit, Clock clock) {
     this.clock = clock;
     this.slotNanos = Math.max(1, unit.toNanos(window) / SLOTS);
     for (int i = 0; i < SLOTS; i++) {
