@@ -32,9 +32,10 @@ public final class ReplicaViews {
    * kind and its share of the pool's leases in use, a lease counting for the job its session runs
    * as ({@link #runsAs}). A job's weight, min and max stay this node's, the policy in force; what
    * only the leader knows reads 0: its waiting requests and refusals, and per kind its waiting
-   * requests, the min that applies now (scaled by the leader's degradation and held-back slots),
-   * its fair share (which counts the jobs waiting) and its grants. Limits, pressure, counters and
-   * hosts stay this node's.
+   * requests, its fair share (which counts the jobs waiting) and its grants. The min that applies
+   * now, which the leader's degradation and held-back slots scale, is not known either and reads as
+   * the configured min, so that a client that does not know the figures are a replica's shows no
+   * scaled min. Limits, pressure, counters and hosts stay this node's.
    *
    * @param jobs the jobs in force on this node, as for {@link #runsAs}; {@code own}'s jobs are
    *     theirs
@@ -84,7 +85,7 @@ public final class ReplicaViews {
   /**
    * Job {@code own} of this node's broker as the replica knows it: the leases it holds of each kind
    * ({@code held}, by {@link ResourceKind#index}) and its share of {@code inUse}; its settings as
-   * {@code own}'s; what only the leader knows 0.
+   * {@code own}'s; what only the leader knows 0, but for the min that applies now: the min.
    */
   private static Views.Job job(Views.Job own, int[] held, Map<ResourceKind, Integer> inUse) {
     List<Views.JobKind> kinds =
@@ -97,7 +98,7 @@ public final class ReplicaViews {
                       h,
                       0,
                       k.min(),
-                      0,
+                      k.min(),
                       k.max(),
                       Views.JobKind.share(h, inUse.getOrDefault(k.kind(), 0)),
                       0,

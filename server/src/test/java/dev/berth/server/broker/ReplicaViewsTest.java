@@ -177,7 +177,7 @@ class ReplicaViewsTest {
   }
 
   @Test
-  void status_eachJobHoldsTheLeasesOfTheSessionsRunningAsIt_theLeadersFiguresZero() {
+  void status_eachJobHoldsTheLeasesOfTheSessionsRunningAsIt_theLeadersFiguresUnset() {
     Fleet f = fleet();
     // s-a (runs as default) also holds a RENDER lease: RENDER has 3 in use, 2 of them crawl's.
     Fleet fleet =
@@ -200,9 +200,10 @@ class ReplicaViewsTest {
             });
     Views.Job crawl = status.jobs().get(1);
     assertThat(crawl.weight()).isEqualTo(3);
+    // The min that applies now is the leader's: it reads as the configured 2, not this node's 1.
     assertThat(crawl.kinds())
         .containsExactly(
-            new Views.JobKind(ResourceKind.RENDER, 2, 0, 2, 0, 5, 2.0 / 3, 0, 0),
+            new Views.JobKind(ResourceKind.RENDER, 2, 0, 2, 2, 5, 2.0 / 3, 0, 0),
             new Views.JobKind(ResourceKind.PDF, 0, 0, 0, 0, 0, 0, 0, 0));
     assertThat(status.jobs().get(0).kinds())
         .containsExactly(

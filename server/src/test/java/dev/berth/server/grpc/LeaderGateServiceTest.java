@@ -194,7 +194,7 @@ class LeaderGateServiceTest {
   }
 
   @Test
-  void getStatus_onAFollower_eachJobHoldsTheReplicasLeasesOfItsSessions_leaderOnlyFiguresZero() {
+  void getStatus_onAFollower_eachJobHoldsTheReplicasLeasesOfItsSessions_leaderOnlyFiguresUnset() {
     long now = System.currentTimeMillis();
     // s-1 runs as nightly; s-2 (asked for adhoc, not configured) and s-3 as default.
     Fleet sessions = ReplicaFleets.askingForJobs(now);
@@ -220,6 +220,7 @@ class LeaderGateServiceTest {
                 .setKind(RESOURCE_KIND_RENDER)
                 .setHeld(1)
                 .setMin(1)
+                .setGuaranteedMin(1)
                 .setMax(2)
                 .setShare(0.5)
                 .build());
