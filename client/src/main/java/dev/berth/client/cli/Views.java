@@ -60,9 +60,9 @@ final class Views {
                 ? "YES (new grants refused; lift with: berth drain --resume)"
                 : "no"));
     out.println();
-    pools(s.getPoolsList(), out);
+    pools(s.getPoolsList(), s.getFromReplica(), out);
     out.println();
-    if (jobs(s.getJobsList(), out)) {
+    if (jobs(s.getJobsList(), s.getFromReplica(), out)) {
       out.println();
     }
     out.println(
@@ -97,8 +97,19 @@ final class Views {
     hosts.print(out);
   }
 
+  /** A figure the answering node does not know: on a follower, what only the leader knows. */
+  static final String UNKNOWN = "?";
+
   /** The pools table. */
   static void pools(List<PoolStatus> pools, PrintStream out) {
+    pools(pools, false, out);
+  }
+
+  /**
+   * The pools table; from a follower's replica ({@code fromReplica}), QUEUED is {@value #UNKNOWN}:
+   * waits are the leader's.
+   */
+  static void pools(List<PoolStatus> pools, boolean fromReplica, PrintStream out) {
     Table table = new Table("KIND", "LIMIT>", "EFFECTIVE>", "IN_USE>", "QUEUED>", "REASON");
     for (PoolStatus p : pools) {
       table.row(
@@ -106,30 +117,37 @@ final class Views {
           p.getLimit(),
           p.getEffectiveLimit(),
           p.getInUse(),
-          p.getQueued(),
+          fromReplica ? UNKNOWN : p.getQueued(),
           p.getEffectiveReason());
     }
     table.print(out);
   }
 
   /**
-   * The jobs table, one row per job and kind it holds, waits for or has a min or max in; nothing
-   * when only a plain {@code default} job exists (no jobs configured). Returns whether it printed.
-   */
-  /**
    * A job's min of a kind: as configured, then the min that applies now when the pool's usable part
-   * scales it down (degraded, or slots held back after a change of leader), e.g. {@code 4 (2 now)}.
+   * scales it down (degraded, or slots held back after a change of leader), e.g. {@code 4 (2 now)};
+   * from a follower's replica, which does not know the min that applies now, {@code 4 (? now)}.
    */
-  private static String min(JobKindStatus k) {
+  private static String min(JobKindStatus k, boolean fromReplica) {
     if (k.getMin() == 0) {
       return "-";
+    }
+    if (fromReplica) {
+      return k.getMin() + " (" + UNKNOWN + " now)";
     }
     return k.getGuaranteedMin() < k.getMin()
         ? k.getMin() + " (" + k.getGuaranteedMin() + " now)"
         : String.valueOf(k.getMin());
   }
 
-  static boolean jobs(List<JobStatus> jobs, PrintStream out) {
+  /**
+   * The jobs table, one row per job and kind it holds, waits for or has a min or max in; nothing
+   * when only a plain {@code default} job exists (no jobs configured). Returns whether it printed.
+   * From a follower's replica ({@code fromReplica}: {@code BrokerStatus.from_replica}) HELD and
+   * SHARE are the replica's, and what only the leader knows (WAITING, REFUSALS, FAIR and the min
+   * that applies now) is {@value #UNKNOWN}, with a line under the table saying so.
+   */
+  static boolean jobs(List<JobStatus> jobs, boolean fromReplica, PrintStream out) {
     if (jobs.isEmpty()
         || (jobs.size() == 1
             && jobs.get(0).getWeight() == 1
@@ -150,6 +168,8 @@ final class Views {
             "SHARE>",
             "FAIR>");
     for (JobStatus j : jobs) {
+      Object waiting = fromReplica ? UNKNOWN : j.getWaiting();
+      Object refusals = fromReplica ? UNKNOWN : j.getRefusals();
       boolean any = false;
       for (JobKindStatus k : j.getKindsList()) {
         if (k.getHeld() == 0 && k.getWaiting() == 0 && k.getMin() == 0 && k.getMax() == 0) {
@@ -159,30 +179,26 @@ final class Views {
         table.row(
             j.getName(),
             j.getWeight(),
-            j.getWaiting(),
-            j.getRefusals(),
+            waiting,
+            refusals,
             Text.name(k.getKind()),
             k.getHeld(),
-            min(k),
+            min(k, fromReplica),
             k.getMax() == 0 ? "-" : k.getMax(),
             Text.ratio(k.getShare()),
-            Text.ratio(k.getFairShare()));
+            fromReplica ? UNKNOWN : Text.ratio(k.getFairShare()));
       }
       if (!any) {
-        table.row(
-            j.getName(),
-            j.getWeight(),
-            j.getWaiting(),
-            j.getRefusals(),
-            "-",
-            0,
-            "-",
-            "-",
-            "-",
-            "-");
+        table.row(j.getName(), j.getWeight(), waiting, refusals, "-", 0, "-", "-", "-", "-");
       }
     }
     table.print(out);
+    if (fromReplica) {
+      out.println(
+          UNKNOWN
+              + " the leader's only: waits, refusals, fair shares and the min that applies now;"
+              + " HELD and SHARE are the replica's");
+    }
     return true;
   }
 

@@ -419,7 +419,7 @@ class ViewsTest {
                         .setFairShare(0.5))
                 .build());
 
-    String text = printed(out -> Views.jobs(jobs, out));
+    String text = printed(out -> Views.jobs(jobs, false, out));
 
     assertThat(text)
         .isEqualTo(
@@ -442,6 +442,61 @@ class ViewsTest {
                     JobKindStatus.newBuilder().setKind(ResourceKind.RESOURCE_KIND_PDF).setHeld(1))
                 .build());
 
-    assertThat(printed(out -> assertThat(Views.jobs(jobs, out)).isFalse())).isEmpty();
+    assertThat(printed(out -> assertThat(Views.jobs(jobs, false, out)).isFalse())).isEmpty();
+  }
+
+  @Test
+  void status_fromAFollowersReplica_jobsHeldAndShareShown_whatOnlyTheLeaderKnowsIsUnknown() {
+    BrokerStatus follower =
+        STATUS.toBuilder()
+            .setFromReplica(true)
+            .setCluster(
+                dev.berth.proto.v1.ClusterNode.newBuilder()
+                    .setNodeId("b")
+                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
+                    .setLeaderId("a")
+                    .setLeaderApi("10.0.0.1:7433"))
+            .addJobs(JobStatus.newBuilder().setName("default").setWeight(1))
+            .addJobs(
+                JobStatus.newBuilder()
+                    .setName("urgent")
+                    .setWeight(4)
+                    .addKinds(
+                        JobKindStatus.newBuilder()
+                            .setKind(ResourceKind.RESOURCE_KIND_RENDER)
+                            .setHeld(3)
+                            .setMin(2)
+                            .setMax(6)
+                            .setShare(0.75))
+                    .addKinds(
+                        JobKindStatus.newBuilder()
+                            .setKind(ResourceKind.RESOURCE_KIND_PDF)
+                            .setHeld(1)
+                            .setShare(1)))
+            .build();
+
+    String text = printed(out -> Views.status(follower, "b:1", out));
+
+    assertThat(text)
+        .contains(
+            """
+            KIND    LIMIT  EFFECTIVE  IN_USE  QUEUED  REASON
+            RENDER      8          4       4       ?  degraded: score 0.62 >= 0.5
+            PDF         2          2       1       ?
+            WASM       64         64      10       ?
+
+            JOB      WEIGHT  WAITING  REFUSALS  KIND    HELD        MIN  MAX  SHARE  FAIR
+            default       1        ?         ?  -          0          -    -      -     -
+            urgent        4        ?         ?  RENDER     3  2 (? now)    6   0.75     ?
+            urgent        4        ?         ?  PDF        1          -    -   1.00     ?
+            ? the leader's only: waits, refusals, fair shares and the min that applies now; \
+            HELD and SHARE are the replica's
+            """);
+    assertThat(
+            printed(
+                out ->
+                    Views.status(follower.toBuilder().setFromReplica(false).build(), "b:1", out)))
+        .as("the serving broker's own figures")
+        .doesNotContain("?");
   }
 }

@@ -27,11 +27,20 @@ public final class ReplicaViews {
 
   /**
    * {@code own}, this node's broker status, with what the replica knows in place of that broker's
-   * empty state: each pool's leases in use (none queued: waits are the leader's), and the replica's
-   * sessions, counted as not connected as in {@link #sessions}. Limits, pressure, counters, hosts
-   * and jobs stay this node's.
+   * empty state: each pool's leases in use (none queued: waits are the leader's), the replica's
+   * sessions, counted as not connected as in {@link #sessions}, and what each job holds of each
+   * kind and its share of the pool's leases in use, a lease counting for the job its session runs
+   * as ({@link #runsAs}). A job's weight, min and max stay this node's, the policy in force; what
+   * only the leader knows reads 0: its waiting requests and refusals, and per kind its waiting
+   * requests, its fair share (which counts the jobs waiting) and its grants. The min that applies
+   * now, which the leader's degradation and held-back slots scale, is not known either and reads as
+   * the configured min, so that a client that does not know the figures are a replica's shows no
+   * scaled min. Limits, pressure, counters and hosts stay this node's.
+   *
+   * @param jobs the jobs in force on this node, as for {@link #runsAs}; {@code own}'s jobs are
+   *     theirs
    */
-  public static Views.Status status(Fleet fleet, Views.Status own) {
+  public static Views.Status status(Fleet fleet, JobsConfig jobs, Views.Status own) {
     Map<ResourceKind, Integer> inUse = new EnumMap<>(ResourceKind.class);
     fleet.leases().forEach(l -> inUse.merge(l.kind(), 1, Integer::sum));
     List<Views.Pool> pools =
@@ -46,6 +55,18 @@ public final class ReplicaViews {
                         0,
                         p.reason()))
             .toList();
+    Map<String, String> runsAs = runsAs(fleet, jobs);
+    Map<String, int[]> held = new HashMap<>();
+    for (Fleet.LeaseEntry l : fleet.leases()) {
+      String job = runsAs.get(l.sessionId());
+      if (job != null) {
+        held.computeIfAbsent(job, j -> new int[ResourceKind.COUNT])[l.kind().index()]++;
+      }
+    }
+    List<Views.Job> replicaJobs =
+        own.jobs().stream()
+            .map(j -> job(j, held.getOrDefault(j.name(), new int[ResourceKind.COUNT]), inUse))
+            .toList();
     return new Views.Status(
         own.epoch(),
         own.startedAtNanos(),
@@ -58,7 +79,33 @@ public final class ReplicaViews {
         own.pressure(),
         own.degradationScore(),
         own.hotHosts(),
-        own.jobs());
+        replicaJobs);
+  }
+
+  /**
+   * Job {@code own} of this node's broker as the replica knows it: the leases it holds of each kind
+   * ({@code held}, by {@link ResourceKind#index}) and its share of {@code inUse}; its settings as
+   * {@code own}'s; what only the leader knows 0, but for the min that applies now: the min.
+   */
+  private static Views.Job job(Views.Job own, int[] held, Map<ResourceKind, Integer> inUse) {
+    List<Views.JobKind> kinds =
+        own.kinds().stream()
+            .map(
+                k -> {
+                  int h = held[k.kind().index()];
+                  return new Views.JobKind(
+                      k.kind(),
+                      h,
+                      0,
+                      k.min(),
+                      k.min(),
+                      k.max(),
+                      Views.JobKind.share(h, inUse.getOrDefault(k.kind(), 0)),
+                      0,
+                      0);
+                })
+            .toList();
+    return new Views.Job(own.name(), own.weight(), 0, 0, kinds);
   }
 
   /**
@@ -113,14 +160,8 @@ public final class ReplicaViews {
       int limit,
       TimeSource time) {
     Map<String, String> workers = new HashMap<>();
-    Map<String, String> runsAs = new HashMap<>();
-    fleet
-        .sessions()
-        .forEach(
-            s -> {
-              workers.put(s.id(), s.workerId());
-              runsAs.put(s.id(), runsAs(jobs, s));
-            });
+    fleet.sessions().forEach(s -> workers.put(s.id(), s.workerId()));
+    Map<String, String> runsAs = runsAs(fleet, jobs);
     Clock clock = new Clock(time);
     return fleet.leases().stream()
         .filter(l -> kind == null || l.kind() == kind)
@@ -160,6 +201,13 @@ public final class ReplicaViews {
    */
   static String runsAs(JobsConfig jobs, Fleet.SessionEntry session) {
     return jobs.resolve(session.job()).name();
+  }
+
+  /** The job each replica session runs as ({@link #runsAs}), by session id. */
+  private static Map<String, String> runsAs(Fleet fleet, JobsConfig jobs) {
+    Map<String, String> runsAs = new HashMap<>();
+    fleet.sessions().forEach(s -> runsAs.put(s.id(), runsAs(jobs, s)));
+    return runsAs;
   }
 
   /** Wall-clock milliseconds to monotonic instants, against one reading of both clocks. */

@@ -177,7 +177,7 @@ final class StatusViews {
                 job.settings().min(kind),
                 job.guaranteedMin(kind),
                 job.settings().max(kind),
-                inUse == 0 ? 0 : (double) job.held(kind) / inUse,
+                Views.JobKind.share(job.held(kind), inUse),
                 active ? (double) job.settings().weight() / activeWeight[kind.index()] : 0,
                 job.grants(kind)));
       }

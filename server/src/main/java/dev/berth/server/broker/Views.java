@@ -64,7 +64,12 @@ public final class Views {
       int max,
       double share,
       double fairShare,
-      long grants) {}
+      long grants) {
+    /** The {@code share} of a job holding {@code held} of a pool's {@code inUse} leases. */
+    static double share(int held, int inUse) {
+      return inUse == 0 ? 0 : (double) held / inUse;
+    }
+  }
 
   /** Fleet memory pressure and the rule that set it. */
   public record Pressure(

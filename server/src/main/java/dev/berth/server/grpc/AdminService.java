@@ -76,11 +76,16 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     answer(responses, this::status);
   }
 
+  /**
+   * This node's status; from its replica while it does not serve ({@code from_replica}), where what
+   * only the leader knows reads 0 ({@link dev.berth.server.broker.ReplicaViews#status}).
+   */
   private BrokerStatus status() {
-    BrokerStatus status = protos.status(reads().status(), timings);
-    return role.cluster()
-        .map(c -> status.toBuilder().setCluster(Protos.clusterNode(c)).build())
-        .orElse(status);
+    AdminReads reads = reads();
+    BrokerStatus.Builder status =
+        protos.status(reads.status(), timings).toBuilder().setFromReplica(reads.fromReplica());
+    role.cluster().ifPresent(c -> status.setCluster(Protos.clusterNode(c)));
+    return status.build();
   }
 
   @Override

@@ -43,10 +43,13 @@ public final class AdminReads {
     return replica != null;
   }
 
-  /** As {@link Broker#status()}; from a replica, as {@link ReplicaViews#status}. */
+  /**
+   * As {@link Broker#status()}; from a replica, as {@link ReplicaViews#status}, each lease counted
+   * for the job its session runs as, resolved against this node's jobs as the leader resolves it.
+   */
   public Views.Status status() {
     Views.Status own = broker.status();
-    return replica == null ? own : ReplicaViews.status(replica, own);
+    return replica == null ? own : ReplicaViews.status(replica, broker.policy().jobs(), own);
   }
 
   /**

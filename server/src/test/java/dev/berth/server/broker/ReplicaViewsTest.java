@@ -4,13 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.time.FakeTimeSource;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** A follower's admin lists, read from its replica: filters, order and paging as the broker's. */
+/**
+ * A follower's admin lists and status, read from its replica: filters, order and paging as the
+ * broker's, and each lease counted for the job its session runs as.
+ */
 class ReplicaViewsTest {
   /** The jobs in force: {@code crawl} is configured, so a session asking for it runs as it. */
   private static final JobsConfig CRAWL = JobsConfig.newBuilder().job("crawl").build();
@@ -130,5 +135,80 @@ class ReplicaViewsTest {
     assertThat(ReplicaViews.leases(f, JobsConfig.defaults(), "", null, "", "", "", 10, 1, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-2");
+  }
+
+  /**
+   * A follower's own broker status, as it would be if it had stale figures of its own: {@code
+   * default} and {@code crawl} (weight 3, RENDER min 2 scaled to 1 now, max 5) with waits,
+   * refusals, a fair share and grants that the replica must not pass on as the leader's.
+   */
+  private static Views.Status own() {
+    List<Views.Pool> pools =
+        Stream.of(ResourceKind.values()).map(k -> new Views.Pool(k, 8, 8, 0, 4, "")).toList();
+    return new Views.Status(
+        7,
+        0,
+        0,
+        pools,
+        0,
+        0,
+        false,
+        new BrokerCounters.Snapshot(0, Map.of()),
+        new Views.Pressure(PressureLevel.NONE, 0, 0, ""),
+        0,
+        List.of(),
+        List.of(
+            new Views.Job(
+                "default",
+                1,
+                9,
+                9,
+                List.of(
+                    new Views.JobKind(ResourceKind.RENDER, 0, 9, 0, 0, 0, 0, 0.5, 9),
+                    new Views.JobKind(ResourceKind.PDF, 0, 9, 0, 0, 0, 0, 0.5, 9))),
+            new Views.Job(
+                "crawl",
+                3,
+                9,
+                9,
+                List.of(
+                    new Views.JobKind(ResourceKind.RENDER, 0, 9, 2, 1, 5, 0, 0.5, 9),
+                    new Views.JobKind(ResourceKind.PDF, 0, 9, 0, 0, 0, 0, 0.5, 9)))));
+  }
+
+  @Test
+  void status_eachJobHoldsTheLeasesOfTheSessionsRunningAsIt_theLeadersFiguresUnset() {
+    Fleet f = fleet();
+    // s-a (runs as default) also holds a RENDER lease: RENDER has 3 in use, 2 of them crawl's.
+    Fleet fleet =
+        new Fleet(
+            f.sessions(),
+            Stream.concat(
+                    f.leases().stream(),
+                    Stream.of(lease("l-4", "s-a", ResourceKind.RENDER, 40, "c.example", 0)))
+                .toList(),
+            List.of());
+
+    Views.Status status = ReplicaViews.status(fleet, CRAWL, own());
+
+    assertThat(status.jobs()).extracting(Views.Job::name).containsExactly("default", "crawl");
+    assertThat(status.jobs())
+        .allSatisfy(
+            j -> {
+              assertThat(j.waiting()).as("waits are the leader's").isZero();
+              assertThat(j.refusals()).as("refusals are the leader's").isZero();
+            });
+    Views.Job crawl = status.jobs().get(1);
+    assertThat(crawl.weight()).isEqualTo(3);
+    // The min that applies now is the leader's: it reads as the configured 2, not this node's 1.
+    assertThat(crawl.kinds())
+        .containsExactly(
+            new Views.JobKind(ResourceKind.RENDER, 2, 0, 2, 2, 5, 2.0 / 3, 0, 0),
+            new Views.JobKind(ResourceKind.PDF, 0, 0, 0, 0, 0, 0, 0, 0));
+    assertThat(status.jobs().get(0).kinds())
+        .containsExactly(
+            new Views.JobKind(ResourceKind.RENDER, 1, 0, 0, 0, 0, 1.0 / 3, 0, 0),
+            new Views.JobKind(ResourceKind.PDF, 1, 0, 0, 0, 0, 1, 0, 0));
+    assertThat(status.pools()).extracting(Views.Pool::inUse).containsExactly(3, 1, 0);
   }
 }

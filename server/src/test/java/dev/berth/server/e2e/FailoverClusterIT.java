@@ -8,8 +8,10 @@ import com.google.rpc.ErrorInfo;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.BrokerAdminGrpc;
+import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.ClusterNode;
 import dev.berth.proto.v1.ClusterRole;
+import dev.berth.proto.v1.GetStatusRequest;
 import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.Lease;
@@ -40,13 +42,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Three real daemons on loopback form a cluster: one leads and serves, the others send workers to
- * it (NOT_LEADER with its address); SIGKILL of the leader makes another member lead, which takes
- * the 50 leases held (across five sessions, over the raw stubs) over from its replica with the same
- * ids and tokens, grants anew within 5 s of the kill (session TTL 10 s: only K slots per pool are
- * held back, not a TTL), and keeps every lease when the workers resume their sessions and declare
- * them. SIGTERM of the leader hands its state off, and the successor grants at once. Run by {@code
- * bin/test} in the cluster group of integration tests ({@code -Pcluster-its}), not by a plain
- * {@code mvn verify}.
+ * it (NOT_LEADER with its address) and count the leases each job holds from their replicas; SIGKILL
+ * of the leader makes another member lead, which takes the 50 leases held (across five sessions,
+ * over the raw stubs) over from its replica with the same ids and tokens, grants anew within 5 s of
+ * the kill (session TTL 10 s: only K slots per pool are held back, not a TTL), and keeps every
+ * lease when the workers resume their sessions and declare them. SIGTERM of the leader hands its
+ * state off, and the successor grants at once. Run by {@code bin/test} in the cluster group of
+ * integration tests ({@code -Pcluster-its}), not by a plain {@code mvn verify}.
  */
 class FailoverClusterIT {
   private static final int SESSIONS = 5;
@@ -136,7 +138,16 @@ class FailoverClusterIT {
       assertThat(awaitLeaseTokens(f, onLeader, Duration.ofSeconds(5)))
           .as("leases listed by follower %s", f.id())
           .isEqualTo(onLeader);
+      // Its status counts them for the job their sessions run as (default: no jobs configured),
+      // and says the figures are a replica's.
+      BrokerStatus replica = brokerStatus(f);
+      assertThat(replica.getFromReplica()).isTrue();
+      assertThat(renderHeldByDefault(replica))
+          .as("RENDER held by default on follower %s", f.id())
+          .isEqualTo(SESSIONS * LEASES_PER_SESSION);
     }
+    assertThat(brokerStatus(leader).getFromReplica()).isFalse();
+    assertThat(renderHeldByDefault(brokerStatus(leader))).isEqualTo(SESSIONS * LEASES_PER_SESSION);
 
     long killedAt = System.nanoTime();
     leader.daemon().kill();
@@ -271,6 +282,23 @@ class FailoverClusterIT {
 
   private static ClusterNode status(Member n) {
     return DaemonCluster.status(n);
+  }
+
+  private static BrokerStatus brokerStatus(Member n) {
+    return BrokerAdminGrpc.newBlockingStub(n.channel())
+        .withDeadlineAfter(2, TimeUnit.SECONDS)
+        .getStatus(GetStatusRequest.getDefaultInstance());
+  }
+
+  /** The RENDER leases the {@code default} job holds in {@code s}. */
+  private static int renderHeldByDefault(BrokerStatus s) {
+    return s.getJobsList().stream()
+        .filter(j -> j.getName().equals("default"))
+        .flatMap(j -> j.getKindsList().stream())
+        .filter(k -> k.getKind() == ResourceKind.RESOURCE_KIND_RENDER)
+        .findFirst()
+        .orElseThrow()
+        .getHeld();
   }
 
   private static ServingStatus health(Member n, String service) {

@@ -11,6 +11,8 @@ import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.ClusterRole;
 import dev.berth.proto.v1.GetStatusRequest;
+import dev.berth.proto.v1.JobKindStatus;
+import dev.berth.proto.v1.JobStatus;
 import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
@@ -48,11 +50,19 @@ class LeaderGateServiceTest {
 
   private final SettableRole role = new SettableRole();
 
-  /** Its replicated policy configures the crawl job {@code nightly}. */
+  /**
+   * Its replicated policy configures the crawl job {@code nightly}, with a RENDER min of 1 and max
+   * of 2.
+   */
   private final InProcessBroker b =
       new InProcessBroker(
           Policy.of(InProcessBroker.config().build())
-              .withJobs(JobsConfig.newBuilder().job("nightly").build()),
+              .withJobs(
+                  JobsConfig.newBuilder()
+                      .job("nightly")
+                      .min("nightly", dev.berth.server.lease.ResourceKind.RENDER, 1)
+                      .max("nightly", dev.berth.server.lease.ResourceKind.RENDER, 2)
+                      .build()),
           BrokerServer.Options.DEFAULT.withRole(role));
 
   @AfterEach
@@ -158,20 +168,75 @@ class LeaderGateServiceTest {
     long now = System.currentTimeMillis();
     return new Fleet(
         List.of(new Fleet.SessionEntry("s-1", "w-1", "p", Map.of(), 0, "p", now - 1_000)),
-        List.of(
-            new Fleet.LeaseEntry(
-                "l-1",
-                "s-1",
-                kind,
-                42,
-                "example.com",
-                "",
-                "",
-                0,
-                Fleet.Asked.NONE,
-                now - 500,
-                60_000)),
+        List.of(lease("l-1", "s-1", kind, 42, now - 500)),
         List.of());
+  }
+
+  /** A replicated lease on example.com, granted at {@code grantedAtMs}, held for at most 60 s. */
+  private static Fleet.LeaseEntry lease(
+      String id,
+      String sessionId,
+      dev.berth.server.lease.ResourceKind kind,
+      long token,
+      long grantedAtMs) {
+    return new Fleet.LeaseEntry(
+        id,
+        sessionId,
+        kind,
+        token,
+        "example.com",
+        "",
+        "",
+        0,
+        Fleet.Asked.NONE,
+        grantedAtMs,
+        60_000);
+  }
+
+  @Test
+  void getStatus_onAFollower_eachJobHoldsTheReplicasLeasesOfItsSessions_leaderOnlyFiguresUnset() {
+    long now = System.currentTimeMillis();
+    // s-1 runs as nightly; s-2 (asked for adhoc, not configured) and s-3 as default.
+    Fleet sessions = ReplicaFleets.askingForJobs(now);
+    role.replica =
+        new Fleet(
+            sessions.sessions(),
+            List.of(
+                lease("l-1", "s-1", dev.berth.server.lease.ResourceKind.RENDER, 42, now),
+                lease("l-2", "s-2", dev.berth.server.lease.ResourceKind.RENDER, 43, now),
+                lease("l-3", "s-3", dev.berth.server.lease.ResourceKind.PDF, 44, now)),
+            List.of());
+
+    BrokerStatus status = b.admin.getStatus(GetStatusRequest.getDefaultInstance());
+
+    assertThat(status.getFromReplica()).isTrue();
+    assertThat(status.getJobsList())
+        .extracting(JobStatus::getName)
+        .containsExactly("nightly", "default");
+    JobStatus nightly = status.getJobs(0);
+    assertThat(kind(nightly, RESOURCE_KIND_RENDER))
+        .isEqualTo(
+            JobKindStatus.newBuilder()
+                .setKind(RESOURCE_KIND_RENDER)
+                .setHeld(1)
+                .setMin(1)
+                .setGuaranteedMin(1)
+                .setMax(2)
+                .setShare(0.5)
+                .build());
+    JobStatus plain = status.getJobs(1);
+    assertThat(kind(plain, RESOURCE_KIND_RENDER).getHeld()).isEqualTo(1);
+    assertThat(kind(plain, ResourceKind.RESOURCE_KIND_PDF).getHeld()).isEqualTo(1);
+    assertThat(kind(plain, ResourceKind.RESOURCE_KIND_PDF).getShare()).isEqualTo(1.0);
+
+    role.set(true, "");
+    assertThat(b.admin.getStatus(GetStatusRequest.getDefaultInstance()).getFromReplica())
+        .as("the leader's own figures")
+        .isFalse();
+  }
+
+  private static JobKindStatus kind(JobStatus job, ResourceKind kind) {
+    return job.getKindsList().stream().filter(k -> k.getKind() == kind).findFirst().orElseThrow();
   }
 
   @Test
