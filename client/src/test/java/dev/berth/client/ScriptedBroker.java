@@ -2,11 +2,17 @@ package dev.berth.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.proto.v1.AcquireResponse;
+import dev.berth.proto.v1.AcquireResult;
 import dev.berth.proto.v1.HeartbeatAck;
+import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.Opened;
+import dev.berth.proto.v1.ReleaseRequest;
+import dev.berth.proto.v1.ReleaseResponse;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
@@ -16,10 +22,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fake LeaseBroker for tests of the session stream, which can do what the real broker never does
- * (leave a hello unanswered, heartbeats unacknowledged): it opens one session, {@code s-1},
- * answering as many hellos as it is told to (a resume as resumed), acknowledges heartbeats only
- * when told to, ends the stream at goodbye unless told not to, and records the hellos, heartbeats
- * and acquires it receives (answering no acquire) and counts the goodbyes. Thread-safe.
+ * (leave a hello unanswered, heartbeats unacknowledged): it opens one session, {@code s-1} unless
+ * told another, answering as many hellos as it is told to (a resume of it as resumed), acknowledges
+ * heartbeats only when told to, ends the stream at goodbye unless told not to, and records the
+ * hellos, heartbeats and acquires it receives (answering none, unless told to grant them) and
+ * counts the goodbyes. It records releases too, answering none on the stream and each unary one as
+ * out of reach ({@code UNAVAILABLE}), or not at all when told to. Thread-safe.
  */
 final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
   final AtomicInteger hellosToAnswer = new AtomicInteger();
@@ -36,8 +44,27 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
   final BlockingQueue<SessionRequest> hellos = new LinkedBlockingQueue<>();
   final BlockingQueue<SessionRequest> heartbeats = new LinkedBlockingQueue<>();
 
-  /** Acquires and bundles on the stream, which it never answers. */
+  /** Acquires and bundles on the stream, which it answers only with {@link #grant}. */
   final BlockingQueue<SessionRequest> calls = new LinkedBlockingQueue<>();
+
+  /** When set, the lease each acquire on the stream is granted; else acquires go unanswered. */
+  volatile Lease grant;
+
+  /** Releases, on the stream (never answered) and unary. */
+  final BlockingQueue<ReleaseRequest> releases = new LinkedBlockingQueue<>();
+
+  /**
+   * The session every hello opens; a resume of another one is answered as a new session (the broker
+   * lost the old one).
+   */
+  volatile String sessionId = "s-1";
+
+  /** Whether a unary release is left unanswered, rather than failed as out of reach. */
+  volatile boolean holdUnaryReleases;
+
+  /** The unary releases left unanswered, for {@link #answerHeldReleases}. */
+  private final BlockingQueue<StreamObserver<ReleaseResponse>> heldReleases =
+      new LinkedBlockingQueue<>();
 
   /**
    * A broker that tells its worker to heartbeat every {@code heartbeatInterval}, TTL {@code ttl}.
@@ -59,9 +86,13 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
     return next(calls, "lease call");
   }
 
-  private static SessionRequest next(BlockingQueue<SessionRequest> queue, String what) {
+  ReleaseRequest nextRelease() {
+    return next(releases, "release");
+  }
+
+  private static <T> T next(BlockingQueue<T> queue, String what) {
     try {
-      SessionRequest request = queue.poll(5, TimeUnit.SECONDS);
+      T request = queue.poll(5, TimeUnit.SECONDS);
       assertThat(request).as("a " + what + " within 5 s").isNotNull();
       return request;
     } catch (InterruptedException e) {
@@ -79,7 +110,7 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
           case HELLO -> {
             hellos.add(request);
             if (hellosToAnswer.getAndDecrement() > 0) {
-              events.onNext(opened(!request.getHello().getResumeSessionId().isEmpty()));
+              events.onNext(opened(request.getHello().getResumeSessionId()));
             }
           }
           case HEARTBEAT -> {
@@ -98,7 +129,21 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
               events.onCompleted();
             }
           }
-          case ACQUIRE, ACQUIRE_BUNDLE -> calls.add(request);
+          case ACQUIRE -> {
+            calls.add(request);
+            Lease lease = grant;
+            if (lease != null) {
+              events.onNext(
+                  SessionEvent.newBuilder()
+                      .setAcquireResult(
+                          AcquireResult.newBuilder()
+                              .setCallId(request.getAcquire().getCallId())
+                              .setResponse(AcquireResponse.newBuilder().setGranted(lease)))
+                      .build());
+            }
+          }
+          case ACQUIRE_BUNDLE -> calls.add(request);
+          case RELEASE -> releases.add(request.getRelease().getRequest());
           default -> {}
         }
       }
@@ -111,13 +156,32 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
     };
   }
 
-  private SessionEvent opened(boolean resumed) {
+  @Override
+  public void release(ReleaseRequest request, StreamObserver<ReleaseResponse> response) {
+    releases.add(request);
+    if (holdUnaryReleases) {
+      heldReleases.add(response);
+    } else {
+      response.onError(Status.UNAVAILABLE.withDescription("out of reach").asRuntimeException());
+    }
+  }
+
+  /** Answers the unary releases left unanswered, as released. */
+  void answerHeldReleases() {
+    for (StreamObserver<ReleaseResponse> response; (response = heldReleases.poll()) != null; ) {
+      response.onNext(ReleaseResponse.getDefaultInstance());
+      response.onCompleted();
+    }
+  }
+
+  private SessionEvent opened(String resumeSessionId) {
+    String id = sessionId;
     return SessionEvent.newBuilder()
         .setOpened(
             Opened.newBuilder()
-                .setSessionId("s-1")
+                .setSessionId(id)
                 .setBrokerEpoch(1)
-                .setResumed(resumed)
+                .setResumed(resumeSessionId.equals(id))
                 .setHeartbeatInterval(protoDuration(heartbeatInterval))
                 .setSessionTtl(protoDuration(ttl)))
         .build();

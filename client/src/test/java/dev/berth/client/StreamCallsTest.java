@@ -274,6 +274,24 @@ class StreamCallsTest {
   @Test
   void release_lostWithTheStream_leaseDeclaredOnResumeThenReleasedWithItsOutcome()
       throws Exception {
+    releaseLostThenResume(false);
+  }
+
+  @Test
+  void release_failedAndQueuedForRetry_leaseDeclaredOnResumeThenReleasedWithItsOutcome()
+      throws Exception {
+    releaseLostThenResume(true);
+  }
+
+  /**
+   * Closes a lease with a FAILED "timeout" outcome, its release lost on the stream, then drops the
+   * stream and resumes. With {@code queuedFirst}, the release's call deadline passes before the
+   * drop: it fails and is queued for a retry, and {@code close()} returns with the session holding
+   * nothing (heartbeats are minutes apart, so none retries it before the resume); otherwise it is
+   * still unanswered at the resume. Either way the lease is declared at the resume, stays at the
+   * broker for the release sent again, and ends with its outcome, not as released by the resume.
+   */
+  private void releaseLostThenResume(boolean queuedFirst) throws Exception {
     broker = new TestBroker();
     LostRelease lostRelease = new LostRelease();
     try (BrokerClient client = broker.client(broker.clientBuilder(), lostRelease);
@@ -283,14 +301,19 @@ class StreamCallsTest {
       lease.recordOutcome(Outcome.failed("timeout"));
       CompletableFuture<Void> closed = CompletableFuture.runAsync(lease::close);
       TestBroker.until(lostRelease.lost::get, "the release lost on its way to the broker");
+      if (queuedFirst) {
+        broker.ticker.advance(Duration.ofSeconds(5)); // the call deadline
+        closed.get(5, TimeUnit.SECONDS);
+        assertThat(probe.leaseCount()).isZero();
+        assertThat(broker.endOf(lease.leaseId())).as("still live at the broker").isNull();
+      }
 
       probe.dropStream();
       broker.ticker.advance(probe.awaitReconnectScheduled());
       assertThat(probe.awaitOpened()).as("resumed").isTrue();
       closed.get(5, TimeUnit.SECONDS);
 
-      // Declared at the resume while its release was unanswered, the lease stayed for the release
-      // sent again on the new stream, which brought its outcome.
+      TestBroker.until(() -> broker.endOf(lease.leaseId()) != null, "the lease ended");
       TestBroker.Ended ended = broker.endOf(lease.leaseId());
       assertThat(ended.how()).isEqualTo(LeaseEnd.RELEASED);
       assertThat(ended.outcome().error()).isEqualTo("timeout");

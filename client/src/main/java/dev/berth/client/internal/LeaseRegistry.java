@@ -1,6 +1,7 @@
 package dev.berth.client.internal;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.client.Lease;
 import dev.berth.client.RevokedLease;
 import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.ReleaseRequest;
@@ -11,15 +12,16 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Predicate;
 
 /**
  * The leases a session holds, and the releases it still owes the broker.
  *
  * <p>A revoke push can overtake the answer to the acquire that granted the lease (the push travels
  * on the session stream, the answer on its own call). Revocations of unknown leases are therefore
- * remembered for a while, and a lease registered later is ended at once. Thread-safe: one lock
- * guards the table; listeners are called after it is released.
+ * remembered for a while, and a lease registered later is ended at once. A release that failed in
+ * transit is owed until the broker answers its retry, and its lease is declared on a resume
+ * meanwhile. Thread-safe: one lock guards the tables; listeners are called after it is released.
  */
 final class LeaseRegistry {
   private static final int EARLY_REVOKES_REMEMBERED = 256;
@@ -45,9 +47,36 @@ final class LeaseRegistry {
   @GuardedBy("lock")
   private boolean closed;
 
-  /** Releases that failed in transit; retried while the session lives (Release is idempotent). */
-  private final ConcurrentLinkedQueue<ReleaseRequest> pendingReleases =
-      new ConcurrentLinkedQueue<>();
+  /**
+   * Releases that failed in transit, waiting to be retried while the session lives (Release is
+   * idempotent).
+   */
+  @GuardedBy("lock")
+  private final List<OwedRelease> queued = new ArrayList<>();
+
+  /** Queued releases taken for a retry ({@link #takeReleases}) whose answer has not come. */
+  @GuardedBy("lock")
+  private final List<OwedRelease> retrying = new ArrayList<>();
+
+  /**
+   * A release the broker has not answered, queued or being retried. {@code declared} is its lease
+   * as a resume declares it, or null when there is nothing to keep the lease for (a release with no
+   * outcome, which the broker's ending of an undeclared lease at the resume does as well). Each is
+   * a separate entry: compared by identity.
+   */
+  static final class OwedRelease {
+    private final ReleaseRequest request;
+    private final HeldLease declared;
+
+    private OwedRelease(ReleaseRequest request, HeldLease declared) {
+      this.request = request;
+      this.declared = declared;
+    }
+
+    ReleaseRequest request() {
+      return request;
+    }
+  }
 
   LeaseRegistry(Listeners listeners) {
     this.listeners = listeners;
@@ -117,8 +146,12 @@ final class LeaseRegistry {
           }
         }
       }
+      // The broker ended the session's leases with it: nothing to release, nor to declare.
+      Predicate<OwedRelease> ofGeneration =
+          r -> r.request.getSessionId().equals(generation.sessionId());
+      queued.removeIf(ofGeneration);
+      retrying.removeIf(ofGeneration);
     }
-    pendingReleases.removeIf(r -> r.getSessionId().equals(generation.sessionId()));
     return ended;
   }
 
@@ -134,34 +167,48 @@ final class LeaseRegistry {
       }
       live.clear();
       earlyRevokes.clear();
+      queued.clear();
+      retrying.clear();
     }
-    pendingReleases.clear();
   }
 
   /**
-   * The leases of {@code generation} still held, to declare when resuming it. A lease whose release
-   * is still unanswered counts as held: the broker keeps it for the release, which is sent again on
-   * the resumed stream with its outcome (a complete declaration that left it out would have the
+   * The leases of {@code generation} still held, to declare when resuming it, each once. A lease
+   * whose release is unanswered counts as held — its holder's release in flight, or one that failed
+   * and waits in the queue for a retry (or is being retried): the broker keeps it for the release,
+   * which is sent again with its outcome (a complete declaration that left it out would have the
    * broker end it at the resume, and the outcome would be lost).
    */
   List<HeldLease> held(SessionGeneration generation) {
-    List<HeldLease> held = new ArrayList<>();
+    Map<String, HeldLease> held = new LinkedHashMap<>();
     synchronized (lock) {
       for (LeaseHandle lease : live.values()) {
         if (lease.generation() == generation && (!lease.isEnded() || lease.isReleasing())) {
-          held.add(
-              HeldLease.newBuilder()
-                  .setLeaseId(lease.leaseId())
-                  .setFencingToken(lease.fencingToken())
-                  .setKind(Wire.kind(lease.kind()))
-                  .setHost(lease.host())
-                  .setModule(lease.module())
-                  .setMemoryMb(lease.memoryMb())
-                  .build());
+          held.put(lease.leaseId(), declaration(lease));
+        }
+      }
+      for (List<OwedRelease> owed : List.of(queued, retrying)) {
+        for (OwedRelease release : owed) {
+          if (release.declared != null
+              && release.request.getSessionId().equals(generation.sessionId())) {
+            held.putIfAbsent(release.declared.getLeaseId(), release.declared);
+          }
         }
       }
     }
-    return held;
+    return new ArrayList<>(held.values());
+  }
+
+  /** {@code lease} as a resume hello declares it. */
+  private static HeldLease declaration(Lease lease) {
+    return HeldLease.newBuilder()
+        .setLeaseId(lease.leaseId())
+        .setFencingToken(lease.fencingToken())
+        .setKind(Wire.kind(lease.kind()))
+        .setHost(lease.host())
+        .setModule(lease.module())
+        .setMemoryMb(lease.memoryMb())
+        .build();
   }
 
   /** What the next heartbeat reports about the WASM instances run under {@code generation}. */
@@ -194,16 +241,58 @@ final class LeaseRegistry {
     }
   }
 
-  void queueRelease(ReleaseRequest request) {
-    pendingReleases.add(request);
+  /**
+   * Queues {@code request}, which failed in transit, for a retry; until the broker answers it, a
+   * resume declares {@code lease} (see {@link #held}), so that the broker keeps the lease for the
+   * release and applies its outcome.
+   */
+  void queueRelease(ReleaseRequest request, Lease lease) {
+    queue(new OwedRelease(request, declaration(lease)));
   }
 
-  /** Removes and returns every queued release, to be retried. */
-  List<ReleaseRequest> takeReleases() {
-    List<ReleaseRequest> taken = new ArrayList<>();
-    for (ReleaseRequest r; (r = pendingReleases.poll()) != null; ) {
-      taken.add(r);
+  /**
+   * Queues {@code request}, a release with nothing to keep its lease for (no outcome), for a retry;
+   * a resume does not declare its lease.
+   */
+  void queueRelease(ReleaseRequest request) {
+    queue(new OwedRelease(request, null));
+  }
+
+  private void queue(OwedRelease release) {
+    synchronized (lock) {
+      queued.add(release);
     }
-    return taken;
+  }
+
+  /**
+   * Takes every queued release, to be retried; each is still declared until {@link #answered} or
+   * {@link #retryLater} says how its retry went.
+   */
+  List<OwedRelease> takeReleases() {
+    synchronized (lock) {
+      List<OwedRelease> taken = new ArrayList<>(queued);
+      queued.clear();
+      retrying.addAll(taken);
+      return taken;
+    }
+  }
+
+  /** The broker answered {@code release}'s retry, or refused it for good: nothing is owed now. */
+  void answered(OwedRelease release) {
+    synchronized (lock) {
+      retrying.remove(release);
+    }
+  }
+
+  /**
+   * {@code release}'s retry failed in a way that may pass: it waits for the next one, unless its
+   * session was lost or closed meanwhile (which dropped it).
+   */
+  void retryLater(OwedRelease release) {
+    synchronized (lock) {
+      if (retrying.remove(release)) {
+        queued.add(release);
+      }
+    }
   }
 }

@@ -630,8 +630,10 @@ final class ManagedSession implements WorkerSession {
 
   /**
    * Releases a lease on the caller's thread. Never throws: a release that cannot reach the broker
-   * is queued and retried with the next heartbeat or reconnect; one the session's closing overtook
-   * is dropped, the goodbye having released the lease; any other failure is logged.
+   * is queued and retried with the next heartbeat or reconnect, its lease declared as held by a
+   * resume until the broker answers the retry (so the outcome still applies); one the session's
+   * closing overtook is dropped, the goodbye having released the lease; any other failure is
+   * logged.
    */
   void release(LeaseHandle lease, Outcome outcome, long heldNanos) {
     ReleaseRequest request = releaseRequest(lease.generation(), lease, outcome, heldNanos);
@@ -689,7 +691,8 @@ final class ManagedSession implements WorkerSession {
       BrokerException error = e instanceof BrokerException b ? b : Errors.fromGrpc(e);
       if (error.isTransient() || error.condition() == Condition.CANCELLED) {
         log.log(Level.INFO, "release of {0} will be retried: {1}", lease, error.getMessage());
-        leases.queueRelease(request);
+        // Declared on a resume until the retry is answered, so the broker keeps the lease for it.
+        leases.queueRelease(request, lease);
         return true;
       }
       log.log(Level.WARNING, "release of {0} failed: {1}", lease, error.getMessage());

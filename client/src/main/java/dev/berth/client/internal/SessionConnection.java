@@ -1018,20 +1018,30 @@ final class SessionConnection {
     lose(g, "", "the session stream failed with " + closedReason + "; not reconnecting");
   }
 
+  /**
+   * Retries the queued releases as unary calls. Each stays owed (declared by a resume) until its
+   * answer: a failure that may pass queues it again, any other answer settles it.
+   */
   private void retryReleases() {
-    for (ReleaseRequest request : leases.takeReleases()) {
+    for (LeaseRegistry.OwedRelease owed : leases.takeReleases()) {
+      ReleaseRequest request = owed.request();
       releaseUnary(
           request,
           new StreamObserver<ReleaseResponse>() {
             @Override
-            public void onNext(ReleaseResponse response) {}
+            public void onNext(ReleaseResponse response) {
+              leases.answered(owed);
+            }
 
             @Override
             public void onError(Throwable t) {
               BrokerException error = Errors.fromGrpc(t);
               if (error.isTransient()) {
-                leases.queueRelease(request);
-              } else if (error.condition() == BrokerException.Condition.NOT_FOUND) {
+                leases.retryLater(owed);
+                return;
+              }
+              leases.answered(owed);
+              if (error.condition() == BrokerException.Condition.NOT_FOUND) {
                 // Nothing to give back: the broker does not know the lease (a local lease no
                 // hello of it reached, or an end it has forgotten).
                 log.log(
