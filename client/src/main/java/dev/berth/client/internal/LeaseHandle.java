@@ -235,12 +235,12 @@ final class LeaseHandle implements Lease {
     end.compareAndSet(null, new SessionClosed());
   }
 
-  /** Whether the lease has ended, in any way. */
   /** Whether its holder closed it and its release has not been answered yet. */
   boolean isReleasing() {
     return end.get() instanceof Released;
   }
 
+  /** Whether the lease has ended, in any way. */
   boolean isEnded() {
     return end.get() != null;
   }
