@@ -117,10 +117,19 @@ final class Views {
           p.getLimit(),
           p.getEffectiveLimit(),
           p.getInUse(),
-          fromReplica ? UNKNOWN : p.getQueued(),
+          queued(p, fromReplica),
           p.getEffectiveReason());
     }
     table.print(out);
+  }
+
+  /**
+   * A pool's acquires waiting, as the pools tables of {@code status} and {@code top} show them:
+   * {@value #UNKNOWN} from a follower's replica ({@code fromReplica}), since waits are the
+   * leader's.
+   */
+  static Object queued(PoolStatus p, boolean fromReplica) {
+    return fromReplica ? UNKNOWN : p.getQueued();
   }
 
   /**
@@ -260,7 +269,7 @@ final class Views {
       table.row(
           s.getSessionId(),
           s.getWorkerId(),
-          s.getJob().isEmpty() ? "-" : s.getJob(),
+          job(s),
           state,
           s.getLeases(),
           memory,
@@ -270,6 +279,21 @@ final class Views {
     }
     table.print(out);
     out.println(sessions.size() + (sessions.size() == 1 ? " session" : " sessions"));
+  }
+
+  /** The job a session runs as ({@code SessionInfo.job}), {@code -} when the answer has none. */
+  static String job(SessionInfo s) {
+    return s.getJob().isEmpty() ? "-" : s.getJob();
+  }
+
+  /**
+   * The job a session runs as ({@link #job}), followed by its {@code job} label when that says
+   * something else, e.g. {@code default (label nightly-crawl)} for a label that names no configured
+   * job; as the dashboard's Sessions show it.
+   */
+  static String jobAndLabel(SessionInfo s) {
+    String label = s.getLabelsOrDefault("job", "");
+    return label.isEmpty() || label.equals(s.getJob()) ? job(s) : job(s) + " (label " + label + ")";
   }
 
   private static String labels(Map<String, String> labels) {
