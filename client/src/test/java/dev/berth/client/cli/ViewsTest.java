@@ -149,6 +149,7 @@ class ViewsTest {
   void status_ofAFollower_saysItIsAReplicaAndWhatOnlyTheLeaderKnows() {
     BrokerStatus follower =
         STATUS.toBuilder()
+            .setFromReplica(true)
             .setCluster(
                 dev.berth.proto.v1.ClusterNode.newBuilder()
                     .setNodeId("b")
@@ -159,6 +160,7 @@ class ViewsTest {
             .build();
     BrokerStatus leader =
         follower.toBuilder()
+            .setFromReplica(false)
             .setCluster(
                 follower.getCluster().toBuilder()
                     .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_LEADER))
@@ -170,6 +172,31 @@ class ViewsTest {
                 + " behind); waits, pressure, degradation and hot hosts: ask the leader");
     assertThat(printed(out -> Views.status(leader, "a:1", out))).doesNotContain("view ");
     assertThat(printed(out -> Views.status(STATUS, "lone:1", out))).doesNotContain("view ");
+  }
+
+  @Test
+  void status_ofALeaderAnsweringFromItsReplica_saysSo_keyedOnFromReplicaNotTheRole() {
+    BrokerStatus unsettled =
+        STATUS.toBuilder()
+            .setFromReplica(true)
+            .setCluster(
+                dev.berth.proto.v1.ClusterNode.newBuilder()
+                    .setNodeId("a")
+                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_LEADER)
+                    .setLeaderId("a")
+                    .setLeaderApi("10.0.0.1:7433")
+                    .setApplyLag(1))
+            .build();
+
+    String text = printed(out -> Views.status(unsettled, "a:1", out));
+
+    // Its ? values come with the line that explains them, as on a follower.
+    assertThat(text)
+        .contains(
+            "view         replica of the leader's state (this member leads, but its epoch is not"
+                + " committed yet, 1 entries behind); waits, pressure, degradation and hot hosts:"
+                + " ask again once it serves")
+        .contains("RENDER      8          4       4       ?  degraded");
   }
 
   @Test
