@@ -145,19 +145,22 @@ class ViewsTest {
     assertThat(text).contains("hot hosts    none");
   }
 
+  /** {@link #STATUS} as b, a follower of a at 10.0.0.1:7433 two entries behind, answers it. */
+  private static final BrokerStatus FOLLOWER =
+      STATUS.toBuilder()
+          .setFromReplica(true)
+          .setCluster(
+              dev.berth.proto.v1.ClusterNode.newBuilder()
+                  .setNodeId("b")
+                  .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
+                  .setLeaderId("a")
+                  .setLeaderApi("10.0.0.1:7433")
+                  .setApplyLag(2))
+          .build();
+
   @Test
   void status_ofAFollower_saysItIsAReplicaAndWhatOnlyTheLeaderKnows() {
-    BrokerStatus follower =
-        STATUS.toBuilder()
-            .setFromReplica(true)
-            .setCluster(
-                dev.berth.proto.v1.ClusterNode.newBuilder()
-                    .setNodeId("b")
-                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
-                    .setLeaderId("a")
-                    .setLeaderApi("10.0.0.1:7433")
-                    .setApplyLag(2))
-            .build();
+    BrokerStatus follower = FOLLOWER;
     BrokerStatus leader =
         follower.toBuilder()
             .setFromReplica(false)
@@ -176,15 +179,13 @@ class ViewsTest {
 
   @Test
   void status_ofALeaderAnsweringFromItsReplica_saysSo_keyedOnFromReplicaNotTheRole() {
+    // a itself, leading but not yet serving.
     BrokerStatus unsettled =
-        STATUS.toBuilder()
-            .setFromReplica(true)
+        FOLLOWER.toBuilder()
             .setCluster(
-                dev.berth.proto.v1.ClusterNode.newBuilder()
+                FOLLOWER.getCluster().toBuilder()
                     .setNodeId("a")
                     .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_LEADER)
-                    .setLeaderId("a")
-                    .setLeaderApi("10.0.0.1:7433")
                     .setApplyLag(1))
             .build();
 
@@ -475,14 +476,7 @@ class ViewsTest {
   @Test
   void status_fromAFollowersReplica_jobsHeldAndShareShown_whatOnlyTheLeaderKnowsIsUnknown() {
     BrokerStatus follower =
-        STATUS.toBuilder()
-            .setFromReplica(true)
-            .setCluster(
-                dev.berth.proto.v1.ClusterNode.newBuilder()
-                    .setNodeId("b")
-                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
-                    .setLeaderId("a")
-                    .setLeaderApi("10.0.0.1:7433"))
+        FOLLOWER.toBuilder()
             .addJobs(JobStatus.newBuilder().setName("default").setWeight(1))
             .addJobs(
                 JobStatus.newBuilder()
