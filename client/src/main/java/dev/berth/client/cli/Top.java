@@ -16,7 +16,10 @@ import java.util.List;
 /**
  * One frame of {@code berth top}: a header, the pools with a bar of use against the effective
  * limit, the hottest hosts and the busiest sessions, as plain text lines without escape codes. A
- * pure function of the status, the sessions and the time given, so tests pin it. Stateless.
+ * pure function of the status, the sessions and the time given, so tests pin it. From a follower's
+ * replica ({@code BrokerStatus.from_replica}) a pool's WAITING is {@value Views#UNKNOWN}, as in
+ * {@code berth status}; a session's JOB is the job it runs as, with its {@code job} label beside
+ * when that differs, as in the dashboard. Stateless.
  */
 final class Top {
   private Top() {}
@@ -73,7 +76,7 @@ final class Top {
           p.getInUse(),
           p.getEffectiveLimit(),
           p.getLimit(),
-          p.getQueued(),
+          Views.queued(p, s.getFromReplica()),
           p.getEffectiveReason());
     }
     pools.print(out);
@@ -125,16 +128,11 @@ final class Top {
               ? x.getMemoryUsedMb() + "/" + x.getMemoryLimitMb()
               : String.valueOf(x.getMemoryUsedMb()),
           Text.ago(x.getLastHeartbeatAt(), now),
-          job(x));
+          Views.jobAndLabel(x));
     }
     table.print(out);
     if (sessions.size() > shown.size()) {
       out.println("(" + (sessions.size() - shown.size()) + " quieter sessions not shown)");
     }
-  }
-
-  private static String job(SessionInfo x) {
-    String job = x.getLabelsOrDefault("job", "");
-    return job.isEmpty() ? "-" : job;
   }
 }

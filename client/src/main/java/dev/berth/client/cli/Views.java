@@ -33,19 +33,8 @@ final class Views {
   /** The status screen. */
   static void status(BrokerStatus s, String broker, PrintStream out) {
     out.println("broker       " + broker);
-    if (s.hasCluster() && s.getCluster().getRole() != ClusterRole.CLUSTER_ROLE_LEADER) {
-      // A member that does not lead answers from its replica of the leader's state, which holds
-      // sessions and leases but not what only the leader sees: its queues, heartbeats' memory
-      // reports, degradation and host rates.
-      ClusterNode c = s.getCluster();
-      out.println(
-          "view         replica of the leader's state ("
-              + (c.getLeaderId().isEmpty()
-                  ? "no leader known"
-                  : "leader " + c.getLeaderId() + " at " + c.getLeaderApi())
-              + ", "
-              + c.getApplyLag()
-              + " entries behind); waits, pressure, degradation and hot hosts: ask the leader");
+    if (s.getFromReplica()) {
+      out.println("view         " + replicaView(s.getCluster()));
     }
     out.println("version      " + s.getVersion() + "   epoch " + s.getBrokerEpoch());
     out.println(
@@ -77,6 +66,31 @@ final class Views {
     hotHosts(s.getHotHostsList(), s.getHotHostsCount(), out);
     out.println();
     out.println("totals       " + s.getTotals().getGrants() + " grants; refusals " + refusals(s));
+  }
+
+  /**
+   * The {@code view} line's text, printed where the figures are a replica's ({@code
+   * BrokerStatus.from_replica}): on a follower, and on a leader whose epoch is not committed yet,
+   * which does not serve and answers from its replica too. The replica holds sessions and leases
+   * but not what only the serving leader sees: its queues, heartbeats' memory reports, degradation
+   * and host rates. A follower names the leader it knows, with its API address.
+   */
+  private static String replicaView(ClusterNode c) {
+    boolean leads = c.getRole() == ClusterRole.CLUSTER_ROLE_LEADER;
+    String whose;
+    if (leads) {
+      whose = "this member leads, but its epoch is not committed yet";
+    } else if (c.getLeaderId().isEmpty()) {
+      whose = "no leader known";
+    } else {
+      whose = "leader " + c.getLeaderId() + " at " + c.getLeaderApi();
+    }
+    return "replica of the leader's state ("
+        + whose
+        + ", "
+        + c.getApplyLag()
+        + " entries behind); waits, pressure, degradation and hot hosts: "
+        + (leads ? "ask again once it serves" : "ask the leader");
   }
 
   /** The hottest hosts, at most {@code max} of them, or a line saying there is none. */
@@ -117,10 +131,19 @@ final class Views {
           p.getLimit(),
           p.getEffectiveLimit(),
           p.getInUse(),
-          fromReplica ? UNKNOWN : p.getQueued(),
+          queued(p, fromReplica),
           p.getEffectiveReason());
     }
     table.print(out);
+  }
+
+  /**
+   * A pool's acquires waiting, as the pools tables of {@code status} and {@code top} show them:
+   * {@value #UNKNOWN} from a follower's replica ({@code fromReplica}), since waits are the
+   * leader's.
+   */
+  static Object queued(PoolStatus p, boolean fromReplica) {
+    return fromReplica ? UNKNOWN : p.getQueued();
   }
 
   /**
@@ -260,7 +283,7 @@ final class Views {
       table.row(
           s.getSessionId(),
           s.getWorkerId(),
-          s.getJob().isEmpty() ? "-" : s.getJob(),
+          job(s),
           state,
           s.getLeases(),
           memory,
@@ -270,6 +293,21 @@ final class Views {
     }
     table.print(out);
     out.println(sessions.size() + (sessions.size() == 1 ? " session" : " sessions"));
+  }
+
+  /** The job a session runs as ({@code SessionInfo.job}), {@code -} when the answer has none. */
+  private static String job(SessionInfo s) {
+    return s.getJob().isEmpty() ? "-" : s.getJob();
+  }
+
+  /**
+   * The job a session runs as ({@link #job}), followed by its {@code job} label when that says
+   * something else, e.g. {@code default (label nightly-crawl)} for a label that names no configured
+   * job; as the dashboard's Sessions show it.
+   */
+  static String jobAndLabel(SessionInfo s) {
+    String label = s.getLabelsOrDefault("job", "");
+    return label.isEmpty() || label.equals(s.getJob()) ? job(s) : job(s) + " (label " + label + ")";
   }
 
   private static String labels(Map<String, String> labels) {

@@ -8,6 +8,7 @@ import dev.berth.client.BrokerClient;
 import dev.berth.client.Lease;
 import dev.berth.client.SessionOptions;
 import dev.berth.client.WorkerSession;
+import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.SessionInfo;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
@@ -47,7 +48,10 @@ class TopTest {
     List<SessionInfo> sessions =
         List.of(
             session("s-1", "idle", 0, 100),
-            session("s-2", "crawler-a", 3, 900).toBuilder().putLabels("job", "news").build(),
+            session("s-2", "crawler-a", 3, 900).toBuilder()
+                .setJob("news")
+                .putLabels("job", "news")
+                .build(),
             session("s-3", "crawler-b", 3, 1200),
             session("s-4", "crawler-c", 1, 50));
 
@@ -76,6 +80,49 @@ class TopTest {
             (1 quieter sessions not shown)
 
             totals   1234 grants; refusals 22 (RATE_LIMITED 17, EXHAUSTED 5)
+            """);
+  }
+
+  @Test
+  void frame_fromAFollowersReplica_waitingIsUnknown_asInStatus() {
+    BrokerStatus follower = ViewsTest.STATUS.toBuilder().setFromReplica(true).build();
+
+    String frame = Top.frame(follower, List.of(), "b:7433", ViewsTest.NOW, 3);
+
+    assertThat(frame)
+        .contains(
+            """
+            POOL    USE                               IN_USE  EFFECTIVE  LIMIT  WAITING  NOTE
+            RENDER  [##############################]       4          4      8        ?  \
+            degraded: score 0.62 >= 0.5
+            PDF     [###############...............]       1          2      2        ?
+            WASM    [#####.........................]      10         64     64        ?
+            """);
+    assertThat(Top.frame(ViewsTest.STATUS, List.of(), "a:7433", ViewsTest.NOW, 3))
+        .as("the serving broker's own waits")
+        .contains("      8       12  degraded");
+  }
+
+  @Test
+  void frame_sessionsJob_isTheJobItRunsAs_withItsLabelBesideWhenItDiffers() {
+    List<SessionInfo> sessions =
+        List.of(
+            session("s-1", "w1", 3, 0).toBuilder().setJob("news").putLabels("job", "news").build(),
+            session("s-2", "w2", 2, 0).toBuilder()
+                .setJob("default")
+                .putLabels("job", "nightly-crawl")
+                .build(),
+            session("s-3", "w3", 1, 0).toBuilder().setJob("default").build());
+
+    String frame = Top.frame(ViewsTest.STATUS, sessions, "a:7433", ViewsTest.NOW, 3);
+
+    assertThat(frame)
+        .contains(
+            """
+            SESSION  WORKER  STATE      LEASES  MEMORY_MB  HEARTBEAT  JOB
+            s-1      w1      connected       3          0  2s ago     news
+            s-2      w2      connected       2          0  2s ago     default (label nightly-crawl)
+            s-3      w3      connected       1          0  2s ago     default
             """);
   }
 

@@ -145,20 +145,25 @@ class ViewsTest {
     assertThat(text).contains("hot hosts    none");
   }
 
+  /** {@link #STATUS} as b, a follower of a at 10.0.0.1:7433 two entries behind, answers it. */
+  private static final BrokerStatus FOLLOWER =
+      STATUS.toBuilder()
+          .setFromReplica(true)
+          .setCluster(
+              dev.berth.proto.v1.ClusterNode.newBuilder()
+                  .setNodeId("b")
+                  .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
+                  .setLeaderId("a")
+                  .setLeaderApi("10.0.0.1:7433")
+                  .setApplyLag(2))
+          .build();
+
   @Test
   void status_ofAFollower_saysItIsAReplicaAndWhatOnlyTheLeaderKnows() {
-    BrokerStatus follower =
-        STATUS.toBuilder()
-            .setCluster(
-                dev.berth.proto.v1.ClusterNode.newBuilder()
-                    .setNodeId("b")
-                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
-                    .setLeaderId("a")
-                    .setLeaderApi("10.0.0.1:7433")
-                    .setApplyLag(2))
-            .build();
+    BrokerStatus follower = FOLLOWER;
     BrokerStatus leader =
         follower.toBuilder()
+            .setFromReplica(false)
             .setCluster(
                 follower.getCluster().toBuilder()
                     .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_LEADER))
@@ -170,6 +175,29 @@ class ViewsTest {
                 + " behind); waits, pressure, degradation and hot hosts: ask the leader");
     assertThat(printed(out -> Views.status(leader, "a:1", out))).doesNotContain("view ");
     assertThat(printed(out -> Views.status(STATUS, "lone:1", out))).doesNotContain("view ");
+  }
+
+  @Test
+  void status_ofALeaderAnsweringFromItsReplica_saysSo_keyedOnFromReplicaNotTheRole() {
+    // a itself, leading but not yet serving.
+    BrokerStatus unsettled =
+        FOLLOWER.toBuilder()
+            .setCluster(
+                FOLLOWER.getCluster().toBuilder()
+                    .setNodeId("a")
+                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_LEADER)
+                    .setApplyLag(1))
+            .build();
+
+    String text = printed(out -> Views.status(unsettled, "a:1", out));
+
+    // Its ? values come with the line that explains them, as on a follower.
+    assertThat(text)
+        .contains(
+            "view         replica of the leader's state (this member leads, but its epoch is not"
+                + " committed yet, 1 entries behind); waits, pressure, degradation and hot hosts:"
+                + " ask again once it serves")
+        .contains("RENDER      8          4       4       ?  degraded");
   }
 
   @Test
@@ -448,14 +476,7 @@ class ViewsTest {
   @Test
   void status_fromAFollowersReplica_jobsHeldAndShareShown_whatOnlyTheLeaderKnowsIsUnknown() {
     BrokerStatus follower =
-        STATUS.toBuilder()
-            .setFromReplica(true)
-            .setCluster(
-                dev.berth.proto.v1.ClusterNode.newBuilder()
-                    .setNodeId("b")
-                    .setRole(dev.berth.proto.v1.ClusterRole.CLUSTER_ROLE_FOLLOWER)
-                    .setLeaderId("a")
-                    .setLeaderApi("10.0.0.1:7433"))
+        FOLLOWER.toBuilder()
             .addJobs(JobStatus.newBuilder().setName("default").setWeight(1))
             .addJobs(
                 JobStatus.newBuilder()

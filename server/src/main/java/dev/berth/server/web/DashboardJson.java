@@ -51,6 +51,16 @@ final class DashboardJson {
     boolean waitsKnown() {
       return this == BROKER;
     }
+
+    /**
+     * Whether this source knows the leases each job holds: the broker that serves, and a follower's
+     * replica, whose status counts them from the replicated leases ({@link
+     * dev.berth.server.broker.ReplicaViews#status}, as the admin service's {@code GetStatus} does);
+     * not a member with no source.
+     */
+    boolean leasesKnown() {
+      return this != NONE;
+    }
   }
 
   /**
@@ -100,7 +110,7 @@ final class DashboardJson {
       hosts.add(h);
     }
     out.add("hot_hosts", hosts);
-    out.add("jobs", jobs(status.jobs(), source.waitsKnown()));
+    out.add("jobs", jobs(status.jobs(), source));
     JsonObject totals = new JsonObject();
     totals.addProperty("grants", status.counters().grants());
     JsonObject refusals = new JsonObject();
@@ -135,13 +145,20 @@ final class DashboardJson {
   }
 
   /**
-   * Every configured job: its settings, and what it holds, waits for and is promised now per kind.
-   * Where the source is not the serving broker ({@code known} false: a follower's replica), the
-   * figures only the leader knows are null: what each job holds, waits for and was granted or
-   * refused, and the min that applies now, which the leader's degradation and held-back slots
-   * scale; the weight, {@code min} and {@code max} are the replicated configuration's.
+   * Every configured job: its settings, and what it holds, waits for and is promised now per kind,
+   * as {@code status} has them: the admin reads' status ({@link
+   * dev.berth.server.replication.AdminReads#status}), which {@code GetStatus} answers too. What
+   * each job holds and its {@code share} of the pool in use are null only where the source does not
+   * know the leases ({@link Source#leasesKnown}); on a follower's replica they are the replica's.
+   * Where the source is not the serving broker ({@link Source#waitsKnown} false), the figures only
+   * the leader knows are null: what each job waits for and was granted or refused, its fair share
+   * (which counts the jobs waiting), and the min that applies now, which the leader's degradation
+   * and held-back slots scale. The weight, {@code min} and {@code max} are the policy in force (on
+   * a follower, the replicated one).
    */
-  private static JsonArray jobs(List<Views.Job> jobs, boolean known) {
+  private static JsonArray jobs(List<Views.Job> jobs, Source source) {
+    boolean known = source.waitsKnown();
+    boolean held = source.leasesKnown();
     JsonArray out = new JsonArray();
     for (Views.Job job : jobs) {
       JsonObject j = new JsonObject();
@@ -153,12 +170,12 @@ final class DashboardJson {
       for (Views.JobKind k : job.kinds()) {
         JsonObject o = new JsonObject();
         o.addProperty("kind", DashboardFeed.lower(k.kind()));
-        o.addProperty("held", known ? k.held() : null);
+        o.addProperty("held", held ? k.held() : null);
         o.addProperty("waiting", known ? k.waiting() : null);
         o.addProperty("min", k.min());
         o.addProperty("guaranteed_min", known ? k.guaranteedMin() : null);
         o.addProperty("max", k.max());
-        o.addProperty("share", known ? round(k.share()) : null);
+        o.addProperty("share", held ? round(k.share()) : null);
         o.addProperty("fair_share", known ? round(k.fairShare()) : null);
         o.addProperty("grants", known ? k.grants() : null);
         kinds.add(o);

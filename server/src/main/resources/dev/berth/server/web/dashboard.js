@@ -295,7 +295,7 @@
       var current = 'applied up to log index ' + v.applied_index +
           (v.behind > 0 ? ', ' + v.behind + ' committed entries behind' : ', none behind what it knows is committed');
       banner.textContent = 'Follower\'s replica: ' + who + ' does not lead; ' + leader + '. ' +
-          'Sessions, leases and pools in use are its replica of the leader\'s state (' + current + '); ' +
+          'Sessions, leases, pools in use and what each job holds are its replica of the leader\'s state (' + current + '); ' +
           'waits (see Pools), heartbeats, memory in use, counters and events are the leader\'s only. To act, ' + leaderHint() + '.';
     } else if (v.source === 'none') {
       banner.textContent = who + ' does not lead and has no replica of the leader\'s state: ' +
@@ -416,7 +416,7 @@
     $('jobs-line').textContent = plain ? 'No jobs configured: every session runs as default.'
         : jobs.length + (jobs.length === 1 ? ' job' : ' jobs') +
           (rows.length < jobs.length ? '; those holding, waiting or with a min or max are listed' : '') +
-          (view.source === 'replica' ? '; held, waiting and the min that applies now are the leader\'s only' : '');
+          (view.source === 'replica' ? '; held is the replica\'s; waiting and the min that applies now are the leader\'s only' : '');
     reconcile($('jobs'), rows, function (r) { return r.key; }, function (r) {
       var tr = el('tr', { 'data-job': r.job.name, 'data-kind': r.k.kind });
       tr.appendChild(el('th', { scope: 'row' }, r.job.name));

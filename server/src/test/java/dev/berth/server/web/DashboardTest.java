@@ -23,6 +23,7 @@ import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.StreamDrops;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.replication.AdminReads;
 import dev.berth.server.replication.ServingRole;
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TokenRegistry;
@@ -936,12 +937,65 @@ class DashboardTest {
     assertThat(render.get("min").getAsInt()).isEqualTo(4);
     assertThat(render.get("guaranteed_min").getAsInt()).isEqualTo(2);
     assertThat(render.get("held").getAsInt()).isEqualTo(1);
-    // A follower's broker is idle: what the leader's jobs hold and are promised now is unknown.
+    // A follower's replica knows what jobs hold (its status counts the replicated leases), not
+    // what the leader's jobs wait for and are promised now.
     JsonObject replicated = follower.getAsJsonArray("kinds").get(0).getAsJsonObject();
     assertThat(replicated.get("min").getAsInt()).isEqualTo(4);
     assertThat(replicated.get("guaranteed_min").isJsonNull()).isTrue();
-    assertThat(replicated.get("held").isJsonNull()).isTrue();
+    assertThat(replicated.get("held").getAsInt()).isEqualTo(1);
     assertThat(follower.get("waiting").isJsonNull()).isTrue();
+    // A member with neither a broker that serves nor a replica knows none of it.
+    JsonObject none =
+        firstJob(DashboardJson.Source.NONE, status)
+            .getAsJsonArray("kinds")
+            .get(0)
+            .getAsJsonObject();
+    assertThat(none.get("held").isJsonNull()).isTrue();
+    assertThat(none.get("share").isJsonNull()).isTrue();
+  }
+
+  /** The {@code kind} entry of job {@code name} in a snapshot's Jobs. */
+  private static JsonObject jobKind(JsonObject snapshot, String name, String kind) {
+    for (var j : snapshot.getAsJsonArray("jobs")) {
+      if (j.getAsJsonObject().get("name").getAsString().equals(name)) {
+        for (var k : j.getAsJsonObject().getAsJsonArray("kinds")) {
+          if (k.getAsJsonObject().get("kind").getAsString().equals(kind)) {
+            return k.getAsJsonObject();
+          }
+        }
+      }
+    }
+    throw new AssertionError("no " + kind + " of job " + name + " in " + snapshot);
+  }
+
+  @Test
+  void state_onAFollower_jobsShowTheReplicasHeldAndShare_asGetStatus_andWhatOnlyTheLeaderKnowsNot()
+      throws Exception {
+    jobs = JobsConfig.newBuilder().job("crawl").build();
+    startOpen();
+    // Two sessions that run as crawl, holding two render leases each.
+    becomeFollowerOfN1(fleet(2, 2));
+
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
+
+    JsonObject crawl = jobKind(snapshot, "crawl", "render");
+    assertThat(crawl.get("held").getAsInt()).isEqualTo(4);
+    assertThat(crawl.get("share").getAsDouble()).isEqualTo(1.0);
+    assertThat(jobKind(snapshot, "default", "render").get("held").getAsInt()).isZero();
+    // The same figures GetStatus answers on this node: both read AdminReads.status.
+    Views.JobKind answered =
+        AdminReads.now(broker, role, time).status().jobs().stream()
+            .filter(j -> j.name().equals("crawl"))
+            .flatMap(j -> j.kinds().stream())
+            .filter(k -> k.kind() == ResourceKind.RENDER)
+            .findFirst()
+            .orElseThrow();
+    assertThat(crawl.get("held").getAsInt()).isEqualTo(answered.held());
+    assertThat(crawl.get("share").getAsDouble()).isEqualTo(answered.share());
+    // What only the leader knows stays unknown rather than 0.
+    assertThat(crawl.get("waiting").isJsonNull()).isTrue();
+    assertThat(crawl.get("fair_share").isJsonNull()).isTrue();
+    assertThat(crawl.get("guaranteed_min").isJsonNull()).isTrue();
   }
 
   @Test
