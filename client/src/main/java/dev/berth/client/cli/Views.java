@@ -89,7 +89,8 @@ final class Views {
         + whose
         + ", "
         + c.getApplyLag()
-        + " entries behind); waits, pressure, degradation and hot hosts: "
+        + (c.getApplyLag() == 1 ? " entry" : " entries")
+        + " behind); waits, pressure, degradation and hot hosts: "
         + (leads ? "ask again once it serves" : "ask the leader");
   }
 

@@ -195,7 +195,7 @@ class ViewsTest {
     assertThat(text)
         .contains(
             "view         replica of the leader's state (this member leads, but its epoch is not"
-                + " committed yet, 1 entries behind); waits, pressure, degradation and hot hosts:"
+                + " committed yet, 1 entry behind); waits, pressure, degradation and hot hosts:"
                 + " ask again once it serves")
         .contains("RENDER      8          4       4       ?  degraded");
   }
