@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.client.internal.SessionProbe;
+import dev.berth.proto.v1.HeldLease;
 import dev.berth.server.lease.LeaseEnd;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -212,6 +214,165 @@ class SafeModeTest {
 
       TestBroker.until(() -> broker.inUse(SERVER_RENDER) == 0, "the closed local lease given back");
     }
+  }
+
+  /**
+   * A local lease adopted at one resume is still held when the stream drops again: the next resume,
+   * a complete declaration, declares it once, as the broker knows it (token 0, its kind, host and
+   * memory), so the broker keeps it rather than end it as released while the worker uses it; once
+   * released (with its outcome) no resume declares it.
+   */
+  @Test
+  void resume_again_adoptedLocalLeaseDeclaredOnceAndKeptByTheBroker() {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 2));
+    StreamTap tap = new StreamTap();
+    try (BrokerClient client = broker.client(broker.clientBuilder().safeMode(safeMode()), tap);
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      Lease local = adoptedLocalLease(session, probe, 300);
+
+      probe.dropStream(); // again, while the worker holds the adopted lease
+      broker.ticker.advance(probe.awaitReconnectScheduled());
+      assertThat(probe.awaitOpened()).as("resumed again").isTrue();
+
+      assertThat(broker.endOf(local.leaseId())).as("still live at the broker").isNull();
+      assertThat(broker.broker.leases()).extracting(l -> l.id()).containsExactly(local.leaseId());
+      assertThat(broker.inUse(SERVER_RENDER)).isEqualTo(1);
+      assertThat(tap.lastHello().getHeldLeasesComplete()).isTrue();
+      assertThat(tap.lastHello().getHeldLeasesList())
+          .containsExactly(
+              HeldLease.newBuilder()
+                  .setLeaseId(local.leaseId())
+                  .setFencingToken(0)
+                  .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_RENDER)
+                  .setHost("a.example")
+                  .setMemoryMb(300)
+                  .build());
+      assertThat(local.isValid()).isTrue();
+      assertThat(session.safeModeCounts()).isEqualTo(new SafeModeCounts(1, 1, 0, 1));
+
+      local.recordOutcome(Outcome.http(429));
+      local.close();
+      assertThat(broker.endOf(local.leaseId()).how()).isEqualTo(LeaseEnd.RELEASED);
+      assertThat(broker.endOf(local.leaseId()).outcome().httpStatus()).isEqualTo(429);
+
+      probe.dropStream();
+      broker.ticker.advance(probe.awaitReconnectScheduled());
+      assertThat(probe.awaitOpened()).as("resumed a third time").isTrue();
+      assertThat(tap.lastHello().getHeldLeasesList()).as("released: declared no more").isEmpty();
+    }
+  }
+
+  /**
+   * The broker revoked an adopted local lease while the stream was down, so the push never came:
+   * the next resume declares it, the broker answers it lost, and the SDK ends it as not resumed.
+   */
+  @Test
+  void resume_adoptedLocalLeaseRevokedWhileStreamDown_endedAsNotResumed() throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 2));
+    BlockingQueue<RevokedLease> own = new ArrayBlockingQueue<>(4);
+    try (BrokerClient client = broker.client(broker.clientBuilder().safeMode(safeMode()));
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      Lease local = adoptedLocalLease(session, probe, 0);
+      local.onRevoked(own::add);
+      probe.dropStream();
+      Duration backoff = probe.awaitReconnectScheduled();
+      broker.broker.revoke(local.leaseId(), dev.berth.server.lease.RevokeReason.ADMIN, null);
+
+      broker.ticker.advance(backoff);
+      assertThat(probe.awaitOpened()).as("resumed again").isTrue();
+
+      RevokedLease heard = own.poll(5, TimeUnit.SECONDS);
+      assertThat(heard).isNotNull();
+      assertThat(heard.reason()).isEqualTo(RevokeReason.NOT_RESUMED);
+      assertThat(local.isValid()).isFalse();
+      assertThat(session.safeModeCounts().held()).isZero();
+    }
+  }
+
+  @Test
+  void release_adoptedLocalLeaseWhileStreamDown_appliedWithItsOutcomeAtTheResume()
+      throws Exception {
+    releaseAdoptedThenResume(false);
+  }
+
+  @Test
+  void release_adoptedLocalLeaseLostAndQueuedForRetry_appliedWithItsOutcomeAtTheResume()
+      throws Exception {
+    releaseAdoptedThenResume(true);
+  }
+
+  /**
+   * Closes an adopted local lease with a 429 outcome, then resumes. Without {@code queuedFirst},
+   * the stream is down when it is closed: its release waits for the next stream, which the resume's
+   * hello opens. With it, the release is lost on the live stream and its call deadline passes, so
+   * it is queued for a retry before the stream drops. Either way the resume declares the lease, the
+   * broker keeps it for the release, and the lease ends with its outcome, not as released by the
+   * resume.
+   */
+  private void releaseAdoptedThenResume(boolean queuedFirst) throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(SERVER_RENDER, 2));
+    StreamTap tap = new StreamTap();
+    try (BrokerClient client = broker.client(broker.clientBuilder().safeMode(safeMode()), tap);
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      Lease local = adoptedLocalLease(session, probe, 0);
+      local.recordOutcome(Outcome.http(429));
+      Duration backoff;
+      CompletableFuture<Void> closed;
+      if (queuedFirst) {
+        tap.loseRelease();
+        closed = CompletableFuture.runAsync(local::close);
+        TestBroker.until(tap::releaseLost, "the release lost on its way to the broker");
+        broker.ticker.advance(Duration.ofSeconds(5)); // the call deadline
+        closed.get(5, TimeUnit.SECONDS);
+        probe.dropStream();
+        backoff = probe.awaitReconnectScheduled();
+      } else {
+        probe.dropStream();
+        backoff = probe.awaitReconnectScheduled();
+        closed = CompletableFuture.runAsync(local::close);
+        probe.awaitCallHeld();
+      }
+      assertThat(broker.endOf(local.leaseId())).as("still live at the broker").isNull();
+
+      broker.ticker.advance(backoff);
+      assertThat(probe.awaitOpened()).as("resumed").isTrue();
+      closed.get(5, TimeUnit.SECONDS);
+      assertThat(tap.lastHello().getHeldLeasesList())
+          .extracting(HeldLease::getLeaseId)
+          .as("declared once")
+          .containsExactly(local.leaseId());
+
+      TestBroker.until(() -> broker.endOf(local.leaseId()) != null, "the lease ended");
+      TestBroker.Ended ended = broker.endOf(local.leaseId());
+      assertThat(ended.how()).isEqualTo(LeaseEnd.RELEASED);
+      assertThat(ended.outcome().httpStatus()).isEqualTo(429);
+      assertThat(broker.inUse(SERVER_RENDER)).isZero();
+    }
+  }
+
+  /**
+   * Takes a local lease for https://a.example/1 ({@code memoryMb}) while the stream is down, and
+   * resumes: the broker adopts it.
+   */
+  private Lease adoptedLocalLease(WorkerSession session, SessionProbe probe, int memoryMb) {
+    probe.dropStream();
+    Duration backoff = probe.awaitReconnectScheduled();
+    broker.ticker.advance(Duration.ofMillis(3));
+    Lease local =
+        granted(
+            session.acquire(
+                AcquireOptions.render("https://a.example/1").toBuilder()
+                    .memoryEstimateMb(memoryMb)
+                    .build()));
+    assertThat(local.isLocal()).isTrue();
+    broker.ticker.advance(backoff);
+    assertThat(probe.awaitOpened()).as("resumed").isTrue();
+    assertThat(session.safeModeCounts().adopted()).as("adopted").isEqualTo(1);
+    assertThat(broker.broker.leases()).extracting(l -> l.id()).containsExactly(local.leaseId());
+    return local;
   }
 
   @Test

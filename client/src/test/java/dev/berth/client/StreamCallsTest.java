@@ -293,14 +293,14 @@ class StreamCallsTest {
    */
   private void releaseLostThenResume(boolean queuedFirst) throws Exception {
     broker = new TestBroker();
-    LostRelease lostRelease = new LostRelease();
-    try (BrokerClient client = broker.client(broker.clientBuilder(), lostRelease);
+    StreamTap tap = new StreamTap().loseRelease();
+    try (BrokerClient client = broker.client(broker.clientBuilder(), tap);
         WorkerSession session = client.openSession("worker-1")) {
       SessionProbe probe = SessionProbe.attach(session);
       Lease lease = granted(session.acquire(render("a")));
       lease.recordOutcome(Outcome.failed("timeout"));
       CompletableFuture<Void> closed = CompletableFuture.runAsync(lease::close);
-      TestBroker.until(lostRelease.lost::get, "the release lost on its way to the broker");
+      TestBroker.until(tap::releaseLost, "the release lost on its way to the broker");
       if (queuedFirst) {
         broker.ticker.advance(Duration.ofSeconds(5)); // the call deadline
         closed.get(5, TimeUnit.SECONDS);
@@ -318,29 +318,6 @@ class StreamCallsTest {
       assertThat(ended.how()).isEqualTo(LeaseEnd.RELEASED);
       assertThat(ended.outcome().error()).isEqualTo("timeout");
       assertThat(broker.inUse(SERVER_RENDER)).isZero();
-    }
-  }
-
-  /** Loses the first release the SDK sends on a session stream. */
-  private static final class LostRelease implements io.grpc.ClientInterceptor {
-    final java.util.concurrent.atomic.AtomicBoolean lost =
-        new java.util.concurrent.atomic.AtomicBoolean();
-
-    @Override
-    public <Q, R> io.grpc.ClientCall<Q, R> interceptCall(
-        io.grpc.MethodDescriptor<Q, R> method, io.grpc.CallOptions options, io.grpc.Channel next) {
-      return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(
-          next.newCall(method, options)) {
-        @Override
-        public void sendMessage(Q message) {
-          if (message instanceof dev.berth.proto.v1.SessionRequest request
-              && request.hasRelease()
-              && lost.compareAndSet(false, true)) {
-            return;
-          }
-          super.sendMessage(message);
-        }
-      };
     }
   }
 

@@ -199,8 +199,8 @@ final class LeaseRegistry {
     return new ArrayList<>(held.values());
   }
 
-  /** {@code lease} as a resume hello declares it. */
-  private static HeldLease declaration(Lease lease) {
+  /** {@code lease} as a resume hello declares it: as the broker knows it. */
+  static HeldLease declaration(Lease lease) {
     return HeldLease.newBuilder()
         .setLeaseId(lease.leaseId())
         .setFencingToken(lease.fencingToken())

@@ -15,12 +15,12 @@ import java.util.function.Consumer;
 
 /**
  * A lease the SDK granted itself in safe mode: fencing token 0, valid for the safe mode's max hold
- * until closed. Once the session resumes and the broker counts it ({@link #isAdopted()}), closing
- * it releases it at the broker too. If the session expired during the outage, the lease moves to
- * the worker's new session ({@link #rehome}), which declares it again. The broker never revokes a
- * local lease it did not count; a revoke of one it counts (an operator's, or its max hold) ends it
- * and reaches its {@link #onRevoked} listeners and the session's, as a broker lease's does.
- * Thread-safe.
+ * until closed. Once the session resumes and the broker counts it ({@link #isAdopted()}), every
+ * later resume declares it again until its release is answered, and closing it releases it at the
+ * broker too. If the session expired during the outage, the lease moves to the worker's new session
+ * ({@link #rehome}), which declares it again. The broker never revokes a local lease it did not
+ * count; a revoke of one it counts (an operator's, or its max hold) ends it and reaches its {@link
+ * #onRevoked} listeners and the session's, as a broker lease's does. Thread-safe.
  */
 final class LocalLease implements Lease {
   private final String leaseId;

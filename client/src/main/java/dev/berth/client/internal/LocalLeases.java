@@ -5,6 +5,7 @@ import dev.berth.client.AcquireOptions;
 import dev.berth.client.AcquireResult;
 import dev.berth.client.RefusalReason;
 import dev.berth.client.ResourceKind;
+import dev.berth.client.RevokeReason;
 import dev.berth.client.RevokedLease;
 import dev.berth.client.SafeMode;
 import dev.berth.client.SafeModeCounts;
@@ -28,8 +29,10 @@ import java.util.UUID;
  * One session's safe-mode leases: grants them within the per-kind budget and per-host rate of its
  * {@link SafeMode} while the broker is out of reach, declares those still held when the session
  * resumes, and takes the broker's answer (each counted by the broker, or refused and kept
- * local-only until released). Thread-safe: acquires come from any thread, declarations from the
- * session's thread.
+ * local-only until released). One the broker counts is declared again at every later resume until
+ * its release is answered or queued for a retry (which then declares it), since a resume's
+ * declaration is complete and the broker ends what it leaves out. Thread-safe: acquires come from
+ * any thread, declarations from the session's thread.
  */
 final class LocalLeases {
   private static final System.Logger log = System.getLogger(LocalLeases.class.getName());
@@ -50,7 +53,17 @@ final class LocalLeases {
   @GuardedBy("lock")
   private final Map<String, double[]> buckets = new HashMap<>();
 
-  /** The ids declared in the last hello, answered by the next opened. */
+  /**
+   * Leases the broker counts that their holder closed, while the release is on its way: declared on
+   * a resume meanwhile, so that the broker keeps the lease for the release and its outcome.
+   */
+  @GuardedBy("lock")
+  private final Map<String, LocalLease> releasing = new HashMap<>();
+
+  /**
+   * The ids of the leases the last hello declared for the broker to count, answered by the next
+   * opened.
+   */
   @GuardedBy("lock")
   private final List<String> declared = new ArrayList<>();
 
@@ -136,10 +149,12 @@ final class LocalLeases {
   }
 
   /**
-   * The local leases of {@code generation} the broker does not count yet, for a resume hello. A
-   * lease declared in an earlier hello whose answer never came (the stream dropped, or the answer
-   * was late) and closed since is given back through {@code registry}'s queue: the broker may have
-   * taken it from that hello, and no answer will say so now.
+   * The local leases of {@code generation} for a resume hello: those the broker does not count yet,
+   * for it to count or refuse, and those it counts (still held, or closed with the release on its
+   * way), as it knows them, so that a complete declaration keeps them. A lease declared in an
+   * earlier hello whose answer never came (the stream dropped, or the answer was late) and closed
+   * since is given back through {@code registry}'s queue: the broker may have taken it from that
+   * hello, and no answer will say so now.
    */
   List<HeldLease> declare(SessionGeneration generation, LeaseRegistry registry) {
     List<HeldLease> out = new ArrayList<>();
@@ -155,16 +170,16 @@ final class LocalLeases {
       }
       declared.clear();
       for (LocalLease lease : held.values()) {
-        if (lease.generation() == generation && !lease.isAdopted()) {
-          declared.add(lease.leaseId());
-          out.add(
-              HeldLease.newBuilder()
-                  .setLeaseId(lease.leaseId())
-                  .setFencingToken(0)
-                  .setKind(Wire.kind(lease.kind()))
-                  .setHost(lease.host())
-                  .setMemoryMb(lease.memoryMb())
-                  .build());
+        if (lease.generation() == generation) {
+          if (!lease.isAdopted()) {
+            declared.add(lease.leaseId());
+          }
+          out.add(LeaseRegistry.declaration(lease));
+        }
+      }
+      for (LocalLease lease : releasing.values()) {
+        if (lease.generation() == generation) {
+          out.add(LeaseRegistry.declaration(lease));
         }
       }
     }
@@ -187,14 +202,25 @@ final class LocalLeases {
   }
 
   /**
-   * Takes the broker's answer to the last declaration: each declared lease not in {@code lost} is
-   * now counted by the broker (released there when closed; one closed meanwhile is released now
-   * through {@code registry}'s queue); each in {@code lost} stays local-only. Removes the local ids
-   * from {@code lost}, which then names only leases the broker granted.
+   * Takes the broker's answer to the last declaration: each lease declared for it to count that is
+   * not in {@code lost} is now counted by the broker (released there when closed; one closed
+   * meanwhile is released now through {@code registry}'s queue); each in {@code lost} stays
+   * local-only. A lease it counted before and no longer has (it ended it while the stream was down,
+   * so the revoke never came) is ended as not resumed. Removes the local ids from {@code lost},
+   * which then names only leases the broker granted.
    */
   void answered(SessionGeneration generation, Set<String> lost, LeaseRegistry registry) {
     int refusedNow = 0;
+    List<String> gone = new ArrayList<>();
     synchronized (lock) {
+      for (LocalLease lease : held.values()) {
+        if (lease.generation() == generation && lease.isAdopted() && lost.remove(lease.leaseId())) {
+          gone.add(lease.leaseId());
+        }
+      }
+      for (LocalLease lease : releasing.values()) {
+        lost.remove(lease.leaseId()); // the release learns that it ended
+      }
       for (String id : declared) {
         LocalLease lease = held.get(id);
         if (lost.remove(id)) {
@@ -218,6 +244,9 @@ final class LocalLeases {
       }
       declared.clear();
     }
+    for (String id : gone) {
+      revokedByBroker(new RevokedLease(id, RevokeReason.NOT_RESUMED, Duration.ZERO), listeners());
+    }
     if (refusedNow > 0) {
       log.log(
           Level.WARNING,
@@ -228,18 +257,29 @@ final class LocalLeases {
   }
 
   /**
-   * A local lease was closed: frees its place in the budget, and tells the broker if it counts it.
+   * A local lease was closed: frees its place in the budget, and tells the broker if it counts it
+   * (declaring the lease on a resume until the release is answered or queued for a retry).
    */
   void closed(LocalLease lease, dev.berth.client.Outcome outcome, long heldNanos) {
-    boolean wasHeld;
+    boolean counted;
     synchronized (lock) {
-      wasHeld = held.remove(lease.leaseId()) != null;
-      if (wasHeld) {
-        counts.merge(lease.kind(), -1, Integer::sum);
+      if (held.remove(lease.leaseId()) == null) {
+        return;
+      }
+      counts.merge(lease.kind(), -1, Integer::sum);
+      counted = lease.isAdopted();
+      if (counted) {
+        releasing.put(lease.leaseId(), lease);
       }
     }
-    if (wasHeld && lease.isAdopted()) {
-      session.releaseCounted(lease, outcome, heldNanos);
+    if (counted) {
+      try {
+        session.releaseCounted(lease, outcome, heldNanos);
+      } finally {
+        synchronized (lock) {
+          releasing.remove(lease.leaseId());
+        }
+      }
     }
   }
 
