@@ -17,9 +17,10 @@ import java.util.List;
  * One frame of {@code berth top}: a header, the pools with a bar of use against the effective
  * limit, the hottest hosts and the busiest sessions, as plain text lines without escape codes. A
  * pure function of the status, the sessions and the time given, so tests pin it. From a follower's
- * replica ({@code BrokerStatus.from_replica}) a pool's WAITING is {@value Views#UNKNOWN}, as in
- * {@code berth status}; a session's JOB is the job it runs as, with its {@code job} label beside
- * when that differs, as in the dashboard. Stateless.
+ * replica ({@code BrokerStatus.from_replica}) a pool's WAITING is {@value Views#UNKNOWN} and a
+ * {@code view} line under the header says whose figures these are, as in {@code berth status}; a
+ * session's JOB is the job it runs as, with its {@code job} label beside when that differs, as in
+ * the dashboard. Stateless.
  */
 final class Top {
   private Top() {}
@@ -58,6 +59,9 @@ final class Top {
             + "  "
             + CLOCK.format(now)
             + (s.getDraining() ? "  DRAINING" : ""));
+    if (s.getFromReplica()) {
+      out.println("view     " + Views.replicaView(s.getCluster()));
+    }
     out.println(
         "sessions "
             + s.getSessions().getLive()

@@ -75,7 +75,7 @@ final class Views {
    * but not what only the serving leader sees: its queues, heartbeats' memory reports, degradation
    * and host rates. A follower names the leader it knows, with its API address.
    */
-  private static String replicaView(ClusterNode c) {
+  static String replicaView(ClusterNode c) {
     boolean leads = c.getRole() == ClusterRole.CLUSTER_ROLE_LEADER;
     String whose;
     if (leads) {

@@ -98,9 +98,13 @@ class TopTest {
             PDF     [###############...............]       1          2      2        ?
             WASM    [#####.........................]      10         64     64        ?
             """);
+    assertThat(frame)
+        .as("says whose figures these are, as berth status does")
+        .contains("\nview     replica of the leader's state (");
     assertThat(Top.frame(ViewsTest.STATUS, List.of(), "a:7433", ViewsTest.NOW, 3))
         .as("the serving broker's own waits")
-        .contains("      8       12  degraded");
+        .contains("      8       12  degraded")
+        .doesNotContain("\nview ");
   }
 
   @Test
