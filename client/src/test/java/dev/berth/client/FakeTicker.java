@@ -5,9 +5,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The SDK's clock in these tests: the shared {@link FakeClock} seen as a {@link Ticker}. It moves
@@ -19,6 +22,7 @@ public final class FakeTicker implements Ticker {
   private final FakeClock clock = new FakeClock();
   private final List<Duration> sleeps = new CopyOnWriteArrayList<>();
   private volatile Runnable onSleep = () -> {};
+  private final AtomicReference<CountDownLatch> holdNext = new AtomicReference<>();
 
   @Override
   public long nanoTime() {
@@ -35,7 +39,8 @@ public final class FakeTicker implements Ticker {
   @Override
   public Future<?> schedule(Executor executor, Runnable task, Duration delay) {
     CompletableFuture<Void> future = new CompletableFuture<>();
-    FakeClock.Task timer = clock.schedule(() -> handOff(executor, task, future), delay.toNanos());
+    FakeClock.Task timer =
+        clock.schedule(() -> handOff(executor, task, future, holdNext), delay.toNanos());
     // The chained stage only cancels the timer and cannot fail, so there is nothing to observe.
     var unused =
         future.whenComplete(
@@ -47,9 +52,20 @@ public final class FakeTicker implements Ticker {
     return future;
   }
 
-  /** Runs {@code task} on {@code executor} unless cancelled first; a shut-down one drops it. */
-  private static void handOff(Executor executor, Runnable task, CompletableFuture<Void> future) {
+  /**
+   * Runs {@code task} on {@code executor} unless cancelled first; a shut-down one drops it. When a
+   * gate is {@linkplain #holdNextHandOff held}, the executor first waits at it.
+   */
+  private static void handOff(
+      Executor executor,
+      Runnable task,
+      CompletableFuture<Void> future,
+      AtomicReference<CountDownLatch> holdNext) {
     try {
+      CountDownLatch gate = holdNext.getAndSet(null);
+      if (gate != null) {
+        executor.execute(() -> awaitGate(gate));
+      }
       executor.execute(
           () -> {
             if (!future.isDone()) {
@@ -60,6 +76,25 @@ public final class FakeTicker implements Ticker {
     } catch (RejectedExecutionException sessionClosed) {
       future.cancel(false);
     }
+  }
+
+  private static void awaitGate(CountDownLatch gate) {
+    try {
+      if (!gate.await(5, TimeUnit.SECONDS)) {
+        throw new AssertionError("the gate held at a hand-off was not opened within 5 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Makes the executor of the next task that falls due (the session's thread) wait at {@code gate}
+   * before it runs that task, so a test can queue something behind the task on that thread before
+   * either runs.
+   */
+  void holdNextHandOff(CountDownLatch gate) {
+    holdNext.set(gate);
   }
 
   /** Moves the clock forward, handing every task that falls due to its executor, in order. */

@@ -59,6 +59,9 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
    */
   volatile String sessionId = "s-1";
 
+  /** Answers to hellos left unanswered, the latest last, for {@link #answerHeldHello}. */
+  private final BlockingQueue<Runnable> heldHellos = new LinkedBlockingQueue<>();
+
   /** Whether a unary release is left unanswered, rather than failed as out of reach. */
   volatile boolean holdUnaryReleases;
 
@@ -108,9 +111,14 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
       public void onNext(SessionRequest request) {
         switch (request.getMsgCase()) {
           case HELLO -> {
+            SessionEvent answer = opened(request.getHello().getResumeSessionId());
+            boolean answerNow = hellosToAnswer.getAndDecrement() > 0;
+            if (!answerNow) {
+              heldHellos.add(() -> events.onNext(answer)); // before a test can see the hello
+            }
             hellos.add(request);
-            if (hellosToAnswer.getAndDecrement() > 0) {
-              events.onNext(opened(request.getHello().getResumeSessionId()));
+            if (answerNow) {
+              events.onNext(answer);
             }
           }
           case HEARTBEAT -> {
@@ -164,6 +172,13 @@ final class ScriptedBroker extends LeaseBrokerGrpc.LeaseBrokerImplBase {
     } else {
       response.onError(Status.UNAVAILABLE.withDescription("out of reach").asRuntimeException());
     }
+  }
+
+  /** Answers the oldest hello left unanswered now, on its stream (the session thread is idle). */
+  void answerHeldHello() {
+    Runnable answer = heldHellos.poll();
+    assertThat(answer).as("a hello left unanswered").isNotNull();
+    answer.run();
   }
 
   /** Answers the unary releases left unanswered, as released. */

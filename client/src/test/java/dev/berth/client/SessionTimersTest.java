@@ -2,6 +2,7 @@ package dev.berth.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.client.internal.InProcessClients;
 import dev.berth.client.internal.SessionProbe;
 import dev.berth.proto.v1.SessionRequest;
 import io.grpc.Server;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -74,6 +76,50 @@ class SessionTimersTest {
       assertThat(quietBeforeDeadline).as("still waiting for the answer").isTrue();
       assertThat(second)
           .as("doubled, ±20 %")
+          .isBetween(Duration.ofMillis(160), Duration.ofMillis(240));
+      assertThat(session.isLive()).isFalse();
+    }
+  }
+
+  /**
+   * The broker's answer to a resume hello can reach the SDK just as the hello's deadline fires, and
+   * be queued on the session's thread behind the timeout, which has already cancelled the stream.
+   * The answer belongs to that cancelled stream: the session must not take it as resumed (and then
+   * lose the stream at once), but back off as after any unanswered hello.
+   */
+  @Test
+  void reconnect_resumeAnsweredBehindItsTimeout_answerIgnored_backsOffAsForATimeout()
+      throws InterruptedException {
+    scripted.hellosToAnswer.set(1);
+    StreamTap tap = new StreamTap();
+    try (BrokerClient client =
+            InProcessClients.connect(
+                name,
+                TestBroker.clientBuilder(name)
+                    .ticker(ticker)
+                    .callDeadline(CALL_DEADLINE)
+                    .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(10))
+                    .settings(),
+                tap);
+        WorkerSession session = client.openSession("worker-1")) {
+      SessionProbe probe = SessionProbe.attach(session);
+      scripted.nextHello(); // the first, answered
+      probe.dropStream();
+      Duration first = probe.awaitReconnectScheduled();
+      ticker.advance(first);
+      scripted.nextHello(); // the resume, left unanswered for now
+
+      CountDownLatch gate = new CountDownLatch(1);
+      ticker.holdNextHandOff(gate);
+      ticker.advance(CALL_DEADLINE); // the timeout waits on the session's thread, at the gate
+      scripted.answerHeldHello();
+      tap.awaitOpenedDelivered(); // the answer is queued behind the timeout
+      gate.countDown();
+      Duration second = probe.awaitReconnectScheduled();
+
+      assertThat(probe.isQuiet()).as("no 'opened' taken from the cancelled stream").isTrue();
+      assertThat(second)
+          .as("doubled, ±20 %, as after an unanswered hello")
           .isBetween(Duration.ofMillis(160), Duration.ofMillis(240));
       assertThat(session.isLive()).isFalse();
     }

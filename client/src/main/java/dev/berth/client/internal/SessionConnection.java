@@ -657,8 +657,10 @@ final class SessionConnection {
   }
 
   private void onEvent(Stream s, SessionEvent event) {
-    if (s != stream || state == State.CLOSING || state == State.CLOSED) {
-      return; // a stale stream, or one being closed
+    if (s != stream || s.timedOut || state == State.CLOSING || state == State.CLOSED) {
+      // A stale stream, one being closed, or one whose hello timed out: its cancel is on its way,
+      // and an answer to the hello that was queued behind the timeout must not resume on it.
+      return;
     }
     switch (event.getEventCase()) {
       case OPENED -> opened(s, event.getOpened());
@@ -1134,6 +1136,8 @@ final class SessionConnection {
     ClientCallStreamObserver<SessionRequest> requests;
     long helloSentNanos;
     boolean opened;
+
+    /** Whether its hello went unanswered past the call deadline: cancelled, nothing more read. */
     boolean timedOut;
 
     /** Whether its broker understands a call's cancel (said in {@code opened}). */
