@@ -67,7 +67,14 @@ class DashboardIT {
     daemon =
         DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
             .metricsListen("127.0.0.1:" + httpPort)
-            .flags("--render-limit", String.valueOf(RENDER_LIMIT), "--auth.tokens", tokens)
+            .flags(
+                "--render-limit",
+                String.valueOf(RENDER_LIMIT),
+                "--auth.tokens",
+                tokens,
+                // A second job, so the page has a jobs table; the worker runs as default.
+                "--jobs",
+                "{crawl: {weight: 3}}")
             .start();
     Files.createDirectories(SHOTS);
     playwright =
@@ -182,6 +189,12 @@ class DashboardIT {
     // and the page shows the label beside it.
     assertThat(page.locator("[data-session] .job").first().textContent())
         .isEqualTo("default (label nightly-crawl)");
+    // The jobs table: default holds the one RENDER lease in use, all of it, and is the only job
+    // holding or waiting, so its fair share is all of it too.
+    Locator job = page.locator("#jobs tr[data-job=default][data-kind=render]");
+    job.locator(".held").filter(new Locator.FilterOptions().setHasText("1")).waitFor(shortly());
+    assertThat(job.locator(".share").textContent()).isEqualTo("1.00");
+    assertThat(job.locator(".fair").textContent()).isEqualTo("1.00");
     shot("granted.png");
     lease.close();
   }

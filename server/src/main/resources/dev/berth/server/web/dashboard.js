@@ -404,6 +404,9 @@
     return k.guaranteed_min < k.min ? k.min + ' (' + k.guaranteed_min + ' now)' : String(k.min);
   }
 
+  /** A share as berth status prints it, two decimals; '?' where this member does not know it. */
+  function ratioText(x) { return x === null ? '?' : x.toFixed(2); }
+
   /** One row per job and kind it holds, waits for, or has a min or max in. */
   function renderJobs(jobs) {
     var rows = [];
@@ -416,7 +419,7 @@
     $('jobs-line').textContent = plain ? 'No jobs configured: every session runs as default.'
         : jobs.length + (jobs.length === 1 ? ' job' : ' jobs') +
           (rows.length < jobs.length ? '; those holding, waiting or with a min or max are listed' : '') +
-          (view.source === 'replica' ? '; held is the replica\'s; waiting and the min that applies now are the leader\'s only' : '');
+          (view.source === 'replica' ? '; held and share are the replica\'s; waiting, fair share and the min that applies now are the leader\'s only' : '');
     reconcile($('jobs'), rows, function (r) { return r.key; }, function (r) {
       var tr = el('tr', { 'data-job': r.job.name, 'data-kind': r.k.kind });
       tr.appendChild(el('th', { scope: 'row' }, r.job.name));
@@ -426,6 +429,8 @@
       tr.appendChild(el('td', { 'class': 'min' }));
       tr.appendChild(el('td', { 'class': 'max' }));
       tr.appendChild(el('td', { 'class': 'waiting' }));
+      tr.appendChild(el('td', { 'class': 'share' }));
+      tr.appendChild(el('td', { 'class': 'fair' }));
       return tr;
     }, function (tr, r) {
       setText(tr, '.weight', r.job.weight);
@@ -433,6 +438,8 @@
       setText(tr, '.min', minText(r.k));
       setText(tr, '.max', r.k.max === 0 ? '–' : r.k.max);
       setText(tr, '.waiting', r.k.waiting === null ? '?' : r.k.waiting);
+      setText(tr, '.share', ratioText(r.k.share));
+      setText(tr, '.fair', ratioText(r.k.fair_share));
     });
   }
 
