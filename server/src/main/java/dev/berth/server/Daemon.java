@@ -219,6 +219,7 @@ public final class Daemon implements AutoCloseable {
               .withTimings(metrics)
               .withTokens(TokenRegistry.of(settings.tokens()))
               .withMaxConnectionAge(settings.maxConnectionAge())
+              .withEventLoops(settings.eventLoops())
               .withDrops(metrics)
               .withTracing(tracing);
       if (settings.eventsLog()) {

@@ -695,6 +695,14 @@ public final class ConfigKeys {
         "connections are closed gracefully after this; unset = never",
         DaemonSettings.Builder::maxConnectionAge,
         d -> d.maxConnectionAge().orElse(null));
+    daemon(
+        DaemonSettings.Keys.EVENT_LOOPS,
+        Codecs.INTEGER,
+        false,
+        "threads running the listener's connections and calls; 0 = the transport's default, two"
+            + " per processor",
+        DaemonSettings.Builder::eventLoops,
+        DaemonSettings::eventLoops);
     caps(
         PrincipalCaps.Keys.SESSIONS,
         "live sessions one principal may hold; 0 = no cap",

@@ -40,6 +40,8 @@ import java.util.Optional;
  * @param tls TLS on the listener, empty for plaintext ({@code tls.*})
  * @param maxConnectionAge connections are closed gracefully after this, so clients rebalance and
  *     pick up rotated certificates; empty for never ({@code transport.max_connection_age})
+ * @param eventLoops the threads that run the listener's connections and the calls on them; 0 for
+ *     the transport's default, two per available processor ({@code transport.event_loops})
  * @param wasm the WASM modules served and the idle timeout of WASM leases ({@code wasm.modules},
  *     {@code wasm.idle_timeout})
  * @param dashboardEnabled whether the dashboard is served at / of {@code metricsListen} ({@code
@@ -63,6 +65,7 @@ public record DaemonSettings(
     List<TokenRegistry.Entry> tokens,
     Optional<TlsSettings> tls,
     Optional<Duration> maxConnectionAge,
+    int eventLoops,
     WasmConfig wasm,
     boolean dashboardEnabled,
     int dashboardMaxStreams,
@@ -72,6 +75,9 @@ public record DaemonSettings(
 
   /** The most live dashboard streams {@code dashboard.max_streams} allows. */
   public static final int MAX_DASHBOARD_STREAMS = 64;
+
+  /** The most event loops {@code transport.event_loops} allows. */
+  public static final int MAX_EVENT_LOOPS = 1024;
 
   /**
    * The names of the daemon's configuration keys, written once: {@link ConfigKeys} defines the keys
@@ -93,6 +99,7 @@ public record DaemonSettings(
     public static final String TLS_REQUIRE_CLIENT_CERT = "tls.require_client_cert";
     public static final String TLS_REFRESH = "tls.refresh";
     public static final String MAX_CONNECTION_AGE = "transport.max_connection_age";
+    public static final String EVENT_LOOPS = "transport.event_loops";
     public static final String DASHBOARD_ENABLED = "dashboard.enabled";
     public static final String DASHBOARD_MAX_STREAMS = "dashboard.max_streams";
     public static final String EVENTS_LOG = "events.log";
@@ -156,6 +163,7 @@ public record DaemonSettings(
     private boolean tlsRequireClientCert;
     private Duration tlsRefresh = Duration.ofMinutes(1);
     private Duration maxConnectionAge;
+    private int eventLoops;
     private Map<String, ModuleSetting> wasmModules = Map.of();
     private Duration wasmIdleTimeout = WasmConfig.DEFAULT_IDLE_TIMEOUT;
     private boolean dashboardEnabled = true;
@@ -261,6 +269,11 @@ public record DaemonSettings(
 
     public Builder maxConnectionAge(Duration value) {
       this.maxConnectionAge = value;
+      return this;
+    }
+
+    public Builder eventLoops(int value) {
+      this.eventLoops = value;
       return this;
     }
 
@@ -419,6 +432,11 @@ public record DaemonSettings(
             Keys.MAX_CONNECTION_AGE,
             "must be at least 1s, got " + Durations.format(maxConnectionAge));
       }
+      if (eventLoops < 0 || eventLoops > MAX_EVENT_LOOPS) {
+        throw new ConfigException(
+            Keys.EVENT_LOOPS,
+            "must be 0 (the transport's default) to " + MAX_EVENT_LOOPS + ", got " + eventLoops);
+      }
       if (dashboardMaxStreams < 1 || dashboardMaxStreams > MAX_DASHBOARD_STREAMS) {
         throw new ConfigException(
             Keys.DASHBOARD_MAX_STREAMS,
@@ -441,6 +459,7 @@ public record DaemonSettings(
           tokens,
           tls(),
           Optional.ofNullable(maxConnectionAge),
+          eventLoops,
           wasm(),
           dashboardEnabled,
           dashboardMaxStreams,

@@ -78,6 +78,9 @@ public final class BrokerServer implements AutoCloseable {
   private final AtomicBoolean stopping = new AtomicBoolean();
   private final ServingRole role;
 
+  /** The event loops this server made for itself ({@link Options#eventLoops}), else null. */
+  private volatile EventLoops ownLoops;
+
   /**
    * Adds Berth's services to {@code builder} and builds (but does not start) the server.
    *
@@ -91,7 +94,8 @@ public final class BrokerServer implements AutoCloseable {
   /**
    * What a server may add to the plain one: bearer-token authentication (none: off), transport
    * security for a Netty listener (plaintext by default), a sink for acquire timings, a maximum
-   * connection age for a Netty listener (empty: connections live as long as they are used), extra
+   * connection age for a Netty listener (empty: connections live as long as they are used), the
+   * number of event loops of its own a Netty listener runs on (0: grpc-netty's shared ones), extra
    * services served next to Berth's on the same server (none by default; the benchmark suite adds a
    * no-op ping service as its baseline), a counter of watchers dropped for falling behind, tracing
    * (off by default, and then no span is made), and the role it serves in (a lone broker by
@@ -102,6 +106,7 @@ public final class BrokerServer implements AutoCloseable {
       ServerCredentials credentials,
       AcquireTimings timings,
       Optional<Duration> maxConnectionAge,
+      int eventLoops,
       List<BindableService> extraServices,
       StreamDrops drops,
       Tracing tracing,
@@ -112,6 +117,7 @@ public final class BrokerServer implements AutoCloseable {
             InsecureServerCredentials.create(),
             AcquireTimings.NONE,
             Optional.empty(),
+            0,
             List.of(),
             StreamDrops.NONE,
             Tracing.OFF,
@@ -123,12 +129,28 @@ public final class BrokerServer implements AutoCloseable {
 
     public Options withTokens(TokenRegistry value) {
       return new Options(
-          value, credentials, timings, maxConnectionAge, extraServices, drops, tracing, role);
+          value,
+          credentials,
+          timings,
+          maxConnectionAge,
+          eventLoops,
+          extraServices,
+          drops,
+          tracing,
+          role);
     }
 
     public Options withCredentials(ServerCredentials value) {
       return new Options(
-          tokens, value, timings, maxConnectionAge, extraServices, drops, tracing, role);
+          tokens,
+          value,
+          timings,
+          maxConnectionAge,
+          eventLoops,
+          extraServices,
+          drops,
+          tracing,
+          role);
     }
 
     /** TLS (or mTLS) from {@code tls}, whose certificates follow their files. */
@@ -138,16 +160,42 @@ public final class BrokerServer implements AutoCloseable {
 
     public Options withTimings(AcquireTimings value) {
       return new Options(
-          tokens, credentials, value, maxConnectionAge, extraServices, drops, tracing, role);
+          tokens,
+          credentials,
+          value,
+          maxConnectionAge,
+          eventLoops,
+          extraServices,
+          drops,
+          tracing,
+          role);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(tokens, credentials, timings, value, extraServices, drops, tracing, role);
+      return new Options(
+          tokens, credentials, timings, value, eventLoops, extraServices, drops, tracing, role);
+    }
+
+    /**
+     * The threads that run the Netty listener's connections and the calls on them (calls run on
+     * them directly); 0: grpc-netty's shared default, two per available processor.
+     */
+    public Options withEventLoops(int value) {
+      return new Options(
+          tokens,
+          credentials,
+          timings,
+          maxConnectionAge,
+          value,
+          extraServices,
+          drops,
+          tracing,
+          role);
     }
 
     public Options withExtraServices(List<BindableService> value) {
       return new Options(
-          tokens, credentials, timings, maxConnectionAge, value, drops, tracing, role);
+          tokens, credentials, timings, maxConnectionAge, eventLoops, value, drops, tracing, role);
     }
 
     /**
@@ -156,19 +204,43 @@ public final class BrokerServer implements AutoCloseable {
      */
     public Options withRole(ServingRole value) {
       return new Options(
-          tokens, credentials, timings, maxConnectionAge, extraServices, drops, tracing, value);
+          tokens,
+          credentials,
+          timings,
+          maxConnectionAge,
+          eventLoops,
+          extraServices,
+          drops,
+          tracing,
+          value);
     }
 
     /** Where dropped watchers are counted. */
     public Options withDrops(StreamDrops value) {
       return new Options(
-          tokens, credentials, timings, maxConnectionAge, extraServices, value, tracing, role);
+          tokens,
+          credentials,
+          timings,
+          maxConnectionAge,
+          eventLoops,
+          extraServices,
+          value,
+          tracing,
+          role);
     }
 
     /** Spans of acquires, releases, sessions and admin changes; {@link Tracing#OFF}: none. */
     public Options withTracing(Tracing value) {
       return new Options(
-          tokens, credentials, timings, maxConnectionAge, extraServices, drops, value, role);
+          tokens,
+          credentials,
+          timings,
+          maxConnectionAge,
+          eventLoops,
+          extraServices,
+          drops,
+          value,
+          role);
     }
   }
 
@@ -271,10 +343,24 @@ public final class BrokerServer implements AutoCloseable {
                     .maxConnectionAge(age.toNanos(), TimeUnit.NANOSECONDS)
                     // In-flight unary calls may finish; session streams resume on a new connection.
                     .maxConnectionAgeGrace(10, TimeUnit.SECONDS));
+    EventLoops loops = options.eventLoops() > 0 ? EventLoops.of(options.eventLoops()) : null;
+    if (loops != null) {
+      loops.configure(builder);
+    }
     // Calls run on the transport's event loop: no call blocks (an acquire that must wait is
     // answered later by a callback, and the broker's lock is never held across network I/O), so a
     // hand-off to a pool thread per call would only add two context switches to every RPC.
-    return new BrokerServer(broker, time, builder.directExecutor(), null, options);
+    BrokerServer server;
+    try {
+      server = new BrokerServer(broker, time, builder.directExecutor(), null, options);
+    } catch (RuntimeException e) {
+      if (loops != null) {
+        loops.close();
+      }
+      throw e;
+    }
+    server.ownLoops = loops;
+    return server;
   }
 
   /**
@@ -369,6 +455,10 @@ public final class BrokerServer implements AutoCloseable {
     }
     if (executor != null) {
       executor.shutdownNow();
+    }
+    EventLoops loops = ownLoops;
+    if (loops != null) {
+      loops.close();
     }
   }
 

@@ -199,6 +199,21 @@ class SecurityConfigTest extends ConfigFileTest {
   }
 
   @Test
+  void transport_eventLoops_defaultZero_andFromAFlag() {
+    assertThat(load(null).daemon().eventLoops()).isZero();
+    assertThat(load(null, new Flag("--transport.event_loops", "2")).daemon().eventLoops())
+        .isEqualTo(2);
+  }
+
+  @Test
+  void transport_negativeEventLoops_refusedNamingKeyAndRule() {
+    assertThatThrownBy(() -> load(null, new Flag("--transport.event_loops", "-1")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("transport.event_loops")
+        .hasMessageContaining("must be 0 (the transport's default) to 1024, got -1");
+  }
+
+  @Test
   void caps_fromFile_intoPolicy() throws IOException {
     BerthConfig config =
         load(
