@@ -169,11 +169,32 @@ public final class Suite {
     return a;
   }
 
-  /** The lone server's flags: {@link #berthArgs}, then the {@code --server-flag}s (later wins). */
+  /**
+   * The lone server's flags: {@link #berthArgs}, its event loops ({@link #eventLoopArgs}), then the
+   * {@code --server-flag}s (later wins).
+   */
   private List<String> loneServerArgs() {
     List<String> a = berthArgs(false);
+    a.addAll(eventLoopArgs());
     a.addAll(o.serverFlags);
     return a;
+  }
+
+  /**
+   * {@code --transport.event_loops} at {@link #serverEventLoops}, for the lone and cluster daemons.
+   */
+  private static List<String> eventLoopArgs() {
+    return List.of("--transport.event_loops", Integer.toString(serverEventLoops()));
+  }
+
+  /**
+   * One event loop per core the load generator leaves the server: the two split the machine's
+   * cores, half each (1 of 2). A daemon that has its host to itself gets the transport's default
+   * instead (two per core); on cores shared with a busy generator, loops beyond the server's share
+   * only contend for the broker's lock (docs/benchmarks.md, "Event loops").
+   */
+  static int serverEventLoops() {
+    return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
   }
 
   /**
@@ -594,6 +615,7 @@ public final class Suite {
   private List<GoalResult> cluster(ServerProcess single) throws Exception {
     List<GoalResult> out = new ArrayList<>();
     List<String> flags = berthArgs(false);
+    flags.addAll(eventLoopArgs());
     flags.addAll(o.clusterFlags);
     try (BenchCluster cluster = BenchCluster.start(SERVER_JVM, flags)) {
       ServerProcess leader = cluster.awaitLeaderGranting();
