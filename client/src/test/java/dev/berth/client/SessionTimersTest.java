@@ -46,12 +46,14 @@ class SessionTimersTest {
   }
 
   private BrokerClient client() {
-    return TestBroker.connect(
-        name,
-        TestBroker.clientBuilder(name)
-            .ticker(ticker)
-            .callDeadline(CALL_DEADLINE)
-            .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(10)));
+    return TestBroker.connect(name, clientBuilder());
+  }
+
+  private BrokerClient.Builder clientBuilder() {
+    return TestBroker.clientBuilder(name)
+        .ticker(ticker)
+        .callDeadline(CALL_DEADLINE)
+        .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(10));
   }
 
   @Test
@@ -92,15 +94,7 @@ class SessionTimersTest {
       throws InterruptedException {
     scripted.hellosToAnswer.set(1);
     StreamTap tap = new StreamTap();
-    try (BrokerClient client =
-            InProcessClients.connect(
-                name,
-                TestBroker.clientBuilder(name)
-                    .ticker(ticker)
-                    .callDeadline(CALL_DEADLINE)
-                    .reconnectBackoff(Duration.ofMillis(100), Duration.ofSeconds(10))
-                    .settings(),
-                tap);
+    try (BrokerClient client = InProcessClients.connect(name, clientBuilder().settings(), tap);
         WorkerSession session = client.openSession("worker-1")) {
       SessionProbe probe = SessionProbe.attach(session);
       scripted.nextHello(); // the first, answered

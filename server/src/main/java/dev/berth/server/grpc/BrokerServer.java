@@ -28,6 +28,7 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -128,29 +129,11 @@ public final class BrokerServer implements AutoCloseable {
     }
 
     public Options withTokens(TokenRegistry value) {
-      return new Options(
-          value,
-          credentials,
-          timings,
-          maxConnectionAge,
-          eventLoops,
-          extraServices,
-          drops,
-          tracing,
-          role);
+      return with(f -> f.tokens = value);
     }
 
     public Options withCredentials(ServerCredentials value) {
-      return new Options(
-          tokens,
-          value,
-          timings,
-          maxConnectionAge,
-          eventLoops,
-          extraServices,
-          drops,
-          tracing,
-          role);
+      return with(f -> f.credentials = value);
     }
 
     /** TLS (or mTLS) from {@code tls}, whose certificates follow their files. */
@@ -159,21 +142,11 @@ public final class BrokerServer implements AutoCloseable {
     }
 
     public Options withTimings(AcquireTimings value) {
-      return new Options(
-          tokens,
-          credentials,
-          value,
-          maxConnectionAge,
-          eventLoops,
-          extraServices,
-          drops,
-          tracing,
-          role);
+      return with(f -> f.timings = value);
     }
 
     public Options withMaxConnectionAge(Optional<Duration> value) {
-      return new Options(
-          tokens, credentials, timings, value, eventLoops, extraServices, drops, tracing, role);
+      return with(f -> f.maxConnectionAge = value);
     }
 
     /**
@@ -181,21 +154,11 @@ public final class BrokerServer implements AutoCloseable {
      * them directly); 0: grpc-netty's shared default, two per available processor.
      */
     public Options withEventLoops(int value) {
-      return new Options(
-          tokens,
-          credentials,
-          timings,
-          maxConnectionAge,
-          value,
-          extraServices,
-          drops,
-          tracing,
-          role);
+      return with(f -> f.eventLoops = value);
     }
 
     public Options withExtraServices(List<BindableService> value) {
-      return new Options(
-          tokens, credentials, timings, maxConnectionAge, eventLoops, value, drops, tracing, role);
+      return with(f -> f.extraServices = value);
     }
 
     /**
@@ -203,44 +166,61 @@ public final class BrokerServer implements AutoCloseable {
      * NOT_LEADER unless it is the ready leader; {@link ServingRole#STANDALONE} by default.
      */
     public Options withRole(ServingRole value) {
-      return new Options(
-          tokens,
-          credentials,
-          timings,
-          maxConnectionAge,
-          eventLoops,
-          extraServices,
-          drops,
-          tracing,
-          value);
+      return with(f -> f.role = value);
     }
 
     /** Where dropped watchers are counted. */
     public Options withDrops(StreamDrops value) {
-      return new Options(
-          tokens,
-          credentials,
-          timings,
-          maxConnectionAge,
-          eventLoops,
-          extraServices,
-          value,
-          tracing,
-          role);
+      return with(f -> f.drops = value);
     }
 
     /** Spans of acquires, releases, sessions and admin changes; {@link Tracing#OFF}: none. */
     public Options withTracing(Tracing value) {
+      return with(f -> f.tracing = value);
+    }
+
+    /** A copy of these options with {@code change} made to their fields. */
+    private Options with(Consumer<Fields> change) {
+      Fields f = new Fields(this);
+      change.accept(f);
       return new Options(
-          tokens,
-          credentials,
-          timings,
-          maxConnectionAge,
-          eventLoops,
-          extraServices,
-          drops,
-          value,
-          role);
+          f.tokens,
+          f.credentials,
+          f.timings,
+          f.maxConnectionAge,
+          f.eventLoops,
+          f.extraServices,
+          f.drops,
+          f.tracing,
+          f.role);
+    }
+
+    /**
+     * The fields of an {@link Options}, to change one in a copy: each {@code with…} then names only
+     * its own field, and a new option adds one line here rather than one to every {@code with…}.
+     */
+    private static final class Fields {
+      TokenRegistry tokens;
+      ServerCredentials credentials;
+      AcquireTimings timings;
+      Optional<Duration> maxConnectionAge;
+      int eventLoops;
+      List<BindableService> extraServices;
+      StreamDrops drops;
+      Tracing tracing;
+      ServingRole role;
+
+      Fields(Options o) {
+        tokens = o.tokens;
+        credentials = o.credentials;
+        timings = o.timings;
+        maxConnectionAge = o.maxConnectionAge;
+        eventLoops = o.eventLoops;
+        extraServices = o.extraServices;
+        drops = o.drops;
+        tracing = o.tracing;
+        role = o.role;
+      }
     }
   }
 
