@@ -368,11 +368,15 @@ public final class BrokerServer implements AutoCloseable {
     return address.getAddress() != null && address.getAddress().isLoopbackAddress();
   }
 
-  /** Starts listening and reports SERVING (LeaseBroker: only while the role serves). */
+  /**
+   * Starts listening and reports SERVING (LeaseBroker: only while the role serves). A listener that
+   * cannot bind throws, having stopped the event loops it made for itself.
+   */
   public BrokerServer start() {
     try {
       server.start();
     } catch (IOException e) {
+      closeOwnLoops();
       throw new UncheckedIOException("cannot listen: " + e.getMessage(), e);
     }
     // "" and BrokerAdmin: the process is up and answers admin reads, whatever its role.
@@ -436,7 +440,13 @@ public final class BrokerServer implements AutoCloseable {
     if (executor != null) {
       executor.shutdownNow();
     }
+    closeOwnLoops();
+  }
+
+  /** Stops the event loops this server made for itself, if any; the listener no longer runs. */
+  private void closeOwnLoops() {
     EventLoops loops = ownLoops;
+    ownLoops = null;
     if (loops != null) {
       loops.close();
     }

@@ -26,6 +26,9 @@ final class EventLoops implements AutoCloseable {
   /** How the threads running connections are named: {@code berth-event-loop-<pool>-<n>}. */
   static final String THREAD_PREFIX = "berth-event-loop";
 
+  /** How the thread accepting connections is named. */
+  static final String ACCEPT_PREFIX = "berth-accept";
+
   private static final Logger log = LoggerFactory.getLogger(EventLoops.class);
 
   private final EventLoopGroup boss;
@@ -47,7 +50,7 @@ final class EventLoops implements AutoCloseable {
     boolean epoll = Epoll.isAvailable();
     IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     return new EventLoops(
-        new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("berth-accept", true), io),
+        new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(ACCEPT_PREFIX, true), io),
         new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory(THREAD_PREFIX, true), io),
         epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class);
   }

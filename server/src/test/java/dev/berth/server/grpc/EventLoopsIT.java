@@ -1,6 +1,7 @@
 package dev.berth.server.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
@@ -13,8 +14,10 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,6 +93,30 @@ class EventLoopsIT {
     }
   }
 
+  @Test
+  @Timeout(60)
+  void portTaken_startFails_andTheLoopsItMadeEnd() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      BrokerServer server =
+          BrokerServer.netty(
+              broker(),
+              time,
+              new InetSocketAddress(InetAddress.getLoopbackAddress(), taken.getLocalPort()),
+              BrokerServer.Options.DEFAULT.withEventLoops(2));
+
+      assertThatThrownBy(server::start)
+          .isInstanceOf(UncheckedIOException.class)
+          .hasMessageStartingWith("cannot listen");
+
+      // The accepting loop ran the failed bind; it and any loop that started have ended.
+      List<Thread> own = ownThreads();
+      for (Thread thread : own) {
+        thread.join(10_000);
+      }
+      assertThat(ownThreads()).isEmpty();
+    }
+  }
+
   private Broker broker() {
     return new Broker(
         Policy.of(BrokerConfig.newBuilder().build()),
@@ -98,6 +125,17 @@ class EventLoopsIT {
         () -> 2,
         LeaseIds.seeded(1),
         HeapProbe.NONE);
+  }
+
+  /** The live threads, accepting or running connections, of loops a server made for itself. */
+  private static List<Thread> ownThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(
+            t ->
+                t.isAlive()
+                    && (t.getName().startsWith(EventLoops.THREAD_PREFIX)
+                        || t.getName().startsWith(EventLoops.ACCEPT_PREFIX)))
+        .toList();
   }
 
   /** The live threads of loops a server made for itself ({@link EventLoops}). */
