@@ -136,10 +136,12 @@ final class SessionCommands {
   }
 
   /**
-   * After a restart, takes back a session of the previous run with the leases its worker declares.
-   * A declared lease is re-admitted when its fencing token comes from an earlier epoch, its kind is
-   * known, it is not known already, and its pool has room; the rest are reported lost. Since no new
-   * grants happen while re-declaration is possible, re-admitted leases never exceed a limit.
+   * After a restart or a change of leader, takes back a session this broker does not know (its
+   * opening never reached the state it loaded) with the leases its worker declares. A declared
+   * lease is re-admitted when its fencing token comes from an earlier epoch, its kind is known, it
+   * is not known already, and its pool has room; a lease taken in safe mode (token 0) is adopted as
+   * on any resume ({@link #adoptable}); the rest are reported lost. Since no new grants happen
+   * while re-declaration is possible, re-admitted leases never exceed a limit.
    */
   @GuardedBy("state.lock")
   private Opened readmit(
@@ -147,12 +149,20 @@ final class SessionCommands {
     Session session = register(hello.resumeSessionId(), hello, principal, channel, now);
     List<String> lost = new ArrayList<>();
     for (HelloSpec.HeldLease held : hello.heldLeases()) {
-      if (!readmitLease(session, held, now, fx)) {
-        lost.add(held.leaseId());
+      if (readmitLease(session, held, now, fx)) {
+        continue;
       }
+      if (adoptable(session, held, now)) {
+        // Taken in safe mode and adopted by the previous leader, or never declared before: as
+        // on any resume, counted when the pool's usable part has room.
+        admitDeclared(session, held, now, false, fx);
+        continue;
+      }
+      lost.add(held.leaseId());
     }
     log.info(
-        "re-admitted session {} of worker {} after restart: {} of {} declared leases",
+        "re-admitted session {} of worker {} after a restart or change of leader: kept {} of {}"
+            + " declared leases",
         session.id(),
         hello.workerId(),
         hello.heldLeases().size() - lost.size(),
@@ -232,12 +242,17 @@ final class SessionCommands {
    * fencing token 0, an id this broker never issued) may be counted as the session's now: its kind
    * is RENDER or PDF, the id is not known, and its pool (at its effective limit) and the job's max
    * have room. It keeps token 0, so a fenced store refuses writes made under it; it counts against
-   * the pool from now on, so new grants stay within the limit. Lock held.
+   * the pool from now on, so new grants stay within the limit. Not while a restart that lost its
+   * state waits for re-declarations: this run knows nothing of the pool yet, and its slots go first
+   * to the fenced leases the earlier run granted. Lock held.
    */
   @GuardedBy("state.lock")
   private boolean adoptable(Session session, HelloSpec.HeldLease held, long now) {
     ResourceKind kind = held.kind();
-    if (held.fencingToken() != 0 || kind == null || kind == ResourceKind.WASM) {
+    if (held.fencingToken() != 0
+        || kind == null
+        || kind == ResourceKind.WASM
+        || now < state.recoveryUntilNanos) {
       return false;
     }
     if (state.leases.get(held.leaseId()) != null || state.leases.ended(held.leaseId()) != null) {
