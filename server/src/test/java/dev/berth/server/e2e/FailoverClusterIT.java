@@ -47,8 +47,9 @@ import org.junit.jupiter.api.io.TempDir;
  * over the raw stubs) over from its replica with the same ids and tokens, grants anew within 5 s of
  * the kill (session TTL 10 s: only K slots per pool are held back, not a TTL), and keeps every
  * lease when the workers resume their sessions and declare them. SIGTERM of the leader hands its
- * state off, and the successor grants at once. Run by {@code bin/test} in the cluster group of
- * integration tests ({@code -Pcluster-its}), not by a plain {@code mvn verify}.
+ * state off, and the successor grants at once. A release the leader answered but died before
+ * committing ends when its worker resumes declaring what it holds. Run by {@code bin/test} in the
+ * cluster group of integration tests ({@code -Pcluster-its}), not by a plain {@code mvn verify}.
  */
 class FailoverClusterIT {
   private static final int SESSIONS = 5;
@@ -204,6 +205,78 @@ class FailoverClusterIT {
     assertThat(Long.compareUnsigned(more.getGranted().getFencingToken(), highest)).isPositive();
     newcomer.close();
     resumed.forEach(LiveSession::close);
+  }
+
+  /**
+   * SIGKILL of the leader after it answered a release and before the release's journal entry was
+   * committed (the journal collects for one second here, so the kill lands inside that window): the
+   * new leader still counts the lease, as its replica has it. The worker, told its release
+   * succeeded, resumes declaring everything it holds (the one lease it kept, "complete"), and the
+   * new leader ends the released lease, so its slot serves the next acquire.
+   */
+  @Test
+  @Timeout(240)
+  void sigkillAfterAnsweringARelease_beforeItsCommit_completeResumeFreesTheSlot() throws Exception {
+    cluster =
+        DaemonCluster.start(
+            dir,
+            "it",
+            // K = 4 slots held back by the first leader, for one TTL from its start; its
+            // successor, elected within that TTL, keeps those free as well as its own 4: 2 usable.
+            "--render-limit",
+            "10",
+            "--session.heartbeat_interval",
+            "1s",
+            "--session.ttl",
+            "60s",
+            "--cluster.journal.flush_interval",
+            "1s");
+    Member leader = DaemonCluster.awaitReadyLeader(cluster.members(), Duration.ofSeconds(30));
+    List<Member> followers = cluster.members().stream().filter(n -> !n.equals(leader)).toList();
+    LiveSession worker = new LiveSession(leader.channel(), "worker-r");
+    Lease kept = worker.acquireRender("https://kept.example/", 15_000).getGranted();
+    Lease released = worker.acquireRender("https://released.example/", 15_000).getGranted();
+    DaemonCluster.awaitCommitted(leader, Duration.ofSeconds(10));
+    Map<String, Long> both = leaseTokens(leader);
+    assertThat(both).containsOnlyKeys(kept.getLeaseId(), released.getLeaseId());
+    for (Member f : followers) {
+      assertThat(awaitLeaseTokens(f, both, Duration.ofSeconds(5))).isEqualTo(both);
+    }
+
+    worker.release(released.getLeaseId()); // answered: the worker holds it no more
+    leader.daemon().kill();
+    worker.close();
+    Member next = DaemonCluster.awaitReadyLeader(followers, Duration.ofSeconds(20));
+
+    assertThat(leaseTokens(next))
+        .as("the release was answered but never committed: the new leader still counts it")
+        .isEqualTo(both);
+    LiveSession newcomer = new LiveSession(next.channel(), "worker-new");
+    AcquireResponse first = newcomer.acquireRender("https://first.example/", 0);
+    assertThat(first.hasGranted()).as("no usable slot: 2 in use, 8 held back: %s", first).isFalse();
+
+    Hello.Builder hello =
+        Hello.newBuilder()
+            .setWorkerId("worker-r")
+            .setResumeSessionId(worker.id())
+            .setHeldLeasesComplete(true)
+            .addHeldLeases(
+                HeldLease.newBuilder()
+                    .setLeaseId(kept.getLeaseId())
+                    .setFencingToken(kept.getFencingToken())
+                    .setKind(kept.getKind())
+                    .setHost(kept.getHost()));
+    LiveSession resumed = new LiveSession(next.channel(), hello);
+    assertThat(resumed.opened.join().getResumed()).isTrue();
+    assertThat(resumed.opened.join().getLostLeasesList()).isEmpty();
+
+    assertThat(leaseTokens(next))
+        .as("the released lease ended by the complete declaration")
+        .containsOnlyKeys(kept.getLeaseId());
+    AcquireResponse second = newcomer.acquireRender("https://second.example/", 0);
+    assertThat(second.hasGranted()).as("its slot serves the next acquire: %s", second).isTrue();
+    newcomer.close();
+    resumed.close();
   }
 
   @Test
