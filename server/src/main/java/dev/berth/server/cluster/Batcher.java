@@ -101,6 +101,10 @@ public final class Batcher {
   private boolean cutByBytes;
 
   private final int[] uncommittedGrants = new int[KINDS];
+
+  /** Hold-back entries added but not yet committed ({@link #holdUncommitted}). */
+  private int uncommittedHolds;
+
   private int inFlight;
 
   /** When the last batch went to the appender, on {@link TimeSource#nanoTime}. */
@@ -173,6 +177,8 @@ public final class Batcher {
       }
       if (entry.hasLeaseGranted()) {
         uncommittedGrants[slot(entry.getLeaseGranted().getKind())]++;
+      } else if (entry.hasHoldBack()) {
+        uncommittedHolds++;
       }
       if (held != null) {
         held.add(entry);
@@ -237,6 +243,17 @@ public final class Batcher {
   public int uncommitted(ResourceKind kind) {
     synchronized (lock) {
       return uncommittedGrants[slot(kind)];
+    }
+  }
+
+  /**
+   * Whether a hold-back entry was added and is not committed yet: a new leader grants nothing until
+   * the slots it keeps for its predecessor's unseen grants are in the log, or a successor elected
+   * meanwhile would not keep them.
+   */
+  public boolean holdUncommitted() {
+    synchronized (lock) {
+      return uncommittedHolds > 0;
     }
   }
 
@@ -440,6 +457,7 @@ public final class Batcher {
   private boolean send(int bound, boolean everything) {
     JournalBatch batch;
     int[] grants = new int[KINDS];
+    int holds = 0;
     synchronized (lock) {
       if (closed || failure != null || live == 0) {
         return false;
@@ -476,6 +494,8 @@ public final class Batcher {
         if (e.hasLeaseGranted()) {
           grants[slot(e.getLeaseGranted().getKind())]++;
           grantsBuffered.remove(e.getLeaseGranted().getLeaseId());
+        } else if (e.hasHoldBack()) {
+          holds++;
         }
       }
       if (taken == live) {
@@ -500,11 +520,12 @@ public final class Batcher {
     int count = batch.getEntriesCount();
     batchSent.accept(count);
     // completed() takes the failure in hand; the future of the callback itself carries nothing.
-    var unused = committed.whenComplete((ok, error) -> completed(count, grants, error));
+    int sentHolds = holds;
+    var unused = committed.whenComplete((ok, error) -> completed(count, grants, sentHolds, error));
     return true;
   }
 
-  private void completed(int count, int[] grants, Throwable error) {
+  private void completed(int count, int[] grants, int holds, Throwable error) {
     boolean report = false;
     boolean more;
     long delay = 0;
@@ -521,6 +542,7 @@ public final class Batcher {
         for (int k = 0; k < KINDS; k++) {
           uncommittedGrants[k] -= grants[k];
         }
+        uncommittedHolds -= holds;
         entriesCommitted += count;
       }
       failed = failure;

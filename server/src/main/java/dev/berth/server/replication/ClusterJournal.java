@@ -139,9 +139,23 @@ final class ClusterJournal implements Journal {
           + " wait runs, or a majority has not answered it within cluster.leader_lease); retry"
           + " shortly";
     }
-    Batcher journal = n.journal();
+    return tailHoldsBack(n.journal(), kind, alsoGranting, maxUncommitted(kind));
+  }
+
+  /**
+   * Why a grant of {@code kind} (and {@code alsoGranting} more of it) must wait for the leader's
+   * uncommitted tail, {@code journal}, else null: its hold-back is not committed yet, or the pool's
+   * uncommitted grants would reach {@code maxUncommitted} (its K). Either way the journal is urged
+   * to send what waits, so the wait is short.
+   */
+  static String tailHoldsBack(
+      Batcher journal, ResourceKind kind, int alsoGranting, int maxUncommitted) {
+    if (journal.holdUncommitted()) {
+      journal.urge();
+      return "this new leader keeps slots free for grants its predecessor may have made, and that"
+          + " hold is not committed to the cluster's log yet; retry in a few milliseconds";
+    }
     int uncommitted = journal.uncommitted(FleetCodec.kind(kind));
-    int maxUncommitted = maxUncommitted(kind);
     if (uncommitted + alsoGranting >= maxUncommitted) {
       // Group commit keeps what waits until the batch in flight commits; the pool needs it sooner.
       journal.urge();

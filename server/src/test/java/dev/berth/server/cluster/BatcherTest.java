@@ -2,10 +2,12 @@ package dev.berth.server.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.proto.cluster.v1.HoldBack;
 import dev.berth.proto.cluster.v1.JournalBatch;
 import dev.berth.proto.cluster.v1.JournalEntry;
 import dev.berth.proto.cluster.v1.LeaseEnded;
 import dev.berth.proto.cluster.v1.LeaseGranted;
+import dev.berth.proto.cluster.v1.PoolSlots;
 import dev.berth.proto.cluster.v1.SessionOpened;
 import dev.berth.proto.v1.ResourceKind;
 import dev.berth.server.time.FakeTimeSource;
@@ -247,6 +249,45 @@ class BatcherTest {
     log.commit(0);
     assertThat(b.uncommitted(RENDER)).isZero();
     assertThat(b.stats().entriesCommitted()).isEqualTo(2);
+  }
+
+  @Test
+  void holdUncommitted_fromItsAddUntilTheBatchCarryingItCommits_notUntilALaterOne() {
+    Batcher b = batcher(256, 8);
+    assertThat(b.holdUncommitted()).isFalse();
+    b.add(holdBack());
+    assertThat(b.holdUncommitted()).as("buffered").isTrue();
+
+    time.advanceMillis(2);
+    assertThat(b.holdUncommitted()).as("sent is not committed").isTrue();
+    b.add(granted("l1", RENDER)); // waits for the batch in flight
+
+    log.commit(0);
+    assertThat(b.holdUncommitted()).isFalse();
+    assertThat(b.uncommitted(RENDER)).as("the grant's batch is still to come").isOne();
+  }
+
+  @Test
+  void holdUncommitted_addedWhileHolding_countsUntilReleasedAndCommitted() {
+    Batcher b = batcher(256, 8);
+    b.hold();
+    b.add(holdBack());
+    assertThat(b.holdUncommitted()).isTrue();
+
+    b.release();
+    time.advance(Duration.ZERO);
+    assertThat(b.holdUncommitted()).isTrue();
+    log.commit(0);
+    assertThat(b.holdUncommitted()).isFalse();
+  }
+
+  static JournalEntry holdBack() {
+    return JournalEntry.newBuilder()
+        .setHoldBack(
+            HoldBack.newBuilder()
+                .setUntilUnixMs(90_000)
+                .addPools(PoolSlots.newBuilder().setKind(RENDER).setSlots(4)))
+        .build();
   }
 
   @Test

@@ -4,9 +4,17 @@ import static dev.berth.server.lease.ResourceKind.PDF;
 import static dev.berth.server.lease.ResourceKind.RENDER;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.berth.server.broker.Fleet;
+import dev.berth.server.cluster.Batcher;
 import dev.berth.server.cluster.ClusterSettings;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.time.FakeTimeSource;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -95,5 +103,63 @@ class ClusterJournalTest {
     assertThat(ClusterJournal.TOKENS_RESERVED)
         .as("more than a bundle's items, so no grant of a bundle needs an uncommitted epoch")
         .isGreaterThan(8);
+  }
+
+  /**
+   * A new leader's hold-back must be in the log before it grants: a successor elected meanwhile
+   * would not know the slots to keep for the predecessor's unseen grants, and only its own K would
+   * cover two leaders' uncommitted tails. After the hold commits, a pool's K counts.
+   */
+  @Test
+  void tailHoldsBack_holdNotCommitted_refusesEveryPool_urgesIt_thenTheKCounts() {
+    FakeTimeSource time = new FakeTimeSource();
+    List<CompletableFuture<Void>> commits = new ArrayList<>();
+    Batcher tail =
+        new Batcher(
+            time,
+            batch -> {
+              CompletableFuture<Void> commit = new CompletableFuture<>();
+              commits.add(commit);
+              return commit;
+            },
+            Duration.ofMillis(10),
+            256,
+            1 << 20,
+            8,
+            e -> {},
+            n -> {});
+    assertThat(ClusterJournal.tailHoldsBack(tail, RENDER, 0, 4)).isNull();
+
+    tail.add(FleetCodec.holdingBack(new Fleet.HoldBack(Map.of(RENDER, 4), 90_000)));
+
+    assertThat(ClusterJournal.tailHoldsBack(tail, PDF, 0, 4))
+        .contains("that hold is not committed");
+    time.advance(Duration.ZERO);
+    assertThat(commits).as("urged: sent at once, not after the flush interval").hasSize(1);
+    commits.get(0).complete(null);
+    assertThat(ClusterJournal.tailHoldsBack(tail, RENDER, 0, 4)).isNull();
+
+    for (int i = 0; i < 3; i++) {
+      tail.add(FleetCodec.granted(grant("l-" + i)));
+    }
+    assertThat(ClusterJournal.tailHoldsBack(tail, RENDER, 0, 4)).isNull();
+    assertThat(ClusterJournal.tailHoldsBack(tail, RENDER, 1, 4))
+        .startsWith("3 RENDER grants await their commit to the cluster's log and this request")
+        .contains("(4: cluster.journal.max_uncommitted_grants");
+  }
+
+  private static Fleet.LeaseEntry grant(String id) {
+    return new Fleet.LeaseEntry(
+        id,
+        "s-1",
+        RENDER,
+        (3L << 40) + 1,
+        "example.com",
+        "",
+        "",
+        300,
+        Fleet.Asked.NONE,
+        900,
+        60_000);
   }
 }
