@@ -1,5 +1,7 @@
 package dev.berth.server.cluster;
 
+import static java.util.Objects.requireNonNull;
+
 import java.util.List;
 
 /**
@@ -49,5 +51,14 @@ public record ClusterStatus(
    * @param lag entries it trails this node's commit index; -1 when unknown (only the leader hears
    *     from every member)
    */
-  public record Member(String id, String api, long commitIndex, long lag) {}
+  public record Member(String id, String api, long commitIndex, long lag, String dashboard) {
+    public Member {
+      requireNonNull(dashboard, "dashboard");
+    }
+
+    /** A member whose dashboard URL is not configured. */
+    public Member(String id, String api, long commitIndex, long lag) {
+      this(id, api, commitIndex, lag, "");
+    }
+  }
 }

@@ -12,13 +12,21 @@ import java.net.InetSocketAddress;
  * @param id the member's name, e.g. {@code n1}
  * @param raft where the other members reach its Raft server
  * @param api where workers reach its {@code LeaseBroker}
+ * @param dashboard the URL a browser opens its dashboard at ({@code cluster.peers.*.dashboard});
+ *     empty when not configured
  */
-public record Peer(String id, InetSocketAddress raft, InetSocketAddress api) {
+public record Peer(String id, InetSocketAddress raft, InetSocketAddress api, String dashboard) {
 
   public Peer {
     requireNonNull(id, "id");
     requireNonNull(raft, "raft");
     requireNonNull(api, "api");
+    requireNonNull(dashboard, "dashboard");
+  }
+
+  /** A member whose dashboard URL is not configured. */
+  public Peer(String id, InetSocketAddress raft, InetSocketAddress api) {
+    this(id, raft, api, "");
   }
 
   /** The Raft address as {@code host:port}. */

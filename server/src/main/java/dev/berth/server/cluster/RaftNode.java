@@ -383,7 +383,7 @@ public final class RaftNode implements AutoCloseable {
           p.id().equals(settings.self())
               ? Math.max(0, commit - applied)
               : leads && theirs >= 0 ? Math.max(0, commit - theirs) : -1;
-      members.add(new ClusterStatus.Member(p.id(), p.apiAddress(), theirs, lag));
+      members.add(new ClusterStatus.Member(p.id(), p.apiAddress(), theirs, lag, p.dashboard()));
     }
     return new ClusterStatus(
         settings.self(),

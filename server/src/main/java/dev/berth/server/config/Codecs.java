@@ -6,6 +6,7 @@ import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.settings.Addresses;
 import dev.berth.server.settings.ConfigException;
 import dev.berth.server.settings.Durations;
+import dev.berth.server.settings.WebUrls;
 import dev.berth.server.tracing.TracingConfig;
 import java.math.BigDecimal;
 import java.net.InetSocketAddress;
@@ -457,19 +458,20 @@ final class Codecs {
   }
 
   /**
-   * {@code cluster.peers}: member id to {@code {raft: HOST:PORT, api: HOST:PORT}}, the member's
-   * Raft port and the broker API address workers are sent to when it leads.
+   * {@code cluster.peers}: member id to {@code {raft: HOST:PORT, api: HOST:PORT, dashboard: URL}},
+   * the member's Raft port, the broker API address workers are sent to when it leads, and
+   * (optional) the URL a browser opens its dashboard at.
    */
   static final EntryMapCodec<PeerSetting> PEERS =
       new EntryMapCodec<>(
-          "{ID: {raft: HOST:PORT, api: HOST:PORT}}",
-          "a map of member id to {raft: HOST:PORT, api: HOST:PORT}",
+          "{ID: {raft: HOST:PORT, api: HOST:PORT, dashboard: URL}}",
+          "a map of member id to {raft: HOST:PORT, api: HOST:PORT}, with an optional dashboard URL",
           "{n1: {raft: \"10.0.0.1:7501\", api: \"10.0.0.1:7433\"}}",
-          List.of("raft", "api"),
-          "a member has raft and api") {
+          List.of("raft", "api", "dashboard"),
+          "a member has raft, api and optionally dashboard") {
         @Override
         PeerSetting empty() {
-          return new PeerSetting(null, null);
+          return new PeerSetting(null, null, null);
         }
 
         @Override
@@ -480,23 +482,48 @@ final class Codecs {
 
         @Override
         PeerSetting withField(String entryKey, PeerSetting current, String field, Object raw) {
-          return field.equals("raft")
-              ? new PeerSetting(ADDRESS.parse(entryKey + ".raft", raw), current.api())
-              : new PeerSetting(current.raft(), ADDRESS.parse(entryKey + ".api", raw));
+          return switch (field) {
+            case "raft" ->
+                new PeerSetting(
+                    ADDRESS.parse(entryKey + ".raft", raw), current.api(), current.dashboard());
+            case "api" ->
+                new PeerSetting(
+                    current.raft(), ADDRESS.parse(entryKey + ".api", raw), current.dashboard());
+            default ->
+                new PeerSetting(
+                    current.raft(),
+                    current.api(),
+                    DASHBOARD_URL.parse(entryKey + ".dashboard", raw));
+          };
         }
 
         @Override
         String formatEntry(PeerSetting p) {
-          StringBuilder b = new StringBuilder("{");
+          List<String> fields = new ArrayList<>();
           if (p.raft() != null) {
-            b.append("raft: ").append(YamlText.quoted(Addresses.format(p.raft())));
+            fields.add("raft: " + YamlText.quoted(Addresses.format(p.raft())));
           }
           if (p.api() != null) {
-            b.append(b.length() > 1 ? ", " : "")
-                .append("api: ")
-                .append(YamlText.quoted(Addresses.format(p.api())));
+            fields.add("api: " + YamlText.quoted(Addresses.format(p.api())));
           }
-          return b.append('}').toString();
+          if (p.dashboard() != null) {
+            fields.add("dashboard: " + YamlText.quoted(p.dashboard()));
+          }
+          return "{" + String.join(", ", fields) + "}";
+        }
+      };
+
+  /** A member's dashboard: an http or https URL naming a host ({@link WebUrls}). */
+  static final Codec<String> DASHBOARD_URL =
+      new Scalar<>("URL", "URL", "an http:// or https:// URL", false) {
+        @Override
+        public String parse(String key, Object raw) {
+          return WebUrls.parse(key, scalar(key, raw), "https://10.0.0.1:9464/").toString();
+        }
+
+        @Override
+        public String format(String value) {
+          return value;
         }
       };
 

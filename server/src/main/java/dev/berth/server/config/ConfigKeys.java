@@ -545,7 +545,8 @@ public final class ConfigKeys {
             ClusterSettings.Keys.PEERS,
             Codecs.PEERS,
             false,
-            "every member: id -> {raft: HOST:PORT, api: HOST:PORT}; an odd number, 3 to 9",
+            "every member: id -> {raft: HOST:PORT, api: HOST:PORT, dashboard: URL (optional)};"
+                + " an odd number, 3 to 9",
             DaemonSettings.Builder::clusterPeers,
             ConfigKeys::peers),
         Codecs.PEERS);
@@ -940,7 +941,14 @@ public final class ConfigKeys {
             c ->
                 c.peers()
                     .values()
-                    .forEach(p -> peers.put(p.id(), new PeerSetting(p.raft(), p.api()))));
+                    .forEach(
+                        p ->
+                            peers.put(
+                                p.id(),
+                                new PeerSetting(
+                                    p.raft(),
+                                    p.api(),
+                                    p.dashboard().isEmpty() ? null : p.dashboard()))));
     return peers;
   }
 

@@ -505,7 +505,7 @@ public record DaemonSettings(
           throw new ConfigException(
               entryKey + ".api", "is required (HOST:PORT workers reach it on)");
         }
-        b.peer(new Peer(e.getKey(), p.raft(), p.api()));
+        b.peer(new Peer(e.getKey(), p.raft(), p.api(), p.dashboard() == null ? "" : p.dashboard()));
       }
       b.electionTimeout(
           electionTimeoutMin != null

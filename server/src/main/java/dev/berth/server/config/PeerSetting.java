@@ -8,5 +8,12 @@ import java.net.InetSocketAddress;
  *
  * @param raft where the other members reach its Raft port, or null when not given
  * @param api where workers reach its broker API (the address a leader hint names), or null
+ * @param dashboard the URL a browser opens its dashboard at, or null (see {@code
+ *     cluster.peers.*.dashboard})
  */
-public record PeerSetting(InetSocketAddress raft, InetSocketAddress api) {}
+public record PeerSetting(InetSocketAddress raft, InetSocketAddress api, String dashboard) {
+  /** With {@code raft} and {@code api} only, no dashboard URL. */
+  public PeerSetting(InetSocketAddress raft, InetSocketAddress api) {
+    this(raft, api, null);
+  }
+}

@@ -3,9 +3,8 @@ package dev.berth.server.tracing;
 import static java.util.Objects.requireNonNull;
 
 import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.WebUrls;
 import java.net.URI;
-import java.net.URISyntaxException;
-import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -92,24 +91,6 @@ public record TracingConfig(Optional<URI> otlpEndpoint, double sampleRatio, Stri
    * @throws ConfigException naming {@code key} and the rule broken
    */
   public static URI endpoint(String key, String text) {
-    String rule = "must be an http:// or https:// URL such as http://127.0.0.1:4318";
-    URI uri;
-    try {
-      uri = new URI(text.trim());
-    } catch (URISyntaxException e) {
-      throw new ConfigException(key, rule + ", got '" + text + "' (" + e.getReason() + ")");
-    }
-    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (!scheme.equals("http") && !scheme.equals("https")) {
-      throw new ConfigException(key, rule + ", got '" + text + "'");
-    }
-    if (uri.getHost() == null || uri.getHost().isEmpty()) {
-      throw new ConfigException(key, rule + ": '" + text + "' names no host");
-    }
-    if (uri.getRawUserInfo() != null || uri.getRawQuery() != null || uri.getRawFragment() != null) {
-      throw new ConfigException(
-          key, rule + " without credentials, query or fragment, got '" + text + "'");
-    }
-    return uri;
+    return WebUrls.parse(key, text, "http://127.0.0.1:4318");
   }
 }

@@ -303,20 +303,30 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
         status,
         sessions,
         leases,
-        DashboardJson.view(source, node, leaderApi, leaderDashboard(leaderApi)),
+        DashboardJson.view(source, node, leaderApi, leaderDashboard(node, leaderApi)),
         cluster,
         wall);
   }
 
   /**
-   * Where the leader's dashboard is, as far as this member can tell: the leader's API host with
-   * this listener's scheme and port, since a member knows its peers' API and Raft addresses but not
-   * their {@code metrics.listen} (members are expected to share its port). Empty while no leader is
-   * known, or before any request has reached this listener.
+   * Where the leader's dashboard is: the leader's {@code cluster.peers.*.dashboard} when set, else
+   * as far as this member can tell, the leader's API host with this listener's scheme and port
+   * (members are then expected to share {@code metrics.listen}'s port). Empty while no leader is
+   * known, or, without a configured URL, before any request has reached this listener.
    */
-  private String leaderDashboard(String leaderApi) {
+  private String leaderDashboard(Optional<ClusterStatus> node, String leaderApi) {
+    if (leaderApi.isEmpty()) {
+      return "";
+    }
+    if (node.isPresent()) {
+      for (ClusterStatus.Member m : node.get().members()) {
+        if (m.api().equals(leaderApi) && !m.dashboard().isEmpty()) {
+          return m.dashboard();
+        }
+      }
+    }
     String own = listener;
-    if (leaderApi.isEmpty() || own.isEmpty()) {
+    if (own.isEmpty()) {
       return "";
     }
     int colon = leaderApi.lastIndexOf(':');

@@ -191,7 +191,8 @@ final class DashboardJson {
    *
    * @param node this node's view of its cluster; empty for a lone broker
    * @param leaderApi the API address of the leader this node knows; empty when none
-   * @param leaderDashboard the leader's dashboard as this node guesses it; empty when none
+   * @param leaderDashboard the leader's dashboard: its configured URL, else as this node guesses
+   *     it; empty when none
    */
   static JsonObject view(
       Source source, Optional<ClusterStatus> node, String leaderApi, String leaderDashboard) {

@@ -582,6 +582,39 @@ class ConfigLoaderTest extends ConfigFileTest {
   }
 
   @Test
+  void load_clusterPeerDashboard_optional_keptAndWrittenBack_badUrlNamesTheKeyAndRule()
+      throws IOException {
+    String withDashboards =
+        THREE_PEERS
+            .replace(
+                "n1: {raft: \"127.0.0.1:7501\", api: \"127.0.0.1:7433\"}",
+                "n1: {raft: \"127.0.0.1:7501\", api: \"127.0.0.1:7433\","
+                    + " dashboard: \"https://n1.example:9464/\"}")
+            .replace(
+                "n2: {raft: \"127.0.0.1:7502\", api: \"127.0.0.1:7434\"}",
+                "n2:\n      raft: \"127.0.0.1:7502\"\n      api: \"127.0.0.1:7434\"\n"
+                    + "      dashboard: http://10.0.0.2:9464/");
+    BerthConfig config = load(file(withDashboards), flag("--cluster.self", "n1"));
+
+    var peers = config.daemon().cluster().orElseThrow().peers();
+    assertThat(peers.get("n1").dashboard()).isEqualTo("https://n1.example:9464/");
+    assertThat(peers.get("n2").dashboard()).isEqualTo("http://10.0.0.2:9464/");
+    assertThat(peers.get("n3").dashboard()).as("not configured").isEmpty();
+    assertThat(load(file(config.toYaml())).daemon().cluster()).isEqualTo(config.daemon().cluster());
+
+    assertThatThrownBy(
+            () ->
+                load(
+                    file(THREE_PEERS),
+                    flag("--cluster.self", "n1"),
+                    flag("--cluster.peers.n2.dashboard", "10.0.0.2:9464")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(
+            "cluster.peers['n2'].dashboard: must be an http:// or https:// URL such as"
+                + " https://10.0.0.1:9464/, got '10.0.0.2:9464'");
+  }
+
+  @Test
   void load_clusterMistakes_nameTheKey() throws IOException {
     assertThatThrownBy(() -> load(null, flag("--cluster.self", "n1")))
         .isInstanceOf(ConfigException.class)

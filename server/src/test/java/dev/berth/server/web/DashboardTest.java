@@ -594,6 +594,11 @@ class DashboardTest {
 
   /** n2, a follower of n1 at 10.0.0.2:7433, whose replica applied 38 of the 41 n1 committed. */
   private void becomeFollowerOfN1(Fleet fleet) {
+    becomeFollowerOfN1(fleet, "");
+  }
+
+  /** As {@link #becomeFollowerOfN1(Fleet)}, n1's dashboard configured at {@code n1Dashboard}. */
+  private void becomeFollowerOfN1(Fleet fleet, String n1Dashboard) {
     replica = fleet;
     clusterStatus =
         Optional.of(
@@ -609,7 +614,7 @@ class DashboardTest {
                 38,
                 0,
                 List.of(
-                    new ClusterStatus.Member("n1", "10.0.0.2:7433", 41, -1),
+                    new ClusterStatus.Member("n1", "10.0.0.2:7433", 41, -1, n1Dashboard),
                     new ClusterStatus.Member("n2", "10.0.0.3:7433", 40, 2))));
     serving = false;
   }
@@ -686,6 +691,17 @@ class DashboardTest {
         .isEqualTo("http://10.0.0.2:" + web.port() + "/");
     assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(1);
     assertThat(pool(snapshot, "render").get("waiting").isJsonNull()).isTrue();
+  }
+
+  @Test
+  void state_onAFollower_leadersDashboardConfigured_linksToItRatherThanTheGuess() throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(1, 1), "https://dash-n1.example:8443/");
+
+    JsonObject view = json(get("/api/state")).getAsJsonObject("snapshot").getAsJsonObject("view");
+
+    assertThat(view.get("leader_dashboard").getAsString())
+        .isEqualTo("https://dash-n1.example:8443/");
   }
 
   @Test
