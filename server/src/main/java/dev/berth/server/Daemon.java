@@ -236,7 +236,8 @@ public final class Daemon implements AutoCloseable {
         ClusterMember m = joinCluster(settings, epochs, epoch, broker, time, events);
         member = Optional.of(m);
         options = options.withRole(m);
-        Runnable leaderChanged = metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L));
+        Runnable leaderChanged =
+            metrics.cluster(() -> m.cluster().map(c -> c.term()).orElse(0L), m::serving);
         metrics.replication(m.replicationMetrics());
         m.observeJournalBatches(metrics.journalBatchSizes());
         AtomicReference<String> leader = new AtomicReference<>(m.leaderId());

@@ -24,8 +24,11 @@ import java.util.concurrent.TimeUnit;
 public final class DaemonCluster implements AutoCloseable {
   private final List<Member> members;
 
-  /** One member: its id ({@code cluster.self}), its process and a plaintext channel to it. */
-  public record Member(String id, DaemonProcess daemon, ManagedChannel channel) {
+  /**
+   * One member: its id ({@code cluster.self}), its process, a plaintext channel to it, and the port
+   * of its metrics listener (0 when off, as {@link #start} leaves it).
+   */
+  public record Member(String id, DaemonProcess daemon, ManagedChannel channel, int metricsPort) {
     /** Its API address, {@code 127.0.0.1:PORT}, as the cluster's hints name it. */
     public String api() {
       return "127.0.0.1:" + daemon.port();
@@ -41,6 +44,17 @@ public final class DaemonCluster implements AutoCloseable {
    * each with {@code flags} as well, and returns once each answers health.
    */
   public static DaemonCluster start(Path dir, String clusterId, String... flags) throws Exception {
+    return start(dir, clusterId, false, flags);
+  }
+
+  /** As {@link #start}, each member with its metrics listener on a free loopback port. */
+  public static DaemonCluster startWithMetrics(Path dir, String clusterId, String... flags)
+      throws Exception {
+    return start(dir, clusterId, true, flags);
+  }
+
+  private static DaemonCluster start(Path dir, String clusterId, boolean metrics, String... flags)
+      throws Exception {
     String[] ids = {"n1", "n2", "n3"};
     int[] api = new int[ids.length];
     List<String> peers = new ArrayList<>();
@@ -58,13 +72,14 @@ public final class DaemonCluster implements AutoCloseable {
         List<String> all = new ArrayList<>(peers);
         all.addAll(List.of("--cluster.id", clusterId, "--cluster.self", ids[i]));
         all.addAll(List.of(flags));
+        int metricsPort = metrics ? DaemonProcess.freePort() : 0;
         DaemonProcess daemon =
             DaemonProcess.newBuilder(state, dir.resolve(ids[i] + ".log"))
                 .port(api[i])
-                .metricsListen("off")
+                .metricsListen(metrics ? "127.0.0.1:" + metricsPort : "off")
                 .flags(all.toArray(String[]::new))
                 .start();
-        started.add(new Member(ids[i], daemon, daemon.channel()));
+        started.add(new Member(ids[i], daemon, daemon.channel(), metricsPort));
       }
     } catch (Exception | Error e) {
       new DaemonCluster(started).close();

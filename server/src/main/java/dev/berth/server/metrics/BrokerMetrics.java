@@ -25,6 +25,7 @@ import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.IntConsumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -370,15 +371,22 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
   // ---------------------------------------------------------------- registration
 
   /**
-   * Exports a cluster member's Raft term ({@code berth_raft_term}) and counts the changes of leader
-   * it sees ({@code berth_raft_leader_changes_total}); called once, by a daemon in a cluster.
+   * Exports a cluster member's Raft term ({@code berth_raft_term}), whether it is the leader that
+   * serves workers ({@code berth_raft_leader}, 1 or 0), and counts the changes of leader it sees
+   * ({@code berth_raft_leader_changes_total}); called once, by a daemon in a cluster.
    *
    * @param term read at each scrape
+   * @param serving read at each scrape: whether this member leads and serves workers now
    * @return what to run on every change of leader
    */
-  public Runnable cluster(LongSupplier term) {
+  public Runnable cluster(LongSupplier term, BooleanSupplier serving) {
     families.add("berth.raft.term", "berth_raft_term", "The Raft term this member knows");
     registry.gauge("berth.raft.term", () -> (Gauge<Double>) () -> (double) term.getAsLong());
+    raw(
+        "berth.raft.leader",
+        "berth_raft_leader",
+        "1 while this member is the leader that serves workers, else 0",
+        () -> serving.getAsBoolean() ? 1 : 0);
     Counter changes =
         counter(
             "berth.raft.leader_changes",

@@ -19,6 +19,7 @@ import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.LeaseInfo;
 import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ResourceKind;
+import dev.berth.server.metrics.PrometheusText;
 import dev.berth.testkit.DaemonCluster;
 import dev.berth.testkit.DaemonCluster.Member;
 import io.grpc.Status;
@@ -27,6 +28,10 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.protobuf.StatusProto;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -218,7 +223,7 @@ class FailoverClusterIT {
   @Timeout(240)
   void sigkillAfterAnsweringARelease_beforeItsCommit_completeResumeFreesTheSlot() throws Exception {
     cluster =
-        DaemonCluster.start(
+        DaemonCluster.startWithMetrics(
             dir,
             "it",
             // K = 4 slots held back by the first leader, for one TTL from its start; its
@@ -243,10 +248,17 @@ class FailoverClusterIT {
       assertThat(awaitLeaseTokens(f, both, Duration.ofSeconds(5))).isEqualTo(both);
     }
 
+    // berth_raft_leader: 1 on the member that serves, 0 on the others.
+    assertThat(raftLeaderGauge(leader)).isEqualTo(1.0);
+    for (Member f : followers) {
+      assertThat(raftLeaderGauge(f)).as("berth_raft_leader of %s", f.id()).isEqualTo(0.0);
+    }
+
     worker.release(released.getLeaseId()); // answered: the worker holds it no more
     leader.daemon().kill();
     worker.close();
     Member next = DaemonCluster.awaitReadyLeader(followers, Duration.ofSeconds(20));
+    assertThat(raftLeaderGauge(next)).as("berth_raft_leader of the new leader").isEqualTo(1.0);
 
     assertThat(leaseTokens(next))
         .as("the release was answered but never committed: the new leader still counts it")
@@ -326,6 +338,20 @@ class FailoverClusterIT {
     long highest = before.values().stream().mapToLong(Long::longValue).max().orElseThrow();
     assertThat(Long.compareUnsigned(fresh.getGranted().getFencingToken(), highest)).isPositive();
     newcomer.close();
+  }
+
+  /** {@code n}'s {@code berth_raft_leader}, scraped from its metrics listener. */
+  private static double raftLeaderGauge(Member n) throws Exception {
+    HttpResponse<String> response =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + n.metricsPort() + "/metrics"))
+                    .timeout(Duration.ofSeconds(10))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).isEqualTo(200);
+    return PrometheusText.parse(response.body()).value("berth_raft_leader");
   }
 
   /** The live leases {@code n} lists: id to fencing token. */

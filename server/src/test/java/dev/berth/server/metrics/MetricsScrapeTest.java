@@ -35,6 +35,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -112,19 +113,25 @@ class MetricsScrapeTest {
   }
 
   @Test
-  void scrape_ofAClusterMember_showsItsTermAndTheLeaderChangesItSaw() throws Exception {
+  void scrape_ofAClusterMember_showsItsTermWhetherItLeadsAndTheLeaderChangesItSaw()
+      throws Exception {
     AtomicLong term = new AtomicLong(3);
-    Runnable leaderChanged = metrics.cluster(term::get);
+    AtomicBoolean serving = new AtomicBoolean(false);
+    Runnable leaderChanged = metrics.cluster(term::get, serving::get);
+    assertThat(scrape().value("berth_raft_leader")).isEqualTo(0.0);
     leaderChanged.run();
     leaderChanged.run();
     term.set(5);
+    serving.set(true);
 
     PrometheusText m = scrape();
 
     assertThat(m.types)
         .containsEntry("berth_raft_term", "gauge")
+        .containsEntry("berth_raft_leader", "gauge")
         .containsEntry("berth_raft_leader_changes_total", "counter");
     assertThat(m.value("berth_raft_term")).isEqualTo(5.0);
+    assertThat(m.value("berth_raft_leader")).isEqualTo(1.0);
     assertThat(m.value("berth_raft_leader_changes_total")).isEqualTo(2.0);
   }
 
@@ -280,7 +287,7 @@ class MetricsScrapeTest {
             .filter(l -> l.startsWith("| `berth_"))
             .map(l -> l.substring(3, l.indexOf('`', 3)))
             .collect(Collectors.toSet());
-    metrics.cluster(() -> 1); // a cluster member's families too
+    metrics.cluster(() -> 1, () -> true); // a cluster member's families too
     metrics.eventLog(() -> 0); // and those of a daemon with events.log on
     metrics.replication(
         new BrokerMetrics.Replication(

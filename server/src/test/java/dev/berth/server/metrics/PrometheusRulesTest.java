@@ -28,7 +28,7 @@ class PrometheusRulesTest {
 
   /** Read by the leader-change alerts; exported once brokers form a cluster. */
   private static final Set<String> CLUSTER_METRICS =
-      Set.of("berth_raft_leader_changes_total", "berth_raft_term");
+      Set.of("berth_raft_leader", "berth_raft_leader_changes_total", "berth_raft_term");
 
   /** Prometheus' own series. */
   private static final Set<String> PROMETHEUS_METRICS = Set.of("up");
