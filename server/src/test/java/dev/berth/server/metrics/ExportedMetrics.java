@@ -26,8 +26,16 @@ import java.util.TreeSet;
 public final class ExportedMetrics {
   private ExportedMetrics() {}
 
-  /** One scrape of a fresh broker. */
+  /** One scrape of a fresh lone broker. */
   public static PrometheusText scrape() throws Exception {
+    return scrape(false);
+  }
+
+  /**
+   * One scrape of a fresh broker; {@code clustered}, with the families a cluster member exports as
+   * well (Raft, replication and journal).
+   */
+  public static PrometheusText scrape(boolean clustered) throws Exception {
     FakeTimeSource time = new FakeTimeSource();
     Broker broker =
         new Broker(
@@ -39,6 +47,13 @@ public final class ExportedMetrics {
             HeapProbe.NONE);
     MetricRegistry registry = new MetricRegistry();
     BrokerMetrics metrics = new BrokerMetrics(registry, broker::status, time, 20);
+    if (clustered) {
+      metrics.cluster(() -> 1, () -> true);
+      metrics.replication(
+          new BrokerMetrics.Replication(
+              () -> 0, () -> 0, kind -> 0, () -> 0, () -> 0, () -> 0, () -> 0));
+      metrics.journalBatchSizes();
+    }
     MetricsExporter exporter = MetricsExporter.start(registry, metrics, false);
     try (WebServer web =
         WebServer.start(

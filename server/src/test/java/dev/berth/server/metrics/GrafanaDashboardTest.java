@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Grafana dashboard shipped in {@code src/dist/grafana/berth.json} reads only metrics the
- * daemon exports (as a scrape of the daemon's listener shows them), and shows every family.
+ * daemon exports (as a scrape of the daemon's listener shows them), and shows every family, a
+ * cluster member's included.
  */
 class GrafanaDashboardTest {
   /** Prometheus' own series the dashboard may read. */
@@ -27,7 +28,7 @@ class GrafanaDashboardTest {
     JsonObject dashboard = dashboard();
     List<String> expressions = new ArrayList<>();
     collect(dashboard, expressions);
-    PrometheusText scrape = ExportedMetrics.scrape();
+    PrometheusText scrape = ExportedMetrics.scrape(true); // a cluster member's families too
     Set<String> exported = ExportedMetrics.sampleNames(scrape);
 
     Set<String> read = new TreeSet<>();
