@@ -47,7 +47,10 @@ public final class DaemonCluster implements AutoCloseable {
     return start(dir, clusterId, false, flags);
   }
 
-  /** As {@link #start}, each member with its metrics listener on a free loopback port. */
+  /**
+   * As {@link #start}, each member with its metrics listener (and dashboard) on a free loopback
+   * port, named as its {@code cluster.peers.<id>.dashboard}.
+   */
   public static DaemonCluster startWithMetrics(Path dir, String clusterId, String... flags)
       throws Exception {
     return start(dir, clusterId, true, flags);
@@ -57,9 +60,17 @@ public final class DaemonCluster implements AutoCloseable {
       throws Exception {
     String[] ids = {"n1", "n2", "n3"};
     int[] api = new int[ids.length];
+    int[] metricsPorts = new int[ids.length];
     List<String> peers = new ArrayList<>();
     for (int i = 0; i < ids.length; i++) {
       api[i] = DaemonProcess.freePort();
+      if (metrics) {
+        metricsPorts[i] = DaemonProcess.freePort();
+        peers.addAll(
+            List.of(
+                "--cluster.peers." + ids[i] + ".dashboard",
+                "http://127.0.0.1:" + metricsPorts[i] + "/"));
+      }
       peers.addAll(
           List.of(
               "--cluster.peers." + ids[i] + ".raft", "127.0.0.1:" + DaemonProcess.freePort(),
@@ -72,14 +83,13 @@ public final class DaemonCluster implements AutoCloseable {
         List<String> all = new ArrayList<>(peers);
         all.addAll(List.of("--cluster.id", clusterId, "--cluster.self", ids[i]));
         all.addAll(List.of(flags));
-        int metricsPort = metrics ? DaemonProcess.freePort() : 0;
         DaemonProcess daemon =
             DaemonProcess.newBuilder(state, dir.resolve(ids[i] + ".log"))
                 .port(api[i])
-                .metricsListen(metrics ? "127.0.0.1:" + metricsPort : "off")
+                .metricsListen(metrics ? "127.0.0.1:" + metricsPorts[i] : "off")
                 .flags(all.toArray(String[]::new))
                 .start();
-        started.add(new Member(ids[i], daemon, daemon.channel(), metricsPort));
+        started.add(new Member(ids[i], daemon, daemon.channel(), metricsPorts[i]));
       }
     } catch (Exception | Error e) {
       new DaemonCluster(started).close();

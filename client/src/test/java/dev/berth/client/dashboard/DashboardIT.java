@@ -3,7 +3,6 @@ package dev.berth.client.dashboard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.microsoft.playwright.Browser;
-import com.microsoft.playwright.BrowserType;
 import com.microsoft.playwright.Locator;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Playwright;
@@ -22,8 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -39,7 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
  * Screenshots go to {@code target/dashboard-it/}.
  */
 class DashboardIT {
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final Path SHOTS = Path.of("target", "dashboard-it");
   private static final String ADMIN_TOKEN = "dashboard-it-admin";
   private static final String WORKER_TOKEN = "dashboard-it-worker";
@@ -77,24 +73,8 @@ class DashboardIT {
                 "{crawl: {weight: 3}}")
             .start();
     Files.createDirectories(SHOTS);
-    playwright =
-        Playwright.create(
-            new Playwright.CreateOptions().setEnv(Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")));
-    browser =
-        playwright
-            .chromium()
-            .launch(
-                new BrowserType.LaunchOptions()
-                    .setExecutablePath(CHROMIUM)
-                    .setHeadless(true)
-                    .setArgs(
-                        List.of(
-                            "--no-sandbox",
-                            "--disable-gpu",
-                            "--disable-background-networking",
-                            "--disable-component-update",
-                            "--disable-sync"))
-                    .setTimeout(60_000));
+    playwright = SystemChromium.playwright();
+    browser = SystemChromium.launch(playwright);
   }
 
   @AfterAll

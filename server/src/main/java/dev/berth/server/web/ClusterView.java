@@ -33,8 +33,9 @@ interface ClusterView {
    * One member.
    *
    * @param role e.g. leader or follower
+   * @param dashboard its {@code cluster.peers.*.dashboard} URL; empty when not configured
    */
-  record Member(String id, String address, String role, boolean self) {}
+  record Member(String id, String address, String role, boolean self, String dashboard) {}
 
   /**
    * The view of a cluster member's role: every member, the leader it knows marked {@code leader},
@@ -66,7 +67,7 @@ interface ClusterView {
           } else {
             what = m.lag() >= 0 ? "follower (lag " + m.lag() + ")" : "follower";
           }
-          members.add(new Member(m.id(), m.api(), what, self));
+          members.add(new Member(m.id(), m.api(), what, self, m.dashboard()));
         }
         return members;
       }

@@ -303,7 +303,12 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
         status,
         sessions,
         leases,
-        DashboardJson.view(source, node, leaderApi, leaderDashboard(node, leaderApi)),
+        DashboardJson.view(
+            source,
+            node,
+            leaderApi,
+            leaderDashboard(node, leaderApi),
+            !configuredDashboard(node, leaderApi).isEmpty()),
         cluster,
         wall);
   }
@@ -318,12 +323,9 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     if (leaderApi.isEmpty()) {
       return "";
     }
-    if (node.isPresent()) {
-      for (ClusterStatus.Member m : node.get().members()) {
-        if (m.api().equals(leaderApi) && !m.dashboard().isEmpty()) {
-          return m.dashboard();
-        }
-      }
+    String configured = configuredDashboard(node, leaderApi);
+    if (!configured.isEmpty()) {
+      return configured;
     }
     String own = listener;
     if (own.isEmpty()) {
@@ -332,6 +334,18 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     int colon = leaderApi.lastIndexOf(':');
     String host = colon > 0 ? leaderApi.substring(0, colon) : leaderApi;
     return own.replace("{host}", host);
+  }
+
+  /** The {@code cluster.peers.*.dashboard} of the member at {@code api}; empty when not set. */
+  private static String configuredDashboard(Optional<ClusterStatus> node, String api) {
+    if (node.isPresent()) {
+      for (ClusterStatus.Member m : node.get().members()) {
+        if (m.api().equals(api)) {
+          return m.dashboard();
+        }
+      }
+    }
+    return "";
   }
 
   private JsonObject state(WebAccess.Grant grant) {

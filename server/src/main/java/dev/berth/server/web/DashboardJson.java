@@ -193,9 +193,15 @@ final class DashboardJson {
    * @param leaderApi the API address of the leader this node knows; empty when none
    * @param leaderDashboard the leader's dashboard: its configured URL, else as this node guesses
    *     it; empty when none
+   * @param leaderDashboardConfigured whether {@code leaderDashboard} is the leader's {@code
+   *     cluster.peers.*.dashboard} rather than a guess
    */
   static JsonObject view(
-      Source source, Optional<ClusterStatus> node, String leaderApi, String leaderDashboard) {
+      Source source,
+      Optional<ClusterStatus> node,
+      String leaderApi,
+      String leaderDashboard,
+      boolean leaderDashboardConfigured) {
     JsonObject v = new JsonObject();
     v.addProperty("source", source.name().toLowerCase(Locale.ROOT));
     v.addProperty("node", node.map(ClusterStatus::self).orElse(""));
@@ -203,6 +209,8 @@ final class DashboardJson {
     v.addProperty("leader_id", node.map(ClusterStatus::leaderId).orElse(""));
     v.addProperty("leader_api", leaderApi);
     v.addProperty("leader_dashboard", source == Source.BROKER ? "" : leaderDashboard);
+    v.addProperty(
+        "leader_dashboard_configured", source != Source.BROKER && leaderDashboardConfigured);
     v.addProperty("waits_known", source.waitsKnown());
     if (source == Source.REPLICA && node.isPresent()) {
       ClusterStatus c = node.get();
@@ -314,6 +322,7 @@ final class DashboardJson {
       o.addProperty("address", m.address());
       o.addProperty("role", m.role());
       o.addProperty("self", m.self());
+      o.addProperty("dashboard", m.dashboard());
       members.add(o);
     }
     c.add("members", members);

@@ -318,7 +318,8 @@
       line.appendChild(document.createTextNode('See them on the leader\'s dashboard: '));
       line.appendChild(el('a', { id: 'leader-dashboard', href: view.leader_dashboard },
           (view.leader_id || 'the leader') + ' at ' + view.leader_dashboard));
-      line.appendChild(document.createTextNode(' (its API host, on this page\'s port).'));
+      line.appendChild(document.createTextNode(view.leader_dashboard_configured
+          ? '.' : ' (its API host, on this page\'s port).'));
     } else {
       line.appendChild(document.createTextNode('No leader is known now; try again shortly.'));
     }
@@ -583,7 +584,15 @@
                                    : 'Standalone: this broker is not part of a cluster.';
     reconcile($('cluster'), c.members, function (m) { return m.id; }, function (m) {
       var tr = el('tr', { 'data-member': m.id });
-      tr.appendChild(el('th', { scope: 'row' }, m.id + (m.self ? ' (this broker)' : '')));
+      var name = m.id + (m.self ? ' (this broker)' : '');
+      var th = el('th', { scope: 'row' });
+      if (m.dashboard && !m.self) {
+        // Another member's dashboard, where its URL is configured (cluster.peers.*.dashboard).
+        th.appendChild(el('a', { href: m.dashboard }, name));
+      } else {
+        th.textContent = name;
+      }
+      tr.appendChild(th);
       tr.appendChild(el('td', null, m.address));
       tr.appendChild(el('td', { 'class': 'role' }));
       return tr;

@@ -48,7 +48,7 @@ class ClusterViewTest {
         40,
         0,
         List.of(
-            new ClusterStatus.Member("n1", "10.0.0.1:7433", 40, -1),
+            new ClusterStatus.Member("n1", "10.0.0.1:7433", 40, -1, "https://n1.example:9464/"),
             new ClusterStatus.Member("n2", "10.0.0.2:7433", 40, -1),
             new ClusterStatus.Member("n3", "10.0.0.3:7433", 38, 2)));
   }
@@ -60,7 +60,7 @@ class ClusterViewTest {
   }
 
   @Test
-  void of_memberStatus_listsEveryMemberWithItsRoleAndThisNodeMarked() {
+  void of_memberStatus_listsEveryMemberWithItsRoleItsDashboardAndThisNodeMarked() {
     FakeRole role = new FakeRole();
     role.status.set(Optional.of(followerOfN1(7)));
 
@@ -69,9 +69,10 @@ class ClusterViewTest {
     assertThat(view.clustered()).isTrue();
     assertThat(view.members())
         .containsExactly(
-            new ClusterView.Member("n1", "10.0.0.1:7433", "leader", false),
-            new ClusterView.Member("n2", "10.0.0.2:7433", "follower (term 7)", true),
-            new ClusterView.Member("n3", "10.0.0.3:7433", "follower (lag 2)", false));
+            new ClusterView.Member(
+                "n1", "10.0.0.1:7433", "leader", false, "https://n1.example:9464/"),
+            new ClusterView.Member("n2", "10.0.0.2:7433", "follower (term 7)", true, ""),
+            new ClusterView.Member("n3", "10.0.0.3:7433", "follower (lag 2)", false, ""));
   }
 
   @Test

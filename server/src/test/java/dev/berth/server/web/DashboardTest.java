@@ -124,7 +124,7 @@ class DashboardTest {
             time,
             HeapProbe.NONE,
             new WebAccess(tokens, loopback),
-            ClusterView.STANDALONE,
+            ClusterView.of(role), // standalone until a test makes it a member
             role,
             maxStreams,
             stream -> {
@@ -689,19 +689,28 @@ class DashboardTest {
     assertThat(view.get("waits_known").getAsBoolean()).isFalse();
     assertThat(view.get("leader_dashboard").getAsString())
         .isEqualTo("http://10.0.0.2:" + web.port() + "/");
+    assertThat(view.get("leader_dashboard_configured").getAsBoolean()).as("a guess").isFalse();
     assertThat(pool(snapshot, "render").get("in_use").getAsInt()).isEqualTo(1);
     assertThat(pool(snapshot, "render").get("waiting").isJsonNull()).isTrue();
   }
 
   @Test
-  void state_onAFollower_leadersDashboardConfigured_linksToItRatherThanTheGuess() throws Exception {
+  void state_onAFollower_leadersDashboardConfigured_linksToItRatherThanTheGuess_andListsIt()
+      throws Exception {
     startOpen();
     becomeFollowerOfN1(fleet(1, 1), "https://dash-n1.example:8443/");
 
-    JsonObject view = json(get("/api/state")).getAsJsonObject("snapshot").getAsJsonObject("view");
+    JsonObject snapshot = json(get("/api/state")).getAsJsonObject("snapshot");
 
-    assertThat(view.get("leader_dashboard").getAsString())
+    assertThat(snapshot.getAsJsonObject("view").get("leader_dashboard").getAsString())
         .isEqualTo("https://dash-n1.example:8443/");
+    assertThat(snapshot.getAsJsonObject("view").get("leader_dashboard_configured").getAsBoolean())
+        .isTrue();
+    // The members table links it too; n2 (this node) has none configured.
+    var members = snapshot.getAsJsonObject("cluster").getAsJsonArray("members");
+    assertThat(members.get(0).getAsJsonObject().get("dashboard").getAsString())
+        .isEqualTo("https://dash-n1.example:8443/");
+    assertThat(members.get(1).getAsJsonObject().get("dashboard").getAsString()).isEmpty();
   }
 
   @Test
