@@ -140,26 +140,11 @@ class ClusterJournalTest {
     assertThat(ClusterJournal.tailHoldsBack(tail, RENDER, 0, 4)).isNull();
 
     for (int i = 0; i < 3; i++) {
-      tail.add(FleetCodec.granted(grant("l-" + i)));
+      tail.add(FleetCodec.granted(ReplicatedFleetTest.renderLease("l-" + i)));
     }
     assertThat(ClusterJournal.tailHoldsBack(tail, RENDER, 0, 4)).isNull();
     assertThat(ClusterJournal.tailHoldsBack(tail, RENDER, 1, 4))
         .startsWith("3 RENDER grants await their commit to the cluster's log and this request")
         .contains("(4: cluster.journal.max_uncommitted_grants");
-  }
-
-  private static Fleet.LeaseEntry grant(String id) {
-    return new Fleet.LeaseEntry(
-        id,
-        "s-1",
-        RENDER,
-        (3L << 40) + 1,
-        "example.com",
-        "",
-        "",
-        300,
-        Fleet.Asked.NONE,
-        900,
-        60_000);
   }
 }

@@ -33,20 +33,24 @@ class ReplicatedFleetTest {
   private static final Fleet FLEET =
       new Fleet(
           List.of(new Fleet.SessionEntry("s-1", "w", "p", Map.of(), 0, "p", 1_000)),
-          List.of(
-              new Fleet.LeaseEntry(
-                  "l-1",
-                  "s-1",
-                  RENDER,
-                  (3L << 40) + 1,
-                  "example.com",
-                  "",
-                  "",
-                  300,
-                  Fleet.Asked.NONE,
-                  900,
-                  60_000)),
+          List.of(renderLease("l-1")),
           List.of());
+
+  /** A RENDER lease of session s-1 on example.com, of epoch 3, granted at 900 for 60 s. */
+  static Fleet.LeaseEntry renderLease(String id) {
+    return new Fleet.LeaseEntry(
+        id,
+        "s-1",
+        RENDER,
+        (3L << 40) + 1,
+        "example.com",
+        "",
+        "",
+        300,
+        Fleet.Asked.NONE,
+        900,
+        60_000);
+  }
 
   private static LogRecord policyRecord(byte[] policy) {
     return LogRecord.newBuilder()
