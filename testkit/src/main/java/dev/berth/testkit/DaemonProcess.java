@@ -14,6 +14,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -29,6 +31,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safe: every method may be called from any thread.
  */
 public final class DaemonProcess implements AutoCloseable {
+  /** Every port {@link #freePort} returned in this JVM. */
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
   private final Process process;
   private final int port;
   private final Path log;
@@ -50,12 +55,23 @@ public final class DaemonProcess implements AutoCloseable {
     return newBuilder(stateDir, log).flags(flags).start();
   }
 
-  /** A loopback port nothing listens on (it was free a moment ago). */
+  /**
+   * A loopback port nothing listens on (it was free a moment ago), and never one this JVM handed
+   * out before: the system may give a port it just gave again once its socket is closed, and a test
+   * that takes several before any daemon binds them (a cluster's API and Raft ports) would then
+   * hand two members the same one.
+   */
   public static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
+    for (int attempt = 0; attempt < 1000; attempt++) {
+      try (ServerSocket socket = new ServerSocket(0)) {
+        socket.setReuseAddress(true);
+        int port = socket.getLocalPort();
+        if (HANDED_OUT.add(port)) {
+          return port;
+        }
+      }
     }
+    throw new IOException("no free port that this JVM has not handed out already");
   }
 
   /** Options for one daemon process; {@link #start} copies them. */

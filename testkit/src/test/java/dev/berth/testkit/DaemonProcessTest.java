@@ -13,4 +13,12 @@ class DaemonProcessTest {
     assertThat(DaemonProcess.stoppedState("4242 (a) S (b) T 1 4242")).isTrue();
     assertThat(DaemonProcess.stoppedState("")).isFalse();
   }
+
+  @Test
+  void freePort_neverHandsOutTheSamePortTwice() throws Exception {
+    java.util.Set<Integer> ports = new java.util.HashSet<>();
+    for (int i = 0; i < 300; i++) {
+      assertThat(ports.add(DaemonProcess.freePort())).as("port %s handed out again", i).isTrue();
+    }
+  }
 }
