@@ -208,6 +208,11 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
     return serving() ? Optional.empty() : Optional.of(replica.fleet());
   }
 
+  @Override
+  public long replicaVersion() {
+    return replica.lastIndex();
+  }
+
   /** The replica of the leader's lease state this member keeps. */
   public ReplicatedFleet replica() {
     return replica;

@@ -60,6 +60,14 @@ public interface ServingRole {
   }
 
   /**
+   * A number that moves whenever the replica this node keeps has applied more of the cluster's log
+   * (its last applied index); cheap to ask. 0 for a lone broker, which keeps none.
+   */
+  default long replicaVersion() {
+    return 0;
+  }
+
+  /**
    * Hands the cluster's leadership to member {@code memberIdOrEmpty} (empty: the best successor);
    * completes with the id of the member that leads next. A lone broker fails with {@link
    * UnsupportedOperationException}: it is not a cluster.

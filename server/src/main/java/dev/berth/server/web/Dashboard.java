@@ -137,6 +137,9 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   private long sentSeq;
   private String sentSnapshot = "";
 
+  /** The {@link ServingRole#replicaVersion} the last snapshot sent was read at. */
+  private long sentReplica;
+
   private Dashboard(
       Broker broker,
       TimeSource time,
@@ -262,9 +265,13 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       sample();
     }
     long seq = feed.lastSeq();
+    // A member that does not serve shows its replica, which no broker event marks changed: its
+    // applied index does.
+    long replica = role.serving() ? sentReplica : role.replicaVersion();
     if (streams.size() == 0) {
       sentSeq = seq;
       sentSnapshot = "";
+      sentReplica = replica;
       return;
     }
     boolean changed = seq != sentSeq;
@@ -273,9 +280,11 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
           EventStreams.frame("events", DashboardJson.events(feed.since(sentSeq)).toString()));
       sentSeq = seq;
     }
-    // Events announce most changes at once; the sample tick also catches those without an
-    // event (a limit changed by an operator, a session's memory report).
-    if (changed || sampleTick) {
+    // Events announce most changes at once, and a replica's applied index those a follower shows;
+    // the sample tick also catches those without either (a limit changed by an operator, a
+    // session's memory report).
+    if (changed || sampleTick || replica != sentReplica) {
+      sentReplica = replica;
       String snapshot = snapshot().toString();
       if (!snapshot.equals(sentSnapshot)) {
         streams.broadcast(EventStreams.frame("snapshot", snapshot));

@@ -106,7 +106,16 @@ class DashboardTest {
         public Optional<Fleet> replicaWhileNotServing() {
           return serving || replica == null ? Optional.empty() : Optional.of(replica);
         }
+
+        @Override
+        public long replicaVersion() {
+          return replicaVersion;
+        }
       };
+
+  /** What the replica applied last, as {@link ServingRole#replicaVersion}; a test moves it. */
+  private volatile long replicaVersion;
+
   private WebServer web;
 
   /** The crawl jobs the broker's policy configures; a test sets them before it starts. */
@@ -1209,6 +1218,24 @@ class DashboardTest {
 
     JsonObject snapshot = frames.next("snapshot");
     assertThat(snapshot.getAsJsonArray("sessions")).hasSize(1);
+  }
+
+  @Test
+  void stream_onAFollower_sendsTheReplicasChange_withinOneTick_notAtTheNextSample()
+      throws Exception {
+    startOpen();
+    becomeFollowerOfN1(fleet(1, 1));
+    Frames frames = stream();
+    frames.next("state");
+    time.advance(Dashboard.SAMPLE_PERIOD); // the first sample tick sends the snapshot once more
+    assertThat(frames.next("snapshot").get("leases_total").getAsInt()).isEqualTo(1);
+
+    replica = fleet(2, 2); // the replica applied more of the log ...
+    replicaVersion = 40;
+    time.advance(Dashboard.TICK);
+
+    // ... and the page has it within a tick, no broker event, no sample tick.
+    assertThat(frames.next("snapshot").get("leases_total").getAsInt()).isEqualTo(4);
   }
 
   @Test
