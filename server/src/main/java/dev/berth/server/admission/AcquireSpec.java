@@ -191,8 +191,8 @@ public record AcquireSpec(
   }
 
   @Override
-  public Decision granted(Lease[] leases) {
-    return new Decision.Granted(leases[0]);
+  public Decision granted(Lease[] leases, int heldItem) {
+    return new Decision.Granted(leases[0], heldItem == 0);
   }
 
   @Override

@@ -158,8 +158,8 @@ public record BundleSpec(
   }
 
   @Override
-  public BundleDecision granted(Lease[] leases) {
-    return new BundleDecision.Granted(List.of(leases));
+  public BundleDecision granted(Lease[] leases, int heldItem) {
+    return new BundleDecision.Granted(List.of(leases), heldItem);
   }
 
   @Override

@@ -3,16 +3,35 @@ package dev.berth.server.admission;
 import static java.util.Objects.requireNonNull;
 
 import dev.berth.server.lease.Lease;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
 
 /** The answer to one acquire: a granted lease or a refusal. */
 public sealed interface Decision permits Decision.Granted, Decision.Refused {
 
-  /** The acquire was granted this lease. */
-  record Granted(Lease lease) implements Decision {
+  /**
+   * The acquire was granted this lease.
+   *
+   * @param alreadyHeld the session held it before this acquire: a WASM acquire asked again is
+   *     answered with the instance the session has
+   */
+  record Granted(Lease lease, boolean alreadyHeld) implements Decision {
     public Granted {
       requireNonNull(lease, "lease");
+    }
+
+    /** A lease granted by this acquire. */
+    public Granted(Lease lease) {
+      this(lease, false);
+    }
+
+    /**
+     * The lease this acquire took, which nobody else holds: what is given back when its caller is
+     * gone. Empty when the session already held it.
+     */
+    public List<Lease> newlyGranted() {
+      return alreadyHeld ? List.of() : List.of(lease);
     }
   }
 

@@ -35,8 +35,13 @@ public sealed interface Request<A> permits AcquireSpec, BundleSpec {
   /** What it asked for, in words, for an error about a reused request id. */
   String describe();
 
-  /** The answer granting {@code leases}, one per item in order. */
-  A granted(Lease[] leases);
+  /**
+   * The answer granting {@code leases}, one per item in order.
+   *
+   * @param heldItem the item answered with a lease its session already held (a WASM instance asked
+   *     for again), or -1 for none
+   */
+  A granted(Lease[] leases, int heldItem);
 
   /** The answer refusing all of it because item {@code item} was refused. */
   A refused(int item, Decision.Refused refusal);

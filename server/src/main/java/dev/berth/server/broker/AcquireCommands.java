@@ -640,23 +640,39 @@ final class AcquireCommands {
   @GuardedBy("state.lock")
   private <A> A grantAll(Session session, Request<A> request, long now, Effects fx) {
     Lease[] leases = new Lease[request.itemCount()];
+    int heldItem = -1;
     for (int i = 0; i < leases.length; i++) {
-      leases[i] = grant(session, request, i, now, fx);
+      Lease held = heldInstance(session, request.item(i), now);
+      if (held != null) {
+        leases[i] = held;
+        heldItem = i;
+      } else {
+        leases[i] = grant(session, request, i, now, fx);
+      }
     }
-    return request.granted(leases);
+    return request.granted(leases, heldItem);
+  }
+
+  /**
+   * The WASM instance {@code session} already holds when {@code spec} asks for one (a session holds
+   * at most one, and asking again answers it), else null. Lock held.
+   */
+  @GuardedBy("state.lock")
+  private Lease heldInstance(Session session, AcquireSpec spec, long now) {
+    if (spec.kind() != ResourceKind.WASM) {
+      return null;
+    }
+    Lease held = state.leases.firstOf(session.id(), ResourceKind.WASM);
+    if (held != null) {
+      state.wasmUse.used(held.id(), now); // asking again means it is wanted
+    }
+    return held;
   }
 
   @GuardedBy("state.lock")
   private Lease grant(Session session, Request<?> request, int item, long now, Effects fx) {
     AcquireSpec spec = request.item(item);
     ResourceKind kind = spec.kind();
-    if (kind == ResourceKind.WASM) {
-      Lease held = state.leases.firstOf(session.id(), kind);
-      if (held != null) {
-        state.wasmUse.used(held.id(), now); // asking again means it is wanted
-        return held;
-      }
-    }
     int memory =
         spec.memoryEstimateMb() > 0 ? spec.memoryEstimateMb() : state.config.memoryEstimateMb(kind);
     String module = kind == ResourceKind.WASM ? moduleOf(spec) : "";

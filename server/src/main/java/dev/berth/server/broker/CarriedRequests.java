@@ -121,6 +121,7 @@ final class CarriedRequests {
     }
     String requestId = any.asked().requestId();
     Lease[] leases = new Lease[items.length];
+    int heldItem = -1;
     List<AcquireSpec> specs = new ArrayList<>(items.length);
     for (int i = 0; i < items.length; i++) {
       Fleet.LeaseEntry e = items[i];
@@ -130,6 +131,7 @@ final class CarriedRequests {
           return false;
         }
         leases[i] = held;
+        heldItem = i;
         String module = held.module().equals(defaultModule) ? "" : held.module();
         specs.add(spec(sessionId, ResourceKind.WASM, "", "", module, ""));
       } else {
@@ -141,16 +143,17 @@ final class CarriedRequests {
     Request<?> request =
         items.length == 1 ? specs.get(0) : new BundleSpec(sessionId, specs, 0, requestId, 0);
     if (session.recentRequests().get(requestId) == null) {
-      answer(session, request, leases);
+      answer(session, request, leases, heldItem);
     }
     return true;
   }
 
-  private static <A> void answer(Session session, Request<A> request, Lease[] leases) {
+  private static <A> void answer(
+      Session session, Request<A> request, Lease[] leases, int heldItem) {
     session
         .recentRequests()
         .remember(request.requestId(), request)
-        .answered(request.granted(leases));
+        .answered(request.granted(leases, heldItem));
   }
 
   private static AcquireSpec spec(

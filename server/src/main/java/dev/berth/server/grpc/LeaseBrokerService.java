@@ -14,6 +14,7 @@ import dev.berth.proto.v1.SessionRequest;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.lease.Lease;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.ModuleRegistry;
@@ -23,6 +24,7 @@ import io.grpc.Deadline;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -123,7 +125,7 @@ public final class LeaseBrokerService extends LeaseBrokerGrpc.LeaseBrokerImplBas
     }
 
     @Override
-    public void answer(T response) {
+    public void answer(T response, List<Lease> granted) {
       call.onNext(response);
       call.onCompleted();
     }

@@ -38,8 +38,13 @@ final class LeaseCalls {
 
   /** Where the answer of one call goes. Told exactly once, from whichever thread decides it. */
   interface Reply<T> {
-    /** The call succeeded with {@code response} (for an acquire: a grant or an in-band refusal). */
-    void answer(T response);
+    /**
+     * The call succeeded with {@code response} (for an acquire: a grant or an in-band refusal).
+     *
+     * @param granted the leases {@code response} newly grants (not a WASM instance the session
+     *     already held): what to give back if nobody will hear of the answer
+     */
+    void answer(T response, List<Lease> granted);
 
     /** The call failed as a unary call would have failed with {@code error}. */
     void fail(StatusRuntimeException error);
@@ -97,7 +102,7 @@ final class LeaseCalls {
               spec.kind(),
               startNanos,
               protos::acquireResponse,
-              d -> d instanceof Decision.Granted g ? List.of(g.lease()) : List.of(),
+              d -> d instanceof Decision.Granted g ? g.newlyGranted() : List.of(),
               principal,
               spec.requestId());
       return started(broker.acquire(spec, principal, answer), answer, reply);
@@ -131,7 +136,7 @@ final class LeaseCalls {
               spec.item(0).kind(),
               startNanos,
               protos::bundleResponse,
-              d -> d instanceof BundleDecision.Granted g ? g.leases() : List.of(),
+              d -> d instanceof BundleDecision.Granted g ? g.newlyGranted() : List.of(),
               principal,
               spec.requestId());
       return started(broker.acquireBundle(spec, principal, answer), answer, reply);
@@ -217,7 +222,7 @@ final class LeaseCalls {
     volatile boolean returned;
 
     /**
-     * @param leases the leases a decision grants
+     * @param leases the leases a decision newly grants (not an instance its session already held)
      * @param principal who asked: the grant of a caller that left is given back as it
      * @param requestId the request's {@code request_id}, empty for none
      */
@@ -242,17 +247,17 @@ final class LeaseCalls {
     public void decided(A decision) {
       boolean queued = returned || Thread.currentThread() != caller;
       timings.answered(kind, time.nanoTime() - startNanos, queued);
+      List<Lease> granted = leases.apply(decision);
       if (!reply.isCancelled()) {
-        reply.answer(response.apply(decision));
+        reply.answer(response.apply(decision), granted);
         return;
       }
-      List<Lease> granted = leases.apply(decision);
       if (!granted.isEmpty()) {
         // Without a request_id nobody can ask for it: back at once. With one, a retry may.
         giveBack(
             granted.get(0).sessionId(),
             requestId,
-            granted.stream().map(Lease::id).toList(),
+            ids(granted),
             principal,
             requestId.isEmpty() ? 0 : broker.policy().broker().sessionTtl().toNanos());
       }
@@ -264,6 +269,11 @@ final class LeaseCalls {
         reply.fail(Errors.toStatus(error));
       }
     }
+  }
+
+  /** The ids of {@code leases}. */
+  static List<String> ids(List<Lease> leases) {
+    return leases.isEmpty() ? List.of() : leases.stream().map(Lease::id).toList();
   }
 
   /**

@@ -12,6 +12,7 @@ import dev.berth.proto.v1.WasmInstanceStats;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.session.SessionChannel;
@@ -26,7 +27,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiFunction;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * One {@code OpenSession} stream: reads hello, heartbeats, acks, goodbye and the acquire and
@@ -215,10 +215,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                   sessionId,
                   Long.MAX_VALUE,
                   principal,
-                  call.answer(
-                      Protos::acquireResult,
-                      r -> r.hasGranted() ? List.of(r.getGranted().getLeaseId()) : List.of(),
-                      message.getRequest().getRequestId())));
+                  call.answer(Protos::acquireResult, message.getRequest().getRequestId())));
     }
   }
 
@@ -233,13 +230,7 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                   sessionId,
                   Long.MAX_VALUE,
                   principal,
-                  call.answer(
-                      Protos::bundleResult,
-                      r ->
-                          r.getGranted().getLeasesList().stream()
-                              .map(dev.berth.proto.v1.Lease::getLeaseId)
-                              .toList(),
-                      message.getRequest().getRequestId())));
+                  call.answer(Protos::bundleResult, message.getRequest().getRequestId())));
     }
   }
 
@@ -412,22 +403,19 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
 
     /**
      * Where the answer of this call, an acquire or a bundle, goes: {@code result} makes the
-     * stream's event from the call id and the response; {@code granted} names the leases a response
-     * grants, given back when the worker's cancel answered the call first (unless a repeat of
-     * {@code requestId} was given them, see {@link LeaseCalls#giveBack}).
+     * stream's event from the call id and the response. The leases an answer newly grants are given
+     * back when the worker's cancel answered the call first (unless a repeat of {@code requestId}
+     * was given them, see {@link LeaseCalls#giveBack}).
      */
-    <T> LeaseCalls.Reply<T> answer(
-        BiFunction<Long, T, SessionEvent> result,
-        Function<T, List<String>> granted,
-        String requestId) {
+    <T> LeaseCalls.Reply<T> answer(BiFunction<Long, T, SessionEvent> result, String requestId) {
       return new LeaseCalls.Reply<>() {
         @Override
-        public void answer(T response) {
+        public void answer(T response, List<Lease> granted) {
           if (finish()) {
             send(result.apply(id, response));
           } else if (withdrawn) {
             // The worker's cancel answered the call first: nobody will hear of this grant.
-            shared.calls().giveBack(sessionId, requestId, granted.apply(response), principal);
+            shared.calls().giveBack(sessionId, requestId, LeaseCalls.ids(granted), principal);
           }
         }
 

@@ -11,6 +11,8 @@ import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.SessionEvent;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.time.FakeTimeSource;
 import io.grpc.StatusRuntimeException;
@@ -40,7 +42,7 @@ class LeaseCallsTest {
     final List<T> answers = new ArrayList<>();
 
     @Override
-    public void answer(T response) {
+    public void answer(T response, List<Lease> granted) {
       answers.add(response);
     }
 
@@ -223,5 +225,57 @@ class LeaseCallsTest {
     time.advanceMillis(1);
 
     assertThat(broker.inUse(ResourceKind.PDF) + broker.inUse(ResourceKind.RENDER)).isZero();
+  }
+
+  private AcquireRequest.Builder wasm() {
+    return AcquireRequest.newBuilder()
+        .setSessionId(session)
+        .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_WASM);
+  }
+
+  /**
+   * A session holds one WASM instance, and asking again answers it. A caller gone before that
+   * answer gives back nothing: the instance is the one the worker got first and still uses.
+   */
+  @Test
+  void callerGoneBeforeARepeatedWasmAcquire_theInstanceTheSessionHeldIsKept() {
+    Caller<AcquireResponse> first = new Caller<>();
+    acquire(wasm(), first);
+    String instance = first.answers.get(0).getGranted().getLeaseId();
+    Caller<AcquireResponse> gone = new Caller<>();
+    gone.gone = true;
+
+    acquire(wasm(), gone);
+    time.advanceMillis(1);
+
+    assertThat(broker.inUse(ResourceKind.WASM)).isOne();
+    assertThat(broker.release(session, instance, PRINCIPAL, Outcome.UNKNOWN).changed())
+        .as("the holder's own release ends it")
+        .isTrue();
+  }
+
+  /** The same for a bundle: its new leases go back, the instance the session held stays. */
+  @Test
+  void callerGoneBeforeABundleGrant_givesBackItsNewLeases_notTheInstanceTheSessionHeld() {
+    Caller<AcquireResponse> first = new Caller<>();
+    acquire(wasm(), first);
+    Caller<AcquireBundleResponse> gone = new Caller<>();
+    gone.gone = true;
+    AcquireBundleRequest bundle =
+        AcquireBundleRequest.newBuilder()
+            .setSessionId(session)
+            .addItems(
+                AcquireRequest.newBuilder()
+                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF))
+            .addItems(
+                AcquireRequest.newBuilder()
+                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_WASM))
+            .build();
+
+    calls.bundle(bundle, null, Long.MAX_VALUE, PRINCIPAL, gone);
+    time.advanceMillis(1);
+
+    assertThat(broker.inUse(ResourceKind.PDF)).isZero();
+    assertThat(broker.inUse(ResourceKind.WASM)).isOne();
   }
 }
