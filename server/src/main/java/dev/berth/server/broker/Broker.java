@@ -771,10 +771,11 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
-   * Live leases in grant order (by fencing token), for paging. Empty or null filters match all.
+   * Live leases in grant order ({@link LeaseCursor#ORDER}: by fencing token, then by lease id), for
+   * paging. Empty or null filters match all.
    *
    * @param job only leases of sessions that run as this job ({@link Views.Session#job})
-   * @param afterToken only leases with a greater fencing token
+   * @param after only leases after this one ({@link LeaseCursor#START} for the first page)
    */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
@@ -785,15 +786,12 @@ public final class Broker implements AutoCloseable {
       String host,
       String sessionId,
       String job,
-      long afterToken,
+      LeaseCursor after,
       int limit) {
     List<Views.LeaseInfo> matching =
         state.command(
-            (now, fx) -> views.leasesUnordered(workerId, kind, host, sessionId, job, afterToken));
-    return matching.stream()
-        .sorted((a, b) -> Long.compareUnsigned(a.lease().fencingToken(), b.lease().fencingToken()))
-        .limit(limit)
-        .toList();
+            (now, fx) -> views.leasesUnordered(workerId, kind, host, sessionId, job, after));
+    return matching.stream().sorted(LeaseCursor.ORDER).limit(limit).toList();
   }
 
   /**

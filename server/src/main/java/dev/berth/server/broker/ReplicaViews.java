@@ -156,7 +156,7 @@ public final class ReplicaViews {
       String host,
       String sessionId,
       String job,
-      long afterToken,
+      LeaseCursor after,
       int limit,
       TimeSource time) {
     Map<String, String> workers = new HashMap<>();
@@ -167,10 +167,10 @@ public final class ReplicaViews {
         .filter(l -> kind == null || l.kind() == kind)
         .filter(l -> host.isEmpty() || l.host().equals(host))
         .filter(l -> sessionId.isEmpty() || l.sessionId().equals(sessionId))
-        .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
+        .filter(l -> after.precedes(l.fencingToken(), l.id()))
         .filter(l -> workerId.isEmpty() || workerId.equals(workers.get(l.sessionId())))
         .filter(l -> job.isEmpty() || job.equals(runsAs.get(l.sessionId())))
-        .sorted((a, b) -> Long.compareUnsigned(a.fencingToken(), b.fencingToken()))
+        .sorted(LeaseCursor.order(Fleet.LeaseEntry::fencingToken, Fleet.LeaseEntry::id))
         .limit(limit)
         .map(
             l -> {

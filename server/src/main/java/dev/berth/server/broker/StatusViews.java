@@ -111,12 +111,12 @@ final class StatusViews {
       String host,
       String sessionId,
       String job,
-      long afterToken) {
+      LeaseCursor after) {
     return state.leases.all().stream()
         .filter(l -> kind == null || l.kind() == kind)
         .filter(l -> host.isEmpty() || l.host().equals(host))
         .filter(l -> sessionId.isEmpty() || l.sessionId().equals(sessionId))
-        .filter(l -> Long.compareUnsigned(l.fencingToken(), afterToken) > 0)
+        .filter(l -> after.precedes(l.fencingToken(), l.id()))
         .filter(l -> job.isEmpty() || job.equals(jobOf(l.sessionId())))
         .map(l -> new Views.LeaseInfo(l, workerOf(l.sessionId())))
         .filter(i -> workerId.isEmpty() || i.workerId().equals(workerId))

@@ -22,6 +22,7 @@ import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.broker.Views;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.ResourceKind;
@@ -118,11 +119,10 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
         responses,
         () -> {
           int size = pageSize(request.getPageSize());
-          String token = decodeToken(request.getPageToken());
-          long after;
+          LeaseCursor after;
           try {
-            after = token.isEmpty() ? 0 : Long.parseUnsignedLong(token);
-          } catch (NumberFormatException e) {
+            after = LeaseCursor.parse(decodeToken(request.getPageToken()));
+          } catch (IllegalArgumentException e) {
             throw BrokerException.invalid("page_token", "not a token this broker issued");
           }
           // UNSPECIFIED lists every kind.
@@ -146,8 +146,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
             b.addLeases(protos.leaseInfo(info));
           }
           if (page.size() > size) {
-            b.setNextPageToken(
-                encodeToken(Long.toUnsignedString(page.get(size - 1).lease().fencingToken())));
+            b.setNextPageToken(encodeToken(LeaseCursor.after(page.get(size - 1)).text()));
           }
           role.cluster().ifPresent(c -> b.setAnsweredBy(Protos.clusterNode(c)));
           return b.build();

@@ -2,6 +2,7 @@ package dev.berth.server.replication;
 
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.Fleet;
+import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.broker.ReplicaViews;
 import dev.berth.server.broker.Views;
 import dev.berth.server.lease.ResourceKind;
@@ -69,10 +70,10 @@ public final class AdminReads {
       String host,
       String sessionId,
       String job,
-      long afterToken,
+      LeaseCursor after,
       int limit) {
     return replica == null
-        ? broker.leases(workerId, kind, host, sessionId, job, afterToken, limit)
+        ? broker.leases(workerId, kind, host, sessionId, job, after, limit)
         : ReplicaViews.leases(
             replica,
             broker.policy().jobs(),
@@ -81,7 +82,7 @@ public final class AdminReads {
             host,
             sessionId,
             job,
-            afterToken,
+            after,
             limit,
             time);
   }

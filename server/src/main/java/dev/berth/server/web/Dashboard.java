@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpsExchange;
 import dev.berth.common.Durations;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
+import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.broker.Views;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.failure.BrokerException;
@@ -303,7 +304,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       sessions = reads.sessions("", "", DashboardJson.SESSIONS_SHOWN);
       // Every live lease, so the snapshot can count them all and list those of the sessions shown
       // (the broker sorts them all for any limit).
-      leases = reads.leases("", null, "", "", "", 0, Integer.MAX_VALUE);
+      leases = reads.leases("", null, "", "", "", LeaseCursor.START, Integer.MAX_VALUE);
     }
     Optional<ClusterStatus> node = role.cluster();
     String leaderApi = role.leaderApi();
@@ -488,7 +489,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       throw WebError.invalid("host", "longer than " + MAX_HOST_LENGTH + " characters");
     }
     ResourceKind kind = query.get("kind").isEmpty() ? null : kind(query.get("kind"));
-    long after = after(query.get("after"));
+    LeaseCursor after = after(query.get("after"));
     int limit = limit(query.get("limit"));
     AdminReads reads = reads();
     DashboardJson.Source source = source(reads);
@@ -519,16 +520,15 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     throw WebError.invalid("kind", "must be one of render, pdf, wasm, got '" + text + "'");
   }
 
-  private static long after(String text) {
-    if (text.isEmpty()) {
-      return 0;
-    }
+  private static LeaseCursor after(String text) {
     try {
-      return Long.parseUnsignedLong(text);
-    } catch (NumberFormatException e) {
+      return LeaseCursor.parse(text);
+    } catch (IllegalArgumentException e) {
       throw WebError.invalid(
           "after",
-          "must be a fencing token (the next_after of the page before), got '" + text + "'");
+          "must be the next_after of the page before ('<token>:<lease id>'), got '"
+              + (text.length() > 64 ? text.substring(0, 64) + "…" : text)
+              + "'");
     }
   }
 

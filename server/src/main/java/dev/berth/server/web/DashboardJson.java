@@ -3,6 +3,7 @@ package dev.berth.server.web;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.berth.server.admission.RefusalReason;
+import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.broker.Views;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.lease.Lease;
@@ -250,10 +251,7 @@ final class DashboardJson {
     }
     out.add("leases", leases);
     out.addProperty(
-        "next_after",
-        page.size() > limit
-            ? Long.toUnsignedString(page.get(limit - 1).lease().fencingToken())
-            : "");
+        "next_after", page.size() > limit ? LeaseCursor.after(page.get(limit - 1)).text() : "");
     return out;
   }
 

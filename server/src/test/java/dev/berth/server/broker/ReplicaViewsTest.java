@@ -74,13 +74,19 @@ class ReplicaViewsTest {
 
   @Test
   void leases_filteredByTheJobTheirSessionRunsAs() {
-    assertThat(ReplicaViews.leases(fleet(), CRAWL, "", null, "", "", "crawl", 0, 10, time))
+    assertThat(
+            ReplicaViews.leases(
+                fleet(), CRAWL, "", null, "", "", "crawl", LeaseCursor.START, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-1", "l-2");
-    assertThat(ReplicaViews.leases(fleet(), CRAWL, "", null, "", "", "default", 0, 10, time))
+    assertThat(
+            ReplicaViews.leases(
+                fleet(), CRAWL, "", null, "", "", "default", LeaseCursor.START, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-3");
-    assertThat(ReplicaViews.leases(fleet(), CRAWL, "", null, "", "", "p", 0, 10, time)).isEmpty();
+    assertThat(
+            ReplicaViews.leases(fleet(), CRAWL, "", null, "", "", "p", LeaseCursor.START, 10, time))
+        .isEmpty();
   }
 
   @Test
@@ -102,7 +108,8 @@ class ReplicaViewsTest {
     long nowNanos = time.nanoTime();
 
     List<Views.LeaseInfo> all =
-        ReplicaViews.leases(fleet(), JobsConfig.defaults(), "", null, "", "", "", 0, 10, time);
+        ReplicaViews.leases(
+            fleet(), JobsConfig.defaults(), "", null, "", "", "", LeaseCursor.START, 10, time);
 
     assertThat(all).extracting(i -> i.lease().id()).containsExactly("l-1", "l-2", "l-3");
     assertThat(all).extracting(Views.LeaseInfo::workerId).containsExactly("w-2", "w-2", "w-1");
@@ -118,21 +125,45 @@ class ReplicaViewsTest {
     Fleet f = fleet();
     assertThat(
             ReplicaViews.leases(
-                f, JobsConfig.defaults(), "", ResourceKind.PDF, "", "", "", 0, 10, time))
+                f,
+                JobsConfig.defaults(),
+                "",
+                ResourceKind.PDF,
+                "",
+                "",
+                "",
+                LeaseCursor.START,
+                10,
+                time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-3");
     assertThat(
             ReplicaViews.leases(
-                f, JobsConfig.defaults(), "", null, "b.example", "", "", 0, 10, time))
+                f,
+                JobsConfig.defaults(),
+                "",
+                null,
+                "b.example",
+                "",
+                "",
+                LeaseCursor.START,
+                10,
+                time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-2", "l-3");
-    assertThat(ReplicaViews.leases(f, JobsConfig.defaults(), "", null, "", "s-b", "", 0, 10, time))
+    assertThat(
+            ReplicaViews.leases(
+                f, JobsConfig.defaults(), "", null, "", "s-b", "", LeaseCursor.START, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-1", "l-2");
-    assertThat(ReplicaViews.leases(f, JobsConfig.defaults(), "w-1", null, "", "", "", 0, 10, time))
+    assertThat(
+            ReplicaViews.leases(
+                f, JobsConfig.defaults(), "w-1", null, "", "", "", LeaseCursor.START, 10, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-3");
-    assertThat(ReplicaViews.leases(f, JobsConfig.defaults(), "", null, "", "", "", 10, 1, time))
+    assertThat(
+            ReplicaViews.leases(
+                f, JobsConfig.defaults(), "", null, "", "", "", new LeaseCursor(10, null), 1, time))
         .extracting(i -> i.lease().id())
         .containsExactly("l-2");
   }

@@ -693,6 +693,48 @@ class AdminServiceTest {
     assertThat(seen).containsExactlyElementsOf(granted);
   }
 
+  /**
+   * Leases a worker kept in safe mode and the broker adopted all carry fencing token 0: they are
+   * listed (before the granted ones, by id among themselves) and paged through one at a time, not
+   * skipped as leases at or below the first page's start.
+   */
+  @Test
+  void listLeases_adoptedSafeModeLeasesWithTokenZero_listedAndPagedById() {
+    Lease granted = render(session, "https://h.example.com/");
+    worker.cancel();
+    SessionRecorder resumed = b.openStream();
+    resumed.resume(
+        "worker-1",
+        session,
+        dev.berth.proto.v1.HeldLease.newBuilder()
+            .setLeaseId(granted.getLeaseId())
+            .setFencingToken(granted.getFencingToken())
+            .build(),
+        dev.berth.proto.v1.HeldLease.newBuilder()
+            .setLeaseId("local-b")
+            .setKind(RESOURCE_KIND_RENDER)
+            .setHost("b.example")
+            .build(),
+        dev.berth.proto.v1.HeldLease.newBuilder()
+            .setLeaseId("local-a")
+            .setKind(RESOURCE_KIND_PDF)
+            .build());
+
+    List<String> seen = new ArrayList<>();
+    String token = "";
+    do {
+      ListLeasesResponse page =
+          admin.listLeases(
+              ListLeasesRequest.newBuilder().setPageSize(1).setPageToken(token).build());
+      page.getLeasesList().forEach(l -> seen.add(l.getLease().getLeaseId()));
+      token = page.getNextPageToken();
+    } while (!token.isEmpty());
+
+    assertThat(seen).containsExactly("local-a", "local-b", granted.getLeaseId());
+    assertThat(leaseIds(ListLeasesRequest.newBuilder().setHost("b.example")))
+        .containsExactly("local-b");
+  }
+
   @Test
   void listLeases_leaseEndsBetweenPages_nextPageNeitherRepeatsNorSkips() {
     List<Lease> granted = new ArrayList<>();

@@ -28,6 +28,7 @@ import dev.berth.proto.v1.StreamAcquire;
 import dev.berth.proto.v1.StreamAcquireBundle;
 import dev.berth.proto.v1.StreamRelease;
 import dev.berth.proto.v1.UpdateLimitsRequest;
+import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.config.Policy;
 import dev.berth.server.tracing.Spans;
 import dev.berth.server.tracing.Tracing;
@@ -195,7 +196,8 @@ class TracingServiceTest {
 
     b.time.advance(Duration.ofSeconds(3));
     worker.heartbeat(0);
-    String held = b.broker.leases("", null, "", session, "", 0, 10).get(0).lease().id();
+    String held =
+        b.broker.leases("", null, "", session, "", LeaseCursor.START, 10).get(0).lease().id();
     b.release(session, held);
 
     assertThat(answered(waiting).hasGranted()).isTrue();
@@ -320,7 +322,8 @@ class TracingServiceTest {
 
     b.time.advance(Duration.ofSeconds(3));
     worker.heartbeat(1);
-    String held = b.broker.leases("", null, "", session, "", 0, 10).get(0).lease().id();
+    String held =
+        b.broker.leases("", null, "", session, "", LeaseCursor.START, 10).get(0).lease().id();
     b.release(session, held);
     AcquireResult result = worker.nextAcquireResult();
 
