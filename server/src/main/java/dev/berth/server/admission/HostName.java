@@ -16,6 +16,9 @@ public final class HostName {
   /** The longest label of a DNS name, as {@link IDN#toASCII} enforces it. */
   private static final int MAX_LABEL = 63;
 
+  /** The longest DNS name, in its ASCII form and without the trailing dot. */
+  public static final int MAX_NAME = 253;
+
   private HostName() {}
 
   /**
@@ -106,6 +109,18 @@ public final class HostName {
     String host = url.substring(hostStart, hostEnd);
     String ascii =
         asciiFastPath && isPlainAscii(host) ? host.toLowerCase(Locale.ROOT) : idn(host, field);
+    if (ascii.length() > MAX_NAME) {
+      // A lease's host is declared back on every resume, where a longer one is refused: refused
+      // here, it never becomes a lease its worker cannot declare.
+      throw BrokerException.invalid(
+          field,
+          "host '"
+              + clip(host)
+              + "' is "
+              + ascii.length()
+              + " characters long; a DNS name has at most "
+              + MAX_NAME);
+    }
     if (IpLiterals.endsInNumber(ascii)) {
       String address = IpLiterals.ipv4(ascii);
       if (address == null) {
@@ -147,6 +162,42 @@ public final class HostName {
       }
     }
     return ascii;
+  }
+
+  /**
+   * A host as a lease names it (what {@link #of} gives for its URL), normalised the same way, so
+   * that a host a worker declares on a resume is charged to the same bucket as one it acquired for:
+   * a name, an IPv4 address or a bracketed IPv6 address, with no port, path or user. Empty stays
+   * empty (a lease with no URL).
+   *
+   * @throws BrokerException INVALID_ARGUMENT naming {@code field} and the rule it broke
+   */
+  public static String ofHost(String host, String field) {
+    if (host.isEmpty()) {
+      return host;
+    }
+    boolean bracketed = host.charAt(0) == '[';
+    for (int i = 0; i < host.length(); i++) {
+      char c = host.charAt(i);
+      if (c == '/'
+          || c == '?'
+          || c == '#'
+          || c == '\\'
+          || c == '@'
+          || c <= ' '
+          || (c == ':' && !bracketed)) {
+        throw BrokerException.invalid(
+            field,
+            "must be a host name or address alone (no scheme, port, path or user), got '"
+                + clip(host)
+                + "'");
+      }
+    }
+    if (bracketed && host.charAt(host.length() - 1) != ']') {
+      throw BrokerException.invalid(
+          field, "must be a bracketed IPv6 address alone, got '" + clip(host) + "'");
+    }
+    return of("http://" + host + "/", field);
   }
 
   /**

@@ -1,9 +1,11 @@
 package dev.berth.server.session;
 
 import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.HostName;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -38,6 +40,9 @@ public record HelloSpec(
    * A lease the worker declares it still holds.
    *
    * @param kind null when the worker did not say (it cannot be re-admitted after a restart then)
+   * @param host as {@link HostName#of} gives it (validated hellos carry it normalised), or empty
+   * @param memoryMb the wire's {@code uint32} as it came, so above 2^31 it reads negative (and is
+   *     refused by {@link #validate})
    */
   public record HeldLease(
       String leaseId,
@@ -104,7 +109,8 @@ public record HelloSpec(
   }
 
   /**
-   * Validates raw hello fields.
+   * Validates raw hello fields; the held leases' hosts come back normalised ({@link
+   * HostName#ofHost}).
    *
    * @param job empty, or a job name by the rule of {@link JobsConfig#nameProblem} (it need not be
    *     configured: a job that is not runs as {@code default})
@@ -149,11 +155,12 @@ public record HelloSpec(
     if (heldLeases.size() > MAX_HELD_LEASES) {
       throw BrokerException.invalid("hello.held_leases", "at most " + MAX_HELD_LEASES + " entries");
     }
+    List<HeldLease> declared = new ArrayList<>(heldLeases.size());
     for (HeldLease held : heldLeases) {
       AcquireSpec.requireId("hello.held_leases.lease_id", held.leaseId(), true);
-      if (held.host().length() > 253) {
-        throw BrokerException.invalid("hello.held_leases.host", "longer than 253 characters");
-      }
+      // Normalised as an acquire's host is, so that what the lease's release reports (a 429's
+      // pause) reaches the bucket the host's acquires are charged to.
+      String host = HostName.ofHost(held.host(), "hello.held_leases.host");
       if (!held.module().isEmpty()) {
         AcquireSpec.requireName("hello.held_leases.module", held.module());
       }
@@ -161,8 +168,21 @@ public record HelloSpec(
         // The bound of an acquire's memory_estimate_mb, which is what a held lease's memory was.
         throw BrokerException.invalid(
             "hello.held_leases.memory_mb",
-            "must be 0.." + AcquireSpec.MAX_MEMORY_ESTIMATE_MB + ", got " + held.memoryMb());
+            "must be 0.."
+                + AcquireSpec.MAX_MEMORY_ESTIMATE_MB
+                + ", got "
+                + Integer.toUnsignedString(held.memoryMb()));
       }
+      declared.add(
+          host.equals(held.host())
+              ? held
+              : new HeldLease(
+                  held.leaseId(),
+                  held.fencingToken(),
+                  held.kind(),
+                  host,
+                  held.module(),
+                  held.memoryMb()));
     }
     if (!awaitedRequestIds.isEmpty() && !heldLeasesComplete) {
       throw BrokerException.invalid(
@@ -180,7 +200,7 @@ public record HelloSpec(
         labels,
         memoryLimitMb,
         resumeSessionId,
-        heldLeases,
+        declared,
         job,
         heldLeasesComplete,
         awaitedRequestIds);

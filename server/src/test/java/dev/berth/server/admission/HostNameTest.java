@@ -166,4 +166,45 @@ class HostNameTest {
   void of_backslashBeforeUserInfo_hostIsWhatBrowsersFetch() {
     assertThat(HostName.of("http://evil.com\\@good.com/", "url")).isEqualTo("evil.com");
   }
+
+  @Test
+  void of_hostLongerThanADnsName_isRefused() {
+    String label = "a".repeat(60);
+    String host = String.join(".", label, label, label, label, label) + ".com"; // 308 characters
+
+    assertThatThrownBy(() -> HostName.of("https://" + host + "/", "url"))
+        .isInstanceOf(BrokerException.class)
+        .hasMessageContaining("url")
+        .hasMessageContaining("308 characters long; a DNS name has at most 253");
+  }
+
+  @Test
+  void of_hostOf253Characters_isAccepted() {
+    String host =
+        "a".repeat(61) + "." + "b".repeat(63) + "." + "c".repeat(63) + "." + "d".repeat(63);
+
+    assertThat(HostName.of("https://" + host + "/", "url")).hasSize(253);
+  }
+
+  @Test
+  void ofHost_normalisesAsAnAcquiresUrlIs() {
+    assertThat(HostName.ofHost("PAUSE-ME.Example", "h")).isEqualTo("pause-me.example");
+    assertThat(HostName.ofHost("BÜCHER.example", "h")).isEqualTo("xn--bcher-kva.example");
+    assertThat(HostName.ofHost("0x7f.1", "h")).isEqualTo("127.0.0.1");
+    assertThat(HostName.ofHost("[0:0::1]", "h")).isEqualTo("[::1]");
+    assertThat(HostName.ofHost("example.com.", "h")).isEqualTo("example.com");
+    assertThat(HostName.ofHost("", "h")).isEmpty();
+  }
+
+  @Test
+  void ofHost_somethingOtherThanAHostAlone_namesTheField() {
+    for (String bad :
+        List.of(
+            "NOT A HOST!!", "example.com:80", "a/b", "u@example.com", "[::1]:80", "x?y", "..")) {
+      assertThatThrownBy(() -> HostName.ofHost(bad, "hello.held_leases.host"))
+          .as(bad)
+          .isInstanceOf(BrokerException.class)
+          .hasMessageContaining("hello.held_leases.host");
+    }
+  }
 }

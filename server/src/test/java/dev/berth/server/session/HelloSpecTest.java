@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.HelloSpec.HeldLease;
 import java.util.Collections;
 import java.util.HashMap;
@@ -112,6 +113,52 @@ class HelloSpecTest {
     assertInvalid(
         () -> HelloSpec.validate("w", Map.of(), 0, "", List.of(new HeldLease("", 1))),
         "hello.held_leases.lease_id");
+  }
+
+  @Test
+  void validate_heldLeaseHost_normalisedAsAnAcquiresHostIs() {
+    HelloSpec hello =
+        HelloSpec.validate(
+            "w",
+            Map.of(),
+            0,
+            "s-1",
+            List.of(
+                new HeldLease("l-1", 0, ResourceKind.RENDER, "PAUSE-ME.Example.", "", 0),
+                new HeldLease("l-2", 0, ResourceKind.WASM, "", "extractor", 0)));
+
+    assertThat(hello.heldLeases())
+        .extracting(HeldLease::host)
+        .containsExactly("pause-me.example", "");
+  }
+
+  @Test
+  void validate_heldLeaseHostNotAHost_namesHeldLeaseHost() {
+    for (String bad : List.of("NOT A HOST!!", "example.com:443", "a".repeat(254))) {
+      assertInvalid(
+          () ->
+              HelloSpec.validate(
+                  "w",
+                  Map.of(),
+                  0,
+                  "s-1",
+                  List.of(new HeldLease("l-1", 0, ResourceKind.RENDER, bad, "", 0))),
+          "hello.held_leases.host");
+    }
+  }
+
+  @Test
+  void validate_heldLeaseMemoryAboveTwoToThe31_reportedAsSent() {
+    // The wire's uint32 4294967295 arrives as the int -1.
+    assertThatThrownBy(
+            () ->
+                HelloSpec.validate(
+                    "w",
+                    Map.of(),
+                    0,
+                    "s-1",
+                    List.of(new HeldLease("l-1", 0, ResourceKind.PDF, "", "", -1))))
+        .hasMessage("hello.held_leases.memory_mb: must be 0..1048576, got 4294967295");
   }
 
   private static HelloSpec awaiting(boolean complete, List<String> awaited) {
