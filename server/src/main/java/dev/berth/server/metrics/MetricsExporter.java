@@ -2,10 +2,18 @@ package dev.berth.server.metrics;
 
 import com.codahale.metrics.MetricRegistry;
 import com.codahale.metrics.jmx.JmxReporter;
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
-import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
+import io.prometheus.metrics.exporter.common.PrometheusHttpExchange;
+import io.prometheus.metrics.exporter.common.PrometheusHttpRequest;
+import io.prometheus.metrics.exporter.common.PrometheusHttpResponse;
+import io.prometheus.metrics.exporter.common.PrometheusScrapeHandler;
+import io.prometheus.metrics.exporter.httpserver.HttpExchangeAdapter;
 import io.prometheus.metrics.instrumentation.dropwizard.DropwizardExports;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Publishes a {@link BrokerMetrics} registry: as a Prometheus scrape handler (text, OpenMetrics or
@@ -16,6 +24,8 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  * <p>Thread-safe.
  */
 public final class MetricsExporter implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(MetricsExporter.class);
+
   /** The JMX domain of Berth's MBeans. */
   public static final String JMX_DOMAIN = "dev.berth";
 
@@ -42,7 +52,61 @@ public final class MetricsExporter implements AutoCloseable {
       jmx = JmxReporter.forRegistry(registry).inDomain(JMX_DOMAIN).build();
       jmx.start();
     }
-    return new MetricsExporter(new MetricsHandler(prometheus), jmx);
+    return new MetricsExporter(new ScrapeHandler(new PrometheusScrapeHandler(prometheus)), jmx);
+  }
+
+  /**
+   * The library's scrape over the JDK server, less its log line for a scraper that went away: the
+   * library logs every failed write of an answer as an error with its stack trace, so a scraper
+   * that times out or is stopped mid-answer (a normal event) would flood the log, one trace per
+   * scrape. Writes are the only input or output of a scrape, so a failed one is the client's
+   * leaving, noted at DEBUG; anything else is answered 500 and logged by the library as before.
+   */
+  private static final class ScrapeHandler implements HttpHandler {
+    private final PrometheusScrapeHandler scrape;
+
+    ScrapeHandler(PrometheusScrapeHandler scrape) {
+      this.scrape = scrape;
+    }
+
+    @Override
+    public void handle(HttpExchange exchange) throws IOException {
+      scrape.handleRequest(new Exchange(new HttpExchangeAdapter(exchange)));
+    }
+  }
+
+  /** The library's exchange, but for what a failed write does. */
+  private static final class Exchange implements PrometheusHttpExchange {
+    private final HttpExchangeAdapter adapter;
+
+    Exchange(HttpExchangeAdapter adapter) {
+      this.adapter = adapter;
+    }
+
+    @Override
+    public PrometheusHttpRequest getRequest() {
+      return adapter.getRequest();
+    }
+
+    @Override
+    public PrometheusHttpResponse getResponse() {
+      return adapter.getResponse();
+    }
+
+    @Override
+    public void handleException(IOException e) {
+      log.debug("a scraper left before its answer was sent: {}", e.toString());
+    }
+
+    @Override
+    public void handleException(RuntimeException e) {
+      adapter.handleException(e);
+    }
+
+    @Override
+    public void close() {
+      adapter.close();
+    }
   }
 
   /**

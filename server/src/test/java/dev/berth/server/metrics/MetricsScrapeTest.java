@@ -321,4 +321,61 @@ class MetricsScrapeTest {
             "berth_host_refusals_total{host=\"other\"}");
     assertThat(m.value("berth_host_refusals_total", "host", "other")).isEqualTo(49.0);
   }
+
+  /**
+   * A scraper that leaves before its answer is written (a scrape timeout, Ctrl-C) is the client's
+   * doing: it is noted at DEBUG, not logged as an error with a stack trace once per scrape.
+   */
+  @Test
+  void scraperLeavesBeforeTheAnswer_notedAtDebug_noErrorLogged() throws Exception {
+    ch.qos.logback.classic.Logger logger =
+        (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(MetricsExporter.class);
+    ch.qos.logback.classic.Level level = logger.getLevel();
+    java.util.concurrent.CountDownLatch noted = new java.util.concurrent.CountDownLatch(1);
+    List<ch.qos.logback.classic.spi.ILoggingEvent> errors =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
+    ch.qos.logback.core.AppenderBase<ch.qos.logback.classic.spi.ILoggingEvent> appender =
+        new ch.qos.logback.core.AppenderBase<>() {
+          @Override
+          protected void append(ch.qos.logback.classic.spi.ILoggingEvent event) {
+            if (event.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN)) {
+              errors.add(event);
+            } else if (event.getFormattedMessage().startsWith("a scraper left")) {
+              noted.countDown();
+            }
+          }
+        };
+    appender.start();
+    logger.setLevel(ch.qos.logback.classic.Level.DEBUG);
+    logger.addAppender(appender);
+    try {
+      // An answer of many megabytes, more than the socket buffers hold: it is still being written
+      // when the scraper, having read its first byte, resets the connection.
+      for (int i = 0; i < 200_000; i++) {
+        int value = i;
+        registry.register(
+            "berth.test.filler." + i, (com.codahale.metrics.Gauge<Integer>) () -> value);
+      }
+      try (java.net.Socket socket =
+          new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), web.port())) {
+        socket
+            .getOutputStream()
+            .write(
+                "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        assertThat(socket.getInputStream().read()).as("the answer has begun").isNotNegative();
+        socket.setSoLinger(true, 0); // close with a reset, not a FIN
+      }
+      noted.await(30, TimeUnit.SECONDS);
+      for (int i = 0; i < 200_000; i++) {
+        registry.remove("berth.test.filler." + i);
+      }
+      assertThat(noted.getCount()).as("a scraper's leaving was noted").isZero();
+      assertThat(scrape().types).as("the next scrape is answered").isNotEmpty();
+    } finally {
+      logger.detachAppender(appender);
+      logger.setLevel(level);
+    }
+    assertThat(errors).isEmpty();
+  }
 }
