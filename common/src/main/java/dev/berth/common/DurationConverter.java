@@ -10,7 +10,8 @@ import picocli.CommandLine.TypeConversionException;
  * alike. Name it on each {@code Duration} option ({@code converter = DurationConverter.class})
  * rather than registering it per type: picocli's own converter for {@code Duration} reads only
  * ISO-8601, and an option that missed a registration would silently take that second format.
- * Refuses negative durations; {@link Positive} refuses zero too.
+ * Refuses negative durations, those longer than {@link Durations#MAX} and those with a part of a
+ * millisecond; {@link Positive} refuses zero too.
  *
  * <p>Stateless and thread-safe.
  */
@@ -25,6 +26,10 @@ public class DurationConverter implements ITypeConverter<Duration> {
     }
     if (d.isNegative()) {
       throw new TypeConversionException("must not be negative, got '" + value + "'");
+    }
+    String problem = Durations.boundsProblem(d, value);
+    if (problem != null) {
+      throw new TypeConversionException(problem);
     }
     return d;
   }

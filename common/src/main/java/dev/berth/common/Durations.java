@@ -19,7 +19,29 @@ public final class Durations {
   /** The rule a caller names in its error, after the name of the field or key at fault. */
   public static final String RULE = "must be a duration like 500ms, 10s, 1m30s or 1h";
 
+  /**
+   * The longest duration any setting or option takes: far beyond every use, and far enough below
+   * the 292 years a {@code long} of nanoseconds holds that no arithmetic on one overflows. A key or
+   * option with a tighter rule checks it besides.
+   */
+  public static final Duration MAX = Duration.ofDays(3650);
+
   private Durations() {}
+
+  /**
+   * What is wrong with {@code d}, read from {@code text}, as a setting or an option: longer than
+   * {@link #MAX}, or not whole milliseconds (what Berth writes back is whole milliseconds); null
+   * when nothing is. Negative durations are the caller's to refuse, with its own rule.
+   */
+  public static String boundsProblem(Duration d, String text) {
+    if (d.compareTo(MAX) > 0) {
+      return "must be at most 3650d (ten years), got '" + text + "'";
+    }
+    if (d.toNanosPart() % 1_000_000 != 0) {
+      return "must be whole milliseconds, got '" + text + "'";
+    }
+    return null;
+  }
 
   /**
    * Parses {@code text}.

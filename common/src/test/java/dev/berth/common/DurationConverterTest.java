@@ -56,4 +56,21 @@ class DurationConverterTest {
         .hasMessageContaining("--timeout")
         .hasMessageContaining("must be more than zero, got '0s'");
   }
+
+  /** A timeout of 999999999d overflowed when a command turned it into nanoseconds. */
+  @Test
+  void convert_longerThanTenYears_refusedNamingTheOption() {
+    assertThatThrownBy(() -> parse("--timeout", "999999999d"))
+        .isInstanceOf(ParameterException.class)
+        .hasMessageContaining("--timeout")
+        .hasMessageContaining("must be at most 3650d (ten years), got '999999999d'");
+    assertThat(parse("--timeout", "3650d").timeout).isEqualTo(Durations.MAX);
+  }
+
+  @Test
+  void convert_partOfAMillisecond_refused() {
+    assertThatThrownBy(() -> parse("--timeout", "PT0.0001S"))
+        .isInstanceOf(ParameterException.class)
+        .hasMessageContaining("must be whole milliseconds, got 'PT0.0001S'");
+  }
 }

@@ -630,22 +630,44 @@ public final class Broker implements AutoCloseable {
   // ---------------------------------------------------------------- drain and shutdown
 
   /**
+   * The longest a drain may give its workers: a day. A drain is maintenance; a worker told to
+   * finish years from now (a protobuf {@code Timestamp} cannot even say past the year 9999) was
+   * told nothing useful.
+   */
+  public static final Duration MAX_DRAIN_DEADLINE = Duration.ofHours(24);
+
+  /**
    * Stops new grants to one session and tells its worker to finish by the deadline.
    *
+   * @param deadline null for none; at most {@link #MAX_DRAIN_DEADLINE}
    * @return the number of leases the session still holds
+   * @throws BrokerException INVALID_ARGUMENT naming {@code deadline} when it is longer
    */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
   @SuppressWarnings("GuardedBy")
   public int drainSession(String sessionId, Duration deadline) {
+    requireDrainDeadline(deadline);
     return state.command((now, fx) -> sessions.drain(sessionId, deadline, now, fx));
   }
 
-  /** Stops (or, with {@code resume}, restarts) new grants broker-wide. */
+  private static void requireDrainDeadline(Duration deadline) {
+    if (deadline != null && deadline.compareTo(MAX_DRAIN_DEADLINE) > 0) {
+      throw BrokerException.invalid(
+          "deadline", "must be at most 24h, got " + dev.berth.common.Durations.format(deadline));
+    }
+  }
+
+  /**
+   * Stops (or, with {@code resume}, restarts) new grants broker-wide.
+   *
+   * @param deadline as for {@link #drainSession}
+   */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
   @SuppressWarnings("GuardedBy")
   public void drainBroker(boolean resume, Duration deadline) {
+    requireDrainDeadline(deadline);
     state.act(
         (now, fx) -> {
           // A broker drain is one flag, not a mark on every session, so lifting it restores every

@@ -9,12 +9,8 @@ import java.time.Duration;
 public final class Durations {
   private Durations() {}
 
-  /**
-   * The longest duration any setting takes: far beyond every key's use, and far enough below the
-   * 292 years a {@code long} of nanoseconds holds that no arithmetic on a setting overflows. A key
-   * with a tighter rule checks it besides.
-   */
-  public static final Duration MAX = Duration.ofDays(3650);
+  /** The longest duration any setting takes ({@link dev.berth.common.Durations#MAX}). */
+  public static final Duration MAX = dev.berth.common.Durations.MAX;
 
   /**
    * Parses {@code text}: a duration of whole milliseconds, at most {@link #MAX}.
@@ -28,12 +24,10 @@ public final class Durations {
     } catch (IllegalArgumentException e) {
       throw new ConfigException(key, e.getMessage());
     }
-    if (d.compareTo(MAX) > 0) {
-      throw new ConfigException(key, "must be at most 3650d (ten years), got '" + text + "'");
-    }
-    if (d.toNanosPart() % 1_000_000 != 0) {
-      // What --print-config and a follower's copy of the policy write is whole milliseconds.
-      throw new ConfigException(key, "must be whole milliseconds, got '" + text + "'");
+    // What --print-config and a follower's copy of the policy write is whole milliseconds.
+    String problem = dev.berth.common.Durations.boundsProblem(d, text);
+    if (problem != null) {
+      throw new ConfigException(key, problem);
     }
     return d;
   }

@@ -599,7 +599,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   private static Duration deadline(String text) {
     try {
       Duration d = Durations.parse(text);
-      if (d.isNegative() || d.compareTo(Duration.ofHours(24)) > 0) {
+      if (d.isNegative() || d.compareTo(Broker.MAX_DRAIN_DEADLINE) > 0) {
         throw WebError.invalid("deadline", "must be 0s..24h, got " + text);
       }
       return d.isZero() ? null : d;

@@ -340,6 +340,30 @@ class AdminServiceTest {
                                 .build()))
             .andThen(t -> assertThat(t.status().getDraining()).isFalse()),
         Invalid.of(
+                "drainSession: deadline beyond a day; nothing drained",
+                "deadline: must be at most 24h, got 1d1s",
+                t ->
+                    () ->
+                        t.admin.drainSession(
+                            DrainSessionRequest.newBuilder()
+                                .setSessionId(t.session)
+                                .setDeadline(seconds(86_401))
+                                .build()))
+            .andThen(
+                t ->
+                    assertThat(t.b.acquire(request(t.session, RESOURCE_KIND_PDF)).hasGranted())
+                        .isTrue()),
+        Invalid.of(
+                "drainBroker: deadline beyond a day; not draining",
+                "deadline: must be at most 24h",
+                t ->
+                    () ->
+                        t.admin.drainBroker(
+                            DrainBrokerRequest.newBuilder()
+                                .setDeadline(seconds(3_000_000L * 86_400))
+                                .build()))
+            .andThen(t -> assertThat(t.status().getDraining()).isFalse()),
+        Invalid.of(
             "explain: RENDER without a URL",
             "url:",
             t -> () -> t.explain(request(t.session, RESOURCE_KIND_RENDER).clearUrl())),
