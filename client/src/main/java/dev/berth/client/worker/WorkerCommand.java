@@ -4,6 +4,7 @@ import dev.berth.client.BrokerClient;
 import dev.berth.client.cli.options.ConnectionOptions;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
+import dev.berth.common.Identifiers;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URI;
@@ -258,6 +259,11 @@ public final class WorkerCommand implements Callable<Integer> {
     CommandLines.range(spec, "--concurrency", concurrency, 1, 64);
     CommandLines.range(spec, "--attempts", attempts, 1, 100);
     CommandLines.range(spec, "--memory-limit-mb", memoryLimitMb, 0, Integer.MAX_VALUE);
+    java.util.Optional<String> badId =
+        workerId == null ? java.util.Optional.empty() : Identifiers.problem(workerId);
+    if (badId.isPresent()) {
+      throw CommandLines.usage(spec, "--worker-id: " + badId.get() + ", got '" + workerId + "'");
+    }
     ConnectionOptions.Settings settings = connection.resolve(env);
     return new WorkerOptions(
         settings,

@@ -131,8 +131,12 @@ class WorkerOptionsTest {
     assertThat(run(Map.of(), concat(base(), "--acquire-timeout", "soon"))).isEqualTo(2);
     assertThat(run(Map.of(), concat(base(), "--navigation-timeout", "0s"))).isEqualTo(2);
     assertThat(run(Map.of(), concat(base(), "--frobnicate", "1"))).isEqualTo(2);
+    assertThat(run(Map.of(), concat(base(), "--worker-id", "a b"))).isEqualTo(2);
+    assertThat(run(Map.of(), concat(base(), "--worker-id", "w".repeat(129)))).isEqualTo(2);
 
     assertThat(err())
+        .contains("berth worker: --worker-id: must be printable ASCII without spaces, got 'a b'")
+        .contains("berth worker: --worker-id: must be 1..128 characters")
         .contains("berth worker: --concurrency: must be 1..64, got 0")
         .contains("berth worker: --acquire-timeout: must be a duration like 500ms")
         .contains("berth worker: --navigation-timeout: must be more than zero")
