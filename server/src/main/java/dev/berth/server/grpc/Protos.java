@@ -83,7 +83,9 @@ import io.grpc.Status;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Every conversion between the wire ({@code berth.v1}) and the domain on the server, in one place:
@@ -400,6 +402,8 @@ final class Protos {
   /** {@code current} with the jobs of an {@code UpdateLimits} request applied. */
   private static JobsConfig jobs(JobsConfig current, List<JobLimits> changes, int defaultBurst) {
     JobsConfig.Builder jobs = JobsConfig.Builder.from(current).defaultBurst(defaultBurst);
+    // The jobs as the request has left them so far: a job it adds may be removed by a later entry.
+    Set<String> known = new LinkedHashSet<>(current.jobs().keySet());
     for (JobLimits job : changes) {
       String name = job.getName();
       String problem = JobsConfig.nameProblem(name);
@@ -407,9 +411,23 @@ final class Protos {
         throw BrokerException.invalid("jobs.name", "job name " + problem);
       }
       if (job.getRemove()) {
+        if (job.getWeight() != 0 || job.getKindsCount() > 0 || job.getHostRatesCount() > 0) {
+          throw BrokerException.invalid(
+              "jobs.remove", "job '" + name + "': a removal takes no weight, kinds or host rates");
+        }
+        if (!known.remove(name)) {
+          // A typo would otherwise answer OK, change nothing, and say in the event it removed it.
+          throw BrokerException.notFound(
+              "jobs.name: no job '"
+                  + name
+                  + "' to remove (jobs: "
+                  + String.join(", ", known)
+                  + ")");
+        }
         jobs.remove(name);
         continue;
       }
+      known.add(name);
       jobs.job(name);
       if (job.getWeight() != 0) {
         jobs.weight(

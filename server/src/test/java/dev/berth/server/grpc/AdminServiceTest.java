@@ -1523,4 +1523,64 @@ class AdminServiceTest {
         .extracting(dev.berth.proto.v1.JobStatus::getName)
         .containsExactly("default");
   }
+
+  /** A typo in a job to remove answered OK and changed nothing, yet said it removed it. */
+  @Test
+  void updateLimits_removeAJobThatIsNotThere_notFoundNamingTheJobs_andNothingApplied() {
+    admin.updateLimits(
+        UpdateLimitsRequest.newBuilder()
+            .addJobs(dev.berth.proto.v1.JobLimits.newBuilder().setName("urgent").setWeight(3))
+            .build());
+
+    Status status =
+        failure(
+            Status.Code.NOT_FOUND,
+            () ->
+                admin.updateLimits(
+                    UpdateLimitsRequest.newBuilder()
+                        .addPools(
+                            dev.berth.proto.v1.PoolLimit.newBuilder()
+                                .setKind(RESOURCE_KIND_PDF)
+                                .setLimit(7))
+                        .addJobs(
+                            dev.berth.proto.v1.JobLimits.newBuilder()
+                                .setName("urgnet")
+                                .setRemove(true))
+                        .build()));
+
+    assertThat(status.getDescription())
+        .isEqualTo("jobs.name: no job 'urgnet' to remove (jobs: default, urgent)");
+    assertThat(pool(status(), RESOURCE_KIND_PDF).getLimit()).isNotEqualTo(7);
+  }
+
+  @Test
+  void updateLimits_aJobAddedThenRemovedInOneRequest_isGone() {
+    admin.updateLimits(
+        UpdateLimitsRequest.newBuilder()
+            .addJobs(dev.berth.proto.v1.JobLimits.newBuilder().setName("adhoc").setWeight(2))
+            .addJobs(dev.berth.proto.v1.JobLimits.newBuilder().setName("adhoc").setRemove(true))
+            .build());
+
+    assertThat(status().getJobsList())
+        .extracting(dev.berth.proto.v1.JobStatus::getName)
+        .containsExactly("default");
+  }
+
+  @Test
+  void updateLimits_removalWithSettings_invalidArgument() {
+    Status status =
+        failure(
+            Status.Code.INVALID_ARGUMENT,
+            () ->
+                admin.updateLimits(
+                    UpdateLimitsRequest.newBuilder()
+                        .addJobs(
+                            dev.berth.proto.v1.JobLimits.newBuilder()
+                                .setName("default")
+                                .setRemove(true)
+                                .setWeight(5))
+                        .build()));
+
+    assertThat(status.getDescription()).startsWith("jobs.remove: job 'default': a removal takes");
+  }
 }
