@@ -135,8 +135,8 @@ public final class ConfigReloader {
   /**
    * Puts into {@code merged} the value {@code key} has after the reload: the running value when its
    * sources ({@code loaded} at the last load, {@code next} now) did not change or it cannot change
-   * live (then it is reported as needing a restart), else the new one (then it is reported as
-   * changed, unless the running value already equals it).
+   * live (then it is reported as needing a restart, unless the new value is the running one), else
+   * the new one (then it is reported as changed, unless the running value already equals it).
    */
   private static <T> void merge(
       ConfigKey<T> key,
@@ -152,12 +152,16 @@ public final class ConfigReloader {
     if (before.equals(after)) {
       merged.put(key, runningValue, RUNNING);
     } else if (!key.live()) {
-      needsRestart.add(key.name());
-      log.warn(
-          "config reload: {} changed to {} but needs a restart; keeping {}",
-          key.name(),
-          key.forLog(next.value(key)),
-          key.forLog(runningValue));
+      // A file put back to the value in force (after a reload that could not apply a change)
+      // changes nothing, and needs no restart.
+      if (!running.text(key).equals(after)) {
+        needsRestart.add(key.name());
+        log.warn(
+            "config reload: {} changed to {} but needs a restart; keeping {}",
+            key.name(),
+            key.forLog(next.value(key)),
+            key.forLog(runningValue));
+      }
       merged.put(key, runningValue, RUNNING);
     } else {
       if (!running.text(key).equals(after)) {

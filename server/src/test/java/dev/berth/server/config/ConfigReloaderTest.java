@@ -290,6 +290,22 @@ class ConfigReloaderTest {
     assertThat(daemon.logLevel()).isEqualTo("DEBUG");
   }
 
+  /** A file put back to the value in force changes nothing and needs no restart. */
+  @Test
+  void reload_restartOnlyKeyPutBackToItsRunningValue_needsNoRestart() throws IOException {
+    start("session:\n  sweep_interval: 250ms\n");
+    rewrite("session:\n  sweep_interval: 1s\n");
+    assertThat(reloader.reload().needsRestart()).containsExactly("session.sweep_interval");
+
+    rewrite("session:\n  sweep_interval: 250ms\n");
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isTrue();
+    assertThat(result.needsRestart()).isEmpty();
+    assertThat(result.changed()).isEmpty();
+    assertThat(broker.policy().broker().sweepInterval()).isEqualTo(Duration.ofMillis(250));
+  }
+
   @Test
   void reload_flagsStillWinOverTheFile() throws IOException {
     start("pools:\n  render:\n    limit: 2\n", new Flag("--render-limit", "3"));
