@@ -29,6 +29,9 @@ public final class MetricsExporter implements AutoCloseable {
   /** The JMX domain of Berth's MBeans. */
   public static final String JMX_DOMAIN = "dev.berth";
 
+  /** Where the scrape is served. */
+  public static final String SCRAPE_PATH = "/metrics";
+
   private final HttpHandler scrape;
   private final JmxReporter jmx;
 
@@ -71,7 +74,28 @@ public final class MetricsExporter implements AutoCloseable {
 
     @Override
     public void handle(HttpExchange exchange) throws IOException {
+      // Mounted at the prefix /metrics: /metricsfoo and /metrics/x are other pages, not scrapes.
+      if (!SCRAPE_PATH.equals(exchange.getRequestURI().getPath())) {
+        refuse(exchange, 404, "no such page; the scrape is at " + SCRAPE_PATH);
+        return;
+      }
+      String method = exchange.getRequestMethod();
+      if (!method.equals("GET") && !method.equals("HEAD")) {
+        exchange.getResponseHeaders().set("Allow", "GET, HEAD");
+        refuse(exchange, 405, "the scrape takes GET or HEAD, not " + method);
+        return;
+      }
       scrape.handleRequest(new Exchange(new HttpExchangeAdapter(exchange)));
+    }
+
+    private static void refuse(HttpExchange exchange, int status, String message)
+        throws IOException {
+      byte[] body = (message + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      try (exchange) {
+        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        exchange.sendResponseHeaders(status, body.length);
+        exchange.getResponseBody().write(body);
+      }
     }
   }
 

@@ -410,11 +410,13 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     switch (path) {
       case "/api/state" -> {
         requireMethod(exchange, "GET");
+        Query.parse(exchange.getRequestURI().getRawQuery(), Set.of());
         WebAccess.Grant grant = access.read(exchange);
         answerJson(exchange, 200, state(grant));
       }
       case "/api/stream" -> {
         requireMethod(exchange, "GET");
+        Query.parse(exchange.getRequestURI().getRawQuery(), Set.of());
         stream(exchange, access.read(exchange));
       }
       case "/api/leases" -> {

@@ -36,7 +36,12 @@ final class Query {
       String name = decode("query", eq < 0 ? pair : pair.substring(0, eq));
       String value = eq < 0 ? "" : decode(name, pair.substring(eq + 1));
       if (!allowed.contains(name)) {
-        throw WebError.invalid(name, "unknown parameter; this endpoint takes " + allowed);
+        throw WebError.invalid(
+            name,
+            "unknown parameter; this endpoint takes "
+                + (allowed.isEmpty()
+                    ? "none"
+                    : String.join(", ", new java.util.TreeSet<>(allowed))));
       }
       if (params.put(name, value) != null) {
         throw WebError.invalid(name, "given more than once");

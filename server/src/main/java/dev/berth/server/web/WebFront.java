@@ -56,7 +56,7 @@ public final class WebFront implements AutoCloseable {
     }
     InetSocketAddress listen = settings.metricsListen().get();
     Map<String, HttpHandler> handlers = new LinkedHashMap<>();
-    handlers.put("/metrics", exporter.scrapeHandler());
+    handlers.put(MetricsExporter.SCRAPE_PATH, exporter.scrapeHandler());
     Dashboard dashboard = null;
     int threads = SPARE_THREADS;
     if (settings.dashboardEnabled()) {

@@ -26,7 +26,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * waiting for one; a request whose head takes longer than {@link #MAX_REQUEST_TIME} to arrive has
  * its connection closed. A request beyond that is not queued without bound: the JDK server closes
  * its connection. Handlers that hold a thread for long (the dashboard's event stream) must bound
- * their own number below {@code threads}, so scrapes always find a thread.
+ * their own number below {@code threads}, so scrapes always find a thread. The JDK server reads
+ * request heads on these threads, so clients that keep many half-sent requests open can still hold
+ * them all for as long as they go on (docs/operations.md, "The dashboard").
  *
  * <p>Thread-safe.
  */

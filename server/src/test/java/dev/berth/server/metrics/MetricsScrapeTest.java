@@ -378,4 +378,32 @@ class MetricsScrapeTest {
     }
     assertThat(errors).isEmpty();
   }
+
+  @Test
+  void onlyGetOrHeadOfMetricsItself_isAScrape() throws Exception {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    String base = "http://127.0.0.1:" + web.port();
+
+    HttpResponse<String> other =
+        client.send(
+            HttpRequest.newBuilder(URI.create(base + "/metricsfoo")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> below =
+        client.send(
+            HttpRequest.newBuilder(URI.create(base + "/metrics/x")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> post =
+        client.send(
+            HttpRequest.newBuilder(URI.create(base + "/metrics"))
+                .POST(HttpRequest.BodyPublishers.ofString("x"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    assertThat(other.statusCode()).isEqualTo(404);
+    assertThat(other.body()).isEqualTo("no such page; the scrape is at /metrics\n");
+    assertThat(below.statusCode()).isEqualTo(404);
+    assertThat(post.statusCode()).isEqualTo(405);
+    assertThat(post.headers().firstValue("Allow")).hasValue("GET, HEAD");
+    assertThat(scrape().types).isNotEmpty();
+  }
 }

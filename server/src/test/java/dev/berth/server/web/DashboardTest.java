@@ -1171,6 +1171,21 @@ class DashboardTest {
   }
 
   @Test
+  void stateAndStream_takeNoParameters_anUnknownOneIs400NamingIt() throws Exception {
+    startOpen();
+
+    HttpResponse<String> state = get("/api/state?bogus=1");
+    HttpResponse<String> stream = get("/api/stream?since=5");
+
+    assertThat(state.statusCode()).isEqualTo(400);
+    assertThat(error(state).get("field").getAsString()).isEqualTo("bogus");
+    assertThat(error(state).get("message").getAsString())
+        .isEqualTo("bogus: unknown parameter; this endpoint takes none");
+    assertThat(stream.statusCode()).isEqualTo(400);
+    assertThat(error(stream).get("field").getAsString()).isEqualTo("since");
+  }
+
+  @Test
   void findLeases_withTokens_needsAnAdminBearer() throws Exception {
     start(tokens(), true, 2);
 
