@@ -14,7 +14,16 @@ import java.util.Map;
 public final class Main {
   private Main() {}
 
+  /**
+   * gRPC's own logger, held so that its level stays set (the JDK keeps loggers only weakly). Its
+   * warnings (an unknown broker host, a header it drops) come with stack traces, before the one
+   * line each command prints for the same failure; only its severe messages still show.
+   */
+  private static final java.util.logging.Logger GRPC_LOG =
+      java.util.logging.Logger.getLogger("io.grpc");
+
   public static void main(String[] args) {
+    GRPC_LOG.setLevel(java.util.logging.Level.SEVERE);
     int code =
         Berth.commandLine(System.out, System.err, System.getenv(), Clock.systemUTC(), true)
             .execute(args);

@@ -255,8 +255,8 @@ public final class ConnectionOptions {
     }
     if (token != null) {
       String t = token.strip();
-      if (t.isEmpty() || t.contains("\n") || t.contains("\r")) {
-        throw usage("BERTH_TOKEN: must be one line of text");
+      if (t.isEmpty() || !isHeaderText(t)) {
+        throw usage("BERTH_TOKEN: must be one line of printable ASCII text");
       }
       return t;
     }
@@ -283,7 +283,26 @@ public final class ConnectionOptions {
     if (token.contains("\n") || token.contains("\r")) {
       throw usage(source + ": " + file + " holds more than one line; a token is one line");
     }
+    if (!isHeaderText(token)) {
+      // gRPC would drop the header, and the broker answer "missing bearer token".
+      throw usage(
+          source
+              + ": "
+              + file
+              + " holds a character a token cannot carry; it must be printable ASCII");
+    }
     return token;
+  }
+
+  /** Whether {@code text} can travel in a header value: printable ASCII and spaces only. */
+  private static boolean isHeaderText(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x20 || c > 0x7e) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

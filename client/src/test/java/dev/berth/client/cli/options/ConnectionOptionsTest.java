@@ -164,6 +164,17 @@ class ConnectionOptionsTest {
         .startsWith("--token-file: " + empty + " is empty");
     assertThat(error(Map.of(), "--token-file", twoLines.toString()))
         .startsWith("--token-file: " + twoLines + " holds more than one line");
+    Path control = Files.writeString(dir.resolve("control"), "t\u0001ken\n");
+    Path accented = Files.writeString(dir.resolve("accented"), "tökén\n", StandardCharsets.UTF_8);
+    assertThat(error(Map.of(), "--token-file", control.toString()))
+        .isEqualTo(
+            "--token-file: "
+                + control
+                + " holds a character a token cannot carry; it must be printable ASCII");
+    assertThat(error(Map.of(), "--token-file", accented.toString()))
+        .startsWith("--token-file: " + accented + " holds a character");
+    assertThat(error(Map.of("BERTH_TOKEN", "t\u0007k")))
+        .isEqualTo("BERTH_TOKEN: must be one line of printable ASCII text");
     assertThat(error(Map.of("BERTH_TOKEN_FILE", missing.toString())))
         .isEqualTo("BERTH_TOKEN_FILE: cannot read " + missing + ": no such file");
   }
