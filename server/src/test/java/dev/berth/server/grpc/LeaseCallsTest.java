@@ -209,22 +209,26 @@ class LeaseCallsTest {
     Caller<AcquireBundleResponse> gone = new Caller<>();
     gone.gone = true;
     AcquireBundleRequest bundle =
-        AcquireBundleRequest.newBuilder()
-            .setSessionId(session)
-            .addItems(
-                AcquireRequest.newBuilder()
-                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF))
-            .addItems(
-                AcquireRequest.newBuilder()
-                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_RENDER)
-                    .setUrl("https://a.example.com/"))
-            .build();
+        bundleOf(
+            pdf().clearSessionId(),
+            AcquireRequest.newBuilder()
+                .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_RENDER)
+                .setUrl("https://a.example.com/"));
 
     calls.bundle(bundle, null, Long.MAX_VALUE, PRINCIPAL, gone);
     assertThat(broker.inUse(ResourceKind.PDF) + broker.inUse(ResourceKind.RENDER)).isEqualTo(2);
     time.advanceMillis(1);
 
     assertThat(broker.inUse(ResourceKind.PDF) + broker.inUse(ResourceKind.RENDER)).isZero();
+  }
+
+  /** A bundle of this session with {@code items}, which name no session of their own. */
+  private AcquireBundleRequest bundleOf(AcquireRequest.Builder... items) {
+    AcquireBundleRequest.Builder bundle = AcquireBundleRequest.newBuilder().setSessionId(session);
+    for (AcquireRequest.Builder item : items) {
+      bundle.addItems(item);
+    }
+    return bundle.build();
   }
 
   private AcquireRequest.Builder wasm() {
@@ -261,16 +265,7 @@ class LeaseCallsTest {
     acquire(wasm(), first);
     Caller<AcquireBundleResponse> gone = new Caller<>();
     gone.gone = true;
-    AcquireBundleRequest bundle =
-        AcquireBundleRequest.newBuilder()
-            .setSessionId(session)
-            .addItems(
-                AcquireRequest.newBuilder()
-                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF))
-            .addItems(
-                AcquireRequest.newBuilder()
-                    .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_WASM))
-            .build();
+    AcquireBundleRequest bundle = bundleOf(pdf().clearSessionId(), wasm().clearSessionId());
 
     calls.bundle(bundle, null, Long.MAX_VALUE, PRINCIPAL, gone);
     time.advanceMillis(1);
