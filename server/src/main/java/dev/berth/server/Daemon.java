@@ -29,6 +29,7 @@ import dev.berth.server.settings.ConfigException;
 import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.StateException;
 import dev.berth.server.time.SystemTimeSource;
+import dev.berth.server.time.TimeSource;
 import dev.berth.server.tracing.Tracing;
 import dev.berth.server.wasm.ModuleLoadException;
 import dev.berth.server.wasm.ModuleRegistry;
@@ -182,11 +183,18 @@ public final class Daemon implements AutoCloseable {
       log.info("serving WASM module {}", module);
     }
     EpochStore epochs = EpochStore.open(settings.stateDir());
-    long epoch = epochs.advance();
-    if (epoch > FencingTokens.MAX_EPOCH) {
+    if (epochs.current() >= FencingTokens.MAX_EPOCH) {
+      // Checked before the epoch moves: the file is left as it was (and cannot overflow).
       epochs.close();
-      throw new StateException("epoch " + epoch + " exceeds " + FencingTokens.MAX_EPOCH);
+      throw new StateException(
+          "epochs exhausted: "
+              + settings.stateDir().resolve(EpochStore.EPOCH_FILE)
+              + " holds "
+              + epochs.current()
+              + ", and fencing tokens carry epochs up to "
+              + FencingTokens.MAX_EPOCH);
     }
+    long epoch = epochs.advance();
     SystemTimeSource time = new SystemTimeSource();
     Broker broker =
         new Broker(
@@ -197,9 +205,8 @@ public final class Daemon implements AutoCloseable {
             LeaseIds.secure(),
             HeapProbe.jvm(),
             modules);
-    if (settings.cluster().isEmpty()) {
-      resumeFleetState(settings.stateDir(), epoch, broker);
-    }
+    boolean resumed =
+        settings.cluster().isEmpty() && resumeFleetState(settings.stateDir(), epoch, broker);
     MetricRegistry registry = new MetricRegistry();
     BrokerMetrics metrics =
         new BrokerMetrics(registry, broker::status, time, settings.metricsHostSeries());
@@ -266,6 +273,11 @@ public final class Daemon implements AutoCloseable {
       InetSocketAddress listen = resolved(settings.listen());
       server = BrokerServer.netty(broker, time, listen, serverOptions.apply(options)).start();
     } catch (RuntimeException e) {
+      if (resumed) {
+        // The previous run's state was taken from its file; a start that failed (a TLS file, an
+        // address in use) gives it back, so the next start still resumes it.
+        writeFleetState(settings.stateDir(), broker, time);
+      }
       member.ifPresent(ClusterMember::close);
       events.ifPresent(EventLog::close);
       web.ifPresent(WebFront::close);
@@ -379,23 +391,29 @@ public final class Daemon implements AutoCloseable {
    * FleetStateFile}): the same sessions (a fresh TTL to resume them) and leases, and no recovery
    * window. Without one (a first start, a crash) the restart recovery window applies.
    */
-  private static void resumeFleetState(Path stateDir, long epoch, Broker broker) {
-    FleetStateFile.take(stateDir, epoch - 1)
-        .ifPresent(
-            fleet -> {
-              int skipped = broker.load(fleet);
-              log.info(
-                  "resumed the previous run's state from {}: {} sessions, {} leases{}; workers"
-                      + " resume their sessions within one session TTL, new grants start now",
-                  stateDir.resolve(FleetStateFile.NAME),
-                  fleet.sessions().size(),
-                  fleet.leases().size(),
-                  skipped > 0 ? " (" + skipped + " entries skipped)" : "");
-            });
+  /** Loads the previous run's state when it left one; returns whether it did. */
+  private static boolean resumeFleetState(Path stateDir, long epoch, Broker broker) {
+    Optional<Fleet> taken = FleetStateFile.take(stateDir, epoch - 1);
+    taken.ifPresent(
+        fleet -> {
+          int skipped = broker.load(fleet);
+          log.info(
+              "resumed the previous run's state from {}: {} sessions, {} leases{}; workers"
+                  + " resume their sessions within one session TTL, new grants start now",
+              stateDir.resolve(FleetStateFile.NAME),
+              fleet.sessions().size(),
+              fleet.leases().size(),
+              skipped > 0 ? " (" + skipped + " entries skipped)" : "");
+        });
+    return taken.isPresent();
   }
 
   /** A lone broker's graceful stop: its state for the next start ({@link FleetStateFile}). */
   private void writeFleetState() {
+    writeFleetState(stateDir, broker, time);
+  }
+
+  private static void writeFleetState(Path stateDir, Broker broker, TimeSource time) {
     try {
       Fleet fleet = broker.fleet();
       FleetStateFile.write(stateDir, broker.epoch(), fleet, time.wallTime().toEpochMilli());

@@ -24,7 +24,7 @@ import java.nio.file.StandardOpenOption;
  * <p>Thread-safe.
  */
 public final class EpochStore implements AutoCloseable {
-  private static final String EPOCH_FILE = "epoch";
+  public static final String EPOCH_FILE = "epoch";
 
   private final Path dir;
   private final FileChannel lockChannel;

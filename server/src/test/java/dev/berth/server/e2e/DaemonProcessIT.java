@@ -168,6 +168,21 @@ class DaemonProcessIT {
         channel.shutdownNow();
       }
     }
+    // A start that fails after taking the state (its metrics address is in use) gives it back.
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () ->
+                  DaemonProcess.newBuilder(state, dir.resolve("g-fail.log"))
+                      .flags(slow)
+                      .metricsListen("127.0.0.1:" + taken.getLocalPort())
+                      .start())
+          .isInstanceOf(IllegalStateException.class);
+    }
+    assertThat(java.nio.file.Files.readString(dir.resolve("g-fail.log")))
+        .contains("resumed the previous run's state")
+        .contains("metrics.listen: cannot listen")
+        .contains("for the next start");
     try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("g-2.log"), slow)) {
       ManagedChannel channel = daemon.channel();
       Hello.Builder hello =
@@ -191,6 +206,26 @@ class DaemonProcessIT {
       } finally {
         channel.shutdownNow();
       }
+    }
+  }
+
+  /** Epochs used up (or an epoch file edited past them): refused, the file left as it was. */
+  @Test
+  @Timeout(60)
+  void epochsExhausted_startRefusedNamingTheFile_andTheFileUntouched() throws Exception {
+    for (String epoch : new String[] {"16777215", "9223372036854775807"}) {
+      Path state = java.nio.file.Files.createDirectories(dir.resolve("exhausted-" + epoch));
+      java.nio.file.Files.writeString(state.resolve("epoch"), epoch + "\n");
+      Path log = dir.resolve("exhausted-" + epoch + ".log");
+
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> DaemonProcess.start(state, log, FAST))
+          .isInstanceOf(IllegalStateException.class);
+
+      assertThat(java.nio.file.Files.readString(log))
+          .contains("epochs exhausted: " + state.resolve("epoch") + " holds " + epoch)
+          .doesNotContain("Exception");
+      assertThat(java.nio.file.Files.readString(state.resolve("epoch"))).isEqualTo(epoch + "\n");
     }
   }
 
