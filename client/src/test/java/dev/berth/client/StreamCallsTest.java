@@ -152,6 +152,56 @@ class StreamCallsTest {
     return held;
   }
 
+  /**
+   * Interrupts that land just as answers come: a wait may report the interrupt although the answer
+   * had completed it, and the grant in that answer was then neither handed out nor given back (two
+   * of a pool of two leaked within a second, every run, before the fix). Each lease handed out is
+   * closed (a close the interrupt cuts short retries its release with the next heartbeat), so none
+   * may be left at the broker.
+   */
+  @Test
+  void acquire_interruptsCrossingAnswers_noLeaseLeftUnreturned() throws Exception {
+    broker = new TestBroker(TestBroker.config().limit(dev.berth.server.lease.ResourceKind.PDF, 2));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      java.util.concurrent.atomic.AtomicBoolean stop =
+          new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.atomic.AtomicLong granted = new java.util.concurrent.atomic.AtomicLong();
+      Thread worker =
+          new Thread(
+              () -> {
+                while (!stop.get()) {
+                  try {
+                    if (session.acquire(AcquireOptions.pdf()) instanceof AcquireResult.Granted g) {
+                      granted.incrementAndGet();
+                      Thread.interrupted(); // an acquire that returns keeps the flag for the caller
+                      g.lease().close();
+                    }
+                  } catch (BrokerException e) {
+                    // CANCELLED by the interrupt
+                  }
+                  Thread.interrupted();
+                }
+              });
+      worker.start();
+      java.util.concurrent.ThreadLocalRandom random =
+          java.util.concurrent.ThreadLocalRandom.current();
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+      while (System.nanoTime() < end) {
+        java.util.concurrent.locks.LockSupport.parkNanos(random.nextLong(50_000, 1_500_000));
+        worker.interrupt();
+      }
+      stop.set(true);
+      worker.join();
+
+      assertThat(granted.get()).as("the loop was granted leases").isPositive();
+      // A close the interrupt cut short queued its release for the next heartbeat's retry.
+      broker.ticker.advance(TestBroker.HEARTBEAT_INTERVAL);
+      TestBroker.until(
+          () -> broker.broker.leases().isEmpty(), "every lease released or given back");
+    }
+  }
+
   @Test
   void acquire_interruptedWhileQueuedAtBroker_cancelledThere_freedSlotGoesToNobody()
       throws Exception {

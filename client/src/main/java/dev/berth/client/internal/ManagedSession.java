@@ -227,9 +227,7 @@ final class ManagedSession implements WorkerSession {
     try {
       return call.answer.get();
     } catch (ExecutionException e) {
-      throw e.getCause() instanceof BrokerException b
-          ? b
-          : new BrokerException(Condition.INTERNAL, "stream call failed", e.getCause());
+      throw streamFailure(e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       BrokerException cancelled =
@@ -237,7 +235,15 @@ final class ManagedSession implements WorkerSession {
       // The call ends for its caller, and is cancelled at the broker, so a waiting acquire grants
       // nothing; a grant that crossed the cancel is given back, as for a caller whose deadline
       // passed, instead of being taken for this caller's.
-      call.fail(cancelled);
+      if (!call.fail(cancelled)) {
+        // The answer had come (a wait may report an interrupt even then), so the connection will
+        // not give its grant back: it is this caller's, who keeps the interrupt to see next.
+        try {
+          return call.answer.join();
+        } catch (java.util.concurrent.CompletionException failed) {
+          throw streamFailure(failed.getCause());
+        }
+      }
       try {
         loop.execute(SessionConnection.guarded(() -> connection.withdraw(call)));
       } catch (RejectedExecutionException closed) {
@@ -245,6 +251,12 @@ final class ManagedSession implements WorkerSession {
       }
       throw cancelled;
     }
+  }
+
+  private static BrokerException streamFailure(Throwable cause) {
+    return cause instanceof BrokerException b
+        ? b
+        : new BrokerException(Condition.INTERNAL, "stream call failed", cause);
   }
 
   /**

@@ -1236,10 +1236,13 @@ final class SessionConnection {
     /**
      * Ends the wait of the call's caller with {@code error}; the connection still sees an acquire a
      * broker may have through to its answer (see {@link #mayHaveGranted}). Any thread.
+     *
+     * @return false when the answer had come first: the caller's wait ends with it instead
      */
-    void fail(BrokerException error) {
-      answer.completeExceptionally(error);
+    boolean fail(BrokerException error) {
+      boolean failed = answer.completeExceptionally(error);
       cancelDeadline();
+      return failed;
     }
 
     /**
