@@ -2,6 +2,7 @@ package dev.berth.client;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.berth.common.Durations;
 import io.opentelemetry.api.OpenTelemetry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -227,8 +228,9 @@ public interface BrokerClient extends AutoCloseable {
           throw new IllegalArgumentException(name + ": " + t + " is given twice");
         }
       }
-      positive("callDeadline", callDeadline);
-      positive("reconnectBackoff.initial", reconnectInitial);
+      Durations.requirePositive("callDeadline", callDeadline);
+      Durations.requirePositive("reconnectBackoff.initial", reconnectInitial);
+      Durations.requirePositive("reconnectBackoff.max", reconnectMax);
       if (reconnectMax.compareTo(reconnectInitial) < 0) {
         throw new IllegalArgumentException(
             "reconnectBackoff.max: must be at least initial ("
@@ -255,12 +257,6 @@ public interface BrokerClient extends AutoCloseable {
           openTelemetry,
           unaryLeaseCalls,
           safeMode);
-    }
-
-    private static void positive(String name, Duration value) {
-      if (value.isZero() || value.isNegative()) {
-        throw new IllegalArgumentException(name + ": must be positive, got " + value);
-      }
     }
   }
 }

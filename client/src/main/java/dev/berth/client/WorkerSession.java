@@ -79,8 +79,10 @@ public interface WorkerSession extends AutoCloseable {
    * carry a request id, attempt {@code n > 1} uses {@code requestId + "/" + n}, because the broker
    * answers a repeated id with its first answer.
    *
-   * @param deadline the longest this call may take, measured on the client's {@link Ticker}
+   * @param deadline the longest this call may take, measured on the client's {@link Ticker}: more
+   *     than zero and at most 3650 days
    * @throws BrokerException as {@link #acquire} does; waiting is interruptible (CANCELLED)
+   * @throws IllegalArgumentException naming {@code deadline} when it is out of that range
    */
   AcquireResult acquireWithRetry(AcquireOptions options, Duration deadline);
 
@@ -105,8 +107,9 @@ public interface WorkerSession extends AutoCloseable {
    * before that, returns a DRAINING refusal at once, and gives attempt {@code n > 1} the request id
    * {@code requestId + "/" + n} when the options carry one.
    *
-   * @param deadline the longest this call may take, measured on the client's {@link Ticker}
+   * @param deadline as for {@link #acquireWithRetry}
    * @throws BrokerException as {@link #acquireBundle} does; waiting is interruptible (CANCELLED)
+   * @throws IllegalArgumentException naming {@code deadline} when it is out of range
    */
   BundleResult acquireBundleWithRetry(BundleOptions options, Duration deadline);
 

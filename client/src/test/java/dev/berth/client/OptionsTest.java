@@ -106,6 +106,16 @@ class OptionsTest {
                     .reconnectBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1))
                     .build())
         .hasMessageStartingWith("reconnectBackoff.max:");
+    Duration forever = java.time.temporal.ChronoUnit.FOREVER.getDuration();
+    assertThatThrownBy(() -> BrokerClient.newBuilder().target("h:1").callDeadline(forever).build())
+        .hasMessageStartingWith("callDeadline: must be at most 3650d");
+    assertThatThrownBy(
+            () ->
+                BrokerClient.newBuilder()
+                    .target("h:1")
+                    .reconnectBackoff(Duration.ofMillis(1), forever)
+                    .build())
+        .hasMessageStartingWith("reconnectBackoff.max: must be at most 3650d");
     assertThatThrownBy(() -> BrokerClient.newBuilder().target("h:1").bearerToken("").build())
         .hasMessageStartingWith("bearerToken:");
   }

@@ -62,6 +62,34 @@ class WorkerSessionTest {
     }
   }
 
+  /**
+   * A deadline of zero or less sent a real acquire (granted, then given back as an orphan) before
+   * failing; one beyond ten years overflowed. Both are refused before anything is sent.
+   */
+  @Test
+  void withRetry_deadlineNotPositiveOrBeyondTenYears_refusedNamingIt_nothingSent() {
+    broker = oneRenderSlot(Duration.ofSeconds(2));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      for (Duration bad :
+          List.of(
+              Duration.ZERO,
+              Duration.ofSeconds(-1),
+              java.time.temporal.ChronoUnit.FOREVER.getDuration())) {
+        assertThatThrownBy(() -> session.acquireWithRetry(render("a"), bad))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageStartingWith("deadline: must be");
+        assertThatThrownBy(
+                () ->
+                    session.acquireBundleWithRetry(
+                        BundleOptions.of(AcquireOptions.pdf(), render("b")), bad))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageStartingWith("deadline: must be");
+      }
+      assertThat(broker.broker.counters().grants()).as("nothing was asked").isZero();
+    }
+  }
+
   /** A broker with one RENDER slot, which refuses EXHAUSTED with {@code retryAfter} when held. */
   private static TestBroker oneRenderSlot(Duration retryAfter) {
     return new TestBroker(

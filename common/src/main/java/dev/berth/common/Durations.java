@@ -29,6 +29,23 @@ public final class Durations {
   private Durations() {}
 
   /**
+   * {@code value}, an argument that must be more than zero and at most {@link #MAX} (a timeout, a
+   * deadline, a back-off): beyond it, turning it into nanoseconds overflows.
+   *
+   * @throws IllegalArgumentException {@code name: rule, got value}
+   */
+  public static Duration requirePositive(String name, Duration value) {
+    if (value.isZero() || value.isNegative()) {
+      throw new IllegalArgumentException(name + ": must be positive, got " + value);
+    }
+    if (value.compareTo(MAX) > 0) {
+      throw new IllegalArgumentException(
+          name + ": must be at most 3650d (ten years), got " + value);
+    }
+    return value;
+  }
+
+  /**
    * What is wrong with {@code d}, read from {@code text}, as a setting or an option: longer than
    * {@link #MAX}, or not whole milliseconds (what Berth writes back is whole milliseconds); null
    * when nothing is. Negative durations are the caller's to refuse, with its own rule.

@@ -23,6 +23,7 @@ import dev.berth.client.SessionOptions;
 import dev.berth.client.Ticker;
 import dev.berth.client.WasmModule;
 import dev.berth.client.WorkerSession;
+import dev.berth.common.Durations;
 import dev.berth.common.Identifiers;
 import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireBundleResponse;
@@ -310,7 +311,7 @@ final class ManagedSession implements WorkerSession {
   @Override
   public AcquireResult acquireWithRetry(AcquireOptions options, Duration deadline) {
     requireNonNull(options, "options");
-    requireNonNull(deadline, "deadline");
+    Durations.requirePositive("deadline", requireNonNull(deadline, "deadline"));
     return tracing.acquireWithRetry(options, attempts -> retry(options, deadline, attempts));
   }
 
@@ -461,7 +462,7 @@ final class ManagedSession implements WorkerSession {
   @Override
   public BundleResult acquireBundleWithRetry(BundleOptions options, Duration deadline) {
     requireNonNull(options, "options");
-    requireNonNull(deadline, "deadline");
+    Durations.requirePositive("deadline", requireNonNull(deadline, "deadline"));
     return retry(
         deadline,
         attempt -> {},
