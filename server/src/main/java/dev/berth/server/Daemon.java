@@ -414,6 +414,16 @@ public final class Daemon implements AutoCloseable {
   }
 
   private static void writeFleetState(Path stateDir, Broker broker, TimeSource time) {
+    if (broker.recovering()) {
+      // Loading a state file ends the recovery window; this one would leave out the leases that
+      // workers have not re-declared yet, and the next start would grant their slots again.
+      log.warn(
+          "not writing {}: the recovery window after the last crash is still open, so workers may"
+              + " hold leases this broker does not know of; the next start recovers as after a"
+              + " crash",
+          stateDir.resolve(FleetStateFile.NAME));
+      return;
+    }
     try {
       Fleet fleet = broker.fleet();
       FleetStateFile.write(stateDir, broker.epoch(), fleet, time.wallTime().toEpochMilli());

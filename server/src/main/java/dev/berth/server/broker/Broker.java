@@ -384,6 +384,18 @@ public final class Broker implements AutoCloseable {
         });
   }
 
+  /**
+   * Whether the broker is still in the recovery window of a restart after a crash: workers may hold
+   * leases it does not know of yet (they re-declare them within one TTL), so its state is not
+   * complete.
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public boolean recovering() {
+    return state.command((now, fx) -> now < state.recoveryUntilNanos);
+  }
+
   /** The sessions, leases and host penalties now, as values another broker can load. */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.

@@ -209,6 +209,44 @@ class DaemonProcessIT {
     }
   }
 
+  /**
+   * A graceful stop while a crash's recovery window is open writes no state: loading it would end
+   * the next start's window, and the slots of leases workers had not re-declared yet (a paused
+   * worker holding the whole pool) would be granted again.
+   */
+  @Test
+  @Timeout(90)
+  void sigterm_duringTheRecoveryWindowOfACrash_writesNoState_nextStartRecoversAgain()
+      throws Exception {
+    Path state = dir.resolve("recovering");
+    String[] slow = FAST.clone();
+    slow[1] = "30s"; // a window that outlasts the restarts below
+    try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("r-1.log"), slow)) {
+      ManagedChannel channel = daemon.channel();
+      try (LiveSession me = new LiveSession(channel, "paused")) {
+        assertThat(me.acquireRender("https://r.example/", 5_000).hasGranted()).isTrue();
+        daemon.kill();
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+    try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("r-2.log"), slow)) {
+      assertThat(daemon.stop(Duration.ofSeconds(20))).isIn(0, 143);
+      assertThat(daemon.logText()).contains("not writing").doesNotContain("for the next start");
+    }
+    assertThat(java.nio.file.Files.exists(state.resolve("fleet-state"))).isFalse();
+    try (DaemonProcess daemon = DaemonProcess.start(state, dir.resolve("r-3.log"), slow)) {
+      ManagedChannel channel = daemon.channel();
+      try (LiveSession other = new LiveSession(channel, "newcomer")) {
+        AcquireResponse refused = other.acquireRender("https://n.example/", 0);
+        assertThat(refused.hasRefused()).as("still recovering: %s", refused).isTrue();
+        assertThat(daemon.logText()).doesNotContain("resumed the previous run's state");
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
   /** Epochs used up (or an epoch file edited past them): refused, the file left as it was. */
   @Test
   @Timeout(60)
