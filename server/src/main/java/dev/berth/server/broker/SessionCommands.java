@@ -618,7 +618,11 @@ final class SessionCommands {
     }
     for (Fleet.LeaseEntry e : fleet.leases()) {
       Session session = state.sessions.get(e.sessionId());
-      if (session == null || state.leases.get(e.id()) != null) {
+      // A token of this run's epoch or a later one (an edited or foreign file) could be issued
+      // again, or be above tokens issued after it: not taken, as a worker's declaration is not.
+      boolean tokenOfThisRun =
+          e.fencingToken() != 0 && FencingTokens.epochOf(e.fencingToken()) >= state.epoch;
+      if (session == null || state.leases.get(e.id()) != null || tokenOfThisRun) {
         skipped++;
         continue;
       }

@@ -376,4 +376,23 @@ class BrokerJournalTest {
       next.close();
     }
   }
+
+  /**
+   * A state file whose lease carries a token of the loading run's epoch (an edited or foreign file)
+   * would put a grant's token below one already held: that lease is skipped, not loaded.
+   */
+  @Test
+  void load_aLeaseWithATokenOfTheLoadingRunsEpoch_skipped() {
+    Broker.Opened s = open("", List.of());
+    acquire(s.sessionId(), null).granted(); // epoch 1's token
+    Fleet fleet = broker.fleet();
+    Broker sameEpoch =
+        new Broker(broker.policy(), time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
+    try {
+      assertThat(sameEpoch.load(fleet)).isEqualTo(1);
+      assertThat(sameEpoch.leases()).isEmpty();
+    } finally {
+      sameEpoch.close();
+    }
+  }
 }
