@@ -66,6 +66,12 @@ public final class Main {
     } catch (StateException | UncheckedIOException e) {
       err.println("berth: " + e.getMessage());
       return 1;
+    } catch (RuntimeException e) {
+      // Anything else that stops a start (a damaged Raft file Ratis cannot read): its causes in
+      // one line, the trace in the log at DEBUG, not a raw trace from the JVM.
+      err.println("berth: cannot start: " + causes(e));
+      org.slf4j.LoggerFactory.getLogger(Main.class).debug("start failed", e);
+      return 1;
     }
     // The configuration and the WASM modules, re-read: a rebuilt module is served from now on.
     ReloadSignal.install(daemon::reload);
@@ -85,5 +91,19 @@ public final class Main {
       Thread.currentThread().interrupt();
     }
     return 0;
+  }
+
+  /** {@code e}'s message and those of its causes, each once: {@code a: b: c}. */
+  static String causes(Throwable e) {
+    StringBuilder text = new StringBuilder();
+    java.util.Set<Throwable> seen =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    for (Throwable t = e; t != null && seen.add(t); t = t.getCause()) {
+      String message = t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+      if (text.indexOf(message) < 0) {
+        text.append(text.length() == 0 ? "" : ": ").append(message);
+      }
+    }
+    return text.toString();
   }
 }

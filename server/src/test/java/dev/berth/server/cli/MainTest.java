@@ -136,4 +136,16 @@ class MainTest {
         .contains("--print-config")
         .contains("--render-limit");
   }
+
+  @Test
+  void causes_eachMessageOnceInOneLine() {
+    RuntimeException e =
+        new java.util.concurrent.CompletionException(
+            new java.io.IOException(
+                "raft-meta: bad term 'abc'",
+                new NumberFormatException("For input string: \"abc\"")));
+
+    assertThat(Main.causes(e))
+        .isEqualTo("java.io.IOException: raft-meta: bad term 'abc': For input string: \"abc\"");
+  }
 }
