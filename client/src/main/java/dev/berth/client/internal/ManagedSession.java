@@ -186,7 +186,23 @@ final class ManagedSession implements WorkerSession {
     AcquireResponse response;
     if (settings.unaryLeaseCalls()) {
       // Sent again to the leader after a NOT_LEADER, with the same request_id.
-      response = unary(deadlineNanos, stub -> stub.acquire(request));
+      try {
+        response = unary(deadlineNanos, stub -> stub.acquire(request));
+      } catch (BrokerException e) {
+        if (mayHaveBeenGranted(e)) {
+          reclaim(
+              generation,
+              request.getRequestId(),
+              stub ->
+                  observer ->
+                      stub.acquire(
+                          request.toBuilder().clearWait().build(),
+                          granted(
+                              observer,
+                              r -> r.hasGranted() ? List.of(r.getGranted()) : List.of())));
+        }
+        throw e;
+      }
     } else {
       SdkTracing.StreamTrace trace = SdkTracing.current(); // the SDK's acquire span, if any
       SessionEvent event =
@@ -252,6 +268,79 @@ final class ManagedSession implements WorkerSession {
       }
       throw cancelled;
     }
+  }
+
+  /**
+   * Whether a unary acquire or bundle that failed with {@code e} may have been granted all the
+   * same: its caller gave up (the deadline passed, or the thread was interrupted) while the broker
+   * may have answered, and gRPC drops an answer that comes after that.
+   */
+  private static boolean mayHaveBeenGranted(BrokerException e) {
+    return e.condition() == Condition.DEADLINE_EXCEEDED || e.condition() == Condition.CANCELLED;
+  }
+
+  /**
+   * Finds out, without waiting, whether the unary call with {@code requestId} that its caller gave
+   * up on was granted, and gives back what it was: asked again with the same request id, the broker
+   * answers with its first grant (or, if it never granted one, decides afresh, and that grant goes
+   * back too). The releases go through the session's queue, sent with the next heartbeat. The
+   * stream path needs none of this: a late answer on the stream is seen and given back there.
+   */
+  private void reclaim(
+      SessionGeneration generation,
+      String requestId,
+      java.util.function.Function<
+              LeaseBrokerGrpc.LeaseBrokerStub,
+              java.util.function.Consumer<
+                  java.util.function.Consumer<List<dev.berth.proto.v1.Lease>>>>
+          ask) {
+    try {
+      LeaseBrokerGrpc.LeaseBrokerStub stub =
+          LeaseBrokerGrpc.newStub(targets.channelForCall(targets.current()))
+              .withDeadlineAfter(callDeadlineNanos, TimeUnit.NANOSECONDS);
+      ask.apply(stub)
+          .accept(
+              leases -> {
+                for (dev.berth.proto.v1.Lease lease : leases) {
+                  log.log(
+                      Level.INFO,
+                      "releasing lease {0} of request {1}, granted after its caller gave up",
+                      lease.getLeaseId(),
+                      requestId);
+                  this.leases.queueRelease(
+                      ReleaseRequest.newBuilder()
+                          .setSessionId(generation.sessionId())
+                          .setLeaseId(lease.getLeaseId())
+                          .build());
+                }
+              });
+    } catch (RuntimeException e) {
+      // No channel now: the broker keeps such a grant until its max hold or the session's end.
+      log.log(Level.WARNING, "cannot ask after request {0}: {1}", requestId, e.toString());
+    }
+  }
+
+  /** An observer of one answer that hands {@code granted} the leases it grants, if any. */
+  private static <R> io.grpc.stub.StreamObserver<R> granted(
+      java.util.function.Consumer<List<dev.berth.proto.v1.Lease>> then,
+      java.util.function.Function<R, List<dev.berth.proto.v1.Lease>> granted) {
+    return new io.grpc.stub.StreamObserver<>() {
+      @Override
+      public void onNext(R response) {
+        List<dev.berth.proto.v1.Lease> leases = granted.apply(response);
+        if (!leases.isEmpty()) {
+          then.accept(leases);
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        log.log(Level.DEBUG, "asking after a given-up request failed: {0}", t.toString());
+      }
+
+      @Override
+      public void onCompleted() {}
+    };
   }
 
   private static BrokerException streamFailure(Throwable cause) {
@@ -415,7 +504,23 @@ final class ManagedSession implements WorkerSession {
     long sent = ticker.nanoTime();
     AcquireBundleResponse response;
     if (settings.unaryLeaseCalls()) {
-      response = unary(deadlineNanos, stub -> stub.acquireBundle(request));
+      try {
+        response = unary(deadlineNanos, stub -> stub.acquireBundle(request));
+      } catch (BrokerException e) {
+        if (mayHaveBeenGranted(e)) {
+          reclaim(
+              generation,
+              request.getRequestId(),
+              stub ->
+                  observer ->
+                      stub.acquireBundle(
+                          request.toBuilder().clearWait().build(),
+                          granted(
+                              observer,
+                              r -> r.hasGranted() ? r.getGranted().getLeasesList() : List.of())));
+        }
+        throw e;
+      }
     } else {
       SdkTracing.StreamTrace trace = SdkTracing.current();
       dev.berth.proto.v1.BundleResult result =
