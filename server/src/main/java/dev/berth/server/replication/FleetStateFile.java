@@ -3,6 +3,7 @@ package dev.berth.server.replication;
 import dev.berth.proto.cluster.v1.FleetState;
 import dev.berth.proto.cluster.v1.SnapshotHeader;
 import dev.berth.server.broker.Fleet;
+import dev.berth.server.state.IoErrors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -101,7 +102,9 @@ public final class FleetStateFile {
         Files.delete(file);
         return Optional.of(FleetCodec.fleet(state, header.getWrittenAtUnixMs()));
       }
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException e) {
+      refused = "it cannot be read (" + IoErrors.describe(e) + ")";
+    } catch (RuntimeException e) {
       refused = "it cannot be read (" + e.getMessage() + ")";
     }
     log.error(

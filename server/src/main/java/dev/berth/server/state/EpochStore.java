@@ -73,7 +73,8 @@ public final class EpochStore implements AutoCloseable {
         throw e;
       }
     } catch (IOException e) {
-      throw new StateException("cannot open state directory " + dir + ": " + e.getMessage(), e);
+      throw new StateException(
+          "cannot open state directory " + dir + ": " + IoErrors.describe(e), e);
     }
   }
 
