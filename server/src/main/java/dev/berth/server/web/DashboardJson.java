@@ -303,7 +303,7 @@ final class DashboardJson {
     l.addProperty("kind", DashboardFeed.lower(lease.kind()));
     l.addProperty("host", lease.host());
     l.addProperty("module", lease.module());
-    l.addProperty("fencing_token", lease.fencingToken());
+    l.addProperty("fencing_token", unsigned(lease.fencingToken()));
     l.addProperty("memory_mb", lease.memoryMb());
     l.addProperty("granted_at", millis(time, lease.grantedAtNanos()));
     l.addProperty("expires_at", millis(time, lease.expiresAtNanos()));
@@ -367,7 +367,7 @@ final class DashboardJson {
     o.addProperty("kind", e.kind());
     o.addProperty("lease_id", e.leaseId());
     o.addProperty("host", e.host());
-    o.addProperty("fencing_token", e.token());
+    o.addProperty("fencing_token", unsigned(e.token()));
     o.addProperty("detail", e.detail());
     return o;
   }
@@ -419,5 +419,13 @@ final class DashboardJson {
   /** Three decimals: enough to read, and stable between snapshots of an unchanged broker. */
   private static double round(double value) {
     return Double.isFinite(value) ? Math.round(value * 1000) / 1000.0 : 0;
+  }
+
+  /**
+   * A fencing token as the number it is: a {@code uint64} on the wire, which a Java {@code long}
+   * shows as negative once the epoch reaches 2^23.
+   */
+  private static Number unsigned(long token) {
+    return token >= 0 ? token : new java.math.BigInteger(Long.toUnsignedString(token));
   }
 }
