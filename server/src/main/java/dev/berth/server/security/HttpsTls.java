@@ -9,7 +9,7 @@ import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * The daemon's TLS credentials for a JDK HTTPS listener (the metrics and dashboard port): an {@link
+ * The daemon's TLS credentials for the HTTPS listener (the metrics and dashboard port): an {@link
  * SSLContext} over the very key and trust managers the gRPC listener uses. Those managers are
  * updated in place when {@link TlsFiles} re-reads rotated files, so new HTTPS connections get the
  * new certificate too, without a restart.

@@ -4,7 +4,6 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
-import com.sun.net.httpserver.HttpsExchange;
 import dev.berth.common.Durations;
 import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.broker.Broker;
@@ -12,6 +11,7 @@ import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.broker.Views;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.failure.BrokerException;
+import dev.berth.server.http.HttpListener;
 import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
@@ -377,7 +377,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
   public void handle(HttpExchange exchange) throws IOException {
     if (listener.isEmpty()) {
       listener =
-          (exchange instanceof HttpsExchange ? "https" : "http")
+          (HttpListener.isSecure(exchange) ? "https" : "http")
               + "://{host}:"
               + exchange.getLocalAddress().getPort()
               + "/";

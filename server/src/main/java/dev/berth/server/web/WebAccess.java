@@ -1,7 +1,7 @@
 package dev.berth.server.web;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpsExchange;
+import dev.berth.server.http.HttpListener;
 import dev.berth.server.security.Identity;
 import dev.berth.server.security.Role;
 import dev.berth.server.security.TokenRegistry;
@@ -133,7 +133,7 @@ final class WebAccess {
   }
 
   private static String ownOrigin(HttpExchange exchange) {
-    String scheme = exchange instanceof HttpsExchange ? "https" : "http";
+    String scheme = HttpListener.isSecure(exchange) ? "https" : "http";
     return scheme + "://" + exchange.getRequestHeaders().getFirst("Host");
   }
 

@@ -3,6 +3,7 @@ package dev.berth.server.web;
 import com.sun.net.httpserver.HttpHandler;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.config.DaemonSettings;
+import dev.berth.server.http.HttpListener;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.MetricsExporter;
 import dev.berth.server.metrics.StreamDrops;
@@ -28,10 +29,10 @@ public final class WebFront implements AutoCloseable {
   /** Request threads beyond those the dashboard's streams may hold, for scrapes and the page. */
   static final int SPARE_THREADS = 4;
 
-  private final WebServer server;
+  private final HttpListener server;
   private final Dashboard dashboard;
 
-  private WebFront(WebServer server, Dashboard dashboard) {
+  private WebFront(HttpListener server, Dashboard dashboard) {
     this.server = server;
     this.dashboard = dashboard;
   }
@@ -76,7 +77,7 @@ public final class WebFront implements AutoCloseable {
     try {
       return Optional.of(
           new WebFront(
-              WebServer.start("metrics.listen", listen, tls, threads, handlers), dashboard));
+              HttpListener.start("metrics.listen", listen, tls, threads, handlers), dashboard));
     } catch (RuntimeException e) {
       if (dashboard != null) {
         dashboard.close();

@@ -40,14 +40,15 @@ final class PackageRules {
 
   /**
    * Only {@code grpcPackage} knows the wire; every domain package and the wiring stay plain. The
-   * packages of the replicated log ({@code logPackages}) are held to {@link #theLogKnowsOnlyItsOwn}
-   * instead.
+   * packages of the replicated log and the HTTP listener ({@code ownRulePackages}) are held to
+   * rules of their own instead ({@link #theLogKnowsOnlyItsOwn}, {@link
+   * #theHttpListenerKnowsOnlyNetty}).
    */
-  static ArchRule onlyGrpcKnowsTheWire(String root, String grpcPackage, String... logPackages) {
-    String[] outside = new String[logPackages.length + 1];
+  static ArchRule onlyGrpcKnowsTheWire(String root, String grpcPackage, String... ownRulePackages) {
+    String[] outside = new String[ownRulePackages.length + 1];
     outside[0] = grpcPackage + "..";
-    for (int i = 0; i < logPackages.length; i++) {
-      outside[i + 1] = logPackages[i] + "..";
+    for (int i = 0; i < ownRulePackages.length; i++) {
+      outside[i + 1] = ownRulePackages[i] + "..";
     }
     return noClasses()
         .that()
@@ -58,6 +59,20 @@ final class PackageRules {
         .dependOnClassesThat()
         .resideInAnyPackage(WIRE)
         .because("the gRPC adapters are the one place that translates the wire");
+  }
+
+  /**
+   * {@code httpPackage}, the HTTP listener, speaks HTTP on Netty but knows neither gRPC nor the
+   * workers' protobuf messages: what it serves comes from the handlers it is given.
+   */
+  static ArchRule theHttpListenerKnowsOnlyNetty(String httpPackage) {
+    return noClasses()
+        .that()
+        .resideInAPackage(httpPackage + "..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.grpc..", "dev.berth.proto..", "com.google.protobuf..")
+        .because("the HTTP listener carries the dashboard and the scrape, not the worker API");
   }
 
   /**

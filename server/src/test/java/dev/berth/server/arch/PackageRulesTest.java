@@ -26,6 +26,9 @@ class PackageRulesTest {
   /** The packages that read and write the cluster's replicated log. */
   private static final String[] LOG_PACKAGES = {ROOT + ".cluster", ROOT + ".replication"};
 
+  /** The HTTP listener on Netty. */
+  private static final String HTTP_PACKAGE = ROOT + ".http";
+
   private static JavaClasses server;
 
   @BeforeAll
@@ -41,7 +44,8 @@ class PackageRulesTest {
   void server_hasClassesInEveryPackage() {
     // Guards the rules below against an import that found nothing.
     assertThat(server.stream().map(c -> c.getPackageName()).distinct())
-        .contains(ROOT + ".broker", ROOT + ".grpc", ROOT + ".config", ROOT + ".security");
+        .contains(
+            ROOT + ".broker", ROOT + ".grpc", ROOT + ".config", ROOT + ".security", HTTP_PACKAGE);
   }
 
   @Test
@@ -51,7 +55,14 @@ class PackageRulesTest {
 
   @Test
   void server_onlyGrpcKnowsTheWire() {
-    PackageRules.onlyGrpcKnowsTheWire(ROOT, ROOT + ".grpc", LOG_PACKAGES).check(server);
+    PackageRules.onlyGrpcKnowsTheWire(
+            ROOT, ROOT + ".grpc", LOG_PACKAGES[0], LOG_PACKAGES[1], HTTP_PACKAGE)
+        .check(server);
+  }
+
+  @Test
+  void server_theHttpListenerKnowsOnlyNetty() {
+    PackageRules.theHttpListenerKnowsOnlyNetty(HTTP_PACKAGE).check(server);
   }
 
   @Test
@@ -99,6 +110,16 @@ class PackageRulesTest {
 
     assertThat(result.hasViolation()).isTrue();
     assertThat(result.getFailureReport().toString()).contains("dev.berth.proto.v1.Lease");
+  }
+
+  @Test
+  void theHttpListenerKnowsOnlyNetty_grpcInTheListener_fails() {
+    EvaluationResult result =
+        PackageRules.theHttpListenerKnowsOnlyNetty(ROOT + ".arch.fixture")
+            .evaluate(new ClassFileImporter().importClasses(GrpcInADomainPackage.class));
+
+    assertThat(result.hasViolation()).isTrue();
+    assertThat(result.getFailureReport().toString()).contains("io.grpc.Status");
   }
 
   @Test

@@ -5,9 +5,9 @@ import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseIds;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.http.HttpListener;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.time.FakeTimeSource;
-import dev.berth.server.web.WebServer;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -55,8 +55,8 @@ public final class ExportedMetrics {
       metrics.journalBatchSizes();
     }
     MetricsExporter exporter = MetricsExporter.start(registry, metrics, false);
-    try (WebServer web =
-        WebServer.start(
+    try (HttpListener web =
+        HttpListener.start(
             "metrics.listen",
             InetSocketAddress.createUnresolved("127.0.0.1", 0),
             Optional.empty(),

@@ -13,6 +13,7 @@ import dev.berth.server.broker.Statuses;
 import dev.berth.server.broker.Views;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.http.HttpListener;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
@@ -21,7 +22,6 @@ import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.time.FakeTimeSource;
-import dev.berth.server.web.WebServer;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -54,7 +54,7 @@ class MetricsScrapeTest {
   private Broker broker;
   private BrokerMetrics metrics;
   private MetricsExporter exporter;
-  private WebServer web;
+  private HttpListener web;
 
   /** A status a test puts in place of the broker's; null for the broker's own. */
   private volatile Views.Status status;
@@ -74,7 +74,7 @@ class MetricsScrapeTest {
     broker.addListener(metrics);
     exporter = MetricsExporter.start(registry, metrics, false);
     web =
-        WebServer.start(
+        HttpListener.start(
             "metrics.listen",
             InetSocketAddress.createUnresolved("127.0.0.1", 0),
             Optional.empty(),

@@ -16,6 +16,7 @@ import dev.berth.server.cluster.ClusterRole;
 import dev.berth.server.cluster.ClusterStatus;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
+import dev.berth.server.http.HttpListener;
 import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
@@ -116,7 +117,7 @@ class DashboardTest {
   /** What the replica applied last, as {@link ServingRole#replicaVersion}; a test moves it. */
   private volatile long replicaVersion;
 
-  private WebServer web;
+  private HttpListener web;
 
   /** The crawl jobs the broker's policy configures; a test sets them before it starts. */
   private JobsConfig jobs = JobsConfig.defaults();
@@ -142,7 +143,7 @@ class DashboardTest {
               }
             });
     web =
-        WebServer.start(
+        HttpListener.start(
             "metrics.listen",
             InetSocketAddress.createUnresolved("127.0.0.1", 0),
             Optional.empty(),

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.sun.net.httpserver.HttpHandler;
 import dev.berth.server.grpc.ServerTls;
+import dev.berth.server.http.HttpListener;
 import dev.berth.server.security.TlsSettings;
 import dev.berth.testkit.TestCertificates;
 import java.io.IOException;
@@ -56,7 +57,7 @@ class WebTlsIT {
   private Path serverCert;
   private Path serverKey;
   private ServerTls tls;
-  private WebServer web;
+  private HttpListener web;
 
   @BeforeEach
   void certificates() {
@@ -88,7 +89,7 @@ class WebTlsIT {
         ServerTls.load(
             new TlsSettings(serverCert, serverKey, clientCaFile, mtls, REFRESH), scheduler);
     web =
-        WebServer.start(
+        HttpListener.start(
             "metrics.listen",
             new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
             Optional.of(tls.https()),

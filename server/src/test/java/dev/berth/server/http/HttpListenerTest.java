@@ -1,0 +1,396 @@
+package dev.berth.server.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The HTTP listener over real loopback sockets: whole requests before a thread is taken, its
+ * bounds, and the JDK exchange rules its handlers rely on.
+ */
+class HttpListenerTest {
+  private static final Duration SHORT = Duration.ofMillis(300);
+
+  private final List<Socket> sockets = new ArrayList<>();
+  private HttpListener listener;
+
+  @AfterEach
+  void close() throws IOException {
+    for (Socket socket : sockets) {
+      socket.close();
+    }
+    if (listener != null) {
+      listener.close();
+    }
+  }
+
+  private void start(int threads, HttpListener.Limits limits, Map<String, HttpHandler> handlers) {
+    listener =
+        HttpListener.start(
+            "metrics.listen",
+            InetSocketAddress.createUnresolved("127.0.0.1", 0),
+            Optional.empty(),
+            threads,
+            handlers,
+            limits);
+  }
+
+  private static HttpHandler text(String body) {
+    return exchange -> {
+      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+      exchange.getResponseHeaders().set("Content-Type", "text/plain");
+      exchange.sendResponseHeaders(200, bytes.length);
+      try (OutputStream out = exchange.getResponseBody()) {
+        out.write(bytes);
+      }
+    };
+  }
+
+  private Socket connect() throws IOException {
+    Socket socket = new Socket(InetAddress.getLoopbackAddress(), listener.port());
+    socket.setSoTimeout(10_000);
+    sockets.add(socket);
+    return socket;
+  }
+
+  private static void send(Socket socket, String text) throws IOException {
+    socket.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+    socket.getOutputStream().flush();
+  }
+
+  private static String get(String path) {
+    return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  }
+
+  /** Reads one answer with a Content-Length body: its head and body. */
+  private static String readAnswer(InputStream in) throws IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        throw new IOException("closed after " + head);
+      }
+      head.write(b);
+    }
+    String text = head.toString(StandardCharsets.US_ASCII);
+    int length = 0;
+    for (String line : text.split("\r\n", -1)) {
+      if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+        length = Integer.parseInt(line.substring("content-length:".length()).trim());
+      }
+    }
+    return text + new String(in.readNBytes(length), StandardCharsets.UTF_8);
+  }
+
+  /** Whether the listener closed {@code socket}: a read sees its end within the socket timeout. */
+  private static boolean closedByServer(Socket socket) throws IOException {
+    try {
+      return socket.getInputStream().read() < 0;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true; // reset
+    }
+  }
+
+  @Test
+  void halfSentRequests_holdNoThread_aWholeRequestIsAnswered() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/metrics", text("scraped")));
+    // Far more half-sent requests than threads: with the JDK server's thread-per-head reading,
+    // one such client held the only thread.
+    for (int i = 0; i < 50; i++) {
+      send(connect(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+    }
+
+    Socket scrape = connect();
+    send(scrape, get("/metrics"));
+
+    assertThat(readAnswer(scrape.getInputStream())).startsWith("HTTP/1.1 200").endsWith("scraped");
+  }
+
+  @Test
+  void aRequestNotWholeWithinTheRequestTime_hasItsConnectionClosed() throws Exception {
+    start(1, new HttpListener.Limits(SHORT, SHORT, 16, 4), Map.of("/", text("page")));
+    Socket slow = connect();
+    send(slow, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+
+    assertThat(closedByServer(slow)).isTrue();
+  }
+
+  @Test
+  void keepAliveAndPipelining_answerEachRequestInOrder() throws Exception {
+    start(
+        2,
+        HttpListener.Limits.DEFAULT,
+        Map.of("/a", text("first"), "/b", text("second"), "/", text("root")));
+    Socket socket = connect();
+    send(socket, get("/a") + get("/b"));
+    InputStream in = socket.getInputStream();
+
+    assertThat(readAnswer(in)).endsWith("first");
+    assertThat(readAnswer(in)).endsWith("second");
+    send(socket, get("/c"));
+    assertThat(readAnswer(in)).as("the longest mount that matches wins").endsWith("root");
+  }
+
+  @Test
+  void aBadlyEncodedTarget_isA400NamingTheTarget_andTheConnectionGoesOn() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/", text("page")));
+    Socket socket = connect();
+    send(socket, get("/api/leases?host=%zz"));
+
+    String answer = readAnswer(socket.getInputStream());
+
+    assertThat(answer).startsWith("HTTP/1.1 400").contains("request target: Malformed escape pair");
+    send(socket, get("/"));
+    assertThat(readAnswer(socket.getInputStream())).endsWith("page");
+  }
+
+  @Test
+  void noMountForThePath_is404() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/metrics", text("scraped")));
+    Socket socket = connect();
+    send(socket, get("/other"));
+
+    assertThat(readAnswer(socket.getInputStream()))
+        .startsWith("HTTP/1.1 404")
+        .contains("no such page: /other");
+  }
+
+  @Test
+  void aBodyOverTheLimit_is413_andNoHandlerRuns() throws Exception {
+    CountDownLatch ran = new CountDownLatch(1);
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/",
+            exchange -> {
+              ran.countDown();
+              text("ok").handle(exchange);
+            }));
+    Socket socket = connect();
+    send(
+        socket,
+        "POST /api/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            + "Content-Length: "
+            + (HttpListener.MAX_BODY_BYTES + 1)
+            + "\r\n\r\n");
+
+    assertThat(readAnswer(socket.getInputStream())).startsWith("HTTP/1.1 413");
+    assertThat(ran.getCount()).isEqualTo(1);
+  }
+
+  @Test
+  void aFullListener_closesTheConnectionWaitingLongest_forANewOne() throws Exception {
+    start(1, new HttpListener.Limits(Duration.ofMinutes(1), SHORT, 3, 4), Map.of("/", text("ok")));
+    // Each answered once, so each is open and waiting, the first the longest.
+    List<Socket> idle = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Socket socket = connect();
+      send(socket, get("/"));
+      assertThat(readAnswer(socket.getInputStream())).endsWith("ok");
+      idle.add(socket);
+    }
+    assertThat(listener.openConnections()).isEqualTo(3);
+
+    Socket fresh = connect();
+    send(fresh, get("/"));
+
+    assertThat(readAnswer(fresh.getInputStream())).endsWith("ok");
+    assertThat(closedByServer(idle.get(0))).isTrue();
+    send(idle.get(1), get("/"));
+    assertThat(readAnswer(idle.get(1).getInputStream())).endsWith("ok");
+  }
+
+  @Test
+  void everyThreadTakenAndTheQueueFull_is503() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch started = new CountDownLatch(1);
+    start(
+        1,
+        new HttpListener.Limits(Duration.ofMinutes(1), Duration.ofMinutes(1), 16, 1),
+        Map.of(
+            "/slow",
+            exchange -> {
+              started.countDown();
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              text("slow").handle(exchange);
+            },
+            "/",
+            text("ok")));
+    Socket running = connect();
+    send(running, get("/slow"));
+    assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+    Socket queued = connect();
+    send(queued, get("/slow"));
+    // The queue (one place) fills once the listener has handed the second request over.
+    Socket refused = null;
+    String answer = "";
+    for (int attempt = 0; attempt < 100 && !answer.startsWith("HTTP/1.1 503"); attempt++) {
+      refused = connect();
+      send(refused, get("/"));
+      answer = readAnswer(refused.getInputStream());
+    }
+
+    assertThat(answer).startsWith("HTTP/1.1 503").contains("the listener is busy");
+    release.countDown();
+    assertThat(readAnswer(running.getInputStream())).endsWith("slow");
+    assertThat(readAnswer(queued.getInputStream())).endsWith("slow");
+  }
+
+  @Test
+  void aClientThatStopsReading_endsTheAnswerWithinTheWriteStall() throws Exception {
+    CompletableFuture<IOException> failed = new CompletableFuture<>();
+    start(
+        1,
+        new HttpListener.Limits(Duration.ofMinutes(1), SHORT, 16, 4),
+        Map.of(
+            "/",
+            exchange -> {
+              exchange.sendResponseHeaders(200, 0);
+              byte[] piece = new byte[64 * 1024];
+              try (OutputStream out = exchange.getResponseBody()) {
+                for (int i = 0; i < 10_000; i++) { // 640 MB: far beyond any socket buffer
+                  out.write(piece);
+                }
+              } catch (IOException e) {
+                failed.complete(e);
+                throw e;
+              }
+              failed.complete(null);
+            }));
+    Socket reader = connect();
+    send(reader, get("/"));
+
+    assertThat(failed.get(30, TimeUnit.SECONDS)).hasMessageContaining("read nothing");
+    assertThat(closedByServerAfterDraining(reader)).isTrue();
+  }
+
+  private static boolean closedByServerAfterDraining(Socket socket) throws IOException {
+    byte[] sink = new byte[64 * 1024];
+    try {
+      while (socket.getInputStream().read(sink) >= 0) {
+        // what was in flight when the listener gave up
+      }
+      return true;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  @Test
+  void aChunkedAnswer_reachesTheClientAtEachFlush() throws Exception {
+    CountDownLatch end = new CountDownLatch(1);
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/stream",
+            exchange -> {
+              exchange.sendResponseHeaders(200, 0);
+              OutputStream out = exchange.getResponseBody();
+              out.write("data: one\n\n".getBytes(StandardCharsets.UTF_8));
+              out.flush();
+              try {
+                end.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              exchange.close();
+            }));
+    Socket socket = connect();
+    send(socket, get("/stream"));
+    InputStream in = socket.getInputStream();
+    ByteArrayOutputStream seen = new ByteArrayOutputStream();
+
+    while (!seen.toString(StandardCharsets.UTF_8).contains("data: one")) {
+      int b = in.read();
+      assertThat(b).as("the first event, before the handler ends").isNotNegative();
+      seen.write(b);
+    }
+    end.countDown();
+    assertThat(seen.toString(StandardCharsets.UTF_8).toLowerCase(java.util.Locale.ROOT))
+        .contains("transfer-encoding: chunked");
+  }
+
+  @Test
+  void aHandlerThatThrows_is500_andTheListenerGoesOn() throws Exception {
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/boom",
+            (HttpExchange exchange) -> {
+              throw new IllegalStateException("boom");
+            },
+            "/",
+            text("ok")));
+    Socket socket = connect();
+    send(socket, get("/boom"));
+
+    assertThat(readAnswer(socket.getInputStream())).startsWith("HTTP/1.1 500");
+    send(socket, get("/"));
+    assertThat(readAnswer(socket.getInputStream())).endsWith("ok");
+  }
+
+  @Test
+  void aHeadRequest_getsTheHeadersAndNoBody() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/", text("page")));
+    Socket socket = connect();
+    send(socket, "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + get("/"));
+    InputStream in = socket.getInputStream();
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.US_ASCII).endsWith("\r\n\r\n")) {
+      head.write(in.read());
+    }
+
+    assertThat(head.toString(StandardCharsets.US_ASCII)).startsWith("HTTP/1.1 200");
+    assertThat(readAnswer(in)).as("the next answer follows at once").endsWith("page");
+  }
+
+  @Test
+  void plainExchanges_areNotSecure() throws Exception {
+    CompletableFuture<Boolean> secure = new CompletableFuture<>();
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/",
+            exchange -> {
+              secure.complete(HttpListener.isSecure(exchange));
+              text("ok").handle(exchange);
+            }));
+    Socket socket = connect();
+    send(socket, get("/"));
+    readAnswer(socket.getInputStream());
+
+    assertThat(secure.get(10, TimeUnit.SECONDS)).isFalse();
+  }
+}
