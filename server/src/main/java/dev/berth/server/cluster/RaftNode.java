@@ -37,6 +37,7 @@ import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.ExitUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -146,7 +147,9 @@ public final class RaftNode implements AutoCloseable {
    * @param localFloor the node's single-node epoch from that directory: every cluster epoch this
    *     node starts, and every epoch applied after its floor record, is above it
    * @throws StateException when {@code raft/} belongs to another cluster or cannot be used
-   * @throws IOException when the Raft server cannot start (its port is taken, its log is corrupt)
+   * @throws IOException when the Raft server cannot start: its port cannot be bound (the message
+   *     names {@code cluster.peers.<self>.raft} and the address), its log is corrupt. Ratis never
+   *     ends the JVM for a port it cannot bind (see {@link RaftPort}).
    */
   public static RaftNode start(
       ClusterSettings settings,
@@ -173,9 +176,15 @@ public final class RaftNode implements AutoCloseable {
     if (System.getProperty(DIRECT_MEMORY_PROPERTY) == null) {
       System.setProperty(DIRECT_MEMORY_PROPERTY, Long.toString(settings.directMemoryBytes()));
     }
+    RaftPort.keepRatisFromExiting(); // before Ratis first tries its port
     RaftNode node = new RaftNode(settings, stateDir, localFloor, sink, listener, time, tuning);
     try {
+      RaftPort.checkFree(settings);
       node.server.start();
+    } catch (ExitUtils.ExitException e) {
+      // Ratis's gRPC server could not bind after all (the port was taken since the check).
+      node.close();
+      throw RaftPort.notStarted(settings, e);
     } catch (IOException | RuntimeException e) {
       node.close();
       throw e;

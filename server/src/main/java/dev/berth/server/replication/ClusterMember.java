@@ -96,7 +96,8 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
    *     node leads and steps down when it stops
    * @param extra told every role change (before the broker takes over, on leading)
    * @param onFatal told why the node stopped by itself; the daemon should exit
-   * @throws UncheckedIOException when the Raft storage cannot be opened
+   * @throws UncheckedIOException when the Raft storage cannot be opened or the Raft port cannot be
+   *     bound (the message names {@code cluster.peers.<self>.raft} and the address)
    */
   public static ClusterMember start(
       ClusterSettings settings,
