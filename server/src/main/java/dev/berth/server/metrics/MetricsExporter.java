@@ -59,10 +59,10 @@ public final class MetricsExporter implements AutoCloseable {
   }
 
   /**
-   * The library's scrape over the JDK handler interface, less its log line for a scraper that went away: the
-   * library logs every failed write of an answer as an error with its stack trace, so a scraper
-   * that times out or is stopped mid-answer (a normal event) would flood the log, one trace per
-   * scrape. Writes are the only input or output of a scrape, so a failed one is the client's
+   * The library's scrape over the JDK handler interface, less its log line for a scraper that went
+   * away: the library logs every failed write of an answer as an error with its stack trace, so a
+   * scraper that times out or is stopped mid-answer (a normal event) would flood the log, one trace
+   * per scrape. Writes are the only input or output of a scrape, so a failed one is the client's
    * leaving, noted at DEBUG; anything else is answered 500 and logged by the library as before.
    */
   private static final class ScrapeHandler implements HttpHandler {
