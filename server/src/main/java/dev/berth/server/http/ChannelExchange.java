@@ -47,8 +47,9 @@ import org.slf4j.LoggerFactory;
  * One request of the {@link HttpListener} and its answer, as the JDK's {@link
  * com.sun.net.httpserver.HttpExchange} its handlers take. The request has arrived whole; the answer
  * is written to the connection as the handler writes it, following the JDK's rules for {@link
- * #sendResponseHeaders}: a length above 0 is sent as {@code Content-Length}, 0 as a chunked stream
- * (each {@code flush} sends what was written), -1 as no body.
+ * #sendResponseHeaders}: a length above 0 is sent as {@code Content-Length}, 0 as a stream
+ * (chunked, or ended by closing the connection for an HTTP/1.0 client; each {@code flush} sends
+ * what was written), -1 as no body.
  *
  * <p>An {@code HttpsExchange} over plain HTTP too, with no {@link #getSSLSession() session} there
  * ({@link HttpListener#isSecure}). Used by one handler thread at a time; not thread-safe.
@@ -63,7 +64,8 @@ final class ChannelExchange extends HttpsExchange {
     /** Headers not sent yet. */
     UNSENT,
     FIXED,
-    CHUNKED,
+    /** Chunked on HTTP/1.1; on HTTP/1.0, ended by closing the connection. */
+    STREAMED,
     NONE
   }
 
@@ -87,6 +89,7 @@ final class ChannelExchange extends HttpsExchange {
   private long written;
   private ByteBuf pending;
   private boolean closed;
+  private boolean closeDelimited;
 
   ChannelExchange(
       Connection connection,
@@ -188,8 +191,12 @@ final class ChannelExchange extends HttpsExchange {
       body = head || noContent ? Body.NONE : Body.FIXED;
       declared = length;
     } else if (length == 0 && !head && !noContent) {
-      HttpUtil.setTransferEncodingChunked(response, true);
-      body = Body.CHUNKED;
+      if (version.equals(HttpVersion.HTTP_1_0)) {
+        closeDelimited = true; // HTTP/1.0 has no chunks: the body ends where the connection does
+      } else {
+        HttpUtil.setTransferEncodingChunked(response, true);
+      }
+      body = Body.STREAMED;
     } else {
       if (!head && !noContent) {
         HttpUtil.setContentLength(response, 0);
@@ -202,12 +209,13 @@ final class ChannelExchange extends HttpsExchange {
     responseCode = status;
     awaitWritable();
     // A stream's client sees its headers at once; other answers send them with their body.
-    send(response, body == Body.CHUNKED);
+    send(response, body == Body.STREAMED);
   }
 
   private boolean keepAlive() {
     List<String> asked = responseHeaders.get("Connection");
     return clientKeepsAlive
+        && !closeDelimited
         && (asked == null || asked.stream().noneMatch(v -> v.equalsIgnoreCase("close")));
   }
 
@@ -369,7 +377,7 @@ final class ChannelExchange extends HttpsExchange {
                 "the answer is " + declared + " bytes; " + (written + length) + " were written");
           }
         }
-        case CHUNKED -> {}
+        case STREAMED -> {}
       }
       // In pieces, each waiting for the client to take the last: a client that stops reading
       // holds a bounded buffer, and one that left makes the next piece throw.

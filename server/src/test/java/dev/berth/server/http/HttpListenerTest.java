@@ -375,6 +375,43 @@ class HttpListenerTest {
     assertThat(readAnswer(in)).as("the next answer follows at once").endsWith("page");
   }
 
+  /**
+   * Some scripts' {@code nc} shuts its side once the request is sent. The connection reads nothing
+   * while a request runs, so it sees that end only after the answer has gone out.
+   */
+  @Test
+  void aClientThatShutsItsSideAfterTheRequest_stillGetsTheAnswer() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/", text("page")));
+    Socket socket = connect();
+    send(socket, get("/"));
+    socket.shutdownOutput();
+
+    assertThat(readAnswer(socket.getInputStream())).endsWith("page");
+    assertThat(closedByServer(socket)).isTrue();
+  }
+
+  @Test
+  void anHttp10Stream_endsWithTheConnection_notInChunks() throws Exception {
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/",
+            exchange -> {
+              exchange.sendResponseHeaders(200, 0);
+              try (OutputStream out = exchange.getResponseBody()) {
+                out.write("streamed".getBytes(StandardCharsets.UTF_8));
+              }
+            }));
+    Socket socket = connect();
+    send(socket, "GET / HTTP/1.0\r\n\r\n");
+
+    String answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+    assertThat(answer).startsWith("HTTP/1.0 200").endsWith("\r\n\r\nstreamed");
+    assertThat(answer.toLowerCase(java.util.Locale.ROOT)).doesNotContain("chunked");
+  }
+
   @Test
   void plainExchanges_areNotSecure() throws Exception {
     CompletableFuture<Boolean> secure = new CompletableFuture<>();
