@@ -371,14 +371,24 @@ public final class FleetReport {
             anyBlock ? sharesOk : null,
             false));
     SimHost storm = scenario.stormHost();
+    // A run that ends sooner after the storm than the bound cannot show a recovery missed: it
+    // says so (NOT CHECKED) rather than FAIL, as the smoke run's 10 s often did.
+    double afterStorm = (scenario.duration() - scenario.stormEnd()) / 1e9;
+    boolean recovered = !Double.isNaN(recoverySeconds);
     goals.add(
         new Goal(
             "storm host " + storm.name() + " back to 80 % of its rate after the 429 storm",
-            Double.isNaN(recoverySeconds)
-                ? "not recovered by the end of the run"
-                : String.format(Locale.ROOT, "after %.1f s", recoverySeconds),
+            recovered
+                ? String.format(Locale.ROOT, "after %.1f s", recoverySeconds)
+                : afterStorm < recoveryBound
+                    ? String.format(
+                        Locale.ROOT,
+                        "not yet when the run ended, %.1f s after the storm (a shorter span than"
+                            + " the bound)",
+                        afterStorm)
+                    : "not recovered by the end of the run",
             String.format(Locale.ROOT, "<= %.1f s (AIMD rule from the floor)", recoveryBound),
-            !Double.isNaN(recoverySeconds) && recoverySeconds <= recoveryBound,
+            recoveryPass(recoverySeconds, recoveryBound, afterStorm),
             false));
     boolean thousand = scenario.workers() >= 1000;
     goals.add(
@@ -389,6 +399,20 @@ public final class FleetReport {
             "< 1 core with 1,000 workers",
             thousand ? (Boolean) (cpuCores < 1.0) : null,
             false));
+  }
+
+  /**
+   * The storm recovery goal's verdict: whether the storm host recovered within {@code bound}
+   * seconds; null (not checked) when it had not recovered but the run ended less than {@code bound}
+   * seconds after the storm, too soon to tell.
+   *
+   * @param recoverySeconds when it recovered, NaN for not by the end of the run
+   */
+  static Boolean recoveryPass(double recoverySeconds, double bound, double afterStorm) {
+    if (!Double.isNaN(recoverySeconds)) {
+      return recoverySeconds <= bound;
+    }
+    return afterStorm < bound ? null : Boolean.FALSE;
   }
 
   /** True when every invariant held (the smoke run's check). */

@@ -68,4 +68,16 @@ class FleetReportTest {
 
     assertThat(d).extracting(FleetReport.Demand::wanting).containsOnly(0.0);
   }
+
+  @Test
+  void recoveryPass_recoveredWithinTheBound_passesAndLate_fails() {
+    assertThat(FleetReport.recoveryPass(3.0, 4.0, 2.0)).isTrue();
+    assertThat(FleetReport.recoveryPass(5.0, 4.0, 9.0)).isFalse();
+  }
+
+  @Test
+  void recoveryPass_notRecovered_failsOnlyWhenTheRunLastedTheBound() {
+    assertThat(FleetReport.recoveryPass(Double.NaN, 8.0, 10.0)).isFalse();
+    assertThat(FleetReport.recoveryPass(Double.NaN, 8.0, 6.5)).as("too short to tell").isNull();
+  }
 }
