@@ -87,6 +87,20 @@ final class FollowerAcks {
   }
 
   /**
+   * The {@link System#nanoTime()} at which {@code follower}'s latest accepting answer was sent, for
+   * the leadership of {@code term}; 0 when it has not answered in that leadership, this node did
+   * not lead {@code term}, or a follower has shown it a higher term.
+   */
+  long ackSentNanos(long term, RaftPeerId follower) {
+    Leadership l = current;
+    if (l.term != term || l.deposed) {
+      return 0;
+    }
+    AtomicLong latest = l.sentNanos.get(follower);
+    return latest == null ? 0 : latest.get();
+  }
+
+  /**
    * The {@link System#nanoTime()} at which each follower's latest accepting answer was sent, for
    * the leadership of {@code term}: only followers that have answered, and none at all when this
    * node did not lead {@code term} or a follower has shown it a higher term.

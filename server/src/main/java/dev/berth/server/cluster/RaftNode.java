@@ -12,6 +12,7 @@ import dev.berth.server.state.StateException;
 import dev.berth.server.time.TimeSource;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -302,6 +303,53 @@ public final class RaftNode implements AutoCloseable {
   }
 
   /**
+   * How long a member may go without answering this leader before a transfer to it is refused up
+   * front ({@link #checkAnswering}): twice {@code cluster.election_timeout_max}. A leader sends at
+   * least a heartbeat every half minimum election timeout, and a live follower answers each one, so
+   * its latest answer is normally a fraction of an election timeout old; going without for two
+   * whole maximum timeouts means many rounds missed in a row, longer than any follower would wait
+   * for its leader before it started an election itself. The bound also stays below the transfer's
+   * own time limit (three maximum election timeouts), so the refusal comes first and says why,
+   * instead of a timeout that says nothing about the target.
+   */
+  public Duration silenceBound() {
+    return settings.electionTimeoutMax().multipliedBy(2);
+  }
+
+  /**
+   * While this node leads: how long {@code member} has not answered it, that is, the time since it
+   * sent the latest message the member accepted in this leadership, or since this node was elected
+   * when the member has not answered at all yet. Empty when this node does not lead or {@code
+   * member} is this node or no member.
+   */
+  public Optional<Duration> unansweredFor(String member) {
+    Leadership l = leadership;
+    if (l.term() < 0
+        || member.equals(settings.self())
+        || !settings.peers().containsKey(member)
+        || !division.getInfo().isLeader()) {
+      return Optional.empty();
+    }
+    long sent = acks.ackSentNanos(l.term(), RaftPeerId.valueOf(member));
+    long since = sent != 0 && sent - l.electedAtNanos() > 0 ? sent : l.electedAtNanos();
+    return Optional.of(Duration.ofNanos(Math.max(0, time.nanoTime() - since)));
+  }
+
+  /**
+   * Refuses a transfer to {@code member} before anything changes when it has not answered this
+   * leader for longer than {@link #silenceBound()}: a stopped member could not take over, and Ratis
+   * would only give up after its time limit, with grants paused meanwhile.
+   *
+   * @throws MemberSilentException naming the member and how long it has been silent
+   */
+  public void checkAnswering(String member) {
+    Optional<Duration> silent = unansweredFor(member);
+    if (silent.isPresent() && silent.get().compareTo(silenceBound()) > 0) {
+      throw new MemberSilentException(member, settings.self(), silent.get(), silenceBound());
+    }
+  }
+
+  /**
    * Hands the whole lease state to a successor and transfers leadership to it: grants stop now, the
    * journal is drained, the {@code state} is committed as a handoff record, then leadership moves.
    * The successor needs no new-leader wait. If anything fails, this node stays leader and grants
@@ -348,6 +396,13 @@ public final class RaftNode implements AutoCloseable {
    * epoch is applied.
    */
   public CompletableFuture<Void> transferLeadership(String to) {
+    if (to != null) {
+      try {
+        checkAnswering(to);
+      } catch (MemberSilentException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
     Leadership l = pause(Phase.TRANSFERRING);
     if (l == null) {
       return LogWriters.notLeader();
@@ -470,22 +525,70 @@ public final class RaftNode implements AutoCloseable {
               "cannot transfer leadership to '" + target + "': not another member"));
     }
     log.info("transferring leadership to {}", target);
-    return LogWriters.call(
-            () -> server.transferLeadershipAsync(transferRequest(RaftPeerId.valueOf(target))))
-        .thenApply(reply -> null);
+    TransferLeadershipRequest request = transferRequest(RaftPeerId.valueOf(target));
+    return LogWriters.call(() -> server.transferLeadershipAsync(request))
+        .handle(
+            (reply, error) -> {
+              if (error != null) {
+                throw notTakenOver(target, request.getTimeoutMs(), error);
+              }
+              return null;
+            });
   }
 
-  /** The other member whose log reaches furthest, as far as this leader knows. */
+  /**
+   * Why Ratis did not move leadership to {@code target}, in terms of the target: Ratis's own
+   * failure (a timeout, mostly) says nothing about a majority, which the generic mapping of {@link
+   * LogWriters#failure} would claim. NOT_LEADER and CLOSED keep their reason.
+   */
+  private ReplicationException notTakenOver(String target, long timeoutMs, Throwable error) {
+    ReplicationException failure = LogWriters.failure(error);
+    if (failure.reason() != Reason.UNAVAILABLE) {
+      return failure;
+    }
+    Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
+    long behind = -1;
+    for (CommitInfoProto c : division.getCommitInfos()) {
+      if (c.getServer().getId().toStringUtf8().equals(target)) {
+        behind = Math.max(0, division.getRaftLog().getLastCommittedIndex() - c.getCommitIndex());
+      }
+    }
+    String silent =
+        unansweredFor(target)
+            .map(d -> ", last answered " + MemberSilentException.seconds(d) + " ago")
+            .orElse("");
+    log.warn("leadership did not move to {}: {}", target, cause.toString());
+    return new ReplicationException(
+        Reason.UNAVAILABLE,
+        "member "
+            + target
+            + " did not take over within "
+            + MemberSilentException.seconds(Duration.ofMillis(timeoutMs))
+            + " ("
+            + (behind >= 0 ? behind + " entries behind the leader" : "how far behind unknown")
+            + silent
+            + "); this member leads on",
+        cause);
+  }
+
+  /**
+   * The other member whose log reaches furthest, as far as this leader knows, among those that have
+   * answered it within {@link #silenceBound()}; among all others when none has.
+   */
   private String successor() {
     String best = null;
     long bestIndex = Long.MIN_VALUE;
+    boolean bestAnswers = false;
     for (CommitInfoProto c : division.getCommitInfos()) {
       String id = c.getServer().getId().toStringUtf8();
-      if (!id.equals(settings.self())
-          && settings.peers().containsKey(id)
-          && c.getCommitIndex() > bestIndex) {
+      if (id.equals(settings.self()) || !settings.peers().containsKey(id)) {
+        continue;
+      }
+      boolean answers = unansweredFor(id).map(d -> d.compareTo(silenceBound()) <= 0).orElse(false);
+      if ((answers && !bestAnswers) || (answers == bestAnswers && c.getCommitIndex() > bestIndex)) {
         best = id;
         bestIndex = c.getCommitIndex();
+        bestAnswers = answers;
       }
     }
     return best;

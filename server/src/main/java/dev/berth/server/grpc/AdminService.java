@@ -269,7 +269,9 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
   /**
    * Moves the cluster's leadership: {@code to} must be another member (empty: the best successor).
    * Answers once the transfer is done, naming the new leader; NOT_LEADER when this node lost the
-   * lead meanwhile, FAILED_PRECONDITION on a lone broker.
+   * lead meanwhile, FAILED_PRECONDITION on a lone broker, and FAILED_PRECONDITION at once, with
+   * nothing changed, when {@code to} has not answered the leader lately (its process is stopped:
+   * see {@link dev.berth.server.cluster.RaftNode#silenceBound()}).
    */
   @Override
   public void transferLeadership(

@@ -228,8 +228,10 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
    * @param memberIdOrEmpty the member to lead next; empty for the one whose log reaches furthest
    * @return completes with the id of the new leader once the transfer is done; fails with an {@link
    *     IllegalArgumentException} naming {@code member} when it is not another member of this
-   *     cluster, or a {@link ReplicationException} ({@code NOT_LEADER} when this member is not the
-   *     ready leader)
+   *     cluster, a {@link dev.berth.server.cluster.MemberSilentException} when that member has not
+   *     answered this leader for longer than {@link RaftNode#silenceBound()} (refused before
+   *     anything changes: grants go on), or a {@link ReplicationException} ({@code NOT_LEADER} when
+   *     this member is not the ready leader)
    */
   @Override
   public CompletableFuture<String> transferTo(String memberIdOrEmpty) {
@@ -257,6 +259,14 @@ public final class ClusterMember implements ServingRole, AutoCloseable {
                   + ") is not the ready leader"
                   + (role.leaderId().isEmpty() ? "" : "; " + role.leaderId() + " leads"),
               null));
+    }
+    if (to != null) {
+      try {
+        // Before anything pauses: a member that does not answer could not take over anyway.
+        n.checkAnswering(to);
+      } catch (dev.berth.server.cluster.MemberSilentException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }
     if (!handingOff.compareAndSet(false, true)) {
       // A second handoff (a transfer during a shutdown's) would pause, hold and release the

@@ -178,6 +178,50 @@ class RaftNodeIT {
     }
   }
 
+  /**
+   * A member whose process is stopped cannot take over: the transfer to it is refused at once,
+   * naming it, and the leader goes on granting in the same epoch (nothing paused, nothing written).
+   * Before, Ratis timed out after three election timeouts with a message about a majority.
+   */
+  @Test
+  void transferLeadership_toAStoppedMember_refusedAtOnce_leaderGoesOnGranting() throws Exception {
+    try (LocalCluster c = new LocalCluster("transfer-dead", UnaryOperator.identity()).startAll()) {
+      int leader = c.awaitGranting(ELECTION);
+      int dead = (leader + 1) % LocalCluster.SIZE;
+      int live = (leader + 2) % LocalCluster.SIZE;
+      RaftNode node = c.nodes[leader];
+      await(
+          Duration.ofSeconds(10),
+          () -> node.unansweredFor(LocalCluster.id(dead)).orElseThrow().toMillis() < 500,
+          c::describe);
+      long epoch = c.roles[leader].readyEpoch();
+      c.stop(dead);
+      await(
+          Duration.ofSeconds(10),
+          () ->
+              node.unansweredFor(LocalCluster.id(dead)).orElseThrow().compareTo(node.silenceBound())
+                  > 0,
+          c::describe);
+      assertThat(node.unansweredFor(LocalCluster.id(live)).orElseThrow())
+          .isLessThan(node.silenceBound());
+
+      long asked = System.nanoTime();
+      CompletableFuture<Void> transfer = node.transferLeadership(LocalCluster.id(dead));
+
+      assertThatThrownBy(() -> transfer.get(1, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(MemberSilentException.class)
+          .hasMessageStartingWith(
+              "member " + LocalCluster.id(dead) + " has not answered the leader")
+          .hasMessageEndingWith("start it or pick another member");
+      assertThat(Duration.ofNanos(System.nanoTime() - asked)).isLessThan(Duration.ofSeconds(1));
+      assertThat(node.phase()).isEqualTo(Leadership.Phase.READY);
+      assertThat(node.canGrant(System.nanoTime())).isTrue();
+      assertThat(c.roles[leader].readyEpoch()).isEqualTo(epoch);
+    }
+  }
+
   @Test
   void advanceEpochSoon_sameLeadershipGoesOnWithTheNextEpoch_onEveryReplica() throws Exception {
     try (LocalCluster c = new LocalCluster("reepoch", UnaryOperator.identity()).startAll()) {

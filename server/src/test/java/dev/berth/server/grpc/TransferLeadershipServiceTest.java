@@ -8,11 +8,13 @@ import dev.berth.proto.v1.TransferLeadershipRequest;
 import dev.berth.proto.v1.TransferLeadershipResponse;
 import dev.berth.server.cluster.ClusterRole;
 import dev.berth.server.cluster.ClusterStatus;
+import dev.berth.server.cluster.MemberSilentException;
 import dev.berth.server.cluster.ReplicationException;
 import dev.berth.server.config.Policy;
 import dev.berth.server.replication.ServingRole;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -136,6 +138,53 @@ class TransferLeadershipServiceTest {
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
     assertThat(e.getStatus().getDescription())
         .isEqualTo("leadership was not transferred: a leadership transfer is already under way");
+  }
+
+  /**
+   * The member refuses a target that has not answered the leader lately (RaftNode.checkAnswering):
+   * one FAILED_PRECONDITION naming it and what to do, not an UNAVAILABLE about a majority.
+   */
+  @Test
+  void transferLeadership_toAMemberThatDoesNotAnswer_failedPreconditionNamingIt() {
+    role.serving = true;
+    role.answer =
+        CompletableFuture.failedFuture(
+            new MemberSilentException("n3", "n2", Duration.ofSeconds(12), Duration.ofMillis(3200)));
+    start(BrokerServer.Options.DEFAULT.withRole(role));
+
+    StatusRuntimeException e =
+        catchThrowableOfType(
+            StatusRuntimeException.class, () -> b.admin.transferLeadership(to("n3")));
+
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(e.getStatus().getDescription())
+        .isEqualTo(
+            "leadership was not transferred: member n3 has not answered the leader (n2) for 12 s,"
+                + " longer than 3.2 s (twice cluster.election_timeout_max); start it or pick"
+                + " another member");
+  }
+
+  /** Ratis gave up on a live target (far behind, say): the answer is about the target. */
+  @Test
+  void transferLeadership_targetDidNotTakeOver_unavailableAboutTheTarget() {
+    role.serving = true;
+    role.answer =
+        CompletableFuture.failedFuture(
+            new ReplicationException(
+                ReplicationException.Reason.UNAVAILABLE,
+                "member n3 did not take over within 4.8 s (900 entries behind the leader, last"
+                    + " answered 0.1 s ago); this member leads on",
+                null));
+    start(BrokerServer.Options.DEFAULT.withRole(role));
+
+    StatusRuntimeException e =
+        catchThrowableOfType(
+            StatusRuntimeException.class, () -> b.admin.transferLeadership(to("n3")));
+
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(e.getStatus().getDescription())
+        .startsWith("leadership was not transferred: member n3 did not take over")
+        .doesNotContain("majority");
   }
 
   @Test
