@@ -33,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Three real daemons on loopback form a cluster, and the SDK is given all three addresses: it finds
  * the leader, and after a SIGKILL of that leader its session resumes on the next one with its
  * leases (same ids), and acquires keep working; the CLI given the three addresses shows the cluster
- * and transfers the leadership, which the session follows too. Run in the cluster group ({@code
- * -Pcluster-its}), as {@code bin/test} does.
+ * and transfers the leadership, which the session follows too, after refusing to transfer it to the
+ * killed member. Run in the cluster group ({@code -Pcluster-its}), as {@code bin/test} does.
  */
 class SdkFailoverClusterIT {
   private static final int LEASES = 5;
@@ -114,6 +114,21 @@ class SdkFailoverClusterIT {
       Run status = berth("cluster", "status", "--broker", brokers);
       assertThat(status.code()).as(status.err()).isZero();
       assertThat(status.out()).contains("answered_by", "term", next.id(), other.id());
+      // To the killed member: refused at once, naming it; the leadership stays where it is.
+      long asked = System.nanoTime();
+      Run toDead = berth("cluster", "transfer", "--to", leader.id(), "--broker", brokers);
+      assertThat(Duration.ofNanos(System.nanoTime() - asked)).isLessThan(Duration.ofSeconds(4));
+      assertThat(toDead.code()).as(toDead.err()).isEqualTo(ExitCode.BROKER_ERROR);
+      assertThat(toDead.err().strip())
+          .startsWith(
+              "berth: FAILED_PRECONDITION: leadership was not transferred: member "
+                  + leader.id()
+                  + " has not answered the leader ("
+                  + next.id()
+                  + ")")
+          .endsWith("start it or pick another member")
+          .doesNotContain("\n", "majority");
+      DaemonCluster.awaitReadyLeader(List.of(next), Duration.ofSeconds(1));
       Run transfer = berth("cluster", "transfer", "--to", other.id(), "--broker", brokers);
       assertThat(transfer.code()).as(transfer.err()).isZero();
       assertThat(transfer.out()).contains("leadership moved to " + other.id());
