@@ -103,7 +103,7 @@ final class ChannelExchange extends HttpsExchange {
     this.connection = connection;
     this.channel = channel;
     this.method = request.method().name();
-    this.version = request.protocolVersion();
+    this.version = Connection.answerVersion(request);
     this.clientKeepsAlive = HttpUtil.isKeepAlive(request);
     this.uri = uri;
     request.headers().forEach(header -> requestHeaders.add(header.getKey(), header.getValue()));
@@ -205,6 +205,9 @@ final class ChannelExchange extends HttpsExchange {
     }
     if (!keepAlive()) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (!version.isKeepAliveDefault()) {
+      // An HTTP/1.0 client keeps its connection only when the answer says so (as the JDK did).
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
     responseCode = status;
     awaitWritable();

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.ssl.SslHandler;
@@ -171,6 +172,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
       refuse(request, statusOf(cause), "request: " + describe(cause), false);
       return;
     }
+    if (request.protocolVersion().majorVersion() != 1) {
+      refuse(
+          request,
+          HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED,
+          "this listener speaks HTTP/1.1 and 1.0, not " + request.protocolVersion(),
+          false);
+      return;
+    }
     URI uri;
     try {
       uri = new URI(request.uri());
@@ -224,15 +233,26 @@ final class Connection extends ChannelInboundHandlerAdapter {
       FullHttpRequest request, HttpResponseStatus status, String message, boolean keepAlive) {
     byte[] body = (message + "\n").getBytes(StandardCharsets.UTF_8);
     FullHttpResponse response =
-        new DefaultFullHttpResponse(
-            request.protocolVersion(), status, Unpooled.wrappedBuffer(body));
+        new DefaultFullHttpResponse(answerVersion(request), status, Unpooled.wrappedBuffer(body));
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     HttpUtil.setContentLength(response, body.length);
     boolean keep = keepAlive && HttpUtil.isKeepAlive(request);
     if (!keep) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    } else if (!response.protocolVersion().isKeepAliveDefault()) {
+      response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
     channel.writeAndFlush(response).addListener(written -> answered(keep && written.isSuccess()));
+  }
+
+  /**
+   * The version an answer to {@code request} is sent in: HTTP/1.0 to an HTTP/1.0 client, else
+   * HTTP/1.1, the highest this listener speaks (never a version the client made up).
+   */
+  static HttpVersion answerVersion(FullHttpRequest request) {
+    return request.protocolVersion().equals(HttpVersion.HTTP_1_0)
+        ? HttpVersion.HTTP_1_0
+        : HttpVersion.HTTP_1_1;
   }
 
   private static HttpResponseStatus statusOf(Throwable cause) {

@@ -412,6 +412,43 @@ class HttpListenerTest {
     assertThat(answer.toLowerCase(java.util.Locale.ROOT)).doesNotContain("chunked");
   }
 
+  /**
+   * An HTTP/1.0 client keeps its connection only if the answer says {@code Connection: keep-alive};
+   * without it, a client such as {@code ab -k} waits for the close, here the request time.
+   */
+  @Test
+  void anHttp10ClientAskingForKeepAlive_isToldSo_andItsConnectionGoesOn() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/page", text("page")));
+    Socket socket = connect();
+    send(socket, "GET /page HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    String first = readAnswer(socket.getInputStream());
+    send(socket, "GET /nowhere HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    String refused = readAnswer(socket.getInputStream());
+    send(socket, get("/page"));
+
+    assertThat(first.toLowerCase(java.util.Locale.ROOT))
+        .startsWith("http/1.0 200")
+        .contains("\r\nconnection: keep-alive\r\n")
+        .endsWith("page");
+    assertThat(refused.toLowerCase(java.util.Locale.ROOT))
+        .startsWith("http/1.0 404")
+        .contains("\r\nconnection: keep-alive\r\n");
+    assertThat(readAnswer(socket.getInputStream())).startsWith("HTTP/1.1 200").endsWith("page");
+  }
+
+  @Test
+  void answersAreInHttp11_andAnotherMajorVersionIs505() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/", text("page")));
+    Socket minor = connect();
+    send(minor, "GET / HTTP/1.2\r\nHost: 127.0.0.1\r\n\r\n");
+    Socket major = connect();
+    send(major, "GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n");
+
+    assertThat(readAnswer(minor.getInputStream())).startsWith("HTTP/1.1 200").endsWith("page");
+    assertThat(readAnswer(major.getInputStream())).startsWith("HTTP/1.1 505");
+    assertThat(closedByServer(major)).isTrue();
+  }
+
   @Test
   void plainExchanges_areNotSecure() throws Exception {
     CompletableFuture<Boolean> secure = new CompletableFuture<>();
