@@ -85,6 +85,11 @@ final class Connection extends ChannelInboundHandlerAdapter {
     return waitingSince;
   }
 
+  /** Whether a request runs (I/O thread only). */
+  boolean running() {
+    return running;
+  }
+
   HttpListener.Limits limits() {
     return limits;
   }

@@ -7,16 +7,26 @@ import dev.berth.server.security.HttpsTls;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -180,7 +190,7 @@ public final class HttpListener implements AutoCloseable {
                         .addLast(
                             "codec",
                             new HttpServerCodec(MAX_LINE_BYTES, MAX_HEADER_BYTES, 8 * 1024))
-                        .addLast("aggregate", new HttpObjectAggregator(MAX_BODY_BYTES))
+                        .addLast("aggregate", new Aggregator())
                         .addLast(
                             "serve",
                             new Connection(router, executor, connections, limits, tls.isPresent()));
@@ -249,6 +259,54 @@ public final class HttpListener implements AutoCloseable {
     connections.closeAll();
     executor.shutdownNow();
     loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+  }
+
+  /**
+   * Netty's aggregator, but one that never answers on its own: its {@code 413} (and {@code 100
+   * Continue}) went out at once, ahead of the answer to a request still running on the connection.
+   * An oversized request is passed on as a failed one, which the {@link Connection} answers {@code
+   * 413} in its turn; {@code 100 Continue} is sent only when no request runs.
+   */
+  static final class Aggregator extends HttpObjectAggregator {
+    Aggregator() {
+      super(MAX_BODY_BYTES);
+    }
+
+    @Override
+    protected Object newContinueResponse(
+        HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+      Object response = super.newContinueResponse(start, maxContentLength, pipeline);
+      if (response == null) {
+        return null;
+      }
+      Connection connection = pipeline.get(Connection.class);
+      boolean continues =
+          response instanceof HttpResponse answer
+              && answer.status().code() == 100
+              && !isContentLengthInvalid(start, maxContentLength);
+      if (continues && (connection == null || !connection.running())) {
+        return response;
+      }
+      // An oversized body is answered in its turn (handleOversizedMessage); a pipelining client
+      // sends its body without waiting; an expectation other than 100-continue is ignored.
+      ReferenceCountUtil.release(response);
+      return null;
+    }
+
+    @Override
+    protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+      if (!(oversized instanceof HttpRequest request)) {
+        var unused = ctx.close();
+        return;
+      }
+      FullHttpRequest failed =
+          new DefaultFullHttpRequest(request.protocolVersion(), request.method(), request.uri());
+      failed.setDecoderResult(
+          DecoderResult.failure(
+              new TooLongHttpContentException(
+                  "the request's body is longer than " + MAX_BODY_BYTES + " bytes")));
+      ctx.fireChannelRead(failed);
+    }
   }
 
   /** Handlers by path prefix, the longest matching prefix first. */

@@ -201,6 +201,48 @@ class HttpListenerTest {
     assertThat(ran.getCount()).isEqualTo(1);
   }
 
+  /**
+   * A request pipelined behind a running one is answered after it, also when it is refused for its
+   * size or asks to be told to continue: those answers used to go out at once, ahead of the answer
+   * still being written, so the client took the 413 for its first request's.
+   */
+  @Test
+  void aPipelinedOversizedOrContinueRequest_isAnsweredInOrder() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/slow",
+            exchange -> {
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              text("slow").handle(exchange);
+            },
+            "/",
+            text("ok")));
+    Socket socket = connect();
+    send(
+        socket,
+        get("/slow")
+            + "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+            + "Expect: 100-continue\r\n\r\n{}"
+            + "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+            + (HttpListener.MAX_BODY_BYTES + 1)
+            + "\r\n\r\n");
+    Thread.sleep(SHORT.toMillis());
+    release.countDown();
+    InputStream in = socket.getInputStream();
+
+    assertThat(readAnswer(in)).startsWith("HTTP/1.1 200").endsWith("slow");
+    assertThat(readAnswer(in)).startsWith("HTTP/1.1 200").endsWith("ok");
+    assertThat(readAnswer(in)).startsWith("HTTP/1.1 413");
+    assertThat(closedByServer(socket)).isTrue();
+  }
+
   @Test
   void aFullListener_closesTheConnectionWaitingLongest_forANewOne() throws Exception {
     start(1, new HttpListener.Limits(Duration.ofMinutes(1), SHORT, 3, 4), Map.of("/", text("ok")));
