@@ -47,6 +47,13 @@ final class Connection extends ChannelInboundHandlerAdapter {
   /** Requests a client may pipeline behind the running one before its connection is closed. */
   static final int MAX_PIPELINED = 8;
 
+  /**
+   * The bodies those requests may carry in all, in bytes. The connection goes on reading while a
+   * request runs (Netty's codec asks for more to finish a request), so without it each connection
+   * could hold {@link #MAX_PIPELINED} whole bodies for as long as its answer stalls.
+   */
+  static final int MAX_PIPELINED_BYTES = HttpListener.MAX_BODY_BYTES;
+
   private final HttpListener.Router router;
   private final ThreadPoolExecutor executor;
   private final Connections connections;
@@ -57,6 +64,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
   final Object writability = new Object();
 
   private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
+  private long pipelinedBytes;
   private Channel channel;
   private ScheduledFuture<?> deadline;
   private boolean running;
@@ -119,6 +127,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
     cancelDeadline();
     pipelined.forEach(ReferenceCountUtil::release);
     pipelined.clear();
+    pipelinedBytes = 0;
     synchronized (writability) {
       writability.notifyAll();
     }
@@ -140,12 +149,14 @@ final class Connection extends ChannelInboundHandlerAdapter {
       return;
     }
     if (running) {
-      if (pipelined.size() >= MAX_PIPELINED) {
+      int bytes = request.content().readableBytes();
+      if (pipelined.size() >= MAX_PIPELINED || pipelinedBytes + bytes > MAX_PIPELINED_BYTES) {
         request.release();
         closeQuietly(channel);
         return;
       }
       pipelined.add(request);
+      pipelinedBytes += bytes;
       return;
     }
     start(request);
@@ -299,6 +310,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
     }
     FullHttpRequest next = pipelined.poll();
     if (next != null) {
+      pipelinedBytes -= next.content().readableBytes();
       start(next);
       return;
     }

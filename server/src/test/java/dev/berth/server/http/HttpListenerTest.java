@@ -244,6 +244,40 @@ class HttpListenerTest {
   }
 
   @Test
+  void bodiesPipelinedBehindARunningRequest_areBounded_thenTheConnectionCloses() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/slow",
+            exchange -> {
+              try {
+                release.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+              text("slow").handle(exchange);
+            },
+            "/",
+            text("ok")));
+    Socket socket = connect();
+    String body = "x".repeat(HttpListener.MAX_BODY_BYTES / 2);
+    String post =
+        "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+            + body.length()
+            + "\r\n\r\n"
+            + body;
+    send(socket, get("/slow") + post + post + post);
+
+    try {
+      assertThat(closedByServer(socket)).as("three half-limit bodies: over the bound").isTrue();
+    } finally {
+      release.countDown();
+    }
+  }
+
+  @Test
   void aFullListener_closesTheConnectionWaitingLongest_forANewOne() throws Exception {
     start(1, new HttpListener.Limits(Duration.ofMinutes(1), SHORT, 3, 4), Map.of("/", text("ok")));
     // Each answered once, so each is open and waiting, the first the longest.
