@@ -209,6 +209,7 @@ final class ChannelExchange extends HttpsExchange {
       // An HTTP/1.0 client keeps its connection only when the answer says so (as the JDK did).
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
+    response.headers().set(HttpHeaderNames.DATE, Connection.httpDate());
     responseCode = status;
     awaitWritable();
     // A stream's client sees its headers at once; other answers send them with their body.

@@ -22,6 +22,9 @@ import io.netty.util.ReferenceCountUtil;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.Optional;
@@ -207,6 +210,15 @@ final class Connection extends ChannelInboundHandlerAdapter {
           true);
       return;
     }
+    if (uri.getScheme() != null
+        && (uri.getScheme().equalsIgnoreCase("http") || uri.getScheme().equalsIgnoreCase("https"))
+        && uri.getRawAuthority() != null) {
+      // Absolute form (as a proxy sends it): its authority is the Host, its path the target.
+      request.headers().set(HttpHeaderNames.HOST, uri.getRawAuthority());
+      String target =
+          uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+      uri = URI.create(target + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()));
+    }
     String path = uri.getRawPath();
     if (path == null || !path.startsWith("/") || uri.getScheme() != null) {
       refuse(
@@ -252,6 +264,7 @@ final class Connection extends ChannelInboundHandlerAdapter {
         new DefaultFullHttpResponse(answerVersion(request), status, Unpooled.wrappedBuffer(body));
     response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     HttpUtil.setContentLength(response, body.length);
+    response.headers().set(HttpHeaderNames.DATE, httpDate());
     boolean keep = keepAlive && HttpUtil.isKeepAlive(request);
     if (!keep) {
       response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
@@ -344,6 +357,15 @@ final class Connection extends ChannelInboundHandlerAdapter {
       deadline.cancel(false);
       deadline = null;
     }
+  }
+
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", java.util.Locale.ROOT)
+          .withZone(ZoneOffset.UTC);
+
+  /** Now, as an answer's {@code Date} header gives it (RFC 9110's IMF-fixdate). */
+  static String httpDate() {
+    return HTTP_DATE.format(Instant.now());
   }
 
   /** Closes {@code channel}; a failed close leaves nothing this listener could do. */

@@ -13,6 +13,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
@@ -65,7 +66,9 @@ import javax.net.ssl.SSLEngine;
  *   <li>requests run on {@code threads} threads with at most {@link Limits#queued} waiting; beyond
  *       that a request is answered {@code 503};
  *   <li>an answer whose client reads nothing for {@link Limits#writeStall} is ended and its
- *       connection closed, so a client that stops reading does not keep a thread either.
+ *       connection closed. Answers up to {@link Limits#writeBuffer} bytes are handed to the
+ *       connection whole, so a client that stops reading them holds no thread; a larger one holds
+ *       its thread until then, and a dozen such clients can take every thread for that long.
  * </ul>
  *
  * <p>Handlers that hold a thread for long (the dashboard's event stream) must bound their own
@@ -92,11 +95,17 @@ public final class HttpListener implements AutoCloseable {
    * @param writeStall how long an answer may wait for its client to read
    * @param maxConnections open connections at most
    * @param queued requests that may wait for a handler thread
+   * @param writeBuffer the bytes of an answer a connection holds for its client before the handler
+   *     thread waits for the client to read. The daemon's 128 KiB take the dashboard's page and
+   *     JSON and a scrape of a small fleet whole, so their threads never wait on a slow reader; a
+   *     larger answer (a big scrape, a long lease listing) to a client that stops reading holds its
+   *     thread until {@code writeStall}
    */
-  public record Limits(Duration requestTime, Duration writeStall, int maxConnections, int queued) {
+  public record Limits(
+      Duration requestTime, Duration writeStall, int maxConnections, int queued, int writeBuffer) {
     /** What the daemon uses. */
     public static final Limits DEFAULT =
-        new Limits(Duration.ofSeconds(10), Duration.ofSeconds(30), 1024, 64);
+        new Limits(Duration.ofSeconds(10), Duration.ofSeconds(30), 1024, 64, 128 * 1024);
 
     public Limits {
       if (requestTime.isNegative() || requestTime.isZero()) {
@@ -104,6 +113,9 @@ public final class HttpListener implements AutoCloseable {
       }
       if (writeStall.isNegative() || writeStall.isZero()) {
         throw new IllegalArgumentException("writeStall must be positive, got " + writeStall);
+      }
+      if (writeBuffer < 2) {
+        throw new IllegalArgumentException("writeBuffer must be at least 2, got " + writeBuffer);
       }
       if (maxConnections < 1 || queued < 0) {
         throw new IllegalArgumentException(
@@ -178,6 +190,9 @@ public final class HttpListener implements AutoCloseable {
             .group(loop)
             .channel(NioServerSocketChannel.class)
             .option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(
+                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                new WriteBufferWaterMark(limits.writeBuffer() / 2, limits.writeBuffer()))
             .childHandler(
                 new ChannelInitializer<SocketChannel>() {
                   @Override

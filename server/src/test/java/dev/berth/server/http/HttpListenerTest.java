@@ -130,7 +130,10 @@ class HttpListenerTest {
 
   @Test
   void aRequestNotWholeWithinTheRequestTime_hasItsConnectionClosed() throws Exception {
-    start(1, new HttpListener.Limits(SHORT, SHORT, 16, 4), Map.of("/", text("page")));
+    start(
+        1,
+        new HttpListener.Limits(SHORT, SHORT, 16, 4, HttpListener.Limits.DEFAULT.writeBuffer()),
+        Map.of("/", text("page")));
     Socket slow = connect();
     send(slow, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
 
@@ -279,7 +282,11 @@ class HttpListenerTest {
 
   @Test
   void aFullListener_closesTheConnectionWaitingLongest_forANewOne() throws Exception {
-    start(1, new HttpListener.Limits(Duration.ofMinutes(1), SHORT, 3, 4), Map.of("/", text("ok")));
+    start(
+        1,
+        new HttpListener.Limits(
+            Duration.ofMinutes(1), SHORT, 3, 4, HttpListener.Limits.DEFAULT.writeBuffer()),
+        Map.of("/", text("ok")));
     // Each answered once, so each is open and waiting, the first the longest.
     List<Socket> idle = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -305,7 +312,12 @@ class HttpListenerTest {
     CountDownLatch started = new CountDownLatch(1);
     start(
         1,
-        new HttpListener.Limits(Duration.ofMinutes(1), Duration.ofMinutes(1), 16, 1),
+        new HttpListener.Limits(
+            Duration.ofMinutes(1),
+            Duration.ofMinutes(1),
+            16,
+            1,
+            HttpListener.Limits.DEFAULT.writeBuffer()),
         Map.of(
             "/slow",
             exchange -> {
@@ -344,7 +356,8 @@ class HttpListenerTest {
     CompletableFuture<IOException> failed = new CompletableFuture<>();
     start(
         1,
-        new HttpListener.Limits(Duration.ofMinutes(1), SHORT, 16, 4),
+        new HttpListener.Limits(
+            Duration.ofMinutes(1), SHORT, 16, 4, HttpListener.Limits.DEFAULT.writeBuffer()),
         Map.of(
             "/",
             exchange -> {
@@ -523,6 +536,77 @@ class HttpListenerTest {
     assertThat(readAnswer(minor.getInputStream())).startsWith("HTTP/1.1 200").endsWith("page");
     assertThat(readAnswer(major.getInputStream())).startsWith("HTTP/1.1 505");
     assertThat(closedByServer(major)).isTrue();
+  }
+
+  @Test
+  void anAbsoluteFormTarget_isRoutedByItsPath_withItsAuthorityAsTheHost() throws Exception {
+    CompletableFuture<String> host = new CompletableFuture<>();
+    start(
+        1,
+        HttpListener.Limits.DEFAULT,
+        Map.of(
+            "/metrics",
+            exchange -> {
+              host.complete(
+                  exchange.getRequestHeaders().getFirst("Host") + " " + exchange.getRequestURI());
+              text("scraped").handle(exchange);
+            }));
+    Socket socket = connect();
+    send(
+        socket,
+        "GET http://localhost:9464/metrics?name=x HTTP/1.1\r\nHost: elsewhere.example\r\n\r\n");
+
+    assertThat(readAnswer(socket.getInputStream())).startsWith("HTTP/1.1 200");
+    assertThat(host.get(10, TimeUnit.SECONDS)).isEqualTo("localhost:9464 /metrics?name=x");
+  }
+
+  @Test
+  void everyAnswer_carriesADate() throws Exception {
+    start(1, HttpListener.Limits.DEFAULT, Map.of("/page", text("page")));
+    Socket socket = connect();
+    send(socket, get("/page") + get("/none"));
+
+    assertThat(readAnswer(socket.getInputStream()).toLowerCase(java.util.Locale.ROOT))
+        .containsPattern("\r\ndate: [a-z]{3}, \\d{2} [a-z]{3} \\d{4} \\d{2}:\\d{2}:\\d{2} gmt\r\n");
+    assertThat(readAnswer(socket.getInputStream()).toLowerCase(java.util.Locale.ROOT))
+        .as("a refusal too")
+        .contains("\r\ndate: ");
+  }
+
+  @Test
+  void aClientThatStopsReadingAnAnswerWithinTheWriteBuffer_holdsNoThread() throws Exception {
+    // Bigger than the kernel's socket buffers take on loopback (a few MB), so without the
+    // connection's own buffer the handler's thread would wait for the reader.
+    int buffer = 16 * 1024 * 1024;
+    byte[] answer = new byte[buffer * 3 / 4];
+    start(
+        1,
+        new HttpListener.Limits(Duration.ofMinutes(1), Duration.ofMinutes(1), 16, 4, buffer),
+        Map.of(
+            "/big",
+            exchange -> {
+              exchange.sendResponseHeaders(200, answer.length);
+              try (OutputStream out = exchange.getResponseBody()) {
+                out.write(answer);
+              }
+            },
+            "/",
+            text("ok")));
+    // Tiny windows, so the kernel takes little of the answer off the listener's hands.
+    for (int i = 0; i < 3; i++) {
+      Socket stalled = new Socket();
+      stalled.setReceiveBufferSize(1024);
+      stalled.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.port()));
+      sockets.add(stalled);
+      send(stalled, get("/big"));
+    }
+
+    Socket scrape = connect();
+    send(scrape, get("/"));
+
+    assertThat(readAnswer(scrape.getInputStream()))
+        .as("the one thread is free while three readers stall")
+        .endsWith("ok");
   }
 
   @Test
