@@ -85,6 +85,9 @@ public final class RaftNode implements AutoCloseable {
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final AtomicBoolean floorSent = new AtomicBoolean();
 
+  /** Ends this node's registration with {@link ForeignGroups}. */
+  private volatile Runnable unregisterGroup = () -> {};
+
   private volatile Leadership leadership;
 
   /** Told each journal batch's size: see {@link #observeJournalBatches}. */
@@ -179,6 +182,9 @@ public final class RaftNode implements AutoCloseable {
     }
     RaftPort.keepRatisFromExiting(); // before Ratis first tries its port
     RaftNode node = new RaftNode(settings, stateDir, localFloor, sink, listener, time, tuning);
+    // Before Ratis talks to anyone: a member of another cluster.id gets one line, not a flood.
+    ForeignGroupFilter.install();
+    node.unregisterGroup = ForeignGroups.INSTANCE.register(settings, node.group.getGroupId());
     try {
       RaftPort.checkFree(settings);
       node.server.start();
@@ -479,6 +485,7 @@ public final class RaftNode implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       log.warn("closing the Raft server failed", e);
     }
+    unregisterGroup.run();
     events.shutdown();
   }
 
