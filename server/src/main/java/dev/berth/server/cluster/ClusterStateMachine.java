@@ -1,6 +1,7 @@
 package dev.berth.server.cluster;
 
 import dev.berth.proto.cluster.v1.LogRecord;
+import dev.berth.proto.cluster.v1.MemberAddresses;
 import dev.berth.proto.cluster.v1.SnapshotHeader;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -11,8 +12,10 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.protocol.Message;
@@ -61,7 +64,15 @@ final class ClusterStateMachine extends BaseStateMachine {
      * handoff followed only by records that {@linkplain AppliedRecord#keepsAHandoffLast keep it
      * last}.
      */
-    void epochApplied(long term, String proposer, long epoch, boolean afterHandoff);
+    void epochApplied(
+        long term,
+        String proposer,
+        List<MemberAddresses> proposerPeers,
+        long epoch,
+        boolean afterHandoff);
+
+    /** A Raft configuration entry was applied (Ratis's current configuration may have changed). */
+    void configurationChanged();
 
     /** A floor record was applied; {@code floor} is the largest so far. */
     void floorApplied(long floor, long epoch);
@@ -156,7 +167,12 @@ final class ClusterStateMachine extends BaseStateMachine {
     sink.apply(new AppliedRecord(index, term, epoch, record));
     updateLastAppliedTermIndex(term, index);
     if (epochStarted) {
-      events.epochApplied(term, record.getEpoch().getLeader(), epoch, wasAfterHandoff);
+      events.epochApplied(
+          term,
+          record.getEpoch().getLeader(),
+          record.getEpoch().getPeersList(),
+          epoch,
+          wasAfterHandoff);
     } else if (record.hasFloor()) {
       events.floorApplied(floor, epoch);
     }
@@ -226,6 +242,12 @@ final class ClusterStateMachine extends BaseStateMachine {
   @Override
   public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId leader) {
     events.leaderChanged(leader);
+  }
+
+  @Override
+  public void notifyConfigurationChanged(
+      long term, long index, RaftProtos.RaftConfigurationProto newRaftConfiguration) {
+    events.configurationChanged();
   }
 
   @Override

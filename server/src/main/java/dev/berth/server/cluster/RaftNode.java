@@ -5,6 +5,7 @@ import dev.berth.proto.cluster.v1.FleetState;
 import dev.berth.proto.cluster.v1.FloorRecord;
 import dev.berth.proto.cluster.v1.HandoffRecord;
 import dev.berth.proto.cluster.v1.LogRecord;
+import dev.berth.proto.cluster.v1.MemberAddresses;
 import dev.berth.proto.cluster.v1.PolicyRecord;
 import dev.berth.server.cluster.Leadership.Phase;
 import dev.berth.server.cluster.ReplicationException.Reason;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,9 +31,11 @@ import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SnapshotManagementRequest;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
@@ -92,6 +96,9 @@ public final class RaftNode implements AutoCloseable {
 
   /** Told each journal batch's size: see {@link #observeJournalBatches}. */
   private volatile IntConsumer batchSizes = entries -> {};
+
+  /** What {@link #checkPeers} found last (events thread only). */
+  private List<String> peerDifferences = List.of();
 
   /** The last leader announced to the listener (events thread only). */
   private Optional<Peer> announced;
@@ -504,6 +511,7 @@ public final class RaftNode implements AutoCloseable {
             .setEpoch(
                 EpochRecord.newBuilder()
                     .setLeader(settings.self())
+                    .addAllPeers(PeerCheck.addresses(settings))
                     .setProposerFloor(Math.max(0, localFloor)))
             .build();
     CompletableFuture<Long> written = l.writer().append(record);
@@ -663,6 +671,7 @@ public final class RaftNode implements AutoCloseable {
   private final class StateMachineEvents implements ClusterStateMachine.Events {
     @Override
     public void leaderChanged(RaftPeerId leader) {
+      runOffRaft(RaftNode.this::checkPeers);
       if (leader.equals(selfId)) {
         long term = division.getInfo().getCurrentTerm();
         synchronized (RaftNode.this) {
@@ -722,7 +731,33 @@ public final class RaftNode implements AutoCloseable {
     }
 
     @Override
-    public void epochApplied(long term, String proposer, long epoch, boolean afterHandoff) {
+    public void configurationChanged() {
+      runOffRaft(RaftNode.this::checkPeers);
+    }
+
+    @Override
+    public void epochApplied(
+        long term,
+        String proposer,
+        List<MemberAddresses> proposerPeers,
+        long epoch,
+        boolean afterHandoff) {
+      // Only the current term's record: an older one, replayed at start, may show a peer list
+      // fixed since.
+      List<String> differences =
+          term == division.getInfo().getCurrentTerm()
+              ? PeerCheck.leaderDifferences(settings, proposer, proposerPeers)
+              : List.of();
+      if (!differences.isEmpty()) {
+        log.error(
+            "cluster {}: this member's cluster.peers differ from those of the leader {}: {}. Each"
+                + " member sends workers (NOT_LEADER) and operators (berth cluster status) to the"
+                + " leader's api address in its own cluster.peers. Give every member the same"
+                + " cluster.peers",
+            settings.id(),
+            proposer,
+            String.join("; ", differences));
+      }
       if (!proposer.equals(settings.self())) {
         return;
       }
@@ -780,6 +815,33 @@ public final class RaftNode implements AutoCloseable {
       log.error("FATAL: cluster node {}: {}", settings.self(), why, cause);
       notifyListener(() -> listener.fatal(why, cause));
     }
+  }
+
+  /**
+   * Compares this member's {@code cluster.peers} with Ratis's current configuration and logs an
+   * ERROR naming each difference, once per different set of differences (events thread only).
+   */
+  private void checkPeers() {
+    Map<String, String> raft = new LinkedHashMap<>();
+    for (RaftPeer p : division.getRaftConf().getCurrentPeers(RaftPeerRole.FOLLOWER)) {
+      raft.put(p.getId().toString(), p.getAddress());
+    }
+    List<String> differences = PeerCheck.raftDifferences(settings, raft);
+    if (differences.equals(peerDifferences)) {
+      return;
+    }
+    peerDifferences = differences;
+    if (differences.isEmpty()) {
+      log.info(
+          "cluster {}: this member's cluster.peers agree with the cluster's again", settings.id());
+      return;
+    }
+    log.error(
+        "cluster {}: this member's cluster.peers differ from the Raft configuration the cluster"
+            + " runs with (written by its first leader; Raft connects to those addresses): {}."
+            + " Give every member the same cluster.peers",
+        settings.id(),
+        String.join("; ", differences));
   }
 
   private Batcher newJournal(Leadership l) {
