@@ -212,12 +212,14 @@ class HttpListenerTest {
   @Test
   void aPipelinedOversizedOrContinueRequest_isAnsweredInOrder() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch started = new CountDownLatch(1);
     start(
         1,
         HttpListener.Limits.DEFAULT,
         Map.of(
             "/slow",
             exchange -> {
+              started.countDown();
               try {
                 release.await();
               } catch (InterruptedException e) {
@@ -236,7 +238,9 @@ class HttpListenerTest {
             + "POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
             + (HttpListener.MAX_BODY_BYTES + 1)
             + "\r\n\r\n");
-    Thread.sleep(SHORT.toMillis());
+    // The pipelined requests arrived with the first, in one write: once its handler runs, the
+    // listener has read them while it runs.
+    assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
     release.countDown();
     InputStream in = socket.getInputStream();
 
