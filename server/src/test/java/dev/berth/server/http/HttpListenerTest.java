@@ -66,6 +66,19 @@ class HttpListenerTest {
     };
   }
 
+  /** Answers "slow" once {@code release} opens, counting {@code started} down when it begins. */
+  private static HttpHandler slowUntil(CountDownLatch started, CountDownLatch release) {
+    return exchange -> {
+      started.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      text("slow").handle(exchange);
+    };
+  }
+
   private Socket connect() throws IOException {
     Socket socket = new Socket(InetAddress.getLoopbackAddress(), listener.port());
     socket.setSoTimeout(10_000);
@@ -216,19 +229,7 @@ class HttpListenerTest {
     start(
         1,
         HttpListener.Limits.DEFAULT,
-        Map.of(
-            "/slow",
-            exchange -> {
-              started.countDown();
-              try {
-                release.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-              text("slow").handle(exchange);
-            },
-            "/",
-            text("ok")));
+        Map.of("/slow", slowUntil(started, release), "/", text("ok")));
     Socket socket = connect();
     send(
         socket,
@@ -256,18 +257,7 @@ class HttpListenerTest {
     start(
         1,
         HttpListener.Limits.DEFAULT,
-        Map.of(
-            "/slow",
-            exchange -> {
-              try {
-                release.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-              text("slow").handle(exchange);
-            },
-            "/",
-            text("ok")));
+        Map.of("/slow", slowUntil(new CountDownLatch(1), release), "/", text("ok")));
     Socket socket = connect();
     String body = "x".repeat(HttpListener.MAX_BODY_BYTES / 2);
     String post =
@@ -322,19 +312,7 @@ class HttpListenerTest {
             16,
             1,
             HttpListener.Limits.DEFAULT.writeBuffer()),
-        Map.of(
-            "/slow",
-            exchange -> {
-              started.countDown();
-              try {
-                release.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-              text("slow").handle(exchange);
-            },
-            "/",
-            text("ok")));
+        Map.of("/slow", slowUntil(started, release), "/", text("ok")));
     Socket running = connect();
     send(running, get("/slow"));
     assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
