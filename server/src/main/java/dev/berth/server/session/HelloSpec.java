@@ -6,8 +6,10 @@ import dev.berth.server.failure.BrokerException;
 import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.lease.ResourceKind;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A validated {@code hello}: who the worker is, which crawl job it works for and, when
@@ -156,8 +158,16 @@ public record HelloSpec(
       throw BrokerException.invalid("hello.held_leases", "at most " + MAX_HELD_LEASES + " entries");
     }
     List<HeldLease> declared = new ArrayList<>(heldLeases.size());
+    Set<String> ids = new HashSet<>();
     for (HeldLease held : heldLeases) {
       AcquireSpec.requireId("hello.held_leases.lease_id", held.leaseId(), true);
+      if (!ids.add(held.leaseId())) {
+        // A second entry would be judged after the first had taken the lease back, and reported
+        // lost while the broker counts it.
+        throw BrokerException.invalid(
+            "hello.held_leases.lease_id",
+            "each lease is declared once, but " + held.leaseId() + " is declared twice");
+      }
       // Normalised as an acquire's host is, so that what the lease's release reports (a 429's
       // pause) reaches the bucket the host's acquires are charged to.
       String host = HostName.ofHost(held.host(), "hello.held_leases.host");

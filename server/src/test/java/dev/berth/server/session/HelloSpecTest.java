@@ -116,6 +116,23 @@ class HelloSpecTest {
   }
 
   @Test
+  void validate_leaseDeclaredTwice_namesHeldLeaseIdAndTheLease() {
+    assertThatThrownBy(
+            () ->
+                HelloSpec.validate(
+                    "w",
+                    Map.of(),
+                    0,
+                    "s-1",
+                    List.of(
+                        new HeldLease("l-1", 0, ResourceKind.RENDER, "", "", 0),
+                        new HeldLease("l-2", 0, ResourceKind.PDF, "", "", 0),
+                        new HeldLease("l-1", 0, ResourceKind.RENDER, "", "", 0))))
+        .hasMessage(
+            "hello.held_leases.lease_id: each lease is declared once, but l-1 is declared twice");
+  }
+
+  @Test
   void validate_heldLeaseHost_normalisedAsAnAcquiresHostIs() {
     HelloSpec hello =
         HelloSpec.validate(
