@@ -199,6 +199,26 @@ final class LeaseRegistry {
     return new ArrayList<>(held.values());
   }
 
+  /**
+   * What a resume hello of {@code generation} declares: its broker leases ({@link #held}) and, when
+   * safe mode is on ({@code local} not null), its safe-mode leases ({@link LocalLeases#declare}),
+   * each once. A local lease the broker counts is named by both while its release, failed in
+   * transit, has been queued here for a retry and the closing thread has not yet let it go there;
+   * the broker refuses a hello that names a lease twice.
+   */
+  List<HeldLease> declare(SessionGeneration generation, LocalLeases local) {
+    Map<String, HeldLease> declared = new LinkedHashMap<>();
+    for (HeldLease lease : held(generation)) {
+      declared.put(lease.getLeaseId(), lease);
+    }
+    if (local != null) {
+      for (HeldLease lease : local.declare(generation, this)) {
+        declared.putIfAbsent(lease.getLeaseId(), lease);
+      }
+    }
+    return new ArrayList<>(declared.values());
+  }
+
   /** {@code lease} as a resume hello declares it: as the broker knows it. */
   static HeldLease declaration(Lease lease) {
     return HeldLease.newBuilder()

@@ -38,9 +38,20 @@ final class LocalLeases {
   private static final System.Logger log = System.getLogger(LocalLeases.class.getName());
   private static final long SECOND = 1_000_000_000L;
 
+  /**
+   * How a local lease the broker counts is released there once its holder closes it: sent, or
+   * queued for a retry through the session's {@link LeaseRegistry} (which then declares it on a
+   * resume). Never throws. The session's {@code releaseCounted}.
+   */
+  @FunctionalInterface
+  interface CountedRelease {
+    void release(LocalLease lease, dev.berth.client.Outcome outcome, long heldNanos);
+  }
+
   private final SafeMode config;
   private final Ticker ticker;
-  private final ManagedSession session;
+  private final Listeners listeners;
+  private final CountedRelease release;
   private final Object lock = new Object();
 
   @GuardedBy("lock")
@@ -76,10 +87,11 @@ final class LocalLeases {
   @GuardedBy("lock")
   private long refused;
 
-  LocalLeases(SafeMode config, Ticker ticker, ManagedSession session) {
+  LocalLeases(SafeMode config, Ticker ticker, Listeners listeners, CountedRelease release) {
     this.config = config;
     this.ticker = ticker;
-    this.session = session;
+    this.listeners = listeners;
+    this.release = release;
   }
 
   /** Whether the broker has been out of reach long enough for acquires to be answered here. */
@@ -274,7 +286,7 @@ final class LocalLeases {
     }
     if (counted) {
       try {
-        session.releaseCounted(lease, outcome, heldNanos);
+        release.release(lease, outcome, heldNanos);
       } finally {
         synchronized (lock) {
           releasing.remove(lease.leaseId());
@@ -335,7 +347,7 @@ final class LocalLeases {
 
   /** The session's listeners and the thread that calls them. */
   Listeners listeners() {
-    return session.listeners();
+    return listeners;
   }
 
   SafeModeCounts counts() {

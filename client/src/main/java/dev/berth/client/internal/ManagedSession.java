@@ -111,7 +111,11 @@ final class ManagedSession implements WorkerSession {
     this.loop = Executors.newSingleThreadExecutor(new DaemonThreads("berth-session"));
     this.connection =
         new SessionConnection(loop, targets, settings, workerId, options, leases, listeners);
-    this.local = settings.safeMode().map(m -> new LocalLeases(m, ticker, this)).orElse(null);
+    this.local =
+        settings
+            .safeMode()
+            .map(m -> new LocalLeases(m, ticker, listeners, this::releaseCounted))
+            .orElse(null);
     connection.localLeases(local);
   }
 

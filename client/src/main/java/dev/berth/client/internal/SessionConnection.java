@@ -14,7 +14,6 @@ import dev.berth.proto.v1.CallError;
 import dev.berth.proto.v1.Goodbye;
 import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.HeartbeatAck;
-import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
 import dev.berth.proto.v1.Opened;
@@ -35,10 +34,8 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -593,7 +590,7 @@ final class SessionConnection {
             .setMemoryLimitMb(options.memoryLimitMb());
     SessionGeneration g = generation;
     if (g != null) {
-      hello.setResumeSessionId(g.sessionId()).addAllHeldLeases(held(g));
+      hello.setResumeSessionId(g.sessionId()).addAllHeldLeases(leases.declare(g, localLeases));
       if (!settings.unaryLeaseCalls()) {
         // Every acquire of this session goes on its stream, and the old stream's answers are
         // gone: the declaration is complete, so the broker ends what it leaves out (releases it
@@ -606,24 +603,6 @@ final class SessionConnection {
         ticker.schedule(loop, guarded(() -> helloTimedOut(s)), settings.callDeadline());
     s.helloSentNanos = ticker.nanoTime();
     s.send(SessionRequest.newBuilder().setHello(hello).build());
-  }
-
-  /**
-   * What the session holds in {@code g}, for its resume hello: its broker leases and its safe-mode
-   * leases, each once (a local lease whose release is queued for a retry as it returns is named by
-   * both).
-   */
-  private Collection<HeldLease> held(SessionGeneration g) {
-    Map<String, HeldLease> held = new LinkedHashMap<>();
-    List<HeldLease> all = new ArrayList<>(leases.held(g));
-    LocalLeases local = localLeases;
-    if (local != null) {
-      all.addAll(local.declare(g, leases));
-    }
-    for (HeldLease lease : all) {
-      held.putIfAbsent(lease.getLeaseId(), lease);
-    }
-    return held.values();
   }
 
   /**
