@@ -162,7 +162,9 @@ public final class AcquireOptions {
     /**
      * An idempotency key (printable ASCII, at most 128 characters): the same key within a session
      * returns the first answer again, so an acquire that failed in transit can be retried without
-     * being granted twice. When not set, every attempt gets a fresh random key.
+     * being granted twice. A grant is answered again only while its lease is live: once the lease
+     * is closed, revoked or expired, the key asks afresh. When not set, every attempt gets a fresh
+     * random key.
      */
     public Builder requestId(String value) {
       this.requestId = requireNonNull(value, "requestId");

@@ -101,6 +101,12 @@ final class AcquireCommands {
     }
     if (!request.requestId().isEmpty()) {
       RecentRequests.Entry<?> first = session.recentRequests().get(request.requestId());
+      if (first != null && grantEnded(first)) {
+        // Its lease was released, revoked or expired: the id is free again, and a call with it is
+        // a new request. Answered the first grant, it would hold a lease the pool no longer counts.
+        session.recentRequests().forget(request.requestId(), first);
+        first = null;
+      }
       if (first != null) {
         BrokerState.timedOutcome(LockTiming.Outcome.REPEATED);
         return repeat(first, request, callback, fx);
@@ -216,6 +222,17 @@ final class AcquireCommands {
               + ")"
               + (items > 1 ? "; this bundle asks for " + items : ""));
     }
+  }
+
+  /** Whether {@code entry}'s answer granted leases and one of them is no longer live. */
+  @GuardedBy("state.lock")
+  private boolean grantEnded(RecentRequests.Entry<?> entry) {
+    for (Lease lease : entry.grantedLeases()) {
+      if (state.leases.get(lease.id()) == null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @GuardedBy("state.lock")

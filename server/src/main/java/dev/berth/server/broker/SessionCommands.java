@@ -28,7 +28,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -335,8 +334,8 @@ final class SessionCommands {
    * keeping those that answer a request the worker still awaits (its retry gets them). These are
    * leases the worker released where the release never took effect here: lost with the old stream,
    * or ended on a leader that died before the end was committed. Without this they would count
-   * against their pools until their max hold. A remembered request whose grant included one is
-   * forgotten, so a retry of it is decided afresh rather than answered with a lease that ended.
+   * against their pools until their max hold. A remembered request whose grant included one no
+   * longer answers its id, as for any ended grant: a retry of it is decided afresh.
    */
   // Lock held: ends shares this BrokerState, so its state.lock is the lock held here; the checker
   // cannot see the alias.
@@ -363,23 +362,12 @@ final class SessionCommands {
     if (ended.isEmpty()) {
       return;
     }
-    Map<String, RecentRequests.Entry<?>> stale = new HashMap<>();
-    session
-        .recentRequests()
-        .forEach(
-            (requestId, entry) -> {
-              if (entry.grantedLeases().stream().anyMatch(l -> ended.contains(l.id()))) {
-                stale.put(requestId, entry);
-              }
-            });
-    stale.forEach((requestId, entry) -> session.recentRequests().forget(requestId, entry));
     log.info(
-        "session {} of worker {} resumed: ended {} lease(s) its worker no longer holds, as released"
-            + " ({} remembered request(s) forgotten with them): {}",
+        "session {} of worker {} resumed: ended {} lease(s) its worker no longer holds, as"
+            + " released: {}",
         session.id(),
         session.workerId(),
         ended.size(),
-        stale.size(),
         ended);
   }
 

@@ -16,6 +16,7 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
+import dev.berth.server.lease.RevokeReason;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -216,6 +217,36 @@ class BrokerAcquireTest {
       assertThat(again).isEqualTo(first);
       assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
       assertThat(h.broker.counters().grants()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void acquire_sameRequestIdAfterItsLeaseWasReleased_decidedAfreshNotAnsweredTheEndedLease() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Worker other = h.open("other");
+      Lease first = h.acquire(a, RENDER, null, "page-42", 0).granted();
+      h.release(a, first);
+      Lease others = h.grant(other, RENDER);
+
+      Decision.Refused again = h.acquire(a, RENDER, null, "page-42", 0).refused();
+
+      assertThat(again.reason()).isEqualTo(RefusalReason.EXHAUSTED);
+      assertThat(h.broker.leases()).containsExactly(others);
+    }
+  }
+
+  @Test
+  void acquire_sameRequestIdAfterItsLeaseWasRevoked_grantedANewLease() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease first = h.acquire(a, RENDER, null, "page-42", 0).granted();
+      h.broker.revoke(first.id(), RevokeReason.ADMIN, Duration.ZERO);
+
+      Lease again = h.acquire(a, RENDER, null, "page-42", 0).granted();
+
+      assertThat(again.id()).isNotEqualTo(first.id());
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
     }
   }
 

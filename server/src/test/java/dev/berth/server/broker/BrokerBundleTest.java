@@ -163,6 +163,21 @@ class BrokerBundleTest {
   }
 
   @Test
+  void acquireBundle_sameRequestIdAfterOneOfItsLeasesWasReleased_grantedANewBundle() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      List<Lease> first = acquire(h, bundle(a, null, "r1", RENDER, PDF)).granted();
+      h.release(a, first.get(1));
+
+      List<Lease> again = acquire(h, bundle(a, null, "r1", RENDER, PDF)).granted();
+
+      assertThat(again).doesNotContainAnyElementsOf(first);
+      assertThat(h.broker.leases())
+          .containsExactlyInAnyOrder(first.get(0), again.get(0), again.get(1));
+    }
+  }
+
+  @Test
   void acquireBundle_requestIdReusedForAnotherRequest_failedPreconditionChangingNothing() {
     try (BrokerHarness h = new BrokerHarness(config())) {
       Worker a = h.open("a");
