@@ -264,6 +264,9 @@ final class SessionCommands {
         && (max == 0 || session.job().held(kind) < max);
   }
 
+  // Lock held: ends shares this BrokerState, so its state.lock is the lock held here; the checker
+  // cannot see the alias.
+  @SuppressWarnings("GuardedBy")
   @GuardedBy("state.lock")
   private Opened resume(
       Session session,
@@ -313,6 +316,11 @@ final class SessionCommands {
           || !lease.sessionId().equals(session.id())
           || lease.fencingToken() != held.fencingToken()) {
         lost.add(held.leaseId());
+        if (lease != null && lease.sessionId().equals(session.id())) {
+          // The session's own lease under a token it was never given: the worker, told it lost
+          // the lease, lets it go, so it ends here too rather than count until its max hold.
+          ends.endUndeclared(lease, now, fx);
+        }
       }
     }
     if (adopted > 0) {

@@ -260,7 +260,9 @@ class BrokerSessionTest {
       assertThat(opened.lostLeases())
           .containsExactlyInAnyOrder("feedfacefeedfacefeedfacefeedface", pdf.id());
       assertThat(h.isLive(render)).isTrue();
-      assertThat(h.isLive(pdf)).isTrue();
+      // Declared under a token it never had, told lost: ended, so its worker lets go of nothing
+      // the pool still counts.
+      assertThat(h.isLive(pdf)).isFalse();
       // The resumed stream starts a fresh heartbeat sequence; the old stream is no longer it.
       h.broker.heartbeat(a.sessionId(), stream2, 0, 0, 0);
       assertThatThrownBy(() -> h.broker.heartbeat(a.sessionId(), a.channel(), 8, 0, 0))
@@ -310,6 +312,28 @@ class BrokerSessionTest {
       RecordingAcquireCallback retry = h.acquire(a, RENDER, null, "page-1", 0);
       assertThat(retry.refused()).isNotNull();
       assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void open_resumeDeclaringItsLeaseUnderAnotherToken_reportedLostAndEndedSoTheSlotIsFree() {
+    for (boolean complete : List.of(false, true)) {
+      try (BrokerHarness h = new BrokerHarness(config())) {
+        Worker a = h.open("a");
+        Lease render = h.grant(a, RENDER);
+        h.broker.detach(a.sessionId(), a.channel());
+        List<HeldLease> held = List.of(new HeldLease(render.id(), render.fencingToken() + 1));
+        HelloSpec hello =
+            complete
+                ? completeResume(a.sessionId(), held, List.of())
+                : resumeHello("a", a.sessionId(), held);
+
+        Broker.Opened opened = h.broker.open(hello, PRINCIPAL, new RecordingSessionChannel());
+
+        assertThat(opened.lostLeases()).as("complete %s", complete).containsExactly(render.id());
+        assertThat(h.isLive(render)).as("complete %s", complete).isFalse();
+        assertThat(h.broker.inUse(RENDER)).isZero();
+      }
     }
   }
 
