@@ -504,7 +504,7 @@ public final class Daemon implements AutoCloseable {
    * and changes nothing, the modules included (they are not re-read); a module that no longer loads
    * leaves the last good set served (see {@link ModuleRegistry#reload}).
    */
-  public ConfigReloader.Result reload() {
+  public synchronized ConfigReloader.Result reload() {
     ConfigReloader.Result result = reloader.reload();
     metrics.reloaded(result.applied());
     WasmConfig now = wasm;

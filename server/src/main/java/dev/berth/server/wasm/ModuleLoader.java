@@ -7,6 +7,7 @@ import com.dylibso.chicory.wasm.types.ExportSection;
 import com.dylibso.chicory.wasm.types.MemoryLimits;
 import com.dylibso.chicory.wasm.types.MemorySection;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -109,14 +110,35 @@ final class ModuleLoader {
     return new WasmModule(entry.name(), path, bytes, sha256(bytes), exports);
   }
 
+  /**
+   * The module's bytes: a regular file of at most {@link #MAX_MODULE_BYTES}. Anything else is
+   * refused before it is opened: a device such as {@code /dev/zero} would be read until the heap
+   * ran out, and a FIFO would block the reload's thread until someone wrote to it. Read with a
+   * bound too, in case the file grows after its size was checked.
+   */
   private static byte[] read(WasmConfig.ModuleEntry entry) {
     Path path = entry.path();
     try {
+      if (!Files.isRegularFile(path)) {
+        if (!Files.exists(path)) {
+          throw new NoSuchFileException(path.toString());
+        }
+        throw fail(
+            entry, "not a regular file (a directory, device or pipe); name a .wasm file", null);
+      }
       long size = Files.size(path);
       if (size > MAX_MODULE_BYTES) {
         throw fail(entry, size + " bytes; at most " + MAX_MODULE_BYTES + " are served", null);
       }
-      return Files.readAllBytes(path);
+      byte[] bytes;
+      try (InputStream in = Files.newInputStream(path)) {
+        bytes = in.readNBytes((int) MAX_MODULE_BYTES + 1);
+      }
+      if (bytes.length > MAX_MODULE_BYTES) {
+        throw fail(
+            entry, "more than " + MAX_MODULE_BYTES + " bytes; at most that many are served", null);
+      }
+      return bytes;
     } catch (NoSuchFileException e) {
       throw fail(entry, "no such file", e);
     } catch (IOException e) {

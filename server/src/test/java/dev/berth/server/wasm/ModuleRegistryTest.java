@@ -88,6 +88,31 @@ class ModuleRegistryTest {
   }
 
   @Test
+  void load_aDeviceOrADirectory_refusedUnreadAsNotARegularFile() {
+    // /dev/zero would be read until the heap ran out; a FIFO would block the reload for good.
+    for (Path path : List.of(Path.of("/dev/zero"), dir)) {
+      assertThatThrownBy(() -> ModuleRegistry.load(config(entry("m", path))))
+          .isInstanceOf(ModuleLoadException.class)
+          .hasMessage(
+              "wasm.modules['m']: "
+                  + path
+                  + ": not a regular file (a directory, device or pipe); name a .wasm file");
+    }
+  }
+
+  @Test
+  void load_aFifo_refusedWithoutOpeningIt() throws Exception {
+    Path fifo = dir.resolve("module.wasm");
+    Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    assertThat(mkfifo.waitFor()).isZero();
+
+    // Opening it would block until a writer came: this returns at once, refused.
+    assertThatThrownBy(() -> ModuleRegistry.load(config(entry("m", fifo))))
+        .isInstanceOf(ModuleLoadException.class)
+        .hasMessageContaining("not a regular file");
+  }
+
+  @Test
   void load_moduleWithImports_isRefused() {
     Path path = TestModules.write(dir, "imports.wasm", TestModules.IMPORTS);
 
