@@ -83,6 +83,8 @@ import io.grpc.Status;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -350,8 +352,10 @@ final class Protos {
       Policy next = current;
       if (request.getPoolsCount() > 0) {
         BrokerConfig.Builder broker = current.broker().toBuilder();
+        Set<ResourceKind> pools = EnumSet.noneOf(ResourceKind.class);
         for (PoolLimit pool : request.getPoolsList()) {
           ResourceKind kind = requireKind(pool.getKind(), "pools.kind");
+          requireOnce(pools.add(kind), "pools.kind", kind.name());
           long limit = Integer.toUnsignedLong(pool.getLimit()); // uint32 on the wire
           if (limit > BrokerConfig.MAX_POOL_LIMIT) {
             throw BrokerException.invalid(
@@ -364,8 +368,10 @@ final class Protos {
       }
       if (request.getHostRatesCount() > 0) {
         RateLimitConfig.Builder rates = current.rateLimit().toBuilder();
+        Set<String> patterns = new HashSet<>();
         for (HostRate rate : request.getHostRatesList()) {
           String pattern = rate.getPattern();
+          requireOnce(patterns.add(pattern), "host_rates.pattern", "'" + pattern + "'");
           if (pattern.equals("*")) {
             rates.defaultRate(rate.getRatePerSecond());
             if (rate.getBurst() != 0) {
@@ -433,8 +439,10 @@ final class Protos {
         jobs.weight(
             name, (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(job.getWeight())));
       }
+      Set<ResourceKind> kinds = EnumSet.noneOf(ResourceKind.class);
       for (JobKindLimit limit : job.getKindsList()) {
         ResourceKind kind = requireKind(limit.getKind(), "jobs.kinds.kind");
+        requireOnce(kinds.add(kind), "jobs.kinds.kind", "job '" + name + "': " + kind.name());
         jobs.min(name, kind, clampedQuota(limit.getMin()));
         jobs.max(name, kind, clampedQuota(limit.getMax()));
       }
@@ -450,6 +458,16 @@ final class Protos {
       }
     }
     return jobs.build();
+  }
+
+  /**
+   * Refuses a request that names the same thing twice where one setting would silently win over the
+   * other; {@code added} is whether {@code what} was new to the request.
+   */
+  private static void requireOnce(boolean added, String field, String what) {
+    if (!added) {
+      throw BrokerException.invalid(field, what + " is named twice in one request; name each once");
+    }
   }
 
   /**

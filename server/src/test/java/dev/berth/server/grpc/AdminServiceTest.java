@@ -71,6 +71,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -1522,6 +1523,53 @@ class AdminServiceTest {
     assertThat(status().getJobsList())
         .extracting(dev.berth.proto.v1.JobStatus::getName)
         .containsExactly("default");
+  }
+
+  /** One entry would silently win over the other: each request names a setting once. */
+  @Test
+  void updateLimits_theSameSettingTwice_invalidArgumentNamingItAndNothingApplied() {
+    dev.berth.proto.v1.PoolLimit pdf7 =
+        dev.berth.proto.v1.PoolLimit.newBuilder().setKind(RESOURCE_KIND_PDF).setLimit(7).build();
+    dev.berth.proto.v1.HostRate slow =
+        dev.berth.proto.v1.HostRate.newBuilder()
+            .setPattern("a.example")
+            .setRatePerSecond(1)
+            .build();
+    dev.berth.proto.v1.JobKindLimit renderMax1 =
+        dev.berth.proto.v1.JobKindLimit.newBuilder()
+            .setKind(RESOURCE_KIND_RENDER)
+            .setMax(1)
+            .build();
+    Map<String, UpdateLimitsRequest> requests =
+        Map.of(
+            "pools.kind: PDF is named twice",
+            UpdateLimitsRequest.newBuilder().addPools(pdf7).addPools(pdf7).build(),
+            "host_rates.pattern: 'a.example' is named twice",
+            UpdateLimitsRequest.newBuilder()
+                .addPools(pdf7)
+                .addHostRates(slow)
+                .addHostRates(slow)
+                .build(),
+            "jobs.kinds.kind: job 'urgent': RENDER is named twice",
+            UpdateLimitsRequest.newBuilder()
+                .addPools(pdf7)
+                .addJobs(
+                    dev.berth.proto.v1.JobLimits.newBuilder()
+                        .setName("urgent")
+                        .addKinds(renderMax1)
+                        .addKinds(renderMax1))
+                .build());
+
+    requests.forEach(
+        (message, request) -> {
+          Status status = failure(Status.Code.INVALID_ARGUMENT, () -> admin.updateLimits(request));
+
+          assertThat(status.getDescription()).startsWith(message);
+          assertThat(pool(status(), RESOURCE_KIND_PDF).getLimit()).isNotEqualTo(7);
+          assertThat(status().getJobsList())
+              .extracting(dev.berth.proto.v1.JobStatus::getName)
+              .containsExactly("default");
+        });
   }
 
   /** A typo in a job to remove answered OK and changed nothing, yet said it removed it. */
