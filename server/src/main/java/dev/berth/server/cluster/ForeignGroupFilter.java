@@ -33,6 +33,13 @@ import org.slf4j.Marker;
  * members' names from Ratis's messages; a message it cannot parse is still dropped and reported
  * without them.
  *
+ * <p>It also drops one routine line: Ratis's client ({@code OrderedAsync}) logs at ERROR, with
+ * {@code "Failed* … due to … caused by NotLeaderException"}, each request it sent to a member that
+ * is not the leader, before it sends the request again to the leader that member names. A member
+ * asks the cluster to record its epoch floor as it starts, so a healthy start printed that ERROR on
+ * the followers. A request whose retries all fail still reaches the code that sent it, which logs
+ * it; other {@code Failed*} lines (a closed client, anything unexpected) pass.
+ *
  * <p>{@link #install()} adds it to logback's context from code, when the node starts, rather than
  * from {@code logback.xml}: a replaced logging configuration must not bring the flood back.
  */
@@ -52,6 +59,12 @@ final class ForeignGroupFilter extends TurboFilter {
 
   /** A server request as Ratis prints it: {@code "n3->n1#5"}. */
   private static final Pattern REQUEST = Pattern.compile("\\s([^\\s>:]+)->[^\\s#]+#\\d");
+
+  /** Ratis's ordered client, which logs a request sent to a member that is not the leader. */
+  private static final String ORDERED_CLIENT = "org.apache.ratis.client.impl.OrderedAsync";
+
+  /** How it logs one, the exception's simple name last: {@code "… caused by {}"}. */
+  private static final String CAUSED_BY = ": Failed* {} due to {} caused by {}";
 
   private final ForeignGroups groups;
 
@@ -87,6 +100,9 @@ final class ForeignGroupFilter extends TurboFilter {
         || !logger.getName().startsWith(RATIS)) {
       return FilterReply.NEUTRAL;
     }
+    if (isRetriedAtTheLeader(logger, format, params)) {
+      return FilterReply.DENY;
+    }
     String mismatch = mismatchMessage(format, t);
     if (mismatch == null) {
       return FilterReply.NEUTRAL;
@@ -98,6 +114,15 @@ final class ForeignGroupFilter extends TurboFilter {
       groups.refused("?", "an unknown group", sender(format), false);
     }
     return FilterReply.DENY;
+  }
+
+  /** Whether the event is the ordered client's line about a request it sends on to the leader. */
+  private static boolean isRetriedAtTheLeader(Logger logger, String format, Object[] params) {
+    return logger.getName().equals(ORDERED_CLIENT)
+        && format.endsWith(CAUSED_BY)
+        && params != null
+        && params.length > 0
+        && "NotLeaderException".equals(params[params.length - 1]);
   }
 
   /** The {@code GroupMismatchException}'s message in {@code t} or {@code format}; null if none. */

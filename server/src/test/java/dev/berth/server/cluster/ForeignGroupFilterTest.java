@@ -48,6 +48,28 @@ class ForeignGroupFilterTest {
     out.detachAppender(lines);
   }
 
+  /** As Ratis 3.2.2's {@code OrderedAsync.logError} writes it (a prefix, client, request, e). */
+  private static final String FAILED_STAR = "{} {}: Failed* {} due to {} caused by {}";
+
+  @Test
+  void decide_theClientsRequestToAMemberNotLeading_droppedOtherClientFailuresKept() {
+    Logger client = context.getLogger("org.apache.ratis.client.impl.OrderedAsync");
+    Object[] notLeader = {
+      "", "client-1", "RaftClientRequest:client-1->n1", "e", "NotLeaderException"
+    };
+    Object[] closed = {
+      "", "client-1", "RaftClientRequest:client-1->n1", "e", "AlreadyClosedException"
+    };
+
+    assertThat(filter.decide(null, client, Level.ERROR, FAILED_STAR, notLeader, null))
+        .isEqualTo(FilterReply.DENY);
+    assertThat(filter.decide(null, client, Level.ERROR, FAILED_STAR, closed, null))
+        .isEqualTo(FilterReply.NEUTRAL);
+    assertThat(filter.decide(null, server, Level.ERROR, FAILED_STAR, notLeader, null))
+        .isEqualTo(FilterReply.NEUTRAL);
+    assertThat(lines.list).isEmpty();
+  }
+
   private static ClusterSettings member(String clusterId, String self) {
     return ClusterSettings.newBuilder()
         .id(clusterId)
