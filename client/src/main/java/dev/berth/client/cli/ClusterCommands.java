@@ -10,6 +10,7 @@ import dev.berth.proto.v1.TransferLeadershipRequest;
 import dev.berth.proto.v1.TransferLeadershipResponse;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -97,16 +98,29 @@ final class ClusterCommands {
                 ? ", uncommitted " + node.getUncommittedEntries()
                 : ""));
     out.println();
-    Table members = new Table("MEMBER", "API", "ROLE", "COMMIT>", "LAG>");
+    Table members = new Table("MEMBER", "API", "ROLE", "COMMIT>", "LAG>", "LAST ANSWER>");
     for (ClusterMemberInfo m : node.getMembersList()) {
       members.row(
           m.getId(),
           m.getApi(),
           memberRole(node, m.getId()),
           m.getCommitIndex() < 0 ? "?" : m.getCommitIndex(),
-          m.getLag() < 0 ? "?" : m.getLag());
+          m.getLag() < 0 ? "?" : m.getLag(),
+          lastAnswer(node, m));
     }
     members.print(out);
+  }
+
+  /**
+   * How long ago the member last answered the leader (a stopped member's grows); known on the
+   * leader only, {@code -} for the answering member itself.
+   */
+  private static String lastAnswer(ClusterNode node, ClusterMemberInfo m) {
+    if (m.hasUnansweredFor()) {
+      com.google.protobuf.Duration d = m.getUnansweredFor();
+      return Durations.format(Duration.ofSeconds(d.getSeconds(), d.getNanos())) + " ago";
+    }
+    return m.getId().equals(node.getNodeId()) ? "-" : "?";
   }
 
   /** A member's role as far as the answering node knows it. */

@@ -54,11 +54,31 @@ class ClusterCommandsTest {
             term         3   epoch 7
             log          commit index 10, applied 9, apply lag 1
 
-            MEMBER  API            ROLE      COMMIT  LAG
-            n1      10.0.0.1:7433  leader        10    ?
-            n2      10.0.0.2:7433  follower      10    1
-            n3      10.0.0.3:7433  follower       ?    ?
+            MEMBER  API            ROLE      COMMIT  LAG  LAST ANSWER
+            n1      10.0.0.1:7433  leader        10    ?            ?
+            n2      10.0.0.2:7433  follower      10    1            -
+            n3      10.0.0.3:7433  follower       ?    ?            ?
             """);
+  }
+
+  @Test
+  void view_leader_showsHowLongAgoEachMemberLastAnsweredIt() {
+    ClusterNode.Builder leader =
+        follower().setNodeId("n1").setRole(ClusterRole.CLUSTER_ROLE_LEADER).setReady(true);
+    leader.setMembers(
+        1,
+        leader.getMembers(1).toBuilder()
+            .setUnansweredFor(com.google.protobuf.Duration.newBuilder().setNanos(200_000_000)));
+    leader.setMembers(
+        2,
+        leader.getMembers(2).toBuilder()
+            .setUnansweredFor(com.google.protobuf.Duration.newBuilder().setSeconds(8).setNanos(8)));
+
+    String text = view(leader.build());
+
+    assertThat(text).containsPattern("n1 +10.0.0.1:7433 +leader +10 +\\? +-\\n");
+    assertThat(text).containsPattern("n2 +10.0.0.2:7433 +follower +10 +1 +200ms ago\\n");
+    assertThat(text).containsPattern("n3 +10.0.0.3:7433 +follower +\\? +\\? +8s ago\\n");
   }
 
   @Test

@@ -2,7 +2,9 @@ package dev.berth.server.cluster;
 
 import static java.util.Objects.requireNonNull;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One node's view of its cluster at one moment, for status and metrics. Immutable.
@@ -50,15 +52,25 @@ public record ClusterStatus(
    * @param commitIndex the commit index it last reported to this node; -1 when unknown
    * @param lag entries it trails this node's commit index; -1 when unknown (only the leader hears
    *     from every member)
+   * @param dashboard its dashboard URL; empty when not configured
+   * @param unansweredFor on the leader, how long ago the member's latest answer to it was sent
+   *     (from the election when none came since); empty on other nodes and for the leader itself
    */
-  public record Member(String id, String api, long commitIndex, long lag, String dashboard) {
+  public record Member(
+      String id,
+      String api,
+      long commitIndex,
+      long lag,
+      String dashboard,
+      Optional<Duration> unansweredFor) {
     public Member {
       requireNonNull(dashboard, "dashboard");
+      requireNonNull(unansweredFor, "unansweredFor");
     }
 
-    /** A member whose dashboard URL is not configured. */
+    /** A member whose dashboard URL is not configured, as a node that does not lead sees it. */
     public Member(String id, String api, long commitIndex, long lag) {
-      this(id, api, commitIndex, lag, "");
+      this(id, api, commitIndex, lag, "", Optional.empty());
     }
   }
 }

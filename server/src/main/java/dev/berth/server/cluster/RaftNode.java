@@ -460,7 +460,9 @@ public final class RaftNode implements AutoCloseable {
           p.id().equals(settings.self())
               ? Math.max(0, commit - applied)
               : leads && theirs >= 0 ? Math.max(0, commit - theirs) : -1;
-      members.add(new ClusterStatus.Member(p.id(), p.apiAddress(), theirs, lag, p.dashboard()));
+      members.add(
+          new ClusterStatus.Member(
+              p.id(), p.apiAddress(), theirs, lag, p.dashboard(), unansweredFor(p.id())));
     }
     return new ClusterStatus(
         settings.self(),

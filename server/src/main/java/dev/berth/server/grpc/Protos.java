@@ -1005,12 +1005,14 @@ final class Protos {
             .setApplyLag(c.applyLag())
             .setUncommittedEntries(c.uncommittedEntries());
     for (ClusterStatus.Member m : c.members()) {
-      b.addMembers(
+      ClusterMemberInfo.Builder member =
           ClusterMemberInfo.newBuilder()
               .setId(m.id())
               .setApi(m.api())
               .setCommitIndex(m.commitIndex())
-              .setLag(m.lag()));
+              .setLag(m.lag());
+      m.unansweredFor().ifPresent(d -> member.setUnansweredFor(duration(d)));
+      b.addMembers(member);
     }
     return b.build();
   }

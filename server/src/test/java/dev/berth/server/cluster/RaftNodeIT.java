@@ -11,7 +11,10 @@ import dev.berth.proto.cluster.v1.LogRecord;
 import dev.berth.proto.cluster.v1.SessionOpened;
 import dev.berth.proto.v1.ResourceKind;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -204,6 +207,15 @@ class RaftNodeIT {
           c::describe);
       assertThat(node.unansweredFor(LocalCluster.id(live)).orElseThrow())
           .isLessThan(node.silenceBound());
+      // What `berth cluster status` shows: the leader's silence of each member; none elsewhere.
+      Map<String, Optional<Duration>> silence = new HashMap<>();
+      node.status().members().forEach(m -> silence.put(m.id(), m.unansweredFor()));
+      assertThat(silence.get(LocalCluster.id(leader))).isEmpty();
+      assertThat(silence.get(LocalCluster.id(dead)).orElseThrow())
+          .isGreaterThan(node.silenceBound());
+      assertThat(silence.get(LocalCluster.id(live)).orElseThrow()).isLessThan(node.silenceBound());
+      assertThat(c.nodes[live].status().members())
+          .allSatisfy(m -> assertThat(m.unansweredFor()).isEmpty());
 
       long asked = System.nanoTime();
       CompletableFuture<Void> transfer = node.transferLeadership(LocalCluster.id(dead));

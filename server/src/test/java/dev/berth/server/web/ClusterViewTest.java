@@ -48,7 +48,8 @@ class ClusterViewTest {
         40,
         0,
         List.of(
-            new ClusterStatus.Member("n1", "10.0.0.1:7433", 40, -1, "https://n1.example:9464/"),
+            new ClusterStatus.Member(
+                "n1", "10.0.0.1:7433", 40, -1, "https://n1.example:9464/", Optional.empty()),
             new ClusterStatus.Member("n2", "10.0.0.2:7433", 40, -1),
             new ClusterStatus.Member("n3", "10.0.0.3:7433", 38, 2)));
   }

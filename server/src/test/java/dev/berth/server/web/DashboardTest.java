@@ -624,7 +624,8 @@ class DashboardTest {
                 38,
                 0,
                 List.of(
-                    new ClusterStatus.Member("n1", "10.0.0.2:7433", 41, -1, n1Dashboard),
+                    new ClusterStatus.Member(
+                        "n1", "10.0.0.2:7433", 41, -1, n1Dashboard, java.util.Optional.empty()),
                     new ClusterStatus.Member("n2", "10.0.0.3:7433", 40, 2))));
     serving = false;
   }
