@@ -85,7 +85,15 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
     AdminReads reads = reads();
     BrokerStatus.Builder status =
         protos.status(reads.status(), timings).toBuilder().setFromReplica(reads.fromReplica());
-    role.cluster().ifPresent(c -> status.setCluster(Protos.clusterNode(c)));
+    role.cluster()
+        .ifPresent(
+            c -> {
+              status.setCluster(Protos.clusterNode(c));
+              if (reads.fromReplica()) {
+                // The epoch of the tokens the leases it lists carry, not this node's idle broker's.
+                status.setBrokerEpoch(c.epoch());
+              }
+            });
     return status.build();
   }
 

@@ -210,6 +210,10 @@ class LeaderGateServiceTest {
     BrokerStatus status = b.admin.getStatus(GetStatusRequest.getDefaultInstance());
 
     assertThat(status.getFromReplica()).isTrue();
+    assertThat(status.getBrokerEpoch())
+        .as("the cluster's epoch, which the replica's tokens carry, not the idle broker's")
+        .isEqualTo(status.getCluster().getEpoch())
+        .isEqualTo(7);
     assertThat(status.getJobsList())
         .extracting(JobStatus::getName)
         .containsExactly("nightly", "default");
