@@ -355,6 +355,11 @@ public final class Daemon implements AutoCloseable {
       Broker broker,
       SystemTimeSource time,
       Optional<EventLog> events) {
+    settings
+        .cluster()
+        .orElseThrow()
+        .listenMismatch(settings.listen())
+        .ifPresent(problem -> log.warn("cluster: {}", problem));
     return ClusterMember.start(
         settings.cluster().orElseThrow(),
         settings.stateDir(),

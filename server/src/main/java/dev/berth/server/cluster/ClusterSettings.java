@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
@@ -141,6 +142,31 @@ public record ClusterSettings(
   /** This node's own entry in {@link #peers()}. */
   public Peer selfPeer() {
     return peers.get(self);
+  }
+
+  /**
+   * Why {@code listen}, where this member's API listener binds, may not be where the other members
+   * send its workers ({@code cluster.peers.<self>.api}, which their {@code NOT_LEADER} hints name
+   * once it leads); empty when the ports agree. Only ports are compared: a listener on {@code
+   * 0.0.0.0}, or on one of the host's several addresses, is usual, and a port forward in between is
+   * possible, which is why a difference is a warning and not a refusal.
+   */
+  public Optional<String> listenMismatch(InetSocketAddress listen) {
+    Peer mine = selfPeer();
+    if (mine.api().getPort() == listen.getPort()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "this member listens on port "
+            + listen.getPort()
+            + " (listen "
+            + Addresses.format(listen)
+            + "), but cluster.peers."
+            + self
+            + ".api is "
+            + mine.apiAddress()
+            + ": the other members send workers there when this member leads. Make them agree,"
+            + " unless a port forward leads from one to the other");
   }
 
   /** How many members make a majority. */

@@ -27,6 +27,23 @@ class ClusterSettingsTest {
   }
 
   @Test
+  void listenMismatch_samePortOnAnyAddress_none_anotherPort_namesBothAndTheKey() {
+    ClusterSettings s = three().build();
+
+    assertThat(s.listenMismatch(java.net.InetSocketAddress.createUnresolved("0.0.0.0", 7433)))
+        .isEmpty();
+    assertThat(s.listenMismatch(java.net.InetSocketAddress.createUnresolved("10.0.0.1", 7433)))
+        .isEmpty();
+    assertThat(s.listenMismatch(java.net.InetSocketAddress.createUnresolved("127.0.0.1", 20999)))
+        .hasValueSatisfying(
+            problem ->
+                assertThat(problem)
+                    .startsWith(
+                        "this member listens on port 20999 (listen 127.0.0.1:20999), but"
+                            + " cluster.peers.n1.api is 10.0.0.1:7433"));
+  }
+
+  @Test
   void build_threeMembers_keepsThemInOrderWithTheDefaults() {
     ClusterSettings s = three().build();
     assertThat(s.peers().keySet()).containsExactly("n1", "n2", "n3");
