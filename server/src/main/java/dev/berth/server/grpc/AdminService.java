@@ -30,6 +30,7 @@ import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.replication.AdminReads;
 import dev.berth.server.replication.ServingRole;
+import dev.berth.server.security.AdminAudit;
 import dev.berth.server.settings.Durations;
 import io.grpc.stub.StreamObserver;
 import java.nio.charset.StandardCharsets;
@@ -177,7 +178,16 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           if (grace != null && grace.compareTo(MAX_GRACE) > 0) {
             throw BrokerException.invalid("grace", "must be at most 1d, got " + grace);
           }
-          return Protos.revokeResponse(broker.revoke(request.getLeaseId(), reason, grace));
+          Broker.EndResult result = broker.revoke(request.getLeaseId(), reason, grace);
+          audit(
+              "revoke lease "
+                  + request.getLeaseId()
+                  + " ("
+                  + reason.name().toLowerCase(java.util.Locale.ROOT)
+                  + (grace == null ? "" : ", grace " + Durations.format(grace))
+                  + "): "
+                  + (result.changed() ? "revoked" : "had already ended"));
+          return Protos.revokeResponse(result);
         });
   }
 
@@ -190,13 +200,14 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           AcquireSpec.requireId("session_id", request.getSessionId(), true);
           Duration deadline = deadline(request.hasDeadline(), request.getDeadline());
           int held = broker.drainSession(request.getSessionId(), deadline);
-          events.drained(
-              request.getSessionId(),
+          String detail =
               "session drained"
                   + (deadline == null ? "" : ", deadline " + Durations.format(deadline))
                   + "; "
                   + held
-                  + " leases held");
+                  + " leases held";
+          events.drained(request.getSessionId(), detail);
+          audit("drain session " + request.getSessionId() + ": " + detail);
           return DrainSessionResponse.newBuilder().setLeasesHeld(held).build();
         });
   }
@@ -209,12 +220,13 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
         () -> {
           Duration deadline = deadline(request.hasDeadline(), request.getDeadline());
           broker.drainBroker(request.getResume(), deadline);
-          events.drained(
-              "",
+          String detail =
               request.getResume()
                   ? "broker resumed"
                   : "broker drained"
-                      + (deadline == null ? "" : ", deadline " + Durations.format(deadline)));
+                      + (deadline == null ? "" : ", deadline " + Durations.format(deadline));
+          events.drained("", detail);
+          audit(detail);
           Views.Status s = broker.status();
           int held = 0;
           for (Views.Pool pool : s.pools()) {
@@ -225,6 +237,11 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
               .setLeasesHeld(held)
               .build();
         });
+  }
+
+  /** Logs a change this call made, naming its principal ({@link AdminAudit}). */
+  private static void audit(String what) {
+    AdminAudit.changed(Principals.current(), "grpc", what);
   }
 
   private static Duration deadline(boolean present, com.google.protobuf.Duration value) {
@@ -258,7 +275,9 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
         responses,
         () -> {
           broker.changePolicy(current -> Protos.limits(current, request));
-          events.limitsUpdated(Protos.describe(request));
+          String detail = Protos.describe(request);
+          events.limitsUpdated(detail);
+          audit("limits: " + detail);
           return UpdateLimitsResponse.newBuilder().setStatus(status()).build();
         });
   }
@@ -311,6 +330,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
                       + "'")));
       return;
     }
+    audit("leadership transfer asked, to " + (to.isEmpty() ? "the best successor" : to));
     // The chained stage only answers the call and cannot fail, so there is nothing to observe.
     var unused =
         role.transferTo(to)

@@ -19,6 +19,7 @@ import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.metrics.StreamDrops;
 import dev.berth.server.replication.AdminReads;
 import dev.berth.server.replication.ServingRole;
+import dev.berth.server.security.AdminAudit;
 import dev.berth.server.security.TokenRegistry;
 import dev.berth.server.time.TimeSource;
 import java.io.IOException;
@@ -426,21 +427,21 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       }
       case "/api/leases/revoke" -> {
         requirePost(exchange, method);
-        access.act(exchange);
+        String who = access.act(exchange).principal();
         requireLeading();
-        answerJson(exchange, 200, revoke(exchange));
+        answerJson(exchange, 200, revoke(exchange, who));
       }
       case "/api/sessions/drain" -> {
         requirePost(exchange, method);
-        access.act(exchange);
+        String who = access.act(exchange).principal();
         requireLeading();
-        answerJson(exchange, 200, drainSession(exchange));
+        answerJson(exchange, 200, drainSession(exchange, who));
       }
       case "/api/broker/drain" -> {
         requirePost(exchange, method);
-        access.act(exchange);
+        String who = access.act(exchange).principal();
         requireLeading();
-        answerJson(exchange, 200, drainBroker(exchange));
+        answerJson(exchange, 200, drainBroker(exchange, who));
       }
       default ->
           throw new WebError(404, "NOT_FOUND", "path", "path: no such page or endpoint: " + path);
@@ -549,7 +550,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     throw WebError.invalid("limit", "must be 1.." + MAX_FOUND + ", got '" + text + "'");
   }
 
-  private JsonObject revoke(HttpExchange exchange) throws IOException {
+  private JsonObject revoke(HttpExchange exchange, String who) throws IOException {
     JsonBody body = JsonBody.read(exchange.getRequestBody(), Set.of("lease_id", "reason"));
     String leaseId = body.requiredString("lease_id");
     AcquireSpec.requireId("lease_id", leaseId, true);
@@ -563,6 +564,15 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
           ? WebError.notFound("lease_id", e.getMessage())
           : e;
     }
+    AdminAudit.changed(
+        who,
+        "dashboard",
+        "revoke lease "
+            + leaseId
+            + " ("
+            + DashboardFeed.lower(reason)
+            + "): "
+            + (result.changed() ? "revoked" : "had already ended"));
     JsonObject out = new JsonObject();
     out.addProperty("revoked", result.changed());
     out.addProperty("ended_by", DashboardFeed.lower(result.end()));
@@ -579,7 +589,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
         "reason", "must be one of admin, max_hold, idle, memory_pressure, drain, session_expired");
   }
 
-  private JsonObject drainSession(HttpExchange exchange) throws IOException {
+  private JsonObject drainSession(HttpExchange exchange, String who) throws IOException {
     JsonBody body = JsonBody.read(exchange.getRequestBody(), Set.of("session_id", "deadline"));
     String sessionId = body.requiredString("session_id");
     AcquireSpec.requireId("session_id", sessionId, true);
@@ -593,6 +603,16 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
           : e;
     }
     feed.action("drain", sessionId, "session drained from the dashboard");
+    AdminAudit.changed(
+        who,
+        "dashboard",
+        "drain session "
+            + sessionId
+            + ": session drained"
+            + (deadline == null ? "" : ", deadline " + Durations.format(deadline))
+            + "; "
+            + held
+            + " leases held");
     JsonObject out = new JsonObject();
     out.addProperty("leases_held", held);
     return out;
@@ -610,10 +630,11 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     }
   }
 
-  private JsonObject drainBroker(HttpExchange exchange) throws IOException {
+  private JsonObject drainBroker(HttpExchange exchange, String who) throws IOException {
     JsonBody body = JsonBody.read(exchange.getRequestBody(), Set.of("resume"));
     boolean resume = body.optionalBoolean("resume", false);
     broker.drainBroker(resume, null);
+    AdminAudit.changed(who, "dashboard", resume ? "broker resumed" : "broker drained");
     feed.action(
         "drain",
         "",

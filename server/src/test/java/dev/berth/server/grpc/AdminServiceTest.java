@@ -811,6 +811,33 @@ class AdminServiceTest {
   }
 
   @Test
+  void adminChanges_eachLoggedToTheAuditLoggerWithItsPrincipal() {
+    ch.qos.logback.classic.Logger audit =
+        (ch.qos.logback.classic.Logger)
+            org.slf4j.LoggerFactory.getLogger(dev.berth.server.security.AdminAudit.LOGGER);
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+        new ch.qos.logback.core.read.ListAppender<>();
+    lines.start();
+    audit.addAppender(lines);
+    try {
+      Lease lease = b.grant(session, RESOURCE_KIND_PDF);
+
+      revoke(lease.getLeaseId());
+      updatePool(RESOURCE_KIND_PDF, 3);
+
+      assertThat(lines.list)
+          .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+          .containsExactly(
+              "admin change by anonymous via grpc: revoke lease "
+                  + lease.getLeaseId()
+                  + " (admin): revoked",
+              "admin change by anonymous via grpc: limits: PDF limit 3");
+    } finally {
+      audit.detachAppender(lines);
+    }
+  }
+
+  @Test
   void revokeLease_fullPool_capacityReturnsAtOnceToTheNextWaiter() {
     fillPdfPool();
     String other = b.openSession("worker-2").sessionId();
