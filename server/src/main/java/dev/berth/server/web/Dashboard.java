@@ -632,7 +632,8 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
 
   private JsonObject drainBroker(HttpExchange exchange, String who) throws IOException {
     JsonBody body = JsonBody.read(exchange.getRequestBody(), Set.of("resume"));
-    boolean resume = body.optionalBoolean("resume", false);
+    // Required: a broker-wide drain is not what an empty or truncated body should mean.
+    boolean resume = body.requiredBoolean("resume", "false drains the broker, true lifts a drain");
     broker.drainBroker(resume, null);
     AdminAudit.changed(who, "dashboard", resume ? "broker resumed" : "broker drained");
     feed.action(

@@ -5,9 +5,12 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import com.google.gson.stream.JsonReader;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
 import java.util.Optional;
 import java.util.Set;
 
@@ -52,12 +55,41 @@ final class JsonBody {
       throw WebError.invalid("body", "must be a JSON object");
     }
     JsonObject object = parsed.getAsJsonObject();
+    requireEachFieldOnce(text);
     for (String field : object.keySet()) {
       if (!allowed.contains(field)) {
         throw WebError.invalid(field, "unknown field; this action takes " + allowed);
       }
     }
     return new JsonBody(object);
+  }
+
+  /**
+   * Refuses a body that gives a field twice: the parser keeps the last, so {@code {"resume": false,
+   * "resume": true}} would act on a value its sender may not have meant. Only the object's own
+   * fields are actions' input, so only they are checked.
+   */
+  private static void requireEachFieldOnce(String text) throws IOException {
+    Set<String> seen = new HashSet<>();
+    try (JsonReader reader = new JsonReader(new StringReader(text))) {
+      reader.beginObject();
+      while (reader.hasNext()) {
+        String field = reader.nextName();
+        if (!seen.add(field)) {
+          throw WebError.invalid(field, "given twice; give each field once");
+        }
+        reader.skipValue();
+      }
+    }
+  }
+
+  /** A boolean field that must be present. */
+  boolean requiredBoolean(String field, String meaning) {
+    JsonElement value = object.get(field);
+    if (value == null || value.isJsonNull()) {
+      throw WebError.invalid(field, "required: " + meaning);
+    }
+    return optionalBoolean(field, false);
   }
 
   /** A string field that must be present and not empty. */

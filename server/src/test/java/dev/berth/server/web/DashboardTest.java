@@ -467,6 +467,10 @@ class DashboardTest {
     HttpResponse<String> unknownField = postJson("/api/leases/revoke", "{\"lease\": \"x\"}");
     HttpResponse<String> notJson = postJson("/api/leases/revoke", "{lease_id");
     HttpResponse<String> wrongType = postJson("/api/broker/drain", "{\"resume\": \"yes\"}");
+    HttpResponse<String> noResume = postJson("/api/broker/drain", "{}");
+    HttpResponse<String> nullResume = postJson("/api/broker/drain", "{\"resume\": null}");
+    HttpResponse<String> twice =
+        postJson("/api/broker/drain", "{\"resume\": false, \"resume\": true}");
     HttpResponse<String> badReason =
         postJson("/api/leases/revoke", "{\"lease_id\": \"x\", \"reason\": \"because\"}");
     HttpResponse<String> badDeadline =
@@ -475,6 +479,15 @@ class DashboardTest {
     HttpResponse<String> huge =
         postJson("/api/leases/revoke", "{\"lease_id\": \"" + "x".repeat(20_000) + "\"}");
 
+    for (HttpResponse<String> r : List.of(noResume, nullResume)) {
+      assertThat(r.statusCode()).isEqualTo(400);
+      assertThat(error(r).get("message").getAsString())
+          .isEqualTo("resume: required: false drains the broker, true lifts a drain");
+    }
+    assertThat(twice.statusCode()).isEqualTo(400);
+    assertThat(error(twice).get("message").getAsString())
+        .isEqualTo("resume: given twice; give each field once");
+    assertThat(broker.status().draining()).isFalse();
     assertThat(byGet.statusCode()).isEqualTo(405);
     assertThat(byGet.headers().firstValue("Allow")).hasValue("POST");
     assertThat(error(byGet).get("message").getAsString()).contains("POST only");
@@ -567,7 +580,7 @@ class DashboardTest {
     HttpResponse<String> drained =
         postJson("/api/sessions/drain", "{\"session_id\": \"" + session + "\"}");
     HttpResponse<String> unknown = postJson("/api/sessions/drain", "{\"session_id\": \"nope\"}");
-    HttpResponse<String> brokerDrain = postJson("/api/broker/drain", "{}");
+    HttpResponse<String> brokerDrain = postJson("/api/broker/drain", "{\"resume\": false}");
 
     assertThat(drained.statusCode()).isEqualTo(200);
     assertThat(json(drained).get("leases_held").getAsInt()).isEqualTo(1);
@@ -589,7 +602,7 @@ class DashboardTest {
     String session = openSession(new RecordingSessionChannel());
     serving = false;
 
-    HttpResponse<String> brokerDrain = postJson("/api/broker/drain", "{}");
+    HttpResponse<String> brokerDrain = postJson("/api/broker/drain", "{\"resume\": false}");
     HttpResponse<String> sessionDrain =
         postJson("/api/sessions/drain", "{\"session_id\": \"" + session + "\"}");
 
