@@ -386,7 +386,7 @@ final class Commands {
         paramLabel = "SESSION",
         arity = "0..1",
         description = "The session to drain; none for the whole broker.")
-    String session = "";
+    String session; // null when not given: the whole broker
 
     @Option(
         names = "--deadline",
@@ -400,7 +400,12 @@ final class Commands {
 
     @Override
     void check() {
-      if (resume && !session.isEmpty()) {
+      // An empty SESSION is most often an unset shell variable ("$SID"): a mistake, never a
+      // request to drain the whole broker, which only an absent SESSION asks for.
+      if (session != null && session.isBlank()) {
+        throw usage("SESSION: must not be empty; omit it to drain the whole broker");
+      }
+      if (resume && session != null) {
         throw usage("--resume lifts a broker-wide drain and takes no SESSION");
       }
       if (resume && deadline != null) {
@@ -410,7 +415,7 @@ final class Commands {
 
     @Override
     int run(Connection broker) {
-      if (!session.isEmpty()) {
+      if (session != null) {
         DrainSessionRequest.Builder request =
             DrainSessionRequest.newBuilder().setSessionId(session);
         if (deadline != null) {

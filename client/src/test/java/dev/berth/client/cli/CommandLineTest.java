@@ -112,7 +112,7 @@ class CommandLineTest {
   void parse_drainWithoutSession_noArgs() {
     Commands.Drain drain = parse(Commands.Drain.class, "drain", "--resume");
 
-    assertThat(drain.session).isEmpty();
+    assertThat(drain.session).isNull();
     assertThat(drain.resume).isTrue();
   }
 

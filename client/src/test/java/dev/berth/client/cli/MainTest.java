@@ -309,6 +309,20 @@ class MainTest {
   }
 
   @Test
+  void drainEmptySession_exit2NotTheWholeBroker() {
+    // berth drain "$SID" with SID unset: nothing is sent (no broker listens here), exit 2.
+    assertThat(run("--broker", "127.0.0.1:1", "drain", "")).isEqualTo(ExitCode.USAGE);
+    assertThat(run("--broker", "127.0.0.1:1", "drain", " ", "--resume")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err().lines())
+        .containsExactly(
+            "berth: SESSION: must not be empty; omit it to drain the whole broker",
+            "run 'berth drain --help' for usage",
+            "berth: SESSION: must not be empty; omit it to drain the whole broker",
+            "run 'berth drain --help' for usage");
+  }
+
+  @Test
   void watchUnknownType_exit2() {
     assertThat(run("watch", "--type", "exploded")).isEqualTo(ExitCode.USAGE);
 
