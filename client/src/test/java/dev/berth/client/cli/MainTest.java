@@ -88,6 +88,15 @@ class MainTest {
   }
 
   @Test
+  void unixSocketBroker_exit2OneLineNoStackTrace() {
+    assertThat(run("--broker", "unix:///tmp/x.sock", "status")).isEqualTo(ExitCode.USAGE);
+
+    assertThat(err())
+        .startsWith("berth: --broker: unix sockets are not supported\n")
+        .doesNotContain("Exception");
+  }
+
+  @Test
   void zeroTimeout_exit2() {
     assertThat(run("--timeout", "0s", "status")).isEqualTo(ExitCode.USAGE);
 

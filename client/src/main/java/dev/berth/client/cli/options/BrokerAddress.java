@@ -11,8 +11,9 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * Where a broker listens, as {@code --broker} and {@code BERTH_BROKER} give it: {@code HOST:PORT}
- * ({@code [IPv6]:PORT} in brackets), or a gRPC target URI ({@code dns:///broker.internal:7433},
- * {@code unix:///run/berth.sock}); or a comma-separated list of those, the members of a cluster.
+ * ({@code [IPv6]:PORT} in brackets), or a gRPC target URI ({@code dns:///broker.internal:7433}); or
+ * a comma-separated list of those, the members of a cluster. The broker listens on TCP only, so a
+ * {@code unix:} target is refused here rather than failing later in gRPC.
  *
  * <p>Immutable and thread-safe.
  */
@@ -21,6 +22,9 @@ public final class BrokerAddress {
   static final String RULE =
       "must be HOST:PORT (e.g. 127.0.0.1:7433 or [::1]:7433) or a gRPC target such as"
           + " dns:///broker.internal:7433";
+
+  /** Why a {@code unix:} target is refused: the broker listens on TCP only. */
+  static final String UNIX = "unix sockets are not supported";
 
   private final List<String> targets;
 
@@ -51,7 +55,10 @@ public final class BrokerAddress {
       throw invalid(whole);
     }
     String lower = part.toLowerCase(Locale.ROOT);
-    if (lower.startsWith("dns:") || lower.startsWith("unix:") || part.contains("://")) {
+    if (lower.startsWith("unix:") || lower.startsWith("unix-abstract:")) {
+      throw new IllegalArgumentException(UNIX);
+    }
+    if (lower.startsWith("dns:") || part.contains("://")) {
       try {
         new URI(part);
       } catch (URISyntaxException e) {

@@ -60,7 +60,7 @@ public final class ConnectionOptions {
       converter = BrokerAddress.Converter.class,
       description =
           "The broker (default $BERTH_BROKER, else 127.0.0.1:7433): HOST:PORT, [IPv6]:PORT or"
-              + " a gRPC target URI (dns:, unix:); for a cluster, its members separated by"
+              + " a gRPC target URI (dns:); for a cluster, its members separated by"
               + " commas (a:7433,b:7433,c:7433).")
   private BrokerAddress broker;
 

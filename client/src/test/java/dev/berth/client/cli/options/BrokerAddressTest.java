@@ -14,8 +14,17 @@ class BrokerAddressTest {
         .containsExactly("broker.internal:7433");
     assertThat(BrokerAddress.parse("dns:///broker.internal:7433").targets())
         .containsExactly("dns:///broker.internal:7433");
-    assertThat(BrokerAddress.parse("unix:///run/berth.sock").targets())
-        .containsExactly("unix:///run/berth.sock");
+  }
+
+  @Test
+  void parse_unixSocket_refusedSayingSo() {
+    // The broker listens on TCP only; gRPC would fail later with a stack trace.
+    for (String unix : new String[] {"unix:///run/berth.sock", "UNIX:/tmp/x.sock", "a:1,unix:x"}) {
+      assertThatThrownBy(() -> BrokerAddress.parse(unix))
+          .as(unix)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("unix sockets are not supported");
+    }
   }
 
   @Test
