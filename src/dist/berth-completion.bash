@@ -850,7 +850,7 @@ function _picocli_berth_worker() {
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
   local commands=""
-  local flag_opts="'--tls' '--pdf' '-h' '--help' '-V' '--version'"
+  local flag_opts="'--tls' '--pdf' '-v' '--verbose' '-h' '--help' '-V' '--version'"
   local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--urls' '--out' '--worker-id' '--concurrency' '--chromium' '--chromium-arg' '--navigation-timeout' '--acquire-timeout' '--attempts' '--module' '--memory-limit-mb' '--otlp-endpoint'"
 
   type compopt &>/dev/null && compopt +o default

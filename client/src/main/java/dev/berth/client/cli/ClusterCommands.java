@@ -1,5 +1,7 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.cli.options.Durations;
+import dev.berth.client.cli.options.Failures;
 import dev.berth.common.CommandLines;
 import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.ClusterMemberInfo;

@@ -4,6 +4,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.MessageOrBuilder;
 import com.google.protobuf.util.JsonFormat;
 import dev.berth.client.cli.options.ConnectionOptions;
+import dev.berth.client.cli.options.Durations;
+import dev.berth.client.cli.options.Failures;
 import dev.berth.client.internal.ProtoTime;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;

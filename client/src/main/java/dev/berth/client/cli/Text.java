@@ -2,6 +2,7 @@ package dev.berth.client.cli;
 
 import com.google.protobuf.ProtocolMessageEnum;
 import com.google.protobuf.Timestamp;
+import dev.berth.client.cli.options.Durations;
 import dev.berth.client.internal.ProtoTime;
 import dev.berth.proto.v1.BrokerEventType;
 import dev.berth.proto.v1.ResourceKind;

@@ -1,5 +1,6 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.cli.options.Durations;
 import dev.berth.client.internal.ProtoTime;
 import dev.berth.proto.v1.BrokerStatus;
 import dev.berth.proto.v1.PoolStatus;

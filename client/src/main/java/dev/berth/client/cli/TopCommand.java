@@ -1,5 +1,6 @@
 package dev.berth.client.cli;
 
+import dev.berth.client.cli.options.Durations;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
 import dev.berth.proto.v1.BrokerEvent;

@@ -1,6 +1,7 @@
 package dev.berth.client.internal;
 
 import dev.berth.client.TlsOptions;
+import dev.berth.common.FileProblems;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -9,9 +10,7 @@ import io.grpc.TlsChannelCredentials;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
@@ -131,13 +130,9 @@ public final class ChannelSecurity {
   private static byte[] read(String option, Path file) {
     try {
       return Files.readAllBytes(file);
-    } catch (NoSuchFileException e) {
-      throw new IllegalArgumentException(option + ": cannot read " + file + ": no such file", e);
-    } catch (AccessDeniedException e) {
-      throw new IllegalArgumentException(
-          option + ": cannot read " + file + ": permission denied", e);
     } catch (IOException e) {
-      throw new IllegalArgumentException(option + ": cannot read " + file + ": " + e, e);
+      throw new IllegalArgumentException(
+          option + ": cannot read " + file + ": " + FileProblems.why(e), e);
     }
   }
 

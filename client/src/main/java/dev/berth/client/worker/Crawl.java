@@ -12,6 +12,7 @@ import dev.berth.client.SessionOptions;
 import dev.berth.client.Ticker;
 import dev.berth.client.WorkerSession;
 import dev.berth.client.cli.options.ConnectionOptions;
+import dev.berth.client.cli.options.Failures;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
 import java.io.IOException;
@@ -164,6 +165,15 @@ final class Crawl {
     try {
       session = client.openSession(options.workerId(), sessionOptions);
     } catch (BrokerException e) {
+      if (e.condition() == BrokerException.Condition.UNAVAILABLE
+          || e.condition() == BrokerException.Condition.DEADLINE_EXCEEDED) {
+        // Said and exited as every berth command says it: exit 3, unreachable.
+        Failures.Report report =
+            Failures.of(e, options.connection().target(), options.connection().timeout())
+                .as("berth worker");
+        err.println(report.message());
+        return report.exitCode();
+      }
       err.println(
           "berth worker: cannot open a session at "
               + options.connection().target()

@@ -4,6 +4,7 @@ import dev.berth.client.BrokerClient;
 import dev.berth.client.cli.options.ConnectionOptions;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
+import dev.berth.common.FileProblems;
 import dev.berth.common.Identifiers;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -49,8 +50,8 @@ import picocli.CommandLine.Spec;
     footerHeading = "%n",
     footer = {
       "Durations are written 500ms, 10s, 1m30s or 1h. Exit status: 0 when every URL was done (or"
-          + " the broker drained this worker), 1 when some URL failed or the broker could not be"
-          + " used, 2 for a usage error. SIGTERM finishes the current pages, as a drain does,"
+          + " the broker drained this worker), 1 when some URL failed or the broker answered with"
+          + " an error, 2 for a usage error, 3 when the broker is unreachable. SIGTERM finishes the current pages, as a drain does,"
           + " and ends waiting acquires at once."
     })
 public final class WorkerCommand implements Callable<Integer> {
@@ -158,6 +159,13 @@ public final class WorkerCommand implements Callable<Integer> {
               + " standard OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_TRACES_EXPORTER is set).")
   String otlpEndpoint;
 
+  @Option(
+      names = {"-v", "--verbose"},
+      description =
+          "Also print the SDK's notes (reconnects, resumes, retried releases); its warnings are"
+              + " always printed.")
+  boolean verbose;
+
   @Spec CommandSpec spec;
 
   private final PrintStream stdout;
@@ -197,8 +205,11 @@ public final class WorkerCommand implements Callable<Integer> {
               + otlpEndpoint
               + "'");
     }
+    SdkLog log = SdkLog.install(stderr, verbose);
     try (WorkerTracing tracing = WorkerTracing.start(otlpEndpoint, env)) {
       return crawl(options, tracing);
+    } finally {
+      log.close();
     }
   }
 
@@ -288,7 +299,7 @@ public final class WorkerCommand implements Callable<Integer> {
     try {
       lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw usage("--urls: cannot read " + file + ": " + e.getMessage());
+      throw usage("--urls: cannot read " + file + ": " + FileProblems.why(e));
     }
     List<String> found = new ArrayList<>();
     for (int n = 0; n < lines.size(); n++) {

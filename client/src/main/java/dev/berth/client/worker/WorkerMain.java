@@ -20,7 +20,7 @@ public final class WorkerMain {
   /**
    * Runs {@code berth worker} with {@code args} (without the {@code worker} word) in this process,
    * with {@code env} as its environment, and returns the exit status: 0 done, 1 failures, 2 usage
-   * error. SIGTERM is left to the caller.
+   * error, 3 broker unreachable. SIGTERM is left to the caller.
    */
   public static int run(
       List<String> args, PrintStream out, PrintStream err, Map<String, String> env) {

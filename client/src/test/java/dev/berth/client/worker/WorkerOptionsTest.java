@@ -173,6 +173,47 @@ class WorkerOptionsTest {
   }
 
   @Test
+  void run_urlsFileMissing_saysWhy() {
+    assertThat(run(Map.of(), List.of("--urls", "/nonexistent/urls.txt", "--out", "o")))
+        .isEqualTo(2);
+
+    assertThat(err())
+        .startsWith("berth worker: --urls: cannot read /nonexistent/urls.txt: no such file\n");
+  }
+
+  @Test
+  void run_brokerUnreachable_exits3SayingSoAsEveryCommandDoes() throws Exception {
+    Path chromium = Files.createFile(dir.resolve("chromium"));
+    Files.setPosixFilePermissions(
+        chromium, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    int port;
+    try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+      port = free.getLocalPort(); // closed again below: nothing listens there
+    }
+    int code =
+        run(
+            Map.of(),
+            List.of(
+                "--urls",
+                urls("https://a.test/\n").toString(),
+                "--out",
+                dir.resolve("out").toString(),
+                "--broker",
+                "127.0.0.1:" + port,
+                "--timeout",
+                "2s",
+                "--chromium",
+                chromium.toString()));
+
+    assertThat(err())
+        .isEqualTo(
+            "berth worker: cannot reach the broker at 127.0.0.1:"
+                + port
+                + " (connection refused); is it running? start it with bin/berth serve\n");
+    assertThat(code).isEqualTo(3);
+  }
+
+  @Test
   void run_noChromium_exits1WithAdvice() throws Exception {
     int code =
         run(

@@ -3,12 +3,11 @@ package dev.berth.client.cli.options;
 import dev.berth.client.TlsOptions;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
+import dev.berth.common.FileProblems;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -267,14 +266,10 @@ public final class ConnectionOptions {
     String text;
     try {
       text = Files.readString(file, StandardCharsets.UTF_8);
-    } catch (NoSuchFileException e) {
-      throw usage(source + ": cannot read " + file + ": no such file");
-    } catch (AccessDeniedException e) {
-      throw usage(source + ": cannot read " + file + ": permission denied");
     } catch (CharacterCodingException e) {
       throw usage(source + ": " + file + " is not UTF-8 text");
     } catch (IOException e) {
-      throw usage(source + ": cannot read " + file + ": " + e.getMessage());
+      throw usage(source + ": cannot read " + file + ": " + FileProblems.why(e));
     }
     String token = text.strip();
     if (token.isEmpty()) {

@@ -1,4 +1,4 @@
-package dev.berth.client.cli;
+package dev.berth.client.cli.options;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.berth.client.cli;
+package dev.berth.client.cli.options;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,7 +24,7 @@ class FailuresTest {
                 .withCause(
                     new RuntimeException(new ConnectException("Connection refused: /127.0.0.1"))));
 
-    assertThat(r.exitCode()).isEqualTo(ExitCode.UNREACHABLE);
+    assertThat(r.exitCode()).isEqualTo(Failures.UNREACHABLE);
     assertThat(r.message())
         .isEqualTo(
             "berth: cannot reach the broker at 127.0.0.1:7433 (connection refused); is it"
@@ -36,7 +36,7 @@ class FailuresTest {
     Failures.Report r =
         report(Status.UNAVAILABLE.withCause(new UnknownHostException("nowhere.invalid")));
 
-    assertThat(r.exitCode()).isEqualTo(ExitCode.UNREACHABLE);
+    assertThat(r.exitCode()).isEqualTo(Failures.UNREACHABLE);
     assertThat(r.message()).contains("unknown host");
   }
 
@@ -44,7 +44,7 @@ class FailuresTest {
   void shuttingDown_exit3WithTheBrokersWords() {
     Failures.Report r = report(Status.UNAVAILABLE.withDescription("broker is shutting down"));
 
-    assertThat(r.exitCode()).isEqualTo(ExitCode.UNREACHABLE);
+    assertThat(r.exitCode()).isEqualTo(Failures.UNREACHABLE);
     assertThat(r.message())
         .isEqualTo("berth: the broker at 127.0.0.1:7433 is unavailable: broker is shutting down");
   }
@@ -53,7 +53,7 @@ class FailuresTest {
   void deadlineExceeded_exit3NamingTheTimeout() {
     Failures.Report r = report(Status.DEADLINE_EXCEEDED);
 
-    assertThat(r.exitCode()).isEqualTo(ExitCode.UNREACHABLE);
+    assertThat(r.exitCode()).isEqualTo(Failures.UNREACHABLE);
     assertThat(r.message()).contains("did not answer within 10s").contains("--timeout");
   }
 
@@ -62,7 +62,7 @@ class FailuresTest {
     Failures.Report r =
         report(Status.NOT_FOUND.withDescription("lease_id: no lease abc (never granted)"));
 
-    assertThat(r.exitCode()).isEqualTo(ExitCode.BROKER_ERROR);
+    assertThat(r.exitCode()).isEqualTo(Failures.BROKER_ERROR);
     assertThat(r.message()).isEqualTo("berth: NOT_FOUND: lease_id: no lease abc (never granted)");
   }
 
@@ -71,7 +71,7 @@ class FailuresTest {
     Failures.Report r =
         report(Status.INVALID_ARGUMENT.withDescription("page_size: must be 0..1000"));
 
-    assertThat(r.exitCode()).isEqualTo(ExitCode.BROKER_ERROR);
+    assertThat(r.exitCode()).isEqualTo(Failures.BROKER_ERROR);
     assertThat(r.message()).startsWith("berth: INVALID_ARGUMENT: page_size:");
   }
 
@@ -79,7 +79,7 @@ class FailuresTest {
   void unimplemented_exit1SuggestingAnOlderBroker() {
     Failures.Report r = report(Status.UNIMPLEMENTED.withDescription("Method not found"));
 
-    assertThat(r.exitCode()).isEqualTo(ExitCode.BROKER_ERROR);
+    assertThat(r.exitCode()).isEqualTo(Failures.BROKER_ERROR);
     assertThat(r.message()).contains("older broker");
   }
 }

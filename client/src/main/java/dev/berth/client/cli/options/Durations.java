@@ -1,4 +1,4 @@
-package dev.berth.client.cli;
+package dev.berth.client.cli.options;
 
 import java.time.Duration;
 
@@ -7,11 +7,11 @@ import java.time.Duration;
  * one exact format ({@link dev.berth.common.Durations}, through {@link
  * dev.berth.common.DurationConverter}); this form is for output only.
  */
-final class Durations {
+public final class Durations {
   private Durations() {}
 
   /** A short human form: {@code 0s}, {@code 250ms}, {@code 1.5s}, {@code 4m05s}, {@code 2h03m}. */
-  static String format(Duration d) {
+  public static String format(Duration d) {
     if (d.isNegative()) {
       return "-" + format(d.negated());
     }
