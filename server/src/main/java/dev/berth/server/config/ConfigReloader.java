@@ -95,8 +95,7 @@ public final class ConfigReloader {
     try {
       next = sources.load();
     } catch (ConfigException e) {
-      log.error("config reload refused, keeping the running config: {}", e.getMessage());
-      return new Result(false, List.of(), List.of(), e.getMessage());
+      return refused(e, List.of());
     }
     return target.exclusive(() -> apply(next, from));
   }
@@ -116,9 +115,9 @@ public final class ConfigReloader {
     BerthConfig built;
     try {
       built = ConfigLoader.build(merged, sources.file());
+      refuseAuthOff(built, next);
     } catch (ConfigException e) {
-      log.error("config reload refused, keeping the running config: {}", e.getMessage());
-      return new Result(false, List.of(), needsRestart, e.getMessage());
+      return refused(e, needsRestart);
     }
     Policy policy = reuseUnchanged(running, built);
     target.apply(policy, built.daemon());
@@ -130,6 +129,29 @@ public final class ConfigReloader {
       log.info("config reloaded from {}: {}", from, String.join(", ", changed));
     }
     return new Result(true, changed, needsRestart, "");
+  }
+
+  private static Result refused(ConfigException e, List<String> needsRestart) {
+    log.error("config reload refused, keeping the running config: {}", e.getMessage());
+    return new Result(false, List.of(), needsRestart, e.getMessage());
+  }
+
+  /**
+   * Refuses a reload that would remove every token while some are in force: that turns
+   * authentication off, which a file truncated by mistake must not do to a running broker.
+   */
+  @GuardedBy("this")
+  private void refuseAuthOff(BerthConfig built, BerthConfig next) {
+    if (!daemon.tokens().isEmpty() && built.daemon().tokens().isEmpty()) {
+      ConfigKey<?> key = ConfigKeys.find(DaemonSettings.Keys.AUTH_TOKENS);
+      throw next.origin(key)
+          .attachTo(
+              new ConfigException(
+                  key.name(),
+                  "a reload cannot remove every token, which would turn authentication off;"
+                      + " keep at least one, or restart the daemon to run without"
+                      + " authentication"));
+    }
   }
 
   /**

@@ -33,7 +33,8 @@ final class YamlConfigFile {
    * Reads and flattens {@code file}.
    *
    * @return dotted key to raw value, in file order; a key written without a value maps to null
-   * @throws ConfigException (key {@code config}) when the file cannot be read or is not YAML
+   * @throws ConfigException (key {@code config}) when the file cannot be read, is not YAML, or
+   *     holds no keys
    */
   static Map<String, Object> read(Path file) {
     Object doc;
@@ -55,13 +56,19 @@ final class YamlConfigFile {
     } catch (YAMLException e) {
       throw new ConfigException("config", file + ": " + e.getMessage());
     }
-    Map<String, Object> flat = new LinkedHashMap<>();
-    if (doc == null) {
-      return flat; // an empty file sets nothing
+    if (doc == null || (doc instanceof Map<?, ?> m && m.isEmpty())) {
+      // Most likely a file truncated or not yet written (e.g. by a deployment tool): taken as "no
+      // keys", it would put every default back, authentication off and no jobs included.
+      throw new ConfigException(
+          "config",
+          file
+              + " holds no keys (it is empty, or only comments); write at least one key in it,"
+              + " or name no config file to run on the defaults");
     }
     if (!(doc instanceof Map<?, ?> root)) {
       throw new ConfigException("config", file + " must hold a map of keys, got a " + kind(doc));
     }
+    Map<String, Object> flat = new LinkedHashMap<>();
     flatten("", root, flat, file);
     return flat;
   }

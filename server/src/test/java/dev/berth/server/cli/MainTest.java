@@ -105,6 +105,22 @@ class MainTest {
   }
 
   @Test
+  void configFileWithNoKeys_exitsTwoNamingTheFileInOneLine() throws Exception {
+    Path file = dir.resolve("berth.yaml");
+    Files.writeString(file, "");
+
+    // --print-config: without the check the daemon would start here rather than fail.
+    assertThat(run(Map.of(), "serve", "--config", file.toString(), "--print-config")).isEqualTo(2);
+    assertThat(err())
+        .isEqualTo(
+            "berth: config: "
+                + file
+                + " holds no keys (it is empty, or only comments); write at least one key in it,"
+                + " or name no config file to run on the defaults"
+                + System.lineSeparator());
+  }
+
+  @Test
   void tlsFilesThatDoNotLoad_exitTwoNamingTheKey() throws Exception {
     Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate\n");
     Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");

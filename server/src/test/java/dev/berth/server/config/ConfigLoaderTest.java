@@ -265,6 +265,26 @@ class ConfigLoaderTest extends ConfigFileTest {
   }
 
   @Test
+  void load_fileWithNoKeys_refusedNamingTheFile() throws IOException {
+    // Taken as "no keys", such a file would put every default back: no tokens, no jobs.
+    for (String yaml :
+        List.of("", "\n  \n", "# all commented out\n# pools: {}\n", "~\n", "---\n", "{}\n")) {
+      Path f = file(yaml);
+      assertThatThrownBy(() -> load(f))
+          .as("%s", yaml)
+          .isInstanceOf(ConfigException.class)
+          .hasMessage(
+              "config: "
+                  + f
+                  + " holds no keys (it is empty, or only comments); write at least one key in it,"
+                  + " or name no config file to run on the defaults");
+    }
+    // A key without a value is a key: it keeps its default.
+    assertThat(load(file("pools.render.limit:\n")).policy().broker().limit(ResourceKind.RENDER))
+        .isEqualTo(8);
+  }
+
+  @Test
   void load_pathWithNul_refusedNamingTheKey() throws IOException {
     Path f = file("state_dir: \"a\\0b\"\n");
     assertThatThrownBy(() -> load(f))

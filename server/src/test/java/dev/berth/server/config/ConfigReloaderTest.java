@@ -391,6 +391,73 @@ class ConfigReloaderTest {
   }
 
   @Test
+  void reload_fileWithNoKeys_refusedKeepingTokensJobsAndHostRates() throws IOException {
+    start(
+        "auth:\n  tokens:\n"
+            + tokenEntry("ops", "token-ops", "[admin, worker]")
+            + """
+            jobs:
+              urgent: {weight: 4}
+            rate_limit:
+              hosts:
+                "*.example.com": {rate: 7, burst: 9}
+            """);
+    Policy before = broker.policy();
+
+    for (String yaml : List.of("", "# emptied by hand\n\n", "~\n")) {
+      rewrite(yaml);
+      ConfigReloader.Result result = reloader.reload();
+
+      assertThat(result.applied()).as("%s", yaml).isFalse();
+      assertThat(result.error())
+          .isEqualTo(
+              "config: "
+                  + file
+                  + " holds no keys (it is empty, or only comments); write at least one key in it,"
+                  + " or name no config file to run on the defaults");
+    }
+    assertThat(applied).as("nothing applied").isEmpty();
+    assertThat(broker.policy()).isSameAs(before);
+    assertThat(broker.policy().jobs().jobs()).containsKey("urgent");
+    assertThat(broker.policy().rateLimit().ruleFor("example.com"))
+        .isEqualTo(new HostRule("*.example.com", 7, 9));
+  }
+
+  @Test
+  void reload_removingEveryToken_refusedNamingAuthTokensAndTheRestart() throws IOException {
+    start(
+        "pools:\n  render:\n    limit: 2\nauth:\n  tokens:\n"
+            + tokenEntry("a", "token-a", "[worker]")
+            + tokenEntry("ops", "token-ops", "[admin]"));
+
+    rewrite("pools:\n  render:\n    limit: 3\n");
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isFalse();
+    assertThat(result.error())
+        .isEqualTo(
+            "auth.tokens: a reload cannot remove every token, which would turn authentication"
+                + " off; keep at least one, or restart the daemon to run without authentication");
+    assertThat(applied).as("nothing applied, the limit neither").isEmpty();
+    assertThat(broker.policy().broker().limit(ResourceKind.RENDER)).isEqualTo(2);
+
+    rewrite("pools:\n  render:\n    limit: 3\nauth:\n  tokens: {}\n");
+    assertThat(reloader.reload().error())
+        .startsWith("auth.tokens: a reload cannot remove every token")
+        .endsWith("(from file " + file + ")");
+    assertThat(applied).isEmpty();
+
+    // Removing some of them is a change like any other.
+    rewrite(
+        "pools:\n  render:\n    limit: 3\nauth:\n  tokens:\n"
+            + tokenEntry("ops", "token-ops", "[admin]"));
+    result = reloader.reload();
+    assertThat(result.applied()).isTrue();
+    assertThat(result.changed()).contains("auth.tokens removed [a] (1 tokens)");
+    assertThat(TokenRegistry.of(applied.get(0).tokens()).verify("token-a")).isEmpty();
+  }
+
+  @Test
   void reload_badTokenEntry_refusedWithOneLogLineKeepingTheOldSet() throws IOException {
     start("auth:\n  tokens:\n" + tokenEntry("a", "token-a", "[worker]"));
     String pasted = "my-secret-token-in-clear";
