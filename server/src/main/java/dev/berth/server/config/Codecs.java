@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -616,10 +617,19 @@ final class Codecs {
                     + (raw instanceof String ? "text" : describe(raw)));
           }
           List<TokenRegistry.Entry> entries = new ArrayList<>();
+          Map<String, String> principalOfHash = new HashMap<>();
           for (Map.Entry<?, ?> e : map.entrySet()) {
             String principal = String.valueOf(e.getKey());
-            entries.add(
-                tokenEntry(EntryMapCodec.entryKey(key, principal), principal, e.getValue()));
+            String entryKey = EntryMapCodec.entryKey(key, principal);
+            TokenRegistry.Entry entry = tokenEntry(entryKey, principal, e.getValue());
+            // One token, two principals: it would act as whichever the registry matched first.
+            String first = principalOfHash.putIfAbsent(entry.sha256Hex(), principal);
+            if (first != null) {
+              throw new ConfigException(
+                  entryKey + ".sha256",
+                  "the same hash as '" + first + "'; each principal needs its own token");
+            }
+            entries.add(entry);
           }
           return List.copyOf(entries);
         }

@@ -486,6 +486,14 @@ class ConfigReloaderTest {
         .startsWith("config reload refused, keeping the running config: auth.tokens['b'].sha256")
         .doesNotContain(pasted);
 
+    rewrite(
+        "auth:\n  tokens:\n"
+            + tokenEntry("a", "token-a", "[worker]")
+            + tokenEntry("b", "token-a", "[admin]"));
+    assertThat(reloader.reload().error())
+        .startsWith("auth.tokens['b'].sha256: the same hash as 'a'; each principal needs its own");
+    assertThat(applied).isEmpty();
+
     rewrite("auth:\n  tokens:\n" + tokenEntry("a", "token-a", "[frobnicator]"));
     assertThat(reloader.reload().error())
         .startsWith("auth.tokens['a'].roles: must name worker or admin");

@@ -90,6 +90,35 @@ class SecurityConfigTest extends ConfigFileTest {
   }
 
   @Test
+  void tokens_oneHashForTwoPrincipals_refusedNamingBoth() throws IOException {
+    // The token would act as whichever principal the registry matched: admin or not by chance.
+    Path f =
+        file(
+            """
+            auth:
+              tokens:
+                zz-admin: {sha256: %s, roles: [admin]}
+                aa-worker: {sha256: %s, roles: [worker]}
+            """
+                .formatted(HASH_A, HASH_A.toUpperCase(Locale.ROOT)));
+
+    assertThatThrownBy(() -> load(f))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "auth.tokens['aa-worker'].sha256: the same hash as 'zz-admin'; each principal needs"
+                + " its own token (from file "
+                + f
+                + ")")
+        .hasMessageNotContaining(HASH_A);
+
+    env.put(
+        "BERTH_AUTH_TOKENS",
+        "{a: {sha256: " + HASH_B + ", roles: worker}, b: {sha256: " + HASH_B + ", roles: admin}}");
+    assertThatThrownBy(() -> load(null))
+        .hasMessageStartingWith("auth.tokens['b'].sha256: the same hash as 'a';");
+  }
+
+  @Test
   void tokens_unknownRole_refusedNamingIt() throws IOException {
     Path f = file("auth: {tokens: {crawler: {sha256: " + HASH_A + ", roles: [root]}}}\n");
 
