@@ -7,6 +7,7 @@ import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.performance.PerformanceConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import dev.berth.server.settings.ConfigException;
+import dev.berth.server.wasm.WasmConfig;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -222,10 +223,32 @@ final class ConfigLoader {
       JobsConfig jobs = b.jobs.defaultBurst(rateLimit.defaultRule().burst()).build();
       // A cluster's failover timing must fit into the session TTL.
       DaemonSettings daemon = b.daemon.sessionTtl(broker.sessionTtl()).build();
+      requireDefaultModuleServed(broker, daemon);
       return new BerthConfig(
           new Policy(broker, rateLimit, memory, performance, caps, jobs), daemon, origins, file);
     } catch (ConfigException e) {
       throw originOf(e.key(), origins).attachTo(e);
+    }
+  }
+
+  /**
+   * Refuses a {@code wasm.default_module} that names none of the modules configured: every WASM
+   * acquire naming no module would then fail. Without modules, any name goes (leases are plain
+   * capacity).
+   */
+  private static void requireDefaultModuleServed(BrokerConfig broker, DaemonSettings daemon) {
+    Map<String, ModuleSetting> modules = daemon.wasmModules();
+    String name = broker.defaultWasmModule();
+    if (!modules.isEmpty() && !modules.containsKey(name)) {
+      throw new ConfigException(
+          BrokerConfig.Keys.DEFAULT_WASM_MODULE,
+          "names no module of "
+              + WasmConfig.Keys.MODULES
+              + " "
+              + modules.keySet()
+              + ", got '"
+              + name
+              + "'");
     }
   }
 

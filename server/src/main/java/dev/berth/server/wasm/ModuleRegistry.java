@@ -55,11 +55,18 @@ public final class ModuleRegistry {
   }
 
   /**
-   * Loads every configured module, for the broker's start.
+   * Loads every configured module, for the broker's start; warns once when none is configured.
    *
    * @throws ModuleLoadException for the first module that cannot be served, naming its file
    */
   public static ModuleRegistry load(WasmConfig config) {
+    if (config.modules().isEmpty()) {
+      log.warn(
+          "no WASM module is configured ({}): WASM leases are plain capacity with no module to"
+              + " fetch, so a worker that runs one (GetModule) fails every WASM lease until a"
+              + " module is configured",
+          WasmConfig.Keys.MODULES);
+    }
     ModuleLoader loader = new ModuleLoader(INSTANTIATE_TIMEOUT);
     List<String> errors = new ArrayList<>();
     Snapshot snapshot = snapshot(loader, config, errors, true);

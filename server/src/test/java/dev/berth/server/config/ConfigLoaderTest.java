@@ -457,10 +457,11 @@ class ConfigLoaderTest extends ConfigFileTest {
     env.put("BERTH_WASM_MODULES", "{fromenv: {path: /srv/e.wasm, exports: [run]}}");
     env.put("BERTH_WASM_IDLE_TIMEOUT", "0");
 
-    BerthConfig fromEnv = load(f);
+    BerthConfig fromEnv = load(f, flag("--wasm-default-module", "fromenv"));
     BerthConfig fromFlags =
         load(
             f,
+            flag("--wasm-default-module", "a"),
             flag("--wasm-module", "a=/srv/a.wasm:alloc,extract"),
             flag("--wasm.modules.b.exports", "run"),
             flag("--wasm.modules.b.path", "/srv/b.wasm"));
@@ -495,6 +496,29 @@ class ConfigLoaderTest extends ConfigFileTest {
         .hasMessage(
             "wasm.modules: must be a map of module name to {path: FILE, exports: [NAME, ...]},"
                 + " got '[a, b]' (from env BERTH_WASM_MODULES)");
+  }
+
+  @Test
+  void load_defaultModuleNamingNoConfiguredModule_refusedNamingThem() throws IOException {
+    // Every WASM acquire naming no module would fail at run time.
+    assertThatThrownBy(
+            () ->
+                load(
+                    null,
+                    flag("--wasm-module", "extractor=/srv/x.wasm:alloc,extract"),
+                    flag("--wasm-default-module", "extractr")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessage(
+            "wasm.default_module: names no module of wasm.modules [extractor], got 'extractr'"
+                + " (from flag --wasm-default-module)");
+    // The default's default counts too.
+    assertThatThrownBy(() -> load(file("wasm.modules.other.path: /srv/o.wasm\n")))
+        .hasMessage(
+            "wasm.default_module: names no module of wasm.modules [other], got 'extractor'");
+    // Without modules any name goes: WASM leases are then plain capacity.
+    assertThat(load(null, flag("--wasm-default-module", "extractr")).policy().broker())
+        .extracting(BrokerConfig::defaultWasmModule)
+        .isEqualTo("extractr");
   }
 
   @Test
@@ -684,9 +708,9 @@ class ConfigLoaderTest extends ConfigFileTest {
             file(
                 """
                 wasm:
-                  default_module: "odd: name"
+                  default_module: "on"
                   modules:
-                    x: {path: "/srv/odd: x.wasm", exports: [run]}
+                    "on": {path: "/srv/odd: x.wasm", exports: [run]}
                 """),
             flag("--render-limit", "3"),
             flag("--metrics.listen", "off"));
@@ -697,7 +721,8 @@ class ConfigLoaderTest extends ConfigFileTest {
         .contains("# flag --render-limit")
         .contains("# env BERTH_RATE_LIMIT_HOSTS")
         .contains("listen: \"127.0.0.1:7433\"")
-        .contains("wasm.modules: {x: {path: \"/srv/odd: x.wasm\", exports: [run]}}")
+        .contains("wasm.modules: {\"on\": {path: \"/srv/odd: x.wasm\", exports: [run]}}")
+        .contains("wasm.default_module: \"on\"")
         .contains("(restart to change)");
     env.clear();
     BerthConfig again = load(file(yaml));

@@ -526,4 +526,33 @@ class ConfigReloaderTest {
         .containsExactly("/srv/b.wasm", "/srv/o.wasm");
     assertThat(applied.get(0).wasm().idleTimeout()).isEqualTo(Duration.ofMinutes(1));
   }
+
+  @Test
+  void reload_defaultModuleNamingNoModule_refusedKeepingTheRunningOne() throws IOException {
+    start("wasm:\n  modules:\n    extractor: {path: /srv/a.wasm, exports: [run]}\n");
+
+    rewrite(
+        """
+        wasm:
+          default_module: extractr
+          modules:
+            extractor: {path: /srv/a.wasm, exports: [run]}
+        """);
+    ConfigReloader.Result result = reloader.reload();
+
+    assertThat(result.applied()).isFalse();
+    assertThat(result.error())
+        .isEqualTo(
+            "wasm.default_module: names no module of wasm.modules [extractor], got 'extractr'"
+                + " (from file "
+                + file
+                + ")");
+    // Renaming the module away from the default is refused the same way.
+    rewrite("wasm:\n  modules:\n    extract: {path: /srv/a.wasm, exports: [run]}\n");
+    assertThat(reloader.reload().error())
+        .startsWith(
+            "wasm.default_module: names no module of wasm.modules [extract], got 'extractor'");
+    assertThat(applied).isEmpty();
+    assertThat(broker.policy().broker().defaultWasmModule()).isEqualTo("extractor");
+  }
 }

@@ -3,6 +3,10 @@ package dev.berth.server.wasm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 class ModuleRegistryTest {
   @TempDir Path dir;
@@ -42,6 +47,28 @@ class ModuleRegistryTest {
     assertThat(registry.isEmpty()).isFalse();
     assertThat(registry.idleTimeout()).isEqualTo(Duration.ofMinutes(1));
     assertThat(registry.find("other")).isEmpty();
+  }
+
+  @Test
+  void load_noModules_warnsOnceThatWorkersFindNoneToRun() throws IOException {
+    Logger logger = (Logger) LoggerFactory.getLogger(ModuleRegistry.class);
+    ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    logged.start();
+    logger.addAppender(logged);
+    try {
+      assertThat(ModuleRegistry.load(config()).isEmpty()).isTrue();
+      assertThat(logged.list).hasSize(1);
+      assertThat(logged.list.get(0).getLevel()).isEqualTo(Level.WARN);
+      assertThat(logged.list.get(0).getFormattedMessage())
+          .startsWith("no WASM module is configured (wasm.modules): ")
+          .contains("until a module is configured");
+
+      logged.list.clear();
+      ModuleRegistry.load(config(entry("extractor", TestModules.extractor(), "extract")));
+      assertThat(logged.list).filteredOn(e -> e.getLevel() == Level.WARN).isEmpty();
+    } finally {
+      logger.detachAppender(logged);
+    }
   }
 
   @Test
