@@ -9,11 +9,15 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.representer.Representer;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Reads the YAML config file into flat dotted keys: nested maps join their keys with dots, so
@@ -22,7 +26,8 @@ import org.yaml.snakeyaml.error.YAMLException;
  * flattened: their keys are data.
  *
  * <p>Loading is safe: SnakeYAML's {@link SafeConstructor} builds plain maps, lists and scalars only
- * (no Java types from tags), duplicate keys are errors, and aliases are capped.
+ * (no Java types from tags), duplicate keys are errors, and aliases are capped. Plain scalars are
+ * text (see {@link PlainScalarsAsText}), read by each key's codec as from the environment.
  */
 final class YamlConfigFile {
   private static final int MAX_FILE_CHARS = 1 << 20;
@@ -121,7 +126,28 @@ final class YamlConfigFile {
     options.setAllowRecursiveKeys(false);
     options.setMaxAliasesForCollections(20);
     options.setCodePointLimit(MAX_FILE_CHARS);
-    return new Yaml(new SafeConstructor(options));
+    DumperOptions unused = new DumperOptions(); // only loads: the dumper's settings do not matter
+    return new Yaml(
+        new SafeConstructor(options),
+        new Representer(unused),
+        unused,
+        options,
+        new PlainScalarsAsText());
+  }
+
+  /**
+   * Resolves every plain scalar to text, except an empty one, {@code ~} and {@code null}, which
+   * stay null ("keep the default"). Each key's codec then reads the file's {@code 010}, {@code
+   * 1:30}, {@code 0x10}, {@code no} or {@code 1} as it reads the same text from an environment
+   * variable or a flag, instead of YAML 1.1's octal, sexagesimal, hexadecimal and yes/no/on/off
+   * readings; map keys such as a job named {@code on} stay the names written.
+   */
+  private static final class PlainScalarsAsText extends Resolver {
+    @Override
+    protected void addImplicitResolvers() {
+      addImplicitResolver(Tag.NULL, NULL, "~nN\0");
+      addImplicitResolver(Tag.NULL, EMPTY, null);
+    }
   }
 
   private static String kind(Object doc) {

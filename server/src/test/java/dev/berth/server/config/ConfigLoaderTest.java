@@ -362,6 +362,100 @@ class ConfigLoaderTest extends ConfigFileTest {
         .hasMessage("config: no such file " + dir.resolve("missing.yaml"));
   }
 
+  /** {@code key}'s value as text, or the rule it broke without the source. */
+  private String outcome(String key, java.util.function.Supplier<BerthConfig> load) {
+    try {
+      return load.get().text(ConfigKeys.get(key));
+    } catch (ConfigException e) {
+      return "error: " + e.getMessage().replaceFirst(" \\(from [^)]*\\)$", "");
+    }
+  }
+
+  @Test
+  void load_plainScalarsInTheFile_readAsTheEnvironmentAndFlagsReadThem() throws IOException {
+    // YAML 1.1 would read these as octal, sexagesimal, hexadecimal, booleans and a number.
+    String[][] rows = {
+      {"pools.render.limit", "010", "10"},
+      {
+        "pools.render.limit",
+        "1:30",
+        "error: pools.render.limit: must be a whole number, got '1:30'"
+      },
+      {
+        "pools.render.limit",
+        "0x10",
+        "error: pools.render.limit: must be a whole number, got '0x10'"
+      },
+      {"pools.render.limit", "1_000", "1000"},
+      {"wasm.default_module", "no", "no"},
+      {"wasm.default_module", "on", "on"},
+      {"metrics.jmx", "1", "true"},
+      {"metrics.jmx", "off", "false"},
+      {
+        "rate_limit.default_rate",
+        "1:30",
+        "error: rate_limit.default_rate: must be a number, got '1:30'"
+      },
+      {
+        "rate_limit.default_rate",
+        ".inf",
+        "error: rate_limit.default_rate: must be a number, got '.inf'"
+      },
+    };
+    for (String[] row : rows) {
+      String key = row[0];
+      String text = row[1];
+      Path f = file(key + ": " + text + "\n");
+      String fromFile = outcome(key, () -> load(f));
+      String fromFlag = outcome(key, () -> load(null, flag("--" + key, text)));
+      env.put(ConfigKeys.get(key).envName(), text);
+      String fromEnv = outcome(key, () -> load(null));
+      env.clear();
+
+      assertThat(fromFile).as("%s: %s in the file", key, text).isEqualTo(row[2]);
+      assertThat(fromEnv).as("%s: %s from the environment", key, text).isEqualTo(row[2]);
+      assertThat(fromFlag).as("%s: %s from a flag", key, text).isEqualTo(row[2]);
+    }
+    // Quoted, the same text means the same.
+    assertThat(
+            load(file("pools.render.limit: \"010\"\n"))
+                .policy()
+                .broker()
+                .limit(ResourceKind.RENDER))
+        .isEqualTo(10);
+    // Values inside a map entry too, in the file and in a flow map from the environment.
+    Path hosts = file("rate_limit:\n  hosts:\n    a.example: {rate: 010, burst: 010}\n");
+    assertThat(load(hosts).policy().rateLimit().ruleFor("a.example"))
+        .isEqualTo(new HostRule("a.example", 10, 10));
+  }
+
+  @Test
+  void load_mapKeysThatYamlOneOneReadsAsBooleans_stayTheNamesWritten() throws IOException {
+    Path f = file("jobs:\n  on: {weight: 2}\n  no: {weight: 3}\n  yes: 4\n  010: 5\n");
+
+    var jobs = load(f).policy().jobs();
+
+    assertThat(jobs.get("on").weight()).isEqualTo(2);
+    assertThat(jobs.get("no").weight()).isEqualTo(3);
+    assertThat(jobs.get("yes").weight()).isEqualTo(4);
+    assertThat(jobs.get("010").weight()).isEqualTo(5);
+  }
+
+  @Test
+  void load_wrongShapesInTheFile_stillRefused() throws IOException {
+    assertThatThrownBy(() -> load(file("rate_limit:\n  hosts: [a, b]\n")))
+        .hasMessageStartingWith("rate_limit.hosts: must be a map");
+    assertThatThrownBy(() -> load(file("rate_limit:\n  hosts: 5\n")))
+        .hasMessageStartingWith("rate_limit.hosts: must be a map");
+    assertThatThrownBy(() -> load(file("pools:\n  render: [1]\n")))
+        .hasMessageStartingWith("pools.render: unknown key");
+    assertThatThrownBy(() -> load(file("pools.render.limit: [1]\n")))
+        .hasMessageStartingWith("pools.render.limit: must be a whole number, got a list");
+    // null where a map belongs keeps the default, as for any key written without a value.
+    assertThat(load(file("rate_limit.hosts: ~\n")).policy().rateLimit().ruleFor("a.example"))
+        .isEqualTo(load(null).policy().rateLimit().ruleFor("a.example"));
+  }
+
   @Test
   void load_unsafeYamlTag_isRefused() throws IOException {
     Path f = file("listen: !!javax.script.ScriptEngineManager [!!java.net.URL [\"http://x/\"]]\n");
