@@ -41,6 +41,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -458,6 +459,49 @@ public final class Daemon implements AutoCloseable {
     web.ifPresent(w -> w.replaceTokens(registry));
     tokens = next.tokens();
     BrokerServer.warnIfOpen(resolved(next.listen()), registry);
+  }
+
+  /**
+   * Loads what a start of {@code config} reads from files besides the configuration itself — the
+   * WASM modules and the TLS certificate, key and CA — and lets it go again, changing nothing (no
+   * state directory, epoch or listener is touched): what {@code berth serve --check-config} runs,
+   * so that a configuration can be checked before a restart.
+   *
+   * @return one line per thing loaded, for the operator
+   * @throws ModuleLoadException when a module does not load
+   * @throws ConfigException when the TLS material does not load
+   */
+  public static List<String> check(BerthConfig config) {
+    DaemonSettings settings = config.daemon();
+    List<String> loaded = new ArrayList<>();
+    ModuleRegistry modules = ModuleRegistry.load(settings.wasm());
+    if (modules.isEmpty()) {
+      loaded.add("WASM modules: none configured");
+    }
+    for (WasmModule module : modules.modules()) {
+      loaded.add("WASM module " + module);
+    }
+    if (settings.tls().isEmpty()) {
+      loaded.add("TLS: off (plaintext)");
+    } else {
+      ScheduledExecutorService scheduler = tlsRefreshThread();
+      try {
+        ServerTls tls = loadTls(settings.tls().get(), scheduler);
+        tls.close();
+        loaded.add(
+            "TLS: "
+                + settings.tls().get().certChain()
+                + (settings.tls().get().requireClientCert() ? " (mTLS)" : ""));
+      } finally {
+        scheduler.shutdownNow();
+      }
+    }
+    loaded.add(
+        "auth: "
+            + (settings.tokens().isEmpty()
+                ? "off (no auth.tokens)"
+                : settings.tokens().size() + " bearer token(s)"));
+    return loaded;
   }
 
   private static ServerTls loadTls(TlsSettings settings, ScheduledExecutorService scheduler) {

@@ -22,6 +22,28 @@ import java.util.function.Supplier;
 public final class Main {
   private Main() {}
 
+  /**
+   * {@code --check-config}: the configuration is valid (it loaded); now load what a start would
+   * read from files, and say what was found or the first thing that would stop the start.
+   */
+  private static int checkConfig(BerthConfig config, PrintStream out, PrintStream err) {
+    List<String> loaded;
+    try {
+      loaded = Daemon.check(config);
+    } catch (ModuleLoadException | ConfigException e) {
+      err.println("berth: " + e.getMessage());
+      return 2;
+    }
+    out.println(
+        "berth: the configuration would start (from "
+            + (config.file() == null ? "defaults, env and flags" : config.file().toString())
+            + ")");
+    for (String line : loaded) {
+      out.println("  " + line);
+    }
+    return 0;
+  }
+
   public static void main(String[] args) {
     System.exit(run(Arrays.asList(args), System::getenv, System.out, System.err));
   }
@@ -54,6 +76,9 @@ public final class Main {
     if (options.printConfig) {
       out.print(config.toYaml());
       return 0;
+    }
+    if (options.checkConfig) {
+      return checkConfig(config, out, err);
     }
     Logging.configure(config.daemon().logFormat(), config.daemon().logLevel());
     Daemon daemon;

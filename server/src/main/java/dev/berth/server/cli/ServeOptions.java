@@ -38,7 +38,7 @@ import picocli.CommandLine.Model.PositionalParamSpec;
  */
 final class ServeOptions {
   private static final String SYNOPSIS =
-      "berth serve [--config FILE] [--print-config] [--KEY VALUE ...]";
+      "berth serve [--config FILE] [--print-config] [--check-config] [--KEY VALUE ...]";
 
   private static final String HEADER =
       """
@@ -55,6 +55,8 @@ final class ServeOptions {
       entries can also be set one field at a time: --wasm.modules.NAME.path FILE,
       --wasm.modules.NAME.exports alloc,extract, --rate_limit.hosts.PATTERN.rate 5.
       --print-config shows the effective value of every key and where it came from.
+      --check-config also loads the files a start would read (WASM modules, TLS certificate and
+      key) and exits 0 when all of it would start, 2 naming what would not.
       SIGHUP (systemctl reload berth) re-reads the file and the WASM modules; keys marked
       "restart" are read at start only.
       """;
@@ -63,6 +65,7 @@ final class ServeOptions {
 
   Path configFile;
   boolean printConfig;
+  boolean checkConfig;
   boolean help;
   boolean version;
 
@@ -152,6 +155,18 @@ final class ServeOptions {
             .preprocessor(
                 (args, command, arg, info) -> {
                   printConfig = true;
+                  return true;
+                })
+            .build());
+    spec.addOption(
+        OptionSpec.builder("--check-config")
+            .arity("0")
+            .description(
+                "check the configuration and load the files a start reads (WASM modules, TLS"
+                    + " material), then exit: 0 when it would start, 2 naming what would not")
+            .preprocessor(
+                (args, command, arg, info) -> {
+                  checkConfig = true;
                   return true;
                 })
             .build());

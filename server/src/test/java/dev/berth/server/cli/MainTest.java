@@ -145,6 +145,64 @@ class MainTest {
   }
 
   @Test
+  void checkConfig_loadsTheModulesAndSaysWhatWasFound_startingNothing() {
+    Path module = dev.berth.server.wasm.TestModules.extractor();
+    Path state = dir.resolve("state");
+
+    int code =
+        run(
+            Map.of(),
+            "serve",
+            "--state-dir",
+            state.toString(),
+            "--wasm-module",
+            "extractor=" + module + ":alloc,extract",
+            "--check-config");
+
+    assertThat(code).isZero();
+    assertThat(out())
+        .startsWith("berth: the configuration would start (from defaults, env and flags)")
+        .contains("  WASM module extractor")
+        .contains("  TLS: off (plaintext)")
+        .contains("  auth: off (no auth.tokens)");
+    assertThat(state).doesNotExist();
+  }
+
+  @Test
+  void checkConfig_aModuleOrTlsFileThatDoesNotLoad_exitsTwoNamingIt() throws Exception {
+    Path missing = dir.resolve("gone.wasm");
+    Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate\n");
+    Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");
+
+    int noModule =
+        run(
+            Map.of(),
+            "serve",
+            "--wasm-module",
+            "m=" + missing,
+            "--wasm-default-module",
+            "m",
+            "--check-config");
+    String moduleError = err();
+    err.reset();
+    int badTls =
+        run(
+            Map.of(),
+            "serve",
+            "--tls.cert",
+            cert.toString(),
+            "--tls.key",
+            key.toString(),
+            "--check-config");
+
+    assertThat(noModule).isEqualTo(2);
+    assertThat(moduleError).isEqualTo("berth: wasm.modules['m']: " + missing + ": no such file\n");
+    assertThat(badTls).isEqualTo(2);
+    assertThat(err()).startsWith("berth: tls.cert: cannot load " + cert);
+    assertThat(out()).isEmpty();
+  }
+
+  @Test
   void help_listsConfigAndShortFlags() {
     assertThat(run(Map.of(), "serve", "--help")).isZero();
     assertThat(out())

@@ -165,9 +165,12 @@ class ServeOptionsTest {
           .contains(key.envName());
     }
     assertThat(usage)
-        .contains("Usage: berth serve [--config FILE] [--print-config] [--KEY VALUE ...]")
+        .contains(
+            "Usage: berth serve [--config FILE] [--print-config] [--check-config] [--KEY VALUE"
+                + " ...]")
         .contains("--config FILE")
         .contains("--print-config")
+        .contains("--check-config")
         .contains("--session.ttl, --session-ttl DURATION")
         .contains("duration, default 10s; changes on reload; BERTH_SESSION_TTL")
         .contains("--sweep-interval, --session.sweep_interval DURATION")
