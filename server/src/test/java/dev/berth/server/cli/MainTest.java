@@ -120,28 +120,35 @@ class MainTest {
                 + System.lineSeparator());
   }
 
-  @Test
-  void tlsFilesThatDoNotLoad_exitTwoNamingTheKey() throws Exception {
+  /** A certificate and key that do not load, as {@code --tls.cert FILE --tls.key FILE}. */
+  private List<String> unloadableTls() throws Exception {
     Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate\n");
     Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");
+    return List.of("--tls.cert", cert.toString(), "--tls.key", key.toString());
+  }
 
+  private int run(List<String> first, List<String> then) {
+    List<String> args = new java.util.ArrayList<>(first);
+    args.addAll(then);
+    return run(Map.of(), args.toArray(String[]::new));
+  }
+
+  @Test
+  void tlsFilesThatDoNotLoad_exitTwoNamingTheKey() throws Exception {
     int code =
         run(
-            Map.of(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--state-dir",
-            dir.resolve("state").toString(),
-            "--tls.cert",
-            cert.toString(),
-            "--tls.key",
-            key.toString());
+            List.of(
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--state-dir",
+                dir.resolve("state").toString()),
+            unloadableTls());
 
     assertThat(code).isEqualTo(2);
-    assertThat(err()).startsWith("berth: tls.cert: cannot load " + cert);
+    assertThat(err()).startsWith("berth: tls.cert: cannot load " + dir.resolve("cert.pem"));
   }
 
   @Test
@@ -171,8 +178,6 @@ class MainTest {
   @Test
   void checkConfig_aModuleOrTlsFileThatDoesNotLoad_exitsTwoNamingIt() throws Exception {
     Path missing = dir.resolve("gone.wasm");
-    Path cert = Files.writeString(dir.resolve("cert.pem"), "not a certificate\n");
-    Path key = Files.writeString(dir.resolve("key.pem"), "not a key\n");
 
     int noModule =
         run(
@@ -185,20 +190,12 @@ class MainTest {
             "--check-config");
     String moduleError = err();
     err.reset();
-    int badTls =
-        run(
-            Map.of(),
-            "serve",
-            "--tls.cert",
-            cert.toString(),
-            "--tls.key",
-            key.toString(),
-            "--check-config");
+    int badTls = run(List.of("serve", "--check-config"), unloadableTls());
 
     assertThat(noModule).isEqualTo(2);
     assertThat(moduleError).isEqualTo("berth: wasm.modules['m']: " + missing + ": no such file\n");
     assertThat(badTls).isEqualTo(2);
-    assertThat(err()).startsWith("berth: tls.cert: cannot load " + cert);
+    assertThat(err()).startsWith("berth: tls.cert: cannot load " + dir.resolve("cert.pem"));
     assertThat(out()).isEmpty();
   }
 
