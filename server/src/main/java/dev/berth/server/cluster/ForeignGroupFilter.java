@@ -8,6 +8,8 @@ import ch.qos.logback.core.spi.FilterReply;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.ratis.protocol.exceptions.GroupMismatchException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.slf4j.LoggerFactory;
 import org.slf4j.Marker;
 
@@ -33,12 +35,14 @@ import org.slf4j.Marker;
  * members' names from Ratis's messages; a message it cannot parse is still dropped and reported
  * without them.
  *
- * <p>It also drops one routine line: Ratis's client ({@code OrderedAsync}) logs at ERROR, with
- * {@code "Failed* … due to … caused by NotLeaderException"}, each request it sent to a member that
- * is not the leader, before it sends the request again to the leader that member names. A member
- * asks the cluster to record its epoch floor as it starts, so a healthy start printed that ERROR on
- * the followers. A request whose retries all fail still reaches the code that sent it, which logs
- * it; other {@code Failed*} lines (a closed client, anything unexpected) pass.
+ * <p>It also drops routine lines: Ratis's client ({@code OrderedAsync}) logs at ERROR each request
+ * it sent to a member that is not the leader ({@code "Failed* … caused by NotLeaderException"}) or
+ * is a leader not ready yet ({@code LeaderNotReadyException}, with a stack trace), and the next try
+ * on the connection it closed after that ({@code AlreadyClosedException}), before it sends the
+ * request again. A member asks the cluster to record its epoch floor as it starts, so a healthy
+ * start printed that ERROR on the followers. A request whose retries all fail still reaches the
+ * code that sent it, which logs it; other {@code Failed*} lines (a closed client, anything
+ * unexpected) pass.
  *
  * <p>{@link #install()} adds it to logback's context from code, when the node starts, rather than
  * from {@code logback.xml}: a replaced logging configuration must not bring the flood back.
@@ -116,13 +120,36 @@ final class ForeignGroupFilter extends TurboFilter {
     return FilterReply.DENY;
   }
 
-  /** Whether the event is the ordered client's line about a request it sends on to the leader. */
+  /**
+   * Whether the event is the ordered client's line about a request it sends again: the member it
+   * asked does not lead ({@code NotLeaderException}) or the connection was closed to be opened
+   * again ({@code AlreadyClosedException}), both named last in the short form; or the member is a
+   * leader not ready yet ({@code LeaderNotReadyException}), in the exception Ratis passes last in
+   * the long form (logback hands a turbo filter that exception among the parameters). A request
+   * that fails for good reaches the code that sent it, which logs it.
+   */
   private static boolean isRetriedAtTheLeader(Logger logger, String format, Object[] params) {
-    return logger.getName().equals(ORDERED_CLIENT)
-        && format.endsWith(CAUSED_BY)
-        && params != null
-        && params.length > 0
-        && "NotLeaderException".equals(params[params.length - 1]);
+    if (!logger.getName().equals(ORDERED_CLIENT)
+        || !format.contains(": Failed* {}")
+        || params == null
+        || params.length == 0) {
+      return false;
+    }
+    Object last = params[params.length - 1];
+    if (format.endsWith(CAUSED_BY)) {
+      // The two exceptions Ratis itself prints without a trace: a member that does not lead, and
+      // the connection to a member that the client closed after a failure and opens again on the
+      // next try (at an election, right after a LeaderNotReadyException).
+      return "NotLeaderException".equals(last) || "AlreadyClosedException".equals(last);
+    }
+    for (Throwable c = last instanceof Throwable t ? t : null;
+        c != null;
+        c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof NotLeaderException || c instanceof LeaderNotReadyException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The {@code GroupMismatchException}'s message in {@code t} or {@code format}; null if none. */

@@ -52,7 +52,7 @@ class ForeignGroupFilterTest {
   private static final String FAILED_STAR = "{} {}: Failed* {} due to {} caused by {}";
 
   @Test
-  void decide_theClientsRequestToAMemberNotLeading_droppedOtherClientFailuresKept() {
+  void decide_theClientsRoutineRetriesAtAnElection_droppedOtherClientFailuresKept() {
     Logger client = context.getLogger("org.apache.ratis.client.impl.OrderedAsync");
     Object[] notLeader = {
       "", "client-1", "RaftClientRequest:client-1->n1", "e", "NotLeaderException"
@@ -63,9 +63,31 @@ class ForeignGroupFilterTest {
 
     assertThat(filter.decide(null, client, Level.ERROR, FAILED_STAR, notLeader, null))
         .isEqualTo(FilterReply.DENY);
+    Object[] otherKnown = {"", "client-1", "RaftClientRequest:client-1->n1", "e", "Something"};
     assertThat(filter.decide(null, client, Level.ERROR, FAILED_STAR, closed, null))
+        .isEqualTo(FilterReply.DENY);
+    assertThat(filter.decide(null, client, Level.ERROR, FAILED_STAR, otherKnown, null))
         .isEqualTo(FilterReply.NEUTRAL);
     assertThat(filter.decide(null, server, Level.ERROR, FAILED_STAR, notLeader, null))
+        .isEqualTo(FilterReply.NEUTRAL);
+    // The long form: the exception last among the parameters, as logback hands it over.
+    String longForm = "{} {}: Failed* {}";
+    Object[] notReady = {
+      "",
+      "client-1",
+      "req",
+      new CompletionException(
+          new org.apache.ratis.protocol.exceptions.LeaderNotReadyException(
+              org.apache.ratis.protocol.RaftGroupMemberId.valueOf(
+                  org.apache.ratis.protocol.RaftPeerId.valueOf("n2"),
+                  org.apache.ratis.protocol.RaftGroupId.randomId())))
+    };
+    Object[] timedOut = {
+      "", "client-1", "req", new CompletionException(new TimeoutIOException("t"))
+    };
+    assertThat(filter.decide(null, client, Level.ERROR, longForm, notReady, null))
+        .isEqualTo(FilterReply.DENY);
+    assertThat(filter.decide(null, client, Level.ERROR, longForm, timedOut, null))
         .isEqualTo(FilterReply.NEUTRAL);
     assertThat(lines.list).isEmpty();
   }
