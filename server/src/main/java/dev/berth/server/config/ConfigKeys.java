@@ -265,7 +265,7 @@ public final class ConfigKeys {
         RateLimitConfig.Keys.DEFAULT_BURST,
         Codecs.INTEGER,
         "bucket size per host without an override",
-        RateLimitConfig.Builder::defaultBurst,
+        (builder, burst) -> builder.defaultBurst(burst),
         r -> r.defaultRule().burst());
     mapKey(
         rateLimit(
@@ -1079,7 +1079,8 @@ public final class ConfigKeys {
                   throw new dev.berth.server.settings.ConfigException(
                       JobsConfig.Keys.hosts(name) + "['" + pattern + "'].rate", "is required");
                 }
-                builder.host(name, pattern, rate.rate(), rate.burst());
+                builder.host(
+                    name, pattern, rate.rate(), rate.burst() == null ? null : (long) rate.burst());
               });
     }
     b.jobs = builder;

@@ -375,10 +375,10 @@ final class Protos {
           if (pattern.equals("*")) {
             rates.defaultRate(rate.getRatePerSecond());
             if (rate.getBurst() != 0) {
-              rates.defaultBurst(clampedQuota(rate.getBurst()));
+              rates.defaultBurst(Integer.toUnsignedLong(rate.getBurst()));
             }
           } else if (rate.getBurst() != 0) {
-            rates.host(pattern, rate.getRatePerSecond(), clampedQuota(rate.getBurst()));
+            rates.host(pattern, rate.getRatePerSecond(), Integer.toUnsignedLong(rate.getBurst()));
           } else {
             rates.host(pattern, rate.getRatePerSecond());
           }
@@ -436,15 +436,14 @@ final class Protos {
       known.add(name);
       jobs.job(name);
       if (job.getWeight() != 0) {
-        jobs.weight(
-            name, (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(job.getWeight())));
+        jobs.weight(name, Integer.toUnsignedLong(job.getWeight()));
       }
       Set<ResourceKind> kinds = EnumSet.noneOf(ResourceKind.class);
       for (JobKindLimit limit : job.getKindsList()) {
         ResourceKind kind = requireKind(limit.getKind(), "jobs.kinds.kind");
         requireOnce(kinds.add(kind), "jobs.kinds.kind", "job '" + name + "': " + kind.name());
-        jobs.min(name, kind, clampedQuota(limit.getMin()));
-        jobs.max(name, kind, clampedQuota(limit.getMax()));
+        jobs.min(name, kind, Integer.toUnsignedLong(limit.getMin()));
+        jobs.max(name, kind, Integer.toUnsignedLong(limit.getMax()));
       }
       if (job.getHostRatesCount() > 0) {
         jobs.clearHosts(name);
@@ -453,7 +452,7 @@ final class Protos {
               name,
               rate.getPattern(),
               rate.getRatePerSecond(),
-              rate.getBurst() != 0 ? clampedQuota(rate.getBurst()) : null);
+              rate.getBurst() != 0 ? Integer.toUnsignedLong(rate.getBurst()) : null);
         }
       }
     }
@@ -470,19 +469,11 @@ final class Protos {
     }
   }
 
-  /**
-   * A uint32 quota or burst off the wire; values beyond an int are refused by the range check (as
-   * an int they would read as negative, which a burst took for "the default").
-   */
-  private static int clampedQuota(int wire) {
-    return (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(wire));
-  }
-
   /** An {@code UpdateLimits} request in words, for the event stream and the log. */
   static String describe(UpdateLimitsRequest request) {
     List<String> parts = new ArrayList<>();
     for (PoolLimit pool : request.getPoolsList()) {
-      parts.add(kind(pool.getKind()) + " limit " + pool.getLimit());
+      parts.add(kind(pool.getKind()) + " limit " + Integer.toUnsignedString(pool.getLimit()));
     }
     for (HostRate rate : request.getHostRatesList()) {
       parts.add(
@@ -491,7 +482,9 @@ final class Protos {
               + " "
               + rate.getRatePerSecond()
               + "/s"
-              + (rate.getBurst() > 0 ? " burst " + rate.getBurst() : ""));
+              + (rate.getBurst() != 0
+                  ? " burst " + Integer.toUnsignedString(rate.getBurst())
+                  : ""));
     }
     for (JobLimits job : request.getJobsList()) {
       if (job.getRemove()) {

@@ -200,9 +200,10 @@ public final class JobsConfig {
 
     /** One job as set so far; null fields take their defaults. */
     private static final class Entry {
-      Integer weight;
-      final Map<ResourceKind, Integer> min = new LinkedHashMap<>();
-      final Map<ResourceKind, Integer> max = new LinkedHashMap<>();
+      // Longs: a uint32 off the wire above an int's range must reach the range check as itself.
+      Long weight;
+      final Map<ResourceKind, Long> min = new LinkedHashMap<>();
+      final Map<ResourceKind, Long> max = new LinkedHashMap<>();
       final Map<String, HostRule> hosts = new LinkedHashMap<>();
     }
 
@@ -224,10 +225,10 @@ public final class JobsConfig {
       Builder b = new Builder();
       for (JobSettings job : config.jobs.values()) {
         Entry e = b.entry(job.name());
-        e.weight = job.weight();
+        e.weight = (long) job.weight();
         for (ResourceKind kind : ResourceKind.values()) {
-          e.min.put(kind, job.min(kind));
-          e.max.put(kind, job.max(kind));
+          e.min.put(kind, (long) job.min(kind));
+          e.max.put(kind, (long) job.max(kind));
         }
         e.hosts.putAll(job.hosts());
       }
@@ -246,17 +247,17 @@ public final class JobsConfig {
       return this;
     }
 
-    public Builder weight(String name, int value) {
+    public Builder weight(String name, long value) {
       entry(name).weight = value;
       return this;
     }
 
-    public Builder min(String name, ResourceKind kind, int value) {
+    public Builder min(String name, ResourceKind kind, long value) {
       entry(name).min.put(kind, value);
       return this;
     }
 
-    public Builder max(String name, ResourceKind kind, int value) {
+    public Builder max(String name, ResourceKind kind, long value) {
       entry(name).max.put(kind, value);
       return this;
     }
@@ -266,14 +267,16 @@ public final class JobsConfig {
      *
      * @param burst null to take {@link #defaultBurst}
      */
-    public Builder host(String name, String pattern, double rate, Integer burst) {
+    public Builder host(String name, String pattern, double rate, Long burst) {
       if (burst != null && (burst < 1 || burst > RateLimitConfig.MAX_BURST)) {
         // Checked here: below, 0 stands for "not set", so a bad burst would become the default.
         throw new ConfigException(
             Keys.hostBurst(name, clip(pattern)),
             "must be 1.." + RateLimitConfig.MAX_BURST + ", got " + burst);
       }
-      entry(name).hosts.put(pattern, new HostRule(pattern, rate, burst == null ? 0 : burst));
+      entry(name)
+          .hosts
+          .put(pattern, new HostRule(pattern, rate, burst == null ? 0 : (int) (long) burst));
       return this;
     }
 
@@ -311,7 +314,7 @@ public final class JobsConfig {
     }
 
     private static JobSettings settings(String name, Entry e, int defaultBurst) {
-      int weight = e.weight == null ? 1 : e.weight;
+      long weight = e.weight == null ? 1 : e.weight;
       if (weight < 1 || weight > MAX_WEIGHT) {
         throw new ConfigException(
             Keys.weight(name), "must be 1.." + MAX_WEIGHT + ", got " + weight);
@@ -320,8 +323,8 @@ public final class JobsConfig {
       int[] min = new int[kinds];
       int[] max = new int[kinds];
       for (ResourceKind kind : ResourceKind.values()) {
-        min[kind.index()] = quota(Keys.min(name, kind), e.min.getOrDefault(kind, 0));
-        max[kind.index()] = quota(Keys.max(name, kind), e.max.getOrDefault(kind, 0));
+        min[kind.index()] = quota(Keys.min(name, kind), e.min.getOrDefault(kind, 0L));
+        max[kind.index()] = quota(Keys.max(name, kind), e.max.getOrDefault(kind, 0L));
         if (max[kind.index()] > 0 && min[kind.index()] > max[kind.index()]) {
           throw new ConfigException(
               Keys.min(name, kind),
@@ -333,14 +336,14 @@ public final class JobsConfig {
                   + min[kind.index()]);
         }
       }
-      return new JobSettings(name, weight, min, max, hostRates(name, e.hosts, defaultBurst));
+      return new JobSettings(name, (int) weight, min, max, hostRates(name, e.hosts, defaultBurst));
     }
 
-    private static int quota(String key, int value) {
+    private static int quota(String key, long value) {
       if (value < 0 || value > MAX_QUOTA) {
         throw new ConfigException(key, "must be 0 (none).." + MAX_QUOTA + ", got " + value);
       }
-      return value;
+      return (int) value;
     }
 
     /** The job's host rules as a rate-limit configuration, errors named by the job's keys. */

@@ -65,7 +65,7 @@ public final class RateLimitConfig {
   private final Duration maxPause;
 
   private RateLimitConfig(Builder b, Map<String, HostRule> hosts) {
-    this.defaultRule = new HostRule(HostRule.DEFAULT_PATTERN, b.defaultRate, b.defaultBurst);
+    this.defaultRule = new HostRule(HostRule.DEFAULT_PATTERN, b.defaultRate, (int) b.defaultBurst);
     this.hosts = Collections.unmodifiableMap(hosts);
     Map<String, HostRule> exactRules = new HashMap<>();
     Map<String, HostRule> wildcardRules = new HashMap<>();
@@ -102,7 +102,7 @@ public final class RateLimitConfig {
     b.defaultRate = defaultRule.rate();
     b.defaultBurst = defaultRule.burst();
     for (HostRule rule : hosts.values()) {
-      b.overrides.put(rule.pattern(), new HostOverride(rule.rate(), rule.burst()));
+      b.overrides.put(rule.pattern(), new HostOverride(rule.rate(), (long) rule.burst()));
     }
     b.idleEviction = idleEviction;
     b.maxHosts = maxHosts;
@@ -215,7 +215,7 @@ public final class RateLimitConfig {
   }
 
   /** An override as given; a null burst inherits the default burst. */
-  private record HostOverride(double rate, Integer burst) {}
+  private record HostOverride(double rate, Long burst) {}
 
   /**
    * Collects settings; {@link #build()} validates them together. Defaults: 2 requests/s with a
@@ -224,7 +224,7 @@ public final class RateLimitConfig {
    */
   public static final class Builder {
     private double defaultRate = 2.0;
-    private int defaultBurst = 4;
+    private long defaultBurst = 4;
     private final Map<String, HostOverride> overrides = new LinkedHashMap<>();
     private Duration idleEviction = Duration.ofMinutes(10);
     private int maxHosts = 100_000;
@@ -243,13 +243,13 @@ public final class RateLimitConfig {
     }
 
     /** {@code rate_limit.default_burst}: bucket size for hosts without an override. */
-    public Builder defaultBurst(int value) {
+    public Builder defaultBurst(long value) {
       this.defaultBurst = value;
       return this;
     }
 
     /** {@code rate_limit.hosts['pattern']}: an override; a pattern given again replaces it. */
-    public Builder host(String pattern, double rate, int burst) {
+    public Builder host(String pattern, double rate, long burst) {
       overrides.put(pattern, new HostOverride(rate, burst));
       return this;
     }
@@ -320,9 +320,9 @@ public final class RateLimitConfig {
         }
         HostOverride o = e.getValue();
         rate(key + ".rate", o.rate());
-        int burst = o.burst() == null ? defaultBurst : o.burst();
+        long burst = o.burst() == null ? defaultBurst : o.burst();
         burst(key + ".burst", burst);
-        hosts.put(pattern, new HostRule(pattern, o.rate(), burst));
+        hosts.put(pattern, new HostRule(pattern, o.rate(), (int) burst));
       }
       Checks.positive(Keys.IDLE_EVICTION, idleEviction);
       if (maxHosts < 1 || maxHosts > 10_000_000) {
@@ -362,7 +362,8 @@ public final class RateLimitConfig {
       }
     }
 
-    private static void burst(String key, int value) {
+    /** Checked as a long: a uint32 off the wire above an int's range must read as itself. */
+    private static void burst(String key, long value) {
       if (value < 1 || value > MAX_BURST) {
         throw new ConfigException(key, "must be 1.." + MAX_BURST + ", got " + value);
       }

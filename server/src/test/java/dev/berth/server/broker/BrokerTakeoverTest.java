@@ -109,7 +109,7 @@ class BrokerTakeoverTest {
                     BrokerConfig.newBuilder().sessionTtl(TTL).limit(RENDER, 10).build())
                 .withJobs(
                     dev.berth.server.jobs.JobsConfig.newBuilder()
-                        .host("partner", "x.example", 1.0, 2)
+                        .host("partner", "x.example", 1.0, 2L)
                         .build()),
             time,
             1,

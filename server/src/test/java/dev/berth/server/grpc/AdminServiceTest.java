@@ -39,6 +39,8 @@ import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.HostRate;
 import dev.berth.proto.v1.HostStatus;
+import dev.berth.proto.v1.JobKindLimit;
+import dev.berth.proto.v1.JobLimits;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseEnd;
 import dev.berth.proto.v1.LeaseInfo;
@@ -168,6 +170,10 @@ class AdminServiceTest {
 
   private Explanation explain(AcquireRequest.Builder request) {
     return admin.explain(request.build());
+  }
+
+  private UpdateLimitsResponse updateJob(JobLimits.Builder job) {
+    return admin.updateLimits(UpdateLimitsRequest.newBuilder().addJobs(job).build());
   }
 
   private UpdateLimitsResponse updatePool(ResourceKind kind, int limit) {
@@ -416,7 +422,7 @@ class AdminServiceTest {
         Invalid.of(
                 "updateLimits: a burst beyond an int (a uint32 on the wire) is refused, not the"
                     + " default; nothing applied",
-                "rate_limit.hosts['example.com'].burst: must be 1..1000000, got 2147483647",
+                "rate_limit.hosts['example.com'].burst: must be 1..1000000, got 3000000000",
                 t ->
                     () ->
                         t.admin.updateLimits(
@@ -428,6 +434,32 @@ class AdminServiceTest {
                                         .setBurst((int) 3_000_000_000L))
                                 .build()))
             .andThen(t -> assertThat(t.b.broker.policy().rateLimit().hosts()).isEmpty()),
+        Invalid.of(
+                "updateLimits: a job's weight beyond an int shows the value sent",
+                "jobs.urgent.weight: must be 1..",
+                t ->
+                    () ->
+                        t.updateJob(
+                            JobLimits.newBuilder()
+                                .setName("urgent")
+                                .setWeight((int) 4_000_000_000L)))
+            .mentioning("got 4000000000")
+            .andThen(
+                t -> assertThat(t.b.broker.policy().jobs().jobs()).doesNotContainKey("urgent")),
+        Invalid.of(
+                "updateLimits: a job's max beyond an int shows the value sent",
+                "jobs.urgent.max.pdf: must be 0 (none)..1000000, got 4294967295",
+                t ->
+                    () ->
+                        t.updateJob(
+                            JobLimits.newBuilder()
+                                .setName("urgent")
+                                .addKinds(
+                                    JobKindLimit.newBuilder()
+                                        .setKind(RESOURCE_KIND_PDF)
+                                        .setMax(-1))))
+            .andThen(
+                t -> assertThat(t.b.broker.policy().jobs().jobs()).doesNotContainKey("urgent")),
         Invalid.of(
                 "revokeLease: grace over a day; the lease is kept",
                 "grace: must be at most 1d",
