@@ -337,6 +337,11 @@ final class Codecs {
         }
 
         @Override
+        boolean namesHoldDots() {
+          return false;
+        }
+
+        @Override
         String[] splitEntryField(String rest) {
           int dot = rest.indexOf('.');
           return dot <= 0 ? null : new String[] {rest.substring(0, dot), rest.substring(dot + 1)};

@@ -87,6 +87,11 @@ abstract class EntryMapCodec<E> implements Codec<Map<String, E>> {
     return entryKey(key, name);
   }
 
+  /** Whether an entry's name may hold dots, so that a dotted key splits at its last dot. */
+  boolean namesHoldDots() {
+    return true;
+  }
+
   /**
    * Splits what follows {@code KEY.} in a dotted name into the entry's name and its field, or
    * returns null when it names none. By default the field is the last dotted part, so a name may
@@ -138,6 +143,25 @@ abstract class EntryMapCodec<E> implements Codec<Map<String, E>> {
       String key, Map<String, E> current, String name, String field, Object raw) {
     String entryKey = nameOf(key, name);
     if (!accepts(field)) {
+      if (namesHoldDots() && Suggestions.closest(field, fields) == null) {
+        // `rate_limit.hosts.example.com: 5` reads as field `com` of entry `example`: say how the
+        // dotted form splits instead of naming a key nobody wrote.
+        String written = key + "." + name + "." + field;
+        throw new ConfigException(
+            written,
+            "unknown field '"
+                + field
+                + "' ("
+                + fieldsInWords
+                + "); in a dotted key the last part is the field, so for the entry '"
+                + name
+                + "."
+                + field
+                + "' write "
+                + written
+                + "."
+                + fields.get(0));
+      }
       throw unknownField(entryKey, field);
     }
     Map<String, E> entries = new LinkedHashMap<>(current);

@@ -634,6 +634,21 @@ class ConfigLoaderTest extends ConfigFileTest {
   }
 
   @Test
+  void load_dottedHostKeyWithoutField_saysWhereTheDottedFormSplits() throws IOException {
+    Path f = file("rate_limit.hosts.example.com: 5\n");
+
+    assertThatThrownBy(() -> load(f))
+        .hasMessageStartingWith(
+            "rate_limit.hosts.example.com: unknown field 'com' (a host override has rate and"
+                + " burst); in a dotted key the last part is the field, so for the entry"
+                + " 'example.com' write rate_limit.hosts.example.com.rate");
+    // A near miss of a field is still a typo, named as one.
+    assertThatThrownBy(() -> load(file("rate_limit.hosts.example.com.rat: 5\n")))
+        .hasMessageStartingWith(
+            "rate_limit.hosts['example.com'].rat: unknown key (did you mean rate?)");
+  }
+
+  @Test
   void load_wholeMapAfterItsEntriesInOneSource_isRefused_wholeMapFirstTakesEntries() {
     assertThatThrownBy(
             () ->
