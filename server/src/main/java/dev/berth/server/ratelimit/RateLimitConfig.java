@@ -25,6 +25,12 @@ public final class RateLimitConfig {
   /** The highest rate accepted: one token per nanosecond, the clock's resolution. */
   public static final double MAX_RATE = 1e9;
 
+  /**
+   * The slowest rate, one request in about 11.6 days: below it a rate is a block, better said with
+   * a pause, and a value such as {@code 4.9e-324} would print as hundreds of digits.
+   */
+  public static final double MIN_RATE = 1e-6;
+
   /** The largest burst accepted. */
   public static final int MAX_BURST = 1_000_000;
 
@@ -356,9 +362,9 @@ public final class RateLimitConfig {
     }
 
     private static void rate(String key, double value) {
-      if (!(value > 0) || value > MAX_RATE) {
+      if (!(value >= MIN_RATE) || value > MAX_RATE) {
         throw new ConfigException(
-            key, "must be a rate in requests/s above 0 and at most 1e9, got " + value);
+            key, "must be a rate in requests/s from 1e-6 to 1e9, got " + value);
       }
     }
 

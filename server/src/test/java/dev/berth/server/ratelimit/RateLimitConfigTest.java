@@ -37,7 +37,24 @@ class RateLimitConfigTest {
   @Test
   void build_negativeDefaultRate_failsNamingKey() {
     assertFailsWithKey(
-        RateLimitConfig.newBuilder().defaultRate(-1), "rate_limit.default_rate", "above 0");
+        RateLimitConfig.newBuilder().defaultRate(-1), "rate_limit.default_rate", "from 1e-6");
+  }
+
+  @Test
+  void build_rateBelowOnePerElevenDays_failsNamingKey_theFloorItselfIsTaken() {
+    assertFailsWithKey(
+        RateLimitConfig.newBuilder().host("slow.example", 4.9e-324),
+        "rate_limit.hosts['slow.example'].rate",
+        "from 1e-6 to 1e9, got 4.9E-324");
+    assertFailsWithKey(
+        RateLimitConfig.newBuilder().minRate(9.99e-7), "rate_limit.min_rate", "from 1e-6");
+    assertThat(
+            RateLimitConfig.newBuilder()
+                .defaultRate(RateLimitConfig.MIN_RATE)
+                .build()
+                .defaultRule()
+                .rate())
+        .isEqualTo(1e-6);
   }
 
   @Test
@@ -62,7 +79,7 @@ class RateLimitConfigTest {
     assertFailsWithKey(
         RateLimitConfig.newBuilder().host("*.example.com", -2, 4),
         "rate_limit.hosts['*.example.com'].rate",
-        "above 0");
+        "from 1e-6");
   }
 
   @Test
