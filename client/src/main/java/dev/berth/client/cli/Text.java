@@ -146,8 +146,17 @@ final class Text {
     return String.format(Locale.ROOT, "%.2f", value);
   }
 
-  /** A rate in requests per second, without trailing zeros. */
+  /**
+   * A rate in requests per second (or a number of tokens), without trailing zeros: two decimals, or
+   * three significant digits below 1, so that a rate of 0.001/s does not print as 0.
+   */
   static String rate(double value) {
+    if (value != 0 && Math.abs(value) < 1 && Double.isFinite(value)) {
+      return java.math.BigDecimal.valueOf(value)
+          .round(new java.math.MathContext(3))
+          .stripTrailingZeros()
+          .toPlainString();
+    }
     String s = String.format(Locale.ROOT, "%.2f", value);
     s = s.replaceAll("0+$", "");
     return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;

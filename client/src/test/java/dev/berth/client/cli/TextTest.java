@@ -60,4 +60,12 @@ class TextTest {
     assertThat(Text.rate(0.5)).isEqualTo("0.5");
     assertThat(Text.rate(1.25)).isEqualTo("1.25");
   }
+
+  @Test
+  void rate_belowOne_keepsThreeSignificantDigits_soASlowHostIsNotShownAsZero() {
+    assertThat(Text.rate(0.001)).isEqualTo("0.001");
+    assertThat(Text.rate(1e-6)).isEqualTo("0.000001");
+    assertThat(Text.rate(0.123456)).isEqualTo("0.123");
+    assertThat(Text.rate(0)).isEqualTo("0");
+  }
 }
