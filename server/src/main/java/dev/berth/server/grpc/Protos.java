@@ -73,6 +73,7 @@ import dev.berth.server.metrics.AcquireTimings;
 import dev.berth.server.performance.LimitChange;
 import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.ratelimit.RateLimitConfig;
+import dev.berth.server.ratelimit.RateText;
 import dev.berth.server.replication.WireKinds;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.settings.ConfigException;
@@ -480,8 +481,7 @@ final class Protos {
           "host "
               + rate.getPattern()
               + " "
-              + rate.getRatePerSecond()
-              + "/s"
+              + RateText.rate(rate.getRatePerSecond())
               + (rate.getBurst() != 0
                   ? " burst " + Integer.toUnsignedString(rate.getBurst())
                   : ""));
@@ -504,8 +504,10 @@ final class Protos {
             .append(Integer.toUnsignedLong(limit.getMax()));
       }
       for (HostRate rate : job.getHostRatesList()) {
-        b.append(" host ").append(rate.getPattern()).append(' ').append(rate.getRatePerSecond());
-        b.append("/s");
+        b.append(" host ")
+            .append(rate.getPattern())
+            .append(' ')
+            .append(RateText.rate(rate.getRatePerSecond()));
       }
       parts.add(b.toString());
     }

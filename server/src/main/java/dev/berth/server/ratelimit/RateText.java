@@ -4,7 +4,7 @@ import java.math.BigDecimal;
 import java.math.MathContext;
 
 /** Rates and waits as operators read them in refusal details and status. Thread-safe. */
-final class RateText {
+public final class RateText {
   private static final MathContext THREE_DIGITS = new MathContext(3);
 
   private RateText() {}
@@ -37,7 +37,7 @@ final class RateText {
   private static volatile Formatted lastNumber = new Formatted(Double.NaN, "NaN");
 
   /** A rate, e.g. {@code 2.0/s}. */
-  static String rate(double perSecond) {
+  public static String rate(double perSecond) {
     return number(perSecond) + "/s";
   }
 

@@ -1372,6 +1372,21 @@ class AdminServiceTest {
   }
 
   @Test
+  void watchEvents_limitsUpdated_ratesInPlainDecimals() {
+    WatchRecorder watch = WatchRecorder.open(adminAsync, BROKER_EVENT_TYPE_LIMITS_UPDATED);
+
+    admin.updateLimits(
+        UpdateLimitsRequest.newBuilder()
+            .addHostRates(
+                HostRate.newBuilder().setPattern("slow.example").setRatePerSecond(1e-6).setBurst(2))
+            .addHostRates(HostRate.newBuilder().setPattern("fast.example").setRatePerSecond(1e9))
+            .build());
+
+    assertThat(watch.next().getDetail())
+        .isEqualTo("host slow.example 0.000001/s burst 2, host fast.example 1000000000.0/s");
+  }
+
+  @Test
   void watchEvents_beyondTheWatcherBound_resourceExhausted_untilOneLeaves() {
     List<WatchRecorder> open = new ArrayList<>();
     for (int i = 0; i < EventHub.MAX_WATCHERS; i++) {
