@@ -384,7 +384,11 @@ final class Codecs {
           Map<ResourceKind, Integer> quotas = new java.util.EnumMap<>(ResourceKind.class);
           quotas.putAll(min ? current.min() : current.max());
           if (field.equals("min") || field.equals("max")) {
-            if (!(raw instanceof Map<?, ?> map)) {
+            // From a flag or the environment the map comes as text, in YAML flow style, as the
+            // whole jobs map and a job's hosts do.
+            Object value =
+                raw instanceof String s ? YamlConfigFile.parseFlow(key, s, "{render: 2}") : raw;
+            if (!(value instanceof Map<?, ?> map)) {
               throw new ConfigException(
                   key, "must be a map of kind to a count, like {render: 2}, got " + describe(raw));
             }

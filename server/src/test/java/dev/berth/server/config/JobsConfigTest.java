@@ -68,6 +68,33 @@ class JobsConfigTest extends ConfigFileTest {
     assertThat(jobs.get("urgent").min(ResourceKind.PDF)).isEqualTo(1);
   }
 
+  /**
+   * A job's min or max map given whole from a flag is YAML flow text, as the jobs map and a job's
+   * hosts are; it was refused with "must be a map ... like {render: 2}, got '{render: 2}'".
+   */
+  @Test
+  void load_jobMinAndMaxMapsAsFlowTextFromFlags_parsed() {
+    JobsConfig jobs =
+        jobs(
+            load(
+                null,
+                new Flag("--jobs.urgent.min", "{render: 2, pdf: 1}"),
+                new Flag("--jobs.bulk.max", "{render: 3, pdf: 1}")));
+
+    assertThat(jobs.get("urgent").min(ResourceKind.RENDER)).isEqualTo(2);
+    assertThat(jobs.get("urgent").min(ResourceKind.PDF)).isEqualTo(1);
+    assertThat(jobs.get("bulk").max(ResourceKind.RENDER)).isEqualTo(3);
+    assertThat(jobs.get("bulk").max(ResourceKind.PDF)).isEqualTo(1);
+  }
+
+  @Test
+  void load_jobMinNotAMap_namesTheKeyAndShowsTheValue() {
+    assertThatThrownBy(() -> load(null, new Flag("--jobs.urgent.min", "2")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(
+            "jobs.urgent.min: must be a map of kind to a count, like {render: 2}, got '2'");
+  }
+
   @Test
   void load_weightOutOfRange_namesTheKey() throws IOException {
     Path f = file("jobs:\n  urgent: {weight: 0}\n");
