@@ -448,7 +448,12 @@ final class Protos {
       }
       if (job.getHostRatesCount() > 0) {
         jobs.clearHosts(name);
+        Set<String> patterns = new HashSet<>();
         for (HostRate rate : job.getHostRatesList()) {
+          requireOnce(
+              patterns.add(rate.getPattern()),
+              "jobs.host_rates.pattern",
+              "job '" + name + "': '" + rate.getPattern() + "'");
           jobs.host(
               name,
               rate.getPattern(),

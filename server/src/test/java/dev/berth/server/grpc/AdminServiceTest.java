@@ -1632,6 +1632,16 @@ class AdminServiceTest {
                         .setName("urgent")
                         .addKinds(renderMax1)
                         .addKinds(renderMax1))
+                .build(),
+            // The job's own host rates as the fleet's: the later rule silently won.
+            "jobs.host_rates.pattern: job 'urgent': 'a.example' is named twice",
+            UpdateLimitsRequest.newBuilder()
+                .addPools(pdf7)
+                .addJobs(
+                    dev.berth.proto.v1.JobLimits.newBuilder()
+                        .setName("urgent")
+                        .addHostRates(slow)
+                        .addHostRates(slow.toBuilder().setRatePerSecond(5)))
                 .build());
 
     requests.forEach(
