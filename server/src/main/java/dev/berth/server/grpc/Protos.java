@@ -350,22 +350,28 @@ final class Protos {
    */
   static Policy limits(Policy current, UpdateLimitsRequest request) {
     try {
-      Policy next = current;
+      // Each part is built on its own and the policy once, at the end: the jobs' mins are checked
+      // against the pools as the whole request leaves both, so a request that lowers a pool and
+      // the mins that would no longer fit it in one go is not refused for the mins it replaces.
+      BrokerConfig broker = current.broker();
+      RateLimitConfig rateLimit = current.rateLimit();
+      JobsConfig jobs = current.jobs();
+      MemoryConfig memory = current.memory();
       if (request.getPoolsCount() > 0) {
-        BrokerConfig.Builder broker = current.broker().toBuilder();
-        Set<ResourceKind> pools = EnumSet.noneOf(ResourceKind.class);
+        BrokerConfig.Builder pools = current.broker().toBuilder();
+        Set<ResourceKind> kinds = EnumSet.noneOf(ResourceKind.class);
         for (PoolLimit pool : request.getPoolsList()) {
           ResourceKind kind = requireKind(pool.getKind(), "pools.kind");
-          requireOnce(pools.add(kind), "pools.kind", kind.name());
+          requireOnce(kinds.add(kind), "pools.kind", kind.name());
           long limit = Integer.toUnsignedLong(pool.getLimit()); // uint32 on the wire
           if (limit > BrokerConfig.MAX_POOL_LIMIT) {
             throw BrokerException.invalid(
                 BrokerConfig.Keys.limit(kind),
                 "must be 0.." + BrokerConfig.MAX_POOL_LIMIT + ", got " + limit);
           }
-          broker.limit(kind, (int) limit);
+          pools.limit(kind, (int) limit);
         }
-        next = next.withBroker(broker.build());
+        broker = pools.build();
       }
       if (request.getHostRatesCount() > 0) {
         RateLimitConfig.Builder rates = current.rateLimit().toBuilder();
@@ -384,23 +390,18 @@ final class Protos {
             rates.host(pattern, rate.getRatePerSecond());
           }
         }
-        next = next.withRateLimit(rates.build());
+        rateLimit = rates.build();
       }
       if (request.getJobsCount() > 0) {
-        next =
-            next.withJobs(
-                jobs(
-                    current.jobs(), request.getJobsList(), next.rateLimit().defaultRule().burst()));
+        jobs = jobs(current.jobs(), request.getJobsList(), rateLimit.defaultRule().burst());
       }
       if (request.hasPressure()) {
-        MemoryConfig memory =
-            current.memory().toBuilder()
-                .pressureOn(request.getPressure().getOn())
-                .pressureOff(request.getPressure().getOff())
-                .build();
-        next = next.withMemory(memory);
+        memory =
+            current
+                .memory()
+                .withPressure(request.getPressure().getOn(), request.getPressure().getOff());
       }
-      return next;
+      return new Policy(broker, rateLimit, memory, current.performance(), current.caps(), jobs);
     } catch (ConfigException e) {
       throw BrokerException.invalid(e.key(), e.rule());
     }

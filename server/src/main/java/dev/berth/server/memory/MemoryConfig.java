@@ -92,6 +92,27 @@ public final class MemoryConfig {
     return pressureOff;
   }
 
+  /**
+   * These settings with new pressure thresholds, as {@code UpdateLimits} sets them: {@code
+   * critical} stays, so an {@code on} above it is refused naming {@code memory.pressure_on}, the
+   * key that was set, rather than {@code memory.critical}, which was not.
+   *
+   * @throws ConfigException naming the key that breaks its rule
+   */
+  public MemoryConfig withPressure(double on, double off) {
+    if (on > critical && on <= 1) {
+      throw new ConfigException(
+          Keys.PRESSURE_ON,
+          "must be at most "
+              + Keys.CRITICAL
+              + " ("
+              + Ratios.format(critical)
+              + "), which stays as it is, got "
+              + Ratios.format(on));
+    }
+    return toBuilder().pressureOn(on).pressureOff(off).build();
+  }
+
   /** {@code memory.critical}: the usage ratio at which the level becomes CRITICAL. */
   public double critical() {
     return critical;

@@ -507,7 +507,20 @@ class AdminServiceTest {
                     t.admin.updateLimits(
                         UpdateLimitsRequest.newBuilder()
                             .setPressure(PressureThresholds.newBuilder().setOn(1.5).setOff(0.8))
-                            .build())));
+                            .build())),
+        // The request sets on, not critical: the error named memory.critical, which it left alone.
+        Invalid.of(
+                "updateLimits: pressure on above the critical ratio; nothing applied",
+                "memory.pressure_on: must be at most memory.critical (0.95)",
+                t ->
+                    () ->
+                        t.admin.updateLimits(
+                            UpdateLimitsRequest.newBuilder()
+                                .setPressure(
+                                    PressureThresholds.newBuilder().setOn(0.97).setOff(0.8))
+                                .build()))
+            .mentioning("got 0.97")
+            .andThen(t -> assertThat(t.b.broker.policy().memory().pressureOn()).isEqualTo(0.85)));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -1682,6 +1695,60 @@ class AdminServiceTest {
 
     assertThat(status.getDescription())
         .isEqualTo("jobs.name: no job 'urgnet' to remove (jobs: default, urgent)");
+    assertThat(pool(status(), RESOURCE_KIND_PDF).getLimit()).isNotEqualTo(7);
+  }
+
+  private static dev.berth.proto.v1.JobLimits urgentRenderMin(int min) {
+    return dev.berth.proto.v1.JobLimits.newBuilder()
+        .setName("urgent")
+        .addKinds(
+            dev.berth.proto.v1.JobKindLimit.newBuilder().setKind(RESOURCE_KIND_RENDER).setMin(min))
+        .build();
+  }
+
+  private static dev.berth.proto.v1.PoolLimit poolLimit(ResourceKind kind, int limit) {
+    return dev.berth.proto.v1.PoolLimit.newBuilder().setKind(kind).setLimit(limit).build();
+  }
+
+  /**
+   * The request is checked as a whole: a pool lowered together with the min that would no longer
+   * fit it was refused for the min the same request replaced.
+   */
+  @Test
+  void updateLimits_poolLoweredWithTheMinsThatFitIt_appliedTogether() {
+    admin.updateLimits(UpdateLimitsRequest.newBuilder().addJobs(urgentRenderMin(6)).build());
+
+    admin.updateLimits(
+        UpdateLimitsRequest.newBuilder()
+            .addPools(poolLimit(RESOURCE_KIND_RENDER, 4))
+            .addJobs(urgentRenderMin(2))
+            .build());
+
+    assertThat(pool(status(), RESOURCE_KIND_RENDER).getLimit()).isEqualTo(4);
+    assertThat(
+            b.broker.policy().jobs().get("urgent").min(dev.berth.server.lease.ResourceKind.RENDER))
+        .isEqualTo(2);
+  }
+
+  @Test
+  void updateLimits_poolLoweredBelowTheMinsLeft_refusedNamingTheMinAndThePool_nothingApplied() {
+    admin.updateLimits(UpdateLimitsRequest.newBuilder().addJobs(urgentRenderMin(6)).build());
+
+    Status status =
+        failure(
+            Status.Code.INVALID_ARGUMENT,
+            () ->
+                admin.updateLimits(
+                    UpdateLimitsRequest.newBuilder()
+                        .addPools(poolLimit(RESOURCE_KIND_RENDER, 4))
+                        .addPools(poolLimit(RESOURCE_KIND_PDF, 7))
+                        .build()));
+
+    assertThat(status.getDescription())
+        .isEqualTo(
+            "jobs.urgent.min.render: the jobs' min for RENDER sum to 6 (urgent 6), above"
+                + " pools.render.limit 4");
+    assertThat(pool(status(), RESOURCE_KIND_RENDER).getLimit()).isNotEqualTo(4);
     assertThat(pool(status(), RESOURCE_KIND_PDF).getLimit()).isNotEqualTo(7);
   }
 
