@@ -1056,9 +1056,18 @@ public final class ConfigKeys {
   private static Map<String, HostRate> hosts(RateLimitConfig r) {
     Map<String, HostRate> hosts = new LinkedHashMap<>();
     for (HostRule rule : r.hosts().values()) {
-      hosts.put(rule.pattern(), new HostRate(rule.rate(), rule.burst()));
+      hosts.put(rule.pattern(), hostRate(r, rule));
     }
     return hosts;
+  }
+
+  /**
+   * A host rule as its key's value: without a burst when it gave none, so that it keeps taking
+   * {@code rate_limit.default_burst} when the policy is rebuilt from these values.
+   */
+  private static HostRate hostRate(RateLimitConfig rules, HostRule rule) {
+    return new HostRate(
+        rule.rate(), rules.inheritsBurst(rule.pattern()) ? null : (Integer) rule.burst());
   }
 
   private static void setJobs(Builders b, Map<String, JobSetting> jobs) {
@@ -1106,7 +1115,7 @@ public final class ConfigKeys {
       }
       Map<String, HostRate> hosts = new LinkedHashMap<>();
       for (HostRule rule : s.hosts().values()) {
-        hosts.put(rule.pattern(), new HostRate(rule.rate(), rule.burst()));
+        hosts.put(rule.pattern(), hostRate(s.hostRates(), rule));
       }
       jobs.put(s.name(), new JobSetting(s.weight(), min, max, hosts));
     }

@@ -392,8 +392,12 @@ final class Protos {
         }
         rateLimit = rates.build();
       }
+      int defaultBurst = rateLimit.defaultRule().burst();
       if (request.getJobsCount() > 0) {
-        jobs = jobs(current.jobs(), request.getJobsList(), rateLimit.defaultRule().burst());
+        jobs = jobs(current.jobs(), request.getJobsList(), defaultBurst);
+      } else if (defaultBurst != current.rateLimit().defaultRule().burst()) {
+        // The jobs' host rules that give no burst take the default burst, as on a reload.
+        jobs = JobsConfig.Builder.from(jobs).defaultBurst(defaultBurst).build();
       }
       if (request.hasPressure()) {
         memory =

@@ -230,7 +230,13 @@ public final class JobsConfig {
           e.min.put(kind, (long) job.min(kind));
           e.max.put(kind, (long) job.max(kind));
         }
-        e.hosts.putAll(job.hosts());
+        RateLimitConfig rates = job.hostRates();
+        for (HostRule rule : job.hosts().values()) {
+          // A rule that gave no burst (0 here) takes rate_limit.default_burst, also a new one.
+          boolean inherits = rates.inheritsBurst(rule.pattern());
+          e.hosts.put(
+              rule.pattern(), inherits ? new HostRule(rule.pattern(), rule.rate(), 0) : rule);
+        }
       }
       return b;
     }

@@ -6,9 +6,11 @@ import dev.berth.server.settings.Durations;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.OptionalDouble;
+import java.util.Set;
 
 /**
  * Per-host politeness: a token bucket per host with a default rate and burst, overrides by host
@@ -60,6 +62,10 @@ public final class RateLimitConfig {
 
   private final HostRule defaultRule;
   private final Map<String, HostRule> hosts;
+
+  /** The patterns whose override gave no burst: they take the default burst, whatever it is. */
+  private final Set<String> inheritBurst;
+
   private final Map<String, HostRule> exact;
   private final Map<String, HostRule> wildcard;
   private final Duration idleEviction;
@@ -70,9 +76,10 @@ public final class RateLimitConfig {
   private final Duration defaultPause;
   private final Duration maxPause;
 
-  private RateLimitConfig(Builder b, Map<String, HostRule> hosts) {
+  private RateLimitConfig(Builder b, Map<String, HostRule> hosts, Set<String> inheritBurst) {
     this.defaultRule = new HostRule(HostRule.DEFAULT_PATTERN, b.defaultRate, (int) b.defaultBurst);
     this.hosts = Collections.unmodifiableMap(hosts);
+    this.inheritBurst = Set.copyOf(inheritBurst);
     Map<String, HostRule> exactRules = new HashMap<>();
     Map<String, HostRule> wildcardRules = new HashMap<>();
     for (HostRule rule : hosts.values()) {
@@ -108,7 +115,9 @@ public final class RateLimitConfig {
     b.defaultRate = defaultRule.rate();
     b.defaultBurst = defaultRule.burst();
     for (HostRule rule : hosts.values()) {
-      b.overrides.put(rule.pattern(), new HostOverride(rule.rate(), (long) rule.burst()));
+      // An override that gave no burst keeps following the default burst in the copy.
+      Long burst = inheritBurst.contains(rule.pattern()) ? null : (long) rule.burst();
+      b.overrides.put(rule.pattern(), new HostOverride(rule.rate(), burst));
     }
     b.idleEviction = idleEviction;
     b.maxHosts = maxHosts;
@@ -128,6 +137,14 @@ public final class RateLimitConfig {
   /** The host overrides by pattern, in the order they were configured. */
   public Map<String, HostRule> hosts() {
     return hosts;
+  }
+
+  /**
+   * Whether the override for {@code pattern} gave no burst of its own, so that its burst is {@code
+   * rate_limit.default_burst} and follows it when that changes.
+   */
+  public boolean inheritsBurst(String pattern) {
+    return inheritBurst.contains(pattern);
   }
 
   /**
@@ -317,6 +334,7 @@ public final class RateLimitConfig {
       rate(Keys.DEFAULT_RATE, defaultRate);
       burst(Keys.DEFAULT_BURST, defaultBurst);
       Map<String, HostRule> hosts = new LinkedHashMap<>();
+      Set<String> inheritBurst = new HashSet<>();
       for (Map.Entry<String, HostOverride> e : overrides.entrySet()) {
         String pattern = e.getKey();
         String key = Keys.HOSTS + "['" + clip(String.valueOf(pattern)) + "']";
@@ -327,6 +345,9 @@ public final class RateLimitConfig {
         HostOverride o = e.getValue();
         rate(key + ".rate", o.rate());
         long burst = o.burst() == null ? defaultBurst : o.burst();
+        if (o.burst() == null) {
+          inheritBurst.add(pattern);
+        }
         burst(key + ".burst", burst);
         hosts.put(pattern, new HostRule(pattern, o.rate(), (int) burst));
       }
@@ -358,7 +379,7 @@ public final class RateLimitConfig {
                 + "), got "
                 + Durations.format(defaultPause));
       }
-      return new RateLimitConfig(this, hosts);
+      return new RateLimitConfig(this, hosts, inheritBurst);
     }
 
     private static void rate(String key, double value) {

@@ -66,6 +66,7 @@ import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.jobs.JobsConfig;
+import dev.berth.server.ratelimit.RateLimitConfig;
 import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -1585,6 +1586,37 @@ class AdminServiceTest {
 
     assertThat(b.broker.policy().jobs().get("urgent").hostRates().ruleFor("a.example.com").burst())
         .isEqualTo(7);
+  }
+
+  /**
+   * A host rule that gave no burst takes the default burst, as a reload of the file gives it: a
+   * later UpdateLimits of the default burst left such rules, the fleet's and the jobs', at the
+   * burst of the moment they were set.
+   */
+  @Test
+  void updateLimits_newDefaultBurst_reachesTheHostRulesThatGaveNone() {
+    admin.updateLimits(
+        UpdateLimitsRequest.newBuilder()
+            .addHostRates(HostRate.newBuilder().setPattern("a.example.com").setRatePerSecond(5))
+            .addHostRates(
+                HostRate.newBuilder().setPattern("b.example.com").setRatePerSecond(5).setBurst(2))
+            .addJobs(
+                dev.berth.proto.v1.JobLimits.newBuilder()
+                    .setName("urgent")
+                    .addHostRates(
+                        HostRate.newBuilder().setPattern("c.example.com").setRatePerSecond(1)))
+            .build());
+
+    admin.updateLimits(
+        UpdateLimitsRequest.newBuilder()
+            .addHostRates(HostRate.newBuilder().setPattern("*").setRatePerSecond(2).setBurst(9))
+            .build());
+
+    RateLimitConfig rates = b.broker.policy().rateLimit();
+    assertThat(rates.ruleFor("a.example.com").burst()).isEqualTo(9);
+    assertThat(rates.ruleFor("b.example.com").burst()).isEqualTo(2);
+    assertThat(b.broker.policy().jobs().get("urgent").hostRates().ruleFor("c.example.com").burst())
+        .isEqualTo(9);
   }
 
   @Test

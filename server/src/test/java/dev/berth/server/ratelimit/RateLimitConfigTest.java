@@ -34,6 +34,27 @@ class RateLimitConfigTest {
     assertThat(c.recoveryStepFor(100.0)).isEqualTo(0.5);
   }
 
+  /**
+   * An override that gave no burst takes the default burst, also in a changed copy whose default
+   * burst differs: toBuilder pinned it to the burst of the moment.
+   */
+  @Test
+  void toBuilder_overrideWithoutBurst_followsANewDefaultBurst_anExplicitOneStays() {
+    RateLimitConfig c =
+        RateLimitConfig.newBuilder()
+            .defaultBurst(4)
+            .host("a.example", 5)
+            .host("b.example", 5, 2)
+            .build();
+
+    RateLimitConfig changed = c.toBuilder().defaultBurst(10).build();
+
+    assertThat(changed.ruleFor("a.example").burst()).isEqualTo(10);
+    assertThat(changed.inheritsBurst("a.example")).isTrue();
+    assertThat(changed.ruleFor("b.example").burst()).isEqualTo(2);
+    assertThat(changed.inheritsBurst("b.example")).isFalse();
+  }
+
   @Test
   void build_negativeDefaultRate_failsNamingKey() {
     assertFailsWithKey(
