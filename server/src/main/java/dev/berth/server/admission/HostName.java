@@ -84,6 +84,7 @@ public final class HostName {
         throw BrokerException.invalid(
             field, "only a ':port' may follow an IPv6 literal, in '" + clip(url) + "'");
       }
+      requirePort(url, close + 1, authorityEnd, field);
       String literal = url.substring(hostStart, close + 1);
       String canonical = IpLiterals.ipv6(literal);
       if (canonical == null) {
@@ -96,6 +97,7 @@ public final class HostName {
       for (int i = hostStart; i < authorityEnd; i++) {
         if (url.charAt(i) == ':') {
           hostEnd = i;
+          requirePort(url, i, authorityEnd, field);
           break;
         }
       }
@@ -133,6 +135,24 @@ public final class HostName {
       return address;
     }
     return ascii;
+  }
+
+  /**
+   * Checks the port of an authority, {@code url[colon, end)} (from its ':', or empty): digits, at
+   * most 65535, as browsers read it; an empty port is the scheme's. A URL no browser would open,
+   * such as {@code https://example.com:abc/}, is refused rather than charged to a host.
+   */
+  private static void requirePort(String url, int colon, int end, String field) {
+    int value = 0;
+    for (int i = colon + 1; i < end; i++) {
+      char c = url.charAt(i);
+      value = c >= '0' && c <= '9' ? Math.min(value * 10 + (c - '0'), 65536) : -1;
+      if (value < 0 || value > 65535) {
+        throw BrokerException.invalid(
+            field,
+            "port must be a number 0..65535, got '" + clip(url.substring(colon + 1, end)) + "'");
+      }
+    }
   }
 
   /**

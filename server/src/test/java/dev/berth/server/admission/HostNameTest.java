@@ -106,6 +106,21 @@ class HostNameTest {
         "http://[::1]evil.com/");
   }
 
+  /** A port no browser reads was ignored, and the URL charged to its host. */
+  @Test
+  void of_portThatIsNoNumberOrAbove65535_refusedNamingField() {
+    assertRefused(
+        "port must be a number 0..65535",
+        "https://example.com:abc/",
+        "https://example.com:-1/",
+        "https://example.com:65536/",
+        "https://example.com:99999999999999999999/",
+        "http://[::1]:x/");
+    assertThat(HostName.of("https://example.com:65535/", "url")).isEqualTo("example.com");
+    assertThat(HostName.of("https://example.com:/", "url")).isEqualTo("example.com");
+    assertThat(HostName.of("http://[::1]:/", "url")).isEqualTo("[::1]");
+  }
+
   private static void assertRefused(String inMessage, String... urls) {
     for (String url : urls) {
       assertThatThrownBy(() -> HostName.of(url, "items[2].url"))
