@@ -851,7 +851,7 @@ function _picocli_berth_worker() {
 
   local commands=""
   local flag_opts="'--tls' '--pdf' '-v' '--verbose' '-h' '--help' '-V' '--version'"
-  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--urls' '--out' '--worker-id' '--concurrency' '--chromium' '--chromium-arg' '--navigation-timeout' '--acquire-timeout' '--attempts' '--module' '--memory-limit-mb' '--otlp-endpoint'"
+  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--urls' '--out' '--worker-id' '--concurrency' '--chromium' '--chromium-arg' '--navigation-timeout' '--acquire-timeout' '--attempts' '--module' '--memory-limit-mb' '--job' '--otlp-endpoint'"
 
   type compopt &>/dev/null && compopt +o default
 
@@ -929,6 +929,9 @@ function _picocli_berth_worker() {
       return
       ;;
     '--memory-limit-mb')
+      return
+      ;;
+    '--job')
       return
       ;;
     '--otlp-endpoint')

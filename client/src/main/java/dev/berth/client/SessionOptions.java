@@ -6,33 +6,44 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * How a worker's session presents itself to the broker: labels for operators, its memory limit and
- * how its memory use is measured. Immutable; built by {@link #newBuilder()}, whose {@code build()}
- * fails fast naming the value at fault.
+ * How a worker's session presents itself to the broker: the crawl job it works for, labels for
+ * operators, its memory limit and how its memory use is measured. Immutable; built by {@link
+ * #newBuilder()}, whose {@code build()} fails fast naming the value at fault.
  */
 public final class SessionOptions {
   private static final int MAX_LABELS = 32;
   private static final int MAX_LABEL_KEY = 63;
   private static final int MAX_LABEL_VALUE = 256;
   private static final long MAX_MEMORY_LIMIT_MB = 1L << 30;
+  private static final int MAX_JOB = 64;
 
+  private final String job;
   private final Map<String, String> labels;
   private final long memoryLimitMb;
   private final MemoryProbe memoryProbe;
 
   private SessionOptions(Builder b) {
+    this.job = b.job;
     this.labels = Map.copyOf(b.labels);
     this.memoryLimitMb = b.memoryLimitMb;
     this.memoryProbe = b.memoryProbe;
   }
 
-  /** No labels, no memory limit, and the {@link MemoryProbe#jvmAndChildren()} probe. */
+  /** No job, no labels, no memory limit, and the {@link MemoryProbe#jvmAndChildren()} probe. */
   public static SessionOptions defaults() {
     return newBuilder().build();
   }
 
   public static Builder newBuilder() {
     return new Builder();
+  }
+
+  /**
+   * The crawl job the session works for ({@code hello.job}); empty for none, when the broker takes
+   * the principal's name, or {@code default}.
+   */
+  public String job() {
+    return job;
   }
 
   public Map<String, String> labels() {
@@ -50,11 +61,23 @@ public final class SessionOptions {
 
   /** Collects options; {@link #build()} validates them. Not thread-safe. */
   public static final class Builder {
+    private String job = "";
     private final Map<String, String> labels = new LinkedHashMap<>();
     private long memoryLimitMb;
     private MemoryProbe memoryProbe;
 
     private Builder() {}
+
+    /**
+     * The crawl job the session works for: the broker shares contended pools between jobs by the
+     * weights, mins and maxes configured under {@code jobs.<name>}, and runs a session naming a job
+     * it has not configured as {@code default}. 1..64 lower-case letters, digits, '_' and '-',
+     * starting with a letter or digit; empty (the default) names none.
+     */
+    public Builder job(String value) {
+      this.job = requireNonNull(value, "job");
+      return this;
+    }
 
     /** A label shown to operators, e.g. {@code zone=a}; at most 32. */
     public Builder label(String key, String value) {
@@ -83,6 +106,14 @@ public final class SessionOptions {
      * @throws IllegalArgumentException naming the first value that breaks its rule
      */
     public SessionOptions build() {
+      if (!job.isEmpty() && !validJob(job)) {
+        throw new IllegalArgumentException(
+            "job: must be 1.."
+                + MAX_JOB
+                + " lower-case letters, digits, '_' and '-', starting with a letter or digit, got '"
+                + job
+                + "'");
+      }
       if (labels.size() > MAX_LABELS) {
         throw new IllegalArgumentException(
             "labels: at most " + MAX_LABELS + ", got " + labels.size());
@@ -108,6 +139,22 @@ public final class SessionOptions {
         memoryProbe = MemoryProbe.jvmAndChildren();
       }
       return new SessionOptions(this);
+    }
+
+    /** The broker's rule for a job name, so a bad one fails here rather than at every hello. */
+    private static boolean validJob(String name) {
+      if (name.length() > MAX_JOB) {
+        return false;
+      }
+      for (int i = 0; i < name.length(); i++) {
+        char c = name.charAt(i);
+        boolean ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+        if (!ok) {
+          return false;
+        }
+      }
+      return true;
     }
   }
 }

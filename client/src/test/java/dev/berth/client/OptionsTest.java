@@ -88,6 +88,18 @@ class OptionsTest {
   }
 
   @Test
+  void sessionOptions_jobBreakingTheBrokersRule_throwsNamingIt() {
+    for (String bad : new String[] {"Recrawl", "-x", "a.b", "x".repeat(65)}) {
+      assertThatThrownBy(() -> SessionOptions.newBuilder().job(bad).build())
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("job: must be 1..64 lower-case letters");
+    }
+    assertThat(SessionOptions.newBuilder().job("re_crawl-2").build().job()).isEqualTo("re_crawl-2");
+    assertThat(SessionOptions.defaults().job()).isEmpty();
+  }
+
+  @Test
   void clientBuilder_withoutTarget_throwsNamingTarget() {
     assertThatThrownBy(() -> BrokerClient.newBuilder().build())
         .isInstanceOf(IllegalArgumentException.class)

@@ -352,6 +352,24 @@ class WorkerSessionTest {
     }
   }
 
+  /** The SDK had no way to name a job: its sessions could only run as their principal's. */
+  @Test
+  void openSession_withAJob_theBrokerRunsTheSessionAsThatJob() {
+    broker = new TestBroker();
+    broker.broker.updatePolicy(
+        broker
+            .broker
+            .policy()
+            .withJobs(dev.berth.server.jobs.JobsConfig.newBuilder().weight("recrawl", 2).build()));
+    try (BrokerClient client = broker.client();
+        WorkerSession session =
+            client.openSession("worker-1", SessionOptions.newBuilder().job("recrawl").build())) {
+      Views.Session seen = broker.broker.sessions("worker-1", "", 10).get(0);
+      assertThat(seen.id()).isEqualTo(session.sessionId());
+      assertThat(seen.job()).isEqualTo("recrawl");
+    }
+  }
+
   @Test
   void heartbeats_oneEachIntervalTheBrokerSetOnTheTicker() {
     broker = new TestBroker();

@@ -586,6 +586,7 @@ final class SessionConnection {
     Hello.Builder hello =
         Hello.newBuilder()
             .setWorkerId(workerId)
+            .setJob(options.job())
             .putAllLabels(options.labels())
             .setMemoryLimitMb(options.memoryLimitMb());
     SessionGeneration g = generation;

@@ -159,6 +159,7 @@ final class Crawl {
     long started = System.nanoTime();
     SessionOptions sessionOptions =
         SessionOptions.newBuilder()
+            .job(options.job())
             .label("role", "reference-worker")
             .memoryLimitMb(options.memoryLimitMb())
             .build();

@@ -1,6 +1,7 @@
 package dev.berth.client.worker;
 
 import dev.berth.client.BrokerClient;
+import dev.berth.client.SessionOptions;
 import dev.berth.client.cli.options.ConnectionOptions;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
@@ -151,6 +152,14 @@ public final class WorkerCommand implements Callable<Integer> {
   long memoryLimitMb;
 
   @Option(
+      names = "--job",
+      paramLabel = "NAME",
+      description =
+          "The crawl job this worker's session works for, shared by the broker's jobs.NAME"
+              + " weights, mins and maxes (default: none, the token's principal or default).")
+  String job = "";
+
+  @Option(
       names = "--otlp-endpoint",
       paramLabel = "URL",
       description =
@@ -275,6 +284,11 @@ public final class WorkerCommand implements Callable<Integer> {
     if (badId.isPresent()) {
       throw CommandLines.usage(spec, "--worker-id: " + badId.get() + ", got '" + workerId + "'");
     }
+    try {
+      SessionOptions.newBuilder().job(job).build();
+    } catch (IllegalArgumentException e) {
+      throw CommandLines.usage(spec, "--" + e.getMessage());
+    }
     ConnectionOptions.Settings settings = connection.resolve(env);
     return new WorkerOptions(
         settings,
@@ -290,7 +304,8 @@ public final class WorkerCommand implements Callable<Integer> {
         acquireTimeout,
         attempts,
         module,
-        memoryLimitMb);
+        memoryLimitMb,
+        job);
   }
 
   /** The URLs of {@code file}: one per line, blank lines and '#' comments skipped. */

@@ -24,6 +24,7 @@ import java.util.List;
  * @param attempts tries per URL when the site answers 429 or 503
  * @param module the WASM extractor module; empty for the broker's default
  * @param memoryLimitMb this worker's memory limit, reported to the broker; 0 for unknown
+ * @param job the crawl job the worker's session works for; empty for none
  */
 record WorkerOptions(
     ConnectionOptions.Settings connection,
@@ -39,7 +40,8 @@ record WorkerOptions(
     Duration acquireTimeout,
     int attempts,
     String module,
-    long memoryLimitMb) {
+    long memoryLimitMb,
+    String job) {
 
   WorkerOptions {
     urls = List.copyOf(urls);

@@ -89,6 +89,8 @@ class WorkerOptionsTest {
     assertThat(o.chromium()).isEqualTo(WorkerCommand.DEFAULT_CHROMIUM);
     assertThat(o.attempts()).isEqualTo(3);
     assertThat(o.brokers()).containsExactly("127.0.0.1:7433");
+    assertThat(o.job()).isEmpty();
+    assertThat(parse(Map.of(), concat(base(), "--job", "recrawl")).job()).isEqualTo("recrawl");
   }
 
   @Test
@@ -133,8 +135,10 @@ class WorkerOptionsTest {
     assertThat(run(Map.of(), concat(base(), "--frobnicate", "1"))).isEqualTo(2);
     assertThat(run(Map.of(), concat(base(), "--worker-id", "a b"))).isEqualTo(2);
     assertThat(run(Map.of(), concat(base(), "--worker-id", "w".repeat(129)))).isEqualTo(2);
+    assertThat(run(Map.of(), concat(base(), "--job", "Recrawl"))).isEqualTo(2);
 
     assertThat(err())
+        .contains("berth worker: --job: must be 1..64 lower-case letters")
         .contains("berth worker: --worker-id: must be printable ASCII without spaces, got 'a b'")
         .contains("berth worker: --worker-id: must be 1..128 characters")
         .contains("berth worker: --concurrency: must be 1..64, got 0")
