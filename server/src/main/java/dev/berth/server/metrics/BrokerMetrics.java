@@ -334,6 +334,14 @@ public final class BrokerMetrics implements BrokerListener, AcquireTimings, Stre
     jobs.granted(job, lease.kind());
   }
 
+  /**
+   * Not a grant: the lease keeps the id and token the run before granted it (a restart's state
+   * file, or a worker re-declaring it), so the grant counters, like {@code GetStatus}'s totals, do
+   * not count it again; the in-use gauges see it.
+   */
+  @Override
+  public void readmitted(Lease lease, String workerId, String job) {}
+
   @Override
   public void refused(AcquireSpec spec, Decision.Refused refusal, String job) {
     refusals.get(spec.kind()).get(refusal.reason()).inc();

@@ -14,6 +14,7 @@ import dev.berth.server.broker.Views;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.config.Policy;
 import dev.berth.server.http.HttpListener;
+import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
@@ -237,6 +238,51 @@ class MetricsScrapeTest {
     assertThat(m.value("berth_acquire_queue_wait_seconds", "kind", "pdf", "quantile", "0.99"))
         .isCloseTo(0.25, within(0.25 * 0.01));
     assertThat(m.help.get("berth_refusals_total")).contains("by kind and reason");
+  }
+
+  /**
+   * A lease a worker re-declares after a restart keeps its id and token: it was granted by the run
+   * before, so it is in use again but no grant, as GetStatus's totals count it.
+   */
+  @Test
+  void scrape_afterARestartTookBackADeclaredLease_showsItInUseButCountsNoGrant() throws Exception {
+    broker.close();
+    broker =
+        new Broker(
+            Policy.of(BrokerConfig.newBuilder().limit(ResourceKind.RENDER, 2).build()),
+            time,
+            2,
+            () -> 3,
+            LeaseIds.seeded(5),
+            HeapProbe.NONE);
+    broker.addListener(metrics);
+    Broker.Opened opened =
+        broker.open(
+            HelloSpec.validate(
+                "w1",
+                Map.of(),
+                0,
+                "s-old",
+                List.of(
+                    new HelloSpec.HeldLease(
+                        "l1",
+                        FencingTokens.firstTokenOf(1) + 5,
+                        ResourceKind.RENDER,
+                        "example.com",
+                        "",
+                        300))),
+            PRINCIPAL,
+            new RecordingSessionChannel());
+    assertThat(opened.resumed()).isTrue();
+
+    PrometheusText m = scrape();
+
+    assertThat(m.value("berth_leases_in_use", "kind", "render")).isEqualTo(1.0);
+    assertThat(m.value("berth_job_held", "crawl_job", "default", "kind", "render")).isEqualTo(1.0);
+    assertThat(broker.status().counters().grants()).isZero();
+    assertThat(m.value("berth_grants_total", "kind", "render")).isZero();
+    assertThat(m.value("berth_job_grants_total", "crawl_job", "default", "kind", "render"))
+        .isZero();
   }
 
   @Test
