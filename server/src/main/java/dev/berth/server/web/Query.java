@@ -34,20 +34,26 @@ final class Query {
       }
       int eq = pair.indexOf('=');
       String name = decode("query", eq < 0 ? pair : pair.substring(0, eq));
+      if (name.isEmpty()) {
+        // Nothing to name the field by: say what it was and what the endpoint takes.
+        throw WebError.invalid(
+            "query", "a parameter without a name ('" + pair + "'); " + takes(allowed));
+      }
       String value = eq < 0 ? "" : decode(name, pair.substring(eq + 1));
       if (!allowed.contains(name)) {
-        throw WebError.invalid(
-            name,
-            "unknown parameter; this endpoint takes "
-                + (allowed.isEmpty()
-                    ? "none"
-                    : String.join(", ", new java.util.TreeSet<>(allowed))));
+        throw WebError.invalid(name, "unknown parameter; " + takes(allowed));
       }
       if (params.put(name, value) != null) {
         throw WebError.invalid(name, "given more than once");
       }
     }
     return new Query(params);
+  }
+
+  /** The parameters an endpoint takes, in words. */
+  private static String takes(Set<String> allowed) {
+    return "this endpoint takes "
+        + (allowed.isEmpty() ? "none" : String.join(", ", new java.util.TreeSet<>(allowed)));
   }
 
   private static String decode(String field, String text) {

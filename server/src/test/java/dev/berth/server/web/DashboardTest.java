@@ -1200,6 +1200,21 @@ class DashboardTest {
     assertThat(error(stream).get("field").getAsString()).isEqualTo("since");
   }
 
+  /** {@code ?=5}: there is no name to give as the field, so the answer says what was sent. */
+  @Test
+  void findLeases_aParameterWithoutAName_is400SayingSo() throws Exception {
+    startOpen();
+
+    HttpResponse<String> nameless = get("/api/leases?limit=5&=5");
+
+    assertThat(nameless.statusCode()).isEqualTo(400);
+    assertThat(error(nameless).get("field").getAsString()).isEqualTo("query");
+    assertThat(error(nameless).get("message").getAsString())
+        .isEqualTo(
+            "query: a parameter without a name ('=5'); this endpoint takes after, host, job,"
+                + " kind, limit, session_id, worker");
+  }
+
   @Test
   void findLeases_withTokens_needsAnAdminBearer() throws Exception {
     start(tokens(), true, 2);
