@@ -133,6 +133,11 @@ public final class Daemon implements AutoCloseable {
               }
 
               @Override
+              public void changed(String detail) {
+                broker.limitsUpdated(detail);
+              }
+
+              @Override
               public void apply(Policy policy, DaemonSettings daemon) {
                 broker.updatePolicy(policy);
                 shutdownGrace = daemon.shutdownGrace();

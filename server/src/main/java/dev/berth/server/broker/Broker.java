@@ -882,6 +882,15 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * Tells every listener that an operator changed the policy ({@link
+   * BrokerListener#limitsUpdated}), after the change is in force: watchers see it as {@code
+   * limits_updated}, and so does the dashboard's feed, however it was made.
+   */
+  public void limitsUpdated(String detail) {
+    state.act((now, fx) -> state.tell(l -> l.limitsUpdated(detail), fx));
+  }
+
+  /**
    * Replaces the broker's policy live. Leases are kept: a lowered limit only stops new grants until
    * use falls below it; a raised one grants queued acquires at once.
    */

@@ -75,6 +75,12 @@ public interface BrokerListener {
   default void limitChanged(LimitChange change) {}
 
   /**
+   * An operator changed the policy: an {@code UpdateLimits} call, or a configuration reload that
+   * changed keys; {@code detail} says what, in words.
+   */
+  default void limitsUpdated(String detail) {}
+
+  /**
    * This broker started to lead its cluster ({@code leads}, with the fencing {@code epoch} it
    * grants from) or stopped leading it; {@code detail} says so in words.
    */

@@ -48,6 +48,13 @@ public final class ConfigReloader {
     default <T> T exclusive(Supplier<T> body) {
       return body.get();
     }
+
+    /**
+     * Told, after {@link #apply}, what a reload changed that operators watch for, in words ({@code
+     * config reload: pools.render.limit 8 -> 12}); not called when nothing but tokens changed. Does
+     * nothing by default.
+     */
+    default void changed(String detail) {}
   }
 
   /**
@@ -69,6 +76,9 @@ public final class ConfigReloader {
   }
 
   private static final Origin RUNNING = new Origin(Origin.Kind.RUNNING, "");
+
+  /** The keys of bearer tokens, whose changes a reload does not announce. */
+  private static final String AUTH_PREFIX = "auth.";
 
   private final ConfigSources sources;
   private final Target target;
@@ -127,6 +137,12 @@ public final class ConfigReloader {
       log.info("config reloaded from {}: nothing to change", from);
     } else {
       log.info("config reloaded from {}: {}", from, String.join(", ", changed));
+    }
+    // Watchers see a reload's changes as they see an UpdateLimits; which tokens changed is for the
+    // log only.
+    List<String> announced = changed.stream().filter(c -> !c.startsWith(AUTH_PREFIX)).toList();
+    if (!announced.isEmpty()) {
+      target.changed("config reload: " + String.join(", ", announced));
     }
     return new Result(true, changed, needsRestart, "");
   }

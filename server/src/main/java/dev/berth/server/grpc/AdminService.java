@@ -276,7 +276,7 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
         () -> {
           broker.changePolicy(current -> Protos.limits(current, request));
           String detail = Protos.describe(request);
-          events.limitsUpdated(detail);
+          broker.limitsUpdated(detail); // to watchers and the dashboard's feed
           audit("limits: " + detail);
           return UpdateLimitsResponse.newBuilder().setStatus(status()).build();
         });

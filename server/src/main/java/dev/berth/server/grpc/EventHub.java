@@ -170,8 +170,9 @@ final class EventHub implements BrokerListener {
     }
   }
 
-  /** An operator changed limits. */
-  void limitsUpdated(String detail) {
+  /** An operator changed limits (an {@code UpdateLimits} call or a reload). */
+  @Override
+  public void limitsUpdated(String detail) {
     if (!quiet()) {
       publish(Protos.limitsUpdated(detail));
     }

@@ -218,6 +218,11 @@ final class DashboardFeed implements BrokerListener {
     add("limits_updated", "", "", null, () -> change.describe(lower(change.kind())));
   }
 
+  @Override
+  public void limitsUpdated(String detail) {
+    add("limits_updated", "", "", null, () -> detail);
+  }
+
   private static String pressureType(PressureLevel to) {
     return to == PressureLevel.NONE ? "pressure_off" : "pressure_on";
   }

@@ -45,6 +45,10 @@ class ConfigReloaderTest {
   private final FakeTimeSource time = new FakeTimeSource();
   private final Map<String, String> env = new HashMap<>();
   private final List<DaemonSettings> applied = new ArrayList<>();
+
+  /** What the broker's listeners were told an operator changed, as watchers see it. */
+  private final List<String> limitsUpdated = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   private volatile Runnable onPolicyRead = () -> {};
   private Path file;
   private Broker broker;
@@ -56,6 +60,13 @@ class ConfigReloaderTest {
     ConfigSources sources = ConfigSources.of(file, () -> env, List.of(flags));
     BerthConfig config = sources.load();
     broker = new Broker(config.policy(), time, 1, () -> 2, LeaseIds.seeded(7), HeapProbe.NONE);
+    broker.addListener(
+        new dev.berth.server.broker.BrokerListener() {
+          @Override
+          public void limitsUpdated(String detail) {
+            limitsUpdated.add(detail);
+          }
+        });
     reloader =
         new ConfigReloader(
             sources,
@@ -76,6 +87,11 @@ class ConfigReloaderTest {
               public void apply(Policy policy, DaemonSettings daemon) {
                 broker.updatePolicy(policy);
                 applied.add(daemon);
+              }
+
+              @Override
+              public void changed(String detail) {
+                broker.limitsUpdated(detail); // as the daemon does
               }
             });
   }
@@ -355,6 +371,32 @@ class ConfigReloaderTest {
         + ", roles: "
         + roles
         + "}\n";
+  }
+
+  /**
+   * A reload that changes limits is announced as an UpdateLimits is (berth watch's limits_updated,
+   * the dashboard's feed); one that changes nothing, or tokens only, is not.
+   */
+  @Test
+  void reload_changedLimits_announcedToWatchers_tokensAndNoChangeNot() throws IOException {
+    start(
+        "pools:\n  render:\n    limit: 2\n"
+            + "auth:\n  tokens:\n"
+            + tokenEntry("a", "t-a", "[admin]"));
+
+    rewrite(
+        "pools:\n  render:\n    limit: 4\n"
+            + "auth:\n  tokens:\n"
+            + tokenEntry("a", "t-a2", "[admin]"));
+    reloader.reload();
+    reloader.reload(); // nothing changed since
+    rewrite(
+        "pools:\n  render:\n    limit: 4\n"
+            + "auth:\n  tokens:\n"
+            + tokenEntry("a", "t-a3", "[admin]"));
+    reloader.reload(); // a token only
+
+    assertThat(limitsUpdated).containsExactly("config reload: pools.render.limit 2 -> 4");
   }
 
   @Test

@@ -380,6 +380,27 @@ class DashboardTest {
     assertThat(state.getAsJsonArray("history")).isNotEmpty();
   }
 
+  /**
+   * An operator's change of limits (an UpdateLimits call or a reload, which the broker announces)
+   * shows in the feed as watchers see it, not only degradation's.
+   */
+  @Test
+  void state_afterAnOperatorChangedLimits_theFeedShowsIt() throws Exception {
+    startOpen();
+
+    broker.limitsUpdated("config reload: pools.render.limit 2 -> 4");
+
+    JsonObject last = lastEvent(json(get("/api/state")));
+    assertThat(last.get("type").getAsString()).isEqualTo("limits_updated");
+    assertThat(last.get("detail").getAsString())
+        .isEqualTo("config reload: pools.render.limit 2 -> 4");
+  }
+
+  private static JsonObject lastEvent(JsonObject state) {
+    com.google.gson.JsonArray events = state.getAsJsonArray("events");
+    return events.get(events.size() - 1).getAsJsonObject();
+  }
+
   @Test
   void state_withTokens_needsAnAdminBearer() throws Exception {
     start(tokens(), true, 2);
