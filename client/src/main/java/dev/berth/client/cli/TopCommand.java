@@ -56,13 +56,20 @@ final class TopCommand extends Commands.AdminCommand {
   static final String SHOW_CURSOR = "\033[?25h";
 
   /** A burst of events redraws once: the drawing waits this long for the rest of it. */
-  private static final Duration SETTLE = Duration.ofMillis(100);
+  static final Duration SETTLE = Duration.ofMillis(100);
+
+  /**
+   * Changes redraw at most once in this long (or in {@code --interval}, when shorter): a busy
+   * broker reports changes all the time, and every frame reads the status and every session.
+   */
+  static final Duration CHANGE_GAP = Duration.ofSeconds(1);
 
   private static final int CTRL_C = 3;
 
   private enum Wake {
     TICK,
     CHANGE,
+    RESIZE,
     QUIT
   }
 
@@ -112,7 +119,7 @@ final class TopCommand extends Commands.AdminCommand {
     Context.CancellableContext watching = Context.current().withCancellation();
     Attributes saved = terminal.enterRawMode();
     terminal.handle(Terminal.Signal.INT, signal -> wake.add(Wake.QUIT));
-    terminal.handle(Terminal.Signal.WINCH, signal -> wake.add(Wake.CHANGE));
+    terminal.handle(Terminal.Signal.WINCH, signal -> wake.add(Wake.RESIZE));
     Thread keys = daemon("berth-top-keys", () -> readKeys(terminal.reader(), wake));
     Thread events = daemon("berth-top-events", () -> watching.run(() -> watch(broker, wake)));
     out.print(HIDE_CURSOR);
@@ -120,11 +127,21 @@ final class TopCommand extends Commands.AdminCommand {
       keys.start();
       events.start();
       while (true) {
+        long drawnAt = System.nanoTime();
         out.print(CLEAR + frame(broker).replace("\n", "\r\n"));
         out.flush();
         Wake why = wake.poll(interval.toMillis(), TimeUnit.MILLISECONDS);
         if (why == Wake.CHANGE) {
-          Thread.sleep(SETTLE.toMillis()); // let the rest of a burst arrive
+          // Let the rest of a burst arrive, and keep a busy broker's changes to one frame a gap;
+          // a key still quits at once.
+          long until =
+              System.nanoTime()
+                  + changeDelay(Duration.ofNanos(System.nanoTime() - drawnAt), interval).toNanos();
+          for (long left = until - System.nanoTime(); left > 0; left = until - System.nanoTime()) {
+            if (wake.poll(left, TimeUnit.NANOSECONDS) == Wake.QUIT) {
+              return ExitCode.OK;
+            }
+          }
         }
         List<Wake> pending = new ArrayList<>();
         wake.drainTo(pending);
@@ -147,6 +164,17 @@ final class TopCommand extends Commands.AdminCommand {
         err.println("berth top: closing the terminal: " + e.getMessage());
       }
     }
+  }
+
+  /**
+   * How long a redraw a change asked for waits, {@code sinceDraw} after the last frame began:
+   * {@link #SETTLE} for the rest of a burst, and at least until {@link #CHANGE_GAP} (or {@code
+   * interval}, when shorter) has passed since that frame.
+   */
+  static Duration changeDelay(Duration sinceDraw, Duration interval) {
+    Duration gap = interval.compareTo(CHANGE_GAP) < 0 ? interval : CHANGE_GAP;
+    Duration left = gap.minus(sinceDraw);
+    return left.compareTo(SETTLE) > 0 ? left : SETTLE;
   }
 
   /** The status and the sessions now, as one frame. */

@@ -130,6 +130,25 @@ class TopTest {
             """);
   }
 
+  /**
+   * A busy broker reports changes all the time: a frame reads the status and every session, so
+   * changes redraw at most once a second (or once an --interval, when shorter), a burst settling
+   * first; the interval alone still redraws on time.
+   */
+  @Test
+  void changeDelay_keepsRedrawsOnChangesToOneASecond() {
+    Duration twoSeconds = Duration.ofSeconds(2);
+
+    assertThat(TopCommand.changeDelay(Duration.ofMillis(50), twoSeconds))
+        .isEqualTo(Duration.ofMillis(950));
+    assertThat(TopCommand.changeDelay(Duration.ofMillis(950), twoSeconds))
+        .isEqualTo(TopCommand.SETTLE);
+    assertThat(TopCommand.changeDelay(Duration.ofSeconds(5), twoSeconds))
+        .isEqualTo(TopCommand.SETTLE);
+    assertThat(TopCommand.changeDelay(Duration.ofMillis(50), Duration.ofMillis(400)))
+        .isEqualTo(Duration.ofMillis(350));
+  }
+
   @Test
   void bar_overOrWithoutEffectiveLimit_saysSo() {
     assertThat(Top.bar(0, 8)).isEqualTo("[" + ".".repeat(Top.BAR) + "]");
