@@ -21,6 +21,7 @@ import dev.berth.proto.v1.TransferLeadershipResponse;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
 import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.HostName;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.broker.Views;
@@ -139,7 +140,8 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
               request.getKindValue() == 0 ? null : Protos.requireKind(request.getKind(), "kind");
           AcquireSpec.requireId("worker_id", request.getWorkerId(), false);
           AcquireSpec.requireId("session_id", request.getSessionId(), false);
-          String host = request.getHost().toLowerCase(java.util.Locale.ROOT);
+          // Read as a lease's host is (lower case, IDN in ASCII), so a filter names what it lists.
+          String host = HostName.ofHost(request.getHost(), "host");
           List<Views.LeaseInfo> page =
               reads()
                   .leases(

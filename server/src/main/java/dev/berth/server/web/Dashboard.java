@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import dev.berth.common.Durations;
 import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.HostName;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.broker.LeaseCursor;
 import dev.berth.server.broker.Views;
@@ -487,10 +488,12 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     String worker = query.get("worker");
     AcquireSpec.requireId("worker", worker, false);
     String job = job(query.get("job"));
-    String host = query.get("host").toLowerCase(Locale.ROOT);
+    String host = query.get("host");
     if (host.length() > MAX_HOST_LENGTH) {
       throw WebError.invalid("host", "longer than " + MAX_HOST_LENGTH + " characters");
     }
+    // Read as a lease's host is (lower case, IDN in ASCII), so a filter names what it lists.
+    host = HostName.ofHost(host, "host");
     ResourceKind kind = query.get("kind").isEmpty() ? null : kind(query.get("kind"));
     LeaseCursor after = after(query.get("after"));
     int limit = limit(query.get("limit"));

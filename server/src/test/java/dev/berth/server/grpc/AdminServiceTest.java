@@ -68,6 +68,7 @@ import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -733,6 +734,25 @@ class AdminServiceTest {
                     .setHost("a.example.com")))
         .containsExactly(theirsToo.getLeaseId());
     assertThat(leaseIds(ListLeasesRequest.newBuilder().setWorkerId("nobody"))).isEmpty();
+  }
+
+  /**
+   * A lease names its host as an acquire's URL gives it (lower case, IDN in ASCII): a filter with a
+   * host written otherwise finds it, and one that is no host alone is refused, not answered empty.
+   */
+  @Test
+  void listLeases_byHost_readAsAnAcquiresHostIs_badHostInvalidArgument() {
+    Lease idn = render(session, "https://bücher.example/1");
+
+    assertThat(idn.getHost()).isEqualTo("xn--bcher-kva.example");
+    assertThat(leaseIds(ListLeasesRequest.newBuilder().setHost("BÜCHER.example")))
+        .containsExactly(idn.getLeaseId());
+    StatusRuntimeException bad =
+        org.assertj.core.api.Assertions.catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> admin.listLeases(ListLeasesRequest.newBuilder().setHost("a b").build()));
+    assertThat(bad.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(bad.getStatus().getDescription()).startsWith("host: ");
   }
 
   private List<String> leaseIds(ListLeasesRequest.Builder request) {

@@ -242,10 +242,13 @@ class DashboardTest {
   }
 
   private Lease acquire(String session) {
+    return acquire(session, "https://example.com/a");
+  }
+
+  private Lease acquire(String session, String url) {
     RecordingAcquireCallback callback = new RecordingAcquireCallback();
     broker.acquire(
-        AcquireSpec.validate(
-            session, ResourceKind.RENDER, "https://example.com/a", "", null, "", 0, 0),
+        AcquireSpec.validate(session, ResourceKind.RENDER, url, "", null, "", 0, 0),
         PRINCIPAL,
         callback);
     return callback.granted();
@@ -1219,6 +1222,26 @@ class DashboardTest {
         .isEqualTo("bogus: unknown parameter; this endpoint takes none");
     assertThat(stream.statusCode()).isEqualTo(400);
     assertThat(error(stream).get("field").getAsString()).isEqualTo("since");
+  }
+
+  /**
+   * A lease names its host as an acquire's URL gives it (lower case, IDN in ASCII): the finder
+   * finds it by the host as written, and a host that is not a host alone is a 400, not no leases.
+   */
+  @Test
+  void findLeases_byHost_readAsAnAcquiresHostIs_aBadHostIs400() throws Exception {
+    startOpen();
+    Lease idn =
+        acquire(openSession(new RecordingSessionChannel()), "https://b\u00fccher.example/a");
+
+    JsonObject found = json(get("/api/leases?host=B%C3%9CCHER.example"));
+    HttpResponse<String> bad = get("/api/leases?host=a%20b");
+
+    assertThat(found.getAsJsonArray("leases")).hasSize(1);
+    assertThat(found.getAsJsonArray("leases").get(0).getAsJsonObject().get("id").getAsString())
+        .isEqualTo(idn.id());
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(error(bad).get("field").getAsString()).isEqualTo("host");
   }
 
   /** {@code ?=5}: there is no name to give as the field, so the answer says what was sent. */
