@@ -422,10 +422,11 @@ final class DashboardJson {
   }
 
   /**
-   * A fencing token as the number it is: a {@code uint64} on the wire, which a Java {@code long}
-   * shows as negative once the epoch reaches 2^23.
+   * A fencing token as a decimal string, as protobuf's JSON mapping writes a {@code uint64}: a
+   * JavaScript number holds integers exactly only up to 2^53, which a token passes from epoch 2^13
+   * (the epoch is its top bits), and a Java {@code long} shows as negative from epoch 2^23.
    */
-  private static Number unsigned(long token) {
-    return token >= 0 ? token : new java.math.BigInteger(Long.toUnsignedString(token));
+  private static String unsigned(long token) {
+    return Long.toUnsignedString(token);
   }
 }

@@ -9,9 +9,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class DashboardJsonTest {
-  /** A token is a uint64: one of an epoch of 2^23 or more is not shown negative. */
+  /**
+   * A token is a uint64: one of an epoch of 2^23 or more is not shown negative, and it is a string,
+   * since a JavaScript number rounds integers above 2^53 (from epoch 2^13).
+   */
   @Test
-  void found_aTokenAboveTheLargestLong_writtenAsItsUnsignedNumber() {
+  void found_aTokenAboveTheLargestLong_writtenAsItsUnsignedDecimalString() {
     Lease lease = new Lease("l-1", ResourceKind.PDF, -1L, "s1", "", "", "", 64, 0, 1_000);
 
     String json =
@@ -22,6 +25,6 @@ class DashboardJsonTest {
                 new DashboardJson.Wall(0))
             .toString();
 
-    assertThat(json).contains("\"fencing_token\":18446744073709551615");
+    assertThat(json).contains("\"fencing_token\":\"18446744073709551615\"");
   }
 }
