@@ -59,10 +59,18 @@ final class EventHub implements BrokerListener {
   /** Registers a watcher for the call's lifetime. */
   void watch(WatchEventsRequest request, StreamObserver<BrokerEvent> responses) {
     Set<BrokerEventType> types = EnumSet.noneOf(BrokerEventType.class);
-    for (BrokerEventType type : request.getTypesList()) {
+    for (int i = 0; i < request.getTypesCount(); i++) {
+      BrokerEventType type = request.getTypes(i);
       if (type == BrokerEventType.BROKER_EVENT_TYPE_UNSPECIFIED
           || type == BrokerEventType.UNRECOGNIZED) {
-        throw BrokerException.invalid("types", "must list known event types only");
+        throw BrokerException.invalid(
+            "types",
+            "must list known event types only; entry "
+                + i
+                + " is "
+                + (type == BrokerEventType.UNRECOGNIZED
+                    ? "the unknown value " + request.getTypesValue(i)
+                    : type.name()));
       }
       types.add(type);
     }

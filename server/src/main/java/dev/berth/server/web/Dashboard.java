@@ -412,14 +412,15 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
     switch (path) {
       case "/api/state" -> {
         requireMethod(exchange, "GET");
+        WebAccess.Grant grant = access.read(exchange); // a caller without a token learns no more
         Query.parse(exchange.getRequestURI().getRawQuery(), Set.of());
-        WebAccess.Grant grant = access.read(exchange);
         answerJson(exchange, 200, state(grant));
       }
       case "/api/stream" -> {
         requireMethod(exchange, "GET");
+        WebAccess.Grant grant = access.read(exchange);
         Query.parse(exchange.getRequestURI().getRawQuery(), Set.of());
-        stream(exchange, access.read(exchange));
+        stream(exchange, grant);
       }
       case "/api/leases" -> {
         requireMethod(exchange, "GET");

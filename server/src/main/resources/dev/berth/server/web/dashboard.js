@@ -452,9 +452,10 @@
       leasesLine.textContent = '';
       leasesLine.dataset.truncated = false;
     } else {
-      $('sessions-line').textContent = total + ' live (' +
+      // "live" and "disconnected" as berth status and berth top say them (BrokerStatus.sessions).
+      $('sessions-line').textContent = total + ' sessions (' +
           (view.source === 'replica' ? 'as replicated: connections are known to the leader only'
-                                     : s.sessions_connected + ' connected, ' + s.sessions_disconnected + ' reconnecting') +
+                                     : s.sessions_connected + ' live, ' + s.sessions_disconnected + ' disconnected') +
           ')' + (s.sessions.length < total ? '; the first ' + s.sessions.length + ' by id are shown' : '');
       var truncated = s.leases_shown < s.leases_total;
       leasesLine.dataset.truncated = truncated;

@@ -64,6 +64,7 @@ import dev.berth.proto.v1.SessionInfo;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
+import dev.berth.proto.v1.WatchEventsRequest;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.jobs.JobsConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
@@ -1467,13 +1468,25 @@ class AdminServiceTest {
   @Test
   void watchEvents_unspecifiedType_invalidArgumentAndNotTracked() {
     WatchRecorder watch =
-        WatchRecorder.open(adminAsync, BrokerEventType.BROKER_EVENT_TYPE_UNSPECIFIED);
+        WatchRecorder.open(
+            adminAsync, BROKER_EVENT_TYPE_GRANTED, BrokerEventType.BROKER_EVENT_TYPE_UNSPECIFIED);
 
     Status status = watch.status();
 
     assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(status.getDescription()).startsWith("types:");
+    assertThat(status.getDescription())
+        .isEqualTo(
+            "types: must list known event types only; entry 1 is BROKER_EVENT_TYPE_UNSPECIFIED");
     assertThat(b.server.events().watchers()).isZero();
+  }
+
+  @Test
+  void watchEvents_typeThisBrokerDoesNotKnow_namesItsNumber() {
+    WatchRecorder watch =
+        WatchRecorder.open(adminAsync, WatchEventsRequest.newBuilder().addTypesValue(999).build());
+
+    assertThat(watch.status().getDescription())
+        .isEqualTo("types: must list known event types only; entry 0 is the unknown value 999");
   }
 
   @Test

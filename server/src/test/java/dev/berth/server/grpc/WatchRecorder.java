@@ -39,8 +39,13 @@ final class WatchRecorder implements ClientResponseObserver<WatchEventsRequest, 
 
   /** A watcher that reads every event as it comes. */
   static WatchRecorder open(BrokerAdminGrpc.BrokerAdminStub stub, BrokerEventType... types) {
+    return open(stub, request(types));
+  }
+
+  /** A watcher that reads everything, opened with {@code request} as it is. */
+  static WatchRecorder open(BrokerAdminGrpc.BrokerAdminStub stub, WatchEventsRequest request) {
     WatchRecorder recorder = new WatchRecorder(true);
-    stub.watchEvents(request(types), recorder);
+    stub.watchEvents(request, recorder);
     return recorder;
   }
 

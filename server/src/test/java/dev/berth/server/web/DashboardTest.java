@@ -426,6 +426,17 @@ class DashboardTest {
   }
 
   @Test
+  void stateAndStream_withTokens_aBadQueryWithoutATokenIs401_likeTheLeaseFinder() throws Exception {
+    start(tokens(), true, 2);
+
+    assertThat(get("/api/state?x=1").statusCode()).isEqualTo(401);
+    assertThat(get("/api/stream?x=1").statusCode()).isEqualTo(401);
+    assertThat(get("/api/leases?x=1").statusCode()).isEqualTo(401);
+    assertThat(get("/api/state?x=1", "Authorization", "Bearer " + ADMIN).statusCode())
+        .isEqualTo(400);
+  }
+
+  @Test
   void replaceTokens_appliesToTheNextRequest() throws Exception {
     start(TokenRegistry.of(List.of()), true, 2);
     assertThat(get("/api/state").statusCode()).isEqualTo(200);
