@@ -131,26 +131,46 @@ public final class AdmissionController {
    */
   private record RateRule(HostRateLimiter limiter, String host, String job, int tokens, long now)
       implements Admission.DetailCapture, Supplier<String> {
-    /** The key of the rule. */
+    /**
+     * The key of the rule: its rate, or its burst when a bundle needs more tokens at once than the
+     * burst holds, so that only a larger burst can let it through.
+     */
     @Override
     public String get() {
-      return job == null
-          ? limiter.ruleKey(host)
-          : JobsConfig.Keys.hostRate(job, limiter.patternOf(host));
+      boolean aboveBurst = aboveBurst();
+      if (job == null) {
+        return aboveBurst ? limiter.burstKey(host) : limiter.ruleKey(host);
+      }
+      String pattern = limiter.patternOf(host);
+      return aboveBurst
+          ? JobsConfig.Keys.hostBurst(job, pattern)
+          : JobsConfig.Keys.hostRate(job, pattern);
     }
 
     @Override
     public Supplier<String> capture() {
       Supplier<String> state = limiter.capture(host, now);
+      String need = tokens == 1 ? "" : need(tokens, limiter.ruleOf(host).burst());
       if (job != null) {
-        return () -> "job " + job + " " + state.get() + need(tokens);
+        return () -> "job " + job + " " + state.get() + need;
       }
-      return tokens == 1 ? state : () -> state.get() + need(tokens);
+      return tokens == 1 ? state : () -> state.get() + need;
+    }
+
+    /** Whether the bundle needs more tokens at once than the rule's burst (never for one). */
+    private boolean aboveBurst() {
+      return tokens > 1 && tokens > limiter.ruleOf(host).burst();
     }
   }
 
-  private static String need(int tokens) {
-    return tokens == 1 ? "" : " (this bundle needs " + tokens + " of its tokens at once)";
+  private static String need(int tokens, int burst) {
+    String need = " (this bundle needs " + tokens + " of its tokens at once";
+    return tokens <= burst
+        ? need + ")"
+        : need
+            + ", more than the burst of "
+            + burst
+            + ": it can be granted only once the burst is raised)";
   }
 
   /** The memory facts for one session's RENDER/PDF acquires. */

@@ -68,7 +68,7 @@ public final class JobsConfig {
     }
 
     /** The key of one host rule's burst: {@code jobs.NAME.hosts['PATTERN'].burst}. */
-    static String hostBurst(String name, String pattern) {
+    public static String hostBurst(String name, String pattern) {
       return hostRule(name, pattern) + ".burst";
     }
 

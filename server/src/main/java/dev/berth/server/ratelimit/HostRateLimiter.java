@@ -141,17 +141,32 @@ public final class HostRateLimiter {
    * rate_limit.default_rate} or {@code rate_limit.hosts['PATTERN'].rate}.
    */
   public String ruleKey(String host) {
-    HostBucket b = find(host);
-    HostRule rule = b == null ? config.ruleFor(host) : b.rule;
+    HostRule rule = ruleOf(host);
     return rule.isDefault()
         ? RateLimitConfig.Keys.DEFAULT_RATE
         : RateLimitConfig.Keys.HOSTS + "['" + rule.pattern() + "'].rate";
   }
 
+  /**
+   * The key of the burst that governs {@code host}: {@code rate_limit.default_burst} or {@code
+   * rate_limit.hosts['PATTERN'].burst}, which a bundle needing more tokens at once exceeds.
+   */
+  public String burstKey(String host) {
+    HostRule rule = ruleOf(host);
+    return rule.isDefault()
+        ? RateLimitConfig.Keys.DEFAULT_BURST
+        : RateLimitConfig.Keys.HOSTS + "['" + rule.pattern() + "'].burst";
+  }
+
   /** The pattern of the rule that governs {@code host}, {@code *} for the default. */
   public String patternOf(String host) {
+    return ruleOf(host).pattern();
+  }
+
+  /** The rule that governs {@code host} now: its bucket's, else the configured one. */
+  public HostRule ruleOf(String host) {
     HostBucket b = find(host);
-    return (b == null ? config.ruleFor(host) : b.rule).pattern();
+    return b == null ? config.ruleFor(host) : b.rule;
   }
 
   /**

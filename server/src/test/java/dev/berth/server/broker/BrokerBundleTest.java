@@ -15,10 +15,13 @@ import dev.berth.server.admission.RecordingBundleCallback;
 import dev.berth.server.admission.RefusalReason;
 import dev.berth.server.broker.BrokerHarness.Worker;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.Policy;
 import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.ratelimit.RateLimitConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,6 +89,30 @@ class BrokerBundleTest {
       assertThat(refused.refusal().rule()).isEqualTo("pools.pdf.limit");
       assertThat(h.broker.inUse(RENDER)).isZero();
       assertThat(h.broker.leases()).hasSize(1);
+    }
+  }
+
+  @Test
+  void acquireBundle_moreTokensOfOneHostThanItsBurst_refusedNamingTheBurst() {
+    Policy policy =
+        Policy.of(config().build())
+            .withRateLimit(RateLimitConfig.newBuilder().host("example.com", 0.2, 1).build());
+    try (BrokerHarness h = new BrokerHarness(policy, HeapProbe.NONE)) {
+      Worker a = h.open("a");
+
+      BundleDecision.Refused refused = acquire(h, bundle(a, null, "", RENDER, RENDER)).refused();
+
+      assertThat(refused.refusal().reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+      assertThat(refused.refusal().rule()).isEqualTo("rate_limit.hosts['example.com'].burst");
+      assertThat(refused.refusal().detail())
+          .endsWith(
+              "(this bundle needs 2 of its tokens at once, more than the burst of 1: it can be"
+                  + " granted only once the burst is raised)");
+      assertThat(h.broker.leases()).isEmpty();
+      // A bundle within the burst names the rate, as before.
+      assertThat(acquire(h, bundle(a, null, "", RENDER, PDF)).granted()).hasSize(2);
+      BundleDecision.Refused later = acquire(h, bundle(a, null, "", RENDER, WASM)).refused();
+      assertThat(later.refusal().rule()).isEqualTo("rate_limit.hosts['example.com'].rate");
     }
   }
 
