@@ -5,9 +5,11 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.ratelimit.HostStatus;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
@@ -109,10 +111,37 @@ public final class Views {
       String workerId,
       String afterId,
       int limit) {
-    return all.filter(s -> workerId.isEmpty() || worker.apply(s).equals(workerId))
-        .filter(s -> afterId.isEmpty() || id.apply(s).compareTo(afterId) > 0)
-        .sorted(Comparator.comparing(id))
-        .limit(limit);
+    return smallest(
+        all.filter(s -> workerId.isEmpty() || worker.apply(s).equals(workerId))
+            .filter(s -> afterId.isEmpty() || id.apply(s).compareTo(afterId) > 0),
+        Comparator.comparing(id),
+        limit)
+        .stream();
+  }
+
+  /**
+   * The {@code limit} smallest of {@code all} by {@code order}, in that order. One pass with a heap
+   * of at most {@code limit}: a page of 100 sessions out of 10,000 costs about one comparison per
+   * session, where sorting them all (which callers under the broker's lock did) costs a dozen each.
+   */
+  static <T> List<T> smallest(Stream<T> all, Comparator<T> order, int limit) {
+    if (limit <= 0) {
+      return List.of();
+    }
+    Comparator<T> largestFirst = order.reversed();
+    PriorityQueue<T> kept = new PriorityQueue<>(Math.min(limit, 1024), largestFirst);
+    all.forEach(
+        t -> {
+          if (kept.size() < limit) {
+            kept.add(t);
+          } else if (order.compare(t, kept.peek()) < 0) {
+            kept.poll();
+            kept.add(t);
+          }
+        });
+    List<T> sorted = new ArrayList<>(kept);
+    sorted.sort(order);
+    return sorted;
   }
 
   /** One live lease and the worker holding it. */
