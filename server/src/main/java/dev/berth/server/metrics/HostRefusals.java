@@ -26,6 +26,12 @@ final class HostRefusals {
   private final Map<String, Counter> byHost = new ConcurrentHashMap<>();
   private final Counter other;
 
+  /**
+   * Set once every series is taken: from then on a host without one counts as other without taking
+   * this object's monitor, which a flood of refusals for new hosts would otherwise queue on.
+   */
+  private volatile boolean full;
+
   HostRefusals(MetricRegistry registry, MetricFamilies families, int series) {
     this.registry = registry;
     this.families = families;
@@ -36,7 +42,7 @@ final class HostRefusals {
   void refused(String host) {
     Counter counter = byHost.get(host);
     if (counter == null) {
-      counter = admit(host);
+      counter = full ? other : admit(host);
     }
     counter.inc();
   }
@@ -46,11 +52,16 @@ final class HostRefusals {
     if (counter != null) {
       return counter;
     }
-    if (byHost.size() >= series || host.equals(OTHER) || families.taken(name(host))) {
-      return other; // full, or the host's sanitised name collides with another series
+    if (byHost.size() >= series) {
+      full = true;
+      return other;
+    }
+    if (host.equals(OTHER) || families.taken(name(host))) {
+      return other; // the host's sanitised name collides with another series
     }
     counter = register(host);
     byHost.put(host, counter);
+    full = byHost.size() >= series;
     return counter;
   }
 
