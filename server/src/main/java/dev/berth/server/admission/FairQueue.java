@@ -2,11 +2,14 @@ package dev.berth.server.admission;
 
 import dev.berth.server.lease.ResourceKind;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
@@ -86,13 +89,35 @@ public final class FairQueue {
 
   /** Adds a waiter to its job's lane. */
   public void add(Waiter<?> waiter) {
+    add(waiter, false);
+  }
+
+  /**
+   * Files {@code waiters} again from scratch, after the jobs changed (a waiter may now run as
+   * another job). A job that was waiting here before keeps its virtual time, and with it the place
+   * it had earned by being passed over (at most {@link #LAG}); only a job that was not waiting here
+   * starts level with the queue, as one back from idle does. The jobs' waiting counts are the
+   * caller's to reset first ({@link Jobs#resetCounts}).
+   */
+  public void refile(Collection<Waiter<?>> waiters) {
+    Set<Job> wasWaiting = new HashSet<>(lanes.keySet());
+    lanes.clear();
+    size = 0;
+    for (Waiter<?> waiter : waiters) {
+      add(waiter, wasWaiting.contains(waiter.job()));
+    }
+  }
+
+  private void add(Waiter<?> waiter, boolean keepsItsTime) {
     Job job = waiter.job();
     Lane lane = lanes.get(job);
     if (lane == null) {
       lane = new Lane(job);
       lanes.put(job, lane);
-      // Back from idle: no credit for the time it did not compete.
-      job.tag(kind, Math.max(job.tag(kind), virtualTime));
+      if (!keepsItsTime) {
+        // Back from idle: no credit for the time it did not compete.
+        job.tag(kind, Math.max(job.tag(kind), virtualTime));
+      }
     }
     if (lane.waiters.add(waiter)) {
       size++;
@@ -134,15 +159,6 @@ public final class FairQueue {
       all.addAll(lane.waiters);
     }
     return all;
-  }
-
-  /**
-   * Empties the queue, e.g. before a reload re-files every waiter; the jobs' waiting counts are the
-   * caller's to reset ({@link Jobs#resetCounts}).
-   */
-  public void clear() {
-    lanes.clear();
-    size = 0;
   }
 
   // ------------------------------------------------------------ one pass of a pump

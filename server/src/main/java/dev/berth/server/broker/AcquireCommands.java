@@ -882,9 +882,6 @@ final class AcquireCommands {
   @GuardedBy("state.lock")
   void refileJobs() {
     Set<Waiter<?>> waiting = allWaiters();
-    for (FairQueue queue : queues.values()) {
-      queue.clear();
-    }
     state.jobs.resetCounts();
     for (Session session : state.sessions.all()) {
       session.job(state.jobs.resolve(session.requestedJob()));
@@ -895,6 +892,10 @@ final class AcquireCommands {
         holder.job().leaseCounted(lease.kind());
       }
     }
+    Map<ResourceKind, List<Waiter<?>>> byKind = new EnumMap<>(ResourceKind.class);
+    for (ResourceKind kind : ResourceKind.values()) {
+      byKind.put(kind, new ArrayList<>());
+    }
     for (Waiter<?> waiter : waiting) {
       Session session = state.sessions.get(waiter.request().sessionId());
       waiter.job(
@@ -903,10 +904,11 @@ final class AcquireCommands {
               : state.jobs.resolve(dev.berth.server.jobs.JobsConfig.DEFAULT_JOB));
       for (ResourceKind kind : ResourceKind.values()) {
         if (waiter.wants(kind)) {
-          queues.get(kind).add(waiter);
+          byKind.get(kind).add(waiter);
         }
       }
       waiter.job().placeTaken();
     }
+    byKind.forEach((kind, waiters) -> queues.get(kind).refile(waiters));
   }
 }

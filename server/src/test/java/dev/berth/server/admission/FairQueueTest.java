@@ -54,6 +54,25 @@ class FairQueueTest {
     return served;
   }
 
+  /**
+   * One pass of the pump in which {@code blockedJob}'s waiter cannot be granted (say, its host has
+   * no token), so it is passed over and the next lane is served; the job served.
+   */
+  private String servePassingOver(String blockedJob, long pass) {
+    FairQueue.Lane lane = queue.next(pass);
+    if (lane.job().name().equals(blockedJob)) {
+      queue.cursor(lane, pass).next();
+      queue.exhausted(lane, pass);
+      lane = queue.next(pass);
+    }
+    Iterator<Waiter<?>> cursor = queue.cursor(lane, pass);
+    Waiter<?> w = cursor.next();
+    queue.removeCurrent(lane, cursor);
+    queue.charge(w.job(), true);
+    queue.endPass(pass);
+    return w.job().name();
+  }
+
   @Test
   void waiters_oneJobMixedPriorities_higherFirstThenFifo() {
     queue.add(waiter("a", 1));
@@ -180,27 +199,13 @@ class FairQueueTest {
 
   @Test
   void endPass_jobPassedOverMany_keepsItsPlaceButAtMostLagBehind() {
-    Waiter<Decision> blocked = waiter("a", 0);
-    queue.add(blocked);
+    queue.add(waiter("a", 0));
     for (int i = 0; i < 10; i++) {
       queue.add(waiter("b", 0));
     }
     Map<String, Integer> count = new HashMap<>();
     for (long pass = 0; pass < 8; pass++) {
-      // a's only waiter cannot be granted (say, its host has no token): it is passed over.
-      FairQueue.Lane lane = queue.next(pass);
-      if (lane.job().name().equals("a")) {
-        Iterator<Waiter<?>> cursor = queue.cursor(lane, pass);
-        cursor.next();
-        queue.exhausted(lane, pass);
-        lane = queue.next(pass);
-      }
-      Iterator<Waiter<?>> cursor = queue.cursor(lane, pass);
-      Waiter<?> w = cursor.next();
-      queue.removeCurrent(lane, cursor);
-      queue.charge(w.job(), true);
-      queue.endPass(pass);
-      count.merge(w.job().name(), 1, Integer::sum);
+      count.merge(servePassingOver("a", pass), 1, Integer::sum);
     }
 
     assertThat(count).containsEntry("b", 8);
@@ -208,6 +213,30 @@ class FairQueueTest {
     assertThat(queue.virtualTime()).isGreaterThan(FairQueue.LAG);
     assertThat(jobs.resolve("a").tag(ResourceKind.PDF))
         .isEqualTo(queue.virtualTime() - FairQueue.LAG);
+  }
+
+  @Test
+  void refile_jobsThatWereWaiting_keepTheirPlace_aNewcomerStartsLevel() {
+    queue.add(waiter("a", 0));
+    for (int i = 0; i < 10; i++) {
+      queue.add(waiter("b", 0));
+    }
+    // a's only waiter cannot be granted for two passes: b is served, a keeps its place.
+    servePassingOver("a", 0);
+    servePassingOver("a", 1);
+    long aTag = jobs.resolve("a").tag(ResourceKind.PDF);
+    assertThat(aTag).isLessThan(queue.virtualTime());
+    Waiter<Decision> newcomer = waiter("default", 0); // c would come first: it is below its min
+    List<Waiter<?>> all = new ArrayList<>(queue.waiters());
+    all.add(newcomer);
+    jobs.resetCounts();
+
+    queue.refile(all); // as after a reload that changed some other job
+
+    assertThat(jobs.resolve("a").tag(ResourceKind.PDF)).isEqualTo(aTag);
+    assertThat(jobs.resolve("default").tag(ResourceKind.PDF)).isEqualTo(queue.virtualTime());
+    assertThat(queue.size()).isEqualTo(all.size());
+    assertThat(queue.next(2).job().name()).isEqualTo("a");
   }
 
   @Test
