@@ -9,6 +9,7 @@ import dev.berth.client.cli.options.Failures;
 import dev.berth.client.internal.ProtoTime;
 import dev.berth.common.CommandLines;
 import dev.berth.common.DurationConverter;
+import dev.berth.common.Pools;
 import dev.berth.proto.v1.AcquireBundleRequest;
 import dev.berth.proto.v1.AcquireRequest;
 import dev.berth.proto.v1.BrokerEvent;
@@ -623,7 +624,7 @@ final class Commands {
 
     private void pool(ResourceKind kind, String option, Long limit) {
       if (limit != null) {
-        CommandLines.range(spec, option, limit, 0, UINT32_MAX);
+        CommandLines.range(spec, option, limit, 0, Pools.MAX_LIMIT);
         request.addPools(PoolLimit.newBuilder().setKind(kind).setLimit(limit.intValue()));
       }
     }

@@ -385,10 +385,11 @@ class CliDaemonIT {
 
   @Test
   void limitsSet_invalidValue_exit1NamingTheKey() {
-    Run run = berth("limits", "set", "--render", "2000000");
+    Run run =
+        berth("limits", "set", "--render", "2", "--pressure-on", "0.8", "--pressure-off", "0.9");
 
     assertThat(run.code()).isEqualTo(ExitCode.BROKER_ERROR);
-    assertThat(run.err()).startsWith("berth: INVALID_ARGUMENT: pools.render.limit:");
+    assertThat(run.err()).startsWith("berth: INVALID_ARGUMENT: memory.pressure_off: must be below");
     assertThat(pool(status(), ResourceKind.RESOURCE_KIND_RENDER).getLimit()).isEqualTo(8);
   }
 

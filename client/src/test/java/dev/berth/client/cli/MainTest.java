@@ -234,11 +234,13 @@ class MainTest {
     assertThat(run("watch", "--count", "0")).isEqualTo(ExitCode.USAGE);
     assertThat(run("watch", "--count", "ten")).isEqualTo(ExitCode.USAGE);
     assertThat(run("limits", "set", "--render", "-1")).isEqualTo(ExitCode.USAGE);
+    assertThat(run("limits", "set", "--pdf", "1000001")).isEqualTo(ExitCode.USAGE);
 
     assertThat(err())
         .contains("berth: --count: must be at least 1, got 0")
         .contains("berth: --count: must be a whole number, got 'ten'")
-        .contains("berth: --render: must be 0..4294967295, got -1");
+        .contains("berth: --render: must be 0..1000000, got -1")
+        .contains("berth: --pdf: must be 0..1000000, got 1000001");
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.berth.server.config;
 
+import dev.berth.common.Pools;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.settings.Checks;
 import dev.berth.server.settings.ConfigException;
@@ -15,8 +16,8 @@ import java.util.Map;
  * and the rule it broke.
  */
 public final class BrokerConfig {
-  /** The largest fleet-wide limit a pool may be given. */
-  public static final int MAX_POOL_LIMIT = 1_000_000;
+  /** The largest fleet-wide limit a pool may be given ({@link Pools#MAX_LIMIT}). */
+  public static final int MAX_POOL_LIMIT = Pools.MAX_LIMIT;
 
   /**
    * The largest cap on calls in flight per session stream: every call in flight may put one result
