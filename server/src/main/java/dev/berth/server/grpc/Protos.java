@@ -372,6 +372,10 @@ final class Protos {
           pools.limit(kind, (int) limit);
         }
         broker = pools.build();
+        if (request.getJobsCount() == 0) {
+          // Only the pools change: a limit below the mins in force is the limit's fault.
+          jobs.checkAgainst(broker::limit, BrokerConfig.Keys::limit, true);
+        }
       }
       if (request.getHostRatesCount() > 0) {
         RateLimitConfig.Builder rates = current.rateLimit().toBuilder();

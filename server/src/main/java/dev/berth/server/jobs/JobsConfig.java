@@ -129,6 +129,21 @@ public final class JobsConfig {
    */
   public void checkAgainst(
       ToIntFunction<ResourceKind> limit, Function<ResourceKind, String> limitKey) {
+    checkAgainst(limit, limitKey, false);
+  }
+
+  /**
+   * As {@link #checkAgainst(ToIntFunction, Function)}, but blaming the side that changed: with
+   * {@code blameLimit} the error names the pool's limit key and the least limit the mins allow, for
+   * a change of limits alone that leaves the jobs as they were.
+   *
+   * @throws ConfigException naming the pool's limit key when {@code blameLimit}, else the {@code
+   *     min} key of the last job in the sum
+   */
+  public void checkAgainst(
+      ToIntFunction<ResourceKind> limit,
+      Function<ResourceKind, String> limitKey,
+      boolean blameLimit) {
     for (ResourceKind kind : ResourceKind.values()) {
       long sum = 0;
       String last = null;
@@ -141,20 +156,34 @@ public final class JobsConfig {
           parts.append(job.min(kind));
         }
       }
-      if (sum > limit.applyAsInt(kind)) {
+      int max = limit.applyAsInt(kind);
+      if (sum <= max) {
+        continue;
+      }
+      if (blameLimit) {
         throw new ConfigException(
-            Keys.min(last, kind),
-            "the jobs' min for "
-                + kind
-                + " sum to "
+            limitKey.apply(kind),
+            "must be at least "
                 + sum
+                + ", the sum of the jobs' min for "
+                + kind
                 + " ("
                 + parts
-                + "), above "
-                + limitKey.apply(kind)
-                + " "
-                + limit.applyAsInt(kind));
+                + "), got "
+                + max);
       }
+      throw new ConfigException(
+          Keys.min(last, kind),
+          "the jobs' min for "
+              + kind
+              + " sum to "
+              + sum
+              + " ("
+              + parts
+              + "), above "
+              + limitKey.apply(kind)
+              + " "
+              + max);
     }
   }
 

@@ -1796,7 +1796,7 @@ class AdminServiceTest {
   }
 
   @Test
-  void updateLimits_poolLoweredBelowTheMinsLeft_refusedNamingTheMinAndThePool_nothingApplied() {
+  void updateLimits_poolLoweredBelowTheMinsLeft_refusedNamingThePoolAndTheMins_nothingApplied() {
     admin.updateLimits(UpdateLimitsRequest.newBuilder().addJobs(urgentRenderMin(6)).build());
 
     Status status =
@@ -1811,8 +1811,8 @@ class AdminServiceTest {
 
     assertThat(status.getDescription())
         .isEqualTo(
-            "jobs.urgent.min.render: the jobs' min for RENDER sum to 6 (urgent 6), above"
-                + " pools.render.limit 4");
+            "pools.render.limit: must be at least 6, the sum of the jobs' min for RENDER (urgent"
+                + " 6), got 4");
     assertThat(pool(status(), RESOURCE_KIND_RENDER).getLimit()).isNotEqualTo(4);
     assertThat(pool(status(), RESOURCE_KIND_PDF).getLimit()).isNotEqualTo(7);
   }
