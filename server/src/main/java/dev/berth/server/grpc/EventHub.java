@@ -120,6 +120,13 @@ final class EventHub implements BrokerListener {
   }
 
   @Override
+  public void readmitted(Lease lease, String workerId, String job) {
+    if (!quiet()) {
+      publish(protos.readmitted(lease, workerId).setJob(job));
+    }
+  }
+
+  @Override
   public void refused(AcquireSpec spec, Decision.Refused refusal, String job) {
     if (!quiet()) {
       publish(Protos.refused(spec, refusal).setJob(job));

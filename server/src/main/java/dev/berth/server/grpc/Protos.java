@@ -869,8 +869,18 @@ final class Protos {
   // ------------------------------------------------------------ broker events (WatchEvents)
 
   BrokerEvent.Builder granted(dev.berth.server.lease.Lease lease, String workerId) {
+    return leaseEvent(BrokerEventType.BROKER_EVENT_TYPE_GRANTED, lease, workerId);
+  }
+
+  /** A lease kept for a resuming worker after a restart or a change of leader. */
+  BrokerEvent.Builder readmitted(dev.berth.server.lease.Lease lease, String workerId) {
+    return leaseEvent(BrokerEventType.BROKER_EVENT_TYPE_READMITTED, lease, workerId);
+  }
+
+  private BrokerEvent.Builder leaseEvent(
+      BrokerEventType type, dev.berth.server.lease.Lease lease, String workerId) {
     return BrokerEvent.newBuilder()
-        .setType(BrokerEventType.BROKER_EVENT_TYPE_GRANTED)
+        .setType(type)
         .setSessionId(lease.sessionId())
         .setWorkerId(workerId)
         .setLease(lease(lease));

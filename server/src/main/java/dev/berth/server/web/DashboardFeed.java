@@ -131,6 +131,11 @@ final class DashboardFeed implements BrokerListener {
   }
 
   @Override
+  public void readmitted(Lease lease, String workerId, String job) {
+    add("readmitted", lease.sessionId(), workerId, lease, DashboardFeed::noDetail);
+  }
+
+  @Override
   public void refused(AcquireSpec spec, Decision.Refused refusal) {
     // The refusal writes its own detail once, on the first read (the caller's answer reads it).
     add(

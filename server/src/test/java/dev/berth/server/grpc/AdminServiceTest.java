@@ -1466,6 +1466,32 @@ class AdminServiceTest {
   }
 
   @Test
+  void watchEvents_leaseKeptOnAResumeAfterARestart_readmittedNotGranted() {
+    WatchRecorder watch = WatchRecorder.open(adminAsync);
+    dev.berth.server.lease.Lease kept =
+        new dev.berth.server.lease.Lease(
+            "kept-1",
+            dev.berth.server.lease.ResourceKind.PDF,
+            7,
+            session,
+            "",
+            "",
+            "",
+            64,
+            0,
+            1_000);
+
+    b.server.events().readmitted(kept, "worker-1", "default");
+
+    BrokerEvent event = watch.next();
+    assertThat(event.getType()).isEqualTo(BrokerEventType.BROKER_EVENT_TYPE_READMITTED);
+    assertThat(event.getLease().getLeaseId()).isEqualTo("kept-1");
+    assertThat(event.getLease().getFencingToken()).isEqualTo(7);
+    assertThat(event.getWorkerId()).isEqualTo("worker-1");
+    assertThat(event.getJob()).isEqualTo("default");
+  }
+
+  @Test
   void watchEvents_unspecifiedType_invalidArgumentAndNotTracked() {
     WatchRecorder watch =
         WatchRecorder.open(

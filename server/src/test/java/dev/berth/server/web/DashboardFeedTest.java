@@ -47,6 +47,13 @@ class DashboardFeedTest {
   }
 
   @Test
+  void readmittedLease_itsOwnType_notAGrant() {
+    feed.readmitted(lease("L1"), "w1", "default");
+
+    assertThat(feed.since(0)).extracting(DashboardFeed.Event::type).containsExactly("readmitted");
+  }
+
+  @Test
   void refusal_detailWrittenWhenRead_notWhenTold() {
     AtomicInteger written = new AtomicInteger();
     Decision.Refused refusal =
