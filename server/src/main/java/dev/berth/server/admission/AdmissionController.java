@@ -211,6 +211,15 @@ public final class AdmissionController {
     memory.charge(lease.sessionId(), lease.memoryMb());
   }
 
+  /**
+   * Nanoseconds until {@code host}'s fleet-wide bucket could give {@code count} tokens to a request
+   * queued behind waiters that take {@code ahead} of its tokens first, at the host's current rate;
+   * see {@link HostRateLimiter#nanosUntilTaken}.
+   */
+  public long nanosUntilHostTaken(String host, int ahead, int count, long nowNanos) {
+    return hosts.nanosUntilTaken(host, ahead, count, nowNanos);
+  }
+
   /** An acquire was refused; rate-limit refusals count against their host for status. */
   public void refused(AcquireSpec spec, Decision.Refused refusal, long nowNanos) {
     if (refusal.reason() == RefusalReason.RATE_LIMITED) {

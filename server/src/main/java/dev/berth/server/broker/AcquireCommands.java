@@ -21,6 +21,7 @@ import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.ratelimit.RateText;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionRegistry;
 import dev.berth.server.settings.Durations;
@@ -30,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -60,6 +62,13 @@ final class AcquireCommands {
 
   @GuardedBy("state.lock")
   private final Map<ResourceKind, FairQueue> queues = new EnumMap<>(ResourceKind.class);
+
+  /**
+   * Per rate-limited host, how many items of the queued waiters ask for it, by priority (0..9): the
+   * tokens the queue will take from the host before a newcomer of that priority or below.
+   */
+  @GuardedBy("state.lock")
+  private final Map<String, int[]> queuedForHost = new HashMap<>();
 
   /** Arrival order across all queues; ties between equal priorities go to the earlier. */
   @GuardedBy("state.lock")
@@ -124,6 +133,9 @@ final class AcquireCommands {
       BrokerState.timedOutcome(LockTiming.Outcome.GRANTED);
       return ANSWERED;
     }
+    if (verdict.blocker().waitable(request.waitNanos(), verdict.refusal())) {
+      verdict = behindHostWaiters(request, verdict, now);
+    }
     if (!verdict.blocker().waitable(request.waitNanos(), verdict.refusal())) {
       answered(entry, request.refused(verdict.item(), verdict.refusal()), callback, fx);
       refused(session.job(), request.item(verdict.item()), verdict.refusal(), now, fx);
@@ -158,6 +170,63 @@ final class AcquireCommands {
     }
     BrokerState.timedOutcome(LockTiming.Outcome.QUEUED);
     return () -> cancel(waiter, callback);
+  }
+
+  /**
+   * For a request about to wait for its host's token: {@code verdict} when it may wait, or a
+   * refusal to answer at once when the waiters already queued for the host (at its priority or
+   * above) take the host's tokens for longer than the request would wait, at the host's current
+   * rate. Without this, a worker would sit out its whole wait for a token that the queue ahead of
+   * it uses up, where refused at once it could fetch another page. The refusal keeps the host
+   * rule's reason and rule; its {@code retry_after} is when a token would be left for it, and its
+   * detail says how many wait ahead. Its blocker is {@link Admission.Blocker#NONE}: not to wait.
+   */
+  @GuardedBy("state.lock")
+  private Admission.Verdict behindHostWaiters(
+      Request<?> request, Admission.Verdict verdict, long now) {
+    if (verdict.blocker() != Admission.Blocker.RATE_LIMITED) {
+      return verdict;
+    }
+    String host = request.item(verdict.item()).host();
+    int[] byPriority = queuedForHost.get(host);
+    if (byPriority == null) {
+      return verdict;
+    }
+    int ahead = 0;
+    for (int p = request.priority(); p < byPriority.length; p++) {
+      ahead += byPriority[p];
+    }
+    if (ahead == 0) {
+      return verdict;
+    }
+    int need = 0;
+    for (int i = 0; i < request.itemCount(); i++) {
+      AcquireSpec item = request.item(i);
+      if (AdmissionController.rateLimited(item.kind(), item.host()) && item.host().equals(host)) {
+        need++;
+      }
+    }
+    Decision.Refused first = verdict.refusal();
+    long behind =
+        Math.max(
+            first.retryAfterNanos(), state.admission.nanosUntilHostTaken(host, ahead, need, now));
+    if (request.waitNanos() > behind) {
+      return verdict;
+    }
+    int waiting = ahead;
+    Decision.Refused refusal =
+        Decision.Refused.deferred(
+            RefusalReason.RATE_LIMITED,
+            behind,
+            () ->
+                first.detail()
+                    + "; "
+                    + waiting
+                    + (waiting == 1 ? " queued acquire takes" : " queued acquires take")
+                    + " its tokens first, so one is left for this in about "
+                    + RateText.duration(behind),
+            first.rule());
+    return new Admission.Verdict(refusal, Admission.Blocker.NONE, verdict.item());
   }
 
   /** Counts a refusal for the job and tells the rate limiter and listeners. Lock held. */
@@ -435,6 +504,7 @@ final class AcquireCommands {
       }
     }
     waiter.queued(true);
+    countHostTokens(waiter.request(), 1);
     waiter.job().placeTaken();
     state.usage.enqueued(waiter.principal(), waiter.request().itemCount());
   }
@@ -451,7 +521,34 @@ final class AcquireCommands {
       }
     }
     waiter.queued(false);
+    countHostTokens(waiter.request(), -1);
     waiter.job().placeFreed();
+  }
+
+  private static boolean none(int[] counts) {
+    for (int n : counts) {
+      if (n != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Adds {@code delta} to {@link #queuedForHost} for each rate-limited item of {@code request}. */
+  @GuardedBy("state.lock")
+  private void countHostTokens(Request<?> request, int delta) {
+    for (int i = 0; i < request.itemCount(); i++) {
+      AcquireSpec item = request.item(i);
+      if (!AdmissionController.rateLimited(item.kind(), item.host())) {
+        continue;
+      }
+      int[] byPriority =
+          queuedForHost.computeIfAbsent(item.host(), h -> new int[AcquireSpec.MAX_PRIORITY + 1]);
+      byPriority[request.priority()] += delta;
+      if (delta < 0 && none(byPriority)) {
+        queuedForHost.remove(item.host());
+      }
+    }
   }
 
   /** Every waiter, each once, in queue order of the kinds. */

@@ -159,6 +159,26 @@ final class HostBucket {
   }
 
   /**
+   * Nanoseconds from {@code now} until this bucket has made {@code total} tokens available one
+   * after another, each taken as it comes (waiters ahead taking theirs first), at the current rate:
+   * the pause, then what the bucket holds, then the refill. An estimate for a queue, not a promise
+   * (a recovering rate makes it sooner, a new 429 later); {@link #LONGEST_WAIT_NANOS} at most.
+   */
+  long nanosUntilTaken(long now, int total) {
+    long from = paused(now) ? pausedUntil : now;
+    double missing = total - tokensAt(from);
+    if (missing <= 0) {
+      return from - now;
+    }
+    double refill = Math.ceil(missing * NANOS_PER_SECOND / rate);
+    long wait = from - now;
+    if (!(refill < LONGEST_WAIT_NANOS - wait)) {
+      return LONGEST_WAIT_NANOS;
+    }
+    return wait + (long) refill;
+  }
+
+  /**
    * The least {@code d} in {@code [0, LONGEST_WAIT_NANOS]} for which {@code reached} holds, or
    * {@code LONGEST_WAIT_NANOS} when none does; {@code reached} must never turn false again as
    * {@code d} grows. Searches outwards from {@code guess} in doubling steps, then halves the gap: a

@@ -125,6 +125,27 @@ public final class HostRateLimiter {
     return b.nanosUntilTokens(nowNanos, count);
   }
 
+  /**
+   * Nanoseconds until {@code host} has given out {@code ahead} tokens to others and {@code count}
+   * more, taken one after another as they come at the host's current rate: when a request queued
+   * behind {@code ahead} tokens' worth of waiters could expect its own. An estimate (see {@link
+   * HostBucket#nanosUntilTaken}); {@link #LONGEST_WAIT_NANOS} at most. Creates no bucket.
+   */
+  public long nanosUntilTaken(String host, int ahead, int count, long nowNanos) {
+    int total = ahead + count;
+    HostBucket b = touch(host, nowNanos);
+    if (b != null) {
+      return b.nanosUntilTaken(nowNanos, total);
+    }
+    HostRule rule = config.ruleFor(host); // a full bucket at the rule's rate
+    double missing = total - rule.burst();
+    if (missing <= 0) {
+      return 0;
+    }
+    double nanos = Math.ceil(missing * 1e9 / rule.rate());
+    return nanos < LONGEST_WAIT_NANOS ? (long) nanos : LONGEST_WAIT_NANOS;
+  }
+
   /** The longest wait reported, for a token that will never come (about 115 days). */
   public static final long LONGEST_WAIT_NANOS = HostBucket.LONGEST_WAIT_NANOS;
 

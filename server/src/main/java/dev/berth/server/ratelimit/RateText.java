@@ -45,7 +45,7 @@ public final class RateText {
    * A wait, rounded up so that a client sleeping the shown time is never early: {@code 340ms},
    * {@code 4.2s}, {@code 2m05s}, {@code 1h02m}.
    */
-  static String duration(long nanos) {
+  public static String duration(long nanos) {
     if (nanos <= 0) {
       return "0ms";
     }

@@ -233,19 +233,59 @@ class BrokerAdmissionTest {
     Worker a = h.open("a");
     render(a, "a.example");
     render(a, "a.example");
-    RecordingAcquireCallback first = acquire(a, RENDER, "a.example", Duration.ofMillis(400));
-    RecordingAcquireCallback second = acquire(a, RENDER, "a.example", Duration.ofMillis(400));
+    RecordingAcquireCallback low = acquire(a, RENDER, "a.example", Duration.ofMillis(400));
+    // Of a higher priority, so the low one's place in the queue is no reason to refuse it at once.
+    RecordingAcquireCallback high =
+        h.acquire(
+            AcquireSpec.validate(
+                a.sessionId(),
+                RENDER,
+                "https://a.example/page",
+                "",
+                Duration.ofMillis(400),
+                "",
+                5,
+                0));
 
     h.time.advance(Duration.ofMillis(400));
 
-    first.granted();
-    Decision.Refused refused = second.refused();
+    high.granted();
+    Decision.Refused refused = low.refused();
     assertThat(refused.reason()).isEqualTo(RefusalReason.TIMEOUT);
     assertThat(refused.detail())
         .isEqualTo("waited 400ms for a RENDER slot: host a.example: 3.0/s, next token in 267ms");
-    // The next token comes a third of a second after the first waiter's grant.
+    // The next token comes a third of a second after the high waiter's grant.
     assertThat(refused.retryAfterNanos())
         .isBetween(2 * THIRD_OF_A_SECOND - 400_000_000L - 2, 2 * THIRD_OF_A_SECOND - 400_000_000L);
+  }
+
+  @Test
+  void acquire_rateLimitedBehindQueuedWaitersForLongerThanItsWait_refusedAtOnce() {
+    start(rates(THREE_PER_SECOND));
+    Worker a = h.open("a");
+    Worker b = h.open("b");
+    render(a, "a.example");
+    render(a, "a.example");
+    RecordingAcquireCallback first = acquire(a, RENDER, "a.example", Duration.ofMillis(400));
+
+    // The first waiter takes the token of 333 ms; the next comes at 667 ms, after this one's wait.
+    Decision.Refused refused = acquire(b, RENDER, "a.example", Duration.ofMillis(400)).refused();
+
+    assertThat(refused.reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+    assertThat(refused.rule()).isEqualTo("rate_limit.default_rate");
+    assertThat(refused.retryAfterNanos()).isBetween(666_666_666L, 666_666_668L);
+    assertThat(refused.detail())
+        .isEqualTo(
+            "host a.example: 3.0/s, next token in 334ms; 1 queued acquire takes its tokens first,"
+                + " so one is left for this in about 667ms");
+    assertThat(h.broker.queued(RENDER)).isEqualTo(1);
+
+    // A longer wait sees its token come in time, and waits for it after the first.
+    RecordingAcquireCallback patient = acquire(b, RENDER, "a.example", Duration.ofMillis(700));
+    h.time.advance(Duration.ofMillis(400));
+    first.granted();
+    h.time.advance(Duration.ofMillis(300));
+    patient.granted();
   }
 
   @Test

@@ -20,6 +20,32 @@ class HostRateLimiterTest {
     assertThat(limiter.size()).isZero();
   }
 
+  @Test
+  void nanosUntilTaken_tokensTakenOneAfterAnotherByTheWaitersAhead() {
+    // Unknown: a full bucket of 4 at 2/s, and no bucket made for asking.
+    assertThat(limiter.nanosUntilTaken("a.example", 3, 1, T0)).isZero();
+    assertThat(limiter.nanosUntilTaken("a.example", 5, 1, T0)).isEqualTo(S);
+    assertThat(limiter.size()).isZero();
+
+    drain("a.example", T0, 4);
+    assertThat(limiter.nanosUntilTaken("a.example", 0, 1, T0))
+        .isEqualTo(limiter.nanosUntilToken("a.example", T0))
+        .isEqualTo(500 * MS);
+    assertThat(limiter.nanosUntilTaken("a.example", 2, 1, T0)).isEqualTo(1_500 * MS);
+    assertThat(limiter.nanosUntilTaken("a.example", 2, 2, T0 + 250 * MS)).isEqualTo(1_750 * MS);
+  }
+
+  @Test
+  void nanosUntilTaken_pausedHost_countsFromThePauseEnd() {
+    drain("a.example", T0, 4);
+    limiter.onOutcome("a.example", 429, 3 * S, false, T0);
+
+    long first = limiter.nanosUntilTaken("a.example", 0, 1, T0);
+    assertThat(first).isEqualTo(limiter.nanosUntilToken("a.example", T0)).isGreaterThan(3 * S);
+    // Each waiter ahead adds one token's refill at the lowered rate (half of 2/s).
+    assertThat(limiter.nanosUntilTaken("a.example", 1, 1, T0)).isEqualTo(first + S);
+  }
+
   /**
    * A broker that starts to lead: known and unknown hosts alike start with no token and refill at
    * their rate, so no host gets a second burst across the change of leader.
