@@ -37,6 +37,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * Acquires and bundles: admission, grants, the fair wait queues (one per kind, a lane per job) and
@@ -716,6 +717,21 @@ final class AcquireCommands {
   @GuardedBy("state.lock")
   int queued(ResourceKind kind) {
     return queues.get(kind).size();
+  }
+
+  /** See {@link Broker#hostTokensQueued}. Lock held. */
+  @GuardedBy("state.lock")
+  Map<String, Integer> hostTokensQueued() {
+    Map<String, Integer> out = new TreeMap<>();
+    queuedForHost.forEach(
+        (host, byPriority) -> {
+          int sum = 0;
+          for (int n : byPriority) {
+            sum += n;
+          }
+          out.put(host, sum);
+        });
+    return out;
   }
 
   /** The module a WASM acquire asks for: the one it names, else the configured default. */

@@ -762,6 +762,19 @@ public final class Broker implements AutoCloseable {
     }
   }
 
+  /**
+   * Per rate-limited host, how many items of the acquires queued now will take a token of it: what
+   * a newcomer for the host waits behind. Empty when nothing waits for a host.
+   */
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here;
+  // the checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
+  public Map<String, Integer> hostTokensQueued() {
+    synchronized (state.lock) {
+      return acquires.hostTokensQueued();
+    }
+  }
+
   /** Live sessions (connected or within their TTL). */
   public int sessionCount() {
     synchronized (state.lock) {

@@ -28,6 +28,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -256,11 +257,33 @@ class BrokerPropertyTest {
         } else if (cmd instanceof RateAdvance a) {
           time.advanceMillis(a.millis());
         }
+        assertThat(broker.hostTokensQueued())
+            .as("tokens queued per host after %s", cmd)
+            .isEqualTo(pendingPerHost(commands, calls));
       }
       time.advance(Duration.ofSeconds(3)); // past the longest wait
+      assertThat(broker.hostTokensQueued()).isEmpty();
     }
     assertThat(calls).allMatch(c -> c.answerCount() == 1, "every acquire answered once");
     grants.forEach(BrokerPropertyTest::assertWithinBucket);
+  }
+
+  /** The acquires not answered yet, by host: each waits for one token of its host. */
+  private static Map<String, Integer> pendingPerHost(
+      List<RateCmd> commands, List<RecordingAcquireCallback> calls) {
+    Map<String, Integer> pending = new TreeMap<>();
+    int call = 0;
+    for (RateCmd cmd : commands) {
+      if (cmd instanceof RateAcquire a) {
+        if (call >= calls.size()) {
+          break;
+        }
+        if (calls.get(call++).answerCount() == 0) {
+          pending.merge(HOSTS.get(a.host()), 1, Integer::sum);
+        }
+      }
+    }
+    return pending;
   }
 
   private static void assertWithinBucket(String host, List<Long> grantTimes) {
