@@ -687,7 +687,7 @@ function _picocli_berth_watch() {
   local commands=""
   local flag_opts="'--tls' '--json' '-h' '--help' '-V' '--version'"
   local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--type' '--count'"
-  local T_option_args=("granted" "released" "expired" "revoked" "refused" "pressure_on" "pressure_off" "session_opened" "session_expired" "session_closed" "session_resumed" "limits_updated" "drain" "leader_changed") # --type values
+  local T_option_args=("granted" "released" "expired" "revoked" "refused" "pressure_on" "pressure_off" "session_opened" "session_expired" "session_closed" "session_resumed" "limits_updated" "drain" "leader_changed" "readmitted") # --type values
 
   type compopt &>/dev/null && compopt +o default
 
