@@ -134,9 +134,7 @@ final class AcquireCommands {
       BrokerState.timedOutcome(LockTiming.Outcome.GRANTED);
       return ANSWERED;
     }
-    if (verdict.blocker().waitable(request.waitNanos(), verdict.refusal())) {
-      verdict = behindHostWaiters(request, verdict, now);
-    }
+    verdict = behindHostWaiters(request, verdict, now);
     if (!verdict.blocker().waitable(request.waitNanos(), verdict.refusal())) {
       answered(entry, request.refused(verdict.item(), verdict.refusal()), callback, fx);
       refused(session.job(), request.item(verdict.item()), verdict.refusal(), now, fx);
@@ -174,16 +172,17 @@ final class AcquireCommands {
   }
 
   /**
-   * For a request about to wait for its host's token: {@code verdict} when it may wait, or a
-   * refusal to answer at once when the waiters already queued for the host (at its priority or
-   * above) take the host's tokens for longer than the request would wait, at the host's current
-   * rate. Without this, a worker would sit out its whole wait for a token that the queue ahead of
-   * it uses up, where refused at once it could fetch another page. The refusal keeps the host
-   * rule's reason and rule; its {@code retry_after} is when a token would be left for it, and its
-   * detail says how many wait ahead. Its blocker is {@link Admission.Blocker#NONE}: not to wait.
+   * {@code verdict} for a request its host's rate refuses now, counting the acquires already queued
+   * for the host (at the request's priority or above), which take the host's next tokens first. A
+   * request that would wait past them keeps {@code verdict}, and waits with the queue. Otherwise it
+   * gets a refusal whose {@code retry_after} is when a token would be left for it at the host's
+   * current rate, with the host rule's reason and rule and a detail that says how many wait ahead:
+   * so a request whose wait is shorter is refused at once rather than sit out its wait while the
+   * queue ahead uses up the tokens, and one that does not wait is not told to come back when the
+   * next token goes to a waiter. Acquire and Explain both ask. Lock held.
    */
   @GuardedBy("state.lock")
-  private Admission.Verdict behindHostWaiters(
+  Admission.Verdict behindHostWaiters(
       Request<?> request, Admission.Verdict verdict, long now) {
     if (verdict.blocker() != Admission.Blocker.RATE_LIMITED) {
       return verdict;
@@ -208,11 +207,9 @@ final class AcquireCommands {
       }
     }
     Decision.Refused first = verdict.refusal();
-    long behind =
-        Math.max(
-            first.retryAfterNanos(), state.admission.nanosUntilHostTaken(host, ahead, need, now));
-    if (request.waitNanos() > behind) {
-      return verdict;
+    long behind = state.admission.nanosUntilHostTaken(host, ahead, need, now);
+    if (behind <= first.retryAfterNanos() || request.waitNanos() > behind) {
+      return verdict; // the queue makes it no later (a job's own rule may be slower), or it waits
     }
     int waiting = ahead;
     Decision.Refused refusal =
@@ -227,7 +224,7 @@ final class AcquireCommands {
                     + " its tokens first, so one is left for this in about "
                     + RateText.duration(behind),
             first.rule());
-    return new Admission.Verdict(refusal, Admission.Blocker.NONE, verdict.item());
+    return new Admission.Verdict(refusal, Admission.Blocker.RATE_LIMITED, verdict.item());
   }
 
   /** Counts a refusal for the job and tells the rate limiter and listeners. Lock held. */

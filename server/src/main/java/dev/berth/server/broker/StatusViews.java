@@ -148,7 +148,8 @@ final class StatusViews {
       acquires.requireModule(request.item(i), items == 1 ? "" : "items[" + i + "].");
     }
     List<Admission.Step> steps = new ArrayList<>();
-    return new Views.Explained(acquires.evaluate(session, request, steps, now), steps);
+    Admission.Verdict verdict = acquires.evaluate(session, request, steps, now);
+    return new Views.Explained(acquires.behindHostWaiters(request, verdict, now), steps);
   }
 
   /** Every job with what it holds and waits for, in configuration order. */

@@ -279,6 +279,10 @@ class BrokerAdmissionTest {
             "host a.example: 3.0/s, next token in 334ms; 1 queued acquire takes its tokens first,"
                 + " so one is left for this in about 667ms");
     assertThat(h.broker.queued(RENDER)).isEqualTo(1);
+    // Asked without a wait, and explained, it is told the same: not the token the waiter takes.
+    assertThat(acquire(b, RENDER, "a.example").refused()).isEqualTo(refused);
+    assertThat(h.broker.explain(spec(b, RENDER, "a.example", null)).verdict().refusal())
+        .isEqualTo(refused);
 
     // A longer wait sees its token come in time, and waits for it after the first.
     RecordingAcquireCallback patient = acquire(b, RENDER, "a.example", Duration.ofMillis(700));
