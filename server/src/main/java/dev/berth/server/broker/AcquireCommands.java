@@ -182,8 +182,7 @@ final class AcquireCommands {
    * next token goes to a waiter. Acquire and Explain both ask. Lock held.
    */
   @GuardedBy("state.lock")
-  Admission.Verdict behindHostWaiters(
-      Request<?> request, Admission.Verdict verdict, long now) {
+  Admission.Verdict behindHostWaiters(Request<?> request, Admission.Verdict verdict, long now) {
     if (verdict.blocker() != Admission.Blocker.RATE_LIMITED) {
       return verdict;
     }
