@@ -126,6 +126,20 @@ public final class FakeClock {
     }
   }
 
+  /**
+   * Moves the clock forward by {@code by} without running anything: the process stood still (a long
+   * GC pause, SIGSTOP). The tasks that fell due in it, a periodic one once per period missed, run
+   * back to back at the next {@link #advance}, as a fixed-rate executor catches up on waking.
+   *
+   * @throws IllegalArgumentException when {@code by} is negative: a monotonic clock never goes back
+   */
+  public synchronized void stall(Duration by) {
+    if (by.isNegative()) {
+      throw new IllegalArgumentException("by: must not be negative, got " + by);
+    }
+    now += by.toNanos();
+  }
+
   /** Tasks scheduled and not yet run (once) or cancelled. */
   public synchronized int pendingTasks() {
     return tasks.size();

@@ -29,6 +29,18 @@ import org.junit.jupiter.api.io.TempDir;
  * expired.
  */
 class PausedWorkerIT {
+  /** A TTL of 3 s, heartbeats every 500 ms, sweeps every 100 ms and two RENDER slots. */
+  static final String[] FAST_EXPIRY = {
+    "--session-ttl",
+    "3s",
+    "--heartbeat-interval",
+    "500ms",
+    "--sweep-interval",
+    "100ms",
+    "--render-limit",
+    "2"
+  };
+
   @TempDir Path dir;
 
   private static String next(BlockingQueue<String> lines, Duration timeout) throws Exception {
@@ -44,15 +56,7 @@ class PausedWorkerIT {
     try (DaemonProcess broker =
         DaemonProcess.newBuilder(dir.resolve("state"), dir.resolve("daemon.log"))
             .port(port)
-            .flags(
-                "--session-ttl",
-                "3s",
-                "--heartbeat-interval",
-                "500ms",
-                "--sweep-interval",
-                "100ms",
-                "--render-limit",
-                "2")
+            .flags(FAST_EXPIRY)
             .start()) {
       Process worker =
           new ProcessBuilder(

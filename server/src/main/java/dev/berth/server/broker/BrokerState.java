@@ -18,13 +18,17 @@ import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionRegistry;
+import dev.berth.server.settings.Durations;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.IdleTracker;
 import dev.berth.server.wasm.ModuleRegistry;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Everything the broker knows, behind its one lock, and the way every command runs: take the lock,
@@ -34,6 +38,8 @@ import java.util.function.Consumer;
  * #command}, or in methods documented as called with the lock held.
  */
 final class BrokerState {
+  private static final Logger log = LoggerFactory.getLogger(Broker.class);
+
   /** A unit of work under the lock; {@code now} is read once, after the lock is taken. */
   @FunctionalInterface
   interface Command<T> {
@@ -151,6 +157,13 @@ final class BrokerState {
   @GuardedBy("lock")
   boolean shutDown;
 
+  /**
+   * When the last command ran under the lock. The sweep runs one every sweep interval, so a longer
+   * gap means the broker itself stood still; see {@link #noticeStall}.
+   */
+  @GuardedBy("lock")
+  private long lastRunNanos;
+
   BrokerState(
       Policy policy,
       TimeSource time,
@@ -167,6 +180,7 @@ final class BrokerState {
     this.heap = heap;
     this.modules = modules;
     this.startedAtNanos = time.nanoTime();
+    this.lastRunNanos = startedAtNanos;
     this.jobs = new Jobs(policy.jobs());
     this.admission =
         new AdmissionController(
@@ -184,10 +198,46 @@ final class BrokerState {
     Effects fx = new Effects();
     try {
       synchronized (lock) {
-        return command.run(time.nanoTime(), fx);
+        return run(command, fx);
       }
     } finally {
       fx.run();
+    }
+  }
+
+  /** Runs {@code command} at the clock's time, after any stall since the last one. Lock held. */
+  @GuardedBy("lock")
+  private <T> T run(Command<T> command, Effects fx) {
+    long now = time.nanoTime();
+    noticeStall(now, fx);
+    return command.run(now, fx);
+  }
+
+  /**
+   * A gap of more than two sweep intervals since the last command means the broker did not run (a
+   * long GC pause, SIGSTOP, a suspended machine): the periodic sweep alone runs a command every
+   * interval. Heartbeats sent in that time wait unread in the sockets, so the time does not count
+   * against sessions: their deadlines move back by the gap beyond one interval. Without this, the
+   * first sweep after the pause would expire every session at once (with all its leases), blaming
+   * workers for the broker's pause. Max hold, waits and host rates keep counting.
+   */
+  @GuardedBy("lock")
+  private void noticeStall(long now, Effects fx) {
+    long gap = now - lastRunNanos;
+    lastRunNanos = now;
+    long interval = config.sweepInterval().toNanos();
+    if (gap > 2 * interval && sessions.size() > 0) {
+      long excused = gap - interval;
+      sessions.excuse(excused);
+      int count = sessions.size();
+      fx.add(
+          () ->
+              log.warn(
+                  "the broker did not run for {} (a GC pause, SIGSTOP or a suspended machine?): {}"
+                      + " not counted against the TTL of {} session(s)",
+                  Durations.format(Duration.ofNanos(gap)),
+                  Durations.format(Duration.ofNanos(excused)),
+                  count));
     }
   }
 
@@ -205,7 +255,7 @@ final class BrokerState {
       synchronized (lock) {
         taken = System.nanoTime();
         try {
-          return command.run(time.nanoTime(), fx);
+          return run(command, fx);
         } finally {
           released = System.nanoTime();
         }

@@ -21,6 +21,7 @@ public final class Session {
   private Job job;
 
   private long lastSeenNanos;
+  private long excusedNanos;
   private long ttlNanos;
   private SessionChannel channel;
   private boolean draining;
@@ -101,6 +102,21 @@ public final class Session {
 
   public void touch(long nowNanos) {
     lastSeenNanos = nowNanos;
+    excusedNanos = 0;
+  }
+
+  /**
+   * Time since it was last seen that does not count against its TTL: the broker itself stood still
+   * (a GC pause, SIGSTOP, a suspended machine), so the worker's heartbeats could not be read.
+   * Cleared when it is next seen.
+   */
+  void excuse(long nanos) {
+    excusedNanos += nanos;
+  }
+
+  /** When it ends unless it is seen again: last seen, plus its TTL, plus any time excused. */
+  public long dueNanos() {
+    return lastSeenNanos + excusedNanos + ttlNanos;
   }
 
   /**

@@ -47,7 +47,7 @@ public final class SessionRegistry {
   public void add(Session session, long ttlNanos) {
     sessions.put(session.id(), session);
     session.ttlNanos(ttlNanos);
-    deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
+    deadlines.add(new Deadline(session.dueNanos(), session.id()));
   }
 
   /**
@@ -57,10 +57,23 @@ public final class SessionRegistry {
    * sooner. A shorter TTL queues the earlier deadline (a longer one is found by {@link #overdue}).
    */
   public void told(Session session, long ttlNanos) {
-    if (ttlNanos < session.ttlNanos()) {
-      deadlines.add(new Deadline(session.lastSeenNanos() + ttlNanos, session.id()));
-    }
+    boolean sooner = ttlNanos < session.ttlNanos();
     session.ttlNanos(ttlNanos);
+    if (sooner) {
+      deadlines.add(new Deadline(session.dueNanos(), session.id()));
+    }
+  }
+
+  /**
+   * The broker stood still for {@code nanos} (it did not run: a GC pause, SIGSTOP, a suspended
+   * machine): that time does not count against any live session's TTL, since no heartbeat could be
+   * read in it. Each session's deadline moves back by it until the session is next seen. Entries in
+   * the expiry queue are re-checked when they come due, so none moves here.
+   */
+  public void excuse(long nanos) {
+    for (Session session : sessions.values()) {
+      session.excuse(nanos);
+    }
   }
 
   /** Removes a session and remembers why it ended. */
@@ -88,15 +101,18 @@ public final class SessionRegistry {
       if (isOverdue(session, nowNanos)) {
         due.add(session);
       } else {
-        deadlines.add(new Deadline(session.lastSeenNanos() + session.ttlNanos(), session.id()));
+        deadlines.add(new Deadline(session.dueNanos(), session.id()));
       }
     }
     return due;
   }
 
-  /** True when the session has not been seen for the whole TTL it was last told. */
+  /**
+   * True when the session has not been seen for the whole TTL it was last told (time the broker
+   * stood still not counted; see {@link #excuse}).
+   */
   public static boolean isOverdue(Session session, long nowNanos) {
-    return nowNanos - session.lastSeenNanos() >= session.ttlNanos();
+    return nowNanos - session.dueNanos() >= 0;
   }
 
   public int size() {

@@ -89,6 +89,73 @@ class BrokerSessionTest {
   }
 
   @Test
+  void sweep_afterTheBrokerStoodStillPastTheTtl_expiresNoSessionForIt() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease lease = h.grant(a, RENDER);
+      h.time.advanceMillis(2_000);
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 0, 0);
+
+      h.time.stall(Duration.ofMillis(3 * TTL_MS)); // a GC pause: nothing ran, heartbeats unread
+      h.time.advance(Duration.ZERO); // the sweeps it missed run back to back
+
+      assertThat(h.broker.sessionCount()).isEqualTo(1);
+      assertThat(h.isLive(lease)).isTrue();
+      h.broker.heartbeat(a.sessionId(), a.channel(), 2, 0, 0); // the beat that waited in the socket
+      h.time.advanceMillis(TTL_MS - 1);
+      assertThat(h.isLive(lease)).isTrue();
+      assertThat(a.channel().closes()).isEmpty();
+    }
+  }
+
+  @Test
+  void heartbeat_firstCommandAfterTheBrokerStoodStill_keepsTheSessionAlive() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease lease = h.grant(a, RENDER);
+
+      h.time.stall(Duration.ofMillis(2 * TTL_MS));
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 0, 0); // read before the missed sweeps run
+      h.time.advance(Duration.ZERO);
+
+      assertThat(h.isLive(lease)).isTrue();
+      assertThat(h.broker.sessionCount()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void sweep_afterTheBrokerStoodStill_aSilentSessionKeepsOnlyTheTtlItHadLeft() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease lease = h.grant(a, RENDER);
+      h.time.advanceMillis(TTL_MS - 1_000); // silent: one second left
+
+      h.time.stall(Duration.ofMillis(2 * TTL_MS));
+      h.time.advance(Duration.ZERO);
+      assertThat(h.isLive(lease)).isTrue();
+
+      // The stall beyond one sweep interval is excused; the second that was left is not renewed.
+      h.time.advanceMillis(1_000 + SWEEP_MS);
+      assertThat(h.isLive(lease)).isFalse();
+      assertThat(h.broker.sessionCount()).isZero();
+    }
+  }
+
+  @Test
+  void sweep_aGapOfTwoSweepIntervals_isNoStall_theSessionExpiresOnTime() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      Lease lease = h.grant(a, RENDER);
+      h.time.advanceMillis(TTL_MS - 2 * SWEEP_MS);
+
+      h.time.stall(Duration.ofMillis(2 * SWEEP_MS));
+      h.time.advance(Duration.ZERO);
+
+      assertThat(h.isLive(lease)).isFalse();
+    }
+  }
+
+  @Test
   void acquire_sessionExpiresWhileWaiting_failsWaiterNotFound() {
     try (BrokerHarness h = new BrokerHarness(config())) {
       Worker holder = h.open("holder");

@@ -42,6 +42,14 @@ public final class FakeTimeSource implements TimeSource {
     advance(Duration.ofMillis(millis));
   }
 
+  /**
+   * Moves the clock forward without running anything, as in a process that stood still; what fell
+   * due runs at the next {@link #advance} (see {@link FakeClock#stall}).
+   */
+  public void stall(Duration by) {
+    clock.stall(by);
+  }
+
   /** Tasks scheduled and not yet run or cancelled. */
   public int pendingTasks() {
     return clock.pendingTasks();
