@@ -229,6 +229,20 @@ class WorkerSessionTest {
   }
 
   @Test
+  void openSession_duringABrokerDrain_isToldTheDrain() {
+    broker = new TestBroker();
+    broker.broker.drainBroker(false, Duration.ofSeconds(30));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("late-worker")) {
+      AcquireResult result = session.acquire(render("a"));
+
+      assertThat(((AcquireResult.Refused) result).reason()).isEqualTo(RefusalReason.DRAINING);
+      // The drain came on the stream right after opened, so before this acquire's answer.
+      assertThat(session.isDraining()).isTrue();
+    }
+  }
+
+  @Test
   void acquire_wasmTwice_returnsTheSameLease() {
     broker = new TestBroker();
     try (BrokerClient client = broker.client();

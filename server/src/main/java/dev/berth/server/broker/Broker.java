@@ -27,6 +27,7 @@ import dev.berth.server.time.TimeSource.Cancellable;
 import dev.berth.server.wasm.InstanceStats;
 import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -66,7 +67,14 @@ public final class Broker implements AutoCloseable {
       boolean resumed,
       List<String> lostLeases,
       long ttlNanos,
-      long heartbeatIntervalNanos) {}
+      long heartbeatIntervalNanos,
+      Drain drain) {}
+
+  /**
+   * A drain to push to a session right after its {@code opened}: it opened or resumed while it, or
+   * the whole broker, is drained.
+   */
+  public record Drain(long commandId, Instant deadline) {}
 
   /**
    * The answer to a heartbeat: the pressure for the worker, and the session's TTL and heartbeat
@@ -685,9 +693,10 @@ public final class Broker implements AutoCloseable {
           // A broker drain is one flag, not a mark on every session, so lifting it restores every
           // session that was not drained on its own.
           state.draining = !resume;
+          state.drainDeadlineAt = resume ? null : state.drainDeadline(deadline);
           if (!resume) {
             for (Session session : state.sessions.all()) {
-              sessions.pushDrain(session, deadline, fx);
+              sessions.pushDrain(session, state.drainDeadlineAt, fx);
             }
             acquires.refuseWaiters(null, "broker is draining", now, fx);
           }

@@ -23,6 +23,7 @@ import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.IdleTracker;
 import dev.berth.server.wasm.ModuleRegistry;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -153,6 +154,10 @@ final class BrokerState {
   /** No new grants broker-wide (an operator's drain, or shutdown). */
   @GuardedBy("lock")
   boolean draining;
+
+  /** The deadline of the operator's broker-wide drain, told to sessions that open during it. */
+  @GuardedBy("lock")
+  Instant drainDeadlineAt;
 
   @GuardedBy("lock")
   boolean shutDown;
@@ -389,6 +394,12 @@ final class BrokerState {
     if (journaling) {
       journal.leaseEnded(lease.id(), how, reason);
     }
+  }
+
+  /** When a drain asked now with {@code deadline} (null: the configured one) should be done. */
+  @GuardedBy("lock")
+  Instant drainDeadline(Duration deadline) {
+    return time.wallTime().plus(deadline != null ? deadline : config.drainDeadline());
   }
 
   @GuardedBy("lock")

@@ -131,7 +131,13 @@ final class SessionCommands {
     long ttl = state.ttlNanos();
     state.sessions.told(session, ttl);
     return new Opened(
-        id, state.epoch, resumed, lost, ttl, state.config.heartbeatInterval().toNanos());
+        id,
+        state.epoch,
+        resumed,
+        lost,
+        ttl,
+        state.config.heartbeatInterval().toNanos(),
+        drainOnOpen(session));
   }
 
   /**
@@ -685,22 +691,37 @@ final class SessionCommands {
   @GuardedBy("state.lock")
   int drain(String sessionId, Duration deadline, long now, Effects fx) {
     Session session = live(sessionId, now, fx);
-    session.drain();
-    pushDrain(session, deadline, fx);
+    session.drain(state.drainDeadline(deadline));
+    pushDrain(session, session.drainDeadline(), fx);
     acquires.refuseWaiters(sessionId, "session " + sessionId + " is draining", now, fx);
     return state.leases.idsOf(sessionId).size();
   }
 
-  /** Tells a worker to finish its work by the deadline and acquire nothing new. */
+  /**
+   * Tells a worker to finish its work by {@code deadline} and acquire nothing new. A worker whose
+   * stream is down now is told when it resumes (see {@link #opened}).
+   */
   @GuardedBy("state.lock")
-  void pushDrain(Session session, Duration deadline, Effects fx) {
+  void pushDrain(Session session, Instant deadline, Effects fx) {
     SessionChannel channel = session.channel();
     if (channel != null) {
       long commandId = session.nextCommandId();
-      Instant at =
-          state.time.wallTime().plus(deadline != null ? deadline : state.config.drainDeadline());
-      fx.add(() -> channel.drain(commandId, at));
+      fx.add(() -> channel.drain(commandId, deadline));
     }
+  }
+
+  /**
+   * The drain a session opening or resuming now is under (its own, else the broker's, the earlier
+   * deadline when both), to be pushed right after its {@code opened}; null when it is not drained.
+   * Without it, a worker that connects (or reconnects) during a drain would be refused {@code
+   * DRAINING} without ever being asked to finish.
+   */
+  @GuardedBy("state.lock")
+  private Broker.Drain drainOnOpen(Session session) {
+    Instant own = session.draining() ? session.drainDeadline() : null;
+    Instant broker = state.draining && !state.shutDown ? state.drainDeadlineAt : null;
+    Instant at = own == null ? broker : broker == null || own.isBefore(broker) ? own : broker;
+    return at == null ? null : new Broker.Drain(session.nextCommandId(), at);
   }
 
   /** Detaches every session from its stream and closes the streams, for shutdown. */

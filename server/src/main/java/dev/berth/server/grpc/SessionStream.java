@@ -156,6 +156,10 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     lastForwardedNanos =
         shared.protos().time().nanoTime() - minHeartbeatGapNanos; // forward the first
     send(Protos.opened(opened, broker.config().streamCallsInFlight()));
+    Broker.Drain drain = opened.drain();
+    if (drain != null) {
+      drain(drain.commandId(), drain.deadline()); // after opened: a worker hears nothing before
+    }
   }
 
   private void heartbeat(Heartbeat heartbeat) {

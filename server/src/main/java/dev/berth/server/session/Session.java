@@ -2,6 +2,7 @@ package dev.berth.server.session;
 
 import dev.berth.server.admission.Job;
 import dev.berth.server.admission.RecentRequests;
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -25,6 +26,7 @@ public final class Session {
   private long ttlNanos;
   private SessionChannel channel;
   private boolean draining;
+  private Instant drainDeadline;
   private long memoryUsedMb;
   private long memoryLimitMb;
   private long nextCommandId = 1;
@@ -144,8 +146,15 @@ public final class Session {
     return draining;
   }
 
-  public void drain() {
+  /** Drains it: acquires are refused from now on, and its worker is asked to finish by then. */
+  public void drain(Instant deadline) {
     draining = true;
+    drainDeadline = deadline;
+  }
+
+  /** The deadline of its own drain, told again whenever its worker resumes; null when none. */
+  public Instant drainDeadline() {
+    return drainDeadline;
   }
 
   public long memoryUsedMb() {

@@ -18,6 +18,7 @@ import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.session.SessionChannel.CloseReason;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -143,6 +144,59 @@ class BrokerDrainTest {
       Worker late = h.open("late");
       assertDraining(h.acquire(late, WASM));
       assertThat(h.isLive(held)).isTrue();
+    }
+  }
+
+  private static Broker.Opened openNew(BrokerHarness h, String workerId) {
+    return h.broker.open(
+        HelloSpec.validate(workerId, Map.of(), 0, "", List.of()),
+        PRINCIPAL,
+        new RecordingSessionChannel());
+  }
+
+  @Test
+  void drainBroker_aSessionOpenedDuringIt_isToldTheDrainAfterItsOpened() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      h.broker.drainBroker(false, Duration.ofSeconds(3));
+      Instant deadline = h.time.wallTime().plusSeconds(3);
+      h.time.advanceMillis(1_000);
+
+      Broker.Opened opened = openNew(h, "late");
+
+      assertThat(opened.drain()).isNotNull();
+      assertThat(opened.drain().deadline()).as("the drain's own deadline").isEqualTo(deadline);
+    }
+  }
+
+  @Test
+  void drainSession_whileItsStreamIsDown_isToldWhenItResumes() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      h.broker.detach(a.sessionId(), a.channel());
+
+      h.broker.drainSession(a.sessionId(), Duration.ofSeconds(12));
+      Instant deadline = h.time.wallTime().plusSeconds(12);
+      RecordingSessionChannel again = new RecordingSessionChannel();
+      Broker.Opened opened =
+          h.broker.open(
+              HelloSpec.validate("a", Map.of(), 0, a.sessionId(), List.of()), PRINCIPAL, again);
+
+      assertThat(opened.resumed()).isTrue();
+      assertThat(opened.drain()).isNotNull();
+      assertThat(opened.drain().deadline()).isEqualTo(deadline);
+      assertThat(a.channel().drains()).isEmpty();
+    }
+  }
+
+  @Test
+  void drainBroker_resumed_aSessionOpenedAfterIsToldNoDrain() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      h.broker.drainBroker(false, null);
+      h.broker.drainBroker(true, null);
+
+      Broker.Opened opened = openNew(h, "fresh");
+
+      assertThat(opened.drain()).isNull();
     }
   }
 
