@@ -3,6 +3,7 @@ package dev.berth.client;
 import static dev.berth.client.TestBroker.granted;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.berth.client.internal.SessionProbe;
 import dev.berth.server.broker.Views;
@@ -14,6 +15,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.DoubleSupplier;
@@ -451,14 +453,7 @@ class WorkerSessionTest {
         WorkerSession session = client.openSession("worker-1")) {
       broker.broker.shutdown();
 
-      assertThatThrownBy(() -> session.acquire(render("a")))
-          .isInstanceOfSatisfying(
-              BrokerException.class,
-              e -> {
-                assertThat(e.condition()).isEqualTo(BrokerException.Condition.UNAVAILABLE);
-                assertThat(e.isTransient()).isTrue();
-                assertThat(e).hasMessageContaining("shutting down");
-              });
+      assertShuttingDown(catchThrowable(() -> session.acquire(render("a"))));
     }
   }
 
@@ -477,15 +472,42 @@ class WorkerSessionTest {
       probe.awaitCallHeld();
       broker.ticker.advance(Duration.ofSeconds(5)); // the call deadline
 
-      assertThatThrownBy(() -> result.get(5, TimeUnit.SECONDS))
-          .cause()
-          .isInstanceOfSatisfying(
-              BrokerException.class,
-              e -> {
-                assertThat(e.condition()).isEqualTo(BrokerException.Condition.UNAVAILABLE);
-                assertThat(e.isTransient()).isTrue();
-                assertThat(e).hasMessageContaining("shutting down");
-              });
+      assertShuttingDown(result);
+    }
+  }
+
+  /** {@code result} failed UNAVAILABLE, an error that may pass, saying the broker shuts down. */
+  private static void assertShuttingDown(Future<AcquireResult> result) {
+    assertShuttingDown(catchThrowable(() -> result.get(5, TimeUnit.SECONDS)).getCause());
+  }
+
+  private static void assertShuttingDown(Throwable thrown) {
+    assertThat(thrown)
+        .isInstanceOfSatisfying(
+            BrokerException.class,
+            e -> {
+              assertThat(e.condition()).isEqualTo(BrokerException.Condition.UNAVAILABLE);
+              assertThat(e.isTransient()).isTrue();
+              assertThat(e).hasMessageContaining("shutting down");
+            });
+  }
+
+  @Test
+  void acquire_waitingWhenTheBrokerShutsDown_throwsUnavailableToAskAgain_notDraining()
+      throws Exception {
+    broker = oneRenderSlot(Duration.ofSeconds(2));
+    try (BrokerClient client = broker.client();
+        WorkerSession session = client.openSession("worker-1")) {
+      assertThat(granted(session.acquire(render("a"))).isValid()).isTrue(); // the only slot
+      AcquireOptions queued = render("b").toBuilder().maxWait(Duration.ofSeconds(30)).build();
+      CompletableFuture<AcquireResult> result =
+          CompletableFuture.supplyAsync(() -> session.acquire(queued));
+      TestBroker.until(() -> broker.broker.queued(SERVER_RENDER) == 1, "acquire queued");
+
+      broker.broker.shutdown(); // a restart, not a drain
+
+      assertShuttingDown(result);
+      assertThat(session.isDraining()).isFalse();
     }
   }
 

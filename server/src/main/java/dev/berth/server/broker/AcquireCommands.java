@@ -558,11 +558,14 @@ final class AcquireCommands {
     return all;
   }
 
-  /** Fails every request of {@code sessionId} still waiting, with {@code error}. Lock held. */
+  /**
+   * Fails every request still waiting — of {@code sessionId}, or every one when it is null — with
+   * {@code error}. Lock held.
+   */
   @GuardedBy("state.lock")
   void failWaitersOf(String sessionId, BrokerException error, Effects fx) {
     for (Waiter<?> waiter : allWaiters()) {
-      if (waiter.request().sessionId().equals(sessionId)) {
+      if (sessionId == null || waiter.request().sessionId().equals(sessionId)) {
         unqueue(waiter);
         fail(waiter, error, fx);
       }

@@ -704,9 +704,9 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
-   * Begins shutdown: new opens and acquires fail UNAVAILABLE, waiting acquires are refused
-   * DRAINING, and every session stream is closed. Leases are not ended: a restarted broker lets
-   * workers re-declare them.
+   * Begins shutdown: new opens and acquires fail UNAVAILABLE, waiting acquires and bundles fail
+   * UNAVAILABLE too, and every session stream is closed. Leases are not ended: a restarted broker
+   * lets workers re-declare them.
    */
   // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
   // command objects share through one BrokerState; the checker can see neither.
@@ -720,7 +720,13 @@ public final class Broker implements AutoCloseable {
               }
               state.shutDown = true;
               state.draining = true;
-              acquires.refuseWaiters(null, "broker is shutting down", now, fx);
+              // UNAVAILABLE, as a new acquire now gets, not DRAINING: a restart is not a drain,
+              // and a worker told DRAINING stops asking (the reference worker finishes and exits)
+              // where one told UNAVAILABLE asks the restarted broker again.
+              acquires.failWaitersOf(
+                  null,
+                  new BrokerException(BrokerException.Code.UNAVAILABLE, "broker is shutting down"),
+                  fx);
               sessions.closeStreams(fx);
               return true;
             });

@@ -1,7 +1,6 @@
 package dev.berth.server.grpc;
 
 import static dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF;
-import static dev.berth.server.grpc.InProcessBroker.answered;
 import static dev.berth.server.grpc.InProcessBroker.failure;
 import static dev.berth.server.grpc.InProcessBroker.proto;
 import static dev.berth.server.grpc.InProcessBroker.request;
@@ -14,7 +13,6 @@ import com.google.protobuf.DescriptorProtos.MethodDescriptorProto;
 import dev.berth.proto.v1.AcquireResponse;
 import dev.berth.proto.v1.Hello;
 import dev.berth.proto.v1.LeaseBrokerGrpc;
-import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.server.lease.ResourceKind;
 import io.grpc.Status;
@@ -213,7 +211,7 @@ class BrokerServerTest {
   }
 
   @Test
-  void shutdown_waitingAcquire_refusedDraining() {
+  void shutdown_waitingAcquire_failsUnavailable_notRefusedDraining() {
     String session = b.openSession("worker-1").sessionId();
     b.grant(session, RESOURCE_KIND_PDF);
     b.grant(session, RESOURCE_KIND_PDF);
@@ -222,10 +220,15 @@ class BrokerServerTest {
             request(session, RESOURCE_KIND_PDF).setWait(proto(Duration.ofSeconds(10))).build());
     assertThat(waiting.isDone()).isFalse();
 
+    long started = System.nanoTime();
     b.shutdownServer(Duration.ofSeconds(30));
 
-    AcquireResponse response = answered(waiting);
-    assertThat(response.getRefused().getReason()).isEqualTo(RefusalReason.REFUSAL_REASON_DRAINING);
+    // A restart is not a drain: told UNAVAILABLE, the worker asks the restarted broker again.
+    Status status = failure(Status.Code.UNAVAILABLE, waiting);
+    assertThat(status.getDescription()).contains("shutting down");
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started))
+        .as("answered at once, not after the grace")
+        .isLessThan(10_000);
   }
 
   @Test
