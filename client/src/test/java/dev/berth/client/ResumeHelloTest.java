@@ -127,6 +127,7 @@ class ResumeHelloTest {
           .setFencingToken(41)
           .setHost("example.com")
           .setMemoryMb(300)
+          .setHeldFor(com.google.protobuf.Duration.newBuilder().setSeconds(5)) // until queued
           .build();
 
   /**
@@ -146,6 +147,31 @@ class ResumeHelloTest {
     assertThat(SessionProbe.attach(session).leaseCount()).as("the lease is closed").isZero();
     assertThat(release.getOutcome().getHttpStatus()).isEqualTo(429);
     return release;
+  }
+
+  @Test
+  void resume_leaseHeld_declaredWithHowLongItHasBeenHeld_soARestartKeepsItsMaxHold() {
+    scripted.hellosToAnswer.set(2);
+    try (BrokerClient client = client(false);
+        WorkerSession session = client.openSession("worker-1")) {
+      scripted.nextHello();
+      scripted.grant = GRANT;
+      Lease lease =
+          TestBroker.granted(session.acquire(AcquireOptions.render("https://example.com/a")));
+      ticker.advance(Duration.ofSeconds(90));
+
+      Hello hello = resume(session);
+
+      assertThat(hello.getHeldLeasesList())
+          .singleElement()
+          .satisfies(
+              held -> {
+                assertThat(held.getLeaseId()).isEqualTo(lease.leaseId());
+                assertThat(held.getHeldFor().getSeconds())
+                    .as("held since the acquire")
+                    .isBetween(90L, 95L);
+              });
+    }
   }
 
   @Test

@@ -45,6 +45,7 @@ final class LeaseHandle implements Lease {
   private final int memoryMb;
   private final Instant grantedAt;
   private final Instant expiresAt;
+  private final long sentNanos;
   private final long receivedNanos;
   private final long maxHoldEndsNanos;
 
@@ -83,9 +84,18 @@ final class LeaseHandle implements Lease {
     this.memoryMb = lease.getMemoryMb();
     this.grantedAt = Wire.instant(lease.getGrantedAt());
     this.expiresAt = Wire.instant(lease.getExpiresAt());
+    this.sentNanos = sentNanos;
     this.receivedNanos = receivedNanos;
     long maxHoldNanos = Math.max(0, Duration.between(grantedAt, expiresAt).toNanos());
     this.maxHoldEndsNanos = sentNanos + maxHoldNanos;
+  }
+
+  /**
+   * How long it has been held, counted as its max hold is, from when the acquire was sent: a resume
+   * declares it, so that a broker re-admitting it after a restart keeps the max hold it had left.
+   */
+  long heldNanos() {
+    return Math.max(0, ticker.nanoTime() - sentNanos);
   }
 
   @Override

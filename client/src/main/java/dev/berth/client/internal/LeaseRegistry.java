@@ -6,6 +6,7 @@ import dev.berth.client.RevokedLease;
 import dev.berth.proto.v1.HeldLease;
 import dev.berth.proto.v1.ReleaseRequest;
 import dev.berth.proto.v1.WasmInstanceStats;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -221,14 +222,18 @@ final class LeaseRegistry {
 
   /** {@code lease} as a resume hello declares it: as the broker knows it. */
   static HeldLease declaration(Lease lease) {
-    return HeldLease.newBuilder()
-        .setLeaseId(lease.leaseId())
-        .setFencingToken(lease.fencingToken())
-        .setKind(Wire.kind(lease.kind()))
-        .setHost(lease.host())
-        .setModule(lease.module())
-        .setMemoryMb(lease.memoryMb())
-        .build();
+    HeldLease.Builder declared =
+        HeldLease.newBuilder()
+            .setLeaseId(lease.leaseId())
+            .setFencingToken(lease.fencingToken())
+            .setKind(Wire.kind(lease.kind()))
+            .setHost(lease.host())
+            .setModule(lease.module())
+            .setMemoryMb(lease.memoryMb());
+    if (lease instanceof LeaseHandle granted) {
+      declared.setHeldFor(Wire.duration(Duration.ofNanos(granted.heldNanos())));
+    }
+    return declared.build();
   }
 
   /** What the next heartbeat reports about the WASM instances run under {@code generation}. */

@@ -210,6 +210,10 @@ final class SessionCommands {
   private void admitDeclared(
       Session session, HelloSpec.HeldLease held, long now, boolean readmission, Effects fx) {
     ResourceKind kind = held.kind();
+    long maxHold = state.config.maxHold(kind).toNanos();
+    // The max hold counts from the grant, which the worker dates (it holds the lease that long
+    // already): a restart does not renew it. One that has run out is revoked by the next sweep.
+    long grantedAt = now - Math.min(held.heldForNanos(), maxHold);
     Lease lease =
         new Lease(
             held.leaseId(),
@@ -220,8 +224,8 @@ final class SessionCommands {
             held.module(),
             "",
             held.memoryMb() > 0 ? held.memoryMb() : state.config.memoryEstimateMb(kind),
-            now,
-            now + state.config.maxHold(kind).toNanos());
+            grantedAt,
+            grantedAt + maxHold);
     state.leases.add(lease);
     if (readmission && state.heldBack[kind.index()] > 0) {
       state.heldBack[kind.index()]--;

@@ -297,6 +297,24 @@ final class Protos {
         Integer.toUnsignedLong(request.getPriority()));
   }
 
+  /**
+   * A declared lease's {@code held_for} in nanoseconds: 0 when unset, -1 (refused by {@link
+   * HelloSpec#validate}) when negative or not a valid duration; a longer one than nanoseconds hold
+   * is as long as they do, which is past every max hold.
+   */
+  private static long heldForNanos(dev.berth.proto.v1.HeldLease h) {
+    if (!h.hasHeldFor()) {
+      return 0;
+    }
+    com.google.protobuf.Duration d = h.getHeldFor();
+    if (d.getSeconds() < 0 || d.getNanos() < 0 || d.getNanos() > 999_999_999) {
+      return -1;
+    }
+    return d.getSeconds() >= Long.MAX_VALUE / 1_000_000_000L
+        ? Long.MAX_VALUE
+        : d.getSeconds() * 1_000_000_000L + d.getNanos();
+  }
+
   /** Validates a hello: who the worker is and, when resuming, the leases it still holds. */
   static HelloSpec helloSpec(Hello hello) {
     List<HelloSpec.HeldLease> held = new ArrayList<>(hello.getHeldLeasesCount());
@@ -308,7 +326,8 @@ final class Protos {
               kind(h.getKind()),
               h.getHost(),
               h.getModule(),
-              h.getMemoryMb()));
+              h.getMemoryMb(),
+              heldForNanos(h)));
     }
     return HelloSpec.validate(
         hello.getWorkerId(),

@@ -45,6 +45,7 @@ public record HelloSpec(
    * @param host as {@link HostName#of} gives it (validated hellos carry it normalised), or empty
    * @param memoryMb the wire's {@code uint32} as it came, so above 2^31 it reads negative (and is
    *     refused by {@link #validate})
+   * @param heldForNanos how long the worker has held it, by its own clock; 0 when it did not say
    */
   public record HeldLease(
       String leaseId,
@@ -52,7 +53,19 @@ public record HelloSpec(
       ResourceKind kind,
       String host,
       String module,
-      int memoryMb) {
+      int memoryMb,
+      long heldForNanos) {
+
+    /** A declaration that does not say how long the lease has been held. */
+    public HeldLease(
+        String leaseId,
+        long fencingToken,
+        ResourceKind kind,
+        String host,
+        String module,
+        int memoryMb) {
+      this(leaseId, fencingToken, kind, host, module, memoryMb, 0);
+    }
 
     /** A declaration with only the id and token, enough to resume within one broker run. */
     public HeldLease(String leaseId, long fencingToken) {
@@ -183,6 +196,11 @@ public record HelloSpec(
                 + ", got "
                 + Integer.toUnsignedString(held.memoryMb()));
       }
+      if (held.heldForNanos() < 0) {
+        throw BrokerException.invalid(
+            "hello.held_leases.held_for",
+            "must not be negative, got " + held.heldForNanos() + "ns");
+      }
       declared.add(
           host.equals(held.host())
               ? held
@@ -192,7 +210,8 @@ public record HelloSpec(
                   held.kind(),
                   host,
                   held.module(),
-                  held.memoryMb()));
+                  held.memoryMb(),
+                  held.heldForNanos()));
     }
     if (!awaitedRequestIds.isEmpty() && !heldLeasesComplete) {
       throw BrokerException.invalid(

@@ -13,6 +13,7 @@ import dev.berth.server.lease.FencingTokens;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.HelloSpec.HeldLease;
@@ -87,6 +88,25 @@ class BrokerRecoveryTest {
             org.assertj.core.groups.Tuple.tuple("l2", OLD + 9, "s-old"));
     assertThat(broker.release("s-old", "l1", PRINCIPAL, Outcome.UNKNOWN).end())
         .isEqualTo(LeaseEnd.RELEASED);
+  }
+
+  @Test
+  void open_declaredLeaseHeldNearlyItsMaxHold_readmittedWithOnlyWhatWasLeftOfIt() {
+    long maxHold = BrokerConfig.newBuilder().build().maxHold(RENDER).toNanos();
+    long left = Duration.ofSeconds(1).toNanos();
+    HeldLease held = new HeldLease("l1", OLD + 5, RENDER, "example.com", "", 300, maxHold - left);
+
+    reconnect("s-old", List.of(held));
+
+    assertThat(broker.leases())
+        .singleElement()
+        .satisfies(l -> assertThat(l.expiresAtNanos() - time.nanoTime()).isEqualTo(left));
+    time.advance(Duration.ofSeconds(2)); // the sweep ends it: the restart did not renew its hold
+    assertThat(broker.inUse(RENDER)).isZero();
+    assertThat(lastChannel.revokes())
+        .singleElement()
+        .extracting(RecordingSessionChannel.Revoke::reason)
+        .isEqualTo(RevokeReason.MAX_HOLD);
   }
 
   @Test

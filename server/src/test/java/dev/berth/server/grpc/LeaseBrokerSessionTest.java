@@ -182,6 +182,28 @@ class LeaseBrokerSessionTest {
   }
 
   @Test
+  void openSession_heldLeaseWithNegativeHeldFor_invalidArgumentNamingHeldFor() {
+    SessionRecorder stream = b.openStream();
+
+    stream.send(
+        SessionRequest.newBuilder()
+            .setHello(
+                Hello.newBuilder()
+                    .setWorkerId("worker-1")
+                    .setResumeSessionId("s-1")
+                    .addHeldLeases(
+                        HeldLease.newBuilder()
+                            .setLeaseId("l-1")
+                            .setFencingToken(5)
+                            .setHeldFor(com.google.protobuf.Duration.newBuilder().setSeconds(-1))))
+            .build());
+
+    Status status = stream.status();
+    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription()).startsWith("hello.held_leases.held_for");
+  }
+
+  @Test
   void openSession_helloWithoutWorkerId_invalidArgumentNamingWorkerId() {
     SessionRecorder stream = b.openStream();
 

@@ -36,6 +36,19 @@ class HelloSpecTest {
   }
 
   @Test
+  void validate_heldLeaseWithNegativeHeldFor_namesHeldFor() {
+    assertInvalid(
+        () ->
+            HelloSpec.validate(
+                "w",
+                Map.of(),
+                0,
+                "abc",
+                List.of(new HeldLease("l1", 17, ResourceKind.RENDER, "", "", 0, -1))),
+        "hello.held_leases.held_for");
+  }
+
+  @Test
   void validate_labelsCopied_laterChangesDoNotLeakIn() {
     Map<String, String> labels = new HashMap<>(Map.of("a", "1"));
     HelloSpec hello = HelloSpec.validate("w", labels, 0, "", List.of());
