@@ -29,7 +29,8 @@ public final class FloodScenario {
 
   /**
    * The daemon's flags for the flood: both principals' tokens, the caps, a session TTL that
-   * outlives the flood's pauses, and RENDER slots for every acquire.
+   * outlives the flood's pauses, RENDER slots for every acquire, and a host rate that lets the
+   * flood queue up to its cap.
    */
   public static List<String> daemonFlags() {
     return List.of(
@@ -47,6 +48,11 @@ public final class FloodScenario {
         "--session-ttl",
         "60s",
         "--render-limit",
-        "10000");
+        "10000",
+        // The flooder's host gives 20 tokens a second, so its 5 s waits can queue about a hundred
+        // deep behind each other: at the default 2/s the broker refuses at once every acquire
+        // whose token the ten waiters ahead would use up, and the queue never reaches its cap.
+        "--rate_limit.default_rate",
+        "20");
   }
 }
