@@ -2,9 +2,11 @@ package dev.berth.server.admission;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.common.hash.Hashing;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 
 /**
@@ -14,7 +16,8 @@ import java.time.Duration;
  *
  * @param sessionId the session that will hold the lease
  * @param kind what is asked for
- * @param url the URL to render, or empty
+ * @param url the URL to render, or empty; one longer than {@link #KEPT_URL_LENGTH} characters is
+ *     kept as its digest ({@link #keptUrl}), which is all the broker needs of it past its host
  * @param host the rate-limit key of {@code url}, or empty
  * @param module the WASM module name, or empty for the configured default
  * @param waitNanos how long the caller is willing to wait (0 = answer now)
@@ -40,10 +43,21 @@ public record AcquireSpec(
   public static final int MAX_MEMORY_ESTIMATE_MB = 1 << 20;
   public static final Duration MAX_WAIT = Duration.ofHours(1);
 
+  /**
+   * The longest URL a spec keeps as it came. Past its host (the rate-limit key, extracted first) a
+   * URL serves only to tell a retry of a {@code request_id} from another request, and a session
+   * remembers its last {@code session.request_ids_remembered} requests, bundles of eight items
+   * among them: kept whole, URLs of up to {@link #MAX_URL_LENGTH} characters let one client's few
+   * sessions fill the broker's heap (a 256 MiB daemon died of 20 sessions' bundles).
+   */
+  public static final int KEPT_URL_LENGTH = 128;
+
+  private static final String DIGEST_PREFIX = "sha256:";
+
   public AcquireSpec {
     requireNonNull(sessionId);
     requireNonNull(kind);
-    requireNonNull(url);
+    url = keptUrl(requireNonNull(url));
     requireNonNull(host);
     requireNonNull(module);
     requireNonNull(requestId);
@@ -122,6 +136,20 @@ public record AcquireSpec(
         requestId,
         (int) priority,
         (int) memoryEstimateMb);
+  }
+
+  /**
+   * What a spec keeps of {@code url}: the URL itself when it has at most {@link #KEPT_URL_LENGTH}
+   * characters, else {@code sha256:} and the hex SHA-256 of its UTF-8 bytes (71 characters).
+   * Idempotent, so a URL carried in either form (a cluster's record, a restart's state file)
+   * compares equal to the same URL asked again; no acquirable URL has the digest's form, which has
+   * no {@code ://}.
+   */
+  public static String keptUrl(String url) {
+    if (url.length() <= KEPT_URL_LENGTH) {
+      return url;
+    }
+    return DIGEST_PREFIX + Hashing.sha256().hashString(url, StandardCharsets.UTF_8);
   }
 
   /** Checks an identifier field: printable ASCII, bounded length, present when required. */

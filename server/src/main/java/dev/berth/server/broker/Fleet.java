@@ -88,7 +88,7 @@ public record Fleet(List<SessionEntry> sessions, List<LeaseEntry> leases, List<H
    * granting again.
    *
    * @param requestId the request's idempotency key, empty when none
-   * @param url the item's URL as asked
+   * @param url the item's URL as asked, or its digest when long ({@code AcquireSpec.keptUrl})
    * @param module the item's module as asked (empty for the broker's default)
    * @param item the lease's index among the request's items
    * @param items the request's item count: 1 for an acquire, 2..8 for a bundle; 0 when no request

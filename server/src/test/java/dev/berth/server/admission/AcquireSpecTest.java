@@ -111,7 +111,44 @@ class AcquireSpecTest {
     String prefix = "https://example.com/";
     String url = prefix + "a".repeat(AcquireSpec.MAX_URL_LENGTH - prefix.length());
 
-    assertThat(validate(RENDER, url).url()).hasSize(AcquireSpec.MAX_URL_LENGTH);
+    assertThat(validate(RENDER, url).host()).isEqualTo("example.com");
+  }
+
+  @Test
+  void validate_urlUpToKeptLength_keptAsItCame() {
+    String url = "https://example.com/" + "a".repeat(AcquireSpec.KEPT_URL_LENGTH - 20);
+
+    assertThat(validate(RENDER, url).url()).isEqualTo(url);
+  }
+
+  @Test
+  void validate_longUrl_keptAsItsDigest_soARememberedRequestStaysSmall() {
+    String prefix = "https://Example.COM/";
+    String url = prefix + "a".repeat(AcquireSpec.MAX_URL_LENGTH - prefix.length());
+    String sibling = url.substring(0, url.length() - 1) + "b";
+
+    AcquireSpec spec = validate(RENDER, url);
+
+    assertThat(spec.url())
+        .hasSizeLessThanOrEqualTo(AcquireSpec.KEPT_URL_LENGTH)
+        .startsWith("sha256:");
+    assertThat(spec.host()).isEqualTo("example.com");
+    assertThat(validate(PDF, url).url()).isEqualTo(spec.url());
+    assertThat(spec.sameRequestAs(validate(RENDER, url))).isTrue();
+    assertThat(spec.sameRequestAs(validate(RENDER, sibling))).isFalse();
+    assertThat(spec.withWaitNanos(5).url()).isEqualTo(spec.url());
+  }
+
+  @Test
+  void keptUrl_ofAKeptUrl_isTheSame_soACarriedFormMatchesTheUrlAskedAgain() {
+    String url = "https://example.com/" + "a".repeat(1000);
+    AcquireSpec carried = new AcquireSpec("s1", RENDER, url, "example.com", "", 0, "r1", 0, 0);
+    AcquireSpec recarried =
+        new AcquireSpec("s1", RENDER, carried.url(), "example.com", "", 0, "r1", 0, 0);
+
+    assertThat(AcquireSpec.keptUrl(AcquireSpec.keptUrl(url))).isEqualTo(AcquireSpec.keptUrl(url));
+    assertThat(recarried.url()).isEqualTo(carried.url());
+    assertThat(carried.sameRequestAs(validate(RENDER, url))).isTrue();
   }
 
   @Test

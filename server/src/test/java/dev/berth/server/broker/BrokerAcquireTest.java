@@ -325,6 +325,36 @@ class BrokerAcquireTest {
   }
 
   @Test
+  void acquire_requestIdOfALongUrl_retryAnsweredTheFirstLease_anotherLongUrlRefused() {
+    try (BrokerHarness h = new BrokerHarness(config())) {
+      Worker a = h.open("a");
+      String url = "https://example.com/" + "p".repeat(AcquireSpec.MAX_URL_LENGTH - 20);
+      String other = url.substring(0, url.length() - 1) + "q";
+      Lease first = grantUrl(h, a, url);
+
+      Lease again = grantUrl(h, a, url);
+
+      assertThat(again).isEqualTo(first);
+      assertThatThrownBy(() -> grantUrl(h, a, other))
+          .isInstanceOfSatisfying(
+              BrokerException.class,
+              e -> assertThat(e.code()).isEqualTo(BrokerException.Code.FAILED_PRECONDITION))
+          .hasMessageContaining("sha256:")
+          .hasMessageNotContaining("ppppp");
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
+    }
+  }
+
+  private static Lease grantUrl(BrokerHarness h, Worker w, String url) {
+    RecordingAcquireCallback answer = new RecordingAcquireCallback();
+    h.broker.acquire(
+        AcquireSpec.validate(w.sessionId(), RENDER, url, "", null, "long-1", 0, 0),
+        PRINCIPAL,
+        answer);
+    return answer.granted();
+  }
+
+  @Test
   void acquire_requestIdReusedForDifferentUrl_throwsFailedPrecondition() {
     try (BrokerHarness h = new BrokerHarness(config())) {
       Worker a = h.open("a");
