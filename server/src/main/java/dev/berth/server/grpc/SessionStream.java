@@ -8,7 +8,6 @@ import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.StreamAcquire;
 import dev.berth.proto.v1.StreamAcquireBundle;
 import dev.berth.proto.v1.StreamRelease;
-import dev.berth.proto.v1.WasmInstanceStats;
 import dev.berth.server.broker.Broker;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.failure.BrokerException;
@@ -16,6 +15,7 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.session.SessionChannel;
+import dev.berth.server.wasm.InstanceStats;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -105,7 +105,9 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
   // ints: a report above MAX_MEMORY_MB (2^30) is refused before it is kept; -1 before the first.
   private int lastUsedMb = -1;
   private int lastLimitMb = -1;
-  private List<WasmInstanceStats> lastWasmStats = List.of();
+  // The domain values, never the wire messages: those keep any unknown fields a worker sends, up to
+  // a whole 256 KiB message per stream for as long as it lives.
+  private List<InstanceStats> lastWasmStats = List.of();
 
   SessionStream(Shared shared, ServerCallStreamObserver<SessionEvent> out, String principal) {
     this.shared = shared;
@@ -169,11 +171,12 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     }
     requireMemory("heartbeat.memory_used_mb", heartbeat.getMemoryUsedMb());
     requireMemory("heartbeat.memory_limit_mb", heartbeat.getMemoryLimitMb());
+    List<InstanceStats> wasmStats = Protos.wasmStats(heartbeat);
     long now = shared.protos().time().nanoTime();
     boolean nothingNew =
         heartbeat.getMemoryUsedMb() == lastUsedMb
             && heartbeat.getMemoryLimitMb() == lastLimitMb
-            && heartbeat.getWasmStatsList().equals(lastWasmStats);
+            && wasmStats.equals(lastWasmStats);
     if (nothingNew && now - lastForwardedNanos < minHeartbeatGapNanos) {
       // Faster than a quarter of the interval with nothing new to say: answered, but it costs
       // the broker nothing. A changed memory or WASM usage report always goes through.
@@ -195,13 +198,13 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                 heartbeat.getSeq(),
                 heartbeat.getMemoryUsedMb(),
                 heartbeat.getMemoryLimitMb(),
-                Protos.wasmStats(heartbeat));
+                wasmStats);
     lastForwardedNanos = now;
     minHeartbeatGapNanos = beat.heartbeatIntervalNanos() / 4; // a reload may have changed it
     lastPressure = beat.pressure();
     lastUsedMb = (int) heartbeat.getMemoryUsedMb();
     lastLimitMb = (int) heartbeat.getMemoryLimitMb();
-    lastWasmStats = heartbeat.getWasmStatsList();
+    lastWasmStats = wasmStats;
     lastSeq = heartbeat.getSeq();
     send(Protos.heartbeatAck(heartbeat.getSeq(), beat));
   }

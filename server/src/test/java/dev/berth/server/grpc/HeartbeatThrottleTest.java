@@ -2,7 +2,12 @@ package dev.berth.server.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import dev.berth.proto.v1.Heartbeat;
 import dev.berth.proto.v1.HeartbeatAck;
+import dev.berth.proto.v1.SessionRequest;
+import dev.berth.proto.v1.WasmInstanceStats;
 import dev.berth.server.broker.Views;
 import io.grpc.Status;
 import java.time.Duration;
@@ -88,6 +93,46 @@ class HeartbeatThrottleTest {
     stream.heartbeat(2, 900, 1000);
 
     assertThat(b.broker.sessions("", "", 10).get(0).memoryUsedMb()).isEqualTo(900);
+  }
+
+  /**
+   * The stream compares, and keeps, what a report says, not the message it came in: the message
+   * would keep its unknown fields, up to 256 KiB per stream for as long as the stream lives (300
+   * streams sending such a report once held 86 MB of a daemon's heap).
+   */
+  @Test
+  void heartbeat_fastWithTheSameWasmStatsPaddedWithUnknownFields_ackedWithoutTouchingTheBroker() {
+    SessionRecorder stream = b.openSession("padded");
+    heartbeatWithStats(stream, 1, UnknownFieldSet.getDefaultInstance());
+    long seen = lastSeen(stream.sessionId());
+
+    b.time.advance(InProcessBroker.HEARTBEAT_INTERVAL.dividedBy(8));
+    heartbeatWithStats(
+        stream,
+        2,
+        UnknownFieldSet.newBuilder()
+            .addField(
+                99,
+                UnknownFieldSet.Field.newBuilder()
+                    .addLengthDelimited(ByteString.copyFrom(new byte[200_000]))
+                    .build())
+            .build());
+
+    assertThat(lastSeen(stream.sessionId())).isEqualTo(seen);
+  }
+
+  private static void heartbeatWithStats(SessionRecorder stream, long seq, UnknownFieldSet extra) {
+    WasmInstanceStats stats =
+        WasmInstanceStats.newBuilder()
+            .setLeaseId("lease-1")
+            .setCalls(5)
+            .setUnknownFields(extra)
+            .build();
+    stream.send(
+        SessionRequest.newBuilder()
+            .setHeartbeat(Heartbeat.newBuilder().setSeq(seq).addWasmStats(stats))
+            .build());
+    assertThat(stream.next().getHeartbeatAck().getSeq()).isEqualTo(seq);
   }
 
   @Test
