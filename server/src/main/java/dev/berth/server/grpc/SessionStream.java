@@ -15,11 +15,14 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.memory.PressureLevel;
 import dev.berth.server.session.SessionChannel;
+import dev.berth.server.settings.Durations;
+import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.InstanceStats;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -37,11 +40,11 @@ import java.util.function.Consumer;
  * ({@link LeaseCalls}) and are answered by {@code call_id}, in whatever order they are decided: a
  * waiting acquire holds up neither the stream nor the calls after it. A call's failure is a {@code
  * CallError} in its result and leaves the stream open; only a protocol violation (a call before
- * hello, a {@code call_id} already in flight) closes it. At most {@link
- * dev.berth.server.config.BrokerConfig#streamCallsInFlight} calls may be in flight; when the stream
- * ends, however it ends, its waiting acquires are cancelled and give their places in the queue up.
- * The worker may cancel one acquire or bundle by its call_id ({@code cancel}); a grant that crosses
- * the cancel is given back.
+ * hello, no hello within {@code session.ttl}, a {@code call_id} already in flight) closes it. At
+ * most {@link dev.berth.server.config.BrokerConfig#streamCallsInFlight} calls may be in flight;
+ * when the stream ends, however it ends, its waiting acquires are cancelled and give their places
+ * in the queue up. The worker may cancel one acquire or bundle by its call_id ({@code cancel}); a
+ * grant that crosses the cancel is given back.
  *
  * <p>Outbound events go through an {@link OutboundQueue}: when the transport is not ready they
  * queue, a newer heartbeat ack replaces an unsent older one, and a worker that stops reading
@@ -94,6 +97,13 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
    */
   private volatile ConcurrentHashMap<Long, StreamCall> inFlight;
 
+  /**
+   * Closes the stream if no hello comes in time; cancelled, and let go, at hello or the stream's
+   * end, so that it is not queued for every session (heap per idle session, G5 in
+   * docs/benchmarks.md).
+   */
+  private volatile TimeSource.Cancellable helloDeadline;
+
   /** Set when the stream has ended in any way: calls still in flight are cancelled. */
   private volatile boolean ended;
 
@@ -123,6 +133,28 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
                     + max
                     + " events pending; reconnect and resume the session",
             this::ended);
+    long helloWithin = shared.broker().config().sessionTtl().toNanos();
+    helloDeadline = shared.protos().time().schedule(() -> helloOverdue(helloWithin), helloWithin);
+  }
+
+  /**
+   * Closes a stream on which no hello came within {@code session.ttl} of its opening: it has no
+   * session, so no cap counts it, and a client could otherwise hold any number of them open, each
+   * taking the broker's heap for as long as its connection lives.
+   */
+  private void helloOverdue(long helloWithinNanos) {
+    if (sessionId == null && !ended) {
+      fail(
+          Errors.toStatus(
+              BrokerException.invalid(
+                  "hello",
+                  "none came within "
+                      + BrokerConfig.Keys.SESSION_TTL
+                      + " ("
+                      + Durations.format(Duration.ofNanos(helloWithinNanos))
+                      + ") of the stream's opening; the first message of a session stream must be"
+                      + " hello")));
+    }
   }
 
   // ------------------------------------------------------------ inbound
@@ -154,6 +186,13 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
     Broker broker = shared.broker();
     Broker.Opened opened = broker.open(Protos.helloSpec(hello), principal, this);
     sessionId = opened.sessionId();
+    cancelHelloDeadline();
+    if (ended) {
+      // The stream ended while the broker opened the session (its hello came just as the stream
+      // was closed for being late): the session waits out its TTL detached, as a dropped stream's.
+      disconnected();
+      return;
+    }
     minHeartbeatGapNanos = opened.heartbeatIntervalNanos() / 4;
     lastForwardedNanos =
         shared.protos().time().nanoTime() - minHeartbeatGapNanos; // forward the first
@@ -473,11 +512,20 @@ final class SessionStream implements StreamObserver<SessionRequest>, SessionChan
    * detached; the stream is forgotten either way.
    */
   private void ended(OutboundQueue.End how) {
+    cancelHelloDeadline();
     cancelCalls();
     if (how != OutboundQueue.End.CLOSED) {
       disconnected();
     }
     shared.onTerminated().accept(this);
+  }
+
+  private void cancelHelloDeadline() {
+    TimeSource.Cancellable deadline = helloDeadline;
+    if (deadline != null) {
+      helloDeadline = null;
+      deadline.cancel();
+    }
   }
 
   /** Ends the stream with {@code status} whatever its state, e.g. at shutdown. */

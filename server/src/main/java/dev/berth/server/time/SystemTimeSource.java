@@ -2,9 +2,9 @@ package dev.berth.server.time;
 
 import java.time.Clock;
 import java.time.Instant;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,13 +19,18 @@ public final class SystemTimeSource implements TimeSource, AutoCloseable {
   private final ScheduledExecutorService scheduler;
 
   public SystemTimeSource() {
-    this.scheduler =
-        Executors.newSingleThreadScheduledExecutor(
+    ScheduledThreadPoolExecutor executor =
+        new ScheduledThreadPoolExecutor(
+            1,
             runnable -> {
               Thread thread = new Thread(runnable, "berth-scheduler");
               thread.setDaemon(true);
               return thread;
             });
+    // A cancelled task leaves the queue at once instead of at its time: every session stream's
+    // hello deadline is cancelled at its hello, and would otherwise stay queued a session TTL.
+    executor.setRemoveOnCancelPolicy(true);
+    this.scheduler = executor;
   }
 
   @Override

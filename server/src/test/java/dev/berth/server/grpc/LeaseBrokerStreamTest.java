@@ -402,6 +402,34 @@ class LeaseBrokerStreamTest {
     assertThat(b.broker.inUse(ResourceKind.RENDER)).isZero();
   }
 
+  @Test
+  void noHelloWithinTheSessionTtl_closesStreamInvalidArgumentNamingHello() {
+    b = new InProcessBroker();
+    SessionRecorder silent = b.openStream();
+
+    b.time.advance(InProcessBroker.SESSION_TTL);
+    Status status = silent.status();
+
+    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription())
+        .startsWith("hello: none came within session.ttl (15s)")
+        .contains("the first message of a session stream must be hello");
+    assertThat(b.broker.sessions("", "", 10)).isEmpty();
+  }
+
+  @Test
+  void helloJustBeforeItsDeadline_streamStaysOpenPastIt() {
+    b = new InProcessBroker();
+    SessionRecorder late = b.openStream();
+    b.time.advance(InProcessBroker.SESSION_TTL.minusMillis(1));
+    late.hello("late");
+
+    b.time.advance(Duration.ofMillis(1));
+    late.heartbeat(1);
+
+    assertThat(late.isClosed()).isFalse();
+  }
+
   // ------------------------------------------------------------ idempotency and drops
 
   @Test
