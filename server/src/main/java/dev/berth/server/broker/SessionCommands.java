@@ -249,11 +249,12 @@ final class SessionCommands {
   /**
    * Whether a lease the worker took on its own while the broker was out of reach (safe mode:
    * fencing token 0, an id this broker never issued) may be counted as the session's now: its kind
-   * is RENDER or PDF, the id is not known, and its pool (at its effective limit) and the job's max
-   * have room. It keeps token 0, so a fenced store refuses writes made under it; it counts against
-   * the pool from now on, so new grants stay within the limit. Not while a restart that lost its
-   * state waits for re-declarations: this run knows nothing of the pool yet, and its slots go first
-   * to the fenced leases the earlier run granted. Lock held.
+   * is RENDER or PDF, the id is not known, and its pool (at its effective limit), the job's max,
+   * the session's per-session limit and the principal's lease cap have room. It keeps token 0, so a
+   * fenced store refuses writes made under it; it counts against the pool from now on, so new
+   * grants stay within the limit. Not while a restart that lost its state waits for
+   * re-declarations: this run knows nothing of the pool yet, and its slots go first to the fenced
+   * leases the earlier run granted. Lock held.
    */
   @GuardedBy("state.lock")
   private boolean adoptable(Session session, HelloSpec.HeldLease held, long now) {
@@ -271,7 +272,26 @@ final class SessionCommands {
     // Within the pool's usable part: a slot held back after a change of leader is kept for a
     // lease the earlier leader granted, which its worker may still re-declare.
     return state.leases.inUse(kind) + state.heldBack(kind, now) < state.effectiveLimit(kind, now)
-        && (max == 0 || session.job().held(kind) < max);
+        && (max == 0 || session.job().held(kind) < max)
+        && withinHoldingLimits(session, kind);
+  }
+
+  /**
+   * Whether the session and its principal may hold one more lease of {@code kind}: the session
+   * below {@code pools.<kind>.per_session_limit}, the principal below {@code
+   * caps.leases_per_principal} (leases held and acquires waiting), as an acquire is held. A lease
+   * declared in a hello is no way around them: a worker could otherwise take a pool's every free
+   * slot by declaring them. Lock held.
+   */
+  @GuardedBy("state.lock")
+  private boolean withinHoldingLimits(Session session, ResourceKind kind) {
+    int perSession = state.config.perSessionLimit(kind);
+    if (perSession > 0 && state.leases.countOf(session.id(), kind) >= perSession) {
+      return false;
+    }
+    int cap = state.policy.caps().leases();
+    String principal = session.principal();
+    return cap == 0 || state.usage.leases(principal) + state.usage.queuedItems(principal) < cap;
   }
 
   // Lock held: ends shares this BrokerState, so its state.lock is the lock held here; the checker

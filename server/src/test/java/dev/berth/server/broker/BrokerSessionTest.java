@@ -10,16 +10,19 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.broker.BrokerHarness.Worker;
 import dev.berth.server.config.BrokerConfig;
+import dev.berth.server.config.PrincipalCaps;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.Outcome;
 import dev.berth.server.lease.ResourceKind;
+import dev.berth.server.memory.HeapProbe;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.session.HelloSpec.HeldLease;
 import dev.berth.server.session.RecordingSessionChannel;
 import dev.berth.server.session.SessionChannel.CloseReason;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -292,6 +295,52 @@ class BrokerSessionTest {
       h.broker.release(a.sessionId(), "local-1", PRINCIPAL, Outcome.UNKNOWN);
       assertThat(h.broker.inUse(RENDER)).isEqualTo(1);
     }
+  }
+
+  @Test
+  void open_resumeDeclaringSafeModeLeases_adoptsNoneBeyondThePerSessionLimit() {
+    try (BrokerHarness h =
+        new BrokerHarness(config().limit(RENDER, 8).perSessionLimit(RENDER, 2))) {
+      Worker a = h.open("a");
+      h.grant(a, RENDER);
+      h.broker.detach(a.sessionId(), a.channel());
+
+      Broker.Opened opened = resumeDeclaringLocal(h, "a", a, 5);
+
+      assertThat(opened.lostLeases())
+          .containsExactlyInAnyOrder("local-1", "local-2", "local-3", "local-4");
+      assertThat(h.broker.inUse(RENDER)).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void open_resumeDeclaringSafeModeLeases_adoptsNoneBeyondThePrincipalsLeaseCap() {
+    try (BrokerHarness h =
+        new BrokerHarness(
+            BrokerHarness.withoutHostLimits(config().limit(RENDER, 8).build())
+                .withCaps(new PrincipalCaps(0, 3, 0)),
+            HeapProbe.NONE)) {
+      Worker a = h.open("a");
+      Worker b = h.open("b");
+      h.grant(b, PDF);
+      h.broker.detach(a.sessionId(), a.channel());
+
+      Broker.Opened opened = resumeDeclaringLocal(h, "a", a, 4);
+
+      assertThat(opened.lostLeases()).containsExactlyInAnyOrder("local-2", "local-3");
+      assertThat(h.broker.leases()).hasSize(3);
+    }
+  }
+
+  /** Resumes {@code w}'s session declaring {@code n} RENDER leases taken in safe mode. */
+  private static Broker.Opened resumeDeclaringLocal(
+      BrokerHarness h, String workerId, Worker w, int n) {
+    List<HeldLease> held = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      held.add(local("local-" + i, RENDER));
+    }
+    return h.broker.open(
+        resumeHello(workerId, w.sessionId(), held), PRINCIPAL, new RecordingSessionChannel());
   }
 
   private static HeldLease local(String id, ResourceKind kind) {
