@@ -6,8 +6,10 @@ import dev.berth.server.lease.ResourceKind;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The jobs in force and their runtime {@link Job}s, one per configured job, {@code default}
@@ -19,6 +21,13 @@ import java.util.Map;
 public final class Jobs {
   private JobsConfig config;
   private final Map<String, Job> byName = new LinkedHashMap<>();
+
+  private static final int UNCONFIGURED_REMEMBERED = 1000;
+
+  /**
+   * Names sessions asked for that are not configured, told once each (see {@link #firstHeardOf}).
+   */
+  private final Set<String> unconfiguredHeard = new HashSet<>();
 
   /**
    * Per kind, the usable and configured limits the jobs' guaranteed mins were last scaled to; -1
@@ -46,6 +55,16 @@ public final class Jobs {
     return job != null ? job : byName.get(JobsConfig.DEFAULT_JOB);
   }
 
+  /**
+   * Whether {@code requested}, a job name that is not configured, is heard of for the first time
+   * since the jobs last changed: so that the broker says once per name, not once per session, that
+   * sessions naming it run as {@value JobsConfig#DEFAULT_JOB}. Remembers at most {@value
+   * #UNCONFIGURED_REMEMBERED} names; past that, it answers false.
+   */
+  public boolean firstHeardOf(String requested) {
+    return unconfiguredHeard.size() < UNCONFIGURED_REMEMBERED && unconfiguredHeard.add(requested);
+  }
+
   /** Every job, in configuration order. */
   public Collection<Job> all() {
     return Collections.unmodifiableCollection(byName.values());
@@ -69,6 +88,7 @@ public final class Jobs {
       byName.put(settings.name(), job);
     }
     config = next;
+    unconfiguredHeard.clear();
     unscaled();
   }
 

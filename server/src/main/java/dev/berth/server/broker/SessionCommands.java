@@ -96,9 +96,13 @@ final class SessionCommands {
     // The job: the one the hello names, else the principal's name; one not configured is default.
     String requested = hello.job().isEmpty() ? principal : hello.job();
     Job job = state.jobs.resolve(requested);
-    if (!hello.job().isEmpty() && !job.name().equals(requested)) {
-      log.info(
-          "session {} of worker {} names job '{}', which is not configured: it runs as '{}'",
+    if (!hello.job().isEmpty()
+        && !job.name().equals(requested)
+        && state.jobs.firstHeardOf(requested)) {
+      // Once per name until the jobs change: a fleet started with a typo opens hundreds.
+      log.warn(
+          "session {} of worker {} names job '{}', which is not configured: it runs as '{}', as"
+              + " will other sessions naming it (not logged again until the jobs change)",
           id,
           hello.workerId(),
           requested,
