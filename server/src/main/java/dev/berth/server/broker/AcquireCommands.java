@@ -191,10 +191,7 @@ final class AcquireCommands {
     if (byPriority == null) {
       return verdict;
     }
-    int ahead = 0;
-    for (int p = request.priority(); p < byPriority.length; p++) {
-      ahead += byPriority[p];
-    }
+    int ahead = sum(byPriority, request.priority());
     if (ahead == 0) {
       return verdict;
     }
@@ -522,13 +519,13 @@ final class AcquireCommands {
     waiter.job().placeFreed();
   }
 
-  private static boolean none(int[] counts) {
-    for (int n : counts) {
-      if (n != 0) {
-        return false;
-      }
+  /** The counts of {@code from} and the priorities above it. */
+  private static int sum(int[] byPriority, int from) {
+    int sum = 0;
+    for (int p = from; p < byPriority.length; p++) {
+      sum += byPriority[p];
     }
-    return true;
+    return sum;
   }
 
   /** Adds {@code delta} to {@link #queuedForHost} for each rate-limited item of {@code request}. */
@@ -542,7 +539,7 @@ final class AcquireCommands {
       int[] byPriority =
           queuedForHost.computeIfAbsent(item.host(), h -> new int[AcquireSpec.MAX_PRIORITY + 1]);
       byPriority[request.priority()] += delta;
-      if (delta < 0 && none(byPriority)) {
+      if (delta < 0 && sum(byPriority, 0) == 0) {
         queuedForHost.remove(item.host());
       }
     }
@@ -722,14 +719,7 @@ final class AcquireCommands {
   @GuardedBy("state.lock")
   Map<String, Integer> hostTokensQueued() {
     Map<String, Integer> out = new TreeMap<>();
-    queuedForHost.forEach(
-        (host, byPriority) -> {
-          int sum = 0;
-          for (int n : byPriority) {
-            sum += n;
-          }
-          out.put(host, sum);
-        });
+    queuedForHost.forEach((host, byPriority) -> out.put(host, sum(byPriority, 0)));
     return out;
   }
 
