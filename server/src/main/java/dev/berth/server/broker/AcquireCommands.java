@@ -186,15 +186,49 @@ final class AcquireCommands {
     if (verdict.blocker() != Admission.Blocker.RATE_LIMITED) {
       return verdict;
     }
-    String host = request.item(verdict.item()).host();
-    int[] byPriority = queuedForHost.get(host);
-    if (byPriority == null) {
-      return verdict;
+    int[] byPriority = queuedForHost.get(request.item(verdict.item()).host());
+    int ahead = byPriority == null ? 0 : sum(byPriority, request.priority());
+    Decision.Refused behind = behindHost(request, verdict, ahead, now);
+    if (behind == null || request.waitNanos() > behind.retryAfterNanos()) {
+      return verdict; // the queue makes it no later (a job's own rule may be slower), or it waits
     }
-    int ahead = sum(byPriority, request.priority());
+    return new Admission.Verdict(behind, Admission.Blocker.RATE_LIMITED, verdict.item());
+  }
+
+  /**
+   * The refusal for {@code request}, which its host's rate refuses now ({@code verdict}), when
+   * {@code ahead} of the host's tokens go to queued acquires first: {@code retry_after} is when a
+   * token would be left for it at the host's current rate, and the detail says how many wait ahead.
+   * Null when the queue makes it no later than {@code verdict} says (none waits ahead, or a job's
+   * own rule for the host is slower). Lock held.
+   */
+  @GuardedBy("state.lock")
+  private Decision.Refused behindHost(
+      Request<?> request, Admission.Verdict verdict, int ahead, long now) {
     if (ahead == 0) {
-      return verdict;
+      return null;
     }
+    String host = request.item(verdict.item()).host();
+    Decision.Refused first = verdict.refusal();
+    long behind = state.admission.nanosUntilHostTaken(host, ahead, itemsFor(request, host), now);
+    if (behind <= first.retryAfterNanos()) {
+      return null;
+    }
+    return Decision.Refused.deferred(
+        RefusalReason.RATE_LIMITED,
+        behind,
+        () ->
+            first.detail()
+                + "; "
+                + ahead
+                + (ahead == 1 ? " queued acquire takes" : " queued acquires take")
+                + " its tokens first, so one is left for this in about "
+                + RateText.duration(behind),
+        first.rule());
+  }
+
+  /** How many items of {@code request} take a token of rate-limited {@code host}. */
+  private static int itemsFor(Request<?> request, String host) {
     int need = 0;
     for (int i = 0; i < request.itemCount(); i++) {
       AcquireSpec item = request.item(i);
@@ -202,25 +236,7 @@ final class AcquireCommands {
         need++;
       }
     }
-    Decision.Refused first = verdict.refusal();
-    long behind = state.admission.nanosUntilHostTaken(host, ahead, need, now);
-    if (behind <= first.retryAfterNanos() || request.waitNanos() > behind) {
-      return verdict; // the queue makes it no later (a job's own rule may be slower), or it waits
-    }
-    int waiting = ahead;
-    Decision.Refused refusal =
-        Decision.Refused.deferred(
-            RefusalReason.RATE_LIMITED,
-            behind,
-            () ->
-                first.detail()
-                    + "; "
-                    + waiting
-                    + (waiting == 1 ? " queued acquire takes" : " queued acquires take")
-                    + " its tokens first, so one is left for this in about "
-                    + RateText.duration(behind),
-            first.rule());
-    return new Admission.Verdict(refusal, Admission.Blocker.RATE_LIMITED, verdict.item());
+    return need;
   }
 
   /** Counts a refusal for the job and tells the rate limiter and listeners. Lock held. */
@@ -848,6 +864,9 @@ final class AcquireCommands {
     long pass = ++passes;
     long nextToken = Long.MAX_VALUE;
     boolean full = false;
+    // Per host, the tokens that waiters passed over earlier in this pass, blocked for that host,
+    // will take before the next one for it: the pass visits waiters in the order tokens reach them.
+    Map<String, Integer> hostAhead = null;
     for (FairQueue.Lane lane = queue.next(pass); lane != null; lane = queue.next(pass)) {
       Iterator<Waiter<?>> cursor = queue.cursor(lane, pass);
       boolean granted = false;
@@ -881,6 +900,23 @@ final class AcquireCommands {
           unqueue(waiter);
           refuseWaiter(waiter, verdict.item(), verdict.refusal(), now, fx);
         } else {
+          if (blocker == Admission.Blocker.RATE_LIMITED) {
+            String host = waiter.request().item(verdict.item()).host();
+            Integer ahead = hostAhead == null ? null : hostAhead.get(host);
+            Decision.Refused behind =
+                ahead == null ? null : behindHost(waiter.request(), verdict, ahead, now);
+            Decision.Refused refusal = behind != null ? behind : verdict.refusal();
+            if (waiter.deadlineNanos() - now <= refusal.retryAfterNanos()) {
+              queue.removeCurrent(lane, cursor);
+              unqueue(waiter);
+              refuseWaiter(waiter, verdict.item(), pastItsWait(waiter, refusal, now), now, fx);
+              continue;
+            }
+            if (hostAhead == null) {
+              hostAhead = new HashMap<>();
+            }
+            hostAhead.merge(host, itemsFor(waiter.request(), host), Integer::sum);
+          }
           if (blocker.wakesAtRetryAfter()) {
             nextToken = Math.min(nextToken, now + verdict.refusal().retryAfterNanos());
           }
@@ -906,6 +942,26 @@ final class AcquireCommands {
     if (nextToken != Long.MAX_VALUE) {
       scheduleWake(kind, nextToken);
     }
+  }
+
+  /**
+   * The answer of a waiter its host's next token for it ({@code refusal}, the queue ahead counted)
+   * reaches only after its wait ends: the host's refusal, now, as a newcomer with that little wait
+   * would be answered, so the worker can take other work instead of sitting out the rest of its
+   * wait for a {@code TIMEOUT}.
+   */
+  private static Decision.Refused pastItsWait(
+      Waiter<?> waiter, Decision.Refused refusal, long now) {
+    long left = waiter.deadlineNanos() - now;
+    return Decision.Refused.deferred(
+        RefusalReason.RATE_LIMITED,
+        refusal.retryAfterNanos(),
+        () ->
+            refusal.detail()
+                + "; this acquire's wait ends in "
+                + RateText.duration(left)
+                + ", before then",
+        refusal.rule());
   }
 
   /** How many items before {@code item} of {@code request} are of its kind. */

@@ -115,6 +115,34 @@ class BrokerAdmissionTest {
     h.broker.release(w.sessionId(), lease.id(), PRINCIPAL, outcome);
   }
 
+  /** Releases {@code lease} with the site's HTTP 429 and its Retry-After. */
+  private void release429(Worker w, Lease lease, Duration siteRetryAfter) {
+    release(
+        w,
+        lease,
+        new Outcome(
+            false, Duration.ofSeconds(1).toNanos(), 429, siteRetryAfter.toNanos(), "HTTP 429"));
+  }
+
+  /**
+   * With a.example at {@code rate} and a burst of 1, a lease takes its token, two acquires queue
+   * for it with the given waits, and the lease is released with HTTP 429 and {@code
+   * siteRetryAfter}.
+   */
+  private List<RecordingAcquireCallback> waitThen429(
+      double rate, Duration firstWait, Duration secondWait, Duration siteRetryAfter) {
+    start(rates(RateLimitConfig.newBuilder().defaultRate(rate).defaultBurst(1).build()));
+    Worker a = h.open("a");
+    Worker b = h.open("b");
+    Lease lease = render(a, "a.example");
+    List<RecordingAcquireCallback> waiters =
+        List.of(
+            acquire(b, RENDER, "a.example", firstWait),
+            acquire(b, RENDER, "a.example", secondWait));
+    release429(a, lease, siteRetryAfter);
+    return waiters;
+  }
+
   private Views.Pool pool(ResourceKind kind) {
     return h.broker.status().pools().stream()
         .filter(p -> p.kind() == kind)
@@ -228,7 +256,7 @@ class BrokerAdmissionTest {
   }
 
   @Test
-  void acquire_rateLimitedWaiterOutwaited_timeoutNamesTheHost() {
+  void acquire_rateLimitedWaiterOvertaken_refusedWhenItsNextTokenComesAfterItsWait() {
     start(rates(THREE_PER_SECOND));
     Worker a = h.open("a");
     render(a, "a.example");
@@ -247,16 +275,68 @@ class BrokerAdmissionTest {
                 5,
                 0));
 
-    h.time.advance(Duration.ofMillis(400));
+    h.time.advance(Duration.ofNanos(THIRD_OF_A_SECOND));
 
+    // The token of 333 ms goes to the high waiter; the next comes at 667 ms, after the low one's
+    // wait: it is answered now, as a newcomer with 67 ms to wait would be, not at 400 ms.
     high.granted();
     Decision.Refused refused = low.refused();
-    assertThat(refused.reason()).isEqualTo(RefusalReason.TIMEOUT);
+    assertThat(refused.reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+    assertThat(refused.rule()).isEqualTo("rate_limit.default_rate");
+    assertThat(refused.retryAfterNanos()).isBetween(THIRD_OF_A_SECOND - 1, THIRD_OF_A_SECOND);
     assertThat(refused.detail())
-        .isEqualTo("waited 400ms for a RENDER slot: host a.example: 3.0/s, next token in 267ms");
-    // The next token comes a third of a second after the high waiter's grant.
-    assertThat(refused.retryAfterNanos())
-        .isBetween(2 * THIRD_OF_A_SECOND - 400_000_000L - 2, 2 * THIRD_OF_A_SECOND - 400_000_000L);
+        .isEqualTo(
+            "host a.example: 3.0/s, next token in 334ms; this acquire's wait ends in 67ms,"
+                + " before then");
+    assertThat(h.broker.queued(RENDER)).isZero();
+    assertThat(h.broker.hostTokensQueued()).isEmpty();
+  }
+
+  @Test
+  void release_http429PausesPastAWaitersWait_waiterRefusedAtOnceLongerWaitKept() {
+    List<RecordingAcquireCallback> waiters =
+        waitThen429(2, Duration.ofSeconds(2), Duration.ofSeconds(40), Duration.ofSeconds(30));
+    RecordingAcquireCallback brief = waiters.get(0);
+    RecordingAcquireCallback patient = waiters.get(1);
+
+    // The site paused the host for 30 s, and its spent bucket refills at the halved rate from
+    // then: the next token comes at 31 s. A wait of 2 s cannot see it, so it is answered now
+    // rather than sit out its wait for a TIMEOUT; the wait of 40 s can, and waits on.
+    Decision.Refused refused = brief.refused();
+    assertThat(refused.reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+    assertThat(refused.retryAfterNanos()).isEqualTo(Duration.ofSeconds(31).toNanos());
+    assertThat(refused.detail())
+        .isEqualTo(
+            "host a.example: paused 30.0s after HTTP 429 (rate 1.0/s of 2.0/s); this acquire's"
+                + " wait ends in 2.0s, before then");
+    assertThat(patient.isAnswered()).isFalse();
+    assertThat(h.broker.hostTokensQueued()).isEqualTo(Map.of("a.example", 1));
+
+    h.time.advance(Duration.ofSeconds(31));
+    patient.granted();
+  }
+
+  @Test
+  void release_http429_waiterBehindAnotherForTheHostPastItsWait_refusedTheFirstKept() {
+    List<RecordingAcquireCallback> waiters =
+        waitThen429(3, Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(9));
+    RecordingAcquireCallback first = waiters.get(0);
+    RecordingAcquireCallback second = waiters.get(1);
+
+    // Paused for 9 s, then refilled at half the rate (1.5/s): the first waiter's token comes at
+    // 9.67 s, within its wait; the second's 2/3 s later, at 10.33 s, after its wait of 10 s.
+    assertThat(first.isAnswered()).isFalse();
+    Decision.Refused refused = second.refused();
+    assertThat(refused.reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+    assertThat(refused.retryAfterNanos()).isBetween(10_333_333_332L, 10_333_333_334L);
+    assertThat(refused.detail())
+        .isEqualTo(
+            "host a.example: paused 9.0s after HTTP 429 (rate 1.5/s of 3.0/s); 1 queued acquire"
+                + " takes its tokens first, so one is left for this in about 10.4s; this"
+                + " acquire's wait ends in 10.0s, before then");
+
+    h.time.advance(Duration.ofMillis(9_667));
+    first.granted();
   }
 
   @Test
@@ -358,15 +438,7 @@ class BrokerAdmissionTest {
     Worker a = h.open("a");
     Lease lease = render(a, "a.example");
 
-    release(
-        a,
-        lease,
-        new Outcome(
-            false,
-            Duration.ofSeconds(1).toNanos(),
-            429,
-            Duration.ofSeconds(30).toNanos(),
-            "HTTP 429"));
+    release429(a, lease, Duration.ofSeconds(30));
 
     Decision.Refused refused = acquire(a, RENDER, "a.example").refused();
     assertThat(refused.reason()).isEqualTo(RefusalReason.RATE_LIMITED);
