@@ -149,7 +149,17 @@ final class StatusViews {
     }
     List<Admission.Step> steps = new ArrayList<>();
     Admission.Verdict verdict = acquires.evaluate(session, request, steps, now);
-    return new Views.Explained(acquires.behindHostWaiters(request, verdict, now), steps);
+    Admission.Verdict answer = acquires.behindHostWaiters(request, verdict, now);
+    if (!answer.equals(verdict)) {
+      // The host rate's step tells of the next token, which goes to a waiter: the queue ahead is
+      // what decides, and a last step says so.
+      steps.add(
+          new Admission.Step(
+              (items == 1 ? "" : "items[" + answer.item() + "] ") + "host queue",
+              false,
+              answer.refusal().detail()));
+    }
+    return new Views.Explained(answer, steps);
   }
 
   /** Every job with what it holds and waits for, in configuration order. */

@@ -10,6 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
 import dev.berth.server.admission.AcquireSpec;
+import dev.berth.server.admission.Admission;
 import dev.berth.server.admission.Decision;
 import dev.berth.server.admission.RecordingAcquireCallback;
 import dev.berth.server.admission.RefusalReason;
@@ -361,8 +362,10 @@ class BrokerAdmissionTest {
     assertThat(h.broker.queued(RENDER)).isEqualTo(1);
     // Asked without a wait, and explained, it is told the same: not the token the waiter takes.
     assertThat(acquire(b, RENDER, "a.example").refused()).isEqualTo(refused);
-    assertThat(h.broker.explain(spec(b, RENDER, "a.example", null)).verdict().refusal())
-        .isEqualTo(refused);
+    Views.Explained explained = h.broker.explain(spec(b, RENDER, "a.example", null));
+    assertThat(explained.verdict().refusal()).isEqualTo(refused);
+    assertThat(explained.steps().get(explained.steps().size() - 1))
+        .isEqualTo(new Admission.Step("host queue", false, refused.detail()));
 
     // A longer wait sees its token come in time, and waits for it after the first.
     RecordingAcquireCallback patient = acquire(b, RENDER, "a.example", Duration.ofMillis(700));
