@@ -29,6 +29,7 @@ import dev.berth.server.time.TimeSource.Cancellable;
 import dev.berth.server.wasm.WasmModule;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -729,6 +730,14 @@ final class AcquireCommands {
   @GuardedBy("state.lock")
   int queued(ResourceKind kind) {
     return queues.get(kind).size();
+  }
+
+  /** Every waiter, each once, the oldest first. Lock held. */
+  @GuardedBy("state.lock")
+  List<Waiter<?>> waitersByArrival() {
+    List<Waiter<?>> all = new ArrayList<>(allWaiters());
+    all.sort(Comparator.comparingLong(Waiter::seq));
+    return all;
   }
 
   /** See {@link Broker#hostTokensQueued}. Lock held. */

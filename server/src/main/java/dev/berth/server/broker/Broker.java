@@ -857,6 +857,23 @@ public final class Broker implements AutoCloseable {
   }
 
   /**
+   * The acquires and bundles waiting now, the oldest first, each with what it would be answered if
+   * its wait ended now. Empty or null filters match all.
+   *
+   * @param kind only requests that ask for this kind
+   * @param job only requests of sessions that run as this job
+   * @param host only requests with an item for this host
+   * @param limit how many to list at most; {@link Views.WaitingList#total} counts every match
+   */
+  // Lock held: the lambda runs inside state.command (state.act), under state.lock, which the
+  // command objects share through one BrokerState; the checker can see neither.
+  @SuppressWarnings("GuardedBy")
+  public Views.WaitingList waiting(
+      ResourceKind kind, String job, String host, String sessionId, int limit) {
+    return state.command((now, fx) -> views.waiting(kind, job, host, sessionId, limit, now));
+  }
+
+  /**
    * What an acquire would be answered now and which rule decides, without granting anything.
    *
    * @throws BrokerException NOT_FOUND when the session is not live

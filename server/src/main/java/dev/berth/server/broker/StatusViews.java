@@ -1,9 +1,11 @@
 package dev.berth.server.broker;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Admission;
 import dev.berth.server.admission.Job;
 import dev.berth.server.admission.Request;
+import dev.berth.server.admission.Waiter;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.session.Session;
 import java.util.ArrayList;
@@ -134,6 +136,60 @@ final class StatusViews {
   private String jobOf(String sessionId) {
     Session session = state.sessions.get(sessionId);
     return session != null ? session.job().name() : "";
+  }
+
+  /** See {@link Broker#waiting}. */
+  // Lock held: acquires shares this BrokerState, so its state.lock is the lock held here; the
+  // checker cannot see the alias.
+  @SuppressWarnings("GuardedBy")
+  @GuardedBy("state.lock")
+  Views.WaitingList waiting(
+      ResourceKind kind, String job, String host, String sessionId, int limit, long now) {
+    List<Views.Waiting> out = new ArrayList<>();
+    int total = 0;
+    for (Waiter<?> waiter : acquires.waitersByArrival()) {
+      Request<?> request = waiter.request();
+      Session session = state.sessions.get(request.sessionId());
+      if ((kind != null && !waiter.wants(kind))
+          || (!job.isEmpty() && !job.equals(waiter.job().name()))
+          || (!sessionId.isEmpty() && !sessionId.equals(request.sessionId()))
+          || (!host.isEmpty() && !asksFor(request, host))) {
+        continue;
+      }
+      if (++total > limit) {
+        continue;
+      }
+      List<AcquireSpec> items = new ArrayList<>(request.itemCount());
+      for (int i = 0; i < request.itemCount(); i++) {
+        items.add(request.item(i));
+      }
+      Admission.Verdict verdict =
+          session != null ? acquires.evaluate(session, request, null, now) : null;
+      long since = waiter.deadlineNanos() - request.waitNanos();
+      out.add(
+          new Views.Waiting(
+              request.sessionId(),
+              session != null ? session.workerId() : "",
+              waiter.job().name(),
+              request.requestId(),
+              request.priority(),
+              List.copyOf(items),
+              Math.max(0, now - since),
+              Math.max(0, waiter.deadlineNanos() - now),
+              verdict != null ? verdict.refusal() : null,
+              verdict != null ? verdict.item() : 0));
+    }
+    return new Views.WaitingList(List.copyOf(out), total);
+  }
+
+  /** Whether an item of {@code request} is for {@code host}. */
+  private static boolean asksFor(Request<?> request, String host) {
+    for (int i = 0; i < request.itemCount(); i++) {
+      if (request.item(i).host().equals(host)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** See {@link Broker#explain} and {@link Broker#explainBundle}. */

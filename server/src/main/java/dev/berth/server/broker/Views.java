@@ -1,6 +1,8 @@
 package dev.berth.server.broker;
 
+import dev.berth.server.admission.AcquireSpec;
 import dev.berth.server.admission.Admission;
+import dev.berth.server.admission.Decision;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.PressureLevel;
@@ -146,6 +148,29 @@ public final class Views {
 
   /** One live lease and the worker holding it. */
   public record LeaseInfo(Lease lease, String workerId) {}
+
+  /**
+   * One acquire or bundle waiting, and what holds it back.
+   *
+   * @param items what each item asks for (one for an acquire)
+   * @param heldBy what it would be answered if its wait ended now; null when it is about to be
+   *     granted
+   * @param heldItem the item {@code heldBy} is about
+   */
+  public record Waiting(
+      String sessionId,
+      String workerId,
+      String job,
+      String requestId,
+      int priority,
+      List<AcquireSpec> items,
+      long waitedNanos,
+      long leftNanos,
+      Decision.Refused heldBy,
+      int heldItem) {}
+
+  /** Waiting requests, the oldest first, at most the limit asked for, and how many matched. */
+  public record WaitingList(List<Waiting> waiting, int total) {}
 
   /** What an acquire would be answered now, with every check. */
   public record Explained(Admission.Verdict verdict, List<Admission.Step> steps) {}

@@ -14,6 +14,8 @@ import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
+import dev.berth.proto.v1.ListWaitingRequest;
+import dev.berth.proto.v1.ListWaitingResponse;
 import dev.berth.proto.v1.RevokeLeaseRequest;
 import dev.berth.proto.v1.RevokeLeaseResponse;
 import dev.berth.proto.v1.TransferLeadershipRequest;
@@ -158,6 +160,30 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           }
           if (page.size() > size) {
             b.setNextPageToken(encodeToken(LeaseCursor.after(page.get(size - 1)).text()));
+          }
+          role.cluster().ifPresent(c -> b.setAnsweredBy(Protos.clusterNode(c)));
+          return b.build();
+        });
+  }
+
+  @Override
+  public void listWaiting(
+      ListWaitingRequest request, StreamObserver<ListWaitingResponse> responses) {
+    answer(
+        responses,
+        () -> {
+          int limit = pageSize("limit", request.getLimit());
+          // UNSPECIFIED lists every kind.
+          ResourceKind kind =
+              request.getKindValue() == 0 ? null : Protos.requireKind(request.getKind(), "kind");
+          AcquireSpec.requireId("job", request.getJob(), false);
+          AcquireSpec.requireId("session_id", request.getSessionId(), false);
+          String host = HostName.ofHost(request.getHost(), "host");
+          Views.WaitingList list =
+              broker.waiting(kind, request.getJob(), host, request.getSessionId(), limit);
+          ListWaitingResponse.Builder b = ListWaitingResponse.newBuilder().setTotal(list.total());
+          for (Views.Waiting waiting : list.waiting()) {
+            b.addWaiting(Protos.waiting(waiting));
           }
           role.cluster().ifPresent(c -> b.setAnsweredBy(Protos.clusterNode(c)));
           return b.build();
@@ -391,9 +417,16 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
 
   /** The page size asked for; {@code requested} is a uint32 on the wire. */
   private static int pageSize(int requested) {
+    return pageSize("page_size", requested);
+  }
+
+  /**
+   * A page size or limit read from {@code field}: 0 takes the default, at most {@code MAX_PAGE}.
+   */
+  private static int pageSize(String field, int requested) {
     long size = Integer.toUnsignedLong(requested);
     if (size > MAX_PAGE) {
-      throw BrokerException.invalid("page_size", "must be 0.." + MAX_PAGE + ", got " + size);
+      throw BrokerException.invalid(field, "must be 0.." + MAX_PAGE + ", got " + size);
     }
     return size == 0 ? DEFAULT_PAGE : (int) size;
   }

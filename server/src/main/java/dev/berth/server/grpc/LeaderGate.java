@@ -18,8 +18,8 @@ import java.util.Set;
  * Lets worker calls ({@code berth.v1.LeaseBroker}) and admin changes through only on the node that
  * serves (the ready leader, or a lone broker); elsewhere answers them UNAVAILABLE with a {@code
  * google.rpc.ErrorInfo} of reason {@value #REASON} whose metadata {@value #LEADER_KEY} names the
- * leader's API address (empty while none is known). Admin reads but the explanations pass
- * everywhere.
+ * leader's API address (empty while none is known). Admin reads but the explanations and the wait
+ * queue pass everywhere.
  *
  * <p>Thread-safe; one volatile read per call.
  */
@@ -34,9 +34,9 @@ final class LeaderGate implements ServerInterceptor {
   static final String LEADER_KEY = "leader";
 
   /**
-   * Admin calls only the leader can answer: those that change state, and the explanations, which
-   * run the admission checks on the live sessions only the leader's broker holds (a follower's
-   * would answer NOT_FOUND for every session).
+   * Admin calls only the leader can answer: those that change state, the explanations, which run
+   * the admission checks on the live sessions only the leader's broker holds (a follower's would
+   * answer NOT_FOUND for every session), and the wait queue, which only the leader has.
    */
   private static final Set<String> ADMIN_CHANGES =
       Set.of(
@@ -46,7 +46,8 @@ final class LeaderGate implements ServerInterceptor {
           BrokerAdminGrpc.getUpdateLimitsMethod().getFullMethodName(),
           BrokerAdminGrpc.getTransferLeadershipMethod().getFullMethodName(),
           BrokerAdminGrpc.getExplainMethod().getFullMethodName(),
-          BrokerAdminGrpc.getExplainBundleMethod().getFullMethodName());
+          BrokerAdminGrpc.getExplainBundleMethod().getFullMethodName(),
+          BrokerAdminGrpc.getListWaitingMethod().getFullMethodName());
 
   private final ServingRole role;
 

@@ -48,6 +48,8 @@ import dev.berth.proto.v1.SessionInfo;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.Totals;
 import dev.berth.proto.v1.UpdateLimitsRequest;
+import dev.berth.proto.v1.WaitingItem;
+import dev.berth.proto.v1.WaitingRequest;
 import dev.berth.proto.v1.WasmInstanceStats;
 import dev.berth.server.Versions;
 import dev.berth.server.admission.AcquireSpec;
@@ -729,6 +731,31 @@ final class Protos {
             .setJob(s.job());
     if (s.lastSeenNanos() != Views.Session.UNKNOWN) {
       b.setLastHeartbeatAt(timestamp(s.lastSeenNanos()));
+    }
+    return b.build();
+  }
+
+  /** A waiting acquire or bundle for {@code ListWaiting}. */
+  static WaitingRequest waiting(Views.Waiting waiting) {
+    WaitingRequest.Builder b =
+        WaitingRequest.newBuilder()
+            .setSessionId(waiting.sessionId())
+            .setWorkerId(waiting.workerId())
+            .setJob(waiting.job())
+            .setRequestId(waiting.requestId())
+            .setPriority(waiting.priority())
+            .setWaited(duration(waiting.waitedNanos()))
+            .setWaitLeft(duration(waiting.leftNanos()))
+            .setHeldItem(waiting.heldItem());
+    for (AcquireSpec item : waiting.items()) {
+      b.addItems(
+          WaitingItem.newBuilder()
+              .setKind(kind(item.kind()))
+              .setHost(item.host())
+              .setModule(item.module()));
+    }
+    if (waiting.heldBy() != null) {
+      b.setHeldBy(refusal(waiting.heldBy()));
     }
     return b.build();
   }

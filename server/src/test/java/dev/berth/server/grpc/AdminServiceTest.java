@@ -48,6 +48,8 @@ import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
+import dev.berth.proto.v1.ListWaitingRequest;
+import dev.berth.proto.v1.ListWaitingResponse;
 import dev.berth.proto.v1.PoolLimit;
 import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.PressureThresholds;
@@ -64,6 +66,8 @@ import dev.berth.proto.v1.SessionInfo;
 import dev.berth.proto.v1.SessionRequest;
 import dev.berth.proto.v1.UpdateLimitsRequest;
 import dev.berth.proto.v1.UpdateLimitsResponse;
+import dev.berth.proto.v1.WaitingItem;
+import dev.berth.proto.v1.WaitingRequest;
 import dev.berth.proto.v1.WatchEventsRequest;
 import dev.berth.server.config.BrokerConfig;
 import dev.berth.server.jobs.JobsConfig;
@@ -288,6 +292,20 @@ class AdminServiceTest {
             "listLeases: unknown kind",
             "kind:",
             t -> () -> t.admin.listLeases(ListLeasesRequest.newBuilder().setKindValue(99).build())),
+        Invalid.of(
+            "listWaiting: limit too large",
+            "limit:",
+            t -> () -> t.admin.listWaiting(ListWaitingRequest.newBuilder().setLimit(5000).build())),
+        Invalid.of(
+            "listWaiting: unknown kind",
+            "kind:",
+            t ->
+                () ->
+                    t.admin.listWaiting(ListWaitingRequest.newBuilder().setKindValue(99).build())),
+        Invalid.of(
+            "listWaiting: a host that is no host name",
+            "host:",
+            t -> () -> t.admin.listWaiting(ListWaitingRequest.newBuilder().setHost("a b").build())),
         Invalid.of("revokeLease: missing lease id", "lease_id:", t -> () -> t.revoke("")),
         Invalid.of(
                 "revokeLease: unspecified reason; the lease is kept",
@@ -690,6 +708,86 @@ class AdminServiceTest {
 
     assertThat(page.getSessionsList()).hasSize(2);
     assertThat(page.getNextPageToken()).isEmpty();
+  }
+
+  // ------------------------------------------------------------ ListWaiting
+
+  @Test
+  void listWaiting_pdfPoolFull_listsWaitersOldestFirstWithWhatHoldsThem() {
+    fillPdfPool();
+    String other = b.openSession("worker-2").sessionId();
+    ListenableFuture<AcquireResponse> older = acquireWaiting(session, RESOURCE_KIND_PDF);
+    b.time.advance(Duration.ofSeconds(2));
+    ListenableFuture<AcquireResponse> newer = acquireWaiting(other, RESOURCE_KIND_PDF);
+    b.time.advance(Duration.ofSeconds(1));
+
+    ListWaitingResponse list = admin.listWaiting(ListWaitingRequest.getDefaultInstance());
+
+    assertThat(list.getTotal()).isEqualTo(2);
+    assertThat(list.getWaitingList())
+        .extracting(WaitingRequest::getWorkerId)
+        .containsExactly("worker-1", "worker-2");
+    WaitingRequest first = list.getWaiting(0);
+    assertThat(first.getSessionId()).isEqualTo(session);
+    assertThat(first.getJob()).isEqualTo("default");
+    assertThat(first.getItemsList())
+        .extracting(WaitingItem::getKind)
+        .containsExactly(RESOURCE_KIND_PDF);
+    assertThat(java(first.getWaited())).isEqualTo(Duration.ofSeconds(3));
+    assertThat(java(first.getWaitLeft())).isEqualTo(Duration.ofSeconds(7));
+    assertThat(first.getHeldBy().getReason()).isEqualTo(RefusalReason.REFUSAL_REASON_EXHAUSTED);
+    assertThat(first.getHeldBy().getRule()).isEqualTo("pools.pdf.limit");
+    assertThat(first.getHeldBy().getDetail()).isEqualTo("pool PDF 2/2 in use, 2 queued");
+    // Listing changes nothing: the waiter is still waiting, and still counted.
+    assertThat(older.isDone() || newer.isDone()).isFalse();
+    assertThat(pool(status(), RESOURCE_KIND_PDF).getQueued()).isEqualTo(2);
+
+    assertThat(
+            admin
+                .listWaiting(ListWaitingRequest.newBuilder().setSessionId(other).build())
+                .getWaitingList())
+        .extracting(WaitingRequest::getWorkerId)
+        .containsExactly("worker-2");
+    ListWaitingResponse one =
+        admin.listWaiting(ListWaitingRequest.newBuilder().setLimit(1).build());
+    assertThat(one.getTotal()).isEqualTo(2);
+    assertThat(one.getWaitingList())
+        .extracting(WaitingRequest::getWorkerId)
+        .containsExactly("worker-1");
+    assertThat(
+            admin
+                .listWaiting(ListWaitingRequest.newBuilder().setKind(RESOURCE_KIND_RENDER).build())
+                .getTotal())
+        .isZero();
+    assertThat(
+            admin.listWaiting(ListWaitingRequest.newBuilder().setJob("nobody").build()).getTotal())
+        .isZero();
+  }
+
+  @Test
+  void listWaiting_hostOutOfTokens_namesTheHostsRateAndFiltersByHost() {
+    for (int i = 0; i < 4; i++) { // the default burst is 4
+      b.grant(session, RESOURCE_KIND_RENDER);
+    }
+    String host = java.net.URI.create(InProcessBroker.RENDER_URL).getHost();
+    ListenableFuture<AcquireResponse> queued =
+        b.future.acquire(
+            request(session, RESOURCE_KIND_RENDER).setWait(proto(Duration.ofSeconds(10))).build());
+
+    WaitingRequest waiting =
+        admin.listWaiting(ListWaitingRequest.newBuilder().setHost(host).build()).getWaiting(0);
+
+    assertThat(queued.isDone()).isFalse();
+    assertThat(waiting.getItems(0).getHost()).isEqualTo(host);
+    assertThat(waiting.getHeldBy().getReason())
+        .isEqualTo(RefusalReason.REFUSAL_REASON_RATE_LIMITED);
+    assertThat(waiting.getHeldBy().getDetail())
+        .startsWith("host " + host + ": 2.0/s, next token in");
+    assertThat(
+            admin
+                .listWaiting(ListWaitingRequest.newBuilder().setHost("other.example").build())
+                .getTotal())
+        .isZero();
   }
 
   // ------------------------------------------------------------ ListLeases

@@ -112,9 +112,14 @@ class LeaderGateServiceTest {
                         .setSessionId("s")
                         .setKind(dev.berth.proto.v1.ResourceKind.RESOURCE_KIND_PDF)
                         .build()));
+    StatusRuntimeException waiting =
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> b.admin.listWaiting(dev.berth.proto.v1.ListWaitingRequest.getDefaultInstance()));
     BrokerStatus status = b.admin.getStatus(GetStatusRequest.getDefaultInstance());
 
     assertThat(notLeader(explain).getReason()).isEqualTo("NOT_LEADER");
+    assertThat(notLeader(waiting).getReason()).isEqualTo("NOT_LEADER");
     assertThat(notLeader(revoke).getReason()).isEqualTo("NOT_LEADER");
     assertThat(notLeader(update).getReason()).isEqualTo("NOT_LEADER");
     assertThat(status.getCluster().getNodeId()).isEqualTo("n2");
