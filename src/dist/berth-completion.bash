@@ -158,6 +158,7 @@ function _complete_berth() {
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} status" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} sessions" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} leases" ];    then _picocli_berth; return $?; fi
+  if [ "${COMP_LINE}" = "${COMP_WORDS[0]} waiting" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} revoke" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} drain" ];    then _picocli_berth; return $?; fi
   if [ "${COMP_LINE}" = "${COMP_WORDS[0]} explain" ];    then _picocli_berth; return $?; fi
@@ -176,31 +177,33 @@ function _complete_berth() {
   local cmds1=(status)
   local cmds2=(sessions)
   local cmds3=(leases)
-  local cmds4=(revoke)
-  local cmds5=(drain)
-  local cmds6=(explain)
-  local cmds7=(watch)
-  local cmds8=(top)
-  local cmds9=(limits)
-  local cmds10=(cluster)
-  local cmds11=(worker)
-  local cmds12=(help)
-  local cmds13=(limits set)
-  local cmds14=(cluster status)
-  local cmds15=(cluster transfer)
+  local cmds4=(waiting)
+  local cmds5=(revoke)
+  local cmds6=(drain)
+  local cmds7=(explain)
+  local cmds8=(watch)
+  local cmds9=(top)
+  local cmds10=(limits)
+  local cmds11=(cluster)
+  local cmds12=(worker)
+  local cmds13=(help)
+  local cmds14=(limits set)
+  local cmds15=(cluster status)
+  local cmds16=(cluster transfer)
 
-  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_berth_cluster_transfer; return $?; fi
-  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_berth_cluster_status; return $?; fi
-  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_berth_limits_set; return $?; fi
-  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_berth_help; return $?; fi
-  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_berth_worker; return $?; fi
-  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_berth_cluster; return $?; fi
-  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_berth_limits; return $?; fi
-  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_berth_top; return $?; fi
-  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_berth_watch; return $?; fi
-  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_berth_explain; return $?; fi
-  if CompWordsContainsArray "${cmds5[@]}"; then _picocli_berth_drain; return $?; fi
-  if CompWordsContainsArray "${cmds4[@]}"; then _picocli_berth_revoke; return $?; fi
+  if CompWordsContainsArray "${cmds16[@]}"; then _picocli_berth_cluster_transfer; return $?; fi
+  if CompWordsContainsArray "${cmds15[@]}"; then _picocli_berth_cluster_status; return $?; fi
+  if CompWordsContainsArray "${cmds14[@]}"; then _picocli_berth_limits_set; return $?; fi
+  if CompWordsContainsArray "${cmds13[@]}"; then _picocli_berth_help; return $?; fi
+  if CompWordsContainsArray "${cmds12[@]}"; then _picocli_berth_worker; return $?; fi
+  if CompWordsContainsArray "${cmds11[@]}"; then _picocli_berth_cluster; return $?; fi
+  if CompWordsContainsArray "${cmds10[@]}"; then _picocli_berth_limits; return $?; fi
+  if CompWordsContainsArray "${cmds9[@]}"; then _picocli_berth_top; return $?; fi
+  if CompWordsContainsArray "${cmds8[@]}"; then _picocli_berth_watch; return $?; fi
+  if CompWordsContainsArray "${cmds7[@]}"; then _picocli_berth_explain; return $?; fi
+  if CompWordsContainsArray "${cmds6[@]}"; then _picocli_berth_drain; return $?; fi
+  if CompWordsContainsArray "${cmds5[@]}"; then _picocli_berth_revoke; return $?; fi
+  if CompWordsContainsArray "${cmds4[@]}"; then _picocli_berth_waiting; return $?; fi
   if CompWordsContainsArray "${cmds3[@]}"; then _picocli_berth_leases; return $?; fi
   if CompWordsContainsArray "${cmds2[@]}"; then _picocli_berth_sessions; return $?; fi
   if CompWordsContainsArray "${cmds1[@]}"; then _picocli_berth_status; return $?; fi
@@ -216,7 +219,7 @@ function _picocli_berth() {
   local curr_word=${COMP_WORDS[COMP_CWORD]}
   local prev_word=${COMP_WORDS[COMP_CWORD-1]}
 
-  local commands="serve status sessions leases revoke drain explain watch top limits cluster worker help"
+  local commands="serve status sessions leases waiting revoke drain explain watch top limits cluster worker help"
   local flag_opts="'--tls' '--json' '-h' '--help' '-V' '--version'"
   local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file'"
 
@@ -467,6 +470,81 @@ function _picocli_berth_leases() {
       return
       ;;
     '--session')
+      return
+      ;;
+  esac
+
+  if [[ "${curr_word}" == -* ]]; then
+    COMPREPLY=( $(compgen -W "${flag_opts} ${arg_opts}" -- "${curr_word}") )
+  else
+    local positionals=""
+    local IFS=$'\n'
+    COMPREPLY=( $(compgen -W "${commands// /$'\n'}${IFS}${positionals}" -- "${curr_word}") )
+  fi
+}
+
+# Generates completions for the options and subcommands of the `waiting` subcommand.
+function _picocli_berth_waiting() {
+  # Get completion data
+  local curr_word=${COMP_WORDS[COMP_CWORD]}
+  local prev_word=${COMP_WORDS[COMP_CWORD-1]}
+
+  local commands=""
+  local flag_opts="'--tls' '--json' '-h' '--help' '-V' '--version'"
+  local arg_opts="'--broker' '--timeout' '--tls-ca' '--tls-cert' '--tls-key' '--tls-server-name' '--token-file' '--kind' '--job' '--host' '--session' '--limit'"
+  local K_option_args=("render" "pdf" "wasm") # --kind values
+
+  type compopt &>/dev/null && compopt +o default
+
+  case ${prev_word} in
+    '--broker')
+      return
+      ;;
+    '--timeout')
+      return
+      ;;
+    '--tls-ca')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-cert')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-key')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--tls-server-name')
+      return
+      ;;
+    '--token-file')
+      local IFS=$'\n'
+      type compopt &>/dev/null && compopt -o filenames
+      COMPREPLY=( $( compgen -f -- "${curr_word}" ) ) # files
+      return $?
+      ;;
+    '--kind')
+      local IFS=$'\n'
+      COMPREPLY=( $( compReplyArray "${K_option_args[@]}" ) )
+      return $?
+      ;;
+    '--job')
+      return
+      ;;
+    '--host')
+      return
+      ;;
+    '--session')
+      return
+      ;;
+    '--limit')
       return
       ;;
   esac

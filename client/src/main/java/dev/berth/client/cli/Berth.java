@@ -79,6 +79,7 @@ final class Berth implements Callable<Integer> {
     line.addSubcommand(new Commands.Status());
     line.addSubcommand(new Commands.Sessions());
     line.addSubcommand(new Commands.Leases());
+    line.addSubcommand(new Commands.Waiting());
     line.addSubcommand(new Commands.Revoke());
     line.addSubcommand(new Commands.Drain());
     line.addSubcommand(new Commands.Explain());

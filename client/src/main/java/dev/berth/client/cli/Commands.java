@@ -27,6 +27,8 @@ import dev.berth.proto.v1.ListLeasesRequest;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsRequest;
 import dev.berth.proto.v1.ListSessionsResponse;
+import dev.berth.proto.v1.ListWaitingRequest;
+import dev.berth.proto.v1.ListWaitingResponse;
 import dev.berth.proto.v1.PoolLimit;
 import dev.berth.proto.v1.PressureThresholds;
 import dev.berth.proto.v1.ResourceKind;
@@ -313,6 +315,68 @@ final class Commands {
       } else {
         Views.leases(all, berth.clock.instant(), out);
         more(rest);
+      }
+      return ExitCode.OK;
+    }
+  }
+
+  @Command(
+      name = "waiting",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Acquires waiting now, the oldest first, and what holds each back.",
+        "",
+        "Each line is one waiting acquire or bundle: how long it has waited and may still wait,"
+            + " what it asks for, its worker, job and priority, and the refusal it would get if its"
+            + " wait ended now (the pool, a host's rate, memory pressure...). Only the serving"
+            + " broker has a wait queue; in a cluster the leader answers."
+      })
+  static final class Waiting extends AdminCommand {
+    @Option(
+        names = "--kind",
+        paramLabel = "K",
+        converter = Text.Kinds.class,
+        completionCandidates = Text.Kinds.class,
+        description = "Only requests that ask for this kind: ${COMPLETION-CANDIDATES}.")
+    ResourceKind kind;
+
+    @Option(names = "--job", paramLabel = "J", description = "Only requests of job J.")
+    String job = "";
+
+    @Option(names = "--host", paramLabel = "H", description = "Only requests for host H.")
+    String host = "";
+
+    @Option(names = "--session", paramLabel = "S", description = "Only requests of session S.")
+    String session = "";
+
+    @Option(
+        names = "--limit",
+        paramLabel = "N",
+        order = 50,
+        description = "Show at most N, 1.." + MAX_PAGE + " (default ${DEFAULT-VALUE}).")
+    long limit = 100;
+
+    @Override
+    void check() {
+      CommandLines.range(spec, "--limit", limit, 1, MAX_PAGE);
+    }
+
+    @Override
+    int run(Connection broker) {
+      ListWaitingRequest.Builder request =
+          ListWaitingRequest.newBuilder()
+              .setJob(job)
+              .setHost(host)
+              .setSessionId(session)
+              .setLimit((int) limit);
+      if (kind != null) {
+        request.setKind(kind);
+      }
+      ListWaitingResponse list = broker.admin().listWaiting(request.build());
+      if (json) {
+        print(list);
+      } else {
+        Views.waiting(list, out);
       }
       return ExitCode.OK;
     }

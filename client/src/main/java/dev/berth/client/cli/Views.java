@@ -13,13 +13,17 @@ import dev.berth.proto.v1.JobKindStatus;
 import dev.berth.proto.v1.JobStatus;
 import dev.berth.proto.v1.Lease;
 import dev.berth.proto.v1.LeaseInfo;
+import dev.berth.proto.v1.ListWaitingResponse;
 import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.PressureStatus;
 import dev.berth.proto.v1.RefusalCount;
 import dev.berth.proto.v1.SessionInfo;
+import dev.berth.proto.v1.WaitingItem;
+import dev.berth.proto.v1.WaitingRequest;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -351,6 +355,41 @@ final class Views {
     }
     table.print(out);
     out.println(leases.size() + (leases.size() == 1 ? " lease" : " leases"));
+  }
+
+  /**
+   * Waiting acquires and bundles, the oldest first: what each asks for, who asks, how long it has
+   * waited and may still wait, and the rule that holds it back, with its sentence.
+   */
+  static void waiting(ListWaitingResponse list, PrintStream out) {
+    if (list.getWaitingCount() == 0) {
+      out.println(list.getTotal() == 0 ? "nothing waiting" : list.getTotal() + " waiting");
+      return;
+    }
+    Table table =
+        new Table("WAITED>", "LEFT>", "KIND", "TARGET", "WORKER", "JOB", "PRIORITY>", "HELD BY");
+    for (WaitingRequest w : list.getWaitingList()) {
+      List<String> kinds = new ArrayList<>();
+      List<String> targets = new ArrayList<>();
+      for (WaitingItem item : w.getItemsList()) {
+        kinds.add(Text.name(item.getKind()));
+        String target = !item.getHost().isEmpty() ? item.getHost() : item.getModule();
+        targets.add(target.isEmpty() ? "-" : target);
+      }
+      table.row(
+          Durations.format(ProtoTime.duration(w.getWaited())),
+          Durations.format(ProtoTime.duration(w.getWaitLeft())),
+          String.join("+", kinds),
+          String.join(",", new LinkedHashSet<>(targets)),
+          w.getWorkerId(),
+          w.getJob(),
+          w.getPriority(),
+          w.hasHeldBy()
+              ? Text.name(w.getHeldBy().getReason()) + ": " + w.getHeldBy().getDetail()
+              : "about to be granted");
+    }
+    table.print(out);
+    out.println(list.getWaitingCount() + " of " + list.getTotal() + " waiting");
   }
 
   /** An explanation: the verdict, the deciding rule and every step. */

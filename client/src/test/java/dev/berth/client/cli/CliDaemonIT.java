@@ -20,6 +20,7 @@ import dev.berth.proto.v1.Explanation;
 import dev.berth.proto.v1.LeaseInfo;
 import dev.berth.proto.v1.ListLeasesResponse;
 import dev.berth.proto.v1.ListSessionsResponse;
+import dev.berth.proto.v1.ListWaitingResponse;
 import dev.berth.proto.v1.PoolStatus;
 import dev.berth.proto.v1.RefusalReason;
 import dev.berth.proto.v1.ResourceKind;
@@ -218,6 +219,55 @@ class CliDaemonIT {
     assertThat(parse(sessionsJson.out(), ListSessionsResponse.newBuilder()).getSessionsList())
         .extracting(SessionInfo::getSessionId, SessionInfo::getLeases)
         .containsExactly(org.assertj.core.groups.Tuple.tuple(worker.sessionId(), 1));
+  }
+
+  @Test
+  void waiting_pdfPoolFull_listsTheWaitingAcquireAndItsRule() throws Exception {
+    WorkerSession holder = session("cli-it-pdf-holder");
+    Lease held = lease(holder, AcquireOptions.pdf());
+    WorkerSession asker = session("cli-it-pdf-waiter");
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<AcquireResult> waiting =
+          pool.submit(
+              () ->
+                  asker.acquire(
+                      AcquireOptions.newBuilder(dev.berth.client.ResourceKind.PDF)
+                          .maxWait(Duration.ofSeconds(30))
+                          .build()));
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      ListWaitingResponse list;
+      do {
+        Run json = berth("waiting", "--json", "--kind", "pdf");
+        assertThat(json.code()).as(json.err()).isZero();
+        list = parse(json.out(), ListWaitingResponse.newBuilder()).build();
+        if (list.getTotal() == 0) {
+          Thread.sleep(20); // the acquire may not have reached the broker yet
+        }
+      } while (list.getTotal() == 0 && System.nanoTime() < deadline);
+      Run human = berth("waiting");
+
+      assertThat(list.getWaitingList())
+          .singleElement()
+          .satisfies(
+              w -> {
+                assertThat(w.getWorkerId()).isEqualTo("cli-it-pdf-waiter");
+                assertThat(w.getHeldBy().getReason())
+                    .isEqualTo(RefusalReason.REFUSAL_REASON_EXHAUSTED);
+              });
+      assertThat(human.code()).as(human.err()).isZero();
+      assertThat(human.out())
+          .contains("cli-it-pdf-waiter")
+          .contains("EXHAUSTED: pool PDF 1/1 in use, 1 queued")
+          .contains("1 of 1 waiting");
+      held.close();
+      AcquireResult granted = waiting.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertThat(granted.isGranted()).as("granted: %s", granted).isTrue();
+      ((AcquireResult.Granted) granted).lease().close();
+      assertThat(berth("waiting").out()).contains("nothing waiting");
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   @Test
