@@ -11,6 +11,7 @@ import dev.berth.client.AcquireOptions;
 import dev.berth.client.AcquireResult;
 import dev.berth.client.BrokerClient;
 import dev.berth.client.Lease;
+import dev.berth.client.ResourceKind;
 import dev.berth.client.RevokeReason;
 import dev.berth.client.RevokedLease;
 import dev.berth.client.SessionOptions;
@@ -20,8 +21,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -262,6 +269,46 @@ class DashboardIT {
           .isTrue();
       second.screenshot(new Page.ScreenshotOptions().setPath(SHOTS.resolve("polling.png")));
       ((AcquireResult.Granted) result).lease().close();
+    }
+  }
+
+  @Test
+  void waitingAcquire_showsOnThePage_withTheRuleThatHoldsIt() throws Exception {
+    signIn();
+    List<Lease> held = new ArrayList<>();
+    for (int i = 0; i < RENDER_LIMIT; i++) {
+      held.add(grantRender("https://w" + i + ".example.com/dashboard"));
+    }
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<AcquireResult> waiting =
+          pool.submit(
+              () ->
+                  session.acquire(
+                      AcquireOptions.newBuilder(ResourceKind.RENDER)
+                          .url("https://waits.example.com/page")
+                          .maxWait(Duration.ofSeconds(30))
+                          .build()));
+
+      Locator row = page.locator("#waiting tr[data-waiting='0']");
+      row.locator(".held")
+          .filter(new Locator.FilterOptions().setHasText("EXHAUSTED: pool RENDER"))
+          .waitFor(shortly());
+      assertThat(row.locator(".worker").textContent()).isEqualTo("crawler-dash");
+      assertThat(row.locator(".target").textContent()).isEqualTo("waits.example.com");
+      assertThat(page.locator("#waiting-line").textContent()).isEqualTo("1 waiting.");
+      shot("waiting.png");
+
+      held.remove(0).close();
+      AcquireResult granted = waiting.get(10, TimeUnit.SECONDS);
+      assertThat(granted).isInstanceOf(AcquireResult.Granted.class);
+      held.add(((AcquireResult.Granted) granted).lease());
+      page.locator("#waiting-line")
+          .filter(new Locator.FilterOptions().setHasText("Nothing waits."))
+          .waitFor(shortly());
+    } finally {
+      pool.shutdownNow();
+      held.forEach(Lease::close);
     }
   }
 

@@ -308,6 +308,11 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
       // (the broker sorts them all for any limit).
       leases = reads.leases("", null, "", "", "", LeaseCursor.START, Integer.MAX_VALUE);
     }
+    // Only the serving broker has a wait queue: a replica's page says to ask the leader.
+    Views.WaitingList waiting =
+        source == DashboardJson.Source.BROKER
+            ? broker.waiting(null, "", "", "", DashboardJson.WAITING_SHOWN)
+            : null;
     Optional<ClusterStatus> node = role.cluster();
     String leaderApi = role.leaderApi();
     return DashboardJson.snapshot(
@@ -315,6 +320,7 @@ public final class Dashboard implements HttpHandler, AutoCloseable {
         status,
         sessions,
         leases,
+        waiting,
         DashboardJson.view(
             source,
             node,

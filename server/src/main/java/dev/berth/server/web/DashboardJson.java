@@ -11,10 +11,12 @@ import dev.berth.server.ratelimit.HostStatus;
 import dev.berth.server.time.TimeSource;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -28,6 +30,9 @@ final class DashboardJson {
 
   /** The sessions a snapshot lists at most, each with its leases; the rest are counted. */
   static final int SESSIONS_SHOWN = 200;
+
+  /** The waiting acquires a snapshot lists at most, the oldest; the rest are counted. */
+  static final int WAITING_SHOWN = 20;
 
   /**
    * The leases a snapshot lists at most, over all the sessions shown (the oldest first); the rest
@@ -79,6 +84,7 @@ final class DashboardJson {
       Views.Status status,
       List<Views.Session> sessions,
       List<Views.LeaseInfo> leases,
+      Views.WaitingList waiting,
       JsonObject view,
       ClusterView cluster,
       Wall time) {
@@ -131,6 +137,43 @@ final class DashboardJson {
     out.addProperty("leases_total", leases.size());
     out.addProperty("leases_shown", leasesShown);
     out.add("cluster", cluster(cluster));
+    out.add("waiting", waiting(waiting));
+    return out;
+  }
+
+  /** The acquires shown waiting, oldest first; {@code known} false where this member has none. */
+  private static JsonObject waiting(Views.WaitingList list) {
+    JsonObject out = new JsonObject();
+    out.addProperty("known", list != null);
+    out.addProperty("total", list != null ? list.total() : 0);
+    JsonArray shown = new JsonArray();
+    if (list != null) {
+      for (Views.Waiting w : list.waiting()) {
+        JsonObject o = new JsonObject();
+        StringBuilder kinds = new StringBuilder();
+        Set<String> targets = new LinkedHashSet<>();
+        for (var item : w.items()) {
+          kinds.append(kinds.length() == 0 ? "" : "+").append(item.kind().name());
+          String target = !item.host().isEmpty() ? item.host() : item.module();
+          targets.add(target.isEmpty() ? "–" : target);
+        }
+        o.addProperty("kinds", kinds.toString());
+        o.addProperty("target", String.join(", ", targets));
+        o.addProperty("worker", w.workerId());
+        o.addProperty("job", w.job());
+        o.addProperty("priority", w.priority());
+        // Whole seconds, so that a snapshot changes once a second while nothing else does.
+        o.addProperty("waited_s", w.waitedNanos() / 1_000_000_000L);
+        o.addProperty("left_s", w.leftNanos() / 1_000_000_000L);
+        o.addProperty(
+            "held_by",
+            w.heldBy() != null
+                ? w.heldBy().reason().name() + ": " + w.heldBy().detail()
+                : "about to be granted");
+        shown.add(o);
+      }
+    }
+    out.add("shown", shown);
     return out;
   }
 

@@ -277,6 +277,7 @@
     renderPressure(s);
     renderDegradation(s);
     renderHosts(s.hot_hosts);
+    renderWaiting(s.waiting);
     renderJobs(s.jobs);
     renderSessions(s);
     renderCluster(s.cluster);
@@ -392,6 +393,40 @@
       setText(tr, '.rate', h.rate + ' (' + h.configured_rate + ')');
       setText(tr, '.refusals', h.refusals);
       setText(tr, '.reason', h.reason || '–');
+    });
+  }
+
+  /**
+   * The oldest acquires waiting, each with the rule that holds it back; a member without the
+   * serving broker's queue says where to look. Rows are keyed by place: the list moves each
+   * second.
+   */
+  function renderWaiting(w) {
+    var line;
+    if (!w.known) {
+      line = 'Only the serving leader has a wait queue: see its dashboard, or berth waiting.';
+    } else if (w.total === 0) {
+      line = 'Nothing waits.';
+    } else {
+      line = w.total + ' waiting' +
+        (w.total > w.shown.length ? ', the oldest ' + w.shown.length + ' shown' : '') + '.';
+    }
+    $('waiting-line').textContent = line;
+    var rows = w.shown.map(function (x, i) { x.place = i; return x; });
+    reconcile($('waiting'), rows, function (x) { return String(x.place); }, function (x) {
+      var tr = el('tr', { 'data-waiting': String(x.place) });
+      ['waited', 'left', 'kinds', 'target', 'worker', 'job', 'priority', 'held']
+        .forEach(function (c) { tr.appendChild(el('td', { 'class': c })); });
+      return tr;
+    }, function (tr, x) {
+      setText(tr, '.waited', x.waited_s + 's');
+      setText(tr, '.left', x.left_s + 's');
+      setText(tr, '.kinds', x.kinds);
+      setText(tr, '.target', x.target);
+      setText(tr, '.worker', x.worker);
+      setText(tr, '.job', x.job);
+      setText(tr, '.priority', x.priority);
+      setText(tr, '.held', x.held_by);
     });
   }
 

@@ -989,6 +989,49 @@ class DashboardTest {
     becomeFollowerOfN1(ReplicaFleets.askingForJobs(time.wallTime().toEpochMilli()));
 
     assertThat(jobsByWorker()).isEqualTo(Map.of("w1", "nightly", "w2", "default", "w3", "default"));
+    // A follower has no wait queue: its page says to ask the leader.
+    JsonObject waiting =
+        json(get("/api/state")).getAsJsonObject("snapshot").getAsJsonObject("waiting");
+    assertThat(waiting.get("known").getAsBoolean()).isFalse();
+    assertThat(waiting.getAsJsonArray("shown")).isEmpty();
+  }
+
+  @Test
+  void state_poolFull_showsTheWaitingAcquireAndTheRuleThatHoldsIt() throws Exception {
+    startOpen();
+    String session = openSession(new RecordingSessionChannel());
+    acquire(session);
+    acquire(session);
+    RecordingAcquireCallback waiter = new RecordingAcquireCallback();
+    broker.acquire(
+        AcquireSpec.validate(
+            session,
+            ResourceKind.RENDER,
+            "https://example.com/b",
+            "",
+            Duration.ofSeconds(10),
+            "",
+            3,
+            0),
+        PRINCIPAL,
+        waiter);
+    time.advance(Duration.ofSeconds(2));
+
+    JsonObject waiting =
+        json(get("/api/state")).getAsJsonObject("snapshot").getAsJsonObject("waiting");
+
+    assertThat(waiter.isAnswered()).isFalse();
+    assertThat(waiting.get("known").getAsBoolean()).isTrue();
+    assertThat(waiting.get("total").getAsInt()).isEqualTo(1);
+    JsonObject shown = waiting.getAsJsonArray("shown").get(0).getAsJsonObject();
+    assertThat(shown.get("kinds").getAsString()).isEqualTo("RENDER");
+    assertThat(shown.get("target").getAsString()).isEqualTo("example.com");
+    assertThat(shown.get("worker").getAsString()).isEqualTo("w1");
+    assertThat(shown.get("priority").getAsInt()).isEqualTo(3);
+    assertThat(shown.get("waited_s").getAsLong()).isEqualTo(2);
+    assertThat(shown.get("left_s").getAsLong()).isEqualTo(8);
+    assertThat(shown.get("held_by").getAsString())
+        .isEqualTo("EXHAUSTED: pool RENDER 2/2 in use, 1 queued");
   }
 
   /** The first job of a snapshot of {@code status} read from {@code source}. */
@@ -998,6 +1041,7 @@ class DashboardTest {
             status,
             List.of(),
             List.of(),
+            null,
             new JsonObject(),
             ClusterView.of(ServingRole.STANDALONE),
             DashboardJson.Wall.of(time))
