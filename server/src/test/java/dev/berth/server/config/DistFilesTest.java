@@ -3,14 +3,19 @@ package dev.berth.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.google.common.base.Splitter;
+import dev.berth.server.settings.ConfigException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -78,6 +83,77 @@ public class DistFilesTest {
           .as(key.name())
           .contains("`" + defaults.text(key) + "`")
           .contains(key.live() ? "| live |" : "| restart |");
+    }
+  }
+
+  @Test
+  void configurationDoc_namesNoKeyTheDaemonDoesNotKnow() throws IOException {
+    List<String> documented =
+        keyRows().stream().map(row -> row.substring(3, row.indexOf('`', 3))).toList();
+
+    assertThat(documented).isNotEmpty();
+    for (String name : documented) {
+      assertThat(ConfigKeys.find(name)).as("documented key %s", name).isNotNull();
+    }
+  }
+
+  /**
+   * Every integer key whose documented rule starts with a range {@code A..B} accepts A and B and
+   * refuses A-1 and B+1, so the reference cannot drift from the validators.
+   */
+  @Test
+  void configurationDoc_integerRanges_areTheOnesTheDaemonEnforces() throws IOException {
+    Pattern range = Pattern.compile("^(\\d+)\\.\\.(\\d+)");
+    int checked = 0;
+    for (String row : keyRows()) {
+      List<String> cells = Splitter.on('|').trimResults().splitToList(row);
+      String name = cells.get(1).replace("`", "");
+      Matcher m = range.matcher(cells.get(4));
+      if (!cells.get(2).equals("integer") || !m.find()) {
+        continue;
+      }
+      long lo = Long.parseLong(m.group(1));
+      long hi = Long.parseLong(m.group(2));
+      assertThat(loads(name, lo)).as("%s = %d (documented %d..%d)", name, lo, lo, hi).isNull();
+      assertThat(loads(name, hi)).as("%s = %d (documented %d..%d)", name, hi, lo, hi).isNull();
+      assertThat(loads(name, lo - 1))
+          .as("%s = %d (documented %d..%d)", name, lo - 1, lo, hi)
+          .startsWith(name + ":");
+      assertThat(loads(name, hi + 1))
+          .as("%s = %d (documented %d..%d)", name, hi + 1, lo, hi)
+          .startsWith(name + ":");
+      checked++;
+    }
+    assertThat(checked).as("integer keys with a documented range").isGreaterThan(20);
+  }
+
+  /** The rows of configuration.md's key tables: each starts with a key in backquotes. */
+  private static List<String> keyRows() throws IOException {
+    return Files.readAllLines(repo().resolve("docs/configuration.md"), StandardCharsets.UTF_8)
+        .stream()
+        .filter(l -> l.matches("^\\| `[a-z_][a-z0-9_.]*` \\|.*"))
+        .filter(l -> !l.startsWith("| `berth_"))
+        .toList();
+  }
+
+  /** Null when the key at this value (with a cluster's members for cluster keys) loads. */
+  private static String loads(String name, long value) {
+    Map<String, String> env = new HashMap<>();
+    env.put(ConfigKeys.get(name).envName(), Long.toString(value));
+    if (name.startsWith("cluster.")) {
+      env.put("BERTH_CLUSTER_ID", "c");
+      env.put("BERTH_CLUSTER_SELF", "n1");
+      env.put(
+          "BERTH_CLUSTER_PEERS",
+          "{n1: {raft: '127.0.0.1:7501', api: '127.0.0.1:7433'},"
+              + " n2: {raft: '127.0.0.1:7502', api: '127.0.0.1:7434'},"
+              + " n3: {raft: '127.0.0.1:7503', api: '127.0.0.1:7435'}}");
+    }
+    try {
+      ConfigSources.of(null, () -> env, List.of()).load();
+      return null;
+    } catch (ConfigException e) {
+      return e.getMessage();
     }
   }
 
