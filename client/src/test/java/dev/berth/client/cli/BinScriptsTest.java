@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -79,5 +80,72 @@ class BinScriptsTest {
           .as(script.toString())
           .allMatch(line -> line.contains("-Dstyle.color=never"));
     }
+  }
+
+  /**
+   * {@code bin/berth serve &} and, at once, another {@code bin/berth} command on a fresh clone (as
+   * docs/worker.md shows it) start two builds; run together, two Maven reactors over the same
+   * {@code target/} directories failed the second half-way. Here Maven and Java are recorders in a
+   * repository of our own (the builds take minutes for real): a build that starts while another
+   * runs fails, as Maven did, and each builds what {@code -pl ... -am} would.
+   */
+  @Test
+  void twoCommandsAtOnce_onAFreshClone_buildOneAfterTheOther(@TempDir Path tmp) throws Exception {
+    Path repo = Files.createDirectories(tmp.resolve("repo"));
+    Files.createDirectories(repo.resolve("bin"));
+    Files.copy(bin().resolve("berth"), repo.resolve("bin/berth"));
+    executable(repo.resolve("bin/berth"));
+    Files.writeString(repo.resolve("pom.xml"), "<project/>\n", StandardCharsets.UTF_8);
+    for (String module : List.of("proto", "common", "server", "client")) {
+      Files.createDirectories(repo.resolve(module + "/src"));
+      Files.writeString(repo.resolve(module + "/src/x"), module, StandardCharsets.UTF_8);
+    }
+    Path tools = Files.createDirectories(tmp.resolve("tools"));
+    Path log = tmp.resolve("builds.log");
+    // Maven: one reactor at a time (mkdir is atomic), about a second each; -pl client -am
+    // packages the server too.
+    Files.writeString(
+        tools.resolve("mvn"),
+        String.join(
+            "\n",
+            "#!/usr/bin/env bash",
+            "mkdir \"$PWD/target-busy\" 2>/dev/null || { echo \"overlap: $*\" >> '"
+                + log
+                + "'; exit 1; }",
+            "echo \"build: $*\" >> '" + log + "'",
+            "sleep 1",
+            "mkdir -p server/target client/target",
+            "touch server/target/berth-server.jar",
+            "case \"$*\" in *'-pl client'*) touch client/target/berth-client.jar ;; esac",
+            "rmdir \"$PWD/target-busy\"",
+            ""),
+        StandardCharsets.UTF_8);
+    Files.writeString(tools.resolve("java"), "#!/usr/bin/env bash\necho \"java $*\"\n");
+    executable(tools.resolve("mvn"));
+    executable(tools.resolve("java"));
+    String path = tools + ":" + System.getenv("PATH");
+
+    List<Process> runs = new ArrayList<>();
+    for (List<String> args : List.of(List.of("serve"), List.of("--version"))) {
+      List<String> command = new ArrayList<>(List.of(repo.resolve("bin/berth").toString()));
+      command.addAll(args);
+      ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+      builder.environment().put("PATH", path);
+      runs.add(builder.start());
+    }
+    for (Process run : runs) {
+      String out = new String(run.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(run.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(run.exitValue()).as(out).isZero();
+      assertThat(out).contains("java ");
+    }
+
+    List<String> builds = Files.readAllLines(log, StandardCharsets.UTF_8);
+    assertThat(builds).noneMatch(line -> line.startsWith("overlap"));
+    assertThat(builds).anyMatch(line -> line.contains("-pl client"));
+  }
+
+  private static void executable(Path file) throws IOException {
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rwxr-xr-x"));
   }
 }
