@@ -204,7 +204,8 @@ final class AdminService extends BrokerAdminGrpc.BrokerAdminImplBase {
           }
           Duration grace = request.hasGrace() ? Protos.duration(request.getGrace(), "grace") : null;
           if (grace != null && grace.compareTo(MAX_GRACE) > 0) {
-            throw BrokerException.invalid("grace", "must be at most 1d, got " + grace);
+            throw BrokerException.invalid(
+                "grace", "must be at most 1d, got " + Durations.format(grace));
           }
           Broker.EndResult result = broker.revoke(request.getLeaseId(), reason, grace);
           audit(

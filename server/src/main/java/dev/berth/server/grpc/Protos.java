@@ -79,6 +79,7 @@ import dev.berth.server.ratelimit.RateText;
 import dev.berth.server.replication.WireKinds;
 import dev.berth.server.session.HelloSpec;
 import dev.berth.server.settings.ConfigException;
+import dev.berth.server.settings.Durations;
 import dev.berth.server.time.TimeSource;
 import dev.berth.server.wasm.InstanceStats;
 import dev.berth.server.wasm.WasmModule;
@@ -1044,7 +1045,8 @@ final class Protos {
 
   private static void atMostADay(String field, Duration value) {
     if (value.compareTo(ONE_DAY) > 0) {
-      throw BrokerException.invalid(field, "must be at most one day, got " + value);
+      throw BrokerException.invalid(
+          field, "must be at most one day, got " + Durations.format(value));
     }
   }
 

@@ -483,7 +483,7 @@ class AdminServiceTest {
                 t -> assertThat(t.b.broker.policy().jobs().jobs()).doesNotContainKey("urgent")),
         Invalid.of(
                 "revokeLease: grace over a day; the lease is kept",
-                "grace: must be at most 1d",
+                "grace: must be at most 1d, got 115740d17h46m40s",
                 t -> {
                   Lease lease = t.holdPdf();
                   return () ->

@@ -208,7 +208,7 @@ class LeaseBrokerReleaseTest {
             () -> release(lease.getLeaseId(), Outcome.newBuilder().setDuration(proto(tooLong))));
 
     assertThat(duration.getDescription())
-        .isEqualTo("outcome.duration: must be at most one day, got PT24H1S");
+        .isEqualTo("outcome.duration: must be at most one day, got 1d1s");
     assertThat(b.broker.inUse(ResourceKind.RENDER)).isEqualTo(1);
   }
 
