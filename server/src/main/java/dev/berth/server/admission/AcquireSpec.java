@@ -3,6 +3,7 @@ package dev.berth.server.admission;
 import static java.util.Objects.requireNonNull;
 
 import com.google.common.hash.Hashing;
+import dev.berth.common.Durations;
 import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
@@ -110,10 +111,13 @@ public record AcquireSpec(
     long waitNanos = 0;
     if (wait != null) {
       if (wait.isNegative()) {
-        throw BrokerException.invalid("wait", "must not be negative, got " + wait);
+        throw BrokerException.invalid(
+            "wait", "must not be negative, got " + Durations.format(wait));
       }
       if (wait.compareTo(MAX_WAIT) > 0) {
-        throw BrokerException.invalid("wait", "must be at most " + MAX_WAIT + ", got " + wait);
+        throw BrokerException.invalid(
+            "wait",
+            "must be at most " + Durations.format(MAX_WAIT) + ", got " + Durations.format(wait));
       }
       waitNanos = wait.toNanos();
     }

@@ -186,6 +186,17 @@ class AcquireSpecTest {
   }
 
   @Test
+  void validate_badWait_saysTheDurationsAsTheyAreWritten() {
+    assertInvalid(
+            () -> AcquireSpec.validate("s1", PDF, "", "", Duration.ofMinutes(90), "", 0, 0), "wait")
+        .hasMessage("wait: must be at most 1h, got 1h30m");
+    assertInvalid(
+            () -> AcquireSpec.validate("s1", PDF, "", "", Duration.ofMillis(-1500), "", 0, 0),
+            "wait")
+        .hasMessage("wait: must not be negative, got -1s500ms");
+  }
+
+  @Test
   void validate_priorityTen_namesPriority() {
     assertInvalid(() -> AcquireSpec.validate("s1", PDF, "", "", null, "", 10, 0), "priority");
     assertInvalid(() -> AcquireSpec.validate("s1", PDF, "", "", null, "", -1, 0), "priority");

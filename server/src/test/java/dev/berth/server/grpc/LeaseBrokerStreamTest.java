@@ -212,7 +212,7 @@ class LeaseBrokerStreamTest {
             () -> b.acquire(request(worker.sessionId(), RESOURCE_KIND_UNSPECIFIED)));
     assertThat(badKind.getMessage()).isEqualTo(unaryBadKind.getDescription());
     assertThat(otherSession.getMessage()).startsWith("session_id:");
-    assertThat(longWait.getMessage()).startsWith("wait: must be at most PT1H");
+    assertThat(longWait.getMessage()).isEqualTo("wait: must be at most 1h, got 2h");
     assertThat(unknownLease.getError().getCode()).isEqualTo(Status.Code.NOT_FOUND.value());
     assertThat(unknownLease.getCallId()).isEqualTo(4);
     grantOf(fine);
