@@ -31,7 +31,7 @@ public final class ConfigException extends RuntimeException {
     return key;
   }
 
-  /** The rule broken, without the key, e.g. {@code must be a positive duration, got PT0S}. */
+  /** The rule broken, without the key, e.g. {@code must be a positive duration, got 0s}. */
   public String rule() {
     return getMessage().substring(key.length() + 2);
   }
