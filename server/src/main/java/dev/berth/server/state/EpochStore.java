@@ -136,7 +136,14 @@ public final class EpochStore implements AutoCloseable {
       }
       forceDirectory();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot persist epoch " + next + " in " + dir, e);
+      try {
+        Files.deleteIfExists(temp); // a full disk leaves an empty one behind
+      } catch (IOException ignored) {
+        // the error below says what went wrong first
+      }
+      // Why, not only where: "no space left on device" is what the operator must act on.
+      throw new UncheckedIOException(
+          "cannot persist epoch " + next + " in " + dir + ": " + IoErrors.describe(e), e);
     }
     current = next;
     return next;

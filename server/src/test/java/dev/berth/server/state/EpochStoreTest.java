@@ -39,6 +39,23 @@ class EpochStoreTest {
   }
 
   @Test
+  void advance_thatCannotBeWritten_saysWhyAndKeepsTheEpoch() throws Exception {
+    try (EpochStore store = EpochStore.open(dir)) {
+      store.advance();
+      // The temporary file cannot be created: a stand-in for a full disk, which a test cannot make.
+      Files.createDirectories(dir.resolve("epoch.tmp").resolve("x"));
+
+      assertThatThrownBy(store::advance)
+          .isInstanceOf(java.io.UncheckedIOException.class)
+          .hasMessageStartingWith(
+              "cannot persist epoch 2 in " + dir + ": " + dir.resolve("epoch.tmp"))
+          .hasMessageContaining("directory");
+      assertThat(store.current()).isEqualTo(1);
+    }
+    assertThat(Files.readString(dir.resolve("epoch")).trim()).isEqualTo("1");
+  }
+
+  @Test
   void open_closedStoreDirectory_canBeOpenedAgain() {
     EpochStore.open(dir).close();
 
