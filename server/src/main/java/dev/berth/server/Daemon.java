@@ -200,6 +200,13 @@ public final class Daemon implements AutoCloseable {
               + ", and fencing tokens carry epochs up to "
               + FencingTokens.MAX_EPOCH);
     }
+    try {
+      // Before the epoch moves, so that the operator's fix is to raise the file, nothing more.
+      FleetStateFile.checkEpoch(settings.stateDir(), epochs.current());
+    } catch (StateException e) {
+      epochs.close();
+      throw e;
+    }
     long epoch = epochs.advance();
     SystemTimeSource time = new SystemTimeSource();
     Broker broker =

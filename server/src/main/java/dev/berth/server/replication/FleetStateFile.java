@@ -3,7 +3,9 @@ package dev.berth.server.replication;
 import dev.berth.proto.cluster.v1.FleetState;
 import dev.berth.proto.cluster.v1.SnapshotHeader;
 import dev.berth.server.broker.Fleet;
+import dev.berth.server.state.EpochStore;
 import dev.berth.server.state.IoErrors;
+import dev.berth.server.state.StateException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,7 +25,10 @@ import org.slf4j.LoggerFactory;
  * window. A crash writes nothing: the next start has no file and the restart recovery window
  * applies. A file that was not written by the run just before this one (its epoch is not the
  * previous epoch) or that cannot be read is refused with one log line, kept aside as {@code
- * fleet-state.refused}, and ignored.
+ * fleet-state.refused}, and ignored: the epoch still advances and the restart recovery window
+ * applies, so a damaged file never costs a fencing token. A file written by a run of a later epoch
+ * than the epoch file holds is different: it proves that the epoch file went back, and the start is
+ * refused ({@link #checkEpoch}).
  *
  * <p>The file is a {@link SnapshotHeader} (the writer's epoch, the time) and a {@link FleetState},
  * both length-delimited, written to a temporary file that is forced to disk, then renamed over the
@@ -71,6 +76,48 @@ public final class FleetStateFile {
     } catch (IOException e) {
       log.debug("cannot force the state directory {}: {}", stateDir, e.toString());
     }
+  }
+
+  /**
+   * Refuses a start whose epoch file lies behind this file: the file was written by the run of an
+   * epoch above {@code currentEpoch} (the epoch file's), so tokens of that epoch were granted and
+   * the epoch file was restored from a backup, edited or removed. Starting would grant fencing
+   * tokens at or below those. Nothing is changed: once the operator writes that epoch (or a higher
+   * one) to the epoch file, the next start resumes this state. A file whose header does not read
+   * passes here and is refused by {@link #take}.
+   *
+   * @throws StateException naming both files, both epochs and the step that fixes it
+   */
+  public static void checkEpoch(Path stateDir, long currentEpoch) {
+    Path file = stateDir.resolve(NAME);
+    long written;
+    try (InputStream in = Files.newInputStream(file)) {
+      SnapshotHeader header = SnapshotHeader.parseDelimitedFrom(in);
+      if (header == null) {
+        return;
+      }
+      written = header.getEpoch();
+    } catch (IOException | RuntimeException e) {
+      return; // no file, or one take() refuses
+    }
+    if (written <= currentEpoch) {
+      return;
+    }
+    Path epochFile = stateDir.resolve(EpochStore.EPOCH_FILE);
+    throw new StateException(
+        file
+            + " was written by the run of epoch "
+            + written
+            + ", but "
+            + epochFile
+            + (currentEpoch == 0 ? " is missing" : " holds " + currentEpoch)
+            + ": the epoch file went back (restored from a backup, edited or removed?), and this"
+            + " start would grant fencing tokens at or below ones already granted. Write the highest"
+            + " epoch this broker has run in, at least "
+            + written
+            + ", to "
+            + epochFile
+            + " and start again (the state is then resumed); nothing was changed");
   }
 
   /**

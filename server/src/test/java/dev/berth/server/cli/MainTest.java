@@ -151,6 +151,43 @@ class MainTest {
     assertThat(err()).startsWith("berth: tls.cert: cannot load " + dir.resolve("cert.pem"));
   }
 
+  /**
+   * The epoch file went back (here: removed) while the state file of a later run is there: the
+   * start is refused before the epoch moves, naming both files, and nothing is changed. Without the
+   * check the daemon started at epoch 1 and granted the very tokens the state file's leases hold.
+   */
+  @Test
+  @org.junit.jupiter.api.Timeout(60)
+  void serve_stateFileOfALaterEpochThanTheEpochFile_exitsOneAndChangesNothing() throws Exception {
+    Path state = dir.resolve("state");
+    Files.createDirectories(state);
+    dev.berth.server.replication.FleetStateFile.write(
+        state, 2, new dev.berth.server.broker.Fleet(List.of(), List.of(), List.of()), 1_000);
+    byte[] written = Files.readAllBytes(state.resolve("fleet-state"));
+
+    int code =
+        run(
+            Map.of(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "off",
+            "--state-dir",
+            state.toString());
+
+    assertThat(code).isEqualTo(1);
+    assertThat(err())
+        .startsWith(
+            "berth: "
+                + state.resolve("fleet-state")
+                + " was written by the run of epoch 2, but "
+                + state.resolve("epoch")
+                + " is missing");
+    assertThat(state.resolve("epoch")).doesNotExist();
+    assertThat(Files.readAllBytes(state.resolve("fleet-state"))).isEqualTo(written);
+  }
+
   @Test
   void checkConfig_loadsTheModulesAndSaysWhatWasFound_startingNothing() {
     Path module = dev.berth.server.wasm.TestModules.extractor();
