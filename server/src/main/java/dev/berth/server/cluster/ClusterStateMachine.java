@@ -140,14 +140,7 @@ final class ClusterStateMachine extends BaseStateMachine {
   @Override
   public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto entry = trx.getLogEntry();
-    LogRecord record;
-    try {
-      record = LogRecord.parseFrom(entry.getStateMachineLogEntry().getLogData().newInput());
-    } catch (IOException e) {
-      // An entry this version cannot read: applying around it would fork the replicas.
-      throw new IllegalStateException(
-          "log entry " + entry.getIndex() + " is not a Berth record: " + e.getMessage(), e);
-    }
+    LogRecord record = recordOf(entry);
     long term = entry.getTerm();
     long index = entry.getIndex();
     boolean epochStarted = false;
@@ -162,7 +155,7 @@ final class ClusterStateMachine extends BaseStateMachine {
       case HANDOFF -> afterHandoff = true;
       case JOURNAL -> afterHandoff = afterHandoff && AppliedRecord.keepsAHandoffLast(record);
       case POLICY -> afterHandoff = false;
-      default -> LOG.warn("{}: record at {} of a kind this version does not know", getId(), index);
+      case RECORD_NOT_SET -> throw new IllegalStateException("unreachable: recordOf refuses it");
     }
     sink.apply(new AppliedRecord(index, term, epoch, record));
     updateLastAppliedTermIndex(term, index);
@@ -179,6 +172,63 @@ final class ClusterStateMachine extends BaseStateMachine {
     byte[] reply = ByteBuffer.allocate(Long.BYTES).putLong(epoch).array();
     return CompletableFuture.completedFuture(
         Message.valueOf(UnsafeByteOperations.unsafeWrap(reply)));
+  }
+
+  /**
+   * The record a committed entry carries, refused when this version cannot apply all of it: bytes
+   * that are no Berth record, a record of a kind it does not know, or a journal entry of a change
+   * it does not know (both written by a later version). Skipping such a record would leave this
+   * replica without what the others applied, and, should it lead, it would grant from that; so the
+   * node stops instead (the daemon exits 70 naming the entry) until it runs a version that knows
+   * it.
+   *
+   * @throws IllegalStateException naming the entry's index and what is unknown
+   */
+  static LogRecord recordOf(LogEntryProto entry) {
+    LogRecord record;
+    try {
+      record = LogRecord.parseFrom(entry.getStateMachineLogEntry().getLogData().newInput());
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          "log entry " + entry.getIndex() + " is not a Berth record: " + e.getMessage(), e);
+    }
+    String unknown = null;
+    if (record.getRecordCase() == LogRecord.RecordCase.RECORD_NOT_SET) {
+      unknown = "a record of a kind";
+    } else if (record.hasJournal()) {
+      for (var e : record.getJournal().getEntriesList()) {
+        if (e.getChangeCase()
+            == dev.berth.proto.cluster.v1.JournalEntry.ChangeCase.CHANGE_NOT_SET) {
+          unknown = "a journal entry of a change";
+          break;
+        }
+      }
+    }
+    if (unknown != null) {
+      throw new IllegalStateException(
+          "log entry "
+              + entry.getIndex()
+              + " holds "
+              + unknown
+              + " this version of Berth does not know (fields "
+              + unknownFields(record)
+              + "): a member of a later version wrote it. Applying around it would make this"
+              + " replica differ from the others, so this member stops; start it with the version"
+              + " the other members run");
+    }
+    return record;
+  }
+
+  /** The field numbers this version could not read, anywhere in {@code record}'s journal. */
+  private static java.util.Set<Integer> unknownFields(LogRecord record) {
+    java.util.Set<Integer> fields =
+        new java.util.TreeSet<>(record.getUnknownFields().asMap().keySet());
+    if (record.hasJournal()) {
+      for (var e : record.getJournal().getEntriesList()) {
+        fields.addAll(e.getUnknownFields().asMap().keySet());
+      }
+    }
+    return fields;
   }
 
   /**

@@ -116,7 +116,8 @@ public final class ReplicatedFleet implements ReplicaSink {
           lastWasHandoff = false;
         }
         default -> {
-          // Floors, and records of later versions: no lease state in them.
+          // Floors: no lease state in them. (A record or change of a kind this version does not
+          // know never gets here: the state machine stops the member on it.)
         }
       }
     }
@@ -162,7 +163,7 @@ public final class ReplicatedFleet implements ReplicaSink {
       case HOST_PENALTY -> putHost(e.getHostPenalty());
       case HOLD_BACK -> holdBack = e.getHoldBack();
       default -> {
-        // A change of a later version: nothing this one keeps.
+        // Not reached: the state machine stops the member on a change it does not know.
       }
     }
   }

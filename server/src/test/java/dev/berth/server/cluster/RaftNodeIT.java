@@ -503,4 +503,28 @@ class RaftNodeIT {
       }
     }
   }
+
+  /**
+   * A record of a kind a later version added (here: field 9 of {@code LogRecord}) reaches a member
+   * that does not know it: every member that applies it stops, naming the entry, rather than
+   * skipping it and keeping a replica that differs from its writer's.
+   */
+  @Test
+  void recordOfAKindThisVersionDoesNotKnow_isFatalForEveryMemberThatAppliesIt() throws Exception {
+    try (LocalCluster c = new LocalCluster("later", UnaryOperator.identity())) {
+      c.startAll();
+      int leader = c.awaitGranting(ELECTION);
+      LogRecord later = LogRecord.parseFrom(new byte[] {(9 << 3) | 2, 0});
+
+      var unused = c.nodes[leader].append(later);
+
+      await(
+          Duration.ofSeconds(10),
+          () -> c.roles[leader].fatal() != null,
+          () -> "the leader heard " + c.roles[leader].events());
+      assertThat(c.nodes[leader].status().role()).isEqualTo(ClusterRole.STOPPED);
+      assertThat(c.sinks[leader].applied())
+          .noneMatch(r -> r.record().getRecordCase() == LogRecord.RecordCase.RECORD_NOT_SET);
+    }
+  }
 }
