@@ -15,8 +15,8 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 
 /**
- * The Raft group of a cluster, named by its {@code cluster.id}, and the check that a node's Raft
- * directory holds no other cluster's group. Stateless.
+ * The Raft group of a cluster, named by its {@code cluster.id}, and the checks that a node's Raft
+ * directory holds no other cluster's group and no other member's state. Stateless.
  */
 final class RaftGroups {
   private static final Pattern GROUP_DIR =
@@ -39,13 +39,21 @@ final class RaftGroups {
         UUID.nameUUIDFromBytes(("berth-cluster:" + clusterId).getBytes(StandardCharsets.UTF_8)));
   }
 
+  /** The file in the Raft directory that names the member whose log and votes it holds. */
+  static final String MEMBER_FILE = "member";
+
   /**
-   * Creates {@code raftDir} if needed and refuses it when it holds another cluster's group: Ratis
-   * would otherwise start that group too.
+   * Creates {@code raftDir} if needed and refuses it when it holds another cluster's group (Ratis
+   * would otherwise start that group too) or another member's state: Ratis does not record whose
+   * log and votes a directory holds, and a member started on another's (a copied or swapped state
+   * directory) could vote twice in one term and help elect two leaders. The member is recorded in
+   * {@value #MEMBER_FILE} on its first start with this check (a directory of an earlier version has
+   * none, and is taken as this member's).
    *
-   * @throws StateException naming both groups, or when the directory cannot be created
+   * @throws StateException naming both groups or both members, or when the directory cannot be
+   *     created or the member file cannot be read or written
    */
-  static void checkStorage(Path raftDir, RaftGroupId groupId, String clusterId) {
+  static void checkStorage(Path raftDir, RaftGroupId groupId, String clusterId, String self) {
     try {
       Files.createDirectories(raftDir);
     } catch (IOException e) {
@@ -66,6 +74,35 @@ final class RaftGroups {
                 + ours
                 + "); was cluster.id changed? Move that directory away to start afresh");
       }
+    }
+    checkMember(raftDir, self);
+  }
+
+  private static void checkMember(Path raftDir, String self) {
+    Path file = raftDir.resolve(MEMBER_FILE);
+    try {
+      if (!Files.exists(file)) {
+        Files.writeString(file, self + "\n", StandardCharsets.UTF_8);
+        return;
+      }
+      String recorded = Files.readString(file, StandardCharsets.UTF_8).trim();
+      if (!recorded.equals(self)) {
+        throw new StateException(
+            raftDir
+                + " holds the Raft log and votes of member '"
+                + recorded
+                + "', not of cluster.self '"
+                + self
+                + "' (a state directory copied or swapped?): a member started on another's state"
+                + " could vote twice in one term. Start '"
+                + recorded
+                + "' on it, or move it away to join afresh as '"
+                + self
+                + "' (the leader sends it the log)");
+      }
+    } catch (IOException e) {
+      throw new StateException(
+          "cannot read or write " + file + ": " + dev.berth.server.state.IoErrors.describe(e), e);
     }
   }
 }

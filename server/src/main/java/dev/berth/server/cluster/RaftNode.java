@@ -121,7 +121,7 @@ public final class RaftNode implements AutoCloseable {
     this.group = RaftGroups.group(settings);
     this.selfId = RaftPeerId.valueOf(settings.self());
     Path raftDir = stateDir.resolve("raft");
-    RaftGroups.checkStorage(raftDir, group.getGroupId(), settings.id());
+    RaftGroups.checkStorage(raftDir, group.getGroupId(), settings.id(), settings.self());
     this.events =
         Executors.newSingleThreadExecutor(
             r -> {

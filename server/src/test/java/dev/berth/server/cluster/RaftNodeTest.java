@@ -29,18 +29,51 @@ class RaftNodeTest {
       throws Exception {
     Files.createDirectories(
         state.resolve("raft").resolve(RaftGroups.groupId("fleet-2").getUuid().toString()));
-    assertThatThrownBy(
-            () ->
-                RaftNode.start(
-                    settings("fleet-1"),
-                    state,
-                    0,
-                    new RecordingSink(),
-                    new RecordingRoles(),
-                    new FakeTimeSource()))
+    assertThatThrownBy(() -> startIn(state))
         .isInstanceOf(StateException.class)
         .hasMessageContaining("holds the Raft log of another cluster")
         .hasMessageContaining("cluster.id 'fleet-1'");
+  }
+
+  /**
+   * Member n2's state directory started as n1 (copied or swapped): refused, naming both, before
+   * Raft starts. Without the check Ratis started n1 on n2's log and votes.
+   */
+  @Test
+  void start_raftDirectoryOfAnotherMember_failsBeforeRaftStarts(@TempDir Path state)
+      throws Exception {
+    Path group = state.resolve("raft").resolve(RaftGroups.groupId("fleet-1").getUuid().toString());
+    Files.createDirectories(group);
+    Files.writeString(state.resolve("raft").resolve(RaftGroups.MEMBER_FILE), "n2\n");
+
+    assertThatThrownBy(() -> startIn(state))
+        .isInstanceOf(StateException.class)
+        .hasMessage(
+            state.resolve("raft")
+                + " holds the Raft log and votes of member 'n2', not of cluster.self 'n1' (a state"
+                + " directory copied or swapped?): a member started on another's state could vote"
+                + " twice in one term. Start 'n2' on it, or move it away to join afresh as 'n1'"
+                + " (the leader sends it the log)");
+  }
+
+  @Test
+  void checkStorage_recordsTheMemberOnItsFirstStart_andAcceptsItAgain(@TempDir Path state)
+      throws Exception {
+    Path raft = state.resolve("raft");
+    RaftGroups.checkStorage(raft, RaftGroups.groupId("fleet-1"), "fleet-1", "n1");
+
+    assertThat(Files.readString(raft.resolve(RaftGroups.MEMBER_FILE))).isEqualTo("n1\n");
+    RaftGroups.checkStorage(raft, RaftGroups.groupId("fleet-1"), "fleet-1", "n1");
+  }
+
+  private static RaftNode startIn(Path state) throws Exception {
+    return RaftNode.start(
+        settings("fleet-1"),
+        state,
+        0,
+        new RecordingSink(),
+        new RecordingRoles(),
+        new FakeTimeSource());
   }
 
   @Test
