@@ -235,7 +235,9 @@ public final class Admission {
    * The memory facts of one acquire.
    *
    * @param fleetBlocked fleet or broker-heap pressure is on
-   * @param workerBlocked the acquiring worker's own pressure is on
+   * @param workerBlocked the acquiring worker's own pressure is on, or, for an item of a bundle,
+   *     the memory estimates of the bundle's earlier items would turn pressure (the worker's or the
+   *     fleet's) on: a refusal of this request alone, which others behind it in the queue may pass
    * @param detail the trigger in words
    * @param retryAfterNanos when asking again makes sense (the next heartbeat)
    * @param rule the key of the threshold that holds pressure on ({@code memory.pressure_on}, or

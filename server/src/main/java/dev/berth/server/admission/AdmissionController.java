@@ -59,8 +59,12 @@ public final class AdmissionController {
    * memory pressure, the host's rate (and the job's own rate for the host, when it has one) and the
    * job's quota added. For an item of a bundle, {@code kindBefore} and {@code hostBefore} count the
    * bundle's earlier items of the same kind and host, which the item is checked as if granted (the
-   * caller adds {@code kindBefore} to the usage and session counts it passes).
+   * caller adds {@code kindBefore} to the usage and session counts it passes), and {@code
+   * memoryBeforeMb} sums the memory estimates of its earlier RENDER and PDF items, which its memory
+   * check counts as charged.
    *
+   * @param memoryBeforeMb the memory estimates of the bundle's earlier memory-bound items, 0 for a
+   *     single acquire
    * @param heartbeatNanos when a refused worker should ask again about memory
    */
   public Admission.Facts facts(
@@ -73,6 +77,7 @@ public final class AdmissionController {
       Job job,
       int kindBefore,
       int hostBefore,
+      long memoryBeforeMb,
       long heartbeatNanos,
       long nowNanos) {
     ResourceKind kind = spec.kind();
@@ -81,7 +86,7 @@ public final class AdmissionController {
     String limitReason = effective == configured ? "" : performance.reason(kind);
     Admission.Memory mem =
         Admission.memoryBound(kind)
-            ? memory(spec.sessionId(), heartbeatNanos)
+            ? memory(spec.sessionId(), heartbeatNanos, memoryBeforeMb)
             : Admission.Memory.NONE;
     Admission.RateFacts rate = Admission.RateFacts.NONE;
     if (rateLimited(kind, spec.host())) {
@@ -175,10 +180,25 @@ public final class AdmissionController {
 
   /** The memory facts for one session's RENDER/PDF acquires. */
   public Admission.Memory memory(String sessionId, long retryAfterNanos) {
+    return memory(sessionId, retryAfterNanos, 0);
+  }
+
+  /**
+   * The memory facts for an item of a session's bundle, with {@code beforeMb} estimated for the
+   * bundle's earlier RENDER and PDF items counted as if they were granted: the item is refused when
+   * those would turn pressure on, as a single acquire after them would be.
+   */
+  private Admission.Memory memory(String sessionId, long retryAfterNanos, long beforeMb) {
     boolean fleet = memory.fleetBlocked();
     boolean worker = memory.sessionBlocked(sessionId);
     if (!fleet && !worker) {
-      return Admission.Memory.NONE;
+      FleetMemory.Crossing crossing =
+          beforeMb > 0 ? memory.crossingWith(sessionId, beforeMb) : null;
+      if (crossing == null) {
+        return Admission.Memory.NONE;
+      }
+      return new Admission.Memory(
+          false, true, crossing.trigger(), retryAfterNanos, MemoryConfig.Keys.PRESSURE_ON);
     }
     String detail = fleet ? memory.trigger() : memory.trigger(sessionId);
     String rule =

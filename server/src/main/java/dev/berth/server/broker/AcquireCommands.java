@@ -626,7 +626,7 @@ final class AcquireCommands {
       Session session, Request<?> request, List<Admission.Step> steps, long now) {
     int items = request.itemCount();
     if (items == 1) {
-      return evaluate(session, request.item(0), 0, 0, steps, now);
+      return evaluate(session, request.item(0), 0, 0, 0, steps, now);
     }
     Admission.Verdict first = Admission.Verdict.GRANT;
     for (int i = 0; i < items; i++) {
@@ -634,6 +634,7 @@ final class AcquireCommands {
       boolean limited = AdmissionController.rateLimited(item.kind(), item.host());
       int kindBefore = 0;
       int hostBefore = 0;
+      long memoryBefore = 0;
       for (int j = 0; j < i; j++) {
         AcquireSpec earlier = request.item(j);
         if (earlier.kind() == item.kind()) {
@@ -644,9 +645,17 @@ final class AcquireCommands {
             && earlier.host().equals(item.host())) {
           hostBefore++;
         }
+        // Charged as it would be once granted (a WASM item only when it is a new instance).
+        memoryBefore += chargedFor(session, earlier);
       }
       List<Admission.Step> itemSteps = steps == null ? null : new ArrayList<>();
-      Admission.Verdict verdict = evaluate(session, item, kindBefore, hostBefore, itemSteps, now);
+      Admission.Verdict verdict =
+          evaluate(session, item, kindBefore, hostBefore, memoryBefore, itemSteps, now);
+      if (memoryBefore > 0 && verdict.blocker() == Admission.Blocker.WORKER_MEMORY) {
+        // Possibly held by its earlier items' memory alone, which no change of level announces
+        // when it fits again: see bundlesHeldByMemory.
+        bundlesHeldByMemory = true;
+      }
       if (steps != null) {
         for (Admission.Step step : itemSteps) {
           steps.add(
@@ -670,6 +679,7 @@ final class AcquireCommands {
       AcquireSpec spec,
       int kindBefore,
       int hostBefore,
+      long memoryBefore,
       List<Admission.Step> steps,
       long now) {
     ResourceKind kind = spec.kind();
@@ -690,6 +700,7 @@ final class AcquireCommands {
             session.job(),
             kindBefore,
             hostBefore,
+            memoryBefore,
             state.config.heartbeatInterval().toNanos(),
             now);
     return Admission.evaluate(state.config, spec, facts, steps);
@@ -813,12 +824,32 @@ final class AcquireCommands {
     return held;
   }
 
+  /**
+   * The memory granting {@code spec} to {@code session} would charge: none for the WASM instance
+   * the session holds already (it is answered again), else the lease's estimate.
+   */
+  @GuardedBy("state.lock")
+  private int chargedFor(Session session, AcquireSpec spec) {
+    if (spec.kind() == ResourceKind.WASM
+        && state.leases.firstOf(session.id(), ResourceKind.WASM) != null) {
+      return 0;
+    }
+    return memoryEstimateMb(spec);
+  }
+
+  /** The memory a lease of {@code spec} is charged: its own estimate, else its kind's. */
+  @GuardedBy("state.lock")
+  private int memoryEstimateMb(AcquireSpec spec) {
+    return spec.memoryEstimateMb() > 0
+        ? spec.memoryEstimateMb()
+        : state.config.memoryEstimateMb(spec.kind());
+  }
+
   @GuardedBy("state.lock")
   private Lease grant(Session session, Request<?> request, int item, long now, Effects fx) {
     AcquireSpec spec = request.item(item);
     ResourceKind kind = spec.kind();
-    int memory =
-        spec.memoryEstimateMb() > 0 ? spec.memoryEstimateMb() : state.config.memoryEstimateMb(kind);
+    int memory = memoryEstimateMb(spec);
     String module = kind == ResourceKind.WASM ? moduleOf(spec) : "";
     // A module removed by a reload since the acquire was admitted leaves the digest empty.
     String digest =
@@ -1023,9 +1054,32 @@ final class AcquireCommands {
     decide(waiter, grantAll(session, waiter.request(), now, fx), fx);
   }
 
+  /**
+   * Whether a bundle may be waiting only because the memory estimates of its earlier items would
+   * turn pressure on: no level changes when it fits again, so the memory-bound queues are pumped
+   * when usage falls ({@link #pumpIfBundlesHeldByMemory}). Set by any evaluation that may have
+   * refused so (over-approximated: an extra pump costs one pass), cleared by each pump of the
+   * memory-bound queues, which sets it again while one still waits.
+   */
+  @GuardedBy("state.lock")
+  private boolean bundlesHeldByMemory;
+
+  /**
+   * Pumps the queues of the kinds memory pressure holds back when a bundle may be waiting for its
+   * items' memory to fit ({@link #bundlesHeldByMemory}): after memory usage fell, or on the sweep.
+   * Lock held.
+   */
+  @GuardedBy("state.lock")
+  void pumpIfBundlesHeldByMemory(long now, Effects fx) {
+    if (bundlesHeldByMemory) {
+      pumpMemoryBound(now, fx);
+    }
+  }
+
   /** Pumps the queues of the kinds memory pressure holds back, after it lifted. Lock held. */
   @GuardedBy("state.lock")
   void pumpMemoryBound(long now, Effects fx) {
+    bundlesHeldByMemory = false;
     for (ResourceKind kind : ResourceKind.values()) {
       if (Admission.memoryBound(kind)) {
         pump(kind, now, fx);

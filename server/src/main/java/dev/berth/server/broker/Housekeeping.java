@@ -67,6 +67,9 @@ final class Housekeeping {
         acquires.pumpMemoryBound(now, fx);
       }
     }
+    // A bundle held by its items' memory fits again without any level changing, e.g. when a
+    // worker's hello raised the fleet's limit or an ended session's usage left it.
+    acquires.pumpIfBundlesHeldByMemory(now, fx);
     for (CleanupTarget target : state.admission.cleanupTargets(now)) {
       Session session = state.sessions.get(target.sessionId());
       SessionChannel channel = session != null ? session.channel() : null;

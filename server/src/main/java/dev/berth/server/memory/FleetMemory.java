@@ -239,6 +239,66 @@ public final class FleetMemory {
     return fleetBlocked() || sessionBlocked(sessionId);
   }
 
+  /**
+   * The pressure that charging {@code extraMb} more to a session would turn on, without charging
+   * it: how a bundle's item is checked with the estimates of the bundle's earlier items counted, as
+   * if they had been granted one after another. Pressure already on is not reported here ({@link
+   * #blocks} says so); nor is the broker's heap, which no charge moves.
+   *
+   * @param extraMb the estimates to count, 0..2^30
+   * @return the pressure those would turn on (the fleet's first), or null when none
+   */
+  public Crossing crossingWith(String sessionId, long extraMb) {
+    checkMb("extraMb", extraMb);
+    if (extraMb == 0) {
+      return null;
+    }
+    long fleetUsed = fleetUsedMb() + extraMb;
+    long fleetLimit = fleetLimitMb();
+    double fleetRatio = fleetLimit > 0 ? (double) fleetUsed / fleetLimit : Double.NaN;
+    PressureLevel fleetNext = fleet.next(fleetRatio);
+    if (fleetNext != PressureLevel.NONE) {
+      return new Crossing(
+          true,
+          "fleet " + describe(fleetUsed, fleetLimit, fleetRatio) + onRule(fleetNext, extraMb));
+    }
+    WorkerMemory w = workers.get(sessionId);
+    Hysteresis own = w != null ? w.pressure : new Hysteresis(usage);
+    long used = (w != null ? w.usedMb() : 0) + extraMb;
+    long limit = w != null ? limitOf(w) : config.fleetLimitMb();
+    double ratio = limit > 0 ? (double) used / limit : Double.NaN;
+    PressureLevel next = own.next(ratio);
+    if (next == PressureLevel.NONE) {
+      return null;
+    }
+    return new Crossing(
+        false,
+        "worker "
+            + (w != null ? w.workerId : sessionId)
+            + " (session "
+            + sessionId
+            + ") "
+            + describe(used, limit, ratio)
+            + onRule(next, extraMb));
+  }
+
+  /**
+   * Pressure that counting a bundle's earlier items would turn on.
+   *
+   * @param fleet the fleet's pressure (for everyone), else the worker's own
+   * @param trigger the rule in words, e.g. {@code fleet 3500/4000 MB = 0.88 >= pressure_on 0.85
+   *     with 1024 MB estimated for this bundle's earlier items}
+   */
+  public record Crossing(boolean fleet, String trigger) {}
+
+  private String onRule(PressureLevel next, long extraMb) {
+    String rule =
+        next == PressureLevel.CRITICAL
+            ? " >= critical " + Ratios.format(config.critical())
+            : " >= pressure_on " + Ratios.format(config.pressureOn());
+    return rule + " with " + extraMb + " MB estimated for this bundle's earlier items";
+  }
+
   /** Reported usage plus estimates charged since each worker's last report. */
   public long fleetUsedMb() {
     return reportedMb + chargedMb;

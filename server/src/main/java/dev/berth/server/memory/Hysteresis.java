@@ -43,31 +43,44 @@ final class Hysteresis {
    */
   boolean update(double ratio) {
     Thresholds t = thresholds;
-    PressureLevel next;
-    String rule;
-    if (Double.isNaN(ratio)) {
-      next = PressureLevel.NONE;
-      rule = "with no limit known";
-    } else if (ratio >= t.critical()) {
-      next = PressureLevel.CRITICAL;
-      rule = ">= " + t.criticalKey() + " " + Ratios.format(t.critical());
-    } else if (level != PressureLevel.NONE && ratio <= t.off()) {
-      next = PressureLevel.NONE;
-      rule = "<= " + t.offKey() + " " + Ratios.format(t.off());
-    } else if (level == PressureLevel.CRITICAL && ratio < t.on()) {
-      next = PressureLevel.ELEVATED;
-      rule = "< " + t.onKey() + " " + Ratios.format(t.on());
-    } else if (level == PressureLevel.NONE && ratio >= t.on()) {
-      next = PressureLevel.ELEVATED;
-      rule = ">= " + t.onKey() + " " + Ratios.format(t.on());
-    } else {
-      return false;
-    }
+    PressureLevel next = next(ratio);
     if (next == level) {
       return false;
+    }
+    String rule;
+    if (Double.isNaN(ratio)) {
+      rule = "with no limit known";
+    } else if (next == PressureLevel.CRITICAL) {
+      rule = ">= " + t.criticalKey() + " " + Ratios.format(t.critical());
+    } else if (next == PressureLevel.NONE) {
+      rule = "<= " + t.offKey() + " " + Ratios.format(t.off());
+    } else if (level == PressureLevel.CRITICAL) {
+      rule = "< " + t.onKey() + " " + Ratios.format(t.on());
+    } else {
+      rule = ">= " + t.onKey() + " " + Ratios.format(t.on());
     }
     level = next;
     transition = rule;
     return true;
+  }
+
+  /**
+   * The level {@link #update} would move to for {@code ratio}, without moving it: the current level
+   * when the ratio lies between two thresholds.
+   */
+  PressureLevel next(double ratio) {
+    Thresholds t = thresholds;
+    if (Double.isNaN(ratio)) {
+      return PressureLevel.NONE;
+    } else if (ratio >= t.critical()) {
+      return PressureLevel.CRITICAL;
+    } else if (level != PressureLevel.NONE && ratio <= t.off()) {
+      return PressureLevel.NONE;
+    } else if (level == PressureLevel.CRITICAL && ratio < t.on()) {
+      return PressureLevel.ELEVATED;
+    } else if (level == PressureLevel.NONE && ratio >= t.on()) {
+      return PressureLevel.ELEVATED;
+    }
+    return level;
   }
 }

@@ -7,7 +7,9 @@ import static dev.berth.server.lease.ResourceKind.RENDER;
 import static dev.berth.server.lease.ResourceKind.WASM;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
+import dev.berth.server.admission.Admission;
 import dev.berth.server.admission.BundleDecision;
 import dev.berth.server.admission.BundleSpec;
 import dev.berth.server.admission.RecordingAcquireCallback;
@@ -21,6 +23,7 @@ import dev.berth.server.failure.BrokerException;
 import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.memory.HeapProbe;
+import dev.berth.server.memory.MemoryConfig;
 import dev.berth.server.ratelimit.RateLimitConfig;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -332,6 +335,114 @@ class BrokerBundleTest {
       RecordingAcquireCallback refused = h.acquire(a, PDF);
 
       assertThat(refused.refused().rule()).isEqualTo("pools.pdf.limit");
+    }
+  }
+
+  // ---------------------------------------------------------------- memory of earlier items
+
+  /** Fleet limit 4000 MB; RENDER 300, PDF 150 and WASM 50 MB a lease by default. */
+  private static BrokerHarness memoryHarness() {
+    Policy policy =
+        Policy.of(config().limit(RENDER, 4).build())
+            .withRateLimit(
+                RateLimitConfig.newBuilder().defaultRate(1000).defaultBurst(1000).build())
+            .withMemory(MemoryConfig.newBuilder().fleetLimitMb(4000).build());
+    return new BrokerHarness(policy, HeapProbe.NONE);
+  }
+
+  private static final String CROSSING =
+      "fleet 3500/4000 MB = 0.88 >= pressure_on 0.85 with 300 MB estimated for this bundle's"
+          + " earlier items";
+
+  @Test
+  void acquireBundle_earlierItemsMemoryTurnsPressureOn_refusedAtThatItemGrantingNothing() {
+    try (BrokerHarness h = memoryHarness()) {
+      Worker a = h.open("a");
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 3200, 0); // 0.80: no pressure
+
+      // RENDER fits (3200 MB); PDF after it would see 3500 MB = 0.875, past pressure_on.
+      BundleDecision.Refused refused = acquire(h, bundle(a, null, "", RENDER, PDF, WASM)).refused();
+
+      assertThat(refused.item()).isEqualTo(1);
+      assertThat(refused.refusal().reason()).isEqualTo(RefusalReason.MEMORY_PRESSURE);
+      assertThat(refused.refusal().rule()).isEqualTo("memory.pressure_on");
+      assertThat(refused.refusal().detail()).isEqualTo(CROSSING);
+      assertThat(h.broker.leases()).isEmpty();
+      assertThat(h.broker.status().pressure().fleetUsedMb()).isEqualTo(3200);
+      // Explain tells the same: the first item passes its memory check, the second does not.
+      Views.Explained explained = h.broker.explainBundle(bundle(a, null, "", RENDER, PDF, WASM));
+      assertThat(explained.verdict().item()).isEqualTo(1);
+      assertThat(explained.verdict().refusal().detail()).isEqualTo(CROSSING);
+      assertThat(explained.steps())
+          .filteredOn(s -> s.rule().endsWith(" memory pressure"))
+          .extracting(Admission.Step::rule, Admission.Step::passed, Admission.Step::detail)
+          .containsExactly(
+              tuple("items[0] memory pressure", true, "no memory pressure"),
+              tuple("items[1] memory pressure", false, CROSSING));
+      // Acquired one after another, the PDF is refused just the same, once the RENDER counts.
+      h.grant(a, RENDER);
+      assertThat(h.acquire(a, PDF).refused().reason()).isEqualTo(RefusalReason.MEMORY_PRESSURE);
+    }
+  }
+
+  @Test
+  void acquireBundle_wasmFirst_itsEstimateCounts_unlessTheSessionHoldsItsInstance() {
+    try (BrokerHarness h = memoryHarness()) {
+      Worker a = h.open("a");
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 3350, 0);
+
+      // WASM (50 MB) then RENDER: 3400 MB = 0.85 reaches pressure_on.
+      BundleDecision.Refused refused = acquire(h, bundle(a, null, "", WASM, RENDER)).refused();
+      assertThat(refused.item()).isEqualTo(1);
+      assertThat(refused.refusal().detail())
+          .isEqualTo(
+              "fleet 3400/4000 MB = 0.85 >= pressure_on 0.85 with 50 MB estimated for this"
+                  + " bundle's earlier items");
+
+      // The instance the session holds is answered again, and charges nothing more.
+      h.broker.heartbeat(a.sessionId(), a.channel(), 2, 3300, 0);
+      h.grant(a, WASM); // 3350 MB charged
+      assertThat(acquire(h, bundle(a, null, "", WASM, RENDER)).granted()).hasSize(2);
+    }
+  }
+
+  @Test
+  void acquireBundle_waitingForItsItemsMemory_grantedWhenUsageFalls_othersNotHeldBehindIt() {
+    try (BrokerHarness h = memoryHarness()) {
+      Worker a = h.open("a");
+      Worker b = h.open("b");
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 3200, 0);
+      RecordingBundleCallback waiting = acquire(h, bundle(a, WAIT, "", RENDER, PDF));
+      assertThat(waiting.isAnswered()).isFalse();
+
+      // Nothing holds a single acquire back: the bundle waits for itself alone.
+      RecordingAcquireCallback single = h.acquire(b, PDF, WAIT);
+      assertThat(single.granted().kind()).isEqualTo(PDF); // 3350 MB = 0.84: still no pressure
+      h.release(b, single.granted());
+      h.broker.heartbeat(b.sessionId(), b.channel(), 1, 0, 0); // b's report replaces its charge
+      assertThat(waiting.isAnswered()).isFalse();
+
+      // a frees a little: no level changes (pressure was never on), yet the bundle now fits.
+      h.broker.heartbeat(a.sessionId(), a.channel(), 2, 3000, 0);
+
+      assertThat(waiting.granted()).extracting(Lease::kind).containsExactly(RENDER, PDF);
+    }
+  }
+
+  @Test
+  void acquireBundle_waitingForItsItemsMemory_grantedOnTheSweepWhenAnotherSessionEnds() {
+    try (BrokerHarness h = memoryHarness()) {
+      Worker a = h.open("a");
+      Worker b = h.open("b");
+      h.broker.heartbeat(a.sessionId(), a.channel(), 1, 1000, 0);
+      h.broker.heartbeat(b.sessionId(), b.channel(), 1, 2200, 0);
+      RecordingBundleCallback waiting = acquire(h, bundle(a, WAIT, "", RENDER, PDF));
+      assertThat(waiting.isAnswered()).isFalse();
+
+      h.broker.goodbye(b.sessionId(), b.channel());
+      h.broker.sweep();
+
+      assertThat(waiting.granted()).hasSize(2);
     }
   }
 }
