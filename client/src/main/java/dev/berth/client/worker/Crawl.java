@@ -438,7 +438,41 @@ final class Crawl {
         min(options.navigationTimeout(), untilMaxHold.isNegative() ? Duration.ZERO : untilMaxHold);
     // A page whose script never yields blocks Playwright for good: past its time, or once its lease
     // ended, the watchdog kills its browser, the blocked call throws and the next page relaunches.
-    Watchdog.Watch watch = watchdog.watch(timeout, aborted, renderer::kill);
+    // It also interrupts this thread: an extractor module that never returns runs in this JVM, not
+    // in the browser, and Chicory stops at an interrupt (so does a wait for the extractor).
+    Thread self = Thread.currentThread();
+    Watchdog.Watch watch =
+        watchdog.watch(
+            timeout,
+            aborted,
+            () -> {
+              try {
+                renderer.kill();
+              } finally {
+                self.interrupt();
+              }
+            });
+    try {
+      return render(task, renderer, leases, result, render, revoked, aborted, timeout, watch);
+    } finally {
+      if (watch.fired() != null) {
+        // Closed by now, so no interrupt comes after this: the page's releases and the next page
+        // must not see it.
+        Thread.interrupted();
+      }
+    }
+  }
+
+  private boolean render(
+      Task task,
+      Renderer renderer,
+      PageLeases leases,
+      PageResult result,
+      Lease render,
+      AtomicReference<RevokedLease> revoked,
+      BooleanSupplier aborted,
+      Duration timeout,
+      Watchdog.Watch watch) {
     try (watch;
         Renderer.Visit visit = renderer.visit(task.url(), task.host(), timeout, aborted)) {
       result.httpStatus = visit.status();
@@ -478,7 +512,7 @@ final class Crawl {
         extracted =
             spans.step(PageSpans.EXTRACT, () -> extraction.extract(visit.html(), leases.wasm()));
       } catch (Extractor.ExtractionException e) {
-        result.error = "extraction: " + e.getMessage();
+        result.error = "extraction: " + failure(watch, e);
         render.recordOutcome(Outcome.http(visit.status()).withError(clip(result.error)));
         return false;
       }

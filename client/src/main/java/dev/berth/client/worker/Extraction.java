@@ -5,6 +5,7 @@ import dev.berth.client.Lease;
 import dev.berth.client.Outcome;
 import dev.berth.client.WasmModule;
 import dev.berth.client.WorkerSession;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 
 /**
@@ -19,7 +20,12 @@ import java.util.function.Consumer;
  * bundle brings another, which replaces it; the instance is kept while the module's digest stays
  * the same, so a new lease costs no fetch.
  *
- * <p>Thread-safe: extractions run one at a time; {@link #adopt} never waits for one.
+ * <p>A failed extraction (a trap, memory the module cannot grow past {@link Extractor#MAX_PAGES},
+ * or an interrupt of a call that ran past its page's time) discards the instance: the next page
+ * gets a fresh one of the same module.
+ *
+ * <p>Thread-safe: extractions run one at a time, and a thread waiting for its turn stops when
+ * interrupted; {@link #adopt} never waits for one.
  */
 final class Extraction implements AutoCloseable {
   private final WorkerSession session;
@@ -30,10 +36,16 @@ final class Extraction implements AutoCloseable {
   /** The session's WASM lease, the latest a page brought; null before the first. */
   private Lease lease; // guarded by leaseLock
 
-  private Extractor extractor;
+  /** Held while an extraction runs: one at a time, since a WASM instance runs one call. */
+  private final ReentrantLock running = new ReentrantLock();
+
+  private Extractor extractor; // guarded by running
 
   /** The module digest {@link #extractor} was loaded from; null when none is loaded. */
-  private String extractorDigest;
+  private String extractorDigest; // guarded by running
+
+  /** The module's bytes of {@link #extractorDigest}, to instantiate again after a failure. */
+  private byte[] moduleBytes; // guarded by running
 
   /**
    * @param log where to say what happens to the lease
@@ -53,19 +65,33 @@ final class Extraction implements AutoCloseable {
    * @throws Extractor.ExtractionException when the lease is no longer valid, the module cannot be
    *     had, or it fails on the document
    */
-  synchronized Extracted extract(byte[] html, Lease wasm) {
-    if (!wasm.isValid()) {
-      throw new Extractor.ExtractionException(
-          "WASM lease " + wasm.leaseId() + " is no longer valid");
-    }
-    load(wasm);
+  Extracted extract(byte[] html, Lease wasm) {
     try {
-      PageFacts facts = extractor.extract(html);
-      wasm.recordWasmCall(true);
-      return new Extracted(facts, wasm);
-    } catch (Extractor.ExtractionException e) {
-      wasm.recordWasmCall(false);
-      throw e;
+      // Interruptibly: a page past its time stops waiting for another page's extraction too.
+      running.lockInterruptibly();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // the caller's watchdog asked; it clears the flag
+      throw new Extractor.ExtractionException("interrupted while waiting for the extractor", e);
+    }
+    try {
+      if (!wasm.isValid()) {
+        throw new Extractor.ExtractionException(
+            "WASM lease " + wasm.leaseId() + " is no longer valid");
+      }
+      load(wasm);
+      try {
+        PageFacts facts = extractor.extract(html);
+        wasm.recordWasmCall(true);
+        return new Extracted(facts, wasm);
+      } catch (Extractor.ExtractionException e) {
+        wasm.recordWasmCall(false);
+        // A trap or an interrupt leaves the instance's memory and globals as they were at that
+        // instant: the next page gets a fresh instance of the module (no fetch, it is kept).
+        extractor = null;
+        throw e;
+      }
+    } finally {
+      running.unlock();
     }
   }
 
@@ -94,19 +120,26 @@ final class Extraction implements AutoCloseable {
    * the one loaded has the same digest.
    */
   private void load(Lease wasmLease) {
-    if (extractor != null
-        && !wasmLease.moduleDigest().isEmpty()
-        && wasmLease.moduleDigest().equals(extractorDigest)) {
+    boolean same =
+        !wasmLease.moduleDigest().isEmpty() && wasmLease.moduleDigest().equals(extractorDigest);
+    if (same && extractor != null) {
+      return;
+    }
+    if (same) {
+      extractor = Extractor.load(moduleBytes); // it loaded before: after a failure
+      log.accept("WASM module instantiated again after a failed extraction");
       return;
     }
     try {
       WasmModule wasm = session.fetchModule(wasmLease);
       extractor = Extractor.load(wasm.bytes());
       extractorDigest = wasm.digest();
+      moduleBytes = wasm.bytes();
       log.accept("WASM module " + wasm + " instantiated under lease " + wasmLease.leaseId());
     } catch (BrokerException | IllegalArgumentException e) {
       extractor = null;
       extractorDigest = null;
+      moduleBytes = null;
       wasmLease.recordOutcome(Outcome.failed("module unusable: " + e.getMessage()));
       throw new Extractor.ExtractionException(
           "WASM module '" + wasmLease.module() + "' unusable: " + e.getMessage(), e);

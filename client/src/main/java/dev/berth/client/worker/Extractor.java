@@ -6,6 +6,8 @@ import com.dylibso.chicory.runtime.Memory;
 import com.dylibso.chicory.wasm.ChicoryException;
 import com.dylibso.chicory.wasm.Parser;
 import com.dylibso.chicory.wasm.WasmModule;
+import com.dylibso.chicory.wasm.types.MemoryLimits;
+import com.dylibso.chicory.wasm.types.MemorySection;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -20,6 +22,13 @@ import java.util.Arrays;
 final class Extractor {
   /** Longer documents are cut to this many bytes before extraction. */
   static final int MAX_DOCUMENT_BYTES = 8 << 20;
+
+  /**
+   * The most memory an instance may have, in 64 KiB pages: 4096, 256 MiB, the bound the broker
+   * holds a module to when it loads it. Past it {@code memory.grow} answers -1, so a module that
+   * allocates without end fails its document instead of filling the worker's heap.
+   */
+  static final int MAX_PAGES = 4096;
 
   private final Instance instance;
   private final ExportFunction alloc;
@@ -40,9 +49,23 @@ final class Extractor {
    *     {@code extract}
    */
   static Extractor load(byte[] wasm) {
+    return load(wasm, MAX_PAGES);
+  }
+
+  /** As {@link #load(byte[])}, with at most {@code maxPages} pages of memory. */
+  static Extractor load(byte[] wasm, int maxPages) {
     try {
       WasmModule module = Parser.parse(wasm);
-      return new Extractor(Instance.builder(module).build());
+      Instance.Builder instance = Instance.builder(module);
+      MemorySection memories = module.memorySection().orElse(null);
+      if (memories != null && memories.memoryCount() > 0) {
+        MemoryLimits declared = memories.getMemory(0).limits();
+        instance.withMemoryLimits(
+            new MemoryLimits(
+                Math.min(declared.initialPages(), maxPages),
+                Math.min(declared.maximumPages(), maxPages)));
+      }
+      return new Extractor(instance.build());
     } catch (ChicoryException | IllegalArgumentException e) {
       throw new IllegalArgumentException(
           "not an extractor module (needs exports memory, alloc and extract): " + e.getMessage(),
@@ -51,9 +74,11 @@ final class Extractor {
   }
 
   /**
-   * Extracts facts from a UTF-8 HTML document.
+   * Extracts facts from a UTF-8 HTML document. An interrupt of the calling thread stops a module
+   * that runs too long: Chicory's interpreter checks for it as it runs.
    *
-   * @throws ExtractionException when the module traps or refuses the document
+   * @throws ExtractionException when the module traps, refuses the document or is interrupted; the
+   *     instance's state is undefined then, so load another
    */
   PageFacts extract(byte[] html) {
     boolean truncated = html.length > MAX_DOCUMENT_BYTES;

@@ -129,4 +129,72 @@ class ExtractorTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("not an extractor module");
   }
+
+  // ---------------------------------------------------------------- modules that misbehave
+
+  /**
+   * Extractor modules that misbehave, assembled by {@code wat2wasm} from the text in each comment.
+   * Each exports memory (1 page) and {@code alloc} (answers 1024); only {@code extract} differs.
+   */
+  static final class BadModules {
+    private BadModules() {}
+
+    /** {@code (loop $l (br $l)) i32.const 0}: never returns. */
+    static final byte[] LOOP =
+        hex(
+            "0061736d01000000010c0260017f017f60027f7f017f03030200010503010001071c03066d656d6f7279"
+                + "020005616c6c6f630000076578747261637400010a110205004180080b090003400c000b41000b");
+
+    /** {@code unreachable}: traps. */
+    static final byte[] TRAP =
+        hex(
+            "0061736d01000000010c0260017f017f60027f7f017f03030200010503010001071c03066d656d6f7279"
+                + "020005616c6c6f630000076578747261637400010a0b0205004180080b0300000b");
+
+    /**
+     * {@code (loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+     * unreachable}: grows its memory until it cannot, declaring no maximum.
+     */
+    static final byte[] GROW =
+        hex(
+            "0061736d01000000010c0260017f017f60027f7f017f03030200010503010001071c03066d656d6f7279"
+                + "020005616c6c6f630000076578747261637400010a170205004180080b0f00034041104000417f47"
+                + "0d000b000b");
+
+    private static byte[] hex(String text) {
+      return java.util.HexFormat.of().parseHex(text);
+    }
+  }
+
+  @Test
+  void extract_moduleThatNeverReturns_stopsAtAnInterrupt() {
+    Extractor extractor = Extractor.load(BadModules.LOOP);
+    Thread.currentThread().interrupt(); // as the watchdog does once the page is past its time
+    try {
+      assertThatThrownBy(() -> extractor.extract("<p>x</p>".getBytes(StandardCharsets.UTF_8)))
+          .isInstanceOf(Extractor.ExtractionException.class)
+          .hasMessageContaining("interrupted");
+    } finally {
+      assertThat(Thread.interrupted()).isTrue(); // the flag is the caller's to clear
+    }
+  }
+
+  @Test
+  void extract_moduleThatTraps_failsTheDocument() {
+    Extractor extractor = Extractor.load(BadModules.TRAP);
+
+    assertThatThrownBy(() -> extractor.extract("<p>x</p>".getBytes(StandardCharsets.UTF_8)))
+        .isInstanceOf(Extractor.ExtractionException.class)
+        .hasMessageContaining("the extractor failed");
+  }
+
+  @Test
+  void extract_moduleThatGrowsWithoutEnd_stopsAtTheMemoryBound() {
+    Extractor extractor = Extractor.load(BadModules.GROW, 64);
+
+    assertThatThrownBy(() -> extractor.extract("<p>x</p>".getBytes(StandardCharsets.UTF_8)))
+        .isInstanceOf(Extractor.ExtractionException.class);
+    assertThat(extractor.instance().memory().pages()).isLessThanOrEqualTo(64);
+    assertThat(Extractor.MAX_PAGES).isEqualTo(4096); // 256 MiB, the broker's own bound
+  }
 }

@@ -55,7 +55,11 @@ class WorkerPushesIT {
   @BeforeEach
   void start() throws IOException {
     sites = new FakeSites(200, Set.of());
-    Path wasm = Path.of(System.getProperty("berth.extractor.wasm", "../src/wasm/extractor.wasm"));
+    startDaemon(Path.of(System.getProperty("berth.extractor.wasm", "../src/wasm/extractor.wasm")));
+  }
+
+  /** Starts the broker with {@code wasm} as its extractor module. */
+  private void startDaemon(Path wasm) throws IOException {
     ConfigSources sources =
         ConfigSources.of(
             null,
@@ -223,6 +227,34 @@ class WorkerPushesIT {
 
   private boolean exists(String url) {
     return Files.exists(dir.resolve("out").resolve(ResultWriter.name(url) + ".json"));
+  }
+
+  @Test
+  void extractorThatNeverReturns_failsEachPageWithinItsTimeout_andTheWorkerEnds() throws Exception {
+    daemon.close();
+    Path loop = Files.write(dir.resolve("loop.wasm"), ExtractorTest.BadModules.LOOP);
+    startDaemon(loop);
+    List<String> urls = new ArrayList<>();
+    for (int page = 1; page <= 3; page++) {
+      urls.add(sites.url("a.test", page));
+    }
+    long started = System.nanoTime();
+
+    // Two threads share the session's one instance: one runs the module, the other waits for it.
+    CompletableFuture<Integer> worker =
+        runWorker(urls, "--navigation-timeout", "3s", "--concurrency", "2");
+
+    assertThat(worker.get(60, TimeUnit.SECONDS)).as("output:\n%s", output()).isEqualTo(1);
+    Duration took = Duration.ofNanos(System.nanoTime() - started);
+    for (String url : urls) {
+      assertThat(resultOf(url))
+          .as("output:\n%s", output())
+          .contains("\"ok\": false")
+          .contains("extraction: the page did not finish within 3.0s");
+    }
+    assertThat(output()).contains("instantiated again after a failed extraction");
+    assertThat(daemon.broker().leases()).isEmpty();
+    System.out.printf("looping extractor: 3 pages failed in %.1fs%n", took.toMillis() / 1e3);
   }
 
   @Test
