@@ -49,8 +49,9 @@ public final class FleetMemory {
   /** Sessions whose own level is not NONE, so the common no-pressure path touches nobody. */
   private final Set<String> pressured = new LinkedHashSet<>();
 
-  private long reportedMb;
-  private long chargedMb;
+  /** The fleet's usage: each worker's, at most the limit it declared (see {@link #counted}). */
+  private long countedMb;
+
   private long workerLimitsMb;
 
   private final Hysteresis fleet;
@@ -114,14 +115,13 @@ public final class FleetMemory {
     checkMb("limitMb", limitMb);
     WorkerMemory w = worker(sessionId);
     w.workerId = workerId;
-    reportedMb += usedMb - w.reportedMb;
-    chargedMb -= w.chargedMb;
     w.reportedMb = usedMb;
     w.chargedMb = 0;
     if (limitMb > 0) {
       workerLimitsMb += limitMb - w.limitMb;
       w.limitMb = limitMb;
     }
+    recount(w);
     w.reportedAtNanos = nowNanos;
     refreshWorker(w);
     refreshFleet();
@@ -137,7 +137,7 @@ public final class FleetMemory {
     checkMb("mb", mb);
     WorkerMemory w = worker(sessionId);
     w.chargedMb += mb;
-    chargedMb += mb;
+    recount(w);
     refreshWorker(w);
     refreshFleet();
   }
@@ -148,8 +148,7 @@ public final class FleetMemory {
     if (w == null) {
       return;
     }
-    reportedMb -= w.reportedMb;
-    chargedMb -= w.chargedMb;
+    countedMb -= w.countedMb;
     workerLimitsMb -= w.limitMb;
     pressured.remove(sessionId);
     workerLevelsAtEvaluate.remove(sessionId);
@@ -253,7 +252,11 @@ public final class FleetMemory {
     if (extraMb == 0) {
       return null;
     }
-    long fleetUsed = fleetUsedMb() + extraMb;
+    WorkerMemory w = workers.get(sessionId);
+    long fleetUsed =
+        w == null
+            ? fleetUsedMb() + extraMb
+            : fleetUsedMb() - w.countedMb + counted(w, w.usedMb() + extraMb);
     long fleetLimit = fleetLimitMb();
     double fleetRatio = fleetLimit > 0 ? (double) fleetUsed / fleetLimit : Double.NaN;
     PressureLevel fleetNext = fleet.next(fleetRatio);
@@ -262,7 +265,6 @@ public final class FleetMemory {
           true,
           "fleet " + describe(fleetUsed, fleetLimit, fleetRatio) + onRule(fleetNext, extraMb));
     }
-    WorkerMemory w = workers.get(sessionId);
     Hysteresis own = w != null ? w.pressure : new Hysteresis(usage);
     long used = (w != null ? w.usedMb() : 0) + extraMb;
     long limit = w != null ? limitOf(w) : config.fleetLimitMb();
@@ -299,9 +301,29 @@ public final class FleetMemory {
     return rule + " with " + extraMb + " MB estimated for this bundle's earlier items";
   }
 
-  /** Reported usage plus estimates charged since each worker's last report. */
+  /**
+   * Reported usage plus estimates charged since each worker's last report, each worker's at most
+   * the limit it declared.
+   */
   public long fleetUsedMb() {
-    return reportedMb + chargedMb;
+    return countedMb;
+  }
+
+  /**
+   * What a worker adds to the fleet's usage: its own, but no more than the limit it declared. A
+   * worker past its own limit is refused by its own pressure already; beyond that, its figure says
+   * nothing about the rest of the fleet, and one worker reporting absurd usage (a bug, or RSS that
+   * counts shared pages many times) must not refuse every other worker's RENDER and PDF. A worker
+   * that declared no limit counts whole.
+   */
+  private static long counted(WorkerMemory w, long usedMb) {
+    return w.limitMb > 0 ? Math.min(usedMb, w.limitMb) : usedMb;
+  }
+
+  private void recount(WorkerMemory w) {
+    long now = counted(w, w.usedMb());
+    countedMb += now - w.countedMb;
+    w.countedMb = now;
   }
 
   /** The fleet limit in force: configured, else the sum of worker limits; 0 when none is known. */

@@ -12,6 +12,10 @@ final class WorkerMemory {
   long reportedMb;
   long limitMb;
   long chargedMb;
+
+  /** What this worker adds to the fleet's usage (see {@code FleetMemory#counted}). */
+  long countedMb;
+
   long reportedAtNanos;
   final Hysteresis pressure;
   String trigger = "";

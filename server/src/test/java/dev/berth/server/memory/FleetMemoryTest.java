@@ -51,6 +51,37 @@ class FleetMemoryTest {
   }
 
   @Test
+  void report_absurdUsageOfOneWorker_countsInTheFleetAtMostItsOwnLimit() {
+    FleetMemory memory = new FleetMemory(MemoryConfig.defaults());
+    memory.report("s1", "liar", MemoryConfig.MAX_MB, 2000, now); // 1 PiB on a 2000 MB worker
+    memory.report("s2", "w2", 500, 2000, now);
+
+    assertThat(memory.fleetUsedMb()).isEqualTo(2500); // 2000 + 500 of 4000
+    assertThat(memory.fleetBlocked()).isFalse();
+    assertThat(memory.blocks("s2")).isFalse(); // the others are still granted
+    assertThat(memory.blocks("s1")).isTrue(); // the liar's own pressure refuses it
+    assertThat(memory.usedMb("s1")).isEqualTo(MemoryConfig.MAX_MB); // shown as reported
+
+    memory.charge("s1", 300); // nor do its charges count past its limit
+    assertThat(memory.fleetUsedMb()).isEqualTo(2500);
+    memory.report("s1", "liar", 100, 0, now);
+    assertThat(memory.fleetUsedMb()).isEqualTo(600);
+    memory.forget("s1");
+    assertThat(memory.fleetUsedMb()).isEqualTo(500);
+  }
+
+  @Test
+  void report_absurdUsageOfAWorkerWithoutALimit_countsWhole() {
+    FleetMemory memory = withFleetLimit(4000);
+    memory.report("s1", "no-limit", 1_000_000, 0, now);
+    memory.report("s2", "w2", 500, 2000, now);
+
+    // The documented bound: a worker that declares no limit can hold the fleet's pressure on.
+    assertThat(memory.fleetUsedMb()).isEqualTo(1_000_500);
+    assertThat(memory.blocks("s2")).isTrue();
+  }
+
+  @Test
   void report_zeroLimit_keepsLastKnownLimit() {
     FleetMemory memory = new FleetMemory(MemoryConfig.defaults());
     memory.report("s1", "w1", 500, 2000, now);
