@@ -60,11 +60,11 @@ public final class AdmissionController {
    * job's quota added. For an item of a bundle, {@code kindBefore} and {@code hostBefore} count the
    * bundle's earlier items of the same kind and host, which the item is checked as if granted (the
    * caller adds {@code kindBefore} to the usage and session counts it passes), and {@code
-   * memoryBeforeMb} sums the memory estimates of its earlier RENDER and PDF items, which its memory
-   * check counts as charged.
+   * memoryBeforeMb} sums what its earlier items would charge once granted, which its memory check
+   * counts as charged.
    *
-   * @param memoryBeforeMb the memory estimates of the bundle's earlier memory-bound items, 0 for a
-   *     single acquire
+   * @param memoryBeforeMb the memory estimates of the bundle's earlier items (a WASM item's only
+   *     when it is a new instance), 0 for a single acquire
    * @param heartbeatNanos when a refused worker should ask again about memory
    */
   public Admission.Facts facts(
@@ -185,8 +185,8 @@ public final class AdmissionController {
 
   /**
    * The memory facts for an item of a session's bundle, with {@code beforeMb} estimated for the
-   * bundle's earlier RENDER and PDF items counted as if they were granted: the item is refused when
-   * those would turn pressure on, as a single acquire after them would be.
+   * bundle's earlier items counted as if they were granted: the item is refused when those would
+   * turn pressure on, as a single acquire after them would be.
    */
   private Admission.Memory memory(String sessionId, long retryAfterNanos, long beforeMb) {
     boolean fleet = memory.fleetBlocked();

@@ -1056,18 +1056,18 @@ final class AcquireCommands {
 
   /**
    * Whether a bundle may be waiting only because the memory estimates of its earlier items would
-   * turn pressure on: no level changes when it fits again, so the memory-bound queues are pumped
-   * when usage falls ({@link #pumpIfBundlesHeldByMemory}). Set by any evaluation that may have
+   * turn pressure on: no level changes when it fits again, so the sweep pumps the memory-bound
+   * queues while one may ({@link #pumpIfBundlesHeldByMemory}). Set by any evaluation that may have
    * refused so (over-approximated: an extra pump costs one pass), cleared by each pump of the
-   * memory-bound queues, which sets it again while one still waits.
+   * memory-bound queues, which sets it again while one still waits. Not on each heartbeat that
+   * lowers usage: with hundreds of workers that would be a pass per heartbeat.
    */
   @GuardedBy("state.lock")
   private boolean bundlesHeldByMemory;
 
   /**
    * Pumps the queues of the kinds memory pressure holds back when a bundle may be waiting for its
-   * items' memory to fit ({@link #bundlesHeldByMemory}): after memory usage fell, or on the sweep.
-   * Lock held.
+   * items' memory to fit ({@link #bundlesHeldByMemory}); on the sweep. Lock held.
    */
   @GuardedBy("state.lock")
   void pumpIfBundlesHeldByMemory(long now, Effects fx) {

@@ -446,7 +446,6 @@ final class SessionCommands {
       }
     }
     Admission.Memory before = state.admission.memory(sessionId, 0);
-    long fleetUsedBefore = state.admission.fleetUsedMb();
     // The session's limit, not the heartbeat's: a worker may declare it only in its hello.
     state.admission.heartbeat(
         sessionId, session.workerId(), memoryUsedMb, session.memoryLimitMb(), now);
@@ -454,8 +453,6 @@ final class SessionCommands {
     if ((before.fleetBlocked() && !after.fleetBlocked())
         || (before.workerBlocked() && !after.workerBlocked())) {
       acquires.pumpMemoryBound(now, fx); // pressure lifted: waiting RENDER/PDF acquires may go
-    } else if (state.admission.fleetUsedMb() < fleetUsedBefore) {
-      acquires.pumpIfBundlesHeldByMemory(now, fx); // a bundle's items may fit now
     }
     return new Broker.Beat(
         state.admission.pressureFor(sessionId), ttl, state.config.heartbeatInterval().toNanos());

@@ -407,7 +407,7 @@ class BrokerBundleTest {
   }
 
   @Test
-  void acquireBundle_waitingForItsItemsMemory_grantedWhenUsageFalls_othersNotHeldBehindIt() {
+  void acquireBundle_waitingForItsItemsMemory_grantedOnTheSweepAfterUsageFalls_othersNotHeld() {
     try (BrokerHarness h = memoryHarness()) {
       Worker a = h.open("a");
       Worker b = h.open("b");
@@ -422,8 +422,10 @@ class BrokerBundleTest {
       h.broker.heartbeat(b.sessionId(), b.channel(), 1, 0, 0); // b's report replaces its charge
       assertThat(waiting.isAnswered()).isFalse();
 
-      // a frees a little: no level changes (pressure was never on), yet the bundle now fits.
+      // a frees a little: no level changes (pressure was never on), yet the bundle now fits, and
+      // the next sweep grants it.
       h.broker.heartbeat(a.sessionId(), a.channel(), 2, 3000, 0);
+      h.broker.sweep();
 
       assertThat(waiting.granted()).extracting(Lease::kind).containsExactly(RENDER, PDF);
     }
