@@ -36,6 +36,12 @@ public final class FleetMemory {
   private static final Comparator<WorkerMemory> BY_USAGE_DESC =
       Comparator.comparingLong(WorkerMemory::usedMb).reversed().thenComparing(w -> w.sessionId);
 
+  /** As {@link #BY_USAGE_DESC}, by what each counts in the fleet's usage. */
+  private static final Comparator<WorkerMemory> BY_COUNTED_DESC =
+      Comparator.comparingLong((WorkerMemory w) -> w.countedMb)
+          .reversed()
+          .thenComparing(w -> w.sessionId);
+
   private MemoryConfig config;
 
   /**
@@ -376,10 +382,11 @@ public final class FleetMemory {
    *
    * <p>Under fleet pressure the top {@link MemoryConfig#cleanupSessions()} users share the amount
    * that would bring the fleet down to {@code pressure_off}, in proportion to their usage (never
-   * more than a session uses). A worker under its own pressure is asked for the amount that brings
-   * it down to {@code pressure_off} of its limit; a session asked for both gets the larger. A
-   * session gets at most one push per {@link MemoryConfig#cleanupInterval()}; a skipped session's
-   * share is not moved to others. Heap pressure asks nobody: workers cannot free the broker's heap.
+   * more than a session uses), each counted at most at its declared limit as in the fleet's usage.
+   * A worker under its own pressure is asked for the amount that brings it down to {@code
+   * pressure_off} of its limit; a session asked for both gets the larger. A session gets at most
+   * one push per {@link MemoryConfig#cleanupInterval()}; a skipped session's share is not moved to
+   * others. Heap pressure asks nobody: workers cannot free the broker's heap.
    */
   public List<CleanupTarget> cleanupTargets(long nowNanos) {
     if (fleet.level() == PressureLevel.NONE && pressured.isEmpty()) {
@@ -389,9 +396,9 @@ public final class FleetMemory {
     if (fleet.level() != PressureLevel.NONE && config.cleanupSessions() > 0) {
       long total = excessMb(fleetUsedMb(), fleetLimitMb());
       List<WorkerMemory> top = topUsers(config.cleanupSessions());
-      double topMb = top.stream().mapToLong(WorkerMemory::usedMb).sum();
+      double topMb = top.stream().mapToLong(w -> w.countedMb).sum();
       for (WorkerMemory w : top) {
-        long share = Math.min(w.usedMb(), (long) Math.ceil(total * (w.usedMb() / topMb)));
+        long share = Math.min(w.countedMb, (long) Math.ceil(total * (w.countedMb / topMb)));
         if (share > 0) {
           wanted.put(w.sessionId, new CleanupTarget(w.sessionId, share, fleetTrigger));
         }
@@ -423,11 +430,15 @@ public final class FleetMemory {
     return due;
   }
 
-  /** The {@code n} heaviest users with any usage, heaviest first. */
+  /**
+   * The {@code n} heaviest users by what they count in the fleet's usage (each at most its declared
+   * limit), heaviest first: one worker reporting absurd usage is asked for its share, not for all
+   * of the fleet's excess in place of the workers that really hold it.
+   */
   private List<WorkerMemory> topUsers(int n) {
-    PriorityQueue<WorkerMemory> lightestFirst = new PriorityQueue<>(BY_USAGE_DESC.reversed());
+    PriorityQueue<WorkerMemory> lightestFirst = new PriorityQueue<>(BY_COUNTED_DESC.reversed());
     for (WorkerMemory w : workers.values()) {
-      if (w.usedMb() <= 0) {
+      if (w.countedMb <= 0) {
         continue;
       }
       lightestFirst.add(w);
@@ -436,7 +447,7 @@ public final class FleetMemory {
       }
     }
     List<WorkerMemory> top = new ArrayList<>(lightestFirst);
-    top.sort(BY_USAGE_DESC);
+    top.sort(BY_COUNTED_DESC);
     return top;
   }
 

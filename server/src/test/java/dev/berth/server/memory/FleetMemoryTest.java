@@ -71,6 +71,20 @@ class FleetMemoryTest {
   }
 
   @Test
+  void cleanupTargets_absurdUsageOfOneWorker_doesNotTakeTheOthersShares() {
+    FleetMemory memory = withFleetLimit(6000);
+    memory.report("s1", "liar", MemoryConfig.MAX_MB, 2000, now);
+    memory.report("s2", "w2", 1900, 2000, now);
+    memory.report("s3", "w3", 1900, 2000, now);
+    assertThat(memory.fleetBlocked()).isTrue(); // 5800/6000 = 0.97
+
+    // 5800 MB must come down to pressure_off (4500 MB): 1300 MB, shared 2000 : 1900 : 1900.
+    assertThat(memory.cleanupTargets(now))
+        .extracting(CleanupTarget::sessionId, CleanupTarget::targetFreeMb)
+        .contains(tuple("s2", 426L), tuple("s3", 426L));
+  }
+
+  @Test
   void report_absurdUsageOfAWorkerWithoutALimit_countsWhole() {
     FleetMemory memory = withFleetLimit(4000);
     memory.report("s1", "no-limit", 1_000_000, 0, now);
