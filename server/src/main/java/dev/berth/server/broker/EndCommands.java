@@ -8,6 +8,7 @@ import dev.berth.server.lease.Lease;
 import dev.berth.server.lease.LeaseEnd;
 import dev.berth.server.lease.LeaseTable;
 import dev.berth.server.lease.Outcome;
+import dev.berth.server.lease.ResourceKind;
 import dev.berth.server.lease.RevokeReason;
 import dev.berth.server.session.Session;
 import dev.berth.server.session.SessionChannel;
@@ -124,11 +125,13 @@ final class EndCommands {
     // (a success with no duration or status), which still counts.
     @SuppressWarnings("ReferenceEquality")
     boolean reported = outcome != Outcome.UNKNOWN;
+    boolean slowed = false;
     if (reported) {
       state.admission.reported(lease, outcome, now);
       int status = outcome.httpStatus();
       if ((status == 429 || status == 503)
           && AdmissionController.rateLimited(lease.kind(), lease.host())) {
+        slowed = true;
         Fleet.HostPenalty penalty =
             new Fleet.HostPenalty(
                 lease.host(),
@@ -145,5 +148,14 @@ final class EndCommands {
     String jobName = job;
     state.tell(l -> l.ended(lease, how, reason, outcome, jobName), fx);
     acquires.pump(lease.kind(), now, fx);
+    if (slowed) {
+      // The host's bucket is shared by RENDER and PDF: the other kind's waiters for it may now
+      // see their token only after their wait ends, and are answered at once (AcquireCommands).
+      for (ResourceKind kind : ResourceKind.values()) {
+        if (kind != lease.kind() && AdmissionController.rateLimited(kind, lease.host())) {
+          acquires.pump(kind, now, fx);
+        }
+      }
+    }
   }
 }

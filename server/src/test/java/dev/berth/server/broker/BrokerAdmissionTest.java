@@ -318,6 +318,24 @@ class BrokerAdmissionTest {
   }
 
   @Test
+  void release_http429OfAPdfLease_renderWaiterForTheHostPastItsWait_refusedAtOnce() {
+    start(rates(RateLimitConfig.newBuilder().defaultRate(2).defaultBurst(1).build()));
+    Worker a = h.open("a");
+    Worker b = h.open("b");
+    Lease pdf = acquire(a, PDF, "a.example").granted();
+    RecordingAcquireCallback render = acquire(b, RENDER, "a.example", Duration.ofSeconds(2));
+
+    release429(a, pdf, Duration.ofSeconds(30));
+
+    // RENDER and PDF share the host's bucket: the PDF's 429 pauses it past the RENDER waiter's
+    // wait, which is answered now, not at its next wake.
+    Decision.Refused refused = render.refused();
+    assertThat(refused.reason()).isEqualTo(RefusalReason.RATE_LIMITED);
+    assertThat(refused.retryAfterNanos()).isEqualTo(Duration.ofSeconds(31).toNanos());
+    assertThat(h.broker.hostTokensQueued()).isEmpty();
+  }
+
+  @Test
   void release_http429_waiterBehindAnotherForTheHostPastItsWait_refusedTheFirstKept() {
     List<RecordingAcquireCallback> waiters =
         waitThen429(3, Duration.ofSeconds(10), Duration.ofSeconds(10), Duration.ofSeconds(9));
